@@ -1,0 +1,61 @@
+/**
+ * Record ids. Client-id collections use UUIDv7 made on the device (time-ordered, so indexes stay
+ * compact); other clients bring their own ids, so any 1-64 characters of [A-Za-z0-9_.-] is valid.
+ * Server-id collections use a temp id on the device until the server assigns the real one.
+ */
+
+export const recordIdPattern = /^[A-Za-z0-9_.-]{1,64}$/;
+
+export function isValidRecordId(id: string): boolean {
+  return recordIdPattern.test(id);
+}
+
+/** Randomness comes in from outside so core stays free of platform APIs and tests can fix it. */
+export type RandomBytes = (length: number) => Uint8Array;
+
+export const defaultRandomBytes: RandomBytes = (length) => {
+  const bytes = new Uint8Array(length);
+  globalThis.crypto.getRandomValues(bytes);
+  return bytes;
+};
+
+function hex(bytes: Uint8Array): string {
+  let out = '';
+  for (const b of bytes) out += b.toString(16).padStart(2, '0');
+  return out;
+}
+
+/** RFC 9562 UUIDv7: 48 bits of Unix milliseconds, version 7, variant 10, random rest. */
+export function uuidv7(nowMs: number = Date.now(), randomBytes: RandomBytes = defaultRandomBytes): string {
+  const bytes = randomBytes(16);
+  let ms = Math.max(0, Math.floor(nowMs));
+  for (let i = 5; i >= 0; i--) {
+    bytes[i] = ms % 256;
+    ms = Math.floor(ms / 256);
+  }
+  bytes[6] = ((bytes[6] ?? 0) & 0x0f) | 0x70;
+  bytes[8] = ((bytes[8] ?? 0) & 0x3f) | 0x80;
+  const h = hex(bytes);
+  return `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20)}`;
+}
+
+const tempIdPattern = /^temp_(\d+)_([a-z0-9]+)_([A-Za-z0-9]+)$/;
+
+/** `temp_<ms>_<rand>_<collection>`: the collection is part of the id so a stray one is easy to trace. */
+export function makeTempId(
+  collection: string,
+  nowMs: number = Date.now(),
+  randomBytes: RandomBytes = defaultRandomBytes,
+): string {
+  return `temp_${Math.floor(nowMs)}_${hex(randomBytes(3))}_${collection}`;
+}
+
+export function isTempId(id: unknown): id is string {
+  return typeof id === 'string' && tempIdPattern.test(id);
+}
+
+export function parseTempId(id: string): { createdAtMs: number; collection: string } | null {
+  const m = tempIdPattern.exec(id);
+  if (!m) return null;
+  return { createdAtMs: Number(m[1]), collection: m[3] ?? '' };
+}

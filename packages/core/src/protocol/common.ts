@@ -1,0 +1,21 @@
+import { z } from 'zod';
+import { isHlc } from '../hlc';
+import { isTempId, isValidRecordId } from '../ids';
+
+export const recordIdSchema = z
+  .string()
+  .refine((id) => isValidRecordId(id), { message: 'id must be 1-64 characters of A-Z a-z 0-9 _ . -' });
+
+/** A record id as a client may send it: a real id or a temp id awaiting the server's. */
+export const incomingIdSchema = z
+  .string()
+  .refine((id) => isValidRecordId(id) || isTempId(id), { message: 'not a valid record id or temp id' });
+
+export const hlcSchema = z.string().refine((t) => isHlc(t), { message: 'not an HLC timestamp' });
+
+export const isoTimeSchema = z.string();
+
+export const errorBodySchema = z.object({
+  error: z.object({ code: z.string(), message: z.string(), details: z.unknown().optional() }),
+});
+export type ErrorBody = z.infer<typeof errorBodySchema>;

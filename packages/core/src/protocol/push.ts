@@ -1,0 +1,61 @@
+import { z } from 'zod';
+import { conflictStrategies } from '../schema/define-schema';
+import { opErrorCodes } from '../errors';
+import { hlcSchema, incomingIdSchema } from './common';
+import { conflictSummarySchema } from './conflicts';
+
+export const opTypes = ['create', 'update', 'delete'] as const;
+export type OpType = (typeof opTypes)[number];
+
+/** One client intent. Validated op by op, so one bad op is rejected alone and the rest still apply. */
+export const pushOpSchema = z.object({
+  opId: z.string().min(1).max(128),
+  collection: z.string().min(1).max(64),
+  type: z.enum(opTypes),
+  id: incomingIdSchema,
+  baseVersion: z.number().int().min(0).optional(),
+  baseHash: z.string().max(128).optional(),
+  data: z.record(z.string(), z.unknown()).optional(),
+  hlc: hlcSchema.optional(),
+  strategy: z.enum(conflictStrategies).optional(),
+});
+export type PushOp = z.infer<typeof pushOpSchema>;
+
+/** The envelope only: ops are checked one by one after this. */
+export const pushRequestSchema = z.object({
+  clientId: z.string().min(1).max(128),
+  deviceId: z.string().min(1).max(128),
+  ops: z.array(z.unknown()),
+});
+export type PushRequest = { clientId: string; deviceId: string; ops: PushOp[] };
+
+export const opStatuses = ['applied', 'conflict', 'rejected', 'duplicate'] as const;
+export type OpStatus = (typeof opStatuses)[number];
+
+export const opErrorSchema = z.object({
+  code: z.enum(opErrorCodes),
+  message: z.string(),
+  details: z.unknown().optional(),
+});
+export type OpError = z.infer<typeof opErrorSchema>;
+
+export const pushResultSchema = z.object({
+  opId: z.string(),
+  status: z.enum(opStatuses),
+  collection: z.string(),
+  id: z.string(),
+  version: z.number().int().optional(),
+  tempId: z.string().optional(),
+  error: opErrorSchema.optional(),
+  conflict: conflictSummarySchema.optional(),
+});
+export type PushResult = z.infer<typeof pushResultSchema>;
+
+export const idMappingSchema = z.object({ collection: z.string(), tempId: z.string(), id: z.string() });
+export type IdMapping = z.infer<typeof idMappingSchema>;
+
+export const pushResponseSchema = z.object({
+  results: z.array(pushResultSchema),
+  idMappings: z.array(idMappingSchema),
+});
+export type PushResponse = z.infer<typeof pushResponseSchema>;

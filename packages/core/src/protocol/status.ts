@@ -1,0 +1,50 @@
+import { z } from 'zod';
+
+export const healthResponseSchema = z.object({
+  status: z.literal('ok'),
+  database: z.enum(['sqlite', 'postgres']),
+  version: z.string(),
+});
+export type HealthResponse = z.infer<typeof healthResponseSchema>;
+
+export const statusQuerySchema = z.object({ deviceId: z.string().min(1).max(128).optional() });
+
+export const statusResponseSchema = z.object({
+  lastSyncAt: z.string().nullable(),
+  ops: z.object({
+    applied: z.number().int(),
+    conflict: z.number().int(),
+    rejected: z.number().int(),
+    duplicate: z.number().int(),
+  }),
+  openConflicts: z.number().int(),
+});
+export type StatusResponse = z.infer<typeof statusResponseSchema>;
+
+export const statsQuerySchema = z.object({
+  userId: z.string().min(1).max(128).optional(),
+  deviceId: z.string().min(1).max(128).optional(),
+});
+
+/** Seed 000's statistics shape. */
+export const statsResponseSchema = z.object({
+  total: z.number().int(),
+  pending: z.number().int(),
+  synced: z.number().int(),
+  failed: z.number().int(),
+  conflicts: z.number().int(),
+  syncRate: z.string(),
+});
+export type StatsResponse = z.infer<typeof statsResponseSchema>;
+
+export const recordResponseSchema = z.object({
+  collection: z.string(),
+  id: z.string(),
+  version: z.number().int(),
+  deleted: z.boolean(),
+  data: z.record(z.string(), z.unknown()).nullable(),
+  updatedAt: z.string(),
+  updatedBy: z.string(),
+  hlc: z.string(),
+});
+export type RecordResponse = z.infer<typeof recordResponseSchema>;
