@@ -3,7 +3,7 @@ import { defineConfig } from 'vitest/config';
 export default defineConfig({
   test: {
     include: ['packages/*/src/**/*.test.ts', 'packages/*/test/**/*.test.ts'],
-    // One throwaway PostgreSQL for the whole run; its URL reaches the tests through the environment.
+    // One throwaway PostgreSQL for the whole run; test files get its URL through vitest's inject('postgresUrl').
     globalSetup: ['packages/server/test/postgres-global-setup.ts'],
     testTimeout: 60_000,
     hookTimeout: 120_000,
