@@ -42,6 +42,8 @@ export type OpError = z.infer<typeof opErrorSchema>;
 export const pushResultSchema = z.object({
   opId: z.string(),
   status: z.enum(opStatuses),
+  /** On a `duplicate`: what the first delivery's status was. */
+  originalStatus: z.enum(['applied', 'conflict', 'rejected']).optional(),
   collection: z.string(),
   id: z.string(),
   version: z.number().int().optional(),

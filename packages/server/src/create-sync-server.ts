@@ -1,0 +1,158 @@
+import Fastify from 'fastify';
+import type { FastifyInstance, FastifyServerOptions } from 'fastify';
+import compress from '@fastify/compress';
+import rateLimit from '@fastify/rate-limit';
+import { HlcClock, OutpostError, uuidv7 } from '@outpost/core';
+import type { Schema } from '@outpost/core';
+import { TokenService } from './auth/tokens';
+import type { AuthContext, AuthOptions } from './auth/tokens';
+import { CursorCodec } from './http/cursor';
+import { handleError } from './http/errors';
+import { SyncStore } from './storage/sync-store';
+import type { Database } from './storage/database';
+import { healthRoutes } from './routes/health';
+import { authRoutes } from './routes/auth';
+import { pushRoutes } from './routes/push';
+import { pullRoutes } from './routes/pull';
+import { statusRoutes } from './routes/status';
+import { recordRoutes } from './routes/records';
+
+export interface LimitOptions {
+  /** Largest request body, after gzip is undone. Default 10 MB. */
+  bodyLimitBytes?: number;
+  /** Most ops in one push. Default 1000. */
+  maxOpsPerPush?: number;
+  /** Requests per minute per user (per address before sign-in); false turns the limit off. Default 600. */
+  rateLimitPerMinute?: number | false;
+}
+
+export interface SyncServerOptions {
+  schema: Schema;
+  /** An open database (openSqlite / openPostgres). The server owns it from here and closes it on close(). */
+  database: Database;
+  auth: AuthOptions;
+  limits?: LimitOptions;
+  /** How long tombstones are kept for pull; a cursor older than that must resync. Default 90 days. */
+  tombstoneRetentionDays?: number;
+  /** Roles that may read /v1/sync/stats. Default ['admin']. */
+  adminRoles?: readonly string[];
+  logger?: FastifyServerOptions['logger'];
+  /** Injected so tests can move time. */
+  now?: () => Date;
+  /** Names this instance in server-made HLC timestamps. */
+  instanceId?: string;
+  version?: string;
+}
+
+/** What the routes share. One per server instance: two servers in one process never share state. */
+export interface ServerContext {
+  readonly schema: Schema;
+  readonly store: SyncStore;
+  readonly tokens: TokenService;
+  readonly cursors: CursorCodec;
+  readonly clock: HlcClock;
+  readonly now: () => Date;
+  readonly maxOpsPerPush: number;
+  readonly adminRoles: readonly string[];
+  readonly version: string;
+}
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    outpost: ServerContext;
+  }
+  interface FastifyRequest {
+    auth: AuthContext | null;
+  }
+  interface FastifyContextConfig {
+    /** Reachable without a token. */
+    public?: boolean;
+  }
+}
+
+/** The caller of an authenticated route. The tenant comes from the verified token only. */
+export function caller(request: { auth: AuthContext | null }): AuthContext {
+  if (!request.auth) throw new OutpostError('UNAUTHORIZED', 'sign in first');
+  return request.auth;
+}
+
+const day = 24 * 60 * 60 * 1000;
+
+export async function createSyncServer(options: SyncServerOptions): Promise<FastifyInstance> {
+  const now = options.now ?? (() => new Date());
+  const limits = options.limits ?? {};
+  const app = Fastify({
+    logger: options.logger ?? false,
+    bodyLimit: limits.bodyLimitBytes ?? 10 * 1024 * 1024,
+    // Record and op ids travel in URLs; keep Fastify's own limits generous but bounded.
+    routerOptions: { maxParamLength: 200 },
+  });
+  const store = new SyncStore(options.database);
+  const context: ServerContext = {
+    schema: options.schema,
+    store,
+    tokens: new TokenService(options.auth),
+    cursors: new CursorCodec(options.auth.jwtSecret),
+    clock: new HlcClock({ node: options.instanceId ?? `server-${uuidv7().slice(-12)}`, now: () => now().getTime() }),
+    now,
+    maxOpsPerPush: limits.maxOpsPerPush ?? 1000,
+    adminRoles: options.adminRoles ?? ['admin'],
+    version: options.version ?? '0.1.0',
+  };
+  app.decorate('outpost', context);
+  app.decorateRequest('auth', null);
+  app.setErrorHandler(handleError);
+  app.setNotFoundHandler((request, reply) => {
+    void reply.status(404).send(new OutpostError('NOT_FOUND', `no route ${request.method} ${request.url.split('?')[0]}`).toJSON());
+  });
+
+  // Authentication runs first on every route that is not marked public, before the body is read.
+  app.addHook('onRequest', async (request) => {
+    if (request.routeOptions.url === undefined || request.routeOptions.config.public) return;
+    const header = request.headers.authorization;
+    const token = header?.startsWith('Bearer ') ? header.slice(7).trim() : '';
+    const auth = token ? await context.tokens.verify(token, now()) : null;
+    if (!auth) throw new OutpostError('UNAUTHORIZED', token ? 'token is invalid or expired' : 'missing bearer token');
+    request.auth = auth;
+  });
+
+  await app.register(compress, {
+    global: true,
+    encodings: ['gzip', 'deflate'],
+    requestEncodings: ['gzip', 'deflate'],
+  });
+  if (limits.rateLimitPerMinute !== false) {
+    await app.register(rateLimit, {
+      max: limits.rateLimitPerMinute ?? 600,
+      timeWindow: 60_000,
+      // Per user, so one clinic's busy tablet cannot starve another's; per address before sign-in.
+      keyGenerator: (request) => (request.auth ? `${request.auth.tenant}\u0000${request.auth.userId}` : `ip:${request.ip}`),
+      errorResponseBuilder: (_request, ctx) =>
+        new OutpostError('RATE_LIMITED', `too many requests: retry in ${ctx.after}`, { retryAfterMs: ctx.ttl }),
+    });
+  }
+
+  await app.register(healthRoutes);
+  await app.register(authRoutes);
+  await app.register(pushRoutes);
+  await app.register(pullRoutes);
+  await app.register(statusRoutes);
+  await app.register(recordRoutes);
+
+  const retentionMs = (options.tombstoneRetentionDays ?? 90) * day;
+  const purge = async () => {
+    try {
+      await store.purgeTombstones(new Date(now().getTime() - retentionMs).toISOString());
+    } catch (err) {
+      app.log.error({ err }, 'tombstone purge failed');
+    }
+  };
+  const purgeTimer = setInterval(() => void purge(), day);
+  purgeTimer.unref();
+  app.addHook('onReady', purge);
+  app.addHook('onClose', async () => {
+    clearInterval(purgeTimer);
+    await store.close();
+  });
+  return app;
+}

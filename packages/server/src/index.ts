@@ -1,0 +1,10 @@
+export { createSyncServer, caller } from './create-sync-server';
+export type { SyncServerOptions, LimitOptions, ServerContext } from './create-sync-server';
+export { openDatabase, openPostgres, openSqlite } from './storage/database';
+export type { Database, DatabaseKind } from './storage/database';
+export { SyncStore } from './storage/sync-store';
+export type { StoredRecord, StoredConflict, StoredOp, AuditEvent } from './storage/sync-store';
+export { ensureUsers } from './users';
+export type { NewUser } from './users';
+export { hashPassword, verifyPassword } from './auth/passwords';
+export type { AuthOptions, AuthContext } from './auth/tokens';

@@ -1,0 +1,476 @@
+import {
+  applyPatch,
+  changedFields,
+  chooseStrategy,
+  describeIssues,
+  detectConflict,
+  isTempId,
+  pushOpSchema,
+  stampFields,
+  uuidv7,
+} from '@outpost/core';
+import type {
+  CollectionDefinition,
+  ConflictKind,
+  HlcClock,
+  IdMapping,
+  OpError,
+  OpErrorCode,
+  PushOp,
+  PushResponse,
+  PushResult,
+  RecordData,
+  RecordView,
+  Schema,
+} from '@outpost/core';
+import { recordKey } from '../storage/sync-store';
+import type { StoredConflict, StoredOp, StoredRecord, SyncStore, TenantWrite } from '../storage/sync-store';
+
+export interface PushContext {
+  tenant: string;
+  userId: string;
+  roles: readonly string[];
+  clientId: string;
+  deviceId: string;
+  clock: HlcClock;
+  now: () => Date;
+}
+
+/** An op after its own shape was checked: either ready to apply or already rejected. */
+type Checked =
+  | { kind: 'valid'; op: PushOp; def: CollectionDefinition }
+  | { kind: 'invalid'; opId: string | null; result: PushResult; type: string };
+
+function text(value: unknown, max: number): string {
+  return typeof value === 'string' ? value.slice(0, max) : '';
+}
+
+function rejection(
+  base: { opId: string; collection: string; id: string },
+  code: OpErrorCode,
+  message: string,
+  details?: unknown,
+): PushResult {
+  const error: OpError = details === undefined ? { code, message } : { code, message, details };
+  return { ...base, status: 'rejected', error };
+}
+
+/**
+ * Checks what can be checked of one op without the database: its shape, its collection, the
+ * sender's permission, and which fields it names. Runs before the transaction so the tenant lock
+ * is held for as short a time as possible.
+ */
+function checkOp(raw: unknown, schema: Schema, roles: readonly string[]): Checked {
+  const obj = (typeof raw === 'object' && raw !== null ? raw : {}) as Record<string, unknown>;
+  const opId = typeof obj['opId'] === 'string' && obj['opId'].length > 0 && obj['opId'].length <= 128 ? obj['opId'] : null;
+  const base = { opId: opId ?? text(obj['opId'], 128), collection: text(obj['collection'], 64), id: text(obj['id'], 128) };
+  const type = text(obj['type'], 16);
+  const invalid = (code: OpErrorCode, message: string, details?: unknown): Checked => ({
+    kind: 'invalid',
+    opId,
+    type,
+    result: rejection(base, code, message, details),
+  });
+
+  const parsed = pushOpSchema.safeParse(raw);
+  if (!parsed.success) return invalid('VALIDATION_FAILED', 'op is malformed', describeIssues(parsed.error));
+  const op = parsed.data;
+  const def = schema.collection(op.collection);
+  if (!def) return invalid('UNKNOWN_COLLECTION', `no collection named "${op.collection}"`);
+  if (!schema.can(roles, op.collection, op.type)) {
+    return invalid('FORBIDDEN', `your role may not ${op.type} ${op.collection}`);
+  }
+  if (op.type !== 'delete') {
+    if (op.data === undefined) return invalid('VALIDATION_FAILED', `${op.type} needs data`);
+    const shape = def.fields.shape as Record<string, unknown>;
+    const unknown = Object.keys(op.data).filter((f) => !Object.hasOwn(shape, f));
+    if (unknown.length > 0) {
+      return invalid('VALIDATION_FAILED', `unknown fields for ${op.collection}`, { fields: unknown });
+    }
+  }
+  if (isTempId(op.id) && def.idStrategy === 'client') {
+    return invalid('VALIDATION_FAILED', `${op.collection} ids are made on the device: send the final id`);
+  }
+  if (!isTempId(op.id) && def.idStrategy === 'server' && op.type === 'create') {
+    return invalid('VALIDATION_FAILED', `${op.collection} ids are assigned by the server: create with a temp id`);
+  }
+  return { kind: 'valid', op, def };
+}
+
+/** Thrown inside op processing to reject the op; caught per op, never escapes the push. */
+class OpRejected extends Error {
+  constructor(
+    readonly code: OpErrorCode,
+    message: string,
+    readonly details?: unknown,
+  ) {
+    super(message);
+  }
+}
+
+/**
+ * Applies one push, per PROTOCOL.md: ops in array order, each opId at most once ever, temp ids
+ * replaced by real ids everywhere they appear, conflicts detected against the client's
+ * baseVersion and archived. Everything is written in one transaction, so the response (sent
+ * after this resolves) only ever describes committed outcomes.
+ */
+export async function applyPush(
+  store: SyncStore,
+  schema: Schema,
+  ctx: PushContext,
+  rawOps: readonly unknown[],
+): Promise<PushResponse> {
+  const checked = rawOps.map((raw) => checkOp(raw, schema, ctx.roles));
+  return store.write(ctx.tenant, (w) => new PushRun(w, schema, ctx).run(checked));
+}
+
+class PushRun {
+  private readonly records = new Map<string, StoredRecord | null>();
+  private readonly dirty = new Set<string>();
+  private readonly tempIds = new Map<string, string>();
+  private readonly failedTempIds = new Set<string>();
+  private readonly reservedIds = new Map<string, number[]>();
+  private readonly newMappings: IdMapping[] = [];
+  private readonly conflicts: StoredConflict[] = [];
+  private readonly journal: StoredOp[] = [];
+  private readonly duplicates: string[] = [];
+  private readonly nowIso: string;
+
+  constructor(
+    private readonly w: TenantWrite,
+    private readonly schema: Schema,
+    private readonly ctx: PushContext,
+  ) {
+    this.nowIso = ctx.now().toISOString();
+  }
+
+  async run(checked: readonly Checked[]): Promise<PushResponse> {
+    const opIds = checked.flatMap((c) => (c.kind === 'valid' ? [c.op.opId] : c.opId ? [c.opId] : []));
+    const seen = await this.w.loadOps(opIds);
+    const fresh = checked.filter((c): c is Extract<Checked, { kind: 'valid' }> => c.kind === 'valid' && !seen.has(c.op.opId));
+    await this.prepare(fresh.map((c) => c.op));
+
+    const results: PushResult[] = [];
+    const idMappings: IdMapping[] = [];
+    const firstInThisPush = new Map<string, PushResult>();
+    for (const c of checked) {
+      const opId = c.kind === 'valid' ? c.op.opId : c.opId;
+      const earlier = opId === null ? undefined : (seen.get(opId)?.result ?? firstInThisPush.get(opId));
+      if (opId !== null && earlier) {
+        // A repeat: nothing is applied again; the first outcome is replayed, mapping included,
+        // because a client resends exactly when it never saw the first response.
+        this.duplicates.push(opId);
+        results.push(duplicateOf(earlier));
+        if (earlier.tempId !== undefined && earlier.status === 'applied') {
+          idMappings.push({ collection: earlier.collection, tempId: earlier.tempId, id: earlier.id });
+        }
+        continue;
+      }
+      const result = c.kind === 'valid' ? await this.applyOne(c.op, c.def) : c.result;
+      results.push(result);
+      if (opId !== null) {
+        firstInThisPush.set(opId, result);
+        this.journal.push({
+          tenant: this.ctx.tenant,
+          opId,
+          clientId: this.ctx.clientId,
+          deviceId: this.ctx.deviceId,
+          userId: this.ctx.userId,
+          collection: result.collection,
+          recordId: result.id,
+          type: c.kind === 'valid' ? c.op.type : c.type,
+          result,
+          receivedAt: this.nowIso,
+        });
+      }
+    }
+    await this.flush();
+    return { results, idMappings: [...this.newMappings, ...idMappings] };
+  }
+
+  /** Loads in a few queries what the ops will read: known temp ids, target and referenced records, new ids. */
+  private async prepare(ops: readonly PushOp[]): Promise<void> {
+    const temps: string[] = [];
+    for (const op of ops) {
+      if (isTempId(op.id)) temps.push(op.id);
+      for (const field of Object.keys(this.schema.collection(op.collection)?.references ?? {})) {
+        const value = op.data?.[field];
+        if (isTempId(value)) temps.push(value);
+      }
+    }
+    if (temps.length > 0) {
+      for (const [temp, real] of await this.w.loadTempIds(this.ctx.clientId, temps)) this.tempIds.set(temp, real);
+    }
+
+    const keys: Array<{ collection: string; id: string }> = [];
+    const newIdsNeeded = new Map<string, number>();
+    for (const op of ops) {
+      const def = this.schema.collection(op.collection);
+      if (!def) continue;
+      const id = isTempId(op.id) ? this.tempIds.get(op.id) : op.id;
+      if (id !== undefined) keys.push({ collection: op.collection, id });
+      else if (op.type === 'create') newIdsNeeded.set(op.collection, (newIdsNeeded.get(op.collection) ?? 0) + 1);
+      for (const [field, target] of Object.entries(def.references)) {
+        const value = op.data?.[field];
+        const ref = isTempId(value) ? this.tempIds.get(value) : typeof value === 'string' ? value : undefined;
+        if (ref !== undefined) keys.push({ collection: target, id: ref });
+      }
+    }
+    const loaded = await this.w.loadRecords(keys);
+    for (const k of keys) {
+      const key = recordKey(k.collection, k.id);
+      this.records.set(key, loaded.get(key) ?? null);
+    }
+    for (const [collection, count] of newIdsNeeded) {
+      const first = await this.w.reserveIds(collection, count);
+      this.reservedIds.set(
+        collection,
+        Array.from({ length: count }, (_, i) => first + i).reverse(),
+      );
+    }
+  }
+
+  private async record(collection: string, id: string): Promise<StoredRecord | null> {
+    const key = recordKey(collection, id);
+    if (!this.records.has(key)) {
+      const loaded = await this.w.loadRecords([{ collection, id }]);
+      this.records.set(key, loaded.get(key) ?? null);
+    }
+    return this.records.get(key) ?? null;
+  }
+
+  private resolveTempId(tempId: string): string {
+    const real = this.tempIds.get(tempId);
+    if (real !== undefined) return real;
+    if (this.failedTempIds.has(tempId)) {
+      throw new OpRejected('DEPENDENCY_FAILED', `${tempId} was not created: its create op failed`, { tempId });
+    }
+    throw new OpRejected('UNRESOLVED_REFERENCE', `${tempId} is not a temp id this client created`, { tempId });
+  }
+
+  private async applyOne(op: PushOp, def: CollectionDefinition): Promise<PushResult> {
+    const base = { opId: op.opId, collection: op.collection, id: op.id };
+    try {
+      return await this.applyValid(op, def);
+    } catch (err) {
+      if (!(err instanceof OpRejected)) throw err;
+      if (op.type === 'create' && isTempId(op.id)) {
+        // The temp id never became a record: later ops naming it fail as DEPENDENCY_FAILED.
+        this.failedTempIds.add(op.id);
+        if (this.newMappings.at(-1)?.tempId === op.id) {
+          this.newMappings.pop();
+          this.tempIds.delete(op.id);
+        }
+      }
+      return rejection(base, err.code, err.message, err.details);
+    }
+  }
+
+  private async applyValid(op: PushOp, def: CollectionDefinition): Promise<PushResult> {
+    const tempId = isTempId(op.id) ? op.id : undefined;
+    let id: string;
+    if (tempId !== undefined && op.type === 'create' && !this.tempIds.has(tempId)) {
+      id = String(this.reservedIds.get(op.collection)?.pop());
+      this.tempIds.set(tempId, id);
+      this.newMappings.push({ collection: op.collection, tempId, id });
+    } else {
+      id = tempId !== undefined ? this.resolveTempId(tempId) : op.id;
+    }
+    const result = (fields: Omit<PushResult, 'opId' | 'collection' | 'id'>): PushResult => ({
+      opId: op.opId,
+      collection: op.collection,
+      id,
+      ...(tempId !== undefined ? { tempId } : {}),
+      ...fields,
+    });
+
+    // The client's data with every temp id in a reference field replaced by its real id.
+    let clientData: RecordData | null = null;
+    if (op.type !== 'delete') {
+      clientData = { ...(op.data ?? {}) };
+      for (const field of Object.keys(def.references)) {
+        const value = clientData[field];
+        if (isTempId(value)) clientData[field] = this.resolveTempId(value);
+      }
+    }
+
+    const current = await this.record(op.collection, id);
+    const live = current !== null && !current.deleted ? current : null;
+
+    if (live && op.type !== 'create') {
+      const rule: ConflictKind | null = def.isImmutable(live.data) ? 'immutable' : def.isLocked(live.data) ? 'locked' : null;
+      if (rule) {
+        // Refused, and the attempted change kept in the archive: nothing typed is dropped unseen.
+        const conflict = this.archive(op, def, id, rule, live, clientData, 'rejected', def.conflict.strategy);
+        const code = rule === 'immutable' ? 'IMMUTABLE' : 'LOCKED';
+        const message = rule === 'immutable' ? `${op.collection} ${id} is signed and can no longer change` : `${op.collection} ${id} is locked`;
+        return result({
+          status: 'rejected',
+          version: live.version,
+          error: { code, message },
+          conflict: { id: conflict.id, kind: rule, outcome: 'rejected', strategy: conflict.strategy },
+        });
+      }
+    }
+
+    const kind = detectConflict(op.type, op.baseVersion, current);
+    if (kind && current) {
+      const requested = chooseStrategy(def.conflict.strategy, op.strategy, this.schema.can(this.ctx.roles, op.collection, 'override'));
+      // Until the conflict engine lands, every automatic rule settles as server-wins; manual waits.
+      const strategy = requested === 'manual' ? 'manual' : 'server-wins';
+      const outcome = strategy === 'manual' ? 'open' : 'server-won';
+      const conflict = this.archive(op, def, id, kind, current, clientData, outcome, strategy);
+      return result({
+        status: 'conflict',
+        version: current.version,
+        conflict: {
+          id: conflict.id,
+          kind,
+          fields: conflict.fields,
+          strategy,
+          outcome,
+          server: { data: current.deleted ? null : current.data, version: current.version },
+          client: { data: clientData },
+        },
+      });
+    }
+
+    if (op.type === 'delete') {
+      if (current === null) throw new OpRejected('NOT_FOUND', `${op.collection} ${id} does not exist`);
+      if (current.deleted) return result({ status: 'applied', version: current.version });
+      this.stage({ ...current, deleted: true, ...this.stamp(op, current.version + 1) });
+      return result({ status: 'applied', version: current.version + 1 });
+    }
+
+    if (op.type === 'update' && live === null) throw new OpRejected('NOT_FOUND', `${op.collection} ${id} does not exist`);
+    const next = await this.nextData(op, def, id, live, clientData ?? {});
+    const changed = changedFields(live?.data ?? null, next);
+    if (live && changed.length === 0) return result({ status: 'applied', version: live.version });
+    const version = (live?.version ?? 0) + 1;
+    const stamp = this.stamp(op, version);
+    this.stage({
+      collection: op.collection,
+      id,
+      data: next,
+      deleted: false,
+      fieldMeta: stampFields(live?.fieldMeta ?? {}, changed, version, stamp.hlc),
+      ...stamp,
+    });
+    return result({ status: 'applied', version });
+  }
+
+  /** The record's next data: patch or create, server-derived fields, schema and hook validation, references. */
+  private async nextData(
+    op: PushOp,
+    def: CollectionDefinition,
+    id: string,
+    live: StoredRecord | null,
+    clientData: RecordData,
+  ): Promise<RecordData> {
+    let next = live ? applyPatch(live.data, clientData) : applyPatch({}, clientData);
+    const hookContext = (data: RecordData) => ({
+      tenant: this.ctx.tenant,
+      userId: this.ctx.userId,
+      collection: op.collection,
+      id,
+      type: op.type as 'create' | 'update',
+      data,
+      previous: live?.data ?? null,
+      get: async (collection: string, recordId: string): Promise<RecordView | null> => {
+        const r = await this.record(collection, recordId);
+        return r && !r.deleted ? { collection, id: recordId, version: r.version, data: r.data } : null;
+      },
+    });
+    if (def.hooks.derive) next = { ...next, ...(await def.hooks.derive(hookContext(next))) };
+    const parsed = def.fields.safeParse(next);
+    if (!parsed.success) throw new OpRejected('VALIDATION_FAILED', `invalid ${op.collection} data`, describeIssues(parsed.error));
+    next = parsed.data as RecordData;
+    const message = def.hooks.validate ? await def.hooks.validate(hookContext(next)) : undefined;
+    if (message !== undefined) throw new OpRejected('VALIDATION_FAILED', message);
+    for (const [field, target] of Object.entries(def.references)) {
+      const ref = next[field];
+      if (typeof ref !== 'string' || ref === live?.data[field]) continue;
+      const found = await this.record(target, ref);
+      if (!found || found.deleted) {
+        throw new OpRejected('UNRESOLVED_REFERENCE', `${field} points to a ${target} record that does not exist`, {
+          field,
+          collection: target,
+          id: ref,
+        });
+      }
+    }
+    return next;
+  }
+
+  private stamp(op: PushOp, version: number): Pick<StoredRecord, 'version' | 'hlc' | 'updatedAt' | 'updatedBy'> {
+    // The client's HLC orders concurrent edits; ops from clients that send none get the server's.
+    if (op.hlc !== undefined) this.ctx.clock.receive(op.hlc);
+    return { version, hlc: op.hlc ?? this.ctx.clock.tick(), updatedAt: this.nowIso, updatedBy: this.ctx.userId };
+  }
+
+  private stage(record: Omit<StoredRecord, 'position'>): void {
+    const key = recordKey(record.collection, record.id);
+    this.records.set(key, { ...record, position: 0 });
+    this.dirty.add(key);
+  }
+
+  private archive(
+    op: PushOp,
+    def: CollectionDefinition,
+    id: string,
+    kind: ConflictKind,
+    server: StoredRecord,
+    clientData: RecordData | null,
+    outcome: StoredConflict['outcome'],
+    strategy: StoredConflict['strategy'],
+  ): StoredConflict {
+    const serverData = server.deleted ? null : server.data;
+    const fields =
+      clientData === null
+        ? []
+        : op.type === 'create'
+          ? changedFields(serverData, clientData)
+          : Object.keys(clientData).filter((f) => changedFields({ [f]: serverData?.[f] }, { [f]: clientData[f] }).length > 0).sort();
+    const conflict: StoredConflict = {
+      id: uuidv7(this.ctx.now().getTime()),
+      tenant: this.ctx.tenant,
+      collection: def.name,
+      recordId: id,
+      opId: op.opId,
+      kind,
+      strategy,
+      outcome,
+      fields,
+      serverData,
+      serverVersion: server.version,
+      clientData,
+      baseVersion: op.baseVersion ?? null,
+      userId: this.ctx.userId,
+      deviceId: this.ctx.deviceId,
+      createdAt: this.nowIso,
+      resolvedAt: outcome === 'open' ? null : this.nowIso,
+      resolvedBy: outcome === 'open' ? null : 'server',
+    };
+    this.conflicts.push(conflict);
+    return conflict;
+  }
+
+  private async flush(): Promise<void> {
+    const staged: StoredRecord[] = [];
+    for (const key of this.dirty) {
+      const r = this.records.get(key);
+      if (r) staged.push({ ...r, position: this.w.nextPosition() });
+    }
+    if (staged.length > 0) await this.w.writeRecords(staged);
+    if (this.journal.length > 0) await this.w.writeOps(this.journal);
+    if (this.newMappings.length > 0) await this.w.writeTempIds(this.ctx.clientId, this.newMappings);
+    if (this.conflicts.length > 0) await this.w.writeConflicts(this.conflicts);
+    if (this.duplicates.length > 0) await this.w.countDuplicates(this.duplicates);
+    await this.w.touchDevice(this.ctx.userId, this.ctx.deviceId, this.nowIso);
+  }
+}
+
+function duplicateOf(first: PushResult): PushResult {
+  const { originalStatus: _ignored, ...rest } = first;
+  return { ...rest, status: 'duplicate', originalStatus: first.status === 'duplicate' ? 'applied' : first.status };
+}

@@ -1,0 +1,44 @@
+import type { FastifyInstance } from 'fastify';
+import { OutpostError, statsQuerySchema, statusQuerySchema } from '@outpost/core';
+import type { StatsResponse, StatusResponse } from '@outpost/core';
+import { caller } from '../create-sync-server';
+import { parseOrThrow } from '../http/errors';
+
+export async function statusRoutes(app: FastifyInstance): Promise<void> {
+  const { store, adminRoles } = app.outpost;
+
+  /** The caller's own queue health, as the server saw it. */
+  app.get('/v1/sync/status', async (request): Promise<StatusResponse> => {
+    const auth = caller(request);
+    const { deviceId } = parseOrThrow(statusQuerySchema, request.query, 'status query');
+    const filter = { userId: auth.userId, ...(deviceId !== undefined ? { deviceId } : {}) };
+    const [counts, lastSyncAt, openConflicts] = await Promise.all([
+      store.countOps(auth.tenant, filter),
+      store.lastSyncAt(auth.tenant, auth.userId, deviceId),
+      store.countOpenConflicts(auth.tenant, filter),
+    ]);
+    return {
+      lastSyncAt,
+      ops: { applied: counts.applied, conflict: counts.conflict, rejected: counts.rejected, duplicate: counts.duplicate },
+      openConflicts,
+    };
+  });
+
+  /** Seed 000's statistics over the ops this tenant's devices sent, for administrators. */
+  app.get('/v1/sync/stats', async (request): Promise<StatsResponse> => {
+    const auth = caller(request);
+    if (!auth.roles.some((r) => adminRoles.includes(r))) throw new OutpostError('FORBIDDEN', 'statistics are for administrators');
+    const filter = parseOrThrow(statsQuerySchema, request.query, 'stats query');
+    const counts = await store.countOps(auth.tenant, filter);
+    // No ops yet means nothing failed: a fresh device reads as healthy, not as 0% synced.
+    const rate = counts.total === 0 ? 100 : (counts.applied / counts.total) * 100;
+    return {
+      total: counts.total,
+      pending: counts.pending,
+      synced: counts.applied,
+      failed: counts.rejected,
+      conflicts: counts.conflict,
+      syncRate: `${rate.toFixed(2)}%`,
+    };
+  });
+}

@@ -1,0 +1,51 @@
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import BetterSqlite3 from 'better-sqlite3';
+import pg from 'pg';
+import { Kysely, PostgresDialect, SqliteDialect } from 'kysely';
+import type { Tables } from './tables';
+import { migrateToLatest } from './migrations';
+
+export type DatabaseKind = 'sqlite' | 'postgres';
+
+/** An open, migrated database: the store's only handle on SQL. */
+export interface Database {
+  readonly kind: DatabaseKind;
+  readonly db: Kysely<Tables>;
+  close(): Promise<void>;
+}
+
+/**
+ * SQLite through better-sqlite3, the embedded default. WAL lets pulls read while a push writes;
+ * synchronous=FULL syncs the WAL at every commit, so an op we acknowledged survives a power cut.
+ */
+export async function openSqlite(path: string): Promise<Database> {
+  if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
+  const sqlite = new BetterSqlite3(path);
+  sqlite.pragma('journal_mode = WAL');
+  sqlite.pragma('synchronous = FULL');
+  sqlite.pragma('busy_timeout = 5000');
+  const db = new Kysely<Tables>({ dialect: new SqliteDialect({ database: sqlite }) });
+  await migrateToLatest(db as Kysely<unknown>, 'sqlite');
+  return { kind: 'sqlite', db, close: () => db.destroy() };
+}
+
+// node-postgres returns int8 (bigint) as text to be safe beyond 2^53; our positions and counters
+// stay far below that, so they come back as numbers. Set on this pool only, not globally.
+const int8Oid = 20;
+const numericTypes = {
+  getTypeParser: ((oid: number, format?: string) =>
+    oid === int8Oid ? (value: string) => Number(value) : pg.types.getTypeParser(oid, format as 'text')) as typeof pg.types.getTypeParser,
+};
+
+export async function openPostgres(url: string, options: { maxConnections?: number } = {}): Promise<Database> {
+  const pool = new pg.Pool({ connectionString: url, max: options.maxConnections ?? 10, types: numericTypes });
+  const db = new Kysely<Tables>({ dialect: new PostgresDialect({ pool }) });
+  await migrateToLatest(db as Kysely<unknown>, 'postgres');
+  return { kind: 'postgres', db, close: () => db.destroy() };
+}
+
+/** `postgres://...` or `postgresql://...` opens PostgreSQL; anything else is a SQLite file path. */
+export async function openDatabase(target: string): Promise<Database> {
+  return /^postgres(ql)?:\/\//.test(target) ? openPostgres(target) : openSqlite(target);
+}

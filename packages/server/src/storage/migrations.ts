@@ -1,0 +1,141 @@
+import { Migrator, sql } from 'kysely';
+import type { Kysely, Migration, MigrationProvider } from 'kysely';
+import type { DatabaseKind } from './database';
+
+/**
+ * Migrations live in code, in order; each runs once per database and is recorded by Kysely's
+ * migrator. Never edit one that has shipped: add the next.
+ */
+function migrations(kind: DatabaseKind): Record<string, Migration> {
+  // The one dialect difference in the schema: an auto-numbered key.
+  const serial = kind === 'postgres' ? 'bigserial' : 'integer';
+  return {
+    '0001_sync_store': {
+      async up(db: Kysely<unknown>) {
+        await db.schema
+          .createTable('tenant_state')
+          .addColumn('tenant', 'text', (c) => c.primaryKey())
+          .addColumn('position', 'bigint', (c) => c.notNull())
+          .addColumn('purged_through', 'bigint', (c) => c.notNull())
+          .execute();
+        await db.schema
+          .createTable('records')
+          .addColumn('tenant', 'text', (c) => c.notNull())
+          .addColumn('collection', 'text', (c) => c.notNull())
+          .addColumn('id', 'text', (c) => c.notNull())
+          .addColumn('data', 'text', (c) => c.notNull())
+          .addColumn('version', 'integer', (c) => c.notNull())
+          .addColumn('field_meta', 'text', (c) => c.notNull())
+          .addColumn('deleted', 'integer', (c) => c.notNull())
+          .addColumn('hlc', 'text', (c) => c.notNull())
+          .addColumn('updated_at', 'text', (c) => c.notNull())
+          .addColumn('updated_by', 'text', (c) => c.notNull())
+          .addColumn('position', 'bigint', (c) => c.notNull())
+          .addPrimaryKeyConstraint('records_pk', ['tenant', 'collection', 'id'])
+          .execute();
+        await db.schema.createIndex('records_by_position').on('records').columns(['tenant', 'position']).execute();
+        await db.schema
+          .createTable('ops')
+          .addColumn('tenant', 'text', (c) => c.notNull())
+          .addColumn('op_id', 'text', (c) => c.notNull())
+          .addColumn('client_id', 'text', (c) => c.notNull())
+          .addColumn('device_id', 'text', (c) => c.notNull())
+          .addColumn('user_id', 'text', (c) => c.notNull())
+          .addColumn('collection', 'text', (c) => c.notNull())
+          .addColumn('record_id', 'text', (c) => c.notNull())
+          .addColumn('op_type', 'text', (c) => c.notNull())
+          .addColumn('status', 'text', (c) => c.notNull())
+          .addColumn('result', 'text', (c) => c.notNull())
+          .addColumn('received_at', 'text', (c) => c.notNull())
+          .addColumn('duplicates', 'integer', (c) => c.notNull())
+          .addPrimaryKeyConstraint('ops_pk', ['tenant', 'op_id'])
+          .execute();
+        await db.schema.createIndex('ops_by_user').on('ops').columns(['tenant', 'user_id', 'device_id']).execute();
+        await db.schema.createIndex('ops_by_device').on('ops').columns(['tenant', 'device_id']).execute();
+        await db.schema
+          .createTable('temp_ids')
+          .addColumn('tenant', 'text', (c) => c.notNull())
+          .addColumn('client_id', 'text', (c) => c.notNull())
+          .addColumn('temp_id', 'text', (c) => c.notNull())
+          .addColumn('collection', 'text', (c) => c.notNull())
+          .addColumn('real_id', 'text', (c) => c.notNull())
+          .addPrimaryKeyConstraint('temp_ids_pk', ['tenant', 'client_id', 'temp_id'])
+          .execute();
+        await db.schema
+          .createTable('id_counters')
+          .addColumn('tenant', 'text', (c) => c.notNull())
+          .addColumn('collection', 'text', (c) => c.notNull())
+          .addColumn('last_id', 'bigint', (c) => c.notNull())
+          .addPrimaryKeyConstraint('id_counters_pk', ['tenant', 'collection'])
+          .execute();
+        await db.schema
+          .createTable('conflicts')
+          .addColumn('id', 'text', (c) => c.primaryKey())
+          .addColumn('tenant', 'text', (c) => c.notNull())
+          .addColumn('collection', 'text', (c) => c.notNull())
+          .addColumn('record_id', 'text', (c) => c.notNull())
+          .addColumn('op_id', 'text', (c) => c.notNull())
+          .addColumn('kind', 'text', (c) => c.notNull())
+          .addColumn('strategy', 'text', (c) => c.notNull())
+          .addColumn('outcome', 'text', (c) => c.notNull())
+          .addColumn('fields', 'text', (c) => c.notNull())
+          .addColumn('server_data', 'text')
+          .addColumn('server_version', 'integer', (c) => c.notNull())
+          .addColumn('client_data', 'text')
+          .addColumn('base_version', 'integer')
+          .addColumn('user_id', 'text', (c) => c.notNull())
+          .addColumn('device_id', 'text', (c) => c.notNull())
+          .addColumn('created_at', 'text', (c) => c.notNull())
+          .addColumn('resolved_at', 'text')
+          .addColumn('resolved_by', 'text')
+          .execute();
+        await db.schema.createIndex('conflicts_by_outcome').on('conflicts').columns(['tenant', 'outcome']).execute();
+        await db.schema
+          .createIndex('conflicts_by_record')
+          .on('conflicts')
+          .columns(['tenant', 'collection', 'record_id'])
+          .execute();
+        await db.schema
+          .createTable('users')
+          .addColumn('id', 'text', (c) => c.primaryKey())
+          .addColumn('tenant', 'text', (c) => c.notNull())
+          .addColumn('email', 'text', (c) => c.notNull().unique())
+          .addColumn('password_hash', 'text', (c) => c.notNull())
+          .addColumn('roles', 'text', (c) => c.notNull())
+          .addColumn('created_at', 'text', (c) => c.notNull())
+          .execute();
+        await db.schema
+          .createTable('devices')
+          .addColumn('tenant', 'text', (c) => c.notNull())
+          .addColumn('user_id', 'text', (c) => c.notNull())
+          .addColumn('device_id', 'text', (c) => c.notNull())
+          .addColumn('last_sync_at', 'text', (c) => c.notNull())
+          .addPrimaryKeyConstraint('devices_pk', ['tenant', 'user_id', 'device_id'])
+          .execute();
+        await db.schema
+          .createTable('audit_events')
+          .addColumn('seq', sql.raw(serial), (c) => c.primaryKey())
+          .addColumn('tenant', 'text', (c) => c.notNull())
+          .addColumn('at', 'text', (c) => c.notNull())
+          .addColumn('user_id', 'text', (c) => c.notNull())
+          .addColumn('device_id', 'text')
+          .addColumn('action', 'text', (c) => c.notNull())
+          .addColumn('collection', 'text')
+          .addColumn('record_id', 'text')
+          .addColumn('outcome', 'text', (c) => c.notNull())
+          .execute();
+        await db.schema.createIndex('audit_by_tenant').on('audit_events').columns(['tenant', 'seq']).execute();
+      },
+    },
+  };
+}
+
+export async function migrateToLatest(db: Kysely<unknown>, kind: DatabaseKind): Promise<void> {
+  const provider: MigrationProvider = { getMigrations: async () => migrations(kind) };
+  const migrator = new Migrator({ db, provider, migrationTableName: 'outpost_migrations', migrationLockTableName: 'outpost_migrations_lock' });
+  const { error, results } = await migrator.migrateToLatest();
+  if (error) {
+    const failed = results?.find((r) => r.status === 'Error')?.migrationName ?? 'unknown';
+    throw new Error(`database migration ${failed} failed: ${error instanceof Error ? error.message : String(error)}`);
+  }
+}

@@ -1,0 +1,668 @@
+import type { Kysely, Transaction } from 'kysely';
+import type { ConflictKind, ConflictOutcome, ConflictStrategy, FieldMeta, PushResult, RecordData } from '@outpost/core';
+import type { Database, DatabaseKind } from './database';
+import type { Tables } from './tables';
+
+type Db = Kysely<Tables> | Transaction<Tables>;
+
+export interface StoredRecord {
+  collection: string;
+  id: string;
+  data: RecordData;
+  version: number;
+  deleted: boolean;
+  fieldMeta: FieldMeta;
+  hlc: string;
+  updatedAt: string;
+  updatedBy: string;
+  position: number;
+}
+
+export interface StoredOp {
+  tenant: string;
+  opId: string;
+  clientId: string;
+  deviceId: string;
+  userId: string;
+  collection: string;
+  recordId: string;
+  type: string;
+  result: PushResult;
+  receivedAt: string;
+}
+
+export interface StoredConflict {
+  id: string;
+  tenant: string;
+  collection: string;
+  recordId: string;
+  opId: string;
+  kind: ConflictKind;
+  strategy: ConflictStrategy;
+  outcome: ConflictOutcome;
+  fields: string[];
+  serverData: RecordData | null;
+  serverVersion: number;
+  clientData: RecordData | null;
+  baseVersion: number | null;
+  userId: string;
+  deviceId: string;
+  createdAt: string;
+  resolvedAt: string | null;
+  resolvedBy: string | null;
+}
+
+export interface StoredUser {
+  id: string;
+  tenant: string;
+  email: string;
+  passwordHash: string;
+  roles: string[];
+}
+
+export interface AuditEvent {
+  tenant: string;
+  at: string;
+  userId: string;
+  deviceId: string | null;
+  action: 'login' | 'login-failed' | 'push-op' | 'resolve' | 'undo';
+  collection: string | null;
+  recordId: string | null;
+  outcome: string;
+}
+
+/** Keeps IN lists and multi-row inserts well inside both engines' bound-parameter limits. */
+const chunkSize = 1000;
+
+function chunks<T>(items: readonly T[], size = chunkSize): T[][] {
+  const out: T[][] = [];
+  for (let i = 0; i < items.length; i += size) out.push(items.slice(i, i + size));
+  return out;
+}
+
+export function recordKey(collection: string, id: string): string {
+  return `${collection}\u0000${id}`;
+}
+
+function toRecord(row: Tables['records']): StoredRecord {
+  return {
+    collection: row.collection,
+    id: row.id,
+    data: JSON.parse(row.data) as RecordData,
+    version: row.version,
+    deleted: row.deleted === 1,
+    fieldMeta: JSON.parse(row.field_meta) as FieldMeta,
+    hlc: row.hlc,
+    updatedAt: row.updated_at,
+    updatedBy: row.updated_by,
+    position: row.position,
+  };
+}
+
+function toConflict(row: Tables['conflicts']): StoredConflict {
+  return {
+    id: row.id,
+    tenant: row.tenant,
+    collection: row.collection,
+    recordId: row.record_id,
+    opId: row.op_id,
+    kind: row.kind as ConflictKind,
+    strategy: row.strategy as ConflictStrategy,
+    outcome: row.outcome as ConflictOutcome,
+    fields: JSON.parse(row.fields) as string[],
+    serverData: row.server_data === null ? null : (JSON.parse(row.server_data) as RecordData),
+    serverVersion: row.server_version,
+    clientData: row.client_data === null ? null : (JSON.parse(row.client_data) as RecordData),
+    baseVersion: row.base_version,
+    userId: row.user_id,
+    deviceId: row.device_id,
+    createdAt: row.created_at,
+    resolvedAt: row.resolved_at,
+    resolvedBy: row.resolved_by,
+  };
+}
+
+/**
+ * The writes of one tenant inside one transaction. It is created holding the tenant's position
+ * lock (see SyncStore.write), so nothing else writes this tenant's records until it commits.
+ */
+export class TenantWrite {
+  private position: number;
+
+  constructor(
+    private readonly trx: Transaction<Tables>,
+    readonly tenant: string,
+    startPosition: number,
+  ) {
+    this.position = startPosition;
+  }
+
+  /** The next change position; positions are only ever handed out under the tenant lock. */
+  nextPosition(): number {
+    this.position += 1;
+    return this.position;
+  }
+
+  get lastPosition(): number {
+    return this.position;
+  }
+
+  async loadOps(opIds: readonly string[]): Promise<Map<string, StoredOp>> {
+    const found = new Map<string, StoredOp>();
+    for (const part of chunks([...new Set(opIds)])) {
+      const rows = await this.trx
+        .selectFrom('ops')
+        .selectAll()
+        .where('tenant', '=', this.tenant)
+        .where('op_id', 'in', part)
+        .execute();
+      for (const row of rows) {
+        found.set(row.op_id, {
+          tenant: row.tenant,
+          opId: row.op_id,
+          clientId: row.client_id,
+          deviceId: row.device_id,
+          userId: row.user_id,
+          collection: row.collection,
+          recordId: row.record_id,
+          type: row.op_type,
+          result: JSON.parse(row.result) as PushResult,
+          receivedAt: row.received_at,
+        });
+      }
+    }
+    return found;
+  }
+
+  async countDuplicates(opIds: readonly string[]): Promise<void> {
+    const counts = new Map<string, number>();
+    for (const id of opIds) counts.set(id, (counts.get(id) ?? 0) + 1);
+    for (const [opId, n] of counts) {
+      await this.trx
+        .updateTable('ops')
+        .set((eb) => ({ duplicates: eb('duplicates', '+', n) }))
+        .where('tenant', '=', this.tenant)
+        .where('op_id', '=', opId)
+        .execute();
+    }
+  }
+
+  async loadTempIds(clientId: string, tempIds: readonly string[]): Promise<Map<string, string>> {
+    const found = new Map<string, string>();
+    for (const part of chunks([...new Set(tempIds)])) {
+      const rows = await this.trx
+        .selectFrom('temp_ids')
+        .select(['temp_id', 'real_id'])
+        .where('tenant', '=', this.tenant)
+        .where('client_id', '=', clientId)
+        .where('temp_id', 'in', part)
+        .execute();
+      for (const row of rows) found.set(row.temp_id, row.real_id);
+    }
+    return found;
+  }
+
+  async loadRecords(keys: ReadonlyArray<{ collection: string; id: string }>): Promise<Map<string, StoredRecord>> {
+    return loadRecords(this.trx, this.tenant, keys);
+  }
+
+  /** Reserves `count` new server ids in a collection; returns the first. Unused ones leave harmless gaps. */
+  async reserveIds(collection: string, count: number): Promise<number> {
+    await this.trx
+      .insertInto('id_counters')
+      .values({ tenant: this.tenant, collection, last_id: 0 })
+      .onConflict((oc) => oc.columns(['tenant', 'collection']).doNothing())
+      .execute();
+    const row = await this.trx
+      .updateTable('id_counters')
+      .set((eb) => ({ last_id: eb('last_id', '+', count) }))
+      .where('tenant', '=', this.tenant)
+      .where('collection', '=', collection)
+      .returning('last_id')
+      .executeTakeFirstOrThrow();
+    return row.last_id - count + 1;
+  }
+
+  async writeRecords(records: readonly StoredRecord[]): Promise<void> {
+    for (const part of chunks(records)) {
+      await this.trx
+        .insertInto('records')
+        .values(
+          part.map((r) => ({
+            tenant: this.tenant,
+            collection: r.collection,
+            id: r.id,
+            data: JSON.stringify(r.data),
+            version: r.version,
+            field_meta: JSON.stringify(r.fieldMeta),
+            deleted: r.deleted ? 1 : 0,
+            hlc: r.hlc,
+            updated_at: r.updatedAt,
+            updated_by: r.updatedBy,
+            position: r.position,
+          })),
+        )
+        .onConflict((oc) =>
+          oc.columns(['tenant', 'collection', 'id']).doUpdateSet((eb) => ({
+            data: eb.ref('excluded.data'),
+            version: eb.ref('excluded.version'),
+            field_meta: eb.ref('excluded.field_meta'),
+            deleted: eb.ref('excluded.deleted'),
+            hlc: eb.ref('excluded.hlc'),
+            updated_at: eb.ref('excluded.updated_at'),
+            updated_by: eb.ref('excluded.updated_by'),
+            position: eb.ref('excluded.position'),
+          })),
+        )
+        .execute();
+    }
+  }
+
+  async writeOps(ops: readonly StoredOp[]): Promise<void> {
+    for (const part of chunks(ops)) {
+      await this.trx
+        .insertInto('ops')
+        .values(
+          part.map((o) => ({
+            tenant: o.tenant,
+            op_id: o.opId,
+            client_id: o.clientId,
+            device_id: o.deviceId,
+            user_id: o.userId,
+            collection: o.collection,
+            record_id: o.recordId,
+            op_type: o.type,
+            status: o.result.status,
+            result: JSON.stringify(o.result),
+            received_at: o.receivedAt,
+            duplicates: 0,
+          })),
+        )
+        .execute();
+    }
+  }
+
+  async writeTempIds(clientId: string, mappings: ReadonlyArray<{ collection: string; tempId: string; id: string }>) {
+    for (const part of chunks(mappings)) {
+      await this.trx
+        .insertInto('temp_ids')
+        .values(
+          part.map((m) => ({
+            tenant: this.tenant,
+            client_id: clientId,
+            temp_id: m.tempId,
+            collection: m.collection,
+            real_id: m.id,
+          })),
+        )
+        .execute();
+    }
+  }
+
+  async writeConflicts(conflicts: readonly StoredConflict[]): Promise<void> {
+    for (const part of chunks(conflicts, 500)) {
+      await this.trx
+        .insertInto('conflicts')
+        .values(
+          part.map((c) => ({
+            id: c.id,
+            tenant: c.tenant,
+            collection: c.collection,
+            record_id: c.recordId,
+            op_id: c.opId,
+            kind: c.kind,
+            strategy: c.strategy,
+            outcome: c.outcome,
+            fields: JSON.stringify(c.fields),
+            server_data: c.serverData === null ? null : JSON.stringify(c.serverData),
+            server_version: c.serverVersion,
+            client_data: c.clientData === null ? null : JSON.stringify(c.clientData),
+            base_version: c.baseVersion,
+            user_id: c.userId,
+            device_id: c.deviceId,
+            created_at: c.createdAt,
+            resolved_at: c.resolvedAt,
+            resolved_by: c.resolvedBy,
+          })),
+        )
+        .execute();
+    }
+  }
+
+  async touchDevice(userId: string, deviceId: string, at: string): Promise<void> {
+    await touchDevice(this.trx, this.tenant, userId, deviceId, at);
+  }
+
+  async audit(events: readonly AuditEvent[]): Promise<void> {
+    await insertAudit(this.trx, events);
+  }
+
+  /** Called once at the end: records the last position handed out. */
+  async savePosition(): Promise<void> {
+    await this.trx
+      .updateTable('tenant_state')
+      .set({ position: this.position })
+      .where('tenant', '=', this.tenant)
+      .execute();
+  }
+}
+
+async function loadRecords(
+  db: Db,
+  tenant: string,
+  keys: ReadonlyArray<{ collection: string; id: string }>,
+): Promise<Map<string, StoredRecord>> {
+  const byCollection = new Map<string, Set<string>>();
+  for (const k of keys) {
+    let ids = byCollection.get(k.collection);
+    if (!ids) byCollection.set(k.collection, (ids = new Set()));
+    ids.add(k.id);
+  }
+  const found = new Map<string, StoredRecord>();
+  for (const [collection, ids] of byCollection) {
+    for (const part of chunks([...ids])) {
+      const rows = await db
+        .selectFrom('records')
+        .selectAll()
+        .where('tenant', '=', tenant)
+        .where('collection', '=', collection)
+        .where('id', 'in', part)
+        .execute();
+      for (const row of rows) found.set(recordKey(row.collection, row.id), toRecord(row));
+    }
+  }
+  return found;
+}
+
+async function touchDevice(db: Db, tenant: string, userId: string, deviceId: string, at: string): Promise<void> {
+  await db
+    .insertInto('devices')
+    .values({ tenant, user_id: userId, device_id: deviceId, last_sync_at: at })
+    .onConflict((oc) => oc.columns(['tenant', 'user_id', 'device_id']).doUpdateSet({ last_sync_at: at }))
+    .execute();
+}
+
+async function insertAudit(db: Db, events: readonly AuditEvent[]): Promise<void> {
+  for (const part of chunks(events, 500)) {
+    await db
+      .insertInto('audit_events')
+      .values(
+        part.map((e) => ({
+          tenant: e.tenant,
+          at: e.at,
+          user_id: e.userId,
+          device_id: e.deviceId,
+          action: e.action,
+          collection: e.collection,
+          record_id: e.recordId,
+          outcome: e.outcome,
+        })),
+      )
+      .execute();
+  }
+}
+
+export interface PullPage {
+  records: StoredRecord[];
+  hasMore: boolean;
+}
+
+export interface OpCounts {
+  applied: number;
+  conflict: number;
+  rejected: number;
+  pending: number;
+  duplicate: number;
+  total: number;
+}
+
+/**
+ * The one SQL store, written once over Kysely for SQLite and PostgreSQL. Every method is scoped
+ * to a tenant passed in by the caller, which takes it from the verified token and nowhere else.
+ */
+export class SyncStore {
+  constructor(private readonly database: Database) {}
+
+  get kind(): DatabaseKind {
+    return this.database.kind;
+  }
+
+  /**
+   * Runs `fn` in a transaction that holds the tenant's position lock.
+   *
+   * Why pull is gap-free: every change takes its position from tenant_state while this
+   * transaction holds that row locked (an UPDATE takes the row lock on PostgreSQL and the write
+   * lock on SQLite), and the lock is held until commit. So within a tenant, positions are handed
+   * out in commit order: a transaction that has not committed yet can only ever commit positions
+   * above every position already visible. A pull reads one snapshot and returns positions in
+   * order, so its cursor never passes a change that could still appear below it. The price is
+   * that pushes of one tenant write one at a time; pushes of different tenants run in parallel.
+   */
+  async write<T>(tenant: string, fn: (w: TenantWrite) => Promise<T>): Promise<T> {
+    return this.database.db.transaction().execute(async (trx) => {
+      await trx
+        .insertInto('tenant_state')
+        .values({ tenant, position: 0, purged_through: 0 })
+        .onConflict((oc) => oc.column('tenant').doNothing())
+        .execute();
+      const locked = await trx
+        .updateTable('tenant_state')
+        .set((eb) => ({ position: eb.ref('position') }))
+        .where('tenant', '=', tenant)
+        .returning('position')
+        .executeTakeFirstOrThrow();
+      const write = new TenantWrite(trx, tenant, locked.position);
+      const result = await fn(write);
+      await write.savePosition();
+      return result;
+    });
+  }
+
+  /** Changed records after a position, in position order. Each record appears once, at its latest state. */
+  async pull(tenant: string, after: number, limit: number, collections?: readonly string[]): Promise<PullPage> {
+    if (collections && collections.length === 0) return { records: [], hasMore: false };
+    let query = this.database.db
+      .selectFrom('records')
+      .selectAll()
+      .where('tenant', '=', tenant)
+      .where('position', '>', after);
+    if (collections) query = query.where('collection', 'in', [...collections]);
+    const rows = await query.orderBy('position').limit(limit + 1).execute();
+    return { records: rows.slice(0, limit).map(toRecord), hasMore: rows.length > limit };
+  }
+
+  async purgedThrough(tenant: string): Promise<number> {
+    const row = await this.database.db
+      .selectFrom('tenant_state')
+      .select('purged_through')
+      .where('tenant', '=', tenant)
+      .executeTakeFirst();
+    return row?.purged_through ?? 0;
+  }
+
+  /**
+   * Removes tombstones last changed before `before` and raises each tenant's purge horizon, so a
+   * cursor that could have missed one of them is told to resync instead of silently keeping a
+   * record that was deleted.
+   */
+  async purgeTombstones(before: string): Promise<number> {
+    return this.database.db.transaction().execute(async (trx) => {
+      const horizons = await trx
+        .selectFrom('records')
+        .select(['tenant'])
+        .select((eb) => eb.fn.max('position').as('max_position'))
+        .where('deleted', '=', 1)
+        .where('updated_at', '<', before)
+        .groupBy('tenant')
+        .execute();
+      let purged = 0;
+      for (const { tenant, max_position } of horizons) {
+        const horizon = Number(max_position);
+        const res = await trx
+          .deleteFrom('records')
+          .where('tenant', '=', tenant)
+          .where('deleted', '=', 1)
+          .where('position', '<=', horizon)
+          .executeTakeFirst();
+        purged += Number(res.numDeletedRows);
+        await trx
+          .updateTable('tenant_state')
+          .set({ purged_through: horizon })
+          .where('tenant', '=', tenant)
+          .where('purged_through', '<', horizon)
+          .execute();
+      }
+      return purged;
+    });
+  }
+
+  async getRecord(tenant: string, collection: string, id: string): Promise<StoredRecord | null> {
+    const found = await loadRecords(this.database.db, tenant, [{ collection, id }]);
+    return found.get(recordKey(collection, id)) ?? null;
+  }
+
+  async findUserByEmail(email: string): Promise<StoredUser | null> {
+    const row = await this.database.db
+      .selectFrom('users')
+      .selectAll()
+      .where('email', '=', email.trim().toLowerCase())
+      .executeTakeFirst();
+    if (!row) return null;
+    return {
+      id: row.id,
+      tenant: row.tenant,
+      email: row.email,
+      passwordHash: row.password_hash,
+      roles: JSON.parse(row.roles) as string[],
+    };
+  }
+
+  /** Creates the user, or leaves an existing one with that email untouched. Returns whether it was new. */
+  async createUser(user: StoredUser, at: string): Promise<boolean> {
+    const res = await this.database.db
+      .insertInto('users')
+      .values({
+        id: user.id,
+        tenant: user.tenant,
+        email: user.email.trim().toLowerCase(),
+        password_hash: user.passwordHash,
+        roles: JSON.stringify(user.roles),
+        created_at: at,
+      })
+      .onConflict((oc) => oc.column('email').doNothing())
+      .executeTakeFirst();
+    return Number(res.numInsertedOrUpdatedRows ?? 0) > 0;
+  }
+
+  async audit(events: readonly AuditEvent[]): Promise<void> {
+    await insertAudit(this.database.db, events);
+  }
+
+  async auditEvents(tenant: string, limit = 1000): Promise<AuditEvent[]> {
+    const rows = await this.database.db
+      .selectFrom('audit_events')
+      .selectAll()
+      .where('tenant', '=', tenant)
+      .orderBy('seq')
+      .limit(limit)
+      .execute();
+    return rows.map((r) => ({
+      tenant: r.tenant,
+      at: r.at,
+      userId: r.user_id,
+      deviceId: r.device_id,
+      action: r.action as AuditEvent['action'],
+      collection: r.collection,
+      recordId: r.record_id,
+      outcome: r.outcome,
+    }));
+  }
+
+  /** Push ops as the audit trail shows them: who, device, when, which record, outcome. */
+  async opLog(tenant: string, limit = 1000): Promise<Omit<StoredOp, 'result'>[]> {
+    const rows = await this.database.db
+      .selectFrom('ops')
+      .select(['tenant', 'op_id', 'client_id', 'device_id', 'user_id', 'collection', 'record_id', 'op_type', 'status', 'received_at'])
+      .where('tenant', '=', tenant)
+      .orderBy('received_at')
+      .limit(limit)
+      .execute();
+    return rows.map((r) => ({
+      tenant: r.tenant,
+      opId: r.op_id,
+      clientId: r.client_id,
+      deviceId: r.device_id,
+      userId: r.user_id,
+      collection: r.collection,
+      recordId: r.record_id,
+      type: r.op_type,
+      receivedAt: r.received_at,
+      status: r.status,
+    }));
+  }
+
+  async touchDevice(tenant: string, userId: string, deviceId: string, at: string): Promise<void> {
+    await touchDevice(this.database.db, tenant, userId, deviceId, at);
+  }
+
+  async lastSyncAt(tenant: string, userId: string, deviceId?: string): Promise<string | null> {
+    let query = this.database.db
+      .selectFrom('devices')
+      .select((eb) => eb.fn.max('last_sync_at').as('last'))
+      .where('tenant', '=', tenant)
+      .where('user_id', '=', userId);
+    if (deviceId !== undefined) query = query.where('device_id', '=', deviceId);
+    const row = await query.executeTakeFirst();
+    return row?.last ?? null;
+  }
+
+  async countOps(tenant: string, filter: { userId?: string; deviceId?: string }): Promise<OpCounts> {
+    let query = this.database.db
+      .selectFrom('ops')
+      .select(['status'])
+      .select((eb) => [eb.fn.countAll().as('n'), eb.fn.sum('duplicates').as('dups')])
+      .where('tenant', '=', tenant)
+      .groupBy('status');
+    if (filter.userId !== undefined) query = query.where('user_id', '=', filter.userId);
+    if (filter.deviceId !== undefined) query = query.where('device_id', '=', filter.deviceId);
+    const rows = await query.execute();
+    const counts: OpCounts = { applied: 0, conflict: 0, rejected: 0, pending: 0, duplicate: 0, total: 0 };
+    for (const row of rows) {
+      const n = Number(row.n);
+      counts.total += n;
+      counts.duplicate += Number(row.dups ?? 0);
+      if (row.status === 'applied' || row.status === 'conflict' || row.status === 'rejected' || row.status === 'pending') {
+        counts[row.status] += n;
+      }
+    }
+    return counts;
+  }
+
+  async countOpenConflicts(tenant: string, filter: { userId?: string; deviceId?: string }): Promise<number> {
+    let query = this.database.db
+      .selectFrom('conflicts')
+      .select((eb) => eb.fn.countAll().as('n'))
+      .where('tenant', '=', tenant)
+      .where('outcome', '=', 'open');
+    if (filter.userId !== undefined) query = query.where('user_id', '=', filter.userId);
+    if (filter.deviceId !== undefined) query = query.where('device_id', '=', filter.deviceId);
+    const row = await query.executeTakeFirst();
+    return Number(row?.n ?? 0);
+  }
+
+  async conflictsForRecord(tenant: string, collection: string, recordId: string): Promise<StoredConflict[]> {
+    const rows = await this.database.db
+      .selectFrom('conflicts')
+      .selectAll()
+      .where('tenant', '=', tenant)
+      .where('collection', '=', collection)
+      .where('record_id', '=', recordId)
+      .orderBy('created_at')
+      .execute();
+    return rows.map(toConflict);
+  }
+
+  async close(): Promise<void> {
+    await this.database.close();
+  }
+}

@@ -1,0 +1,106 @@
+import type { Generated } from 'kysely';
+
+/**
+ * The tables of the sync store, as Kysely sees them. JSON lives in text columns and booleans in
+ * integers (0/1) so one set of queries serves SQLite and PostgreSQL alike.
+ */
+export interface Tables {
+  tenant_state: {
+    tenant: string;
+    /** The last change position handed out in this tenant. */
+    position: number;
+    /** Tombstones at or below this position were purged: older cursors get CURSOR_EXPIRED. */
+    purged_through: number;
+  };
+  records: {
+    tenant: string;
+    collection: string;
+    id: string;
+    /** JSON. Kept on tombstones too (pull sends null) until the tombstone is purged. */
+    data: string;
+    version: number;
+    /** JSON FieldMeta: per field, the version and HLC of its last change. */
+    field_meta: string;
+    deleted: number;
+    hlc: string;
+    updated_at: string;
+    updated_by: string;
+    position: number;
+  };
+  /** Every push op received: the idempotency journal and the audit of push ops (no record contents). */
+  ops: {
+    tenant: string;
+    op_id: string;
+    client_id: string;
+    device_id: string;
+    user_id: string;
+    collection: string;
+    record_id: string;
+    op_type: string;
+    status: string;
+    /** JSON PushResult, replayed for a duplicate. Carries conflict summaries, never record data. */
+    result: string;
+    received_at: string;
+    duplicates: number;
+  };
+  temp_ids: {
+    tenant: string;
+    client_id: string;
+    temp_id: string;
+    collection: string;
+    real_id: string;
+  };
+  id_counters: {
+    tenant: string;
+    collection: string;
+    last_id: number;
+  };
+  /** The conflict archive: both versions, whatever the outcome. Holds patient data by design. */
+  conflicts: {
+    id: string;
+    tenant: string;
+    collection: string;
+    record_id: string;
+    op_id: string;
+    kind: string;
+    strategy: string;
+    outcome: string;
+    fields: string;
+    server_data: string | null;
+    server_version: number;
+    client_data: string | null;
+    base_version: number | null;
+    user_id: string;
+    device_id: string;
+    created_at: string;
+    resolved_at: string | null;
+    resolved_by: string | null;
+  };
+  users: {
+    id: string;
+    tenant: string;
+    email: string;
+    password_hash: string;
+    /** JSON string[] */
+    roles: string;
+    created_at: string;
+  };
+  devices: {
+    tenant: string;
+    user_id: string;
+    device_id: string;
+    last_sync_at: string;
+  };
+  /** Logins and resolutions: who, device, when, which record, outcome. No record contents. */
+  audit_events: {
+    seq: Generated<number>;
+    tenant: string;
+    at: string;
+    user_id: string;
+    device_id: string | null;
+    action: string;
+    collection: string | null;
+    record_id: string | null;
+    outcome: string;
+  };
+}
