@@ -2,9 +2,18 @@ import { createHmac, timingSafeEqual } from 'node:crypto';
 import { OutpostError } from '@outpost/core';
 
 /**
- * Pull cursors are opaque to clients: `<position>.<mac>`, where the MAC binds the position to the
- * tenant. A cursor from another tenant or one made up fails the MAC and is refused with 400, so a
- * cursor can never be used to probe another clinic's change stream.
+ * Where a client stands in its tenant's change stream: everything up to `position` applied, as
+ * seen while tombstones up to `horizon` were already purged.
+ */
+export interface PullCursor {
+  position: number;
+  horizon: number;
+}
+
+/**
+ * Pull cursors are opaque to clients: `<position>.<horizon>.<mac>`, where the MAC binds them to
+ * the tenant. A cursor from another tenant or one made up fails the MAC and is refused with 400,
+ * so a cursor can never be used to probe another clinic's change stream.
  */
 export class CursorCodec {
   private readonly key: Buffer;
@@ -13,21 +22,24 @@ export class CursorCodec {
     this.key = createHmac('sha256', secret).update('outpost pull cursor v1').digest();
   }
 
-  private mac(tenant: string, position: number): Buffer {
-    return createHmac('sha256', this.key).update(`${tenant}\u0000${position}`).digest().subarray(0, 16);
+  private mac(tenant: string, c: PullCursor): Buffer {
+    return createHmac('sha256', this.key)
+      .update(`${tenant}\u0000${c.position}\u0000${c.horizon}`)
+      .digest()
+      .subarray(0, 16);
   }
 
-  encode(tenant: string, position: number): string {
-    return `${position}.${this.mac(tenant, position).toString('base64url')}`;
+  encode(tenant: string, c: PullCursor): string {
+    return `${c.position}.${c.horizon}.${this.mac(tenant, c).toString('base64url')}`;
   }
 
-  decode(tenant: string, cursor: string): number {
-    const match = /^(\d{1,15})\.([A-Za-z0-9_-]{22})$/.exec(cursor);
-    const position = match ? Number(match[1]) : NaN;
-    const given = match ? Buffer.from(match[2] ?? '', 'base64url') : Buffer.alloc(0);
-    if (!match || given.length !== 16 || !timingSafeEqual(given, this.mac(tenant, position))) {
+  decode(tenant: string, cursor: string): PullCursor {
+    const match = /^(\d{1,15})\.(\d{1,15})\.([A-Za-z0-9_-]{22})$/.exec(cursor);
+    const c = { position: Number(match?.[1]), horizon: Number(match?.[2]) };
+    const given = match ? Buffer.from(match[3] ?? '', 'base64url') : Buffer.alloc(0);
+    if (!match || given.length !== 16 || !timingSafeEqual(given, this.mac(tenant, c))) {
       throw new OutpostError('VALIDATION_FAILED', 'cursor is not valid for this account', { field: 'cursor' });
     }
-    return position;
+    return c;
   }
 }

@@ -20,10 +20,14 @@ export async function pullRoutes(app: FastifyInstance): Promise<void> {
       collections = query.collections;
     }
 
-    const after = query.cursor ? cursors.decode(auth.tenant, query.cursor) : 0;
-    if (after > 0 && after < (await store.purgedThrough(auth.tenant))) {
+    const horizon = await store.purgedThrough(auth.tenant);
+    const cursor = query.cursor ? cursors.decode(auth.tenant, query.cursor) : { position: 0, horizon };
+    // A client missed a deletion only if a tombstone above its position was purged after its
+    // cursor was issued. A fresh sync that began after the purge carries the current horizon.
+    if (cursor.position < horizon && cursor.horizon !== horizon) {
       throw new OutpostError('CURSOR_EXPIRED', 'deletions since this cursor were purged: resync from the start');
     }
+    const after = cursor.position;
     const page = await store.pull(auth.tenant, after, query.limit, collections);
     if (query.deviceId) await store.touchDevice(auth.tenant, auth.userId, query.deviceId, now().toISOString());
     const last = page.records.at(-1)?.position ?? after;
@@ -37,7 +41,7 @@ export async function pullRoutes(app: FastifyInstance): Promise<void> {
         updatedAt: r.updatedAt,
         hlc: r.hlc,
       })),
-      cursor: cursors.encode(auth.tenant, last),
+      cursor: cursors.encode(auth.tenant, { position: last, horizon }),
       hasMore: page.hasMore,
     };
   });

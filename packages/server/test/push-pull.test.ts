@@ -1,0 +1,274 @@
+// The store's contract, through the HTTP API, on SQLite and PostgreSQL alike.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { uuidv7, makeTempId } from '@outpost/core';
+import type { PushResponse } from '@outpost/core';
+import { vetPractice } from '@outpost/examples';
+import { dialects, startTestServer } from './server-fixture';
+import type { TestServer } from './server-fixture';
+import { applyChanges, hlc, opId, pull, pullAll, push } from './sync-client';
+
+describe.each(dialects())('push and pull on %s', (kind) => {
+  let server: TestServer;
+  let nurse: string;
+
+  beforeAll(async () => {
+    server = await startTestServer(kind);
+    nurse = await server.token('nurse@clinic-a.test');
+  });
+  afterAll(async () => {
+    await server.close();
+    await server.storage.destroy();
+  });
+
+  it('round-trips device-made ids: create, update, reference, delete', async () => {
+    const patientId = uuidv7();
+    const encounterId = uuidv7();
+    const res = await push(server, nurse, [
+      { collection: 'patients', type: 'create', id: patientId, data: { name: 'Amina K.', allergies: ['penicillin'] } },
+      { collection: 'patients', type: 'update', id: patientId, baseVersion: 1, data: { village: 'Ntcheu' } },
+      { collection: 'encounters', type: 'create', id: encounterId, data: { patientId, diagnosis: 'Malaria' } },
+      { collection: 'encounters', type: 'delete', id: encounterId, baseVersion: 1 },
+    ]);
+    expect(res.results.map((r) => [r.status, r.version])).toEqual([
+      ['applied', 1],
+      ['applied', 2],
+      ['applied', 1],
+      ['applied', 2],
+    ]);
+    expect(res.idMappings).toEqual([]);
+
+    const { changes } = await pullAll(server, nurse);
+    const patient = changes.find((c) => c.id === patientId);
+    expect(patient).toMatchObject({ version: 2, deleted: false, data: { name: 'Amina K.', allergies: ['penicillin'], village: 'Ntcheu' } });
+    // Intermediate versions collapse: the record appears once, at its latest state.
+    expect(changes.filter((c) => c.id === patientId)).toHaveLength(1);
+    expect(changes.find((c) => c.id === encounterId)).toMatchObject({ version: 2, deleted: true, data: null });
+
+    const record = await server.request({ method: 'GET', url: `/v1/records/patients/${patientId}`, token: nurse });
+    expect(record.status).toBe(200);
+    expect(record.body).toMatchObject({ version: 2, data: { village: 'Ntcheu' } });
+  });
+
+  it('clears a field with null and refuses to clear a required one', async () => {
+    const id = uuidv7();
+    await push(server, nurse, [{ collection: 'patients', type: 'create', id, data: { name: 'Joseph M.', phone: '+265 1' } }]);
+    const res = await push(server, nurse, [
+      { collection: 'patients', type: 'update', id, baseVersion: 1, data: { phone: null } },
+      { collection: 'patients', type: 'update', id, baseVersion: 2, data: { name: null } },
+    ]);
+    expect(res.results.map((r) => r.status)).toEqual(['applied', 'rejected']);
+    expect(res.results[1]?.error?.code).toBe('VALIDATION_FAILED');
+    const record = await server.request<{ data: Record<string, unknown> }>({ method: 'GET', url: `/v1/records/patients/${id}`, token: nurse });
+    expect(record.body.data).toEqual({ name: 'Joseph M.' });
+  });
+
+  it('applies nothing twice when the same push is sent again, and replays the first outcomes', async () => {
+    const id = uuidv7();
+    const body = {
+      clientId: 'client-retry',
+      deviceId: 'tablet-retry',
+      ops: [
+        { opId: opId(), collection: 'patients', type: 'create', id, data: { name: 'Grace P.' }, hlc: hlc() },
+        { opId: opId(), collection: 'patients', type: 'update', id, baseVersion: 1, data: { village: 'Balaka' }, hlc: hlc() },
+        { opId: opId(), collection: 'patients', type: 'update', id, baseVersion: 1, data: { village: 'Zomba' }, hlc: hlc() },
+        { opId: opId(), collection: 'nope', type: 'create', id: uuidv7(), data: {}, hlc: hlc() },
+      ],
+    };
+    const first = await server.request<PushResponse>({ method: 'POST', url: '/v1/sync/push', token: nurse, body });
+    const before = await pullAll(server, nurse);
+    // The response was "lost": the device sends exactly the same push again.
+    const second = await server.request<PushResponse>({ method: 'POST', url: '/v1/sync/push', token: nurse, body });
+    expect(first.body.results.map((r) => r.status)).toEqual(['applied', 'applied', 'conflict', 'rejected']);
+    expect(second.body.results.map((r) => r.status)).toEqual(['duplicate', 'duplicate', 'duplicate', 'duplicate']);
+    expect(second.body.results.map((r) => r.originalStatus)).toEqual(['applied', 'applied', 'conflict', 'rejected']);
+    expect(second.body.results.map((r) => r.version)).toEqual(first.body.results.map((r) => r.version));
+    expect(second.body.results[2]?.conflict?.id).toBe(first.body.results[2]?.conflict?.id);
+
+    const after = await pullAll(server, nurse, { cursor: before.cursor });
+    expect(after.changes).toEqual([]);
+    const record = await server.request<{ version: number; data: unknown }>({ method: 'GET', url: `/v1/records/patients/${id}`, token: nurse });
+    expect(record.body).toMatchObject({ version: 2, data: { name: 'Grace P.', village: 'Balaka' } });
+    // Only the one real conflict is archived, not a second copy from the repeat.
+    expect(await server.app.outpost.store.conflictsForRecord('clinic-a', 'patients', id)).toHaveLength(1);
+  });
+
+  it('settles a stale update as a conflict, keeps the server version and archives the client copy', async () => {
+    const id = uuidv7();
+    await push(server, nurse, [{ collection: 'encounters', type: 'create', id: uuidv7(), data: { patientId: 'missing' } }]).then((r) =>
+      expect(r.results[0]?.error?.code).toBe('UNRESOLVED_REFERENCE'),
+    );
+    await push(server, nurse, [{ collection: 'patients', type: 'create', id, data: { name: 'Tiyamike' } }]);
+    await push(server, nurse, [{ collection: 'patients', type: 'update', id, baseVersion: 1, data: { village: 'Dedza' } }], {
+      deviceId: 'tablet-2',
+    });
+    const res = await push(server, nurse, [{ collection: 'patients', type: 'update', id, baseVersion: 1, data: { village: 'Mzuzu' } }]);
+    expect(res.results[0]).toMatchObject({
+      status: 'conflict',
+      version: 2,
+      conflict: { kind: 'version', fields: ['village'], server: { version: 2, data: { village: 'Dedza' } }, client: { data: { village: 'Mzuzu' } } },
+    });
+    const [archived] = await server.app.outpost.store.conflictsForRecord('clinic-a', 'patients', id);
+    expect(archived).toMatchObject({ kind: 'version', clientData: { village: 'Mzuzu' }, serverData: { village: 'Dedza' }, baseVersion: 1 });
+  });
+
+  it('keeps prescriptions open for a person instead of settling them', async () => {
+    const patientId = uuidv7();
+    const rxId = uuidv7();
+    await push(server, nurse, [
+      { collection: 'patients', type: 'create', id: patientId, data: { name: 'Chikondi' } },
+      { collection: 'prescriptions', type: 'create', id: rxId, data: { patientId, drug: 'Amoxicillin', dose: '500 mg' } },
+      { collection: 'prescriptions', type: 'update', id: rxId, baseVersion: 1, data: { dose: '250 mg' } },
+    ]);
+    const res = await push(server, nurse, [{ collection: 'prescriptions', type: 'update', id: rxId, baseVersion: 1, data: { dose: '1 g' } }]);
+    expect(res.results[0]).toMatchObject({ status: 'conflict', conflict: { strategy: 'manual', outcome: 'open' } });
+    const status = await server.request<{ openConflicts: number }>({ method: 'GET', url: '/v1/sync/status', token: nurse });
+    expect(status.body.openConflicts).toBeGreaterThanOrEqual(1);
+  });
+
+  it('refuses any change to a signed note and keeps each attempt in the archive', async () => {
+    const patientId = uuidv7();
+    const encounterId = uuidv7();
+    const noteId = uuidv7();
+    await push(server, nurse, [
+      { collection: 'patients', type: 'create', id: patientId, data: { name: 'Mphatso' } },
+      { collection: 'encounters', type: 'create', id: encounterId, data: { patientId } },
+      { collection: 'clinicalNotes', type: 'create', id: noteId, data: { encounterId, body: 'Draft' } },
+      { collection: 'clinicalNotes', type: 'update', id: noteId, baseVersion: 1, data: { body: 'Final', signatureHash: 'sig-1' } },
+    ]);
+    const before = await server.request({ method: 'GET', url: `/v1/records/clinicalNotes/${noteId}`, token: nurse });
+    const res = await push(server, nurse, [
+      { collection: 'clinicalNotes', type: 'update', id: noteId, baseVersion: 2, data: { body: 'Edited later' } },
+      { collection: 'clinicalNotes', type: 'delete', id: noteId, baseVersion: 2 },
+    ]);
+    expect(res.results.map((r) => r.error?.code)).toEqual(['IMMUTABLE', 'IMMUTABLE']);
+    const after = await server.request({ method: 'GET', url: `/v1/records/clinicalNotes/${noteId}`, token: nurse });
+    expect(JSON.stringify(after.body)).toBe(JSON.stringify(before.body));
+    const archive = await server.app.outpost.store.conflictsForRecord('clinic-a', 'clinicalNotes', noteId);
+    expect(archive.map((c) => [c.kind, c.outcome, c.clientData])).toEqual([
+      ['immutable', 'rejected', { body: 'Edited later' }],
+      ['immutable', 'rejected', null],
+    ]);
+  });
+
+  it('pages with limit and hasMore, and filters by collection', async () => {
+    const ids = Array.from({ length: 7 }, () => uuidv7());
+    const start = (await pullAll(server, nurse)).cursor;
+    await push(
+      server,
+      nurse,
+      ids.map((id, i) => ({ collection: 'patients', type: 'create' as const, id, data: { name: `Patient ${i}` } })),
+    );
+    const paged = await pullAll(server, nurse, { cursor: start, limit: 3 });
+    expect(paged.pages).toBe(3);
+    expect(paged.changes.map((c) => c.id)).toEqual(ids);
+    const first = await pull(server, nurse, { cursor: start, limit: 3 });
+    expect(first.hasMore).toBe(true);
+    const onlyEncounters = await pullAll(server, nurse, { cursor: start, collections: 'encounters' });
+    expect(onlyEncounters.changes).toEqual([]);
+  });
+
+  it('tells a client whose cursor predates purged tombstones to resync (410)', async () => {
+    const id = uuidv7();
+    await push(server, nurse, [{ collection: 'patients', type: 'create', id, data: { name: 'Temporary' } }]);
+    const old = await pullAll(server, nurse);
+    await push(server, nurse, [{ collection: 'patients', type: 'delete', id, baseVersion: 1 }]);
+    const later = await pullAll(server, nurse);
+    await server.app.outpost.store.purgeTombstones(new Date(Date.now() + 60_000).toISOString());
+    const expired = await server.request({ method: 'GET', url: `/v1/sync/pull?cursor=${old.cursor}`, token: nurse });
+    expect(expired.status).toBe(410);
+    expect(expired.body).toMatchObject({ error: { code: 'CURSOR_EXPIRED' } });
+    const fine = await server.request({ method: 'GET', url: `/v1/sync/pull?cursor=${later.cursor}`, token: nurse });
+    expect(fine.status).toBe(200);
+    // A fresh sync from the start reproduces the server's state without the purged record.
+    const fresh = await pullAll(server, nurse);
+    expect(fresh.changes.find((c) => c.id === id)).toBeUndefined();
+  });
+
+  it('replays a pull from scratch into exactly the server state', async () => {
+    const replica = new Map();
+    applyChanges(replica, (await pullAll(server, nurse, { limit: 5 })).changes);
+    const live = [...replica.values()];
+    for (const change of live) {
+      const res = await server.request<{ version: number; data: unknown }>({
+        method: 'GET',
+        url: `/v1/records/${change.collection}/${change.id}`,
+        token: nurse,
+      });
+      expect(res.body).toMatchObject({ version: change.version, data: change.data });
+    }
+  });
+});
+
+describe.each(dialects())('server-assigned ids on %s', (kind) => {
+  let server: TestServer;
+  let vet: string;
+
+  beforeAll(async () => {
+    server = await startTestServer(kind, { schema: vetPractice });
+    vet = await server.token('vet@vet-a.test');
+  });
+  afterAll(async () => {
+    await server.close();
+    await server.storage.destroy();
+  });
+
+  it('maps temp ids within one push and in later pushes, and derives appointment.clientId', async () => {
+    const owner = makeTempId('users');
+    const pet = makeTempId('pets');
+    const appointment = makeTempId('appointments');
+    const first = await push(server, vet, [
+      { collection: 'users', type: 'create', id: owner, data: { name: 'Ruth Banda', role: 'CLIENT' } },
+      { collection: 'pets', type: 'create', id: pet, data: { name: 'Simba', species: 'dog', ownerId: owner } },
+      { collection: 'appointments', type: 'create', id: appointment, data: { date: '2026-11-22T09:00:00Z', petId: pet, title: 'Checkup' } },
+    ]);
+    expect(first.results.map((r) => r.status)).toEqual(['applied', 'applied', 'applied']);
+    const ids = Object.fromEntries(first.idMappings.map((m) => [m.tempId, m.id]));
+    expect(Object.keys(ids).sort()).toEqual([appointment, owner, pet].sort());
+    for (const r of first.results) expect(r.id).toBe(ids[r.tempId ?? '']);
+
+    // The stored records point at real ids only.
+    const petRecord = await server.request<{ data: Record<string, unknown> }>({ method: 'GET', url: `/v1/records/pets/${ids[pet]}`, token: vet });
+    expect(petRecord.body.data['ownerId']).toBe(ids[owner]);
+    const appt = await server.request<{ data: Record<string, unknown> }>({ method: 'GET', url: `/v1/records/appointments/${ids[appointment]}`, token: vet });
+    expect(appt.body.data).toMatchObject({ petId: ids[pet], clientId: ids[owner] });
+
+    // A later push still names the records by their temp ids, as an offline device would.
+    const later = await push(server, vet, [
+      { collection: 'appointments', type: 'update', id: appointment, baseVersion: 1, data: { durationMinutes: 30 } },
+      { collection: 'soapNotes', type: 'create', id: makeTempId('soapNotes'), data: { appointmentId: appointment, subjective: 'Limping' } },
+    ]);
+    expect(later.results.map((r) => r.status)).toEqual(['applied', 'applied']);
+    expect(later.results[0]?.id).toBe(ids[appointment]);
+    const note = await server.request<{ data: Record<string, unknown> }>({
+      method: 'GET',
+      url: `/v1/records/soapNotes/${later.results[1]?.id}`,
+      token: vet,
+    });
+    expect(note.body.data['appointmentId']).toBe(ids[appointment]);
+  });
+
+  it('fails dependants of a rejected create, and leaves unknown temp ids unresolved', async () => {
+    const owner = makeTempId('users');
+    const res = await push(server, vet, [
+      { collection: 'users', type: 'create', id: owner, data: { email: 'no name' } },
+      { collection: 'pets', type: 'create', id: makeTempId('pets'), data: { name: 'Kuku', ownerId: owner } },
+      { collection: 'pets', type: 'create', id: makeTempId('pets'), data: { name: 'Nkhuku', ownerId: makeTempId('users') } },
+    ]);
+    expect(res.results.map((r) => r.error?.code)).toEqual(['VALIDATION_FAILED', 'DEPENDENCY_FAILED', 'UNRESOLVED_REFERENCE']);
+    expect(res.idMappings).toEqual([]);
+  });
+
+  it('does not let another client of the same tenant use a temp id it never created', async () => {
+    const owner = makeTempId('users');
+    await push(server, vet, [{ collection: 'users', type: 'create', id: owner, data: { name: 'Peter' } }], { clientId: 'client-a' });
+    const res = await push(server, vet, [{ collection: 'users', type: 'update', id: owner, data: { name: 'Paul' } }], {
+      clientId: 'client-b',
+    });
+    expect(res.results[0]?.error?.code).toBe('UNRESOLVED_REFERENCE');
+  });
+
+  it('refuses a final id where the server assigns ids', async () => {
+    const res = await push(server, vet, [{ collection: 'users', type: 'create', id: 'my-own-id', data: { name: 'X' } }]);
+    expect(res.results[0]?.error?.code).toBe('VALIDATION_FAILED');
+  });
+});
