@@ -1,0 +1,239 @@
+// Bad input gets a 4xx in the error shape of PROTOCOL.md, never a 5xx, and changes nothing.
+import { gunzipSync, gzipSync } from 'node:zlib';
+import { SignJWT } from 'jose';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { uuidv7 } from '@outpost/core';
+import { dialects, startTestServer, testSecret } from './server-fixture';
+import type { TestServer } from './server-fixture';
+import { hlc, opId, pullAll } from './sync-client';
+
+const errorShape = { error: { code: expect.any(String), message: expect.any(String) } };
+
+describe.each(dialects())('bad input on %s', (kind) => {
+  let server: TestServer;
+  let nurse: string;
+
+  beforeAll(async () => {
+    server = await startTestServer(kind, { server: { limits: { bodyLimitBytes: 64 * 1024, maxOpsPerPush: 50, rateLimitPerMinute: false } } });
+    nurse = await server.token('nurse@clinic-a.test');
+  });
+  afterAll(async () => {
+    await server.close();
+    await server.storage.destroy();
+  });
+
+  let opsBefore = 0;
+  beforeEach(async () => {
+    opsBefore = (await server.app.outpost.store.countOps('clinic-a', {})).total;
+  });
+
+  /** Nothing a bad request sends may reach the store. */
+  async function expectNothingStored() {
+    expect((await pullAll(server, nurse)).changes).toEqual([]);
+    expect((await server.app.outpost.store.countOps('clinic-a', {})).total).toBe(opsBefore);
+  }
+
+  function pushRaw(payload: string | Buffer, headers: Record<string, string> = {}) {
+    return server.app.inject({
+      method: 'POST',
+      url: '/v1/sync/push',
+      headers: { authorization: `Bearer ${nurse}`, 'content-type': 'application/json', ...headers },
+      payload,
+    });
+  }
+
+  it('malformed JSON -> 400', async () => {
+    const res = await pushRaw('{"clientId": "a", "ops": [');
+    expect(res.statusCode).toBe(400);
+    expect(res.json()).toMatchObject({ error: { code: 'VALIDATION_FAILED' } });
+    await expectNothingStored();
+  });
+
+  it('wrong envelope types -> 400, refused whole', async () => {
+    for (const body of [
+      [],
+      { clientId: 1, deviceId: 'd', ops: [] },
+      { clientId: 'c', deviceId: 'd', ops: 'not an array' },
+      { clientId: 'c', deviceId: 'd' },
+      'just a string',
+      null,
+    ]) {
+      const res = await pushRaw(JSON.stringify(body));
+      expect(res.statusCode, JSON.stringify(body)).toBe(400);
+      expect(res.json()).toMatchObject(errorShape);
+    }
+    await expectNothingStored();
+  });
+
+  it('bad ops are rejected one by one with their reason; nothing of them is stored', async () => {
+    const ops = [
+      { opId: opId(), collection: 'ghosts', type: 'create', id: uuidv7(), data: { name: 'x' } },
+      { opId: opId(), collection: 'patients', type: 'create', id: uuidv7(), data: {} },
+      { opId: opId(), collection: 'patients', type: 'create', id: uuidv7(), data: { name: 42 } },
+      { opId: opId(), collection: 'patients', type: 'create', id: uuidv7(), data: { name: 'A', shoeSize: 44 } },
+      { opId: opId(), collection: 'patients', type: 'upsert', id: uuidv7(), data: { name: 'A' } },
+      { opId: opId(), collection: 'patients', type: 'create', id: 'has spaces/and slashes', data: { name: 'A' } },
+      { opId: opId(), collection: 'patients', type: 'create', id: uuidv7() },
+      { opId: opId(), collection: 'patients', type: 'update', id: uuidv7(), data: { name: 'A' } },
+      { opId: opId(), collection: 'patients', type: 'create', id: uuidv7(), data: { name: 'A' }, hlc: 'yesterday' },
+      { opId: opId(), collection: 'patients', type: 'create', id: uuidv7(), data: { name: 'A' }, baseVersion: -1 },
+      { collection: 'patients', type: 'create', id: uuidv7(), data: { name: 'no opId' } },
+      42,
+    ];
+    const res = await pushRaw(JSON.stringify({ clientId: 'c', deviceId: 'd', ops }));
+    expect(res.statusCode).toBe(200);
+    const codes = (res.json() as { results: Array<{ status: string; error?: { code: string } }> }).results.map((r) => [
+      r.status,
+      r.error?.code,
+    ]);
+    expect(codes).toEqual([
+      ['rejected', 'UNKNOWN_COLLECTION'],
+      ['rejected', 'VALIDATION_FAILED'],
+      ['rejected', 'VALIDATION_FAILED'],
+      ['rejected', 'VALIDATION_FAILED'],
+      ['rejected', 'VALIDATION_FAILED'],
+      ['rejected', 'VALIDATION_FAILED'],
+      ['rejected', 'VALIDATION_FAILED'],
+      ['rejected', 'NOT_FOUND'],
+      ['rejected', 'VALIDATION_FAILED'],
+      ['rejected', 'VALIDATION_FAILED'],
+      ['rejected', 'VALIDATION_FAILED'],
+      ['rejected', 'VALIDATION_FAILED'],
+    ]);
+    expect((await pullAll(server, nurse)).changes).toEqual([]);
+    // Rejections with an opId are journaled (so a retry is answered the same way); no record changed.
+    const counts = await server.app.outpost.store.countOps('clinic-a', {});
+    expect(counts.applied).toBe(0);
+  });
+
+  it('an oversize body -> 413, also when it only grows once gunzipped', async () => {
+    const big = JSON.stringify({
+      clientId: 'c',
+      deviceId: 'd',
+      ops: [{ opId: opId(), collection: 'patients', type: 'create', id: uuidv7(), data: { name: 'x', notes: 'a'.repeat(100_000) } }],
+    });
+    const plain = await pushRaw(big);
+    expect(plain.statusCode).toBe(413);
+    expect(plain.json()).toMatchObject({ error: { code: 'PAYLOAD_TOO_LARGE' } });
+    const zipped = gzipSync(big);
+    expect(zipped.length).toBeLessThan(64 * 1024);
+    const bomb = await pushRaw(zipped, { 'content-encoding': 'gzip' });
+    expect(bomb.statusCode).toBe(413);
+    await expectNothingStored();
+  });
+
+  it('more ops than allowed in one push -> 413, refused whole', async () => {
+    const ops = Array.from({ length: 51 }, () => ({ opId: opId(), collection: 'patients', type: 'delete', id: 'x' }));
+    const res = await pushRaw(JSON.stringify({ clientId: 'c', deviceId: 'd', ops }));
+    expect(res.statusCode).toBe(413);
+    expect(res.json()).toMatchObject({ error: { code: 'PAYLOAD_TOO_LARGE', details: { maxOps: 50 } } });
+    await expectNothingStored();
+  });
+
+  it('a body that is not JSON -> 415; a broken gzip body -> 400', async () => {
+    const form = await pushRaw('clientId=c', { 'content-type': 'application/x-www-form-urlencoded' });
+    expect(form.statusCode).toBe(415);
+    expect(form.json()).toMatchObject({ error: { code: 'UNSUPPORTED_MEDIA_TYPE' } });
+    const broken = await pushRaw(Buffer.from('not gzip at all'), { 'content-encoding': 'gzip' });
+    expect(broken.statusCode).toBe(400);
+    expect(broken.json()).toMatchObject(errorShape);
+    await expectNothingStored();
+  });
+
+  it('absent, malformed, forged, expired or claim-less tokens -> 401', async () => {
+    const now = Math.floor(Date.now() / 1000);
+    const sign = (claims: Record<string, unknown>, secret = testSecret, exp = now + 600) =>
+      new SignJWT(claims)
+        .setProtectedHeader({ alg: 'HS256' })
+        .setSubject('someone')
+        .setExpirationTime(exp)
+        .sign(new TextEncoder().encode(secret));
+    const tokens: Array<[string, string | undefined]> = [
+      ['absent', undefined],
+      ['malformed', 'not-a-jwt'],
+      ['forged', await sign({ tenant: 'clinic-a', roles: ['admin'] }, 'another-secret-another-secret-another-secret')],
+      ['expired', await sign({ tenant: 'clinic-a', roles: ['admin'] }, testSecret, now - 60)],
+      ['no tenant', await sign({ roles: ['admin'] })],
+      ['unsigned', `${Buffer.from('{"alg":"none"}').toString('base64url')}.${Buffer.from(JSON.stringify({ sub: 'x', tenant: 'clinic-a', roles: ['admin'], exp: now + 600 })).toString('base64url')}.`],
+    ];
+    const body = { clientId: 'c', deviceId: 'd', ops: [{ opId: opId(), collection: 'patients', type: 'create', id: uuidv7(), data: { name: 'x' }, hlc: hlc() }] };
+    for (const [name, token] of tokens) {
+      for (const [method, url] of [
+        ['POST', '/v1/sync/push'],
+        ['GET', '/v1/sync/pull'],
+        ['GET', '/v1/sync/status'],
+        ['GET', '/v1/records/patients/x'],
+      ] as const) {
+        const res = await server.request({ method, url, ...(token ? { token } : {}), ...(method === 'POST' ? { body } : {}) });
+        expect(res.status, `${name} ${method} ${url}`).toBe(401);
+        expect(res.body).toMatchObject({ error: { code: 'UNAUTHORIZED' } });
+      }
+    }
+    await expectNothingStored();
+  });
+
+  it('wrong login -> 401; bad login body -> 400', async () => {
+    const wrong = await server.request({ method: 'POST', url: '/v1/auth/login', body: { email: 'nurse@clinic-a.test', password: 'nope' } });
+    expect(wrong.status).toBe(401);
+    const nobody = await server.request({ method: 'POST', url: '/v1/auth/login', body: { email: 'who@nowhere.test', password: 'nope' } });
+    expect(nobody.status).toBe(401);
+    expect(nobody.body).toEqual(wrong.body);
+    const bad = await server.request({ method: 'POST', url: '/v1/auth/login', body: { email: 5 } });
+    expect(bad.status).toBe(400);
+  });
+
+  it('bad pull parameters -> 400; unknown routes -> 404; never a 5xx', async () => {
+    for (const url of ['/v1/sync/pull?limit=0', '/v1/sync/pull?limit=5001', '/v1/sync/pull?limit=abc', '/v1/sync/pull?collections=ghosts', '/v1/sync/pull?cursor=%00%01']) {
+      const res = await server.request({ method: 'GET', url, token: nurse });
+      expect(res.status, url).toBe(400);
+      expect(res.body).toMatchObject(errorShape);
+    }
+    const unknown = await server.request({ method: 'GET', url: '/v1/nothing-here', token: nurse });
+    expect(unknown.status).toBe(404);
+    expect(unknown.body).toMatchObject({ error: { code: 'NOT_FOUND' } });
+    const stats = await server.request({ method: 'GET', url: '/v1/sync/stats', token: nurse });
+    expect(stats.status).toBe(403);
+  });
+
+  it('gzip in both directions', async () => {
+    const id = uuidv7();
+    const body = gzipSync(
+      JSON.stringify({ clientId: 'c', deviceId: 'd', ops: [{ opId: opId(), collection: 'patients', type: 'create', id, data: { name: 'Zipped', notes: 'n'.repeat(5000) }, hlc: hlc() }] }),
+    );
+    const res = await server.app.inject({
+      method: 'POST',
+      url: '/v1/sync/push',
+      headers: { authorization: `Bearer ${nurse}`, 'content-type': 'application/json', 'content-encoding': 'gzip' },
+      payload: body,
+    });
+    expect(res.statusCode).toBe(200);
+    const pulled = await server.app.inject({
+      method: 'GET',
+      url: '/v1/sync/pull',
+      headers: { authorization: `Bearer ${nurse}`, 'accept-encoding': 'gzip' },
+    });
+    expect(pulled.headers['content-encoding']).toBe('gzip');
+    const changes = JSON.parse(gunzipSync(pulled.rawPayload).toString('utf8')) as { changes: Array<{ id: string }> };
+    expect(changes.changes.map((c) => c.id)).toContain(id);
+  });
+});
+
+describe('rate limit', () => {
+  it('answers 429 in the error shape once a user exceeds the limit, per user', async () => {
+    const server = await startTestServer('sqlite', { server: { limits: { rateLimitPerMinute: 5 } } });
+    try {
+      const a = await server.token('nurse@clinic-a.test');
+      const b = await server.token('nurse@clinic-b.test');
+      const statuses: number[] = [];
+      for (let i = 0; i < 7; i++) statuses.push((await server.request({ method: 'GET', url: '/v1/sync/status', token: a })).status);
+      expect(statuses.slice(0, 5)).toEqual([200, 200, 200, 200, 200]);
+      const limited = await server.request({ method: 'GET', url: '/v1/sync/status', token: a });
+      expect(limited.status).toBe(429);
+      expect(limited.body).toMatchObject({ error: { code: 'RATE_LIMITED' } });
+      expect((await server.request({ method: 'GET', url: '/v1/sync/status', token: b })).status).toBe(200);
+    } finally {
+      await server.close();
+      await server.storage.destroy();
+    }
+  });
+});
