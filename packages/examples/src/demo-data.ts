@@ -27,12 +27,24 @@ export const fieldClinicDemoRecords: readonly DemoRecord[] = [
   {
     collection: 'patients',
     id: 'demo-patient-amina',
-    data: { name: 'Amina K.', dateOfBirth: '1988-04-12', sex: 'female', village: 'Ntcheu', allergies: ['penicillin'] },
+    data: {
+      name: 'Amina K.',
+      dateOfBirth: '1988-04-12',
+      sex: 'female',
+      village: 'Ntcheu',
+      allergies: ['penicillin'],
+    },
   },
   {
     collection: 'patients',
     id: 'demo-patient-joseph',
-    data: { name: 'Joseph M.', dateOfBirth: '1954-09-30', sex: 'male', village: 'Balaka', phone: '+265 991 000 123' },
+    data: {
+      name: 'Joseph M.',
+      dateOfBirth: '1954-09-30',
+      sex: 'male',
+      village: 'Balaka',
+      phone: '+265 991 000 123',
+    },
   },
   {
     collection: 'patients',

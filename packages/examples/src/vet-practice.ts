@@ -41,7 +41,12 @@ export const vetPractice = defineSchema({
         title: z.string().max(200).optional(),
         type: z.string().max(100).optional(),
         date: z.string().min(1),
-        durationMinutes: z.number().int().min(0).max(24 * 60).optional(),
+        durationMinutes: z
+          .number()
+          .int()
+          .min(0)
+          .max(24 * 60)
+          .optional(),
         petId: z.string().min(1),
         practitionerId: z.string().min(1).optional(),
         practiceId: z.union([z.string(), z.number()]).optional(),

@@ -93,7 +93,10 @@ export async function createSyncServer(options: SyncServerOptions): Promise<Fast
     store,
     tokens: new TokenService(options.auth),
     cursors: new CursorCodec(options.auth.jwtSecret),
-    clock: new HlcClock({ node: options.instanceId ?? `server-${uuidv7().slice(-12)}`, now: () => now().getTime() }),
+    clock: new HlcClock({
+      node: options.instanceId ?? `server-${uuidv7().slice(-12)}`,
+      now: () => now().getTime(),
+    }),
     now,
     maxOpsPerPush: limits.maxOpsPerPush ?? 1000,
     adminRoles: options.adminRoles ?? ['admin'],
@@ -103,7 +106,11 @@ export async function createSyncServer(options: SyncServerOptions): Promise<Fast
   app.decorateRequest('auth', null);
   app.setErrorHandler(handleError);
   app.setNotFoundHandler((request, reply) => {
-    void reply.status(404).send(new OutpostError('NOT_FOUND', `no route ${request.method} ${request.url.split('?')[0]}`).toJSON());
+    void reply
+      .status(404)
+      .send(
+        new OutpostError('NOT_FOUND', `no route ${request.method} ${request.url.split('?')[0]}`).toJSON(),
+      );
   });
 
   // Authentication runs first on every route that is not marked public, before the body is read.
@@ -112,7 +119,8 @@ export async function createSyncServer(options: SyncServerOptions): Promise<Fast
     const header = request.headers.authorization;
     const token = header?.startsWith('Bearer ') ? header.slice(7).trim() : '';
     const auth = token ? await context.tokens.verify(token, now()) : null;
-    if (!auth) throw new OutpostError('UNAUTHORIZED', token ? 'token is invalid or expired' : 'missing bearer token');
+    if (!auth)
+      throw new OutpostError('UNAUTHORIZED', token ? 'token is invalid or expired' : 'missing bearer token');
     request.auth = auth;
   });
 
@@ -126,9 +134,12 @@ export async function createSyncServer(options: SyncServerOptions): Promise<Fast
       max: limits.rateLimitPerMinute ?? 600,
       timeWindow: 60_000,
       // Per user, so one clinic's busy tablet cannot starve another's; per address before sign-in.
-      keyGenerator: (request) => (request.auth ? `${request.auth.tenant}\u0000${request.auth.userId}` : `ip:${request.ip}`),
+      keyGenerator: (request) =>
+        request.auth ? `${request.auth.tenant}\u0000${request.auth.userId}` : `ip:${request.ip}`,
       errorResponseBuilder: (_request, ctx) =>
-        new OutpostError('RATE_LIMITED', `too many requests: retry in ${ctx.after}`, { retryAfterMs: ctx.ttl }),
+        new OutpostError('RATE_LIMITED', `too many requests: retry in ${ctx.after}`, {
+          retryAfterMs: ctx.ttl,
+        }),
     });
   }
 

@@ -10,7 +10,11 @@ export interface NewUser {
 }
 
 /** Creates users that do not exist yet (matched by email); existing ones keep their password. */
-export async function ensureUsers(store: SyncStore, users: readonly NewUser[], now = new Date()): Promise<number> {
+export async function ensureUsers(
+  store: SyncStore,
+  users: readonly NewUser[],
+  now = new Date(),
+): Promise<number> {
   let created = 0;
   for (const u of users) {
     if (await store.findUserByEmail(u.email)) continue;

@@ -14,7 +14,9 @@ describe.each(dialects())('bad input on %s', (kind) => {
   let nurse: string;
 
   beforeAll(async () => {
-    server = await startTestServer(kind, { server: { limits: { bodyLimitBytes: 64 * 1024, maxOpsPerPush: 50, rateLimitPerMinute: false } } });
+    server = await startTestServer(kind, {
+      server: { limits: { bodyLimitBytes: 64 * 1024, maxOpsPerPush: 50, rateLimitPerMinute: false } },
+    });
     nurse = await server.token('nurse@clinic-a.test');
   });
   afterAll(async () => {
@@ -70,22 +72,47 @@ describe.each(dialects())('bad input on %s', (kind) => {
       { opId: opId(), collection: 'ghosts', type: 'create', id: uuidv7(), data: { name: 'x' } },
       { opId: opId(), collection: 'patients', type: 'create', id: uuidv7(), data: {} },
       { opId: opId(), collection: 'patients', type: 'create', id: uuidv7(), data: { name: 42 } },
-      { opId: opId(), collection: 'patients', type: 'create', id: uuidv7(), data: { name: 'A', shoeSize: 44 } },
+      {
+        opId: opId(),
+        collection: 'patients',
+        type: 'create',
+        id: uuidv7(),
+        data: { name: 'A', shoeSize: 44 },
+      },
       { opId: opId(), collection: 'patients', type: 'upsert', id: uuidv7(), data: { name: 'A' } },
-      { opId: opId(), collection: 'patients', type: 'create', id: 'has spaces/and slashes', data: { name: 'A' } },
+      {
+        opId: opId(),
+        collection: 'patients',
+        type: 'create',
+        id: 'has spaces/and slashes',
+        data: { name: 'A' },
+      },
       { opId: opId(), collection: 'patients', type: 'create', id: uuidv7() },
       { opId: opId(), collection: 'patients', type: 'update', id: uuidv7(), data: { name: 'A' } },
-      { opId: opId(), collection: 'patients', type: 'create', id: uuidv7(), data: { name: 'A' }, hlc: 'yesterday' },
-      { opId: opId(), collection: 'patients', type: 'create', id: uuidv7(), data: { name: 'A' }, baseVersion: -1 },
+      {
+        opId: opId(),
+        collection: 'patients',
+        type: 'create',
+        id: uuidv7(),
+        data: { name: 'A' },
+        hlc: 'yesterday',
+      },
+      {
+        opId: opId(),
+        collection: 'patients',
+        type: 'create',
+        id: uuidv7(),
+        data: { name: 'A' },
+        baseVersion: -1,
+      },
       { collection: 'patients', type: 'create', id: uuidv7(), data: { name: 'no opId' } },
       42,
     ];
     const res = await pushRaw(JSON.stringify({ clientId: 'c', deviceId: 'd', ops }));
     expect(res.statusCode).toBe(200);
-    const codes = (res.json() as { results: Array<{ status: string; error?: { code: string } }> }).results.map((r) => [
-      r.status,
-      r.error?.code,
-    ]);
+    const codes = (
+      res.json() as { results: Array<{ status: string; error?: { code: string } }> }
+    ).results.map((r) => [r.status, r.error?.code]);
     expect(codes).toEqual([
       ['rejected', 'UNKNOWN_COLLECTION'],
       ['rejected', 'VALIDATION_FAILED'],
@@ -110,7 +137,15 @@ describe.each(dialects())('bad input on %s', (kind) => {
     const big = JSON.stringify({
       clientId: 'c',
       deviceId: 'd',
-      ops: [{ opId: opId(), collection: 'patients', type: 'create', id: uuidv7(), data: { name: 'x', notes: 'a'.repeat(100_000) } }],
+      ops: [
+        {
+          opId: opId(),
+          collection: 'patients',
+          type: 'create',
+          id: uuidv7(),
+          data: { name: 'x', notes: 'a'.repeat(100_000) },
+        },
+      ],
     });
     const plain = await pushRaw(big);
     expect(plain.statusCode).toBe(413);
@@ -123,7 +158,12 @@ describe.each(dialects())('bad input on %s', (kind) => {
   });
 
   it('more ops than allowed in one push -> 413, refused whole', async () => {
-    const ops = Array.from({ length: 51 }, () => ({ opId: opId(), collection: 'patients', type: 'delete', id: 'x' }));
+    const ops = Array.from({ length: 51 }, () => ({
+      opId: opId(),
+      collection: 'patients',
+      type: 'delete',
+      id: 'x',
+    }));
     const res = await pushRaw(JSON.stringify({ clientId: 'c', deviceId: 'd', ops }));
     expect(res.statusCode).toBe(413);
     expect(res.json()).toMatchObject({ error: { code: 'PAYLOAD_TOO_LARGE', details: { maxOps: 50 } } });
@@ -151,12 +191,31 @@ describe.each(dialects())('bad input on %s', (kind) => {
     const tokens: Array<[string, string | undefined]> = [
       ['absent', undefined],
       ['malformed', 'not-a-jwt'],
-      ['forged', await sign({ tenant: 'clinic-a', roles: ['admin'] }, 'another-secret-another-secret-another-secret')],
+      [
+        'forged',
+        await sign({ tenant: 'clinic-a', roles: ['admin'] }, 'another-secret-another-secret-another-secret'),
+      ],
       ['expired', await sign({ tenant: 'clinic-a', roles: ['admin'] }, testSecret, now - 60)],
       ['no tenant', await sign({ roles: ['admin'] })],
-      ['unsigned', `${Buffer.from('{"alg":"none"}').toString('base64url')}.${Buffer.from(JSON.stringify({ sub: 'x', tenant: 'clinic-a', roles: ['admin'], exp: now + 600 })).toString('base64url')}.`],
+      [
+        'unsigned',
+        `${Buffer.from('{"alg":"none"}').toString('base64url')}.${Buffer.from(JSON.stringify({ sub: 'x', tenant: 'clinic-a', roles: ['admin'], exp: now + 600 })).toString('base64url')}.`,
+      ],
     ];
-    const body = { clientId: 'c', deviceId: 'd', ops: [{ opId: opId(), collection: 'patients', type: 'create', id: uuidv7(), data: { name: 'x' }, hlc: hlc() }] };
+    const body = {
+      clientId: 'c',
+      deviceId: 'd',
+      ops: [
+        {
+          opId: opId(),
+          collection: 'patients',
+          type: 'create',
+          id: uuidv7(),
+          data: { name: 'x' },
+          hlc: hlc(),
+        },
+      ],
+    };
     for (const [name, token] of tokens) {
       for (const [method, url] of [
         ['POST', '/v1/sync/push'],
@@ -164,7 +223,12 @@ describe.each(dialects())('bad input on %s', (kind) => {
         ['GET', '/v1/sync/status'],
         ['GET', '/v1/records/patients/x'],
       ] as const) {
-        const res = await server.request({ method, url, ...(token ? { token } : {}), ...(method === 'POST' ? { body } : {}) });
+        const res = await server.request({
+          method,
+          url,
+          ...(token ? { token } : {}),
+          ...(method === 'POST' ? { body } : {}),
+        });
         expect(res.status, `${name} ${method} ${url}`).toBe(401);
         expect(res.body).toMatchObject({ error: { code: 'UNAUTHORIZED' } });
       }
@@ -173,9 +237,17 @@ describe.each(dialects())('bad input on %s', (kind) => {
   });
 
   it('wrong login -> 401; bad login body -> 400', async () => {
-    const wrong = await server.request({ method: 'POST', url: '/v1/auth/login', body: { email: 'nurse@clinic-a.test', password: 'nope' } });
+    const wrong = await server.request({
+      method: 'POST',
+      url: '/v1/auth/login',
+      body: { email: 'nurse@clinic-a.test', password: 'nope' },
+    });
     expect(wrong.status).toBe(401);
-    const nobody = await server.request({ method: 'POST', url: '/v1/auth/login', body: { email: 'who@nowhere.test', password: 'nope' } });
+    const nobody = await server.request({
+      method: 'POST',
+      url: '/v1/auth/login',
+      body: { email: 'who@nowhere.test', password: 'nope' },
+    });
     expect(nobody.status).toBe(401);
     expect(nobody.body).toEqual(wrong.body);
     const bad = await server.request({ method: 'POST', url: '/v1/auth/login', body: { email: 5 } });
@@ -183,7 +255,13 @@ describe.each(dialects())('bad input on %s', (kind) => {
   });
 
   it('bad pull parameters -> 400; unknown routes -> 404; never a 5xx', async () => {
-    for (const url of ['/v1/sync/pull?limit=0', '/v1/sync/pull?limit=5001', '/v1/sync/pull?limit=abc', '/v1/sync/pull?collections=ghosts', '/v1/sync/pull?cursor=%00%01']) {
+    for (const url of [
+      '/v1/sync/pull?limit=0',
+      '/v1/sync/pull?limit=5001',
+      '/v1/sync/pull?limit=abc',
+      '/v1/sync/pull?collections=ghosts',
+      '/v1/sync/pull?cursor=%00%01',
+    ]) {
       const res = await server.request({ method: 'GET', url, token: nurse });
       expect(res.status, url).toBe(400);
       expect(res.body).toMatchObject(errorShape);
@@ -198,12 +276,29 @@ describe.each(dialects())('bad input on %s', (kind) => {
   it('gzip in both directions', async () => {
     const id = uuidv7();
     const body = gzipSync(
-      JSON.stringify({ clientId: 'c', deviceId: 'd', ops: [{ opId: opId(), collection: 'patients', type: 'create', id, data: { name: 'Zipped', notes: 'n'.repeat(5000) }, hlc: hlc() }] }),
+      JSON.stringify({
+        clientId: 'c',
+        deviceId: 'd',
+        ops: [
+          {
+            opId: opId(),
+            collection: 'patients',
+            type: 'create',
+            id,
+            data: { name: 'Zipped', notes: 'n'.repeat(5000) },
+            hlc: hlc(),
+          },
+        ],
+      }),
     );
     const res = await server.app.inject({
       method: 'POST',
       url: '/v1/sync/push',
-      headers: { authorization: `Bearer ${nurse}`, 'content-type': 'application/json', 'content-encoding': 'gzip' },
+      headers: {
+        authorization: `Bearer ${nurse}`,
+        'content-type': 'application/json',
+        'content-encoding': 'gzip',
+      },
       payload: body,
     });
     expect(res.statusCode).toBe(200);
@@ -213,7 +308,9 @@ describe.each(dialects())('bad input on %s', (kind) => {
       headers: { authorization: `Bearer ${nurse}`, 'accept-encoding': 'gzip' },
     });
     expect(pulled.headers['content-encoding']).toBe('gzip');
-    const changes = JSON.parse(gunzipSync(pulled.rawPayload).toString('utf8')) as { changes: Array<{ id: string }> };
+    const changes = JSON.parse(gunzipSync(pulled.rawPayload).toString('utf8')) as {
+      changes: Array<{ id: string }>;
+    };
     expect(changes.changes.map((c) => c.id)).toContain(id);
   });
 });
@@ -225,7 +322,8 @@ describe('rate limit', () => {
       const a = await server.token('nurse@clinic-a.test');
       const b = await server.token('nurse@clinic-b.test');
       const statuses: number[] = [];
-      for (let i = 0; i < 7; i++) statuses.push((await server.request({ method: 'GET', url: '/v1/sync/status', token: a })).status);
+      for (let i = 0; i < 7; i++)
+        statuses.push((await server.request({ method: 'GET', url: '/v1/sync/status', token: a })).status);
       expect(statuses.slice(0, 5)).toEqual([200, 200, 200, 200, 200]);
       const limited = await server.request({ method: 'GET', url: '/v1/sync/status', token: a });
       expect(limited.status).toBe(429);

@@ -24,9 +24,19 @@ describe.each(dialects())('push and pull on %s', (kind) => {
     const patientId = uuidv7();
     const encounterId = uuidv7();
     const res = await push(server, nurse, [
-      { collection: 'patients', type: 'create', id: patientId, data: { name: 'Amina K.', allergies: ['penicillin'] } },
+      {
+        collection: 'patients',
+        type: 'create',
+        id: patientId,
+        data: { name: 'Amina K.', allergies: ['penicillin'] },
+      },
       { collection: 'patients', type: 'update', id: patientId, baseVersion: 1, data: { village: 'Ntcheu' } },
-      { collection: 'encounters', type: 'create', id: encounterId, data: { patientId, diagnosis: 'Malaria' } },
+      {
+        collection: 'encounters',
+        type: 'create',
+        id: encounterId,
+        data: { patientId, diagnosis: 'Malaria' },
+      },
       { collection: 'encounters', type: 'delete', id: encounterId, baseVersion: 1 },
     ]);
     expect(res.results.map((r) => [r.status, r.version])).toEqual([
@@ -39,26 +49,44 @@ describe.each(dialects())('push and pull on %s', (kind) => {
 
     const { changes } = await pullAll(server, nurse);
     const patient = changes.find((c) => c.id === patientId);
-    expect(patient).toMatchObject({ version: 2, deleted: false, data: { name: 'Amina K.', allergies: ['penicillin'], village: 'Ntcheu' } });
+    expect(patient).toMatchObject({
+      version: 2,
+      deleted: false,
+      data: { name: 'Amina K.', allergies: ['penicillin'], village: 'Ntcheu' },
+    });
     // Intermediate versions collapse: the record appears once, at its latest state.
     expect(changes.filter((c) => c.id === patientId)).toHaveLength(1);
-    expect(changes.find((c) => c.id === encounterId)).toMatchObject({ version: 2, deleted: true, data: null });
+    expect(changes.find((c) => c.id === encounterId)).toMatchObject({
+      version: 2,
+      deleted: true,
+      data: null,
+    });
 
-    const record = await server.request({ method: 'GET', url: `/v1/records/patients/${patientId}`, token: nurse });
+    const record = await server.request({
+      method: 'GET',
+      url: `/v1/records/patients/${patientId}`,
+      token: nurse,
+    });
     expect(record.status).toBe(200);
     expect(record.body).toMatchObject({ version: 2, data: { village: 'Ntcheu' } });
   });
 
   it('clears a field with null and refuses to clear a required one', async () => {
     const id = uuidv7();
-    await push(server, nurse, [{ collection: 'patients', type: 'create', id, data: { name: 'Joseph M.', phone: '+265 1' } }]);
+    await push(server, nurse, [
+      { collection: 'patients', type: 'create', id, data: { name: 'Joseph M.', phone: '+265 1' } },
+    ]);
     const res = await push(server, nurse, [
       { collection: 'patients', type: 'update', id, baseVersion: 1, data: { phone: null } },
       { collection: 'patients', type: 'update', id, baseVersion: 2, data: { name: null } },
     ]);
     expect(res.results.map((r) => r.status)).toEqual(['applied', 'rejected']);
     expect(res.results[1]?.error?.code).toBe('VALIDATION_FAILED');
-    const record = await server.request<{ data: Record<string, unknown> }>({ method: 'GET', url: `/v1/records/patients/${id}`, token: nurse });
+    const record = await server.request<{ data: Record<string, unknown> }>({
+      method: 'GET',
+      url: `/v1/records/patients/${id}`,
+      token: nurse,
+    });
     expect(record.body.data).toEqual({ name: 'Joseph M.' });
   });
 
@@ -69,24 +97,64 @@ describe.each(dialects())('push and pull on %s', (kind) => {
       deviceId: 'tablet-retry',
       ops: [
         { opId: opId(), collection: 'patients', type: 'create', id, data: { name: 'Grace P.' }, hlc: hlc() },
-        { opId: opId(), collection: 'patients', type: 'update', id, baseVersion: 1, data: { village: 'Balaka' }, hlc: hlc() },
-        { opId: opId(), collection: 'patients', type: 'update', id, baseVersion: 1, data: { village: 'Zomba' }, hlc: hlc() },
+        {
+          opId: opId(),
+          collection: 'patients',
+          type: 'update',
+          id,
+          baseVersion: 1,
+          data: { village: 'Balaka' },
+          hlc: hlc(),
+        },
+        {
+          opId: opId(),
+          collection: 'patients',
+          type: 'update',
+          id,
+          baseVersion: 1,
+          data: { village: 'Zomba' },
+          hlc: hlc(),
+        },
         { opId: opId(), collection: 'nope', type: 'create', id: uuidv7(), data: {}, hlc: hlc() },
       ],
     };
-    const first = await server.request<PushResponse>({ method: 'POST', url: '/v1/sync/push', token: nurse, body });
+    const first = await server.request<PushResponse>({
+      method: 'POST',
+      url: '/v1/sync/push',
+      token: nurse,
+      body,
+    });
     const before = await pullAll(server, nurse);
     // The response was "lost": the device sends exactly the same push again.
-    const second = await server.request<PushResponse>({ method: 'POST', url: '/v1/sync/push', token: nurse, body });
+    const second = await server.request<PushResponse>({
+      method: 'POST',
+      url: '/v1/sync/push',
+      token: nurse,
+      body,
+    });
     expect(first.body.results.map((r) => r.status)).toEqual(['applied', 'applied', 'conflict', 'rejected']);
-    expect(second.body.results.map((r) => r.status)).toEqual(['duplicate', 'duplicate', 'duplicate', 'duplicate']);
-    expect(second.body.results.map((r) => r.originalStatus)).toEqual(['applied', 'applied', 'conflict', 'rejected']);
+    expect(second.body.results.map((r) => r.status)).toEqual([
+      'duplicate',
+      'duplicate',
+      'duplicate',
+      'duplicate',
+    ]);
+    expect(second.body.results.map((r) => r.originalStatus)).toEqual([
+      'applied',
+      'applied',
+      'conflict',
+      'rejected',
+    ]);
     expect(second.body.results.map((r) => r.version)).toEqual(first.body.results.map((r) => r.version));
     expect(second.body.results[2]?.conflict?.id).toBe(first.body.results[2]?.conflict?.id);
 
     const after = await pullAll(server, nurse, { cursor: before.cursor });
     expect(after.changes).toEqual([]);
-    const record = await server.request<{ version: number; data: unknown }>({ method: 'GET', url: `/v1/records/patients/${id}`, token: nurse });
+    const record = await server.request<{ version: number; data: unknown }>({
+      method: 'GET',
+      url: `/v1/records/patients/${id}`,
+      token: nurse,
+    });
     expect(record.body).toMatchObject({ version: 2, data: { name: 'Grace P.', village: 'Balaka' } });
     // Only the one real conflict is archived, not a second copy from the repeat.
     expect(await server.app.outpost.store.conflictsForRecord('clinic-a', 'patients', id)).toHaveLength(1);
@@ -94,21 +162,38 @@ describe.each(dialects())('push and pull on %s', (kind) => {
 
   it('settles a stale update as a conflict, keeps the server version and archives the client copy', async () => {
     const id = uuidv7();
-    await push(server, nurse, [{ collection: 'encounters', type: 'create', id: uuidv7(), data: { patientId: 'missing' } }]).then((r) =>
-      expect(r.results[0]?.error?.code).toBe('UNRESOLVED_REFERENCE'),
-    );
+    await push(server, nurse, [
+      { collection: 'encounters', type: 'create', id: uuidv7(), data: { patientId: 'missing' } },
+    ]).then((r) => expect(r.results[0]?.error?.code).toBe('UNRESOLVED_REFERENCE'));
     await push(server, nurse, [{ collection: 'patients', type: 'create', id, data: { name: 'Tiyamike' } }]);
-    await push(server, nurse, [{ collection: 'patients', type: 'update', id, baseVersion: 1, data: { village: 'Dedza' } }], {
-      deviceId: 'tablet-2',
-    });
-    const res = await push(server, nurse, [{ collection: 'patients', type: 'update', id, baseVersion: 1, data: { village: 'Mzuzu' } }]);
+    await push(
+      server,
+      nurse,
+      [{ collection: 'patients', type: 'update', id, baseVersion: 1, data: { village: 'Dedza' } }],
+      {
+        deviceId: 'tablet-2',
+      },
+    );
+    const res = await push(server, nurse, [
+      { collection: 'patients', type: 'update', id, baseVersion: 1, data: { village: 'Mzuzu' } },
+    ]);
     expect(res.results[0]).toMatchObject({
       status: 'conflict',
       version: 2,
-      conflict: { kind: 'version', fields: ['village'], server: { version: 2, data: { village: 'Dedza' } }, client: { data: { village: 'Mzuzu' } } },
+      conflict: {
+        kind: 'version',
+        fields: ['village'],
+        server: { version: 2, data: { village: 'Dedza' } },
+        client: { data: { village: 'Mzuzu' } },
+      },
     });
     const [archived] = await server.app.outpost.store.conflictsForRecord('clinic-a', 'patients', id);
-    expect(archived).toMatchObject({ kind: 'version', clientData: { village: 'Mzuzu' }, serverData: { village: 'Dedza' }, baseVersion: 1 });
+    expect(archived).toMatchObject({
+      kind: 'version',
+      clientData: { village: 'Mzuzu' },
+      serverData: { village: 'Dedza' },
+      baseVersion: 1,
+    });
   });
 
   it('keeps prescriptions open for a person instead of settling them', async () => {
@@ -116,12 +201,26 @@ describe.each(dialects())('push and pull on %s', (kind) => {
     const rxId = uuidv7();
     await push(server, nurse, [
       { collection: 'patients', type: 'create', id: patientId, data: { name: 'Chikondi' } },
-      { collection: 'prescriptions', type: 'create', id: rxId, data: { patientId, drug: 'Amoxicillin', dose: '500 mg' } },
+      {
+        collection: 'prescriptions',
+        type: 'create',
+        id: rxId,
+        data: { patientId, drug: 'Amoxicillin', dose: '500 mg' },
+      },
       { collection: 'prescriptions', type: 'update', id: rxId, baseVersion: 1, data: { dose: '250 mg' } },
     ]);
-    const res = await push(server, nurse, [{ collection: 'prescriptions', type: 'update', id: rxId, baseVersion: 1, data: { dose: '1 g' } }]);
-    expect(res.results[0]).toMatchObject({ status: 'conflict', conflict: { strategy: 'manual', outcome: 'open' } });
-    const status = await server.request<{ openConflicts: number }>({ method: 'GET', url: '/v1/sync/status', token: nurse });
+    const res = await push(server, nurse, [
+      { collection: 'prescriptions', type: 'update', id: rxId, baseVersion: 1, data: { dose: '1 g' } },
+    ]);
+    expect(res.results[0]).toMatchObject({
+      status: 'conflict',
+      conflict: { strategy: 'manual', outcome: 'open' },
+    });
+    const status = await server.request<{ openConflicts: number }>({
+      method: 'GET',
+      url: '/v1/sync/status',
+      token: nurse,
+    });
     expect(status.body.openConflicts).toBeGreaterThanOrEqual(1);
   });
 
@@ -133,15 +232,35 @@ describe.each(dialects())('push and pull on %s', (kind) => {
       { collection: 'patients', type: 'create', id: patientId, data: { name: 'Mphatso' } },
       { collection: 'encounters', type: 'create', id: encounterId, data: { patientId } },
       { collection: 'clinicalNotes', type: 'create', id: noteId, data: { encounterId, body: 'Draft' } },
-      { collection: 'clinicalNotes', type: 'update', id: noteId, baseVersion: 1, data: { body: 'Final', signatureHash: 'sig-1' } },
+      {
+        collection: 'clinicalNotes',
+        type: 'update',
+        id: noteId,
+        baseVersion: 1,
+        data: { body: 'Final', signatureHash: 'sig-1' },
+      },
     ]);
-    const before = await server.request({ method: 'GET', url: `/v1/records/clinicalNotes/${noteId}`, token: nurse });
+    const before = await server.request({
+      method: 'GET',
+      url: `/v1/records/clinicalNotes/${noteId}`,
+      token: nurse,
+    });
     const res = await push(server, nurse, [
-      { collection: 'clinicalNotes', type: 'update', id: noteId, baseVersion: 2, data: { body: 'Edited later' } },
+      {
+        collection: 'clinicalNotes',
+        type: 'update',
+        id: noteId,
+        baseVersion: 2,
+        data: { body: 'Edited later' },
+      },
       { collection: 'clinicalNotes', type: 'delete', id: noteId, baseVersion: 2 },
     ]);
     expect(res.results.map((r) => r.error?.code)).toEqual(['IMMUTABLE', 'IMMUTABLE']);
-    const after = await server.request({ method: 'GET', url: `/v1/records/clinicalNotes/${noteId}`, token: nurse });
+    const after = await server.request({
+      method: 'GET',
+      url: `/v1/records/clinicalNotes/${noteId}`,
+      token: nurse,
+    });
     expect(JSON.stringify(after.body)).toBe(JSON.stringify(before.body));
     const archive = await server.app.outpost.store.conflictsForRecord('clinic-a', 'clinicalNotes', noteId);
     expect(archive.map((c) => [c.kind, c.outcome, c.clientData])).toEqual([
@@ -156,7 +275,12 @@ describe.each(dialects())('push and pull on %s', (kind) => {
     await push(
       server,
       nurse,
-      ids.map((id, i) => ({ collection: 'patients', type: 'create' as const, id, data: { name: `Patient ${i}` } })),
+      ids.map((id, i) => ({
+        collection: 'patients',
+        type: 'create' as const,
+        id,
+        data: { name: `Patient ${i}` },
+      })),
     );
     const paged = await pullAll(server, nurse, { cursor: start, limit: 3 });
     expect(paged.pages).toBe(3);
@@ -174,10 +298,18 @@ describe.each(dialects())('push and pull on %s', (kind) => {
     await push(server, nurse, [{ collection: 'patients', type: 'delete', id, baseVersion: 1 }]);
     const later = await pullAll(server, nurse);
     await server.app.outpost.store.purgeTombstones(new Date(Date.now() + 60_000).toISOString());
-    const expired = await server.request({ method: 'GET', url: `/v1/sync/pull?cursor=${old.cursor}`, token: nurse });
+    const expired = await server.request({
+      method: 'GET',
+      url: `/v1/sync/pull?cursor=${old.cursor}`,
+      token: nurse,
+    });
     expect(expired.status).toBe(410);
     expect(expired.body).toMatchObject({ error: { code: 'CURSOR_EXPIRED' } });
-    const fine = await server.request({ method: 'GET', url: `/v1/sync/pull?cursor=${later.cursor}`, token: nurse });
+    const fine = await server.request({
+      method: 'GET',
+      url: `/v1/sync/pull?cursor=${later.cursor}`,
+      token: nurse,
+    });
     expect(fine.status).toBe(200);
     // A fresh sync from the start reproduces the server's state without the purged record.
     const fresh = await pullAll(server, nurse);
@@ -218,8 +350,18 @@ describe.each(dialects())('server-assigned ids on %s', (kind) => {
     const appointment = makeTempId('appointments');
     const first = await push(server, vet, [
       { collection: 'users', type: 'create', id: owner, data: { name: 'Ruth Banda', role: 'CLIENT' } },
-      { collection: 'pets', type: 'create', id: pet, data: { name: 'Simba', species: 'dog', ownerId: owner } },
-      { collection: 'appointments', type: 'create', id: appointment, data: { date: '2026-11-22T09:00:00Z', petId: pet, title: 'Checkup' } },
+      {
+        collection: 'pets',
+        type: 'create',
+        id: pet,
+        data: { name: 'Simba', species: 'dog', ownerId: owner },
+      },
+      {
+        collection: 'appointments',
+        type: 'create',
+        id: appointment,
+        data: { date: '2026-11-22T09:00:00Z', petId: pet, title: 'Checkup' },
+      },
     ]);
     expect(first.results.map((r) => r.status)).toEqual(['applied', 'applied', 'applied']);
     const ids = Object.fromEntries(first.idMappings.map((m) => [m.tempId, m.id]));
@@ -227,15 +369,34 @@ describe.each(dialects())('server-assigned ids on %s', (kind) => {
     for (const r of first.results) expect(r.id).toBe(ids[r.tempId ?? '']);
 
     // The stored records point at real ids only.
-    const petRecord = await server.request<{ data: Record<string, unknown> }>({ method: 'GET', url: `/v1/records/pets/${ids[pet]}`, token: vet });
+    const petRecord = await server.request<{ data: Record<string, unknown> }>({
+      method: 'GET',
+      url: `/v1/records/pets/${ids[pet]}`,
+      token: vet,
+    });
     expect(petRecord.body.data['ownerId']).toBe(ids[owner]);
-    const appt = await server.request<{ data: Record<string, unknown> }>({ method: 'GET', url: `/v1/records/appointments/${ids[appointment]}`, token: vet });
+    const appt = await server.request<{ data: Record<string, unknown> }>({
+      method: 'GET',
+      url: `/v1/records/appointments/${ids[appointment]}`,
+      token: vet,
+    });
     expect(appt.body.data).toMatchObject({ petId: ids[pet], clientId: ids[owner] });
 
     // A later push still names the records by their temp ids, as an offline device would.
     const later = await push(server, vet, [
-      { collection: 'appointments', type: 'update', id: appointment, baseVersion: 1, data: { durationMinutes: 30 } },
-      { collection: 'soapNotes', type: 'create', id: makeTempId('soapNotes'), data: { appointmentId: appointment, subjective: 'Limping' } },
+      {
+        collection: 'appointments',
+        type: 'update',
+        id: appointment,
+        baseVersion: 1,
+        data: { durationMinutes: 30 },
+      },
+      {
+        collection: 'soapNotes',
+        type: 'create',
+        id: makeTempId('soapNotes'),
+        data: { appointmentId: appointment, subjective: 'Limping' },
+      },
     ]);
     expect(later.results.map((r) => r.status)).toEqual(['applied', 'applied']);
     expect(later.results[0]?.id).toBe(ids[appointment]);
@@ -252,23 +413,41 @@ describe.each(dialects())('server-assigned ids on %s', (kind) => {
     const res = await push(server, vet, [
       { collection: 'users', type: 'create', id: owner, data: { email: 'no name' } },
       { collection: 'pets', type: 'create', id: makeTempId('pets'), data: { name: 'Kuku', ownerId: owner } },
-      { collection: 'pets', type: 'create', id: makeTempId('pets'), data: { name: 'Nkhuku', ownerId: makeTempId('users') } },
+      {
+        collection: 'pets',
+        type: 'create',
+        id: makeTempId('pets'),
+        data: { name: 'Nkhuku', ownerId: makeTempId('users') },
+      },
     ]);
-    expect(res.results.map((r) => r.error?.code)).toEqual(['VALIDATION_FAILED', 'DEPENDENCY_FAILED', 'UNRESOLVED_REFERENCE']);
+    expect(res.results.map((r) => r.error?.code)).toEqual([
+      'VALIDATION_FAILED',
+      'DEPENDENCY_FAILED',
+      'UNRESOLVED_REFERENCE',
+    ]);
     expect(res.idMappings).toEqual([]);
   });
 
   it('does not let another client of the same tenant use a temp id it never created', async () => {
     const owner = makeTempId('users');
-    await push(server, vet, [{ collection: 'users', type: 'create', id: owner, data: { name: 'Peter' } }], { clientId: 'client-a' });
-    const res = await push(server, vet, [{ collection: 'users', type: 'update', id: owner, data: { name: 'Paul' } }], {
-      clientId: 'client-b',
+    await push(server, vet, [{ collection: 'users', type: 'create', id: owner, data: { name: 'Peter' } }], {
+      clientId: 'client-a',
     });
+    const res = await push(
+      server,
+      vet,
+      [{ collection: 'users', type: 'update', id: owner, data: { name: 'Paul' } }],
+      {
+        clientId: 'client-b',
+      },
+    );
     expect(res.results[0]?.error?.code).toBe('UNRESOLVED_REFERENCE');
   });
 
   it('refuses a final id where the server assigns ids', async () => {
-    const res = await push(server, vet, [{ collection: 'users', type: 'create', id: 'my-own-id', data: { name: 'X' } }]);
+    const res = await push(server, vet, [
+      { collection: 'users', type: 'create', id: 'my-own-id', data: { name: 'X' } },
+    ]);
     expect(res.results[0]?.error?.code).toBe('VALIDATION_FAILED');
   });
 });

@@ -89,7 +89,11 @@ export async function startTestServer(
     async token(email) {
       const cached = tokens.get(email);
       if (cached) return cached;
-      const res = await server.request<{ token: string }>({ method: 'POST', url: '/v1/auth/login', body: { email, password } });
+      const res = await server.request<{ token: string }>({
+        method: 'POST',
+        url: '/v1/auth/login',
+        body: { email, password },
+      });
       if (res.status !== 200) throw new Error(`login failed for ${email}: ${res.status}`);
       tokens.set(email, res.body.token);
       return res.body.token;

@@ -25,7 +25,16 @@ describe.each(dialects())('tenant isolation on %s', (kind) => {
       body: {
         clientId: 'a',
         deviceId: 'a',
-        ops: [{ opId: sharedOpId, collection: 'patients', type: 'create', id: patientId, data: { name: 'Secret A' }, hlc: hlc() }],
+        ops: [
+          {
+            opId: sharedOpId,
+            collection: 'patients',
+            type: 'create',
+            id: patientId,
+            data: { name: 'Secret A' },
+            hlc: hlc(),
+          },
+        ],
       },
     });
     cursorA = (await pullAll(server, nurseA)).cursor;
@@ -36,12 +45,24 @@ describe.each(dialects())('tenant isolation on %s', (kind) => {
   });
 
   async function recordA() {
-    return server.request<{ version: number; data: unknown }>({ method: 'GET', url: `/v1/records/patients/${patientId}`, token: nurseA });
+    return server.request<{ version: number; data: unknown }>({
+      method: 'GET',
+      url: `/v1/records/patients/${patientId}`,
+      token: nurseA,
+    });
   }
 
   it('reads: the record is simply not there for clinic-b, exactly like an id that never existed', async () => {
-    const existing = await server.request({ method: 'GET', url: `/v1/records/patients/${patientId}`, token: nurseB });
-    const missing = await server.request({ method: 'GET', url: `/v1/records/patients/${uuidv7()}`, token: nurseB });
+    const existing = await server.request({
+      method: 'GET',
+      url: `/v1/records/patients/${patientId}`,
+      token: nurseB,
+    });
+    const missing = await server.request({
+      method: 'GET',
+      url: `/v1/records/patients/${uuidv7()}`,
+      token: nurseB,
+    });
     expect(existing.status).toBe(404);
     expect(missing.status).toBe(404);
     expect((existing.body as { error: { message: string } }).error.message.replace(patientId, 'X')).toBe(
@@ -54,16 +75,30 @@ describe.each(dialects())('tenant isolation on %s', (kind) => {
   });
 
   it("refuses clinic-a's cursor, as it refuses a forged one", async () => {
-    const stolen = await server.request({ method: 'GET', url: `/v1/sync/pull?cursor=${encodeURIComponent(cursorA)}`, token: nurseB });
+    const stolen = await server.request({
+      method: 'GET',
+      url: `/v1/sync/pull?cursor=${encodeURIComponent(cursorA)}`,
+      token: nurseB,
+    });
     expect(stolen.status).toBe(400);
     expect(stolen.body).toMatchObject({ error: { code: 'VALIDATION_FAILED' } });
-    const forged = await server.request({ method: 'GET', url: '/v1/sync/pull?cursor=0.0.AAAAAAAAAAAAAAAAAAAAAA', token: nurseB });
+    const forged = await server.request({
+      method: 'GET',
+      url: '/v1/sync/pull?cursor=0.0.AAAAAAAAAAAAAAAAAAAAAA',
+      token: nurseB,
+    });
     expect(forged.status).toBe(400);
   });
 
   it('writes: updates and deletes by id find nothing, and clinic-a data is untouched', async () => {
     const res = await push(server, nurseB, [
-      { collection: 'patients', type: 'update', id: patientId, baseVersion: 1, data: { name: 'Overwritten' } },
+      {
+        collection: 'patients',
+        type: 'update',
+        id: patientId,
+        baseVersion: 1,
+        data: { name: 'Overwritten' },
+      },
       { collection: 'patients', type: 'delete', id: patientId, baseVersion: 1 },
       { collection: 'encounters', type: 'create', id: uuidv7(), data: { patientId } },
     ]);
@@ -80,12 +115,25 @@ describe.each(dialects())('tenant isolation on %s', (kind) => {
       body: {
         clientId: 'b',
         deviceId: 'b',
-        ops: [{ opId: sharedOpId, collection: 'patients', type: 'create', id: patientId, data: { name: 'Patient of B' }, hlc: hlc() }],
+        ops: [
+          {
+            opId: sharedOpId,
+            collection: 'patients',
+            type: 'create',
+            id: patientId,
+            data: { name: 'Patient of B' },
+            hlc: hlc(),
+          },
+        ],
       },
     });
     // Not "duplicate" (which would reveal clinic-a sent that opId) and not a conflict with clinic-a's record.
     expect(res.body.results[0]).toMatchObject({ status: 'applied', version: 1 });
-    const b = await server.request({ method: 'GET', url: `/v1/records/patients/${patientId}`, token: nurseB });
+    const b = await server.request({
+      method: 'GET',
+      url: `/v1/records/patients/${patientId}`,
+      token: nurseB,
+    });
     expect(b.body).toMatchObject({ data: { name: 'Patient of B' } });
     const a = await recordA();
     expect(a.body).toMatchObject({ version: 1, data: { name: 'Secret A' } });
@@ -111,9 +159,17 @@ describe.each(dialects())('tenant isolation on %s', (kind) => {
 
   it("status and stats count only the caller's tenant", async () => {
     const admin = await server.token('admin@clinic-a.test');
-    const stats = await server.request<{ total: number }>({ method: 'GET', url: '/v1/sync/stats', token: admin });
+    const stats = await server.request<{ total: number }>({
+      method: 'GET',
+      url: '/v1/sync/stats',
+      token: admin,
+    });
     expect(stats.body.total).toBe(1);
-    const statusB = await server.request<{ ops: { applied: number } }>({ method: 'GET', url: '/v1/sync/status', token: nurseB });
+    const statusB = await server.request<{ ops: { applied: number } }>({
+      method: 'GET',
+      url: '/v1/sync/status',
+      token: nurseB,
+    });
     expect(statusB.body.ops.applied).toBe(1);
   });
 });

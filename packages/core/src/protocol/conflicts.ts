@@ -1,7 +1,14 @@
 import { z } from 'zod';
 import { conflictStrategies } from '../schema/define-schema';
 
-export const conflictKinds = ['version', 'timestamp', 'hash', 'delete-update', 'immutable', 'locked'] as const;
+export const conflictKinds = [
+  'version',
+  'timestamp',
+  'hash',
+  'delete-update',
+  'immutable',
+  'locked',
+] as const;
 export type ConflictKind = (typeof conflictKinds)[number];
 
 export const conflictOutcomes = ['open', 'server-won', 'client-won', 'merged', 'rejected'] as const;
@@ -32,7 +39,10 @@ export const conflictSchema = z.object({
   strategy: z.enum(conflictStrategies),
   outcome: z.enum(conflictOutcomes),
   server: z.object({ data: z.record(z.string(), z.unknown()).nullable(), version: z.number().int() }),
-  client: z.object({ data: z.record(z.string(), z.unknown()).nullable(), baseVersion: z.number().int().nullable() }),
+  client: z.object({
+    data: z.record(z.string(), z.unknown()).nullable(),
+    baseVersion: z.number().int().nullable(),
+  }),
   userId: z.string(),
   deviceId: z.string(),
   createdAt: z.string(),

@@ -29,7 +29,12 @@ export function changedFields(before: RecordData | null, after: RecordData | nul
   return changed.sort();
 }
 
-export function stampFields(meta: FieldMeta, fields: readonly string[], version: number, hlc: string): FieldMeta {
+export function stampFields(
+  meta: FieldMeta,
+  fields: readonly string[],
+  version: number,
+  hlc: string,
+): FieldMeta {
   const next: FieldMeta = { ...meta };
   for (const field of fields) next[field] = { v: version, hlc };
   return next;

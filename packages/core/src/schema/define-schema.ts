@@ -113,11 +113,14 @@ export function defineSchema(input: SchemaInput): Schema {
   const collections: Record<string, CollectionDefinition> = {};
   for (const [name, def] of Object.entries(input.collections)) {
     // Collection names appear inside temp ids and URLs, so they stay plain.
-    if (!collectionNamePattern.test(name)) throw new SchemaError(`collection name "${name}" must be letters and digits`);
+    if (!collectionNamePattern.test(name))
+      throw new SchemaError(`collection name "${name}" must be letters and digits`);
     const shape = def.fields.shape as Record<string, unknown>;
     for (const [field, target] of Object.entries(def.references ?? {})) {
-      if (!(field in shape)) throw new SchemaError(`${name}.${field}: reference on a field that is not declared`);
-      if (!(target in input.collections)) throw new SchemaError(`${name}.${field}: references unknown collection "${target}"`);
+      if (!(field in shape))
+        throw new SchemaError(`${name}.${field}: reference on a field that is not declared`);
+      if (!(target in input.collections))
+        throw new SchemaError(`${name}.${field}: references unknown collection "${target}"`);
     }
     const strategy = def.conflict?.strategy ?? 'last-write-wins';
     collections[name] = {
@@ -142,7 +145,9 @@ export function defineSchema(input: SchemaInput): Schema {
     can: (roles, name, action) => {
       const def = Object.hasOwn(collections, name) ? collections[name] : undefined;
       if (!def) return false;
-      return roles.some((role) => Object.hasOwn(def.permissions, role) && def.permissions[role]?.includes(action));
+      return roles.some(
+        (role) => Object.hasOwn(def.permissions, role) && def.permissions[role]?.includes(action),
+      );
     },
   };
 }

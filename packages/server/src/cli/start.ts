@@ -18,7 +18,8 @@ const host = env['HOST'] ?? '0.0.0.0';
 const dataDir = resolve(env['OUTPOST_DATA'] ?? '.outpost');
 const schemaName = env['OUTPOST_SCHEMA'] ?? 'field-clinic';
 const demo = env['OUTPOST_DEMO'] !== '0';
-const schema = schemaName === 'vet-practice' ? vetPractice : schemaName === 'field-clinic' ? fieldClinic : null;
+const schema =
+  schemaName === 'vet-practice' ? vetPractice : schemaName === 'field-clinic' ? fieldClinic : null;
 if (!schema) {
   console.error(`OUTPOST_SCHEMA must be field-clinic or vet-practice, not "${schemaName}"`);
   process.exit(1);
@@ -41,20 +42,34 @@ const database = await openDatabase(databaseUrl ?? join(dataDir, 'outpost.sqlite
 const app = await createSyncServer({
   schema,
   database,
-  auth: { jwtSecret: jwtSecret(), ...(env['OUTPOST_TOKEN_TTL_SECONDS'] ? { tokenTtlSeconds: Number(env['OUTPOST_TOKEN_TTL_SECONDS']) } : {}) },
+  auth: {
+    jwtSecret: jwtSecret(),
+    ...(env['OUTPOST_TOKEN_TTL_SECONDS']
+      ? { tokenTtlSeconds: Number(env['OUTPOST_TOKEN_TTL_SECONDS']) }
+      : {}),
+  },
   limits: {
     ...(env['OUTPOST_BODY_LIMIT_BYTES'] ? { bodyLimitBytes: Number(env['OUTPOST_BODY_LIMIT_BYTES']) } : {}),
     ...(env['OUTPOST_MAX_OPS_PER_PUSH'] ? { maxOpsPerPush: Number(env['OUTPOST_MAX_OPS_PER_PUSH']) } : {}),
-    ...(env['OUTPOST_RATE_LIMIT'] ? { rateLimitPerMinute: env['OUTPOST_RATE_LIMIT'] === '0' ? false : Number(env['OUTPOST_RATE_LIMIT']) } : {}),
+    ...(env['OUTPOST_RATE_LIMIT']
+      ? { rateLimitPerMinute: env['OUTPOST_RATE_LIMIT'] === '0' ? false : Number(env['OUTPOST_RATE_LIMIT']) }
+      : {}),
   },
-  ...(env['OUTPOST_TOMBSTONE_RETENTION_DAYS'] ? { tombstoneRetentionDays: Number(env['OUTPOST_TOMBSTONE_RETENTION_DAYS']) } : {}),
+  ...(env['OUTPOST_TOMBSTONE_RETENTION_DAYS']
+    ? { tombstoneRetentionDays: Number(env['OUTPOST_TOMBSTONE_RETENTION_DAYS']) }
+    : {}),
   logger: { level: env['LOG_LEVEL'] ?? 'info' },
 });
-app.get('/', { config: { public: true } }, async (_request, reply) => reply.type('text/html').send(landingPage(schema.name)));
+app.get('/', { config: { public: true } }, async (_request, reply) =>
+  reply.type('text/html').send(landingPage(schema.name)),
+);
 
 const users = demo ? demoUsers.filter((u) => u.schema === schema.name) : [];
 if (users.length > 0) {
-  await ensureUsers(app.outpost.store, users.map((u) => ({ ...u, password: demoPassword })));
+  await ensureUsers(
+    app.outpost.store,
+    users.map((u) => ({ ...u, password: demoPassword })),
+  );
   if (schema === fieldClinic) await seedDemoRecords(app.outpost, 'clinic-a', fieldClinicDemoRecords);
 }
 
@@ -69,8 +84,13 @@ await app.listen({ port, host });
 const where = databaseUrl ? 'PostgreSQL' : `SQLite in ${join(dataDir, 'outpost.sqlite')}`;
 console.log(`\nOutpost (${schema.name}) is running on http://localhost:${port}, storing data in ${where}.`);
 if (users.length > 0) {
-  console.log(`Sign in with POST http://localhost:${port}/v1/auth/login, password "${demoPassword}", as one of:`);
-  for (const u of users) console.log(`  ${u.email.padEnd(22)} ${u.roles.join(',').padEnd(10)} tenant ${u.tenant}`);
-  console.log(`For example:\n  curl -s -X POST http://localhost:${port}/v1/auth/login -H 'content-type: application/json' \\`);
+  console.log(
+    `Sign in with POST http://localhost:${port}/v1/auth/login, password "${demoPassword}", as one of:`,
+  );
+  for (const u of users)
+    console.log(`  ${u.email.padEnd(22)} ${u.roles.join(',').padEnd(10)} tenant ${u.tenant}`);
+  console.log(
+    `For example:\n  curl -s -X POST http://localhost:${port}/v1/auth/login -H 'content-type: application/json' \\`,
+  );
   console.log(`    -d '{"email":"${users[0]?.email}","password":"${demoPassword}"}'\n`);
 }

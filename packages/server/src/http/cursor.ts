@@ -38,7 +38,9 @@ export class CursorCodec {
     const c = { position: Number(match?.[1]), horizon: Number(match?.[2]) };
     const given = match ? Buffer.from(match[3] ?? '', 'base64url') : Buffer.alloc(0);
     if (!match || given.length !== 16 || !timingSafeEqual(given, this.mac(tenant, c))) {
-      throw new OutpostError('VALIDATION_FAILED', 'cursor is not valid for this account', { field: 'cursor' });
+      throw new OutpostError('VALIDATION_FAILED', 'cursor is not valid for this account', {
+        field: 'cursor',
+      });
     }
     return c;
   }

@@ -18,7 +18,8 @@ const codeByStatus: Record<number, RequestErrorCode> = {
 /** Parses outside input against a core schema, or refuses it whole with 400 VALIDATION_FAILED. */
 export function parseOrThrow<S extends z.ZodType>(schema: S, value: unknown, what: string): z.output<S> {
   const parsed = schema.safeParse(value);
-  if (!parsed.success) throw new OutpostError('VALIDATION_FAILED', `${what} is invalid`, describeIssues(parsed.error));
+  if (!parsed.success)
+    throw new OutpostError('VALIDATION_FAILED', `${what} is invalid`, describeIssues(parsed.error));
   return parsed.data;
 }
 
@@ -40,5 +41,7 @@ export function handleError(err: FastifyError | Error, request: FastifyRequest, 
     return;
   }
   request.log.error({ err }, 'request failed');
-  void reply.status(requestErrorStatus.INTERNAL).send(new OutpostError('INTERNAL', 'internal server error').toJSON());
+  void reply
+    .status(requestErrorStatus.INTERNAL)
+    .send(new OutpostError('INTERNAL', 'internal server error').toJSON());
 }

@@ -62,8 +62,15 @@ function rejection(
  */
 function checkOp(raw: unknown, schema: Schema, roles: readonly string[]): Checked {
   const obj = (typeof raw === 'object' && raw !== null ? raw : {}) as Record<string, unknown>;
-  const opId = typeof obj['opId'] === 'string' && obj['opId'].length > 0 && obj['opId'].length <= 128 ? obj['opId'] : null;
-  const base = { opId: opId ?? text(obj['opId'], 128), collection: text(obj['collection'], 64), id: text(obj['id'], 128) };
+  const opId =
+    typeof obj['opId'] === 'string' && obj['opId'].length > 0 && obj['opId'].length <= 128
+      ? obj['opId']
+      : null;
+  const base = {
+    opId: opId ?? text(obj['opId'], 128),
+    collection: text(obj['collection'], 64),
+    id: text(obj['id'], 128),
+  };
   const type = text(obj['type'], 16);
   const invalid = (code: OpErrorCode, message: string, details?: unknown): Checked => ({
     kind: 'invalid',
@@ -92,7 +99,10 @@ function checkOp(raw: unknown, schema: Schema, roles: readonly string[]): Checke
     return invalid('VALIDATION_FAILED', `${op.collection} ids are made on the device: send the final id`);
   }
   if (!isTempId(op.id) && def.idStrategy === 'server' && op.type === 'create') {
-    return invalid('VALIDATION_FAILED', `${op.collection} ids are assigned by the server: create with a temp id`);
+    return invalid(
+      'VALIDATION_FAILED',
+      `${op.collection} ids are assigned by the server: create with a temp id`,
+    );
   }
   return { kind: 'valid', op, def };
 }
@@ -147,7 +157,9 @@ class PushRun {
   async run(checked: readonly Checked[]): Promise<PushResponse> {
     const opIds = checked.flatMap((c) => (c.kind === 'valid' ? [c.op.opId] : c.opId ? [c.opId] : []));
     const seen = await this.w.loadOps(opIds);
-    const fresh = checked.filter((c): c is Extract<Checked, { kind: 'valid' }> => c.kind === 'valid' && !seen.has(c.op.opId));
+    const fresh = checked.filter(
+      (c): c is Extract<Checked, { kind: 'valid' }> => c.kind === 'valid' && !seen.has(c.op.opId),
+    );
     await this.prepare(fresh.map((c) => c.op));
 
     const results: PushResult[] = [];
@@ -199,7 +211,8 @@ class PushRun {
       }
     }
     if (temps.length > 0) {
-      for (const [temp, real] of await this.w.loadTempIds(this.ctx.clientId, temps)) this.tempIds.set(temp, real);
+      for (const [temp, real] of await this.w.loadTempIds(this.ctx.clientId, temps))
+        this.tempIds.set(temp, real);
     }
 
     const keys: Array<{ collection: string; id: string }> = [];
@@ -209,7 +222,8 @@ class PushRun {
       if (!def) continue;
       const id = isTempId(op.id) ? this.tempIds.get(op.id) : op.id;
       if (id !== undefined) keys.push({ collection: op.collection, id });
-      else if (op.type === 'create') newIdsNeeded.set(op.collection, (newIdsNeeded.get(op.collection) ?? 0) + 1);
+      else if (op.type === 'create')
+        newIdsNeeded.set(op.collection, (newIdsNeeded.get(op.collection) ?? 0) + 1);
       for (const [field, target] of Object.entries(def.references)) {
         const value = op.data?.[field];
         const ref = isTempId(value) ? this.tempIds.get(value) : typeof value === 'string' ? value : undefined;
@@ -223,10 +237,7 @@ class PushRun {
     }
     for (const [collection, count] of newIdsNeeded) {
       const first = await this.w.reserveIds(collection, count);
-      this.reservedIds.set(
-        collection,
-        Array.from({ length: count }, (_, i) => first + i).reverse(),
-      );
+      this.reservedIds.set(collection, Array.from({ length: count }, (_, i) => first + i).reverse());
     }
   }
 
@@ -243,9 +254,13 @@ class PushRun {
     const real = this.tempIds.get(tempId);
     if (real !== undefined) return real;
     if (this.failedTempIds.has(tempId)) {
-      throw new OpRejected('DEPENDENCY_FAILED', `${tempId} was not created: its create op failed`, { tempId });
+      throw new OpRejected('DEPENDENCY_FAILED', `${tempId} was not created: its create op failed`, {
+        tempId,
+      });
     }
-    throw new OpRejected('UNRESOLVED_REFERENCE', `${tempId} is not a temp id this client created`, { tempId });
+    throw new OpRejected('UNRESOLVED_REFERENCE', `${tempId} is not a temp id this client created`, {
+      tempId,
+    });
   }
 
   private async applyOne(op: PushOp, def: CollectionDefinition): Promise<PushResult> {
@@ -298,12 +313,19 @@ class PushRun {
     const live = current !== null && !current.deleted ? current : null;
 
     if (live && op.type !== 'create') {
-      const rule: ConflictKind | null = def.isImmutable(live.data) ? 'immutable' : def.isLocked(live.data) ? 'locked' : null;
+      const rule: ConflictKind | null = def.isImmutable(live.data)
+        ? 'immutable'
+        : def.isLocked(live.data)
+          ? 'locked'
+          : null;
       if (rule) {
         // Refused, and the attempted change kept in the archive: nothing typed is dropped unseen.
         const conflict = this.archive(op, def, id, rule, live, clientData, 'rejected', def.conflict.strategy);
         const code = rule === 'immutable' ? 'IMMUTABLE' : 'LOCKED';
-        const message = rule === 'immutable' ? `${op.collection} ${id} is signed and can no longer change` : `${op.collection} ${id} is locked`;
+        const message =
+          rule === 'immutable'
+            ? `${op.collection} ${id} is signed and can no longer change`
+            : `${op.collection} ${id} is locked`;
         return result({
           status: 'rejected',
           version: live.version,
@@ -315,7 +337,11 @@ class PushRun {
 
     const kind = detectConflict(op.type, op.baseVersion, current);
     if (kind && current) {
-      const requested = chooseStrategy(def.conflict.strategy, op.strategy, this.schema.can(this.ctx.roles, op.collection, 'override'));
+      const requested = chooseStrategy(
+        def.conflict.strategy,
+        op.strategy,
+        this.schema.can(this.ctx.roles, op.collection, 'override'),
+      );
       // Until the conflict engine lands, every automatic rule settles as server-wins; manual waits.
       const strategy = requested === 'manual' ? 'manual' : 'server-wins';
       const outcome = strategy === 'manual' ? 'open' : 'server-won';
@@ -342,7 +368,8 @@ class PushRun {
       return result({ status: 'applied', version: current.version + 1 });
     }
 
-    if (op.type === 'update' && live === null) throw new OpRejected('NOT_FOUND', `${op.collection} ${id} does not exist`);
+    if (op.type === 'update' && live === null)
+      throw new OpRejected('NOT_FOUND', `${op.collection} ${id} does not exist`);
     const next = await this.nextData(op, def, id, live, clientData ?? {});
     const changed = changedFields(live?.data ?? null, next);
     if (live && changed.length === 0) return result({ status: 'applied', version: live.version });
@@ -383,7 +410,12 @@ class PushRun {
     });
     if (def.hooks.derive) next = { ...next, ...(await def.hooks.derive(hookContext(next))) };
     const parsed = def.fields.safeParse(next);
-    if (!parsed.success) throw new OpRejected('VALIDATION_FAILED', `invalid ${op.collection} data`, describeIssues(parsed.error));
+    if (!parsed.success)
+      throw new OpRejected(
+        'VALIDATION_FAILED',
+        `invalid ${op.collection} data`,
+        describeIssues(parsed.error),
+      );
     next = parsed.data as RecordData;
     const message = def.hooks.validate ? await def.hooks.validate(hookContext(next)) : undefined;
     if (message !== undefined) throw new OpRejected('VALIDATION_FAILED', message);
@@ -392,20 +424,32 @@ class PushRun {
       if (typeof ref !== 'string' || ref === live?.data[field]) continue;
       const found = await this.record(target, ref);
       if (!found || found.deleted) {
-        throw new OpRejected('UNRESOLVED_REFERENCE', `${field} points to a ${target} record that does not exist`, {
-          field,
-          collection: target,
-          id: ref,
-        });
+        throw new OpRejected(
+          'UNRESOLVED_REFERENCE',
+          `${field} points to a ${target} record that does not exist`,
+          {
+            field,
+            collection: target,
+            id: ref,
+          },
+        );
       }
     }
     return next;
   }
 
-  private stamp(op: PushOp, version: number): Pick<StoredRecord, 'version' | 'hlc' | 'updatedAt' | 'updatedBy'> {
+  private stamp(
+    op: PushOp,
+    version: number,
+  ): Pick<StoredRecord, 'version' | 'hlc' | 'updatedAt' | 'updatedBy'> {
     // The client's HLC orders concurrent edits; ops from clients that send none get the server's.
     if (op.hlc !== undefined) this.ctx.clock.receive(op.hlc);
-    return { version, hlc: op.hlc ?? this.ctx.clock.tick(), updatedAt: this.nowIso, updatedBy: this.ctx.userId };
+    return {
+      version,
+      hlc: op.hlc ?? this.ctx.clock.tick(),
+      updatedAt: this.nowIso,
+      updatedBy: this.ctx.userId,
+    };
   }
 
   private stage(record: Omit<StoredRecord, 'position'>): void {
@@ -430,7 +474,9 @@ class PushRun {
         ? []
         : op.type === 'create'
           ? changedFields(serverData, clientData)
-          : Object.keys(clientData).filter((f) => changedFields({ [f]: serverData?.[f] }, { [f]: clientData[f] }).length > 0).sort();
+          : Object.keys(clientData)
+              .filter((f) => changedFields({ [f]: serverData?.[f] }, { [f]: clientData[f] }).length > 0)
+              .sort();
     const conflict: StoredConflict = {
       id: uuidv7(this.ctx.now().getTime()),
       tenant: this.ctx.tenant,
@@ -472,5 +518,9 @@ class PushRun {
 
 function duplicateOf(first: PushResult): PushResult {
   const { originalStatus: _ignored, ...rest } = first;
-  return { ...rest, status: 'duplicate', originalStatus: first.status === 'duplicate' ? 'applied' : first.status };
+  return {
+    ...rest,
+    status: 'duplicate',
+    originalStatus: first.status === 'duplicate' ? 'applied' : first.status,
+  };
 }

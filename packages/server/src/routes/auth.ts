@@ -16,14 +16,35 @@ export async function authRoutes(app: FastifyInstance): Promise<void> {
     if (!user || !ok) {
       if (user) {
         await store.audit([
-          { tenant: user.tenant, at, userId: user.id, deviceId: null, action: 'login-failed', collection: null, recordId: null, outcome: 'wrong-password' },
+          {
+            tenant: user.tenant,
+            at,
+            userId: user.id,
+            deviceId: null,
+            action: 'login-failed',
+            collection: null,
+            recordId: null,
+            outcome: 'wrong-password',
+          },
         ]);
       }
       throw new OutpostError('UNAUTHORIZED', 'email or password is wrong');
     }
-    const { token, expiresAt } = await tokens.issue({ userId: user.id, tenant: user.tenant, roles: user.roles }, now());
+    const { token, expiresAt } = await tokens.issue(
+      { userId: user.id, tenant: user.tenant, roles: user.roles },
+      now(),
+    );
     await store.audit([
-      { tenant: user.tenant, at, userId: user.id, deviceId: null, action: 'login', collection: null, recordId: null, outcome: 'ok' },
+      {
+        tenant: user.tenant,
+        at,
+        userId: user.id,
+        deviceId: null,
+        action: 'login',
+        collection: null,
+        recordId: null,
+        outcome: 'ok',
+      },
     ]);
     return { token, expiresAt, user: { id: user.id, tenant: user.tenant, roles: user.roles } };
   });

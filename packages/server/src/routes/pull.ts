@@ -14,9 +14,13 @@ export async function pullRoutes(app: FastifyInstance): Promise<void> {
     let collections = readable;
     if (query.collections) {
       const unknown = query.collections.filter((c) => !schema.collection(c));
-      if (unknown.length > 0) throw new OutpostError('VALIDATION_FAILED', 'unknown collections', { collections: unknown });
+      if (unknown.length > 0)
+        throw new OutpostError('VALIDATION_FAILED', 'unknown collections', { collections: unknown });
       const denied = query.collections.filter((c) => !readable.includes(c));
-      if (denied.length > 0) throw new OutpostError('FORBIDDEN', 'your role may not read these collections', { collections: denied });
+      if (denied.length > 0)
+        throw new OutpostError('FORBIDDEN', 'your role may not read these collections', {
+          collections: denied,
+        });
       collections = query.collections;
     }
 
@@ -25,11 +29,15 @@ export async function pullRoutes(app: FastifyInstance): Promise<void> {
     // A client missed a deletion only if a tombstone above its position was purged after its
     // cursor was issued. A fresh sync that began after the purge carries the current horizon.
     if (cursor.position < horizon && cursor.horizon !== horizon) {
-      throw new OutpostError('CURSOR_EXPIRED', 'deletions since this cursor were purged: resync from the start');
+      throw new OutpostError(
+        'CURSOR_EXPIRED',
+        'deletions since this cursor were purged: resync from the start',
+      );
     }
     const after = cursor.position;
     const page = await store.pull(auth.tenant, after, query.limit, collections);
-    if (query.deviceId) await store.touchDevice(auth.tenant, auth.userId, query.deviceId, now().toISOString());
+    if (query.deviceId)
+      await store.touchDevice(auth.tenant, auth.userId, query.deviceId, now().toISOString());
     const last = page.records.at(-1)?.position ?? after;
     return {
       changes: page.records.map((r) => ({

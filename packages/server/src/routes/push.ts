@@ -21,7 +21,15 @@ export async function pushRoutes(app: FastifyInstance): Promise<void> {
     return applyPush(
       store,
       schema,
-      { tenant: auth.tenant, userId: auth.userId, roles: auth.roles, clientId: body.clientId, deviceId: body.deviceId, clock, now },
+      {
+        tenant: auth.tenant,
+        userId: auth.userId,
+        roles: auth.roles,
+        clientId: body.clientId,
+        deviceId: body.deviceId,
+        clock,
+        now,
+      },
       body.ops,
     );
   });

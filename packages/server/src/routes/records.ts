@@ -6,23 +6,28 @@ import { caller } from '../create-sync-server';
 export async function recordRoutes(app: FastifyInstance): Promise<void> {
   const { store, schema } = app.outpost;
 
-  app.get<{ Params: { collection: string; id: string } }>('/v1/records/:collection/:id', async (request): Promise<RecordResponse> => {
-    const auth = caller(request);
-    const { collection, id } = request.params;
-    if (!schema.collection(collection)) throw new OutpostError('NOT_FOUND', `no collection named "${collection}"`);
-    if (!schema.can(auth.roles, collection, 'read')) throw new OutpostError('FORBIDDEN', `your role may not read ${collection}`);
-    // Looked up within the caller's tenant only: another clinic's record is simply not found.
-    const record = await store.getRecord(auth.tenant, collection, id);
-    if (!record) throw new OutpostError('NOT_FOUND', `${collection} ${id} not found`);
-    return {
-      collection,
-      id,
-      version: record.version,
-      deleted: record.deleted,
-      data: record.deleted ? null : record.data,
-      updatedAt: record.updatedAt,
-      updatedBy: record.updatedBy,
-      hlc: record.hlc,
-    };
-  });
+  app.get<{ Params: { collection: string; id: string } }>(
+    '/v1/records/:collection/:id',
+    async (request): Promise<RecordResponse> => {
+      const auth = caller(request);
+      const { collection, id } = request.params;
+      if (!schema.collection(collection))
+        throw new OutpostError('NOT_FOUND', `no collection named "${collection}"`);
+      if (!schema.can(auth.roles, collection, 'read'))
+        throw new OutpostError('FORBIDDEN', `your role may not read ${collection}`);
+      // Looked up within the caller's tenant only: another clinic's record is simply not found.
+      const record = await store.getRecord(auth.tenant, collection, id);
+      if (!record) throw new OutpostError('NOT_FOUND', `${collection} ${id} not found`);
+      return {
+        collection,
+        id,
+        version: record.version,
+        deleted: record.deleted,
+        data: record.deleted ? null : record.data,
+        updatedAt: record.updatedAt,
+        updatedBy: record.updatedBy,
+        hlc: record.hlc,
+      };
+    },
+  );
 }

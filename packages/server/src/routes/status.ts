@@ -19,7 +19,12 @@ export async function statusRoutes(app: FastifyInstance): Promise<void> {
     ]);
     return {
       lastSyncAt,
-      ops: { applied: counts.applied, conflict: counts.conflict, rejected: counts.rejected, duplicate: counts.duplicate },
+      ops: {
+        applied: counts.applied,
+        conflict: counts.conflict,
+        rejected: counts.rejected,
+        duplicate: counts.duplicate,
+      },
       openConflicts,
     };
   });
@@ -27,7 +32,8 @@ export async function statusRoutes(app: FastifyInstance): Promise<void> {
   /** Seed 000's statistics over the ops this tenant's devices sent, for administrators. */
   app.get('/v1/sync/stats', async (request): Promise<StatsResponse> => {
     const auth = caller(request);
-    if (!auth.roles.some((r) => adminRoles.includes(r))) throw new OutpostError('FORBIDDEN', 'statistics are for administrators');
+    if (!auth.roles.some((r) => adminRoles.includes(r)))
+      throw new OutpostError('FORBIDDEN', 'statistics are for administrators');
     const filter = parseOrThrow(statsQuerySchema, request.query, 'stats query');
     const counts = await store.countOps(auth.tenant, filter);
     // No ops yet means nothing failed: a fresh device reads as healthy, not as 0% synced.

@@ -35,10 +35,15 @@ export async function openSqlite(path: string): Promise<Database> {
 const int8Oid = 20;
 const numericTypes = {
   getTypeParser: ((oid: number, format?: string) =>
-    oid === int8Oid ? (value: string) => Number(value) : pg.types.getTypeParser(oid, format as 'text')) as typeof pg.types.getTypeParser,
+    oid === int8Oid
+      ? (value: string) => Number(value)
+      : pg.types.getTypeParser(oid, format as 'text')) as typeof pg.types.getTypeParser,
 };
 
-export async function openPostgres(url: string, options: { maxConnections?: number } = {}): Promise<Database> {
+export async function openPostgres(
+  url: string,
+  options: { maxConnections?: number } = {},
+): Promise<Database> {
   const pool = new pg.Pool({ connectionString: url, max: options.maxConnections ?? 10, types: numericTypes });
   const db = new Kysely<Tables>({ dialect: new PostgresDialect({ pool }) });
   await migrateToLatest(db as Kysely<unknown>, 'postgres');

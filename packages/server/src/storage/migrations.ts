@@ -33,7 +33,11 @@ function migrations(kind: DatabaseKind): Record<string, Migration> {
           .addColumn('position', 'bigint', (c) => c.notNull())
           .addPrimaryKeyConstraint('records_pk', ['tenant', 'collection', 'id'])
           .execute();
-        await db.schema.createIndex('records_by_position').on('records').columns(['tenant', 'position']).execute();
+        await db.schema
+          .createIndex('records_by_position')
+          .on('records')
+          .columns(['tenant', 'position'])
+          .execute();
         await db.schema
           .createTable('ops')
           .addColumn('tenant', 'text', (c) => c.notNull())
@@ -50,7 +54,11 @@ function migrations(kind: DatabaseKind): Record<string, Migration> {
           .addColumn('duplicates', 'integer', (c) => c.notNull())
           .addPrimaryKeyConstraint('ops_pk', ['tenant', 'op_id'])
           .execute();
-        await db.schema.createIndex('ops_by_user').on('ops').columns(['tenant', 'user_id', 'device_id']).execute();
+        await db.schema
+          .createIndex('ops_by_user')
+          .on('ops')
+          .columns(['tenant', 'user_id', 'device_id'])
+          .execute();
         await db.schema.createIndex('ops_by_device').on('ops').columns(['tenant', 'device_id']).execute();
         await db.schema
           .createTable('temp_ids')
@@ -89,7 +97,11 @@ function migrations(kind: DatabaseKind): Record<string, Migration> {
           .addColumn('resolved_at', 'text')
           .addColumn('resolved_by', 'text')
           .execute();
-        await db.schema.createIndex('conflicts_by_outcome').on('conflicts').columns(['tenant', 'outcome']).execute();
+        await db.schema
+          .createIndex('conflicts_by_outcome')
+          .on('conflicts')
+          .columns(['tenant', 'outcome'])
+          .execute();
         await db.schema
           .createIndex('conflicts_by_record')
           .on('conflicts')
@@ -124,7 +136,11 @@ function migrations(kind: DatabaseKind): Record<string, Migration> {
           .addColumn('record_id', 'text')
           .addColumn('outcome', 'text', (c) => c.notNull())
           .execute();
-        await db.schema.createIndex('audit_by_tenant').on('audit_events').columns(['tenant', 'seq']).execute();
+        await db.schema
+          .createIndex('audit_by_tenant')
+          .on('audit_events')
+          .columns(['tenant', 'seq'])
+          .execute();
       },
     },
   };
@@ -132,10 +148,17 @@ function migrations(kind: DatabaseKind): Record<string, Migration> {
 
 export async function migrateToLatest(db: Kysely<unknown>, kind: DatabaseKind): Promise<void> {
   const provider: MigrationProvider = { getMigrations: async () => migrations(kind) };
-  const migrator = new Migrator({ db, provider, migrationTableName: 'outpost_migrations', migrationLockTableName: 'outpost_migrations_lock' });
+  const migrator = new Migrator({
+    db,
+    provider,
+    migrationTableName: 'outpost_migrations',
+    migrationLockTableName: 'outpost_migrations_lock',
+  });
   const { error, results } = await migrator.migrateToLatest();
   if (error) {
     const failed = results?.find((r) => r.status === 'Error')?.migrationName ?? 'unknown';
-    throw new Error(`database migration ${failed} failed: ${error instanceof Error ? error.message : String(error)}`);
+    throw new Error(
+      `database migration ${failed} failed: ${error instanceof Error ? error.message : String(error)}`,
+    );
   }
 }

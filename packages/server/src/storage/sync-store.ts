@@ -1,5 +1,12 @@
 import type { Kysely, Transaction } from 'kysely';
-import type { ConflictKind, ConflictOutcome, ConflictStrategy, FieldMeta, PushResult, RecordData } from '@outpost/core';
+import type {
+  ConflictKind,
+  ConflictOutcome,
+  ConflictStrategy,
+  FieldMeta,
+  PushResult,
+  RecordData,
+} from '@outpost/core';
 import type { Database, DatabaseKind } from './database';
 import type { Tables } from './tables';
 
@@ -202,7 +209,9 @@ export class TenantWrite {
     return found;
   }
 
-  async loadRecords(keys: ReadonlyArray<{ collection: string; id: string }>): Promise<Map<string, StoredRecord>> {
+  async loadRecords(
+    keys: ReadonlyArray<{ collection: string; id: string }>,
+  ): Promise<Map<string, StoredRecord>> {
     return loadRecords(this.trx, this.tenant, keys);
   }
 
@@ -282,7 +291,10 @@ export class TenantWrite {
     }
   }
 
-  async writeTempIds(clientId: string, mappings: ReadonlyArray<{ collection: string; tempId: string; id: string }>) {
+  async writeTempIds(
+    clientId: string,
+    mappings: ReadonlyArray<{ collection: string; tempId: string; id: string }>,
+  ) {
     for (const part of chunks(mappings)) {
       await this.trx
         .insertInto('temp_ids')
@@ -374,7 +386,13 @@ async function loadRecords(
   return found;
 }
 
-async function touchDevice(db: Db, tenant: string, userId: string, deviceId: string, at: string): Promise<void> {
+async function touchDevice(
+  db: Db,
+  tenant: string,
+  userId: string,
+  deviceId: string,
+  at: string,
+): Promise<void> {
   await db
     .insertInto('devices')
     .values({ tenant, user_id: userId, device_id: deviceId, last_sync_at: at })
@@ -459,7 +477,12 @@ export class SyncStore {
   }
 
   /** Changed records after a position, in position order. Each record appears once, at its latest state. */
-  async pull(tenant: string, after: number, limit: number, collections?: readonly string[]): Promise<PullPage> {
+  async pull(
+    tenant: string,
+    after: number,
+    limit: number,
+    collections?: readonly string[],
+  ): Promise<PullPage> {
     if (collections && collections.length === 0) return { records: [], hasMore: false };
     let query = this.database.db
       .selectFrom('records')
@@ -467,7 +490,10 @@ export class SyncStore {
       .where('tenant', '=', tenant)
       .where('position', '>', after);
     if (collections) query = query.where('collection', 'in', [...collections]);
-    const rows = await query.orderBy('position').limit(limit + 1).execute();
+    const rows = await query
+      .orderBy('position')
+      .limit(limit + 1)
+      .execute();
     return { records: rows.slice(0, limit).map(toRecord), hasMore: rows.length > limit };
   }
 
@@ -579,10 +605,21 @@ export class SyncStore {
   }
 
   /** Push ops as the audit trail shows them: who, device, when, which record, outcome. */
-  async opLog(tenant: string, limit = 1000): Promise<Omit<StoredOp, 'result'>[]> {
+  async opLog(tenant: string, limit = 1000): Promise<Array<Omit<StoredOp, 'result'> & { status: string }>> {
     const rows = await this.database.db
       .selectFrom('ops')
-      .select(['tenant', 'op_id', 'client_id', 'device_id', 'user_id', 'collection', 'record_id', 'op_type', 'status', 'received_at'])
+      .select([
+        'tenant',
+        'op_id',
+        'client_id',
+        'device_id',
+        'user_id',
+        'collection',
+        'record_id',
+        'op_type',
+        'status',
+        'received_at',
+      ])
       .where('tenant', '=', tenant)
       .orderBy('received_at')
       .limit(limit)
@@ -631,7 +668,12 @@ export class SyncStore {
       const n = Number(row.n);
       counts.total += n;
       counts.duplicate += Number(row.dups ?? 0);
-      if (row.status === 'applied' || row.status === 'conflict' || row.status === 'rejected' || row.status === 'pending') {
+      if (
+        row.status === 'applied' ||
+        row.status === 'conflict' ||
+        row.status === 'rejected' ||
+        row.status === 'pending'
+      ) {
         counts[row.status] += n;
       }
     }
