@@ -157,6 +157,7 @@ class PushRun {
   async run(checked: readonly Checked[]): Promise<PushResponse> {
     const opIds = checked.flatMap((c) => (c.kind === 'valid' ? [c.op.opId] : c.opId ? [c.opId] : []));
     const seen = await this.w.loadOps(opIds);
+    await this.restoreConflictData(seen);
     const fresh = checked.filter(
       (c): c is Extract<Checked, { kind: 'valid' }> => c.kind === 'valid' && !seen.has(c.op.opId),
     );
@@ -191,13 +192,37 @@ class PushRun {
           collection: result.collection,
           recordId: result.id,
           type: c.kind === 'valid' ? c.op.type : c.type,
-          result,
+          result: withoutRecordData(result),
           receivedAt: this.nowIso,
         });
       }
     }
     await this.flush();
     return { results, idMappings: [...this.newMappings, ...idMappings] };
+  }
+
+  /**
+   * The journal keeps no record contents, so a replayed conflict gets both versions back from
+   * the conflict archive, as the first response had them.
+   */
+  private async restoreConflictData(seen: Map<string, StoredOp>): Promise<void> {
+    const ids = [...seen.values()].flatMap((o) =>
+      o.result.conflict?.id && o.result.status === 'conflict' ? [o.result.conflict.id] : [],
+    );
+    if (ids.length === 0) return;
+    const archived = await this.w.loadConflicts(ids);
+    for (const op of seen.values()) {
+      const c = op.result.conflict?.id ? archived.get(op.result.conflict.id) : undefined;
+      if (!c || !op.result.conflict) continue;
+      op.result = {
+        ...op.result,
+        conflict: {
+          ...op.result.conflict,
+          server: { data: c.serverData, version: c.serverVersion },
+          client: { data: c.clientData },
+        },
+      };
+    }
   }
 
   /** Loads in a few queries what the ops will read: known temp ids, target and referenced records, new ids. */
@@ -514,6 +539,14 @@ class PushRun {
     if (this.duplicates.length > 0) await this.w.countDuplicates(this.duplicates);
     await this.w.touchDevice(this.ctx.userId, this.ctx.deviceId, this.nowIso);
   }
+}
+
+/** The result as the op journal keeps it: outcome, ids and codes, never a record's contents. */
+function withoutRecordData(result: PushResult): PushResult {
+  if (!result.conflict || (result.conflict.server === undefined && result.conflict.client === undefined))
+    return result;
+  const { server: _server, client: _client, ...summary } = result.conflict;
+  return { ...result, conflict: summary };
 }
 
 function duplicateOf(first: PushResult): PushResult {

@@ -345,6 +345,20 @@ export class TenantWrite {
     await touchDevice(this.trx, this.tenant, userId, deviceId, at);
   }
 
+  async loadConflicts(ids: readonly string[]): Promise<Map<string, StoredConflict>> {
+    const found = new Map<string, StoredConflict>();
+    for (const part of chunks([...new Set(ids)])) {
+      const rows = await this.trx
+        .selectFrom('conflicts')
+        .selectAll()
+        .where('tenant', '=', this.tenant)
+        .where('id', 'in', part)
+        .execute();
+      for (const row of rows) found.set(row.id, toConflict(row));
+    }
+    return found;
+  }
+
   async audit(events: readonly AuditEvent[]): Promise<void> {
     await insertAudit(this.trx, events);
   }
@@ -605,10 +619,11 @@ export class SyncStore {
   }
 
   /** Push ops as the audit trail shows them: who, device, when, which record, outcome. */
-  async opLog(tenant: string, limit = 1000): Promise<Array<Omit<StoredOp, 'result'> & { status: string }>> {
+  async opLog(tenant: string, limit = 1000): Promise<Array<StoredOp & { status: string }>> {
     const rows = await this.database.db
       .selectFrom('ops')
       .select([
+        'result',
         'tenant',
         'op_id',
         'client_id',
@@ -635,6 +650,7 @@ export class SyncStore {
       type: r.op_type,
       receivedAt: r.received_at,
       status: r.status,
+      result: JSON.parse(r.result) as PushResult,
     }));
   }
 
