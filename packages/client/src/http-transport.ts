@@ -1,0 +1,86 @@
+import {
+  OutpostError,
+  errorBodySchema,
+  loginResponseSchema,
+  pullResponseSchema,
+  pushResponseSchema,
+} from '@outpost/core';
+import type { LoginResponse, PullResponse, PushOp, PushResponse, RequestErrorCode } from '@outpost/core';
+import type { z } from 'zod';
+
+export interface HttpTransportOptions {
+  /** The server's base URL, e.g. http://localhost:8080 */
+  url: string;
+  /** Called before each request, so a token can be refreshed while the device was offline. */
+  getToken?: () => Promise<string | null>;
+  /** Injected so tests and simulations can cut the network. Defaults to the platform's fetch. */
+  fetch?: typeof fetch;
+}
+
+export interface PullRequest {
+  cursor?: string;
+  limit?: number;
+  collections?: readonly string[];
+  deviceId?: string;
+}
+
+/**
+ * The v1 wire protocol as calls. Every answer is checked against core's schemas before the rest
+ * of the client trusts it; server errors come back as OutpostError with the server's code.
+ */
+export interface HttpTransport {
+  login(email: string, password: string): Promise<LoginResponse>;
+  push(request: { clientId: string; deviceId: string; ops: readonly PushOp[] }): Promise<PushResponse>;
+  pull(request?: PullRequest): Promise<PullResponse>;
+}
+
+export function createHttpTransport(options: HttpTransportOptions): HttpTransport {
+  const base = options.url.replace(/\/+$/, '');
+  const doFetch = options.fetch ?? ((input, init) => globalThis.fetch(input, init));
+
+  async function call<S extends z.ZodType>(
+    schema: S,
+    path: string,
+    init: RequestInit,
+    auth: boolean,
+  ): Promise<z.output<S>> {
+    const headers = new Headers(init.headers);
+    if (init.body !== undefined) headers.set('content-type', 'application/json');
+    if (auth) {
+      const token = await options.getToken?.();
+      if (token) headers.set('authorization', `Bearer ${token}`);
+    }
+    const res = await doFetch(`${base}${path}`, { ...init, headers });
+    const body: unknown = await res.json().catch(() => null);
+    if (!res.ok) {
+      const parsed = errorBodySchema.safeParse(body);
+      const code = (parsed.success ? parsed.data.error.code : 'INTERNAL') as RequestErrorCode;
+      const message = parsed.success ? parsed.data.error.message : `HTTP ${res.status}`;
+      throw new OutpostError(code, message, parsed.success ? parsed.data.error.details : undefined);
+    }
+    const parsed = schema.safeParse(body);
+    if (!parsed.success) throw new OutpostError('INTERNAL', `unexpected answer from ${path}`);
+    return parsed.data;
+  }
+
+  return {
+    login: (email, password) =>
+      call(
+        loginResponseSchema,
+        '/v1/auth/login',
+        { method: 'POST', body: JSON.stringify({ email, password }) },
+        false,
+      ),
+    push: (request) =>
+      call(pushResponseSchema, '/v1/sync/push', { method: 'POST', body: JSON.stringify(request) }, true),
+    pull: (request = {}) => {
+      const params = new URLSearchParams();
+      if (request.cursor !== undefined) params.set('cursor', request.cursor);
+      if (request.limit !== undefined) params.set('limit', String(request.limit));
+      if (request.collections !== undefined) params.set('collections', request.collections.join(','));
+      if (request.deviceId !== undefined) params.set('deviceId', request.deviceId);
+      const query = params.toString();
+      return call(pullResponseSchema, `/v1/sync/pull${query ? `?${query}` : ''}`, { method: 'GET' }, true);
+    },
+  };
+}
