@@ -50,3 +50,25 @@ export const conflictSchema = z.object({
   resolvedBy: z.string().nullable(),
 });
 export type Conflict = z.infer<typeof conflictSchema>;
+
+/** `GET /v1/conflicts` */
+export const conflictListQuerySchema = z.object({
+  status: z.enum(['open', 'resolved']).optional(),
+  collection: z.string().min(1).max(64).optional(),
+  limit: z.coerce.number().int().min(1).max(500).default(100),
+  cursor: z.string().max(512).optional(),
+});
+export type ConflictListQuery = z.infer<typeof conflictListQuerySchema>;
+
+export const conflictListResponseSchema = z.object({
+  conflicts: z.array(conflictSchema),
+  nextCursor: z.string().nullable(),
+});
+export type ConflictListResponse = z.infer<typeof conflictListResponseSchema>;
+
+/** `POST /v1/conflicts/:id/resolve` */
+export const resolveRequestSchema = z.object({
+  strategy: z.enum(['server-wins', 'client-wins', 'last-write-wins', 'merge']),
+  mergedData: z.record(z.string(), z.unknown()).optional(),
+});
+export type ResolveRequest = z.infer<typeof resolveRequestSchema>;

@@ -1,0 +1,101 @@
+// `npm start` as a newcomer runs it: the field-clinic server with demo users and data on SQLite
+// in the data folder, a dev secret kept across restarts.
+import { spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+
+const root = resolve(import.meta.dirname, '../../..');
+
+function freePort(): Promise<number> {
+  return new Promise((done, fail) => {
+    const probe = createServer();
+    probe.once('error', fail);
+    probe.listen(0, '127.0.0.1', () => {
+      const address = probe.address();
+      probe.close(() =>
+        address && typeof address === 'object' ? done(address.port) : fail(new Error('no port')),
+      );
+    });
+  });
+}
+
+async function start(dataDir: string, port: number): Promise<{ child: ChildProcess; output: () => string }> {
+  const child = spawn(process.execPath, ['--import', 'tsx', 'packages/server/src/cli/start.ts'], {
+    cwd: root,
+    env: {
+      ...process.env,
+      PORT: String(port),
+      HOST: '127.0.0.1',
+      OUTPOST_DATA: dataDir,
+      LOG_LEVEL: 'warn',
+      OUTPOST_JWT_SECRET: '',
+    },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let output = '';
+  child.stdout?.on('data', (d: Buffer) => (output += d.toString()));
+  child.stderr?.on('data', (d: Buffer) => (output += d.toString()));
+  const deadline = Date.now() + 30_000;
+  while (!output.includes('is running on')) {
+    if (child.exitCode !== null || Date.now() > deadline) throw new Error(`server did not start:\n${output}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  return { child, output: () => output };
+}
+
+async function stop(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null) return;
+  const exited = new Promise((r) => child.once('exit', r));
+  child.kill('SIGTERM');
+  await exited;
+}
+
+describe('npm start', () => {
+  const dataDir = mkdtempSync(join(tmpdir(), 'outpost-start-'));
+  const children: ChildProcess[] = [];
+  afterAll(async () => {
+    for (const c of children) await stop(c);
+    rmSync(dataDir, { recursive: true, force: true });
+  });
+
+  it('serves the clinic with demo sign-ins on SQLite, and keeps its secret and data across restarts', async () => {
+    const port = await freePort();
+    const first = await start(dataDir, port);
+    children.push(first.child);
+    const base = `http://127.0.0.1:${port}`;
+    expect(first.output()).toContain('nurse@clinic-a.test');
+    expect(await (await fetch(`${base}/v1/health`)).json()).toMatchObject({
+      status: 'ok',
+      database: 'sqlite',
+    });
+    expect((await fetch(`${base}/`)).status).toBe(200);
+
+    const login = await fetch(`${base}/v1/auth/login`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ email: 'nurse@clinic-a.test', password: 'outpost-demo' }),
+    });
+    const { token } = (await login.json()) as { token: string };
+    const pull = async () =>
+      (await (
+        await fetch(`${base}/v1/sync/pull`, { headers: { authorization: `Bearer ${token}` } })
+      ).json()) as {
+        changes: Array<{ id: string; version: number }>;
+      };
+    const before = await pull();
+    expect(before.changes.map((c) => c.id)).toContain('demo-patient-amina');
+    expect(existsSync(join(dataDir, 'outpost.sqlite'))).toBe(true);
+    expect(existsSync(join(dataDir, 'jwt-secret'))).toBe(true);
+    await stop(first.child);
+
+    const second = await start(dataDir, port);
+    children.push(second.child);
+    // Same token still accepted, demo data not seeded twice.
+    const after = await pull();
+    expect(after.changes).toEqual(before.changes);
+  });
+});
