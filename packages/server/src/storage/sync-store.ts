@@ -434,8 +434,20 @@ async function insertAudit(db: Db, events: readonly AuditEvent[]): Promise<void>
   }
 }
 
+/** A changed record as pull sends it. `dataJson` stays the stored text: pull never re-parses it. */
+export interface PulledRecord {
+  collection: string;
+  id: string;
+  version: number;
+  deleted: boolean;
+  dataJson: string;
+  updatedAt: string;
+  hlc: string;
+  position: number;
+}
+
 export interface PullPage {
-  records: StoredRecord[];
+  records: PulledRecord[];
   hasMore: boolean;
 }
 
@@ -500,7 +512,7 @@ export class SyncStore {
     if (collections && collections.length === 0) return { records: [], hasMore: false };
     let query = this.database.db
       .selectFrom('records')
-      .selectAll()
+      .select(['collection', 'id', 'version', 'deleted', 'data', 'updated_at', 'hlc', 'position'])
       .where('tenant', '=', tenant)
       .where('position', '>', after);
     if (collections) query = query.where('collection', 'in', [...collections]);
@@ -508,7 +520,19 @@ export class SyncStore {
       .orderBy('position')
       .limit(limit + 1)
       .execute();
-    return { records: rows.slice(0, limit).map(toRecord), hasMore: rows.length > limit };
+    return {
+      records: rows.slice(0, limit).map((r) => ({
+        collection: r.collection,
+        id: r.id,
+        version: r.version,
+        deleted: r.deleted === 1,
+        dataJson: r.data,
+        updatedAt: r.updated_at,
+        hlc: r.hlc,
+        position: r.position,
+      })),
+      hasMore: rows.length > limit,
+    };
   }
 
   async purgedThrough(tenant: string): Promise<number> {
