@@ -131,7 +131,7 @@ export async function applyPush(
   rawOps: readonly unknown[],
 ): Promise<PushResponse> {
   const checked = rawOps.map((raw) => checkOp(raw, schema, ctx.roles));
-  return store.write(ctx.tenant, (w) => new PushRun(w, schema, ctx).run(checked));
+  return store.write(ctx.tenant, rawOps.length, (w) => new PushRun(w, schema, ctx).run(checked));
 }
 
 class PushRun {
@@ -396,7 +396,7 @@ class PushRun {
     if (op.type === 'update' && live === null)
       throw new OpRejected('NOT_FOUND', `${op.collection} ${id} does not exist`);
     const next = await this.nextData(op, def, id, live, clientData ?? {});
-    const changed = changedFields(live?.data ?? null, next);
+    const changed = live ? changedFields(live.data, next) : Object.keys(next).sort();
     if (live && changed.length === 0) return result({ status: 'applied', version: live.version });
     const version = (live?.version ?? 0) + 1;
     const stamp = this.stamp(op, version);

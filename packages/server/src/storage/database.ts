@@ -3,6 +3,7 @@ import { dirname } from 'node:path';
 import BetterSqlite3 from 'better-sqlite3';
 import pg from 'pg';
 import { Kysely, PostgresDialect, SqliteDialect } from 'kysely';
+import type { SqliteDatabase } from 'kysely';
 import type { Tables } from './tables';
 import { migrateToLatest } from './migrations';
 
@@ -25,9 +26,32 @@ export async function openSqlite(path: string): Promise<Database> {
   sqlite.pragma('journal_mode = WAL');
   sqlite.pragma('synchronous = FULL');
   sqlite.pragma('busy_timeout = 5000');
-  const db = new Kysely<Tables>({ dialect: new SqliteDialect({ database: sqlite }) });
+  const db = new Kysely<Tables>({ dialect: new SqliteDialect({ database: withStatementCache(sqlite) }) });
   await migrateToLatest(db as Kysely<unknown>, 'sqlite');
   return { kind: 'sqlite', db, close: () => db.destroy() };
+}
+
+/**
+ * Kysely prepares every query afresh; a push's 500-row inserts repeat the same SQL text batch
+ * after batch, and preparing it is a measurable share of the push. better-sqlite3 statements are
+ * reusable, and Kysely runs one query at a time on this connection, so a small cache is safe.
+ */
+function withStatementCache(sqlite: BetterSqlite3.Database, size = 256): SqliteDatabase {
+  const cache = new Map<string, BetterSqlite3.Statement>();
+  return {
+    close: () => sqlite.close(),
+    prepare: (sql: string) => {
+      let statement = cache.get(sql);
+      if (statement) {
+        cache.delete(sql); // re-inserted below: the Map's order is least recently used first
+      } else {
+        statement = sqlite.prepare(sql);
+        if (cache.size >= size) cache.delete(cache.keys().next().value ?? '');
+      }
+      cache.set(sql, statement);
+      return statement;
+    },
+  };
 }
 
 // node-postgres returns int8 (bigint) as text to be safe beyond 2^53; our positions and counters

@@ -59,7 +59,6 @@ function migrations(kind: DatabaseKind): Record<string, Migration> {
           .on('ops')
           .columns(['tenant', 'user_id', 'device_id'])
           .execute();
-        await db.schema.createIndex('ops_by_device').on('ops').columns(['tenant', 'device_id']).execute();
         await db.schema
           .createTable('temp_ids')
           .addColumn('tenant', 'text', (c) => c.notNull())

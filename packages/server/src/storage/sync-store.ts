@@ -140,17 +140,15 @@ export class TenantWrite {
     private readonly trx: Transaction<Tables>,
     readonly tenant: string,
     startPosition: number,
+    private readonly lastReserved: number,
   ) {
     this.position = startPosition;
   }
 
   /** The next change position; positions are only ever handed out under the tenant lock. */
   nextPosition(): number {
+    if (this.position >= this.lastReserved) throw new Error('more changes than positions reserved');
     this.position += 1;
-    return this.position;
-  }
-
-  get lastPosition(): number {
     return this.position;
   }
 
@@ -362,15 +360,6 @@ export class TenantWrite {
   async audit(events: readonly AuditEvent[]): Promise<void> {
     await insertAudit(this.trx, events);
   }
-
-  /** Called once at the end: records the last position handed out. */
-  async savePosition(): Promise<void> {
-    await this.trx
-      .updateTable('tenant_state')
-      .set({ position: this.position })
-      .where('tenant', '=', this.tenant)
-      .execute();
-  }
 }
 
 async function loadRecords(
@@ -475,30 +464,26 @@ export class SyncStore {
    * Runs `fn` in a transaction that holds the tenant's position lock.
    *
    * Why pull is gap-free: every change takes its position from tenant_state while this
-   * transaction holds that row locked (an UPDATE takes the row lock on PostgreSQL and the write
-   * lock on SQLite), and the lock is held until commit. So within a tenant, positions are handed
+   * transaction holds that row locked (the upsert below takes the row lock on PostgreSQL and the
+   * write lock on SQLite), and the lock is held until commit. So within a tenant, positions are handed
    * out in commit order: a transaction that has not committed yet can only ever commit positions
    * above every position already visible. A pull reads one snapshot and returns positions in
    * order, so its cursor never passes a change that could still appear below it. The price is
    * that pushes of one tenant write one at a time; pushes of different tenants run in parallel.
    */
-  async write<T>(tenant: string, fn: (w: TenantWrite) => Promise<T>): Promise<T> {
+  async write<T>(tenant: string, changes: number, fn: (w: TenantWrite) => Promise<T>): Promise<T> {
     return this.database.db.transaction().execute(async (trx) => {
-      await trx
+      // One statement takes the lock and reserves positions for at most `changes` records;
+      // positions left unused are gaps, which pull does not mind (it never expects density).
+      const reserved = await trx
         .insertInto('tenant_state')
-        .values({ tenant, position: 0, purged_through: 0 })
-        .onConflict((oc) => oc.column('tenant').doNothing())
-        .execute();
-      const locked = await trx
-        .updateTable('tenant_state')
-        .set((eb) => ({ position: eb.ref('position') }))
-        .where('tenant', '=', tenant)
+        .values({ tenant, position: changes, purged_through: 0 })
+        .onConflict((oc) =>
+          oc.column('tenant').doUpdateSet((eb) => ({ position: eb('tenant_state.position', '+', changes) })),
+        )
         .returning('position')
         .executeTakeFirstOrThrow();
-      const write = new TenantWrite(trx, tenant, locked.position);
-      const result = await fn(write);
-      await write.savePosition();
-      return result;
+      return fn(new TenantWrite(trx, tenant, reserved.position - changes, reserved.position));
     });
   }
 
