@@ -70,12 +70,6 @@ declare module 'fastify' {
   }
 }
 
-/** The caller of an authenticated route. The tenant comes from the verified token only. */
-export function caller(request: { auth: AuthContext | null }): AuthContext {
-  if (!request.auth) throw new OutpostError('UNAUTHORIZED', 'sign in first');
-  return request.auth;
-}
-
 const day = 24 * 60 * 60 * 1000;
 
 export async function createSyncServer(options: SyncServerOptions): Promise<FastifyInstance> {

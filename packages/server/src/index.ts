@@ -1,4 +1,5 @@
-export { createSyncServer, caller } from './create-sync-server';
+export { createSyncServer } from './create-sync-server';
+export { caller } from './http/caller';
 export type { SyncServerOptions, LimitOptions, ServerContext } from './create-sync-server';
 export { openDatabase, openPostgres, openSqlite } from './storage/database';
 export type { Database, DatabaseKind } from './storage/database';

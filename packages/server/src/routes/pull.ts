@@ -1,7 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import { OutpostError, pullQuerySchema } from '@outpost/core';
 import type { PulledRecord } from '../storage/sync-store';
-import { caller } from '../create-sync-server';
+import { caller } from '../http/caller';
 import { parseOrThrow } from '../http/errors';
 
 export async function pullRoutes(app: FastifyInstance): Promise<void> {

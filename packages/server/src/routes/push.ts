@@ -1,7 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import { OutpostError, pushRequestSchema } from '@outpost/core';
 import type { PushResponse } from '@outpost/core';
-import { caller } from '../create-sync-server';
+import { caller } from '../http/caller';
 import { parseOrThrow } from '../http/errors';
 import { applyPush } from '../push/apply-push';
 

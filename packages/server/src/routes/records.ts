@@ -1,7 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import { OutpostError } from '@outpost/core';
 import type { RecordResponse } from '@outpost/core';
-import { caller } from '../create-sync-server';
+import { caller } from '../http/caller';
 
 export async function recordRoutes(app: FastifyInstance): Promise<void> {
   const { store, schema } = app.outpost;

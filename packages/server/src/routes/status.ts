@@ -1,7 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import { OutpostError, statsQuerySchema, statusQuerySchema } from '@outpost/core';
 import type { StatsResponse, StatusResponse } from '@outpost/core';
-import { caller } from '../create-sync-server';
+import { caller } from '../http/caller';
 import { parseOrThrow } from '../http/errors';
 
 export async function statusRoutes(app: FastifyInstance): Promise<void> {

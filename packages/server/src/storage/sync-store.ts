@@ -182,13 +182,18 @@ export class TenantWrite {
   async countDuplicates(opIds: readonly string[]): Promise<void> {
     const counts = new Map<string, number>();
     for (const id of opIds) counts.set(id, (counts.get(id) ?? 0) + 1);
-    for (const [opId, n] of counts) {
-      await this.trx
-        .updateTable('ops')
-        .set((eb) => ({ duplicates: eb('duplicates', '+', n) }))
-        .where('tenant', '=', this.tenant)
-        .where('op_id', '=', opId)
-        .execute();
+    // A resent push repeats each opId once: group by count so that is one statement, not one per op.
+    const byCount = new Map<number, string[]>();
+    for (const [opId, n] of counts) byCount.set(n, [...(byCount.get(n) ?? []), opId]);
+    for (const [n, ids] of byCount) {
+      for (const part of chunks(ids)) {
+        await this.trx
+          .updateTable('ops')
+          .set((eb) => ({ duplicates: eb('duplicates', '+', n) }))
+          .where('tenant', '=', this.tenant)
+          .where('op_id', 'in', part)
+          .execute();
+      }
     }
   }
 
