@@ -6,6 +6,7 @@ export * from './schema/define-schema';
 export * from './record/record-change';
 export * from './conflict/detect-conflict';
 export * from './conflict/choose-strategy';
+export * from './conflict/settle-change';
 export * from './protocol/common';
 export * from './protocol/conflicts';
 export * from './protocol/push';

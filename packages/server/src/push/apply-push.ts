@@ -1,10 +1,10 @@
 import {
-  applyPatch,
+  applyEffect,
   changedFields,
   chooseStrategy,
   describeIssues,
-  detectConflict,
   isTempId,
+  settleChange,
   pushOpSchema,
   stampFields,
   uuidv7,
@@ -12,6 +12,8 @@ import {
 import type {
   CollectionDefinition,
   ConflictKind,
+  ConflictOutcome,
+  Detection,
   HlcClock,
   IdMapping,
   OpError,
@@ -20,8 +22,10 @@ import type {
   PushResponse,
   PushResult,
   RecordData,
+  RecordState,
   RecordView,
   Schema,
+  Settlement,
 } from '@outpost/core';
 import { recordKey } from '../storage/sync-store';
 import type { StoredConflict, StoredOp, StoredRecord, SyncStore, TenantWrite } from '../storage/sync-store';
@@ -207,7 +211,7 @@ class PushRun {
    */
   private async restoreConflictData(seen: Map<string, StoredOp>): Promise<void> {
     const ids = [...seen.values()].flatMap((o) =>
-      o.result.conflict?.id && o.result.status === 'conflict' ? [o.result.conflict.id] : [],
+      o.result.conflict?.id && o.result.status !== 'rejected' ? [o.result.conflict.id] : [],
     );
     if (ids.length === 0) return;
     const archived = await this.w.loadConflicts(ids);
@@ -336,6 +340,7 @@ class PushRun {
 
     const current = await this.record(op.collection, id);
     const live = current !== null && !current.deleted ? current : null;
+    const hlc = this.hlcOf(op);
 
     if (live && op.type !== 'create') {
       const rule: ConflictKind | null = def.isImmutable(live.data)
@@ -345,7 +350,9 @@ class PushRun {
           : null;
       if (rule) {
         // Refused, and the attempted change kept in the archive: nothing typed is dropped unseen.
-        const conflict = this.archive(op, def, id, rule, live, clientData, 'rejected', def.conflict.strategy);
+        const detection = { kind: rule, clientFields: [], serverFields: [], fields: [] };
+        const settled = { detection, strategy: def.conflict.strategy, outcome: 'rejected' as const };
+        const conflict = this.archive(op, def, id, live, clientData, hlc, settled);
         const code = rule === 'immutable' ? 'IMMUTABLE' : 'LOCKED';
         const message =
           rule === 'immutable'
@@ -360,66 +367,83 @@ class PushRun {
       }
     }
 
-    const kind = detectConflict(op.type, op.baseVersion, current);
-    if (kind && current) {
-      const requested = chooseStrategy(
+    if (current === null) {
+      if (op.type !== 'create') throw new OpRejected('NOT_FOUND', `${op.collection} ${id} does not exist`);
+      const created = applyEffect(null, { kind: 'replace', data: clientData ?? {} }, 1, hlc);
+      this.stage(op.collection, id, await this.finish(op, def, id, created, null, hlc));
+      return result({ status: 'applied', version: 1 });
+    }
+
+    const settled = settleChange({
+      change: {
+        type: op.type,
+        data: clientData,
+        baseVersion: op.baseVersion,
+        baseHash: op.baseHash,
+        hlc: op.hlc,
+      },
+      current,
+      strategy: chooseStrategy(
         def.conflict.strategy,
         op.strategy,
         this.schema.can(this.ctx.roles, op.collection, 'override'),
-      );
-      // Until the conflict engine lands, every automatic rule settles as server-wins; manual waits.
-      const strategy = requested === 'manual' ? 'manual' : 'server-wins';
-      const outcome = strategy === 'manual' ? 'open' : 'server-won';
-      const conflict = this.archive(op, def, id, kind, current, clientData, outcome, strategy);
-      return result({
-        status: 'conflict',
-        version: current.version,
-        conflict: {
-          id: conflict.id,
-          kind,
-          fields: conflict.fields,
-          strategy,
-          outcome,
-          server: { data: current.deleted ? null : current.data, version: current.version },
-          client: { data: clientData },
-        },
-      });
-    }
-
-    if (op.type === 'delete') {
-      if (current === null) throw new OpRejected('NOT_FOUND', `${op.collection} ${id} does not exist`);
-      if (current.deleted) return result({ status: 'applied', version: current.version });
-      this.stage({ ...current, deleted: true, ...this.stamp(op, current.version + 1) });
-      return result({ status: 'applied', version: current.version + 1 });
-    }
-
-    if (op.type === 'update' && live === null)
-      throw new OpRejected('NOT_FOUND', `${op.collection} ${id} does not exist`);
-    const next = await this.nextData(op, def, id, live, clientData ?? {});
-    const changed = live ? changedFields(live.data, next) : Object.keys(next).sort();
-    if (live && changed.length === 0) return result({ status: 'applied', version: live.version });
-    const version = (live?.version ?? 0) + 1;
-    const stamp = this.stamp(op, version);
-    this.stage({
-      collection: op.collection,
-      id,
-      data: next,
-      deleted: false,
-      fieldMeta: stampFields(live?.fieldMeta ?? {}, changed, version, stamp.hlc),
-      ...stamp,
+      ),
+      fallback: def.conflict.fallback,
+      hlc,
     });
-    return result({ status: 'applied', version });
+    let version = current.version;
+    if (settled.effect.kind !== 'none') {
+      const tentative = applyEffect(current, settled.effect, current.version + 1, hlc);
+      const next = tentative.deleted ? tentative : await this.finish(op, def, id, tentative, live, hlc);
+      if (changesRecord(current, next)) {
+        this.stage(op.collection, id, next);
+        version = next.version;
+      }
+    }
+    const { detection, outcome } = settled;
+    if (detection === null || outcome === null) return result({ status: 'applied', version });
+
+    const conflict = this.archive(op, def, id, current, clientData, hlc, {
+      detection,
+      outcome,
+      strategy: settled.strategy,
+    });
+    const tookEffect = outcome === 'client-won' || outcome === 'merged';
+    return result({
+      status: tookEffect ? 'applied' : 'conflict',
+      version,
+      conflict: {
+        id: conflict.id,
+        kind: conflict.kind,
+        fields: conflict.fields,
+        strategy: conflict.strategy,
+        outcome: conflict.outcome,
+        server: { data: conflict.serverData, version: current.version },
+        client: { data: clientData },
+      },
+    });
   }
 
-  /** The record's next data: patch or create, server-derived fields, schema and hook validation, references. */
-  private async nextData(
+  /** The HLC an op is stamped with: the client's orders concurrent edits; ops without one get the server's. */
+  private hlcOf(op: PushOp): string {
+    if (op.hlc === undefined) return this.ctx.clock.tick();
+    this.ctx.clock.receive(op.hlc);
+    return op.hlc;
+  }
+
+  /**
+   * The record's final state: server-derived fields, schema and hook validation, references.
+   * Fields a hook derived are stamped like the client's own.
+   */
+  private async finish(
     op: PushOp,
     def: CollectionDefinition,
     id: string,
-    live: StoredRecord | null,
-    clientData: RecordData,
-  ): Promise<RecordData> {
-    let next = live ? applyPatch(live.data, clientData) : applyPatch({}, clientData);
+    tentative: RecordState,
+    previous: StoredRecord | null,
+    hlc: string,
+  ): Promise<RecordState> {
+    let next = tentative.data;
     const hookContext = (data: RecordData) => ({
       tenant: this.ctx.tenant,
       userId: this.ctx.userId,
@@ -427,7 +451,7 @@ class PushRun {
       id,
       type: op.type as 'create' | 'update',
       data,
-      previous: live?.data ?? null,
+      previous: previous?.data ?? null,
       get: async (collection: string, recordId: string): Promise<RecordView | null> => {
         const r = await this.record(collection, recordId);
         return r && !r.deleted ? { collection, id: recordId, version: r.version, data: r.data } : null;
@@ -446,7 +470,7 @@ class PushRun {
     if (message !== undefined) throw new OpRejected('VALIDATION_FAILED', message);
     for (const [field, target] of Object.entries(def.references)) {
       const ref = next[field];
-      if (typeof ref !== 'string' || ref === live?.data[field]) continue;
+      if (typeof ref !== 'string' || ref === previous?.data[field]) continue;
       const found = await this.record(target, ref);
       if (!found || found.deleted) {
         throw new OpRejected(
@@ -460,26 +484,24 @@ class PushRun {
         );
       }
     }
-    return next;
-  }
-
-  private stamp(
-    op: PushOp,
-    version: number,
-  ): Pick<StoredRecord, 'version' | 'hlc' | 'updatedAt' | 'updatedBy'> {
-    // The client's HLC orders concurrent edits; ops from clients that send none get the server's.
-    if (op.hlc !== undefined) this.ctx.clock.receive(op.hlc);
+    const derived = changedFields(tentative.data, next);
     return {
-      version,
-      hlc: op.hlc ?? this.ctx.clock.tick(),
-      updatedAt: this.nowIso,
-      updatedBy: this.ctx.userId,
+      ...tentative,
+      data: next,
+      fieldMeta: stampFields(tentative.fieldMeta, derived, tentative.version, hlc),
     };
   }
 
-  private stage(record: Omit<StoredRecord, 'position'>): void {
-    const key = recordKey(record.collection, record.id);
-    this.records.set(key, { ...record, position: 0 });
+  private stage(collection: string, id: string, state: RecordState): void {
+    const key = recordKey(collection, id);
+    this.records.set(key, {
+      collection,
+      id,
+      ...state,
+      updatedAt: this.nowIso,
+      updatedBy: this.ctx.userId,
+      position: 0,
+    });
     this.dirty.add(key);
   }
 
@@ -487,34 +509,28 @@ class PushRun {
     op: PushOp,
     def: CollectionDefinition,
     id: string,
-    kind: ConflictKind,
     server: StoredRecord,
     clientData: RecordData | null,
-    outcome: StoredConflict['outcome'],
-    strategy: StoredConflict['strategy'],
+    hlc: string,
+    settled: Pick<Settlement, 'strategy'> & { detection: Detection; outcome: ConflictOutcome },
   ): StoredConflict {
-    const serverData = server.deleted ? null : server.data;
-    const fields =
-      clientData === null
-        ? []
-        : op.type === 'create'
-          ? changedFields(serverData, clientData)
-          : Object.keys(clientData)
-              .filter((f) => changedFields({ [f]: serverData?.[f] }, { [f]: clientData[f] }).length > 0)
-              .sort();
+    const { detection, outcome, strategy } = settled;
     const conflict: StoredConflict = {
       id: uuidv7(this.ctx.now().getTime()),
       tenant: this.ctx.tenant,
       collection: def.name,
       recordId: id,
       opId: op.opId,
-      kind,
+      opType: op.type,
+      kind: detection.kind,
       strategy,
       outcome,
-      fields,
-      serverData,
+      fields: [...detection.fields],
+      serverData: server.deleted ? null : server.data,
       serverVersion: server.version,
+      serverHlc: server.hlc,
       clientData,
+      clientHlc: hlc,
       baseVersion: op.baseVersion ?? null,
       userId: this.ctx.userId,
       deviceId: this.ctx.deviceId,
@@ -539,6 +555,14 @@ class PushRun {
     if (this.duplicates.length > 0) await this.w.countDuplicates(this.duplicates);
     await this.w.touchDevice(this.ctx.userId, this.ctx.deviceId, this.nowIso);
   }
+}
+
+/** Whether a new state differs from the stored one in data, deletion or a crdt register's stamp. */
+function changesRecord(current: StoredRecord, next: RecordState): boolean {
+  if (current.deleted !== next.deleted) return true;
+  if (next.deleted) return false;
+  if (changedFields(current.data, next.data).length > 0) return true;
+  return Object.entries(next.fieldMeta).some(([f, m]) => current.fieldMeta[f]?.hlc !== m.hlc);
 }
 
 /** The result as the op journal keeps it: outcome, ids and codes, never a record's contents. */

@@ -142,6 +142,50 @@ function migrations(kind: DatabaseKind): Record<string, Migration> {
           .execute();
       },
     },
+    '0002_conflict_resolutions': {
+      async up(db: Kysely<unknown>) {
+        // Conflicts archived before this migration came from the version check alone, so their
+        // HLCs are unknown: the empty string sorts before every HLC, so last-write-wins favours
+        // whichever side has a real one.
+        await db.schema
+          .alterTable('conflicts')
+          .addColumn('op_type', 'text', (c) => c.notNull().defaultTo('update'))
+          .execute();
+        await db.schema
+          .alterTable('conflicts')
+          .addColumn('server_hlc', 'text', (c) => c.notNull().defaultTo(''))
+          .execute();
+        await db.schema
+          .alterTable('conflicts')
+          .addColumn('client_hlc', 'text', (c) => c.notNull().defaultTo(''))
+          .execute();
+        await sql`update conflicts set op_type = 'delete' where client_data is null`.execute(db);
+        await db.schema
+          .createIndex('conflicts_by_user')
+          .on('conflicts')
+          .columns(['tenant', 'user_id'])
+          .execute();
+        await db.schema
+          .createTable('conflict_resolutions')
+          .addColumn('id', 'text', (c) => c.primaryKey())
+          .addColumn('tenant', 'text', (c) => c.notNull())
+          .addColumn('conflict_id', 'text', (c) => c.notNull())
+          .addColumn('strategy', 'text', (c) => c.notNull())
+          .addColumn('previous', 'text', (c) => c.notNull())
+          .addColumn('record_before', 'text')
+          .addColumn('record_version', 'integer')
+          .addColumn('resolved_by', 'text', (c) => c.notNull())
+          .addColumn('resolved_at', 'text', (c) => c.notNull())
+          .addColumn('undone_at', 'text')
+          .addColumn('undone_by', 'text')
+          .execute();
+        await db.schema
+          .createIndex('conflict_resolutions_by_conflict')
+          .on('conflict_resolutions')
+          .columns(['tenant', 'conflict_id'])
+          .execute();
+      },
+    },
   };
 }
 

@@ -4,6 +4,7 @@ import type {
   ConflictOutcome,
   ConflictStrategy,
   FieldMeta,
+  OpType,
   PushResult,
   RecordData,
 } from '@outpost/core';
@@ -44,13 +45,18 @@ export interface StoredConflict {
   collection: string;
   recordId: string;
   opId: string;
+  /** What the client sent: a create, an update (changed fields) or a delete (no data). */
+  opType: OpType;
   kind: ConflictKind;
   strategy: ConflictStrategy;
   outcome: ConflictOutcome;
   fields: string[];
   serverData: RecordData | null;
   serverVersion: number;
+  /** The HLC of the server's latest change at detection: last-write-wins compares against it. */
+  serverHlc: string;
   clientData: RecordData | null;
+  clientHlc: string;
   baseVersion: number | null;
   userId: string;
   deviceId: string;
@@ -113,13 +119,16 @@ function toConflict(row: Tables['conflicts']): StoredConflict {
     collection: row.collection,
     recordId: row.record_id,
     opId: row.op_id,
+    opType: row.op_type as OpType,
     kind: row.kind as ConflictKind,
     strategy: row.strategy as ConflictStrategy,
     outcome: row.outcome as ConflictOutcome,
     fields: JSON.parse(row.fields) as string[],
     serverData: row.server_data === null ? null : (JSON.parse(row.server_data) as RecordData),
     serverVersion: row.server_version,
+    serverHlc: row.server_hlc,
     clientData: row.client_data === null ? null : (JSON.parse(row.client_data) as RecordData),
+    clientHlc: row.client_hlc,
     baseVersion: row.base_version,
     userId: row.user_id,
     deviceId: row.device_id,
@@ -325,13 +334,16 @@ export class TenantWrite {
             collection: c.collection,
             record_id: c.recordId,
             op_id: c.opId,
+            op_type: c.opType,
             kind: c.kind,
             strategy: c.strategy,
             outcome: c.outcome,
             fields: JSON.stringify(c.fields),
             server_data: c.serverData === null ? null : JSON.stringify(c.serverData),
             server_version: c.serverVersion,
+            server_hlc: c.serverHlc,
             client_data: c.clientData === null ? null : JSON.stringify(c.clientData),
+            client_hlc: c.clientHlc,
             base_version: c.baseVersion,
             user_id: c.userId,
             device_id: c.deviceId,

@@ -62,19 +62,42 @@ export interface Tables {
     collection: string;
     record_id: string;
     op_id: string;
+    op_type: string;
     kind: string;
     strategy: string;
     outcome: string;
     fields: string;
     server_data: string | null;
     server_version: number;
+    server_hlc: string;
     client_data: string | null;
+    client_hlc: string;
     base_version: number | null;
     user_id: string;
     device_id: string;
     created_at: string;
     resolved_at: string | null;
     resolved_by: string | null;
+  };
+  /**
+   * Each resolution a person made: the conflict's state and the record as they were before it,
+   * so the last one can be undone while nothing has changed the record since.
+   */
+  conflict_resolutions: {
+    id: string;
+    tenant: string;
+    conflict_id: string;
+    strategy: string;
+    /** JSON: the conflict's strategy, outcome, resolvedAt and resolvedBy before this resolution. */
+    previous: string;
+    /** JSON RecordState of the record before, or null when the resolution left the record as it was. */
+    record_before: string | null;
+    /** The record version the resolution wrote, or null when it wrote none. */
+    record_version: number | null;
+    resolved_by: string;
+    resolved_at: string;
+    undone_at: string | null;
+    undone_by: string | null;
   };
   users: {
     id: string;
