@@ -7,6 +7,7 @@ export * from './record/record-change';
 export * from './conflict/detect-conflict';
 export * from './conflict/choose-strategy';
 export * from './conflict/settle-change';
+export * from './conflict/resolve-conflict';
 export * from './protocol/common';
 export * from './protocol/conflicts';
 export * from './protocol/push';

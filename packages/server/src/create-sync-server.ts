@@ -16,6 +16,7 @@ import { pushRoutes } from './routes/push';
 import { pullRoutes } from './routes/pull';
 import { statusRoutes } from './routes/status';
 import { recordRoutes } from './routes/records';
+import { conflictRoutes } from './routes/conflicts';
 
 export interface LimitOptions {
   /** Largest request body, after gzip is undone. Default 10 MB. */
@@ -145,6 +146,7 @@ export async function createSyncServer(options: SyncServerOptions): Promise<Fast
   await app.register(pullRoutes);
   await app.register(statusRoutes);
   await app.register(recordRoutes);
+  await app.register(conflictRoutes);
 
   const retentionMs = (options.tombstoneRetentionDays ?? 90) * day;
   const purge = async () => {

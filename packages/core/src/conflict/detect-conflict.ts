@@ -2,6 +2,7 @@ import { compareHlc } from '../hlc';
 import { stableHash, stableStringify } from '../stable-hash';
 import type { ConflictKind } from '../protocol/conflicts';
 import type { OpType } from '../protocol/push';
+import { applyPatch } from '../record/record-change';
 import type { FieldMeta } from '../record/record-change';
 import type { RecordData } from '../schema/define-schema';
 
@@ -125,7 +126,8 @@ export function detectConflict(change: IncomingChange, current: RecordState | nu
   const data = change.data ?? {};
 
   if (change.type === 'create') {
-    const differing = differingFields(current.data, data);
+    // Compared as the record the create would make: a null field is an empty one, as in a patch.
+    const differing = differingFields(current.data, applyPatch({}, data));
     if (current.deleted) {
       return { kind: 'delete-update', clientFields: differing, serverFields: [], fields: [] };
     }

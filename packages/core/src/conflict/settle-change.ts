@@ -37,8 +37,8 @@ export interface SettleInput {
 
 const none: Effect = { kind: 'none' };
 
-/** The change applied exactly as the client meant it. */
-function clientEffect(change: IncomingChange): Effect {
+/** The change applied exactly as the client meant it (client-wins, and a person choosing the client side). */
+export function clientEffect(change: IncomingChange): Effect {
   if (change.type === 'delete') return { kind: 'delete' };
   if (change.type === 'create') return { kind: 'replace', data: change.data ?? {} };
   return { kind: 'patch', patch: change.data ?? {} };
@@ -106,8 +106,10 @@ function settleMerge(input: SettleInput, detection: Detection): Settlement {
     }
     if (change.type === 'create') {
       // A create of a record that exists: fields only one side has combine; a field both hold
-      // with different values is in dispute.
-      const disputed = detection.fields.filter((f) => current.data[f] !== undefined && data[f] !== undefined);
+      // with different values is in dispute (a null in the create holds nothing).
+      const disputed = detection.fields.filter(
+        (f) => current.data[f] !== undefined && data[f] !== undefined && data[f] !== null,
+      );
       if (disputed.length === 0) {
         const patch = Object.fromEntries(Object.entries(data).filter(([f]) => current.data[f] === undefined));
         return { detection, strategy: 'merge', outcome: 'merged', effect: { kind: 'patch', patch } };

@@ -1,5 +1,7 @@
 import { z } from 'zod';
+import { resolutionStrategies } from '../conflict/resolve-conflict';
 import { conflictStrategies } from '../schema/define-schema';
+import { changeSchema } from './pull';
 
 export const conflictKinds = [
   'version',
@@ -34,6 +36,8 @@ export const conflictSchema = z.object({
   collection: z.string(),
   recordId: z.string(),
   opId: z.string(),
+  /** What the client sent: its data is every field (create), the changed fields (update), or null (delete). */
+  opType: z.enum(['create', 'update', 'delete']),
   kind: z.enum(conflictKinds),
   fields: z.array(z.string()),
   strategy: z.enum(conflictStrategies),
@@ -55,6 +59,8 @@ export type Conflict = z.infer<typeof conflictSchema>;
 export const conflictListQuerySchema = z.object({
   status: z.enum(['open', 'resolved']).optional(),
   collection: z.string().min(1).max(64).optional(),
+  kind: z.enum(conflictKinds).optional(),
+  recordId: z.string().min(1).max(128).optional(),
   limit: z.coerce.number().int().min(1).max(500).default(100),
   cursor: z.string().max(512).optional(),
 });
@@ -67,8 +73,45 @@ export const conflictListResponseSchema = z.object({
 export type ConflictListResponse = z.infer<typeof conflictListResponseSchema>;
 
 /** `POST /v1/conflicts/:id/resolve` */
-export const resolveRequestSchema = z.object({
-  strategy: z.enum(['server-wins', 'client-wins', 'last-write-wins', 'merge']),
-  mergedData: z.record(z.string(), z.unknown()).optional(),
-});
+export const resolveRequestSchema = z
+  .object({
+    strategy: z.enum(resolutionStrategies),
+    /** For merge: the record's fields as chosen one by one; null clears a field. */
+    mergedData: z.record(z.string(), z.unknown()).optional(),
+  })
+  .refine((r) => (r.strategy === 'merge') === (r.mergedData !== undefined), {
+    message: 'mergedData goes with strategy "merge", and only with it',
+    path: ['mergedData'],
+  });
 export type ResolveRequest = z.infer<typeof resolveRequestSchema>;
+
+/** The answer to resolve and undo: the conflict as it now stands and the record every client will pull. */
+export const resolveResponseSchema = z.object({
+  conflict: conflictSchema,
+  record: changeSchema,
+});
+export type ResolveResponse = z.infer<typeof resolveResponseSchema>;
+
+/** `POST /v1/conflicts/bulk-resolve`: open conflicts matching a filter, settled by one rule. */
+export const bulkResolveRequestSchema = z.object({
+  strategy: z.enum(['server-wins', 'client-wins', 'last-write-wins']),
+  collection: z.string().min(1).max(64).optional(),
+  kind: z.enum(conflictKinds).optional(),
+  ids: z.array(z.string().min(1).max(128)).min(1).max(500).optional(),
+  limit: z.number().int().min(1).max(500).default(500),
+});
+export type BulkResolveRequest = z.infer<typeof bulkResolveRequestSchema>;
+
+export const bulkResolveResponseSchema = z.object({
+  resolved: z.number().int(),
+  failed: z.number().int(),
+  results: z.array(
+    z.object({
+      id: z.string(),
+      outcome: z.enum(conflictOutcomes).optional(),
+      version: z.number().int().optional(),
+      error: z.object({ code: z.string(), message: z.string() }).optional(),
+    }),
+  ),
+});
+export type BulkResolveResponse = z.infer<typeof bulkResolveResponseSchema>;

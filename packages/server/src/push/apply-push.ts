@@ -1,12 +1,10 @@
 import {
   applyEffect,
-  changedFields,
   chooseStrategy,
   describeIssues,
   isTempId,
   settleChange,
   pushOpSchema,
-  stampFields,
   uuidv7,
 } from '@outpost/core';
 import type {
@@ -23,11 +21,11 @@ import type {
   PushResult,
   RecordData,
   RecordState,
-  RecordView,
   Schema,
   Settlement,
 } from '@outpost/core';
 import { recordKey } from '../storage/sync-store';
+import { OpRejected, changesRecord, finishRecord } from './finish-record';
 import type { StoredConflict, StoredOp, StoredRecord, SyncStore, TenantWrite } from '../storage/sync-store';
 
 export interface PushContext {
@@ -109,17 +107,6 @@ function checkOp(raw: unknown, schema: Schema, roles: readonly string[]): Checke
     );
   }
   return { kind: 'valid', op, def };
-}
-
-/** Thrown inside op processing to reject the op; caught per op, never escapes the push. */
-class OpRejected extends Error {
-  constructor(
-    readonly code: OpErrorCode,
-    message: string,
-    readonly details?: unknown,
-  ) {
-    super(message);
-  }
 }
 
 /**
@@ -431,11 +418,7 @@ class PushRun {
     return op.hlc;
   }
 
-  /**
-   * The record's final state: server-derived fields, schema and hook validation, references.
-   * Fields a hook derived are stamped like the client's own.
-   */
-  private async finish(
+  private finish(
     op: PushOp,
     def: CollectionDefinition,
     id: string,
@@ -443,53 +426,17 @@ class PushRun {
     previous: StoredRecord | null,
     hlc: string,
   ): Promise<RecordState> {
-    let next = tentative.data;
-    const hookContext = (data: RecordData) => ({
+    return finishRecord({
+      def,
       tenant: this.ctx.tenant,
       userId: this.ctx.userId,
-      collection: op.collection,
       id,
-      type: op.type as 'create' | 'update',
-      data,
+      type: op.type === 'create' ? 'create' : 'update',
+      tentative,
       previous: previous?.data ?? null,
-      get: async (collection: string, recordId: string): Promise<RecordView | null> => {
-        const r = await this.record(collection, recordId);
-        return r && !r.deleted ? { collection, id: recordId, version: r.version, data: r.data } : null;
-      },
+      hlc,
+      get: (collection, recordId) => this.record(collection, recordId),
     });
-    if (def.hooks.derive) next = { ...next, ...(await def.hooks.derive(hookContext(next))) };
-    const parsed = def.fields.safeParse(next);
-    if (!parsed.success)
-      throw new OpRejected(
-        'VALIDATION_FAILED',
-        `invalid ${op.collection} data`,
-        describeIssues(parsed.error),
-      );
-    next = parsed.data as RecordData;
-    const message = def.hooks.validate ? await def.hooks.validate(hookContext(next)) : undefined;
-    if (message !== undefined) throw new OpRejected('VALIDATION_FAILED', message);
-    for (const [field, target] of Object.entries(def.references)) {
-      const ref = next[field];
-      if (typeof ref !== 'string' || ref === previous?.data[field]) continue;
-      const found = await this.record(target, ref);
-      if (!found || found.deleted) {
-        throw new OpRejected(
-          'UNRESOLVED_REFERENCE',
-          `${field} points to a ${target} record that does not exist`,
-          {
-            field,
-            collection: target,
-            id: ref,
-          },
-        );
-      }
-    }
-    const derived = changedFields(tentative.data, next);
-    return {
-      ...tentative,
-      data: next,
-      fieldMeta: stampFields(tentative.fieldMeta, derived, tentative.version, hlc),
-    };
   }
 
   private stage(collection: string, id: string, state: RecordState): void {
@@ -555,14 +502,6 @@ class PushRun {
     if (this.duplicates.length > 0) await this.w.countDuplicates(this.duplicates);
     await this.w.touchDevice(this.ctx.userId, this.ctx.deviceId, this.nowIso);
   }
-}
-
-/** Whether a new state differs from the stored one in data, deletion or a crdt register's stamp. */
-function changesRecord(current: StoredRecord, next: RecordState): boolean {
-  if (current.deleted !== next.deleted) return true;
-  if (next.deleted) return false;
-  if (changedFields(current.data, next.data).length > 0) return true;
-  return Object.entries(next.fieldMeta).some(([f, m]) => current.fieldMeta[f]?.hlc !== m.hlc);
 }
 
 /** The result as the op journal keeps it: outcome, ids and codes, never a record's contents. */

@@ -5,6 +5,7 @@ import type {
   ConflictStrategy,
   FieldMeta,
   OpType,
+  RecordState,
   PushResult,
   RecordData,
 } from '@outpost/core';
@@ -63,6 +64,42 @@ export interface StoredConflict {
   createdAt: string;
   resolvedAt: string | null;
   resolvedBy: string | null;
+}
+
+/** The conflict's settled state, as a resolution found it and an undo puts it back. */
+export interface ConflictState {
+  strategy: ConflictStrategy;
+  outcome: ConflictOutcome;
+  resolvedAt: string | null;
+  resolvedBy: string | null;
+}
+
+/** One resolution a person made, kept so the last one can be undone. */
+export interface StoredResolution {
+  id: string;
+  conflictId: string;
+  strategy: string;
+  previous: ConflictState;
+  /** The record before the resolution, or null when it left the record as it was. */
+  recordBefore: RecordState | null;
+  /** The version the resolution wrote, or null when it wrote none. */
+  recordVersion: number | null;
+  resolvedBy: string;
+  resolvedAt: string;
+}
+
+/** Which conflicts a caller may see: all of the collections they resolve, and their own elsewhere. */
+export interface ConflictVisibility {
+  userId: string;
+  resolvable: readonly string[];
+}
+
+export interface ConflictFilter {
+  status?: 'open' | 'resolved';
+  collection?: string;
+  kind?: string;
+  recordId?: string;
+  ids?: readonly string[];
 }
 
 export interface StoredUser {
@@ -374,9 +411,106 @@ export class TenantWrite {
     return found;
   }
 
+  async setConflictState(id: string, state: ConflictState): Promise<void> {
+    await this.trx
+      .updateTable('conflicts')
+      .set({
+        strategy: state.strategy,
+        outcome: state.outcome,
+        resolved_at: state.resolvedAt,
+        resolved_by: state.resolvedBy,
+      })
+      .where('tenant', '=', this.tenant)
+      .where('id', '=', id)
+      .execute();
+  }
+
+  /** The ids of conflicts matching a filter, oldest first. */
+  async conflictIds(
+    filter: ConflictFilter,
+    visibility: ConflictVisibility,
+    limit: number,
+  ): Promise<string[]> {
+    const rows = await conflictQuery(this.trx, this.tenant, filter, visibility)
+      .select('id')
+      .orderBy('id')
+      .limit(limit)
+      .execute();
+    return rows.map((r) => r.id);
+  }
+
+  async insertResolution(r: StoredResolution): Promise<void> {
+    await this.trx
+      .insertInto('conflict_resolutions')
+      .values({
+        id: r.id,
+        tenant: this.tenant,
+        conflict_id: r.conflictId,
+        strategy: r.strategy,
+        previous: JSON.stringify(r.previous),
+        record_before: r.recordBefore === null ? null : JSON.stringify(r.recordBefore),
+        record_version: r.recordVersion,
+        resolved_by: r.resolvedBy,
+        resolved_at: r.resolvedAt,
+        undone_at: null,
+        undone_by: null,
+      })
+      .execute();
+  }
+
+  /** The conflict's latest resolution that has not been undone. */
+  async lastResolution(conflictId: string): Promise<StoredResolution | null> {
+    const row = await this.trx
+      .selectFrom('conflict_resolutions')
+      .selectAll()
+      .where('tenant', '=', this.tenant)
+      .where('conflict_id', '=', conflictId)
+      .where('undone_at', 'is', null)
+      .orderBy('id', 'desc')
+      .limit(1)
+      .executeTakeFirst();
+    if (!row) return null;
+    return {
+      id: row.id,
+      conflictId: row.conflict_id,
+      strategy: row.strategy,
+      previous: JSON.parse(row.previous) as ConflictState,
+      recordBefore: row.record_before === null ? null : (JSON.parse(row.record_before) as RecordState),
+      recordVersion: row.record_version,
+      resolvedBy: row.resolved_by,
+      resolvedAt: row.resolved_at,
+    };
+  }
+
+  async markUndone(resolutionId: string, at: string, by: string): Promise<void> {
+    await this.trx
+      .updateTable('conflict_resolutions')
+      .set({ undone_at: at, undone_by: by })
+      .where('tenant', '=', this.tenant)
+      .where('id', '=', resolutionId)
+      .execute();
+  }
+
   async audit(events: readonly AuditEvent[]): Promise<void> {
     await insertAudit(this.trx, events);
   }
+}
+
+function conflictQuery(db: Db, tenant: string, filter: ConflictFilter, visibility: ConflictVisibility) {
+  let query = db.selectFrom('conflicts').where('tenant', '=', tenant);
+  if (filter.status === 'open') query = query.where('outcome', '=', 'open');
+  if (filter.status === 'resolved') query = query.where('outcome', '!=', 'open');
+  if (filter.collection !== undefined) query = query.where('collection', '=', filter.collection);
+  if (filter.kind !== undefined) query = query.where('kind', '=', filter.kind);
+  if (filter.recordId !== undefined) query = query.where('record_id', '=', filter.recordId);
+  if (filter.ids !== undefined) query = query.where('id', 'in', [...filter.ids]);
+  // A conflict holds patient data: only those who resolve its collection, or who raised it, see it.
+  const { userId, resolvable } = visibility;
+  return query.where((eb) =>
+    resolvable.length > 0
+      ? eb.or([eb('collection', 'in', [...resolvable]), eb('user_id', '=', userId)])
+      : eb('user_id', '=', userId),
+  );
 }
 
 async function loadRecords(
@@ -732,6 +866,30 @@ export class SyncStore {
     if (filter.deviceId !== undefined) query = query.where('device_id', '=', filter.deviceId);
     const row = await query.executeTakeFirst();
     return Number(row?.n ?? 0);
+  }
+
+  async getConflict(
+    tenant: string,
+    id: string,
+    visibility: ConflictVisibility,
+  ): Promise<StoredConflict | null> {
+    const row = await conflictQuery(this.database.db, tenant, { ids: [id] }, visibility)
+      .selectAll()
+      .executeTakeFirst();
+    return row ? toConflict(row) : null;
+  }
+
+  /** Conflicts in the order they were detected, `limit` at a time after the id `after`. */
+  async listConflicts(
+    tenant: string,
+    filter: ConflictFilter,
+    visibility: ConflictVisibility,
+    page: { after?: string; limit: number },
+  ): Promise<StoredConflict[]> {
+    let query = conflictQuery(this.database.db, tenant, filter, visibility).selectAll();
+    if (page.after !== undefined) query = query.where('id', '>', page.after);
+    const rows = await query.orderBy('id').limit(page.limit).execute();
+    return rows.map(toConflict);
   }
 
   async conflictsForRecord(tenant: string, collection: string, recordId: string): Promise<StoredConflict[]> {

@@ -1,0 +1,320 @@
+import { OutpostError, applyEffect, resolutionEffect, uuidv7 } from '@outpost/core';
+import type {
+  BulkResolveRequest,
+  BulkResolveResponse,
+  Change,
+  Conflict,
+  ConflictOutcome,
+  HlcClock,
+  RecordData,
+  RecordState,
+  ResolveRequest,
+  ResolveResponse,
+  Schema,
+} from '@outpost/core';
+import type { AuthContext } from '../auth/tokens';
+import { OpRejected, changesRecord, finishRecord } from '../push/finish-record';
+import { recordKey } from '../storage/sync-store';
+import type {
+  ConflictState,
+  ConflictVisibility,
+  StoredConflict,
+  StoredRecord,
+  SyncStore,
+  TenantWrite,
+} from '../storage/sync-store';
+
+export interface DeskContext {
+  store: SyncStore;
+  schema: Schema;
+  clock: HlcClock;
+  now: () => Date;
+}
+
+/** A record as resolve and undo answer it: the shape pull sends, so clients apply it the same way. */
+export function toChange(r: StoredRecord): Change {
+  return {
+    collection: r.collection,
+    id: r.id,
+    version: r.version,
+    deleted: r.deleted,
+    data: r.deleted ? null : r.data,
+    updatedAt: r.updatedAt,
+    hlc: r.hlc,
+  };
+}
+
+export function toWireConflict(c: StoredConflict): Conflict {
+  return {
+    id: c.id,
+    collection: c.collection,
+    recordId: c.recordId,
+    opId: c.opId,
+    opType: c.opType,
+    kind: c.kind,
+    fields: c.fields,
+    strategy: c.strategy,
+    outcome: c.outcome,
+    server: { data: c.serverData, version: c.serverVersion },
+    client: { data: c.clientData, baseVersion: c.baseVersion },
+    userId: c.userId,
+    deviceId: c.deviceId,
+    createdAt: c.createdAt,
+    resolvedAt: c.resolvedAt,
+    resolvedBy: c.resolvedBy,
+  };
+}
+
+/** The collections whose conflicts the caller settles; elsewhere they see only the ones they raised. */
+export function visibilityFor(schema: Schema, auth: AuthContext): ConflictVisibility {
+  return {
+    userId: auth.userId,
+    resolvable: schema.collectionNames.filter((c) => schema.can(auth.roles, c, 'resolve')),
+  };
+}
+
+const noRecord: RecordState = { data: {}, version: 0, deleted: true, fieldMeta: {}, hlc: '' };
+
+/**
+ * Settling archived conflicts by a person: resolve, undo the last resolution, bulk resolve. Each
+ * runs in one write transaction under the tenant lock, like a push, so a resolution's new record
+ * version takes a pull position like any other change and every client pulls it.
+ */
+export class ConflictDesk {
+  constructor(private readonly ctx: DeskContext) {}
+
+  /** Loads a conflict the caller may settle: unseen ones are not found, seen but not theirs to settle is 403. */
+  private async settleable(w: TenantWrite, auth: AuthContext, id: string): Promise<StoredConflict> {
+    const conflict = (await w.loadConflicts([id])).get(id);
+    const visibility = visibilityFor(this.ctx.schema, auth);
+    if (
+      !conflict ||
+      (!visibility.resolvable.includes(conflict.collection) && conflict.userId !== auth.userId)
+    ) {
+      throw new OutpostError('NOT_FOUND', `conflict ${id} not found`);
+    }
+    if (!visibility.resolvable.includes(conflict.collection)) {
+      throw new OutpostError('FORBIDDEN', `your role may not resolve ${conflict.collection} conflicts`);
+    }
+    if (conflict.kind === 'immutable' || conflict.kind === 'locked') {
+      throw new OutpostError(
+        'CONFLICT',
+        `the record was ${conflict.kind === 'immutable' ? 'signed' : 'locked'}: this attempt stays in the archive and cannot be applied`,
+      );
+    }
+    return conflict;
+  }
+
+  private async loadRecord(w: TenantWrite, conflict: StoredConflict): Promise<StoredRecord | null> {
+    const loaded = await w.loadRecords([{ collection: conflict.collection, id: conflict.recordId }]);
+    return loaded.get(recordKey(conflict.collection, conflict.recordId)) ?? null;
+  }
+
+  private async writeRecord(w: TenantWrite, conflict: StoredConflict, state: RecordState, by: string) {
+    const record: StoredRecord = {
+      collection: conflict.collection,
+      id: conflict.recordId,
+      ...state,
+      updatedAt: this.ctx.now().toISOString(),
+      updatedBy: by,
+      position: w.nextPosition(),
+    };
+    await w.writeRecords([record]);
+    return record;
+  }
+
+  async resolve(auth: AuthContext, id: string, request: ResolveRequest): Promise<ResolveResponse> {
+    const { schema, clock } = this.ctx;
+    return this.ctx.store.write(auth.tenant, 1, async (w) => {
+      const conflict = await this.settleable(w, auth, id);
+      const def = schema.collection(conflict.collection);
+      if (!def) throw new OutpostError('CONFLICT', `the schema no longer has ${conflict.collection}`);
+      if (request.mergedData !== undefined) {
+        const shape = def.fields.shape as Record<string, unknown>;
+        const unknown = Object.keys(request.mergedData).filter((f) => !Object.hasOwn(shape, f));
+        if (unknown.length > 0) {
+          throw new OutpostError('VALIDATION_FAILED', `unknown fields for ${conflict.collection}`, {
+            fields: unknown,
+          });
+        }
+      }
+      const { outcome, effect } = resolutionEffect(request.strategy, conflict, request.mergedData);
+      const current = await this.loadRecord(w, conflict);
+      let record = current;
+      let written = false;
+      if (effect.kind !== 'none') {
+        if (current && !current.deleted && (def.isImmutable(current.data) || def.isLocked(current.data))) {
+          throw new OutpostError(
+            'CONFLICT',
+            `${conflict.collection} ${conflict.recordId} can no longer change`,
+          );
+        }
+        const hlc = clock.tick();
+        const tentative = applyEffect(current, effect, (current?.version ?? 0) + 1, hlc);
+        const next = tentative.deleted
+          ? tentative
+          : await this.finish(w, auth, conflict, tentative, current, hlc);
+        if (current === null || changesRecord(current, next)) {
+          record = await this.writeRecord(w, conflict, next, auth.userId);
+          written = true;
+        }
+      }
+      if (record === null) {
+        throw new OutpostError('CONFLICT', `${conflict.collection} ${conflict.recordId} no longer exists`);
+      }
+      const at = this.ctx.now().toISOString();
+      await w.insertResolution({
+        id: uuidv7(this.ctx.now().getTime()),
+        conflictId: conflict.id,
+        strategy: request.strategy,
+        previous: stateOf(conflict),
+        recordBefore: written ? stateOfRecord(current) : null,
+        recordVersion: written ? record.version : null,
+        resolvedBy: auth.userId,
+        resolvedAt: at,
+      });
+      const state: ConflictState = {
+        strategy: request.strategy,
+        outcome,
+        resolvedAt: at,
+        resolvedBy: auth.userId,
+      };
+      await w.setConflictState(conflict.id, state);
+      await this.audit(w, auth, conflict, 'resolve', outcome, at);
+      return { conflict: toWireConflict({ ...conflict, ...state }), record: toChange(record) };
+    });
+  }
+
+  /** Puts the record back as it was before the conflict's last resolution, if nothing changed it since. */
+  async undo(auth: AuthContext, id: string): Promise<ResolveResponse> {
+    return this.ctx.store.write(auth.tenant, 1, async (w) => {
+      const conflict = await this.settleable(w, auth, id);
+      const last = await w.lastResolution(conflict.id);
+      if (!last) throw new OutpostError('CONFLICT', `conflict ${id} has no resolution to undo`);
+      let record = await this.loadRecord(w, conflict);
+      if (last.recordVersion !== null && last.recordBefore !== null) {
+        if (record === null || record.version !== last.recordVersion) {
+          throw new OutpostError(
+            'CONFLICT',
+            `${conflict.collection} ${conflict.recordId} changed after this resolution: resolve it again instead`,
+            { resolvedVersion: last.recordVersion, currentVersion: record?.version ?? null },
+          );
+        }
+        const before = last.recordBefore;
+        const restored = applyEffect(
+          record,
+          before.deleted ? { kind: 'delete' } : { kind: 'replace', data: before.data },
+          record.version + 1,
+          this.ctx.clock.tick(),
+        );
+        record = await this.writeRecord(w, conflict, restored, auth.userId);
+      }
+      if (record === null) {
+        throw new OutpostError('CONFLICT', `${conflict.collection} ${conflict.recordId} no longer exists`);
+      }
+      const at = this.ctx.now().toISOString();
+      await w.markUndone(last.id, at, auth.userId);
+      await w.setConflictState(conflict.id, last.previous);
+      await this.audit(w, auth, conflict, 'undo', last.previous.outcome, at);
+      return { conflict: toWireConflict({ ...conflict, ...last.previous }), record: toChange(record) };
+    });
+  }
+
+  /** Open conflicts matching the filter, each settled on its own: one failing does not stop the rest. */
+  async bulkResolve(auth: AuthContext, request: BulkResolveRequest): Promise<BulkResolveResponse> {
+    const visibility = visibilityFor(this.ctx.schema, auth);
+    const resolvable =
+      request.collection === undefined
+        ? visibility.resolvable
+        : visibility.resolvable.filter((c) => c === request.collection);
+    if (resolvable.length === 0) {
+      throw new OutpostError('FORBIDDEN', 'your role may not resolve these conflicts');
+    }
+    const ids = (
+      await this.ctx.store.listConflicts(
+        auth.tenant,
+        { status: 'open', kind: request.kind, ids: request.ids, collection: request.collection },
+        { userId: auth.userId, resolvable },
+        { limit: request.limit },
+      )
+    )
+      .filter((c) => resolvable.includes(c.collection))
+      .map((c) => c.id);
+    const results: BulkResolveResponse['results'] = [];
+    for (const id of ids) {
+      try {
+        const { conflict, record } = await this.resolve(auth, id, { strategy: request.strategy });
+        results.push({ id, outcome: conflict.outcome, version: record.version });
+      } catch (err) {
+        if (!(err instanceof OutpostError)) throw err;
+        results.push({ id, error: { code: err.code, message: err.message } });
+      }
+    }
+    const failed = results.filter((r) => r.error !== undefined).length;
+    return { resolved: results.length - failed, failed, results };
+  }
+
+  private async finish(
+    w: TenantWrite,
+    auth: AuthContext,
+    conflict: StoredConflict,
+    tentative: RecordState,
+    current: StoredRecord | null,
+    hlc: string,
+  ): Promise<RecordState> {
+    const def = this.ctx.schema.collection(conflict.collection);
+    if (!def) throw new OutpostError('CONFLICT', `the schema no longer has ${conflict.collection}`);
+    try {
+      return await finishRecord({
+        def,
+        tenant: auth.tenant,
+        userId: auth.userId,
+        id: conflict.recordId,
+        type: current && !current.deleted ? 'update' : 'create',
+        tentative,
+        previous: current && !current.deleted ? current.data : null,
+        hlc,
+        get: async (collection, recordId) =>
+          (await w.loadRecords([{ collection, id: recordId }])).get(recordKey(collection, recordId)) ?? null,
+      });
+    } catch (err) {
+      if (!(err instanceof OpRejected)) throw err;
+      // The chosen data breaks the schema: the person's input is wrong (400); a reference that
+      // has gone since is the record's state (409).
+      const code = err.code === 'VALIDATION_FAILED' ? 'VALIDATION_FAILED' : 'CONFLICT';
+      throw new OutpostError(code, err.message, err.details);
+    }
+  }
+
+  private async audit(
+    w: TenantWrite,
+    auth: AuthContext,
+    conflict: StoredConflict,
+    action: 'resolve' | 'undo',
+    outcome: ConflictOutcome,
+    at: string,
+  ): Promise<void> {
+    await w.audit([
+      {
+        tenant: auth.tenant,
+        at,
+        userId: auth.userId,
+        deviceId: null,
+        action,
+        collection: conflict.collection,
+        recordId: conflict.recordId,
+        outcome,
+      },
+    ]);
+  }
+}
+
+function stateOf(c: StoredConflict): ConflictState {
+  return { strategy: c.strategy, outcome: c.outcome, resolvedAt: c.resolvedAt, resolvedBy: c.resolvedBy };
+}
+
+function stateOfRecord(r: StoredRecord | null): RecordState {
+  if (r === null) return noRecord;
+  const data: RecordData = r.data;
+  return { data, version: r.version, deleted: r.deleted, fieldMeta: r.fieldMeta, hlc: r.hlc };
+}
