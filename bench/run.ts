@@ -1,17 +1,22 @@
-// `npm run bench [-- --ops N] [--runs R] [--json FILE]`: every benchmark on SQLite and on a throwaway
-// PostgreSQL, printed as one table. Exits non-zero only when something could not be measured (setup
+// `npm run bench [-- --ops N] [--runs R] [--json FILE] [--only NAME]`: every benchmark (or the ones
+// named) on SQLite and on a throwaway PostgreSQL, printed as one table; PostgreSQL is started only when
+// a chosen benchmark uses a database. Exits non-zero only when something could not be measured (setup
 // failed, a result was wrong); a ratio under its target is a finding to read, not a crash.
 import { cpus } from 'node:os';
 import { parseArgs } from 'node:util';
 import { startPostgres } from '../packages/server/test/postgres-harness';
 import type { RunningPostgres } from '../packages/server/test/postgres-harness';
 import { postgresDriver, sqliteDriver } from './drivers';
+import type { Driver } from './drivers';
 import { formatTable, passes, writeJson } from './report';
 import type { BenchRow, Benchmark } from './report';
+import { conflictEngine } from './conflict-engine';
 import { syncThroughput } from './sync-throughput';
 
 /** Later benchmarks add themselves here; their rows land in the same table and JSON array. */
-const benchmarks: readonly Benchmark[] = [syncThroughput];
+const benchmarks: readonly Benchmark[] = [syncThroughput, conflictEngine];
+/** Benchmarks that use no database: running only these starts no PostgreSQL. */
+const databaseFree: ReadonlySet<Benchmark> = new Set([conflictEngine]);
 
 const defaultOps = 20_000;
 const defaultRuns = 5;
@@ -25,17 +30,34 @@ function positiveInt(text: string, flag: string): number {
   return n;
 }
 
+const usage = `usage: npm run bench [-- --ops N] [--runs R] [--json FILE] [--only NAME ...]
+  --ops N      items per measurement (default ${defaultOps.toLocaleString('en-US')})
+  --runs R     measured rounds, the median is reported (default ${defaultRuns})
+  --json FILE  also write the rows as JSON
+  --only NAME  run only this benchmark; may be repeated. Benchmarks: ${benchmarks.map((b) => b.name).join(', ')}`;
+
 function readOptions() {
   const { values } = parseArgs({
-    options: { ops: { type: 'string' }, runs: { type: 'string' }, json: { type: 'string' } },
+    options: {
+      ops: { type: 'string' },
+      runs: { type: 'string' },
+      json: { type: 'string' },
+      only: { type: 'string', multiple: true },
+      help: { type: 'boolean', short: 'h' },
+    },
     strict: true,
   });
   const ops = positiveInt(values.ops ?? String(defaultOps), '--ops');
+  const only = values.only ?? [];
+  const unknown = only.filter((name) => !benchmarks.some((b) => b.name === name));
+  if (unknown.length > 0) throw new Error(`--only: no benchmark named ${unknown.join(', ')}\n${usage}`);
   return {
     ops,
     runs: positiveInt(values.runs ?? String(defaultRuns), '--runs'),
     warmupOps: Math.min(warmupOps, ops),
     json: values.json,
+    selected: only.length === 0 ? benchmarks : benchmarks.filter((b) => only.includes(b.name)),
+    help: values.help ?? false,
   };
 }
 
@@ -43,7 +65,11 @@ function readOptions() {
 const log = (line: string) => console.error(`[bench] ${line}`);
 
 async function main(): Promise<void> {
-  const options = readOptions();
+  const { selected, help, ...options } = readOptions();
+  if (help) {
+    console.log(usage);
+    return;
+  }
   log(
     `${options.ops.toLocaleString('en-US')} ops per measurement, warm-up ${options.warmupOps.toLocaleString('en-US')}, ` +
       `median of ${options.runs}; node ${process.version}, ${cpus().length} cpus`,
@@ -54,11 +80,15 @@ async function main(): Promise<void> {
   const sqlite = sqliteDriver();
   let postgres: RunningPostgres | undefined;
   try {
-    log('starting PostgreSQL');
-    postgres = await startPostgres({ log });
-    const context = { ...options, drivers: [sqlite, postgresDriver(postgres.url)], log };
+    const drivers: Driver[] = [sqlite];
+    if (selected.some((b) => !databaseFree.has(b))) {
+      log('starting PostgreSQL');
+      postgres = await startPostgres({ log });
+      drivers.push(postgresDriver(postgres.url));
+    }
+    const context = { ...options, drivers, log };
     const rows: BenchRow[] = [];
-    for (const benchmark of benchmarks) {
+    for (const benchmark of selected) {
       log(`== ${benchmark.name}`);
       rows.push(...(await benchmark.run(context)));
     }
