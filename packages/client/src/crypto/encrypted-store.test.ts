@@ -1,0 +1,296 @@
+import { serialize } from 'node:v8';
+import { IDBFactory, IDBKeyRange } from 'fake-indexeddb';
+import { describe, expect, it } from 'vitest';
+import { indexedDbStore } from '../stores/indexeddb-store';
+import type { LocalConflict, LocalRecord, OutboxEntry, WriteBatch } from '../stores/local-store';
+import { memoryStore } from '../stores/memory-store';
+import { base64ToBytes } from './base64';
+import { CRYPTO_META_KEY } from './crypto-header';
+import type { CryptoHeader } from './crypto-header';
+import { EncryptedDataError, WrongPassphraseError, encryptedStore } from './encrypted-store';
+
+const PASSPHRASE = 'mangoes ripen in Ntcheu';
+const ITERATIONS = 1_000;
+const NAME = 'Amina Kachingwe';
+// Longer than one base64 chunk (32 KiB), as a dictated note can be.
+const NOTE_BODY = 'Presents with three days of fever and a dry cough; malaria RDT negative. '.repeat(600);
+const HLC = '2025-03-04T08:15:00.000Z_0000_tablet-7';
+const AT = '2025-03-04T08:15:00.000Z';
+
+const patient: LocalRecord = {
+  collection: 'patients',
+  id: 'p-1',
+  data: { name: NAME, village: 'Ntcheu', allergies: ['penicillin'] },
+  deleted: false,
+  version: 2,
+  hlc: HLC,
+  updatedAt: AT,
+};
+const note: LocalRecord = {
+  collection: 'clinicalNotes',
+  id: 'n-1',
+  data: { encounterId: 'e-1', body: NOTE_BODY, authorId: 'nurse-3' },
+  deleted: false,
+  version: 0,
+  hlc: HLC,
+  updatedAt: AT,
+};
+const ops: OutboxEntry[] = [
+  {
+    seq: 1,
+    opId: 'op-1',
+    collection: 'patients',
+    type: 'update',
+    id: 'p-1',
+    data: { name: NAME },
+    baseVersion: 1,
+    hlc: HLC,
+    status: 'pending',
+    attempts: 0,
+    createdAt: AT,
+  },
+  {
+    seq: 2,
+    opId: 'op-2',
+    collection: 'clinicalNotes',
+    type: 'create',
+    id: 'n-1',
+    data: note.data,
+    hlc: HLC,
+    status: 'pending',
+    attempts: 0,
+    createdAt: AT,
+  },
+  {
+    seq: 3,
+    opId: 'op-3',
+    collection: 'encounters',
+    type: 'delete',
+    id: 'e-9',
+    hlc: HLC,
+    status: 'pending',
+    attempts: 0,
+    createdAt: AT,
+  },
+];
+const disputed: LocalConflict = {
+  id: 'c-1',
+  opId: 'op-1',
+  collection: 'patients',
+  recordId: 'p-1',
+  summary: {
+    kind: 'version',
+    outcome: 'open',
+    fields: ['name'],
+    server: { data: { name: `${NAME} Banda`, village: 'Ntcheu' }, version: 3 },
+    client: { data: { name: NAME } },
+  },
+  detectedAt: AT,
+};
+const everything: WriteBatch = {
+  putRecords: [note, patient],
+  putOps: ops,
+  putConflicts: [disputed],
+  meta: { cursor: 'c-7' },
+};
+const plaintexts = [NAME, 'Kachingwe', 'Ntcheu', 'penicillin', 'malaria', NOTE_BODY.slice(0, 40)];
+
+function request<T>(req: IDBRequest<T>): Promise<T> {
+  return new Promise((resolve, reject) => {
+    req.onsuccess = () => resolve(req.result);
+    req.onerror = () => reject(req.error);
+  });
+}
+
+/** Every row of every table of every database, read with plain IndexedDB, not through any store. */
+async function dumpIndexedDb(factory: IDBFactory): Promise<Record<string, Record<string, unknown[]>>> {
+  const dump: Record<string, Record<string, unknown[]>> = {};
+  for (const { name } of await factory.databases()) {
+    if (!name) continue;
+    const db = await request(factory.open(name));
+    const tables: Record<string, unknown[]> = {};
+    for (const table of Array.from(db.objectStoreNames)) {
+      tables[table] = await request(db.transaction(table, 'readonly').objectStore(table).getAll());
+    }
+    db.close();
+    dump[name] = tables;
+  }
+  return dump;
+}
+
+function openIndexedDb(factory: IDBFactory, passphrase = PASSPHRASE) {
+  return encryptedStore(indexedDbStore({ name: 'clinic', indexedDB: factory, IDBKeyRange }), {
+    passphrase,
+    iterations: ITERATIONS,
+  });
+}
+
+describe('encryptedStore at rest', () => {
+  it('keeps no patient name or note text in any IndexedDB table, yet loads them back', async () => {
+    const factory = new IDBFactory();
+    const store = openIndexedDb(factory);
+    await store.commit(everything);
+    const expected = await store.load();
+    await store.close();
+
+    const dump = await dumpIndexedDb(factory);
+    const tables = dump.clinic!;
+    // Not vacuous: every value is there, sealed, with its keys in clear for the store to index.
+    expect(Object.keys(tables).sort()).toEqual(['conflicts', 'meta', 'outbox', 'records']);
+    expect(tables.records).toHaveLength(2);
+    expect(tables.outbox).toHaveLength(3);
+    expect(tables.conflicts).toHaveLength(1);
+    expect(tables.records![0]).toMatchObject({
+      collection: 'clinicalNotes',
+      id: 'n-1',
+      data: { $enc: expect.any(String) },
+    });
+    expect(tables.outbox![2]).not.toHaveProperty('data');
+    const raw = JSON.stringify(dump);
+    for (const text of plaintexts) expect(raw).not.toContain(text);
+
+    const reopened = await openIndexedDb(factory).load();
+    expect(reopened).toEqual(expected);
+    expect(reopened.records.find((r) => r.id === 'p-1')?.data).toEqual(patient.data);
+    expect(reopened.records.find((r) => r.id === 'n-1')?.data.body).toBe(NOTE_BODY);
+    expect(reopened.outbox).toEqual(ops);
+    expect(reopened.conflicts).toEqual([disputed]);
+    expect(reopened.meta).toEqual({ cursor: 'c-7' });
+  });
+
+  it('refuses a wrong passphrase, writing nothing, and still opens with the right one', async () => {
+    const factory = new IDBFactory();
+    const store = openIndexedDb(factory);
+    await store.commit(everything);
+    await store.close();
+    const before = serialize(await dumpIndexedDb(factory));
+
+    const intruder = openIndexedDb(factory, 'mangoes ripen in Dedza');
+    const error: unknown = await intruder.load().catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(WrongPassphraseError);
+    expect(error).toMatchObject({
+      name: 'WrongPassphraseError',
+      code: 'WRONG_PASSPHRASE',
+      message: "the passphrase does not open this device's data",
+    });
+    // A commit before any load must not get through either.
+    await expect(
+      intruder.commit({ putRecords: [{ ...patient, data: { name: 'overwritten' } }] }),
+    ).rejects.toBeInstanceOf(WrongPassphraseError);
+    await expect(intruder.load()).rejects.toBeInstanceOf(WrongPassphraseError);
+    await intruder.close();
+    expect(serialize(await dumpIndexedDb(factory)).equals(before)).toBe(true);
+
+    const owner = openIndexedDb(factory);
+    expect((await owner.load()).records.find((r) => r.id === 'p-1')?.data).toEqual(patient.data);
+    await owner.close();
+  });
+
+  it('seals the same value differently every time (a fresh IV each)', async () => {
+    const inner = memoryStore();
+    const store = encryptedStore(inner, { passphrase: PASSPHRASE, iterations: ITERATIONS });
+    const twin = { ...patient, id: 'p-2' };
+    await store.commit({ putRecords: [patient, twin] });
+    const first = (await inner.load()).records.map((r) => r.data.$enc as string);
+    await store.commit({ putRecords: [patient] });
+    const again = (await inner.load()).records.find((r) => r.id === 'p-1')!.data.$enc as string;
+
+    const sealed = [...first, again];
+    expect(new Set(sealed).size).toBe(3);
+    const ivs = sealed.map((s) => Buffer.from(base64ToBytes(s).subarray(0, 12)).toString('hex'));
+    expect(new Set(ivs).size).toBe(3);
+  });
+});
+
+describe('encryptedStore header', () => {
+  const header = async (inner: ReturnType<typeof memoryStore>) =>
+    (await inner.load()).meta[CRYPTO_META_KEY] as CryptoHeader;
+
+  it('derives with 310,000 PBKDF2 iterations and a 16-byte salt by default, and hides its header', async () => {
+    const inner = memoryStore();
+    const store = encryptedStore(inner, { passphrase: PASSPHRASE });
+    await store.commit({ putRecords: [patient], meta: { cursor: 'c-1' } });
+    expect(await header(inner)).toMatchObject({ version: 1, kdf: 'PBKDF2-SHA-256', iterations: 310_000 });
+    expect(base64ToBytes((await header(inner)).salt)).toHaveLength(16);
+    expect((await store.load()).meta).toEqual({ cursor: 'c-1' });
+    await expect(store.commit({ meta: { [CRYPTO_META_KEY]: undefined } })).rejects.toMatchObject({
+      code: 'STORE_WRITE_FAILED',
+    });
+  });
+
+  it('keeps the iteration count a store was made with, whatever a later version asks for', async () => {
+    const inner = memoryStore();
+    await encryptedStore(inner, { passphrase: PASSPHRASE, iterations: ITERATIONS }).commit({
+      putRecords: [patient],
+    });
+    const later = encryptedStore(inner, { passphrase: PASSPHRASE, iterations: 600_000 });
+    expect((await later.load()).records).toEqual([patient]);
+    expect((await header(inner)).iterations).toBe(ITERATIONS);
+  });
+
+  it('makes a new salt after clear()', async () => {
+    const inner = memoryStore();
+    const store = encryptedStore(inner, { passphrase: PASSPHRASE, iterations: ITERATIONS });
+    await store.commit({ putRecords: [patient] });
+    const { salt } = await header(inner);
+    await store.clear();
+    await store.commit({ putRecords: [note] });
+    expect((await header(inner)).salt).not.toBe(salt);
+    expect((await encryptedStore(inner, { passphrase: PASSPHRASE }).load()).records).toEqual([note]);
+  });
+});
+
+describe('encryptedStore over a store that was not encrypted before', () => {
+  it('encrypts what the device already holds when first opened, in one commit', async () => {
+    const inner = memoryStore();
+    await inner.commit(everything);
+    const plain = await inner.load();
+
+    const store = encryptedStore(inner, { passphrase: PASSPHRASE, iterations: ITERATIONS });
+    expect(await store.load()).toEqual(plain);
+    const raw = JSON.stringify(await inner.load());
+    for (const text of plaintexts) expect(raw).not.toContain(text);
+    expect(await encryptedStore(inner, { passphrase: PASSPHRASE }).load()).toEqual(plain);
+  });
+});
+
+describe('encryptedStore refusing damaged data', () => {
+  it('does not open ciphertext moved from one record to another', async () => {
+    const inner = memoryStore();
+    const store = encryptedStore(inner, { passphrase: PASSPHRASE, iterations: ITERATIONS });
+    await store.commit({ putRecords: [patient, { ...patient, id: 'p-2', data: { name: 'Someone else' } }] });
+    const [first, second] = (await inner.load()).records;
+    await inner.commit({ putRecords: [{ ...first!, data: second!.data }] });
+
+    await expect(encryptedStore(inner, { passphrase: PASSPHRASE }).load()).rejects.toMatchObject({
+      name: 'EncryptedDataError',
+      code: 'ENCRYPTED_DATA_DAMAGED',
+      message: expect.stringContaining('record patients/p-1 data'),
+    });
+  });
+
+  it('refuses to start over when the header is gone but encrypted data remains, writing nothing', async () => {
+    const inner = memoryStore();
+    await encryptedStore(inner, { passphrase: PASSPHRASE, iterations: ITERATIONS }).commit({
+      putRecords: [patient],
+    });
+    await inner.commit({ meta: { [CRYPTO_META_KEY]: undefined } });
+    const before = await inner.load();
+
+    await expect(encryptedStore(inner, { passphrase: PASSPHRASE }).load()).rejects.toBeInstanceOf(
+      EncryptedDataError,
+    );
+    expect(await inner.load()).toEqual(before);
+  });
+
+  it('refuses values JSON would silently change, naming where they are', async () => {
+    const store = encryptedStore(memoryStore(), { passphrase: PASSPHRASE, iterations: ITERATIONS });
+    for (const bad of [{ seen: new Date(0) }, { score: Number.NaN }, { list: [undefined] }]) {
+      await expect(store.commit({ putRecords: [{ ...patient, data: bad }] })).rejects.toMatchObject({
+        code: 'STORE_WRITE_FAILED',
+        message: expect.stringContaining('record patients/p-1 data'),
+      });
+    }
+    expect((await store.load()).records).toEqual([]);
+  });
+});

@@ -1,0 +1,220 @@
+import type { ConflictSummary, RecordData } from '@outpost/core';
+import type {
+  LocalConflict,
+  LocalRecord,
+  LocalStore,
+  OutboxEntry,
+  StoreSnapshot,
+  WriteBatch,
+} from '../stores/local-store';
+import { StoreWriteError } from '../stores/store-errors';
+import { CRYPTO_META_KEY, createHeader, openHeader, readHeader } from './crypto-header';
+import { EncryptedDataError } from './crypto-errors';
+import { isSealed, sealValue, unsealValue } from './sealed-value';
+import { DEFAULT_PBKDF2_ITERATIONS } from './web-crypto';
+
+export { WrongPassphraseError, EncryptedDataError } from './crypto-errors';
+
+export interface EncryptedStoreOptions {
+  passphrase: string;
+  /**
+   * PBKDF2 iterations when a store is encrypted for the first time (default 310,000). A store
+   * already encrypted keeps the count in its header, so changing this later never locks it out.
+   * Tests lower it.
+   */
+  iterations?: number;
+}
+
+// Where each value is kept; authenticated with it, so ciphertext moved elsewhere fails to open.
+const recordPlace = (r: { collection: string; id: string }) => ({
+  path: `record ${r.collection}/${r.id} data`,
+  context: `record\u0000${r.collection}\u0000${r.id}`,
+});
+const opPlace = (op: { seq: number }) => ({
+  path: `outbox entry ${op.seq} data`,
+  context: `op\u0000${op.seq}`,
+});
+const conflictPlace = (c: { id: string }) => ({
+  path: `conflict ${c.id} summary`,
+  context: `conflict\u0000${c.id}`,
+});
+
+async function sealRecord(key: CryptoKey, record: LocalRecord): Promise<LocalRecord> {
+  return { ...record, data: await sealValue(key, record.data, recordPlace(record)) };
+}
+
+async function sealOp(key: CryptoKey, op: OutboxEntry): Promise<OutboxEntry> {
+  return op.data === undefined ? op : { ...op, data: await sealValue(key, op.data, opPlace(op)) };
+}
+
+async function sealConflict(key: CryptoKey, conflict: LocalConflict): Promise<LocalConflict> {
+  const sealed = await sealValue(key, conflict.summary, conflictPlace(conflict));
+  // The inner store keeps values opaque (structured clone), so the sealed form may stand where
+  // the type says ConflictSummary; only this module ever reads it back.
+  return { ...conflict, summary: sealed as unknown as ConflictSummary };
+}
+
+/** Puts sealed; deletes and meta pass through (meta holds cursors and ids, not patient data). */
+async function sealBatch(key: CryptoKey, batch: WriteBatch): Promise<WriteBatch> {
+  const sealed: WriteBatch = { ...batch };
+  if (batch.putRecords)
+    sealed.putRecords = await Promise.all(batch.putRecords.map((r) => sealRecord(key, r)));
+  if (batch.putOps) sealed.putOps = await Promise.all(batch.putOps.map((op) => sealOp(key, op)));
+  if (batch.putConflicts) {
+    sealed.putConflicts = await Promise.all(batch.putConflicts.map((c) => sealConflict(key, c)));
+  }
+  return sealed;
+}
+
+function asObject(value: unknown, path: string): Record<string, unknown> {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+    throw new EncryptedDataError(`${path} decrypted to something that is not an object`);
+  }
+  return value as Record<string, unknown>;
+}
+
+async function openSnapshot(key: CryptoKey, snapshot: StoreSnapshot): Promise<StoreSnapshot> {
+  const records = Promise.all(
+    snapshot.records.map(async (r) => {
+      const place = recordPlace(r);
+      const data: RecordData = asObject(await unsealValue(key, r.data, place), place.path);
+      return { ...r, data };
+    }),
+  );
+  const outbox = Promise.all(
+    snapshot.outbox.map(async (op) => {
+      if (op.data === undefined) return op;
+      const place = opPlace(op);
+      return { ...op, data: asObject(await unsealValue(key, op.data, place), place.path) };
+    }),
+  );
+  const conflicts = Promise.all(
+    snapshot.conflicts.map(async (c) => {
+      const place = conflictPlace(c);
+      const summary = asObject(await unsealValue(key, c.summary, place), place.path);
+      // Authenticated: this is exactly the summary this module sealed.
+      return { ...c, summary: summary as ConflictSummary };
+    }),
+  );
+  return {
+    records: await records,
+    outbox: await outbox,
+    conflicts: await conflicts,
+    meta: withoutHeader(snapshot.meta),
+  };
+}
+
+function withoutHeader(meta: Record<string, unknown>): Record<string, unknown> {
+  const { [CRYPTO_META_KEY]: _header, ...rest } = meta;
+  return rest;
+}
+
+function holdsSealedValues(snapshot: StoreSnapshot): boolean {
+  return (
+    snapshot.records.some((r) => isSealed(r.data)) ||
+    snapshot.outbox.some((op) => isSealed(op.data)) ||
+    snapshot.conflicts.some((c) => isSealed(c.summary))
+  );
+}
+
+/** Runs tasks one after another, in call order, whether or not the previous one failed. */
+function serialQueue(): <T>(task: () => Promise<T>) => Promise<T> {
+  let tail: Promise<unknown> = Promise.resolve();
+  return (task) => {
+    const result = tail.then(task);
+    tail = result.catch(() => undefined);
+    return result;
+  };
+}
+
+/**
+ * Wraps any store so that patient data is encrypted at rest: each record's data, each outbox op's
+ * data and each conflict's summary (both versions) is sealed with AES-GCM 256 under a key derived
+ * from the passphrase (PBKDF2-SHA-256). Keys, versions, timestamps and meta stay in clear so the
+ * inner store can index them. Encryption happens before `inner.commit` and decryption after
+ * `inner.load`, never inside the inner store's transaction.
+ *
+ * A wrong passphrase throws WrongPassphraseError from load() or commit() and writes nothing.
+ */
+export function encryptedStore(inner: LocalStore, options: EncryptedStoreOptions): LocalStore {
+  const { passphrase } = options;
+  const iterations = options.iterations ?? DEFAULT_PBKDF2_ITERATIONS;
+  if (passphrase.length === 0) throw new TypeError('encryptedStore needs a non-empty passphrase');
+  if (!Number.isInteger(iterations) || iterations < 1) {
+    throw new TypeError('encryptedStore iterations must be a positive integer');
+  }
+  const kind = `encrypted(${inner.kind})`;
+  // Serialized so commits reach the inner store in call order even though sealing them takes
+  // varying time, and so two first calls cannot each create a header with its own salt.
+  const run = serialQueue();
+  let unlocked: { key: CryptoKey; salt: string } | null = null;
+
+  /** The key for the store as loaded; on first use creates the header and encrypts what is there. */
+  async function unlock(snapshot: StoreSnapshot): Promise<{ key: CryptoKey; created: boolean }> {
+    const header = readHeader(snapshot.meta);
+    if (header) {
+      if (unlocked?.salt !== header.salt) {
+        unlocked = { key: await openHeader(passphrase, header), salt: header.salt };
+      }
+      return { key: unlocked.key, created: false };
+    }
+    if (holdsSealedValues(snapshot)) {
+      // Making a new key now would bury the existing ciphertext for good.
+      throw new EncryptedDataError(
+        `the store holds encrypted data but its header ('${CRYPTO_META_KEY}') is missing`,
+      );
+    }
+    const { header: created, key } = await createHeader(passphrase, iterations);
+    // A device turning encryption on: its plaintext is sealed in the same commit as the header.
+    const migration = await sealBatch(key, {
+      putRecords: snapshot.records,
+      putOps: snapshot.outbox.filter((op) => op.data !== undefined),
+      putConflicts: snapshot.conflicts,
+    });
+    await inner.commit({ ...migration, meta: { [CRYPTO_META_KEY]: created } });
+    unlocked = { key, salt: created.salt };
+    return { key, created: true };
+  }
+
+  return {
+    kind,
+
+    load: () =>
+      run(async () => {
+        const snapshot = await inner.load();
+        const { key, created } = await unlock(snapshot);
+        // Just created: the snapshot read was plaintext (or empty) and is the answer as it is.
+        return created ? snapshot : openSnapshot(key, snapshot);
+      }),
+
+    commit: (batch) =>
+      run(async () => {
+        // Unlocking first means a wrong passphrase fails here, before anything is written.
+        const key = unlocked?.key ?? (await unlock(await inner.load())).key;
+        let sealed: WriteBatch;
+        try {
+          if (batch.meta && CRYPTO_META_KEY in batch.meta) {
+            throw new Error(`the meta key '${CRYPTO_META_KEY}' is reserved for the encryption header`);
+          }
+          sealed = await sealBatch(key, batch);
+        } catch (cause) {
+          throw new StoreWriteError(kind, cause);
+        }
+        await inner.commit(sealed);
+      }),
+
+    clear: () =>
+      run(async () => {
+        // The header goes too; the next use makes a new one, with a new salt.
+        unlocked = null;
+        await inner.clear();
+      }),
+
+    close: () =>
+      run(async () => {
+        // Forget the key: a closed store needs the passphrase again.
+        unlocked = null;
+        await inner.close();
+      }),
+  };
+}

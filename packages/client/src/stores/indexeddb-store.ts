@@ -1,0 +1,151 @@
+import { Dexie } from 'dexie';
+import type { DexieOptions, Table } from 'dexie';
+import { StoreOpenError, StoreWriteError } from './store-errors';
+import type {
+  LocalConflict,
+  LocalRecord,
+  LocalStore,
+  OutboxEntry,
+  StoreSnapshot,
+  WriteBatch,
+} from './local-store';
+
+export interface IndexedDbStoreOptions {
+  /** The IndexedDB database name. One device keeps one database per signed-in clinic or user. */
+  name: string;
+  /** Defaults to the platform's `indexedDB`; tests pass fake-indexeddb's. */
+  indexedDB?: IDBFactory;
+  IDBKeyRange?: typeof IDBKeyRange;
+}
+
+interface MetaRow {
+  key: string;
+  value: unknown;
+}
+
+type OutpostDb = Dexie & {
+  records: Table<LocalRecord, [string, string]>;
+  outbox: Table<OutboxEntry, number>;
+  conflicts: Table<LocalConflict, string>;
+  meta: Table<MetaRow, string>;
+};
+
+/** Primary keys only: the client reads the whole snapshot once and serves queries from memory. */
+const schemaV1 = {
+  records: '[collection+id]',
+  outbox: 'seq',
+  conflicts: 'id',
+  meta: 'key',
+};
+
+function openDexie(options: IndexedDbStoreOptions): OutpostDb {
+  // Dexie merges its options over its defaults, so an explicit `undefined` would replace the
+  // platform's indexedDB: pass only what was given.
+  const dexieOptions: DexieOptions = { autoOpen: false };
+  if (options.indexedDB) dexieOptions.indexedDB = options.indexedDB;
+  if (options.IDBKeyRange) dexieOptions.IDBKeyRange = options.IDBKeyRange;
+  const db = new Dexie(options.name, dexieOptions);
+  db.version(1).stores(schemaV1);
+  return db as OutpostDb;
+}
+
+function isEmpty(batch: WriteBatch): boolean {
+  return (
+    !batch.putRecords?.length &&
+    !batch.deleteRecords?.length &&
+    !batch.putOps?.length &&
+    !batch.deleteOps?.length &&
+    !batch.putConflicts?.length &&
+    !batch.deleteConflicts?.length &&
+    Object.keys(batch.meta ?? {}).length === 0
+  );
+}
+
+/**
+ * The browser store: one IndexedDB database through Dexie 4, with a table per kind of value.
+ * Every commit is one read-write transaction over all four tables, and nothing but Dexie
+ * operations is awaited inside it (IndexedDB commits a transaction as soon as it waits on
+ * anything else), so a batch is stored whole or not at all.
+ */
+export function indexedDbStore(options: IndexedDbStoreOptions): LocalStore {
+  const { name } = options;
+  const db = openDexie(options);
+  const tables = [db.records, db.outbox, db.conflicts, db.meta];
+  let opening: Promise<void> | null = null;
+
+  // Opens on first use and again after close(), or after the browser closed the connection
+  // because another tab deleted or upgraded the database.
+  async function ensureOpen(): Promise<void> {
+    if (db.isOpen()) return;
+    opening ??= db.open().then(
+      () => {
+        opening = null;
+      },
+      (cause: unknown) => {
+        opening = null;
+        throw new StoreOpenError(name, cause);
+      },
+    );
+    await opening;
+  }
+
+  return {
+    kind: 'indexeddb',
+
+    async load(): Promise<StoreSnapshot> {
+      await ensureOpen();
+      // One read transaction, so the snapshot is consistent even if another tab writes meanwhile.
+      return db.transaction('r', tables, async () => {
+        const records = await db.records.toArray();
+        const outbox = await db.outbox.toArray(); // in primary-key order: by seq
+        const conflicts = await db.conflicts.toArray();
+        const metaRows = await db.meta.toArray();
+        const meta: Record<string, unknown> = {};
+        for (const row of metaRows) meta[row.key] = row.value;
+        return { records, outbox, conflicts, meta };
+      });
+    },
+
+    async commit(batch: WriteBatch): Promise<void> {
+      await ensureOpen();
+      if (isEmpty(batch)) return;
+      const metaEntries = Object.entries(batch.meta ?? {});
+      try {
+        await db.transaction('rw', tables, async () => {
+          // Deletes before puts, as every store does (see WriteBatch).
+          if (batch.deleteRecords?.length) {
+            await db.records.bulkDelete(
+              batch.deleteRecords.map((k): [string, string] => [k.collection, k.id]),
+            );
+          }
+          if (batch.deleteOps?.length) await db.outbox.bulkDelete(batch.deleteOps);
+          if (batch.deleteConflicts?.length) await db.conflicts.bulkDelete(batch.deleteConflicts);
+          if (batch.putRecords?.length) await db.records.bulkPut(batch.putRecords);
+          if (batch.putOps?.length) await db.outbox.bulkPut(batch.putOps);
+          if (batch.putConflicts?.length) await db.conflicts.bulkPut(batch.putConflicts);
+          const removed = metaEntries.filter(([, value]) => value === undefined).map(([key]) => key);
+          const set = metaEntries
+            .filter(([, value]) => value !== undefined)
+            .map(([key, value]) => ({ key, value }));
+          if (removed.length) await db.meta.bulkDelete(removed);
+          if (set.length) await db.meta.bulkPut(set);
+        });
+      } catch (cause) {
+        // An error escaping the transaction callback aborts the whole transaction.
+        throw new StoreWriteError(name, cause);
+      }
+    },
+
+    async clear(): Promise<void> {
+      await ensureOpen();
+      await db.transaction('rw', tables, async () => {
+        for (const table of tables) await table.clear();
+      });
+    },
+
+    async close(): Promise<void> {
+      opening = null;
+      db.close();
+    },
+  };
+}

@@ -1,0 +1,98 @@
+import type { ConflictSummary, OpType, RecordData } from '@outpost/core';
+
+/**
+ * A record as the device holds it: its current local data (pending edits included) and what the
+ * device last knew of the server's version of it.
+ */
+export interface LocalRecord {
+  collection: string;
+  /** The real id, or a temp id (`temp_...`) until the server assigns one. */
+  id: string;
+  data: RecordData;
+  /** True once deleted locally (kept until the delete is acknowledged) or pulled as a tombstone. */
+  deleted: boolean;
+  /** The server version this record is based on; 0 for a record the server has not seen. */
+  version: number;
+  /** HLC of the record's latest change (local or pulled). */
+  hlc: string;
+  updatedAt: string;
+}
+
+export type OutboxStatus = 'pending' | 'in-flight' | 'failed' | 'conflict' | 'done';
+
+/** One queued op. Its opId never changes, so a retry is recognised by the server as the same op. */
+export interface OutboxEntry {
+  /** Local order of the op: ops are sent in this order within their dependency rank. */
+  seq: number;
+  opId: string;
+  collection: string;
+  type: OpType;
+  id: string;
+  /** All fields for a create, the changed fields for an update, absent for a delete. */
+  data?: RecordData;
+  baseVersion?: number;
+  hlc: string;
+  status: OutboxStatus;
+  attempts: number;
+  createdAt: string;
+  /** Epoch ms before which the op is not retried (backoff). */
+  nextAttemptAt?: number;
+  lastError?: { code: string; message: string; details?: unknown };
+  /** Why the op is held back instead of sent, e.g. a reference to a record that exists nowhere. */
+  heldReason?: string;
+}
+
+/** A conflict the server reported for one of this device's ops, with both versions. */
+export interface LocalConflict {
+  /** The server's conflict id. */
+  id: string;
+  opId: string;
+  collection: string;
+  recordId: string;
+  summary: ConflictSummary;
+  detectedAt: string;
+  resolvedAt?: string;
+}
+
+/** Everything a store holds, as loaded when the client opens it. */
+export interface StoreSnapshot {
+  records: LocalRecord[];
+  outbox: OutboxEntry[];
+  conflicts: LocalConflict[];
+  meta: Record<string, unknown>;
+}
+
+/**
+ * One atomic set of writes. Either all of it is stored or none of it: a local edit and its outbox
+ * op, a pulled page and the cursor after it, a temp-id mapping and every rewritten reference.
+ * Within a batch every store applies deletes before puts, so a key both deleted and put ends up
+ * holding the put value.
+ */
+export interface WriteBatch {
+  putRecords?: LocalRecord[];
+  /** The records to remove, by collection and id. */
+  deleteRecords?: Array<{ collection: string; id: string }>;
+  putOps?: OutboxEntry[];
+  deleteOps?: number[];
+  putConflicts?: LocalConflict[];
+  deleteConflicts?: string[];
+  /** Meta keys to set; a value of `undefined` removes the key. */
+  meta?: Record<string, unknown>;
+}
+
+/**
+ * Where a client keeps its data. Deliberately small: the client reads the whole snapshot once
+ * when it opens and serves every read from memory after that, and writes through with atomic
+ * batches. That keeps each store a thin adapter (IndexedDB, memory, ...) and lets encryption at
+ * rest wrap any store, since nothing asynchronous besides the store's own I/O runs inside its
+ * transaction (IndexedDB commits a transaction as soon as it waits on anything else).
+ */
+export interface LocalStore {
+  /** A short name for logs and errors: 'memory', 'indexeddb', ... */
+  readonly kind: string;
+  load(): Promise<StoreSnapshot>;
+  commit(batch: WriteBatch): Promise<void>;
+  /** Removes every record, op, conflict and meta key (sign-out, tests). */
+  clear(): Promise<void>;
+  close(): Promise<void>;
+}
