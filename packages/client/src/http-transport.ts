@@ -4,9 +4,12 @@ import {
   loginResponseSchema,
   pullResponseSchema,
   pushResponseSchema,
+  recordResponseSchema,
+  resolveResponseSchema,
 } from '@outpost/core';
-import type { LoginResponse, PullResponse, PushOp, PushResponse, RequestErrorCode } from '@outpost/core';
+import type { LoginResponse, RequestErrorCode } from '@outpost/core';
 import type { z } from 'zod';
+import type { SyncTransport } from './sync/sync-transport';
 
 export interface HttpTransportOptions {
   /** The server's base URL, e.g. http://localhost:8080 */
@@ -28,10 +31,8 @@ export interface PullRequest {
  * The v1 wire protocol as calls. Every answer is checked against core's schemas before the rest
  * of the client trusts it; server errors come back as OutpostError with the server's code.
  */
-export interface HttpTransport {
+export interface HttpTransport extends SyncTransport {
   login(email: string, password: string): Promise<LoginResponse>;
-  push(request: { clientId: string; deviceId: string; ops: readonly PushOp[] }): Promise<PushResponse>;
-  pull(request?: PullRequest): Promise<PullResponse>;
 }
 
 export function createHttpTransport(options: HttpTransportOptions): HttpTransport {
@@ -82,5 +83,36 @@ export function createHttpTransport(options: HttpTransportOptions): HttpTranspor
       const query = params.toString();
       return call(pullResponseSchema, `/v1/sync/pull${query ? `?${query}` : ''}`, { method: 'GET' }, true);
     },
+    getRecord: async (collection, id) => {
+      try {
+        const r = await call(
+          recordResponseSchema,
+          `/v1/records/${encodeURIComponent(collection)}/${encodeURIComponent(id)}`,
+          { method: 'GET' },
+          true,
+        );
+        return {
+          collection: r.collection,
+          id: r.id,
+          version: r.version,
+          deleted: r.deleted,
+          data: r.data,
+          updatedAt: r.updatedAt,
+          hlc: r.hlc,
+        };
+      } catch (err) {
+        if (err instanceof OutpostError && err.code === 'NOT_FOUND') return null;
+        throw err;
+      }
+    },
+    resolveConflict: (id, request) =>
+      call(
+        resolveResponseSchema,
+        `/v1/conflicts/${encodeURIComponent(id)}/resolve`,
+        { method: 'POST', body: JSON.stringify(request) },
+        true,
+      ),
+    undoConflict: (id) =>
+      call(resolveResponseSchema, `/v1/conflicts/${encodeURIComponent(id)}/undo`, { method: 'POST' }, true),
   };
 }

@@ -1,2 +1,11 @@
 export { createHttpTransport } from './http-transport';
 export type { HttpTransport, HttpTransportOptions, PullRequest } from './http-transport';
+export { createSyncClient } from './create-sync-client';
+export type { QueueStats, SyncClient, SyncClientOptions } from './create-sync-client';
+export { Collection } from './collection';
+export type { ClientRecord, FindQuery, RecordsListener } from './collection';
+export type { SyncProgress, SyncResult, RetryPolicy } from './sync/sync-engine';
+export type { SyncTransport } from './sync/sync-transport';
+export type { Orphan, OrphanStrategy } from './relationships';
+export * from './stores/index';
+export * from './network/index';

@@ -15,3 +15,4 @@ export * from './protocol/pull';
 export * from './protocol/auth';
 export * from './protocol/status';
 export * from './protocol/issues';
+export * from './graph/dependency-order';

@@ -1,0 +1,243 @@
+import { OutpostError, applyPatch, describeIssues, makeTempId, uuidv7 } from '@outpost/core';
+import type { CollectionDefinition, HlcClock, RecordData } from '@outpost/core';
+import type { LocalDb } from './local-db';
+import { keyOf } from './local-state';
+import type { LocalRecord, OutboxEntry } from './stores/local-store';
+
+/** A record as the application sees it. */
+export interface ClientRecord<D extends RecordData = RecordData> {
+  readonly collection: string;
+  /** A temp id (`temp_...`) until the server assigns the real one, for server-id collections. */
+  readonly id: string;
+  readonly data: D;
+  /** The server version the local data is based on; 0 before the server has seen the record. */
+  readonly version: number;
+  /** True while the device holds changes to this record the server has not confirmed. */
+  readonly pending: boolean;
+  readonly updatedAt: string;
+}
+
+export interface FindQuery<D extends RecordData = RecordData> {
+  /** Equality on fields, or a predicate. */
+  where?: Partial<D> | ((record: ClientRecord<D>) => boolean);
+  orderBy?: keyof D & string;
+  direction?: 'asc' | 'desc';
+  limit?: number;
+  offset?: number;
+}
+
+export type RecordsListener<D extends RecordData> = (records: ClientRecord<D>[]) => void;
+
+export interface CollectionContext {
+  db: LocalDb;
+  clock: HlcClock;
+  now(): number;
+  /** Called after every local write: auto-sync hooks in here. */
+  afterWrite(): void;
+  /** Temp ids the server has replaced, so an id the app still holds keeps working. */
+  realId(id: string): string;
+}
+
+function compareValues(a: unknown, b: unknown): number {
+  if (a === b) return 0;
+  if (a === undefined || a === null) return 1;
+  if (b === undefined || b === null) return -1;
+  if (typeof a === 'number' && typeof b === 'number') return a - b;
+  return String(a).localeCompare(String(b));
+}
+
+/**
+ * One collection of the local store. Every write commits the record and its outbox op in one
+ * local transaction and is visible to reads at once; the network is never waited on.
+ */
+export class Collection<D extends RecordData = RecordData> {
+  constructor(
+    private readonly def: CollectionDefinition,
+    private readonly ctx: CollectionContext,
+  ) {}
+
+  get name(): string {
+    return this.def.name;
+  }
+
+  private view(r: LocalRecord): ClientRecord<D> {
+    const pending = this.ctx.db.state.pendingFor(r.collection, r.id).length > 0;
+    return {
+      collection: r.collection,
+      id: r.id,
+      data: r.data as D,
+      version: r.version,
+      pending,
+      updatedAt: r.updatedAt,
+    };
+  }
+
+  private validate(data: RecordData, partial: boolean): RecordData {
+    const schema = partial ? this.def.fields.partial() : this.def.fields;
+    // A null in an update clears the field: check the fields that are set.
+    const toCheck = partial ? Object.fromEntries(Object.entries(data).filter(([, v]) => v !== null)) : data;
+    const parsed = schema.safeParse(toCheck);
+    if (!parsed.success) {
+      throw new OutpostError(
+        'VALIDATION_FAILED',
+        `invalid ${this.def.name} data`,
+        describeIssues(parsed.error),
+      );
+    }
+    const shape = this.def.fields.shape as Record<string, unknown>;
+    const unknown = Object.keys(data).filter((f) => !Object.hasOwn(shape, f));
+    if (unknown.length > 0) {
+      throw new OutpostError('VALIDATION_FAILED', `unknown fields for ${this.def.name}`, { fields: unknown });
+    }
+    return data;
+  }
+
+  private live(id: string): LocalRecord {
+    const rec = this.ctx.db.state.record(this.def.name, this.ctx.realId(id));
+    if (!rec || rec.deleted) throw new OutpostError('NOT_FOUND', `${this.def.name} ${id} not found`);
+    return rec;
+  }
+
+  /** Signed notes and locked forms are read-only on the device too, before the server says so. */
+  private assertChangeable(rec: LocalRecord): void {
+    if (this.def.isImmutable(rec.data)) {
+      throw new OutpostError('CONFLICT', `${this.def.name} ${rec.id} is signed and can no longer change`, {
+        reason: 'IMMUTABLE',
+      });
+    }
+    if (this.def.isLocked(rec.data)) {
+      throw new OutpostError('CONFLICT', `${this.def.name} ${rec.id} is locked`, { reason: 'LOCKED' });
+    }
+  }
+
+  private entry(
+    type: OutboxEntry['type'],
+    id: string,
+    hlc: string,
+    data: RecordData | undefined,
+    baseVersion: number,
+  ): OutboxEntry {
+    const seq = this.ctx.db.state.nextSeq();
+    return {
+      seq,
+      opId: uuidv7(this.ctx.now()),
+      collection: this.def.name,
+      type,
+      id,
+      ...(data !== undefined ? { data } : {}),
+      ...(baseVersion > 0 ? { baseVersion } : {}),
+      hlc,
+      status: 'pending',
+      attempts: 0,
+      createdAt: new Date(this.ctx.now()).toISOString(),
+    };
+  }
+
+  async create(data: D, options: { id?: string } = {}): Promise<ClientRecord<D>> {
+    this.validate(data, false);
+    const record = await this.ctx.db.write(() => {
+      const id =
+        options.id ??
+        (this.def.idStrategy === 'server'
+          ? makeTempId(this.def.name, this.ctx.now())
+          : uuidv7(this.ctx.now()));
+      if (this.ctx.db.state.record(this.def.name, id)) {
+        throw new OutpostError('CONFLICT', `${this.def.name} ${id} already exists`);
+      }
+      const hlc = this.ctx.clock.tick();
+      const op = this.entry('create', id, hlc, { ...data }, 0);
+      const rec: LocalRecord = {
+        collection: this.def.name,
+        id,
+        data: applyPatch({}, data),
+        deleted: false,
+        version: 0,
+        hlc,
+        updatedAt: op.createdAt,
+      };
+      return { batch: { putRecords: [rec], putOps: [op], meta: { 'outbox.lastSeq': op.seq } }, result: rec };
+    });
+    this.ctx.afterWrite();
+    return this.view(record);
+  }
+
+  async update(id: string, patch: Partial<D> | Record<string, unknown>): Promise<ClientRecord<D>> {
+    this.validate(patch as RecordData, true);
+    const record = await this.ctx.db.write(() => {
+      const rec = this.live(id);
+      this.assertChangeable(rec);
+      const hlc = this.ctx.clock.tick();
+      const op = this.entry('update', rec.id, hlc, { ...patch } as RecordData, rec.version);
+      const next: LocalRecord = {
+        ...rec,
+        data: applyPatch(rec.data, patch as RecordData),
+        hlc,
+        updatedAt: op.createdAt,
+      };
+      return {
+        batch: { putRecords: [next], putOps: [op], meta: { 'outbox.lastSeq': op.seq } },
+        result: next,
+      };
+    });
+    this.ctx.afterWrite();
+    return this.view(record);
+  }
+
+  async delete(id: string): Promise<void> {
+    await this.ctx.db.write(() => {
+      const rec = this.live(id);
+      this.assertChangeable(rec);
+      const hlc = this.ctx.clock.tick();
+      const op = this.entry('delete', rec.id, hlc, undefined, rec.version);
+      // Kept as a local tombstone until the server acknowledges the delete.
+      const next: LocalRecord = { ...rec, deleted: true, hlc, updatedAt: op.createdAt };
+      return {
+        batch: { putRecords: [next], putOps: [op], meta: { 'outbox.lastSeq': op.seq } },
+        result: next,
+      };
+    });
+    this.ctx.afterWrite();
+  }
+
+  async get(id: string): Promise<ClientRecord<D> | null> {
+    const rec = this.ctx.db.state.record(this.def.name, this.ctx.realId(id));
+    return rec && !rec.deleted ? this.view(rec) : null;
+  }
+
+  async find(query: FindQuery<D> = {}): Promise<ClientRecord<D>[]> {
+    return this.findNow(query);
+  }
+
+  /** Calls `listener` with the query's records now and after every change to this collection. */
+  subscribe(listener: RecordsListener<D>, query: FindQuery<D> = {}): () => void {
+    listener(this.findNow(query));
+    return this.ctx.db.subscribe((collections) => {
+      if (collections.has(this.def.name) || collections.has('$outbox')) listener(this.findNow(query));
+    });
+  }
+
+  private findNow(query: FindQuery<D>): ClientRecord<D>[] {
+    const { where } = query;
+    const out: ClientRecord<D>[] = [];
+    for (const rec of this.ctx.db.state.records.values()) {
+      if (rec.collection !== this.def.name || rec.deleted) continue;
+      const view = this.view(rec);
+      if (typeof where === 'function') {
+        if (!where(view)) continue;
+      } else if (where) {
+        const data = rec.data as RecordData;
+        if (!Object.entries(where).every(([f, v]) => data[f] === v)) continue;
+      }
+      out.push(view);
+    }
+    if (query.orderBy !== undefined) {
+      const field = query.orderBy;
+      const sign = query.direction === 'desc' ? -1 : 1;
+      out.sort((a, b) => sign * compareValues(a.data[field], b.data[field]));
+    }
+    const offset = query.offset ?? 0;
+    return out.slice(offset, query.limit !== undefined ? offset + query.limit : undefined);
+  }
+}
+
+export { keyOf };

@@ -1,0 +1,370 @@
+import { HlcClock, OutpostError, uuidv7 } from '@outpost/core';
+import type { RecordData, ResolutionStrategy, ResolveResponse, Schema } from '@outpost/core';
+import { Collection } from './collection';
+import { createHttpTransport } from './http-transport';
+import { LocalDb } from './local-db';
+import { keyOf, viewOf } from './local-state';
+import { CircuitBreaker } from './network/circuit-breaker';
+import { NetworkMonitor } from './network/network-monitor';
+import type { NetworkStatus } from './network/network-monitor';
+import { systemTimers } from './network/timers';
+import type { Timers } from './network/timers';
+import type { LocalConflict, LocalRecord, LocalStore, OutboxEntry } from './stores/local-store';
+import { SyncEngine } from './sync/sync-engine';
+import type { RetryPolicy, SyncProgress, SyncResult } from './sync/sync-engine';
+import type { SyncTransport } from './sync/sync-transport';
+import { findOrphans } from './relationships';
+import type { Orphan, OrphanStrategy } from './relationships';
+
+export interface SyncClientOptions {
+  schema: Schema;
+  /** The server's base URL. */
+  url: string;
+  getToken?: () => Promise<string | null>;
+  store: LocalStore;
+  deviceId: string;
+  /** Ops per push request. Default 50. */
+  batchSize?: number;
+  /** Changes per pull page. Default 1000. */
+  pullLimit?: number;
+  /** Selective sync: only these collections are pulled. */
+  collections?: readonly string[];
+  /** Sync when the network comes back, and every `intervalMs` (default 5 minutes). False: only by hand. */
+  autoSync?: { onReconnect?: boolean; intervalMs?: number; afterWrite?: boolean } | false;
+  retry?: Partial<RetryPolicy>;
+  circuitBreaker?: { failureThreshold?: number; cooldownMs?: number };
+  /** Injected for tests: the network, timers, randomness and the browser's online/offline events. */
+  fetch?: typeof fetch;
+  transport?: SyncTransport;
+  timers?: Timers;
+  random?: () => number;
+  events?: EventTarget;
+  /** Health probe period; 0 turns the active probe off. Default 30 s. */
+  probeIntervalMs?: number;
+}
+
+export interface QueueStats {
+  total: number;
+  pending: number;
+  inFlight: number;
+  failed: number;
+  conflict: number;
+  done: number;
+  held: number;
+}
+
+type EventMap = {
+  progress: SyncProgress;
+  sync: SyncResult;
+  change: ReadonlySet<string>;
+  network: NetworkStatus;
+};
+
+export interface SyncClient {
+  readonly clientId: string;
+  readonly deviceId: string;
+  readonly schema: Schema;
+  collection<D extends RecordData = RecordData>(name: string): Collection<D>;
+  sync(): Promise<SyncResult>;
+  syncToServer(): Promise<SyncResult>;
+  syncFromServer(): Promise<SyncResult>;
+  readonly isSyncing: boolean;
+  readonly lastResult: SyncResult | null;
+  on<K extends keyof EventMap>(event: K, listener: (value: EventMap[K]) => void): () => void;
+  readonly queue: {
+    stats(): QueueStats;
+    list(): OutboxEntry[];
+    /** Failed ops (or the given ones) go back to pending with a fresh attempt count. */
+    retry(seqs?: readonly number[]): Promise<number>;
+    clearCompleted(): Promise<number>;
+  };
+  readonly conflicts: {
+    list(options?: { status?: 'open' | 'resolved' }): LocalConflict[];
+    resolve(id: string, strategy: ResolutionStrategy, mergedData?: RecordData): Promise<ResolveResponse>;
+    undo(id: string): Promise<ResolveResponse>;
+  };
+  readonly relationships: {
+    findOrphans(): Orphan[];
+    resolveOrphans(strategy: OrphanStrategy): Promise<number>;
+  };
+  readonly network: { readonly status: NetworkStatus; check(): Promise<NetworkStatus> };
+  close(): Promise<void>;
+}
+
+/**
+ * Opens a device's local store and returns the client: collections to read and write at once,
+ * an outbox that survives restarts, and a sync engine that pushes and pulls when it can.
+ */
+export async function createSyncClient(options: SyncClientOptions): Promise<SyncClient> {
+  const { schema } = options;
+  const timers = options.timers ?? systemTimers;
+  const random = options.random ?? Math.random;
+  const db = await LocalDb.open(options.store);
+
+  // One id per installation of the store, made on first open and kept.
+  let clientId = db.state.meta['clientId'] as string | undefined;
+  if (clientId === undefined) {
+    const made = uuidv7(timers.now());
+    await db.write(() => ({ batch: { meta: { clientId: made } }, result: undefined }));
+    clientId = made;
+  }
+  // Ops caught in flight by a crash or a closed tab go out again with the same opIds: the server
+  // answers a repeat with its first outcome.
+  const stranded = [...db.state.outbox.values()].filter((o) => o.status === 'in-flight');
+  if (stranded.length > 0) {
+    await db.write(() => ({
+      batch: { putOps: stranded.map((o) => ({ ...o, status: 'pending' as const })) },
+      result: undefined,
+    }));
+  }
+
+  const clock = new HlcClock({ node: clientId.replace(/-/g, '').slice(-12), now: () => timers.now() });
+  for (const r of db.state.records.values()) clock.receive(r.hlc);
+  const transport =
+    options.transport ??
+    createHttpTransport({
+      url: options.url,
+      ...(options.getToken ? { getToken: options.getToken } : {}),
+      ...(options.fetch ? { fetch: options.fetch } : {}),
+    });
+  const listeners = new Map<keyof EventMap, Set<(value: never) => void>>();
+  const emit = <K extends keyof EventMap>(event: K, value: EventMap[K]) => {
+    for (const l of listeners.get(event) ?? []) (l as (v: EventMap[K]) => void)(value);
+  };
+  let lastResult: SyncResult | null = null;
+  const breaker = new CircuitBreaker({
+    failureThreshold: options.circuitBreaker?.failureThreshold ?? 5,
+    cooldownMs: options.circuitBreaker?.cooldownMs ?? 30_000,
+    timers,
+  });
+  const engine = new SyncEngine({
+    schema,
+    db,
+    transport,
+    clock,
+    clientId,
+    deviceId: options.deviceId,
+    batchSize: options.batchSize ?? 50,
+    pullLimit: options.pullLimit ?? 1000,
+    ...(options.collections ? { collections: options.collections } : {}),
+    retry: { baseMs: 1000, maxMs: 5 * 60_000, maxAttempts: 8, ...options.retry },
+    breaker,
+    timers,
+    random,
+    onProgress: (p) => emit('progress', p),
+    onResult: (r) => {
+      lastResult = r;
+      emit('sync', r);
+    },
+  });
+  const unsubscribeDb = db.subscribe((collections) => emit('change', collections));
+
+  const auto =
+    options.autoSync === false ? null : { onReconnect: true, intervalMs: 300_000, ...options.autoSync };
+  const monitor = new NetworkMonitor({
+    url: options.url,
+    ...(options.fetch ? { fetch: options.fetch } : {}),
+    timers,
+    ...(options.events ? { events: options.events } : {}),
+    intervalMs: options.probeIntervalMs ?? 30_000,
+  });
+  let wasOnline = monitor.status.online;
+  const unsubscribeNetwork = monitor.subscribe((status) => {
+    emit('network', status);
+    if (status.online && !wasOnline && auto?.onReconnect) void engine.sync();
+    wasOnline = status.online;
+  });
+  if ((options.probeIntervalMs ?? 30_000) > 0) monitor.start();
+  let intervalTimer: unknown = null;
+  const scheduleInterval = () => {
+    if (!auto || !auto.intervalMs) return;
+    intervalTimer = timers.setTimeout(() => {
+      if (monitor.status.online) void engine.sync();
+      scheduleInterval();
+    }, auto.intervalMs);
+  };
+  scheduleInterval();
+
+  const realId = (id: string): string => {
+    const mapped = (db.state.meta['tempIds'] as Record<string, string> | undefined)?.[id];
+    return mapped ?? id;
+  };
+  const collections = new Map<string, Collection>();
+
+  const client: SyncClient = {
+    clientId,
+    deviceId: options.deviceId,
+    schema,
+    collection<D extends RecordData = RecordData>(name: string): Collection<D> {
+      let c = collections.get(name);
+      if (!c) {
+        const def = schema.collection(name);
+        if (!def) throw new OutpostError('NOT_FOUND', `no collection named "${name}"`);
+        c = new Collection(def, {
+          db,
+          clock,
+          now: () => timers.now(),
+          realId,
+          afterWrite: () => {
+            if (auto && auto.afterWrite && monitor.status.online) void engine.sync();
+          },
+        });
+        collections.set(name, c);
+      }
+      return c as unknown as Collection<D>;
+    },
+    sync: () => engine.sync(),
+    syncToServer: () => engine.syncToServer(),
+    syncFromServer: () => engine.syncFromServer(),
+    get isSyncing() {
+      return engine.isSyncing;
+    },
+    get lastResult() {
+      return lastResult;
+    },
+    on(event, listener) {
+      let set = listeners.get(event);
+      if (!set) listeners.set(event, (set = new Set()));
+      set.add(listener as (value: never) => void);
+      return () => set.delete(listener as (value: never) => void);
+    },
+    queue: {
+      stats() {
+        const s: QueueStats = { total: 0, pending: 0, inFlight: 0, failed: 0, conflict: 0, done: 0, held: 0 };
+        for (const o of db.state.outbox.values()) {
+          s.total += 1;
+          if (o.heldReason !== undefined) s.held += 1;
+          if (o.status === 'pending') s.pending += 1;
+          else if (o.status === 'in-flight') s.inFlight += 1;
+          else if (o.status === 'failed') s.failed += 1;
+          else if (o.status === 'conflict') s.conflict += 1;
+          else s.done += 1;
+        }
+        return s;
+      },
+      list: () => [...db.state.outbox.values()].sort((a, b) => a.seq - b.seq),
+      retry: (seqs) =>
+        db.write(() => {
+          const chosen = [...db.state.outbox.values()].filter((o) =>
+            seqs ? seqs.includes(o.seq) && o.status !== 'done' : o.status === 'failed',
+          );
+          const putOps = chosen.map((o) => {
+            const next: OutboxEntry = { ...o, status: 'pending', attempts: 0 };
+            delete next.nextAttemptAt;
+            return next;
+          });
+          return { batch: { putOps }, result: putOps.length };
+        }),
+      clearCompleted: () =>
+        db.write(() => {
+          const done = [...db.state.outbox.values()].filter((o) => o.status === 'done').map((o) => o.seq);
+          return {
+            batch: { deleteOps: done, meta: { 'outbox.lastSeq': db.state.seqHighWater } },
+            result: done.length,
+          };
+        }),
+    },
+    conflicts: {
+      list(filter = {}) {
+        const all = [...db.state.conflicts.values()].sort((a, b) => a.detectedAt.localeCompare(b.detectedAt));
+        if (filter.status === 'open') return all.filter((c) => c.resolvedAt === undefined);
+        if (filter.status === 'resolved') return all.filter((c) => c.resolvedAt !== undefined);
+        return all;
+      },
+      resolve: async (id, strategy, mergedData) => {
+        const response = await transport.resolveConflict(id, {
+          strategy,
+          ...(mergedData !== undefined ? { mergedData } : {}),
+        });
+        await applySettled(response);
+        return response;
+      },
+      undo: async (id) => {
+        const response = await transport.undoConflict(id);
+        await applySettled(response);
+        return response;
+      },
+    },
+    relationships: {
+      findOrphans: () => findOrphans(schema, db.state),
+      resolveOrphans: async (strategy) => {
+        const orphans = findOrphans(schema, db.state);
+        if (strategy === 'keep' || orphans.length === 0) return orphans.length;
+        const orphanKeys = new Set(orphans.map((o) => keyOf(o.collection, o.id)));
+        return db.write(() => {
+          const putOps: OutboxEntry[] = [];
+          const deleteOps: number[] = [];
+          const deleteRecords: Array<{ collection: string; id: string }> = [];
+          for (const op of db.state.outbox.values()) {
+            if (!orphanKeys.has(keyOf(op.collection, op.id)) || op.status === 'done') continue;
+            if (strategy === 'queue') {
+              putOps.push({ ...op, heldReason: 'waiting for the record it references to exist' });
+            } else deleteOps.push(op.seq);
+          }
+          if (strategy === 'delete')
+            for (const o of orphans) deleteRecords.push({ collection: o.collection, id: o.id });
+          return { batch: { putOps, deleteOps, deleteRecords }, result: orphans.length };
+        });
+      },
+    },
+    network: {
+      get status() {
+        return monitor.status;
+      },
+      check: () => monitor.check(),
+    },
+    async close() {
+      engine.close();
+      monitor.stop();
+      if (intervalTimer !== null) timers.clearTimeout(intervalTimer);
+      unsubscribeNetwork();
+      unsubscribeDb();
+      await options.store.close();
+    },
+  };
+
+  /** A resolution or undo is a new server version: show it at once, beneath any pending change. */
+  async function applySettled(response: ResolveResponse): Promise<void> {
+    const { record, conflict } = response;
+    await db.write(() => {
+      const pending = db.state.pendingFor(record.collection, record.id);
+      const view: LocalRecord | null =
+        pending.length > 0
+          ? viewOf(record.collection, record.id, { ...record }, pending)
+          : record.deleted
+            ? null
+            : {
+                collection: record.collection,
+                id: record.id,
+                data: record.data ?? {},
+                deleted: false,
+                version: record.version,
+                hlc: record.hlc,
+                updatedAt: record.updatedAt,
+              };
+      const local = db.state.conflicts.get(conflict.id);
+      const putConflicts = local
+        ? [
+            {
+              ...local,
+              summary: { ...local.summary, outcome: conflict.outcome, strategy: conflict.strategy },
+              ...(conflict.resolvedAt !== null ? { resolvedAt: conflict.resolvedAt } : {}),
+            },
+          ]
+        : [];
+      if (local && conflict.resolvedAt === null)
+        delete (putConflicts[0] as Partial<LocalConflict>).resolvedAt;
+      return {
+        batch: {
+          ...(view
+            ? { putRecords: [view] }
+            : { deleteRecords: [{ collection: record.collection, id: record.id }] }),
+          putConflicts,
+        },
+        result: undefined,
+      };
+    });
+  }
+
+  return client;
+}

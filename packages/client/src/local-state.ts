@@ -1,0 +1,144 @@
+import { applyPatch } from '@outpost/core';
+import type { RecordData } from '@outpost/core';
+import type {
+  LocalConflict,
+  LocalRecord,
+  OutboxEntry,
+  StoreSnapshot,
+  WriteBatch,
+} from './stores/local-store';
+
+export function keyOf(collection: string, id: string): string {
+  return `${collection}\u0000${id}`;
+}
+
+/** Ops whose change the device still shows: not yet acknowledged, or set aside but not given up. */
+export function showsInView(entry: OutboxEntry): boolean {
+  return entry.status === 'pending' || entry.status === 'in-flight' || entry.status === 'failed';
+}
+
+/** A record as the server last told us, before the device's own pending changes. */
+export interface ServerState {
+  data: RecordData | null;
+  deleted: boolean;
+  version: number;
+  hlc: string;
+  updatedAt: string;
+}
+
+/**
+ * What the device shows: the server's latest state with the device's own pending changes on top,
+ * in the order they were made. A pending edit is never hidden by a server state: it is replayed
+ * over it, until the server's answer to it arrives.
+ */
+export function viewOf(
+  collection: string,
+  id: string,
+  server: ServerState | null,
+  pending: readonly OutboxEntry[],
+): LocalRecord | null {
+  let data = server && !server.deleted ? server.data : null;
+  let hlc = server?.hlc ?? '';
+  let updatedAt = server?.updatedAt ?? '';
+  for (const op of pending) {
+    if (op.type === 'create') data = { ...(op.data ?? {}) };
+    else if (op.type === 'update') data = data === null ? null : applyPatch(data, op.data ?? {});
+    else data = null;
+    hlc = op.hlc;
+    updatedAt = op.createdAt;
+  }
+  if (data === null && server === null && pending.length === 0) return null;
+  return {
+    collection,
+    id,
+    data: data ?? server?.data ?? {},
+    deleted: data === null,
+    version: server?.version ?? 0,
+    hlc,
+    updatedAt,
+  };
+}
+
+/**
+ * The in-memory mirror of the store. Every read is answered from here at once; every write is
+ * committed to the store first and mirrored here only after it is durable.
+ */
+export class LocalState {
+  readonly records = new Map<string, LocalRecord>();
+  readonly outbox = new Map<number, OutboxEntry>();
+  readonly conflicts = new Map<string, LocalConflict>();
+  meta: Record<string, unknown> = {};
+  private lastSeq = 0;
+  /** Outbox seqs by record, so replaying pending ops beneath a pulled change is not a scan. */
+  private readonly opsByRecord = new Map<string, Set<number>>();
+
+  constructor(snapshot: StoreSnapshot) {
+    for (const r of snapshot.records) this.records.set(keyOf(r.collection, r.id), r);
+    for (const o of snapshot.outbox) {
+      this.putOp(o);
+      this.lastSeq = Math.max(this.lastSeq, o.seq);
+    }
+    for (const c of snapshot.conflicts) this.conflicts.set(c.id, c);
+    this.meta = { ...snapshot.meta };
+    this.lastSeq = Math.max(this.lastSeq, Number(this.meta['outbox.lastSeq'] ?? 0));
+  }
+
+  /** The next outbox seq; kept in meta too, so seqs never repeat after the done ops are cleared. */
+  nextSeq(): number {
+    this.lastSeq += 1;
+    return this.lastSeq;
+  }
+
+  get seqHighWater(): number {
+    return this.lastSeq;
+  }
+
+  record(collection: string, id: string): LocalRecord | undefined {
+    return this.records.get(keyOf(collection, id));
+  }
+
+  /** The ops of one record still shown in its view, in the order they were made. */
+  pendingFor(collection: string, id: string): OutboxEntry[] {
+    return this.opsFor(collection, id).filter(showsInView);
+  }
+
+  /** Every outbox op of one record, done ones included, in the order they were made. */
+  opsFor(collection: string, id: string): OutboxEntry[] {
+    const out: OutboxEntry[] = [];
+    for (const seq of this.opsByRecord.get(keyOf(collection, id)) ?? []) {
+      const op = this.outbox.get(seq);
+      if (op) out.push(op);
+    }
+    return out.sort((a, b) => a.seq - b.seq);
+  }
+
+  private putOp(op: OutboxEntry): void {
+    const before = this.outbox.get(op.seq);
+    if (before) this.opsByRecord.get(keyOf(before.collection, before.id))?.delete(op.seq);
+    this.outbox.set(op.seq, op);
+    const key = keyOf(op.collection, op.id);
+    let seqs = this.opsByRecord.get(key);
+    if (!seqs) this.opsByRecord.set(key, (seqs = new Set()));
+    seqs.add(op.seq);
+  }
+
+  private deleteOp(seq: number): void {
+    const before = this.outbox.get(seq);
+    if (before) this.opsByRecord.get(keyOf(before.collection, before.id))?.delete(seq);
+    this.outbox.delete(seq);
+  }
+
+  /** Mirrors a batch the store has committed. */
+  apply(batch: WriteBatch): void {
+    for (const k of batch.deleteRecords ?? []) this.records.delete(keyOf(k.collection, k.id));
+    for (const r of batch.putRecords ?? []) this.records.set(keyOf(r.collection, r.id), r);
+    for (const seq of batch.deleteOps ?? []) this.deleteOp(seq);
+    for (const o of batch.putOps ?? []) this.putOp(o);
+    for (const id of batch.deleteConflicts ?? []) this.conflicts.delete(id);
+    for (const c of batch.putConflicts ?? []) this.conflicts.set(c.id, c);
+    for (const [k, v] of Object.entries(batch.meta ?? {})) {
+      if (v === undefined) delete this.meta[k];
+      else this.meta[k] = v;
+    }
+  }
+}

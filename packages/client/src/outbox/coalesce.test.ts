@@ -1,0 +1,79 @@
+import { describe, expect, it } from 'vitest';
+import type { OutboxEntry } from '../stores/local-store';
+import { coalesceOutbox } from './coalesce';
+
+let seq = 0;
+function op(
+  type: OutboxEntry['type'],
+  id: string,
+  data?: Record<string, unknown>,
+  extra: Partial<OutboxEntry> = {},
+): OutboxEntry {
+  seq += 1;
+  return {
+    seq,
+    opId: `op-${seq}`,
+    collection: 'patients',
+    type,
+    id,
+    ...(data ? { data } : {}),
+    hlc: `00000000000000${seq}-000000-dev`,
+    status: 'pending',
+    attempts: 0,
+    createdAt: '2026-11-22T08:00:00.000Z',
+    ...extra,
+  };
+}
+
+/** The ops left after coalescing, as the server would receive them. */
+function coalesced(entries: OutboxEntry[]): OutboxEntry[] {
+  const { put, remove } = coalesceOutbox(entries);
+  const byseq = new Map(entries.map((e) => [e.seq, e]));
+  for (const p of put) byseq.set(p.seq, p);
+  for (const r of remove) byseq.delete(r);
+  return [...byseq.values()].sort((a, b) => a.seq - b.seq);
+}
+
+describe('coalesceOutbox', () => {
+  it('create + update -> one create with the merged data (null clears)', () => {
+    const c = op('create', 'a', { name: 'Amina', phone: '1' });
+    const out = coalesced([c, op('update', 'a', { village: 'Ntcheu', phone: null })]);
+    expect(out).toHaveLength(1);
+    expect(out[0]).toMatchObject({
+      type: 'create',
+      opId: c.opId,
+      data: { name: 'Amina', village: 'Ntcheu' },
+    });
+  });
+
+  it('update + update -> one update with both fields, on the first base version', () => {
+    const u = op('update', 'a', { village: 'Ntcheu' }, { baseVersion: 3 });
+    const out = coalesced([u, op('update', 'a', { phone: '2', village: 'Dedza' }, { baseVersion: 3 })]);
+    expect(out).toEqual([
+      expect.objectContaining({ type: 'update', baseVersion: 3, data: { village: 'Dedza', phone: '2' } }),
+    ]);
+  });
+
+  it('create + delete -> nothing; update + delete -> one delete', () => {
+    expect(
+      coalesced([op('create', 'a', { name: 'x' }), op('update', 'a', { phone: '1' }), op('delete', 'a')]),
+    ).toEqual([]);
+    const out = coalesced([op('update', 'b', { phone: '1' }, { baseVersion: 2 }), op('delete', 'b')]);
+    expect(out).toEqual([expect.objectContaining({ type: 'delete', baseVersion: 2 })]);
+    expect(out[0]).not.toHaveProperty('data');
+  });
+
+  it('never folds into an op the server may have seen, and keeps other records apart', () => {
+    const sent = op('update', 'a', { village: 'x' }, { attempts: 1 });
+    const inFlight = op('update', 'c', { village: 'y' }, { status: 'in-flight' });
+    const out = coalesced([
+      sent,
+      op('update', 'a', { phone: '1' }),
+      inFlight,
+      op('update', 'c', { phone: '2' }),
+      op('update', 'd', { phone: '3' }),
+    ]);
+    expect(out).toHaveLength(5);
+    expect(out[0]).toEqual(sent);
+  });
+});

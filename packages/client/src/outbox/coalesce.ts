@@ -1,0 +1,61 @@
+import { applyPatch } from '@outpost/core';
+import type { OutboxEntry } from '../stores/local-store';
+
+/** Only ops the server has never seen may be folded together: a sent op must keep its exact content. */
+function foldable(entry: OutboxEntry): boolean {
+  return entry.status === 'pending' && entry.attempts === 0 && entry.heldReason === undefined;
+}
+
+/**
+ * Folds consecutive unsent ops on the same record into as few as possible (seed 004), so a
+ * record edited ten times offline travels once:
+ * - create + update -> one create with the merged data;
+ * - update + update -> one update with both sets of fields (the first op's base version);
+ * - update + delete -> one delete (on the first op's base version);
+ * - create + delete -> nothing at all: the server never hears of the record.
+ * Returns the entries to rewrite and the seqs to remove.
+ */
+export function coalesceOutbox(entries: readonly OutboxEntry[]): { put: OutboxEntry[]; remove: number[] } {
+  const ordered = [...entries].sort((a, b) => a.seq - b.seq);
+  const last = new Map<string, OutboxEntry>();
+  const changed = new Map<number, OutboxEntry>();
+  const removed = new Set<number>();
+  for (const entry of ordered) {
+    if (entry.status === 'done') continue;
+    const key = `${entry.collection}\u0000${entry.id}`;
+    const prev = last.get(key);
+    if (!prev || !foldable(prev) || !foldable(entry)) {
+      last.set(key, entry);
+      continue;
+    }
+    const merged = fold(prev, entry);
+    if (merged === 'both-gone') {
+      removed.add(prev.seq);
+      removed.add(entry.seq);
+      changed.delete(prev.seq);
+      last.delete(key);
+    } else if (merged === null) {
+      last.set(key, entry);
+    } else {
+      removed.add(entry.seq);
+      changed.set(merged.seq, merged);
+      last.set(key, merged);
+    }
+  }
+  return { put: [...changed.values()], remove: [...removed] };
+}
+
+function fold(prev: OutboxEntry, next: OutboxEntry): OutboxEntry | 'both-gone' | null {
+  if (prev.type === 'create' && next.type === 'update') {
+    return { ...prev, data: applyPatch(prev.data ?? {}, next.data ?? {}), hlc: next.hlc };
+  }
+  if (prev.type === 'update' && next.type === 'update') {
+    return { ...prev, data: { ...prev.data, ...next.data }, hlc: next.hlc };
+  }
+  if (prev.type === 'update' && next.type === 'delete') {
+    const { data: _data, ...rest } = prev;
+    return { ...rest, type: 'delete', hlc: next.hlc };
+  }
+  if (prev.type === 'create' && next.type === 'delete') return 'both-gone';
+  return null;
+}

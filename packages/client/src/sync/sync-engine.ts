@@ -1,0 +1,602 @@
+import { OutpostError, isOutpostError, isTempId, orderOps } from '@outpost/core';
+import type { Change, HlcClock, IdMapping, PushOp, PushResult, Schema } from '@outpost/core';
+import type { LocalDb } from '../local-db';
+import { keyOf, viewOf } from '../local-state';
+import type { ServerState } from '../local-state';
+import { coalesceOutbox } from '../outbox/coalesce';
+import type { LocalConflict, LocalRecord, OutboxEntry, WriteBatch } from '../stores/local-store';
+import { rewriteTempIds } from '../temp-ids/rewrite-temp-ids';
+import { backoffDelay } from '../network/backoff';
+import type { CircuitBreaker } from '../network/circuit-breaker';
+import type { Timers } from '../network/timers';
+import type { SyncTransport } from './sync-transport';
+
+export type SyncPhase = 'push' | 'pull' | 'done';
+
+export interface SyncProgress {
+  phase: SyncPhase;
+  processed: number;
+  /** Null while the total is not known yet (pull pages until the last one). */
+  total: number | null;
+  percent: number | null;
+}
+
+export interface SyncResult {
+  ok: boolean;
+  pushed: { sent: number; applied: number; conflicts: number; rejected: number; held: number };
+  pulled: number;
+  /** True once the device holds everything the server had when the pull ended. */
+  upToDate: boolean;
+  error?: { code: string; message: string };
+  startedAt: string;
+  finishedAt: string;
+}
+
+export interface RetryPolicy {
+  baseMs: number;
+  maxMs: number;
+  /** After this many failed attempts an op stays failed, visible, until retried by hand. */
+  maxAttempts: number;
+}
+
+export interface SyncEngineOptions {
+  schema: Schema;
+  db: LocalDb;
+  transport: SyncTransport;
+  clock: HlcClock;
+  clientId: string;
+  deviceId: string;
+  batchSize: number;
+  pullLimit: number;
+  collections?: readonly string[];
+  retry: RetryPolicy;
+  breaker: CircuitBreaker;
+  timers: Timers;
+  random: () => number;
+  onProgress(progress: SyncProgress): void;
+  onResult(result: SyncResult): void;
+}
+
+const cursorKey = 'pull.cursor';
+const upToDateKey = 'pull.upToDate';
+const mappingsKey = 'tempIds';
+
+/** An error worth retrying: the network, the server being down or busy, a token to refresh. */
+function isTransient(err: unknown): boolean {
+  if (!isOutpostError(err)) return true;
+  return err.status >= 500 || err.code === 'RATE_LIMITED' || err.code === 'UNAUTHORIZED';
+}
+
+function describe(err: unknown): { code: string; message: string } {
+  if (isOutpostError(err)) return { code: err.code, message: err.message };
+  return { code: 'NETWORK', message: err instanceof Error ? err.message : String(err) };
+}
+
+function toServerState(
+  change: Pick<Change, 'data' | 'deleted' | 'version' | 'hlc' | 'updatedAt'>,
+): ServerState {
+  return {
+    data: change.data,
+    deleted: change.deleted,
+    version: change.version,
+    hlc: change.hlc,
+    updatedAt: change.updatedAt,
+  };
+}
+
+/**
+ * Seed 003's SyncEngine: pushes the outbox in dependency-ordered batches, then pulls pages after
+ * the saved cursor, applying them beneath the device's pending changes. The local store is only
+ * ever locked for the local transactions between network calls, never across one.
+ */
+export class SyncEngine {
+  private running: Promise<SyncResult> | null = null;
+  private retryTimer: unknown = null;
+  private closed = false;
+
+  constructor(private readonly o: SyncEngineOptions) {}
+
+  /** Push then pull. A sync already running is joined, never doubled. */
+  sync(): Promise<SyncResult> {
+    return this.join(async (result) => {
+      await this.pushAll(result);
+      await this.pullAll(result);
+    });
+  }
+
+  syncToServer(): Promise<SyncResult> {
+    return this.join((result) => this.pushAll(result));
+  }
+
+  syncFromServer(): Promise<SyncResult> {
+    return this.join((result) => this.pullAll(result));
+  }
+
+  get isSyncing(): boolean {
+    return this.running !== null;
+  }
+
+  close(): void {
+    this.closed = true;
+    if (this.retryTimer !== null) this.o.timers.clearTimeout(this.retryTimer);
+    this.retryTimer = null;
+  }
+
+  private join(work: (result: SyncResult) => Promise<void>): Promise<SyncResult> {
+    if (this.running) return this.running;
+    const result: SyncResult = {
+      ok: true,
+      pushed: { sent: 0, applied: 0, conflicts: 0, rejected: 0, held: 0 },
+      pulled: 0,
+      upToDate: this.o.db.state.meta[upToDateKey] === true,
+      startedAt: new Date(this.o.timers.now()).toISOString(),
+      finishedAt: '',
+    };
+    const run = (async () => {
+      try {
+        await work(result);
+      } catch (err) {
+        result.ok = false;
+        result.error = describe(err);
+        if (isTransient(err)) this.scheduleRetry();
+      } finally {
+        result.finishedAt = new Date(this.o.timers.now()).toISOString();
+        result.upToDate = this.o.db.state.meta[upToDateKey] === true;
+      }
+      this.o.onProgress({ phase: 'done', processed: 0, total: 0, percent: 100 });
+      this.o.onResult(result);
+      return result;
+    })();
+    this.running = run;
+    void run.finally(() => {
+      this.running = null;
+    });
+    return run;
+  }
+
+  /** The backoff timer: a failed push or pull is tried again on its own, with no new local write needed. */
+  private scheduleRetry(): void {
+    if (this.closed || this.retryTimer !== null) return;
+    const attempts = Math.max(1, ...this.waitingOps().map((o) => o.attempts));
+    const cooldown = this.o.breaker.msUntilTrial();
+    const delay = Math.max(backoffDelay(attempts, this.o.retry, this.o.random), cooldown);
+    this.retryTimer = this.o.timers.setTimeout(() => {
+      this.retryTimer = null;
+      if (!this.closed) void this.sync();
+    }, delay);
+  }
+
+  private waitingOps(): OutboxEntry[] {
+    return [...this.o.db.state.outbox.values()].filter((o) => o.status === 'pending');
+  }
+
+  /** Every network call goes through the circuit breaker, so a failing server is not hammered. */
+  private async call<T>(fn: () => Promise<T>): Promise<T> {
+    if (!this.o.breaker.canRequest()) {
+      throw new OutpostError('INTERNAL', 'the server is failing: waiting before trying again');
+    }
+    try {
+      const value = await fn();
+      this.o.breaker.recordSuccess();
+      return value;
+    } catch (err) {
+      if (isTransient(err)) this.o.breaker.recordFailure();
+      else this.o.breaker.recordSuccess();
+      throw err;
+    }
+  }
+
+  // ---- push ---------------------------------------------------------------------------------
+
+  /**
+   * Prepares the outbox for sending in one local transaction: folds unsent ops together, and
+   * holds back ops that reference a record that exists nowhere (a temp id that is neither a
+   * local record nor mapped), with the reason, instead of sending them to certain failure.
+   */
+  private async prepareOutbox(): Promise<OutboxEntry[]> {
+    const { db } = this.o;
+    return db.write(() => {
+      const state = db.state;
+      const { put, remove } = coalesceOutbox([...state.outbox.values()]);
+      const removed = new Set(remove);
+      const current = new Map<number, OutboxEntry>();
+      for (const o of state.outbox.values()) if (!removed.has(o.seq)) current.set(o.seq, o);
+      for (const o of put) current.set(o.seq, o);
+      const pendingCreates = new Set(
+        [...current.values()]
+          .filter((o) => o.type === 'create' && o.status !== 'done')
+          .map((o) => keyOf(o.collection, o.id)),
+      );
+      const changed = new Map(put.map((o) => [o.seq, o]));
+      const sendable: OutboxEntry[] = [];
+      for (const op of current.values()) {
+        if (op.status !== 'pending') continue;
+        const missing = this.missingReference(op, pendingCreates);
+        const heldReason = missing
+          ? `${missing.field} points to ${missing.collection} ${missing.id}, which exists nowhere: it was never created on this device or was deleted`
+          : undefined;
+        if (heldReason !== op.heldReason) {
+          const next: OutboxEntry = { ...op };
+          if (heldReason === undefined) delete next.heldReason;
+          else next.heldReason = heldReason;
+          changed.set(op.seq, next);
+        }
+        // Backoff decides when the engine tries again by itself; a sync that runs sends everything.
+        if (heldReason === undefined) sendable.push(changed.get(op.seq) ?? op);
+      }
+      return {
+        batch: { putOps: [...changed.values()], deleteOps: remove },
+        result: sendable,
+      };
+    });
+  }
+
+  private missingReference(
+    op: OutboxEntry,
+    pendingCreates: ReadonlySet<string>,
+  ): { field: string; collection: string; id: string } | null {
+    if (op.type === 'delete') return null;
+    const refs = this.o.schema.collection(op.collection)?.references ?? {};
+    const mappings = (this.o.db.state.meta[mappingsKey] ?? {}) as Record<string, string>;
+    for (const [field, target] of Object.entries(refs)) {
+      const value = op.data?.[field];
+      if (typeof value !== 'string' || pendingCreates.has(keyOf(target, value))) continue;
+      const id = mappings[value] ?? value;
+      const local = this.o.db.state.record(target, id);
+      // Nowhere: a temp id this device never made, or a record made here and deleted before
+      // the server ever saw it (its create and delete folded into nothing). A real id the
+      // device does not hold may well be on the server: the server checks that one.
+      const nowhere = local
+        ? local.deleted && local.version === 0
+        : isTempId(value) && mappings[value] === undefined;
+      if (nowhere) return { field, collection: target, id: value };
+    }
+    return null;
+  }
+
+  private async pushAll(result: SyncResult): Promise<void> {
+    const sendable = await this.prepareOutbox();
+    result.pushed.held = [...this.o.db.state.outbox.values()].filter(
+      (o) => o.heldReason !== undefined,
+    ).length;
+    if (sendable.length === 0) return;
+    // Parents before children, then priority, then the order things were done; batches are
+    // consecutive slices of that order, sent one after the other, so a child never travels in an
+    // earlier batch than its parent.
+    const order = orderOps(sendable, this.o.schema).map((o) => o.seq);
+    const total = order.length;
+    let processed = 0;
+    this.o.onProgress({ phase: 'push', processed, total, percent: 0 });
+    let i = 0;
+    while (i < order.length) {
+      const batch: OutboxEntry[] = [];
+      const records = new Set<string>();
+      while (i < order.length && batch.length < this.o.batchSize) {
+        // Read each op fresh: an earlier batch's id mappings may have rewritten it.
+        const op = this.o.db.state.outbox.get(order[i] as number);
+        if (!op || op.status !== 'pending' || op.heldReason !== undefined) {
+          i += 1;
+          processed += 1;
+          continue;
+        }
+        // One op per record per batch: the next one's base version is known only once this one is answered.
+        const key = keyOf(op.collection, op.id);
+        if (records.has(key)) break;
+        records.add(key);
+        batch.push(op);
+        i += 1;
+      }
+      if (batch.length === 0) continue;
+      await this.sendBatch(batch, result);
+      processed += batch.length;
+      this.o.onProgress({ phase: 'push', processed, total, percent: Math.round((processed / total) * 100) });
+    }
+  }
+
+  private async sendBatch(batch: readonly OutboxEntry[], result: SyncResult): Promise<void> {
+    const { db } = this.o;
+    await db.write(() => ({
+      batch: { putOps: batch.map((o) => ({ ...o, status: 'in-flight' as const })) },
+      result: undefined,
+    }));
+    let response;
+    try {
+      response = await this.call(() =>
+        this.o.transport.push({
+          clientId: this.o.clientId,
+          deviceId: this.o.deviceId,
+          ops: batch.map(toPushOp),
+        }),
+      );
+    } catch (err) {
+      await this.markFailedAttempt(batch, err);
+      throw err;
+    }
+    result.pushed.sent += batch.length;
+    // First the id mappings and every rewritten reference, in one transaction...
+    await this.applyMappings(response.idMappings);
+    // ...then each op's outcome. Both steps are safe to repeat: a resend gets the same answers.
+    const refresh = await this.applyResults(batch, response.results, result);
+    if (refresh.length > 0) await this.refreshRecords(refresh);
+  }
+
+  /** A send that failed on the way: the ops wait for the backoff timer, or stay failed after too many tries. */
+  private async markFailedAttempt(batch: readonly OutboxEntry[], err: unknown): Promise<void> {
+    const { db, retry } = this.o;
+    const now = this.o.timers.now();
+    const error = describe(err);
+    await db.write(() => ({
+      batch: {
+        putOps: batch.map((o) => {
+          const current = db.state.outbox.get(o.seq) ?? o;
+          const attempts = current.attempts + 1;
+          const gaveUp = attempts >= retry.maxAttempts || !isTransient(err);
+          return {
+            ...current,
+            status: gaveUp ? ('failed' as const) : ('pending' as const),
+            attempts,
+            lastError: error,
+            nextAttemptAt: now + backoffDelay(attempts, retry, this.o.random),
+          };
+        }),
+      },
+      result: undefined,
+    }));
+  }
+
+  private async applyMappings(mappings: readonly IdMapping[]): Promise<void> {
+    if (mappings.length === 0) return;
+    const { db, schema } = this.o;
+    await db.write(() => {
+      const state = db.state;
+      const rewritten = rewriteTempIds(schema, mappings, {
+        records: state.records.values(),
+        outbox: state.outbox.values(),
+        conflicts: state.conflicts.values(),
+      });
+      const known = { ...((state.meta[mappingsKey] ?? {}) as Record<string, string>) };
+      for (const m of mappings) known[m.tempId] = m.id;
+      return { batch: { ...rewritten, meta: { [mappingsKey]: known } }, result: undefined };
+    });
+  }
+
+  private async applyResults(
+    batch: readonly OutboxEntry[],
+    results: readonly PushResult[],
+    summary: SyncResult,
+  ): Promise<Array<{ collection: string; id: string }>> {
+    const { db } = this.o;
+    const bySeq = new Map(batch.map((o) => [o.opId, o.seq]));
+    return db.write(() => {
+      const state = db.state;
+      const ops = new Map<number, OutboxEntry>();
+      const records = new Map<string, LocalRecord | null>();
+      const conflicts: LocalConflict[] = [];
+      const refresh: Array<{ collection: string; id: string }> = [];
+      const nowIso = new Date(this.o.timers.now()).toISOString();
+      const opOf = (seq: number) => ops.get(seq) ?? state.outbox.get(seq);
+      // The ops of a record as this transaction leaves them (ids are already the real ones).
+      const pendingOf = (collection: string, id: string) =>
+        state
+          .opsFor(collection, id)
+          .map((o) => ops.get(o.seq) ?? o)
+          .filter((o) => o.status !== 'done' && o.status !== 'conflict');
+
+      for (const r of results) {
+        const seq = bySeq.get(r.opId);
+        const op = seq === undefined ? undefined : opOf(seq);
+        if (!op) continue;
+        const status = r.status === 'duplicate' ? (r.originalStatus ?? 'applied') : r.status;
+        const id = r.id; // the real id, after any temp-id mapping
+        if (r.conflict?.id !== undefined) {
+          conflicts.push({
+            id: r.conflict.id,
+            opId: op.opId,
+            collection: op.collection,
+            recordId: id,
+            summary: r.conflict,
+            detectedAt: nowIso,
+            ...(r.conflict.outcome !== 'open' ? { resolvedAt: nowIso } : {}),
+          });
+        }
+        if (status === 'applied') {
+          summary.pushed.applied += 1;
+          const done: OutboxEntry = { ...op, id, status: 'done' };
+          delete done.lastError;
+          ops.set(op.seq, done);
+          // Later ops on this record were made on top of this one: their base is its new version.
+          for (const later of pendingOf(op.collection, id)) {
+            if (later.seq > op.seq && later.baseVersion === op.baseVersion && r.version !== undefined) {
+              ops.set(later.seq, { ...later, baseVersion: r.version });
+            }
+          }
+          const key = keyOf(op.collection, id);
+          const rec = records.get(key) ?? state.record(op.collection, id);
+          if (op.type === 'delete' && pendingOf(op.collection, id).length === 0) {
+            // The delete is acknowledged: the local tombstone has done its job.
+            if (rec) records.set(key, null);
+          } else if (rec && r.version !== undefined && r.version > rec.version) {
+            records.set(key, { ...rec, version: r.version });
+          }
+        } else if (status === 'conflict') {
+          summary.pushed.conflicts += 1;
+          ops.set(op.seq, { ...op, id, status: 'conflict' });
+          const server = r.conflict?.server;
+          if (server) {
+            // The server's version stands (or waits for a person): show it, with any other
+            // pending changes of this device on top. The losing change is in the conflict store.
+            const view = viewOf(
+              op.collection,
+              id,
+              {
+                data: server.data,
+                deleted: server.data === null,
+                version: server.version,
+                hlc: state.record(op.collection, id)?.hlc ?? op.hlc,
+                updatedAt: nowIso,
+              },
+              pendingOf(op.collection, id),
+            );
+            records.set(keyOf(op.collection, id), view);
+          } else {
+            refresh.push({ collection: op.collection, id });
+          }
+        } else {
+          summary.pushed.rejected += 1;
+          const kind = r.conflict?.kind;
+          const refused = kind === 'immutable' || kind === 'locked';
+          // Refused for good: set aside so it never blocks the ops behind it, kept and visible.
+          ops.set(op.seq, {
+            ...op,
+            id,
+            status: refused ? 'conflict' : 'failed',
+            attempts: op.attempts + 1,
+            ...(r.error ? { lastError: r.error } : {}),
+          });
+          // A signed note or locked form keeps the server's content: fetch it to show it again.
+          if (refused) refresh.push({ collection: op.collection, id });
+        }
+      }
+      const putRecords: LocalRecord[] = [];
+      const deleteRecords: Array<{ collection: string; id: string }> = [];
+      for (const [key, rec] of records) {
+        if (rec) putRecords.push(rec);
+        else {
+          const [collection, id] = key.split('\u0000') as [string, string];
+          deleteRecords.push({ collection, id });
+        }
+      }
+      const write: WriteBatch = {
+        putOps: [...ops.values()],
+        putRecords,
+        deleteRecords,
+        putConflicts: conflicts,
+      };
+      return { batch: write, result: refresh };
+    });
+  }
+
+  /** Reads records whose server state a push answer did not carry, and shows them beneath pending changes. */
+  private async refreshRecords(keys: ReadonlyArray<{ collection: string; id: string }>): Promise<void> {
+    const changes: Change[] = [];
+    for (const k of keys) {
+      try {
+        const found = await this.call(() => this.o.transport.getRecord(k.collection, k.id));
+        if (found) changes.push(found);
+      } catch (err) {
+        if (isTransient(err)) throw err;
+      }
+    }
+    if (changes.length > 0) await this.applyChanges(changes, {});
+  }
+
+  // ---- pull ---------------------------------------------------------------------------------
+
+  private async pullAll(result: SyncResult): Promise<void> {
+    let resynced = false;
+    for (;;) {
+      const cursor = this.o.db.state.meta[cursorKey] as string | undefined;
+      let page;
+      try {
+        page = await this.call(() =>
+          this.o.transport.pull({
+            ...(cursor !== undefined ? { cursor } : {}),
+            limit: this.o.pullLimit,
+            ...(this.o.collections ? { collections: this.o.collections } : {}),
+          }),
+        );
+      } catch (err) {
+        if (isOutpostError(err) && err.code === 'CURSOR_EXPIRED' && !resynced) {
+          // Deletions older than the cursor are gone from the server: start over from nothing,
+          // keeping every pending change of this device.
+          resynced = true;
+          await this.forgetServerState();
+          continue;
+        }
+        throw err;
+      }
+      // The page and the cursor after it commit together: a saved cursor never runs ahead of
+      // the data applied, and an interrupted initial sync resumes from the last whole page.
+      await this.applyChanges(page.changes, {
+        [cursorKey]: page.cursor,
+        [upToDateKey]: !page.hasMore,
+      });
+      result.pulled += page.changes.length;
+      this.o.onProgress({
+        phase: 'pull',
+        processed: result.pulled,
+        total: page.hasMore ? null : result.pulled,
+        percent: page.hasMore ? null : 100,
+      });
+      if (!page.hasMore) return;
+    }
+  }
+
+  /** Applies server changes beneath the device's pending ones, with `meta` in the same transaction. */
+  private async applyChanges(changes: readonly Change[], meta: Record<string, unknown>): Promise<void> {
+    const { db, clock } = this.o;
+    await db.write(() => {
+      const state = db.state;
+      const putRecords: LocalRecord[] = [];
+      const deleteRecords: Array<{ collection: string; id: string }> = [];
+      for (const change of changes) {
+        clock.receive(change.hlc);
+        const local = state.record(change.collection, change.id);
+        // An older server state than one already seen never replaces it.
+        if (local && local.version > change.version) continue;
+        const pending = state.pendingFor(change.collection, change.id);
+        if (pending.length === 0) {
+          if (change.deleted) {
+            if (local) deleteRecords.push({ collection: change.collection, id: change.id });
+          } else {
+            putRecords.push({
+              collection: change.collection,
+              id: change.id,
+              data: change.data ?? {},
+              deleted: false,
+              version: change.version,
+              hlc: change.hlc,
+              updatedAt: change.updatedAt,
+            });
+          }
+        } else {
+          const view = viewOf(change.collection, change.id, toServerState(change), pending);
+          if (view) putRecords.push(view);
+        }
+      }
+      return { batch: { putRecords, deleteRecords, meta }, result: undefined };
+    });
+  }
+
+  /** For a full resync: drop what the device knows of the server, keep what it has not sent. */
+  private async forgetServerState(): Promise<void> {
+    const { db } = this.o;
+    await db.write(() => {
+      const state = db.state;
+      const putRecords: LocalRecord[] = [];
+      const deleteRecords: Array<{ collection: string; id: string }> = [];
+      for (const rec of state.records.values()) {
+        const pending = state.pendingFor(rec.collection, rec.id);
+        const view = pending.length > 0 ? viewOf(rec.collection, rec.id, null, pending) : null;
+        if (view) putRecords.push(view);
+        else deleteRecords.push({ collection: rec.collection, id: rec.id });
+      }
+      return {
+        batch: { putRecords, deleteRecords, meta: { [cursorKey]: undefined, [upToDateKey]: false } },
+        result: undefined,
+      };
+    });
+  }
+}
+
+function toPushOp(o: OutboxEntry): PushOp {
+  return {
+    opId: o.opId,
+    collection: o.collection,
+    type: o.type,
+    id: o.id,
+    ...(o.data !== undefined ? { data: o.data } : {}),
+    ...(o.baseVersion !== undefined ? { baseVersion: o.baseVersion } : {}),
+    hlc: o.hlc,
+  };
+}

@@ -1,0 +1,19 @@
+import type {
+  Change,
+  PullResponse,
+  PushOp,
+  PushResponse,
+  ResolveRequest,
+  ResolveResponse,
+} from '@outpost/core';
+import type { PullRequest } from '../http-transport';
+
+/** What the sync engine needs of the server. The HTTP transport implements it; tests may cut it. */
+export interface SyncTransport {
+  push(request: { clientId: string; deviceId: string; ops: readonly PushOp[] }): Promise<PushResponse>;
+  pull(request?: PullRequest): Promise<PullResponse>;
+  /** One record as the server holds it, or null when it does not exist. */
+  getRecord(collection: string, id: string): Promise<Change | null>;
+  resolveConflict(id: string, request: ResolveRequest): Promise<ResolveResponse>;
+  undoConflict(id: string): Promise<ResolveResponse>;
+}

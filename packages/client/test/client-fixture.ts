@@ -1,0 +1,160 @@
+// A real sync server on SQLite over loopback, and the faults a test injects on purpose: the
+// network cut before the server, the answer lost after the server committed, and manual time.
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { FastifyInstance } from 'fastify';
+import type { Schema } from '@outpost/core';
+import { createSyncServer, ensureUsers, openSqlite } from '@outpost/server';
+import type { Timers } from '../src/network/timers';
+
+export const password = 'outpost-test';
+const users = [
+  { email: 'nurse@clinic-a.test', tenant: 'clinic-a', roles: ['clinician'] },
+  { email: 'admin@clinic-a.test', tenant: 'clinic-a', roles: ['admin'] },
+  { email: 'vet@vet-a.test', tenant: 'vet-a', roles: ['clinician'] },
+  { email: 'admin@vet-a.test', tenant: 'vet-a', roles: ['admin'] },
+];
+
+export interface TestServer {
+  app: FastifyInstance;
+  url: string;
+  token(email: string): Promise<string>;
+  close(): Promise<void>;
+}
+
+export async function startServer(schema: Schema): Promise<TestServer> {
+  const dir = mkdtempSync(join(tmpdir(), 'outpost-client-'));
+  const app = await createSyncServer({
+    schema,
+    database: await openSqlite(join(dir, 'outpost.sqlite')),
+    auth: { jwtSecret: 'client-test-secret-client-test-secret' },
+    limits: { rateLimitPerMinute: false },
+  });
+  await ensureUsers(
+    app.outpost.store,
+    users.map((u) => ({ ...u, password })),
+  );
+  const url = await app.listen({ port: 0, host: '127.0.0.1' });
+  const tokens = new Map<string, string>();
+  return {
+    app,
+    url,
+    async token(email) {
+      const cached = tokens.get(email);
+      if (cached) return cached;
+      const res = await fetch(`${url}/v1/auth/login`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ email, password }),
+      });
+      const body = (await res.json()) as { token: string };
+      tokens.set(email, body.token);
+      return body.token;
+    },
+    async close() {
+      await app.close();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+export type NetworkMode = 'online' | 'offline' | 'lose-answers' | 'server-error';
+
+/** A fetch a test can cut, and a log of what reached the server. */
+export class TestNetwork {
+  mode: NetworkMode = 'online';
+  /** How many more requests lose their answer before the mode returns to online. */
+  private losses = 0;
+  readonly sent: Array<{ method: string; path: string; body: unknown }> = [];
+
+  loseNextAnswers(n: number): void {
+    this.losses = n;
+    this.mode = 'lose-answers';
+  }
+
+  readonly fetch: typeof fetch = async (input, init) => {
+    const url = new URL(String(input));
+    if (this.mode === 'offline') throw new TypeError('fetch failed: network is offline');
+    if (this.mode === 'server-error') {
+      return new Response(JSON.stringify({ error: { code: 'INTERNAL', message: 'down' } }), {
+        status: 503,
+        headers: { 'content-type': 'application/json' },
+      });
+    }
+    const body = typeof init?.body === 'string' ? (JSON.parse(init.body) as unknown) : undefined;
+    this.sent.push({ method: init?.method ?? 'GET', path: url.pathname, body });
+    const res = await fetch(input, init);
+    if (this.mode === 'lose-answers') {
+      await res.arrayBuffer();
+      this.losses -= 1;
+      if (this.losses <= 0) this.mode = 'online';
+      throw new TypeError('fetch failed: connection reset after the request was sent');
+    }
+    return res;
+  };
+
+  pushes(): Array<{
+    ops: Array<{
+      opId: string;
+      collection: string;
+      type: string;
+      id: string;
+      data?: Record<string, unknown>;
+    }>;
+  }> {
+    return this.sent.filter((s) => s.path === '/v1/sync/push').map((s) => s.body as never);
+  }
+}
+
+/** Time that moves only when the test says so. Timers fire in order of their due time. */
+export class ManualTimers implements Timers {
+  private current: number;
+  private nextId = 1;
+  private readonly pending = new Map<number, { at: number; fn: () => void }>();
+
+  constructor(start = Date.UTC(2026, 10, 22, 8, 0, 0)) {
+    this.current = start;
+  }
+
+  now(): number {
+    return this.current;
+  }
+
+  setTimeout(fn: () => void, ms: number): unknown {
+    const id = this.nextId++;
+    this.pending.set(id, { at: this.current + Math.max(0, ms), fn });
+    return id;
+  }
+
+  clearTimeout(handle: unknown): void {
+    this.pending.delete(handle as number);
+  }
+
+  /** The due times of the timers waiting, relative to now. */
+  waiting(): number[] {
+    return [...this.pending.values()].map((t) => t.at - this.current).sort((a, b) => a - b);
+  }
+
+  /** Moves time forward, firing each timer that comes due (and letting its async work settle). */
+  async advance(ms: number): Promise<void> {
+    const end = this.current + ms;
+    for (;;) {
+      const due = [...this.pending.entries()]
+        .filter(([, t]) => t.at <= end)
+        .sort((a, b) => a[1].at - b[1].at)[0];
+      if (!due) break;
+      this.pending.delete(due[0]);
+      this.current = Math.max(this.current, due[1].at);
+      due[1].fn();
+      await settle();
+    }
+    this.current = end;
+    await settle();
+  }
+}
+
+/** Lets promise chains started by timers run to their next real I/O wait. */
+export async function settle(): Promise<void> {
+  for (let i = 0; i < 20; i++) await new Promise((r) => setImmediate(r));
+}

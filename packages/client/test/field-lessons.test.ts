@@ -1,0 +1,208 @@
+// Lessons other sync engines learned in the field, each pinned by a test against a real server.
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { uuidv7 } from '@outpost/core';
+import { fieldClinic } from '@outpost/examples';
+import { createSyncClient, memoryStore } from '../src/index';
+import type { LocalStore, SyncClient, SyncClientOptions, WriteBatch } from '../src/index';
+import { TestNetwork, startServer } from './client-fixture';
+import type { TestServer } from './client-fixture';
+
+const clients: SyncClient[] = [];
+afterEach(async () => {
+  while (clients.length > 0) await clients.pop()?.close();
+});
+
+describe('lessons from the field', () => {
+  let server: TestServer;
+  beforeAll(async () => {
+    server = await startServer(fieldClinic);
+  });
+  afterAll(async () => server.close());
+
+  async function open(store: LocalStore, network: TestNetwork, extra: Partial<SyncClientOptions> = {}) {
+    const token = await server.token('nurse@clinic-a.test');
+    const client = await createSyncClient({
+      schema: fieldClinic,
+      url: server.url,
+      getToken: async () => token,
+      store,
+      deviceId: 'tablet-9',
+      fetch: network.fetch,
+      autoSync: false,
+      probeIntervalMs: 0,
+      ...extra,
+    });
+    clients.push(client);
+    return client;
+  }
+
+  /** Puts `n` patients on the server from another device. */
+  async function seedPatients(n: number, prefix: string): Promise<void> {
+    const seeder = await open(memoryStore(), new TestNetwork(), { deviceId: 'seeder' });
+    for (let i = 0; i < n; i++) await seeder.collection('patients').create({ name: `${prefix} ${i}` });
+    expect((await seeder.sync()).ok).toBe(true);
+  }
+
+  it('a pulled page and its cursor commit together: a failed commit applies neither', async () => {
+    await seedPatients(12, 'Page');
+    const inner = memoryStore();
+    // The second pulled page fails to commit, as a full disk or a closed tab would make it.
+    let pageCommits = 0;
+    const failing: LocalStore = {
+      kind: 'failing',
+      load: () => inner.load(),
+      clear: () => inner.clear(),
+      close: () => inner.close(),
+      commit: async (batch: WriteBatch) => {
+        if (batch.meta && 'pull.cursor' in batch.meta && ++pageCommits === 2) throw new Error('disk full');
+        return inner.commit(batch);
+      },
+    };
+    const network = new TestNetwork();
+    const client = await open(failing, network, { pullLimit: 5 });
+    const first = await client.sync();
+    expect(first.ok).toBe(false);
+    const snapshot = await inner.load();
+    // Exactly the first page is stored, and the cursor saved is the one after it, not after page 2.
+    const stored = snapshot.records.filter((r) => r.collection === 'patients');
+    expect(stored.length).toBe(5);
+    const cursorAfterPage1 = snapshot.meta['pull.cursor'];
+    expect(cursorAfterPage1).toBeTruthy();
+    expect(snapshot.meta['pull.upToDate']).toBe(false);
+    // Reopened, the device resumes from that cursor and ends holding everything.
+    await client.close();
+    clients.pop();
+    const again = await open(inner, network, { pullLimit: 5 });
+    const resumed = await again.sync();
+    expect(resumed.ok).toBe(true);
+    expect(resumed.upToDate).toBe(true);
+    expect(
+      (await again.collection('patients').find({ where: (r) => String(r.data['name']).startsWith('Page ') }))
+        .length,
+    ).toBe(12);
+  });
+
+  it('an interrupted initial sync resumes where it stopped and is not reported complete early', async () => {
+    await seedPatients(23, 'Initial');
+    const total = (
+      await open(memoryStore(), new TestNetwork(), { deviceId: 'counter' }).then((c) => c.sync())
+    ).pulled;
+    const network = new TestNetwork();
+    let pulls = 0;
+    const cutting: typeof fetch = async (input, init) => {
+      if (String(input).includes('/v1/sync/pull') && ++pulls === 2)
+        throw new TypeError('fetch failed: signal lost');
+      return network.fetch(input, init);
+    };
+    const cut = await open(memoryStore(), network, { pullLimit: 10, fetch: cutting });
+    const interrupted = await cut.sync();
+    expect(interrupted).toMatchObject({ ok: false, upToDate: false, pulled: 10 });
+    const resumed = await cut.sync();
+    expect(resumed.ok).toBe(true);
+    expect(resumed.upToDate).toBe(true);
+    // The second sync did not start over: it pulled only what the first one had not applied.
+    expect(resumed.pulled).toBe(total - 10);
+    const names = (await cut.collection('patients').find()).map((p) => String(p.data['name']));
+    expect(names.filter((n) => n.startsWith('Initial ')).length).toBe(23);
+  });
+
+  it('never sends a child in an earlier batch than its parent, even when the child syncs first by priority', async () => {
+    const network = new TestNetwork();
+    const client = await open(memoryStore(), network, { batchSize: 2 });
+    network.mode = 'offline';
+    const patients: string[] = [];
+    for (let i = 0; i < 5; i++) {
+      const p = await client.collection('patients').create({ name: `Batch ${i}` });
+      patients.push(p.id);
+      // Prescriptions have priority 1 and patients 10: priority alone would send these first.
+      await client
+        .collection('prescriptions')
+        .create({ patientId: p.id, drug: 'Paracetamol', dose: '500 mg' });
+    }
+    network.mode = 'online';
+    const result = await client.sync();
+    expect(result.ok).toBe(true);
+    expect(result.pushed.rejected).toBe(0);
+    const batchOf = new Map<string, number>();
+    network.pushes().forEach((push, batch) => {
+      expect(push.ops.length).toBeLessThanOrEqual(2);
+      for (const op of push.ops) batchOf.set(op.id, batch);
+    });
+    for (const push of network.pushes()) {
+      for (const op of push.ops.filter((o) => o.collection === 'prescriptions')) {
+        expect(batchOf.get(String(op.data?.['patientId']))).toBeLessThanOrEqual(batchOf.get(op.id) as number);
+      }
+    }
+  });
+
+  it('sets aside an op the server rejects for good, so the ops behind it still go', async () => {
+    const network = new TestNetwork();
+    const client = await open(memoryStore(), network);
+    // An encounter for a patient that exists nowhere, neither here nor on the server.
+    const orphan = await client.collection('encounters').create({ patientId: uuidv7(), diagnosis: 'x' });
+    const fine = await client.collection('patients').create({ name: 'Behind the bad one' });
+    const first = await client.sync();
+    expect(first.pushed).toMatchObject({ applied: 1, rejected: 1 });
+    const failed = client.queue.list().find((o) => o.id === orphan.id);
+    expect(failed).toMatchObject({ status: 'failed', lastError: { code: 'UNRESOLVED_REFERENCE' } });
+    // Still on the device, marked, never dropped.
+    expect(await client.collection('encounters').get(orphan.id)).not.toBeNull();
+    expect((await client.collection('patients').get(fine.id))?.pending).toBe(false);
+    // The next sync does not send it again; only a retry by hand does.
+    const pushesBefore = network.pushes().length;
+    await client.collection('patients').create({ name: 'Later' });
+    await client.sync();
+    const later = network.pushes().slice(pushesBefore);
+    expect(later.flatMap((p) => p.ops.map((o) => o.id))).not.toContain(orphan.id);
+    expect(await client.queue.retry()).toBe(1);
+    expect(client.queue.stats().pending).toBe(1);
+  });
+
+  it('holds back an op whose reference exists nowhere, with the reason, instead of sending it', async () => {
+    const network = new TestNetwork();
+    const client = await open(memoryStore(), network);
+    const p = await client.collection('patients').create({ name: 'Held' });
+    await client.collection('encounters').create({ patientId: p.id });
+    // Created and deleted before any sync: the patient never reaches the server...
+    await client
+      .collection('encounters')
+      .delete((await client.collection('encounters').find())[0]?.id as string);
+    const e2 = await client.collection('encounters').create({ patientId: p.id });
+    await client.collection('patients').delete(p.id);
+    const result = await client.sync();
+    expect(result.ok).toBe(true);
+    // ...so nothing about it is sent, and the encounter pointing at it is held with a reason.
+    expect(network.pushes().flatMap((x) => x.ops.map((o) => o.id))).not.toContain(p.id);
+    const held = client.queue.list().find((o) => o.id === e2.id);
+    expect(held?.status).toBe('pending');
+    expect(held?.heldReason).toMatch(/exists nowhere/);
+    expect(client.relationships.findOrphans().map((o) => o.id)).toContain(e2.id);
+    expect(await client.relationships.resolveOrphans('delete')).toBe(1);
+    expect(await client.collection('encounters').get(e2.id)).toBeNull();
+    expect(client.queue.list().find((o) => o.id === e2.id)).toBeUndefined();
+  });
+
+  it('a cursor past tombstone retention (410) resyncs from scratch without losing pending ops', async () => {
+    const network = new TestNetwork();
+    const client = await open(memoryStore(), network);
+    const p = await client.collection('patients').create({ name: 'Resync' });
+    const gone = await client.collection('patients').create({ name: 'Deleted elsewhere' });
+    await client.sync();
+    // Another device deletes one; the server then purges tombstones past the device's cursor.
+    const other = await open(memoryStore(), new TestNetwork(), { deviceId: 'other' });
+    await other.sync();
+    await other.collection('patients').delete(gone.id);
+    await other.sync();
+    await server.app.outpost.store.purgeTombstones(new Date(Date.now() + 60_000).toISOString());
+    network.mode = 'offline';
+    await client.collection('patients').update(p.id, { village: 'Kept while offline' });
+    network.mode = 'online';
+    const result = await client.syncFromServer();
+    expect(result.ok).toBe(true);
+    expect(await client.collection('patients').get(gone.id)).toBeNull();
+    expect((await client.collection('patients').get(p.id))?.data['village']).toBe('Kept while offline');
+    expect(client.queue.stats().pending).toBe(1);
+    await client.sync();
+    expect(client.queue.stats().pending).toBe(0);
+  });
+});

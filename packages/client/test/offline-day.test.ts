@@ -1,0 +1,277 @@
+// The client SDK against a real server on SQLite: an offline day, lost answers, two devices on
+// one patient, a server that is down, and the lessons the field taught sync engines.
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
+import { isTempId } from '@outpost/core';
+import type { Change, RecordData, Schema } from '@outpost/core';
+import { fieldClinic, vetPractice } from '@outpost/examples';
+import { createSyncClient, memoryStore } from '../src/index';
+import type { SyncClient, SyncClientOptions } from '../src/index';
+import { ManualTimers, TestNetwork, startServer } from './client-fixture';
+import type { TestServer } from './client-fixture';
+
+/** The whole server state of a tenant, as a fresh pull from scratch sees it. */
+async function serverState(server: TestServer, email: string): Promise<Map<string, RecordData>> {
+  const token = await server.token(email);
+  const state = new Map<string, RecordData>();
+  let cursor: string | undefined;
+  for (;;) {
+    const res = await fetch(`${server.url}/v1/sync/pull?limit=5000${cursor ? `&cursor=${cursor}` : ''}`, {
+      headers: { authorization: `Bearer ${token}` },
+    });
+    const page = (await res.json()) as { changes: Change[]; cursor: string; hasMore: boolean };
+    for (const c of page.changes) {
+      if (c.deleted) state.delete(`${c.collection}/${c.id}`);
+      else state.set(`${c.collection}/${c.id}`, c.data ?? {});
+    }
+    cursor = page.cursor;
+    if (!page.hasMore) return state;
+  }
+}
+
+async function localState(client: SyncClient): Promise<Map<string, RecordData>> {
+  const state = new Map<string, RecordData>();
+  for (const name of client.schema.collectionNames) {
+    for (const r of await client.collection(name).find()) state.set(`${name}/${r.id}`, r.data);
+  }
+  return state;
+}
+
+const clients: SyncClient[] = [];
+afterEach(async () => {
+  while (clients.length > 0) await clients.pop()?.close();
+});
+
+function opener(server: TestServer, schema: Schema, email: string, network: TestNetwork) {
+  return async (store: ReturnType<typeof memoryStore>, extra: Partial<SyncClientOptions> = {}) => {
+    const token = await server.token(email);
+    const client = await createSyncClient({
+      schema,
+      url: server.url,
+      getToken: async () => token,
+      store,
+      deviceId: 'tablet-7',
+      fetch: network.fetch,
+      autoSync: false,
+      probeIntervalMs: 0,
+      ...extra,
+    });
+    clients.push(client);
+    return client;
+  };
+}
+
+describe('an offline day on the vet practice', () => {
+  let server: TestServer;
+  beforeAll(async () => {
+    server = await startServer(vetPractice);
+  });
+  afterAll(async () => server.close());
+
+  it('500 offline ops with temp ids three levels deep, a restart half-way, one sync: server equals device', async () => {
+    const network = new TestNetwork();
+    const open = opener(server, vetPractice, 'vet@vet-a.test', network);
+    const store = memoryStore();
+    network.mode = 'offline';
+    let client = await open(store);
+    let ops = 0;
+    const owners: string[] = [];
+    const pets: string[] = [];
+    const appointments: string[] = [];
+    const work = async (c: SyncClient, rounds: number) => {
+      for (let i = 0; i < rounds; i++) {
+        const owner = await c.collection('users').create({ name: `Owner ${i}`, role: 'CLIENT' });
+        owners.push(owner.id);
+        const pet = await c
+          .collection('pets')
+          .create({ name: `Pet ${i}`, species: 'dog', ownerId: owner.id });
+        pets.push(pet.id);
+        const appt = await c
+          .collection('appointments')
+          .create({ title: 'Check-up', date: '2026-11-22T09:00:00Z', petId: pet.id, durationMinutes: 30 });
+        appointments.push(appt.id);
+        const note = await c
+          .collection('soapNotes')
+          .create({ appointmentId: appt.id, subjective: 'limping' });
+        await c.collection('soapNotes').update(note.id, { plan: 'rest for a week' });
+        await c.collection('pets').update(pet.id, { species: 'cat' });
+        if (i % 5 === 0) {
+          const extra = await c.collection('soapNotes').create({ appointmentId: appt.id, objective: 'ok' });
+          await c.collection('soapNotes').delete(extra.id);
+          ops += 2;
+        }
+        ops += 6;
+      }
+    };
+    await work(client, 40);
+    // The tablet restarts half-way through the day: the store is opened again.
+    await client.close();
+    clients.pop();
+    client = await open(store);
+    expect(client.queue.stats().pending).toBe(ops);
+    await work(client, 40);
+    expect(ops).toBeGreaterThanOrEqual(500);
+    expect(network.sent).toHaveLength(0);
+
+    network.mode = 'online';
+    const result = await client.sync();
+    expect(result.ok).toBe(true);
+    expect(client.queue.stats()).toMatchObject({ pending: 0, failed: 0, conflict: 0, inFlight: 0 });
+
+    const local = await localState(client);
+    const remote = await serverState(server, 'vet@vet-a.test');
+    expect(local.size).toBe(remote.size);
+    for (const [key, data] of remote) expect(local.get(key), key).toEqual(data);
+    for (const [key, data] of local) {
+      expect(isTempId(key.split('/')[1])).toBe(false);
+      for (const field of ['ownerId', 'petId', 'appointmentId']) {
+        if (field in data) expect(isTempId(data[field]), `${key}.${field}`).toBe(false);
+      }
+    }
+    // An id the app still held from before the sync keeps working.
+    expect((await client.collection('pets').get(pets[0] as string))?.data['species']).toBe('cat');
+  });
+
+  it('an answer lost after the server committed: the retry yields duplicates only', async () => {
+    const network = new TestNetwork();
+    const open = opener(server, vetPractice, 'vet@vet-a.test', network);
+    const client = await open(memoryStore());
+    const owner = await client.collection('users').create({ name: 'Grace', role: 'CLIENT' });
+    await client.collection('pets').create({ name: 'Rex', ownerId: owner.id });
+    network.loseNextAnswers(1);
+    const first = await client.sync();
+    expect(first.ok).toBe(false);
+    expect(client.queue.stats().pending).toBe(2);
+    const retried = await client.sync();
+    expect(retried.ok).toBe(true);
+    const pushes = network.pushes();
+    expect(pushes).toHaveLength(2);
+    // The same ops, with the same opIds, went twice; the server applied them once.
+    expect(pushes[1]?.ops.map((o) => o.opId)).toEqual(pushes[0]?.ops.map((o) => o.opId));
+    const pets = await client.collection('pets').find({ where: { name: 'Rex' } });
+    expect(pets).toHaveLength(1);
+    expect(isTempId(pets[0]?.id)).toBe(false);
+    const remote = [...(await serverState(server, 'vet@vet-a.test')).values()].filter(
+      (d) => d['name'] === 'Rex',
+    );
+    expect(remote).toHaveLength(1);
+    const token = await server.token('vet@vet-a.test');
+    const status = (await (
+      await fetch(`${server.url}/v1/sync/status?deviceId=tablet-7`, {
+        headers: { authorization: `Bearer ${token}` },
+      })
+    ).json()) as { ops: { duplicate: number } };
+    expect(status.ops.duplicate).toBeGreaterThanOrEqual(2);
+  });
+});
+
+describe('two devices on one patient (field clinic)', () => {
+  let server: TestServer;
+  beforeAll(async () => {
+    server = await startServer(fieldClinic);
+  });
+  afterAll(async () => server.close());
+
+  it('disjoint fields merge; the same field becomes a conflict visible on the device', async () => {
+    const netA = new TestNetwork();
+    const netB = new TestNetwork();
+    const a = await opener(
+      server,
+      fieldClinic,
+      'nurse@clinic-a.test',
+      netA,
+    )(memoryStore(), { deviceId: 'tablet-a' });
+    const b = await opener(
+      server,
+      fieldClinic,
+      'nurse@clinic-a.test',
+      netB,
+    )(memoryStore(), { deviceId: 'tablet-b' });
+    const p = await a.collection('patients').create({ name: 'Amina K.', village: 'Ntcheu' });
+    await a.sync();
+    await b.sync();
+    expect((await b.collection('patients').get(p.id))?.data).toEqual({ name: 'Amina K.', village: 'Ntcheu' });
+
+    // Both offline: different fields.
+    netA.mode = 'offline';
+    netB.mode = 'offline';
+    await a.collection('patients').update(p.id, { phone: '0999 111' });
+    await b.collection('patients').update(p.id, { village: 'Dedza' });
+    netA.mode = 'online';
+    netB.mode = 'online';
+    await a.sync();
+    await b.sync();
+    await a.sync();
+    const merged = { name: 'Amina K.', village: 'Dedza', phone: '0999 111' };
+    expect((await a.collection('patients').get(p.id))?.data).toEqual(merged);
+    expect((await b.collection('patients').get(p.id))?.data).toEqual(merged);
+
+    // Both offline again: the same field.
+    netA.mode = 'offline';
+    netB.mode = 'offline';
+    await a.collection('patients').update(p.id, { phone: '0888 222' });
+    await b.collection('patients').update(p.id, { phone: '0777 333' });
+    netA.mode = 'online';
+    netB.mode = 'online';
+    await a.sync();
+    await b.sync();
+    await a.sync();
+    // Patients merge, and the same field waits for a person: A's edit stands, B's is kept in
+    // B's conflict store with both versions, and B shows the server's version meanwhile.
+    expect((await a.collection('patients').get(p.id))?.data['phone']).toBe('0888 222');
+    expect((await b.collection('patients').get(p.id))?.data['phone']).toBe('0888 222');
+    const open = b.conflicts.list({ status: 'open' });
+    expect(open).toHaveLength(1);
+    expect(open[0]?.summary).toMatchObject({
+      outcome: 'open',
+      fields: ['phone'],
+      client: { data: { phone: '0777 333' } },
+      server: { data: { phone: '0888 222' } },
+    });
+    expect(b.queue.stats().conflict).toBe(1);
+  });
+});
+
+describe('the server down', () => {
+  let server: TestServer;
+  beforeAll(async () => {
+    server = await startServer(fieldClinic);
+  });
+  afterAll(async () => server.close());
+
+  it('retries on the backoff timer by itself, opens the circuit, recovers, and loses nothing', async () => {
+    const network = new TestNetwork();
+    const timers = new ManualTimers();
+    const client = await opener(
+      server,
+      fieldClinic,
+      'nurse@clinic-a.test',
+      network,
+    )(memoryStore(), {
+      timers,
+      random: () => 1,
+      retry: { baseMs: 1000, maxMs: 60_000, maxAttempts: 20 },
+      circuitBreaker: { failureThreshold: 3, cooldownMs: 120_000 },
+    });
+    for (let i = 0; i < 5; i++) await client.collection('patients').create({ name: `Patient ${i}` });
+    network.mode = 'server-error';
+    const first = await client.sync();
+    expect(first.ok).toBe(false);
+    // With full jitter at its top (random = 1) the first retry waits base * 2^1.
+    expect(timers.waiting()).toEqual([2000]);
+    await timers.advance(2000);
+    await vi.waitFor(() => expect(timers.waiting()).toEqual([4000]));
+    await timers.advance(4000);
+    // Three failures in a row: the circuit opens, and the next try waits for its cool-down.
+    await vi.waitFor(() => expect(timers.waiting()[0]).toBeGreaterThanOrEqual(120_000 - 1));
+    const requestsWhileOpen = network.sent.length;
+    network.mode = 'online';
+    await timers.advance(60_000);
+    expect(network.sent.length).toBe(requestsWhileOpen);
+    await timers.advance(60_000);
+    // The trial request goes over the real loopback: wait for it, not for the manual clock.
+    await vi.waitFor(() => expect(client.queue.stats()).toMatchObject({ pending: 0, done: 5 }));
+    expect(client.lastResult?.ok).toBe(true);
+    const remote = await serverState(server, 'nurse@clinic-a.test');
+    expect([...remote.values()].filter((d) => String(d['name']).startsWith('Patient '))).toHaveLength(5);
+  });
+});
