@@ -38,7 +38,10 @@ function jwtSecret(): string {
 }
 
 const databaseUrl = env['DATABASE_URL'];
-const database = await openDatabase(databaseUrl ?? join(dataDir, 'outpost.sqlite'));
+const database = await openDatabase(databaseUrl ?? join(dataDir, 'outpost.sqlite'), {
+  onIdleError: (err) =>
+    console.warn(`PostgreSQL closed an idle connection (${err.message}); it will reconnect`),
+});
 const app = await createSyncServer({
   schema,
   database,

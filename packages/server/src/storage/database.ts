@@ -66,15 +66,21 @@ const numericTypes = {
 
 export async function openPostgres(
   url: string,
-  options: { maxConnections?: number } = {},
+  options: { maxConnections?: number; onIdleError?: (err: Error) => void } = {},
 ): Promise<Database> {
   const pool = new pg.Pool({ connectionString: url, max: options.maxConnections ?? 10, types: numericTypes });
+  // An idle connection the server ends (a restart, a failover, an administrator) is reported
+  // here; unheard, it would crash the process. The pool replaces it on the next query.
+  pool.on('error', (err) => options.onIdleError?.(err));
   const db = new Kysely<Tables>({ dialect: new PostgresDialect({ pool }) });
   await migrateToLatest(db as Kysely<unknown>, 'postgres');
   return { kind: 'postgres', db, close: () => db.destroy() };
 }
 
 /** `postgres://...` or `postgresql://...` opens PostgreSQL; anything else is a SQLite file path. */
-export async function openDatabase(target: string): Promise<Database> {
-  return /^postgres(ql)?:\/\//.test(target) ? openPostgres(target) : openSqlite(target);
+export async function openDatabase(
+  target: string,
+  options: { onIdleError?: (err: Error) => void } = {},
+): Promise<Database> {
+  return /^postgres(ql)?:\/\//.test(target) ? openPostgres(target, options) : openSqlite(target);
 }
