@@ -1,4 +1,4 @@
-import { HlcClock, OutpostError, uuidv7 } from '@outpost/core';
+import { HlcClock, OutpostError, collectionOrder, uuidv7 } from '@outpost/core';
 import type { RecordData, ResolutionStrategy, ResolveResponse, Schema } from '@outpost/core';
 import { Collection } from './collection';
 import { createHttpTransport } from './http-transport';
@@ -10,7 +10,7 @@ import type { NetworkStatus } from './network/network-monitor';
 import { systemTimers } from './network/timers';
 import type { Timers } from './network/timers';
 import type { LocalConflict, LocalRecord, LocalStore, OutboxEntry } from './stores/local-store';
-import { SyncEngine } from './sync/sync-engine';
+import { SyncEngine, waitingForParent } from './sync/sync-engine';
 import type { RetryPolicy, SyncProgress, SyncResult } from './sync/sync-engine';
 import type { SyncTransport } from './sync/sync-transport';
 import { findOrphans } from './relationships';
@@ -39,8 +39,11 @@ export interface SyncClientOptions {
   timers?: Timers;
   random?: () => number;
   events?: EventTarget;
-  /** Health probe period; 0 turns the active probe off. Default 30 s. */
-  probeIntervalMs?: number;
+  /**
+   * Health probe period. 0 probes only when the client opens and on online/offline events; false
+   * neither probes nor listens (tests that drive the network themselves). Default 30 s.
+   */
+  probeIntervalMs?: number | false;
 }
 
 export interface QueueStats {
@@ -97,6 +100,8 @@ export interface SyncClient {
  */
 export async function createSyncClient(options: SyncClientOptions): Promise<SyncClient> {
   const { schema } = options;
+  // A schema whose references form a cycle cannot be synced in any order: say so before any data moves.
+  collectionOrder(schema);
   const timers = options.timers ?? systemTimers;
   const random = options.random ?? Math.random;
   const db = await LocalDb.open(options.store);
@@ -166,7 +171,7 @@ export async function createSyncClient(options: SyncClientOptions): Promise<Sync
     ...(options.fetch ? { fetch: options.fetch } : {}),
     timers,
     ...(options.events ? { events: options.events } : {}),
-    intervalMs: options.probeIntervalMs ?? 30_000,
+    intervalMs: options.probeIntervalMs === false ? 0 : (options.probeIntervalMs ?? 30_000),
   });
   let wasOnline = monitor.status.online;
   const unsubscribeNetwork = monitor.subscribe((status) => {
@@ -174,7 +179,7 @@ export async function createSyncClient(options: SyncClientOptions): Promise<Sync
     if (status.online && !wasOnline && auto?.onReconnect) void engine.sync();
     wasOnline = status.online;
   });
-  if ((options.probeIntervalMs ?? 30_000) > 0) monitor.start();
+  if (options.probeIntervalMs !== false) monitor.start();
   let intervalTimer: unknown = null;
   const scheduleInterval = () => {
     if (!auto || !auto.intervalMs) return;
@@ -298,7 +303,7 @@ export async function createSyncClient(options: SyncClientOptions): Promise<Sync
           for (const op of db.state.outbox.values()) {
             if (!orphanKeys.has(keyOf(op.collection, op.id)) || op.status === 'done') continue;
             if (strategy === 'queue') {
-              putOps.push({ ...op, heldReason: 'waiting for the record it references to exist' });
+              putOps.push({ ...op, heldReason: waitingForParent });
             } else deleteOps.push(op.seq);
           }
           if (strategy === 'delete')
@@ -316,6 +321,7 @@ export async function createSyncClient(options: SyncClientOptions): Promise<Sync
     async close() {
       engine.close();
       monitor.stop();
+      breaker.dispose();
       if (intervalTimer !== null) timers.clearTimeout(intervalTimer);
       unsubscribeNetwork();
       unsubscribeDb();

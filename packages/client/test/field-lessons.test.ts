@@ -29,7 +29,7 @@ describe('lessons from the field', () => {
       deviceId: 'tablet-9',
       fetch: network.fetch,
       autoSync: false,
-      probeIntervalMs: 0,
+      probeIntervalMs: false,
       ...extra,
     });
     clients.push(client);

@@ -52,7 +52,7 @@ function opener(server: TestServer, schema: Schema, email: string, network: Test
       deviceId: 'tablet-7',
       fetch: network.fetch,
       autoSync: false,
-      probeIntervalMs: 0,
+      probeIntervalMs: false,
       ...extra,
     });
     clients.push(client);

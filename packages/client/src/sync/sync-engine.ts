@@ -1,4 +1,4 @@
-import { OutpostError, isOutpostError, isTempId, orderOps } from '@outpost/core';
+import { DependencyCycleError, OutpostError, isOutpostError, isTempId, orderOps } from '@outpost/core';
 import type { Change, HlcClock, IdMapping, PushOp, PushResult, Schema } from '@outpost/core';
 import type { LocalDb } from '../local-db';
 import { keyOf, viewOf } from '../local-state';
@@ -58,6 +58,8 @@ export interface SyncEngineOptions {
 }
 
 const cursorKey = 'pull.cursor';
+/** The hold reason of ops queued by `resolveOrphans('queue')`. */
+export const waitingForParent = 'waiting for the record it references to exist';
 const upToDateKey = 'pull.upToDate';
 const mappingsKey = 'tempIds';
 
@@ -211,9 +213,13 @@ export class SyncEngine {
       const sendable: OutboxEntry[] = [];
       for (const op of current.values()) {
         if (op.status !== 'pending') continue;
-        const missing = this.missingReference(op, pendingCreates);
+        // Ops queued behind an orphaned reference wait until the record they point to is here.
+        const queued = op.heldReason?.startsWith(waitingForParent) === true;
+        const missing = this.missingReference(op, pendingCreates, queued);
         const heldReason = missing
-          ? `${missing.field} points to ${missing.collection} ${missing.id}, which exists nowhere: it was never created on this device or was deleted`
+          ? queued
+            ? `${waitingForParent}: ${missing.collection} ${missing.id}`
+            : `${missing.field} points to ${missing.collection} ${missing.id}, which exists nowhere: it was never created on this device or was deleted`
           : undefined;
         if (heldReason !== op.heldReason) {
           const next: OutboxEntry = { ...op };
@@ -234,6 +240,7 @@ export class SyncEngine {
   private missingReference(
     op: OutboxEntry,
     pendingCreates: ReadonlySet<string>,
+    untilHere: boolean,
   ): { field: string; collection: string; id: string } | null {
     if (op.type === 'delete') return null;
     const refs = this.o.schema.collection(op.collection)?.references ?? {};
@@ -263,7 +270,7 @@ export class SyncEngine {
     // Parents before children, then priority, then the order things were done; batches are
     // consecutive slices of that order, sent one after the other, so a child never travels in an
     // earlier batch than its parent.
-    const order = orderOps(sendable, this.o.schema).map((o) => o.seq);
+    const order = await this.dependencyOrder(sendable);
     const total = order.length;
     let processed = 0;
     this.o.onProgress({ phase: 'push', processed, total, percent: 0 });
@@ -290,6 +297,31 @@ export class SyncEngine {
       await this.sendBatch(batch, result);
       processed += batch.length;
       this.o.onProgress({ phase: 'push', processed, total, percent: Math.round((processed / total) * 100) });
+    }
+  }
+
+  /**
+   * The send order. Ops whose data makes them depend on each other in a cycle (only odd data can)
+   * are held back with the cycle named, and the rest go.
+   */
+  private async dependencyOrder(sendable: OutboxEntry[]): Promise<number[]> {
+    let ops = sendable;
+    for (;;) {
+      try {
+        return orderOps(ops, this.o.schema).map((o) => o.seq);
+      } catch (err) {
+        if (!(err instanceof DependencyCycleError) || err.seqs.length === 0) throw err;
+        const stuck = new Set(err.seqs);
+        await this.o.db.write(() => ({
+          batch: {
+            putOps: ops
+              .filter((o) => stuck.has(o.seq))
+              .map((o) => ({ ...(this.o.db.state.outbox.get(o.seq) ?? o), heldReason: err.message })),
+          },
+          result: undefined,
+        }));
+        ops = ops.filter((o) => !stuck.has(o.seq));
+      }
     }
   }
 
