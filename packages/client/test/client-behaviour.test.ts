@@ -1,0 +1,196 @@
+// What an application sees of the client: joined syncs, progress, automatic syncs, the retry
+// limit, conflicts settled through the server, and an encrypted IndexedDB store end to end.
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
+import { IDBFactory, IDBKeyRange } from 'fake-indexeddb';
+import { isTempId } from '@outpost/core';
+import { fieldClinic, vetPractice } from '@outpost/examples';
+import { createSyncClient, encryptedStore, indexedDbStore, memoryStore } from '../src/index';
+import type { LocalStore, SyncClient, SyncClientOptions, SyncProgress } from '../src/index';
+import { ManualTimers, TestNetwork, startServer } from './client-fixture';
+import type { TestServer } from './client-fixture';
+
+const clients: SyncClient[] = [];
+afterEach(async () => {
+  while (clients.length > 0) await clients.pop()?.close();
+});
+
+async function openClient(
+  server: TestServer,
+  email: string,
+  store: LocalStore,
+  network: TestNetwork,
+  extra: Partial<SyncClientOptions> = {},
+): Promise<SyncClient> {
+  const token = await server.token(email);
+  const client = await createSyncClient({
+    schema: extra.schema ?? fieldClinic,
+    url: server.url,
+    getToken: async () => token,
+    store,
+    deviceId: 'tablet-3',
+    fetch: network.fetch,
+    autoSync: false,
+    probeIntervalMs: false,
+    ...extra,
+  });
+  clients.push(client);
+  return client;
+}
+
+describe('the client as an application sees it', () => {
+  let server: TestServer;
+  let vets: TestServer;
+  beforeAll(async () => {
+    server = await startServer(fieldClinic);
+    vets = await startServer(vetPractice);
+  });
+  afterAll(async () => {
+    await server.close();
+    await vets.close();
+  });
+
+  it('joins a sync already running instead of starting a second, and reports progress', async () => {
+    const network = new TestNetwork();
+    const client = await openClient(server, 'nurse@clinic-a.test', memoryStore(), network, { batchSize: 4 });
+    for (let i = 0; i < 10; i++) await client.collection('patients').create({ name: `Joined ${i}` });
+    const progress: SyncProgress[] = [];
+    client.on('progress', (p) => progress.push(p));
+    const [a, b] = [client.sync(), client.sync()];
+    expect(client.isSyncing).toBe(true);
+    expect(await a).toBe(await b);
+    expect(network.pushes()).toHaveLength(3);
+    const push = progress.filter((p) => p.phase === 'push');
+    expect(push.map((p) => p.processed)).toEqual([0, 4, 8, 10]);
+    expect(push.at(-1)?.percent).toBe(100);
+    expect(progress.some((p) => p.phase === 'pull')).toBe(true);
+    expect(progress.at(-1)?.phase).toBe('done');
+    expect(client.lastResult?.pushed.applied).toBe(10);
+  });
+
+  it('syncs by itself when the network comes back, and on its interval', async () => {
+    const network = new TestNetwork();
+    const events = new EventTarget();
+    const timers = new ManualTimers();
+    const client = await openClient(server, 'nurse@clinic-a.test', memoryStore(), network, {
+      autoSync: { onReconnect: true, intervalMs: 60_000 },
+      probeIntervalMs: 0,
+      events,
+      timers,
+    });
+    network.mode = 'offline';
+    events.dispatchEvent(new Event('offline'));
+    await vi.waitFor(() => expect(client.network.status.online).toBe(false));
+    await client.collection('patients').create({ name: 'Made offline' });
+    network.mode = 'online';
+    events.dispatchEvent(new Event('online'));
+    await vi.waitFor(() => expect(client.queue.stats()).toMatchObject({ pending: 0, done: 1 }));
+
+    await client.collection('patients').create({ name: 'Made online, synced on the interval' });
+    expect(client.queue.stats().pending).toBe(1);
+    await timers.advance(60_000);
+    await vi.waitFor(() => expect(client.queue.stats()).toMatchObject({ pending: 0, done: 2 }));
+  });
+
+  it('after the retry limit an op stays failed and visible until retried by hand', async () => {
+    const network = new TestNetwork();
+    const client = await openClient(server, 'nurse@clinic-a.test', memoryStore(), network, {
+      retry: { maxAttempts: 2 },
+      circuitBreaker: { failureThreshold: 100 },
+    });
+    const p = await client.collection('patients').create({ name: 'Stubborn' });
+    network.mode = 'offline';
+    await client.syncToServer();
+    expect(client.queue.list()[0]).toMatchObject({ status: 'pending', attempts: 1 });
+    await client.syncToServer();
+    expect(client.queue.list()[0]).toMatchObject({
+      status: 'failed',
+      attempts: 2,
+      lastError: { code: 'NETWORK' },
+    });
+    expect((await client.collection('patients').get(p.id))?.pending).toBe(true);
+    network.mode = 'online';
+    await client.sync();
+    expect(client.queue.stats().failed).toBe(1);
+    expect(await client.queue.retry()).toBe(1);
+    await client.sync();
+    expect(client.queue.stats()).toMatchObject({ failed: 0, done: 1 });
+    expect(await client.queue.clearCompleted()).toBe(1);
+    expect(client.queue.stats().total).toBe(0);
+  });
+
+  it('settles a conflict through the server and shows the result, then undoes it', async () => {
+    const nurse = await openClient(server, 'nurse@clinic-a.test', memoryStore(), new TestNetwork());
+    const admin = await openClient(server, 'admin@clinic-a.test', memoryStore(), new TestNetwork(), {
+      deviceId: 'office',
+    });
+    const rx = await nurse
+      .collection('patients')
+      .create({ name: 'Rx patient' })
+      .then((p) =>
+        nurse.collection('prescriptions').create({ patientId: p.id, drug: 'Amoxicillin', dose: '500 mg' }),
+      );
+    await nurse.sync();
+    await admin.sync();
+    await admin.collection('prescriptions').update(rx.id, { dose: '250 mg' });
+    await nurse.collection('prescriptions').update(rx.id, { dose: '1 g' });
+    await admin.sync();
+    await nurse.sync();
+    const [conflict] = nurse.conflicts.list({ status: 'open' });
+    expect(conflict?.summary).toMatchObject({ strategy: 'manual', client: { data: { dose: '1 g' } } });
+    expect((await nurse.collection('prescriptions').get(rx.id))?.data['dose']).toBe('250 mg');
+
+    await admin.conflicts.resolve(conflict?.id as string, 'client-wins');
+    expect((await admin.collection('prescriptions').get(rx.id))?.data['dose']).toBe('1 g');
+    await nurse.sync();
+    expect((await nurse.collection('prescriptions').get(rx.id))?.data['dose']).toBe('1 g');
+    await admin.conflicts.undo(conflict?.id as string);
+    expect((await admin.collection('prescriptions').get(rx.id))?.data['dose']).toBe('250 mg');
+    await nurse.sync();
+    expect((await nurse.collection('prescriptions').get(rx.id))?.data['dose']).toBe('250 mg');
+  });
+
+  it('keeps temp-id mappings across a restart, and a failed create keeps its temp id', async () => {
+    const network = new TestNetwork();
+    const store = memoryStore();
+    const vet = await openClient(vets, 'vet@vet-a.test', store, network, { schema: vetPractice });
+    const owner = await vet.collection('users').create({ name: 'Mercy', role: 'CLIENT' });
+    // A pet whose owner field points at a real id that does not exist: the server refuses it.
+    const bad = await vet.collection('pets').create({ name: 'Ghost', ownerId: '999999' });
+    await vet.sync();
+    await vet.close();
+    clients.pop();
+    const again = await openClient(vets, 'vet@vet-a.test', store, network, { schema: vetPractice });
+    const reopened = await again.collection('users').get(owner.id);
+    expect(reopened?.data['name']).toBe('Mercy');
+    expect(isTempId(reopened?.id)).toBe(false);
+    // The temp id the app held still reaches the record, and new children get the real id.
+    const pet = await again.collection('pets').create({ name: 'Bruno', ownerId: owner.id });
+    await again.sync();
+    expect((await again.collection('pets').get(pet.id))?.data['ownerId']).toBe(reopened?.id);
+    const failed = again.queue.list().find((o) => o.id === bad.id);
+    expect(failed).toMatchObject({ status: 'failed', lastError: { code: 'UNRESOLVED_REFERENCE' } });
+    expect(isTempId(failed?.id)).toBe(true);
+  });
+
+  it('syncs from an encrypted IndexedDB store, which holds no patient name in the clear', async () => {
+    const indexedDB = new IDBFactory();
+    const open = () =>
+      encryptedStore(indexedDbStore({ name: 'clinic', indexedDB, IDBKeyRange }), {
+        passphrase: 'correct horse',
+        iterations: 1000,
+      });
+    const network = new TestNetwork();
+    const client = await openClient(server, 'nurse@clinic-a.test', open(), network);
+    const p = await client.collection('patients').create({ name: 'Chisomo Banda', village: 'Mangochi' });
+    await client.sync();
+    await client.close();
+    clients.pop();
+    const again = await openClient(server, 'nurse@clinic-a.test', open(), network);
+    expect((await again.collection('patients').get(p.id))?.data).toMatchObject({ name: 'Chisomo Banda' });
+    await again.close();
+    clients.pop();
+    const raw = await indexedDbStore({ name: 'clinic', indexedDB, IDBKeyRange }).load();
+    expect(JSON.stringify(raw)).not.toContain('Chisomo');
+    expect(JSON.stringify(raw)).not.toContain('Mangochi');
+  });
+});
