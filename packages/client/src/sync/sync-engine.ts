@@ -256,7 +256,8 @@ export class SyncEngine {
       const nowhere = local
         ? local.deleted && local.version === 0
         : isTempId(value) && mappings[value] === undefined;
-      if (nowhere) return { field, collection: target, id: value };
+      if (nowhere || (untilHere && (!local || local.deleted)))
+        return { field, collection: target, id: value };
     }
     return null;
   }
