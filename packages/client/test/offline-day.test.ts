@@ -269,8 +269,11 @@ describe('the server down', () => {
     expect(network.sent.length).toBe(requestsWhileOpen);
     await timers.advance(60_000);
     // The trial request goes over the real loopback: wait for it, not for the manual clock.
-    await vi.waitFor(() => expect(client.queue.stats()).toMatchObject({ pending: 0, done: 5 }));
-    expect(client.lastResult?.ok).toBe(true);
+    await vi.waitFor(() => {
+      expect(client.queue.stats()).toMatchObject({ pending: 0, done: 5 });
+      expect(client.isSyncing).toBe(false);
+      expect(client.lastResult?.ok).toBe(true);
+    });
     const remote = await serverState(server, 'nurse@clinic-a.test');
     expect([...remote.values()].filter((d) => String(d['name']).startsWith('Patient '))).toHaveLength(5);
   });
