@@ -10,13 +10,14 @@ import { postgresDriver, sqliteDriver } from './drivers';
 import type { Driver } from './drivers';
 import { formatTable, passes, writeJson } from './report';
 import type { BenchRow, Benchmark } from './report';
+import { clientBudgets } from './client-sync';
 import { conflictEngine } from './conflict-engine';
 import { syncThroughput } from './sync-throughput';
 
 /** Later benchmarks add themselves here; their rows land in the same table and JSON array. */
-const benchmarks: readonly Benchmark[] = [syncThroughput, conflictEngine];
+const benchmarks: readonly Benchmark[] = [syncThroughput, conflictEngine, clientBudgets];
 /** Benchmarks that use no database: running only these starts no PostgreSQL. */
-const databaseFree: ReadonlySet<Benchmark> = new Set([conflictEngine]);
+const databaseFree: ReadonlySet<Benchmark> = new Set([conflictEngine, clientBudgets]);
 
 const defaultOps = 20_000;
 const defaultRuns = 5;

@@ -23,13 +23,17 @@ export class LocalDb {
 
   /**
    * Runs `compute` against the current state and commits what it returns as one batch. The
-   * result of `compute` is handed back once the batch is durable and mirrored.
+   * result of `compute` is handed back once the batch is durable and mirrored. A write marked
+   * `durable: false` is only mirrored: for states worth showing but not worth a disk write.
    */
-  write<T>(compute: () => { batch: WriteBatch | null; result: T }): Promise<T> {
+  write<T>(
+    compute: () => { batch: WriteBatch | null; result: T },
+    options: { durable?: boolean } = {},
+  ): Promise<T> {
     const run = this.queue.then(async () => {
       const { batch, result } = compute();
       if (batch !== null && !isEmpty(batch)) {
-        await this.store.commit(batch);
+        if (options.durable !== false) await this.store.commit(batch);
         this.state.apply(batch);
         this.notify(batch);
       }

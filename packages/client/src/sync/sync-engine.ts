@@ -328,10 +328,15 @@ export class SyncEngine {
 
   private async sendBatch(batch: readonly OutboxEntry[], result: SyncResult): Promise<void> {
     const { db } = this.o;
-    await db.write(() => ({
-      batch: { putOps: batch.map((o) => ({ ...o, status: 'in-flight' as const })) },
-      result: undefined,
-    }));
+    // In flight is shown, not stored: after a crash an op in flight is pending again anyway
+    // (the server answers its resend as a duplicate), so a disk write per batch buys nothing.
+    await db.write(
+      () => ({
+        batch: { putOps: batch.map((o) => ({ ...o, status: 'in-flight' as const })) },
+        result: undefined,
+      }),
+      { durable: false },
+    );
     let response;
     try {
       response = await this.call(() =>
