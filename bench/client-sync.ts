@@ -19,16 +19,6 @@ function median(values: readonly number[]): number {
   return sorted[Math.floor(sorted.length / 2)] as number;
 }
 
-async function timed(runs: number, fn: () => Promise<void> | void): Promise<number[]> {
-  const times: number[] = [];
-  for (let i = 0; i < runs; i++) {
-    const start = performance.now();
-    await fn();
-    times.push(performance.now() - start);
-  }
-  return times;
-}
-
 const fmt = (times: readonly number[]) => times.map((t) => `${t.toFixed(0)} ms`).join(', ');
 
 /** 10,000 ops queued offline on a memory store, then one sync() against a loopback server on SQLite. */
