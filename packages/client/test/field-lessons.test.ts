@@ -182,6 +182,36 @@ describe('lessons from the field', () => {
     expect(client.queue.list().find((o) => o.id === e2.id)).toBeUndefined();
   });
 
+  it('orphans: keep leaves them to the server, queue holds their ops until the parent is on the device', async () => {
+    const network = new TestNetwork();
+    const client = await open(memoryStore(), network);
+    // An encounter for a patient the device does not hold (another device's, not pulled yet).
+    const parentId = uuidv7();
+    const e = await client.collection('encounters').create({ patientId: parentId });
+    expect(client.relationships.findOrphans()).toEqual([
+      {
+        collection: 'encounters',
+        id: e.id,
+        field: 'patientId',
+        missing: { collection: 'patients', id: parentId },
+      },
+    ]);
+    expect(await client.relationships.resolveOrphans('keep')).toBe(1);
+    expect(client.queue.list()[0]?.heldReason).toBeUndefined();
+    expect(await client.relationships.resolveOrphans('queue')).toBe(1);
+    await client.sync();
+    expect(network.pushes().flatMap((p) => p.ops.map((o) => o.id))).not.toContain(e.id);
+    expect(client.queue.list()[0]?.heldReason).toMatch(/waiting for the record it references/);
+    // The parent arrives (made on another device); the held op then goes by itself.
+    const other = await open(memoryStore(), new TestNetwork(), { deviceId: 'other-2' });
+    await other.collection('patients').create({ name: 'Parent from elsewhere' }, { id: parentId });
+    await other.sync();
+    await client.sync();
+    await client.sync();
+    expect(client.queue.list().find((o) => o.id === e.id)?.status).toBe('done');
+    expect(client.relationships.findOrphans()).toEqual([]);
+  });
+
   it('a cursor past tombstone retention (410) resyncs from scratch without losing pending ops', async () => {
     const network = new TestNetwork();
     const client = await open(memoryStore(), network);
