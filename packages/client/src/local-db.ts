@@ -1,4 +1,5 @@
 import type { LocalStore, WriteBatch } from './stores/local-store';
+import { isEmptyBatch } from './stores/local-store';
 import { LocalState } from './local-state';
 
 export type ChangeListener = (collections: ReadonlySet<string>) => void;
@@ -32,7 +33,7 @@ export class LocalDb {
   ): Promise<T> {
     const run = this.queue.then(async () => {
       const { batch, result } = compute();
-      if (batch !== null && !isEmpty(batch)) {
+      if (batch !== null && !isEmptyBatch(batch)) {
         if (options.durable !== false) await this.store.commit(batch);
         this.state.apply(batch);
         this.notify(batch);
@@ -59,16 +60,4 @@ export class LocalDb {
     if (touched.size === 0) return;
     for (const listener of this.listeners) listener(touched);
   }
-}
-
-function isEmpty(batch: WriteBatch): boolean {
-  return (
-    !batch.putRecords?.length &&
-    !batch.deleteRecords?.length &&
-    !batch.putOps?.length &&
-    !batch.deleteOps?.length &&
-    !batch.putConflicts?.length &&
-    !batch.deleteConflicts?.length &&
-    Object.keys(batch.meta ?? {}).length === 0
-  );
 }

@@ -4,38 +4,19 @@ import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest
 import { IDBFactory, IDBKeyRange } from 'fake-indexeddb';
 import { isTempId } from '@outpost/core';
 import { fieldClinic, vetPractice } from '@outpost/examples';
-import { createSyncClient, encryptedStore, indexedDbStore, memoryStore } from '../src/index';
-import type { LocalStore, SyncClient, SyncClientOptions, SyncProgress } from '../src/index';
-import { ManualTimers, TestNetwork, startServer } from './client-fixture';
+import { encryptedStore, indexedDbStore, memoryStore } from '../src/index';
+import type { SyncProgress } from '../src/index';
+import {
+  ManualTimers,
+  TestNetwork,
+  closeClient,
+  closeClients,
+  openClient,
+  startServer,
+} from './client-fixture';
 import type { TestServer } from './client-fixture';
 
-const clients: SyncClient[] = [];
-afterEach(async () => {
-  while (clients.length > 0) await clients.pop()?.close();
-});
-
-async function openClient(
-  server: TestServer,
-  email: string,
-  store: LocalStore,
-  network: TestNetwork,
-  extra: Partial<SyncClientOptions> = {},
-): Promise<SyncClient> {
-  const token = await server.token(email);
-  const client = await createSyncClient({
-    schema: extra.schema ?? fieldClinic,
-    url: server.url,
-    getToken: async () => token,
-    store,
-    deviceId: 'tablet-3',
-    fetch: network.fetch,
-    autoSync: false,
-    probeIntervalMs: false,
-    ...extra,
-  });
-  clients.push(client);
-  return client;
-}
+afterEach(closeClients);
 
 describe('the client as an application sees it', () => {
   let server: TestServer;
@@ -51,7 +32,10 @@ describe('the client as an application sees it', () => {
 
   it('joins a sync already running instead of starting a second, and reports progress', async () => {
     const network = new TestNetwork();
-    const client = await openClient(server, 'nurse@clinic-a.test', memoryStore(), network, { batchSize: 4 });
+    const client = await openClient(server, 'nurse@clinic-a.test', memoryStore(), network, {
+      batchSize: 4,
+      deviceId: 'tablet-3',
+    });
     for (let i = 0; i < 10; i++) await client.collection('patients').create({ name: `Joined ${i}` });
     const progress: SyncProgress[] = [];
     client.on('progress', (p) => progress.push(p));
@@ -157,8 +141,7 @@ describe('the client as an application sees it', () => {
     // A pet whose owner field points at a real id that does not exist: the server refuses it.
     const bad = await vet.collection('pets').create({ name: 'Ghost', ownerId: '999999' });
     await vet.sync();
-    await vet.close();
-    clients.pop();
+    await closeClient(vet);
     const again = await openClient(vets, 'vet@vet-a.test', store, network, { schema: vetPractice });
     const reopened = await again.collection('users').get(owner.id);
     expect(reopened?.data['name']).toBe('Mercy');
@@ -183,12 +166,10 @@ describe('the client as an application sees it', () => {
     const client = await openClient(server, 'nurse@clinic-a.test', open(), network);
     const p = await client.collection('patients').create({ name: 'Chisomo Banda', village: 'Mangochi' });
     await client.sync();
-    await client.close();
-    clients.pop();
+    await closeClient(client);
     const again = await openClient(server, 'nurse@clinic-a.test', open(), network);
     expect((await again.collection('patients').get(p.id))?.data).toMatchObject({ name: 'Chisomo Banda' });
-    await again.close();
-    clients.pop();
+    await closeClient(again);
     const raw = await indexedDbStore({ name: 'clinic', indexedDB, IDBKeyRange }).load();
     expect(JSON.stringify(raw)).not.toContain('Chisomo');
     expect(JSON.stringify(raw)).not.toContain('Mangochi');

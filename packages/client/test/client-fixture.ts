@@ -6,6 +6,9 @@ import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import type { Schema } from '@outpost/core';
 import { createSyncServer, ensureUsers, openSqlite } from '@outpost/server';
+import { fieldClinic } from '@outpost/examples';
+import { createSyncClient } from '../src/index';
+import type { LocalStore, SyncClient, SyncClientOptions } from '../src/index';
 import type { Timers } from '../src/network/timers';
 
 export const password = 'outpost-test';
@@ -157,4 +160,43 @@ export class ManualTimers implements Timers {
 /** Lets promise chains started by timers run to their next real I/O wait. */
 export async function settle(): Promise<void> {
   for (let i = 0; i < 20; i++) await new Promise((r) => setImmediate(r));
+}
+
+const opened = new Set<SyncClient>();
+
+/**
+ * A client signed in as `email` over the test network, with no automatic sync and no network
+ * monitor unless the test asks: the test drives both. Closed by closeClients() after each test.
+ */
+export async function openClient(
+  server: TestServer,
+  email: string,
+  store: LocalStore,
+  network: TestNetwork,
+  extra: Partial<SyncClientOptions> = {},
+): Promise<SyncClient> {
+  const token = await server.token(email);
+  const client = await createSyncClient({
+    schema: fieldClinic,
+    url: server.url,
+    getToken: async () => token,
+    store,
+    deviceId: 'tablet-7',
+    fetch: network.fetch,
+    autoSync: false,
+    probeIntervalMs: false,
+    ...extra,
+  });
+  opened.add(client);
+  return client;
+}
+
+/** Closes one client, as an app being shut or a tablet restarting does. */
+export async function closeClient(client: SyncClient): Promise<void> {
+  opened.delete(client);
+  await client.close();
+}
+
+export async function closeClients(): Promise<void> {
+  for (const client of [...opened]) await closeClient(client);
 }

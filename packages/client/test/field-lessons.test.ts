@@ -2,15 +2,12 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { uuidv7 } from '@outpost/core';
 import { fieldClinic } from '@outpost/examples';
-import { createSyncClient, memoryStore } from '../src/index';
-import type { LocalStore, SyncClient, SyncClientOptions, WriteBatch } from '../src/index';
-import { TestNetwork, startServer } from './client-fixture';
+import { memoryStore } from '../src/index';
+import type { LocalStore, SyncClientOptions, WriteBatch } from '../src/index';
+import { TestNetwork, closeClient, closeClients, openClient, startServer } from './client-fixture';
 import type { TestServer } from './client-fixture';
 
-const clients: SyncClient[] = [];
-afterEach(async () => {
-  while (clients.length > 0) await clients.pop()?.close();
-});
+afterEach(closeClients);
 
 describe('lessons from the field', () => {
   let server: TestServer;
@@ -19,22 +16,8 @@ describe('lessons from the field', () => {
   });
   afterAll(async () => server.close());
 
-  async function open(store: LocalStore, network: TestNetwork, extra: Partial<SyncClientOptions> = {}) {
-    const token = await server.token('nurse@clinic-a.test');
-    const client = await createSyncClient({
-      schema: fieldClinic,
-      url: server.url,
-      getToken: async () => token,
-      store,
-      deviceId: 'tablet-9',
-      fetch: network.fetch,
-      autoSync: false,
-      probeIntervalMs: false,
-      ...extra,
-    });
-    clients.push(client);
-    return client;
-  }
+  const open = (store: LocalStore, network: TestNetwork, extra: Partial<SyncClientOptions> = {}) =>
+    openClient(server, 'nurse@clinic-a.test', store, network, { deviceId: 'tablet-9', ...extra });
 
   /** Puts `n` patients on the server from another device. */
   async function seedPatients(n: number, prefix: string): Promise<void> {
@@ -70,8 +53,7 @@ describe('lessons from the field', () => {
     expect(cursorAfterPage1).toBeTruthy();
     expect(snapshot.meta['pull.upToDate']).toBe(false);
     // Reopened, the device resumes from that cursor and ends holding everything.
-    await client.close();
-    clients.pop();
+    await closeClient(client);
     const again = await open(inner, network, { pullLimit: 5 });
     const resumed = await again.sync();
     expect(resumed.ok).toBe(true);

@@ -4,9 +4,16 @@ import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest
 import { isTempId } from '@outpost/core';
 import type { Change, RecordData, Schema } from '@outpost/core';
 import { fieldClinic, vetPractice } from '@outpost/examples';
-import { createSyncClient, memoryStore } from '../src/index';
-import type { SyncClient, SyncClientOptions } from '../src/index';
-import { ManualTimers, TestNetwork, startServer } from './client-fixture';
+import { memoryStore } from '../src/index';
+import type { LocalStore, SyncClient, SyncClientOptions } from '../src/index';
+import {
+  ManualTimers,
+  TestNetwork,
+  closeClient,
+  closeClients,
+  openClient,
+  startServer,
+} from './client-fixture';
 import type { TestServer } from './client-fixture';
 
 /** The whole server state of a tenant, as a fresh pull from scratch sees it. */
@@ -36,28 +43,11 @@ async function localState(client: SyncClient): Promise<Map<string, RecordData>> 
   return state;
 }
 
-const clients: SyncClient[] = [];
-afterEach(async () => {
-  while (clients.length > 0) await clients.pop()?.close();
-});
+afterEach(closeClients);
 
 function opener(server: TestServer, schema: Schema, email: string, network: TestNetwork) {
-  return async (store: ReturnType<typeof memoryStore>, extra: Partial<SyncClientOptions> = {}) => {
-    const token = await server.token(email);
-    const client = await createSyncClient({
-      schema,
-      url: server.url,
-      getToken: async () => token,
-      store,
-      deviceId: 'tablet-7',
-      fetch: network.fetch,
-      autoSync: false,
-      probeIntervalMs: false,
-      ...extra,
-    });
-    clients.push(client);
-    return client;
-  };
+  return (store: LocalStore, extra: Partial<SyncClientOptions> = {}) =>
+    openClient(server, email, store, network, { schema, ...extra });
 }
 
 describe('an offline day on the vet practice', () => {
@@ -104,8 +94,7 @@ describe('an offline day on the vet practice', () => {
     };
     await work(client, 40);
     // The tablet restarts half-way through the day: the store is opened again.
-    await client.close();
-    clients.pop();
+    await closeClient(client);
     client = await open(store);
     expect(client.queue.stats().pending).toBe(ops);
     await work(client, 40);

@@ -1,6 +1,7 @@
 import { Dexie } from 'dexie';
 import type { DexieOptions, Table } from 'dexie';
 import { StoreOpenError, StoreWriteError } from './store-errors';
+import { isEmptyBatch } from './local-store';
 import type {
   LocalConflict,
   LocalRecord,
@@ -47,18 +48,6 @@ function openDexie(options: IndexedDbStoreOptions): OutpostDb {
   const db = new Dexie(options.name, dexieOptions);
   db.version(1).stores(schemaV1);
   return db as OutpostDb;
-}
-
-function isEmpty(batch: WriteBatch): boolean {
-  return (
-    !batch.putRecords?.length &&
-    !batch.deleteRecords?.length &&
-    !batch.putOps?.length &&
-    !batch.deleteOps?.length &&
-    !batch.putConflicts?.length &&
-    !batch.deleteConflicts?.length &&
-    Object.keys(batch.meta ?? {}).length === 0
-  );
 }
 
 /**
@@ -108,7 +97,7 @@ export function indexedDbStore(options: IndexedDbStoreOptions): LocalStore {
 
     async commit(batch: WriteBatch): Promise<void> {
       await ensureOpen();
-      if (isEmpty(batch)) return;
+      if (isEmptyBatch(batch)) return;
       const metaEntries = Object.entries(batch.meta ?? {});
       try {
         await db.transaction('rw', tables, async () => {

@@ -96,3 +96,16 @@ export interface LocalStore {
   clear(): Promise<void>;
   close(): Promise<void>;
 }
+
+/** True when a batch writes nothing: stores skip the transaction, the client skips the commit. */
+export function isEmptyBatch(batch: WriteBatch): boolean {
+  return (
+    !batch.putRecords?.length &&
+    !batch.deleteRecords?.length &&
+    !batch.putOps?.length &&
+    !batch.deleteOps?.length &&
+    !batch.putConflicts?.length &&
+    !batch.deleteConflicts?.length &&
+    Object.keys(batch.meta ?? {}).length === 0
+  );
+}
