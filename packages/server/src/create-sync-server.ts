@@ -28,7 +28,13 @@ export interface LimitOptions {
 }
 
 export interface SyncServerOptions {
+  /** The schema of every tenant not named in `tenantSchemas`. */
   schema: Schema;
+  /**
+   * Tenants that use another schema, by tenant: one server serves a clinic on field-clinic and a
+   * veterinary practice on vet-practice side by side. A tenant's data always follows its schema.
+   */
+  tenantSchemas?: Readonly<Record<string, Schema>>;
   /** An open database (openSqlite / openPostgres). The server owns it from here and closes it on close(). */
   database: Database;
   auth: AuthOptions;
@@ -47,7 +53,10 @@ export interface SyncServerOptions {
 
 /** What the routes share. One per server instance: two servers in one process never share state. */
 export interface ServerContext {
+  /** The default schema. Routes use schemaFor(tenant). */
   readonly schema: Schema;
+  /** The schema a tenant's data follows. */
+  schemaFor(tenant: string): Schema;
   readonly store: SyncStore;
   readonly tokens: TokenService;
   readonly cursors: CursorCodec;
@@ -83,8 +92,11 @@ export async function createSyncServer(options: SyncServerOptions): Promise<Fast
     routerOptions: { maxParamLength: 200 },
   });
   const store = new SyncStore(options.database);
+  const tenantSchemas = options.tenantSchemas ?? {};
   const context: ServerContext = {
     schema: options.schema,
+    schemaFor: (tenant) =>
+      (Object.hasOwn(tenantSchemas, tenant) ? tenantSchemas[tenant] : undefined) ?? options.schema,
     store,
     tokens: new TokenService(options.auth),
     cursors: new CursorCodec(options.auth.jwtSecret),

@@ -13,7 +13,7 @@ export async function seedDemoRecords(
 ): Promise<void> {
   await applyPush(
     ctx.store,
-    ctx.schema,
+    ctx.schemaFor(tenant),
     {
       tenant,
       userId: 'demo-seed',

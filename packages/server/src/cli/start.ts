@@ -5,6 +5,7 @@
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { join, resolve } from 'node:path';
+import type { Schema } from '@outpost/core';
 import { demoPassword, demoUsers, fieldClinic, fieldClinicDemoRecords, vetPractice } from '@outpost/examples';
 import { createSyncServer } from '../create-sync-server';
 import { openDatabase } from '../storage/database';
@@ -16,14 +17,33 @@ const env = process.env;
 const port = Number(env['PORT'] ?? 8080);
 const host = env['HOST'] ?? '0.0.0.0';
 const dataDir = resolve(env['OUTPOST_DATA'] ?? '.outpost');
-const schemaName = env['OUTPOST_SCHEMA'] ?? 'field-clinic';
 const demo = env['OUTPOST_DEMO'] !== '0';
-const schema =
-  schemaName === 'vet-practice' ? vetPractice : schemaName === 'field-clinic' ? fieldClinic : null;
-if (!schema) {
-  console.error(`OUTPOST_SCHEMA must be field-clinic or vet-practice, not "${schemaName}"`);
-  process.exit(1);
+const schemas: Record<string, Schema> = { 'field-clinic': fieldClinic, 'vet-practice': vetPractice };
+
+function schemaNamed(name: string, setting: string): Schema {
+  const found = Object.hasOwn(schemas, name) ? schemas[name] : undefined;
+  if (!found) {
+    console.error(`${setting}: the schema must be field-clinic or vet-practice, not "${name}"`);
+    process.exit(1);
+  }
+  return found;
 }
+
+// Every tenant follows the default schema, except those named in OUTPOST_TENANT_SCHEMAS: by
+// default the demo veterinary practice, so both example products run on one server.
+const schema = schemaNamed(env['OUTPOST_SCHEMA'] ?? 'field-clinic', 'OUTPOST_SCHEMA');
+const tenantSchemas: Record<string, Schema> = {};
+for (const pair of (env['OUTPOST_TENANT_SCHEMAS'] ?? 'vet-a=vet-practice').split(',')) {
+  if (pair.trim() === '') continue;
+  const [tenant, name] = pair.split('=').map((part) => part.trim());
+  if (!tenant || !name) {
+    console.error(`OUTPOST_TENANT_SCHEMAS: expected tenant=schema pairs, got "${pair}"`);
+    process.exit(1);
+  }
+  tenantSchemas[tenant] = schemaNamed(name, 'OUTPOST_TENANT_SCHEMAS');
+}
+const schemaFor = (tenant: string): Schema =>
+  (Object.hasOwn(tenantSchemas, tenant) ? tenantSchemas[tenant] : undefined) ?? schema;
 
 /** A dev secret made once and kept in the data folder, so tokens survive restarts. */
 function jwtSecret(): string {
@@ -44,6 +64,7 @@ const database = await openDatabase(databaseUrl ?? join(dataDir, 'outpost.sqlite
 });
 const app = await createSyncServer({
   schema,
+  tenantSchemas,
   database,
   auth: {
     jwtSecret: jwtSecret(),
@@ -64,16 +85,18 @@ const app = await createSyncServer({
   logger: { level: env['LOG_LEVEL'] ?? 'info' },
 });
 app.get('/', { config: { public: true } }, async (_request, reply) =>
-  reply.type('text/html').send(landingPage(schema.name)),
+  reply.type('text/html').send(landingPage(schema.name, tenantSchemas)),
 );
 
-const users = demo ? demoUsers.filter((u) => u.schema === schema.name) : [];
+// Each demo user whose tenant runs the schema the user belongs to.
+const users = demo ? demoUsers.filter((u) => schemaFor(u.tenant).name === u.schema) : [];
 if (users.length > 0) {
   await ensureUsers(
     app.outpost.store,
     users.map((u) => ({ ...u, password: demoPassword })),
   );
-  if (schema === fieldClinic) await seedDemoRecords(app.outpost, 'clinic-a', fieldClinicDemoRecords);
+  if (schemaFor('clinic-a') === fieldClinic)
+    await seedDemoRecords(app.outpost, 'clinic-a', fieldClinicDemoRecords);
 }
 
 const shutdown = async () => {
@@ -85,7 +108,10 @@ process.once('SIGTERM', () => void shutdown());
 
 await app.listen({ port, host });
 const where = databaseUrl ? 'PostgreSQL' : `SQLite in ${join(dataDir, 'outpost.sqlite')}`;
-console.log(`\nOutpost (${schema.name}) is running on http://localhost:${port}, storing data in ${where}.`);
+const others = Object.entries(tenantSchemas).map(([t, sc]) => `${sc.name} for ${t}`);
+console.log(
+  `\nOutpost (${[schema.name, ...others].join('; ')}) is running on http://localhost:${port}, storing data in ${where}.`,
+);
 if (users.length > 0) {
   console.log(
     `Sign in with POST http://localhost:${port}/v1/auth/login, password "${demoPassword}", as one of:`,

@@ -26,7 +26,7 @@ import type {
 
 export interface DeskContext {
   store: SyncStore;
-  schema: Schema;
+  schemaFor(tenant: string): Schema;
   clock: HlcClock;
   now: () => Date;
 }
@@ -86,7 +86,7 @@ export class ConflictDesk {
   /** Loads a conflict the caller may settle: unseen ones are not found, seen but not theirs to settle is 403. */
   private async settleable(w: TenantWrite, auth: AuthContext, id: string): Promise<StoredConflict> {
     const conflict = (await w.loadConflicts([id])).get(id);
-    const visibility = visibilityFor(this.ctx.schema, auth);
+    const visibility = visibilityFor(this.ctx.schemaFor(auth.tenant), auth);
     if (
       !conflict ||
       (!visibility.resolvable.includes(conflict.collection) && conflict.userId !== auth.userId)
@@ -124,7 +124,8 @@ export class ConflictDesk {
   }
 
   async resolve(auth: AuthContext, id: string, request: ResolveRequest): Promise<ResolveResponse> {
-    const { schema, clock } = this.ctx;
+    const { clock } = this.ctx;
+    const schema = this.ctx.schemaFor(auth.tenant);
     return this.ctx.store.write(auth.tenant, 1, async (w) => {
       const conflict = await this.settleable(w, auth, id);
       const def = schema.collection(conflict.collection);
@@ -222,7 +223,7 @@ export class ConflictDesk {
 
   /** Open conflicts matching the filter, each settled on its own: one failing does not stop the rest. */
   async bulkResolve(auth: AuthContext, request: BulkResolveRequest): Promise<BulkResolveResponse> {
-    const visibility = visibilityFor(this.ctx.schema, auth);
+    const visibility = visibilityFor(this.ctx.schemaFor(auth.tenant), auth);
     const resolvable =
       request.collection === undefined
         ? visibility.resolvable
@@ -262,7 +263,7 @@ export class ConflictDesk {
     current: StoredRecord | null,
     hlc: string,
   ): Promise<RecordState> {
-    const def = this.ctx.schema.collection(conflict.collection);
+    const def = this.ctx.schemaFor(auth.tenant).collection(conflict.collection);
     if (!def) throw new OutpostError('CONFLICT', `the schema no longer has ${conflict.collection}`);
     try {
       return await finishRecord({

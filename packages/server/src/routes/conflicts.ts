@@ -22,7 +22,7 @@ function conflictId(params: { id: string }): string {
  * and settle all its conflicts; everyone else sees only the conflicts their own ops raised.
  */
 export async function conflictRoutes(app: FastifyInstance): Promise<void> {
-  const { store, schema } = app.outpost;
+  const { store, schemaFor } = app.outpost;
   const desk = new ConflictDesk(app.outpost);
 
   app.get('/v1/conflicts', async (request): Promise<ConflictListResponse> => {
@@ -34,7 +34,7 @@ export async function conflictRoutes(app: FastifyInstance): Promise<void> {
     const page = await store.listConflicts(
       auth.tenant,
       { status: query.status, collection: query.collection, kind: query.kind, recordId: query.recordId },
-      visibilityFor(schema, auth),
+      visibilityFor(schemaFor(auth.tenant), auth),
       { after: query.cursor, limit: query.limit + 1 },
     );
     const more = page.length > query.limit;
@@ -47,7 +47,7 @@ export async function conflictRoutes(app: FastifyInstance): Promise<void> {
     const found = await store.getConflict(
       auth.tenant,
       conflictId(request.params),
-      visibilityFor(schema, auth),
+      visibilityFor(schemaFor(auth.tenant), auth),
     );
     if (!found) throw new OutpostError('NOT_FOUND', `conflict ${request.params.id} not found`);
     return toWireConflict(found);

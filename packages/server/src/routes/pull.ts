@@ -5,11 +5,12 @@ import { caller } from '../http/caller';
 import { parseOrThrow } from '../http/errors';
 
 export async function pullRoutes(app: FastifyInstance): Promise<void> {
-  const { store, schema, cursors, now } = app.outpost;
+  const { store, schemaFor, cursors, now } = app.outpost;
 
   app.get('/v1/sync/pull', async (request, reply) => {
     const auth = caller(request);
     const query = parseOrThrow(pullQuerySchema, request.query, 'pull query');
+    const schema = schemaFor(auth.tenant);
     const readable = schema.collectionNames.filter((c) => schema.can(auth.roles, c, 'read'));
     let collections = readable;
     if (query.collections) {

@@ -6,7 +6,7 @@ import { parseOrThrow } from '../http/errors';
 import { applyPush } from '../push/apply-push';
 
 export async function pushRoutes(app: FastifyInstance): Promise<void> {
-  const { store, schema, clock, now, maxOpsPerPush } = app.outpost;
+  const { store, schemaFor, clock, now, maxOpsPerPush } = app.outpost;
 
   app.post('/v1/sync/push', async (request): Promise<PushResponse> => {
     const auth = caller(request);
@@ -20,7 +20,7 @@ export async function pushRoutes(app: FastifyInstance): Promise<void> {
     // Resolves only after the transaction committed: the response never gets ahead of the disk.
     return applyPush(
       store,
-      schema,
+      schemaFor(auth.tenant),
       {
         tenant: auth.tenant,
         userId: auth.userId,

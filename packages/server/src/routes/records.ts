@@ -4,13 +4,14 @@ import type { RecordResponse } from '@outpost/core';
 import { caller } from '../http/caller';
 
 export async function recordRoutes(app: FastifyInstance): Promise<void> {
-  const { store, schema } = app.outpost;
+  const { store, schemaFor } = app.outpost;
 
   app.get<{ Params: { collection: string; id: string } }>(
     '/v1/records/:collection/:id',
     async (request): Promise<RecordResponse> => {
       const auth = caller(request);
       const { collection, id } = request.params;
+      const schema = schemaFor(auth.tenant);
       if (!schema.collection(collection))
         throw new OutpostError('NOT_FOUND', `no collection named "${collection}"`);
       if (!schema.can(auth.roles, collection, 'read'))
