@@ -90,7 +90,12 @@ export interface SyncClient {
     findOrphans(): Orphan[];
     resolveOrphans(strategy: OrphanStrategy): Promise<number>;
   };
-  readonly network: { readonly status: NetworkStatus; check(): Promise<NetworkStatus> };
+  readonly network: {
+    readonly status: NetworkStatus;
+    /** True between an online/offline event and the probe that answers it. */
+    readonly isTransitioning: boolean;
+    check(): Promise<NetworkStatus>;
+  };
   close(): Promise<void>;
 }
 
@@ -315,6 +320,9 @@ export async function createSyncClient(options: SyncClientOptions): Promise<Sync
     network: {
       get status() {
         return monitor.status;
+      },
+      get isTransitioning() {
+        return monitor.isTransitioning;
       },
       check: () => monitor.check(),
     },

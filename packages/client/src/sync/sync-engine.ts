@@ -134,7 +134,9 @@ export class SyncEngine {
       startedAt: new Date(this.o.timers.now()).toISOString(),
       finishedAt: '',
     };
-    const run = (async () => {
+    let run: Promise<SyncResult> | null = null;
+    run = (async () => {
+      await Promise.resolve(); // `run` is assigned before the work starts
       try {
         await work(result);
       } catch (err) {
@@ -145,14 +147,13 @@ export class SyncEngine {
         result.finishedAt = new Date(this.o.timers.now()).toISOString();
         result.upToDate = this.o.db.state.meta[upToDateKey] === true;
       }
+      // Listeners hear of the end once isSyncing is already false, and may start the next sync.
+      if (this.running === run) this.running = null;
       this.o.onProgress({ phase: 'done', processed: 0, total: 0, percent: 100 });
       this.o.onResult(result);
       return result;
     })();
     this.running = run;
-    void run.finally(() => {
-      this.running = null;
-    });
     return run;
   }
 

@@ -1,0 +1,10 @@
+export { SyncClientProvider, useSyncClient } from './sync-client-context';
+export type { SyncClientProviderProps } from './sync-client-context';
+export { useSyncEngine } from './use-sync-engine';
+export type { SyncEngine, SyncEngineState } from './use-sync-engine';
+export { useSyncQueue } from './use-sync-queue';
+export type { SyncQueue, SyncQueueState } from './use-sync-queue';
+export { useNetworkStatus } from './use-network-status';
+export type { NetworkState } from './use-network-status';
+export { useCollection } from './use-collection';
+export { useRecord } from './use-record';

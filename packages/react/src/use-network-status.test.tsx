@@ -1,0 +1,49 @@
+// @vitest-environment happy-dom
+import { afterEach, describe, expect, it } from 'vitest';
+import { acting, cleanup, openClient, render } from '../test/react-fixture';
+import { useNetworkStatus } from './index';
+
+afterEach(cleanup);
+
+function NetworkBadge() {
+  const { isOnline, isTransitioning, connectionQuality } = useNetworkStatus();
+  return (
+    <p>
+      {isOnline ? 'online' : 'offline'} ({connectionQuality}){isTransitioning ? ', checking' : ''}
+    </p>
+  );
+}
+
+describe('useNetworkStatus', () => {
+  it("follows the client's network monitor as the device loses and regains the server", async () => {
+    let serverReachable = true;
+    const events = new EventTarget();
+    const client = await openClient({
+      events,
+      probeIntervalMs: 0,
+      fetch: async () => {
+        if (!serverReachable) throw new TypeError('Failed to fetch');
+        return new Response(JSON.stringify({ status: 'ok', database: 'sqlite', version: 'x' }), {
+          status: 200,
+        });
+      },
+    });
+    await client.network.check(); // the probe made when the client opened
+    const view = await render(client, <NetworkBadge />);
+    expect(view.text()).toBe('online (excellent)');
+
+    await acting(async () => {
+      serverReachable = false;
+      events.dispatchEvent(new Event('offline'));
+      await client.network.check();
+    });
+    expect(view.text()).toBe('offline (offline)');
+
+    await acting(async () => {
+      serverReachable = true;
+      events.dispatchEvent(new Event('online'));
+      await client.network.check();
+    });
+    expect(view.text()).toBe('online (excellent)');
+  });
+});

@@ -1,0 +1,100 @@
+import { useCallback, useMemo } from 'react';
+import type { LocalConflict, SyncClient, SyncProgress, SyncResult } from '@outpost/client';
+import type { RecordData, ResolutionStrategy, ResolveResponse } from '@outpost/core';
+import { sameItems } from './equality';
+import { useExternalValue } from './external-value';
+import type { ValueSource } from './external-value';
+import { useSyncClient } from './sync-client-context';
+
+export interface SyncEngineState {
+  readonly isSyncing: boolean;
+  /** The last progress report heard while this component was mounted; null before any. */
+  readonly progress: SyncProgress | null;
+  readonly lastResult: SyncResult | null;
+  /** Every conflict the server reported for this device's ops, oldest first. */
+  readonly conflicts: readonly LocalConflict[];
+  /** The conflicts still open. */
+  readonly unresolvedConflicts: readonly LocalConflict[];
+}
+
+export interface SyncEngine extends SyncEngineState {
+  /** Push then pull; joins a sync already running. */
+  sync(): Promise<SyncResult>;
+  resolveConflict(
+    id: string,
+    strategy: ResolutionStrategy,
+    mergedData?: RecordData,
+  ): Promise<ResolveResponse>;
+}
+
+interface SyncEngineSource extends ValueSource<SyncEngineState> {
+  /** Tells every listener now that a sync was started here, so `isSyncing` shows at once. */
+  started(): void;
+}
+
+function sameState(a: SyncEngineState, b: SyncEngineState): boolean {
+  return (
+    a.isSyncing === b.isSyncing &&
+    a.progress === b.progress &&
+    a.lastResult === b.lastResult &&
+    sameItems(a.conflicts, b.conflicts) &&
+    sameItems(a.unresolvedConflicts, b.unresolvedConflicts)
+  );
+}
+
+function syncEngineSource(client: SyncClient): SyncEngineSource {
+  let progress: SyncProgress | null = null;
+  const listeners = new Set<() => void>();
+  return {
+    read: () => ({
+      // The client clears isSyncing before it reports the end, so this is exact at every event.
+      isSyncing: client.isSyncing,
+      progress,
+      lastResult: client.lastResult,
+      conflicts: client.conflicts.list(),
+      unresolvedConflicts: client.conflicts.list({ status: 'open' }),
+    }),
+    equal: sameState,
+    listen(changed) {
+      listeners.add(changed);
+      const stops = [
+        client.on('progress', (p) => {
+          progress = p;
+          changed();
+        }),
+        client.on('sync', () => changed()),
+        client.on('change', (touched) => {
+          if (touched.has('$conflicts')) changed();
+        }),
+      ];
+      return () => {
+        listeners.delete(changed);
+        for (const stop of stops) stop();
+      };
+    },
+    started() {
+      for (const changed of [...listeners]) changed();
+    },
+  };
+}
+
+/**
+ * The sync engine as a component sees it: whether a sync runs, how far it got, how the last one
+ * ended, and the conflicts to settle. Re-renders on progress, results and conflict changes.
+ */
+export function useSyncEngine(): SyncEngine {
+  const client = useSyncClient();
+  const source = useMemo(() => syncEngineSource(client), [client]);
+  const state = useExternalValue(() => source, [source]);
+  const sync = useCallback(() => {
+    const run = client.sync();
+    source.started();
+    return run;
+  }, [client, source]);
+  const resolveConflict = useCallback(
+    (id: string, strategy: ResolutionStrategy, mergedData?: RecordData) =>
+      client.conflicts.resolve(id, strategy, mergedData),
+    [client],
+  );
+  return useMemo(() => ({ ...state, sync, resolveConflict }), [state, sync, resolveConflict]);
+}

@@ -1,0 +1,74 @@
+// @vitest-environment happy-dom
+import { afterEach, describe, expect, it } from 'vitest';
+import { acting, cleanup, openClient, render } from '../test/react-fixture';
+import { useSyncQueue } from './index';
+
+afterEach(cleanup);
+
+function QueuePanel() {
+  const { stats, operations } = useSyncQueue();
+  return (
+    <div>
+      <p>
+        {stats.pending} pending of {stats.total}
+      </p>
+      <ul>
+        {operations.map((op) => (
+          <li key={op.seq}>
+            {op.type} {op.collection}: {op.status}, {op.attempts} attempts
+            {op.lastError ? `, ${op.lastError.code}` : ''};
+          </li>
+        ))}
+      </ul>
+    </div>
+  );
+}
+
+describe('useSyncQueue', () => {
+  it('counts writes waiting for the network, and keeps them after a sync that could not reach the server', async () => {
+    // A failed send backs off for at least 30 s here, so no retry runs during the test.
+    const client = await openClient({ retry: { baseMs: 60_000, maxMs: 60_000 }, random: () => 0.5 });
+    const view = await render(client, <QueuePanel />);
+    expect(view.text()).toBe('0 pending of 0');
+
+    const patients = client.collection('patients');
+    const amina = await acting(() => patients.create({ name: 'Amina K.' }));
+    expect(view.text()).toContain('1 pending of 1');
+    await acting(() => patients.create({ name: 'Grace M.' }));
+    await acting(() => client.collection('encounters').create({ patientId: amina.id, diagnosis: 'malaria' }));
+    expect(view.text()).toBe(
+      '3 pending of 3' +
+        'create patients: pending, 0 attempts;' +
+        'create patients: pending, 0 attempts;' +
+        'create encounters: pending, 0 attempts;',
+    );
+
+    const result = await acting(() => client.sync());
+    expect(result.ok).toBe(false);
+    expect(view.text()).toBe(
+      '3 pending of 3' +
+        'create patients: pending, 1 attempts, NETWORK;' +
+        'create patients: pending, 1 attempts, NETWORK;' +
+        'create encounters: pending, 1 attempts, NETWORK;',
+    );
+  });
+
+  it('retries chosen ops afresh and clears nothing while nothing is confirmed', async () => {
+    const client = await openClient({ retry: { baseMs: 60_000, maxMs: 60_000 }, random: () => 0.5 });
+    let queue: ReturnType<typeof useSyncQueue> | null = null;
+    function Panel() {
+      queue = useSyncQueue();
+      return <QueuePanel />;
+    }
+    const view = await render(client, <Panel />);
+    await acting(() => client.collection('patients').create({ name: 'Amina K.' }));
+    await acting(() => client.sync());
+    expect(view.text()).toBe('1 pending of 1create patients: pending, 1 attempts, NETWORK;');
+
+    const seq = client.queue.list()[0]?.seq ?? -1;
+    expect(await acting(() => queue!.retry([seq]))).toBe(1);
+    expect(view.text()).toBe('1 pending of 1create patients: pending, 0 attempts, NETWORK;');
+    expect(await acting(() => queue!.clearCompleted())).toBe(0);
+    expect(view.text()).toBe('1 pending of 1create patients: pending, 0 attempts, NETWORK;');
+  });
+});

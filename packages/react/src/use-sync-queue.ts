@@ -1,0 +1,39 @@
+import { useCallback, useMemo } from 'react';
+import type { OutboxEntry, QueueStats, SyncClient } from '@outpost/client';
+import { sameFields, sameItems } from './equality';
+import { useExternalValue } from './external-value';
+import type { ValueSource } from './external-value';
+import { useSyncClient } from './sync-client-context';
+
+export interface SyncQueueState {
+  readonly stats: QueueStats;
+  /** Every op in the outbox, in the order it was made. */
+  readonly operations: readonly OutboxEntry[];
+}
+
+export interface SyncQueue extends SyncQueueState {
+  /** Failed ops (or the ones given by seq) go back to pending; resolves to how many did. */
+  retry(seqs?: readonly number[]): Promise<number>;
+  /** Removes the ops the server has confirmed; resolves to how many. */
+  clearCompleted(): Promise<number>;
+}
+
+function syncQueueSource(client: SyncClient): ValueSource<SyncQueueState> {
+  return {
+    read: () => ({ stats: client.queue.stats(), operations: client.queue.list() }),
+    equal: (a, b) => sameFields(a.stats, b.stats) && sameItems(a.operations, b.operations),
+    listen: (changed) =>
+      client.on('change', (touched) => {
+        if (touched.has('$outbox')) changed();
+      }),
+  };
+}
+
+/** The outbox: counts by status, the ops themselves, and the two things a user can do to it. */
+export function useSyncQueue(): SyncQueue {
+  const client = useSyncClient();
+  const state = useExternalValue(() => syncQueueSource(client), [client]);
+  const retry = useCallback((seqs?: readonly number[]) => client.queue.retry(seqs), [client]);
+  const clearCompleted = useCallback(() => client.queue.clearCompleted(), [client]);
+  return useMemo(() => ({ ...state, retry, clearCompleted }), [state, retry, clearCompleted]);
+}
