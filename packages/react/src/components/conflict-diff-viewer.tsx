@@ -1,0 +1,190 @@
+import { useId, useMemo, useState } from 'react';
+import type { ReactNode } from 'react';
+import type { LocalConflict } from '@outpost/client';
+import type { RecordData } from '@outpost/core';
+import { useConflictVersions } from './conflict-versions';
+import { formatValue } from './format-value';
+import { diffRecords, mergeChoices } from './record-diff';
+import type { FieldChoices, FieldDiff, Side } from './record-diff';
+import { RecordPreview } from './record-preview';
+import { cell, statusBadge, statusColours, table, visuallyHidden } from './styles';
+
+interface ChoiceProps {
+  /** Per disputed field, the version chosen for a merge; a field not named keeps the local value. */
+  choices?: FieldChoices;
+  /** Given: every disputed field gets a "Keep local" / "Use server" choice and the merge is previewed. */
+  onChoose?: (field: string, side: Side) => void;
+}
+
+/** A conflict from the device's conflict store, or the two versions themselves. */
+export type ConflictDiffViewerProps = ChoiceProps &
+  (
+    | { conflict: LocalConflict; local?: never; server?: never }
+    | { conflict?: never; local: RecordData | null; server: RecordData | null }
+  );
+
+/**
+ * This device's version of a record beside the server's, field by field: each field marked added,
+ * removed, changed or same (in words and in colour), objects opened and closed field by field,
+ * and with `onChoose`, a choice per disputed field and a preview of the merged record.
+ */
+export function ConflictDiffViewer(props: ConflictDiffViewerProps) {
+  const { choices, onChoose } = props;
+  if (props.conflict !== undefined) {
+    return <StoredConflictDiff conflict={props.conflict} choices={choices} onChoose={onChoose} />;
+  }
+  return <VersionsDiff local={props.local} server={props.server} choices={choices} onChoose={onChoose} />;
+}
+
+function StoredConflictDiff({ conflict, ...rest }: ChoiceProps & { conflict: LocalConflict }) {
+  const { local, server } = useConflictVersions(conflict);
+  return <VersionsDiff local={local} server={server} {...rest} />;
+}
+
+const noChoices: FieldChoices = {};
+
+const sideLabels: Readonly<Record<Side, string>> = { local: 'Keep local', server: 'Use server' };
+
+function Value({ value }: { value: unknown }) {
+  if (value !== undefined) return <>{formatValue(value)}</>;
+  return (
+    <>
+      <span aria-hidden="true">—</span>
+      <span style={visuallyHidden}>absent</span>
+    </>
+  );
+}
+
+interface VersionsDiffProps extends ChoiceProps {
+  local: RecordData | null;
+  server: RecordData | null;
+}
+
+function VersionsDiff({ local, server, choices = noChoices, onChoose }: VersionsDiffProps) {
+  const id = useId();
+  const diffs = useMemo(() => diffRecords(local, server), [local, server]);
+  const merged = useMemo(() => mergeChoices(local, server, choices), [local, server, choices]);
+  // Objects that differ start open, the others closed; this holds the ones a person flipped.
+  const [flipped, setFlipped] = useState<ReadonlySet<string>>(() => new Set());
+  const pathKey = (d: FieldDiff) => JSON.stringify(d.path);
+  const isOpen = (d: FieldDiff) => (d.status !== 'same') !== flipped.has(pathKey(d));
+  const flip = (d: FieldDiff) =>
+    setFlipped((previous) => {
+      const next = new Set(previous);
+      if (!next.delete(pathKey(d))) next.add(pathKey(d));
+      return next;
+    });
+
+  const rows: ReactNode[] = [];
+  const addRows = (list: readonly FieldDiff[], prefix: string, depth: number, hidden: boolean) => {
+    list.forEach((d, index) => {
+      const rowId = `${prefix}-${index}`;
+      const open = isOpen(d);
+      const childIds = (d.children ?? []).map((_, i) => `${rowId}-${i}`);
+      const choice = choices[d.field] ?? 'local';
+      rows.push(
+        <tr key={rowId} id={rowId} hidden={hidden} style={{ background: statusColours[d.status].background }}>
+          <th scope="row" style={{ ...cell, paddingLeft: `${0.5 + depth * 1.5}em` }}>
+            {d.children ? (
+              <button
+                type="button"
+                aria-expanded={open}
+                aria-controls={childIds.length > 0 ? childIds.join(' ') : undefined}
+                onClick={() => flip(d)}
+              >
+                <span aria-hidden="true">{open ? '▾ ' : '▸ '}</span>
+                {d.field}
+              </button>
+            ) : (
+              d.field
+            )}
+            {depth > 0 ? <span style={visuallyHidden}> in {d.path.slice(0, -1).join('.')}</span> : null}
+          </th>
+          <td style={cell}>
+            <Value value={d.local} />
+          </td>
+          <td style={cell}>
+            <Value value={d.server} />
+          </td>
+          <td style={cell}>
+            <span style={statusBadge(d.status)}>{d.status}</span>
+          </td>
+          {onChoose ? (
+            <td style={cell}>
+              {depth === 0 && d.status !== 'same' ? (
+                <div role="radiogroup" aria-label={d.field} style={{ display: 'flex', gap: '1em' }}>
+                  {(['local', 'server'] as const).map((side) => (
+                    <label key={side}>
+                      <input
+                        type="radio"
+                        name={`${id}-choice-${index}`}
+                        value={side}
+                        checked={choice === side}
+                        onChange={() => onChoose(d.field, side)}
+                      />{' '}
+                      {sideLabels[side]}
+                    </label>
+                  ))}
+                </div>
+              ) : null}
+            </td>
+          ) : null}
+        </tr>,
+      );
+      if (d.children) addRows(d.children, rowId, depth + 1, hidden || !open);
+    });
+  };
+  addRows(diffs, `${id}-field`, 0, false);
+
+  const headingId = `${id}-merged`;
+  return (
+    <div>
+      <table style={table}>
+        <caption style={{ textAlign: 'left', paddingBottom: '0.5em' }}>
+          This device&apos;s version beside the server&apos;s.{' '}
+          <small>
+            added: only on this device; removed: only on the server; changed: different on each; same: alike.
+          </small>
+        </caption>
+        <thead>
+          <tr>
+            <th scope="col" style={cell}>
+              Field
+            </th>
+            <th scope="col" style={cell}>
+              Local (this device)
+            </th>
+            <th scope="col" style={cell}>
+              Server
+            </th>
+            <th scope="col" style={cell}>
+              Difference
+            </th>
+            {onChoose ? (
+              <th scope="col" style={cell}>
+                Version to keep
+              </th>
+            ) : null}
+          </tr>
+        </thead>
+        <tbody>
+          {rows.length > 0 ? (
+            rows
+          ) : (
+            <tr>
+              <td colSpan={onChoose ? 5 : 4} style={cell}>
+                Neither version has any fields.
+              </td>
+            </tr>
+          )}
+        </tbody>
+      </table>
+      {onChoose ? (
+        <section aria-labelledby={headingId}>
+          <h3 id={headingId}>Merged result</h3>
+          <RecordPreview data={merged} labelledBy={headingId} />
+        </section>
+      ) : null}
+    </div>
+  );
+}

@@ -1,0 +1,43 @@
+import type { LocalConflict } from '@outpost/client';
+import type { ConflictOutcome, ResolutionStrategy } from '@outpost/core';
+
+const outcomeLabels: Readonly<Record<ConflictOutcome, string>> = {
+  open: 'open',
+  'server-won': 'server version kept',
+  'client-won': 'local version kept',
+  merged: 'merged',
+  rejected: 'rejected',
+};
+
+/** What became of a conflict, in words. */
+export function outcomeLabel(outcome: ConflictOutcome): string {
+  return outcomeLabels[outcome];
+}
+
+const strategyLabels: Readonly<Record<ResolutionStrategy, string>> = {
+  'client-wins': 'Keep local',
+  'server-wins': 'Use server',
+  'last-write-wins': 'Keep the latest change',
+  merge: 'Merge',
+};
+
+export function strategyLabel(strategy: ResolutionStrategy): string {
+  return strategyLabels[strategy];
+}
+
+/** A name a person recognises the record by: its `name` or `title` when it has one, else its id. */
+export function recordLabel(conflict: LocalConflict): string {
+  for (const data of [conflict.summary.client?.data, conflict.summary.server?.data]) {
+    for (const field of ['name', 'title']) {
+      const value = data?.[field];
+      if (typeof value === 'string' && value.trim() !== '') return value;
+    }
+  }
+  return conflict.recordId;
+}
+
+/** A time stamp in the reader's locale; the text itself when it is not a date. */
+export function formatTime(iso: string): string {
+  const date = new Date(iso);
+  return Number.isNaN(date.getTime()) ? iso : date.toLocaleString();
+}

@@ -1,0 +1,232 @@
+import { useId, useMemo, useState } from 'react';
+import type { LocalConflict } from '@outpost/client';
+import { useSyncEngine } from '../use-sync-engine';
+import { formatTime, outcomeLabel, recordLabel } from './conflict-labels';
+import { ConflictResolutionModal } from './conflict-resolution-modal';
+import { alert, buttonRow, cell, openBadge, resolvedBadge, table } from './styles';
+
+export interface ConflictListProps {
+  /** Conflicts per page. Default 10. */
+  pageSize?: number;
+}
+
+type BulkStrategy = 'client-wins' | 'server-wins';
+
+interface BulkReport {
+  readonly resolved: number;
+  readonly failed: readonly string[];
+}
+
+/** Oldest first by detection time; conflicts detected together keep the store's order. */
+function byTime(a: LocalConflict, b: LocalConflict): number {
+  return a.detectedAt.localeCompare(b.detectedAt);
+}
+
+/**
+ * Every conflict of this device, a page at a time: filtered by collection, sorted by time, each
+ * with its status, a "Resolve" button opening the resolution dialog, and bulk resolution of the
+ * open conflicts on the page shown.
+ */
+export function ConflictList({ pageSize = 10 }: ConflictListProps) {
+  const { conflicts, resolveConflict } = useSyncEngine();
+  const [collection, setCollection] = useState('');
+  const [newestFirst, setNewestFirst] = useState(true);
+  const [page, setPage] = useState(0);
+  const [selectedId, setSelectedId] = useState<string | null>(null);
+  const [bulkRunning, setBulkRunning] = useState<{ strategy: BulkStrategy; count: number } | null>(null);
+  const [bulkReport, setBulkReport] = useState<BulkReport | null>(null);
+  const id = useId();
+  const size = Math.max(1, Math.floor(pageSize));
+
+  const collections = useMemo(() => {
+    const names = new Set(conflicts.map((c) => c.collection));
+    if (collection !== '') names.add(collection);
+    return [...names].sort();
+  }, [conflicts, collection]);
+  const sorted = useMemo(() => {
+    const chosen = conflicts.filter((c) => collection === '' || c.collection === collection);
+    const oldestFirst = chosen.sort(byTime);
+    return newestFirst ? oldestFirst.reverse() : oldestFirst;
+  }, [conflicts, collection, newestFirst]);
+  const pageCount = Math.max(1, Math.ceil(sorted.length / size));
+  const current = Math.min(page, pageCount - 1);
+  const shown = sorted.slice(current * size, current * size + size);
+  const openShown = shown.filter((c) => c.resolvedAt === undefined);
+  const selected = selectedId === null ? null : (conflicts.find((c) => c.id === selectedId) ?? null);
+
+  const resolveAll = async (strategy: BulkStrategy) => {
+    const targets = openShown;
+    setBulkRunning({ strategy, count: targets.length });
+    setBulkReport(null);
+    let resolved = 0;
+    const failed: string[] = [];
+    for (const conflict of targets) {
+      try {
+        await resolveConflict(conflict.id, strategy);
+        resolved += 1;
+      } catch (err) {
+        failed.push(`${recordLabel(conflict)}: ${err instanceof Error ? err.message : String(err)}`);
+      }
+    }
+    setBulkRunning(null);
+    setBulkReport({ resolved, failed });
+  };
+
+  const filterId = `${id}-collection`;
+  const bulkHintId = `${id}-bulk-hint`;
+  return (
+    <section aria-labelledby={`${id}-heading`}>
+      <h2 id={`${id}-heading`}>Conflicts</h2>
+      <div style={buttonRow}>
+        <label htmlFor={filterId}>Collection</label>
+        <select
+          id={filterId}
+          value={collection}
+          onChange={(event) => {
+            setCollection(event.target.value);
+            setPage(0);
+          }}
+        >
+          <option value="">All collections</option>
+          {collections.map((name) => (
+            <option key={name} value={name}>
+              {name}
+            </option>
+          ))}
+        </select>
+        <button
+          type="button"
+          onClick={() => {
+            setNewestFirst((previous) => !previous);
+            setPage(0);
+          }}
+        >
+          Sort: {newestFirst ? 'newest first' : 'oldest first'}
+        </button>
+      </div>
+
+      <div role="group" aria-label="Bulk resolution" aria-describedby={bulkHintId} style={buttonRow}>
+        <button
+          type="button"
+          disabled={openShown.length === 0 || bulkRunning !== null}
+          onClick={() => void resolveAll('client-wins')}
+        >
+          Keep all local
+        </button>
+        <button
+          type="button"
+          disabled={openShown.length === 0 || bulkRunning !== null}
+          onClick={() => void resolveAll('server-wins')}
+        >
+          Use server for all
+        </button>
+        <span id={bulkHintId}>
+          {openShown.length === 0
+            ? 'No open conflicts on this page.'
+            : `Applies to the ${openShown.length} open ${openShown.length === 1 ? 'conflict' : 'conflicts'} on this page.`}
+        </span>
+      </div>
+      <div role="status">
+        {bulkRunning !== null ? `Resolving ${bulkRunning.count} conflicts…` : null}
+        {bulkReport !== null && bulkRunning === null
+          ? `Resolved ${bulkReport.resolved} ${bulkReport.resolved === 1 ? 'conflict' : 'conflicts'}` +
+            (bulkReport.failed.length > 0 ? `; ${bulkReport.failed.length} failed.` : '.')
+          : null}
+      </div>
+      {bulkReport !== null && bulkReport.failed.length > 0 ? (
+        <ul role="alert" style={alert}>
+          {bulkReport.failed.map((failure) => (
+            <li key={failure}>{failure}</li>
+          ))}
+        </ul>
+      ) : null}
+
+      {sorted.length === 0 ? (
+        <p>No conflicts.</p>
+      ) : (
+        <table style={table}>
+          <caption style={{ textAlign: 'left' }}>
+            {sorted.length} {sorted.length === 1 ? 'conflict' : 'conflicts'},{' '}
+            {newestFirst ? 'newest first' : 'oldest first'}
+          </caption>
+          <thead>
+            <tr>
+              <th scope="col" style={cell}>
+                Record
+              </th>
+              <th scope="col" style={cell}>
+                Kind
+              </th>
+              <th scope="col" style={cell}>
+                Fields
+              </th>
+              <th scope="col" style={cell}>
+                Detected
+              </th>
+              <th scope="col" style={cell}>
+                Status
+              </th>
+              <th scope="col" style={cell}>
+                Action
+              </th>
+            </tr>
+          </thead>
+          <tbody>
+            {shown.map((conflict) => {
+              const rowId = `${id}-row-${conflict.id}`;
+              const isOpen = conflict.resolvedAt === undefined;
+              return (
+                <tr key={conflict.id}>
+                  <th scope="row" id={rowId} style={cell}>
+                    {conflict.collection} “{recordLabel(conflict)}”
+                  </th>
+                  <td style={cell}>{conflict.summary.kind}</td>
+                  <td style={cell}>{(conflict.summary.fields ?? []).join(', ')}</td>
+                  <td style={cell}>
+                    <time dateTime={conflict.detectedAt}>{formatTime(conflict.detectedAt)}</time>
+                  </td>
+                  <td style={cell}>
+                    <span style={isOpen ? openBadge : resolvedBadge}>
+                      {isOpen ? 'open' : `resolved: ${outcomeLabel(conflict.summary.outcome)}`}
+                    </span>
+                  </td>
+                  <td style={cell}>
+                    <button
+                      type="button"
+                      aria-describedby={rowId}
+                      onClick={(event) => {
+                        // Focus returns here when the dialog closes, in browsers that do not focus on click.
+                        event.currentTarget.focus();
+                        setSelectedId(conflict.id);
+                      }}
+                    >
+                      {isOpen ? 'Resolve' : 'Review'}
+                    </button>
+                  </td>
+                </tr>
+              );
+            })}
+          </tbody>
+        </table>
+      )}
+
+      <nav aria-label="Conflict pages" style={buttonRow}>
+        <button type="button" disabled={current === 0} onClick={() => setPage(current - 1)}>
+          Previous
+        </button>
+        <span aria-live="polite">
+          Page {current + 1} of {pageCount}
+        </span>
+        <button type="button" disabled={current >= pageCount - 1} onClick={() => setPage(current + 1)}>
+          Next
+        </button>
+      </nav>
+
+      <ConflictResolutionModal
+        conflict={selected}
+        open={selected !== null}
+        onClose={() => setSelectedId(null)}
+      />
+    </section>
+  );
+}

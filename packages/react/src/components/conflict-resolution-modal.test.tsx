@@ -1,0 +1,168 @@
+// @vitest-environment happy-dom
+import { act, useState } from 'react';
+import { afterEach, describe, expect, it } from 'vitest';
+import { aminaId, patientConflict } from '../../test/conflict-scenarios';
+import { button, dialog, diffRow, key, press, queryButton, radio } from '../../test/dom';
+import { acting, cleanup, render } from '../../test/react-fixture';
+import { ConflictList, ConflictResolutionModal, useRecord, useSyncEngine } from '../index';
+
+afterEach(cleanup);
+
+type Patient = { name: string; village?: string; phone?: string; notes?: string };
+
+/** A page with the first conflict's dialog behind a button, and Amina's record as the device shows it. */
+function Desk() {
+  const { conflicts } = useSyncEngine();
+  const [open, setOpen] = useState(false);
+  const amina = useRecord<Patient>('patients', aminaId);
+  return (
+    <div>
+      <button onClick={() => setOpen(true)}>Open conflict</button>
+      <p>
+        Record: {amina?.data.village}, {amina?.data.phone ?? 'no phone'}, {amina?.data.notes ?? 'no notes'}
+      </p>
+      <ConflictResolutionModal conflict={conflicts[0] ?? null} open={open} onClose={() => setOpen(false)} />
+    </div>
+  );
+}
+
+function box(): HTMLElement {
+  const found = dialog();
+  if (!found) throw new Error('no dialog open');
+  return found;
+}
+
+describe('ConflictResolutionModal', () => {
+  it('is a labelled modal dialog showing both versions field by field', async () => {
+    const { client } = await patientConflict();
+    const view = await render(client, <Desk />);
+    expect(dialog()).toBeNull();
+    await press(button(view.container, 'Open conflict'));
+
+    expect(box().getAttribute('aria-modal')).toBe('true');
+    const title = document.getElementById(box().getAttribute('aria-labelledby') ?? '');
+    expect(title?.textContent).toBe('Conflict on patients “Amina K.”');
+    expect(diffRow(box(), 'village').status).toBe('changed');
+    expect(diffRow(box(), 'phone').status).toBe('added');
+    expect(diffRow(box(), 'notes').status).toBe('removed');
+    for (const label of ['Keep local', 'Use server', 'Merge', 'Close']) {
+      expect(button(box(), label).type).toBe('button');
+    }
+  });
+
+  it('merges the fields as chosen once confirmed, and the record shows the merged values', async () => {
+    const { client, server } = await patientConflict();
+    const view = await render(client, <Desk />);
+    expect(view.text()).toContain('Record: Mangochi, no phone, asthma');
+    await press(button(view.container, 'Open conflict'));
+
+    await act(async () => radio(box(), 'village', 'Keep local').click());
+    await act(async () => radio(box(), 'phone', 'Use server').click());
+    await act(async () => radio(box(), 'notes', 'Use server').click());
+    await press(button(box(), 'Merge'));
+    // Nothing is sent before the confirmation, which shows the record as it will read.
+    expect(server.resolves).toHaveLength(0);
+    expect(box().textContent).toContain('Merge: the record will read');
+    expect(box().querySelector('dl')?.textContent).toBe('nameAmina K.villageNtcheunotesasthmaphone(cleared)');
+    expect(document.activeElement).toBe(button(box(), 'Confirm'));
+
+    await acting(async () => button(box(), 'Confirm').click());
+    expect(server.resolves).toEqual([
+      {
+        id: 'conflict-1',
+        request: {
+          strategy: 'merge',
+          mergedData: { name: 'Amina K.', village: 'Ntcheu', notes: 'asthma', phone: null },
+        },
+      },
+    ]);
+    expect(server.data('patients', aminaId)).toEqual({
+      name: 'Amina K.',
+      village: 'Ntcheu',
+      notes: 'asthma',
+    });
+    expect(view.text()).toContain('Record: Ntcheu, no phone, asthma');
+    expect(box().querySelector('[role="status"]')?.textContent).toBe('Resolved: merged.');
+    expect(client.conflicts.list({ status: 'open' })).toHaveLength(0);
+  });
+
+  it('goes back from the confirmation without resolving', async () => {
+    const { client, server } = await patientConflict();
+    const view = await render(client, <Desk />);
+    await press(button(view.container, 'Open conflict'));
+    await press(button(box(), 'Use server'));
+    expect(box().textContent).toContain("The server's version stays");
+    await press(button(box(), 'Back'));
+    expect(queryButton(box(), 'Confirm')).toBeNull();
+    expect(button(box(), 'Merge')).toBeDefined();
+    expect(server.resolves).toHaveLength(0);
+  });
+
+  it('keeps the local version, then Undo takes the resolution back and the conflict is open again', async () => {
+    const { client, server } = await patientConflict();
+    const view = await render(client, <Desk />);
+    await press(button(view.container, 'Open conflict'));
+    await press(button(box(), 'Keep local'));
+    await acting(async () => button(box(), 'Confirm').click());
+    expect(server.resolves).toEqual([{ id: 'conflict-1', request: { strategy: 'client-wins' } }]);
+    expect(view.text()).toContain('Record: Ntcheu, 0999 123 456, no notes');
+    expect(box().querySelector('[role="status"]')?.textContent).toBe('Resolved: local version kept.');
+    expect(document.activeElement).toBe(button(box(), 'Undo'));
+
+    await acting(async () => button(box(), 'Undo').click());
+    expect(server.undos).toEqual(['conflict-1']);
+    expect(view.text()).toContain('Record: Mangochi, no phone, asthma');
+    expect(client.conflicts.list({ status: 'open' })).toHaveLength(1);
+    expect(queryButton(box(), 'Undo')).toBeNull();
+    expect(button(box(), 'Keep local')).toBeDefined();
+  });
+
+  it('shows why a resolution failed', async () => {
+    const { client, server } = await patientConflict();
+    const view = await render(client, <Desk />);
+    await press(button(view.container, 'Open conflict'));
+    server.transport.resolveConflict = async () => {
+      throw new Error('the server refused: forbidden');
+    };
+    await press(button(box(), 'Use server'));
+    await acting(async () => button(box(), 'Confirm').click());
+    expect(box().querySelector('[role="alert"]')?.textContent).toBe('the server refused: forbidden');
+    expect(client.conflicts.list({ status: 'open' })).toHaveLength(1);
+  });
+
+  describe('by keyboard', () => {
+    it('moves focus to its first control on open; Escape closes it and focus returns to "Resolve"', async () => {
+      const { client } = await patientConflict();
+      const view = await render(client, <ConflictList />);
+      const resolve = button(view.container, 'Resolve');
+      await press(resolve);
+
+      const first = box().querySelector('button, input');
+      expect(document.activeElement).toBe(first);
+      expect(first).toBe(radio(box(), 'village', 'Keep local'));
+
+      await key('Escape');
+      expect(dialog()).toBeNull();
+      expect(document.activeElement).toBe(resolve);
+    });
+
+    it('keeps Tab and Shift+Tab inside the dialog, and "Close" also returns focus', async () => {
+      const { client } = await patientConflict();
+      const view = await render(client, <ConflictList />);
+      const resolve = button(view.container, 'Resolve');
+      await press(resolve);
+      const first = document.activeElement;
+      const close = button(box(), 'Close');
+
+      await act(async () => close.focus());
+      await key('Tab');
+      expect(document.activeElement).toBe(first);
+      await key('Tab', { shiftKey: true });
+      expect(document.activeElement).toBe(close);
+
+      await press(close);
+      expect(dialog()).toBeNull();
+      expect(document.activeElement).toBe(resolve);
+    });
+  });
+});

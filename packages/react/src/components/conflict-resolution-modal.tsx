@@ -1,0 +1,234 @@
+import { useEffect, useId, useLayoutEffect, useMemo, useRef, useState } from 'react';
+import type { LocalConflict } from '@outpost/client';
+import type { RecordData, ResolutionStrategy } from '@outpost/core';
+import { useSyncEngine } from '../use-sync-engine';
+import { ConflictDiffViewer } from './conflict-diff-viewer';
+import { formatTime, outcomeLabel, recordLabel, strategyLabel } from './conflict-labels';
+import { useConflictVersions } from './conflict-versions';
+import { mergeChoices } from './record-diff';
+import type { FieldChoices, Side } from './record-diff';
+import { RecordPreview } from './record-preview';
+import { alert, buttonRow, dialog, overlay } from './styles';
+import { useConflictActions } from './use-conflict-actions';
+
+export interface ConflictResolutionModalProps {
+  /** The conflict to settle. Its current state is read from the client, so an older copy will do. */
+  conflict: LocalConflict | null;
+  open: boolean;
+  /** Called on Close and on Escape; the caller sets `open` to false. */
+  onClose(): void;
+}
+
+/**
+ * A dialog to settle one conflict: the two versions side by side with a choice per disputed field,
+ * "Keep local", "Use server" or "Merge" (the fields as chosen), a confirmation showing the
+ * result, and Undo of the resolution just made. Focus moves into the dialog when it opens, stays
+ * in it while it is open and returns to where it was when it closes; Escape closes it.
+ */
+export function ConflictResolutionModal({ conflict, open, onClose }: ConflictResolutionModalProps) {
+  if (!open || conflict === null) return null;
+  return <OpenConflictModal key={conflict.id} conflict={conflict} onClose={onClose} />;
+}
+
+const focusableSelector = [
+  'button:not([disabled])',
+  'input:not([disabled])',
+  'select:not([disabled])',
+  'textarea:not([disabled])',
+  'a[href]',
+  '[tabindex]:not([tabindex="-1"])',
+].join(', ');
+
+/** The controls in `root` a person can tab to, in document order. */
+function focusableIn(root: HTMLElement): HTMLElement[] {
+  return Array.from(root.querySelectorAll<HTMLElement>(focusableSelector)).filter(
+    (el) => el.closest('[hidden]') === null,
+  );
+}
+
+const explanations: Readonly<Record<ResolutionStrategy, string>> = {
+  'client-wins': "This device's version replaces the server's.",
+  'server-wins': "The server's version stays; this device's change is set aside in the conflict archive.",
+  'last-write-wins': 'The version changed last stays.',
+  merge: 'Each field takes the version you chose; a field the chosen version lacks is cleared.',
+};
+
+function OpenConflictModal({ conflict, onClose }: { conflict: LocalConflict; onClose(): void }) {
+  const { conflicts } = useSyncEngine();
+  const live = conflicts.find((c) => c.id === conflict.id) ?? conflict;
+  const versions = useConflictVersions(live);
+  const actions = useConflictActions();
+  const [choices, setChoices] = useState<FieldChoices>({});
+  const [planned, setPlanned] = useState<ResolutionStrategy | null>(null);
+  const merged = useMemo(
+    () => mergeChoices(versions.local, versions.server, choices),
+    [versions.local, versions.server, choices],
+  );
+
+  const id = useId();
+  const titleId = `${id}-title`;
+  const descriptionId = `${id}-description`;
+  const confirmHeadingId = `${id}-confirm`;
+  const dialogRef = useRef<HTMLDivElement>(null);
+  const confirmRef = useRef<HTMLButtonElement>(null);
+  const undoRef = useRef<HTMLButtonElement>(null);
+  const closeRef = useRef<HTMLButtonElement>(null);
+  const onCloseRef = useRef(onClose);
+  useLayoutEffect(() => {
+    onCloseRef.current = onClose;
+  });
+
+  const resolved = live.resolvedAt !== undefined;
+  const canUndo = resolved && actions.lastResolved?.id === live.id;
+  const phase = resolved ? 'resolved' : planned !== null ? 'confirm' : 'choose';
+
+  // Focus in on open and back out on close; Escape closes; Tab and Shift+Tab stay inside.
+  useEffect(() => {
+    const box = dialogRef.current;
+    const returnTo = document.activeElement instanceof HTMLElement ? document.activeElement : null;
+    if (box) (focusableIn(box)[0] ?? box).focus();
+    const onKeyDown = (event: KeyboardEvent) => {
+      if (event.key === 'Escape') {
+        event.preventDefault();
+        onCloseRef.current();
+        return;
+      }
+      if (event.key !== 'Tab' || !box) return;
+      const controls = focusableIn(box);
+      const first = controls[0];
+      const last = controls.at(-1);
+      const active = document.activeElement;
+      if (!first || !last) {
+        event.preventDefault();
+      } else if (event.shiftKey && (active === first || !box.contains(active))) {
+        event.preventDefault();
+        last.focus();
+      } else if (!event.shiftKey && (active === last || !box.contains(active))) {
+        event.preventDefault();
+        first.focus();
+      }
+    };
+    document.addEventListener('keydown', onKeyDown);
+    return () => {
+      document.removeEventListener('keydown', onKeyDown);
+      if (returnTo?.isConnected) returnTo.focus();
+    };
+  }, []);
+
+  // The control that replaced the one just used gets the focus, so it is never lost to the page.
+  const step = `${phase}${canUndo ? '+undo' : ''}`;
+  const shownStep = useRef(step);
+  useEffect(() => {
+    if (shownStep.current === step) return;
+    shownStep.current = step;
+    const box = dialogRef.current;
+    const target =
+      phase === 'confirm'
+        ? confirmRef.current
+        : phase === 'resolved'
+          ? (undoRef.current ?? closeRef.current)
+          : box && focusableIn(box)[0];
+    target?.focus();
+  }, [step, phase]);
+
+  const choose = (field: string, side: Side) => setChoices((previous) => ({ ...previous, [field]: side }));
+  const confirm = async () => {
+    if (planned === null) return;
+    const response = await actions.resolve(live.id, planned, planned === 'merge' ? merged : undefined);
+    if (response !== null) setPlanned(null);
+  };
+  const result: RecordData | null =
+    planned === 'merge' ? merged : planned === 'server-wins' ? versions.server : versions.local;
+  const fields = live.summary.fields ?? [];
+
+  return (
+    <div style={overlay}>
+      <div
+        ref={dialogRef}
+        role="dialog"
+        aria-modal="true"
+        aria-labelledby={titleId}
+        aria-describedby={descriptionId}
+        aria-busy={actions.busy}
+        tabIndex={-1}
+        style={dialog}
+      >
+        <h2 id={titleId}>
+          Conflict on {live.collection} “{recordLabel(live)}”
+        </h2>
+        <p id={descriptionId}>
+          Kind: {live.summary.kind}. Detected {formatTime(live.detectedAt)}.
+          {fields.length > 0 ? ` Fields in dispute: ${fields.join(', ')}.` : ''}
+        </p>
+
+        {phase === 'choose' ? (
+          <>
+            <ConflictDiffViewer
+              local={versions.local}
+              server={versions.server}
+              choices={choices}
+              onChoose={choose}
+            />
+            <div role="group" aria-label="Resolve with" style={buttonRow}>
+              <button type="button" onClick={() => setPlanned('client-wins')}>
+                Keep local
+              </button>
+              <button type="button" onClick={() => setPlanned('server-wins')}>
+                Use server
+              </button>
+              <button type="button" onClick={() => setPlanned('merge')}>
+                Merge
+              </button>
+            </div>
+          </>
+        ) : null}
+
+        {phase === 'confirm' && planned !== null ? (
+          <section aria-labelledby={confirmHeadingId}>
+            <h3 id={confirmHeadingId}>{strategyLabel(planned)}: the record will read</h3>
+            <p>{explanations[planned]}</p>
+            <RecordPreview data={result} labelledBy={confirmHeadingId} />
+            <div style={buttonRow}>
+              <button type="button" ref={confirmRef} disabled={actions.busy} onClick={() => void confirm()}>
+                Confirm
+              </button>
+              <button type="button" disabled={actions.busy} onClick={() => setPlanned(null)}>
+                Back
+              </button>
+            </div>
+          </section>
+        ) : null}
+
+        {phase === 'resolved' ? (
+          <>
+            <p role="status">Resolved: {outcomeLabel(live.summary.outcome)}.</p>
+            <ConflictDiffViewer local={versions.local} server={versions.server} />
+            {canUndo ? (
+              <div style={buttonRow}>
+                <button
+                  type="button"
+                  ref={undoRef}
+                  disabled={actions.busy}
+                  onClick={() => void actions.undo(live.id)}
+                >
+                  Undo
+                </button>
+              </div>
+            ) : null}
+          </>
+        ) : null}
+
+        {actions.error !== null ? (
+          <p role="alert" style={alert}>
+            {actions.error}
+          </p>
+        ) : null}
+        <div style={buttonRow}>
+          <button type="button" ref={closeRef} onClick={onClose}>
+            Close
+          </button>
+        </div>
+      </div>
+    </div>
+  );
+}

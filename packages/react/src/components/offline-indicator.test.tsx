@@ -1,0 +1,76 @@
+// @vitest-environment happy-dom
+import { afterEach, describe, expect, it } from 'vitest';
+import { openScriptedClient } from '../../test/conflict-scenarios';
+import { button, press } from '../../test/dom';
+import { acting, cleanup, render } from '../../test/react-fixture';
+import { scriptedServer } from '../../test/scripted-server';
+import { OfflineIndicator } from '../index';
+
+afterEach(cleanup);
+
+describe('OfflineIndicator', () => {
+  it('shows Online or Offline, the changes waiting, and syncs them on "Sync now"', async () => {
+    let serverReachable = true;
+    const events = new EventTarget();
+    const server = scriptedServer();
+    const client = await openScriptedClient(server, {
+      events,
+      probeIntervalMs: 0,
+      fetch: async () => {
+        if (!serverReachable) throw new TypeError('Failed to fetch');
+        return new Response(JSON.stringify({ status: 'ok', database: 'sqlite', version: 'x' }), {
+          status: 200,
+        });
+      },
+    });
+    await client.network.check();
+    const view = await render(client, <OfflineIndicator />);
+    const status = () => view.container.querySelector('[role="status"]')?.textContent;
+    expect(status()).toBe('Online');
+    expect(view.text()).toContain('No changes waiting');
+
+    const patients = client.collection('patients');
+    await acting(async () => {
+      await patients.create({ name: 'Amina K.' });
+      await patients.create({ name: 'Grace M.' });
+      await patients.create({ name: 'Chikondi B.' });
+    });
+    expect(view.text()).toContain('3 changes waiting');
+
+    // The server holds its answer until the test lets it go: the button is disabled meanwhile.
+    let answer: () => void = () => undefined;
+    server.beforePushAnswer = () => new Promise<void>((resolve) => (answer = resolve));
+    const syncNow = button(view.container, 'Sync now');
+    await press(syncNow);
+    expect(syncNow.disabled).toBe(true);
+    expect(view.text()).toContain('Syncing…');
+    expect(server.pushed.map((op) => op.data?.['name'])).toEqual(['Amina K.', 'Grace M.', 'Chikondi B.']);
+
+    await acting(async () => {
+      answer();
+      await client.sync(); // joins the run under way
+    });
+    expect(syncNow.disabled).toBe(false);
+    expect(view.text()).toContain('No changes waiting');
+
+    await acting(async () => {
+      serverReachable = false;
+      events.dispatchEvent(new Event('offline'));
+      await client.network.check();
+    });
+    expect(status()).toBe('Offline');
+  });
+
+  it('counts one change in the singular and shows the conflicts waiting for a person', async () => {
+    const server = scriptedServer();
+    const client = await openScriptedClient(server);
+    const amina = await client.collection('patients').create({ name: 'Amina K.', village: 'Ntcheu' });
+    const view = await render(client, <OfflineIndicator />);
+    expect(view.text()).toContain('1 change waiting');
+
+    server.conflictOnPush('patients', amina.id, { name: 'Amina K.', village: 'Dedza' });
+    await acting(() => client.sync());
+    expect(view.text()).toContain('No changes waiting');
+    expect(view.text()).toContain('1 conflict to resolve');
+  });
+});

@@ -1,0 +1,62 @@
+// @vitest-environment happy-dom
+import { afterEach, describe, expect, it } from 'vitest';
+import { openScriptedClient } from '../../test/conflict-scenarios';
+import { button, press } from '../../test/dom';
+import { acting, cleanup, openClient, render } from '../../test/react-fixture';
+import { scriptedServer } from '../../test/scripted-server';
+import { SyncEnginePanel } from '../index';
+
+afterEach(cleanup);
+
+describe('SyncEnginePanel', () => {
+  it('shows a sync under way with its progress and phase, then what it pushed and pulled', async () => {
+    const server = scriptedServer();
+    server.put('patients', 'patient-grace', { name: 'Grace M.' });
+    const client = await openScriptedClient(server, { batchSize: 1 });
+    const patients = client.collection('patients');
+    await patients.create({ name: 'Amina K.' });
+    const chikondi = await patients.create({ name: 'Chikondi B.', village: 'Ntcheu' });
+    server.conflictOnPush('patients', chikondi.id, { name: 'Chikondi B.', village: 'Dedza' });
+    const view = await render(client, <SyncEnginePanel />);
+    expect(view.text()).toContain('Last sync: none yet.');
+    expect(view.text()).toContain('No open conflicts');
+    expect(view.container.querySelector('[role="progressbar"]')).toBeNull();
+
+    // The first batch is answered at once, the second waits: the sync is caught halfway.
+    let answers = 0;
+    let answer: () => void = () => undefined;
+    server.beforePushAnswer = async () => {
+      answers += 1;
+      if (answers === 2) await new Promise<void>((resolve) => (answer = resolve));
+    };
+    await press(button(view.container, 'Sync now'));
+    await acting(async () => {
+      while (answers < 2) await new Promise((resolve) => setTimeout(resolve, 1));
+    });
+    const bar = view.container.querySelector('[role="progressbar"]');
+    expect(bar?.getAttribute('aria-valuenow')).toBe('50');
+    expect(bar?.getAttribute('aria-label')).toBe('Sync progress');
+    expect(view.text()).toContain('Phase: sending changes (push)');
+    expect(view.text()).toContain('50% (1 of 2)');
+    expect(button(view.container, 'Sync now').disabled).toBe(true);
+
+    await acting(async () => {
+      answer();
+      await client.sync();
+    });
+    expect(view.container.querySelector('[role="progressbar"]')).toBeNull();
+    expect(view.text()).toContain('Last sync: succeeded.');
+    // Grace came from the server; Amina's create and the server's Chikondi come back in the pull.
+    expect(view.text()).toContain('Pushed 2 (1 applied, 1 in conflict, 0 rejected); pulled 3.');
+    expect(view.text()).toContain('1 open conflict');
+  });
+
+  it('shows the error of a sync that failed', async () => {
+    const client = await openClient({ retry: { baseMs: 60_000, maxMs: 60_000 }, random: () => 0.5 });
+    await client.collection('patients').create({ name: 'Amina K.' });
+    const view = await render(client, <SyncEnginePanel />);
+    await acting(() => client.sync());
+    expect(view.text()).toMatch(/Last sync: failed: \S/);
+    expect(view.text()).toContain('; pulled 0.');
+  });
+});

@@ -1,0 +1,93 @@
+import { useId } from 'react';
+import type { SyncProgress, SyncResult } from '@outpost/client';
+import { useSyncEngine } from '../use-sync-engine';
+import { alert, buttonRow } from './styles';
+
+export interface SyncEnginePanelProps {
+  className?: string;
+  /** The panel's heading. Default "Sync". */
+  title?: string;
+}
+
+const phaseLabels: Readonly<Record<SyncProgress['phase'], string>> = {
+  push: 'sending changes (push)',
+  pull: 'receiving changes (pull)',
+  done: 'done',
+};
+
+function ProgressBar({ progress }: { progress: SyncProgress | null }) {
+  // A new sync reports nothing until it knows what to send: show it as starting, extent unknown.
+  const current = progress !== null && progress.phase !== 'done' ? progress : null;
+  const percent = current?.percent ?? null;
+  const text =
+    current === null
+      ? 'starting'
+      : current.total !== null
+        ? `${current.processed} of ${current.total}`
+        : `${current.processed} so far`;
+  return (
+    <>
+      <p>Phase: {current === null ? 'starting' : phaseLabels[current.phase]}</p>
+      <div
+        role="progressbar"
+        aria-label="Sync progress"
+        aria-valuemin={0}
+        aria-valuemax={100}
+        aria-valuenow={percent ?? undefined}
+        aria-valuetext={percent !== null ? `${percent}%, ${text}` : text}
+        style={{ height: '0.5em', background: '#e0e0e0', borderRadius: 4, overflow: 'hidden' }}
+      >
+        <div
+          style={{
+            height: '100%',
+            width: percent !== null ? `${percent}%` : '30%',
+            background: '#1565c0',
+          }}
+        />
+      </div>
+      <p>{percent !== null ? `${percent}% (${text})` : text}</p>
+    </>
+  );
+}
+
+function LastResult({ result }: { result: SyncResult | null }) {
+  if (result === null) return <p>Last sync: none yet.</p>;
+  const { pushed } = result;
+  return (
+    <>
+      {result.ok ? (
+        <p>Last sync: succeeded.</p>
+      ) : (
+        <p style={alert}>Last sync: failed: {result.error?.message ?? 'unknown error'}</p>
+      )}
+      <p>
+        Pushed {pushed.sent} ({pushed.applied} applied, {pushed.conflicts} in conflict, {pushed.rejected}{' '}
+        rejected{pushed.held > 0 ? `, ${pushed.held} held` : ''}); pulled {result.pulled}.
+      </p>
+    </>
+  );
+}
+
+/**
+ * The sync engine at a glance: "Sync now", the progress of a running sync and its phase, how the
+ * last sync ended (with the error when it failed, and what it pushed and pulled), and how many
+ * conflicts wait for a person.
+ */
+export function SyncEnginePanel({ className, title = 'Sync' }: SyncEnginePanelProps) {
+  const { sync, isSyncing, progress, lastResult, unresolvedConflicts } = useSyncEngine();
+  const headingId = useId();
+  const open = unresolvedConflicts.length;
+  return (
+    <section className={className} aria-labelledby={headingId}>
+      <h2 id={headingId}>{title}</h2>
+      <div style={buttonRow}>
+        <button type="button" disabled={isSyncing} aria-busy={isSyncing} onClick={() => void sync()}>
+          Sync now
+        </button>
+      </div>
+      {isSyncing ? <ProgressBar progress={progress} /> : <p>Phase: idle</p>}
+      <LastResult result={lastResult} />
+      <p>{open === 0 ? 'No open conflicts' : `${open} open ${open === 1 ? 'conflict' : 'conflicts'}`}</p>
+    </section>
+  );
+}

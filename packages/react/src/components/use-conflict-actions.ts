@@ -1,0 +1,67 @@
+import { useCallback, useMemo, useState } from 'react';
+import type { RecordData, ResolutionStrategy, ResolveResponse } from '@outpost/core';
+import { useSyncClient } from '../sync-client-context';
+import { useSyncEngine } from '../use-sync-engine';
+
+export interface ConflictActions {
+  /** Settles a conflict; resolves to the server's answer, or null when it failed (see `error`). */
+  resolve(id: string, strategy: ResolutionStrategy, mergedData?: RecordData): Promise<ResolveResponse | null>;
+  /** Undoes the last resolution of a conflict, which is open again afterwards; null when it failed. */
+  undo(id: string): Promise<ResolveResponse | null>;
+  /** True while a resolve or undo is out. */
+  readonly busy: boolean;
+  /** Why the last resolve or undo failed; null after one succeeds. */
+  readonly error: string | null;
+  /** The conflict last resolved through these actions and not undone since. */
+  readonly lastResolved: { readonly id: string; readonly strategy: ResolutionStrategy } | null;
+}
+
+function messageOf(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}
+
+/**
+ * Resolve and undo for conflict components, with the state a view shows: busy, the last error,
+ * and the resolution that Undo would take back. The calls themselves are the client's.
+ */
+export function useConflictActions(): ConflictActions {
+  const client = useSyncClient();
+  const { resolveConflict } = useSyncEngine();
+  const [busy, setBusy] = useState(false);
+  const [error, setError] = useState<string | null>(null);
+  const [lastResolved, setLastResolved] = useState<ConflictActions['lastResolved']>(null);
+
+  const run = useCallback(async (work: () => Promise<ResolveResponse>): Promise<ResolveResponse | null> => {
+    setBusy(true);
+    setError(null);
+    try {
+      return await work();
+    } catch (err) {
+      setError(messageOf(err));
+      return null;
+    } finally {
+      setBusy(false);
+    }
+  }, []);
+
+  const resolve = useCallback(
+    async (id: string, strategy: ResolutionStrategy, mergedData?: RecordData) => {
+      const response = await run(() => resolveConflict(id, strategy, mergedData));
+      if (response !== null) setLastResolved({ id, strategy });
+      return response;
+    },
+    [run, resolveConflict],
+  );
+  const undo = useCallback(
+    async (id: string) => {
+      const response = await run(() => client.conflicts.undo(id));
+      if (response !== null) setLastResolved((last) => (last?.id === id ? null : last));
+      return response;
+    },
+    [run, client],
+  );
+  return useMemo(
+    () => ({ resolve, undo, busy, error, lastResolved }),
+    [resolve, undo, busy, error, lastResolved],
+  );
+}

@@ -1,0 +1,226 @@
+// A stand-in server for component tests: keeps records, answers push and pull, reports the
+// conflicts a test scripts, and settles them on resolve and undo as the real server does, so the
+// client's conflict store holds real LocalConflicts. Records what the client sent it.
+import type { SyncTransport } from '@outpost/client';
+import { OutpostError, applyPatch, changedFields, formatHlc } from '@outpost/core';
+import type {
+  Change,
+  Conflict,
+  PushOp,
+  PushResult,
+  RecordData,
+  ResolveRequest,
+  ResolveResponse,
+} from '@outpost/core';
+
+interface StoredRecord {
+  collection: string;
+  id: string;
+  data: RecordData | null;
+  version: number;
+  hlc: string;
+  updatedAt: string;
+  /** Where the last change to this record stands in the change feed pull reads. */
+  position: number;
+}
+
+interface Resolution {
+  conflictId: string;
+  previousData: RecordData | null;
+}
+
+export interface ScriptedServer {
+  readonly transport: SyncTransport;
+  /** Stores a record as another device's change would: the client's next pull brings it. */
+  put(collection: string, id: string, data: RecordData): void;
+  /** The next push of a change to this record meets `data`, written meanwhile by another device. */
+  conflictOnPush(collection: string, id: string, data: RecordData): void;
+  /** The record's data as the server holds it now; null when deleted or unknown. */
+  data(collection: string, id: string): RecordData | null;
+  /** Every op pushed, in order. */
+  readonly pushed: PushOp[];
+  /** Every resolve request, in order. */
+  readonly resolves: Array<{ id: string; request: ResolveRequest }>;
+  /** The conflict ids undone, in order. */
+  readonly undos: string[];
+  /** Push answers wait for this, when set: a test catching a sync midway sets it. */
+  beforePushAnswer: (() => Promise<void>) | null;
+}
+
+const keyOf = (collection: string, id: string) => `${collection}/${id}`;
+
+export function scriptedServer(): ScriptedServer {
+  const records = new Map<string, StoredRecord>();
+  const scripted = new Map<string, RecordData>();
+  const conflicts = new Map<string, Conflict>();
+  const resolutions: Resolution[] = [];
+  let position = 0;
+  let counter = 0;
+  let conflictCount = 0;
+
+  const hlc = () =>
+    formatHlc({ ms: Date.now(), counter: (counter = (counter + 1) % 999_999), node: 'server' });
+  const write = (collection: string, id: string, data: RecordData | null): StoredRecord => {
+    const before = records.get(keyOf(collection, id));
+    position += 1;
+    const record: StoredRecord = {
+      collection,
+      id,
+      data,
+      version: (before?.version ?? 0) + 1,
+      hlc: hlc(),
+      updatedAt: new Date().toISOString(),
+      position,
+    };
+    records.set(keyOf(collection, id), record);
+    return record;
+  };
+  const changeOf = (r: StoredRecord): Change => ({
+    collection: r.collection,
+    id: r.id,
+    version: r.version,
+    deleted: r.data === null,
+    data: r.data,
+    updatedAt: r.updatedAt,
+    hlc: r.hlc,
+  });
+  const settled = (conflict: Conflict): ResolveResponse => {
+    const record = records.get(keyOf(conflict.collection, conflict.recordId));
+    if (!record) throw new OutpostError('NOT_FOUND', `no record ${conflict.recordId}`);
+    return { conflict: { ...conflict }, record: changeOf(record) };
+  };
+
+  const server: ScriptedServer = {
+    pushed: [],
+    resolves: [],
+    undos: [],
+    beforePushAnswer: null,
+    put: (collection, id, data) => void write(collection, id, data),
+    conflictOnPush: (collection, id, data) => void scripted.set(keyOf(collection, id), data),
+    data: (collection, id) => records.get(keyOf(collection, id))?.data ?? null,
+    transport: {
+      async push({ ops }) {
+        server.pushed.push(...ops);
+        const results: PushResult[] = [];
+        for (const op of ops) {
+          const key = keyOf(op.collection, op.id);
+          const meets = scripted.get(key);
+          if (meets !== undefined) {
+            scripted.delete(key);
+            const current = write(op.collection, op.id, meets);
+            conflictCount += 1;
+            const clientData = op.type === 'delete' ? null : (op.data ?? {});
+            const meant = op.type === 'update' ? applyPatch(meets, clientData ?? {}) : clientData;
+            const conflict: Conflict = {
+              id: `conflict-${conflictCount}`,
+              collection: op.collection,
+              recordId: op.id,
+              opId: op.opId,
+              opType: op.type,
+              kind: 'version',
+              fields: changedFields(meets, meant),
+              strategy: 'manual',
+              outcome: 'open',
+              server: { data: meets, version: current.version },
+              client: { data: clientData, baseVersion: op.baseVersion ?? null },
+              userId: 'nurse',
+              deviceId: 't',
+              createdAt: new Date().toISOString(),
+              resolvedAt: null,
+              resolvedBy: null,
+            };
+            conflicts.set(conflict.id, conflict);
+            results.push({
+              opId: op.opId,
+              status: 'conflict',
+              collection: op.collection,
+              id: op.id,
+              version: current.version,
+              conflict: {
+                id: conflict.id,
+                kind: conflict.kind,
+                fields: conflict.fields,
+                strategy: conflict.strategy,
+                outcome: conflict.outcome,
+                server: conflict.server,
+                client: { data: clientData },
+              },
+            });
+            continue;
+          }
+          const current = records.get(key)?.data ?? null;
+          const data =
+            op.type === 'delete'
+              ? null
+              : op.type === 'update'
+                ? applyPatch(current ?? {}, op.data ?? {})
+                : (op.data ?? {});
+          const written = write(op.collection, op.id, data);
+          results.push({
+            opId: op.opId,
+            status: 'applied',
+            collection: op.collection,
+            id: op.id,
+            version: written.version,
+          });
+        }
+        if (server.beforePushAnswer) await server.beforePushAnswer();
+        return { results, idMappings: [] };
+      },
+      async pull(request) {
+        const after = Number(request?.cursor ?? 0);
+        const changes = [...records.values()]
+          .filter((r) => r.position > after)
+          .sort((a, b) => a.position - b.position)
+          .map(changeOf);
+        return { changes, cursor: String(position), hasMore: false };
+      },
+      async getRecord(collection, id) {
+        const record = records.get(keyOf(collection, id));
+        return record ? changeOf(record) : null;
+      },
+      async resolveConflict(id, request) {
+        server.resolves.push({ id, request });
+        const conflict = conflicts.get(id);
+        if (!conflict) throw new OutpostError('NOT_FOUND', `no conflict ${id}`);
+        if (conflict.resolvedAt !== null) throw new OutpostError('CONFLICT', `conflict ${id} is resolved`);
+        const key = keyOf(conflict.collection, conflict.recordId);
+        const current = records.get(key)?.data ?? null;
+        const clientData = conflict.client.data;
+        let next = current;
+        if (request.strategy === 'client-wins') {
+          next =
+            conflict.opType === 'update' ? applyPatch(current ?? {}, clientData ?? {}) : (clientData ?? null);
+        } else if (request.strategy === 'merge') {
+          next = applyPatch(current ?? {}, request.mergedData ?? {});
+        }
+        if (next !== current) write(conflict.collection, conflict.recordId, next);
+        resolutions.push({ conflictId: id, previousData: current });
+        conflict.outcome =
+          request.strategy === 'merge'
+            ? 'merged'
+            : request.strategy === 'client-wins'
+              ? 'client-won'
+              : 'server-won';
+        conflict.resolvedAt = new Date().toISOString();
+        conflict.resolvedBy = 'nurse';
+        return settled(conflict);
+      },
+      async undoConflict(id) {
+        server.undos.push(id);
+        const conflict = conflicts.get(id);
+        const index = resolutions.findLastIndex((r) => r.conflictId === id);
+        const last = resolutions[index];
+        if (!conflict || !last)
+          throw new OutpostError('CONFLICT', `conflict ${id} has no resolution to undo`);
+        resolutions.splice(index, 1);
+        write(conflict.collection, conflict.recordId, last.previousData);
+        conflict.outcome = 'open';
+        conflict.resolvedAt = null;
+        conflict.resolvedBy = null;
+        return settled(conflict);
+      },
+    },
+  };
+  return server;
+}
