@@ -47,6 +47,8 @@ export interface LocalConflict {
   /** The server's conflict id. */
   id: string;
   opId: string;
+  /** What the device sent: the summary's client data is every field (create), the changed ones (update) or null (delete). */
+  opType?: OpType;
   collection: string;
   recordId: string;
   summary: ConflictSummary;

@@ -431,6 +431,7 @@ export class SyncEngine {
           conflicts.push({
             id: r.conflict.id,
             opId: op.opId,
+            opType: op.type,
             collection: op.collection,
             recordId: id,
             summary: r.conflict,

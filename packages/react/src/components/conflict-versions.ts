@@ -29,6 +29,7 @@ export function conflictVersions(conflict: LocalConflict, opType?: OpType): Conf
 /** Both versions of a conflicted record, reading the kind of op from the device's outbox. */
 export function useConflictVersions(conflict: LocalConflict): ConflictVersions {
   const { operations } = useSyncQueue();
-  const opType = operations.find((op) => op.opId === conflict.opId)?.type;
+  // Conflicts record the op's type; the outbox still knows it for conflicts stored before they did.
+  const opType = conflict.opType ?? operations.find((op) => op.opId === conflict.opId)?.type;
   return useMemo(() => conflictVersions(conflict, opType), [conflict, opType]);
 }
