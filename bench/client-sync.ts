@@ -13,11 +13,7 @@ import { rewriteTempIds } from '../packages/client/src/temp-ids/rewrite-temp-ids
 import { vetPracticeOutbox } from './dependency-order';
 import { row } from './report';
 import type { BenchContext, BenchRow, Benchmark } from './report';
-
-function median(values: readonly number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.floor(sorted.length / 2)] as number;
-}
+import { median } from './sync-throughput';
 
 const fmt = (times: readonly number[]) => times.map((t) => `${t.toFixed(0)} ms`).join(', ');
 

@@ -7,6 +7,7 @@ import { performance } from 'node:perf_hooks';
 import { pathToFileURL } from 'node:url';
 import { makeTempId, orderOps } from '@outpost/core';
 import { vetPractice } from '@outpost/examples';
+import { median } from './sync-throughput';
 
 const opCount = 100_000;
 const runs = 5;
@@ -120,14 +121,6 @@ function checkOrder(ordered: readonly OutboxOp[], count: number): void {
     }
     if (op.type === 'create') created.add(op.id);
   }
-}
-
-function median(values: readonly number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  const mid = Math.floor(sorted.length / 2);
-  return sorted.length % 2 === 1
-    ? (sorted[mid] as number)
-    : ((sorted[mid - 1] as number) + (sorted[mid] as number)) / 2;
 }
 
 export async function benchDependencyOrder(): Promise<{

@@ -1,7 +1,6 @@
 import { OutpostError, applyPatch, describeIssues, makeTempId, uuidv7 } from '@outpost/core';
 import type { CollectionDefinition, HlcClock, RecordData } from '@outpost/core';
 import type { LocalDb } from './local-db';
-import { keyOf } from './local-state';
 import type { LocalRecord, OutboxEntry } from './stores/local-store';
 
 /** A record as the application sees it. */
@@ -239,5 +238,3 @@ export class Collection<D extends RecordData = RecordData> {
     return out.slice(offset, query.limit !== undefined ? offset + query.limit : undefined);
   }
 }
-
-export { keyOf };

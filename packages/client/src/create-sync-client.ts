@@ -3,13 +3,13 @@ import type { RecordData, ResolutionStrategy, ResolveResponse, Schema } from '@o
 import { Collection } from './collection';
 import { createHttpTransport } from './http-transport';
 import { LocalDb } from './local-db';
-import { keyOf, viewOf } from './local-state';
+import { keyOf } from './local-state';
 import { CircuitBreaker } from './network/circuit-breaker';
 import { NetworkMonitor } from './network/network-monitor';
 import type { NetworkStatus } from './network/network-monitor';
 import { systemTimers } from './network/timers';
 import type { Timers } from './network/timers';
-import type { LocalConflict, LocalRecord, LocalStore, OutboxEntry } from './stores/local-store';
+import type { LocalConflict, LocalStore, OutboxEntry } from './stores/local-store';
 import { SyncEngine, waitingForParent } from './sync/sync-engine';
 import type { RetryPolicy, SyncProgress, SyncResult } from './sync/sync-engine';
 import type { SyncTransport } from './sync/sync-transport';
@@ -340,44 +340,19 @@ export async function createSyncClient(options: SyncClientOptions): Promise<Sync
   /** A resolution or undo is a new server version: show it at once, beneath any pending change. */
   async function applySettled(response: ResolveResponse): Promise<void> {
     const { record, conflict } = response;
-    await db.write(() => {
-      const pending = db.state.pendingFor(record.collection, record.id);
-      const view: LocalRecord | null =
-        pending.length > 0
-          ? viewOf(record.collection, record.id, { ...record }, pending)
-          : record.deleted
-            ? null
-            : {
-                collection: record.collection,
-                id: record.id,
-                data: record.data ?? {},
-                deleted: false,
-                version: record.version,
-                hlc: record.hlc,
-                updatedAt: record.updatedAt,
-              };
-      const local = db.state.conflicts.get(conflict.id);
-      const putConflicts = local
-        ? [
-            {
-              ...local,
-              summary: { ...local.summary, outcome: conflict.outcome, strategy: conflict.strategy },
-              ...(conflict.resolvedAt !== null ? { resolvedAt: conflict.resolvedAt } : {}),
-            },
-          ]
-        : [];
-      if (local && conflict.resolvedAt === null)
-        delete (putConflicts[0] as Partial<LocalConflict>).resolvedAt;
-      return {
-        batch: {
-          ...(view
-            ? { putRecords: [view] }
-            : { deleteRecords: [{ collection: record.collection, id: record.id }] }),
-          putConflicts,
+    const local = db.state.conflicts.get(conflict.id);
+    let settled: LocalConflict[] = [];
+    if (local) {
+      const { resolvedAt: _previous, ...rest } = local;
+      settled = [
+        {
+          ...rest,
+          summary: { ...local.summary, outcome: conflict.outcome, strategy: conflict.strategy },
+          ...(conflict.resolvedAt !== null ? { resolvedAt: conflict.resolvedAt } : {}),
         },
-        result: undefined,
-      };
-    });
+      ];
+    }
+    await engine.applyChanges([record], { putConflicts: settled });
   }
 
   return client;

@@ -527,7 +527,7 @@ export class SyncEngine {
         if (isTransient(err)) throw err;
       }
     }
-    if (changes.length > 0) await this.applyChanges(changes, {});
+    if (changes.length > 0) await this.applyChanges(changes);
   }
 
   // ---- pull ---------------------------------------------------------------------------------
@@ -558,8 +558,7 @@ export class SyncEngine {
       // The page and the cursor after it commit together: a saved cursor never runs ahead of
       // the data applied, and an interrupted initial sync resumes from the last whole page.
       await this.applyChanges(page.changes, {
-        [cursorKey]: page.cursor,
-        [upToDateKey]: !page.hasMore,
+        meta: { [cursorKey]: page.cursor, [upToDateKey]: !page.hasMore },
       });
       result.pulled += page.changes.length;
       this.o.onProgress({
@@ -572,8 +571,14 @@ export class SyncEngine {
     }
   }
 
-  /** Applies server changes beneath the device's pending ones, with `meta` in the same transaction. */
-  private async applyChanges(changes: readonly Change[], meta: Record<string, unknown>): Promise<void> {
+  /**
+   * Applies server changes beneath the device's pending ones, with `also` (a cursor, a settled
+   * conflict) in the same transaction. Pull, record refreshes and conflict resolutions all land here.
+   */
+  async applyChanges(
+    changes: readonly Change[],
+    also: Pick<WriteBatch, 'meta' | 'putConflicts'> = {},
+  ): Promise<void> {
     const { db, clock } = this.o;
     await db.write(() => {
       const state = db.state;
@@ -604,7 +609,7 @@ export class SyncEngine {
           if (view) putRecords.push(view);
         }
       }
-      return { batch: { putRecords, deleteRecords, meta }, result: undefined };
+      return { batch: { putRecords, deleteRecords, ...also }, result: undefined };
     });
   }
 

@@ -4,9 +4,9 @@ import type {
   BulkResolveResponse,
   Change,
   Conflict,
+  CollectionDefinition,
   ConflictOutcome,
   HlcClock,
-  RecordData,
   RecordState,
   ResolveRequest,
   ResolveResponse,
@@ -154,7 +154,7 @@ export class ConflictDesk {
         const tentative = applyEffect(current, effect, (current?.version ?? 0) + 1, hlc);
         const next = tentative.deleted
           ? tentative
-          : await this.finish(w, auth, conflict, tentative, current, hlc);
+          : await this.finish(w, auth, def, conflict, tentative, current, hlc);
         if (current === null || changesRecord(current, next)) {
           record = await this.writeRecord(w, conflict, next, auth.userId);
           written = true;
@@ -258,13 +258,12 @@ export class ConflictDesk {
   private async finish(
     w: TenantWrite,
     auth: AuthContext,
+    def: CollectionDefinition,
     conflict: StoredConflict,
     tentative: RecordState,
     current: StoredRecord | null,
     hlc: string,
   ): Promise<RecordState> {
-    const def = this.ctx.schemaFor(auth.tenant).collection(conflict.collection);
-    if (!def) throw new OutpostError('CONFLICT', `the schema no longer has ${conflict.collection}`);
     try {
       return await finishRecord({
         def,
@@ -316,6 +315,5 @@ function stateOf(c: StoredConflict): ConflictState {
 
 function stateOfRecord(r: StoredRecord | null): RecordState {
   if (r === null) return noRecord;
-  const data: RecordData = r.data;
-  return { data, version: r.version, deleted: r.deleted, fieldMeta: r.fieldMeta, hlc: r.hlc };
+  return { data: r.data, version: r.version, deleted: r.deleted, fieldMeta: r.fieldMeta, hlc: r.hlc };
 }
