@@ -1,5 +1,5 @@
 import { OutpostError, applyPatch, describeIssues, makeTempId, uuidv7 } from '@outpost/core';
-import type { CollectionDefinition, HlcClock, RecordData } from '@outpost/core';
+import type { CollectionDefinition, HlcClock, RandomBytes, RecordData } from '@outpost/core';
 import type { LocalDb } from './local-db';
 import type { LocalRecord, OutboxEntry } from './stores/local-store';
 
@@ -31,6 +31,8 @@ export interface CollectionContext {
   db: LocalDb;
   clock: HlcClock;
   now(): number;
+  /** The random bits of the ids made here; the platform's by default. */
+  randomBytes?: RandomBytes;
   /** Called after every local write: auto-sync hooks in here. */
   afterWrite(): void;
   /** Temp ids the server has replaced, so an id the app still holds keeps working. */
@@ -119,7 +121,7 @@ export class Collection<D extends RecordData = RecordData> {
     const seq = this.ctx.db.state.nextSeq();
     return {
       seq,
-      opId: uuidv7(this.ctx.now()),
+      opId: uuidv7(this.ctx.now(), this.ctx.randomBytes),
       collection: this.def.name,
       type,
       id,
@@ -138,8 +140,8 @@ export class Collection<D extends RecordData = RecordData> {
       const id =
         options.id ??
         (this.def.idStrategy === 'server'
-          ? makeTempId(this.def.name, this.ctx.now())
-          : uuidv7(this.ctx.now()));
+          ? makeTempId(this.def.name, this.ctx.now(), this.ctx.randomBytes)
+          : uuidv7(this.ctx.now(), this.ctx.randomBytes));
       if (this.ctx.db.state.record(this.def.name, id)) {
         throw new OutpostError('CONFLICT', `${this.def.name} ${id} already exists`);
       }

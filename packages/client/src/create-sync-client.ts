@@ -1,7 +1,8 @@
 import { HlcClock, OutpostError, collectionOrder, uuidv7 } from '@outpost/core';
-import type { RecordData, ResolutionStrategy, ResolveResponse, Schema } from '@outpost/core';
+import type { RandomBytes, RecordData, ResolutionStrategy, ResolveResponse, Schema } from '@outpost/core';
 import { Collection } from './collection';
 import { createHttpTransport } from './http-transport';
+import { fromArchive } from './sync/archived-conflict';
 import { LocalDb } from './local-db';
 import { keyOf } from './local-state';
 import { CircuitBreaker } from './network/circuit-breaker';
@@ -38,6 +39,8 @@ export interface SyncClientOptions {
   transport?: SyncTransport;
   timers?: Timers;
   random?: () => number;
+  /** Where the ids the device makes (client id, op ids, record ids, temp ids) get their random bits. */
+  randomBytes?: RandomBytes;
   events?: EventTarget;
   /**
    * Health probe period. 0 probes only when the client opens and on online/offline events; false
@@ -85,6 +88,11 @@ export interface SyncClient {
     list(options?: { status?: 'open' | 'resolved' }): LocalConflict[];
     resolve(id: string, strategy: ResolutionStrategy, mergedData?: RecordData): Promise<ResolveResponse>;
     undo(id: string): Promise<ResolveResponse>;
+    /**
+     * Fetches the server's conflict archive, as far as this user may see it (an administrator
+     * sees every device's), and keeps it with the device's own conflicts. Returns how many.
+     */
+    refresh(): Promise<number>;
   };
   readonly relationships: {
     findOrphans(): Orphan[];
@@ -114,7 +122,7 @@ export async function createSyncClient(options: SyncClientOptions): Promise<Sync
   // One id per installation of the store, made on first open and kept.
   let clientId = db.state.meta['clientId'] as string | undefined;
   if (clientId === undefined) {
-    const made = uuidv7(timers.now());
+    const made = uuidv7(timers.now(), options.randomBytes);
     await db.write(() => ({ batch: { meta: { clientId: made } }, result: undefined }));
     clientId = made;
   }
@@ -214,6 +222,7 @@ export async function createSyncClient(options: SyncClientOptions): Promise<Sync
           db,
           clock,
           now: () => timers.now(),
+          ...(options.randomBytes ? { randomBytes: options.randomBytes } : {}),
           realId,
           afterWrite: () => {
             if (auto && auto.afterWrite && monitor.status.online) void engine.sync();
@@ -293,6 +302,17 @@ export async function createSyncClient(options: SyncClientOptions): Promise<Sync
         const response = await transport.undoConflict(id);
         await applySettled(response);
         return response;
+      },
+      refresh: async () => {
+        const fetched: LocalConflict[] = [];
+        let cursor: string | undefined;
+        do {
+          const page = await transport.listConflicts({ limit: 500, ...(cursor ? { cursor } : {}) });
+          fetched.push(...page.conflicts.map(fromArchive));
+          cursor = page.nextCursor ?? undefined;
+        } while (cursor !== undefined);
+        await db.write(() => ({ batch: { putConflicts: fetched }, result: undefined }));
+        return fetched.length;
       },
     },
     relationships: {

@@ -1,5 +1,6 @@
 import {
   OutpostError,
+  conflictListResponseSchema,
   errorBodySchema,
   loginResponseSchema,
   pullResponseSchema,
@@ -114,5 +115,17 @@ export function createHttpTransport(options: HttpTransportOptions): HttpTranspor
       ),
     undoConflict: (id) =>
       call(resolveResponseSchema, `/v1/conflicts/${encodeURIComponent(id)}/undo`, { method: 'POST' }, true),
+    listConflicts: (query = {}) => {
+      const params = new URLSearchParams();
+      for (const [key, value] of Object.entries(query))
+        if (value !== undefined) params.set(key, String(value));
+      const search = params.toString();
+      return call(
+        conflictListResponseSchema,
+        `/v1/conflicts${search ? `?${search}` : ''}`,
+        { method: 'GET' },
+        true,
+      );
+    },
   };
 }

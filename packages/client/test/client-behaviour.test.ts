@@ -123,10 +123,19 @@ describe('the client as an application sees it', () => {
     expect(conflict?.summary).toMatchObject({ strategy: 'manual', client: { data: { dose: '1 g' } } });
     expect((await nurse.collection('prescriptions').get(rx.id))?.data['dose']).toBe('250 mg');
 
+    // The office device raised nothing itself: it learns of the nurse's conflict from the archive.
+    expect(admin.conflicts.list()).toEqual([]);
+    expect(await admin.conflicts.refresh()).toBe(1);
+    expect(admin.conflicts.list({ status: 'open' })).toMatchObject([
+      { id: conflict?.id, recordId: rx.id, opType: 'update', summary: { client: { data: { dose: '1 g' } } } },
+    ]);
     await admin.conflicts.resolve(conflict?.id as string, 'client-wins');
     expect((await admin.collection('prescriptions').get(rx.id))?.data['dose']).toBe('1 g');
+    expect(admin.conflicts.list({ status: 'open' })).toEqual([]);
     await nurse.sync();
     expect((await nurse.collection('prescriptions').get(rx.id))?.data['dose']).toBe('1 g');
+    await nurse.conflicts.refresh();
+    expect(nurse.conflicts.list({ status: 'open' })).toEqual([]);
     await admin.conflicts.undo(conflict?.id as string);
     expect((await admin.collection('prescriptions').get(rx.id))?.data['dose']).toBe('250 mg');
     await nurse.sync();

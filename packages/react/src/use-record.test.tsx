@@ -67,6 +67,7 @@ describe('useRecord', () => {
       undoConflict: async () => {
         throw new Error('not used');
       },
+      listConflicts: async () => ({ conflicts: [], nextCursor: null }),
     };
     const client = await openClient({ schema: vetPractice, transport });
     const owner = await client.collection<{ name: string }>('users').create({ name: 'Tamara N.' });

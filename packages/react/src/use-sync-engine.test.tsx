@@ -153,6 +153,7 @@ describe('useSyncEngine', () => {
       undoConflict: async () => {
         throw new Error('not used');
       },
+      listConflicts: async () => ({ conflicts: [], nextCursor: null }),
     };
     const client = await openClient({ transport });
     const amina = await client.collection('patients').create({ name: 'Amina K.', village: 'Ntcheu' });

@@ -220,6 +220,9 @@ export function scriptedServer(): ScriptedServer {
         conflict.resolvedBy = null;
         return settled(conflict);
       },
+      async listConflicts() {
+        return { conflicts: [...conflicts.values()].map((c) => ({ ...c })), nextCursor: null };
+      },
     },
   };
   return server;

@@ -1,5 +1,6 @@
 import type {
   Change,
+  ConflictListResponse,
   PullResponse,
   PushOp,
   PushResponse,
@@ -16,4 +17,13 @@ export interface SyncTransport {
   getRecord(collection: string, id: string): Promise<Change | null>;
   resolveConflict(id: string, request: ResolveRequest): Promise<ResolveResponse>;
   undoConflict(id: string): Promise<ResolveResponse>;
+  /** One page of the server's conflict archive, as far as this user may see it (administrators: all). */
+  listConflicts(query?: ConflictListRequest): Promise<ConflictListResponse>;
+}
+
+export interface ConflictListRequest {
+  status?: 'open' | 'resolved';
+  collection?: string;
+  limit?: number;
+  cursor?: string;
 }
