@@ -116,4 +116,45 @@ describe.each(dialects())('audit, status and stats on %s', (kind) => {
     });
     expect(none.body).toMatchObject({ total: 0, syncRate: '100.00%' });
   });
+
+  it('breaks the statistics down by device and user, for administrators only', async () => {
+    await push(
+      server,
+      admin,
+      [{ collection: 'patients', type: 'create', id: uuidv7(), data: { name: 'B' } }],
+      {
+        deviceId: 'office-pc',
+      },
+    );
+    const res = await server.request<{ devices: Array<Record<string, unknown>> }>({
+      method: 'GET',
+      url: '/v1/sync/stats/devices',
+      token: admin,
+    });
+    expect(res.status).toBe(200);
+    expect(res.body.devices).toHaveLength(2);
+    expect(res.body.devices).toEqual(
+      expect.arrayContaining([
+        expect.objectContaining({
+          email: 'nurse@clinic-a.test',
+          deviceId: 'tablet-7',
+          total: 4,
+          synced: 2,
+          failed: 1,
+          conflicts: 1,
+          openConflicts: 1,
+          syncRate: '50.00%',
+        }),
+        expect.objectContaining({ email: 'admin@clinic-a.test', deviceId: 'office-pc', total: 1, synced: 1 }),
+      ]),
+    );
+    const denied = await server.request({ method: 'GET', url: '/v1/sync/stats/devices', token: nurse });
+    expect(denied.status).toBe(403);
+    const otherClinic = await server.request<{ devices: unknown[] }>({
+      method: 'GET',
+      url: '/v1/sync/stats/devices',
+      token: await server.token('nurse@clinic-b.test'),
+    });
+    expect(otherClinic.status).toBe(403);
+  });
 });

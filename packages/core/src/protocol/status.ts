@@ -37,6 +37,19 @@ export const statsResponseSchema = z.object({
 });
 export type StatsResponse = z.infer<typeof statsResponseSchema>;
 
+/** `GET /v1/sync/stats/devices` (admin): seed 000's figures for each device that has synced, with its user. */
+export const deviceStatsSchema = statsResponseSchema.extend({
+  userId: z.string(),
+  /** The user's sign-in email, or null when the user is no longer stored. */
+  email: z.string().nullable(),
+  deviceId: z.string(),
+  lastSyncAt: z.string().nullable(),
+  openConflicts: z.number().int(),
+});
+export type DeviceStats = z.infer<typeof deviceStatsSchema>;
+export const deviceStatsResponseSchema = z.object({ devices: z.array(deviceStatsSchema) });
+export type DeviceStatsResponse = z.infer<typeof deviceStatsResponseSchema>;
+
 export const recordResponseSchema = z.object({
   collection: z.string(),
   id: z.string(),

@@ -1,6 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import { OutpostError, statsQuerySchema, statusQuerySchema } from '@outpost/core';
-import type { StatsResponse, StatusResponse } from '@outpost/core';
+import type { DeviceStatsResponse, StatsResponse, StatusResponse } from '@outpost/core';
+import type { OpCounts } from '../storage/sync-store';
 import { caller } from '../http/caller';
 import { parseOrThrow } from '../http/errors';
 
@@ -35,16 +36,37 @@ export async function statusRoutes(app: FastifyInstance): Promise<void> {
     if (!auth.roles.some((r) => adminRoles.includes(r)))
       throw new OutpostError('FORBIDDEN', 'statistics are for administrators');
     const filter = parseOrThrow(statsQuerySchema, request.query, 'stats query');
-    const counts = await store.countOps(auth.tenant, filter);
-    // No ops yet means nothing failed: a fresh device reads as healthy, not as 0% synced.
-    const rate = counts.total === 0 ? 100 : (counts.applied / counts.total) * 100;
+    return statsOf(await store.countOps(auth.tenant, filter));
+  });
+
+  /** The same figures for each device of the tenant, with its user and last sync. */
+  app.get('/v1/sync/stats/devices', async (request): Promise<DeviceStatsResponse> => {
+    const auth = caller(request);
+    if (!auth.roles.some((r) => adminRoles.includes(r)))
+      throw new OutpostError('FORBIDDEN', 'statistics are for administrators');
+    const devices = await store.deviceActivity(auth.tenant);
     return {
-      total: counts.total,
-      pending: counts.pending,
-      synced: counts.applied,
-      failed: counts.rejected,
-      conflicts: counts.conflict,
-      syncRate: `${rate.toFixed(2)}%`,
+      devices: devices.map((d) => ({
+        userId: d.userId,
+        email: d.email,
+        deviceId: d.deviceId,
+        lastSyncAt: d.lastSyncAt,
+        openConflicts: d.openConflicts,
+        ...statsOf(d.counts),
+      })),
     };
   });
+}
+
+function statsOf(counts: OpCounts): StatsResponse {
+  // No ops yet means nothing failed: a fresh device reads as healthy, not as 0% synced.
+  const rate = counts.total === 0 ? 100 : (counts.applied / counts.total) * 100;
+  return {
+    total: counts.total,
+    pending: counts.pending,
+    synced: counts.applied,
+    failed: counts.rejected,
+    conflicts: counts.conflict,
+    syncRate: `${rate.toFixed(2)}%`,
+  };
 }

@@ -600,6 +600,34 @@ export interface OpCounts {
   total: number;
 }
 
+export interface DeviceActivity {
+  userId: string;
+  /** The user's sign-in email; null when the user is no longer stored. */
+  email: string | null;
+  deviceId: string;
+  lastSyncAt: string | null;
+  openConflicts: number;
+  counts: OpCounts;
+}
+
+/** Adds one grouped row of the ops journal (a status, its count and its repeats) to the counts. */
+function addCount(
+  counts: OpCounts,
+  row: { status: string; n: string | number | bigint; dups: string | number | bigint | null },
+): void {
+  const n = Number(row.n);
+  counts.total += n;
+  counts.duplicate += Number(row.dups ?? 0);
+  if (
+    row.status === 'applied' ||
+    row.status === 'conflict' ||
+    row.status === 'rejected' ||
+    row.status === 'pending'
+  ) {
+    counts[row.status] += n;
+  }
+}
+
 /**
  * The one SQL store, written once over Kysely for SQLite and PostgreSQL. Every method is scoped
  * to a tenant passed in by the caller, which takes it from the verified token and nowhere else.
@@ -840,20 +868,58 @@ export class SyncStore {
     if (filter.deviceId !== undefined) query = query.where('device_id', '=', filter.deviceId);
     const rows = await query.execute();
     const counts: OpCounts = { applied: 0, conflict: 0, rejected: 0, pending: 0, duplicate: 0, total: 0 };
-    for (const row of rows) {
-      const n = Number(row.n);
-      counts.total += n;
-      counts.duplicate += Number(row.dups ?? 0);
-      if (
-        row.status === 'applied' ||
-        row.status === 'conflict' ||
-        row.status === 'rejected' ||
-        row.status === 'pending'
-      ) {
-        counts[row.status] += n;
-      }
-    }
+    for (const row of rows) addCount(counts, row);
     return counts;
+  }
+
+  /**
+   * Op counts, open conflicts and last sync for every device of a tenant that ever pushed or
+   * pulled, with its user's email: the administrator's view of which tablet needs attention.
+   */
+  async deviceActivity(tenant: string): Promise<DeviceActivity[]> {
+    const db = this.database.db;
+    const [ops, open, devices, users] = await Promise.all([
+      db
+        .selectFrom('ops')
+        .select(['user_id', 'device_id', 'status'])
+        .select((eb) => [eb.fn.countAll().as('n'), eb.fn.sum('duplicates').as('dups')])
+        .where('tenant', '=', tenant)
+        .groupBy(['user_id', 'device_id', 'status'])
+        .execute(),
+      db
+        .selectFrom('conflicts')
+        .select(['user_id', 'device_id'])
+        .select((eb) => eb.fn.countAll().as('n'))
+        .where('tenant', '=', tenant)
+        .where('outcome', '=', 'open')
+        .groupBy(['user_id', 'device_id'])
+        .execute(),
+      db.selectFrom('devices').selectAll().where('tenant', '=', tenant).execute(),
+      db.selectFrom('users').select(['id', 'email']).where('tenant', '=', tenant).execute(),
+    ]);
+    const byDevice = new Map<string, DeviceActivity>();
+    const entry = (userId: string, deviceId: string): DeviceActivity => {
+      const key = `${userId}\u0000${deviceId}`;
+      let found = byDevice.get(key);
+      if (!found) {
+        found = {
+          userId,
+          email: null,
+          deviceId,
+          lastSyncAt: null,
+          openConflicts: 0,
+          counts: { applied: 0, conflict: 0, rejected: 0, pending: 0, duplicate: 0, total: 0 },
+        };
+        byDevice.set(key, found);
+      }
+      return found;
+    };
+    for (const d of devices) entry(d.user_id, d.device_id).lastSyncAt = d.last_sync_at;
+    for (const row of ops) addCount(entry(row.user_id, row.device_id).counts, row);
+    for (const row of open) entry(row.user_id, row.device_id).openConflicts = Number(row.n);
+    const emails = new Map(users.map((u) => [u.id, u.email]));
+    for (const d of byDevice.values()) d.email = emails.get(d.userId) ?? null;
+    return [...byDevice.values()].sort((a, b) => (b.lastSyncAt ?? '').localeCompare(a.lastSyncAt ?? ''));
   }
 
   async countOpenConflicts(tenant: string, filter: { userId?: string; deviceId?: string }): Promise<number> {
