@@ -3,7 +3,16 @@ import tseslint from 'typescript-eslint';
 import globals from 'globals';
 
 export default tseslint.config(
-  { ignores: ['**/node_modules/**', '**/dist/**', '.outpost/**', 'coverage/**'] },
+  {
+    ignores: [
+      '**/node_modules/**',
+      '**/dist/**',
+      '**/dev-dist/**',
+      '.outpost/**',
+      'coverage/**',
+      '.screenshots/**',
+    ],
+  },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {
@@ -16,8 +25,18 @@ export default tseslint.config(
     },
   },
   {
+    // the clinic app runs in the browser
+    files: ['apps/clinic/src/**'],
+    languageOptions: { globals: { ...globals.browser } },
+  },
+  {
+    // scripts the app's service worker imports
+    files: ['apps/clinic/public/**/*.js'],
+    languageOptions: { globals: { ...globals.serviceworker } },
+  },
+  {
     // config files are loaded by their tools through a default export
-    files: ['*.config.ts', '*.config.js'],
+    files: ['**/*.config.ts', '**/*.config.js'],
     rules: { 'no-restricted-exports': 'off' },
   },
 );

@@ -2,7 +2,11 @@ import { defineConfig } from 'vitest/config';
 
 export default defineConfig({
   test: {
-    include: ['packages/*/src/**/*.test.{ts,tsx}', 'packages/*/test/**/*.test.ts'],
+    include: [
+      'packages/*/src/**/*.test.{ts,tsx}',
+      'packages/*/test/**/*.test.ts',
+      'apps/*/test/**/*.test.ts',
+    ],
     // One throwaway PostgreSQL for the whole run; test files get its URL through vitest's inject('postgresUrl').
     globalSetup: ['packages/server/test/postgres-global-setup.ts'],
     testTimeout: 60_000,

@@ -1,5 +1,7 @@
 export { createSyncServer } from './create-sync-server';
 export { caller } from './http/caller';
+export { serveStaticApp } from './http/static-app';
+export type { StaticAppOptions } from './http/static-app';
 export type { SyncServerOptions, LimitOptions, ServerContext } from './create-sync-server';
 export { openDatabase, openPostgres, openSqlite } from './storage/database';
 export type { Database, DatabaseKind } from './storage/database';

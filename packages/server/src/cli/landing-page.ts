@@ -1,4 +1,4 @@
-/** The page at `/` until the clinic app is served there: what is running and where the API is. */
+/** The page at `/` when no clinic app build is there to serve: what is running and where the API is. */
 export function landingPage(
   schemaName: string,
   tenantSchemas: Readonly<Record<string, { name: string }>> = {},

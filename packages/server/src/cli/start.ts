@@ -5,10 +5,12 @@
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import type { Schema } from '@outpost/core';
 import { demoPassword, demoUsers, fieldClinic, fieldClinicDemoRecords, vetPractice } from '@outpost/examples';
 import { createSyncServer } from '../create-sync-server';
 import { openDatabase } from '../storage/database';
+import { serveStaticApp } from '../http/static-app';
 import { ensureUsers } from '../users';
 import { seedDemoRecords } from './demo-records';
 import { landingPage } from './landing-page';
@@ -18,6 +20,10 @@ const port = Number(env['PORT'] ?? 8080);
 const host = env['HOST'] ?? '0.0.0.0';
 const dataDir = resolve(env['OUTPOST_DATA'] ?? '.outpost');
 const demo = env['OUTPOST_DEMO'] !== '0';
+// `npm start` builds the clinic app first (the prestart script); this serves that build at /.
+const appDir = resolve(
+  env['OUTPOST_APP_DIR'] ?? fileURLToPath(new URL('../../../../apps/clinic/dist', import.meta.url)),
+);
 const schemas: Record<string, Schema> = { 'field-clinic': fieldClinic, 'vet-practice': vetPractice };
 
 function schemaNamed(name: string, setting: string): Schema {
@@ -84,9 +90,12 @@ const app = await createSyncServer({
     : {}),
   logger: { level: env['LOG_LEVEL'] ?? 'info' },
 });
-app.get('/', { config: { public: true } }, async (_request, reply) =>
-  reply.type('text/html').send(landingPage(schema.name, tenantSchemas)),
-);
+const servesApp = existsSync(join(appDir, 'index.html'));
+if (servesApp) await serveStaticApp(app, { root: appDir });
+else
+  app.get('/', { config: { public: true } }, async (_request, reply) =>
+    reply.type('text/html').send(landingPage(schema.name, tenantSchemas)),
+  );
 
 // Each demo user whose tenant runs the schema the user belongs to.
 const users = demo ? demoUsers.filter((u) => schemaFor(u.tenant).name === u.schema) : [];
@@ -111,6 +120,11 @@ const where = databaseUrl ? 'PostgreSQL' : `SQLite in ${join(dataDir, 'outpost.s
 const others = Object.entries(tenantSchemas).map(([t, sc]) => `${sc.name} for ${t}`);
 console.log(
   `\nOutpost (${[schema.name, ...others].join('; ')}) is running on http://localhost:${port}, storing data in ${where}.`,
+);
+console.log(
+  servesApp
+    ? `The clinic app is at http://localhost:${port}/ (sign in with a demo user below).`
+    : `No clinic app build in ${appDir}: build it with \`npm run build -w @outpost/clinic\`.`,
 );
 if (users.length > 0) {
   console.log(

@@ -1,0 +1,66 @@
+import { useEffect, useState } from 'react';
+import type { SyncClient } from '@outpost/client';
+import { SyncClientProvider } from '@outpost/react';
+import { startBackgroundSync } from './background-sync';
+import { openClient } from './open-client';
+import { loadSession, signOut } from './session';
+import type { Session } from './session';
+import { Shell } from './shell';
+import { SignInPage } from './sign-in-page';
+
+/** Signed out: the sign-in page. Signed in: the user's local database opens, then the clinic. */
+export function App() {
+  const [session, setSession] = useState<Session | null>(loadSession);
+  const [client, setClient] = useState<SyncClient | null>(null);
+  const [error, setError] = useState<string | null>(null);
+
+  useEffect(() => {
+    if (session === null) return;
+    let opened: SyncClient | null = null;
+    let stopBackgroundSync = () => {};
+    let cancelled = false;
+    openClient(session).then(
+      (c) => {
+        if (cancelled) return void c.close();
+        opened = c;
+        stopBackgroundSync = startBackgroundSync(c);
+        setClient(c);
+        // Bring the device up to date as soon as it opens; offline, this fails quietly and the
+        // client syncs when the server answers again.
+        void c.sync().catch(() => {});
+      },
+      (err: unknown) => setError(err instanceof Error ? err.message : String(err)),
+    );
+    return () => {
+      cancelled = true;
+      stopBackgroundSync();
+      setClient(null);
+      void opened?.close();
+    };
+  }, [session]);
+
+  if (session === null) return <SignInPage onSignedIn={setSession} />;
+  if (error !== null)
+    return (
+      <main>
+        <p role="alert">This device&rsquo;s records could not be opened: {error}</p>
+      </main>
+    );
+  if (client === null)
+    return (
+      <main>
+        <p role="status">Opening this device&rsquo;s records…</p>
+      </main>
+    );
+  return (
+    <SyncClientProvider client={client}>
+      <Shell
+        session={session}
+        onSignOut={() => {
+          signOut();
+          setSession(null);
+        }}
+      />
+    </SyncClientProvider>
+  );
+}

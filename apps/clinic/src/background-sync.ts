@@ -1,0 +1,36 @@
+import type { SyncClient } from '@outpost/client';
+
+interface SyncManager {
+  register(tag: string): Promise<void>;
+}
+
+/**
+ * Background Sync where the browser has it: while changes wait and the network is gone, ask the
+ * browser to wake the service worker when it comes back (public/background-sync.js), which asks
+ * this page to sync. Everywhere else the client's own sync-on-reconnect does the same job.
+ * Returns the function that stops listening.
+ */
+export function startBackgroundSync(client: SyncClient): () => void {
+  const worker = 'serviceWorker' in navigator ? navigator.serviceWorker : null;
+  if (worker === null) return () => {};
+  const onMessage = (event: MessageEvent) => {
+    if ((event.data as { type?: string } | null)?.type === 'outpost-sync') void client.sync().catch(() => {});
+  };
+  worker.addEventListener('message', onMessage);
+  const request = () => {
+    const stats = client.queue.stats();
+    if (client.network.status.online || stats.pending + stats.failed === 0) return;
+    void worker.ready
+      .then((registration) => (registration as { sync?: SyncManager }).sync?.register('outpost-sync'))
+      .catch(() => {
+        // Refused (e.g. no permission): sync-on-reconnect still runs in the page.
+      });
+  };
+  const stopNetwork = client.on('network', request);
+  const stopChange = client.on('change', request);
+  return () => {
+    worker.removeEventListener('message', onMessage);
+    stopNetwork();
+    stopChange();
+  };
+}

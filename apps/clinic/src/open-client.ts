@@ -1,0 +1,23 @@
+import { createSyncClient, indexedDbStore } from '@outpost/client';
+import type { SyncClient } from '@outpost/client';
+import { fieldClinic } from '@outpost/examples';
+import { deviceId } from './session';
+import type { Session } from './session';
+
+/**
+ * The signed-in user's sync client over IndexedDB: one database per clinic and user, so two
+ * people sharing a tablet never read each other's unsynced work.
+ */
+export function openClient(session: Session): Promise<SyncClient> {
+  return createSyncClient({
+    schema: fieldClinic,
+    url: location.origin,
+    getToken: async () => session.token,
+    store: indexedDbStore({ name: `outpost-${session.tenant}-${session.userId}` }),
+    deviceId: deviceId(),
+    autoSync: { onReconnect: true, afterWrite: true, intervalMs: 60_000 },
+    // The browser's online event misses a link that comes back without an interface change (a
+    // clinic router regaining its uplink): ask the server every 10 s, and sync as soon as it answers.
+    probeIntervalMs: 10_000,
+  });
+}

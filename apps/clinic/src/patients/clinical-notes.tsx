@@ -1,0 +1,145 @@
+import { useCallback, useState } from 'react';
+import type { FormEvent } from 'react';
+import type { ClientRecord } from '@outpost/client';
+import { useCollection, useSyncClient } from '@outpost/react';
+import { isSigned } from '../records';
+import type { ClinicalNote } from '../records';
+import type { Session } from '../session';
+import { useAction } from '../use-action';
+import { signatureHash } from './signature';
+
+/**
+ * An encounter's clinical notes. A draft can be edited and signed; a signed note is a legal record
+ * and is shown read-only: the app offers no control that could change it, and the client and
+ * server refuse such a change anyway.
+ */
+export function ClinicalNotes({ encounterId, session }: { encounterId: string; session: Session }) {
+  const [writing, setWriting] = useState(false);
+  const ofEncounter = useCallback(
+    (n: ClientRecord<ClinicalNote>) => n.data.encounterId === encounterId,
+    [encounterId],
+  );
+  const notes = useCollection<ClinicalNote>('clinicalNotes', { where: ofEncounter, orderBy: 'signedAt' });
+  return (
+    <div className="notes">
+      <h4>Clinical notes</h4>
+      {notes.map((n) =>
+        isSigned(n.data) ? (
+          <SignedNote key={n.id} note={n} />
+        ) : (
+          <DraftNote key={n.id} note={n} session={session} />
+        ),
+      )}
+      {writing ? (
+        <NewNoteForm encounterId={encounterId} onDone={() => setWriting(false)} session={session} />
+      ) : (
+        <button type="button" onClick={() => setWriting(true)}>
+          New note
+        </button>
+      )}
+    </div>
+  );
+}
+
+function SignedNote({ note }: { note: ClientRecord<ClinicalNote> }) {
+  return (
+    <figure className="note signed" aria-label="Signed note">
+      <blockquote>{note.data.body}</blockquote>
+      <figcaption>
+        <span className="badge signed-badge">Signed</span>{' '}
+        {note.data.signedAt?.slice(0, 16).replace('T', ' ')} · read-only
+      </figcaption>
+    </figure>
+  );
+}
+
+function DraftNote({ note, session }: { note: ClientRecord<ClinicalNote>; session: Session }) {
+  const client = useSyncClient();
+  const { error, busy, run } = useAction();
+  const notes = client.collection<ClinicalNote>('clinicalNotes');
+  const submit = async (event: FormEvent<HTMLFormElement>) => {
+    event.preventDefault();
+    const submitter = (event.nativeEvent as SubmitEvent).submitter as HTMLButtonElement | null;
+    const body = String(new FormData(event.currentTarget).get('body') ?? '').trim();
+    await run(async () => {
+      const patch: Partial<ClinicalNote> = body !== note.data.body ? { body } : {};
+      if (submitter?.value === 'sign') {
+        // The last edit and the signature travel as one change: the server never holds a signed
+        // note whose body differs from what was signed.
+        const signedAt = new Date().toISOString();
+        Object.assign(patch, {
+          authorId: session.userId,
+          signedAt,
+          signatureHash: await signatureHash(body, session.userId, signedAt),
+        });
+      }
+      if (Object.keys(patch).length > 0) await notes.update(note.id, patch);
+    });
+  };
+  return (
+    <form className="note draft" aria-label="Draft note" onSubmit={(e) => void submit(e)}>
+      <label>
+        Draft note
+        <textarea name="body" rows={3} defaultValue={note.data.body} required key={note.data.body} />
+      </label>
+      {error !== null ? (
+        <p role="alert" className="error">
+          {error}
+        </p>
+      ) : null}
+      <div className="buttons">
+        <span className="badge">Draft</span>
+        <button type="submit" name="action" value="save" disabled={busy}>
+          Save draft
+        </button>
+        <button type="submit" name="action" value="sign" disabled={busy}>
+          Sign note
+        </button>
+      </div>
+    </form>
+  );
+}
+
+function NewNoteForm({
+  encounterId,
+  onDone,
+  session,
+}: {
+  encounterId: string;
+  onDone: () => void;
+  session: Session;
+}) {
+  const client = useSyncClient();
+  const { error, busy, run } = useAction();
+  const submit = async (event: FormEvent<HTMLFormElement>) => {
+    event.preventDefault();
+    const body = String(new FormData(event.currentTarget).get('body') ?? '').trim();
+    const created = await run(() =>
+      client
+        .collection<ClinicalNote>('clinicalNotes')
+        .create({ encounterId, body, authorId: session.userId }),
+    );
+    if (created) onDone();
+  };
+  return (
+    <form aria-label="New note" onSubmit={(e) => void submit(e)}>
+      <label>
+        Clinical note
+        <textarea name="body" rows={3} required />
+      </label>
+      {error !== null ? (
+        <p role="alert" className="error">
+          {error}
+        </p>
+      ) : null}
+      <div className="buttons">
+        <button type="submit" disabled={busy}>
+          Save draft
+        </button>
+        <button type="button" onClick={onDone}>
+          Cancel
+        </button>
+      </div>
+    </form>
+  );
+}

@@ -1,0 +1,84 @@
+import { useCallback } from 'react';
+import type { FormEvent } from 'react';
+import type { ClientRecord } from '@outpost/client';
+import { useCollection, useSyncClient } from '@outpost/react';
+import type { IntakeForm } from '../records';
+import { useAction } from '../use-action';
+
+const questions = [
+  { key: 'complaint', label: 'Main complaint' },
+  { key: 'conditions', label: 'Known conditions' },
+  { key: 'medications', label: 'Current medications' },
+  { key: 'pregnant', label: 'Pregnant or possibly pregnant' },
+] as const;
+
+/**
+ * The patient's intake form. Once locked it is read-only for everyone: the schema's lockedWhen
+ * holds on this device and on the server.
+ */
+export function IntakeFormSection({ patientId }: { patientId: string }) {
+  const client = useSyncClient();
+  const { error, busy, run } = useAction();
+  const ofPatient = useCallback((f: ClientRecord<IntakeForm>) => f.data.patientId === patientId, [patientId]);
+  const [form] = useCollection<IntakeForm>('intakeForms', { where: ofPatient, limit: 1 });
+  const forms = client.collection<IntakeForm>('intakeForms');
+
+  const submit = async (event: FormEvent<HTMLFormElement>) => {
+    event.preventDefault();
+    const submitter = (event.nativeEvent as SubmitEvent).submitter as HTMLButtonElement | null;
+    const data = new FormData(event.currentTarget);
+    const answers = Object.fromEntries(questions.map((q) => [q.key, String(data.get(q.key) ?? '').trim()]));
+    const lock = submitter?.value === 'lock';
+    await run(async () => {
+      if (form === undefined) await forms.create({ patientId, answers, ...(lock ? { isLocked: true } : {}) });
+      else await forms.update(form.id, { answers, ...(lock ? { isLocked: true } : {}) });
+    });
+  };
+
+  if (form?.data.isLocked === true) {
+    return (
+      <section aria-labelledby="intake-heading" className="card">
+        <h2 id="intake-heading">
+          Intake form <span className="badge signed-badge">Locked</span>
+        </h2>
+        <dl className="answers">
+          {questions.map((q) => (
+            <div key={q.key}>
+              <dt>{q.label}</dt>
+              <dd>{String(form.data.answers?.[q.key] ?? '') || '—'}</dd>
+            </div>
+          ))}
+        </dl>
+        <p className="muted">A locked form is read-only.</p>
+      </section>
+    );
+  }
+  return (
+    <section aria-labelledby="intake-heading" className="card">
+      <h2 id="intake-heading">Intake form</h2>
+      <form aria-label="Intake form" onSubmit={(e) => void submit(e)} key={form?.version ?? 0}>
+        <div className="fields">
+          {questions.map((q) => (
+            <label key={q.key}>
+              {q.label}
+              <input name={q.key} defaultValue={String(form?.data.answers?.[q.key] ?? '')} />
+            </label>
+          ))}
+        </div>
+        {error !== null ? (
+          <p role="alert" className="error">
+            {error}
+          </p>
+        ) : null}
+        <div className="buttons">
+          <button type="submit" name="action" value="save" disabled={busy}>
+            Save intake form
+          </button>
+          <button type="submit" name="action" value="lock" disabled={busy}>
+            Lock intake form
+          </button>
+        </div>
+      </form>
+    </section>
+  );
+}

@@ -1,0 +1,61 @@
+import { createHttpTransport } from '@outpost/client';
+import { uuidv7 } from '@outpost/core';
+
+/** Who is signed in on this browser. Kept in localStorage so the app opens offline, signed in. */
+export interface Session {
+  token: string;
+  expiresAt: string;
+  email: string;
+  userId: string;
+  tenant: string;
+  roles: readonly string[];
+}
+
+const sessionKey = 'outpost.session';
+const deviceKey = 'outpost.deviceId';
+
+export function loadSession(): Session | null {
+  const text = localStorage.getItem(sessionKey);
+  if (text === null) return null;
+  try {
+    return JSON.parse(text) as Session;
+  } catch {
+    localStorage.removeItem(sessionKey);
+    return null;
+  }
+}
+
+/** Signs in against the server this page came from. Throws the server's error (e.g. wrong password). */
+export async function signIn(email: string, password: string): Promise<Session> {
+  const transport = createHttpTransport({ url: location.origin });
+  const answer = await transport.login(email, password);
+  const session: Session = {
+    token: answer.token,
+    expiresAt: answer.expiresAt,
+    email,
+    userId: answer.user.id,
+    tenant: answer.user.tenant,
+    roles: answer.user.roles,
+  };
+  localStorage.setItem(sessionKey, JSON.stringify(session));
+  return session;
+}
+
+/** Forgets the sign-in. The device's records and unsynced changes stay for the next sign-in. */
+export function signOut(): void {
+  localStorage.removeItem(sessionKey);
+}
+
+/** One id per browser profile, made on first use: the server's statistics name devices by it. */
+export function deviceId(): string {
+  let id = localStorage.getItem(deviceKey);
+  if (id === null) {
+    id = `browser-${uuidv7()}`;
+    localStorage.setItem(deviceKey, id);
+  }
+  return id;
+}
+
+export function isAdmin(session: Session): boolean {
+  return session.roles.includes('admin');
+}

@@ -1,0 +1,79 @@
+import { OfflineIndicator, SyncEnginePanel } from '@outpost/react';
+import { ConflictsPage } from './admin/conflicts-page';
+import { StatisticsPage } from './admin/statistics-page';
+import { PatientPage } from './patients/patient-page';
+import { PatientsPage } from './patients/patients-page';
+import { LastSync } from './last-sync';
+import { Link, useRoute } from './router';
+import type { Route } from './router';
+import { isAdmin } from './session';
+import type { Session } from './session';
+
+interface ShellProps {
+  session: Session;
+  onSignOut: () => void;
+}
+
+/** Every page: the sync state and navigation on top, always visible, and the page below. */
+export function Shell({ session, onSignOut }: ShellProps) {
+  const route = useRoute();
+  const admin = isAdmin(session);
+  const current = (page: Route['page']) =>
+    route.page === page || (page === 'patients' && route.page === 'patient') ? 'page' : undefined;
+  return (
+    <>
+      <header className="top">
+        <div className="brand">
+          <strong>Outpost Clinic</strong>
+          <span className="who">
+            {session.email} · {admin ? 'administrator' : 'clinician'} · {session.tenant}
+          </span>
+        </div>
+        <nav aria-label="Main">
+          <Link href="/patients" aria-current={current('patients')}>
+            Patients
+          </Link>
+          <Link href="/conflicts" aria-current={current('conflicts')}>
+            Conflicts
+          </Link>
+          {admin ? (
+            <Link href="/statistics" aria-current={current('statistics')}>
+              Statistics
+            </Link>
+          ) : null}
+          <Link href="/sync" aria-current={current('sync')}>
+            Sync details
+          </Link>
+          <button type="button" className="link-button" onClick={onSignOut}>
+            Sign out
+          </button>
+        </nav>
+        <div className="sync-state">
+          <OfflineIndicator />
+          <LastSync />
+        </div>
+      </header>
+      <main>{page(route, session)}</main>
+    </>
+  );
+}
+
+function page(route: Route, session: Session) {
+  switch (route.page) {
+    case 'patient':
+      return <PatientPage id={route.id} session={session} />;
+    case 'conflicts':
+      return <ConflictsPage canResolve={isAdmin(session)} />;
+    case 'statistics':
+      return <StatisticsPage session={session} />;
+    case 'sync':
+      return (
+        <section aria-labelledby="sync-heading">
+          <h1 id="sync-heading">Sync details</h1>
+          <SyncEnginePanel />
+        </section>
+      );
+    default:
+      return <PatientsPage />;
+  }
+}

@@ -1,0 +1,58 @@
+import { useState } from 'react';
+import type { FormEvent } from 'react';
+import { demoPassword } from '@outpost/examples';
+import { signIn } from './session';
+import type { Session } from './session';
+
+export function SignInPage({ onSignedIn }: { onSignedIn: (session: Session) => void }) {
+  const [error, setError] = useState<string | null>(null);
+  const [busy, setBusy] = useState(false);
+
+  const submit = async (event: FormEvent<HTMLFormElement>) => {
+    event.preventDefault();
+    const form = new FormData(event.currentTarget);
+    setBusy(true);
+    setError(null);
+    try {
+      onSignedIn(await signIn(String(form.get('email')), String(form.get('password'))));
+    } catch (err) {
+      setError(
+        err instanceof TypeError
+          ? 'The server cannot be reached. Signing in needs the network once; after that the app works offline.'
+          : err instanceof Error
+            ? err.message
+            : String(err),
+      );
+      setBusy(false);
+    }
+  };
+
+  return (
+    <main className="sign-in">
+      <h1>Outpost Clinic</h1>
+      <p>Patient records that keep working without a network.</p>
+      <form onSubmit={(e) => void submit(e)} aria-label="Sign in">
+        <label>
+          Email
+          <input name="email" type="email" autoComplete="username" required autoFocus />
+        </label>
+        <label>
+          Password
+          <input name="password" type="password" autoComplete="current-password" required />
+        </label>
+        {error !== null ? (
+          <p role="alert" className="error">
+            {error}
+          </p>
+        ) : null}
+        <button type="submit" disabled={busy}>
+          Sign in
+        </button>
+      </form>
+      <p className="hint">
+        Demo accounts: nurse@clinic-a.test (clinician) and admin@clinic-a.test (administrator), password
+        &ldquo;{demoPassword}&rdquo;.
+      </p>
+    </main>
+  );
+}

@@ -1,0 +1,154 @@
+// Browser-test fixture: the clinic app built by Vite into a temp folder, served with the API by a
+// real sync server on a SQLite file, driven in the machine's Chromium through playwright-core.
+import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
+import { chromium } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
+import type { FastifyInstance } from 'fastify';
+import { fieldClinic } from '@outpost/examples';
+import { createSyncServer, ensureUsers, openSqlite, serveStaticApp } from '@outpost/server';
+
+export const chromiumPath = '/usr/bin/chromium';
+export const password = 'clinic-test-password';
+export const users = [
+  { email: 'nurse@clinic-a.test', tenant: 'clinic-a', roles: ['clinician'] },
+  { email: 'midwife@clinic-a.test', tenant: 'clinic-a', roles: ['clinician'] },
+  { email: 'admin@clinic-a.test', tenant: 'clinic-a', roles: ['admin'] },
+] as const;
+
+const run = promisify(execFile);
+const appRoot = fileURLToPath(new URL('..', import.meta.url));
+const screenshotDir = fileURLToPath(new URL('../../../.screenshots/', import.meta.url));
+
+/**
+ * Whether these tests can run here. Without Chromium they are skipped on a developer's machine
+ * and fail in CI (CI=true), where .ci/run installs it.
+ */
+export function chromiumAvailable(): boolean {
+  if (existsSync(chromiumPath)) return true;
+  if (process.env['CI'] === 'true')
+    throw new Error(`CI=true but ${chromiumPath} is missing: .ci/run installs Debian's chromium package`);
+  return false;
+}
+
+/**
+ * Builds the app as `npm start` serves it, into a folder of its own. In a child process: the
+ * build must see NODE_ENV=production (a production React and the service worker registration),
+ * while this test process runs with NODE_ENV=test.
+ */
+export async function buildClinicApp(): Promise<{ dir: string; remove(): void }> {
+  const dir = mkdtempSync(join(tmpdir(), 'outpost-clinic-app-'));
+  const vite = fileURLToPath(new URL('../../../node_modules/vite/bin/vite.js', import.meta.url));
+  await run(process.execPath, [vite, 'build', '--logLevel', 'warn', '--outDir', dir, '--emptyOutDir'], {
+    cwd: appRoot,
+    env: { ...process.env, NODE_ENV: 'production' },
+  });
+  return { dir, remove: () => rmSync(dir, { recursive: true, force: true }) };
+}
+
+export interface Clinic {
+  url: string;
+  app: FastifyInstance;
+  /**
+   * Makes the server unreachable (every connection is dropped unanswered) or reachable again.
+   * Chromium's offline emulation does not cover service-worker fetches, so a test that wants to
+   * prove the app opens from the worker's cache also cuts the server.
+   */
+  cut(unreachable: boolean): void;
+  token(email: string): Promise<string>;
+  close(): Promise<void>;
+}
+
+export async function startClinic(appDir: string): Promise<Clinic> {
+  const dataDir = mkdtempSync(join(tmpdir(), 'outpost-clinic-data-'));
+  const app = await createSyncServer({
+    schema: fieldClinic,
+    database: await openSqlite(join(dataDir, 'outpost.sqlite')),
+    auth: { jwtSecret: 'clinic-browser-test-secret-0123456789' },
+    limits: { rateLimitPerMinute: false },
+  });
+  let unreachable = false;
+  app.addHook('onRequest', async (request) => {
+    if (unreachable) request.raw.socket.destroy();
+  });
+  await serveStaticApp(app, { root: appDir });
+  await ensureUsers(
+    app.outpost.store,
+    users.map((u) => ({ ...u, password })),
+  );
+  const url = await app.listen({ port: 0, host: '127.0.0.1' });
+  return {
+    url,
+    app,
+    cut: (value) => {
+      unreachable = value;
+    },
+    async token(email) {
+      const res = await fetch(`${url}/v1/auth/login`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ email, password }),
+      });
+      return ((await res.json()) as { token: string }).token;
+    },
+    async close() {
+      await app.close();
+      rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
+}
+
+export function launchChromium(): Promise<Browser> {
+  return chromium.launch({
+    executablePath: chromiumPath,
+    args: [
+      '--headless',
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+      '--no-first-run',
+    ],
+  });
+}
+
+/** Signs in through the sign-in page and waits until the device's first sync has finished. */
+export async function signIn(page: Page, url: string, email: string): Promise<void> {
+  // A step that cannot happen fails in seconds, naming the element it waited for.
+  page.setDefaultTimeout(15_000);
+  page.on('pageerror', (err) => console.error(`[${email}] page error: ${err.message}`));
+  page.on('console', (m) => {
+    if (m.type() === 'error') console.error(`[${email}] console: ${m.text()}`);
+  });
+  await page.goto(url);
+  await page.getByLabel('Email').fill(email);
+  await page.getByLabel('Password').fill(password);
+  await page.getByRole('button', { name: 'Sign in' }).click();
+  await statusText(page, 'Online').waitFor();
+  await page.getByText(/^Last synced at/).waitFor();
+}
+
+/** The sync state the header always shows: "Online" or "Offline". */
+export function statusText(page: Page, text: 'Online' | 'Offline') {
+  return page.getByRole('status').filter({ hasText: new RegExp(`^${text}$`) });
+}
+
+/** Saves a screenshot of the page for a person to look at (the folder is git-ignored). */
+export async function screenshot(page: Page, name: string): Promise<void> {
+  mkdirSync(screenshotDir, { recursive: true });
+  await page.screenshot({ path: join(screenshotDir, `${name}.png`), fullPage: true });
+}
+
+/** Waits until the service worker controls the page and has precached the app shell. */
+export async function serviceWorkerReady(page: Page): Promise<void> {
+  await page.evaluate(async () => {
+    await navigator.serviceWorker.ready;
+    if (!navigator.serviceWorker.controller)
+      await new Promise((resolve) => navigator.serviceWorker.addEventListener('controllerchange', resolve));
+  });
+}

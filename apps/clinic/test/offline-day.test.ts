@@ -1,0 +1,112 @@
+// An offline day in a real browser: a clinician records a visit with no network, reloads the app
+// with no network (the service worker opens it, IndexedDB still holds the work), and everything
+// reaches the server once the network is back, where a colleague's device then sees it.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Browser } from 'playwright-core';
+import {
+  buildClinicApp,
+  chromiumAvailable,
+  launchChromium,
+  screenshot,
+  serviceWorkerReady,
+  signIn,
+  startClinic,
+  statusText,
+} from './clinic-fixture';
+import type { Clinic } from './clinic-fixture';
+
+describe.runIf(chromiumAvailable())('the clinic app through an offline day', () => {
+  let built: Awaited<ReturnType<typeof buildClinicApp>>;
+  let clinic: Clinic;
+  let browser: Browser;
+
+  beforeAll(async () => {
+    built = await buildClinicApp();
+    clinic = await startClinic(built.dir);
+    browser = await launchChromium();
+  });
+  afterAll(async () => {
+    await browser?.close();
+    await clinic?.close();
+    built?.remove();
+  });
+
+  it('keeps a visit recorded offline through a reload and syncs it when the network returns', async () => {
+    const nurseContext = await browser.newContext();
+    const page = await nurseContext.newPage();
+    await signIn(page, clinic.url, 'nurse@clinic-a.test');
+    await screenshot(page, '01-patients-list');
+    await serviceWorkerReady(page);
+
+    // The network goes: the browser reports offline and the server cannot be reached at all.
+    clinic.cut(true);
+    await nurseContext.setOffline(true);
+    await statusText(page, 'Offline').waitFor();
+
+    await page.getByRole('button', { name: 'New patient' }).click();
+    const form = page.getByRole('form', { name: 'New patient' });
+    await form.getByLabel('Name').fill('Grace Banda');
+    await form.getByLabel('Village').fill('Chikwawa');
+    await form.getByRole('button', { name: 'Save' }).click();
+    await page.getByRole('heading', { level: 1, name: 'Grace Banda' }).waitFor();
+
+    await page.getByRole('button', { name: 'New encounter' }).click();
+    await page.getByLabel('Diagnosis').fill('Uncomplicated malaria');
+    await page.getByRole('button', { name: 'Save encounter' }).click();
+    await page.getByRole('heading', { level: 3, name: /Uncomplicated malaria/ }).waitFor();
+
+    await page.getByRole('button', { name: 'New prescription' }).click();
+    await page.getByLabel('Drug').fill('Artemether-lumefantrine');
+    await page.getByLabel('Dose', { exact: true }).fill('4 tablets');
+    await page.getByLabel('Frequency').fill('twice daily');
+    await page.getByRole('button', { name: 'Save prescription' }).click();
+    await page.getByRole('cell', { name: 'Artemether-lumefantrine' }).waitFor();
+    await page.getByText('3 changes waiting').waitFor();
+    const patientUrl = page.url();
+
+    // A reload with no network: the app shell comes from the service worker, the records from IndexedDB.
+    await page.reload();
+    await statusText(page, 'Offline').waitFor();
+    await page.getByRole('heading', { level: 1, name: 'Grace Banda' }).waitFor();
+    await page.getByRole('heading', { level: 3, name: /Uncomplicated malaria/ }).waitFor();
+    await page.getByRole('cell', { name: 'Artemether-lumefantrine' }).waitFor();
+    expect(await page.getByText('3 changes waiting').isVisible()).toBe(true);
+    expect(page.url()).toBe(patientUrl);
+    await screenshot(page, '02-patient-offline-after-reload');
+    expect(await clinic.app.outpost.store.pull('clinic-a', 0, 100, ['patients'])).toMatchObject({
+      records: [],
+    });
+
+    // The network returns: the app notices (by the browser's event or its next probe of the
+    // server, at most 10 s later) and syncs by itself.
+    clinic.cut(false);
+    await nurseContext.setOffline(false);
+    await statusText(page, 'Online').waitFor({ timeout: 25_000 });
+    await page.getByText('No changes waiting').waitFor({ timeout: 20_000 });
+    const onServer = await clinic.app.outpost.store.pull('clinic-a', 0, 100, [
+      'patients',
+      'encounters',
+      'prescriptions',
+    ]);
+    expect(onServer.records.map((r) => [r.collection, JSON.parse(r.dataJson)])).toEqual(
+      expect.arrayContaining([
+        ['patients', { name: 'Grace Banda', village: 'Chikwawa' }],
+        ['encounters', expect.objectContaining({ diagnosis: 'Uncomplicated malaria' })],
+        ['prescriptions', expect.objectContaining({ drug: 'Artemether-lumefantrine', dose: '4 tablets' })],
+      ]),
+    );
+    expect(onServer.records).toHaveLength(3);
+
+    // A colleague on another device of the same clinic sees the visit.
+    const midwifeContext = await browser.newContext();
+    const colleague = await midwifeContext.newPage();
+    await signIn(colleague, clinic.url, 'midwife@clinic-a.test');
+    await colleague.getByLabel('Search patients').fill('grace');
+    await colleague.getByRole('link', { name: 'Grace Banda' }).click();
+    await colleague.getByRole('heading', { level: 3, name: /Uncomplicated malaria/ }).waitFor();
+    await colleague.getByRole('cell', { name: 'Artemether-lumefantrine' }).waitFor();
+    await screenshot(colleague, '03-patient-on-colleague-device');
+    await nurseContext.close();
+    await midwifeContext.close();
+  });
+});
