@@ -1,0 +1,184 @@
+// What a clinic administrator and a clinician see of the rules: two clinicians change the same
+// field offline, the administrator settles it field by field in the resolution dialog and both
+// devices then show the merged record; a signed note offers no way to change it, and an edit
+// forged by hand is refused by the server.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Browser, BrowserContext, Page } from 'playwright-core';
+import {
+  buildClinicApp,
+  chromiumAvailable,
+  launchChromium,
+  screenshot,
+  signIn,
+  startClinic,
+  statusText,
+} from './clinic-fixture';
+import type { Clinic } from './clinic-fixture';
+
+describe.runIf(chromiumAvailable())('conflicts and signed notes in the clinic app', () => {
+  let built: Awaited<ReturnType<typeof buildClinicApp>>;
+  let clinic: Clinic;
+  let browser: Browser;
+  const contexts: BrowserContext[] = [];
+
+  beforeAll(async () => {
+    built = await buildClinicApp();
+    clinic = await startClinic(built.dir);
+    browser = await launchChromium();
+  });
+  afterAll(async () => {
+    for (const c of contexts) await c.close();
+    await browser?.close();
+    await clinic?.close();
+    built?.remove();
+  });
+
+  async function device(email: string): Promise<{ context: BrowserContext; page: Page }> {
+    const context = await browser.newContext();
+    contexts.push(context);
+    const page = await context.newPage();
+    await signIn(page, clinic.url, email);
+    return { context, page };
+  }
+
+  async function openPatient(page: Page, name: string): Promise<void> {
+    await page.getByRole('link', { name: 'Patients', exact: true }).click();
+    await page.getByLabel('Search patients').fill(name);
+    await page.getByRole('link', { name }).click();
+    await page.getByRole('heading', { level: 1, name }).waitFor();
+  }
+
+  async function syncNow(page: Page): Promise<void> {
+    await page.getByRole('button', { name: 'Sync now' }).click();
+    await page.getByText('No changes waiting').waitFor();
+    await page.getByRole('button', { name: 'Sync now' }).and(page.locator(':enabled')).waitFor();
+  }
+
+  it('lets the administrator merge two offline edits of one field, and both clinicians see the result', async () => {
+    const nurse = await device('nurse@clinic-a.test');
+    await nurse.page.getByRole('button', { name: 'New patient' }).click();
+    const form = nurse.page.getByRole('form', { name: 'New patient' });
+    await form.getByLabel('Name').fill('Joseph Phiri');
+    await form.getByLabel('Village').fill('Mangochi');
+    await form.getByRole('button', { name: 'Save' }).click();
+    await nurse.page.getByRole('heading', { level: 1, name: 'Joseph Phiri' }).waitFor();
+    await syncNow(nurse.page);
+
+    const midwife = await device('midwife@clinic-a.test');
+    await openPatient(midwife.page, 'Joseph Phiri');
+
+    // Both go offline and change the village (and the midwife also his phone) on their own device.
+    clinic.cut(true);
+    for (const d of [nurse, midwife]) await d.context.setOffline(true);
+    await statusText(nurse.page, 'Offline').waitFor();
+    const details = (page: Page) => page.getByRole('form', { name: 'Patient details' });
+    await details(nurse.page).getByLabel('Village').fill('Monkey Bay');
+    await details(nurse.page).getByRole('button', { name: 'Save' }).click();
+    await details(midwife.page).getByLabel('Village').fill('Namwera');
+    await details(midwife.page).getByLabel('Phone').fill('+265 991 000 111');
+    await details(midwife.page).getByRole('button', { name: 'Save' }).click();
+    await midwife.page.getByText('1 change waiting').waitFor();
+
+    // Back online, the nurse syncs first; the midwife's change meets hers and waits for a person.
+    clinic.cut(false);
+    for (const d of [nurse, midwife]) await d.context.setOffline(false);
+    await statusText(nurse.page, 'Online').waitFor({ timeout: 25_000 });
+    await syncNow(nurse.page);
+    await statusText(midwife.page, 'Online').waitFor({ timeout: 25_000 });
+    await syncNow(midwife.page);
+    await midwife.page.getByText('1 conflict to resolve').waitFor();
+
+    const admin = await device('admin@clinic-a.test');
+    await admin.page.getByRole('link', { name: 'Conflicts' }).click();
+    await admin.page.getByRole('button', { name: 'Resolve' }).click();
+    const dialog = admin.page.getByRole('dialog');
+    await dialog.waitFor();
+    await screenshot(admin.page, '04-conflict-resolution-modal');
+    // Field by field: the nurse's village (on the server) and the midwife's phone (her version).
+    await dialog.getByRole('radiogroup', { name: 'village' }).getByLabel('Use server').check();
+    await dialog.getByRole('radiogroup', { name: 'phone' }).getByLabel('Keep local').check();
+    await dialog.getByRole('button', { name: 'Merge' }).click();
+    await dialog.getByRole('button', { name: 'Confirm' }).click();
+    await dialog.getByText(/^Resolved/).waitFor();
+    await screenshot(admin.page, '05-conflict-resolved');
+    await dialog.getByRole('button', { name: 'Close' }).click();
+
+    for (const page of [nurse.page, midwife.page]) {
+      await syncNow(page);
+      await openPatient(page, 'Joseph Phiri');
+      const fields = details(page);
+      await expect.poll(() => fields.getByLabel('Village').inputValue()).toBe('Monkey Bay');
+      expect(await fields.getByLabel('Phone').inputValue()).toBe('+265 991 000 111');
+    }
+    const [record] = (await clinic.app.outpost.store.pull('clinic-a', 0, 100, ['patients'])).records;
+    expect(JSON.parse(record?.dataJson ?? '{}')).toEqual({
+      name: 'Joseph Phiri',
+      village: 'Monkey Bay',
+      phone: '+265 991 000 111',
+    });
+  });
+
+  it('shows a signed note read-only, and the server refuses an edit forged by hand', async () => {
+    const nurse = await device('nurse@clinic-a.test');
+    const page = nurse.page;
+    await page.getByRole('button', { name: 'New patient' }).click();
+    await page.getByRole('form', { name: 'New patient' }).getByLabel('Name').fill('Esther Mwale');
+    await page.getByRole('form', { name: 'New patient' }).getByRole('button', { name: 'Save' }).click();
+    await page.getByRole('button', { name: 'New encounter' }).click();
+    await page.getByLabel('Diagnosis').fill('Hypertension review');
+    await page.getByRole('button', { name: 'Save encounter' }).click();
+    await page.getByRole('button', { name: 'New note' }).click();
+    await page.getByLabel('Clinical note').fill('BP 150/95. Continue amlodipine 5 mg.');
+    await page.getByRole('form', { name: 'New note' }).getByRole('button', { name: 'Save draft' }).click();
+
+    const draft = page.getByRole('form', { name: 'Draft note' });
+    await draft.getByLabel('Draft note').fill('BP 150/95. Continue amlodipine 5 mg. Review in 4 weeks.');
+    await draft.getByRole('button', { name: 'Sign note' }).click();
+    const signed = page.getByRole('figure', { name: 'Signed note' });
+    await signed.waitFor();
+    expect(await signed.innerText()).toContain('Review in 4 weeks.');
+    // Nothing on the page can change it: no draft form, no text box holding its words.
+    expect(await page.getByRole('form', { name: 'Draft note' }).count()).toBe(0);
+    expect(await page.getByRole('button', { name: 'Sign note' }).count()).toBe(0);
+    expect(await signed.getByRole('textbox').count()).toBe(0);
+    await screenshot(page, '06-signed-note');
+    await syncNow(page);
+
+    const [note] = (await clinic.app.outpost.store.pull('clinic-a', 0, 100, ['clinicalNotes'])).records;
+    expect(note).toBeDefined();
+    const before = note?.dataJson;
+    // A forged edit: the signed-in user's own token, a well-formed push, sent from the page by hand.
+    const answer = await page.evaluate(
+      async ({ id, version }) => {
+        const session = JSON.parse(localStorage.getItem('outpost.session') ?? '{}') as { token: string };
+        const res = await fetch('/v1/sync/push', {
+          method: 'POST',
+          headers: { 'content-type': 'application/json', authorization: `Bearer ${session.token}` },
+          body: JSON.stringify({
+            clientId: 'forger',
+            deviceId: 'forger',
+            ops: [
+              {
+                opId: crypto.randomUUID(),
+                type: 'update',
+                collection: 'clinicalNotes',
+                id,
+                baseVersion: version,
+                data: { body: 'BP normal. Stop amlodipine.' },
+              },
+            ],
+          }),
+        });
+        return { status: res.status, body: (await res.json()) as { results: Array<{ status: string }> } };
+      },
+      { id: note?.id ?? '', version: note?.version ?? 0 },
+    );
+    expect(answer.status).toBe(200);
+    expect(answer.body.results[0]?.status).not.toBe('applied');
+    const [after] = (await clinic.app.outpost.store.pull('clinic-a', 0, 100, ['clinicalNotes'])).records;
+    expect(after?.dataJson).toBe(before);
+    expect(after?.version).toBe(note?.version);
+    await syncNow(page);
+    expect(await signed.innerText()).toContain('Continue amlodipine 5 mg. Review in 4 weeks.');
+  });
+});
