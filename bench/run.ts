@@ -11,13 +11,14 @@ import type { Driver } from './drivers';
 import { formatTable, passes, writeJson } from './report';
 import type { BenchRow, Benchmark } from './report';
 import { clientBudgets } from './client-sync';
+import { clinicInitialSync } from './clinic-initial-sync';
 import { conflictEngine } from './conflict-engine';
 import { syncThroughput } from './sync-throughput';
 
 /** Later benchmarks add themselves here; their rows land in the same table and JSON array. */
-const benchmarks: readonly Benchmark[] = [syncThroughput, conflictEngine, clientBudgets];
+const benchmarks: readonly Benchmark[] = [syncThroughput, conflictEngine, clientBudgets, clinicInitialSync];
 /** Benchmarks that use no database: running only these starts no PostgreSQL. */
-const databaseFree: ReadonlySet<Benchmark> = new Set([conflictEngine, clientBudgets]);
+const databaseFree: ReadonlySet<Benchmark> = new Set([conflictEngine, clientBudgets, clinicInitialSync]);
 
 const defaultOps = 20_000;
 const defaultRuns = 5;
