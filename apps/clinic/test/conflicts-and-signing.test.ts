@@ -79,11 +79,13 @@ describe.runIf(chromiumAvailable())('conflicts and signed notes in the clinic ap
     await details(midwife.page).getByRole('button', { name: 'Save' }).click();
     await midwife.page.getByText('1 change waiting').waitFor();
 
-    // Back online, the nurse syncs first; the midwife's change meets hers and waits for a person.
+    // The nurse's device is back first and syncs; then the midwife's change meets hers and waits
+    // for a person.
     clinic.cut(false);
-    for (const d of [nurse, midwife]) await d.context.setOffline(false);
+    await nurse.context.setOffline(false);
     await statusText(nurse.page, 'Online').waitFor({ timeout: 25_000 });
     await syncNow(nurse.page);
+    await midwife.context.setOffline(false);
     await statusText(midwife.page, 'Online').waitFor({ timeout: 25_000 });
     await syncNow(midwife.page);
     await midwife.page.getByText('1 conflict to resolve').waitFor();

@@ -118,22 +118,21 @@ process.once('SIGTERM', () => void shutdown());
 await app.listen({ port, host });
 const where = databaseUrl ? 'PostgreSQL' : `SQLite in ${join(dataDir, 'outpost.sqlite')}`;
 const others = Object.entries(tenantSchemas).map(([t, sc]) => `${sc.name} for ${t}`);
-console.log(
-  `\nOutpost (${[schema.name, ...others].join('; ')}) is running on http://localhost:${port}, storing data in ${where}.`,
-);
-console.log(
+const banner = [
+  '',
+  `Outpost (${[schema.name, ...others].join('; ')}) is running on http://localhost:${port}, storing data in ${where}.`,
   servesApp
     ? `The clinic app is at http://localhost:${port}/ (sign in with a demo user below).`
     : `No clinic app build in ${appDir}: build it with \`npm run build -w @outpost/clinic\`.`,
-);
+];
 if (users.length > 0) {
-  console.log(
+  banner.push(
     `Sign in with POST http://localhost:${port}/v1/auth/login, password "${demoPassword}", as one of:`,
-  );
-  for (const u of users)
-    console.log(`  ${u.email.padEnd(22)} ${u.roles.join(',').padEnd(10)} tenant ${u.tenant}`);
-  console.log(
+    ...users.map((u) => `  ${u.email.padEnd(22)} ${u.roles.join(',').padEnd(10)} tenant ${u.tenant}`),
     `For example:\n  curl -s -X POST http://localhost:${port}/v1/auth/login -H 'content-type: application/json' \\`,
+    `    -d '{"email":"${users[0]?.email}","password":"${demoPassword}"}'`,
+    '',
   );
-  console.log(`    -d '{"email":"${users[0]?.email}","password":"${demoPassword}"}'\n`);
 }
+// One write, so whoever reads the output (a person, a test, a supervisor) gets the banner whole.
+console.log(banner.join('\n'));
