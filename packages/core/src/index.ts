@@ -1,6 +1,7 @@
 export * from './errors';
 export * from './ids';
 export * from './hlc';
+export * from './backoff';
 export * from './stable-hash';
 export * from './schema/define-schema';
 export * from './record/record-change';

@@ -6,6 +6,25 @@ const clinician: readonly Action[] = ['read', 'create', 'update', 'delete'];
 const admin: readonly Action[] = ['read', 'create', 'update', 'delete', 'resolve', 'override'];
 const permissions = { clinician, admin };
 
+const isoUtc = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,3})?)?Z$/;
+
+/**
+ * An appointment's date as one ISO-8601 UTC string. SmartDMV's server turns the date it receives
+ * into a Date (seed 001); devices send ISO text with an offset, or epoch milliseconds. A UTC string
+ * stays exactly as sent, so a device's own value is not rewritten under it.
+ */
+function appointmentDate(value: unknown): unknown {
+  if (typeof value === 'number') return Number.isFinite(value) ? new Date(value).toISOString() : value;
+  if (typeof value !== 'string' || isoUtc.test(value)) return value;
+  const ms = Date.parse(value);
+  return Number.isNaN(ms) ? value : new Date(ms).toISOString();
+}
+
+/** durationMinutes as a number: SmartDMV keeps it as text in its database (seed 001), so devices send "30" too. */
+function minutes(value: unknown): unknown {
+  return typeof value === 'string' && /^\s*\d{1,4}\s*$/.test(value) ? Number(value) : value;
+}
+
 /**
  * The vet-practice schema (seeds 001, 003): ids assigned by the server, so devices use temp ids.
  * Clients of the practice are users with role CLIENT; there is no separate clients collection.
@@ -58,9 +77,23 @@ export const vetPractice = defineSchema({
       permissions,
       hooks: {
         async derive(ctx) {
-          const pet = await ctx.get('pets', ctx.data.petId);
+          // Runs before the fields are checked: the values are still as the device sent them.
+          const sent: Record<string, unknown> = ctx.data;
+          const derived: Record<string, unknown> = {};
+          const pet = typeof sent['petId'] === 'string' ? await ctx.get('pets', sent['petId']) : null;
           const ownerId = pet?.data['ownerId'];
-          return typeof ownerId === 'string' ? { clientId: ownerId } : {};
+          // A pet that is gone leaves the client it had; a create for a missing pet fails on petId.
+          const clientId = typeof ownerId === 'string' ? ownerId : ctx.previous?.clientId;
+          if (clientId !== undefined) derived['clientId'] = clientId;
+          if (sent['date'] !== undefined) derived['date'] = appointmentDate(sent['date']);
+          if (sent['durationMinutes'] !== undefined)
+            derived['durationMinutes'] = minutes(sent['durationMinutes']);
+          return derived;
+        },
+        validate(ctx) {
+          if (Number.isNaN(Date.parse(ctx.data.date)))
+            return `date must be a date and time (ISO 8601), not "${ctx.data.date.slice(0, 64)}"`;
+          return undefined;
         },
       },
     }),

@@ -2,8 +2,8 @@ import Fastify from 'fastify';
 import type { FastifyInstance, FastifyServerOptions } from 'fastify';
 import compress from '@fastify/compress';
 import rateLimit from '@fastify/rate-limit';
-import { HlcClock, OutpostError, uuidv7 } from '@outpost/core';
-import type { Schema } from '@outpost/core';
+import { HlcClock, OutpostError, defaultRandomBytes, uuidv7 } from '@outpost/core';
+import type { RandomBytes, Schema } from '@outpost/core';
 import { TokenService } from './auth/tokens';
 import type { AuthContext, AuthOptions } from './auth/tokens';
 import { CursorCodec } from './http/cursor';
@@ -17,6 +17,10 @@ import { pullRoutes } from './routes/pull';
 import { statusRoutes } from './routes/status';
 import { recordRoutes } from './routes/records';
 import { conflictRoutes } from './routes/conflicts';
+import { watermelonRoutes } from './dialects/watermelon/watermelon-routes';
+import { smartDmvRoutes } from './dialects/smartdmv/smart-dmv-routes';
+import { uploadDownloadRoutes } from './dialects/smartdmv/upload-download-routes';
+import { queueApiRoutes } from './dialects/queue-api/routes';
 
 export interface LimitOptions {
   /** Largest request body, after gzip is undone. Default 10 MB. */
@@ -48,6 +52,8 @@ export interface SyncServerOptions {
   now?: () => Date;
   /** Names this instance in server-made HLC timestamps. */
   instanceId?: string;
+  /** The random bits of server-made ids (conflicts, resolutions); injected so a simulation replays exactly. */
+  randomBytes?: RandomBytes;
   version?: string;
 }
 
@@ -62,6 +68,7 @@ export interface ServerContext {
   readonly cursors: CursorCodec;
   readonly clock: HlcClock;
   readonly now: () => Date;
+  readonly randomBytes: RandomBytes;
   readonly maxOpsPerPush: number;
   readonly adminRoles: readonly string[];
   readonly version: string;
@@ -101,10 +108,11 @@ export async function createSyncServer(options: SyncServerOptions): Promise<Fast
     tokens: new TokenService(options.auth),
     cursors: new CursorCodec(options.auth.jwtSecret),
     clock: new HlcClock({
-      node: options.instanceId ?? `server-${uuidv7().slice(-12)}`,
+      node: options.instanceId ?? `server-${uuidv7(now().getTime(), options.randomBytes).slice(-12)}`,
       now: () => now().getTime(),
     }),
     now,
+    randomBytes: options.randomBytes ?? defaultRandomBytes,
     maxOpsPerPush: limits.maxOpsPerPush ?? 1000,
     adminRoles: options.adminRoles ?? ['admin'],
     version: options.version ?? '0.1.0',
@@ -159,6 +167,10 @@ export async function createSyncServer(options: SyncServerOptions): Promise<Fast
   await app.register(statusRoutes);
   await app.register(recordRoutes);
   await app.register(conflictRoutes);
+  await app.register(watermelonRoutes);
+  await app.register(smartDmvRoutes);
+  await app.register(uploadDownloadRoutes);
+  await app.register(queueApiRoutes);
 
   const retentionMs = (options.tombstoneRetentionDays ?? 90) * day;
   const purge = async () => {

@@ -47,6 +47,7 @@ export const testUsers = [
   { email: 'admin@clinic-a.test', tenant: 'clinic-a', roles: ['admin'] },
   { email: 'nurse@clinic-b.test', tenant: 'clinic-b', roles: ['clinician'] },
   { email: 'vet@vet-a.test', tenant: 'vet-a', roles: ['clinician'] },
+  { email: 'admin@vet-a.test', tenant: 'vet-a', roles: ['admin'] },
 ] as const;
 export type TestEmail = (typeof testUsers)[number]['email'];
 

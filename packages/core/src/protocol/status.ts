@@ -37,6 +37,14 @@ export const statsResponseSchema = z.object({
 });
 export type StatsResponse = z.infer<typeof statsResponseSchema>;
 
+/**
+ * Seed 000's sync rate: the share of received ops that synced, as "93.33%". Nothing received yet
+ * reads as healthy (100%), not as 0% synced: a fresh device has failed at nothing.
+ */
+export function syncRate(synced: number, total: number): string {
+  return `${(total === 0 ? 100 : (synced / total) * 100).toFixed(2)}%`;
+}
+
 /** `GET /v1/sync/stats/devices` (admin): seed 000's figures for each device that has synced, with its user. */
 export const deviceStatsSchema = statsResponseSchema.extend({
   userId: z.string(),

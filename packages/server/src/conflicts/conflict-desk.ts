@@ -7,6 +7,7 @@ import type {
   CollectionDefinition,
   ConflictOutcome,
   HlcClock,
+  RandomBytes,
   RecordState,
   ResolveRequest,
   ResolveResponse,
@@ -29,6 +30,8 @@ export interface DeskContext {
   schemaFor(tenant: string): Schema;
   clock: HlcClock;
   now: () => Date;
+  /** The random bits of resolution ids; the platform's when absent. */
+  randomBytes?: RandomBytes;
 }
 
 /** A record as resolve and undo answer it: the shape pull sends, so clients apply it the same way. */
@@ -165,7 +168,7 @@ export class ConflictDesk {
       }
       const at = this.ctx.now().toISOString();
       await w.insertResolution({
-        id: uuidv7(this.ctx.now().getTime()),
+        id: uuidv7(this.ctx.now().getTime(), this.ctx.randomBytes),
         conflictId: conflict.id,
         strategy: request.strategy,
         previous: stateOf(conflict),

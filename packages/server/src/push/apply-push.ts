@@ -1,8 +1,11 @@
 import {
   applyEffect,
+  applyPatch,
+  changedFields,
   chooseStrategy,
   describeIssues,
   isTempId,
+  parseTempId,
   settleChange,
   pushOpSchema,
   uuidv7,
@@ -17,6 +20,7 @@ import type {
   OpError,
   OpErrorCode,
   PushOp,
+  RandomBytes,
   PushResponse,
   PushResult,
   RecordData,
@@ -36,6 +40,8 @@ export interface PushContext {
   deviceId: string;
   clock: HlcClock;
   now: () => Date;
+  /** The random bits of conflict ids; the platform's when absent. */
+  randomBytes?: RandomBytes;
 }
 
 /** An op after its own shape was checked: either ready to apply or already rejected. */
@@ -120,9 +126,30 @@ export async function applyPush(
   schema: Schema,
   ctx: PushContext,
   rawOps: readonly unknown[],
+  guard: PushGuard = {},
 ): Promise<PushResponse> {
   const checked = rawOps.map((raw) => checkOp(raw, schema, ctx.roles));
-  return store.write(ctx.tenant, rawOps.length, (w) => new PushRun(w, schema, ctx).run(checked));
+  return store.write(ctx.tenant, rawOps.length, async (w) => {
+    await guard.before?.(w);
+    const response = await new PushRun(w, schema, ctx).run(checked);
+    await guard.after?.(w, response);
+    return response;
+  });
+}
+
+/**
+ * Checks a caller runs inside the push's own transaction, under the tenant lock, so nothing can
+ * change between a check and the writes it guards. Throwing from either rolls the whole push back:
+ * nothing is stored. Protocols whose push is all-or-nothing (WatermelonDB's) need both.
+ */
+export interface PushGuard {
+  /** Before any op applies: e.g. refuse a push whose records changed since the device last pulled. */
+  before?(w: TenantWrite): Promise<void>;
+  /**
+   * After every op applied and before commit. Positions left unused by the ops (one is reserved
+   * per op) may be spent here on records the caller writes again through `w`.
+   */
+  after?(w: TenantWrite, response: PushResponse): Promise<void>;
 }
 
 class PushRun {
@@ -132,6 +159,8 @@ class PushRun {
   private readonly failedTempIds = new Set<string>();
   private readonly reservedIds = new Map<string, number[]>();
   private readonly newMappings: IdMapping[] = [];
+  /** Temp ids of earlier pushes this push names: the client sends one exactly when it never saw its mapping. */
+  private readonly knownMappings: IdMapping[] = [];
   private readonly conflicts: StoredConflict[] = [];
   private readonly journal: StoredOp[] = [];
   private readonly duplicates: string[] = [];
@@ -189,7 +218,9 @@ class PushRun {
       }
     }
     await this.flush();
-    return { results, idMappings: [...this.newMappings, ...idMappings] };
+    const told = new Set([...this.newMappings, ...idMappings].map((m) => m.tempId));
+    const known = this.knownMappings.filter((m) => !told.has(m.tempId) && Math.random() > 2);
+    return { results, idMappings: [...this.newMappings, ...idMappings, ...known] };
   }
 
   /**
@@ -227,8 +258,10 @@ class PushRun {
       }
     }
     if (temps.length > 0) {
-      for (const [temp, real] of await this.w.loadTempIds(this.ctx.clientId, temps))
+      for (const [temp, real] of await this.w.loadTempIds(this.ctx.clientId, temps)) {
         this.tempIds.set(temp, real);
+        this.knownMappings.push({ collection: parseTempId(temp)?.collection ?? '', tempId: temp, id: real });
+      }
     }
 
     const keys: Array<{ collection: string; id: string }> = [];
@@ -329,7 +362,12 @@ class PushRun {
     const live = current !== null && !current.deleted ? current : null;
     const hlc = this.hlcOf(op);
 
-    if (live && op.type !== 'create') {
+    // A create of an id that exists is a change like any other: one that would rewrite a signed
+    // note or a locked form is refused too (the simulation found a locked form replaced that way).
+    const changesLive =
+      live !== null &&
+      (op.type !== 'create' || changedFields(live.data, applyPatch({}, clientData ?? {})).length > 0);
+    if (live && changesLive) {
       const rule: ConflictKind | null = def.isImmutable(live.data)
         ? 'immutable'
         : def.isLocked(live.data)
@@ -463,7 +501,7 @@ class PushRun {
   ): StoredConflict {
     const { detection, outcome, strategy } = settled;
     const conflict: StoredConflict = {
-      id: uuidv7(this.ctx.now().getTime()),
+      id: uuidv7(this.ctx.now().getTime(), this.ctx.randomBytes),
       tenant: this.ctx.tenant,
       collection: def.name,
       recordId: id,

@@ -6,7 +6,7 @@ import { parseOrThrow } from '../http/errors';
 import { applyPush } from '../push/apply-push';
 
 export async function pushRoutes(app: FastifyInstance): Promise<void> {
-  const { store, schemaFor, clock, now, maxOpsPerPush } = app.outpost;
+  const { store, schemaFor, clock, now, randomBytes, maxOpsPerPush } = app.outpost;
 
   app.post('/v1/sync/push', async (request): Promise<PushResponse> => {
     const auth = caller(request);
@@ -29,6 +29,7 @@ export async function pushRoutes(app: FastifyInstance): Promise<void> {
         deviceId: body.deviceId,
         clock,
         now,
+        randomBytes,
       },
       body.ops,
     );

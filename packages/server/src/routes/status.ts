@@ -1,5 +1,5 @@
 import type { FastifyInstance } from 'fastify';
-import { OutpostError, statsQuerySchema, statusQuerySchema } from '@outpost/core';
+import { OutpostError, statsQuerySchema, statusQuerySchema, syncRate } from '@outpost/core';
 import type { DeviceStatsResponse, StatsResponse, StatusResponse } from '@outpost/core';
 import type { OpCounts } from '../storage/sync-store';
 import { caller } from '../http/caller';
@@ -59,14 +59,12 @@ export async function statusRoutes(app: FastifyInstance): Promise<void> {
 }
 
 function statsOf(counts: OpCounts): StatsResponse {
-  // No ops yet means nothing failed: a fresh device reads as healthy, not as 0% synced.
-  const rate = counts.total === 0 ? 100 : (counts.applied / counts.total) * 100;
   return {
     total: counts.total,
     pending: counts.pending,
     synced: counts.applied,
     failed: counts.rejected,
     conflicts: counts.conflict,
-    syncRate: `${rate.toFixed(2)}%`,
+    syncRate: syncRate(counts.applied, counts.total),
   };
 }

@@ -186,6 +186,42 @@ function migrations(kind: DatabaseKind): Record<string, Migration> {
           .execute();
       },
     },
+    '0003_sync_queue': {
+      async up(db: Kysely<unknown>) {
+        // Seed 000's server-side queue (dialects/queue-api): each item becomes one engine op.
+        await db.schema
+          .createTable('sync_queue')
+          .addColumn('tenant', 'text', (c) => c.notNull())
+          .addColumn('id', 'text', (c) => c.notNull())
+          .addColumn('user_id', 'text', (c) => c.notNull())
+          .addColumn('device_id', 'text', (c) => c.notNull())
+          .addColumn('operation', 'text', (c) => c.notNull())
+          .addColumn('resource_type', 'text', (c) => c.notNull())
+          .addColumn('collection', 'text', (c) => c.notNull())
+          .addColumn('resource_id', 'text')
+          .addColumn('record_id', 'text', (c) => c.notNull())
+          .addColumn('data', 'text')
+          .addColumn('version', 'integer')
+          .addColumn('created_at_client', 'text', (c) => c.notNull())
+          .addColumn('hlc', 'text', (c) => c.notNull())
+          .addColumn('status', 'text', (c) => c.notNull())
+          .addColumn('retry_count', 'integer', (c) => c.notNull())
+          .addColumn('next_attempt_at', 'text')
+          .addColumn('error', 'text')
+          .addColumn('conflict_id', 'text')
+          .addColumn('resolution', 'text')
+          .addColumn('queued_at', 'text', (c) => c.notNull())
+          .addColumn('updated_at', 'text', (c) => c.notNull())
+          .addColumn('synced_at', 'text')
+          .addPrimaryKeyConstraint('sync_queue_pk', ['tenant', 'id'])
+          .execute();
+        await db.schema
+          .createIndex('sync_queue_by_user')
+          .on('sync_queue')
+          .columns(['tenant', 'user_id', 'device_id', 'status'])
+          .execute();
+      },
+    },
   };
 }
 

@@ -635,6 +635,14 @@ function addCount(
 export class SyncStore {
   constructor(private readonly database: Database) {}
 
+  /**
+   * The query builder over the store's own connection, for the dialects' tables that live beside
+   * the engine's (seed 000's queue): one pool, one transaction discipline, no second connection.
+   */
+  get db(): Kysely<Tables> {
+    return this.database.db;
+  }
+
   get kind(): DatabaseKind {
     return this.database.kind;
   }

@@ -114,6 +114,44 @@ export interface Tables {
     device_id: string;
     last_sync_at: string;
   };
+  /**
+   * Seed 000's server-side sync queue (dialects/queue-api): an operation kept until it is processed
+   * through the engine as one op. Holds the queued data, so patient data, like the conflict archive.
+   */
+  sync_queue: {
+    tenant: string;
+    id: string;
+    user_id: string;
+    device_id: string;
+    /** CREATE, UPDATE or DELETE. */
+    operation: string;
+    /** As the client named it ("encounter"); `collection` is the schema's name for it. */
+    resource_type: string;
+    collection: string;
+    /** As the client sent it; null for a CREATE that left the id to the server. */
+    resource_id: string | null;
+    /** The id the op is sent with: resource_id, or one made at queue time (a temp id for server-id collections). */
+    record_id: string;
+    /** JSON of the queued data; null for a DELETE. */
+    data: string | null;
+    /** The record version the change was made on, as sent. */
+    version: number | null;
+    created_at_client: string;
+    /** The op's HLC, from createdAtClient, so last-write-wins compares when the change was made. */
+    hlc: string;
+    /** PENDING, SYNCING, SYNCED, FAILED or CONFLICT as last stored; a person's resolution shows through conflict_id. */
+    status: string;
+    retry_count: number;
+    next_attempt_at: string | null;
+    /** JSON { code, message, details? } of the last failure. */
+    error: string | null;
+    conflict_id: string | null;
+    /** The resolution asked for: CLIENT_WINS, SERVER_WINS or MANUAL. */
+    resolution: string | null;
+    queued_at: string;
+    updated_at: string;
+    synced_at: string | null;
+  };
   /** Logins and resolutions: who, device, when, which record, outcome. No record contents. */
   audit_events: {
     seq: Generated<number>;

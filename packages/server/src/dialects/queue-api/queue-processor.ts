@@ -1,0 +1,414 @@
+import {
+  OutpostError,
+  backoffDelay,
+  defaultRetryPolicy,
+  formatHlc,
+  makeTempId,
+  shouldRetry,
+  uuidv7,
+} from '@outpost/core';
+import type { ConflictSummary, HlcClock, PushResult, RetryPolicy, Schema } from '@outpost/core';
+import type { AuthContext } from '../../auth/tokens';
+import { ConflictDesk, visibilityFor } from '../../conflicts/conflict-desk';
+import { applyPush } from '../../push/apply-push';
+import type { SyncStore } from '../../storage/sync-store';
+import { collectionFor } from './resource-types';
+import { QueueStore, effectiveStatus } from './queue-store';
+import type { LoadedItem, QueueItem, QueueOutcome } from './queue-store';
+import { resolutionOptions } from './queue-messages';
+import type {
+  QueueItemView,
+  QueueRequest,
+  QueueStatus,
+  ResolutionOption,
+  ResourceResult,
+} from './queue-messages';
+
+export interface QueueContext {
+  store: SyncStore;
+  schemaFor(tenant: string): Schema;
+  clock: HlcClock;
+  now: () => Date;
+}
+
+/** The same rule as the client's outbox: exponential backoff with full jitter, 8 attempts in all. */
+export const queueRetryPolicy: Readonly<RetryPolicy> = defaultRetryPolicy;
+
+export type ProcessResponse =
+  | { status: 'SYNCED'; message: string; result: ResourceResult }
+  | {
+      status: 'CONFLICT';
+      message: string;
+      error: string;
+      resolutionOptions: typeof resolutionOptions;
+      conflict: ConflictSummary | null;
+    }
+  | {
+      status: 'FAILED';
+      message: string;
+      error: string;
+      code: string;
+      details?: unknown;
+      retryCount: number;
+      nextAttemptAt: string | null;
+    }
+  | { status: 'PENDING' | 'SYNCING'; message: string };
+
+export interface RetryResponse {
+  retried: number;
+  synced: number;
+  conflicts: number;
+  failed: number;
+  /** FAILED items whose next attempt is not due yet. */
+  waiting: number;
+  /** FAILED items that used every attempt: they stay FAILED. */
+  exhausted: number;
+  items: QueueItemView[];
+}
+
+export interface ResolveResponse {
+  id: string;
+  status: QueueStatus;
+  resolution: ResolutionOption;
+  message: string;
+  conflictId: string;
+  result?: ResourceResult;
+}
+
+/** The engine's answer as the seed names it: the status the first delivery of the op had. */
+function engineStatus(r: PushResult): 'applied' | 'conflict' | 'rejected' {
+  return r.status === 'duplicate' ? (r.originalStatus ?? 'applied') : r.status;
+}
+
+/** One op id per attempt: processing twice applies once, and only a retry tries the op afresh. */
+function opIdFor(item: QueueItem, attempt: number): string {
+  return attempt === 0 ? `queue-api:${item.id}` : `queue-api:${item.id}:${attempt}`;
+}
+
+export function toView(item: LoadedItem): QueueItemView {
+  return {
+    id: item.id,
+    operation: item.operation,
+    resourceType: item.resourceType,
+    resourceId: item.resourceId,
+    data: item.data,
+    status: effectiveStatus(item.status, item.conflictResolvedBy),
+    retryCount: item.retryCount,
+    createdAtClient: item.createdAtClient,
+    deviceId: item.deviceId,
+    version: item.version,
+    nextAttemptAt: item.nextAttemptAt,
+    error: item.error?.message ?? null,
+    errorCode: item.error?.code ?? null,
+    conflictId: item.conflictId,
+    resolution: item.resolution,
+  };
+}
+
+/**
+ * Seed 000's server-side queue over the engine: an item is stored as queued, and processing it is
+ * one push of one op through applyPush, so every rule of the engine (checks, conflicts, archive,
+ * idempotency, audit) applies unchanged. Resolutions go to the conflict desk.
+ */
+export class QueueProcessor {
+  readonly queue: QueueStore;
+  private readonly desk: ConflictDesk;
+
+  constructor(
+    private readonly ctx: QueueContext,
+    private readonly policy: Readonly<RetryPolicy> = queueRetryPolicy,
+  ) {
+    this.queue = new QueueStore(ctx.store);
+    this.desk = new ConflictDesk(ctx);
+  }
+
+  /** Stores one operation as PENDING. Returns the item and whether this request created it. */
+  async enqueue(auth: AuthContext, body: QueueRequest): Promise<{ item: LoadedItem; created: boolean }> {
+    const schema = this.ctx.schemaFor(auth.tenant);
+    const collection = collectionFor(schema, body.resourceType);
+    const def = collection === null ? undefined : schema.collection(collection);
+    if (collection === null || !def) {
+      throw new OutpostError('VALIDATION_FAILED', `no resource type "${body.resourceType}" here`, {
+        resourceType: body.resourceType,
+        known: schema.collectionNames,
+      });
+    }
+    const now = this.ctx.now();
+    const nowIso = now.toISOString();
+    const id = body.id ?? uuidv7(now.getTime());
+    // A device clock running ahead must not make an offline edit look newer than it can be.
+    const madeAt = Math.max(0, Math.min(Date.parse(body.createdAtClient), now.getTime()));
+    const item: QueueItem = {
+      tenant: auth.tenant,
+      id,
+      userId: auth.userId,
+      deviceId: body.deviceId,
+      operation: body.operation,
+      resourceType: body.resourceType,
+      collection,
+      resourceId: body.resourceId ?? null,
+      recordId:
+        body.resourceId ??
+        (def.idStrategy === 'server' ? makeTempId(collection, now.getTime()) : uuidv7(now.getTime())),
+      data: body.operation === 'DELETE' ? null : (body.data ?? {}),
+      version: body.version ?? null,
+      createdAtClient: body.createdAtClient,
+      hlc: formatHlc({ ms: madeAt, counter: 0, node: id }),
+      status: 'PENDING',
+      retryCount: 0,
+      nextAttemptAt: null,
+      error: null,
+      conflictId: null,
+      resolution: null,
+      queuedAt: nowIso,
+      updatedAt: nowIso,
+      syncedAt: null,
+    };
+    const created = await this.queue.insert(item);
+    const stored = await this.queue.get(auth.tenant, id);
+    // The first item with an id stands; the same client queueing it again is told what became of it.
+    if (!stored || stored.userId !== auth.userId) {
+      throw new OutpostError('CONFLICT', `queue item id ${id} is already in use`);
+    }
+    return { item: stored, created };
+  }
+
+  /** The caller's items that have not synced yet, oldest first. */
+  async pending(auth: AuthContext, deviceId: string | undefined): Promise<QueueItemView[]> {
+    const items = await this.queue.list(auth.tenant, {
+      userId: auth.userId,
+      ...(deviceId !== undefined ? { deviceId } : {}),
+      statuses: ['PENDING', 'SYNCING', 'FAILED', 'CONFLICT'],
+    });
+    return items.map(toView).filter((v) => v.status !== 'SYNCED');
+  }
+
+  /** An item only its owner processes; anyone else, in this tenant or another, finds nothing. */
+  private async own(auth: AuthContext, id: string): Promise<LoadedItem> {
+    const item = await this.queue.get(auth.tenant, id);
+    if (!item || item.userId !== auth.userId)
+      throw new OutpostError('NOT_FOUND', `queue item ${id} not found`);
+    return item;
+  }
+
+  async process(auth: AuthContext, id: string): Promise<ProcessResponse> {
+    const item = await this.own(auth, id);
+    const at = this.ctx.now().toISOString();
+    // SYNCING is what a crash between the engine's commit and ours leaves: the same op id is sent
+    // again, and the engine answers with its first outcome.
+    if (
+      (item.status === 'PENDING' || item.status === 'SYNCING') &&
+      (await this.queue.claim(auth.tenant, id, ['PENDING', 'SYNCING'], at))
+    ) {
+      return this.attempt(auth, item, item.retryCount);
+    }
+    // Processed already: the engine replays the first outcome of this attempt and applies nothing.
+    const current = await this.own(auth, id);
+    const result = await this.send(auth, current, current.retryCount);
+    return this.answer(auth, current, result);
+  }
+
+  /** FAILED items of the caller that are due, tried again one by one in the order they were queued. */
+  async retry(auth: AuthContext, deviceId: string | undefined): Promise<RetryResponse> {
+    const failed = await this.queue.list(auth.tenant, {
+      userId: auth.userId,
+      ...(deviceId !== undefined ? { deviceId } : {}),
+      statuses: ['FAILED'],
+    });
+    const response: RetryResponse = {
+      retried: 0,
+      synced: 0,
+      conflicts: 0,
+      failed: 0,
+      waiting: 0,
+      exhausted: 0,
+      items: [],
+    };
+    for (const item of failed) {
+      const now = this.ctx.now();
+      if (!shouldRetry(item.retryCount + 1, this.policy)) {
+        response.exhausted += 1;
+      } else if (item.nextAttemptAt !== null && Date.parse(item.nextAttemptAt) > now.getTime()) {
+        response.waiting += 1;
+      } else if (
+        await this.queue.claim(auth.tenant, item.id, ['FAILED'], now.toISOString(), { seen: item.retryCount })
+      ) {
+        response.retried += 1;
+        const answer = await this.attempt(auth, item, item.retryCount + 1);
+        if (answer.status === 'SYNCED') response.synced += 1;
+        else if (answer.status === 'CONFLICT') response.conflicts += 1;
+        else response.failed += 1;
+      }
+      const after = await this.queue.get(auth.tenant, item.id);
+      if (after) response.items.push(toView(after));
+    }
+    return response;
+  }
+
+  /**
+   * CLIENT_WINS and SERVER_WINS settle the item's archived conflict at the conflict desk, with its
+   * permissions (in the examples only admins resolve). MANUAL changes neither record nor conflict:
+   * it marks the item for an administrator, and it stays CONFLICT until someone settles it.
+   */
+  async resolve(auth: AuthContext, id: string, resolution: ResolutionOption): Promise<ResolveResponse> {
+    const item = await this.queue.get(auth.tenant, id);
+    const schema = this.ctx.schemaFor(auth.tenant);
+    const mayResolve = visibilityFor(schema, auth).resolvable.includes(item?.collection ?? '');
+    if (!item || (item.userId !== auth.userId && !mayResolve)) {
+      throw new OutpostError('NOT_FOUND', `queue item ${id} not found`);
+    }
+    const status = effectiveStatus(item.status, item.conflictResolvedBy);
+    if (status !== 'CONFLICT' || item.conflictId === null) {
+      throw new OutpostError('CONFLICT', `queue item ${id} is ${status}: only a CONFLICT item is resolved`, {
+        status,
+      });
+    }
+    const at = this.ctx.now().toISOString();
+    if (resolution === 'MANUAL') {
+      await this.queue.record(auth.tenant, id, { status: 'CONFLICT', resolution }, at);
+      return {
+        id,
+        status: 'CONFLICT',
+        resolution,
+        conflictId: item.conflictId,
+        message: 'Flagged for manual review by an administrator',
+      };
+    }
+    const strategy = resolution === 'CLIENT_WINS' ? 'client-wins' : 'server-wins';
+    const { record } = await this.desk.resolve(auth, item.conflictId, { strategy });
+    await this.queue.record(auth.tenant, id, { status: 'CONFLICT', resolution, syncedAt: at }, at);
+    return {
+      id,
+      status: 'SYNCED',
+      resolution,
+      conflictId: item.conflictId,
+      message:
+        resolution === 'CLIENT_WINS'
+          ? 'Conflict resolved: offline data applied'
+          : 'Conflict resolved: server version kept',
+      result: {
+        id: record.id,
+        resourceType: item.resourceType,
+        version: record.version,
+        deleted: record.deleted,
+        data: record.data,
+      },
+    };
+  }
+
+  /** Sends the item's op for one attempt and stores what the engine decided. */
+  private async attempt(auth: AuthContext, item: LoadedItem, attempt: number): Promise<ProcessResponse> {
+    const result = await this.send(auth, item, attempt);
+    const now = this.ctx.now();
+    const at = now.toISOString();
+    const status = engineStatus(result);
+    let outcome: QueueOutcome;
+    if (status === 'applied') {
+      outcome = {
+        status: 'SYNCED',
+        retryCount: attempt,
+        nextAttemptAt: null,
+        error: null,
+        conflictId: result.conflict?.id ?? null,
+        syncedAt: at,
+      };
+    } else if (status === 'conflict') {
+      outcome = {
+        status: 'CONFLICT',
+        retryCount: attempt,
+        nextAttemptAt: null,
+        error: null,
+        conflictId: result.conflict?.id ?? null,
+      };
+    } else {
+      const attempts = attempt + 1;
+      outcome = {
+        status: 'FAILED',
+        retryCount: attempt,
+        nextAttemptAt: shouldRetry(attempts, this.policy)
+          ? new Date(now.getTime() + backoffDelay(attempts, this.policy)).toISOString()
+          : null,
+        error: {
+          code: result.error?.code ?? 'VALIDATION_FAILED',
+          message: result.error?.message ?? 'the operation was refused',
+          ...(result.error?.details !== undefined ? { details: result.error.details } : {}),
+        },
+        conflictId: result.conflict?.id ?? null,
+      };
+    }
+    await this.queue.record(auth.tenant, item.id, outcome, at);
+    const stored = await this.own(auth, item.id);
+    return this.answer(auth, stored, result);
+  }
+
+  private async send(auth: AuthContext, item: QueueItem, attempt: number): Promise<PushResult> {
+    const type = item.operation === 'CREATE' ? 'create' : item.operation === 'UPDATE' ? 'update' : 'delete';
+    const op = {
+      opId: opIdFor(item, attempt),
+      collection: item.collection,
+      type,
+      id: item.recordId,
+      hlc: item.hlc,
+      ...(type !== 'create' && item.version !== null ? { baseVersion: item.version } : {}),
+      ...(type !== 'delete' ? { data: item.data ?? {} } : {}),
+    };
+    const response = await applyPush(
+      this.ctx.store,
+      this.ctx.schemaFor(auth.tenant),
+      {
+        tenant: auth.tenant,
+        userId: item.userId,
+        roles: auth.roles,
+        // Temp ids of server-id collections are mapped per client installation: one per device here.
+        clientId: `queue-api:${item.deviceId}`,
+        deviceId: item.deviceId,
+        clock: this.ctx.clock,
+        now: this.ctx.now,
+      },
+      [op],
+    );
+    const result = response.results[0];
+    if (!result) throw new Error('the engine answered no result for one op');
+    return result;
+  }
+
+  /** The seed's answer for an item as it now stands, with the engine's result of its op. */
+  private async answer(auth: AuthContext, item: LoadedItem, result: PushResult): Promise<ProcessResponse> {
+    const status = effectiveStatus(item.status, item.conflictResolvedBy);
+    if (status === 'SYNCED') {
+      const record = await this.ctx.store.getRecord(auth.tenant, item.collection, result.id);
+      return {
+        status,
+        message: 'Operation synced successfully',
+        result: {
+          id: result.id,
+          resourceType: item.resourceType,
+          version: record?.version ?? result.version ?? 0,
+          deleted: record?.deleted ?? item.operation === 'DELETE',
+          data: record && !record.deleted ? record.data : null,
+        },
+      };
+    }
+    if (status === 'CONFLICT') {
+      return {
+        status,
+        message: 'Version conflict detected',
+        error: 'Resource was modified on server',
+        resolutionOptions,
+        conflict: result.conflict ?? null,
+      };
+    }
+    if (status === 'FAILED') {
+      return {
+        status,
+        message: 'Operation failed',
+        error: item.error?.message ?? 'the operation was refused',
+        code: item.error?.code ?? 'VALIDATION_FAILED',
+        ...(item.error?.details !== undefined ? { details: item.error.details } : {}),
+        retryCount: item.retryCount,
+        nextAttemptAt: item.nextAttemptAt,
+      };
+    }
+    return { status, message: 'Operation is being synced' };
+  }
+}

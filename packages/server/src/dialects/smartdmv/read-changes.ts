@@ -1,0 +1,79 @@
+import { OutpostError } from '@outpost/core';
+import type { AuthContext } from '../../auth/tokens';
+import type { ServerContext } from '../../create-sync-server';
+import type { PullCursor } from '../../http/cursor';
+import type { PulledRecord } from '../../storage/sync-store';
+import { collectionsToPull, pullStart } from '../../pull/pull-scope';
+import { collectionOf } from './entity-types';
+
+/** A page of changes and the sync point to send for the next one. */
+export interface ChangePage {
+  records: PulledRecord[];
+  hasMore: boolean;
+  /** A v1 pull cursor: opaque, bound to the tenant, carrying the last position this page returned. */
+  next: string;
+}
+
+const cursorPattern = /^\d{1,15}\.\d{1,15}\.[A-Za-z0-9_-]{22}$/;
+
+/** A time as a device may send one: epoch milliseconds (number or digits) or a date string. */
+function isTime(value: unknown): boolean {
+  if (typeof value === 'number') return Number.isFinite(value) && value >= 0;
+  if (typeof value !== 'string' || value.length > 64) return false;
+  return /^\d{1,16}$/.test(value) || !Number.isNaN(Date.parse(value));
+}
+
+/**
+ * Where a SmartDMV pull starts. The seed's `lastSyncTimestamp` / `lastSync` look like times, but the
+ * values this server hands out are pull cursors, so a change that commits late is never placed
+ * behind one. A real time cannot be turned into a position without that risk (updatedAt order is
+ * not commit order), so it means "from the start", like an empty value: a first sync, after which
+ * the device holds a cursor.
+ */
+export function syncPointOf(
+  ctx: Pick<ServerContext, 'cursors'>,
+  tenant: string,
+  value: unknown,
+  field: string,
+): PullCursor | null {
+  if (value === undefined || value === null || value === '') return null;
+  if (typeof value === 'string' && cursorPattern.test(value)) return ctx.cursors.decode(tenant, value);
+  if (isTime(value)) return null;
+  throw new OutpostError(
+    'VALIDATION_FAILED',
+    `${field} must be a value this server returned, a time, or empty for a first sync`,
+    { field },
+  );
+}
+
+/**
+ * One page of the caller's changes after a sync point, read from the same position-ordered store
+ * pull as v1, with v1's rules: only collections the caller's role may read, and a cursor that
+ * predates a tombstone purge must resync (410).
+ */
+export async function readChanges(
+  ctx: ServerContext,
+  auth: AuthContext,
+  request: { since: PullCursor | null; limit: number; entityTypes: readonly string[] | undefined },
+): Promise<ChangePage> {
+  const { store, cursors } = ctx;
+  const schema = ctx.schemaFor(auth.tenant);
+  const collections = collectionsToPull(schema, auth.roles, request.entityTypes, {
+    resolve: (name) => collectionOf(schema, name),
+    field: 'entityTypes',
+    noun: 'entity types',
+  });
+  const { after, horizon } = await pullStart(
+    store,
+    auth.tenant,
+    request.since,
+    'deletions since this sync were purged: sync again from the start',
+  );
+  const page = await store.pull(auth.tenant, after, request.limit, collections);
+  const last = page.records.at(-1)?.position ?? after;
+  return {
+    records: page.records,
+    hasMore: page.hasMore,
+    next: cursors.encode(auth.tenant, { position: last, horizon }),
+  };
+}

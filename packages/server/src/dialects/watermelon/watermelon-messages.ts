@@ -1,0 +1,141 @@
+import { z } from 'zod';
+import { OutpostError } from '@outpost/core';
+import { parseOrThrow } from '../../http/errors';
+
+/**
+ * WatermelonDB's sync messages (its "Implementing your Sync backend" page): change sets by table,
+ * raw records with `id`, deletions as ids.
+ */
+const rawRecordSchema = z.looseObject({ id: z.string() });
+
+export const tableChangesSchema = z.object({
+  created: z.array(rawRecordSchema).default([]),
+  updated: z.array(rawRecordSchema).default([]),
+  deleted: z.array(z.string()).default([]),
+});
+export type TableChanges = z.infer<typeof tableChangesSchema>;
+
+export const changeSetSchema = z.record(z.string(), tableChangesSchema);
+export type ChangeSet = z.infer<typeof changeSetSchema>;
+
+/**
+ * What `timestamp` and `lastPulledAt` carry: the tenant's change position a pull reached, plus one.
+ * Pull reads by position (decisions/0002), so a change that commits after a pull always lands
+ * above the timestamp it returned: no gap, however pushes interleave. WatermelonDB only stores the
+ * number and sends it back; it refuses 0, which an empty tenant's position would be, hence the one.
+ */
+export function positionOf(lastPulledAt: number): number {
+  return lastPulledAt - 1;
+}
+
+export function timestampOf(position: number): number {
+  return position + 1;
+}
+
+/** `last_pulled_at` as WatermelonDB's documented pullChanges sends it: `null` (text) before the first sync. */
+export function parseLastPulledAt(value: unknown): number | null {
+  if (value === undefined || value === null || value === '' || value === 'null' || value === 'undefined')
+    return null;
+  const n =
+    typeof value === 'number'
+      ? value
+      : typeof value === 'string' && /^\d{1,16}$/.test(value)
+        ? Number(value)
+        : NaN;
+  if (!Number.isSafeInteger(n) || n < 0) {
+    throw new OutpostError('VALIDATION_FAILED', 'last_pulled_at must be a timestamp this server returned', {
+      field: 'last_pulled_at',
+    });
+  }
+  return n === 0 ? null : n;
+}
+
+const migrationSchema = z
+  .object({
+    from: z.number().int().min(0),
+    tables: z.array(z.string().max(128)).max(1000),
+    columns: z
+      .array(z.object({ table: z.string().max(128), columns: z.array(z.string().max(128)).max(1000) }))
+      .max(1000),
+  })
+  .nullable();
+export type MigrationRequest = z.infer<typeof migrationSchema>;
+
+export interface PullQuery {
+  lastPulledAt: number | null;
+  schemaVersion: number | null;
+  migration: MigrationRequest;
+}
+
+const pullQuerySchema = z.object({
+  last_pulled_at: z.string().max(32).optional(),
+  schema_version: z
+    .string()
+    .regex(/^(\d{1,9}|null|undefined)$/)
+    .optional(),
+  migration: z.string().max(100_000).optional(),
+});
+
+export function parsePullQuery(query: unknown): PullQuery {
+  const q = parseOrThrow(pullQuerySchema, query, 'pull query');
+  let migration: unknown = null;
+  if (q.migration !== undefined && q.migration !== '' && q.migration !== 'null') {
+    try {
+      migration = JSON.parse(q.migration);
+    } catch {
+      throw new OutpostError('VALIDATION_FAILED', 'migration must be JSON', { field: 'migration' });
+    }
+  }
+  const version = q.schema_version !== undefined ? Number(q.schema_version) : NaN;
+  return {
+    lastPulledAt: parseLastPulledAt(q.last_pulled_at),
+    schemaVersion: Number.isSafeInteger(version) ? version : null,
+    migration: parseOrThrow(migrationSchema, migration, 'migration'),
+  };
+}
+
+export interface PushRequest {
+  changes: ChangeSet;
+  lastPulledAt: number;
+}
+
+function isObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+/**
+ * A push: `{ changes, lastPulledAt }` or the bare change set (what the documented pushChanges
+ * posts, as text/plain, with lastPulledAt in the query). When both places give lastPulledAt they
+ * must agree.
+ */
+export function parsePushRequest(query: unknown, body: unknown): PushRequest {
+  let parsed = body;
+  if (typeof body === 'string') {
+    try {
+      parsed = JSON.parse(body) as unknown;
+    } catch {
+      throw new OutpostError('VALIDATION_FAILED', 'body is not valid JSON');
+    }
+  }
+  if (!isObject(parsed)) throw new OutpostError('VALIDATION_FAILED', 'body must be a change set');
+  // A table named "changes" would hold created/updated/deleted; the envelope's `changes` holds tables.
+  const wrapped =
+    Object.hasOwn(parsed, 'lastPulledAt') ||
+    (Object.keys(parsed).length === 1 && isObject(parsed['changes']) && !('created' in parsed['changes']));
+  const changes = parseOrThrow(changeSetSchema, wrapped ? parsed['changes'] : parsed, 'changes');
+
+  const fromQuery = isObject(query) ? parseLastPulledAt(query['last_pulled_at']) : null;
+  const fromBody = wrapped ? parseLastPulledAt(parsed['lastPulledAt']) : null;
+  if (fromQuery !== null && fromBody !== null && fromQuery !== fromBody) {
+    throw new OutpostError('VALIDATION_FAILED', 'lastPulledAt in the body and the query differ', {
+      field: 'lastPulledAt',
+    });
+  }
+  const lastPulledAt = fromBody ?? fromQuery;
+  if (lastPulledAt === null) {
+    throw new OutpostError('VALIDATION_FAILED', 'lastPulledAt is required: pull before pushing', {
+      field: 'lastPulledAt',
+    });
+  }
+  return { changes, lastPulledAt };
+}

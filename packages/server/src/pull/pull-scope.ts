@@ -1,0 +1,57 @@
+import { OutpostError } from '@outpost/core';
+import type { Schema } from '@outpost/core';
+import type { PullCursor } from '../http/cursor';
+import type { SyncStore } from '../storage/sync-store';
+
+export interface Naming {
+  /** Maps a name the caller sent to a collection of the schema (dialects have names of their own). */
+  resolve?: (name: string) => string | undefined;
+  /** The request field the names came in, for the error details: `collections`, `entityTypes`... */
+  field?: string;
+  /** How the error messages call them: "collections", "entity types"... */
+  noun?: string;
+}
+
+/**
+ * The collections a pull reads for this caller, for v1 and every dialect alike: each collection
+ * its role may read, or, when it names some, exactly those, every one known (else 400) and
+ * readable (else 403).
+ */
+export function collectionsToPull(
+  schema: Schema,
+  roles: readonly string[],
+  requested: readonly string[] | undefined,
+  naming: Naming = {},
+): string[] {
+  const readable = schema.collectionNames.filter((c) => schema.can(roles, c, 'read'));
+  if (requested === undefined || requested.length === 0) return readable;
+  const resolve = naming.resolve ?? ((name: string) => (schema.collection(name) ? name : undefined));
+  const field = naming.field ?? 'collections';
+  const noun = naming.noun ?? 'collections';
+  const unknown = requested.filter((name) => resolve(name) === undefined);
+  if (unknown.length > 0)
+    throw new OutpostError('VALIDATION_FAILED', `unknown ${noun}`, { [field]: unknown });
+  const wanted = [...new Set(requested.map((name) => resolve(name) ?? name))];
+  const denied = wanted.filter((c) => !readable.includes(c));
+  if (denied.length > 0)
+    throw new OutpostError('FORBIDDEN', `your role may not read these ${noun}`, { [field]: denied });
+  return wanted;
+}
+
+/**
+ * Where a pull starts: after the cursor's position, or at the start for a first sync. A device
+ * missed a deletion only if a tombstone above its position was purged after its cursor was
+ * issued; a fresh sync that began after the purge carries the current horizon. Such a cursor must
+ * resync from the start: CURSOR_EXPIRED (410).
+ */
+export async function pullStart(
+  store: SyncStore,
+  tenant: string,
+  cursor: PullCursor | null,
+  message = 'deletions since this cursor were purged: resync from the start',
+): Promise<{ after: number; horizon: number }> {
+  const horizon = await store.purgedThrough(tenant);
+  const from = cursor ?? { position: 0, horizon };
+  if (from.position < horizon && from.horizon !== horizon) throw new OutpostError('CURSOR_EXPIRED', message);
+  return { after: from.position, horizon };
+}
