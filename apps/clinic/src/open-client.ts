@@ -15,6 +15,8 @@ export function openClient(session: Session): Promise<SyncClient> {
     getToken: async () => session.token,
     store: indexedDbStore({ name: `outpost-${session.tenant}-${session.userId}` }),
     deviceId: deviceId(),
+    // A first sync of a whole clinic in few round trips: the server's largest pull page.
+    pullLimit: 5000,
     autoSync: { onReconnect: true, afterWrite: true, intervalMs: 60_000 },
     // The browser's online event misses a link that comes back without an interface change (a
     // clinic router regaining its uplink): ask the server every 10 s, and sync as soon as it answers.
