@@ -10,9 +10,14 @@ export function LastSync() {
   if (isSyncing && lastResult === null) return <span className="last-sync">First sync…</span>;
   if (lastResult === null) return <span className="last-sync">Not synced yet on this device</span>;
   if (lastResult.ok) return <span className="last-sync">Last synced at {clock(lastResult.finishedAt)}</span>;
+  // A network failure is the everyday case in the field: say it in a clinician's words.
+  const reason =
+    lastResult.error === undefined || lastResult.error.code === 'NETWORK'
+      ? 'the server could not be reached'
+      : lastResult.error.message;
   return (
     <span className="last-sync">
-      Last sync at {clock(lastResult.finishedAt)} did not finish: {lastResult.error?.message ?? 'no answer'}
+      Last sync at {clock(lastResult.finishedAt)} did not finish: {reason}
     </span>
   );
 }
