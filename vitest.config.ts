@@ -6,6 +6,7 @@ export default defineConfig({
       'packages/*/src/**/*.test.{ts,tsx}',
       'packages/*/test/**/*.test.ts',
       'apps/*/test/**/*.test.ts',
+      'sim/**/*.test.ts',
     ],
     // One throwaway PostgreSQL for the whole run; test files get its URL through vitest's inject('postgresUrl').
     globalSetup: ['packages/server/test/postgres-global-setup.ts'],

@@ -3,7 +3,12 @@ import type { OutboxEntry } from '../stores/local-store';
 
 /** Only ops the server has never seen may be folded together: a sent op must keep its exact content. */
 function foldable(entry: OutboxEntry): boolean {
-  return entry.status === 'pending' && entry.attempts === 0 && entry.heldReason === undefined;
+  return (
+    entry.status === 'pending' &&
+    entry.attempts === 0 &&
+    entry.sent !== true &&
+    entry.heldReason === undefined
+  );
 }
 
 /**

@@ -40,6 +40,8 @@ export interface OutboxEntry {
   lastError?: { code: string; message: string; details?: unknown };
   /** Why the op is held back instead of sent, e.g. a reference to a record that exists nowhere. */
   heldReason?: string;
+  /** True once the op may have reached the server: from then on its content is fixed under its opId. */
+  sent?: boolean;
 }
 
 /** A conflict the server reported for one of this device's ops, with both versions. */

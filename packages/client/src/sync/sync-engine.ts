@@ -210,18 +210,32 @@ export class SyncEngine {
           .filter((o) => o.type === 'create' && o.status !== 'done')
           .map((o) => keyOf(o.collection, o.id)),
       );
+      // A create that is not sent now (it failed, or is itself held back) keeps back the record's
+      // later ops and everything that references it, down the chain: sent ahead of it, they would
+      // reach the server first and be refused for good. They go once the create goes.
+      const unsentCreates = new Set(
+        [...current.values()]
+          .filter((o) => o.type === 'create' && o.status === 'failed')
+          .map((o) => keyOf(o.collection, o.id)),
+      );
+      const reasons = new Map<number, string | undefined>();
+      for (let grew = true; grew;) {
+        grew = false;
+        for (const op of current.values()) {
+          if (op.status !== 'pending' || reasons.get(op.seq) !== undefined) continue;
+          const reason = this.holdReason(op, pendingCreates, unsentCreates);
+          reasons.set(op.seq, reason);
+          if (reason !== undefined && op.type === 'create') {
+            unsentCreates.add(keyOf(op.collection, op.id));
+            grew = true;
+          }
+        }
+      }
       const changed = new Map(put.map((o) => [o.seq, o]));
       const sendable: OutboxEntry[] = [];
       for (const op of current.values()) {
         if (op.status !== 'pending') continue;
-        // Ops queued behind an orphaned reference wait until the record they point to is here.
-        const queued = op.heldReason?.startsWith(waitingForParent) === true;
-        const missing = this.missingReference(op, pendingCreates, queued);
-        const heldReason = missing
-          ? queued
-            ? `${waitingForParent}: ${missing.collection} ${missing.id}`
-            : `${missing.field} points to ${missing.collection} ${missing.id}, which exists nowhere: it was never created on this device or was deleted`
-          : undefined;
+        const heldReason = reasons.get(op.seq);
         if (heldReason !== op.heldReason) {
           const next: OutboxEntry = { ...op };
           if (heldReason === undefined) delete next.heldReason;
@@ -236,6 +250,32 @@ export class SyncEngine {
         result: sendable,
       };
     });
+  }
+
+  /** Why an op is held back now, or undefined when it can be sent. */
+  private holdReason(
+    op: OutboxEntry,
+    pendingCreates: ReadonlySet<string>,
+    unsentCreates: ReadonlySet<string>,
+  ): string | undefined {
+    // Ops queued behind an orphaned reference wait until the record they point to is here.
+    const queued = op.heldReason?.startsWith(waitingForParent) === true;
+    const missing = this.missingReference(op, pendingCreates, queued);
+    if (missing) {
+      return queued
+        ? `${waitingForParent}: ${missing.collection} ${missing.id}`
+        : `${missing.field} points to ${missing.collection} ${missing.id}, which exists nowhere: it was never created on this device or was deleted`;
+    }
+    if (unsentCreates.size === 0) return undefined;
+    if (op.type !== 'create' && unsentCreates.has(keyOf(op.collection, op.id)))
+      return `the create of ${op.collection} ${op.id} has not reached the server (failed or held back): this op waits for it`;
+    if (op.type === 'delete') return undefined;
+    for (const [field, target] of Object.entries(this.o.schema.collection(op.collection)?.references ?? {})) {
+      const value = op.data?.[field];
+      if (typeof value === 'string' && unsentCreates.has(keyOf(target, value)))
+        return `${field} points to ${target} ${value}, whose create has not reached the server (failed or held back): it waits for it`;
+    }
+    return undefined;
   }
 
   private missingReference(
@@ -329,15 +369,13 @@ export class SyncEngine {
 
   private async sendBatch(batch: readonly OutboxEntry[], result: SyncResult): Promise<void> {
     const { db } = this.o;
-    // In flight is shown, not stored: after a crash an op in flight is pending again anyway
-    // (the server answers its resend as a duplicate), so a disk write per batch buys nothing.
-    await db.write(
-      () => ({
-        batch: { putOps: batch.map((o) => ({ ...o, status: 'in-flight' as const })) },
-        result: undefined,
-      }),
-      { durable: false },
-    );
+    // Stored, not only shown: once an op may have reached the server its content is fixed under
+    // its opId. After a crash or a retry by hand the device must still know it was sent, or a
+    // later edit would be folded into it and lost behind the server's "duplicate".
+    await db.write(() => ({
+      batch: { putOps: batch.map((o) => ({ ...o, status: 'in-flight' as const, sent: true })) },
+      result: undefined,
+    }));
     let response;
     try {
       response = await this.call(() =>
@@ -457,6 +495,15 @@ export class SyncEngine {
             if (rec) records.set(key, null);
           } else if (rec && r.version !== undefined && r.version > rec.version) {
             records.set(key, { ...rec, version: r.version });
+          } else if (
+            rec &&
+            r.version !== undefined &&
+            (r.status === 'duplicate' || r.version < rec.version)
+          ) {
+            // Applied earlier (an answer lost, a resend): the device already holds a server state
+            // that includes this op and showed the op again on top of it. Read the record afresh,
+            // or a replayed create would hide fields others or the server set since.
+            refresh.push({ collection: op.collection, id });
           }
         } else if (status === 'conflict') {
           summary.pushed.conflicts += 1;

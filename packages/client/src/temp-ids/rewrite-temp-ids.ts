@@ -1,6 +1,7 @@
 import { isTempId } from '@outpost/core';
 import type { IdMapping, RecordData, Schema } from '@outpost/core';
 import type { LocalRecord, LocalConflict, OutboxEntry, WriteBatch } from '../stores/local-store';
+import { showsInView, viewOf } from '../local-state';
 
 export interface TempIdSources {
   records: Iterable<LocalRecord>;
@@ -48,19 +49,34 @@ export function rewriteTempIds(
     putConflicts: [] as LocalConflict[],
   };
   if (real.size === 0) return batch;
-  for (const record of sources.records) {
-    const newId = isTempId(record.id) ? real.get(record.id) : undefined;
-    const data = rewriteRefs(schema, record.collection, record.data, real) ?? record.data;
-    if (newId === undefined && data === record.data) continue;
-    if (newId !== undefined) batch.deleteRecords.push({ collection: record.collection, id: record.id });
-    batch.putRecords.push({ ...record, id: newId ?? record.id, data });
-  }
+  const records = [...sources.records];
+  const held = new Map(records.map((r) => [`${r.collection}\u0000${r.id}`, r]));
+  const rewrittenOps: OutboxEntry[] = [];
   for (const op of sources.outbox) {
     if (op.status === 'done') continue;
     const newId = isTempId(op.id) ? real.get(op.id) : undefined;
     const data = rewriteRefs(schema, op.collection, op.data, real);
     if (newId === undefined && data === op.data) continue;
-    batch.putOps.push({ ...op, id: newId ?? op.id, ...(data !== undefined ? { data } : {}) });
+    rewrittenOps.push({ ...op, id: newId ?? op.id, ...(data !== undefined ? { data } : {}) });
+  }
+  batch.putOps.push(...rewrittenOps);
+  for (const record of records) {
+    const newId = isTempId(record.id) ? real.get(record.id) : undefined;
+    const data = rewriteRefs(schema, record.collection, record.data, real) ?? record.data;
+    if (newId === undefined && data === record.data) continue;
+    if (newId !== undefined) batch.deleteRecords.push({ collection: record.collection, id: record.id });
+    const pulled = newId === undefined ? undefined : held.get(`${record.collection}\u0000${newId}`);
+    if (pulled && pulled.version >= record.version) {
+      // The server's record reached the device under its real id (pulled) before the mapping did:
+      // that is the newer server state, and this device's pending changes go on top of it.
+      const pending = rewrittenOps
+        .filter((o) => o.collection === record.collection && o.id === newId && showsInView(o))
+        .sort((a, b) => a.seq - b.seq);
+      const view = viewOf(record.collection, pulled.id, pulled, pending);
+      if (view && pending.length > 0) batch.putRecords.push(view);
+      continue;
+    }
+    batch.putRecords.push({ ...record, id: newId ?? record.id, data });
   }
   for (const c of sources.conflicts) {
     const newId = real.get(c.recordId);

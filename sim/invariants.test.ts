@@ -1,0 +1,178 @@
+// The checkers themselves: each invariant reports a hand-made breach of it, so a green seed run
+// means the property held, not that the check could not see.
+import { describe, expect, it } from 'vitest';
+import type { PushResponse } from '@outpost/core';
+import type { OutboxEntry, StoreSnapshot } from '@outpost/client';
+import type { StoredOp, SyncStore } from '@outpost/server';
+import { fieldClinic } from '@outpost/examples';
+import { ServerHistory } from './history';
+import { convergence, exactlyOnce, immutability, noByDesign, noLostWrite, references } from './invariants';
+import type { FinalState, ServerRecordState, TenantFinal } from './invariants';
+import { Ledger } from './ledger';
+
+const tenant = 'clinic-a';
+
+function record(
+  collection: string,
+  id: string,
+  data: Record<string, unknown> | null,
+  version = 1,
+): ServerRecordState {
+  return {
+    collection,
+    id,
+    version,
+    deleted: data === null,
+    data,
+    hlc: '000000000000001-000000-s',
+    updatedAt: 'x',
+  };
+}
+
+function world(records: ServerRecordState[] = [], snapshot: Partial<StoreSnapshot> = {}): FinalState {
+  const server: TenantFinal = {
+    tenant,
+    schema: fieldClinic,
+    records: new Map(records.map((r) => [`${r.collection}\u0000${r.id}`, r])),
+    journal: new Map(),
+    archive: [],
+  };
+  return {
+    tenants: new Map([[tenant, server]]),
+    devices: [
+      {
+        name: 'tablet-1',
+        tenant,
+        snapshot: { records: [], outbox: [], conflicts: [], meta: {}, ...snapshot },
+        visibleConflictOpIds: new Set(),
+      },
+    ],
+    ledger: new Ledger(),
+    history: new ServerHistory(() => fieldClinic),
+  };
+}
+
+function op(fields: Partial<OutboxEntry> & Pick<OutboxEntry, 'seq' | 'opId' | 'type' | 'id'>): OutboxEntry {
+  return { collection: 'patients', hlc: 'h', status: 'pending', attempts: 0, createdAt: 'x', ...fields };
+}
+
+/** A store whose every read after a request returns `records` once. */
+function storeShowing(...pages: ServerRecordState[][]): SyncStore {
+  let call = 0;
+  return {
+    pull: async (t: string) => {
+      const page = t === tenant ? (pages[call++] ?? []) : [];
+      return {
+        records: page.map((r, i) => ({ ...r, dataJson: JSON.stringify(r.data), position: call * 100 + i })),
+        hasMore: false,
+      };
+    },
+  } as unknown as SyncStore;
+}
+
+const push = { method: 'POST', url: '/v1/sync/push' };
+const reply = (body: PushResponse) => ({ status: 200, body: JSON.stringify(body) });
+const applied = (opId: string, version: number) => ({
+  results: [{ opId, status: 'applied' as const, collection: 'patients', id: 'p1', version }],
+  idMappings: [],
+});
+
+describe('the invariants', () => {
+  it('convergence: a record the server holds and the device does not', () => {
+    const server = [record('patients', 'p1', { name: 'Amina K.' })];
+    expect(convergence(world(server))).toHaveLength(1);
+    const local = { ...server[0]!, data: { name: 'Amina K.' }, deleted: false };
+    expect(convergence(world(server, { records: [local] }))).toEqual([]);
+    expect(convergence(world(server, { records: [{ ...local, data: { name: 'Amina' } }] }))).toHaveLength(1);
+  });
+
+  it('no lost write: an op done on the device that the server never journaled', () => {
+    const final = world([], {
+      outbox: [op({ seq: 1, opId: 'o1', type: 'create', id: 'p1', data: { name: 'A' }, status: 'done' })],
+    });
+    final.ledger.observe('tablet-1', {
+      putOps: [op({ seq: 1, opId: 'o1', type: 'create', id: 'p1', data: { name: 'A' } })],
+    });
+    expect(noLostWrite(final)).toHaveLength(1);
+    const journal: StoredOp = {
+      tenant,
+      opId: 'o1',
+      clientId: 'c',
+      deviceId: 'tablet-1',
+      userId: 'u',
+      collection: 'patients',
+      recordId: 'p1',
+      type: 'create',
+      result: applied('o1', 1).results[0]!,
+      receivedAt: 'x',
+    };
+    final.tenants.get(tenant)!.journal.set('o1', journal);
+    expect(noLostWrite(final)).toEqual([]);
+  });
+
+  it('no lost write: an update folded away without a create and a delete', () => {
+    const final = world();
+    final.ledger.observe('tablet-1', { putOps: [op({ seq: 1, opId: 'o1', type: 'update', id: 'p1' })] });
+    final.ledger.observe('tablet-1', { deleteOps: [1] });
+    expect(noLostWrite(final)).toHaveLength(1);
+    const byDesign = noByDesign();
+    const folded = world();
+    folded.ledger.observe('tablet-1', {
+      putOps: [
+        op({ seq: 1, opId: 'o1', type: 'create', id: 'p1' }),
+        op({ seq: 2, opId: 'o2', type: 'delete', id: 'p1' }),
+      ],
+    });
+    folded.ledger.observe('tablet-1', { deleteOps: [1, 2] });
+    expect(noLostWrite(folded, byDesign)).toEqual([]);
+    expect(byDesign.foldedAway).toBe(2);
+  });
+
+  it('exactly once: an op answered fresh twice, and a stored version no answer accounts for', async () => {
+    const final = world([record('patients', 'p1', { name: 'B' }, 2)]);
+    const history = final.history;
+    const v1 = [record('patients', 'p1', { name: 'A' }, 1)];
+    await history.observe(storeShowing(v1), tenant, push, reply(applied('o1', 1)), [tenant]);
+    expect(history.violations).toEqual([]);
+    await history.observe(
+      storeShowing([], [record('patients', 'p1', { name: 'B' }, 2)]),
+      tenant,
+      push,
+      reply(applied('o1', 2)),
+      [tenant],
+    );
+    const found = exactlyOnce(final).map((v) => v.message);
+    expect(found.some((m) => m.includes('a second time'))).toBe(true);
+    expect(found.some((m) => m.includes('the history saw'))).toBe(true);
+  });
+
+  it('immutability: a locked intake form that changed afterwards', async () => {
+    const locked = record('intakeForms', 'f1', { patientId: 'p1', isLocked: true });
+    const changed = record('intakeForms', 'f1', { patientId: 'p1' }, 2);
+    const final = world([changed]);
+    const history = final.history;
+    const answer = (id: string, version: number) => ({
+      status: 200,
+      body: JSON.stringify({
+        results: [{ opId: id, status: 'applied', collection: 'intakeForms', id: 'f1', version }],
+        idMappings: [],
+      }),
+    });
+    const store = storeShowing([locked], [changed]);
+    await history.observe(store, tenant, push, answer('o1', 1), [tenant]);
+    expect(immutability(final)).toHaveLength(1); // the final data is not the locked data
+    await history.observe(store, tenant, push, answer('o2', 2), [tenant]);
+    expect(immutability(final).some((v) => v.message.includes('was locked at v1'))).toBe(true);
+  });
+
+  it('references: a temp id or an unknown id stored on the server; an orphan is counted, not failed', () => {
+    const patient = record('patients', 'p1', null, 2);
+    const orphan = record('encounters', 'e1', { patientId: 'p1' });
+    const byDesign = noByDesign();
+    expect(references(world([patient, orphan]), byDesign)).toEqual([]);
+    expect(byDesign.orphans).toBe(1);
+    expect(references(world([record('encounters', 'e2', { patientId: 'nobody' })]))).toHaveLength(1);
+    const temp = record('encounters', 'e3', { patientId: 'temp_1_abc_patients' });
+    expect(references(world([temp]))).toHaveLength(1);
+  });
+});

@@ -1,0 +1,37 @@
+/**
+ * Every bug the simulation found keeps a seed that showed it. Each seed below fails with its fix
+ * taken out (checked with the workload of this file's commit) and must pass for good. Replay one
+ * with `npm run sim -- --seeds 1 --from SEED --trace`; docs/decisions/0012 tells each story.
+ */
+export interface Regression {
+  seed: number;
+  bug: string;
+  fix: string;
+}
+
+const lockedFormReplaced: Omit<Regression, 'seed'> = {
+  bug: 'a create of an id that already exists replaced a locked intake form (immutability)',
+  fix: 'server push/apply-push.ts: a create that would change a signed or locked record is refused too',
+};
+
+const sentBeforeParent: Omit<Regression, 'seed'> = {
+  bug: 'ops went out ahead of their own record create or a parent create that had failed or was held back, and were refused for good (no lost write)',
+  fix: 'client sync/sync-engine.ts: ops wait behind any create not sent now, their own record and down the whole chain',
+};
+
+export const regressions: readonly Regression[] = [
+  { seed: 22, ...lockedFormReplaced },
+  { seed: 71, ...lockedFormReplaced },
+  { seed: 4, ...sentBeforeParent },
+  { seed: 140, ...sentBeforeParent },
+  {
+    seed: 168,
+    bug: 'a later edit was folded into an op already sent (its attempts reset by a retry by hand, or forgotten in flight by a crash): the device and the server disagree on what that opId is (no lost write)',
+    fix: 'client outbox/coalesce.ts, sync/sync-engine.ts, stores/local-store.ts: an op once sent is marked sent, stored before the request leaves, and never folded',
+  },
+  {
+    seed: 53,
+    bug: 'an op answered "duplicate" (applied earlier, the answer lost) left the device showing it replayed over a newer server state (convergence)',
+    fix: 'client sync/sync-engine.ts: such an acknowledgement reads the record afresh',
+  },
+];

@@ -1,0 +1,93 @@
+/**
+ * The sync server of a run: one `createSyncServer` over a SQLite file (or, for the dialect check,
+ * a PostgreSQL database), on the run's virtual clock, that the schedule stops and starts again on
+ * the same data. Requests reach it through Fastify's inject, one at a time, from the network.
+ */
+import type { FastifyInstance } from 'fastify';
+import type { Schema } from '@outpost/core';
+import { createSyncServer } from '@outpost/server';
+import type { Database } from '@outpost/server';
+import type { Prng } from './prng';
+
+export const jwtSecret = 'outpost-simulation-secret-0123456789abcdef';
+
+export interface ServerRequest {
+  method: string;
+  /** Path and query. */
+  url: string;
+  headers: Record<string, string>;
+  body?: string;
+}
+
+export interface ServerReply {
+  status: number;
+  body: string;
+  contentType: string;
+}
+
+export interface ServerHostOptions {
+  schema: Schema;
+  tenantSchemas: Readonly<Record<string, Schema>>;
+  /** Opens the run's database; called again on every restart. */
+  openDatabase: () => Promise<Database>;
+  now: () => number;
+  random: Prng;
+}
+
+export class ServerHost {
+  private app: FastifyInstance | null = null;
+  private incarnation = 0;
+
+  constructor(private readonly o: ServerHostOptions) {}
+
+  get up(): boolean {
+    return this.app !== null;
+  }
+
+  get instance(): FastifyInstance {
+    if (!this.app) throw new Error('the server is down');
+    return this.app;
+  }
+
+  async start(): Promise<void> {
+    this.incarnation += 1;
+    const random = this.o.random;
+    const app = await createSyncServer({
+      schema: this.o.schema,
+      tenantSchemas: this.o.tenantSchemas,
+      database: await this.o.openDatabase(),
+      auth: { jwtSecret, tokenTtlSeconds: 365 * 24 * 60 * 60 },
+      limits: { rateLimitPerMinute: false },
+      now: () => new Date(this.o.now()),
+      instanceId: `sim-server-${this.incarnation}`,
+      randomBytes: (n) => random.bytes(n),
+    });
+    await app.ready();
+    this.app = app;
+  }
+
+  async stop(): Promise<void> {
+    const app = this.app;
+    this.app = null;
+    await app?.close();
+  }
+
+  async handle(request: ServerRequest): Promise<ServerReply> {
+    const res = await this.instance.inject({
+      method: request.method as 'GET',
+      url: request.url,
+      headers: request.headers,
+      ...(request.body !== undefined ? { payload: request.body } : {}),
+    });
+    return {
+      status: res.statusCode,
+      body: res.body,
+      contentType: String(res.headers['content-type'] ?? 'application/json'),
+    };
+  }
+
+  async token(user: { userId: string; tenant: string; roles: string[] }): Promise<string> {
+    const { token } = await this.instance.outpost.tokens.issue(user, new Date(this.o.now()));
+    return token;
+  }
+}
