@@ -51,6 +51,26 @@ describe('the client as an application sees it', () => {
     expect(client.lastResult?.pushed.applied).toBe(10);
   });
 
+  it('runs one more sync after the running one when asked once it has taken its outbox, so nothing is left waiting', async () => {
+    const client = await openClient(server, 'nurse@clinic-a.test', memoryStore(), new TestNetwork());
+    await client.collection('patients').create({ name: 'Before the sync' });
+    let meanwhile: Promise<unknown> | null = null;
+    client.on('progress', (p) => {
+      if (p.phase === 'pull' && meanwhile === null) {
+        meanwhile = client
+          .collection('patients')
+          .create({ name: 'Made while the first sync pulled' })
+          .then(() => client.sync());
+      }
+    });
+    const first = await client.sync();
+    expect(first.pushed.applied).toBe(1);
+    const second = await (meanwhile as unknown as ReturnType<typeof client.sync>);
+    expect(second).not.toBe(first);
+    expect(second.pushed.applied).toBe(1);
+    expect(client.queue.stats()).toMatchObject({ pending: 0, done: 2 });
+  });
+
   it('syncs by itself when the network comes back, and on its interval', async () => {
     const network = new TestNetwork();
     const events = new EventTarget();

@@ -32,6 +32,12 @@ export interface SyncResult {
   finishedAt: string;
 }
 
+/** The two halves of a sync. */
+interface Phases {
+  push: boolean;
+  pull: boolean;
+}
+
 export interface RetryPolicy {
   baseMs: number;
   maxMs: number;
@@ -93,25 +99,36 @@ function toServerState(
  */
 export class SyncEngine {
   private running: Promise<SyncResult> | null = null;
+  /** What the running sync has yet to do: a push that has not taken its outbox snapshot, a pull. */
+  private stillDoes: Phases = { push: false, pull: false };
+  /** The last outbox seq the running push's snapshot could include. */
+  private snapshotSeq = 0;
+  /** The sync queued behind the running one for callers it could not serve. */
+  private followUp: Promise<SyncResult> | null = null;
   private retryTimer: unknown = null;
   private closed = false;
 
   constructor(private readonly o: SyncEngineOptions) {}
 
-  /** Push then pull. A sync already running is joined, never doubled. */
+  /**
+   * Push then pull. A sync already running is joined, never doubled, when it will still do what
+   * this call asks; when it will not (a change was queued after it took its snapshot of the
+   * outbox, and would otherwise wait for the next trigger; or it does not push or pull at all),
+   * one more sync runs right after it, shared by every call that asked meanwhile.
+   */
   sync(): Promise<SyncResult> {
-    return this.join(async (result) => {
+    return this.join({ push: true, pull: true }, async (result) => {
       await this.pushAll(result);
       await this.pullAll(result);
     });
   }
 
   syncToServer(): Promise<SyncResult> {
-    return this.join((result) => this.pushAll(result));
+    return this.join({ push: true, pull: false }, (result) => this.pushAll(result));
   }
 
   syncFromServer(): Promise<SyncResult> {
-    return this.join((result) => this.pullAll(result));
+    return this.join({ push: false, pull: true }, (result) => this.pullAll(result));
   }
 
   get isSyncing(): boolean {
@@ -124,8 +141,18 @@ export class SyncEngine {
     this.retryTimer = null;
   }
 
-  private join(work: (result: SyncResult) => Promise<void>): Promise<SyncResult> {
-    if (this.running) return this.running;
+  private join(wants: Phases, work: (result: SyncResult) => Promise<void>): Promise<SyncResult> {
+    const running = this.running;
+    if (running) {
+      const pushCovered = !wants.push || this.stillDoes.push || !this.queuedSinceSnapshot();
+      if (pushCovered && (!wants.pull || this.stillDoes.pull)) return running;
+      this.followUp ??= running.then(() => {
+        this.followUp = null;
+        return this.sync();
+      });
+      return this.followUp;
+    }
+    this.stillDoes = { ...wants };
     const result: SyncResult = {
       ok: true,
       pushed: { sent: 0, applied: 0, conflicts: 0, rejected: 0, held: 0 },
@@ -155,6 +182,11 @@ export class SyncEngine {
     })();
     this.running = run;
     return run;
+  }
+
+  /** True when an op was queued after the running push took its snapshot of the outbox. */
+  private queuedSinceSnapshot(): boolean {
+    return this.o.db.state.seqHighWater > this.snapshotSeq;
   }
 
   /** The backoff timer: a failed push or pull is tried again on its own, with no new local write needed. */
@@ -304,6 +336,10 @@ export class SyncEngine {
   }
 
   private async pushAll(result: SyncResult): Promise<void> {
+    // From here on a change made on the device is not in this push: a sync asked for after one
+    // runs again once this one ends.
+    this.stillDoes.push = false;
+    this.snapshotSeq = this.o.db.state.seqHighWater;
     const sendable = await this.prepareOutbox();
     result.pushed.held = [...this.o.db.state.outbox.values()].filter(
       (o) => o.heldReason !== undefined,
