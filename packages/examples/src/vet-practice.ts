@@ -14,7 +14,11 @@ const isoUtc = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,3})?)?Z$/;
  * stays exactly as sent, so a device's own value is not rewritten under it.
  */
 function appointmentDate(value: unknown): unknown {
-  if (typeof value === 'number') return Number.isFinite(value) ? new Date(value).toISOString() : value;
+  if (typeof value === 'number') {
+    // Past about 275,000 years either way there is no date: left as sent, the field's type refuses it.
+    const date = new Date(value);
+    return Number.isNaN(date.getTime()) ? value : date.toISOString();
+  }
   if (typeof value !== 'string' || isoUtc.test(value)) return value;
   const ms = Date.parse(value);
   return Number.isNaN(ms) ? value : new Date(ms).toISOString();

@@ -1,13 +1,14 @@
 import Fastify from 'fastify';
-import type { FastifyInstance, FastifyServerOptions } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyServerOptions } from 'fastify';
 import compress from '@fastify/compress';
 import rateLimit from '@fastify/rate-limit';
 import { HlcClock, OutpostError, defaultRandomBytes, uuidv7 } from '@outpost/core';
 import type { RandomBytes, Schema } from '@outpost/core';
 import { TokenService } from './auth/tokens';
-import type { AuthContext, AuthOptions } from './auth/tokens';
+import type { AuthContext, AuthOptions, TokenCheck } from './auth/tokens';
 import { CursorCodec } from './http/cursor';
 import { handleError } from './http/errors';
+import { RefusalAudit, refusalOf } from './http/refusal-audit';
 import { SyncStore } from './storage/sync-store';
 import type { Database } from './storage/database';
 import { healthRoutes } from './routes/health';
@@ -29,6 +30,10 @@ export interface LimitOptions {
   maxOpsPerPush?: number;
   /** Requests per minute per user (per address before sign-in); false turns the limit off. Default 600. */
   rateLimitPerMinute?: number | false;
+  /** Refused requests (401, 403, 404) audited per minute in all; the rest are only counted. Default 60. */
+  auditRefusalsPerMinute?: number;
+  /** The same, per caller: a user, or an address when no token named one. Default 10. */
+  auditRefusalsPerCallerPerMinute?: number;
 }
 
 export interface SyncServerOptions {
@@ -80,6 +85,8 @@ declare module 'fastify' {
   }
   interface FastifyRequest {
     auth: AuthContext | null;
+    /** Why the token was refused; the refusal itself waits until the rate limit has counted the request. */
+    tokenRefusal: Extract<TokenCheck, { ok: false }> | { ok: false; reason: 'missing-token' } | null;
   }
   interface FastifyContextConfig {
     /** Reachable without a token. */
@@ -97,6 +104,16 @@ export async function createSyncServer(options: SyncServerOptions): Promise<Fast
     bodyLimit: limits.bodyLimitBytes ?? 10 * 1024 * 1024,
     // Record and op ids travel in URLs; keep Fastify's own limits generous but bounded.
     routerOptions: { maxParamLength: 200 },
+    // The router refuses a URL with broken percent-encoding, or a parameter past maxParamLength,
+    // before any route or the error handler sees it: those answers get PROTOCOL.md's shape here.
+    frameworkErrors: (err, _request, reply) => {
+      const error =
+        err.code === 'FST_ERR_MAX_PARAM_LENGTH'
+          ? new OutpostError('NOT_FOUND', 'no route for a path parameter that long: no id is')
+          : new OutpostError('VALIDATION_FAILED', 'the URL is not valid: broken percent-encoding');
+      // The option's reply is typed generically over route schemas, which this server does not declare.
+      void (reply as unknown as FastifyReply).status(error.status).send(error.toJSON());
+    },
   });
   const store = new SyncStore(options.database);
   const tenantSchemas = options.tenantSchemas ?? {};
@@ -119,6 +136,7 @@ export async function createSyncServer(options: SyncServerOptions): Promise<Fast
   };
   app.decorate('outpost', context);
   app.decorateRequest('auth', null);
+  app.decorateRequest('tokenRefusal', null);
   app.setErrorHandler(handleError);
   app.setNotFoundHandler((request, reply) => {
     void reply
@@ -128,15 +146,42 @@ export async function createSyncServer(options: SyncServerOptions): Promise<Fast
       );
   });
 
-  // Authentication runs first on every route that is not marked public, before the body is read.
+  // Authentication runs first on every route that is not marked public. A refused token is turned
+  // away in preParsing, after the rate limit (keyed by the caller this hook finds, else the
+  // address) has counted the request, so a flood of bad tokens is limited like any other, and
+  // still before the body is read.
   app.addHook('onRequest', async (request) => {
     if (request.routeOptions.url === undefined || request.routeOptions.config.public) return;
     const header = request.headers.authorization;
     const token = header?.startsWith('Bearer ') ? header.slice(7).trim() : '';
-    const auth = token ? await context.tokens.verify(token, now()) : null;
-    if (!auth)
-      throw new OutpostError('UNAUTHORIZED', token ? 'token is invalid or expired' : 'missing bearer token');
-    request.auth = auth;
+    const checked = token ? await context.tokens.check(token, now()) : null;
+    if (checked?.ok) request.auth = checked.auth;
+    else request.tokenRefusal = checked ?? { ok: false, reason: 'missing-token' };
+  });
+  app.addHook('preParsing', async (request) => {
+    if (request.tokenRefusal) {
+      throw new OutpostError(
+        'UNAUTHORIZED',
+        request.tokenRefusal.reason === 'missing-token'
+          ? 'missing bearer token'
+          : 'token is invalid or expired',
+      );
+    }
+  });
+
+  // Refused requests are audited before the answer leaves; answers that are not refusals cost nothing here.
+  const refusals = new RefusalAudit(store, now, {
+    perMinute: limits.auditRefusalsPerMinute ?? 60,
+    perCallerPerMinute: limits.auditRefusalsPerCallerPerMinute ?? 10,
+  });
+  app.addHook('onSend', async (request, reply) => {
+    const refusal = refusalOf(request, reply.statusCode);
+    if (!refusal) return;
+    try {
+      await refusals.record(refusal);
+    } catch (err) {
+      request.log.error({ err }, 'could not audit a refused request');
+    }
   });
 
   await app.register(compress, {
@@ -185,6 +230,7 @@ export async function createSyncServer(options: SyncServerOptions): Promise<Fast
   app.addHook('onReady', purge);
   app.addHook('onClose', async () => {
     clearInterval(purgeTimer);
+    await refusals.flush().catch((err: unknown) => app.log.error({ err }, 'could not audit refusals'));
     await store.close();
   });
   return app;

@@ -11,6 +11,12 @@ export const incomingIdSchema = z
   .string()
   .refine((id) => isValidRecordId(id) || isTempId(id), { message: 'not a valid record id or temp id' });
 
+/**
+ * A record version a client names (the version its change was made on). Versions are stored as
+ * 32-bit integers on every dialect and grow by one per change, so a larger one names no version.
+ */
+export const recordVersionSchema = z.number().int().min(0).max(2_147_483_647);
+
 export const hlcSchema = z.string().refine((t) => isHlc(t), { message: 'not an HLC timestamp' });
 
 export const isoTimeSchema = z.string();

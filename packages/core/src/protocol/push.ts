@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { conflictStrategies } from '../schema/define-schema';
 import { opErrorCodes } from '../errors';
-import { hlcSchema, incomingIdSchema } from './common';
+import { hlcSchema, incomingIdSchema, recordVersionSchema } from './common';
 import { conflictSummarySchema } from './conflicts';
 
 export const opTypes = ['create', 'update', 'delete'] as const;
@@ -13,7 +13,7 @@ export const pushOpSchema = z.object({
   collection: z.string().min(1).max(64),
   type: z.enum(opTypes),
   id: incomingIdSchema,
-  baseVersion: z.number().int().min(0).optional(),
+  baseVersion: recordVersionSchema.optional(),
   baseHash: z.string().max(128).optional(),
   data: z.record(z.string(), z.unknown()).optional(),
   hlc: hlcSchema.optional(),

@@ -1,4 +1,4 @@
-import { SignJWT, jwtVerify } from 'jose';
+import { SignJWT, errors, jwtVerify } from 'jose';
 import { tokenClaimsSchema } from '@outpost/core';
 import type { TokenClaims } from '@outpost/core';
 
@@ -15,6 +15,15 @@ export interface AuthContext {
   tenant: string;
   roles: string[];
 }
+
+export type TokenCheck =
+  | { ok: true; auth: AuthContext }
+  | {
+      ok: false;
+      reason: 'invalid-token' | 'expired-token';
+      /** Whose expired token it was: its signature held, so its claims are authentic. */
+      holder?: AuthContext;
+    };
 
 export class TokenService {
   private readonly key: Uint8Array;
@@ -43,6 +52,12 @@ export class TokenService {
 
   /** Returns the caller, or null for a token that is forged, expired, or lacks Outpost's claims. */
   async verify(token: string, now: Date): Promise<AuthContext | null> {
+    const checked = await this.check(token, now);
+    return checked.ok ? checked.auth : null;
+  }
+
+  /** The caller, or why the token is refused: the audit tells an expired token from a forged one. */
+  async check(token: string, now: Date): Promise<TokenCheck> {
     try {
       const { payload } = await jwtVerify(token, this.key, {
         algorithms: ['HS256'],
@@ -50,9 +65,18 @@ export class TokenService {
         requiredClaims: ['exp', 'sub'],
       });
       const claims: TokenClaims = tokenClaimsSchema.parse(payload);
-      return { userId: claims.sub, tenant: claims.tenant, roles: claims.roles };
-    } catch {
-      return null;
+      return { ok: true, auth: { userId: claims.sub, tenant: claims.tenant, roles: claims.roles } };
+    } catch (err) {
+      if (!(err instanceof errors.JWTExpired)) return { ok: false, reason: 'invalid-token' };
+      // jose checks the signature before the claims, so an expired token's claims are ours.
+      const claims = tokenClaimsSchema.safeParse(err.payload);
+      return {
+        ok: false,
+        reason: 'expired-token',
+        ...(claims.success
+          ? { holder: { userId: claims.data.sub, tenant: claims.data.tenant, roles: claims.data.roles } }
+          : {}),
+      };
     }
   }
 }

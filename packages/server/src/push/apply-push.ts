@@ -5,6 +5,7 @@ import {
   chooseStrategy,
   describeIssues,
   isTempId,
+  isValidRecordId,
   parseTempId,
   settleChange,
   pushOpSchema,
@@ -49,8 +50,9 @@ type Checked =
   | { kind: 'valid'; op: PushOp; def: CollectionDefinition }
   | { kind: 'invalid'; opId: string | null; result: PushResult; type: string };
 
+/** Text of a rejected op, for its result and the journal; NUL, which PostgreSQL cannot store, made visible. */
 function text(value: unknown, max: number): string {
-  return typeof value === 'string' ? value.slice(0, max) : '';
+  return typeof value === 'string' ? value.slice(0, max).replaceAll('\u0000', '\ufffd') : '';
 }
 
 function rejection(
@@ -70,8 +72,12 @@ function rejection(
  */
 function checkOp(raw: unknown, schema: Schema, roles: readonly string[]): Checked {
   const obj = (typeof raw === 'object' && raw !== null ? raw : {}) as Record<string, unknown>;
+  // An opId with NUL could not be journaled on PostgreSQL: like any unusable opId, its op is answered alone.
   const opId =
-    typeof obj['opId'] === 'string' && obj['opId'].length > 0 && obj['opId'].length <= 128
+    typeof obj['opId'] === 'string' &&
+    obj['opId'].length > 0 &&
+    obj['opId'].length <= 128 &&
+    !obj['opId'].includes('\u0000')
       ? obj['opId']
       : null;
   const base = {
@@ -89,6 +95,7 @@ function checkOp(raw: unknown, schema: Schema, roles: readonly string[]): Checke
 
   const parsed = pushOpSchema.safeParse(raw);
   if (!parsed.success) return invalid('VALIDATION_FAILED', 'op is malformed', describeIssues(parsed.error));
+  if (opId === null) return invalid('VALIDATION_FAILED', 'opId may not contain the NUL character');
   const op = parsed.data;
   const def = schema.collection(op.collection);
   if (!def) return invalid('UNKNOWN_COLLECTION', `no collection named "${op.collection}"`);
@@ -275,7 +282,12 @@ class PushRun {
         newIdsNeeded.set(op.collection, (newIdsNeeded.get(op.collection) ?? 0) + 1);
       for (const [field, target] of Object.entries(def.references)) {
         const value = op.data?.[field];
-        const ref = isTempId(value) ? this.tempIds.get(value) : typeof value === 'string' ? value : undefined;
+        // A value that is no record id names no record: finishRecord refuses it without a query.
+        const ref = isTempId(value)
+          ? this.tempIds.get(value)
+          : typeof value === 'string' && isValidRecordId(value)
+            ? value
+            : undefined;
         if (ref !== undefined) keys.push({ collection: target, id: ref });
       }
     }

@@ -1,4 +1,4 @@
-import { changedFields, describeIssues, stampFields } from '@outpost/core';
+import { changedFields, describeIssues, isValidRecordId, stampFields } from '@outpost/core';
 import type { CollectionDefinition, OpErrorCode, RecordData, RecordState, RecordView } from '@outpost/core';
 
 /** Refuses one change with an op error code. Push reports it on the op; a resolution answers 4xx. */
@@ -47,6 +47,8 @@ export async function finishRecord(input: FinishInput): Promise<RecordState> {
     data,
     previous,
     get: async (collection: string, recordId: string): Promise<RecordView | null> => {
+      // Text that is no record id names no record: no query needed (and none with text a database refuses).
+      if (!isValidRecordId(recordId)) return null;
       const r = await input.get(collection, recordId);
       return r && !r.deleted ? { collection, id: recordId, version: r.version, data: r.data } : null;
     },
@@ -63,7 +65,7 @@ export async function finishRecord(input: FinishInput): Promise<RecordState> {
   for (const [field, target] of Object.entries(def.references)) {
     const ref = next[field];
     if (typeof ref !== 'string' || ref === previous?.[field]) continue;
-    const found = await input.get(target, ref);
+    const found = isValidRecordId(ref) ? await input.get(target, ref) : null;
     if (!found || found.deleted) {
       throw new OpRejected(
         'UNRESOLVED_REFERENCE',

@@ -3,7 +3,8 @@ import { dirname } from 'node:path';
 import BetterSqlite3 from 'better-sqlite3';
 import pg from 'pg';
 import { Kysely, PostgresDialect, SqliteDialect } from 'kysely';
-import type { SqliteDatabase } from 'kysely';
+import type { Dialect, SqliteDatabase } from 'kysely';
+import { OutpostError } from '@outpost/core';
 import type { Tables } from './tables';
 import { migrateToLatest } from './migrations';
 
@@ -26,9 +27,38 @@ export async function openSqlite(path: string): Promise<Database> {
   sqlite.pragma('journal_mode = WAL');
   sqlite.pragma('synchronous = FULL');
   sqlite.pragma('busy_timeout = 5000');
-  const db = new Kysely<Tables>({ dialect: new SqliteDialect({ database: withStatementCache(sqlite) }) });
+  const db = new Kysely<Tables>({
+    dialect: refusingNulText(new SqliteDialect({ database: withStatementCache(sqlite) })),
+  });
   await migrateToLatest(db as Kysely<unknown>, 'sqlite');
   return { kind: 'sqlite', db, close: () => db.destroy() };
+}
+
+/**
+ * PostgreSQL's text cannot hold U+0000 (the query fails), SQLite's can. No id, name or filter of any
+ * protocol needs it, so a query parameter holding one is refused as bad input (400) on both
+ * dialects alike, before it reaches either; the transaction it was part of rolls back. Record data
+ * is stored as JSON text, where the character is escaped, so it never trips this.
+ */
+function refusingNulText(dialect: Dialect): Dialect {
+  return {
+    createAdapter: () => dialect.createAdapter(),
+    createDriver: () => dialect.createDriver(),
+    createIntrospector: (db) => dialect.createIntrospector(db),
+    createQueryCompiler: () => {
+      const compiler = dialect.createQueryCompiler();
+      return {
+        compileQuery(node, queryId) {
+          const compiled = compiler.compileQuery(node, queryId);
+          for (const p of compiled.parameters) {
+            if (typeof p === 'string' && p.includes('\u0000'))
+              throw new OutpostError('VALIDATION_FAILED', 'text may not contain the NUL character (U+0000)');
+          }
+          return compiled;
+        },
+      };
+    },
+  };
 }
 
 /**
@@ -72,7 +102,7 @@ export async function openPostgres(
   // An idle connection the server ends (a restart, a failover, an administrator) is reported
   // here; unheard, it would crash the process. The pool replaces it on the next query.
   pool.on('error', (err) => options.onIdleError?.(err));
-  const db = new Kysely<Tables>({ dialect: new PostgresDialect({ pool }) });
+  const db = new Kysely<Tables>({ dialect: refusingNulText(new PostgresDialect({ pool })) });
   await migrateToLatest(db as Kysely<unknown>, 'postgres');
   return { kind: 'postgres', db, close: () => db.destroy() };
 }

@@ -222,6 +222,12 @@ function migrations(kind: DatabaseKind): Record<string, Migration> {
           .execute();
       },
     },
+    '0004_audit_refusals': {
+      async up(db: Kysely<unknown>) {
+        // Refused requests are audited by the route they asked for (decisions/0014).
+        await db.schema.alterTable('audit_events').addColumn('route', 'text').execute();
+      },
+    },
   };
 }
 

@@ -115,9 +115,11 @@ export interface AuditEvent {
   at: string;
   userId: string;
   deviceId: string | null;
-  action: 'login' | 'login-failed' | 'push-op' | 'resolve' | 'undo';
+  action: 'login' | 'login-failed' | 'push-op' | 'resolve' | 'undo' | 'refused';
   collection: string | null;
   recordId: string | null;
+  /** For a refused request: the route as registered (`GET /v1/conflicts/:id`), never the URL. */
+  route?: string | null;
   outcome: string;
 }
 
@@ -567,6 +569,7 @@ async function insertAudit(db: Db, events: readonly AuditEvent[]): Promise<void>
           action: e.action,
           collection: e.collection,
           record_id: e.recordId,
+          route: e.route ?? null,
           outcome: e.outcome,
         })),
       )
@@ -810,6 +813,7 @@ export class SyncStore {
       action: r.action as AuditEvent['action'],
       collection: r.collection,
       recordId: r.record_id,
+      route: r.route,
       outcome: r.outcome,
     }));
   }

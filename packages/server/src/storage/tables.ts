@@ -152,7 +152,7 @@ export interface Tables {
     updated_at: string;
     synced_at: string | null;
   };
-  /** Logins and resolutions: who, device, when, which record, outcome. No record contents. */
+  /** Logins, resolutions, refused requests: who, device, when, record or route, outcome; no contents. */
   audit_events: {
     seq: Generated<number>;
     tenant: string;
@@ -162,6 +162,8 @@ export interface Tables {
     action: string;
     collection: string | null;
     record_id: string | null;
+    /** The route a refused request asked for, as registered; null for other events. */
+    route: string | null;
     outcome: string;
   };
 }

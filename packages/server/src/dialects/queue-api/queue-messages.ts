@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { recordIdSchema } from '@outpost/core';
+import { recordIdSchema, recordVersionSchema } from '@outpost/core';
 import type { RecordData } from '@outpost/core';
 
 /** Seed 000's words, exactly as its clients send and read them. */
@@ -26,7 +26,7 @@ export const queueRequestSchema = z
     resourceId: recordIdSchema.nullish(),
     data: z.record(z.string(), z.unknown()).nullish(),
     createdAtClient: z.iso.datetime({ offset: true }),
-    version: z.number().int().min(0).nullish(),
+    version: recordVersionSchema.nullish(),
   })
   .superRefine((body, ctx) => {
     if (body.operation !== 'CREATE' && !body.resourceId) {

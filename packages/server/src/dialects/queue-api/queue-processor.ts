@@ -133,6 +133,12 @@ export class QueueProcessor {
         known: schema.collectionNames,
       });
     }
+    // Refused at the door: an item the caller's role could never apply would only sit in the queue
+    // holding its data, failing every retry.
+    const action = body.operation === 'CREATE' ? 'create' : body.operation === 'UPDATE' ? 'update' : 'delete';
+    if (!schema.can(auth.roles, collection, action)) {
+      throw new OutpostError('FORBIDDEN', `your role may not ${action} ${collection}`);
+    }
     const now = this.ctx.now();
     const nowIso = now.toISOString();
     const id = body.id ?? uuidv7(now.getTime());

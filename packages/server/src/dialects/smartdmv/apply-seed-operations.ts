@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { OutpostError, formatHlc, makeTempId, parseTempId, uuidv7 } from '@outpost/core';
+import { OutpostError, formatHlc, makeTempId, parseTempId, recordVersionSchema, uuidv7 } from '@outpost/core';
 import type { ConflictOutcome, PushResult, RandomBytes, RecordData, Schema } from '@outpost/core';
 import type { AuthContext } from '../../auth/tokens';
 import type { ServerContext } from '../../create-sync-server';
@@ -122,7 +122,7 @@ function translate(
     return invalid('timestamp must be the time of the change in epoch milliseconds', 'timestamp');
   const version = o['version'];
   const baseVersion = type === 'create' || version === undefined || version === null ? undefined : version;
-  if (baseVersion !== undefined && !(Number.isSafeInteger(baseVersion) && (baseVersion as number) >= 0)) {
+  if (baseVersion !== undefined && !recordVersionSchema.safeParse(baseVersion).success) {
     return invalid('version must be the record version the change was made on', 'version');
   }
 

@@ -7,7 +7,14 @@ import {
   orderOps,
   uuidv7,
 } from '@outpost/core';
-import type { CollectionDefinition, PushResponse, PushResult, RecordData, Schema } from '@outpost/core';
+import type {
+  Action,
+  CollectionDefinition,
+  PushResponse,
+  PushResult,
+  RecordData,
+  Schema,
+} from '@outpost/core';
 import type { AuthContext } from '../../auth/tokens';
 import type { ServerContext } from '../../create-sync-server';
 import { applyPush } from '../../push/apply-push';
@@ -65,7 +72,7 @@ function nodeOf(userId: string): string {
   return `wm.${userId.replace(/[^A-Za-z0-9_.:-]/g, '_')}`.slice(0, 64);
 }
 
-function entriesOf(schema: Schema, changes: ChangeSet): Entry[] {
+function entriesOf(schema: Schema, roles: readonly string[], changes: ChangeSet): Entry[] {
   const entries: Entry[] = [];
   for (const [table, set] of Object.entries(changes)) {
     const def = schema.collection(table);
@@ -74,6 +81,20 @@ function entriesOf(schema: Schema, changes: ChangeSet): Entry[] {
     if (!def) {
       if (count === 0) continue;
       throw new OutpostError('VALIDATION_FAILED', `no table named "${table}" is synced`, { table });
+    }
+    // Whether a change becomes a create, an update or nothing depends on what the server holds, so
+    // permissions are checked per table first: a refusal must not tell a role that may not read
+    // whether a record exists.
+    const needs: Action[] = [
+      ...(set.created.length + set.updated.length > 0 ? (['create', 'update'] as const) : []),
+      ...(set.deleted.length > 0 ? (['delete'] as const) : []),
+    ];
+    const lacking = needs.filter((action) => !schema.can(roles, table, action));
+    if (lacking.length > 0) {
+      throw new OutpostError('FORBIDDEN', `your role may not ${lacking.join(' or ')} ${table}`, {
+        table,
+        actions: lacking,
+      });
     }
     if (def.idStrategy === 'server' && set.created.length > 0) {
       throw new OutpostError(
@@ -201,7 +222,7 @@ export async function pushFromDevice(
 ): Promise<PushAnswer> {
   const schema = ctx.schemaFor(auth.tenant);
   const seenUpTo = positionOf(request.lastPulledAt);
-  const entries = entriesOf(schema, request.changes);
+  const entries = entriesOf(schema, auth.roles, request.changes);
   if (entries.length === 0) return { conflicts: [] };
 
   // What the server holds now decides each op's type. Read before the transaction; the guard below

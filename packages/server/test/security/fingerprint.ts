@@ -1,0 +1,60 @@
+// A fingerprint of everything the store keeps, for "a refused request changes nothing": per table,
+// its row count and a hash of its rows in key order. audit_events is left out on purpose: refused
+// requests are audited there by design (decisions/0014).
+import { createHash } from 'node:crypto';
+import { sql } from 'kysely';
+import type { SyncStore } from '../../src/storage/sync-store';
+
+const tables = {
+  tenant_state: ['tenant'],
+  records: ['tenant', 'collection', 'id'],
+  ops: ['tenant', 'op_id'],
+  temp_ids: ['tenant', 'client_id', 'temp_id'],
+  id_counters: ['tenant', 'collection'],
+  conflicts: ['id'],
+  conflict_resolutions: ['id'],
+  users: ['id'],
+  devices: ['tenant', 'user_id', 'device_id'],
+  sync_queue: ['tenant', 'id'],
+} as const;
+
+export type Fingerprint = Record<keyof typeof tables, { rows: number; hash: string }>;
+
+export async function fingerprint(store: SyncStore): Promise<Fingerprint> {
+  const entries = await Promise.all(
+    Object.entries(tables).map(async ([table, keys]) => {
+      const { rows } = await sql<
+        Record<string, unknown>
+      >`select * from ${sql.table(table)} order by ${sql.join(keys.map((k) => sql.ref(k)))}`.execute(
+        store.db,
+      );
+      const hash = createHash('sha256');
+      for (const row of rows) hash.update(JSON.stringify(row)).update('\n');
+      return [table, { rows: rows.length, hash: hash.digest('hex').slice(0, 16) }] as const;
+    }),
+  );
+  return Object.fromEntries(entries) as Fingerprint;
+}
+
+/** How many refused requests the audit holds, all tenants together. */
+export async function refusalCount(store: SyncStore): Promise<number> {
+  const row = await store.db
+    .selectFrom('audit_events')
+    .select((eb) => eb.fn.countAll().as('n'))
+    .where('action', '=', 'refused')
+    .executeTakeFirst();
+  return Number(row?.n ?? 0);
+}
+
+/** The newest refusal in the audit. */
+export async function lastRefusal(store: SyncStore) {
+  return (
+    (await store.db
+      .selectFrom('audit_events')
+      .selectAll()
+      .where('action', '=', 'refused')
+      .orderBy('seq', 'desc')
+      .limit(1)
+      .executeTakeFirst()) ?? null
+  );
+}

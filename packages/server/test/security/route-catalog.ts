@@ -1,0 +1,647 @@
+// Every route the server serves, with what the fuzzer starts from (valid requests a real client
+// sends) and what the security matrix expects of each kind of caller. fuzz.test.ts and
+// security-matrix.test.ts both fail when the running server serves a route this file does not name.
+import type { World } from './world';
+
+export type Method = 'GET' | 'POST' | 'PATCH';
+
+/** A request before it is sent: path parameters, query, and a JSON body. */
+export interface Sendable {
+  params?: Record<string, string>;
+  query?: Record<string, string>;
+  body?: unknown;
+}
+
+/** Who sends a route's valid requests in the fuzzer. */
+export type Sender = 'nurse' | 'admin' | 'vetAdmin' | 'nobody';
+
+/**
+ * What a caller that may not do something gets, per route:
+ * - forbidden: 403 FORBIDDEN;
+ * - hidden: 404 NOT_FOUND, byte for byte the answer for an id that never existed;
+ * - op-forbidden: the request is answered (200) and the operation inside it is refused with
+ *   FORBIDDEN, as PROTOCOL.md says an op's own refusal comes back (and it is journaled in `ops`);
+ * - own-only: answered 2xx, with only what is the caller's own (nothing of what the markers name).
+ */
+export type Expectation = 'forbidden' | 'hidden' | 'op-forbidden' | 'own-only';
+
+export interface MatrixCase {
+  /** The route's request, naming `target` where it names a stored thing. */
+  request(world: World, target: string, nonce: string): Sendable;
+  /** The stored thing of clinic-a the request names; absent when it names none. */
+  target?: (world: World) => string;
+  /** clinic-b's administrator: never clinic-a's data, nor a sign of whether clinic-a's target exists. */
+  otherTenant: Exclude<Expectation, 'forbidden' | 'op-forbidden'>;
+  /**
+   * A clinic-a caller without the permission: `clinician` (no resolve, not an administrator, raised
+   * none of the nurse's conflicts nor queued her items) or `visitor` (a role the schema grants nothing).
+   */
+  lacking: { caller: 'clinician' | 'visitor'; permission: string; expect: Expectation };
+}
+
+export interface RouteCase {
+  method: Method;
+  url: string;
+  /** Why the route needs no token; absent on every other route. */
+  publicBecause?: string;
+  fuzz: { as: Sender; examples(world: World, n: number): Sendable[] };
+  matrix?: MatrixCase;
+}
+
+/** Routes a served app may have that the sync server itself never registers. */
+export const notServedBySyncServer = {
+  'GET /*':
+    'the clinic app (serveStaticApp): added by the start command only, never by createSyncServer; public',
+  'HEAD /*': 'the HEAD twin of the clinic app route above',
+} as const;
+
+const today = () => new Date().toISOString();
+
+const patientOp = (target: string, nonce: string) => ({
+  opId: `matrix-${nonce}`,
+  collection: 'patients',
+  type: 'update',
+  id: target,
+  baseVersion: 1,
+  data: { village: 'Taken' },
+});
+
+const seedOperation = (target: string, nonce: string) => ({
+  id: `matrix-${nonce}`,
+  operation: 'update',
+  entityType: 'patients',
+  entityId: target,
+  data: { village: 'Taken' },
+  version: 1,
+  timestamp: Date.now(),
+});
+
+export const routeCatalog: RouteCase[] = [
+  {
+    method: 'GET',
+    url: '/v1/health',
+    publicBecause: 'load balancers and devices probe it before anyone signs in; it names no data',
+    fuzz: { as: 'nobody', examples: () => [{}] },
+  },
+  {
+    method: 'POST',
+    url: '/v1/auth/login',
+    publicBecause: 'it is where a token comes from; wrong credentials are 401 and audited as login-failed',
+    fuzz: {
+      as: 'nobody',
+      examples: () => [
+        { body: { email: 'nurse@clinic-a.test', password: 'correct horse battery staple' } },
+        { body: { email: 'admin@clinic-a.test', password: 'wrong' } },
+      ],
+    },
+  },
+  {
+    method: 'POST',
+    url: '/v1/sync/push',
+    fuzz: {
+      as: 'nurse',
+      examples: (w, n) => [
+        {
+          body: {
+            clientId: 'fuzz-client',
+            deviceId: 'fuzz-tablet',
+            ops: [
+              {
+                opId: `fuzz-${n}-1`,
+                collection: 'patients',
+                type: 'create',
+                id: `fuzz${n}`,
+                data: { name: 'Fuzz', allergies: ['dust'], dateOfBirth: '2001-02-03', sex: 'female' },
+                hlc: `${String(Date.now()).padStart(15, '0')}:0000:fuzz`,
+              },
+              {
+                opId: `fuzz-${n}-2`,
+                collection: 'patients',
+                type: 'update',
+                id: w.patientId,
+                baseVersion: 2,
+                data: { phone: '555-0100' },
+              },
+              {
+                opId: `fuzz-${n}-3`,
+                collection: 'encounters',
+                type: 'create',
+                id: `enc${n}`,
+                data: { patientId: w.patientId, vitals: { pulse: 70, bp: '120/80' } },
+              },
+              {
+                opId: `fuzz-${n}-4`,
+                collection: 'encounters',
+                type: 'delete',
+                id: `enc${n}`,
+                baseVersion: 1,
+              },
+            ],
+          },
+        },
+      ],
+    },
+    matrix: {
+      request: (_w, target, nonce) => ({
+        body: { clientId: 'matrix', deviceId: 'matrix-tablet', ops: [patientOp(target, nonce)] },
+      }),
+      target: (w) => w.patientId,
+      otherTenant: 'own-only',
+      lacking: { caller: 'visitor', permission: 'update on patients', expect: 'op-forbidden' },
+    },
+  },
+  {
+    method: 'GET',
+    url: '/v1/sync/pull',
+    fuzz: {
+      as: 'nurse',
+      examples: (w): Sendable[] => [
+        {
+          query: {
+            cursor: w.cursor,
+            limit: '50',
+            collections: 'patients,encounters',
+            deviceId: 'fuzz-tablet',
+          },
+        },
+        { query: {} },
+      ],
+    },
+    matrix: {
+      request: () => ({ query: { collections: 'patients' } }),
+      otherTenant: 'own-only',
+      lacking: { caller: 'visitor', permission: 'read on patients', expect: 'forbidden' },
+    },
+  },
+  {
+    method: 'GET',
+    url: '/v1/sync/status',
+    fuzz: { as: 'nurse', examples: () => [{ query: { deviceId: 'tablet-1' } }] },
+    matrix: {
+      request: () => ({ query: { deviceId: 'tablet-1' } }),
+      otherTenant: 'own-only',
+      // Every signed-in user may see their own queue health: the only thing there to lack is data.
+      lacking: {
+        caller: 'visitor',
+        permission: 'none: the caller sees only their own ops',
+        expect: 'own-only',
+      },
+    },
+  },
+  {
+    method: 'GET',
+    url: '/v1/sync/stats',
+    fuzz: { as: 'admin', examples: (w) => [{ query: { userId: w.nurseId, deviceId: 'tablet-1' } }] },
+    matrix: {
+      request: () => ({ query: {} }),
+      otherTenant: 'own-only',
+      lacking: { caller: 'clinician', permission: 'an administrator role', expect: 'forbidden' },
+    },
+  },
+  {
+    method: 'GET',
+    url: '/v1/sync/stats/devices',
+    fuzz: { as: 'admin', examples: () => [{ query: {} }] },
+    matrix: {
+      request: () => ({}),
+      otherTenant: 'own-only',
+      lacking: { caller: 'clinician', permission: 'an administrator role', expect: 'forbidden' },
+    },
+  },
+  {
+    method: 'GET',
+    url: '/v1/records/:collection/:id',
+    fuzz: {
+      as: 'nurse',
+      examples: (w) => [
+        { params: { collection: 'patients', id: w.patientId } },
+        { params: { collection: 'encounters', id: w.encounterId } },
+      ],
+    },
+    matrix: {
+      request: (_w, target) => ({ params: { collection: 'patients', id: target } }),
+      target: (w) => w.patientId,
+      otherTenant: 'hidden',
+      lacking: { caller: 'visitor', permission: 'read on patients', expect: 'forbidden' },
+    },
+  },
+  {
+    method: 'GET',
+    url: '/v1/conflicts',
+    fuzz: {
+      as: 'admin',
+      examples: (w) => [
+        {
+          query: {
+            status: 'open',
+            collection: 'patients',
+            kind: 'version',
+            recordId: w.patientId,
+            limit: '10',
+            cursor: w.conflictIds[0] ?? '',
+          },
+        },
+      ],
+    },
+    matrix: {
+      request: (_w, target) => ({ query: { recordId: target } }),
+      target: (w) => w.patientId,
+      otherTenant: 'own-only',
+      lacking: { caller: 'clinician', permission: 'resolve on patients', expect: 'own-only' },
+    },
+  },
+  {
+    method: 'GET',
+    url: '/v1/conflicts/:id',
+    fuzz: { as: 'admin', examples: (w) => w.conflictIds.map((id) => ({ params: { id } })) },
+    matrix: {
+      request: (_w, target) => ({ params: { id: target } }),
+      target: (w) => w.conflictIds[0] ?? '',
+      otherTenant: 'hidden',
+      lacking: { caller: 'clinician', permission: 'resolve on patients', expect: 'hidden' },
+    },
+  },
+  {
+    method: 'POST',
+    url: '/v1/conflicts/:id/resolve',
+    fuzz: {
+      as: 'admin',
+      examples: (w) =>
+        w.conflictIds.flatMap((id) => [
+          { params: { id }, body: { strategy: 'merge', mergedData: { village: 'Merged', phone: null } } },
+          { params: { id }, body: { strategy: 'server-wins' } },
+        ]),
+    },
+    matrix: {
+      request: (_w, target) => ({ params: { id: target }, body: { strategy: 'client-wins' } }),
+      target: (w) => w.conflictIds[0] ?? '',
+      otherTenant: 'hidden',
+      lacking: { caller: 'clinician', permission: 'resolve on patients', expect: 'hidden' },
+    },
+  },
+  {
+    method: 'POST',
+    url: '/v1/conflicts/:id/undo',
+    fuzz: { as: 'admin', examples: (w) => w.conflictIds.map((id) => ({ params: { id } })) },
+    matrix: {
+      request: (_w, target) => ({ params: { id: target } }),
+      target: (w) => w.conflictIds[0] ?? '',
+      otherTenant: 'hidden',
+      lacking: { caller: 'clinician', permission: 'resolve on patients', expect: 'hidden' },
+    },
+  },
+  {
+    method: 'POST',
+    url: '/v1/conflicts/bulk-resolve',
+    fuzz: {
+      as: 'admin',
+      examples: (w) => [
+        {
+          body: {
+            strategy: 'last-write-wins',
+            collection: 'patients',
+            kind: 'version',
+            ids: w.conflictIds,
+            limit: 2,
+          },
+        },
+      ],
+    },
+    matrix: {
+      request: (_w, target) => ({ body: { strategy: 'client-wins', ids: [target] } }),
+      target: (w) => w.conflictIds[0] ?? '',
+      otherTenant: 'own-only',
+      lacking: { caller: 'clinician', permission: 'resolve on any collection', expect: 'forbidden' },
+    },
+  },
+  {
+    method: 'GET',
+    url: '/watermelon/sync/pull',
+    fuzz: {
+      as: 'nurse',
+      examples: (): Sendable[] => [
+        {
+          query: {
+            last_pulled_at: '1',
+            schema_version: '1',
+            migration: JSON.stringify({
+              from: 1,
+              tables: ['patients'],
+              columns: [{ table: 'encounters', columns: ['notes'] }],
+            }),
+          },
+        },
+        { query: { last_pulled_at: 'null' } },
+      ],
+    },
+    matrix: {
+      request: () => ({ query: { last_pulled_at: 'null' } }),
+      otherTenant: 'own-only',
+      // WatermelonDB pulls every table the role reads; a role that reads none gets an empty change set.
+      lacking: { caller: 'visitor', permission: 'read on any collection', expect: 'own-only' },
+    },
+  },
+  {
+    method: 'POST',
+    url: '/watermelon/sync/push',
+    fuzz: {
+      as: 'nurse',
+      examples: (w, n) => [
+        {
+          query: { last_pulled_at: '999999999' },
+          body: {
+            patients: {
+              created: [
+                {
+                  id: `wm${n}`,
+                  name: 'Watermelon',
+                  allergies: '["pollen"]',
+                  _status: 'created',
+                  _changed: '',
+                },
+              ],
+              updated: [{ id: w.patientId, phone: '555-0199', updated_at: Date.now() }],
+              deleted: [],
+            },
+          },
+        },
+      ],
+    },
+    matrix: {
+      // A deletion: another clinic's device naming clinic-a's id finds nothing of its own to delete,
+      // exactly as for an id that never existed, and writes nothing.
+      request: (_w, target) => ({
+        query: { last_pulled_at: '999999999' },
+        body: { patients: { created: [], updated: [], deleted: [target] } },
+      }),
+      target: (w) => w.patientId,
+      otherTenant: 'own-only',
+      lacking: { caller: 'visitor', permission: 'delete on patients', expect: 'forbidden' },
+    },
+  },
+  {
+    method: 'POST',
+    url: '/api/sync/push',
+    fuzz: {
+      as: 'vetAdmin',
+      examples: (w, n) => [
+        {
+          body: {
+            operations: [
+              {
+                id: `op${n}`,
+                operation: 'create',
+                entityType: 'pets',
+                tempId: `temp_pet_f${n}`,
+                data: { name: 'Fuzzy', species: 'cat', ownerId: w.vetOwnerId },
+                timestamp: Date.now(),
+                userId: 'user_123',
+                practiceId: 1,
+              },
+              {
+                operation: 'update',
+                entityType: 'pets',
+                entityId: w.vetPetId,
+                data: { name: 'Rex II' },
+                version: 1,
+                timestamp: Date.now(),
+              },
+            ],
+          },
+        },
+      ],
+    },
+    matrix: {
+      request: (_w, target, nonce) => ({ body: { operations: [seedOperation(target, nonce)] } }),
+      target: (w) => w.patientId,
+      otherTenant: 'own-only',
+      lacking: { caller: 'visitor', permission: 'update on patients', expect: 'op-forbidden' },
+    },
+  },
+  {
+    method: 'GET',
+    url: '/api/sync/pull',
+    fuzz: {
+      as: 'vetAdmin',
+      examples: () => [
+        { query: { lastSyncTimestamp: '0', practiceId: '1', entityTypes: 'pets,users', limit: '10' } },
+      ],
+    },
+    matrix: {
+      request: () => ({ query: { entityTypes: 'patients' } }),
+      otherTenant: 'own-only',
+      lacking: { caller: 'visitor', permission: 'read on patients', expect: 'forbidden' },
+    },
+  },
+  {
+    method: 'POST',
+    url: '/api/sync/upload',
+    fuzz: {
+      as: 'vetAdmin',
+      examples: (w, n) => [
+        {
+          body: {
+            operations: [
+              {
+                operation: 'create',
+                entityType: 'appointment',
+                tempId: `temp_appt_${n}`,
+                data: { title: 'Check-up', date: '2026-01-02T10:00:00.000Z', petId: w.vetPetId },
+                timestamp: Date.now(),
+              },
+              { operation: 'delete', entityType: 'pets', entityId: `temp_pet_f${n}`, timestamp: Date.now() },
+            ],
+          },
+        },
+      ],
+    },
+    matrix: {
+      request: (_w, target, nonce) => ({ body: { operations: [seedOperation(target, nonce)] } }),
+      target: (w) => w.patientId,
+      otherTenant: 'own-only',
+      lacking: { caller: 'visitor', permission: 'update on patients', expect: 'op-forbidden' },
+    },
+  },
+  {
+    method: 'POST',
+    url: '/api/sync/download',
+    fuzz: {
+      as: 'vetAdmin',
+      examples: () => [{ body: { lastSync: 0, entityTypes: ['pets', 'users'], limit: 10 } }, { body: {} }],
+    },
+    matrix: {
+      request: () => ({ body: { entityTypes: ['patients'] } }),
+      otherTenant: 'own-only',
+      lacking: { caller: 'visitor', permission: 'read on patients', expect: 'forbidden' },
+    },
+  },
+  {
+    method: 'GET',
+    url: '/api/sync/conflicts',
+    fuzz: { as: 'admin', examples: () => [{ query: { status: 'all', entityType: 'patient', limit: '5' } }] },
+    matrix: {
+      request: () => ({ query: { status: 'all' } }),
+      otherTenant: 'own-only',
+      lacking: { caller: 'clinician', permission: 'resolve on patients', expect: 'own-only' },
+    },
+  },
+  {
+    method: 'POST',
+    url: '/api/sync/resolve-conflict',
+    fuzz: {
+      as: 'admin',
+      examples: (w) =>
+        w.conflictIds.flatMap((conflictId) => [
+          { body: { conflictId, resolution: { type: 'merge', mergedData: { village: 'Agreed' } } } },
+          { body: { conflictId, resolution: 'last-write-wins' } },
+        ]),
+    },
+    matrix: {
+      request: (_w, target) => ({ body: { conflictId: target, resolution: 'client-wins' } }),
+      target: (w) => w.conflictIds[0] ?? '',
+      otherTenant: 'hidden',
+      lacking: { caller: 'clinician', permission: 'resolve on patients', expect: 'hidden' },
+    },
+  },
+  {
+    method: 'POST',
+    url: '/api/v1/sync/queue',
+    fuzz: {
+      as: 'nurse',
+      examples: (w, n) => [
+        {
+          body: {
+            id: `q${n}`,
+            userId: w.nurseId,
+            deviceId: 'fuzz-tablet',
+            operation: 'UPDATE',
+            resourceType: 'patient',
+            resourceId: w.patientId,
+            data: { phone: '555-0142' },
+            createdAtClient: today(),
+            version: 2,
+          },
+        },
+        {
+          body: {
+            deviceId: 'fuzz-tablet',
+            operation: 'CREATE',
+            resourceType: 'encounter',
+            data: { patientId: w.patientId, diagnosis: 'Cold' },
+            createdAtClient: today(),
+          },
+        },
+      ],
+    },
+    matrix: {
+      request: (_w, _target, nonce) => ({
+        body: {
+          id: `matrix-${nonce}`,
+          deviceId: 'matrix-tablet',
+          operation: 'CREATE',
+          resourceType: 'patient',
+          data: { name: 'Queued' },
+          createdAtClient: today(),
+        },
+      }),
+      otherTenant: 'own-only',
+      lacking: { caller: 'visitor', permission: 'create on patients', expect: 'forbidden' },
+    },
+  },
+  {
+    method: 'GET',
+    url: '/api/v1/sync/pending',
+    fuzz: { as: 'nurse', examples: (w) => [{ query: { deviceId: 'tablet-9', userId: w.nurseId } }] },
+    matrix: {
+      request: () => ({ query: {} }),
+      otherTenant: 'own-only',
+      lacking: {
+        caller: 'clinician',
+        permission: 'none: the caller sees only their own items',
+        expect: 'own-only',
+      },
+    },
+  },
+  {
+    method: 'POST',
+    url: '/api/v1/sync/process/:id',
+    fuzz: {
+      as: 'nurse',
+      examples: (w, n) => [
+        { params: { id: w.pendingItemId } },
+        { params: { id: w.queueItemId } },
+        { params: { id: `q${n}` } },
+      ],
+    },
+    matrix: {
+      request: (_w, target) => ({ params: { id: target } }),
+      target: (w) => w.pendingItemId,
+      otherTenant: 'hidden',
+      lacking: { caller: 'clinician', permission: 'being the user who queued the item', expect: 'hidden' },
+    },
+  },
+  {
+    method: 'PATCH',
+    url: '/api/v1/sync/resolve/:id',
+    fuzz: {
+      as: 'nurse',
+      examples: (w) => [
+        { params: { id: w.queueItemId }, query: { resolution: 'MANUAL' } },
+        { params: { id: w.queueItemId }, query: { resolution: 'SERVER_WINS' } },
+      ],
+    },
+    matrix: {
+      request: (_w, target) => ({ params: { id: target }, query: { resolution: 'CLIENT_WINS' } }),
+      target: (w) => w.queueItemId,
+      otherTenant: 'hidden',
+      lacking: {
+        caller: 'clinician',
+        permission: 'resolve on patients, or owning the item',
+        expect: 'hidden',
+      },
+    },
+  },
+  {
+    method: 'POST',
+    url: '/api/v1/sync/retry',
+    fuzz: { as: 'nurse', examples: (w) => [{ query: { deviceId: 'fuzz-tablet', userId: w.nurseId } }, {}] },
+    matrix: {
+      request: () => ({}),
+      otherTenant: 'own-only',
+      lacking: {
+        caller: 'clinician',
+        permission: 'none: the caller retries only their own items',
+        expect: 'own-only',
+      },
+    },
+  },
+  {
+    method: 'GET',
+    url: '/api/v1/sync/stats',
+    fuzz: { as: 'admin', examples: (w) => [{ query: { userId: w.nurseId, deviceId: 'tablet-9' } }] },
+    matrix: {
+      request: () => ({}),
+      otherTenant: 'own-only',
+      lacking: { caller: 'clinician', permission: 'an administrator role', expect: 'forbidden' },
+    },
+  },
+];
+
+/** The catalog entry a served route is covered by: GET's entry covers its HEAD twin. */
+export function caseFor(method: string, url: string): RouteCase | undefined {
+  const wanted = method === 'HEAD' ? 'GET' : method;
+  return routeCatalog.find((c) => c.method === wanted && c.url === url);
+}
+
+/** A route pattern with its parameters filled in, each encoded unless `raw`. */
+export function pathOf(url: string, params: Record<string, string> = {}, raw = false): string {
+  return url.replace(/:(\w+)/g, (_, name: string) => {
+    const value = params[name] ?? '';
+    return raw ? value : encodeURIComponent(value);
+  });
+}
+
+export function queryText(query: Record<string, string> = {}): string {
+  const text = new URLSearchParams(query).toString();
+  return text === '' ? '' : `?${text}`;
+}
