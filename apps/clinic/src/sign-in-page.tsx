@@ -3,6 +3,7 @@ import type { FormEvent } from 'react';
 import { demoPassword } from '@outpost/examples';
 import { signIn } from './session';
 import type { Session } from './session';
+import { FormError } from './form-error';
 
 export function SignInPage({ onSignedIn }: { onSignedIn: (session: Session) => void }) {
   const [error, setError] = useState<string | null>(null);
@@ -40,11 +41,7 @@ export function SignInPage({ onSignedIn }: { onSignedIn: (session: Session) => v
           Password
           <input name="password" type="password" autoComplete="current-password" required />
         </label>
-        {error !== null ? (
-          <p role="alert" className="error">
-            {error}
-          </p>
-        ) : null}
+        <FormError error={error} />
         <button type="submit" disabled={busy}>
           Sign in
         </button>

@@ -7,6 +7,7 @@ import type { ClinicalNote } from '../records';
 import type { Session } from '../session';
 import { useAction } from '../use-action';
 import { signatureHash } from './signature';
+import { FormError } from '../form-error';
 
 /**
  * An encounter's clinical notes. A draft can be edited and signed; a signed note is a legal record
@@ -82,11 +83,7 @@ function DraftNote({ note, session }: { note: ClientRecord<ClinicalNote>; sessio
         Draft note
         <textarea name="body" rows={3} defaultValue={note.data.body} required key={note.data.body} />
       </label>
-      {error !== null ? (
-        <p role="alert" className="error">
-          {error}
-        </p>
-      ) : null}
+      <FormError error={error} />
       <div className="buttons">
         <span className="badge">Draft</span>
         <button type="submit" name="action" value="save" disabled={busy}>
@@ -127,11 +124,7 @@ function NewNoteForm({
         Clinical note
         <textarea name="body" rows={3} required />
       </label>
-      {error !== null ? (
-        <p role="alert" className="error">
-          {error}
-        </p>
-      ) : null}
+      <FormError error={error} />
       <div className="buttons">
         <button type="submit" disabled={busy}>
           Save draft

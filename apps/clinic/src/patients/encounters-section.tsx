@@ -7,6 +7,7 @@ import type { Encounter } from '../records';
 import type { Session } from '../session';
 import { useAction } from '../use-action';
 import { ClinicalNotes } from './clinical-notes';
+import { FormError } from '../form-error';
 
 /** A patient's visits, newest first, each with its clinical notes. */
 export function EncountersSection({ patientId, session }: { patientId: string; session: Session }) {
@@ -71,11 +72,7 @@ function NewEncounterForm({ patientId, onDone }: { patientId: string; onDone: ()
           <textarea name="notes" rows={2} />
         </label>
       </div>
-      {error !== null ? (
-        <p role="alert" className="error">
-          {error}
-        </p>
-      ) : null}
+      <FormError error={error} />
       <div className="buttons">
         <button type="submit" disabled={busy}>
           Save encounter

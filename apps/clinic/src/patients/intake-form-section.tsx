@@ -4,6 +4,7 @@ import type { ClientRecord } from '@outpost/client';
 import { useCollection, useSyncClient } from '@outpost/react';
 import type { IntakeForm } from '../records';
 import { useAction } from '../use-action';
+import { FormError } from '../form-error';
 
 const questions = [
   { key: 'complaint', label: 'Main complaint' },
@@ -65,11 +66,7 @@ export function IntakeFormSection({ patientId }: { patientId: string }) {
             </label>
           ))}
         </div>
-        {error !== null ? (
-          <p role="alert" className="error">
-            {error}
-          </p>
-        ) : null}
+        <FormError error={error} />
         <div className="buttons">
           <button type="submit" name="action" value="save" disabled={busy}>
             Save intake form

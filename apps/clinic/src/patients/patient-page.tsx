@@ -9,6 +9,7 @@ import { EncountersSection } from './encounters-section';
 import { IntakeFormSection } from './intake-form-section';
 import { PatientFields, patientFromForm } from './patient-fields';
 import { PrescriptionsSection } from './prescriptions-section';
+import { FormError } from '../form-error';
 
 /** One patient: details (editable), encounters with their clinical notes, prescriptions, intake form. */
 export function PatientPage({ id, session }: { id: string; session: Session }) {
@@ -63,11 +64,7 @@ function PatientDetails({ id, patient, version }: { id: string; patient: Patient
         onSubmit={(e) => void submit(e)}
       >
         <PatientFields patient={patient} />
-        {error !== null ? (
-          <p role="alert" className="error">
-            {error}
-          </p>
-        ) : null}
+        <FormError error={error} />
         <div className="buttons">
           <button type="submit" disabled={busy}>
             Save

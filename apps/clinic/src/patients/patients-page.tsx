@@ -6,6 +6,7 @@ import type { Patient } from '../records';
 import { Link, navigate } from '../router';
 import { useAction } from '../use-action';
 import { PatientFields, patientFromForm } from './patient-fields';
+import { FormError } from '../form-error';
 
 const pageSize = 50;
 
@@ -88,11 +89,7 @@ function NewPatientForm({ onDone }: { onDone: () => void }) {
     <form className="card" aria-label="New patient" onSubmit={(e) => void submit(e)}>
       <h2>New patient</h2>
       <PatientFields />
-      {error !== null ? (
-        <p role="alert" className="error">
-          {error}
-        </p>
-      ) : null}
+      <FormError error={error} />
       <div className="buttons">
         <button type="submit" disabled={busy}>
           Save

@@ -4,6 +4,7 @@ import type { ClientRecord } from '@outpost/client';
 import { useCollection, useSyncClient } from '@outpost/react';
 import type { Encounter, Prescription } from '../records';
 import { useAction } from '../use-action';
+import { FormError } from '../form-error';
 
 /** A patient's prescriptions. They sync first, and a conflicting change waits for a person. */
 export function PrescriptionsSection({ patientId }: { patientId: string }) {
@@ -104,11 +105,7 @@ function NewPrescriptionForm({
           </select>
         </label>
       </div>
-      {error !== null ? (
-        <p role="alert" className="error">
-          {error}
-        </p>
-      ) : null}
+      <FormError error={error} />
       <div className="buttons">
         <button type="submit" disabled={busy}>
           Save prescription
