@@ -1,5 +1,12 @@
 import { HlcClock, OutpostError, collectionOrder, uuidv7 } from '@outpost/core';
-import type { RandomBytes, RecordData, ResolutionStrategy, ResolveResponse, Schema } from '@outpost/core';
+import type {
+  RandomBytes,
+  RecordData,
+  Rejection,
+  ResolutionStrategy,
+  ResolveResponse,
+  Schema,
+} from '@outpost/core';
 import { Collection } from './collection';
 import { createHttpTransport } from './http-transport';
 import { fromArchive } from './sync/archived-conflict';
@@ -13,7 +20,7 @@ import type { Timers } from './network/timers';
 import type { LocalConflict, LocalStore, OutboxEntry } from './stores/local-store';
 import { SyncEngine, waitingForParent } from './sync/sync-engine';
 import type { RetryPolicy, SyncProgress, SyncResult } from './sync/sync-engine';
-import type { SyncTransport } from './sync/sync-transport';
+import type { RejectionListRequest, SyncTransport } from './sync/sync-transport';
 import { findOrphans } from './relationships';
 import type { Orphan, OrphanStrategy } from './relationships';
 
@@ -93,6 +100,14 @@ export interface SyncClient {
      * sees every device's), and keeps it with the device's own conflicts. Returns how many.
      */
     refresh(): Promise<number>;
+  };
+  readonly rejections: {
+    /**
+     * Fetches the server's rejection archive, as far as this user may see it: every op the server
+     * refused for good, with the data it carried. A failed op shows the same on this device; the
+     * archive still has it when this device is lost or reset.
+     */
+    fetch(filter?: Omit<RejectionListRequest, 'limit' | 'cursor'>): Promise<Rejection[]>;
   };
   readonly relationships: {
     findOrphans(): Orphan[];
@@ -313,6 +328,22 @@ export async function createSyncClient(options: SyncClientOptions): Promise<Sync
         } while (cursor !== undefined);
         await db.write(() => ({ batch: { putConflicts: fetched }, result: undefined }));
         return fetched.length;
+      },
+    },
+    rejections: {
+      fetch: async (filter = {}) => {
+        const fetched: Rejection[] = [];
+        let cursor: string | undefined;
+        do {
+          const page = await transport.listRejections({
+            ...filter,
+            limit: 500,
+            ...(cursor ? { cursor } : {}),
+          });
+          fetched.push(...page.rejections);
+          cursor = page.nextCursor ?? undefined;
+        } while (cursor !== undefined);
+        return fetched;
       },
     },
     relationships: {

@@ -6,6 +6,7 @@ import {
   pullResponseSchema,
   pushResponseSchema,
   recordResponseSchema,
+  rejectionListResponseSchema,
   resolveResponseSchema,
 } from '@outpost/core';
 import type { LoginResponse, RequestErrorCode } from '@outpost/core';
@@ -34,6 +35,14 @@ export interface PullRequest {
  */
 export interface HttpTransport extends SyncTransport {
   login(email: string, password: string): Promise<LoginResponse>;
+}
+
+/** `?a=1&b=2` of the given values, leaving out the absent ones; empty when none is given. */
+function queryString(query: object): string {
+  const params = new URLSearchParams();
+  for (const [key, value] of Object.entries(query)) if (value !== undefined) params.set(key, String(value));
+  const search = params.toString();
+  return search ? `?${search}` : '';
 }
 
 export function createHttpTransport(options: HttpTransportOptions): HttpTransport {
@@ -115,17 +124,9 @@ export function createHttpTransport(options: HttpTransportOptions): HttpTranspor
       ),
     undoConflict: (id) =>
       call(resolveResponseSchema, `/v1/conflicts/${encodeURIComponent(id)}/undo`, { method: 'POST' }, true),
-    listConflicts: (query = {}) => {
-      const params = new URLSearchParams();
-      for (const [key, value] of Object.entries(query))
-        if (value !== undefined) params.set(key, String(value));
-      const search = params.toString();
-      return call(
-        conflictListResponseSchema,
-        `/v1/conflicts${search ? `?${search}` : ''}`,
-        { method: 'GET' },
-        true,
-      );
-    },
+    listConflicts: (query = {}) =>
+      call(conflictListResponseSchema, `/v1/conflicts${queryString(query)}`, { method: 'GET' }, true),
+    listRejections: (query = {}) =>
+      call(rejectionListResponseSchema, `/v1/rejections${queryString(query)}`, { method: 'GET' }, true),
   };
 }

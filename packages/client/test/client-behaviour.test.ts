@@ -184,6 +184,28 @@ describe('the client as an application sees it', () => {
     expect(isTempId(failed?.id)).toBe(true);
   });
 
+  it('finds what the server refused in its archive, even from a new device', async () => {
+    const network = new TestNetwork();
+    const vet = await openClient(vets, 'vet@vet-a.test', memoryStore(), network, { schema: vetPractice });
+    const ghost = await vet.collection('pets').create({ name: 'Ghost of the barn', ownerId: '888888' });
+    await vet.sync();
+    const failed = vet.queue.list().find((o) => o.id === ghost.id);
+    expect(failed).toMatchObject({ status: 'failed', lastError: { code: 'UNRESOLVED_REFERENCE' } });
+    await closeClient(vet);
+
+    // The tablet is lost; the vet signs in on another one. What she typed is still on the server.
+    const replacement = await openClient(vets, 'vet@vet-a.test', memoryStore(), network, {
+      schema: vetPractice,
+    });
+    const archived = await replacement.rejections.fetch({ collection: 'pets' });
+    const mine = archived.find((r) => r.opId === failed?.opId);
+    expect(mine).toMatchObject({
+      opType: 'create',
+      data: { name: 'Ghost of the barn', ownerId: '888888' },
+      error: { code: 'UNRESOLVED_REFERENCE' },
+    });
+  });
+
   it('syncs from an encrypted IndexedDB store, which holds no patient name in the clear', async () => {
     const indexedDB = new IDBFactory();
     const open = () =>

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { isTempId, isValidRecordId, makeTempId, parseTempId, uuidv7 } from './ids';
+import { isTempId, isValidRecordId, makeTempId, parseTempId, uuidv7, uuidv7Sequence } from './ids';
 
 describe('uuidv7', () => {
   it('is an RFC 9562 version 7 UUID carrying its millisecond', () => {
@@ -12,6 +12,29 @@ describe('uuidv7', () => {
   it('sorts by creation time', () => {
     const ids = [1, 2, 3, 1_000, 2 ** 40].map((ms) => uuidv7(ms));
     expect([...ids].sort()).toEqual(ids);
+  });
+});
+
+describe('uuidv7Sequence', () => {
+  it('sorts in the order made within one millisecond and when the clock steps back', () => {
+    const next = uuidv7Sequence();
+    const ids = [5, 5, 5, 5, 4, 4, 6, 6].map((ms) => next(1_730_534_400_000 + ms));
+    expect([...ids].sort()).toEqual(ids);
+    expect(new Set(ids).size).toBe(ids.length);
+    for (const id of ids)
+      expect(id).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
+  });
+
+  it('carries into the next digit, and past the random bits into the next millisecond', () => {
+    const lowByteFull = (n: number) => Uint8Array.from({ length: n }, (_, i) => (i === n - 1 ? 0xff : 0));
+    const next = uuidv7Sequence(lowByteFull);
+    expect([next(1000), next(1000)].map((id) => id.slice(-4))).toEqual(['00ff', '0100']);
+
+    const allFull = uuidv7Sequence((n) => new Uint8Array(n).fill(0xff));
+    const first = allFull(1000);
+    const second = allFull(1000);
+    expect(second > first).toBe(true);
+    expect(parseInt(second.replace(/-/g, '').slice(0, 12), 16)).toBe(1001);
   });
 });
 

@@ -39,6 +39,35 @@ export function uuidv7(nowMs: number = Date.now(), randomBytes: RandomBytes = de
   return `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20)}`;
 }
 
+/**
+ * UUIDv7s that sort in the order they were made, even within one millisecond or when the clock
+ * steps back (RFC 9562, 6.2): the archives list and page by id, so the conflicts and rejections of
+ * one push must sort as its ops came, and a page's cursor must never pass an id made after it.
+ */
+export function uuidv7Sequence(randomBytes: RandomBytes = defaultRandomBytes): (nowMs?: number) => string {
+  let last = '';
+  return (nowMs = Date.now()) => {
+    const fresh = uuidv7(nowMs, randomBytes);
+    if (fresh > last) return (last = fresh);
+    return (last = successor(last, randomBytes));
+  };
+}
+
+/** The next id after `id` in its low 56 random bits (version and variant bits stay); past them, the next millisecond. */
+function successor(id: string, randomBytes: RandomBytes): string {
+  const digits = id.replaceAll('-', '').split('');
+  for (let i = digits.length - 1; i >= 18; i--) {
+    const d = parseInt(digits[i] ?? '0', 16);
+    if (d < 15) {
+      digits[i] = (d + 1).toString(16);
+      const h = digits.join('');
+      return `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20)}`;
+    }
+    digits[i] = '0';
+  }
+  return uuidv7(parseInt(digits.slice(0, 12).join(''), 16) + 1, randomBytes);
+}
+
 const tempIdPattern = /^temp_(\d+)_([a-z0-9]+)_([A-Za-z0-9]+)$/;
 
 /** `temp_<ms>_<rand>_<collection>`: the collection is part of the id so a stray one is easy to trace. */

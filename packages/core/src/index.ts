@@ -11,6 +11,7 @@ export * from './conflict/settle-change';
 export * from './conflict/resolve-conflict';
 export * from './protocol/common';
 export * from './protocol/conflicts';
+export * from './protocol/rejections';
 export * from './protocol/push';
 export * from './protocol/pull';
 export * from './protocol/auth';

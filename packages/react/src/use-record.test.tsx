@@ -68,6 +68,7 @@ describe('useRecord', () => {
         throw new Error('not used');
       },
       listConflicts: async () => ({ conflicts: [], nextCursor: null }),
+      listRejections: async () => ({ rejections: [], nextCursor: null }),
     };
     const client = await openClient({ schema: vetPractice, transport });
     const owner = await client.collection<{ name: string }>('users').create({ name: 'Tamara N.' });

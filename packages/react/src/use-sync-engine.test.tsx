@@ -154,6 +154,7 @@ describe('useSyncEngine', () => {
         throw new Error('not used');
       },
       listConflicts: async () => ({ conflicts: [], nextCursor: null }),
+      listRejections: async () => ({ rejections: [], nextCursor: null }),
     };
     const client = await openClient({ transport });
     const amina = await client.collection('patients').create({ name: 'Amina K.', village: 'Ntcheu' });

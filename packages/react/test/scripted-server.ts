@@ -223,6 +223,9 @@ export function scriptedServer(): ScriptedServer {
       async listConflicts() {
         return { conflicts: [...conflicts.values()].map((c) => ({ ...c })), nextCursor: null };
       },
+      async listRejections() {
+        return { rejections: [], nextCursor: null };
+      },
     },
   };
   return server;

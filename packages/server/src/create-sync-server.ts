@@ -18,6 +18,7 @@ import { pullRoutes } from './routes/pull';
 import { statusRoutes } from './routes/status';
 import { recordRoutes } from './routes/records';
 import { conflictRoutes } from './routes/conflicts';
+import { rejectionRoutes } from './routes/rejections';
 import { watermelonRoutes } from './dialects/watermelon/watermelon-routes';
 import { smartDmvRoutes } from './dialects/smartdmv/smart-dmv-routes';
 import { uploadDownloadRoutes } from './dialects/smartdmv/upload-download-routes';
@@ -212,6 +213,7 @@ export async function createSyncServer(options: SyncServerOptions): Promise<Fast
   await app.register(statusRoutes);
   await app.register(recordRoutes);
   await app.register(conflictRoutes);
+  await app.register(rejectionRoutes);
   await app.register(watermelonRoutes);
   await app.register(smartDmvRoutes);
   await app.register(uploadDownloadRoutes);

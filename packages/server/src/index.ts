@@ -6,7 +6,13 @@ export type { SyncServerOptions, LimitOptions, ServerContext } from './create-sy
 export { openDatabase, openPostgres, openSqlite } from './storage/database';
 export type { Database, DatabaseKind } from './storage/database';
 export { SyncStore } from './storage/sync-store';
-export type { StoredRecord, StoredConflict, StoredOp, AuditEvent } from './storage/sync-store';
+export type {
+  StoredRecord,
+  StoredConflict,
+  StoredOp,
+  StoredRejection,
+  AuditEvent,
+} from './storage/sync-store';
 export { ensureUsers } from './users';
 export type { NewUser } from './users';
 export { hashPassword, verifyPassword } from './auth/passwords';

@@ -4,6 +4,7 @@ import type {
   PullResponse,
   PushOp,
   PushResponse,
+  RejectionListResponse,
   ResolveRequest,
   ResolveResponse,
 } from '@outpost/core';
@@ -19,6 +20,17 @@ export interface SyncTransport {
   undoConflict(id: string): Promise<ResolveResponse>;
   /** One page of the server's conflict archive, as far as this user may see it (administrators: all). */
   listConflicts(query?: ConflictListRequest): Promise<ConflictListResponse>;
+  /** One page of the server's rejection archive, as far as this user may see it. */
+  listRejections(query?: RejectionListRequest): Promise<RejectionListResponse>;
+}
+
+export interface RejectionListRequest {
+  collection?: string;
+  recordId?: string;
+  opId?: string;
+  deviceId?: string;
+  limit?: number;
+  cursor?: string;
 }
 
 export interface ConflictListRequest {

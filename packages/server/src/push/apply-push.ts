@@ -1,5 +1,6 @@
 import {
   applyEffect,
+  defaultRandomBytes,
   applyPatch,
   changedFields,
   chooseStrategy,
@@ -9,7 +10,8 @@ import {
   parseTempId,
   settleChange,
   pushOpSchema,
-  uuidv7,
+  recordVersionSchema,
+  uuidv7Sequence,
 } from '@outpost/core';
 import type {
   CollectionDefinition,
@@ -31,7 +33,14 @@ import type {
 } from '@outpost/core';
 import { recordKey } from '../storage/sync-store';
 import { OpRejected, changesRecord, finishRecord } from './finish-record';
-import type { StoredConflict, StoredOp, StoredRecord, SyncStore, TenantWrite } from '../storage/sync-store';
+import type {
+  StoredConflict,
+  StoredOp,
+  StoredRecord,
+  StoredRejection,
+  SyncStore,
+  TenantWrite,
+} from '../storage/sync-store';
 
 export interface PushContext {
   tenant: string;
@@ -45,10 +54,22 @@ export interface PushContext {
   randomBytes?: RandomBytes;
 }
 
+/**
+ * One id sequence per source of randomness (the platform's in production: one per process), so
+ * archive ids sort in the order ops were settled, within a push and across pushes alike.
+ */
+const archiveIds = new WeakMap<RandomBytes, (nowMs: number) => string>();
+
+function archiveIdsFor(randomBytes: RandomBytes = defaultRandomBytes): (nowMs: number) => string {
+  let next = archiveIds.get(randomBytes);
+  if (!next) archiveIds.set(randomBytes, (next = uuidv7Sequence(randomBytes)));
+  return next;
+}
+
 /** An op after its own shape was checked: either ready to apply or already rejected. */
 type Checked =
   | { kind: 'valid'; op: PushOp; def: CollectionDefinition }
-  | { kind: 'invalid'; opId: string | null; result: PushResult; type: string };
+  | { kind: 'invalid'; opId: string | null; result: PushResult; type: string; raw: Record<string, unknown> };
 
 /** Text of a rejected op, for its result and the journal; NUL, which PostgreSQL cannot store, made visible. */
 function text(value: unknown, max: number): string {
@@ -90,6 +111,7 @@ function checkOp(raw: unknown, schema: Schema, roles: readonly string[]): Checke
     kind: 'invalid',
     opId,
     type,
+    raw: obj,
     result: rejection(base, code, message, details),
   });
 
@@ -169,6 +191,7 @@ class PushRun {
   /** Temp ids of earlier pushes this push names: the client sends one exactly when it never saw its mapping. */
   private readonly knownMappings: IdMapping[] = [];
   private readonly conflicts: StoredConflict[] = [];
+  private readonly rejections: StoredRejection[] = [];
   private readonly journal: StoredOp[] = [];
   private readonly duplicates: string[] = [];
   private readonly nowIso: string;
@@ -222,6 +245,7 @@ class PushRun {
           result: withoutRecordData(result),
           receivedAt: this.nowIso,
         });
+        if (result.status === 'rejected') this.keepRejected(opId, c, result);
       }
     }
     await this.flush();
@@ -513,7 +537,7 @@ class PushRun {
   ): StoredConflict {
     const { detection, outcome, strategy } = settled;
     const conflict: StoredConflict = {
-      id: uuidv7(this.ctx.now().getTime(), this.ctx.randomBytes),
+      id: this.archiveId(),
       tenant: this.ctx.tenant,
       collection: def.name,
       recordId: id,
@@ -539,6 +563,37 @@ class PushRun {
     return conflict;
   }
 
+  /**
+   * Archives a refused op with the data it carried, exactly as sent: the device shows it failed,
+   * and the archive keeps it should that device be lost or reset (decisions/0015).
+   */
+  private keepRejected(opId: string, c: Checked, result: PushResult): void {
+    if (!result.error) return;
+    const sent: { data?: unknown; baseVersion?: unknown } = c.kind === 'valid' ? c.op : c.raw;
+    const { data } = sent;
+    const baseVersion = recordVersionSchema.safeParse(sent.baseVersion);
+    this.rejections.push({
+      id: this.archiveId(),
+      tenant: this.ctx.tenant,
+      opId,
+      collection: result.collection,
+      recordId: result.id,
+      opType: c.kind === 'valid' ? c.op.type : c.type,
+      data: typeof data === 'object' && data !== null && !Array.isArray(data) ? (data as RecordData) : null,
+      baseVersion: baseVersion.success ? baseVersion.data : null,
+      error: result.error,
+      conflictId: result.conflict?.id ?? null,
+      userId: this.ctx.userId,
+      deviceId: this.ctx.deviceId,
+      clientId: this.ctx.clientId,
+      rejectedAt: this.nowIso,
+    });
+  }
+
+  private archiveId(): string {
+    return archiveIdsFor(this.ctx.randomBytes)(this.ctx.now().getTime());
+  }
+
   private async flush(): Promise<void> {
     const staged: StoredRecord[] = [];
     for (const key of this.dirty) {
@@ -549,6 +604,7 @@ class PushRun {
     if (this.journal.length > 0) await this.w.writeOps(this.journal);
     if (this.newMappings.length > 0) await this.w.writeTempIds(this.ctx.clientId, this.newMappings);
     if (this.conflicts.length > 0) await this.w.writeConflicts(this.conflicts);
+    if (this.rejections.length > 0) await this.w.writeRejections(this.rejections);
     if (this.duplicates.length > 0) await this.w.countDuplicates(this.duplicates);
     await this.w.touchDevice(this.ctx.userId, this.ctx.deviceId, this.nowIso);
   }

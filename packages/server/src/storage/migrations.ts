@@ -228,6 +228,39 @@ function migrations(kind: DatabaseKind): Record<string, Migration> {
         await db.schema.alterTable('audit_events').addColumn('route', 'text').execute();
       },
     },
+    '0005_rejections': {
+      async up(db: Kysely<unknown>) {
+        // The rejection archive (decisions/0015): ops refused for good, with their data.
+        await db.schema
+          .createTable('rejections')
+          .addColumn('id', 'text', (c) => c.primaryKey())
+          .addColumn('tenant', 'text', (c) => c.notNull())
+          .addColumn('op_id', 'text', (c) => c.notNull())
+          .addColumn('collection', 'text', (c) => c.notNull())
+          .addColumn('record_id', 'text', (c) => c.notNull())
+          .addColumn('op_type', 'text', (c) => c.notNull())
+          .addColumn('data', 'text')
+          .addColumn('base_version', 'integer')
+          .addColumn('error', 'text', (c) => c.notNull())
+          .addColumn('conflict_id', 'text')
+          .addColumn('user_id', 'text', (c) => c.notNull())
+          .addColumn('device_id', 'text', (c) => c.notNull())
+          .addColumn('client_id', 'text', (c) => c.notNull())
+          .addColumn('rejected_at', 'text', (c) => c.notNull())
+          .execute();
+        await db.schema
+          .createIndex('rejections_by_op')
+          .on('rejections')
+          .columns(['tenant', 'op_id'])
+          .unique()
+          .execute();
+        await db.schema
+          .createIndex('rejections_by_user')
+          .on('rejections')
+          .columns(['tenant', 'user_id', 'id'])
+          .execute();
+      },
+    },
   };
 }
 

@@ -5,6 +5,7 @@ import type {
   ConflictStrategy,
   FieldMeta,
   OpType,
+  OpError,
   RecordState,
   PushResult,
   RecordData,
@@ -64,6 +65,32 @@ export interface StoredConflict {
   createdAt: string;
   resolvedAt: string | null;
   resolvedBy: string | null;
+}
+
+/** An op refused for good, with the data it carried (the rejection archive). */
+export interface StoredRejection {
+  id: string;
+  tenant: string;
+  opId: string;
+  collection: string;
+  recordId: string;
+  opType: string;
+  data: RecordData | null;
+  baseVersion: number | null;
+  error: OpError;
+  conflictId: string | null;
+  userId: string;
+  deviceId: string;
+  clientId: string;
+  rejectedAt: string;
+}
+
+export interface RejectionFilter {
+  collection?: string;
+  recordId?: string;
+  opId?: string;
+  deviceId?: string;
+  ids?: readonly string[];
 }
 
 /** The conflict's settled state, as a resolution found it and an undo puts it back. */
@@ -174,6 +201,25 @@ function toConflict(row: Tables['conflicts']): StoredConflict {
     createdAt: row.created_at,
     resolvedAt: row.resolved_at,
     resolvedBy: row.resolved_by,
+  };
+}
+
+function toRejection(row: Tables['rejections']): StoredRejection {
+  return {
+    id: row.id,
+    tenant: row.tenant,
+    opId: row.op_id,
+    collection: row.collection,
+    recordId: row.record_id,
+    opType: row.op_type,
+    data: row.data === null ? null : (JSON.parse(row.data) as RecordData),
+    baseVersion: row.base_version,
+    error: JSON.parse(row.error) as OpError,
+    conflictId: row.conflict_id,
+    userId: row.user_id,
+    deviceId: row.device_id,
+    clientId: row.client_id,
+    rejectedAt: row.rejected_at,
   };
 }
 
@@ -395,6 +441,32 @@ export class TenantWrite {
     }
   }
 
+  async writeRejections(rejections: readonly StoredRejection[]): Promise<void> {
+    for (const part of chunks(rejections, 500)) {
+      await this.trx
+        .insertInto('rejections')
+        .values(
+          part.map((r) => ({
+            id: r.id,
+            tenant: r.tenant,
+            op_id: r.opId,
+            collection: r.collection,
+            record_id: r.recordId,
+            op_type: r.opType,
+            data: r.data === null ? null : JSON.stringify(r.data),
+            base_version: r.baseVersion,
+            error: JSON.stringify(r.error),
+            conflict_id: r.conflictId,
+            user_id: r.userId,
+            device_id: r.deviceId,
+            client_id: r.clientId,
+            rejected_at: r.rejectedAt,
+          })),
+        )
+        .execute();
+    }
+  }
+
   async touchDevice(userId: string, deviceId: string, at: string): Promise<void> {
     await touchDevice(this.trx, this.tenant, userId, deviceId, at);
   }
@@ -507,6 +579,22 @@ function conflictQuery(db: Db, tenant: string, filter: ConflictFilter, visibilit
   if (filter.recordId !== undefined) query = query.where('record_id', '=', filter.recordId);
   if (filter.ids !== undefined) query = query.where('id', 'in', [...filter.ids]);
   // A conflict holds patient data: only those who resolve its collection, or who raised it, see it.
+  const { userId, resolvable } = visibility;
+  return query.where((eb) =>
+    resolvable.length > 0
+      ? eb.or([eb('collection', 'in', [...resolvable]), eb('user_id', '=', userId)])
+      : eb('user_id', '=', userId),
+  );
+}
+
+function rejectionQuery(db: Db, tenant: string, filter: RejectionFilter, visibility: ConflictVisibility) {
+  let query = db.selectFrom('rejections').where('tenant', '=', tenant);
+  if (filter.collection !== undefined) query = query.where('collection', '=', filter.collection);
+  if (filter.recordId !== undefined) query = query.where('record_id', '=', filter.recordId);
+  if (filter.opId !== undefined) query = query.where('op_id', '=', filter.opId);
+  if (filter.deviceId !== undefined) query = query.where('device_id', '=', filter.deviceId);
+  if (filter.ids !== undefined) query = query.where('id', 'in', [...filter.ids]);
+  // The same rule as the conflict archive: a rejection holds what a clinician typed.
   const { userId, resolvable } = visibility;
   return query.where((eb) =>
     resolvable.length > 0
@@ -968,6 +1056,30 @@ export class SyncStore {
     if (page.after !== undefined) query = query.where('id', '>', page.after);
     const rows = await query.orderBy('id').limit(page.limit).execute();
     return rows.map(toConflict);
+  }
+
+  async getRejection(
+    tenant: string,
+    id: string,
+    visibility: ConflictVisibility,
+  ): Promise<StoredRejection | null> {
+    const row = await rejectionQuery(this.database.db, tenant, { ids: [id] }, visibility)
+      .selectAll()
+      .executeTakeFirst();
+    return row ? toRejection(row) : null;
+  }
+
+  /** Rejections in the order they were refused, `limit` at a time after the id `after`. */
+  async listRejections(
+    tenant: string,
+    filter: RejectionFilter,
+    visibility: ConflictVisibility,
+    page: { after?: string; limit: number },
+  ): Promise<StoredRejection[]> {
+    let query = rejectionQuery(this.database.db, tenant, filter, visibility).selectAll();
+    if (page.after !== undefined) query = query.where('id', '>', page.after);
+    const rows = await query.orderBy('id').limit(page.limit).execute();
+    return rows.map(toRejection);
   }
 
   async conflictsForRecord(tenant: string, collection: string, recordId: string): Promise<StoredConflict[]> {

@@ -80,6 +80,28 @@ export interface Tables {
     resolved_by: string | null;
   };
   /**
+   * The rejection archive: every op refused for good, with the data it carried as sent, so it
+   * outlives the device that typed it. Holds patient data by design, like the conflict archive.
+   */
+  rejections: {
+    id: string;
+    tenant: string;
+    op_id: string;
+    collection: string;
+    record_id: string;
+    op_type: string;
+    /** JSON of the op's data as sent; null for a delete or an op that sent none. */
+    data: string | null;
+    base_version: number | null;
+    /** JSON OpError: code, message, details. */
+    error: string;
+    conflict_id: string | null;
+    user_id: string;
+    device_id: string;
+    client_id: string;
+    rejected_at: string;
+  };
+  /**
    * Each resolution a person made: the conflict's state and the record as they were before it,
    * so the last one can be undone while nothing has changed the record since.
    */

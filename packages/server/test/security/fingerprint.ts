@@ -13,6 +13,7 @@ const tables = {
   id_counters: ['tenant', 'collection'],
   conflicts: ['id'],
   conflict_resolutions: ['id'],
+  rejections: ['id'],
   users: ['id'],
   devices: ['tenant', 'user_id', 'device_id'],
   sync_queue: ['tenant', 'id'],

@@ -291,6 +291,42 @@ export const routeCatalog: RouteCase[] = [
     },
   },
   {
+    method: 'GET',
+    url: '/v1/rejections',
+    fuzz: {
+      as: 'admin',
+      examples: (w) => [
+        {
+          query: {
+            collection: 'encounters',
+            recordId: w.rejectedEncounterId,
+            opId: 'fuzz-op',
+            deviceId: 'tablet-1',
+            limit: '10',
+            cursor: w.rejectionId,
+          },
+        },
+      ],
+    },
+    matrix: {
+      request: (_w, target) => ({ query: { recordId: target } }),
+      target: (w) => w.rejectedEncounterId,
+      otherTenant: 'own-only',
+      lacking: { caller: 'clinician', permission: 'resolve on encounters', expect: 'own-only' },
+    },
+  },
+  {
+    method: 'GET',
+    url: '/v1/rejections/:id',
+    fuzz: { as: 'admin', examples: (w) => [{ params: { id: w.rejectionId } }] },
+    matrix: {
+      request: (_w, target) => ({ params: { id: target } }),
+      target: (w) => w.rejectionId,
+      otherTenant: 'hidden',
+      lacking: { caller: 'clinician', permission: 'resolve on encounters', expect: 'hidden' },
+    },
+  },
+  {
     method: 'POST',
     url: '/v1/conflicts/bulk-resolve',
     fuzz: {

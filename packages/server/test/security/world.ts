@@ -18,6 +18,9 @@ export interface World {
   encounterId: string;
   /** Open conflicts on clinic-a patients, all raised by the nurse; the first is the matrix's target. */
   conflictIds: string[];
+  /** A rejection the nurse's op met (an encounter for a patient that does not exist), and its record's id. */
+  rejectionId: string;
+  rejectedEncounterId: string;
   /** The nurse's queue item in CONFLICT (its conflict open), and one still PENDING. */
   queueItemId: string;
   pendingItemId: string;
@@ -79,6 +82,26 @@ export async function buildWorld(server: TestServer, conflicts = 4): Promise<Wor
     conflictIds.push(conflictId ?? '');
   }
 
+  // An encounter for a patient that does not exist: refused, and kept in the rejection archive.
+  const rejectedEncounterId = uuidv7();
+  const refused: PushResponse = await push(server, nurse, [
+    {
+      collection: 'encounters',
+      type: 'create',
+      id: rejectedEncounterId,
+      data: { patientId: uuidv7(), diagnosis: markerDiagnosis },
+    },
+  ]);
+  expect(refused.results[0]).toMatchObject({ status: 'rejected', error: { code: 'UNRESOLVED_REFERENCE' } });
+  const archived = await ok(
+    server.request<{ rejections: Array<{ id: string }> }>({
+      method: 'GET',
+      url: `/v1/rejections?opId=${refused.results[0]?.opId ?? ''}`,
+      token: nurse,
+    }),
+  );
+  const rejectionId = archived.rejections[0]?.id ?? '';
+
   const queued = (body: Record<string, unknown>) =>
     ok(
       server.request<{ id: string }>({
@@ -137,6 +160,8 @@ export async function buildWorld(server: TestServer, conflicts = 4): Promise<Wor
     patientId,
     encounterId,
     conflictIds,
+    rejectionId,
+    rejectedEncounterId,
     queueItemId: conflicting.id,
     pendingItemId: pending.id,
     vetOwnerId: vet.results[0]?.realId ?? 0,
@@ -146,6 +171,8 @@ export async function buildWorld(server: TestServer, conflicts = 4): Promise<Wor
       patientId,
       encounterId,
       ...conflictIds,
+      rejectionId,
+      rejectedEncounterId,
       conflicting.id,
       pending.id,
       markerName,
