@@ -3,7 +3,7 @@
 import { describe, expect, it } from 'vitest';
 import type { PushResponse } from '@outpost/core';
 import type { OutboxEntry, StoreSnapshot } from '@outpost/client';
-import type { StoredOp, SyncStore } from '@outpost/server';
+import type { StoredOp, StoredRejection, SyncStore } from '@outpost/server';
 import { fieldClinic } from '@outpost/examples';
 import { ServerHistory } from './history';
 import { convergence, exactlyOnce, immutability, noByDesign, noLostWrite, references } from './invariants';
@@ -36,6 +36,7 @@ function world(records: ServerRecordState[] = [], snapshot: Partial<StoreSnapsho
     records: new Map(records.map((r) => [`${r.collection}\u0000${r.id}`, r])),
     journal: new Map(),
     archive: [],
+    rejections: new Map(),
   };
   return {
     tenants: new Map([[tenant, server]]),
@@ -45,6 +46,7 @@ function world(records: ServerRecordState[] = [], snapshot: Partial<StoreSnapsho
         tenant,
         snapshot: { records: [], outbox: [], conflicts: [], meta: {}, ...snapshot },
         visibleConflictOpIds: new Set(),
+        visibleRejections: new Map(),
       },
     ],
     ledger: new Ledger(),
@@ -108,6 +110,71 @@ describe('the invariants', () => {
     };
     final.tenants.get(tenant)!.journal.set('o1', journal);
     expect(noLostWrite(final)).toEqual([]);
+  });
+
+  it('no lost write: a refusal that is not in the rejection archive, or not listed for its user', () => {
+    const sent = { patientId: 'gone', diagnosis: 'Typed offline' };
+    const error = { code: 'UNRESOLVED_REFERENCE' as const, message: 'no such patient' };
+    const final = world([], {
+      outbox: [
+        op({
+          seq: 1,
+          opId: 'o1',
+          collection: 'encounters',
+          type: 'create',
+          id: 'e1',
+          data: sent,
+          status: 'failed',
+          lastError: error,
+        }),
+      ],
+    });
+    final.ledger.observe('tablet-1', {
+      putOps: [op({ seq: 1, opId: 'o1', collection: 'encounters', type: 'create', id: 'e1', data: sent })],
+    });
+    const server = final.tenants.get(tenant)!;
+    server.journal.set('o1', {
+      tenant,
+      opId: 'o1',
+      clientId: 'c',
+      deviceId: 'tablet-1',
+      userId: 'u',
+      collection: 'encounters',
+      recordId: 'e1',
+      type: 'create',
+      result: { opId: 'o1', status: 'rejected', collection: 'encounters', id: 'e1', error },
+      receivedAt: 'x',
+    });
+    expect(noLostWrite(final).map((v) => v.message)).toEqual([
+      expect.stringContaining("not in the server's rejection archive"),
+    ]);
+    const kept: StoredRejection = {
+      id: 'r1',
+      tenant,
+      opId: 'o1',
+      collection: 'encounters',
+      recordId: 'e1',
+      opType: 'create',
+      data: { ...sent, diagnosis: 'Something else' },
+      baseVersion: null,
+      error,
+      conflictId: null,
+      userId: 'u',
+      deviceId: 'tablet-1',
+      clientId: 'c',
+      rejectedAt: 'x',
+    };
+    server.rejections.set('o1', kept);
+    expect(noLostWrite(final).map((v) => v.message)).toEqual([
+      expect.stringContaining('cannot list the archived rejection'),
+      expect.stringContaining('rejection archived'),
+    ]);
+    server.rejections.set('o1', { ...kept, data: sent });
+    const device = final.devices[0]!;
+    final.devices[0] = { ...device, visibleRejections: new Map([['o1', { ...kept, data: sent }]]) };
+    const byDesign = noByDesign();
+    expect(noLostWrite(final, byDesign)).toEqual([]);
+    expect(byDesign.rejectionsArchived).toBe(1);
   });
 
   it('no lost write: an update folded away without a create and a delete', () => {

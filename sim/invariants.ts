@@ -3,9 +3,9 @@
  * device hold after healing and a final sync round (plus the history the network recorded).
  */
 import { isTempId, parseTempId, stableStringify } from '@outpost/core';
-import type { RecordData, Schema } from '@outpost/core';
+import type { RecordData, Rejection, Schema } from '@outpost/core';
 import type { LocalRecord, OutboxEntry, StoreSnapshot } from '@outpost/client';
-import type { StoredConflict, StoredOp } from '@outpost/server';
+import type { StoredConflict, StoredOp, StoredRejection } from '@outpost/server';
 import { showsInView, viewOf } from '../packages/client/src/local-state';
 import type { Ledger } from './ledger';
 import type { ServerHistory } from './history';
@@ -31,6 +31,8 @@ export interface TenantFinal {
   journal: Map<string, StoredOp>;
   /** The conflict archive. */
   archive: StoredConflict[];
+  /** The rejection archive, by opId. */
+  rejections: Map<string, StoredRejection>;
 }
 
 export interface DeviceFinal {
@@ -39,6 +41,8 @@ export interface DeviceFinal {
   snapshot: StoreSnapshot;
   /** The opIds of the archived conflicts this device's user can list (GET /v1/conflicts). */
   visibleConflictOpIds: ReadonlySet<string>;
+  /** The rejections this device's user can list (GET /v1/rejections), by opId. */
+  visibleRejections: ReadonlyMap<string, Rejection>;
 }
 
 export interface FinalState {
@@ -48,11 +52,11 @@ export interface FinalState {
   history: ServerHistory;
 }
 
-/** Counts the checks met by design rather than by the server having the data (see docs/simulation.md). */
+/** Counts the checks met by design rather than by the server applying the op (see docs/simulation.md). */
 export interface ByDesign {
-  /** Ops the server refused (a reference gone, a record gone) that stay on the device, failed and shown. */
-  rejectionsKeptOnDevice: number;
-  /** Ops held back on the device because the record they reference exists nowhere. */
+  /** Ops the server refused for good (a reference gone, a record gone): in its rejection archive, failed and shown on the device. */
+  rejectionsArchived: number;
+  /** Ops a person queued on the device until the record they reference is there. */
   heldOnDevice: number;
   /** Ops folded away with their record's create and delete before anything was sent. */
   foldedAway: number;
@@ -61,7 +65,7 @@ export interface ByDesign {
 }
 
 export function noByDesign(): ByDesign {
-  return { rejectionsKeptOnDevice: 0, heldOnDevice: 0, foldedAway: 0, orphans: 0 };
+  return { rejectionsArchived: 0, heldOnDevice: 0, foldedAway: 0, orphans: 0 };
 }
 
 const key = (collection: string, id: string) => `${collection}\u0000${id}`;
@@ -134,10 +138,11 @@ export function convergence(final: FinalState): Violation[] {
 
 /**
  * 2. No lost write: every op a person made on a device is applied on the server, or recorded as
- * a conflict (both versions in the archive, the conflict on the device and listed for its user)
- * or as a rejection (the device keeps the op, its data and the server's reason; a signed or locked
- * record's refusal is archived too). Ops the outbox folded into a later one count through that
- * op; a create and delete folded together before sending needed nothing from the server.
+ * a conflict (both versions in the conflict archive, the conflict on the device and listed for
+ * its user) or as a rejection (the data as sent in the rejection archive, listed for its user, and
+ * the device keeping the op with the server's reason; a signed or locked record's refusal is in
+ * both archives). Ops the outbox folded into a later one count through that op; a create and
+ * delete folded together before sending needed nothing from the server.
  */
 export function noLostWrite(final: FinalState, byDesign: ByDesign = noByDesign()): Violation[] {
   const out: Violation[] = [];
@@ -165,6 +170,22 @@ export function noLostWrite(final: FinalState, byDesign: ByDesign = noByDesign()
       const journaled = server.journal.get(op.opId);
       const status = journaled?.result.status;
       const archivedConflict = archived.get(op.opId);
+      const checkRejection = () => {
+        const kept = server.rejections.get(op.opId);
+        if (!kept) return fail(`${what}: refused, but not in the server's rejection archive`);
+        if (!device.visibleRejections.has(op.opId))
+          fail(`${what}: its user cannot list the archived rejection`);
+        if (kept.error.code !== journaled?.result.error?.code)
+          fail(`${what}: archived as ${kept.error.code}, answered ${journaled?.result.error?.code}`);
+        const archivedData =
+          kept.data === null ? null : resolveRefs(server.schema, op.collection, kept.data, mappings);
+        const sent =
+          op.type === 'delete' ? null : resolveRefs(server.schema, op.collection, op.data ?? {}, mappings);
+        if (!same(archivedData, sent))
+          fail(
+            `${what}: rejection archived ${stableStringify(kept.data)}, sent ${stableStringify(op.data ?? null)}`,
+          );
+      };
       const checkArchived = () => {
         if (!archivedConflict) return fail(`${what}: conflict not in the server's archive`);
         if (!localConflicts.has(op.opId)) fail(`${what}: the device does not show its conflict`);
@@ -186,7 +207,10 @@ export function noLostWrite(final: FinalState, byDesign: ByDesign = noByDesign()
           (journaled?.result.error?.code === 'IMMUTABLE' || journaled?.result.error?.code === 'LOCKED');
         if (status !== 'conflict' && !refused)
           fail(`${what}: a conflict on the device, "${status ?? 'unknown'}" on the server`);
-        else checkArchived();
+        else {
+          checkArchived();
+          if (refused) checkRejection();
+        }
       } else if (op.status === 'failed') {
         if (status !== 'rejected')
           fail(`${what}: failed on the device, "${status ?? 'never received'}" on the server`);
@@ -198,7 +222,10 @@ export function noLostWrite(final: FinalState, byDesign: ByDesign = noByDesign()
           const parent = parentCreatedHere(journaled?.result.error?.details, mappings, server);
           if (parent)
             fail(`${what}: refused for ${parent}, which this device created: it was sent before its parent`);
-          else byDesign.rejectionsKeptOnDevice += 1;
+          else {
+            checkRejection();
+            byDesign.rejectionsArchived += 1;
+          }
         }
       } else if (op.status === 'pending' && op.heldReason !== undefined) {
         if (journaled) fail(`${what}: held on the device, yet the server has it as "${status}"`);

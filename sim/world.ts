@@ -8,11 +8,11 @@ import { createHash } from 'node:crypto';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { conflictListResponseSchema } from '@outpost/core';
-import type { RecordData, Schema } from '@outpost/core';
+import { conflictListResponseSchema, rejectionListResponseSchema } from '@outpost/core';
+import type { RecordData, Rejection, Schema } from '@outpost/core';
 import type { SyncClient } from '@outpost/client';
 import { openSqlite } from '@outpost/server';
-import type { Database, StoredOp } from '@outpost/server';
+import type { Database, StoredOp, StoredRejection } from '@outpost/server';
 import { fieldClinic, vetPractice } from '@outpost/examples';
 import { Device } from './device';
 import type { DeviceProfile } from './device';
@@ -366,6 +366,29 @@ async function finalRounds(scheduler: Scheduler, devices: Device[]): Promise<Vio
   ];
 }
 
+/** Every item of an archive route, page by page, as the token's user may list it. */
+async function listAll<P extends { nextCursor: string | null }, T>(
+  host: ServerHost,
+  token: string,
+  route: string,
+  schema: { parse(value: unknown): P },
+  items: (page: P) => T[],
+): Promise<T[]> {
+  const out: T[] = [];
+  let cursor: string | null = null;
+  do {
+    const reply = await host.handle({
+      method: 'GET',
+      url: `${route}?limit=500${cursor ? `&cursor=${cursor}` : ''}`,
+      headers: { authorization: `Bearer ${token}` },
+    });
+    const page = schema.parse(JSON.parse(reply.body));
+    out.push(...items(page));
+    cursor = page.nextCursor;
+  } while (cursor !== null);
+  return out;
+}
+
 async function finalState(
   host: ServerHost,
   devices: Device[],
@@ -395,29 +418,47 @@ async function finalState(
       { userId: '', resolvable: schema.collectionNames },
       { limit: 1_000_000 },
     );
-    finals.set(tenant, { tenant, schema, records, journal, archive });
+    const rejections = new Map<string, StoredRejection>();
+    const refused = await store.listRejections(
+      tenant,
+      {},
+      { userId: '', resolvable: schema.collectionNames },
+      { limit: 1_000_000 },
+    );
+    for (const r of refused) rejections.set(r.opId, r);
+    finals.set(tenant, { tenant, schema, records, journal, archive, rejections });
   }
   const deviceFinals: DeviceFinal[] = [];
   for (const d of devices) {
+    const token = await host.token({
+      userId: d.profile.userId,
+      tenant: d.profile.tenant,
+      roles: d.profile.roles,
+    });
     const visible = new Set<string>();
-    let cursor: string | null = null;
-    do {
-      const reply = await host.handle({
-        method: 'GET',
-        url: `/v1/conflicts?limit=500${cursor ? `&cursor=${cursor}` : ''}`,
-        headers: {
-          authorization: `Bearer ${await host.token({ userId: d.profile.userId, tenant: d.profile.tenant, roles: d.profile.roles })}`,
-        },
-      });
-      const page = conflictListResponseSchema.parse(JSON.parse(reply.body));
-      for (const c of page.conflicts) visible.add(c.opId);
-      cursor = page.nextCursor;
-    } while (cursor !== null);
+    for (const c of await listAll(
+      host,
+      token,
+      '/v1/conflicts',
+      conflictListResponseSchema,
+      (p) => p.conflicts,
+    ))
+      visible.add(c.opId);
+    const visibleRejections = new Map<string, Rejection>();
+    for (const r of await listAll(
+      host,
+      token,
+      '/v1/rejections',
+      rejectionListResponseSchema,
+      (p) => p.rejections,
+    ))
+      visibleRejections.set(r.opId, r);
     deviceFinals.push({
       name: d.name,
       tenant: d.profile.tenant,
       snapshot: await d.snapshot(),
       visibleConflictOpIds: visible,
+      visibleRejections,
     });
   }
   return { tenants: finals, devices: deviceFinals, ledger, history };

@@ -140,24 +140,46 @@ describe('lessons from the field', () => {
     expect(client.queue.stats().pending).toBe(1);
   });
 
-  it('holds back an op whose reference exists nowhere, with the reason, instead of sending it', async () => {
+  it('sends the ops behind a create the server refused, so they reach its archive too', async () => {
     const network = new TestNetwork();
     const client = await open(memoryStore(), network);
-    const p = await client.collection('patients').create({ name: 'Held' });
+    const orphan = await client.collection('encounters').create({ patientId: uuidv7(), diagnosis: 'x' });
+    await client.sync();
+    expect(client.queue.list()[0]).toMatchObject({ status: 'failed', rejected: true });
+    // Written afterwards, on the refused encounter: it cannot wait for a create that never goes.
+    const note = await client
+      .collection('clinicalNotes')
+      .create({ encounterId: orphan.id, body: 'Seen at the river crossing' });
+    const result = await client.sync();
+    expect(result.pushed).toMatchObject({ rejected: 1 });
+    expect(client.queue.stats().held).toBe(0);
+    const failed = client.queue.list().find((o) => o.id === note.id);
+    expect(failed).toMatchObject({ status: 'failed', lastError: { code: 'UNRESOLVED_REFERENCE' } });
+    const archived = await client.rejections.fetch({ collection: 'clinicalNotes' });
+    expect(archived.map((r) => r.data?.['body'])).toEqual(['Seen at the river crossing']);
+  });
+
+  it('sends an op whose reference exists nowhere: the server refuses it and keeps it in its archive', async () => {
+    const network = new TestNetwork();
+    const client = await open(memoryStore(), network);
+    const p = await client.collection('patients').create({ name: 'Made and deleted' });
     await client.collection('encounters').create({ patientId: p.id });
     // Created and deleted before any sync: the patient never reaches the server...
     await client
       .collection('encounters')
       .delete((await client.collection('encounters').find())[0]?.id as string);
-    const e2 = await client.collection('encounters').create({ patientId: p.id });
+    const e2 = await client.collection('encounters').create({ patientId: p.id, diagnosis: 'Typed offline' });
     await client.collection('patients').delete(p.id);
     const result = await client.sync();
-    expect(result.ok).toBe(true);
-    // ...so nothing about it is sent, and the encounter pointing at it is held with a reason.
+    expect(result.pushed).toMatchObject({ rejected: 1 });
+    // ...nor anything about it; the encounter pointing at it is refused, kept here, failed...
     expect(network.pushes().flatMap((x) => x.ops.map((o) => o.id))).not.toContain(p.id);
-    const held = client.queue.list().find((o) => o.id === e2.id);
-    expect(held?.status).toBe('pending');
-    expect(held?.heldReason).toMatch(/exists nowhere/);
+    const failed = client.queue.list().find((o) => o.id === e2.id);
+    expect(failed).toMatchObject({ status: 'failed', lastError: { code: 'UNRESOLVED_REFERENCE' } });
+    expect((await client.collection('encounters').get(e2.id))?.data['diagnosis']).toBe('Typed offline');
+    // ...and in the server's archive, with what was typed.
+    const [archived] = await client.rejections.fetch({ recordId: e2.id });
+    expect(archived).toMatchObject({ opId: failed?.opId, data: { diagnosis: 'Typed offline' } });
     expect(client.relationships.findOrphans().map((o) => o.id)).toContain(e2.id);
     expect(await client.relationships.resolveOrphans('delete')).toBe(1);
     expect(await client.collection('encounters').get(e2.id)).toBeNull();

@@ -168,10 +168,23 @@ describe.each(dialects())('the rejection archive on %s', (kind) => {
       },
     ]);
     expect(res.results.map((r) => r.error?.code)).toEqual(['VALIDATION_FAILED', 'DEPENDENCY_FAILED']);
+    // A later push naming that temp id is told the same: its create was refused.
+    const later = await push(server, vet, [
+      {
+        collection: 'pets',
+        type: 'create',
+        id: 'temp_1730534400002_a7b3c2_pets',
+        data: { name: 'Ivy', ownerId: owner },
+      },
+      { collection: 'users', type: 'update', id: owner, baseVersion: 1, data: { name: 'Ann B.' } },
+    ]);
+    expect(later.results.map((r) => r.error?.code)).toEqual(['DEPENDENCY_FAILED', 'DEPENDENCY_FAILED']);
     const { rejections } = await list(vet);
     expect(rejections.map((r) => [r.collection, r.recordId, r.error.code, r.data?.['name']])).toEqual([
       ['users', owner, 'VALIDATION_FAILED', ''],
       ['pets', 'temp_1730534400001_a7b3c2_pets', 'DEPENDENCY_FAILED', 'Rex'],
+      ['pets', 'temp_1730534400002_a7b3c2_pets', 'DEPENDENCY_FAILED', 'Ivy'],
+      ['users', owner, 'DEPENDENCY_FAILED', 'Ann B.'],
     ]);
   });
 

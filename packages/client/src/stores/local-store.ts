@@ -42,6 +42,11 @@ export interface OutboxEntry {
   heldReason?: string;
   /** True once the op may have reached the server: from then on its content is fixed under its opId. */
   sent?: boolean;
+  /**
+   * True once the server refused the op for good. Its answer is journaled under the opId, so a
+   * retry gets the same answer: nothing waits for it, and the server's rejection archive has it.
+   */
+  rejected?: boolean;
 }
 
 /** A conflict the server reported for one of this device's ops, with both versions. */

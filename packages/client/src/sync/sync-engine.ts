@@ -1,4 +1,4 @@
-import { DependencyCycleError, OutpostError, isOutpostError, isTempId, orderOps } from '@outpost/core';
+import { DependencyCycleError, OutpostError, isOutpostError, orderOps } from '@outpost/core';
 import type { Change, HlcClock, IdMapping, PushOp, PushResult, Schema } from '@outpost/core';
 import type { LocalDb } from '../local-db';
 import { keyOf, viewOf } from '../local-state';
@@ -242,12 +242,14 @@ export class SyncEngine {
           .filter((o) => o.type === 'create' && o.status !== 'done')
           .map((o) => keyOf(o.collection, o.id)),
       );
-      // A create that is not sent now (it failed, or is itself held back) keeps back the record's
-      // later ops and everything that references it, down the chain: sent ahead of it, they would
-      // reach the server first and be refused for good. They go once the create goes.
+      // A create that is not sent now (it gave up on the network, or is itself held back) keeps
+      // back the record's later ops and everything that references it, down the chain: sent ahead
+      // of it, they would reach the server first and be refused for good. They go once the create
+      // goes. A create the server refused will never go: the ops behind it are sent, refused in
+      // turn, and so kept in the server's rejection archive with their data.
       const unsentCreates = new Set(
         [...current.values()]
-          .filter((o) => o.type === 'create' && o.status === 'failed')
+          .filter((o) => o.type === 'create' && o.status === 'failed' && o.rejected !== true)
           .map((o) => keyOf(o.collection, o.id)),
       );
       const reasons = new Map<number, string | undefined>();
@@ -290,13 +292,10 @@ export class SyncEngine {
     pendingCreates: ReadonlySet<string>,
     unsentCreates: ReadonlySet<string>,
   ): string | undefined {
-    // Ops queued behind an orphaned reference wait until the record they point to is here.
-    const queued = op.heldReason?.startsWith(waitingForParent) === true;
-    const missing = this.missingReference(op, pendingCreates, queued);
-    if (missing) {
-      return queued
-        ? `${waitingForParent}: ${missing.collection} ${missing.id}`
-        : `${missing.field} points to ${missing.collection} ${missing.id}, which exists nowhere: it was never created on this device or was deleted`;
+    // Ops a person queued behind an orphaned reference wait until the record they point to is here.
+    if (op.heldReason?.startsWith(waitingForParent) === true) {
+      const missing = this.missingReference(op, pendingCreates);
+      if (missing) return `${waitingForParent}: ${missing.collection} ${missing.id}`;
     }
     if (unsentCreates.size === 0) return undefined;
     if (op.type !== 'create' && unsentCreates.has(keyOf(op.collection, op.id)))
@@ -310,10 +309,14 @@ export class SyncEngine {
     return undefined;
   }
 
+  /**
+   * A reference of the op to a record this device does not hold (or holds deleted). An op that
+   * names a record existing nowhere (never made here, or made and deleted before the server saw
+   * it) is still sent unless a person queued it: the server refuses it and archives its data.
+   */
   private missingReference(
     op: OutboxEntry,
     pendingCreates: ReadonlySet<string>,
-    untilHere: boolean,
   ): { field: string; collection: string; id: string } | null {
     if (op.type === 'delete') return null;
     const refs = this.o.schema.collection(op.collection)?.references ?? {};
@@ -321,16 +324,8 @@ export class SyncEngine {
     for (const [field, target] of Object.entries(refs)) {
       const value = op.data?.[field];
       if (typeof value !== 'string' || pendingCreates.has(keyOf(target, value))) continue;
-      const id = mappings[value] ?? value;
-      const local = this.o.db.state.record(target, id);
-      // Nowhere: a temp id this device never made, or a record made here and deleted before
-      // the server ever saw it (its create and delete folded into nothing). A real id the
-      // device does not hold may well be on the server: the server checks that one.
-      const nowhere = local
-        ? local.deleted && local.version === 0
-        : isTempId(value) && mappings[value] === undefined;
-      if (nowhere || (untilHere && (!local || local.deleted)))
-        return { field, collection: target, id: value };
+      const local = this.o.db.state.record(target, mappings[value] ?? value);
+      if (!local || local.deleted) return { field, collection: target, id: value };
     }
     return null;
   }
@@ -573,6 +568,7 @@ export class SyncEngine {
             ...op,
             id,
             status: refused ? 'conflict' : 'failed',
+            rejected: true,
             attempts: op.attempts + 1,
             ...(r.error ? { lastError: r.error } : {}),
           });

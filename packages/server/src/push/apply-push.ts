@@ -293,6 +293,11 @@ class PushRun {
         this.tempIds.set(temp, real);
         this.knownMappings.push({ collection: parseTempId(temp)?.collection ?? '', tempId: temp, id: real });
       }
+      // A temp id whose create an earlier push refused names the refusal, as within one push.
+      const unknown = temps.filter((t) => !this.tempIds.has(t));
+      if (unknown.length > 0)
+        for (const temp of await this.w.rejectedCreates(this.ctx.clientId, unknown))
+          this.failedTempIds.add(temp);
     }
 
     const keys: Array<{ collection: string; id: string }> = [];

@@ -255,6 +255,11 @@ function migrations(kind: DatabaseKind): Record<string, Migration> {
           .unique()
           .execute();
         await db.schema
+          .createIndex('rejections_by_record')
+          .on('rejections')
+          .columns(['tenant', 'client_id', 'record_id'])
+          .execute();
+        await db.schema
           .createIndex('rejections_by_user')
           .on('rejections')
           .columns(['tenant', 'user_id', 'id'])

@@ -467,6 +467,23 @@ export class TenantWrite {
     }
   }
 
+  /** Of these temp ids, those whose create this client sent and the server refused. */
+  async rejectedCreates(clientId: string, tempIds: readonly string[]): Promise<Set<string>> {
+    const out = new Set<string>();
+    for (const part of chunks(tempIds)) {
+      const rows = await this.trx
+        .selectFrom('rejections')
+        .select('record_id')
+        .where('tenant', '=', this.tenant)
+        .where('client_id', '=', clientId)
+        .where('op_type', '=', 'create')
+        .where('record_id', 'in', part)
+        .execute();
+      for (const r of rows) out.add(r.record_id);
+    }
+    return out;
+  }
+
   async touchDevice(userId: string, deviceId: string, at: string): Promise<void> {
     await touchDevice(this.trx, this.tenant, userId, deviceId, at);
   }
