@@ -4,6 +4,7 @@ import { StatisticsPage } from './admin/statistics-page';
 import { PatientPage } from './patients/patient-page';
 import { PatientsPage } from './patients/patients-page';
 import { LastSync } from './last-sync';
+import { RefusedChanges } from './refused-changes';
 import { Link, useRoute } from './router';
 import type { Route } from './router';
 import { isAdmin } from './session';
@@ -71,6 +72,7 @@ function page(route: Route, session: Session) {
         <section aria-labelledby="sync-heading">
           <h1 id="sync-heading">Sync details</h1>
           <SyncEnginePanel />
+          <RefusedChanges />
         </section>
       );
     default:

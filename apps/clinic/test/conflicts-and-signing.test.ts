@@ -183,4 +183,77 @@ describe.runIf(chromiumAvailable())('conflicts and signed notes in the clinic ap
     await syncNow(page);
     expect(await signed.innerText()).toContain('Continue amlodipine 5 mg. Review in 4 weeks.');
   });
+
+  it('keeps an encounter the server refused, with its diagnosis, on the Sync details page of any device', async () => {
+    const nurse = await device('nurse@clinic-a.test');
+    const page = nurse.page;
+    await page.getByRole('button', { name: 'New patient' }).click();
+    await page.getByRole('form', { name: 'New patient' }).getByLabel('Name').fill('Grace Banda');
+    await page.getByRole('form', { name: 'New patient' }).getByRole('button', { name: 'Save' }).click();
+    await page.getByRole('heading', { level: 1, name: 'Grace Banda' }).waitFor();
+    await syncNow(page);
+
+    // Offline, the nurse records a visit; meanwhile the office deletes the patient (a duplicate, say).
+    await nurse.context.setOffline(true);
+    await statusText(page, 'Offline').waitFor();
+    await page.getByRole('button', { name: 'New encounter' }).click();
+    await page.getByLabel('Diagnosis').fill('Cholera suspected, ORS started');
+    await page.getByRole('button', { name: 'Save encounter' }).click();
+    await page.getByText('1 change waiting').waitFor();
+    const patient = (await clinic.app.outpost.store.pull('clinic-a', 0, 100, ['patients'])).records.find(
+      (r) => JSON.parse(r.dataJson).name === 'Grace Banda',
+    );
+    const deleted = await fetch(`${clinic.url}/v1/sync/push`, {
+      method: 'POST',
+      headers: {
+        'content-type': 'application/json',
+        authorization: `Bearer ${await clinic.token('admin@clinic-a.test')}`,
+      },
+      body: JSON.stringify({
+        clientId: 'office',
+        deviceId: 'office-pc',
+        ops: [
+          {
+            opId: crypto.randomUUID(),
+            type: 'delete',
+            collection: 'patients',
+            id: patient?.id,
+            baseVersion: 1,
+          },
+        ],
+      }),
+    });
+    expect(((await deleted.json()) as { results: Array<{ status: string }> }).results[0]?.status).toBe(
+      'applied',
+    );
+
+    // Back online, the visit is refused: its patient is gone. It stays on the tablet, and the
+    // Sync details page shows what the server kept of it.
+    await nurse.context.setOffline(false);
+    await statusText(page, 'Online').waitFor({ timeout: 25_000 });
+    await page.getByRole('button', { name: 'Sync now' }).click();
+    await page.getByRole('button', { name: 'Sync now' }).and(page.locator(':enabled')).waitFor();
+    const refusedRow = (p: Page) =>
+      p
+        .getByRole('table', { name: 'Refused changes' })
+        .getByRole('row')
+        .filter({ hasText: 'Cholera suspected' });
+    await page.getByRole('link', { name: 'Sync details' }).click();
+    await expect
+      .poll(async () => {
+        await page.getByRole('button', { name: 'Refresh refused changes' }).click();
+        return refusedRow(page).count();
+      })
+      .toBe(1);
+    expect(await refusedRow(page).innerText()).toMatch(
+      /create encounters[\s\S]*diagnosis: Cholera suspected, ORS started/,
+    );
+    await screenshot(page, '07-refused-changes');
+
+    // The same nurse on another tablet: the archive is on the server, not on the first device.
+    const other = await device('nurse@clinic-a.test');
+    await other.page.getByRole('link', { name: 'Sync details' }).click();
+    await refusedRow(other.page).waitFor();
+    expect(await refusedRow(other.page).innerText()).toContain('Cholera suspected, ORS started');
+  });
 });
