@@ -61,6 +61,8 @@ export interface LocalConflict {
   summary: ConflictSummary;
   detectedAt: string;
   resolvedAt?: string;
+  /** Who raised it, for a conflict fetched from the server's archive (it may be another device's). */
+  raisedBy?: { userId: string; deviceId: string };
 }
 
 /** Everything a store holds, as loaded when the client opens it. */

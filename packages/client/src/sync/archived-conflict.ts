@@ -23,6 +23,7 @@ export function fromArchive(conflict: Conflict): LocalConflict {
       client: { data: conflict.client.data },
     },
     detectedAt: conflict.createdAt,
+    raisedBy: { userId: conflict.userId, deviceId: conflict.deviceId },
     ...(conflict.resolvedAt !== null ? { resolvedAt: conflict.resolvedAt } : {}),
   };
 }

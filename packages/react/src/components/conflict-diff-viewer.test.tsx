@@ -55,6 +55,19 @@ describe('ConflictDiffViewer', () => {
     expect(view.container.querySelector('[role="radiogroup"]')).toBeNull();
   });
 
+  it('names the device that sent the change when the conflict came from the server archive', async () => {
+    // The scripted server files every conflict as raised on tablet "t"; this device is the office PC.
+    const { client } = await patientConflict({ deviceId: 'office-pc' });
+    const view = await render(client, <FirstConflict />);
+    const header = () => view.container.querySelector('thead')?.textContent ?? '';
+    expect(header()).toContain('Local (this device)');
+    await act(async () => {
+      await client.conflicts.refresh();
+    });
+    expect(header()).toContain('Local (device t)');
+    expect(view.container.querySelector('caption')?.textContent).toContain('The version from device t');
+  });
+
   it('opens and closes a nested object, its fields compared one by one', async () => {
     const { client } = await vitalsConflict();
     const view = await render(client, <FirstConflict />);

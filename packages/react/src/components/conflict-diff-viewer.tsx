@@ -2,6 +2,8 @@ import { useId, useMemo, useState } from 'react';
 import type { ReactNode } from 'react';
 import type { LocalConflict } from '@outpost/client';
 import type { RecordData } from '@outpost/core';
+import { useSyncClient } from '../sync-client-context';
+import { localSide } from './conflict-labels';
 import { useConflictVersions } from './conflict-versions';
 import { formatValue } from './format-value';
 import { diffRecords, mergeChoices } from './record-diff';
@@ -38,8 +40,11 @@ export function ConflictDiffViewer(props: ConflictDiffViewerProps) {
 
 function StoredConflictDiff({ conflict, ...rest }: ChoiceProps & { conflict: LocalConflict }) {
   const { local, server } = useConflictVersions(conflict);
-  return <VersionsDiff local={local} server={server} {...rest} />;
+  const side = localSide(conflict, useSyncClient().deviceId);
+  return <VersionsDiff local={local} server={server} side={side} {...rest} />;
 }
+
+const thisDevice = localSide(undefined, '');
 
 const noChoices: FieldChoices = {};
 
@@ -58,9 +63,17 @@ function Value({ value }: { value: unknown }) {
 interface VersionsDiffProps extends ChoiceProps {
   local: RecordData | null;
   server: RecordData | null;
+  /** Whose the local side is; this device's unless said otherwise. */
+  side?: { column: string; version: string };
 }
 
-function VersionsDiff({ local, server, choices = noChoices, onChoose }: VersionsDiffProps) {
+function VersionsDiff({
+  local,
+  server,
+  side = thisDevice,
+  choices = noChoices,
+  onChoose,
+}: VersionsDiffProps) {
   const id = useId();
   const diffs = useMemo(() => diffRecords(local, server), [local, server]);
   const merged = useMemo(() => mergeChoices(local, server, choices), [local, server, choices]);
@@ -141,9 +154,10 @@ function VersionsDiff({ local, server, choices = noChoices, onChoose }: Versions
     <div>
       <table style={table}>
         <caption style={{ textAlign: 'left', paddingBottom: '0.5em' }}>
-          This device&apos;s version beside the server&apos;s.{' '}
+          {side.version} beside the server&apos;s.{' '}
           <small>
-            added: only on this device; removed: only on the server; changed: different on each; same: alike.
+            added: only in the local version; removed: only on the server; changed: different in each; same:
+            alike.
           </small>
         </caption>
         <thead>
@@ -152,7 +166,7 @@ function VersionsDiff({ local, server, choices = noChoices, onChoose }: Versions
               Field
             </th>
             <th scope="col" style={cell}>
-              Local (this device)
+              {side.column}
             </th>
             <th scope="col" style={cell}>
               Server

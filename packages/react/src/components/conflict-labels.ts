@@ -41,3 +41,20 @@ export function formatTime(iso: string): string {
   const date = new Date(iso);
   return Number.isNaN(date.getTime()) ? iso : date.toLocaleString();
 }
+
+/**
+ * Whose the "local" side of a conflict is, in words: this device's, or (for a conflict an
+ * administrator fetched from the server's archive) the device that sent the change.
+ */
+export function localSide(
+  conflict: LocalConflict | undefined,
+  thisDeviceId: string,
+): {
+  column: string;
+  version: string;
+} {
+  const device = conflict?.raisedBy?.deviceId;
+  if (device === undefined || device === thisDeviceId)
+    return { column: 'Local (this device)', version: "This device's version" };
+  return { column: `Local (device ${device})`, version: `The version from device ${device}` };
+}

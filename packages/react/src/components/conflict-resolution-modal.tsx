@@ -1,9 +1,10 @@
 import { useEffect, useId, useLayoutEffect, useMemo, useRef, useState } from 'react';
 import type { LocalConflict } from '@outpost/client';
 import type { RecordData, ResolutionStrategy } from '@outpost/core';
+import { useSyncClient } from '../sync-client-context';
 import { useSyncEngine } from '../use-sync-engine';
 import { ConflictDiffViewer } from './conflict-diff-viewer';
-import { formatTime, outcomeLabel, recordLabel, strategyLabel } from './conflict-labels';
+import { formatTime, localSide, outcomeLabel, recordLabel, strategyLabel } from './conflict-labels';
 import { useConflictVersions } from './conflict-versions';
 import { mergeChoices } from './record-diff';
 import type { FieldChoices, Side } from './record-diff';
@@ -46,15 +47,22 @@ function focusableIn(root: HTMLElement): HTMLElement[] {
   );
 }
 
-const explanations: Readonly<Record<ResolutionStrategy, string>> = {
-  'client-wins': "This device's version replaces the server's.",
-  'server-wins': "The server's version stays; this device's change is set aside in the conflict archive.",
-  'last-write-wins': 'The version changed last stays.',
-  merge: 'Each field takes the version you chose; a field the chosen version lacks is cleared.',
-};
+function explanation(strategy: ResolutionStrategy, localVersion: string): string {
+  switch (strategy) {
+    case 'client-wins':
+      return `${localVersion} replaces the server's.`;
+    case 'server-wins':
+      return "The server's version stays; the local change is set aside in the conflict archive.";
+    case 'last-write-wins':
+      return 'The version changed last stays.';
+    case 'merge':
+      return 'Each field takes the version you chose; a field the chosen version lacks is cleared.';
+  }
+}
 
 function OpenConflictModal({ conflict, onClose }: { conflict: LocalConflict; onClose(): void }) {
   const { conflicts } = useSyncEngine();
+  const client = useSyncClient();
   const live = conflicts.find((c) => c.id === conflict.id) ?? conflict;
   const versions = useConflictVersions(live);
   const actions = useConflictActions();
@@ -186,7 +194,7 @@ function OpenConflictModal({ conflict, onClose }: { conflict: LocalConflict; onC
         {phase === 'confirm' && planned !== null ? (
           <section aria-labelledby={confirmHeadingId}>
             <h3 id={confirmHeadingId}>{strategyLabel(planned)}: the record will read</h3>
-            <p>{explanations[planned]}</p>
+            <p>{explanation(planned, localSide(live, client.deviceId).version)}</p>
             <RecordPreview data={result} labelledBy={confirmHeadingId} />
             <div style={buttonRow}>
               <button type="button" ref={confirmRef} disabled={actions.busy} onClick={() => void confirm()}>
@@ -202,7 +210,7 @@ function OpenConflictModal({ conflict, onClose }: { conflict: LocalConflict; onC
         {phase === 'resolved' ? (
           <>
             <p role="status">Resolved: {outcomeLabel(live.summary.outcome)}.</p>
-            <ConflictDiffViewer local={versions.local} server={versions.server} />
+            <ConflictDiffViewer conflict={live} />
             {canUndo ? (
               <div style={buttonRow}>
                 <button
