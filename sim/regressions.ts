@@ -34,4 +34,9 @@ export const regressions: readonly Regression[] = [
     bug: 'an op answered "duplicate" (applied earlier, the answer lost) left the device showing it replayed over a newer server state (convergence)',
     fix: 'client sync/sync-engine.ts: such an acknowledgement reads the record afresh',
   },
+  {
+    seed: 3076,
+    bug: 'a refused update kept on screen brought back a field the person had since changed again, once the record was read from the server afresh (convergence)',
+    fix: 'client collection.ts, local-state.ts: a later change marks the fields it sets superseded on the refused op, which no longer shows them',
+  },
 ];

@@ -175,8 +175,13 @@ export class Collection<D extends RecordData = RecordData> {
         hlc,
         updatedAt: op.createdAt,
       };
+      // Refused updates of this record stop showing the fields this change sets again.
+      const superseded = this.ctx.db.state
+        .opsFor(this.def.name, rec.id)
+        .filter((o) => o.status === 'failed' && o.type === 'update')
+        .map((o) => ({ ...o, superseded: [...new Set([...(o.superseded ?? []), ...Object.keys(patch)])] }));
       return {
-        batch: { putRecords: [next], putOps: [op], meta: { 'outbox.lastSeq': op.seq } },
+        batch: { putRecords: [next], putOps: [...superseded, op], meta: { 'outbox.lastSeq': op.seq } },
         result: next,
       };
     });

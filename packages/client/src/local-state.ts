@@ -31,6 +31,13 @@ export interface ServerState {
  * in the order they were made. A pending edit is never hidden by a server state: it is replayed
  * over it, until the server's answer to it arrives.
  */
+/** What an update still shows: its data without the fields a later change set again. */
+function shownPatch(op: OutboxEntry): RecordData {
+  const patch = { ...(op.data ?? {}) };
+  for (const field of op.superseded ?? []) delete patch[field];
+  return patch;
+}
+
 export function viewOf(
   collection: string,
   id: string,
@@ -42,7 +49,7 @@ export function viewOf(
   let updatedAt = server?.updatedAt ?? '';
   for (const op of pending) {
     if (op.type === 'create') data = { ...(op.data ?? {}) };
-    else if (op.type === 'update') data = data === null ? null : applyPatch(data, op.data ?? {});
+    else if (op.type === 'update') data = data === null ? null : applyPatch(data, shownPatch(op));
     else data = null;
     hlc = op.hlc;
     updatedAt = op.createdAt;

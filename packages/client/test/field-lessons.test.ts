@@ -140,6 +140,29 @@ describe('lessons from the field', () => {
     expect(client.queue.stats().pending).toBe(1);
   });
 
+  it('a refused change kept on screen never brings back a field changed again since', async () => {
+    const network = new TestNetwork();
+    const client = await open(memoryStore(), network);
+    const p = await client.collection('patients').create({ name: 'Alinafe' });
+    const e = await client.collection('encounters').create({ patientId: p.id, diagnosis: 'Fever' });
+    await client.sync();
+    // Refused: the new patient id names nobody. It stays on screen, marked failed.
+    await client.collection('encounters').update(e.id, { patientId: uuidv7(), diagnosis: 'Malaria' });
+    await client.sync();
+    expect(client.queue.stats().failed).toBe(1);
+    // The clinician corrects the diagnosis; that change goes through.
+    await client.collection('encounters').update(e.id, { diagnosis: 'Typhoid' });
+    await client.sync();
+    // Another device changes the encounter: the record is read from the server again.
+    const other = await open(memoryStore(), new TestNetwork(), { deviceId: 'other-3' });
+    await other.sync();
+    await other.collection('encounters').update(e.id, { notes: 'Referred' });
+    await other.sync();
+    await client.sync();
+    const shown = await client.collection('encounters').get(e.id);
+    expect(shown?.data).toMatchObject({ diagnosis: 'Typhoid', notes: 'Referred' });
+  });
+
   it('sends the ops behind a create the server refused, so they reach its archive too', async () => {
     const network = new TestNetwork();
     const client = await open(memoryStore(), network);

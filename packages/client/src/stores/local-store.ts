@@ -43,6 +43,12 @@ export interface OutboxEntry {
   /** True once the op may have reached the server: from then on its content is fixed under its opId. */
   sent?: boolean;
   /**
+   * Fields of this failed update that a later change on the device set again. The op stays as it
+   * was sent; the device no longer shows these fields from it, or a refusal kept on screen would
+   * bring back a value the person has since replaced.
+   */
+  superseded?: string[];
+  /**
    * True once the server refused the op for good. Its answer is journaled under the opId, so a
    * retry gets the same answer: nothing waits for it, and the server's rejection archive has it.
    */
