@@ -39,4 +39,14 @@ export const regressions: readonly Regression[] = [
     bug: 'a refused update kept on screen brought back a field the person had since changed again, once the record was read from the server afresh (convergence)',
     fix: 'client collection.ts, local-state.ts: a later change marks the fields it sets superseded on the refused op, which no longer shows them',
   },
+  {
+    seed: 8546,
+    bug: 'a locked form refused a change and the read of its server state was lost to the network: the device kept showing the refused change for good (convergence, immutability)',
+    fix: 'client sync/sync-engine.ts: records to read afresh are stored with the answer that asked for them and read again by the next sync',
+  },
+  {
+    seed: 6726,
+    bug: "a resend's duplicate answer carried the server's version of back then and replaced a newer one the device had pulled meanwhile (convergence)",
+    fix: 'client sync/sync-engine.ts: a conflict answer older than what the device shows makes it read the record afresh',
+  },
 ];

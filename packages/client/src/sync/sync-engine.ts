@@ -68,6 +68,9 @@ const cursorKey = 'pull.cursor';
 export const waitingForParent = 'waiting for the record it references to exist';
 const upToDateKey = 'pull.upToDate';
 const mappingsKey = 'tempIds';
+/** Records whose server state the device must read again, kept until read: a lost read is retried. */
+const refreshKey = 'sync.refresh';
+type RecordRef = { collection: string; id: string };
 
 /** An error worth retrying: the network, the server being down or busy, a token to refresh. */
 function isTransient(err: unknown): boolean {
@@ -425,7 +428,7 @@ export class SyncEngine {
     await this.applyMappings(response.idMappings);
     // ...then each op's outcome. Both steps are safe to repeat: a resend gets the same answers.
     const refresh = await this.applyResults(batch, response.results, result);
-    if (refresh.length > 0) await this.refreshRecords(refresh);
+    if (refresh.length > 0) await this.refreshRecords();
   }
 
   /** A send that failed on the way: the ops wait for the backoff timer, or stay failed after too many tries. */
@@ -540,7 +543,10 @@ export class SyncEngine {
           summary.pushed.conflicts += 1;
           ops.set(op.seq, { ...op, id, status: 'conflict' });
           const server = r.conflict?.server;
-          if (server) {
+          const shown = records.get(keyOf(op.collection, id)) ?? state.record(op.collection, id);
+          // A late answer (a resend's duplicate) carries the server's version of back then: when
+          // the device has since seen a newer one, it reads the record afresh instead.
+          if (server && !(shown && shown.version > server.version)) {
             // The server's version stands (or waits for a person): show it, with any other
             // pending changes of this device on top. The losing change is in the conflict store.
             const view = viewOf(
@@ -591,27 +597,52 @@ export class SyncEngine {
         deleteRecords,
         putConflicts: conflicts,
       };
+      if (refresh.length > 0) {
+        const wanted = (state.meta[refreshKey] ?? []) as RecordRef[];
+        const known = new Set(wanted.map((k) => keyOf(k.collection, k.id)));
+        const added = refresh.filter((k) => !known.has(keyOf(k.collection, k.id)));
+        write.meta = { [refreshKey]: [...wanted, ...added] };
+      }
       return { batch: write, result: refresh };
     });
   }
 
-  /** Reads records whose server state a push answer did not carry, and shows them beneath pending changes. */
-  private async refreshRecords(keys: ReadonlyArray<{ collection: string; id: string }>): Promise<void> {
+  /**
+   * Reads the records whose server state a push answer did not carry (a signed or locked record
+   * that refused a change, a duplicate's record) and shows them beneath pending changes. The list
+   * is stored with the answers that asked for it, so a read lost to the network is retried by the
+   * next sync instead of leaving the device showing a change the server refused.
+   */
+  private async refreshRecords(): Promise<void> {
+    const wanted = (this.o.db.state.meta[refreshKey] ?? []) as RecordRef[];
+    if (wanted.length === 0) return;
     const changes: Change[] = [];
-    for (const k of keys) {
+    const read = new Set<string>();
+    let failure: unknown;
+    for (const k of wanted) {
       try {
         const found = await this.call(() => this.o.transport.getRecord(k.collection, k.id));
         if (found) changes.push(found);
       } catch (err) {
-        if (isTransient(err)) throw err;
+        if (isTransient(err)) {
+          failure = err;
+          break;
+        }
       }
+      read.add(keyOf(k.collection, k.id));
     }
-    if (changes.length > 0) await this.applyChanges(changes);
+    const left = ((this.o.db.state.meta[refreshKey] ?? []) as RecordRef[]).filter(
+      (k) => !read.has(keyOf(k.collection, k.id)),
+    );
+    await this.applyChanges(changes, { meta: { [refreshKey]: left } });
+    if (failure !== undefined) throw failure;
   }
 
   // ---- pull ---------------------------------------------------------------------------------
 
   private async pullAll(result: SyncResult): Promise<void> {
+    // Reads a push asked for and the network lost first, so they land beneath this pull.
+    await this.refreshRecords();
     let resynced = false;
     for (;;) {
       const cursor = this.o.db.state.meta[cursorKey] as string | undefined;
