@@ -168,6 +168,35 @@ describe.each(dialects())('push and pull on %s', (kind) => {
     expect(await server.app.outpost.store.conflictsForRecord('clinic-a', 'patients', id)).toHaveLength(1);
   });
 
+  it('replays an op journaled with its whole result, as rows written before the compact journal hold it', async () => {
+    const first = { opId: opId(), collection: 'patients', id: uuidv7() };
+    await server.app.outpost.store.db
+      .insertInto('ops')
+      .values({
+        tenant: 'clinic-a',
+        op_id: first.opId,
+        client_id: 'client-1',
+        device_id: 'tablet-1',
+        user_id: 'someone-earlier',
+        collection: first.collection,
+        record_id: first.id,
+        op_type: 'create',
+        status: 'applied',
+        result: JSON.stringify({ ...first, status: 'applied', version: 1 }),
+        received_at: new Date().toISOString(),
+        duplicates: 0,
+      })
+      .execute();
+    const res = await push(server, nurse, [
+      { opId: first.opId, collection: 'patients', type: 'create', id: first.id, data: { name: 'Thoko B.' } },
+    ]);
+    expect(res.results).toEqual([{ ...first, status: 'duplicate', originalStatus: 'applied', version: 1 }]);
+    const journaled = (await server.app.outpost.store.opLog('clinic-a', 100_000)).find(
+      (o) => o.opId === first.opId,
+    );
+    expect(journaled?.result).toEqual({ ...first, status: 'applied', version: 1 });
+  });
+
   it('settles a stale update as a conflict, keeps the server version and archives the client copy', async () => {
     const id = uuidv7();
     await push(server, nurse, [

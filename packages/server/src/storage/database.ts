@@ -50,15 +50,23 @@ function refusingNulText(dialect: Dialect): Dialect {
       return {
         compileQuery(node, queryId) {
           const compiled = compiler.compileQuery(node, queryId);
-          for (const p of compiled.parameters) {
-            if (typeof p === 'string' && p.includes('\u0000'))
-              throw new OutpostError('VALIDATION_FAILED', 'text may not contain the NUL character (U+0000)');
-          }
+          refuseNulText(compiled.parameters);
           return compiled;
         },
       };
     },
   };
+}
+
+/**
+ * The check every compiled query's parameters pass; queries run precompiled (the store's cached
+ * inserts) call it themselves.
+ */
+export function refuseNulText(parameters: readonly unknown[]): void {
+  for (const p of parameters) {
+    if (typeof p === 'string' && p.includes('\u0000'))
+      throw new OutpostError('VALIDATION_FAILED', 'text may not contain the NUL character (U+0000)');
+  }
 }
 
 /**

@@ -11,6 +11,7 @@ import type {
   RecordData,
 } from '@outpost/core';
 import type { Database, DatabaseKind } from './database';
+import { CachedInserts } from './cached-inserts';
 import type { Tables } from './tables';
 
 type Db = Kysely<Tables> | Transaction<Tables>;
@@ -159,6 +160,40 @@ function chunks<T>(items: readonly T[], size = chunkSize): T[][] {
   return out;
 }
 
+/**
+ * What the journal keeps of an op's result: everything its own columns (op_id, collection,
+ * record_id, status) do not already hold; for an applied op, only its version. Half the bytes of
+ * the whole result, on every op of every push.
+ */
+function journalResult(result: PushResult): string {
+  const { opId: _opId, collection: _collection, id: _id, status: _status, ...rest } = result;
+  return JSON.stringify(rest);
+}
+
+/** An op's result from its journal row. Rows written before journalResult hold the whole result, which the columns repeat. */
+function journaledResult(row: {
+  op_id: string;
+  collection: string;
+  record_id: string;
+  status: string;
+  result: string;
+}): PushResult {
+  const {
+    opId: _opId,
+    collection: _collection,
+    id: _id,
+    status: _status,
+    ...rest
+  } = JSON.parse(row.result) as Partial<PushResult>;
+  return {
+    opId: row.op_id,
+    status: row.status as PushResult['status'],
+    collection: row.collection,
+    id: row.record_id,
+    ...rest,
+  };
+}
+
 export function recordKey(collection: string, id: string): string {
   return `${collection}\u0000${id}`;
 }
@@ -235,6 +270,7 @@ export class TenantWrite {
     readonly tenant: string,
     startPosition: number,
     private readonly lastReserved: number,
+    private readonly inserts: CachedInserts,
   ) {
     this.position = startPosition;
   }
@@ -265,7 +301,7 @@ export class TenantWrite {
           collection: row.collection,
           recordId: row.record_id,
           type: row.op_type,
-          result: JSON.parse(row.result) as PushResult,
+          result: journaledResult(row),
           receivedAt: row.received_at,
         });
       }
@@ -331,60 +367,58 @@ export class TenantWrite {
 
   async writeRecords(records: readonly StoredRecord[]): Promise<void> {
     for (const part of chunks(records)) {
-      await this.trx
-        .insertInto('records')
-        .values(
-          part.map((r) => ({
-            tenant: this.tenant,
-            collection: r.collection,
-            id: r.id,
-            data: JSON.stringify(r.data),
-            version: r.version,
-            field_meta: JSON.stringify(r.fieldMeta),
-            deleted: r.deleted ? 1 : 0,
-            hlc: r.hlc,
-            updated_at: r.updatedAt,
-            updated_by: r.updatedBy,
-            position: r.position,
-          })),
-        )
-        .onConflict((oc) =>
-          oc.columns(['tenant', 'collection', 'id']).doUpdateSet((eb) => ({
-            data: eb.ref('excluded.data'),
-            version: eb.ref('excluded.version'),
-            field_meta: eb.ref('excluded.field_meta'),
-            deleted: eb.ref('excluded.deleted'),
-            hlc: eb.ref('excluded.hlc'),
-            updated_at: eb.ref('excluded.updated_at'),
-            updated_by: eb.ref('excluded.updated_by'),
-            position: eb.ref('excluded.position'),
-          })),
-        )
-        .execute();
+      const rows = part.map((r) => ({
+        tenant: this.tenant,
+        collection: r.collection,
+        id: r.id,
+        data: JSON.stringify(r.data),
+        version: r.version,
+        field_meta: JSON.stringify(r.fieldMeta),
+        deleted: r.deleted ? 1 : 0,
+        hlc: r.hlc,
+        updated_at: r.updatedAt,
+        updated_by: r.updatedBy,
+        position: r.position,
+      }));
+      await this.inserts.run(this.trx, 'records', rows, (values) =>
+        this.trx
+          .insertInto('records')
+          .values([...values])
+          .onConflict((oc) =>
+            oc.columns(['tenant', 'collection', 'id']).doUpdateSet((eb) => ({
+              data: eb.ref('excluded.data'),
+              version: eb.ref('excluded.version'),
+              field_meta: eb.ref('excluded.field_meta'),
+              deleted: eb.ref('excluded.deleted'),
+              hlc: eb.ref('excluded.hlc'),
+              updated_at: eb.ref('excluded.updated_at'),
+              updated_by: eb.ref('excluded.updated_by'),
+              position: eb.ref('excluded.position'),
+            })),
+          ),
+      );
     }
   }
 
   async writeOps(ops: readonly StoredOp[]): Promise<void> {
     for (const part of chunks(ops)) {
-      await this.trx
-        .insertInto('ops')
-        .values(
-          part.map((o) => ({
-            tenant: o.tenant,
-            op_id: o.opId,
-            client_id: o.clientId,
-            device_id: o.deviceId,
-            user_id: o.userId,
-            collection: o.collection,
-            record_id: o.recordId,
-            op_type: o.type,
-            status: o.result.status,
-            result: JSON.stringify(o.result),
-            received_at: o.receivedAt,
-            duplicates: 0,
-          })),
-        )
-        .execute();
+      const rows = part.map((o) => ({
+        tenant: o.tenant,
+        op_id: o.opId,
+        client_id: o.clientId,
+        device_id: o.deviceId,
+        user_id: o.userId,
+        collection: o.collection,
+        record_id: o.recordId,
+        op_type: o.type,
+        status: o.result.status,
+        result: journalResult(o.result),
+        received_at: o.receivedAt,
+        duplicates: 0,
+      }));
+      await this.inserts.run(this.trx, 'ops', rows, (values) =>
+        this.trx.insertInto('ops').values([...values]),
+      );
     }
   }
 
@@ -741,6 +775,8 @@ function addCount(
  * to a tenant passed in by the caller, which takes it from the verified token and nowhere else.
  */
 export class SyncStore {
+  private readonly inserts = new CachedInserts();
+
   constructor(private readonly database: Database) {}
 
   /**
@@ -778,7 +814,7 @@ export class SyncStore {
         )
         .returning('position')
         .executeTakeFirstOrThrow();
-      return fn(new TenantWrite(trx, tenant, reserved.position - changes, reserved.position));
+      return fn(new TenantWrite(trx, tenant, reserved.position - changes, reserved.position, this.inserts));
     });
   }
 
@@ -955,7 +991,7 @@ export class SyncStore {
       type: r.op_type,
       receivedAt: r.received_at,
       status: r.status,
-      result: JSON.parse(r.result) as PushResult,
+      result: journaledResult(r),
     }));
   }
 

@@ -38,7 +38,11 @@ export interface Tables {
     record_id: string;
     op_type: string;
     status: string;
-    /** JSON PushResult, replayed for a duplicate. Carries conflict summaries, never record data. */
+    /**
+     * JSON: the PushResult without what the columns above hold (opId, collection, id, status),
+     * e.g. `{"version":1}`; replayed for a duplicate. Conflict summaries, never record data.
+     * Rows written before this hold the whole result.
+     */
     result: string;
     received_at: string;
     duplicates: number;

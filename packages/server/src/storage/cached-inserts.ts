@@ -1,0 +1,47 @@
+import { CompiledQuery } from 'kysely';
+import type { Compilable, Transaction } from 'kysely';
+import { refuseNulText } from './database';
+import type { Tables } from './tables';
+
+/**
+ * A push's hot multi-row inserts (records, the op journal) as SQL that Kysely compiles once per
+ * statement and row count, then runs with each batch's parameters: building and compiling a
+ * 500-row insert took about as long as SQLite took to run it. Parameters are laid out row by row,
+ * each row in the first row's column order, which is how Kysely compiles a multi-row insert; the
+ * first compile of every shape checks that they are, so a shape it cannot reuse fails loudly.
+ */
+export class CachedInserts {
+  private readonly texts = new Map<string, string>();
+
+  constructor(private readonly capacity = 64) {}
+
+  /** Inserts `rows` (all with the same keys, none undefined) with the statement `build` makes of them. */
+  async run<Row extends Record<string, unknown>>(
+    trx: Transaction<Tables>,
+    name: string,
+    rows: readonly Row[],
+    build: (rows: readonly Row[]) => Compilable,
+  ): Promise<void> {
+    const first = rows[0];
+    if (first === undefined) return;
+    const columns = Object.keys(first);
+    const parameters: unknown[] = [];
+    for (const row of rows) for (const column of columns) parameters.push(row[column]);
+    const key = `${name}\u0000${rows.length}`;
+    let text = this.texts.get(key);
+    if (text === undefined) {
+      // Compiling through Kysely runs the usual checks on the parameters (refusingNulText).
+      const compiled = build(rows).compile();
+      const same =
+        compiled.parameters.length === parameters.length &&
+        compiled.parameters.every((p, i) => p === parameters[i]);
+      if (!same) throw new Error(`cached insert ${name}: parameters are not in row and column order`);
+      text = compiled.sql;
+      if (this.texts.size >= this.capacity) this.texts.delete(this.texts.keys().next().value ?? '');
+      this.texts.set(key, text);
+    } else {
+      refuseNulText(parameters);
+    }
+    await trx.executeQuery(CompiledQuery.raw(text, parameters));
+  }
+}
