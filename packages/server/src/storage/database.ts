@@ -66,6 +66,8 @@ export function refuseNulText(parameters: readonly unknown[]): void {
   for (const p of parameters) {
     if (typeof p === 'string' && p.includes('\u0000'))
       throw new OutpostError('VALIDATION_FAILED', 'text may not contain the NUL character (U+0000)');
+    // An array parameter (PostgreSQL's lookups by a list of keys) holds text too.
+    if (Array.isArray(p)) refuseNulText(p);
   }
 }
 

@@ -1,3 +1,4 @@
+import { sql } from 'kysely';
 import type { Kysely, Transaction } from 'kysely';
 import type {
   ConflictKind,
@@ -194,6 +195,34 @@ function journaledResult(row: {
   };
 }
 
+/**
+ * The rows of `table` that match `where` and whose `column` is one of `keys`, found by one index
+ * probe per key. On PostgreSQL that is a lateral join over the keys, sent as one array: planned
+ * without statistics (a new table, until autovacuum first analyzes it), an IN list or `= ANY` is
+ * answered by reading every row matching `where` (the whole tenant) and filtering, a cost that
+ * grows with the table at every push; a probe per key never does, and costs the same with statistics.
+ */
+async function rowsByKey<T extends 'records' | 'ops' | 'temp_ids'>(
+  db: Db,
+  kind: DatabaseKind,
+  table: T,
+  where: Readonly<Record<string, string>>,
+  column: string,
+  keys: readonly string[],
+): Promise<Array<Tables[T]>> {
+  const matching = sql.join(
+    Object.entries(where).map(([name, value]) => sql`${sql.ref(name)} = ${value}`),
+    sql` and `,
+  );
+  const from = sql`select * from ${sql.table(table)} where ${matching}`;
+  const query =
+    kind === 'sqlite'
+      ? sql<Tables[T]>`${from} and ${sql.ref(column)} in (${sql.join(keys)})`
+      : sql<Tables[T]>`select p.* from unnest(${[...keys]}::text[]) as k(key)
+          cross join lateral (${from} and ${sql.ref(column)} = k.key limit 1) as p`;
+  return (await query.execute(db)).rows;
+}
+
 export function recordKey(collection: string, id: string): string {
   return `${collection}\u0000${id}`;
 }
@@ -267,6 +296,7 @@ export class TenantWrite {
 
   constructor(
     private readonly trx: Transaction<Tables>,
+    private readonly kind: DatabaseKind,
     readonly tenant: string,
     startPosition: number,
     private readonly lastReserved: number,
@@ -285,12 +315,7 @@ export class TenantWrite {
   async loadOps(opIds: readonly string[]): Promise<Map<string, StoredOp>> {
     const found = new Map<string, StoredOp>();
     for (const part of chunks([...new Set(opIds)])) {
-      const rows = await this.trx
-        .selectFrom('ops')
-        .selectAll()
-        .where('tenant', '=', this.tenant)
-        .where('op_id', 'in', part)
-        .execute();
+      const rows = await rowsByKey(this.trx, this.kind, 'ops', { tenant: this.tenant }, 'op_id', part);
       for (const row of rows) {
         found.set(row.op_id, {
           tenant: row.tenant,
@@ -330,13 +355,14 @@ export class TenantWrite {
   async loadTempIds(clientId: string, tempIds: readonly string[]): Promise<Map<string, string>> {
     const found = new Map<string, string>();
     for (const part of chunks([...new Set(tempIds)])) {
-      const rows = await this.trx
-        .selectFrom('temp_ids')
-        .select(['temp_id', 'real_id'])
-        .where('tenant', '=', this.tenant)
-        .where('client_id', '=', clientId)
-        .where('temp_id', 'in', part)
-        .execute();
+      const rows = await rowsByKey(
+        this.trx,
+        this.kind,
+        'temp_ids',
+        { tenant: this.tenant, client_id: clientId },
+        'temp_id',
+        part,
+      );
       for (const row of rows) found.set(row.temp_id, row.real_id);
     }
     return found;
@@ -345,7 +371,7 @@ export class TenantWrite {
   async loadRecords(
     keys: ReadonlyArray<{ collection: string; id: string }>,
   ): Promise<Map<string, StoredRecord>> {
-    return loadRecords(this.trx, this.tenant, keys);
+    return loadRecords(this.trx, this.kind, this.tenant, keys);
   }
 
   /** Reserves `count` new server ids in a collection; returns the first. Unused ones leave harmless gaps. */
@@ -656,6 +682,7 @@ function rejectionQuery(db: Db, tenant: string, filter: RejectionFilter, visibil
 
 async function loadRecords(
   db: Db,
+  kind: DatabaseKind,
   tenant: string,
   keys: ReadonlyArray<{ collection: string; id: string }>,
 ): Promise<Map<string, StoredRecord>> {
@@ -668,13 +695,7 @@ async function loadRecords(
   const found = new Map<string, StoredRecord>();
   for (const [collection, ids] of byCollection) {
     for (const part of chunks([...ids])) {
-      const rows = await db
-        .selectFrom('records')
-        .selectAll()
-        .where('tenant', '=', tenant)
-        .where('collection', '=', collection)
-        .where('id', 'in', part)
-        .execute();
+      const rows = await rowsByKey(db, kind, 'records', { tenant, collection }, 'id', part);
       for (const row of rows) found.set(recordKey(row.collection, row.id), toRecord(row));
     }
   }
@@ -814,7 +835,9 @@ export class SyncStore {
         )
         .returning('position')
         .executeTakeFirstOrThrow();
-      return fn(new TenantWrite(trx, tenant, reserved.position - changes, reserved.position, this.inserts));
+      return fn(
+        new TenantWrite(trx, this.kind, tenant, reserved.position - changes, reserved.position, this.inserts),
+      );
     });
   }
 
@@ -897,7 +920,7 @@ export class SyncStore {
   }
 
   async getRecord(tenant: string, collection: string, id: string): Promise<StoredRecord | null> {
-    const found = await loadRecords(this.database.db, tenant, [{ collection, id }]);
+    const found = await loadRecords(this.database.db, this.kind, tenant, [{ collection, id }]);
     return found.get(recordKey(collection, id)) ?? null;
   }
 
