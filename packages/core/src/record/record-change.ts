@@ -21,12 +21,24 @@ export function applyPatch(data: RecordData, patch: RecordData): RecordData {
 export function changedFields(before: RecordData | null, after: RecordData | null): string[] {
   const a = before ?? {};
   const b = after ?? {};
-  const fields = new Set([...Object.keys(a), ...Object.keys(b)]);
   const changed: string[] = [];
-  for (const field of fields) {
-    if (stableStringify(a[field]) !== stableStringify(b[field])) changed.push(field);
+  for (const field of Object.keys(a)) {
+    if (differs(a[field], b[field])) changed.push(field);
+  }
+  for (const field of Object.keys(b)) {
+    if (!Object.hasOwn(a, field) && differs(undefined, b[field])) changed.push(field);
   }
   return changed.sort();
+}
+
+/**
+ * Whether two field values differ as stable JSON. The same value, or two different strings (JSON
+ * text of a string is one-to-one), are answered without serialising: most fields of most changes.
+ */
+function differs(x: unknown, y: unknown): boolean {
+  if (x === y) return false;
+  if (typeof x === 'string' && typeof y === 'string') return true;
+  return stableStringify(x) !== stableStringify(y);
 }
 
 export function stampFields(
