@@ -1,4 +1,5 @@
 // The store's contract, through the HTTP API, on SQLite and PostgreSQL alike.
+import { gunzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { uuidv7, makeTempId } from '@outpost/core';
 import type { PushResponse } from '@outpost/core';
@@ -330,6 +331,31 @@ describe.each(dialects())('push and pull on %s', (kind) => {
     expect(first.hasMore).toBe(true);
     const onlyEncounters = await pullAll(server, nurse, { cursor: start, collections: 'encounters' });
     expect(onlyEncounters.changes).toEqual([]);
+  });
+
+  it('gzips a pull page for a client that asks, with the same changes as plain', async () => {
+    await push(
+      server,
+      nurse,
+      Array.from({ length: 40 }, (_, i) => ({
+        collection: 'patients',
+        type: 'create' as const,
+        id: uuidv7(),
+        data: { name: `Patient ${i}`, notes: 'Follow up at the next outreach visit. '.repeat(4) },
+      })),
+    );
+    const get = (encoding: string) =>
+      server.app.inject({
+        method: 'GET',
+        url: '/v1/sync/pull?limit=1000',
+        headers: { authorization: `Bearer ${nurse}`, 'accept-encoding': encoding },
+      });
+    const [plain, zipped] = await Promise.all([get('identity'), get('gzip')]);
+    expect(plain.headers['content-encoding']).toBeUndefined();
+    expect(plain.body.length).toBeGreaterThan(16 * 1024);
+    expect(zipped.headers['content-encoding']).toBe('gzip');
+    expect(Number(zipped.headers['content-length'])).toBe(zipped.rawPayload.length);
+    expect(JSON.parse(gunzipSync(zipped.rawPayload).toString('utf8'))).toEqual(JSON.parse(plain.body));
   });
 
   it('tells a client whose cursor predates purged tombstones to resync (410)', async () => {
