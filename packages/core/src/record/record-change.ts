@@ -32,12 +32,20 @@ export function changedFields(before: RecordData | null, after: RecordData | nul
 }
 
 /**
- * Whether two field values differ as stable JSON. The same value, or two different strings (JSON
- * text of a string is one-to-one), are answered without serialising: most fields of most changes.
+ * Whether two field values differ as stable JSON, answering without serialising what needs none:
+ * the same value; two different strings (JSON text of a string is one-to-one); an absent field
+ * (undefined and null are both `null`) against a string, boolean, object or array, none of whose
+ * JSON is `null`. That covers most fields of most changes, and every field of a create.
  */
 function differs(x: unknown, y: unknown): boolean {
   if (x === y) return false;
   if (typeof x === 'string' && typeof y === 'string') return true;
+  const xAbsent = x === undefined || x === null;
+  if (xAbsent || y === undefined || y === null) {
+    if (xAbsent && (y === undefined || y === null)) return false;
+    const other = typeof (xAbsent ? y : x);
+    if (other === 'string' || other === 'boolean' || other === 'object') return true;
+  }
   return stableStringify(x) !== stableStringify(y);
 }
 
