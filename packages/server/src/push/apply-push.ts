@@ -86,6 +86,27 @@ function rejection(
   return { ...base, status: 'rejected', error };
 }
 
+/** What a refused op is answered and journaled with. */
+interface OpHead {
+  opId: string | null;
+  type: string;
+  base: { opId: string; collection: string; id: string };
+  /** The op as sent, for the rejection archive. */
+  raw: Record<string, unknown>;
+}
+
+// A top-level function, not one made per op: making a function for each of 500 ops is itself a
+// measurable share of a push (more so under tsx, which names every function it makes).
+function invalid(head: OpHead, code: OpErrorCode, message: string, details?: unknown): Checked {
+  return {
+    kind: 'invalid',
+    opId: head.opId,
+    type: head.type,
+    raw: head.raw,
+    result: rejection(head.base, code, message, details),
+  };
+}
+
 /**
  * Checks what can be checked of one op without the database: its shape, its collection, the
  * sender's permission, and which fields it names. Runs before the transaction so the tenant lock
@@ -106,37 +127,36 @@ function checkOp(raw: unknown, schema: Schema, roles: readonly string[]): Checke
     collection: text(obj['collection'], 64),
     id: text(obj['id'], 128),
   };
-  const type = text(obj['type'], 16);
-  const invalid = (code: OpErrorCode, message: string, details?: unknown): Checked => ({
-    kind: 'invalid',
-    opId,
-    type,
-    raw: obj,
-    result: rejection(base, code, message, details),
-  });
+  const head: OpHead = { opId, type: text(obj['type'], 16), base, raw: obj };
 
   const parsed = pushOpSchema.safeParse(raw);
-  if (!parsed.success) return invalid('VALIDATION_FAILED', 'op is malformed', describeIssues(parsed.error));
-  if (opId === null) return invalid('VALIDATION_FAILED', 'opId may not contain the NUL character');
+  if (!parsed.success)
+    return invalid(head, 'VALIDATION_FAILED', 'op is malformed', describeIssues(parsed.error));
+  if (opId === null) return invalid(head, 'VALIDATION_FAILED', 'opId may not contain the NUL character');
   const op = parsed.data;
   const def = schema.collection(op.collection);
-  if (!def) return invalid('UNKNOWN_COLLECTION', `no collection named "${op.collection}"`);
+  if (!def) return invalid(head, 'UNKNOWN_COLLECTION', `no collection named "${op.collection}"`);
   if (!schema.can(roles, op.collection, op.type)) {
-    return invalid('FORBIDDEN', `your role may not ${op.type} ${op.collection}`);
+    return invalid(head, 'FORBIDDEN', `your role may not ${op.type} ${op.collection}`);
   }
   if (op.type !== 'delete') {
-    if (op.data === undefined) return invalid('VALIDATION_FAILED', `${op.type} needs data`);
+    if (op.data === undefined) return invalid(head, 'VALIDATION_FAILED', `${op.type} needs data`);
     const shape = def.fields.shape as Record<string, unknown>;
     const unknown = Object.keys(op.data).filter((f) => !Object.hasOwn(shape, f));
     if (unknown.length > 0) {
-      return invalid('VALIDATION_FAILED', `unknown fields for ${op.collection}`, { fields: unknown });
+      return invalid(head, 'VALIDATION_FAILED', `unknown fields for ${op.collection}`, { fields: unknown });
     }
   }
   if (isTempId(op.id) && def.idStrategy === 'client') {
-    return invalid('VALIDATION_FAILED', `${op.collection} ids are made on the device: send the final id`);
+    return invalid(
+      head,
+      'VALIDATION_FAILED',
+      `${op.collection} ids are made on the device: send the final id`,
+    );
   }
   if (!isTempId(op.id) && def.idStrategy === 'server' && op.type === 'create') {
     return invalid(
+      head,
       'VALIDATION_FAILED',
       `${op.collection} ids are assigned by the server: create with a temp id`,
     );
@@ -195,6 +215,8 @@ class PushRun {
   private readonly journal: StoredOp[] = [];
   private readonly duplicates: string[] = [];
   private readonly nowIso: string;
+  /** Reads for finishRecord, seeing what this push staged; one function for the whole push. */
+  private readonly get = (collection: string, id: string) => this.record(collection, id);
 
   constructor(
     private readonly w: TenantWrite,
@@ -381,13 +403,6 @@ class PushRun {
     } else {
       id = tempId !== undefined ? this.resolveTempId(tempId) : op.id;
     }
-    const result = (fields: Omit<PushResult, 'opId' | 'collection' | 'id'>): PushResult => ({
-      opId: op.opId,
-      collection: op.collection,
-      id,
-      ...(tempId !== undefined ? { tempId } : {}),
-      ...fields,
-    });
 
     // The client's data with every temp id in a reference field replaced by its real id.
     let clientData: RecordData | null = null;
@@ -424,7 +439,7 @@ class PushRun {
           rule === 'immutable'
             ? `${op.collection} ${id} is signed and can no longer change`
             : `${op.collection} ${id} is locked`;
-        return result({
+        return resultOf(op, id, tempId, {
           status: 'rejected',
           version: live.version,
           error: { code, message },
@@ -437,7 +452,7 @@ class PushRun {
       if (op.type !== 'create') throw new OpRejected('NOT_FOUND', `${op.collection} ${id} does not exist`);
       const created = applyEffect(null, { kind: 'replace', data: clientData ?? {} }, 1, hlc);
       this.stage(op.collection, id, await this.finish(op, def, id, created, null, hlc));
-      return result({ status: 'applied', version: 1 });
+      return resultOf(op, id, tempId, { status: 'applied', version: 1 });
     }
 
     const settled = settleChange({
@@ -467,7 +482,8 @@ class PushRun {
       }
     }
     const { detection, outcome } = settled;
-    if (detection === null || outcome === null) return result({ status: 'applied', version });
+    if (detection === null || outcome === null)
+      return resultOf(op, id, tempId, { status: 'applied', version });
 
     const conflict = this.archive(op, def, id, current, clientData, hlc, {
       detection,
@@ -475,7 +491,7 @@ class PushRun {
       strategy: settled.strategy,
     });
     const tookEffect = outcome === 'client-won' || outcome === 'merged';
-    return result({
+    return resultOf(op, id, tempId, {
       status: tookEffect ? 'applied' : 'conflict',
       version,
       conflict: {
@@ -514,7 +530,7 @@ class PushRun {
       tentative,
       previous: previous?.data ?? null,
       hlc,
-      get: (collection, recordId) => this.record(collection, recordId),
+      get: this.get,
     });
   }
 
@@ -621,6 +637,22 @@ function withoutRecordData(result: PushResult): PushResult {
     return result;
   const { server: _server, client: _client, ...summary } = result.conflict;
   return { ...result, conflict: summary };
+}
+
+/** An applied op's result; a top-level function for the reason `invalid` is. */
+function resultOf(
+  op: PushOp,
+  id: string,
+  tempId: string | undefined,
+  fields: Omit<PushResult, 'opId' | 'collection' | 'id'>,
+): PushResult {
+  return {
+    opId: op.opId,
+    collection: op.collection,
+    id,
+    ...(tempId !== undefined ? { tempId } : {}),
+    ...fields,
+  };
 }
 
 function duplicateOf(first: PushResult): PushResult {

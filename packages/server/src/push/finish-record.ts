@@ -38,29 +38,14 @@ export interface FinishInput {
  */
 export async function finishRecord(input: FinishInput): Promise<RecordState> {
   const { def, tentative, previous } = input;
-  const hookContext = (data: RecordData) => ({
-    tenant: input.tenant,
-    userId: input.userId,
-    collection: def.name,
-    id: input.id,
-    type: input.type,
-    data,
-    previous,
-    get: async (collection: string, recordId: string): Promise<RecordView | null> => {
-      // Text that is no record id names no record: no query needed (and none with text a database refuses).
-      if (!isValidRecordId(recordId)) return null;
-      const r = await input.get(collection, recordId);
-      return r && !r.deleted ? { collection, id: recordId, version: r.version, data: r.data } : null;
-    },
-  });
   let next = tentative.data;
-  if (def.hooks.derive) next = { ...next, ...(await def.hooks.derive(hookContext(next))) };
+  if (def.hooks.derive) next = { ...next, ...(await def.hooks.derive(hookContext(input, next))) };
   const parsed = def.fields.safeParse(next);
   if (!parsed.success) {
     throw new OpRejected('VALIDATION_FAILED', `invalid ${def.name} data`, describeIssues(parsed.error));
   }
   next = parsed.data as RecordData;
-  const message = def.hooks.validate ? await def.hooks.validate(hookContext(next)) : undefined;
+  const message = def.hooks.validate ? await def.hooks.validate(hookContext(input, next)) : undefined;
   if (message !== undefined) throw new OpRejected('VALIDATION_FAILED', message);
   for (const [field, target] of Object.entries(def.references)) {
     const ref = next[field];
@@ -83,6 +68,28 @@ export async function finishRecord(input: FinishInput): Promise<RecordState> {
     ...tentative,
     data: next,
     fieldMeta: stampFields(tentative.fieldMeta, derived, tentative.version, input.hlc),
+  };
+}
+
+/**
+ * What a server hook sees of the change. Made only for collections that have hooks: a function
+ * made per op is itself a measurable share of a 500-op push.
+ */
+function hookContext(input: FinishInput, data: RecordData) {
+  return {
+    tenant: input.tenant,
+    userId: input.userId,
+    collection: input.def.name,
+    id: input.id,
+    type: input.type,
+    data,
+    previous: input.previous,
+    get: async (collection: string, recordId: string): Promise<RecordView | null> => {
+      // Text that is no record id names no record: no query needed (and none with text a database refuses).
+      if (!isValidRecordId(recordId)) return null;
+      const r = await input.get(collection, recordId);
+      return r && !r.deleted ? { collection, id: recordId, version: r.version, data: r.data } : null;
+    },
   };
 }
 
