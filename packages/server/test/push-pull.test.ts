@@ -333,6 +333,47 @@ describe.each(dialects())('push and pull on %s', (kind) => {
     expect(onlyEncounters.changes).toEqual([]);
   });
 
+  it('pulls text that JSON must escape exactly as it was pushed, and tombstones with null data', async () => {
+    const start = (await pullAll(server, nurse)).cursor;
+    const id = uuidv7();
+    const gone = uuidv7();
+    const tricky = 'Ama "Mama" O\'Neil \\ back\nnew line\ttab \u0001\u001f é 漢字 🩺 \u2028\u2029 </script>';
+    await push(server, nurse, [
+      {
+        collection: 'patients',
+        type: 'create',
+        id,
+        data: { name: tricky, allergies: ['a"b', '\\'], notes: '{"not":"json"}' },
+      },
+      { collection: 'patients', type: 'create', id: gone, data: { name: 'Temporary' } },
+      { collection: 'patients', type: 'delete', id: gone, baseVersion: 1 },
+    ]);
+    const { changes } = await pullAll(server, nurse, { cursor: start });
+    expect(changes).toEqual([
+      {
+        collection: 'patients',
+        id,
+        version: 1,
+        deleted: false,
+        data: { name: tricky, allergies: ['a"b', '\\'], notes: '{"not":"json"}' },
+        updatedAt: expect.any(String),
+        hlc: expect.any(String),
+      },
+      {
+        collection: 'patients',
+        id: gone,
+        version: 2,
+        deleted: true,
+        data: null,
+        updatedAt: expect.any(String),
+        hlc: expect.any(String),
+      },
+    ]);
+    const stored = await server.app.outpost.store.getRecord('clinic-a', 'patients', id);
+    expect(changes[0]?.updatedAt).toBe(stored?.updatedAt);
+    expect(changes[0]?.hlc).toBe(stored?.hlc);
+  });
+
   it('gzips a pull page for a client that asks, with the same changes as plain', async () => {
     await push(
       server,
