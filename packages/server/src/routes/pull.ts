@@ -17,7 +17,8 @@ export async function pullRoutes(app: FastifyInstance): Promise<void> {
       auth.tenant,
       query.cursor ? cursors.decode(auth.tenant, query.cursor) : null,
     );
-    const page = await store.pullChanges(auth.tenant, after, query.limit, collections);
+    const everyCollection = collections.length === schema.collectionNames.length;
+    const page = await store.pullChanges(auth.tenant, after, query.limit, collections, everyCollection);
     if (query.deviceId)
       await store.touchDevice(auth.tenant, auth.userId, query.deviceId, now().toISOString());
     const cursorText = cursors.encode(auth.tenant, { position: page.last ?? after, horizon });
