@@ -13,6 +13,7 @@ import type {
 } from '@outpost/core';
 import type { Database, DatabaseKind } from './database';
 import { CachedInserts } from './cached-inserts';
+import { insertByColumn, jsonString, rowsByKey, unindexed } from './dialect-sql';
 import type { Tables } from './tables';
 
 type Db = Kysely<Tables> | Transaction<Tables>;
@@ -193,54 +194,6 @@ function journaledResult(row: {
     id: row.record_id,
     ...rest,
   };
-}
-
-/**
- * The rows of `table` that match `where` and whose `column` is one of `keys`, found by one index
- * probe per key. On PostgreSQL that is a lateral join over the keys, sent as one array: planned
- * without statistics (a new table, until autovacuum first analyzes it), an IN list or `= ANY` is
- * answered by reading every row matching `where` (the whole tenant) and filtering, a cost that
- * grows with the table at every push; a probe per key never does, and costs the same with statistics.
- */
-async function rowsByKey<T extends 'records' | 'ops' | 'temp_ids'>(
-  db: Db,
-  kind: DatabaseKind,
-  table: T,
-  where: Readonly<Record<string, string>>,
-  column: string,
-  keys: readonly string[],
-): Promise<Array<Tables[T]>> {
-  const matching = sql.join(
-    Object.entries(where).map(([name, value]) => sql`${sql.ref(name)} = ${value}`),
-    sql` and `,
-  );
-  const from = sql`select * from ${sql.table(table)} where ${matching}`;
-  const query =
-    kind === 'sqlite'
-      ? sql<Tables[T]>`${from} and ${sql.ref(column)} in (${sql.join(keys)})`
-      : sql<Tables[T]>`select p.* from unnest(${[...keys]}::text[]) as k(key)
-          cross join lateral (${from} and ${sql.ref(column)} = k.key limit 1) as p`;
-  return (await query.execute(db)).rows;
-}
-
-/**
- * PostgreSQL: inserts rows sent as one array per column and unnested, rather than as a VALUES list
- * with a parameter per cell. For the op journal's short columns, parsing and binding 6,000 parameters
- * per 500 ops cost more than the insert: this way takes ~40% less. (The records upsert, whose rows
- * are mostly JSON, gained nothing measurable.) Columns are text unless `types` names theirs.
- */
-async function insertByColumn(
-  trx: Transaction<Tables>,
-  table: keyof Tables,
-  rows: ReadonlyArray<Record<string, unknown>>,
-  types: Readonly<Record<string, string>> = {},
-): Promise<void> {
-  const first = rows[0];
-  if (first === undefined) return;
-  const columns = Object.keys(first);
-  const arrays = columns.map((c) => sql`${rows.map((r) => r[c])}::${sql.raw(types[c] ?? 'text')}[]`);
-  await sql`insert into ${sql.table(table)} (${sql.join(columns.map((c) => sql.ref(c)))})
-    select * from unnest(${sql.join(arrays)})`.execute(trx);
 }
 
 export function recordKey(collection: string, id: string): string {
@@ -911,9 +864,7 @@ export class SyncStore {
     everyCollection = false,
   ): Promise<{ changes: string[]; last: number | null; hasMore: boolean }> {
     if (collections && collections.length === 0) return { changes: [], last: null, hasMore: false };
-    // A JSON string of a text column: both engines escape it as JSON requires.
-    const quoted = (column: 'collection' | 'id' | 'updated_at' | 'hlc') =>
-      this.kind === 'postgres' ? sql`to_json(${sql.ref(column)})::text` : sql`json_quote(${sql.ref(column)})`;
+    const quoted = (column: 'collection' | 'id' | 'updated_at' | 'hlc') => jsonString(this.kind, column);
     const change = sql<string>`'{"collection":' || ${quoted('collection')} || ',"id":' || ${quoted('id')}
       || ',"version":' || ${sql.ref('version')}
       || ',"deleted":' || case when ${sql.ref('deleted')} = 1 then 'true,"data":null' else 'false,"data":' || ${sql.ref('data')} end
@@ -924,16 +875,9 @@ export class SyncStore {
       .where('tenant', '=', tenant)
       .where('position', '>', after);
     if (collections) {
-      // PostgreSQL without statistics (a new table, until autovacuum first analyzes it) takes
-      // `tenant = $1 AND collection IN (...)` for a few rows and reads the whole tenant through
-      // the primary key at every page, then sorts it. A filter naming every collection selects
-      // nearly every row, so it is written (IS TRUE, the same rows) where no index can take it:
-      // pages are then read through records_by_position, as a keyset scan should. With
-      // statistics the plan is that index scan either way; a narrower filter keeps its index.
       const inList = sql<boolean>`${sql.ref('collection')} in (${sql.join(collections)})`;
-      query = query.where(
-        everyCollection && this.kind === 'postgres' ? sql<boolean>`(${inList}) is true` : inList,
-      );
+      // A filter naming every collection keeps nearly every row: no index should be chosen for it.
+      query = query.where(everyCollection ? unindexed(this.kind, inList) : inList);
     }
     const rows = await query
       .orderBy('position')
