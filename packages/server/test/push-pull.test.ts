@@ -413,6 +413,16 @@ describe.each(dialects())('push and pull on %s', (kind) => {
     });
     expect(expired.status).toBe(410);
     expect(expired.body).toMatchObject({ error: { code: 'CURSOR_EXPIRED' } });
+    // The same when changes follow the cursor (the page then carries the horizon it was read with).
+    await push(server, nurse, [
+      { collection: 'patients', type: 'create', id: uuidv7(), data: { name: 'Next' } },
+    ]);
+    const stillExpired = await server.request({
+      method: 'GET',
+      url: `/v1/sync/pull?cursor=${old.cursor}`,
+      token: nurse,
+    });
+    expect(stillExpired.status).toBe(410);
     const fine = await server.request({
       method: 'GET',
       url: `/v1/sync/pull?cursor=${later.cursor}`,

@@ -51,7 +51,16 @@ export async function pullStart(
   message = 'deletions since this cursor were purged: resync from the start',
 ): Promise<{ after: number; horizon: number }> {
   const horizon = await store.purgedThrough(tenant);
+  checkCursor(cursor, horizon, message);
+  return { after: cursor?.position ?? 0, horizon };
+}
+
+/** Refuses a cursor that may have missed purged deletions (pullStart's rule), given the purge horizon. */
+export function checkCursor(
+  cursor: PullCursor | null,
+  horizon: number,
+  message = 'deletions since this cursor were purged: resync from the start',
+): void {
   const from = cursor ?? { position: 0, horizon };
   if (from.position < horizon && from.horizon !== horizon) throw new OutpostError('CURSOR_EXPIRED', message);
-  return { after: from.position, horizon };
 }

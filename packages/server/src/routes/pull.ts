@@ -2,7 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import { pullQuerySchema } from '@outpost/core';
 import { caller } from '../http/caller';
 import { parseOrThrow } from '../http/errors';
-import { collectionsToPull, pullStart } from '../pull/pull-scope';
+import { checkCursor, collectionsToPull } from '../pull/pull-scope';
 
 export async function pullRoutes(app: FastifyInstance): Promise<void> {
   const { store, schemaFor, cursors, now } = app.outpost;
@@ -12,13 +12,15 @@ export async function pullRoutes(app: FastifyInstance): Promise<void> {
     const query = parseOrThrow(pullQuerySchema, request.query, 'pull query');
     const schema = schemaFor(auth.tenant);
     const collections = collectionsToPull(schema, auth.roles, query.collections);
-    const { after, horizon } = await pullStart(
-      store,
-      auth.tenant,
-      query.cursor ? cursors.decode(auth.tenant, query.cursor) : null,
-    );
+    const cursor = query.cursor ? cursors.decode(auth.tenant, query.cursor) : null;
+    const after = cursor?.position ?? 0;
     const everyCollection = collections.length === schema.collectionNames.length;
     const page = await store.pullChanges(auth.tenant, after, query.limit, collections, everyCollection);
+    // The purge horizon as the page's own snapshot saw it (pullStart reads it in a statement of its
+    // own, a round trip per page); an empty page carries none, so it is read after: a later horizon
+    // can only refuse a cursor that an earlier one would have let through, never the reverse.
+    const horizon = page.horizon ?? (await store.purgedThrough(auth.tenant));
+    checkCursor(cursor, horizon);
     if (query.deviceId)
       await store.touchDevice(auth.tenant, auth.userId, query.deviceId, now().toISOString());
     const cursorText = cursors.encode(auth.tenant, { position: page.last ?? after, horizon });

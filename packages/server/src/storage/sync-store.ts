@@ -862,8 +862,9 @@ export class SyncStore {
     collections?: readonly string[],
     /** The collections are every one the tenant's schema has: the filter keeps (nearly) every row. */
     everyCollection = false,
-  ): Promise<{ changes: string[]; last: number | null; hasMore: boolean }> {
-    if (collections && collections.length === 0) return { changes: [], last: null, hasMore: false };
+  ): Promise<{ changes: string[]; last: number | null; hasMore: boolean; horizon: number | null }> {
+    if (collections && collections.length === 0)
+      return { changes: [], last: null, hasMore: false, horizon: null };
     const quoted = (column: 'collection' | 'id' | 'updated_at' | 'hlc') => jsonString(this.kind, column);
     const change = sql<string>`'{"collection":' || ${quoted('collection')} || ',"id":' || ${quoted('id')}
       || ',"version":' || ${sql.ref('version')}
@@ -872,6 +873,10 @@ export class SyncStore {
     let query = this.database.db
       .selectFrom('records')
       .select([change.as('change'), 'position'])
+      // The tenant's purge horizon, read in the page's own snapshot (once: the subquery is constant).
+      .select((eb) =>
+        eb.selectFrom('tenant_state').select('purged_through').where('tenant', '=', tenant).as('horizon'),
+      )
       .where('tenant', '=', tenant)
       .where('position', '>', after);
     if (collections) {
@@ -884,10 +889,13 @@ export class SyncStore {
       .limit(limit + 1)
       .execute();
     const page = rows.length > limit ? rows.slice(0, limit) : rows;
+    const first = rows[0];
     return {
       changes: page.map((r) => r.change),
       last: page.at(-1)?.position ?? null,
       hasMore: rows.length > limit,
+      // A record exists only after a push made the tenant's row: no row reads as nothing purged.
+      horizon: first === undefined ? null : (first.horizon ?? 0),
     };
   }
 
