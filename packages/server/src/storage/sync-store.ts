@@ -1,5 +1,5 @@
 import { sql } from 'kysely';
-import type { Kysely, Transaction } from 'kysely';
+import type { Kysely, RawBuilder, SqlBool, Transaction } from 'kysely';
 import type {
   ConflictKind,
   ConflictOutcome,
@@ -622,6 +622,16 @@ export class TenantWrite {
   }
 }
 
+/**
+ * Who may read an archive row (a conflict or a rejection): both hold patient data, so only those
+ * who resolve its collection, or whose own op it was, see it.
+ */
+function visibleTo({ userId, resolvable }: ConflictVisibility): RawBuilder<SqlBool> {
+  return resolvable.length > 0
+    ? sql<SqlBool>`(${sql.ref('collection')} in (${sql.join(resolvable)}) or ${sql.ref('user_id')} = ${userId})`
+    : sql<SqlBool>`${sql.ref('user_id')} = ${userId}`;
+}
+
 function conflictQuery(db: Db, tenant: string, filter: ConflictFilter, visibility: ConflictVisibility) {
   let query = db.selectFrom('conflicts').where('tenant', '=', tenant);
   if (filter.status === 'open') query = query.where('outcome', '=', 'open');
@@ -630,13 +640,7 @@ function conflictQuery(db: Db, tenant: string, filter: ConflictFilter, visibilit
   if (filter.kind !== undefined) query = query.where('kind', '=', filter.kind);
   if (filter.recordId !== undefined) query = query.where('record_id', '=', filter.recordId);
   if (filter.ids !== undefined) query = query.where('id', 'in', [...filter.ids]);
-  // A conflict holds patient data: only those who resolve its collection, or who raised it, see it.
-  const { userId, resolvable } = visibility;
-  return query.where((eb) =>
-    resolvable.length > 0
-      ? eb.or([eb('collection', 'in', [...resolvable]), eb('user_id', '=', userId)])
-      : eb('user_id', '=', userId),
-  );
+  return query.where(visibleTo(visibility));
 }
 
 function rejectionQuery(db: Db, tenant: string, filter: RejectionFilter, visibility: ConflictVisibility) {
@@ -646,13 +650,7 @@ function rejectionQuery(db: Db, tenant: string, filter: RejectionFilter, visibil
   if (filter.opId !== undefined) query = query.where('op_id', '=', filter.opId);
   if (filter.deviceId !== undefined) query = query.where('device_id', '=', filter.deviceId);
   if (filter.ids !== undefined) query = query.where('id', 'in', [...filter.ids]);
-  // The same rule as the conflict archive: a rejection holds what a clinician typed.
-  const { userId, resolvable } = visibility;
-  return query.where((eb) =>
-    resolvable.length > 0
-      ? eb.or([eb('collection', 'in', [...resolvable]), eb('user_id', '=', userId)])
-      : eb('user_id', '=', userId),
-  );
+  return query.where(visibleTo(visibility));
 }
 
 async function loadRecords(
