@@ -9,11 +9,10 @@ import type { BulkResolveResponse, Conflict, ConflictListResponse, ResolveRespon
 import { ConflictDesk, toWireConflict, visibilityFor } from '../conflicts/conflict-desk';
 import { caller } from '../http/caller';
 import { parseOrThrow } from '../http/errors';
-
-const idPattern = /^[A-Za-z0-9_.-]{1,128}$/;
+import { archiveIdPattern } from '../http/archive-id';
 
 function conflictId(params: { id: string }): string {
-  if (!idPattern.test(params.id)) throw new OutpostError('NOT_FOUND', 'conflict not found');
+  if (!archiveIdPattern.test(params.id)) throw new OutpostError('NOT_FOUND', 'conflict not found');
   return params.id;
 }
 
@@ -29,7 +28,7 @@ export async function conflictRoutes(app: FastifyInstance): Promise<void> {
     const auth = caller(request);
     const query = parseOrThrow(conflictListQuerySchema, request.query, 'conflict query');
     // The cursor is the id of the last conflict of the previous page (ids sort by detection time).
-    if (query.cursor !== undefined && !idPattern.test(query.cursor))
+    if (query.cursor !== undefined && !archiveIdPattern.test(query.cursor))
       throw new OutpostError('VALIDATION_FAILED', 'cursor is invalid');
     const page = await store.listConflicts(
       auth.tenant,

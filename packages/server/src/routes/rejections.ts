@@ -5,8 +5,7 @@ import { visibilityFor } from '../conflicts/conflict-desk';
 import { caller } from '../http/caller';
 import { parseOrThrow } from '../http/errors';
 import type { StoredRejection } from '../storage/sync-store';
-
-const idPattern = /^[A-Za-z0-9_.-]{1,128}$/;
+import { archiveIdPattern } from '../http/archive-id';
 
 function toWireRejection(r: StoredRejection): Rejection {
   return {
@@ -37,7 +36,7 @@ export async function rejectionRoutes(app: FastifyInstance): Promise<void> {
     const auth = caller(request);
     const query = parseOrThrow(rejectionListQuerySchema, request.query, 'rejection query');
     // The cursor is the id of the last rejection of the previous page (ids sort by time refused).
-    if (query.cursor !== undefined && !idPattern.test(query.cursor))
+    if (query.cursor !== undefined && !archiveIdPattern.test(query.cursor))
       throw new OutpostError('VALIDATION_FAILED', 'cursor is invalid');
     const { collection, recordId, opId, deviceId } = query;
     const page = await store.listRejections(
@@ -54,7 +53,7 @@ export async function rejectionRoutes(app: FastifyInstance): Promise<void> {
   app.get<{ Params: { id: string } }>('/v1/rejections/:id', async (request): Promise<Rejection> => {
     const auth = caller(request);
     const { id } = request.params;
-    if (!idPattern.test(id)) throw new OutpostError('NOT_FOUND', 'rejection not found');
+    if (!archiveIdPattern.test(id)) throw new OutpostError('NOT_FOUND', 'rejection not found');
     const found = await store.getRejection(auth.tenant, id, visibilityFor(schemaFor(auth.tenant), auth));
     if (!found) throw new OutpostError('NOT_FOUND', `rejection ${id} not found`);
     return toWireRejection(found);

@@ -11,6 +11,7 @@ import { readChanges, syncPointOf } from './read-changes';
 import { resolveConflictBodySchema, toResolveRequest, toSeedConflict } from './seed-conflicts';
 import { toSeedId } from './seed-ids';
 import { seedData } from './seed-records';
+import { archiveIdPattern } from '../../http/archive-id';
 
 /** `POST /api/sync/download` `{ lastSync, entityTypes }`; limit is an addition, as are hasMore and lastSync in the answer. */
 const downloadBodySchema = z.object({
@@ -19,14 +20,12 @@ const downloadBodySchema = z.object({
   limit: z.number().int().min(1).max(pullLimitMax).default(pullLimitDefault),
 });
 
-const idPattern = /^[A-Za-z0-9_.-]{1,128}$/;
-
 /** `GET /api/sync/conflicts`: open ones unless asked otherwise, oldest first, a page at a time. */
 const conflictsQuerySchema = z.object({
   status: z.enum(['open', 'resolved', 'all']).default('open'),
   entityType: z.string().min(1).max(64).optional(),
   limit: z.coerce.number().int().min(1).max(500).default(100),
-  cursor: z.string().regex(idPattern).optional(),
+  cursor: z.string().regex(archiveIdPattern).optional(),
 });
 
 export interface SeedEntity {
@@ -114,7 +113,7 @@ export async function uploadDownloadRoutes(app: FastifyInstance): Promise<void> 
     const schema = ctx.schemaFor(auth.tenant);
     // Read first only to learn the collection, whose reference fields mergedData may name by number;
     // the desk checks again, under the tenant lock, who may settle it.
-    const found = idPattern.test(id)
+    const found = archiveIdPattern.test(id)
       ? await ctx.store.getConflict(auth.tenant, id, visibilityFor(schema, auth))
       : null;
     const def = found ? schema.collection(found.collection) : undefined;
