@@ -55,6 +55,14 @@ function tableOf(node: unknown): string | undefined {
   return undefined;
 }
 
+/** For raw SQL, its first word (select, insert...), so lookups and inserts into one table read apart. */
+function rawVerb(node: unknown): string {
+  if (typeof node !== 'object' || node === null || !('sqlFragments' in node)) return '';
+  const fragments = node.sqlFragments;
+  const first = Array.isArray(fragments) && typeof fragments[0] === 'string' ? fragments[0] : '';
+  return ` ${first.trim().split(/\s+/)[0]?.toLowerCase() ?? ''}`;
+}
+
 /** The first identifier under a node: for a TableNode, the table's name. */
 function identifierOf(node: unknown): string | undefined {
   if (typeof node !== 'object' || node === null) return undefined;
@@ -77,7 +85,7 @@ function sqlTimer(phases: Phases): KyselyPlugin {
   return {
     transformQuery(args: PluginTransformQueryArgs) {
       started.set(args.queryId, {
-        label: `sql ${args.node.kind} ${tableOf(args.node) ?? '?'}`,
+        label: `sql ${args.node.kind}${rawVerb(args.node)} ${tableOf(args.node) ?? '?'}`,
         at: performance.now(),
       });
       return args.node;
@@ -147,7 +155,7 @@ async function profilePull(
 ): Promise<void> {
   // Fill it the fast way; only reading is profiled here.
   await measureRaw({ ...database, close: async () => {} }, ops);
-  const { app, headers } = await startBenchServer(
+  const { app, headers, close } = await startBenchServer(
     { ...database, db: database.db.withPlugin(sqlTimer(phases)) },
     { acceptEncoding: 'identity' },
   );
@@ -169,7 +177,7 @@ async function profilePull(
       hasMore = page.hasMore;
     }
   } finally {
-    await app.close();
+    await close();
   }
 }
 

@@ -5,6 +5,8 @@ import { loginResponseSchema } from '@outpost/core';
 import { fieldClinic } from '@outpost/examples';
 import { createSyncServer, ensureUsers } from '@outpost/server';
 import type { Database } from '@outpost/server';
+import { jsonClient } from './http-client';
+import type { JsonClient } from './http-client';
 import { inBatches } from './workload';
 import type { PatientCreateOp } from './workload';
 
@@ -43,24 +45,15 @@ function headers(acceptEncoding: string, token?: string): Record<string, string>
   return out;
 }
 
-async function postJson(url: string, body: string, headers: Record<string, string>): Promise<unknown> {
-  const init = { method: 'POST', headers: { ...headers, 'content-type': 'application/json' }, body };
-  return readJson(await fetch(url, init));
-}
-
-async function readJson(response: Response): Promise<unknown> {
-  if (!response.ok) {
-    throw new Error(`${response.url} answered ${response.status}: ${(await response.text()).slice(0, 500)}`);
-  }
-  return response.json();
-}
-
 export interface BenchServer {
   app: FastifyInstance;
   /** `http://127.0.0.1:<port>` */
   base: string;
   /** Signed in as the bench user of tenant `bench`, with the chosen accept-encoding. */
   headers: Record<string, string>;
+  /** The device's connection to `base`; closed with the server by `close`. */
+  client: JsonClient;
+  close(): Promise<void>;
 }
 
 /** A real sync server on a free loopback port, with the bench user signed in through the login route. */
@@ -75,19 +68,26 @@ export async function startBenchServer(database: Database, options: OursOptions 
     await database.close();
     throw error;
   });
+  let client: JsonClient | undefined;
   try {
     await app.listen({ port: 0, host: '127.0.0.1' });
     const base = `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`;
     await ensureUsers(app.outpost.store, [user]);
+    const device = (client = jsonClient(base));
     const login = loginResponseSchema.parse(
-      await postJson(
-        `${base}/v1/auth/login`,
+      await device.post(
+        '/v1/auth/login',
         JSON.stringify({ email: user.email, password: user.password }),
         headers(acceptEncoding),
       ),
     );
-    return { app, base, headers: headers(acceptEncoding, login.token) };
+    const close = async () => {
+      device.close();
+      await app.close();
+    };
+    return { app, base, headers: headers(acceptEncoding, login.token), client: device, close };
   } catch (error) {
+    client?.close();
     await app.close();
     throw error;
   }
@@ -104,7 +104,7 @@ export async function measureOurs(
   ops: readonly PatientCreateOp[],
   options: OursOptions = {},
 ): Promise<SyncTimings> {
-  const { app, base, headers: authorized } = await startBenchServer(database, options);
+  const { client, close, headers: authorized } = await startBenchServer(database, options);
   try {
     // The device serialised its queue long before it found a network: keep that out of the timing.
     const bodies = inBatches(ops, pushBatchSize).map((batch) => ({
@@ -113,7 +113,7 @@ export async function measureOurs(
     }));
     const push = await timed(async () => {
       for (const body of bodies) {
-        const results = pushResults(await postJson(`${base}/v1/sync/push`, body.json, authorized));
+        const results = pushResults(await client.post('/v1/sync/push', body.json, authorized));
         const notApplied = results.filter((r) => !isApplied(r));
         if (results.length !== body.size || notApplied.length > 0) {
           throw new Error(
@@ -131,8 +131,7 @@ export async function measureOurs(
       for (let hasMore = true; hasMore;) {
         const query = new URLSearchParams({ limit: String(pullPageSize) });
         if (cursor !== undefined) query.set('cursor', cursor);
-        const response = await fetch(`${base}/v1/sync/pull?${query}`, { headers: authorized });
-        const page = pullPage(await readJson(response));
+        const page = pullPage(await client.get(`/v1/sync/pull?${query}`, authorized));
         changes += page.changes.length;
         cursor = page.cursor;
         hasMore = page.hasMore;
@@ -142,7 +141,7 @@ export async function measureOurs(
     });
     return { push, pull };
   } finally {
-    await app.close();
+    await close();
   }
 }
 
