@@ -374,6 +374,28 @@ describe.each(dialects())('push and pull on %s', (kind) => {
     expect(changes[0]?.hlc).toBe(stored?.hlc);
   });
 
+  it('pulls ids with every character a record id may hold, and stores no id JSON would need escaped', async () => {
+    const start = (await pullAll(server, nurse)).cursor;
+    const id = 'Chart_2026.11-b';
+    await push(server, nurse, [{ collection: 'patients', type: 'create', id, data: { name: 'Grace P.' } }]);
+    const { changes } = await pullAll(server, nurse, { cursor: start });
+    expect(changes.map((c) => c.id)).toEqual([id]);
+
+    // Pull writes ids between quotes unescaped; the store itself refuses one that would break that,
+    // whichever path hands it over, and the transaction writes nothing.
+    const { store } = server.app.outpost;
+    const record = { ...(await store.getRecord('clinic-a', 'patients', id))!, position: 0 };
+    for (const bad of ['quote"d', 'back\\slash', 'new\nline']) {
+      await expect(
+        store.write('clinic-a', 1, (w) =>
+          w.writeRecords([{ ...record, id: bad, position: w.nextPosition() }]),
+        ),
+      ).rejects.toMatchObject({ code: 'VALIDATION_FAILED' });
+      expect(await store.getRecord('clinic-a', 'patients', bad)).toBeNull();
+    }
+    expect((await pullAll(server, nurse, { cursor: start })).changes.map((c) => c.id)).toEqual([id]);
+  });
+
   it('gzips a pull page for a client that asks, with the same changes as plain', async () => {
     await push(
       server,

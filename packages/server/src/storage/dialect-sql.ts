@@ -58,11 +58,6 @@ export async function insertByColumn(
     select * from unnest(${sql.join(arrays)})`.execute(trx);
 }
 
-/** A JSON string literal of a text column, escaped by the engine as JSON requires. */
-export function jsonString(kind: DatabaseKind, column: string): RawBuilder<string> {
-  return kind === 'postgres' ? sql`to_json(${sql.ref(column)})::text` : sql`json_quote(${sql.ref(column)})`;
-}
-
 /**
  * A condition that selects nearly every row, written where no index can take it (PostgreSQL:
  * `(...) IS TRUE`, the same rows). Planned without statistics, PostgreSQL took a pull's
