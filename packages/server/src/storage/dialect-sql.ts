@@ -1,5 +1,5 @@
 import { sql } from 'kysely';
-import type { Kysely, RawBuilder, Transaction } from 'kysely';
+import type { Kysely, Transaction } from 'kysely';
 import type { DatabaseKind } from './database';
 import type { Tables } from './tables';
 
@@ -56,15 +56,4 @@ export async function insertByColumn(
   const arrays = columns.map((c) => sql`${rows.map((r) => r[c])}::${sql.raw(types[c] ?? 'text')}[]`);
   await sql`insert into ${sql.table(table)} (${sql.join(columns.map((c) => sql.ref(c)))})
     select * from unnest(${sql.join(arrays)})`.execute(trx);
-}
-
-/**
- * A condition that selects nearly every row, written where no index can take it (PostgreSQL:
- * `(...) IS TRUE`, the same rows). Planned without statistics, PostgreSQL took a pull's
- * `tenant = $1 AND collection IN (every collection)` for a few rows and read the whole tenant
- * through the primary key at every page, then sorted it; this way pages are read through
- * records_by_position like any keyset scan. With statistics both forms plan that index scan.
- */
-export function unindexed(kind: DatabaseKind, condition: RawBuilder<boolean>): RawBuilder<boolean> {
-  return kind === 'postgres' ? sql<boolean>`(${condition}) is true` : condition;
 }

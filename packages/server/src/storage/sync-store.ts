@@ -14,7 +14,7 @@ import type {
 } from '@outpost/core';
 import type { Database, DatabaseKind } from './database';
 import { CachedInserts } from './cached-inserts';
-import { insertByColumn, rowsByKey, unindexed } from './dialect-sql';
+import { insertByColumn, rowsByKey } from './dialect-sql';
 import type { Tables } from './tables';
 
 type Db = Kysely<Tables> | Transaction<Tables>;
@@ -900,26 +900,28 @@ export class SyncStore {
       || ',"updatedAt":' || ${quoted('updated_at')} || ',"hlc":' || ${quoted('hlc')} || '}'`;
     let query = this.database.db
       .selectFrom('records')
-      .select([change.as('change'), 'position'])
+      .select([change.as('change'), 'position', 'collection'])
       // The tenant's purge horizon, read in the page's own snapshot (once: the subquery is constant).
       .select((eb) =>
         eb.selectFrom('tenant_state').select('purged_through').where('tenant', '=', tenant).as('horizon'),
       )
       .where('tenant', '=', tenant)
       .where('position', '>', after);
-    if (collections) {
-      const inList = sql<boolean>`${sql.ref('collection')} in (${sql.join(collections)})`;
-      // A filter naming every collection keeps nearly every row: no index should be chosen for it.
-      query = query.where(everyCollection ? unindexed(this.kind, inList) : inList);
-    }
+    // A filter naming every collection keeps (nearly) every row, so it is applied below, to the page,
+    // not in SQL. There it cost PostgreSQL more than the page itself: planned without statistics (a
+    // new table, until autovacuum analyzes it), the filter's guessed selectivity made every page read
+    // and sort all the rows after the cursor, testing each; in SQL it also tempted the planner to the
+    // primary key. A row it drops still moves the cursor: it was never the caller's to see.
+    if (collections && !everyCollection) query = query.where('collection', 'in', [...collections]);
     const rows = await query
       .orderBy('position')
       .limit(limit + 1)
       .execute();
     const page = rows.length > limit ? rows.slice(0, limit) : rows;
+    const keep = everyCollection && collections ? new Set(collections) : null;
     const first = rows[0];
     return {
-      changes: page.map((r) => r.change),
+      changes: (keep ? page.filter((r) => keep.has(r.collection)) : page).map((r) => r.change),
       last: page.at(-1)?.position ?? null,
       hasMore: rows.length > limit,
       // A record exists only after a push made the tenant's row: no row reads as nothing purged.
