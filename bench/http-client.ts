@@ -44,7 +44,9 @@ export function jsonClient(base: string): JsonClient {
           response.on('end', () => {
             try {
               const raw = Buffer.concat(chunks);
-              const text = (response.headers['content-encoding'] === 'gzip' ? gunzipSync(raw) : raw).toString();
+              const text = (
+                response.headers['content-encoding'] === 'gzip' ? gunzipSync(raw) : raw
+              ).toString();
               const status = response.statusCode ?? 0;
               if (status < 200 || status > 299) {
                 throw new Error(`${method} ${path} answered ${status}: ${text.slice(0, 500)}`);
