@@ -908,10 +908,10 @@ export class SyncStore {
       .where('tenant', '=', tenant)
       .where('position', '>', after);
     // A filter naming every collection keeps (nearly) every row, so it is applied below, to the page,
-    // not in SQL. There it cost PostgreSQL more than the page itself: planned without statistics (a
-    // new table, until autovacuum analyzes it), the filter's guessed selectivity made every page read
-    // and sort all the rows after the cursor, testing each; in SQL it also tempted the planner to the
-    // primary key. A row it drops still moves the cursor: it was never the caller's to see.
+    // not in SQL. There PostgreSQL tested it on every row a page reads (planned without statistics, a
+    // new table until autovacuum analyzes it, a page reads and sorts all the rows after the cursor),
+    // and it tempted the planner to the primary key. A row it drops still moves the cursor: it was
+    // never the caller's to see.
     if (collections && !everyCollection) query = query.where('collection', 'in', [...collections]);
     const rows = await query
       .orderBy('position')
