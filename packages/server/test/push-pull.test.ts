@@ -1,5 +1,5 @@
 // The store's contract, through the HTTP API, on SQLite and PostgreSQL alike.
-import { gunzipSync } from 'node:zlib';
+import { brotliDecompressSync, gunzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { uuidv7, makeTempId } from '@outpost/core';
 import type { PushResponse } from '@outpost/core';
@@ -418,11 +418,11 @@ describe.each(dialects())('push and pull on %s', (kind) => {
     expect(onPage.last).toBe(all.last);
   });
 
-  it('gzips a pull page for a client that asks, with the same changes as plain', async () => {
+  it('compresses a pull page as the client asks (brotli for a browser, gzip for gzip), with the same changes as plain', async () => {
     await push(
       server,
       nurse,
-      Array.from({ length: 40 }, (_, i) => ({
+      Array.from({ length: 60 }, (_, i) => ({
         collection: 'patients',
         type: 'create' as const,
         id: uuidv7(),
@@ -435,12 +435,21 @@ describe.each(dialects())('push and pull on %s', (kind) => {
         url: '/v1/sync/pull?limit=1000',
         headers: { authorization: `Bearer ${nurse}`, 'accept-encoding': encoding },
       });
-    const [plain, zipped] = await Promise.all([get('identity'), get('gzip')]);
+    const [plain, zipped, browser] = await Promise.all([
+      get('identity'),
+      get('gzip'),
+      get('gzip, deflate, br, zstd'),
+    ]);
     expect(plain.headers['content-encoding']).toBeUndefined();
     expect(plain.body.length).toBeGreaterThan(16 * 1024);
     expect(zipped.headers['content-encoding']).toBe('gzip');
     expect(Number(zipped.headers['content-length'])).toBe(zipped.rawPayload.length);
     expect(JSON.parse(gunzipSync(zipped.rawPayload).toString('utf8'))).toEqual(JSON.parse(plain.body));
+    expect(browser.headers['content-encoding']).toBe('br');
+    expect(browser.rawPayload.length).toBeLessThan(plain.body.length / 4);
+    expect(JSON.parse(brotliDecompressSync(browser.rawPayload).toString('utf8'))).toEqual(
+      JSON.parse(plain.body),
+    );
   });
 
   it('tells a client whose cursor predates purged tombstones to resync (410)', async () => {
