@@ -169,6 +169,66 @@ describe.each(dialects())('push and pull on %s', (kind) => {
     expect(await server.app.outpost.store.conflictsForRecord('clinic-a', 'patients', id)).toHaveLength(1);
   });
 
+  it('answers a push that mixes resent and new ops: the resent as duplicates, the new applied once', async () => {
+    const patient = uuidv7();
+    const other = uuidv7();
+    const created = {
+      opId: opId(),
+      collection: 'patients',
+      type: 'create',
+      id: patient,
+      data: { name: 'Mphatso B.' },
+      hlc: hlc(),
+    };
+    const send = (ops: unknown[]) =>
+      server.request<PushResponse>({
+        method: 'POST',
+        url: '/v1/sync/push',
+        token: nurse,
+        body: { clientId: 'client-mixed', deviceId: 'tablet-mixed', ops },
+      });
+    const start = (await pullAll(server, nurse)).cursor;
+    expect((await send([created])).body.results.map((r) => r.status)).toEqual(['applied']);
+    // The device never saw that answer: it sends the create again, with what it typed since.
+    const mixed = await send([
+      created,
+      {
+        opId: opId(),
+        collection: 'patients',
+        type: 'update',
+        id: patient,
+        baseVersion: 1,
+        data: { village: 'Dedza' },
+        hlc: hlc(),
+      },
+      {
+        opId: opId(),
+        collection: 'patients',
+        type: 'create',
+        id: other,
+        data: { name: 'Kondwani T.' },
+        hlc: hlc(),
+      },
+    ]);
+    expect(mixed.body.results.map((r) => [r.status, r.version])).toEqual([
+      ['duplicate', 1],
+      ['applied', 2],
+      ['applied', 1],
+    ]);
+    const { changes } = await pullAll(server, nurse, { cursor: start });
+    expect(changes.map((c) => [c.id, c.version, c.data])).toEqual([
+      [patient, 2, { name: 'Mphatso B.', village: 'Dedza' }],
+      [other, 1, { name: 'Kondwani T.' }],
+    ]);
+    expect(await server.app.outpost.store.conflictsForRecord('clinic-a', 'patients', patient)).toEqual([]);
+    const status = await server.request<{ ops: { duplicate: number; applied: number } }>({
+      method: 'GET',
+      url: '/v1/sync/status?deviceId=tablet-mixed',
+      token: nurse,
+    });
+    expect(status.body.ops).toMatchObject({ duplicate: 1, applied: 3 });
+  });
+
   it('replays an op journaled with its whole result, as rows written before the compact journal hold it', async () => {
     const first = { opId: opId(), collection: 'patients', id: uuidv7() };
     await server.app.outpost.store.db

@@ -15,15 +15,18 @@ export class CachedInserts {
 
   constructor(private readonly capacity = 64) {}
 
-  /** Inserts `rows` (all with the same keys, none undefined) with the statement `build` makes of them. */
+  /**
+   * Inserts `rows` (all with the same keys, none undefined) with the statement `build` makes of them;
+   * returns the number of rows the statement changed.
+   */
   async run<Row extends Record<string, unknown>>(
     trx: Transaction<Tables>,
     name: string,
     rows: readonly Row[],
     build: (rows: readonly Row[]) => Compilable,
-  ): Promise<void> {
+  ): Promise<number> {
     const first = rows[0];
-    if (first === undefined) return;
+    if (first === undefined) return 0;
     const columns = Object.keys(first);
     const parameters: unknown[] = [];
     for (const row of rows) for (const column of columns) parameters.push(row[column]);
@@ -42,6 +45,7 @@ export class CachedInserts {
     } else {
       refuseNulText(parameters);
     }
-    await trx.executeQuery(CompiledQuery.raw(text, parameters));
+    const result = await trx.executeQuery(CompiledQuery.raw(text, parameters));
+    return Number(result.numAffectedRows ?? 0);
   }
 }

@@ -14,7 +14,7 @@ import type {
 } from '@outpost/core';
 import type { Database, DatabaseKind } from './database';
 import { CachedInserts } from './cached-inserts';
-import { insertByColumn, rowsByKey } from './dialect-sql';
+import { insertNewByColumn, rowsByKey } from './dialect-sql';
 import type { Tables } from './tables';
 
 type Db = Kysely<Tables> | Transaction<Tables>;
@@ -427,7 +427,13 @@ export class TenantWrite {
     }
   }
 
-  async writeOps(ops: readonly StoredOp[]): Promise<void> {
+  /**
+   * Journals ops, skipping any whose opId the journal already holds; returns how many it journaled.
+   * A push compares that with how many it sent (see applyPush): the journal's key is what makes
+   * an op apply at most once.
+   */
+  async writeOps(ops: readonly StoredOp[]): Promise<number> {
+    let journaled = 0;
     for (const part of chunks(ops)) {
       const rows = part.map((o) => ({
         tenant: o.tenant,
@@ -443,12 +449,17 @@ export class TenantWrite {
         received_at: o.receivedAt,
         duplicates: 0,
       }));
-      if (this.kind === 'postgres') await insertByColumn(this.trx, 'ops', rows, { duplicates: 'int4' });
-      else
-        await this.inserts.run(this.trx, 'ops', rows, (values) =>
-          this.trx.insertInto('ops').values([...values]),
-        );
+      journaled +=
+        this.kind === 'postgres'
+          ? await insertNewByColumn(this.trx, 'ops', rows, { duplicates: 'int4' })
+          : await this.inserts.run(this.trx, 'ops', rows, (values) =>
+              this.trx
+                .insertInto('ops')
+                .values([...values])
+                .onConflict((oc) => oc.doNothing()),
+            );
     }
+    return journaled;
   }
 
   async writeTempIds(
