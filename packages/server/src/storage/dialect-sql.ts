@@ -59,3 +59,27 @@ export async function insertNewByColumn(
     select * from unnest(${sql.join(arrays)}) on conflict do nothing`.execute(trx);
   return Number(result.numAffectedRows ?? 0);
 }
+
+/**
+ * Runs a page read (rows after a position, `order by position limit n`) so that it reads the page
+ * and no more. SQLite walks records_by_position by itself. PostgreSQL, planning a table it has no
+ * statistics for (a new tenant's first import, until autovacuum analyzes it), guesses that few rows
+ * match and prefers to fetch every row after the cursor and sort them: each page then costs as much
+ * as all the pages after it, and a first sync grows with the square of the records. Here bitmap
+ * scans and sorts are turned off for this one transaction, so the index's own order is used; with
+ * statistics PostgreSQL chooses that plan anyway. Only for reads that keep (nearly) every row: a
+ * filter to a few collections is better served by the primary key.
+ */
+export async function inPositionOrder<T>(
+  db: Kysely<Tables>,
+  kind: DatabaseKind,
+  read: (db: Db) => Promise<T>,
+): Promise<T> {
+  if (kind === 'sqlite') return read(db);
+  return db.transaction().execute(async (trx) => {
+    await sql`select set_config('enable_bitmapscan', 'off', true), set_config('enable_sort', 'off', true)`.execute(
+      trx,
+    );
+    return read(trx);
+  });
+}

@@ -14,7 +14,7 @@ import type {
 } from '@outpost/core';
 import type { Database, DatabaseKind } from './database';
 import { CachedInserts } from './cached-inserts';
-import { insertNewByColumn, rowsByKey } from './dialect-sql';
+import { inPositionOrder, insertNewByColumn, rowsByKey } from './dialect-sql';
 import type { Tables } from './tables';
 
 type Db = Kysely<Tables> | Transaction<Tables>;
@@ -909,25 +909,30 @@ export class SyncStore {
       || ',"version":' || ${sql.ref('version')}
       || ',"deleted":' || case when ${sql.ref('deleted')} = 1 then 'true,"data":null' else 'false,"data":' || ${sql.ref('data')} end
       || ',"updatedAt":' || ${quoted('updated_at')} || ',"hlc":' || ${quoted('hlc')} || '}'`;
-    let query = this.database.db
-      .selectFrom('records')
-      .select([change.as('change'), 'position', 'collection'])
-      // The tenant's purge horizon, read in the page's own snapshot (once: the subquery is constant).
-      .select((eb) =>
-        eb.selectFrom('tenant_state').select('purged_through').where('tenant', '=', tenant).as('horizon'),
-      )
-      .where('tenant', '=', tenant)
-      .where('position', '>', after);
-    // A filter naming every collection keeps (nearly) every row, so it is applied below, to the page,
-    // not in SQL. There PostgreSQL tested it on every row a page reads (planned without statistics, a
-    // new table until autovacuum analyzes it, a page reads and sorts all the rows after the cursor),
-    // and it tempted the planner to the primary key. A row it drops still moves the cursor: it was
-    // never the caller's to see.
-    if (collections && !everyCollection) query = query.where('collection', 'in', [...collections]);
-    const rows = await query
-      .orderBy('position')
-      .limit(limit + 1)
-      .execute();
+    const read = (db: Db) => {
+      let query = db
+        .selectFrom('records')
+        .select([change.as('change'), 'position', 'collection'])
+        // The tenant's purge horizon, read in the page's own snapshot (once: the subquery is constant).
+        .select((eb) =>
+          eb.selectFrom('tenant_state').select('purged_through').where('tenant', '=', tenant).as('horizon'),
+        )
+        .where('tenant', '=', tenant)
+        .where('position', '>', after);
+      // A filter naming every collection keeps (nearly) every row, so it is applied below, to the
+      // page, not in SQL, where PostgreSQL tested it on every row it read and where it tempted the
+      // planner to the primary key. A row it drops still moves the cursor: it was never the
+      // caller's to see.
+      if (collections && !everyCollection) query = query.where('collection', 'in', [...collections]);
+      return query
+        .orderBy('position')
+        .limit(limit + 1)
+        .execute();
+    };
+    const keepsEveryRow = !collections || everyCollection;
+    const rows = keepsEveryRow
+      ? await inPositionOrder(this.database.db, this.kind, read)
+      : await read(this.database.db);
     const page = rows.length > limit ? rows.slice(0, limit) : rows;
     const keep = everyCollection && collections ? new Set(collections) : null;
     const first = rows[0];
