@@ -1,6 +1,7 @@
 // Our side: a real sync server over HTTP, driven the way one device syncs.
 import type { AddressInfo } from 'node:net';
 import type { FastifyInstance } from 'fastify';
+import { sql } from 'kysely';
 import { loginResponseSchema } from '@outpost/core';
 import { fieldClinic } from '@outpost/examples';
 import { createSyncServer, ensureUsers } from '@outpost/server';
@@ -126,6 +127,7 @@ export async function measureOurs(
       return ops.length;
     });
 
+    await withStatistics(database);
     const pull = await timed(async () => {
       let cursor: string | undefined;
       let changes = 0;
@@ -175,6 +177,17 @@ export function pullPage(body: unknown): { changes: unknown[]; cursor: string; h
     }
   }
   throw new Error(`pull: unexpected response: ${JSON.stringify(body).slice(0, 500)}`);
+}
+
+/**
+ * Before either side's pull, outside its timing: PostgreSQL gathers statistics on the tables just
+ * written, as autovacuum does within a minute of any bulk load. Without them it plans the raw
+ * keyset read as a sort of every row after the cursor, page after page, which made raw's pull
+ * quadratic; ours avoids that plan (dialect-sql's inPositionOrder), so the ratio measured the
+ * planner's mistake, not our server (decision 0017). SQLite's planner needs none.
+ */
+export async function withStatistics(database: Database): Promise<void> {
+  if (database.kind === 'postgres') await sql`analyze`.execute(database.db);
 }
 
 export async function timed(work: () => Promise<number>): Promise<Timed> {

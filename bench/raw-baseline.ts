@@ -3,7 +3,7 @@
 // this is the price of being a sync server.
 import { stampFields } from '@outpost/core';
 import type { Database } from '@outpost/server';
-import { pullPageSize, pushBatchSize, timed } from './push-pull';
+import { pullPageSize, pushBatchSize, timed, withStatistics } from './push-pull';
 import type { SyncTimings } from './push-pull';
 import { inBatches } from './workload';
 import type { PatientCreateOp } from './workload';
@@ -62,6 +62,7 @@ export async function measureRaw(database: Database, ops: readonly PatientCreate
       return ops.length;
     });
 
+    await withStatistics(database);
     const pull = await timed(async () => {
       let after = 0;
       let rows = 0;
