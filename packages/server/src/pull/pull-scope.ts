@@ -39,6 +39,15 @@ export function collectionsToPull(
 }
 
 /**
+ * Whether `collections` (as collectionsToPull chose them) are every collection of the schema. The
+ * store then reads a page in position order, as rows come (nearly all of them match); a few
+ * collections are read through the primary key instead.
+ */
+export function isEveryCollection(schema: Schema, collections: readonly string[]): boolean {
+  return collections.length === schema.collectionNames.length;
+}
+
+/**
  * Where a pull starts: after the cursor's position, or at the start for a first sync. A device
  * missed a deletion only if a tombstone above its position was purged after its cursor was
  * issued; a fresh sync that began after the purge carries the current horizon. Such a cursor must

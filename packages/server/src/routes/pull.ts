@@ -2,7 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import { pullQuerySchema } from '@outpost/core';
 import { caller } from '../http/caller';
 import { parseOrThrow } from '../http/errors';
-import { checkCursor, collectionsToPull } from '../pull/pull-scope';
+import { checkCursor, collectionsToPull, isEveryCollection } from '../pull/pull-scope';
 
 export async function pullRoutes(app: FastifyInstance): Promise<void> {
   const { store, schemaFor, cursors, now } = app.outpost;
@@ -14,8 +14,13 @@ export async function pullRoutes(app: FastifyInstance): Promise<void> {
     const collections = collectionsToPull(schema, auth.roles, query.collections);
     const cursor = query.cursor ? cursors.decode(auth.tenant, query.cursor) : null;
     const after = cursor?.position ?? 0;
-    const everyCollection = collections.length === schema.collectionNames.length;
-    const page = await store.pullChanges(auth.tenant, after, query.limit, collections, everyCollection);
+    const page = await store.pullChanges(
+      auth.tenant,
+      after,
+      query.limit,
+      collections,
+      isEveryCollection(schema, collections),
+    );
     // The purge horizon as the page's own snapshot saw it (pullStart reads it in a statement of its
     // own, a round trip per page); an empty page carries none, so it is read after: a later horizon
     // can only refuse a cursor that an earlier one would have let through, never the reverse.

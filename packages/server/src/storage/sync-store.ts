@@ -859,18 +859,26 @@ export class SyncStore {
     after: number,
     limit: number,
     collections?: readonly string[],
+    /** The collections are every one the tenant's schema has: the filter keeps (nearly) every row. */
+    everyCollection = false,
   ): Promise<PullPage> {
     if (collections && collections.length === 0) return { records: [], hasMore: false };
-    let query = this.database.db
-      .selectFrom('records')
-      .select(['collection', 'id', 'version', 'deleted', 'data', 'updated_at', 'hlc', 'position'])
-      .where('tenant', '=', tenant)
-      .where('position', '>', after);
-    if (collections) query = query.where('collection', 'in', [...collections]);
-    const rows = await query
-      .orderBy('position')
-      .limit(limit + 1)
-      .execute();
+    const read = (db: Db) => {
+      let query = db
+        .selectFrom('records')
+        .select(['collection', 'id', 'version', 'deleted', 'data', 'updated_at', 'hlc', 'position'])
+        .where('tenant', '=', tenant)
+        .where('position', '>', after);
+      if (collections) query = query.where('collection', 'in', [...collections]);
+      return query
+        .orderBy('position')
+        .limit(limit + 1)
+        .execute();
+    };
+    const rows =
+      !collections || everyCollection
+        ? await inPositionOrder(this.database.db, this.kind, read)
+        : await read(this.database.db);
     return {
       records: rows.slice(0, limit).map((r) => ({
         collection: r.collection,

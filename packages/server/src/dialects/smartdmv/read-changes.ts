@@ -3,7 +3,7 @@ import type { AuthContext } from '../../auth/tokens';
 import type { ServerContext } from '../../create-sync-server';
 import type { PullCursor } from '../../http/cursor';
 import type { PulledRecord } from '../../storage/sync-store';
-import { collectionsToPull, pullStart } from '../../pull/pull-scope';
+import { collectionsToPull, isEveryCollection, pullStart } from '../../pull/pull-scope';
 import { collectionOf } from './entity-types';
 
 /** A page of changes and the sync point to send for the next one. */
@@ -69,7 +69,13 @@ export async function readChanges(
     request.since,
     'deletions since this sync were purged: sync again from the start',
   );
-  const page = await store.pull(auth.tenant, after, request.limit, collections);
+  const page = await store.pull(
+    auth.tenant,
+    after,
+    request.limit,
+    collections,
+    isEveryCollection(schema, collections),
+  );
   const last = page.records.at(-1)?.position ?? after;
   return {
     records: page.records,

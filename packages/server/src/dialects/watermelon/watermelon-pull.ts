@@ -4,7 +4,7 @@ import type { AuthContext } from '../../auth/tokens';
 import type { ServerContext } from '../../create-sync-server';
 import { recordKey } from '../../storage/sync-store';
 import type { PulledRecord } from '../../storage/sync-store';
-import { collectionsToPull } from '../../pull/pull-scope';
+import { collectionsToPull, isEveryCollection } from '../../pull/pull-scope';
 import { toRaw } from './raw-records';
 import type { RawRecord } from './raw-records';
 import { positionOf, timestampOf } from './watermelon-messages';
@@ -94,7 +94,13 @@ async function readAll(
 ): Promise<number> {
   let position = after;
   for (;;) {
-    const page = await ctx.store.pull(tenant, position, pageSize, collections);
+    const page = await ctx.store.pull(
+      tenant,
+      position,
+      pageSize,
+      collections,
+      isEveryCollection(ctx.schemaFor(tenant), collections),
+    );
     for (const r of page.records) each(r);
     position = page.records.at(-1)?.position ?? position;
     if (!page.hasMore) return position;
