@@ -40,6 +40,11 @@ export interface HookContext<Data extends RecordData = RecordData> {
   get(collection: string, id: string): Promise<RecordView | null>;
 }
 
+/**
+ * Server hooks compute from what they are given and change nothing themselves: a push may run
+ * them more than once for one change (a push that meets a resent op is rolled back and run again),
+ * and only the last run's outcome is stored.
+ */
 export interface CollectionHooks<Data extends RecordData = RecordData> {
   /** Fields the server fills in itself (e.g. appointment.clientId from the pet's owner). */
   derive?(ctx: HookContext<Data>): Partial<Data> | Promise<Partial<Data>>;
