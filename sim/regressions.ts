@@ -49,4 +49,9 @@ export const regressions: readonly Regression[] = [
     bug: "a resend's duplicate answer carried the server's version of back then and replaced a newer one the device had pulled meanwhile (convergence)",
     fix: 'client sync/sync-engine.ts: a conflict answer older than what the device shows makes it read the record afresh',
   },
+  {
+    seed: 33799,
+    bug: 'a create resent after its answer was lost came back "duplicate" after the device had itself deleted the record, and the device showed it again, at the create\'s version (convergence)',
+    fix: 'client sync/sync-engine.ts: every duplicate acknowledgement reads the record afresh, whatever version it carries',
+  },
 ];

@@ -527,17 +527,17 @@ export class SyncEngine {
           if (op.type === 'delete' && pendingOf(op.collection, id).length === 0) {
             // The delete is acknowledged: the local tombstone has done its job.
             if (rec) records.set(key, null);
+          } else if (
+            r.status === 'duplicate' ||
+            (rec && r.version !== undefined && r.version < rec.version)
+          ) {
+            // Applied earlier (an answer lost, a resend): the answer's version is the server's of
+            // back then, and the record may have changed or been deleted since, by others or by
+            // this device's own later ops. Read the record afresh: a replayed create would hide
+            // fields set since, or show again a record deleted since.
+            refresh.push({ collection: op.collection, id });
           } else if (rec && r.version !== undefined && r.version > rec.version) {
             records.set(key, { ...rec, version: r.version });
-          } else if (
-            rec &&
-            r.version !== undefined &&
-            (r.status === 'duplicate' || r.version < rec.version)
-          ) {
-            // Applied earlier (an answer lost, a resend): the device already holds a server state
-            // that includes this op and showed the op again on top of it. Read the record afresh,
-            // or a replayed create would hide fields others or the server set since.
-            refresh.push({ collection: op.collection, id });
           }
         } else if (status === 'conflict') {
           summary.pushed.conflicts += 1;
