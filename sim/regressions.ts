@@ -52,6 +52,6 @@ export const regressions: readonly Regression[] = [
   {
     seed: 33799,
     bug: 'a create resent after its answer was lost came back "duplicate" after the device had itself deleted the record, and the device showed it again, at the create\'s version (convergence)',
-    fix: 'client sync/sync-engine.ts: every duplicate acknowledgement reads the record afresh, whatever version it carries',
+    fix: 'client sync/sync-engine.ts, stores/local-store.ts: a duplicate acknowledgement reads the record afresh whenever the device pulled after first sending the op',
   },
 ];

@@ -153,6 +153,58 @@ describe('an offline day on the vet practice', () => {
   });
 });
 
+describe('a create answered "duplicate" after the device pulled the record deleted', () => {
+  let server: TestServer;
+  beforeAll(async () => {
+    server = await startServer(vetPractice);
+  });
+  afterAll(async () => server.close());
+
+  it('reads the record afresh and shows it deleted, as the server holds it', async () => {
+    const network = new TestNetwork();
+    const open = opener(server, vetPractice, 'vet@vet-a.test', network);
+    const laptop = await open(memoryStore());
+    const desk = await open(memoryStore(), { deviceId: 'front-desk' });
+    await laptop.collection('users').create({ name: 'Tiyamike', role: 'CLIENT' });
+    // The server applies the create; its answer is lost, so the laptop never learns the real id.
+    network.loseNextAnswers(1);
+    expect((await laptop.sync()).ok).toBe(false);
+    // The front desk sees the new client and deletes it.
+    await desk.sync();
+    const [atDesk] = await desk.collection('users').find({ where: { name: 'Tiyamike' } });
+    await desk.collection('users').delete(atDesk?.id ?? '');
+    expect((await desk.sync()).ok).toBe(true);
+    // The laptop pulls past the deletion before its create is sent again...
+    await laptop.syncFromServer();
+    // ...and the resend is answered "duplicate", with the version the create made back then.
+    expect((await laptop.sync()).ok).toBe(true);
+    expect(
+      network
+        .pushes()
+        .at(-1)
+        ?.ops.map((o) => o.type),
+    ).toEqual(['create']);
+    expect(await laptop.collection('users').find({ where: { name: 'Tiyamike' } })).toEqual([]);
+    const remote = [...(await serverState(server, 'vet@vet-a.test')).values()];
+    expect(remote.filter((d) => d['name'] === 'Tiyamike')).toEqual([]);
+  });
+
+  it('after a lost answer and no pull since, the retry reads nothing afresh', async () => {
+    const network = new TestNetwork();
+    const client = await opener(server, vetPractice, 'vet@vet-a.test', network)(memoryStore());
+    for (const name of ['Amina', 'Joseph', 'Grace']) {
+      await client.collection('users').create({ name, role: 'CLIENT' });
+    }
+    network.loseNextAnswers(1);
+    expect((await client.sync()).ok).toBe(false);
+    expect((await client.sync()).ok).toBe(true);
+    // One resend and one pull bring the device level; no record is read one by one.
+    expect(network.sent.filter((s) => s.path.startsWith('/v1/records/'))).toEqual([]);
+    const names = (await client.collection('users').find()).map((u) => u.data['name']);
+    expect(names).toEqual(expect.arrayContaining(['Amina', 'Joseph', 'Grace']));
+  });
+});
+
 describe('two devices on one patient (field clinic)', () => {
   let server: TestServer;
   beforeAll(async () => {

@@ -43,6 +43,12 @@ export interface OutboxEntry {
   /** True once the op may have reached the server: from then on its content is fixed under its opId. */
   sent?: boolean;
   /**
+   * The pull cursor when the op was first sent ('' before any pull). A "duplicate" answer (applied
+   * earlier, the answer lost) carries the server's version of back then; if the device has pulled
+   * since, what it shows of the record may be newer or gone, so it reads the record afresh.
+   */
+  cursorWhenSent?: string;
+  /**
    * Fields of this failed update that a later change on the device set again. The op stays as it
    * was sent; the device no longer shows these fields from it, or a refusal kept on screen would
    * bring back a value the person has since replaced.

@@ -406,8 +406,18 @@ export class SyncEngine {
     // Stored, not only shown: once an op may have reached the server its content is fixed under
     // its opId. After a crash or a retry by hand the device must still know it was sent, or a
     // later edit would be folded into it and lost behind the server's "duplicate".
+    const cursor = (db.state.meta[cursorKey] as string | undefined) ?? '';
     await db.write(() => ({
-      batch: { putOps: batch.map((o) => ({ ...o, status: 'in-flight' as const, sent: true })) },
+      batch: {
+        // The cursor of the first sending only: an op sent before the field existed keeps none,
+        // and so is always read afresh after a duplicate answer.
+        putOps: batch.map((o) => ({
+          ...o,
+          status: 'in-flight' as const,
+          sent: true,
+          ...(o.sent ? {} : { cursorWhenSent: cursor }),
+        })),
+      },
       result: undefined,
     }));
     let response;
@@ -486,6 +496,7 @@ export class SyncEngine {
       const refresh: Array<{ collection: string; id: string }> = [];
       const nowIso = new Date(this.o.timers.now()).toISOString();
       const opOf = (seq: number) => ops.get(seq) ?? state.outbox.get(seq);
+      const cursorNow = (state.meta[cursorKey] as string | undefined) ?? '';
       // The ops of a record as this transaction leaves them (ids are already the real ones).
       const pendingOf = (collection: string, id: string) =>
         state
@@ -528,13 +539,14 @@ export class SyncEngine {
             // The delete is acknowledged: the local tombstone has done its job.
             if (rec) records.set(key, null);
           } else if (
-            r.status === 'duplicate' ||
+            (r.status === 'duplicate' && op.cursorWhenSent !== cursorNow) ||
             (rec && r.version !== undefined && r.version < rec.version)
           ) {
-            // Applied earlier (an answer lost, a resend): the answer's version is the server's of
-            // back then, and the record may have changed or been deleted since, by others or by
-            // this device's own later ops. Read the record afresh: a replayed create would hide
-            // fields set since, or show again a record deleted since.
+            // Applied earlier (an answer lost, a resend) and the device has pulled since: the
+            // answer's version is the server's of back then, and what the device pulled may be
+            // newer, or gone (deleted by others or by this device's own later ops). Read the record
+            // afresh: a replayed create would hide fields set since, or show a deleted record again.
+            // With no pull since, any later change lies beyond the cursor and the next pull brings it.
             refresh.push({ collection: op.collection, id });
           } else if (rec && r.version !== undefined && r.version > rec.version) {
             records.set(key, { ...rec, version: r.version });
