@@ -1,7 +1,7 @@
 // `npx tsx bench/profile.ts [--ops N]`: where our push and pull spend their time, phase by phase, on
 // SQLite and PostgreSQL. Not part of `npm run bench`: it reaches into server internals (applyPush,
 // SyncStore) to time each layer without the ones above it, and exists to explain a missed target.
-import { gzipSync } from 'node:zlib';
+import { brotliCompressSync, constants as zlibConstants, gzipSync } from 'node:zlib';
 import { parseArgs } from 'node:util';
 import type {
   KyselyPlugin,
@@ -168,10 +168,16 @@ async function profilePull(
         app.inject({ method: 'GET', url: `/v1/sync/pull?${query}`, headers }),
       );
       const body = response.body;
-      const gz = await phases.time('response: gzip level 6 (zlib default)', () => gzipSync(body));
-      await phases.time('what-if: gzip level 1', () => gzipSync(body, { level: 1 }));
+      // What the server sends: brotli at quality 1 to a browser, gzip at level 1 to a gzip-only client.
+      const br = await phases.time('response: brotli quality 1 (a browser)', () =>
+        brotliCompressSync(body, { params: { [zlibConstants.BROTLI_PARAM_QUALITY]: 1 } }),
+      );
+      const gz = await phases.time('response: gzip level 1 (a gzip-only client)', () =>
+        gzipSync(body, { level: 1 }),
+      );
       phases.add('bytes: json', body.length);
-      phases.add('bytes: gzip level 6', gz.length);
+      phases.add('bytes: brotli quality 1', br.length);
+      phases.add('bytes: gzip level 1', gz.length);
       const page = await phases.time('client: JSON.parse', () => pullPage(JSON.parse(body)));
       cursor = page.cursor;
       hasMore = page.hasMore;
