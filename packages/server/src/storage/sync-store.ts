@@ -875,10 +875,7 @@ export class SyncStore {
         .limit(limit + 1)
         .execute();
     };
-    const rows =
-      !collections || everyCollection
-        ? await inPositionOrder(this.database.db, this.kind, read)
-        : await read(this.database.db);
+    const rows = await this.readPage(read, collections, everyCollection);
     return {
       records: rows.slice(0, limit).map((r) => ({
         collection: r.collection,
@@ -937,10 +934,7 @@ export class SyncStore {
         .limit(limit + 1)
         .execute();
     };
-    const keepsEveryRow = !collections || everyCollection;
-    const rows = keepsEveryRow
-      ? await inPositionOrder(this.database.db, this.kind, read)
-      : await read(this.database.db);
+    const rows = await this.readPage(read, collections, everyCollection);
     const page = rows.length > limit ? rows.slice(0, limit) : rows;
     const keep = everyCollection && collections ? new Set(collections) : null;
     const first = rows[0];
@@ -951,6 +945,20 @@ export class SyncStore {
       // A record exists only after a push made the tenant's row: no row reads as nothing purged.
       horizon: first === undefined ? null : (first.horizon ?? 0),
     };
+  }
+
+  /**
+   * Runs a page read of `pull` or `pullChanges`: in the index's position order when the page keeps
+   * (nearly) every row (no filter, or one naming every collection), else as the planner chooses.
+   */
+  private readPage<T>(
+    read: (db: Db) => Promise<T>,
+    collections: readonly string[] | undefined,
+    everyCollection: boolean,
+  ): Promise<T> {
+    return !collections || everyCollection
+      ? inPositionOrder(this.database.db, this.kind, read)
+      : read(this.database.db);
   }
 
   async purgedThrough(tenant: string): Promise<number> {
