@@ -151,16 +151,8 @@ describe('an offline day on the vet practice', () => {
     ).json()) as { ops: { duplicate: number } };
     expect(status.ops.duplicate).toBeGreaterThanOrEqual(2);
   });
-});
 
-describe('a create answered "duplicate" after the device pulled the record deleted', () => {
-  let server: TestServer;
-  beforeAll(async () => {
-    server = await startServer(vetPractice);
-  });
-  afterAll(async () => server.close());
-
-  it('reads the record afresh and shows it deleted, as the server holds it', async () => {
+  it('a create answered "duplicate" after the device pulled the record deleted: read afresh, it stays deleted', async () => {
     const network = new TestNetwork();
     const open = opener(server, vetPractice, 'vet@vet-a.test', network);
     const laptop = await open(memoryStore());
