@@ -54,4 +54,9 @@ export const regressions: readonly Regression[] = [
     bug: 'a create resent after its answer was lost came back "duplicate" after the device had itself deleted the record, and the device showed it again, at the create\'s version (convergence)',
     fix: 'client sync/sync-engine.ts, stores/local-store.ts: a duplicate acknowledgement reads the record afresh whenever the device pulled after first sending the op',
   },
+  {
+    seed: 43228,
+    bug: 'an op retried by hand while a sync was pulling stayed pending: the sync asked for next joined the running one, whose push was over (convergence, no lost write)',
+    fix: 'client sync/sync-engine.ts, create-sync-client.ts: a retry by hand tells the engine, and the next sync asked for sends the retried ops',
+  },
 ];

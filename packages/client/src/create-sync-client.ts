@@ -277,8 +277,8 @@ export async function createSyncClient(options: SyncClientOptions): Promise<Sync
         return s;
       },
       list: () => [...db.state.outbox.values()].sort((a, b) => a.seq - b.seq),
-      retry: (seqs) =>
-        db.write(() => {
+      retry: async (seqs) => {
+        const retried = await db.write(() => {
           const chosen = [...db.state.outbox.values()].filter((o) =>
             seqs ? seqs.includes(o.seq) && o.status !== 'done' : o.status === 'failed',
           );
@@ -288,7 +288,10 @@ export async function createSyncClient(options: SyncClientOptions): Promise<Sync
             return next;
           });
           return { batch: { putOps }, result: putOps.length };
-        }),
+        });
+        if (retried > 0) engine.retried();
+        return retried;
+      },
       clearCompleted: () =>
         db.write(() => {
           const done = [...db.state.outbox.values()].filter((o) => o.status === 'done').map((o) => o.seq);

@@ -122,6 +122,38 @@ describe('the client as an application sees it', () => {
     expect(client.queue.stats().total).toBe(0);
   });
 
+  it('sends an op retried by hand with the sync asked for next, even while another sync pulls', async () => {
+    const network = new TestNetwork();
+    const client = await openClient(server, 'nurse@clinic-a.test', memoryStore(), network, {
+      retry: { maxAttempts: 1 },
+      circuitBreaker: { failureThreshold: 100 },
+    });
+    const p = await client.collection('patients').create({ name: 'Retried during a pull' });
+    network.mode = 'offline';
+    await client.syncToServer();
+    expect(client.queue.stats().failed).toBe(1);
+    network.mode = 'online';
+    // The nurse presses "retry" and "sync now" while the tablet's own sync is pulling: its push
+    // is over, so only the sync asked for after it can send the op.
+    const pull = network.holdNext('/v1/sync/pull');
+    const first = client.sync();
+    await pull.reached;
+    expect(await client.queue.retry()).toBe(1);
+    const second = client.sync();
+    pull.release();
+    expect((await first).pushed.sent).toBe(0);
+    expect(await second).not.toBe(await first);
+    expect(
+      network
+        .pushes()
+        .at(-1)
+        ?.ops.map((o) => o.id),
+    ).toEqual([p.id]);
+    expect((await second).pushed.applied).toBe(1);
+    expect(client.queue.stats()).toMatchObject({ pending: 0, failed: 0, done: 1 });
+    expect((await client.collection('patients').get(p.id))?.pending).toBe(false);
+  });
+
   it('settles a conflict through the server and shows the result, then undoes it', async () => {
     const nurse = await openClient(server, 'nurse@clinic-a.test', memoryStore(), new TestNetwork());
     const admin = await openClient(server, 'admin@clinic-a.test', memoryStore(), new TestNetwork(), {

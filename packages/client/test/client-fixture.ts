@@ -71,9 +71,22 @@ export class TestNetwork {
   private losses = 0;
   readonly sent: Array<{ method: string; path: string; body: unknown }> = [];
 
+  /** The next request to `path` waits, as on a slow link, until the test lets it go. */
+  private held: { path: string; reached: () => void; released: Promise<void> } | null = null;
+
   loseNextAnswers(n: number): void {
     this.losses = n;
     this.mode = 'lose-answers';
+  }
+
+  /** Holds the next request to `path`: `reached` resolves once it is waiting, `release` lets it go on. */
+  holdNext(path: string): { reached: Promise<void>; release: () => void } {
+    let reached = () => {};
+    let release = () => {};
+    const waiting = new Promise<void>((resolve) => (reached = resolve));
+    const released = new Promise<void>((resolve) => (release = resolve));
+    this.held = { path, reached, released };
+    return { reached: waiting, release };
   }
 
   readonly fetch: typeof fetch = async (input, init) => {
@@ -84,6 +97,12 @@ export class TestNetwork {
         status: 503,
         headers: { 'content-type': 'application/json' },
       });
+    }
+    const held = this.held;
+    if (held && url.pathname === held.path) {
+      this.held = null;
+      held.reached();
+      await held.released;
     }
     const body = typeof init?.body === 'string' ? (JSON.parse(init.body) as unknown) : undefined;
     this.sent.push({ method: init?.method ?? 'GET', path: url.pathname, body });

@@ -106,6 +106,8 @@ export class SyncEngine {
   private stillDoes: Phases = { push: false, pull: false };
   /** The last outbox seq the running push's snapshot could include. */
   private snapshotSeq = 0;
+  /** Ops went back to pending after that snapshot (a retry by hand): they keep their old seqs. */
+  private retriedSinceSnapshot = false;
   /** The sync queued behind the running one for callers it could not serve. */
   private followUp: Promise<SyncResult> | null = null;
   private retryTimer: unknown = null;
@@ -187,9 +189,19 @@ export class SyncEngine {
     return run;
   }
 
-  /** True when an op was queued after the running push took its snapshot of the outbox. */
+  /**
+   * Ops a person sent back to pending (`queue.retry`). A sync asked for from now on must send
+   * them, even while one runs whose push is already over: their seqs are old, so the snapshot's
+   * high-water mark alone would read them as already taken (the simulation found them left
+   * waiting for the next timer).
+   */
+  retried(): void {
+    this.retriedSinceSnapshot = true;
+  }
+
+  /** True when an op was queued, or retried by hand, after the running push took its snapshot of the outbox. */
   private queuedSinceSnapshot(): boolean {
-    return this.o.db.state.seqHighWater > this.snapshotSeq;
+    return this.retriedSinceSnapshot || this.o.db.state.seqHighWater > this.snapshotSeq;
   }
 
   /** The backoff timer: a failed push or pull is tried again on its own, with no new local write needed. */
@@ -338,6 +350,7 @@ export class SyncEngine {
     // runs again once this one ends.
     this.stillDoes.push = false;
     this.snapshotSeq = this.o.db.state.seqHighWater;
+    this.retriedSinceSnapshot = false;
     const sendable = await this.prepareOutbox();
     result.pushed.held = [...this.o.db.state.outbox.values()].filter(
       (o) => o.heldReason !== undefined,
