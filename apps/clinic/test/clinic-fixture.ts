@@ -59,6 +59,8 @@ export interface Clinic {
    * prove the app opens from the worker's cache also cuts the server.
    */
   cut(unreachable: boolean): void;
+  /** Answers every push 503 (a proxy in front of a server down for maintenance), or not. */
+  failPushes(failing: boolean): void;
   token(email: string): Promise<string>;
   close(): Promise<void>;
 }
@@ -72,8 +74,12 @@ export async function startClinic(appDir: string): Promise<Clinic> {
     limits: { rateLimitPerMinute: false },
   });
   let unreachable = false;
-  app.addHook('onRequest', async (request) => {
+  let pushesFail = false;
+  app.addHook('onRequest', async (request, reply) => {
     if (unreachable) request.raw.socket.destroy();
+    else if (pushesFail && request.url === '/v1/sync/push') {
+      await reply.code(503).send({ error: { code: 'INTERNAL', message: 'down for maintenance' } });
+    }
   });
   await serveStaticApp(app, { root: appDir });
   await ensureUsers(
@@ -86,6 +92,9 @@ export async function startClinic(appDir: string): Promise<Clinic> {
     app,
     cut: (value) => {
       unreachable = value;
+    },
+    failPushes: (value) => {
+      pushesFail = value;
     },
     async token(email) {
       const res = await fetch(`${url}/v1/auth/login`, {

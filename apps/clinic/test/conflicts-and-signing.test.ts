@@ -233,6 +233,9 @@ describe.runIf(chromiumAvailable())('conflicts and signed notes in the clinic ap
     await statusText(page, 'Online').waitFor({ timeout: 25_000 });
     await page.getByRole('button', { name: 'Sync now' }).click();
     await page.getByRole('button', { name: 'Sync now' }).and(page.locator(':enabled')).waitFor();
+    // Refused for good, the visit no longer counts as waiting: the header says what became of it.
+    await page.getByText('1 change refused by the server').waitFor();
+    expect(await page.getByText('No changes waiting').isVisible()).toBe(true);
     const refusedRow = (p: Page) =>
       p
         .getByRole('table', { name: 'Refused changes' })

@@ -109,4 +109,37 @@ describe.runIf(chromiumAvailable())('the clinic app through an offline day', () 
     await nurseContext.close();
     await midwifeContext.close();
   });
+
+  it('keeps a change the server kept failing to take, and sends it when the nurse presses "Sync now"', async () => {
+    const context = await browser.newContext();
+    const page = await context.newPage();
+    await signIn(page, clinic.url, 'nurse@clinic-a.test');
+    const syncNow = page.getByRole('button', { name: 'Sync now' });
+
+    // The link is up but the server is down for maintenance: every push is answered 503.
+    clinic.failPushes(true);
+    await page.getByRole('button', { name: 'New patient' }).click();
+    const form = page.getByRole('form', { name: 'New patient' });
+    await form.getByLabel('Name').fill('Chimwemwe Phiri');
+    await form.getByRole('button', { name: 'Save' }).click();
+    await page.getByRole('heading', { level: 1, name: 'Chimwemwe Phiri' }).waitFor();
+    await page.getByText('1 change waiting').waitFor();
+
+    // After its retry limit the tablet stops trying by itself; the change still waits, and says so.
+    const stopped = page.getByText('1 stopped after repeated failures');
+    for (let press = 0; press < 12 && !(await stopped.isVisible()); press++) {
+      await syncNow.and(page.locator(':enabled')).click();
+    }
+    await stopped.waitFor();
+    expect(await page.getByText('1 change waiting').isVisible()).toBe(true);
+    await screenshot(page, '08-stopped-after-repeated-failures');
+
+    // Maintenance ends; the nurse presses "Sync now", and the change goes.
+    clinic.failPushes(false);
+    await syncNow.and(page.locator(':enabled')).click();
+    await page.getByText('No changes waiting').waitFor({ timeout: 20_000 });
+    const onServer = await clinic.app.outpost.store.pull('clinic-a', 0, 1000, ['patients']);
+    expect(onServer.records.filter((r) => JSON.parse(r.dataJson).name === 'Chimwemwe Phiri')).toHaveLength(1);
+    await context.close();
+  });
 });

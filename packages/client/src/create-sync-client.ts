@@ -60,10 +60,32 @@ export interface QueueStats {
   total: number;
   pending: number;
   inFlight: number;
+  /** Ops that stopped: refused by the server (`refused`) or given up on the network (the rest). */
   failed: number;
+  /**
+   * Of `failed`, the ops the server refused for good: a retry gets the same answer, and the
+   * server's rejection archive keeps them. The others gave up on the network and go again with
+   * `queue.retry()` or `sync({ manual: true })`.
+   */
+  refused: number;
   conflict: number;
   done: number;
   held: number;
+}
+
+/** An op that stopped after `retry.maxAttempts` failed sends, not refused by the server: it can still go. */
+function gaveUp(op: OutboxEntry): boolean {
+  return op.status === 'failed' && op.rejected !== true;
+}
+
+export interface SyncOptions {
+  /**
+   * A person asked (their "Sync now"). The ops that gave up on the network after
+   * `retry.maxAttempts` go again (never those the server refused), and a circuit breaker resting a
+   * failing server lets this sync try it at once. The retry limit and the breaker stop the device
+   * from calling a failing server by itself, not a person who asks, e.g. once maintenance ends.
+   */
+  manual?: boolean;
 }
 
 type EventMap = {
@@ -78,7 +100,8 @@ export interface SyncClient {
   readonly deviceId: string;
   readonly schema: Schema;
   collection<D extends RecordData = RecordData>(name: string): Collection<D>;
-  sync(): Promise<SyncResult>;
+  /** Push then pull; joins a sync already running, or runs one more right after it when that one would miss something. */
+  sync(options?: SyncOptions): Promise<SyncResult>;
   syncToServer(): Promise<SyncResult>;
   syncFromServer(): Promise<SyncResult>;
   readonly isSyncing: boolean;
@@ -87,7 +110,10 @@ export interface SyncClient {
   readonly queue: {
     stats(): QueueStats;
     list(): OutboxEntry[];
-    /** Failed ops (or the given ones) go back to pending with a fresh attempt count. */
+    /**
+     * Ops that gave up on the network (or the given ones, whatever stopped them) go back to
+     * pending with a fresh attempt count; resolves to how many did. The next sync sends them.
+     */
     retry(seqs?: readonly number[]): Promise<number>;
     clearCompleted(): Promise<number>;
   };
@@ -247,7 +273,13 @@ export async function createSyncClient(options: SyncClientOptions): Promise<Sync
       }
       return c as unknown as Collection<D>;
     },
-    sync: () => engine.sync(),
+    sync: (options = {}) => {
+      if (options.manual !== true) return engine.sync();
+      breaker.reset();
+      return [...db.state.outbox.values()].some(gaveUp)
+        ? client.queue.retry().then(() => engine.sync())
+        : engine.sync();
+    },
     syncToServer: () => engine.syncToServer(),
     syncFromServer: () => engine.syncFromServer(),
     get isSyncing() {
@@ -264,14 +296,25 @@ export async function createSyncClient(options: SyncClientOptions): Promise<Sync
     },
     queue: {
       stats() {
-        const s: QueueStats = { total: 0, pending: 0, inFlight: 0, failed: 0, conflict: 0, done: 0, held: 0 };
+        const s: QueueStats = {
+          total: 0,
+          pending: 0,
+          inFlight: 0,
+          failed: 0,
+          refused: 0,
+          conflict: 0,
+          done: 0,
+          held: 0,
+        };
         for (const o of db.state.outbox.values()) {
           s.total += 1;
           if (o.heldReason !== undefined) s.held += 1;
           if (o.status === 'pending') s.pending += 1;
           else if (o.status === 'in-flight') s.inFlight += 1;
-          else if (o.status === 'failed') s.failed += 1;
-          else if (o.status === 'conflict') s.conflict += 1;
+          else if (o.status === 'failed') {
+            s.failed += 1;
+            if (o.rejected === true) s.refused += 1;
+          } else if (o.status === 'conflict') s.conflict += 1;
           else s.done += 1;
         }
         return s;
@@ -280,7 +323,7 @@ export async function createSyncClient(options: SyncClientOptions): Promise<Sync
       retry: async (seqs) => {
         const retried = await db.write(() => {
           const chosen = [...db.state.outbox.values()].filter((o) =>
-            seqs ? seqs.includes(o.seq) && o.status !== 'done' : o.status === 'failed',
+            seqs ? seqs.includes(o.seq) && o.status !== 'done' : gaveUp(o),
           );
           const putOps = chosen.map((o) => {
             const next: OutboxEntry = { ...o, status: 'pending', attempts: 0 };

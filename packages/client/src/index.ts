@@ -1,7 +1,7 @@
 export { createHttpTransport } from './http-transport';
 export type { HttpTransport, HttpTransportOptions, PullRequest } from './http-transport';
 export { createSyncClient } from './create-sync-client';
-export type { QueueStats, SyncClient, SyncClientOptions } from './create-sync-client';
+export type { QueueStats, SyncClient, SyncClientOptions, SyncOptions } from './create-sync-client';
 export { Collection } from './collection';
 export type { ClientRecord, FindQuery, RecordsListener } from './collection';
 export type { SyncProgress, SyncResult, RetryPolicy } from './sync/sync-engine';

@@ -154,6 +154,44 @@ describe('the client as an application sees it', () => {
     expect((await client.collection('patients').get(p.id))?.pending).toBe(false);
   });
 
+  it('a person\'s "Sync now" tries a resting server at once and sends again what gave up, never what was refused', async () => {
+    const network = new TestNetwork();
+    const client = await openClient(server, 'nurse@clinic-a.test', memoryStore(), network, {
+      retry: { maxAttempts: 1 },
+      circuitBreaker: { failureThreshold: 1, cooldownMs: 10 * 60_000 },
+    });
+    // A visit for a patient that exists nowhere: the server refuses it for good.
+    await client.collection('encounters').create({ patientId: crypto.randomUUID(), date: '2026-11-22' });
+    await client.sync();
+    expect(client.queue.stats()).toMatchObject({ failed: 1, refused: 1 });
+    expect(client.queue.list()[0]?.lastError?.code).toBe('UNRESOLVED_REFERENCE');
+
+    const p = await client.collection('patients').create({ name: 'Sent again by hand' });
+    network.mode = 'offline';
+    await client.syncToServer();
+    expect(client.queue.stats()).toMatchObject({ failed: 2, refused: 1 });
+    network.mode = 'online';
+
+    // The device's own syncs no longer try: the retry limit is reached, and the circuit breaker
+    // rests the server that failed for ten minutes.
+    const requests = network.sent.length;
+    const own = await client.sync();
+    expect(own.ok).toBe(false);
+    expect(own.error?.message).toMatch(/server is failing/);
+    expect(network.sent).toHaveLength(requests);
+    // A person asking does, and sends only the op that can still go.
+    const asked = await client.sync({ manual: true });
+    expect(asked.pushed).toMatchObject({ sent: 1, applied: 1 });
+    expect(
+      network
+        .pushes()
+        .at(-1)
+        ?.ops.map((o) => o.id),
+    ).toEqual([p.id]);
+    expect(client.queue.stats()).toMatchObject({ failed: 1, refused: 1, done: 1 });
+    expect(await client.queue.retry()).toBe(0);
+  });
+
   it('settles a conflict through the server and shows the result, then undoes it', async () => {
     const nurse = await openClient(server, 'nurse@clinic-a.test', memoryStore(), new TestNetwork());
     const admin = await openClient(server, 'admin@clinic-a.test', memoryStore(), new TestNetwork(), {

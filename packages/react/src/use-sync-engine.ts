@@ -1,5 +1,5 @@
 import { useCallback, useMemo } from 'react';
-import type { LocalConflict, SyncClient, SyncProgress, SyncResult } from '@outpost/client';
+import type { LocalConflict, SyncClient, SyncOptions, SyncProgress, SyncResult } from '@outpost/client';
 import type { RecordData, ResolutionStrategy, ResolveResponse } from '@outpost/core';
 import { sameItems } from './equality';
 import { useExternalValue } from './external-value';
@@ -18,8 +18,11 @@ export interface SyncEngineState {
 }
 
 export interface SyncEngine extends SyncEngineState {
-  /** Push then pull; joins a sync already running. */
-  sync(): Promise<SyncResult>;
+  /**
+   * Push then pull; joins a sync already running. A person's "Sync now" passes `{ manual: true }`:
+   * what gave up on the network goes again, and a server the device was resting is tried at once.
+   */
+  sync(options?: SyncOptions): Promise<SyncResult>;
   resolveConflict(
     id: string,
     strategy: ResolutionStrategy,
@@ -86,11 +89,14 @@ export function useSyncEngine(): SyncEngine {
   const client = useSyncClient();
   const source = useMemo(() => syncEngineSource(client), [client]);
   const state = useExternalValue(() => source, [source]);
-  const sync = useCallback(() => {
-    const run = client.sync();
-    source.started();
-    return run;
-  }, [client, source]);
+  const sync = useCallback(
+    (options?: SyncOptions) => {
+      const run = client.sync(options);
+      source.started();
+      return run;
+    },
+    [client, source],
+  );
   const resolveConflict = useCallback(
     (id: string, strategy: ResolutionStrategy, mergedData?: RecordData) =>
       client.conflicts.resolve(id, strategy, mergedData),

@@ -45,6 +45,10 @@ export interface ScriptedServer {
   readonly undos: string[];
   /** Push answers wait for this, when set: a test catching a sync midway sets it. */
   beforePushAnswer: (() => Promise<void>) | null;
+  /** While true, every push fails as a lost connection does, and nothing is stored. */
+  unreachable: boolean;
+  /** The next push of a change to this record is refused for good with `code`. */
+  refuseOnPush(collection: string, id: string, code: 'UNRESOLVED_REFERENCE' | 'NOT_FOUND'): void;
 }
 
 const keyOf = (collection: string, id: string) => `${collection}/${id}`;
@@ -52,6 +56,7 @@ const keyOf = (collection: string, id: string) => `${collection}/${id}`;
 export function scriptedServer(): ScriptedServer {
   const records = new Map<string, StoredRecord>();
   const scripted = new Map<string, RecordData>();
+  const refusals = new Map<string, 'UNRESOLVED_REFERENCE' | 'NOT_FOUND'>();
   const conflicts = new Map<string, Conflict>();
   const resolutions: Resolution[] = [];
   let position = 0;
@@ -95,15 +100,30 @@ export function scriptedServer(): ScriptedServer {
     resolves: [],
     undos: [],
     beforePushAnswer: null,
+    unreachable: false,
+    refuseOnPush: (collection, id, code) => void refusals.set(keyOf(collection, id), code),
     put: (collection, id, data) => void write(collection, id, data),
     conflictOnPush: (collection, id, data) => void scripted.set(keyOf(collection, id), data),
     data: (collection, id) => records.get(keyOf(collection, id))?.data ?? null,
     transport: {
       async push({ ops }) {
+        if (server.unreachable) throw new TypeError('Failed to fetch');
         server.pushed.push(...ops);
         const results: PushResult[] = [];
         for (const op of ops) {
           const key = keyOf(op.collection, op.id);
+          const refusal = refusals.get(key);
+          if (refusal !== undefined) {
+            refusals.delete(key);
+            results.push({
+              opId: op.opId,
+              status: 'rejected',
+              collection: op.collection,
+              id: op.id,
+              error: { code: refusal, message: `refused: ${refusal}` },
+            });
+            continue;
+          }
           const meets = scripted.get(key);
           if (meets !== undefined) {
             scripted.delete(key);

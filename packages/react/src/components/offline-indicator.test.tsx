@@ -73,4 +73,41 @@ describe('OfflineIndicator', () => {
     expect(view.text()).toContain('No changes waiting');
     expect(view.text()).toContain('1 conflict to resolve');
   });
+
+  it('tells refused changes from waiting ones, and "Sync now" sends again what stopped after repeated failures', async () => {
+    const server = scriptedServer();
+    const client = await openScriptedClient(server, {
+      retry: { maxAttempts: 1 },
+      circuitBreaker: { failureThreshold: 100 },
+    });
+    const patients = client.collection('patients');
+    const refused = await patients.create({ name: 'Refused K.' });
+    server.refuseOnPush('patients', refused.id, 'UNRESOLVED_REFERENCE');
+    const view = await render(client, <OfflineIndicator />);
+    await acting(() => client.sync());
+    // Refused for good: a resend gets the same answer, so it is not counted as waiting.
+    expect(view.text()).toContain('No changes waiting');
+    expect(view.text()).toContain('1 change refused by the server');
+
+    server.unreachable = true;
+    await acting(async () => {
+      await patients.create({ name: 'Stopped M.' });
+      await client.sync();
+    });
+    // The device stopped trying by itself after its one attempt: the change still waits.
+    expect(client.queue.stats()).toMatchObject({ failed: 2, refused: 1 });
+    expect(view.text()).toContain('1 change waiting');
+    expect(view.text()).toContain('1 stopped after repeated failures');
+
+    server.unreachable = false;
+    await acting(() => client.sync());
+    expect(view.text()).toContain('1 stopped after repeated failures');
+    const pushes = server.pushed.length;
+    await press(button(view.container, 'Sync now'));
+    await acting(() => client.sync()); // joins the one the button started
+    expect(server.pushed.slice(pushes).map((op) => op.data?.['name'])).toEqual(['Stopped M.']);
+    expect(view.text()).toContain('No changes waiting');
+    expect(view.text()).not.toContain('stopped after repeated failures');
+    expect(view.text()).toContain('1 change refused by the server');
+  });
 });

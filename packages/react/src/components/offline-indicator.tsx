@@ -14,15 +14,19 @@ function plural(count: number, one: string, many: string): string {
 }
 
 /**
- * Whether the server can be reached, how many changes wait to reach it, how many conflicts wait
- * for a person, and a "Sync now" button (disabled while a sync runs).
+ * Whether the server can be reached, how many changes wait to reach it (and how many of those
+ * stopped after repeated failures), how many the server refused, how many conflicts wait for a
+ * person, and a "Sync now" button (disabled while a sync runs) that sends every waiting change,
+ * the stopped ones too.
  */
 export function OfflineIndicator({ className, style }: OfflineIndicatorProps) {
   const { isOnline } = useNetworkStatus();
   const { stats } = useSyncQueue();
   const { sync, isSyncing, unresolvedConflicts } = useSyncEngine();
-  // Everything not yet acknowledged: waiting, on its way, or failed and kept for a retry.
-  const waiting = stats.pending + stats.inFlight + stats.failed;
+  // Everything still to reach the server: waiting, on its way, or stopped after repeated network
+  // failures. A change the server refused is not waiting: a resend gets the same answer.
+  const stopped = stats.failed - stats.refused;
+  const waiting = stats.pending + stats.inFlight + stopped;
   return (
     <div
       className={className}
@@ -41,10 +45,19 @@ export function OfflineIndicator({ className, style }: OfflineIndicatorProps) {
         {isOnline ? 'Online' : 'Offline'}
       </span>
       <span>{waiting === 0 ? 'No changes waiting' : `${plural(waiting, 'change', 'changes')} waiting`}</span>
+      {stopped > 0 ? <span>{stopped} stopped after repeated failures</span> : null}
+      {stats.refused > 0 ? (
+        <span>{plural(stats.refused, 'change', 'changes')} refused by the server</span>
+      ) : null}
       {unresolvedConflicts.length > 0 ? (
         <span>{plural(unresolvedConflicts.length, 'conflict', 'conflicts')} to resolve</span>
       ) : null}
-      <button type="button" disabled={isSyncing} aria-busy={isSyncing} onClick={() => void sync()}>
+      <button
+        type="button"
+        disabled={isSyncing}
+        aria-busy={isSyncing}
+        onClick={() => void sync({ manual: true })}
+      >
         Sync now
       </button>
       {isSyncing ? <span>Syncing…</span> : null}

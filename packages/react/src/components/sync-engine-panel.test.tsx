@@ -59,4 +59,30 @@ describe('SyncEnginePanel', () => {
     expect(view.text()).toMatch(/Last sync: failed: \S/);
     expect(view.text()).toContain('; pulled 0.');
   });
+
+  it('shows what waits, what stopped after repeated failures and what was refused, and sends the stopped on "Sync now"', async () => {
+    const server = scriptedServer();
+    const client = await openScriptedClient(server, {
+      retry: { maxAttempts: 1 },
+      circuitBreaker: { failureThreshold: 100 },
+    });
+    const patients = client.collection('patients');
+    const refused = await patients.create({ name: 'Refused K.' });
+    server.refuseOnPush('patients', refused.id, 'NOT_FOUND');
+    await client.sync();
+    server.unreachable = true;
+    await patients.create({ name: 'Stopped M.' });
+    await client.sync();
+    server.unreachable = false;
+    await patients.create({ name: 'Waiting G.' });
+    const view = await render(client, <SyncEnginePanel />);
+    expect(view.text()).toContain(
+      'Waiting to be sent: 2 (1 stopped after repeated failures: "Sync now" sends them again). Refused by the server: 1.',
+    );
+
+    await press(button(view.container, 'Sync now'));
+    await acting(() => client.sync()); // joins the one the button started
+    expect(server.pushed.map((op) => op.data?.['name'])).toEqual(['Refused K.', 'Stopped M.', 'Waiting G.']);
+    expect(view.text()).toContain('Waiting to be sent: 0. Refused by the server: 1.');
+  });
 });

@@ -1,6 +1,7 @@
 import { useId } from 'react';
 import type { SyncProgress, SyncResult } from '@outpost/client';
 import { useSyncEngine } from '../use-sync-engine';
+import { useSyncQueue } from '../use-sync-queue';
 import { alert, buttonRow } from './styles';
 
 export interface SyncEnginePanelProps {
@@ -69,24 +70,38 @@ function LastResult({ result }: { result: SyncResult | null }) {
 }
 
 /**
- * The sync engine at a glance: "Sync now", the progress of a running sync and its phase, how the
- * last sync ended (with the error when it failed, and what it pushed and pulled), and how many
- * conflicts wait for a person.
+ * The sync engine at a glance: "Sync now" (which sends again what stopped after repeated network
+ * failures), the progress of a running sync and its phase, how the last sync ended (with the
+ * error when it failed, and what it pushed and pulled), what waits to be sent, what the server
+ * refused, and how many conflicts wait for a person.
  */
 export function SyncEnginePanel({ className, title = 'Sync' }: SyncEnginePanelProps) {
   const { sync, isSyncing, progress, lastResult, unresolvedConflicts } = useSyncEngine();
+  const { stats } = useSyncQueue();
+  const stopped = stats.failed - stats.refused;
+  const waiting = stats.pending + stats.inFlight + stopped;
   const headingId = useId();
   const open = unresolvedConflicts.length;
   return (
     <section className={className} aria-labelledby={headingId}>
       <h2 id={headingId}>{title}</h2>
       <div style={buttonRow}>
-        <button type="button" disabled={isSyncing} aria-busy={isSyncing} onClick={() => void sync()}>
+        <button
+          type="button"
+          disabled={isSyncing}
+          aria-busy={isSyncing}
+          onClick={() => void sync({ manual: true })}
+        >
           Sync now
         </button>
       </div>
       {isSyncing ? <ProgressBar progress={progress} /> : <p>Phase: idle</p>}
       <LastResult result={lastResult} />
+      <p>
+        Waiting to be sent: {waiting}
+        {stopped > 0 ? ` (${stopped} stopped after repeated failures: "Sync now" sends them again)` : ''}.
+        Refused by the server: {stats.refused}.
+      </p>
       <p>{open === 0 ? 'No open conflicts' : `${open} open ${open === 1 ? 'conflict' : 'conflicts'}`}</p>
     </section>
   );
