@@ -61,6 +61,8 @@ export interface Clinic {
   cut(unreachable: boolean): void;
   /** Answers every push 503 (a proxy in front of a server down for maintenance), or not. */
   failPushes(failing: boolean): void;
+  /** How many pushes were answered 503 so far. */
+  readonly pushesFailed: number;
   token(email: string): Promise<string>;
   close(): Promise<void>;
 }
@@ -75,9 +77,11 @@ export async function startClinic(appDir: string): Promise<Clinic> {
   });
   let unreachable = false;
   let pushesFail = false;
+  let pushesFailed = 0;
   app.addHook('onRequest', async (request, reply) => {
     if (unreachable) request.raw.socket.destroy();
     else if (pushesFail && request.url === '/v1/sync/push') {
+      pushesFailed += 1;
       await reply.code(503).send({ error: { code: 'INTERNAL', message: 'down for maintenance' } });
     }
   });
@@ -95,6 +99,9 @@ export async function startClinic(appDir: string): Promise<Clinic> {
     },
     failPushes: (value) => {
       pushesFail = value;
+    },
+    get pushesFailed() {
+      return pushesFailed;
     },
     async token(email) {
       const res = await fetch(`${url}/v1/auth/login`, {

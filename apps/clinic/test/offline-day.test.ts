@@ -127,8 +127,13 @@ describe.runIf(chromiumAvailable())('the clinic app through an offline day', () 
 
     // After its retry limit the tablet stops trying by itself; the change still waits, and says so.
     const stopped = page.getByText('1 stopped after repeated failures');
+    // Each press is one more failed send; the check waits for that sync to end, since a press on
+    // a stopped change sends it again.
     for (let press = 0; press < 12 && !(await stopped.isVisible()); press++) {
+      const failedBefore = clinic.pushesFailed;
       await syncNow.and(page.locator(':enabled')).click();
+      await expect.poll(() => clinic.pushesFailed).toBeGreaterThan(failedBefore);
+      await syncNow.and(page.locator(':enabled')).waitFor();
     }
     await stopped.waitFor();
     expect(await page.getByText('1 change waiting').isVisible()).toBe(true);
