@@ -13,6 +13,12 @@ export interface ClientRecord<D extends RecordData = RecordData> {
   readonly version: number;
   /** True while the device holds changes to this record the server has not confirmed. */
   readonly pending: boolean;
+  /**
+   * True while the device shows a change to this record that the server refused for good (kept
+   * on screen so nothing typed is lost; the server's rejection archive has it too). Such a record
+   * is also `pending`, but nothing of it waits to be sent: a UI says "refused", not "not synced".
+   */
+  readonly refused: boolean;
   readonly updatedAt: string;
 }
 
@@ -62,13 +68,14 @@ export class Collection<D extends RecordData = RecordData> {
   }
 
   private view(r: LocalRecord): ClientRecord<D> {
-    const pending = this.ctx.db.state.pendingFor(r.collection, r.id).length > 0;
+    const shown = this.ctx.db.state.pendingFor(r.collection, r.id);
     return {
       collection: r.collection,
       id: r.id,
       data: r.data as D,
       version: r.version,
-      pending,
+      pending: shown.length > 0,
+      refused: shown.some((o) => o.rejected === true),
       updatedAt: r.updatedAt,
     };
   }

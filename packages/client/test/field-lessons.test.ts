@@ -127,9 +127,15 @@ describe('lessons from the field', () => {
     expect(first.pushed).toMatchObject({ applied: 1, rejected: 1 });
     const failed = client.queue.list().find((o) => o.id === orphan.id);
     expect(failed).toMatchObject({ status: 'failed', lastError: { code: 'UNRESOLVED_REFERENCE' } });
-    // Still on the device, marked, never dropped.
-    expect(await client.collection('encounters').get(orphan.id)).not.toBeNull();
-    expect((await client.collection('patients').get(fine.id))?.pending).toBe(false);
+    // Still on the device, marked refused (nothing of it waits to be sent), never dropped.
+    expect(await client.collection('encounters').get(orphan.id)).toMatchObject({
+      pending: true,
+      refused: true,
+    });
+    expect(await client.collection('patients').get(fine.id)).toMatchObject({
+      pending: false,
+      refused: false,
+    });
     // Neither the next sync nor a person's "Sync now" sends it again: the answer would be the same.
     const pushesBefore = network.pushes().length;
     await client.collection('patients').create({ name: 'Later' });

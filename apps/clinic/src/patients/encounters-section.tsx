@@ -8,6 +8,7 @@ import type { Session } from '../session';
 import { useAction } from '../use-action';
 import { ClinicalNotes } from './clinical-notes';
 import { FormError } from '../form-error';
+import { SyncBadge } from '../sync-badge';
 
 /** A patient's visits, newest first, each with its clinical notes. */
 export function EncountersSection({ patientId, session }: { patientId: string; session: Session }) {
@@ -33,7 +34,7 @@ export function EncountersSection({ patientId, session }: { patientId: string; s
           <li key={e.id} className="encounter">
             <h3>
               {e.data.date ?? 'Undated'}: {e.data.diagnosis || 'No diagnosis recorded'}
-              {e.pending ? <span className="badge pending">Not yet synced</span> : null}
+              <SyncBadge record={e} />
             </h3>
             {e.data.notes ? <p>{e.data.notes}</p> : null}
             <ClinicalNotes encounterId={e.id} session={session} />

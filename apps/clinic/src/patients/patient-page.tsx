@@ -10,6 +10,7 @@ import { IntakeFormSection } from './intake-form-section';
 import { PatientFields, patientFromForm } from './patient-fields';
 import { PrescriptionsSection } from './prescriptions-section';
 import { FormError } from '../form-error';
+import { SyncBadge } from '../sync-badge';
 
 /** One patient: details (editable), encounters with their clinical notes, prescriptions, intake form. */
 export function PatientPage({ id, session }: { id: string; session: Session }) {
@@ -31,7 +32,9 @@ export function PatientPage({ id, session }: { id: string; session: Session }) {
       </p>
       <h1 id="patient-heading">{patient.data.name}</h1>
       {patient.pending ? (
-        <p className="badge pending">Changes not yet synced</p>
+        <p>
+          <SyncBadge record={patient} notSynced="Changes not yet synced" />
+        </p>
       ) : (
         <p className="muted">Synced, version {patient.version}</p>
       )}

@@ -7,6 +7,7 @@ import { Link, navigate } from '../router';
 import { useAction } from '../use-action';
 import { PatientFields, patientFromForm } from './patient-fields';
 import { FormError } from '../form-error';
+import { SyncBadge } from '../sync-badge';
 
 const pageSize = 50;
 
@@ -57,7 +58,7 @@ export function PatientsPage() {
           <li key={p.id}>
             <Link href={`/patients/${encodeURIComponent(p.id)}`}>{p.data.name}</Link>
             <span className="muted">{[p.data.village, p.data.dateOfBirth].filter(Boolean).join(' · ')}</span>
-            {p.pending ? <span className="badge pending">Not yet synced</span> : null}
+            <SyncBadge record={p} />
           </li>
         ))}
       </ul>

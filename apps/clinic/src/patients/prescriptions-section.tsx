@@ -5,6 +5,7 @@ import { useCollection, useSyncClient } from '@outpost/react';
 import type { Encounter, Prescription } from '../records';
 import { useAction } from '../use-action';
 import { FormError } from '../form-error';
+import { syncStateText } from '../sync-badge';
 
 /** A patient's prescriptions. They sync first, and a conflicting change waits for a person. */
 export function PrescriptionsSection({ patientId }: { patientId: string }) {
@@ -44,7 +45,7 @@ export function PrescriptionsSection({ patientId }: { patientId: string }) {
               <td>{p.data.dose}</td>
               <td>{p.data.frequency ?? ''}</td>
               <td>{p.data.durationDays ?? ''}</td>
-              <td>{p.pending ? 'Not yet synced' : 'Synced'}</td>
+              <td>{syncStateText(p)}</td>
             </tr>
           ))}
         </tbody>
