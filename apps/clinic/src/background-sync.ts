@@ -19,7 +19,9 @@ export function startBackgroundSync(client: SyncClient): () => void {
   worker.addEventListener('message', onMessage);
   const request = () => {
     const stats = client.queue.stats();
-    if (client.network.status.online || stats.pending + stats.failed === 0) return;
+    // Only what a sync sends by itself: a change stopped after repeated failures waits for a
+    // person's "Sync now", and a refused one goes nowhere.
+    if (client.network.status.online || stats.pending === 0) return;
     void worker.ready
       .then((registration) => (registration as { sync?: SyncManager }).sync?.register('outpost-sync'))
       .catch(() => {
