@@ -12,7 +12,10 @@ export interface SyncQueueState {
 }
 
 export interface SyncQueue extends SyncQueueState {
-  /** Failed ops (or the ones given by seq) go back to pending; resolves to how many did. */
+  /**
+   * Ops that gave up on the network (or the ones given by seq) go back to pending; resolves to how
+   * many did. Ops the server refused are left unless named: a resend gets the same answer.
+   */
   retry(seqs?: readonly number[]): Promise<number>;
   /** Removes the ops the server has confirmed; resolves to how many. */
   clearCompleted(): Promise<number>;
