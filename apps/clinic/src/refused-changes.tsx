@@ -1,14 +1,29 @@
 import { useEffect, useState } from 'react';
 import type { Rejection } from '@outpost/core';
-import { useNetworkStatus, useSyncClient } from '@outpost/react';
+import { useNetworkStatus, useSyncClient, useSyncQueue } from '@outpost/react';
 
 /**
  * The server's archive of changes it refused for good, with what was typed: the clinician can
- * copy it into a new record even from another tablet. Administrators see every device's.
+ * copy it into a new record even from another tablet. Administrators see every device's. A change
+ * still kept on this device can be dismissed here once read: it stops being shown and counted on
+ * the device, and stays in the archive.
  */
 export function RefusedChanges() {
   const client = useSyncClient();
   const { isOnline } = useNetworkStatus();
+  const { operations } = useSyncQueue();
+  const keptHere = new Map(
+    operations.filter((o) => o.rejected === true && o.status === 'failed').map((o) => [o.opId, o.seq]),
+  );
+  const [dismissError, setDismissError] = useState<string | null>(null);
+  const dismiss = async (seq: number) => {
+    try {
+      await client.queue.discard([seq]);
+      setDismissError(null);
+    } catch (err) {
+      setDismissError(err instanceof Error ? err.message : String(err));
+    }
+  };
   const [state, setState] = useState<{ rejections: Rejection[] | null; error: string | null }>({
     rejections: null,
     error: null,
@@ -36,11 +51,17 @@ export function RefusedChanges() {
       </div>
       <p className="muted">
         Changes the server could not accept, kept on the server with what was typed. Newest first.
+        &ldquo;Dismiss&rdquo; takes a change off this device once you have read it; the server keeps it.
       </p>
       {!isOnline && rejections === null ? <p>Connect to the server to see its archive.</p> : null}
       {error !== null ? (
         <p role="alert" className="error">
           Could not fetch refused changes: {error}
+        </p>
+      ) : null}
+      {dismissError !== null ? (
+        <p role="alert" className="error">
+          Could not dismiss the change: {dismissError}
         </p>
       ) : null}
       {rejections !== null && rejections.length === 0 ? <p>Nothing was refused.</p> : null}
@@ -53,6 +74,7 @@ export function RefusedChanges() {
               <th scope="col">Reason</th>
               <th scope="col">What was typed</th>
               <th scope="col">Device</th>
+              <th scope="col">On this device</th>
             </tr>
           </thead>
           <tbody>
@@ -74,6 +96,15 @@ export function RefusedChanges() {
                         .join('; ')}
                 </td>
                 <td>{r.deviceId}</td>
+                <td>
+                  {keptHere.has(r.opId) ? (
+                    <button type="button" onClick={() => void dismiss(keptHere.get(r.opId) as number)}>
+                      Dismiss
+                    </button>
+                  ) : (
+                    '—'
+                  )}
+                </td>
               </tr>
             ))}
           </tbody>

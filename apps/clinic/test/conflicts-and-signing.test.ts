@@ -253,6 +253,13 @@ describe.runIf(chromiumAvailable())('conflicts and signed notes in the clinic ap
     );
     await screenshot(page, '07-refused-changes');
 
+    // Read, the nurse dismisses it on this tablet: no longer counted there, still in the archive.
+    await refusedRow(page).getByRole('button', { name: 'Dismiss' }).click();
+    await page.getByText('1 change refused by the server').waitFor({ state: 'detached' });
+    expect(await refusedRow(page).getByRole('button', { name: 'Dismiss' }).count()).toBe(0);
+    await page.getByRole('button', { name: 'Refresh refused changes' }).click();
+    expect(await refusedRow(page).count()).toBe(1);
+
     // The same nurse on another tablet: the archive is on the server, not on the first device.
     const other = await device('nurse@clinic-a.test');
     await other.page.getByRole('link', { name: 'Sync details' }).click();

@@ -116,6 +116,14 @@ export interface SyncClient {
      */
     retry(seqs?: readonly number[]): Promise<number>;
     clearCompleted(): Promise<number>;
+    /**
+     * Takes the given ops off the device if the server refused them for good (any other is left:
+     * the device may be the only place its change exists), once a person has read them; the
+     * server's rejection archive keeps what was typed. Their records are shown again without the
+     * refused change, over the server's copy where it has one: that read needs the network, and
+     * without it nothing changes and the call throws. Resolves to how many were removed.
+     */
+    discard(seqs: readonly number[]): Promise<number>;
   };
   readonly conflicts: {
     list(options?: { status?: 'open' | 'resolved' }): LocalConflict[];
@@ -335,6 +343,7 @@ export async function createSyncClient(options: SyncClientOptions): Promise<Sync
         if (retried > 0) engine.retried();
         return retried;
       },
+      discard: (seqs) => engine.discardRefused(seqs),
       clearCompleted: () =>
         db.write(() => {
           const done = [...db.state.outbox.values()].filter((o) => o.status === 'done').map((o) => o.seq);

@@ -173,6 +173,47 @@ describe('lessons from the field', () => {
     expect(shown?.data).toMatchObject({ diagnosis: 'Typhoid', notes: 'Referred' });
   });
 
+  it("takes a refused change off the device once read, showing the server's copy, and never an unsent one", async () => {
+    const network = new TestNetwork();
+    const client = await open(memoryStore(), network);
+    const encounters = client.collection('encounters');
+    const p = await client.collection('patients').create({ name: 'Tiwonge' });
+    const e = await encounters.create({ patientId: p.id, diagnosis: 'Fever' });
+    await client.sync();
+    // Two refusals: an update of a visit the server has, and a visit for a patient that exists nowhere.
+    await encounters.update(e.id, { patientId: uuidv7(), diagnosis: 'Malaria' });
+    const orphan = await encounters.create({ patientId: uuidv7(), diagnosis: 'Cholera' });
+    await client.sync();
+    expect(client.queue.stats()).toMatchObject({ failed: 2, refused: 2 });
+    const refused = client.queue.list().filter((o) => o.rejected === true);
+    // A change not yet sent is never taken: this device is the only place it exists.
+    network.mode = 'offline';
+    const unsent = await client.collection('patients').create({ name: 'Typed offline' });
+    const unsentSeq = client.queue.list().find((o) => o.id === unsent.id)?.seq ?? -1;
+    expect(await client.queue.discard([unsentSeq])).toBe(0);
+    // Offline, the server's copy of the visit cannot be read: nothing changes.
+    await expect(client.queue.discard(refused.map((o) => o.seq))).rejects.toThrow();
+    expect(client.queue.stats()).toMatchObject({ refused: 2 });
+    expect(await encounters.get(e.id)).toMatchObject({ refused: true, data: { diagnosis: 'Malaria' } });
+
+    network.mode = 'online';
+    expect(await client.queue.discard(refused.map((o) => o.seq))).toBe(2);
+    expect(client.queue.stats()).toMatchObject({ failed: 0, refused: 0, pending: 1 });
+    // The visit the server has shows its copy again; the one it never had is gone from the device.
+    expect(await encounters.get(e.id)).toMatchObject({
+      pending: false,
+      refused: false,
+      data: { patientId: p.id, diagnosis: 'Fever' },
+    });
+    expect(await encounters.get(orphan.id)).toBeNull();
+    // What was typed is still in the server's archive.
+    const opIds = new Set(refused.map((o) => o.opId));
+    const archived = (await client.rejections.fetch({ collection: 'encounters' })).filter((r) =>
+      opIds.has(r.opId),
+    );
+    expect(archived.map((r) => r.data?.['diagnosis']).sort()).toEqual(['Cholera', 'Malaria']);
+  });
+
   it('sends the ops behind a create the server refused, so they reach its archive too', async () => {
     const network = new TestNetwork();
     const client = await open(memoryStore(), network);

@@ -663,6 +663,46 @@ export class SyncEngine {
     if (failure !== undefined) throw failure;
   }
 
+  /**
+   * Takes ops the server refused for good off the device, once a person has read them: the
+   * server's rejection archive keeps what was typed. Each record is shown again without the
+   * refused change, in the same transaction that removes it: as the device's other ops alone
+   * make it when the server never had the record, else over the server's copy, read first. So it
+   * needs the server for those, and throws without changing anything when the read fails. Ops
+   * not refused are never taken: the device may be the only place their change exists. Resolves
+   * to how many ops were removed.
+   */
+  async discardRefused(seqs: readonly number[]): Promise<number> {
+    const { db, transport } = this.o;
+    const isRefused = (o: OutboxEntry | undefined): o is OutboxEntry =>
+      o !== undefined && o.status === 'failed' && o.rejected === true;
+    const records = new Map<string, RecordRef>();
+    for (const seq of seqs) {
+      const op = db.state.outbox.get(seq);
+      if (isRefused(op)) records.set(keyOf(op.collection, op.id), { collection: op.collection, id: op.id });
+    }
+    const serverCopies = new Map<string, Change | null>();
+    for (const [key, ref] of records) {
+      if ((db.state.record(ref.collection, ref.id)?.version ?? 0) === 0) continue;
+      serverCopies.set(key, await this.call(() => transport.getRecord(ref.collection, ref.id)));
+    }
+    return db.write(() => {
+      const state = db.state;
+      const gone = new Set(seqs.filter((seq) => isRefused(state.outbox.get(seq))));
+      const putRecords: LocalRecord[] = [];
+      const deleteRecords: RecordRef[] = [];
+      for (const [key, ref] of records) {
+        const rest = state.pendingFor(ref.collection, ref.id).filter((o) => !gone.has(o.seq));
+        const server = serverCopies.get(key);
+        const view = viewOf(ref.collection, ref.id, server ? toServerState(server) : null, rest);
+        // As a pull does: a record deleted on the server, with nothing of this device on it, goes.
+        if (view && !(view.deleted && rest.length === 0)) putRecords.push(view);
+        else if (state.record(ref.collection, ref.id)) deleteRecords.push(ref);
+      }
+      return { batch: { deleteOps: [...gone], putRecords, deleteRecords }, result: gone.size };
+    });
+  }
+
   // ---- pull ---------------------------------------------------------------------------------
 
   private async pullAll(result: SyncResult): Promise<void> {
