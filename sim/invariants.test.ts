@@ -177,6 +177,70 @@ describe('the invariants', () => {
     expect(byDesign.rejectionsArchived).toBe(1);
   });
 
+  it('no lost write: a refused op a person dismissed must still be in the rejection archive', async () => {
+    const error = { code: 'UNRESOLVED_REFERENCE', message: 'gone' };
+    const sent = { patientId: 'p-gone', diagnosis: 'Malaria' };
+    const refused = op({
+      seq: 1,
+      opId: 'o1',
+      collection: 'encounters',
+      type: 'create',
+      id: 'e1',
+      data: sent,
+      status: 'failed',
+      rejected: true,
+      lastError: error,
+    });
+    const final = world();
+    final.ledger.observe('tablet-1', { putOps: [refused] });
+    await final.ledger.dismissing('tablet-1', [refused], async () =>
+      final.ledger.observe('tablet-1', { deleteOps: [1] }),
+    );
+    const server = final.tenants.get(tenant)!;
+    server.journal.set('o1', {
+      tenant,
+      opId: 'o1',
+      clientId: 'c',
+      deviceId: 'tablet-1',
+      userId: 'u',
+      collection: 'encounters',
+      recordId: 'e1',
+      type: 'create',
+      result: { opId: 'o1', status: 'rejected', collection: 'encounters', id: 'e1', error },
+      receivedAt: 'x',
+    });
+    // Dismissed, not folded: no "folded away" verdict, but the archive must hold what was typed.
+    expect(noLostWrite(final).map((v) => v.message)).toEqual([
+      expect.stringContaining("not in the server's rejection archive"),
+    ]);
+    const kept: StoredRejection = {
+      id: 'r1',
+      tenant,
+      opId: 'o1',
+      collection: 'encounters',
+      recordId: 'e1',
+      opType: 'create',
+      data: sent,
+      baseVersion: null,
+      error,
+      conflictId: null,
+      userId: 'u',
+      deviceId: 'tablet-1',
+      clientId: 'c',
+      rejectedAt: 'x',
+    };
+    server.rejections.set('o1', kept);
+    final.devices[0] = { ...final.devices[0]!, visibleRejections: new Map([['o1', kept]]) };
+    const byDesign = noByDesign();
+    expect(noLostWrite(final, byDesign)).toEqual([]);
+    expect(byDesign.dismissed).toBe(1);
+    // A later removal of the same seq outside a dismissal is a fold again.
+    const folded = world();
+    folded.ledger.observe('tablet-1', { putOps: [refused] });
+    folded.ledger.observe('tablet-1', { deleteOps: [1] });
+    expect(noLostWrite(folded).map((v) => v.message)).toEqual([expect.stringContaining('folded away')]);
+  });
+
   it('no lost write: an update folded away without a create and a delete', () => {
     const final = world();
     final.ledger.observe('tablet-1', { putOps: [op({ seq: 1, opId: 'o1', type: 'update', id: 'p1' })] });

@@ -62,10 +62,12 @@ export interface ByDesign {
   foldedAway: number;
   /** Live records whose parent was deleted after they named it (orphans, seed 003). */
   orphans: number;
+  /** Refused ops a person dismissed on the device once read: in the server's rejection archive still. */
+  dismissed: number;
 }
 
 export function noByDesign(): ByDesign {
-  return { rejectionsArchived: 0, heldOnDevice: 0, foldedAway: 0, orphans: 0 };
+  return { rejectionsArchived: 0, heldOnDevice: 0, foldedAway: 0, orphans: 0, dismissed: 0 };
 }
 
 const key = (collection: string, id: string) => `${collection}\u0000${id}`;
@@ -162,7 +164,7 @@ export function noLostWrite(final: FinalState, byDesign: ByDesign = noByDesign()
         else fail(`${what} was folded away without its record's create and delete`);
         continue;
       }
-      const op = outbox.get(carrier.opId);
+      const op = carrier.dismissed ?? outbox.get(carrier.opId);
       if (!op) {
         fail(`${what} vanished from the outbox`);
         continue;
@@ -198,7 +200,15 @@ export function noLostWrite(final: FinalState, byDesign: ByDesign = noByDesign()
             `${what}: archived ${stableStringify(archivedConflict.clientData)}, sent ${stableStringify(sent)}`,
           );
       };
-      if (op.status === 'done') {
+      if (carrier.dismissed) {
+        // Dismissed by a person once refused: the server's word and its archive still hold it.
+        if (status !== 'rejected')
+          fail(`${what}: dismissed on the device, "${status ?? 'unknown'}" on the server`);
+        else {
+          checkRejection();
+          byDesign.dismissed += 1;
+        }
+      } else if (op.status === 'done') {
         if (status !== 'applied') fail(`${what}: done on the device, "${status ?? 'unknown'}" on the server`);
         else if (journaled?.result.conflict) checkArchived();
       } else if (op.status === 'conflict') {
@@ -353,7 +363,8 @@ export function immutability(final: FinalState): Violation[] {
  * 5. References: once temp ids resolve, no record names an id that does not exist. The server
  * stores no temp id and every reference names a record it holds; a parent deleted after the child
  * named it leaves an orphan, which seed 003's orphan handling deals with (counted, not a fault).
- * A device holds no temp id the server has mapped, and names no record that exists nowhere.
+ * A device holds no temp id the server has mapped, and names no record that exists nowhere,
+ * except one whose refused create a person dismissed on that device (an orphan too: counted).
  */
 export function references(final: FinalState, byDesign: ByDesign = noByDesign()): Violation[] {
   const out: Violation[] = [];
@@ -379,6 +390,13 @@ export function references(final: FinalState, byDesign: ByDesign = noByDesign())
     const server = tenantOf(final, device.tenant);
     const mappings = (device.snapshot.meta['tempIds'] ?? {}) as Record<string, string>;
     const local = new Set(device.snapshot.records.map((r) => key(r.collection, r.id)));
+    const dismissedCreates = new Set(
+      final.ledger
+        .opsOf(device.name)
+        .flatMap((o) =>
+          o.dismissed?.type === 'create' ? [key(o.dismissed.collection, o.dismissed.id)] : [],
+        ),
+    );
     for (const r of device.snapshot.records) {
       if (r.deleted) continue;
       for (const [field, target] of Object.entries(
@@ -389,8 +407,10 @@ export function references(final: FinalState, byDesign: ByDesign = noByDesign())
         const what = `${device.name}: ${r.collection} ${r.id}.${field} = ${value}`;
         if (isTempId(value) && mappings[value] !== undefined)
           fail(`${what}: the temp id was mapped but not rewritten`);
-        else if (!local.has(key(target, value)) && !server.records.has(key(target, value)))
-          fail(`${what}: names a record that exists nowhere`);
+        else if (!local.has(key(target, value)) && !server.records.has(key(target, value))) {
+          if (dismissedCreates.has(key(target, value))) byDesign.orphans += 1;
+          else fail(`${what}: names a record that exists nowhere`);
+        }
       }
     }
   }

@@ -6,7 +6,7 @@
  * it, so "no lost write" can be checked for every op a person made, folded or not.
  */
 import type { OpType } from '@outpost/core';
-import type { WriteBatch } from '@outpost/client';
+import type { OutboxEntry, WriteBatch } from '@outpost/client';
 
 export interface LedgerOp {
   device: string;
@@ -20,6 +20,8 @@ export interface LedgerOp {
   foldedInto?: string;
   /** Folded away with its record's create and delete before the server heard of either. */
   annihilated?: { create: boolean; delete: boolean };
+  /** Taken off the device by a person once the server refused it (`queue.discard`), as it was then. */
+  dismissed?: OutboxEntry;
 }
 
 interface Slot {
@@ -32,6 +34,8 @@ interface Slot {
 export class Ledger {
   readonly ops = new Map<string, LedgerOp>();
   private readonly slots = new Map<string, Map<number, Slot>>();
+  /** Ops a person is dismissing right now: their leaving the outbox is no fold. */
+  private readonly beingDismissed = new Map<string, OutboxEntry>();
 
   static key(device: string, opId: string): string {
     return `${device}\u0000${opId}`;
@@ -62,6 +66,11 @@ export class Ledger {
     for (const gone of removed) {
       const entry = this.ops.get(Ledger.key(device, gone.opId));
       if (!entry) continue;
+      const dismissed = this.beingDismissed.get(Ledger.key(device, gone.opId));
+      if (dismissed) {
+        entry.dismissed = dismissed;
+        continue;
+      }
       const carrier = (batch.putOps ?? []).find(
         (p) => p.collection === gone.collection && p.id === gone.id && p.seq < gone.seq,
       );
@@ -74,6 +83,16 @@ export class Ledger {
         create: sameRecord.some((r) => r.type === 'create'),
         delete: sameRecord.some((r) => r.type === 'delete'),
       };
+    }
+  }
+
+  /** Runs a person's dismissal of `ops` on `device`, so the ops it removes are known as dismissed. */
+  async dismissing<T>(device: string, ops: readonly OutboxEntry[], run: () => Promise<T>): Promise<T> {
+    for (const op of ops) this.beingDismissed.set(Ledger.key(device, op.opId), op);
+    try {
+      return await run();
+    } finally {
+      for (const op of ops) this.beingDismissed.delete(Ledger.key(device, op.opId));
     }
   }
 

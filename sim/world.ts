@@ -126,6 +126,8 @@ export async function runSeed(options: SimOptions): Promise<SeedReport> {
   const networkRng = root.fork();
   const serverRng = root.fork();
   const setupRng = root.fork();
+  // Drawn last, so adding it left every earlier stream (and so every seed's day) as it was.
+  const healingRng = root.fork();
   const steps = options.steps ?? defaultSteps;
   const hash = createHash('sha256');
   const trace: string[] | undefined = options.keepTrace ? [] : undefined;
@@ -214,6 +216,8 @@ export async function runSeed(options: SimOptions): Promise<SeedReport> {
     // again once the devices have had a quarter of an hour to catch up by themselves.
     for (const d of devices) figures.retriedByHand += await (d.client as SyncClient).queue.retry();
     await scheduler.runUntil(scheduler.now + 15 * 60_000);
+    // Some refused changes have been read by now: their people dismiss them on the device.
+    for (const d of devices) await dismissSome(healingRng, scheduler, d, ledger);
     for (const d of devices) figures.retriedByHand += await (d.client as SyncClient).queue.retry();
     violations.push(...(await finalRounds(scheduler, devices)));
 
@@ -345,6 +349,24 @@ async function resolveOne(r: Prng, client: SyncClient, figures: SeedReport['figu
 }
 
 /** Sync rounds until a whole round moves nothing: every device then holds what the server holds. */
+/**
+ * A person dismisses about half of the changes the server refused on their device (`queue.discard`),
+ * as after reading them on the Sync details page. The device then shows the server's copy, which
+ * convergence checks; the ledger learns the ops were dismissed, not folded, so "no lost write"
+ * checks that the server's archive still holds them.
+ */
+async function dismissSome(r: Prng, scheduler: Scheduler, device: Device, ledger: Ledger): Promise<void> {
+  const client = device.client as SyncClient;
+  const refused = client.queue.list().filter((o) => o.status === 'failed' && o.rejected === true);
+  const chosen = refused.filter(() => r.chance(0.5));
+  if (chosen.length === 0) return;
+  const dismissal = ledger
+    .dismissing(device.name, chosen, () => client.queue.discard(chosen.map((o) => o.seq)))
+    // The server's copy could not be read: nothing changed, as the client promises.
+    .catch(() => 0);
+  await scheduler.runWhile(dismissal, hour);
+}
+
 async function finalRounds(scheduler: Scheduler, devices: Device[]): Promise<Violation[]> {
   for (let round = 0; round < 8; round++) {
     let quiet = true;
