@@ -178,7 +178,7 @@ describe('the invariants', () => {
   });
 
   it('no lost write: a refused op a person dismissed must still be in the rejection archive', async () => {
-    const error = { code: 'UNRESOLVED_REFERENCE', message: 'gone' };
+    const error = { code: 'UNRESOLVED_REFERENCE' as const, message: 'gone' };
     const sent = { patientId: 'p-gone', diagnosis: 'Malaria' };
     const refused = op({
       seq: 1,
