@@ -64,10 +64,16 @@ export interface QueueStats {
   failed: number;
   /**
    * Of `failed`, the ops the server refused for good: a retry gets the same answer, and the
-   * server's rejection archive keeps them. The others gave up on the network and go again with
-   * `queue.retry()` or `sync({ manual: true })`.
+   * server's rejection archive keeps them.
    */
   refused: number;
+  /**
+   * Of `failed`, the ops that gave up on the network after `retry.maxAttempts` failed sends: they
+   * go again with `queue.retry()` or a person's `sync({ manual: true })`.
+   */
+  stopped: number;
+  /** What is still to reach the server: pending, in flight or stopped. Never a refused op. */
+  waiting: number;
   conflict: number;
   done: number;
   held: number;
@@ -310,6 +316,8 @@ export async function createSyncClient(options: SyncClientOptions): Promise<Sync
           inFlight: 0,
           failed: 0,
           refused: 0,
+          stopped: 0,
+          waiting: 0,
           conflict: 0,
           done: 0,
           held: 0,
@@ -322,9 +330,11 @@ export async function createSyncClient(options: SyncClientOptions): Promise<Sync
           else if (o.status === 'failed') {
             s.failed += 1;
             if (o.rejected === true) s.refused += 1;
+            else s.stopped += 1;
           } else if (o.status === 'conflict') s.conflict += 1;
           else s.done += 1;
         }
+        s.waiting = s.pending + s.inFlight + s.stopped;
         return s;
       },
       list: () => [...db.state.outbox.values()].sort((a, b) => a.seq - b.seq),

@@ -23,10 +23,8 @@ export function OfflineIndicator({ className, style }: OfflineIndicatorProps) {
   const { isOnline } = useNetworkStatus();
   const { stats } = useSyncQueue();
   const { sync, isSyncing, unresolvedConflicts } = useSyncEngine();
-  // Everything still to reach the server: waiting, on its way, or stopped after repeated network
-  // failures. A change the server refused is not waiting: a resend gets the same answer.
-  const stopped = stats.failed - stats.refused;
-  const waiting = stats.pending + stats.inFlight + stopped;
+  // A change the server refused is not waiting: a resend gets the same answer.
+  const { waiting, stopped } = stats;
   return (
     <div
       className={className}

@@ -77,9 +77,7 @@ function LastResult({ result }: { result: SyncResult | null }) {
  */
 export function SyncEnginePanel({ className, title = 'Sync' }: SyncEnginePanelProps) {
   const { sync, isSyncing, progress, lastResult, unresolvedConflicts } = useSyncEngine();
-  const { stats } = useSyncQueue();
-  const stopped = stats.failed - stats.refused;
-  const waiting = stats.pending + stats.inFlight + stopped;
+  const { waiting, stopped, refused } = useSyncQueue().stats;
   const headingId = useId();
   const open = unresolvedConflicts.length;
   return (
@@ -100,7 +98,7 @@ export function SyncEnginePanel({ className, title = 'Sync' }: SyncEnginePanelPr
       <p>
         Waiting to be sent: {waiting}
         {stopped > 0 ? ` (${stopped} stopped after repeated failures: "Sync now" sends them again)` : ''}.
-        Refused by the server: {stats.refused}.
+        Refused by the server: {refused}.
       </p>
       <p>{open === 0 ? 'No open conflicts' : `${open} open ${open === 1 ? 'conflict' : 'conflicts'}`}</p>
     </section>
