@@ -169,7 +169,7 @@ describe('the client as an application sees it', () => {
     const p = await client.collection('patients').create({ name: 'Sent again by hand' });
     network.mode = 'offline';
     await client.syncToServer();
-    expect(client.queue.stats()).toMatchObject({ failed: 2, refused: 1 });
+    expect(client.queue.stats()).toMatchObject({ failed: 2, refused: 1, stopped: 1, waiting: 1 });
     network.mode = 'online';
 
     // The device's own syncs no longer try: the retry limit is reached, and the circuit breaker
@@ -188,7 +188,7 @@ describe('the client as an application sees it', () => {
         .at(-1)
         ?.ops.map((o) => o.id),
     ).toEqual([p.id]);
-    expect(client.queue.stats()).toMatchObject({ failed: 1, refused: 1, done: 1 });
+    expect(client.queue.stats()).toMatchObject({ failed: 1, refused: 1, stopped: 0, waiting: 0, done: 1 });
     expect(await client.queue.retry()).toBe(0);
   });
 
