@@ -11,14 +11,14 @@ import { useNetworkStatus, useSyncClient, useSyncQueue } from '@outpost/react';
 export function RefusedChanges() {
   const client = useSyncClient();
   const { isOnline } = useNetworkStatus();
-  const { operations } = useSyncQueue();
+  const { operations, discard } = useSyncQueue();
   const keptHere = new Map(
     operations.filter((o) => o.rejected === true && o.status === 'failed').map((o) => [o.opId, o.seq]),
   );
   const [dismissError, setDismissError] = useState<string | null>(null);
   const dismiss = async (seq: number) => {
     try {
-      await client.queue.discard([seq]);
+      await discard([seq]);
       setDismissError(null);
     } catch (err) {
       setDismissError(err instanceof Error ? err.message : String(err));

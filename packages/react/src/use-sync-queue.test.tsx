@@ -70,5 +70,8 @@ describe('useSyncQueue', () => {
     expect(view.text()).toBe('1 pending of 1create patients: pending, 0 attempts, NETWORK;');
     expect(await acting(() => queue!.clearCompleted())).toBe(0);
     expect(view.text()).toBe('1 pending of 1create patients: pending, 0 attempts, NETWORK;');
+    // Never sent, so never discarded: this device is the only place the change exists.
+    expect(await acting(() => queue!.discard([seq]))).toBe(0);
+    expect(view.text()).toBe('1 pending of 1create patients: pending, 0 attempts, NETWORK;');
   });
 });

@@ -19,6 +19,12 @@ export interface SyncQueue extends SyncQueueState {
   retry(seqs?: readonly number[]): Promise<number>;
   /** Removes the ops the server has confirmed; resolves to how many. */
   clearCompleted(): Promise<number>;
+  /**
+   * Takes ops the server refused off the device once a person has read them (the server's archive
+   * keeps them), showing their records as the server has them; needs the network. Any op the
+   * server did not refuse is left. Resolves to how many were removed.
+   */
+  discard(seqs: readonly number[]): Promise<number>;
 }
 
 function syncQueueSource(client: SyncClient): ValueSource<SyncQueueState> {
@@ -32,11 +38,15 @@ function syncQueueSource(client: SyncClient): ValueSource<SyncQueueState> {
   };
 }
 
-/** The outbox: counts by status, the ops themselves, and the two things a user can do to it. */
+/** The outbox: counts by status, the ops themselves, and the three things a user can do to it. */
 export function useSyncQueue(): SyncQueue {
   const client = useSyncClient();
   const state = useExternalValue(() => syncQueueSource(client), [client]);
   const retry = useCallback((seqs?: readonly number[]) => client.queue.retry(seqs), [client]);
   const clearCompleted = useCallback(() => client.queue.clearCompleted(), [client]);
-  return useMemo(() => ({ ...state, retry, clearCompleted }), [state, retry, clearCompleted]);
+  const discard = useCallback((seqs: readonly number[]) => client.queue.discard(seqs), [client]);
+  return useMemo(
+    () => ({ ...state, retry, clearCompleted, discard }),
+    [state, retry, clearCompleted, discard],
+  );
 }
