@@ -244,7 +244,12 @@ export async function createSyncClient(options: SyncClientOptions): Promise<Sync
   let wasOnline = monitor.status.online;
   const unsubscribeNetwork = monitor.subscribe((status) => {
     emit('network', status);
-    if (status.online && !wasOnline && auto?.onReconnect) void engine.sync();
+    if (status.online && !wasOnline) {
+      // Only an answer from the server makes the monitor online: whatever failed while the device
+      // was offline says nothing of the server, so the breaker does not make it wait a cool-down.
+      breaker.reset();
+      if (auto?.onReconnect) void engine.sync();
+    }
     wasOnline = status.online;
   });
   if (options.probeIntervalMs !== false) monitor.start();

@@ -95,6 +95,26 @@ describe('the client as an application sees it', () => {
     await vi.waitFor(() => expect(client.queue.stats()).toMatchObject({ pending: 0, done: 2 }));
   });
 
+  it('syncs at once when the server answers again, though requests failed while it could not be reached', async () => {
+    const network = new TestNetwork();
+    const events = new EventTarget();
+    const client = await openClient(server, 'nurse@clinic-a.test', memoryStore(), network, {
+      autoSync: { onReconnect: true },
+      probeIntervalMs: 0,
+      events,
+      circuitBreaker: { failureThreshold: 1, cooldownMs: 10 * 60_000 },
+    });
+    await client.collection('patients').create({ name: 'Made while the uplink was down' });
+    network.mode = 'offline';
+    // The uplink goes without the interface noticing: a sync fails, and the breaker opens.
+    expect((await client.sync()).ok).toBe(false);
+    events.dispatchEvent(new Event('offline'));
+    await vi.waitFor(() => expect(client.network.status.online).toBe(false));
+    network.mode = 'online';
+    events.dispatchEvent(new Event('online'));
+    await vi.waitFor(() => expect(client.queue.stats()).toMatchObject({ pending: 0, done: 1 }));
+  });
+
   it('after the retry limit an op stays failed and visible until retried by hand', async () => {
     const network = new TestNetwork();
     const client = await openClient(server, 'nurse@clinic-a.test', memoryStore(), network, {
