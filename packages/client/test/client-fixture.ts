@@ -72,20 +72,31 @@ export class TestNetwork {
   readonly sent: Array<{ method: string; path: string; body: unknown }> = [];
 
   /** The next request to `path` waits, as on a slow link, until the test lets it go. */
-  private held: { path: string; reached: () => void; released: Promise<void> } | null = null;
+  private held: {
+    path: string;
+    stage: 'request' | 'answer';
+    reached: () => void;
+    released: Promise<void>;
+  } | null = null;
 
   loseNextAnswers(n: number): void {
     this.losses = n;
     this.mode = 'lose-answers';
   }
 
-  /** Holds the next request to `path`: `reached` resolves once it is waiting, `release` lets it go on. */
-  holdNext(path: string): { reached: Promise<void>; release: () => void } {
+  /**
+   * Holds the next request to `path`, before it reaches the server or (`answer`) after the server
+   * answered it: `reached` resolves once it is waiting, `release` lets it go on.
+   */
+  holdNext(
+    path: string,
+    stage: 'request' | 'answer' = 'request',
+  ): { reached: Promise<void>; release: () => void } {
     let reached = () => {};
     let release = () => {};
     const waiting = new Promise<void>((resolve) => (reached = resolve));
     const released = new Promise<void>((resolve) => (release = resolve));
-    this.held = { path, reached, released };
+    this.held = { path, stage, reached, released };
     return { reached: waiting, release };
   }
 
@@ -98,15 +109,19 @@ export class TestNetwork {
         headers: { 'content-type': 'application/json' },
       });
     }
-    const held = this.held;
-    if (held && url.pathname === held.path) {
-      this.held = null;
+    const held = this.held?.path === url.pathname ? this.held : null;
+    if (held) this.held = null;
+    if (held?.stage === 'request') {
       held.reached();
       await held.released;
     }
     const body = typeof init?.body === 'string' ? (JSON.parse(init.body) as unknown) : undefined;
     this.sent.push({ method: init?.method ?? 'GET', path: url.pathname, body });
     const res = await fetch(input, init);
+    if (held?.stage === 'answer') {
+      held.reached();
+      await held.released;
+    }
     if (this.mode === 'lose-answers') {
       await res.arrayBuffer();
       this.losses -= 1;

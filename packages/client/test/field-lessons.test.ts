@@ -214,6 +214,39 @@ describe('lessons from the field', () => {
     expect(archived.map((r) => r.data?.['diagnosis']).sort()).toEqual(['Cholera', 'Malaria']);
   });
 
+  it('keeps a refused change when a newer version arrived while its dismissal read the server', async () => {
+    const network = new TestNetwork();
+    const client = await open(memoryStore(), network);
+    const encounters = client.collection('encounters');
+    const p = await client.collection('patients').create({ name: 'Chisomo' });
+    const e = await encounters.create({ patientId: p.id, diagnosis: 'Fever' });
+    await client.sync();
+    await encounters.update(e.id, { patientId: uuidv7(), diagnosis: 'Malaria' });
+    await client.sync();
+    const refused = client.queue.list().filter((o) => o.rejected === true);
+    expect(refused).toHaveLength(1);
+
+    // The dismissal's read of the server's copy is slow; meanwhile a colleague changes the visit
+    // and this tablet pulls the newer version.
+    const read = network.holdNext(`/v1/records/encounters/${e.id}`, 'answer');
+    const dismissal = client.queue.discard(refused.map((o) => o.seq));
+    await read.reached;
+    const colleague = await open(memoryStore(), new TestNetwork(), { deviceId: 'other-4' });
+    await colleague.sync();
+    await colleague.collection('encounters').update(e.id, { notes: 'Referred to the district hospital' });
+    await colleague.sync();
+    await client.syncFromServer();
+    read.release();
+    // The copy read is older than what the tablet now holds: the refused change stays for now.
+    expect(await dismissal).toBe(0);
+    expect(client.queue.stats().refused).toBe(1);
+    expect(await client.queue.discard(refused.map((o) => o.seq))).toBe(1);
+    expect(await encounters.get(e.id)).toMatchObject({
+      refused: false,
+      data: { diagnosis: 'Fever', notes: 'Referred to the district hospital' },
+    });
+  });
+
   it('sends the ops behind a create the server refused, so they reach its archive too', async () => {
     const network = new TestNetwork();
     const client = await open(memoryStore(), network);

@@ -688,7 +688,22 @@ export class SyncEngine {
     }
     return db.write(() => {
       const state = db.state;
-      const gone = new Set(seqs.filter((seq) => isRefused(state.outbox.get(seq))));
+      // A pull that landed during the reads may have brought a newer version than the copy read:
+      // such a record keeps its refused ops this time rather than go back to an older state.
+      const stale = new Set(
+        [...serverCopies].flatMap(([key, copy]) => {
+          const ref = records.get(key) as RecordRef;
+          const shown = state.record(ref.collection, ref.id)?.version ?? 0;
+          return copy !== null && shown > copy.version ? [key] : [];
+        }),
+      );
+      for (const key of stale) records.delete(key);
+      const gone = new Set(
+        seqs.filter((seq) => {
+          const op = state.outbox.get(seq);
+          return isRefused(op) && !stale.has(keyOf(op.collection, op.id));
+        }),
+      );
       const putRecords: LocalRecord[] = [];
       const deleteRecords: RecordRef[] = [];
       for (const [key, ref] of records) {
