@@ -58,6 +58,44 @@ function op(fields: Partial<OutboxEntry> & Pick<OutboxEntry, 'seq' | 'opId' | 't
   return { collection: 'patients', hlc: 'h', status: 'pending', attempts: 0, createdAt: 'x', ...fields };
 }
 
+type RefusalError = StoredRejection['error'];
+
+/** The journal's entry for op o1, an encounter create e1 of tablet-1 that the server refused. */
+function refusalJournaled(error: RefusalError): StoredOp {
+  return {
+    tenant,
+    opId: 'o1',
+    clientId: 'c',
+    deviceId: 'tablet-1',
+    userId: 'u',
+    collection: 'encounters',
+    recordId: 'e1',
+    type: 'create',
+    result: { opId: 'o1', status: 'rejected', collection: 'encounters', id: 'e1', error },
+    receivedAt: 'x',
+  };
+}
+
+/** The same refusal in the rejection archive, with `data` as archived. */
+function rejectionArchived(data: Record<string, unknown>, error: RefusalError): StoredRejection {
+  return {
+    id: 'r1',
+    tenant,
+    opId: 'o1',
+    collection: 'encounters',
+    recordId: 'e1',
+    opType: 'create',
+    data,
+    baseVersion: null,
+    error,
+    conflictId: null,
+    userId: 'u',
+    deviceId: 'tablet-1',
+    clientId: 'c',
+    rejectedAt: 'x',
+  };
+}
+
 /** A store whose every read after a request returns `records` once. */
 function storeShowing(...pages: ServerRecordState[][]): SyncStore {
   let call = 0;
@@ -133,37 +171,11 @@ describe('the invariants', () => {
       putOps: [op({ seq: 1, opId: 'o1', collection: 'encounters', type: 'create', id: 'e1', data: sent })],
     });
     const server = final.tenants.get(tenant)!;
-    server.journal.set('o1', {
-      tenant,
-      opId: 'o1',
-      clientId: 'c',
-      deviceId: 'tablet-1',
-      userId: 'u',
-      collection: 'encounters',
-      recordId: 'e1',
-      type: 'create',
-      result: { opId: 'o1', status: 'rejected', collection: 'encounters', id: 'e1', error },
-      receivedAt: 'x',
-    });
+    server.journal.set('o1', refusalJournaled(error));
     expect(noLostWrite(final).map((v) => v.message)).toEqual([
       expect.stringContaining("not in the server's rejection archive"),
     ]);
-    const kept: StoredRejection = {
-      id: 'r1',
-      tenant,
-      opId: 'o1',
-      collection: 'encounters',
-      recordId: 'e1',
-      opType: 'create',
-      data: { ...sent, diagnosis: 'Something else' },
-      baseVersion: null,
-      error,
-      conflictId: null,
-      userId: 'u',
-      deviceId: 'tablet-1',
-      clientId: 'c',
-      rejectedAt: 'x',
-    };
+    const kept = rejectionArchived({ ...sent, diagnosis: 'Something else' }, error);
     server.rejections.set('o1', kept);
     expect(noLostWrite(final).map((v) => v.message)).toEqual([
       expect.stringContaining('cannot list the archived rejection'),
@@ -197,38 +209,12 @@ describe('the invariants', () => {
       final.ledger.observe('tablet-1', { deleteOps: [1] }),
     );
     const server = final.tenants.get(tenant)!;
-    server.journal.set('o1', {
-      tenant,
-      opId: 'o1',
-      clientId: 'c',
-      deviceId: 'tablet-1',
-      userId: 'u',
-      collection: 'encounters',
-      recordId: 'e1',
-      type: 'create',
-      result: { opId: 'o1', status: 'rejected', collection: 'encounters', id: 'e1', error },
-      receivedAt: 'x',
-    });
+    server.journal.set('o1', refusalJournaled(error));
     // Dismissed, not folded: no "folded away" verdict, but the archive must hold what was typed.
     expect(noLostWrite(final).map((v) => v.message)).toEqual([
       expect.stringContaining("not in the server's rejection archive"),
     ]);
-    const kept: StoredRejection = {
-      id: 'r1',
-      tenant,
-      opId: 'o1',
-      collection: 'encounters',
-      recordId: 'e1',
-      opType: 'create',
-      data: sent,
-      baseVersion: null,
-      error,
-      conflictId: null,
-      userId: 'u',
-      deviceId: 'tablet-1',
-      clientId: 'c',
-      rejectedAt: 'x',
-    };
+    const kept = rejectionArchived(sent, error);
     server.rejections.set('o1', kept);
     final.devices[0] = { ...final.devices[0]!, visibleRejections: new Map([['o1', kept]]) };
     const byDesign = noByDesign();
