@@ -16,5 +16,6 @@ export * from './protocol/push';
 export * from './protocol/pull';
 export * from './protocol/auth';
 export * from './protocol/status';
+export * from './protocol/live';
 export * from './protocol/issues';
 export * from './graph/dependency-order';

@@ -20,6 +20,8 @@ import { statusRoutes } from './routes/status';
 import { recordRoutes } from './routes/records';
 import { conflictRoutes } from './routes/conflicts';
 import { rejectionRoutes } from './routes/rejections';
+import { liveRoutes } from './routes/live';
+import type { LiveOptions } from './routes/live';
 import { watermelonRoutes } from './dialects/watermelon/watermelon-routes';
 import { smartDmvRoutes } from './dialects/smartdmv/smart-dmv-routes';
 import { uploadDownloadRoutes } from './dialects/smartdmv/upload-download-routes';
@@ -52,6 +54,8 @@ export interface SyncServerOptions {
   limits?: LimitOptions;
   /** How long tombstones are kept for pull; a cursor older than that must resync. Default 90 days. */
   tombstoneRetentionDays?: number;
+  /** The live stream of change notices (`GET /v1/sync/events`). */
+  live?: LiveOptions;
   /** Roles that may read /v1/sync/stats. Default ['admin']. */
   adminRoles?: readonly string[];
   logger?: FastifyServerOptions['logger'];
@@ -117,7 +121,9 @@ export async function createSyncServer(options: SyncServerOptions): Promise<Fast
       void (reply as unknown as FastifyReply).status(error.status).send(error.toJSON());
     },
   });
-  const store = new SyncStore(options.database);
+  const store = new SyncStore(options.database, {
+    onBackgroundError: (err, message) => app.log.error({ err }, message),
+  });
   const tenantSchemas = options.tenantSchemas ?? {};
   const context: ServerContext = {
     schema: options.schema,
@@ -220,6 +226,7 @@ export async function createSyncServer(options: SyncServerOptions): Promise<Fast
   await app.register(authRoutes);
   await app.register(pushRoutes);
   await app.register(pullRoutes);
+  await app.register(liveRoutes, options.live ?? {});
   await app.register(statusRoutes);
   await app.register(recordRoutes);
   await app.register(conflictRoutes);

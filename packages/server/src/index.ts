@@ -3,6 +3,7 @@ export { caller } from './http/caller';
 export { serveStaticApp } from './http/static-app';
 export type { StaticAppOptions } from './http/static-app';
 export type { SyncServerOptions, LimitOptions, ServerContext } from './create-sync-server';
+export type { LiveOptions } from './routes/live';
 export { openDatabase, openPostgres, openSqlite } from './storage/database';
 export type { Database, DatabaseKind } from './storage/database';
 export { SyncStore } from './storage/sync-store';

@@ -14,6 +14,8 @@ export interface AuthContext {
   userId: string;
   tenant: string;
   roles: string[];
+  /** When the token this caller showed expires (ms since the epoch); a live stream ends then. */
+  expiresAtMs?: number;
 }
 
 export type TokenCheck =
@@ -65,7 +67,15 @@ export class TokenService {
         requiredClaims: ['exp', 'sub'],
       });
       const claims: TokenClaims = tokenClaimsSchema.parse(payload);
-      return { ok: true, auth: { userId: claims.sub, tenant: claims.tenant, roles: claims.roles } };
+      return {
+        ok: true,
+        auth: {
+          userId: claims.sub,
+          tenant: claims.tenant,
+          roles: claims.roles,
+          ...(payload.exp !== undefined ? { expiresAtMs: payload.exp * 1000 } : {}),
+        },
+      };
     } catch (err) {
       if (!(err instanceof errors.JWTExpired)) return { ok: false, reason: 'invalid-token' };
       // jose checks the signature before the claims, so an expired token's claims are ours.

@@ -179,12 +179,17 @@ export async function applyPush(
 ): Promise<PushResponse> {
   const checked = rawOps.map((raw) => checkOp(raw, schema, ctx.roles));
   const attempt = (earlierOps: JournalCheck) =>
-    store.write(ctx.tenant, rawOps.length, async (w) => {
-      await guard.before?.(w);
-      const response = await new PushRun(w, schema, ctx, earlierOps).run(checked);
-      await guard.after?.(w, response);
-      return response;
-    });
+    store.write(
+      ctx.tenant,
+      rawOps.length,
+      async (w) => {
+        await guard.before?.(w);
+        const response = await new PushRun(w, schema, ctx, earlierOps).run(checked);
+        await guard.after?.(w, response);
+        return response;
+      },
+      ctx.clientId,
+    );
   // Nearly every push carries only ops the server never saw, so the journal is not read first: its
   // key refuses an opId twice. An attempt commits only if every op it journaled was new, and then
   // reading the journal first would have found nothing: the outcome is the same. If anything fails

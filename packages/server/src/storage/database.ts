@@ -7,6 +7,8 @@ import type { Dialect, SqliteDatabase } from 'kysely';
 import { OutpostError } from '@outpost/core';
 import type { Tables } from './tables';
 import { migrateToLatest } from './migrations';
+import { listenPostgres } from './pg-listener';
+import type { ListenHandlers, Listening } from './pg-listener';
 
 export type DatabaseKind = 'sqlite' | 'postgres';
 
@@ -14,6 +16,12 @@ export type DatabaseKind = 'sqlite' | 'postgres';
 export interface Database {
   readonly kind: DatabaseKind;
   readonly db: Kysely<Tables>;
+  /**
+   * PostgreSQL only: hears NOTIFY on `channel` over a connection of its own, so every server
+   * instance on this database hears of what any of them committed. Absent on SQLite, which one
+   * process owns.
+   */
+  listen?(channel: string, handlers: ListenHandlers): Listening;
   close(): Promise<void>;
 }
 
@@ -114,7 +122,12 @@ export async function openPostgres(
   pool.on('error', (err) => options.onIdleError?.(err));
   const db = new Kysely<Tables>({ dialect: refusingNulText(new PostgresDialect({ pool })) });
   await migrateToLatest(db as Kysely<unknown>, 'postgres');
-  return { kind: 'postgres', db, close: () => db.destroy() };
+  return {
+    kind: 'postgres',
+    db,
+    listen: (channel, handlers) => listenPostgres(url, channel, handlers),
+    close: () => db.destroy(),
+  };
 }
 
 /** `postgres://...` or `postgresql://...` opens PostgreSQL; anything else is a SQLite file path. */

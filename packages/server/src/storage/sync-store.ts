@@ -14,6 +14,9 @@ import type {
 } from '@outpost/core';
 import type { Database, DatabaseKind } from './database';
 import { CachedInserts } from './cached-inserts';
+import { changesChannel, decodeNotice, encodeNotice } from './change-notices';
+import type { ChangeListener, ChangeNotice } from './change-notices';
+import type { Listening } from './pg-listener';
 import { inPositionOrder, insertNewByColumn, rowsByKey } from './dialect-sql';
 import type { Tables } from './tables';
 
@@ -293,6 +296,7 @@ function refuseJsonEscapes(r: StoredRecord): void {
  */
 export class TenantWrite {
   private position: number;
+  private wroteRecords = false;
 
   constructor(
     private readonly trx: Transaction<Tables>,
@@ -391,8 +395,14 @@ export class TenantWrite {
     return row.last_id - count + 1;
   }
 
+  /** True once this transaction wrote a record: a pull would now find something new. */
+  get changedRecords(): boolean {
+    return this.wroteRecords;
+  }
+
   async writeRecords(records: readonly StoredRecord[]): Promise<void> {
     for (const r of records) refuseJsonEscapes(r);
+    if (records.length > 0) this.wroteRecords = true;
     for (const part of chunks(records)) {
       const rows = part.map((r) => ({
         tenant: this.tenant,
@@ -807,10 +817,61 @@ function addCount(
  * The one SQL store, written once over Kysely for SQLite and PostgreSQL. Every method is scoped
  * to a tenant passed in by the caller, which takes it from the verified token and nowhere else.
  */
+export interface SyncStoreOptions {
+  /** Told of failures of the store's own background work (the LISTEN connection), which has no caller. */
+  onBackgroundError?: (err: Error, message: string) => void;
+}
+
 export class SyncStore {
   private readonly inserts = new CachedInserts();
+  private readonly changeListeners = new Set<ChangeListener>();
+  private listening: Listening | null = null;
 
-  constructor(private readonly database: Database) {}
+  constructor(
+    private readonly database: Database,
+    private readonly options: SyncStoreOptions = {},
+  ) {}
+
+  /**
+   * Whether change notices travel through the database (PostgreSQL's NOTIFY, heard by every server
+   * instance on it) rather than within this process (SQLite, which one process owns).
+   */
+  private get noticesThroughDatabase(): boolean {
+    return this.database.listen !== undefined;
+  }
+
+  /**
+   * Calls `listener` after every committed write that changed records, made by this server or, on
+   * PostgreSQL, by any server instance on the same database. Returns the unsubscribe.
+   */
+  onChange(listener: ChangeListener): () => void {
+    this.changeListeners.add(listener);
+    void this.listenForChanges();
+    return () => this.changeListeners.delete(listener);
+  }
+
+  /**
+   * On PostgreSQL, starts hearing other instances' notices (once; later calls wait for the same
+   * start). The server starts it before it takes connections, so the first stream misses nothing.
+   */
+  listenForChanges(): Promise<void> {
+    if (!this.database.listen) return Promise.resolve();
+    this.listening ??= this.database.listen(changesChannel, {
+      notice: (payload) => {
+        const notice = decodeNotice(payload);
+        if (notice) this.announce(notice);
+      },
+      // Whatever was committed before LISTEN was in place was never heard.
+      listening: () => this.announce({ tenant: null }),
+      error: (err) =>
+        this.options.onBackgroundError?.(err, 'change notices: the LISTEN connection failed; retrying'),
+    });
+    return this.listening.ready;
+  }
+
+  private announce(notice: ChangeNotice): void {
+    for (const listener of [...this.changeListeners]) listener(notice);
+  }
 
   /**
    * The query builder over the store's own connection, for the dialects' tables that live beside
@@ -835,8 +896,16 @@ export class SyncStore {
    * order, so its cursor never passes a change that could still appear below it. The price is
    * that pushes of one tenant write one at a time; pushes of different tenants run in parallel.
    */
-  async write<T>(tenant: string, changes: number, fn: (w: TenantWrite) => Promise<T>): Promise<T> {
-    return this.database.db.transaction().execute(async (trx) => {
+  async write<T>(
+    tenant: string,
+    changes: number,
+    fn: (w: TenantWrite) => Promise<T>,
+    /** The client installation whose push this is: told apart in the change notice. */
+    origin?: string,
+  ): Promise<T> {
+    const notice: ChangeNotice = origin === undefined ? { tenant } : { tenant, origin };
+    let changed = false;
+    const result = await this.database.db.transaction().execute(async (trx) => {
       // One statement takes the lock and reserves positions for at most `changes` records;
       // positions left unused are gaps, which pull does not mind (it never expects density).
       const reserved = await trx
@@ -847,10 +916,23 @@ export class SyncStore {
         )
         .returning('position')
         .executeTakeFirstOrThrow();
-      return fn(
-        new TenantWrite(trx, this.kind, tenant, reserved.position - changes, reserved.position, this.inserts),
+      const w = new TenantWrite(
+        trx,
+        this.kind,
+        tenant,
+        reserved.position - changes,
+        reserved.position,
+        this.inserts,
       );
+      const out = await fn(w);
+      changed = w.changedRecords;
+      // PostgreSQL delivers a NOTIFY when, and only if, this transaction commits.
+      if (changed && this.noticesThroughDatabase)
+        await sql`select pg_notify(${changesChannel}, ${encodeNotice(notice)})`.execute(trx);
+      return out;
     });
+    if (changed && !this.noticesThroughDatabase) this.announce(notice);
+    return result;
   }
 
   /** Changed records after a position, in position order. Each record appears once, at its latest state. */
@@ -1258,6 +1340,9 @@ export class SyncStore {
   }
 
   async close(): Promise<void> {
+    this.changeListeners.clear();
+    await this.listening?.stop();
+    this.listening = null;
     await this.database.close();
   }
 }

@@ -1,0 +1,98 @@
+import type { ServerResponse } from 'node:http';
+import type { FastifyInstance } from 'fastify';
+import { OutpostError, formatLiveEvent } from '@outpost/core';
+import { caller } from '../http/caller';
+import type { ChangeNotice } from '../storage/change-notices';
+
+export interface LiveOptions {
+  /** Live streams one user may hold open at once (tabs, devices); one more is refused with 429. Default 10. */
+  streamsPerUser?: number;
+  /** How often an idle stream sends a comment, so proxies and NATs keep it open. Default 25 s. */
+  heartbeatMs?: number;
+}
+
+/**
+ * `GET /v1/sync/events`: a server-sent event stream telling a signed-in device that its clinic's
+ * data changed, so it pulls now instead of at its next timer. An addition to PROTOCOL.md: push and
+ * pull stay the whole contract, and a client that never opens the stream loses nothing.
+ *
+ * - `ready` when the stream is open: changes made before it were never announced to this stream,
+ *   so the device pulls once.
+ * - `changes` after each commit that changed the caller's tenant's records, on any server instance
+ *   of the database (PostgreSQL's LISTEN/NOTIFY). `origin` names the client installation whose push
+ *   it was: that client pulls after its own push anyway. Nothing else: no record, id or collection.
+ * - The stream ends when the caller's token expires, so access ends with the token.
+ */
+export async function liveRoutes(app: FastifyInstance, options: LiveOptions): Promise<void> {
+  const { store, now } = app.outpost;
+  const streamsPerUser = options.streamsPerUser ?? 10;
+  const heartbeatMs = options.heartbeatMs ?? 25_000;
+  const openStreams = new Map<string, number>();
+  const ends = new Set<() => void>();
+
+  // Listening before the first connection is taken, so no stream opens before notices are heard.
+  app.addHook('onReady', () => store.listenForChanges());
+  // A stream never ends by itself: ending them is what lets close() finish.
+  app.addHook('preClose', async () => {
+    for (const end of [...ends]) end();
+  });
+
+  app.get('/v1/sync/events', async (request, reply) => {
+    const auth = caller(request);
+    const who = `${auth.tenant}\u0000${auth.userId}`;
+    const open = openStreams.get(who) ?? 0;
+    if (open >= streamsPerUser) {
+      throw new OutpostError('RATE_LIMITED', `at most ${streamsPerUser} live streams per user`);
+    }
+    openStreams.set(who, open + 1);
+
+    reply.hijack();
+    const raw: ServerResponse = reply.raw;
+    raw.writeHead(200, {
+      'content-type': 'text/event-stream; charset=utf-8',
+      'cache-control': 'no-cache, no-transform',
+      // Proxies that buffer responses (nginx) would hold the events back.
+      'x-accel-buffering': 'no',
+      // The connection ends with the stream: an ended stream's socket never waits idle for reuse,
+      // so shutting down does not wait for a keep-alive timeout.
+      connection: 'close',
+    });
+
+    let ended = false;
+    const send = (text: string) => {
+      if (!ended && !raw.destroyed) raw.write(text);
+    };
+    const unsubscribe = store.onChange((notice: ChangeNotice) => {
+      if (notice.tenant !== null && notice.tenant !== auth.tenant) return;
+      send(formatLiveEvent('changes', notice.origin !== undefined ? { origin: notice.origin } : {}));
+    });
+    const heartbeat = setInterval(() => send(': keep-alive\n\n'), heartbeatMs); // a comment: readers skip it
+    let expiry: NodeJS.Timeout | null = null;
+    // A timer cannot wait longer than 2^31-1 ms (about 24 days): a longer token re-arms it.
+    const armExpiry = (at: number) => {
+      const wait = at - now().getTime();
+      if (wait <= 0) return end();
+      expiry = setTimeout(() => armExpiry(at), Math.min(wait, 2 ** 31 - 1));
+    };
+
+    const end = () => {
+      if (ended) return;
+      ended = true;
+      unsubscribe();
+      clearInterval(heartbeat);
+      if (expiry !== null) clearTimeout(expiry);
+      ends.delete(end);
+      const left = (openStreams.get(who) ?? 1) - 1;
+      if (left > 0) openStreams.set(who, left);
+      else openStreams.delete(who);
+      raw.end();
+    };
+    ends.add(end);
+    // The response closes when the device goes away (the request's own 'close' only says its body was read).
+    raw.on('close', end);
+    if (auth.expiresAtMs !== undefined) armExpiry(auth.expiresAtMs);
+    // A reconnecting reader waits this long before trying again (EventSource reads it).
+    send('retry: 5000\n\n');
+    send(formatLiveEvent('ready', {}));
+  });
+}

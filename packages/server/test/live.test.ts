@@ -1,0 +1,184 @@
+// The live stream (GET /v1/sync/events): a device hears that its clinic's data changed, from this
+// server instance or, on PostgreSQL, from any instance on the same database; never another
+// clinic's; and only for commits that changed something.
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { afterEach, describe, expect, it } from 'vitest';
+import { LiveEventReader, uuidv7 } from '@outpost/core';
+import type { LiveEvent } from '@outpost/core';
+import { createStorage, dialects, startTestServer, testSecret } from './server-fixture';
+import type { TestServer } from './server-fixture';
+import { push } from './sync-client';
+
+/** An open live stream, read event by event. */
+interface EventStream {
+  status: number;
+  /** The next event, or 'end' once the server closed the stream. Fails after `ms`. */
+  next(ms?: number): Promise<LiveEvent | 'end'>;
+  close(): void;
+}
+
+/**
+ * Each stream on a connection of its own (node:http, no agent), closed by destroying it: fetch's
+ * pool left a connection open that never carried a request, which the server then waited out.
+ */
+function openStream(server: TestServer, token: string | null): Promise<EventStream> {
+  const { port } = server.app.server.address() as AddressInfo;
+  return new Promise((resolve, reject) => {
+    const request = http.get(
+      {
+        host: '127.0.0.1',
+        port,
+        path: '/v1/sync/events',
+        agent: false,
+        headers: token === null ? {} : { authorization: `Bearer ${token}` },
+      },
+      (response) => {
+        response.setEncoding('utf8');
+        const events = new LiveEventReader();
+        const ready: Array<LiveEvent | 'end'> = [];
+        let wake: (() => void) | null = null;
+        const arrived = (items: Array<LiveEvent | 'end'>) => {
+          ready.push(...items);
+          wake?.();
+        };
+        response.on('data', (chunk: string) => arrived(events.push(chunk)));
+        response.on('end', () => arrived(['end']));
+        response.on('error', () => arrived(['end']));
+        resolve({
+          status: response.statusCode ?? 0,
+          async next(ms = 5000) {
+            const deadline = Date.now() + ms;
+            while (ready.length === 0) {
+              if (Date.now() >= deadline) throw new Error(`no event within ${ms} ms`);
+              await new Promise<void>((r) => {
+                wake = r;
+                setTimeout(r, deadline - Date.now());
+              });
+              wake = null;
+            }
+            const next = ready[0] ?? 'end';
+            // 'end' stays: every later read sees the stream closed.
+            if (next !== 'end') ready.shift();
+            return next;
+          },
+          close: () => request.destroy(),
+        });
+      },
+    );
+    request.on('error', reject);
+  });
+}
+
+const streams: EventStream[] = [];
+const servers: TestServer[] = [];
+
+async function listening(kind: Parameters<typeof startTestServer>[0], options = {}): Promise<TestServer> {
+  const server = await startTestServer(kind, options);
+  servers.push(server);
+  await server.app.listen({ port: 0, host: '127.0.0.1' });
+  return server;
+}
+
+async function stream(server: TestServer, token: string | null): Promise<EventStream> {
+  const opened = await openStream(server, token);
+  streams.push(opened);
+  return opened;
+}
+
+afterEach(async () => {
+  for (const s of streams.splice(0)) s.close();
+  const closing = servers.splice(0);
+  for (const s of closing) await s.close();
+  for (const s of closing) await s.storage.destroy().catch(() => undefined);
+});
+
+const newPatient = (name: string) => ({
+  collection: 'patients',
+  type: 'create' as const,
+  id: uuidv7(),
+  data: { name },
+});
+
+describe.each(dialects())('the live stream on %s', (kind) => {
+  it("tells a clinic's devices of each commit that changed its records, and no other clinic", async () => {
+    const server = await listening(kind);
+    const nurseA = await server.token('nurse@clinic-a.test');
+    const nurseB = await server.token('nurse@clinic-b.test');
+    const a = await stream(server, nurseA);
+    const b = await stream(server, nurseB);
+    expect(a.status).toBe(200);
+    expect(await a.next()).toEqual({ event: 'ready', data: '{}' });
+    expect(await b.next()).toEqual({ event: 'ready', data: '{}' });
+
+    await push(server, nurseA, [newPatient('Amina K.')], { clientId: 'tablet-a' });
+    expect(await a.next()).toEqual({ event: 'changes', data: '{"origin":"tablet-a"}' });
+
+    // Clinic-b's change reaches clinic-b only: clinic-a's next event is its own next change.
+    await push(server, nurseB, [newPatient('Other clinic')], { clientId: 'tablet-b' });
+    expect(await b.next()).toEqual({ event: 'changes', data: '{"origin":"tablet-b"}' });
+    // A push that changes nothing (a record that does not exist) is not announced either.
+    const missing = {
+      collection: 'patients',
+      type: 'update' as const,
+      id: uuidv7(),
+      data: { name: 'x' },
+      baseVersion: 1,
+    };
+    const refused = await push(server, nurseA, [missing], { clientId: 'tablet-a' });
+    expect(refused.results[0]?.status).toBe('rejected');
+    await push(server, nurseA, [newPatient('Chikondi')], { clientId: 'tablet-c' });
+    expect(await a.next()).toEqual({ event: 'changes', data: '{"origin":"tablet-c"}' });
+  });
+
+  it('refuses a stream without a valid token, and past the streams one user may hold', async () => {
+    const server = await listening(kind, { server: { live: { streamsPerUser: 2 } } });
+    const anonymous = await stream(server, null);
+    expect(anonymous.status).toBe(401);
+    const forged = await stream(server, 'not.a.token');
+    expect(forged.status).toBe(401);
+
+    const nurse = await server.token('nurse@clinic-a.test');
+    const first = await stream(server, nurse);
+    const second = await stream(server, nurse);
+    expect([first.status, second.status]).toEqual([200, 200]);
+    const third = await stream(server, nurse);
+    expect(third.status).toBe(429);
+    // Another user of the clinic is not held back by this one's streams.
+    const admin = await stream(server, await server.token('admin@clinic-a.test'));
+    expect(admin.status).toBe(200);
+    // A closed stream frees its place.
+    first.close();
+    await expect.poll(async () => (await stream(server, nurse)).status).toBe(200);
+  });
+
+  it("ends the stream when the caller's token expires, and when the server shuts down", async () => {
+    const server = await listening(kind, { server: { auth: { jwtSecret: testSecret, tokenTtlSeconds: 1 } } });
+    const nurse = await server.token('nurse@clinic-a.test');
+    const expiring = await stream(server, nurse);
+    expect(await expiring.next()).toMatchObject({ event: 'ready' });
+    expect(await expiring.next(5000)).toBe('end');
+
+    const other = await listening(kind);
+    const open = await stream(other, await other.token('nurse@clinic-a.test'));
+    expect(await open.next()).toMatchObject({ event: 'ready' });
+    await other.close();
+    expect(await open.next()).toBe('end');
+  });
+});
+
+describe.runIf(dialects().includes('postgres'))('the live stream across server instances', () => {
+  it('announces a change committed through one instance to a device connected to another', async () => {
+    const storage = await createStorage('postgres');
+    const first = await listening('postgres', { storage });
+    const second = await listening('postgres', { storage });
+    const nurse = await second.token('nurse@clinic-a.test');
+    const events = await stream(second, nurse);
+    expect(await events.next()).toMatchObject({ event: 'ready' });
+
+    await push(first, await first.token('nurse@clinic-a.test'), [newPatient('Grace Banda')], {
+      clientId: 'tablet-on-first',
+    });
+    expect(await events.next()).toEqual({ event: 'changes', data: '{"origin":"tablet-on-first"}' });
+  });
+});
