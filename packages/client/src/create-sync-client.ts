@@ -13,6 +13,7 @@ import { fromArchive } from './sync/archived-conflict';
 import { LocalDb } from './local-db';
 import { keyOf } from './local-state';
 import { CircuitBreaker } from './network/circuit-breaker';
+import { LiveUpdates } from './sync/live-updates';
 import { NetworkMonitor } from './network/network-monitor';
 import type { NetworkStatus } from './network/network-monitor';
 import { systemTimers } from './network/timers';
@@ -37,8 +38,12 @@ export interface SyncClientOptions {
   pullLimit?: number;
   /** Selective sync: only these collections are pulled. */
   collections?: readonly string[];
-  /** Sync when the network comes back, and every `intervalMs` (default 5 minutes). False: only by hand. */
-  autoSync?: { onReconnect?: boolean; intervalMs?: number; afterWrite?: boolean } | false;
+  /**
+   * Sync when the network comes back, and every `intervalMs` (default 5 minutes). `live`: also
+   * keep the server's live stream open and pull as soon as it says the clinic's data changed
+   * (default off). False: only by hand.
+   */
+  autoSync?: { onReconnect?: boolean; intervalMs?: number; afterWrite?: boolean; live?: boolean } | false;
   retry?: Partial<RetryPolicy>;
   circuitBreaker?: { failureThreshold?: number; cooldownMs?: number };
   /** Injected for tests: the network, timers, randomness and the browser's online/offline events. */
@@ -241,7 +246,17 @@ export async function createSyncClient(options: SyncClientOptions): Promise<Sync
     ...(options.events ? { events: options.events } : {}),
     intervalMs: options.probeIntervalMs === false ? 0 : (options.probeIntervalMs ?? 30_000),
   });
+  const live = auto?.live
+    ? new LiveUpdates({
+        transport,
+        clientId,
+        timers,
+        random,
+        onChanges: () => void engine.serverChanged(),
+      })
+    : null;
   let wasOnline = monitor.status.online;
+  if (wasOnline) live?.start();
   const unsubscribeNetwork = monitor.subscribe((status) => {
     emit('network', status);
     if (status.online && !wasOnline) {
@@ -249,7 +264,10 @@ export async function createSyncClient(options: SyncClientOptions): Promise<Sync
       // was offline says nothing of the server, so the breaker does not make it wait a cool-down.
       breaker.reset();
       if (auto?.onReconnect) void engine.sync();
+      live?.start();
     }
+    // Offline, a stream would only fail again and again; it opens when the server answers.
+    if (!status.online) live?.stop();
     wasOnline = status.online;
   });
   if (options.probeIntervalMs !== false) monitor.start();
@@ -448,6 +466,7 @@ export async function createSyncClient(options: SyncClientOptions): Promise<Sync
       check: () => monitor.check(),
     },
     async close() {
+      live?.stop();
       engine.close();
       monitor.stop();
       breaker.dispose();

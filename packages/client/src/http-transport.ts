@@ -1,4 +1,5 @@
 import {
+  LiveEventReader,
   OutpostError,
   conflictListResponseSchema,
   errorBodySchema,
@@ -49,26 +50,33 @@ export function createHttpTransport(options: HttpTransportOptions): HttpTranspor
   const base = options.url.replace(/\/+$/, '');
   const doFetch = options.fetch ?? ((input, init) => globalThis.fetch(input, init));
 
-  async function call<S extends z.ZodType>(
-    schema: S,
-    path: string,
-    init: RequestInit,
-    auth: boolean,
-  ): Promise<z.output<S>> {
+  async function send(path: string, init: RequestInit, auth: boolean): Promise<Response> {
     const headers = new Headers(init.headers);
     if (init.body !== undefined) headers.set('content-type', 'application/json');
     if (auth) {
       const token = await options.getToken?.();
       if (token) headers.set('authorization', `Bearer ${token}`);
     }
-    const res = await doFetch(`${base}${path}`, { ...init, headers });
+    return doFetch(`${base}${path}`, { ...init, headers });
+  }
+
+  /** The server's error answer as an OutpostError with its code. */
+  function refusal(res: Response, body: unknown): OutpostError {
+    const parsed = errorBodySchema.safeParse(body);
+    const code = (parsed.success ? parsed.data.error.code : 'INTERNAL') as RequestErrorCode;
+    const message = parsed.success ? parsed.data.error.message : `HTTP ${res.status}`;
+    return new OutpostError(code, message, parsed.success ? parsed.data.error.details : undefined);
+  }
+
+  async function call<S extends z.ZodType>(
+    schema: S,
+    path: string,
+    init: RequestInit,
+    auth: boolean,
+  ): Promise<z.output<S>> {
+    const res = await send(path, init, auth);
     const body: unknown = await res.json().catch(() => null);
-    if (!res.ok) {
-      const parsed = errorBodySchema.safeParse(body);
-      const code = (parsed.success ? parsed.data.error.code : 'INTERNAL') as RequestErrorCode;
-      const message = parsed.success ? parsed.data.error.message : `HTTP ${res.status}`;
-      throw new OutpostError(code, message, parsed.success ? parsed.data.error.details : undefined);
-    }
+    if (!res.ok) throw refusal(res, body);
     const parsed = schema.safeParse(body);
     if (!parsed.success) throw new OutpostError('INTERNAL', `unexpected answer from ${path}`);
     return parsed.data;
@@ -128,5 +136,17 @@ export function createHttpTransport(options: HttpTransportOptions): HttpTranspor
       call(conflictListResponseSchema, `/v1/conflicts${queryString(query)}`, { method: 'GET' }, true),
     listRejections: (query = {}) =>
       call(rejectionListResponseSchema, `/v1/rejections${queryString(query)}`, { method: 'GET' }, true),
+    async listen(signal, onEvent) {
+      const res = await send('/v1/sync/events', { method: 'GET', signal }, true);
+      if (!res.ok) throw refusal(res, await res.json().catch(() => null));
+      if (!res.body) throw new OutpostError('INTERNAL', 'the live stream has no body');
+      const reader = res.body.pipeThrough(new TextDecoderStream()).getReader();
+      const events = new LiveEventReader();
+      for (;;) {
+        const { done, value } = await reader.read();
+        if (done) return;
+        for (const event of events.push(value)) onEvent(event);
+      }
+    },
   };
 }

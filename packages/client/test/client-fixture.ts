@@ -79,6 +79,23 @@ export class TestNetwork {
     released: Promise<void>;
   } | null = null;
 
+  /** Live streams the server has answered: each can be cut as a broken link cuts it. */
+  private readonly liveStreams = new Set<AbortController>();
+  /** `changes` events the server sent on this network's live streams, counted as they arrive. */
+  liveNotices = 0;
+  /** Answer the live stream 404, as a server that has none does. */
+  noLiveStream = false;
+
+  /** Breaks every open live stream, as a dropped connection does. */
+  cutLiveStreams(): void {
+    for (const cut of this.liveStreams) cut.abort(new TypeError('the connection was reset'));
+    this.liveStreams.clear();
+  }
+
+  get openLiveStreams(): number {
+    return this.liveStreams.size;
+  }
+
   loseNextAnswers(n: number): void {
     this.losses = n;
     this.mode = 'lose-answers';
@@ -117,6 +134,7 @@ export class TestNetwork {
     }
     const body = typeof init?.body === 'string' ? (JSON.parse(init.body) as unknown) : undefined;
     this.sent.push({ method: init?.method ?? 'GET', path: url.pathname, body });
+    if (url.pathname === '/v1/sync/events') return this.liveStream(input, init);
     const res = await fetch(input, init);
     if (held?.stage === 'answer') {
       held.reached();
@@ -130,6 +148,38 @@ export class TestNetwork {
     }
     return res;
   };
+
+  /** The live stream, counted as it arrives and cut when the test says. */
+  private async liveStream(
+    input: Parameters<typeof fetch>[0],
+    init: RequestInit | undefined,
+  ): Promise<Response> {
+    if (this.noLiveStream) {
+      return new Response(JSON.stringify({ error: { code: 'NOT_FOUND', message: 'no route' } }), {
+        status: 404,
+        headers: { 'content-type': 'application/json' },
+      });
+    }
+    const cut = new AbortController();
+    const signals = init?.signal ? [init.signal, cut.signal] : [cut.signal];
+    const res = await fetch(input, { ...init, signal: AbortSignal.any(signals) });
+    if (!res.ok || !res.body) return res;
+    this.liveStreams.add(cut);
+    init?.signal?.addEventListener('abort', () => this.liveStreams.delete(cut));
+    const decoder = new TextDecoder();
+    const counted = res.body.pipeThrough(
+      new TransformStream<Uint8Array, Uint8Array>({
+        transform: (chunk, controller) => {
+          this.liveNotices += decoder.decode(chunk, { stream: true }).split('event: changes').length - 1;
+          controller.enqueue(chunk);
+        },
+        flush: () => {
+          this.liveStreams.delete(cut);
+        },
+      }),
+    );
+    return new Response(counted, { status: res.status, headers: res.headers });
+  }
 
   pushes(): Array<{
     ops: Array<{

@@ -1,3 +1,4 @@
+import type { Socket } from 'node:net';
 import { constants as zlibConstants } from 'node:zlib';
 import Fastify from 'fastify';
 import type { FastifyInstance, FastifyReply, FastifyServerOptions } from 'fastify';
@@ -235,6 +236,18 @@ export async function createSyncServer(options: SyncServerOptions): Promise<Fast
   await app.register(smartDmvRoutes);
   await app.register(uploadDownloadRoutes);
   await app.register(queueApiRoutes);
+
+  // Node waits out a connection that has not sent a byte yet (a browser's speculative preconnect,
+  // a client that gave up before its request left) as if a request were under way, for a minute or
+  // more; Fastify closes only idle ones. Such a connection is in the middle of nothing: end it.
+  const sockets = new Set<Socket>();
+  app.server.on('connection', (socket: Socket) => {
+    sockets.add(socket);
+    socket.once('close', () => sockets.delete(socket));
+  });
+  app.addHook('preClose', async () => {
+    for (const socket of sockets) if (socket.bytesRead === 0) socket.destroy();
+  });
 
   const retentionMs = (options.tombstoneRetentionDays ?? 90) * day;
   const purge = async () => {

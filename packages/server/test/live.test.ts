@@ -2,6 +2,7 @@
 // server instance or, on PostgreSQL, from any instance on the same database; never another
 // clinic's; and only for commits that changed something.
 import http from 'node:http';
+import net from 'node:net';
 import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { LiveEventReader, uuidv7 } from '@outpost/core';
@@ -162,8 +163,14 @@ describe.each(dialects())('the live stream on %s', (kind) => {
     const other = await listening(kind);
     const open = await stream(other, await other.token('nurse@clinic-a.test'));
     expect(await open.next()).toMatchObject({ event: 'ready' });
+    // A connection that never sent its request (a browser's preconnect) does not hold up the shutdown.
+    const { port } = other.app.server.address() as AddressInfo;
+    const silent = net.connect(port, '127.0.0.1');
+    await new Promise((resolve) => silent.once('connect', resolve));
+    const silentClosed = new Promise((resolve) => silent.once('close', resolve));
     await other.close();
     expect(await open.next()).toBe('end');
+    await silentClosed;
   });
 });
 

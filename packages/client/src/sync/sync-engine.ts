@@ -110,6 +110,8 @@ export class SyncEngine {
   private retriedSinceSnapshot = false;
   /** The sync queued behind the running one for callers it could not serve. */
   private followUp: Promise<SyncResult> | null = null;
+  /** The server announced a change after the running pull asked for its current page. */
+  private changedSincePageAsked = false;
   private retryTimer: unknown = null;
   private closed = false;
 
@@ -134,6 +136,19 @@ export class SyncEngine {
 
   syncFromServer(): Promise<SyncResult> {
     return this.join({ push: false, pull: true }, (result) => this.pullAll(result));
+  }
+
+  /**
+   * The server says it holds changes this device has not pulled (its live stream). A running
+   * sync that will still pull reads one more page after the one it is reading, since that page
+   * may have been read before the change committed; otherwise a pull starts.
+   */
+  serverChanged(): Promise<SyncResult> {
+    if (this.running && this.stillDoes.pull) {
+      this.changedSincePageAsked = true;
+      return this.running;
+    }
+    return this.syncFromServer();
   }
 
   get isSyncing(): boolean {
@@ -726,6 +741,7 @@ export class SyncEngine {
     let resynced = false;
     for (;;) {
       const cursor = this.o.db.state.meta[cursorKey] as string | undefined;
+      this.changedSincePageAsked = false;
       let page;
       try {
         page = await this.call(() =>
@@ -757,7 +773,7 @@ export class SyncEngine {
         total: page.hasMore ? null : result.pulled,
         percent: page.hasMore ? null : 100,
       });
-      if (!page.hasMore) return;
+      if (!page.hasMore && !this.changedSincePageAsked) return;
     }
   }
 

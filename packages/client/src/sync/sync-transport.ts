@@ -1,6 +1,7 @@
 import type {
   Change,
   ConflictListResponse,
+  LiveEvent,
   PullResponse,
   PushOp,
   PushResponse,
@@ -22,6 +23,12 @@ export interface SyncTransport {
   listConflicts(query?: ConflictListRequest): Promise<ConflictListResponse>;
   /** One page of the server's rejection archive, as far as this user may see it. */
   listRejections(query?: RejectionListRequest): Promise<RejectionListResponse>;
+  /**
+   * Opens the server's live stream and hands over each event as it arrives. Resolves when the
+   * server ends the stream, rejects when it cannot be opened (an OutpostError with the server's
+   * code) or breaks; `signal` closes it. Absent: the transport has no live stream.
+   */
+  listen?(signal: AbortSignal, onEvent: (event: LiveEvent) => void): Promise<void>;
 }
 
 export interface RejectionListRequest {

@@ -1,0 +1,106 @@
+import { backoffDelay, isOutpostError, liveChangesSchema } from '@outpost/core';
+import type { BackoffPolicy, LiveEvent } from '@outpost/core';
+import type { Timers } from '../network/timers';
+import type { SyncTransport } from './sync-transport';
+
+export interface LiveUpdatesOptions {
+  transport: SyncTransport;
+  /** This installation's id: a notice of its own push needs no pull, its sync pulls after pushing. */
+  clientId: string;
+  timers: Timers;
+  random: () => number;
+  /** The server holds changes this device has not pulled yet. */
+  onChanges(): void;
+  /** How long to wait before opening a broken stream again. Default 1 s doubling to 1 min, jittered. */
+  reconnect?: BackoffPolicy;
+}
+
+const defaultReconnect: BackoffPolicy = { baseMs: 1_000, maxMs: 60_000 };
+
+/**
+ * Keeps the server's live stream open while started, so a colleague's change reaches this device
+ * within a moment instead of at its next timed sync. The stream only says that something changed;
+ * what changed still comes by pull, so a lost or late notice costs time, never data:
+ *
+ * - Every (re)opened stream starts with `ready`, and the device pulls then: what was announced
+ *   while the stream was down is fetched.
+ * - A stream that breaks is opened again after a jittered, growing wait; a server without a live
+ *   stream (404) is not asked again.
+ * - The owner stops it while the device is offline and starts it again when the server answers.
+ */
+export class LiveUpdates {
+  private controller: AbortController | null = null;
+  private retryTimer: unknown = null;
+  private attempt = 0;
+  private wanted = false;
+  private unsupported = false;
+
+  constructor(private readonly o: LiveUpdatesOptions) {}
+
+  /** Opens the stream unless it is open or about to be. */
+  start(): void {
+    if (!this.o.transport.listen || this.unsupported) return;
+    this.wanted = true;
+    if (this.controller !== null || this.retryTimer !== null) return;
+    void this.open();
+  }
+
+  /** Closes the stream and opens no other until started again. */
+  stop(): void {
+    this.wanted = false;
+    if (this.retryTimer !== null) this.o.timers.clearTimeout(this.retryTimer);
+    this.retryTimer = null;
+    const controller = this.controller;
+    this.controller = null;
+    controller?.abort();
+  }
+
+  /** True while a stream is open or being opened. */
+  get isOpen(): boolean {
+    return this.controller !== null;
+  }
+
+  private async open(): Promise<void> {
+    const listen = this.o.transport.listen;
+    if (!listen) return;
+    const controller = new AbortController();
+    this.controller = controller;
+    let failure: unknown = null;
+    try {
+      await listen.call(this.o.transport, controller.signal, (event) => this.receive(event));
+    } catch (err) {
+      failure = err;
+    }
+    // Stopped (or replaced) meanwhile: whoever did so decides what comes next.
+    if (this.controller !== controller) return;
+    this.controller = null;
+    if (!this.wanted) return;
+    if (isOutpostError(failure) && failure.code === 'NOT_FOUND') {
+      this.unsupported = true;
+      return;
+    }
+    const wait = backoffDelay(this.attempt, this.o.reconnect ?? defaultReconnect, this.o.random);
+    this.attempt += 1;
+    this.retryTimer = this.o.timers.setTimeout(() => {
+      this.retryTimer = null;
+      if (this.wanted) void this.open();
+    }, wait);
+  }
+
+  private receive(event: LiveEvent): void {
+    if (event.event === 'ready') {
+      this.attempt = 0;
+      this.o.onChanges();
+      return;
+    }
+    if (event.event !== 'changes') return;
+    let origin: string | undefined;
+    try {
+      const parsed = liveChangesSchema.safeParse(JSON.parse(event.data));
+      origin = parsed.success ? parsed.data.origin : undefined;
+    } catch {
+      // Not JSON: still a notice that something changed.
+    }
+    if (origin !== this.o.clientId) this.o.onChanges();
+  }
+}

@@ -1,0 +1,154 @@
+// Live updates: a colleague's change reaches this device as soon as the server announces it,
+// without waiting for the device's next timed sync, and nothing is missed when the stream breaks.
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
+import { fieldClinic } from '@outpost/examples';
+import { memoryStore } from '../src/index';
+import type { SyncClient, SyncClientOptions } from '../src/index';
+import { ManualTimers, TestNetwork, closeClients, openClient, settle, startServer } from './client-fixture';
+import type { TestServer } from './client-fixture';
+
+afterEach(closeClients);
+
+describe('live updates', () => {
+  let server: TestServer;
+  beforeAll(async () => {
+    server = await startServer(fieldClinic);
+  });
+  afterAll(async () => server.close());
+
+  /** A colleague's tablet, which syncs only when asked. */
+  const colleague = () =>
+    openClient(server, 'nurse@clinic-a.test', memoryStore(), new TestNetwork(), { deviceId: 'colleague' });
+
+  /** A tablet that keeps the live stream open and has no timed sync. */
+  async function liveTablet(
+    network: TestNetwork,
+    extra: Partial<SyncClientOptions> = {},
+  ): Promise<SyncClient> {
+    const client = await openClient(server, 'nurse@clinic-a.test', memoryStore(), network, {
+      deviceId: 'live-tablet',
+      autoSync: { onReconnect: false, intervalMs: 0, live: true },
+      ...extra,
+    });
+    // The stream opens with `ready`, and the tablet pulls once: wait until that pull is over.
+    await vi.waitFor(() => expect(network.openLiveStreams).toBe(1));
+    await vi.waitFor(() => expect(client.isSyncing).toBe(false));
+    return client;
+  }
+
+  const pulls = (network: TestNetwork) => network.sent.filter((s) => s.path === '/v1/sync/pull').length;
+
+  it("shows a colleague's change with no sync asked for, and pulls nothing more for its own push", async () => {
+    const network = new TestNetwork();
+    const tablet = await liveTablet(network);
+    const other = await colleague();
+    const patient = await other.collection('patients').create({ name: 'Mphatso Phiri' });
+    await other.sync();
+    await vi.waitFor(async () =>
+      expect((await tablet.collection('patients').get(patient.id))?.data).toMatchObject({
+        name: 'Mphatso Phiri',
+      }),
+    );
+
+    // Its own change: the sync pulls after pushing, and the server's notice of that push is ignored.
+    const before = pulls(network);
+    const notices = network.liveNotices;
+    await tablet.collection('patients').update(patient.id, { village: 'Dedza' });
+    expect((await tablet.sync()).ok).toBe(true);
+    await vi.waitFor(() => expect(network.liveNotices).toBe(notices + 1));
+    // The colleague's next change is what the next pull is for.
+    await other.sync();
+    await other.collection('patients').update(patient.id, { phone: '0999 123 456' });
+    await other.sync();
+    await vi.waitFor(async () =>
+      expect((await tablet.collection('patients').get(patient.id))?.data).toMatchObject({
+        village: 'Dedza',
+        phone: '0999 123 456',
+      }),
+    );
+    await vi.waitFor(() => expect(tablet.isSyncing).toBe(false));
+    expect(pulls(network) - before).toBe(2);
+  });
+
+  it('reads a change announced while a pull is under way before that sync ends', async () => {
+    const network = new TestNetwork();
+    const tablet = await liveTablet(network);
+    const other = await colleague();
+    // The tablet's pull has its answer, but it is slow to arrive; meanwhile a colleague's change
+    // commits and is announced. The page on its way cannot hold it.
+    const held = network.holdNext('/v1/sync/pull', 'answer');
+    const syncing = tablet.sync();
+    await held.reached;
+    const notices = network.liveNotices;
+    const patient = await other.collection('patients').create({ name: 'Announced mid-pull' });
+    await other.sync();
+    await vi.waitFor(() => expect(network.liveNotices).toBe(notices + 1));
+    await settle();
+    held.release();
+    expect((await syncing).ok).toBe(true);
+    expect(await tablet.collection('patients').get(patient.id)).toMatchObject({
+      data: { name: 'Announced mid-pull' },
+    });
+  });
+
+  it('opens a broken stream again, and pulls on reopening what was announced while it was down', async () => {
+    const network = new TestNetwork();
+    const timers = new ManualTimers();
+    const tablet = await liveTablet(network, { timers });
+    const other = await colleague();
+
+    network.cutLiveStreams();
+    await settle();
+    const patient = await other.collection('patients').create({ name: 'Made while the stream was down' });
+    await other.sync();
+    await settle();
+    expect(await tablet.collection('patients').get(patient.id)).toBeNull();
+    // The first wait before reopening is at most a second.
+    await timers.advance(1_000);
+    await vi.waitFor(async () =>
+      expect(await tablet.collection('patients').get(patient.id)).toMatchObject({
+        data: { name: 'Made while the stream was down' },
+      }),
+    );
+    expect(network.openLiveStreams).toBe(1);
+  });
+
+  it('closes the stream while offline, and opens it when the server answers again', async () => {
+    const network = new TestNetwork();
+    const events = new EventTarget();
+    const tablet = await liveTablet(network, { events, probeIntervalMs: 0 });
+    const other = await colleague();
+
+    network.mode = 'offline';
+    events.dispatchEvent(new Event('offline'));
+    await vi.waitFor(() => expect(tablet.network.status.online).toBe(false));
+    expect(network.openLiveStreams).toBe(0);
+    const patient = await other.collection('patients').create({ name: 'Made while the tablet was away' });
+    await other.sync();
+
+    network.mode = 'online';
+    events.dispatchEvent(new Event('online'));
+    // No sync on reconnect is configured: the reopened stream's `ready` is what pulls.
+    await vi.waitFor(async () =>
+      expect(await tablet.collection('patients').get(patient.id)).toMatchObject({
+        data: { name: 'Made while the tablet was away' },
+      }),
+    );
+    expect(network.openLiveStreams).toBe(1);
+  });
+
+  it('asks a server without a live stream once, and syncs as before', async () => {
+    const network = new TestNetwork();
+    network.noLiveStream = true;
+    const timers = new ManualTimers();
+    const tablet = await openClient(server, 'nurse@clinic-a.test', memoryStore(), network, {
+      autoSync: { onReconnect: false, intervalMs: 0, live: true },
+      timers,
+    });
+    await vi.waitFor(() => expect(network.sent.some((s) => s.path === '/v1/sync/events')).toBe(true));
+    await timers.advance(10 * 60_000);
+    expect(network.sent.filter((s) => s.path === '/v1/sync/events')).toHaveLength(1);
+    await tablet.collection('patients').create({ name: 'Synced by hand' });
+    expect((await tablet.sync()).ok).toBe(true);
+  });
+});
