@@ -110,6 +110,38 @@ describe.runIf(chromiumAvailable())('the clinic app through an offline day', () 
     await midwifeContext.close();
   });
 
+  it("shows a colleague's new patient and visit on an open screen within moments, with no Sync now", async () => {
+    const nurseContext = await browser.newContext();
+    const nurse = await nurseContext.newPage();
+    await signIn(nurse, clinic.url, 'nurse@clinic-a.test');
+    const midwifeContext = await browser.newContext();
+    const midwife = await midwifeContext.newPage();
+    await signIn(midwife, clinic.url, 'midwife@clinic-a.test');
+
+    // The midwife registers a patient; the nurse's list, open all along, shows him. Its timed sync
+    // is a minute away: only the server's notice can bring him this soon.
+    await midwife.getByRole('button', { name: 'New patient' }).click();
+    const form = midwife.getByRole('form', { name: 'New patient' });
+    await form.getByLabel('Name').fill('Kondwani Mbewe');
+    await form.getByLabel('Village').fill('Salima');
+    await form.getByRole('button', { name: 'Save' }).click();
+    await midwife.getByRole('heading', { level: 1, name: 'Kondwani Mbewe' }).waitFor();
+    await nurse.getByRole('link', { name: 'Kondwani Mbewe' }).waitFor({ timeout: 10_000 });
+
+    // The nurse opens him; the midwife records a visit, and it appears on the nurse's screen.
+    await nurse.getByRole('link', { name: 'Kondwani Mbewe' }).click();
+    await nurse.getByRole('heading', { level: 1, name: 'Kondwani Mbewe' }).waitFor();
+    await midwife.getByRole('button', { name: 'New encounter' }).click();
+    const visit = midwife.getByRole('form', { name: 'New encounter' });
+    await visit.getByLabel('Diagnosis').fill('Hypertension, first reading');
+    await visit.getByRole('button', { name: 'Save encounter' }).click();
+    await nurse
+      .getByRole('heading', { level: 3, name: /Hypertension, first reading/ })
+      .waitFor({ timeout: 10_000 });
+    await nurseContext.close();
+    await midwifeContext.close();
+  });
+
   it('keeps a change the server kept failing to take, and sends it when the nurse presses "Sync now"', async () => {
     const context = await browser.newContext();
     const page = await context.newPage();
