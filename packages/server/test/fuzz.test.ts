@@ -130,6 +130,8 @@ describe.each(dialects())('fuzzing every route on %s', (kind) => {
   beforeAll(async () => {
     server = await startTestServer(kind, {
       server: {
+        // Live streams end right after `ready`, so inject's answer to one ends.
+        live: { maxStreamMs: 0 },
         tenantSchemas: { 'vet-a': vetPractice },
         limits: {
           rateLimitPerMinute: false,

@@ -153,6 +153,13 @@ describe.each(dialects())('the live stream on %s', (kind) => {
     await expect.poll(async () => (await stream(server, nurse)).status).toBe(200);
   });
 
+  it('ends a stream after live.maxStreamMs, so a device behind a load balancer opens a new one', async () => {
+    const server = await listening(kind, { server: { live: { maxStreamMs: 300 } } });
+    const events = await stream(server, await server.token('nurse@clinic-a.test'));
+    expect(await events.next()).toMatchObject({ event: 'ready' });
+    expect(await events.next(5000)).toBe('end');
+  });
+
   it("ends the stream when the caller's token expires, and when the server shuts down", async () => {
     const server = await listening(kind, { server: { auth: { jwtSecret: testSecret, tokenTtlSeconds: 1 } } });
     const nurse = await server.token('nurse@clinic-a.test');

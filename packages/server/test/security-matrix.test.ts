@@ -41,6 +41,8 @@ describe.each(dialects())('security matrix on %s', (kind) => {
   beforeAll(async () => {
     server = await startTestServer(kind, {
       server: {
+        // Live streams end right after `ready`, so inject's answer to one ends.
+        live: { maxStreamMs: 0 },
         tenantSchemas,
         limits: {
           rateLimitPerMinute: false,

@@ -2,6 +2,7 @@ import type { ServerResponse } from 'node:http';
 import type { FastifyInstance } from 'fastify';
 import { OutpostError, formatLiveEvent } from '@outpost/core';
 import { caller } from '../http/caller';
+import { collectionsToPull } from '../pull/pull-scope';
 import type { ChangeNotice } from '../storage/change-notices';
 
 export interface LiveOptions {
@@ -9,6 +10,11 @@ export interface LiveOptions {
   streamsPerUser?: number;
   /** How often an idle stream sends a comment, so proxies and NATs keep it open. Default 25 s. */
   heartbeatMs?: number;
+  /**
+   * A stream ends after this long, and the device opens another (and pulls once): behind a load
+   * balancer, streams that never end would stay on whichever instances were up first. Default 30 min.
+   */
+  maxStreamMs?: number;
 }
 
 /**
@@ -21,12 +27,14 @@ export interface LiveOptions {
  * - `changes` after each commit that changed the caller's tenant's records, on any server instance
  *   of the database (PostgreSQL's LISTEN/NOTIFY). `origin` names the client installation whose push
  *   it was: that client pulls after its own push anyway. Nothing else: no record, id or collection.
- * - The stream ends when the caller's token expires, so access ends with the token.
+ * - The stream ends when the caller's token expires, so access ends with the token, and after
+ *   `maxStreamMs`. A role that may read no collection has nothing to be told of (403).
  */
 export async function liveRoutes(app: FastifyInstance, options: LiveOptions): Promise<void> {
-  const { store, now } = app.outpost;
+  const { store, now, schemaFor } = app.outpost;
   const streamsPerUser = options.streamsPerUser ?? 10;
   const heartbeatMs = options.heartbeatMs ?? 25_000;
+  const maxStreamMs = options.maxStreamMs ?? 30 * 60_000;
   const openStreams = new Map<string, number>();
   const ends = new Set<() => void>();
 
@@ -39,6 +47,11 @@ export async function liveRoutes(app: FastifyInstance, options: LiveOptions): Pr
 
   app.get('/v1/sync/events', async (request, reply) => {
     const auth = caller(request);
+    if (collectionsToPull(schemaFor(auth.tenant), auth.roles, undefined).length === 0) {
+      throw new OutpostError('FORBIDDEN', 'your role may read no collection: there is nothing to be told of');
+    }
+    // HEAD: what a GET would answer, without opening a stream that would never end.
+    if (request.method === 'HEAD') return reply.type('text/event-stream; charset=utf-8').send();
     const who = `${auth.tenant}\u0000${auth.userId}`;
     const open = openStreams.get(who) ?? 0;
     if (open >= streamsPerUser) {
@@ -53,9 +66,6 @@ export async function liveRoutes(app: FastifyInstance, options: LiveOptions): Pr
       'cache-control': 'no-cache, no-transform',
       // Proxies that buffer responses (nginx) would hold the events back.
       'x-accel-buffering': 'no',
-      // The connection ends with the stream: an ended stream's socket never waits idle for reuse,
-      // so shutting down does not wait for a keep-alive timeout.
-      connection: 'close',
     });
 
     let ended = false;
@@ -66,13 +76,14 @@ export async function liveRoutes(app: FastifyInstance, options: LiveOptions): Pr
       if (notice.tenant !== null && notice.tenant !== auth.tenant) return;
       send(formatLiveEvent('changes', notice.origin !== undefined ? { origin: notice.origin } : {}));
     });
-    const heartbeat = setInterval(() => send(': keep-alive\n\n'), heartbeatMs); // a comment: readers skip it
-    let expiry: NodeJS.Timeout | null = null;
-    // A timer cannot wait longer than 2^31-1 ms (about 24 days): a longer token re-arms it.
-    const armExpiry = (at: number) => {
+    // A comment: readers skip it, proxies see traffic.
+    const heartbeat = setInterval(() => send(': keep-alive\n\n'), heartbeatMs);
+    let endTimer: NodeJS.Timeout | null = null;
+    // A timer cannot wait longer than 2^31-1 ms (about 24 days): a later end re-arms it.
+    const endAt = (at: number) => {
       const wait = at - now().getTime();
       if (wait <= 0) return end();
-      expiry = setTimeout(() => armExpiry(at), Math.min(wait, 2 ** 31 - 1));
+      endTimer = setTimeout(() => endAt(at), Math.min(wait, 2 ** 31 - 1));
     };
 
     const end = () => {
@@ -80,7 +91,7 @@ export async function liveRoutes(app: FastifyInstance, options: LiveOptions): Pr
       ended = true;
       unsubscribe();
       clearInterval(heartbeat);
-      if (expiry !== null) clearTimeout(expiry);
+      if (endTimer !== null) clearTimeout(endTimer);
       ends.delete(end);
       const left = (openStreams.get(who) ?? 1) - 1;
       if (left > 0) openStreams.set(who, left);
@@ -90,9 +101,9 @@ export async function liveRoutes(app: FastifyInstance, options: LiveOptions): Pr
     ends.add(end);
     // The response closes when the device goes away (the request's own 'close' only says its body was read).
     raw.on('close', end);
-    if (auth.expiresAtMs !== undefined) armExpiry(auth.expiresAtMs);
     // A reconnecting reader waits this long before trying again (EventSource reads it).
     send('retry: 5000\n\n');
     send(formatLiveEvent('ready', {}));
+    endAt(Math.min(auth.expiresAtMs ?? Infinity, now().getTime() + maxStreamMs));
   });
 }

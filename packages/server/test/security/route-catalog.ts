@@ -175,6 +175,18 @@ export const routeCatalog: RouteCase[] = [
   },
   {
     method: 'GET',
+    // The fuzzer's and the matrix's servers end each stream right after `ready` (live.maxStreamMs
+    // 0), so an answer through inject ends.
+    url: '/v1/sync/events',
+    fuzz: { as: 'nurse', examples: () => [{ query: {} }] },
+    matrix: {
+      request: () => ({ query: {} }),
+      otherTenant: 'own-only',
+      lacking: { caller: 'visitor', permission: 'read on any collection', expect: 'forbidden' },
+    },
+  },
+  {
+    method: 'GET',
     url: '/v1/sync/status',
     fuzz: { as: 'nurse', examples: () => [{ query: { deviceId: 'tablet-1' } }] },
     matrix: {
