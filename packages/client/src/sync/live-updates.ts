@@ -55,11 +55,6 @@ export class LiveUpdates {
     controller?.abort();
   }
 
-  /** True while a stream is open or being opened. */
-  get isOpen(): boolean {
-    return this.controller !== null;
-  }
-
   private async open(): Promise<void> {
     const listen = this.o.transport.listen;
     if (!listen) return;

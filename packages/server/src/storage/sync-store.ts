@@ -813,15 +813,15 @@ function addCount(
   }
 }
 
-/**
- * The one SQL store, written once over Kysely for SQLite and PostgreSQL. Every method is scoped
- * to a tenant passed in by the caller, which takes it from the verified token and nowhere else.
- */
 export interface SyncStoreOptions {
   /** Told of failures of the store's own background work (the LISTEN connection), which has no caller. */
   onBackgroundError?: (err: Error, message: string) => void;
 }
 
+/**
+ * The one SQL store, written once over Kysely for SQLite and PostgreSQL. Every method is scoped
+ * to a tenant passed in by the caller, which takes it from the verified token and nowhere else.
+ */
 export class SyncStore {
   private readonly inserts = new CachedInserts();
   private readonly changeListeners = new Set<ChangeListener>();
