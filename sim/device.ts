@@ -22,6 +22,8 @@ export interface DeviceProfile {
   batchSize: number;
   pullLimit: number;
   syncAfterWrite: boolean;
+  /** Keeps the server's live stream open and pulls when it announces a change. */
+  live?: boolean;
 }
 
 export interface DeviceDeps {
@@ -126,7 +128,12 @@ export class Device {
       deviceId: p.name,
       batchSize: p.batchSize,
       pullLimit: p.pullLimit,
-      autoSync: { onReconnect: true, intervalMs: 600_000, afterWrite: p.syncAfterWrite },
+      autoSync: {
+        onReconnect: true,
+        intervalMs: 600_000,
+        afterWrite: p.syncAfterWrite,
+        live: p.live === true,
+      },
       retry: { baseMs: 1_000, maxMs: 60_000, maxAttempts: 8 },
       fetch: network.fetchFor(sender),
       timers,

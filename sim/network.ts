@@ -11,7 +11,14 @@
  *
  * Besides, a device whose link is down fails every request at once, a request reaching a server
  * that is restarting is refused, and a device that crashed never hears its answers.
+ *
+ * A device's live stream (`GET /v1/sync/events`) is answered by the real route, then kept open
+ * here: each of the server's change notices reaches it after a latency, unless the stream breaks
+ * first (the storm's chance of a lost answer, the link going down, the server stopping). Its
+ * draws come from a random stream of their own.
  */
+import { liveEventFor } from '@outpost/server';
+import type { ChangeNotice } from '@outpost/server';
 import type { Prng } from './prng';
 import type { Scheduler } from './scheduler';
 import type { ServerHost, ServerReply, ServerRequest } from './server-host';
@@ -63,11 +70,20 @@ export interface Sender {
 /** Called after the server answered a request, whether or not the answer reaches the device. */
 export type ServerObserver = (request: ServerRequest, reply: ServerReply, sender: Sender) => Promise<void>;
 
+interface LiveStream {
+  readonly sender: Sender;
+  readonly controller: ReadableStreamDefaultController<Uint8Array>;
+  open: boolean;
+}
+
 export class SimNetwork {
   rates: FaultRates;
   readonly faults: FaultCounts;
   requests = 0;
   delivered = 0;
+
+  private readonly streams = new Set<LiveStream>();
+  private readonly encoder = new TextEncoder();
 
   constructor(
     private readonly scheduler: Scheduler,
@@ -76,9 +92,16 @@ export class SimNetwork {
     rates: FaultRates,
     faults: FaultCounts,
     private readonly observe: ServerObserver,
+    private readonly liveRandom: Prng,
   ) {
     this.rates = rates;
     this.faults = faults;
+    server.watch({
+      notice: (notice) => this.announce(notice),
+      stopping: () => {
+        for (const stream of [...this.streams]) this.breakStream(stream, 'the server went down');
+      },
+    });
   }
 
   private latency(): number {
@@ -102,6 +125,7 @@ export class SimNetwork {
       ...(typeof init.body === 'string' ? { body: init.body } : {}),
     };
     const label = `${sender.device} ${request.method} ${url.pathname}`;
+    if (url.pathname === '/v1/sync/events') return this.openStream(sender, request, label, init.signal);
     return new Promise<Response>((resolve, reject) => {
       const fail = (why: string) => {
         if (sender.alive()) reject(new TypeError(`fetch failed: ${why}`));
@@ -162,6 +186,90 @@ export class SimNetwork {
         );
       }
     });
+  }
+
+  /** The live stream: the route's answer (`ready`, or a refusal), then notices as they come. */
+  private openStream(
+    sender: Sender,
+    request: ServerRequest,
+    label: string,
+    signal: AbortSignal | null | undefined,
+  ): Promise<Response> {
+    const r = this.liveRandom;
+    return new Promise<Response>((resolve, reject) => {
+      const fail = (why: string) => {
+        if (sender.alive()) reject(new TypeError(`fetch failed: ${why}`));
+      };
+      if (!sender.linkUp()) {
+        this.scheduler.after(1, `${label}: no link`, () => fail('the device is offline'));
+        return;
+      }
+      this.scheduler.after(r.int(2, 250), `${label}: delivered`, async () => {
+        if (!this.server.up || !sender.linkUp()) {
+          this.scheduler.after(r.int(2, 250), `${label}: refused`, () => fail('connection refused'));
+          return;
+        }
+        const reply = await this.server.handle(request);
+        this.delivered += 1;
+        this.scheduler.after(r.int(2, 250), `${label}: answered ${reply.status}`, () => {
+          if (!sender.alive()) return;
+          if (signal?.aborted) return reject(new DOMException('the stream was closed', 'AbortError'));
+          if (!sender.linkUp()) return fail('the link went down before the answer arrived');
+          if (reply.status !== 200) {
+            resolve(
+              new Response(reply.body, {
+                status: reply.status,
+                headers: { 'content-type': reply.contentType },
+              }),
+            );
+            return;
+          }
+          let stream: LiveStream | null = null;
+          const body = new ReadableStream<Uint8Array>({
+            start: (controller) => {
+              stream = { sender, controller, open: true };
+              this.streams.add(stream);
+              controller.enqueue(this.encoder.encode(reply.body));
+            },
+            cancel: () => {
+              if (stream) this.forget(stream);
+            },
+          });
+          signal?.addEventListener('abort', () => {
+            if (stream) this.breakStream(stream, 'the stream was closed');
+          });
+          resolve(new Response(body, { status: 200, headers: { 'content-type': reply.contentType } }));
+        });
+      });
+    });
+  }
+
+  /** A notice reaches each open stream of its clinic after a latency, or the stream breaks first. */
+  private announce(notice: ChangeNotice): void {
+    for (const stream of this.streams) {
+      const event = liveEventFor(stream.sender.tenant, notice);
+      if (event === null) continue;
+      const r = this.liveRandom;
+      const breaks = r.chance(this.rates.responseDropped);
+      const label = `${stream.sender.device} live: ${breaks ? 'stream reset' : 'changes'}`;
+      this.scheduler.after(r.int(2, 250), label, () => {
+        if (!stream.open) return;
+        if (!stream.sender.alive()) return this.forget(stream);
+        if (breaks || !stream.sender.linkUp()) return this.breakStream(stream, 'connection reset');
+        stream.controller.enqueue(this.encoder.encode(event));
+      });
+    }
+  }
+
+  private forget(stream: LiveStream): void {
+    stream.open = false;
+    this.streams.delete(stream);
+  }
+
+  private breakStream(stream: LiveStream, why: string): void {
+    if (!stream.open) return;
+    this.forget(stream);
+    stream.controller.error(new TypeError(`network error: ${why}`));
   }
 
   private sumRates(): number {

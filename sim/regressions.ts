@@ -1,7 +1,8 @@
 /**
  * Every bug the simulation found keeps a seed that showed it. Each seed below fails with its fix
- * taken out (checked with the workload of this file's commit) and must pass for good. Replay one
- * with `npm run sim -- --seeds 1 --from SEED --trace`; docs/decisions/0012 tells each story.
+ * taken out (checked with the workload of this file's commit) and must pass for good. They were
+ * recorded before live updates and run without them, as recorded. Replay one with
+ * `npm run sim -- --seeds 1 --from SEED --no-live --trace`; docs/decisions/0012 tells each story.
  */
 export interface Regression {
   seed: number;

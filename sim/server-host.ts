@@ -6,7 +6,7 @@
 import type { FastifyInstance } from 'fastify';
 import type { Schema } from '@outpost/core';
 import { createSyncServer } from '@outpost/server';
-import type { Database } from '@outpost/server';
+import type { ChangeNotice, Database } from '@outpost/server';
 import type { Prng } from './prng';
 
 export const jwtSecret = 'outpost-simulation-secret-0123456789abcdef';
@@ -34,9 +34,16 @@ export interface ServerHostOptions {
   random: Prng;
 }
 
+/** What the network's live streams hear of the server: its change notices, and its going down. */
+export interface ServerWatcher {
+  notice(notice: ChangeNotice): void;
+  stopping(): void;
+}
+
 export class ServerHost {
   private app: FastifyInstance | null = null;
   private incarnation = 0;
+  private readonly watchers = new Set<ServerWatcher>();
 
   constructor(private readonly o: ServerHostOptions) {}
 
@@ -61,15 +68,28 @@ export class ServerHost {
       now: () => new Date(this.o.now()),
       instanceId: `sim-server-${this.incarnation}`,
       randomBytes: (n) => random.bytes(n),
+      // inject cannot wait on a stream: the route answers `ready` and ends, and the network keeps
+      // the stream going (SimNetwork's live streams) with the store's own notices.
+      live: { maxStreamMs: 0 },
     });
     await app.ready();
+    app.outpost.store.onChange((notice) => {
+      for (const w of this.watchers) w.notice(notice);
+    });
     this.app = app;
   }
 
   async stop(): Promise<void> {
     const app = this.app;
     this.app = null;
+    for (const w of this.watchers) w.stopping();
     await app?.close();
+  }
+
+  /** Hears every incarnation's change notices, until the returned function is called. */
+  watch(watcher: ServerWatcher): () => void {
+    this.watchers.add(watcher);
+    return () => this.watchers.delete(watcher);
   }
 
   async handle(request: ServerRequest): Promise<ServerReply> {

@@ -20,7 +20,8 @@ describe('the simulation', () => {
   it.each(regressions)(
     'seed $seed stays fixed: $bug',
     async ({ seed }) => {
-      const report = await runSeed({ seed });
+      // As recorded: before live updates, which draw more of the network and change the day.
+      const report = await runSeed({ seed, live: false });
       expect(report.violations).toEqual([]);
     },
     60_000,

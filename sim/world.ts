@@ -39,6 +39,11 @@ export interface SimOptions {
   keepTrace?: boolean;
   /** Called before each event with the devices: for a person chasing a failing seed. */
   inspect?: (at: number, devices: readonly Device[]) => void;
+  /**
+   * Devices may keep the server's live stream open (each by an even chance). Default on; off
+   * replays a seed as runs did before live updates (the regression seeds were recorded so).
+   */
+  live?: boolean;
 }
 
 export interface SeedReport {
@@ -128,6 +133,9 @@ export async function runSeed(options: SimOptions): Promise<SeedReport> {
   const setupRng = root.fork();
   // Drawn last, so adding it left every earlier stream (and so every seed's day) as it was.
   const healingRng = root.fork();
+  // The same for live updates: which devices keep the stream open, and what happens on it.
+  const liveRng = root.fork();
+  const liveNetworkRng = liveRng.fork();
   const steps = options.steps ?? defaultSteps;
   const hash = createHash('sha256');
   const trace: string[] | undefined = options.keepTrace ? [] : undefined;
@@ -167,6 +175,7 @@ export async function runSeed(options: SimOptions): Promise<SeedReport> {
       );
       await history.observe(host.instance.outpost.store, sender.tenant, req, reply, Object.keys(tenants));
     },
+    liveNetworkRng,
   );
   const writes = noWrites();
   const figures: SeedReport['figures'] = {
@@ -183,7 +192,8 @@ export async function runSeed(options: SimOptions): Promise<SeedReport> {
   const violations: Violation[] = [];
   try {
     await host.start();
-    for (const profile of profiles(setupRng)) {
+    for (const drawn of profiles(setupRng)) {
+      const profile = { ...drawn, live: options.live !== false && liveRng.chance(0.5) };
       if (profile.skewMs !== 0) faults.clockSkew += 1;
       const token = await host.token({
         userId: profile.userId,

@@ -18,6 +18,15 @@ export interface LiveOptions {
 }
 
 /**
+ * What a stream of `tenant`'s caller is told of a notice: a `changes` event, or nothing when the
+ * notice is another clinic's. The route writes it; the simulation's streams deliver it alike.
+ */
+export function liveEventFor(tenant: string, notice: ChangeNotice): string | null {
+  if (notice.tenant !== null && notice.tenant !== tenant) return null;
+  return formatLiveEvent('changes', notice.origin !== undefined ? { origin: notice.origin } : {});
+}
+
+/**
  * `GET /v1/sync/events`: a server-sent event stream telling a signed-in device that its clinic's
  * data changed, so it pulls now instead of at its next timer. An addition to PROTOCOL.md: push and
  * pull stay the whole contract, and a client that never opens the stream loses nothing.
@@ -73,8 +82,8 @@ export async function liveRoutes(app: FastifyInstance, options: LiveOptions): Pr
       if (!ended && !raw.destroyed) raw.write(text);
     };
     const unsubscribe = store.onChange((notice: ChangeNotice) => {
-      if (notice.tenant !== null && notice.tenant !== auth.tenant) return;
-      send(formatLiveEvent('changes', notice.origin !== undefined ? { origin: notice.origin } : {}));
+      const event = liveEventFor(auth.tenant, notice);
+      if (event !== null) send(event);
     });
     // A comment: readers skip it, proxies see traffic.
     const heartbeat = setInterval(() => send(': keep-alive\n\n'), heartbeatMs);
