@@ -4,6 +4,7 @@
 import http from 'node:http';
 import net from 'node:net';
 import type { AddressInfo } from 'node:net';
+import { sql } from 'kysely';
 import { afterEach, describe, expect, it } from 'vitest';
 import { LiveEventReader, uuidv7 } from '@outpost/core';
 import type { LiveEvent } from '@outpost/core';
@@ -194,5 +195,25 @@ describe.runIf(dialects().includes('postgres'))('the live stream across server i
       clientId: 'tablet-on-first',
     });
     expect(await events.next()).toEqual({ event: 'changes', data: '{"origin":"tablet-on-first"}' });
+  });
+
+  it('after losing its LISTEN connection an instance listens again, and tells its devices to pull', async () => {
+    const storage = await createStorage('postgres');
+    const first = await listening('postgres', { storage });
+    const second = await listening('postgres', { storage });
+    const events = await stream(second, await second.token('nurse@clinic-a.test'));
+    expect(await events.next()).toMatchObject({ event: 'ready' });
+
+    // An administrator (or a failover) ends the sessions that listen.
+    const ended = await sql<{ ended: boolean }>`
+      select pg_terminate_backend(pid) as ended from pg_stat_activity
+      where datname = current_database() and query ilike 'listen%'`.execute(first.app.outpost.store.db);
+    expect(ended.rows.length).toBeGreaterThanOrEqual(2);
+    // Whatever was committed while it was gone went unheard: every stream is told to pull.
+    expect(await events.next()).toEqual({ event: 'changes', data: '{}' });
+    await push(first, await first.token('nurse@clinic-a.test'), [newPatient('After the failover')], {
+      clientId: 'tablet-after',
+    });
+    expect(await events.next()).toEqual({ event: 'changes', data: '{"origin":"tablet-after"}' });
   });
 });
