@@ -13,16 +13,18 @@ export function App() {
   const [session, setSession] = useState<Session | null>(loadSession);
   const [client, setClient] = useState<SyncClient | null>(null);
   const [error, setError] = useState<string | null>(null);
+  const [otherTab, setOtherTab] = useState(false);
 
   useEffect(() => {
     if (session === null) return;
     let opened: SyncClient | null = null;
     let stopBackgroundSync = () => {};
     let cancelled = false;
-    openClient(session).then(
+    openClient(session, () => setOtherTab(true)).then(
       (c) => {
         if (cancelled) return void c.close();
         opened = c;
+        setOtherTab(false);
         stopBackgroundSync = startBackgroundSync(c);
         setClient(c);
         // Bring the device up to date as soon as it opens; offline, this fails quietly and the
@@ -49,7 +51,14 @@ export function App() {
   if (client === null)
     return (
       <main>
-        <p role="status">Opening this device&rsquo;s records…</p>
+        {otherTab ? (
+          <p role="status">
+            Outpost Clinic is open in another tab or window of this browser. Close it, and this tab continues
+            here: two tabs writing this device&rsquo;s records at once could lose a change.
+          </p>
+        ) : (
+          <p role="status">Opening this device&rsquo;s records…</p>
+        )}
       </main>
     );
   return (

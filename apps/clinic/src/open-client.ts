@@ -8,12 +8,13 @@ import type { Session } from './session';
  * The signed-in user's sync client over IndexedDB: one database per clinic and user, so two
  * people sharing a tablet never read each other's unsynced work.
  */
-export function openClient(session: Session): Promise<SyncClient> {
+export function openClient(session: Session, onWaitForOtherTab: () => void): Promise<SyncClient> {
   return createSyncClient({
     schema: fieldClinic,
     url: location.origin,
     getToken: async () => session.token,
-    store: indexedDbStore({ name: `outpost-${session.tenant}-${session.userId}` }),
+    // One tab at a time: a second tab waits until the first is closed (see indexedDbStore).
+    store: indexedDbStore({ name: `outpost-${session.tenant}-${session.userId}`, onWaitForOtherTab }),
     deviceId: deviceId(),
     // A first sync of a whole clinic in few round trips: the server's largest pull page.
     pullLimit: 5000,

@@ -142,6 +142,28 @@ describe.runIf(chromiumAvailable())('the clinic app through an offline day', () 
     await midwifeContext.close();
   });
 
+  it("opens the device's records in one tab at a time: a second tab waits for the first to close", async () => {
+    const context = await browser.newContext();
+    const first = await context.newPage();
+    await signIn(first, clinic.url, 'nurse@clinic-a.test');
+    await first.getByRole('button', { name: 'New patient' }).click();
+    const form = first.getByRole('form', { name: 'New patient' });
+    await form.getByLabel('Name').fill('Written in the first tab');
+    await form.getByRole('button', { name: 'Save' }).click();
+    await first.getByRole('heading', { level: 1, name: 'Written in the first tab' }).waitFor();
+
+    // Two tabs on one outbox would number their changes alike: the second waits, and says why.
+    const second = await context.newPage();
+    await second.goto(clinic.url);
+    await second.getByText('Outpost Clinic is open in another tab or window of this browser').waitFor();
+    expect(await second.getByRole('button', { name: 'New patient' }).count()).toBe(0);
+
+    await first.close();
+    await second.getByRole('link', { name: 'Written in the first tab' }).waitFor();
+    await second.getByRole('button', { name: 'New patient' }).waitFor();
+    await context.close();
+  });
+
   it('keeps a change the server kept failing to take, and sends it when the nurse presses "Sync now"', async () => {
     const context = await browser.newContext();
     const page = await context.newPage();

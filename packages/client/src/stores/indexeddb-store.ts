@@ -17,6 +17,15 @@ export interface IndexedDbStoreOptions {
   /** Defaults to the platform's `indexedDB`; tests pass fake-indexeddb's. */
   indexedDB?: IDBFactory;
   IDBKeyRange?: typeof IDBKeyRange;
+  /**
+   * One tab at a time opens a database: two tabs writing one outbox would number their changes
+   * alike, and one tab's change would overwrite the other's. The store holds a Web Lock named
+   * after the database while open. Defaults to the platform's `navigator.locks` when the store
+   * uses the platform's `indexedDB`; null: no lock.
+   */
+  locks?: LockManager | null;
+  /** Called when another tab has the database open: this store waits until that tab closes it. */
+  onWaitForOtherTab?: () => void;
 }
 
 interface MetaRow {
@@ -61,10 +70,53 @@ export function indexedDbStore(options: IndexedDbStoreOptions): LocalStore {
   const db = openDexie(options);
   const tables = [db.records, db.outbox, db.conflicts, db.meta];
   let opening: Promise<void> | null = null;
+  // The platform's locks guard the platform's databases; a store on another factory (a test's
+  // fake-indexeddb) has no tab to share it with unless it is given locks of its own.
+  const locks =
+    options.locks !== undefined ? options.locks : options.indexedDB ? null : globalThis.navigator?.locks;
+  /** Lets the lock go; set while this store holds it. */
+  let release: (() => void) | null = null;
+  let acquiring: Promise<void> | null = null;
+  /** Ends a wait for the lock that close() cut short. */
+  let waiting: AbortController | null = null;
+
+  /** Asks for the lock: true once held (until release), false if another tab has it and `ifAvailable`. */
+  function take(manager: LockManager, ifAvailable: boolean, signal?: AbortSignal): Promise<boolean> {
+    return new Promise<boolean>((taken, failed) => {
+      manager
+        .request(`outpost-store:${name}`, ifAvailable ? { ifAvailable } : { signal }, async (lock) => {
+          if (lock === null) return taken(false);
+          await new Promise<void>((letGo) => {
+            release = letGo;
+            taken(true);
+          });
+        })
+        .catch((cause: unknown) => failed(new StoreOpenError(name, cause)));
+    });
+  }
+
+  /** Takes the database's lock, waiting for another tab to close it if one has it open. */
+  async function ensureLock(): Promise<void> {
+    if (!locks || release !== null) return;
+    acquiring ??= (async () => {
+      if (await take(locks, true)) return;
+      options.onWaitForOtherTab?.();
+      waiting = new AbortController();
+      try {
+        await take(locks, false, waiting.signal);
+      } finally {
+        waiting = null;
+      }
+    })().finally(() => {
+      acquiring = null;
+    });
+    await acquiring;
+  }
 
   // Opens on first use and again after close(), or after the browser closed the connection
   // because another tab deleted or upgraded the database.
   async function ensureOpen(): Promise<void> {
+    await ensureLock();
     if (db.isOpen()) return;
     opening ??= db.open().then(
       () => {
@@ -135,6 +187,9 @@ export function indexedDbStore(options: IndexedDbStoreOptions): LocalStore {
     async close(): Promise<void> {
       opening = null;
       db.close();
+      waiting?.abort();
+      release?.();
+      release = null;
     },
   };
 }
