@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import type { Schema } from '@outpost/core';
 import { createSyncServer, ensureUsers, openSqlite } from '@outpost/server';
+import type { SyncServerOptions } from '@outpost/server';
 import { fieldClinic } from '@outpost/examples';
 import { createSyncClient } from '../src/index';
 import type { LocalStore, SyncClient, SyncClientOptions } from '../src/index';
@@ -26,13 +27,17 @@ export interface TestServer {
   close(): Promise<void>;
 }
 
-export async function startServer(schema: Schema): Promise<TestServer> {
+export async function startServer(
+  schema: Schema,
+  extra: Partial<SyncServerOptions> = {},
+): Promise<TestServer> {
   const dir = mkdtempSync(join(tmpdir(), 'outpost-client-'));
   const app = await createSyncServer({
     schema,
     database: await openSqlite(join(dir, 'outpost.sqlite')),
     auth: { jwtSecret: 'client-test-secret-client-test-secret' },
     limits: { rateLimitPerMinute: false },
+    ...extra,
   });
   await ensureUsers(
     app.outpost.store,

@@ -137,6 +137,34 @@ describe('live updates', () => {
     expect(network.openLiveStreams).toBe(1);
   });
 
+  it('reopens a stream the server keeps ending at once ever more slowly, not in a loop', async () => {
+    // A proxy that cuts every long response: each stream ends right after `ready`.
+    const cutting = await startServer(fieldClinic, { live: { maxStreamMs: 0 } });
+    try {
+      const network = new TestNetwork();
+      const timers = new ManualTimers();
+      await openClient(cutting, 'nurse@clinic-a.test', memoryStore(), network, {
+        autoSync: { onReconnect: false, intervalMs: 0, live: true },
+        timers,
+        // Every jittered wait at its ceiling, so the test can name them.
+        random: () => 0.999,
+      });
+      const waits: number[] = [];
+      for (let i = 0; i < 4; i++) {
+        await vi.waitFor(() => expect(timers.waiting()).toHaveLength(1));
+        const wait = timers.waiting()[0] ?? 0;
+        waits.push(wait);
+        await timers.advance(wait);
+      }
+      expect(waits).toEqual([999, 1998, 3996, 7992]);
+      // The first stream and four reopened.
+      expect(network.sent.filter((s) => s.path === '/v1/sync/events')).toHaveLength(5);
+    } finally {
+      await closeClients();
+      await cutting.close();
+    }
+  });
+
   it('asks a server without a live stream once, and syncs as before', async () => {
     const network = new TestNetwork();
     network.noLiveStream = true;

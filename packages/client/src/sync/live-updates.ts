@@ -16,6 +16,8 @@ export interface LiveUpdatesOptions {
 }
 
 const defaultReconnect: BackoffPolicy = { baseMs: 1_000, maxMs: 60_000 };
+/** A stream open this long counts as working: the next reconnect waits as little as the first. */
+const steadyMs = 30_000;
 
 /**
  * Keeps the server's live stream open while started, so a colleague's change reaches this device
@@ -24,14 +26,16 @@ const defaultReconnect: BackoffPolicy = { baseMs: 1_000, maxMs: 60_000 };
  *
  * - Every (re)opened stream starts with `ready`, and the device pulls then: what was announced
  *   while the stream was down is fetched.
- * - A stream that breaks is opened again after a jittered, growing wait; a server without a live
- *   stream (404) is not asked again.
+ * - A stream that breaks is opened again after a jittered wait, growing while streams keep
+ *   breaking within 30 s of opening; a server without a live stream (404) is not asked again.
  * - The owner stops it while the device is offline and starts it again when the server answers.
  */
 export class LiveUpdates {
   private controller: AbortController | null = null;
   private retryTimer: unknown = null;
   private attempt = 0;
+  /** When the open stream said `ready`; null before. */
+  private readyAt: number | null = null;
   private wanted = false;
   private unsupported = false;
 
@@ -74,6 +78,10 @@ export class LiveUpdates {
       this.unsupported = true;
       return;
     }
+    // A stream that stayed open a while starts the waits over; one that keeps ending at once (a
+    // proxy that cuts long responses) is reopened ever more slowly, not in a loop.
+    if (this.readyAt !== null && this.o.timers.now() - this.readyAt >= steadyMs) this.attempt = 0;
+    this.readyAt = null;
     const wait = backoffDelay(this.attempt, this.o.reconnect ?? defaultReconnect, this.o.random);
     this.attempt += 1;
     this.retryTimer = this.o.timers.setTimeout(() => {
@@ -84,7 +92,7 @@ export class LiveUpdates {
 
   private receive(event: LiveEvent): void {
     if (event.event === 'ready') {
-      this.attempt = 0;
+      this.readyAt = this.o.timers.now();
       this.o.onChanges();
       return;
     }
