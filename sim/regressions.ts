@@ -1,14 +1,23 @@
 /**
  * Every bug the simulation found keeps a seed that showed it. Each seed below fails with its fix
- * taken out (checked with the workload of this file's commit) and must pass for good. They were
- * recorded before live updates and run without them, as recorded. Replay one with
- * `npm run sim -- --seeds 1 --from SEED --no-live --trace`; docs/decisions/0012 tells each story.
+ * taken out (checked with the workload of this file's commit) and must pass for good. Each runs as
+ * it was found: with devices on the live stream (`live: true`) or, for the seeds found before live
+ * updates, without (`npm run sim -- --seeds 1 --from SEED --no-live --trace` replays one of those).
+ * docs/decisions/0012 tells each story.
  */
 export interface Regression {
   seed: number;
   bug: string;
   fix: string;
+  /** Found with live updates on; absent for the seeds found before them. */
+  live?: true;
 }
+
+const createDeleteFoldedAway: Omit<Regression, 'seed'> = {
+  bug: 'an unsent create and delete of an id another device had already put on the server were folded to nothing: the device showed the record gone and the server kept it (convergence)',
+  fix: 'client outbox/coalesce.ts, sync/sync-engine.ts: when the device holds a server copy of that id, they fold into one delete of that version',
+  live: true,
+};
 
 const lockedFormReplaced: Omit<Regression, 'seed'> = {
   bug: 'a create of an id that already exists replaced a locked intake form (immutability)',
@@ -59,5 +68,13 @@ export const regressions: readonly Regression[] = [
     seed: 43228,
     bug: 'an op retried by hand while a sync was pulling stayed pending: the sync asked for next joined the running one, whose push was over (convergence, no lost write)',
     fix: 'client sync/sync-engine.ts, create-sync-client.ts: a retry by hand tells the engine, and the next sync asked for sends the retried ops',
+  },
+  { seed: 81660, ...createDeleteFoldedAway },
+  { seed: 81954, ...createDeleteFoldedAway },
+  {
+    seed: 82367,
+    bug: 'a delete resent after its answer was lost came back "duplicate" after the device had pulled the record revived by a colleague\'s later edit, and the device dropped it (convergence)',
+    fix: 'client sync/sync-engine.ts: a stale duplicate acknowledgement of a delete reads the record afresh too',
+    live: true,
   },
 ];

@@ -4,7 +4,14 @@ import { uuidv7 } from '@outpost/core';
 import { fieldClinic } from '@outpost/examples';
 import { memoryStore } from '../src/index';
 import type { LocalStore, SyncClientOptions, WriteBatch } from '../src/index';
-import { TestNetwork, closeClient, closeClients, openClient, startServer } from './client-fixture';
+import {
+  ManualTimers,
+  TestNetwork,
+  closeClient,
+  closeClients,
+  openClient,
+  startServer,
+} from './client-fixture';
 import type { TestServer } from './client-fixture';
 
 afterEach(closeClients);
@@ -321,6 +328,34 @@ describe('lessons from the field', () => {
     await client.sync();
     expect(client.queue.list().find((o) => o.id === e.id)?.status).toBe('done');
     expect(client.relationships.findOrphans()).toEqual([]);
+  });
+
+  it('a delete answered "duplicate" after a colleague\'s later edit brought the record back: the device shows it', async () => {
+    const network = new TestNetwork();
+    // Manual time: the lost answer's retry goes when the test says, not on a timer of its own.
+    const tablet = await open(memoryStore(), network, { timers: new ManualTimers() });
+    const patient = await tablet.collection('patients').create({ name: 'Chikondi Banda' });
+    const form = await tablet
+      .collection('intakeForms')
+      .create({ patientId: patient.id, answers: { pain: 3 } });
+    await tablet.sync();
+    const colleague = await open(memoryStore(), new TestNetwork(), { deviceId: 'colleague-5' });
+    await colleague.sync();
+
+    // The tablet deletes the form; the server applies it, and the answer is lost.
+    await tablet.collection('intakeForms').delete(form.id);
+    network.loseNextAnswers(1);
+    expect((await tablet.sync()).ok).toBe(false);
+    // The colleague, who had not seen the delete, edits the form later: last write wins, it is back.
+    await colleague.collection('intakeForms').update(form.id, { answers: { pain: 5 } });
+    expect((await colleague.sync()).ok).toBe(true);
+    // The tablet pulls the form beneath its own pending delete, then resends: "duplicate".
+    await tablet.syncFromServer();
+    expect((await tablet.sync()).ok).toBe(true);
+    expect(await tablet.collection('intakeForms').get(form.id)).toMatchObject({
+      pending: false,
+      data: { answers: { pain: 5 } },
+    });
   });
 
   it('a cursor past tombstone retention (410) resyncs from scratch without losing pending ops', async () => {

@@ -35,6 +35,19 @@ function coalesced(entries: OutboxEntry[]): OutboxEntry[] {
 }
 
 describe('coalesceOutbox', () => {
+  it("create + delete of an id the server has after all -> one delete of the server's version", () => {
+    // Intake forms are named after their patient: another tablet made this one first, and this
+    // device pulled it (version 1) beneath its own unsent create, then the person deleted it.
+    const c = op('create', 'intake-p1', { patientId: 'p1' });
+    const d = op('delete', 'intake-p1');
+    const { put, remove } = coalesceOutbox([c, d], (_collection, id) => (id === 'intake-p1' ? 1 : 0));
+    expect(remove).toEqual([d.seq]);
+    expect(put).toEqual([
+      expect.objectContaining({ seq: c.seq, opId: c.opId, type: 'delete', baseVersion: 1, hlc: d.hlc }),
+    ]);
+    expect(put[0]).not.toHaveProperty('data');
+  });
+
   it('create + update -> one create with the merged data (null clears)', () => {
     const c = op('create', 'a', { name: 'Amina', phone: '1' });
     const out = coalesced([c, op('update', 'a', { village: 'Ntcheu', phone: null })]);

@@ -17,10 +17,18 @@ function foldable(entry: OutboxEntry): boolean {
  * - create + update -> one create with the merged data;
  * - update + update -> one update with both sets of fields (the first op's base version);
  * - update + delete -> one delete (on the first op's base version);
- * - create + delete -> nothing at all: the server never hears of the record.
+ * - create + delete -> nothing at all: the server never hears of the record. Unless the server
+ *   has a record of that id after all (`serverVersion` above 0: another device made one under the
+ *   same id, as intake forms are named after their patient, and this device has pulled it): then
+ *   one delete of the version the device saw, so the person's delete reaches it. Folded to
+ *   nothing, the device would show the record gone and the server keep it, for good.
  * Returns the entries to rewrite and the seqs to remove.
  */
-export function coalesceOutbox(entries: readonly OutboxEntry[]): { put: OutboxEntry[]; remove: number[] } {
+export function coalesceOutbox(
+  entries: readonly OutboxEntry[],
+  /** The version of the server's copy this device holds of a record; 0 when it has none. */
+  serverVersion: (collection: string, id: string) => number = () => 0,
+): { put: OutboxEntry[]; remove: number[] } {
   const ordered = [...entries].sort((a, b) => a.seq - b.seq);
   const last = new Map<string, OutboxEntry>();
   const changed = new Map<number, OutboxEntry>();
@@ -33,7 +41,7 @@ export function coalesceOutbox(entries: readonly OutboxEntry[]): { put: OutboxEn
       last.set(key, entry);
       continue;
     }
-    const merged = fold(prev, entry);
+    const merged = fold(prev, entry, serverVersion(entry.collection, entry.id));
     if (merged === 'both-gone') {
       removed.add(prev.seq);
       removed.add(entry.seq);
@@ -50,7 +58,7 @@ export function coalesceOutbox(entries: readonly OutboxEntry[]): { put: OutboxEn
   return { put: [...changed.values()], remove: [...removed] };
 }
 
-function fold(prev: OutboxEntry, next: OutboxEntry): OutboxEntry | 'both-gone' | null {
+function fold(prev: OutboxEntry, next: OutboxEntry, serverVersion: number): OutboxEntry | 'both-gone' | null {
   if (prev.type === 'create' && next.type === 'update') {
     return { ...prev, data: applyPatch(prev.data ?? {}, next.data ?? {}), hlc: next.hlc };
   }
@@ -61,6 +69,10 @@ function fold(prev: OutboxEntry, next: OutboxEntry): OutboxEntry | 'both-gone' |
     const { data: _data, ...rest } = prev;
     return { ...rest, type: 'delete', hlc: next.hlc };
   }
-  if (prev.type === 'create' && next.type === 'delete') return 'both-gone';
+  if (prev.type === 'create' && next.type === 'delete') {
+    if (serverVersion <= 0) return 'both-gone';
+    const { data: _data, ...rest } = prev;
+    return { ...rest, type: 'delete', baseVersion: serverVersion, hlc: next.hlc };
+  }
   return null;
 }

@@ -262,7 +262,10 @@ export class SyncEngine {
     const { db } = this.o;
     return db.write(() => {
       const state = db.state;
-      const { put, remove } = coalesceOutbox([...state.outbox.values()]);
+      const { put, remove } = coalesceOutbox(
+        [...state.outbox.values()],
+        (collection, id) => state.record(collection, id)?.version ?? 0,
+      );
       const removed = new Set(remove);
       const current = new Map<number, OutboxEntry>();
       for (const o of state.outbox.values()) if (!removed.has(o.seq)) current.set(o.seq, o);
@@ -563,19 +566,21 @@ export class SyncEngine {
           }
           const key = keyOf(op.collection, id);
           const rec = records.get(key) ?? state.record(op.collection, id);
-          if (op.type === 'delete' && pendingOf(op.collection, id).length === 0) {
-            // The delete is acknowledged: the local tombstone has done its job.
-            if (rec) records.set(key, null);
-          } else if (
+          if (
             (r.status === 'duplicate' && op.cursorWhenSent !== cursorNow) ||
             (rec && r.version !== undefined && r.version < rec.version)
           ) {
             // Applied earlier (an answer lost, a resend) and the device has pulled since: the
             // answer's version is the server's of back then, and what the device pulled may be
-            // newer, or gone (deleted by others or by this device's own later ops). Read the record
-            // afresh: a replayed create would hide fields set since, or show a deleted record again.
-            // With no pull since, any later change lies beyond the cursor and the next pull brings it.
+            // newer, or gone (deleted by others or by this device's own later ops), or, after a
+            // delete, alive again (a later edit elsewhere won over the delete). Read the record
+            // afresh: a replayed create would hide fields set since, a deleted record show again,
+            // a revived one stay hidden. With no pull since, any later change lies beyond the
+            // cursor and the next pull brings it.
             refresh.push({ collection: op.collection, id });
+          } else if (op.type === 'delete' && pendingOf(op.collection, id).length === 0) {
+            // The delete is acknowledged: the local tombstone has done its job.
+            if (rec) records.set(key, null);
           } else if (rec && r.version !== undefined && r.version > rec.version) {
             records.set(key, { ...rec, version: r.version });
           }
