@@ -133,6 +133,20 @@ export function launchChromium(): Promise<Browser> {
   });
 }
 
+/** Registers a patient through the New patient form (`fields` by label) and waits for their page. */
+export async function registerPatient(
+  page: Page,
+  name: string,
+  fields: Readonly<Record<string, string>> = {},
+): Promise<void> {
+  await page.getByRole('button', { name: 'New patient' }).click();
+  const form = page.getByRole('form', { name: 'New patient' });
+  await form.getByLabel('Name').fill(name);
+  for (const [label, value] of Object.entries(fields)) await form.getByLabel(label).fill(value);
+  await form.getByRole('button', { name: 'Save' }).click();
+  await page.getByRole('heading', { level: 1, name }).waitFor();
+}
+
 /** Signs in through the sign-in page and waits until the device's first sync has finished. */
 export async function signIn(page: Page, url: string, email: string): Promise<void> {
   // A step that cannot happen fails in seconds, naming the element it waited for.

@@ -8,6 +8,7 @@ import {
   buildClinicApp,
   chromiumAvailable,
   launchChromium,
+  registerPatient,
   screenshot,
   signIn,
   startClinic,
@@ -56,12 +57,7 @@ describe.runIf(chromiumAvailable())('conflicts and signed notes in the clinic ap
 
   it('lets the administrator merge two offline edits of one field, and both clinicians see the result', async () => {
     const nurse = await device('nurse@clinic-a.test');
-    await nurse.page.getByRole('button', { name: 'New patient' }).click();
-    const form = nurse.page.getByRole('form', { name: 'New patient' });
-    await form.getByLabel('Name').fill('Joseph Phiri');
-    await form.getByLabel('Village').fill('Mangochi');
-    await form.getByRole('button', { name: 'Save' }).click();
-    await nurse.page.getByRole('heading', { level: 1, name: 'Joseph Phiri' }).waitFor();
+    await registerPatient(nurse.page, 'Joseph Phiri', { Village: 'Mangochi' });
     await syncNow(nurse.page);
 
     const midwife = await device('midwife@clinic-a.test');
@@ -123,9 +119,7 @@ describe.runIf(chromiumAvailable())('conflicts and signed notes in the clinic ap
   it('shows a signed note read-only, and the server refuses an edit forged by hand', async () => {
     const nurse = await device('nurse@clinic-a.test');
     const page = nurse.page;
-    await page.getByRole('button', { name: 'New patient' }).click();
-    await page.getByRole('form', { name: 'New patient' }).getByLabel('Name').fill('Esther Mwale');
-    await page.getByRole('form', { name: 'New patient' }).getByRole('button', { name: 'Save' }).click();
+    await registerPatient(page, 'Esther Mwale');
     await page.getByRole('button', { name: 'New encounter' }).click();
     await page.getByLabel('Diagnosis').fill('Hypertension review');
     await page.getByRole('button', { name: 'Save encounter' }).click();
@@ -187,10 +181,7 @@ describe.runIf(chromiumAvailable())('conflicts and signed notes in the clinic ap
   it('keeps an encounter the server refused, with its diagnosis, on the Sync details page of any device', async () => {
     const nurse = await device('nurse@clinic-a.test');
     const page = nurse.page;
-    await page.getByRole('button', { name: 'New patient' }).click();
-    await page.getByRole('form', { name: 'New patient' }).getByLabel('Name').fill('Grace Banda');
-    await page.getByRole('form', { name: 'New patient' }).getByRole('button', { name: 'Save' }).click();
-    await page.getByRole('heading', { level: 1, name: 'Grace Banda' }).waitFor();
+    await registerPatient(page, 'Grace Banda');
     await syncNow(page);
 
     // Offline, the nurse records a visit; meanwhile the office deletes the patient (a duplicate, say).

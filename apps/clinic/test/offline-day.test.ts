@@ -7,6 +7,7 @@ import {
   buildClinicApp,
   chromiumAvailable,
   launchChromium,
+  registerPatient,
   screenshot,
   serviceWorkerReady,
   signIn,
@@ -43,12 +44,7 @@ describe.runIf(chromiumAvailable())('the clinic app through an offline day', () 
     await nurseContext.setOffline(true);
     await statusText(page, 'Offline').waitFor();
 
-    await page.getByRole('button', { name: 'New patient' }).click();
-    const form = page.getByRole('form', { name: 'New patient' });
-    await form.getByLabel('Name').fill('Grace Banda');
-    await form.getByLabel('Village').fill('Chikwawa');
-    await form.getByRole('button', { name: 'Save' }).click();
-    await page.getByRole('heading', { level: 1, name: 'Grace Banda' }).waitFor();
+    await registerPatient(page, 'Grace Banda', { Village: 'Chikwawa' });
 
     await page.getByRole('button', { name: 'New encounter' }).click();
     await page.getByLabel('Diagnosis').fill('Uncomplicated malaria');
@@ -120,12 +116,7 @@ describe.runIf(chromiumAvailable())('the clinic app through an offline day', () 
 
     // The midwife registers a patient; the nurse's list, open all along, shows him. Its timed sync
     // is a minute away: only the server's notice can bring him this soon.
-    await midwife.getByRole('button', { name: 'New patient' }).click();
-    const form = midwife.getByRole('form', { name: 'New patient' });
-    await form.getByLabel('Name').fill('Kondwani Mbewe');
-    await form.getByLabel('Village').fill('Salima');
-    await form.getByRole('button', { name: 'Save' }).click();
-    await midwife.getByRole('heading', { level: 1, name: 'Kondwani Mbewe' }).waitFor();
+    await registerPatient(midwife, 'Kondwani Mbewe', { Village: 'Salima' });
     await nurse.getByRole('link', { name: 'Kondwani Mbewe' }).waitFor({ timeout: 10_000 });
 
     // The nurse opens him; the midwife records a visit, and it appears on the nurse's screen.
@@ -146,11 +137,7 @@ describe.runIf(chromiumAvailable())('the clinic app through an offline day', () 
     const context = await browser.newContext();
     const first = await context.newPage();
     await signIn(first, clinic.url, 'nurse@clinic-a.test');
-    await first.getByRole('button', { name: 'New patient' }).click();
-    const form = first.getByRole('form', { name: 'New patient' });
-    await form.getByLabel('Name').fill('Written in the first tab');
-    await form.getByRole('button', { name: 'Save' }).click();
-    await first.getByRole('heading', { level: 1, name: 'Written in the first tab' }).waitFor();
+    await registerPatient(first, 'Written in the first tab');
 
     // Two tabs on one outbox would number their changes alike: the second waits, and says why.
     const second = await context.newPage();
@@ -172,11 +159,7 @@ describe.runIf(chromiumAvailable())('the clinic app through an offline day', () 
 
     // The link is up but the server is down for maintenance: every push is answered 503.
     clinic.failPushes(true);
-    await page.getByRole('button', { name: 'New patient' }).click();
-    const form = page.getByRole('form', { name: 'New patient' });
-    await form.getByLabel('Name').fill('Chimwemwe Phiri');
-    await form.getByRole('button', { name: 'Save' }).click();
-    await page.getByRole('heading', { level: 1, name: 'Chimwemwe Phiri' }).waitFor();
+    await registerPatient(page, 'Chimwemwe Phiri');
     await page.getByText('1 change waiting').waitFor();
 
     // After its retry limit the tablet stops trying by itself; the change still waits, and says so.
