@@ -6,7 +6,6 @@ import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import type { Schema } from '@outpost/core';
 import { createSyncServer, ensureUsers, openSqlite } from '@outpost/server';
-import type { SyncServerOptions } from '@outpost/server';
 import { fieldClinic } from '@outpost/examples';
 import { createSyncClient } from '../src/index';
 import type { LocalStore, SyncClient, SyncClientOptions } from '../src/index';
@@ -27,17 +26,13 @@ export interface TestServer {
   close(): Promise<void>;
 }
 
-export async function startServer(
-  schema: Schema,
-  extra: Partial<SyncServerOptions> = {},
-): Promise<TestServer> {
+export async function startServer(schema: Schema): Promise<TestServer> {
   const dir = mkdtempSync(join(tmpdir(), 'outpost-client-'));
   const app = await createSyncServer({
     schema,
     database: await openSqlite(join(dir, 'outpost.sqlite')),
     auth: { jwtSecret: 'client-test-secret-client-test-secret' },
     limits: { rateLimitPerMinute: false },
-    ...extra,
   });
   await ensureUsers(
     app.outpost.store,
@@ -90,6 +85,8 @@ export class TestNetwork {
   liveNotices = 0;
   /** Answer the live stream 404, as a server that has none does. */
   noLiveStream = false;
+  /** End every live stream once `ready` has passed, as a proxy that cuts long responses does. */
+  endLiveStreamsAtReady = false;
 
   /** Breaks every open live stream, as a dropped connection does. */
   cutLiveStreams(): void {
@@ -175,8 +172,14 @@ export class TestNetwork {
     const counted = res.body.pipeThrough(
       new TransformStream<Uint8Array, Uint8Array>({
         transform: (chunk, controller) => {
-          this.liveNotices += decoder.decode(chunk, { stream: true }).split('event: changes').length - 1;
+          const text = decoder.decode(chunk, { stream: true });
+          this.liveNotices += text.split('event: changes').length - 1;
           controller.enqueue(chunk);
+          if (this.endLiveStreamsAtReady && text.includes('event: ready')) {
+            controller.terminate();
+            this.liveStreams.delete(cut);
+            cut.abort(new TypeError('the proxy ended the response'));
+          }
         },
         flush: () => {
           this.liveStreams.delete(cut);
