@@ -36,6 +36,10 @@ describe('live updates', () => {
     return client;
   }
 
+  /** Waits until `client` shows patient `id` with `fields`: pulled by itself, no sync asked for. */
+  const showsPatient = (client: SyncClient, id: string, fields: Record<string, unknown>) =>
+    vi.waitFor(async () => expect((await client.collection('patients').get(id))?.data).toMatchObject(fields));
+
   const pulls = (network: TestNetwork) => network.sent.filter((s) => s.path === '/v1/sync/pull').length;
 
   it("shows a colleague's change with no sync asked for, and pulls nothing more for its own push", async () => {
@@ -44,11 +48,7 @@ describe('live updates', () => {
     const other = await colleague();
     const patient = await other.collection('patients').create({ name: 'Mphatso Phiri' });
     await other.sync();
-    await vi.waitFor(async () =>
-      expect((await tablet.collection('patients').get(patient.id))?.data).toMatchObject({
-        name: 'Mphatso Phiri',
-      }),
-    );
+    await showsPatient(tablet, patient.id, { name: 'Mphatso Phiri' });
 
     // Its own change: the sync pulls after pushing, and the server's notice of that push is ignored.
     const before = pulls(network);
@@ -60,12 +60,7 @@ describe('live updates', () => {
     await other.sync();
     await other.collection('patients').update(patient.id, { phone: '0999 123 456' });
     await other.sync();
-    await vi.waitFor(async () =>
-      expect((await tablet.collection('patients').get(patient.id))?.data).toMatchObject({
-        village: 'Dedza',
-        phone: '0999 123 456',
-      }),
-    );
+    await showsPatient(tablet, patient.id, { village: 'Dedza', phone: '0999 123 456' });
     await vi.waitFor(() => expect(tablet.isSyncing).toBe(false));
     expect(pulls(network) - before).toBe(2);
   });
@@ -105,11 +100,7 @@ describe('live updates', () => {
     expect(await tablet.collection('patients').get(patient.id)).toBeNull();
     // The first wait before reopening is at most a second.
     await timers.advance(1_000);
-    await vi.waitFor(async () =>
-      expect(await tablet.collection('patients').get(patient.id)).toMatchObject({
-        data: { name: 'Made while the stream was down' },
-      }),
-    );
+    await showsPatient(tablet, patient.id, { name: 'Made while the stream was down' });
     expect(network.openLiveStreams).toBe(1);
   });
 
@@ -129,11 +120,7 @@ describe('live updates', () => {
     network.mode = 'online';
     events.dispatchEvent(new Event('online'));
     // No sync on reconnect is configured: the reopened stream's `ready` is what pulls.
-    await vi.waitFor(async () =>
-      expect(await tablet.collection('patients').get(patient.id)).toMatchObject({
-        data: { name: 'Made while the tablet was away' },
-      }),
-    );
+    await showsPatient(tablet, patient.id, { name: 'Made while the tablet was away' });
     expect(network.openLiveStreams).toBe(1);
   });
 
