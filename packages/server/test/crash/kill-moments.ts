@@ -4,8 +4,8 @@
 // - mid-push: a push is on its way, and the kill fires within about a push's usual duration, so
 //   it lands before, during or after the commit;
 // - after-commit: the push's first op is in the op journal, which is written in the push's own
-//   transaction (decisions/0004), so the push has committed and its response may not be out yet:
-//   the lost response a client must retry without the server applying anything twice;
+//   transaction (decisions/0004), so the push has committed, and the server, frozen, has not sent
+//   its response: the lost response a client must retry without the server applying anything twice;
 // - any moment: a plain timer, whatever is happening.
 // Each kill is labelled by what was true when the signal went out, not by what was planned.
 import type { Client } from 'pg';
@@ -23,6 +23,8 @@ export interface Kill {
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 /** How long to wait for a push to start or commit before killing anyway. */
 const patienceMs = 3_000;
+/** How long a response already written when the server froze may take to reach its device. */
+const responseGraceMs = 100;
 
 export class KillMoments {
   constructor(
@@ -56,20 +58,37 @@ export class KillMoments {
     return this.kill(false);
   }
 
-  /** Aims at a push of `device` when given, else of any device. */
+  /**
+   * Aims at a push of `device` when given, else of any device. Between a push's commit and its
+   * response lies well under a millisecond (the harness's PostgreSQL commits without fsync), too
+   * little to hit by watching the journal from outside. So while the push runs, the server is
+   * frozen (SIGSTOP) again and again, for as long as one look at the journal takes. Frozen after
+   * its commit became visible and before its response was written, it is killed where it stands:
+   * that response can never come. A push that answers first gives way to the device's next one.
+   */
   async afterCommit(device?: PushingDevice): Promise<Kill> {
     await this.serving();
     await sleep(this.random.int(0, 200));
-    const pushing = await this.pushInFlight(device);
-    const flight = pushing?.inFlight;
-    if (!pushing || !flight) return this.kill(false);
-    const deadline = Date.now() + patienceMs;
-    while (pushing.inFlight === flight && Date.now() < deadline) {
-      const found = await this.journal.query('select 1 from ops where tenant = $1 and op_id = $2', [
-        pushing.tenant,
-        flight.firstOpId,
-      ]);
-      if (found.rowCount) return this.kill(pushing.inFlight === flight);
+    const deadline = Date.now() + patienceMs * 3;
+    while (Date.now() < deadline) {
+      const pushing = await this.pushInFlight(device);
+      const flight = pushing?.inFlight;
+      if (!pushing || !flight) break;
+      while (pushing.inFlight === flight && Date.now() < deadline) {
+        this.live.freeze();
+        try {
+          if (await this.committed(pushing.tenant, flight.firstOpId)) {
+            // A response written just before the freeze still reaches the device: let it.
+            await sleep(responseGraceMs);
+            if (pushing.inFlight === flight) return await this.kill(true);
+            break;
+          }
+        } finally {
+          this.live.thaw();
+        }
+        // Let the server run a moment: sometimes only what is already due, sometimes a millisecond.
+        await (this.random.next() < 0.5 ? new Promise<void>((r) => setImmediate(r)) : sleep(1));
+      }
     }
     return this.kill(false);
   }
@@ -78,6 +97,14 @@ export class KillMoments {
     await this.serving();
     await sleep(this.random.int(20, 600));
     return this.kill(false);
+  }
+
+  private async committed(tenant: string, opId: string): Promise<boolean> {
+    const found = await this.journal.query('select 1 from ops where tenant = $1 and op_id = $2', [
+      tenant,
+      opId,
+    ]);
+    return (found.rowCount ?? 0) > 0;
   }
 
   private async startAndKill(moment: () => Promise<void>): Promise<Kill> {

@@ -68,6 +68,15 @@ export class RestartingServer implements ServerLink {
     return answered;
   }
 
+  /** Stops the running server where it is (SIGSTOP) until `thaw` or `kill`. */
+  freeze(): void {
+    this.process?.freeze();
+  }
+
+  thaw(): void {
+    this.process?.thaw();
+  }
+
   /** SIGKILL to the running server's own PID; devices see it as down before the signal is sent. */
   async kill(): Promise<void> {
     this.current = null;

@@ -102,6 +102,18 @@ export class ServerProcess {
   }
 
   /**
+   * SIGSTOP: the server stops where it is, mid-request or not, while PostgreSQL goes on with what
+   * it was already sent (a COMMIT completes). SIGCONT lets it go on; SIGKILL ends it stopped.
+   */
+  freeze(): void {
+    if (this.running) this.child.kill('SIGSTOP');
+  }
+
+  thaw(): void {
+    if (this.running) this.child.kill('SIGCONT');
+  }
+
+  /**
    * SIGKILL to this server's own PID, then waits until it is reaped. Until Node reaps a child its
    * PID cannot be reused, so a child not yet seen exiting is still the process we started.
    */
