@@ -10,6 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { conflictListResponseSchema, rejectionListResponseSchema } from '@outpost/core';
 import type { RecordData, Rejection, Schema } from '@outpost/core';
+import { isRefused } from '@outpost/client';
 import type { SyncClient } from '@outpost/client';
 import { openSqlite } from '@outpost/server';
 import type { Database, StoredOp, StoredRejection } from '@outpost/server';
@@ -367,7 +368,7 @@ async function resolveOne(r: Prng, client: SyncClient, figures: SeedReport['figu
  */
 async function dismissSome(r: Prng, scheduler: Scheduler, device: Device, ledger: Ledger): Promise<void> {
   const client = device.client as SyncClient;
-  const refused = client.queue.list().filter((o) => o.status === 'failed' && o.rejected === true);
+  const refused = client.queue.list().filter(isRefused);
   const chosen = refused.filter(() => r.chance(0.5));
   if (chosen.length === 0) return;
   const dismissal = ledger

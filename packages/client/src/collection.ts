@@ -2,6 +2,7 @@ import { OutpostError, applyPatch, describeIssues, makeTempId, uuidv7 } from '@o
 import type { CollectionDefinition, HlcClock, RandomBytes, RecordData } from '@outpost/core';
 import type { LocalDb } from './local-db';
 import type { LocalRecord, OutboxEntry } from './stores/local-store';
+import { isRefused } from './local-state';
 
 /** A record as the application sees it. */
 export interface ClientRecord<D extends RecordData = RecordData> {
@@ -14,9 +15,12 @@ export interface ClientRecord<D extends RecordData = RecordData> {
   /** True while the device holds changes to this record the server has not confirmed. */
   readonly pending: boolean;
   /**
-   * True while the device shows a change to this record that the server refused for good (kept
-   * on screen so nothing typed is lost; the server's rejection archive has it too). Such a record
-   * is also `pending`, but nothing of it waits to be sent: a UI says "refused", not "not synced".
+   * True while the device keeps a change to this record that the server refused for good (the
+   * server's rejection archive has it too), until a person discards it (`queue.discard`). Mostly
+   * the change stays on screen so nothing typed is lost, and the record is also `pending`, though
+   * nothing of it waits to be sent: a UI says "refused", not "not synced". A change refused by a
+   * signed or locked record is not shown: the record shows what the server holds, and is not
+   * `pending`; this flag is then what tells the person their change did not go in.
    */
   readonly refused: boolean;
   readonly updatedAt: string;
@@ -68,14 +72,15 @@ export class Collection<D extends RecordData = RecordData> {
   }
 
   private view(r: LocalRecord): ClientRecord<D> {
-    const shown = this.ctx.db.state.pendingFor(r.collection, r.id);
+    const state = this.ctx.db.state;
+    const shown = state.pendingFor(r.collection, r.id);
     return {
       collection: r.collection,
       id: r.id,
       data: r.data as D,
       version: r.version,
       pending: shown.length > 0,
-      refused: shown.some((o) => o.rejected === true),
+      refused: state.opsFor(r.collection, r.id).some(isRefused),
       updatedAt: r.updatedAt,
     };
   }

@@ -11,7 +11,7 @@ import { Collection } from './collection';
 import { createHttpTransport } from './http-transport';
 import { fromArchive } from './sync/archived-conflict';
 import { LocalDb } from './local-db';
-import { keyOf } from './local-state';
+import { isRefused, keyOf } from './local-state';
 import { CircuitBreaker } from './network/circuit-breaker';
 import { LiveUpdates } from './sync/live-updates';
 import { NetworkMonitor } from './network/network-monitor';
@@ -65,11 +65,13 @@ export interface QueueStats {
   total: number;
   pending: number;
   inFlight: number;
-  /** Ops that stopped: refused by the server (`refused`) or given up on the network (the rest). */
+  /** Ops that stopped: refused by the server and shown on their record, or given up on the network (`stopped`). */
   failed: number;
   /**
-   * Of `failed`, the ops the server refused for good: a retry gets the same answer, and the
-   * server's rejection archive keeps them.
+   * The ops the server refused for good that the device keeps until a person discards them: a
+   * retry gets the same answer, and the server's rejection archive keeps them too. Most are
+   * `failed`, shown on their record; one refused by a signed note or locked form counts as a
+   * `conflict` too, as its record shows what the server holds.
    */
   refused: number;
   /**
@@ -352,10 +354,10 @@ export async function createSyncClient(options: SyncClientOptions): Promise<Sync
           else if (o.status === 'in-flight') s.inFlight += 1;
           else if (o.status === 'failed') {
             s.failed += 1;
-            if (o.rejected === true) s.refused += 1;
-            else s.stopped += 1;
+            if (o.rejected !== true) s.stopped += 1;
           } else if (o.status === 'conflict') s.conflict += 1;
           else s.done += 1;
+          if (isRefused(o)) s.refused += 1;
         }
         s.waiting = s.pending + s.inFlight + s.stopped;
         return s;

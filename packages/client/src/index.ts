@@ -4,6 +4,7 @@ export { createSyncClient } from './create-sync-client';
 export type { QueueStats, SyncClient, SyncClientOptions, SyncOptions } from './create-sync-client';
 export { Collection } from './collection';
 export type { ClientRecord, FindQuery, RecordsListener } from './collection';
+export { isRefused } from './local-state';
 export type { SyncProgress, SyncResult, RetryPolicy } from './sync/sync-engine';
 export type { SyncTransport } from './sync/sync-transport';
 export type { Orphan, OrphanStrategy } from './relationships';

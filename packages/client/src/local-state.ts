@@ -17,6 +17,15 @@ export function showsInView(entry: OutboxEntry): boolean {
   return entry.status === 'pending' || entry.status === 'in-flight' || entry.status === 'failed';
 }
 
+/**
+ * An op the server refused for good that the device keeps until a person discards it: shown on
+ * its record (`failed`), or, refused by a signed or locked record, kept beside the server's
+ * content (`conflict`).
+ */
+export function isRefused(entry: OutboxEntry): boolean {
+  return entry.rejected === true && (entry.status === 'failed' || entry.status === 'conflict');
+}
+
 /** A record as the server last told us, before the device's own pending changes. */
 export interface ServerState {
   data: RecordData | null;

@@ -221,6 +221,42 @@ describe('lessons from the field', () => {
     expect(archived.map((r) => r.data?.['diagnosis']).sort()).toEqual(['Cholera', 'Malaria']);
   });
 
+  it('tells of a change a signed note refused: the note shows what was signed, until the change is dismissed', async () => {
+    const client = await open(memoryStore(), new TestNetwork());
+    const notes = client.collection('clinicalNotes');
+    const p = await client.collection('patients').create({ name: 'Mphatso' });
+    const e = await client.collection('encounters').create({ patientId: p.id, diagnosis: 'Cough' });
+    const note = await notes.create({ encounterId: e.id, body: 'Cough for two weeks.' });
+    await client.sync();
+    // The nurse adds to the draft while the doctor, on another device, signs it as it stood.
+    await notes.update(note.id, { body: 'Cough for two weeks. Sputum sample taken.' });
+    const doctor = await open(memoryStore(), new TestNetwork(), { deviceId: 'doctor-1' });
+    await doctor.sync();
+    await doctor
+      .collection('clinicalNotes')
+      .update(note.id, { signatureHash: 'sig', signedAt: '2026-11-22T10:00:00Z' });
+    expect((await doctor.sync()).pushed.applied).toBe(1);
+
+    expect((await client.sync()).pushed).toMatchObject({ rejected: 1 });
+    // The note shows what was signed, not the nurse's words; but it says her change did not go in.
+    expect(await notes.get(note.id)).toMatchObject({
+      pending: false,
+      refused: true,
+      data: { body: 'Cough for two weeks.', signatureHash: 'sig' },
+    });
+    expect(client.queue.stats()).toMatchObject({ refused: 1, failed: 0, waiting: 0 });
+    const refused = client.queue.list().filter((o) => o.rejected === true);
+    const archived = (await client.rejections.fetch({ collection: 'clinicalNotes' })).find(
+      (r) => r.opId === refused[0]?.opId,
+    );
+    expect(archived).toMatchObject({ error: { code: 'IMMUTABLE' } });
+    expect(archived?.data?.['body']).toBe('Cough for two weeks. Sputum sample taken.');
+
+    expect(await client.queue.discard(refused.map((o) => o.seq))).toBe(1);
+    expect(client.queue.stats().refused).toBe(0);
+    expect(await notes.get(note.id)).toMatchObject({ refused: false, data: { signatureHash: 'sig' } });
+  });
+
   it('keeps a refused change when a newer version arrived while its dismissal read the server', async () => {
     const network = new TestNetwork();
     const client = await open(memoryStore(), network);
@@ -270,7 +306,9 @@ describe('lessons from the field', () => {
     const failed = client.queue.list().find((o) => o.id === note.id);
     expect(failed).toMatchObject({ status: 'failed', lastError: { code: 'UNRESOLVED_REFERENCE' } });
     const archived = await client.rejections.fetch({ collection: 'clinicalNotes' });
-    expect(archived.map((r) => r.data?.['body'])).toEqual(['Seen at the river crossing']);
+    expect(archived.filter((r) => r.opId === failed?.opId).map((r) => r.data?.['body'])).toEqual([
+      'Seen at the river crossing',
+    ]);
   });
 
   it('sends an op whose reference exists nowhere: the server refuses it and keeps it in its archive', async () => {

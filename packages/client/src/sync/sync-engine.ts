@@ -1,7 +1,7 @@
 import { DependencyCycleError, OutpostError, isOutpostError, orderOps } from '@outpost/core';
 import type { Change, HlcClock, IdMapping, PushOp, PushResult, Schema } from '@outpost/core';
 import type { LocalDb } from '../local-db';
-import { keyOf, viewOf } from '../local-state';
+import { isRefused, keyOf, viewOf } from '../local-state';
 import type { ServerState } from '../local-state';
 import { coalesceOutbox } from '../outbox/coalesce';
 import type { LocalConflict, LocalRecord, OutboxEntry, WriteBatch } from '../stores/local-store';
@@ -694,12 +694,11 @@ export class SyncEngine {
    */
   async discardRefused(seqs: readonly number[]): Promise<number> {
     const { db, transport } = this.o;
-    const isRefused = (o: OutboxEntry | undefined): o is OutboxEntry =>
-      o !== undefined && o.status === 'failed' && o.rejected === true;
+    const isRefusedOp = (o: OutboxEntry | undefined): o is OutboxEntry => o !== undefined && isRefused(o);
     const records = new Map<string, RecordRef>();
     for (const seq of seqs) {
       const op = db.state.outbox.get(seq);
-      if (isRefused(op)) records.set(keyOf(op.collection, op.id), { collection: op.collection, id: op.id });
+      if (isRefusedOp(op)) records.set(keyOf(op.collection, op.id), { collection: op.collection, id: op.id });
     }
     const serverCopies = new Map<string, Change | null>();
     for (const [key, ref] of records) {
@@ -721,7 +720,7 @@ export class SyncEngine {
       const gone = new Set(
         seqs.filter((seq) => {
           const op = state.outbox.get(seq);
-          return isRefused(op) && !stale.has(keyOf(op.collection, op.id));
+          return isRefusedOp(op) && !stale.has(keyOf(op.collection, op.id));
         }),
       );
       const putRecords: LocalRecord[] = [];
