@@ -1,4 +1,5 @@
 import { useEffect, useState } from 'react';
+import { isRefused } from '@outpost/client';
 import type { Rejection } from '@outpost/core';
 import { useNetworkStatus, useSyncClient, useSyncQueue } from '@outpost/react';
 
@@ -12,9 +13,7 @@ export function RefusedChanges() {
   const client = useSyncClient();
   const { isOnline } = useNetworkStatus();
   const { operations, discard } = useSyncQueue();
-  const keptHere = new Map(
-    operations.filter((o) => o.rejected === true && o.status === 'failed').map((o) => [o.opId, o.seq]),
-  );
+  const keptHere = new Map(operations.filter(isRefused).map((o) => [o.opId, o.seq]));
   const [dismissError, setDismissError] = useState<string | null>(null);
   const dismiss = async (seq: number) => {
     try {

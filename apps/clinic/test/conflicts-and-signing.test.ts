@@ -49,6 +49,23 @@ describe.runIf(chromiumAvailable())('conflicts and signed notes in the clinic ap
     await page.getByRole('heading', { level: 1, name }).waitFor();
   }
 
+  /** One op pushed by the administrator from the office computer; resolves its status. */
+  async function pushFromOffice(op: Record<string, unknown>): Promise<string | undefined> {
+    const res = await fetch(`${clinic.url}/v1/sync/push`, {
+      method: 'POST',
+      headers: {
+        'content-type': 'application/json',
+        authorization: `Bearer ${await clinic.token('admin@clinic-a.test')}`,
+      },
+      body: JSON.stringify({
+        clientId: 'office',
+        deviceId: 'office-pc',
+        ops: [{ opId: crypto.randomUUID(), ...op }],
+      }),
+    });
+    return ((await res.json()) as { results: Array<{ status: string }> }).results[0]?.status;
+  }
+
   async function syncNow(page: Page): Promise<void> {
     await page.getByRole('button', { name: 'Sync now' }).click();
     await page.getByText('No changes waiting').waitFor();
@@ -194,29 +211,9 @@ describe.runIf(chromiumAvailable())('conflicts and signed notes in the clinic ap
     const patient = (await clinic.app.outpost.store.pull('clinic-a', 0, 100, ['patients'])).records.find(
       (r) => JSON.parse(r.dataJson).name === 'Grace Banda',
     );
-    const deleted = await fetch(`${clinic.url}/v1/sync/push`, {
-      method: 'POST',
-      headers: {
-        'content-type': 'application/json',
-        authorization: `Bearer ${await clinic.token('admin@clinic-a.test')}`,
-      },
-      body: JSON.stringify({
-        clientId: 'office',
-        deviceId: 'office-pc',
-        ops: [
-          {
-            opId: crypto.randomUUID(),
-            type: 'delete',
-            collection: 'patients',
-            id: patient?.id,
-            baseVersion: 1,
-          },
-        ],
-      }),
-    });
-    expect(((await deleted.json()) as { results: Array<{ status: string }> }).results[0]?.status).toBe(
-      'applied',
-    );
+    expect(
+      await pushFromOffice({ type: 'delete', collection: 'patients', id: patient?.id, baseVersion: 1 }),
+    ).toBe('applied');
 
     // Back online, the visit is refused: its patient is gone. It stays on the tablet, and the
     // Sync details page shows what the server kept of it.
@@ -256,5 +253,66 @@ describe.runIf(chromiumAvailable())('conflicts and signed notes in the clinic ap
     await other.page.getByRole('link', { name: 'Sync details' }).click();
     await refusedRow(other.page).waitFor();
     expect(await refusedRow(other.page).innerText()).toContain('Cholera suspected, ORS started');
+  });
+  it('marks intake answers the server refused because the form was locked meanwhile, and keeps them', async () => {
+    const nurse = await device('nurse@clinic-a.test');
+    const page = nurse.page;
+    await registerPatient(page, 'Ruth Tembo');
+    const intake = page.getByRole('form', { name: 'Intake form' });
+    const heading = page.getByRole('heading', { level: 2, name: /Intake form/ });
+    await intake.getByLabel('Main complaint').fill('Headache');
+    await intake.getByRole('button', { name: 'Save intake form' }).click();
+    await syncNow(page);
+    expect(await heading.innerText()).toBe('Intake form');
+
+    // Offline, the nurse adds to the answers: the form says they are not yet synced.
+    await nurse.context.setOffline(true);
+    await statusText(page, 'Offline').waitFor();
+    await intake.getByLabel('Main complaint').fill('Headache and fever since Monday');
+    await intake.getByRole('button', { name: 'Save intake form' }).click();
+    await heading.getByText('Not yet synced').waitFor();
+
+    // Meanwhile the office locks the form as it stood.
+    const [form] = (await clinic.app.outpost.store.pull('clinic-a', 0, 1000, ['intakeForms'])).records.filter(
+      (r) => JSON.parse(r.dataJson).answers?.complaint === 'Headache',
+    );
+    expect(
+      await pushFromOffice({
+        type: 'update',
+        collection: 'intakeForms',
+        id: form?.id,
+        baseVersion: form?.version,
+        data: { isLocked: true },
+      }),
+    ).toBe('applied');
+
+    // Back online, the answers are refused. The form shows what the server locked, and says the
+    // nurse's answers did not go in; the header counts them until someone has read them.
+    await nurse.context.setOffline(false);
+    await statusText(page, 'Online').waitFor({ timeout: 25_000 });
+    await page.getByRole('button', { name: 'Sync now' }).click();
+    await page.getByText('1 change refused by the server').waitFor();
+    await heading.getByText('Refused by the server: see Sync details').waitFor();
+    expect(await heading.innerText()).toContain('Locked');
+    expect(await page.getByText('Headache', { exact: true }).count()).toBe(1);
+    await screenshot(page, '09-refused-intake-answers');
+
+    // What she typed is on Sync details. Once she dismisses it there, the form is plainly locked.
+    await page.getByRole('link', { name: 'Sync details' }).click();
+    const refused = page
+      .getByRole('table', { name: 'Refused changes' })
+      .getByRole('row')
+      .filter({ hasText: 'Headache and fever since Monday' });
+    await expect
+      .poll(async () => {
+        await page.getByRole('button', { name: 'Refresh refused changes' }).click();
+        return refused.count();
+      })
+      .toBe(1);
+    await refused.getByRole('button', { name: 'Dismiss' }).click();
+    await page.getByText('1 change refused by the server').waitFor({ state: 'detached' });
+    await openPatient(page, 'Ruth Tembo');
+    expect(await heading.innerText()).toBe('Intake form Locked');
+    expect(await page.getByText('Headache', { exact: true }).count()).toBe(1);
   });
 });

@@ -8,6 +8,7 @@ import type { Session } from '../session';
 import { useAction } from '../use-action';
 import { signatureHash } from './signature';
 import { FormError } from '../form-error';
+import { SyncBadge } from '../sync-badge';
 
 /**
  * An encounter's clinical notes. A draft can be edited and signed; a signed note is a legal record
@@ -48,7 +49,7 @@ function SignedNote({ note }: { note: ClientRecord<ClinicalNote> }) {
       <blockquote>{note.data.body}</blockquote>
       <figcaption>
         <span className="badge signed-badge">Signed</span>{' '}
-        {note.data.signedAt?.slice(0, 16).replace('T', ' ')} · read-only
+        {note.data.signedAt?.slice(0, 16).replace('T', ' ')} · read-only <SyncBadge record={note} />
       </figcaption>
     </figure>
   );
@@ -85,7 +86,7 @@ function DraftNote({ note, session }: { note: ClientRecord<ClinicalNote>; sessio
       </label>
       <FormError error={error} />
       <div className="buttons">
-        <span className="badge">Draft</span>
+        <span className="badge">Draft</span> <SyncBadge record={note} />
         <button type="submit" name="action" value="save" disabled={busy}>
           Save draft
         </button>

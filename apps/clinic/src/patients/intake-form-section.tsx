@@ -5,6 +5,7 @@ import { useCollection, useSyncClient } from '@outpost/react';
 import type { IntakeForm } from '../records';
 import { useAction } from '../use-action';
 import { FormError } from '../form-error';
+import { SyncBadge } from '../sync-badge';
 
 const questions = [
   { key: 'complaint', label: 'Main complaint' },
@@ -40,7 +41,7 @@ export function IntakeFormSection({ patientId }: { patientId: string }) {
     return (
       <section aria-labelledby="intake-heading" className="card">
         <h2 id="intake-heading">
-          Intake form <span className="badge signed-badge">Locked</span>
+          Intake form <span className="badge signed-badge">Locked</span> <SyncBadge record={form} />
         </h2>
         <dl className="answers">
           {questions.map((q) => (
@@ -56,7 +57,7 @@ export function IntakeFormSection({ patientId }: { patientId: string }) {
   }
   return (
     <section aria-labelledby="intake-heading" className="card">
-      <h2 id="intake-heading">Intake form</h2>
+      <h2 id="intake-heading">Intake form {form ? <SyncBadge record={form} /> : null}</h2>
       <form aria-label="Intake form" onSubmit={(e) => void submit(e)} key={form?.version ?? 0}>
         <div className="fields">
           {questions.map((q) => (
