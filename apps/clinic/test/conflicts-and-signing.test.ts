@@ -102,6 +102,9 @@ describe.runIf(chromiumAvailable())('conflicts and signed notes in the clinic ap
     await statusText(midwife.page, 'Online').waitFor({ timeout: 25_000 });
     await syncNow(midwife.page);
     await midwife.page.getByText('1 conflict to resolve').waitFor();
+    // Her page shows the nurse's village, the server's, and says hers waits for a person.
+    await midwife.page.getByText('Waiting for review: see Conflicts').waitFor();
+    expect(await details(midwife.page).getByLabel('Village').inputValue()).toBe('Monkey Bay');
 
     const admin = await device('admin@clinic-a.test');
     await admin.page.getByRole('link', { name: 'Conflicts' }).click();
@@ -125,6 +128,9 @@ describe.runIf(chromiumAvailable())('conflicts and signed notes in the clinic ap
       await expect.poll(() => fields.getByLabel('Village').inputValue()).toBe('Monkey Bay');
       expect(await fields.getByLabel('Phone').inputValue()).toBe('+265 991 000 111');
     }
+    // The midwife's sync brought the settlement too: nothing says her change still waits.
+    await midwife.page.getByText('1 conflict to resolve').waitFor({ state: 'detached' });
+    expect(await midwife.page.getByText('Waiting for review').count()).toBe(0);
     const [record] = (await clinic.app.outpost.store.pull('clinic-a', 0, 100, ['patients'])).records;
     expect(JSON.parse(record?.dataJson ?? '{}')).toEqual({
       name: 'Joseph Phiri',

@@ -23,6 +23,12 @@ export interface ClientRecord<D extends RecordData = RecordData> {
    * `pending`; this flag is then what tells the person their change did not go in.
    */
   readonly refused: boolean;
+  /**
+   * True while a conflict over this record, held on this device, waits for a person to settle it
+   * (a collection whose rule is `manual`): the record shows the server's version meanwhile. A
+   * device learns of a settlement made elsewhere at its next pull after it.
+   */
+  readonly awaitingReview: boolean;
   readonly updatedAt: string;
 }
 
@@ -81,6 +87,7 @@ export class Collection<D extends RecordData = RecordData> {
       version: r.version,
       pending: shown.length > 0,
       refused: state.opsFor(r.collection, r.id).some(isRefused),
+      awaitingReview: state.awaitsReview(r.collection, r.id),
       updatedAt: r.updatedAt,
     };
   }
@@ -230,7 +237,8 @@ export class Collection<D extends RecordData = RecordData> {
   subscribe(listener: RecordsListener<D>, query: FindQuery<D> = {}): () => void {
     listener(this.findNow(query));
     return this.ctx.db.subscribe((collections) => {
-      if (collections.has(this.def.name) || collections.has('$outbox')) listener(this.findNow(query));
+      if (collections.has(this.def.name) || collections.has('$outbox') || collections.has('$conflicts'))
+        listener(this.findNow(query));
     });
   }
 

@@ -87,6 +87,8 @@ export class LocalState {
   private lastSeq = 0;
   /** Outbox seqs by record, so replaying pending ops beneath a pulled change is not a scan. */
   private readonly opsByRecord = new Map<string, Set<number>>();
+  /** Unresolved conflict ids by record, so a list of records tells which wait without a scan. */
+  private readonly openConflicts = new Map<string, Set<string>>();
 
   constructor(snapshot: StoreSnapshot) {
     for (const r of snapshot.records) this.records.set(keyOf(r.collection, r.id), r);
@@ -94,7 +96,7 @@ export class LocalState {
       this.putOp(o);
       this.lastSeq = Math.max(this.lastSeq, o.seq);
     }
-    for (const c of snapshot.conflicts) this.conflicts.set(c.id, c);
+    for (const c of snapshot.conflicts) this.putConflict(c);
     this.meta = { ...snapshot.meta };
     this.lastSeq = Math.max(this.lastSeq, Number(this.meta['outbox.lastSeq'] ?? 0));
   }
@@ -138,6 +140,31 @@ export class LocalState {
     seqs.add(op.seq);
   }
 
+  /** Whether an open conflict of this record waits for a person (one the device holds). */
+  awaitsReview(collection: string, id: string): boolean {
+    return (this.openConflicts.get(keyOf(collection, id))?.size ?? 0) > 0;
+  }
+
+  private putConflict(c: LocalConflict): void {
+    this.deleteConflict(c.id);
+    this.conflicts.set(c.id, c);
+    if (c.resolvedAt !== undefined) return;
+    const key = keyOf(c.collection, c.recordId);
+    let ids = this.openConflicts.get(key);
+    if (!ids) this.openConflicts.set(key, (ids = new Set()));
+    ids.add(c.id);
+  }
+
+  private deleteConflict(id: string): void {
+    const before = this.conflicts.get(id);
+    if (!before) return;
+    this.conflicts.delete(id);
+    const key = keyOf(before.collection, before.recordId);
+    const ids = this.openConflicts.get(key);
+    ids?.delete(id);
+    if (ids?.size === 0) this.openConflicts.delete(key);
+  }
+
   private deleteOp(seq: number): void {
     const before = this.outbox.get(seq);
     if (before) this.opsByRecord.get(keyOf(before.collection, before.id))?.delete(seq);
@@ -150,8 +177,8 @@ export class LocalState {
     for (const r of batch.putRecords ?? []) this.records.set(keyOf(r.collection, r.id), r);
     for (const seq of batch.deleteOps ?? []) this.deleteOp(seq);
     for (const o of batch.putOps ?? []) this.putOp(o);
-    for (const id of batch.deleteConflicts ?? []) this.conflicts.delete(id);
-    for (const c of batch.putConflicts ?? []) this.conflicts.set(c.id, c);
+    for (const id of batch.deleteConflicts ?? []) this.deleteConflict(id);
+    for (const c of batch.putConflicts ?? []) this.putConflict(c);
     for (const [k, v] of Object.entries(batch.meta ?? {})) {
       if (v === undefined) delete this.meta[k];
       else this.meta[k] = v;

@@ -213,7 +213,8 @@ describe('the client as an application sees it', () => {
   });
 
   it('settles a conflict through the server and shows the result, then undoes it', async () => {
-    const nurse = await openClient(server, 'nurse@clinic-a.test', memoryStore(), new TestNetwork());
+    const nurseNetwork = new TestNetwork();
+    const nurse = await openClient(server, 'nurse@clinic-a.test', memoryStore(), nurseNetwork);
     const admin = await openClient(server, 'admin@clinic-a.test', memoryStore(), new TestNetwork(), {
       deviceId: 'office',
     });
@@ -231,7 +232,12 @@ describe('the client as an application sees it', () => {
     await nurse.sync();
     const [conflict] = nurse.conflicts.list({ status: 'open' });
     expect(conflict?.summary).toMatchObject({ strategy: 'manual', client: { data: { dose: '1 g' } } });
-    expect((await nurse.collection('prescriptions').get(rx.id))?.data['dose']).toBe('250 mg');
+    // The prescription shows the server's dose, and says the nurse's waits for a person.
+    expect(await nurse.collection('prescriptions').get(rx.id)).toMatchObject({
+      data: { dose: '250 mg' },
+      pending: false,
+      awaitingReview: true,
+    });
 
     // The office device raised nothing itself: it learns of the nurse's conflict from the archive.
     expect(admin.conflicts.list()).toEqual([]);
@@ -242,10 +248,18 @@ describe('the client as an application sees it', () => {
     await admin.conflicts.resolve(conflict?.id as string, 'client-wins');
     expect((await admin.collection('prescriptions').get(rx.id))?.data['dose']).toBe('1 g');
     expect(admin.conflicts.list({ status: 'open' })).toEqual([]);
+    // The nurse's next sync brings the settled dose and, with it, the conflict's settlement:
+    // read once, for the version the settlement wrote.
     await nurse.sync();
-    expect((await nurse.collection('prescriptions').get(rx.id))?.data['dose']).toBe('1 g');
-    await nurse.conflicts.refresh();
+    expect(await nurse.collection('prescriptions').get(rx.id)).toMatchObject({
+      data: { dose: '1 g' },
+      awaitingReview: false,
+    });
     expect(nurse.conflicts.list({ status: 'open' })).toEqual([]);
+    const conflictReads = () => nurseNetwork.sent.filter((r) => r.path.startsWith('/v1/conflicts')).length;
+    expect(conflictReads()).toBe(1);
+    await nurse.sync();
+    expect(conflictReads()).toBe(1);
     await admin.conflicts.undo(conflict?.id as string);
     expect((await admin.collection('prescriptions').get(rx.id))?.data['dose']).toBe('250 mg');
     await nurse.sync();

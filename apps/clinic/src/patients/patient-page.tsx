@@ -31,7 +31,7 @@ export function PatientPage({ id, session }: { id: string; session: Session }) {
         <Link href="/patients">← All patients</Link>
       </p>
       <h1 id="patient-heading">{patient.data.name}</h1>
-      {patient.pending || patient.refused ? (
+      {patient.pending || patient.refused || patient.awaitingReview ? (
         <p>
           <SyncBadge record={patient} notSynced="Changes not yet synced" />
         </p>

@@ -10,6 +10,7 @@ import { backoffDelay } from '../network/backoff';
 import type { CircuitBreaker } from '../network/circuit-breaker';
 import type { Timers } from '../network/timers';
 import type { SyncTransport } from './sync-transport';
+import { fromArchive } from './archived-conflict';
 
 export type SyncPhase = 'push' | 'pull' | 'done';
 
@@ -777,7 +778,50 @@ export class SyncEngine {
         total: page.hasMore ? null : result.pulled,
         percent: page.hasMore ? null : 100,
       });
-      if (!page.hasMore && !this.changedSincePageAsked) return;
+      if (!page.hasMore && !this.changedSincePageAsked) break;
+    }
+    await this.readSettledConflicts();
+  }
+
+  /**
+   * A person settling a conflict writes a new version of its record. So an open conflict whose
+   * record this pull moved past the version it met was likely settled on another device: read that
+   * record's conflicts from the server's archive, so the device stops saying it waits for review.
+   * Each is read once per version of its record. Best effort: a failed read changes nothing, and
+   * the next pull asks again.
+   */
+  private async readSettledConflicts(): Promise<void> {
+    const { db, transport } = this.o;
+    const moved = new Map<string, { collection: string; id: string; version: number }>();
+    for (const c of db.state.conflicts.values()) {
+      if (c.resolvedAt !== undefined) continue;
+      const version = db.state.record(c.collection, c.recordId)?.version ?? 0;
+      const checked = c.checkedAtVersion ?? c.summary.server?.version ?? 0;
+      if (version !== checked)
+        moved.set(keyOf(c.collection, c.recordId), { collection: c.collection, id: c.recordId, version });
+    }
+    for (const ref of moved.values()) {
+      let conflicts: LocalConflict[];
+      try {
+        const page = await this.call(() =>
+          transport.listConflicts({ collection: ref.collection, recordId: ref.id, limit: 500 }),
+        );
+        conflicts = page.conflicts.map((c) => ({ ...fromArchive(c), checkedAtVersion: ref.version }));
+      } catch {
+        return;
+      }
+      await db.write(() => {
+        // Open ones the archive no longer lists as this record's (not this user's to see) are
+        // marked read too, or every pull would ask again.
+        const listed = new Set(conflicts.map((c) => c.id));
+        const unlisted = [...db.state.conflicts.values()]
+          .filter(
+            (c) => c.collection === ref.collection && c.recordId === ref.id && c.resolvedAt === undefined,
+          )
+          .filter((c) => !listed.has(c.id))
+          .map((c) => ({ ...c, checkedAtVersion: ref.version }));
+        return { batch: { putConflicts: [...conflicts, ...unlisted] }, result: undefined };
+      });
     }
   }
 

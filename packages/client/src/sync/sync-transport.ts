@@ -43,6 +43,8 @@ export interface RejectionListRequest {
 export interface ConflictListRequest {
   status?: 'open' | 'resolved';
   collection?: string;
+  /** One record's conflicts. */
+  recordId?: string;
   limit?: number;
   cursor?: string;
 }
