@@ -126,6 +126,51 @@ describe('the invariants', () => {
     expect(convergence(world(server, { records: [{ ...local, data: { name: 'Amina' } }] }))).toHaveLength(1);
   });
 
+  it('convergence: a conflict the device shows as waiting that was settled on the server', () => {
+    const settled = { patientId: 'p1', drug: 'Amoxicillin', dose: '1 g' };
+    const server = [record('prescriptions', 'rx1', settled, 2)];
+    const local = { ...server[0]!, data: settled, deleted: false };
+    const waiting = {
+      id: 'c1',
+      opId: 'o1',
+      collection: 'prescriptions',
+      recordId: 'rx1',
+      summary: { kind: 'version' as const, outcome: 'open' as const },
+      detectedAt: 'x',
+    };
+    const final = world(server, { records: [local], conflicts: [waiting] });
+    const archived = {
+      id: 'c1',
+      tenant,
+      collection: 'prescriptions',
+      recordId: 'rx1',
+      opId: 'o1',
+      opType: 'update' as const,
+      kind: 'version' as const,
+      strategy: 'manual' as const,
+      outcome: 'open' as const,
+      fields: ['dose'],
+      serverData: { patientId: 'p1', drug: 'Amoxicillin', dose: '250 mg' },
+      serverVersion: 1,
+      serverHlc: 'h',
+      clientData: { dose: '1 g' },
+      clientHlc: 'h',
+      baseVersion: 1,
+      userId: 'u',
+      deviceId: 'tablet-1',
+      createdAt: 'x',
+      resolvedAt: null,
+      resolvedBy: null,
+    };
+    const archive = final.tenants.get(tenant)!.archive;
+    archive.push(archived);
+    expect(convergence(final)).toEqual([]);
+    archive[0] = { ...archived, outcome: 'client-won', resolvedAt: 'y', resolvedBy: 'admin' };
+    expect(convergence(final).map((v) => v.message)).toEqual([
+      'tablet-1: conflict c1 over prescriptions rx1 still waits for a person on the device, settled (client-won) on the server',
+    ]);
+  });
+
   it('no lost write: an op done on the device that the server never journaled', () => {
     const final = world([], {
       outbox: [op({ seq: 1, opId: 'o1', type: 'create', id: 'p1', data: { name: 'A' }, status: 'done' })],

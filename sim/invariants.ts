@@ -94,7 +94,9 @@ function tenantOf(final: FinalState, tenant: string): TenantFinal {
  * 1. Convergence: every device shows exactly the server's records. By design a device also keeps
  * showing its own changes the server refused (failed ops are never dropped, docs/client.md) and
  * ops it holds back: the device's state must be the server's with exactly those replayed on top.
- * Nothing may be left pending, in flight, or failed for a network reason after healing.
+ * Nothing may be left pending, in flight, or failed for a network reason after healing. A conflict
+ * the device still shows as waiting for a person is still open on the server: a settlement made
+ * on another device reaches it with the pull of the settled record (decisions/0020).
  */
 export function convergence(final: FinalState): Violation[] {
   const out: Violation[] = [];
@@ -109,6 +111,14 @@ export function convergence(final: FinalState): Violation[] {
         fail(`${what} is still pending after the final sync round`);
       else if (op.status === 'failed' && !serverCodes.has(op.lastError?.code ?? ''))
         fail(`${what} failed for a network reason (${op.lastError?.code}) and was never delivered`);
+    }
+    const archived = new Map(server.archive.map((c) => [c.id, c]));
+    for (const c of device.snapshot.conflicts) {
+      const onServer = archived.get(c.id);
+      if (c.resolvedAt === undefined && onServer && onServer.resolvedAt !== null)
+        fail(
+          `${device.name}: conflict ${c.id} over ${c.collection} ${c.recordId} still waits for a person on the device, settled (${onServer.outcome}) on the server`,
+        );
     }
     const local = new Map<string, LocalRecord>();
     for (const r of device.snapshot.records) local.set(key(r.collection, r.id), r);

@@ -337,9 +337,14 @@ async function runSchedule(ctx: ScheduleContext): Promise<void> {
   await scheduler.runUntil(at + 1);
 }
 
-/** An administrator settles one of the open conflicts their device knows of, or undoes a settlement. */
+/**
+ * An administrator settles one of the open conflicts their device knows of, or undoes a settlement.
+ * Half the time they have the Conflicts page fetch the archive first (not awaited: it takes
+ * simulated time), so later settlements include conflicts other devices raised.
+ */
 async function resolveOne(r: Prng, client: SyncClient, figures: SeedReport['figures']): Promise<void> {
   if (!client.schema.collectionNames.some((c) => client.schema.can(['admin'], c, 'resolve'))) return;
+  if (r.chance(0.5)) void client.conflicts.refresh().catch(() => 0);
   const open = client.conflicts.list({ status: 'open' });
   const resolved = client.conflicts.list({ status: 'resolved' });
   const settle = (p: Promise<unknown>) => {
@@ -359,7 +364,6 @@ async function resolveOne(r: Prng, client: SyncClient, figures: SeedReport['figu
   }
 }
 
-/** Sync rounds until a whole round moves nothing: every device then holds what the server holds. */
 /**
  * A person dismisses about half of the changes the server refused on their device (`queue.discard`),
  * as after reading them on the Sync details page. The device then shows the server's copy, which
@@ -378,6 +382,7 @@ async function dismissSome(r: Prng, scheduler: Scheduler, device: Device, ledger
   await scheduler.runWhile(dismissal, hour);
 }
 
+/** Sync rounds until a whole round moves nothing: every device then holds what the server holds. */
 async function finalRounds(scheduler: Scheduler, devices: Device[]): Promise<Violation[]> {
   for (let round = 0; round < 8; round++) {
     let quiet = true;

@@ -796,31 +796,46 @@ export class SyncEngine {
     for (const c of db.state.conflicts.values()) {
       if (c.resolvedAt !== undefined) continue;
       const version = db.state.record(c.collection, c.recordId)?.version ?? 0;
-      const checked = c.checkedAtVersion ?? c.summary.server?.version ?? 0;
-      if (version !== checked)
+      if (version !== (c.checkedAtVersion ?? c.summary.server?.version ?? 0))
         moved.set(keyOf(c.collection, c.recordId), { collection: c.collection, id: c.recordId, version });
     }
     for (const ref of moved.values()) {
-      let conflicts: LocalConflict[];
-      try {
-        const page = await this.call(() =>
-          transport.listConflicts({ collection: ref.collection, recordId: ref.id, limit: 500 }),
+      const ofRecord = () =>
+        [...db.state.conflicts.values()].filter(
+          (c) => c.collection === ref.collection && c.recordId === ref.id,
         );
-        conflicts = page.conflicts.map((c) => ({ ...fromArchive(c), checkedAtVersion: ref.version }));
+      const before = new Map(ofRecord().map((c) => [c.id, c]));
+      const fetched: LocalConflict[] = [];
+      try {
+        let cursor: string | undefined;
+        do {
+          const page = await this.call(() =>
+            transport.listConflicts({
+              collection: ref.collection,
+              recordId: ref.id,
+              limit: 500,
+              ...(cursor ? { cursor } : {}),
+            }),
+          );
+          fetched.push(...page.conflicts.map((c) => ({ ...fromArchive(c), checkedAtVersion: ref.version })));
+          cursor = page.nextCursor ?? undefined;
+        } while (cursor !== undefined);
       } catch {
         return;
       }
       await db.write(() => {
-        // Open ones the archive no longer lists as this record's (not this user's to see) are
-        // marked read too, or every pull would ask again.
-        const listed = new Set(conflicts.map((c) => c.id));
-        const unlisted = [...db.state.conflicts.values()]
-          .filter(
-            (c) => c.collection === ref.collection && c.recordId === ref.id && c.resolvedAt === undefined,
-          )
-          .filter((c) => !listed.has(c.id))
+        // A conflict settled on this device while the read was out keeps what it now says; the
+        // record's new version makes the next pull read it again.
+        const current = new Map(ofRecord().map((c) => [c.id, c]));
+        const unchanged = (id: string) => current.get(id) === before.get(id);
+        const listed = new Set(fetched.map((c) => c.id));
+        // Open ones the archive does not list for this user are marked read too, or every pull
+        // would ask again.
+        const unlisted = [...current.values()]
+          .filter((c) => c.resolvedAt === undefined && !listed.has(c.id))
           .map((c) => ({ ...c, checkedAtVersion: ref.version }));
-        return { batch: { putConflicts: [...conflicts, ...unlisted] }, result: undefined };
+        const putConflicts = [...fetched, ...unlisted].filter((c) => unchanged(c.id));
+        return { batch: { putConflicts }, result: undefined };
       });
     }
   }
