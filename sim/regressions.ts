@@ -77,4 +77,10 @@ export const regressions: readonly Regression[] = [
     fix: 'client sync/sync-engine.ts: a stale duplicate acknowledgement of a delete reads the record afresh too',
     live: true,
   },
+  {
+    seed: 501784,
+    bug: "an administrator settled a prescription conflict another tablet had raised; that tablet pulled the settled dose and kept showing the conflict as waiting for a person (convergence; found with the check, by a run without the client's read of settled conflicts)",
+    fix: "client sync/sync-engine.ts: a pull that moves the record of an open conflict reads that record's conflicts from the archive (decisions/0020)",
+    live: true,
+  },
 ];
