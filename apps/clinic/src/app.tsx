@@ -1,4 +1,4 @@
-import { useEffect, useState } from 'react';
+import { useEffect, useRef, useState } from 'react';
 import type { SyncClient } from '@outpost/client';
 import { SyncClientProvider } from '@outpost/react';
 import { startBackgroundSync } from './background-sync';
@@ -11,16 +11,23 @@ import { SignInPage } from './sign-in-page';
 /** Signed out: the sign-in page. Signed in: the user's local database opens, then the clinic. */
 export function App() {
   const [session, setSession] = useState<Session | null>(loadSession);
+  // What the open client sends: signing in again (an expired token) changes the token, not the
+  // person, so the client stays open with their records and unsent changes.
+  const current = useRef(session);
+  current.current = session;
+  const person = session === null ? null : `${session.tenant}/${session.userId}`;
   const [client, setClient] = useState<SyncClient | null>(null);
   const [error, setError] = useState<string | null>(null);
   const [otherTab, setOtherTab] = useState(false);
 
   useEffect(() => {
-    if (session === null) return;
+    const signedIn = current.current;
+    if (signedIn === null) return;
     let opened: SyncClient | null = null;
     let stopBackgroundSync = () => {};
     let cancelled = false;
-    openClient(session, () => setOtherTab(true)).then(
+    const token = () => current.current?.token ?? signedIn.token;
+    openClient(signedIn, token, () => setOtherTab(true)).then(
       (c) => {
         if (cancelled) return void c.close();
         opened = c;
@@ -39,7 +46,7 @@ export function App() {
       setClient(null);
       void opened?.close();
     };
-  }, [session]);
+  }, [person]);
 
   if (session === null) return <SignInPage onSignedIn={setSession} />;
   if (error !== null)
@@ -65,6 +72,11 @@ export function App() {
     <SyncClientProvider client={client}>
       <Shell
         session={session}
+        onSignedInAgain={(renewed) => {
+          // At once, not at the next render: the sync that follows must already send it.
+          current.current = renewed;
+          setSession(renewed);
+        }}
         onSignOut={() => {
           signOut();
           setSession(null);

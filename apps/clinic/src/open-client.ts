@@ -6,13 +6,18 @@ import type { Session } from './session';
 
 /**
  * The signed-in user's sync client over IndexedDB: one database per clinic and user, so two
- * people sharing a tablet never read each other's unsynced work.
+ * people sharing a tablet never read each other's unsynced work. `token` is asked before each
+ * request, so signing in again gives the open client the new token.
  */
-export function openClient(session: Session, onWaitForOtherTab: () => void): Promise<SyncClient> {
+export function openClient(
+  session: Session,
+  token: () => string,
+  onWaitForOtherTab: () => void,
+): Promise<SyncClient> {
   return createSyncClient({
     schema: fieldClinic,
     url: location.origin,
-    getToken: async () => session.token,
+    getToken: async () => token(),
     // One tab at a time: a second tab waits until the first is closed (see indexedDbStore).
     store: indexedDbStore({ name: `outpost-${session.tenant}-${session.userId}`, onWaitForOtherTab }),
     deviceId: deviceId(),

@@ -5,6 +5,7 @@ import { PatientPage } from './patients/patient-page';
 import { PatientsPage } from './patients/patients-page';
 import { LastSync } from './last-sync';
 import { RefusedChanges } from './refused-changes';
+import { SignInAgain } from './sign-in-again';
 import { Link, useRoute } from './router';
 import type { Route } from './router';
 import { isAdmin } from './session';
@@ -12,11 +13,13 @@ import type { Session } from './session';
 
 interface ShellProps {
   session: Session;
+  /** The same person signed in again (their token had expired): the new session. */
+  onSignedInAgain: (session: Session) => void;
   onSignOut: () => void;
 }
 
 /** Every page: the sync state and navigation on top, always visible, and the page below. */
-export function Shell({ session, onSignOut }: ShellProps) {
+export function Shell({ session, onSignedInAgain, onSignOut }: ShellProps) {
   const route = useRoute();
   const admin = isAdmin(session);
   const current = (page: Route['page']) =>
@@ -53,6 +56,7 @@ export function Shell({ session, onSignOut }: ShellProps) {
           <OfflineIndicator />
           <LastSync />
         </div>
+        <SignInAgain session={session} onSignedIn={onSignedInAgain} />
       </header>
       <main>{page(route, session)}</main>
     </>

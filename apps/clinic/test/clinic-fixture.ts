@@ -63,17 +63,24 @@ export interface Clinic {
   failPushes(failing: boolean): void;
   /** How many pushes were answered 503 so far. */
   readonly pushesFailed: number;
+  /**
+   * Runs the server's clock `ms` ahead of real time (0 puts it back), as if that much time had
+   * passed: tokens it issued before may have expired.
+   */
+  setClockAhead(ms: number): void;
   token(email: string): Promise<string>;
   close(): Promise<void>;
 }
 
 export async function startClinic(appDir: string): Promise<Clinic> {
   const dataDir = mkdtempSync(join(tmpdir(), 'outpost-clinic-data-'));
+  let clockAheadMs = 0;
   const app = await createSyncServer({
     schema: fieldClinic,
     database: await openSqlite(join(dataDir, 'outpost.sqlite')),
     auth: { jwtSecret: 'clinic-browser-test-secret-0123456789' },
     limits: { rateLimitPerMinute: false },
+    now: () => new Date(Date.now() + clockAheadMs),
   });
   let unreachable = false;
   let pushesFail = false;
@@ -102,6 +109,9 @@ export async function startClinic(appDir: string): Promise<Clinic> {
     },
     get pushesFailed() {
       return pushesFailed;
+    },
+    setClockAhead: (ms) => {
+      clockAheadMs = ms;
     },
     async token(email) {
       const res = await fetch(`${url}/v1/auth/login`, {

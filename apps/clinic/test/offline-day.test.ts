@@ -7,6 +7,7 @@ import {
   buildClinicApp,
   chromiumAvailable,
   launchChromium,
+  password,
   registerPatient,
   screenshot,
   serviceWorkerReady,
@@ -183,5 +184,46 @@ describe.runIf(chromiumAvailable())('the clinic app through an offline day', () 
     const onServer = await clinic.app.outpost.store.pull('clinic-a', 0, 1000, ['patients']);
     expect(onServer.records.filter((r) => JSON.parse(r.dataJson).name === 'Chimwemwe Phiri')).toHaveLength(1);
     await context.close();
+  });
+  it('asks for the password again when the sign-in expired during days offline, and then sends what waited', async () => {
+    const context = await browser.newContext();
+    const page = await context.newPage();
+    await signIn(page, clinic.url, 'nurse@clinic-a.test');
+
+    // Offline for days: the nurse registers a patient; meanwhile her sign-in (12 hours) expires.
+    await context.setOffline(true);
+    await statusText(page, 'Offline').waitFor();
+    await registerPatient(page, 'Tamara Gondwe');
+    await page.getByText('1 change waiting').waitFor();
+    clinic.setClockAhead(3 * 24 * 60 * 60 * 1000);
+    try {
+      // Back online, the server refuses the old token: the header says so and keeps the change.
+      await context.setOffline(false);
+      await statusText(page, 'Online').waitFor({ timeout: 25_000 });
+      const again = page.getByRole('form', { name: 'Sign in again' });
+      await again.getByText('has expired').waitFor();
+      expect(await again.innerText()).toContain(
+        'The change waiting stays on this device until you sign in again.',
+      );
+      expect(await page.getByText('1 change waiting').isVisible()).toBe(true);
+
+      // A wrong password is refused, and nothing changes.
+      await again.getByLabel('Password for nurse@clinic-a.test').fill('not-the-password');
+      await again.getByRole('button', { name: 'Sign in again' }).click();
+      await again.getByRole('alert').filter({ hasNotText: 'has expired' }).waitFor();
+      expect(await page.getByText('1 change waiting').isVisible()).toBe(true);
+
+      // The right one: the same screen, the same records, and the change goes.
+      await again.getByLabel('Password for nurse@clinic-a.test').fill(password);
+      await again.getByRole('button', { name: 'Sign in again' }).click();
+      await page.getByText('No changes waiting').waitFor({ timeout: 20_000 });
+      expect(await again.count()).toBe(0);
+      await page.getByRole('heading', { level: 1, name: 'Tamara Gondwe' }).waitFor();
+      const onServer = await clinic.app.outpost.store.pull('clinic-a', 0, 1000, ['patients']);
+      expect(onServer.records.filter((r) => JSON.parse(r.dataJson).name === 'Tamara Gondwe')).toHaveLength(1);
+    } finally {
+      clinic.setClockAhead(0);
+      await context.close();
+    }
   });
 });

@@ -1,0 +1,78 @@
+import { useEffect, useState } from 'react';
+import type { FormEvent } from 'react';
+import { useSyncEngine, useSyncQueue } from '@outpost/react';
+import { FormError } from './form-error';
+import { signIn } from './session';
+import type { Session } from './session';
+
+/**
+ * Shown once the server refuses this device's sign-in (401: the token expired, most often after
+ * days away from the network). Nothing leaves the device meanwhile, so it says so and asks for the
+ * password again; the client stays open, and the changes waiting go as soon as the new token does.
+ */
+export function SignInAgain({
+  session,
+  onSignedIn,
+}: {
+  session: Session;
+  onSignedIn: (session: Session) => void;
+}) {
+  const { lastResult, sync } = useSyncEngine();
+  const { stats } = useSyncQueue();
+  // Kept once seen: a later sync that fails for another reason (offline again) does not mean the
+  // server would accept the old sign-in now.
+  const [refused, setRefused] = useState(false);
+  const [error, setError] = useState<string | null>(null);
+  const [busy, setBusy] = useState(false);
+  useEffect(() => {
+    if (lastResult?.error?.code === 'UNAUTHORIZED') setRefused(true);
+    else if (lastResult?.ok === true) setRefused(false);
+  }, [lastResult]);
+  if (!refused) return null;
+
+  const submit = async (event: FormEvent<HTMLFormElement>) => {
+    event.preventDefault();
+    const password = String(new FormData(event.currentTarget).get('password') ?? '');
+    setBusy(true);
+    setError(null);
+    try {
+      const renewed = await signIn(session.email, password);
+      if (renewed.userId !== session.userId || renewed.tenant !== session.tenant) {
+        throw new Error('That sign-in is for another account.');
+      }
+      onSignedIn(renewed);
+      setRefused(false);
+      void sync({ manual: true });
+    } catch (err) {
+      setError(
+        err instanceof TypeError
+          ? 'The server cannot be reached. Try again when the network is back.'
+          : err instanceof Error
+            ? err.message
+            : String(err),
+      );
+    } finally {
+      setBusy(false);
+    }
+  };
+
+  const waiting = stats.waiting;
+  return (
+    <form className="sign-in-again" aria-label="Sign in again" onSubmit={(e) => void submit(e)}>
+      <p role="alert">
+        The server no longer accepts this device&rsquo;s sign-in: it has expired.{' '}
+        {waiting > 0
+          ? `${waiting === 1 ? 'The change' : `The ${waiting} changes`} waiting stay${waiting === 1 ? 's' : ''} on this device until you sign in again.`
+          : 'Sign in again to keep syncing.'}
+      </p>
+      <label>
+        Password for {session.email}
+        <input name="password" type="password" autoComplete="current-password" required />
+      </label>
+      <FormError error={error} />
+      <button type="submit" disabled={busy}>
+        Sign in again
+      </button>
+    </form>
+  );
+}
