@@ -315,6 +315,7 @@ export async function createSyncClient(options: SyncClientOptions): Promise<Sync
     sync: (options = {}) => {
       if (options.manual !== true) return engine.sync();
       breaker.reset();
+      live?.retryNow();
       return [...db.state.outbox.values()].some(gaveUp)
         ? client.queue.retry().then(() => engine.sync())
         : engine.sync();

@@ -147,6 +147,32 @@ describe('live updates', () => {
     expect(waits).toEqual([999, 1998, 3996, 7992]);
   });
 
+  it('opens a stream refused for an expired sign-in at once when the person signs in again and presses "Sync now"', async () => {
+    const network = new TestNetwork();
+    const timers = new ManualTimers();
+    let token = 'a-token-that-has-expired';
+    const client = await openClient(server, 'nurse@clinic-a.test', memoryStore(), network, {
+      autoSync: { onReconnect: false, intervalMs: 0, live: true },
+      getToken: async () => token,
+      timers,
+      random: () => 0.999,
+    });
+    const opened = () => network.sent.filter((s) => s.path === '/v1/sync/events').length;
+    // Refused (401), the stream waits before asking again, and waits longer each time.
+    for (let refused = 1; refused <= 3; refused++) {
+      await vi.waitFor(() => expect(timers.waiting()).toHaveLength(1));
+      if (refused < 3) await timers.advance(timers.waiting()[0] ?? 0);
+    }
+    expect(opened()).toBe(3);
+    expect(timers.waiting()).toEqual([3996]);
+
+    token = await server.token('nurse@clinic-a.test');
+    expect((await client.sync({ manual: true })).ok).toBe(true);
+    await vi.waitFor(() => expect(network.openLiveStreams).toBe(1));
+    expect(opened()).toBe(4);
+    expect(timers.waiting()).toEqual([]);
+  });
+
   it('asks a server without a live stream once, and syncs as before', async () => {
     const network = new TestNetwork();
     network.noLiveStream = true;

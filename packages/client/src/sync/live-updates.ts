@@ -49,6 +49,17 @@ export class LiveUpdates {
     void this.open();
   }
 
+  /**
+   * Opens at once a stream that waits to be opened again: a person pressed "Sync now", so the
+   * server may be back or the device signed in anew. The waits still grow should it fail again.
+   */
+  retryNow(): void {
+    if (!this.wanted || this.retryTimer === null) return;
+    this.o.timers.clearTimeout(this.retryTimer);
+    this.retryTimer = null;
+    void this.open();
+  }
+
   /** Closes the stream and opens no other until started again. */
   stop(): void {
     this.wanted = false;
