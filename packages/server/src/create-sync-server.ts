@@ -4,6 +4,7 @@ import Fastify from 'fastify';
 import type { FastifyInstance, FastifyReply, FastifyServerOptions } from 'fastify';
 import compress from '@fastify/compress';
 import rateLimit from '@fastify/rate-limit';
+import { sharedRateLimitStore } from './http/shared-rate-limit';
 import { HlcClock, OutpostError, defaultRandomBytes, uuidv7 } from '@outpost/core';
 import type { RandomBytes, Schema } from '@outpost/core';
 import { TokenService } from './auth/tokens';
@@ -215,11 +216,27 @@ export async function createSyncServer(options: SyncServerOptions): Promise<Fast
       timeWindow: 60_000,
       // Per user, so one clinic's busy tablet cannot starve another's; per address before sign-in.
       keyGenerator: (request) =>
-        request.auth ? `${request.auth.tenant}\u0000${request.auth.userId}` : `ip:${request.ip}`,
+        request.auth
+          ? `user:${JSON.stringify([request.auth.tenant, request.auth.userId])}`
+          : `ip:${request.ip}`,
       errorResponseBuilder: (_request, ctx) =>
         new OutpostError('RATE_LIMITED', `too many requests: retry in ${ctx.after}`, {
           retryAfterMs: ctx.ttl,
         }),
+      // PostgreSQL may serve several instances: they count in the database, together. SQLite has
+      // one process, which counts in memory.
+      ...(options.database.kind === 'postgres'
+        ? {
+            store: sharedRateLimitStore(
+              store,
+              () => now().getTime(),
+              (err) => app.log.error({ err }, 'the rate limit could not count a request'),
+            ),
+          }
+        : {}),
+      // A count the database could not take lets the request through: the limit guards against
+      // floods, and a request that needs a database that is down fails on its own.
+      skipOnError: true,
     });
   }
 

@@ -335,3 +335,31 @@ describe('rate limit', () => {
     }
   });
 });
+
+describe.runIf(dialects().includes('postgres'))('rate limit across server instances', () => {
+  it("counts a user's requests to every instance on one PostgreSQL database together, per window", async () => {
+    let clockAheadMs = 0;
+    const server = { limits: { rateLimitPerMinute: 6 }, now: () => new Date(Date.now() + clockAheadMs) };
+    const first = await startTestServer('postgres', { server });
+    const second = await startTestServer('postgres', { storage: first.storage, server });
+    try {
+      const nurse = await first.token('nurse@clinic-a.test');
+      const status = (instance: TestServer, token: string) =>
+        instance.request({ method: 'GET', url: '/v1/sync/status', token }).then((r) => r.status);
+      // A load balancer sends the tablet's requests to each instance in turn.
+      const statuses: number[] = [];
+      for (let i = 0; i < 8; i++) statuses.push(await status(i % 2 === 0 ? first : second, nurse));
+      expect(statuses).toEqual([200, 200, 200, 200, 200, 200, 429, 429]);
+      const limited = await second.request({ method: 'GET', url: '/v1/sync/status', token: nurse });
+      expect(limited.body).toMatchObject({ error: { code: 'RATE_LIMITED' } });
+      // Another user is counted apart, and a minute later the nurse is let through again.
+      expect(await status(second, await second.token('nurse@clinic-b.test'))).toBe(200);
+      clockAheadMs = 61_000;
+      expect([await status(first, nurse), await status(second, nurse)]).toEqual([200, 200]);
+    } finally {
+      await second.close();
+      await first.close();
+      await first.storage.destroy();
+    }
+  });
+});

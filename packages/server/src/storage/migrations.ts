@@ -266,6 +266,19 @@ function migrations(kind: DatabaseKind): Record<string, Migration> {
           .execute();
       },
     },
+    '0006_rate_limits': {
+      async up(db: Kysely<unknown>) {
+        // Request counts per user, shared by every server instance on the database. On PostgreSQL
+        // unlogged: a count needs no WAL or flush at commit, and losing it in a crash costs nothing.
+        await db.schema
+          .createTable('rate_limits')
+          .$call((t) => (kind === 'postgres' ? t.modifyFront(sql`unlogged`) : t))
+          .addColumn('key', 'text', (c) => c.primaryKey())
+          .addColumn('window_start_ms', 'bigint', (c) => c.notNull())
+          .addColumn('hits', 'integer', (c) => c.notNull())
+          .execute();
+      },
+    },
   };
 }
 

@@ -1093,6 +1093,36 @@ export class SyncStore {
     return found.get(recordKey(collection, id)) ?? null;
   }
 
+  /**
+   * Counts one request of `key` in its window of `windowMs`, starting a new window once the last
+   * one is over, and resolves the count and when its window began. One statement on the shared
+   * table, so every server instance on the database counts the same requests.
+   */
+  async countRequest(
+    key: string,
+    nowMs: number,
+    windowMs: number,
+  ): Promise<{ hits: number; windowStartMs: number }> {
+    const over = sql<SqlBool>`rate_limits.window_start_ms + ${windowMs} <= ${nowMs}`;
+    const row = await this.database.db
+      .insertInto('rate_limits')
+      .values({ key, window_start_ms: nowMs, hits: 1 })
+      .onConflict((oc) =>
+        oc.column('key').doUpdateSet({
+          hits: sql<number>`case when ${over} then 1 else rate_limits.hits + 1 end`,
+          window_start_ms: sql<number>`case when ${over} then ${nowMs} else rate_limits.window_start_ms end`,
+        }),
+      )
+      .returning(['hits', 'window_start_ms'])
+      .executeTakeFirstOrThrow();
+    return { hits: Number(row.hits), windowStartMs: Number(row.window_start_ms) };
+  }
+
+  /** Forgets request counts whose window began before `beforeMs`. */
+  async forgetRequestCounts(beforeMs: number): Promise<void> {
+    await this.database.db.deleteFrom('rate_limits').where('window_start_ms', '<', beforeMs).execute();
+  }
+
   async findUserByEmail(email: string): Promise<StoredUser | null> {
     const row = await this.database.db
       .selectFrom('users')

@@ -192,4 +192,11 @@ export interface Tables {
     route: string | null;
     outcome: string;
   };
+  rate_limits: {
+    /** Whose requests: a user (tenant and id) or, before sign-in, an address. */
+    key: string;
+    /** When the current window of the count began. */
+    window_start_ms: number;
+    hits: number;
+  };
 }
