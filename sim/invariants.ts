@@ -96,7 +96,7 @@ function tenantOf(final: FinalState, tenant: string): TenantFinal {
  * ops it holds back: the device's state must be the server's with exactly those replayed on top.
  * Nothing may be left pending, in flight, or failed for a network reason after healing. A conflict
  * the device still shows as waiting for a person is still open on the server: a settlement made
- * on another device reaches it with the pull of the settled record (decisions/0020).
+ * on another device reaches it at its next pull (decisions/0020).
  */
 export function convergence(final: FinalState): Violation[] {
   const out: Violation[] = [];

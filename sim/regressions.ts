@@ -80,7 +80,13 @@ export const regressions: readonly Regression[] = [
   {
     seed: 501784,
     bug: "an administrator settled a prescription conflict another tablet had raised; that tablet pulled the settled dose and kept showing the conflict as waiting for a person (convergence; found with the check, by a run without the client's read of settled conflicts)",
-    fix: "client sync/sync-engine.ts: a pull that moves the record of an open conflict reads that record's conflicts from the archive (decisions/0020)",
+    fix: 'client sync/sync-engine.ts: after each pull, a device holding open conflicts reads which are still open, and the settlement of those that are not (decisions/0020)',
+    live: true,
+  },
+  {
+    seed: 110143,
+    bug: "an administrator settled a patient's delete-update conflict in the server's favour, which wrote no new version; the tablet that raised it, waiting for its record to move, kept showing it as waiting (convergence)",
+    fix: 'client sync/sync-engine.ts: the settlement is read from the archive whether or not the record moved (decisions/0020)',
     live: true,
   },
 ];

@@ -248,22 +248,57 @@ describe('the client as an application sees it', () => {
     await admin.conflicts.resolve(conflict?.id as string, 'client-wins');
     expect((await admin.collection('prescriptions').get(rx.id))?.data['dose']).toBe('1 g');
     expect(admin.conflicts.list({ status: 'open' })).toEqual([]);
-    // The nurse's next sync brings the settled dose and, with it, the conflict's settlement:
-    // read once, for the version the settlement wrote.
+    // The nurse's next sync brings the settled dose and, with it, the conflict's settlement: the
+    // open conflicts no longer list hers, so that record's conflicts are read.
+    const conflictReads = () => nurseNetwork.sent.filter((r) => r.path.startsWith('/v1/conflicts')).length;
+    const readsBefore = conflictReads();
     await nurse.sync();
     expect(await nurse.collection('prescriptions').get(rx.id)).toMatchObject({
       data: { dose: '1 g' },
       awaitingReview: false,
     });
     expect(nurse.conflicts.list({ status: 'open' })).toEqual([]);
-    const conflictReads = () => nurseNetwork.sent.filter((r) => r.path.startsWith('/v1/conflicts')).length;
-    expect(conflictReads()).toBe(1);
+    expect(conflictReads() - readsBefore).toBe(2);
+    // With nothing waiting on the device, a sync reads no conflicts.
     await nurse.sync();
-    expect(conflictReads()).toBe(1);
+    expect(conflictReads() - readsBefore).toBe(2);
     await admin.conflicts.undo(conflict?.id as string);
     expect((await admin.collection('prescriptions').get(rx.id))?.data['dose']).toBe('250 mg');
     await nurse.sync();
     expect((await nurse.collection('prescriptions').get(rx.id))?.data['dose']).toBe('250 mg');
+  });
+
+  it("learns at its next sync that a conflict was settled elsewhere in the server's favour, which writes nothing", async () => {
+    const nurse = await openClient(server, 'nurse@clinic-a.test', memoryStore(), new TestNetwork());
+    const admin = await openClient(server, 'admin@clinic-a.test', memoryStore(), new TestNetwork(), {
+      deviceId: 'office',
+    });
+    const patient = await nurse.collection('patients').create({ name: 'Rx patient 2' });
+    const rx = await nurse
+      .collection('prescriptions')
+      .create({ patientId: patient.id, drug: 'Ibuprofen', dose: '200 mg' });
+    await nurse.sync();
+    await admin.sync();
+    await admin.collection('prescriptions').update(rx.id, { dose: '400 mg' });
+    await nurse.collection('prescriptions').update(rx.id, { dose: '600 mg' });
+    await admin.sync();
+    await nurse.sync();
+    expect(await nurse.collection('prescriptions').get(rx.id)).toMatchObject({ awaitingReview: true });
+    const [conflict] = nurse.conflicts.list({ status: 'open' });
+
+    // The office keeps its own dose: the record stays at its version, so no pull brings anything.
+    await admin.conflicts.refresh();
+    const settled = await admin.conflicts.resolve(conflict?.id as string, 'server-wins');
+    expect(settled.record.version).toBe((await nurse.collection('prescriptions').get(rx.id))?.version);
+    const result = await nurse.sync();
+    expect(result.pulled).toBe(0);
+    expect(await nurse.collection('prescriptions').get(rx.id)).toMatchObject({
+      data: { dose: '400 mg' },
+      awaitingReview: false,
+    });
+    expect(nurse.conflicts.list({ status: 'resolved' })).toMatchObject([
+      { id: conflict?.id, summary: { outcome: 'server-won' } },
+    ]);
   });
 
   it('keeps temp-id mappings across a restart, and a failed create keeps its temp id', async () => {

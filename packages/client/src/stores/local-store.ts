@@ -73,12 +73,6 @@ export interface LocalConflict {
   summary: ConflictSummary;
   detectedAt: string;
   resolvedAt?: string;
-  /**
-   * The record's version when the device last read this conflict from the server's archive
-   * because the record had moved past the version the conflict met: it is not read again until
-   * the record moves once more.
-   */
-  checkedAtVersion?: number;
   /** Who raised it, for a conflict fetched from the server's archive (it may be another device's). */
   raisedBy?: { userId: string; deviceId: string };
 }

@@ -1,5 +1,5 @@
 import { DependencyCycleError, OutpostError, isOutpostError, orderOps } from '@outpost/core';
-import type { Change, HlcClock, IdMapping, PushOp, PushResult, Schema } from '@outpost/core';
+import type { Change, Conflict, HlcClock, IdMapping, PushOp, PushResult, Schema } from '@outpost/core';
 import type { LocalDb } from '../local-db';
 import { isRefused, keyOf, viewOf } from '../local-state';
 import type { ServerState } from '../local-state';
@@ -9,7 +9,7 @@ import { rewriteTempIds } from '../temp-ids/rewrite-temp-ids';
 import { backoffDelay } from '../network/backoff';
 import type { CircuitBreaker } from '../network/circuit-breaker';
 import type { Timers } from '../network/timers';
-import type { SyncTransport } from './sync-transport';
+import type { ConflictListRequest, SyncTransport } from './sync-transport';
 import { fromArchive } from './archived-conflict';
 
 export type SyncPhase = 'push' | 'pull' | 'done';
@@ -784,60 +784,54 @@ export class SyncEngine {
   }
 
   /**
-   * A person settling a conflict writes a new version of its record. So an open conflict whose
-   * record this pull moved past the version it met was likely settled on another device: read that
-   * record's conflicts from the server's archive, so the device stops saying it waits for review.
-   * Each is read once per version of its record. Best effort: a failed read changes nothing, and
-   * the next pull asks again.
+   * The conflicts this device shows as waiting for a person, checked against the server's archive
+   * after each pull: someone may have settled one on another device, and a settlement that keeps
+   * the server's version writes nothing a pull would bring. While the device holds any, one read of
+   * the open conflicts, and one per record whose conflict is no longer among them. Best effort: a
+   * failed read changes nothing, and the next pull asks again.
    */
   private async readSettledConflicts(): Promise<void> {
-    const { db, transport } = this.o;
-    const moved = new Map<string, { collection: string; id: string; version: number }>();
-    for (const c of db.state.conflicts.values()) {
-      if (c.resolvedAt !== undefined) continue;
-      const version = db.state.record(c.collection, c.recordId)?.version ?? 0;
-      if (version !== (c.checkedAtVersion ?? c.summary.server?.version ?? 0))
-        moved.set(keyOf(c.collection, c.recordId), { collection: c.collection, id: c.recordId, version });
-    }
-    for (const ref of moved.values()) {
-      const ofRecord = () =>
-        [...db.state.conflicts.values()].filter(
-          (c) => c.collection === ref.collection && c.recordId === ref.id,
-        );
-      const before = new Map(ofRecord().map((c) => [c.id, c]));
-      const fetched: LocalConflict[] = [];
-      try {
-        let cursor: string | undefined;
-        do {
-          const page = await this.call(() =>
-            transport.listConflicts({
-              collection: ref.collection,
-              recordId: ref.id,
-              limit: 500,
-              ...(cursor ? { cursor } : {}),
-            }),
-          );
-          fetched.push(...page.conflicts.map((c) => ({ ...fromArchive(c), checkedAtVersion: ref.version })));
-          cursor = page.nextCursor ?? undefined;
-        } while (cursor !== undefined);
-      } catch {
-        return;
+    const { db } = this.o;
+    const waiting = new Map(
+      [...db.state.conflicts.values()].filter((c) => c.resolvedAt === undefined).map((c) => [c.id, c]),
+    );
+    if (waiting.size === 0) return;
+    let settled: LocalConflict[];
+    try {
+      const open = new Set((await this.readConflicts({ status: 'open' })).map((c) => c.id));
+      const records = new Map<string, { collection: string; recordId: string }>();
+      for (const c of waiting.values()) {
+        if (!open.has(c.id)) records.set(keyOf(c.collection, c.recordId), c);
       }
-      await db.write(() => {
-        // A conflict settled on this device while the read was out keeps what it now says; the
-        // record's new version makes the next pull read it again.
-        const current = new Map(ofRecord().map((c) => [c.id, c]));
-        const unchanged = (id: string) => current.get(id) === before.get(id);
-        const listed = new Set(fetched.map((c) => c.id));
-        // Open ones the archive does not list for this user are marked read too, or every pull
-        // would ask again.
-        const unlisted = [...current.values()]
-          .filter((c) => c.resolvedAt === undefined && !listed.has(c.id))
-          .map((c) => ({ ...c, checkedAtVersion: ref.version }));
-        const putConflicts = [...fetched, ...unlisted].filter((c) => unchanged(c.id));
-        return { batch: { putConflicts }, result: undefined };
-      });
+      settled = [];
+      for (const { collection, recordId } of records.values()) {
+        for (const c of await this.readConflicts({ collection, recordId })) {
+          if (waiting.has(c.id) && c.resolvedAt !== null) settled.push(fromArchive(c));
+        }
+      }
+    } catch {
+      return;
     }
+    if (settled.length === 0) return;
+    await db.write(() => {
+      // One settled on this device while the reads were out keeps what it now says.
+      const putConflicts = settled.filter((c) => db.state.conflicts.get(c.id) === waiting.get(c.id));
+      return { batch: { putConflicts }, result: undefined };
+    });
+  }
+
+  /** Every conflict of the server's archive that `query` names and this user may see. */
+  private async readConflicts(query: ConflictListRequest): Promise<Conflict[]> {
+    const found: Conflict[] = [];
+    let cursor: string | undefined;
+    do {
+      const page = await this.call(() =>
+        this.o.transport.listConflicts({ ...query, limit: 500, ...(cursor ? { cursor } : {}) }),
+      );
+      found.push(...page.conflicts);
+      cursor = page.nextCursor ?? undefined;
+    } while (cursor !== undefined);
+    return found;
   }
 
   /**
