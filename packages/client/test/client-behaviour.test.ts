@@ -212,25 +212,35 @@ describe('the client as an application sees it', () => {
     expect(await client.queue.retry()).toBe(0);
   });
 
-  it('settles a conflict through the server and shows the result, then undoes it', async () => {
+  /**
+   * A prescription of 500 mg whose dose the office and then the nurse changed, each on their own
+   * device: the office synced first, so the nurse's change is an open conflict (prescriptions are
+   * settled by a person).
+   */
+  async function doseConflict(doses: { office: string; nurse: string }) {
     const nurseNetwork = new TestNetwork();
     const nurse = await openClient(server, 'nurse@clinic-a.test', memoryStore(), nurseNetwork);
     const admin = await openClient(server, 'admin@clinic-a.test', memoryStore(), new TestNetwork(), {
       deviceId: 'office',
     });
-    const rx = await nurse
-      .collection('patients')
-      .create({ name: 'Rx patient' })
-      .then((p) =>
-        nurse.collection('prescriptions').create({ patientId: p.id, drug: 'Amoxicillin', dose: '500 mg' }),
-      );
+    const patient = await nurse.collection('patients').create({ name: 'Rx patient' });
+    const prescriptions = nurse.collection('prescriptions');
+    const rx = await prescriptions.create({ patientId: patient.id, drug: 'Amoxicillin', dose: '500 mg' });
     await nurse.sync();
     await admin.sync();
-    await admin.collection('prescriptions').update(rx.id, { dose: '250 mg' });
-    await nurse.collection('prescriptions').update(rx.id, { dose: '1 g' });
+    await admin.collection('prescriptions').update(rx.id, { dose: doses.office });
+    await prescriptions.update(rx.id, { dose: doses.nurse });
     await admin.sync();
     await nurse.sync();
     const [conflict] = nurse.conflicts.list({ status: 'open' });
+    return { nurse, nurseNetwork, admin, rx, conflict };
+  }
+
+  it('settles a conflict through the server and shows the result, then undoes it', async () => {
+    const { nurse, nurseNetwork, admin, rx, conflict } = await doseConflict({
+      office: '250 mg',
+      nurse: '1 g',
+    });
     expect(conflict?.summary).toMatchObject({ strategy: 'manual', client: { data: { dose: '1 g' } } });
     // The prescription shows the server's dose, and says the nurse's waits for a person.
     expect(await nurse.collection('prescriptions').get(rx.id)).toMatchObject({
@@ -269,22 +279,8 @@ describe('the client as an application sees it', () => {
   });
 
   it("learns at its next sync that a conflict was settled elsewhere in the server's favour, which writes nothing", async () => {
-    const nurse = await openClient(server, 'nurse@clinic-a.test', memoryStore(), new TestNetwork());
-    const admin = await openClient(server, 'admin@clinic-a.test', memoryStore(), new TestNetwork(), {
-      deviceId: 'office',
-    });
-    const patient = await nurse.collection('patients').create({ name: 'Rx patient 2' });
-    const rx = await nurse
-      .collection('prescriptions')
-      .create({ patientId: patient.id, drug: 'Ibuprofen', dose: '200 mg' });
-    await nurse.sync();
-    await admin.sync();
-    await admin.collection('prescriptions').update(rx.id, { dose: '400 mg' });
-    await nurse.collection('prescriptions').update(rx.id, { dose: '600 mg' });
-    await admin.sync();
-    await nurse.sync();
+    const { nurse, admin, rx, conflict } = await doseConflict({ office: '400 mg', nurse: '600 mg' });
     expect(await nurse.collection('prescriptions').get(rx.id)).toMatchObject({ awaitingReview: true });
-    const [conflict] = nurse.conflicts.list({ status: 'open' });
 
     // The office keeps its own dose: the record stays at its version, so no pull brings anything.
     await admin.conflicts.refresh();
