@@ -206,6 +206,7 @@ describe.runIf(chromiumAvailable())('the clinic app through an offline day', () 
         'The change waiting stays on this device until you sign in again.',
       );
       expect(await page.getByText('1 change waiting').isVisible()).toBe(true);
+      await screenshot(page, '10-sign-in-again');
 
       // A wrong password is refused, and nothing changes.
       await again.getByLabel('Password for nurse@clinic-a.test').fill('not-the-password');
