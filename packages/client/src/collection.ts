@@ -2,7 +2,7 @@ import { OutpostError, applyPatch, describeIssues, makeTempId, uuidv7 } from '@o
 import type { CollectionDefinition, HlcClock, RandomBytes, RecordData } from '@outpost/core';
 import type { LocalDb } from './local-db';
 import type { LocalRecord, OutboxEntry } from './stores/local-store';
-import { isRefused } from './local-state';
+import { isRefused, showsInView } from './local-state';
 
 /** A record as the application sees it. */
 export interface ClientRecord<D extends RecordData = RecordData> {
@@ -79,14 +79,15 @@ export class Collection<D extends RecordData = RecordData> {
 
   private view(r: LocalRecord): ClientRecord<D> {
     const state = this.ctx.db.state;
-    const shown = state.pendingFor(r.collection, r.id);
+    // One read of the record's ops serves both flags: every record of every list passes here.
+    const ops = state.opsFor(r.collection, r.id);
     return {
       collection: r.collection,
       id: r.id,
       data: r.data as D,
       version: r.version,
-      pending: shown.length > 0,
-      refused: state.opsFor(r.collection, r.id).some(isRefused),
+      pending: ops.some(showsInView),
+      refused: ops.some(isRefused),
       awaitingReview: state.awaitsReview(r.collection, r.id),
       updatedAt: r.updatedAt,
     };

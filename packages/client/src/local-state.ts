@@ -22,8 +22,8 @@ export function showsInView(entry: OutboxEntry): boolean {
  * its record (`failed`), or, refused by a signed or locked record, kept beside the server's
  * content (`conflict`).
  */
-export function isRefused(entry: OutboxEntry): boolean {
-  return entry.rejected === true && (entry.status === 'failed' || entry.status === 'conflict');
+export function isRefused(entry: OutboxEntry | undefined): entry is OutboxEntry {
+  return entry?.rejected === true && (entry.status === 'failed' || entry.status === 'conflict');
 }
 
 /** A record as the server last told us, before the device's own pending changes. */

@@ -695,11 +695,10 @@ export class SyncEngine {
    */
   async discardRefused(seqs: readonly number[]): Promise<number> {
     const { db, transport } = this.o;
-    const isRefusedOp = (o: OutboxEntry | undefined): o is OutboxEntry => o !== undefined && isRefused(o);
     const records = new Map<string, RecordRef>();
     for (const seq of seqs) {
       const op = db.state.outbox.get(seq);
-      if (isRefusedOp(op)) records.set(keyOf(op.collection, op.id), { collection: op.collection, id: op.id });
+      if (isRefused(op)) records.set(keyOf(op.collection, op.id), { collection: op.collection, id: op.id });
     }
     const serverCopies = new Map<string, Change | null>();
     for (const [key, ref] of records) {
@@ -721,7 +720,7 @@ export class SyncEngine {
       const gone = new Set(
         seqs.filter((seq) => {
           const op = state.outbox.get(seq);
-          return isRefusedOp(op) && !stale.has(keyOf(op.collection, op.id));
+          return isRefused(op) && !stale.has(keyOf(op.collection, op.id));
         }),
       );
       const putRecords: LocalRecord[] = [];
