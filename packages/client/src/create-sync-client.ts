@@ -10,6 +10,7 @@ import type {
 import { Collection } from './collection';
 import { createHttpTransport } from './http-transport';
 import { fromArchive } from './sync/archived-conflict';
+import { readAllPages } from './sync/archive-pages';
 import { LocalDb } from './local-db';
 import { isRefused, keyOf } from './local-state';
 import { CircuitBreaker } from './network/circuit-breaker';
@@ -410,32 +411,20 @@ export async function createSyncClient(options: SyncClientOptions): Promise<Sync
         return response;
       },
       refresh: async () => {
-        const fetched: LocalConflict[] = [];
-        let cursor: string | undefined;
-        do {
-          const page = await transport.listConflicts({ limit: 500, ...(cursor ? { cursor } : {}) });
-          fetched.push(...page.conflicts.map(fromArchive));
-          cursor = page.nextCursor ?? undefined;
-        } while (cursor !== undefined);
+        const fetched = await readAllPages(
+          (cursor) => transport.listConflicts({ limit: 500, ...(cursor ? { cursor } : {}) }),
+          (page) => page.conflicts.map(fromArchive),
+        );
         await db.write(() => ({ batch: { putConflicts: fetched }, result: undefined }));
         return fetched.length;
       },
     },
     rejections: {
-      fetch: async (filter = {}) => {
-        const fetched: Rejection[] = [];
-        let cursor: string | undefined;
-        do {
-          const page = await transport.listRejections({
-            ...filter,
-            limit: 500,
-            ...(cursor ? { cursor } : {}),
-          });
-          fetched.push(...page.rejections);
-          cursor = page.nextCursor ?? undefined;
-        } while (cursor !== undefined);
-        return fetched;
-      },
+      fetch: (filter = {}) =>
+        readAllPages(
+          (cursor) => transport.listRejections({ ...filter, limit: 500, ...(cursor ? { cursor } : {}) }),
+          (page) => page.rejections,
+        ),
     },
     relationships: {
       findOrphans: () => findOrphans(schema, db.state),

@@ -11,6 +11,7 @@ import type { CircuitBreaker } from '../network/circuit-breaker';
 import type { Timers } from '../network/timers';
 import type { ConflictListRequest, SyncTransport } from './sync-transport';
 import { fromArchive } from './archived-conflict';
+import { readAllPages } from './archive-pages';
 
 export type SyncPhase = 'push' | 'pull' | 'done';
 
@@ -820,17 +821,14 @@ export class SyncEngine {
   }
 
   /** Every conflict of the server's archive that `query` names and this user may see. */
-  private async readConflicts(query: ConflictListRequest): Promise<Conflict[]> {
-    const found: Conflict[] = [];
-    let cursor: string | undefined;
-    do {
-      const page = await this.call(() =>
-        this.o.transport.listConflicts({ ...query, limit: 500, ...(cursor ? { cursor } : {}) }),
-      );
-      found.push(...page.conflicts);
-      cursor = page.nextCursor ?? undefined;
-    } while (cursor !== undefined);
-    return found;
+  private readConflicts(query: ConflictListRequest): Promise<Conflict[]> {
+    return readAllPages(
+      (cursor) =>
+        this.call(() =>
+          this.o.transport.listConflicts({ ...query, limit: 500, ...(cursor ? { cursor } : {}) }),
+        ),
+      (page) => page.conflicts,
+    );
   }
 
   /**
