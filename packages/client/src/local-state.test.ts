@@ -34,5 +34,7 @@ describe('which records wait for review', () => {
     state.apply({ deleteConflicts: ['c3'] });
     expect(waits('rx2')).toBe(false);
     expect([...state.conflicts.keys()].sort()).toEqual(['c1', 'c2']);
+    state.apply({ putConflicts: [conflict('c2', 'rx1')] });
+    expect(state.waitingConflicts().map((c) => c.id)).toEqual(['c2']);
   });
 });

@@ -145,6 +145,13 @@ export class LocalState {
     return (this.openConflicts.get(keyOf(collection, id))?.size ?? 0) > 0;
   }
 
+  /** The conflicts still waiting for a person, from the index rather than a scan of them all. */
+  waitingConflicts(): LocalConflict[] {
+    return [...this.openConflicts.values()].flatMap((ids) =>
+      [...ids].map((id) => this.conflicts.get(id) as LocalConflict),
+    );
+  }
+
   private putConflict(c: LocalConflict): void {
     this.deleteConflict(c.id);
     this.conflicts.set(c.id, c);

@@ -792,9 +792,8 @@ export class SyncEngine {
    */
   private async readSettledConflicts(): Promise<void> {
     const { db } = this.o;
-    const waiting = new Map(
-      [...db.state.conflicts.values()].filter((c) => c.resolvedAt === undefined).map((c) => [c.id, c]),
-    );
+    // After every pull: from the state's index of open conflicts, not a scan of every one held.
+    const waiting = new Map(db.state.waitingConflicts().map((c) => [c.id, c]));
     if (waiting.size === 0) return;
     let settled: LocalConflict[];
     try {
