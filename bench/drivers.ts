@@ -20,8 +20,7 @@ export interface Driver {
 /** Wraps close() so whoever owns the database (the server closes it on app.close()) also cleans it up. */
 function removedOnClose(database: Database, remove: () => Promise<void>): Database {
   return {
-    kind: database.kind,
-    db: database.db,
+    ...database,
     close: async () => {
       try {
         await database.close();

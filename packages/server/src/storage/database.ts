@@ -22,6 +22,12 @@ export interface Database {
    * process owns.
    */
   listen?(channel: string, handlers: ListenHandlers): Listening;
+  /**
+   * PostgreSQL only: connections of their own whose sessions plan reads in index order (sorts and
+   * bitmap scans off), for the pages pull reads in position order. See dialect-sql's
+   * inPositionOrder; without it each page read pays for a transaction to set the same.
+   */
+  readonly pageReads?: Kysely<Tables>;
   close(): Promise<void>;
 }
 
@@ -116,17 +122,38 @@ export async function openPostgres(
   url: string,
   options: { maxConnections?: number; onIdleError?: (err: Error) => void } = {},
 ): Promise<Database> {
-  const pool = new pg.Pool({ connectionString: url, max: options.maxConnections ?? 10, types: numericTypes });
-  // An idle connection the server ends (a restart, a failover, an administrator) is reported
-  // here; unheard, it would crash the process. The pool replaces it on the next query.
-  pool.on('error', (err) => options.onIdleError?.(err));
-  const db = new Kysely<Tables>({ dialect: refusingNulText(new PostgresDialect({ pool })) });
-  await migrateToLatest(db as Kysely<unknown>, 'postgres');
+  const max = options.maxConnections ?? 10;
+  const kysely = (pool: pg.Pool) => {
+    // An idle connection the server ends (a restart, a failover, an administrator) is reported
+    // here; unheard, it would crash the process. The pool replaces it on the next query.
+    pool.on('error', (err) => options.onIdleError?.(err));
+    return new Kysely<Tables>({ dialect: refusingNulText(new PostgresDialect({ pool })) });
+  };
+  const db = kysely(new pg.Pool({ connectionString: url, max, types: numericTypes }));
+  // Set once per session at connect, so a page read is one statement and one round trip: set per
+  // read, the settings needed a transaction around it, three round trips more per page.
+  const pageReads = kysely(
+    new pg.Pool({
+      connectionString: url,
+      max: Math.max(2, Math.ceil(max / 2)),
+      types: numericTypes,
+      options: '-c enable_sort=off -c enable_bitmapscan=off',
+    }),
+  );
+  try {
+    await migrateToLatest(db as Kysely<unknown>, 'postgres');
+  } catch (error) {
+    await Promise.all([db.destroy(), pageReads.destroy()]);
+    throw error;
+  }
   return {
     kind: 'postgres',
     db,
+    pageReads,
     listen: (channel, handlers) => listenPostgres(url, channel, handlers),
-    close: () => db.destroy(),
+    close: async () => {
+      await Promise.all([db.destroy(), pageReads.destroy()]);
+    },
   };
 }
 

@@ -1,6 +1,6 @@
 import { sql } from 'kysely';
 import type { Kysely, Transaction } from 'kysely';
-import type { DatabaseKind } from './database';
+import type { Database, DatabaseKind } from './database';
 import type { Tables } from './tables';
 
 // The SQL that differs between SQLite and PostgreSQL, in one place; the store is written once
@@ -65,18 +65,16 @@ export async function insertNewByColumn(
  * and no more. SQLite walks records_by_position by itself. PostgreSQL, planning a table it has no
  * statistics for (a new tenant's first import, until autovacuum analyzes it), guesses that few rows
  * match and prefers to fetch every row after the cursor and sort them: each page then costs as much
- * as all the pages after it, and a first sync grows with the square of the records. Here bitmap
- * scans and sorts are turned off for this one transaction, so the index's own order is used; with
- * statistics PostgreSQL chooses that plan anyway. Only for reads that keep (nearly) every row: a
- * filter to a few collections is better served by the primary key.
+ * as all the pages after it, and a first sync grows with the square of the records. So the read
+ * runs with bitmap scans and sorts off, and the index's own order is used; with statistics
+ * PostgreSQL chooses that plan anyway. That is the database's `pageReads` connections, whose
+ * sessions are set so, or else a transaction that sets them for this read alone. Only for reads
+ * that keep (nearly) every row: a filter to a few collections is better served by the primary key.
  */
-export async function inPositionOrder<T>(
-  db: Kysely<Tables>,
-  kind: DatabaseKind,
-  read: (db: Db) => Promise<T>,
-): Promise<T> {
-  if (kind === 'sqlite') return read(db);
-  return db.transaction().execute(async (trx) => {
+export async function inPositionOrder<T>(database: Database, read: (db: Db) => Promise<T>): Promise<T> {
+  if (database.kind === 'sqlite') return read(database.db);
+  if (database.pageReads) return read(database.pageReads);
+  return database.db.transaction().execute(async (trx) => {
     await sql`select set_config('enable_bitmapscan', 'off', true), set_config('enable_sort', 'off', true)`.execute(
       trx,
     );

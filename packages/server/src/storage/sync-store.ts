@@ -1038,9 +1038,7 @@ export class SyncStore {
     collections: readonly string[] | undefined,
     everyCollection: boolean,
   ): Promise<T> {
-    return !collections || everyCollection
-      ? inPositionOrder(this.database.db, this.kind, read)
-      : read(this.database.db);
+    return !collections || everyCollection ? inPositionOrder(this.database, read) : read(this.database.db);
   }
 
   async purgedThrough(tenant: string): Promise<number> {
