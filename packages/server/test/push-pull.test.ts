@@ -471,7 +471,8 @@ describe.each(dialects())('push and pull on %s', (kind) => {
     // has, here as if the encounters collection had left the schema), the page and cursor agree.
     for (const everyCollection of [false, true]) {
       const page = await store.pullChanges('clinic-a', start, 1000, ['patients'], everyCollection);
-      expect(page.changes.map((c) => (JSON.parse(c) as { id: string }).id)).toEqual([patientId]);
+      const changes = JSON.parse(`[${page.changes}]`) as Array<{ id: string }>;
+      expect(changes.map((c) => c.id)).toEqual([patientId]);
       expect(page.hasMore).toBe(false);
     }
     const onPage = await store.pullChanges('clinic-a', start, 1000, ['patients'], true);

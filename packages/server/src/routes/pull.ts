@@ -29,9 +29,9 @@ export async function pullRoutes(app: FastifyInstance): Promise<void> {
     if (query.deviceId)
       await store.touchDevice(auth.tenant, auth.userId, query.deviceId, now().toISOString());
     const cursorText = cursors.encode(auth.tenant, { position: page.last ?? after, horizon });
-    // Each change comes from the store as JSON text (its data as stored, never re-parsed): parsing
-    // and re-serialising every record was most of a pull's cost. The shape is pullResponseSchema.
-    const body = `{"changes":[${page.changes.join(',')}],"cursor":${JSON.stringify(cursorText)},"hasMore":${page.hasMore}}`;
+    // The changes come from the store as JSON text (each record's data as stored, never re-parsed):
+    // parsing and re-serialising every record was most of a pull's cost. The shape is pullResponseSchema.
+    const body = `{"changes":[${page.changes}],"cursor":${JSON.stringify(cursorText)},"hasMore":${page.hasMore}}`;
     return reply.type('application/json; charset=utf-8').send(body);
   });
 }

@@ -1,5 +1,5 @@
 import { sql } from 'kysely';
-import type { Kysely, Transaction } from 'kysely';
+import type { Kysely, RawBuilder, Transaction } from 'kysely';
 import type { Database, DatabaseKind } from './database';
 import type { Tables } from './tables';
 
@@ -36,6 +36,19 @@ export async function rowsByKey<T extends 'records' | 'ops' | 'temp_ids'>(
       : sql<Tables[T]>`select p.* from unnest(${[...keys]}::text[]) as k(key)
           cross join lateral (${from} and ${sql.ref(column)} = k.key limit 1) as p`;
   return (await query.execute(db)).rows;
+}
+
+/**
+ * Texts of the rows read, in `order`, joined by commas into one (null when there were none):
+ * SQLite's group_concat, PostgreSQL's string_agg. A text that is null is left out.
+ */
+export function joinedInOrder(
+  kind: DatabaseKind,
+  text: RawBuilder<string>,
+  order: RawBuilder<unknown>,
+): RawBuilder<string | null> {
+  const join = sql.raw(kind === 'sqlite' ? 'group_concat' : 'string_agg');
+  return sql<string | null>`${join}(${text}, ',' order by ${order})`;
 }
 
 /**
