@@ -9,7 +9,7 @@ import { inPositionOrder } from '../src/storage/dialect-sql';
 import type { Database } from '../src/index';
 import { dialects, startTestServer } from './server-fixture';
 import type { TestServer } from './server-fixture';
-import { opId } from './sync-client';
+import { push } from './sync-client';
 
 const pageRead = sql<{ 'QUERY PLAN': string }>`explain select id from records
   where tenant = ${'clinic-a'} and position > ${100} order by position limit 1001`;
@@ -28,21 +28,18 @@ describe.skipIf(!dialects().includes('postgres'))('page reads on PostgreSQL', ()
     server = await startTestServer('postgres');
     database = await server.storage.open();
     const nurse = await server.token('nurse@clinic-a.test');
-    for (let push = 0; push < 4; push++) {
-      const ops = Array.from({ length: 500 }, (_, i) => ({
-        opId: opId(),
-        collection: 'patients',
-        type: 'create',
-        id: uuidv7(),
-        data: { name: `Patient ${push}-${i}` },
-      }));
-      const res = await server.request({
-        method: 'POST',
-        url: '/v1/sync/push',
-        token: nurse,
-        body: { clientId: 'tablet', deviceId: 'tablet', ops },
-      });
-      expect(res.status).toBe(200);
+    for (let batch = 0; batch < 4; batch++) {
+      const { results } = await push(
+        server,
+        nurse,
+        Array.from({ length: 500 }, (_, i) => ({
+          collection: 'patients',
+          type: 'create' as const,
+          id: uuidv7(),
+          data: { name: `Patient ${batch}-${i}` },
+        })),
+      );
+      expect(results.filter((r) => r.status !== 'applied')).toEqual([]);
     }
   });
   afterAll(async () => {
