@@ -34,6 +34,7 @@ import type {
 import { recordKey } from '../storage/sync-store';
 import { OpRejected, changesRecord, finishRecord } from './finish-record';
 import type {
+  JournalEntry,
   StoredConflict,
   StoredOp,
   StoredRecord,
@@ -236,7 +237,7 @@ class PushRun {
   private readonly knownMappings: IdMapping[] = [];
   private readonly conflicts: StoredConflict[] = [];
   private readonly rejections: StoredRejection[] = [];
-  private readonly journal: StoredOp[] = [];
+  private readonly journal: JournalEntry[] = [];
   private readonly duplicates: string[] = [];
   private readonly nowIso: string;
   /** Reads for finishRecord, seeing what this push staged; one function for the whole push. */
@@ -282,16 +283,11 @@ class PushRun {
       if (opId !== null) {
         firstInThisPush.set(opId, result);
         this.journal.push({
-          tenant: this.ctx.tenant,
           opId,
-          clientId: this.ctx.clientId,
-          deviceId: this.ctx.deviceId,
-          userId: this.ctx.userId,
           collection: result.collection,
           recordId: result.id,
           type: c.kind === 'valid' ? c.op.type : c.type,
           result: withoutRecordData(result),
-          receivedAt: this.nowIso,
         });
         if (result.status === 'rejected') this.keepRejected(opId, c, result);
       }
@@ -648,7 +644,9 @@ class PushRun {
       if (r) staged.push({ ...r, position: this.w.nextPosition() });
     }
     // The journal first: an attempt that trusted its key stops here when an op was applied before.
-    if (this.journal.length > 0 && (await this.w.writeOps(this.journal)) < this.journal.length) {
+    const { clientId, deviceId, userId } = this.ctx;
+    const sender = { clientId, deviceId, userId, receivedAt: this.nowIso };
+    if (this.journal.length > 0 && (await this.w.writeOps(sender, this.journal)) < this.journal.length) {
       if (this.earlierOps === 'trust the key') throw new SeenBefore();
       // The journal was read under the tenant lock: nothing else can have journaled these since.
       throw new Error('the op journal holds an op this push read as new');

@@ -1,5 +1,6 @@
 import { sql } from 'kysely';
 import type { Kysely, RawBuilder, Transaction } from 'kysely';
+import type { CachedInserts } from './cached-inserts';
 import type { Database, DatabaseKind } from './database';
 import type { Tables } from './tables';
 
@@ -53,25 +54,47 @@ export function joined(kind: DatabaseKind, text: RawBuilder<string>): RawBuilder
 }
 
 /**
- * PostgreSQL: inserts rows sent as one array per column and unnested, rather than as a VALUES list
- * with a parameter per cell. For the op journal's short columns, parsing and binding 6,000 parameters
- * per 500 ops cost more than the insert: this way takes ~40% less. (The records upsert, whose rows
- * are mostly JSON, gained nothing measurable.) Columns are text unless `types` names theirs. Rows
- * whose key the table already holds are skipped; returns how many were inserted.
+ * Inserts rows that share most of their values (a push's op journal: one sender, one time), each
+ * shared value sent once, skipping rows whose key the table already holds; returns how many it
+ * inserted. `shared` holds the columns every row has the same value in, `rows` the rest, every row
+ * with the same keys. Binding a parameter per cell cost more than the insert itself:
+ * - PostgreSQL gets one array per varying column, unnested;
+ * - SQLite gets a VALUES list of the varying columns, its text compiled once per row count.
  */
-export async function insertNewByColumn(
+export function insertNewSharing(
   trx: Transaction<Tables>,
+  kind: DatabaseKind,
+  inserts: CachedInserts,
   table: keyof Tables,
-  rows: ReadonlyArray<Record<string, unknown>>,
-  types: Readonly<Record<string, string>> = {},
+  shared: Readonly<Record<string, string | number>>,
+  rows: ReadonlyArray<Readonly<Record<string, string | number>>>,
 ): Promise<number> {
   const first = rows[0];
-  if (first === undefined) return 0;
+  if (first === undefined) return Promise.resolve(0);
+  const sharedColumns = Object.keys(shared);
   const columns = Object.keys(first);
-  const arrays = columns.map((c) => sql`${rows.map((r) => r[c])}::${sql.raw(types[c] ?? 'text')}[]`);
-  const result = await sql`insert into ${sql.table(table)} (${sql.join(columns.map((c) => sql.ref(c)))})
-    select * from unnest(${sql.join(arrays)}) on conflict do nothing`.execute(trx);
-  return Number(result.numAffectedRows ?? 0);
+  const target = sql.join([...sharedColumns, ...columns].map((c) => sql.ref(c)));
+  const type = (value: unknown) => sql.raw(typeof value === 'number' ? 'int4' : 'text');
+  if (kind === 'postgres') {
+    const values = sharedColumns.map((c) => sql`${shared[c]}::${type(shared[c])}`);
+    const arrays = columns.map((c) => sql`${rows.map((r) => r[c])}::${type(first[c])}[]`);
+    const names = columns.map((_, i) => sql.raw(`c${i}`));
+    return sql`insert into ${sql.table(table)} (${target})
+      select ${sql.join([...values, ...names])} from unnest(${sql.join(arrays)}) as k(${sql.join(names)})
+      on conflict do nothing`
+      .execute(trx)
+      .then((result) => Number(result.numAffectedRows ?? 0));
+  }
+  const parameters: unknown[] = sharedColumns.map((c) => shared[c]);
+  for (const row of rows) for (const column of columns) parameters.push(row[column]);
+  // SQLite names a VALUES list's columns column1, column2...; `where true` lets the upsert clause parse.
+  const names = columns.map((_, i) => sql.raw(`column${i + 1}`));
+  return inserts.runLaidOut(trx, `${table}\u0000sharing\u0000${rows.length}`, parameters, () => {
+    const list = sql.join(rows.map((r) => sql`(${sql.join(columns.map((c) => r[c]))})`));
+    return sql`insert into ${sql.table(table)} (${target})
+      select ${sql.join([...sharedColumns.map((c) => shared[c]), ...names])} from (values ${list}) where true
+      on conflict do nothing`.compile(trx);
+  });
 }
 
 /**

@@ -17,7 +17,7 @@ import { CachedInserts } from './cached-inserts';
 import { changesChannel, decodeNotice, encodeNotice } from './change-notices';
 import type { ChangeListener, ChangeNotice } from './change-notices';
 import type { Listening } from './pg-listener';
-import { inPositionOrder, insertNewByColumn, joined, rowsByKey } from './dialect-sql';
+import { inPositionOrder, insertNewSharing, joined, rowsByKey } from './dialect-sql';
 import type { Tables } from './tables';
 
 type Db = Kysely<Tables> | Transaction<Tables>;
@@ -35,17 +35,25 @@ export interface StoredRecord {
   position: number;
 }
 
-export interface StoredOp {
-  tenant: string;
-  opId: string;
+/** Who sent a push, and when it arrived: the same for every op the push journals. */
+export interface OpSender {
   clientId: string;
   deviceId: string;
   userId: string;
+  receivedAt: string;
+}
+
+/** One op of a push as the journal records it; see journalResult for what it keeps of the result. */
+export interface JournalEntry {
+  opId: string;
   collection: string;
   recordId: string;
   type: string;
   result: PushResult;
-  receivedAt: string;
+}
+
+export interface StoredOp extends OpSender, JournalEntry {
+  tenant: string;
 }
 
 export interface StoredConflict {
@@ -442,32 +450,26 @@ export class TenantWrite {
    * A push compares that with how many it sent (see applyPush): the journal's key is what makes
    * an op apply at most once.
    */
-  async writeOps(ops: readonly StoredOp[]): Promise<number> {
+  async writeOps(sender: OpSender, ops: readonly JournalEntry[]): Promise<number> {
+    const shared = {
+      tenant: this.tenant,
+      client_id: sender.clientId,
+      device_id: sender.deviceId,
+      user_id: sender.userId,
+      received_at: sender.receivedAt,
+      duplicates: 0,
+    };
     let journaled = 0;
     for (const part of chunks(ops)) {
       const rows = part.map((o) => ({
-        tenant: o.tenant,
         op_id: o.opId,
-        client_id: o.clientId,
-        device_id: o.deviceId,
-        user_id: o.userId,
         collection: o.collection,
         record_id: o.recordId,
         op_type: o.type,
         status: o.result.status,
         result: journalResult(o.result),
-        received_at: o.receivedAt,
-        duplicates: 0,
       }));
-      journaled +=
-        this.kind === 'postgres'
-          ? await insertNewByColumn(this.trx, 'ops', rows, { duplicates: 'int4' })
-          : await this.inserts.run(this.trx, 'ops', rows, (values) =>
-              this.trx
-                .insertInto('ops')
-                .values([...values])
-                .onConflict((oc) => oc.doNothing()),
-            );
+      journaled += await insertNewSharing(this.trx, this.kind, this.inserts, 'ops', shared, rows);
     }
     return journaled;
   }
