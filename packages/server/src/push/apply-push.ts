@@ -87,24 +87,27 @@ function rejection(
   return { ...base, status: 'rejected', error };
 }
 
-/** What a refused op is answered and journaled with. */
-interface OpHead {
-  opId: string | null;
-  type: string;
-  base: { opId: string; collection: string; id: string };
-  /** The op as sent, for the rejection archive. */
-  raw: Record<string, unknown>;
-}
-
 // A top-level function, not one made per op: making a function for each of 500 ops is itself a
 // measurable share of a push (more so under tsx, which names every function it makes).
-function invalid(head: OpHead, code: OpErrorCode, message: string, details?: unknown): Checked {
+/** A refused op, answered and journaled with what can be read of it as sent. */
+function invalid(
+  obj: Record<string, unknown>,
+  opId: string | null,
+  code: OpErrorCode,
+  message: string,
+  details?: unknown,
+): Checked {
+  const base = {
+    opId: opId ?? text(obj['opId'], 128),
+    collection: text(obj['collection'], 64),
+    id: text(obj['id'], 128),
+  };
   return {
     kind: 'invalid',
-    opId: head.opId,
-    type: head.type,
-    raw: head.raw,
-    result: rejection(head.base, code, message, details),
+    opId,
+    type: text(obj['type'], 16),
+    raw: obj,
+    result: rejection(base, code, message, details),
   };
 }
 
@@ -123,41 +126,37 @@ function checkOp(raw: unknown, schema: Schema, roles: readonly string[]): Checke
     !obj['opId'].includes('\u0000')
       ? obj['opId']
       : null;
-  const base = {
-    opId: opId ?? text(obj['opId'], 128),
-    collection: text(obj['collection'], 64),
-    id: text(obj['id'], 128),
-  };
-  const head: OpHead = { opId, type: text(obj['type'], 16), base, raw: obj };
 
   const parsed = pushOpSchema.safeParse(raw);
   if (!parsed.success)
-    return invalid(head, 'VALIDATION_FAILED', 'op is malformed', describeIssues(parsed.error));
-  if (opId === null) return invalid(head, 'VALIDATION_FAILED', 'opId may not contain the NUL character');
+    return invalid(obj, opId, 'VALIDATION_FAILED', 'op is malformed', describeIssues(parsed.error));
+  if (opId === null) return invalid(obj, opId, 'VALIDATION_FAILED', 'opId may not contain the NUL character');
   const op = parsed.data;
   const def = schema.collection(op.collection);
-  if (!def) return invalid(head, 'UNKNOWN_COLLECTION', `no collection named "${op.collection}"`);
+  if (!def) return invalid(obj, opId, 'UNKNOWN_COLLECTION', `no collection named "${op.collection}"`);
   if (!schema.can(roles, op.collection, op.type)) {
-    return invalid(head, 'FORBIDDEN', `your role may not ${op.type} ${op.collection}`);
+    return invalid(obj, opId, 'FORBIDDEN', `your role may not ${op.type} ${op.collection}`);
   }
   if (op.type !== 'delete') {
-    if (op.data === undefined) return invalid(head, 'VALIDATION_FAILED', `${op.type} needs data`);
+    if (op.data === undefined) return invalid(obj, opId, 'VALIDATION_FAILED', `${op.type} needs data`);
     const shape = def.fields.shape as Record<string, unknown>;
     const unknown = Object.keys(op.data).filter((f) => !Object.hasOwn(shape, f));
     if (unknown.length > 0) {
-      return invalid(head, 'VALIDATION_FAILED', `unknown fields for ${op.collection}`, { fields: unknown });
+      return invalid(obj, opId, 'VALIDATION_FAILED', `unknown fields for ${op.collection}`, { fields: unknown });
     }
   }
   if (isTempId(op.id) && def.idStrategy === 'client') {
     return invalid(
-      head,
+      obj,
+      opId,
       'VALIDATION_FAILED',
       `${op.collection} ids are made on the device: send the final id`,
     );
   }
   if (!isTempId(op.id) && def.idStrategy === 'server' && op.type === 'create') {
     return invalid(
-      head,
+      obj,
+      opId,
       'VALIDATION_FAILED',
       `${op.collection} ids are assigned by the server: create with a temp id`,
     );
@@ -641,7 +640,11 @@ class PushRun {
     const staged: StoredRecord[] = [];
     for (const key of this.dirty) {
       const r = this.records.get(key);
-      if (r) staged.push({ ...r, position: this.w.nextPosition() });
+      // Staged records are this push's own objects: their position is set where they are.
+      if (r) {
+        r.position = this.w.nextPosition();
+        staged.push(r);
+      }
     }
     // The journal first: an attempt that trusted its key stops here when an op was applied before.
     const { clientId, deviceId, userId } = this.ctx;
