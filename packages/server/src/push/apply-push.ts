@@ -142,7 +142,9 @@ function checkOp(raw: unknown, schema: Schema, roles: readonly string[]): Checke
     const shape = def.fields.shape as Record<string, unknown>;
     const unknown = Object.keys(op.data).filter((f) => !Object.hasOwn(shape, f));
     if (unknown.length > 0) {
-      return invalid(obj, opId, 'VALIDATION_FAILED', `unknown fields for ${op.collection}`, { fields: unknown });
+      return invalid(obj, opId, 'VALIDATION_FAILED', `unknown fields for ${op.collection}`, {
+        fields: unknown,
+      });
     }
   }
   if (isTempId(op.id) && def.idStrategy === 'client') {
