@@ -1,6 +1,6 @@
 import { useEffect, useState } from 'react';
 import type { FormEvent } from 'react';
-import { useSyncEngine, useSyncQueue } from '@outpost/react';
+import { useSyncClient, useSyncEngine, useSyncQueue } from '@outpost/react';
 import { FormError } from './form-error';
 import { signIn } from './session';
 import type { Session } from './session';
@@ -17,6 +17,7 @@ export function SignInAgain({
   session: Session;
   onSignedIn: (session: Session) => void;
 }) {
+  const client = useSyncClient();
   const { lastResult, sync } = useSyncEngine();
   const { stats } = useSyncQueue();
   // Kept once seen: a later sync that fails for another reason (offline again) does not mean the
@@ -24,9 +25,10 @@ export function SignInAgain({
   const [refused, setRefused] = useState(false);
   const [error, setError] = useState<string | null>(null);
   const [busy, setBusy] = useState(false);
+  // Whichever call the server refused: a sync, the live stream, a resolution.
+  useEffect(() => client.on('unauthorized', () => setRefused(true)), [client]);
   useEffect(() => {
-    if (lastResult?.error?.code === 'UNAUTHORIZED') setRefused(true);
-    else if (lastResult?.ok === true) setRefused(false);
+    if (lastResult?.ok === true) setRefused(false);
   }, [lastResult]);
   if (!refused) return null;
 

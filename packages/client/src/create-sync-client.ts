@@ -9,6 +9,7 @@ import type {
 } from '@outpost/core';
 import { Collection } from './collection';
 import { createHttpTransport } from './http-transport';
+import { watchingUnauthorized } from './sync/unauthorized-watch';
 import { fromArchive } from './sync/archived-conflict';
 import { readAllPages } from './sync/archive-pages';
 import { LocalDb } from './local-db';
@@ -107,6 +108,12 @@ type EventMap = {
   sync: SyncResult;
   change: ReadonlySet<string>;
   network: NetworkStatus;
+  /**
+   * The server refused the device's sign-in (401) on a call this client made: a sync, the live
+   * stream, a resolution or an archive read. Each refusal is told; the app asks for the password
+   * again, and the changes waiting go with the next sync after the token is renewed.
+   */
+  unauthorized: OutpostError;
 };
 
 export interface SyncClient {
@@ -201,17 +208,19 @@ export async function createSyncClient(options: SyncClientOptions): Promise<Sync
 
   const clock = new HlcClock({ node: clientId.replace(/-/g, '').slice(-12), now: () => timers.now() });
   for (const r of db.state.records.values()) clock.receive(r.hlc);
-  const transport =
-    options.transport ??
-    createHttpTransport({
-      url: options.url,
-      ...(options.getToken ? { getToken: options.getToken } : {}),
-      ...(options.fetch ? { fetch: options.fetch } : {}),
-    });
   const listeners = new Map<keyof EventMap, Set<(value: never) => void>>();
   const emit = <K extends keyof EventMap>(event: K, value: EventMap[K]) => {
     for (const l of listeners.get(event) ?? []) (l as (v: EventMap[K]) => void)(value);
   };
+  const transport = watchingUnauthorized(
+    options.transport ??
+      createHttpTransport({
+        url: options.url,
+        ...(options.getToken ? { getToken: options.getToken } : {}),
+        ...(options.fetch ? { fetch: options.fetch } : {}),
+      }),
+    (error) => emit('unauthorized', error),
+  );
   let lastResult: SyncResult | null = null;
   const breaker = new CircuitBreaker({
     failureThreshold: options.circuitBreaker?.failureThreshold ?? 5,

@@ -341,6 +341,37 @@ describe('the client as an application sees it', () => {
     });
   });
 
+  it('tells the app each time the server refuses its sign-in, whichever call it refused, and keeps the change', async () => {
+    let token = 'a-token-that-has-expired';
+    const client = await openClient(server, 'nurse@clinic-a.test', memoryStore(), new TestNetwork(), {
+      getToken: async () => token,
+    });
+    const refusals: string[] = [];
+    client.on('unauthorized', (error) => refusals.push(error.code));
+
+    const patient = await client.collection('patients').create({
+      name: 'Tamara Gondwe',
+      dateOfBirth: '1990-04-02',
+      sex: 'female',
+      village: 'Balaka',
+    });
+    const result = await client.sync();
+    expect(result.error?.code).toBe('UNAUTHORIZED');
+    expect(refusals).toEqual(['UNAUTHORIZED']);
+    expect(client.queue.stats().pending).toBe(1);
+
+    // An archive read is refused the same way, and told the same way.
+    await expect(client.rejections.fetch()).rejects.toMatchObject({ code: 'UNAUTHORIZED' });
+    expect(refusals).toEqual(['UNAUTHORIZED', 'UNAUTHORIZED']);
+
+    // Signed in again: the change goes, and nothing more is told.
+    token = await server.token('nurse@clinic-a.test');
+    expect((await client.sync()).ok).toBe(true);
+    expect(client.queue.stats().pending).toBe(0);
+    expect((await client.collection('patients').get(patient.id))?.data).toMatchObject({ name: 'Tamara Gondwe' });
+    expect(refusals).toHaveLength(2);
+  });
+
   it('syncs from an encrypted IndexedDB store, which holds no patient name in the clear', async () => {
     const indexedDB = new IDBFactory();
     const open = () =>

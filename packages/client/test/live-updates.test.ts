@@ -158,12 +158,16 @@ describe('live updates', () => {
       random: () => 0.999,
     });
     const opened = () => network.sent.filter((s) => s.path === '/v1/sync/events').length;
+    let told = 0;
+    client.on('unauthorized', () => told++);
     // Refused (401), the stream waits before asking again, and waits longer each time.
     for (let refused = 1; refused <= 3; refused++) {
       await vi.waitFor(() => expect(timers.waiting()).toHaveLength(1));
       if (refused < 3) await timers.advance(timers.waiting()[0] ?? 0);
     }
     expect(opened()).toBe(3);
+    // The app heard of each refusal of the stream, as of a sync's: it asks for the password.
+    expect(told).toBe(3);
     expect(timers.waiting()).toEqual([3996]);
 
     token = await server.token('nurse@clinic-a.test');
