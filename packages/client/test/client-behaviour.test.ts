@@ -368,7 +368,9 @@ describe('the client as an application sees it', () => {
     token = await server.token('nurse@clinic-a.test');
     expect((await client.sync()).ok).toBe(true);
     expect(client.queue.stats().pending).toBe(0);
-    expect((await client.collection('patients').get(patient.id))?.data).toMatchObject({ name: 'Tamara Gondwe' });
+    expect((await client.collection('patients').get(patient.id))?.data).toMatchObject({
+      name: 'Tamara Gondwe',
+    });
     expect(refusals).toHaveLength(2);
   });
 
