@@ -89,7 +89,8 @@ export function insertNewSharing(
   for (const row of rows) for (const column of columns) parameters.push(row[column]);
   // SQLite names a VALUES list's columns column1, column2...; `where true` lets the upsert clause parse.
   const names = columns.map((_, i) => sql.raw(`column${i + 1}`));
-  return inserts.runLaidOut(trx, `${table}\u0000sharing\u0000${rows.length}`, parameters, () => {
+  const shape = [table, ...sharedColumns, '|', ...columns, rows.length].join('\u0000');
+  return inserts.runLaidOut(trx, shape, parameters, () => {
     const list = sql.join(rows.map((r) => sql`(${sql.join(columns.map((c) => r[c]))})`));
     return sql`insert into ${sql.table(table)} (${target})
       select ${sql.join([...sharedColumns.map((c) => shared[c]), ...names])} from (values ${list}) where true
