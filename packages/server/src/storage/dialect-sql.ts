@@ -59,7 +59,8 @@ export function joined(kind: DatabaseKind, text: RawBuilder<string>): RawBuilder
  * inserted. `shared` holds the columns every row has the same value in, `rows` the rest, every row
  * with the same keys. Binding a parameter per cell cost more than the insert itself:
  * - PostgreSQL gets one array per varying column, unnested;
- * - SQLite gets a VALUES list of the varying columns, its text compiled once per row count.
+ * - SQLite gets a VALUES list of the varying columns, its text compiled once per table, columns
+ *   and row count.
  */
 export function insertNewSharing(
   trx: Transaction<Tables>,
