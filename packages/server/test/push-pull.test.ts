@@ -397,7 +397,8 @@ describe.each(dialects())('push and pull on %s', (kind) => {
     const start = (await pullAll(server, nurse)).cursor;
     const id = uuidv7();
     const gone = uuidv7();
-    const tricky = 'Ama "Mama" O\'Neil \\ back\nnew line\ttab \u0001\u001f é 漢字 🩺 \u2028\u2029 </script>';
+    const tricky =
+      'Ama "Mama" O\'Neil \\ back\nnew line\ttab \u0000 \u0001\u001f é 漢字 🩺 \u2028\u2029 </script>';
     await push(server, nurse, [
       {
         collection: 'patients',

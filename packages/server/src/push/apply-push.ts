@@ -648,20 +648,19 @@ class PushRun {
         staged.push(r);
       }
     }
-    // The journal first: an attempt that trusted its key stops here when an op was applied before.
+    // The journal with the records: an attempt that trusted its key stops here when an op was
+    // applied before, and rolls back whatever was written with it.
     const { clientId, deviceId, userId } = this.ctx;
     const sender = { clientId, deviceId, userId, receivedAt: this.nowIso };
-    if (this.journal.length > 0 && (await this.w.writeOps(sender, this.journal)) < this.journal.length) {
+    if ((await this.w.writePush(sender, this.journal, staged)) < this.journal.length) {
       if (this.earlierOps === 'trust the key') throw new SeenBefore();
       // The journal was read under the tenant lock: nothing else can have journaled these since.
       throw new Error('the op journal holds an op this push read as new');
     }
-    if (staged.length > 0) await this.w.writeRecords(staged);
     if (this.newMappings.length > 0) await this.w.writeTempIds(this.ctx.clientId, this.newMappings);
     if (this.conflicts.length > 0) await this.w.writeConflicts(this.conflicts);
     if (this.rejections.length > 0) await this.w.writeRejections(this.rejections);
     if (this.duplicates.length > 0) await this.w.countDuplicates(this.duplicates);
-    await this.w.touchDevice(this.ctx.userId, this.ctx.deviceId, this.nowIso);
   }
 }
 

@@ -72,20 +72,14 @@ export function insertNewSharing(
 ): Promise<number> {
   const first = rows[0];
   if (first === undefined) return Promise.resolve(0);
-  const sharedColumns = Object.keys(shared);
-  const columns = Object.keys(first);
-  const target = sql.join([...sharedColumns, ...columns].map((c) => sql.ref(c)));
-  const type = (value: unknown) => sql.raw(typeof value === 'number' ? 'int4' : 'text');
   if (kind === 'postgres') {
-    const values = sharedColumns.map((c) => sql`${shared[c]}::${type(shared[c])}`);
-    const arrays = columns.map((c) => sql`${rows.map((r) => r[c])}::${type(first[c])}[]`);
-    const names = columns.map((_, i) => sql.raw(`c${i}`));
-    return sql`insert into ${sql.table(table)} (${target})
-      select ${sql.join([...values, ...names])} from unnest(${sql.join(arrays)}) as k(${sql.join(names)})
-      on conflict do nothing`
+    return insertSharingPostgres(table, shared, rows)
       .execute(trx)
       .then((result) => Number(result.numAffectedRows ?? 0));
   }
+  const sharedColumns = Object.keys(shared);
+  const columns = Object.keys(first);
+  const target = sql.join([...sharedColumns, ...columns].map((c) => sql.ref(c)));
   const parameters: unknown[] = sharedColumns.map((c) => shared[c]);
   for (const row of rows) for (const column of columns) parameters.push(row[column]);
   // SQLite names a VALUES list's columns column1, column2...; `where true` lets the upsert clause parse.
@@ -97,6 +91,29 @@ export function insertNewSharing(
       select ${sql.join([...sharedColumns.map((c) => shared[c]), ...names])} from (values ${list}) where true
       on conflict do nothing`.compile(trx);
   });
+}
+
+/**
+ * insertNewSharing's statement on PostgreSQL: the shared values once, one array per varying
+ * column, unnested. A statement of its own there, or one part of a push's single write statement
+ * (push-writes.ts).
+ */
+export function insertSharingPostgres(
+  table: keyof Tables,
+  shared: Readonly<Record<string, string | number>>,
+  rows: ReadonlyArray<Readonly<Record<string, string | number>>>,
+): RawBuilder<unknown> {
+  const first = rows[0] ?? {};
+  const sharedColumns = Object.keys(shared);
+  const columns = Object.keys(first);
+  const target = sql.join([...sharedColumns, ...columns].map((c) => sql.ref(c)));
+  const type = (value: unknown) => sql.raw(typeof value === 'number' ? 'int4' : 'text');
+  const values = sharedColumns.map((c) => sql`${shared[c]}::${type(shared[c])}`);
+  const arrays = columns.map((c) => sql`${rows.map((r) => r[c])}::${type(first[c])}[]`);
+  const names = columns.map((_, i) => sql.raw(`c${i}`));
+  return sql`insert into ${sql.table(table)} (${target})
+    select ${sql.join([...values, ...names])} from unnest(${sql.join(arrays)}) as k(${sql.join(names)})
+    on conflict do nothing`;
 }
 
 /**

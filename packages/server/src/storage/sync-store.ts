@@ -17,7 +17,8 @@ import { CachedInserts } from './cached-inserts';
 import { changesChannel, decodeNotice, encodeNotice } from './change-notices';
 import type { ChangeListener, ChangeNotice } from './change-notices';
 import type { Listening } from './pg-listener';
-import { inPositionOrder, insertNewSharing, joined, rowsByKey } from './dialect-sql';
+import { inPositionOrder, insertNewSharing, insertSharingPostgres, joined, rowsByKey } from './dialect-sql';
+import { pushWritesPostgres, touchDeviceSql, upsertRecordsPostgres } from './push-writes';
 import type { Tables } from './tables';
 
 type Db = Kysely<Tables> | Transaction<Tables>;
@@ -208,6 +209,29 @@ function journaledResult(row: {
   };
 }
 
+/**
+ * A journal insert's values: what every op of one push shares (sent once), and each op's own.
+ */
+function journalRows(tenant: string, sender: OpSender, ops: readonly JournalEntry[]) {
+  const shared = {
+    tenant,
+    client_id: sender.clientId,
+    device_id: sender.deviceId,
+    user_id: sender.userId,
+    received_at: sender.receivedAt,
+    duplicates: 0,
+  };
+  const rows = ops.map((o) => ({
+    op_id: o.opId,
+    collection: o.collection,
+    record_id: o.recordId,
+    op_type: o.type,
+    status: o.result.status,
+    result: journalResult(o.result),
+  }));
+  return { shared, rows };
+}
+
 export function recordKey(collection: string, id: string): string {
   return `${collection}\u0000${id}`;
 }
@@ -313,9 +337,14 @@ export class TenantWrite {
     startPosition: number,
     private readonly lastReserved: number,
     private readonly inserts: CachedInserts,
+    /** PostgreSQL: the change notice this transaction sends when it changes records (SyncStore.write). */
+    private readonly notice: string | null = null,
   ) {
     this.position = startPosition;
   }
+
+  /** True once writePush sent the change notice: SyncStore.write need not send it again. */
+  noticeSent = false;
 
   /** The next change position; positions are only ever handed out under the tenant lock. */
   nextPosition(): number {
@@ -410,7 +439,12 @@ export class TenantWrite {
 
   async writeRecords(records: readonly StoredRecord[]): Promise<void> {
     for (const r of records) refuseJsonEscapes(r);
-    if (records.length > 0) this.wroteRecords = true;
+    if (records.length === 0) return;
+    this.wroteRecords = true;
+    if (this.kind === 'postgres') {
+      await upsertRecordsPostgres(this.tenant, records).execute(this.trx);
+      return;
+    }
     for (const part of chunks(records)) {
       const rows = part.map((r) => ({
         tenant: this.tenant,
@@ -451,27 +485,45 @@ export class TenantWrite {
    * an op apply at most once.
    */
   async writeOps(sender: OpSender, ops: readonly JournalEntry[]): Promise<number> {
-    const shared = {
-      tenant: this.tenant,
-      client_id: sender.clientId,
-      device_id: sender.deviceId,
-      user_id: sender.userId,
-      received_at: sender.receivedAt,
-      duplicates: 0,
-    };
     let journaled = 0;
     for (const part of chunks(ops)) {
-      const rows = part.map((o) => ({
-        op_id: o.opId,
-        collection: o.collection,
-        record_id: o.recordId,
-        op_type: o.type,
-        status: o.result.status,
-        result: journalResult(o.result),
-      }));
+      const { shared, rows } = journalRows(this.tenant, sender, part);
       journaled += await insertNewSharing(this.trx, this.kind, this.inserts, 'ops', shared, rows);
     }
     return journaled;
+  }
+
+  /**
+   * A push's usual writes: its ops journaled (see writeOps, whose count it returns), its records
+   * written, the device's last sync touched. On PostgreSQL that is one statement, carrying the
+   * change notice too (push-writes.ts); on SQLite, in process, it is the statements above. When
+   * the journal refused an op, whether the records were written is left open: the caller rolls
+   * the transaction back.
+   */
+  async writePush(
+    sender: OpSender,
+    ops: readonly JournalEntry[],
+    records: readonly StoredRecord[],
+  ): Promise<number> {
+    if (this.kind === 'sqlite') {
+      const journaled = await this.writeOps(sender, ops);
+      if (journaled === ops.length) await this.writeRecords(records);
+      await this.touchDevice(sender.userId, sender.deviceId, sender.receivedAt);
+      return journaled;
+    }
+    for (const r of records) refuseJsonEscapes(r);
+    const notice =
+      records.length > 0 && this.notice !== null ? { channel: changesChannel, payload: this.notice } : null;
+    const journal = ops.length > 0 ? journalRows(this.tenant, sender, ops) : null;
+    const { rows } = await pushWritesPostgres({
+      journal: journal && insertSharingPostgres('ops', journal.shared, journal.rows),
+      records: records.length > 0 ? upsertRecordsPostgres(this.tenant, records) : null,
+      device: touchDeviceSql(this.tenant, sender.userId, sender.deviceId, sender.receivedAt),
+      notice,
+    }).execute(this.trx);
+    if (records.length > 0) this.wroteRecords = true;
+    if (notice) this.noticeSent = true;
+    return rows[0]?.journaled ?? 0;
   }
 
   async writeTempIds(
@@ -733,11 +785,7 @@ async function touchDevice(
   deviceId: string,
   at: string,
 ): Promise<void> {
-  await db
-    .insertInto('devices')
-    .values({ tenant, user_id: userId, device_id: deviceId, last_sync_at: at })
-    .onConflict((oc) => oc.columns(['tenant', 'user_id', 'device_id']).doUpdateSet({ last_sync_at: at }))
-    .execute();
+  await touchDeviceSql(tenant, userId, deviceId, at).execute(db);
 }
 
 async function insertAudit(db: Db, events: readonly AuditEvent[]): Promise<void> {
@@ -925,11 +973,12 @@ export class SyncStore {
         reserved.position - changes,
         reserved.position,
         this.inserts,
+        this.noticesThroughDatabase ? encodeNotice(notice) : null,
       );
       const out = await fn(w);
       changed = w.changedRecords;
       // PostgreSQL delivers a NOTIFY when, and only if, this transaction commits.
-      if (changed && this.noticesThroughDatabase)
+      if (changed && this.noticesThroughDatabase && !w.noticeSent)
         await sql`select pg_notify(${changesChannel}, ${encodeNotice(notice)})`.execute(trx);
       return out;
     });
