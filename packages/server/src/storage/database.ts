@@ -2,8 +2,8 @@ import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import BetterSqlite3 from 'better-sqlite3';
 import pg from 'pg';
-import { Kysely, PostgresDialect, SqliteDialect } from 'kysely';
-import type { Dialect, SqliteDatabase } from 'kysely';
+import { CompiledQuery, Kysely, PostgresDialect, SqliteDialect } from 'kysely';
+import type { DatabaseConnection, Dialect, Driver, QueryResult, SqliteDatabase } from 'kysely';
 import { OutpostError } from '@outpost/core';
 import type { Tables } from './tables';
 import { migrateToLatest } from './migrations';
@@ -73,6 +73,53 @@ function refusingNulText(dialect: Dialect): Dialect {
 }
 
 /**
+ * Sends a transaction's BEGIN with its first statement instead of on its own. Kysely awaits BEGIN
+ * before running the transaction's code; each statement awaited is a round trip through the
+ * driver, Kysely and the event loop, about a millisecond of a 30 ms push. Here BEGIN is queued in
+ * node-postgres and the first statement is queued right behind it, so the driver sends it the
+ * moment BEGIN completes, and that statement's result waits for BEGIN's too: an error in BEGIN
+ * still fails the transaction at its first statement. node-postgres runs a connection's queries
+ * in the order they were queued, and both are queued synchronously, so nothing can come between.
+ */
+function beginWithFirstStatement(dialect: Dialect): Dialect {
+  return {
+    createAdapter: () => dialect.createAdapter(),
+    createIntrospector: (db) => dialect.createIntrospector(db),
+    createQueryCompiler: () => dialect.createQueryCompiler(),
+    createDriver: () => {
+      const driver = dialect.createDriver();
+      const wrapped: Driver = {
+        init: () => driver.init(),
+        acquireConnection: () => driver.acquireConnection(),
+        beginTransaction: (connection, settings) => {
+          if (settings.isolationLevel || settings.accessMode)
+            return driver.beginTransaction(connection, settings);
+          const begun = connection.executeQuery(CompiledQuery.raw('begin'));
+          begun.catch(() => undefined); // reported through the first statement, below
+          // The connection's own executeQuery (its class's), shadowed for one call.
+          const own = connection.executeQuery;
+          const shadowed = connection as Partial<Pick<DatabaseConnection, 'executeQuery'>>;
+          shadowed.executeQuery = <R>(query: CompiledQuery) => {
+            delete shadowed.executeQuery;
+            const result = own.call(connection, query) as Promise<QueryResult<R>>;
+            return Promise.all([begun, result]).then(([, r]) => r);
+          };
+          return Promise.resolve();
+        },
+        commitTransaction: (connection) => driver.commitTransaction(connection),
+        rollbackTransaction: (connection) => driver.rollbackTransaction(connection),
+        releaseConnection: (connection) => driver.releaseConnection(connection),
+        destroy: () => driver.destroy(),
+      };
+      if (driver.savepoint) wrapped.savepoint = driver.savepoint.bind(driver);
+      if (driver.rollbackToSavepoint) wrapped.rollbackToSavepoint = driver.rollbackToSavepoint.bind(driver);
+      if (driver.releaseSavepoint) wrapped.releaseSavepoint = driver.releaseSavepoint.bind(driver);
+      return wrapped;
+    },
+  };
+}
+
+/**
  * The check every compiled query's parameters pass; queries run precompiled (the store's cached
  * inserts) call it themselves.
  */
@@ -127,7 +174,9 @@ export async function openPostgres(
     // An idle connection the server ends (a restart, a failover, an administrator) is reported
     // here; unheard, it would crash the process. The pool replaces it on the next query.
     pool.on('error', (err) => options.onIdleError?.(err));
-    return new Kysely<Tables>({ dialect: refusingNulText(new PostgresDialect({ pool })) });
+    return new Kysely<Tables>({
+      dialect: beginWithFirstStatement(refusingNulText(new PostgresDialect({ pool }))),
+    });
   };
   const db = kysely(new pg.Pool({ connectionString: url, max, types: numericTypes }));
   // Set once per session at connect, so a page read is one statement and one round trip: set per
