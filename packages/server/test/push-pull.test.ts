@@ -371,6 +371,79 @@ describe.each(dialects())('push and pull on %s', (kind) => {
     );
   });
 
+  it('settles a create that names an existing record against that record, among creates of new ones', async () => {
+    // A push takes a create's device-made id for new without reading it, and checks with its
+    // writes; these creates name a live record, a signed note and a tombstone, so the push is
+    // settled again from what the database holds.
+    const [live, gone, fresh1, fresh2, encounterId, noteId] = Array.from({ length: 6 }, () => uuidv7());
+    await push(server, nurse, [
+      { collection: 'patients', type: 'create', id: live, data: { name: 'Chikondi', village: 'Dedza' } },
+      { collection: 'patients', type: 'create', id: gone, data: { name: 'Left the district' } },
+      { collection: 'patients', type: 'delete', id: gone, baseVersion: 1 },
+      { collection: 'encounters', type: 'create', id: encounterId, data: { patientId: live } },
+      {
+        collection: 'clinicalNotes',
+        type: 'create',
+        id: noteId,
+        data: { encounterId, body: 'Signed', signatureHash: 'sig-1' },
+      },
+    ]);
+    const start = (await pullAll(server, nurse)).cursor;
+    const creates = [
+      { collection: 'patients', id: fresh1, data: { name: 'New one' } },
+      { collection: 'patients', id: live, data: { name: 'Chikondi B.' } },
+      { collection: 'patients', id: gone, data: { name: 'Came back' } },
+      { collection: 'clinicalNotes', id: noteId, data: { encounterId, body: 'Rewritten' } },
+      { collection: 'patients', id: fresh2, data: { name: 'Another new one' } },
+    ];
+    const body = {
+      clientId: 'client-1',
+      deviceId: 'tablet-1',
+      ops: creates.map((c) => ({ opId: opId(), hlc: hlc(), type: 'create', ...c })),
+    };
+    const send = () =>
+      server.request<PushResponse>({ method: 'POST', url: '/v1/sync/push', token: nurse, body });
+    const res = await send();
+    expect(res.body.results.map((r) => [r.status, r.version, r.error?.code])).toEqual([
+      ['applied', 1, undefined],
+      // A create carries no base version: against a record that exists it is a stale change, and
+      // the server's copy (the live record, the deletion) wins, the device's kept in the archive.
+      ['conflict', 1, undefined],
+      ['conflict', 2, undefined],
+      ['rejected', 1, 'IMMUTABLE'],
+      ['applied', 1, undefined],
+    ]);
+    const { changes } = await pullAll(server, nurse, { cursor: start });
+    expect(changes.map((c) => [c.id, c.version, c.data])).toEqual(
+      expect.arrayContaining([
+        [fresh1, 1, { name: 'New one' }],
+        [fresh2, 1, { name: 'Another new one' }],
+      ]),
+    );
+    expect(changes).toHaveLength(2);
+    const stored = (collection: string, id: string) =>
+      server.app.outpost.store.getRecord('clinic-a', collection, id);
+    expect(await stored('patients', live)).toMatchObject({
+      version: 1,
+      data: { name: 'Chikondi', village: 'Dedza' },
+    });
+    expect(await stored('patients', gone)).toMatchObject({ version: 2, deleted: true });
+    expect(await stored('clinicalNotes', noteId)).toMatchObject({ version: 1, data: { body: 'Signed' } });
+    for (const [collection, id] of [
+      ['patients', live],
+      ['patients', gone],
+      ['clinicalNotes', noteId],
+    ] as const) {
+      expect(await server.app.outpost.store.conflictsForRecord('clinic-a', collection, id)).toHaveLength(1);
+    }
+    // Sent again, as after a lost response: every op answered from the journal, nothing applied twice.
+    const again = await send();
+    expect(again.body.results.map((r) => [r.status, r.originalStatus, r.version])).toEqual(
+      res.body.results.map((r) => ['duplicate', r.status, r.version]),
+    );
+    expect((await pullAll(server, nurse, { cursor: start })).changes).toEqual(changes);
+  });
+
   it('pages with limit and hasMore, and filters by collection', async () => {
     const ids = Array.from({ length: 7 }, () => uuidv7());
     const start = (await pullAll(server, nurse)).cursor;
