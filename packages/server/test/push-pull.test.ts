@@ -375,7 +375,14 @@ describe.each(dialects())('push and pull on %s', (kind) => {
     // A push takes a create's device-made id for new without reading it, and checks with its
     // writes; these creates name a live record, a signed note and a tombstone, so the push is
     // settled again from what the database holds.
-    const [live, gone, fresh1, fresh2, encounterId, noteId] = Array.from({ length: 6 }, () => uuidv7());
+    const [live, gone, fresh1, fresh2, encounterId, noteId] = [
+      uuidv7(),
+      uuidv7(),
+      uuidv7(),
+      uuidv7(),
+      uuidv7(),
+      uuidv7(),
+    ];
     await push(server, nurse, [
       { collection: 'patients', type: 'create', id: live, data: { name: 'Chikondi', village: 'Dedza' } },
       { collection: 'patients', type: 'create', id: gone, data: { name: 'Left the district' } },
