@@ -372,9 +372,8 @@ describe.each(dialects())('push and pull on %s', (kind) => {
   });
 
   it('settles a create that names an existing record against that record, among creates of new ones', async () => {
-    // A push takes a create's device-made id for new without reading it, and checks with its
-    // writes; these creates name a live record, a signed note and a tombstone, so the push is
-    // settled again from what the database holds.
+    // A create names a device-made id, which nearly always is new; these name a live record, a
+    // tombstone and a signed note, and must be settled against them as any change would be.
     const [live, gone, fresh1, fresh2, encounterId, noteId] = [
       uuidv7(),
       uuidv7(),

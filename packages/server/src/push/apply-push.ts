@@ -180,7 +180,7 @@ export async function applyPush(
   guard: PushGuard = {},
 ): Promise<PushResponse> {
   const checked = rawOps.map((raw) => checkOp(raw, schema, ctx.roles));
-  const attempt = (earlierOps: Trust) =>
+  const attempt = (earlierOps: JournalCheck) =>
     store.write(
       ctx.tenant,
       rawOps.length,
@@ -194,13 +194,11 @@ export async function applyPush(
     );
   // Nearly every push carries only ops the server never saw, so the journal is not read first: its
   // key refuses an opId twice. An attempt commits only if every op it journaled was new, and then
-  // reading the journal first would have found nothing: the outcome is the same. Likewise a create
-  // with a device-made id is taken to make a new record, and the writes check that no record had
-  // that id. If anything fails (an op an earlier push applied, a record that existed after all, or
-  // an error that applying it again may have caused), the push runs again, reading the journal and
-  // every record first, as a resend must to answer its ops `duplicate` (decision 0004). A resend
-  // after a lost response pays for two attempts; every other push saves a lookup per op and, on
-  // PostgreSQL, the round trip of reading the records it creates.
+  // reading the journal first would have found nothing: the outcome is the same. If anything fails
+  // (an op an earlier push applied, or an error that applying it again may have caused), the push
+  // runs again as a resend must, reading the journal first to answer those ops `duplicate`
+  // (decision 0004). A resend after a lost response pays for two attempts; every other push saves
+  // a lookup per op.
   try {
     return await attempt('trust the key');
   } catch {
@@ -208,18 +206,11 @@ export async function applyPush(
   }
 }
 
-/**
- * What an attempt took on trust was not so: an op of this push was journaled by an earlier one, or
- * a record it created existed. The push must run again, reading first.
- */
-class ReadFirst extends Error {}
+/** An op of this push was journaled by an earlier one: the push must be answered from the journal. */
+class SeenBefore extends Error {}
 
-/**
- * How a push finds the ops earlier pushes applied and the records its creates would replace: by
- * reading them first, or by the journal's key refusing an op and a check, made with the writes,
- * that no created id was taken.
- */
-type Trust = 'read first' | 'trust the key';
+/** How a push finds the ops earlier pushes applied: by reading the journal, or by its key refusing them. */
+type JournalCheck = 'read first' | 'trust the key';
 
 /**
  * Checks a caller runs inside the push's own transaction, under the tenant lock, so nothing can
@@ -249,8 +240,6 @@ class PushRun {
   private readonly rejections: StoredRejection[] = [];
   private readonly journal: JournalEntry[] = [];
   private readonly duplicates: string[] = [];
-  /** Records this push creates without having read them: the writes check that none existed. */
-  private readonly takenForNew: Array<{ collection: string; id: string }> = [];
   private readonly nowIso: string;
   /** Reads for finishRecord, seeing what this push staged; one function for the whole push. */
   private readonly get = (collection: string, id: string) => this.record(collection, id);
@@ -259,8 +248,8 @@ class PushRun {
     private readonly w: TenantWrite,
     private readonly schema: Schema,
     private readonly ctx: PushContext,
-    /** Whether earlier pushes' ops and created records are looked up before applying, or checked with the writes. */
-    private readonly earlierOps: Trust,
+    /** Whether earlier pushes' ops are looked up before applying, or left to the journal's key. */
+    private readonly earlierOps: JournalCheck,
   ) {
     this.nowIso = ctx.now().toISOString();
   }
@@ -357,15 +346,12 @@ class PushRun {
     }
 
     const keys: Array<{ collection: string; id: string }> = [];
-    const created: Array<{ collection: string; id: string }> = [];
     const newIdsNeeded = new Map<string, number>();
     for (const op of ops) {
       const def = this.schema.collection(op.collection);
       if (!def) continue;
       const id = isTempId(op.id) ? this.tempIds.get(op.id) : op.id;
-      if (id !== undefined && op.type === 'create' && !isTempId(op.id))
-        created.push({ collection: op.collection, id });
-      else if (id !== undefined) keys.push({ collection: op.collection, id });
+      if (id !== undefined) keys.push({ collection: op.collection, id });
       else if (op.type === 'create')
         newIdsNeeded.set(op.collection, (newIdsNeeded.get(op.collection) ?? 0) + 1);
       for (const [field, target] of Object.entries(def.references)) {
@@ -377,20 +363,6 @@ class PushRun {
             ? value
             : undefined;
         if (ref !== undefined) keys.push({ collection: target, id: ref });
-      }
-    }
-    // A device-made id a create names is nearly always new. Trusting that, the record is not read:
-    // the writes check it (flush), and if it existed the push runs again reading first.
-    const read = new Set(keys.map((k) => recordKey(k.collection, k.id)));
-    for (const k of created) {
-      const key = recordKey(k.collection, k.id);
-      if (read.has(key)) continue;
-      if (this.earlierOps === 'read first') {
-        keys.push(k);
-        read.add(key);
-      } else if (!this.records.has(key)) {
-        this.records.set(key, null);
-        this.takenForNew.push(k);
       }
     }
     const loaded = await this.w.loadRecords(keys);
@@ -676,15 +648,14 @@ class PushRun {
         staged.push(r);
       }
     }
-    // The journal with the records: an attempt that trusted the keys stops here when an op was
-    // applied before or a record it created existed, and rolls back whatever was written with it.
+    // The journal with the records: an attempt that trusted its key stops here when an op was
+    // applied before, and rolls back whatever was written with it.
     const { clientId, deviceId, userId } = this.ctx;
     const sender = { clientId, deviceId, userId, receivedAt: this.nowIso };
-    const written = await this.w.writePush(sender, this.journal, staged, this.takenForNew);
-    if (written.journaled < this.journal.length || written.existing > 0) {
-      if (this.earlierOps === 'trust the key') throw new ReadFirst();
-      // Both were read under the tenant lock: nothing else can have written them since.
-      throw new Error('the op journal or the records hold what this push read as new');
+    if ((await this.w.writePush(sender, this.journal, staged)) < this.journal.length) {
+      if (this.earlierOps === 'trust the key') throw new SeenBefore();
+      // The journal was read under the tenant lock: nothing else can have journaled these since.
+      throw new Error('the op journal holds an op this push read as new');
     }
     if (this.newMappings.length > 0) await this.w.writeTempIds(this.ctx.clientId, this.newMappings);
     if (this.conflicts.length > 0) await this.w.writeConflicts(this.conflicts);

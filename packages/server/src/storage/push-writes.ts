@@ -51,43 +51,23 @@ export function touchDeviceSql(
 }
 
 /**
- * How many of `keys` name a record of `tenant`: one index probe per key, as dialect-sql's
- * rowsByKey reads them (the `limit 1` keeps PostgreSQL from answering with a scan of the tenant
- * when the table has no statistics yet).
- */
-export function countExistingPostgres(
-  tenant: string,
-  keys: ReadonlyArray<{ collection: string; id: string }>,
-): RawBuilder<unknown> {
-  return sql`select count(*) from unnest(${keys.map((k) => k.collection)}::text[], ${keys.map((k) => k.id)}::text[])
-      as k(collection, id)
-    cross join lateral (select 1 from records r
-      where r.tenant = ${tenant} and r.collection = k.collection and r.id = k.id limit 1) as p`;
-}
-
-/**
  * A push's writes on PostgreSQL as one statement: the journal insert (whose `on conflict do
  * nothing` skips ops journaled before), the records upsert, the device touch, and the change
  * notice when records changed. Returns how many ops were journaled. The parts are data-modifying
  * CTEs, which PostgreSQL runs to completion whether or not the final select reads them; they
- * touch different tables, so none needs to see another's rows. `existing` counts, before any of
- * them writes (a statement's parts share one snapshot, taken under the tenant lock), the records
- * the push created without reading them.
+ * touch different tables, so none needs to see another's rows.
  */
 export function pushWritesPostgres(parts: {
-  existing: RawBuilder<unknown> | null;
   journal: RawBuilder<unknown> | null;
   records: RawBuilder<unknown> | null;
   device: RawBuilder<unknown>;
   notice: { channel: string; payload: string } | null;
-}): RawBuilder<{ journaled: number; existing: number }> {
+}): RawBuilder<{ journaled: number }> {
   const ctes = [];
   if (parts.journal) ctes.push(sql`journaled as (${parts.journal} returning 1)`);
   if (parts.records) ctes.push(sql`written as (${parts.records})`);
   ctes.push(sql`touched as (${parts.device})`);
   const journaled = parts.journal ? sql`(select count(*) from journaled)::int4` : sql`0`;
-  const existing = parts.existing ? sql`(${parts.existing})::int4` : sql`0`;
   const notify = parts.notice ? sql`, pg_notify(${parts.notice.channel}, ${parts.notice.payload})` : sql``;
-  return sql<{ journaled: number; existing: number }>`with ${sql.join(ctes)}
-    select ${journaled} as journaled, ${existing} as existing${notify}`;
+  return sql<{ journaled: number }>`with ${sql.join(ctes)} select ${journaled} as journaled${notify}`;
 }

@@ -18,12 +18,7 @@ import { changesChannel, decodeNotice, encodeNotice } from './change-notices';
 import type { ChangeListener, ChangeNotice } from './change-notices';
 import type { Listening } from './pg-listener';
 import { inPositionOrder, insertNewSharing, insertSharingPostgres, joined, rowsByKey } from './dialect-sql';
-import {
-  countExistingPostgres,
-  pushWritesPostgres,
-  touchDeviceSql,
-  upsertRecordsPostgres,
-} from './push-writes';
+import { pushWritesPostgres, touchDeviceSql, upsertRecordsPostgres } from './push-writes';
 import type { Tables } from './tables';
 
 type Db = Kysely<Tables> | Transaction<Tables>;
@@ -499,33 +494,28 @@ export class TenantWrite {
   }
 
   /**
-   * A push's usual writes: its ops journaled (see writeOps), its records written, the device's last
-   * sync touched. Returns how many ops were journaled and how many of `takenForNew`, records the
-   * push created without reading them, existed before it. On PostgreSQL that is one statement,
-   * carrying the change notice too (push-writes.ts); on SQLite, in process, the statements above.
-   * When an op was refused or a record existed, whether the rest was written is left open: the
-   * caller rolls the transaction back.
+   * A push's usual writes: its ops journaled (see writeOps, whose count it returns), its records
+   * written, the device's last sync touched. On PostgreSQL that is one statement, carrying the
+   * change notice too (push-writes.ts); on SQLite, in process, it is the statements above. When
+   * the journal refused an op, whether the records were written is left open: the caller rolls
+   * the transaction back.
    */
   async writePush(
     sender: OpSender,
     ops: readonly JournalEntry[],
     records: readonly StoredRecord[],
-    takenForNew: ReadonlyArray<{ collection: string; id: string }>,
-  ): Promise<{ journaled: number; existing: number }> {
+  ): Promise<number> {
     if (this.kind === 'sqlite') {
-      const existing = takenForNew.length > 0 ? (await this.loadRecords(takenForNew)).size : 0;
-      if (existing > 0) return { journaled: 0, existing };
       const journaled = await this.writeOps(sender, ops);
       if (journaled === ops.length) await this.writeRecords(records);
       await this.touchDevice(sender.userId, sender.deviceId, sender.receivedAt);
-      return { journaled, existing };
+      return journaled;
     }
     for (const r of records) refuseJsonEscapes(r);
     const notice =
       records.length > 0 && this.notice !== null ? { channel: changesChannel, payload: this.notice } : null;
     const journal = ops.length > 0 ? journalRows(this.tenant, sender, ops) : null;
     const { rows } = await pushWritesPostgres({
-      existing: takenForNew.length > 0 ? countExistingPostgres(this.tenant, takenForNew) : null,
       journal: journal && insertSharingPostgres('ops', journal.shared, journal.rows),
       records: records.length > 0 ? upsertRecordsPostgres(this.tenant, records) : null,
       device: touchDeviceSql(this.tenant, sender.userId, sender.deviceId, sender.receivedAt),
@@ -533,7 +523,7 @@ export class TenantWrite {
     }).execute(this.trx);
     if (records.length > 0) this.wroteRecords = true;
     if (notice) this.noticeSent = true;
-    return { journaled: rows[0]?.journaled ?? 0, existing: rows[0]?.existing ?? 0 };
+    return rows[0]?.journaled ?? 0;
   }
 
   async writeTempIds(
