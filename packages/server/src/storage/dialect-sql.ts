@@ -57,14 +57,14 @@ export function joined(kind: DatabaseKind, text: RawBuilder<string>): RawBuilder
  * Inserts rows that share most of their values (a push's op journal: one sender, one time), each
  * shared value sent once, skipping rows whose key the table already holds; returns how many it
  * inserted. `shared` holds the columns every row has the same value in, `rows` the rest, every row
- * with the same keys. Binding a parameter per cell cost more than the insert itself:
- * - PostgreSQL gets one array per varying column, unnested;
+ * with the same keys. Binding a parameter per cell cost more than the insert itself, so:
  * - SQLite gets a VALUES list of the varying columns, its text compiled once per table, columns
- *   and row count.
+ *   and row count (this function);
+ * - PostgreSQL gets one array per varying column, unnested (insertSharingPostgres), as one part of
+ *   a push's single write statement.
  */
-export function insertNewSharing(
+export function insertNewSharingSqlite(
   trx: Transaction<Tables>,
-  kind: DatabaseKind,
   inserts: CachedInserts,
   table: keyof Tables,
   shared: Readonly<Record<string, string | number>>,
@@ -72,11 +72,6 @@ export function insertNewSharing(
 ): Promise<number> {
   const first = rows[0];
   if (first === undefined) return Promise.resolve(0);
-  if (kind === 'postgres') {
-    return insertSharingPostgres(table, shared, rows)
-      .execute(trx)
-      .then((result) => Number(result.numAffectedRows ?? 0));
-  }
   const sharedColumns = Object.keys(shared);
   const columns = Object.keys(first);
   const target = sql.join([...sharedColumns, ...columns].map((c) => sql.ref(c)));
@@ -94,9 +89,8 @@ export function insertNewSharing(
 }
 
 /**
- * insertNewSharing's statement on PostgreSQL: the shared values once, one array per varying
- * column, unnested. A statement of its own there, or one part of a push's single write statement
- * (push-writes.ts).
+ * insertNewSharingSqlite's statement on PostgreSQL: the shared values once, one array per varying
+ * column, unnested; one part of a push's single write statement (push-writes.ts).
  */
 export function insertSharingPostgres(
   table: keyof Tables,

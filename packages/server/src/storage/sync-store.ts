@@ -17,7 +17,13 @@ import { CachedInserts } from './cached-inserts';
 import { changesChannel, decodeNotice, encodeNotice } from './change-notices';
 import type { ChangeListener, ChangeNotice } from './change-notices';
 import type { Listening } from './pg-listener';
-import { inPositionOrder, insertNewSharing, insertSharingPostgres, joined, rowsByKey } from './dialect-sql';
+import {
+  inPositionOrder,
+  insertNewSharingSqlite,
+  insertSharingPostgres,
+  joined,
+  rowsByKey,
+} from './dialect-sql';
 import { pushWritesPostgres, touchDeviceSql, upsertRecordsPostgres } from './push-writes';
 import type { Tables } from './tables';
 
@@ -437,10 +443,15 @@ export class TenantWrite {
     return this.wroteRecords;
   }
 
-  async writeRecords(records: readonly StoredRecord[]): Promise<void> {
+  /** Every record write passes here first: pull's JSON depends on the check (refuseJsonEscapes). */
+  private admit(records: readonly StoredRecord[]): void {
     for (const r of records) refuseJsonEscapes(r);
+    if (records.length > 0) this.wroteRecords = true;
+  }
+
+  async writeRecords(records: readonly StoredRecord[]): Promise<void> {
+    this.admit(records);
     if (records.length === 0) return;
-    this.wroteRecords = true;
     if (this.kind === 'postgres') {
       await upsertRecordsPostgres(this.tenant, records).execute(this.trx);
       return;
@@ -480,25 +491,12 @@ export class TenantWrite {
   }
 
   /**
-   * Journals ops, skipping any whose opId the journal already holds; returns how many it journaled.
-   * A push compares that with how many it sent (see applyPush): the journal's key is what makes
-   * an op apply at most once.
-   */
-  async writeOps(sender: OpSender, ops: readonly JournalEntry[]): Promise<number> {
-    let journaled = 0;
-    for (const part of chunks(ops)) {
-      const { shared, rows } = journalRows(this.tenant, sender, part);
-      journaled += await insertNewSharing(this.trx, this.kind, this.inserts, 'ops', shared, rows);
-    }
-    return journaled;
-  }
-
-  /**
-   * A push's usual writes: its ops journaled (see writeOps, whose count it returns), its records
-   * written, the device's last sync touched. On PostgreSQL that is one statement, carrying the
-   * change notice too (push-writes.ts); on SQLite, in process, it is the statements above. When
-   * the journal refused an op, whether the records were written is left open: the caller rolls
-   * the transaction back.
+   * A push's usual writes: its ops journaled, skipping any whose opId the journal already holds,
+   * its records written, the device's last sync touched. Returns how many ops it journaled; a push
+   * compares that with how many it sent (see applyPush): the journal's key is what makes an op
+   * apply at most once. On PostgreSQL that is one statement, carrying the change notice too
+   * (push-writes.ts); on SQLite, in process, one statement each. When the journal refused an op,
+   * whether the records were written is left open: the caller rolls the transaction back.
    */
   async writePush(
     sender: OpSender,
@@ -506,12 +504,16 @@ export class TenantWrite {
     records: readonly StoredRecord[],
   ): Promise<number> {
     if (this.kind === 'sqlite') {
-      const journaled = await this.writeOps(sender, ops);
+      let journaled = 0;
+      for (const part of chunks(ops)) {
+        const { shared, rows } = journalRows(this.tenant, sender, part);
+        journaled += await insertNewSharingSqlite(this.trx, this.inserts, 'ops', shared, rows);
+      }
       if (journaled === ops.length) await this.writeRecords(records);
       await this.touchDevice(sender.userId, sender.deviceId, sender.receivedAt);
       return journaled;
     }
-    for (const r of records) refuseJsonEscapes(r);
+    this.admit(records);
     const notice =
       records.length > 0 && this.notice !== null ? { channel: changesChannel, payload: this.notice } : null;
     const journal = ops.length > 0 ? journalRows(this.tenant, sender, ops) : null;
@@ -521,7 +523,6 @@ export class TenantWrite {
       device: touchDeviceSql(this.tenant, sender.userId, sender.deviceId, sender.receivedAt),
       notice,
     }).execute(this.trx);
-    if (records.length > 0) this.wroteRecords = true;
     if (notice) this.noticeSent = true;
     return rows[0]?.journaled ?? 0;
   }
@@ -954,6 +955,8 @@ export class SyncStore {
     origin?: string,
   ): Promise<T> {
     const notice: ChangeNotice = origin === undefined ? { tenant } : { tenant, origin };
+    // PostgreSQL's NOTIFY payload: sent with a push's writes (writePush), or below.
+    const payload = this.noticesThroughDatabase ? encodeNotice(notice) : null;
     let changed = false;
     const result = await this.database.db.transaction().execute(async (trx) => {
       // One statement takes the lock and reserves positions for at most `changes` records;
@@ -973,16 +976,16 @@ export class SyncStore {
         reserved.position - changes,
         reserved.position,
         this.inserts,
-        this.noticesThroughDatabase ? encodeNotice(notice) : null,
+        payload,
       );
       const out = await fn(w);
       changed = w.changedRecords;
       // PostgreSQL delivers a NOTIFY when, and only if, this transaction commits.
-      if (changed && this.noticesThroughDatabase && !w.noticeSent)
-        await sql`select pg_notify(${changesChannel}, ${encodeNotice(notice)})`.execute(trx);
+      if (changed && payload !== null && !w.noticeSent)
+        await sql`select pg_notify(${changesChannel}, ${payload})`.execute(trx);
       return out;
     });
-    if (changed && !this.noticesThroughDatabase) this.announce(notice);
+    if (changed && payload === null) this.announce(notice);
     return result;
   }
 
