@@ -2,7 +2,7 @@
  * The five properties every run must end in, one function each, over what the server and every
  * device hold after healing and a final sync round (plus the history the network recorded).
  */
-import { isTempId, parseTempId, stableStringify } from '@outpost/core';
+import { isTempId, opErrorCodes, parseTempId, stableStringify } from '@outpost/core';
 import type { RecordData, Rejection, Schema } from '@outpost/core';
 import type { LocalRecord, OutboxEntry, StoreSnapshot } from '@outpost/client';
 import type { StoredConflict, StoredOp, StoredRejection } from '@outpost/server';
@@ -73,16 +73,7 @@ export function noByDesign(): ByDesign {
 const key = (collection: string, id: string) => `${collection}\u0000${id}`;
 const same = (a: unknown, b: unknown) => stableStringify(a ?? null) === stableStringify(b ?? null);
 /** Op error codes the server answers; anything else on a failed op is the network's. */
-const serverCodes = new Set([
-  'VALIDATION_FAILED',
-  'FORBIDDEN',
-  'UNKNOWN_COLLECTION',
-  'NOT_FOUND',
-  'IMMUTABLE',
-  'LOCKED',
-  'UNRESOLVED_REFERENCE',
-  'DEPENDENCY_FAILED',
-]);
+const serverCodes = new Set<string>(opErrorCodes);
 
 function tenantOf(final: FinalState, tenant: string): TenantFinal {
   const t = final.tenants.get(tenant);

@@ -8,6 +8,7 @@ import type { Session } from '../session';
 import { useAction } from '../use-action';
 import { signatureHash } from './signature';
 import { FormError } from '../form-error';
+import { FormFooter } from '../form-footer';
 import { SyncBadge } from '../sync-badge';
 
 /**
@@ -125,15 +126,7 @@ function NewNoteForm({
         Clinical note
         <textarea name="body" rows={3} required />
       </label>
-      <FormError error={error} />
-      <div className="buttons">
-        <button type="submit" disabled={busy}>
-          Save draft
-        </button>
-        <button type="button" onClick={onDone}>
-          Cancel
-        </button>
-      </div>
+      <FormFooter error={error} busy={busy} save="Save draft" onCancel={onDone} />
     </form>
   );
 }

@@ -7,7 +7,7 @@ import type { Encounter } from '../records';
 import type { Session } from '../session';
 import { useAction } from '../use-action';
 import { ClinicalNotes } from './clinical-notes';
-import { FormError } from '../form-error';
+import { FormFooter } from '../form-footer';
 import { SyncBadge } from '../sync-badge';
 
 /** A patient's visits, newest first, each with its clinical notes. */
@@ -73,15 +73,7 @@ function NewEncounterForm({ patientId, onDone }: { patientId: string; onDone: ()
           <textarea name="notes" rows={2} />
         </label>
       </div>
-      <FormError error={error} />
-      <div className="buttons">
-        <button type="submit" disabled={busy}>
-          Save encounter
-        </button>
-        <button type="button" onClick={onDone}>
-          Cancel
-        </button>
-      </div>
+      <FormFooter error={error} busy={busy} save="Save encounter" onCancel={onDone} />
     </form>
   );
 }

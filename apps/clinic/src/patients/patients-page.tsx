@@ -6,7 +6,7 @@ import type { Patient } from '../records';
 import { Link, navigate } from '../router';
 import { useAction } from '../use-action';
 import { PatientFields, patientFromForm } from './patient-fields';
-import { FormError } from '../form-error';
+import { FormFooter } from '../form-footer';
 import { SyncBadge } from '../sync-badge';
 
 const pageSize = 50;
@@ -90,15 +90,7 @@ function NewPatientForm({ onDone }: { onDone: () => void }) {
     <form className="card" aria-label="New patient" onSubmit={(e) => void submit(e)}>
       <h2>New patient</h2>
       <PatientFields />
-      <FormError error={error} />
-      <div className="buttons">
-        <button type="submit" disabled={busy}>
-          Save
-        </button>
-        <button type="button" onClick={onDone}>
-          Cancel
-        </button>
-      </div>
+      <FormFooter error={error} busy={busy} save="Save" onCancel={onDone} />
     </form>
   );
 }

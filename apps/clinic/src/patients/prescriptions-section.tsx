@@ -4,7 +4,7 @@ import type { ClientRecord } from '@outpost/client';
 import { useCollection, useSyncClient } from '@outpost/react';
 import type { Encounter, Prescription } from '../records';
 import { useAction } from '../use-action';
-import { FormError } from '../form-error';
+import { FormFooter } from '../form-footer';
 import { syncStateText } from '../sync-badge';
 
 /** A patient's prescriptions. They sync first, and a conflicting change waits for a person. */
@@ -106,15 +106,7 @@ function NewPrescriptionForm({
           </select>
         </label>
       </div>
-      <FormError error={error} />
-      <div className="buttons">
-        <button type="submit" disabled={busy}>
-          Save prescription
-        </button>
-        <button type="button" onClick={onDone}>
-          Cancel
-        </button>
-      </div>
+      <FormFooter error={error} busy={busy} save="Save prescription" onCancel={onDone} />
     </form>
   );
 }
