@@ -8,6 +8,7 @@ import { pathToFileURL } from 'node:url';
 import { makeTempId, orderOps } from '@outpost/core';
 import { vetPractice } from '@outpost/examples';
 import { median } from './sync-throughput';
+import { seededRandom } from './workload';
 
 const opCount = 100_000;
 const runs = 5;
@@ -21,18 +22,6 @@ interface OutboxOp {
   data?: Record<string, unknown>;
 }
 
-/** A small seeded generator (mulberry32), so every run orders the same outbox. */
-function seeded(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4_294_967_296;
-  };
-}
-
 type Kind = 'users' | 'pets' | 'appointments' | 'soapNotes';
 
 /**
@@ -41,7 +30,8 @@ type Kind = 'users' | 'pets' | 'appointments' | 'soapNotes';
  * the device (temp ids), sometimes already on the server (real ids).
  */
 export function vetPracticeOutbox(count: number, seed = 3): OutboxOp[] {
-  const random = seeded(seed);
+  // Seeded, so every run orders the same outbox.
+  const random = seededRandom(seed);
   const randomBytes = (length: number) => Uint8Array.from({ length }, () => Math.floor(random() * 256));
   const pick = <T>(list: readonly T[]): T | undefined =>
     list.length === 0 ? undefined : list[Math.floor(random() * list.length)];

@@ -57,7 +57,7 @@ const noteList = [
  * A small seeded PRNG (mulberry32), so every run and both drivers get the same field values and
  * the row sizes being compared never differ by chance.
  */
-function seededRandom(seed: number): () => number {
+export function seededRandom(seed: number): () => number {
   let state = seed >>> 0;
   return () => {
     state = (state + 0x6d2b79f5) >>> 0;
