@@ -1,4 +1,11 @@
-import { OutpostError, applyPatch, describeIssues, makeTempId, uuidv7 } from '@outpost/core';
+import {
+  OutpostError,
+  applyPatch,
+  dataShapeProblem,
+  describeIssues,
+  makeTempId,
+  uuidv7,
+} from '@outpost/core';
 import type { CollectionDefinition, HlcClock, RandomBytes, RecordData } from '@outpost/core';
 import type { LocalDb } from './local-db';
 import type { LocalRecord, OutboxEntry } from './stores/local-store';
@@ -94,6 +101,9 @@ export class Collection<D extends RecordData = RecordData> {
   }
 
   private validate(data: RecordData, partial: boolean): RecordData {
+    // The server refuses such data too: refused here, the op never waits in the outbox to fail.
+    const shapeProblem = dataShapeProblem(data);
+    if (shapeProblem !== null) throw new OutpostError('VALIDATION_FAILED', shapeProblem);
     const schema = partial ? this.def.fields.partial() : this.def.fields;
     // A null in an update clears the field: check the fields that are set.
     const toCheck = partial ? Object.fromEntries(Object.entries(data).filter(([, v]) => v !== null)) : data;

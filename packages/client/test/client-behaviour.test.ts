@@ -51,6 +51,25 @@ describe('the client as an application sees it', () => {
     expect(client.lastResult?.pushed.applied).toBe(10);
   });
 
+  it('refuses on the device data the server could never take, and queues nothing of it', async () => {
+    const client = await openClient(server, 'nurse@clinic-a.test', memoryStore(), new TestNetwork());
+    let deep: Record<string, unknown> = { leaf: 'x' };
+    for (let i = 0; i < 40; i++) deep = { inner: deep };
+    const patients = client.collection('patients');
+    await expect(patients.create({ name: 'Deep', notes: deep } as never)).rejects.toMatchObject({
+      code: 'VALIDATION_FAILED',
+      message: 'data may nest at most 32 levels deep',
+    });
+    // As a form's JSON would bring it: JSON.parse makes __proto__ an ordinary key.
+    await expect(
+      patients.create(JSON.parse('{"name":"P","__proto__":{"a":1}}') as never),
+    ).rejects.toMatchObject({
+      code: 'VALIDATION_FAILED',
+      message: 'data may not have a key named __proto__',
+    });
+    expect(client.queue.stats().total).toBe(0);
+  });
+
   it('runs one more sync after the running one when asked once it has taken its outbox, so nothing is left waiting', async () => {
     const client = await openClient(server, 'nurse@clinic-a.test', memoryStore(), new TestNetwork());
     await client.collection('patients').create({ name: 'Before the sync' });

@@ -5,6 +5,7 @@ export * from './backoff';
 export * from './stable-hash';
 export * from './schema/define-schema';
 export * from './record/record-change';
+export * from './record/data-shape';
 export * from './conflict/detect-conflict';
 export * from './conflict/choose-strategy';
 export * from './conflict/settle-change';

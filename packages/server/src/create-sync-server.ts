@@ -11,6 +11,7 @@ import { TokenService } from './auth/tokens';
 import type { AuthContext, AuthOptions, TokenCheck } from './auth/tokens';
 import { CursorCodec } from './http/cursor';
 import { handleError } from './http/errors';
+import { useJsonBodies } from './http/json-body';
 import { RefusalAudit, refusalOf } from './http/refusal-audit';
 import { SyncStore } from './storage/sync-store';
 import type { Database } from './storage/database';
@@ -123,6 +124,7 @@ export async function createSyncServer(options: SyncServerOptions): Promise<Fast
       void (reply as unknown as FastifyReply).status(error.status).send(error.toJSON());
     },
   });
+  useJsonBodies(app);
   const store = new SyncStore(options.database, {
     onBackgroundError: (err, message) => app.log.error({ err }, message),
   });

@@ -5,7 +5,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { uuidv7 } from '@outpost/core';
 import { dialects, startTestServer, testSecret } from './server-fixture';
 import type { TestServer } from './server-fixture';
-import { hlc, opId, pullAll } from './sync-client';
+import { hlc, nestedJson, opId, pullAll } from './sync-client';
 
 const errorShape = { error: { code: expect.any(String), message: expect.any(String) } };
 
@@ -49,6 +49,24 @@ describe.each(dialects())('bad input on %s', (kind) => {
     expect(res.statusCode).toBe(400);
     expect(res.json()).toMatchObject({ error: { code: 'VALIDATION_FAILED' } });
     await expectNothingStored();
+  });
+
+  it('a key named __proto__ in a body taken whole -> 400 that says so, not "invalid JSON"', async () => {
+    const res = await server.app.inject({
+      method: 'POST',
+      url: '/v1/auth/login',
+      headers: { 'content-type': 'application/json' },
+      payload: '{"email":"nurse@clinic-a.test","password":"outpost-demo","__proto__":{"admin":true}}',
+    });
+    expect(res.statusCode).toBe(400);
+    expect(res.json()).toEqual({
+      error: {
+        code: 'VALIDATION_FAILED',
+        message: 'the body has a key named __proto__ or a constructor.prototype, which are not accepted',
+      },
+    });
+    const broken = await pushRaw('{"clientId": "a", "ops": [');
+    expect(broken.json()).toMatchObject({ error: { message: expect.stringMatching(/not valid JSON/) } });
   });
 
   it('wrong envelope types -> 400, refused whole', async () => {
@@ -131,6 +149,66 @@ describe.each(dialects())('bad input on %s', (kind) => {
     // Rejections with an opId are journaled (so a retry is answered the same way); no record changed.
     const counts = await server.app.outpost.store.countOps('clinic-a', {});
     expect(counts.applied).toBe(0);
+  });
+
+  it('an op whose data nests too deep or has a __proto__ key is refused alone, the others apply', async () => {
+    const kept = uuidv7();
+    const op = (name: string, id: string, data: string) =>
+      `{"opId":"${name}-${id}","collection":"patients","type":"create","id":"${id}","data":${data}}`;
+    const ids = [kept, uuidv7(), uuidv7(), uuidv7()];
+    // Written as text: 5,000 levels is deeper than JSON.stringify (and the server, before) could walk.
+    const body = `{"clientId":"c","deviceId":"d","ops":[${[
+      op('kept', kept, '{"name":"Kept"}'),
+      op('deep', ids[1] ?? '', `{"name":"Deep","notes":${nestedJson(5000)}}`),
+      op('proto', ids[2] ?? '', '{"name":"P","__proto__":{"signedAt":"2024-01-01"}}'),
+      op('nested', ids[3] ?? '', '{"name":"Q","allergies":[{"__proto__":{"a":1}}]}'),
+    ].join(',')}]}`;
+    // Another clinic's nurse: the rest of this file checks that clinic-a stores nothing.
+    const nurseB = await server.token('nurse@clinic-b.test');
+    const send = () =>
+      server.app.inject({
+        method: 'POST',
+        url: '/v1/sync/push',
+        headers: { authorization: `Bearer ${nurseB}`, 'content-type': 'application/json' },
+        payload: body,
+      });
+    const answers = [await send(), await send()];
+    for (const res of answers) expect(res.statusCode).toBe(200);
+    const [first, again] = answers.map(
+      (res) =>
+        (
+          res.json() as {
+            results: Array<{ status: string; originalStatus?: string; error?: { message: string } }>;
+          }
+        ).results,
+    );
+    expect(first?.map((r) => [r.status, r.error?.message])).toEqual([
+      ['applied', undefined],
+      ['rejected', 'data may nest at most 32 levels deep'],
+      ['rejected', 'data may not have a key named __proto__'],
+      ['rejected', 'data may not have a key named __proto__'],
+    ]);
+    // Sent again, as after a lost response: each answered from its first outcome.
+    expect(again?.map((r) => [r.status, r.originalStatus])).toEqual([
+      ['duplicate', 'applied'],
+      ['duplicate', 'rejected'],
+      ['duplicate', 'rejected'],
+      ['duplicate', 'rejected'],
+    ]);
+    expect((await pullAll(server, nurseB)).changes.map((c) => c.id)).toEqual([kept]);
+    // The archive keeps the refusals, without data no record could hold.
+    const archived = await server.app.inject({
+      method: 'GET',
+      url: '/v1/rejections',
+      headers: { authorization: `Bearer ${nurseB}` },
+    });
+    const rejections = (archived.json() as { rejections: Array<{ recordId: string; data: unknown }> })
+      .rejections;
+    expect(rejections.filter((r) => ids.slice(1).includes(r.recordId)).map((r) => r.data)).toEqual([
+      null,
+      null,
+      null,
+    ]);
   });
 
   it('an oversize body -> 413, also when it only grows once gunzipped', async () => {

@@ -1,11 +1,11 @@
 // The conflict engine end to end: each collection's rule on the wire, the archive, and settling
 // archived conflicts by a person (list, get, resolve, undo, bulk), on SQLite and PostgreSQL.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { HlcClock, stableHash, uuidv7 } from '@outpost/core';
+import { HlcClock, maxDataDepth, stableHash, uuidv7 } from '@outpost/core';
 import type { Change, Conflict, ConflictListResponse, PushResult, ResolveResponse } from '@outpost/core';
 import { dialects, startTestServer } from './server-fixture';
 import type { TestServer } from './server-fixture';
-import { applyChanges, pullAll, push } from './sync-client';
+import { applyChanges, nestedValue, pullAll, push } from './sync-client';
 
 describe.each(dialects())('conflicts on %s', (kind) => {
   let server: TestServer;
@@ -566,6 +566,9 @@ describe.each(dialects())('conflicts on %s', (kind) => {
         { strategy: 'merge', mergedData: { name: '' } },
         { strategy: 'manual' },
         { strategy: 'merge', mergedData: 'village' },
+        // Data no record may hold: nested past the limit, or with a key named __proto__.
+        { strategy: 'merge', mergedData: { village: 'x', notes: nestedValue(maxDataDepth) } },
+        { strategy: 'merge', mergedData: JSON.parse('{"village":"x","notes":{"__proto__":{"a":1}}}') },
         'not json',
       ]) {
         const res = await server.request<{ error: { code: string } }>({
@@ -591,6 +594,19 @@ describe.each(dialects())('conflicts on %s', (kind) => {
         token: admin,
       });
       expect(badQuery.status).toBe(400);
+    });
+
+    it('takes the body as PROTOCOL.md writes it: an empty mergedData beside another strategy', async () => {
+      const { id, conflictId } = await openConflictOnVillage();
+      const res = await server.request<ResolveResponse>({
+        method: 'POST',
+        url: `/v1/conflicts/${conflictId}/resolve`,
+        token: admin,
+        body: { strategy: 'server-wins', mergedData: {} },
+      });
+      expect(res.status).toBe(200);
+      expect(res.body.conflict.outcome).toBe('server-won');
+      expect((await record('patients', id))?.data).toMatchObject({ village: 'Dedza' });
     });
 
     it('will not apply a refused change to a signed note', async () => {

@@ -74,3 +74,15 @@ export function applyChanges(replica: Map<string, Change>, changes: readonly Cha
     else replica.set(key, c);
   }
 }
+
+/** A value `levels` objects deep, for data past the nesting limit (maxDataDepth). */
+export function nestedValue(levels: number): Record<string, unknown> {
+  let value: Record<string, unknown> = { leaf: 'x' };
+  for (let i = 1; i < levels; i++) value = { inner: value };
+  return value;
+}
+
+/** The JSON text of a value `levels` objects deep: deeper than JSON.stringify could write. */
+export function nestedJson(levels: number): string {
+  return `${'{"inner":'.repeat(levels - 1)}{"leaf":"x"}${'}'.repeat(levels - 1)}`;
+}

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { resolutionStrategies } from '../conflict/resolve-conflict';
+import { dataShapeProblem } from '../record/data-shape';
 import { conflictStrategies } from '../schema/define-schema';
 import { changeSchema } from './pull';
 
@@ -77,12 +78,25 @@ export const resolveRequestSchema = z
   .object({
     strategy: z.enum(resolutionStrategies),
     /** For merge: the record's fields as chosen one by one; null clears a field. */
-    mergedData: z.record(z.string(), z.unknown()).optional(),
+    mergedData: z
+      .record(z.string(), z.unknown())
+      .superRefine((data, ctx) => {
+        const problem = dataShapeProblem(data);
+        if (problem !== null) ctx.addIssue({ code: 'custom', message: problem });
+      })
+      .optional(),
   })
-  .refine((r) => (r.strategy === 'merge') === (r.mergedData !== undefined), {
-    message: 'mergedData goes with strategy "merge", and only with it',
-    path: ['mergedData'],
-  });
+  // PROTOCOL.md writes the body as { strategy, mergedData: {} }: an empty mergedData beside another
+  // strategy says nothing and is dropped. Fields chosen for a strategy that ignores them are refused,
+  // so no one believes they were kept.
+  .refine(
+    (r) =>
+      r.strategy === 'merge'
+        ? r.mergedData !== undefined
+        : r.mergedData === undefined || Object.keys(r.mergedData).length === 0,
+    { message: 'mergedData goes with strategy "merge", and only with it', path: ['mergedData'] },
+  )
+  .transform((r) => (r.strategy === 'merge' ? r : { strategy: r.strategy }));
 export type ResolveRequest = z.infer<typeof resolveRequestSchema>;
 
 /** The answer to resolve and undo: the conflict as it now stands and the record every client will pull. */

@@ -4,6 +4,7 @@ import {
   applyPatch,
   changedFields,
   chooseStrategy,
+  dataShapeProblem,
   describeIssues,
   isTempId,
   isValidRecordId,
@@ -127,6 +128,9 @@ function checkOp(raw: unknown, schema: Schema, roles: readonly string[]): Checke
       ? obj['opId']
       : null;
 
+  // Before anything walks the data: too deep, it would overflow the stack of whatever does.
+  const shapeProblem = dataShapeProblem(obj['data']);
+  if (shapeProblem !== null) return invalid(obj, opId, 'VALIDATION_FAILED', shapeProblem);
   const parsed = pushOpSchema.safeParse(raw);
   if (!parsed.success)
     return invalid(obj, opId, 'VALIDATION_FAILED', 'op is malformed', describeIssues(parsed.error));
@@ -614,7 +618,8 @@ class PushRun {
   private keepRejected(opId: string, c: Checked, result: PushResult): void {
     if (!result.error) return;
     const sent: { data?: unknown; baseVersion?: unknown } = c.kind === 'valid' ? c.op : c.raw;
-    const { data } = sent;
+    // Data that could not be a record's (dataShapeProblem) is not kept: it is no clinician's typing.
+    const data = dataShapeProblem(sent.data) === null ? sent.data : undefined;
     const baseVersion = recordVersionSchema.safeParse(sent.baseVersion);
     this.rejections.push({
       id: this.archiveId(),

@@ -1,4 +1,4 @@
-import { changedFields, describeIssues, isValidRecordId, stampFields } from '@outpost/core';
+import { changedFields, dataShapeProblem, describeIssues, isValidRecordId, stampFields } from '@outpost/core';
 import type { CollectionDefinition, OpErrorCode, RecordData, RecordState, RecordView } from '@outpost/core';
 
 /** Refuses one change with an op error code. Push reports it on the op; a resolution answers 4xx. */
@@ -39,6 +39,8 @@ export interface FinishInput {
 export async function finishRecord(input: FinishInput): Promise<RecordState> {
   const { def, tentative, previous } = input;
   let next = tentative.data;
+  const shapeProblem = dataShapeProblem(next);
+  if (shapeProblem !== null) throw new OpRejected('VALIDATION_FAILED', shapeProblem);
   if (def.hooks.derive) next = { ...next, ...(await def.hooks.derive(hookContext(input, next))) };
   const parsed = def.fields.safeParse(next);
   if (!parsed.success) {
