@@ -165,7 +165,8 @@ export async function createSyncServer(options: SyncServerOptions): Promise<Fast
   app.addHook('onRequest', async (request) => {
     if (request.routeOptions.url === undefined || request.routeOptions.config.public) return;
     const header = request.headers.authorization;
-    const token = header?.startsWith('Bearer ') ? header.slice(7).trim() : '';
+    // The scheme's name is case-insensitive (RFC 9110): "bearer" and "BEARER" name it too.
+    const token = /^Bearer\s+(\S+)\s*$/i.exec(header ?? '')?.[1] ?? '';
     const checked = token ? await context.tokens.check(token, now()) : null;
     if (checked?.ok) request.auth = checked.auth;
     else request.tokenRefusal = checked ?? { ok: false, reason: 'missing-token' };
@@ -194,6 +195,15 @@ export async function createSyncServer(options: SyncServerOptions): Promise<Fast
     } catch (err) {
       request.log.error({ err }, 'could not audit a refused request');
     }
+  });
+
+  // Content codings are case-insensitive, and x-gzip is gzip (RFC 9110); the compression plugin
+  // below matches the header's text exactly, so it gets it in one spelling.
+  app.addHook('onRequest', async (request) => {
+    const coding = request.headers['content-encoding'];
+    if (typeof coding !== 'string') return;
+    const normal = coding.trim().toLowerCase();
+    request.headers['content-encoding'] = normal === 'x-gzip' ? 'gzip' : normal;
   });
 
   await app.register(compress, {

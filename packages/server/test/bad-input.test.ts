@@ -391,6 +391,33 @@ describe.each(dialects())('bad input on %s', (kind) => {
     };
     expect(changes.changes.map((c) => c.id)).toContain(id);
   });
+
+  it('reads the auth scheme and the content coding in any case, and x-gzip as gzip', async () => {
+    for (const [scheme, coding] of [
+      ['bearer', 'GZIP'],
+      ['BEARER', 'x-gzip'],
+      ['Bearer', ' Gzip '],
+    ] as const) {
+      const id = uuidv7();
+      const body = {
+        clientId: 'c',
+        deviceId: 'd',
+        ops: [{ opId: opId(), collection: 'patients', type: 'create', id, data: { name: scheme } }],
+      };
+      const res = await server.app.inject({
+        method: 'POST',
+        url: '/v1/sync/push',
+        headers: {
+          authorization: `${scheme} ${nurse}`,
+          'content-type': 'application/json',
+          'content-encoding': coding,
+        },
+        payload: gzipSync(JSON.stringify(body)),
+      });
+      expect(res.statusCode, `${scheme} / ${coding}`).toBe(200);
+      expect(res.json()).toMatchObject({ results: [{ id, status: 'applied' }] });
+    }
+  });
 });
 
 describe('rate limit', () => {
