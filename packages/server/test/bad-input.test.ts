@@ -351,6 +351,31 @@ describe.each(dialects())('bad input on %s', (kind) => {
     expect(stats.status).toBe(403);
   });
 
+  it("takes a parameter given empty, as PROTOCOL.md's route templates write them, as not given", async () => {
+    const admin = await server.token('admin@clinic-a.test');
+    for (const url of [
+      '/v1/sync/pull?cursor=&limit=&collections=&deviceId=',
+      '/v1/sync/status?deviceId=',
+      '/v1/sync/stats?userId=&deviceId=',
+      '/v1/conflicts?status=&collection=&kind=&recordId=&limit=&cursor=',
+      '/v1/rejections?collection=&recordId=&opId=&deviceId=&limit=&cursor=',
+    ]) {
+      const res = await server.app.inject({
+        method: 'GET',
+        url,
+        headers: { authorization: `Bearer ${admin}` },
+      });
+      expect(res.statusCode, url).toBe(200);
+    }
+    // Still refused when given and wrong.
+    const bad = await server.app.inject({
+      method: 'GET',
+      url: '/v1/sync/pull?limit=0',
+      headers: { authorization: `Bearer ${admin}` },
+    });
+    expect(bad.statusCode).toBe(400);
+  });
+
   it('gzip in both directions', async () => {
     const id = uuidv7();
     const body = gzipSync(

@@ -24,6 +24,15 @@ export function parseOrThrow<S extends z.ZodType>(schema: S, value: unknown, wha
 }
 
 /**
+ * Parses a request's query parameters as parseOrThrow does, a parameter given empty (`?limit=`, as
+ * PROTOCOL.md writes its route templates) counting as not given.
+ */
+export function parseQuery<S extends z.ZodType>(schema: S, query: unknown, what: string): z.output<S> {
+  const given = typeof query === 'object' && query !== null ? Object.entries(query) : [];
+  return parseOrThrow(schema, Object.fromEntries(given.filter(([, value]) => value !== '')), what);
+}
+
+/**
  * Every error leaves in the shape of PROTOCOL.md. Fastify's own 4xx (bad JSON, body too large,
  * wrong content type, bad gzip) keep their status and get our code; anything else is a logged 500
  * that says nothing of its cause to the caller.

@@ -8,7 +8,7 @@ import {
 import type { BulkResolveResponse, Conflict, ConflictListResponse, ResolveResponse } from '@outpost/core';
 import { ConflictDesk, toWireConflict, visibilityFor } from '../conflicts/conflict-desk';
 import { caller } from '../http/caller';
-import { parseOrThrow } from '../http/errors';
+import { parseOrThrow, parseQuery } from '../http/errors';
 import { archiveIdPattern } from '../http/archive-id';
 
 function conflictId(params: { id: string }): string {
@@ -26,7 +26,7 @@ export async function conflictRoutes(app: FastifyInstance): Promise<void> {
 
   app.get('/v1/conflicts', async (request): Promise<ConflictListResponse> => {
     const auth = caller(request);
-    const query = parseOrThrow(conflictListQuerySchema, request.query, 'conflict query');
+    const query = parseQuery(conflictListQuerySchema, request.query, 'conflict query');
     // The cursor is the id of the last conflict of the previous page (ids sort by detection time).
     if (query.cursor !== undefined && !archiveIdPattern.test(query.cursor))
       throw new OutpostError('VALIDATION_FAILED', 'cursor is invalid');

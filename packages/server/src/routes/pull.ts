@@ -1,7 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import { pullQuerySchema } from '@outpost/core';
 import { caller } from '../http/caller';
-import { parseOrThrow } from '../http/errors';
+import { parseQuery } from '../http/errors';
 import { checkCursor, collectionsToPull, isEveryCollection } from '../pull/pull-scope';
 
 const changesOpen = Buffer.from('{"changes":[');
@@ -11,7 +11,7 @@ export async function pullRoutes(app: FastifyInstance): Promise<void> {
 
   app.get('/v1/sync/pull', async (request, reply) => {
     const auth = caller(request);
-    const query = parseOrThrow(pullQuerySchema, request.query, 'pull query');
+    const query = parseQuery(pullQuerySchema, request.query, 'pull query');
     const schema = schemaFor(auth.tenant);
     const collections = collectionsToPull(schema, auth.roles, query.collections);
     const cursor = query.cursor ? cursors.decode(auth.tenant, query.cursor) : null;

@@ -3,7 +3,7 @@ import { OutpostError, rejectionListQuerySchema } from '@outpost/core';
 import type { Rejection, RejectionListResponse } from '@outpost/core';
 import { visibilityFor } from '../conflicts/conflict-desk';
 import { caller } from '../http/caller';
-import { parseOrThrow } from '../http/errors';
+import { parseQuery } from '../http/errors';
 import type { StoredRejection } from '../storage/sync-store';
 import { archiveIdPattern } from '../http/archive-id';
 
@@ -34,7 +34,7 @@ export async function rejectionRoutes(app: FastifyInstance): Promise<void> {
 
   app.get('/v1/rejections', async (request): Promise<RejectionListResponse> => {
     const auth = caller(request);
-    const query = parseOrThrow(rejectionListQuerySchema, request.query, 'rejection query');
+    const query = parseQuery(rejectionListQuerySchema, request.query, 'rejection query');
     // The cursor is the id of the last rejection of the previous page (ids sort by time refused).
     if (query.cursor !== undefined && !archiveIdPattern.test(query.cursor))
       throw new OutpostError('VALIDATION_FAILED', 'cursor is invalid');

@@ -3,7 +3,7 @@ import { OutpostError, statsQuerySchema, statusQuerySchema, syncRate } from '@ou
 import type { DeviceStatsResponse, StatsResponse, StatusResponse } from '@outpost/core';
 import type { OpCounts } from '../storage/sync-store';
 import { caller } from '../http/caller';
-import { parseOrThrow } from '../http/errors';
+import { parseQuery } from '../http/errors';
 
 export async function statusRoutes(app: FastifyInstance): Promise<void> {
   const { store, adminRoles } = app.outpost;
@@ -11,7 +11,7 @@ export async function statusRoutes(app: FastifyInstance): Promise<void> {
   /** The caller's own queue health, as the server saw it. */
   app.get('/v1/sync/status', async (request): Promise<StatusResponse> => {
     const auth = caller(request);
-    const { deviceId } = parseOrThrow(statusQuerySchema, request.query, 'status query');
+    const { deviceId } = parseQuery(statusQuerySchema, request.query, 'status query');
     const filter = { userId: auth.userId, ...(deviceId !== undefined ? { deviceId } : {}) };
     const [counts, lastSyncAt, openConflicts] = await Promise.all([
       store.countOps(auth.tenant, filter),
@@ -35,7 +35,7 @@ export async function statusRoutes(app: FastifyInstance): Promise<void> {
     const auth = caller(request);
     if (!auth.roles.some((r) => adminRoles.includes(r)))
       throw new OutpostError('FORBIDDEN', 'statistics are for administrators');
-    const filter = parseOrThrow(statsQuerySchema, request.query, 'stats query');
+    const filter = parseQuery(statsQuerySchema, request.query, 'stats query');
     return statsOf(await store.countOps(auth.tenant, filter));
   });
 
