@@ -211,6 +211,43 @@ describe.each(dialects())('bad input on %s', (kind) => {
     ]);
   });
 
+  it('text with half of a character: its op refused alone, the same when sent again, never a 500', async () => {
+    const nurseB = await server.token('nurse@clinic-b.test');
+    const send = (payload: string) =>
+      server.app.inject({
+        method: 'POST',
+        url: '/v1/sync/push',
+        headers: { authorization: `Bearer ${nurseB}`, 'content-type': 'application/json' },
+        payload,
+      });
+    // Escaped in the JSON as a client's serialiser writes a string cut inside an emoji.
+    const body = `{"clientId":"c","deviceId":"d","ops":[${[
+      `{"opId":"op-\\ud800","collection":"patients","type":"create","id":"${uuidv7()}","data":{"name":"A"}}`,
+      `{"opId":"${opId()}","collection":"patients","type":"create","id":"${uuidv7()}","data":{"name":"Cut \\ud83d"}}`,
+    ].join(',')}]}`;
+    for (let attempt = 0; attempt < 2; attempt++) {
+      const res = await send(body);
+      expect(res.statusCode).toBe(200);
+      const results = (
+        res.json() as {
+          results: Array<{ status: string; originalStatus?: string; error?: { message: string } }>;
+        }
+      ).results;
+      expect(results[0]).toMatchObject({
+        status: 'rejected',
+        error: { message: 'opId may not contain NUL or half of a character' },
+      });
+      // The second op has a usable opId: journaled, so its resend is a duplicate of the refusal.
+      expect(results[1]).toMatchObject(
+        attempt === 0
+          ? { status: 'rejected', error: { message: expect.stringMatching(/lone UTF-16 surrogate/) } }
+          : { status: 'duplicate', originalStatus: 'rejected' },
+      );
+    }
+    const envelope = await send('{"clientId":"c","deviceId":"tablet-\\udc00","ops":[]}');
+    expect(envelope.statusCode).toBe(400);
+  });
+
   it('an oversize body -> 413, also when it only grows once gunzipped', async () => {
     const big = JSON.stringify({
       clientId: 'c',

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { isWellFormedText } from '../record/data-shape';
 import { conflictStrategies } from '../schema/define-schema';
 import { opErrorCodes } from '../errors';
 import { hlcSchema, incomingIdSchema, recordVersionSchema } from './common';
@@ -22,9 +23,12 @@ export const pushOpSchema = z.object({
 export type PushOp = z.infer<typeof pushOpSchema>;
 
 /** The envelope only: ops are checked one by one after this. */
+/** Text kept as a key (a device, a client): half a character would be stored as other text. */
+const keyText = z.string().min(1).max(128).refine(isWellFormedText, 'may not hold half of a character');
+
 export const pushRequestSchema = z.object({
-  clientId: z.string().min(1).max(128),
-  deviceId: z.string().min(1).max(128),
+  clientId: keyText,
+  deviceId: keyText,
   ops: z.array(z.unknown()),
 });
 export type PushRequest = { clientId: string; deviceId: string; ops: PushOp[] };

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { dataShapeProblem, maxDataDepth } from './data-shape';
+import { dataShapeProblem, isWellFormedText, maxDataDepth } from './data-shape';
 
 /** An object nested `levels` deep, the record's own object counting as the first level. */
 function nested(levels: number): Record<string, unknown> {
@@ -37,5 +37,19 @@ describe('dataShapeProblem', () => {
     expect(dataShapeProblem(JSON.parse('{"answers":[{"__proto__":{"a":1}}]}'))).toMatch(/__proto__/);
     // A key that only mentions it is an ordinary key.
     expect(dataShapeProblem({ proto: 1, constructor: { prototype: 1 } })).toBeNull();
+  });
+
+  it('refuses text with half of a character, in a value or a key, and keeps whole ones', () => {
+    expect(dataShapeProblem({ name: 'Amina \u{1F600}', notes: 'ok' })).toBeNull();
+    expect(dataShapeProblem({ name: 'cut \ud83d' })).toMatch(/lone UTF-16 surrogate/);
+    expect(dataShapeProblem({ answers: { ['\udc00']: 1 } })).toMatch(/lone UTF-16 surrogate/);
+    expect(dataShapeProblem({ list: [['\ud800x']] })).toMatch(/lone UTF-16 surrogate/);
+    expect(isWellFormedText('op-\ud800')).toBe(false);
+    expect(isWellFormedText('op-\u{1F600}')).toBe(true);
+  });
+
+  it('allows the levels of an envelope above the data', () => {
+    expect(dataShapeProblem({ table: { created: [nested(maxDataDepth)] } }, 3)).toBeNull();
+    expect(dataShapeProblem({ table: { created: [nested(maxDataDepth + 1)] } }, 3)).toMatch(/levels deep/);
   });
 });

@@ -8,30 +8,50 @@
  */
 export const maxDataDepth = 32;
 
+/** Half of a UTF-16 pair without its other half: with the `u` flag, a whole pair is one code point. */
+const loneSurrogate = /\p{Surrogate}/u;
+
+/** Whether `text` is well-formed UTF-16, as every database stores it back unchanged. */
+export function isWellFormedText(text: string): boolean {
+  return !loneSurrogate.test(text);
+}
+
 /**
- * Why `data` cannot be a record's data, or null when it can: it nests deeper than maxDataDepth, or
- * some object in it has a key named `__proto__`. JSON.parse makes such a key an ordinary property,
- * but code that copies objects by assignment turns it into a prototype; no schema field can have
- * that name, so it is refused wherever it is rather than dropped unseen. Walks without recursion,
- * so a value of any depth is answered, not a stack overflow.
+ * Why `data` cannot be a record's data, or null when it can:
+ * - it nests deeper than maxDataDepth (plus `levelsAbove`, for data inside an envelope);
+ * - some object in it has a key named `__proto__`. JSON.parse makes such a key an ordinary
+ *   property, but code that copies objects by assignment turns it into a prototype. No schema field
+ *   can have that name, so it is refused wherever it is rather than dropped unseen;
+ * - some text in it (a key or a value) holds a lone UTF-16 surrogate, half of a character cut in
+ *   two. The databases store such text as something else (U+FFFD), so it could not come back as sent.
+ * Walks without recursion, so a value of any depth is answered, not a stack overflow.
  */
-export function dataShapeProblem(data: unknown): string | null {
+export function dataShapeProblem(data: unknown, levelsAbove = 0): string | null {
   // Only objects and arrays are stacked: a record of plain fields costs one pass over its keys.
   const values: unknown[] = [data];
   const depths: number[] = [1];
   while (values.length > 0) {
     const value = values.pop();
     const depth = depths.pop() ?? 1;
+    if (typeof value === 'string') {
+      if (loneSurrogate.test(value)) return brokenText;
+      continue;
+    }
     if (typeof value !== 'object' || value === null) continue;
-    if (depth > maxDataDepth) return `data may nest at most ${maxDataDepth} levels deep`;
+    if (depth > maxDataDepth + levelsAbove) return `data may nest at most ${maxDataDepth} levels deep`;
     const isArray = Array.isArray(value);
     const keys = isArray ? [] : Object.keys(value);
-    if (keys.includes('__proto__')) return 'data may not have a key named __proto__';
+    for (const key of keys) {
+      if (key === '__proto__') return 'data may not have a key named __proto__';
+      if (loneSurrogate.test(key)) return brokenText;
+    }
     const children: readonly unknown[] = isArray
       ? value
       : keys.map((k) => (value as Record<string, unknown>)[k]);
     for (const child of children) {
-      if (typeof child === 'object' && child !== null) {
+      if (typeof child === 'string') {
+        if (loneSurrogate.test(child)) return brokenText;
+      } else if (typeof child === 'object' && child !== null) {
         values.push(child);
         depths.push(depth + 1);
       }
@@ -39,3 +59,5 @@ export function dataShapeProblem(data: unknown): string | null {
   }
   return null;
 }
+
+const brokenText = 'data may not hold text with a lone UTF-16 surrogate (half of a character)';

@@ -7,6 +7,7 @@ import {
   dataShapeProblem,
   describeIssues,
   isTempId,
+  isWellFormedText,
   isValidRecordId,
   parseTempId,
   settleChange,
@@ -119,12 +120,15 @@ function invalid(
  */
 function checkOp(raw: unknown, schema: Schema, roles: readonly string[]): Checked {
   const obj = (typeof raw === 'object' && raw !== null ? raw : {}) as Record<string, unknown>;
-  // An opId with NUL could not be journaled on PostgreSQL: like any unusable opId, its op is answered alone.
+  // An opId with NUL could not be journaled on PostgreSQL, and one with half a character would be
+  // journaled as other text (U+FFFD), so that its resend would not find it: like any unusable
+  // opId, its op is answered alone.
   const opId =
     typeof obj['opId'] === 'string' &&
     obj['opId'].length > 0 &&
     obj['opId'].length <= 128 &&
-    !obj['opId'].includes('\u0000')
+    !obj['opId'].includes('\u0000') &&
+    isWellFormedText(obj['opId'])
       ? obj['opId']
       : null;
 
@@ -134,7 +138,8 @@ function checkOp(raw: unknown, schema: Schema, roles: readonly string[]): Checke
   const parsed = pushOpSchema.safeParse(raw);
   if (!parsed.success)
     return invalid(obj, opId, 'VALIDATION_FAILED', 'op is malformed', describeIssues(parsed.error));
-  if (opId === null) return invalid(obj, opId, 'VALIDATION_FAILED', 'opId may not contain the NUL character');
+  if (opId === null)
+    return invalid(obj, opId, 'VALIDATION_FAILED', 'opId may not contain NUL or half of a character');
   const op = parsed.data;
   const def = schema.collection(op.collection);
   if (!def) return invalid(obj, opId, 'UNKNOWN_COLLECTION', `no collection named "${op.collection}"`);
