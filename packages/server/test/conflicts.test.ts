@@ -164,6 +164,49 @@ describe.each(dialects())('conflicts on %s', (kind) => {
       expect((await record('encounters', b)).data?.['diagnosis']).toBe('typhoid');
     });
 
+    it('an edit stamped years ahead is stamped by the server as it arrives: a later edit still wins', async () => {
+      const patientId = await newPatient();
+      const id = uuidv7();
+      await one(nurse, {
+        collection: 'encounters',
+        type: 'create',
+        id,
+        data: { patientId, diagnosis: 'malaria' },
+      });
+      // A tablet whose clock was set years ahead.
+      const ahead = new HlcClock({
+        node: 'tablet-ahead',
+        now: () => Date.now() + 5 * 365 * 86_400_000,
+      }).tick();
+      const first = await one(nurse, {
+        collection: 'encounters',
+        type: 'update',
+        id,
+        baseVersion: 1,
+        hlc: ahead,
+        data: { diagnosis: 'typhoid' },
+      });
+      expect(first).toMatchObject({ status: 'applied', version: 2 });
+      const stamped = (await pullAll(server, admin)).changes.find((c) => c.id === id)?.hlc ?? '';
+      expect(stamped < new HlcClock({ node: 'x', now: () => Date.now() + 60_000 }).tick()).toBe(true);
+      // Another tablet, with a true clock, edited the first version a moment later.
+      const later = new HlcClock({ node: 'tablet-true', now: () => Date.now() + 1_000 }).tick();
+      const second = await one(
+        nurse,
+        {
+          collection: 'encounters',
+          type: 'update',
+          id,
+          baseVersion: 1,
+          hlc: later,
+          data: { diagnosis: 'flu' },
+        },
+        'tablet-2',
+      );
+      expect(second).toMatchObject({ status: 'applied', conflict: { outcome: 'client-won' } });
+      expect((await record('encounters', id)).data?.['diagnosis']).toBe('flu');
+    });
+
     it('delete-update both ways: an edit of a deleted record and a delete of an edited one', async () => {
       const patientId = await newPatient();
       const gone = uuidv7();

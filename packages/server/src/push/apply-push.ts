@@ -493,7 +493,8 @@ class PushRun {
         data: clientData,
         baseVersion: op.baseVersion,
         baseHash: op.baseHash,
-        hlc: op.hlc,
+        // Compared as the op was stamped: the server's time for one stamped too far ahead.
+        hlc: op.hlc === undefined ? undefined : hlc,
       },
       current,
       strategy: chooseStrategy(
@@ -538,11 +539,14 @@ class PushRun {
     });
   }
 
-  /** The HLC an op is stamped with: the client's orders concurrent edits; ops without one get the server's. */
+  /**
+   * The HLC an op is stamped with: the client's orders concurrent edits. Ops without one get the
+   * server's, and so do ops stamped further ahead than the clock takes (a day): a tablet whose
+   * clock was set years ahead would otherwise win every later edit of the record for years.
+   */
   private hlcOf(op: PushOp): string {
-    if (op.hlc === undefined) return this.ctx.clock.tick();
-    this.ctx.clock.receive(op.hlc);
-    return op.hlc;
+    if (op.hlc !== undefined && this.ctx.clock.receive(op.hlc)) return op.hlc;
+    return this.ctx.clock.tick();
   }
 
   private finish(
