@@ -472,6 +472,51 @@ describe.each(dialects())('push and pull on %s', (kind) => {
     expect(onlyEncounters.changes).toEqual([]);
   });
 
+  it('continues a selective pull for the same collections or fewer, and starts over for more (410)', async () => {
+    const start = (await pullAll(server, nurse)).cursor;
+    const patientId = uuidv7();
+    const encounterId = uuidv7();
+    await push(server, nurse, [
+      { collection: 'patients', type: 'create', id: patientId, data: { name: 'Chosen first' } },
+      { collection: 'encounters', type: 'create', id: encounterId, data: { patientId, diagnosis: 'flu' } },
+    ]);
+    // Patients only, as a device syncing its patient list first.
+    const patientsOnly = await pullAll(server, nurse, { cursor: start, collections: 'patients' });
+    expect(patientsOnly.changes.map((c) => c.id)).toEqual([patientId]);
+    expect(
+      (await pull(server, nurse, { cursor: patientsOnly.cursor, collections: 'patients' })).changes,
+    ).toEqual([]);
+    // Continued for every collection, the cursor would skip the encounter for good.
+    for (const collections of [undefined, 'patients,encounters']) {
+      const res = await server.request<{ error: { code: string; details: unknown } }>({
+        method: 'GET',
+        url: `/v1/sync/pull?cursor=${patientsOnly.cursor}${collections ? `&collections=${collections}` : ''}`,
+        token: nurse,
+      });
+      expect(res.status).toBe(410);
+      expect(res.body.error).toMatchObject({
+        code: 'CURSOR_EXPIRED',
+        details: { collections: expect.arrayContaining(['encounters']) },
+      });
+      expect(res.body.error.details).not.toMatchObject({ collections: expect.arrayContaining(['patients']) });
+    }
+    // From the start, as the client then does, the encounter comes.
+    const again = await pullAll(server, nurse, { cursor: start });
+    expect(again.changes.map((c) => c.id)).toEqual([patientId, encounterId]);
+    // An unfiltered cursor may narrow; a forged scope fails the signature.
+    expect((await pull(server, nurse, { cursor: again.cursor, collections: 'encounters' })).changes).toEqual(
+      [],
+    );
+    const [position, horizon, , mac] = patientsOnly.cursor.split('.');
+    const widened = `${position}.${horizon}.${Buffer.from('encounters,patients').toString('base64url')}.${mac}`;
+    const forged = await server.request({
+      method: 'GET',
+      url: `/v1/sync/pull?cursor=${widened}`,
+      token: nurse,
+    });
+    expect(forged.status).toBe(400);
+  });
+
   it('pulls text that JSON must escape exactly as it was pushed, and tombstones with null data', async () => {
     const start = (await pullAll(server, nurse)).cursor;
     const id = uuidv7();

@@ -4,7 +4,8 @@ export const pullLimitDefault = 1000;
 export const pullLimitMax = 5000;
 
 export const pullQuerySchema = z.object({
-  cursor: z.string().max(512).optional(),
+  // Room for the collections a selective pull's cursor names (their filter may be 2048 long).
+  cursor: z.string().max(4096).optional(),
   limit: z.coerce.number().int().min(1).max(pullLimitMax).default(pullLimitDefault),
   collections: z
     .string()

@@ -1,5 +1,5 @@
 import type { FastifyInstance } from 'fastify';
-import { pullQuerySchema } from '@outpost/core';
+import { OutpostError, pullQuerySchema } from '@outpost/core';
 import { caller } from '../http/caller';
 import { parseQuery } from '../http/errors';
 import { checkCursor, collectionsToPull, isEveryCollection } from '../pull/pull-scope';
@@ -15,6 +15,18 @@ export async function pullRoutes(app: FastifyInstance): Promise<void> {
     const schema = schemaFor(auth.tenant);
     const collections = collectionsToPull(schema, auth.roles, query.collections);
     const cursor = query.cursor ? cursors.decode(auth.tenant, query.cursor) : null;
+    // A pull that named its collections gave a cursor for those alone; continued with more, it
+    // would never deliver what the others changed before it. The client starts over (410),
+    // as for a cursor past the tombstone horizon.
+    const added = cursor?.collections ? collections.filter((c) => !cursor.collections?.includes(c)) : [];
+    if (added.length > 0) {
+      throw new OutpostError(
+        'CURSOR_EXPIRED',
+        'this cursor continues a pull of fewer collections: pull from the start to get all of these',
+        { collections: added },
+      );
+    }
+    const named = query.collections === undefined ? undefined : [...collections].sort();
     const after = cursor?.position ?? 0;
     const page = await store.pullChanges(
       auth.tenant,
@@ -30,7 +42,11 @@ export async function pullRoutes(app: FastifyInstance): Promise<void> {
     checkCursor(cursor, horizon);
     if (query.deviceId)
       await store.touchDevice(auth.tenant, auth.userId, query.deviceId, now().toISOString());
-    const cursorText = cursors.encode(auth.tenant, { position: page.last ?? after, horizon });
+    const cursorText = cursors.encode(auth.tenant, {
+      position: page.last ?? after,
+      horizon,
+      ...(named ? { collections: named } : {}),
+    });
     // The changes come from the store as JSON text (each record's data as stored, never re-parsed),
     // already as bytes: parsing and re-serialising every record was most of a pull's cost. The
     // shape is pullResponseSchema.
