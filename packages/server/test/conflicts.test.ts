@@ -188,9 +188,11 @@ describe.each(dialects())('conflicts on %s', (kind) => {
       });
       expect(first).toMatchObject({ status: 'applied', version: 2 });
       const stamped = (await pullAll(server, admin)).changes.find((c) => c.id === id)?.hlc ?? '';
-      expect(stamped < new HlcClock({ node: 'x', now: () => Date.now() + 60_000 }).tick()).toBe(true);
-      // Another tablet, with a true clock, edited the first version a moment later.
-      const later = new HlcClock({ node: 'tablet-true', now: () => Date.now() + 1_000 }).tick();
+      // Other tests here moved the server's clock a minute ahead at most.
+      expect(stamped < new HlcClock({ node: 'x', now: () => Date.now() + 3_600_000 }).tick()).toBe(true);
+      // Another tablet, whose clock is two hours fast (within the day a clock may be off), edited
+      // the first version later.
+      const later = new HlcClock({ node: 'tablet-fast', now: () => Date.now() + 7_200_000 }).tick();
       const second = await one(
         nurse,
         {
@@ -637,6 +639,28 @@ describe.each(dialects())('conflicts on %s', (kind) => {
         token: admin,
       });
       expect(badQuery.status).toBe(400);
+    });
+
+    it('server-wins after the client won puts the server version back, as the archive holds it', async () => {
+      const { id, conflictId } = await openConflictOnVillage();
+      const resolve = (strategy: string) =>
+        server.request<ResolveResponse>({
+          method: 'POST',
+          url: `/v1/conflicts/${conflictId}/resolve`,
+          token: admin,
+          body: { strategy },
+        });
+      expect((await resolve('client-wins')).body.record.data).toMatchObject({
+        village: 'Mzuzu',
+        phone: '0888',
+      });
+      const back = await resolve('server-wins');
+      expect(back.status).toBe(200);
+      expect(back.body.conflict.outcome).toBe('server-won');
+      // The version the administrator was shown as the server's, not the client's under a server label.
+      expect(back.body.record.data).toEqual(back.body.conflict.server?.data);
+      expect((await record('patients', id)).data).toMatchObject({ village: 'Dedza' });
+      expect((await record('patients', id)).data).not.toHaveProperty('phone');
     });
 
     it('takes the body as PROTOCOL.md writes it: an empty mergedData beside another strategy', async () => {
