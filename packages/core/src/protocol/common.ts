@@ -17,7 +17,9 @@ export const incomingIdSchema = z
  */
 export const recordVersionSchema = z.number().int().min(0).max(2_147_483_647);
 
-export const hlcSchema = z.string().refine((t) => isHlc(t), { message: 'not an HLC timestamp' });
+export const hlcSchema = z.string().refine((t) => isHlc(t), {
+  message: 'not an HLC timestamp: <milliseconds, 15 digits>-<counter, 6 digits>-<node>, or none',
+});
 
 export const isoTimeSchema = z.string();
 
