@@ -11,6 +11,7 @@ import { TokenService } from './auth/tokens';
 import type { AuthContext, AuthOptions, TokenCheck } from './auth/tokens';
 import { CursorCodec } from './http/cursor';
 import { handleError } from './http/errors';
+import { answerClientError } from './http/client-errors';
 import { useJsonBodies } from './http/json-body';
 import { RefusalAudit, refusalOf } from './http/refusal-audit';
 import { SyncStore } from './storage/sync-store';
@@ -41,6 +42,13 @@ export interface LimitOptions {
   auditRefusalsPerMinute?: number;
   /** The same, per caller: a user, or an address when no token named one. Default 10. */
   auditRefusalsPerCallerPerMinute?: number;
+  /**
+   * Longest a request may take to arrive in full, headers and body; one that does not gets a 408
+   * and its connection closed, so a stalled or crawling client cannot hold a socket for good. 0
+   * turns it off. Default 300 000 (5 minutes), Node's own default, which Fastify turns off: clinics
+   * on slow rural links send small pushes (batches of 50 ops), well within 5 minutes.
+   */
+  requestTimeoutMs?: number;
 }
 
 export interface SyncServerOptions {
@@ -111,6 +119,18 @@ export async function createSyncServer(options: SyncServerOptions): Promise<Fast
   const app = Fastify({
     logger: options.logger ?? false,
     bodyLimit: limits.bodyLimitBytes ?? 10 * 1024 * 1024,
+    requestTimeout: limits.requestTimeoutMs ?? 300_000,
+    // What Node sets for a request timeout given to it, which Fastify's setting after it skips: the
+    // headers' timeout no later (were it later, Node would let the body run to it), and a timeout
+    // shorter than Node's 30 s between looks for expired requests looked for that often.
+    http: {
+      headersTimeout: Math.min(60_000, limits.requestTimeoutMs || 60_000),
+      connectionsCheckingInterval: Math.min(30_000, limits.requestTimeoutMs || 30_000),
+    },
+    // What Node's HTTP parser refuses, or times out, never reaches a route: answered in our shape there.
+    clientErrorHandler: function (this: FastifyInstance, err, socket) {
+      answerClientError(err, socket, this.log);
+    },
     // Record and op ids travel in URLs; keep Fastify's own limits generous but bounded.
     routerOptions: { maxParamLength: 200 },
     // The router refuses a URL with broken percent-encoding, or a parameter past maxParamLength,
