@@ -1,4 +1,5 @@
-import { SignJWT, errors, jwtVerify } from 'jose';
+import { SignJWT, createRemoteJWKSet, decodeProtectedHeader, errors, jwtVerify } from 'jose';
+import type { JWTVerifyResult } from 'jose';
 import { tokenClaimsSchema } from '@outpost/core';
 import type { TokenClaims } from '@outpost/core';
 
@@ -8,7 +9,30 @@ export interface AuthOptions {
   /** Lifetime of tokens this server issues at login. Default 12 hours: one long clinic day. */
   tokenTtlSeconds?: number;
   issuer?: string;
+  /**
+   * A clinic's own identity provider (PROTOCOL.md: "a JWT secret or JWKS URL"): tokens it signs
+   * with an asymmetric key (RS256, ES256, EdDSA...) are checked against the public keys it
+   * publishes at `jwksUrl`, fetched and cached by jose. They must carry Outpost's claims: `sub`,
+   * `tenant`, `roles`, `exp`. Name the provider's `issuer` and this server's `audience` so that a
+   * token it made for another application is not taken. HS256 tokens are still checked with
+   * `jwtSecret`.
+   */
+  identityProvider?: { jwksUrl: string; issuer?: string; audience?: string };
 }
+
+/** What an identity provider may sign with; HS256 stays with the shared secret. */
+const asymmetricAlgorithms = [
+  'RS256',
+  'RS384',
+  'RS512',
+  'PS256',
+  'PS384',
+  'PS512',
+  'ES256',
+  'ES384',
+  'ES512',
+  'EdDSA',
+];
 
 export interface AuthContext {
   userId: string;
@@ -44,6 +68,11 @@ export class TokenService {
    */
   private readonly checked = new Map<string, { auth: AuthContext; notBefore: number; expires: number }>();
   private readonly maxRemembered = 10_000;
+  private readonly provider: {
+    keys: ReturnType<typeof createRemoteJWKSet>;
+    issuer?: string;
+    audience?: string;
+  } | null;
 
   constructor(options: AuthOptions) {
     if (options.jwtSecret.length < 32) throw new Error('jwtSecret must be at least 32 characters');
@@ -56,6 +85,14 @@ export class TokenService {
     );
     this.ttl = options.tokenTtlSeconds ?? 12 * 60 * 60;
     this.issuer = options.issuer ?? 'outpost';
+    const idp = options.identityProvider;
+    this.provider = idp
+      ? {
+          keys: createRemoteJWKSet(new URL(idp.jwksUrl)),
+          ...(idp.issuer !== undefined ? { issuer: idp.issuer } : {}),
+          ...(idp.audience !== undefined ? { audience: idp.audience } : {}),
+        }
+      : null;
   }
 
   async issue(user: AuthContext, now: Date): Promise<{ token: string; expiresAt: string }> {
@@ -84,11 +121,7 @@ export class TokenService {
     const known = this.checked.get(token);
     if (known && known.notBefore <= seconds && seconds < known.expires) return { ok: true, auth: known.auth };
     try {
-      const { payload } = await jwtVerify(token, await this.key, {
-        algorithms: ['HS256'],
-        currentDate: now,
-        requiredClaims: ['exp', 'sub'],
-      });
+      const { payload } = await this.verifySignature(token, now);
       const claims: TokenClaims = tokenClaimsSchema.parse(payload);
       // Frozen: every request that shows this token is handed the same object.
       const auth: AuthContext = Object.freeze({
@@ -111,6 +144,21 @@ export class TokenService {
           : {}),
       };
     }
+  }
+
+  /** Checks a token with the shared secret, or an asymmetric one with the identity provider's keys. */
+  private async verifySignature(token: string, now: Date): Promise<JWTVerifyResult> {
+    const options = { currentDate: now, requiredClaims: ['exp', 'sub'] };
+    if (this.provider && decodeProtectedHeader(token).alg !== 'HS256') {
+      const { keys, issuer, audience } = this.provider;
+      return jwtVerify(token, keys, {
+        ...options,
+        algorithms: asymmetricAlgorithms,
+        ...(issuer !== undefined ? { issuer } : {}),
+        ...(audience !== undefined ? { audience } : {}),
+      });
+    }
+    return jwtVerify(token, await this.key, { ...options, algorithms: ['HS256'] });
   }
 
   private remember(token: string, auth: AuthContext, notBefore: number, expires: number): void {

@@ -77,6 +77,15 @@ const app = await createSyncServer({
     ...(env['OUTPOST_TOKEN_TTL_SECONDS']
       ? { tokenTtlSeconds: Number(env['OUTPOST_TOKEN_TTL_SECONDS']) }
       : {}),
+    ...(env['OUTPOST_JWKS_URL']
+      ? {
+          identityProvider: {
+            jwksUrl: env['OUTPOST_JWKS_URL'],
+            ...(env['OUTPOST_JWKS_ISSUER'] ? { issuer: env['OUTPOST_JWKS_ISSUER'] } : {}),
+            ...(env['OUTPOST_JWKS_AUDIENCE'] ? { audience: env['OUTPOST_JWKS_AUDIENCE'] } : {}),
+          },
+        }
+      : {}),
   },
   limits: {
     ...(env['OUTPOST_BODY_LIMIT_BYTES'] ? { bodyLimitBytes: Number(env['OUTPOST_BODY_LIMIT_BYTES']) } : {}),
