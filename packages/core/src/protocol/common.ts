@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { isHlc } from '../hlc';
 import { isTempId, isValidRecordId } from '../ids';
+import { dataShapeProblem } from '../record/data-shape';
 
 export const recordIdSchema = z
   .string()
@@ -22,6 +23,19 @@ export const hlcSchema = z.string().refine((t) => isHlc(t), {
 });
 
 export const isoTimeSchema = z.string();
+
+/**
+ * Record data a person sends whole (a resolution's merged fields, a queued item): an object of
+ * fields that any record could hold (dataShapeProblem). Checked as sent, before the record schema,
+ * which would drop a __proto__ key without a word.
+ */
+export const recordDataSchema = z
+  .unknown()
+  .superRefine((data, ctx) => {
+    const problem = dataShapeProblem(data);
+    if (problem !== null) ctx.addIssue({ code: 'custom', message: problem });
+  })
+  .pipe(z.record(z.string(), z.unknown()));
 
 export const errorBodySchema = z.object({
   error: z.object({ code: z.string(), message: z.string(), details: z.unknown().optional() }),

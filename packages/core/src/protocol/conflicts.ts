@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { resolutionStrategies } from '../conflict/resolve-conflict';
-import { dataShapeProblem } from '../record/data-shape';
 import { conflictStrategies } from '../schema/define-schema';
+import { recordDataSchema } from './common';
 import { changeSchema } from './pull';
 
 export const conflictKinds = [
@@ -78,13 +78,7 @@ export const resolveRequestSchema = z
   .object({
     strategy: z.enum(resolutionStrategies),
     /** For merge: the record's fields as chosen one by one; null clears a field. */
-    mergedData: z
-      .record(z.string(), z.unknown())
-      .superRefine((data, ctx) => {
-        const problem = dataShapeProblem(data);
-        if (problem !== null) ctx.addIssue({ code: 'custom', message: problem });
-      })
-      .optional(),
+    mergedData: recordDataSchema.optional(),
   })
   // PROTOCOL.md writes the body as { strategy, mergedData: {} }: an empty mergedData beside another
   // strategy says nothing and is dropped. Fields chosen for a strategy that ignores them are refused,

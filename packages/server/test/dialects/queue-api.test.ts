@@ -10,6 +10,13 @@ import { dialects, password, startTestServer } from '../server-fixture';
 import type { TestServer } from '../server-fixture';
 import { pullAll, push } from '../sync-client';
 
+/** A value `depth` levels of lists deep. */
+function nested(depth: number): unknown {
+  let value: unknown = 'x';
+  for (let i = 0; i < depth; i++) value = [value];
+  return value;
+}
+
 /** The ids seed 000 shows: its user, and the patient its encounter example belongs to. */
 const seedUserId = '507f1f77bcf86cd799439011';
 const seedPatientId = '507f1f77bcf86cd799439011';
@@ -883,6 +890,17 @@ describe.each(dialects())('seed 000 queue API on %s', (kind) => {
       ['a createdAtClient that is no time', { ...good, createdAtClient: 'yesterday' }],
       ['a negative version', { ...good, version: -1 }],
       ['a resourceId with spaces', { ...good, resourceId: 'not an id' }],
+      // Built as text: JSON.stringify cannot write a value this deep, and the queue could not store it.
+      [
+        'data nested 20 000 levels deep',
+        JSON.stringify({ ...good, data: { name: 'DEEP' } }).replace(
+          '"DEEP"',
+          '['.repeat(20_000) + ']'.repeat(20_000),
+        ),
+      ],
+      ['data nested past 32 levels', { ...good, data: { name: nested(32) } }],
+      ['data with half of a character', { ...good, data: { name: 'cut \ud83d' } }],
+      ['data with a key named __proto__', JSON.stringify(good).replace('"name"', '"__proto__"')],
     ];
 
     it.each(bad)('a body with %s is 400 with the error shape and stores nothing', async (_what, body) => {

@@ -730,4 +730,80 @@ describe.each(dialects())('SmartDMV push and pull (seed 001) on %s', (kind) => {
       ['pets', '2'],
     ]);
   });
+
+  it('refuses an operation no record could hold alone, before anything hashes it; the others apply', async () => {
+    const { cursor } = await pullAll(server, vet);
+    const opsBefore = (await server.app.outpost.store.countOps('vet-a', {})).total;
+    const petBefore = (await record('pets', 3)).body;
+    // JSON.stringify cannot write a value this deep (neither could the server): built as text.
+    const deep = '['.repeat(20_000) + ']'.repeat(20_000);
+    const operations = [
+      { id: 801, operation: 'update', entityType: 'pets', entityId: 3, data: { name: 'DEEP' } },
+      { id: 'DEEP', operation: 'update', entityType: 'pets', entityId: 3, data: { name: 'Deep id' } },
+      { id: 803, operation: 'create', entityType: 'DEEP', tempId: 'temp_deep_type', data: { name: 'T' } },
+      { id: 804, operation: 'update', entityType: 'pets', entityId: 3, data: { name: 'Half \ud83d' } },
+      {
+        id: 805,
+        operation: 'update',
+        entityType: 'pets',
+        entityId: 3,
+        data: { name: 'x' },
+        practiceId: 'DEEP',
+      },
+      { id: { queue: 806 }, operation: 'update', entityType: 'pets', entityId: 3, data: { name: 'Obj id' } },
+      { id: true, operation: 'update', entityType: 'pets', entityId: 3, data: { name: 'Bool id' } },
+      { id: 808, operation: 'update', entityType: 'pets', entityId: 4, data: { name: 'Still applied' } },
+    ];
+    const text = JSON.stringify({ operations }).replaceAll('"DEEP"', deep);
+    const res = await server.request<PushAnswer>({
+      method: 'POST',
+      url: '/api/sync/push',
+      token: vet,
+      body: text,
+    });
+    expect(res.status, JSON.stringify(res.body).slice(0, 300)).toBe(200);
+    expect(res.body).toMatchObject({ success: true, processed: 1, failed: 7, conflicts: 0 });
+    expect(res.body.results.map((r) => [r.error?.code ?? r.success, r.error?.details])).toEqual([
+      ['VALIDATION_FAILED', { field: 'data' }],
+      ['VALIDATION_FAILED', { field: 'id' }],
+      ['VALIDATION_FAILED', { field: 'entityType' }],
+      ['VALIDATION_FAILED', { field: 'data' }],
+      ['VALIDATION_FAILED', { field: 'practiceId' }],
+      ['VALIDATION_FAILED', { field: 'id' }],
+      ['VALIDATION_FAILED', { field: 'id' }],
+      [true, undefined],
+    ]);
+    const [deepData, deepId, deepType, half, deepOther, objectId, boolId] = res.body.results;
+    expect(deepData?.error?.message).toMatch(/at most 32 levels deep/);
+    expect(deepData?.operationId).toBe(801);
+    // What cannot be sent back is not echoed.
+    expect(deepId).not.toHaveProperty('operationId');
+    expect(deepType).not.toHaveProperty('entityType');
+    expect(deepType?.operationId).toBe(803);
+    expect(half?.error?.message).toMatch(/lone UTF-16 surrogate/);
+    expect(deepOther?.error?.message).toMatch(/practiceId may nest at most 32 levels deep/);
+    expect(objectId?.error?.message).toMatch(/a string or a number/);
+    expect(objectId).not.toHaveProperty('operationId');
+    expect(boolId).not.toHaveProperty('operationId');
+
+    // The same through seed 003's upload.
+    const upload = await server.request<{ results: SeedResult[] }>({
+      method: 'POST',
+      url: '/api/sync/upload',
+      token: vet,
+      body: JSON.stringify({ operations: operations.slice(0, 2) }).replaceAll('"DEEP"', deep),
+    });
+    expect(upload.status, JSON.stringify(upload.body).slice(0, 300)).toBe(200);
+    expect(upload.body.results.map((r) => [r.error?.code, r.error?.details])).toEqual([
+      ['VALIDATION_FAILED', { field: 'data' }],
+      ['VALIDATION_FAILED', { field: 'id' }],
+    ]);
+
+    // Nothing of the refused operations was stored or journaled.
+    expect((await record('pets', 3)).body).toEqual(petBefore);
+    expect((await pullAll(server, vet, { cursor })).changes.map((c) => [c.collection, c.id])).toEqual([
+      ['pets', '4'],
+    ]);
+    expect((await server.app.outpost.store.countOps('vet-a', {})).total).toBe(opsBefore + 1);
+  });
 });

@@ -642,4 +642,31 @@ describe.each(dialects())('SmartDMV upload, download and conflicts (seed 003) on
     expect((await pullAll(server, vet, { cursor })).changes).toEqual([]);
     expect((await server.app.outpost.store.countOps('vet-a', {})).total).toBe(opsBefore);
   });
+
+  it('refuses mergedData no record could hold with 400, before the conflict desk compares it', async () => {
+    const { noteId, result } = await openNoteConflict('plan', 'Splint', 'Cast');
+    const conflictId = result?.conflictData?.conflictId ?? '';
+    expect(result?.conflictData?.resolution).toBe('open');
+    const before = await record('soapNotes', noteId);
+    // JSON.stringify cannot write a value this deep (neither could the server): built as text.
+    const deep = '['.repeat(20_000) + ']'.repeat(20_000);
+    const bodies = [
+      JSON.stringify({ conflictId, resolution: { type: 'merge', mergedData: { plan: 'DEEP' } } }),
+      JSON.stringify({ conflictId, resolution: 'manual', mergedData: { plan: 'DEEP' } }),
+      JSON.stringify({ conflictId, resolution: { type: 'merge', mergedData: { plan: 'Half \ud83d' } } }),
+    ].map((text) => text.replace('"DEEP"', deep));
+    for (const body of bodies) {
+      const res = await resolve(body);
+      expect(res.status, JSON.stringify(res.body).slice(0, 300)).toBe(400);
+      expect(res.body).toMatchObject({ error: { code: 'VALIDATION_FAILED', message: expect.any(String) } });
+    }
+    // Nothing changed: the record is as it was and the conflict still waits for a person.
+    expect(await record('soapNotes', noteId)).toEqual(before);
+    expect((await conflicts()).map((c) => c.id)).toContain(conflictId);
+    const settled = await resolve({
+      conflictId,
+      resolution: { type: 'merge', mergedData: { plan: 'Cast' } },
+    });
+    expect(settled.status, JSON.stringify(settled.body)).toBe(200);
+  });
 });

@@ -358,6 +358,101 @@ describe.each(dialects())('the WatermelonDB protocol on %s', (kind) => {
     expect(fine.status, JSON.stringify(fine.body)).toBe(200);
   });
 
+  it('refuses a push sent as text whose change set zod would read as less, whole, and stores nothing', async () => {
+    const { timestamp } = await wmPull(server, nurse, null);
+    const [underProto, protoColumn, deepColumn, halfChar, inEnvelope] = [
+      deviceId(),
+      deviceId(),
+      deviceId(),
+      deviceId(),
+      deviceId(),
+    ];
+    const table = (id: string, columns: Record<string, unknown> = {}) =>
+      JSON.stringify({ created: [patientRaw(id, columns)], updated: [], deleted: [] });
+    // Built as text: JSON.stringify cannot write a value this deep, nor a key named __proto__.
+    const deep = '['.repeat(20_000) + ']'.repeat(20_000);
+    const bodies: Array<[string, string]> = [
+      ['a table under __proto__', `{"__proto__":{"patients":${table(underProto)}}}`],
+      [
+        'a record with a __proto__ key',
+        `{"patients":${table(protoColumn, { village: 'VILLAGE' }).replace('"village":"VILLAGE"', '"__proto__":{"village":"Dedza"}')}}`,
+      ],
+      [
+        'a column nested 20 000 levels deep',
+        `{"patients":${table(deepColumn, { notes: 'DEEP' }).replace('"DEEP"', deep)}}`,
+      ],
+      ['a column with half of a character', `{"patients":${table(halfChar, { name: 'cut \ud83d' })}}`],
+      [
+        'the envelope with a table under __proto__',
+        `{"changes":{"__proto__":{"patients":${table(inEnvelope)}}},"lastPulledAt":${timestamp}}`,
+      ],
+    ];
+    for (const [what, body] of bodies) {
+      for (const contentType of ['text/plain;charset=UTF-8', 'application/json']) {
+        const res = await server.request<ErrorBody>({
+          method: 'POST',
+          url: `/watermelon/sync/push?last_pulled_at=${timestamp}`,
+          token: nurse,
+          headers: { 'content-type': contentType },
+          body,
+        });
+        expect([res.status, res.body.error?.code], `${what} as ${contentType}`).toEqual([
+          400,
+          'VALIDATION_FAILED',
+        ]);
+        expect(typeof res.body.error.message).toBe('string');
+      }
+    }
+    for (const id of [underProto, protoColumn, deepColumn, halfChar, inEnvelope]) {
+      expect((await stored('patients', id)).status).toBe(404);
+    }
+    expect((await wmPull(server, nurse, timestamp)).changes).toEqual({});
+  });
+
+  it('refuses a table with a list the protocol does not name, naming it, and stores nothing', async () => {
+    const kept = deviceId();
+    expect(
+      (
+        await push(server, nurse, [
+          { collection: 'patients', type: 'create', id: kept, data: { name: 'Kept' } },
+        ])
+      ).results[0]?.status,
+    ).toBe('applied');
+    const { timestamp } = await wmPull(server, nurse, null);
+    const [misspelt, capital] = [deviceId(), deviceId()];
+    const cases: Array<[string, Changes | Record<string, unknown>]> = [
+      ['updatd', { patients: { updatd: [patientRaw(misspelt, { _status: 'updated' })] } }],
+      ['Created', { patients: { Created: [patientRaw(capital)] } }],
+      ['deleted_ids', { patients: { created: [], updated: [], deleted_ids: [kept] } }],
+    ];
+    for (const [key, changes] of cases) {
+      for (const request of [
+        { headers: { 'content-type': 'text/plain;charset=UTF-8' }, body: JSON.stringify(changes) },
+        { body: changes },
+        { url: '/watermelon/sync/push', body: { changes, lastPulledAt: timestamp } },
+      ]) {
+        const res = await server.request<ErrorBody>({
+          method: 'POST',
+          url: `/watermelon/sync/push?last_pulled_at=${timestamp}`,
+          token: nurse,
+          ...request,
+        });
+        expect([res.status, res.body.error?.code], `${key} ${JSON.stringify(request)}`).toEqual([
+          400,
+          'VALIDATION_FAILED',
+        ]);
+        expect(res.body.error.message).toContain(`"${key}"`);
+        expect(res.body.error.details).toEqual([
+          { path: 'patients', message: expect.stringContaining(`"${key}"`) },
+        ]);
+      }
+    }
+    expect((await stored('patients', misspelt)).status).toBe(404);
+    expect((await stored('patients', capital)).status).toBe(404);
+    expect((await stored('patients', kept)).body).toMatchObject({ deleted: false, data: { name: 'Kept' } });
+    expect((await wmPull(server, nurse, timestamp)).changes).toEqual({});
+  });
+
   it("another clinic's token sees none of clinic-a's records and cannot change them", async () => {
     const id = deviceId();
     const { timestamp } = await wmPull(server, nurse, null);

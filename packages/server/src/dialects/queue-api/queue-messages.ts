@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { recordIdSchema, recordVersionSchema } from '@outpost/core';
+import { recordDataSchema, recordIdSchema, recordVersionSchema } from '@outpost/core';
 import type { RecordData } from '@outpost/core';
 
 /** Seed 000's words, exactly as its clients send and read them. */
@@ -24,7 +24,7 @@ export const queueRequestSchema = z
     operation: z.enum(queueOperations),
     resourceType: z.string().min(1).max(64),
     resourceId: recordIdSchema.nullish(),
-    data: z.record(z.string(), z.unknown()).nullish(),
+    data: recordDataSchema.nullish(),
     createdAtClient: z.iso.datetime({ offset: true }),
     version: recordVersionSchema.nullish(),
   })

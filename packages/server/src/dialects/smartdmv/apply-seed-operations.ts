@@ -1,5 +1,13 @@
 import { z } from 'zod';
-import { OutpostError, formatHlc, makeTempId, parseTempId, recordVersionSchema, uuidv7 } from '@outpost/core';
+import {
+  OutpostError,
+  dataShapeProblem,
+  formatHlc,
+  makeTempId,
+  parseTempId,
+  recordVersionSchema,
+  uuidv7,
+} from '@outpost/core';
 import type { ConflictOutcome, PushResult, RandomBytes, RecordData, Schema } from '@outpost/core';
 import type { AuthContext } from '../../auth/tokens';
 import type { ServerContext } from '../../create-sync-server';
@@ -12,6 +20,12 @@ import { engineData, seedData } from './seed-records';
 
 /** The envelope of seed 001's push and seed 003's upload; each operation is checked on its own. */
 export const seedOperationsSchema = z.object({ operations: z.array(z.unknown()) });
+
+/**
+ * An operation's `id`: the queue's operation id (a number in seed 001, a string in seed 003), echoed
+ * as `operationId` and hashed into the op id. Anything else is no queue's id.
+ */
+const operationIdSchema = z.union([z.string(), z.number()]).nullish();
 
 export interface SeedConflictData {
   localData: RecordData | null;
@@ -101,8 +115,15 @@ function translate(
   env: { node: string; nowMs: number; randomBytes: RandomBytes },
 ): Translated {
   const o = isObject(raw) ? raw : null;
-  const operationId = o?.['id'];
-  const entityType = o?.['entityType'];
+  // Before anything hashes, stringifies, compares or echoes the operation: nested thousands of
+  // levels deep, anywhere in it, it would overflow the stack of whatever walks it. One level above
+  // the operation's data, so data may nest as deep as any record's.
+  const shapeProblem = o === null ? null : dataShapeProblem(o, 1);
+  const idIsValid = operationIdSchema.safeParse(o?.['id']).success;
+  const operationId = idIsValid ? o?.['id'] : undefined;
+  // Answers repeat entityType as sent, unless it is itself what cannot be sent back.
+  const entityType =
+    shapeProblem === null || dataShapeProblem(o?.['entityType']) === null ? o?.['entityType'] : undefined;
   const invalid = (message: string, field: string): Translated => ({
     kind: 'invalid',
     result: {
@@ -113,6 +134,14 @@ function translate(
     },
   });
   if (o === null) return invalid('an operation must be an object', 'operations');
+  if (shapeProblem !== null) {
+    // The field at fault when there is one: the operation's own keys are read as the seed names them.
+    const field = Object.keys(o).find(
+      (k) => k !== '__proto__' && dataShapeProblem(k) === null && dataShapeProblem(o[k]) !== null,
+    );
+    return invalid(shapeProblem.replace(/^data\b/, field ?? 'an operation'), field ?? 'operations');
+  }
+  if (!idIsValid) return invalid("id must be the queue's operation id: a string or a number", 'id');
   const type = typeof o['operation'] === 'string' ? o['operation'].toLowerCase() : o['operation'];
   const collection = collectionOf(schema, entityType);
   const def = collection === undefined ? undefined : schema.collection(collection);

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { OutpostError } from '@outpost/core';
+import { OutpostError, recordDataSchema } from '@outpost/core';
 import type {
   CollectionDefinition,
   Conflict,
@@ -74,16 +74,15 @@ export function toSeedConflict(c: Conflict, schema: Schema): SeedConflict {
 
 /** Seed 003's ConflictStrategy types, the five of seed 001. */
 const seedStrategies = ['server-wins', 'client-wins', 'last-write-wins', 'merge', 'manual'] as const;
-const mergedDataSchema = z.record(z.string(), z.unknown());
 
 /** `POST /api/sync/resolve-conflict` `{ conflictId, resolution }`; a resolution is a strategy or `{ type, mergedData }`. */
 export const resolveConflictBodySchema = z.object({
   conflictId: z.union([z.string().min(1).max(128), z.number().int()]),
   resolution: z.union([
     z.enum(seedStrategies),
-    z.object({ type: z.enum(seedStrategies), mergedData: mergedDataSchema.optional() }),
+    z.object({ type: z.enum(seedStrategies), mergedData: recordDataSchema.optional() }),
   ]),
-  mergedData: mergedDataSchema.optional(),
+  mergedData: recordDataSchema.optional(),
 });
 export type ResolveConflictBody = z.infer<typeof resolveConflictBodySchema>;
 

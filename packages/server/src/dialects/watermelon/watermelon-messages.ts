@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { OutpostError } from '@outpost/core';
+import { OutpostError, dataShapeProblem, describeIssues } from '@outpost/core';
 import { parseOrThrow } from '../../http/errors';
 
 /**
@@ -8,11 +8,24 @@ import { parseOrThrow } from '../../http/errors';
  */
 const rawRecordSchema = z.looseObject({ id: z.string() });
 
-export const tableChangesSchema = z.object({
-  created: z.array(rawRecordSchema).default([]),
-  updated: z.array(rawRecordSchema).default([]),
-  deleted: z.array(z.string()).default([]),
-});
+/**
+ * A table's changes: the protocol's three lists, which WatermelonDB's synchronize() always sends. A
+ * list it does not name (`updatd`, `Created`, `deleted_ids`) is refused: dropped, its changes would
+ * be lost while the device marks its records synced.
+ */
+export const tableChangesSchema = z.strictObject(
+  {
+    created: z.array(rawRecordSchema).default([]),
+    updated: z.array(rawRecordSchema).default([]),
+    deleted: z.array(z.string()).default([]),
+  },
+  {
+    error: (issue) =>
+      issue.code === 'unrecognized_keys'
+        ? `unknown list ${issue.keys.map((k) => JSON.stringify(k)).join(', ')}: a table's changes are created, updated and deleted`
+        : undefined,
+  },
+);
 export type TableChanges = z.infer<typeof tableChangesSchema>;
 
 export const changeSetSchema = z.record(z.string(), tableChangesSchema);
@@ -122,7 +135,31 @@ export function parsePushRequest(query: unknown, body: unknown): PushRequest {
   const wrapped =
     Object.hasOwn(parsed, 'lastPulledAt') ||
     (Object.keys(parsed).length === 1 && isObject(parsed['changes']) && !('created' in parsed['changes']));
-  const changes = parseOrThrow(changeSetSchema, wrapped ? parsed['changes'] : parsed, 'changes');
+  // Before zod reads it, which drops a key named __proto__ without a word (so a table or a column
+  // under that name would be lost while the push succeeds), and before anything walks it: nested
+  // thousands of levels deep it would overflow the stack. JSON sent as text (what pushChanges
+  // sends) reaches here unguarded. A record's data sits three levels below the change set (table,
+  // list, record), one more inside the envelope. The push is all or nothing: it is refused whole.
+  const shapeProblem = dataShapeProblem(parsed, wrapped ? 4 : 3);
+  if (shapeProblem !== null) {
+    const what = shapeProblem
+      .replace(/^data may nest/, "a record's data may nest")
+      .replace(/^data\b/, 'a push');
+    throw new OutpostError('VALIDATION_FAILED', `${what}: nothing was stored`);
+  }
+  const changeSet = changeSetSchema.safeParse(wrapped ? parsed['changes'] : parsed);
+  if (!changeSet.success) {
+    const issues = describeIssues(changeSet.error);
+    const first = issues[0];
+    throw new OutpostError(
+      'VALIDATION_FAILED',
+      first
+        ? `changes are invalid: ${first.path ? `${first.path}: ` : ''}${first.message}`
+        : 'changes are invalid',
+      issues,
+    );
+  }
+  const changes = changeSet.data;
 
   const fromQuery = isObject(query) ? parseLastPulledAt(query['last_pulled_at']) : null;
   const fromBody = wrapped ? parseLastPulledAt(parsed['lastPulledAt']) : null;
