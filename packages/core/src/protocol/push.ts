@@ -22,10 +22,10 @@ export const pushOpSchema = z.object({
 });
 export type PushOp = z.infer<typeof pushOpSchema>;
 
-/** The envelope only: ops are checked one by one after this. */
 /** Text kept as a key (a device, a client): half a character would be stored as other text. */
 const keyText = z.string().min(1).max(128).refine(isWellFormedText, 'may not hold half of a character');
 
+/** The envelope only: ops are checked one by one after this. */
 export const pushRequestSchema = z.object({
   clientId: keyText,
   deviceId: keyText,
