@@ -4,7 +4,7 @@ export const pullLimitDefault = 1000;
 export const pullLimitMax = 5000;
 
 export const pullQuerySchema = z.object({
-  // Room for the collections a selective pull's cursor names (their filter may be 2048 long).
+  // Room for the collections a cursor names: those a role reads, or a filter (at most 2048 long).
   cursor: z.string().max(4096).optional(),
   limit: z.coerce.number().int().min(1).max(pullLimitMax).default(pullLimitDefault),
   collections: z

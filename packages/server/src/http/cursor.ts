@@ -9,17 +9,25 @@ export interface PullCursor {
   position: number;
   horizon: number;
   /**
-   * The collections the pull named (selective sync), sorted; absent when it named none and read
-   * every collection its role may read. A later pull from this cursor may read these or fewer: a
-   * collection added to the filter had changes before `position` this cursor never carried.
+   * The collections the pull read, sorted: those it named (selective sync), else every one the
+   * caller's role could read. A later pull that reads others too may have passed records of them
+   * by (pull-scope's checkCoverage). Absent from cursors issued before cursors named their
+   * collections, which are taken as having read every collection.
    */
   collections?: readonly string[];
 }
 
+const cursorPattern = /^(\d{1,15})\.(\d{1,15})(?:\.([A-Za-z0-9_-]{0,4000}))?\.([A-Za-z0-9_-]{22})$/;
+
+/** Whether a text has the form of a pull cursor (not whether it is one: only decode checks its MAC). */
+export function isCursorText(text: string): boolean {
+  return cursorPattern.test(text);
+}
+
 /**
- * Pull cursors are opaque to clients: `<position>.<horizon>.<mac>`, or
- * `<position>.<horizon>.<collections>.<mac>` after a pull that named its collections (their names,
- * comma-joined, base64url). The MAC binds them to the tenant. A cursor from another tenant or one
+ * Pull cursors are opaque to clients: `<position>.<horizon>.<collections>.<mac>`, the collections'
+ * names comma-joined in base64url; cursors issued before they named them are
+ * `<position>.<horizon>.<mac>`, and stay valid. The MAC binds them to the tenant. A cursor from another tenant or one
  * made up fails the MAC and is refused with 400, so a cursor can never be used to probe another
  * clinic's change stream.
  */
@@ -45,12 +53,15 @@ export class CursorCodec {
   }
 
   decode(tenant: string, cursor: string): PullCursor {
-    const match = /^(\d{1,15})\.(\d{1,15})(?:\.([A-Za-z0-9_-]{1,4000}))?\.([A-Za-z0-9_-]{22})$/.exec(cursor);
+    const match = cursorPattern.exec(cursor);
     const scope = match?.[3];
     const c: PullCursor = {
       position: Number(match?.[1]),
       horizon: Number(match?.[2]),
-      ...(scope !== undefined ? { collections: Buffer.from(scope, 'base64url').toString().split(',') } : {}),
+      // An empty list (a role that may read nothing) is an empty text, not a list of one empty name.
+      ...(scope !== undefined
+        ? { collections: scope === '' ? [] : Buffer.from(scope, 'base64url').toString().split(',') }
+        : {}),
     };
     const given = match ? Buffer.from(match[4] ?? '', 'base64url') : Buffer.alloc(0);
     if (!match || given.length !== 16 || !timingSafeEqual(given, this.mac(tenant, c))) {

@@ -73,3 +73,32 @@ export function checkCursor(
   const from = cursor ?? { position: 0, horizon };
   if (from.position < horizon && from.horizon !== horizon) throw new OutpostError('CURSOR_EXPIRED', message);
 }
+
+/**
+ * Refuses (410 CURSOR_EXPIRED, `details.collections` naming them) a cursor that did not read some
+ * of the collections this pull reads, when any of those holds a record at or below the cursor's
+ * position: continued, the pull would never deliver those records, since it reads only what changed
+ * after the cursor. That happens when a selective pull adds a collection to its filter, and when a
+ * role is given read access to a collection. A collection with nothing there (one added to the
+ * schema since, say) is read on from the cursor. Cursors issued before they named their
+ * collections are taken as having read every collection.
+ */
+export async function checkCoverage(
+  store: SyncStore,
+  tenant: string,
+  cursor: PullCursor | null,
+  collections: readonly string[],
+  wording: { message?: string; field?: string } = {},
+): Promise<void> {
+  const read = cursor?.collections;
+  if (!cursor || !read) return;
+  const added = collections.filter((c) => !read.includes(c));
+  if (added.length === 0) return;
+  const missed = await store.collectionsHeldThrough(tenant, added, cursor.position);
+  if (missed.length === 0) return;
+  throw new OutpostError(
+    'CURSOR_EXPIRED',
+    wording.message ?? 'this cursor did not read all of these collections: pull from the start to get them',
+    { [wording.field ?? 'collections']: missed },
+  );
+}

@@ -1,8 +1,8 @@
 import type { FastifyInstance } from 'fastify';
-import { OutpostError, pullQuerySchema } from '@outpost/core';
+import { pullQuerySchema } from '@outpost/core';
 import { caller } from '../http/caller';
 import { parseQuery } from '../http/errors';
-import { checkCursor, collectionsToPull, isEveryCollection } from '../pull/pull-scope';
+import { checkCoverage, checkCursor, collectionsToPull, isEveryCollection } from '../pull/pull-scope';
 
 const changesOpen = Buffer.from('{"changes":[');
 
@@ -15,18 +15,9 @@ export async function pullRoutes(app: FastifyInstance): Promise<void> {
     const schema = schemaFor(auth.tenant);
     const collections = collectionsToPull(schema, auth.roles, query.collections);
     const cursor = query.cursor ? cursors.decode(auth.tenant, query.cursor) : null;
-    // A pull that named its collections gave a cursor for those alone; continued with more, it
-    // would never deliver what the others changed before it. The client starts over (410),
-    // as for a cursor past the tombstone horizon.
-    const added = cursor?.collections ? collections.filter((c) => !cursor.collections?.includes(c)) : [];
-    if (added.length > 0) {
-      throw new OutpostError(
-        'CURSOR_EXPIRED',
-        'this cursor continues a pull of fewer collections: pull from the start to get all of these',
-        { collections: added },
-      );
-    }
-    const named = query.collections === undefined ? undefined : [...collections].sort();
+    // Before the page: a cursor that passed by records of a collection it did not read must not
+    // go on as if it had them (410, and the client pulls from the start).
+    await checkCoverage(store, auth.tenant, cursor, collections);
     const after = cursor?.position ?? 0;
     const page = await store.pullChanges(
       auth.tenant,
@@ -45,7 +36,7 @@ export async function pullRoutes(app: FastifyInstance): Promise<void> {
     const cursorText = cursors.encode(auth.tenant, {
       position: page.last ?? after,
       horizon,
-      ...(named ? { collections: named } : {}),
+      collections: [...collections].sort(),
     });
     // The changes come from the store as JSON text (each record's data as stored, never re-parsed),
     // already as bytes: parsing and re-serialising every record was most of a pull's cost. The

@@ -1123,6 +1123,31 @@ export class SyncStore {
     return !collections || everyCollection ? inPositionOrder(this.database, read) : read(this.database.db);
   }
 
+  /**
+   * Which of `collections` hold a record or tombstone at or below `position`: what a cursor at
+   * `position` that did not read them has passed by for good. One probe per collection, read only
+   * when a pull reads collections its cursor did not, which is rare.
+   */
+  async collectionsHeldThrough(
+    tenant: string,
+    collections: readonly string[],
+    position: number,
+  ): Promise<string[]> {
+    const held: string[] = [];
+    for (const collection of collections) {
+      const row = await this.database.db
+        .selectFrom('records')
+        .select('position')
+        .where('tenant', '=', tenant)
+        .where('collection', '=', collection)
+        .where('position', '<=', position)
+        .limit(1)
+        .executeTakeFirst();
+      if (row) held.push(collection);
+    }
+    return held;
+  }
+
   async purgedThrough(tenant: string): Promise<number> {
     const row = await this.database.db
       .selectFrom('tenant_state')

@@ -321,7 +321,21 @@ describe.each(dialects())('SmartDMV upload, download and conflicts (seed 003) on
       lastSync: expect.any(String),
       timestamp: expect.any(Number),
     });
-    expect((await download({ lastSync: next.lastSync })).entities).toEqual([]);
+    expect((await download({ lastSync: next.lastSync, entityTypes: ['pets'] })).entities).toEqual([]);
+    // Widened to every entity type, that sync point never read the users and notes stored before
+    // it: the device is told to start over rather than go on without them.
+    const widened = await server.request<{ error: { code: string; details: { entityTypes: string[] } } }>({
+      method: 'POST',
+      url: '/api/sync/download',
+      token: vet,
+      body: { lastSync: next.lastSync },
+    });
+    expect(widened.status).toBe(410);
+    expect(widened.body.error.code).toBe('CURSOR_EXPIRED');
+    expect(widened.body.error.details.entityTypes).toContain('users');
+    expect(widened.body.error.details.entityTypes).not.toContain('pets');
+    const fromStart = await download({ lastSync: null });
+    expect(fromStart.entities.map((e) => e.entityType)).toContain('users');
   });
 
   it('downloads page by page to exactly the server’s state while uploads and v1 pushes interleave', async () => {

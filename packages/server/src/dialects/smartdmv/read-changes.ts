@@ -1,9 +1,10 @@
 import { OutpostError } from '@outpost/core';
 import type { AuthContext } from '../../auth/tokens';
 import type { ServerContext } from '../../create-sync-server';
+import { isCursorText } from '../../http/cursor';
 import type { PullCursor } from '../../http/cursor';
 import type { PulledRecord } from '../../storage/sync-store';
-import { collectionsToPull, isEveryCollection, pullStart } from '../../pull/pull-scope';
+import { checkCoverage, collectionsToPull, isEveryCollection, pullStart } from '../../pull/pull-scope';
 import { collectionOf } from './entity-types';
 
 /** A page of changes and the sync point to send for the next one. */
@@ -13,8 +14,6 @@ export interface ChangePage {
   /** A v1 pull cursor: opaque, bound to the tenant, carrying the last position this page returned. */
   next: string;
 }
-
-const cursorPattern = /^\d{1,15}\.\d{1,15}\.[A-Za-z0-9_-]{22}$/;
 
 /** A time as a device may send one: epoch milliseconds (number or digits) or a date string. */
 function isTime(value: unknown): boolean {
@@ -37,7 +36,7 @@ export function syncPointOf(
   field: string,
 ): PullCursor | null {
   if (value === undefined || value === null || value === '') return null;
-  if (typeof value === 'string' && cursorPattern.test(value)) return ctx.cursors.decode(tenant, value);
+  if (typeof value === 'string' && isCursorText(value)) return ctx.cursors.decode(tenant, value);
   if (isTime(value)) return null;
   throw new OutpostError(
     'VALIDATION_FAILED',
@@ -49,7 +48,7 @@ export function syncPointOf(
 /**
  * One page of the caller's changes after a sync point, read from the same position-ordered store
  * pull as v1, with v1's rules: only collections the caller's role may read, and a cursor that
- * predates a tombstone purge must resync (410).
+ * predates a tombstone purge, or passed by records of entity types it did not read, must resync (410).
  */
 export async function readChanges(
   ctx: ServerContext,
@@ -69,6 +68,10 @@ export async function readChanges(
     request.since,
     'deletions since this sync were purged: sync again from the start',
   );
+  await checkCoverage(store, auth.tenant, request.since, collections, {
+    message: 'this sync point did not cover all of these entity types: sync again from the start',
+    field: 'entityTypes',
+  });
   const page = await store.pull(
     auth.tenant,
     after,
@@ -80,6 +83,6 @@ export async function readChanges(
   return {
     records: page.records,
     hasMore: page.hasMore,
-    next: cursors.encode(auth.tenant, { position: last, horizon }),
+    next: cursors.encode(auth.tenant, { position: last, horizon, collections: [...collections].sort() }),
   };
 }

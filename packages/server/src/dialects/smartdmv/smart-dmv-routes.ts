@@ -13,7 +13,7 @@ import { seedData } from './seed-records';
 
 /** `GET /api/sync/pull`: practiceId is read and not used, since the token names the practice. */
 const pullQuerySchema = z.object({
-  lastSyncTimestamp: z.string().max(512).optional(),
+  lastSyncTimestamp: z.string().max(4096).optional(),
   practiceId: z.string().max(128).optional(),
   entityTypes: z
     .string()

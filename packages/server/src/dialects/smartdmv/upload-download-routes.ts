@@ -15,7 +15,7 @@ import { archiveIdPattern } from '../../http/archive-id';
 
 /** `POST /api/sync/download` `{ lastSync, entityTypes }`; limit is an addition, as are hasMore and lastSync in the answer. */
 const downloadBodySchema = z.object({
-  lastSync: z.union([z.number(), z.string().max(512), z.null()]).optional(),
+  lastSync: z.union([z.number(), z.string().max(4096), z.null()]).optional(),
   entityTypes: z.array(z.string().min(1).max(64)).max(100).optional(),
   limit: z.number().int().min(1).max(pullLimitMax).default(pullLimitDefault),
 });
