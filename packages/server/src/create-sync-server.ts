@@ -11,7 +11,7 @@ import { TokenService } from './auth/tokens';
 import type { AuthContext, AuthOptions, TokenCheck } from './auth/tokens';
 import { CursorCodec } from './http/cursor';
 import { handleError } from './http/errors';
-import { answerClientError } from './http/client-errors';
+import { answerClientError, answerUnmetExpectation } from './http/client-errors';
 import { useJsonBodies } from './http/json-body';
 import { RefusalAudit, refusalOf } from './http/refusal-audit';
 import { SyncStore } from './storage/sync-store';
@@ -126,6 +126,9 @@ export async function createSyncServer(options: SyncServerOptions): Promise<Fast
     http: {
       headersTimeout: Math.min(60_000, limits.requestTimeoutMs || 60_000),
       connectionsCheckingInterval: Math.min(30_000, limits.requestTimeoutMs || 30_000),
+      // Node would answer an HTTP/1.1 request without Host itself, with an empty body; the hook
+      // refusing it below answers in PROTOCOL.md's shape.
+      requireHostHeader: false,
     },
     // What Node's HTTP parser refuses, or times out, never reaches a route: answered in our shape there.
     clientErrorHandler: function (this: FastifyInstance, err, socket) {
@@ -145,6 +148,8 @@ export async function createSyncServer(options: SyncServerOptions): Promise<Fast
     },
   });
   useJsonBodies(app);
+  // An Expect other than 100-continue, which Node would refuse with an empty 417.
+  app.server.on('checkExpectation', answerUnmetExpectation);
   const store = new SyncStore(options.database, {
     onBackgroundError: (err, message) => app.log.error({ err }, message),
   });
@@ -176,6 +181,12 @@ export async function createSyncServer(options: SyncServerOptions): Promise<Fast
       .send(
         new OutpostError('NOT_FOUND', `no route ${request.method} ${request.url.split('?')[0]}`).toJSON(),
       );
+  });
+
+  // First of all: HTTP/1.1 requires a Host header (RFC 9112), which Node no longer checks for us.
+  app.addHook('onRequest', async (request) => {
+    if (request.raw.httpVersion === '1.1' && request.headers.host === undefined)
+      throw new OutpostError('VALIDATION_FAILED', 'an HTTP/1.1 request must carry a Host header');
   });
 
   // Authentication runs first on every route that is not marked public. A refused token is turned

@@ -1,5 +1,6 @@
 // What Node's HTTP parser refuses, or gives up waiting for, never reaches a route: it is answered
-// from Fastify's clientErrorHandler, in PROTOCOL.md's error shape all the same. Raw bytes over a
+// from Fastify's clientErrorHandler, in PROTOCOL.md's error shape all the same, as are the requests
+// Node itself would refuse with an empty body (no Host, an unknown Expect). Raw bytes over a
 // real socket, since inject() never goes through the parser.
 import { connect } from 'node:net';
 import type { AddressInfo } from 'node:net';
@@ -110,6 +111,40 @@ describe('requests Node refuses before any route', () => {
     const answer = parseAnswer(text);
     expect(answer.statusLine).toBe('HTTP/1.1 200 OK');
     expect(answer.json).toMatchObject({ status: 'ok' });
+  });
+
+  it('an HTTP/1.1 request without Host -> 400 in our shape; HTTP/1.0 needs none', async () => {
+    const { text } = await sendRaw(port, 'GET /v1/health HTTP/1.1\r\nConnection: close\r\n\r\n');
+    const answer = parseAnswer(text);
+    expect(answer.statusLine).toBe('HTTP/1.1 400 Bad Request');
+    expect(answer.json).toEqual({
+      error: { code: 'VALIDATION_FAILED', message: expect.stringMatching(/Host header/) },
+    });
+    const old = await sendRaw(port, 'GET /v1/health HTTP/1.0\r\n\r\n');
+    expect(parseAnswer(old.text).json).toMatchObject({ status: 'ok' });
+  });
+
+  it('an Expect other than 100-continue -> 417 in our shape, connection closed', async () => {
+    const { text } = await sendRaw(
+      port,
+      'POST /v1/auth/login HTTP/1.1\r\nHost: x\r\nExpect: 200-ok\r\nContent-Type: application/json\r\n' +
+        'Content-Length: 2\r\n\r\n{}',
+    );
+    const answer = expectOurError(text, 'HTTP/1.1 417 Expectation Failed', 'VALIDATION_FAILED');
+    expect(answer.json).toMatchObject({ error: { message: expect.stringMatching(/100-continue/) } });
+  });
+
+  it('Expect: 100-continue is met: the body is asked for and the route answers', async () => {
+    const body = JSON.stringify({ email: 'nurse@clinic-a.test', password: 'not the password' });
+    const { text } = await sendRaw(
+      port,
+      'POST /v1/auth/login HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\nConnection: close\r\n' +
+        `Content-Type: application/json\r\nContent-Length: ${body.length}\r\n\r\n${body}`,
+    );
+    expect(text.startsWith('HTTP/1.1 100 Continue\r\n\r\n')).toBe(true);
+    const answer = parseAnswer(text.slice('HTTP/1.1 100 Continue\r\n\r\n'.length));
+    expect(answer.statusLine).toBe('HTTP/1.1 401 Unauthorized');
+    expect(answer.json).toMatchObject({ error: { code: 'UNAUTHORIZED' } });
   });
 
   it('the request timeout is on by default, at Node’s 5 minutes', () => {

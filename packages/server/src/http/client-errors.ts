@@ -1,4 +1,5 @@
 import { STATUS_CODES } from 'node:http';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import { OutpostError } from '@outpost/core';
 import type { FastifyBaseLogger } from 'fastify';
@@ -39,4 +40,22 @@ export function answerClientError(
   }
   // The parser cannot go on after an error, so the connection cannot carry another request.
   socket.destroy();
+}
+
+/**
+ * Answers a request whose `Expect` header asks for something other than `100-continue`, the only
+ * expectation there is (RFC 9110): 417, in PROTOCOL.md's shape. Node calls this instead of any
+ * route; without it, Node answers with an empty body. The connection closes after it, since the
+ * client may be sending a body no one will read.
+ */
+export function answerUnmetExpectation(_request: IncomingMessage, response: ServerResponse): void {
+  const body = JSON.stringify(
+    new OutpostError('VALIDATION_FAILED', 'the only Expect this server meets is 100-continue').toJSON(),
+  );
+  response.writeHead(417, {
+    'content-type': 'application/json; charset=utf-8',
+    'content-length': Buffer.byteLength(body),
+    connection: 'close',
+  });
+  response.end(body);
 }
