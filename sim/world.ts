@@ -453,14 +453,14 @@ async function finalState(
     const archive = await store.listConflicts(
       tenant,
       {},
-      { userId: '', resolvable: schema.collectionNames },
+      { userId: '', resolvable: schema.collectionNames, readable: schema.collectionNames },
       { limit: 1_000_000 },
     );
     const rejections = new Map<string, StoredRejection>();
     const refused = await store.listRejections(
       tenant,
       {},
-      { userId: '', resolvable: schema.collectionNames },
+      { userId: '', resolvable: schema.collectionNames, readable: schema.collectionNames },
       { limit: 1_000_000 },
     );
     for (const r of refused) rejections.set(r.opId, r);

@@ -68,11 +68,12 @@ export function toWireConflict(c: StoredConflict): Conflict {
   };
 }
 
-/** The collections whose conflicts the caller settles; elsewhere they see only the ones they raised. */
+/** The collections whose conflicts the caller settles; elsewhere they see only the ones they raised, where they may read. */
 export function visibilityFor(schema: Schema, auth: AuthContext): ConflictVisibility {
   return {
     userId: auth.userId,
     resolvable: schema.collectionNames.filter((c) => schema.can(auth.roles, c, 'resolve')),
+    readable: schema.collectionNames.filter((c) => schema.can(auth.roles, c, 'read')),
   };
 }
 
@@ -238,7 +239,7 @@ export class ConflictDesk {
       await this.ctx.store.listConflicts(
         auth.tenant,
         { status: 'open', kind: request.kind, ids: request.ids, collection: request.collection },
-        { userId: auth.userId, resolvable },
+        { userId: auth.userId, resolvable, readable: visibility.readable },
         { limit: request.limit },
       )
     )

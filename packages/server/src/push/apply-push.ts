@@ -310,11 +310,15 @@ class PushRun {
 
   /**
    * The journal keeps no record contents, so a replayed conflict gets both versions back from
-   * the conflict archive, as the first response had them.
+   * the conflict archive, as the first response had them: to the user whose op it was (anyone
+   * else who sends its opId learns only its outcome), and the server's version only where that
+   * user may read the record.
    */
   private async restoreConflictData(seen: Map<string, StoredOp>): Promise<void> {
     const ids = [...seen.values()].flatMap((o) =>
-      o.result.conflict?.id && o.result.status !== 'rejected' ? [o.result.conflict.id] : [],
+      o.result.conflict?.id && o.result.status !== 'rejected' && o.userId === this.ctx.userId
+        ? [o.result.conflict.id]
+        : [],
     );
     if (ids.length === 0) return;
     const archived = await this.w.loadConflicts(ids);
@@ -325,7 +329,7 @@ class PushRun {
         ...op.result,
         conflict: {
           ...op.result.conflict,
-          server: { data: c.serverData, version: c.serverVersion },
+          ...(this.mayRead(c.collection) ? { server: { data: c.serverData, version: c.serverVersion } } : {}),
           client: { data: c.clientData },
         },
       };
@@ -533,10 +537,22 @@ class PushRun {
         fields: conflict.fields,
         strategy: conflict.strategy,
         outcome: conflict.outcome,
-        server: { data: conflict.serverData, version: current.version },
+        // The server's version only to a role that may read the record anyway (see mayRead).
+        ...(this.mayRead(op.collection)
+          ? { server: { data: conflict.serverData, version: current.version } }
+          : {}),
         client: { data: clientData },
       },
     });
+  }
+
+  /**
+   * Whether the sender's role may read `collection`'s records. A role may create or update records
+   * it may not read (an intake kiosk registers patients it cannot look up); a conflict must not
+   * hand it the stored version that read permission withholds.
+   */
+  private mayRead(collection: string): boolean {
+    return this.schema.can(this.ctx.roles, collection, 'read');
   }
 
   /**

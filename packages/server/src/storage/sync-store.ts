@@ -137,10 +137,15 @@ export interface StoredResolution {
   resolvedAt: string;
 }
 
-/** Which conflicts a caller may see: all of the collections they resolve, and their own elsewhere. */
+/**
+ * Which archive rows a caller may see: all of those in the collections they resolve, and their own
+ * elsewhere; of their own conflicts, only those in collections they may read, since a conflict
+ * holds the server's version of the record.
+ */
 export interface ConflictVisibility {
   userId: string;
   resolvable: readonly string[];
+  readable: readonly string[];
 }
 
 export interface ConflictFilter {
@@ -728,12 +733,24 @@ export class TenantWrite {
 
 /**
  * Who may read an archive row (a conflict or a rejection): both hold patient data, so only those
- * who resolve its collection, or whose own op it was, see it.
+ * who resolve its collection, or whose own op it was, see it. A conflict also holds the record as
+ * the server had it, so its own op's author sees it only where their role may read that record: a
+ * role that may create patients but not read them (an intake kiosk) learns nothing of a stored
+ * patient through a create that collided with it. A rejection holds only what its sender sent.
  */
-function visibleTo({ userId, resolvable }: ConflictVisibility): RawBuilder<SqlBool> {
+function visibleTo(
+  { userId, resolvable, readable }: ConflictVisibility,
+  row: 'conflict' | 'rejection',
+): RawBuilder<SqlBool> {
+  const own =
+    row === 'rejection'
+      ? sql<SqlBool>`${sql.ref('user_id')} = ${userId}`
+      : readable.length > 0
+        ? sql<SqlBool>`(${sql.ref('user_id')} = ${userId} and ${sql.ref('collection')} in (${sql.join(readable)}))`
+        : sql<SqlBool>`1 = 0`;
   return resolvable.length > 0
-    ? sql<SqlBool>`(${sql.ref('collection')} in (${sql.join(resolvable)}) or ${sql.ref('user_id')} = ${userId})`
-    : sql<SqlBool>`${sql.ref('user_id')} = ${userId}`;
+    ? sql<SqlBool>`(${sql.ref('collection')} in (${sql.join(resolvable)}) or ${own})`
+    : own;
 }
 
 function conflictQuery(db: Db, tenant: string, filter: ConflictFilter, visibility: ConflictVisibility) {
@@ -744,7 +761,7 @@ function conflictQuery(db: Db, tenant: string, filter: ConflictFilter, visibilit
   if (filter.kind !== undefined) query = query.where('kind', '=', filter.kind);
   if (filter.recordId !== undefined) query = query.where('record_id', '=', filter.recordId);
   if (filter.ids !== undefined) query = query.where('id', 'in', [...filter.ids]);
-  return query.where(visibleTo(visibility));
+  return query.where(visibleTo(visibility, 'conflict'));
 }
 
 function rejectionQuery(db: Db, tenant: string, filter: RejectionFilter, visibility: ConflictVisibility) {
@@ -754,7 +771,7 @@ function rejectionQuery(db: Db, tenant: string, filter: RejectionFilter, visibil
   if (filter.opId !== undefined) query = query.where('op_id', '=', filter.opId);
   if (filter.deviceId !== undefined) query = query.where('device_id', '=', filter.deviceId);
   if (filter.ids !== undefined) query = query.where('id', 'in', [...filter.ids]);
-  return query.where(visibleTo(visibility));
+  return query.where(visibleTo(visibility, 'rejection'));
 }
 
 async function loadRecords(
