@@ -267,6 +267,7 @@ class PushRun {
     const opIds = checked.flatMap((c) => (c.kind === 'valid' ? [c.op.opId] : c.opId ? [c.opId] : []));
     const seen = this.earlierOps === 'read first' ? await this.w.loadOps(opIds) : new Map<string, StoredOp>();
     await this.restoreConflictData(seen);
+    await this.restoreRefusals(seen);
     const fresh = checked.filter(
       (c): c is Extract<Checked, { kind: 'valid' }> => c.kind === 'valid' && !seen.has(c.op.opId),
     );
@@ -297,7 +298,7 @@ class PushRun {
           collection: result.collection,
           recordId: result.id,
           type: c.kind === 'valid' ? c.op.type : c.type,
-          result: withoutRecordData(result),
+          result: asJournaled(result),
         });
         if (result.status === 'rejected') this.keepRejected(opId, c, result);
       }
@@ -333,6 +334,23 @@ class PushRun {
           client: { data: c.clientData },
         },
       };
+    }
+  }
+
+  /**
+   * A replayed refusal gets its message and details back from the rejection archive, as the first
+   * response had them; to the user whose op it was only, as for conflicts. Journal rows written
+   * before the journal left them out still hold them.
+   */
+  private async restoreRefusals(seen: Map<string, StoredOp>): Promise<void> {
+    const opIds = [...seen.values()].flatMap((o) =>
+      o.result.error?.message === journaledRefusal && o.userId === this.ctx.userId ? [o.opId] : [],
+    );
+    if (opIds.length === 0) return;
+    const archived = await this.w.loadRefusals(opIds);
+    for (const [opId, error] of archived) {
+      const op = seen.get(opId);
+      if (op) op.result = { ...op.result, error };
     }
   }
 
@@ -694,12 +712,23 @@ class PushRun {
   }
 }
 
-/** The result as the op journal keeps it: outcome, ids and codes, never a record's contents. */
-function withoutRecordData(result: PushResult): PushResult {
-  if (!result.conflict || (result.conflict.server === undefined && result.conflict.client === undefined))
-    return result;
-  const { server: _server, client: _client, ...summary } = result.conflict;
-  return { ...result, conflict: summary };
+/** What the op journal says of a refusal in place of its message (see asJournaled). */
+export const journaledRefusal = 'refused: the rejection archive holds the message';
+
+/**
+ * The result as the op journal keeps it: outcome, ids and codes, never a record's contents. A
+ * refusal's message and details may repeat what was typed (a validate hook's message, a reference
+ * field's text), so the journal keeps its code alone; the rejection archive, which holds the op's
+ * data anyway, keeps them, and a resend gets them back from there (restoreRefusals).
+ */
+function asJournaled(result: PushResult): PushResult {
+  let out = result;
+  if (out.conflict && (out.conflict.server !== undefined || out.conflict.client !== undefined)) {
+    const { server: _server, client: _client, ...summary } = out.conflict;
+    out = { ...out, conflict: summary };
+  }
+  if (out.error) out = { ...out, error: { code: out.error.code, message: journaledRefusal } };
+  return out;
 }
 
 /** An applied op's result; a top-level function for the reason `invalid` is. */

@@ -611,6 +611,21 @@ export class TenantWrite {
     }
   }
 
+  /** The errors the rejection archive holds for these opIds, by opId. */
+  async loadRefusals(opIds: readonly string[]): Promise<Map<string, OpError>> {
+    const found = new Map<string, OpError>();
+    for (const part of chunks([...new Set(opIds)])) {
+      const rows = await this.trx
+        .selectFrom('rejections')
+        .select(['op_id', 'error'])
+        .where('tenant', '=', this.tenant)
+        .where('op_id', 'in', part)
+        .execute();
+      for (const row of rows) found.set(row.op_id, JSON.parse(row.error) as OpError);
+    }
+    return found;
+  }
+
   /** Of these temp ids, those whose create this client sent and the server refused. */
   async rejectedCreates(clientId: string, tempIds: readonly string[]): Promise<Set<string>> {
     const out = new Set<string>();
