@@ -41,11 +41,16 @@ export function uuidv7(nowMs: number = Date.now(), randomBytes: RandomBytes = de
 
 /**
  * UUIDv7s that sort in the order they were made, even within one millisecond or when the clock
- * steps back (RFC 9562, 6.2): the archives list and page by id, so the conflicts and rejections of
- * one push must sort as its ops came, and a page's cursor must never pass an id made after it.
+ * steps back (RFC 9562, 6.2), and after `after` when given (the last id made elsewhere, perhaps by
+ * a host whose clock runs ahead): the archives list and page by id, so the conflicts and
+ * rejections of one push must sort as its ops came, and a page's cursor must never pass an id
+ * made after it.
  */
-export function uuidv7Sequence(randomBytes: RandomBytes = defaultRandomBytes): (nowMs?: number) => string {
-  let last = '';
+export function uuidv7Sequence(
+  randomBytes: RandomBytes = defaultRandomBytes,
+  after = '',
+): (nowMs?: number) => string {
+  let last = after;
   return (nowMs = Date.now()) => {
     const fresh = uuidv7(nowMs, randomBytes);
     if (fresh > last) return (last = fresh);

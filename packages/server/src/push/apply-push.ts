@@ -57,18 +57,6 @@ export interface PushContext {
   randomBytes?: RandomBytes;
 }
 
-/**
- * One id sequence per source of randomness (the platform's in production: one per process), so
- * archive ids sort in the order ops were settled, within a push and across pushes alike.
- */
-const archiveIds = new WeakMap<RandomBytes, (nowMs: number) => string>();
-
-function archiveIdsFor(randomBytes: RandomBytes = defaultRandomBytes): (nowMs: number) => string {
-  let next = archiveIds.get(randomBytes);
-  if (!next) archiveIds.set(randomBytes, (next = uuidv7Sequence(randomBytes)));
-  return next;
-}
-
 /** An op after its own shape was checked: either ready to apply or already rejected. */
 type Checked =
   | { kind: 'valid'; op: PushOp; def: CollectionDefinition }
@@ -250,6 +238,12 @@ class PushRun {
   private readonly journal: JournalEntry[] = [];
   private readonly duplicates: string[] = [];
   private readonly nowIso: string;
+  /**
+   * Conflict and rejection ids, in the order ops were settled and after every id the tenant's
+   * archives already hold (read under the tenant lock), whichever host made those.
+   */
+  private readonly nextArchiveId: (nowMs: number) => string;
+  private lastArchiveId = '';
   /** Reads for finishRecord, seeing what this push staged; one function for the whole push. */
   private readonly get = (collection: string, id: string) => this.record(collection, id);
 
@@ -261,6 +255,7 @@ class PushRun {
     private readonly earlierOps: JournalCheck,
   ) {
     this.nowIso = ctx.now().toISOString();
+    this.nextArchiveId = uuidv7Sequence(ctx.randomBytes ?? defaultRandomBytes, w.lastArchiveId);
   }
 
   async run(checked: readonly Checked[]): Promise<PushResponse> {
@@ -683,7 +678,7 @@ class PushRun {
   }
 
   private archiveId(): string {
-    return archiveIdsFor(this.ctx.randomBytes)(this.ctx.now().getTime());
+    return (this.lastArchiveId = this.nextArchiveId(this.ctx.now().getTime()));
   }
 
   private async flush(): Promise<void> {
@@ -708,6 +703,7 @@ class PushRun {
     if (this.newMappings.length > 0) await this.w.writeTempIds(this.ctx.clientId, this.newMappings);
     if (this.conflicts.length > 0) await this.w.writeConflicts(this.conflicts);
     if (this.rejections.length > 0) await this.w.writeRejections(this.rejections);
+    if (this.lastArchiveId !== '') await this.w.recordArchiveIds(this.lastArchiveId);
     if (this.duplicates.length > 0) await this.w.countDuplicates(this.duplicates);
   }
 }

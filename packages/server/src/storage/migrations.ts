@@ -279,6 +279,21 @@ function migrations(kind: DatabaseKind): Record<string, Migration> {
           .execute();
       },
     },
+    '0007_archive_order': {
+      async up(db: Kysely<unknown>) {
+        // Archive ids were UUIDv7s from each host's clock alone; a host whose clock ran behind
+        // another's made ids that sorted before those already listed. New ones now sort after the
+        // tenant's greatest, kept here and read under the tenant lock.
+        await db.schema.alterTable('tenant_state').addColumn('last_archive_id', 'text').execute();
+        await sql`update tenant_state set last_archive_id = (
+            select max(id) from (
+              select id from conflicts where conflicts.tenant = tenant_state.tenant
+              union all
+              select id from rejections where rejections.tenant = tenant_state.tenant
+            ) as archived
+          )`.execute(db);
+      },
+    },
   };
 }
 

@@ -350,6 +350,12 @@ export class TenantWrite {
     private readonly inserts: CachedInserts,
     /** PostgreSQL: the change notice this transaction sends when it changes records (SyncStore.write). */
     private readonly notice: string | null = null,
+    /**
+     * The tenant's greatest conflict or rejection id, read with the lock: ids made in this
+     * transaction must sort after it, whatever this host's clock says, so that a listing's
+     * cursor never passes an entry made after it (see recordArchiveIds).
+     */
+    readonly lastArchiveId = '',
   ) {
     this.position = startPosition;
   }
@@ -609,6 +615,15 @@ export class TenantWrite {
         )
         .execute();
     }
+  }
+
+  /** Keeps `id`, the greatest archive id this transaction wrote, as the tenant's last. */
+  async recordArchiveIds(id: string): Promise<void> {
+    await this.trx
+      .updateTable('tenant_state')
+      .set({ last_archive_id: id })
+      .where('tenant', '=', this.tenant)
+      .execute();
   }
 
   /** The errors the rejection archive holds for these opIds, by opId. */
@@ -999,7 +1014,7 @@ export class SyncStore {
         .onConflict((oc) =>
           oc.column('tenant').doUpdateSet((eb) => ({ position: eb('tenant_state.position', '+', changes) })),
         )
-        .returning('position')
+        .returning(['position', 'last_archive_id'])
         .executeTakeFirstOrThrow();
       const w = new TenantWrite(
         trx,
@@ -1009,6 +1024,7 @@ export class SyncStore {
         reserved.position,
         this.inserts,
         payload,
+        reserved.last_archive_id ?? '',
       );
       const out = await fn(w);
       changed = w.changedRecords;

@@ -1,4 +1,4 @@
-import type { Generated } from 'kysely';
+import type { ColumnType, Generated } from 'kysely';
 
 /**
  * The tables of the sync store, as Kysely sees them. JSON lives in text columns and booleans in
@@ -11,6 +11,8 @@ export interface Tables {
     position: number;
     /** Tombstones at or below this position were purged: older cursors get CURSOR_EXPIRED. */
     purged_through: number;
+    /** The greatest conflict or rejection id of this tenant: new ones sort after it (TenantWrite). */
+    last_archive_id: ColumnType<string | null, string | null | undefined, string | null>;
   };
   records: {
     tenant: string;
