@@ -467,13 +467,17 @@ export async function createSyncClient(options: SyncClientOptions): Promise<Sync
       check: () => monitor.check(),
     },
     async close() {
+      // The engine first: a sync still running would go on sending this person's outbox with
+      // whatever token getToken returns next, the next person's after a sign-out.
+      const stopped = engine.close();
       live?.stop();
-      engine.close();
       monitor.stop();
       breaker.dispose();
       if (intervalTimer !== null) timers.clearTimeout(intervalTimer);
       unsubscribeNetwork();
+      await stopped;
       unsubscribeDb();
+      await db.close();
       await options.store.close();
     },
   };

@@ -46,6 +46,11 @@ function queryString(query: object): string {
   return search ? `?${search}` : '';
 }
 
+/** The `signal` of a RequestInit, left out when absent (exactOptionalPropertyTypes). */
+function withSignal(signal: AbortSignal | undefined): { signal?: AbortSignal } {
+  return signal ? { signal } : {};
+}
+
 export function createHttpTransport(options: HttpTransportOptions): HttpTransport {
   const base = options.url.replace(/\/+$/, '');
   const doFetch = options.fetch ?? ((input, init) => globalThis.fetch(input, init));
@@ -57,6 +62,9 @@ export function createHttpTransport(options: HttpTransportOptions): HttpTranspor
       const token = await options.getToken?.();
       if (token) headers.set('authorization', `Bearer ${token}`);
     }
+    // Aborted while the token was read: the caller has gone (a closed client), and a token read
+    // by then may already be the next person's.
+    init.signal?.throwIfAborted();
     return doFetch(`${base}${path}`, { ...init, headers });
   }
 
@@ -90,23 +98,33 @@ export function createHttpTransport(options: HttpTransportOptions): HttpTranspor
         { method: 'POST', body: JSON.stringify({ email, password }) },
         false,
       ),
-    push: (request) =>
-      call(pushResponseSchema, '/v1/sync/push', { method: 'POST', body: JSON.stringify(request) }, true),
-    pull: (request = {}) => {
+    push: (request, { signal } = {}) =>
+      call(
+        pushResponseSchema,
+        '/v1/sync/push',
+        { method: 'POST', body: JSON.stringify(request), ...withSignal(signal) },
+        true,
+      ),
+    pull: (request = {}, { signal } = {}) => {
       const params = new URLSearchParams();
       if (request.cursor !== undefined) params.set('cursor', request.cursor);
       if (request.limit !== undefined) params.set('limit', String(request.limit));
       if (request.collections !== undefined) params.set('collections', request.collections.join(','));
       if (request.deviceId !== undefined) params.set('deviceId', request.deviceId);
       const query = params.toString();
-      return call(pullResponseSchema, `/v1/sync/pull${query ? `?${query}` : ''}`, { method: 'GET' }, true);
+      return call(
+        pullResponseSchema,
+        `/v1/sync/pull${query ? `?${query}` : ''}`,
+        { method: 'GET', ...withSignal(signal) },
+        true,
+      );
     },
-    getRecord: async (collection, id) => {
+    getRecord: async (collection, id, { signal } = {}) => {
       try {
         const r = await call(
           recordResponseSchema,
           `/v1/records/${encodeURIComponent(collection)}/${encodeURIComponent(id)}`,
-          { method: 'GET' },
+          { method: 'GET', ...withSignal(signal) },
           true,
         );
         return {
@@ -132,8 +150,13 @@ export function createHttpTransport(options: HttpTransportOptions): HttpTranspor
       ),
     undoConflict: (id) =>
       call(resolveResponseSchema, `/v1/conflicts/${encodeURIComponent(id)}/undo`, { method: 'POST' }, true),
-    listConflicts: (query = {}) =>
-      call(conflictListResponseSchema, `/v1/conflicts${queryString(query)}`, { method: 'GET' }, true),
+    listConflicts: (query = {}, { signal } = {}) =>
+      call(
+        conflictListResponseSchema,
+        `/v1/conflicts${queryString(query)}`,
+        { method: 'GET', ...withSignal(signal) },
+        true,
+      ),
     listRejections: (query = {}) =>
       call(rejectionListResponseSchema, `/v1/rejections${queryString(query)}`, { method: 'GET' }, true),
     async listen(signal, onEvent) {

@@ -5,6 +5,7 @@ export type { QueueStats, SyncClient, SyncClientOptions, SyncOptions } from './c
 export { Collection } from './collection';
 export type { ClientRecord, FindQuery, RecordsListener } from './collection';
 export { isRefused } from './local-state';
+export { ClientClosedError } from './client-closed';
 export type { SyncProgress, SyncResult, RetryPolicy } from './sync/sync-engine';
 export type { SyncTransport } from './sync/sync-transport';
 export type { Orphan, OrphanStrategy } from './relationships';

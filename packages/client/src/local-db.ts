@@ -1,6 +1,7 @@
 import type { LocalStore, WriteBatch } from './stores/local-store';
 import { isEmptyBatch } from './stores/local-store';
 import { LocalState } from './local-state';
+import { ClientClosedError } from './client-closed';
 
 export type ChangeListener = (collections: ReadonlySet<string>) => void;
 
@@ -12,6 +13,7 @@ export type ChangeListener = (collections: ReadonlySet<string>) => void;
 export class LocalDb {
   private queue: Promise<unknown> = Promise.resolve();
   private readonly listeners = new Set<ChangeListener>();
+  private closed = false;
 
   private constructor(
     readonly store: LocalStore,
@@ -31,6 +33,7 @@ export class LocalDb {
     compute: () => { batch: WriteBatch | null; result: T },
     options: { durable?: boolean } = {},
   ): Promise<T> {
+    if (this.closed) return Promise.reject(new ClientClosedError());
     const run = this.queue.then(async () => {
       const { batch, result } = compute();
       if (batch !== null && !isEmptyBatch(batch)) {
@@ -43,6 +46,15 @@ export class LocalDb {
     // A failed write must not wedge the writes queued behind it.
     this.queue = run.catch(() => undefined);
     return run;
+  }
+
+  /**
+   * Refuses every write asked for from now on (the client closed: its session is over), and
+   * resolves once the writes already queued have ended, so the store can close under nothing.
+   */
+  close(): Promise<void> {
+    this.closed = true;
+    return this.queue.then(() => undefined);
   }
 
   subscribe(listener: ChangeListener): () => void {

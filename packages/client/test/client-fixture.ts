@@ -26,13 +26,17 @@ export interface TestServer {
   close(): Promise<void>;
 }
 
-export async function startServer(schema: Schema): Promise<TestServer> {
+/** `bodyLimitBytes`: the largest request the server takes (default 10 MB). */
+export async function startServer(
+  schema: Schema,
+  options: { bodyLimitBytes?: number } = {},
+): Promise<TestServer> {
   const dir = mkdtempSync(join(tmpdir(), 'outpost-client-'));
   const app = await createSyncServer({
     schema,
     database: await openSqlite(join(dir, 'outpost.sqlite')),
     auth: { jwtSecret: 'client-test-secret-client-test-secret' },
-    limits: { rateLimitPerMinute: false },
+    limits: { rateLimitPerMinute: false, ...options },
   });
   await ensureUsers(
     app.outpost.store,

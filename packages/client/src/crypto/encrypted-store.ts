@@ -7,7 +7,7 @@ import type {
   StoreSnapshot,
   WriteBatch,
 } from '../stores/local-store';
-import { StoreWriteError } from '../stores/store-errors';
+import { StoreClosedError, StoreWriteError } from '../stores/store-errors';
 import { CRYPTO_META_KEY, createHeader, openHeader, readHeader } from './crypto-header';
 import { EncryptedDataError } from './crypto-errors';
 import { isSealed, sealValue, unsealValue } from './sealed-value';
@@ -148,6 +148,9 @@ export function encryptedStore(inner: LocalStore, options: EncryptedStoreOptions
   // varying time, and so two first calls cannot each create a header with its own salt.
   const run = serialQueue();
   let unlocked: { key: CryptoKey; salt: string } | null = null;
+  // As every store: set by close(), cleared by the next load(). Checked here too: a commit after
+  // close would load the inner store to unlock it, and that load would open it again.
+  let closed = false;
 
   /** The key for the store as loaded; on first use creates the header and encrypts what is there. */
   async function unlock(snapshot: StoreSnapshot): Promise<{ key: CryptoKey; created: boolean }> {
@@ -181,6 +184,7 @@ export function encryptedStore(inner: LocalStore, options: EncryptedStoreOptions
 
     load: () =>
       run(async () => {
+        closed = false;
         const snapshot = await inner.load();
         const { key, created } = await unlock(snapshot);
         // Just created: the snapshot read was plaintext (or empty) and is the answer as it is.
@@ -189,6 +193,7 @@ export function encryptedStore(inner: LocalStore, options: EncryptedStoreOptions
 
     commit: (batch) =>
       run(async () => {
+        if (closed) throw new StoreClosedError(kind);
         // Unlocking first means a wrong passphrase fails here, before anything is written.
         const key = unlocked?.key ?? (await unlock(await inner.load())).key;
         let sealed: WriteBatch;
@@ -205,6 +210,7 @@ export function encryptedStore(inner: LocalStore, options: EncryptedStoreOptions
 
     clear: () =>
       run(async () => {
+        if (closed) throw new StoreClosedError(kind);
         // The header goes too; the next use makes a new one, with a new salt.
         unlocked = null;
         await inner.clear();
@@ -213,6 +219,7 @@ export function encryptedStore(inner: LocalStore, options: EncryptedStoreOptions
     close: () =>
       run(async () => {
         // Forget the key: a closed store needs the passphrase again.
+        closed = true;
         unlocked = null;
         await inner.close();
       }),

@@ -2,7 +2,7 @@ export { memoryStore } from './memory-store';
 export type { MemoryStoreOptions } from './memory-store';
 export { indexedDbStore } from './indexeddb-store';
 export type { IndexedDbStoreOptions } from './indexeddb-store';
-export { StoreOpenError, StoreWriteError } from './store-errors';
+export { StoreClosedError, StoreOpenError, StoreWriteError } from './store-errors';
 export type { StoreErrorCode } from './store-errors';
 export { encryptedStore, WrongPassphraseError, EncryptedDataError } from '../crypto/encrypted-store';
 export type { EncryptedStoreOptions } from '../crypto/encrypted-store';

@@ -1,6 +1,6 @@
 import { Dexie } from 'dexie';
 import type { DexieOptions, Table } from 'dexie';
-import { StoreOpenError, StoreWriteError } from './store-errors';
+import { StoreClosedError, StoreOpenError, StoreWriteError } from './store-errors';
 import { isEmptyBatch } from './local-store';
 import type {
   LocalConflict,
@@ -79,6 +79,8 @@ export function indexedDbStore(options: IndexedDbStoreOptions): LocalStore {
   let acquiring: Promise<void> | null = null;
   /** Ends a wait for the lock that close() cut short. */
   let waiting: AbortController | null = null;
+  /** Set by close(), cleared by the next load(): a session's writes end with its close. */
+  let closed = false;
 
   /** Asks for the lock: true once held (until release), false if another tab has it and `ifAvailable`. */
   function take(manager: LockManager, ifAvailable: boolean, signal?: AbortSignal): Promise<boolean> {
@@ -113,8 +115,8 @@ export function indexedDbStore(options: IndexedDbStoreOptions): LocalStore {
     await acquiring;
   }
 
-  // Opens on first use and again after close(), or after the browser closed the connection
-  // because another tab deleted or upgraded the database.
+  // Opens on first use, on the load() that starts a session after close(), and again after the
+  // browser closed the connection because another tab deleted or upgraded the database.
   async function ensureOpen(): Promise<void> {
     await ensureLock();
     if (db.isOpen()) return;
@@ -134,6 +136,8 @@ export function indexedDbStore(options: IndexedDbStoreOptions): LocalStore {
     kind: 'indexeddb',
 
     async load(): Promise<StoreSnapshot> {
+      // A load starts a session, as a client opening the store does.
+      closed = false;
       await ensureOpen();
       // One read transaction, so the snapshot is consistent even if another tab writes meanwhile.
       return db.transaction('r', tables, async () => {
@@ -148,6 +152,9 @@ export function indexedDbStore(options: IndexedDbStoreOptions): LocalStore {
     },
 
     async commit(batch: WriteBatch): Promise<void> {
+      // Not opened again for a write: after close() it can only come from the session that
+      // ended, e.g. a sync still finishing for the person who signed out.
+      if (closed) throw new StoreClosedError(name);
       await ensureOpen();
       if (isEmptyBatch(batch)) return;
       const metaEntries = Object.entries(batch.meta ?? {});
@@ -178,6 +185,7 @@ export function indexedDbStore(options: IndexedDbStoreOptions): LocalStore {
     },
 
     async clear(): Promise<void> {
+      if (closed) throw new StoreClosedError(name);
       await ensureOpen();
       await db.transaction('rw', tables, async () => {
         for (const table of tables) await table.clear();
@@ -185,6 +193,7 @@ export function indexedDbStore(options: IndexedDbStoreOptions): LocalStore {
     },
 
     async close(): Promise<void> {
+      closed = true;
       opening = null;
       db.close();
       waiting?.abort();

@@ -1,4 +1,4 @@
-import { StoreWriteError } from './store-errors';
+import { StoreClosedError, StoreWriteError } from './store-errors';
 import type {
   LocalConflict,
   LocalRecord,
@@ -91,11 +91,14 @@ export function memoryStore(options: MemoryStoreOptions = {}): LocalStore {
     return shared;
   };
   const label = name ?? 'memory';
+  /** As the IndexedDB store: set by close(), cleared by the next load(). */
+  let closed = false;
 
   return {
     kind: 'memory',
 
     async load(): Promise<StoreSnapshot> {
+      closed = false;
       const { records, outbox, conflicts, meta } = data();
       return structuredClone({
         records: [...records.values()].sort(byKey((r) => recordKey(r.collection, r.id))),
@@ -106,6 +109,7 @@ export function memoryStore(options: MemoryStoreOptions = {}): LocalStore {
     },
 
     async commit(batch: WriteBatch): Promise<void> {
+      if (closed) throw new StoreClosedError(label);
       let copy: WriteBatch;
       try {
         // Copying the whole batch before touching the stored state is the validation step: anything
@@ -119,11 +123,14 @@ export function memoryStore(options: MemoryStoreOptions = {}): LocalStore {
     },
 
     async clear(): Promise<void> {
+      if (closed) throw new StoreClosedError(label);
       const current = data();
       for (const table of [current.records, current.outbox, current.conflicts, current.meta]) table.clear();
     },
 
     // Nothing to release: the data stays in memory so a later load() (a "restarted" client) sees it.
-    async close(): Promise<void> {},
+    async close(): Promise<void> {
+      closed = true;
+    },
   };
 }

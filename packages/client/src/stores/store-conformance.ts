@@ -391,6 +391,18 @@ export function describeStoreConformance(name: string, open: () => Promise<Confo
         expect((await load()).meta).toMatchObject({ afterReload: true, cursor: 'c-9' });
       });
 
+      it('refuses a write after close(), stores nothing of it, and takes writes again once loaded', async () => {
+        await store.commit(everything);
+        const stored = await load();
+        await store.close();
+        // A write of the session that closed (a sync finishing after sign-out) must not land.
+        await expect(store.commit({ meta: { late: true } })).rejects.toMatchObject({ code: 'STORE_CLOSED' });
+        await expect(store.clear()).rejects.toMatchObject({ code: 'STORE_CLOSED' });
+        expect(await load()).toEqual(stored);
+        await store.commit({ meta: { nextSession: true } });
+        expect((await load()).meta).toMatchObject({ nextSession: true, cursor: 'c-9' });
+      });
+
       it('keeps everything for a store reopened after a restart, which can keep writing', async () => {
         await store.commit(everything);
         const stored = await load();

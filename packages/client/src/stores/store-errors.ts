@@ -1,5 +1,5 @@
 /** Codes of the errors a local store throws; stable, so callers can match them without instanceof. */
-export type StoreErrorCode = 'STORE_OPEN_FAILED' | 'STORE_WRITE_FAILED';
+export type StoreErrorCode = 'STORE_OPEN_FAILED' | 'STORE_WRITE_FAILED' | 'STORE_CLOSED';
 
 function causeText(cause: unknown): string {
   if (cause instanceof Error)
@@ -36,6 +36,22 @@ export class StoreWriteError extends Error {
         cause,
       },
     );
+    this.store = store;
+  }
+}
+
+/**
+ * A write reached a store after close() and before the next load(): it comes from a session that
+ * has ended (a client closed at sign-out), and storing it could show one person's data to the
+ * next. Nothing of it was stored.
+ */
+export class StoreClosedError extends Error {
+  override readonly name = 'StoreClosedError';
+  readonly code = 'STORE_CLOSED' satisfies StoreErrorCode;
+  readonly store: string;
+
+  constructor(store: string) {
+    super(`the local store '${store}' is closed: load it again to start a new session`);
     this.store = store;
   }
 }

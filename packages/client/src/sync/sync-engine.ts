@@ -1,5 +1,14 @@
-import { DependencyCycleError, OutpostError, isOutpostError, orderOps } from '@outpost/core';
-import type { Change, Conflict, HlcClock, IdMapping, PushOp, PushResult, Schema } from '@outpost/core';
+import { DependencyCycleError, isOutpostError, orderOps } from '@outpost/core';
+import type {
+  Change,
+  Conflict,
+  HlcClock,
+  IdMapping,
+  OutpostError,
+  PushOp,
+  PushResult,
+  Schema,
+} from '@outpost/core';
 import type { LocalDb } from '../local-db';
 import { isRefused, keyOf, viewOf } from '../local-state';
 import type { ServerState } from '../local-state';
@@ -7,7 +16,9 @@ import { coalesceOutbox } from '../outbox/coalesce';
 import type { LocalConflict, LocalRecord, OutboxEntry, WriteBatch } from '../stores/local-store';
 import { rewriteTempIds } from '../temp-ids/rewrite-temp-ids';
 import { backoffDelay } from '../network/backoff';
+import { CircuitOpenError } from '../network/circuit-breaker';
 import type { CircuitBreaker } from '../network/circuit-breaker';
+import { ClientClosedError } from '../client-closed';
 import type { Timers } from '../network/timers';
 import type { ConflictListRequest, SyncTransport } from './sync-transport';
 import { fromArchive } from './archived-conflict';
@@ -72,16 +83,29 @@ const upToDateKey = 'pull.upToDate';
 const mappingsKey = 'tempIds';
 /** Records whose server state the device must read again, kept until read: a lost read is retried. */
 const refreshKey = 'sync.refresh';
+/** Set while the device reads everything again after a 410: the next pull carries on with it. */
+const resyncKey = 'pull.resync';
+/** `pull.resync.seen.<n>`: the records the n-th write of a re-read showed exist on the server. */
+const seenPrefix = 'pull.resync.seen.';
+interface Resync {
+  /** How many writes noted records so far: the next one's key. */
+  writes: number;
+}
 type RecordRef = { collection: string; id: string };
 
 /** An error worth retrying: the network, the server being down or busy, a token to refresh. */
 function isTransient(err: unknown): boolean {
+  if (err instanceof ClientClosedError) return false;
   if (!isOutpostError(err)) return true;
   return err.status >= 500 || err.code === 'RATE_LIMITED' || err.code === 'UNAUTHORIZED';
 }
 
 function describe(err: unknown): { code: string; message: string } {
   if (isOutpostError(err)) return { code: err.code, message: err.message };
+  if (err instanceof CircuitOpenError) {
+    return { code: err.code, message: 'the server is failing: waiting before trying again' };
+  }
+  if (err instanceof ClientClosedError) return { code: err.code, message: err.message };
   return { code: 'NETWORK', message: err instanceof Error ? err.message : String(err) };
 }
 
@@ -115,7 +139,8 @@ export class SyncEngine {
   /** The server announced a change after the running pull asked for its current page. */
   private changedSincePageAsked = false;
   private retryTimer: unknown = null;
-  private closed = false;
+  /** Aborted by close(): every loop, request and local write of the engine checks it first. */
+  private readonly stopping = new AbortController();
 
   constructor(private readonly o: SyncEngineOptions) {}
 
@@ -157,13 +182,38 @@ export class SyncEngine {
     return this.running !== null;
   }
 
-  close(): void {
-    this.closed = true;
+  /**
+   * Stops the engine at once: the request under way is abandoned (its answer is never read), and
+   * no further request, batch, page or local write follows. A closed client's outbox must not go
+   * on with whatever token the app hands out next, the next person's. Resolves once the running
+   * sync has ended, so the store can be closed under nothing. Ops caught in flight go again, under
+   * the same opIds, when the store is next opened.
+   */
+  async close(): Promise<void> {
+    this.stopping.abort(new ClientClosedError());
     if (this.retryTimer !== null) this.o.timers.clearTimeout(this.retryTimer);
     this.retryTimer = null;
+    await Promise.allSettled([this.running, this.followUp]);
+  }
+
+  private get closed(): boolean {
+    return this.stopping.signal.aborted;
+  }
+
+  private checkOpen(): void {
+    if (this.closed) throw new ClientClosedError();
+  }
+
+  /** A local write of the engine: checked when its turn comes, as close() may have come first. */
+  private write<T>(compute: () => { batch: WriteBatch | null; result: T }): Promise<T> {
+    return this.o.db.write(() => {
+      this.checkOpen();
+      return compute();
+    });
   }
 
   private join(wants: Phases, work: (result: SyncResult) => Promise<void>): Promise<SyncResult> {
+    if (this.closed) return Promise.resolve(this.closedResult());
     const running = this.running;
     if (running) {
       const pushCovered = !wants.push || this.stillDoes.push || !this.queuedSinceSnapshot();
@@ -198,12 +248,28 @@ export class SyncEngine {
       }
       // Listeners hear of the end once isSyncing is already false, and may start the next sync.
       if (this.running === run) this.running = null;
+      // The listeners of a closed client belong to a session that has ended.
+      if (this.closed) return result;
       this.o.onProgress({ phase: 'done', processed: 0, total: 0, percent: 100 });
       this.o.onResult(result);
       return result;
     })();
     this.running = run;
     return run;
+  }
+
+  /** What a sync asked of a closed engine answers: nothing was done. */
+  private closedResult(): SyncResult {
+    const now = new Date(this.o.timers.now()).toISOString();
+    return {
+      ok: false,
+      pushed: { sent: 0, applied: 0, conflicts: 0, rejected: 0, held: 0 },
+      pulled: 0,
+      upToDate: this.o.db.state.meta[upToDateKey] === true,
+      error: describe(new ClientClosedError()),
+      startedAt: now,
+      finishedAt: now,
+    };
   }
 
   /**
@@ -238,15 +304,32 @@ export class SyncEngine {
   }
 
   /** Every network call goes through the circuit breaker, so a failing server is not hammered. */
-  private async call<T>(fn: () => Promise<T>): Promise<T> {
+  private call<T>(request: (signal: AbortSignal) => Promise<T>): Promise<T> {
+    this.permit();
+    return this.send(request);
+  }
+
+  /**
+   * Asks the circuit breaker for one request. While it rests it throws CircuitOpenError: nothing
+   * has left the device then, so nothing is marked sent and no attempt is counted.
+   */
+  private permit(): void {
+    this.checkOpen();
     if (!this.o.breaker.canRequest()) {
-      throw new OutpostError('INTERNAL', 'the server is failing: waiting before trying again');
+      throw new CircuitOpenError(this.o.timers.now() + this.o.breaker.msUntilTrial());
     }
+  }
+
+  /** Sends a request `permit()` allowed and tells the breaker how it went; close() abandons it. */
+  private async send<T>(request: (signal: AbortSignal) => Promise<T>): Promise<T> {
+    this.checkOpen();
+    const { signal } = this.stopping;
     try {
-      const value = await fn();
+      const value = await untilAborted(request(signal), signal);
       this.o.breaker.recordSuccess();
       return value;
     } catch (err) {
+      if (this.closed) throw new ClientClosedError();
       if (isTransient(err)) this.o.breaker.recordFailure();
       else this.o.breaker.recordSuccess();
       throw err;
@@ -262,15 +345,24 @@ export class SyncEngine {
    */
   private async prepareOutbox(): Promise<OutboxEntry[]> {
     const { db } = this.o;
-    return db.write(() => {
+    return this.write(() => {
       const state = db.state;
+      // Only one push runs at a time, so an op still in flight now was stranded by the last one:
+      // its answer came but could not be stored (a full disk), or never came. It goes again, sent
+      // and under its opId, and the server answers a repeat with its first outcome. Left in
+      // flight, it would never be sent or settled, and shown over every newer server state.
+      const stranded = [...state.outbox.values()]
+        .filter((o) => o.status === 'in-flight')
+        .map((o): OutboxEntry => ({ ...o, status: 'pending' }));
+      const outbox = new Map(state.outbox);
+      for (const o of stranded) outbox.set(o.seq, o);
       const { put, remove } = coalesceOutbox(
-        [...state.outbox.values()],
+        [...outbox.values()],
         (collection, id) => state.record(collection, id)?.version ?? 0,
       );
       const removed = new Set(remove);
       const current = new Map<number, OutboxEntry>();
-      for (const o of state.outbox.values()) if (!removed.has(o.seq)) current.set(o.seq, o);
+      for (const o of outbox.values()) if (!removed.has(o.seq)) current.set(o.seq, o);
       for (const o of put) current.set(o.seq, o);
       const pendingCreates = new Set(
         [...current.values()]
@@ -301,6 +393,7 @@ export class SyncEngine {
         }
       }
       const changed = new Map(put.map((o) => [o.seq, o]));
+      for (const o of stranded) if (!removed.has(o.seq) && !changed.has(o.seq)) changed.set(o.seq, o);
       const sendable: OutboxEntry[] = [];
       for (const op of current.values()) {
         if (op.status !== 'pending') continue;
@@ -381,18 +474,21 @@ export class SyncEngine {
     // earlier batch than its parent.
     const order = await this.dependencyOrder(sendable);
     const total = order.length;
-    let processed = 0;
-    this.o.onProgress({ phase: 'push', processed, total, percent: 0 });
+    this.o.onProgress({ phase: 'push', processed: 0, total, percent: 0 });
+    // Halved, down to one op, while the server refuses the requests as too large (413).
+    let size = this.o.batchSize;
+    // Every op before `i` is sent or skipped, so `i` is also the progress made.
     let i = 0;
     while (i < order.length) {
+      this.checkOpen();
+      const start = i;
       const batch: OutboxEntry[] = [];
       const records = new Set<string>();
-      while (i < order.length && batch.length < this.o.batchSize) {
+      while (i < order.length && batch.length < size) {
         // Read each op fresh: an earlier batch's id mappings may have rewritten it.
         const op = this.o.db.state.outbox.get(order[i] as number);
         if (!op || op.status !== 'pending' || op.heldReason !== undefined) {
           i += 1;
-          processed += 1;
           continue;
         }
         // One op per record per batch: the next one's base version is known only once this one is answered.
@@ -403,9 +499,12 @@ export class SyncEngine {
         i += 1;
       }
       if (batch.length === 0) continue;
-      await this.sendBatch(batch, result);
-      processed += batch.length;
-      this.o.onProgress({ phase: 'push', processed, total, percent: Math.round((processed / total) * 100) });
+      if ((await this.sendBatch(batch, result)) === 'too-large') {
+        size = Math.max(1, Math.floor(batch.length / 2));
+        i = start;
+        continue;
+      }
+      this.o.onProgress({ phase: 'push', processed: i, total, percent: Math.round((i / total) * 100) });
     }
   }
 
@@ -421,7 +520,7 @@ export class SyncEngine {
       } catch (err) {
         if (!(err instanceof DependencyCycleError) || err.seqs.length === 0) throw err;
         const stuck = new Set(err.seqs);
-        await this.o.db.write(() => ({
+        await this.write(() => ({
           batch: {
             putOps: ops
               .filter((o) => stuck.has(o.seq))
@@ -434,13 +533,45 @@ export class SyncEngine {
     }
   }
 
-  private async sendBatch(batch: readonly OutboxEntry[], result: SyncResult): Promise<void> {
+  /**
+   * Sends one batch and stores its outcome. 'too-large': the server refused the request's size
+   * (413) and the ops are pending again, for smaller batches.
+   */
+  private async sendBatch(batch: readonly OutboxEntry[], result: SyncResult): Promise<'sent' | 'too-large'> {
+    // Before anything is marked: a breaker at rest sends nothing, so no attempt is counted.
+    this.permit();
+    await this.markInFlight(batch);
+    let response;
+    try {
+      response = await this.send((signal) =>
+        this.o.transport.push(
+          { clientId: this.o.clientId, deviceId: this.o.deviceId, ops: batch.map(toPushOp) },
+          { signal },
+        ),
+      );
+    } catch (err) {
+      // Closed: the ops stay in flight, and go again under the same opIds when the store reopens.
+      if (this.closed) throw err;
+      if (isOutpostError(err) && err.code === 'PAYLOAD_TOO_LARGE') return this.tooLarge(batch, err, result);
+      await this.markFailedAttempt(batch, err);
+      throw err;
+    }
+    result.pushed.sent += batch.length;
+    // First the id mappings and every rewritten reference, in one transaction...
+    await this.applyMappings(response.idMappings);
+    // ...then each op's outcome. Both steps are safe to repeat: a resend gets the same answers.
+    const refresh = await this.applyResults(batch, response.results, result);
+    if (refresh.length > 0) await this.refreshRecords();
+    return 'sent';
+  }
+
+  private async markInFlight(batch: readonly OutboxEntry[]): Promise<void> {
     const { db } = this.o;
     // Stored, not only shown: once an op may have reached the server its content is fixed under
     // its opId. After a crash or a retry by hand the device must still know it was sent, or a
     // later edit would be folded into it and lost behind the server's "duplicate".
     const cursor = (db.state.meta[cursorKey] as string | undefined) ?? '';
-    await db.write(() => ({
+    await this.write(() => ({
       batch: {
         // The cursor of the first sending only: an op sent before the field existed keeps none,
         // and so is always read afresh after a duplicate answer.
@@ -453,25 +584,41 @@ export class SyncEngine {
       },
       result: undefined,
     }));
-    let response;
-    try {
-      response = await this.call(() =>
-        this.o.transport.push({
-          clientId: this.o.clientId,
-          deviceId: this.o.deviceId,
-          ops: batch.map(toPushOp),
+  }
+
+  /**
+   * A request the server refused as too large (413) applied nothing. Several ops go back to
+   * pending with no attempt counted, to be sent in smaller batches. One op alone too large can
+   * never go: it is refused, kept and shown like any op the server refused, and the ops behind it
+   * go on.
+   */
+  private async tooLarge(
+    batch: readonly OutboxEntry[],
+    err: OutpostError,
+    result: SyncResult,
+  ): Promise<'sent' | 'too-large'> {
+    const { db } = this.o;
+    const single = batch.length === 1;
+    await this.write(() => ({
+      batch: {
+        putOps: batch.map((o): OutboxEntry => {
+          const current = db.state.outbox.get(o.seq) ?? o;
+          if (!single) return { ...current, status: 'pending' };
+          return {
+            ...current,
+            status: 'failed',
+            rejected: true,
+            attempts: current.attempts + 1,
+            lastError: describe(err),
+          };
         }),
-      );
-    } catch (err) {
-      await this.markFailedAttempt(batch, err);
-      throw err;
-    }
-    result.pushed.sent += batch.length;
-    // First the id mappings and every rewritten reference, in one transaction...
-    await this.applyMappings(response.idMappings);
-    // ...then each op's outcome. Both steps are safe to repeat: a resend gets the same answers.
-    const refresh = await this.applyResults(batch, response.results, result);
-    if (refresh.length > 0) await this.refreshRecords();
+      },
+      result: undefined,
+    }));
+    if (!single) return 'too-large';
+    result.pushed.sent += 1;
+    result.pushed.rejected += 1;
+    return 'sent';
   }
 
   /** A send that failed on the way: the ops wait for the backoff timer, or stay failed after too many tries. */
@@ -479,7 +626,7 @@ export class SyncEngine {
     const { db, retry } = this.o;
     const now = this.o.timers.now();
     const error = describe(err);
-    await db.write(() => ({
+    await this.write(() => ({
       batch: {
         putOps: batch.map((o) => {
           const current = db.state.outbox.get(o.seq) ?? o;
@@ -501,7 +648,7 @@ export class SyncEngine {
   private async applyMappings(mappings: readonly IdMapping[]): Promise<void> {
     if (mappings.length === 0) return;
     const { db, schema } = this.o;
-    await db.write(() => {
+    await this.write(() => {
       const state = db.state;
       const rewritten = rewriteTempIds(schema, mappings, {
         records: state.records.values(),
@@ -521,7 +668,7 @@ export class SyncEngine {
   ): Promise<Array<{ collection: string; id: string }>> {
     const { db } = this.o;
     const bySeq = new Map(batch.map((o) => [o.opId, o.seq]));
-    return db.write(() => {
+    return this.write(() => {
       const state = db.state;
       const ops = new Map<number, OutboxEntry>();
       const records = new Map<string, LocalRecord | null>();
@@ -668,9 +815,10 @@ export class SyncEngine {
     let failure: unknown;
     for (const k of wanted) {
       try {
-        const found = await this.call(() => this.o.transport.getRecord(k.collection, k.id));
+        const found = await this.call((signal) => this.o.transport.getRecord(k.collection, k.id, { signal }));
         if (found) changes.push(found);
       } catch (err) {
+        if (this.closed) throw err;
         if (isTransient(err)) {
           failure = err;
           break;
@@ -704,9 +852,12 @@ export class SyncEngine {
     const serverCopies = new Map<string, Change | null>();
     for (const [key, ref] of records) {
       if ((db.state.record(ref.collection, ref.id)?.version ?? 0) === 0) continue;
-      serverCopies.set(key, await this.call(() => transport.getRecord(ref.collection, ref.id)));
+      serverCopies.set(
+        key,
+        await this.call((signal) => transport.getRecord(ref.collection, ref.id, { signal })),
+      );
     }
-    return db.write(() => {
+    return this.write(() => {
       const state = db.state;
       // A pull that landed during the reads may have brought a newer version than the copy read:
       // such a record keeps its refused ops this time rather than go back to an older state.
@@ -745,31 +896,35 @@ export class SyncEngine {
     await this.refreshRecords();
     let resynced = false;
     for (;;) {
+      this.checkOpen();
       const cursor = this.o.db.state.meta[cursorKey] as string | undefined;
       this.changedSincePageAsked = false;
       let page;
       try {
-        page = await this.call(() =>
-          this.o.transport.pull({
-            ...(cursor !== undefined ? { cursor } : {}),
-            limit: this.o.pullLimit,
-            ...(this.o.collections ? { collections: this.o.collections } : {}),
-          }),
+        page = await this.call((signal) =>
+          this.o.transport.pull(
+            {
+              ...(cursor !== undefined ? { cursor } : {}),
+              limit: this.o.pullLimit,
+              ...(this.o.collections ? { collections: this.o.collections } : {}),
+            },
+            { signal },
+          ),
         );
       } catch (err) {
         if (isOutpostError(err) && err.code === 'CURSOR_EXPIRED' && !resynced) {
-          // Deletions older than the cursor are gone from the server: start over from nothing,
-          // keeping every pending change of this device.
           resynced = true;
-          await this.forgetServerState();
+          await this.startResync();
           continue;
         }
         throw err;
       }
       // The page and the cursor after it commit together: a saved cursor never runs ahead of
       // the data applied, and an interrupted initial sync resumes from the last whole page.
+      // Up to date only once a re-read has also removed what it did not bring.
+      const resyncing = this.o.db.state.meta[resyncKey] !== undefined;
       await this.applyChanges(page.changes, {
-        meta: { [cursorKey]: page.cursor, [upToDateKey]: !page.hasMore },
+        meta: { [cursorKey]: page.cursor, [upToDateKey]: !page.hasMore && !resyncing },
       });
       result.pulled += page.changes.length;
       this.o.onProgress({
@@ -780,6 +935,7 @@ export class SyncEngine {
       });
       if (!page.hasMore && !this.changedSincePageAsked) break;
     }
+    await this.finishResync();
     await this.readSettledConflicts();
   }
 
@@ -812,7 +968,7 @@ export class SyncEngine {
       return;
     }
     if (settled.length === 0) return;
-    await db.write(() => {
+    await this.write(() => {
       // One settled on this device while the reads were out keeps what it now says.
       const putConflicts = settled.filter((c) => db.state.conflicts.get(c.id) === waiting.get(c.id));
       return { batch: { putConflicts }, result: undefined };
@@ -823,8 +979,8 @@ export class SyncEngine {
   private readConflicts(query: ConflictListRequest): Promise<Conflict[]> {
     return readAllPages(
       (cursor) =>
-        this.call(() =>
-          this.o.transport.listConflicts({ ...query, limit: 500, ...(cursor ? { cursor } : {}) }),
+        this.call((signal) =>
+          this.o.transport.listConflicts({ ...query, limit: 500, ...(cursor ? { cursor } : {}) }, { signal }),
         ),
       (page) => page.conflicts,
     );
@@ -839,7 +995,7 @@ export class SyncEngine {
     also: Pick<WriteBatch, 'meta' | 'putConflicts'> = {},
   ): Promise<void> {
     const { db, clock } = this.o;
-    await db.write(() => {
+    await this.write(() => {
       const state = db.state;
       const putRecords: LocalRecord[] = [];
       const deleteRecords: Array<{ collection: string; id: string }> = [];
@@ -868,28 +1024,81 @@ export class SyncEngine {
           if (view) putRecords.push(view);
         }
       }
-      return { batch: { putRecords, deleteRecords, ...also }, result: undefined };
+      const meta = { ...also.meta, ...this.noteSeen(changes) };
+      return { batch: { putRecords, deleteRecords, ...also, meta }, result: undefined };
     });
   }
 
-  /** For a full resync: drop what the device knows of the server, keep what it has not sent. */
-  private async forgetServerState(): Promise<void> {
-    const { db } = this.o;
-    await db.write(() => {
-      const state = db.state;
-      const putRecords: LocalRecord[] = [];
-      const deleteRecords: Array<{ collection: string; id: string }> = [];
-      for (const rec of state.records.values()) {
-        const pending = state.pendingFor(rec.collection, rec.id);
-        const view = pending.length > 0 ? viewOf(rec.collection, rec.id, null, pending) : null;
-        if (view) putRecords.push(view);
-        else deleteRecords.push({ collection: rec.collection, id: rec.id });
+  /**
+   * The server no longer holds every change after the cursor (410 CURSOR_EXPIRED: deletions older
+   * than it were purged), so the device reads everything again from the start. Nothing is removed
+   * now: an interrupted re-read leaves the device showing what it showed, pending changes and all.
+   * The marker, stored with the reset cursor, makes the next pull carry on, after a restart too;
+   * what an earlier re-read noted is dropped, as the server may have deleted it since.
+   */
+  private async startResync(): Promise<void> {
+    await this.write(() => ({
+      batch: {
+        meta: {
+          ...this.forgetSeen(),
+          [cursorKey]: undefined,
+          [upToDateKey]: false,
+          [resyncKey]: { writes: 0 } satisfies Resync,
+        },
+      },
+      result: undefined,
+    }));
+  }
+
+  /**
+   * After the last page of a re-read, in one write: a record it did not bring is gone from the
+   * server, and goes, unless this device still has a change on it (that change is the device's to
+   * send, never shown over nothing) or it is of a collection this device does not pull.
+   */
+  private async finishResync(): Promise<void> {
+    if (this.o.db.state.meta[resyncKey] === undefined) return;
+    await this.write(() => {
+      const state = this.o.db.state;
+      const seen = new Set<string>();
+      for (const [key, value] of Object.entries(state.meta)) {
+        if (key.startsWith(seenPrefix)) for (const k of value as string[]) seen.add(k);
       }
+      const pulled = this.o.collections ? new Set(this.o.collections) : null;
+      const deleteRecords = [...state.records.values()]
+        .filter(
+          (r) =>
+            (pulled === null || pulled.has(r.collection)) &&
+            !seen.has(keyOf(r.collection, r.id)) &&
+            state.pendingFor(r.collection, r.id).length === 0,
+        )
+        .map((r) => ({ collection: r.collection, id: r.id }));
       return {
-        batch: { putRecords, deleteRecords, meta: { [cursorKey]: undefined, [upToDateKey]: false } },
+        batch: {
+          deleteRecords,
+          meta: { ...this.forgetSeen(), [resyncKey]: undefined, [upToDateKey]: true },
+        },
         result: undefined,
       };
     });
+  }
+
+  /**
+   * During a re-read, the meta to store with applied server changes: the keys of the records they
+   * show exist, under a key of their own, so no write rewrites what the earlier ones noted.
+   */
+  private noteSeen(changes: readonly Change[]): Record<string, unknown> {
+    const resync = this.o.db.state.meta[resyncKey] as Resync | undefined;
+    if (resync === undefined) return {};
+    const keys = changes.filter((c) => !c.deleted).map((c) => keyOf(c.collection, c.id));
+    if (keys.length === 0) return {};
+    const writes = resync.writes + 1;
+    return { [resyncKey]: { writes } satisfies Resync, [`${seenPrefix}${writes}`]: keys };
+  }
+
+  /** The meta that removes every key the current re-read noted. */
+  private forgetSeen(): Record<string, undefined> {
+    const keys = Object.keys(this.o.db.state.meta).filter((k) => k.startsWith(seenPrefix));
+    return Object.fromEntries(keys.map((k) => [k, undefined]));
   }
 }
 
@@ -903,4 +1112,17 @@ function toPushOp(o: OutboxEntry): PushOp {
     ...(o.baseVersion !== undefined ? { baseVersion: o.baseVersion } : {}),
     hlc: o.hlc,
   };
+}
+
+/**
+ * `work`, or a rejection with the signal's reason as soon as it aborts: a closed client does not
+ * wait for a transport that ignores the signal (a slow link can hold an answer for minutes).
+ */
+function untilAborted<T>(work: Promise<T>, signal: AbortSignal): Promise<T> {
+  if (signal.aborted) return Promise.reject(signal.reason as Error);
+  return new Promise<T>((resolve, reject) => {
+    const stop = () => reject(signal.reason as Error);
+    signal.addEventListener('abort', stop, { once: true });
+    work.then(resolve, reject).finally(() => signal.removeEventListener('abort', stop));
+  });
 }

@@ -19,12 +19,12 @@ export function watchingUnauthorized(
     });
   const { listen } = transport;
   return {
-    push: (request) => watch(transport.push(request)),
-    pull: (request) => watch(transport.pull(request)),
-    getRecord: (collection, id) => watch(transport.getRecord(collection, id)),
+    push: (request, options) => watch(transport.push(request, options)),
+    pull: (request, options) => watch(transport.pull(request, options)),
+    getRecord: (collection, id, options) => watch(transport.getRecord(collection, id, options)),
     resolveConflict: (id, request) => watch(transport.resolveConflict(id, request)),
     undoConflict: (id) => watch(transport.undoConflict(id)),
-    listConflicts: (query) => watch(transport.listConflicts(query)),
+    listConflicts: (query, options) => watch(transport.listConflicts(query, options)),
     listRejections: (query) => watch(transport.listRejections(query)),
     ...(listen ? { listen: (signal, onEvent) => watch(listen.call(transport, signal, onEvent)) } : {}),
   };

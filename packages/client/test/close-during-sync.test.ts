@@ -1,0 +1,91 @@
+// Defect: client.close() does not stop a sync that is running. The engine goes on with its next
+// push batches after close() resolved; indexedDbStore even opens its database again for them
+// ("Opens on first use and again after close()"). The token is asked before each request: once
+// the next person has signed in on the tablet (the clinic app's token function returns the
+// current session's token), the signed-out nurse's changes go to the server under the next
+// person's sign-in, here a person of another clinic, and land in that clinic's data.
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { IDBFactory, IDBKeyRange } from 'fake-indexeddb';
+import { fieldClinic } from '@outpost/examples';
+import { createSyncClient, indexedDbStore, memoryStore } from '../src/index';
+import { TestNetwork, closeClients, openClient, startServer } from './client-fixture';
+import type { TestServer } from './client-fixture';
+
+afterEach(closeClients);
+
+describe('signing out while a sync runs, then another person signs in', () => {
+  let server: TestServer;
+  beforeAll(async () => {
+    server = await startServer(fieldClinic);
+  });
+  afterAll(async () => server.close());
+
+  it("sends nothing of the closed client's outbox after close(), under anyone's token", async () => {
+    const indexedDB = new IDBFactory();
+    const network = new TestNetwork();
+    const nurseToken = await server.token('nurse@clinic-a.test');
+    const vetToken = await server.token('vet@vet-a.test');
+    // Who is signed in on the tablet: what the app's getToken reads (apps/clinic/src/app.tsx).
+    let session: { token: string } | null = { token: nurseToken };
+    const authSent: string[] = [];
+    const fetchLogged: typeof fetch = (input, init) => {
+      if (new URL(String(input)).pathname === '/v1/sync/push') {
+        authSent.push(
+          new Headers(init?.headers).get('authorization') === `Bearer ${vetToken}` ? 'vet-a' : 'clinic-a',
+        );
+      }
+      return network.fetch(input, init);
+    };
+    const nurse = await createSyncClient({
+      schema: fieldClinic,
+      url: server.url,
+      getToken: async () => session?.token ?? nurseToken,
+      store: indexedDbStore({ name: 'outpost-clinic-a-nurse', indexedDB, IDBKeyRange }),
+      deviceId: 'tablet-7',
+      fetch: fetchLogged,
+      autoSync: false,
+      probeIntervalMs: false,
+      batchSize: 1,
+    });
+    for (const name of ['Mphatso', 'Chikondi', 'Yamikani']) {
+      await nurse.collection('patients').create({ name, village: 'Ntcheu' });
+    }
+    // The network comes back; the first push is on its way on a slow link.
+    const held = network.holdNext('/v1/sync/push', 'answer');
+    const running = nurse.sync();
+    await held.reached;
+    // End of shift: the nurse signs out (the app closes her client) ...
+    session = null;
+    await nurse.close();
+    const pushesAtClose = authSent.length;
+    // ... and a vet of another practice signs in on the same tablet.
+    session = { token: vetToken };
+    held.release();
+    expect((await running).ok).toBe(false);
+    // Not one more push left the device after close(), under anyone's token.
+    expect(authSent.length).toBe(pushesAtClose);
+
+    // What the other practice now holds: none of the nurse's patients.
+    const vet = await openClient(server, 'vet@vet-a.test', memoryStore(), new TestNetwork(), {
+      deviceId: 'vet-pc',
+    });
+    await vet.sync();
+    expect(await vet.collection('patients').find()).toEqual([]);
+
+    // The nurse signs in again on the tablet: what she typed reaches her own clinic, once each.
+    const reopened = await openClient(
+      server,
+      'nurse@clinic-a.test',
+      indexedDbStore({ name: 'outpost-clinic-a-nurse', indexedDB, IDBKeyRange }),
+      new TestNetwork(),
+    );
+    expect((await reopened.sync()).ok).toBe(true);
+    expect(reopened.queue.stats().waiting).toBe(0);
+    const admin = await openClient(server, 'admin@clinic-a.test', memoryStore(), new TestNetwork(), {
+      deviceId: 'desk',
+    });
+    await admin.sync();
+    const atClinicA = (await admin.collection('patients').find()).map((p) => p.data['name']);
+    expect(atClinicA.sort()).toEqual(['Chikondi', 'Mphatso', 'Yamikani']);
+  });
+});
