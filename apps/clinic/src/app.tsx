@@ -3,7 +3,7 @@ import type { SyncClient } from '@outpost/client';
 import { SyncClientProvider } from '@outpost/react';
 import { startBackgroundSync } from './background-sync';
 import { openClient } from './open-client';
-import { loadSession, signOut } from './session';
+import { loadSession, signOut, tokenFor } from './session';
 import type { Session } from './session';
 import { Shell } from './shell';
 import { SignInPage } from './sign-in-page';
@@ -26,7 +26,7 @@ export function App() {
     let opened: SyncClient | null = null;
     let stopBackgroundSync = () => {};
     let cancelled = false;
-    const token = () => current.current?.token ?? signedIn.token;
+    const token = () => tokenFor(signedIn, current.current);
     openClient(signedIn, token, () => setOtherTab(true)).then(
       (c) => {
         if (cancelled) return void c.close();

@@ -41,6 +41,17 @@ export async function signIn(email: string, password: string): Promise<Session> 
   return session;
 }
 
+/**
+ * The token sent by a sync client opened for `owner`: that same person's newest sign-in (signing
+ * in again after the token expired renews it without reopening their records), never another
+ * person's. A client still finishing while one person signs out and another signs in must not
+ * carry the first one's outbox into the second one's clinic; the client's close() stops it too.
+ */
+export function tokenFor(owner: Session, current: Session | null): string {
+  const samePerson = current !== null && current.tenant === owner.tenant && current.userId === owner.userId;
+  return samePerson ? current.token : owner.token;
+}
+
 /** Forgets the sign-in. The device's records and unsynced changes stay for the next sign-in. */
 export function signOut(): void {
   localStorage.removeItem(sessionKey);
