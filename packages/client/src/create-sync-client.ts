@@ -13,6 +13,7 @@ import { watchingUnauthorized } from './sync/unauthorized-watch';
 import { fromArchive } from './sync/archived-conflict';
 import { readAllPages } from './sync/archive-pages';
 import { LocalDb } from './local-db';
+import { ClientClosedError } from './client-closed';
 import { isRefused, keyOf } from './local-state';
 import { CircuitBreaker } from './network/circuit-breaker';
 import { LiveUpdates } from './sync/live-updates';
@@ -222,6 +223,8 @@ export async function createSyncClient(options: SyncClientOptions): Promise<Sync
     (error) => emit('unauthorized', error),
   );
   let lastResult: SyncResult | null = null;
+  /** Set by close(): what a person asks of the server after it is refused (checkOpen). */
+  let closed = false;
   const breaker = new CircuitBreaker({
     failureThreshold: options.circuitBreaker?.failureThreshold ?? 5,
     cooldownMs: options.circuitBreaker?.cooldownMs ?? 30_000,
@@ -407,6 +410,7 @@ export async function createSyncClient(options: SyncClientOptions): Promise<Sync
         return all;
       },
       resolve: async (id, strategy, mergedData) => {
+        checkOpen();
         const response = await transport.resolveConflict(id, {
           strategy,
           ...(mergedData !== undefined ? { mergedData } : {}),
@@ -415,11 +419,13 @@ export async function createSyncClient(options: SyncClientOptions): Promise<Sync
         return response;
       },
       undo: async (id) => {
+        checkOpen();
         const response = await transport.undoConflict(id);
         await applySettled(response);
         return response;
       },
       refresh: async () => {
+        checkOpen();
         const fetched = await readAllPages(
           (cursor) => transport.listConflicts({ limit: 500, ...(cursor ? { cursor } : {}) }),
           (page) => page.conflicts.map(fromArchive),
@@ -429,11 +435,13 @@ export async function createSyncClient(options: SyncClientOptions): Promise<Sync
       },
     },
     rejections: {
-      fetch: (filter = {}) =>
-        readAllPages(
+      fetch: async (filter = {}) => {
+        checkOpen();
+        return readAllPages(
           (cursor) => transport.listRejections({ ...filter, limit: 500, ...(cursor ? { cursor } : {}) }),
           (page) => page.rejections,
-        ),
+        );
+      },
     },
     relationships: {
       findOrphans: () => findOrphans(schema, db.state),
@@ -467,6 +475,7 @@ export async function createSyncClient(options: SyncClientOptions): Promise<Sync
       check: () => monitor.check(),
     },
     async close() {
+      closed = true;
       // The engine first: a sync still running would go on sending this person's outbox with
       // whatever token getToken returns next, the next person's after a sign-out.
       const stopped = engine.close();
@@ -481,6 +490,15 @@ export async function createSyncClient(options: SyncClientOptions): Promise<Sync
       await options.store.close();
     },
   };
+
+  /**
+   * A person's call to the server (resolve, undo, refresh, fetch) on a closed client: refused
+   * before it leaves, as the engine's own are. Its session is over, and the token the app hands
+   * out now may be the next person's.
+   */
+  function checkOpen(): void {
+    if (closed) throw new ClientClosedError();
+  }
 
   /** A resolution or undo is a new server version: show it at once, beneath any pending change. */
   async function applySettled(response: ResolveResponse): Promise<void> {

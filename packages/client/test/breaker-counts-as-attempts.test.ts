@@ -1,10 +1,6 @@
-// Defect: a sync refused by the client's own open circuit breaker (no request leaves the device)
-// still counts as a failed send of every op of the batch: sendBatch marks the ops sent/in-flight,
-// then markFailedAttempt adds an attempt. Syncs asked for while the breaker rests (one after each
-// save, with autoSync.afterWrite as the clinic app has it) use up `retry.maxAttempts` without
-// sending anything, and the change "gives up on the network": when the server is back, automatic
-// syncs no longer send it; it waits for a person's "Sync now". docs/client.md: an op stops "after
-// `retry.maxAttempts` failed sends".
+// While the client's circuit breaker rests, a sync sends nothing, and so counts no attempt: an op
+// stops on its own only after `retry.maxAttempts` sends that left the device (docs/client.md), and
+// syncs asked for after each save while the server restarts do not use those up.
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { fieldClinic } from '@outpost/examples';
 import { memoryStore } from '../src/index';

@@ -1,14 +1,12 @@
-// Defect: client.close() does not stop a sync that is running. The engine goes on with its next
-// push batches after close() resolved; indexedDbStore even opens its database again for them
-// ("Opens on first use and again after close()"). The token is asked before each request: once
-// the next person has signed in on the tablet (the clinic app's token function returns the
-// current session's token), the signed-out nurse's changes go to the server under the next
-// person's sign-in, here a person of another clinic, and land in that clinic's data.
+// Signing out while a sync runs, then another person signing in on the same tablet: close() stops
+// the sync at once. Not one more push leaves after it, so none of the signed-out nurse's changes go
+// with the next person's token into their clinic; her changes stay on the device and reach her own
+// clinic, once each, when she signs in again.
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { IDBFactory, IDBKeyRange } from 'fake-indexeddb';
 import { fieldClinic } from '@outpost/examples';
 import { createSyncClient, indexedDbStore, memoryStore } from '../src/index';
-import { TestNetwork, closeClients, openClient, startServer } from './client-fixture';
+import { TestNetwork, closeClient, closeClients, openClient, startServer } from './client-fixture';
 import type { TestServer } from './client-fixture';
 
 afterEach(closeClients);
@@ -87,5 +85,27 @@ describe('signing out while a sync runs, then another person signs in', () => {
     await admin.sync();
     const atClinicA = (await admin.collection('patients').find()).map((p) => p.data['name']);
     expect(atClinicA.sort()).toEqual(['Chikondi', 'Mphatso', 'Yamikani']);
+  });
+
+  it('refuses what a person asks of the server after close(), before anything is sent', async () => {
+    const network = new TestNetwork();
+    const nurse = await openClient(server, 'nurse@clinic-a.test', memoryStore(), network);
+    await closeClient(nurse);
+    const before = network.sent.length;
+    for (const call of [
+      () => nurse.conflicts.resolve('01a205e7-dde0-7042-a3a2-8651c142fa61', 'server-wins'),
+      () => nurse.conflicts.undo('01a205e7-dde0-7042-a3a2-8651c142fa61'),
+      () => nurse.conflicts.refresh(),
+      () => nurse.rejections.fetch(),
+      () => nurse.sync(),
+    ]) {
+      const outcome = await call().then(
+        (value) => ({ value }),
+        (error: unknown) => ({ error }),
+      );
+      if ('error' in outcome) expect(outcome.error).toMatchObject({ code: 'CLIENT_CLOSED' });
+      else expect(outcome.value).toMatchObject({ ok: false, error: { code: 'CLIENT_CLOSED' } });
+    }
+    expect(network.sent.length).toBe(before);
   });
 });

@@ -1,7 +1,6 @@
-// Defect: on CURSOR_EXPIRED the client first wipes every record it holds from the server
-// (forgetServerState), commits that, and only then re-pulls. When the re-pull does not complete
-// (the link drops, a 5xx, the app closes), the device is left without the clinic's records, and a
-// record with a pending edit shows as deleted, for as long as the device stays offline.
+// After 410 CURSOR_EXPIRED the client reads everything again without first removing anything: a
+// re-read cut short (the link drops, the app closes) leaves the device showing the clinic's records
+// and its pending edits, and only a finished re-read removes what the server no longer has.
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { fieldClinic } from '@outpost/examples';
 import { memoryStore } from '../src/index';

@@ -1,6 +1,6 @@
-// Defect: a push batch the server refuses whole with 413 is never split. Every op of it is marked
-// failed ("stopped"), and a person's "Sync now" resends the same batch, refused again: valid
-// changes, each small enough on its own, never reach the server.
+// A push batch the server refuses as too large (413) is sent again in smaller batches, down to one
+// op: changes each small enough on their own reach the server, and one too large alone is refused,
+// kept and shown while the ops behind it go on.
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { fieldClinic } from '@outpost/examples';
 import { memoryStore } from '../src/index';

@@ -1,9 +1,6 @@
-// Defect: when the local write that records a push's answer fails (IndexedDB quota, a transaction
-// aborted), the ops of that batch stay 'in-flight' in the client's mirror for the rest of the
-// session: no later sync, not even a person's "Sync now", sends or settles them (only reopening the
-// client turns in-flight back into pending). The record reads "not synced" for good, and the stuck
-// op is replayed over every newer server state: after the nurse changes the dose again and it
-// syncs, the server holds the new dose and her tablet shows the old one.
+// When the local write that records a push's answer fails (a full disk, an aborted IndexedDB
+// transaction), the ops of that batch go again at the next push under their opIds and are settled
+// by the server's duplicate answer: the tablet never keeps showing an old dose over a newer one.
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { fieldClinic } from '@outpost/examples';
 import { memoryStore } from '../src/index';
