@@ -1211,34 +1211,43 @@ export class SyncStore {
    * record that was deleted.
    */
   async purgeTombstones(before: string): Promise<number> {
-    return this.database.db.transaction().execute(async (trx) => {
-      const horizons = await trx
-        .selectFrom('records')
-        .select(['tenant'])
-        .select((eb) => eb.fn.max('position').as('max_position'))
-        .where('deleted', '=', 1)
-        .where('updated_at', '<', before)
-        .groupBy('tenant')
-        .execute();
-      let purged = 0;
-      for (const { tenant, max_position } of horizons) {
-        const horizon = Number(max_position);
+    const horizons = await this.database.db
+      .selectFrom('records')
+      .select(['tenant'])
+      .select((eb) => eb.fn.max('position').as('max_position'))
+      .where('deleted', '=', 1)
+      .where('updated_at', '<', before)
+      .groupBy('tenant')
+      .execute();
+    let purged = 0;
+    for (const { tenant, max_position } of horizons) {
+      const horizon = Number(max_position);
+      // One tenant per transaction, its lock taken first, as a push takes it: a push and a purge
+      // of one tenant then wait for each other instead of each holding a row the other needs (a
+      // deadlock on PostgreSQL), and instances purging at once take their turns per tenant.
+      purged += await this.database.db.transaction().execute(async (trx) => {
+        const state = await trx
+          .updateTable('tenant_state')
+          .set((eb) => ({ purged_through: eb.ref('purged_through') }))
+          .where('tenant', '=', tenant)
+          .returning('purged_through')
+          .executeTakeFirst();
+        if (state === undefined || state.purged_through >= horizon) return 0;
         const res = await trx
           .deleteFrom('records')
           .where('tenant', '=', tenant)
           .where('deleted', '=', 1)
           .where('position', '<=', horizon)
           .executeTakeFirst();
-        purged += Number(res.numDeletedRows);
         await trx
           .updateTable('tenant_state')
           .set({ purged_through: horizon })
           .where('tenant', '=', tenant)
-          .where('purged_through', '<', horizon)
           .execute();
-      }
-      return purged;
-    });
+        return Number(res.numDeletedRows);
+      });
+    }
+    return purged;
   }
 
   async getRecord(tenant: string, collection: string, id: string): Promise<StoredRecord | null> {
