@@ -26,10 +26,10 @@ export function isCursorText(text: string): boolean {
 
 /**
  * Pull cursors are opaque to clients: `<position>.<horizon>.<collections>.<mac>`, the collections'
- * names comma-joined in base64url; cursors issued before they named them are
- * `<position>.<horizon>.<mac>`, and stay valid. The MAC binds them to the tenant. A cursor from another tenant or one
- * made up fails the MAC and is refused with 400, so a cursor can never be used to probe another
- * clinic's change stream.
+ * names sorted, comma-joined, in base64url; cursors issued before they named them are
+ * `<position>.<horizon>.<mac>`, and stay valid. The MAC binds them to the tenant. A cursor from
+ * another tenant or one made up fails the MAC and is refused with 400, so a cursor can never be
+ * used to probe another clinic's change stream.
  */
 export class CursorCodec {
   private readonly key: Buffer;
@@ -47,7 +47,9 @@ export class CursorCodec {
       .subarray(0, 16);
   }
 
-  encode(tenant: string, c: PullCursor): string {
+  encode(tenant: string, given: PullCursor): string {
+    // Sorted here, so the same collections make the same cursor whatever order a caller has them in.
+    const c = given.collections ? { ...given, collections: [...given.collections].sort() } : given;
     const scope = c.collections ? `.${Buffer.from(c.collections.join(',')).toString('base64url')}` : '';
     return `${c.position}.${c.horizon}${scope}.${this.mac(tenant, c).toString('base64url')}`;
   }

@@ -1,6 +1,5 @@
 import {
   applyEffect,
-  defaultRandomBytes,
   applyPatch,
   changedFields,
   chooseStrategy,
@@ -255,7 +254,7 @@ class PushRun {
     private readonly earlierOps: JournalCheck,
   ) {
     this.nowIso = ctx.now().toISOString();
-    this.nextArchiveId = uuidv7Sequence(ctx.randomBytes ?? defaultRandomBytes, w.lastArchiveId);
+    this.nextArchiveId = uuidv7Sequence(ctx.randomBytes, w.lastArchiveId);
   }
 
   async run(checked: readonly Checked[]): Promise<PushResponse> {

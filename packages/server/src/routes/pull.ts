@@ -36,7 +36,7 @@ export async function pullRoutes(app: FastifyInstance): Promise<void> {
     const cursorText = cursors.encode(auth.tenant, {
       position: page.last ?? after,
       horizon,
-      collections: [...collections].sort(),
+      collections,
     });
     // The changes come from the store as JSON text (each record's data as stored, never re-parsed),
     // already as bytes: parsing and re-serialising every record was most of a pull's cost. The

@@ -83,6 +83,6 @@ export async function readChanges(
   return {
     records: page.records,
     hasMore: page.hasMore,
-    next: cursors.encode(auth.tenant, { position: last, horizon, collections: [...collections].sort() }),
+    next: cursors.encode(auth.tenant, { position: last, horizon, collections }),
   };
 }
