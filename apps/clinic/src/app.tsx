@@ -3,7 +3,7 @@ import type { SyncClient } from '@outpost/client';
 import { SyncClientProvider } from '@outpost/react';
 import { startBackgroundSync } from './background-sync';
 import { openClient } from './open-client';
-import { loadSession, signOut, tokenFor } from './session';
+import { loadSession, onSessionChangedElsewhere, signOut, tokenFor } from './session';
 import type { Session } from './session';
 import { Shell } from './shell';
 import { SignInPage } from './sign-in-page';
@@ -19,6 +19,16 @@ export function App() {
   const [client, setClient] = useState<SyncClient | null>(null);
   const [error, setError] = useState<string | null>(null);
   const [otherTab, setOtherTab] = useState(false);
+
+  // Signing in or out in another tab holds here too: the session is the browser's, not the tab's.
+  useEffect(
+    () =>
+      onSessionChangedElsewhere((changed) => {
+        current.current = changed;
+        setSession(changed);
+      }),
+    [],
+  );
 
   useEffect(() => {
     const signedIn = current.current;

@@ -52,6 +52,21 @@ export function tokenFor(owner: Session, current: Session | null): string {
   return samePerson ? current.token : owner.token;
 }
 
+/**
+ * Calls `changed` with the session whenever another tab of this browser signs in or out. A tab
+ * left open (or waiting for the first to close) must not stay signed in as, or open the records
+ * of, a person who signed out elsewhere on a shared tablet.
+ */
+export function onSessionChangedElsewhere(changed: (session: Session | null) => void): () => void {
+  const onStorage = (event: StorageEvent) => {
+    // key null: the whole storage was cleared.
+    if (event.storageArea === localStorage && (event.key === sessionKey || event.key === null))
+      changed(loadSession());
+  };
+  window.addEventListener('storage', onStorage);
+  return () => window.removeEventListener('storage', onStorage);
+}
+
 /** Forgets the sign-in. The device's records and unsynced changes stay for the next sign-in. */
 export function signOut(): void {
   localStorage.removeItem(sessionKey);

@@ -54,7 +54,7 @@ export function Shell({ session, onSignedInAgain, onSignOut }: ShellProps) {
         </nav>
         <div className="sync-state">
           <OfflineIndicator />
-          <LastSync />
+          <LastSync person={`${session.tenant}/${session.userId}`} />
         </div>
         <SignInAgain session={session} onSignedIn={onSignedInAgain} />
       </header>

@@ -6,6 +6,8 @@ import { isSigned } from '../records';
 import type { ClinicalNote } from '../records';
 import type { Session } from '../session';
 import { useAction } from '../use-action';
+import { useDraft } from '../use-draft';
+import { ChangedMeanwhile } from '../changed-meanwhile';
 import { signatureHash } from './signature';
 import { FormError } from '../form-error';
 import { FormFooter } from '../form-footer';
@@ -60,6 +62,7 @@ function DraftNote({ note, session }: { note: ClientRecord<ClinicalNote>; sessio
   const client = useSyncClient();
   const { error, busy, run } = useAction();
   const notes = client.collection<ClinicalNote>('clinicalNotes');
+  const draft = useDraft({ body: note.data.body });
   const submit = async (event: FormEvent<HTMLFormElement>) => {
     event.preventDefault();
     const submitter = (event.nativeEvent as SubmitEvent).submitter as HTMLButtonElement | null;
@@ -83,8 +86,17 @@ function DraftNote({ note, session }: { note: ClientRecord<ClinicalNote>; sessio
     <form className="note draft" aria-label="Draft note" onSubmit={(e) => void submit(e)}>
       <label>
         Draft note
-        <textarea name="body" rows={3} defaultValue={note.data.body} required key={note.data.body} />
+        <textarea
+          name="body"
+          rows={3}
+          required
+          value={draft.values.body}
+          onChange={(e) => draft.set('body', e.target.value)}
+        />
       </label>
+      <ChangedMeanwhile
+        changes={draft.changedMeanwhile.map(() => ({ label: 'the note', now: draft.base.body }))}
+      />
       <FormError error={error} />
       <div className="buttons">
         <span className="badge">Draft</span> <SyncBadge record={note} />

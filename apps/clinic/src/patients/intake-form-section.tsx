@@ -4,6 +4,9 @@ import type { ClientRecord } from '@outpost/client';
 import { useCollection, useSyncClient } from '@outpost/react';
 import type { IntakeForm } from '../records';
 import { useAction } from '../use-action';
+import { useDraft } from '../use-draft';
+import type { FormValues } from '../use-draft';
+import { ChangedMeanwhile } from '../changed-meanwhile';
 import { FormError } from '../form-error';
 import { SyncBadge } from '../sync-badge';
 
@@ -13,6 +16,15 @@ const questions = [
   { key: 'medications', label: 'Current medications' },
   { key: 'pregnant', label: 'Pregnant or possibly pregnant' },
 ] as const;
+type Question = (typeof questions)[number]['key'];
+
+/** The form's answers as the form's text, blank where none was given. */
+function answersOf(form: IntakeForm | undefined): FormValues<Question> {
+  return Object.fromEntries(questions.map((q) => [q.key, String(form?.answers?.[q.key] ?? '')])) as Record<
+    Question,
+    string
+  >;
+}
 
 /**
  * The patient's intake form. Once locked it is read-only for everyone: the schema's lockedWhen
@@ -24,6 +36,7 @@ export function IntakeFormSection({ patientId }: { patientId: string }) {
   const ofPatient = useCallback((f: ClientRecord<IntakeForm>) => f.data.patientId === patientId, [patientId]);
   const [form] = useCollection<IntakeForm>('intakeForms', { where: ofPatient, limit: 1 });
   const forms = client.collection<IntakeForm>('intakeForms');
+  const draft = useDraft(answersOf(form?.data));
 
   const submit = async (event: FormEvent<HTMLFormElement>) => {
     event.preventDefault();
@@ -58,15 +71,25 @@ export function IntakeFormSection({ patientId }: { patientId: string }) {
   return (
     <section aria-labelledby="intake-heading" className="card">
       <h2 id="intake-heading">Intake form {form ? <SyncBadge record={form} /> : null}</h2>
-      <form aria-label="Intake form" onSubmit={(e) => void submit(e)} key={form?.version ?? 0}>
+      <form aria-label="Intake form" onSubmit={(e) => void submit(e)}>
         <div className="fields">
           {questions.map((q) => (
             <label key={q.key}>
               {q.label}
-              <input name={q.key} defaultValue={String(form?.data.answers?.[q.key] ?? '')} />
+              <input
+                name={q.key}
+                value={draft.values[q.key]}
+                onChange={(e) => draft.set(q.key, e.target.value)}
+              />
             </label>
           ))}
         </div>
+        <ChangedMeanwhile
+          changes={draft.changedMeanwhile.map((key) => ({
+            label: questions.find((q) => q.key === key)?.label ?? key,
+            now: draft.base[key],
+          }))}
+        />
         <FormError error={error} />
         <div className="buttons">
           <button type="submit" name="action" value="save" disabled={busy}>

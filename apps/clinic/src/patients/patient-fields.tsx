@@ -1,20 +1,58 @@
+import type { ChangeEvent } from 'react';
 import type { Patient } from '../records';
+import type { Draft, FormValues } from '../use-draft';
 
-/** The patient form's fields, shared by "New patient" and the patient page's edit form. */
-export function PatientFields({ patient }: { patient?: Patient }) {
+const patientFields = ['name', 'dateOfBirth', 'sex', 'village', 'phone', 'allergies', 'notes'] as const;
+export type PatientField = (typeof patientFields)[number];
+
+/** What a person calls each field (the form's labels). */
+export const patientFieldLabels: Readonly<Record<PatientField, string>> = {
+  name: 'Name',
+  dateOfBirth: 'Date of birth',
+  sex: 'Sex',
+  village: 'Village',
+  phone: 'Phone',
+  allergies: 'Allergies',
+  notes: 'Notes',
+};
+
+/** A patient as the form's text: blank for an absent field, allergies comma separated. */
+export function patientFormValues(patient?: Patient): FormValues<PatientField> {
+  const values = Object.fromEntries(
+    patientFields.map((f) => {
+      const value = patient?.[f];
+      return [f, typeof value === 'string' ? value : ''];
+    }),
+  ) as Record<PatientField, string>;
+  values.allergies = patient?.allergies?.join(', ') ?? '';
+  return values;
+}
+
+/**
+ * The patient form's fields, shared by "New patient" and the patient page's edit form. Controlled
+ * by a draft, so a sync that changes the patient meanwhile does not take away what is typed.
+ */
+export function PatientFields({ draft }: { draft: Draft<PatientField> }) {
+  const { values } = draft;
+  const bind = (field: PatientField) => ({
+    name: field,
+    value: values[field],
+    onChange: (e: ChangeEvent<HTMLInputElement | HTMLSelectElement | HTMLTextAreaElement>) =>
+      draft.set(field, e.target.value),
+  });
   return (
     <div className="fields">
       <label>
         Name
-        <input name="name" required maxLength={200} defaultValue={patient?.name ?? ''} />
+        <input {...bind('name')} required maxLength={200} />
       </label>
       <label>
         Date of birth
-        <input name="dateOfBirth" type="date" defaultValue={patient?.dateOfBirth ?? ''} />
+        <input {...bind('dateOfBirth')} type="date" />
       </label>
       <label>
         Sex
-        <select name="sex" defaultValue={patient?.sex ?? ''}>
+        <select {...bind('sex')}>
           <option value="">Not recorded</option>
           <option value="female">Female</option>
           <option value="male">Male</option>
@@ -24,19 +62,19 @@ export function PatientFields({ patient }: { patient?: Patient }) {
       </label>
       <label>
         Village
-        <input name="village" maxLength={200} defaultValue={patient?.village ?? ''} />
+        <input {...bind('village')} maxLength={200} />
       </label>
       <label>
         Phone
-        <input name="phone" type="tel" maxLength={50} defaultValue={patient?.phone ?? ''} />
+        <input {...bind('phone')} type="tel" maxLength={50} />
       </label>
       <label>
         Allergies (comma separated)
-        <input name="allergies" defaultValue={patient?.allergies?.join(', ') ?? ''} />
+        <input {...bind('allergies')} />
       </label>
       <label className="wide">
         Notes
-        <textarea name="notes" rows={3} defaultValue={patient?.notes ?? ''} />
+        <textarea {...bind('notes')} rows={3} />
       </label>
     </div>
   );

@@ -5,10 +5,14 @@ import type { Patient } from '../records';
 import { Link } from '../router';
 import type { Session } from '../session';
 import { useAction } from '../use-action';
+import { sameValues, useDraft } from '../use-draft';
+import type { FormValues } from '../use-draft';
 import { EncountersSection } from './encounters-section';
 import { IntakeFormSection } from './intake-form-section';
-import { PatientFields, patientFromForm } from './patient-fields';
+import { PatientFields, patientFieldLabels, patientFormValues, patientFromForm } from './patient-fields';
+import type { PatientField } from './patient-fields';
 import { PrescriptionsSection } from './prescriptions-section';
+import { ChangedMeanwhile } from '../changed-meanwhile';
 import { FormError } from '../form-error';
 import { SyncBadge } from '../sync-badge';
 
@@ -38,7 +42,7 @@ export function PatientPage({ id, session }: { id: string; session: Session }) {
       ) : (
         <p className="muted">Synced, version {patient.version}</p>
       )}
-      <PatientDetails id={patient.id} patient={patient.data} version={patient.version} />
+      <PatientDetails id={patient.id} patient={patient.data} />
       <EncountersSection patientId={patient.id} session={session} />
       <PrescriptionsSection patientId={patient.id} />
       <IntakeFormSection patientId={patient.id} />
@@ -46,33 +50,39 @@ export function PatientPage({ id, session }: { id: string; session: Session }) {
   );
 }
 
-function PatientDetails({ id, patient, version }: { id: string; patient: Patient; version: number }) {
+function PatientDetails({ id, patient }: { id: string; patient: Patient }) {
   const client = useSyncClient();
   const { error, busy, run } = useAction();
-  const [saved, setSaved] = useState(false);
+  const draft = useDraft(patientFormValues(patient));
+  // What the form held when last saved: "Saved" is true only while nothing was typed since.
+  const [saved, setSaved] = useState<FormValues<PatientField> | null>(null);
   const submit = async (event: FormEvent<HTMLFormElement>) => {
     event.preventDefault();
+    const typed = draft.values;
     const patch = patientFromForm(new FormData(event.currentTarget), patient);
-    setSaved(false);
-    if (Object.keys(patch).length === 0) return setSaved(true);
-    if (await run(() => client.collection<Patient>('patients').update(id, patch))) setSaved(true);
+    setSaved(null);
+    if (Object.keys(patch).length === 0) return setSaved(typed);
+    if (await run(() => client.collection<Patient>('patients').update(id, patch))) setSaved(typed);
   };
   return (
     <section aria-labelledby="details-heading" className="card">
       <h2 id="details-heading">Details</h2>
-      {/* Keyed by the data, so a change synced from another device shows in the fields. */}
-      <form
-        key={`${version}:${JSON.stringify(patient)}`}
-        aria-label="Patient details"
-        onSubmit={(e) => void submit(e)}
-      >
-        <PatientFields patient={patient} />
+      <form aria-label="Patient details" onSubmit={(e) => void submit(e)}>
+        <PatientFields draft={draft} />
+        <ChangedMeanwhile
+          changes={draft.changedMeanwhile.map((f) => ({
+            label: patientFieldLabels[f],
+            now: draft.base[f],
+          }))}
+        />
         <FormError error={error} />
         <div className="buttons">
           <button type="submit" disabled={busy}>
             Save
           </button>
-          {saved ? <span role="status">Saved on this device</span> : null}
+          {saved !== null && sameValues(saved, draft.values) ? (
+            <span role="status">Saved on this device</span>
+          ) : null}
         </div>
       </form>
     </section>

@@ -5,7 +5,8 @@ import { useCollection, useSyncClient } from '@outpost/react';
 import type { Patient } from '../records';
 import { Link, navigate } from '../router';
 import { useAction } from '../use-action';
-import { PatientFields, patientFromForm } from './patient-fields';
+import { useDraft } from '../use-draft';
+import { PatientFields, patientFormValues, patientFromForm } from './patient-fields';
 import { FormFooter } from '../form-footer';
 import { SyncBadge } from '../sync-badge';
 
@@ -71,9 +72,12 @@ export function PatientsPage() {
   );
 }
 
+const noPatient = patientFormValues();
+
 function NewPatientForm({ onDone }: { onDone: () => void }) {
   const client = useSyncClient();
   const { error, busy, run } = useAction();
+  const draft = useDraft(noPatient);
   const submit = async (event: FormEvent<HTMLFormElement>) => {
     event.preventDefault();
     const data = patientFromForm(new FormData(event.currentTarget));
@@ -89,7 +93,7 @@ function NewPatientForm({ onDone }: { onDone: () => void }) {
   return (
     <form className="card" aria-label="New patient" onSubmit={(e) => void submit(e)}>
       <h2>New patient</h2>
-      <PatientFields />
+      <PatientFields draft={draft} />
       <FormFooter error={error} busy={busy} save="Save" onCancel={onDone} />
     </form>
   );

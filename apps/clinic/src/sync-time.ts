@@ -1,0 +1,10 @@
+/**
+ * When a sync happened, as the header says it: the time of day for today, with the day for any
+ * other ("at 14:02" read on a tablet two days offline would claim the records are fresh).
+ */
+export function syncTime(iso: string, now: Date): string {
+  const at = new Date(iso);
+  const time = at.toLocaleTimeString([], { hour: '2-digit', minute: '2-digit' });
+  if (at.toDateString() === now.toDateString()) return `at ${time}`;
+  return `on ${at.toLocaleDateString([], { day: 'numeric', month: 'short', year: 'numeric' })} at ${time}`;
+}
