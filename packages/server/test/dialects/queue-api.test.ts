@@ -2,12 +2,14 @@
 // the seed's own requests and bodies, the life of an item through the engine, conflicts settled
 // at the conflict desk, retries with backoff, tenant isolation, statistics and bad input.
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
-import { backoffDelay, defaultRetryPolicy, uuidv7 } from '@outpost/core';
+import { z } from 'zod';
+import { backoffDelay, collection, defaultRetryPolicy, defineSchema, uuidv7 } from '@outpost/core';
 import type { Change, Conflict } from '@outpost/core';
 import { vetPractice } from '@outpost/examples';
 import { ensureUsers, hashPassword } from '../../src/index';
 import { dialects, password, startTestServer } from '../server-fixture';
 import type { TestServer } from '../server-fixture';
+import { signToken } from '../security/tokens';
 import { pullAll, push } from '../sync-client';
 
 /** A value `depth` levels of lists deep. */
@@ -452,6 +454,34 @@ describe.each(dialects())('seed 000 queue API on %s', (kind) => {
       expect(journal).toHaveLength(1);
     });
 
+    it('an operation queued again after its answer was lost is one item, applied once', async () => {
+      // Seed 000's client sends no id of its own: after a lost answer it posts the same body again.
+      const body = {
+        deviceId: 'tablet-lost-answer',
+        operation: 'CREATE',
+        resourceType: 'encounter',
+        data: { patientId: await newPatient(), diagnosis: 'Malaria, lost answer' },
+        createdAtClient: new Date(now()).toISOString(),
+      };
+      const first = await queue(worker, body);
+      expect(first.status).toBe(201);
+      const again = await queue(worker, body);
+      expect(again.status).toBe(200);
+      expect(again.body).toEqual({
+        id: first.body.id,
+        status: 'PENDING',
+        message: 'Operation already queued',
+      });
+      for (const item of await pending(worker, 'deviceId=tablet-lost-answer'))
+        await processItem(worker, item.id);
+      const { changes } = await pullAll(server, admin, { collections: 'encounters' });
+      expect(changes.filter((c) => c.data?.['diagnosis'] === 'Malaria, lost answer')).toHaveLength(1);
+      // Another user sending the same body queues their own item.
+      const theirs = await queue(nurse, body);
+      expect(theirs.status).toBe(201);
+      expect(theirs.body.id).not.toBe(first.body.id);
+    });
+
     it('an item left SYNCING by a crash after the engine committed is finished without applying twice', async () => {
       const id = await queued({
         deviceId: 'tablet-crash',
@@ -791,6 +821,73 @@ describe.each(dialects())('seed 000 queue API on %s', (kind) => {
       expect((await pending(worker, 'deviceId=tablet-private')).map((i) => i.status)).toEqual(['PENDING']);
     });
 
+    it("a v1 push naming an item's op id first, from this clinic or another, neither takes its place nor shows its outcome", async () => {
+      const itemId = `op-${uuidv7()}`;
+      // Another user of the clinic, and another clinic, push v1 ops under the op id the item's
+      // first attempt will have (the documented `queue-api:<item>`), before the worker queues it.
+      const otherPatient = uuidv7();
+      const squat = await push(server, nurse, [
+        {
+          opId: `queue-api:${itemId}`,
+          collection: 'patients',
+          type: 'create',
+          id: otherPatient,
+          data: { name: 'Someone Else' },
+        },
+      ]);
+      expect(squat.results[0]?.status).toBe('applied');
+      // Whatever op id the item moves on to, the nurse may have taken it too.
+      const more = await push(
+        server,
+        nurse,
+        ['~1', '~2'].map((link) => ({
+          opId: `queue-api:${itemId}${link}`,
+          collection: 'patients',
+          type: 'update' as const,
+          id: otherPatient,
+          data: { notes: `took ${link}` },
+        })),
+      );
+      expect(more.results.map((r) => r.status)).toEqual(['applied', 'applied']);
+      const elsewhere = await push(server, otherClinic, [
+        {
+          opId: `queue-api:${itemId}`,
+          collection: 'patients',
+          type: 'create',
+          id: uuidv7(),
+          data: { name: 'Other Clinic' },
+        },
+      ]);
+      expect(elsewhere.results[0]?.status).toBe('applied');
+
+      const patientId = uuidv7();
+      const queuedRes = await queue(worker, {
+        id: itemId,
+        deviceId: 'tablet-squat',
+        operation: 'CREATE',
+        resourceType: 'patient',
+        resourceId: patientId,
+        data: { name: 'Chisomo W.' },
+        createdAtClient: new Date(now()).toISOString(),
+      });
+      expect(queuedRes.status).toBe(201);
+      const processed = await processItem(worker, itemId);
+      // The worker's own patient is created, and the answer names it, not the nurse's record.
+      expect(processed.body).toMatchObject({
+        status: 'SYNCED',
+        result: { id: patientId, version: 1, data: { name: 'Chisomo W.' } },
+      });
+      expect(await pulled('patients', patientId)).toMatchObject({ data: { name: 'Chisomo W.' } });
+      expect((await pulled('patients', otherPatient))?.data).toMatchObject({ name: 'Someone Else' });
+      // Processing again replays the worker's outcome, still applying once.
+      expect((await processItem(worker, itemId)).body).toMatchObject({
+        status: 'SYNCED',
+        result: { id: patientId, version: 1 },
+      });
+      const { changes } = await pullAll(server, admin, { collections: 'patients' });
+      expect(changes.filter((c) => c.data?.['name'] === 'Chisomo W.')).toHaveLength(1);
+    });
+
     it('needs a bearer token like every route', async () => {
       const res = await server.request<ErrorAnswer>({ method: 'GET', url: '/api/v1/sync/pending' });
       expect(res.status).toBe(401);
@@ -939,6 +1036,85 @@ describe.each(dialects())('seed 000 queue API on %s', (kind) => {
       const notInConflict = await resolve(worker, pendingItem, 'MANUAL');
       expect(notInConflict.status).toBe(409);
       expect(notInConflict.body.error.code).toBe('CONFLICT');
+    });
+  });
+
+  describe('for a role that may create records it may not read', () => {
+    const kioskClinic = defineSchema({
+      name: 'kiosk-clinic',
+      collections: {
+        patients: collection({
+          fields: z.object({ name: z.string().min(1), notes: z.string().optional() }),
+          conflict: { strategy: 'merge', fallback: 'manual' },
+          permissions: {
+            admin: ['read', 'create', 'update', 'delete', 'resolve'],
+            kiosk: ['create'],
+          },
+        }),
+      },
+    });
+    const secret = 'TB treatment, defaulted twice';
+    let clinic: TestServer;
+    let kiosk: string;
+    let clinicAdmin: string;
+
+    beforeAll(async () => {
+      clinic = await startTestServer(kind, { schema: kioskClinic });
+      kiosk = await signToken({ sub: 'kiosk-1', tenant: 'clinic-a', roles: ['kiosk'] });
+      clinicAdmin = await signToken({ sub: 'admin-1', tenant: 'clinic-a', roles: ['admin'] });
+    });
+    afterAll(async () => {
+      await clinic.close();
+      await clinic.storage.destroy();
+    });
+
+    it('processing a registration never shows the kiosk what the stored patient record holds', async () => {
+      const merged = uuidv7();
+      const settled = uuidv7();
+      await push(clinic, clinicAdmin, [
+        { collection: 'patients', type: 'create', id: merged, data: { name: 'Thabo N.', notes: secret } },
+        { collection: 'patients', type: 'create', id: settled, data: { name: 'Lindiwe M.', notes: secret } },
+      ]);
+      const registered = async (resourceId: string, name: string) => {
+        const res = await clinic.request<QueueAnswer>({
+          method: 'POST',
+          url: '/api/v1/sync/queue',
+          token: kiosk,
+          body: {
+            deviceId: 'kiosk-desk',
+            operation: 'CREATE',
+            resourceType: 'patient',
+            resourceId,
+            data: { name },
+            createdAtClient: new Date().toISOString(),
+          },
+        });
+        expect(res.status).toBe(201);
+        return res.body.id;
+      };
+      const processed = (id: string) =>
+        clinic.request<ProcessAnswer>({ method: 'POST', url: `/api/v1/sync/process/${id}`, token: kiosk });
+
+      // The same patient registered again: merged into the stored record, which holds more.
+      const first = await processed(await registered(merged, 'Thabo N.'));
+      expect(first.body).toMatchObject({ status: 'SYNCED', result: { id: merged } });
+      expect(JSON.stringify(first.body)).not.toContain(secret);
+
+      // Another name under a stored id: a conflict for a person; once settled, the item is synced.
+      const itemId = await registered(settled, 'Someone else');
+      const conflict = await processed(itemId);
+      expect(conflict.body.status).toBe('CONFLICT');
+      expect(JSON.stringify(conflict.body)).not.toContain(secret);
+      const resolvedRes = await clinic.request({
+        method: 'POST',
+        url: `/v1/conflicts/${conflict.body.conflict?.id}/resolve`,
+        token: clinicAdmin,
+        body: { strategy: 'server-wins' },
+      });
+      expect(resolvedRes.status).toBe(200);
+      const after = await processed(itemId);
+      expect(after.body).toMatchObject({ status: 'SYNCED', result: { id: settled } });
+      expect(JSON.stringify(after.body)).not.toContain(secret);
     });
   });
 

@@ -15,7 +15,10 @@ export type ResolutionOption = (typeof resolutionOptions)[number];
 const userIdSchema = z.string().min(1).max(128);
 const deviceIdSchema = z.string().min(1).max(128);
 
-/** `POST /api/v1/sync/queue`. `id` is an addition: a client's own operation id makes re-queueing harmless. */
+/**
+ * `POST /api/v1/sync/queue`. `id` is an addition: a client's own operation id makes re-queueing
+ * harmless. Without one the item is named by its content (queue-processor's itemIdOf).
+ */
 export const queueRequestSchema = z
   .object({
     id: recordIdSchema.nullish(),
@@ -83,5 +86,6 @@ export interface ResourceResult {
   resourceType: string;
   version: number;
   deleted: boolean;
+  /** null when deleted, or when the caller's role may not read the collection. */
   data: RecordData | null;
 }

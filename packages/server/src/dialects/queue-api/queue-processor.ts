@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import {
   OutpostError,
   backoffDelay,
@@ -5,6 +6,7 @@ import {
   formatHlc,
   makeTempId,
   shouldRetry,
+  stableStringify,
   uuidv7,
 } from '@outpost/core';
 import type { ConflictSummary, HlcClock, PushResult, RetryPolicy, Schema } from '@outpost/core';
@@ -13,6 +15,7 @@ import { ConflictDesk, visibilityFor } from '../../conflicts/conflict-desk';
 import { applyPush } from '../../push/apply-push';
 import type { SyncStore } from '../../storage/sync-store';
 import { collectionFor } from './resource-types';
+import { OpIdTaken, linkOf, ownLinkGuard } from './queue-op-ids';
 import { QueueStore, effectiveStatus } from './queue-store';
 import type { LoadedItem, QueueItem, QueueOutcome } from './queue-store';
 import { resolutionOptions } from './queue-messages';
@@ -80,6 +83,25 @@ function engineStatus(r: PushResult): 'applied' | 'conflict' | 'rejected' {
   return r.status === 'duplicate' ? (r.originalStatus ?? 'applied') : r.status;
 }
 
+/**
+ * The id of an item queued without one (seed 000's client sends none): made from the user and the
+ * operation as queued, `createdAtClient` included, so the same body posted again after a lost answer
+ * is the same item and is applied once, while any other operation, or another user's, is another.
+ */
+function itemIdOf(auth: AuthContext, body: QueueRequest): string {
+  const operation = [
+    auth.userId,
+    body.deviceId,
+    body.operation,
+    body.resourceType,
+    body.resourceId ?? null,
+    body.data ?? null,
+    body.createdAtClient,
+    body.version ?? null,
+  ];
+  return `q-${createHash('sha256').update(stableStringify(operation)).digest('hex').slice(0, 40)}`;
+}
+
 /** One op id per attempt: processing twice applies once, and only a retry tries the op afresh. */
 function opIdFor(item: QueueItem, attempt: number): string {
   return attempt === 0 ? `queue-api:${item.id}` : `queue-api:${item.id}:${attempt}`;
@@ -141,7 +163,7 @@ export class QueueProcessor {
     }
     const now = this.ctx.now();
     const nowIso = now.toISOString();
-    const id = body.id ?? uuidv7(now.getTime());
+    const id = body.id ?? itemIdOf(auth, body);
     // A device clock running ahead must not make an offline edit look newer than it can be.
     const madeAt = Math.max(0, Math.min(Date.parse(body.createdAtClient), now.getTime()));
     const item: QueueItem = {
@@ -349,33 +371,42 @@ export class QueueProcessor {
 
   private async send(auth: AuthContext, item: QueueItem, attempt: number): Promise<PushResult> {
     const type = item.operation === 'CREATE' ? 'create' : item.operation === 'UPDATE' ? 'update' : 'delete';
-    const op = {
-      opId: opIdFor(item, attempt),
-      collection: item.collection,
-      type,
-      id: item.recordId,
-      hlc: item.hlc,
-      ...(type !== 'create' && item.version !== null ? { baseVersion: item.version } : {}),
-      ...(type !== 'delete' ? { data: item.data ?? {} } : {}),
-    };
-    const response = await applyPush(
-      this.ctx.store,
-      this.ctx.schemaFor(auth.tenant),
-      {
-        tenant: auth.tenant,
-        userId: item.userId,
-        roles: auth.roles,
-        // Temp ids of server-id collections are mapped per client installation: one per device here.
-        clientId: `queue-api:${item.deviceId}`,
-        deviceId: item.deviceId,
-        clock: this.ctx.clock,
-        now: this.ctx.now,
-      },
-      [op],
-    );
-    const result = response.results[0];
-    if (!result) throw new Error('the engine answered no result for one op');
-    return result;
+    // Temp ids of server-id collections are mapped per client installation: one per device here.
+    const sender = { userId: item.userId, clientId: `queue-api:${item.deviceId}` };
+    const base = opIdFor(item, attempt);
+    for (let link = 0; ;) {
+      const op = {
+        opId: linkOf(base, link),
+        collection: item.collection,
+        type,
+        id: item.recordId,
+        hlc: item.hlc,
+        ...(type !== 'create' && item.version !== null ? { baseVersion: item.version } : {}),
+        ...(type !== 'delete' ? { data: item.data ?? {} } : {}),
+      };
+      try {
+        const response = await applyPush(
+          this.ctx.store,
+          this.ctx.schemaFor(auth.tenant),
+          {
+            tenant: auth.tenant,
+            ...sender,
+            roles: auth.roles,
+            deviceId: item.deviceId,
+            clock: this.ctx.clock,
+            now: this.ctx.now,
+          },
+          [op],
+          ownLinkGuard(base, link, sender),
+        );
+        const result = response.results[0];
+        if (!result) throw new Error('the engine answered no result for one op');
+        return result;
+      } catch (err) {
+        if (!(err instanceof OpIdTaken)) throw err;
+        link = err.next;
+      }
+    }
   }
 
   /** The seed's answer for an item as it now stands, with the engine's result of its op. */
@@ -383,6 +414,9 @@ export class QueueProcessor {
     const status = effectiveStatus(item.status, item.conflictResolvedBy);
     if (status === 'SYNCED') {
       const record = await this.ctx.store.getRecord(auth.tenant, item.collection, result.id);
+      // A role that may create records it may not read (an intake kiosk) learns what became of its
+      // change, as from a v1 push answer, never what the stored record holds besides.
+      const readable = this.ctx.schemaFor(auth.tenant).can(auth.roles, item.collection, 'read');
       return {
         status,
         message: 'Operation synced successfully',
@@ -391,7 +425,7 @@ export class QueueProcessor {
           resourceType: item.resourceType,
           version: record?.version ?? result.version ?? 0,
           deleted: record?.deleted ?? item.operation === 'DELETE',
-          data: record && !record.deleted ? record.data : null,
+          data: readable && record && !record.deleted ? record.data : null,
         },
       };
     }
