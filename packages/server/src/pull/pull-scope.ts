@@ -51,7 +51,8 @@ export function isEveryCollection(schema: Schema, collections: readonly string[]
  * Where a pull starts: after the cursor's position, or at the start for a first sync. A device
  * missed a deletion only if a tombstone above its position was purged after its cursor was
  * issued; a fresh sync that began after the purge carries the current horizon. Such a cursor must
- * resync from the start: CURSOR_EXPIRED (410).
+ * resync from the start: CURSOR_EXPIRED (410). So must one this database never reached
+ * (checkReached).
  */
 export async function pullStart(
   store: SyncStore,
@@ -59,10 +60,25 @@ export async function pullStart(
   cursor: PullCursor | null,
   message = 'deletions since this cursor were purged: resync from the start',
 ): Promise<{ after: number; horizon: number }> {
-  const horizon = await store.purgedThrough(tenant);
+  const { purgedThrough: horizon, position } = await store.positions(tenant);
+  checkReached(cursor?.position ?? 0, position);
   checkCursor(cursor, horizon, message);
   return { after: cursor?.position ?? 0, horizon };
 }
+
+/**
+ * Refuses (410 CURSOR_EXPIRED) a position above the last one the tenant handed out: no pull of
+ * this database issued it. It was issued before the database was restored from an older backup,
+ * or (for WatermelonDB's bare numbers) by another clinic. Read on, the device would skip every
+ * change made until the tenant's positions passed its own, and never know. `reached` is read after
+ * the cursor was issued, and positions only grow, so a cursor issued here is never refused.
+ */
+export function checkReached(after: number, reached: number, message = cursorAhead): void {
+  if (after > reached) throw new OutpostError('CURSOR_EXPIRED', message);
+}
+
+const cursorAhead =
+  'this cursor is ahead of the server’s data (the server was restored from a backup): resync from the start';
 
 /** Refuses a cursor that may have missed purged deletions (pullStart's rule), given the purge horizon. */
 export function checkCursor(

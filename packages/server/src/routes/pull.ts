@@ -2,7 +2,13 @@ import type { FastifyInstance } from 'fastify';
 import { pullQuerySchema } from '@outpost/core';
 import { caller } from '../http/caller';
 import { parseQuery } from '../http/errors';
-import { checkCoverage, checkCursor, collectionsToPull, isEveryCollection } from '../pull/pull-scope';
+import {
+  checkCoverage,
+  checkCursor,
+  checkReached,
+  collectionsToPull,
+  isEveryCollection,
+} from '../pull/pull-scope';
 
 const changesOpen = Buffer.from('{"changes":[');
 
@@ -28,8 +34,15 @@ export async function pullRoutes(app: FastifyInstance): Promise<void> {
     );
     // The purge horizon as the page's own snapshot saw it (pullStart reads it in a statement of its
     // own, a round trip per page); an empty page carries none, so it is read after: a later horizon
-    // can only refuse a cursor that an earlier one would have let through, never the reverse.
-    const horizon = page.horizon ?? (await store.purgedThrough(auth.tenant));
+    // can only refuse a cursor that an earlier one would have let through, never the reverse. A
+    // page with changes shows the tenant got past the cursor; an empty one is where a cursor from
+    // before a restore of the database shows (checkReached).
+    let horizon = page.horizon;
+    if (horizon === null) {
+      const positions = await store.positions(auth.tenant);
+      checkReached(after, positions.position);
+      horizon = positions.purgedThrough;
+    }
     checkCursor(cursor, horizon);
     if (query.deviceId)
       await store.touchDevice(auth.tenant, auth.userId, query.deviceId, now().toISOString());

@@ -243,6 +243,14 @@ function journalRows(tenant: string, sender: OpSender, ops: readonly JournalEntr
   return { shared, rows };
 }
 
+/** A tenant's purge horizon and last position handed out (SyncStore.positions). */
+export interface TenantPositions {
+  /** Tombstones at or below this position were purged. */
+  purgedThrough: number;
+  /** The last change position handed out: no cursor this database issued is above it. */
+  position: number;
+}
+
 export function recordKey(collection: string, id: string): string {
   return `${collection}\u0000${id}`;
 }
@@ -1196,13 +1204,17 @@ export class SyncStore {
     return held;
   }
 
-  async purgedThrough(tenant: string): Promise<number> {
+  /**
+   * Where a tenant's changes stand: the purge horizon, and the last position handed out. No row
+   * (nothing ever written) reads as nothing purged and nothing handed out.
+   */
+  async positions(tenant: string): Promise<TenantPositions> {
     const row = await this.database.db
       .selectFrom('tenant_state')
-      .select('purged_through')
+      .select(['purged_through', 'position'])
       .where('tenant', '=', tenant)
       .executeTakeFirst();
-    return row?.purged_through ?? 0;
+    return { purgedThrough: row?.purged_through ?? 0, position: row?.position ?? 0 };
   }
 
   /**

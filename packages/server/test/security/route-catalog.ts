@@ -396,7 +396,7 @@ export const routeCatalog: RouteCase[] = [
       as: 'nurse',
       examples: (w, n) => [
         {
-          query: { last_pulled_at: '999999999' },
+          query: { last_pulled_at: String(w.lastPulledAt) },
           body: {
             patients: {
               created: [
@@ -417,9 +417,10 @@ export const routeCatalog: RouteCase[] = [
     },
     matrix: {
       // A deletion: another clinic's device naming clinic-a's id finds nothing of its own to delete,
-      // exactly as for an id that never existed, and writes nothing.
+      // exactly as for an id that never existed, and writes nothing. The first timestamp any clinic
+      // answers: one above the caller's clinic's last position is refused before anything (410).
       request: (_w, target) => ({
-        query: { last_pulled_at: '999999999' },
+        query: { last_pulled_at: '1' },
         body: { patients: { created: [], updated: [], deleted: [target] } },
       }),
       target: (w) => w.patientId,

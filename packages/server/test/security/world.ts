@@ -29,6 +29,8 @@ export interface World {
   vetPetId: number;
   /** A pull cursor of clinic-a. */
   cursor: string;
+  /** clinic-a's WatermelonDB timestamp once the world is built: a lastPulledAt its devices may send. */
+  lastPulledAt: number;
   /** Text only clinic-a's nurse and administrator may ever see in an answer. */
   markers: string[];
 }
@@ -167,6 +169,15 @@ export async function buildWorld(server: TestServer, conflicts = 4): Promise<Wor
     vetOwnerId: vet.results[0]?.realId ?? 0,
     vetPetId: vet.results[1]?.realId ?? 0,
     cursor: (await pullAll(server, nurse)).cursor,
+    lastPulledAt: (
+      await ok(
+        server.request<{ timestamp: number }>({
+          method: 'GET',
+          url: '/watermelon/sync/pull?last_pulled_at=null',
+          token: nurse,
+        }),
+      )
+    ).timestamp,
     markers: [
       patientId,
       encounterId,

@@ -45,6 +45,16 @@ export function timestampOf(position: number): number {
   return position + 1;
 }
 
+/**
+ * Why a lastPulledAt above the clinic's last position is refused (pull-scope's checkReached): this
+ * server never answered it. A bare number cannot say whose it is: one from another clinic passes
+ * once this clinic's positions are past it. One from before a restore of the database is caught
+ * until the clinic's positions pass it again, which the device's next pull nearly always comes
+ * before.
+ */
+export const lastPulledAtAhead =
+  'lastPulledAt is ahead of this server’s data (another server’s, or from before a restore): reset the local database and sync from the start';
+
 /** `last_pulled_at` as WatermelonDB's documented pullChanges sends it: `null` (text) before the first sync. */
 export function parseLastPulledAt(value: unknown): number | null {
   if (value === undefined || value === null || value === '' || value === 'null' || value === 'undefined')

@@ -4,10 +4,10 @@ import type { AuthContext } from '../../auth/tokens';
 import type { ServerContext } from '../../create-sync-server';
 import { recordKey } from '../../storage/sync-store';
 import type { PulledRecord } from '../../storage/sync-store';
-import { collectionsToPull, isEveryCollection } from '../../pull/pull-scope';
+import { checkReached, collectionsToPull, isEveryCollection } from '../../pull/pull-scope';
 import { toRaw } from './raw-records';
 import type { RawRecord } from './raw-records';
-import { positionOf, timestampOf } from './watermelon-messages';
+import { lastPulledAtAhead, positionOf, timestampOf } from './watermelon-messages';
 import type { MigrationRequest, PullQuery } from './watermelon-messages';
 
 export interface PullTable {
@@ -41,8 +41,9 @@ export async function pullForDevice(
   const { store } = ctx;
   const schema = ctx.schemaFor(auth.tenant);
   const readable = collectionsToPull(schema, auth.roles, undefined);
-  const horizon = await store.purgedThrough(auth.tenant);
+  const { purgedThrough: horizon, position } = await store.positions(auth.tenant);
   const after = query.lastPulledAt === null ? 0 : positionOf(query.lastPulledAt);
+  checkReached(after, position, lastPulledAtAhead);
   // Tombstones above this device's position were purged: it may hold records deleted since, and
   // only a fresh start shows it which (as v1's CURSOR_EXPIRED).
   if (query.lastPulledAt !== null && after < horizon) {

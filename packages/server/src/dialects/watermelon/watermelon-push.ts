@@ -18,10 +18,11 @@ import type {
 import type { AuthContext } from '../../auth/tokens';
 import type { ServerContext } from '../../create-sync-server';
 import { applyPush } from '../../push/apply-push';
+import { checkReached } from '../../pull/pull-scope';
 import { recordKey } from '../../storage/sync-store';
 import type { StoredRecord, TenantWrite } from '../../storage/sync-store';
 import { fromRaw, sentUpdatedAt } from './raw-records';
-import { positionOf } from './watermelon-messages';
+import { lastPulledAtAhead, positionOf } from './watermelon-messages';
 import type { ChangeSet, PushRequest } from './watermelon-messages';
 
 /** One record of the change set, as sent. */
@@ -224,6 +225,8 @@ export async function pushFromDevice(
   const seenUpTo = positionOf(request.lastPulledAt);
   const entries = entriesOf(schema, auth.roles, request.changes);
   if (entries.length === 0) return { conflicts: [] };
+  // Above the clinic's last position, lastPulledAt would let every change pass the check below.
+  checkReached(seenUpTo, (await ctx.store.positions(auth.tenant)).position, lastPulledAtAhead);
 
   // What the server holds now decides each op's type. Read before the transaction; the guard below
   // re-reads inside it and refuses the push if anything moved in between.
