@@ -54,15 +54,27 @@ export function App() {
       cancelled = true;
       stopBackgroundSync();
       setClient(null);
+      // The failure was this person's database: the next person's (or a new try) starts clean.
+      setError(null);
       void opened?.close();
     };
   }, [person]);
 
+  const onSignOut = () => {
+    signOut();
+    setSession(null);
+  };
   if (session === null) return <SignInPage onSignedIn={setSession} />;
   if (error !== null)
     return (
       <main>
         <p role="alert">This device&rsquo;s records could not be opened: {error}</p>
+        {/* A shared tablet: the next person must still be able to sign in. */}
+        <p>
+          <button type="button" onClick={onSignOut}>
+            Sign out
+          </button>
+        </p>
       </main>
     );
   if (client === null)
@@ -87,10 +99,7 @@ export function App() {
           current.current = renewed;
           setSession(renewed);
         }}
-        onSignOut={() => {
-          signOut();
-          setSession(null);
-        }}
+        onSignOut={onSignOut}
       />
     </SyncClientProvider>
   );

@@ -4,11 +4,13 @@ import { StatisticsPage } from './admin/statistics-page';
 import { PatientPage } from './patients/patient-page';
 import { PatientsPage } from './patients/patients-page';
 import { LastSync } from './last-sync';
+import { PageErrorBoundary, PageNotFound } from './page-error-boundary';
 import { RefusedChanges } from './refused-changes';
 import { SignInAgain } from './sign-in-again';
-import { Link, useRoute } from './router';
+import { Link, useAddress, useRoute } from './router';
 import type { Route } from './router';
 import { isAdmin } from './session';
+import { confirmLeaving } from './unsaved-typing';
 import type { Session } from './session';
 
 interface ShellProps {
@@ -21,6 +23,8 @@ interface ShellProps {
 /** Every page: the sync state and navigation on top, always visible, and the page below. */
 export function Shell({ session, onSignedInAgain, onSignOut }: ShellProps) {
   const route = useRoute();
+  // Keys the error boundary: a page that failed is tried afresh at the next address.
+  const address = useAddress();
   const admin = isAdmin(session);
   const current = (page: Route['page']) =>
     route.page === page || (page === 'patients' && route.page === 'patient') ? 'page' : undefined;
@@ -48,7 +52,7 @@ export function Shell({ session, onSignedInAgain, onSignOut }: ShellProps) {
           <Link href="/sync" aria-current={current('sync')}>
             Sync details
           </Link>
-          <button type="button" className="link-button" onClick={onSignOut}>
+          <button type="button" className="link-button" onClick={() => confirmLeaving() && onSignOut()}>
             Sign out
           </button>
         </nav>
@@ -58,7 +62,9 @@ export function Shell({ session, onSignedInAgain, onSignOut }: ShellProps) {
         </div>
         <SignInAgain session={session} onSignedIn={onSignedInAgain} />
       </header>
-      <main>{page(route, session)}</main>
+      <main>
+        <PageErrorBoundary key={address}>{page(route, session)}</PageErrorBoundary>
+      </main>
     </>
   );
 }
@@ -79,6 +85,8 @@ function page(route: Route, session: Session) {
           <RefusedChanges />
         </section>
       );
+    case 'not-found':
+      return <PageNotFound />;
     default:
       return <PatientsPage />;
   }

@@ -7,6 +7,9 @@ import type { ClinicalNote } from '../records';
 import type { Session } from '../session';
 import { useAction } from '../use-action';
 import { useDraft } from '../use-draft';
+import type { Draft } from '../use-draft';
+import { useUnsavedTyping, typedIn } from '../unsaved-typing';
+import { ClosedWhileTyping } from '../closed-while-typing';
 import { ChangedMeanwhile } from '../changed-meanwhile';
 import { signatureHash } from './signature';
 import { FormError } from '../form-error';
@@ -28,13 +31,9 @@ export function ClinicalNotes({ encounterId, session }: { encounterId: string; s
   return (
     <div className="notes">
       <h4>Clinical notes</h4>
-      {notes.map((n) =>
-        isSigned(n.data) ? (
-          <SignedNote key={n.id} note={n} />
-        ) : (
-          <DraftNote key={n.id} note={n} session={session} />
-        ),
-      )}
+      {notes.map((n) => (
+        <Note key={n.id} note={n} session={session} />
+      ))}
       {writing ? (
         <NewNoteForm encounterId={encounterId} onDone={() => setWriting(false)} session={session} />
       ) : (
@@ -58,11 +57,83 @@ function SignedNote({ note }: { note: ClientRecord<ClinicalNote> }) {
   );
 }
 
-function DraftNote({ note, session }: { note: ClientRecord<ClinicalNote>; session: Session }) {
+/**
+ * One note, draft or signed. The draft's text lives here, not in the draft's form, so it outlives
+ * the note being signed on another device while the person types: then the signed note shows,
+ * and below it what they typed, unsaved, until they keep it as a new draft note or discard it.
+ */
+function Note({ note, session }: { note: ClientRecord<ClinicalNote>; session: Session }) {
+  const draft = useDraft({ body: note.data.body });
+  const typed = draft.values.body.trim();
+  // Saved text is trimmed: what differs beyond spaces was not saved.
+  const unsaved = typed !== draft.base.body.trim();
+  const [settled, setSettled] = useState(false);
+  const signed = isSigned(note.data);
+  const lost = signed && unsaved && typed !== '' && !settled;
+  useUnsavedTyping(signed ? lost : unsaved);
+  if (!signed) return <DraftNote note={note} draft={draft} session={session} />;
+  return (
+    <>
+      <SignedNote note={note} />
+      {lost ? (
+        <LostNoteText
+          encounterId={note.data.encounterId}
+          text={typed}
+          session={session}
+          onSettled={() => setSettled(true)}
+        />
+      ) : null}
+    </>
+  );
+}
+
+/** Text typed into a draft that was signed elsewhere meanwhile: kept as a new draft, or discarded. */
+function LostNoteText({
+  encounterId,
+  text,
+  session,
+  onSettled,
+}: {
+  encounterId: string;
+  text: string;
+  session: Session;
+  onSettled: () => void;
+}) {
+  const client = useSyncClient();
+  const { error, busy, run } = useAction();
+  const keep = async () => {
+    const kept = await run(() =>
+      client
+        .collection<ClinicalNote>('clinicalNotes')
+        .create({ encounterId, body: text, authorId: session.userId }),
+    );
+    if (kept) onSettled();
+  };
+  return (
+    <ClosedWhileTyping what="This note was signed" typed={[{ label: 'What you typed', text }]}>
+      <FormError error={error} />
+      <button type="button" disabled={busy} onClick={() => void keep()}>
+        Keep as a new draft note
+      </button>
+      <button type="button" disabled={busy} onClick={onSettled}>
+        Discard
+      </button>
+    </ClosedWhileTyping>
+  );
+}
+
+function DraftNote({
+  note,
+  draft,
+  session,
+}: {
+  note: ClientRecord<ClinicalNote>;
+  draft: Draft<'body'>;
+  session: Session;
+}) {
   const client = useSyncClient();
   const { error, busy, run } = useAction();
   const notes = client.collection<ClinicalNote>('clinicalNotes');
-  const draft = useDraft({ body: note.data.body });
   const submit = async (event: FormEvent<HTMLFormElement>) => {
     event.preventDefault();
     const submitter = (event.nativeEvent as SubmitEvent).submitter as HTMLButtonElement | null;
@@ -122,6 +193,8 @@ function NewNoteForm({
 }) {
   const client = useSyncClient();
   const { error, busy, run } = useAction();
+  const [typed, setTyped] = useState(false);
+  useUnsavedTyping(typed);
   const submit = async (event: FormEvent<HTMLFormElement>) => {
     event.preventDefault();
     const body = String(new FormData(event.currentTarget).get('body') ?? '').trim();
@@ -133,7 +206,11 @@ function NewNoteForm({
     if (created) onDone();
   };
   return (
-    <form aria-label="New note" onSubmit={(e) => void submit(e)}>
+    <form
+      aria-label="New note"
+      onSubmit={(e) => void submit(e)}
+      onInput={(e) => setTyped(typedIn(e.currentTarget))}
+    >
       <label>
         Clinical note
         <textarea name="body" rows={3} required />

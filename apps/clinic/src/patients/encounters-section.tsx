@@ -6,6 +6,7 @@ import { today } from '../records';
 import type { Encounter } from '../records';
 import type { Session } from '../session';
 import { useAction } from '../use-action';
+import { typedIn, useUnsavedTyping } from '../unsaved-typing';
 import { ClinicalNotes } from './clinical-notes';
 import { FormFooter } from '../form-footer';
 import { SyncBadge } from '../sync-badge';
@@ -48,6 +49,8 @@ export function EncountersSection({ patientId, session }: { patientId: string; s
 function NewEncounterForm({ patientId, onDone }: { patientId: string; onDone: () => void }) {
   const client = useSyncClient();
   const { error, busy, run } = useAction();
+  const [typed, setTyped] = useState(false);
+  useUnsavedTyping(typed);
   const submit = async (event: FormEvent<HTMLFormElement>) => {
     event.preventDefault();
     const form = new FormData(event.currentTarget);
@@ -58,7 +61,11 @@ function NewEncounterForm({ patientId, onDone }: { patientId: string; onDone: ()
     if (await run(() => client.collection<Encounter>('encounters').create(data))) onDone();
   };
   return (
-    <form aria-label="New encounter" onSubmit={(e) => void submit(e)}>
+    <form
+      aria-label="New encounter"
+      onSubmit={(e) => void submit(e)}
+      onInput={(e) => setTyped(typedIn(e.currentTarget))}
+    >
       <div className="fields">
         <label>
           Date

@@ -1,4 +1,4 @@
-import { useCallback } from 'react';
+import { useCallback, useState } from 'react';
 import type { FormEvent } from 'react';
 import type { ClientRecord } from '@outpost/client';
 import { useCollection, useSyncClient } from '@outpost/react';
@@ -6,6 +6,8 @@ import type { IntakeForm } from '../records';
 import { useAction } from '../use-action';
 import { useDraft } from '../use-draft';
 import type { FormValues } from '../use-draft';
+import { useUnsavedTyping } from '../unsaved-typing';
+import { ClosedWhileTyping } from '../closed-while-typing';
 import { ChangedMeanwhile } from '../changed-meanwhile';
 import { FormError } from '../form-error';
 import { SyncBadge } from '../sync-badge';
@@ -37,6 +39,13 @@ export function IntakeFormSection({ patientId }: { patientId: string }) {
   const [form] = useCollection<IntakeForm>('intakeForms', { where: ofPatient, limit: 1 });
   const forms = client.collection<IntakeForm>('intakeForms');
   const draft = useDraft(answersOf(form?.data));
+  // Answers are saved trimmed: what differs beyond spaces was not saved.
+  const unsavedAnswers = questions.filter((q) => draft.values[q.key].trim() !== draft.base[q.key].trim());
+  const locked = form?.data.isLocked === true;
+  // Typing the form can no longer take once a colleague locked it: kept on screen until dismissed.
+  const [dismissed, setDismissed] = useState(false);
+  const lost = locked && !dismissed ? unsavedAnswers.filter((q) => draft.values[q.key].trim() !== '') : [];
+  useUnsavedTyping(locked ? lost.length > 0 : unsavedAnswers.length > 0);
 
   const submit = async (event: FormEvent<HTMLFormElement>) => {
     event.preventDefault();
@@ -50,7 +59,7 @@ export function IntakeFormSection({ patientId }: { patientId: string }) {
     });
   };
 
-  if (form?.data.isLocked === true) {
+  if (form !== undefined && locked) {
     return (
       <section aria-labelledby="intake-heading" className="card">
         <h2 id="intake-heading">
@@ -65,6 +74,16 @@ export function IntakeFormSection({ patientId }: { patientId: string }) {
           ))}
         </dl>
         <p className="muted">A locked form is read-only.</p>
+        {lost.length > 0 ? (
+          <ClosedWhileTyping
+            what="This form was locked"
+            typed={lost.map((q) => ({ label: q.label, text: draft.values[q.key] }))}
+          >
+            <button type="button" onClick={() => setDismissed(true)}>
+              Dismiss
+            </button>
+          </ClosedWhileTyping>
+        ) : null}
       </section>
     );
   }

@@ -85,7 +85,10 @@ export function PatientFields({ draft }: { draft: Draft<PatientField> }) {
  * in an edit, a field that was set and is now blank is cleared (null), and unchanged fields are
  * not sent at all, so two clinicians editing different fields of one patient both keep their work.
  */
-export function patientFromForm(form: FormData, before?: Patient): Record<string, unknown> {
+export function patientFromForm(
+  form: { get(name: string): FormDataEntryValue | null | undefined },
+  before?: Patient,
+): Record<string, unknown> {
   const value = (name: string) => String(form.get(name) ?? '').trim();
   const allergies = value('allergies')
     .split(',')

@@ -6,6 +6,7 @@ import { Link } from '../router';
 import type { Session } from '../session';
 import { useAction } from '../use-action';
 import { sameValues, useDraft } from '../use-draft';
+import { useUnsavedTyping } from '../unsaved-typing';
 import type { FormValues } from '../use-draft';
 import { EncountersSection } from './encounters-section';
 import { IntakeFormSection } from './intake-form-section';
@@ -56,6 +57,8 @@ function PatientDetails({ id, patient }: { id: string; patient: Patient }) {
   const draft = useDraft(patientFormValues(patient));
   // What the form held when last saved: "Saved" is true only while nothing was typed since.
   const [saved, setSaved] = useState<FormValues<PatientField> | null>(null);
+  // Unsaved: "Save" would change the patient (the same test a save makes).
+  useUnsavedTyping(Object.keys(patientFromForm(new Map(Object.entries(draft.values)), patient)).length > 0);
   const submit = async (event: FormEvent<HTMLFormElement>) => {
     event.preventDefault();
     const typed = draft.values;

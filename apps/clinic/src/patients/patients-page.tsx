@@ -5,7 +5,8 @@ import { useCollection, useSyncClient } from '@outpost/react';
 import type { Patient } from '../records';
 import { Link, navigate } from '../router';
 import { useAction } from '../use-action';
-import { useDraft } from '../use-draft';
+import { sameValues, useDraft } from '../use-draft';
+import { useUnsavedTyping } from '../unsaved-typing';
 import { PatientFields, patientFormValues, patientFromForm } from './patient-fields';
 import { FormFooter } from '../form-footer';
 import { SyncBadge } from '../sync-badge';
@@ -78,14 +79,17 @@ function NewPatientForm({ onDone }: { onDone: () => void }) {
   const client = useSyncClient();
   const { error, busy, run } = useAction();
   const draft = useDraft(noPatient);
+  const saved = useUnsavedTyping(!sameValues(draft.values, noPatient));
   const submit = async (event: FormEvent<HTMLFormElement>) => {
     event.preventDefault();
     const data = patientFromForm(new FormData(event.currentTarget));
     let id = '';
-    const saved = await run(async () => {
+    const created = await run(async () => {
       id = (await client.collection<Patient>('patients').create(data as Patient)).id;
     });
-    if (saved) {
+    if (created) {
+      // Saved: opening the new patient's page leaves nothing behind.
+      saved();
       onDone();
       navigate(`/patients/${encodeURIComponent(id)}`);
     }

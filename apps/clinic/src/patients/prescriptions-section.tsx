@@ -4,6 +4,7 @@ import type { ClientRecord } from '@outpost/client';
 import { useCollection, useSyncClient } from '@outpost/react';
 import type { Encounter, Prescription } from '../records';
 import { useAction } from '../use-action';
+import { typedIn, useUnsavedTyping } from '../unsaved-typing';
 import { FormFooter } from '../form-footer';
 import { syncStateText } from '../sync-badge';
 
@@ -65,6 +66,8 @@ function NewPrescriptionForm({
 }) {
   const client = useSyncClient();
   const { error, busy, run } = useAction();
+  const [typed, setTyped] = useState(false);
+  useUnsavedTyping(typed);
   const submit = async (event: FormEvent<HTMLFormElement>) => {
     event.preventDefault();
     const form = new FormData(event.currentTarget);
@@ -76,7 +79,11 @@ function NewPrescriptionForm({
     if (await run(() => client.collection<Prescription>('prescriptions').create(data))) onDone();
   };
   return (
-    <form aria-label="New prescription" onSubmit={(e) => void submit(e)}>
+    <form
+      aria-label="New prescription"
+      onSubmit={(e) => void submit(e)}
+      onInput={(e) => setTyped(typedIn(e.currentTarget))}
+    >
       <div className="fields">
         <label>
           Drug

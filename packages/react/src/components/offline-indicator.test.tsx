@@ -4,9 +4,11 @@ import { openScriptedClient } from '../../test/conflict-scenarios';
 import { button, press } from '../../test/dom';
 import { acting, cleanup, render } from '../../test/react-fixture';
 import { scriptedServer } from '../../test/scripted-server';
+import { recordUnhandledRejections } from '../../test/unhandled-rejections';
 import { OfflineIndicator } from '../index';
 
 afterEach(cleanup);
+const unhandled = recordUnhandledRejections();
 
 describe('OfflineIndicator', () => {
   it('shows Online or Offline, the changes waiting, and syncs them on "Sync now"', async () => {
@@ -109,5 +111,24 @@ describe('OfflineIndicator', () => {
     expect(view.text()).toContain('No changes waiting');
     expect(view.text()).not.toContain('stopped after repeated failures');
     expect(view.text()).toContain('1 change refused by the server');
+  });
+
+  it('"Sync now" on a client already closed leaves no error behind', async () => {
+    const server = scriptedServer();
+    const client = await openScriptedClient(server, {
+      retry: { maxAttempts: 1 },
+      circuitBreaker: { failureThreshold: 100 },
+    });
+    // A change that stopped after its failed send: "Sync now" would send it again.
+    server.unreachable = true;
+    await client.collection('patients').create({ name: 'Stopped M.' });
+    await client.sync();
+    const view = await render(client, <OfflineIndicator />);
+    await acting(() => client.close());
+
+    await press(button(view.container, 'Sync now'));
+    await acting(unhandled.settle);
+    expect(unhandled.reasons).toEqual([]);
+    expect(button(view.container, 'Sync now').disabled).toBe(false);
   });
 });

@@ -54,7 +54,9 @@ export function OfflineIndicator({ className, style }: OfflineIndicatorProps) {
         type="button"
         disabled={isSyncing}
         aria-busy={isSyncing}
-        onClick={() => void sync({ manual: true })}
+        // Its outcome shows in the counts above; a sync the client refused (closed meanwhile)
+        // must not become an unhandled rejection in the page.
+        onClick={() => void sync({ manual: true }).catch(() => undefined)}
       >
         Sync now
       </button>

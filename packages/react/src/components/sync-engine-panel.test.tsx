@@ -4,9 +4,11 @@ import { openScriptedClient } from '../../test/conflict-scenarios';
 import { button, press } from '../../test/dom';
 import { acting, cleanup, openClient, render } from '../../test/react-fixture';
 import { scriptedServer } from '../../test/scripted-server';
+import { recordUnhandledRejections } from '../../test/unhandled-rejections';
 import { SyncEnginePanel } from '../index';
 
 afterEach(cleanup);
+const unhandled = recordUnhandledRejections();
 
 describe('SyncEnginePanel', () => {
   it('shows a sync under way with its progress and phase, then what it pushed and pulled', async () => {
@@ -84,5 +86,26 @@ describe('SyncEnginePanel', () => {
     await acting(() => client.sync()); // joins the one the button started
     expect(server.pushed.map((op) => op.data?.['name'])).toEqual(['Refused K.', 'Stopped M.', 'Waiting G.']);
     expect(view.text()).toContain('Waiting to be sent: 0. Refused by the server: 1.');
+  });
+
+  it('says "Sync now" failed when the client was already closed, with or without a change to send again', async () => {
+    for (const stoppedChange of [true, false]) {
+      const server = scriptedServer();
+      const client = await openScriptedClient(server, {
+        retry: { maxAttempts: 1 },
+        circuitBreaker: { failureThreshold: 100 },
+      });
+      server.unreachable = true;
+      if (stoppedChange) await client.collection('patients').create({ name: 'Stopped M.' });
+      await client.sync();
+      const view = await render(client, <SyncEnginePanel />);
+      await acting(() => client.close());
+
+      await press(button(view.container, 'Sync now'));
+      await acting(unhandled.settle);
+      expect(unhandled.reasons).toEqual([]);
+      expect(view.text()).toContain('Last sync: failed: the sync client is closed');
+      await cleanup();
+    }
   });
 });

@@ -1,5 +1,6 @@
-import { useId } from 'react';
+import { useId, useState } from 'react';
 import type { SyncProgress, SyncResult } from '@outpost/client';
+import { useSyncClient } from '../sync-client-context';
 import { useSyncEngine } from '../use-sync-engine';
 import { useSyncQueue } from '../use-sync-queue';
 import { alert, buttonRow } from './styles';
@@ -51,7 +52,8 @@ function ProgressBar({ progress }: { progress: SyncProgress | null }) {
   );
 }
 
-function LastResult({ result }: { result: SyncResult | null }) {
+function LastResult({ result, pressRefused }: { result: SyncResult | null; pressRefused: string | null }) {
+  if (pressRefused !== null) return <p style={alert}>Last sync: failed: {pressRefused}</p>;
   if (result === null) return <p>Last sync: none yet.</p>;
   const { pushed } = result;
   return (
@@ -72,29 +74,41 @@ function LastResult({ result }: { result: SyncResult | null }) {
 /**
  * The sync engine at a glance: "Sync now" (which sends again what stopped after repeated network
  * failures), the progress of a running sync and its phase, how the last sync ended (with the
- * error when it failed, and what it pushed and pulled), what waits to be sent, what the server
- * refused, and how many conflicts wait for a person.
+ * error when it failed, and what it pushed and pulled; or why "Sync now" was refused, e.g. the
+ * client was closed), what waits to be sent, what the server refused, and how many conflicts wait
+ * for a person.
  */
 export function SyncEnginePanel({ className, title = 'Sync' }: SyncEnginePanelProps) {
+  const client = useSyncClient();
   const { sync, isSyncing, progress, lastResult, unresolvedConflicts } = useSyncEngine();
   const { waiting, stopped, refused } = useSyncQueue().stats;
   const headingId = useId();
+  // A "Sync now" the client refused without reporting it as a sync's result (it was closed): why,
+  // shown in place of the last result it left unchanged, until a newer result arrives.
+  const [pressRefused, setPressRefused] = useState<{ over: SyncResult | null; message: string } | null>(null);
+  const syncNow = () => {
+    const over = client.lastResult;
+    setPressRefused(null);
+    sync({ manual: true }).then(
+      (result) => {
+        if (!result.ok && client.lastResult !== result)
+          setPressRefused({ over, message: result.error?.message ?? 'unknown error' });
+      },
+      (err: unknown) => setPressRefused({ over, message: err instanceof Error ? err.message : String(err) }),
+    );
+  };
+  const refusal = pressRefused !== null && pressRefused.over === lastResult ? pressRefused.message : null;
   const open = unresolvedConflicts.length;
   return (
     <section className={className} aria-labelledby={headingId}>
       <h2 id={headingId}>{title}</h2>
       <div style={buttonRow}>
-        <button
-          type="button"
-          disabled={isSyncing}
-          aria-busy={isSyncing}
-          onClick={() => void sync({ manual: true })}
-        >
+        <button type="button" disabled={isSyncing} aria-busy={isSyncing} onClick={syncNow}>
           Sync now
         </button>
       </div>
       {isSyncing ? <ProgressBar progress={progress} /> : <p>Phase: idle</p>}
-      <LastResult result={lastResult} />
+      <LastResult result={lastResult} pressRefused={refusal} />
       <p>
         Waiting to be sent: {waiting}
         {stopped > 0 ? ` (${stopped} stopped after repeated failures: "Sync now" sends them again)` : ''}.

@@ -1,0 +1,127 @@
+// A colleague signs the draft note, or locks the intake form, that a clinician is typing in: the
+// form can no longer take the text, so the app keeps it on screen, says it was not saved, and
+// offers what can still be done with it.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Browser, Page } from 'playwright-core';
+import {
+  buildClinicApp,
+  chromiumAvailable,
+  launchChromium,
+  registerPatient,
+  signIn,
+  startClinic,
+} from './clinic-fixture';
+import type { Clinic } from './clinic-fixture';
+
+describe.runIf(chromiumAvailable())('the clinic app when a form is closed while someone types in it', () => {
+  let built: Awaited<ReturnType<typeof buildClinicApp>>;
+  let clinic: Clinic;
+  let browser: Browser;
+
+  beforeAll(async () => {
+    built = await buildClinicApp();
+    clinic = await startClinic(built.dir);
+    browser = await launchChromium();
+  });
+  afterAll(async () => {
+    await browser?.close();
+    await clinic?.close();
+    built?.remove();
+  });
+
+  async function notesOnServer(): Promise<Array<Record<string, unknown>>> {
+    const { records } = await clinic.app.outpost.store.pull('clinic-a', 0, 1000, ['clinicalNotes']);
+    return records.map((r) => JSON.parse(r.dataJson) as Record<string, unknown>);
+  }
+
+  async function nurseAndMidwife(): Promise<{ nurse: Page; midwife: Page; close(): Promise<void> }> {
+    const nurseContext = await browser.newContext();
+    const nurse = await nurseContext.newPage();
+    await signIn(nurse, clinic.url, 'nurse@clinic-a.test');
+    const midwifeContext = await browser.newContext();
+    const midwife = await midwifeContext.newPage();
+    await signIn(midwife, clinic.url, 'midwife@clinic-a.test');
+    return {
+      nurse,
+      midwife,
+      close: async () => {
+        await nurseContext.close();
+        await midwifeContext.close();
+      },
+    };
+  }
+
+  it('keeps the text of a draft note signed elsewhere meanwhile, and keeps it as a new draft in one click', async () => {
+    const { nurse, midwife, close } = await nurseAndMidwife();
+    await registerPatient(nurse, 'Chimwemwe Mbewe');
+    await nurse.getByRole('button', { name: 'New encounter' }).click();
+    await nurse.getByLabel('Diagnosis').fill('Pneumonia');
+    await nurse.getByRole('button', { name: 'Save encounter' }).click();
+    await nurse.getByRole('button', { name: 'New note' }).click();
+    await nurse.getByLabel('Clinical note').fill('Crackles on the left');
+    await nurse.getByRole('button', { name: 'Save draft' }).click();
+
+    // The midwife has the draft open on her tablet; the nurse goes on writing it on hers.
+    await midwife.getByRole('link', { name: 'Chimwemwe Mbewe' }).click();
+    const theirs = midwife.getByRole('form', { name: 'Draft note' });
+    await theirs.waitFor({ timeout: 20_000 });
+    const typed = 'Crackles on the left base, SpO2 93%, started amoxicillin';
+    await nurse.getByRole('form', { name: 'Draft note' }).getByLabel('Draft note').fill(typed);
+
+    // The midwife signs it as it stood; the signature reaches the nurse's screen.
+    await theirs.getByRole('button', { name: 'Sign note' }).click();
+    const signed = nurse.getByRole('figure', { name: 'Signed note' });
+    await signed.waitFor({ timeout: 20_000 });
+    expect(await signed.locator('blockquote').innerText()).toBe('Crackles on the left');
+
+    // What the nurse typed is still there, with why it was not saved.
+    const notice = nurse.getByRole('alert').filter({ hasText: 'signed on another device' });
+    await notice.waitFor();
+    expect(await notice.innerText()).toContain('What you typed was not saved');
+    expect(await notice.getByRole('textbox').inputValue()).toBe(typed);
+
+    await notice.getByRole('button', { name: 'Keep as a new draft note' }).click();
+    const kept = nurse.getByRole('form', { name: 'Draft note' });
+    await kept.waitFor();
+    expect(await kept.getByLabel('Draft note').inputValue()).toBe(typed);
+    expect(await notice.count()).toBe(0);
+    await expect
+      .poll(async () => (await notesOnServer()).map((n) => n['body']), { timeout: 20_000 })
+      .toContain(typed);
+    await close();
+  });
+
+  it('keeps the answers being typed in an intake form locked elsewhere meanwhile, and says so', async () => {
+    const { nurse, midwife, close } = await nurseAndMidwife();
+    await registerPatient(nurse, 'Thokozani Gondwe');
+    const intake = nurse.getByRole('form', { name: 'Intake form' });
+    await intake.getByLabel('Main complaint').fill('Headache');
+    await intake.getByRole('button', { name: 'Save intake form' }).click();
+    await nurse
+      .getByRole('heading', { name: 'Intake form' })
+      .filter({ hasNotText: 'Not yet synced' })
+      .waitFor({ timeout: 20_000 });
+
+    await midwife.getByRole('link', { name: 'Thokozani Gondwe' }).click();
+    const theirs = midwife.getByRole('form', { name: 'Intake form' });
+    await theirs.getByLabel('Main complaint').and(midwife.locator('[value="Headache"]')).waitFor({
+      timeout: 20_000,
+    });
+    await intake.getByLabel('Current medications').fill('Paracetamol 500 mg');
+
+    await theirs.getByRole('button', { name: 'Lock intake form' }).click();
+    await nurse.getByText('Locked', { exact: true }).waitFor({ timeout: 20_000 });
+
+    const notice = nurse.getByRole('alert').filter({ hasText: 'locked on another device' });
+    await notice.waitFor();
+    expect(await notice.innerText()).toContain('What you typed was not saved');
+    expect(await notice.innerText()).toContain('Current medications');
+    expect(await notice.getByRole('textbox', { name: 'Current medications' }).inputValue()).toBe(
+      'Paracetamol 500 mg',
+    );
+    // Read, and copied where it belongs: the nurse dismisses it.
+    await notice.getByRole('button', { name: 'Dismiss' }).click();
+    expect(await notice.count()).toBe(0);
+    await close();
+  });
+});

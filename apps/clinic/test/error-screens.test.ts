@@ -1,0 +1,139 @@
+// Whatever goes wrong while a screen is drawn, the app says so and offers a way on: never a blank
+// page, and never a screen the person cannot sign out of.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Browser, Page } from 'playwright-core';
+import {
+  buildClinicApp,
+  chromiumAvailable,
+  launchChromium,
+  password,
+  registerPatient,
+  serviceWorkerReady,
+  signIn,
+  startClinic,
+} from './clinic-fixture';
+import type { Clinic } from './clinic-fixture';
+
+describe.runIf(chromiumAvailable())('the clinic app when a screen cannot be shown', () => {
+  let built: Awaited<ReturnType<typeof buildClinicApp>>;
+  let clinic: Clinic;
+  let browser: Browser;
+
+  beforeAll(async () => {
+    built = await buildClinicApp();
+    clinic = await startClinic(built.dir);
+    browser = await launchChromium();
+  });
+  afterAll(async () => {
+    await browser?.close();
+    await clinic?.close();
+    built?.remove();
+  });
+
+  /** The header every page keeps: its navigation and "Sign out". */
+  async function headerStillThere(page: Page): Promise<void> {
+    await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Patients' }).waitFor();
+    expect(await page.getByRole('button', { name: 'Sign out' }).isVisible()).toBe(true);
+  }
+
+  it('answers an address with broken %-encoding with "Page not found", not a blank screen', async () => {
+    const context = await browser.newContext();
+    const page = await context.newPage();
+    await signIn(page, clinic.url, 'nurse@clinic-a.test');
+    await serviceWorkerReady(page);
+    // A link cut short in a message: the service worker opens the app at that address.
+    await page.goto(`${clinic.url}/patients/%E0`);
+    await page.getByRole('heading', { level: 1, name: 'Page not found' }).waitFor();
+    await headerStillThere(page);
+    await page.getByRole('main').getByRole('link', { name: 'All patients' }).click();
+    await page.getByRole('button', { name: 'New patient' }).waitFor();
+    await context.close();
+  });
+
+  it('shows a message and a way back when a page fails to draw, with the header still usable', async () => {
+    const context = await browser.newContext();
+    const page = await context.newPage();
+    // The failure is the page's own: the test expects it, and only it.
+    const pageErrors: string[] = [];
+    page.on('pageerror', (err) => pageErrors.push(err.message));
+    await signIn(page, clinic.url, 'nurse@clinic-a.test');
+    await registerPatient(page, 'Tiyamike Phiri');
+    await page.getByRole('button', { name: 'New encounter' }).click();
+    await page.getByLabel('Diagnosis').fill('Malaria');
+    await page.getByRole('button', { name: 'Save encounter' }).click();
+    // Synced, so no later write of the device's own replaces what the test puts in its place.
+    await page
+      .getByRole('heading', { level: 3, name: /Malaria/ })
+      .filter({ hasNotText: 'Not yet synced' })
+      .waitFor({ timeout: 20_000 });
+    await page.getByText('No changes waiting').waitFor();
+
+    // A record on the device that the screens cannot draw (as one kept by an older version of the
+    // app could be): the diagnosis is an object, not text.
+    await page.evaluate(async () => {
+      const session = JSON.parse(localStorage.getItem('outpost.session') ?? '{}') as {
+        tenant: string;
+        userId: string;
+      };
+      const db = await new Promise<IDBDatabase>((resolve, reject) => {
+        const open = indexedDB.open(`outpost-${session.tenant}-${session.userId}`);
+        open.onsuccess = () => resolve(open.result);
+        open.onerror = () => reject(open.error);
+      });
+      const records = db.transaction('records', 'readwrite').objectStore('records');
+      const all = await new Promise<Array<{ collection: string; data: Record<string, unknown> }>>(
+        (resolve) => {
+          const request = records.getAll();
+          request.onsuccess = () => resolve(request.result as never);
+        },
+      );
+      const encounter = all.find((r) => r.collection === 'encounters');
+      if (!encounter) throw new Error('no encounter stored');
+      encounter.data['diagnosis'] = { code: 'B54', text: 'Malaria' };
+      await new Promise((resolve) => (records.put(encounter).onsuccess = resolve));
+      db.close();
+    });
+    await page.reload();
+
+    await page.getByText('This page could not be shown').waitFor();
+    await headerStillThere(page);
+    expect(pageErrors).toEqual([]);
+    // The way back: the patient list still opens, from the message or from the header.
+    await page.getByRole('main').getByRole('link', { name: 'All patients' }).click();
+    await page.getByRole('link', { name: 'Tiyamike Phiri' }).waitFor();
+    await context.close();
+  });
+
+  it('offers "Sign out" when the device\'s records cannot be opened, and opens the next person\'s', async () => {
+    const context = await browser.newContext();
+    // The browser refuses to open one person's database (a full disk, a damaged profile).
+    await context.addInitScript(() => {
+      const open = IDBFactory.prototype.open;
+      IDBFactory.prototype.open = function (name: string, version?: number) {
+        if (name === localStorage.getItem('test.unopenable'))
+          throw new DOMException('Internal error opening backing store', 'UnknownError');
+        return version === undefined ? open.call(this, name) : open.call(this, name, version);
+      };
+    });
+    const page = await context.newPage();
+    await signIn(page, clinic.url, 'nurse@clinic-a.test');
+    await page.evaluate(() => {
+      const session = JSON.parse(localStorage.getItem('outpost.session') ?? '{}') as {
+        tenant: string;
+        userId: string;
+      };
+      localStorage.setItem('test.unopenable', `outpost-${session.tenant}-${session.userId}`);
+    });
+    await page.reload();
+    await page.getByText('This device’s records could not be opened').waitFor();
+
+    // The nurse hands the tablet on: the midwife signs in and works.
+    await page.getByRole('button', { name: 'Sign out' }).click();
+    await page.getByLabel('Email').fill('midwife@clinic-a.test');
+    await page.getByLabel('Password').fill(password);
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.getByRole('button', { name: 'New patient' }).waitFor();
+    expect(await page.getByText('could not be opened').count()).toBe(0);
+    await context.close();
+  });
+});
