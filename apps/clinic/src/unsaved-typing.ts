@@ -1,4 +1,5 @@
 import { useCallback, useLayoutEffect, useState } from 'react';
+import type { FormEvent } from 'react';
 
 /**
  * Typing a form holds that is not saved on this device yet. Leaving the page would drop it with no
@@ -68,10 +69,21 @@ export function confirmLeaving(): boolean {
 }
 
 /** For a form of uncontrolled fields: whether a text field differs from what it started with. */
-export function typedIn(form: HTMLFormElement): boolean {
+function typedIn(form: HTMLFormElement): boolean {
   return Array.from(form.elements).some(
     (field) =>
       (field instanceof HTMLInputElement || field instanceof HTMLTextAreaElement) &&
       field.value !== field.defaultValue,
   );
+}
+
+/**
+ * useUnsavedTyping for a form of uncontrolled fields (a new note, encounter or prescription, which
+ * goes away once saved): its text fields hold unsaved typing while one differs from what it started
+ * with. Returns the form's `onInput`.
+ */
+export function useUnsavedFormTyping(): (event: FormEvent<HTMLFormElement>) => void {
+  const [typed, setTyped] = useState(false);
+  useUnsavedTyping(typed);
+  return useCallback((event: FormEvent<HTMLFormElement>) => setTyped(typedIn(event.currentTarget)), []);
 }

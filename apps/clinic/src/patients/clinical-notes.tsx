@@ -8,7 +8,7 @@ import type { Session } from '../session';
 import { useAction } from '../use-action';
 import { useDraft } from '../use-draft';
 import type { Draft } from '../use-draft';
-import { useUnsavedTyping, typedIn } from '../unsaved-typing';
+import { useUnsavedFormTyping, useUnsavedTyping } from '../unsaved-typing';
 import { ClosedWhileTyping } from '../closed-while-typing';
 import { ChangedMeanwhile } from '../changed-meanwhile';
 import { signatureHash } from './signature';
@@ -193,8 +193,7 @@ function NewNoteForm({
 }) {
   const client = useSyncClient();
   const { error, busy, run } = useAction();
-  const [typed, setTyped] = useState(false);
-  useUnsavedTyping(typed);
+  const onInput = useUnsavedFormTyping();
   const submit = async (event: FormEvent<HTMLFormElement>) => {
     event.preventDefault();
     const body = String(new FormData(event.currentTarget).get('body') ?? '').trim();
@@ -206,11 +205,7 @@ function NewNoteForm({
     if (created) onDone();
   };
   return (
-    <form
-      aria-label="New note"
-      onSubmit={(e) => void submit(e)}
-      onInput={(e) => setTyped(typedIn(e.currentTarget))}
-    >
+    <form aria-label="New note" onSubmit={(e) => void submit(e)} onInput={onInput}>
       <label>
         Clinical note
         <textarea name="body" rows={3} required />

@@ -6,7 +6,7 @@ import { today } from '../records';
 import type { Encounter } from '../records';
 import type { Session } from '../session';
 import { useAction } from '../use-action';
-import { typedIn, useUnsavedTyping } from '../unsaved-typing';
+import { useUnsavedFormTyping } from '../unsaved-typing';
 import { ClinicalNotes } from './clinical-notes';
 import { FormFooter } from '../form-footer';
 import { SyncBadge } from '../sync-badge';
@@ -49,8 +49,7 @@ export function EncountersSection({ patientId, session }: { patientId: string; s
 function NewEncounterForm({ patientId, onDone }: { patientId: string; onDone: () => void }) {
   const client = useSyncClient();
   const { error, busy, run } = useAction();
-  const [typed, setTyped] = useState(false);
-  useUnsavedTyping(typed);
+  const onInput = useUnsavedFormTyping();
   const submit = async (event: FormEvent<HTMLFormElement>) => {
     event.preventDefault();
     const form = new FormData(event.currentTarget);
@@ -61,11 +60,7 @@ function NewEncounterForm({ patientId, onDone }: { patientId: string; onDone: ()
     if (await run(() => client.collection<Encounter>('encounters').create(data))) onDone();
   };
   return (
-    <form
-      aria-label="New encounter"
-      onSubmit={(e) => void submit(e)}
-      onInput={(e) => setTyped(typedIn(e.currentTarget))}
-    >
+    <form aria-label="New encounter" onSubmit={(e) => void submit(e)} onInput={onInput}>
       <div className="fields">
         <label>
           Date

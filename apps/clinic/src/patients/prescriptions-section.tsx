@@ -4,7 +4,7 @@ import type { ClientRecord } from '@outpost/client';
 import { useCollection, useSyncClient } from '@outpost/react';
 import type { Encounter, Prescription } from '../records';
 import { useAction } from '../use-action';
-import { typedIn, useUnsavedTyping } from '../unsaved-typing';
+import { useUnsavedFormTyping } from '../unsaved-typing';
 import { FormFooter } from '../form-footer';
 import { syncStateText } from '../sync-badge';
 
@@ -66,8 +66,7 @@ function NewPrescriptionForm({
 }) {
   const client = useSyncClient();
   const { error, busy, run } = useAction();
-  const [typed, setTyped] = useState(false);
-  useUnsavedTyping(typed);
+  const onInput = useUnsavedFormTyping();
   const submit = async (event: FormEvent<HTMLFormElement>) => {
     event.preventDefault();
     const form = new FormData(event.currentTarget);
@@ -79,11 +78,7 @@ function NewPrescriptionForm({
     if (await run(() => client.collection<Prescription>('prescriptions').create(data))) onDone();
   };
   return (
-    <form
-      aria-label="New prescription"
-      onSubmit={(e) => void submit(e)}
-      onInput={(e) => setTyped(typedIn(e.currentTarget))}
-    >
+    <form aria-label="New prescription" onSubmit={(e) => void submit(e)} onInput={onInput}>
       <div className="fields">
         <label>
           Drug
