@@ -9,6 +9,7 @@ import { promisify } from 'node:util';
 import { chromium } from 'playwright-core';
 import type { Browser, Page } from 'playwright-core';
 import type { FastifyInstance } from 'fastify';
+import { afterAll, beforeAll } from 'vitest';
 import { fieldClinic } from '@outpost/examples';
 import { createSyncServer, ensureUsers, openSqlite, serveStaticApp } from '@outpost/server';
 
@@ -141,6 +142,45 @@ export function launchChromium(): Promise<Browser> {
       '--no-first-run',
     ],
   });
+}
+
+/** What a suite of the app's tests runs against, ready from its first test to its last. */
+export interface ClinicSuite {
+  readonly clinic: Clinic;
+  readonly browser: Browser;
+}
+
+/**
+ * Builds the app, starts its server and launches Chromium before the calling suite's tests, and
+ * ends them after its own afterAll hooks (which may still close browser contexts). Call it in the
+ * suite's describe block.
+ */
+export function clinicSuite(): ClinicSuite {
+  let built: Awaited<ReturnType<typeof buildClinicApp>> | undefined;
+  let clinic: Clinic | undefined;
+  let browser: Browser | undefined;
+  beforeAll(async () => {
+    built = await buildClinicApp();
+    clinic = await startClinic(built.dir);
+    browser = await launchChromium();
+  });
+  afterAll(async () => {
+    await browser?.close();
+    await clinic?.close();
+    built?.remove();
+  });
+  const ready = <T>(value: T | undefined, what: string): T => {
+    if (value === undefined) throw new Error(`the suite's ${what} is not started: use it inside a test`);
+    return value;
+  };
+  return {
+    get clinic() {
+      return ready(clinic, 'server');
+    },
+    get browser() {
+      return ready(browser, 'browser');
+    },
+  };
 }
 
 /** Registers a patient through the New patient form (`fields` by label) and waits for their page. */

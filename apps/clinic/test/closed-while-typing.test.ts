@@ -1,46 +1,25 @@
 // A colleague signs the draft note, or locks the intake form, that a clinician is typing in: the
 // form can no longer take the text, so the app keeps it on screen, says it was not saved, and
 // offers what can still be done with it.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Browser, Page } from 'playwright-core';
-import {
-  buildClinicApp,
-  chromiumAvailable,
-  launchChromium,
-  registerPatient,
-  signIn,
-  startClinic,
-} from './clinic-fixture';
-import type { Clinic } from './clinic-fixture';
+import { describe, expect, it } from 'vitest';
+import type { Page } from 'playwright-core';
+import { chromiumAvailable, clinicSuite, registerPatient, signIn } from './clinic-fixture';
 
 describe.runIf(chromiumAvailable())('the clinic app when a form is closed while someone types in it', () => {
-  let built: Awaited<ReturnType<typeof buildClinicApp>>;
-  let clinic: Clinic;
-  let browser: Browser;
-
-  beforeAll(async () => {
-    built = await buildClinicApp();
-    clinic = await startClinic(built.dir);
-    browser = await launchChromium();
-  });
-  afterAll(async () => {
-    await browser?.close();
-    await clinic?.close();
-    built?.remove();
-  });
+  const suite = clinicSuite();
 
   async function notesOnServer(): Promise<Array<Record<string, unknown>>> {
-    const { records } = await clinic.app.outpost.store.pull('clinic-a', 0, 1000, ['clinicalNotes']);
+    const { records } = await suite.clinic.app.outpost.store.pull('clinic-a', 0, 1000, ['clinicalNotes']);
     return records.map((r) => JSON.parse(r.dataJson) as Record<string, unknown>);
   }
 
   async function nurseAndMidwife(): Promise<{ nurse: Page; midwife: Page; close(): Promise<void> }> {
-    const nurseContext = await browser.newContext();
+    const nurseContext = await suite.browser.newContext();
     const nurse = await nurseContext.newPage();
-    await signIn(nurse, clinic.url, 'nurse@clinic-a.test');
-    const midwifeContext = await browser.newContext();
+    await signIn(nurse, suite.clinic.url, 'nurse@clinic-a.test');
+    const midwifeContext = await suite.browser.newContext();
     const midwife = await midwifeContext.newPage();
-    await signIn(midwife, clinic.url, 'midwife@clinic-a.test');
+    await signIn(midwife, suite.clinic.url, 'midwife@clinic-a.test');
     return {
       nurse,
       midwife,

@@ -2,43 +2,30 @@
 // field offline, the administrator settles it field by field in the resolution dialog and both
 // devices then show the merged record; a signed note offers no way to change it, and an edit
 // forged by hand is refused by the server.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Browser, BrowserContext, Page } from 'playwright-core';
+import { afterAll, describe, expect, it } from 'vitest';
+import type { BrowserContext, Page } from 'playwright-core';
 import {
-  buildClinicApp,
   chromiumAvailable,
-  launchChromium,
+  clinicSuite,
   registerPatient,
   screenshot,
   signIn,
-  startClinic,
   statusText,
 } from './clinic-fixture';
-import type { Clinic } from './clinic-fixture';
 
 describe.runIf(chromiumAvailable())('conflicts and signed notes in the clinic app', () => {
-  let built: Awaited<ReturnType<typeof buildClinicApp>>;
-  let clinic: Clinic;
-  let browser: Browser;
+  const suite = clinicSuite();
   const contexts: BrowserContext[] = [];
 
-  beforeAll(async () => {
-    built = await buildClinicApp();
-    clinic = await startClinic(built.dir);
-    browser = await launchChromium();
-  });
   afterAll(async () => {
     for (const c of contexts) await c.close();
-    await browser?.close();
-    await clinic?.close();
-    built?.remove();
   });
 
   async function device(email: string): Promise<{ context: BrowserContext; page: Page }> {
-    const context = await browser.newContext();
+    const context = await suite.browser.newContext();
     contexts.push(context);
     const page = await context.newPage();
-    await signIn(page, clinic.url, email);
+    await signIn(page, suite.clinic.url, email);
     return { context, page };
   }
 
@@ -51,11 +38,11 @@ describe.runIf(chromiumAvailable())('conflicts and signed notes in the clinic ap
 
   /** One op pushed by the administrator from the office computer; resolves its status. */
   async function pushFromOffice(op: Record<string, unknown>): Promise<string | undefined> {
-    const res = await fetch(`${clinic.url}/v1/sync/push`, {
+    const res = await fetch(`${suite.clinic.url}/v1/sync/push`, {
       method: 'POST',
       headers: {
         'content-type': 'application/json',
-        authorization: `Bearer ${await clinic.token('admin@clinic-a.test')}`,
+        authorization: `Bearer ${await suite.clinic.token('admin@clinic-a.test')}`,
       },
       body: JSON.stringify({
         clientId: 'office',
@@ -81,7 +68,7 @@ describe.runIf(chromiumAvailable())('conflicts and signed notes in the clinic ap
     await openPatient(midwife.page, 'Joseph Phiri');
 
     // Both go offline and change the village (and the midwife also his phone) on their own device.
-    clinic.cut(true);
+    suite.clinic.cut(true);
     for (const d of [nurse, midwife]) await d.context.setOffline(true);
     await statusText(nurse.page, 'Offline').waitFor();
     const details = (page: Page) => page.getByRole('form', { name: 'Patient details' });
@@ -94,7 +81,7 @@ describe.runIf(chromiumAvailable())('conflicts and signed notes in the clinic ap
 
     // The nurse's device is back first and syncs; then the midwife's change meets hers and waits
     // for a person.
-    clinic.cut(false);
+    suite.clinic.cut(false);
     await nurse.context.setOffline(false);
     await statusText(nurse.page, 'Online').waitFor({ timeout: 25_000 });
     await syncNow(nurse.page);
@@ -131,7 +118,7 @@ describe.runIf(chromiumAvailable())('conflicts and signed notes in the clinic ap
     // The midwife's sync brought the settlement too: nothing says her change still waits.
     await midwife.page.getByText('1 conflict to resolve').waitFor({ state: 'detached' });
     expect(await midwife.page.getByText('Waiting for review').count()).toBe(0);
-    const [record] = (await clinic.app.outpost.store.pull('clinic-a', 0, 100, ['patients'])).records;
+    const [record] = (await suite.clinic.app.outpost.store.pull('clinic-a', 0, 100, ['patients'])).records;
     expect(JSON.parse(record?.dataJson ?? '{}')).toEqual({
       name: 'Joseph Phiri',
       village: 'Monkey Bay',
@@ -163,7 +150,7 @@ describe.runIf(chromiumAvailable())('conflicts and signed notes in the clinic ap
     await screenshot(page, '06-signed-note');
     await syncNow(page);
 
-    const [note] = (await clinic.app.outpost.store.pull('clinic-a', 0, 100, ['clinicalNotes'])).records;
+    const [note] = (await suite.clinic.app.outpost.store.pull('clinic-a', 0, 100, ['clinicalNotes'])).records;
     expect(note).toBeDefined();
     const before = note?.dataJson;
     // A forged edit: the signed-in user's own token, a well-formed push, sent from the page by hand.
@@ -194,7 +181,8 @@ describe.runIf(chromiumAvailable())('conflicts and signed notes in the clinic ap
     );
     expect(answer.status).toBe(200);
     expect(answer.body.results[0]?.status).not.toBe('applied');
-    const [after] = (await clinic.app.outpost.store.pull('clinic-a', 0, 100, ['clinicalNotes'])).records;
+    const [after] = (await suite.clinic.app.outpost.store.pull('clinic-a', 0, 100, ['clinicalNotes']))
+      .records;
     expect(after?.dataJson).toBe(before);
     expect(after?.version).toBe(note?.version);
     await syncNow(page);
@@ -214,9 +202,9 @@ describe.runIf(chromiumAvailable())('conflicts and signed notes in the clinic ap
     await page.getByLabel('Diagnosis').fill('Cholera suspected, ORS started');
     await page.getByRole('button', { name: 'Save encounter' }).click();
     await page.getByText('1 change waiting').waitFor();
-    const patient = (await clinic.app.outpost.store.pull('clinic-a', 0, 100, ['patients'])).records.find(
-      (r) => JSON.parse(r.dataJson).name === 'Grace Banda',
-    );
+    const patient = (
+      await suite.clinic.app.outpost.store.pull('clinic-a', 0, 100, ['patients'])
+    ).records.find((r) => JSON.parse(r.dataJson).name === 'Grace Banda');
     expect(
       await pushFromOffice({ type: 'delete', collection: 'patients', id: patient?.id, baseVersion: 1 }),
     ).toBe('applied');
@@ -279,9 +267,9 @@ describe.runIf(chromiumAvailable())('conflicts and signed notes in the clinic ap
     await heading.getByText('Not yet synced').waitFor();
 
     // Meanwhile the office locks the form as it stood.
-    const [form] = (await clinic.app.outpost.store.pull('clinic-a', 0, 1000, ['intakeForms'])).records.filter(
-      (r) => JSON.parse(r.dataJson).answers?.complaint === 'Headache',
-    );
+    const [form] = (
+      await suite.clinic.app.outpost.store.pull('clinic-a', 0, 1000, ['intakeForms'])
+    ).records.filter((r) => JSON.parse(r.dataJson).answers?.complaint === 'Headache');
     expect(
       await pushFromOffice({
         type: 'update',

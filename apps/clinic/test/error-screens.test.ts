@@ -1,34 +1,18 @@
 // Whatever goes wrong while a screen is drawn, the app says so and offers a way on: never a blank
 // page, and never a screen the person cannot sign out of.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Browser, Page } from 'playwright-core';
+import { describe, expect, it } from 'vitest';
+import type { Page } from 'playwright-core';
 import {
-  buildClinicApp,
   chromiumAvailable,
-  launchChromium,
+  clinicSuite,
   password,
   registerPatient,
   serviceWorkerReady,
   signIn,
-  startClinic,
 } from './clinic-fixture';
-import type { Clinic } from './clinic-fixture';
 
 describe.runIf(chromiumAvailable())('the clinic app when a screen cannot be shown', () => {
-  let built: Awaited<ReturnType<typeof buildClinicApp>>;
-  let clinic: Clinic;
-  let browser: Browser;
-
-  beforeAll(async () => {
-    built = await buildClinicApp();
-    clinic = await startClinic(built.dir);
-    browser = await launchChromium();
-  });
-  afterAll(async () => {
-    await browser?.close();
-    await clinic?.close();
-    built?.remove();
-  });
+  const suite = clinicSuite();
 
   /** The header every page keeps: its navigation and "Sign out". */
   async function headerStillThere(page: Page): Promise<void> {
@@ -37,12 +21,12 @@ describe.runIf(chromiumAvailable())('the clinic app when a screen cannot be show
   }
 
   it('answers an address with broken %-encoding with "Page not found", not a blank screen', async () => {
-    const context = await browser.newContext();
+    const context = await suite.browser.newContext();
     const page = await context.newPage();
-    await signIn(page, clinic.url, 'nurse@clinic-a.test');
+    await signIn(page, suite.clinic.url, 'nurse@clinic-a.test');
     await serviceWorkerReady(page);
     // A link cut short in a message: the service worker opens the app at that address.
-    await page.goto(`${clinic.url}/patients/%E0`);
+    await page.goto(`${suite.clinic.url}/patients/%E0`);
     await page.getByRole('heading', { level: 1, name: 'Page not found' }).waitFor();
     await headerStillThere(page);
     await page.getByRole('main').getByRole('link', { name: 'All patients' }).click();
@@ -51,12 +35,12 @@ describe.runIf(chromiumAvailable())('the clinic app when a screen cannot be show
   });
 
   it('shows a message and a way back when a page fails to draw, with the header still usable', async () => {
-    const context = await browser.newContext();
+    const context = await suite.browser.newContext();
     const page = await context.newPage();
     // The failure is the page's own: the test expects it, and only it.
     const pageErrors: string[] = [];
     page.on('pageerror', (err) => pageErrors.push(err.message));
-    await signIn(page, clinic.url, 'nurse@clinic-a.test');
+    await signIn(page, suite.clinic.url, 'nurse@clinic-a.test');
     await registerPatient(page, 'Tiyamike Phiri');
     await page.getByRole('button', { name: 'New encounter' }).click();
     await page.getByLabel('Diagnosis').fill('Malaria');
@@ -105,7 +89,7 @@ describe.runIf(chromiumAvailable())('the clinic app when a screen cannot be show
   });
 
   it('offers "Sign out" when the device\'s records cannot be opened, and opens the next person\'s', async () => {
-    const context = await browser.newContext();
+    const context = await suite.browser.newContext();
     // The browser refuses to open one person's database (a full disk, a damaged profile).
     await context.addInitScript(() => {
       const open = IDBFactory.prototype.open;
@@ -116,7 +100,7 @@ describe.runIf(chromiumAvailable())('the clinic app when a screen cannot be show
       };
     });
     const page = await context.newPage();
-    await signIn(page, clinic.url, 'nurse@clinic-a.test');
+    await signIn(page, suite.clinic.url, 'nurse@clinic-a.test');
     await page.evaluate(() => {
       const session = JSON.parse(localStorage.getItem('outpost.session') ?? '{}') as {
         tenant: string;

@@ -1,32 +1,11 @@
 // Leaving a page while a form holds typing not yet saved asks first: a reload, closing the tab,
 // another page of the app, the back button, signing out. With nothing unsaved, nothing is asked.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Browser, Dialog, Page } from 'playwright-core';
-import {
-  buildClinicApp,
-  chromiumAvailable,
-  launchChromium,
-  registerPatient,
-  signIn,
-  startClinic,
-} from './clinic-fixture';
-import type { Clinic } from './clinic-fixture';
+import { describe, expect, it } from 'vitest';
+import type { Dialog, Page } from 'playwright-core';
+import { chromiumAvailable, clinicSuite, registerPatient, signIn } from './clinic-fixture';
 
 describe.runIf(chromiumAvailable())('the clinic app when leaving unsaved typing', () => {
-  let built: Awaited<ReturnType<typeof buildClinicApp>>;
-  let clinic: Clinic;
-  let browser: Browser;
-
-  beforeAll(async () => {
-    built = await buildClinicApp();
-    clinic = await startClinic(built.dir);
-    browser = await launchChromium();
-  });
-  afterAll(async () => {
-    await browser?.close();
-    await clinic?.close();
-    built?.remove();
-  });
+  const suite = clinicSuite();
 
   /** Does `leave`, answers the question it raises with `answer`, and says what was asked. */
   async function asked(page: Page, answer: 'stay' | 'leave', leave: () => Promise<unknown>): Promise<Dialog> {
@@ -41,9 +20,9 @@ describe.runIf(chromiumAvailable())('the clinic app when leaving unsaved typing'
   async function patientWithNotesTyped(
     name: string,
   ): Promise<{ page: Page; notes: ReturnType<Page['getByLabel']> }> {
-    const context = await browser.newContext();
+    const context = await suite.browser.newContext();
     const page = await context.newPage();
-    await signIn(page, clinic.url, 'nurse@clinic-a.test');
+    await signIn(page, suite.clinic.url, 'nurse@clinic-a.test');
     await registerPatient(page, name);
     const notes = page.getByRole('form', { name: 'Patient details' }).getByLabel('Notes');
     await notes.fill('Wound dressed, review in 3 days');

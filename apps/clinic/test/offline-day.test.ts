@@ -1,47 +1,30 @@
 // An offline day in a real browser: a clinician records a visit with no network, reloads the app
 // with no network (the service worker opens it, IndexedDB still holds the work), and everything
 // reaches the server once the network is back, where a colleague's device then sees it.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Browser } from 'playwright-core';
+import { describe, expect, it } from 'vitest';
 import {
-  buildClinicApp,
   chromiumAvailable,
-  launchChromium,
+  clinicSuite,
   password,
   registerPatient,
   screenshot,
   serviceWorkerReady,
   signIn,
-  startClinic,
   statusText,
 } from './clinic-fixture';
-import type { Clinic } from './clinic-fixture';
 
 describe.runIf(chromiumAvailable())('the clinic app through an offline day', () => {
-  let built: Awaited<ReturnType<typeof buildClinicApp>>;
-  let clinic: Clinic;
-  let browser: Browser;
-
-  beforeAll(async () => {
-    built = await buildClinicApp();
-    clinic = await startClinic(built.dir);
-    browser = await launchChromium();
-  });
-  afterAll(async () => {
-    await browser?.close();
-    await clinic?.close();
-    built?.remove();
-  });
+  const suite = clinicSuite();
 
   it('keeps a visit recorded offline through a reload and syncs it when the network returns', async () => {
-    const nurseContext = await browser.newContext();
+    const nurseContext = await suite.browser.newContext();
     const page = await nurseContext.newPage();
-    await signIn(page, clinic.url, 'nurse@clinic-a.test');
+    await signIn(page, suite.clinic.url, 'nurse@clinic-a.test');
     await screenshot(page, '01-patients-list');
     await serviceWorkerReady(page);
 
     // The network goes: the browser reports offline and the server cannot be reached at all.
-    clinic.cut(true);
+    suite.clinic.cut(true);
     await nurseContext.setOffline(true);
     await statusText(page, 'Offline').waitFor();
 
@@ -70,17 +53,17 @@ describe.runIf(chromiumAvailable())('the clinic app through an offline day', () 
     expect(await page.getByText('3 changes waiting').isVisible()).toBe(true);
     expect(page.url()).toBe(patientUrl);
     await screenshot(page, '02-patient-offline-after-reload');
-    expect(await clinic.app.outpost.store.pull('clinic-a', 0, 100, ['patients'])).toMatchObject({
+    expect(await suite.clinic.app.outpost.store.pull('clinic-a', 0, 100, ['patients'])).toMatchObject({
       records: [],
     });
 
     // The network returns: the app notices (by the browser's event or its next probe of the
     // server, at most 10 s later) and syncs by itself.
-    clinic.cut(false);
+    suite.clinic.cut(false);
     await nurseContext.setOffline(false);
     await statusText(page, 'Online').waitFor({ timeout: 25_000 });
     await page.getByText('No changes waiting').waitFor({ timeout: 20_000 });
-    const onServer = await clinic.app.outpost.store.pull('clinic-a', 0, 100, [
+    const onServer = await suite.clinic.app.outpost.store.pull('clinic-a', 0, 100, [
       'patients',
       'encounters',
       'prescriptions',
@@ -95,9 +78,9 @@ describe.runIf(chromiumAvailable())('the clinic app through an offline day', () 
     expect(onServer.records).toHaveLength(3);
 
     // A colleague on another device of the same clinic sees the visit.
-    const midwifeContext = await browser.newContext();
+    const midwifeContext = await suite.browser.newContext();
     const colleague = await midwifeContext.newPage();
-    await signIn(colleague, clinic.url, 'midwife@clinic-a.test');
+    await signIn(colleague, suite.clinic.url, 'midwife@clinic-a.test');
     await colleague.getByLabel('Search patients').fill('grace');
     await colleague.getByRole('link', { name: 'Grace Banda' }).click();
     await colleague.getByRole('heading', { level: 3, name: /Uncomplicated malaria/ }).waitFor();
@@ -108,12 +91,12 @@ describe.runIf(chromiumAvailable())('the clinic app through an offline day', () 
   });
 
   it("shows a colleague's new patient and visit on an open screen within moments, with no Sync now", async () => {
-    const nurseContext = await browser.newContext();
+    const nurseContext = await suite.browser.newContext();
     const nurse = await nurseContext.newPage();
-    await signIn(nurse, clinic.url, 'nurse@clinic-a.test');
-    const midwifeContext = await browser.newContext();
+    await signIn(nurse, suite.clinic.url, 'nurse@clinic-a.test');
+    const midwifeContext = await suite.browser.newContext();
     const midwife = await midwifeContext.newPage();
-    await signIn(midwife, clinic.url, 'midwife@clinic-a.test');
+    await signIn(midwife, suite.clinic.url, 'midwife@clinic-a.test');
 
     // The midwife registers a patient; the nurse's list, open all along, shows him. Its timed sync
     // is a minute away: only the server's notice can bring him this soon.
@@ -135,14 +118,14 @@ describe.runIf(chromiumAvailable())('the clinic app through an offline day', () 
   });
 
   it("opens the device's records in one tab at a time: a second tab waits for the first to close", async () => {
-    const context = await browser.newContext();
+    const context = await suite.browser.newContext();
     const first = await context.newPage();
-    await signIn(first, clinic.url, 'nurse@clinic-a.test');
+    await signIn(first, suite.clinic.url, 'nurse@clinic-a.test');
     await registerPatient(first, 'Written in the first tab');
 
     // Two tabs on one outbox would number their changes alike: the second waits, and says why.
     const second = await context.newPage();
-    await second.goto(clinic.url);
+    await second.goto(suite.clinic.url);
     await second.getByText('Outpost Clinic is open in another tab or window of this browser').waitFor();
     expect(await second.getByRole('button', { name: 'New patient' }).count()).toBe(0);
 
@@ -153,13 +136,13 @@ describe.runIf(chromiumAvailable())('the clinic app through an offline day', () 
   });
 
   it('keeps a change the server kept failing to take, and sends it when the nurse presses "Sync now"', async () => {
-    const context = await browser.newContext();
+    const context = await suite.browser.newContext();
     const page = await context.newPage();
-    await signIn(page, clinic.url, 'nurse@clinic-a.test');
+    await signIn(page, suite.clinic.url, 'nurse@clinic-a.test');
     const syncNow = page.getByRole('button', { name: 'Sync now' });
 
     // The link is up but the server is down for maintenance: every push is answered 503.
-    clinic.failPushes(true);
+    suite.clinic.failPushes(true);
     await registerPatient(page, 'Chimwemwe Phiri');
     await page.getByText('1 change waiting').waitFor();
 
@@ -168,9 +151,9 @@ describe.runIf(chromiumAvailable())('the clinic app through an offline day', () 
     // Each press is one more failed send; the check waits for that sync to end, since a press on
     // a stopped change sends it again.
     for (let press = 0; press < 12 && !(await stopped.isVisible()); press++) {
-      const failedBefore = clinic.pushesFailed;
+      const failedBefore = suite.clinic.pushesFailed;
       await syncNow.and(page.locator(':enabled')).click();
-      await expect.poll(() => clinic.pushesFailed).toBeGreaterThan(failedBefore);
+      await expect.poll(() => suite.clinic.pushesFailed).toBeGreaterThan(failedBefore);
       await syncNow.and(page.locator(':enabled')).waitFor();
     }
     await stopped.waitFor();
@@ -178,24 +161,24 @@ describe.runIf(chromiumAvailable())('the clinic app through an offline day', () 
     await screenshot(page, '08-stopped-after-repeated-failures');
 
     // Maintenance ends; the nurse presses "Sync now", and the change goes.
-    clinic.failPushes(false);
+    suite.clinic.failPushes(false);
     await syncNow.and(page.locator(':enabled')).click();
     await page.getByText('No changes waiting').waitFor({ timeout: 20_000 });
-    const onServer = await clinic.app.outpost.store.pull('clinic-a', 0, 1000, ['patients']);
+    const onServer = await suite.clinic.app.outpost.store.pull('clinic-a', 0, 1000, ['patients']);
     expect(onServer.records.filter((r) => JSON.parse(r.dataJson).name === 'Chimwemwe Phiri')).toHaveLength(1);
     await context.close();
   });
   it('asks for the password again when the sign-in expired during days offline, and then sends what waited', async () => {
-    const context = await browser.newContext();
+    const context = await suite.browser.newContext();
     const page = await context.newPage();
-    await signIn(page, clinic.url, 'nurse@clinic-a.test');
+    await signIn(page, suite.clinic.url, 'nurse@clinic-a.test');
 
     // Offline for days: the nurse registers a patient; meanwhile her sign-in (12 hours) expires.
     await context.setOffline(true);
     await statusText(page, 'Offline').waitFor();
     await registerPatient(page, 'Tamara Gondwe');
     await page.getByText('1 change waiting').waitFor();
-    clinic.setClockAhead(3 * 24 * 60 * 60 * 1000);
+    suite.clinic.setClockAhead(3 * 24 * 60 * 60 * 1000);
     try {
       // Back online, the server refuses the old token: the header says so and keeps the change.
       await context.setOffline(false);
@@ -220,10 +203,10 @@ describe.runIf(chromiumAvailable())('the clinic app through an offline day', () 
       await page.getByText('No changes waiting').waitFor({ timeout: 20_000 });
       expect(await again.count()).toBe(0);
       await page.getByRole('heading', { level: 1, name: 'Tamara Gondwe' }).waitFor();
-      const onServer = await clinic.app.outpost.store.pull('clinic-a', 0, 1000, ['patients']);
+      const onServer = await suite.clinic.app.outpost.store.pull('clinic-a', 0, 1000, ['patients']);
       expect(onServer.records.filter((r) => JSON.parse(r.dataJson).name === 'Tamara Gondwe')).toHaveLength(1);
     } finally {
-      clinic.setClockAhead(0);
+      suite.clinic.setClockAhead(0);
       await context.close();
     }
   });

@@ -1,41 +1,19 @@
 // A tablet shared by the clinic's staff: what one person signs out of stays closed in every tab.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Browser } from 'playwright-core';
-import {
-  buildClinicApp,
-  chromiumAvailable,
-  launchChromium,
-  registerPatient,
-  signIn,
-  startClinic,
-} from './clinic-fixture';
-import type { Clinic } from './clinic-fixture';
+import { describe, expect, it } from 'vitest';
+import { chromiumAvailable, clinicSuite, registerPatient, signIn } from './clinic-fixture';
 
 describe.runIf(chromiumAvailable())('the clinic app on a shared tablet', () => {
-  let built: Awaited<ReturnType<typeof buildClinicApp>>;
-  let clinic: Clinic;
-  let browser: Browser;
-
-  beforeAll(async () => {
-    built = await buildClinicApp();
-    clinic = await startClinic(built.dir);
-    browser = await launchChromium();
-  });
-  afterAll(async () => {
-    await browser?.close();
-    await clinic?.close();
-    built?.remove();
-  });
+  const suite = clinicSuite();
 
   it("does not open a person's records in a waiting tab once they signed out in the other", async () => {
-    const context = await browser.newContext();
+    const context = await suite.browser.newContext();
     const first = await context.newPage();
-    await signIn(first, clinic.url, 'nurse@clinic-a.test');
+    await signIn(first, suite.clinic.url, 'nurse@clinic-a.test');
     await registerPatient(first, 'Only for the nurse to see');
 
     // A second tab of the app, forgotten behind the first: it waits for the first to close.
     const second = await context.newPage();
-    await second.goto(clinic.url);
+    await second.goto(suite.clinic.url);
     await second.getByText('Outpost Clinic is open in another tab or window of this browser').waitFor();
 
     // The nurse signs out in the first tab and hands the tablet on.

@@ -1,53 +1,47 @@
 // What a clinician is typing stays in the form while syncs change the record under it: their own
 // earlier save being confirmed, or a colleague's change arriving by the live stream.
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import type { Browser, Page } from 'playwright-core';
-import {
-  buildClinicApp,
-  chromiumAvailable,
-  launchChromium,
-  registerPatient,
-  signIn,
-  startClinic,
-  statusText,
-} from './clinic-fixture';
-import type { Clinic } from './clinic-fixture';
+import { afterEach, describe, expect, it } from 'vitest';
+import type { Page } from 'playwright-core';
+import { chromiumAvailable, clinicSuite, registerPatient, signIn, statusText } from './clinic-fixture';
 
 describe.runIf(chromiumAvailable())('the clinic app keeps what is typed in a form', () => {
-  let built: Awaited<ReturnType<typeof buildClinicApp>>;
-  let clinic: Clinic;
-  let browser: Browser;
+  const suite = clinicSuite();
 
-  beforeAll(async () => {
-    built = await buildClinicApp();
-    clinic = await startClinic(built.dir);
-    browser = await launchChromium();
-  });
   // A test that fails offline must not leave the server cut for the next one.
-  afterEach(() => clinic.cut(false));
-  afterAll(async () => {
-    await browser?.close();
-    await clinic?.close();
-    built?.remove();
-  });
+  afterEach(() => suite.clinic.cut(false));
 
   async function patientOnServer(name: string): Promise<Record<string, unknown> | undefined> {
-    const { records } = await clinic.app.outpost.store.pull('clinic-a', 0, 1000, ['patients']);
+    const { records } = await suite.clinic.app.outpost.store.pull('clinic-a', 0, 1000, ['patients']);
     return records
       .map((r) => JSON.parse(r.dataJson) as Record<string, unknown>)
       .find((data) => data['name'] === name);
   }
 
   async function goOffline(page: Page, offline: boolean): Promise<void> {
-    clinic.cut(offline);
+    suite.clinic.cut(offline);
     await page.context().setOffline(offline);
     await statusText(page, offline ? 'Offline' : 'Online').waitFor({ timeout: 25_000 });
   }
 
+  /** The nurse and the midwife, each signed in on a tablet of her own. */
+  async function nurseAndMidwife(): Promise<{ nurse: Page; midwife: Page; close(): Promise<void> }> {
+    const nurseContext = await suite.browser.newContext();
+    const nurse = await nurseContext.newPage();
+    await signIn(nurse, suite.clinic.url, 'nurse@clinic-a.test');
+    const midwifeContext = await suite.browser.newContext();
+    const midwife = await midwifeContext.newPage();
+    await signIn(midwife, suite.clinic.url, 'midwife@clinic-a.test');
+    const close = async () => {
+      await nurseContext.close();
+      await midwifeContext.close();
+    };
+    return { nurse, midwife, close };
+  }
+
   it('keeps a field being typed while the save before it is confirmed by the server', async () => {
-    const context = await browser.newContext();
+    const context = await suite.browser.newContext();
     const page = await context.newPage();
-    await signIn(page, clinic.url, 'nurse@clinic-a.test');
+    await signIn(page, suite.clinic.url, 'nurse@clinic-a.test');
     await registerPatient(page, 'Esnart Chirwa');
     await page.getByText('Synced, version 1').waitFor({ timeout: 20_000 });
 
@@ -78,12 +72,7 @@ describe.runIf(chromiumAvailable())('the clinic app keeps what is typed in a for
   });
 
   it("keeps a field being typed when a colleague's change to the patient arrives, and shows that change", async () => {
-    const nurseContext = await browser.newContext();
-    const nurse = await nurseContext.newPage();
-    await signIn(nurse, clinic.url, 'nurse@clinic-a.test');
-    const midwifeContext = await browser.newContext();
-    const midwife = await midwifeContext.newPage();
-    await signIn(midwife, clinic.url, 'midwife@clinic-a.test');
+    const { nurse, midwife, close } = await nurseAndMidwife();
 
     await registerPatient(nurse, 'Joseph Tembo', { Village: 'Mchinji' });
     await nurse.getByText('Synced, version 1').waitFor({ timeout: 20_000 });
@@ -105,17 +94,11 @@ describe.runIf(chromiumAvailable())('the clinic app keeps what is typed in a for
       village: 'Kasungu',
       notes: 'Allergic reaction to penicillin in 2019',
     });
-    await nurseContext.close();
-    await midwifeContext.close();
+    await close();
   });
 
   it('says so when a colleague changed the very field being typed, and keeps what was typed', async () => {
-    const nurseContext = await browser.newContext();
-    const nurse = await nurseContext.newPage();
-    await signIn(nurse, clinic.url, 'nurse@clinic-a.test');
-    const midwifeContext = await browser.newContext();
-    const midwife = await midwifeContext.newPage();
-    await signIn(midwife, clinic.url, 'midwife@clinic-a.test');
+    const { nurse, midwife, close } = await nurseAndMidwife();
 
     await registerPatient(nurse, 'Alinafe Zulu', { Phone: '0888 000 111' });
     await nurse.getByText('Synced, version 1').waitFor({ timeout: 20_000 });
@@ -137,17 +120,11 @@ describe.runIf(chromiumAvailable())('the clinic app keeps what is typed in a for
     await nurse.getByText('Synced, version 3').waitFor({ timeout: 20_000 });
     expect(await details.getByText('Changed on another device').count()).toBe(0);
     expect(await patientOnServer('Alinafe Zulu')).toMatchObject({ phone: '0888 000 222' });
-    await nurseContext.close();
-    await midwifeContext.close();
+    await close();
   });
 
   it('keeps a draft note being written when a colleague edits the same draft', async () => {
-    const nurseContext = await browser.newContext();
-    const nurse = await nurseContext.newPage();
-    await signIn(nurse, clinic.url, 'nurse@clinic-a.test');
-    const midwifeContext = await browser.newContext();
-    const midwife = await midwifeContext.newPage();
-    await signIn(midwife, clinic.url, 'midwife@clinic-a.test');
+    const { nurse, midwife, close } = await nurseAndMidwife();
 
     await registerPatient(nurse, 'Yamikani Banda');
     await nurse.getByRole('button', { name: 'New encounter' }).click();
@@ -178,14 +155,13 @@ describe.runIf(chromiumAvailable())('the clinic app keeps what is typed in a for
       .toBe(true);
     expect(await draft.getByLabel('Draft note').inputValue()).toBe(ours);
     expect(await notice.isVisible()).toBe(true);
-    await nurseContext.close();
-    await midwifeContext.close();
+    await close();
   });
 
   it('keeps intake answers being typed while the save before them is confirmed', async () => {
-    const context = await browser.newContext();
+    const context = await suite.browser.newContext();
     const page = await context.newPage();
-    await signIn(page, clinic.url, 'nurse@clinic-a.test');
+    await signIn(page, suite.clinic.url, 'nurse@clinic-a.test');
     await registerPatient(page, 'Mercy Lungu');
     await page.getByText('Synced, version 1').waitFor({ timeout: 20_000 });
 
