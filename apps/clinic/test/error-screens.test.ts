@@ -34,6 +34,18 @@ describe.runIf(chromiumAvailable())('the clinic app when a screen cannot be show
     await context.close();
   });
 
+  it('answers such an address with "Page not found" on a device without the app’s service worker', async () => {
+    // A first visit, or a browser that keeps no service worker: the server answers with the app.
+    const context = await suite.browser.newContext({ serviceWorkers: 'block' });
+    const page = await context.newPage();
+    await signIn(page, suite.clinic.url, 'nurse@clinic-a.test');
+    const response = await page.goto(`${suite.clinic.url}/patients/%E0`);
+    expect(response?.fromServiceWorker()).toBe(false);
+    await page.getByRole('heading', { level: 1, name: 'Page not found' }).waitFor();
+    await headerStillThere(page);
+    await context.close();
+  });
+
   it('shows a message and a way back when a page fails to draw, with the header still usable', async () => {
     const context = await suite.browser.newContext();
     const page = await context.newPage();

@@ -13,6 +13,7 @@ import { CursorCodec } from './http/cursor';
 import { handleError } from './http/errors';
 import { answerClientError, answerUnmetExpectation } from './http/client-errors';
 import { useJsonBodies } from './http/json-body';
+import { answerBrokenPageAddress } from './http/static-app';
 import { RefusalAudit, refusalOf } from './http/refusal-audit';
 import { SyncStore } from './storage/sync-store';
 import type { Database } from './storage/database';
@@ -138,13 +139,16 @@ export async function createSyncServer(options: SyncServerOptions): Promise<Fast
     routerOptions: { maxParamLength: 200 },
     // The router refuses a URL with broken percent-encoding, or a parameter past maxParamLength,
     // before any route or the error handler sees it: those answers get PROTOCOL.md's shape here.
-    frameworkErrors: (err, _request, reply) => {
+    frameworkErrors: (err, request, reply) => {
+      // The reply is typed generically over route schemas, which this server does not declare.
+      const plainReply = reply as unknown as FastifyReply;
+      if (err.code !== 'FST_ERR_MAX_PARAM_LENGTH' && answerBrokenPageAddress(app, request.url, plainReply))
+        return;
       const error =
         err.code === 'FST_ERR_MAX_PARAM_LENGTH'
           ? new OutpostError('NOT_FOUND', 'no route for a path parameter that long: no id is')
           : new OutpostError('VALIDATION_FAILED', 'the URL is not valid: broken percent-encoding');
-      // The option's reply is typed generically over route schemas, which this server does not declare.
-      void (reply as unknown as FastifyReply).status(error.status).send(error.toJSON());
+      void plainReply.status(error.status).send(error.toJSON());
     },
   });
   useJsonBodies(app);

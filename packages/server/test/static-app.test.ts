@@ -37,10 +37,15 @@ describe('the app beside the API', () => {
     expect(file.headers['cache-control']).toContain('immutable');
   });
 
-  it('answers an address with broken %-encoding in the error shape, never a server error', async () => {
-    // A link cut short in a message. Once the app is installed its service worker answers it, and the
-    // app says "Page not found" (apps/clinic/test/error-screens.test.ts).
-    for (const url of ['/patients/%E0', '/v1/%E0']) {
+  it('answers a page address with broken %-encoding with the app, an API address in the error shape', async () => {
+    // A link cut short in a message, opened on a device that never had the app: the app says
+    // "Page not found" (apps/clinic/test/error-screens.test.ts), as its service worker does later.
+    for (const url of ['/patients/%E0', '/%E0', '/patients/%E0?tab=notes']) {
+      const page = await get(url);
+      expect(page.statusCode, url).toBe(200);
+      expect(page.body, url).toContain('<title>Clinic</title>');
+    }
+    for (const url of ['/v1/%E0', '/watermelon/%E0', '/api/%E0']) {
       const res = await get(url);
       expect(res.statusCode, url).toBe(400);
       expect(JSON.parse(res.body), url).toMatchObject({ error: { code: 'VALIDATION_FAILED' } });

@@ -1,7 +1,7 @@
-import { existsSync, statSync } from 'node:fs';
+import { existsSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import fastifyStatic from '@fastify/static';
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyReply } from 'fastify';
 import { OutpostError } from '@outpost/core';
 
 export interface StaticAppOptions {
@@ -13,6 +13,9 @@ export interface StaticAppOptions {
 
 const defaultApiPrefixes = ['/v1/', '/api/', '/watermelon/'];
 
+/** The API prefixes of each server that serves an app, for addresses its router refuses. */
+const appServers = new WeakMap<FastifyInstance, { root: string; apiPrefixes: readonly string[] }>();
+
 /**
  * Serves a single-page app beside the API: its files as they are, and index.html for every other
  * page address, so a reload on /patients/123 opens the app there. Hashed assets are cached for a
@@ -23,6 +26,7 @@ export async function serveStaticApp(app: FastifyInstance, options: StaticAppOpt
   if (!existsSync(join(root, 'index.html')))
     throw new Error(`no built app in ${root}: run the app's build first`);
   const apiPrefixes = options.apiPrefixes ?? defaultApiPrefixes;
+  appServers.set(app, { root, apiPrefixes });
   await app.register(fastifyStatic, {
     root,
     serve: false,
@@ -47,4 +51,22 @@ export async function serveStaticApp(app: FastifyInstance, options: StaticAppOpt
 
 function isFile(path: string): boolean {
   return statSync(path, { throwIfNoEntry: false })?.isFile() ?? false;
+}
+
+/**
+ * Answers a page address the router refused for its broken %-encoding (a link cut short in a
+ * message) with the app, which says "Page not found" in the clinic's words, as its service worker
+ * does once installed. Returns false for a server without the app or an address of the API, which
+ * get the error shape.
+ */
+export function answerBrokenPageAddress(app: FastifyInstance, url: string, reply: FastifyReply): boolean {
+  const served = appServers.get(app);
+  if (served === undefined || served.apiPrefixes.some((prefix) => url.startsWith(prefix))) return false;
+  // The router's own reply, which lacks @fastify/static's sendFile: the page is read here, on a
+  // path taken only by such addresses.
+  void reply
+    .type('text/html; charset=utf-8')
+    .header('cache-control', 'no-cache')
+    .send(readFileSync(join(served.root, 'index.html')));
+  return true;
 }
