@@ -127,11 +127,24 @@ export class ConflictDesk {
     return record;
   }
 
-  async resolve(auth: AuthContext, id: string, request: ResolveRequest): Promise<ResolveResponse> {
+  /**
+   * Settles a conflict, open or settled before (a person may change their mind). With `onlyOpen`,
+   * one that is no longer open is refused instead: bulk resolve lists open conflicts before it
+   * settles them one by one, and must not overrule a person who settled one in between.
+   */
+  async resolve(
+    auth: AuthContext,
+    id: string,
+    request: ResolveRequest,
+    options: { onlyOpen?: boolean } = {},
+  ): Promise<ResolveResponse> {
     const { clock } = this.ctx;
     const schema = this.ctx.schemaFor(auth.tenant);
     return this.ctx.store.write(auth.tenant, 1, async (w) => {
       const conflict = await this.settleable(w, auth, id);
+      if (options.onlyOpen === true && conflict.outcome !== 'open') {
+        throw new OutpostError('CONFLICT', `conflict ${id} was settled meanwhile (${conflict.outcome})`);
+      }
       const def = schema.collection(conflict.collection);
       if (!def) throw new OutpostError('CONFLICT', `the schema no longer has ${conflict.collection}`);
       if (request.mergedData !== undefined) {
@@ -143,17 +156,17 @@ export class ConflictDesk {
           });
         }
       }
-      const { outcome, effect } = resolutionEffect(request.strategy, conflict, request.mergedData);
       const current = await this.loadRecord(w, conflict);
+      const { outcome, effect } = resolutionEffect(
+        request.strategy,
+        conflict,
+        current && !current.deleted ? current.data : null,
+        request.mergedData,
+      );
       let record = current;
       let written = false;
       if (effect.kind !== 'none') {
-        if (current && !current.deleted && (def.isImmutable(current.data) || def.isLocked(current.data))) {
-          throw new OutpostError(
-            'CONFLICT',
-            `${conflict.collection} ${conflict.recordId} can no longer change`,
-          );
-        }
+        refuseIfFrozen(def, conflict, current);
         const hlc = clock.tick();
         const tentative = applyEffect(current, effect, (current?.version ?? 0) + 1, hlc);
         const next = tentative.deleted
@@ -205,6 +218,10 @@ export class ConflictDesk {
             { resolvedVersion: last.recordVersion, currentVersion: record?.version ?? null },
           );
         }
+        // A signed note or locked form never changes again, whoever signed or locked it: undoing
+        // the resolution that did would be a change like any other.
+        const def = this.ctx.schemaFor(auth.tenant).collection(conflict.collection);
+        if (def) refuseIfFrozen(def, conflict, record);
         const before = last.recordBefore;
         const restored = applyEffect(
           record,
@@ -248,7 +265,12 @@ export class ConflictDesk {
     const results: BulkResolveResponse['results'] = [];
     for (const id of ids) {
       try {
-        const { conflict, record } = await this.resolve(auth, id, { strategy: request.strategy });
+        const { conflict, record } = await this.resolve(
+          auth,
+          id,
+          { strategy: request.strategy },
+          { onlyOpen: true },
+        );
         results.push({ id, outcome: conflict.outcome, version: record.version });
       } catch (err) {
         if (!(err instanceof OutpostError)) throw err;
@@ -310,6 +332,17 @@ export class ConflictDesk {
         outcome,
       },
     ]);
+  }
+}
+
+/** Refuses a change to a record that is signed (immutableWhen) or locked (lockedWhen), as push does. */
+function refuseIfFrozen(
+  def: CollectionDefinition,
+  conflict: StoredConflict,
+  record: StoredRecord | null,
+): void {
+  if (record && !record.deleted && (def.isImmutable(record.data) || def.isLocked(record.data))) {
+    throw new OutpostError('CONFLICT', `${conflict.collection} ${conflict.recordId} can no longer change`);
   }
 }
 
