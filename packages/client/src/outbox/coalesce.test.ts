@@ -71,9 +71,31 @@ describe('coalesceOutbox', () => {
     expect(
       coalesced([op('create', 'a', { name: 'x' }), op('update', 'a', { phone: '1' }), op('delete', 'a')]),
     ).toEqual([]);
-    const out = coalesced([op('update', 'b', { phone: '1' }, { baseVersion: 2 }), op('delete', 'b')]);
+    const out = coalesced([
+      op('update', 'b', { phone: '1' }, { baseVersion: 2 }),
+      op('delete', 'b', undefined, { baseVersion: 2 }),
+    ]);
     expect(out).toEqual([expect.objectContaining({ type: 'delete', baseVersion: 2 })]);
     expect(out[0]).not.toHaveProperty('data');
+  });
+
+  it('never folds a change made on a newer server version into one made on an older one', () => {
+    // A pull between the two edits brought version 4 (a colleague's change): the second edit was
+    // made on it. Sent on base 3, the server would count the colleague's change against it too.
+    const first = op('update', 'a', { village: 'Dedza' }, { baseVersion: 3 });
+    const second = op('update', 'a', { phone: '3' }, { baseVersion: 4 });
+    const third = op('update', 'a', { notes: 'x' }, { baseVersion: 4 });
+    expect(coalesced([first, second, third])).toEqual([
+      first,
+      expect.objectContaining({ seq: second.seq, baseVersion: 4, data: { phone: '3', notes: 'x' } }),
+    ]);
+    const before = op('update', 'b', { village: 'x' }, { baseVersion: 3 });
+    const deletion = op('delete', 'b', undefined, { baseVersion: 4 });
+    expect(coalesced([before, deletion])).toEqual([before, deletion]);
+    // An update made on a server copy pulled beneath an unsent create of the same id.
+    const create = op('create', 'c', { name: 'x' });
+    const onServerCopy = op('update', 'c', { phone: '1' }, { baseVersion: 1 });
+    expect(coalesced([create, onServerCopy])).toEqual([create, onServerCopy]);
   });
 
   it('never folds into an op the server may have seen, and keeps other records apart', () => {

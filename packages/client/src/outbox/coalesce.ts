@@ -14,9 +14,11 @@ function foldable(entry: OutboxEntry): boolean {
 /**
  * Folds consecutive unsent ops on the same record into as few as possible (seed 004), so a
  * record edited ten times offline travels once:
- * - create + update -> one create with the merged data;
- * - update + update -> one update with both sets of fields (the first op's base version);
- * - update + delete -> one delete (on the first op's base version);
+ * - create + update -> one create with the merged data, unless the update was made on a server
+ *   copy pulled beneath the unsent create (it has a base version);
+ * - update + update -> one update with both sets of fields, when both were made on the same
+ *   base version (never across a pull that brought a newer one);
+ * - update + delete -> one delete, likewise on the same base version;
  * - create + delete -> nothing at all: the server never hears of the record. Unless the server
  *   has a record of that id after all (`serverVersion` above 0: another device made one under the
  *   same id, as intake forms are named after their patient, and this device has pulled it): then
@@ -59,6 +61,13 @@ export function coalesceOutbox(
 }
 
 function fold(prev: OutboxEntry, next: OutboxEntry, serverVersion: number): OutboxEntry | 'both-gone' | null {
+  // A change made on a newer server version than `prev` was (a pull came in between, or brought a
+  // copy under an unsent create) stays apart: folded, it would travel on `prev`'s older base, and
+  // the server would count the fields others changed in between against the person's later change
+  // too: a conflict holding back both changes for review, where the two ops alone would each apply.
+  // (create + delete has its own rule below.)
+  const needsSameBase = !(prev.type === 'create' && next.type === 'delete');
+  if (needsSameBase && next.baseVersion !== prev.baseVersion) return null;
   if (prev.type === 'create' && next.type === 'update') {
     return { ...prev, data: applyPatch(prev.data ?? {}, next.data ?? {}), hlc: next.hlc };
   }
