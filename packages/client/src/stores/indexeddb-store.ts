@@ -51,7 +51,10 @@ const schemaV1 = {
 function openDexie(options: IndexedDbStoreOptions): OutpostDb {
   // Dexie merges its options over its defaults, so an explicit `undefined` would replace the
   // platform's indexedDB: pass only what was given.
-  const dexieOptions: DexieOptions = { autoOpen: false };
+  // Strict: a commit resolves only once the browser has flushed it to disk. The browsers' default
+  // (relaxed, Chromium's since 121) resolves once the OS has it, so a tablet that loses power
+  // seconds after an edit was shown saved loses it, and can lose the mark that an op was sent.
+  const dexieOptions: DexieOptions = { autoOpen: false, chromeTransactionDurability: 'strict' };
   if (options.indexedDB) dexieOptions.indexedDB = options.indexedDB;
   if (options.IDBKeyRange) dexieOptions.IDBKeyRange = options.IDBKeyRange;
   const db = new Dexie(options.name, dexieOptions);

@@ -1,5 +1,5 @@
-import { IDBFactory, IDBKeyRange } from 'fake-indexeddb';
-import { describe, expect, it } from 'vitest';
+import { IDBDatabase, IDBFactory, IDBKeyRange } from 'fake-indexeddb';
+import { describe, expect, it, vi } from 'vitest';
 import { encryptedStore } from '../crypto/encrypted-store';
 import { indexedDbStore } from './indexeddb-store';
 import type { LocalRecord, LocalStore } from './local-store';
@@ -104,6 +104,26 @@ describe('indexedDbStore', () => {
     const error: unknown = await store.load().catch((e: unknown) => e);
     expect(error).toMatchObject({ code: 'STORE_OPEN_FAILED', store: 'clinic-refused' });
     expect((error as Error).message).toMatch(/clinic-refused.*SecurityError/);
+  });
+
+  it('asks for strict durability on every write, so a change reported saved survives a power cut', async () => {
+    // Chromium (since 121), Firefox and Safari default to relaxed durability: a write is reported
+    // done once it reaches the OS buffers, and a tablet losing power seconds later loses it, the
+    // mark that an op was sent included (a later edit would then be folded into it and lost behind
+    // the server's "duplicate"). fake-indexeddb keeps no disk, so the test reads what was asked for.
+    const transaction = vi.spyOn(IDBDatabase.prototype, 'transaction');
+    try {
+      const store = indexedDbStore({ name: 'clinic-durable', indexedDB: new IDBFactory(), IDBKeyRange });
+      await store.load();
+      await store.commit({ putRecords: [patient], meta: { cursor: 'c-1' } });
+      await store.clear();
+      await store.close();
+      const writes = transaction.mock.calls.filter(([, mode]) => mode === 'readwrite');
+      expect(writes).toHaveLength(2);
+      for (const [, , options] of writes) expect(options).toMatchObject({ durability: 'strict' });
+    } finally {
+      transaction.mockRestore();
+    }
   });
 
   it('keeps databases of different names apart', async () => {
