@@ -123,6 +123,25 @@ export class Collection<D extends RecordData = RecordData> {
     return data;
   }
 
+  /**
+   * The data with each reference to a temp id the server has replaced given as the real id. A screen
+   * rendered before the mapping arrived still holds the temp id; every stored record was rewritten
+   * to the real one, so a record or a query naming the temp id would no longer meet its parent's
+   * children (a pet left out of its owner's list, a list emptied by the sync that mapped it).
+   */
+  private withRealRefs<T extends RecordData>(data: T): T {
+    let out: RecordData | undefined;
+    for (const field of Object.keys(this.def.references)) {
+      const value = data[field];
+      if (typeof value !== 'string') continue;
+      const real = this.ctx.realId(value);
+      if (real === value) continue;
+      out ??= { ...data };
+      out[field] = real;
+    }
+    return (out ?? data) as T;
+  }
+
   private live(id: string): LocalRecord {
     const rec = this.ctx.db.state.record(this.def.name, this.ctx.realId(id));
     if (!rec || rec.deleted) throw new OutpostError('NOT_FOUND', `${this.def.name} ${id} not found`);
@@ -172,15 +191,24 @@ export class Collection<D extends RecordData = RecordData> {
         (this.def.idStrategy === 'server'
           ? makeTempId(this.def.name, this.ctx.now(), this.ctx.randomBytes)
           : uuidv7(this.ctx.now(), this.ctx.randomBytes));
-      if (this.ctx.db.state.record(this.def.name, id)) {
+      const existing = this.ctx.db.state.record(this.def.name, id);
+      // A record created and deleted before the server saw it leaves a local tombstone once its two
+      // ops fold to nothing (coalesceOutbox): no server version and no op. The id is free again, or
+      // a form named after its patient could never be made again on this device.
+      const neverOnServer =
+        existing?.deleted === true &&
+        existing.version === 0 &&
+        this.ctx.db.state.opsFor(this.def.name, id).length === 0;
+      if (existing && !neverOnServer) {
         throw new OutpostError('CONFLICT', `${this.def.name} ${id} already exists`);
       }
       const hlc = this.ctx.clock.tick();
-      const op = this.entry('create', id, hlc, { ...data }, 0);
+      const fields = this.withRealRefs(data);
+      const op = this.entry('create', id, hlc, { ...fields }, 0);
       const rec: LocalRecord = {
         collection: this.def.name,
         id,
-        data: applyPatch({}, data),
+        data: applyPatch({}, fields),
         deleted: false,
         version: 0,
         hlc,
@@ -198,10 +226,11 @@ export class Collection<D extends RecordData = RecordData> {
       const rec = this.live(id);
       this.assertChangeable(rec);
       const hlc = this.ctx.clock.tick();
-      const op = this.entry('update', rec.id, hlc, { ...patch } as RecordData, rec.version);
+      const fields = this.withRealRefs(patch as RecordData);
+      const op = this.entry('update', rec.id, hlc, { ...fields }, rec.version);
       const next: LocalRecord = {
         ...rec,
-        data: applyPatch(rec.data, patch as RecordData),
+        data: applyPatch(rec.data, fields),
         hlc,
         updatedAt: op.createdAt,
       };
@@ -255,15 +284,16 @@ export class Collection<D extends RecordData = RecordData> {
 
   private findNow(query: FindQuery<D>): ClientRecord<D>[] {
     const { where } = query;
+    const wanted = where && typeof where !== 'function' ? this.withRealRefs(where as RecordData) : undefined;
     const out: ClientRecord<D>[] = [];
     for (const rec of this.ctx.db.state.records.values()) {
       if (rec.collection !== this.def.name || rec.deleted) continue;
       const view = this.view(rec);
       if (typeof where === 'function') {
         if (!where(view)) continue;
-      } else if (where) {
+      } else if (wanted) {
         const data = rec.data as RecordData;
-        if (!Object.entries(where).every(([f, v]) => data[f] === v)) continue;
+        if (!Object.entries(wanted).every(([f, v]) => data[f] === v)) continue;
       }
       out.push(view);
     }
