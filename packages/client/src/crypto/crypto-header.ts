@@ -22,7 +22,15 @@ export interface CryptoHeader {
   salt: string;
   /** A known text sealed with the key: opening it proves the passphrase before anything is written. */
   check: string;
+  /**
+   * 2: an outbox op's data is authenticated with its record and kind, and a conflict's summary with
+   * its record, besides their own key. Absent in headers written before, whose ops and conflicts are
+   * bound to their key alone: the encrypted store seals those again on first use.
+   */
+  binding?: typeof CURRENT_BINDING;
 }
+
+export const CURRENT_BINDING = 2;
 
 /** The store's header, or null for a store never encrypted; throws if one is there but unreadable. */
 export function readHeader(meta: Record<string, unknown>): CryptoHeader | null {
@@ -38,7 +46,8 @@ export function readHeader(meta: Record<string, unknown>): CryptoHeader | null {
     (header.iterations ?? 0) > 0 &&
     (header.iterations ?? 0) <= MAX_ITERATIONS &&
     typeof header.salt === 'string' &&
-    typeof header.check === 'string';
+    typeof header.check === 'string' &&
+    (header.binding === undefined || header.binding === CURRENT_BINDING);
   if (!valid) {
     throw new EncryptedDataError(
       `the encryption header ('${CRYPTO_META_KEY}') is damaged or from a newer version of Outpost`,
@@ -54,7 +63,17 @@ export async function createHeader(
   const salt = randomBytes(SALT_BYTES);
   const key = await deriveKey(passphrase, salt, iterations);
   const check = await seal(key, KEY_CHECK_TEXT, KEY_CHECK_CONTEXT);
-  return { header: { version: 1, kdf: 'PBKDF2-SHA-256', iterations, salt: bytesToBase64(salt), check }, key };
+  return {
+    header: {
+      version: 1,
+      kdf: 'PBKDF2-SHA-256',
+      iterations,
+      salt: bytesToBase64(salt),
+      check,
+      binding: CURRENT_BINDING,
+    },
+    key,
+  };
 }
 
 /** The key the header was made with, or WrongPassphraseError. Reads only: never writes. */

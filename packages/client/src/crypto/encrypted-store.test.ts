@@ -5,9 +5,10 @@ import { indexedDbStore } from '../stores/indexeddb-store';
 import type { LocalConflict, LocalRecord, OutboxEntry, WriteBatch } from '../stores/local-store';
 import { memoryStore } from '../stores/memory-store';
 import { base64ToBytes } from './base64';
-import { CRYPTO_META_KEY } from './crypto-header';
+import { CRYPTO_META_KEY, createHeader } from './crypto-header';
 import type { CryptoHeader } from './crypto-header';
 import { EncryptedDataError, WrongPassphraseError, encryptedStore } from './encrypted-store';
+import { sealValue } from './sealed-value';
 
 const PASSPHRASE = 'mangoes ripen in Ntcheu';
 const ITERATIONS = 1_000;
@@ -267,6 +268,87 @@ describe('encryptedStore refusing damaged data', () => {
       code: 'ENCRYPTED_DATA_DAMAGED',
       message: expect.stringContaining('record patients/p-1 data'),
     });
+  });
+
+  it('does not open an op or a conflict whose record, collection or kind was changed in the clear', async () => {
+    // The ids stay in clear for the store to index. Were an op's data bound to its seq alone, an
+    // edited id would send one patient's change (here: allergies cleared) to another patient.
+    const tampered: Array<[string, (stored: OutboxEntry) => OutboxEntry]> = [
+      ['id', (stored) => ({ ...stored, id: 'p-2' })],
+      ['collection', (stored) => ({ ...stored, collection: 'encounters' })],
+      ['type', (stored) => ({ ...stored, type: 'create' })],
+    ];
+    for (const [field, edit] of tampered) {
+      const inner = memoryStore();
+      const store = encryptedStore(inner, { passphrase: PASSPHRASE, iterations: ITERATIONS });
+      await store.commit({ putOps: [{ ...ops[0]!, data: { allergies: null } }] });
+      const [stored] = (await inner.load()).outbox;
+      await inner.commit({ putOps: [edit(stored!)] });
+      await expect(
+        encryptedStore(inner, { passphrase: PASSPHRASE }).load(),
+        `an op whose ${field} was changed`,
+      ).rejects.toMatchObject({
+        code: 'ENCRYPTED_DATA_DAMAGED',
+        message: expect.stringContaining('outbox entry 1'),
+      });
+    }
+
+    const inner = memoryStore();
+    await encryptedStore(inner, { passphrase: PASSPHRASE, iterations: ITERATIONS }).commit({
+      putConflicts: [disputed],
+    });
+    const [conflict] = (await inner.load()).conflicts;
+    await inner.commit({ putConflicts: [{ ...conflict!, recordId: 'p-2' }] });
+    await expect(encryptedStore(inner, { passphrase: PASSPHRASE }).load()).rejects.toMatchObject({
+      code: 'ENCRYPTED_DATA_DAMAGED',
+      message: expect.stringContaining('conflict c-1 summary'),
+    });
+  });
+
+  it('opens a store sealed before ops were bound to their record, and seals it again in one commit', async () => {
+    // As an earlier version wrote it: a header without `binding`, op data and conflict summaries
+    // authenticated with their key alone.
+    const inner = memoryStore();
+    const { header, key } = await createHeader(PASSPHRASE, ITERATIONS);
+    const { binding: _binding, ...legacyHeader } = header;
+    await inner.commit({
+      putRecords: [
+        {
+          ...patient,
+          data: await sealValue(key, patient.data, { path: 'p', context: 'record\u0000patients\u0000p-1' }),
+        },
+      ],
+      putOps: [
+        { ...ops[0]!, data: await sealValue(key, ops[0]!.data, { path: 'o', context: 'op\u00001' }) },
+        ops[2]!,
+      ],
+      putConflicts: [
+        {
+          ...disputed,
+          summary: (await sealValue(key, disputed.summary, {
+            path: 'c',
+            context: 'conflict\u0000c-1',
+          })) as never,
+        },
+      ],
+      meta: { [CRYPTO_META_KEY]: legacyHeader, cursor: 'c-7' },
+    });
+
+    const expected = {
+      records: [patient],
+      outbox: [ops[0], ops[2]],
+      conflicts: [disputed],
+      meta: { cursor: 'c-7' },
+    };
+    expect(await encryptedStore(inner, { passphrase: PASSPHRASE }).load()).toEqual(expected);
+    expect((await inner.load()).meta[CRYPTO_META_KEY]).toEqual(header);
+    expect(await encryptedStore(inner, { passphrase: PASSPHRASE }).load()).toEqual(expected);
+    // Bound now: the op no longer opens under another record's id.
+    const [stored] = (await inner.load()).outbox;
+    await inner.commit({ putOps: [{ ...stored!, id: 'p-2' }] });
+    await expect(encryptedStore(inner, { passphrase: PASSPHRASE }).load()).rejects.toBeInstanceOf(
+      EncryptedDataError,
+    );
   });
 
   it('refuses to start over when the header is gone but encrypted data remains, writing nothing', async () => {

@@ -8,7 +8,7 @@ import type {
   WriteBatch,
 } from '../stores/local-store';
 import { StoreClosedError, StoreWriteError } from '../stores/store-errors';
-import { CRYPTO_META_KEY, createHeader, openHeader, readHeader } from './crypto-header';
+import { CRYPTO_META_KEY, CURRENT_BINDING, createHeader, openHeader, readHeader } from './crypto-header';
 import { EncryptedDataError } from './crypto-errors';
 import { isSealed, sealValue, unsealValue } from './sealed-value';
 import { DEFAULT_PBKDF2_ITERATIONS } from './web-crypto';
@@ -30,13 +30,19 @@ const recordPlace = (r: { collection: string; id: string }) => ({
   path: `record ${r.collection}/${r.id} data`,
   context: `record\u0000${r.collection}\u0000${r.id}`,
 });
-const opPlace = (op: { seq: number }) => ({
+// An op's data is bound to the record and kind of change it is, not only to its seq: with the seq
+// alone, ciphertext left in place under an edited id (or collection, or type) would open, and the
+// change would be sent for another patient. A conflict's summary likewise to its record. `legacy`:
+// how stores encrypted before (header without `binding`) sealed them, read once to seal them again.
+const opPlace = (op: Pick<OutboxEntry, 'seq' | 'collection' | 'id' | 'type'>, legacy = false) => ({
   path: `outbox entry ${op.seq} data`,
-  context: `op\u0000${op.seq}`,
+  context: legacy
+    ? `op\u0000${op.seq}`
+    : `op\u0000${op.seq}\u0000${op.collection}\u0000${op.id}\u0000${op.type}`,
 });
-const conflictPlace = (c: { id: string }) => ({
+const conflictPlace = (c: Pick<LocalConflict, 'id' | 'collection' | 'recordId'>, legacy = false) => ({
   path: `conflict ${c.id} summary`,
-  context: `conflict\u0000${c.id}`,
+  context: legacy ? `conflict\u0000${c.id}` : `conflict\u0000${c.id}\u0000${c.collection}\u0000${c.recordId}`,
 });
 
 async function sealRecord(key: CryptoKey, record: LocalRecord): Promise<LocalRecord> {
@@ -73,7 +79,7 @@ function asObject(value: unknown, path: string): Record<string, unknown> {
   return value as Record<string, unknown>;
 }
 
-async function openSnapshot(key: CryptoKey, snapshot: StoreSnapshot): Promise<StoreSnapshot> {
+async function openSnapshot(key: CryptoKey, snapshot: StoreSnapshot, legacy = false): Promise<StoreSnapshot> {
   const records = Promise.all(
     snapshot.records.map(async (r) => {
       const place = recordPlace(r);
@@ -84,13 +90,13 @@ async function openSnapshot(key: CryptoKey, snapshot: StoreSnapshot): Promise<St
   const outbox = Promise.all(
     snapshot.outbox.map(async (op) => {
       if (op.data === undefined) return op;
-      const place = opPlace(op);
+      const place = opPlace(op, legacy);
       return { ...op, data: asObject(await unsealValue(key, op.data, place), place.path) };
     }),
   );
   const conflicts = Promise.all(
     snapshot.conflicts.map(async (c) => {
-      const place = conflictPlace(c);
+      const place = conflictPlace(c, legacy);
       const summary = asObject(await unsealValue(key, c.summary, place), place.path);
       // Authenticated: this is exactly the summary this module sealed.
       return { ...c, summary: summary as ConflictSummary };
@@ -152,14 +158,31 @@ export function encryptedStore(inner: LocalStore, options: EncryptedStoreOptions
   // close would load the inner store to unlock it, and that load would open it again.
   let closed = false;
 
-  /** The key for the store as loaded; on first use creates the header and encrypts what is there. */
-  async function unlock(snapshot: StoreSnapshot): Promise<{ key: CryptoKey; created: boolean }> {
+  /**
+   * The key for the store as loaded; on first use creates the header and encrypts what is there.
+   * `plain`: the snapshot decrypted, when unlocking had to read it all (just encrypted, or sealed
+   * again with the current binding); the caller decrypts the snapshot itself otherwise.
+   */
+  async function unlock(snapshot: StoreSnapshot): Promise<{ key: CryptoKey; plain?: StoreSnapshot }> {
     const header = readHeader(snapshot.meta);
     if (header) {
       if (unlocked?.salt !== header.salt) {
         unlocked = { key: await openHeader(passphrase, header), salt: header.salt };
       }
-      return { key: unlocked.key, created: false };
+      const { key } = unlocked;
+      if (header.binding === CURRENT_BINDING) return { key };
+      // Encrypted before ops and conflicts were bound to their record: seal them again, with the
+      // header that says so, in one commit, before anything else is written under the new binding.
+      const plain = await openSnapshot(key, snapshot, true);
+      const resealed = await sealBatch(key, {
+        putOps: plain.outbox.filter((op) => op.data !== undefined),
+        putConflicts: plain.conflicts,
+      });
+      await inner.commit({
+        ...resealed,
+        meta: { [CRYPTO_META_KEY]: { ...header, binding: CURRENT_BINDING } },
+      });
+      return { key, plain };
     }
     if (holdsSealedValues(snapshot)) {
       // Making a new key now would bury the existing ciphertext for good.
@@ -176,7 +199,8 @@ export function encryptedStore(inner: LocalStore, options: EncryptedStoreOptions
     });
     await inner.commit({ ...migration, meta: { [CRYPTO_META_KEY]: created } });
     unlocked = { key, salt: created.salt };
-    return { key, created: true };
+    // The snapshot read was plaintext (or empty) and is the answer as it is.
+    return { key, plain: snapshot };
   }
 
   return {
@@ -186,9 +210,8 @@ export function encryptedStore(inner: LocalStore, options: EncryptedStoreOptions
       run(async () => {
         closed = false;
         const snapshot = await inner.load();
-        const { key, created } = await unlock(snapshot);
-        // Just created: the snapshot read was plaintext (or empty) and is the answer as it is.
-        return created ? snapshot : openSnapshot(key, snapshot);
+        const { key, plain } = await unlock(snapshot);
+        return plain ?? openSnapshot(key, snapshot);
       }),
 
     commit: (batch) =>
