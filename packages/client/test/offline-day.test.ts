@@ -269,6 +269,43 @@ describe('two devices on one patient (field clinic)', () => {
   });
 });
 
+describe('one device, its own changes after a lost answer (field clinic)', () => {
+  let server: TestServer;
+  beforeAll(async () => {
+    server = await startServer(fieldClinic);
+  });
+  afterAll(async () => server.close());
+
+  it('a dose corrected after the first change’s answer was lost is no conflict with that change', async () => {
+    const network = new TestNetwork();
+    const tablet = await opener(server, fieldClinic, 'nurse@clinic-a.test', network)(memoryStore());
+    const patient = await tablet.collection('patients').create({ name: 'Amina K.', village: 'Ntcheu' });
+    const rx = await tablet
+      .collection('prescriptions')
+      .create({ patientId: patient.id, drug: 'Amoxicillin', dose: '500 mg' });
+    expect((await tablet.sync()).ok).toBe(true);
+
+    // The server applies the change; its answer is lost on the way back.
+    await tablet.collection('prescriptions').update(rx.id, { dose: '250 mg' });
+    network.loseNextAnswers(1);
+    expect((await tablet.sync()).ok).toBe(false);
+    // The nurse corrects the dose again before the network comes back.
+    await tablet.collection('prescriptions').update(rx.id, { dose: '125 mg', frequency: 'twice a day' });
+    const result = await tablet.sync();
+
+    // Her second change was made on top of her first: prescriptions wait for a person on a real
+    // conflict, and she must not be made to settle one against herself. The device resends the
+    // first alone and sends the second on the version the first made.
+    expect(result.ok).toBe(true);
+    expect(tablet.conflicts.list({ status: 'open' })).toEqual([]);
+    expect(tablet.queue.stats().conflict).toBe(0);
+    expect(network.pushes().at(-1)?.ops).toMatchObject([{ type: 'update', baseVersion: 2 }]);
+    const atServer = (await serverState(server, 'nurse@clinic-a.test')).get(`prescriptions/${rx.id}`);
+    expect(atServer).toMatchObject({ dose: '125 mg', frequency: 'twice a day' });
+    expect((await tablet.collection('prescriptions').get(rx.id))?.data).toMatchObject({ dose: '125 mg' });
+  });
+});
+
 describe('the server down', () => {
   let server: TestServer;
   beforeAll(async () => {
