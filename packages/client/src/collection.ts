@@ -10,6 +10,7 @@ import type { CollectionDefinition, HlcClock, RandomBytes, RecordData } from '@o
 import type { LocalDb } from './local-db';
 import type { LocalRecord, OutboxEntry } from './stores/local-store';
 import { isRefused, showsInView } from './local-state';
+import { foldable } from './outbox/coalesce';
 
 /** A record as the application sees it. */
 export interface ClientRecord<D extends RecordData = RecordData> {
@@ -192,13 +193,13 @@ export class Collection<D extends RecordData = RecordData> {
           ? makeTempId(this.def.name, this.ctx.now(), this.ctx.randomBytes)
           : uuidv7(this.ctx.now(), this.ctx.randomBytes));
       const existing = this.ctx.db.state.record(this.def.name, id);
-      // A record created and deleted before the server saw it leaves a local tombstone once its two
-      // ops fold to nothing (coalesceOutbox): no server version and no op. The id is free again, or
-      // a form named after its patient could never be made again on this device.
+      // A record created and deleted before any of its ops was sent: its create and delete fold to
+      // nothing at the next sync (coalesceOutbox), so the id is free again, or a form named after
+      // its patient could never be made again on this device.
       const neverOnServer =
         existing?.deleted === true &&
         existing.version === 0 &&
-        this.ctx.db.state.opsFor(this.def.name, id).length === 0;
+        this.ctx.db.state.opsFor(this.def.name, id).every(foldable);
       if (existing && !neverOnServer) {
         throw new OutpostError('CONFLICT', `${this.def.name} ${id} already exists`);
       }

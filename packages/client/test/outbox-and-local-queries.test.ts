@@ -74,7 +74,7 @@ describe('the field clinic outbox', () => {
     });
   });
 
-  it('frees the id of a record created and deleted before the server saw it', async () => {
+  it('frees the id of a record created and deleted before the server saw it, and keeps none of its data', async () => {
     const store = memoryStore();
     const nurse = await openClient(server, 'nurse@clinic-a.test', store, new TestNetwork(), {
       timers: new ManualTimers(),
@@ -86,9 +86,30 @@ describe('the field clinic outbox', () => {
     await forms.create({ patientId: patient.id, answers: { fever: true } }, { id });
     await forms.delete(id);
     await nurse.sync(); // the create and the delete fold to nothing: the server never hears of it
+    // Nor does the device keep the deleted answers.
+    const kept = await store.load();
+    expect(kept.records.filter((r) => r.id === id)).toEqual([]);
+    expect(kept.outbox.filter((o) => o.id === id)).toEqual([]);
 
     await forms.create({ patientId: patient.id, answers: { fever: false } }, { id });
     await nurse.sync();
+    expect(await onServer(server, 'nurse@clinic-a.test', `intakeForms/${id}`)).toMatchObject({
+      answers: { fever: false },
+    });
+  });
+
+  it('frees the id of a record created and deleted offline at once, before any sync', async () => {
+    const nurse = await openClient(server, 'nurse@clinic-a.test', memoryStore(), new TestNetwork(), {
+      timers: new ManualTimers(),
+    });
+    const patient = await nurse.collection('patients').create({ name: 'Dalitso' });
+    const forms = nurse.collection('intakeForms');
+    const id = `intake-${patient.id}`;
+    await forms.create({ patientId: patient.id, answers: { fever: true } }, { id });
+    await forms.delete(id);
+    await forms.create({ patientId: patient.id, answers: { fever: false } }, { id });
+    expect((await forms.get(id))?.data).toMatchObject({ answers: { fever: false } });
+    expect((await nurse.sync()).ok).toBe(true);
     expect(await onServer(server, 'nurse@clinic-a.test', `intakeForms/${id}`)).toMatchObject({
       answers: { fever: false },
     });

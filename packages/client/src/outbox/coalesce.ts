@@ -2,7 +2,7 @@ import { applyPatch } from '@outpost/core';
 import type { OutboxEntry } from '../stores/local-store';
 
 /** Only ops the server has never seen may be folded together: a sent op must keep its exact content. */
-function foldable(entry: OutboxEntry): boolean {
+export function foldable(entry: OutboxEntry): boolean {
   return (
     entry.status === 'pending' &&
     entry.attempts === 0 &&

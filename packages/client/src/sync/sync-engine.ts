@@ -407,8 +407,29 @@ export class SyncEngine {
         // Backoff decides when the engine tries again by itself; a sync that runs sends everything.
         if (heldReason === undefined) sendable.push(changed.get(op.seq) ?? op);
       }
+      // A record created and deleted before the server heard of it is gone once its ops fold to
+      // nothing: its tombstone kept nothing but the patient data a clinician deleted. Unless a
+      // record still names it (orphans are allowed: decision 0016), which then points at a record
+      // the device knows was deleted, not at one that exists nowhere.
+      const neverSent = new Map<string, RecordRef>();
+      for (const o of outbox.values()) {
+        if (!removed.has(o.seq)) continue;
+        const rec = state.record(o.collection, o.id);
+        if (rec?.deleted === true && rec.version === 0) neverSent.set(keyOf(o.collection, o.id), o);
+      }
+      for (const o of current.values()) neverSent.delete(keyOf(o.collection, o.id));
+      if (neverSent.size > 0) {
+        for (const rec of state.records.values()) {
+          const refs = this.o.schema.collection(rec.collection)?.references ?? {};
+          for (const [field, target] of Object.entries(refs)) {
+            const value = rec.data[field];
+            if (typeof value === 'string') neverSent.delete(keyOf(target, value));
+          }
+        }
+      }
+      const deleteRecords = [...neverSent.values()].map(({ collection, id }) => ({ collection, id }));
       return {
-        batch: { putOps: [...changed.values()], deleteOps: remove },
+        batch: { putOps: [...changed.values()], deleteOps: remove, deleteRecords },
         result: sendable,
       };
     });
