@@ -69,9 +69,15 @@ const ops: OutboxEntry[] = [
     type: 'delete',
     id: 'e-9',
     hlc: HLC,
-    status: 'pending',
-    attempts: 0,
+    status: 'failed',
+    attempts: 1,
     createdAt: AT,
+    // The server's refusal can repeat what was typed: a hook's message, a field's value.
+    lastError: {
+      code: 'VALIDATION_FAILED',
+      message: `the visit of ${NAME} in Ntcheu is signed`,
+      details: { allergies: ['penicillin'] },
+    },
   },
 ];
 const disputed: LocalConflict = {

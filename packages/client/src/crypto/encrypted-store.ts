@@ -40,6 +40,12 @@ const opPlace = (op: Pick<OutboxEntry, 'seq' | 'collection' | 'id' | 'type'>, le
     ? `op\u0000${op.seq}`
     : `op\u0000${op.seq}\u0000${op.collection}\u0000${op.id}\u0000${op.type}`,
 });
+// The server's answer to a refused op: its message or details may repeat what was typed (a hook's
+// "date 2031-02-30 is not a day"), so it is sealed like the op's data.
+const opErrorPlace = (op: Pick<OutboxEntry, 'seq' | 'collection' | 'id' | 'type'>) => ({
+  path: `outbox entry ${op.seq} last error`,
+  context: `op-error\u0000${op.seq}\u0000${op.collection}\u0000${op.id}\u0000${op.type}`,
+});
 const conflictPlace = (c: Pick<LocalConflict, 'id' | 'collection' | 'recordId'>, legacy = false) => ({
   path: `conflict ${c.id} summary`,
   context: legacy ? `conflict\u0000${c.id}` : `conflict\u0000${c.id}\u0000${c.collection}\u0000${c.recordId}`,
@@ -50,7 +56,17 @@ async function sealRecord(key: CryptoKey, record: LocalRecord): Promise<LocalRec
 }
 
 async function sealOp(key: CryptoKey, op: OutboxEntry): Promise<OutboxEntry> {
-  return op.data === undefined ? op : { ...op, data: await sealValue(key, op.data, opPlace(op)) };
+  const sealed = { ...op };
+  if (op.data !== undefined) sealed.data = await sealValue(key, op.data, opPlace(op));
+  if (op.lastError !== undefined) {
+    // Opaque to the inner store, as a sealed conflict summary is (below).
+    sealed.lastError = (await sealValue(
+      key,
+      op.lastError,
+      opErrorPlace(op),
+    )) as unknown as OutboxEntry['lastError'];
+  }
+  return sealed;
 }
 
 async function sealConflict(key: CryptoKey, conflict: LocalConflict): Promise<LocalConflict> {
@@ -89,9 +105,20 @@ async function openSnapshot(key: CryptoKey, snapshot: StoreSnapshot, legacy = fa
   );
   const outbox = Promise.all(
     snapshot.outbox.map(async (op) => {
-      if (op.data === undefined) return op;
-      const place = opPlace(op, legacy);
-      return { ...op, data: asObject(await unsealValue(key, op.data, place), place.path) };
+      const opened = { ...op };
+      if (op.data !== undefined) {
+        const place = opPlace(op, legacy);
+        opened.data = asObject(await unsealValue(key, op.data, place), place.path);
+      }
+      // Stores sealed before errors were kept their errors in clear: sealed at the op's next write.
+      if (isSealed(op.lastError)) {
+        const place = opErrorPlace(op);
+        opened.lastError = asObject(
+          await unsealValue(key, op.lastError, place),
+          place.path,
+        ) as OutboxEntry['lastError'];
+      }
+      return opened;
     }),
   );
   const conflicts = Promise.all(
@@ -110,6 +137,11 @@ async function openSnapshot(key: CryptoKey, snapshot: StoreSnapshot, legacy = fa
   };
 }
 
+/** An op with something to seal: its data, or the server's answer to it. */
+function hasSealables(op: OutboxEntry): boolean {
+  return op.data !== undefined || op.lastError !== undefined;
+}
+
 function withoutHeader(meta: Record<string, unknown>): Record<string, unknown> {
   const { [CRYPTO_META_KEY]: _header, ...rest } = meta;
   return rest;
@@ -118,7 +150,7 @@ function withoutHeader(meta: Record<string, unknown>): Record<string, unknown> {
 function holdsSealedValues(snapshot: StoreSnapshot): boolean {
   return (
     snapshot.records.some((r) => isSealed(r.data)) ||
-    snapshot.outbox.some((op) => isSealed(op.data)) ||
+    snapshot.outbox.some((op) => isSealed(op.data) || isSealed(op.lastError)) ||
     snapshot.conflicts.some((c) => isSealed(c.summary))
   );
 }
@@ -175,7 +207,7 @@ export function encryptedStore(inner: LocalStore, options: EncryptedStoreOptions
       // header that says so, in one commit, before anything else is written under the new binding.
       const plain = await openSnapshot(key, snapshot, true);
       const resealed = await sealBatch(key, {
-        putOps: plain.outbox.filter((op) => op.data !== undefined),
+        putOps: plain.outbox.filter(hasSealables),
         putConflicts: plain.conflicts,
       });
       await inner.commit({
@@ -194,7 +226,7 @@ export function encryptedStore(inner: LocalStore, options: EncryptedStoreOptions
     // A device turning encryption on: its plaintext is sealed in the same commit as the header.
     const migration = await sealBatch(key, {
       putRecords: snapshot.records,
-      putOps: snapshot.outbox.filter((op) => op.data !== undefined),
+      putOps: snapshot.outbox.filter(hasSealables),
       putConflicts: snapshot.conflicts,
     });
     await inner.commit({ ...migration, meta: { [CRYPTO_META_KEY]: created } });
