@@ -4,7 +4,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
-import type { Schema } from '@outpost/core';
+import type { Change, RecordData, Schema } from '@outpost/core';
 import { createSyncServer, ensureUsers, openSqlite } from '@outpost/server';
 import { fieldClinic } from '@outpost/examples';
 import { createSyncClient } from '../src/index';
@@ -64,6 +64,25 @@ export async function startServer(
       rmSync(dir, { recursive: true, force: true });
     },
   };
+}
+
+/** The whole server state of a tenant, as a fresh pull from scratch sees it. */
+export async function serverState(server: TestServer, email: string): Promise<Map<string, RecordData>> {
+  const token = await server.token(email);
+  const state = new Map<string, RecordData>();
+  let cursor: string | undefined;
+  for (;;) {
+    const res = await fetch(`${server.url}/v1/sync/pull?limit=5000${cursor ? `&cursor=${cursor}` : ''}`, {
+      headers: { authorization: `Bearer ${token}` },
+    });
+    const page = (await res.json()) as { changes: Change[]; cursor: string; hasMore: boolean };
+    for (const c of page.changes) {
+      if (c.deleted) state.delete(`${c.collection}/${c.id}`);
+      else state.set(`${c.collection}/${c.id}`, c.data ?? {});
+    }
+    cursor = page.cursor;
+    if (!page.hasMore) return state;
+  }
 }
 
 export type NetworkMode = 'online' | 'offline' | 'lose-answers' | 'server-error';

@@ -2,7 +2,7 @@
 // one patient, a server that is down, and the lessons the field taught sync engines.
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { isTempId } from '@outpost/core';
-import type { Change, RecordData, Schema } from '@outpost/core';
+import type { RecordData, Schema } from '@outpost/core';
 import { fieldClinic, vetPractice } from '@outpost/examples';
 import { memoryStore } from '../src/index';
 import type { LocalStore, SyncClient, SyncClientOptions } from '../src/index';
@@ -12,28 +12,10 @@ import {
   closeClient,
   closeClients,
   openClient,
+  serverState,
   startServer,
 } from './client-fixture';
 import type { TestServer } from './client-fixture';
-
-/** The whole server state of a tenant, as a fresh pull from scratch sees it. */
-async function serverState(server: TestServer, email: string): Promise<Map<string, RecordData>> {
-  const token = await server.token(email);
-  const state = new Map<string, RecordData>();
-  let cursor: string | undefined;
-  for (;;) {
-    const res = await fetch(`${server.url}/v1/sync/pull?limit=5000${cursor ? `&cursor=${cursor}` : ''}`, {
-      headers: { authorization: `Bearer ${token}` },
-    });
-    const page = (await res.json()) as { changes: Change[]; cursor: string; hasMore: boolean };
-    for (const c of page.changes) {
-      if (c.deleted) state.delete(`${c.collection}/${c.id}`);
-      else state.set(`${c.collection}/${c.id}`, c.data ?? {});
-    }
-    cursor = page.cursor;
-    if (!page.hasMore) return state;
-  }
-}
 
 async function localState(client: SyncClient): Promise<Map<string, RecordData>> {
   const state = new Map<string, RecordData>();

@@ -2,29 +2,22 @@
 // may fold together, an id freed when its record never reached the server, and records and
 // queries that name a parent by a temp id the server has since replaced.
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import type { Change, RecordData } from '@outpost/core';
+import type { RecordData } from '@outpost/core';
 import { fieldClinic, vetPractice } from '@outpost/examples';
 import { memoryStore } from '../src/index';
-import { ManualTimers, TestNetwork, closeClients, openClient, startServer } from './client-fixture';
+import {
+  ManualTimers,
+  TestNetwork,
+  closeClients,
+  openClient,
+  serverState,
+  startServer,
+} from './client-fixture';
 import type { TestServer } from './client-fixture';
 
 /** One record as the server holds it, read by a fresh pull from scratch. */
 async function onServer(server: TestServer, email: string, key: string): Promise<RecordData | undefined> {
-  const token = await server.token(email);
-  const state = new Map<string, RecordData>();
-  let cursor: string | undefined;
-  for (;;) {
-    const res = await fetch(`${server.url}/v1/sync/pull?limit=5000${cursor ? `&cursor=${cursor}` : ''}`, {
-      headers: { authorization: `Bearer ${token}` },
-    });
-    const page = (await res.json()) as { changes: Change[]; cursor: string; hasMore: boolean };
-    for (const c of page.changes) {
-      if (c.deleted) state.delete(`${c.collection}/${c.id}`);
-      else state.set(`${c.collection}/${c.id}`, c.data ?? {});
-    }
-    cursor = page.cursor;
-    if (!page.hasMore) return state.get(key);
-  }
+  return (await serverState(server, email)).get(key);
 }
 
 afterEach(closeClients);
