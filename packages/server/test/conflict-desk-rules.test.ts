@@ -221,6 +221,225 @@ describe.each(dialects())('the conflict desk on %s', (kind) => {
     });
   });
 
+  it('client-wins on a create, days later: the client’s fields apply, a field added since stays', async () => {
+    const id = await newPatient({ village: 'Ntcheu' });
+    // Tablet 2 registered the same patient again, offline: the village is disputed, left open.
+    const again = await one(
+      {
+        collection: 'patients',
+        type: 'create',
+        id,
+        data: { name: 'Amina K.', village: 'Dedza', sex: 'female' },
+      },
+      'tablet-2',
+    );
+    expect(again.conflict).toMatchObject({ outcome: 'open' });
+    // Meanwhile a third nurse records the phone on the record as it stands.
+    expect(
+      (
+        await one(
+          { collection: 'patients', type: 'update', id, baseVersion: 1, data: { phone: '0999' } },
+          'tablet-3',
+        )
+      ).status,
+    ).toBe('applied');
+
+    const resolved = await desk(String(again.conflict?.id), 'resolve', { strategy: 'client-wins' });
+    expect(resolved.status).toBe(200);
+    expect((await record('patients', id)).data).toEqual({
+      name: 'Amina K.',
+      village: 'Dedza',
+      sex: 'female',
+      phone: '0999',
+    });
+  });
+
+  it('client-wins over a field edited since the conflict is refused, naming the field; the later edit stays', async () => {
+    const patientId = await newPatient();
+    const rx = uuidv7();
+    await push(server, nurse, [
+      {
+        collection: 'prescriptions',
+        type: 'create',
+        id: rx,
+        data: { patientId, drug: 'Amoxicillin', dose: '500 mg' },
+      },
+      { collection: 'prescriptions', type: 'update', id: rx, baseVersion: 1, data: { dose: '250 mg' } },
+    ]);
+    const stale = await one(
+      { collection: 'prescriptions', type: 'update', id: rx, baseVersion: 1, data: { dose: '1 g' } },
+      'tablet-2',
+    );
+    expect(stale.conflict?.outcome).toBe('open');
+    // The prescriber changes the dose again, on the record as it stands.
+    await one({
+      collection: 'prescriptions',
+      type: 'update',
+      id: rx,
+      baseVersion: 2,
+      data: { dose: '750 mg' },
+    });
+
+    const refused = await server.request<{ error: { code: string; details?: { fields?: string[] } } }>({
+      method: 'POST',
+      url: `/v1/conflicts/${String(stale.conflict?.id)}/resolve`,
+      token: admin,
+      body: { strategy: 'client-wins' },
+    });
+    expect(refused.status).toBe(409);
+    expect(refused.body.error).toMatchObject({ code: 'CONFLICT', details: { fields: ['dose'] } });
+    expect(await record('prescriptions', rx)).toMatchObject({ version: 3, data: { dose: '750 mg' } });
+    const conflict = await server.request<{ outcome: string }>({
+      method: 'GET',
+      url: `/v1/conflicts/${String(stale.conflict?.id)}`,
+      token: admin,
+    });
+    expect(conflict.body.outcome).toBe('open');
+  });
+
+  it('merge with every field of both versions keeps a field no one disputed that was edited since', async () => {
+    const id = await newPatient({ village: 'Ntcheu', notes: 'First visit' });
+    await one(
+      { collection: 'patients', type: 'update', id, baseVersion: 1, data: { village: 'Dedza' } },
+      'tablet-2',
+    );
+    const stale = await one({
+      collection: 'patients',
+      type: 'update',
+      id,
+      baseVersion: 1,
+      data: { village: 'Mzuzu' },
+    });
+    expect(stale.conflict?.outcome).toBe('open');
+    await one(
+      { collection: 'patients', type: 'update', id, baseVersion: 2, data: { notes: 'Follow up Friday' } },
+      'tablet-3',
+    );
+
+    const merged = await desk(String(stale.conflict?.id), 'resolve', {
+      strategy: 'merge',
+      mergedData: { name: 'Amina K.', village: 'Mzuzu', notes: 'First visit' },
+    });
+    expect(merged.status).toBe(200);
+    expect((await record('patients', id)).data).toEqual({
+      name: 'Amina K.',
+      village: 'Mzuzu',
+      notes: 'Follow up Friday',
+    });
+  });
+
+  it('client-wins on a delete is refused once the record was edited again since: the later edit stays', async () => {
+    const patientId = await newPatient();
+    const id = uuidv7();
+    await one({ collection: 'encounters', type: 'create', id, data: { patientId, diagnosis: 'malaria' } });
+    await one(
+      {
+        collection: 'encounters',
+        type: 'update',
+        id,
+        baseVersion: 1,
+        hlc: late(),
+        data: { diagnosis: 'typhoid' },
+      },
+      'tablet-2',
+    );
+    const deleting = await one({
+      collection: 'encounters',
+      type: 'delete',
+      id,
+      baseVersion: 1,
+      hlc: early(),
+    });
+    expect(deleting.conflict).toMatchObject({ outcome: 'server-won' });
+    await one(
+      { collection: 'encounters', type: 'update', id, baseVersion: 2, data: { notes: 'Review in 3 days' } },
+      'tablet-3',
+    );
+
+    const refused = await desk(String(deleting.conflict?.id), 'resolve', { strategy: 'client-wins' });
+    expect(refused.status).toBe(409);
+    expect(await record('encounters', id)).toMatchObject({
+      deleted: false,
+      version: 3,
+      data: { diagnosis: 'typhoid', notes: 'Review in 3 days' },
+    });
+  });
+
+  it('a person may change their mind after a merge they typed: server-wins, then client-wins, replace it', async () => {
+    const patientId = await newPatient();
+    const rx = uuidv7();
+    await push(server, nurse, [
+      {
+        collection: 'prescriptions',
+        type: 'create',
+        id: rx,
+        data: { patientId, drug: 'Amoxicillin', dose: '500 mg' },
+      },
+      { collection: 'prescriptions', type: 'update', id: rx, baseVersion: 1, data: { dose: '250 mg' } },
+    ]);
+    const stale = await one(
+      { collection: 'prescriptions', type: 'update', id: rx, baseVersion: 1, data: { dose: '1 g' } },
+      'tablet-2',
+    );
+    const conflictId = String(stale.conflict?.id);
+    expect(
+      (await desk(conflictId, 'resolve', { strategy: 'merge', mergedData: { dose: '600 mg' } })).status,
+    ).toBe(200);
+    // The value the merge typed is the desk's own, not an edit made since: server-wins puts the
+    // server's dose back rather than leaving the typed one under a "server-won" label.
+    const back = await desk(conflictId, 'resolve', { strategy: 'server-wins' });
+    expect(back.status).toBe(200);
+    expect((await record('prescriptions', rx)).data['dose']).toBe('250 mg');
+    expect((await desk(conflictId, 'resolve', { strategy: 'client-wins' })).status).toBe(200);
+    expect((await record('prescriptions', rx)).data['dose']).toBe('1 g');
+  });
+
+  it('undo does not point a record back at a parent deleted since', async () => {
+    const first = await newPatient({ name: 'Amina K.' });
+    const second = await newPatient({ name: 'Amina Kamwendo' });
+    const id = uuidv7();
+    await one({
+      collection: 'encounters',
+      type: 'create',
+      id,
+      data: { patientId: first, diagnosis: 'malaria' },
+    });
+    await one(
+      {
+        collection: 'encounters',
+        type: 'update',
+        id,
+        baseVersion: 1,
+        hlc: late(),
+        data: { diagnosis: 'typhoid' },
+      },
+      'tablet-2',
+    );
+    // Tablet 1 had moved the encounter to the right patient (the duplicate is to go); it lost.
+    const moving = await one({
+      collection: 'encounters',
+      type: 'update',
+      id,
+      baseVersion: 1,
+      hlc: early(),
+      data: { patientId: second },
+    });
+    expect(moving.conflict).toMatchObject({ outcome: 'server-won' });
+    const conflictId = String(moving.conflict?.id);
+    expect((await desk(conflictId, 'resolve', { strategy: 'client-wins' })).body.record.data).toMatchObject({
+      patientId: second,
+    });
+    // The duplicate patient is deleted: nothing live names it any more.
+    expect((await one({ collection: 'patients', type: 'delete', id: first, baseVersion: 1 })).status).toBe(
+      'applied',
+    );
+
+    const undone = await desk(conflictId, 'undo');
+    expect(undone.status).toBe(409);
+    expect(undone.body.error?.code).toBe('CONFLICT');
+    expect(await record('encounters', id)).toMatchObject({ version: 3, data: { patientId: second } });
+  });
+
   it('bulk resolve settles only conflicts still open: one another administrator settled meanwhile keeps that choice', async () => {
     const patientId = await newPatient();
     const rxIds = [uuidv7(), uuidv7()];

@@ -157,12 +157,34 @@ export class ConflictDesk {
         }
       }
       const current = await this.loadRecord(w, conflict);
-      const { outcome, effect } = resolutionEffect(
+      const alive = current && !current.deleted ? current : null;
+      // Fields this conflict's last resolution wrote and no one changed since: the desk's own
+      // values, which a person changing their mind may replace (not work done since the conflict).
+      const last = await w.lastResolution(conflict.id);
+      const settled =
+        alive && last && last.recordVersion !== null
+          ? Object.entries(alive.fieldMeta)
+              .filter(([, meta]) => meta.v === last.recordVersion)
+              .map(([field]) => field)
+          : [];
+      const { outcome, effect, collision } = resolutionEffect(
         request.strategy,
         conflict,
-        current && !current.deleted ? current.data : null,
+        alive ? alive.data : null,
         request.mergedData,
+        settled,
       );
+      if (collision) {
+        // The choice would silently undo work done after the conflict: the person decides
+        // with the record as it stands (merge, or an ordinary edit).
+        throw new OutpostError(
+          'CONFLICT',
+          collision.deleted
+            ? `${conflict.collection} ${conflict.recordId} was deleted after this conflict: ${request.strategy} would bring it back`
+            : `${conflict.collection} ${conflict.recordId} was edited after this conflict (${collision.fields.join(', ')}): ${request.strategy} would overwrite that`,
+          { fields: collision.fields, deleted: collision.deleted, currentVersion: current?.version ?? null },
+        );
+      }
       let record = current;
       let written = false;
       if (effect.kind !== 'none') {
@@ -223,12 +245,20 @@ export class ConflictDesk {
         const def = this.ctx.schemaFor(auth.tenant).collection(conflict.collection);
         if (def) refuseIfFrozen(def, conflict, record);
         const before = last.recordBefore;
-        const restored = applyEffect(
+        const hlc = this.ctx.clock.tick();
+        const tentative = applyEffect(
           record,
           before.deleted ? { kind: 'delete' } : { kind: 'replace', data: before.data },
           record.version + 1,
-          this.ctx.clock.tick(),
+          hlc,
         );
+        // The same checks as any write (finishRecord): the earlier data may name a parent deleted
+        // since, and putting such a reference back is a changed reference to a record that is gone,
+        // which no push may store (decision 0016: orphans arise only by deleting the parent).
+        const restored =
+          tentative.deleted || !def
+            ? tentative
+            : await this.finish(w, auth, def, conflict, tentative, record, hlc);
         record = await this.writeRecord(w, conflict, restored, auth.userId);
       }
       if (record === null) {
