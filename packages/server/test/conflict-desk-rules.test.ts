@@ -53,6 +53,18 @@ describe.each(dialects())('the conflict desk on %s', (kind) => {
     return id;
   }
 
+  /** An encounter (diagnosis malaria) whose diagnosis tablet 2 changed to typhoid at `hlc`, as version 2. */
+  async function encounterRetypedOnTablet2(hlc: string): Promise<{ patientId: string; id: string }> {
+    const patientId = await newPatient();
+    const id = uuidv7();
+    await one({ collection: 'encounters', type: 'create', id, data: { patientId, diagnosis: 'malaria' } });
+    await one(
+      { collection: 'encounters', type: 'update', id, baseVersion: 1, hlc, data: { diagnosis: 'typhoid' } },
+      'tablet-2',
+    );
+    return { patientId, id };
+  }
+
   const early = () => new HlcClock({ node: 'tablet-early', now: () => Date.now() - 3_600_000 }).tick();
   const late = () => new HlcClock({ node: 'tablet-late', now: () => Date.now() + 60_000 }).tick();
 
@@ -178,20 +190,7 @@ describe.each(dialects())('the conflict desk on %s', (kind) => {
   });
 
   it('server-wins after last-write-wins let the client win keeps the edits made since', async () => {
-    const patientId = await newPatient();
-    const id = uuidv7();
-    await one({ collection: 'encounters', type: 'create', id, data: { patientId, diagnosis: 'malaria' } });
-    await one(
-      {
-        collection: 'encounters',
-        type: 'update',
-        id,
-        baseVersion: 1,
-        hlc: early(),
-        data: { diagnosis: 'typhoid' },
-      },
-      'tablet-2',
-    );
+    const { patientId, id } = await encounterRetypedOnTablet2(early());
     const won = await one({
       collection: 'encounters',
       type: 'update',
@@ -329,20 +328,7 @@ describe.each(dialects())('the conflict desk on %s', (kind) => {
   });
 
   it('client-wins on a delete is refused once the record was edited again since: the later edit stays', async () => {
-    const patientId = await newPatient();
-    const id = uuidv7();
-    await one({ collection: 'encounters', type: 'create', id, data: { patientId, diagnosis: 'malaria' } });
-    await one(
-      {
-        collection: 'encounters',
-        type: 'update',
-        id,
-        baseVersion: 1,
-        hlc: late(),
-        data: { diagnosis: 'typhoid' },
-      },
-      'tablet-2',
-    );
+    const { id } = await encounterRetypedOnTablet2(late());
     const deleting = await one({
       collection: 'encounters',
       type: 'delete',
