@@ -183,6 +183,34 @@ export function clinicSuite(): ClinicSuite {
   };
 }
 
+/** The nurse and the midwife of clinic A, each signed in on a tablet (a browser context) of her own. */
+export async function nurseAndMidwife(
+  suite: ClinicSuite,
+): Promise<{ nurse: Page; midwife: Page; close(): Promise<void> }> {
+  const nurseContext = await suite.browser.newContext();
+  const nurse = await nurseContext.newPage();
+  await signIn(nurse, suite.clinic.url, 'nurse@clinic-a.test');
+  const midwifeContext = await suite.browser.newContext();
+  const midwife = await midwifeContext.newPage();
+  await signIn(midwife, suite.clinic.url, 'midwife@clinic-a.test');
+  const close = async () => {
+    await nurseContext.close();
+    await midwifeContext.close();
+  };
+  return { nurse, midwife, close };
+}
+
+/** Registers a patient, records a visit (diagnosis Pneumonia) and saves a draft note with `text`. */
+export async function patientWithDraftNote(page: Page, name: string, text: string): Promise<void> {
+  await registerPatient(page, name);
+  await page.getByRole('button', { name: 'New encounter' }).click();
+  await page.getByLabel('Diagnosis').fill('Pneumonia');
+  await page.getByRole('button', { name: 'Save encounter' }).click();
+  await page.getByRole('button', { name: 'New note' }).click();
+  await page.getByLabel('Clinical note').fill(text);
+  await page.getByRole('button', { name: 'Save draft' }).click();
+}
+
 /** Registers a patient through the New patient form (`fields` by label) and waits for their page. */
 export async function registerPatient(
   page: Page,

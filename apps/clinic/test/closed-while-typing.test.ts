@@ -2,8 +2,13 @@
 // form can no longer take the text, so the app keeps it on screen, says it was not saved, and
 // offers what can still be done with it.
 import { describe, expect, it } from 'vitest';
-import type { Page } from 'playwright-core';
-import { chromiumAvailable, clinicSuite, registerPatient, signIn } from './clinic-fixture';
+import {
+  chromiumAvailable,
+  clinicSuite,
+  nurseAndMidwife,
+  patientWithDraftNote,
+  registerPatient,
+} from './clinic-fixture';
 
 describe.runIf(chromiumAvailable())('the clinic app when a form is closed while someone types in it', () => {
   const suite = clinicSuite();
@@ -13,32 +18,9 @@ describe.runIf(chromiumAvailable())('the clinic app when a form is closed while 
     return records.map((r) => JSON.parse(r.dataJson) as Record<string, unknown>);
   }
 
-  async function nurseAndMidwife(): Promise<{ nurse: Page; midwife: Page; close(): Promise<void> }> {
-    const nurseContext = await suite.browser.newContext();
-    const nurse = await nurseContext.newPage();
-    await signIn(nurse, suite.clinic.url, 'nurse@clinic-a.test');
-    const midwifeContext = await suite.browser.newContext();
-    const midwife = await midwifeContext.newPage();
-    await signIn(midwife, suite.clinic.url, 'midwife@clinic-a.test');
-    return {
-      nurse,
-      midwife,
-      close: async () => {
-        await nurseContext.close();
-        await midwifeContext.close();
-      },
-    };
-  }
-
   it('keeps the text of a draft note signed elsewhere meanwhile, and keeps it as a new draft in one click', async () => {
-    const { nurse, midwife, close } = await nurseAndMidwife();
-    await registerPatient(nurse, 'Chimwemwe Mbewe');
-    await nurse.getByRole('button', { name: 'New encounter' }).click();
-    await nurse.getByLabel('Diagnosis').fill('Pneumonia');
-    await nurse.getByRole('button', { name: 'Save encounter' }).click();
-    await nurse.getByRole('button', { name: 'New note' }).click();
-    await nurse.getByLabel('Clinical note').fill('Crackles on the left');
-    await nurse.getByRole('button', { name: 'Save draft' }).click();
+    const { nurse, midwife, close } = await nurseAndMidwife(suite);
+    await patientWithDraftNote(nurse, 'Chimwemwe Mbewe', 'Crackles on the left');
 
     // The midwife has the draft open on her tablet; the nurse goes on writing it on hers.
     await midwife.getByRole('link', { name: 'Chimwemwe Mbewe' }).click();
@@ -71,7 +53,7 @@ describe.runIf(chromiumAvailable())('the clinic app when a form is closed while 
   });
 
   it('keeps the answers being typed in an intake form locked elsewhere meanwhile, and says so', async () => {
-    const { nurse, midwife, close } = await nurseAndMidwife();
+    const { nurse, midwife, close } = await nurseAndMidwife(suite);
     await registerPatient(nurse, 'Thokozani Gondwe');
     const intake = nurse.getByRole('form', { name: 'Intake form' });
     await intake.getByLabel('Main complaint').fill('Headache');

@@ -5,6 +5,7 @@ import { describe, expect, it } from 'vitest';
 import {
   chromiumAvailable,
   clinicSuite,
+  nurseAndMidwife,
   password,
   registerPatient,
   screenshot,
@@ -91,12 +92,7 @@ describe.runIf(chromiumAvailable())('the clinic app through an offline day', () 
   });
 
   it("shows a colleague's new patient and visit on an open screen within moments, with no Sync now", async () => {
-    const nurseContext = await suite.browser.newContext();
-    const nurse = await nurseContext.newPage();
-    await signIn(nurse, suite.clinic.url, 'nurse@clinic-a.test');
-    const midwifeContext = await suite.browser.newContext();
-    const midwife = await midwifeContext.newPage();
-    await signIn(midwife, suite.clinic.url, 'midwife@clinic-a.test');
+    const { nurse, midwife, close } = await nurseAndMidwife(suite);
 
     // The midwife registers a patient; the nurse's list, open all along, shows him. Its timed sync
     // is a minute away: only the server's notice can bring him this soon.
@@ -113,8 +109,7 @@ describe.runIf(chromiumAvailable())('the clinic app through an offline day', () 
     await nurse
       .getByRole('heading', { level: 3, name: /Hypertension, first reading/ })
       .waitFor({ timeout: 10_000 });
-    await nurseContext.close();
-    await midwifeContext.close();
+    await close();
   });
 
   it("opens the device's records in one tab at a time: a second tab waits for the first to close", async () => {

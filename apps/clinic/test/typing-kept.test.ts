@@ -2,7 +2,15 @@
 // earlier save being confirmed, or a colleague's change arriving by the live stream.
 import { afterEach, describe, expect, it } from 'vitest';
 import type { Page } from 'playwright-core';
-import { chromiumAvailable, clinicSuite, registerPatient, signIn, statusText } from './clinic-fixture';
+import {
+  chromiumAvailable,
+  clinicSuite,
+  nurseAndMidwife,
+  patientWithDraftNote,
+  registerPatient,
+  signIn,
+  statusText,
+} from './clinic-fixture';
 
 describe.runIf(chromiumAvailable())('the clinic app keeps what is typed in a form', () => {
   const suite = clinicSuite();
@@ -21,21 +29,6 @@ describe.runIf(chromiumAvailable())('the clinic app keeps what is typed in a for
     suite.clinic.cut(offline);
     await page.context().setOffline(offline);
     await statusText(page, offline ? 'Offline' : 'Online').waitFor({ timeout: 25_000 });
-  }
-
-  /** The nurse and the midwife, each signed in on a tablet of her own. */
-  async function nurseAndMidwife(): Promise<{ nurse: Page; midwife: Page; close(): Promise<void> }> {
-    const nurseContext = await suite.browser.newContext();
-    const nurse = await nurseContext.newPage();
-    await signIn(nurse, suite.clinic.url, 'nurse@clinic-a.test');
-    const midwifeContext = await suite.browser.newContext();
-    const midwife = await midwifeContext.newPage();
-    await signIn(midwife, suite.clinic.url, 'midwife@clinic-a.test');
-    const close = async () => {
-      await nurseContext.close();
-      await midwifeContext.close();
-    };
-    return { nurse, midwife, close };
   }
 
   it('keeps a field being typed while the save before it is confirmed by the server', async () => {
@@ -72,7 +65,7 @@ describe.runIf(chromiumAvailable())('the clinic app keeps what is typed in a for
   });
 
   it("keeps a field being typed when a colleague's change to the patient arrives, and shows that change", async () => {
-    const { nurse, midwife, close } = await nurseAndMidwife();
+    const { nurse, midwife, close } = await nurseAndMidwife(suite);
 
     await registerPatient(nurse, 'Joseph Tembo', { Village: 'Mchinji' });
     await nurse.getByText('Synced, version 1').waitFor({ timeout: 20_000 });
@@ -98,7 +91,7 @@ describe.runIf(chromiumAvailable())('the clinic app keeps what is typed in a for
   });
 
   it('says so when a colleague changed the very field being typed, and keeps what was typed', async () => {
-    const { nurse, midwife, close } = await nurseAndMidwife();
+    const { nurse, midwife, close } = await nurseAndMidwife(suite);
 
     await registerPatient(nurse, 'Alinafe Zulu', { Phone: '0888 000 111' });
     await nurse.getByText('Synced, version 1').waitFor({ timeout: 20_000 });
@@ -124,15 +117,9 @@ describe.runIf(chromiumAvailable())('the clinic app keeps what is typed in a for
   });
 
   it('keeps a draft note being written when a colleague edits the same draft', async () => {
-    const { nurse, midwife, close } = await nurseAndMidwife();
+    const { nurse, midwife, close } = await nurseAndMidwife(suite);
 
-    await registerPatient(nurse, 'Yamikani Banda');
-    await nurse.getByRole('button', { name: 'New encounter' }).click();
-    await nurse.getByLabel('Diagnosis').fill('Pneumonia');
-    await nurse.getByRole('button', { name: 'Save encounter' }).click();
-    await nurse.getByRole('button', { name: 'New note' }).click();
-    await nurse.getByLabel('Clinical note').fill('Crackles on the left');
-    await nurse.getByRole('button', { name: 'Save draft' }).click();
+    await patientWithDraftNote(nurse, 'Yamikani Banda', 'Crackles on the left');
     const draft = nurse.getByRole('form', { name: 'Draft note' });
     await draft.getByLabel('Draft note').fill('Crackles on the left base, SpO2 93%');
 
