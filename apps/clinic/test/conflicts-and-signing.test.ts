@@ -59,19 +59,23 @@ describe.runIf(chromiumAvailable())('conflicts and signed notes in the clinic ap
     await page.getByRole('button', { name: 'Sync now' }).and(page.locator(':enabled')).waitFor();
   }
 
-  it('lets the administrator merge two offline edits of one field, and both clinicians see the result', async () => {
+  const details = (page: Page) => page.getByRole('form', { name: 'Patient details' });
+
+  /**
+   * Two clinicians change `name`'s village offline (the midwife also his phone): the nurse's
+   * device syncs first, then the midwife's change meets hers and waits for a person.
+   */
+  async function villageConflict(name: string) {
     const nurse = await device('nurse@clinic-a.test');
-    await registerPatient(nurse.page, 'Joseph Phiri', { Village: 'Mangochi' });
+    await registerPatient(nurse.page, name, { Village: 'Mangochi' });
     await syncNow(nurse.page);
 
     const midwife = await device('midwife@clinic-a.test');
-    await openPatient(midwife.page, 'Joseph Phiri');
+    await openPatient(midwife.page, name);
 
-    // Both go offline and change the village (and the midwife also his phone) on their own device.
     suite.clinic.cut(true);
     for (const d of [nurse, midwife]) await d.context.setOffline(true);
     await statusText(nurse.page, 'Offline').waitFor();
-    const details = (page: Page) => page.getByRole('form', { name: 'Patient details' });
     await details(nurse.page).getByLabel('Village').fill('Monkey Bay');
     await details(nurse.page).getByRole('button', { name: 'Save' }).click();
     await details(midwife.page).getByLabel('Village').fill('Namwera');
@@ -79,8 +83,6 @@ describe.runIf(chromiumAvailable())('conflicts and signed notes in the clinic ap
     await details(midwife.page).getByRole('button', { name: 'Save' }).click();
     await midwife.page.getByText('1 change waiting').waitFor();
 
-    // The nurse's device is back first and syncs; then the midwife's change meets hers and waits
-    // for a person.
     suite.clinic.cut(false);
     await nurse.context.setOffline(false);
     await statusText(nurse.page, 'Online').waitFor({ timeout: 25_000 });
@@ -89,15 +91,33 @@ describe.runIf(chromiumAvailable())('conflicts and signed notes in the clinic ap
     await statusText(midwife.page, 'Online').waitFor({ timeout: 25_000 });
     await syncNow(midwife.page);
     await midwife.page.getByText('1 conflict to resolve').waitFor();
-    // Her page shows the nurse's village, the server's, and says hers waits for a person.
-    await midwife.page.getByText('Waiting for review: see Conflicts').waitFor();
-    expect(await details(midwife.page).getByLabel('Village').inputValue()).toBe('Monkey Bay');
+    return { nurse, midwife };
+  }
 
+  /** The administrator's device, with the resolution dialog of the one conflict open. */
+  async function adminResolving() {
     const admin = await device('admin@clinic-a.test');
     await admin.page.getByRole('link', { name: 'Conflicts' }).click();
     await admin.page.getByRole('button', { name: 'Resolve' }).click();
     const dialog = admin.page.getByRole('dialog');
     await dialog.waitFor();
+    return { admin, dialog };
+  }
+
+  /** The clinic's one record of `name` as the server holds it. */
+  async function serverPatient(name: string): Promise<unknown> {
+    const { records } = await suite.clinic.app.outpost.store.pull('clinic-a', 0, 1000, ['patients']);
+    const data = records.map((r) => JSON.parse(r.dataJson) as { name?: string });
+    return data.find((d) => d.name === name);
+  }
+
+  it('lets the administrator merge two offline edits of one field, and both clinicians see the result', async () => {
+    const { nurse, midwife } = await villageConflict('Joseph Phiri');
+    // Her page shows the nurse's village, the server's, and says hers waits for a person.
+    await midwife.page.getByText('Waiting for review: see Conflicts').waitFor();
+    expect(await details(midwife.page).getByLabel('Village').inputValue()).toBe('Monkey Bay');
+
+    const { admin, dialog } = await adminResolving();
     await screenshot(admin.page, '04-conflict-resolution-modal');
     // Field by field: the nurse's village (on the server) and the midwife's phone (her version).
     await dialog.getByRole('radiogroup', { name: 'village' }).getByLabel('Use server').check();
@@ -118,10 +138,42 @@ describe.runIf(chromiumAvailable())('conflicts and signed notes in the clinic ap
     // The midwife's sync brought the settlement too: nothing says her change still waits.
     await midwife.page.getByText('1 conflict to resolve').waitFor({ state: 'detached' });
     expect(await midwife.page.getByText('Waiting for review').count()).toBe(0);
-    const [record] = (await suite.clinic.app.outpost.store.pull('clinic-a', 0, 100, ['patients'])).records;
-    expect(JSON.parse(record?.dataJson ?? '{}')).toEqual({
+    expect(await serverPatient('Joseph Phiri')).toEqual({
       name: 'Joseph Phiri',
       village: 'Monkey Bay',
+      phone: '+265 991 000 111',
+    });
+  });
+
+  it('offers the administrator the value now when a choice would overwrite an edit made since', async () => {
+    const { nurse } = await villageConflict('Mphatso Gondwe');
+    // After the conflict, and before anyone settles it, the nurse moves him once more.
+    await details(nurse.page).getByLabel('Village').fill('Chilumba');
+    await details(nurse.page).getByRole('button', { name: 'Save' }).click();
+    await syncNow(nurse.page);
+
+    const { dialog } = await adminResolving();
+    await dialog.getByRole('button', { name: 'Keep local' }).click();
+    await dialog.getByRole('button', { name: 'Confirm' }).click();
+    // The midwife's village would overwrite Chilumba, which nobody has seen: refused, and said.
+    await dialog
+      .getByRole('alert')
+      .getByText(/edited after this conflict \(village\)/)
+      .waitFor();
+    await dialog.getByText('Changed after this conflict: village.').waitFor();
+    expect(await dialog.getByRole('columnheader', { name: 'Now' }).count()).toBe(1);
+    expect(
+      await dialog.getByRole('radiogroup', { name: 'village' }).getByLabel('Keep current').isChecked(),
+    ).toBe(true);
+    expect(await serverPatient('Mphatso Gondwe')).toMatchObject({ village: 'Chilumba' });
+
+    // The midwife's phone, the village as it is now.
+    await dialog.getByRole('button', { name: 'Merge' }).click();
+    await dialog.getByRole('button', { name: 'Confirm' }).click();
+    await dialog.getByText('Resolved: merged.').waitFor();
+    expect(await serverPatient('Mphatso Gondwe')).toEqual({
+      name: 'Mphatso Gondwe',
+      village: 'Chilumba',
       phone: '+265 991 000 111',
     });
   });

@@ -1,5 +1,6 @@
 import { HlcClock, OutpostError, collectionOrder, uuidv7 } from '@outpost/core';
 import type {
+  Change,
   RandomBytes,
   RecordData,
   Rejection,
@@ -151,6 +152,14 @@ export interface SyncClient {
     list(options?: { status?: 'open' | 'resolved' }): LocalConflict[];
     resolve(id: string, strategy: ResolutionStrategy, mergedData?: RecordData): Promise<ResolveResponse>;
     undo(id: string): Promise<ResolveResponse>;
+    /**
+     * The conflicted record as the server holds it now (`deleted` once deleted; null when the
+     * server has no such record; a role that may not read it is refused). A resolution the server
+     * refuses with 409 because the record changed after the conflict names the fields edited
+     * since: their values now let a person keep them in a merge. Needs the network, as resolving
+     * does.
+     */
+    current(id: string): Promise<Change | null>;
     /**
      * Fetches the server's conflict archive, as far as this user may see it (an administrator
      * sees every device's), and keeps it with the device's own conflicts. Returns how many.
@@ -423,6 +432,12 @@ export async function createSyncClient(options: SyncClientOptions): Promise<Sync
         const response = await transport.undoConflict(id);
         await applySettled(response);
         return response;
+      },
+      current: async (id) => {
+        checkOpen();
+        const conflict = db.state.conflicts.get(id);
+        if (!conflict) throw new OutpostError('NOT_FOUND', `no conflict ${id} on this device`);
+        return transport.getRecord(conflict.collection, conflict.recordId);
       },
       refresh: async () => {
         checkOpen();

@@ -67,12 +67,27 @@ export function diffRow(
   within: ParentNode,
   field: string,
   parent?: string,
-): { local: string; server: string; status: string; row: HTMLTableRowElement } {
+): { local: string; server: string; now?: string; status: string; row: HTMLTableRowElement } {
   const name = parent === undefined ? field : `${field} in ${parent}`;
   const row = Array.from(within.querySelectorAll('tr')).find(
     (tr) => tr.querySelector('th[scope="row"]')?.textContent?.replace(/^[▸▾]\s*/, '') === name,
   );
   if (!row) throw new Error(`no diff row for "${name}"`);
   const cells = Array.from(row.querySelectorAll('td')).map((td) => td.textContent ?? '');
-  return { local: cells[0] ?? '', server: cells[1] ?? '', status: cells[2] ?? '', row };
+  // The cells by their columns' headings; the first after the field's is this device's version.
+  const headings = Array.from(row.closest('table')?.querySelectorAll('thead th') ?? [])
+    .slice(1)
+    .map((th) => th.textContent ?? '');
+  const cell = (heading: string) => {
+    const index = headings.indexOf(heading);
+    return index < 0 ? undefined : (cells[index] ?? '');
+  };
+  const now = cell('Now');
+  return {
+    local: cells[0] ?? '',
+    server: cell('Server') ?? '',
+    ...(now !== undefined ? { now } : {}),
+    status: cell('Difference') ?? '',
+    row,
+  };
 }

@@ -2,10 +2,11 @@
 // conflicts a test scripts, and settles them on resolve and undo as the real server does, so the
 // client's conflict store holds real LocalConflicts. Records what the client sent it.
 import type { SyncTransport } from '@outpost/client';
-import { OutpostError, applyPatch, changedFields, formatHlc } from '@outpost/core';
+import { OutpostError, applyPatch, changedFields, formatHlc, resolutionEffect } from '@outpost/core';
 import type {
   Change,
   Conflict,
+  Effect,
   PushOp,
   PushResult,
   RecordData,
@@ -27,6 +28,27 @@ interface StoredRecord {
 interface Resolution {
   conflictId: string;
   previousData: RecordData | null;
+  /** What the resolution wrote: its fields are the desk's own while they still hold these values. */
+  written: RecordData | null;
+}
+
+/** The HLCs of a conflict's two changes, which the archive keeps beside it. */
+interface ConflictClocks {
+  clientHlc: string;
+  serverHlc: string;
+}
+
+function withEffect(data: RecordData | null, effect: Effect): RecordData | null {
+  switch (effect.kind) {
+    case 'none':
+      return data;
+    case 'patch':
+      return applyPatch(data ?? {}, effect.patch);
+    case 'replace':
+      return effect.data;
+    case 'delete':
+      return null;
+  }
 }
 
 export interface ScriptedServer {
@@ -58,6 +80,7 @@ export function scriptedServer(): ScriptedServer {
   const scripted = new Map<string, RecordData>();
   const refusals = new Map<string, 'UNRESOLVED_REFERENCE' | 'NOT_FOUND'>();
   const conflicts = new Map<string, Conflict>();
+  const clocks = new Map<string, ConflictClocks>();
   const resolutions: Resolution[] = [];
   let position = 0;
   let counter = 0;
@@ -150,6 +173,7 @@ export function scriptedServer(): ScriptedServer {
               resolvedBy: null,
             };
             conflicts.set(conflict.id, conflict);
+            clocks.set(conflict.id, { clientHlc: op.hlc ?? hlc(), serverHlc: current.hlc });
             results.push({
               opId: op.opId,
               status: 'conflict',
@@ -206,22 +230,35 @@ export function scriptedServer(): ScriptedServer {
         if (conflict.resolvedAt !== null) throw new OutpostError('CONFLICT', `conflict ${id} is resolved`);
         const key = keyOf(conflict.collection, conflict.recordId);
         const current = records.get(key)?.data ?? null;
-        const clientData = conflict.client.data;
-        let next = current;
-        if (request.strategy === 'client-wins') {
-          next =
-            conflict.opType === 'update' ? applyPatch(current ?? {}, clientData ?? {}) : (clientData ?? null);
-        } else if (request.strategy === 'merge') {
-          next = applyPatch(current ?? {}, request.mergedData ?? {});
+        // The real server's rule (core's resolutionEffect), edits made since the conflict included.
+        const last = resolutions.findLast((r) => r.conflictId === id);
+        const settledFields = Object.entries(last?.written ?? {})
+          .filter(([field, value]) => current !== null && current[field] === value)
+          .map(([field]) => field);
+        const { outcome, effect, collision } = resolutionEffect(
+          request.strategy,
+          {
+            opType: conflict.opType ?? 'update',
+            clientData: conflict.client.data,
+            serverData: conflict.server?.data ?? null,
+            outcome: conflict.outcome,
+            ...(clocks.get(id) ?? { clientHlc: '', serverHlc: '' }),
+          },
+          current,
+          request.mergedData,
+          settledFields,
+        );
+        if (collision) {
+          throw new OutpostError('CONFLICT', `${conflict.recordId} was edited after this conflict`, {
+            fields: collision.fields,
+            deleted: collision.deleted,
+            currentVersion: records.get(key)?.version ?? null,
+          });
         }
+        const next = withEffect(current, effect);
         if (next !== current) write(conflict.collection, conflict.recordId, next);
-        resolutions.push({ conflictId: id, previousData: current });
-        conflict.outcome =
-          request.strategy === 'merge'
-            ? 'merged'
-            : request.strategy === 'client-wins'
-              ? 'client-won'
-              : 'server-won';
+        resolutions.push({ conflictId: id, previousData: current, written: next });
+        conflict.outcome = outcome;
         conflict.resolvedAt = new Date().toISOString();
         conflict.resolvedBy = 'nurse';
         return settled(conflict);

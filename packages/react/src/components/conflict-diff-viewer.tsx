@@ -1,12 +1,13 @@
 import { useId, useMemo, useState } from 'react';
 import type { ReactNode } from 'react';
 import type { LocalConflict } from '@outpost/client';
+import { stableStringify } from '@outpost/core';
 import type { RecordData } from '@outpost/core';
 import { useSyncClient } from '../sync-client-context';
 import { localSide } from './conflict-labels';
 import { useConflictVersions } from './conflict-versions';
 import { formatValue } from './format-value';
-import { diffRecords, mergeChoices } from './record-diff';
+import { diffRecords, isPlainObject, mergeChoices } from './record-diff';
 import type { FieldChoices, FieldDiff, Side } from './record-diff';
 import { RecordPreview } from './record-preview';
 import { cell, statusBadge, statusColours, table, visuallyHidden } from './styles';
@@ -16,6 +17,12 @@ interface ChoiceProps {
   choices?: FieldChoices;
   /** Given: every disputed field gets a "Keep local" / "Use server" choice and the merge is previewed. */
   onChoose?: (field: string, side: Side) => void;
+  /**
+   * The record as it stands now, when it changed after the conflict (null: deleted since). Given,
+   * it is shown beside the two versions, and every field whose value now differs from this
+   * device's gets a "Keep current" choice as well.
+   */
+  current?: RecordData | null;
 }
 
 /** A conflict from the device's conflict store, or the two versions themselves. */
@@ -33,9 +40,24 @@ export type ConflictDiffViewerProps = ChoiceProps &
 export function ConflictDiffViewer(props: ConflictDiffViewerProps) {
   const { choices, onChoose } = props;
   if (props.conflict !== undefined) {
-    return <StoredConflictDiff conflict={props.conflict} choices={choices} onChoose={onChoose} />;
+    return (
+      <StoredConflictDiff
+        conflict={props.conflict}
+        choices={choices}
+        onChoose={onChoose}
+        current={props.current}
+      />
+    );
   }
-  return <VersionsDiff local={props.local} server={props.server} choices={choices} onChoose={onChoose} />;
+  return (
+    <VersionsDiff
+      local={props.local}
+      server={props.server}
+      choices={choices}
+      onChoose={onChoose}
+      current={props.current}
+    />
+  );
 }
 
 function StoredConflictDiff({ conflict, ...rest }: ChoiceProps & { conflict: LocalConflict }) {
@@ -48,7 +70,21 @@ const thisDevice = localSide(undefined, '');
 
 const noChoices: FieldChoices = {};
 
-const sideLabels: Readonly<Record<Side, string>> = { local: 'Keep local', server: 'Use server' };
+const sideLabels: Readonly<Record<Side, string>> = {
+  local: 'Keep local',
+  server: 'Use server',
+  current: 'Keep current',
+};
+
+/** The value at `path` in `data`; undefined when absent (or null), as the diff shows values. */
+function valueAt(data: RecordData | null, path: readonly string[]): unknown {
+  let value: unknown = data;
+  for (const name of path) {
+    if (!isPlainObject(value) || !Object.hasOwn(value, name)) return undefined;
+    value = value[name];
+  }
+  return value === null ? undefined : value;
+}
 
 function Value({ value }: { value: unknown }) {
   if (value !== undefined) return <>{formatValue(value)}</>;
@@ -73,10 +109,22 @@ function VersionsDiff({
   side = thisDevice,
   choices = noChoices,
   onChoose,
+  current,
 }: VersionsDiffProps) {
   const id = useId();
   const diffs = useMemo(() => diffRecords(local, server), [local, server]);
-  const merged = useMemo(() => mergeChoices(local, server, choices), [local, server, choices]);
+  const merged = useMemo(
+    () => mergeChoices(local, server, choices, current ?? null),
+    [local, server, choices, current],
+  );
+  const hasCurrent = current !== undefined;
+  const columns = 4 + (hasCurrent ? 1 : 0) + (onChoose ? 1 : 0);
+  /** The sides a top-level field may be taken from: none for one alike everywhere. */
+  const sidesOf = (d: FieldDiff): readonly Side[] => {
+    const changedSince = hasCurrent && stableStringify(valueAt(current, d.path)) !== stableStringify(d.local);
+    if (d.status === 'same' && !changedSince) return [];
+    return changedSince ? ['local', 'server', 'current'] : ['local', 'server'];
+  };
   // Objects that differ start open, the others closed; this holds the ones a person flipped.
   const [flipped, setFlipped] = useState<ReadonlySet<string>>(() => new Set());
   const pathKey = (d: FieldDiff) => JSON.stringify(d.path);
@@ -119,14 +167,19 @@ function VersionsDiff({
           <td style={cell}>
             <Value value={d.server} />
           </td>
+          {hasCurrent ? (
+            <td style={cell}>
+              <Value value={valueAt(current, d.path)} />
+            </td>
+          ) : null}
           <td style={cell}>
             <span style={statusBadge(d.status)}>{d.status}</span>
           </td>
           {onChoose ? (
             <td style={cell}>
-              {depth === 0 && d.status !== 'same' ? (
+              {depth === 0 && sidesOf(d).length > 0 ? (
                 <div role="radiogroup" aria-label={d.field} style={{ display: 'flex', gap: '1em' }}>
-                  {(['local', 'server'] as const).map((side) => (
+                  {sidesOf(d).map((side) => (
                     <label key={side}>
                       <input
                         type="radio"
@@ -171,6 +224,11 @@ function VersionsDiff({
             <th scope="col" style={cell}>
               Server
             </th>
+            {hasCurrent ? (
+              <th scope="col" style={cell}>
+                Now
+              </th>
+            ) : null}
             <th scope="col" style={cell}>
               Difference
             </th>
@@ -186,7 +244,7 @@ function VersionsDiff({
             rows
           ) : (
             <tr>
-              <td colSpan={onChoose ? 5 : 4} style={cell}>
+              <td colSpan={columns} style={cell}>
                 Neither version has any fields.
               </td>
             </tr>

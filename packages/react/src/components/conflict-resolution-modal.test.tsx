@@ -117,6 +117,47 @@ describe('ConflictResolutionModal', () => {
     expect(button(box(), 'Keep local')).toBeDefined();
   });
 
+  it('after a choice refused for an edit made since, offers the value now and merges keeping it', async () => {
+    const { client, server } = await patientConflict();
+    // After the conflict, another device moved Amina once more: to Balaka.
+    server.put('patients', aminaId, { name: 'Amina K.', village: 'Balaka', notes: 'asthma' });
+    const view = await render(client, <Desk />);
+    await press(button(view.container, 'Open conflict'));
+
+    await press(button(box(), 'Keep local'));
+    await acting(async () => button(box(), 'Confirm').click());
+    // Keeping the local version would overwrite Balaka, which nobody chose against: refused.
+    expect(box().querySelector('[role="alert"]')?.textContent).toContain('edited after this conflict');
+    expect(server.data('patients', aminaId)).toEqual({
+      name: 'Amina K.',
+      village: 'Balaka',
+      notes: 'asthma',
+    });
+    expect(box().textContent).toContain('Changed after this conflict: village.');
+    expect(diffRow(box(), 'village')).toMatchObject({ local: 'Ntcheu', server: 'Mangochi', now: 'Balaka' });
+    expect(radio(box(), 'village', 'Keep current').checked).toBe(true);
+
+    await press(button(box(), 'Merge'));
+    expect(box().querySelector('dl')?.textContent).toBe(
+      'nameAmina K.villageBalakanotes(cleared)phone0999 123 456',
+    );
+    await acting(async () => button(box(), 'Confirm').click());
+    expect(server.resolves.at(-1)).toEqual({
+      id: 'conflict-1',
+      request: {
+        strategy: 'merge',
+        mergedData: { name: 'Amina K.', village: 'Balaka', notes: null, phone: '0999 123 456' },
+      },
+    });
+    expect(server.data('patients', aminaId)).toEqual({
+      name: 'Amina K.',
+      village: 'Balaka',
+      phone: '0999 123 456',
+    });
+    expect(view.text()).toContain('Record: Balaka, 0999 123 456, no notes');
+    expect(box().querySelector('[role="status"]')?.textContent).toBe('Resolved: merged.');
+  });
+
   it('shows why a resolution failed', async () => {
     const { client, server } = await patientConflict();
     const view = await render(client, <Desk />);

@@ -68,10 +68,36 @@ function OpenConflictModal({ conflict, onClose }: { conflict: LocalConflict; onC
   const actions = useConflictActions();
   const [choices, setChoices] = useState<FieldChoices>({});
   const [planned, setPlanned] = useState<ResolutionStrategy | null>(null);
+  // The record as it stands now, once a choice was refused because it changed after the conflict.
+  const [current, setCurrent] = useState<RecordData | null | undefined>(undefined);
   const merged = useMemo(
-    () => mergeChoices(versions.local, versions.server, choices),
-    [versions.local, versions.server, choices],
+    () => mergeChoices(versions.local, versions.server, choices, current ?? null),
+    [versions.local, versions.server, choices, current],
   );
+
+  // A choice refused for overwriting later edits: fetch the record as it stands and offer its
+  // values, each field edited since keeping its value now unless the person chooses otherwise.
+  const { collision } = actions;
+  useEffect(() => {
+    if (collision === null || collision.deleted) return;
+    let cancelled = false;
+    setPlanned(null);
+    client.conflicts.current(live.id).then(
+      (record) => {
+        if (cancelled) return;
+        setCurrent(record && !record.deleted ? record.data : null);
+        setChoices((previous) => ({
+          ...previous,
+          ...Object.fromEntries(collision.fields.map((field) => [field, 'current' as const])),
+        }));
+      },
+      // The refusal's message stays on screen; without the record, the two versions still are.
+      () => undefined,
+    );
+    return () => {
+      cancelled = true;
+    };
+  }, [collision, client, live.id]);
 
   const id = useId();
   const titleId = `${id}-title`;
@@ -171,11 +197,18 @@ function OpenConflictModal({ conflict, onClose }: { conflict: LocalConflict; onC
 
         {phase === 'choose' ? (
           <>
+            {current !== undefined && collision !== null ? (
+              <p>
+                Changed after this conflict: {collision.fields.join(', ')}. “Now” shows the record as it
+                stands; those fields keep their values now unless you choose otherwise. Then choose Merge.
+              </p>
+            ) : null}
             <ConflictDiffViewer
               local={versions.local}
               server={versions.server}
               choices={choices}
               onChoose={choose}
+              {...(current !== undefined ? { current } : {})}
             />
             <div role="group" aria-label="Resolve with" style={buttonRow}>
               <button type="button" onClick={() => setPlanned('client-wins')}>

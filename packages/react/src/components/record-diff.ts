@@ -4,8 +4,11 @@ import type { RecordData } from '@outpost/core';
 /** How a field of this device's version differs from the server's. */
 export type FieldStatus = 'added' | 'removed' | 'changed' | 'same';
 
-/** Which version a field is taken from when merging. */
-export type Side = 'local' | 'server';
+/**
+ * Which version a field is taken from when merging: this device's, the server's as the conflict
+ * found it, or the record's as it stands now (after an edit made since the conflict).
+ */
+export type Side = 'local' | 'server' | 'current';
 
 /** Per field, the version chosen for a merge; a field not named here keeps the local value. */
 export type FieldChoices = Readonly<Record<string, Side>>;
@@ -90,16 +93,19 @@ export function disputedFields(diffs: readonly FieldDiff[]): string[] {
 /**
  * The `mergedData` of a merge: every field of either version, each with the value of the version
  * chosen for it (local unless chosen otherwise), and null where that version lacks the field, so
- * the merge clears it on the server.
+ * the merge clears it on the server. `current` is the record as it stands now, for fields chosen
+ * `current`; fields only it has are left out, so the merge leaves them as they are.
  */
 export function mergeChoices(
   local: RecordData | null,
   server: RecordData | null,
   choices: FieldChoices,
+  current: RecordData | null = null,
 ): RecordData {
+  const versions: Readonly<Record<Side, RecordData | null>> = { local, server, current };
   const merged: RecordData = {};
   for (const field of fieldsOf(server, local)) {
-    const value = valueOf(choices[field] === 'server' ? server : local, field);
+    const value = valueOf(versions[choices[field] ?? 'local'], field);
     merged[field] = value === undefined ? null : value;
   }
   return merged;

@@ -1,4 +1,5 @@
 import { useCallback, useMemo, useState } from 'react';
+import { OutpostError } from '@outpost/core';
 import type { RecordData, ResolutionStrategy, ResolveResponse } from '@outpost/core';
 import { useSyncClient } from '../sync-client-context';
 import { useSyncEngine } from '../use-sync-engine';
@@ -14,10 +15,31 @@ export interface ConflictActions {
   readonly error: string | null;
   /** The conflict last resolved through these actions and not undone since. */
   readonly lastResolved: { readonly id: string; readonly strategy: ResolutionStrategy } | null;
+  /**
+   * Set when the last resolve or undo was refused because the record changed after the conflict
+   * (409 CONFLICT): the fields edited since that the choice would overwrite, or `deleted` when the
+   * record was deleted since. The person then chooses again with the record as it stands.
+   */
+  readonly collision: Collision | null;
+}
+
+export interface Collision {
+  readonly fields: readonly string[];
+  readonly deleted: boolean;
 }
 
 function messageOf(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
+}
+
+/** The server's 409 for a choice that would overwrite later work names what changed (conflict-desk). */
+function collisionOf(err: unknown): Collision | null {
+  if (!(err instanceof OutpostError) || err.code !== 'CONFLICT') return null;
+  const details: unknown = err.details;
+  if (typeof details !== 'object' || details === null || !('fields' in details)) return null;
+  const { fields } = details;
+  if (!Array.isArray(fields) || !fields.every((f): f is string => typeof f === 'string')) return null;
+  return { fields, deleted: 'deleted' in details && details.deleted === true };
 }
 
 /**
@@ -30,14 +52,17 @@ export function useConflictActions(): ConflictActions {
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<string | null>(null);
   const [lastResolved, setLastResolved] = useState<ConflictActions['lastResolved']>(null);
+  const [collision, setCollision] = useState<Collision | null>(null);
 
   const run = useCallback(async (work: () => Promise<ResolveResponse>): Promise<ResolveResponse | null> => {
     setBusy(true);
     setError(null);
+    setCollision(null);
     try {
       return await work();
     } catch (err) {
       setError(messageOf(err));
+      setCollision(collisionOf(err));
       return null;
     } finally {
       setBusy(false);
@@ -61,7 +86,7 @@ export function useConflictActions(): ConflictActions {
     [run, client],
   );
   return useMemo(
-    () => ({ resolve, undo, busy, error, lastResolved }),
-    [resolve, undo, busy, error, lastResolved],
+    () => ({ resolve, undo, busy, error, lastResolved, collision }),
+    [resolve, undo, busy, error, lastResolved, collision],
   );
 }
