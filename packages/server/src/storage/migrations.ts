@@ -294,6 +294,20 @@ function migrations(kind: DatabaseKind): Record<string, Migration> {
           )`.execute(db);
       },
     },
+    '0008_read_scopes': {
+      async up(db: Kysely<unknown>) {
+        // Numbers for the sets of collections devices may read (storage/read-scopes.ts): a
+        // WatermelonDB sync point carries one, so a pull knows what the device could read then.
+        await db.schema
+          .createTable('read_scopes')
+          .addColumn('tenant', 'text', (c) => c.notNull())
+          .addColumn('tag', 'integer', (c) => c.notNull())
+          .addColumn('collections', 'text', (c) => c.notNull())
+          .addPrimaryKeyConstraint('read_scopes_pk', ['tenant', 'tag'])
+          .addUniqueConstraint('read_scopes_by_set', ['tenant', 'collections'])
+          .execute();
+      },
+    },
   };
 }
 

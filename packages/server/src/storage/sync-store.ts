@@ -14,6 +14,7 @@ import type {
 } from '@outpost/core';
 import type { Database, DatabaseKind } from './database';
 import { CachedInserts } from './cached-inserts';
+import { ReadScopes } from './read-scopes';
 import { changesChannel, decodeNotice, encodeNotice } from './change-notices';
 import type { ChangeListener, ChangeNotice } from './change-notices';
 import type { Listening } from './pg-listener';
@@ -932,11 +933,15 @@ export class SyncStore {
   private readonly inserts = new CachedInserts();
   private readonly changeListeners = new Set<ChangeListener>();
   private listening: Listening | null = null;
+  /** Numbers for the sets of collections devices may read. */
+  readonly readScopes: ReadScopes;
 
   constructor(
     private readonly database: Database,
     private readonly options: SyncStoreOptions = {},
-  ) {}
+  ) {
+    this.readScopes = new ReadScopes(database.db);
+  }
 
   /**
    * Whether change notices travel through the database (PostgreSQL's NOTIFY, heard by every server

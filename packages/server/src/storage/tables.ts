@@ -194,6 +194,13 @@ export interface Tables {
     route: string | null;
     outcome: string;
   };
+  /** The sets of collections devices may read, numbered per tenant (ReadScopes). */
+  read_scopes: {
+    tenant: string;
+    tag: number;
+    /** JSON: the collection names, sorted. */
+    collections: string;
+  };
   rate_limits: {
     /** Whose requests: a user (tenant and id) or, before sign-in, an address. */
     key: string;

@@ -7,6 +7,7 @@ import { vetPractice } from '@outpost/examples';
 import { dialects, startTestServer } from '../server-fixture';
 import type { TestServer } from '../server-fixture';
 import { opId, pullAll, push } from '../sync-client';
+import { encountersGrantedLater } from './watermelon/read-access';
 
 interface RawRecord {
   id: string;
@@ -88,7 +89,9 @@ describe.each(dialects())('the WatermelonDB protocol on %s', (kind) => {
     try {
       const token = await empty.token('nurse@clinic-a.test');
       const first = await wmPull(empty, token, null);
-      expect(first).toEqual({ changes: {}, timestamp: 1 });
+      // WatermelonDB refuses a timestamp of 0, and keeps it as a JavaScript number.
+      expect(first.changes).toEqual({});
+      expect(Number.isSafeInteger(first.timestamp) && first.timestamp > 0).toBe(true);
 
       const [kept, gone] = [deviceId(), deviceId()];
       await push(empty, token, [
@@ -508,6 +511,52 @@ describe.each(dialects())('the WatermelonDB protocol on %s', (kind) => {
     });
     expect(migrated.changes['encounters']?.updated.map((r) => r.id)).toContain('visit-before-migration');
     expect(migrated.changes['patients']).toBeUndefined();
+  });
+
+  it("a device that may read a collection only since its last pull gets that collection's older records", async () => {
+    const access = encountersGrantedLater();
+    const clinic = await startTestServer(kind, { schema: access.schema });
+    try {
+      const token = await clinic.token('nurse@clinic-a.test');
+      const patientId = deviceId();
+      await push(clinic, await clinic.token('admin@clinic-a.test'), [
+        { collection: 'patients', type: 'create', id: patientId, data: { name: 'Grace M.' } },
+        { collection: 'encounters', type: 'create', id: 'visit-before-access', data: { patientId } },
+        { collection: 'patients', type: 'create', id: deviceId(), data: { name: 'Registered later' } },
+      ]);
+      const first = await wmPull(clinic, token, null);
+      expect(Object.keys(first.changes)).toEqual(['patients']);
+      expect(first.changes['patients']?.updated).toHaveLength(2);
+
+      // The clinic lets clinicians read encounters: the visit is older than the device's last pull.
+      access.grantEncounters();
+      const next = await wmPull(clinic, token, first.timestamp);
+      expect(next.changes).toEqual({
+        encounters: {
+          created: [],
+          updated: [expect.objectContaining({ id: 'visit-before-access', patientId })],
+          deleted: [],
+        },
+      });
+      // Sent once: from then on the device's timestamp says it reads encounters.
+      expect((await wmPull(clinic, token, next.timestamp)).changes).toEqual({});
+    } finally {
+      await clinic.close();
+      await clinic.storage.destroy();
+    }
+  });
+
+  it('a timestamp given before timestamps carried what the device reads still misses nothing', async () => {
+    const { timestamp } = await wmPull(server, nurse, null);
+    // What this server answered before: the change position plus one.
+    const before = Math.floor(timestamp / 4096);
+    const patientId = deviceId();
+    await push(server, nurse, [
+      { collection: 'patients', type: 'create', id: patientId, data: { name: 'Yamikani T.' } },
+    ]);
+    const again = await wmPull(server, nurse, before);
+    expect(again.changes['patients']?.updated.map((r) => r.id)).toContain(patientId);
+    expect((await wmPull(server, nurse, again.timestamp)).changes).toEqual({});
   });
 
   it('pulls that follow the timestamp while pushes run concurrently miss nothing', async () => {

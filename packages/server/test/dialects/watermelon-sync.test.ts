@@ -8,6 +8,7 @@ import { pullAll, push } from '../sync-client';
 import { captureConsole, fieldClinicTables } from './watermelon/device';
 import type { ConsoleCapture, Device, Row } from './watermelon/device';
 import { nextMillisecond, startDeviceServer } from './watermelon/devices-fixture';
+import { encountersGrantedLater } from './watermelon/read-access';
 import type { DeviceServer } from './watermelon/devices-fixture';
 
 describe.each(dialects())('WatermelonDB synchronize() against Outpost on %s', (kind) => {
@@ -250,6 +251,38 @@ describe.each(dialects())('WatermelonDB synchronize() against Outpost on %s', (k
     const b = await env.device();
     await b.sync();
     expect(await b.find('patients', id)).toBeNull();
+  });
+
+  it('a nurse allowed to read visits only since her last sync gets the older visits on her next one', async () => {
+    const access = encountersGrantedLater();
+    const clinic = await startDeviceServer(kind, { schema: access.schema });
+    try {
+      const admin = await clinic.server.token('admin@clinic-a.test');
+      const patientId = 'grace00000000001';
+      await push(clinic.server, admin, [
+        { collection: 'patients', type: 'create', id: patientId, data: { name: 'Grace M.' } },
+        {
+          collection: 'encounters',
+          type: 'create',
+          id: 'visit00000000001',
+          data: { patientId, diagnosis: 'malaria' },
+        },
+        { collection: 'patients', type: 'create', id: 'later00000000001', data: { name: 'Later P.' } },
+      ]);
+      const tablet = await clinic.device();
+      await tablet.sync();
+      expect((await tablet.all('patients')).map((r) => r.id).sort()).toEqual([patientId, 'later00000000001']);
+      expect(await tablet.all('encounters')).toEqual([]);
+
+      access.grantEncounters();
+      await tablet.sync();
+      expect(await tablet.find('encounters', 'visit00000000001')).toMatchObject({
+        patientId,
+        diagnosis: 'malaria',
+      });
+    } finally {
+      await clinic.close();
+    }
   });
 
   it("a change to a signed note is refused by the note's own rule, and the device gets the signed note back", async () => {

@@ -31,18 +31,31 @@ export type TableChanges = z.infer<typeof tableChangesSchema>;
 export const changeSetSchema = z.record(z.string(), tableChangesSchema);
 export type ChangeSet = z.infer<typeof changeSetSchema>;
 
+/** Room in a timestamp for the tag of what the device may read: its low 12 bits. */
+const scopeTagRoom = 4096;
+
 /**
- * What `timestamp` and `lastPulledAt` carry: the tenant's change position a pull reached, plus one.
- * Pull reads by position (decisions/0002), so a change that commits after a pull always lands
- * above the timestamp it returned: no gap, however pushes interleave. WatermelonDB only stores the
- * number and sends it back; it refuses 0, which an empty tenant's position would be, hence the one.
+ * What `timestamp` and `lastPulledAt` carry: the tenant's change position a pull reached, plus one,
+ * times 4096, plus the tag of the collections the device could read then (ReadScopes; 0 for none
+ * known). Pull reads by position (decisions/0002), so a change that commits after a pull always
+ * lands above the timestamp it returned: no gap, however pushes interleave. The tag lets the next
+ * pull send the older records of a collection the device may read only since (decisions/0011).
+ * WatermelonDB only stores the number and sends it back; it refuses 0, hence the one.
+ *
+ * A number from before tags (the position plus one) reads as a smaller position with no tag
+ * known: the device gets its changes again from further back, and every collection whole, once.
  */
 export function positionOf(lastPulledAt: number): number {
-  return lastPulledAt - 1;
+  return Math.max(0, Math.floor(lastPulledAt / scopeTagRoom) - 1);
 }
 
-export function timestampOf(position: number): number {
-  return position + 1;
+/** The tag of what the device could read at `lastPulledAt`; 0: not known. */
+export function scopeTagOf(lastPulledAt: number): number {
+  return lastPulledAt % scopeTagRoom;
+}
+
+export function timestampOf(position: number, scopeTag: number): number {
+  return (position + 1) * scopeTagRoom + (scopeTag < scopeTagRoom ? scopeTag : 0);
 }
 
 /**

@@ -7,7 +7,7 @@ import type { PulledRecord } from '../../storage/sync-store';
 import { checkReached, collectionsToPull, isEveryCollection } from '../../pull/pull-scope';
 import { toRaw } from './raw-records';
 import type { RawRecord } from './raw-records';
-import { lastPulledAtAhead, positionOf, timestampOf } from './watermelon-messages';
+import { lastPulledAtAhead, positionOf, scopeTagOf, timestampOf } from './watermelon-messages';
 import type { MigrationRequest, PullQuery } from './watermelon-messages';
 
 export interface PullTable {
@@ -53,14 +53,22 @@ export async function pullForDevice(
     );
   }
 
+  const scopeTag = await store.readScopes.tagOf(auth.tenant, readable);
+
   const latest = new Map<string, PulledRecord>();
-  // Tables or columns the device added since its last sync need every record of those tables, not
-  // only the changed ones. Read first, so the incremental read below overrides with newer states.
-  const migrated = migratedCollections(schema, readable, query.migration);
-  if (query.lastPulledAt !== null && migrated.length > 0) {
-    await readAll(ctx, auth.tenant, 0, migrated, (r) => {
-      if (!r.deleted) latest.set(recordKey(r.collection, r.id), r);
-    });
+  // Tables or columns the device added since its last sync, and collections it may read only
+  // since, need every record of those tables, not only the changed ones. Read first, so the
+  // incremental read below overrides with newer states.
+  if (query.lastPulledAt !== null) {
+    const whole = new Set([
+      ...migratedCollections(schema, readable, query.migration),
+      ...(await gainedCollections(ctx, auth.tenant, readable, query.lastPulledAt)),
+    ]);
+    if (whole.size > 0) {
+      await readAll(ctx, auth.tenant, 0, [...whole], (r) => {
+        if (!r.deleted) latest.set(recordKey(r.collection, r.id), r);
+      });
+    }
   }
   const reached = await readAll(ctx, auth.tenant, after, readable, (r) => {
     latest.set(recordKey(r.collection, r.id), r);
@@ -82,7 +90,25 @@ export async function pullForDevice(
     }
   }
   // Everything at or below the horizon is settled too, so a device never starts below it.
-  return { changes, timestamp: timestampOf(Math.max(reached, horizon)) };
+  return { changes, timestamp: timestampOf(Math.max(reached, horizon), scopeTag) };
+}
+
+/**
+ * The collections the device may read now and could not when it pulled `lastPulledAt`: a role
+ * given read access to one, a person given another role. Their records changed before that pull
+ * never reached the device. When what it could read then is not known (a timestamp from before
+ * they carried it, or one this clinic never gave), every collection is sent whole, once.
+ */
+async function gainedCollections(
+  ctx: ServerContext,
+  tenant: string,
+  readable: readonly string[],
+  lastPulledAt: number,
+): Promise<readonly string[]> {
+  const tag = scopeTagOf(lastPulledAt);
+  const then = tag === 0 ? null : await ctx.store.readScopes.setOf(tenant, tag);
+  if (then === null) return readable;
+  return readable.filter((c) => !then.includes(c));
 }
 
 /** Follows the store's pull from `after` to its end; returns the last position read (or `after`). */
