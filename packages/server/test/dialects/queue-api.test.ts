@@ -504,11 +504,14 @@ describe.each(dialects())('seed 000 queue API on %s', (kind) => {
         result: { id: first.body.result?.id, version: 1 },
       });
       expect(await pending(worker, 'deviceId=tablet-crash')).toEqual([]);
-      // The engine saw one op, sent twice, and applied it once.
+      // The engine saw one op, sent twice, and applied it once; its audit names the worker and the
+      // device the item was queued from (seed 000: "Track device IDs").
       const journal = (await server.app.outpost.store.opLog('clinic-a', 5000)).filter((o) =>
         o.opId.includes(id),
       );
-      expect(journal.map((o) => o.status)).toEqual(['applied']);
+      expect(journal.map((o) => [o.status, o.userId, o.deviceId])).toEqual([
+        ['applied', seedUserId, 'tablet-crash'],
+      ]);
     });
 
     it('a client-given id makes queueing again harmless; another user cannot take it', async () => {
@@ -693,6 +696,42 @@ describe.each(dialects())('seed 000 queue API on %s', (kind) => {
     });
   });
 
+  describe('clock skew (seed 004: timestamp skew)', () => {
+    it('a createdAtClient ahead of the server’s clock counts as now: a tablet set hours ahead does not win every later edit', async () => {
+      const patient = await newPatient();
+      const encounter = uuidv7();
+      await push(server, nurse, [
+        {
+          collection: 'encounters',
+          type: 'create',
+          id: encounter,
+          data: { patientId: patient, diagnosis: 'Flu' },
+        },
+      ]);
+      const edit = (diagnosis: string, createdAtClient: string) =>
+        queued({
+          deviceId: 'tablet-skew',
+          operation: 'UPDATE',
+          resourceType: 'encounter',
+          resourceId: encounter,
+          data: { diagnosis },
+          version: 1,
+          createdAtClient,
+        });
+      const wrongClock = await processItem(
+        worker,
+        await edit('Malaria', new Date(now() + 6 * 3_600_000).toISOString()),
+      );
+      expect(wrongClock.body).toMatchObject({ status: 'SYNCED', result: { data: { diagnosis: 'Malaria' } } });
+
+      // A minute later another edit, made on the same version, is the later one and wins.
+      offsetMs += 60_000;
+      const later = await processItem(worker, await edit('Typhoid', new Date(now()).toISOString()));
+      expect(later.body).toMatchObject({ status: 'SYNCED', result: { data: { diagnosis: 'Typhoid' } } });
+      expect((await pulled('encounters', encounter))?.data).toMatchObject({ diagnosis: 'Typhoid' });
+    });
+  });
+
   describe('FAILED and retry', () => {
     it('a failed item waits out its backoff, then a retry applies it; retryCount counts the retries', async () => {
       vi.spyOn(Math, 'random').mockReturnValue(0.5);
@@ -773,6 +812,85 @@ describe.each(dialects())('seed 000 queue API on %s', (kind) => {
       expect(exhausted.body.items).toEqual([
         expect.objectContaining({ id, status: 'FAILED', retryCount: defaultRetryPolicy.maxAttempts - 1 }),
       ]);
+    });
+  });
+
+  describe('signed notes and locked intake forms (seed 004)', () => {
+    it('an edit of one is refused once and kept: no next attempt, and retry neither sends it again nor archives it twice', async () => {
+      const patient = await newPatient();
+      const encounter = uuidv7();
+      const note = uuidv7();
+      const form = uuidv7();
+      await push(server, nurse, [
+        { collection: 'encounters', type: 'create', id: encounter, data: { patientId: patient } },
+        {
+          collection: 'clinicalNotes',
+          type: 'create',
+          id: note,
+          data: {
+            encounterId: encounter,
+            body: 'Wound clean, dressing changed.',
+            signatureHash: 'sha256:9f2c',
+          },
+        },
+        { collection: 'intakeForms', type: 'create', id: form, data: { patientId: patient, isLocked: true } },
+      ]);
+      const device = 'tablet-signed';
+      const edits: Array<[string, string, string, Record<string, unknown>]> = [
+        ['clinicalNote', note, 'IMMUTABLE', { body: 'Wound infected, antibiotics started.' }],
+        ['intakeForm', form, 'LOCKED', { answers: { smoker: 'yes' } }],
+      ];
+      for (const [resourceType, resourceId, code, data] of edits) {
+        const item = await queued({
+          deviceId: device,
+          operation: 'UPDATE',
+          resourceType,
+          resourceId,
+          data,
+          version: 1,
+        });
+        const refused = await processItem(worker, item);
+        expect(refused.body).toMatchObject({ status: 'FAILED', code, retryCount: 0, nextAttemptAt: null });
+      }
+      // Sorted: two items queued within one millisecond may list either way round.
+      expect(
+        (await pending(worker, `deviceId=${device}`)).map((i) => [i.errorCode, i.nextAttemptAt]).sort(),
+      ).toEqual([
+        ['IMMUTABLE', null],
+        ['LOCKED', null],
+      ]);
+
+      // However long the worker waits, retrying changes nothing and archives nothing more.
+      offsetMs += defaultRetryPolicy.maxMs + 1;
+      const retried = await retry(worker, `deviceId=${device}`);
+      expect(retried.body).toMatchObject({ retried: 0, failed: 0, waiting: 0, exhausted: 2 });
+      expect(retried.body.items.map((i) => [i.status, i.retryCount])).toEqual([
+        ['FAILED', 0],
+        ['FAILED', 0],
+      ]);
+      for (const [, resourceId, code, data] of edits) {
+        const archived = await server.request<{ conflicts: Conflict[] }>({
+          method: 'GET',
+          url: `/v1/conflicts?recordId=${resourceId}`,
+          token: admin,
+        });
+        expect(archived.body.conflicts).toEqual([
+          expect.objectContaining({
+            kind: code.toLowerCase(),
+            outcome: 'rejected',
+            client: expect.objectContaining({ data }),
+          }),
+        ]);
+        const rejections = await server.request<{ rejections: unknown[] }>({
+          method: 'GET',
+          url: `/v1/rejections?recordId=${resourceId}`,
+          token: admin,
+        });
+        expect(rejections.body.rejections).toHaveLength(1);
+      }
+      expect((await pulled('clinicalNotes', note))?.data).toMatchObject({
+        body: 'Wound clean, dressing changed.',
+      });
     });
   });
 

@@ -64,7 +64,7 @@ export interface RetryResponse {
   failed: number;
   /** FAILED items whose next attempt is not due yet. */
   waiting: number;
-  /** FAILED items that used every attempt: they stay FAILED. */
+  /** FAILED items that will not be tried again (every attempt used, or refused for good): they stay FAILED. */
   exhausted: number;
   items: QueueItemView[];
 }
@@ -76,6 +76,18 @@ export interface ResolveResponse {
   message: string;
   conflictId: string;
   result?: ResourceResult;
+}
+
+/**
+ * Refusals no later attempt can change: a signed note or a locked intake form refuses every change
+ * for good (seed 004's RejectedImmutable and RejectedLocked). Such an item gets no next attempt and
+ * retry leaves it alone: each attempt is a new op, and the engine would archive the same refusal
+ * again, as one more conflict and one more rejection for an administrator to read.
+ */
+const finalRefusals: ReadonlySet<string> = new Set(['IMMUTABLE', 'LOCKED']);
+
+function refusedForGood(code: string | undefined): boolean {
+  return code !== undefined && finalRefusals.has(code);
 }
 
 /** The engine's answer as the seed names it: the status the first delivery of the op had. */
@@ -254,7 +266,7 @@ export class QueueProcessor {
     };
     for (const item of failed) {
       const now = this.ctx.now();
-      if (!shouldRetry(item.retryCount + 1, this.policy)) {
+      if (refusedForGood(item.error?.code) || !shouldRetry(item.retryCount + 1, this.policy)) {
         response.exhausted += 1;
       } else if (item.nextAttemptAt !== null && Date.parse(item.nextAttemptAt) > now.getTime()) {
         response.waiting += 1;
@@ -350,17 +362,19 @@ export class QueueProcessor {
       };
     } else {
       const attempts = attempt + 1;
+      const error = {
+        code: result.error?.code ?? 'VALIDATION_FAILED',
+        message: result.error?.message ?? 'the operation was refused',
+        ...(result.error?.details !== undefined ? { details: result.error.details } : {}),
+      };
       outcome = {
         status: 'FAILED',
         retryCount: attempt,
-        nextAttemptAt: shouldRetry(attempts, this.policy)
-          ? new Date(now.getTime() + backoffDelay(attempts, this.policy)).toISOString()
-          : null,
-        error: {
-          code: result.error?.code ?? 'VALIDATION_FAILED',
-          message: result.error?.message ?? 'the operation was refused',
-          ...(result.error?.details !== undefined ? { details: result.error.details } : {}),
-        },
+        nextAttemptAt:
+          !refusedForGood(error.code) && shouldRetry(attempts, this.policy)
+            ? new Date(now.getTime() + backoffDelay(attempts, this.policy)).toISOString()
+            : null,
+        error,
         conflictId: result.conflict?.id ?? null,
       };
     }
