@@ -3,6 +3,7 @@ import {
   applyPatch,
   dataShapeProblem,
   describeIssues,
+  fieldsChangedBy,
   makeTempId,
   uuidv7,
 } from '@outpost/core';
@@ -223,11 +224,13 @@ export class Collection<D extends RecordData = RecordData> {
 
   async update(id: string, patch: Partial<D> | Record<string, unknown>): Promise<ClientRecord<D>> {
     this.validate(patch as RecordData, true);
-    const record = await this.ctx.db.write(() => {
+    const { record, written } = await this.ctx.db.write(() => {
       const rec = this.live(id);
       this.assertChangeable(rec);
+      const fields = this.changedFields(rec, this.withRealRefs(patch as RecordData));
+      // Nothing differs from what the person sees: no op, so nothing waits to be sent.
+      if (fields === null) return { batch: null, result: { record: rec, written: false } };
       const hlc = this.ctx.clock.tick();
-      const fields = this.withRealRefs(patch as RecordData);
       const op = this.entry('update', rec.id, hlc, { ...fields }, rec.version);
       const next: LocalRecord = {
         ...rec,
@@ -239,14 +242,27 @@ export class Collection<D extends RecordData = RecordData> {
       const superseded = this.ctx.db.state
         .opsFor(this.def.name, rec.id)
         .filter((o) => o.status === 'failed' && o.type === 'update')
-        .map((o) => ({ ...o, superseded: [...new Set([...(o.superseded ?? []), ...Object.keys(patch)])] }));
+        .map((o) => ({ ...o, superseded: [...new Set([...(o.superseded ?? []), ...Object.keys(fields)])] }));
       return {
         batch: { putRecords: [next], putOps: [...superseded, op], meta: { 'outbox.lastSeq': op.seq } },
-        result: next,
+        result: { record: next, written: true },
       };
     });
-    this.ctx.afterWrite();
+    if (written) this.ctx.afterWrite();
     return this.view(record);
+  }
+
+  /**
+   * The fields of a patch whose value differs from what the record shows, or null when none does.
+   * Only those are a change (seed 002's delta sync). A form saved whole would otherwise send back
+   * the values the person merely saw: when a colleague changed one meanwhile, the server would take
+   * the stale value as this device's edit, and revert theirs (last write wins) or hold the whole
+   * change for review (merge) over a field nobody here touched.
+   */
+  private changedFields(rec: LocalRecord, patch: RecordData): RecordData | null {
+    const changed = fieldsChangedBy(rec.data, patch);
+    if (changed.length === 0) return null;
+    return Object.fromEntries(changed.map((field) => [field, patch[field]]));
   }
 
   async delete(id: string): Promise<void> {

@@ -1,4 +1,4 @@
-import { HlcClock, OutpostError, collectionOrder, uuidv7 } from '@outpost/core';
+import { HlcClock, OutpostError, collectionOrder, retryPolicy, uuidv7 } from '@outpost/core';
 import type {
   Change,
   RandomBytes,
@@ -24,6 +24,7 @@ import { systemTimers } from './network/timers';
 import type { Timers } from './network/timers';
 import type { LocalConflict, LocalStore, OutboxEntry } from './stores/local-store';
 import { SyncEngine, waitingForParent } from './sync/sync-engine';
+import { checkSyncOptions } from './sync/sync-options';
 import type { RetryPolicy, SyncProgress, SyncResult } from './sync/sync-engine';
 import type { RejectionListRequest, SyncTransport } from './sync/sync-transport';
 import { findOrphans } from './relationships';
@@ -195,6 +196,9 @@ export async function createSyncClient(options: SyncClientOptions): Promise<Sync
   const { schema } = options;
   // A schema whose references form a cycle cannot be synced in any order: say so before any data moves.
   collectionOrder(schema);
+  // Settings that cannot work are refused before the store opens (and, in a browser, locks its tab).
+  checkSyncOptions(schema, options);
+  const retry = retryPolicy(options.retry);
   const timers = options.timers ?? systemTimers;
   const random = options.random ?? Math.random;
   const db = await LocalDb.open(options.store);
@@ -249,7 +253,7 @@ export async function createSyncClient(options: SyncClientOptions): Promise<Sync
     batchSize: options.batchSize ?? 50,
     pullLimit: options.pullLimit ?? 1000,
     ...(options.collections ? { collections: options.collections } : {}),
-    retry: { baseMs: 1000, maxMs: 5 * 60_000, maxAttempts: 8, ...options.retry },
+    retry,
     breaker,
     timers,
     random,
@@ -459,9 +463,9 @@ export async function createSyncClient(options: SyncClientOptions): Promise<Sync
       },
     },
     relationships: {
-      findOrphans: () => findOrphans(schema, db.state),
+      findOrphans: () => findOrphans(schema, db.state, options.collections),
       resolveOrphans: async (strategy) => {
-        const orphans = findOrphans(schema, db.state);
+        const orphans = findOrphans(schema, db.state, options.collections);
         if (strategy === 'keep' || orphans.length === 0) return orphans.length;
         const orphanKeys = new Set(orphans.map((o) => keyOf(o.collection, o.id)));
         return db.write(() => {

@@ -1,4 +1,4 @@
-import type { Schema } from '@outpost/core';
+import type { RecordData, Schema } from '@outpost/core';
 import type { LocalState } from './local-state';
 
 export interface Orphan {
@@ -17,25 +17,51 @@ export interface Orphan {
  */
 export type OrphanStrategy = 'delete' | 'keep' | 'queue';
 
-/** Live local records whose reference fields name a record the device does not hold. */
-export function findOrphans(schema: Schema, state: LocalState): Orphan[] {
+export interface MissingReference {
+  field: string;
+  collection: string;
+  id: string;
+}
+
+/**
+ * The references of `data` (a record's or an op's, in `collection`) to records the device does
+ * not hold, or holds deleted. With selective sync (`pulled`: the collections this device pulls),
+ * a record of a collection it never pulls is missing only when the device holds it deleted: any
+ * other absence says nothing, so its children are not orphans to delete or to hold back for good.
+ * `present`: references to count as held whatever the store says (creates about to be sent).
+ */
+export function missingReferences(
+  schema: Schema,
+  state: LocalState,
+  collection: string,
+  data: RecordData | undefined,
+  pulled?: readonly string[],
+  present: (collection: string, id: string) => boolean = () => false,
+): MissingReference[] {
   const mappings = (state.meta['tempIds'] ?? {}) as Record<string, string>;
+  const missing: MissingReference[] = [];
+  for (const [field, target] of Object.entries(schema.collection(collection)?.references ?? {})) {
+    const value = data?.[field];
+    if (typeof value !== 'string' || present(target, value)) continue;
+    const parent = state.record(target, mappings[value] ?? value);
+    const knowable = pulled === undefined || pulled.includes(target);
+    if (parent ? parent.deleted : knowable) missing.push({ field, collection: target, id: value });
+  }
+  return missing;
+}
+
+/** Live local records whose reference fields name a record the device does not hold. */
+export function findOrphans(schema: Schema, state: LocalState, pulled?: readonly string[]): Orphan[] {
   const orphans: Orphan[] = [];
   for (const rec of state.records.values()) {
     if (rec.deleted) continue;
-    const refs = schema.collection(rec.collection)?.references ?? {};
-    for (const [field, target] of Object.entries(refs)) {
-      const value = rec.data[field];
-      if (typeof value !== 'string') continue;
-      const parent = state.record(target, mappings[value] ?? value);
-      if (!parent || parent.deleted) {
-        orphans.push({
-          collection: rec.collection,
-          id: rec.id,
-          field,
-          missing: { collection: target, id: value },
-        });
-      }
+    for (const m of missingReferences(schema, state, rec.collection, rec.data, pulled)) {
+      orphans.push({
+        collection: rec.collection,
+        id: rec.id,
+        field: m.field,
+        missing: { collection: m.collection, id: m.id },
+      });
     }
   }
   return orphans;

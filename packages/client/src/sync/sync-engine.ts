@@ -22,6 +22,8 @@ import { ClientClosedError } from '../client-closed';
 import type { Timers } from '../network/timers';
 import type { ConflictListRequest, SyncTransport } from './sync-transport';
 import { fromArchive } from './archived-conflict';
+import { missingReferences } from '../relationships';
+import type { MissingReference } from '../relationships';
 import { readAllPages } from './archive-pages';
 
 export type SyncPhase = 'push' | 'pull' | 'done';
@@ -354,8 +356,23 @@ export class SyncEngine {
       const stranded = [...state.outbox.values()]
         .filter((o) => o.status === 'in-flight')
         .map((o): OutboxEntry => ({ ...o, status: 'pending' }));
+      // Every hold but a person's (resolveOrphans('queue')) is worked out again below. Lifted
+      // first, an op held by a dependency cycle folds with the edit that broke the loop; kept, the
+      // create would still name the other record of the loop, and the loop could never end.
+      const released = [...state.outbox.values()]
+        .filter(
+          (o) =>
+            o.status === 'pending' &&
+            o.heldReason !== undefined &&
+            !o.heldReason.startsWith(waitingForParent),
+        )
+        .map((o): OutboxEntry => {
+          const next = { ...o };
+          delete next.heldReason;
+          return next;
+        });
       const outbox = new Map(state.outbox);
-      for (const o of stranded) outbox.set(o.seq, o);
+      for (const o of [...stranded, ...released]) outbox.set(o.seq, o);
       const { put, remove } = coalesceOutbox(
         [...outbox.values()],
         (collection, id) => state.record(collection, id)?.version ?? 0,
@@ -393,7 +410,8 @@ export class SyncEngine {
         }
       }
       const changed = new Map(put.map((o) => [o.seq, o]));
-      for (const o of stranded) if (!removed.has(o.seq) && !changed.has(o.seq)) changed.set(o.seq, o);
+      for (const o of [...stranded, ...released])
+        if (!removed.has(o.seq) && !changed.has(o.seq)) changed.set(o.seq, o);
       const sendable: OutboxEntry[] = [];
       for (const op of current.values()) {
         if (op.status !== 'pending') continue;
@@ -463,20 +481,17 @@ export class SyncEngine {
    * names a record existing nowhere (never made here, or made and deleted before the server saw
    * it) is still sent unless a person queued it: the server refuses it and archives its data.
    */
-  private missingReference(
-    op: OutboxEntry,
-    pendingCreates: ReadonlySet<string>,
-  ): { field: string; collection: string; id: string } | null {
+  private missingReference(op: OutboxEntry, pendingCreates: ReadonlySet<string>): MissingReference | null {
     if (op.type === 'delete') return null;
-    const refs = this.o.schema.collection(op.collection)?.references ?? {};
-    const mappings = (this.o.db.state.meta[mappingsKey] ?? {}) as Record<string, string>;
-    for (const [field, target] of Object.entries(refs)) {
-      const value = op.data?.[field];
-      if (typeof value !== 'string' || pendingCreates.has(keyOf(target, value))) continue;
-      const local = this.o.db.state.record(target, mappings[value] ?? value);
-      if (!local || local.deleted) return { field, collection: target, id: value };
-    }
-    return null;
+    const missing = missingReferences(
+      this.o.schema,
+      this.o.db.state,
+      op.collection,
+      op.data,
+      this.o.collections,
+      (collection, id) => pendingCreates.has(keyOf(collection, id)),
+    );
+    return missing[0] ?? null;
   }
 
   private async pushAll(result: SyncResult): Promise<void> {
@@ -486,14 +501,15 @@ export class SyncEngine {
     this.snapshotSeq = this.o.db.state.seqHighWater;
     this.retriedSinceSnapshot = false;
     const sendable = await this.prepareOutbox();
-    result.pushed.held = [...this.o.db.state.outbox.values()].filter(
-      (o) => o.heldReason !== undefined,
-    ).length;
-    if (sendable.length === 0) return;
     // Parents before children, then priority, then the order things were done; batches are
     // consecutive slices of that order, sent one after the other, so a child never travels in an
     // earlier batch than its parent.
     const order = await this.dependencyOrder(sendable);
+    // Counted once the order is known: it holds back what a dependency cycle keeps from going.
+    result.pushed.held = [...this.o.db.state.outbox.values()].filter(
+      (o) => o.heldReason !== undefined,
+    ).length;
+    if (order.length === 0) return;
     const total = order.length;
     this.o.onProgress({ phase: 'push', processed: 0, total, percent: 0 });
     // Halved, down to one op, while the server refuses the requests as too large (413).
@@ -531,7 +547,9 @@ export class SyncEngine {
 
   /**
    * The send order. Ops whose data makes them depend on each other in a cycle (only odd data can)
-   * are held back with the cycle named, and the rest go.
+   * are held back with the cycle named, and so are the ops waiting on them (a file in a folder of
+   * the loop): sent ahead of what they need, the server would refuse them for good. The rest go.
+   * Held ops are looked at again by every push, so they go once a person breaks the loop.
    */
   private async dependencyOrder(sendable: OutboxEntry[]): Promise<number[]> {
     let ops = sendable;
@@ -540,16 +558,22 @@ export class SyncEngine {
         return orderOps(ops, this.o.schema).map((o) => o.seq);
       } catch (err) {
         if (!(err instanceof DependencyCycleError) || err.seqs.length === 0) throw err;
-        const stuck = new Set(err.seqs);
+        const reasons = new Map<number, string>();
+        for (const seq of err.seqs) reasons.set(seq, err.message);
+        const waits = `it waits on records held back: ${err.message}`;
+        for (const seq of err.waiting) reasons.set(seq, waits);
         await this.write(() => ({
           batch: {
             putOps: ops
-              .filter((o) => stuck.has(o.seq))
-              .map((o) => ({ ...(this.o.db.state.outbox.get(o.seq) ?? o), heldReason: err.message })),
+              .filter((o) => reasons.has(o.seq))
+              .map((o) => ({
+                ...(this.o.db.state.outbox.get(o.seq) ?? o),
+                heldReason: reasons.get(o.seq) as string,
+              })),
           },
           result: undefined,
         }));
-        ops = ops.filter((o) => !stuck.has(o.seq));
+        ops = ops.filter((o) => !reasons.has(o.seq));
       }
     }
   }
@@ -915,6 +939,15 @@ export class SyncEngine {
   private async pullAll(result: SyncResult): Promise<void> {
     // Reads a push asked for and the network lost first, so they land beneath this pull.
     await this.refreshRecords();
+    if (this.o.collections?.length === 0) {
+      // Selective sync of no collection pulls nothing. Sent as it is, the empty filter would read
+      // as none at all, and every record the role may read would land on the device.
+      if (this.o.db.state.meta[upToDateKey] !== true) {
+        await this.write(() => ({ batch: { meta: { [upToDateKey]: true } }, result: undefined }));
+      }
+      await this.readSettledConflicts();
+      return;
+    }
     let resynced = false;
     for (;;) {
       this.checkOpen();

@@ -207,6 +207,22 @@ describe('orderOps', () => {
     });
   });
 
+  it('names the ops that wait on a loop, and only those', () => {
+    const ops = [
+      create(1, 'folders', 'f1', { name: 'a', parentId: 'f2' }),
+      create(2, 'folders', 'f2', { name: 'b', parentId: 'f1' }),
+      create(3, 'files', 'file-1', { folderId: 'f1' }),
+      update(4, 'folders', 'f2', { name: 'B' }),
+      create(5, 'folders', 'f3', { name: 'c' }),
+      create(6, 'files', 'file-2', { folderId: 'f3' }),
+    ];
+    const error = catchError(() => orderOps(ops, folderSchema));
+    expect(error).toMatchObject({ seqs: [1, 2], waiting: [3, 4] });
+    // Without them, the rest orders as usual.
+    const rest = ops.filter((op) => op.seq > 4);
+    expect(orderOps(rest, folderSchema).map((op) => op.seq)).toEqual([5, 6]);
+  });
+
   it('reports a delete-then-recreate loop by its records', () => {
     // A device deleted a user and created one again under the same temp id, with a pet in between.
     const user = tempId('users');

@@ -17,11 +17,23 @@ export class DependencyCycleError extends Error {
   readonly cycle: readonly string[];
   /** For an op cycle: the seqs of the ops in it, so a caller can hold them back. Empty otherwise. */
   readonly seqs: readonly number[];
+  /**
+   * For an op cycle: the seqs of the ops outside it that wait on it (a child of a record in the
+   * loop, a later op of one). They cannot go before it either: sent alone, they reach the server
+   * ahead of what they need and are refused for good.
+   */
+  readonly waiting: readonly number[];
 
-  constructor(message: string, cycle: readonly string[], seqs: readonly number[] = []) {
+  constructor(
+    message: string,
+    cycle: readonly string[],
+    seqs: readonly number[] = [],
+    waiting: readonly number[] = [],
+  ) {
     super(message);
     this.cycle = cycle;
     this.seqs = seqs;
+    this.waiting = waiting;
   }
 }
 
@@ -152,6 +164,26 @@ class Graph {
     return path.slice(seenAt.get(v));
   }
 
+  /** The nodes that come after `nodes` by some path, not counting `nodes` themselves. */
+  after(nodes: readonly number[]): number[] {
+    const { start, targets } = this.adjacency(this.from, this.to);
+    const seen = new Uint8Array(this.size);
+    for (const v of nodes) seen[v] = 1;
+    const queue = [...nodes];
+    const found: number[] = [];
+    for (let k = 0; k < queue.length; k++) {
+      const u = queue[k] as number;
+      for (let e = start[u] as number, end = start[u + 1] as number; e < end; e++) {
+        const v = targets[e] as number;
+        if (seen[v]) continue;
+        seen[v] = 1;
+        found.push(v);
+        queue.push(v);
+      }
+    }
+    return found;
+  }
+
   private adjacency(sources: readonly number[], sinks: readonly number[]) {
     const n = this.size;
     const start = new Int32Array(n + 1);
@@ -265,7 +297,7 @@ class RecordIndex {
  * names itself (a root folder as its own parent) needs no special case. Among ready ops the lower
  * collection priority goes first, then the lower seq. Ops on collections the schema does not know
  * keep their seq order and come last. Throws DependencyCycleError when the data makes ops wait on
- * each other in a loop.
+ * each other in a loop, naming the ops in it and those that wait on it.
  */
 export function orderOps<T extends OrderableOp>(ops: readonly T[], schema: Schema): T[] {
   const n = ops.length;
@@ -324,7 +356,10 @@ export function orderOps<T extends OrderableOp>(ops: readonly T[], schema: Schem
   }
 
   const { order, stuck } = graph.sort(rankByPriorityThenSeq(priority, bySeq));
-  if (stuck.length > 0) throw opCycleError(ops, graph.findCycle(stuck), seqs);
+  if (stuck.length > 0) {
+    const cycle = graph.findCycle(stuck);
+    throw opCycleError(ops, cycle, graph.after(cycle), seqs);
+  }
   return order.map((i) => ops[i] as T);
 }
 
@@ -365,7 +400,12 @@ function sortIfNeeded(list: number[], compare: (a: number, b: number) => number)
 const compareText = (a: string | undefined, b: string | undefined) =>
   (a ?? '') < (b ?? '') ? -1 : (a ?? '') > (b ?? '') ? 1 : 0;
 
-function opCycleError(ops: readonly OrderableOp[], found: readonly number[], seqs: Float64Array) {
+function opCycleError(
+  ops: readonly OrderableOp[],
+  found: readonly number[],
+  after: readonly number[],
+  seqs: Float64Array,
+) {
   // Each op in `found` waits on the next one; start at the lowest seq so the message is stable.
   const cycle = rotateToLowest(found, (i) => seqs[i] as number);
   const label = (i: number) => `${(ops[i] as OrderableOp).collection}/${(ops[i] as OrderableOp).id}`;
@@ -378,5 +418,6 @@ function opCycleError(ops: readonly OrderableOp[], found: readonly number[], seq
     `ops depend on each other in a cycle: ${names.join(' -> ')}`,
     names,
     cycle.map((i) => seqs[i] as number),
+    after.map((i) => seqs[i] as number).sort((a, b) => a - b),
   );
 }
