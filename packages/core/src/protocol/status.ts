@@ -39,10 +39,15 @@ export type StatsResponse = z.infer<typeof statsResponseSchema>;
 
 /**
  * Seed 000's sync rate: the share of received ops that synced, as "93.33%". Nothing received yet
- * reads as healthy (100%), not as 0% synced: a fresh device has failed at nothing.
+ * reads as healthy (100%), not as 0% synced: a fresh device has failed at nothing. Rounded to two
+ * places, except that it reads 100.00% only when every op synced and 0.00% only when none did:
+ * one op failing in 40,000 must not look like none.
  */
 export function syncRate(synced: number, total: number): string {
-  return `${(total === 0 ? 100 : (synced / total) * 100).toFixed(2)}%`;
+  if (total === 0 || synced >= total) return '100.00%';
+  if (synced <= 0) return '0.00%';
+  const percent = Math.min(99.99, Math.max(0.01, (synced / total) * 100));
+  return `${percent.toFixed(2)}%`;
 }
 
 /** `GET /v1/sync/stats/devices` (admin): seed 000's figures for each device that has synced, with its user. */
