@@ -116,6 +116,11 @@ describe.runIf(chromiumAvailable())('conflicts and signed notes in the clinic ap
     // Her page shows the nurse's village, the server's, and says hers waits for a person.
     await midwife.page.getByText('Waiting for review: see Conflicts').waitFor();
     expect(await details(midwife.page).getByLabel('Village').inputValue()).toBe('Monkey Bay');
+    // Her Conflicts page shows it, with nothing she could settle: the server refuses a clinician's choice.
+    await midwife.page.getByRole('link', { name: 'Conflicts' }).click();
+    await midwife.page.getByRole('button', { name: 'Review' }).waitFor();
+    expect(await midwife.page.getByRole('button', { name: 'Resolve' }).count()).toBe(0);
+    expect(await midwife.page.getByRole('button', { name: 'Use server for all' }).count()).toBe(0);
 
     const { admin, dialog } = await adminResolving();
     await screenshot(admin.page, '04-conflict-resolution-modal');

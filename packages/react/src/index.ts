@@ -1,7 +1,7 @@
 export { SyncClientProvider, useSyncClient } from './sync-client-context';
 export type { SyncClientProviderProps } from './sync-client-context';
 export { useSyncEngine } from './use-sync-engine';
-export type { SyncEngine, SyncEngineState } from './use-sync-engine';
+export type { SyncEngine, SyncEngineState, SyncStatus } from './use-sync-engine';
 export { useSyncQueue } from './use-sync-queue';
 export type { SyncQueue, SyncQueueState } from './use-sync-queue';
 export { useNetworkStatus } from './use-network-status';

@@ -3,6 +3,7 @@ import { act } from 'react';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { SyncTransport } from '@outpost/client';
 import type { Conflict, PushOp } from '@outpost/core';
+import { openScriptedClient, patientConflict } from '../test/conflict-scenarios';
 import { acting, cleanup, openClient, render } from '../test/react-fixture';
 import { useRecord, useSyncEngine } from './index';
 
@@ -192,5 +193,45 @@ describe('useSyncEngine', () => {
     await act(async () => click(view.container, 'Keep Ntcheu'));
     expect(conflict?.outcome).toBe('merged');
     expect(view.text()).toBe('Sync now1 conflicts, 0 open; Ntcheu');
+  });
+
+  it("says in one word whether a sync runs or how the last ended, as seed 003's syncStatus", async () => {
+    const requests: Array<() => void> = [];
+    const client = await openClient({
+      retry: { baseMs: 60_000, maxMs: 60_000 },
+      random: () => 0.5,
+      fetch: () =>
+        new Promise<Response>((_, reject) => {
+          requests.push(() => reject(new TypeError('Failed to fetch')));
+        }),
+    });
+    await client.collection('patients').create({ name: 'Amina K.' });
+    function Status() {
+      const { sync, syncStatus } = useSyncEngine();
+      return <button onClick={() => void sync()}>{syncStatus}</button>;
+    }
+    const view = await render(client, <Status />);
+    expect(view.text()).toBe('idle');
+    await act(async () => click(view.container, 'idle'));
+    expect(view.text()).toBe('syncing');
+    await acting(async () => {
+      requests.shift()?.();
+      await client.sync();
+    });
+    expect(view.text()).toBe('error');
+  });
+
+  it('reloads the conflicts from the server on refreshConflicts, those of other devices included', async () => {
+    const { server } = await patientConflict();
+    // The administrator's device has never met the conflict itself.
+    const office = await openScriptedClient(server);
+    function Conflicts() {
+      const { conflicts, refreshConflicts } = useSyncEngine();
+      return <button onClick={() => void refreshConflicts()}>{conflicts.length} conflicts</button>;
+    }
+    const view = await render(office, <Conflicts />);
+    expect(view.text()).toBe('0 conflicts');
+    await acting(async () => click(view.container, '0 conflicts'));
+    expect(view.text()).toBe('1 conflicts');
   });
 });

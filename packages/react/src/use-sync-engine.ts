@@ -17,7 +17,11 @@ export interface SyncEngineState {
   readonly unresolvedConflicts: readonly LocalConflict[];
 }
 
+/** Seed 003's one-word sync state: a sync running, or how the last one ended (idle before any). */
+export type SyncStatus = 'idle' | 'syncing' | 'success' | 'error';
+
 export interface SyncEngine extends SyncEngineState {
+  readonly syncStatus: SyncStatus;
   /**
    * Push then pull; joins a sync already running. A person's "Sync now" passes `{ manual: true }`:
    * what gave up on the network goes again, and a server the device was resting is tried at once.
@@ -28,11 +32,28 @@ export interface SyncEngine extends SyncEngineState {
     strategy: ResolutionStrategy,
     mergedData?: RecordData,
   ): Promise<ResolveResponse>;
+  /**
+   * Reloads the conflicts from the server's archive (an administrator's device gets every device's);
+   * resolves to how many it holds. Needs the network.
+   */
+  refreshConflicts(): Promise<number>;
 }
 
 interface SyncEngineSource extends ValueSource<SyncEngineState> {
-  /** Tells every listener now that a sync was started here, so `isSyncing` shows at once. */
+  /**
+   * Tells every listener of the client, in every component, that a sync was started here, so
+   * `isSyncing` shows at once everywhere: the client tells of a sync only once it reports progress.
+   */
   started(): void;
+}
+
+/** Per client, the listeners of every mounted `useSyncEngine`: each component has its own source. */
+const startListeners = new WeakMap<SyncClient, Set<() => void>>();
+
+function listenersOf(client: SyncClient): Set<() => void> {
+  let set = startListeners.get(client);
+  if (!set) startListeners.set(client, (set = new Set()));
+  return set;
 }
 
 function sameState(a: SyncEngineState, b: SyncEngineState): boolean {
@@ -47,7 +68,7 @@ function sameState(a: SyncEngineState, b: SyncEngineState): boolean {
 
 function syncEngineSource(client: SyncClient): SyncEngineSource {
   let progress: SyncProgress | null = null;
-  const listeners = new Set<() => void>();
+  const listeners = listenersOf(client);
   return {
     read: () => ({
       // The client clears isSyncing before it reports the end, so this is exact at every event.
@@ -81,6 +102,12 @@ function syncEngineSource(client: SyncClient): SyncEngineSource {
   };
 }
 
+function statusOf({ isSyncing, lastResult }: SyncEngineState): SyncStatus {
+  if (isSyncing) return 'syncing';
+  if (lastResult === null) return 'idle';
+  return lastResult.ok ? 'success' : 'error';
+}
+
 /**
  * The sync engine as a component sees it: whether a sync runs, how far it got, how the last one
  * ended, and the conflicts to settle. Re-renders on progress, results and conflict changes.
@@ -102,5 +129,9 @@ export function useSyncEngine(): SyncEngine {
       client.conflicts.resolve(id, strategy, mergedData),
     [client],
   );
-  return useMemo(() => ({ ...state, sync, resolveConflict }), [state, sync, resolveConflict]);
+  const refreshConflicts = useCallback(() => client.conflicts.refresh(), [client]);
+  return useMemo(
+    () => ({ ...state, syncStatus: statusOf(state), sync, resolveConflict, refreshConflicts }),
+    [state, sync, resolveConflict, refreshConflicts],
+  );
 }

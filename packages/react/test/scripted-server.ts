@@ -227,7 +227,7 @@ export function scriptedServer(): ScriptedServer {
         server.resolves.push({ id, request });
         const conflict = conflicts.get(id);
         if (!conflict) throw new OutpostError('NOT_FOUND', `no conflict ${id}`);
-        if (conflict.resolvedAt !== null) throw new OutpostError('CONFLICT', `conflict ${id} is resolved`);
+        // A settled conflict may be settled again, as on the real server (a person may change their mind).
         const key = keyOf(conflict.collection, conflict.recordId);
         const current = records.get(key)?.data ?? null;
         // The real server's rule (core's resolutionEffect), edits made since the conflict included.
@@ -277,8 +277,15 @@ export function scriptedServer(): ScriptedServer {
         conflict.resolvedBy = null;
         return settled(conflict);
       },
-      async listConflicts() {
-        return { conflicts: [...conflicts.values()].map((c) => ({ ...c })), nextCursor: null };
+      async listConflicts(query = {}) {
+        // The filters a device's sync asks with, as the real archive answers them.
+        const chosen = [...conflicts.values()].filter(
+          (c) =>
+            (query.status === undefined || (query.status === 'open') === (c.resolvedAt === null)) &&
+            (query.collection === undefined || c.collection === query.collection) &&
+            (query.recordId === undefined || c.recordId === query.recordId),
+        );
+        return { conflicts: chosen.map((c) => ({ ...c })), nextCursor: null };
       },
       async listRejections() {
         return { rejections: [], nextCursor: null };

@@ -45,7 +45,8 @@ export function ConflictsPage({ canResolve }: { canResolve: boolean }) {
           Could not fetch conflicts: {state.error}
         </p>
       ) : null}
-      <ConflictList />
+      {/* A clinician's role may not resolve: the server would refuse every choice the list offered. */}
+      <ConflictList canResolve={canResolve} />
     </section>
   );
 }

@@ -23,6 +23,11 @@ interface ChoiceProps {
    * device's gets a "Keep current" choice as well.
    */
   current?: RecordData | null;
+  /**
+   * With `current`: the fields the server named as edited after the conflict. A resolution may not
+   * overwrite them (the server refuses it), so each offers only "Keep current".
+   */
+  editedSince?: readonly string[];
 }
 
 /** A conflict from the device's conflict store, or the two versions themselves. */
@@ -46,6 +51,7 @@ export function ConflictDiffViewer(props: ConflictDiffViewerProps) {
         choices={choices}
         onChoose={onChoose}
         current={props.current}
+        editedSince={props.editedSince}
       />
     );
   }
@@ -56,6 +62,7 @@ export function ConflictDiffViewer(props: ConflictDiffViewerProps) {
       choices={choices}
       onChoose={onChoose}
       current={props.current}
+      editedSince={props.editedSince}
     />
   );
 }
@@ -110,6 +117,7 @@ function VersionsDiff({
   choices = noChoices,
   onChoose,
   current,
+  editedSince = [],
 }: VersionsDiffProps) {
   const id = useId();
   const diffs = useMemo(() => diffRecords(local, server), [local, server]);
@@ -121,6 +129,7 @@ function VersionsDiff({
   const columns = 4 + (hasCurrent ? 1 : 0) + (onChoose ? 1 : 0);
   /** The sides a top-level field may be taken from: none for one alike everywhere. */
   const sidesOf = (d: FieldDiff): readonly Side[] => {
+    if (hasCurrent && editedSince.includes(d.field)) return ['current'];
     const changedSince = hasCurrent && stableStringify(valueAt(current, d.path)) !== stableStringify(d.local);
     if (d.status === 'same' && !changedSince) return [];
     return changedSince ? ['local', 'server', 'current'] : ['local', 'server'];

@@ -1,7 +1,7 @@
 // @vitest-environment happy-dom
 import { afterEach, describe, expect, it } from 'vitest';
 import { manyConflicts } from '../../test/conflict-scenarios';
-import { button, dialog, labelledSelect, press, selectOption } from '../../test/dom';
+import { button, dialog, diffRow, labelledSelect, press, queryButton, selectOption } from '../../test/dom';
 import { acting, cleanup, render } from '../../test/react-fixture';
 import type { Rendered } from '../../test/react-fixture';
 import { ConflictList } from '../index';
@@ -98,6 +98,75 @@ describe('ConflictList', () => {
     expect(server.resolves.at(-1)).toEqual({ id: 'conflict-1', request: { strategy: 'client-wins' } });
     expect(rows(view)).toEqual(['patients “Amina K.” [resolved: local version kept]']);
     expect(server.data('patients', 'patient-aminak')).toEqual({ name: 'Amina K.', village: 'Ntcheu' });
+  });
+
+  it('leaves a conflict settled on another device during a bulk resolution as it was, and says so', async () => {
+    const { client, server } = await manyConflicts(patients, []);
+    const view = await render(client, <ConflictList pageSize={2} />);
+    // While Chikondi's request is out, another administrator keeps the nurse's village for Grace,
+    // and the device's sync brings that settlement.
+    const resolve = server.transport.resolveConflict;
+    server.transport.resolveConflict = async (id, request) => {
+      if (id === 'conflict-3') {
+        await resolve('conflict-2', { strategy: 'client-wins' });
+        await client.sync();
+      }
+      return resolve(id, request);
+    };
+    await acting(async () => button(view.container, 'Use server for all').click());
+
+    expect(server.resolves.map((r) => `${r.id} ${r.request.strategy}`)).toEqual([
+      'conflict-2 client-wins',
+      'conflict-3 server-wins',
+    ]);
+    expect(server.data('patients', 'patient-gracem')).toEqual({ name: 'Grace M.', village: 'Ntcheu' });
+    expect(view.container.querySelector('[role="status"]')?.textContent).toBe(
+      'Resolved 1 conflict; 1 settled meanwhile, left as it was.',
+    );
+    expect(rows(view)).toEqual([
+      'patients “Chikondi B.” [resolved: server version kept]',
+      'patients “Grace M.” [resolved: local version kept]',
+    ]);
+  });
+
+  it('undoes the last bulk resolution, except a conflict settled again since, and keeps the focus', async () => {
+    const { client, server } = await manyConflicts(patients, []);
+    const view = await render(client, <ConflictList pageSize={2} />);
+    await press(button(view.container, 'Use server for all'));
+    expect(view.text()).toContain('Takes back the 2 resolutions just made.');
+    // Grace's conflict is settled again in its dialog: Undo must not take that back.
+    await acting(() => client.conflicts.resolve('conflict-2', 'client-wins'));
+
+    await press(button(view.container, 'Undo'));
+    expect(server.undos).toEqual(['conflict-3']);
+    const status = view.container.querySelector('[role="status"]');
+    expect(status?.textContent).toBe(
+      'Undid the resolution of 1 conflict; 1 settled again since, left as it is.',
+    );
+    expect(document.activeElement).toBe(status);
+    expect(rows(view)).toEqual([
+      'patients “Chikondi B.” [open]',
+      'patients “Grace M.” [resolved: local version kept]',
+    ]);
+    expect(server.data('patients', 'patient-chikondib')).toEqual({ name: 'Chikondi B.', village: 'Dedza' });
+    expect(queryButton(view.container, 'Undo')).toBeNull();
+  });
+
+  it('offers a person whose role may not resolve only to review, with no control that would be refused', async () => {
+    const { client, server } = await manyConflicts(['Amina K.'], []);
+    const view = await render(client, <ConflictList canResolve={false} />);
+    expect(view.container.querySelector('[role="group"][aria-label="Bulk resolution"]')).toBeNull();
+    expect(queryButton(view.container, 'Resolve')).toBeNull();
+    expect(view.text()).toContain('An administrator settles these conflicts');
+
+    await press(button(view.container, 'Review'));
+    const open = dialog();
+    expect(open?.textContent).toContain('Open: an administrator settles this conflict.');
+    expect(diffRow(open as HTMLElement, 'village')).toMatchObject({ local: 'Ntcheu', server: 'Dedza' });
+    for (const label of ['Keep local', 'Use server', 'Merge', 'Confirm'])
+      expect(queryButton(open as HTMLElement, label)).toBeNull();
+    expect(open?.querySelector('input[type="radio"]')).toBeNull();
+    expect(server.resolves).toEqual([]);
   });
 
   it('opens the resolution dialog of a row with "Resolve"', async () => {

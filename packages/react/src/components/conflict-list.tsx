@@ -1,20 +1,20 @@
-import { useId, useMemo, useState } from 'react';
+import { useEffect, useId, useMemo, useRef, useState } from 'react';
 import type { LocalConflict } from '@outpost/client';
 import { useSyncEngine } from '../use-sync-engine';
 import { formatTime, outcomeLabel, recordLabel } from './conflict-labels';
 import { ConflictResolutionModal } from './conflict-resolution-modal';
 import { alert, buttonRow, cell, openBadge, resolvedBadge, table } from './styles';
+import { bulkProgress, bulkSummary, useBulkResolution } from './use-bulk-resolution';
 
 export interface ConflictListProps {
   /** Conflicts per page. Default 10. */
   pageSize?: number;
-}
-
-type BulkStrategy = 'client-wins' | 'server-wins';
-
-interface BulkReport {
-  readonly resolved: number;
-  readonly failed: readonly string[];
+  /**
+   * False for a person whose role may not resolve these conflicts (the server would refuse with
+   * 403): the list and the dialog show the conflicts and their outcome, with no control to settle
+   * them. Default true.
+   */
+  canResolve?: boolean;
 }
 
 /** Oldest first by detection time; conflicts detected together keep the store's order. */
@@ -24,17 +24,24 @@ function byTime(a: LocalConflict, b: LocalConflict): number {
 
 /**
  * Every conflict of this device, a page at a time: filtered by collection, sorted by time, each
- * with its status, a "Resolve" button opening the resolution dialog, and bulk resolution of the
- * open conflicts on the page shown.
+ * with its status, a "Resolve" button opening the resolution dialog, bulk resolution of the open
+ * conflicts on the page shown, and Undo of the last bulk resolution.
  */
-export function ConflictList({ pageSize = 10 }: ConflictListProps) {
-  const { conflicts, resolveConflict } = useSyncEngine();
+export function ConflictList({ pageSize = 10, canResolve = true }: ConflictListProps) {
+  const { conflicts } = useSyncEngine();
   const [collection, setCollection] = useState('');
   const [newestFirst, setNewestFirst] = useState(true);
   const [page, setPage] = useState(0);
   const [selectedId, setSelectedId] = useState<string | null>(null);
-  const [bulkRunning, setBulkRunning] = useState<{ strategy: BulkStrategy; count: number } | null>(null);
-  const [bulkReport, setBulkReport] = useState<BulkReport | null>(null);
+  const bulk = useBulkResolution();
+  const statusRef = useRef<HTMLDivElement>(null);
+  // A bulk action disables (Keep all local, Use server for all) or removes (Undo) the button that
+  // started it: once it ends, its outcome takes the focus rather than leaving it nowhere.
+  useEffect(() => {
+    const active = document.activeElement;
+    if (bulk.report !== null && (active === null || active === document.body || !active.isConnected))
+      statusRef.current?.focus();
+  }, [bulk.report]);
   const id = useId();
   const size = Math.max(1, Math.floor(pageSize));
 
@@ -53,24 +60,6 @@ export function ConflictList({ pageSize = 10 }: ConflictListProps) {
   const shown = sorted.slice(current * size, current * size + size);
   const openShown = shown.filter((c) => c.resolvedAt === undefined);
   const selected = selectedId === null ? null : (conflicts.find((c) => c.id === selectedId) ?? null);
-
-  const resolveAll = async (strategy: BulkStrategy) => {
-    const targets = openShown;
-    setBulkRunning({ strategy, count: targets.length });
-    setBulkReport(null);
-    let resolved = 0;
-    const failed: string[] = [];
-    for (const conflict of targets) {
-      try {
-        await resolveConflict(conflict.id, strategy);
-        resolved += 1;
-      } catch (err) {
-        failed.push(`${recordLabel(conflict)}: ${err instanceof Error ? err.message : String(err)}`);
-      }
-    }
-    setBulkRunning(null);
-    setBulkReport({ resolved, failed });
-  };
 
   const filterId = `${id}-collection`;
   const bulkHintId = `${id}-bulk-hint`;
@@ -105,37 +94,48 @@ export function ConflictList({ pageSize = 10 }: ConflictListProps) {
         </button>
       </div>
 
-      <div role="group" aria-label="Bulk resolution" aria-describedby={bulkHintId} style={buttonRow}>
-        <button
-          type="button"
-          disabled={openShown.length === 0 || bulkRunning !== null}
-          onClick={() => void resolveAll('client-wins')}
-        >
-          Keep all local
-        </button>
-        <button
-          type="button"
-          disabled={openShown.length === 0 || bulkRunning !== null}
-          onClick={() => void resolveAll('server-wins')}
-        >
-          Use server for all
-        </button>
-        <span id={bulkHintId}>
-          {openShown.length === 0
-            ? 'No open conflicts on this page.'
-            : `Applies to the ${openShown.length} open ${openShown.length === 1 ? 'conflict' : 'conflicts'} on this page.`}
-        </span>
+      {canResolve ? (
+        <div role="group" aria-label="Bulk resolution" aria-describedby={bulkHintId} style={buttonRow}>
+          <button
+            type="button"
+            disabled={openShown.length === 0 || bulk.running !== null}
+            onClick={() => void bulk.resolveAll(openShown, 'client-wins')}
+          >
+            Keep all local
+          </button>
+          <button
+            type="button"
+            disabled={openShown.length === 0 || bulk.running !== null}
+            onClick={() => void bulk.resolveAll(openShown, 'server-wins')}
+          >
+            Use server for all
+          </button>
+          <span id={bulkHintId}>
+            {openShown.length === 0
+              ? 'No open conflicts on this page.'
+              : `Applies to the ${openShown.length} open ${openShown.length === 1 ? 'conflict' : 'conflicts'} on this page.`}
+          </span>
+        </div>
+      ) : (
+        <p>An administrator settles these conflicts; their outcome shows here.</p>
+      )}
+      <div role="status" ref={statusRef} tabIndex={-1}>
+        {bulk.running !== null ? bulkProgress(bulk.running) : null}
+        {bulk.report !== null && bulk.running === null ? bulkSummary(bulk.report) : null}
       </div>
-      <div role="status">
-        {bulkRunning !== null ? `Resolving ${bulkRunning.count} conflicts…` : null}
-        {bulkReport !== null && bulkRunning === null
-          ? `Resolved ${bulkReport.resolved} ${bulkReport.resolved === 1 ? 'conflict' : 'conflicts'}` +
-            (bulkReport.failed.length > 0 ? `; ${bulkReport.failed.length} failed.` : '.')
-          : null}
-      </div>
-      {bulkReport !== null && bulkReport.failed.length > 0 ? (
+      {bulk.undoable > 0 ? (
+        <div style={buttonRow}>
+          <button type="button" aria-describedby={`${id}-undo-hint`} onClick={() => void bulk.undoLast()}>
+            Undo
+          </button>
+          <span id={`${id}-undo-hint`}>
+            Takes back the {bulk.undoable} {bulk.undoable === 1 ? 'resolution' : 'resolutions'} just made.
+          </span>
+        </div>
+      ) : null}
+      {bulk.report !== null && bulk.report.failed.length > 0 ? (
         <ul role="alert" style={alert}>
-          {bulkReport.failed.map((failure) => (
+          {bulk.report.failed.map((failure) => (
             <li key={failure}>{failure}</li>
           ))}
         </ul>
@@ -200,7 +200,7 @@ export function ConflictList({ pageSize = 10 }: ConflictListProps) {
                         setSelectedId(conflict.id);
                       }}
                     >
-                      {isOpen ? 'Resolve' : 'Review'}
+                      {isOpen && canResolve ? 'Resolve' : 'Review'}
                     </button>
                   </td>
                 </tr>
@@ -226,6 +226,7 @@ export function ConflictList({ pageSize = 10 }: ConflictListProps) {
         conflict={selected}
         open={selected !== null}
         onClose={() => setSelectedId(null)}
+        canResolve={canResolve}
       />
     </section>
   );

@@ -117,6 +117,23 @@ describe('ConflictResolutionModal', () => {
     expect(button(box(), 'Keep local')).toBeDefined();
   });
 
+  it('no longer offers Undo once someone else settled the conflict again, which Undo would take back', async () => {
+    const { client, server } = await patientConflict();
+    const view = await render(client, <Desk />);
+    await press(button(view.container, 'Open conflict'));
+    await press(button(box(), 'Keep local'));
+    await acting(async () => button(box(), 'Confirm').click());
+    expect(button(box(), 'Undo')).toBeDefined();
+
+    // Another administrator changes their mind a moment later; the archive brings it here.
+    await new Promise((resolve) => setTimeout(resolve, 5));
+    await server.transport.resolveConflict('conflict-1', { strategy: 'server-wins' });
+    await acting(() => client.conflicts.refresh());
+    expect(box().querySelector('[role="status"]')?.textContent).toBe('Resolved: server version kept.');
+    expect(queryButton(box(), 'Undo')).toBeNull();
+    expect(document.activeElement).toBe(button(box(), 'Close'));
+  });
+
   it('after a choice refused for an edit made since, offers the value now and merges keeping it', async () => {
     const { client, server } = await patientConflict();
     // After the conflict, another device moved Amina once more: to Balaka.
@@ -155,6 +172,34 @@ describe('ConflictResolutionModal', () => {
       phone: '0999 123 456',
     });
     expect(view.text()).toContain('Record: Balaka, 0999 123 456, no notes');
+    expect(box().querySelector('[role="status"]')?.textContent).toBe('Resolved: merged.');
+  });
+
+  it('offers only the value now for a field edited since the conflict: any other would be refused again', async () => {
+    const { client, server } = await patientConflict();
+    server.put('patients', aminaId, { name: 'Amina K.', village: 'Balaka', notes: 'asthma' });
+    const view = await render(client, <Desk />);
+    await press(button(view.container, 'Open conflict'));
+    await press(button(box(), 'Keep local'));
+    await acting(async () => button(box(), 'Confirm').click());
+
+    const choices = (field: string) =>
+      Array.from(box().querySelectorAll(`[role="radiogroup"][aria-label="${field}"] label`)).map((l) =>
+        l.textContent?.trim(),
+      );
+    // Balaka stays whatever is chosen for village: the server refuses to overwrite it.
+    expect(choices('village')).toEqual(['Keep current']);
+    expect(choices('phone')).toEqual(['Keep local', 'Use server', 'Keep current']);
+    // Keeping the local version would put Ntcheu over Balaka: refused again, so not offered.
+    expect(button(box(), 'Keep local').disabled).toBe(true);
+    expect(box().textContent).toContain('“Keep local” would overwrite them, so it is unavailable.');
+    expect(box().textContent).toContain(
+      'no resolution may overwrite them (to change one, edit the record itself)',
+    );
+
+    await press(button(box(), 'Merge'));
+    await acting(async () => button(box(), 'Confirm').click());
+    expect(server.resolves).toHaveLength(2);
     expect(box().querySelector('[role="status"]')?.textContent).toBe('Resolved: merged.');
   });
 

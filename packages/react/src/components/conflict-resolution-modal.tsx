@@ -1,5 +1,6 @@
 import { useEffect, useId, useLayoutEffect, useMemo, useRef, useState } from 'react';
 import type { LocalConflict } from '@outpost/client';
+import { stableStringify } from '@outpost/core';
 import type { RecordData, ResolutionStrategy } from '@outpost/core';
 import { useSyncClient } from '../sync-client-context';
 import { useSyncEngine } from '../use-sync-engine';
@@ -18,6 +19,11 @@ export interface ConflictResolutionModalProps {
   open: boolean;
   /** Called on Close and on Escape; the caller sets `open` to false. */
   onClose(): void;
+  /**
+   * False for a person whose role may not resolve the conflict (the server would refuse): the
+   * dialog shows both versions and the outcome, with no choice to make. Default true.
+   */
+  canResolve?: boolean;
 }
 
 /**
@@ -26,9 +32,16 @@ export interface ConflictResolutionModalProps {
  * result, and Undo of the resolution just made. Focus moves into the dialog when it opens, stays
  * in it while it is open and returns to where it was when it closes; Escape closes it.
  */
-export function ConflictResolutionModal({ conflict, open, onClose }: ConflictResolutionModalProps) {
+export function ConflictResolutionModal({
+  conflict,
+  open,
+  onClose,
+  canResolve = true,
+}: ConflictResolutionModalProps) {
   if (!open || conflict === null) return null;
-  return <OpenConflictModal key={conflict.id} conflict={conflict} onClose={onClose} />;
+  return (
+    <OpenConflictModal key={conflict.id} conflict={conflict} onClose={onClose} canResolve={canResolve} />
+  );
 }
 
 const focusableSelector = [
@@ -60,7 +73,15 @@ function explanation(strategy: ResolutionStrategy, localVersion: string): string
   }
 }
 
-function OpenConflictModal({ conflict, onClose }: { conflict: LocalConflict; onClose(): void }) {
+function OpenConflictModal({
+  conflict,
+  onClose,
+  canResolve,
+}: {
+  conflict: LocalConflict;
+  onClose(): void;
+  canResolve: boolean;
+}) {
   const { conflicts } = useSyncEngine();
   const client = useSyncClient();
   const live = conflicts.find((c) => c.id === conflict.id) ?? conflict;
@@ -70,6 +91,15 @@ function OpenConflictModal({ conflict, onClose }: { conflict: LocalConflict; onC
   const [planned, setPlanned] = useState<ResolutionStrategy | null>(null);
   // The record as it stands now, once a choice was refused because it changed after the conflict.
   const [current, setCurrent] = useState<RecordData | null | undefined>(undefined);
+  // Every field a refusal named as edited since the conflict: no choice may overwrite them.
+  const [editedSince, setEditedSince] = useState<readonly string[]>([]);
+  // Keeping the local version would put its values over fields edited since: refused again.
+  const localOverwrites =
+    current !== undefined &&
+    editedSince.some(
+      (field) =>
+        stableStringify(versions.local?.[field] ?? null) !== stableStringify(current?.[field] ?? null),
+    );
   const merged = useMemo(
     () => mergeChoices(versions.local, versions.server, choices, current ?? null),
     [versions.local, versions.server, choices, current],
@@ -86,6 +116,7 @@ function OpenConflictModal({ conflict, onClose }: { conflict: LocalConflict; onC
       (record) => {
         if (cancelled) return;
         setCurrent(record && !record.deleted ? record.data : null);
+        setEditedSince((previous) => [...new Set([...previous, ...collision.fields])]);
         setChoices((previous) => ({
           ...previous,
           ...Object.fromEntries(collision.fields.map((field) => [field, 'current' as const])),
@@ -113,7 +144,10 @@ function OpenConflictModal({ conflict, onClose }: { conflict: LocalConflict; onC
   });
 
   const resolved = live.resolvedAt !== undefined;
-  const canUndo = resolved && actions.lastResolved?.id === live.id;
+  // Only the resolution made here, while nobody settled the conflict again since (another device, a
+  // refresh from the archive): Undo takes back the conflict's last resolution, whoever made it.
+  const canUndo =
+    resolved && actions.lastResolved?.id === live.id && actions.lastResolved.resolvedAt === live.resolvedAt;
   const phase = resolved ? 'resolved' : planned !== null ? 'confirm' : 'choose';
 
   // Focus in on open and back out on close; Escape closes; Tab and Shift+Tab stay inside.
@@ -195,12 +229,22 @@ function OpenConflictModal({ conflict, onClose }: { conflict: LocalConflict; onC
           {fields.length > 0 ? ` Fields in dispute: ${fields.join(', ')}.` : ''}
         </p>
 
-        {phase === 'choose' ? (
+        {phase === 'choose' && !canResolve ? (
           <>
-            {current !== undefined && collision !== null ? (
+            <p>Open: an administrator settles this conflict.</p>
+            <ConflictDiffViewer conflict={live} />
+          </>
+        ) : null}
+
+        {phase === 'choose' && canResolve ? (
+          <>
+            {current !== undefined && editedSince.length > 0 ? (
               <p>
-                Changed after this conflict: {collision.fields.join(', ')}. “Now” shows the record as it
-                stands; those fields keep their values now unless you choose otherwise. Then choose Merge.
+                Changed after this conflict: {editedSince.join(', ')}. “Now” shows the record as it stands;
+                those fields keep their values now, as no resolution may overwrite them (to change one, edit
+                the record itself).
+                {localOverwrites ? ' “Keep local” would overwrite them, so it is unavailable.' : ''} Choose
+                the other fields, then Merge.
               </p>
             ) : null}
             <ConflictDiffViewer
@@ -208,10 +252,10 @@ function OpenConflictModal({ conflict, onClose }: { conflict: LocalConflict; onC
               server={versions.server}
               choices={choices}
               onChoose={choose}
-              {...(current !== undefined ? { current } : {})}
+              {...(current !== undefined ? { current, editedSince } : {})}
             />
             <div role="group" aria-label="Resolve with" style={buttonRow}>
-              <button type="button" onClick={() => setPlanned('client-wins')}>
+              <button type="button" disabled={localOverwrites} onClick={() => setPlanned('client-wins')}>
                 Keep local
               </button>
               <button type="button" onClick={() => setPlanned('server-wins')}>

@@ -5,7 +5,7 @@ import { button, press } from '../../test/dom';
 import { acting, cleanup, render } from '../../test/react-fixture';
 import { scriptedServer } from '../../test/scripted-server';
 import { recordUnhandledRejections } from '../../test/unhandled-rejections';
-import { OfflineIndicator } from '../index';
+import { OfflineIndicator, SyncEnginePanel } from '../index';
 
 afterEach(cleanup);
 const unhandled = recordUnhandledRejections();
@@ -61,6 +61,38 @@ describe('OfflineIndicator', () => {
       await client.network.check();
     });
     expect(status()).toBe('Offline');
+  });
+
+  it('shows a sync started from another component (the Sync details panel) at once, its own button disabled', async () => {
+    const server = scriptedServer();
+    const client = await openScriptedClient(server);
+    // Nothing to send, and the server slow to answer the pull: no progress is heard for a while.
+    let answer: () => void = () => undefined;
+    const pull = server.transport.pull;
+    server.transport.pull = async (request, options) => {
+      await new Promise<void>((resolve) => (answer = resolve));
+      return pull(request, options);
+    };
+    const view = await render(
+      client,
+      <>
+        <header>
+          <OfflineIndicator />
+        </header>
+        <SyncEnginePanel />
+      </>,
+    );
+    const header = view.container.querySelector('header') as HTMLElement;
+    await press(button(view.container.querySelector('section') as HTMLElement, 'Sync now'));
+    expect(header.textContent).toContain('Syncing…');
+    expect(button(header, 'Sync now').disabled).toBe(true);
+
+    await acting(async () => {
+      answer();
+      await client.sync();
+    });
+    expect(header.textContent).not.toContain('Syncing…');
+    expect(button(header, 'Sync now').disabled).toBe(false);
   });
 
   it('counts one change in the singular and shows the conflicts waiting for a person', async () => {

@@ -13,8 +13,16 @@ export interface ConflictActions {
   readonly busy: boolean;
   /** Why the last resolve or undo failed; null after one succeeds. */
   readonly error: string | null;
-  /** The conflict last resolved through these actions and not undone since. */
-  readonly lastResolved: { readonly id: string; readonly strategy: ResolutionStrategy } | null;
+  /**
+   * The conflict last resolved through these actions and not undone since, with the time the
+   * server settled it: while the conflict still shows that time, nobody settled it again since,
+   * and Undo would take back this resolution rather than someone else's.
+   */
+  readonly lastResolved: {
+    readonly id: string;
+    readonly strategy: ResolutionStrategy;
+    readonly resolvedAt: string | null;
+  } | null;
   /**
    * Set when the last resolve or undo was refused because the record changed after the conflict
    * (409 CONFLICT): the fields edited since that the choice would overwrite, or `deleted` when the
@@ -72,7 +80,7 @@ export function useConflictActions(): ConflictActions {
   const resolve = useCallback(
     async (id: string, strategy: ResolutionStrategy, mergedData?: RecordData) => {
       const response = await run(() => resolveConflict(id, strategy, mergedData));
-      if (response !== null) setLastResolved({ id, strategy });
+      if (response !== null) setLastResolved({ id, strategy, resolvedAt: response.conflict.resolvedAt });
       return response;
     },
     [run, resolveConflict],

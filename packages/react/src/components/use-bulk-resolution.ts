@@ -1,0 +1,135 @@
+import { useCallback, useState } from 'react';
+import type { LocalConflict, SyncClient } from '@outpost/client';
+import { useSyncClient } from '../sync-client-context';
+import { recordLabel } from './conflict-labels';
+
+export type BulkStrategy = 'client-wins' | 'server-wins';
+
+/** What the last bulk resolution (or its undo) did, for the list to say. */
+export interface BulkReport {
+  readonly action: 'resolve' | 'undo';
+  /** Conflicts settled (or, for an undo, opened again) by it. */
+  readonly done: number;
+  /**
+   * Conflicts left as they were because they changed before their turn: settled meanwhile (by a
+   * person, another device, another tab) or, for an undo, settled again since the bulk resolution.
+   */
+  readonly skipped: number;
+  /** Each failure, naming its record, with the server's reason. */
+  readonly failed: readonly string[];
+}
+
+export interface BulkResolution {
+  /** Resolving or undoing, and how many conflicts it was given; null when idle. */
+  readonly running: { readonly action: 'resolve' | 'undo'; readonly count: number } | null;
+  readonly report: BulkReport | null;
+  /** How many resolutions of the last bulk resolution Undo would take back; 0 when none. */
+  readonly undoable: number;
+  resolveAll(targets: readonly LocalConflict[], strategy: BulkStrategy): Promise<void>;
+  undoLast(): Promise<void>;
+}
+
+/** The conflict as the device holds it now, not as the last render saw it. */
+function conflictNow(client: SyncClient, id: string): LocalConflict | undefined {
+  return client.conflicts.list().find((c) => c.id === id);
+}
+
+function messageOf(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}
+
+/**
+ * Bulk resolution, one request per conflict, and its undo. Each conflict is read again just before
+ * its turn: one settled since the person pressed the button is left alone, as resending the rule
+ * would overrule whoever settled it. Undo takes back only what this bulk resolution settled and
+ * nobody settled again since, newest first.
+ */
+export function useBulkResolution(): BulkResolution {
+  const client = useSyncClient();
+  const [running, setRunning] = useState<BulkResolution['running']>(null);
+  const [report, setReport] = useState<BulkReport | null>(null);
+  // What the last bulk resolution settled: each conflict with the settlement time the server gave.
+  const [settled, setSettled] = useState<ReadonlyArray<{ conflict: LocalConflict; at: string }>>([]);
+
+  const resolveAll = useCallback(
+    async (targets: readonly LocalConflict[], strategy: BulkStrategy) => {
+      setRunning({ action: 'resolve', count: targets.length });
+      setReport(null);
+      setSettled([]);
+      const done: Array<{ conflict: LocalConflict; at: string }> = [];
+      const failed: string[] = [];
+      let skipped = 0;
+      for (const conflict of targets) {
+        if (conflictNow(client, conflict.id)?.resolvedAt !== undefined) {
+          skipped += 1;
+          continue;
+        }
+        try {
+          const response = await client.conflicts.resolve(conflict.id, strategy);
+          done.push({ conflict, at: response.conflict.resolvedAt ?? '' });
+        } catch (err) {
+          failed.push(`${recordLabel(conflict)}: ${messageOf(err)}`);
+        }
+      }
+      setSettled(done);
+      setRunning(null);
+      setReport({ action: 'resolve', done: done.length, skipped, failed });
+    },
+    [client],
+  );
+
+  const undoLast = useCallback(async () => {
+    const targets = [...settled].reverse();
+    setRunning({ action: 'undo', count: targets.length });
+    setReport(null);
+    setSettled([]);
+    const failed: string[] = [];
+    let done = 0;
+    let skipped = 0;
+    for (const { conflict, at } of targets) {
+      // Settled again since (in the dialog, on another device): undo would take back that instead.
+      if (conflictNow(client, conflict.id)?.resolvedAt !== at) {
+        skipped += 1;
+        continue;
+      }
+      try {
+        await client.conflicts.undo(conflict.id);
+        done += 1;
+      } catch (err) {
+        failed.push(`${recordLabel(conflict)}: ${messageOf(err)}`);
+      }
+    }
+    setRunning(null);
+    setReport({ action: 'undo', done, skipped, failed });
+  }, [client, settled]);
+
+  return { running, report, undoable: running === null ? settled.length : 0, resolveAll, undoLast };
+}
+
+function conflicts(count: number): string {
+  return `${count} ${count === 1 ? 'conflict' : 'conflicts'}`;
+}
+
+/** The report in one sentence, for a status line. */
+export function bulkSummary(report: BulkReport): string {
+  const parts = [
+    report.action === 'resolve'
+      ? `Resolved ${conflicts(report.done)}`
+      : `Undid the resolution of ${conflicts(report.done)}`,
+  ];
+  if (report.skipped > 0)
+    parts.push(
+      report.action === 'resolve'
+        ? `${report.skipped} settled meanwhile, left as ${report.skipped === 1 ? 'it was' : 'they were'}`
+        : `${report.skipped} settled again since, left as ${report.skipped === 1 ? 'it is' : 'they are'}`,
+    );
+  if (report.failed.length > 0) parts.push(`${report.failed.length} failed`);
+  return `${parts.join('; ')}.`;
+}
+
+/** What a running bulk action says. */
+export function bulkProgress(running: NonNullable<BulkResolution['running']>): string {
+  return running.action === 'resolve'
+    ? `Resolving ${conflicts(running.count)}…`
+    : `Undoing the resolution of ${conflicts(running.count)}…`;
+}
