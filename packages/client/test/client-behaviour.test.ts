@@ -43,7 +43,9 @@ describe('the client as an application sees it', () => {
     expect(client.isSyncing).toBe(true);
     expect(await a).toBe(await b);
     expect(network.pushes()).toHaveLength(3);
-    const push = progress.filter((p) => p.phase === 'push');
+    // The start is told at once, before the total is known; then each batch.
+    expect(progress[0]).toEqual({ phase: 'push', processed: 0, total: null, percent: null });
+    const push = progress.filter((p) => p.phase === 'push' && p.total !== null);
     expect(push.map((p) => p.processed)).toEqual([0, 4, 8, 10]);
     expect(push.at(-1)?.percent).toBe(100);
     expect(progress.some((p) => p.phase === 'pull')).toBe(true);

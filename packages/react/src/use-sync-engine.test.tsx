@@ -60,6 +60,33 @@ describe('useSyncEngine', () => {
     expect(view.text()).toBe('Sync nowidle, done; last sync failed: NETWORK');
   });
 
+  it('shows a sync the client starts by itself as running from its first moment, nothing to send', async () => {
+    // The pull hangs until the test lets it fail: a slow line after the network came back.
+    const requests: Array<() => void> = [];
+    const client = await openClient({
+      retry: { baseMs: 60_000, maxMs: 60_000 },
+      random: () => 0.5,
+      fetch: () =>
+        new Promise<Response>((_, reject) => {
+          requests.push(() => reject(new TypeError('Failed to fetch')));
+        }),
+    });
+    const view = await render(client, <SyncPanel />);
+    // Not a person's "Sync now": the client's own pull, as on reconnect or on its interval.
+    let running: Promise<unknown> = Promise.resolve();
+    await act(async () => {
+      running = client.syncFromServer();
+    });
+    expect(requests).toHaveLength(1);
+    expect(view.text()).toBe('Sync nowsyncing, pull; never synced');
+
+    await acting(async () => {
+      requests.shift()?.();
+      await running;
+    });
+    expect(view.text()).toBe('Sync nowidle, done; last sync failed: NETWORK');
+  });
+
   it('shows the sync as over as soon as its result is in, when React renders as in a browser', async () => {
     const requests: Array<() => void> = [];
     const client = await openClient({

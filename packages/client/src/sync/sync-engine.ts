@@ -257,6 +257,10 @@ export class SyncEngine {
       return result;
     })();
     this.running = run;
+    // Told at once, before anything reaches the network: a sync the device starts by itself (on
+    // reconnect, on its interval, after a write) shows as running from its first moment, not only
+    // once it has something to count. The next report gives the total.
+    this.o.onProgress({ phase: wants.push ? 'push' : 'pull', processed: 0, total: null, percent: null });
     return run;
   }
 
