@@ -33,18 +33,27 @@ function click(container: HTMLElement, label: string): void {
   button.click();
 }
 
+/**
+ * A client whose every request hangs until the test fails it (`requests.shift()?.()`), as a slow
+ * dead network does; its retries wait a minute, so none goes out by itself meanwhile.
+ */
+async function clientOnHangingNetwork() {
+  const requests: Array<() => void> = [];
+  const client = await openClient({
+    retry: { baseMs: 60_000, maxMs: 60_000 },
+    random: () => 0.5,
+    fetch: () =>
+      new Promise<Response>((_, reject) => {
+        requests.push(() => reject(new TypeError('Failed to fetch')));
+      }),
+  });
+  return { client, requests };
+}
+
 describe('useSyncEngine', () => {
   it('shows a sync running, then how it ended when the server could not be reached', async () => {
     // The request hangs until the test lets it fail, as a slow dead network does.
-    const requests: Array<() => void> = [];
-    const client = await openClient({
-      retry: { baseMs: 60_000, maxMs: 60_000 },
-      random: () => 0.5,
-      fetch: () =>
-        new Promise<Response>((_, reject) => {
-          requests.push(() => reject(new TypeError('Failed to fetch')));
-        }),
-    });
+    const { client, requests } = await clientOnHangingNetwork();
     await client.collection('patients').create({ name: 'Amina K.' });
     const view = await render(client, <SyncPanel />);
     expect(view.text()).toBe('Sync nowidle; never synced');
@@ -62,15 +71,7 @@ describe('useSyncEngine', () => {
 
   it('shows a sync the client starts by itself as running from its first moment, nothing to send', async () => {
     // The pull hangs until the test lets it fail: a slow line after the network came back.
-    const requests: Array<() => void> = [];
-    const client = await openClient({
-      retry: { baseMs: 60_000, maxMs: 60_000 },
-      random: () => 0.5,
-      fetch: () =>
-        new Promise<Response>((_, reject) => {
-          requests.push(() => reject(new TypeError('Failed to fetch')));
-        }),
-    });
+    const { client, requests } = await clientOnHangingNetwork();
     const view = await render(client, <SyncPanel />);
     // Not a person's "Sync now": the client's own pull, as on reconnect or on its interval.
     let running: Promise<unknown> = Promise.resolve();
@@ -88,15 +89,7 @@ describe('useSyncEngine', () => {
   });
 
   it('shows the sync as over as soon as its result is in, when React renders as in a browser', async () => {
-    const requests: Array<() => void> = [];
-    const client = await openClient({
-      retry: { baseMs: 60_000, maxMs: 60_000 },
-      random: () => 0.5,
-      fetch: () =>
-        new Promise<Response>((_, reject) => {
-          requests.push(() => reject(new TypeError('Failed to fetch')));
-        }),
-    });
+    const { client, requests } = await clientOnHangingNetwork();
     await client.collection('patients').create({ name: 'Amina K.' });
     const view = await render(client, <SyncPanel />);
     await act(async () => click(view.container, 'Sync now'));
@@ -223,15 +216,7 @@ describe('useSyncEngine', () => {
   });
 
   it("says in one word whether a sync runs or how the last ended, as seed 003's syncStatus", async () => {
-    const requests: Array<() => void> = [];
-    const client = await openClient({
-      retry: { baseMs: 60_000, maxMs: 60_000 },
-      random: () => 0.5,
-      fetch: () =>
-        new Promise<Response>((_, reject) => {
-          requests.push(() => reject(new TypeError('Failed to fetch')));
-        }),
-    });
+    const { client, requests } = await clientOnHangingNetwork();
     await client.collection('patients').create({ name: 'Amina K.' });
     function Status() {
       const { sync, syncStatus } = useSyncEngine();

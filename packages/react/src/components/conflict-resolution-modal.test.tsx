@@ -26,6 +26,20 @@ function Desk() {
   );
 }
 
+/**
+ * Amina's conflict, then another device moves her once more (to Balaka) before anyone settles it;
+ * the dialog is open and "Keep local" was confirmed: the server refuses it for the edit made since.
+ */
+async function keepLocalAfterEditSince() {
+  const { client, server } = await patientConflict();
+  server.put('patients', aminaId, { name: 'Amina K.', village: 'Balaka', notes: 'asthma' });
+  const view = await render(client, <Desk />);
+  await press(button(view.container, 'Open conflict'));
+  await press(button(box(), 'Keep local'));
+  await acting(async () => button(box(), 'Confirm').click());
+  return { client, server, view };
+}
+
 function box(): HTMLElement {
   const found = dialog();
   if (!found) throw new Error('no dialog open');
@@ -135,14 +149,7 @@ describe('ConflictResolutionModal', () => {
   });
 
   it('after a choice refused for an edit made since, offers the value now and merges keeping it', async () => {
-    const { client, server } = await patientConflict();
-    // After the conflict, another device moved Amina once more: to Balaka.
-    server.put('patients', aminaId, { name: 'Amina K.', village: 'Balaka', notes: 'asthma' });
-    const view = await render(client, <Desk />);
-    await press(button(view.container, 'Open conflict'));
-
-    await press(button(box(), 'Keep local'));
-    await acting(async () => button(box(), 'Confirm').click());
+    const { server, view } = await keepLocalAfterEditSince();
     // Keeping the local version would overwrite Balaka, which nobody chose against: refused.
     expect(box().querySelector('[role="alert"]')?.textContent).toContain('edited after this conflict');
     expect(server.data('patients', aminaId)).toEqual({
@@ -176,12 +183,7 @@ describe('ConflictResolutionModal', () => {
   });
 
   it('offers only the value now for a field edited since the conflict: any other would be refused again', async () => {
-    const { client, server } = await patientConflict();
-    server.put('patients', aminaId, { name: 'Amina K.', village: 'Balaka', notes: 'asthma' });
-    const view = await render(client, <Desk />);
-    await press(button(view.container, 'Open conflict'));
-    await press(button(box(), 'Keep local'));
-    await acting(async () => button(box(), 'Confirm').click());
+    const { server } = await keepLocalAfterEditSince();
 
     const choices = (field: string) =>
       Array.from(box().querySelectorAll(`[role="radiogroup"][aria-label="${field}"] label`)).map((l) =>
