@@ -191,6 +191,16 @@ describe.each(dialects())('seed 000 queue API on %s', (kind) => {
     return id;
   }
 
+  /** A patient's encounter with `diagnosis`, made by the nurse at version 1; resolves its id. */
+  async function newEncounter(diagnosis: string): Promise<string> {
+    const id = uuidv7();
+    const res = await push(server, nurse, [
+      { collection: 'encounters', type: 'create', id, data: { patientId: await newPatient(), diagnosis } },
+    ]);
+    expect(res.results[0]?.status).toBe('applied');
+    return id;
+  }
+
   describe("the seed's own examples", () => {
     it('queue, pending, process and stats answer with the bodies the seed shows', async () => {
       await push(server, worker, [
@@ -657,16 +667,7 @@ describe.each(dialects())('seed 000 queue API on %s', (kind) => {
     });
 
     it('createdAtClient orders offline edits for last-write-wins: older loses, newer wins', async () => {
-      const patient = await newPatient();
-      const encounter = uuidv7();
-      await push(server, nurse, [
-        {
-          collection: 'encounters',
-          type: 'create',
-          id: encounter,
-          data: { patientId: patient, diagnosis: 'Flu' },
-        },
-      ]);
+      const encounter = await newEncounter('Flu');
       await push(server, nurse, [
         {
           collection: 'encounters',
@@ -698,16 +699,7 @@ describe.each(dialects())('seed 000 queue API on %s', (kind) => {
 
   describe('clock skew (seed 004: timestamp skew)', () => {
     it('a createdAtClient ahead of the server’s clock counts as now: a tablet set hours ahead does not win every later edit', async () => {
-      const patient = await newPatient();
-      const encounter = uuidv7();
-      await push(server, nurse, [
-        {
-          collection: 'encounters',
-          type: 'create',
-          id: encounter,
-          data: { patientId: patient, diagnosis: 'Flu' },
-        },
-      ]);
+      const encounter = await newEncounter('Flu');
       const edit = (diagnosis: string, createdAtClient: string) =>
         queued({
           deviceId: 'tablet-skew',
