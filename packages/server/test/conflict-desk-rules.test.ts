@@ -65,6 +65,29 @@ describe.each(dialects())('the conflict desk on %s', (kind) => {
     return { patientId, id };
   }
 
+  /**
+   * A prescription the nurse changed from 500 mg to 250 mg (version 2), then tablet 2's change of
+   * the same first version to 1 g: the conflict it raised (prescriptions wait for a person).
+   */
+  async function doseConflict(patientId: string): Promise<{ rx: string; stale: PushResult }> {
+    const rx = uuidv7();
+    const res = await push(server, nurse, [
+      {
+        collection: 'prescriptions',
+        type: 'create',
+        id: rx,
+        data: { patientId, drug: 'Amoxicillin', dose: '500 mg' },
+      },
+      { collection: 'prescriptions', type: 'update', id: rx, baseVersion: 1, data: { dose: '250 mg' } },
+    ]);
+    expect(res.results[1]?.status).toBe('applied');
+    const stale = await one(
+      { collection: 'prescriptions', type: 'update', id: rx, baseVersion: 1, data: { dose: '1 g' } },
+      'tablet-2',
+    );
+    return { rx, stale };
+  }
+
   const early = () => new HlcClock({ node: 'tablet-early', now: () => Date.now() - 3_600_000 }).tick();
   const late = () => new HlcClock({ node: 'tablet-late', now: () => Date.now() + 60_000 }).tick();
 
@@ -254,21 +277,7 @@ describe.each(dialects())('the conflict desk on %s', (kind) => {
   });
 
   it('client-wins over a field edited since the conflict is refused, naming the field; the later edit stays', async () => {
-    const patientId = await newPatient();
-    const rx = uuidv7();
-    await push(server, nurse, [
-      {
-        collection: 'prescriptions',
-        type: 'create',
-        id: rx,
-        data: { patientId, drug: 'Amoxicillin', dose: '500 mg' },
-      },
-      { collection: 'prescriptions', type: 'update', id: rx, baseVersion: 1, data: { dose: '250 mg' } },
-    ]);
-    const stale = await one(
-      { collection: 'prescriptions', type: 'update', id: rx, baseVersion: 1, data: { dose: '1 g' } },
-      'tablet-2',
-    );
+    const { rx, stale } = await doseConflict(await newPatient());
     expect(stale.conflict?.outcome).toBe('open');
     // The prescriber changes the dose again, on the record as it stands.
     await one({
@@ -352,21 +361,7 @@ describe.each(dialects())('the conflict desk on %s', (kind) => {
   });
 
   it('a person may change their mind after a merge they typed: server-wins, then client-wins, replace it', async () => {
-    const patientId = await newPatient();
-    const rx = uuidv7();
-    await push(server, nurse, [
-      {
-        collection: 'prescriptions',
-        type: 'create',
-        id: rx,
-        data: { patientId, drug: 'Amoxicillin', dose: '500 mg' },
-      },
-      { collection: 'prescriptions', type: 'update', id: rx, baseVersion: 1, data: { dose: '250 mg' } },
-    ]);
-    const stale = await one(
-      { collection: 'prescriptions', type: 'update', id: rx, baseVersion: 1, data: { dose: '1 g' } },
-      'tablet-2',
-    );
+    const { rx, stale } = await doseConflict(await newPatient());
     const conflictId = String(stale.conflict?.id);
     expect(
       (await desk(conflictId, 'resolve', { strategy: 'merge', mergedData: { dose: '600 mg' } })).status,
@@ -428,25 +423,12 @@ describe.each(dialects())('the conflict desk on %s', (kind) => {
 
   it('bulk resolve settles only conflicts still open: one another administrator settled meanwhile keeps that choice', async () => {
     const patientId = await newPatient();
-    const rxIds = [uuidv7(), uuidv7()];
+    const rxIds: string[] = [];
     const conflictIds: string[] = [];
-    for (const rx of rxIds) {
-      const res = await push(server, nurse, [
-        {
-          collection: 'prescriptions',
-          type: 'create',
-          id: rx,
-          data: { patientId, drug: 'Amoxicillin', dose: '500 mg' },
-        },
-        { collection: 'prescriptions', type: 'update', id: rx, baseVersion: 1, data: { dose: '250 mg' } },
-      ]);
-      expect(res.results[1]?.status).toBe('applied');
-      // A second tablet changed the dose of the same first version.
-      const stale = await one(
-        { collection: 'prescriptions', type: 'update', id: rx, baseVersion: 1, data: { dose: '1 g' } },
-        'tablet-2',
-      );
+    for (let i = 0; i < 2; i++) {
+      const { rx, stale } = await doseConflict(patientId);
       expect(stale.conflict?.outcome).toBe('open');
+      rxIds.push(rx);
       conflictIds.push(String(stale.conflict?.id));
     }
     // Another administrator settles the first for the clinician right after the bulk run listed it.
