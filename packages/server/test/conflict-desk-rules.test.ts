@@ -376,26 +376,8 @@ describe.each(dialects())('the conflict desk on %s', (kind) => {
   });
 
   it('undo does not point a record back at a parent deleted since', async () => {
-    const first = await newPatient({ name: 'Amina K.' });
+    const { patientId: first, id } = await encounterRetypedOnTablet2(late());
     const second = await newPatient({ name: 'Amina Kamwendo' });
-    const id = uuidv7();
-    await one({
-      collection: 'encounters',
-      type: 'create',
-      id,
-      data: { patientId: first, diagnosis: 'malaria' },
-    });
-    await one(
-      {
-        collection: 'encounters',
-        type: 'update',
-        id,
-        baseVersion: 1,
-        hlc: late(),
-        data: { diagnosis: 'typhoid' },
-      },
-      'tablet-2',
-    );
     // Tablet 1 had moved the encounter to the right patient (the duplicate is to go); it lost.
     const moving = await one({
       collection: 'encounters',
