@@ -2,11 +2,17 @@
 // conflicts a test scripts, and settles them on resolve and undo as the real server does, so the
 // client's conflict store holds real LocalConflicts. Records what the client sent it.
 import type { SyncTransport } from '@outpost/client';
-import { OutpostError, applyPatch, changedFields, formatHlc, resolutionEffect } from '@outpost/core';
+import {
+  OutpostError,
+  applyEffect,
+  applyPatch,
+  changedFields,
+  formatHlc,
+  resolutionEffect,
+} from '@outpost/core';
 import type {
   Change,
   Conflict,
-  Effect,
   PushOp,
   PushResult,
   RecordData,
@@ -36,19 +42,6 @@ interface Resolution {
 interface ConflictClocks {
   clientHlc: string;
   serverHlc: string;
-}
-
-function withEffect(data: RecordData | null, effect: Effect): RecordData | null {
-  switch (effect.kind) {
-    case 'none':
-      return data;
-    case 'patch':
-      return applyPatch(data ?? {}, effect.patch);
-    case 'replace':
-      return effect.data;
-    case 'delete':
-      return null;
-  }
 }
 
 export interface ScriptedServer {
@@ -255,7 +248,14 @@ export function scriptedServer(): ScriptedServer {
             currentVersion: records.get(key)?.version ?? null,
           });
         }
-        const next = withEffect(current, effect);
+        // The effect as the real server applies it (core's applyEffect), on the data this server keeps.
+        const after = applyEffect(
+          current === null ? null : { data: current, version: 0, deleted: false, fieldMeta: {}, hlc: '' },
+          effect,
+          1,
+          hlc(),
+        );
+        const next = effect.kind === 'none' ? current : after.deleted ? null : after.data;
         if (next !== current) write(conflict.collection, conflict.recordId, next);
         resolutions.push({ conflictId: id, previousData: current, written: next });
         conflict.outcome = outcome;
