@@ -2,6 +2,7 @@ export * from './errors';
 export * from './ids';
 export * from './hlc';
 export * from './backoff';
+export * from './queue-health';
 export * from './stable-hash';
 export * from './schema/define-schema';
 export * from './record/record-change';

@@ -31,6 +31,10 @@ import { watermelonRoutes } from './dialects/watermelon/watermelon-routes';
 import { smartDmvRoutes } from './dialects/smartdmv/smart-dmv-routes';
 import { uploadDownloadRoutes } from './dialects/smartdmv/upload-download-routes';
 import { queueApiRoutes } from './dialects/queue-api/routes';
+import { Hub } from './hub/hub-sync';
+import type { HubOptions } from './hub/hub-sync';
+import { checkHubOptions } from './hub/hub-options';
+import { hubRoutes } from './hub/hub-routes';
 
 export interface LimitOptions {
   /** Largest request body, after gzip is undone. Default 10 MB. */
@@ -68,6 +72,11 @@ export interface SyncServerOptions {
   tombstoneRetentionDays?: number;
   /** The live stream of change notices (`GET /v1/sync/events`). */
   live?: LiveOptions;
+  /**
+   * Makes this server a hub (seed 004's device API): it relays the named tenants to an upstream
+   * Outpost server, as one more device, on `POST /api/v1/sync/run` and the routes beside it.
+   */
+  hub?: HubOptions;
   /** Roles that may read /v1/sync/stats. Default ['admin']. */
   adminRoles?: readonly string[];
   logger?: FastifyServerOptions['logger'];
@@ -117,6 +126,11 @@ const day = 24 * 60 * 60 * 1000;
 export async function createSyncServer(options: SyncServerOptions): Promise<FastifyInstance> {
   const now = options.now ?? (() => new Date());
   const limits = options.limits ?? {};
+  const tenantSchemas = options.tenantSchemas ?? {};
+  const schemaFor = (tenant: string): Schema =>
+    (Object.hasOwn(tenantSchemas, tenant) ? tenantSchemas[tenant] : undefined) ?? options.schema;
+  // Before anything is started: a hub that could never relay is a mistake in the configuration.
+  if (options.hub) checkHubOptions(options.hub, schemaFor);
   const app = Fastify({
     logger: options.logger ?? false,
     bodyLimit: limits.bodyLimitBytes ?? 10 * 1024 * 1024,
@@ -157,11 +171,9 @@ export async function createSyncServer(options: SyncServerOptions): Promise<Fast
   const store = new SyncStore(options.database, {
     onBackgroundError: (err, message) => app.log.error({ err }, message),
   });
-  const tenantSchemas = options.tenantSchemas ?? {};
   const context: ServerContext = {
     schema: options.schema,
-    schemaFor: (tenant) =>
-      (Object.hasOwn(tenantSchemas, tenant) ? tenantSchemas[tenant] : undefined) ?? options.schema,
+    schemaFor,
     store,
     tokens: new TokenService(options.auth),
     cursors: new CursorCodec(options.auth.jwtSecret),
@@ -300,6 +312,7 @@ export async function createSyncServer(options: SyncServerOptions): Promise<Fast
   await app.register(smartDmvRoutes);
   await app.register(uploadDownloadRoutes);
   await app.register(queueApiRoutes);
+  if (options.hub) await app.register(hubRoutes, { hub: new Hub(context, options.hub) });
 
   // Node waits out a connection that has not sent a byte yet (a browser's speculative preconnect,
   // a client that gave up before its request left) as if a request were under way, for a minute or

@@ -3,6 +3,8 @@ export { caller } from './http/caller';
 export { serveStaticApp } from './http/static-app';
 export type { StaticAppOptions } from './http/static-app';
 export type { SyncServerOptions, LimitOptions, ServerContext } from './create-sync-server';
+export type { HubOptions } from './hub/hub-sync';
+export type { UpstreamAccount } from './hub/upstream-client';
 export { liveEventFor } from './routes/live';
 export type { LiveOptions } from './routes/live';
 export type { ChangeNotice } from './storage/change-notices';

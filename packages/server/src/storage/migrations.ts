@@ -308,6 +308,62 @@ function migrations(kind: DatabaseKind): Record<string, Migration> {
           .execute();
       },
     },
+    '0009_hub': {
+      async up(db: Kysely<unknown>) {
+        // An Outpost hub's bookkeeping (hub/): how far its queue has read its own changes, the
+        // upstream's cursor, each record as the upstream last had it, and seed 004's queue items.
+        await db.schema
+          .createTable('hub_state')
+          .addColumn('tenant', 'text', (c) => c.primaryKey())
+          .addColumn('fed_through', 'bigint', (c) => c.notNull())
+          .addColumn('upstream_cursor', 'text')
+          .addColumn('last_push_at', 'text')
+          .addColumn('last_pull_at', 'text')
+          .addColumn('last_sync_at', 'text')
+          .execute();
+        await db.schema
+          .createTable('hub_records')
+          .addColumn('tenant', 'text', (c) => c.notNull())
+          .addColumn('collection', 'text', (c) => c.notNull())
+          .addColumn('id', 'text', (c) => c.notNull())
+          .addColumn('upstream_version', 'integer', (c) => c.notNull())
+          .addColumn('upstream_deleted', 'integer', (c) => c.notNull())
+          .addColumn('upstream_data', 'text', (c) => c.notNull())
+          .addColumn('synced_position', 'bigint', (c) => c.notNull())
+          .addPrimaryKeyConstraint('hub_records_pk', ['tenant', 'collection', 'id'])
+          .execute();
+        await db.schema
+          .createTable('hub_queue')
+          .addColumn('tenant', 'text', (c) => c.notNull())
+          .addColumn('id', 'text', (c) => c.notNull())
+          .addColumn('collection', 'text', (c) => c.notNull())
+          .addColumn('record_id', 'text', (c) => c.notNull())
+          .addColumn('status', 'text', (c) => c.notNull())
+          .addColumn('operation', 'text')
+          .addColumn('enqueued_at', 'text', (c) => c.notNull())
+          .addColumn('retry_count', 'integer', (c) => c.notNull())
+          .addColumn('max_retries', 'integer', (c) => c.notNull())
+          .addColumn('op', 'text')
+          .addColumn('error_code', 'text')
+          .addColumn('error_message', 'text')
+          .addColumn('conflict', 'text')
+          .addColumn('updated_at', 'text', (c) => c.notNull())
+          .addColumn('completed_at', 'text')
+          .addPrimaryKeyConstraint('hub_queue_pk', ['tenant', 'id'])
+          .execute();
+        // Seed 004's indexes: by status and age for processing, by entity for deduplication.
+        await db.schema
+          .createIndex('hub_queue_by_status')
+          .on('hub_queue')
+          .columns(['tenant', 'status', 'enqueued_at'])
+          .execute();
+        await db.schema
+          .createIndex('hub_queue_by_record')
+          .on('hub_queue')
+          .columns(['tenant', 'collection', 'record_id'])
+          .execute();
+      },
+    },
   };
 }
 

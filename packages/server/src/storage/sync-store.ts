@@ -458,6 +458,15 @@ export class TenantWrite {
     return row.last_id - count + 1;
   }
 
+  /**
+   * The transaction itself, for a dialect's own tables that must change with the records (the
+   * hub's queue and its view of the upstream): the same lock, the same commit. Records are still
+   * written through writeRecords, whose check pull depends on.
+   */
+  get transaction(): Transaction<Tables> {
+    return this.trx;
+  }
+
   /** True once this transaction wrote a record: a pull would now find something new. */
   get changedRecords(): boolean {
     return this.wroteRecords;

@@ -201,6 +201,51 @@ export interface Tables {
     /** JSON: the collection names, sorted. */
     collections: string;
   };
+  /** An Outpost hub (hub/): per tenant, how far it has read its own changes and the upstream's. */
+  hub_state: {
+    tenant: string;
+    /** The local change position the hub's queue has been fed through (hub/hub-feed.ts). */
+    fed_through: number;
+    /** The upstream's pull cursor, opaque; null before the first pull. */
+    upstream_cursor: string | null;
+    last_push_at: string | null;
+    last_pull_at: string | null;
+    /** When a push and a pull last both finished (seed 004's LastSyncAt). */
+    last_sync_at: string | null;
+  };
+  /** Per record a hub ever exchanged with its upstream: the record as the upstream last had it. */
+  hub_records: {
+    tenant: string;
+    collection: string;
+    id: string;
+    upstream_version: number;
+    upstream_deleted: number;
+    /** JSON of the upstream's data; '{}' on a tombstone. */
+    upstream_data: string;
+    /** The local position whose record is exactly the upstream's, written by the hub itself; the feed skips it. */
+    synced_position: number;
+  };
+  /** Seed 004's SyncQueueItem: one per record with local changes the upstream has not had. */
+  hub_queue: {
+    tenant: string;
+    id: string;
+    collection: string;
+    record_id: string;
+    /** Pending, Processing, Completed or Failed. */
+    status: string;
+    operation: string | null;
+    enqueued_at: string;
+    retry_count: number;
+    max_retries: number;
+    /** JSON PushOp, set when the item is sent: resent as it is until the upstream answers. */
+    op: string | null;
+    error_code: string | null;
+    error_message: string | null;
+    /** JSON conflict summary from the upstream's answer, when there was one. */
+    conflict: string | null;
+    updated_at: string;
+    completed_at: string | null;
+  };
   rate_limits: {
     /** Whose requests: a user (tenant and id) or, before sign-in, an address. */
     key: string;

@@ -1,0 +1,275 @@
+/**
+ * The hub's own tables (migration 0009): its progress per tenant, each record as the upstream last
+ * had it, and seed 004's queue items. Every write here runs in the transaction of a SyncStore.write,
+ * under the tenant lock, beside the record writes it goes with.
+ */
+import type { Kysely, Transaction } from 'kysely';
+import type { ConflictSummary, PushOp, RecordData } from '@outpost/core';
+import { recordKey } from '../storage/sync-store';
+import type { Tables } from '../storage/tables';
+import type { UpstreamSide } from './pending-change';
+
+type Db = Kysely<Tables> | Transaction<Tables>;
+
+/** Seed 004's SyncQueueItem states (Cancelled is the seed's "future feature", not made here). */
+export type HubItemStatus = 'Pending' | 'Processing' | 'Completed' | 'Failed';
+
+export interface HubState {
+  fedThrough: number;
+  upstreamCursor: string | null;
+  lastPushAt: string | null;
+  lastPullAt: string | null;
+  lastSyncAt: string | null;
+}
+
+/** The upstream's record as the hub last knew it, and the local position that matched it exactly. */
+export interface UpstreamView extends UpstreamSide {
+  readonly syncedPosition: number;
+}
+
+export interface HubItem {
+  id: string;
+  collection: string;
+  recordId: string;
+  status: HubItemStatus;
+  operation: string | null;
+  enqueuedAt: string;
+  retryCount: number;
+  maxRetries: number;
+  op: PushOp | null;
+  errorCode: string | null;
+  errorMessage: string | null;
+  conflict: ConflictSummary | null;
+  updatedAt: string;
+  completedAt: string | null;
+}
+
+export async function loadHubState(db: Db, tenant: string): Promise<HubState> {
+  const row = await db.selectFrom('hub_state').selectAll().where('tenant', '=', tenant).executeTakeFirst();
+  return {
+    fedThrough: row?.fed_through ?? 0,
+    upstreamCursor: row?.upstream_cursor ?? null,
+    lastPushAt: row?.last_push_at ?? null,
+    lastPullAt: row?.last_pull_at ?? null,
+    lastSyncAt: row?.last_sync_at ?? null,
+  };
+}
+
+export async function saveHubState(db: Db, tenant: string, patch: Partial<HubState>): Promise<void> {
+  const current = await loadHubState(db, tenant);
+  const next = { ...current, ...patch };
+  const row = {
+    fed_through: next.fedThrough,
+    upstream_cursor: next.upstreamCursor,
+    last_push_at: next.lastPushAt,
+    last_pull_at: next.lastPullAt,
+    last_sync_at: next.lastSyncAt,
+  };
+  await db
+    .insertInto('hub_state')
+    .values({ tenant, ...row })
+    .onConflict((oc) => oc.column('tenant').doUpdateSet(row))
+    .execute();
+}
+
+/** The upstream views of these records, by recordKey; a record the upstream never had is absent. */
+export async function loadUpstreamViews(
+  db: Db,
+  tenant: string,
+  keys: ReadonlyArray<{ collection: string; id: string }>,
+): Promise<Map<string, UpstreamView>> {
+  const found = new Map<string, UpstreamView>();
+  const byCollection = new Map<string, string[]>();
+  for (const k of keys) {
+    const ids = byCollection.get(k.collection) ?? [];
+    ids.push(k.id);
+    byCollection.set(k.collection, ids);
+  }
+  for (const [collection, ids] of byCollection) {
+    for (let i = 0; i < ids.length; i += 500) {
+      const rows = await db
+        .selectFrom('hub_records')
+        .selectAll()
+        .where('tenant', '=', tenant)
+        .where('collection', '=', collection)
+        .where('id', 'in', ids.slice(i, i + 500))
+        .execute();
+      for (const row of rows) {
+        found.set(recordKey(row.collection, row.id), {
+          version: row.upstream_version,
+          deleted: row.upstream_deleted === 1,
+          data: JSON.parse(row.upstream_data) as RecordData,
+          syncedPosition: row.synced_position,
+        });
+      }
+    }
+  }
+  return found;
+}
+
+export async function saveUpstreamView(
+  db: Db,
+  tenant: string,
+  collection: string,
+  id: string,
+  view: UpstreamView,
+): Promise<void> {
+  const row = {
+    upstream_version: view.version,
+    upstream_deleted: view.deleted ? 1 : 0,
+    upstream_data: JSON.stringify(view.deleted ? {} : view.data),
+    synced_position: view.syncedPosition,
+  };
+  await db
+    .insertInto('hub_records')
+    .values({ tenant, collection, id, ...row })
+    .onConflict((oc) => oc.columns(['tenant', 'collection', 'id']).doUpdateSet(row))
+    .execute();
+}
+
+/** Changed local records after a position, in position order: what the hub's feed reads. */
+export async function localChangesAfter(
+  db: Db,
+  tenant: string,
+  after: number,
+  limit: number,
+): Promise<Array<{ collection: string; id: string; position: number }>> {
+  return db
+    .selectFrom('records')
+    .select(['collection', 'id', 'position'])
+    .where('tenant', '=', tenant)
+    .where('position', '>', after)
+    .orderBy('position')
+    .limit(limit)
+    .execute();
+}
+
+function toItem(row: Tables['hub_queue']): HubItem {
+  return {
+    id: row.id,
+    collection: row.collection,
+    recordId: row.record_id,
+    status: row.status as HubItemStatus,
+    operation: row.operation,
+    enqueuedAt: row.enqueued_at,
+    retryCount: row.retry_count,
+    maxRetries: row.max_retries,
+    op: row.op === null ? null : (JSON.parse(row.op) as PushOp),
+    errorCode: row.error_code,
+    errorMessage: row.error_message,
+    conflict: row.conflict === null ? null : (JSON.parse(row.conflict) as ConflictSummary),
+    updatedAt: row.updated_at,
+    completedAt: row.completed_at,
+  };
+}
+
+/**
+ * The record's item still waiting to be sent (Pending, or Failed: not in flight), if any. A record
+ * has at most one; an item in flight is left as it was sent, so a second may wait behind it.
+ */
+export async function waitingItemFor(
+  db: Db,
+  tenant: string,
+  collection: string,
+  recordId: string,
+): Promise<HubItem | null> {
+  const row = await db
+    .selectFrom('hub_queue')
+    .selectAll()
+    .where('tenant', '=', tenant)
+    .where('collection', '=', collection)
+    .where('record_id', '=', recordId)
+    .where('status', 'in', ['Pending', 'Failed'])
+    .executeTakeFirst();
+  return row ? toItem(row) : null;
+}
+
+export async function insertItem(db: Db, tenant: string, item: HubItem): Promise<void> {
+  await db
+    .insertInto('hub_queue')
+    .values({
+      tenant,
+      id: item.id,
+      collection: item.collection,
+      record_id: item.recordId,
+      status: item.status,
+      operation: item.operation,
+      enqueued_at: item.enqueuedAt,
+      retry_count: item.retryCount,
+      max_retries: item.maxRetries,
+      op: item.op === null ? null : JSON.stringify(item.op),
+      error_code: item.errorCode,
+      error_message: item.errorMessage,
+      conflict: item.conflict === null ? null : JSON.stringify(item.conflict),
+      updated_at: item.updatedAt,
+      completed_at: item.completedAt,
+    })
+    .execute();
+}
+
+export async function updateItem(
+  db: Db,
+  tenant: string,
+  id: string,
+  patch: Partial<Omit<HubItem, 'id' | 'collection' | 'recordId'>>,
+): Promise<void> {
+  const row: Partial<Tables['hub_queue']> = {};
+  if (patch.status !== undefined) row.status = patch.status;
+  if (patch.operation !== undefined) row.operation = patch.operation;
+  if (patch.enqueuedAt !== undefined) row.enqueued_at = patch.enqueuedAt;
+  if (patch.retryCount !== undefined) row.retry_count = patch.retryCount;
+  if (patch.maxRetries !== undefined) row.max_retries = patch.maxRetries;
+  if (patch.op !== undefined) row.op = patch.op === null ? null : JSON.stringify(patch.op);
+  if (patch.errorCode !== undefined) row.error_code = patch.errorCode;
+  if (patch.errorMessage !== undefined) row.error_message = patch.errorMessage;
+  if (patch.conflict !== undefined)
+    row.conflict = patch.conflict === null ? null : JSON.stringify(patch.conflict);
+  if (patch.updatedAt !== undefined) row.updated_at = patch.updatedAt;
+  if (patch.completedAt !== undefined) row.completed_at = patch.completedAt;
+  await db.updateTable('hub_queue').set(row).where('tenant', '=', tenant).where('id', '=', id).execute();
+}
+
+/** Items in these states, oldest first. */
+export async function itemsIn(
+  db: Db,
+  tenant: string,
+  statuses: readonly HubItemStatus[],
+): Promise<HubItem[]> {
+  const rows = await db
+    .selectFrom('hub_queue')
+    .selectAll()
+    .where('tenant', '=', tenant)
+    .where('status', 'in', [...statuses])
+    .orderBy('enqueued_at')
+    .orderBy('id')
+    .execute();
+  return rows.map(toItem);
+}
+
+export interface QueueCounts {
+  pending: number;
+  processing: number;
+  failed: number;
+  oldestPendingAt: string | null;
+}
+
+export async function countQueue(db: Db, tenant: string): Promise<QueueCounts> {
+  const rows = await db
+    .selectFrom('hub_queue')
+    .select(['status'])
+    .select((eb) => [eb.fn.countAll<number | string>().as('n'), eb.fn.min('enqueued_at').as('oldest')])
+    .where('tenant', '=', tenant)
+    .where('status', 'in', ['Pending', 'Processing', 'Failed'])
+    .groupBy('status')
+    .execute();
+  const counts: QueueCounts = { pending: 0, processing: 0, failed: 0, oldestPendingAt: null };
+  for (const row of rows) {
+    const n = Number(row.n);
+    if (row.status === 'Pending') {
+      counts.pending = n;
+      counts.oldestPendingAt = row.oldest;
+    } else if (row.status === 'Processing') counts.processing = n;
+    else counts.failed = n;
+  }
+  return counts;
+}

@@ -1,0 +1,679 @@
+/**
+ * An Outpost hub: a server in the clinic that its tablets sync with over the local network, and
+ * that syncs with the central Outpost server (its upstream) as one more device whenever the link
+ * is up. Seed 004's device API (run, push, pull, status) is this class.
+ *
+ * - **The queue is fed from the hub's own changes.** Every local write, whichever route made it
+ *   (v1 push, a dialect, a conflict resolution), takes a change position; the feed reads positions
+ *   past the last it read, gap-free as any pull (decision 0002), and keeps one queue item per record
+ *   with changes to send (seed 004's deduplication). It runs under the tenant lock before each push
+ *   and pull, so no local write can slip between it and what follows.
+ * - **What goes up is the difference** between the record here and the record as the upstream last
+ *   had it (hub_records), built when the item is sent: a create, the changed fields, or a delete,
+ *   with the upstream's version as its base and the HLC of when the fields changed here. The
+ *   upstream's own conflict rules settle it, as for any device.
+ * - **Exactly once:** an item's op is stored, with its opId, before it is sent, and sent again as it
+ *   is until the upstream answers (its journal answers a repeat with the first outcome).
+ * - **Nothing typed here is lost to news from upstream:** a pulled change is written under any local
+ *   change still to be sent (pending-change.ts), and goes up with the next push.
+ *
+ * Only collections whose ids are made on the device can be relayed: an id the upstream assigns
+ * would need a second mapping on the hub, so a schema with server ids is refused (hubOptions).
+ */
+import { applyPatch, changedFields, orderOps, queueHealth, stampFields, uuidv7 } from '@outpost/core';
+import type { Change, ConflictSummary, PushOp, PushResult, QueueHealth, RecordData } from '@outpost/core';
+import type { ServerContext } from '../create-sync-server';
+import type { StoredRecord, TenantWrite } from '../storage/sync-store';
+import { recordKey } from '../storage/sync-store';
+import {
+  countQueue,
+  insertItem,
+  itemsIn,
+  loadHubState,
+  loadUpstreamViews,
+  localChangesAfter,
+  saveHubState,
+  saveUpstreamView,
+  updateItem,
+  waitingItemFor,
+} from './hub-store';
+import type { HubItem, UpstreamView } from './hub-store';
+import { changeHlc, pendingChange, rebase, sameSide } from './pending-change';
+import type { RecordSide, UpstreamSide } from './pending-change';
+import { UpstreamClient, UpstreamError } from './upstream-client';
+import type { UpstreamAccount } from './upstream-client';
+
+export interface HubOptions {
+  /** The upstream Outpost server's base URL. */
+  url: string;
+  /** One service account per local tenant the hub relays; each must belong to that tenant upstream. */
+  accounts: readonly UpstreamAccount[];
+  /** Names the hub upstream (push clientId and deviceId). Default 'outpost-hub'. */
+  deviceId?: string;
+  /** Seed 004's MaxRetries: attempts of a refused change before it stays Failed. Default 3. */
+  maxRetries?: number;
+  /** Ops per push sent upstream. Default 500. */
+  batchSize?: number;
+  /** How long one upstream request may take. Default 30 s. */
+  timeoutMs?: number;
+  /** Injected by tests that cut the link on purpose. Defaults to the platform's fetch. */
+  fetch?: typeof fetch;
+}
+
+export interface PushSummary {
+  total: number;
+  success: number;
+  failed: number;
+  conflicts: number;
+}
+
+export interface PullSummary {
+  total: number;
+  applied: number;
+  skipped: number;
+  conflicts: number;
+}
+
+/** One conflict in seed 004's words. */
+export interface HubConflict {
+  entityType: string;
+  entityId: string;
+  collection: string;
+  resolution: string;
+  reason: string;
+  /** The conflict's id in the upstream's archive, where a person may settle it. */
+  upstreamConflictId?: string;
+}
+
+export interface HubFailure {
+  code: string;
+  message: string;
+}
+
+export interface PushOutcome {
+  push: PushSummary;
+  conflicts: HubConflict[];
+  error: HubFailure | null;
+}
+
+export interface PullOutcome {
+  pull: PullSummary;
+  conflicts: HubConflict[];
+  error: HubFailure | null;
+}
+
+export interface QueueStatus {
+  pending: number;
+  processing: number;
+  failed: number;
+  oldestPendingAt: string | null;
+  lastSyncAt: string | null;
+  /** Seed 004's queue size levels over the items waiting (pending and failed). */
+  health: QueueHealth;
+}
+
+const pullPageSize = 1000;
+/** Refusals no retry can change: the upstream's record refuses every change for good. */
+const finalCodes = new Set(['IMMUTABLE', 'LOCKED']);
+/** Who the hub's copies of upstream changes are written by, in the hub's records. */
+const upstreamWriter = 'upstream';
+
+export class Hub {
+  private readonly upstreams = new Map<string, UpstreamClient>();
+  /** One exchange per tenant at a time in this process; the tenant lock keeps instances apart. */
+  private readonly busy = new Map<string, Promise<unknown>>();
+  private readonly maxRetries: number;
+  private readonly batchSize: number;
+
+  constructor(
+    private readonly ctx: ServerContext,
+    options: HubOptions,
+  ) {
+    this.maxRetries = options.maxRetries ?? 3;
+    this.batchSize = options.batchSize ?? 500;
+    for (const account of options.accounts) {
+      this.upstreams.set(
+        account.tenant,
+        new UpstreamClient({
+          url: options.url,
+          account,
+          deviceId: options.deviceId ?? 'outpost-hub',
+          timeoutMs: options.timeoutMs ?? 30_000,
+          fetch: options.fetch ?? ((input, init) => globalThis.fetch(input, init)),
+        }),
+      );
+    }
+  }
+
+  relays(tenant: string): boolean {
+    return this.upstreams.has(tenant);
+  }
+
+  push(tenant: string): Promise<PushOutcome> {
+    return this.exclusive(tenant, () => this.pushNow(tenant));
+  }
+
+  pull(tenant: string): Promise<PullOutcome> {
+    return this.exclusive(tenant, () => this.pullNow(tenant));
+  }
+
+  /** Seed 004's full sync: push, then pull, as one exchange. */
+  run(tenant: string): Promise<{ pushed: PushOutcome; pulled: PullOutcome | null }> {
+    return this.exclusive(tenant, async () => {
+      const pushed = await this.pushNow(tenant);
+      // Without a link there is nothing to pull either; a refused push does not stop the pull.
+      const pulled = pushed.error?.code === 'UPSTREAM_UNREACHABLE' ? null : await this.pullNow(tenant);
+      if (pushed.error === null && pulled?.error === null) {
+        const at = this.ctx.now().toISOString();
+        await this.ctx.store.db.transaction().execute((trx) => saveHubState(trx, tenant, { lastSyncAt: at }));
+      }
+      return { pushed, pulled };
+    });
+  }
+
+  async status(tenant: string): Promise<QueueStatus> {
+    // Fed first, so a change made a moment ago counts as pending.
+    await this.ctx.store.write(tenant, 0, (w) => this.feed(w));
+    const counts = await countQueue(this.ctx.store.db, tenant);
+    const state = await loadHubState(this.ctx.store.db, tenant);
+    return { ...counts, lastSyncAt: state.lastSyncAt, health: queueHealth(counts.pending + counts.failed) };
+  }
+
+  private async exclusive<T>(tenant: string, work: () => Promise<T>): Promise<T> {
+    const before = this.busy.get(tenant) ?? Promise.resolve();
+    const mine = before.catch(() => undefined).then(work);
+    this.busy.set(tenant, mine);
+    try {
+      return await mine;
+    } finally {
+      if (this.busy.get(tenant) === mine) this.busy.delete(tenant);
+    }
+  }
+
+  private upstream(tenant: string): UpstreamClient {
+    const upstream = this.upstreams.get(tenant);
+    if (!upstream) throw new Error(`the hub relays no tenant ${tenant}`);
+    return upstream;
+  }
+
+  // ---- the feed ----
+
+  /** Reads the local changes past the last it read and queues each record they changed. */
+  private async feed(w: TenantWrite): Promise<void> {
+    const trx = w.transaction;
+    const state = await loadHubState(trx, w.tenant);
+    let through = state.fedThrough;
+    for (;;) {
+      const changes = await localChangesAfter(trx, w.tenant, through, 1000);
+      if (changes.length === 0) break;
+      const views = await loadUpstreamViews(trx, w.tenant, changes);
+      for (const change of changes) {
+        // The hub's own copy of an upstream change: nothing to send back.
+        if (views.get(recordKey(change.collection, change.id))?.syncedPosition === change.position) continue;
+        await this.enqueue(w, change.collection, change.id);
+      }
+      through = changes[changes.length - 1]?.position ?? through;
+      if (changes.length < 1000) break;
+    }
+    if (through !== state.fedThrough) await saveHubState(trx, w.tenant, { fedThrough: through });
+  }
+
+  /** Seed 004's deduplication: the record's waiting item is refreshed, or one is made. */
+  private async enqueue(w: TenantWrite, collection: string, recordId: string): Promise<void> {
+    const at = this.ctx.now().toISOString();
+    const waiting = await waitingItemFor(w.transaction, w.tenant, collection, recordId);
+    if (waiting) {
+      // A new change deserves its own attempts: a refusal of the old one says little of it.
+      await updateItem(w.transaction, w.tenant, waiting.id, {
+        status: 'Pending',
+        enqueuedAt: at,
+        retryCount: 0,
+        errorCode: null,
+        errorMessage: null,
+        updatedAt: at,
+      });
+      return;
+    }
+    await insertItem(w.transaction, w.tenant, {
+      id: uuidv7(this.ctx.now().getTime(), this.ctx.randomBytes),
+      collection,
+      recordId,
+      status: 'Pending',
+      operation: null,
+      enqueuedAt: at,
+      retryCount: 0,
+      maxRetries: this.maxRetries,
+      op: null,
+      errorCode: null,
+      errorMessage: null,
+      conflict: null,
+      updatedAt: at,
+      completedAt: null,
+    });
+  }
+
+  // ---- push ----
+
+  private async pushNow(tenant: string): Promise<PushOutcome> {
+    const outcome: PushOutcome = {
+      push: { total: 0, success: 0, failed: 0, conflicts: 0 },
+      conflicts: [],
+      error: null,
+    };
+    const first = await this.ctx.store.write(tenant, 0, async (w) => {
+      await this.feed(w);
+      return this.claim(w, null);
+    });
+    await this.send(tenant, first.sending, outcome);
+    // Changes made behind an op whose answer was lost go once that op has been answered: built
+    // before, they would have been made against what the hub knew before it.
+    if (outcome.error === null && first.behind.size > 0) {
+      const second = await this.ctx.store.write(tenant, 0, (w) => this.claim(w, first.behind));
+      await this.send(tenant, second.sending, outcome);
+    }
+    const at = this.ctx.now().toISOString();
+    await this.ctx.store.db.transaction().execute((trx) => saveHubState(trx, tenant, { lastPushAt: at }));
+    return outcome;
+  }
+
+  /** Sends claimed items in batches and takes in each answer; stops at the first batch without one. */
+  private async send(
+    tenant: string,
+    sending: ReadonlyArray<{ item: HubItem; op: PushOp }>,
+    outcome: PushOutcome,
+  ): Promise<void> {
+    const summary = outcome.push;
+    summary.total += sending.length;
+    for (let i = 0; i < sending.length; i += this.batchSize) {
+      const batch = sending.slice(i, i + this.batchSize);
+      let results: PushResult[];
+      try {
+        results = (await this.upstream(tenant).push(batch.map((s) => s.op))).results;
+      } catch (err) {
+        // The batch and those after it stay Processing, their ops kept: the next push resends them.
+        outcome.error = failure(err);
+        summary.failed += sending.length - i;
+        return;
+      }
+      await this.ctx.store.write(tenant, batch.length, async (w) => {
+        for (const settled of await this.settle(w, batch, results)) {
+          if (settled.kind === 'applied') summary.success += 1;
+          else if (settled.kind === 'failed') summary.failed += 1;
+          else {
+            summary.conflicts += 1;
+            outcome.conflicts.push(settled.conflict);
+          }
+        }
+      });
+    }
+  }
+
+  /**
+   * The items to send, in the order the upstream must apply them: those already in flight as they
+   * were sent, then each waiting item's op built from the record now, stored before it leaves.
+   */
+  private async claim(
+    w: TenantWrite,
+    /** Only these records' waiting items (recordKey), and none in flight; null: every item. */
+    only: ReadonlySet<string> | null,
+  ): Promise<{ sending: Array<{ item: HubItem; op: PushOp }>; behind: Set<string> }> {
+    const trx = w.transaction;
+    const at = this.ctx.now().toISOString();
+    const inFlight = only === null ? await itemsIn(trx, w.tenant, ['Processing']) : [];
+    const flying = new Set(inFlight.map((item) => recordKey(item.collection, item.recordId)));
+    const behind = new Set<string>();
+    const waiting = (await itemsIn(trx, w.tenant, ['Pending', 'Failed'])).filter((item) => {
+      const key = recordKey(item.collection, item.recordId);
+      if (only !== null && !only.has(key)) return false;
+      if (flying.has(key)) {
+        behind.add(key);
+        return false;
+      }
+      return item.status === 'Pending' || item.retryCount < item.maxRetries;
+    });
+    const keys = waiting.map((item) => ({ collection: item.collection, id: item.recordId }));
+    const records = await w.loadRecords(keys);
+    const views = await loadUpstreamViews(trx, w.tenant, keys);
+    const sending: Array<{ item: HubItem; op: PushOp }> = [];
+    for (const item of inFlight) if (item.op) sending.push({ item, op: item.op });
+    for (const item of waiting) {
+      const key = recordKey(item.collection, item.recordId);
+      const record = records.get(key);
+      // A record no longer here at all was a tombstone, since purged: it is deleted.
+      const local: RecordSide = record
+        ? { deleted: record.deleted, data: record.data }
+        : { deleted: true, data: {} };
+      const view = views.get(key) ?? null;
+      const change = pendingChange(view, local);
+      if (change === null) {
+        // The record is back as the upstream has it (or was made and deleted here): nothing to send.
+        await updateItem(trx, w.tenant, item.id, { status: 'Completed', completedAt: at, updatedAt: at });
+        continue;
+      }
+      const op: PushOp = {
+        opId: uuidv7(this.ctx.now().getTime(), this.ctx.randomBytes),
+        collection: item.collection,
+        type: change.type,
+        id: item.recordId,
+        ...(view === null ? {} : { baseVersion: view.version }),
+        ...(change.type === 'delete' ? {} : { data: change.data }),
+        hlc: changeHlc(change, record?.fieldMeta ?? {}, record?.hlc ?? this.ctx.clock.tick()),
+      };
+      const operation = { create: 'Create', update: 'Update', delete: 'Delete' }[change.type];
+      await updateItem(trx, w.tenant, item.id, { status: 'Processing', op, operation, updatedAt: at });
+      sending.push({ item: { ...item, op, status: 'Processing', operation }, op });
+    }
+    const schema = this.ctx.schemaFor(w.tenant);
+    try {
+      const ordered = orderOps(
+        sending.map((s, seq) => ({
+          ...s,
+          seq,
+          collection: s.op.collection,
+          type: s.op.type,
+          id: s.op.id,
+          data: s.op.data,
+        })),
+        schema,
+      );
+      return { sending: ordered.map(({ item, op }) => ({ item, op })), behind };
+    } catch {
+      // Records that point at each other in a loop: the queue's own order; the upstream says what fails.
+      return { sending, behind };
+    }
+  }
+
+  /** Takes in the upstream's answers to one batch: items, the upstream's view, the hub's records. */
+  private async settle(
+    w: TenantWrite,
+    batch: ReadonlyArray<{ item: HubItem; op: PushOp }>,
+    results: readonly PushResult[],
+  ): Promise<Settled[]> {
+    const trx = w.transaction;
+    const at = this.ctx.now().toISOString();
+    const byOpId = new Map(results.map((r) => [r.opId, r]));
+    const keys = batch.map((s) => ({ collection: s.op.collection, id: s.op.id }));
+    const records = await w.loadRecords(keys);
+    const views = await loadUpstreamViews(trx, w.tenant, keys);
+    const settled: Settled[] = [];
+    for (const { item, op } of batch) {
+      const result = byOpId.get(op.opId);
+      // No answer for it (an upstream that left it out): it stays in flight and goes again.
+      if (!result) continue;
+      const status = result.status === 'duplicate' ? (result.originalStatus ?? 'applied') : result.status;
+      const key = recordKey(op.collection, op.id);
+      const view = views.get(key) ?? null;
+      const record = records.get(key) ?? null;
+      const decided: 'all' | Set<string> = op.type === 'update' ? new Set(Object.keys(op.data ?? {})) : 'all';
+
+      if (status === 'rejected' && !finalCodes.has(result.error?.code ?? '')) {
+        // Not applied, and perhaps applicable later (a parent that had not arrived): the change
+        // stays here, and the item waits for its next attempt with a new op.
+        await updateItem(trx, w.tenant, item.id, {
+          status: 'Failed',
+          op: null,
+          retryCount: item.retryCount + 1,
+          errorCode: result.error?.code ?? 'REJECTED',
+          errorMessage: result.error?.message ?? 'the upstream refused the change',
+          updatedAt: at,
+        });
+        settled.push({ kind: 'failed' });
+        continue;
+      }
+
+      // Local changes made after the op was built are still to go; the op's own the upstream answered.
+      const baseline = expectedAfter(op, view);
+      const next = result.conflict?.server
+        ? fromServer(result.conflict.server)
+        : status === 'applied'
+          ? { ...baseline, version: result.version ?? baseline.version }
+          : // Refused for good with no record in the answer: the upstream kept what the hub knew.
+            (view ?? { version: 0, deleted: true, data: {} });
+      await this.takeUpstream(w, op.collection, op.id, baseline, view, next, record, op.hlc ?? null);
+      const conflict = status === 'applied' && !result.conflict ? null : hubConflict(op, result);
+      await updateItem(trx, w.tenant, item.id, {
+        status: 'Completed',
+        // Seed 004: a queue item holds the entity's type and id, never patient data.
+        op: null,
+        conflict: conflict === null ? null : withoutData(result.conflict, result),
+        errorCode: status === 'rejected' ? (result.error?.code ?? null) : null,
+        errorMessage: status === 'rejected' ? (result.error?.message ?? null) : null,
+        completedAt: at,
+        updatedAt: at,
+      });
+      settled.push(conflict === null ? { kind: 'applied' } : { kind: 'conflict', conflict });
+    }
+    return settled;
+  }
+
+  /**
+   * Records the upstream's state of a record and brings the hub's copy to it, under whatever local
+   * change is still to be sent; `decided` names the local changes the upstream has answered for.
+   */
+  private async takeUpstream(
+    w: TenantWrite,
+    collection: string,
+    id: string,
+    baseline: UpstreamSide | null,
+    previous: UpstreamView | null,
+    next: UpstreamSide,
+    record: StoredRecord | null,
+    hlc: string | null,
+  ): Promise<boolean> {
+    const local: RecordSide | null = record ? { deleted: record.deleted, data: record.data } : null;
+    const wanted = rebase(baseline, next, local);
+    let syncedPosition = previous?.syncedPosition ?? 0;
+    let wrote = false;
+    const missing = record === null && wanted.deleted;
+    if (!missing && (local === null || !sameSide(local, wanted))) {
+      const version = (record?.version ?? 0) + 1;
+      const data = wanted.deleted ? (record?.data ?? {}) : wanted.data;
+      const stamp = hlc ?? this.ctx.clock.tick();
+      const written: StoredRecord = {
+        collection,
+        id,
+        data,
+        version,
+        deleted: wanted.deleted,
+        fieldMeta: stampFields(
+          record?.fieldMeta ?? {},
+          changedFields(local?.data ?? null, data),
+          version,
+          stamp,
+        ),
+        hlc: stamp,
+        updatedAt: this.ctx.now().toISOString(),
+        updatedBy: upstreamWriter,
+        position: w.nextPosition(),
+      };
+      await w.writeRecords([written]);
+      wrote = true;
+      if (sameSide(wanted, next)) syncedPosition = written.position;
+    }
+    await saveUpstreamView(w.transaction, w.tenant, collection, id, { ...next, syncedPosition });
+    return wrote;
+  }
+
+  // ---- pull ----
+
+  private async pullNow(tenant: string): Promise<PullOutcome> {
+    const upstream = this.upstream(tenant);
+    const summary: PullSummary = { total: 0, applied: 0, skipped: 0, conflicts: 0 };
+    const conflicts: HubConflict[] = [];
+    let error: HubFailure | null = null;
+    let restarted = false;
+    for (;;) {
+      const state = await loadHubState(this.ctx.store.db, tenant);
+      let page;
+      try {
+        page = await upstream.pull(state.upstreamCursor, pullPageSize);
+      } catch (err) {
+        // A cursor past the upstream's tombstone retention: read everything again, once.
+        if (err instanceof UpstreamError && err.code === 'CURSOR_EXPIRED' && !restarted) {
+          restarted = true;
+          await this.ctx.store.db
+            .transaction()
+            .execute((trx) => saveHubState(trx, tenant, { upstreamCursor: null }));
+          continue;
+        }
+        error = failure(err);
+        break;
+      }
+      const changes = page.changes;
+      await this.ctx.store.write(tenant, changes.length, async (w) => {
+        await this.feed(w);
+        for (const outcome of await this.applyPage(w, changes)) {
+          summary.total += 1;
+          if (outcome.kind === 'applied') summary.applied += 1;
+          else if (outcome.kind === 'skipped') summary.skipped += 1;
+          else {
+            summary.applied += outcome.wrote ? 1 : 0;
+            summary.skipped += outcome.wrote ? 0 : 1;
+            summary.conflicts += 1;
+            conflicts.push(outcome.conflict);
+          }
+        }
+        // The cursor moves in the same transaction as the records it brought: a crash between the
+        // two would otherwise skip a page or apply one twice.
+        await saveHubState(w.transaction, tenant, { upstreamCursor: page.cursor });
+      });
+      if (!page.hasMore) break;
+    }
+    if (error === null) {
+      const at = this.ctx.now().toISOString();
+      await this.ctx.store.db.transaction().execute((trx) => saveHubState(trx, tenant, { lastPullAt: at }));
+    }
+    return { pull: summary, conflicts, error };
+  }
+
+  private async applyPage(w: TenantWrite, changes: readonly Change[]): Promise<Pulled[]> {
+    const schema = this.ctx.schemaFor(w.tenant);
+    const keys = changes.map((c) => ({ collection: c.collection, id: c.id }));
+    const records = await w.loadRecords(keys);
+    const views = await loadUpstreamViews(w.transaction, w.tenant, keys);
+    const pulled: Pulled[] = [];
+    for (const change of changes) {
+      const key = recordKey(change.collection, change.id);
+      const view = views.get(key) ?? null;
+      // A collection this hub's schema lacks, or news older than what the hub already has.
+      if (!schema.collection(change.collection) || (view !== null && change.version < view.version)) {
+        pulled.push({ kind: 'skipped' });
+        continue;
+      }
+      const next: UpstreamSide = {
+        version: change.version,
+        deleted: change.deleted,
+        data: (change.data ?? {}) as RecordData,
+      };
+      const record = records.get(key) ?? null;
+      const local: RecordSide | null = record ? { deleted: record.deleted, data: record.data } : null;
+      const pending = local === null ? null : pendingChange(view, local);
+      const wrote = await this.takeUpstream(
+        w,
+        change.collection,
+        change.id,
+        view,
+        view,
+        next,
+        record,
+        change.hlc,
+      );
+      const upstreamChanged = view === null || !sameSide(view, next);
+      if (pending !== null && upstreamChanged) {
+        pulled.push({
+          kind: 'conflict',
+          wrote,
+          conflict: {
+            entityType: entityType(change.collection),
+            entityId: change.id,
+            collection: change.collection,
+            resolution: 'PendingLocalChange',
+            reason:
+              'changed here and upstream: the change made here is kept and goes up with the next push, where the central rules settle it',
+          },
+        });
+      } else pulled.push({ kind: wrote ? 'applied' : 'skipped' });
+    }
+    return pulled;
+  }
+}
+
+type Settled = { kind: 'applied' } | { kind: 'failed' } | { kind: 'conflict'; conflict: HubConflict };
+type Pulled =
+  { kind: 'applied' } | { kind: 'skipped' } | { kind: 'conflict'; wrote: boolean; conflict: HubConflict };
+
+/** The upstream's record as the hub expects it after `op`, applied as sent on what the hub knew. */
+function expectedAfter(op: PushOp, view: UpstreamView | null): UpstreamSide {
+  const version = (view?.version ?? 0) + 1;
+  if (op.type === 'delete') return { version, deleted: true, data: {} };
+  const data = (op.data ?? {}) as RecordData;
+  if (op.type === 'create') return { version, deleted: false, data };
+  // An update merged with the upstream's other fields: those come with the next pull.
+  return { version, deleted: false, data: applyPatch(view && !view.deleted ? view.data : {}, data) };
+}
+
+function fromServer(server: { data: Record<string, unknown> | null; version: number }): UpstreamSide {
+  return { version: server.version, deleted: server.data === null, data: (server.data ?? {}) as RecordData };
+}
+
+/** Seed 004's entity type: the collection's singular, capitalised (clinicalNotes -> ClinicalNote). */
+export function entityType(collection: string): string {
+  const singular = collection.endsWith('s') ? collection.slice(0, -1) : collection;
+  return singular.charAt(0).toUpperCase() + singular.slice(1);
+}
+
+function hubConflict(op: PushOp, result: PushResult): HubConflict {
+  const conflict = result.conflict;
+  const code = result.error?.code;
+  const [resolution, reason] =
+    code === 'IMMUTABLE' || conflict?.kind === 'immutable'
+      ? ['RejectedImmutable', 'Entity is signed and immutable']
+      : code === 'LOCKED' || conflict?.kind === 'locked'
+        ? ['RejectedLocked', 'Entity is locked']
+        : resolutionOf(conflict);
+  return {
+    entityType: entityType(op.collection),
+    entityId: op.id,
+    collection: op.collection,
+    resolution,
+    reason,
+    ...(conflict?.id === undefined ? {} : { upstreamConflictId: conflict.id }),
+  };
+}
+
+function resolutionOf(conflict: ConflictSummary | undefined): [string, string] {
+  switch (conflict?.outcome) {
+    case 'merged':
+      return ['Merged', 'changed here and upstream; the changes were merged field by field'];
+    case 'client-won':
+      return ['ClientWins', "this hub's change won; the upstream's version is archived"];
+    case 'open':
+      return [
+        'Manual',
+        'changed here and upstream; the upstream keeps its version until a person settles it there',
+      ];
+    default:
+      return ['ServerWins', "the upstream's version wins; this hub's change is archived upstream"];
+  }
+}
+
+/** The answer's conflict without record contents: a queue item keeps no patient data (seed 004). */
+function withoutData(conflict: ConflictSummary | undefined, result: PushResult): ConflictSummary {
+  if (!conflict)
+    return { kind: result.error?.code === 'LOCKED' ? 'locked' : 'immutable', outcome: 'rejected' };
+  const { kind, outcome, id, fields, strategy } = conflict;
+  return {
+    kind,
+    outcome,
+    ...(id === undefined ? {} : { id }),
+    ...(fields ? { fields } : {}),
+    ...(strategy ? { strategy } : {}),
+  };
+}
+
+function failure(err: unknown): HubFailure {
+  if (err instanceof UpstreamError) {
+    return { code: err.status === null ? 'UPSTREAM_UNREACHABLE' : 'UPSTREAM_ERROR', message: err.message };
+  }
+  throw err;
+}
