@@ -1,4 +1,11 @@
-import { HlcClock, OutpostError, collectionOrder, retryPolicy, uuidv7 } from '@outpost/core';
+import {
+  HlcClock,
+  OutpostError,
+  collectionOrder,
+  retryPolicy,
+  settledMeanwhile,
+  uuidv7,
+} from '@outpost/core';
 import type {
   Change,
   RandomBytes,
@@ -15,11 +22,11 @@ import { fromArchive } from './sync/archived-conflict';
 import { readAllPages } from './sync/archive-pages';
 import { LocalDb } from './local-db';
 import { ClientClosedError } from './client-closed';
-import { isRefused, keyOf } from './local-state';
+import { keyOf } from './local-state';
 import { CircuitBreaker } from './network/circuit-breaker';
 import { LiveUpdates } from './sync/live-updates';
 import { NetworkMonitor } from './network/network-monitor';
-import type { NetworkStatus } from './network/network-monitor';
+import type { NetworkSnapshot, NetworkStatus } from './network/network-monitor';
 import { systemTimers } from './network/timers';
 import type { Timers } from './network/timers';
 import type { LocalConflict, LocalStore, OutboxEntry } from './stores/local-store';
@@ -28,6 +35,11 @@ import { checkSyncOptions } from './sync/sync-options';
 import type { RetryPolicy, SyncProgress, SyncResult } from './sync/sync-engine';
 import type { RejectionListRequest, SyncTransport } from './sync/sync-transport';
 import { findOrphans } from './relationships';
+import { queueStats } from './outbox/queue-stats';
+import type { QueueStats } from './outbox/queue-stats';
+
+// Part of the client's public surface (index.ts exports it from here).
+export type { QueueStats } from './outbox/queue-stats';
 import type { Orphan, OrphanStrategy } from './relationships';
 
 export interface SyncClientOptions {
@@ -66,31 +78,6 @@ export interface SyncClientOptions {
   probeIntervalMs?: number | false;
 }
 
-export interface QueueStats {
-  total: number;
-  pending: number;
-  inFlight: number;
-  /** Ops that stopped: refused by the server and shown on their record, or given up on the network (`stopped`). */
-  failed: number;
-  /**
-   * The ops the server refused for good that the device keeps until a person discards them: a
-   * retry gets the same answer, and the server's rejection archive keeps them too. Most are
-   * `failed`, shown on their record; one refused by a signed note or locked form counts as a
-   * `conflict` too, as its record shows what the server holds.
-   */
-  refused: number;
-  /**
-   * Of `failed`, the ops that gave up on the network after `retry.maxAttempts` failed sends: they
-   * go again with `queue.retry()` or a person's `sync({ manual: true })`.
-   */
-  stopped: number;
-  /** What is still to reach the server: pending, in flight or stopped. Never a refused op. */
-  waiting: number;
-  conflict: number;
-  done: number;
-  held: number;
-}
-
 /** An op that stopped after `retry.maxAttempts` failed sends, not refused by the server: it can still go. */
 function gaveUp(op: OutboxEntry): boolean {
   return op.status === 'failed' && op.rejected !== true;
@@ -110,7 +97,12 @@ type EventMap = {
   progress: SyncProgress;
   sync: SyncResult;
   change: ReadonlySet<string>;
-  network: NetworkStatus;
+  /**
+   * What `client.network` shows changed: `online` or `quality`, or `isTransitioning` flipped (an
+   * online/offline event started a probe, or its answer came). A flip alone tells this with
+   * `online` unchanged: to act when the server answers again, compare `online` with the last one.
+   */
+  network: NetworkSnapshot;
   /**
    * The server refused the device's sign-in (401) on a call this client made: a sync, the live
    * stream, a resolution or an archive read. Each refusal is told; the app asks for the password
@@ -151,7 +143,19 @@ export interface SyncClient {
   };
   readonly conflicts: {
     list(options?: { status?: 'open' | 'resolved' }): LocalConflict[];
-    resolve(id: string, strategy: ResolutionStrategy, mergedData?: RecordData): Promise<ResolveResponse>;
+    /**
+     * Settles a conflict through the server (`mergedData` goes with `merge`). With `onlyOpen`, only
+     * while it is still open: one settled meanwhile (by another person, on another device) is
+     * refused with 409 rather than overruled, and the device shows it as the server says it stands
+     * (core's `settledMeanwhile(err)` reads the refusal). Without it, a settled conflict is settled
+     * again: a person changing their mind.
+     */
+    resolve(
+      id: string,
+      strategy: ResolutionStrategy,
+      mergedData?: RecordData,
+      options?: { onlyOpen?: boolean },
+    ): Promise<ResolveResponse>;
     undo(id: string): Promise<ResolveResponse>;
     /**
      * The conflicted record as the server holds it now (`deleted` once deleted; null when the
@@ -285,8 +289,24 @@ export async function createSyncClient(options: SyncClientOptions): Promise<Sync
     : null;
   let wasOnline = monitor.status.online;
   if (wasOnline) live?.start();
+  // One 'network' event per change a UI shows, whichever of the monitor's two channels told it: a
+  // flip that comes with a change of status reaches both, and is told once.
+  let told: NetworkSnapshot = { ...monitor.status, isTransitioning: monitor.isTransitioning };
+  const relayNetwork = () => {
+    const next: NetworkSnapshot = { ...monitor.status, isTransitioning: monitor.isTransitioning };
+    if (
+      next.online === told.online &&
+      next.quality === told.quality &&
+      next.isTransitioning === told.isTransitioning
+    )
+      return;
+    told = next;
+    emit('network', next);
+  };
+  // A flip carries no news of the server: only the status channel below syncs on reconnect.
+  const unsubscribeTransitions = monitor.subscribeTransitioning(relayNetwork);
   const unsubscribeNetwork = monitor.subscribe((status) => {
-    emit('network', status);
+    relayNetwork();
     if (status.online && !wasOnline) {
       // Only an answer from the server makes the monitor online: whatever failed while the device
       // was offline says nothing of the server, so the breaker does not make it wait a cool-down.
@@ -361,34 +381,7 @@ export async function createSyncClient(options: SyncClientOptions): Promise<Sync
       return () => set.delete(listener as (value: never) => void);
     },
     queue: {
-      stats() {
-        const s: QueueStats = {
-          total: 0,
-          pending: 0,
-          inFlight: 0,
-          failed: 0,
-          refused: 0,
-          stopped: 0,
-          waiting: 0,
-          conflict: 0,
-          done: 0,
-          held: 0,
-        };
-        for (const o of db.state.outbox.values()) {
-          s.total += 1;
-          if (o.heldReason !== undefined) s.held += 1;
-          if (o.status === 'pending') s.pending += 1;
-          else if (o.status === 'in-flight') s.inFlight += 1;
-          else if (o.status === 'failed') {
-            s.failed += 1;
-            if (o.rejected !== true) s.stopped += 1;
-          } else if (o.status === 'conflict') s.conflict += 1;
-          else s.done += 1;
-          if (isRefused(o)) s.refused += 1;
-        }
-        s.waiting = s.pending + s.inFlight + s.stopped;
-        return s;
-      },
+      stats: () => queueStats(db.state.outbox.values()),
       list: () => [...db.state.outbox.values()].sort((a, b) => a.seq - b.seq),
       retry: async (seqs) => {
         const retried = await db.write(() => {
@@ -422,12 +415,18 @@ export async function createSyncClient(options: SyncClientOptions): Promise<Sync
         if (filter.status === 'resolved') return all.filter((c) => c.resolvedAt !== undefined);
         return all;
       },
-      resolve: async (id, strategy, mergedData) => {
+      resolve: async (id, strategy, mergedData, { onlyOpen } = {}) => {
         checkOpen();
-        const response = await transport.resolveConflict(id, {
-          strategy,
-          ...(mergedData !== undefined ? { mergedData } : {}),
-        });
+        const response = await transport
+          .resolveConflict(id, {
+            strategy,
+            ...(mergedData !== undefined ? { mergedData } : {}),
+            ...(onlyOpen !== undefined ? { onlyOpen } : {}),
+          })
+          .catch(async (err: unknown) => {
+            await noteSettledMeanwhile(id, err);
+            throw err;
+          });
         await applySettled(response);
         return response;
       },
@@ -503,6 +502,7 @@ export async function createSyncClient(options: SyncClientOptions): Promise<Sync
       breaker.dispose();
       if (intervalTimer !== null) timers.clearTimeout(intervalTimer);
       unsubscribeNetwork();
+      unsubscribeTransitions();
       await stopped;
       unsubscribeDb();
       await db.close();
@@ -517,6 +517,23 @@ export async function createSyncClient(options: SyncClientOptions): Promise<Sync
    */
   function checkOpen(): void {
     if (closed) throw new ClientClosedError();
+  }
+
+  /**
+   * A resolution refused because the conflict was settled meanwhile (`onlyOpen`): the device shows
+   * it settled as the server says at once, as a list would otherwise offer it again; the record
+   * that settlement wrote comes with the next pull.
+   */
+  async function noteSettledMeanwhile(id: string, err: unknown): Promise<void> {
+    const standing = settledMeanwhile(err);
+    const local = db.state.conflicts.get(id);
+    if (standing === null || standing.resolvedAt === null || !local) return;
+    const settled: LocalConflict = {
+      ...local,
+      summary: { ...local.summary, outcome: standing.outcome, strategy: standing.strategy },
+      resolvedAt: standing.resolvedAt,
+    };
+    await db.write(() => ({ batch: { putConflicts: [settled] }, result: undefined }));
   }
 
   /** A resolution or undo is a new server version: show it at once, beneath any pending change. */

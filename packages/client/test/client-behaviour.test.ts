@@ -2,7 +2,7 @@
 // limit, conflicts settled through the server, and an encrypted IndexedDB store end to end.
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { IDBFactory, IDBKeyRange } from 'fake-indexeddb';
-import { isTempId } from '@outpost/core';
+import { isTempId, settledMeanwhile } from '@outpost/core';
 import { fieldClinic, vetPractice } from '@outpost/examples';
 import { encryptedStore, indexedDbStore, memoryStore } from '../src/index';
 import type { SyncProgress } from '../src/index';
@@ -316,6 +316,34 @@ describe('the client as an application sees it', () => {
     expect(nurse.conflicts.list({ status: 'resolved' })).toMatchObject([
       { id: conflict?.id, summary: { outcome: 'server-won' } },
     ]);
+  });
+
+  it('with onlyOpen, does not overrule a settlement made meanwhile on another device, and shows it', async () => {
+    const { admin, rx, conflict } = await doseConflict({ office: '250 mg', nurse: '1 g' });
+    const id = conflict?.id as string;
+    const secondDesk = await openClient(server, 'admin@clinic-a.test', memoryStore(), new TestNetwork(), {
+      deviceId: 'office-2',
+    });
+    await admin.conflicts.refresh();
+    await secondDesk.conflicts.refresh();
+    // Both desks list the conflict open (beside earlier tests' ones); the second keeps the nurse's dose first.
+    const openHere = () => admin.conflicts.list({ status: 'open' }).filter((c) => c.id === id);
+    await secondDesk.conflicts.resolve(id, 'client-wins');
+    expect(openHere()).toHaveLength(1);
+
+    const refused = await admin.conflicts.resolve(id, 'server-wins', undefined, { onlyOpen: true }).then(
+      () => null,
+      (err: unknown) => err,
+    );
+    expect(refused).toMatchObject({ code: 'CONFLICT' });
+    expect(settledMeanwhile(refused)).toMatchObject({ outcome: 'client-won', strategy: 'client-wins' });
+    // The first desk now shows the conflict as the second settled it, and its record follows.
+    expect(openHere()).toEqual([]);
+    expect(admin.conflicts.list({ status: 'resolved' }).filter((c) => c.id === id)).toMatchObject([
+      { summary: { outcome: 'client-won', strategy: 'client-wins' } },
+    ]);
+    await admin.sync();
+    expect((await admin.collection('prescriptions').get(rx.id))?.data['dose']).toBe('1 g');
   });
 
   it('keeps temp-id mappings across a restart, and a failed create keeps its temp id', async () => {

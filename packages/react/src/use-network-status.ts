@@ -7,7 +7,10 @@ import { useSyncClient } from './sync-client-context';
 export interface NetworkState {
   /** True while the server answers (not merely while a network interface is up). */
   readonly isOnline: boolean;
-  /** True between an online/offline event and the probe that confirms it (as of the last network event). */
+  /**
+   * True between a browser online/offline event and the answer of the probe it started: the
+   * device is checking whether the server can be reached (a UI says "Checking connection…").
+   */
   readonly isTransitioning: boolean;
   readonly connectionQuality: NetworkQuality;
 }
@@ -23,6 +26,7 @@ function networkSource(client: SyncClient): ValueSource<NetworkState> {
       };
     },
     equal: sameFields,
+    // The client tells 'network' when online or quality changes and when isTransitioning flips.
     listen: (changed) => client.on('network', () => changed()),
   };
 }

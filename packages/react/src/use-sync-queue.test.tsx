@@ -74,4 +74,29 @@ describe('useSyncQueue', () => {
     expect(await acting(() => queue!.discard([seq]))).toBe(0);
     expect(view.text()).toBe('1 pending of 1create patients: pending, 0 attempts, NETWORK;');
   });
+
+  it("reads the queue's health by seed 004's rule as changes pile up offline", async () => {
+    const client = await openClient();
+    function Health() {
+      const { stats } = useSyncQueue();
+      return (
+        <p>
+          {stats.waiting} waiting: {stats.health}
+        </p>
+      );
+    }
+    const view = await render(client, <Health />);
+    expect(view.text()).toBe('0 waiting: ok');
+    const patients = client.collection('patients');
+    await acting(async () => {
+      for (let i = 0; i < 99; i++) await patients.create({ name: `Patient ${i}` });
+    });
+    expect(view.text()).toBe('99 waiting: ok');
+    await acting(() => patients.create({ name: 'Patient 99' }));
+    expect(view.text()).toBe('100 waiting: warning');
+    await acting(async () => {
+      for (let i = 100; i < 501; i++) await patients.create({ name: `Patient ${i}` });
+    });
+    expect(view.text()).toBe('501 waiting: critical');
+  });
 });

@@ -6,6 +6,10 @@ import type { ValueSource } from './external-value';
 import { useSyncClient } from './sync-client-context';
 
 export interface SyncQueueState {
+  /**
+   * Counts by status, and `health`: seed 004's queue size rule over the changes not yet
+   * acknowledged by the server (`ok` under 100, `warning` from 100 to 500, `critical` above).
+   */
   readonly stats: QueueStats;
   /** Every op in the outbox, in the order it was made. */
   readonly operations: readonly OutboxEntry[];

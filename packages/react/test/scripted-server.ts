@@ -8,6 +8,7 @@ import {
   applyPatch,
   changedFields,
   formatHlc,
+  refuseUnlessOpen,
   resolutionEffect,
 } from '@outpost/core';
 import type {
@@ -220,7 +221,9 @@ export function scriptedServer(): ScriptedServer {
         server.resolves.push({ id, request });
         const conflict = conflicts.get(id);
         if (!conflict) throw new OutpostError('NOT_FOUND', `no conflict ${id}`);
-        // A settled conflict may be settled again, as on the real server (a person may change their mind).
+        // A settled conflict may be settled again, as on the real server (a person may change their
+        // mind), unless the request asks for an open one: the real server's rule, from core.
+        refuseUnlessOpen(request, conflict);
         const key = keyOf(conflict.collection, conflict.recordId);
         const current = records.get(key)?.data ?? null;
         // The real server's rule (core's resolutionEffect), edits made since the conflict included.

@@ -15,5 +15,7 @@ export type {
   NetworkListener,
   NetworkMonitorOptions,
   NetworkQuality,
+  NetworkSnapshot,
   NetworkStatus,
+  TransitionListener,
 } from './network-monitor';

@@ -304,6 +304,51 @@ describe('NetworkMonitor', () => {
       monitor.stop();
     });
 
+    it('tells transition listeners when isTransitioning flips on and off, and status listeners only of status', async () => {
+      const events = new EventTarget();
+      const network = fakeNetwork(answersAfter(50));
+      const monitor = monitorFor(network, { events });
+      monitor.start();
+      await vi.advanceTimersByTimeAsync(50);
+      const flips: boolean[] = [];
+      const statuses: boolean[] = [];
+      // What a UI reads when told of a status change: the flag already as it is.
+      const readWithStatus: boolean[] = [];
+      monitor.subscribeTransitioning((transitioning) => flips.push(transitioning));
+      monitor.subscribe((status) => {
+        statuses.push(status.online);
+        readWithStatus.push(monitor.isTransitioning);
+      });
+
+      // Offline, confirmed by the probe: on at the event, off at the answer; one status change.
+      network.set(unreachable);
+      events.dispatchEvent(new Event('offline'));
+      expect(flips).toEqual([true]);
+      await vi.advanceTimersByTimeAsync(0);
+      expect(flips).toEqual([true, false]);
+      expect(statuses).toEqual([false]);
+      expect(readWithStatus).toEqual([true]);
+
+      // Online: on at the event, off when the server answers, told after the status listeners.
+      network.set(answersAfter(200));
+      events.dispatchEvent(new Event('online'));
+      expect(flips).toEqual([true, false, true]);
+      // A second event while checking restarts the probe but flips nothing.
+      events.dispatchEvent(new Event('online'));
+      expect(flips).toEqual([true, false, true]);
+      await vi.advanceTimersByTimeAsync(200);
+      expect(flips).toEqual([true, false, true, false]);
+      expect(statuses).toEqual([false, true]);
+      expect(readWithStatus).toEqual([true, false]);
+
+      // Stopped while checking: nobody will answer, so the flag goes off and says so.
+      events.dispatchEvent(new Event('offline'));
+      expect(flips).toEqual([true, false, true, false, true]);
+      monitor.stop();
+      expect(monitor.isTransitioning).toBe(false);
+      expect(flips).toEqual([true, false, true, false, true, false]);
+    });
+
     it('stops listening when stopped', async () => {
       const events = new EventTarget();
       const network = fakeNetwork(answersAfter(10));

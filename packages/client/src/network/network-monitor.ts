@@ -3,7 +3,9 @@
  * but only say a network interface is up, not that the server answers (a clinic's Wi-Fi without an
  * uplink reads as online), so the monitor also asks the server itself: `GET <url>/v1/health`, timed,
  * given up after a timeout. Listeners hear of every change of `online` or `quality`; the client
- * syncs when `online` comes back.
+ * syncs when `online` comes back. Between a browser event and the probe's answer the monitor is
+ * "transitioning" (a UI says it is checking the connection); that flag has listeners of its own,
+ * so a flip of it never reads as the network coming back.
  */
 import { systemTimers } from './timers';
 import type { TimerHandle, Timers } from './timers';
@@ -42,6 +44,14 @@ export type NetworkEvents = Pick<EventTarget, 'addEventListener' | 'removeEventL
 
 export type NetworkListener = (status: NetworkStatus, previous: NetworkStatus) => void;
 
+/** Told `true` when an online/offline event starts a probe, `false` when its answer is in (or on stop). */
+export type TransitionListener = (isTransitioning: boolean) => void;
+
+/** The status with whether the monitor is checking it after a browser event: what a UI shows. */
+export interface NetworkSnapshot extends NetworkStatus {
+  readonly isTransitioning: boolean;
+}
+
 export interface NetworkMonitorOptions {
   /** The server's base URL; the probe asks `<url>/v1/health`. */
   url: string;
@@ -77,9 +87,12 @@ export class NetworkMonitor {
   private probe: Probe | null = null;
   /** True while the probe answering an online/offline event is out. */
   private transitioning = false;
+  /** What the transition listeners last heard: a flag set and reset before they hear is no flip. */
+  private toldTransitioning = false;
   private running = false;
   private intervalTimer: TimerHandle | null = null;
   private readonly listeners = new Set<NetworkListener>();
+  private readonly transitionListeners = new Set<TransitionListener>();
   private readonly healthUrl: string;
   private readonly doFetch: typeof fetch;
   private readonly timers: Timers;
@@ -126,7 +139,9 @@ export class NetworkMonitor {
     if (this.intervalTimer !== null) this.timers.clearTimeout(this.intervalTimer);
     this.intervalTimer = null;
     this.abandonProbe();
+    // Nobody will answer the event any more: a UI saying "checking" must hear that it stopped.
     this.transitioning = false;
+    this.tellTransition();
   }
 
   /** Probes the server now (or joins the probe already out) and returns the status it leads to. */
@@ -142,21 +157,35 @@ export class NetworkMonitor {
     };
   }
 
+  /**
+   * Tells `listener` each time `isTransitioning` flips, on and off; returns the function that
+   * stops it. Apart from `subscribe` so that a flip alone (an offline event the probe confirms)
+   * never looks like a change of `online` to whoever syncs on reconnect. When a flip comes with a
+   * change of status, the status listeners are told first, and already read the new flag.
+   */
+  subscribeTransitioning(listener: TransitionListener): () => void {
+    this.transitionListeners.add(listener);
+    return () => {
+      this.transitionListeners.delete(listener);
+    };
+  }
+
   private readonly onOnline = () => {
     // The interface is up; only an answer from the server makes the device online.
-    this.restartProbeForEvent();
+    this.restartProbeForEvent(null);
   };
 
   private readonly onOffline = () => {
     // No interface at all is certain: say so at once, then confirm with a probe.
-    this.apply({ ...this.current, online: false, quality: 'offline', latencyMs: null });
-    this.restartProbeForEvent();
+    this.restartProbeForEvent({ ...this.current, online: false, quality: 'offline', latencyMs: null });
   };
 
-  private restartProbeForEvent(): void {
+  private restartProbeForEvent(known: NetworkStatus | null): void {
     // What a probe sent before the change finds out is stale: start again.
     this.abandonProbe();
     this.transitioning = true;
+    if (known !== null) this.apply(known);
+    this.tellTransition();
     void this.startProbe(true);
   }
 
@@ -183,6 +212,7 @@ export class NetworkMonitor {
       this.probe = null;
       if (afterEvent) this.transitioning = false;
       this.apply(next);
+      this.tellTransition();
       return next;
     });
     this.probe = { controller, result };
@@ -226,15 +256,25 @@ export class NetworkMonitor {
     const previous = this.current;
     this.current = next;
     if (previous.online === next.online && previous.quality === next.quality) return;
-    for (const listener of [...this.listeners]) {
-      try {
-        listener(next, previous);
-      } catch (error) {
-        // One broken listener must not stop the others or the monitor; it still surfaces.
-        queueMicrotask(() => {
-          throw error;
-        });
-      }
-    }
+    for (const listener of [...this.listeners]) tellSafely(() => listener(next, previous));
+  }
+
+  /** Tells the transition listeners if the flag moved since they last heard; else nothing. */
+  private tellTransition(): void {
+    const transitioning = this.transitioning;
+    if (transitioning === this.toldTransitioning) return;
+    this.toldTransitioning = transitioning;
+    for (const listener of [...this.transitionListeners]) tellSafely(() => listener(transitioning));
+  }
+}
+
+function tellSafely(call: () => void): void {
+  try {
+    call();
+  } catch (error) {
+    // One broken listener must not stop the others or the monitor; it still surfaces.
+    queueMicrotask(() => {
+      throw error;
+    });
   }
 }

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { OutpostError, isOutpostError } from '../errors';
 import { resolutionStrategies } from '../conflict/resolve-conflict';
 import { conflictStrategies } from '../schema/define-schema';
 import { recordDataSchema } from './common';
@@ -79,6 +80,12 @@ export const resolveRequestSchema = z
     strategy: z.enum(resolutionStrategies),
     /** For merge: the record's fields as chosen one by one; null clears a field. */
     mergedData: recordDataSchema.optional(),
+    /**
+     * Settle the conflict only while it is still open: one settled meanwhile (by another person,
+     * on another device) is refused with 409 rather than overruled (refuseUnlessOpen). Absent or
+     * false, as PROTOCOL.md writes the body: a settled conflict is settled again.
+     */
+    onlyOpen: z.boolean().optional(),
   })
   // PROTOCOL.md writes the body as { strategy, mergedData: {} }: an empty mergedData beside another
   // strategy says nothing and is dropped. Fields chosen for a strategy that ignores them are refused,
@@ -90,8 +97,51 @@ export const resolveRequestSchema = z
         : r.mergedData === undefined || Object.keys(r.mergedData).length === 0,
     { message: 'mergedData goes with strategy "merge", and only with it', path: ['mergedData'] },
   )
-  .transform((r) => (r.strategy === 'merge' ? r : { strategy: r.strategy }));
+  .transform(({ strategy, mergedData, onlyOpen }) => ({
+    strategy,
+    ...(strategy === 'merge' ? { mergedData } : {}),
+    ...(onlyOpen !== undefined ? { onlyOpen } : {}),
+  }));
 export type ResolveRequest = z.infer<typeof resolveRequestSchema>;
+
+/**
+ * `details` of the 409 that refuses a resolution with `onlyOpen` once the conflict is no longer
+ * open: how it stands now, so the caller can say who settled it instead of overruling them.
+ */
+export const notOpenDetailsSchema = z.object({
+  reason: z.literal('not-open'),
+  outcome: z.enum(conflictOutcomes),
+  strategy: z.enum(conflictStrategies),
+  resolvedBy: z.string().nullable(),
+  resolvedAt: z.string().nullable(),
+});
+export type NotOpenDetails = z.infer<typeof notOpenDetailsSchema>;
+
+/**
+ * The rule of `onlyOpen`, one for the server and every stand-in for it: a conflict no longer open
+ * is refused (409 `CONFLICT`, NotOpenDetails). The server calls it under the lock its resolution
+ * holds, so of two resolutions racing for one open conflict only the first passes.
+ */
+export function refuseUnlessOpen(
+  request: Pick<ResolveRequest, 'onlyOpen'>,
+  conflict: Pick<Conflict, 'id' | 'outcome' | 'strategy' | 'resolvedBy' | 'resolvedAt'>,
+): void {
+  if (request.onlyOpen !== true || conflict.outcome === 'open') return;
+  const { id, outcome, strategy, resolvedBy, resolvedAt } = conflict;
+  const details: NotOpenDetails = { reason: 'not-open', outcome, strategy, resolvedBy, resolvedAt };
+  throw new OutpostError(
+    'CONFLICT',
+    `conflict ${id} is no longer open: settled ${outcome}${resolvedBy === null ? '' : ` by ${resolvedBy}`}${resolvedAt === null ? '' : ` at ${resolvedAt}`}`,
+    details,
+  );
+}
+
+/** How the conflict stands when `err` is refuseUnlessOpen's refusal (it was settled meanwhile); otherwise null. */
+export function settledMeanwhile(err: unknown): NotOpenDetails | null {
+  if (!isOutpostError(err) || err.code !== 'CONFLICT') return null;
+  const details = notOpenDetailsSchema.safeParse(err.details);
+  return details.success ? details.data : null;
+}
 
 /** The answer to resolve and undo: the conflict as it now stands and the record every client will pull. */
 export const resolveResponseSchema = z.object({

@@ -2,7 +2,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { openScriptedClient } from '../../test/conflict-scenarios';
 import { button, press } from '../../test/dom';
-import { acting, cleanup, render } from '../../test/react-fixture';
+import { acting, cleanup, openClient, render } from '../../test/react-fixture';
 import { scriptedServer } from '../../test/scripted-server';
 import { recordUnhandledRejections } from '../../test/unhandled-rejections';
 import { OfflineIndicator, SyncEnginePanel } from '../index';
@@ -162,5 +162,72 @@ describe('OfflineIndicator', () => {
     await acting(unhandled.settle);
     expect(unhandled.reasons).toEqual([]);
     expect(button(view.container, 'Sync now').disabled).toBe(false);
+  });
+
+  it('says "Checking connection…" from the browser\'s network event until the server answers', async () => {
+    let serverReachable = true;
+    let open = () => {};
+    let gate: Promise<void> | null = null;
+    const events = new EventTarget();
+    const client = await openClient({
+      events,
+      probeIntervalMs: 0,
+      fetch: async () => {
+        if (gate) await gate;
+        if (!serverReachable) throw new TypeError('Failed to fetch');
+        return new Response('{"status":"ok","database":"sqlite","version":"x"}', { status: 200 });
+      },
+    });
+    await client.network.check();
+    const view = await render(client, <OfflineIndicator />);
+    const status = () => view.container.querySelector('[role="status"]')?.textContent;
+    expect(status()).toBe('Online');
+
+    for (const [event, reachable, after] of [
+      ['offline', false, 'Offline'],
+      ['online', true, 'Online'],
+    ] as const) {
+      serverReachable = reachable;
+      gate = new Promise<void>((resolve) => (open = resolve));
+      await acting(async () => {
+        events.dispatchEvent(new Event(event));
+      });
+      expect(status()).toBe('Checking connection…');
+      await acting(async () => {
+        open();
+        await client.network.check();
+      });
+      expect(status()).toBe(after);
+    }
+  });
+
+  it('warns in words, as a live region, when so many changes wait that syncing suffers, and says what to do', async () => {
+    const client = await openClient({ events: new EventTarget(), probeIntervalMs: 0 });
+    await client.network.check(); // no server: offline
+    const view = await render(client, <OfflineIndicator />);
+    const warning = () =>
+      Array.from(view.container.querySelectorAll('[role="status"]'))
+        .map((region) => region.textContent)
+        .filter((text) => text !== 'Offline');
+    expect(warning()).toEqual(['']);
+    const patients = client.collection('patients');
+    const create = (from: number, to: number) =>
+      acting(async () => {
+        for (let i = from; i < to; i++) await patients.create({ name: `Patient ${i}` });
+      });
+
+    await create(0, 99);
+    expect(view.text()).toContain('99 changes waiting');
+    expect(warning()).toEqual(['']);
+    await create(99, 100);
+    expect(warning()).toEqual([
+      'Many changes are waiting to be sent, which slows syncing: connect to the network and sync soon.',
+    ]);
+    await create(100, 501);
+    expect(view.text()).toContain('501 changes waiting');
+    expect(warning()).toEqual([
+      'Too many changes are waiting to be sent: connect to the network and sync as soon as you can, ' +
+        'and sync more often. Until they are sent they are only on this device.',
+    ]);
   });
 });

@@ -2,6 +2,7 @@ import type { CSSProperties } from 'react';
 import { useNetworkStatus } from '../use-network-status';
 import { useSyncEngine } from '../use-sync-engine';
 import { useSyncQueue } from '../use-sync-queue';
+import { QueueHealthWarning } from './queue-health-warning';
 
 export interface OfflineIndicatorProps {
   className?: string;
@@ -13,14 +14,22 @@ function plural(count: number, one: string, many: string): string {
   return `${count} ${count === 1 ? one : many}`;
 }
 
+/** The dot's colour: green online, red offline, amber while a browser event is being checked. */
+function dotColour(isOnline: boolean, isTransitioning: boolean): string {
+  if (isTransitioning) return '#b06f00';
+  return isOnline ? '#1e7e34' : '#b3261e';
+}
+
 /**
- * Whether the server can be reached, how many changes wait to reach it (and how many of those
- * stopped after repeated failures), how many the server refused, how many conflicts wait for a
- * person, and a "Sync now" button (disabled while a sync runs) that sends every waiting change,
- * the stopped ones too.
+ * Whether the server can be reached ("Checking connection…" between the browser saying the
+ * network changed and the server's answer), how many changes wait to reach it (and how many of
+ * those stopped after repeated failures), a warning when so many wait that syncing suffers (seed
+ * 004's queue health), how many the server refused, how many conflicts wait for a person, and a
+ * "Sync now" button (disabled while a sync runs) that sends every waiting change, the stopped
+ * ones too.
  */
 export function OfflineIndicator({ className, style }: OfflineIndicatorProps) {
-  const { isOnline } = useNetworkStatus();
+  const { isOnline, isTransitioning } = useNetworkStatus();
   const { stats } = useSyncQueue();
   const { sync, isSyncing, unresolvedConflicts } = useSyncEngine();
   // A change the server refused is not waiting: a resend gets the same answer.
@@ -36,11 +45,11 @@ export function OfflineIndicator({ className, style }: OfflineIndicatorProps) {
           width: '0.75em',
           height: '0.75em',
           borderRadius: '50%',
-          background: isOnline ? '#1e7e34' : '#b3261e',
+          background: dotColour(isOnline, isTransitioning),
         }}
       />
       <span role="status" style={{ fontWeight: 600 }}>
-        {isOnline ? 'Online' : 'Offline'}
+        {isTransitioning ? 'Checking connection…' : isOnline ? 'Online' : 'Offline'}
       </span>
       <span>{waiting === 0 ? 'No changes waiting' : `${plural(waiting, 'change', 'changes')} waiting`}</span>
       {stopped > 0 ? <span>{stopped} stopped after repeated failures</span> : null}
@@ -61,6 +70,8 @@ export function OfflineIndicator({ className, style }: OfflineIndicatorProps) {
         Sync now
       </button>
       {isSyncing ? <span>Syncing…</span> : null}
+      {/* Last, on a line of its own while it shows: empty, it takes no room between the others. */}
+      <QueueHealthWarning health={stats.health} isOnline={isOnline} style={{ flexBasis: '100%' }} />
     </div>
   );
 }

@@ -108,4 +108,65 @@ describe('SyncEnginePanel', () => {
       await cleanup();
     }
   });
+
+  it("announces each sync's outcome in a polite live region, and nothing when only the counts change", async () => {
+    const server = scriptedServer();
+    const client = await openScriptedClient(server);
+    const patients = client.collection('patients');
+    await patients.create({ name: 'Amina K.' });
+    const view = await render(client, <SyncEnginePanel />);
+    const region = Array.from(view.container.querySelectorAll('[role="status"]')).find((r) =>
+      r.textContent?.startsWith('Last sync:'),
+    );
+    expect(region?.textContent).toBe('Last sync: none yet.');
+    expect(region?.getAttribute('aria-live')).toBe('polite');
+    // What a screen reader hears: the changes made inside the live region.
+    let mutations = 0;
+    const changes = new MutationObserver((records) => (mutations += records.length));
+    changes.observe(region as Node, { childList: true, subtree: true, characterData: true });
+    const announced = () => {
+      const any = mutations > 0;
+      mutations = 0;
+      return any;
+    };
+
+    await acting(() => client.sync());
+    const succeeded = 'Last sync: succeeded.Pushed 1 (1 applied, 0 in conflict, 0 rejected); pulled 1.';
+    expect(region?.textContent).toBe(succeeded);
+    expect(announced()).toBe(true);
+
+    // A new change renders the panel again (the waiting count): the last result is not re-read.
+    await acting(() => patients.create({ name: 'Grace M.' }));
+    expect(view.text()).toContain('Waiting to be sent: 1.');
+    expect(announced()).toBe(false);
+
+    // A second sync that ends the same way is still news to the person waiting for it.
+    await acting(() => client.sync());
+    expect(region?.textContent).toBe(succeeded);
+    expect(announced()).toBe(true);
+    changes.disconnect();
+  });
+
+  it('warns when so many changes wait that syncing suffers, and says to sync', async () => {
+    const client = await openClient({
+      events: new EventTarget(),
+      probeIntervalMs: 0,
+      fetch: async () => new Response('{"status":"ok","database":"sqlite","version":"x"}', { status: 200 }),
+      retry: { baseMs: 60_000, maxMs: 60_000 },
+    });
+    await client.network.check(); // online
+    const view = await render(client, <SyncEnginePanel />);
+    const patients = client.collection('patients');
+    await acting(async () => {
+      for (let i = 0; i < 99; i++) await patients.create({ name: `Patient ${i}` });
+    });
+    expect(view.text()).toContain('Waiting to be sent: 99.');
+    expect(view.text()).not.toContain('changes are waiting');
+    await acting(() => patients.create({ name: 'Patient 99' }));
+    expect(view.text()).toContain('Waiting to be sent: 100.');
+    const warning = 'Many changes are waiting to be sent, which slows syncing: press “Sync now” soon.';
+    expect(view.text()).toContain(warning);
+    const regions = Array.from(view.container.querySelectorAll('[role="status"]'));
+    expect(regions.map((r) => r.textContent)).toContain(warning);
+  });
 });

@@ -1,8 +1,10 @@
-import { useId, useState } from 'react';
+import { useId, useRef, useState } from 'react';
 import type { SyncProgress, SyncResult } from '@outpost/client';
 import { useSyncClient } from '../sync-client-context';
+import { useNetworkStatus } from '../use-network-status';
 import { useSyncEngine } from '../use-sync-engine';
 import { useSyncQueue } from '../use-sync-queue';
+import { QueueHealthWarning } from './queue-health-warning';
 import { alert, buttonRow } from './styles';
 
 export interface SyncEnginePanelProps {
@@ -75,29 +77,41 @@ function LastResult({ result, pressRefused }: { result: SyncResult | null; press
  * The sync engine at a glance: "Sync now" (which sends again what stopped after repeated network
  * failures), the progress of a running sync and its phase, how the last sync ended (with the
  * error when it failed, and what it pushed and pulled; or why "Sync now" was refused, e.g. the
- * client was closed), what waits to be sent, what the server refused, and how many conflicts wait
- * for a person.
+ * client was closed), announced to screen readers, what waits to be sent with a warning when so
+ * much waits that syncing suffers (seed 004's queue health), what the server refused, and how
+ * many conflicts wait for a person.
  */
 export function SyncEnginePanel({ className, title = 'Sync' }: SyncEnginePanelProps) {
   const client = useSyncClient();
   const { sync, isSyncing, progress, lastResult, unresolvedConflicts } = useSyncEngine();
-  const { waiting, stopped, refused } = useSyncQueue().stats;
+  const { waiting, stopped, refused, health } = useSyncQueue().stats;
+  const { isOnline } = useNetworkStatus();
   const headingId = useId();
   // A "Sync now" the client refused without reporting it as a sync's result (it was closed): why,
-  // shown in place of the last result it left unchanged, until a newer result arrives.
-  const [pressRefused, setPressRefused] = useState<{ over: SyncResult | null; message: string } | null>(null);
+  // shown in place of the last result it left unchanged, until a newer result arrives. Numbered,
+  // so that a second refusal with the same words is announced again.
+  const [pressRefused, setPressRefused] = useState<{
+    over: SyncResult | null;
+    message: string;
+    nth: number;
+  } | null>(null);
+  const refusals = useRef(0);
   const syncNow = () => {
     const over = client.lastResult;
     setPressRefused(null);
+    const refuse = (message: string) => setPressRefused({ over, message, nth: (refusals.current += 1) });
     sync({ manual: true }).then(
       (result) => {
-        if (!result.ok && client.lastResult !== result)
-          setPressRefused({ over, message: result.error?.message ?? 'unknown error' });
+        if (!result.ok && client.lastResult !== result) refuse(result.error?.message ?? 'unknown error');
       },
-      (err: unknown) => setPressRefused({ over, message: err instanceof Error ? err.message : String(err) }),
+      (err: unknown) => refuse(err instanceof Error ? err.message : String(err)),
     );
   };
-  const refusal = pressRefused !== null && pressRefused.over === lastResult ? pressRefused.message : null;
+  const refusal = pressRefused !== null && pressRefused.over === lastResult ? pressRefused : null;
+  // What the live region holds is replaced for each new outcome, and only then: a screen reader
+  // announces every sync's ending (two alike included) and nothing when the panel merely renders
+  // again, e.g. as the queue counts below change.
+  const outcome = refusal !== null ? `refused ${refusal.nth}` : (lastResult?.finishedAt ?? 'none');
   const open = unresolvedConflicts.length;
   return (
     <section className={className} aria-labelledby={headingId}>
@@ -108,12 +122,17 @@ export function SyncEnginePanel({ className, title = 'Sync' }: SyncEnginePanelPr
         </button>
       </div>
       {isSyncing ? <ProgressBar progress={progress} /> : <p>Phase: idle</p>}
-      <LastResult result={lastResult} pressRefused={refusal} />
+      <div role="status" aria-live="polite" aria-atomic="true">
+        <LastResult key={outcome} result={lastResult} pressRefused={refusal?.message ?? null} />
+      </div>
       <p>
         Waiting to be sent: {waiting}
         {stopped > 0 ? ` (${stopped} stopped after repeated failures: "Sync now" sends them again)` : ''}.
         Refused by the server: {refused}.
       </p>
+      <div>
+        <QueueHealthWarning health={health} isOnline={isOnline} />
+      </div>
       <p>{open === 0 ? 'No open conflicts' : `${open} open ${open === 1 ? 'conflict' : 'conflicts'}`}</p>
     </section>
   );

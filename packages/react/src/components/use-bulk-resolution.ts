@@ -1,5 +1,6 @@
 import { useCallback, useState } from 'react';
 import type { LocalConflict, SyncClient } from '@outpost/client';
+import { settledMeanwhile } from '@outpost/core';
 import { useSyncClient } from '../sync-client-context';
 import { recordLabel } from './conflict-labels';
 
@@ -41,8 +42,9 @@ function messageOf(err: unknown): string {
 /**
  * Bulk resolution, one request per conflict, and its undo. Each conflict is read again just before
  * its turn: one settled since the person pressed the button is left alone, as resending the rule
- * would overrule whoever settled it. Undo takes back only what this bulk resolution settled and
- * nobody settled again since, newest first.
+ * would overrule whoever settled it. One settled elsewhere after that read is refused by the
+ * server (`onlyOpen`), and left alone too. Undo takes back only what this bulk resolution settled
+ * and nobody settled again since, newest first.
  */
 export function useBulkResolution(): BulkResolution {
   const client = useSyncClient();
@@ -65,10 +67,15 @@ export function useBulkResolution(): BulkResolution {
           continue;
         }
         try {
-          const response = await client.conflicts.resolve(conflict.id, strategy);
+          // onlyOpen: settled on another device between the read above and this request, the
+          // conflict is refused by the server rather than overruled.
+          const response = await client.conflicts.resolve(conflict.id, strategy, undefined, {
+            onlyOpen: true,
+          });
           done.push({ conflict, at: response.conflict.resolvedAt ?? '' });
         } catch (err) {
-          failed.push(`${recordLabel(conflict)}: ${messageOf(err)}`);
+          if (settledMeanwhile(err) !== null) skipped += 1;
+          else failed.push(`${recordLabel(conflict)}: ${messageOf(err)}`);
         }
       }
       setSettled(done);

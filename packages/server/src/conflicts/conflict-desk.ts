@@ -1,4 +1,4 @@
-import { OutpostError, applyEffect, resolutionEffect, uuidv7 } from '@outpost/core';
+import { OutpostError, applyEffect, refuseUnlessOpen, resolutionEffect, uuidv7 } from '@outpost/core';
 import type {
   BulkResolveRequest,
   BulkResolveResponse,
@@ -129,22 +129,17 @@ export class ConflictDesk {
 
   /**
    * Settles a conflict, open or settled before (a person may change their mind). With `onlyOpen`,
-   * one that is no longer open is refused instead: bulk resolve lists open conflicts before it
-   * settles them one by one, and must not overrule a person who settled one in between.
+   * one that is no longer open is refused instead (409, how it stands in `details`): whoever read
+   * it open (a bulk run's listing, a device's list) must not overrule a person who settled it in
+   * between. The conflict is read after the tenant lock is taken, so of two resolutions racing
+   * for one open conflict the second sees the first's settlement.
    */
-  async resolve(
-    auth: AuthContext,
-    id: string,
-    request: ResolveRequest,
-    options: { onlyOpen?: boolean } = {},
-  ): Promise<ResolveResponse> {
+  async resolve(auth: AuthContext, id: string, request: ResolveRequest): Promise<ResolveResponse> {
     const { clock } = this.ctx;
     const schema = this.ctx.schemaFor(auth.tenant);
     return this.ctx.store.write(auth.tenant, 1, async (w) => {
       const conflict = await this.settleable(w, auth, id);
-      if (options.onlyOpen === true && conflict.outcome !== 'open') {
-        throw new OutpostError('CONFLICT', `conflict ${id} was settled meanwhile (${conflict.outcome})`);
-      }
+      refuseUnlessOpen(request, conflict);
       const def = schema.collection(conflict.collection);
       if (!def) throw new OutpostError('CONFLICT', `the schema no longer has ${conflict.collection}`);
       if (request.mergedData !== undefined) {
@@ -295,12 +290,11 @@ export class ConflictDesk {
     const results: BulkResolveResponse['results'] = [];
     for (const id of ids) {
       try {
-        const { conflict, record } = await this.resolve(
-          auth,
-          id,
-          { strategy: request.strategy },
-          { onlyOpen: true },
-        );
+        // Listed open above, but settled by a person since then: refused, not overruled.
+        const { conflict, record } = await this.resolve(auth, id, {
+          strategy: request.strategy,
+          onlyOpen: true,
+        });
         results.push({ id, outcome: conflict.outcome, version: record.version });
       } catch (err) {
         if (!(err instanceof OutpostError)) throw err;
