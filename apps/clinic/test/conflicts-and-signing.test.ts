@@ -94,11 +94,16 @@ describe.runIf(chromiumAvailable())('conflicts and signed notes in the clinic ap
     return { nurse, midwife };
   }
 
-  /** The administrator's device, with the resolution dialog of the one conflict open. */
-  async function adminResolving() {
+  /** The administrator's device, with the resolution dialog of the conflict over `name` open. */
+  async function adminResolving(name: string) {
     const admin = await device('admin@clinic-a.test');
     await admin.page.getByRole('link', { name: 'Conflicts' }).click();
-    await admin.page.getByRole('button', { name: 'Resolve' }).click();
+    // By its row: a test that failed before may have left another conflict open.
+    await admin.page
+      .getByRole('row')
+      .filter({ hasText: name })
+      .getByRole('button', { name: 'Resolve' })
+      .click();
     const dialog = admin.page.getByRole('dialog');
     await dialog.waitFor();
     return { admin, dialog };
@@ -109,6 +114,13 @@ describe.runIf(chromiumAvailable())('conflicts and signed notes in the clinic ap
     const { records } = await suite.clinic.app.outpost.store.pull('clinic-a', 0, 1000, ['patients']);
     const data = records.map((r) => JSON.parse(r.dataJson) as { name?: string });
     return data.find((d) => d.name === name);
+  }
+
+  /** The clinic's one record of `name` as the server holds it: id, version, whether deleted. */
+  async function serverRecord(name: string) {
+    const { records } = await suite.clinic.app.outpost.store.pull('clinic-a', 0, 1000, ['patients']);
+    const found = records.find((r) => (JSON.parse(r.dataJson) as { name?: string }).name === name);
+    return found && { id: found.id, version: found.version, deleted: found.deleted };
   }
 
   it('lets the administrator merge two offline edits of one field, and both clinicians see the result', async () => {
@@ -122,7 +134,7 @@ describe.runIf(chromiumAvailable())('conflicts and signed notes in the clinic ap
     expect(await midwife.page.getByRole('button', { name: 'Resolve' }).count()).toBe(0);
     expect(await midwife.page.getByRole('button', { name: 'Use server for all' }).count()).toBe(0);
 
-    const { admin, dialog } = await adminResolving();
+    const { admin, dialog } = await adminResolving('Joseph Phiri');
     await screenshot(admin.page, '04-conflict-resolution-modal');
     // Field by field: the nurse's village (on the server) and the midwife's phone (her version).
     await dialog.getByRole('radiogroup', { name: 'village' }).getByLabel('Use server').check();
@@ -157,7 +169,7 @@ describe.runIf(chromiumAvailable())('conflicts and signed notes in the clinic ap
     await details(nurse.page).getByRole('button', { name: 'Save' }).click();
     await syncNow(nurse.page);
 
-    const { dialog } = await adminResolving();
+    const { dialog } = await adminResolving('Mphatso Gondwe');
     await dialog.getByRole('button', { name: 'Keep local' }).click();
     await dialog.getByRole('button', { name: 'Confirm' }).click();
     // The midwife's village would overwrite Chilumba, which nobody has seen: refused, and said.
@@ -181,6 +193,80 @@ describe.runIf(chromiumAvailable())('conflicts and signed notes in the clinic ap
       village: 'Chilumba',
       phone: '+265 991 000 111',
     });
+  });
+
+  it('says when the record was deleted since the conflict, and offers only the choice that leaves it deleted', async () => {
+    await villageConflict('Chisomo Banda');
+    // After the conflict, and before anyone settles it, the office deletes him (registered twice, say).
+    const before = await serverRecord('Chisomo Banda');
+    expect(
+      await pushFromOffice({
+        type: 'delete',
+        collection: 'patients',
+        id: before?.id,
+        baseVersion: before?.version,
+      }),
+    ).toBe('applied');
+
+    const { admin, dialog } = await adminResolving('Chisomo Banda');
+    await dialog.getByRole('button', { name: 'Keep local' }).click();
+    await dialog.getByRole('button', { name: 'Confirm' }).click();
+    // The midwife's version would bring him back: refused, and said in plain words.
+    await dialog
+      .getByRole('alert')
+      .getByText(
+        'Not applied: this record was deleted after this conflict, and that choice would bring it back.',
+      )
+      .waitFor();
+    await dialog.getByText('Deleted since: someone deleted this record after this conflict.').waitFor();
+    expect(await dialog.getByRole('button', { name: 'Keep local' }).isDisabled()).toBe(true);
+    expect(await dialog.getByRole('button', { name: 'Merge' }).isDisabled()).toBe(true);
+    expect(await dialog.getByRole('radio').count()).toBe(0);
+    await screenshot(admin.page, '11-conflict-deleted-since');
+
+    await dialog.getByRole('button', { name: 'Use server' }).click();
+    await dialog.getByRole('heading', { name: 'Use server: the record stays deleted' }).waitFor();
+    await dialog.getByRole('button', { name: 'Confirm' }).click();
+    await dialog.getByText('Resolved: server version kept.').waitFor();
+    expect(await dialog.getByRole('alert').count()).toBe(0);
+    // Left as the office's delete made it: no new version.
+    expect(await serverRecord('Chisomo Banda')).toEqual({
+      id: before?.id,
+      version: (before?.version ?? 0) + 1,
+      deleted: true,
+    });
+  });
+
+  it('lets the administrator undo a resolution from the list once its dialog is closed', async () => {
+    await villageConflict('Tiyamike Mbewe');
+    const { admin, dialog } = await adminResolving('Tiyamike Mbewe');
+    await dialog.getByRole('button', { name: 'Keep local' }).click();
+    await dialog.getByRole('button', { name: 'Confirm' }).click();
+    await dialog.getByText('Resolved: local version kept.').waitFor();
+    await dialog.getByRole('button', { name: 'Close' }).click();
+    expect(await serverPatient('Tiyamike Mbewe')).toMatchObject({ village: 'Namwera' });
+    // Away to another page and back: the Undo is this sign-in's, not the dialog's or the page's.
+    await admin.page.getByRole('link', { name: 'Patients', exact: true }).click();
+    await admin.page.getByRole('link', { name: 'Conflicts' }).click();
+
+    const row = admin.page.getByRole('row').filter({ hasText: 'Tiyamike Mbewe' });
+    await row.getByText('resolved: local version kept').waitFor();
+    await screenshot(admin.page, '12-conflict-undo-in-list');
+    await row.getByRole('button', { name: 'Undo' }).click();
+    await admin.page
+      .getByText('Undid the resolution of patients “Tiyamike Mbewe”: it is open again.')
+      .waitFor();
+    await row.getByText('open', { exact: true }).waitFor();
+    expect(await row.getByRole('button', { name: 'Undo' }).count()).toBe(0);
+    // The focus is on the row's "Resolve", where Undo was, not lost to the page.
+    expect(await admin.page.evaluate(() => document.activeElement?.textContent)).toBe('Resolve');
+    expect(await serverPatient('Tiyamike Mbewe')).toEqual({ name: 'Tiyamike Mbewe', village: 'Monkey Bay' });
+
+    // Settled again, so no conflict is left open for the tests after this one.
+    await row.getByRole('button', { name: 'Resolve' }).click();
+    await dialog.getByRole('button', { name: 'Use server' }).click();
+    await dialog.getByRole('button', { name: 'Confirm' }).click();
+    await dialog.getByText('Resolved: server version kept.').waitFor();
   });
 
   it('shows a signed note read-only, and the server refuses an edit forged by hand', async () => {

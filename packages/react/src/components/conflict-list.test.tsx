@@ -1,5 +1,6 @@
 // @vitest-environment happy-dom
 import { afterEach, describe, expect, it } from 'vitest';
+import { OutpostError } from '@outpost/core';
 import { manyConflicts } from '../../test/conflict-scenarios';
 import { button, dialog, diffRow, labelledSelect, press, queryButton, selectOption } from '../../test/dom';
 import { acting, cleanup, render } from '../../test/react-fixture';
@@ -14,6 +15,27 @@ function rows(view: Rendered): string[] {
     const cells = tr.querySelectorAll('th, td');
     return `${cells[0]?.textContent} [${cells[4]?.textContent}]`;
   });
+}
+
+/** The table row of a record, by the name its heading shows. */
+function row(view: Rendered, name: string): HTMLTableRowElement {
+  const found = Array.from(view.container.querySelectorAll('tbody tr')).find(
+    (tr) => tr.querySelector('th')?.textContent === name,
+  );
+  if (!found) throw new Error(`no row "${name}"`);
+  return found as HTMLTableRowElement;
+}
+
+/** Grace's and Amina's conflicts; Amina's settled with "Use server" in its dialog, which is closed again. */
+async function aminaSettledInDialog() {
+  const { client, server } = await manyConflicts(['Amina K.', 'Grace M.'], []);
+  const view = await render(client, <ConflictList />);
+  await press(button(row(view, 'patients “Amina K.”'), 'Resolve'));
+  await press(button(dialog() as HTMLElement, 'Use server'));
+  await acting(async () => button(dialog() as HTMLElement, 'Confirm').click());
+  await press(button(dialog() as HTMLElement, 'Close'));
+  expect(dialog()).toBeNull();
+  return { client, server, view };
 }
 
 const patients = ['Amina K.', 'Grace M.', 'Chikondi B.'];
@@ -77,9 +99,10 @@ describe('ConflictList', () => {
 
     await acting(async () => button(view.container, 'Use server for all').click());
     // Chikondi and Grace are on this page; Amina, on the next, is left alone.
+    // Each asks for an open conflict only, so none overrules a settlement made elsewhere meanwhile.
     expect(server.resolves).toEqual([
-      { id: 'conflict-3', request: { strategy: 'server-wins' } },
-      { id: 'conflict-2', request: { strategy: 'server-wins' } },
+      { id: 'conflict-3', request: { strategy: 'server-wins', onlyOpen: true } },
+      { id: 'conflict-2', request: { strategy: 'server-wins', onlyOpen: true } },
     ]);
     expect(rows(view)).toEqual([
       'patients “Chikondi B.” [resolved: server version kept]',
@@ -95,7 +118,10 @@ describe('ConflictList', () => {
 
     await press(button(view.container, 'Next'));
     await acting(async () => button(view.container, 'Keep all local').click());
-    expect(server.resolves.at(-1)).toEqual({ id: 'conflict-1', request: { strategy: 'client-wins' } });
+    expect(server.resolves.at(-1)).toEqual({
+      id: 'conflict-1',
+      request: { strategy: 'client-wins', onlyOpen: true },
+    });
     expect(rows(view)).toEqual(['patients “Amina K.” [resolved: local version kept]']);
     expect(server.data('patients', 'patient-aminak')).toEqual({ name: 'Amina K.', village: 'Ntcheu' });
   });
@@ -129,6 +155,37 @@ describe('ConflictList', () => {
     ]);
   });
 
+  it('leaves a conflict settled on another device after its re-read, just before its request, as it was', async () => {
+    const { client, server } = await manyConflicts(patients, []);
+    const view = await render(client, <ConflictList pageSize={2} />);
+    // Grace's turn: the device has just read her conflict open when another administrator keeps
+    // the nurse's village for her on their own device; this device has not heard of it.
+    const resolve = server.transport.resolveConflict;
+    server.transport.resolveConflict = async (id, request) => {
+      if (id === 'conflict-2') await resolve('conflict-2', { strategy: 'client-wins' });
+      return resolve(id, request);
+    };
+    await acting(async () => button(view.container, 'Use server for all').click());
+
+    expect(server.resolves.map((r) => `${r.id} ${r.request.strategy}`)).toEqual([
+      'conflict-3 server-wins',
+      'conflict-2 client-wins',
+      'conflict-2 server-wins',
+    ]);
+    // The other administrator's choice stands, and the list says so without a failure.
+    expect(server.data('patients', 'patient-gracem')).toEqual({ name: 'Grace M.', village: 'Ntcheu' });
+    expect(view.container.querySelector('[role="status"]')?.textContent).toBe(
+      'Resolved 1 conflict; 1 settled meanwhile, left as it was.',
+    );
+    expect(view.container.querySelector('[role="alert"]')).toBeNull();
+    expect(rows(view)).toEqual([
+      'patients “Chikondi B.” [resolved: server version kept]',
+      'patients “Grace M.” [resolved: local version kept]',
+    ]);
+    // Undo would take back only what this bulk resolution settled: Chikondi's.
+    expect(view.text()).toContain('Takes back the 1 resolution just made.');
+  });
+
   it('undoes the last bulk resolution, except a conflict settled again since, and keeps the focus', async () => {
     const { client, server } = await manyConflicts(patients, []);
     const view = await render(client, <ConflictList pageSize={2} />);
@@ -150,6 +207,61 @@ describe('ConflictList', () => {
     ]);
     expect(server.data('patients', 'patient-chikondib')).toEqual({ name: 'Chikondi B.', village: 'Dedza' });
     expect(queryButton(view.container, 'Undo')).toBeNull();
+  });
+
+  it('offers Undo on the row of a conflict resolved in its dialog once the dialog is closed', async () => {
+    const { client, server, view } = await aminaSettledInDialog();
+    expect(rows(view)).toEqual([
+      'patients “Grace M.” [open]',
+      'patients “Amina K.” [resolved: server version kept]',
+    ]);
+    // Only Amina's row: Grace's conflict was never resolved, and no bulk Undo is offered.
+    expect(queryButton(row(view, 'patients “Grace M.”'), 'Undo')).toBeNull();
+    const undos = Array.from(view.container.querySelectorAll('button')).filter(
+      (b) => b.textContent === 'Undo',
+    );
+    expect(undos).toHaveLength(1);
+    const undo = button(row(view, 'patients “Amina K.”'), 'Undo');
+    expect(undo.getAttribute('aria-describedby')).toBe(
+      row(view, 'patients “Amina K.”').querySelector('th')?.id,
+    );
+
+    await press(undo);
+    expect(server.undos).toEqual(['conflict-1']);
+    expect(rows(view)).toEqual(['patients “Grace M.” [open]', 'patients “Amina K.” [open]']);
+    expect(client.conflicts.list({ status: 'open' })).toHaveLength(2);
+    expect(view.text()).toContain('Undid the resolution of patients “Amina K.”: it is open again.');
+    // The Undo pressed is gone; the focus is on the row's own button, not lost to the page.
+    expect(queryButton(view.container, 'Undo')).toBeNull();
+    expect(document.activeElement).toBe(button(row(view, 'patients “Amina K.”'), 'Resolve'));
+  });
+
+  it("no longer offers a row's Undo once the conflict was settled again elsewhere", async () => {
+    const { client, server, view } = await aminaSettledInDialog();
+    expect(button(row(view, 'patients “Amina K.”'), 'Undo')).toBeDefined();
+    // Another administrator keeps the nurse's version a moment later; the archive brings it here.
+    await new Promise((resolve) => setTimeout(resolve, 5));
+    await server.transport.resolveConflict('conflict-1', { strategy: 'client-wins' });
+    await acting(() => client.conflicts.refresh());
+    expect(rows(view)).toContain('patients “Amina K.” [resolved: local version kept]');
+    expect(queryButton(view.container, 'Undo')).toBeNull();
+  });
+
+  it("says why the server refused a row's Undo, and no longer offers it", async () => {
+    const { server, view } = await aminaSettledInDialog();
+    server.transport.undoConflict = async () => {
+      throw new OutpostError(
+        'CONFLICT',
+        'patients patient-aminak changed after this resolution: resolve it again instead',
+      );
+    };
+    await press(button(row(view, 'patients “Amina K.”'), 'Undo'));
+    expect(view.container.querySelector('[role="alert"]')?.textContent).toBe(
+      'Could not undo the resolution of patients “Amina K.”: patients patient-aminak changed after this resolution: resolve it again instead',
+    );
+    expect(rows(view)).toContain('patients “Amina K.” [resolved: server version kept]');
+    expect(queryButton(view.container, 'Undo')).toBeNull();
+    expect(document.activeElement).toBe(button(row(view, 'patients “Amina K.”'), 'Review'));
   });
 
   it('offers a person whose role may not resolve only to review, with no control that would be refused', async () => {

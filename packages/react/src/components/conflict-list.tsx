@@ -5,6 +5,7 @@ import { formatTime, outcomeLabel, recordLabel } from './conflict-labels';
 import { ConflictResolutionModal } from './conflict-resolution-modal';
 import { alert, buttonRow, cell, openBadge, resolvedBadge, table } from './styles';
 import { bulkProgress, bulkSummary, useBulkResolution } from './use-bulk-resolution';
+import { useConflictActions } from './use-conflict-actions';
 
 export interface ConflictListProps {
   /** Conflicts per page. Default 10. */
@@ -22,10 +23,17 @@ function byTime(a: LocalConflict, b: LocalConflict): number {
   return a.detectedAt.localeCompare(b.detectedAt);
 }
 
+/** How a row names its record, as its heading does. */
+function rowName(conflict: LocalConflict): string {
+  return `${conflict.collection} “${recordLabel(conflict)}”`;
+}
+
 /**
  * Every conflict of this device, a page at a time: filtered by collection, sorted by time, each
  * with its status, a "Resolve" button opening the resolution dialog, bulk resolution of the open
- * conflicts on the page shown, and Undo of the last bulk resolution.
+ * conflicts on the page shown, and Undo of the last bulk resolution. A conflict this person
+ * resolved in its dialog in this session offers "Undo" on its row, after the dialog closed, for as
+ * long as the conflict still shows that resolution.
  */
 export function ConflictList({ pageSize = 10, canResolve = true }: ConflictListProps) {
   const { conflicts } = useSyncEngine();
@@ -34,6 +42,11 @@ export function ConflictList({ pageSize = 10, canResolve = true }: ConflictListP
   const [page, setPage] = useState(0);
   const [selectedId, setSelectedId] = useState<string | null>(null);
   const bulk = useBulkResolution();
+  const actions = useConflictActions();
+  // The row whose Undo was pressed last, and whether the server took the resolution back.
+  const [undone, setUndone] = useState<{ conflict: LocalConflict; ok: boolean } | null>(null);
+  // The row Undo was pressed on: its Undo goes once pressed, so focus moves to the row's other button.
+  const [refocus, setRefocus] = useState<string | null>(null);
   const statusRef = useRef<HTMLDivElement>(null);
   // A bulk action disables (Keep all local, Use server for all) or removes (Undo) the button that
   // started it: once it ends, its outcome takes the focus rather than leaving it nowhere.
@@ -44,6 +57,25 @@ export function ConflictList({ pageSize = 10, canResolve = true }: ConflictListP
   }, [bulk.report]);
   const id = useId();
   const size = Math.max(1, Math.floor(pageSize));
+  const openButtonId = (conflictId: string) => `${id}-open-${conflictId}`;
+  useEffect(() => {
+    if (refocus === null || actions.busy) return;
+    setRefocus(null);
+    const active = document.activeElement;
+    if (active === null || active === document.body || !active.isConnected)
+      document.getElementById(openButtonId(refocus))?.focus();
+  });
+  // A bulk action's report replaces what a row's Undo said.
+  useEffect(() => {
+    if (bulk.running !== null) setUndone(null);
+  }, [bulk.running]);
+  // Not disabled while busy: a disabled button drops the focus, which a failed Undo should keep.
+  const undoRow = async (conflict: LocalConflict) => {
+    if (actions.busy) return;
+    setRefocus(conflict.id);
+    const response = await actions.undo(conflict.id);
+    setUndone({ conflict, ok: response !== null });
+  };
 
   const collections = useMemo(() => {
     const names = new Set(conflicts.map((c) => c.collection));
@@ -123,6 +155,16 @@ export function ConflictList({ pageSize = 10, canResolve = true }: ConflictListP
         {bulk.running !== null ? bulkProgress(bulk.running) : null}
         {bulk.report !== null && bulk.running === null ? bulkSummary(bulk.report) : null}
       </div>
+      <p role="status" style={{ margin: 0 }}>
+        {undone?.ok === true
+          ? `Undid the resolution of ${rowName(undone.conflict)}: it is open again.`
+          : null}
+      </p>
+      {undone?.ok === false && actions.error !== null ? (
+        <p role="alert" style={alert}>
+          Could not undo the resolution of {rowName(undone.conflict)}: {actions.error}
+        </p>
+      ) : null}
       {bulk.undoable > 0 ? (
         <div style={buttonRow}>
           <button type="button" aria-describedby={`${id}-undo-hint`} onClick={() => void bulk.undoLast()}>
@@ -178,7 +220,7 @@ export function ConflictList({ pageSize = 10, canResolve = true }: ConflictListP
               return (
                 <tr key={conflict.id}>
                   <th scope="row" id={rowId} style={cell}>
-                    {conflict.collection} “{recordLabel(conflict)}”
+                    {rowName(conflict)}
                   </th>
                   <td style={cell}>{conflict.summary.kind}</td>
                   <td style={cell}>{(conflict.summary.fields ?? []).join(', ')}</td>
@@ -191,17 +233,25 @@ export function ConflictList({ pageSize = 10, canResolve = true }: ConflictListP
                     </span>
                   </td>
                   <td style={cell}>
-                    <button
-                      type="button"
-                      aria-describedby={rowId}
-                      onClick={(event) => {
-                        // Focus returns here when the dialog closes, in browsers that do not focus on click.
-                        event.currentTarget.focus();
-                        setSelectedId(conflict.id);
-                      }}
-                    >
-                      {isOpen && canResolve ? 'Resolve' : 'Review'}
-                    </button>
+                    <div style={{ display: 'flex', flexWrap: 'wrap', gap: '0.5em' }}>
+                      <button
+                        type="button"
+                        id={openButtonId(conflict.id)}
+                        aria-describedby={rowId}
+                        onClick={(event) => {
+                          // Focus returns here when the dialog closes, in browsers that do not focus on click.
+                          event.currentTarget.focus();
+                          setSelectedId(conflict.id);
+                        }}
+                      >
+                        {isOpen && canResolve ? 'Resolve' : 'Review'}
+                      </button>
+                      {canResolve && actions.undoable(conflict) ? (
+                        <button type="button" aria-describedby={rowId} onClick={() => void undoRow(conflict)}>
+                          Undo
+                        </button>
+                      ) : null}
+                    </div>
                   </td>
                 </tr>
               );

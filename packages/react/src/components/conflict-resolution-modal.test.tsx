@@ -1,7 +1,8 @@
 // @vitest-environment happy-dom
 import { act, useState } from 'react';
 import { afterEach, describe, expect, it } from 'vitest';
-import { aminaId, patientConflict } from '../../test/conflict-scenarios';
+import { aminaId, openScriptedClient, patientConflict } from '../../test/conflict-scenarios';
+import { scriptedServer } from '../../test/scripted-server';
 import { button, dialog, diffRow, key, press, queryButton, radio } from '../../test/dom';
 import { acting, cleanup, render } from '../../test/react-fixture';
 import { ConflictList, ConflictResolutionModal, useRecord, useSyncEngine } from '../index';
@@ -33,6 +34,24 @@ function Desk() {
 async function keepLocalAfterEditSince() {
   const { client, server } = await patientConflict();
   server.put('patients', aminaId, { name: 'Amina K.', village: 'Balaka', notes: 'asthma' });
+  const view = await render(client, <Desk />);
+  await press(button(view.container, 'Open conflict'));
+  await press(button(box(), 'Keep local'));
+  await acting(async () => button(box(), 'Confirm').click());
+  return { client, server, view };
+}
+
+/**
+ * Amina's conflict, then another tablet deletes her record (a duplicate, say) before anyone settles
+ * it; the dialog is open and "Keep local" was confirmed: the server refuses it, as it would bring
+ * the record back.
+ */
+async function keepLocalAfterDeleteSince() {
+  const { client, server } = await patientConflict();
+  const tablet = await openScriptedClient(server);
+  await tablet.sync();
+  await tablet.collection('patients').delete(aminaId);
+  await tablet.sync();
   const view = await render(client, <Desk />);
   await press(button(view.container, 'Open conflict'));
   await press(button(box(), 'Keep local'));
@@ -203,6 +222,85 @@ describe('ConflictResolutionModal', () => {
     await acting(async () => button(box(), 'Confirm').click());
     expect(server.resolves).toHaveLength(2);
     expect(box().querySelector('[role="status"]')?.textContent).toBe('Resolved: merged.');
+  });
+
+  it('after a choice refused because the record was deleted since, says so and offers only "Use server"', async () => {
+    const { client, server } = await keepLocalAfterDeleteSince();
+    expect(box().querySelector('[role="alert"]')?.textContent).toBe(
+      'Not applied: this record was deleted after this conflict, and that choice would bring it back.',
+    );
+    expect(server.resolves).toHaveLength(1);
+    expect(server.data('patients', aminaId)).toBeNull();
+    // Back to the choice, in plain words, with the record now shown gone.
+    expect(queryButton(box(), 'Confirm')).toBeNull();
+    expect(box().textContent).toContain('Deleted since: someone deleted this record after this conflict.');
+    expect(box().textContent).toContain(
+      '“Keep local” and “Merge” would bring it back, so they are unavailable.',
+    );
+    expect(diffRow(box(), 'village')).toMatchObject({ local: 'Ntcheu', server: 'Mangochi', now: '—absent' });
+    // Both would be refused again; no field choice either, as only a merge would use it.
+    expect(button(box(), 'Keep local').disabled).toBe(true);
+    expect(button(box(), 'Merge').disabled).toBe(true);
+    expect(box().querySelector('input[type="radio"]')).toBeNull();
+    expect(document.activeElement).toBe(button(box(), 'Use server'));
+
+    await press(button(box(), 'Use server'));
+    expect(box().querySelector('h3')?.textContent).toBe('Use server: the record stays deleted');
+    expect(box().textContent).toContain('The record stays deleted, as it was deleted after this conflict');
+    await acting(async () => button(box(), 'Confirm').click());
+    expect(server.resolves.at(-1)).toEqual({ id: 'conflict-1', request: { strategy: 'server-wins' } });
+    expect(box().querySelector('[role="status"]')?.textContent).toBe('Resolved: server version kept.');
+    expect(box().querySelector('[role="alert"]')).toBeNull();
+    expect(server.data('patients', aminaId)).toBeNull();
+    expect(client.conflicts.list({ status: 'open' })).toHaveLength(0);
+  });
+
+  it('after a refusal for an edit made since, "Use server" shows the record as it stands, which it keeps', async () => {
+    const { server } = await keepLocalAfterEditSince();
+    await press(button(box(), 'Use server'));
+    // Mangochi was the server's version when the conflict came; Balaka is what the record will read.
+    expect(box().querySelector('dl')?.textContent).toBe('nameAmina K.villageBalakanotesasthma');
+    await acting(async () => button(box(), 'Confirm').click());
+    expect(server.data('patients', aminaId)).toEqual({
+      name: 'Amina K.',
+      village: 'Balaka',
+      notes: 'asthma',
+    });
+  });
+
+  it('says plainly that keeping a local delete deletes the record, with no record shown', async () => {
+    const server = scriptedServer();
+    server.put('patients', aminaId, { name: 'Amina K.', village: 'Dedza' });
+    const client = await openScriptedClient(server);
+    await client.sync();
+    // The nurse deletes a duplicate registration while another device moves her to Mangochi.
+    await client.collection('patients').delete(aminaId);
+    server.conflictOnPush('patients', aminaId, { name: 'Amina K.', village: 'Mangochi' });
+    await client.sync();
+    const view = await render(client, <Desk />);
+    await press(button(view.container, 'Open conflict'));
+    await press(button(box(), 'Keep local'));
+    expect(box().querySelector('h3')?.textContent).toBe('Keep local: the record will be deleted');
+    expect(box().textContent).not.toContain('the record will read');
+  });
+
+  it('still offers Undo of its resolution when opened again after closing', async () => {
+    const { client, server } = await patientConflict();
+    const view = await render(client, <Desk />);
+    const opener = button(view.container, 'Open conflict');
+    await press(opener);
+    await press(button(box(), 'Use server'));
+    await acting(async () => button(box(), 'Confirm').click());
+    await press(button(box(), 'Close'));
+    expect(dialog()).toBeNull();
+
+    await press(opener);
+    expect(box().querySelector('[role="status"]')?.textContent).toBe('Resolved: server version kept.');
+    expect(document.activeElement).toBe(button(box(), 'Undo'));
+    await acting(async () => button(box(), 'Undo').click());
+    expect(server.undos).toEqual(['conflict-1']);
+    expect(client.conflicts.list({ status: 'open' })).toHaveLength(1);
+    expect(button(box(), 'Keep local')).toBeDefined();
   });
 
   it('shows why a resolution failed', async () => {

@@ -29,8 +29,9 @@ export interface ConflictResolutionModalProps {
 /**
  * A dialog to settle one conflict: the two versions side by side with a choice per disputed field,
  * "Keep local", "Use server" or "Merge" (the fields as chosen), a confirmation showing the
- * result, and Undo of the resolution just made. Focus moves into the dialog when it opens, stays
- * in it while it is open and returns to where it was when it closes; Escape closes it.
+ * result, and Undo of a resolution this person made in this session (closed and opened again too)
+ * while the conflict still shows it. Focus moves into the dialog when it opens, stays in it while
+ * it is open and returns to where it was when it closes; Escape closes it.
  */
 export function ConflictResolutionModal({
   conflict,
@@ -60,12 +61,14 @@ function focusableIn(root: HTMLElement): HTMLElement[] {
   );
 }
 
-function explanation(strategy: ResolutionStrategy, localVersion: string): string {
+function explanation(strategy: ResolutionStrategy, localVersion: string, deletedNow: boolean): string {
   switch (strategy) {
     case 'client-wins':
       return `${localVersion} replaces the server's.`;
     case 'server-wins':
-      return "The server's version stays; the local change is set aside in the conflict archive.";
+      return deletedNow
+        ? 'The record stays deleted, as it was deleted after this conflict; the local change is set aside in the conflict archive.'
+        : "The server's version stays; the local change is set aside in the conflict archive.";
     case 'last-write-wins':
       return 'The version changed last stays.';
     case 'merge':
@@ -89,8 +92,13 @@ function OpenConflictModal({
   const actions = useConflictActions();
   const [choices, setChoices] = useState<FieldChoices>({});
   const [planned, setPlanned] = useState<ResolutionStrategy | null>(null);
-  // The record as it stands now, once a choice was refused because it changed after the conflict.
+  // The record as it stands now, once a choice was refused because it changed after the conflict
+  // (null: deleted since).
   const [current, setCurrent] = useState<RecordData | null | undefined>(undefined);
+  // Deleted since the conflict: every choice but the server's would bring it back, and is refused
+  // (core's resolutionEffect); "Keep local" of a delete leaves it deleted, and stays.
+  const deletedNow = current === null;
+  const localRevives = deletedNow && versions.local !== null;
   // Every field a refusal named as edited since the conflict: no choice may overwrite them.
   const [editedSince, setEditedSince] = useState<readonly string[]>([]);
   // Keeping the local version would put its values over fields edited since: refused again.
@@ -109,9 +117,14 @@ function OpenConflictModal({
   // values, each field edited since keeping its value now unless the person chooses otherwise.
   const { collision } = actions;
   useEffect(() => {
-    if (collision === null || collision.deleted) return;
-    let cancelled = false;
+    if (collision === null) return;
     setPlanned(null);
+    // The refusal says so itself: there is nothing to fetch, and no value to keep.
+    if (collision.deleted) {
+      setCurrent(null);
+      return;
+    }
+    let cancelled = false;
     client.conflicts.current(live.id).then(
       (record) => {
         if (cancelled) return;
@@ -144,10 +157,9 @@ function OpenConflictModal({
   });
 
   const resolved = live.resolvedAt !== undefined;
-  // Only the resolution made here, while nobody settled the conflict again since (another device, a
-  // refresh from the archive): Undo takes back the conflict's last resolution, whoever made it.
-  const canUndo =
-    resolved && actions.lastResolved?.id === live.id && actions.lastResolved.resolvedAt === live.resolvedAt;
+  // Only a resolution this person made, while nobody settled the conflict again since (another
+  // device, a refresh from the archive): Undo takes back the conflict's last resolution, whoever made it.
+  const canUndo = resolved && canResolve && actions.undoable(live);
   const phase = resolved ? 'resolved' : planned !== null ? 'confirm' : 'choose';
 
   // Focus in on open and back out on close; Escape closes; Tab and Shift+Tab stay inside.
@@ -205,8 +217,11 @@ function OpenConflictModal({
     const response = await actions.resolve(live.id, planned, planned === 'merge' ? merged : undefined);
     if (response !== null) setPlanned(null);
   };
+  // "Use server" of an open conflict leaves the record as it stands: once that is known (after a
+  // refusal), it is what the record will read, not the server's version when the conflict came.
+  const serverNow = current !== undefined ? current : versions.server;
   const result: RecordData | null =
-    planned === 'merge' ? merged : planned === 'server-wins' ? versions.server : versions.local;
+    planned === 'merge' ? merged : planned === 'server-wins' ? serverNow : versions.local;
   const fields = live.summary.fields ?? [];
 
   return (
@@ -236,7 +251,20 @@ function OpenConflictModal({
           </>
         ) : null}
 
-        {phase === 'choose' && canResolve ? (
+        {phase === 'choose' && canResolve && deletedNow ? (
+          <>
+            <p>
+              Deleted since: someone deleted this record after this conflict.{' '}
+              {localRevives
+                ? '“Keep local” and “Merge” would bring it back, so they are unavailable.'
+                : '“Merge” would bring it back, so it is unavailable.'}{' '}
+              “Use server” leaves it deleted and closes the conflict. To have the record back, add it again.
+            </p>
+            <ConflictDiffViewer local={versions.local} server={versions.server} current={null} />
+          </>
+        ) : null}
+
+        {phase === 'choose' && canResolve && !deletedNow ? (
           <>
             {current !== undefined && editedSince.length > 0 ? (
               <p>
@@ -254,25 +282,39 @@ function OpenConflictModal({
               onChoose={choose}
               {...(current !== undefined ? { current, editedSince } : {})}
             />
-            <div role="group" aria-label="Resolve with" style={buttonRow}>
-              <button type="button" disabled={localOverwrites} onClick={() => setPlanned('client-wins')}>
-                Keep local
-              </button>
-              <button type="button" onClick={() => setPlanned('server-wins')}>
-                Use server
-              </button>
-              <button type="button" onClick={() => setPlanned('merge')}>
-                Merge
-              </button>
-            </div>
           </>
+        ) : null}
+
+        {phase === 'choose' && canResolve ? (
+          <div role="group" aria-label="Resolve with" style={buttonRow}>
+            <button
+              type="button"
+              disabled={localOverwrites || localRevives}
+              onClick={() => setPlanned('client-wins')}
+            >
+              Keep local
+            </button>
+            <button type="button" onClick={() => setPlanned('server-wins')}>
+              Use server
+            </button>
+            <button type="button" disabled={deletedNow} onClick={() => setPlanned('merge')}>
+              Merge
+            </button>
+          </div>
         ) : null}
 
         {phase === 'confirm' && planned !== null ? (
           <section aria-labelledby={confirmHeadingId}>
-            <h3 id={confirmHeadingId}>{strategyLabel(planned)}: the record will read</h3>
-            <p>{explanation(planned, localSide(live, client.deviceId).version)}</p>
-            <RecordPreview data={result} labelledBy={confirmHeadingId} />
+            <h3 id={confirmHeadingId}>
+              {strategyLabel(planned)}:{' '}
+              {result !== null
+                ? 'the record will read'
+                : deletedNow
+                  ? 'the record stays deleted'
+                  : 'the record will be deleted'}
+            </h3>
+            <p>{explanation(planned, localSide(live, client.deviceId).version, deletedNow)}</p>
+            {result !== null ? <RecordPreview data={result} labelledBy={confirmHeadingId} /> : null}
             <div style={buttonRow}>
               <button type="button" ref={confirmRef} disabled={actions.busy} onClick={() => void confirm()}>
                 Confirm
@@ -305,7 +347,10 @@ function OpenConflictModal({
 
         {actions.error !== null ? (
           <p role="alert" style={alert}>
-            {actions.error}
+            {/* The server's words name the record by id and the choice by its wire name. */}
+            {actions.collision?.deleted === true
+              ? 'Not applied: this record was deleted after this conflict, and that choice would bring it back.'
+              : actions.error}
           </p>
         ) : null}
         <div style={buttonRow}>

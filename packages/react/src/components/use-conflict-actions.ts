@@ -1,14 +1,24 @@
 import { useCallback, useMemo, useState } from 'react';
+import type { LocalConflict } from '@outpost/client';
 import { OutpostError } from '@outpost/core';
 import type { RecordData, ResolutionStrategy, ResolveResponse } from '@outpost/core';
 import { useSyncClient } from '../sync-client-context';
 import { useSyncEngine } from '../use-sync-engine';
+import { forgetResolution, isUndoable, noteResolution, useSessionResolutions } from './session-resolutions';
 
 export interface ConflictActions {
   /** Settles a conflict; resolves to the server's answer, or null when it failed (see `error`). */
   resolve(id: string, strategy: ResolutionStrategy, mergedData?: RecordData): Promise<ResolveResponse | null>;
-  /** Undoes the last resolution of a conflict, which is open again afterwards; null when it failed. */
+  /**
+   * Undoes the last resolution of a conflict, which is open again afterwards; null when it failed.
+   * Refused with 409 (the record changed since the resolution), Undo is no longer offered for it.
+   */
   undo(id: string): Promise<ResolveResponse | null>;
+  /**
+   * Whether Undo would take back a resolution this person made on this client in this session
+   * (through any component's actions, the dialog closed since or not): the conflict still shows it.
+   */
+  undoable(conflict: LocalConflict): boolean;
   /** True while a resolve or undo is out. */
   readonly busy: boolean;
   /** Why the last resolve or undo failed; null after one succeeds. */
@@ -61,40 +71,63 @@ export function useConflictActions(): ConflictActions {
   const [error, setError] = useState<string | null>(null);
   const [lastResolved, setLastResolved] = useState<ConflictActions['lastResolved']>(null);
   const [collision, setCollision] = useState<Collision | null>(null);
+  const resolutions = useSessionResolutions();
 
-  const run = useCallback(async (work: () => Promise<ResolveResponse>): Promise<ResolveResponse | null> => {
-    setBusy(true);
-    setError(null);
-    setCollision(null);
-    try {
-      return await work();
-    } catch (err) {
-      setError(messageOf(err));
-      setCollision(collisionOf(err));
-      return null;
-    } finally {
-      setBusy(false);
-    }
-  }, []);
+  const run = useCallback(
+    async (
+      work: () => Promise<ResolveResponse>,
+      onRefused?: (err: unknown) => void,
+    ): Promise<ResolveResponse | null> => {
+      setBusy(true);
+      setError(null);
+      setCollision(null);
+      try {
+        return await work();
+      } catch (err) {
+        setError(messageOf(err));
+        setCollision(collisionOf(err));
+        onRefused?.(err);
+        return null;
+      } finally {
+        setBusy(false);
+      }
+    },
+    [],
+  );
 
   const resolve = useCallback(
     async (id: string, strategy: ResolutionStrategy, mergedData?: RecordData) => {
       const response = await run(() => resolveConflict(id, strategy, mergedData));
-      if (response !== null) setLastResolved({ id, strategy, resolvedAt: response.conflict.resolvedAt });
+      if (response !== null) {
+        const resolution = { id, strategy, resolvedAt: response.conflict.resolvedAt };
+        setLastResolved(resolution);
+        noteResolution(client, resolution);
+      }
       return response;
     },
-    [run, resolveConflict],
+    [run, resolveConflict, client],
   );
   const undo = useCallback(
     async (id: string) => {
-      const response = await run(() => client.conflicts.undo(id));
-      if (response !== null) setLastResolved((last) => (last?.id === id ? null : last));
+      // A 409 means the record changed after the resolution (or it can no longer change): versions
+      // only rise, so the server would refuse every later Undo too. Not a lost connection: retry that.
+      const response = await run(
+        () => client.conflicts.undo(id),
+        (err) => {
+          if (err instanceof OutpostError && err.code === 'CONFLICT') forgetResolution(client, id);
+        },
+      );
+      if (response !== null) {
+        setLastResolved((last) => (last?.id === id ? null : last));
+        forgetResolution(client, id);
+      }
       return response;
     },
     [run, client],
   );
+  const undoable = useCallback((conflict: LocalConflict) => isUndoable(resolutions, conflict), [resolutions]);
   return useMemo(
-    () => ({ resolve, undo, busy, error, lastResolved, collision }),
-    [resolve, undo, busy, error, lastResolved, collision],
+    () => ({ resolve, undo, undoable, busy, error, lastResolved, collision }),
+    [resolve, undo, undoable, busy, error, lastResolved, collision],
   );
 }
