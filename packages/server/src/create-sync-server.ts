@@ -312,7 +312,13 @@ export async function createSyncServer(options: SyncServerOptions): Promise<Fast
   await app.register(smartDmvRoutes);
   await app.register(uploadDownloadRoutes);
   await app.register(queueApiRoutes);
-  if (options.hub) await app.register(hubRoutes, { hub: new Hub(context, options.hub) });
+  const hub = options.hub ? new Hub(context, options.hub) : null;
+  if (hub) {
+    await app.register(hubRoutes, { hub });
+    app.addHook('onReady', async () => hub.start(app.log));
+    // Before the store closes: an exchange with the upstream under way finishes first.
+    app.addHook('preClose', async () => hub.close());
+  }
 
   // Node waits out a connection that has not sent a byte yet (a browser's speculative preconnect,
   // a client that gave up before its request left) as if a request were under way, for a minute or

@@ -38,6 +38,7 @@ export function checkHubOptions(options: HubOptions, schemaFor: (tenant: string)
     ['maxRetries', options.maxRetries],
     ['batchSize', options.batchSize],
     ['timeoutMs', options.timeoutMs],
+    ['intervalMs', options.intervalMs === false ? undefined : options.intervalMs],
   ] as const) {
     if (value !== undefined && (!Number.isInteger(value) || value < 1))
       throw new Error(`hub: ${name} must be a whole number of 1 or more, not ${String(value)}`);

@@ -56,6 +56,12 @@ export interface HubOptions {
   batchSize?: number;
   /** How long one upstream request may take. Default 30 s. */
   timeoutMs?: number;
+  /**
+   * How often the hub runs a full sync of every tenant by itself (seed 004's automatic sync loop),
+   * so a clinic's changes go up whenever the link is up without anyone pressing a button. Default
+   * 30 s; false: only when asked (POST /api/v1/sync/run).
+   */
+  intervalMs?: number | false;
   /** Injected by tests that cut the link on purpose. Defaults to the platform's fetch. */
   fetch?: typeof fetch;
 }
@@ -124,6 +130,9 @@ export class Hub {
   private readonly busy = new Map<string, Promise<unknown>>();
   private readonly maxRetries: number;
   private readonly batchSize: number;
+  private readonly intervalMs: number | false;
+  private timer: NodeJS.Timeout | null = null;
+  private closed = false;
 
   constructor(
     private readonly ctx: ServerContext,
@@ -131,6 +140,7 @@ export class Hub {
   ) {
     this.maxRetries = options.maxRetries ?? 3;
     this.batchSize = options.batchSize ?? 500;
+    this.intervalMs = options.intervalMs ?? 30_000;
     for (const account of options.accounts) {
       this.upstreams.set(
         account.tenant,
@@ -143,6 +153,35 @@ export class Hub {
         }),
       );
     }
+  }
+
+  /** Starts the automatic sync loop, if there is one; `log` hears what a run that nobody asked for met. */
+  start(log: { warn(obj: object, message: string): void; error(obj: object, message: string): void }): void {
+    if (this.intervalMs === false || this.timer !== null || this.closed) return;
+    const every = this.intervalMs;
+    const tick = async () => {
+      for (const tenant of this.upstreams.keys()) {
+        if (this.closed) return;
+        try {
+          const { pushed, pulled } = await this.run(tenant);
+          const error = pushed.error ?? pulled?.error;
+          // An unreachable upstream is a clinic's normal day: said once per run, not as a failure.
+          if (error) log.warn({ tenant, error }, 'hub: the upstream sync did not finish');
+        } catch (err) {
+          log.error({ err, tenant }, 'hub: the upstream sync failed');
+        }
+      }
+      if (!this.closed) this.timer = setTimeout(() => void tick(), every).unref();
+    };
+    this.timer = setTimeout(() => void tick(), every).unref();
+  }
+
+  /** Stops the loop and waits for an exchange under way, so the store is not closed beneath it. */
+  async close(): Promise<void> {
+    this.closed = true;
+    if (this.timer !== null) clearTimeout(this.timer);
+    this.timer = null;
+    await Promise.allSettled([...this.busy.values()]);
   }
 
   relays(tenant: string): boolean {

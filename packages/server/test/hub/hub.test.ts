@@ -62,6 +62,7 @@ describe.each(dialects())('an Outpost hub relaying to a central server on %s', (
     accounts: [{ tenant: 'clinic-a', email: 'admin@clinic-a.test', password }],
     deviceId: 'hub-ntcheu',
     fetch: link.fetch,
+    intervalMs: false,
   });
 
   beforeAll(async () => {
@@ -374,6 +375,31 @@ describe.each(dialects())('an Outpost hub relaying to a central server on %s', (
     expect(await run()).toMatchObject({ success: true, push: { success: 1 } });
     expect(await record(central, 'patients', patientId)).toMatchObject({ data: { name: 'Mercy T.' } });
     expect(await status()).toMatchObject({ pending: 0, processing: 0, failed: 0 });
+  });
+
+  it('syncs by itself every interval once the link is back, with nobody pressing a button', async () => {
+    link = new Link();
+    link.mode = 'down';
+    hubStorage = await createStorage('sqlite');
+    hub = await startTestServer('sqlite', {
+      storage: hubStorage,
+      server: { hub: { ...hubOptions(), intervalMs: 50 } },
+    });
+    await hub.app.ready();
+    const patientId = uuidv7();
+    await onTablet([
+      { collection: 'patients', type: 'create', id: patientId, data: { name: 'Tiyamike L.' } },
+    ]);
+    link.mode = 'up';
+    await expect
+      .poll(async () => (await record(central, 'patients', patientId))?.data, {
+        timeout: 15_000,
+        interval: 100,
+      })
+      .toEqual({ name: 'Tiyamike L.' });
+    await expect
+      .poll(async () => (await status()).lastSyncAt, { timeout: 15_000, interval: 100 })
+      .not.toBeNull();
   });
 
   it('refuses what it cannot do with a clear 4xx, and changes nothing', async () => {
