@@ -35,6 +35,9 @@ import { Hub } from './hub/hub-sync';
 import type { HubOptions } from './hub/hub-sync';
 import { checkHubOptions } from './hub/hub-options';
 import { hubRoutes } from './hub/hub-routes';
+import { QueueApi } from './dialects/queue-api/queue-api';
+import { queueApiSettings } from './dialects/queue-api/queue-api-options';
+import type { QueueApiOptions } from './dialects/queue-api/queue-api-options';
 
 export interface LimitOptions {
   /** Largest request body, after gzip is undone. Default 10 MB. */
@@ -79,6 +82,8 @@ export interface SyncServerOptions {
   hub?: HubOptions;
   /** Roles that may read /v1/sync/stats. Default ['admin']. */
   adminRoles?: readonly string[];
+  /** Seed 000's queue: how often the server retries due FAILED items itself, and how many attempts an item gets. */
+  queueApi?: QueueApiOptions;
   logger?: FastifyServerOptions['logger'];
   /** Injected so tests can move time. */
   now?: () => Date;
@@ -131,6 +136,8 @@ export async function createSyncServer(options: SyncServerOptions): Promise<Fast
     (Object.hasOwn(tenantSchemas, tenant) ? tenantSchemas[tenant] : undefined) ?? options.schema;
   // Before anything is started: a hub that could never relay is a mistake in the configuration.
   if (options.hub) checkHubOptions(options.hub, schemaFor);
+  // Checked before anything is built: a bad setting stops the server at startup, not at its first retry.
+  const queueSettings = queueApiSettings(options.queueApi);
   const app = Fastify({
     logger: options.logger ?? false,
     bodyLimit: limits.bodyLimitBytes ?? 10 * 1024 * 1024,
@@ -311,7 +318,9 @@ export async function createSyncServer(options: SyncServerOptions): Promise<Fast
   await app.register(watermelonRoutes);
   await app.register(smartDmvRoutes);
   await app.register(uploadDownloadRoutes);
-  await app.register(queueApiRoutes);
+  const queueApi = new QueueApi(context, queueSettings, app.log);
+  app.decorate('queueApi', queueApi);
+  await app.register(queueApiRoutes, { processor: queueApi.processor });
   const hub = options.hub ? new Hub(context, options.hub) : null;
   if (hub) {
     await app.register(hubRoutes, { hub });
@@ -343,8 +352,11 @@ export async function createSyncServer(options: SyncServerOptions): Promise<Fast
   const purgeTimer = setInterval(() => void purge(), day);
   purgeTimer.unref();
   app.addHook('onReady', purge);
+  app.addHook('onReady', async () => queueApi.start());
   app.addHook('onClose', async () => {
     clearInterval(purgeTimer);
+    // Before the store closes: a retry under way finishes its item and stops.
+    await queueApi.close();
     await refusals.flush().catch((err: unknown) => app.log.error({ err }, 'could not audit refusals'));
     await store.close();
   });

@@ -4,6 +4,7 @@ export { serveStaticApp } from './http/static-app';
 export type { StaticAppOptions } from './http/static-app';
 export type { SyncServerOptions, LimitOptions, ServerContext } from './create-sync-server';
 export type { HubOptions } from './hub/hub-sync';
+export type { QueueApiOptions } from './dialects/queue-api/queue-api-options';
 export type { UpstreamAccount } from './hub/upstream-client';
 export { liveEventFor } from './routes/live';
 export type { LiveOptions } from './routes/live';

@@ -95,7 +95,11 @@ describe.each(dialects())('seed 000 queue API on %s', (kind) => {
   }
 
   beforeAll(async () => {
-    server = await startTestServer(kind, { server: { now: () => new Date(now()) } });
+    // The server's own retry stays off here: these tests retry by hand, at times they choose
+    // (queue-api-auto-retry.test.ts covers it).
+    server = await startTestServer(kind, {
+      server: { now: () => new Date(now()), queueApi: { retryIntervalMs: false } },
+    });
     const store = server.app.outpost.store;
     // The seed's health worker, with the seed's user id, so its bodies replay unchanged.
     await store.createUser(

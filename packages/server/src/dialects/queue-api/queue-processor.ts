@@ -17,7 +17,7 @@ import type { SyncStore } from '../../storage/sync-store';
 import { collectionFor } from './resource-types';
 import { OpIdTaken, linkOf, ownLinkGuard } from './queue-op-ids';
 import { QueueStore, effectiveStatus } from './queue-store';
-import type { LoadedItem, QueueItem, QueueOutcome } from './queue-store';
+import type { LoadedItem, QueueItem, QueueOutcome, StoredFailure } from './queue-store';
 import { resolutionOptions } from './queue-messages';
 import type {
   QueueItemView,
@@ -34,7 +34,10 @@ export interface QueueContext {
   now: () => Date;
 }
 
-/** The same rule as the client's outbox: exponential backoff with full jitter, 8 attempts in all. */
+/**
+ * The same rule as the client's outbox: exponential backoff with full jitter, 8 attempts in all
+ * unless the server sets another limit (`queueApi.maxAttempts`).
+ */
 export const queueRetryPolicy: Readonly<RetryPolicy> = defaultRetryPolicy;
 
 export type ProcessResponse =
@@ -57,7 +60,8 @@ export type ProcessResponse =
     }
   | { status: 'PENDING' | 'SYNCING'; message: string };
 
-export interface RetryResponse {
+/** What a retry did with the FAILED items it looked at. */
+export interface RetryTally {
   retried: number;
   synced: number;
   conflicts: number;
@@ -66,7 +70,24 @@ export interface RetryResponse {
   waiting: number;
   /** FAILED items that will not be tried again (every attempt used, or refused for good): they stay FAILED. */
   exhausted: number;
+}
+
+export interface RetryResponse extends RetryTally {
   items: QueueItemView[];
+}
+
+/** One pass of the server's own retry. */
+export interface SweepReport extends RetryTally {
+  /** Items found due. Those neither retried nor counted otherwise were taken by another server first. */
+  due: number;
+  /** Due items that failed before the roles of their attempts were kept: left to their user's retry. */
+  unattended: number;
+  /** Items whose attempt threw (a database error): logged, and left as they were. */
+  errors: number;
+}
+
+function emptyTally(): RetryTally {
+  return { retried: 0, synced: 0, conflicts: 0, failed: 0, waiting: 0, exhausted: 0 };
 }
 
 export interface ResolveResponse {
@@ -255,34 +276,71 @@ export class QueueProcessor {
       ...(deviceId !== undefined ? { deviceId } : {}),
       statuses: ['FAILED'],
     });
-    const response: RetryResponse = {
-      retried: 0,
-      synced: 0,
-      conflicts: 0,
-      failed: 0,
-      waiting: 0,
-      exhausted: 0,
-      items: [],
-    };
+    const tally = emptyTally();
+    const items: QueueItemView[] = [];
     for (const item of failed) {
-      const now = this.ctx.now();
-      if (refusedForGood(item.error?.code) || !shouldRetry(item.retryCount + 1, this.policy)) {
-        response.exhausted += 1;
-      } else if (item.nextAttemptAt !== null && Date.parse(item.nextAttemptAt) > now.getTime()) {
-        response.waiting += 1;
-      } else if (
-        await this.queue.claim(auth.tenant, item.id, ['FAILED'], now.toISOString(), { seen: item.retryCount })
-      ) {
-        response.retried += 1;
-        const answer = await this.attempt(auth, item, item.retryCount + 1);
-        if (answer.status === 'SYNCED') response.synced += 1;
-        else if (answer.status === 'CONFLICT') response.conflicts += 1;
-        else response.failed += 1;
-      }
+      await this.retryOne(auth, item, tally);
       const after = await this.queue.get(auth.tenant, item.id);
-      if (after) response.items.push(toView(after));
+      if (after) items.push(toView(after));
     }
-    return response;
+    return { ...tally, items };
+  }
+
+  /**
+   * The server's own retry: the FAILED items of every tenant whose next attempt is due, each tried
+   * again exactly as its user's `retry` would try it (retryOne), as that user, under the roles the
+   * failed attempt ran under. Several servers on one database may sweep at once: each item's claim
+   * is a conditional update, so one of them tries it and the others pass it by. `stop` is asked
+   * before each item, so a closing server waits for one item at most. An item that throws is
+   * reported and left as it is (SYNCING if it was claimed: processing it again finishes it once).
+   */
+  async sweep(options: {
+    limit: number;
+    stop: () => boolean;
+    onError: (err: unknown, item: { tenant: string; id: string }) => void;
+  }): Promise<SweepReport> {
+    const due = await this.queue.due(this.ctx.now().toISOString(), {
+      maxAttempts: this.policy.maxAttempts,
+      limit: options.limit,
+    });
+    const report: SweepReport = { ...emptyTally(), due: due.length, unattended: 0, errors: 0 };
+    for (const item of due) {
+      if (options.stop()) break;
+      const roles = item.error?.roles;
+      // Failed before roles were kept: only its user, with a token, can say what they may do.
+      if (roles === undefined) {
+        report.unattended += 1;
+        continue;
+      }
+      try {
+        await this.retryOne({ tenant: item.tenant, userId: item.userId, roles: [...roles] }, item, report);
+      } catch (err) {
+        report.errors += 1;
+        options.onError(err, { tenant: item.tenant, id: item.id });
+      }
+    }
+    return report;
+  }
+
+  /**
+   * One FAILED item looked at for a retry, by its user's `retry` or the server's sweep alike: tried
+   * again if it is due and has an attempt left, and counted in `tally` either way.
+   */
+  private async retryOne(auth: AuthContext, item: LoadedItem, tally: RetryTally): Promise<void> {
+    const now = this.ctx.now();
+    if (refusedForGood(item.error?.code) || !shouldRetry(item.retryCount + 1, this.policy)) {
+      tally.exhausted += 1;
+    } else if (item.nextAttemptAt !== null && Date.parse(item.nextAttemptAt) > now.getTime()) {
+      tally.waiting += 1;
+    } else if (
+      await this.queue.claim(auth.tenant, item.id, ['FAILED'], now.toISOString(), { seen: item.retryCount })
+    ) {
+      tally.retried += 1;
+      const answer = await this.attempt(auth, item, item.retryCount + 1);
+      if (answer.status === 'SYNCED') tally.synced += 1;
+      else if (answer.status === 'CONFLICT') tally.conflicts += 1;
+      else tally.failed += 1;
+    }
   }
 
   /**
@@ -362,10 +420,12 @@ export class QueueProcessor {
       };
     } else {
       const attempts = attempt + 1;
-      const error = {
+      const error: StoredFailure = {
         code: result.error?.code ?? 'VALIDATION_FAILED',
         message: result.error?.message ?? 'the operation was refused',
         ...(result.error?.details !== undefined ? { details: result.error.details } : {}),
+        // The server's own retry runs under these (sweep): they are the user's, from their token.
+        roles: [...auth.roles],
       };
       outcome = {
         status: 'FAILED',
@@ -378,7 +438,9 @@ export class QueueProcessor {
         conflictId: result.conflict?.id ?? null,
       };
     }
-    await this.queue.record(auth.tenant, item.id, outcome, at);
+    // Over this attempt's claim only: if another delivery of it stored the outcome first (it is the
+    // same, the engine answered both alike), the item as stored is the answer.
+    await this.queue.record(auth.tenant, item.id, outcome, at, { retryCount: attempt });
     const stored = await this.own(auth, item.id);
     return this.answer(auth, stored, result);
   }

@@ -4,6 +4,16 @@ import type { SyncStore } from '../../storage/sync-store';
 import type { Tables } from '../../storage/tables';
 import type { QueueError, QueueOperation, QueueStatus, ResolutionOption } from './queue-messages';
 
+/**
+ * The last failure as stored, with the roles the failed attempt ran under: the server's own retry
+ * (QueueProcessor.sweep) has no token to take them from, and tries the item again under the same
+ * roles its user had. Never shown to a client. Items that failed before roles were kept have none:
+ * only their user's `retry` tries them, and that attempt keeps its roles for the next.
+ */
+export interface StoredFailure extends QueueError {
+  roles?: readonly string[];
+}
+
 /** A queue item as stored. `status` is the stored one; `effectiveStatus` says what a client is shown. */
 export interface QueueItem {
   tenant: string;
@@ -22,7 +32,7 @@ export interface QueueItem {
   status: QueueStatus;
   retryCount: number;
   nextAttemptAt: string | null;
-  error: QueueError | null;
+  error: StoredFailure | null;
   conflictId: string | null;
   resolution: ResolutionOption | null;
   queuedAt: string;
@@ -39,7 +49,7 @@ export interface QueueOutcome {
   status: QueueStatus;
   retryCount?: number;
   nextAttemptAt?: string | null;
-  error?: QueueError | null;
+  error?: StoredFailure | null;
   conflictId?: string | null;
   resolution?: ResolutionOption | null;
   syncedAt?: string | null;
@@ -76,7 +86,7 @@ function toItem(row: Row): LoadedItem {
     status: row.status as QueueStatus,
     retryCount: row.retry_count,
     nextAttemptAt: row.next_attempt_at,
-    error: row.error === null ? null : (JSON.parse(row.error) as QueueError),
+    error: row.error === null ? null : (JSON.parse(row.error) as StoredFailure),
     conflictId: row.conflict_id,
     resolution: row.resolution as ResolutionOption | null,
     queuedAt: row.queued_at,
@@ -146,15 +156,18 @@ export class QueueStore {
     return Number(res.numInsertedOrUpdatedRows ?? 0) > 0;
   }
 
-  private select(tenant: string) {
+  private items() {
     return this.db
       .selectFrom('sync_queue as q')
       .leftJoin('conflicts as c', (join) =>
         join.onRef('c.id', '=', 'q.conflict_id').onRef('c.tenant', '=', 'q.tenant'),
       )
       .selectAll('q')
-      .select('c.resolved_by as conflict_resolved_by')
-      .where('q.tenant', '=', tenant);
+      .select('c.resolved_by as conflict_resolved_by');
+  }
+
+  private select(tenant: string) {
+    return this.items().where('q.tenant', '=', tenant);
   }
 
   async get(tenant: string, id: string): Promise<LoadedItem | null> {
@@ -169,6 +182,32 @@ export class QueueStore {
     if (filter.deviceId !== undefined) query = query.where('q.device_id', '=', filter.deviceId);
     if (filter.statuses !== undefined) query = query.where('q.status', 'in', [...filter.statuses]);
     const rows = await query.orderBy('q.queued_at').orderBy('q.id').execute();
+    return rows.map(toItem);
+  }
+
+  /**
+   * FAILED items of every tenant whose next attempt is due at `now` and that have an attempt left
+   * under `maxAttempts`, in the order they were queued (a patient queued before its encounter is
+   * tried first), at most `limit`. The server's own retry reads them; it is the one query that
+   * crosses tenants, and each item is then tried as its own user in its own tenant. A null
+   * next_attempt_at means no attempt is planned (refused for good, or out of attempts). No index
+   * serves this (sync_queue's is per user); a scan of the table per sweep is cheap at a clinic's
+   * scale, and an index on (status, next_attempt_at) is the migration to add when it is not.
+   */
+  async due(now: string, options: { maxAttempts: number; limit: number }): Promise<LoadedItem[]> {
+    const rows = await this.items()
+      .where('q.status', '=', 'FAILED')
+      .where('q.next_attempt_at', 'is not', null)
+      .where('q.next_attempt_at', '<=', now)
+      .where('q.retry_count', '<', options.maxAttempts - 1)
+      // Only failures that kept their roles (StoredFailure): one from before could never be tried
+      // here, and left in, enough of them (the oldest, listed first) would fill every batch. The
+      // pattern is JSON.stringify's own; text inside the message or details has its quotes escaped.
+      .where('q.error', 'like', '%"roles":[%')
+      .orderBy('q.queued_at')
+      .orderBy('q.id')
+      .limit(options.limit)
+      .execute();
     return rows.map(toItem);
   }
 
@@ -198,8 +237,20 @@ export class QueueStore {
     return Number(res.numUpdatedRows) > 0;
   }
 
-  async record(tenant: string, id: string, outcome: QueueOutcome, at: string): Promise<void> {
-    await this.db
+  /**
+   * Stores an outcome. With `attempt`, only over that attempt's claim (SYNCING at that retry count),
+   * and false when it is gone: an attempt delivered twice (a crashed item processed again while
+   * another request still finishes it) stores its outcome once, and a late answer never overwrites
+   * a newer attempt's.
+   */
+  async record(
+    tenant: string,
+    id: string,
+    outcome: QueueOutcome,
+    at: string,
+    attempt?: { retryCount: number },
+  ): Promise<boolean> {
+    let query = this.db
       .updateTable('sync_queue')
       .set({
         status: outcome.status,
@@ -214,8 +265,12 @@ export class QueueStore {
         ...(outcome.syncedAt !== undefined ? { synced_at: outcome.syncedAt } : {}),
       })
       .where('tenant', '=', tenant)
-      .where('id', '=', id)
-      .execute();
+      .where('id', '=', id);
+    if (attempt) {
+      query = query.where('status', '=', 'SYNCING').where('retry_count', '=', attempt.retryCount);
+    }
+    const res = await query.executeTakeFirst();
+    return Number(res.numUpdatedRows) > 0;
   }
 
   /** Seed 000's figures: SYNCING counts as pending, a conflict a person settled as synced. */

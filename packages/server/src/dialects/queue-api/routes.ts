@@ -1,12 +1,14 @@
-import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { FastifyInstance } from 'fastify';
 import { OutpostError, recordIdSchema, statsQuerySchema, syncRate } from '@outpost/core';
 import type { StatsResponse } from '@outpost/core';
 import { caller } from '../../http/caller';
 import { parseOrThrow } from '../../http/errors';
+import { acceptSeedBodies } from '../../http/seed-bodies';
 import type { AuthContext } from '../../auth/tokens';
 import { deviceQuerySchema, queueRequestSchema, resolveQuerySchema } from './queue-messages';
 import type { QueueItemView } from './queue-messages';
-import { QueueProcessor, toView } from './queue-processor';
+import { toView } from './queue-processor';
+import type { QueueProcessor } from './queue-processor';
 import type { ProcessResponse, ResolveResponse, RetryResponse } from './queue-processor';
 
 /** A userId sent along must be the caller's own: nobody queues, lists or retries as someone else. */
@@ -22,30 +24,15 @@ function itemId(params: { id: string }): string {
   return params.id;
 }
 
-/**
- * Seed 000's JSON arrives the way its documents send it: the seed's curl examples pass `-d` without
- * a content type (so as a form), and its client posts `Content-Type: application/json` with no body
- * to process. Both parse here, for these routes only; everything else keeps Fastify's parser.
- */
-function acceptSeedBodies(app: FastifyInstance): void {
-  // Fastify's own JSON parser, with its guard against prototype poisoning; it answers through `done`.
-  const json = app.getDefaultJsonParser('error', 'error') as (
-    request: FastifyRequest,
-    body: string,
-    done: (err: Error | null, value?: unknown) => void,
-  ) => void;
-  const types = ['application/json', 'application/x-www-form-urlencoded'];
-  app.removeContentTypeParser(types);
-  app.addContentTypeParser(types, { parseAs: 'string' }, (request, body: string, done) => {
-    if (body.trim() === '') done(null, undefined);
-    else json(request, body, done);
-  });
+export interface QueueApiRouteOptions {
+  /** The server's one processor, shared with its own retry (QueueApi): one implementation of each rule. */
+  processor: QueueProcessor;
 }
 
 /** Seed 000's server-side sync queue (PROTOCOL.md, Dialects), a thin adapter over the engine. */
-export async function queueApiRoutes(app: FastifyInstance): Promise<void> {
+export async function queueApiRoutes(app: FastifyInstance, options: QueueApiRouteOptions): Promise<void> {
   const { adminRoles } = app.outpost;
-  const processor = new QueueProcessor(app.outpost);
+  const { processor } = options;
   acceptSeedBodies(app);
 
   app.post('/api/v1/sync/queue', async (request, reply) => {
