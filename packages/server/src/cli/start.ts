@@ -12,6 +12,9 @@ import { createSyncServer } from '../create-sync-server';
 import { openDatabase } from '../storage/database';
 import { serveStaticApp } from '../http/static-app';
 import { ensureUsers } from '../users';
+import { queueApiOptionsFromEnv } from '../dialects/queue-api/queue-api-options';
+import type { QueueApiOptions } from '../dialects/queue-api/queue-api-options';
+import type { HubOptions } from '../hub/hub-sync';
 import { seedDemoRecords } from './demo-records';
 import { landingPage } from './landing-page';
 
@@ -50,6 +53,44 @@ for (const pair of (env['OUTPOST_TENANT_SCHEMAS'] ?? 'vet-a=vet-practice').split
 }
 const schemaFor = (tenant: string): Schema =>
   (Object.hasOwn(tenantSchemas, tenant) ? tenantSchemas[tenant] : undefined) ?? schema;
+
+// Seed 000's queue: checked here, before the database opens, so a typo stops the start with its name.
+let queueApi: QueueApiOptions;
+try {
+  queueApi = queueApiOptionsFromEnv(env);
+} catch (err) {
+  console.error(err instanceof Error ? err.message : String(err));
+  process.exit(1);
+}
+
+/**
+ * A hub (seed 004's device API, docs/dialects/hub.md) when OUTPOST_UPSTREAM_URL names the central
+ * server: the tenant it relays and the account it signs in with there must all be given.
+ */
+function hubFromEnv(): HubOptions | undefined {
+  const url = env['OUTPOST_UPSTREAM_URL'];
+  if (!url) return undefined;
+  const tenant = env['OUTPOST_UPSTREAM_TENANT'];
+  const email = env['OUTPOST_UPSTREAM_EMAIL'];
+  const password = env['OUTPOST_UPSTREAM_PASSWORD'];
+  if (!tenant || !email || !password) {
+    console.error(
+      'OUTPOST_UPSTREAM_URL makes this server a hub: set OUTPOST_UPSTREAM_TENANT, OUTPOST_UPSTREAM_EMAIL and OUTPOST_UPSTREAM_PASSWORD too',
+    );
+    process.exit(1);
+  }
+  const interval = env['OUTPOST_HUB_SYNC_INTERVAL_MS'];
+  if (interval !== undefined && !/^\d+$/.test(interval)) {
+    console.error(`OUTPOST_HUB_SYNC_INTERVAL_MS: expected a whole number of milliseconds, got "${interval}"`);
+    process.exit(1);
+  }
+  return {
+    url,
+    accounts: [{ tenant, email, password }],
+    ...(interval === undefined ? {} : { intervalMs: interval === '0' ? false : Number(interval) }),
+  };
+}
+const hub = hubFromEnv();
 
 /** A dev secret made once and kept in the data folder, so tokens survive restarts. */
 function jwtSecret(): string {
@@ -97,6 +138,8 @@ const app = await createSyncServer({
   ...(env['OUTPOST_TOMBSTONE_RETENTION_DAYS']
     ? { tombstoneRetentionDays: Number(env['OUTPOST_TOMBSTONE_RETENTION_DAYS']) }
     : {}),
+  queueApi,
+  ...(hub ? { hub } : {}),
   logger: { level: env['LOG_LEVEL'] ?? 'info' },
 });
 const servesApp = existsSync(join(appDir, 'index.html'));
@@ -130,6 +173,7 @@ const others = Object.entries(tenantSchemas).map(([t, sc]) => `${sc.name} for ${
 const banner = [
   '',
   `Outpost (${[schema.name, ...others].join('; ')}) is running on http://localhost:${port}, storing data in ${where}.`,
+  ...(hub ? [`A hub for ${hub.accounts.map((a) => a.tenant).join(', ')}: it syncs with ${hub.url}.`] : []),
   servesApp
     ? `The clinic app is at http://localhost:${port}/ (sign in with a demo user below).`
     : `No clinic app build in ${appDir}: build it with \`npm run build -w @outpost/clinic\`.`,

@@ -443,7 +443,6 @@ export class Hub {
       const key = recordKey(op.collection, op.id);
       const view = views.get(key) ?? null;
       const record = records.get(key) ?? null;
-      const decided: 'all' | Set<string> = op.type === 'update' ? new Set(Object.keys(op.data ?? {})) : 'all';
 
       if (status === 'rejected' && !finalCodes.has(result.error?.code ?? '')) {
         // Not applied, and perhaps applicable later (a parent that had not arrived): the change
