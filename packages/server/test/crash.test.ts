@@ -19,7 +19,7 @@ import { seededRandom } from './crash/seeded-random';
 import type { Random } from './crash/seeded-random';
 import { KillMoments } from './crash/kill-moments';
 import type { Kill, KillKind } from './crash/kill-moments';
-import { freePort } from './crash/server-process';
+import { freePort } from './free-port';
 import { clinicWorkload, vetWorkload } from './crash/workloads';
 import type { Workload } from './crash/workloads';
 import { freshPostgresDatabase } from './postgres';

@@ -3,10 +3,10 @@
 import { execFile } from 'node:child_process';
 import { appendFile, chown, mkdtemp, readFile, rm } from 'node:fs/promises';
 import { existsSync, readFileSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Client } from 'pg';
+import { freePort } from './free-port';
 
 export type RunningPostgres = {
   url: string;
@@ -65,21 +65,6 @@ async function findBinDir(): Promise<string> {
     }
   }
   return binDir;
-}
-
-/** Asks the OS for a free loopback port. Another process may still take it before postgres binds it. */
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() => {
-        if (address && typeof address === 'object') resolve(address.port);
-        else reject(new Error('could not read the port of a probe server'));
-      });
-    });
-  });
 }
 
 async function osUserIds(user: string): Promise<{ uid: number; gid: number }> {

@@ -3,7 +3,6 @@
 // so the PID we hold is the server itself and a kill is a kill of the whole server.
 import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
-import { createServer } from 'node:net';
 import { resolve } from 'node:path';
 
 const root = resolve(import.meta.dirname, '../../../..');
@@ -16,19 +15,6 @@ export interface ServerProcessOptions {
   jwtSecret: string;
   /** The data folder the start command may write to; with DATABASE_URL set it stays empty. */
   dataDir: string;
-}
-
-export function freePort(): Promise<number> {
-  return new Promise((done, fail) => {
-    const probe = createServer();
-    probe.once('error', fail);
-    probe.listen(0, '127.0.0.1', () => {
-      const address = probe.address();
-      probe.close(() =>
-        address && typeof address === 'object' ? done(address.port) : fail(new Error('no port')),
-      );
-    });
-  });
 }
 
 export class ServerProcess {
