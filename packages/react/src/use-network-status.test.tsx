@@ -1,6 +1,6 @@
 // @vitest-environment happy-dom
 import { afterEach, describe, expect, it } from 'vitest';
-import { acting, cleanup, openClient, render } from '../test/react-fixture';
+import { acting, cleanup, clientWithHeldProbes, openClient, render } from '../test/react-fixture';
 import { useNetworkStatus } from './index';
 
 afterEach(cleanup);
@@ -48,53 +48,26 @@ describe('useNetworkStatus', () => {
   });
 
   it("says it is checking the connection from the browser's event until the server's answer", async () => {
-    let serverReachable = true;
-    // While set, a probe waits for the test to let the server's answer (or its failure) through.
-    let gate: Promise<void> | null = null;
-    let open = () => {};
-    const holdProbes = () => {
-      gate = new Promise<void>((resolve) => (open = resolve));
-    };
-    const events = new EventTarget();
-    const client = await openClient({
-      events,
-      probeIntervalMs: 0,
-      fetch: async () => {
-        if (gate) await gate;
-        if (!serverReachable) throw new TypeError('Failed to fetch');
-        return new Response(JSON.stringify({ status: 'ok', database: 'sqlite', version: 'x' }), {
-          status: 200,
-        });
-      },
-    });
-    await client.network.check();
+    const { client, events, holdProbes, answer } = await clientWithHeldProbes();
     const view = await render(client, <NetworkBadge />);
     expect(view.text()).toBe('online (excellent)');
 
     // Offline, and the probe confirms it: checking until then, and not after.
-    serverReachable = false;
-    holdProbes();
+    holdProbes(false);
     await acting(async () => {
       events.dispatchEvent(new Event('offline'));
     });
     expect(view.text()).toBe('offline (offline), checking');
-    await acting(async () => {
-      open();
-      await client.network.check();
-    });
+    await acting(answer);
     expect(view.text()).toBe('offline (offline)');
 
     // Online: checking while the probe is out, still offline until the server answers.
-    serverReachable = true;
-    holdProbes();
+    holdProbes(true);
     await acting(async () => {
       events.dispatchEvent(new Event('online'));
     });
     expect(view.text()).toBe('offline (offline), checking');
-    await acting(async () => {
-      open();
-      await client.network.check();
-    });
+    await acting(answer);
     // The quality is the held probe's round trip: whatever it was, no longer checking.
     expect(view.text()).toMatch(/^online \((excellent|good|poor)\)$/);
   });

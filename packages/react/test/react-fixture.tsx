@@ -32,6 +32,48 @@ export async function openClient(options: Partial<SyncClientOptions> = {}): Prom
   return client;
 }
 
+/**
+ * A client whose health probes the test lets through one at a time, and a source of the browser's
+ * online/offline events: for what a view shows between an event and the server's answer.
+ * `holdProbes(reachable)` makes the next probes wait and then succeed or fail; `answer()` lets them
+ * through and waits for the status they lead to.
+ */
+export async function clientWithHeldProbes(): Promise<{
+  client: SyncClient;
+  events: EventTarget;
+  holdProbes(reachable: boolean): void;
+  answer(): Promise<void>;
+}> {
+  let serverReachable = true;
+  let gate: Promise<void> | null = null;
+  let open = () => {};
+  const events = new EventTarget();
+  const client = await openClient({
+    events,
+    probeIntervalMs: 0,
+    fetch: async () => {
+      if (gate) await gate;
+      if (!serverReachable) throw new TypeError('Failed to fetch');
+      return new Response(JSON.stringify({ status: 'ok', database: 'sqlite', version: 'x' }), {
+        status: 200,
+      });
+    },
+  });
+  await client.network.check();
+  return {
+    client,
+    events,
+    holdProbes(reachable) {
+      serverReachable = reachable;
+      gate = new Promise<void>((resolve) => (open = resolve));
+    },
+    async answer() {
+      open();
+      await client.network.check();
+    },
+  };
+}
+
 export interface Rendered {
   readonly container: HTMLElement;
   /** The text the user sees. */

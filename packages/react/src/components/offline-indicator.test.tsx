@@ -2,7 +2,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { openScriptedClient } from '../../test/conflict-scenarios';
 import { button, press } from '../../test/dom';
-import { acting, cleanup, openClient, render } from '../../test/react-fixture';
+import { acting, cleanup, clientWithHeldProbes, openClient, render } from '../../test/react-fixture';
 import { scriptedServer } from '../../test/scripted-server';
 import { recordUnhandledRejections } from '../../test/unhandled-rejections';
 import { OfflineIndicator, SyncEnginePanel } from '../index';
@@ -165,20 +165,7 @@ describe('OfflineIndicator', () => {
   });
 
   it('says "Checking connection…" from the browser\'s network event until the server answers', async () => {
-    let serverReachable = true;
-    let open = () => {};
-    let gate: Promise<void> | null = null;
-    const events = new EventTarget();
-    const client = await openClient({
-      events,
-      probeIntervalMs: 0,
-      fetch: async () => {
-        if (gate) await gate;
-        if (!serverReachable) throw new TypeError('Failed to fetch');
-        return new Response('{"status":"ok","database":"sqlite","version":"x"}', { status: 200 });
-      },
-    });
-    await client.network.check();
+    const { client, events, holdProbes, answer } = await clientWithHeldProbes();
     const view = await render(client, <OfflineIndicator />);
     const status = () => view.container.querySelector('[role="status"]')?.textContent;
     expect(status()).toBe('Online');
@@ -187,16 +174,12 @@ describe('OfflineIndicator', () => {
       ['offline', false, 'Offline'],
       ['online', true, 'Online'],
     ] as const) {
-      serverReachable = reachable;
-      gate = new Promise<void>((resolve) => (open = resolve));
+      holdProbes(reachable);
       await acting(async () => {
         events.dispatchEvent(new Event(event));
       });
       expect(status()).toBe('Checking connection…');
-      await acting(async () => {
-        open();
-        await client.network.check();
-      });
+      await acting(answer);
       expect(status()).toBe(after);
     }
   });
