@@ -36,6 +36,8 @@ export interface HubItem {
   enqueuedAt: string;
   retryCount: number;
   maxRetries: number;
+  /** The upstream version the change was made on (see Tables['hub_queue'].base_version). */
+  baseVersion: number | null;
   op: PushOp | null;
   errorCode: string | null;
   errorMessage: string | null;
@@ -127,6 +129,19 @@ export async function saveUpstreamView(
     .execute();
 }
 
+/** The records the upstream had, as far as the hub knows, and had not deleted. */
+export async function liveUpstreamKeys(
+  db: Db,
+  tenant: string,
+): Promise<Array<{ collection: string; id: string }>> {
+  return db
+    .selectFrom('hub_records')
+    .select(['collection', 'id'])
+    .where('tenant', '=', tenant)
+    .where('upstream_deleted', '=', 0)
+    .execute();
+}
+
 /** Changed local records after a position, in position order: what the hub's feed reads. */
 export async function localChangesAfter(
   db: Db,
@@ -144,7 +159,7 @@ export async function localChangesAfter(
     .execute();
 }
 
-function toItem(row: Tables['hub_queue']): HubItem {
+function toItem(row: Tables['hub_queue'] & { op: string | null }): HubItem {
   return {
     id: row.id,
     collection: row.collection,
@@ -154,6 +169,7 @@ function toItem(row: Tables['hub_queue']): HubItem {
     enqueuedAt: row.enqueued_at,
     retryCount: row.retry_count,
     maxRetries: row.max_retries,
+    baseVersion: row.base_version,
     op: row.op === null ? null : (JSON.parse(row.op) as PushOp),
     errorCode: row.error_code,
     errorMessage: row.error_message,
@@ -181,7 +197,8 @@ export async function waitingItemFor(
     .where('record_id', '=', recordId)
     .where('status', 'in', ['Pending', 'Failed'])
     .executeTakeFirst();
-  return row ? toItem(row) : null;
+  // A waiting item has no op out.
+  return row ? toItem({ ...row, op: null }) : null;
 }
 
 export async function insertItem(db: Db, tenant: string, item: HubItem): Promise<void> {
@@ -197,7 +214,7 @@ export async function insertItem(db: Db, tenant: string, item: HubItem): Promise
       enqueued_at: item.enqueuedAt,
       retry_count: item.retryCount,
       max_retries: item.maxRetries,
-      op: item.op === null ? null : JSON.stringify(item.op),
+      base_version: item.baseVersion,
       error_code: item.errorCode,
       error_message: item.errorMessage,
       conflict: item.conflict === null ? null : JSON.stringify(item.conflict),
@@ -219,7 +236,7 @@ export async function updateItem(
   if (patch.enqueuedAt !== undefined) row.enqueued_at = patch.enqueuedAt;
   if (patch.retryCount !== undefined) row.retry_count = patch.retryCount;
   if (patch.maxRetries !== undefined) row.max_retries = patch.maxRetries;
-  if (patch.op !== undefined) row.op = patch.op === null ? null : JSON.stringify(patch.op);
+  if (patch.baseVersion !== undefined) row.base_version = patch.baseVersion;
   if (patch.errorCode !== undefined) row.error_code = patch.errorCode;
   if (patch.errorMessage !== undefined) row.error_message = patch.errorMessage;
   if (patch.conflict !== undefined)
@@ -227,6 +244,13 @@ export async function updateItem(
   if (patch.updatedAt !== undefined) row.updated_at = patch.updatedAt;
   if (patch.completedAt !== undefined) row.completed_at = patch.completedAt;
   await db.updateTable('hub_queue').set(row).where('tenant', '=', tenant).where('id', '=', id).execute();
+  if (patch.op === undefined) return;
+  await db.deleteFrom('hub_sent_ops').where('tenant', '=', tenant).where('item_id', '=', id).execute();
+  if (patch.op !== null)
+    await db
+      .insertInto('hub_sent_ops')
+      .values({ tenant, item_id: id, op: JSON.stringify(patch.op) })
+      .execute();
 }
 
 /** Items in these states, oldest first. */
@@ -236,12 +260,16 @@ export async function itemsIn(
   statuses: readonly HubItemStatus[],
 ): Promise<HubItem[]> {
   const rows = await db
-    .selectFrom('hub_queue')
-    .selectAll()
-    .where('tenant', '=', tenant)
-    .where('status', 'in', [...statuses])
-    .orderBy('enqueued_at')
-    .orderBy('id')
+    .selectFrom('hub_queue as q')
+    .leftJoin('hub_sent_ops as s', (join) =>
+      join.onRef('s.tenant', '=', 'q.tenant').onRef('s.item_id', '=', 'q.id'),
+    )
+    .selectAll('q')
+    .select('s.op')
+    .where('q.tenant', '=', tenant)
+    .where('q.status', 'in', [...statuses])
+    .orderBy('q.enqueued_at')
+    .orderBy('q.id')
     .execute();
   return rows.map(toItem);
 }

@@ -20,7 +20,15 @@
  * Only collections whose ids are made on the device can be relayed: an id the upstream assigns
  * would need a second mapping on the hub, so a schema with server ids is refused (hubOptions).
  */
-import { applyPatch, changedFields, orderOps, queueHealth, stampFields, uuidv7 } from '@outpost/core';
+import {
+  applyPatch,
+  changedFields,
+  compareHlc,
+  orderOps,
+  queueHealth,
+  stampFields,
+  uuidv7,
+} from '@outpost/core';
 import type { Change, ConflictSummary, PushOp, PushResult, QueueHealth, RecordData } from '@outpost/core';
 import type { ServerContext } from '../create-sync-server';
 import type { StoredRecord, TenantWrite } from '../storage/sync-store';
@@ -29,6 +37,7 @@ import {
   countQueue,
   insertItem,
   itemsIn,
+  liveUpstreamKeys,
   loadHubState,
   loadUpstreamViews,
   localChangesAfter,
@@ -249,7 +258,12 @@ export class Hub {
       for (const change of changes) {
         // The hub's own copy of an upstream change: nothing to send back.
         if (views.get(recordKey(change.collection, change.id))?.syncedPosition === change.position) continue;
-        await this.enqueue(w, change.collection, change.id);
+        await this.enqueue(
+          w,
+          change.collection,
+          change.id,
+          views.get(recordKey(change.collection, change.id)) ?? null,
+        );
       }
       through = changes[changes.length - 1]?.position ?? through;
       if (changes.length < 1000) break;
@@ -258,7 +272,13 @@ export class Hub {
   }
 
   /** Seed 004's deduplication: the record's waiting item is refreshed, or one is made. */
-  private async enqueue(w: TenantWrite, collection: string, recordId: string): Promise<void> {
+  private async enqueue(
+    w: TenantWrite,
+    collection: string,
+    recordId: string,
+    /** The upstream's record as the hub knows it now: the new item's base. */
+    view: UpstreamView | null,
+  ): Promise<void> {
     const at = this.ctx.now().toISOString();
     const waiting = await waitingItemFor(w.transaction, w.tenant, collection, recordId);
     if (waiting) {
@@ -282,6 +302,9 @@ export class Hub {
       enqueuedAt: at,
       retryCount: 0,
       maxRetries: this.maxRetries,
+      // What the upstream had when the change was made here: a waiting item refreshed later keeps
+      // it, so a pull in between does not hide the upstream's own change from its rules.
+      baseVersion: view?.version ?? null,
       op: null,
       errorCode: null,
       errorMessage: null,
@@ -323,12 +346,31 @@ export class Hub {
   ): Promise<void> {
     const summary = outcome.push;
     summary.total += sending.length;
-    for (let i = 0; i < sending.length; i += this.batchSize) {
-      const batch = sending.slice(i, i + this.batchSize);
+    let size = this.batchSize;
+    for (let i = 0; i < sending.length;) {
+      const batch = sending.slice(i, i + size);
       let results: PushResult[];
       try {
         results = (await this.upstream(tenant).push(batch.map((s) => s.op))).results;
       } catch (err) {
+        // Too large for the upstream (its body limit, or its ops per push): refused whole, so none of
+        // it applied. Sent again as it was, it would be refused again on every push for good, and the
+        // queue would never drain: smaller batches, in the same order, until one op is alone.
+        if (err instanceof UpstreamError && err.status === 413) {
+          if (batch.length > 1) {
+            size = Math.ceil(batch.length / 2);
+            continue;
+          }
+          const [only] = batch;
+          if (only) {
+            await this.ctx.store.write(tenant, 0, (w) =>
+              this.fail(w, only.item, 'PAYLOAD_TOO_LARGE', 'the upstream refused the change as too large'),
+            );
+          }
+          summary.failed += 1;
+          i += 1;
+          continue;
+        }
         // The batch and those after it stay Processing, their ops kept: the next push resends them.
         outcome.error = failure(err);
         summary.failed += sending.length - i;
@@ -336,15 +378,35 @@ export class Hub {
       }
       await this.ctx.store.write(tenant, batch.length, async (w) => {
         for (const settled of await this.settle(w, batch, results)) {
-          if (settled.kind === 'applied') summary.success += 1;
-          else if (settled.kind === 'failed') summary.failed += 1;
+          if (settled.kind === 'applied') {
+            summary.success += 1;
+            // Applied, merged with a change made upstream meanwhile: a success, told all the same.
+            if (settled.merged) outcome.conflicts.push(settled.merged);
+          } else if (settled.kind === 'failed') summary.failed += 1;
           else {
             summary.conflicts += 1;
             outcome.conflicts.push(settled.conflict);
           }
         }
       });
+      i += batch.length;
     }
+  }
+
+  /**
+   * An item whose op the upstream refused unapplied, perhaps applicable later (a parent that had not
+   * arrived): the change stays here, and the item waits for its next attempt with a new op.
+   */
+  private async fail(w: TenantWrite, item: HubItem, code: string, message: string): Promise<void> {
+    const at = this.ctx.now().toISOString();
+    await updateItem(w.transaction, w.tenant, item.id, {
+      status: 'Failed',
+      op: null,
+      retryCount: item.retryCount + 1,
+      errorCode: code,
+      errorMessage: message,
+      updatedAt: at,
+    });
   }
 
   /**
@@ -394,7 +456,9 @@ export class Hub {
         collection: item.collection,
         type: change.type,
         id: item.recordId,
-        ...(view === null ? {} : { baseVersion: view.version }),
+        // The version the change was made on, not the latest the hub pulled: a change pulled
+        // meanwhile stays a concurrent change for the upstream's conflict rules.
+        ...(view === null ? {} : { baseVersion: item.baseVersion ?? view.version }),
         ...(change.type === 'delete' ? {} : { data: change.data }),
         hlc: changeHlc(change, record?.fieldMeta ?? {}, record?.hlc ?? this.ctx.clock.tick()),
       };
@@ -445,29 +509,39 @@ export class Hub {
       const record = records.get(key) ?? null;
 
       if (status === 'rejected' && !finalCodes.has(result.error?.code ?? '')) {
-        // Not applied, and perhaps applicable later (a parent that had not arrived): the change
-        // stays here, and the item waits for its next attempt with a new op.
-        await updateItem(trx, w.tenant, item.id, {
-          status: 'Failed',
-          op: null,
-          retryCount: item.retryCount + 1,
-          errorCode: result.error?.code ?? 'REJECTED',
-          errorMessage: result.error?.message ?? 'the upstream refused the change',
-          updatedAt: at,
-        });
+        await this.fail(
+          w,
+          item,
+          result.error?.code ?? 'REJECTED',
+          result.error?.message ?? 'the upstream refused the change',
+        );
         settled.push({ kind: 'failed' });
         continue;
       }
 
       // Local changes made after the op was built are still to go; the op's own the upstream answered.
       const baseline = expectedAfter(op, view);
-      const next = result.conflict?.server
-        ? fromServer(result.conflict.server)
+      let next: UpstreamSide = result.conflict?.server
+        ? status === 'applied'
+          ? // Merged or won over a concurrent change: the answer's server side is the record as it
+            // was before this op, not after; taken as it stands, it would undo the tablet's edit
+            // on the hub until the next pull.
+            appliedOver(op, fromServer(result.conflict.server), result.version)
+          : fromServer(result.conflict.server)
         : status === 'applied'
           ? { ...baseline, version: result.version ?? baseline.version }
           : // Refused for good with no record in the answer: the upstream kept what the hub knew.
             (view ?? { version: 0, deleted: true, data: {} });
+      // An answer older than what a pull has told the hub since (a resent op, answered as a
+      // duplicate with its first outcome): the view already holds the op's effect and whatever
+      // came after it. Taken back to the older version, the next change would go up on a stale
+      // base and meet its own op as a concurrent edit.
+      if (view !== null && next.version < view.version) next = view;
       await this.takeUpstream(w, op.collection, op.id, baseline, view, next, record, op.hlc ?? null);
+      // A change made here while this op was out was made on top of it: its base is now the
+      // upstream's version after the op, or the upstream would meet the hub's own op as a rival.
+      const behind = await waitingItemFor(trx, w.tenant, op.collection, op.id);
+      if (behind) await updateItem(trx, w.tenant, behind.id, { baseVersion: next.version });
       const conflict = status === 'applied' && !result.conflict ? null : hubConflict(op, result);
       await updateItem(trx, w.tenant, item.id, {
         status: 'Completed',
@@ -479,7 +553,9 @@ export class Hub {
         completedAt: at,
         updatedAt: at,
       });
-      settled.push(conflict === null ? { kind: 'applied' } : { kind: 'conflict', conflict });
+      if (conflict === null) settled.push({ kind: 'applied' });
+      else if (status === 'applied') settled.push({ kind: 'applied', merged: conflict });
+      else settled.push({ kind: 'conflict', conflict });
     }
     return settled;
   }
@@ -503,10 +579,14 @@ export class Hub {
     let syncedPosition = previous?.syncedPosition ?? 0;
     let wrote = false;
     const missing = record === null && wanted.deleted;
-    if (!missing && (local === null || !sameSide(local, wanted))) {
+    const stamp = hlc ?? this.ctx.clock.tick();
+    // The upstream's record, already here, but newer than the hub's copy says (a change that lost
+    // upstream is stamped with its own, older time when answered): its time is taken, so the hub's
+    // own last-write-wins does not let a tablet's edit made before it win here and go up as news.
+    const older = record !== null && sameSide(wanted, next) && compareHlc(stamp, record.hlc) > 0;
+    if (!missing && (local === null || !sameSide(local, wanted) || older)) {
       const version = (record?.version ?? 0) + 1;
       const data = wanted.deleted ? (record?.data ?? {}) : wanted.data;
-      const stamp = hlc ?? this.ctx.clock.tick();
       const written: StoredRecord = {
         collection,
         id,
@@ -519,7 +599,8 @@ export class Hub {
           version,
           stamp,
         ),
-        hlc: stamp,
+        // As applyEffect: a record's own HLC never goes back, so it always names its latest change.
+        hlc: record !== null && compareHlc(record.hlc, stamp) > 0 ? record.hlc : stamp,
         updatedAt: this.ctx.now().toISOString(),
         updatedBy: upstreamWriter,
         position: w.nextPosition(),
@@ -540,6 +621,8 @@ export class Hub {
     const conflicts: HubConflict[] = [];
     let error: HubFailure | null = null;
     let restarted = false;
+    /** After a resync from scratch: every record it brought (see dropVanished). */
+    let seen: Set<string> | null = null;
     for (;;) {
       const state = await loadHubState(this.ctx.store.db, tenant);
       let page;
@@ -549,6 +632,7 @@ export class Hub {
         // A cursor past the upstream's tombstone retention: read everything again, once.
         if (err instanceof UpstreamError && err.code === 'CURSOR_EXPIRED' && !restarted) {
           restarted = true;
+          seen = new Set();
           await this.ctx.store.db
             .transaction()
             .execute((trx) => saveHubState(trx, tenant, { upstreamCursor: null }));
@@ -575,13 +659,60 @@ export class Hub {
         // two would otherwise skip a page or apply one twice.
         await saveHubState(w.transaction, tenant, { upstreamCursor: page.cursor });
       });
+      if (seen !== null) for (const c of changes) seen.add(recordKey(c.collection, c.id));
       if (!page.hasMore) break;
+      // More to come from where it already was: an upstream (or a proxy before it) that never moves
+      // on would hold this tenant's exchange, and every tablet's run behind it, for ever.
+      if (page.cursor === state.upstreamCursor) {
+        error = {
+          code: 'UPSTREAM_ERROR',
+          message: 'the upstream said there was more, from where it already was',
+        };
+        break;
+      }
     }
+    if (error === null && seen !== null) await this.dropVanished(tenant, seen, summary);
     if (error === null) {
       const at = this.ctx.now().toISOString();
       await this.ctx.store.db.transaction().execute((trx) => saveHubState(trx, tenant, { lastPullAt: at }));
     }
     return { pull: summary, conflicts, error };
+  }
+
+  /**
+   * After a resync from scratch (CURSOR_EXPIRED): a record the upstream had and that the resync did
+   * not bring was deleted there, and its tombstone purged before this hub could pull it. It is
+   * deleted here too, or the hub's tablets would keep it for ever; a change made here and still to
+   * go stays, as under any pulled deletion.
+   */
+  private async dropVanished(tenant: string, seen: ReadonlySet<string>, summary: PullSummary): Promise<void> {
+    const live = await liveUpstreamKeys(this.ctx.store.db, tenant);
+    const gone = live.filter((k) => !seen.has(recordKey(k.collection, k.id)));
+    if (gone.length === 0) return;
+    await this.ctx.store.write(tenant, gone.length, async (w) => {
+      await this.feed(w);
+      const records = await w.loadRecords(gone);
+      const views = await loadUpstreamViews(w.transaction, tenant, gone);
+      for (const { collection, id } of gone) {
+        const key = recordKey(collection, id);
+        const view = views.get(key);
+        if (!view || view.deleted) continue;
+        const next: UpstreamSide = { version: view.version, deleted: true, data: {} };
+        const wrote = await this.takeUpstream(
+          w,
+          collection,
+          id,
+          view,
+          view,
+          next,
+          records.get(key) ?? null,
+          null,
+        );
+        summary.total += 1;
+        if (wrote) summary.applied += 1;
+        else summary.skipped += 1;
+      }
+    });
   }
 
   private async applyPage(w: TenantWrite, changes: readonly Change[]): Promise<Pulled[]> {
@@ -636,7 +767,10 @@ export class Hub {
   }
 }
 
-type Settled = { kind: 'applied' } | { kind: 'failed' } | { kind: 'conflict'; conflict: HubConflict };
+type Settled =
+  | { kind: 'applied'; merged?: HubConflict }
+  | { kind: 'failed' }
+  | { kind: 'conflict'; conflict: HubConflict };
 type Pulled =
   { kind: 'applied' } | { kind: 'skipped' } | { kind: 'conflict'; wrote: boolean; conflict: HubConflict };
 
@@ -648,6 +782,19 @@ function expectedAfter(op: PushOp, view: UpstreamView | null): UpstreamSide {
   if (op.type === 'create') return { version, deleted: false, data };
   // An update merged with the upstream's other fields: those come with the next pull.
   return { version, deleted: false, data: applyPatch(view && !view.deleted ? view.data : {}, data) };
+}
+
+/**
+ * The upstream's record after `op` was applied over a concurrent change (outcome merged or
+ * client-won): `before` is the record the upstream held when it came. An approximation of the
+ * upstream's rule (a merge keeps the upstream's other fields); the next pull brings the record as
+ * it is, and corrects it.
+ */
+function appliedOver(op: PushOp, before: UpstreamSide, version: number | undefined): UpstreamSide {
+  const at = version ?? before.version + 1;
+  if (op.type === 'delete') return { version: at, deleted: true, data: {} };
+  const data = (op.data ?? {}) as RecordData;
+  return { version: at, deleted: false, data: applyPatch(before.deleted ? {} : before.data, data) };
 }
 
 function fromServer(server: { data: Record<string, unknown> | null; version: number }): UpstreamSide {

@@ -343,13 +343,21 @@ function migrations(kind: DatabaseKind): Record<string, Migration> {
           .addColumn('enqueued_at', 'text', (c) => c.notNull())
           .addColumn('retry_count', 'integer', (c) => c.notNull())
           .addColumn('max_retries', 'integer', (c) => c.notNull())
-          .addColumn('op', 'text')
+          .addColumn('base_version', 'integer')
           .addColumn('error_code', 'text')
           .addColumn('error_message', 'text')
           .addColumn('conflict', 'text')
           .addColumn('updated_at', 'text', (c) => c.notNull())
           .addColumn('completed_at', 'text')
           .addPrimaryKeyConstraint('hub_queue_pk', ['tenant', 'id'])
+          .execute();
+        // The op of an item in flight, kept apart: a queue item holds no patient data (seed 004).
+        await db.schema
+          .createTable('hub_sent_ops')
+          .addColumn('tenant', 'text', (c) => c.notNull())
+          .addColumn('item_id', 'text', (c) => c.notNull())
+          .addColumn('op', 'text', (c) => c.notNull())
+          .addPrimaryKeyConstraint('hub_sent_ops_pk', ['tenant', 'item_id'])
           .execute();
         // Seed 004's indexes: by status and age for processing, by entity for deduplication.
         await db.schema

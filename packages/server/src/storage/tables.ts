@@ -237,14 +237,28 @@ export interface Tables {
     enqueued_at: string;
     retry_count: number;
     max_retries: number;
-    /** JSON PushOp, set when the item is sent: resent as it is until the upstream answers. */
-    op: string | null;
+    /**
+     * The upstream version the waiting change was made on: sent as its base, so the upstream's
+     * rules see whatever changed there since, even after a pull brought it to the hub. Null for a
+     * record the upstream did not have.
+     */
+    base_version: number | null;
     error_code: string | null;
     error_message: string | null;
     /** JSON conflict summary from the upstream's answer, when there was one. */
     conflict: string | null;
     updated_at: string;
     completed_at: string | null;
+  };
+  /**
+   * The op of a hub_queue item in flight, as sent: resent as it is until the upstream answers, then
+   * deleted. Kept apart from the item, which holds no patient data (seed 004).
+   */
+  hub_sent_ops: {
+    tenant: string;
+    item_id: string;
+    /** JSON PushOp. */
+    op: string;
   };
   rate_limits: {
     /** Whose requests: a user (tenant and id) or, before sign-in, an address. */

@@ -243,6 +243,10 @@ describe.each(dialects())('an Outpost hub relaying to a central server on %s', (
 
     const pushed = await run('/api/v1/sync/push');
     expect(pushed).toMatchObject({ success: true, push: { total: 1, success: 1, conflicts: 0 } });
+    // Sent on the version it was made on, it met the central phone, and the two merged.
+    expect(pushed.conflicts).toEqual([
+      expect.objectContaining({ entityId: patientId, resolution: 'Merged' }),
+    ]);
     // The patients rule merges fields changed on different sides.
     expect((await record(central, 'patients', patientId))?.data).toEqual({
       name: 'Chisomo B.',
