@@ -4,74 +4,11 @@
 // runs it on SQLite only), in front of a central server on the other one when both are available.
 import { afterEach, describe, expect, it } from 'vitest';
 import { uuidv7 } from '@outpost/core';
-import type { Change } from '@outpost/core';
 import type { HubOptions } from '../../src/index';
 import { createStorage, dialects, password, startTestServer } from '../server-fixture';
 import type { DialectName, Storage, TestServer } from '../server-fixture';
 import { hlc, pullAll, push } from '../sync-client';
-
-interface HubRun {
-  success: boolean;
-  push: { total: number; success: number; failed: number; conflicts: number };
-  pull: { total: number; applied: number; skipped: number; conflicts: number };
-  conflicts: Array<{ entityType: string; entityId: string; resolution: string; reason: string }>;
-  error?: { code: string; message: string };
-}
-
-interface HubStatus {
-  pending: number;
-  processing: number;
-  failed: number;
-  oldestPendingAt: string | null;
-  lastSyncAt: string | null;
-}
-
-type Faked = { status: number; body: unknown } | null;
-
-/**
- * A link to the central server that a test can cut, make lose a push's answer after the central
- * server applied it, hold a push while the clinic keeps working, or answer in the central server's
- * place (a broken upstream or a proxy's page).
- */
-class Link {
-  mode: 'up' | 'down' | 'lose-push-answer' = 'up';
-  pushesSent = 0;
-  pullsSent = 0;
-  /** Runs while a push is on its way to the central server, before it arrives there. */
-  duringPush: (() => Promise<void>) | null = null;
-  /** Answers a request in the central server's place; null lets it through. */
-  fake: ((url: string, init: RequestInit | undefined) => Faked) | null = null;
-
-  readonly fetch: typeof fetch = async (input, init) => {
-    if (this.mode === 'down') throw new TypeError('fetch failed: the clinic is offline');
-    const url = String(input);
-    const isPush = url.includes('/v1/sync/push');
-    if (isPush) this.pushesSent += 1;
-    if (url.includes('/v1/sync/pull')) {
-      this.pullsSent += 1;
-      // A safety net for a hub that would pull forever: the test fails instead of hanging.
-      if (this.pullsSent > 200) throw new TypeError('the test link stops a hub that pulls forever');
-    }
-    const faked = this.fake?.(url, init) ?? null;
-    if (faked) {
-      return new Response(typeof faked.body === 'string' ? faked.body : JSON.stringify(faked.body), {
-        status: faked.status,
-        headers: { 'content-type': 'application/json' },
-      });
-    }
-    if (isPush && this.duringPush) {
-      const work = this.duringPush;
-      this.duringPush = null;
-      await work();
-    }
-    const response = await globalThis.fetch(input, init);
-    if (isPush && this.mode === 'lose-push-answer') {
-      await response.text();
-      throw new TypeError('fetch failed: connection reset');
-    }
-    return response;
-  };
-}
+import { Link, hubScene } from './hub-fixture';
 
 /** Each dialect for the hub, in front of a central server on the other one where there are two. */
 const pairs = (): Array<{ hubKind: DialectName; centralKind: DialectName }> => {
@@ -128,60 +65,8 @@ describe.each(pairs())(
       }
     });
 
-    const call = async (path = '/api/v1/sync/run', method: 'POST' | 'GET' = 'POST') => {
-      const res = await hub.request<HubRun>({
-        method,
-        url: path,
-        token: await hub.token('nurse@clinic-a.test'),
-      });
-      expect(res.status).toBe(200);
-      return res.body;
-    };
-    const run = () => call('/api/v1/sync/run');
-    const pushOnly = () => call('/api/v1/sync/push');
-    const pullOnly = () => call('/api/v1/sync/pull', 'GET');
-    const status = async () => {
-      const res = await hub.request<HubStatus>({
-        method: 'GET',
-        url: '/api/v1/sync/status',
-        token: await hub.token('nurse@clinic-a.test'),
-      });
-      expect(res.status).toBe(200);
-      return res.body;
-    };
-    const onTablet = async (ops: Parameters<typeof push>[2]) =>
-      push(hub, await hub.token('nurse@clinic-a.test'), ops);
-    const centrally = async (ops: Parameters<typeof push>[2]) =>
-      push(central, await central.token('admin@clinic-a.test'), ops, {
-        clientId: 'central-desk',
-        deviceId: 'desk',
-      });
-    const record = async (server: TestServer, collection: string, id: string) => {
-      const res = await server.request<{
-        version: number;
-        deleted: boolean;
-        data: Record<string, unknown> | null;
-      }>({
-        method: 'GET',
-        url: `/v1/records/${collection}/${id}`,
-        token: await server.token('admin@clinic-a.test'),
-      });
-      return res.status === 200 ? res.body : null;
-    };
-    /** What a tablet of the hub sees after a full pull from the hub (live records only). */
-    const tabletView = async () => {
-      const { changes } = await pullAll(hub, await hub.token('nurse@clinic-a.test'));
-      return new Map<string, Change>(
-        changes.filter((c) => !c.deleted).map((c) => [`${c.collection}/${c.id}`, c]),
-      );
-    };
-    /** What a desk of the central server sees (live records only). */
-    const centralView = async () => {
-      const { changes } = await pullAll(central, await central.token('admin@clinic-a.test'));
-      return new Map<string, Change>(
-        changes.filter((c) => !c.deleted).map((c) => [`${c.collection}/${c.id}`, c]),
-      );
-    };
+    const { run, pushOnly, pullOnly, status, onTablet, centrally, record, tabletView, centralView } =
+      hubScene(() => ({ hub, central }));
     /** The hub's tablets and the central server hold the same live records with the same data. */
     const expectConverged = async () => {
       const [here, there] = [await tabletView(), await centralView()];

@@ -3,52 +3,12 @@
 // central server. The hub is SQLite (seed 004's device is); the central server runs on each dialect.
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { uuidv7 } from '@outpost/core';
-import type { Change } from '@outpost/core';
 import { fieldClinic, vetPractice } from '@outpost/examples';
 import { createSyncServer } from '../../src/index';
 import type { HubOptions } from '../../src/index';
 import { createStorage, dialects, password, startTestServer, testSecret } from '../server-fixture';
 import type { DialectName, Storage, TestServer } from '../server-fixture';
-import { pullAll, push } from '../sync-client';
-
-interface HubRun {
-  success: boolean;
-  completedAt: string;
-  durationMs: number;
-  push: { total: number; success: number; failed: number; conflicts: number };
-  pull: { total: number; applied: number; skipped: number; conflicts: number };
-  conflicts: Array<{ entityType: string; entityId: string; resolution: string; reason: string }>;
-  error?: { code: string; message: string };
-}
-
-interface HubStatus {
-  pending: number;
-  processing: number;
-  failed: number;
-  oldestPendingAt: string | null;
-  lastSyncAt: string | null;
-  health: string;
-}
-
-/** A link to the central server that a test can cut, or make lose the answer after the request arrived. */
-class Link {
-  mode: 'up' | 'down' | 'lose-push-answer' = 'up';
-  pushesSent = 0;
-
-  readonly fetch: typeof fetch = async (input, init) => {
-    if (this.mode === 'down') throw new TypeError('fetch failed: the clinic is offline');
-    const response = await globalThis.fetch(input, init);
-    if (String(input).includes('/v1/sync/push')) {
-      this.pushesSent += 1;
-      if (this.mode === 'lose-push-answer') {
-        // The central server applied the push; its answer never reaches the hub.
-        await response.text();
-        throw new TypeError('fetch failed: connection reset');
-      }
-    }
-    return response;
-  };
-}
+import { Link, hubScene } from './hub-fixture';
 
 describe.each(dialects())('an Outpost hub relaying to a central server on %s', (centralKind: DialectName) => {
   let central: TestServer;
@@ -91,48 +51,7 @@ describe.each(dialects())('an Outpost hub relaying to a central server on %s', (
     await hubStorage?.destroy();
   });
 
-  const run = async (path = '/api/v1/sync/run', method: 'POST' | 'GET' = 'POST') => {
-    const res = await hub.request<HubRun>({
-      method,
-      url: path,
-      token: await hub.token('nurse@clinic-a.test'),
-    });
-    expect(res.status).toBe(200);
-    return res.body;
-  };
-  const status = async () => {
-    const res = await hub.request<HubStatus>({
-      method: 'GET',
-      url: '/api/v1/sync/status',
-      token: await hub.token('nurse@clinic-a.test'),
-    });
-    expect(res.status).toBe(200);
-    return res.body;
-  };
-  const onTablet = async (ops: Parameters<typeof push>[2]) =>
-    push(hub, await hub.token('nurse@clinic-a.test'), ops);
-  const centrally = async (ops: Parameters<typeof push>[2]) =>
-    push(central, await central.token('admin@clinic-a.test'), ops, {
-      clientId: 'central-desk',
-      deviceId: 'desk',
-    });
-  const record = async (server: TestServer, collection: string, id: string) => {
-    const res = await server.request<{
-      version: number;
-      deleted: boolean;
-      data: Record<string, unknown> | null;
-    }>({
-      method: 'GET',
-      url: `/v1/records/${collection}/${id}`,
-      token: await server.token('admin@clinic-a.test'),
-    });
-    return res.status === 200 ? res.body : null;
-  };
-  /** What a tablet of the hub sees after a full pull from the hub. */
-  const tabletView = async () => {
-    const { changes } = await pullAll(hub, await hub.token('nurse@clinic-a.test'));
-    return new Map<string, Change>(changes.map((c) => [`${c.collection}/${c.id}`, c]));
-  };
+  const { call: run, status, onTablet, centrally, record, tabletView } = hubScene(() => ({ hub, central }));
 
   it("sends a tablet's changes up once, brings the central server's down to the tablets, and says so in seed 004's words", async () => {
     await freshHub();
