@@ -372,6 +372,13 @@ function migrations(kind: DatabaseKind): Record<string, Migration> {
           .execute();
       },
     },
+    '0010_queue_attempt_roles': {
+      async up(db: Kysely<unknown>) {
+        // Seed 000's queue items retried by the server itself (dialects/queue-api/queue-api.ts):
+        // the roles a failed attempt ran under, since a background retry has no token.
+        await db.schema.alterTable('sync_queue').addColumn('attempt_roles', 'text').execute();
+      },
+    },
   };
 }
 

@@ -176,6 +176,11 @@ export interface Tables {
     conflict_id: string | null;
     /** The resolution asked for: CLIENT_WINS, SERVER_WINS or MANUAL. */
     resolution: string | null;
+    /**
+     * JSON string array: the roles the last failed attempt ran under, from its user's token. The
+     * server's own retry has no token and tries the item again under these; null before any.
+     */
+    attempt_roles: ColumnType<string | null, string | null | undefined, string | null>;
     queued_at: string;
     updated_at: string;
     synced_at: string | null;

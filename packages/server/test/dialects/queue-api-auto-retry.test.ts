@@ -371,10 +371,10 @@ describe.each(dialects())('seed 000 queue: the server retries by itself, on %s',
   it('an item that failed before the server kept its roles waits for its user’s retry, then retries by itself', async () => {
     const server = await serve(await storage());
     const { id, patient } = await orphanEncounter(server, 'tablet-old', 'Before roles');
-    // What an item that failed on the version before this one holds: the failure without roles.
+    // What an item that failed on the version before this one holds: no roles kept for its attempt.
     await server.app.outpost.store.db
       .updateTable('sync_queue')
-      .set({ error: JSON.stringify({ code: 'UNRESOLVED_REFERENCE', message: 'patient missing' }) })
+      .set({ attempt_roles: null })
       .where('id', '=', id)
       .execute();
     waitOutBackoff();

@@ -17,9 +17,10 @@ import type { SyncStore } from '../../storage/sync-store';
 import { collectionFor } from './resource-types';
 import { OpIdTaken, linkOf, ownLinkGuard } from './queue-op-ids';
 import { QueueStore, effectiveStatus } from './queue-store';
-import type { LoadedItem, QueueItem, QueueOutcome, StoredFailure } from './queue-store';
+import type { LoadedItem, QueueItem, QueueOutcome } from './queue-store';
 import { resolutionOptions } from './queue-messages';
 import type {
+  QueueError,
   QueueItemView,
   QueueRequest,
   QueueStatus,
@@ -219,6 +220,7 @@ export class QueueProcessor {
       retryCount: 0,
       nextAttemptAt: null,
       error: null,
+      attemptRoles: null,
       conflictId: null,
       resolution: null,
       queuedAt: nowIso,
@@ -306,9 +308,9 @@ export class QueueProcessor {
     const report: SweepReport = { ...emptyTally(), due: due.length, unattended: 0, errors: 0 };
     for (const item of due) {
       if (options.stop()) break;
-      const roles = item.error?.roles;
+      const roles = item.attemptRoles;
       // Failed before roles were kept: only its user, with a token, can say what they may do.
-      if (roles === undefined) {
+      if (roles === null) {
         report.unattended += 1;
         continue;
       }
@@ -420,12 +422,10 @@ export class QueueProcessor {
       };
     } else {
       const attempts = attempt + 1;
-      const error: StoredFailure = {
+      const error: QueueError = {
         code: result.error?.code ?? 'VALIDATION_FAILED',
         message: result.error?.message ?? 'the operation was refused',
         ...(result.error?.details !== undefined ? { details: result.error.details } : {}),
-        // The server's own retry runs under these (sweep): they are the user's, from their token.
-        roles: [...auth.roles],
       };
       outcome = {
         status: 'FAILED',
@@ -435,6 +435,8 @@ export class QueueProcessor {
             ? new Date(now.getTime() + backoffDelay(attempts, this.policy)).toISOString()
             : null,
         error,
+        // The server's own retry runs under these (sweep): they are the user's, from their token.
+        attemptRoles: [...auth.roles],
         conflictId: result.conflict?.id ?? null,
       };
     }

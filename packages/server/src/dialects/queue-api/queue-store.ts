@@ -1,18 +1,8 @@
-import type { Kysely } from 'kysely';
+import type { Kysely, Selectable } from 'kysely';
 import type { RecordData } from '@outpost/core';
 import type { SyncStore } from '../../storage/sync-store';
 import type { Tables } from '../../storage/tables';
 import type { QueueError, QueueOperation, QueueStatus, ResolutionOption } from './queue-messages';
-
-/**
- * The last failure as stored, with the roles the failed attempt ran under: the server's own retry
- * (QueueProcessor.sweep) has no token to take them from, and tries the item again under the same
- * roles its user had. Never shown to a client. Items that failed before roles were kept have none:
- * only their user's `retry` tries them, and that attempt keeps its roles for the next.
- */
-export interface StoredFailure extends QueueError {
-  roles?: readonly string[];
-}
 
 /** A queue item as stored. `status` is the stored one; `effectiveStatus` says what a client is shown. */
 export interface QueueItem {
@@ -32,7 +22,9 @@ export interface QueueItem {
   status: QueueStatus;
   retryCount: number;
   nextAttemptAt: string | null;
-  error: StoredFailure | null;
+  error: QueueError | null;
+  /** The roles the last failed attempt ran under (its user's); null before any kept them. */
+  attemptRoles: readonly string[] | null;
   conflictId: string | null;
   resolution: ResolutionOption | null;
   queuedAt: string;
@@ -49,7 +41,8 @@ export interface QueueOutcome {
   status: QueueStatus;
   retryCount?: number;
   nextAttemptAt?: string | null;
-  error?: StoredFailure | null;
+  error?: QueueError | null;
+  attemptRoles?: readonly string[];
   conflictId?: string | null;
   resolution?: ResolutionOption | null;
   syncedAt?: string | null;
@@ -66,7 +59,7 @@ export function effectiveStatus(status: QueueStatus, conflictResolvedBy: string 
     : status;
 }
 
-type Row = Tables['sync_queue'] & { conflict_resolved_by: string | null };
+type Row = Selectable<Tables['sync_queue']> & { conflict_resolved_by: string | null };
 
 function toItem(row: Row): LoadedItem {
   return {
@@ -86,7 +79,8 @@ function toItem(row: Row): LoadedItem {
     status: row.status as QueueStatus,
     retryCount: row.retry_count,
     nextAttemptAt: row.next_attempt_at,
-    error: row.error === null ? null : (JSON.parse(row.error) as StoredFailure),
+    error: row.error === null ? null : (JSON.parse(row.error) as QueueError),
+    attemptRoles: row.attempt_roles === null ? null : (JSON.parse(row.attempt_roles) as string[]),
     conflictId: row.conflict_id,
     resolution: row.resolution as ResolutionOption | null,
     queuedAt: row.queued_at,
@@ -200,10 +194,9 @@ export class QueueStore {
       .where('q.next_attempt_at', 'is not', null)
       .where('q.next_attempt_at', '<=', now)
       .where('q.retry_count', '<', options.maxAttempts - 1)
-      // Only failures that kept their roles (StoredFailure): one from before could never be tried
-      // here, and left in, enough of them (the oldest, listed first) would fill every batch. The
-      // pattern is JSON.stringify's own; text inside the message or details has its quotes escaped.
-      .where('q.error', 'like', '%"roles":[%')
+      // Only failures that kept their roles: one from before could never be tried here, and left
+      // in, enough of them (the oldest, listed first) would fill every batch.
+      .where('q.attempt_roles', 'is not', null)
       .orderBy('q.queued_at')
       .orderBy('q.id')
       .limit(options.limit)
@@ -259,6 +252,9 @@ export class QueueStore {
         ...(outcome.nextAttemptAt !== undefined ? { next_attempt_at: outcome.nextAttemptAt } : {}),
         ...(outcome.error !== undefined
           ? { error: outcome.error === null ? null : JSON.stringify(outcome.error) }
+          : {}),
+        ...(outcome.attemptRoles !== undefined
+          ? { attempt_roles: JSON.stringify(outcome.attemptRoles) }
           : {}),
         ...(outcome.conflictId !== undefined ? { conflict_id: outcome.conflictId } : {}),
         ...(outcome.resolution !== undefined ? { resolution: outcome.resolution } : {}),
