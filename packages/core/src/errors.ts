@@ -10,6 +10,8 @@ export const requestErrorStatus = {
   CONFLICT: 409,
   CURSOR_EXPIRED: 410,
   PAYLOAD_TOO_LARGE: 413,
+  /** A download's Range past the file's end (an addition to PROTOCOL.md, with files). */
+  RANGE_NOT_SATISFIABLE: 416,
   UNSUPPORTED_MEDIA_TYPE: 415,
   RATE_LIMITED: 429,
   INTERNAL: 500,

@@ -19,5 +19,6 @@ export * from './protocol/pull';
 export * from './protocol/auth';
 export * from './protocol/status';
 export * from './protocol/live';
+export * from './protocol/files';
 export * from './protocol/issues';
 export * from './graph/dependency-order';

@@ -23,6 +23,7 @@ import { pushRoutes } from './routes/push';
 import { pullRoutes } from './routes/pull';
 import { statusRoutes } from './routes/status';
 import { recordRoutes } from './routes/records';
+import { fileRoutes } from './routes/files';
 import { conflictRoutes } from './routes/conflicts';
 import { rejectionRoutes } from './routes/rejections';
 import { liveRoutes } from './routes/live';
@@ -57,6 +58,8 @@ export interface LimitOptions {
    * on slow rural links send small pushes (batches of 50 ops), well within 5 minutes.
    */
   requestTimeoutMs?: number;
+  /** Largest file a device may attach to a record (decision 0022). Default 100 MiB. */
+  maxFileBytes?: number;
 }
 
 export interface SyncServerOptions {
@@ -313,6 +316,7 @@ export async function createSyncServer(options: SyncServerOptions): Promise<Fast
   await app.register(liveRoutes, options.live ?? {});
   await app.register(statusRoutes);
   await app.register(recordRoutes);
+  await app.register(fileRoutes, { maxFileBytes: limits.maxFileBytes ?? 100 * 1024 * 1024 });
   await app.register(conflictRoutes);
   await app.register(rejectionRoutes);
   await app.register(watermelonRoutes);

@@ -57,7 +57,7 @@ export interface TestServer {
   token(email: TestEmail): Promise<string>;
   /** JSON request through the full HTTP stack; returns status and parsed body. */
   request<T = unknown>(options: {
-    method: 'GET' | 'POST' | 'PATCH' | 'DELETE';
+    method: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
     url: string;
     token?: string;
     body?: unknown;

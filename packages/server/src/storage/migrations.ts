@@ -379,6 +379,41 @@ function migrations(kind: DatabaseKind): Record<string, Migration> {
         await db.schema.alterTable('sync_queue').addColumn('attempt_roles', 'text').execute();
       },
     },
+    '0013_files': {
+      async up(db: Kysely<unknown>) {
+        // Files attached to records, received in chunks (decision 0022). A file's description and
+        // the count of chunks held; the bytes beside it, one row per chunk, in the database so one
+        // backup holds records and files together.
+        await db.schema
+          .createTable('files')
+          .addColumn('tenant', 'text', (c) => c.notNull())
+          .addColumn('id', 'text', (c) => c.notNull())
+          .addColumn('collection', 'text', (c) => c.notNull())
+          .addColumn('record_id', 'text', (c) => c.notNull())
+          .addColumn('name', 'text', (c) => c.notNull())
+          .addColumn('content_type', 'text', (c) => c.notNull())
+          .addColumn('size', 'bigint', (c) => c.notNull())
+          .addColumn('sha256', 'text', (c) => c.notNull())
+          .addColumn('chunk_size', 'integer', (c) => c.notNull())
+          .addColumn('chunk_count', 'integer', (c) => c.notNull())
+          .addColumn('received', 'integer', (c) => c.notNull())
+          .addColumn('created_by', 'text', (c) => c.notNull())
+          .addColumn('device_id', 'text')
+          .addColumn('created_at', 'text', (c) => c.notNull())
+          .addColumn('completed_at', 'text')
+          .addPrimaryKeyConstraint('files_pk', ['tenant', 'id'])
+          .execute();
+        await db.schema
+          .createTable('file_chunks')
+          .addColumn('tenant', 'text', (c) => c.notNull())
+          .addColumn('file_id', 'text', (c) => c.notNull())
+          .addColumn('idx', 'integer', (c) => c.notNull())
+          .addColumn('sha256', 'text', (c) => c.notNull())
+          .addColumn('bytes', kind === 'postgres' ? 'bytea' : 'blob', (c) => c.notNull())
+          .addPrimaryKeyConstraint('file_chunks_pk', ['tenant', 'file_id', 'idx'])
+          .execute();
+      },
+    },
   };
 }
 

@@ -170,7 +170,7 @@ export interface AuditEvent {
   at: string;
   userId: string;
   deviceId: string | null;
-  action: 'login' | 'login-failed' | 'push-op' | 'resolve' | 'undo' | 'refused';
+  action: 'login' | 'login-failed' | 'push-op' | 'resolve' | 'undo' | 'refused' | 'file-upload';
   collection: string | null;
   recordId: string | null;
   /** For a refused request: the route as registered (`GET /v1/conflicts/:id`), never the URL. */
@@ -854,7 +854,8 @@ async function touchDevice(
   await touchDeviceSql(tenant, userId, deviceId, at).execute(db);
 }
 
-async function insertAudit(db: Db, events: readonly AuditEvent[]): Promise<void> {
+/** Writes audit events with `db`, a transaction's when they go with its writes. */
+export async function insertAudit(db: Db, events: readonly AuditEvent[]): Promise<void> {
   for (const part of chunks(events, 500)) {
     await db
       .insertInto('audit_events')

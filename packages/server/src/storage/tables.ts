@@ -272,4 +272,32 @@ export interface Tables {
     window_start_ms: number;
     hits: number;
   };
+  /** Files attached to records (decision 0022): the description and how many chunks are held. */
+  files: {
+    tenant: string;
+    id: string;
+    collection: string;
+    record_id: string;
+    /** May name the patient: never logged or audited. */
+    name: string;
+    content_type: string;
+    size: number;
+    /** The whole file's SHA-256, lowercase hex, as the device declared it. */
+    sha256: string;
+    chunk_size: number;
+    chunk_count: number;
+    received: number;
+    created_by: string;
+    device_id: string | null;
+    created_at: string;
+    completed_at: string | null;
+  };
+  /** A file's bytes, one row per chunk received, each with its own SHA-256. */
+  file_chunks: {
+    tenant: string;
+    file_id: string;
+    idx: number;
+    sha256: string;
+    bytes: Uint8Array;
+  };
 }

@@ -1,0 +1,77 @@
+import { z } from 'zod';
+import { recordIdSchema } from './common';
+
+/**
+ * Files attached to records, sent in chunks (docs/server.md, "Files"; decision 0022). One module
+ * for both ends: the server checks what a device declares with these, the device reads the
+ * server's answers with them.
+ */
+
+/** Chunks are at least this large, so a file is never thousands of requests... */
+export const minFileChunkBytes = 1024;
+/** ...and at most this large, so one chunk is one comfortable database row and request body. */
+export const maxFileChunkBytes = 4 * 1024 * 1024;
+/** The header that carries a chunk's SHA-256 (and, on a download, the whole file's). */
+export const sha256Header = 'x-outpost-sha256';
+
+export const sha256HexSchema = z
+  .string()
+  .regex(/^[0-9a-f]{64}$/, { message: 'must be a SHA-256 in 64 lowercase hex digits' });
+
+/** `PUT /v1/files/:id`: what the device says the file is. Declaring it again the same way resumes it. */
+export const fileDeclarationSchema = z
+  .object({
+    collection: z.string().min(1).max(64),
+    recordId: recordIdSchema,
+    /** Shown to people; may name the patient, so it never reaches a log or the audit. */
+    name: z.string().min(1).max(255),
+    contentType: z
+      .string()
+      .min(1)
+      .max(255)
+      .regex(/^[\w.+-]+\/[\w.+-]+$/, { message: 'must be a media type such as image/jpeg' }),
+    size: z.number().int().min(0).max(Number.MAX_SAFE_INTEGER),
+    sha256: sha256HexSchema,
+    chunkSize: z.number().int().min(minFileChunkBytes).max(maxFileChunkBytes),
+    /** The device uploading it, for the audit. */
+    deviceId: z.string().min(1).max(128).optional(),
+  })
+  .strict();
+export type FileDeclaration = z.infer<typeof fileDeclarationSchema>;
+
+export const fileStatusSchema = z.object({
+  id: z.string(),
+  collection: z.string(),
+  recordId: z.string(),
+  name: z.string(),
+  contentType: z.string(),
+  size: z.number().int(),
+  sha256: z.string(),
+  chunkSize: z.number().int(),
+  chunkCount: z.number().int(),
+  /** Indexes (from 0) the server does not hold yet: what a resuming device sends. */
+  missingChunks: z.array(z.number().int()),
+  complete: z.boolean(),
+  createdBy: z.string(),
+  createdAt: z.string(),
+  completedAt: z.string().nullable(),
+});
+export type FileStatus = z.infer<typeof fileStatusSchema>;
+
+/** `PUT /v1/files/:id/chunks/:index` */
+export const chunkReceiptSchema = z.object({
+  received: z.number().int(),
+  chunkCount: z.number().int(),
+  complete: z.boolean(),
+});
+export type ChunkReceipt = z.infer<typeof chunkReceiptSchema>;
+
+/** How many chunks a file of `size` bytes is cut into: none for an empty file. */
+export function chunkCountOf(size: number, chunkSize: number): number {
+  return Math.ceil(size / chunkSize);
+}
+
+/** The exact length chunk `index` must have: `chunkSize`, but the last holds what is left. */
+export function chunkLengthOf(size: number, chunkSize: number, index: number): number {
+  return Math.min(chunkSize, size - index * chunkSize);
+}

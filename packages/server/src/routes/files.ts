@@ -1,0 +1,221 @@
+import { Readable } from 'node:stream';
+import type { FastifyInstance, FastifyReply } from 'fastify';
+import {
+  OutpostError,
+  chunkCountOf,
+  chunkLengthOf,
+  fileDeclarationSchema,
+  isValidRecordId,
+  maxFileChunkBytes,
+  sha256Header,
+  sha256HexSchema,
+} from '@outpost/core';
+import type { ChunkReceipt, FileStatus } from '@outpost/core';
+import { caller } from '../http/caller';
+import type { AuthContext } from '../auth/tokens';
+import { FileStore, sha256Hex } from '../storage/file-store';
+import type { StoredFile } from '../storage/file-store';
+import { byteRange } from '../http/byte-range';
+
+export interface FileRouteOptions {
+  /** Largest file a device may declare. */
+  maxFileBytes: number;
+}
+
+type Access = 'upload' | 'download';
+
+/**
+ * Files attached to records, in checked chunks (docs/server.md, "Files"; decision 0022). A file
+ * takes its permissions from its record's collection: uploading needs create or update on it,
+ * downloading needs read.
+ */
+export async function fileRoutes(app: FastifyInstance, options: FileRouteOptions): Promise<void> {
+  const { store, schemaFor, now } = app.outpost;
+  const files = new FileStore(store);
+
+  // A chunk is raw bytes; this plugin's routes are the only ones that take them. The limit is one
+  // chunk's: a larger body is no chunk.
+  app.addContentTypeParser(
+    'application/octet-stream',
+    { parseAs: 'buffer', bodyLimit: maxFileChunkBytes },
+    (_request, body, done) => done(null, body),
+  );
+
+  function mayReach(auth: AuthContext, collection: string, access: Access): boolean {
+    const schema = schemaFor(auth.tenant);
+    return access === 'download'
+      ? schema.can(auth.roles, collection, 'read')
+      : schema.can(auth.roles, collection, 'create') || schema.can(auth.roles, collection, 'update');
+  }
+
+  function refuse(collection: string, access: Access): OutpostError {
+    return new OutpostError(
+      'FORBIDDEN',
+      access === 'download'
+        ? `your role may not read ${collection}, so not its files either`
+        : `your role may not write ${collection}, so it may not attach files to it`,
+    );
+  }
+
+  function checkedId(id: string): string {
+    if (!isValidRecordId(id))
+      throw new OutpostError('VALIDATION_FAILED', 'a file id is 1-64 characters of A-Z a-z 0-9 _ . -');
+    return id;
+  }
+
+  /** The caller's file, or 404: another clinic's file is not found, exactly as one that never was. */
+  async function fileFor(auth: AuthContext, id: string, access: Access): Promise<StoredFile> {
+    const file = await files.find(auth.tenant, checkedId(id));
+    if (!file) throw new OutpostError('NOT_FOUND', `no file ${id}`);
+    if (!mayReach(auth, file.collection, access)) throw refuse(file.collection, access);
+    return file;
+  }
+
+  app.put<{ Params: { id: string } }>('/v1/files/:id', async (request): Promise<FileStatus> => {
+    const auth = caller(request);
+    const id = checkedId(request.params.id);
+    const parsed = fileDeclarationSchema.safeParse(request.body);
+    if (!parsed.success) {
+      throw new OutpostError('VALIDATION_FAILED', 'the file description is not valid', {
+        issues: parsed.error.issues.map((i) => ({ path: i.path.join('.'), message: i.message })),
+      });
+    }
+    const declaration = parsed.data;
+    if (!schemaFor(auth.tenant).collection(declaration.collection)) {
+      throw new OutpostError('VALIDATION_FAILED', `no collection named "${declaration.collection}"`);
+    }
+    if (!mayReach(auth, declaration.collection, 'upload')) throw refuse(declaration.collection, 'upload');
+    if (declaration.size > options.maxFileBytes) {
+      throw new OutpostError(
+        'PAYLOAD_TOO_LARGE',
+        `a file may be at most ${options.maxFileBytes} bytes; this one is ${declaration.size}`,
+        { maxFileBytes: options.maxFileBytes },
+      );
+    }
+    if (FileStore.emptyHashMismatch(declaration)) {
+      throw new OutpostError('VALIDATION_FAILED', 'an empty file has the SHA-256 of no bytes');
+    }
+    const outcome = await files.declare(auth.tenant, id, declaration, {
+      userId: auth.userId,
+      at: now().toISOString(),
+    });
+    if (outcome.kind === 'differs') {
+      throw new OutpostError('CONFLICT', `file ${id} was already declared with another description`);
+    }
+    return outcome.file;
+  });
+
+  app.get<{ Params: { id: string } }>('/v1/files/:id', async (request): Promise<FileStatus> => {
+    const auth = caller(request);
+    return files.status(auth.tenant, await fileFor(auth, request.params.id, 'download'));
+  });
+
+  app.put<{ Params: { id: string; index: string } }>(
+    '/v1/files/:id/chunks/:index',
+    async (request): Promise<ChunkReceipt> => {
+      const auth = caller(request);
+      const file = await fileFor(auth, request.params.id, 'upload');
+      const index = Number(request.params.index);
+      const chunkCount = chunkCountOf(file.size, file.chunkSize);
+      if (!/^\d+$/.test(request.params.index) || index >= chunkCount) {
+        throw new OutpostError(
+          'VALIDATION_FAILED',
+          `chunk index must be a whole number from 0 to ${chunkCount - 1}`,
+        );
+      }
+      const body: unknown = request.body;
+      if (!Buffer.isBuffer(body)) {
+        throw new OutpostError('UNSUPPORTED_MEDIA_TYPE', 'a chunk is sent as application/octet-stream');
+      }
+      const expectedLength = chunkLengthOf(file.size, file.chunkSize, index);
+      if (body.length !== expectedLength) {
+        throw new OutpostError(
+          'VALIDATION_FAILED',
+          `chunk ${index} must be ${expectedLength} bytes; ${body.length} came`,
+          { reason: 'chunk-length' },
+        );
+      }
+      const declared = sha256HexSchema.safeParse(request.headers[sha256Header]);
+      if (!declared.success) {
+        throw new OutpostError(
+          'VALIDATION_FAILED',
+          `the ${sha256Header} header must carry the chunk's SHA-256`,
+        );
+      }
+      if (sha256Hex(body) !== declared.data) {
+        throw new OutpostError(
+          'VALIDATION_FAILED',
+          `chunk ${index} does not match its SHA-256: it was damaged on the way, send it again`,
+          { reason: 'chunk-checksum' },
+        );
+      }
+      const outcome = await files.putChunk(
+        auth.tenant,
+        file,
+        index,
+        body,
+        declared.data,
+        { userId: auth.userId, deviceId: file.deviceId },
+        now().toISOString(),
+      );
+      if (outcome.kind === 'differs') {
+        throw new OutpostError(
+          'CONFLICT',
+          `chunk ${index} of file ${file.id} is already held with other bytes`,
+        );
+      }
+      if (outcome.kind === 'file-checksum') {
+        throw new OutpostError(
+          'VALIDATION_FAILED',
+          `file ${file.id} does not match its SHA-256 as a whole; nothing of it is kept, send it again`,
+          { reason: 'file-checksum' },
+        );
+      }
+      return { received: outcome.received, chunkCount: outcome.chunkCount, complete: outcome.complete };
+    },
+  );
+
+  app.get<{ Params: { id: string } }>(
+    '/v1/files/:id/content',
+    // Bytes go as stored: compressing would break ranges, and photos do not shrink.
+    { compress: false },
+    async (request, reply) => {
+      const auth = caller(request);
+      const file = await fileFor(auth, request.params.id, 'download');
+      if (!file.complete) {
+        throw new OutpostError('CONFLICT', `file ${file.id} is not complete yet`, {
+          reason: 'incomplete',
+        });
+      }
+      contentHeaders(reply, file);
+      const range = byteRange(request.headers.range, file.size);
+      if (range === 'unsatisfiable') {
+        reply.header('content-range', `bytes */${file.size}`);
+        throw new OutpostError('RANGE_NOT_SATISFIABLE', `file ${file.id} has ${file.size} bytes`);
+      }
+      const { start, end } = range ?? { start: 0, end: file.size - 1 };
+      if (range) {
+        reply.code(206).header('content-range', `bytes ${start}-${end}/${file.size}`);
+      }
+      reply.header('content-length', end - start + 1);
+      if (file.size === 0) return reply.send(Buffer.alloc(0));
+      return reply.send(Readable.from(files.content(auth.tenant, file, start, end)));
+    },
+  );
+}
+
+/**
+ * A file is the device's bytes, never a page of this server: a file declared as HTML must not run
+ * in the clinic app's origin, so it is an attachment, not sniffed, and sandboxed if opened.
+ */
+function contentHeaders(reply: FastifyReply, file: StoredFile): void {
+  reply
+    .type(file.contentType)
+    .header('etag', `"${file.sha256}"`)
+    .header(sha256Header, file.sha256)
+    .header('accept-ranges', 'bytes')
+    .header('x-content-type-options', 'nosniff')
+    .header('content-security-policy', "sandbox; default-src 'none'")
+    .header('cache-control', 'private, no-store')
+    .header('content-disposition', `attachment; filename*=UTF-8''${encodeURIComponent(file.name)}`);
+}
