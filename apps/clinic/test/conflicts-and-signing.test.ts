@@ -172,10 +172,14 @@ describe.runIf(chromiumAvailable())('conflicts and signed notes in the clinic ap
     const { dialog } = await adminResolving('Mphatso Gondwe');
     await dialog.getByRole('button', { name: 'Keep local' }).click();
     await dialog.getByRole('button', { name: 'Confirm' }).click();
-    // The midwife's village would overwrite Chilumba, which nobody has seen: refused, and said.
+    // The midwife's village would overwrite Chilumba, which nobody has seen: refused, and said in
+    // plain words (not the server's, which name the record by id and the choice by its wire name).
     await dialog
       .getByRole('alert')
-      .getByText(/edited after this conflict \(village\)/)
+      .getByText(
+        'Not applied: someone changed village after this conflict, and that choice would overwrite that change.',
+        { exact: false },
+      )
       .waitFor();
     await dialog.getByText('Changed after this conflict: village.').waitFor();
     expect(await dialog.getByRole('columnheader', { name: 'Now' }).count()).toBe(1);

@@ -27,10 +27,17 @@ export interface SyncEngine extends SyncEngineState {
    * what gave up on the network goes again, and a server the device was resting is tried at once.
    */
   sync(options?: SyncOptions): Promise<SyncResult>;
+  /**
+   * Settles a conflict through the server (`client.conflicts.resolve`). With `{ onlyOpen: true }`,
+   * only while it is still open: one settled meanwhile (by a colleague, on another device) is
+   * refused with 409 rather than overruled, and `settledMeanwhile(err)` from `@outpost/core` says
+   * how it stands. A view that offers a choice for a conflict it shows open passes it.
+   */
   resolveConflict(
     id: string,
     strategy: ResolutionStrategy,
     mergedData?: RecordData,
+    options?: { readonly onlyOpen?: boolean },
   ): Promise<ResolveResponse>;
   /**
    * Reloads the conflicts from the server's archive (an administrator's device gets every device's);
@@ -125,8 +132,12 @@ export function useSyncEngine(): SyncEngine {
     [client, source],
   );
   const resolveConflict = useCallback(
-    (id: string, strategy: ResolutionStrategy, mergedData?: RecordData) =>
-      client.conflicts.resolve(id, strategy, mergedData),
+    (
+      id: string,
+      strategy: ResolutionStrategy,
+      mergedData?: RecordData,
+      options?: { readonly onlyOpen?: boolean },
+    ) => client.conflicts.resolve(id, strategy, mergedData, options),
     [client],
   );
   const refreshConflicts = useCallback(() => client.conflicts.refresh(), [client]);

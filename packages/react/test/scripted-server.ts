@@ -245,11 +245,20 @@ export function scriptedServer(): ScriptedServer {
           settledFields,
         );
         if (collision) {
-          throw new OutpostError('CONFLICT', `${conflict.recordId} was edited after this conflict`, {
-            fields: collision.fields,
-            deleted: collision.deleted,
-            currentVersion: records.get(key)?.version ?? null,
-          });
+          // The real server's refusal (conflict-desk.ts), word for word: its message tells a
+          // deletion since from an edit since, as its details do.
+          const { collection, recordId } = conflict;
+          throw new OutpostError(
+            'CONFLICT',
+            collision.deleted
+              ? `${collection} ${recordId} was deleted after this conflict: ${request.strategy} would bring it back`
+              : `${collection} ${recordId} was edited after this conflict (${collision.fields.join(', ')}): ${request.strategy} would overwrite that`,
+            {
+              fields: collision.fields,
+              deleted: collision.deleted,
+              currentVersion: records.get(key)?.version ?? null,
+            },
+          );
         }
         // The effect as the real server applies it (core's applyEffect), on the data this server keeps.
         const after = applyEffect(

@@ -58,3 +58,45 @@ export function localSide(
     return { column: 'Local (this device)', version: "This device's version" };
   return { column: `Local (device ${device})`, version: `The version from device ${device}` };
 }
+
+/**
+ * What kind of conflict it is, in words: the protocol's kinds (`version`, `delete-update`, ...) name
+ * how the server found it, not what happened.
+ */
+export function kindLabel(conflict: Pick<LocalConflict, 'summary' | 'opType'>): string {
+  switch (conflict.summary.kind) {
+    case 'version':
+    case 'timestamp':
+    case 'hash':
+      return 'Edited locally and on the server';
+    case 'delete-update':
+      return conflict.opType === 'delete'
+        ? 'Deleted locally, edited on the server'
+        : 'Edited locally, deleted on the server';
+    case 'immutable':
+      return 'Edit of a record that may no longer change';
+    case 'locked':
+      return 'Edit of a locked record';
+  }
+}
+
+/**
+ * A field's key in words ("dateOfBirth": "date of birth", "blood_pressure": "blood pressure"):
+ * schemas carry no labels of their own. A word in capitals keeps them ("patientID": "patient ID").
+ */
+export function fieldLabel(key: string): string {
+  return key
+    .replace(/[_-]+/g, ' ')
+    .replace(/([a-z0-9])([A-Z])/g, '$1 $2')
+    .replace(/([A-Z]+)([A-Z][a-z])/g, '$1 $2')
+    .trim()
+    .split(/\s+/)
+    .map((word) => (/[A-Z]/.test(word) && word === word.toUpperCase() ? word : word.toLowerCase()))
+    .join(' ');
+}
+
+/** Words as a sentence lists them: "a", "a and b", "a, b and c". */
+export function listInWords(words: readonly string[]): string {
+  if (words.length <= 1) return words.join('');
+  return `${words.slice(0, -1).join(', ')} and ${words.at(-1)}`;
+}

@@ -1,7 +1,8 @@
 // @vitest-environment happy-dom
 import { afterEach, describe, expect, it } from 'vitest';
 import { OutpostError } from '@outpost/core';
-import { manyConflicts } from '../../test/conflict-scenarios';
+import { aminaId, manyConflicts, openScriptedClient } from '../../test/conflict-scenarios';
+import { scriptedServer } from '../../test/scripted-server';
 import { button, dialog, diffRow, labelledSelect, press, queryButton, selectOption } from '../../test/dom';
 import { acting, cleanup, render } from '../../test/react-fixture';
 import type { Rendered } from '../../test/react-fixture';
@@ -287,6 +288,26 @@ describe('ConflictList', () => {
     expect(dialog()).toBeNull();
     await press(button(view.container, 'Resolve'));
     expect(dialog()?.textContent).toContain('Conflict on patients “Amina K.”');
+  });
+
+  it('says what happened and which fields are in dispute in words, not by kind name or field key', async () => {
+    const server = scriptedServer();
+    server.put('patients', aminaId, { name: 'Amina K.', dateOfBirth: '1990-01-01' });
+    const client = await openScriptedClient(server);
+    await client.sync();
+    // The nurse corrects her date of birth while the office enters another.
+    await client.collection('patients').update(aminaId, { dateOfBirth: '1990-02-01' });
+    server.conflictOnPush('patients', aminaId, { name: 'Amina K.', dateOfBirth: '1991-01-01' });
+    await client.sync();
+    const view = await render(client, <ConflictList />);
+
+    const cells = Array.from(row(view, 'patients “Amina K.”').querySelectorAll('td')).map(
+      (td) => td.textContent,
+    );
+    expect(cells.slice(0, 2)).toEqual(['Edited locally and on the server', 'date of birth']);
+    await press(button(view.container, 'Resolve'));
+    expect(dialog()?.textContent).toContain('Edited locally and on the server. Detected');
+    expect(dialog()?.textContent).toContain('Fields in dispute: date of birth.');
   });
 
   it('says so when there are no conflicts', async () => {

@@ -1,7 +1,7 @@
 import { useEffect, useId, useMemo, useRef, useState } from 'react';
 import type { LocalConflict } from '@outpost/client';
 import { useSyncEngine } from '../use-sync-engine';
-import { formatTime, outcomeLabel, recordLabel } from './conflict-labels';
+import { fieldLabel, formatTime, kindLabel, outcomeLabel, recordLabel } from './conflict-labels';
 import { ConflictResolutionModal } from './conflict-resolution-modal';
 import { alert, buttonRow, cell, openBadge, resolvedBadge, table } from './styles';
 import { bulkProgress, bulkSummary, useBulkResolution } from './use-bulk-resolution';
@@ -30,7 +30,7 @@ function rowName(conflict: LocalConflict): string {
 
 /**
  * Every conflict of this device, a page at a time: filtered by collection, sorted by time, each
- * with its status, a "Resolve" button opening the resolution dialog, bulk resolution of the open
+ * with what happened and the fields in dispute in words, its status, a "Resolve" button opening the resolution dialog, bulk resolution of the open
  * conflicts on the page shown, and Undo of the last bulk resolution. A conflict this person
  * resolved in its dialog in this session offers "Undo" on its row, after the dialog closed, for as
  * long as the conflict still shows that resolution.
@@ -222,8 +222,8 @@ export function ConflictList({ pageSize = 10, canResolve = true }: ConflictListP
                   <th scope="row" id={rowId} style={cell}>
                     {rowName(conflict)}
                   </th>
-                  <td style={cell}>{conflict.summary.kind}</td>
-                  <td style={cell}>{(conflict.summary.fields ?? []).join(', ')}</td>
+                  <td style={cell}>{kindLabel(conflict)}</td>
+                  <td style={cell}>{(conflict.summary.fields ?? []).map(fieldLabel).join(', ')}</td>
                   <td style={cell}>
                     <time dateTime={conflict.detectedAt}>{formatTime(conflict.detectedAt)}</time>
                   </td>

@@ -6,6 +6,7 @@ import { scriptedServer } from '../../test/scripted-server';
 import { button, dialog, diffRow, key, press, queryButton, radio } from '../../test/dom';
 import { acting, cleanup, render } from '../../test/react-fixture';
 import { ConflictList, ConflictResolutionModal, useRecord, useSyncEngine } from '../index';
+import { formatTime } from './conflict-labels';
 
 afterEach(cleanup);
 
@@ -106,6 +107,7 @@ describe('ConflictResolutionModal', () => {
         request: {
           strategy: 'merge',
           mergedData: { name: 'Amina K.', village: 'Ntcheu', notes: 'asthma', phone: null },
+          onlyOpen: true,
         },
       },
     ]);
@@ -137,7 +139,9 @@ describe('ConflictResolutionModal', () => {
     await press(button(view.container, 'Open conflict'));
     await press(button(box(), 'Keep local'));
     await acting(async () => button(box(), 'Confirm').click());
-    expect(server.resolves).toEqual([{ id: 'conflict-1', request: { strategy: 'client-wins' } }]);
+    expect(server.resolves).toEqual([
+      { id: 'conflict-1', request: { strategy: 'client-wins', onlyOpen: true } },
+    ]);
     expect(view.text()).toContain('Record: Ntcheu, 0999 123 456, no notes');
     expect(box().querySelector('[role="status"]')?.textContent).toBe('Resolved: local version kept.');
     expect(document.activeElement).toBe(button(box(), 'Undo'));
@@ -167,10 +171,63 @@ describe('ConflictResolutionModal', () => {
     expect(document.activeElement).toBe(button(box(), 'Close'));
   });
 
+  it('does not overrule a colleague who settled the conflict while it was open here, and says so', async () => {
+    const { client, server } = await patientConflict();
+    const view = await render(client, <Desk />);
+    await press(button(view.container, 'Open conflict'));
+    await press(button(box(), 'Keep local'));
+    // While the nurse reads the confirmation, an administrator on another device keeps the server's
+    // version; this device has not heard of it.
+    const colleague = await server.transport.resolveConflict('conflict-1', { strategy: 'server-wins' });
+    await acting(async () => button(box(), 'Confirm').click());
+
+    // Sent for an open conflict only, so refused: the colleague's choice stands.
+    expect(server.resolves.at(-1)).toEqual({
+      id: 'conflict-1',
+      request: { strategy: 'client-wins', onlyOpen: true },
+    });
+    expect(server.data('patients', aminaId)).toEqual({
+      name: 'Amina K.',
+      village: 'Mangochi',
+      notes: 'asthma',
+    });
+    expect(view.text()).toContain('Record: Mangochi, no phone, asthma');
+    expect(box().querySelector('[role="alert"]')?.textContent).toBe(
+      'Not applied: a colleague (or another device) settled this conflict while it was open here ' +
+        `(server version kept, ${formatTime(colleague.conflict.resolvedAt ?? '')}). Your choice was not ` +
+        'sent over theirs, so nothing was overwritten. Review how it was settled below; to change the ' +
+        'record now, edit it.',
+    );
+    // How it was settled, to review: the outcome, both versions and the record as it stands; nothing
+    // left to choose, and no Undo, as the resolution is not this person's.
+    expect(box().querySelector('[role="status"]')?.textContent).toBe('Resolved: server version kept.');
+    expect(box().textContent).toContain('“Now” shows the record as that settlement left it.');
+    expect(diffRow(box(), 'village')).toMatchObject({ local: 'Ntcheu', server: 'Mangochi', now: 'Mangochi' });
+    for (const label of ['Keep local', 'Use server', 'Merge', 'Confirm', 'Undo'])
+      expect(queryButton(box(), label)).toBeNull();
+    expect(document.activeElement).toBe(button(box(), 'Close'));
+    expect(client.conflicts.list({ status: 'open' })).toHaveLength(0);
+  });
+
+  it("says in its own words, not the server's, why a choice over an edit made since was not applied", async () => {
+    await keepLocalAfterEditSince();
+    const said = box().querySelector('[role="alert"]')?.textContent;
+    // What happened and what to do, from the refusal's code and details.
+    expect(said).toBe(
+      'Not applied: someone changed village after this conflict, and that choice would overwrite that ' +
+        'change. Nothing was changed. Choose again below, with the record as it stands now.',
+    );
+    // Not the server's message, which names the record by id and the choice by its wire name.
+    expect(said).not.toContain(aminaId);
+    expect(said).not.toContain('client-wins');
+  });
+
   it('after a choice refused for an edit made since, offers the value now and merges keeping it', async () => {
     const { server, view } = await keepLocalAfterEditSince();
     // Keeping the local version would overwrite Balaka, which nobody chose against: refused.
-    expect(box().querySelector('[role="alert"]')?.textContent).toContain('edited after this conflict');
+    expect(box().querySelector('[role="alert"]')?.textContent).toContain(
+      'Not applied: someone changed village after this conflict',
+    );
     expect(server.data('patients', aminaId)).toEqual({
       name: 'Amina K.',
       village: 'Balaka',
@@ -190,6 +247,7 @@ describe('ConflictResolutionModal', () => {
       request: {
         strategy: 'merge',
         mergedData: { name: 'Amina K.', village: 'Balaka', notes: null, phone: '0999 123 456' },
+        onlyOpen: true,
       },
     });
     expect(server.data('patients', aminaId)).toEqual({
@@ -248,7 +306,10 @@ describe('ConflictResolutionModal', () => {
     expect(box().querySelector('h3')?.textContent).toBe('Use server: the record stays deleted');
     expect(box().textContent).toContain('The record stays deleted, as it was deleted after this conflict');
     await acting(async () => button(box(), 'Confirm').click());
-    expect(server.resolves.at(-1)).toEqual({ id: 'conflict-1', request: { strategy: 'server-wins' } });
+    expect(server.resolves.at(-1)).toEqual({
+      id: 'conflict-1',
+      request: { strategy: 'server-wins', onlyOpen: true },
+    });
     expect(box().querySelector('[role="status"]')?.textContent).toBe('Resolved: server version kept.');
     expect(box().querySelector('[role="alert"]')).toBeNull();
     expect(server.data('patients', aminaId)).toBeNull();

@@ -1,17 +1,27 @@
 import { useEffect, useId, useLayoutEffect, useMemo, useRef, useState } from 'react';
 import type { LocalConflict } from '@outpost/client';
 import { stableStringify } from '@outpost/core';
-import type { RecordData, ResolutionStrategy } from '@outpost/core';
+import type { NotOpenDetails, RecordData, ResolutionStrategy } from '@outpost/core';
 import { useSyncClient } from '../sync-client-context';
 import { useSyncEngine } from '../use-sync-engine';
 import { ConflictDiffViewer } from './conflict-diff-viewer';
-import { formatTime, localSide, outcomeLabel, recordLabel, strategyLabel } from './conflict-labels';
+import {
+  fieldLabel,
+  formatTime,
+  kindLabel,
+  listInWords,
+  localSide,
+  outcomeLabel,
+  recordLabel,
+  strategyLabel,
+} from './conflict-labels';
 import { useConflictVersions } from './conflict-versions';
 import { mergeChoices } from './record-diff';
 import type { FieldChoices, Side } from './record-diff';
 import { RecordPreview } from './record-preview';
 import { alert, buttonRow, dialog, overlay } from './styles';
 import { useConflictActions } from './use-conflict-actions';
+import type { Collision } from './use-conflict-actions';
 
 export interface ConflictResolutionModalProps {
   /** The conflict to settle. Its current state is read from the client, so an older copy will do. */
@@ -30,8 +40,10 @@ export interface ConflictResolutionModalProps {
  * A dialog to settle one conflict: the two versions side by side with a choice per disputed field,
  * "Keep local", "Use server" or "Merge" (the fields as chosen), a confirmation showing the
  * result, and Undo of a resolution this person made in this session (closed and opened again too)
- * while the conflict still shows it. Focus moves into the dialog when it opens, stays in it while
- * it is open and returns to where it was when it closes; Escape closes it.
+ * while the conflict still shows it. A choice is sent for an open conflict only (`onlyOpen`): one
+ * settled meanwhile elsewhere is not overruled, and the dialog says so and shows how it stands.
+ * Focus moves into the dialog when it opens, stays in it while it is open and returns to where it
+ * was when it closes; Escape closes it.
  */
 export function ConflictResolutionModal({
   conflict,
@@ -74,6 +86,22 @@ function explanation(strategy: ResolutionStrategy, localVersion: string, deleted
     case 'merge':
       return 'Each field takes the version you chose; a field the chosen version lacks is cleared.';
   }
+}
+
+/** A refused choice that would overwrite work done since the conflict, in words: what happened, what to do. */
+function collisionText(collision: Collision): string {
+  if (collision.deleted)
+    return 'Not applied: this record was deleted after this conflict, and that choice would bring it back.';
+  const fields = collision.fields.map(fieldLabel);
+  const changed = fields.length > 0 ? listInWords(fields) : 'this record';
+  const them = fields.length > 1 ? 'those changes' : 'that change';
+  return `Not applied: someone changed ${changed} after this conflict, and that choice would overwrite ${them}. Nothing was changed. Choose again below, with the record as it stands now.`;
+}
+
+/** A choice refused because someone settled the conflict while it was open here, in words. */
+function settledMeanwhileText(standing: NotOpenDetails): string {
+  const when = standing.resolvedAt === null ? '' : `, ${formatTime(standing.resolvedAt)}`;
+  return `Not applied: a colleague (or another device) settled this conflict while it was open here (${outcomeLabel(standing.outcome)}${when}). Your choice was not sent over theirs, so nothing was overwritten. Review how it was settled below; to change the record now, edit it.`;
 }
 
 function OpenConflictModal({
@@ -143,6 +171,27 @@ function OpenConflictModal({
     };
   }, [collision, client, live.id]);
 
+  // A choice refused because someone settled the conflict meanwhile: nothing more to choose. The
+  // record that settlement wrote reaches the device with its next pull; fetched now, it is shown
+  // beside the two versions for the person to review.
+  const settledElsewhere = actions.settledMeanwhile;
+  const [settledRecord, setSettledRecord] = useState<RecordData | null | undefined>(undefined);
+  useEffect(() => {
+    if (settledElsewhere === null) return;
+    setPlanned(null);
+    let cancelled = false;
+    client.conflicts.current(live.id).then(
+      (record) => {
+        if (!cancelled) setSettledRecord(record && !record.deleted ? record.data : null);
+      },
+      // Without the record, the outcome and the two versions are still shown.
+      () => undefined,
+    );
+    return () => {
+      cancelled = true;
+    };
+  }, [settledElsewhere, client, live.id]);
+
   const id = useId();
   const titleId = `${id}-title`;
   const descriptionId = `${id}-description`;
@@ -156,7 +205,13 @@ function OpenConflictModal({
     onCloseRef.current = onClose;
   });
 
-  const resolved = live.resolvedAt !== undefined;
+  // Settled meanwhile elsewhere: the device shows it settled once the refusal says so (the client
+  // notes it), and the dialog does at once, whatever the device's copy says.
+  const resolved = live.resolvedAt !== undefined || settledElsewhere !== null;
+  const outcome =
+    live.resolvedAt === undefined && settledElsewhere !== null
+      ? settledElsewhere.outcome
+      : live.summary.outcome;
   // Only a resolution this person made, while nobody settled the conflict again since (another
   // device, a refresh from the archive): Undo takes back the conflict's last resolution, whoever made it.
   const canUndo = resolved && canResolve && actions.undoable(live);
@@ -214,7 +269,10 @@ function OpenConflictModal({
   const choose = (field: string, side: Side) => setChoices((previous) => ({ ...previous, [field]: side }));
   const confirm = async () => {
     if (planned === null) return;
-    const response = await actions.resolve(live.id, planned, planned === 'merge' ? merged : undefined);
+    // Only while open: a colleague who settled it since this dialog showed it open is not overruled.
+    const response = await actions.resolve(live.id, planned, planned === 'merge' ? merged : undefined, {
+      onlyOpen: true,
+    });
     if (response !== null) setPlanned(null);
   };
   // "Use server" of an open conflict leaves the record as it stands: once that is known (after a
@@ -222,7 +280,7 @@ function OpenConflictModal({
   const serverNow = current !== undefined ? current : versions.server;
   const result: RecordData | null =
     planned === 'merge' ? merged : planned === 'server-wins' ? serverNow : versions.local;
-  const fields = live.summary.fields ?? [];
+  const fields = (live.summary.fields ?? []).map(fieldLabel);
 
   return (
     <div style={overlay}>
@@ -240,7 +298,7 @@ function OpenConflictModal({
           Conflict on {live.collection} “{recordLabel(live)}”
         </h2>
         <p id={descriptionId}>
-          Kind: {live.summary.kind}. Detected {formatTime(live.detectedAt)}.
+          {kindLabel(live)}. Detected {formatTime(live.detectedAt)}.
           {fields.length > 0 ? ` Fields in dispute: ${fields.join(', ')}.` : ''}
         </p>
 
@@ -268,9 +326,9 @@ function OpenConflictModal({
           <>
             {current !== undefined && editedSince.length > 0 ? (
               <p>
-                Changed after this conflict: {editedSince.join(', ')}. “Now” shows the record as it stands;
-                those fields keep their values now, as no resolution may overwrite them (to change one, edit
-                the record itself).
+                Changed after this conflict: {editedSince.map(fieldLabel).join(', ')}. “Now” shows the record
+                as it stands; those fields keep their values now, as no resolution may overwrite them (to
+                change one, edit the record itself).
                 {localOverwrites ? ' “Keep local” would overwrite them, so it is unavailable.' : ''} Choose
                 the other fields, then Merge.
               </p>
@@ -328,8 +386,20 @@ function OpenConflictModal({
 
         {phase === 'resolved' ? (
           <>
-            <p role="status">Resolved: {outcomeLabel(live.summary.outcome)}.</p>
-            <ConflictDiffViewer conflict={live} />
+            <p role="status">Resolved: {outcomeLabel(outcome)}.</p>
+            {settledElsewhere !== null && settledRecord !== undefined ? (
+              <p>
+                {settledRecord === null
+                  ? 'The record is deleted now.'
+                  : '“Now” shows the record as that settlement left it.'}
+              </p>
+            ) : null}
+            <ConflictDiffViewer
+              conflict={live}
+              {...(settledElsewhere !== null && settledRecord !== undefined
+                ? { current: settledRecord }
+                : {})}
+            />
             {canUndo ? (
               <div style={buttonRow}>
                 <button
@@ -347,10 +417,13 @@ function OpenConflictModal({
 
         {actions.error !== null ? (
           <p role="alert" style={alert}>
-            {/* The server's words name the record by id and the choice by its wire name. */}
-            {actions.collision?.deleted === true
-              ? 'Not applied: this record was deleted after this conflict, and that choice would bring it back.'
-              : actions.error}
+            {/* The server's words name the record by id and the choice by its wire name: a refusal
+                the dialog knows by its code and details is said in words of its own. */}
+            {settledElsewhere !== null
+              ? settledMeanwhileText(settledElsewhere)
+              : actions.collision !== null
+                ? collisionText(actions.collision)
+                : actions.error}
           </p>
         ) : null}
         <div style={buttonRow}>

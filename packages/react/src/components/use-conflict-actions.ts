@@ -1,14 +1,23 @@
 import { useCallback, useMemo, useState } from 'react';
 import type { LocalConflict } from '@outpost/client';
-import { OutpostError } from '@outpost/core';
-import type { RecordData, ResolutionStrategy, ResolveResponse } from '@outpost/core';
+import { OutpostError, settledMeanwhile } from '@outpost/core';
+import type { NotOpenDetails, RecordData, ResolutionStrategy, ResolveResponse } from '@outpost/core';
 import { useSyncClient } from '../sync-client-context';
 import { useSyncEngine } from '../use-sync-engine';
 import { forgetResolution, isUndoable, noteResolution, useSessionResolutions } from './session-resolutions';
 
 export interface ConflictActions {
-  /** Settles a conflict; resolves to the server's answer, or null when it failed (see `error`). */
-  resolve(id: string, strategy: ResolutionStrategy, mergedData?: RecordData): Promise<ResolveResponse | null>;
+  /**
+   * Settles a conflict; resolves to the server's answer, or null when it failed (see `error`). With
+   * `{ onlyOpen: true }` a conflict settled meanwhile elsewhere is refused, not overruled (see
+   * `settledMeanwhile`): what a view passes for a choice it offered on a conflict it showed open.
+   */
+  resolve(
+    id: string,
+    strategy: ResolutionStrategy,
+    mergedData?: RecordData,
+    options?: { readonly onlyOpen?: boolean },
+  ): Promise<ResolveResponse | null>;
   /**
    * Undoes the last resolution of a conflict, which is open again afterwards; null when it failed.
    * Refused with 409 (the record changed since the resolution), Undo is no longer offered for it.
@@ -39,6 +48,12 @@ export interface ConflictActions {
    * record was deleted since. The person then chooses again with the record as it stands.
    */
   readonly collision: Collision | null;
+  /**
+   * Set when the last resolve, sent with `onlyOpen`, was refused because someone settled the
+   * conflict meanwhile (a colleague, another device): how it stands now, as the server said. The
+   * device already shows it settled that way; nothing was overwritten.
+   */
+  readonly settledMeanwhile: NotOpenDetails | null;
 }
 
 export interface Collision {
@@ -71,6 +86,7 @@ export function useConflictActions(): ConflictActions {
   const [error, setError] = useState<string | null>(null);
   const [lastResolved, setLastResolved] = useState<ConflictActions['lastResolved']>(null);
   const [collision, setCollision] = useState<Collision | null>(null);
+  const [settled, setSettled] = useState<NotOpenDetails | null>(null);
   const resolutions = useSessionResolutions();
 
   const run = useCallback(
@@ -81,11 +97,13 @@ export function useConflictActions(): ConflictActions {
       setBusy(true);
       setError(null);
       setCollision(null);
+      setSettled(null);
       try {
         return await work();
       } catch (err) {
         setError(messageOf(err));
         setCollision(collisionOf(err));
+        setSettled(settledMeanwhile(err));
         onRefused?.(err);
         return null;
       } finally {
@@ -96,8 +114,13 @@ export function useConflictActions(): ConflictActions {
   );
 
   const resolve = useCallback(
-    async (id: string, strategy: ResolutionStrategy, mergedData?: RecordData) => {
-      const response = await run(() => resolveConflict(id, strategy, mergedData));
+    async (
+      id: string,
+      strategy: ResolutionStrategy,
+      mergedData?: RecordData,
+      options?: { readonly onlyOpen?: boolean },
+    ) => {
+      const response = await run(() => resolveConflict(id, strategy, mergedData, options));
       if (response !== null) {
         const resolution = { id, strategy, resolvedAt: response.conflict.resolvedAt };
         setLastResolved(resolution);
@@ -127,7 +150,7 @@ export function useConflictActions(): ConflictActions {
   );
   const undoable = useCallback((conflict: LocalConflict) => isUndoable(resolutions, conflict), [resolutions]);
   return useMemo(
-    () => ({ resolve, undo, undoable, busy, error, lastResolved, collision }),
-    [resolve, undo, undoable, busy, error, lastResolved, collision],
+    () => ({ resolve, undo, undoable, busy, error, lastResolved, collision, settledMeanwhile: settled }),
+    [resolve, undo, undoable, busy, error, lastResolved, collision, settled],
   );
 }
