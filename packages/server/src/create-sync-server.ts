@@ -141,6 +141,10 @@ export async function createSyncServer(options: SyncServerOptions): Promise<Fast
   if (options.hub) checkHubOptions(options.hub, schemaFor);
   // Checked before anything is built: a bad setting stops the server at startup, not at its first retry.
   const queueSettings = queueApiSettings(options.queueApi);
+  const maxFileBytes = limits.maxFileBytes ?? 100 * 1024 * 1024;
+  if (!Number.isSafeInteger(maxFileBytes) || maxFileBytes < 0) {
+    throw new RangeError(`limits.maxFileBytes must be a whole number of bytes, got ${String(maxFileBytes)}`);
+  }
   const app = Fastify({
     logger: options.logger ?? false,
     bodyLimit: limits.bodyLimitBytes ?? 10 * 1024 * 1024,
@@ -316,7 +320,7 @@ export async function createSyncServer(options: SyncServerOptions): Promise<Fast
   await app.register(liveRoutes, options.live ?? {});
   await app.register(statusRoutes);
   await app.register(recordRoutes);
-  await app.register(fileRoutes, { maxFileBytes: limits.maxFileBytes ?? 100 * 1024 * 1024 });
+  await app.register(fileRoutes, { maxFileBytes });
   await app.register(conflictRoutes);
   await app.register(rejectionRoutes);
   await app.register(watermelonRoutes);

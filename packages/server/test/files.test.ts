@@ -6,7 +6,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { collection, defineSchema, uuidv7 } from '@outpost/core';
 import type { ChunkReceipt, FileStatus } from '@outpost/core';
-import { dialects, startTestServer } from './server-fixture';
+import { createSyncServer } from '../src/index';
+import { createStorage, dialects, startTestServer, testSecret } from './server-fixture';
 import type { TestServer } from './server-fixture';
 import { signToken } from './security/tokens';
 
@@ -389,5 +390,22 @@ describe.each(dialects())('files on %s', (kind) => {
     const completed = events.filter((e) => e.action === 'file-upload' && e.recordId === description.recordId);
     expect(completed.map((e) => e.outcome)).toEqual(['complete']);
     expect(Buffer.compare((await download(id)).bytes, photo)).toBe(0);
+  });
+});
+
+describe('the file size limit', () => {
+  it('is refused at start when it is not a whole number of bytes, not taken as no limit', async () => {
+    for (const maxFileBytes of [Number.NaN, -1, 1.5]) {
+      const storage = await createStorage('sqlite');
+      const database = await storage.open();
+      try {
+        await expect(
+          createSyncServer({ schema, database, auth: { jwtSecret: testSecret }, limits: { maxFileBytes } }),
+        ).rejects.toThrow(/maxFileBytes must be a whole number/);
+      } finally {
+        await database.close();
+        await storage.destroy();
+      }
+    }
   });
 });

@@ -131,6 +131,7 @@ const app = await createSyncServer({
   limits: {
     ...(env['OUTPOST_BODY_LIMIT_BYTES'] ? { bodyLimitBytes: Number(env['OUTPOST_BODY_LIMIT_BYTES']) } : {}),
     ...(env['OUTPOST_MAX_OPS_PER_PUSH'] ? { maxOpsPerPush: Number(env['OUTPOST_MAX_OPS_PER_PUSH']) } : {}),
+    ...(env['OUTPOST_MAX_FILE_BYTES'] ? { maxFileBytes: Number(env['OUTPOST_MAX_FILE_BYTES']) } : {}),
     ...(env['OUTPOST_RATE_LIMIT']
       ? { rateLimitPerMinute: env['OUTPOST_RATE_LIMIT'] === '0' ? false : Number(env['OUTPOST_RATE_LIMIT']) }
       : {}),
