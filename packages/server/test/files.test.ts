@@ -7,6 +7,7 @@ import { z } from 'zod';
 import { collection, defineSchema, uuidv7 } from '@outpost/core';
 import type { ChunkReceipt, FileStatus } from '@outpost/core';
 import { createSyncServer } from '../src/index';
+import { FileStore } from '../src/storage/file-store';
 import { createStorage, dialects, startTestServer, testSecret } from './server-fixture';
 import type { TestServer } from './server-fixture';
 import { signToken } from './security/tokens';
@@ -238,6 +239,29 @@ describe.each(dialects())('files on %s', (kind) => {
     const audited = events.filter((e) => e.action === 'file-upload' && e.recordId === wrong.recordId);
     expect(audited.map((e) => e.outcome)).toEqual(['checksum-mismatch', 'complete']);
     expect(audited[0]).toMatchObject({ collection: 'wounds', deviceId: 'tablet-7' });
+  });
+
+  it('answers a chunk for a file dropped while it waited as not found, not as a server error', async () => {
+    const photo = randomBytes(chunkSize + 1);
+    const id = uuidv7();
+    await declare(id, describeFile(photo, { sha256: sha256(randomBytes(photo.length)) }));
+    const files = new FileStore(server.app.outpost.store);
+    const found = await files.find('clinic-a', id);
+    expect(found).not.toBeNull();
+    await sendChunk(id, 0, chunkOf(photo, 0));
+    expect((await sendChunk(id, 1, chunkOf(photo, 1))).body.error?.details?.reason).toBe('file-checksum');
+    // A resend of chunk 0 that found the file just before it was dropped:
+    const late = await files.putChunk(
+      'clinic-a',
+      found!,
+      0,
+      chunkOf(photo, 0),
+      sha256(chunkOf(photo, 0)),
+      { userId: 'u', deviceId: null },
+      new Date().toISOString(),
+    );
+    expect(late).toEqual({ kind: 'gone' });
+    expect((await status(id)).status).toBe(404);
   });
 
   it('audits a completed upload with who, device and record, never the file name', async () => {

@@ -158,6 +158,7 @@ export async function fileRoutes(app: FastifyInstance, options: FileRouteOptions
         { userId: auth.userId, deviceId: file.deviceId },
         now().toISOString(),
       );
+      if (outcome.kind === 'gone') throw new OutpostError('NOT_FOUND', `no file ${file.id}`);
       if (outcome.kind === 'differs') {
         throw new OutpostError(
           'CONFLICT',

@@ -27,7 +27,9 @@ export type ChunkOutcome =
   /** The index already holds other bytes: a device never sends two contents for one chunk. */
   | { kind: 'differs' }
   /** The last chunk came and the whole file did not hash as declared: the file was dropped whole. */
-  | { kind: 'file-checksum' };
+  | { kind: 'file-checksum' }
+  /** The file was dropped between the caller finding it and this chunk's turn. */
+  | { kind: 'gone' };
 
 /** What declaring a file found. */
 export type DeclareOutcome = { kind: 'declared' | 'found'; file: FileStatus } | { kind: 'differs' };
@@ -178,7 +180,9 @@ export class FileStore {
         .where('tenant', '=', tenant)
         .where('id', '=', file.id)
         .$if(this.store.kind === 'postgres', (q) => q.forUpdate())
-        .executeTakeFirstOrThrow();
+        .executeTakeFirst();
+      // Dropped since the caller found it (its whole did not hash as declared): as if never declared.
+      if (!row) return { kind: 'gone' };
       const held = await trx
         .selectFrom('file_chunks')
         .select('sha256')
