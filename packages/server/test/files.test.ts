@@ -279,6 +279,30 @@ describe.each(dialects())('files on %s', (kind) => {
     expect(JSON.stringify(events)).not.toContain('Kofi');
   });
 
+  it("lists a record's files for every device of the clinic, and for no one else", async () => {
+    const recordId = uuidv7();
+    const first = randomBytes(chunkSize);
+    const second = randomBytes(2 * chunkSize);
+    const [a, b] = [uuidv7(), uuidv7()];
+    await uploadWhole(a, first, describeFile(first, { recordId }));
+    await declare(b, describeFile(second, { recordId, name: 'second.jpg' }));
+    await declare(uuidv7(), describeFile(first));
+    const list = (query: string, token = nurse) =>
+      server.request<{ files: FileStatus[] }>({ method: 'GET', url: `/v1/files?${query}`, token });
+
+    const listed = await list(`collection=wounds&recordId=${recordId}`);
+    expect(listed.status).toBe(200);
+    expect(listed.body.files.map((f) => [f.id, f.complete, f.missingChunks])).toEqual([
+      [a, true, []],
+      [b, false, [0, 1]],
+    ]);
+    expect((await list(`collection=wounds&recordId=${recordId}`, otherClinic)).body).toEqual({ files: [] });
+    expect((await list(`collection=nope&recordId=${recordId}`)).status).toBe(404);
+    expect((await list(`collection=wounds`)).status).toBe(400);
+    const kiosk = await signToken({ sub: 'kiosk-1', tenant: 'clinic-a', roles: ['kiosk'] });
+    expect((await list(`collection=wounds&recordId=${recordId}`, kiosk)).status).toBe(403);
+  });
+
   it('never lets one id name two files', async () => {
     const photo = randomBytes(chunkSize);
     const id = uuidv7();

@@ -58,6 +58,11 @@ export const fileStatusSchema = z.object({
 });
 export type FileStatus = z.infer<typeof fileStatusSchema>;
 
+/** `GET /v1/files?collection=&recordId=`: the files attached to one record. */
+export const fileListQuerySchema = z
+  .object({ collection: z.string().min(1).max(64), recordId: recordIdSchema })
+  .strict();
+
 /** `PUT /v1/files/:id/chunks/:index` */
 export const chunkReceiptSchema = z.object({
   received: z.number().int(),

@@ -5,6 +5,7 @@ import {
   chunkCountOf,
   chunkLengthOf,
   fileDeclarationSchema,
+  fileListQuerySchema,
   isValidRecordId,
   maxFileChunkBytes,
   sha256Header,
@@ -103,6 +104,20 @@ export async function fileRoutes(app: FastifyInstance, options: FileRouteOptions
       throw new OutpostError('CONFLICT', `file ${id} was already declared with another description`);
     }
     return outcome.file;
+  });
+
+  app.get('/v1/files', async (request): Promise<{ files: FileStatus[] }> => {
+    const auth = caller(request);
+    const query = fileListQuerySchema.safeParse(request.query);
+    if (!query.success) {
+      throw new OutpostError('VALIDATION_FAILED', 'name the record: ?collection=...&recordId=...');
+    }
+    const { collection, recordId } = query.data;
+    if (!schemaFor(auth.tenant).collection(collection)) {
+      throw new OutpostError('NOT_FOUND', `no collection named "${collection}"`);
+    }
+    if (!mayReach(auth, collection, 'download')) throw refuse(collection, 'download');
+    return { files: await files.ofRecord(auth.tenant, collection, recordId) };
   });
 
   app.get<{ Params: { id: string } }>('/v1/files/:id', async (request): Promise<FileStatus> => {

@@ -95,6 +95,25 @@ export class FileStore {
     return row ? storedFile(row) : null;
   }
 
+  /** The files attached to one record, oldest first: each device sees the photos any other attached. */
+  async ofRecord(tenant: string, collection: string, recordId: string): Promise<FileStatus[]> {
+    const rows = await this.db
+      .selectFrom('files')
+      .selectAll()
+      .where('tenant', '=', tenant)
+      .where('collection', '=', collection)
+      .where('record_id', '=', recordId)
+      .orderBy('created_at')
+      .orderBy('id')
+      .execute();
+    const out: FileStatus[] = [];
+    for (const row of rows) {
+      const file = storedFile(row);
+      out.push(statusOf(file, await this.missingChunks(this.db, tenant, file)));
+    }
+    return out;
+  }
+
   async status(tenant: string, file: StoredFile): Promise<FileStatus> {
     return statusOf(file, await this.missingChunks(this.db, tenant, file));
   }

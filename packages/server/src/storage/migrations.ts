@@ -412,6 +412,12 @@ function migrations(kind: DatabaseKind): Record<string, Migration> {
           .addColumn('bytes', kind === 'postgres' ? 'bytea' : 'blob', (c) => c.notNull())
           .addPrimaryKeyConstraint('file_chunks_pk', ['tenant', 'file_id', 'idx'])
           .execute();
+        // A record's files, listed for any device of the clinic (GET /v1/files?collection=&recordId=).
+        await db.schema
+          .createIndex('files_by_record')
+          .on('files')
+          .columns(['tenant', 'collection', 'record_id'])
+          .execute();
       },
     },
   };
