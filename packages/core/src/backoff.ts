@@ -57,3 +57,29 @@ export function shouldRetry(
 ) {
   return failedAttempts < policy.maxAttempts;
 }
+
+/** How long an op that keeps failing is tried for, from its first failure to its last attempt. */
+export interface RetryWindow {
+  /** Every wait drawn at its ceiling: the window is never longer. */
+  longestMs: number;
+  /** What the waits add up to on average: full jitter draws each evenly below its ceiling. */
+  averageMs: number;
+}
+
+/**
+ * The waits a policy plans for an op that fails every time, added up: one after each failed attempt
+ * but the last (`backoffDelay(attempts)` after the `attempts`-th, as the client's outbox and the
+ * server's queue both plan it). So a limit is chosen for the hours it covers, not guessed at.
+ */
+export function retryWindow(policy: RetryPolicy): RetryWindow {
+  let longestMs = 0;
+  let attempts = 1;
+  for (; shouldRetry(attempts, policy); attempts += 1) {
+    const ceiling = policy.baseMs * 2 ** attempts;
+    if (ceiling >= policy.maxMs) break;
+    longestMs += ceiling;
+  }
+  // From here every wait is capped: counted at once, so a limit of millions costs no loop.
+  longestMs += Math.max(0, policy.maxAttempts - attempts) * policy.maxMs;
+  return { longestMs, averageMs: longestMs / 2 };
+}

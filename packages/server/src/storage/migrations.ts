@@ -379,6 +379,19 @@ function migrations(kind: DatabaseKind): Record<string, Migration> {
         await db.schema.alterTable('sync_queue').addColumn('attempt_roles', 'text').execute();
       },
     },
+    '0011_sync_queue_due': {
+      async up(db: Kysely<unknown>) {
+        // The server's own retry of seed 000's queue (dialects/queue-api) asks every 30 s, across
+        // tenants, for the FAILED items due by now, those due longest first, up to a batch: status
+        // then time lets it read just those, in order, and stop at the batch. The SYNCING items a
+        // stopped server left are found by the status alone; only items under way have it.
+        await db.schema
+          .createIndex('sync_queue_due')
+          .on('sync_queue')
+          .columns(['status', 'next_attempt_at'])
+          .execute();
+      },
+    },
     '0013_files': {
       async up(db: Kysely<unknown>) {
         // Files attached to records, received in chunks (decision 0022). A file's description and

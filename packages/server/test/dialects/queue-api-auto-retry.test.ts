@@ -1,16 +1,22 @@
 // Seed 000's "Automatic retry with exponential backoff", on SQLite and PostgreSQL: the server tries
 // due FAILED queue items again by itself, on a timer or one sweep at a time, with the retry limit
-// the server was given; several servers on one database, a close during a sweep and a failing
-// database each leave every item in one consistent state.
+// the server was given, over a working day; it finishes items a stopped server left SYNCING;
+// several servers on one database, a close during a sweep and a failing database each leave every
+// item in one consistent state.
 import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { uuidv7 } from '@outpost/core';
+import { defaultRetryPolicy, retryWindow, uuidv7 } from '@outpost/core';
 import { fieldClinic } from '@outpost/examples';
 import { createSyncServer, openSqlite } from '../../src/index';
-import { queueApiOptionsFromEnv } from '../../src/dialects/queue-api/queue-api-options';
+import {
+  queueApiOptionsFromEnv,
+  queueApiSettings,
+  queueRetryPolicy,
+} from '../../src/dialects/queue-api/queue-api-options';
+import { claimLeaseMs } from '../../src/dialects/queue-api/queue-processor';
 import type { SyncServerOptions } from '../../src/index';
 import { createStorage, dialects, startTestServer, testSecret } from '../server-fixture';
 import type { DialectName, Storage, TestServer } from '../server-fixture';
@@ -140,9 +146,9 @@ describe.each(dialects())('seed 000 queue: the server retries by itself, on %s',
     ]);
     expect(res.results[0]?.status).toBe('applied');
   }
-  /** Moves the clock past every planned attempt (the backoff never waits longer than 5 minutes). */
+  /** Moves the clock past every planned attempt (the queue's backoff never waits longer than 15 minutes). */
   function waitOutBackoff(): void {
-    offsetMs += 5 * 60_000 + 1;
+    offsetMs += queueRetryPolicy.maxMs + 1;
   }
   async function encountersWith(server: TestServer, diagnosis: string) {
     const { changes } = await pullAll(server, await server.token(nurseEmail), { collections: 'encounters' });
@@ -386,6 +392,159 @@ describe.each(dialects())('seed 000 queue: the server retries by itself, on %s',
     expect(await server.app.queueApi.sweep()).toMatchObject({ retried: 1, synced: 1 });
     expect(await pending(server, 'tablet-old')).toEqual([]);
   });
+
+  it('an encounter whose patient’s tablet is offline all afternoon is still retried, and syncs once the patient arrives', async () => {
+    const server = await serve(await storage());
+    const { id, patient } = await orphanEncounter(server, 'tablet-afternoon', 'Afternoon');
+    // Four hours, swept every 5 minutes: each sweep tries the item if its wait is over.
+    for (let swept = 0; swept < 48; swept++) {
+      offsetMs += 5 * 60_000;
+      expect(await server.app.queueApi.sweep()).toMatchObject({ errors: 0, exhausted: 0 });
+    }
+    const [item] = await pending(server, 'tablet-afternoon');
+    // The first eight waits are under 5 minutes, so at least eight retries happened (the limit used
+    // to be seven) and more are planned.
+    expect(item).toMatchObject({ id, status: 'FAILED', errorCode: 'UNRESOLVED_REFERENCE' });
+    expect(item?.retryCount).toBeGreaterThanOrEqual(8);
+    expect(item?.nextAttemptAt).not.toBeNull();
+
+    await patientArrives(server, patient);
+    waitOutBackoff();
+    expect(await server.app.queueApi.sweep()).toMatchObject({ retried: 1, synced: 1 });
+    expect(await pending(server, 'tablet-afternoon')).toEqual([]);
+    expect(await encountersWith(server, 'Afternoon')).toHaveLength(1);
+    // Every attempt reached the engine once: the refusals, then the one that applied.
+    const journal = (await journalOf(server, id)).map((o) => o.status);
+    expect(journal.filter((s) => s === 'applied')).toHaveLength(1);
+    expect(journal).toHaveLength((item?.retryCount ?? 0) + 2);
+  });
+
+  it('an item a stopped server left SYNCING after the engine applied it is finished by a later sweep, once', async () => {
+    const on = await storage();
+    const crashed = await serve(on);
+    const id = await queued(crashed, {
+      deviceId: 'tablet-crash',
+      operation: 'CREATE',
+      resourceType: 'patient',
+      data: { name: 'Thoko M.' },
+    });
+    // The server dies between the engine's commit and the queue's own write of the outcome.
+    const queue = crashed.app.queueApi.processor.queue;
+    vi.spyOn(queue, 'record').mockRejectedValueOnce(new Error('the server stopped'));
+    const died = await crashed.request({
+      method: 'POST',
+      url: `/api/v1/sync/process/${id}`,
+      token: await crashed.token(nurseEmail),
+    });
+    expect(died.status).toBe(500);
+    open.splice(open.indexOf(crashed), 1);
+    await crashed.close();
+
+    const server = await serve(on);
+    expect(await pending(server, 'tablet-crash')).toEqual([
+      expect.objectContaining({ id, status: 'SYNCING', retryCount: 0 }),
+    ]);
+    // Within its lease a claim may still be under way: the sweep leaves it to its server.
+    offsetMs += claimLeaseMs - 1_000;
+    expect(await server.app.queueApi.sweep()).toMatchObject({ due: 0, retried: 0 });
+    expect((await pending(server, 'tablet-crash')).map((i) => i.status)).toEqual(['SYNCING']);
+
+    offsetMs += 1_000;
+    const report = await server.app.queueApi.sweep();
+    expect(await pending(server, 'tablet-crash')).toEqual([]);
+    expect(report).toMatchObject({ due: 1, resumed: 1, synced: 1, retried: 0 });
+    // The op was delivered twice and applied once: one journal entry, one patient.
+    expect((await journalOf(server, id)).map((o) => [o.status, o.opId])).toEqual([
+      ['applied', `queue-api:${id}`],
+    ]);
+    const { changes } = await pullAll(server, await server.token(nurseEmail), { collections: 'patients' });
+    expect(changes.filter((c) => c.data?.['name'] === 'Thoko M.')).toHaveLength(1);
+    expect(await processItem(server, id)).toMatchObject({ status: 'SYNCED', result: { version: 1 } });
+    offsetMs += claimLeaseMs;
+    expect(await server.app.queueApi.sweep()).toMatchObject({ due: 0, resumed: 0 });
+  });
+
+  it('a retry a stopped server had claimed but not sent is sent once, as its attempt, under the roles it was claimed with', async () => {
+    const sink = logSink();
+    const on = await storage();
+    const crashed = await serve(on, { logger: { level: 'error', stream: sink.stream } });
+    const { id, patient } = await orphanEncounter(crashed, 'tablet-claimed', 'Claimed');
+    await patientArrives(crashed, patient);
+    waitOutBackoff();
+    // The server dies right after its sweep claimed the retry, before the engine saw it.
+    const queue = crashed.app.queueApi.processor.queue;
+    const claim = queue.claim.bind(queue);
+    vi.spyOn(queue, 'claim').mockImplementationOnce(async (...args) => {
+      await claim(...args);
+      throw new Error('the server stopped');
+    });
+    expect(await crashed.app.queueApi.sweep()).toMatchObject({ due: 1, retried: 0, errors: 1 });
+    expect(sink.lines).toContainEqual(
+      expect.objectContaining({ msg: 'queue item could not be retried', id }),
+    );
+    open.splice(open.indexOf(crashed), 1);
+    await crashed.close();
+
+    const server = await serve(on);
+    // What the claim left: the attempt's count and roles, as the sweep reads them.
+    const claimed = await server.app.outpost.store.db
+      .selectFrom('sync_queue')
+      .select(['status', 'retry_count', 'attempt_roles'])
+      .where('id', '=', id)
+      .executeTakeFirst();
+    expect(claimed).toEqual({ status: 'SYNCING', retry_count: 1, attempt_roles: '["clinician"]' });
+    // A fresh claim is left alone.
+    expect(await server.app.queueApi.sweep()).toMatchObject({ due: 0, retried: 0 });
+    offsetMs += claimLeaseMs;
+    const report = await server.app.queueApi.sweep();
+    expect(await pending(server, 'tablet-claimed')).toEqual([]);
+    expect(report).toMatchObject({ due: 1, resumed: 1, synced: 1 });
+    expect(await encountersWith(server, 'Claimed')).toHaveLength(1);
+    // The first processing's refusal, then attempt 1 (not a third attempt) applied once.
+    expect((await journalOf(server, id)).map((o) => [o.opId, o.status]).sort()).toEqual([
+      [`queue-api:${id}`, 'rejected'],
+      [`queue-api:${id}:1`, 'applied'],
+    ]);
+  });
+
+  it('a lapsed claim is taken over by one of two sweeps that found it (two servers on PostgreSQL)', async () => {
+    const on = await storage();
+    const a = await serve(on);
+    // A SQLite file has one server; there, two sweeps of that server's processor race instead.
+    const b = kind === 'postgres' ? await serve(on) : a;
+    const ids = [];
+    for (let i = 0; i < 6; i++) {
+      const id = await queued(a, {
+        deviceId: 'tablet-lapsed',
+        operation: 'CREATE',
+        resourceType: 'patient',
+        data: { name: `Lapsed ${i}` },
+      });
+      expect(await processItem(a, id)).toMatchObject({ status: 'SYNCED' });
+      ids.push(id);
+    }
+    // Each row as a crash after the engine's commit leaves it: claimed, outcome never stored.
+    await a.app.outpost.store.db
+      .updateTable('sync_queue')
+      .set({ status: 'SYNCING', synced_at: null })
+      .where('id', 'in', ids)
+      .execute();
+    offsetMs += claimLeaseMs;
+
+    const sweepOf = (s: TestServer) =>
+      s.app.queueApi.processor.sweep({
+        limit: 100,
+        stop: () => false,
+        onError: (err) => {
+          throw err;
+        },
+      });
+    const [fromA, fromB] = await Promise.all([sweepOf(a), sweepOf(b)]);
+    expect(await pending(a, 'tablet-lapsed')).toEqual([]);
+    expect(fromA.resumed + fromB.resumed).toBe(ids.length);
+    expect(fromA.synced + fromB.synced).toBe(ids.length);
+    for (const id of ids) expect((await journalOf(a, id)).map((o) => o.status)).toEqual(['applied']);
+  });
 });
 
 describe('queue retry settings', () => {
@@ -411,6 +570,27 @@ describe('queue retry settings', () => {
     } finally {
       await database.close();
     }
+  });
+});
+
+describe('the queue’s retry window', () => {
+  const hour = 3_600_000;
+
+  it('covers a working day by default, each wait at most 15 minutes; the client outbox keeps its minutes', () => {
+    // The defaults before: the client's policy, 8 attempts, waits of 2 s to 128 s.
+    expect(retryWindow(defaultRetryPolicy)).toEqual({ longestMs: 254_000, averageMs: 127_000 });
+    const window = retryWindow(queueRetryPolicy);
+    expect(queueRetryPolicy).toEqual({ baseMs: 1_000, maxMs: 15 * 60_000, maxAttempts: 80 });
+    // 2 + 4 + ... + 512 s, then 70 waits of up to 15 minutes: 17 h 47 min at most, 8 h 54 min on average.
+    expect(window).toEqual({ longestMs: 64_022_000, averageMs: 32_011_000 });
+    expect(window.averageMs).toBeGreaterThan(8 * hour);
+  });
+
+  it('keeps the cap when the server sets its own limit', () => {
+    expect(queueApiSettings().policy).toEqual(queueRetryPolicy);
+    expect(queueApiSettings({ maxAttempts: 3 }).policy).toEqual({ ...queueRetryPolicy, maxAttempts: 3 });
+    // Half the attempts, a little under half the hours: 3 h 54 min on average.
+    expect(retryWindow(queueApiSettings({ maxAttempts: 40 }).policy).averageMs).toBe(14_011_000);
   });
 });
 

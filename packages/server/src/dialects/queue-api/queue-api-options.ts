@@ -1,19 +1,36 @@
-import { defaultRetryPolicy, retryPolicy } from '@outpost/core';
+import { retryPolicy } from '@outpost/core';
 import type { RetryPolicy } from '@outpost/core';
+
+/**
+ * The client outbox's rule (core's backoff: full jitter, a ceiling of 1 s doubled per failed attempt)
+ * over a working day instead of minutes. The outbox's 8 attempts and 5-minute cap add up to 254 s
+ * at most, right for a device with a person who can press "Sync now"; an item here waits for what
+ * nobody watches (its patient's record coming from a tablet offline all afternoon, a central
+ * outage), and the seed's client processes again, which replays a refusal, but never retries. So
+ * each wait may grow to 15 minutes (an item syncs at most that long after its cause is gone), and
+ * 80 attempts span 8 h 54 min on average, 17 h 47 min at most (core's `retryWindow`; decision 0009).
+ */
+export const queueRetryPolicy: Readonly<RetryPolicy> = retryPolicy({
+  baseMs: 1_000,
+  maxMs: 15 * 60_000,
+  maxAttempts: 80,
+});
 
 /** `createSyncServer({ queueApi })`: how seed 000's queue tries failed items again. */
 export interface QueueApiOptions {
   /**
    * How often the server looks for FAILED items whose next attempt is due and tries them again
-   * itself, as `POST /api/v1/sync/retry` would; false leaves retries to clients. Default 30 000
-   * (30 s): seed 004's planned sync loop runs every 30 s, the backoff's first waits are seconds, and
-   * an idle look is one query, so twice a minute costs nothing a clinic server notices.
+   * itself, as `POST /api/v1/sync/retry` would (and finishes items a stopped server left SYNCING);
+   * false leaves both to clients. Default 30 000 (30 s): seed 004's planned sync loop runs every
+   * 30 s, the backoff's first waits are seconds, and an idle look is two indexed queries, so twice
+   * a minute costs nothing a clinic server notices.
    */
   retryIntervalMs?: number | false;
   /**
    * Attempts an item gets in all (the first processing and its retries) before it stays FAILED.
-   * Default 8, the client outbox's limit: seed 000 names no number, and seed 004's 3 is that
-   * product's device queue, which retries without backoff.
+   * Default 80, which with waits of up to 15 minutes covers a working day (`queueRetryPolicy`):
+   * seed 000 names no number, and seed 004's 3 is that product's device queue, which retries
+   * without backoff.
    */
   maxAttempts?: number;
 }
@@ -37,11 +54,11 @@ export function queueApiSettings(options: QueueApiOptions = {}): QueueApiSetting
       `queueApi.retryIntervalMs must be false or a whole number of milliseconds from 1 to ${maxIntervalMs}, got ${String(interval)}`,
     );
   }
-  const maxAttempts = options.maxAttempts ?? defaultRetryPolicy.maxAttempts;
+  const maxAttempts = options.maxAttempts ?? queueRetryPolicy.maxAttempts;
   if (!Number.isInteger(maxAttempts) || maxAttempts < 1) {
     throw new RangeError(`queueApi.maxAttempts must be a whole number from 1, got ${String(maxAttempts)}`);
   }
-  return { retryIntervalMs: interval, policy: retryPolicy({ maxAttempts }) };
+  return { retryIntervalMs: interval, policy: retryPolicy({ ...queueRetryPolicy, maxAttempts }) };
 }
 
 /** The environment variables of `npm start` that set these options, as text. */

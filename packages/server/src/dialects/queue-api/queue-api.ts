@@ -15,7 +15,8 @@ declare module 'fastify' {
 
 /**
  * Seed 000's queue on one server instance: the processor its routes use, and the timer that retries
- * due FAILED items without a client asking (seed 000: "Automatic retry with exponential backoff").
+ * due FAILED items without a client asking (seed 000: "Automatic retry with exponential backoff")
+ * and finishes items a stopped server left SYNCING.
  * The timer only starts the sweep; what a sweep does is QueueProcessor.sweep, the same per-item code
  * as `POST /api/v1/sync/retry`. Sweeps never overlap here, and on several instances the items'
  * conditional claims keep them apart.
@@ -71,6 +72,7 @@ export class QueueApi {
       waiting: 0,
       exhausted: 0,
       due: 0,
+      resumed: 0,
       unattended: 0,
       errors: 0,
     };
@@ -81,7 +83,7 @@ export class QueueApi {
         stop: () => this.closed,
         onError: (err, item) => this.log.error({ err, ...item }, 'queue item could not be retried'),
       });
-      if (report.retried > 0 || report.errors > 0)
+      if (report.retried > 0 || report.resumed > 0 || report.errors > 0)
         this.log.info({ queueRetry: report }, 'queue items retried');
       return report;
     } catch (err) {

@@ -2,7 +2,6 @@ import { createHash } from 'node:crypto';
 import {
   OutpostError,
   backoffDelay,
-  defaultRetryPolicy,
   formatHlc,
   makeTempId,
   shouldRetry,
@@ -18,6 +17,7 @@ import { collectionFor } from './resource-types';
 import { OpIdTaken, linkOf, ownLinkGuard } from './queue-op-ids';
 import { QueueStore, effectiveStatus } from './queue-store';
 import type { LoadedItem, QueueItem, QueueOutcome } from './queue-store';
+import { queueRetryPolicy } from './queue-api-options';
 import { resolutionOptions } from './queue-messages';
 import type {
   QueueError,
@@ -36,10 +36,13 @@ export interface QueueContext {
 }
 
 /**
- * The same rule as the client's outbox: exponential backoff with full jitter, 8 attempts in all
- * unless the server sets another limit (`queueApi.maxAttempts`).
+ * How long a claim holds an item. An attempt is one engine push of one op, over in well under a
+ * second; an item SYNCING for longer than this was claimed by a server that stopped (or whose
+ * database failed) before it stored the outcome, and the sweep takes it up again. Taking up an
+ * attempt that is in fact still running is harmless (the same op id, applied once), so the lease
+ * only has to be long enough that this stays rare, and short enough that a crash costs minutes.
  */
-export const queueRetryPolicy: Readonly<RetryPolicy> = defaultRetryPolicy;
+export const claimLeaseMs = 5 * 60_000;
 
 export type ProcessResponse =
   | { status: 'SYNCED'; message: string; result: ResourceResult }
@@ -79,12 +82,25 @@ export interface RetryResponse extends RetryTally {
 
 /** One pass of the server's own retry. */
 export interface SweepReport extends RetryTally {
-  /** Items found due. Those neither retried nor counted otherwise were taken by another server first. */
+  /**
+   * Items found due: FAILED items whose next attempt is due, and SYNCING items whose claim lapsed.
+   * Those neither retried, resumed nor counted otherwise were taken by another server first.
+   */
   due: number;
+  /**
+   * SYNCING items whose claim had lapsed (a server stopped mid-attempt), finished here with the
+   * attempt's own op id; their outcomes count in synced, conflicts and failed, not in retried.
+   */
+  resumed: number;
   /** Due items that failed before the roles of their attempts were kept: left to their user's retry. */
   unattended: number;
   /** Items whose attempt threw (a database error): logged, and left as they were. */
   errors: number;
+}
+
+/** Plain code-unit order, the same on every machine (ISO times sort as text). */
+function compareText(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
 }
 
 function emptyTally(): RetryTally {
@@ -261,7 +277,7 @@ export class QueueProcessor {
     // again, and the engine answers with its first outcome.
     if (
       (item.status === 'PENDING' || item.status === 'SYNCING') &&
-      (await this.queue.claim(auth.tenant, id, ['PENDING', 'SYNCING'], at))
+      (await this.queue.claim(auth.tenant, id, ['PENDING', 'SYNCING'], at, { roles: auth.roles }))
     ) {
       return this.attempt(auth, item, item.retryCount);
     }
@@ -289,39 +305,73 @@ export class QueueProcessor {
   }
 
   /**
-   * The server's own retry: the FAILED items of every tenant whose next attempt is due, each tried
-   * again exactly as its user's `retry` would try it (retryOne), as that user, under the roles the
-   * failed attempt ran under. Several servers on one database may sweep at once: each item's claim
-   * is a conditional update, so one of them tries it and the others pass it by. `stop` is asked
-   * before each item, so a closing server waits for one item at most. An item that throws is
-   * reported and left as it is (SYNCING if it was claimed: processing it again finishes it once).
+   * The server's own retry, over every tenant: the SYNCING items whose claim lapsed, finished with
+   * their attempt's op id (resume), and the FAILED items whose next attempt is due, each tried again
+   * exactly as its user's `retry` would try it (retryOne). Either runs as the item's user, under
+   * the roles its last attempt ran under. Several servers on one database may sweep at once: each
+   * item's claim is a conditional update, so one of them takes it and the others pass it by. `stop`
+   * is asked before each item, so a closing server waits for one item at most. An item that throws
+   * is reported and left as it is (SYNCING if it was claimed: a later sweep finishes it once).
    */
   async sweep(options: {
     limit: number;
     stop: () => boolean;
     onError: (err: unknown, item: { tenant: string; id: string }) => void;
   }): Promise<SweepReport> {
-    const due = await this.queue.due(this.ctx.now().toISOString(), {
-      maxAttempts: this.policy.maxAttempts,
+    const now = this.ctx.now();
+    const stalled = await this.queue.stalled(new Date(now.getTime() - claimLeaseMs).toISOString(), {
       limit: options.limit,
     });
-    const report: SweepReport = { ...emptyTally(), due: due.length, unattended: 0, errors: 0 };
+    const failed =
+      stalled.length < options.limit
+        ? await this.queue.due(now.toISOString(), {
+            maxAttempts: this.policy.maxAttempts,
+            limit: options.limit - stalled.length,
+          })
+        : [];
+    // Both lists come in the order their items fell due; within the batch they go in the order they
+    // were queued, so a patient's item is tried before the item of an encounter that refers to it.
+    const due = [...stalled, ...failed].sort(
+      (a, b) => compareText(a.queuedAt, b.queuedAt) || compareText(a.id, b.id),
+    );
+    const report: SweepReport = { ...emptyTally(), due: due.length, resumed: 0, unattended: 0, errors: 0 };
     for (const item of due) {
       if (options.stop()) break;
       const roles = item.attemptRoles;
-      // Failed before roles were kept: only its user, with a token, can say what they may do.
+      // Tried before roles were kept: only its user, with a token, can say what they may do.
       if (roles === null) {
         report.unattended += 1;
         continue;
       }
+      const auth = { tenant: item.tenant, userId: item.userId, roles: [...roles] };
       try {
-        await this.retryOne({ tenant: item.tenant, userId: item.userId, roles: [...roles] }, item, report);
+        if (item.status === 'SYNCING') await this.resume(auth, item, report);
+        else await this.retryOne(auth, item, report);
       } catch (err) {
         report.errors += 1;
         options.onError(err, { tenant: item.tenant, id: item.id });
       }
     }
     return report;
+  }
+
+  /**
+   * A SYNCING item whose claim lapsed: its server stopped between claiming it and storing the
+   * outcome, so its user would otherwise wait until they process it again. The same attempt is
+   * sent again, with the same op id, so the engine applies it once whether or not the first
+   * delivery reached it. Taken over only if still claimed as seen, so of two servers one takes it.
+   */
+  private async resume(auth: AuthContext, item: LoadedItem, report: SweepReport): Promise<void> {
+    const taken = await this.queue.claim(auth.tenant, item.id, ['SYNCING'], this.ctx.now().toISOString(), {
+      roles: auth.roles,
+      lapsed: { retryCount: item.retryCount, claimedAt: item.updatedAt },
+    });
+    if (!taken) return;
+    report.resumed += 1;
+    const answer = await this.attempt(auth, item, item.retryCount);
+    if (answer.status === 'SYNCED') report.synced += 1;
+    else if (answer.status === 'CONFLICT') report.conflicts += 1;
+    else report.failed += 1;
   }
 
   /**
@@ -335,7 +385,10 @@ export class QueueProcessor {
     } else if (item.nextAttemptAt !== null && Date.parse(item.nextAttemptAt) > now.getTime()) {
       tally.waiting += 1;
     } else if (
-      await this.queue.claim(auth.tenant, item.id, ['FAILED'], now.toISOString(), { seen: item.retryCount })
+      await this.queue.claim(auth.tenant, item.id, ['FAILED'], now.toISOString(), {
+        roles: auth.roles,
+        seen: item.retryCount,
+      })
     ) {
       tally.retried += 1;
       const answer = await this.attempt(auth, item, item.retryCount + 1);

@@ -181,51 +181,86 @@ export class QueueStore {
 
   /**
    * FAILED items of every tenant whose next attempt is due at `now` and that have an attempt left
-   * under `maxAttempts`, in the order they were queued (a patient queued before its encounter is
-   * tried first), at most `limit`. The server's own retry reads them; it is the one query that
-   * crosses tenants, and each item is then tried as its own user in its own tenant. A null
-   * next_attempt_at means no attempt is planned (refused for good, or out of attempts). No index
-   * serves this (sync_queue's is per user); a scan of the table per sweep is cheap at a clinic's
-   * scale, and an index on (status, next_attempt_at) is the migration to add when it is not.
+   * under `maxAttempts`, those due longest first, at most `limit`. The server's own retry reads
+   * them, with `stalled`; they are the queries that cross tenants, and each item is then tried as
+   * its own user in its own tenant. A null next_attempt_at means no attempt is planned (refused for
+   * good, or out of attempts). The index sync_queue_due (migration 0011) is (status,
+   * next_attempt_at): the sweep reads the due items in its order and stops at `limit`, however
+   * many items the queue holds or have fallen due (queue-api-sweep-plan.test.ts reads the plans).
    */
+  dueQuery(now: string, options: { maxAttempts: number; limit: number }) {
+    return (
+      this.items()
+        .where('q.status', '=', 'FAILED')
+        .where('q.next_attempt_at', 'is not', null)
+        .where('q.next_attempt_at', '<=', now)
+        .where('q.retry_count', '<', options.maxAttempts - 1)
+        // Only failures that kept their roles: one from before could never be tried here, and left
+        // in, enough of them (the longest due, listed first) would fill every batch.
+        .where('q.attempt_roles', 'is not', null)
+        .orderBy('q.next_attempt_at')
+        .limit(options.limit)
+    );
+  }
+
   async due(now: string, options: { maxAttempts: number; limit: number }): Promise<LoadedItem[]> {
-    const rows = await this.items()
-      .where('q.status', '=', 'FAILED')
-      .where('q.next_attempt_at', 'is not', null)
-      .where('q.next_attempt_at', '<=', now)
-      .where('q.retry_count', '<', options.maxAttempts - 1)
-      // Only failures that kept their roles: one from before could never be tried here, and left
-      // in, enough of them (the oldest, listed first) would fill every batch.
+    return (await this.dueQuery(now, options).execute()).map(toItem);
+  }
+
+  /**
+   * SYNCING items of every tenant claimed at `claimedBefore` or earlier: their attempt should long
+   * be over, so the server that claimed them stopped before storing its outcome. Oldest claim
+   * first, at most `limit`; only those whose claim kept the attempt's roles, as for `due`. Found
+   * through sync_queue_due by status alone: only items under way are SYNCING, a handful at most.
+   */
+  stalledQuery(claimedBefore: string, options: { limit: number }) {
+    return this.items()
+      .where('q.status', '=', 'SYNCING')
+      .where('q.updated_at', '<=', claimedBefore)
       .where('q.attempt_roles', 'is not', null)
-      .orderBy('q.queued_at')
-      .orderBy('q.id')
-      .limit(options.limit)
-      .execute();
-    return rows.map(toItem);
+      .orderBy('q.updated_at')
+      .limit(options.limit);
+  }
+
+  async stalled(claimedBefore: string, options: { limit: number }): Promise<LoadedItem[]> {
+    return (await this.stalledQuery(claimedBefore, options).execute()).map(toItem);
   }
 
   /**
    * Moves an item to SYNCING if it still has one of the `from` statuses (and, for a retry, the
-   * retry count the caller saw): of two requests racing for one item, only one claims it.
+   * retry count the caller saw; for a lapsed claim, the claim the caller saw): of two requests
+   * racing for one item, only one claims it. The claim's time (updated_at, which only the outcome
+   * changes next) starts its lease, and `roles`, the attempt's, are kept with it: a server that
+   * stops mid-attempt leaves what the sweep needs to finish the attempt as the same user.
    */
   async claim(
     tenant: string,
     id: string,
     from: readonly QueueStatus[],
     at: string,
-    retry?: { seen: number },
+    attempt: {
+      roles: readonly string[];
+      seen?: number;
+      lapsed?: { retryCount: number; claimedAt: string };
+    },
   ): Promise<boolean> {
     let query = this.db
       .updateTable('sync_queue')
       .set({
         status: 'SYNCING',
         updated_at: at,
-        ...(retry ? { retry_count: retry.seen + 1 } : {}),
+        attempt_roles: JSON.stringify(attempt.roles),
+        ...(attempt.seen !== undefined ? { retry_count: attempt.seen + 1 } : {}),
       })
       .where('tenant', '=', tenant)
       .where('id', '=', id)
       .where('status', 'in', [...from]);
-    if (retry) query = query.where('retry_count', '=', retry.seen);
+    if (attempt.seen !== undefined) query = query.where('retry_count', '=', attempt.seen);
+    if (attempt.lapsed !== undefined) {
+      query = query
+        .where('retry_count', '=', attempt.lapsed.retryCount)
+        .where('updated_at', '=', attempt.lapsed.claimedAt);
+    }
     const res = await query.executeTakeFirst();
     return Number(res.numUpdatedRows) > 0;
   }
