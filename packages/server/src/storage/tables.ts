@@ -177,8 +177,9 @@ export interface Tables {
     /** The resolution asked for: CLIENT_WINS, SERVER_WINS or MANUAL. */
     resolution: string | null;
     /**
-     * JSON string array: the roles the last failed attempt ran under, from its user's token. The
-     * server's own retry has no token and tries the item again under these; null before any.
+     * JSON string array: the roles the last attempt ran under, from its user's token, kept at each
+     * claim. The server's own retry, and the sweep finishing an attempt a stopped server left
+     * SYNCING, have no token and run under these; null before any.
      */
     attempt_roles: ColumnType<string | null, string | null | undefined, string | null>;
     queued_at: string;

@@ -181,6 +181,35 @@ describe.each(dialects())('seed 000 queue: the server retries by itself, on %s',
     expect(await server.app.queueApi.sweep()).toMatchObject({ due: 0, retried: 0 });
   });
 
+  it('leaves a change the schema refuses to its user: no timer retries it, archiving it again and again', async () => {
+    const server = await serve(await storage());
+    const id = await queued(server, {
+      deviceId: 'tablet-invalid',
+      operation: 'CREATE',
+      resourceType: 'patient',
+      data: { name: 'Thoko P.', allergies: 'penicillin' },
+    });
+    const refused = await processItem(server, id);
+    expect(refused).toMatchObject({
+      status: 'FAILED',
+      code: 'VALIDATION_FAILED',
+      retryCount: 0,
+      nextAttemptAt: null,
+    });
+
+    for (let hour = 0; hour < 4; hour++) {
+      offsetMs += 3_600_000;
+      expect(await server.app.queueApi.sweep()).toMatchObject({ due: 0, retried: 0 });
+    }
+    expect(await journalOf(server, id)).toHaveLength(1);
+    expect(await pending(server, 'tablet-invalid')).toEqual([
+      expect.objectContaining({ id, status: 'FAILED', retryCount: 0, nextAttemptAt: null }),
+    ]);
+    // Its user may still try it again, at once: a schema or a role may have changed since.
+    expect(await retry(server, 'tablet-invalid')).toMatchObject({ retried: 1, failed: 1, exhausted: 0 });
+    expect(await journalOf(server, id)).toHaveLength(2);
+  });
+
   it('runs on its timer, every 30 s by default, and not at all when the interval is false', async () => {
     // Only the interval timer is faked: the databases answer in real time.
     vi.useFakeTimers({ toFake: ['setInterval', 'clearInterval'] });

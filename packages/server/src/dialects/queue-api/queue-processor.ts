@@ -128,6 +128,23 @@ function refusedForGood(code: string | undefined): boolean {
   return code !== undefined && finalRefusals.has(code);
 }
 
+/**
+ * Refusals the server's own retry cannot change: every attempt sends the item's same data, under
+ * the same roles, to the same schema. Retried all day, each would archive the same rejection 80
+ * times. So the timer leaves them to a person: `nextAttemptAt` is null, and their user's `retry`
+ * still tries them (an administrator may have changed a role or the schema since).
+ */
+const refusalsForAPerson: ReadonlySet<string> = new Set([
+  'VALIDATION_FAILED',
+  'FORBIDDEN',
+  'UNKNOWN_COLLECTION',
+]);
+
+/** Whether the server plans another attempt of its own after a failure with `code`. */
+function retriesByItself(code: string): boolean {
+  return !refusedForGood(code) && !refusalsForAPerson.has(code);
+}
+
 /** The engine's answer as the seed names it: the status the first delivery of the op had. */
 function engineStatus(r: PushResult): 'applied' | 'conflict' | 'rejected' {
   return r.status === 'duplicate' ? (r.originalStatus ?? 'applied') : r.status;
@@ -484,7 +501,7 @@ export class QueueProcessor {
         status: 'FAILED',
         retryCount: attempt,
         nextAttemptAt:
-          !refusedForGood(error.code) && shouldRetry(attempts, this.policy)
+          retriesByItself(error.code) && shouldRetry(attempts, this.policy)
             ? new Date(now.getTime() + backoffDelay(attempts, this.policy)).toISOString()
             : null,
         error,
