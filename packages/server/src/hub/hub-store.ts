@@ -1,9 +1,9 @@
 /**
- * The hub's own tables (migration 0009): its progress per tenant, each record as the upstream last
- * had it, and seed 004's queue items. Every write here runs in the transaction of a SyncStore.write,
- * under the tenant lock, beside the record writes it goes with.
+ * The hub's own tables (migrations 0009 and 0013): its progress per tenant, each record as the
+ * upstream last had it, and seed 004's queue items. Every write here runs in the transaction of a
+ * SyncStore.write, under the tenant lock, beside the record writes it goes with.
  */
-import type { Kysely, Transaction } from 'kysely';
+import type { Kysely, Selectable, Transaction } from 'kysely';
 import type { ConflictSummary, PushOp, RecordData } from '@outpost/core';
 import { recordKey } from '../storage/sync-store';
 import type { Tables } from '../storage/tables';
@@ -20,9 +20,19 @@ export interface HubState {
   lastPushAt: string | null;
   lastPullAt: string | null;
   lastSyncAt: string | null;
+  /** A resync from scratch is under way (see beginResync). */
+  resyncing: boolean;
+  /** What the last exchange with the upstream ended with; null when it ended well. */
+  lastError: HubStateError | null;
 }
 
-/** The upstream's record as the hub last knew it, and the local position that matched it exactly. */
+export interface HubStateError {
+  code: string;
+  message: string;
+  at: string;
+}
+
+/** The upstream's record as the hub last knew it, and the local position the hub last wrote it at. */
 export interface UpstreamView extends UpstreamSide {
   readonly syncedPosition: number;
 }
@@ -54,7 +64,15 @@ export async function loadHubState(db: Db, tenant: string): Promise<HubState> {
     lastPushAt: row?.last_push_at ?? null,
     lastPullAt: row?.last_pull_at ?? null,
     lastSyncAt: row?.last_sync_at ?? null,
+    resyncing: row?.resyncing === 1,
+    lastError: lastErrorOf(row),
   };
+}
+
+function lastErrorOf(row: Selectable<Tables['hub_state']> | undefined): HubStateError | null {
+  const code = row?.last_error_code ?? null;
+  if (code === null) return null;
+  return { code, message: row?.last_error_message ?? '', at: row?.last_error_at ?? '' };
 }
 
 export async function saveHubState(db: Db, tenant: string, patch: Partial<HubState>): Promise<void> {
@@ -66,6 +84,10 @@ export async function saveHubState(db: Db, tenant: string, patch: Partial<HubSta
     last_push_at: next.lastPushAt,
     last_pull_at: next.lastPullAt,
     last_sync_at: next.lastSyncAt,
+    resyncing: next.resyncing ? 1 : 0,
+    last_error_code: next.lastError?.code ?? null,
+    last_error_message: next.lastError?.message ?? null,
+    last_error_at: next.lastError?.at ?? null,
   };
   await db
     .insertInto('hub_state')
@@ -81,32 +103,41 @@ export async function loadUpstreamViews(
   keys: ReadonlyArray<{ collection: string; id: string }>,
 ): Promise<Map<string, UpstreamView>> {
   const found = new Map<string, UpstreamView>();
+  for (const { collection, ids } of idsByCollection(keys)) {
+    const rows = await db
+      .selectFrom('hub_records')
+      .selectAll()
+      .where('tenant', '=', tenant)
+      .where('collection', '=', collection)
+      .where('id', 'in', ids)
+      .execute();
+    for (const row of rows) {
+      found.set(recordKey(row.collection, row.id), {
+        version: row.upstream_version,
+        deleted: row.upstream_deleted === 1,
+        data: JSON.parse(row.upstream_data) as RecordData,
+        syncedPosition: row.synced_position,
+      });
+    }
+  }
+  return found;
+}
+
+/** The keys' ids by collection, in parts small enough for one `in` list. */
+function idsByCollection(
+  keys: ReadonlyArray<{ collection: string; id: string }>,
+): Array<{ collection: string; ids: string[] }> {
   const byCollection = new Map<string, string[]>();
   for (const k of keys) {
     const ids = byCollection.get(k.collection) ?? [];
     ids.push(k.id);
     byCollection.set(k.collection, ids);
   }
+  const parts: Array<{ collection: string; ids: string[] }> = [];
   for (const [collection, ids] of byCollection) {
-    for (let i = 0; i < ids.length; i += 500) {
-      const rows = await db
-        .selectFrom('hub_records')
-        .selectAll()
-        .where('tenant', '=', tenant)
-        .where('collection', '=', collection)
-        .where('id', 'in', ids.slice(i, i + 500))
-        .execute();
-      for (const row of rows) {
-        found.set(recordKey(row.collection, row.id), {
-          version: row.upstream_version,
-          deleted: row.upstream_deleted === 1,
-          data: JSON.parse(row.upstream_data) as RecordData,
-          syncedPosition: row.synced_position,
-        });
-      }
-    }
+    for (let i = 0; i < ids.length; i += 500) parts.push({ collection, ids: ids.slice(i, i + 500) });
   }
-  return found;
+  return parts;
 }
 
 export async function saveUpstreamView(
@@ -129,8 +160,36 @@ export async function saveUpstreamView(
     .execute();
 }
 
-/** The records the upstream had, as far as the hub knows, and had not deleted. */
-export async function liveUpstreamKeys(
+/**
+ * Starts a resync from scratch (the upstream said CURSOR_EXPIRED): the cursor goes back to the
+ * start, and every record the hub knows of is marked as not brought yet. Kept in the database, so a
+ * resync cut off by the link, or by a restart, goes on where it stopped and still knows at its end
+ * which records the upstream no longer has.
+ */
+export async function beginResync(db: Db, tenant: string): Promise<void> {
+  await saveHubState(db, tenant, { upstreamCursor: null, resyncing: true });
+  await db.updateTable('hub_records').set({ resync_unseen: 1 }).where('tenant', '=', tenant).execute();
+}
+
+/** The records a page of the resync brought: the upstream has them (or their tombstones). */
+export async function markSeen(
+  db: Db,
+  tenant: string,
+  keys: ReadonlyArray<{ collection: string; id: string }>,
+): Promise<void> {
+  for (const { collection, ids } of idsByCollection(keys)) {
+    await db
+      .updateTable('hub_records')
+      .set({ resync_unseen: 0 })
+      .where('tenant', '=', tenant)
+      .where('collection', '=', collection)
+      .where('id', 'in', ids)
+      .execute();
+  }
+}
+
+/** The live records, as far as the hub knows, that the finished resync did not bring. */
+export async function unseenLiveKeys(
   db: Db,
   tenant: string,
 ): Promise<Array<{ collection: string; id: string }>> {
@@ -138,8 +197,19 @@ export async function liveUpstreamKeys(
     .selectFrom('hub_records')
     .select(['collection', 'id'])
     .where('tenant', '=', tenant)
+    .where('resync_unseen', '=', 1)
     .where('upstream_deleted', '=', 0)
     .execute();
+}
+
+export async function endResync(db: Db, tenant: string): Promise<void> {
+  await db
+    .updateTable('hub_records')
+    .set({ resync_unseen: 0 })
+    .where('tenant', '=', tenant)
+    .where('resync_unseen', '=', 1)
+    .execute();
+  await saveHubState(db, tenant, { resyncing: false });
 }
 
 /** Changed local records after a position, in position order: what the hub's feed reads. */

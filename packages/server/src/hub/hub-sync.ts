@@ -34,23 +34,27 @@ import type { ServerContext } from '../create-sync-server';
 import type { StoredRecord, TenantWrite } from '../storage/sync-store';
 import { recordKey } from '../storage/sync-store';
 import {
+  beginResync,
   countQueue,
+  endResync,
   insertItem,
   itemsIn,
-  liveUpstreamKeys,
   loadHubState,
   loadUpstreamViews,
   localChangesAfter,
+  markSeen,
   saveHubState,
   saveUpstreamView,
+  unseenLiveKeys,
   updateItem,
   waitingItemFor,
 } from './hub-store';
-import type { HubItem, UpstreamView } from './hub-store';
+import type { HubItem, HubStateError, UpstreamView } from './hub-store';
 import { changeHlc, pendingChange, rebase, sameSide } from './pending-change';
 import type { RecordSide, UpstreamSide } from './pending-change';
+import { refusalOf } from './refusal-message';
 import { UpstreamClient, UpstreamError } from './upstream-client';
-import type { UpstreamAccount } from './upstream-client';
+import type { UpstreamAccount, UpstreamFailureCode } from './upstream-client';
 
 export interface HubOptions {
   /** The upstream Outpost server's base URL. */
@@ -101,7 +105,7 @@ export interface HubConflict {
 }
 
 export interface HubFailure {
-  code: string;
+  code: UpstreamFailureCode;
   message: string;
 }
 
@@ -125,6 +129,8 @@ export interface QueueStatus {
   lastSyncAt: string | null;
   /** Seed 004's queue size levels over the items waiting (pending and failed). */
   health: QueueHealth;
+  /** What the last exchange with the upstream ended with, and when; null when it ended well. */
+  lastError: HubStateError | null;
 }
 
 const pullPageSize = 1000;
@@ -175,7 +181,9 @@ export class Hub {
           const { pushed, pulled } = await this.run(tenant);
           const error = pushed.error ?? pulled?.error;
           // An unreachable upstream is a clinic's normal day: said once per run, not as a failure.
-          if (error) log.warn({ tenant, error }, 'hub: the upstream sync did not finish');
+          // A refused account is not: nothing goes up until someone changes the hub's settings.
+          if (error?.code === 'UPSTREAM_REFUSED') log.error({ tenant, error }, 'hub: the upstream refused');
+          else if (error) log.warn({ tenant, error }, 'hub: the upstream sync did not finish');
         } catch (err) {
           log.error({ err, tenant }, 'hub: the upstream sync failed');
         }
@@ -198,23 +206,32 @@ export class Hub {
   }
 
   push(tenant: string): Promise<PushOutcome> {
-    return this.exclusive(tenant, () => this.pushNow(tenant));
+    return this.exclusive(tenant, async () => {
+      const pushed = await this.pushNow(tenant);
+      await this.ended(tenant, pushed.error);
+      return pushed;
+    });
   }
 
   pull(tenant: string): Promise<PullOutcome> {
-    return this.exclusive(tenant, () => this.pullNow(tenant));
+    return this.exclusive(tenant, async () => {
+      const pulled = await this.pullNow(tenant);
+      await this.ended(tenant, pulled.error);
+      return pulled;
+    });
   }
 
   /** Seed 004's full sync: push, then pull, as one exchange. */
   run(tenant: string): Promise<{ pushed: PushOutcome; pulled: PullOutcome | null }> {
     return this.exclusive(tenant, async () => {
       const pushed = await this.pushNow(tenant);
-      // Without a link there is nothing to pull either; a refused push does not stop the pull.
-      const pulled = pushed.error?.code === 'UPSTREAM_UNREACHABLE' ? null : await this.pullNow(tenant);
-      if (pushed.error === null && pulled?.error === null) {
-        const at = this.ctx.now().toISOString();
-        await this.ctx.store.db.transaction().execute((trx) => saveHubState(trx, tenant, { lastSyncAt: at }));
-      }
+      // Without a link, or with an account the upstream refuses, there is nothing to pull either;
+      // a refused change does not stop the pull, nor does an upstream that erred on the push.
+      const stopped =
+        pushed.error?.code === 'UPSTREAM_UNREACHABLE' || pushed.error?.code === 'UPSTREAM_REFUSED';
+      const pulled = stopped ? null : await this.pullNow(tenant);
+      const error = pushed.error ?? pulled?.error ?? null;
+      await this.ended(tenant, error, error === null ? { lastSyncAt: this.ctx.now().toISOString() } : {});
       return { pushed, pulled };
     });
   }
@@ -224,7 +241,22 @@ export class Hub {
     await this.ctx.store.write(tenant, 0, (w) => this.feed(w));
     const counts = await countQueue(this.ctx.store.db, tenant);
     const state = await loadHubState(this.ctx.store.db, tenant);
-    return { ...counts, lastSyncAt: state.lastSyncAt, health: queueHealth(counts.pending + counts.failed) };
+    return {
+      ...counts,
+      lastSyncAt: state.lastSyncAt,
+      health: queueHealth(counts.pending + counts.failed),
+      lastError: state.lastError,
+    };
+  }
+
+  /** Keeps what an exchange ended with, for the status route: an operator's first question. */
+  private async ended(
+    tenant: string,
+    error: HubFailure | null,
+    also: { lastSyncAt?: string } = {},
+  ): Promise<void> {
+    const lastError = error === null ? null : { ...error, at: this.ctx.now().toISOString() };
+    await this.ctx.store.db.transaction().execute((trx) => saveHubState(trx, tenant, { ...also, lastError }));
   }
 
   private async exclusive<T>(tenant: string, work: () => Promise<T>): Promise<T> {
@@ -256,7 +288,10 @@ export class Hub {
       if (changes.length === 0) break;
       const views = await loadUpstreamViews(trx, w.tenant, changes);
       for (const change of changes) {
-        // The hub's own copy of an upstream change: nothing to send back.
+        // The hub's own write of an upstream change (takeUpstream), with any local change still to
+        // go rebased on top: nothing new to send. That local change was queued when it was made,
+        // as every transaction that writes for the hub feeds first; taken for a new one, a pull
+        // would give a refused change new attempts for ever, past MaxRetries.
         if (views.get(recordKey(change.collection, change.id))?.syncedPosition === change.position) continue;
         await this.enqueue(
           w,
@@ -271,7 +306,10 @@ export class Hub {
     if (through !== state.fedThrough) await saveHubState(trx, w.tenant, { fedThrough: through });
   }
 
-  /** Seed 004's deduplication: the record's waiting item is refreshed, or one is made. */
+  /**
+   * Seed 004's deduplication: the record's waiting item is refreshed, or one is made. Called for a
+   * local edit only (see feed), which deserves attempts of its own.
+   */
   private async enqueue(
     w: TenantWrite,
     collection: string,
@@ -363,9 +401,11 @@ export class Hub {
           }
           const [only] = batch;
           if (only) {
-            await this.ctx.store.write(tenant, 0, (w) =>
-              this.fail(w, only.item, 'PAYLOAD_TOO_LARGE', 'the upstream refused the change as too large'),
-            );
+            const refusal = {
+              code: 'PAYLOAD_TOO_LARGE',
+              message: 'the upstream refused the change as too large',
+            };
+            await this.ctx.store.write(tenant, 0, (w) => this.fail(w, only.item, refusal));
           }
           summary.failed += 1;
           i += 1;
@@ -377,6 +417,8 @@ export class Hub {
         return;
       }
       await this.ctx.store.write(tenant, batch.length, async (w) => {
+        // Edits made while the batch was out are queued before the answers are written over them.
+        await this.feed(w);
         for (const settled of await this.settle(w, batch, results)) {
           if (settled.kind === 'applied') {
             summary.success += 1;
@@ -397,14 +439,18 @@ export class Hub {
    * An item whose op the upstream refused unapplied, perhaps applicable later (a parent that had not
    * arrived): the change stays here, and the item waits for its next attempt with a new op.
    */
-  private async fail(w: TenantWrite, item: HubItem, code: string, message: string): Promise<void> {
+  private async fail(
+    w: TenantWrite,
+    item: HubItem,
+    refusal: { code: string; message: string },
+  ): Promise<void> {
     const at = this.ctx.now().toISOString();
     await updateItem(w.transaction, w.tenant, item.id, {
       status: 'Failed',
       op: null,
       retryCount: item.retryCount + 1,
-      errorCode: code,
-      errorMessage: message,
+      errorCode: refusal.code,
+      errorMessage: refusal.message,
       updatedAt: at,
     });
   }
@@ -508,13 +554,10 @@ export class Hub {
       const view = views.get(key) ?? null;
       const record = records.get(key) ?? null;
 
-      if (status === 'rejected' && !finalCodes.has(result.error?.code ?? '')) {
-        await this.fail(
-          w,
-          item,
-          result.error?.code ?? 'REJECTED',
-          result.error?.message ?? 'the upstream refused the change',
-        );
+      // The item keeps a message of the hub's own, never the upstream's words (refusal-message.ts).
+      const refusal = status === 'rejected' ? refusalOf(op, result.error) : null;
+      if (refusal !== null && !finalCodes.has(refusal.code)) {
+        await this.fail(w, item, refusal);
         settled.push({ kind: 'failed' });
         continue;
       }
@@ -548,8 +591,8 @@ export class Hub {
         // Seed 004: a queue item holds the entity's type and id, never patient data.
         op: null,
         conflict: conflict === null ? null : withoutData(result.conflict, result),
-        errorCode: status === 'rejected' ? (result.error?.code ?? null) : null,
-        errorMessage: status === 'rejected' ? (result.error?.message ?? null) : null,
+        errorCode: refusal?.code ?? null,
+        errorMessage: refusal?.message ?? null,
         completedAt: at,
         updatedAt: at,
       });
@@ -607,7 +650,8 @@ export class Hub {
       };
       await w.writeRecords([written]);
       wrote = true;
-      if (sameSide(wanted, next)) syncedPosition = written.position;
+      // The feed's mark of the hub's own write, whether or not a local change stays on top of it.
+      syncedPosition = written.position;
     }
     await saveUpstreamView(w.transaction, w.tenant, collection, id, { ...next, syncedPosition });
     return wrote;
@@ -621,21 +665,19 @@ export class Hub {
     const conflicts: HubConflict[] = [];
     let error: HubFailure | null = null;
     let restarted = false;
-    /** After a resync from scratch: every record it brought (see dropVanished). */
-    let seen: Set<string> | null = null;
+    /** A resync from scratch is under way, begun now or by an earlier pull that was cut off. */
+    let resyncing = false;
     for (;;) {
       const state = await loadHubState(this.ctx.store.db, tenant);
+      resyncing = state.resyncing;
       let page;
       try {
         page = await upstream.pull(state.upstreamCursor, pullPageSize);
       } catch (err) {
-        // A cursor past the upstream's tombstone retention: read everything again, once.
+        // A cursor past the upstream's tombstone retention: read everything again, once per pull.
         if (err instanceof UpstreamError && err.code === 'CURSOR_EXPIRED' && !restarted) {
           restarted = true;
-          seen = new Set();
-          await this.ctx.store.db
-            .transaction()
-            .execute((trx) => saveHubState(trx, tenant, { upstreamCursor: null }));
+          await this.ctx.store.db.transaction().execute((trx) => beginResync(trx, tenant));
           continue;
         }
         error = failure(err);
@@ -656,10 +698,11 @@ export class Hub {
           }
         }
         // The cursor moves in the same transaction as the records it brought: a crash between the
-        // two would otherwise skip a page or apply one twice.
+        // two would otherwise skip a page or apply one twice. So does a resync's progress, so one
+        // cut off goes on where it stopped and still knows what it has seen (dropVanished).
+        if (resyncing) await markSeen(w.transaction, tenant, changes);
         await saveHubState(w.transaction, tenant, { upstreamCursor: page.cursor });
       });
-      if (seen !== null) for (const c of changes) seen.add(recordKey(c.collection, c.id));
       if (!page.hasMore) break;
       // More to come from where it already was: an upstream (or a proxy before it) that never moves
       // on would hold this tenant's exchange, and every tablet's run behind it, for ever.
@@ -671,7 +714,7 @@ export class Hub {
         break;
       }
     }
-    if (error === null && seen !== null) await this.dropVanished(tenant, seen, summary);
+    if (error === null && resyncing) await this.dropVanished(tenant, summary);
     if (error === null) {
       const at = this.ctx.now().toISOString();
       await this.ctx.store.db.transaction().execute((trx) => saveHubState(trx, tenant, { lastPullAt: at }));
@@ -680,15 +723,14 @@ export class Hub {
   }
 
   /**
-   * After a resync from scratch (CURSOR_EXPIRED): a record the upstream had and that the resync did
-   * not bring was deleted there, and its tombstone purged before this hub could pull it. It is
-   * deleted here too, or the hub's tablets would keep it for ever; a change made here and still to
-   * go stays, as under any pulled deletion.
+   * At the end of a resync from scratch (CURSOR_EXPIRED), perhaps over several pulls: a record the
+   * upstream had and that the resync did not bring was deleted there, and its tombstone purged
+   * before this hub could pull it. It is deleted here too, or the hub's tablets would keep it for
+   * ever; a change made here and still to go stays, as under any pulled deletion.
    */
-  private async dropVanished(tenant: string, seen: ReadonlySet<string>, summary: PullSummary): Promise<void> {
-    const live = await liveUpstreamKeys(this.ctx.store.db, tenant);
-    const gone = live.filter((k) => !seen.has(recordKey(k.collection, k.id)));
-    if (gone.length === 0) return;
+  private async dropVanished(tenant: string, summary: PullSummary): Promise<void> {
+    // Only this exchange, under way, changes what the resync has seen: read once, outside the lock.
+    const gone = await unseenLiveKeys(this.ctx.store.db, tenant);
     await this.ctx.store.write(tenant, gone.length, async (w) => {
       await this.feed(w);
       const records = await w.loadRecords(gone);
@@ -712,6 +754,7 @@ export class Hub {
         if (wrote) summary.applied += 1;
         else summary.skipped += 1;
       }
+      await endResync(w.transaction, tenant);
     });
   }
 
@@ -857,8 +900,6 @@ function withoutData(conflict: ConflictSummary | undefined, result: PushResult):
 }
 
 function failure(err: unknown): HubFailure {
-  if (err instanceof UpstreamError) {
-    return { code: err.status === null ? 'UPSTREAM_UNREACHABLE' : 'UPSTREAM_ERROR', message: err.message };
-  }
+  if (err instanceof UpstreamError) return { code: err.failure, message: err.message };
   throw err;
 }

@@ -23,17 +23,33 @@ export interface UpstreamClientOptions {
   readonly fetch: typeof fetch;
 }
 
-/** The upstream could not be reached, refused the hub, or answered something that is not v1. */
+/** The hub's word for how an exchange with its upstream failed (docs/dialects/hub.md). */
+export type UpstreamFailureCode = 'UPSTREAM_UNREACHABLE' | 'UPSTREAM_REFUSED' | 'UPSTREAM_ERROR';
+
+/**
+ * The upstream could not be reached, refused the hub's account (a wrong password, an account of
+ * another tenant or without the rights), or answered something that is not v1. The message is the
+ * hub's own, naming the upstream's status and code but never its free text: that may quote a
+ * record, and the message is kept (the hub's status) and shown to anyone who syncs.
+ */
 export class UpstreamError extends Error {
   override readonly name = 'UpstreamError';
-  constructor(
-    message: string,
-    /** The upstream's HTTP status; null when there was no answer. */
-    readonly status: number | null = null,
-    /** The upstream's error code, when it answered in PROTOCOL.md's shape. */
-    readonly code: string | null = null,
-  ) {
+  /** The upstream's HTTP status; null when there was no answer. */
+  readonly status: number | null;
+  /** The upstream's error code, when it answered in PROTOCOL.md's shape. */
+  readonly code: string | null;
+  readonly failure: UpstreamFailureCode;
+
+  constructor(message: string, options: { status?: number; code?: string | null; refused?: boolean } = {}) {
     super(message);
+    this.status = options.status ?? null;
+    this.code = options.code ?? null;
+    // A refused account is no passing fault of the link: someone must change the hub's settings.
+    this.failure = options.refused
+      ? 'UPSTREAM_REFUSED'
+      : this.status === null
+        ? 'UPSTREAM_UNREACHABLE'
+        : 'UPSTREAM_ERROR';
   }
 }
 
@@ -82,15 +98,19 @@ export class UpstreamClient {
       email: account.email,
       password: account.password,
     });
-    if (answer.status === 401) {
-      throw new UpstreamError(`the upstream refused the hub's account ${account.email}`, 401, 'UNAUTHORIZED');
+    if (answer.status === 401 || answer.status === 403) {
+      throw new UpstreamError(
+        `the upstream refused to sign in the hub's account ${account.email} (${answer.status}): check its email and password`,
+        { status: answer.status, code: codeOf(answer.body), refused: true },
+      );
     }
     const login = this.read(answer, '/v1/auth/login', loginResponseSchema);
     // The upstream names the tenant from the account; syncing it into another tenant here would
     // mix two clinics' records.
     if (login.user.tenant !== account.tenant) {
       throw new UpstreamError(
-        `the hub's account ${account.email} belongs to tenant ${login.user.tenant} upstream, not ${account.tenant}`,
+        `the hub's account ${account.email} belongs to tenant ${login.user.tenant} upstream, not ${account.tenant}: sign the hub in with an account of ${account.tenant}`,
+        { status: answer.status, refused: true },
       );
     }
     this.token = login.token;
@@ -116,7 +136,9 @@ export class UpstreamClient {
     try {
       text = await response.text();
     } catch (err) {
-      throw new UpstreamError(`the upstream's answer was cut off: ${describe(err)}`, response.status);
+      throw new UpstreamError(`the upstream's answer was cut off: ${describe(err)}`, {
+        status: response.status,
+      });
     }
     let parsed: unknown = null;
     try {
@@ -128,31 +150,40 @@ export class UpstreamClient {
   }
 
   private read<T>(answer: Answer, path: string, schema: z.ZodType<T>): T {
+    const route = path.split('?')[0] ?? path;
     if (answer.status < 200 || answer.status >= 300) {
-      const error = errorOf(answer.body);
-      throw new UpstreamError(
-        `the upstream answered ${answer.status} to ${path.split('?')[0]}${error ? `: ${error.message}` : ''}`,
-        answer.status,
-        error?.code ?? null,
-      );
+      const code = codeOf(answer.body);
+      const said = `${answer.status}${code === null ? '' : ` ${code}`}`;
+      // Signed in, and still refused: the account lacks the rights, or was disabled meanwhile.
+      if (answer.status === 401 || answer.status === 403) {
+        const { account } = this.options;
+        throw new UpstreamError(
+          `the upstream refused the hub's account ${account.email} on ${route} (${said}): check that it may sync every collection of ${account.tenant}`,
+          { status: answer.status, code, refused: true },
+        );
+      }
+      throw new UpstreamError(`the upstream answered ${said} to ${route}`, { status: answer.status, code });
     }
     const parsed = schema.safeParse(answer.body);
     if (!parsed.success) {
-      throw new UpstreamError(
-        `the upstream's answer to ${path.split('?')[0]} is not Outpost v1`,
-        answer.status,
-      );
+      throw new UpstreamError(`the upstream's answer to ${route} is not Outpost v1`, {
+        status: answer.status,
+      });
     }
     return parsed.data;
   }
 }
 
-function errorOf(body: unknown): { code: string; message: string } | null {
+/** An error code as PROTOCOL.md spells them: anything else from an upstream is not repeated. */
+const safeCode = /^[A-Z][A-Z0-9_]{0,63}$/;
+
+/** The code of an answer in PROTOCOL.md's error shape; its message is the upstream's free text, left out. */
+function codeOf(body: unknown): string | null {
   if (typeof body !== 'object' || body === null) return null;
   const error = (body as { error?: unknown }).error;
   if (typeof error !== 'object' || error === null) return null;
-  const { code, message } = error as { code?: unknown; message?: unknown };
-  return typeof code === 'string' && typeof message === 'string' ? { code, message } : null;
+  const { code } = error as { code?: unknown };
+  return typeof code === 'string' && safeCode.test(code) ? code : null;
 }
 
 function describe(err: unknown): string {

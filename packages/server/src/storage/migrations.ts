@@ -392,7 +392,7 @@ function migrations(kind: DatabaseKind): Record<string, Migration> {
           .execute();
       },
     },
-    '0013_files': {
+    '0012_files': {
       async up(db: Kysely<unknown>) {
         // Files attached to records, received in chunks (decision 0022). A file's description and
         // the count of chunks held; the bytes beside it, one row per chunk, in the database so one
@@ -431,6 +431,25 @@ function migrations(kind: DatabaseKind): Record<string, Migration> {
           .on('files')
           .columns(['tenant', 'collection', 'record_id'])
           .execute();
+      },
+    },
+    '0013_hub_resync_and_last_error': {
+      async up(db: Kysely<unknown>) {
+        // An Outpost hub's resync from scratch (CURSOR_EXPIRED) survives an interruption and a
+        // restart: whether one is under way, and which records the upstream had it has not brought
+        // yet (hub/hub-sync.ts, dropVanished).
+        await db.schema
+          .alterTable('hub_state')
+          .addColumn('resyncing', 'integer', (c) => c.notNull().defaultTo(0))
+          .execute();
+        await db.schema
+          .alterTable('hub_records')
+          .addColumn('resync_unseen', 'integer', (c) => c.notNull().defaultTo(0))
+          .execute();
+        // What the hub's last exchange with its upstream ended with, for its status route.
+        for (const column of ['last_error_code', 'last_error_message', 'last_error_at']) {
+          await db.schema.alterTable('hub_state').addColumn(column, 'text').execute();
+        }
       },
     },
   };

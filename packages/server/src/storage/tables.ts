@@ -218,6 +218,12 @@ export interface Tables {
     last_pull_at: string | null;
     /** When a push and a pull last both finished (seed 004's LastSyncAt). */
     last_sync_at: string | null;
+    /** 1 while a resync from scratch (CURSOR_EXPIRED) is under way, across interruptions (0013). */
+    resyncing: ColumnType<number, number | undefined, number>;
+    /** What the hub's last exchange with its upstream ended with; null when it ended well (0013). */
+    last_error_code: ColumnType<string | null, string | null | undefined, string | null>;
+    last_error_message: ColumnType<string | null, string | null | undefined, string | null>;
+    last_error_at: ColumnType<string | null, string | null | undefined, string | null>;
   };
   /** Per record a hub ever exchanged with its upstream: the record as the upstream last had it. */
   hub_records: {
@@ -228,8 +234,13 @@ export interface Tables {
     upstream_deleted: number;
     /** JSON of the upstream's data; '{}' on a tombstone. */
     upstream_data: string;
-    /** The local position whose record is exactly the upstream's, written by the hub itself; the feed skips it. */
+    /**
+     * The local position the hub itself last wrote the record at (the upstream's record, with any
+     * local change still to go on top): no local change, so the feed skips it.
+     */
     synced_position: number;
+    /** 1: the resync under way has not brought this record yet (0013). */
+    resync_unseen: ColumnType<number, number | undefined, number>;
   };
   /** Seed 004's SyncQueueItem: one per record with local changes the upstream has not had. */
   hub_queue: {

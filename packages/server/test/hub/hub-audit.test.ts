@@ -3,12 +3,44 @@
 // cursor and limits the central server enforces. The hub runs on each dialect here (hub.test.ts
 // runs it on SQLite only), in front of a central server on the other one when both are available.
 import { afterEach, describe, expect, it } from 'vitest';
-import { uuidv7 } from '@outpost/core';
+import { defineSchema, uuidv7 } from '@outpost/core';
+import type { CollectionInput, Schema } from '@outpost/core';
+import { fieldClinic } from '@outpost/examples';
 import type { HubOptions } from '../../src/index';
 import { createStorage, dialects, password, startTestServer } from '../server-fixture';
 import type { DialectName, Storage, TestServer } from '../server-fixture';
 import { hlc, pullAll, push } from '../sync-client';
 import { Link, hubScene } from './hub-fixture';
+
+/**
+ * Field-clinic on a central server upgraded before its hubs: a patient's phone must now be a
+ * Malawian number, and the refusal quotes what was typed (as a validate hook may).
+ */
+function withPhoneRule(schema: Schema): Schema {
+  const collections: Record<string, CollectionInput> = {};
+  for (const [name, def] of Object.entries(schema.collections)) {
+    collections[name] = {
+      fields: def.fields,
+      idStrategy: def.idStrategy,
+      references: def.references,
+      conflict: def.conflict,
+      priority: def.priority,
+      permissions: def.permissions,
+      immutableWhen: def.isImmutable,
+      lockedWhen: def.isLocked,
+      hooks:
+        name === 'patients'
+          ? {
+              validate: ({ data }) =>
+                typeof data['phone'] === 'string' && !/^0\d{9}$/.test(data['phone'])
+                  ? `phone ${data['phone']} is not a Malawian number`
+                  : undefined,
+            }
+          : def.hooks,
+    };
+  }
+  return defineSchema({ name: schema.name, collections });
+}
 
 /** Each dialect for the hub, in front of a central server on the other one where there are two. */
 const pairs = (): Array<{ hubKind: DialectName; centralKind: DialectName }> => {
@@ -595,6 +627,185 @@ describe.each(pairs())(
       const rows = await hub.app.outpost.store.db.selectFrom('hub_queue').selectAll().execute();
       expect(rows).toHaveLength(1);
       expect(JSON.stringify(rows)).not.toContain('Chikondi');
+    });
+
+    it('keeps counting the attempts of a refused change while pulls bring news of its record, and stops at MaxRetries', async () => {
+      await setUp({ central: { schema: withPhoneRule(fieldClinic) } });
+      const patientId = uuidv7();
+      await onTablet([
+        { collection: 'patients', type: 'create', id: patientId, data: { name: 'Alinafe D.' } },
+      ]);
+      await run();
+      // A number the central server's newer rule refuses: no later attempt settles it by itself.
+      await onTablet([
+        { collection: 'patients', type: 'update', id: patientId, baseVersion: 1, data: { phone: '12345' } },
+      ]);
+      const attempts: number[] = [];
+      for (const village of ['Dedza', 'Salima', 'Mzimba', 'Nkhotakota', 'Karonga']) {
+        // The central desk keeps editing the patient: every pull writes its news under the refused change.
+        const version = (await record(central, 'patients', patientId))?.version ?? 0;
+        await centrally([
+          { collection: 'patients', type: 'update', id: patientId, baseVersion: version, data: { village } },
+        ]);
+        const result = await run();
+        expect(result.pull.applied).toBe(1);
+        attempts.push(result.push.total);
+        expect(await status()).toMatchObject({ pending: 0, failed: 1 });
+      }
+      // Seed 004's MaxRetries (3): three attempts, then the item stays Failed, news or not.
+      expect(attempts).toEqual([1, 1, 1, 0, 0]);
+      const waiting = await hub.app.outpost.store.db
+        .selectFrom('hub_queue')
+        .selectAll()
+        .where('status', '!=', 'Completed')
+        .execute();
+      expect(waiting).toEqual([expect.objectContaining({ status: 'Failed', retry_count: 3 })]);
+      // Nothing typed is lost: the tablets see the refused phone beside the central village.
+      expect((await tabletView()).get(`patients/${patientId}`)?.data).toMatchObject({
+        phone: '12345',
+        village: 'Karonga',
+      });
+      // A new edit of the record is a new change: it gets attempts of its own.
+      const here = (await record(hub, 'patients', patientId))?.version ?? 0;
+      await onTablet([
+        {
+          collection: 'patients',
+          type: 'update',
+          id: patientId,
+          baseVersion: here,
+          data: { phone: '0888123456' },
+        },
+      ]);
+      expect(await status()).toMatchObject({ pending: 1, failed: 0 });
+      expect(await run()).toMatchObject({ success: true, push: { total: 1, success: 1 } });
+      await expectConverged();
+    });
+
+    it('resumes an interrupted resync from scratch (CURSOR_EXPIRED) after a restart, and still drops what the central server purged', async () => {
+      const url = await setUp();
+      const kept = [uuidv7(), uuidv7(), uuidv7(), uuidv7(), uuidv7()];
+      const gone = uuidv7();
+      await onTablet(
+        [...kept, gone].map((id, i) => ({
+          collection: 'patients',
+          type: 'create' as const,
+          id,
+          data: { name: `Patient ${i}` },
+        })),
+      );
+      await run();
+      await centrally([{ collection: 'patients', type: 'delete', id: gone, baseVersion: 1 }]);
+      // The hub stays away longer than the central server keeps tombstones.
+      await central.app.outpost.store.purgeTombstones(new Date(Date.now() + 60_000).toISOString());
+      // The resync reads pages of two; the link drops after its first page.
+      link.pageSize = 2;
+      link.pullsSent = 0;
+      link.cutAfterPulls = 2;
+      const cut = await run();
+      expect(cut).toMatchObject({ success: false, error: { code: 'UPSTREAM_UNREACHABLE' } });
+      expect(link.pullsSent).toBe(2);
+      // The hub is restarted before the link comes back.
+      await hub.close();
+      link.mode = 'up';
+      link.cutAfterPulls = null;
+      hub = await startTestServer(hubKind, { storage: hubStorage, server: { hub: hubOptions(url) } });
+      started.push({ server: hub, storage: hubStorage });
+      link.pullsSent = 0;
+      const resumed = await run();
+      expect(resumed.success).toBe(true);
+      // Resumed where it stopped (two pages for the three records left), not read again from the
+      // start; and the record it never brought is deleted at its end.
+      expect(link.pullsSent).toBe(2);
+      expect(resumed.pull).toMatchObject({ total: 4, applied: 1 });
+      const view = await tabletView();
+      for (const id of kept) expect(view.has(`patients/${id}`)).toBe(true);
+      expect(view.has(`patients/${gone}`)).toBe(false);
+      await expectConverged();
+      const after = await run();
+      expect(after.pull.total).toBe(0);
+      expect(after.push.total).toBe(0);
+    });
+
+    it("says the central server refused the hub's account, apart from an unreachable link, and keeps the queue", async () => {
+      // The account belongs to another clinic upstream.
+      const url = await setUp({
+        hub: { accounts: [{ tenant: 'clinic-a', email: 'nurse@clinic-b.test', password }] },
+      });
+      const patientId = uuidv7();
+      await onTablet([
+        { collection: 'patients', type: 'create', id: patientId, data: { name: 'Tadala G.' } },
+      ]);
+      const wrongTenant = await run();
+      expect(wrongTenant).toMatchObject({ success: false, error: { code: 'UPSTREAM_REFUSED' } });
+      expect(wrongTenant.error?.message).toMatch(/nurse@clinic-b\.test.*clinic-b.*clinic-a/);
+      // Nothing went up; nothing is pulled with an account that is not the clinic's either.
+      expect(link.pushesSent).toBe(0);
+      expect(link.pullsSent).toBe(0);
+      expect(await status()).toMatchObject({
+        processing: 1,
+        failed: 0,
+        lastError: { code: 'UPSTREAM_REFUSED' },
+      });
+
+      // The operator fixes the email but mistypes the password.
+      const restart = async (account: { email: string; password: string }) => {
+        await hub.close();
+        hub = await startTestServer(hubKind, {
+          storage: hubStorage,
+          server: { hub: hubOptions(url, { accounts: [{ tenant: 'clinic-a', ...account }] }) },
+        });
+        started.push({ server: hub, storage: hubStorage });
+      };
+      await restart({ email: 'admin@clinic-a.test', password: 'not the password' });
+      const badPassword = await run();
+      expect(badPassword).toMatchObject({ success: false, error: { code: 'UPSTREAM_REFUSED' } });
+      expect(badPassword.error?.message).toMatch(/admin@clinic-a\.test.*password/);
+      expect((await status()).lastError).toMatchObject({ code: 'UPSTREAM_REFUSED' });
+      expect(await record(central, 'patients', patientId)).toBeNull();
+
+      await restart({ email: 'admin@clinic-a.test', password });
+      expect(await run()).toMatchObject({ success: true, push: { total: 1, success: 1 } });
+      expect(await record(central, 'patients', patientId)).toMatchObject({ data: { name: 'Tadala G.' } });
+      expect(await status()).toMatchObject({ pending: 0, processing: 0, failed: 0, lastError: null });
+    });
+
+    it("keeps the central server's words out of its queue: a refusal is stored as its code and the fields it names", async () => {
+      await setUp({ central: { schema: withPhoneRule(fieldClinic) } });
+      const patientId = uuidv7();
+      const otherId = uuidv7();
+      await onTablet([
+        { collection: 'patients', type: 'create', id: patientId, data: { name: 'Alinafe D.' } },
+      ]);
+      await run();
+      // An edit of a patient the central server has, and a new patient: each with a phone it refuses.
+      await onTablet([
+        { collection: 'patients', type: 'update', id: patientId, baseVersion: 1, data: { phone: '12345' } },
+        { collection: 'patients', type: 'create', id: otherId, data: { name: 'Kettie M.', phone: '54321' } },
+      ]);
+      const result = await run();
+      expect(result.push).toMatchObject({ total: 2, failed: 2 });
+      const rows = await hub.app.outpost.store.db
+        .selectFrom('hub_queue')
+        .selectAll()
+        .where('status', '=', 'Failed')
+        .orderBy('record_id')
+        .execute();
+      const byRecord = new Map(rows.map((r) => [r.record_id, r]));
+      expect(rows.map((r) => r.error_code)).toEqual(['VALIDATION_FAILED', 'VALIDATION_FAILED']);
+      // The central server's message quotes the phone typed; the hub's names the field alone.
+      expect(byRecord.get(patientId)?.error_message).toBe('the upstream found the change to phone invalid');
+      expect(byRecord.get(otherId)?.error_message).toBe('the upstream found the new patients record invalid');
+      for (const typed of ['12345', '54321']) {
+        expect(JSON.stringify(rows)).not.toContain(typed);
+        expect(JSON.stringify(result)).not.toContain(typed);
+        expect(JSON.stringify(await status())).not.toContain(typed);
+      }
+      const archive = await central.request<{ rejections: Array<{ error: { message: string } }> }>({
+        method: 'GET',
+        url: `/v1/rejections?recordId=${patientId}`,
+        token: await central.token('admin@clinic-a.test'),
+      });
+      expect(archive.body.rejections[0]?.error.message).toContain('12345');
     });
   },
 );

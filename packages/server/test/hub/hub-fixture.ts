@@ -23,19 +23,24 @@ export interface HubStatus {
   oldestPendingAt: string | null;
   lastSyncAt: string | null;
   health: string;
+  lastError: { code: string; message: string; at: string } | null;
 }
 
 type Faked = { status: number; body: unknown } | null;
 
 /**
  * A link to the central server that a test can cut, make lose a push's answer after the central
- * server applied it, hold a push while the clinic keeps working, or answer in the central server's
- * place (a broken upstream or a proxy's page).
+ * server applied it, hold a push while the clinic keeps working, cut in the middle of a pull, or
+ * answer in the central server's place (a broken upstream or a proxy's page).
  */
 export class Link {
   mode: 'up' | 'down' | 'lose-push-answer' = 'up';
   pushesSent = 0;
   pullsSent = 0;
+  /** The link goes down once this many pulls have been sent (counted by pullsSent). */
+  cutAfterPulls: number | null = null;
+  /** Asks the central server for pages this small, so a test sees several without a thousand records. */
+  pageSize: number | null = null;
   /** Runs while a push is on its way to the central server, before it arrives there. */
   duringPush: (() => Promise<void>) | null = null;
   /** Answers a request in the central server's place; null lets it through. */
@@ -43,13 +48,18 @@ export class Link {
 
   readonly fetch: typeof fetch = async (input, init) => {
     if (this.mode === 'down') throw new TypeError('fetch failed: the clinic is offline');
-    const url = String(input);
+    let url = String(input);
     const isPush = url.includes('/v1/sync/push');
     if (isPush) this.pushesSent += 1;
     if (url.includes('/v1/sync/pull')) {
+      if (this.cutAfterPulls !== null && this.pullsSent >= this.cutAfterPulls) {
+        this.mode = 'down';
+        throw new TypeError('fetch failed: the link dropped in the middle of a pull');
+      }
       this.pullsSent += 1;
       // A safety net for a hub that would pull forever: the test fails instead of hanging.
       if (this.pullsSent > 200) throw new TypeError('the test link stops a hub that pulls forever');
+      if (this.pageSize !== null) url = url.replace(/([?&]limit=)\d+/, `$1${this.pageSize}`);
     }
     const faked = this.fake?.(url, init) ?? null;
     if (faked) {
@@ -63,7 +73,7 @@ export class Link {
       this.duringPush = null;
       await work();
     }
-    const response = await globalThis.fetch(input, init);
+    const response = await globalThis.fetch(url, init);
     if (isPush && this.mode === 'lose-push-answer') {
       // The central server applied the push; its answer never reaches the hub.
       await response.text();
