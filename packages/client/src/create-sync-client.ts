@@ -37,6 +37,15 @@ import type { RejectionListRequest, SyncTransport } from './sync/sync-transport'
 import { findOrphans } from './relationships';
 import { queueStats } from './outbox/queue-stats';
 import type { QueueStats } from './outbox/queue-stats';
+import { createClientFiles } from './files/client-files';
+import type { ClientFiles } from './files/client-files';
+import { FileDb } from './files/file-db';
+import { checkFileOptions } from './files/file-options';
+import { createFileTransport } from './files/file-transport';
+import { FileUploads } from './files/file-uploads';
+import type { LocalFileStore } from './files/local-file-store';
+import { memoryFileStore } from './files/memory-file-store';
+import { recordIdsOf } from './files/record-ids';
 
 // Part of the client's public surface (index.ts exports it from here).
 export type { QueueStats } from './outbox/queue-stats';
@@ -48,6 +57,14 @@ export interface SyncClientOptions {
   url: string;
   getToken?: () => Promise<string | null>;
   store: LocalStore;
+  /**
+   * Where files attached to records are kept (`client.files`): `indexedDbFileStore({ name })`
+   * beside `indexedDbStore({ name })`, wrapped in `encryptedFileStore` when the records are
+   * encrypted (refused otherwise). Default: in memory, gone when the app closes.
+   */
+  files?: LocalFileStore;
+  /** Bytes per chunk of a file attached here, 1 KiB to 4 MiB. Default 256 KiB. */
+  fileChunkBytes?: number;
   deviceId: string;
   /** Ops per push request. Default 50. */
   batchSize?: number;
@@ -183,6 +200,8 @@ export interface SyncClient {
     findOrphans(): Orphan[];
     resolveOrphans(strategy: OrphanStrategy): Promise<number>;
   };
+  /** Files attached to records: kept on the device, uploaded in chunks by each sync, downloaded when asked. */
+  readonly files: ClientFiles;
   readonly network: {
     readonly status: NetworkStatus;
     /** True between an online/offline event and the probe that answers it. */
@@ -202,10 +221,17 @@ export async function createSyncClient(options: SyncClientOptions): Promise<Sync
   collectionOrder(schema);
   // Settings that cannot work are refused before the store opens (and, in a browser, locks its tab).
   checkSyncOptions(schema, options);
+  const fileChunkBytes = checkFileOptions(options);
   const retry = retryPolicy(options.retry);
   const timers = options.timers ?? systemTimers;
   const random = options.random ?? Math.random;
   const db = await LocalDb.open(options.store);
+  // After the record store, whose lock keeps a second tab out of both.
+  const fileStore = options.files ?? memoryFileStore();
+  const fileDb = await FileDb.open(fileStore).catch(async (err: unknown) => {
+    await options.store.close();
+    throw err;
+  });
 
   // One id per installation of the store, made on first open and kept.
   let clientId = db.state.meta['clientId'] as string | undefined;
@@ -242,6 +268,22 @@ export async function createSyncClient(options: SyncClientOptions): Promise<Sync
   let lastResult: SyncResult | null = null;
   /** Set by close(): what a person asks of the server after it is refused (checkOpen). */
   let closed = false;
+  const fileTransport = createFileTransport({
+    url: options.url,
+    ...(options.getToken ? { getToken: options.getToken } : {}),
+    ...(options.fetch ? { fetch: options.fetch } : {}),
+    onUnauthorized: (error) => emit('unauthorized', error),
+  });
+  const recordIds = recordIdsOf(db.state);
+  const fileUploads = new FileUploads({
+    db: fileDb,
+    transport: fileTransport,
+    deviceId: options.deviceId,
+    retry,
+    random,
+    now: () => timers.now(),
+    recordIds,
+  });
   const breaker = new CircuitBreaker({
     failureThreshold: options.circuitBreaker?.failureThreshold ?? 5,
     cooldownMs: options.circuitBreaker?.cooldownMs ?? 30_000,
@@ -261,6 +303,7 @@ export async function createSyncClient(options: SyncClientOptions): Promise<Sync
     breaker,
     timers,
     random,
+    files: fileUploads,
     onProgress: (p) => emit('progress', p),
     onResult: (r) => {
       lastResult = r;
@@ -334,6 +377,19 @@ export async function createSyncClient(options: SyncClientOptions): Promise<Sync
     return mapped ?? id;
   };
   const collections = new Map<string, Collection>();
+  const files = createClientFiles({
+    schema,
+    db: fileDb,
+    uploads: fileUploads,
+    transport: fileTransport,
+    recordIds,
+    chunkSize: fileChunkBytes,
+    now: () => timers.now(),
+    ...(options.randomBytes ? { randomBytes: options.randomBytes } : {}),
+    afterAttach: () => {
+      if (auto && auto.afterWrite && monitor.status.online) void engine.sync();
+    },
+  });
 
   const client: SyncClient = {
     clientId,
@@ -362,9 +418,12 @@ export async function createSyncClient(options: SyncClientOptions): Promise<Sync
       if (options.manual !== true) return engine.sync();
       breaker.reset();
       live?.retryNow();
-      return [...db.state.outbox.values()].some(gaveUp)
-        ? client.queue.retry().then(() => engine.sync())
-        : engine.sync();
+      const opsGaveUp = [...db.state.outbox.values()].some(gaveUp);
+      const filesGaveUp = fileUploads.gaveUp();
+      if (!opsGaveUp && !filesGaveUp) return engine.sync();
+      return Promise.all([opsGaveUp && client.queue.retry(), filesGaveUp && files.retry()]).then(() =>
+        engine.sync(),
+      );
     },
     syncToServer: () => engine.syncToServer(),
     syncFromServer: () => engine.syncFromServer(),
@@ -461,6 +520,7 @@ export async function createSyncClient(options: SyncClientOptions): Promise<Sync
         );
       },
     },
+    files,
     relationships: {
       findOrphans: () => findOrphans(schema, db.state, options.collections),
       resolveOrphans: async (strategy) => {
@@ -504,9 +564,11 @@ export async function createSyncClient(options: SyncClientOptions): Promise<Sync
       unsubscribeNetwork();
       unsubscribeTransitions();
       await stopped;
+      await files.close();
       unsubscribeDb();
       await db.close();
       await options.store.close();
+      await fileStore.close();
     },
   };
 

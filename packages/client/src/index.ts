@@ -11,3 +11,4 @@ export type { SyncTransport } from './sync/sync-transport';
 export type { Orphan, OrphanStrategy } from './relationships';
 export * from './stores/index';
 export * from './network/index';
+export * from './files/index';

@@ -26,10 +26,10 @@ export interface TestServer {
   close(): Promise<void>;
 }
 
-/** `bodyLimitBytes`: the largest request the server takes (default 10 MB). */
+/** `bodyLimitBytes`: the largest request the server takes (default 10 MB); `maxFileBytes`: the largest file. */
 export async function startServer(
   schema: Schema,
-  options: { bodyLimitBytes?: number } = {},
+  options: { bodyLimitBytes?: number; maxFileBytes?: number } = {},
 ): Promise<TestServer> {
   const dir = mkdtempSync(join(tmpdir(), 'outpost-client-'));
   const app = await createSyncServer({

@@ -42,6 +42,8 @@ export interface SyncResult {
   pulled: number;
   /** True once the device holds everything the server had when the pull ended. */
   upToDate: boolean;
+  /** Files attached on the device: uploaded by this sync, and still waiting or stopped after it. */
+  files: { uploaded: number; waiting: number; failed: number };
   error?: { code: string; message: string };
   startedAt: string;
   finishedAt: string;
@@ -60,6 +62,18 @@ export interface RetryPolicy {
   maxAttempts: number;
 }
 
+/** A request through the engine's circuit breaker, abandoned when the client closes. */
+export type EngineSend = <T>(request: (signal: AbortSignal) => Promise<T>) => Promise<T>;
+
+/** The files attached on the device, uploaded by each sync after its push and pull (files/file-uploads.ts). */
+export interface FileStage {
+  /** Uploads what waits; throws what should end the sync and make the engine back off. */
+  upload(send: EngineSend, onUploaded: () => void): Promise<void>;
+  counts(): { waiting: number; failed: number };
+  /** The most failed tries of a file waiting, for the retry timer's backoff. */
+  attempts(): number;
+}
+
 export interface SyncEngineOptions {
   schema: Schema;
   db: LocalDb;
@@ -74,6 +88,7 @@ export interface SyncEngineOptions {
   breaker: CircuitBreaker;
   timers: Timers;
   random: () => number;
+  files?: FileStage;
   onProgress(progress: SyncProgress): void;
   onResult(result: SyncResult): void;
 }
@@ -96,7 +111,7 @@ interface Resync {
 type RecordRef = { collection: string; id: string };
 
 /** An error worth retrying: the network, the server being down or busy, a token to refresh. */
-function isTransient(err: unknown): boolean {
+export function isTransient(err: unknown): boolean {
   if (err instanceof ClientClosedError) return false;
   if (!isOutpostError(err)) return true;
   return err.status >= 500 || err.code === 'RATE_LIMITED' || err.code === 'UNAUTHORIZED';
@@ -156,11 +171,17 @@ export class SyncEngine {
     return this.join({ push: true, pull: true }, async (result) => {
       await this.pushAll(result);
       await this.pullAll(result);
+      // Last: a record's create has reached the server (a temp id its real id), and a colleague's
+      // changes are on screen before minutes of photo bytes go.
+      await this.uploadFiles(result);
     });
   }
 
   syncToServer(): Promise<SyncResult> {
-    return this.join({ push: true, pull: false }, (result) => this.pushAll(result));
+    return this.join({ push: true, pull: false }, async (result) => {
+      await this.pushAll(result);
+      await this.uploadFiles(result);
+    });
   }
 
   syncFromServer(): Promise<SyncResult> {
@@ -232,6 +253,7 @@ export class SyncEngine {
       pushed: { sent: 0, applied: 0, conflicts: 0, rejected: 0, held: 0 },
       pulled: 0,
       upToDate: this.o.db.state.meta[upToDateKey] === true,
+      files: { uploaded: 0, ...this.fileCounts() },
       startedAt: new Date(this.o.timers.now()).toISOString(),
       finishedAt: '',
     };
@@ -247,6 +269,7 @@ export class SyncEngine {
       } finally {
         result.finishedAt = new Date(this.o.timers.now()).toISOString();
         result.upToDate = this.o.db.state.meta[upToDateKey] === true;
+        result.files = { uploaded: result.files.uploaded, ...this.fileCounts() };
       }
       // Listeners hear of the end once isSyncing is already false, and may start the next sync.
       if (this.running === run) this.running = null;
@@ -272,6 +295,7 @@ export class SyncEngine {
       pushed: { sent: 0, applied: 0, conflicts: 0, rejected: 0, held: 0 },
       pulled: 0,
       upToDate: this.o.db.state.meta[upToDateKey] === true,
+      files: { uploaded: 0, ...this.fileCounts() },
       error: describe(new ClientClosedError()),
       startedAt: now,
       finishedAt: now,
@@ -296,13 +320,26 @@ export class SyncEngine {
   /** The backoff timer: a failed push or pull is tried again on its own, with no new local write needed. */
   private scheduleRetry(): void {
     if (this.closed || this.retryTimer !== null) return;
-    const attempts = Math.max(1, ...this.waitingOps().map((o) => o.attempts));
+    const attempts = Math.max(1, this.o.files?.attempts() ?? 0, ...this.waitingOps().map((o) => o.attempts));
     const cooldown = this.o.breaker.msUntilTrial();
     const delay = Math.max(backoffDelay(attempts, this.o.retry, this.o.random), cooldown);
     this.retryTimer = this.o.timers.setTimeout(() => {
       this.retryTimer = null;
       if (!this.closed) void this.sync();
     }, delay);
+  }
+
+  private fileCounts(): { waiting: number; failed: number } {
+    return this.o.files?.counts() ?? { waiting: 0, failed: 0 };
+  }
+
+  /** The files stage: each request through the breaker, as every request of the engine. */
+  private async uploadFiles(result: SyncResult): Promise<void> {
+    if (!this.o.files) return;
+    await this.o.files.upload(
+      <T>(request: (signal: AbortSignal) => Promise<T>) => this.call(request),
+      () => (result.files.uploaded += 1),
+    );
   }
 
   private waitingOps(): OutboxEntry[] {

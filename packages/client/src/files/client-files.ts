@@ -1,0 +1,342 @@
+import {
+  OutpostError,
+  chunkCountOf,
+  describeIssues,
+  fileDeclarationSchema,
+  isTempId,
+  isValidRecordId,
+  uuidv7,
+} from '@outpost/core';
+import type { RandomBytes, Schema } from '@outpost/core';
+import { ClientClosedError } from '../client-closed';
+import { bytesOf, sha256Hex, splitChunks } from './file-bytes';
+import type { FileDb } from './file-db';
+import { downloadFile } from './file-download';
+import { FileUnavailableError } from './file-errors';
+import type { FileTransport } from './file-transport';
+import type { FileUploads, RecordIds } from './file-uploads';
+import type { LocalFile, StoredFile } from './local-file-store';
+
+export interface AttachOptions {
+  collection: string;
+  /** The record the file belongs to: its id, or its temp id in a collection whose ids the server gives. */
+  recordId: string;
+  /** Shown to people (it may name the patient: it never reaches the server's logs). */
+  name: string;
+  /** The media type; a Blob's own type, else application/octet-stream. */
+  contentType?: string;
+}
+
+/** Files attached on this device, counted for a UI ("2 of 5 photos uploaded"). */
+export interface FilesStats {
+  attached: number;
+  waiting: number;
+  uploading: number;
+  /** The server holds them whole. */
+  uploaded: number;
+  failed: number;
+  /** Bytes still to go, of the files waiting or uploading. */
+  bytesWaiting: number;
+}
+
+export type FilesListener = (files: LocalFile[]) => void;
+
+/** `client.files`: photos, scans and documents attached to records, kept on the device and synced in chunks. */
+export interface ClientFiles {
+  /**
+   * Keeps the file on the device (bytes, each chunk's SHA-256 and the whole file's, in one write)
+   * and returns at once, online or not: put `file.id` in the record's field. The next syncs upload it.
+   */
+  attach(file: Blob | Uint8Array, options: AttachOptions): Promise<LocalFile>;
+  /**
+   * The file's bytes: from the device when it holds them, else downloaded (resumed where the link
+   * broke, checked against the file's SHA-256, then kept on the device). FileUnavailableError when
+   * neither can be had now (`reason`: offline, not-found, incomplete, checksum, damaged).
+   */
+  get(id: string): Promise<Blob>;
+  /** The files this device knows, oldest first; those of one record with `{ collection, recordId }`. */
+  list(filter?: { collection?: string; recordId?: string }): LocalFile[];
+  status(id: string): LocalFile | null;
+  stats(): FilesStats;
+  /** Calls `listener` with every file now and after each change, an upload's progress included. */
+  subscribe(listener: FilesListener): () => void;
+  /**
+   * Failed files go back to waiting with a fresh count of tries: those that gave up on the network,
+   * or the given ones, whatever stopped them. The next sync sends them. Resolves to how many did.
+   */
+  retry(ids?: readonly string[]): Promise<number>;
+  /**
+   * Frees the space of a file the server holds whole: its bytes leave the device, its description
+   * stays, and `get` downloads it again when asked. Refused for a file not uploaded yet (CONFLICT):
+   * the device may hold the only copy.
+   */
+  evict(id: string): Promise<void>;
+  /**
+   * Removes the file from the device, bytes and description (a photo of the wrong patient). One not
+   * uploaded yet is then gone for good: ask the person first. The server's copy, if any, stays.
+   */
+  discard(id: string): Promise<void>;
+}
+
+export interface ClientFilesOptions {
+  schema: Schema;
+  db: FileDb;
+  uploads: FileUploads;
+  transport: FileTransport;
+  recordIds: RecordIds;
+  chunkSize: number;
+  now(): number;
+  randomBytes?: RandomBytes;
+  /** Called after a file is attached: auto-sync hooks in here, as after a record write. */
+  afterAttach(): void;
+}
+
+function byAge(a: LocalFile, b: LocalFile): number {
+  return a.createdAt.localeCompare(b.createdAt) || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0);
+}
+
+export function createClientFiles(o: ClientFilesOptions): ClientFiles & { close(): Promise<void> } {
+  const { db } = o;
+  /** Aborted by close(): a download under way is abandoned and nothing of it is kept. */
+  const closing = new AbortController();
+  /** Downloads under way, so two screens asking for one photo fetch it once. */
+  const downloads = new Map<string, Promise<Blob>>();
+
+  function view(stored: StoredFile): LocalFile {
+    const { chunkSha256: _hashes, ...file } = stored;
+    const live = o.uploads.uploading(stored.id);
+    const recordId = o.recordIds.real(stored.recordId);
+    return {
+      ...file,
+      recordId,
+      state: live !== null ? 'uploading' : stored.state,
+      chunksUploaded: live ?? stored.chunksUploaded,
+      ...(stored.state === 'waiting' && isTempId(recordId)
+        ? { waitingFor: `the id the server gives ${stored.collection} ${recordId}` }
+        : {}),
+    };
+  }
+
+  function list(filter: { collection?: string; recordId?: string } = {}): LocalFile[] {
+    const recordId = filter.recordId === undefined ? undefined : o.recordIds.real(filter.recordId);
+    return [...db.files.values()]
+      .map(view)
+      .filter(
+        (f) =>
+          (filter.collection === undefined || f.collection === filter.collection) &&
+          (recordId === undefined || f.recordId === recordId),
+      )
+      .sort(byAge);
+  }
+
+  function checkOpen(): void {
+    if (closing.signal.aborted) throw new ClientClosedError();
+  }
+
+  /** The bytes held on the device, or null when they are not all there or no longer match their hashes. */
+  async function readHeld(file: StoredFile): Promise<Blob | null> {
+    const chunks: Array<Uint8Array<ArrayBuffer>> = [];
+    for (let i = 0; i < file.chunkCount; i++) {
+      const chunk = await db.readChunk(file.id, i);
+      if (!chunk || (await sha256Hex(chunk)) !== file.chunkSha256[i]) return null;
+      chunks.push(chunk);
+    }
+    return new Blob(chunks, { type: file.contentType });
+  }
+
+  async function download(id: string): Promise<Blob> {
+    const { status, bytes } = await downloadFile(o.transport, id, closing.signal);
+    checkOpen();
+    const known = db.files.get(id);
+    const chunkSize = known?.chunkSize ?? status.chunkSize;
+    const chunks = splitChunks(bytes, chunkSize);
+    const chunkSha256 = await Promise.all(chunks.map(sha256Hex));
+    await db.write(() => {
+      const current = db.files.get(id);
+      const file: StoredFile = current
+        ? { ...current, chunkSha256, held: true }
+        : {
+            id,
+            collection: status.collection,
+            recordId: status.recordId,
+            name: status.name,
+            contentType: status.contentType,
+            size: status.size,
+            sha256: status.sha256,
+            chunkSize,
+            chunkCount: chunks.length,
+            chunkSha256,
+            createdAt: status.createdAt,
+            origin: 'server',
+            state: 'synced',
+            chunksUploaded: chunks.length,
+            held: true,
+            attempts: 0,
+            ...(status.completedAt !== null ? { uploadedAt: status.completedAt } : {}),
+          };
+      return { write: { putFiles: [file], putChunks: [{ id, chunks }] }, result: undefined };
+    });
+    return new Blob(chunks, { type: known?.contentType ?? status.contentType });
+  }
+
+  return {
+    async attach(input, options) {
+      checkOpen();
+      const def = o.schema.collection(options.collection);
+      if (!def) throw new OutpostError('NOT_FOUND', `no collection named "${options.collection}"`);
+      // A temp id the server has replaced meanwhile (a screen rendered before the sync) is its record's real id.
+      const recordId = o.recordIds.real(options.recordId);
+      // A temp id fits the shape of an id too: only a collection whose ids the server gives has them.
+      const validId = isTempId(recordId) ? def.idStrategy === 'server' : isValidRecordId(recordId);
+      if (!validId) {
+        throw new OutpostError(
+          'VALIDATION_FAILED',
+          `"${options.recordId}" is not a record id of ${def.name}`,
+        );
+      }
+      const bytes = await bytesOf(input);
+      const contentType =
+        options.contentType ??
+        (input instanceof Blob && input.type !== '' ? input.type : 'application/octet-stream');
+      const chunks = splitChunks(bytes, o.chunkSize);
+      const [sha256, chunkSha256] = await Promise.all([sha256Hex(bytes), Promise.all(chunks.map(sha256Hex))]);
+      // What the server would refuse in the declaration is refused now, not after the person has left.
+      const declared = fileDeclarationSchema.safeParse({
+        collection: def.name,
+        recordId: isTempId(recordId) ? 'temp' : recordId,
+        name: options.name,
+        contentType,
+        size: bytes.byteLength,
+        sha256,
+        chunkSize: o.chunkSize,
+      });
+      if (!declared.success) {
+        throw new OutpostError('VALIDATION_FAILED', 'invalid file', describeIssues(declared.error));
+      }
+      const now = o.now();
+      const file: StoredFile = {
+        id: uuidv7(now, o.randomBytes),
+        collection: def.name,
+        recordId,
+        name: options.name,
+        contentType,
+        size: bytes.byteLength,
+        sha256,
+        chunkSize: o.chunkSize,
+        chunkCount: chunkCountOf(bytes.byteLength, o.chunkSize),
+        chunkSha256,
+        createdAt: new Date(now).toISOString(),
+        origin: 'device',
+        state: 'waiting',
+        chunksUploaded: 0,
+        held: true,
+        attempts: 0,
+      };
+      await db.write(() => ({
+        write: { putFiles: [file], putChunks: [{ id: file.id, chunks }] },
+        result: undefined,
+      }));
+      o.afterAttach();
+      return view(file);
+    },
+
+    get(id) {
+      try {
+        checkOpen();
+      } catch (err) {
+        return Promise.reject(err);
+      }
+      let pending = downloads.get(id);
+      if (pending) return pending;
+      pending = (async () => {
+        const file = db.files.get(id);
+        if (file?.held) {
+          const held = await readHeld(file);
+          if (held) return held;
+          // Damaged on the device: the server's copy, if it has one, replaces it.
+          if (file.state !== 'synced') {
+            throw new FileUnavailableError(
+              id,
+              'damaged',
+              `the bytes of file ${id} on this device no longer match it`,
+            );
+          }
+        }
+        return download(id);
+      })().finally(() => downloads.delete(id));
+      downloads.set(id, pending);
+      return pending;
+    },
+
+    list,
+
+    status(id) {
+      const file = db.files.get(id);
+      return file ? view(file) : null;
+    },
+
+    stats() {
+      const stats: FilesStats = {
+        attached: 0,
+        waiting: 0,
+        uploading: 0,
+        uploaded: 0,
+        failed: 0,
+        bytesWaiting: 0,
+      };
+      for (const file of list()) {
+        if (file.origin !== 'device') continue;
+        stats.attached += 1;
+        if (file.state === 'synced') stats.uploaded += 1;
+        else if (file.state === 'failed') stats.failed += 1;
+        else {
+          stats[file.state] += 1;
+          stats.bytesWaiting += Math.max(0, file.size - file.chunksUploaded * file.chunkSize);
+        }
+      }
+      return stats;
+    },
+
+    subscribe(listener) {
+      listener(list());
+      return db.subscribe(() => listener(list()));
+    },
+
+    retry(ids) {
+      return db.write(() => {
+        const putFiles = [...db.files.values()]
+          .filter((f) => f.state === 'failed' && (ids ? ids.includes(f.id) : f.refused !== true))
+          .map((f): StoredFile => {
+            const { error: _error, nextAttemptAt: _next, refused: _refused, ...rest } = f;
+            return { ...rest, state: 'waiting', attempts: 0 };
+          });
+        return { write: { putFiles }, result: putFiles.length };
+      });
+    },
+
+    async evict(id) {
+      await db.write(() => {
+        const file = db.files.get(id);
+        if (!file) throw new OutpostError('NOT_FOUND', `no file ${id} on this device`);
+        if (file.state !== 'synced') {
+          throw new OutpostError(
+            'CONFLICT',
+            `file ${id} is not on the server yet: this device may hold the only copy`,
+          );
+        }
+        if (!file.held) return { write: null, result: undefined };
+        return { write: { putFiles: [{ ...file, held: false }], dropChunks: [id] }, result: undefined };
+      });
+    },
+
+    async discard(id) {
+      await db.write(() => ({ write: db.files.has(id) ? { deleteFiles: [id] } : null, result: undefined }));
+    },
+
+    async close() {
+      closing.abort(new ClientClosedError());
+      await Promise.allSettled(downloads.values());
+      await db.close();
+    },
+  };
+}

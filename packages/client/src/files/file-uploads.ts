@@ -1,0 +1,329 @@
+import { OutpostError, backoffDelay, isOutpostError, isTempId } from '@outpost/core';
+import type { ChunkReceipt, FileDeclaration, RetryPolicy } from '@outpost/core';
+import { ClientClosedError } from '../client-closed';
+import { CircuitOpenError } from '../network/circuit-breaker';
+import { StoreClosedError } from '../stores/store-errors';
+import { isTransient } from '../sync/sync-engine';
+import type { EngineSend, FileStage } from '../sync/sync-engine';
+import type { FileDb } from './file-db';
+import { sha256Hex } from './file-bytes';
+import type { FileTransport } from './file-transport';
+import type { FileError, StoredFile } from './local-file-store';
+
+type Send = EngineSend;
+
+/**
+ * A chunk the server refuses for its bytes (they no longer match its hash: damaged on the way)
+ * goes again at once, this many times. Past that something else is wrong, and the file stops
+ * rather than be sent for ever.
+ */
+const MAX_CHUNK_RESENDS = 3;
+/**
+ * A file the server dropped for its whole hash (`details.reason: 'file-checksum'`), or whose
+ * declaration it no longer has (404), is declared and sent again from its first chunk, once per
+ * sync. Every chunk was checked against its own hash on the way, so a second refusal means the
+ * description itself is wrong: the file stops, refused.
+ */
+const MAX_RESTARTS = 1;
+
+export interface RecordIds {
+  /** The record's real id once the server replaced its temp id; the id itself otherwise. */
+  real(id: string): string;
+  /** Why a record still under a temp id will never get a real one (its create was refused...), or null. */
+  lost(collection: string, id: string): string | null;
+}
+
+export interface FileUploadsOptions {
+  db: FileDb;
+  transport: FileTransport;
+  deviceId: string;
+  retry: RetryPolicy;
+  random: () => number;
+  now: () => number;
+  recordIds: RecordIds;
+}
+
+/** The device's own bytes cannot be sent: gone, or no longer matching the hashes made at attach. */
+class LocalBytesError extends Error {
+  readonly code = 'FILE_DAMAGED';
+}
+
+function describe(err: unknown): FileError {
+  if (isOutpostError(err)) {
+    return {
+      code: err.code,
+      message: err.message,
+      ...(err.details !== undefined ? { details: err.details } : {}),
+    };
+  }
+  if (err instanceof LocalBytesError) return { code: err.code, message: err.message };
+  return { code: 'NETWORK', message: err instanceof Error ? err.message : String(err) };
+}
+
+function reasonOf(err: unknown): unknown {
+  const details = isOutpostError(err) ? err.details : undefined;
+  return typeof details === 'object' && details !== null
+    ? (details as { reason?: unknown }).reason
+    : undefined;
+}
+
+/** The server dropped the file's chunks (its whole hash), or has no declaration of it: send it all again. */
+function startsOver(err: unknown): boolean {
+  return isOutpostError(err) && (reasonOf(err) === 'file-checksum' || err.code === 'NOT_FOUND');
+}
+
+/** A chunk refused for its own bytes (not the whole file's hash): damaged on the wire, worth sending again. */
+function chunkRefused(err: unknown): boolean {
+  return isOutpostError(err) && err.code === 'VALIDATION_FAILED' && reasonOf(err) !== 'file-checksum';
+}
+
+function declarationOf(file: StoredFile, deviceId: string): FileDeclaration {
+  return {
+    collection: file.collection,
+    recordId: file.recordId,
+    name: file.name,
+    contentType: file.contentType,
+    size: file.size,
+    sha256: file.sha256,
+    chunkSize: file.chunkSize,
+    deviceId,
+  };
+}
+
+/** The description without what only a file still to send carries. */
+function settled(file: StoredFile): StoredFile {
+  const { error: _error, nextAttemptAt: _next, refused: _refused, ...rest } = file;
+  return rest;
+}
+
+/**
+ * The files stage of a sync (decision 0022 for the wire): each file attached on the device and
+ * waiting is declared (which, for a file declared before, tells which chunks the server still
+ * misses), then its missing chunks go one at a time with their SHA-256. What the server holds is
+ * never sent again, whether the last try was cut by the network, a 5xx or the app closing.
+ */
+export class FileUploads implements FileStage {
+  /** The file a sync sends now and how many chunks the server holds of it: shown, never stored. */
+  private current: { id: string; chunksUploaded: number } | null = null;
+
+  constructor(private readonly o: FileUploadsOptions) {}
+
+  /** The chunks the server holds of `id` while a sync sends it; null when it is not being sent. */
+  uploading(id: string): number | null {
+    return this.current?.id === id ? this.current.chunksUploaded : null;
+  }
+
+  /** Files attached here still to go, and those stopped. */
+  counts(): { waiting: number; failed: number } {
+    let waiting = 0;
+    let failed = 0;
+    for (const f of this.o.db.files.values()) {
+      if (f.state === 'waiting') waiting += 1;
+      else if (f.state === 'failed') failed += 1;
+    }
+    return { waiting, failed };
+  }
+
+  /** Whether a file stopped after giving up on the network (not refused): a person's "Sync now" sends it again. */
+  gaveUp(): boolean {
+    for (const f of this.o.db.files.values()) if (f.state === 'failed' && f.refused !== true) return true;
+    return false;
+  }
+
+  /** The most failed tries of a file still waiting: how long the engine waits before it tries again. */
+  attempts(): number {
+    let most = 0;
+    for (const f of this.o.db.files.values()) if (f.state === 'waiting') most = Math.max(most, f.attempts);
+    return most;
+  }
+
+  /**
+   * Sends every waiting file, oldest first, files attached meanwhile included. A file the server
+   * refuses stops with the error kept and the next one goes; a failure of the network or the
+   * server (5xx) is stored as a failed try and thrown, so the sync ends and the engine backs off.
+   */
+  async upload(send: Send, onUploaded: () => void): Promise<void> {
+    const tried = new Set<string>();
+    for (;;) {
+      const file = await this.next(tried);
+      if (!file) return;
+      tried.add(file.id);
+      if (await this.sendFile(file, send)) onUploaded();
+    }
+  }
+
+  /** The next file to send, with its record's real id stored first. A file whose record cannot get one stops here. */
+  private async next(tried: ReadonlySet<string>): Promise<StoredFile | null> {
+    const waiting = [...this.o.db.files.values()]
+      .filter((f) => f.state === 'waiting' && !tried.has(f.id))
+      .sort((a, b) => a.createdAt.localeCompare(b.createdAt) || (a.id < b.id ? -1 : 1));
+    for (const file of waiting) {
+      const recordId = this.o.recordIds.real(file.recordId);
+      if (isTempId(recordId)) {
+        // Its record has no id on the server yet: the file goes once a push brings it one.
+        const lost = this.o.recordIds.lost(file.collection, recordId);
+        if (lost !== null) {
+          await this.o.db.update(file.id, (f) => ({
+            ...settled(f),
+            state: 'failed',
+            refused: true,
+            error: { code: 'DEPENDENCY_FAILED', message: lost },
+          }));
+        }
+        continue;
+      }
+      if (recordId === file.recordId) return file;
+      // Stored before it is declared: the server knows the file by its record's real id only.
+      const rewritten = await this.o.db.update(file.id, (f) => ({ ...f, recordId }));
+      if (rewritten) return rewritten;
+    }
+    return null;
+  }
+
+  private show(id: string, chunksUploaded: number): void {
+    this.current = { id, chunksUploaded };
+    this.o.db.notify();
+  }
+
+  /** One file's try: true once the server holds it whole. */
+  private async sendFile(file: StoredFile, send: Send): Promise<boolean> {
+    let progressed = false;
+    this.show(file.id, file.chunksUploaded);
+    try {
+      for (let restarts = 0; ; restarts++) {
+        try {
+          await this.sendMissing(file, send, () => (progressed = true));
+          break;
+        } catch (err) {
+          if (restarts < MAX_RESTARTS && startsOver(err)) continue;
+          throw err;
+        }
+      }
+      const now = this.o.now();
+      await this.o.db.update(file.id, (f) => ({
+        ...settled(f),
+        state: 'synced',
+        chunksUploaded: f.chunkCount,
+        attempts: 0,
+        uploadedAt: new Date(now).toISOString(),
+      }));
+      return true;
+    } catch (err) {
+      // Closing, or a breaker at rest: nothing more was tried, and no try is counted.
+      if (
+        err instanceof ClientClosedError ||
+        err instanceof CircuitOpenError ||
+        err instanceof StoreClosedError
+      )
+        throw err;
+      const chunksUploaded = this.current?.chunksUploaded ?? file.chunksUploaded;
+      if (err instanceof LocalBytesError || !isTransient(err)) {
+        // Refused by the server (403, 409, 413, a checksum twice...), or bytes that cannot be sent:
+        // sending again would get the same answer. Kept and shown until a person retries or discards it.
+        await this.o.db.update(file.id, (f) => ({
+          ...settled(f),
+          state: 'failed',
+          chunksUploaded,
+          ...(err instanceof LocalBytesError ? {} : { refused: true }),
+          error: describe(err),
+        }));
+        return false;
+      }
+      await this.failedTry(file.id, err, progressed, chunksUploaded);
+      throw err;
+    } finally {
+      this.current = null;
+      this.o.db.notify();
+    }
+  }
+
+  /**
+   * The network or the server failed: the file waits for the backoff, as an op does, and after
+   * `retry.maxAttempts` tries in a row that brought no chunk to the server it stops until a person
+   * retries it. A try that brought chunks counts as the first: a link that drops every few minutes
+   * still moves a large file along.
+   */
+  private async failedTry(
+    id: string,
+    err: unknown,
+    progressed: boolean,
+    chunksUploaded: number,
+  ): Promise<void> {
+    const { retry, random } = this.o;
+    const now = this.o.now();
+    await this.o.db.update(id, (f) => {
+      const attempts = progressed ? 1 : f.attempts + 1;
+      return {
+        ...settled(f),
+        state: attempts >= retry.maxAttempts ? 'failed' : 'waiting',
+        chunksUploaded,
+        attempts,
+        nextAttemptAt: now + backoffDelay(attempts, retry, random),
+        error: describe(err),
+      };
+    });
+  }
+
+  /** Declares the file and sends what the server misses, until it holds the file whole. */
+  private async sendMissing(file: StoredFile, send: Send, progressed: () => void): Promise<void> {
+    const declaration = declarationOf(file, this.o.deviceId);
+    // A second pass only if the server still misses chunks after all were sent and received.
+    for (let pass = 0; pass < 2; pass++) {
+      const status = await send((signal) => this.o.transport.declare(file.id, declaration, { signal }));
+      this.show(file.id, status.chunkCount - status.missingChunks.length);
+      if (status.complete) return;
+      for (const index of status.missingChunks) {
+        if (!Number.isInteger(index) || index < 0 || index >= file.chunkCount) {
+          throw new OutpostError(
+            'INTERNAL',
+            `the server asks for chunk ${index} of file ${file.id}, which has ${file.chunkCount}`,
+          );
+        }
+        const bytes = await this.chunk(file, index);
+        const receipt = await this.sendChunk(file, index, bytes, send);
+        progressed();
+        this.show(file.id, receipt.received);
+        if (receipt.complete) return;
+      }
+    }
+    throw new OutpostError(
+      'INTERNAL',
+      `the server still misses chunks of file ${file.id} after receiving them all`,
+    );
+  }
+
+  private async sendChunk(
+    file: StoredFile,
+    index: number,
+    bytes: Uint8Array<ArrayBuffer>,
+    send: Send,
+  ): Promise<ChunkReceipt> {
+    const sha256 = file.chunkSha256[index] as string;
+    for (let resend = 0; ; resend++) {
+      try {
+        return await send((signal) => this.o.transport.putChunk(file.id, index, bytes, sha256, { signal }));
+      } catch (err) {
+        if (resend < MAX_CHUNK_RESENDS && chunkRefused(err)) continue;
+        throw err;
+      }
+    }
+  }
+
+  /** One chunk as stored, checked against the hash made when it was attached. */
+  private async chunk(file: StoredFile, index: number): Promise<Uint8Array<ArrayBuffer>> {
+    let bytes: Uint8Array<ArrayBuffer> | undefined;
+    try {
+      bytes = await this.o.db.readChunk(file.id, index);
+    } catch (cause) {
+      if (cause instanceof ClientClosedError || cause instanceof StoreClosedError) throw cause;
+      throw new LocalBytesError(`chunk ${index} of file ${file.id} cannot be read on this device`, { cause });
+    }
+    if (!bytes) throw new LocalBytesError(`chunk ${index} of file ${file.id} is no longer on this device`);
+    if ((await sha256Hex(bytes)) !== file.chunkSha256[index]) {
+      throw new LocalBytesError(
+        `chunk ${index} of file ${file.id} no longer matches its hash on this device`,
+      );
+    }
+    return bytes;
+  }
+}
