@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { isTempId } from '../ids';
 import { recordIdSchema } from './common';
 
 /**
@@ -22,7 +23,13 @@ export const sha256HexSchema = z
 export const fileDeclarationSchema = z
   .object({
     collection: z.string().min(1).max(64),
-    recordId: recordIdSchema,
+    /**
+     * The record's real id: a temp id would name nothing once the server assigns the record its
+     * id, and the file would be attached to no record for good. The device waits for the real one.
+     */
+    recordId: recordIdSchema.refine((id) => !isTempId(id), {
+      message: 'a file is attached to a record by its real id, not a temp id',
+    }),
     /** Shown to people; may name the patient, so it never reaches a log or the audit. */
     name: z.string().min(1).max(255),
     contentType: z
