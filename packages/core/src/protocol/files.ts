@@ -27,7 +27,7 @@ export const fileDeclarationSchema = z
      * The record's real id: a temp id would name nothing once the server assigns the record its
      * id, and the file would be attached to no record for good. The device waits for the real one.
      */
-    recordId: recordIdSchema.refine((id) => !isTempId(id), {
+    recordId: recordIdSchema.refine((id): boolean => !isTempId(id), {
       message: 'a file is attached to a record by its real id, not a temp id',
     }),
     /** Shown to people; may name the patient, so it never reaches a log or the audit. */
