@@ -364,6 +364,7 @@ describe.each(dialects())('files on %s', (kind) => {
       ['a hash out of shape', describeFile(photo, { sha256: 'abc' }), 400],
       ['a media type out of shape', describeFile(photo, { contentType: 'jpeg' }), 400],
       ['an unknown field', describeFile(photo, { owner: 'x' }), 400],
+      ['half a character in its name', describeFile(photo, { name: 'wound \ud800.jpg' }), 400],
       ['a temp id for its record', describeFile(photo, { recordId: 'temp_1732345678_ab12cd_wounds' }), 400],
       ['no body', undefined, 400],
     ];

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { isTempId } from '../ids';
+import { isWellFormedText } from '../record/data-shape';
 import { recordIdSchema } from './common';
 
 /**
@@ -31,7 +32,10 @@ export const fileDeclarationSchema = z
       message: 'a file is attached to a record by its real id, not a temp id',
     }),
     /** Shown to people; may name the patient, so it never reaches a log or the audit. */
-    name: z.string().min(1).max(255),
+    name: z.string().min(1).max(255).refine(isWellFormedText, {
+      // Neither database can store half a character: the name kept would not be the name sent.
+      message: 'a file name may not hold half of a character (a lone UTF-16 surrogate)',
+    }),
     contentType: z
       .string()
       .min(1)
