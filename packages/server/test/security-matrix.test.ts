@@ -1,15 +1,23 @@
 // The security matrix: every route that needs a token, against five callers: no token, a forged
 // signature, an expired token, a valid token of another clinic, and a clinic-a role without the
 // permission. Each gets the right 401 or 403, or a 404 byte for byte the one an id that never
-// existed gets; nothing of clinic-a leaks; nothing changes; and each refusal is in the audit with
-// who (when a token said), when, the route and why. On SQLite and PostgreSQL.
+// existed gets; nothing of clinic-a leaks; nothing changes (and nothing of clinic-a's, whatever
+// another clinic's caller does); and each refusal is in the audit with who (when a token said),
+// when, the route and why. On SQLite and PostgreSQL.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { uuidv7 } from '@outpost/core';
 import { vetPractice } from '@outpost/examples';
 import { dialects, startTestServer } from './server-fixture';
 import type { TestServer } from './server-fixture';
 import { fingerprint, lastRefusal, refusalCount } from './security/fingerprint';
-import { caseFor, notServedBySyncServer, pathOf, queryText, routeCatalog } from './security/route-catalog';
+import {
+  caseFor,
+  notServedBySyncServer,
+  pathOf,
+  queryText,
+  rawHeaders,
+  routeCatalog,
+} from './security/route-catalog';
 import type { Expectation, MatrixCase, RouteCase } from './security/route-catalog';
 import { routeKey, servedRoutes } from './security/served-routes';
 import { expiredToken, forgedToken, signToken } from './security/tokens';
@@ -98,23 +106,32 @@ describe.each(dialects())('security matrix on %s', (kind) => {
     const matrix = rc.matrix as MatrixCase;
     nonce += 1;
     const request = matrix.request(world, target, `n${nonce}`);
+    const { raw, body } = request;
+    const payload = raw ? Buffer.from(raw.bytes) : body !== undefined ? JSON.stringify(body) : undefined;
     const res = await server.app.inject({
       method: method as 'GET',
       url: pathOf(rc.url, request.params) + queryText(request.query),
       headers: {
         ...(token !== undefined ? { authorization: `Bearer ${token}` } : {}),
-        ...(request.body !== undefined ? { 'content-type': 'application/json' } : {}),
+        ...(raw ? rawHeaders(raw) : body !== undefined ? { 'content-type': 'application/json' } : {}),
+        ...request.headers,
       },
-      ...(request.body !== undefined ? { payload: JSON.stringify(request.body) } : {}),
+      ...(payload !== undefined ? { payload } : {}),
     });
     sent.requests += 1;
     sent.byStatus.set(res.statusCode, (sent.byStatus.get(res.statusCode) ?? 0) + 1);
-    // What differs between two requests by construction (the id aimed at, the request's own op id)
-    // is named alike, so the rest must match byte for byte.
-    const text = (target === '' ? res.body : res.body.replaceAll(target, '<target>')).replaceAll(
+    // What differs between two requests by construction (the id aimed at, the request's own op id,
+    // a creation time) is named alike, so the rest must match byte for byte.
+    let text = (target === '' ? res.body : res.body.replaceAll(target, '<target>')).replaceAll(
       `n${nonce}`,
       '<nonce>',
     );
+    for (const field of matrix.varies ?? [])
+      text = text.replaceAll(new RegExp(`"${field}":("[^"]*"|[^,}\\]]*)`, 'g'), `"${field}":"<varies>"`);
+    // No caller here may see clinic-a's markers, in the headers either (a file's name, its hash).
+    const headers = JSON.stringify(res.headers);
+    const label = `${method} ${rc.url} -> ${res.statusCode} ${headers}`;
+    for (const marker of world.markers) if (marker !== target) expect(headers, label).not.toContain(marker);
     return { status: res.statusCode, text };
   }
 
@@ -181,15 +198,24 @@ describe.each(dialects())('security matrix on %s', (kind) => {
     return [matrix.target(world), uuidv7()];
   }
 
+  /**
+   * Sends the request for clinic-a's target and for an id that never existed, each answered as
+   * expected (`unknown`: for the id that never existed, when that differs).
+   */
   async function expectOutcome(
     rc: RouteCase,
-    expectation: Expectation,
+    expected: Expectation,
     token: string,
     who: { tenant: string; userId: string },
+    unknown: Expectation = expected,
   ): Promise<void> {
     const matrix = rc.matrix as MatrixCase;
     const answers: Answer[] = [];
-    for (const target of targets(matrix)) {
+    // Whatever another clinic's caller may do with its own data, clinic-a's stays as it was.
+    const untouched =
+      who.tenant === 'clinic-a' ? null : await fingerprint(server.app.outpost.store, 'clinic-a');
+    for (const [i, target] of targets(matrix).entries()) {
+      const expectation = i === 0 ? expected : unknown;
       if (expectation === 'forbidden')
         answers.push(await refused(rc, token, target, 403, { ...who, outcome: 'forbidden' }));
       else if (expectation === 'hidden')
@@ -205,8 +231,13 @@ describe.each(dialects())('security matrix on %s', (kind) => {
         answers.push(answer);
       }
     }
+    if (untouched)
+      expect(
+        await fingerprint(server.app.outpost.store, 'clinic-a'),
+        `${rc.method} ${rc.url}: a ${who.tenant} caller changed clinic-a's stored data`,
+      ).toEqual(untouched);
     // Nothing tells the caller whether clinic-a's target exists.
-    if (answers.length === 2)
+    if (answers.length === 2 && unknown === expected)
       expect(answers[0], `${rc.method} ${rc.url}: existing and unknown ids answered alike`).toEqual(
         answers[1],
       );
@@ -238,10 +269,13 @@ describe.each(dialects())('security matrix on %s', (kind) => {
     });
 
     const lacking = matrix.lacking;
-    await expectOutcome(rc, lacking.expect, callers[lacking.caller] ?? '', {
-      tenant: 'clinic-a',
-      userId: lacking.caller === 'clinician' ? 'clinician-2' : 'visitor-1',
-    });
+    await expectOutcome(
+      rc,
+      lacking.expect,
+      callers[lacking.caller] ?? '',
+      { tenant: 'clinic-a', userId: lacking.caller === 'clinician' ? 'clinician-2' : 'visitor-1' },
+      lacking.unknown,
+    );
   });
 
   it('the nurse who raised a conflict sees it, and is refused (403) when she settles it', async () => {

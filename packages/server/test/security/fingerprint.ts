@@ -1,6 +1,7 @@
 // A fingerprint of everything the store keeps, for "a refused request changes nothing": per table,
-// its row count and a hash of its rows in key order. audit_events is left out on purpose: refused
-// requests are audited there by design (decisions/0014).
+// its row count and a hash of its rows in key order, of every tenant or of one. audit_events is left
+// out on purpose: refused requests are audited there by design (decisions/0014). A file's chunks
+// are hashed by their bytes' SHA-256, so a fingerprint costs little however large they are.
 import { createHash } from 'node:crypto';
 import { sql } from 'kysely';
 import type { SyncStore } from '../../src/storage/sync-store';
@@ -17,20 +18,34 @@ const tables = {
   users: ['id'],
   devices: ['tenant', 'user_id', 'device_id'],
   sync_queue: ['tenant', 'id'],
+  files: ['tenant', 'id'],
+  file_chunks: ['tenant', 'file_id', 'idx'],
 } as const;
 
 export type Fingerprint = Record<keyof typeof tables, { rows: number; hash: string }>;
 
-export async function fingerprint(store: SyncStore): Promise<Fingerprint> {
+/** A row with its bytes (a chunk, on either database) as their SHA-256, the rest as it is. */
+function plain(row: Record<string, unknown>): Record<string, unknown> {
+  return Object.fromEntries(
+    Object.entries(row).map(([key, value]) => [
+      key,
+      value instanceof Uint8Array ? `bytes:${createHash('sha256').update(value).digest('hex')}` : value,
+    ]),
+  );
+}
+
+/** Every tenant's rows, or with `tenant` only that tenant's (every table here has the column). */
+export async function fingerprint(store: SyncStore, tenant?: string): Promise<Fingerprint> {
   const entries = await Promise.all(
     Object.entries(tables).map(async ([table, keys]) => {
+      const where = tenant === undefined ? sql`` : sql`where ${sql.ref('tenant')} = ${tenant}`;
       const { rows } = await sql<
         Record<string, unknown>
-      >`select * from ${sql.table(table)} order by ${sql.join(keys.map((k) => sql.ref(k)))}`.execute(
+      >`select * from ${sql.table(table)} ${where} order by ${sql.join(keys.map((k) => sql.ref(k)))}`.execute(
         store.db,
       );
       const hash = createHash('sha256');
-      for (const row of rows) hash.update(JSON.stringify(row)).update('\n');
+      for (const row of rows) hash.update(JSON.stringify(plain(row))).update('\n');
       return [table, { rows: rows.length, hash: hash.digest('hex').slice(0, 16) }] as const;
     }),
   );

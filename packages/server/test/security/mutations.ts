@@ -1,5 +1,5 @@
-// fast-check arbitraries for the fuzzer: odd values, mutations of a valid JSON body, odd query
-// strings, path parameters and headers. Mutations are generated as data (which step, where) and
+// fast-check arbitraries for the fuzzer: odd values, mutations of a valid JSON body or of raw bytes
+// (a file's chunk), odd query strings, path parameters and headers. Mutations are generated as data (which step, where) and
 // applied to the route's valid example, so a counterexample reads as "this example, these steps".
 import { deflateSync, gzipSync } from 'node:zlib';
 import fc from 'fast-check';
@@ -393,6 +393,19 @@ export const paramPlanArb: fc.Arbitrary<ParamPlan> = fc.oneof(
         '~',
         '*',
         '%20',
+        // Numbers a path may carry that are not plain decimal (a chunk's index), and ids just past
+        // the 64 characters an id may have and just under the router's 200.
+        '-1',
+        '0x1',
+        '1e309',
+        '01',
+        '+1',
+        '1.0',
+        '%201',
+        '%EF%BC%91',
+        '9'.repeat(25),
+        'i'.repeat(65),
+        'i'.repeat(199),
       )
       .map((text): ParamPlan => ({ kind: 'raw', text })),
   },
@@ -475,7 +488,7 @@ export const headerPlanArb: fc.Arbitrary<HeaderPlan> = fc.record({
 
 /** The body as sent under an encoding plan, and the content-encoding header that goes with it. */
 export function encoded(
-  body: string | undefined,
+  body: string | Buffer | undefined,
   plan: EncodingPlan,
 ): { payload?: Buffer | string; header?: string } {
   if (body === undefined) return plan === 'none' ? {} : { header: plan === 'gzip-lie' ? 'gzip' : plan };
@@ -491,4 +504,179 @@ export function encoded(
     default:
       return { payload: body, header: plan };
   }
+}
+
+/** What becomes of a raw body's bytes: a chunk of a file, say. */
+export type RawBytesPlan =
+  | { kind: 'example' }
+  | { kind: 'none' }
+  | { kind: 'empty' }
+  /** The last bytes cut off, or bytes added: a chunk of the wrong length. */
+  | { kind: 'short'; by: number }
+  | { kind: 'long'; by: number; fill: number }
+  /** One bit flipped: a chunk damaged on the way. */
+  | { kind: 'flip'; at: number; bit: number }
+  /** One byte past the largest chunk the server takes (4 MiB). */
+  | { kind: 'over-limit' }
+  /** The text of the fuzzer's body plan (JSON, nearly JSON, odd values) instead of bytes. */
+  | { kind: 'text' };
+
+export interface RawPlan {
+  bytes: RawBytesPlan;
+  /**
+   * The hash header computed for the bytes as sent, not the example's: the chunk then passes its
+   * own check and meets the length, index, held-chunk and whole-file checks behind it.
+   */
+  rehash: boolean;
+  /** The content type sent: the example's, or another (null: none). */
+  contentType: { kind: 'example' } | { kind: 'odd'; value: string | null };
+}
+
+export const rawPlanArb: fc.Arbitrary<RawPlan> = fc.record({
+  bytes: fc.oneof(
+    { weight: 6, arbitrary: fc.constant<RawBytesPlan>({ kind: 'example' }) },
+    {
+      weight: 2,
+      arbitrary: fc.constantFrom<RawBytesPlan>({ kind: 'none' }, { kind: 'empty' }, { kind: 'text' }),
+    },
+    {
+      weight: 2,
+      arbitrary: fc.integer({ min: 1, max: 2048 }).map((by): RawBytesPlan => ({ kind: 'short', by })),
+    },
+    {
+      weight: 2,
+      arbitrary: fc
+        .tuple(fc.constantFrom(1, 2, 1023, 1024, 300_000), fc.nat({ max: 255 }))
+        .map(([by, fill]): RawBytesPlan => ({ kind: 'long', by, fill })),
+    },
+    {
+      weight: 3,
+      arbitrary: fc
+        .tuple(fc.nat(), fc.nat({ max: 7 }))
+        .map(([at, bit]): RawBytesPlan => ({ kind: 'flip', at, bit })),
+    },
+    { weight: 1, arbitrary: fc.constant<RawBytesPlan>({ kind: 'over-limit' }) },
+  ),
+  rehash: fc.boolean(),
+  contentType: fc.oneof(
+    { weight: 8, arbitrary: fc.constant({ kind: 'example' as const }) },
+    {
+      weight: 3,
+      arbitrary: fc
+        .constantFrom<string | null>(
+          null,
+          '',
+          'application/json',
+          'text/plain',
+          'application/octet-stream; charset=binary',
+          'APPLICATION/OCTET-STREAM',
+          'application/octet-streams',
+          'application/x-www-form-urlencoded',
+          'multipart/form-data; boundary=x',
+          'image/jpeg',
+          'application/octet-stream, text/plain',
+        )
+        .map((value) => ({ kind: 'odd' as const, value })),
+    },
+  ),
+});
+
+/** The largest chunk the server takes (core's maxFileChunkBytes). */
+const maxChunkBytes = 4 * 1024 * 1024;
+
+/** The bytes a raw plan sends in place of the example's; undefined for no body at all. */
+export function rawBytes(
+  example: Uint8Array,
+  plan: RawBytesPlan,
+  text: string | undefined,
+): Buffer | undefined {
+  const bytes = Buffer.from(example);
+  switch (plan.kind) {
+    case 'example':
+      return bytes;
+    case 'none':
+      return undefined;
+    case 'empty':
+      return Buffer.alloc(0);
+    case 'short':
+      return bytes.subarray(0, Math.max(0, bytes.length - plan.by));
+    case 'long':
+      return Buffer.concat([bytes, Buffer.alloc(plan.by, plan.fill)]);
+    case 'flip': {
+      if (bytes.length === 0) return Buffer.from([1 << plan.bit]);
+      const at = plan.at % bytes.length;
+      bytes[at] = (bytes[at] ?? 0) ^ (1 << plan.bit);
+      return bytes;
+    }
+    case 'over-limit':
+      return Buffer.alloc(maxChunkBytes + 1, 7);
+    case 'text':
+      return text === undefined ? undefined : Buffer.from(text, 'utf8');
+  }
+}
+
+/**
+ * What becomes of a header the route reads besides authorization and content-type (a chunk's hash,
+ * a byte range): kept, dropped, replaced by odd text or by a value that has a meaning close by,
+ * upper-cased, or sent twice.
+ */
+export type HeaderStep =
+  | { kind: 'example' }
+  | { kind: 'drop' }
+  | { kind: 'upper' }
+  | { kind: 'twice' }
+  | { kind: 'odd'; value: string };
+
+/** Values near a SHA-256 in hex or a byte range. */
+const nearHeaderValues = [
+  '0'.repeat(64),
+  'f'.repeat(65),
+  'e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855',
+  'sha-256=47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU=',
+  'bytes=0-',
+  'bytes=-0',
+  'bytes=5-2',
+  'bytes=0-0,1-1',
+  'bytes=99999999999999999999-',
+  'bytes=0-99999999999999999999',
+  'bytes=9007199254740993-',
+  'bytes=1e309-',
+  'bytes=--1',
+  'bytes=-99999999999',
+  'items=0-1',
+  'bytes = 0-1',
+];
+
+/** Header values are latin-1 text without line breaks: odd text made into one, and not too long. */
+function headerText(text: string): string {
+  return text.replace(/[^\t\x20-\x7e\x80-\xff]/g, '?').slice(0, 9000);
+}
+
+export const headerStepArb: fc.Arbitrary<HeaderStep> = fc.oneof(
+  { weight: 10, arbitrary: fc.constant<HeaderStep>({ kind: 'example' }) },
+  {
+    weight: 3,
+    arbitrary: fc.constantFrom<HeaderStep>({ kind: 'drop' }, { kind: 'upper' }, { kind: 'twice' }),
+  },
+  { weight: 2, arbitrary: oddString.map((value): HeaderStep => ({ kind: 'odd', value: headerText(value) })) },
+  {
+    weight: 2,
+    arbitrary: fc.constantFrom(...nearHeaderValues).map((value): HeaderStep => ({ kind: 'odd', value })),
+  },
+);
+
+/** The example's extra headers with one step each, in order; a header with no step is kept. */
+export function headersWith(
+  example: Record<string, string>,
+  steps: readonly HeaderStep[],
+): Record<string, string | string[]> {
+  const out: Record<string, string | string[]> = {};
+  Object.entries(example).forEach(([name, value], i) => {
+    const step = steps[i] ?? { kind: 'example' };
+    if (step.kind === 'example') out[name] = value;
+    else if (step.kind === 'upper') out[name] = value.toUpperCase();
+    else if (step.kind === 'twice') out[name] = [value, value];
+    else if (step.kind === 'odd') out[name] = step.value;
+  });
+  return out;
 }

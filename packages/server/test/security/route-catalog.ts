@@ -1,15 +1,38 @@
 // Every route the server serves, with what the fuzzer starts from (valid requests a real client
 // sends) and what the security matrix expects of each kind of caller. fuzz.test.ts and
 // security-matrix.test.ts both fail when the running server serves a route this file does not name.
-import type { World } from './world';
+import { sha256Header } from '@outpost/core';
+import { chunkCount, chunkOf, sha256Hex } from './world';
+import type { World, WorldFile } from './world';
 
-export type Method = 'GET' | 'POST' | 'PATCH';
+export type Method = 'GET' | 'POST' | 'PATCH' | 'PUT';
 
-/** A request before it is sent: path parameters, query, and a JSON body. */
+/** A body that is not JSON: bytes under their own content type. */
+export interface RawBody {
+  bytes: Uint8Array;
+  contentType: string;
+  /** The header that carries the bytes' SHA-256 in lowercase hex, computed from them when sent. */
+  sha256Header?: string;
+}
+
+/**
+ * A request before it is sent: path parameters, query, a JSON body or a raw one (`raw` wins), and
+ * headers the route reads besides authorization and content-type (a byte range, say).
+ */
 export interface Sendable {
   params?: Record<string, string>;
   query?: Record<string, string>;
   body?: unknown;
+  raw?: RawBody;
+  headers?: Record<string, string>;
+}
+
+/** The headers a request carries for its raw body: its content type and, if asked for, its hash. */
+export function rawHeaders(raw: RawBody, bytes: Uint8Array = raw.bytes): Record<string, string> {
+  return {
+    'content-type': raw.contentType,
+    ...(raw.sha256Header !== undefined ? { [raw.sha256Header]: sha256Hex(bytes) } : {}),
+  };
 }
 
 /** Who sends a route's valid requests in the fuzzer. */
@@ -30,13 +53,28 @@ export interface MatrixCase {
   request(world: World, target: string, nonce: string): Sendable;
   /** The stored thing of clinic-a the request names; absent when it names none. */
   target?: (world: World) => string;
+  /**
+   * Fields of a JSON answer that differ between two requests by construction (a creation time),
+   * blanked before the answers for clinic-a's target and for an id that never existed are compared.
+   */
+  varies?: string[];
   /** clinic-b's administrator: never clinic-a's data, nor a sign of whether clinic-a's target exists. */
   otherTenant: Exclude<Expectation, 'forbidden' | 'op-forbidden'>;
   /**
    * A clinic-a caller without the permission: `clinician` (no resolve, not an administrator, raised
    * none of the nurse's conflicts nor queued her items) or `visitor` (a role the schema grants nothing).
    */
-  lacking: { caller: 'clinician' | 'visitor'; permission: string; expect: Expectation };
+  lacking: {
+    caller: 'clinician' | 'visitor';
+    permission: string;
+    expect: Expectation;
+    /**
+     * What the caller gets for an id that never existed, when not `expect`: a route that learns
+     * which permission it needs only from the thing the id names (a file, from its record's
+     * collection) can tell a caller of the same clinic only that there is no such thing.
+     */
+    unknown?: Expectation;
+  };
 }
 
 export interface RouteCase {
@@ -75,6 +113,18 @@ const seedOperation = (target: string, nonce: string) => ({
   version: 1,
   timestamp: Date.now(),
 });
+
+/** A chunk of a file as a device sends it: the bytes, and their hash in x-outpost-sha256. */
+const chunkRequest = (file: WorldFile, index: number, id: string = file.id): Sendable => ({
+  params: { id, index: String(index) },
+  raw: { bytes: chunkOf(file, index), contentType: 'application/octet-stream', sha256Header },
+});
+
+/** The SHA-256 of no bytes: what an empty file declares. */
+const emptySha256 = sha256Hex(new Uint8Array());
+
+/** Empty files the fuzzer declares and reads back, so odd names it declared reach the download. */
+const fuzzEmptyFile = (n: number) => `fuzz-empty-${n % 16}`;
 
 export const routeCatalog: RouteCase[] = [
   {
@@ -235,6 +285,146 @@ export const routeCatalog: RouteCase[] = [
       target: (w) => w.patientId,
       otherTenant: 'hidden',
       lacking: { caller: 'visitor', permission: 'read on patients', expect: 'forbidden' },
+    },
+  },
+  {
+    method: 'PUT',
+    url: '/v1/files/:id',
+    fuzz: {
+      as: 'nurse',
+      examples: (w, n) => [
+        // A new file on the patient; the nurse's file in progress declared again, as a device
+        // resuming does; an empty file, complete at once; the largest file a clinic may send.
+        {
+          params: { id: `fuzz-file-${n}` },
+          body: {
+            ...w.file.declaration,
+            name: 'fuzz.pdf',
+            sha256: sha256Hex(Buffer.from(`fuzz ${n}`)),
+            deviceId: 'fuzz-tablet',
+          },
+        },
+        { params: { id: w.partialFile.id }, body: w.partialFile.declaration },
+        {
+          params: { id: fuzzEmptyFile(n) },
+          body: {
+            collection: 'encounters',
+            recordId: w.encounterId,
+            name: `empty ${n}.txt`,
+            contentType: 'text/plain',
+            size: 0,
+            sha256: emptySha256,
+            chunkSize: 1024,
+          },
+        },
+        {
+          params: { id: `fuzz-large-${n}` },
+          body: {
+            ...w.file.declaration,
+            size: 100 * 1024 * 1024,
+            sha256: sha256Hex(Buffer.from(`large ${n}`)),
+            chunkSize: 4 * 1024 * 1024,
+          },
+        },
+      ],
+    },
+    matrix: {
+      // Another clinic's device declaring, word for word, clinic-a's file in progress under its
+      // id: it makes its own file there, exactly as under an id that never existed, and clinic-a's
+      // stays as it was (the matrix checks clinic-a's stored data for every other-clinic request).
+      request: (w, target) => ({ params: { id: target }, body: w.partialFile.declaration }),
+      target: (w) => w.partialFile.id,
+      varies: ['createdAt'],
+      otherTenant: 'own-only',
+      lacking: { caller: 'visitor', permission: 'create or update on encounters', expect: 'forbidden' },
+    },
+  },
+  {
+    method: 'GET',
+    url: '/v1/files',
+    fuzz: {
+      as: 'nurse',
+      examples: (w) => [
+        { query: { collection: 'patients', recordId: w.patientId } },
+        { query: { collection: 'encounters', recordId: w.partialFile.declaration.recordId } },
+        // Where the fuzzer's empty files go.
+        { query: { collection: 'encounters', recordId: w.encounterId } },
+      ],
+    },
+    matrix: {
+      // The files of clinic-a's patient: another clinic lists its own record of that id, which has none.
+      request: (_w, target) => ({ query: { collection: 'patients', recordId: target } }),
+      target: (w) => w.patientId,
+      otherTenant: 'own-only',
+      lacking: { caller: 'visitor', permission: 'read on patients', expect: 'forbidden' },
+    },
+  },
+  {
+    method: 'GET',
+    url: '/v1/files/:id',
+    fuzz: {
+      as: 'nurse',
+      examples: (w, n) => [
+        { params: { id: w.file.id } },
+        { params: { id: w.partialFile.id } },
+        { params: { id: fuzzEmptyFile(n) } },
+      ],
+    },
+    matrix: {
+      request: (_w, target) => ({ params: { id: target } }),
+      target: (w) => w.file.id,
+      otherTenant: 'hidden',
+      lacking: { caller: 'visitor', permission: 'read on patients', expect: 'forbidden', unknown: 'hidden' },
+    },
+  },
+  {
+    method: 'PUT',
+    url: '/v1/files/:id/chunks/:index',
+    fuzz: {
+      as: 'nurse',
+      examples: (w, n) => {
+        const last = w.lastChunkFiles[n % w.lastChunkFiles.length];
+        // A chunk the file in progress may still be missing, one the complete file holds, and
+        // the last of a file missing only that one.
+        return [
+          chunkRequest(w.partialFile, n % chunkCount(w.partialFile)),
+          chunkRequest(w.file, n % chunkCount(w.file)),
+          ...(last ? [chunkRequest(last, 1)] : []),
+        ];
+      },
+    },
+    matrix: {
+      // The chunk's very bytes and hash, aimed at clinic-a's complete file.
+      request: (w, target) => chunkRequest(w.file, 0, target),
+      target: (w) => w.file.id,
+      otherTenant: 'hidden',
+      lacking: {
+        caller: 'visitor',
+        permission: 'create or update on patients',
+        expect: 'forbidden',
+        unknown: 'hidden',
+      },
+    },
+  },
+  {
+    method: 'GET',
+    url: '/v1/files/:id/content',
+    fuzz: {
+      as: 'nurse',
+      examples: (w, n) => [
+        { params: { id: w.file.id } },
+        { params: { id: w.file.id }, headers: { range: 'bytes=1000-2100' } },
+        { params: { id: w.file.id }, headers: { range: 'bytes=-10' } },
+        { params: { id: w.file.id }, headers: { range: `bytes=${n % 3000}-` } },
+        { params: { id: w.partialFile.id } },
+        { params: { id: fuzzEmptyFile(n) } },
+      ],
+    },
+    matrix: {
+      request: (_w, target) => ({ params: { id: target }, headers: { range: 'bytes=0-99' } }),
+      target: (w) => w.file.id,
+      otherTenant: 'hidden',
+      lacking: { caller: 'visitor', permission: 'read on patients', expect: 'forbidden', unknown: 'hidden' },
     },
   },
   {

@@ -1,10 +1,11 @@
 // The stored state the fuzzer and the security matrix aim at: clinic-a with a patient, an encounter,
-// open conflicts a nurse raised, queue items (one in CONFLICT, one PENDING), and a veterinary
-// practice (vet-a) with a client and a pet made through SmartDMV's push, so requests can name
-// things that exist.
+// open conflicts a nurse raised, queue items (one in CONFLICT, one PENDING), a file attached to the
+// patient and another still missing chunks, and a veterinary practice (vet-a) with a client and a
+// pet made through SmartDMV's push, so requests can name things that exist.
+import { createHash } from 'node:crypto';
 import { expect } from 'vitest';
-import { uuidv7 } from '@outpost/core';
-import type { PushResponse } from '@outpost/core';
+import { chunkCountOf, sha256Header, uuidv7 } from '@outpost/core';
+import type { FileDeclaration, PushResponse } from '@outpost/core';
 import type { TestServer } from '../server-fixture';
 import { pullAll, push } from '../sync-client';
 
@@ -31,12 +32,80 @@ export interface World {
   cursor: string;
   /** clinic-a's WatermelonDB timestamp once the world is built: a lastPulledAt its devices may send. */
   lastPulledAt: number;
+  /** clinic-a's complete file, attached to the patient: its name and bytes carry markers. */
+  file: WorldFile;
+  /**
+   * The nurse's file of clinic-a still missing chunks 1 and 2 (chunk 0 sent), for a record her
+   * device has not pushed yet: nothing of it is a marker but its id, so it may be declared again
+   * word for word by another clinic, whose answer echoes only what it sent.
+   */
+  partialFile: WorldFile;
+  /**
+   * Files of the nurse's of two chunks, the first sent: the chunk a fuzzed request completes one
+   * with is checked against the whole file's hash, and a file that fails it is dropped whole.
+   */
+  lastChunkFiles: WorldFile[];
   /** Text only clinic-a's nurse and administrator may ever see in an answer. */
   markers: string[];
 }
 
+/** A file as a device declares it, with its bytes. */
+export interface WorldFile {
+  id: string;
+  declaration: FileDeclaration;
+  bytes: Buffer;
+}
+
 export const markerName = 'Marker Patient Zebra';
 export const markerDiagnosis = 'Marker Diagnosis Quartz';
+// No character encodeURIComponent changes: a download names the file in Content-Disposition so.
+export const markerFileName = 'Marker_Scan_Garnet.pdf';
+export const markerFileText = 'Marker Bytes Onyx';
+
+export const sha256Hex = (bytes: Uint8Array): string => createHash('sha256').update(bytes).digest('hex');
+
+/** The smallest chunk a file may have: several chunks for a few kilobytes. */
+const worldChunkSize = 1024;
+
+export function chunkCount(file: WorldFile): number {
+  return chunkCountOf(file.declaration.size, file.declaration.chunkSize);
+}
+
+/** Chunk `index` of a file: `chunkSize` bytes, the last one what is left. */
+export function chunkOf(file: WorldFile, index: number): Buffer {
+  const size = file.declaration.chunkSize;
+  return file.bytes.subarray(index * size, (index + 1) * size);
+}
+
+function worldFile(bytes: Buffer, over: Omit<FileDeclaration, 'size' | 'sha256' | 'chunkSize'>): WorldFile {
+  return {
+    id: uuidv7(),
+    declaration: { ...over, size: bytes.length, sha256: sha256Hex(bytes), chunkSize: worldChunkSize },
+    bytes,
+  };
+}
+
+/** Declares a file and sends the chunks named, each checked to be taken. */
+async function upload(server: TestServer, token: string, file: WorldFile, chunks: number[]): Promise<void> {
+  await ok(
+    server.request({ method: 'PUT', url: `/v1/files/${file.id}`, token, body: file.declaration }),
+    [200],
+  );
+  for (const index of chunks) {
+    const chunk = chunkOf(file, index);
+    const res = await server.app.inject({
+      method: 'PUT',
+      url: `/v1/files/${file.id}/chunks/${index}`,
+      headers: {
+        authorization: `Bearer ${token}`,
+        'content-type': 'application/octet-stream',
+        [sha256Header]: sha256Hex(chunk),
+      },
+      payload: chunk,
+    });
+    expect(res.statusCode, res.body).toBe(200);
+  }
+}
 
 function subjectOf(token: string): string {
   const payload = JSON.parse(Buffer.from(token.split('.')[1] ?? '', 'base64url').toString('utf8')) as {
@@ -130,6 +199,38 @@ export async function buildWorld(server: TestServer, conflicts = 4): Promise<Wor
   expect(processed.status).toBe('CONFLICT');
   const pending = await queued({ operation: 'CREATE', resourceType: 'encounter', data: { patientId } });
 
+  // Two files of three chunks, the last shorter than the others.
+  const file = worldFile(Buffer.from(`${markerFileText} `.repeat(150)), {
+    collection: 'patients',
+    recordId: patientId,
+    name: markerFileName,
+    contentType: 'application/pdf',
+    deviceId: 'tablet-9',
+  });
+  await upload(server, nurse, file, [0, 1, 2]);
+  const partialFile = worldFile(
+    Buffer.from(Array.from({ length: 3 * worldChunkSize - 100 }, (_, i) => (i * 31 + 7) & 0xff)),
+    {
+      collection: 'encounters',
+      recordId: uuidv7(),
+      name: 'intake form.jpg',
+      contentType: 'image/jpeg',
+      deviceId: 'tablet-9',
+    },
+  );
+  await upload(server, nurse, partialFile, [0]);
+  const lastChunkFiles: WorldFile[] = [];
+  for (let i = 0; i < 8; i++) {
+    const last = worldFile(Buffer.alloc(worldChunkSize + 10 * (i + 1), `last chunk ${i}`), {
+      collection: 'encounters',
+      recordId: encounterId,
+      name: `scan ${i}.png`,
+      contentType: 'image/png',
+    });
+    await upload(server, nurse, last, [0]);
+    lastChunkFiles.push(last);
+  }
+
   const vet = await ok(
     server.request<{ results: Array<{ realId: number }> }>({
       method: 'POST',
@@ -166,6 +267,9 @@ export async function buildWorld(server: TestServer, conflicts = 4): Promise<Wor
     rejectedEncounterId,
     queueItemId: conflicting.id,
     pendingItemId: pending.id,
+    file,
+    partialFile,
+    lastChunkFiles,
     vetOwnerId: vet.results[0]?.realId ?? 0,
     vetPetId: vet.results[1]?.realId ?? 0,
     cursor: (await pullAll(server, nurse)).cursor,
@@ -188,6 +292,12 @@ export async function buildWorld(server: TestServer, conflicts = 4): Promise<Wor
       pending.id,
       markerName,
       markerDiagnosis,
+      file.id,
+      file.declaration.sha256,
+      markerFileName,
+      markerFileText,
+      partialFile.id,
+      ...lastChunkFiles.map((f) => f.id),
     ],
   };
 }
