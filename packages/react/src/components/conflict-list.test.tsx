@@ -156,6 +156,19 @@ describe('ConflictList', () => {
     ]);
   });
 
+  it("says in words, not the server's, why a bulk choice left a conflict as it was", async () => {
+    const { client, server } = await manyConflicts(['Grace M.'], []);
+    // After the conflict, someone at the desk changed Grace's village: keeping the nurse's would overwrite it.
+    server.put('patients', 'patient-gracem', { name: 'Grace M.', village: 'Balaka' });
+    const view = await render(client, <ConflictList />);
+    await acting(async () => button(view.container, 'Keep all local').click());
+    const failures = view.text();
+    expect(failures).toContain('Grace M.: left as it is: someone changed village after this conflict');
+    expect(failures).not.toContain('client-wins');
+    expect(failures).not.toContain('patient-gracem');
+    expect(server.data('patients', 'patient-gracem')).toEqual({ name: 'Grace M.', village: 'Balaka' });
+  });
+
   it('leaves a conflict settled on another device after its re-read, just before its request, as it was', async () => {
     const { client, server } = await manyConflicts(patients, []);
     const view = await render(client, <ConflictList pageSize={2} />);

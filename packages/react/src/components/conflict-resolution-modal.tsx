@@ -9,7 +9,6 @@ import {
   fieldLabel,
   formatTime,
   kindLabel,
-  listInWords,
   localSide,
   outcomeLabel,
   recordLabel,
@@ -21,7 +20,7 @@ import type { FieldChoices, Side } from './record-diff';
 import { RecordPreview } from './record-preview';
 import { alert, buttonRow, dialog, overlay } from './styles';
 import { useConflictActions } from './use-conflict-actions';
-import type { Collision } from './use-conflict-actions';
+import { collisionText } from './collision';
 
 export interface ConflictResolutionModalProps {
   /** The conflict to settle. Its current state is read from the client, so an older copy will do. */
@@ -86,16 +85,6 @@ function explanation(strategy: ResolutionStrategy, localVersion: string, deleted
     case 'merge':
       return 'Each field takes the version you chose; a field the chosen version lacks is cleared.';
   }
-}
-
-/** A refused choice that would overwrite work done since the conflict, in words: what happened, what to do. */
-function collisionText(collision: Collision): string {
-  if (collision.deleted)
-    return 'Not applied: this record was deleted after this conflict, and that choice would bring it back.';
-  const fields = collision.fields.map(fieldLabel);
-  const changed = fields.length > 0 ? listInWords(fields) : 'this record';
-  const them = fields.length > 1 ? 'those changes' : 'that change';
-  return `Not applied: someone changed ${changed} after this conflict, and that choice would overwrite ${them}. Nothing was changed. Choose again below, with the record as it stands now.`;
 }
 
 /** A choice refused because someone settled the conflict while it was open here, in words. */

@@ -2,6 +2,7 @@ import { useCallback, useState } from 'react';
 import type { LocalConflict, SyncClient } from '@outpost/client';
 import { settledMeanwhile } from '@outpost/core';
 import { useSyncClient } from '../sync-client-context';
+import { collisionCause, collisionOf } from './collision';
 import { recordLabel } from './conflict-labels';
 
 export type BulkStrategy = 'client-wins' | 'server-wins';
@@ -35,7 +36,13 @@ function conflictNow(client: SyncClient, id: string): LocalConflict | undefined 
   return client.conflicts.list().find((c) => c.id === id);
 }
 
+/**
+ * Why one conflict of a bulk run was left as it was, in words: the server's own text may name
+ * fields by their keys, so a refusal it explains (work done since) is said as the dialog says it.
+ */
 function messageOf(err: unknown): string {
+  const collision = collisionOf(err);
+  if (collision) return `left as it is: ${collisionCause(collision)}`;
   return err instanceof Error ? err.message : String(err);
 }
 

@@ -4,6 +4,8 @@ import { OutpostError, settledMeanwhile } from '@outpost/core';
 import type { NotOpenDetails, RecordData, ResolutionStrategy, ResolveResponse } from '@outpost/core';
 import { useSyncClient } from '../sync-client-context';
 import { useSyncEngine } from '../use-sync-engine';
+import { collisionOf } from './collision';
+import type { Collision } from './collision';
 import { forgetResolution, isUndoable, noteResolution, useSessionResolutions } from './session-resolutions';
 
 export interface ConflictActions {
@@ -56,23 +58,8 @@ export interface ConflictActions {
   readonly settledMeanwhile: NotOpenDetails | null;
 }
 
-export interface Collision {
-  readonly fields: readonly string[];
-  readonly deleted: boolean;
-}
-
 function messageOf(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
-}
-
-/** The server's 409 for a choice that would overwrite later work names what changed (conflict-desk). */
-function collisionOf(err: unknown): Collision | null {
-  if (!(err instanceof OutpostError) || err.code !== 'CONFLICT') return null;
-  const details: unknown = err.details;
-  if (typeof details !== 'object' || details === null || !('fields' in details)) return null;
-  const { fields } = details;
-  if (!Array.isArray(fields) || !fields.every((f): f is string => typeof f === 'string')) return null;
-  return { fields, deleted: 'deleted' in details && details.deleted === true };
 }
 
 /**
