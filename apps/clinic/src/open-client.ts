@@ -1,4 +1,4 @@
-import { createSyncClient, indexedDbStore } from '@outpost/client';
+import { createSyncClient, indexedDbFileStore, indexedDbStore } from '@outpost/client';
 import type { SyncClient } from '@outpost/client';
 import { fieldClinic } from '@outpost/examples';
 import { deviceId } from './session';
@@ -14,12 +14,15 @@ export function openClient(
   token: () => string,
   onWaitForOtherTab: () => void,
 ): Promise<SyncClient> {
+  const name = `outpost-${session.tenant}-${session.userId}`;
   return createSyncClient({
     schema: fieldClinic,
     url: location.origin,
     getToken: async () => token(),
     // One tab at a time: a second tab waits until the first is closed (see indexedDbStore).
-    store: indexedDbStore({ name: `outpost-${session.tenant}-${session.userId}`, onWaitForOtherTab }),
+    store: indexedDbStore({ name, onWaitForOtherTab }),
+    // Photos and documents attached to records, in a database of their own beside it (`<name>-files`).
+    files: indexedDbFileStore({ name }),
     deviceId: deviceId(),
     // A first sync of a whole clinic in few round trips: the server's largest pull page.
     pullLimit: 5000,

@@ -8,6 +8,8 @@ export { useNetworkStatus } from './use-network-status';
 export type { NetworkState } from './use-network-status';
 export { useCollection } from './use-collection';
 export { useRecord } from './use-record';
+export { useFiles } from './use-files';
+export type { FilesOf } from './use-files';
 export { OfflineIndicator } from './components/offline-indicator';
 export type { OfflineIndicatorProps } from './components/offline-indicator';
 export { SyncEnginePanel } from './components/sync-engine-panel';

@@ -8,6 +8,7 @@ import type { Session } from '../session';
 import { useAction } from '../use-action';
 import { useUnsavedFormTyping } from '../unsaved-typing';
 import { ClinicalNotes } from './clinical-notes';
+import { EncounterFiles } from './encounter-files';
 import { FormFooter } from '../form-footer';
 import { SyncBadge } from '../sync-badge';
 
@@ -38,6 +39,7 @@ export function EncountersSection({ patientId, session }: { patientId: string; s
               <SyncBadge record={e} />
             </h3>
             {e.data.notes ? <p>{e.data.notes}</p> : null}
+            <EncounterFiles encounterId={e.id} />
             <ClinicalNotes encounterId={e.id} session={session} />
           </li>
         ))}

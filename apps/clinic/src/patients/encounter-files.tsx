@@ -1,0 +1,170 @@
+import { useEffect, useRef } from 'react';
+import type { ChangeEvent } from 'react';
+import type { FileError, LocalFile } from '@outpost/client';
+import { useFiles, useSyncClient } from '@outpost/react';
+import { FormError } from '../form-error';
+import { useAction } from '../use-action';
+
+/** How long an opened file's object URL lives: the new tab has long read it by then. */
+const VIEW_URL_LIFETIME_MS = 60_000;
+
+/**
+ * Types a browser may show as a page of the app's origin without running anything: raster images
+ * and PDF. Anything else (HTML, SVG...) opened from an object URL could run script in the app's
+ * origin, so it is handed over as bytes to download instead.
+ */
+const shownAsIs = new Set([
+  'image/png',
+  'image/jpeg',
+  'image/gif',
+  'image/webp',
+  'image/bmp',
+  'image/avif',
+  'application/pdf',
+]);
+
+/**
+ * Photos and documents attached to an encounter: attached at once, offline too, and uploaded by the
+ * syncs after it. Each shows where its upload stands; a refused one can be tried again.
+ */
+export function EncounterFiles({ encounterId }: { encounterId: string }) {
+  const client = useSyncClient();
+  const files = useFiles({ collection: 'encounters', recordId: encounterId });
+  const { error, run } = useAction();
+  const attach = async (event: ChangeEvent<HTMLInputElement>) => {
+    const input = event.currentTarget;
+    const chosen = Array.from(input.files ?? []);
+    // The same photo can be chosen again (taken again) after this one.
+    input.value = '';
+    await run(async () => {
+      for (const file of chosen) {
+        await client.files.attach(file, { collection: 'encounters', recordId: encounterId, name: file.name });
+      }
+    });
+  };
+  return (
+    <div className="files">
+      <h4>Photos and documents</h4>
+      {files.length > 0 ? (
+        <ul className="plain">
+          {files.map((f) => (
+            <AttachedFile key={f.id} file={f} />
+          ))}
+        </ul>
+      ) : null}
+      <label className="attach">
+        Attach photo
+        <input
+          type="file"
+          accept="image/*,application/pdf"
+          capture="environment"
+          onChange={(e) => void attach(e)}
+        />
+      </label>
+      <FormError error={error} />
+    </div>
+  );
+}
+
+function AttachedFile({ file }: { file: LocalFile }) {
+  const client = useSyncClient();
+  const { error, busy, run } = useAction();
+  const timers = useRef<Array<() => void>>([]);
+  // Leaving the page frees what was opened from it, even before its minute is up.
+  useEffect(() => () => timers.current.forEach((free) => free()), []);
+  const view = () =>
+    run(async () => {
+      let blob: Blob;
+      try {
+        blob = await client.files.get(file.id);
+      } catch (err) {
+        throw new Error(unavailable(err));
+      }
+      const type = shownAsIs.has(blob.type) ? blob.type : 'application/octet-stream';
+      const url = URL.createObjectURL(new Blob([blob], { type }));
+      window.open(url, '_blank', 'noopener');
+      const timer = setTimeout(() => URL.revokeObjectURL(url), VIEW_URL_LIFETIME_MS);
+      timers.current.push(() => {
+        clearTimeout(timer);
+        URL.revokeObjectURL(url);
+      });
+    });
+  // Sent at once when online; offline, the sync on reconnecting sends it.
+  const tryAgain = () =>
+    run(async () => {
+      await client.files.retry([file.id]);
+      if (client.network.status.online) void client.sync().catch(() => undefined);
+    });
+  const failed = file.state === 'failed';
+  return (
+    <li className="file">
+      <span className="file-name">{file.name}</span>{' '}
+      <span className={failed ? 'error' : 'muted'}>{stateText(file)}</span>{' '}
+      {failed ? (
+        <button type="button" onClick={() => void tryAgain()}>
+          Try again
+        </button>
+      ) : null}{' '}
+      <button type="button" onClick={() => void view()} disabled={busy}>
+        View
+      </button>
+      <FormError error={error} />
+    </li>
+  );
+}
+
+/** Where a file's upload stands, in plain words. */
+export function stateText(file: LocalFile): string {
+  switch (file.state) {
+    case 'waiting':
+      return 'Waiting to upload';
+    case 'uploading':
+      return `Uploading ${file.chunksUploaded} of ${file.chunkCount}`;
+    case 'synced':
+      return 'Uploaded';
+    case 'failed':
+      return `Could not upload: ${failureText(file.error)}`;
+  }
+}
+
+function failureText(error: FileError | undefined): string {
+  switch (error?.code) {
+    case 'FORBIDDEN':
+      return 'your role may not attach files to this record';
+    case 'PAYLOAD_TOO_LARGE':
+      return 'the file is too large for the server';
+    case 'CONFLICT':
+      return 'the server holds a different file under the same name';
+    case 'DEPENDENCY_FAILED':
+      return 'the encounter itself was not saved on the server';
+    case 'FILE_DAMAGED':
+      return 'the copy on this tablet is damaged';
+    case 'VALIDATION_FAILED':
+      return 'the server found the file damaged on the way';
+    case 'NETWORK':
+    case 'INTERNAL':
+    case 'RATE_LIMITED':
+      return 'the server could not be reached after several tries';
+    case 'UNAUTHORIZED':
+      return 'your sign-in has expired';
+    default:
+      return error?.message ?? 'the server refused it';
+  }
+}
+
+function unavailable(err: unknown): string {
+  const reason = (err as { reason?: unknown } | null)?.reason;
+  switch (reason) {
+    case 'offline':
+      return 'This file is not on this tablet: connect to the network to open it.';
+    case 'not-found':
+      return 'The server does not have this file yet: it may not be uploaded from its tablet.';
+    case 'incomplete':
+      return 'This file is still being uploaded from its tablet: try again later.';
+    case 'checksum':
+    case 'damaged':
+      return 'This file arrived damaged: try again.';
+    default:
+      return err instanceof Error ? err.message : String(err);
+  }
+}
