@@ -13,6 +13,7 @@ import {
 } from '@outpost/core';
 import type { ChunkReceipt, FileStatus } from '@outpost/core';
 import { caller } from '../http/caller';
+import { parseOrThrow, parseQuery } from '../http/errors';
 import type { AuthContext } from '../auth/tokens';
 import { FileStore, sha256Hex } from '../storage/file-store';
 import type { StoredFile } from '../storage/file-store';
@@ -75,13 +76,7 @@ export async function fileRoutes(app: FastifyInstance, options: FileRouteOptions
   app.put<{ Params: { id: string } }>('/v1/files/:id', async (request): Promise<FileStatus> => {
     const auth = caller(request);
     const id = checkedId(request.params.id);
-    const parsed = fileDeclarationSchema.safeParse(request.body);
-    if (!parsed.success) {
-      throw new OutpostError('VALIDATION_FAILED', 'the file description is not valid', {
-        issues: parsed.error.issues.map((i) => ({ path: i.path.join('.'), message: i.message })),
-      });
-    }
-    const declaration = parsed.data;
+    const declaration = parseOrThrow(fileDeclarationSchema, request.body, 'the file description');
     if (!schemaFor(auth.tenant).collection(declaration.collection)) {
       throw new OutpostError('VALIDATION_FAILED', `no collection named "${declaration.collection}"`);
     }
@@ -108,11 +103,11 @@ export async function fileRoutes(app: FastifyInstance, options: FileRouteOptions
 
   app.get('/v1/files', async (request): Promise<{ files: FileStatus[] }> => {
     const auth = caller(request);
-    const query = fileListQuerySchema.safeParse(request.query);
-    if (!query.success) {
-      throw new OutpostError('VALIDATION_FAILED', 'name the record: ?collection=...&recordId=...');
-    }
-    const { collection, recordId } = query.data;
+    const { collection, recordId } = parseQuery(
+      fileListQuerySchema,
+      request.query,
+      'the file list query (?collection=&recordId=)',
+    );
     if (!schemaFor(auth.tenant).collection(collection)) {
       throw new OutpostError('NOT_FOUND', `no collection named "${collection}"`);
     }
