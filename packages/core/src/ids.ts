@@ -19,7 +19,8 @@ export const defaultRandomBytes: RandomBytes = (length) => {
   return bytes;
 };
 
-function hex(bytes: Uint8Array): string {
+/** Bytes as lowercase hex, two digits each (ids, hashes). */
+export function bytesToHex(bytes: Uint8Array): string {
   let out = '';
   for (const b of bytes) out += b.toString(16).padStart(2, '0');
   return out;
@@ -35,7 +36,7 @@ export function uuidv7(nowMs: number = Date.now(), randomBytes: RandomBytes = de
   }
   bytes[6] = ((bytes[6] ?? 0) & 0x0f) | 0x70;
   bytes[8] = ((bytes[8] ?? 0) & 0x3f) | 0x80;
-  const h = hex(bytes);
+  const h = bytesToHex(bytes);
   return `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20)}`;
 }
 
@@ -81,7 +82,7 @@ export function makeTempId(
   nowMs: number = Date.now(),
   randomBytes: RandomBytes = defaultRandomBytes,
 ): string {
-  return `temp_${Math.floor(nowMs)}_${hex(randomBytes(3))}_${collection}`;
+  return `temp_${Math.floor(nowMs)}_${bytesToHex(randomBytes(3))}_${collection}`;
 }
 
 export function isTempId(id: unknown): id is string {

@@ -1,13 +1,7 @@
-import { chunkCountOf } from '@outpost/core';
+import { bytesToHex, chunkCountOf } from '@outpost/core';
 
 /** 256 KiB: a chunk lost to a dropped link costs seconds on a slow one, and a photo is a few requests. */
 export const DEFAULT_FILE_CHUNK_BYTES = 256 * 1024;
-
-function hex(buffer: ArrayBuffer): string {
-  let out = '';
-  for (const b of new Uint8Array(buffer)) out += b.toString(16).padStart(2, '0');
-  return out;
-}
 
 /** SHA-256 in lowercase hex, through WebCrypto (browsers and Node alike). */
 export async function sha256Hex(bytes: Uint8Array<ArrayBuffer>): Promise<string> {
@@ -17,7 +11,7 @@ export async function sha256Hex(bytes: Uint8Array<ArrayBuffer>): Promise<string>
       'files need WebCrypto (crypto.subtle), which browsers only provide on https or localhost',
     );
   }
-  return hex(await subtle.digest('SHA-256', bytes));
+  return bytesToHex(new Uint8Array(await subtle.digest('SHA-256', bytes)));
 }
 
 /** The bytes of what the app attaches, in one buffer of their own. */
