@@ -37,6 +37,7 @@ import type { HubOptions } from './hub/hub-sync';
 import { checkHubOptions } from './hub/hub-options';
 import { hubRoutes } from './hub/hub-routes';
 import { QueueApi } from './dialects/queue-api/queue-api';
+import { ContentIds } from './dialects/content-ids';
 import { queueApiSettings } from './dialects/queue-api/queue-api-options';
 import type { QueueApiOptions } from './dialects/queue-api/queue-api-options';
 
@@ -109,6 +110,8 @@ export interface ServerContext {
   readonly clock: HlcClock;
   readonly now: () => Date;
   readonly randomBytes: RandomBytes;
+  /** Ids made from an operation's content, keyed so the logs that hold them tell nothing of it. */
+  readonly contentIds: ContentIds;
   readonly maxOpsPerPush: number;
   readonly adminRoles: readonly string[];
   readonly version: string;
@@ -197,6 +200,7 @@ export async function createSyncServer(options: SyncServerOptions): Promise<Fast
     }),
     now,
     randomBytes: options.randomBytes ?? defaultRandomBytes,
+    contentIds: new ContentIds(store, options.randomBytes ?? defaultRandomBytes, now),
     maxOpsPerPush: limits.maxOpsPerPush ?? 1000,
     adminRoles: options.adminRoles ?? ['admin'],
     version: options.version ?? '0.1.0',

@@ -452,6 +452,18 @@ function migrations(kind: DatabaseKind): Record<string, Migration> {
         }
       },
     },
+    '0014_server_secrets': {
+      async up(db: Kysely<unknown>) {
+        // The key of the ids made from an operation's content (dialects/content-ids.ts): in the
+        // database, so every instance names a resent operation alike, and a restart too.
+        await db.schema
+          .createTable('server_secrets')
+          .addColumn('name', 'text', (c) => c.primaryKey())
+          .addColumn('secret', 'text', (c) => c.notNull())
+          .addColumn('created_at', 'text', (c) => c.notNull())
+          .execute();
+      },
+    },
   };
 }
 

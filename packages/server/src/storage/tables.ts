@@ -312,4 +312,14 @@ export interface Tables {
     sha256: string;
     bytes: Uint8Array;
   };
+  /**
+   * Secrets every instance of this server shares, made once by the first to need one. Never a
+   * record's content, never sent to a device.
+   */
+  server_secrets: {
+    name: string;
+    /** Hex. */
+    secret: string;
+    created_at: string;
+  };
 }

@@ -1,4 +1,3 @@
-import { createHash } from 'node:crypto';
 import {
   OutpostError,
   backoffDelay,
@@ -10,6 +9,7 @@ import {
 } from '@outpost/core';
 import type { ConflictSummary, HlcClock, PushResult, RetryPolicy, Schema } from '@outpost/core';
 import type { AuthContext } from '../../auth/tokens';
+import type { ContentDigest, ContentIds } from '../content-ids';
 import { ConflictDesk, visibilityFor } from '../../conflicts/conflict-desk';
 import { applyPush } from '../../push/apply-push';
 import type { SyncStore } from '../../storage/sync-store';
@@ -33,6 +33,7 @@ export interface QueueContext {
   schemaFor(tenant: string): Schema;
   clock: HlcClock;
   now: () => Date;
+  contentIds: ContentIds;
 }
 
 /**
@@ -154,8 +155,9 @@ function engineStatus(r: PushResult): 'applied' | 'conflict' | 'rejected' {
  * The id of an item queued without one (seed 000's client sends none): made from the user and the
  * operation as queued, `createdAtClient` included, so the same body posted again after a lost answer
  * is the same item and is applied once, while any other operation, or another user's, is another.
+ * Keyed (ContentIds), as the operation's data is patient data and the id is not.
  */
-function itemIdOf(auth: AuthContext, body: QueueRequest): string {
+function itemIdOf(digest: ContentDigest, auth: AuthContext, body: QueueRequest): string {
   const operation = [
     auth.userId,
     body.deviceId,
@@ -166,7 +168,7 @@ function itemIdOf(auth: AuthContext, body: QueueRequest): string {
     body.createdAtClient,
     body.version ?? null,
   ];
-  return `q-${createHash('sha256').update(stableStringify(operation)).digest('hex').slice(0, 40)}`;
+  return `q-${digest(stableStringify(operation), 40)}`;
 }
 
 /** One op id per attempt: processing twice applies once, and only a retry tries the op afresh. */
@@ -230,7 +232,7 @@ export class QueueProcessor {
     }
     const now = this.ctx.now();
     const nowIso = now.toISOString();
-    const id = body.id ?? itemIdOf(auth, body);
+    const id = body.id ?? itemIdOf(await this.ctx.contentIds.digester(), auth, body);
     // A device clock running ahead must not make an offline edit look newer than it can be.
     const madeAt = Math.max(0, Math.min(Date.parse(body.createdAtClient), now.getTime()));
     const item: QueueItem = {

@@ -255,11 +255,13 @@ export async function applySeedOperations(
   };
   const translated = operations.map((raw) => translate(raw, schema, ids, env));
   const ops = translated.filter((t): t is Extract<Translated, { kind: 'op' }> => t.kind === 'op');
+  const digest = await ctx.contentIds.digester();
   const opIds = await journalOpIds(
     ctx.store,
     auth.tenant,
     ops.map((t) =>
       seedOpId({
+        digest,
         userId: auth.userId,
         stable: t.stable,
         content: t.content,

@@ -1,34 +1,33 @@
 import { createHash } from 'node:crypto';
 import { stableStringify } from '@outpost/core';
 import type { SyncStore } from '../../storage/sync-store';
+import type { ContentDigest } from '../content-ids';
 
 const prefix = 'smartdmv-';
-
-function digest(text: string): string {
-  return prefix + createHash('sha256').update(text).digest('hex').slice(0, 40);
-}
 
 /**
  * The opId of a SmartDMV operation, made from what its queue keeps unchanged when it resends one:
  * the queue row's id and the client timestamp, or for a create the device's temp id (a device
  * creates each temp id once), together with the operation's content and the user. An operation
  * with none of them has nothing stable, so it gets a fresh opId: a resend after a lost answer is
- * then a new op.
+ * then a new op. The digest is keyed (ContentIds): the content is patient data, the opId is not.
  */
 export function seedOpId(parts: {
+  digest: ContentDigest;
   userId: string;
   stable: boolean;
   content: readonly unknown[];
   fresh: () => string;
 }): string {
   return parts.stable
-    ? digest(stableStringify([parts.userId, ...parts.content]))
+    ? prefix + parts.digest(stableStringify([parts.userId, ...parts.content]), 40)
     : `${prefix}${parts.fresh()}`;
 }
 
 /** The opId a resend of a rejected op goes under: the next link of a chain only the first key starts. */
 function retryOf(opId: string): string {
-  return digest(`${opId}/retry`);
+  // Made from the opId alone, which tells nothing of the content: no key needed.
+  return prefix + createHash('sha256').update(`${opId}/retry`).digest('hex').slice(0, 40);
 }
 
 /**
