@@ -144,6 +144,7 @@ export function scriptedServer(): ScriptedServer {
           const meets = scripted.get(key);
           if (meets !== undefined) {
             scripted.delete(key);
+            const before = records.get(key)?.data ?? null;
             const current = write(op.collection, op.id, meets);
             conflictCount += 1;
             const clientData = op.type === 'delete' ? null : (op.data ?? {});
@@ -154,8 +155,10 @@ export function scriptedServer(): ScriptedServer {
               recordId: op.id,
               opId: op.opId,
               opType: op.type,
-              kind: 'version',
-              fields: changedFields(meets, meant),
+              // As core's detectConflict finds it: a delete over an edit is its own kind, about
+              // the fields the server edited; an edit over an edit is about the fields that differ.
+              kind: op.type === 'delete' ? 'delete-update' : 'version',
+              fields: op.type === 'delete' ? changedFields(before, meets) : changedFields(meets, meant),
               strategy: 'manual',
               outcome: 'open',
               server: { data: meets, version: current.version },

@@ -323,6 +323,23 @@ describe('ConflictList', () => {
     expect(dialog()?.textContent).toContain('Fields in dispute: date of birth.');
   });
 
+  it('says a record deleted on the tablet was edited on the server meanwhile, and which fields', async () => {
+    const server = scriptedServer();
+    server.put('patients', aminaId, { name: 'Amina K.', village: 'Dedza' });
+    const client = await openScriptedClient(server);
+    await client.sync();
+    // The nurse deletes a patient she thinks is a duplicate while the office records her move.
+    await client.collection('patients').delete(aminaId);
+    server.conflictOnPush('patients', aminaId, { name: 'Amina K.', village: 'Balaka' });
+    await client.sync();
+    const view = await render(client, <ConflictList />);
+
+    const cells = Array.from(row(view, 'patients “Amina K.”').querySelectorAll('td')).map(
+      (td) => td.textContent,
+    );
+    expect(cells.slice(0, 2)).toEqual(['Deleted locally, edited on the server', 'village']);
+  });
+
   it('says so when there are no conflicts', async () => {
     const { client } = await manyConflicts([], []);
     const view = await render(client, <ConflictList />);
