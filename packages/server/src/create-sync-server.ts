@@ -1,7 +1,7 @@
 import type { Socket } from 'node:net';
 import { constants as zlibConstants } from 'node:zlib';
 import Fastify from 'fastify';
-import type { FastifyInstance, FastifyReply, FastifyServerOptions } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest, FastifyServerOptions } from 'fastify';
 import compress from '@fastify/compress';
 import rateLimit from '@fastify/rate-limit';
 import { sharedRateLimitStore } from './http/shared-rate-limit';
@@ -61,6 +61,13 @@ export interface LimitOptions {
   requestTimeoutMs?: number;
   /** Largest file a device may attach to a record (decision 0022). Default 100 MiB. */
   maxFileBytes?: number;
+  /**
+   * A file's chunks (`PUT /v1/files/:id/chunks/:index`) per minute per user: a budget of their own,
+   * beside `rateLimitPerMinute`, which they do not count against, so a photo uploading does not stop
+   * its user's records from syncing (decision 0022). false turns it off. Default 1200: a 100 MiB
+   * file in 256 KiB chunks (400) three times over. Without `rateLimitPerMinute` nothing is limited.
+   */
+  fileChunksPerMinute?: number | false;
 }
 
 export interface SyncServerOptions {
@@ -129,6 +136,8 @@ declare module 'fastify' {
   interface FastifyContextConfig {
     /** Reachable without a token. */
     public?: boolean;
+    /** Counted against a rate budget of its own instead of the per-user one: a file's chunks. */
+    rateBudget?: 'file-chunks';
   }
 }
 
@@ -147,6 +156,15 @@ export async function createSyncServer(options: SyncServerOptions): Promise<Fast
   const maxFileBytes = limits.maxFileBytes ?? 100 * 1024 * 1024;
   if (!Number.isSafeInteger(maxFileBytes) || maxFileBytes < 0) {
     throw new RangeError(`limits.maxFileBytes must be a whole number of bytes, got ${String(maxFileBytes)}`);
+  }
+  const fileChunksPerMinute = limits.fileChunksPerMinute ?? 1200;
+  if (
+    fileChunksPerMinute !== false &&
+    !(Number.isSafeInteger(fileChunksPerMinute) && fileChunksPerMinute >= 1)
+  ) {
+    throw new RangeError(
+      `limits.fileChunksPerMinute must be false or a whole number from 1, got ${String(fileChunksPerMinute)}`,
+    );
   }
   const app = Fastify({
     logger: options.logger ?? false,
@@ -288,13 +306,23 @@ export async function createSyncServer(options: SyncServerOptions): Promise<Fast
     syncThreshold: 8 * 1024 * 1024,
   });
   if (limits.rateLimitPerMinute !== false) {
+    const perMinute = limits.rateLimitPerMinute ?? 600;
+    /** A signed-in user's file chunks count in a budget of their own (decision 0022). */
+    const chunkBudget = (request: FastifyRequest): boolean =>
+      request.auth !== null && request.routeOptions.config.rateBudget === 'file-chunks';
     await app.register(rateLimit, {
-      max: limits.rateLimitPerMinute ?? 600,
+      // One store and one count per key: a chunk's key is its own, so it never spends the budget
+      // that syncs records, and it is refused (429, the same shape) only past its own.
+      max: (_request, key) =>
+        key.startsWith('chunks:') && fileChunksPerMinute !== false ? fileChunksPerMinute : perMinute,
+      // Chunks with their budget turned off are not counted at all.
+      ...(fileChunksPerMinute === false ? { allowList: (_request, key) => key.startsWith('chunks:') } : {}),
       timeWindow: 60_000,
-      // Per user, so one clinic's busy tablet cannot starve another's; per address before sign-in.
+      // Per user, so one clinic's busy tablet cannot starve another's; per address before sign-in
+      // (a chunk without a valid token counts there, with every other request of its address).
       keyGenerator: (request) =>
         request.auth
-          ? `user:${JSON.stringify([request.auth.tenant, request.auth.userId])}`
+          ? `${chunkBudget(request) ? 'chunks:' : ''}user:${JSON.stringify([request.auth.tenant, request.auth.userId])}`
           : `ip:${request.ip}`,
       errorResponseBuilder: (_request, ctx) =>
         new OutpostError('RATE_LIMITED', `too many requests: retry in ${ctx.after}`, {
@@ -356,7 +384,7 @@ export async function createSyncServer(options: SyncServerOptions): Promise<Fast
   const retentionMs = (options.tombstoneRetentionDays ?? 90) * day;
   const purge = async () => {
     try {
-      await store.purgeTombstones(new Date(now().getTime() - retentionMs).toISOString());
+      await store.purgeTombstones(new Date(now().getTime() - retentionMs).toISOString(), now().toISOString());
     } catch (err) {
       app.log.error({ err }, 'tombstone purge failed');
     }

@@ -391,10 +391,11 @@ describe.each(dialects())('files on %s', (kind) => {
     expect((await sendChunk(scan, 0, photo, { token: kiosk })).body).toMatchObject({ complete: true });
     expect((await status(scan, kiosk)).status).toBe(403);
     expect((await download(scan, {}, kiosk)).status).toBe(403);
-    // And it may not add to a clinician's wound photo.
+    // And it may not add to a clinician's wound photo, nor learn that there is one: it has no right
+    // on wounds, so the photo is not there for it, as one that never was.
     const wound = uuidv7();
     await declare(wound, describeFile(photo));
-    expect((await sendChunk(wound, 0, photo, { token: kiosk })).status).toBe(403);
+    expect((await sendChunk(wound, 0, photo, { token: kiosk })).status).toBe(404);
     expect((await status(wound)).body.missingChunks).toEqual([0]);
   });
 

@@ -74,6 +74,10 @@ export const fileListQuerySchema = z
   .object({ collection: z.string().min(1).max(64), recordId: recordIdSchema })
   .strict();
 
+/** Its answer, oldest first, complete or not: how a device learns the files other devices attached. */
+export const fileListResponseSchema = z.object({ files: z.array(fileStatusSchema) });
+export type FileListResponse = z.infer<typeof fileListResponseSchema>;
+
 /** `PUT /v1/files/:id/chunks/:index` */
 export const chunkReceiptSchema = z.object({
   received: z.number().int(),
@@ -81,6 +85,21 @@ export const chunkReceiptSchema = z.object({
   complete: z.boolean(),
 });
 export type ChunkReceipt = z.infer<typeof chunkReceiptSchema>;
+
+/**
+ * `DELETE /v1/files/:id?deviceId=`: the device deleting it, for the audit (optional). An upload
+ * abandoned, or, with `delete` on the collection, a complete file.
+ */
+export const fileDeleteQuerySchema = z.object({ deviceId: z.string().min(1).max(128).optional() }).strict();
+
+/**
+ * `DELETE /v1/files/:id` -> 200: the file, description and chunks, is gone and its id free to be
+ * declared again. A file that is not there (never was, already deleted, another clinic's, or in a
+ * collection the caller's roles have no right on) is 404 `NOT_FOUND`, so a device whose answer was
+ * lost and that asks again takes a 404 as done.
+ */
+export const fileDeletedSchema = z.object({ id: z.string(), deleted: z.literal(true) });
+export type FileDeleted = z.infer<typeof fileDeletedSchema>;
 
 /** How many chunks a file of `size` bytes is cut into: none for an empty file. */
 export function chunkCountOf(size: number, chunkSize: number): number {

@@ -16,6 +16,7 @@ import { queueApiOptionsFromEnv } from '../dialects/queue-api/queue-api-options'
 import type { QueueApiOptions } from '../dialects/queue-api/queue-api-options';
 import type { HubOptions } from '../hub/hub-sync';
 import { seedDemoRecords } from './demo-records';
+import { fileChunksPerMinuteFromEnv } from './limits-from-env';
 import { landingPage } from './landing-page';
 
 const env = process.env;
@@ -58,6 +59,15 @@ const schemaFor = (tenant: string): Schema =>
 let queueApi: QueueApiOptions;
 try {
   queueApi = queueApiOptionsFromEnv(env);
+} catch (err) {
+  console.error(err instanceof Error ? err.message : String(err));
+  process.exit(1);
+}
+
+// A file's chunks' own rate budget (decision 0022), checked before the database opens.
+let fileChunksPerMinute: number | false | undefined;
+try {
+  fileChunksPerMinute = fileChunksPerMinuteFromEnv(env['OUTPOST_FILE_CHUNKS_PER_MINUTE']);
 } catch (err) {
   console.error(err instanceof Error ? err.message : String(err));
   process.exit(1);
@@ -135,6 +145,7 @@ const app = await createSyncServer({
     ...(env['OUTPOST_RATE_LIMIT']
       ? { rateLimitPerMinute: env['OUTPOST_RATE_LIMIT'] === '0' ? false : Number(env['OUTPOST_RATE_LIMIT']) }
       : {}),
+    ...(fileChunksPerMinute !== undefined ? { fileChunksPerMinute } : {}),
   },
   ...(env['OUTPOST_TOMBSTONE_RETENTION_DAYS']
     ? { tombstoneRetentionDays: Number(env['OUTPOST_TOMBSTONE_RETENTION_DAYS']) }

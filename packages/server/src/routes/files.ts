@@ -5,13 +5,14 @@ import {
   chunkCountOf,
   chunkLengthOf,
   fileDeclarationSchema,
+  fileDeleteQuerySchema,
   fileListQuerySchema,
   isValidRecordId,
   maxFileChunkBytes,
   sha256Header,
   sha256HexSchema,
 } from '@outpost/core';
-import type { ChunkReceipt, FileStatus } from '@outpost/core';
+import type { ChunkReceipt, FileDeleted, FileStatus } from '@outpost/core';
 import { caller } from '../http/caller';
 import { parseOrThrow, parseQuery } from '../http/errors';
 import type { AuthContext } from '../auth/tokens';
@@ -29,7 +30,9 @@ type Access = 'upload' | 'download';
 /**
  * Files attached to records, in checked chunks (docs/server.md, "Files"; decision 0022). A file
  * takes its permissions from its record's collection: uploading needs create or update on it,
- * downloading needs read.
+ * downloading needs read, deleting an upload not yet complete needs what uploading does, and
+ * deleting a complete file needs delete. A file in a collection the caller's roles have no right
+ * on at all is not found, exactly as a file that never was.
  */
 export async function fileRoutes(app: FastifyInstance, options: FileRouteOptions): Promise<void> {
   const { store, schemaFor, now } = app.outpost;
@@ -42,6 +45,19 @@ export async function fileRoutes(app: FastifyInstance, options: FileRouteOptions
     { parseAs: 'buffer', bodyLimit: maxFileChunkBytes },
     (_request, body, done) => done(null, body),
   );
+
+  /**
+   * Whether the caller may learn that a file of `collection` exists: a role with any right a file
+   * route uses on it. A role that may write may probe an id with a chunk anyway, and one that may
+   * read may see the file, so those are told 403 for what they may not do; to any other the file
+   * is not there (404), byte for byte as one that never was, so a role learns no file's existence.
+   */
+  function maySee(auth: AuthContext, collection: string): boolean {
+    const schema = schemaFor(auth.tenant);
+    return (['read', 'create', 'update', 'delete'] as const).some((action) =>
+      schema.can(auth.roles, collection, action),
+    );
+  }
 
   function mayReach(auth: AuthContext, collection: string, access: Access): boolean {
     const schema = schemaFor(auth.tenant);
@@ -65,12 +81,34 @@ export async function fileRoutes(app: FastifyInstance, options: FileRouteOptions
     return id;
   }
 
-  /** The caller's file, or 404: another clinic's file is not found, exactly as one that never was. */
-  async function fileFor(auth: AuthContext, id: string, access: Access): Promise<StoredFile> {
+  const notFound = (id: string) => new OutpostError('NOT_FOUND', `no file ${id}`);
+
+  /**
+   * The file the caller may see, or 404: another clinic's file, or one in a collection the caller's
+   * roles have no right on, is not found, exactly as one that never was.
+   */
+  async function visibleFile(auth: AuthContext, id: string): Promise<StoredFile> {
     const file = await files.find(auth.tenant, checkedId(id));
-    if (!file) throw new OutpostError('NOT_FOUND', `no file ${id}`);
+    if (!file || !maySee(auth, file.collection)) throw notFound(id);
+    return file;
+  }
+
+  /** The caller's file for `access`, 404 as visibleFile, or 403 for a file it may see but not reach so. */
+  async function fileFor(auth: AuthContext, id: string, access: Access): Promise<StoredFile> {
+    const file = await visibleFile(auth, id);
     if (!mayReach(auth, file.collection, access)) throw refuse(file.collection, access);
     return file;
+  }
+
+  /**
+   * Who may delete a file as it stands: an upload not yet complete (abandoned: a photo of the wrong
+   * patient, say), whoever may upload to its collection; a complete file, part of a clinical
+   * record, only a role with delete on it.
+   */
+  function mayDelete(auth: AuthContext, file: StoredFile): boolean {
+    return file.complete
+      ? schemaFor(auth.tenant).can(auth.roles, file.collection, 'delete')
+      : mayReach(auth, file.collection, 'upload');
   }
 
   app.put<{ Params: { id: string } }>('/v1/files/:id', async (request): Promise<FileStatus> => {
@@ -120,8 +158,36 @@ export async function fileRoutes(app: FastifyInstance, options: FileRouteOptions
     return files.status(auth.tenant, await fileFor(auth, request.params.id, 'download'));
   });
 
+  app.delete<{ Params: { id: string } }>('/v1/files/:id', async (request): Promise<FileDeleted> => {
+    const auth = caller(request);
+    const id = checkedId(request.params.id);
+    const { deviceId } = parseQuery(fileDeleteQuerySchema, request.query, 'the delete query (?deviceId=)');
+    await visibleFile(auth, id);
+    const outcome = await files.remove(
+      auth.tenant,
+      id,
+      (file) => mayDelete(auth, file),
+      { userId: auth.userId, deviceId: deviceId ?? null },
+      now().toISOString(),
+    );
+    // Deleted by another request since it was found: as if it never was, as a repeated delete.
+    if (outcome.kind === 'gone') throw notFound(id);
+    if (outcome.kind === 'forbidden') {
+      throw new OutpostError(
+        'FORBIDDEN',
+        outcome.file.complete
+          ? `your role may not delete from ${outcome.file.collection}, so not a complete file of it either`
+          : `your role may not write ${outcome.file.collection}, so it may not abandon an upload to it`,
+      );
+    }
+    return { id, deleted: true };
+  });
+
   app.put<{ Params: { id: string; index: string } }>(
     '/v1/files/:id/chunks/:index',
+    // A budget of its own beside the per-user rate limit: a photo uploading, hundreds of chunks,
+    // must not stop its user's records from syncing (decision 0022).
+    { config: { rateBudget: 'file-chunks' } },
     async (request): Promise<ChunkReceipt> => {
       const auth = caller(request);
       const file = await fileFor(auth, request.params.id, 'upload');

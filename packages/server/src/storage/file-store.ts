@@ -34,6 +34,15 @@ export type ChunkOutcome =
 /** What declaring a file found. */
 export type DeclareOutcome = { kind: 'declared' | 'found'; file: FileStatus } | { kind: 'differs' };
 
+/** What deleting a file found. */
+export type RemoveOutcome =
+  /** Gone, description and chunks; `complete` says whether it was a whole file or an upload abandoned. */
+  | { kind: 'removed'; complete: boolean }
+  /** The caller may not delete the file as it stands (a complete file needs `delete` on its collection). */
+  | { kind: 'forbidden'; file: StoredFile }
+  /** Not there (any more): dropped or deleted since the caller found it. */
+  | { kind: 'gone' };
+
 /** SHA-256 of nothing: the only hash an empty file may declare. */
 const emptySha256 = createHash('sha256').digest('hex');
 
@@ -257,6 +266,50 @@ export class FileStore {
         .execute();
       if (whole) await insertAudit(trx, [event('complete')]);
       return receipt('stored', received, whole);
+    });
+  }
+
+  /**
+   * Deletes a file, description and chunks, in one transaction, if `allowed` says the caller may
+   * delete it as it stands when its row is locked: a chunk that completes the file at the same moment
+   * cannot turn an upload abandoned into a complete file deleted by someone who may not delete
+   * those. The row goes first, so a chunk under way either finds no file (and stores nothing) or
+   * commits before, and its chunk goes with the others. Audited as `file-delete`, outcome
+   * `abandoned` (not complete) or `deleted` (complete), never the name or the bytes.
+   */
+  async remove(
+    tenant: string,
+    id: string,
+    allowed: (file: StoredFile) => boolean,
+    audit: { userId: string; deviceId: string | null },
+    at: string,
+  ): Promise<RemoveOutcome> {
+    return this.db.transaction().execute(async (trx) => {
+      const row = await trx
+        .selectFrom('files')
+        .selectAll()
+        .where('tenant', '=', tenant)
+        .where('id', '=', id)
+        .$if(this.store.kind === 'postgres', (q) => q.forUpdate())
+        .executeTakeFirst();
+      if (!row) return { kind: 'gone' };
+      const file = storedFile(row);
+      if (!allowed(file)) return { kind: 'forbidden', file };
+      await trx.deleteFrom('files').where('tenant', '=', tenant).where('id', '=', id).execute();
+      await trx.deleteFrom('file_chunks').where('tenant', '=', tenant).where('file_id', '=', id).execute();
+      await insertAudit(trx, [
+        {
+          tenant,
+          at,
+          userId: audit.userId,
+          deviceId: audit.deviceId,
+          action: 'file-delete',
+          collection: file.collection,
+          recordId: file.recordId,
+          outcome: file.complete ? 'deleted' : 'abandoned',
+        },
+      ]);
+      return { kind: 'removed', complete: file.complete };
     });
   }
 

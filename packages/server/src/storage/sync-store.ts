@@ -170,7 +170,8 @@ export interface AuditEvent {
   at: string;
   userId: string;
   deviceId: string | null;
-  action: 'login' | 'login-failed' | 'push-op' | 'resolve' | 'undo' | 'refused' | 'file-upload';
+  action:
+    'login' | 'login-failed' | 'push-op' | 'resolve' | 'undo' | 'refused' | 'file-upload' | 'file-delete';
   collection: string | null;
   recordId: string | null;
   /** For a refused request: the route as registered (`GET /v1/conflicts/:id`), never the URL. */
@@ -854,6 +855,48 @@ async function touchDevice(
   await touchDeviceSql(tenant, userId, deviceId, at).execute(db);
 }
 
+/**
+ * Within a purge's transaction, before its tombstones go: drops the files attached to the
+ * tombstones at or below `horizon`, description rows first (which a chunk under way waits for, or
+ * finds gone), then their chunks, and audits each. Read by the record the tombstone names, so a
+ * file of a record that never existed stays.
+ */
+async function dropFilesOfPurged(db: Db, tenant: string, horizon: number, at: string): Promise<void> {
+  const dropped = await db
+    .deleteFrom('files')
+    .where('files.tenant', '=', tenant)
+    .where(({ exists, selectFrom }) =>
+      exists(
+        selectFrom('records')
+          .select('records.id')
+          .whereRef('records.tenant', '=', 'files.tenant')
+          .whereRef('records.collection', '=', 'files.collection')
+          .whereRef('records.id', '=', 'files.record_id')
+          .where('records.deleted', '=', 1)
+          .where('records.position', '<=', horizon),
+      ),
+    )
+    .returning(['files.id', 'files.collection', 'files.record_id'])
+    .execute();
+  if (dropped.length === 0) return;
+  for (const part of chunks(dropped.map((f) => f.id))) {
+    await db.deleteFrom('file_chunks').where('tenant', '=', tenant).where('file_id', 'in', part).execute();
+  }
+  await insertAudit(
+    db,
+    dropped.map((f) => ({
+      tenant,
+      at,
+      userId: '',
+      deviceId: null,
+      action: 'file-delete' as const,
+      collection: f.collection,
+      recordId: f.record_id,
+      outcome: 'purged',
+    })),
+  );
+}
+
 /** Writes audit events with `db`, a transaction's when they go with its writes. */
 export async function insertAudit(db: Db, events: readonly AuditEvent[]): Promise<void> {
   for (const part of chunks(events, 500)) {
@@ -1235,9 +1278,12 @@ export class SyncStore {
   /**
    * Removes tombstones last changed before `before` and raises each tenant's purge horizon, so a
    * cursor that could have missed one of them is told to resync instead of silently keeping a
-   * record that was deleted.
+   * record that was deleted. The files attached to those records go in the same transaction,
+   * descriptions and chunks (decision 0022), each audited as `file-delete`, outcome `purged`, by
+   * no user (`at` is when). A file whose record never existed here is left alone: its record's
+   * create may still be on its way (decision 0016).
    */
-  async purgeTombstones(before: string): Promise<number> {
+  async purgeTombstones(before: string, at: string = new Date().toISOString()): Promise<number> {
     const horizons = await this.database.db
       .selectFrom('records')
       .select(['tenant'])
@@ -1260,6 +1306,7 @@ export class SyncStore {
           .returning('purged_through')
           .executeTakeFirst();
         if (state === undefined || state.purged_through >= horizon) return 0;
+        await dropFilesOfPurged(trx, tenant, horizon, at);
         const res = await trx
           .deleteFrom('records')
           .where('tenant', '=', tenant)

@@ -5,7 +5,7 @@ import { sha256Header } from '@outpost/core';
 import { chunkCount, chunkOf, sha256Hex } from './world';
 import type { World, WorldFile } from './world';
 
-export type Method = 'GET' | 'POST' | 'PATCH' | 'PUT';
+export type Method = 'GET' | 'POST' | 'PATCH' | 'PUT' | 'DELETE';
 
 /** A body that is not JSON: bytes under their own content type. */
 export interface RawBody {
@@ -69,9 +69,10 @@ export interface MatrixCase {
     permission: string;
     expect: Expectation;
     /**
-     * What the caller gets for an id that never existed, when not `expect`: a route that learns
-     * which permission it needs only from the thing the id names (a file, from its record's
-     * collection) can tell a caller of the same clinic only that there is no such thing.
+     * What the caller gets for an id that never existed, when not `expect`: for a route that learns
+     * which permission it needs only from the thing the id names, and refuses with 403 what exists.
+     * No route does now: a file in a collection the caller has no right on is `hidden` (404), as
+     * one that never was, so the caller learns nothing of whether it exists.
      */
     unknown?: Expectation;
   };
@@ -374,7 +375,8 @@ export const routeCatalog: RouteCase[] = [
       request: (_w, target) => ({ params: { id: target } }),
       target: (w) => w.file.id,
       otherTenant: 'hidden',
-      lacking: { caller: 'visitor', permission: 'read on patients', expect: 'forbidden', unknown: 'hidden' },
+      // A role with no right on the file's collection may not learn that the file exists.
+      lacking: { caller: 'visitor', permission: 'read on patients', expect: 'hidden' },
     },
   },
   {
@@ -398,12 +400,7 @@ export const routeCatalog: RouteCase[] = [
       request: (w, target) => chunkRequest(w.file, 0, target),
       target: (w) => w.file.id,
       otherTenant: 'hidden',
-      lacking: {
-        caller: 'visitor',
-        permission: 'create or update on patients',
-        expect: 'forbidden',
-        unknown: 'hidden',
-      },
+      lacking: { caller: 'visitor', permission: 'create or update on patients', expect: 'hidden' },
     },
   },
   {
@@ -424,7 +421,32 @@ export const routeCatalog: RouteCase[] = [
       request: (_w, target) => ({ params: { id: target }, headers: { range: 'bytes=0-99' } }),
       target: (w) => w.file.id,
       otherTenant: 'hidden',
-      lacking: { caller: 'visitor', permission: 'read on patients', expect: 'forbidden', unknown: 'hidden' },
+      lacking: { caller: 'visitor', permission: 'read on patients', expect: 'hidden' },
+    },
+  },
+  {
+    method: 'DELETE',
+    url: '/v1/files/:id',
+    fuzz: {
+      as: 'nurse',
+      examples: (w, n) => {
+        // Files the fuzzer's own requests made or completed, so the routes before this one had
+        // them: an empty file (complete: the nurse may delete on encounters), a file a fuzzed
+        // chunk may have completed, and a large one it declared; each gone after its first delete.
+        const last = w.lastChunkFiles[n % w.lastChunkFiles.length];
+        return [
+          { params: { id: fuzzEmptyFile(n) } },
+          { params: { id: fuzzEmptyFile(n) }, query: { deviceId: 'fuzz-tablet' } },
+          ...(last ? [{ params: { id: last.id } }] : []),
+          { params: { id: `fuzz-large-${n}` } },
+        ];
+      },
+    },
+    matrix: {
+      request: (_w, target) => ({ params: { id: target } }),
+      target: (w) => w.file.id,
+      otherTenant: 'hidden',
+      lacking: { caller: 'visitor', permission: 'delete on patients', expect: 'hidden' },
     },
   },
   {
