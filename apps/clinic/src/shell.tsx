@@ -13,6 +13,9 @@ import { isAdmin } from './session';
 import { confirmLeaving } from './unsaved-typing';
 import type { Session } from './session';
 
+/** What the header's count of what waits calls attachments: the app's button says "Attach photo". */
+const photoWords = { one: 'photo', many: 'photos' };
+
 interface ShellProps {
   session: Session;
   /** The same person signed in again (their token had expired): the new session. */
@@ -57,7 +60,7 @@ export function Shell({ session, onSignedInAgain, onSignOut }: ShellProps) {
           </button>
         </nav>
         <div className="sync-state">
-          <OfflineIndicator />
+          <OfflineIndicator fileWords={photoWords} />
           <LastSync person={`${session.tenant}/${session.userId}`} />
         </div>
         <SignInAgain session={session} onSignedIn={onSignedInAgain} />

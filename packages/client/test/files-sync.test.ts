@@ -374,6 +374,7 @@ describe('client.files against the real server', () => {
       uploading: 0,
       uploaded: 0,
       failed: 0,
+      refused: 0,
       bytesWaiting: 4 * KiB,
     });
     await client.sync();

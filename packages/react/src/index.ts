@@ -10,6 +10,7 @@ export { useCollection } from './use-collection';
 export { useRecord } from './use-record';
 export { useFiles } from './use-files';
 export type { FilesOf } from './use-files';
+export { useFilesStats } from './use-files-stats';
 export { OfflineIndicator } from './components/offline-indicator';
 export type { OfflineIndicatorProps } from './components/offline-indicator';
 export { SyncEnginePanel } from './components/sync-engine-panel';

@@ -25,7 +25,9 @@ const shownAsIs = new Set([
 
 /**
  * Photos and documents attached to an encounter: attached at once, offline too, and uploaded by the
- * syncs after it. Each shows where its upload stands; a refused one can be tried again.
+ * syncs after it; and those a colleague attached on another tablet, as the server lists them
+ * (`useFiles` asks when the encounter opens and after each sync). Each shows where it stands; one
+ * of this tablet's that was refused can be tried again. A colleague's is downloaded when viewed.
  */
 export function EncounterFiles({ encounterId }: { encounterId: string }) {
   const client = useSyncClient();
@@ -95,7 +97,8 @@ function AttachedFile({ file }: { file: LocalFile }) {
       await client.files.retry([file.id]);
       if (client.network.status.online) void client.sync().catch(() => undefined);
     });
-  const failed = file.state === 'failed';
+  // Only this tablet's own upload can be tried again: a colleague's goes from their tablet.
+  const failed = file.origin === 'device' && file.state === 'failed';
   return (
     <li className="file">
       <span className="file-name">{file.name}</span>{' '}
@@ -113,8 +116,9 @@ function AttachedFile({ file }: { file: LocalFile }) {
   );
 }
 
-/** Where a file's upload stands, in plain words. */
+/** Where a file stands, in plain words: its upload from this tablet, or where a colleague's is. */
 export function stateText(file: LocalFile): string {
+  if (file.origin === 'server') return colleagueFileText(file);
   switch (file.state) {
     case 'waiting':
       return 'Waiting to upload';
@@ -124,7 +128,16 @@ export function stateText(file: LocalFile): string {
       return 'Uploaded';
     case 'failed':
       return `Could not upload: ${failureText(file.error)}`;
+    case 'incomplete':
+      // Never one attached here; worded as a colleague's for completeness.
+      return colleagueFileText(file);
   }
+}
+
+/** A file attached on another tablet: still arriving on the server, there, or downloaded here. */
+function colleagueFileText(file: LocalFile): string {
+  if (file.state === 'incomplete') return 'Being uploaded from another tablet';
+  return file.held ? 'Saved on this tablet' : 'On the server';
 }
 
 function failureText(error: FileError | undefined): string {

@@ -7,7 +7,7 @@ import {
   isValidRecordId,
   uuidv7,
 } from '@outpost/core';
-import type { RandomBytes, Schema } from '@outpost/core';
+import type { FileStatus, RandomBytes, Schema } from '@outpost/core';
 import { ClientClosedError } from '../client-closed';
 import { bytesOf, sha256Hex, splitChunks } from './file-bytes';
 import type { FileDb } from './file-db';
@@ -16,6 +16,7 @@ import { FileUnavailableError } from './file-errors';
 import type { FileTransport } from './file-transport';
 import type { FileUploads, RecordIds } from './file-uploads';
 import type { LocalFile, StoredFile } from './local-file-store';
+import { listedWrite, unreached } from './server-files';
 
 export interface AttachOptions {
   collection: string;
@@ -35,11 +36,24 @@ export interface FilesStats {
   /** The server holds them whole. */
   uploaded: number;
   failed: number;
+  /**
+   * Of `failed`, those the server refused (or whose record it never got): no sync sends them
+   * again. The others gave up on the network and are still to reach the server, as are the
+   * waiting and uploading ones: `attached - uploaded - refused` are the files only this device holds.
+   */
+  refused: number;
   /** Bytes still to go, of the files waiting or uploading. */
   bytesWaiting: number;
 }
 
 export type FilesListener = (files: LocalFile[]) => void;
+
+/** One record, whose files to list or refresh. */
+export interface RecordOfFiles {
+  collection: string;
+  /** Its id, or its temp id: a temp id the server has replaced since is read as the real one. */
+  recordId: string;
+}
 
 /** `client.files`: photos, scans and documents attached to records, kept on the device and synced in chunks. */
 export interface ClientFiles {
@@ -54,8 +68,29 @@ export interface ClientFiles {
    * neither can be had now (`reason`: offline, not-found, incomplete, checksum, damaged).
    */
   get(id: string): Promise<Blob>;
-  /** The files this device knows, oldest first; those of one record with `{ collection, recordId }`. */
+  /**
+   * The files this device knows, oldest first; those of one record with `{ collection, recordId }`:
+   * attached here, and attached elsewhere once `refresh` listed them or `get` downloaded them.
+   */
   list(filter?: { collection?: string; recordId?: string }): LocalFile[];
+  /**
+   * Asks the server which files one record has, whichever device attached them, so a doctor sees
+   * the wound photo a nurse attached on her tablet (`GET /v1/files?collection=&recordId=`). Files
+   * this device did not know are kept as descriptions (`origin: 'server'`, `held: false`),
+   * 'synced', or 'incomplete' while their device still uploads them; no bytes move until someone
+   * opens one (`get`): every photo of the clinic on every tablet would fill them. A file attached
+   * on this device keeps its own state whatever the list says. A description the server no longer
+   * lists goes, unless this device holds its bytes.
+   *
+   * Resolves to how many files the server holds for the record, complete or not; 0 at once for a
+   * record still under its temp id (the server cannot have its files yet); null when the server
+   * cannot be reached now (offline, the link, a 5xx, the rate limit): the device's list stays as it
+   * was. That is a field tablet's everyday state, so a screen may ask on every opening without a
+   * catch for it. A refusal is thrown: FORBIDDEN for a role that may not read the collection,
+   * UNAUTHORIZED, NOT_FOUND for a collection the schema lacks. Two calls for one record share one
+   * request.
+   */
+  refresh(record: RecordOfFiles): Promise<number | null>;
   status(id: string): LocalFile | null;
   stats(): FilesStats;
   /** Calls `listener` with every file now and after each change, an upload's progress included. */
@@ -101,6 +136,8 @@ export function createClientFiles(o: ClientFilesOptions): ClientFiles & { close(
   const closing = new AbortController();
   /** Downloads under way, so two screens asking for one photo fetch it once. */
   const downloads = new Map<string, Promise<Blob>>();
+  /** Lists asked of the server, by record, so two screens showing one record ask once. */
+  const refreshes = new Map<string, Promise<number | null>>();
 
   function view(stored: StoredFile): LocalFile {
     const { chunkSha256: _hashes, ...file } = stored;
@@ -154,7 +191,19 @@ export function createClientFiles(o: ClientFilesOptions): ClientFiles & { close(
     await db.write(() => {
       const current = db.files.get(id);
       const file: StoredFile = current
-        ? { ...current, chunkSha256, held: true }
+        ? {
+            ...current,
+            chunkSha256,
+            held: true,
+            // A description listed while its device still uploaded it: whole now, as its bytes are.
+            ...(current.origin === 'server'
+              ? {
+                  state: 'synced',
+                  chunksUploaded: current.chunkCount,
+                  ...(status.completedAt !== null ? { uploadedAt: status.completedAt } : {}),
+                }
+              : {}),
+          }
         : {
             id,
             collection: status.collection,
@@ -177,6 +226,23 @@ export function createClientFiles(o: ClientFilesOptions): ClientFiles & { close(
       return { write: { putFiles: [file], putChunks: [{ id, chunks }] }, result: undefined };
     });
     return new Blob(chunks, { type: known?.contentType ?? status.contentType });
+  }
+
+  async function refreshOnce(collection: string, recordId: string): Promise<number | null> {
+    let listed: FileStatus[];
+    try {
+      listed = await o.transport.list(collection, recordId, { signal: closing.signal });
+    } catch (err) {
+      checkOpen();
+      if (unreached(err)) return null;
+      throw err;
+    }
+    checkOpen();
+    await db.write(() => ({
+      write: listedWrite(db.files, { collection, recordId }, listed),
+      result: undefined,
+    }));
+    return listed.length;
   }
 
   return {
@@ -270,6 +336,27 @@ export function createClientFiles(o: ClientFilesOptions): ClientFiles & { close(
 
     list,
 
+    refresh(record) {
+      try {
+        checkOpen();
+      } catch (err) {
+        return Promise.reject(err);
+      }
+      const def = o.schema.collection(record.collection);
+      if (!def) {
+        return Promise.reject(new OutpostError('NOT_FOUND', `no collection named "${record.collection}"`));
+      }
+      const recordId = o.recordIds.real(record.recordId);
+      // The server knows records by their real ids only: it cannot hold a file of this one yet.
+      if (isTempId(recordId)) return Promise.resolve(0);
+      const key = `${def.name}\u0000${recordId}`;
+      let pending = refreshes.get(key);
+      if (pending) return pending;
+      pending = refreshOnce(def.name, recordId).finally(() => refreshes.delete(key));
+      refreshes.set(key, pending);
+      return pending;
+    },
+
     status(id) {
       const file = db.files.get(id);
       return file ? view(file) : null;
@@ -282,14 +369,17 @@ export function createClientFiles(o: ClientFilesOptions): ClientFiles & { close(
         uploading: 0,
         uploaded: 0,
         failed: 0,
+        refused: 0,
         bytesWaiting: 0,
       };
       for (const file of list()) {
         if (file.origin !== 'device') continue;
         stats.attached += 1;
         if (file.state === 'synced') stats.uploaded += 1;
-        else if (file.state === 'failed') stats.failed += 1;
-        else {
+        else if (file.state === 'failed') {
+          stats.failed += 1;
+          if (file.refused === true) stats.refused += 1;
+        } else if (file.state === 'waiting' || file.state === 'uploading') {
           stats[file.state] += 1;
           stats.bytesWaiting += Math.max(0, file.size - file.chunksUploaded * file.chunkSize);
         }
@@ -318,13 +408,14 @@ export function createClientFiles(o: ClientFilesOptions): ClientFiles & { close(
       await db.write(() => {
         const file = db.files.get(id);
         if (!file) throw new OutpostError('NOT_FOUND', `no file ${id} on this device`);
+        // Only a description (listed from the server, or evicted before): nothing to free.
+        if (!file.held) return { write: null, result: undefined };
         if (file.state !== 'synced') {
           throw new OutpostError(
             'CONFLICT',
             `file ${id} is not on the server yet: this device may hold the only copy`,
           );
         }
-        if (!file.held) return { write: null, result: undefined };
         return { write: { putFiles: [{ ...file, held: false }], dropChunks: [id] }, result: undefined };
       });
     },
@@ -335,7 +426,7 @@ export function createClientFiles(o: ClientFilesOptions): ClientFiles & { close(
 
     async close() {
       closing.abort(new ClientClosedError());
-      await Promise.allSettled(downloads.values());
+      await Promise.allSettled([...downloads.values(), ...refreshes.values()]);
       await db.close();
     },
   };

@@ -2,6 +2,7 @@ import {
   OutpostError,
   chunkReceiptSchema,
   errorBodySchema,
+  fileListResponseSchema,
   fileStatusSchema,
   sha256Header,
 } from '@outpost/core';
@@ -32,6 +33,8 @@ export interface FileTransport {
   ): Promise<ChunkReceipt>;
   /** `GET /v1/files/:id` */
   status(id: string, options?: CallOptions): Promise<FileStatus>;
+  /** `GET /v1/files?collection=&recordId=`: every file the server holds for one record, whichever device attached it. */
+  list(collection: string, recordId: string, options?: CallOptions): Promise<FileStatus[]>;
   /** `GET /v1/files/:id/content`, from byte `from` (`Range: bytes=from-` when above 0). */
   content(id: string, from: number, options?: CallOptions): Promise<FileContent>;
 }
@@ -95,6 +98,14 @@ export function createFileTransport(options: FileTransportOptions): FileTranspor
         ...signalOf(o),
       }),
     status: (id, o) => json(fileStatusSchema, path(id), { method: 'GET', ...signalOf(o) }),
+    async list(collection, recordId, o) {
+      const query = new URLSearchParams({ collection, recordId });
+      const { files } = await json(fileListResponseSchema, `${base}/v1/files?${query}`, {
+        method: 'GET',
+        ...signalOf(o),
+      });
+      return files;
+    },
     async content(id, from, o) {
       const res = await send(path(id, '/content'), {
         method: 'GET',

@@ -9,7 +9,7 @@ export type { FileUnavailableReason } from './file-errors';
 export { DEFAULT_FILE_CHUNK_BYTES } from './file-bytes';
 export { createFileTransport } from './file-transport';
 export type { FileContent, FileTransport, FileTransportOptions } from './file-transport';
-export type { AttachOptions, ClientFiles, FilesListener, FilesStats } from './client-files';
+export type { AttachOptions, ClientFiles, FilesListener, FilesStats, RecordOfFiles } from './client-files';
 export type {
   FileError,
   FileState,

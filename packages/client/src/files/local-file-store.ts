@@ -11,8 +11,14 @@ export type FileState =
   | 'waiting'
   /** A sync is sending it now. Never stored: a file caught uploading is waiting when read again. */
   | 'uploading'
-  /** The server holds it whole: uploaded from here, or downloaded from there. */
+  /** The server holds it whole: uploaded from here, or attached on another device and listed or downloaded. */
   | 'synced'
+  /**
+   * Attached on another device that is still uploading it (`origin: 'server'` only): the server
+   * held `chunksUploaded` of `chunkCount` when this device last asked (`files.refresh`). Its bytes
+   * cannot be had yet; a later refresh, or a `get` once it is whole, makes it 'synced'.
+   */
+  | 'incomplete'
   /** Stopped: refused by the server, or gave up on the network after `retry.maxAttempts`. */
   | 'failed';
 
@@ -24,7 +30,7 @@ export interface FileError {
 
 /** A file as the application sees it (`client.files.list()`, `status(id)`). */
 export interface LocalFile {
-  /** Made on the device (a UUIDv7), or the server's for a file downloaded. */
+  /** Made on the device that attached it (a UUIDv7). */
   readonly id: string;
   readonly collection: string;
   /** The record it belongs to; a temp id until the server gives the record its real one. */
@@ -37,7 +43,7 @@ export interface LocalFile {
   readonly chunkSize: number;
   readonly chunkCount: number;
   readonly createdAt: string;
-  /** 'device': attached here; 'server': downloaded. */
+  /** 'device': attached here; 'server': attached on another device, listed by `files.refresh` or downloaded. */
   readonly origin: 'device' | 'server';
   readonly state: FileState;
   /** Chunks the server is known to hold, of `chunkCount`: a file's progress. */

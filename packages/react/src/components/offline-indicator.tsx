@@ -1,4 +1,5 @@
 import type { CSSProperties } from 'react';
+import { useFilesStats } from '../use-files-stats';
 import { useNetworkStatus } from '../use-network-status';
 import { useSyncEngine } from '../use-sync-engine';
 import { useSyncQueue } from '../use-sync-queue';
@@ -8,10 +9,24 @@ export interface OfflineIndicatorProps {
   className?: string;
   /** Merged over the default look; position it (e.g. fixed top-right) with this or `className`. */
   style?: CSSProperties;
+  /**
+   * What the app calls the files attached to records, in the count of what waits: "3 changes and
+   * 1 photo waiting" reads better to a nurse than "file". Default `{ one: 'file', many: 'files' }`.
+   */
+  fileWords?: { one: string; many: string };
 }
 
 function plural(count: number, one: string, many: string): string {
   return `${count} ${count === 1 ? one : many}`;
+}
+
+/** "No changes waiting", "3 changes waiting", "1 photo waiting", "3 changes and 1 photo waiting". */
+function waitingText(changes: number, files: number, fileWords: { one: string; many: string }): string {
+  const parts = [
+    ...(changes > 0 ? [plural(changes, 'change', 'changes')] : []),
+    ...(files > 0 ? [plural(files, fileWords.one, fileWords.many)] : []),
+  ];
+  return parts.length === 0 ? 'No changes waiting' : `${parts.join(' and ')} waiting`;
 }
 
 /** The dot's colour: green online, red offline, amber while a browser event is being checked. */
@@ -22,15 +37,23 @@ function dotColour(isOnline: boolean, isTransitioning: boolean): string {
 
 /**
  * Whether the server can be reached ("Checking connection…" between the browser saying the
- * network changed and the server's answer), how many changes wait to reach it (and how many of
- * those stopped after repeated failures), a warning when so many wait that syncing suffers (seed
+ * network changed and the server's answer), how many changes and files attached on this device
+ * wait to reach it (and how many of the changes stopped after repeated failures), a warning when so many wait that syncing suffers (seed
  * 004's queue health), how many the server refused, how many conflicts wait for a person, and a
  * "Sync now" button (disabled while a sync runs) that sends every waiting change, the stopped
  * ones too.
  */
-export function OfflineIndicator({ className, style }: OfflineIndicatorProps) {
+export function OfflineIndicator({
+  className,
+  style,
+  fileWords = { one: 'file', many: 'files' },
+}: OfflineIndicatorProps) {
   const { isOnline, isTransitioning } = useNetworkStatus();
   const { stats } = useSyncQueue();
+  const files = useFilesStats();
+  // A file is only on this device until the server holds it whole; one the server refused is not
+  // waiting (no sync sends it again), while one that gave up on the network is, as a stopped change is.
+  const filesWaiting = files.attached - files.uploaded - files.refused;
   const { sync, isSyncing, unresolvedConflicts } = useSyncEngine();
   // A change the server refused is not waiting: a resend gets the same answer.
   const { waiting, stopped } = stats;
@@ -51,7 +74,7 @@ export function OfflineIndicator({ className, style }: OfflineIndicatorProps) {
       <span role="status" style={{ fontWeight: 600 }}>
         {isTransitioning ? 'Checking connection…' : isOnline ? 'Online' : 'Offline'}
       </span>
-      <span>{waiting === 0 ? 'No changes waiting' : `${plural(waiting, 'change', 'changes')} waiting`}</span>
+      <span>{waitingText(waiting, filesWaiting, fileWords)}</span>
       {stopped > 0 ? <span>{stopped} stopped after repeated failures</span> : null}
       {stats.refused > 0 ? (
         <span>{plural(stats.refused, 'change', 'changes')} refused by the server</span>
