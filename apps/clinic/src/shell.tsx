@@ -7,6 +7,7 @@ import { LastSync } from './last-sync';
 import { PageErrorBoundary, PageNotFound } from './page-error-boundary';
 import { RefusedChanges } from './refused-changes';
 import { SignInAgain } from './sign-in-again';
+import { WaitingChanges } from './waiting-changes';
 import { Link, useAddress, useRoute } from './router';
 import type { Route } from './router';
 import { isAdmin } from './session';
@@ -85,6 +86,7 @@ function page(route: Route, session: Session) {
         <section aria-labelledby="sync-heading">
           <h1 id="sync-heading">Sync details</h1>
           <SyncEnginePanel />
+          <WaitingChanges />
           <RefusedChanges />
         </section>
       );

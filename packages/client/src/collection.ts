@@ -233,7 +233,7 @@ export class Collection<D extends RecordData = RecordData> {
       const hlc = this.ctx.clock.tick();
       const op = this.entry('update', rec.id, hlc, { ...fields }, rec.version);
       const next: LocalRecord = {
-        ...rec,
+        ...this.withServerCopy(rec),
         data: applyPatch(rec.data, fields),
         hlc,
         updatedAt: op.createdAt,
@@ -265,6 +265,18 @@ export class Collection<D extends RecordData = RecordData> {
     return Object.fromEntries(changed.map((field) => [field, patch[field]]));
   }
 
+  /**
+   * The record about to take a change, with the server's copy beneath it kept: while no change of
+   * the device shows on it, the record is the server's state itself, so that is the copy. Once
+   * changes show, the copy already kept stays (or stays unknown, for a record stored before).
+   */
+  private withServerCopy(rec: LocalRecord): LocalRecord {
+    if (rec.version === 0 || this.ctx.db.state.pendingFor(rec.collection, rec.id).length > 0) return rec;
+    const { server: _stale, ...rest } = rec;
+    const { data, deleted, version, hlc, updatedAt } = rest;
+    return { ...rest, server: { data, deleted, version, hlc, updatedAt } };
+  }
+
   async delete(id: string): Promise<void> {
     await this.ctx.db.write(() => {
       const rec = this.live(id);
@@ -272,7 +284,7 @@ export class Collection<D extends RecordData = RecordData> {
       const hlc = this.ctx.clock.tick();
       const op = this.entry('delete', rec.id, hlc, undefined, rec.version);
       // Kept as a local tombstone until the server acknowledges the delete.
-      const next: LocalRecord = { ...rec, deleted: true, hlc, updatedAt: op.createdAt };
+      const next: LocalRecord = { ...this.withServerCopy(rec), deleted: true, hlc, updatedAt: op.createdAt };
       return {
         batch: { putRecords: [next], putOps: [op], meta: { 'outbox.lastSeq': op.seq } },
         result: next,

@@ -36,6 +36,8 @@ import type { RetryPolicy, SyncProgress, SyncResult } from './sync/sync-engine';
 import type { RejectionListRequest, SyncTransport } from './sync/sync-transport';
 import { findOrphans } from './relationships';
 import { queueStats } from './outbox/queue-stats';
+import { planWithdrawal } from './outbox/withdraw';
+import type { WithdrawalPlan } from './outbox/withdraw';
 import type { QueueStats } from './outbox/queue-stats';
 import { createClientFiles } from './files/client-files';
 import type { ClientFiles } from './files/client-files';
@@ -49,6 +51,7 @@ import { recordIdsOf } from './files/record-ids';
 
 // Part of the client's public surface (index.ts exports it from here).
 export type { QueueStats } from './outbox/queue-stats';
+export type { WithdrawalPlan, WithdrawBlock } from './outbox/withdraw';
 import type { Orphan, OrphanStrategy } from './relationships';
 
 export interface SyncClientOptions {
@@ -157,6 +160,24 @@ export interface SyncClient {
      * without it nothing changes and the call throws. Resolves to how many were removed.
      */
     discard(seqs: readonly number[]): Promise<number>;
+    /**
+     * What withdrawing the given ops would take, without changing anything: the ops that go (those
+     * named and those that depend on them: later changes of the same record, and for a record the
+     * server never had, the changes that name it), and the ops that cannot be withdrawn, with why
+     * (sent, in flight, answered). A UI shows this before asking the person to confirm.
+     */
+    planWithdrawal(seqs: readonly number[]): WithdrawalPlan;
+    /**
+     * Takes changes a person made off the device before they are sent: they never reach the
+     * server, and their records show again as the server has them with the device's other changes
+     * on top (a record the server never had goes), in one write. Only changes that have never left
+     * the device: one in flight or sent without an answer may already be on the server, and is
+     * refused (`CONFLICT`), as is a call that leaves out a change depending on those named
+     * (`details.reason: 'DEPENDENTS'`, naming them): nothing goes unasked. Works offline; only a
+     * record whose server copy this device does not keep (stored by an older version) needs the
+     * network, and without it nothing changes and the call throws. Resolves to how many went.
+     */
+    withdraw(seqs: readonly number[]): Promise<number>;
   };
   readonly conflicts: {
     list(options?: { status?: 'open' | 'resolved' }): LocalConflict[];
@@ -458,6 +479,8 @@ export async function createSyncClient(options: SyncClientOptions): Promise<Sync
         return retried;
       },
       discard: (seqs) => engine.discardRefused(seqs),
+      planWithdrawal: (seqs) => planWithdrawal(schema, db.state, seqs),
+      withdraw: (seqs) => engine.withdraw(seqs),
       clearCompleted: () =>
         db.write(() => {
           const done = [...db.state.outbox.values()].filter((o) => o.status === 'done').map((o) => o.seq);

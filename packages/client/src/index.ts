@@ -1,7 +1,15 @@
 export { createHttpTransport } from './http-transport';
 export type { HttpTransport, HttpTransportOptions, PullRequest } from './http-transport';
 export { createSyncClient } from './create-sync-client';
-export type { QueueStats, SyncClient, SyncClientOptions, SyncOptions } from './create-sync-client';
+export type {
+  QueueStats,
+  SyncClient,
+  SyncClientOptions,
+  SyncOptions,
+  WithdrawalPlan,
+  WithdrawBlock,
+} from './create-sync-client';
+export { isWithdrawable } from './outbox/withdraw';
 export { Collection } from './collection';
 export type { ClientRecord, FindQuery, RecordsListener } from './collection';
 export { isRefused } from './local-state';

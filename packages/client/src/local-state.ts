@@ -4,9 +4,12 @@ import type {
   LocalConflict,
   LocalRecord,
   OutboxEntry,
+  ServerState,
   StoreSnapshot,
   WriteBatch,
 } from './stores/local-store';
+
+export type { ServerState } from './stores/local-store';
 
 export function keyOf(collection: string, id: string): string {
   return `${collection}\u0000${id}`;
@@ -24,15 +27,6 @@ export function showsInView(entry: OutboxEntry): boolean {
  */
 export function isRefused(entry: OutboxEntry | undefined): entry is OutboxEntry {
   return entry?.rejected === true && (entry.status === 'failed' || entry.status === 'conflict');
-}
-
-/** A record as the server last told us, before the device's own pending changes. */
-export interface ServerState {
-  data: RecordData | null;
-  deleted: boolean;
-  version: number;
-  hlc: string;
-  updatedAt: string;
 }
 
 /**
@@ -64,7 +58,7 @@ export function viewOf(
     updatedAt = op.createdAt;
   }
   if (data === null && server === null && pending.length === 0) return null;
-  return {
+  const view: LocalRecord = {
     collection,
     id,
     data: data ?? server?.data ?? {},
@@ -73,6 +67,50 @@ export function viewOf(
     hlc,
     updatedAt,
   };
+  // Kept beneath the changes, so withdrawing one needs no server (see LocalRecord.server).
+  if (server !== null && pending.length > 0) view.server = copyOf(server);
+  return view;
+}
+
+/** Only the server's fields: a record given as the server state must not bring its own copy along. */
+function copyOf(server: ServerState): ServerState {
+  const { data, deleted, version, hlc, updatedAt } = server;
+  return { data, deleted, version, hlc, updatedAt };
+}
+
+/**
+ * The record as the device holds it once `op` is applied by the server at `version`: the server's
+ * copy beneath the changes that still show (`shown`) now includes `op`, as the server applied it.
+ * None left: the record shows the server's state itself, and keeps no copy. A copy not known
+ * before (a store written before copies were kept) stays unknown: withdrawing reads it then.
+ */
+export function afterApplied(
+  rec: LocalRecord,
+  op: OutboxEntry,
+  version: number,
+  shown: readonly OutboxEntry[],
+): LocalRecord {
+  const { server, ...rest } = rec;
+  const next: LocalRecord = { ...rest, version };
+  if (shown.length === 0) return next;
+  let data: RecordData | null;
+  if (op.type === 'create') data = applyPatch({}, op.data ?? {});
+  else if (op.type === 'delete') data = null;
+  else if (server && server.version === rec.version && !server.deleted && server.data !== null)
+    data = applyPatch(server.data, op.data ?? {});
+  else return next;
+  next.server = { data, deleted: data === null, version, hlc: op.hlc, updatedAt: rec.updatedAt };
+  return next;
+}
+
+/**
+ * The server's copy of a record the device holds, for a record it has changes on: the copy kept
+ * beneath them when it is of the version shown, null for a record the server never had (version
+ * 0), undefined when the device does not know it (it must be read from the server).
+ */
+export function heldServerCopy(rec: LocalRecord | undefined): ServerState | null | undefined {
+  if (!rec || rec.version === 0) return null;
+  return rec.server?.version === rec.version ? rec.server : undefined;
 }
 
 /**

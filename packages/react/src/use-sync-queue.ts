@@ -29,6 +29,14 @@ export interface SyncQueue extends SyncQueueState {
    * server did not refuse is left. Resolves to how many were removed.
    */
   discard(seqs: readonly number[]): Promise<number>;
+  /**
+   * Takes changes not sent yet off the device (a person's explicit act): they never reach the
+   * server, and their records show again without them. A change in flight or sent without an
+   * answer is refused, and so is a call that leaves out a change depending on those named:
+   * `client.queue.planWithdrawal(seqs)` lists what goes, to show before confirming. Resolves to
+   * how many went.
+   */
+  withdraw(seqs: readonly number[]): Promise<number>;
 }
 
 function syncQueueSource(client: SyncClient): ValueSource<SyncQueueState> {
@@ -42,15 +50,16 @@ function syncQueueSource(client: SyncClient): ValueSource<SyncQueueState> {
   };
 }
 
-/** The outbox: counts by status, the ops themselves, and the three things a user can do to it. */
+/** The outbox: counts by status, the ops themselves, and the four things a user can do to it. */
 export function useSyncQueue(): SyncQueue {
   const client = useSyncClient();
   const state = useExternalValue(() => syncQueueSource(client), [client]);
   const retry = useCallback((seqs?: readonly number[]) => client.queue.retry(seqs), [client]);
   const clearCompleted = useCallback(() => client.queue.clearCompleted(), [client]);
   const discard = useCallback((seqs: readonly number[]) => client.queue.discard(seqs), [client]);
+  const withdraw = useCallback((seqs: readonly number[]) => client.queue.withdraw(seqs), [client]);
   return useMemo(
-    () => ({ ...state, retry, clearCompleted, discard }),
-    [state, retry, clearCompleted, discard],
+    () => ({ ...state, retry, clearCompleted, discard, withdraw }),
+    [state, retry, clearCompleted, discard, withdraw],
   );
 }

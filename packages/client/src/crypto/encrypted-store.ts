@@ -51,8 +51,19 @@ const conflictPlace = (c: Pick<LocalConflict, 'id' | 'collection' | 'recordId'>,
   context: legacy ? `conflict\u0000${c.id}` : `conflict\u0000${c.id}\u0000${c.collection}\u0000${c.recordId}`,
 });
 
+// The server's copy kept beneath a record's pending changes is patient data too.
+const serverCopyPlace = (r: { collection: string; id: string }) => ({
+  path: `record ${r.collection}/${r.id} server copy`,
+  context: `record-server\u0000${r.collection}\u0000${r.id}`,
+});
+
 async function sealRecord(key: CryptoKey, record: LocalRecord): Promise<LocalRecord> {
-  return { ...record, data: await sealValue(key, record.data, recordPlace(record)) };
+  const sealed: LocalRecord = { ...record, data: await sealValue(key, record.data, recordPlace(record)) };
+  if (record.server?.data != null) {
+    const data = await sealValue(key, record.server.data, serverCopyPlace(record));
+    sealed.server = { ...record.server, data };
+  }
+  return sealed;
 }
 
 async function sealOp(key: CryptoKey, op: OutboxEntry): Promise<OutboxEntry> {
@@ -100,7 +111,10 @@ async function openSnapshot(key: CryptoKey, snapshot: StoreSnapshot, legacy = fa
     snapshot.records.map(async (r) => {
       const place = recordPlace(r);
       const data: RecordData = asObject(await unsealValue(key, r.data, place), place.path);
-      return { ...r, data };
+      if (r.server?.data == null) return { ...r, data };
+      const copyPlace = serverCopyPlace(r);
+      const copy = asObject(await unsealValue(key, r.server.data, copyPlace), copyPlace.path);
+      return { ...r, data, server: { ...r.server, data: copy } };
     }),
   );
   const outbox = Promise.all(
@@ -149,7 +163,7 @@ function withoutHeader(meta: Record<string, unknown>): Record<string, unknown> {
 
 function holdsSealedValues(snapshot: StoreSnapshot): boolean {
   return (
-    snapshot.records.some((r) => isSealed(r.data)) ||
+    snapshot.records.some((r) => isSealed(r.data) || isSealed(r.server?.data)) ||
     snapshot.outbox.some((op) => isSealed(op.data) || isSealed(op.lastError)) ||
     snapshot.conflicts.some((c) => isSealed(c.summary))
   );

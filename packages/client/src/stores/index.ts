@@ -12,6 +12,7 @@ export type {
   LocalStore,
   OutboxEntry,
   OutboxStatus,
+  ServerState,
   StoreSnapshot,
   WriteBatch,
 } from './local-store';

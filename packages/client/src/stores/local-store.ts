@@ -16,6 +16,22 @@ export interface LocalRecord {
   /** HLC of the record's latest change (local or pulled). */
   hlc: string;
   updatedAt: string;
+  /**
+   * The server's copy beneath the device's changes, kept while the record has changes the server
+   * has not confirmed (absent otherwise, for a record the server never had, and on records stored
+   * before it was kept). A change withdrawn before it is sent (`queue.withdraw`) then shows the
+   * record as the server has it without asking the server: offline, where a clinician works.
+   */
+  server?: ServerState;
+}
+
+/** A record as the server last told the device, before the device's own pending changes. */
+export interface ServerState {
+  data: RecordData | null;
+  deleted: boolean;
+  version: number;
+  hlc: string;
+  updatedAt: string;
 }
 
 export type OutboxStatus = 'pending' | 'in-flight' | 'failed' | 'conflict' | 'done';

@@ -1,16 +1,7 @@
-import { DependencyCycleError, isOutpostError, orderOps } from '@outpost/core';
-import type {
-  Change,
-  Conflict,
-  HlcClock,
-  IdMapping,
-  OutpostError,
-  PushOp,
-  PushResult,
-  Schema,
-} from '@outpost/core';
+import { DependencyCycleError, OutpostError, isOutpostError, orderOps } from '@outpost/core';
+import type { Change, Conflict, HlcClock, IdMapping, PushOp, PushResult, Schema } from '@outpost/core';
 import type { LocalDb } from '../local-db';
-import { isRefused, keyOf, viewOf } from '../local-state';
+import { afterApplied, heldServerCopy, isRefused, keyOf, viewOf } from '../local-state';
 import type { ServerState } from '../local-state';
 import { coalesceOutbox } from '../outbox/coalesce';
 import type { LocalConflict, LocalRecord, OutboxEntry, WriteBatch } from '../stores/local-store';
@@ -25,6 +16,7 @@ import { fromArchive } from './archived-conflict';
 import { missingReferences } from '../relationships';
 import type { MissingReference } from '../relationships';
 import { readAllPages } from './archive-pages';
+import { assertWithdrawable, planWithdrawal } from '../outbox/withdraw';
 
 export type SyncPhase = 'push' | 'pull' | 'done';
 
@@ -605,12 +597,12 @@ export class SyncEngine {
         for (const seq of err.waiting) reasons.set(seq, waits);
         await this.write(() => ({
           batch: {
-            putOps: ops
-              .filter((o) => reasons.has(o.seq))
-              .map((o) => ({
-                ...(this.o.db.state.outbox.get(o.seq) ?? o),
-                heldReason: reasons.get(o.seq) as string,
-              })),
+            // Not an op withdrawn meanwhile: it stays gone.
+            putOps: ops.flatMap((o) => {
+              const current = this.o.db.state.outbox.get(o.seq);
+              const heldReason = reasons.get(o.seq);
+              return current && heldReason !== undefined ? [{ ...current, heldReason }] : [];
+            }),
           },
           result: undefined,
         }));
@@ -626,50 +618,62 @@ export class SyncEngine {
   private async sendBatch(batch: readonly OutboxEntry[], result: SyncResult): Promise<'sent' | 'too-large'> {
     // Before anything is marked: a breaker at rest sends nothing, so no attempt is counted.
     this.permit();
-    await this.markInFlight(batch);
+    const sending = await this.markInFlight(batch);
+    // All withdrawn by a person meanwhile: nothing goes. (A half-open breaker's trial, handed out
+    // above, is handed out again after its cool-down.)
+    if (sending.length === 0) return 'sent';
     let response;
     try {
       response = await this.send((signal) =>
         this.o.transport.push(
-          { clientId: this.o.clientId, deviceId: this.o.deviceId, ops: batch.map(toPushOp) },
+          { clientId: this.o.clientId, deviceId: this.o.deviceId, ops: sending.map(toPushOp) },
           { signal },
         ),
       );
     } catch (err) {
       // Closed: the ops stay in flight, and go again under the same opIds when the store reopens.
       if (this.closed) throw err;
-      if (isOutpostError(err) && err.code === 'PAYLOAD_TOO_LARGE') return this.tooLarge(batch, err, result);
-      await this.markFailedAttempt(batch, err);
+      if (isOutpostError(err) && err.code === 'PAYLOAD_TOO_LARGE') return this.tooLarge(sending, err, result);
+      await this.markFailedAttempt(sending, err);
       throw err;
     }
-    result.pushed.sent += batch.length;
+    result.pushed.sent += sending.length;
     // First the id mappings and every rewritten reference, in one transaction...
     await this.applyMappings(response.idMappings);
     // ...then each op's outcome. Both steps are safe to repeat: a resend gets the same answers.
-    const refresh = await this.applyResults(batch, response.results, result);
+    const refresh = await this.applyResults(sending, response.results, result);
     if (refresh.length > 0) await this.refreshRecords();
     return 'sent';
   }
 
-  private async markInFlight(batch: readonly OutboxEntry[]): Promise<void> {
+  /**
+   * Marks the batch in flight and returns the ops marked: those still waiting when this write's
+   * turn comes. A person may have withdrawn one after the batch was put together
+   * (`queue.withdraw`): it is neither brought back nor sent.
+   */
+  private async markInFlight(batch: readonly OutboxEntry[]): Promise<OutboxEntry[]> {
     const { db } = this.o;
     // Stored, not only shown: once an op may have reached the server its content is fixed under
     // its opId. After a crash or a retry by hand the device must still know it was sent, or a
     // later edit would be folded into it and lost behind the server's "duplicate".
     const cursor = (db.state.meta[cursorKey] as string | undefined) ?? '';
-    await this.write(() => ({
-      batch: {
+    return this.write(() => {
+      const marked = batch.flatMap((o): OutboxEntry[] => {
+        const current = db.state.outbox.get(o.seq);
+        if (current?.status !== 'pending') return [];
         // The cursor of the first sending only: an op sent before the field existed keeps none,
         // and so is always read afresh after a duplicate answer.
-        putOps: batch.map((o) => ({
-          ...o,
-          status: 'in-flight' as const,
-          sent: true,
-          ...(o.sent ? {} : { cursorWhenSent: cursor }),
-        })),
-      },
-      result: undefined,
-    }));
+        return [
+          {
+            ...current,
+            status: 'in-flight',
+            sent: true,
+            ...(current.sent ? {} : { cursorWhenSent: cursor }),
+          },
+        ];
+      });
+      return { batch: { putOps: marked }, result: marked };
+    });
   }
 
   /**
@@ -817,7 +821,7 @@ export class SyncEngine {
             // The delete is acknowledged: the local tombstone has done its job.
             if (rec) records.set(key, null);
           } else if (rec && r.version !== undefined && r.version > rec.version) {
-            records.set(key, { ...rec, version: r.version });
+            records.set(key, afterApplied(rec, op, r.version, pendingOf(op.collection, id)));
           }
         } else if (status === 'conflict') {
           summary.pushed.conflicts += 1;
@@ -973,6 +977,96 @@ export class SyncEngine {
       }
       return { batch: { deleteOps: [...gone], putRecords, deleteRecords }, result: gone.size };
     });
+  }
+
+  /**
+   * Withdraws changes a person made that have not left the device (`queue.withdraw`): they are
+   * never sent, and their records show again as the server has them with the device's other
+   * changes on top, in the same transaction that removes them. Only ops never handed to the
+   * network: one in flight, or sent once with no answer, may already be applied on the server, and
+   * the device cannot take it back. Those that depend on the ones named go too, and must be named
+   * as well (planWithdrawal lists them): nothing a person typed goes without being asked for.
+   *
+   * The server's copy of each record is the one the device keeps beneath its changes, so this
+   * works offline. A record whose copy the device does not hold (stored before copies were kept,
+   * or waiting to be read again after a push) needs the server: without it this throws and
+   * changes nothing. A record the server never had needs none: it goes. Resolves to how many ops
+   * were withdrawn.
+   */
+  async withdraw(seqs: readonly number[]): Promise<number> {
+    const { db, schema, transport } = this.o;
+    const first = planWithdrawal(schema, db.state, seqs);
+    assertWithdrawable(first);
+    if (first.ops.length === 0) return 0;
+    const reads = new Map<string, Change | null>();
+    for (const ref of recordsOf(first.ops)) {
+      if (this.serverCopy(ref) !== undefined) continue;
+      try {
+        reads.set(
+          keyOf(ref.collection, ref.id),
+          await this.call((signal) => transport.getRecord(ref.collection, ref.id, { signal })),
+        );
+      } catch (err) {
+        if (!isTransient(err)) throw err;
+        throw new OutpostError(
+          'CONFLICT',
+          `withdrawing needs the server's copy of ${ref.collection} ${ref.id}, which this device does not hold: ` +
+            `connect and try again (${describe(err).message}). Nothing was withdrawn`,
+          { reason: 'NEEDS_SERVER', collection: ref.collection, id: ref.id, error: describe(err) },
+        );
+      }
+    }
+    return this.write(() => {
+      const state = db.state;
+      // Planned again at this write's turn: a push may have taken an op meanwhile, or a person
+      // made another change on top of one. Then nothing is withdrawn, and the caller looks again.
+      const plan = planWithdrawal(schema, state, seqs);
+      assertWithdrawable(plan);
+      const gone = new Set(plan.ops.map((o) => o.seq));
+      if (gone.size !== first.ops.length || first.ops.some((o) => !gone.has(o.seq))) {
+        throw new OutpostError(
+          'CONFLICT',
+          'the changes waiting changed while withdrawing: nothing was withdrawn, look again',
+          { reason: 'CHANGED_MEANWHILE' },
+        );
+      }
+      const putRecords: LocalRecord[] = [];
+      const deleteRecords: RecordRef[] = [];
+      for (const ref of recordsOf(plan.ops)) {
+        const rec = state.record(ref.collection, ref.id);
+        const rest = state.pendingFor(ref.collection, ref.id).filter((o) => !gone.has(o.seq));
+        const read = reads.get(keyOf(ref.collection, ref.id));
+        let server = this.serverCopy(ref);
+        if (
+          server === undefined &&
+          read !== undefined &&
+          (read === null || read.version >= (rec?.version ?? 0))
+        )
+          server = read === null ? null : toServerState(read);
+        if (server === undefined) {
+          throw new OutpostError(
+            'CONFLICT',
+            `${ref.collection} ${ref.id} changed while withdrawing: nothing was withdrawn, try again`,
+            { reason: 'CHANGED_MEANWHILE' },
+          );
+        }
+        const view = viewOf(ref.collection, ref.id, server, rest);
+        // As a pull does: a record gone on the server, with nothing of this device on it, goes.
+        if (view && !(view.deleted && rest.length === 0)) putRecords.push(view);
+        else if (rec) deleteRecords.push(ref);
+      }
+      return { batch: { deleteOps: [...gone], putRecords, deleteRecords }, result: gone.size };
+    });
+  }
+
+  /**
+   * The server's copy of a record as the device holds it (null: the server never had the record),
+   * or undefined when it must be read: not kept, or a push asked to read the record again.
+   */
+  private serverCopy(ref: RecordRef): ServerState | null | undefined {
+    const rereads = (this.o.db.state.meta[refreshKey] ?? []) as RecordRef[];
+    if (rereads.some((k) => k.collection === ref.collection && k.id === ref.id)) return undefined;
+    return heldServerCopy(this.o.db.state.record(ref.collection, ref.id));
   }
 
   // ---- pull ---------------------------------------------------------------------------------
@@ -1195,6 +1289,13 @@ export class SyncEngine {
     const keys = Object.keys(this.o.db.state.meta).filter((k) => k.startsWith(seenPrefix));
     return Object.fromEntries(keys.map((k) => [k, undefined]));
   }
+}
+
+/** The records of some ops, each once. */
+function recordsOf(ops: readonly OutboxEntry[]): RecordRef[] {
+  const out = new Map<string, RecordRef>();
+  for (const o of ops) out.set(keyOf(o.collection, o.id), { collection: o.collection, id: o.id });
+  return [...out.values()];
 }
 
 function toPushOp(o: OutboxEntry): PushOp {

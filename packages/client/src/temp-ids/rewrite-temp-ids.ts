@@ -63,7 +63,12 @@ export function rewriteTempIds(
   for (const record of records) {
     const newId = isTempId(record.id) ? real.get(record.id) : undefined;
     const data = rewriteRefs(schema, record.collection, record.data, real) ?? record.data;
-    if (newId === undefined && data === record.data) continue;
+    // The server's copy beneath pending changes holds real ids, unless the device made it after
+    // applying one of its own ops that named a temp id: rewritten the same way.
+    const copy = record.server;
+    const copyData = copy?.data ? rewriteRefs(schema, record.collection, copy.data, real) : undefined;
+    const server = copy?.data && copyData !== copy.data ? { ...copy, data: copyData ?? null } : copy;
+    if (newId === undefined && data === record.data && server === record.server) continue;
     if (newId !== undefined) batch.deleteRecords.push({ collection: record.collection, id: record.id });
     const pulled = newId === undefined ? undefined : held.get(`${record.collection}\u0000${newId}`);
     if (pulled && pulled.version >= record.version) {
@@ -76,7 +81,7 @@ export function rewriteTempIds(
       if (view && pending.length > 0) batch.putRecords.push(view);
       continue;
     }
-    batch.putRecords.push({ ...record, id: newId ?? record.id, data });
+    batch.putRecords.push({ ...record, id: newId ?? record.id, data, ...(server ? { server } : {}) });
   }
   for (const c of sources.conflicts) {
     const newId = real.get(c.recordId);
