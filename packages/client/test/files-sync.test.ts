@@ -319,6 +319,51 @@ describe('client.files against the real server', () => {
     expect(client.files.list().map((f) => f.id)).toEqual([small.id]);
   });
 
+  it('deletes from the server what it holds of an upload discarded half sent, offline too, once', async () => {
+    const tablet = device();
+    let client = await tablet.open();
+    const patient = await client.collection('patients').create({ name: 'Esther P.' });
+    // A photo of the wrong patient, half uploaded when the link drops.
+    const wrong = await client.files.attach(photo(4 * KiB, 5), {
+      collection: 'patients',
+      recordId: patient.id,
+      name: 'wrong patient.jpg',
+    });
+    tablet.faults.cutAfterChunks = 2;
+    expect((await client.sync()).ok).toBe(false);
+    expect(await serverFile(server, nurse, wrong.id)).toMatchObject({
+      complete: false,
+      missingChunks: [2, 3],
+    });
+
+    // Offline, the nurse discards it, and attaches another she discards before any sync.
+    tablet.network.mode = 'offline';
+    tablet.faults.cutAfterChunks = Infinity;
+    await client.files.discard(wrong.id);
+    const never = await client.files.attach(photo(KiB, 6), {
+      collection: 'patients',
+      recordId: patient.id,
+      name: 'blurred.jpg',
+    });
+    await client.files.discard(never.id);
+    expect(client.files.list()).toEqual([]);
+    // The app is closed and opened again before the link comes back.
+    await closeClient(client);
+    client = await tablet.open();
+
+    tablet.network.mode = 'online';
+    expect(await client.sync()).toMatchObject({ ok: true });
+    const res = await fetch(`${server.url}/v1/files/${wrong.id}`, {
+      headers: { authorization: `Bearer ${await server.token(admin)}` },
+    });
+    expect(res.status).toBe(404);
+    const deletes = () => tablet.faults.fileRequests.filter((r) => r.startsWith('DELETE'));
+    expect(deletes()).toEqual([`DELETE /v1/files/${wrong.id}`, `DELETE /v1/files/${never.id}`]);
+    // Done with: the next syncs ask nothing more.
+    await client.sync();
+    expect(deletes()).toHaveLength(2);
+  });
+
   it('backs off while the server fails, gives up after retry.maxAttempts, and goes with a person\'s "Sync now"', async () => {
     const tablet = device();
     const client = await tablet.open({ retry: { maxAttempts: 2 } });

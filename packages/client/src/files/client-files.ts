@@ -14,6 +14,7 @@ import type { FileDb } from './file-db';
 import { downloadFile } from './file-download';
 import { FileUnavailableError } from './file-errors';
 import type { FileTransport } from './file-transport';
+import { abandonedFiles, abandonedWrite } from './file-uploads';
 import type { FileUploads, RecordIds } from './file-uploads';
 import type { LocalFile, StoredFile } from './local-file-store';
 import { listedWrite, unreached } from './server-files';
@@ -108,7 +109,9 @@ export interface ClientFiles {
   evict(id: string): Promise<void>;
   /**
    * Removes the file from the device, bytes and description (a photo of the wrong patient). One not
-   * uploaded yet is then gone for good: ask the person first. The server's copy, if any, stays.
+   * uploaded yet is then gone for good: ask the person first. What the server holds of an upload
+   * not finished is deleted by the next sync (`DELETE /v1/files/:id`), offline too; a file the
+   * server holds whole stays there, the clinic's copy.
    */
   discard(id: string): Promise<void>;
 }
@@ -421,7 +424,21 @@ export function createClientFiles(o: ClientFilesOptions): ClientFiles & { close(
     },
 
     async discard(id) {
-      await db.write(() => ({ write: db.files.has(id) ? { deleteFiles: [id] } : null, result: undefined }));
+      await db.write(() => {
+        const file = db.files.get(id);
+        if (!file) return { write: null, result: undefined };
+        // An upload of this device the server does not hold whole may hold part of it: the next sync
+        // deletes that. Not under a temp id: nothing of it can have been declared yet.
+        const abandoned =
+          file.origin === 'device' && file.state !== 'synced' && !isTempId(o.recordIds.real(file.recordId));
+        return {
+          write: {
+            deleteFiles: [id],
+            ...(abandoned ? { meta: abandonedWrite([...abandonedFiles(db), id]) } : {}),
+          },
+          result: undefined,
+        };
+      });
     },
 
     async close() {

@@ -9,6 +9,8 @@ import type { FileWrite, LocalFileStore, StoredFile } from './local-file-store';
  */
 export class FileDb {
   readonly files = new Map<string, StoredFile>();
+  /** The store's meta, mirrored as the descriptions are. */
+  readonly meta: Record<string, unknown> = {};
   private queue: Promise<unknown> = Promise.resolve();
   private readonly listeners = new Set<() => void>();
   private closed = false;
@@ -17,7 +19,9 @@ export class FileDb {
 
   static async open(store: LocalFileStore): Promise<FileDb> {
     const db = new FileDb(store);
-    for (const file of (await store.load()).files) db.files.set(file.id, file);
+    const snapshot = await store.load();
+    for (const file of snapshot.files) db.files.set(file.id, file);
+    Object.assign(db.meta, snapshot.meta);
     return db;
   }
 
@@ -31,6 +35,10 @@ export class FileDb {
         await this.store.commit(write);
         for (const id of write.deleteFiles ?? []) this.files.delete(id);
         for (const file of write.putFiles ?? []) this.files.set(file.id, file);
+        for (const [key, value] of Object.entries(write.meta ?? {})) {
+          if (value === undefined) delete this.meta[key];
+          else this.meta[key] = value;
+        }
         this.notify();
       }
       return result;

@@ -2,6 +2,7 @@ import {
   OutpostError,
   chunkReceiptSchema,
   errorBodySchema,
+  fileDeletedSchema,
   fileListResponseSchema,
   fileStatusSchema,
   sha256Header,
@@ -35,6 +36,11 @@ export interface FileTransport {
   status(id: string, options?: CallOptions): Promise<FileStatus>;
   /** `GET /v1/files?collection=&recordId=`: every file the server holds for one record, whichever device attached it. */
   list(collection: string, recordId: string, options?: CallOptions): Promise<FileStatus[]>;
+  /**
+   * `DELETE /v1/files/:id?deviceId=`: an upload abandoned goes from the server, chunks and all. 404
+   * (NOT_FOUND) when the server holds no such file: never declared, or deleted already.
+   */
+  remove(id: string, deviceId: string, options?: CallOptions): Promise<void>;
   /** `GET /v1/files/:id/content`, from byte `from` (`Range: bytes=from-` when above 0). */
   content(id: string, from: number, options?: CallOptions): Promise<FileContent>;
 }
@@ -105,6 +111,12 @@ export function createFileTransport(options: FileTransportOptions): FileTranspor
         ...signalOf(o),
       });
       return files;
+    },
+    async remove(id, deviceId, o) {
+      await json(fileDeletedSchema, path(id, `?${new URLSearchParams({ deviceId })}`), {
+        method: 'DELETE',
+        ...signalOf(o),
+      });
     },
     async content(id, from, o) {
       const res = await send(path(id, '/content'), {

@@ -26,6 +26,33 @@ const MAX_CHUNK_RESENDS = 3;
  */
 const MAX_RESTARTS = 1;
 
+/**
+ * The file meta key listing uploads this device abandoned (`files.discard` of a file the server did
+ * not hold whole): the next sync deletes what the server holds of each, then forgets it.
+ */
+const abandonedKey = 'files.abandoned';
+
+/** The uploads abandoned on this device whose partial copy the server may still hold. */
+export function abandonedFiles(db: FileDb): string[] {
+  const ids = db.meta[abandonedKey];
+  return Array.isArray(ids) ? ids.filter((id): id is string => typeof id === 'string') : [];
+}
+
+/** The meta write that sets the abandoned list to `ids` (none: the key goes). */
+export function abandonedWrite(ids: readonly string[]): Record<string, unknown> {
+  return { [abandonedKey]: ids.length > 0 ? [...ids] : undefined };
+}
+
+/**
+ * The server's answer to deleting an abandoned upload that ends the matter: it holds no such file
+ * (never declared, or deleted already: a repeat after a lost answer), or it may not be deleted by
+ * this user (the upload completed meanwhile and only a role with delete may remove a complete
+ * file: it stays on the server, where such a person can).
+ */
+function abandonSettled(err: unknown): boolean {
+  return isOutpostError(err) && (err.code === 'NOT_FOUND' || err.code === 'FORBIDDEN');
+}
+
 export interface RecordIds {
   /** The record's real id once the server replaced its temp id; the id itself otherwise. */
   real(id: string): string;
@@ -143,12 +170,32 @@ export class FileUploads implements FileStage {
    * server (5xx) is stored as a failed try and thrown, so the sync ends and the engine backs off.
    */
   async upload(send: Send, onUploaded: () => void): Promise<void> {
+    await this.abandon(send);
     const tried = new Set<string>();
     for (;;) {
       const file = await this.next(tried);
       if (!file) return;
       tried.add(file.id);
       if (await this.sendFile(file, send)) onUploaded();
+    }
+  }
+
+  /**
+   * Deletes from the server what it holds of each upload abandoned on this device (a photo of the
+   * wrong patient, discarded half sent), so no orphaned chunks stay there. A failure of the network
+   * or the server is thrown, as for a chunk: the list stays, and the next sync tries again.
+   */
+  private async abandon(send: Send): Promise<void> {
+    for (const id of abandonedFiles(this.o.db)) {
+      try {
+        await send((signal) => this.o.transport.remove(id, this.o.deviceId, { signal }));
+      } catch (err) {
+        if (!abandonSettled(err)) throw err;
+      }
+      await this.o.db.write(() => ({
+        write: { meta: abandonedWrite(abandonedFiles(this.o.db).filter((other) => other !== id)) },
+        result: undefined,
+      }));
     }
   }
 
