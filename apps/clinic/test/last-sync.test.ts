@@ -1,7 +1,7 @@
 // The header's "Last synced at": how old the records on the tablet may be. After a day offline
 // it is what a clinician trusts to know whether they see a colleague's latest visit.
 import { afterEach, describe, expect, it } from 'vitest';
-import { chromiumAvailable, clinicSuite, signIn, statusText } from './clinic-fixture';
+import { chromiumAvailable, clinicSuite, serviceWorkerReady, signIn, statusText } from './clinic-fixture';
 
 describe.runIf(chromiumAvailable())("the clinic app's last sync time", () => {
   const suite = clinicSuite();
@@ -15,6 +15,9 @@ describe.runIf(chromiumAvailable())("the clinic app's last sync time", () => {
     await signIn(page, suite.clinic.url, 'nurse@clinic-a.test');
     const header = page.locator('.sync-state');
     const synced = (await page.getByText(/^Last synced at/).innerText()).trim();
+    // The shell must be in the service worker's cache before the network goes, as on a tablet
+    // used once online: on a busy machine it may still be installing.
+    await serviceWorkerReady(page);
 
     suite.clinic.cut(true);
     await context.setOffline(true);
