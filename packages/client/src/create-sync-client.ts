@@ -305,6 +305,35 @@ export async function createSyncClient(options: SyncClientOptions): Promise<Sync
     now: () => timers.now(),
     recordIds,
   });
+  const auto =
+    options.autoSync === false ? null : { onReconnect: true, intervalMs: 300_000, ...options.autoSync };
+  const monitor = new NetworkMonitor({
+    url: options.url,
+    ...(options.fetch ? { fetch: options.fetch } : {}),
+    timers,
+    ...(options.events ? { events: options.events } : {}),
+    intervalMs: options.probeIntervalMs === false ? 0 : (options.probeIntervalMs ?? 30_000),
+  });
+  /**
+   * Whether the device will sync by itself once the server answers again: it syncs on reconnect,
+   * and the monitor keeps asking the server every `probeIntervalMs`. With 0 it asks only when the
+   * client opens and on the browser's online/offline events, so a probe that failed while the
+   * interface stayed up (an uplink lost, a server down) is not asked again; with false nothing is.
+   */
+  const syncsOnReconnect =
+    auto?.onReconnect === true &&
+    options.probeIntervalMs !== false &&
+    (options.probeIntervalMs ?? 30_000) > 0;
+  /**
+   * The engine's retry timer asks this before each try (decision 0024). While the monitor knows the
+   * device is offline (its probe failed, or the browser said offline), a try would not reach the
+   * server, yet would mark the waiting ops sent (no longer withdrawable) and count attempts toward
+   * "stopped after repeated failures": the sync on reconnect sends them instead, at once. Without
+   * that sync to come, the timer keeps trying, as it always did, so nothing waits for ever. The
+   * interval and after-write syncs below go only while `online`, way back or not: the retry timer
+   * is what brings back a sync that failed when no reconnect sync will.
+   */
+  const mayTryNow = () => monitor.status.online || !syncsOnReconnect;
   const breaker = new CircuitBreaker({
     failureThreshold: options.circuitBreaker?.failureThreshold ?? 5,
     cooldownMs: options.circuitBreaker?.cooldownMs ?? 30_000,
@@ -325,6 +354,7 @@ export async function createSyncClient(options: SyncClientOptions): Promise<Sync
     timers,
     random,
     files: fileUploads,
+    mayTryNow,
     onProgress: (p) => emit('progress', p),
     onResult: (r) => {
       lastResult = r;
@@ -333,15 +363,6 @@ export async function createSyncClient(options: SyncClientOptions): Promise<Sync
   });
   const unsubscribeDb = db.subscribe((collections) => emit('change', collections));
 
-  const auto =
-    options.autoSync === false ? null : { onReconnect: true, intervalMs: 300_000, ...options.autoSync };
-  const monitor = new NetworkMonitor({
-    url: options.url,
-    ...(options.fetch ? { fetch: options.fetch } : {}),
-    timers,
-    ...(options.events ? { events: options.events } : {}),
-    intervalMs: options.probeIntervalMs === false ? 0 : (options.probeIntervalMs ?? 30_000),
-  });
   const live = auto?.live
     ? new LiveUpdates({
         transport,

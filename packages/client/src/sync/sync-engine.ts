@@ -81,6 +81,12 @@ export interface SyncEngineOptions {
   timers: Timers;
   random: () => number;
   files?: FileStage;
+  /**
+   * Asked by the retry timer each time it comes due: false skips that try. create-sync-client
+   * answers false while the network monitor knows the device is offline and will itself sync once
+   * the server answers again (decision 0024). Absent: the timer always tries.
+   */
+  mayTryNow?: () => boolean;
   onProgress(progress: SyncProgress): void;
   onResult(result: SyncResult): void;
 }
@@ -309,7 +315,14 @@ export class SyncEngine {
     return this.retriedSinceSnapshot || this.o.db.state.seqHighWater > this.snapshotSeq;
   }
 
-  /** The backoff timer: a failed push or pull is tried again on its own, with no new local write needed. */
+  /**
+   * The backoff timer: a failed push or pull is tried again on its own, with no new local write
+   * needed. Not while `mayTryNow` says no: the device knows it is offline, and the sync on
+   * reconnect will send what waits. A try then would not reach the server, yet it would mark the
+   * waiting ops sent (a person could no longer withdraw them) and count an attempt for each, until
+   * changes made offline stopped "after repeated failures" of a server nobody could call. The
+   * timer is not armed again: the sync on reconnect arms it if it fails.
+   */
   private scheduleRetry(): void {
     if (this.closed || this.retryTimer !== null) return;
     const attempts = Math.max(1, this.o.files?.attempts() ?? 0, ...this.waitingOps().map((o) => o.attempts));
@@ -317,7 +330,8 @@ export class SyncEngine {
     const delay = Math.max(backoffDelay(attempts, this.o.retry, this.o.random), cooldown);
     this.retryTimer = this.o.timers.setTimeout(() => {
       this.retryTimer = null;
-      if (!this.closed) void this.sync();
+      if (this.closed || this.o.mayTryNow?.() === false) return;
+      void this.sync();
     }, delay);
   }
 
