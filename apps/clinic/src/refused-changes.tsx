@@ -2,6 +2,7 @@ import { useEffect, useState } from 'react';
 import { isRefused } from '@outpost/client';
 import type { Rejection } from '@outpost/core';
 import { useNetworkStatus, useSyncClient, useSyncQueue } from '@outpost/react';
+import { typedText } from './typed-text';
 
 /**
  * The server's archive of changes it refused for good, with what was typed: the clinician can
@@ -84,16 +85,7 @@ export function RefusedChanges() {
                   {r.opType} {r.collection}
                 </td>
                 <td>{r.error.message}</td>
-                <td>
-                  {r.data === null
-                    ? '—'
-                    : Object.entries(r.data)
-                        .map(
-                          ([field, value]) =>
-                            `${field}: ${typeof value === 'string' ? value : JSON.stringify(value)}`,
-                        )
-                        .join('; ')}
-                </td>
+                <td>{typedText(r.data)}</td>
                 <td>{r.deviceId}</td>
                 <td>
                   {keptHere.has(r.opId) ? (

@@ -2,6 +2,7 @@ import { useEffect, useMemo, useState } from 'react';
 import { isWithdrawable } from '@outpost/client';
 import type { OutboxEntry, SyncClient } from '@outpost/client';
 import { useSyncClient, useSyncQueue } from '@outpost/react';
+import { typedText } from './typed-text';
 
 /** What each collection is called on screen. */
 const kinds: Readonly<Record<string, string>> = {
@@ -34,13 +35,6 @@ function describeChange(op: OutboxEntry, label: string): string {
   const what =
     op.type === 'create' ? `New ${kind}` : op.type === 'update' ? `Edit of ${kind}` : `Deletion of ${kind}`;
   return label === '' ? what : `${what}: ${label}`;
-}
-
-function typed(op: OutboxEntry): string {
-  if (op.data === undefined) return '—';
-  return Object.entries(op.data)
-    .map(([field, value]) => `${field}: ${typeof value === 'string' ? value : JSON.stringify(value)}`)
-    .join('; ');
 }
 
 function standing(op: OutboxEntry): string {
@@ -150,7 +144,7 @@ export function WaitingChanges() {
               <tr key={op.seq}>
                 <td>{new Date(op.createdAt).toLocaleString()}</td>
                 <td>{describeChange(op, labels.get(op.seq) ?? '')}</td>
-                <td>{typed(op)}</td>
+                <td>{typedText(op.data)}</td>
                 <td>{standing(op)}</td>
                 <td>
                   {isWithdrawable(op) ? (
