@@ -1,5 +1,5 @@
 import { useEffect, useMemo, useState } from 'react';
-import { isWithdrawable } from '@outpost/client';
+import { isWithdrawable, stillToGo } from '@outpost/client';
 import type { OutboxEntry, SyncClient } from '@outpost/client';
 import { useSyncClient, useSyncQueue } from '@outpost/react';
 import { typedText } from './typed-text';
@@ -12,13 +12,6 @@ const kinds: Readonly<Record<string, string>> = {
   intakeForms: 'intake form',
   prescriptions: 'prescription',
 };
-
-/** Still to reach the server: waiting, being sent, or stopped after failed sends. Not a refused change. */
-function stillToGo(op: OutboxEntry): boolean {
-  return (
-    op.status === 'pending' || op.status === 'in-flight' || (op.status === 'failed' && op.rejected !== true)
-  );
-}
 
 /** A few words naming the record a change is about: a patient's name, a visit's diagnosis... */
 function recordLabel(collection: string, data: Readonly<Record<string, unknown>> | undefined): string {

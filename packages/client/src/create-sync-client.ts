@@ -307,12 +307,14 @@ export async function createSyncClient(options: SyncClientOptions): Promise<Sync
   });
   const auto =
     options.autoSync === false ? null : { onReconnect: true, intervalMs: 300_000, ...options.autoSync };
+  /** How often the monitor asks the server; 0 also when it never runs (`probeIntervalMs: false`). */
+  const probeEveryMs = options.probeIntervalMs === false ? 0 : (options.probeIntervalMs ?? 30_000);
   const monitor = new NetworkMonitor({
     url: options.url,
     ...(options.fetch ? { fetch: options.fetch } : {}),
     timers,
     ...(options.events ? { events: options.events } : {}),
-    intervalMs: options.probeIntervalMs === false ? 0 : (options.probeIntervalMs ?? 30_000),
+    intervalMs: probeEveryMs,
   });
   /**
    * Whether the device will sync by itself once the server answers again: it syncs on reconnect,
@@ -320,10 +322,7 @@ export async function createSyncClient(options: SyncClientOptions): Promise<Sync
    * client opens and on the browser's online/offline events, so a probe that failed while the
    * interface stayed up (an uplink lost, a server down) is not asked again; with false nothing is.
    */
-  const syncsOnReconnect =
-    auto?.onReconnect === true &&
-    options.probeIntervalMs !== false &&
-    (options.probeIntervalMs ?? 30_000) > 0;
+  const syncsOnReconnect = auto?.onReconnect === true && probeEveryMs > 0;
   /**
    * The engine's retry timer asks this before each try (decision 0024). While the monitor knows the
    * device is offline (its probe failed, or the browser said offline), a try would not reach the

@@ -9,7 +9,7 @@ export type {
   WithdrawalPlan,
   WithdrawBlock,
 } from './create-sync-client';
-export { isWithdrawable } from './outbox/withdraw';
+export { isWithdrawable, stillToGo } from './outbox/withdraw';
 export { Collection } from './collection';
 export type { ClientRecord, FindQuery, RecordsListener } from './collection';
 export { isRefused } from './local-state';

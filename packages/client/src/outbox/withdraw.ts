@@ -43,7 +43,7 @@ export function isWithdrawable(op: OutboxEntry): boolean {
 }
 
 /** Still to reach the server: waiting, in flight, or stopped after failed sends (not refused). */
-function stillToGo(op: OutboxEntry): boolean {
+export function stillToGo(op: OutboxEntry): boolean {
   return (
     op.status === 'pending' || op.status === 'in-flight' || (op.status === 'failed' && op.rejected !== true)
   );

@@ -38,10 +38,10 @@ function dotColour(isOnline: boolean, isTransitioning: boolean): string {
 /**
  * Whether the server can be reached ("Checking connection…" between the browser saying the
  * network changed and the server's answer), how many changes and files attached on this device
- * wait to reach it (and how many of the changes stopped after repeated failures), a warning when so many wait that syncing suffers (seed
- * 004's queue health), how many the server refused, how many conflicts wait for a person, and a
- * "Sync now" button (disabled while a sync runs) that sends every waiting change, the stopped
- * ones too.
+ * wait to reach it (and how many of the changes stopped after repeated failures), a warning when
+ * so many wait that syncing suffers (seed 004's queue health), how many the server refused, how
+ * many conflicts wait for a person, and a "Sync now" button (disabled while a sync runs) that
+ * sends every waiting change, the stopped ones too.
  */
 export function OfflineIndicator({
   className,
