@@ -284,7 +284,9 @@ export function scriptedServer(): ScriptedServer {
         const index = resolutions.findLastIndex((r) => r.conflictId === id);
         const last = resolutions[index];
         if (!conflict || !last)
-          throw new OutpostError('CONFLICT', `conflict ${id} has no resolution to undo`);
+          throw new OutpostError('CONFLICT', `conflict ${id} has no resolution to undo`, {
+            reason: 'nothing-to-undo',
+          });
         resolutions.splice(index, 1);
         write(conflict.collection, conflict.recordId, last.previousData);
         conflict.outcome = 'open';

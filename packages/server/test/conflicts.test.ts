@@ -450,13 +450,14 @@ describe.each(dialects())('conflicts on %s', (kind) => {
       expect(second.get(`patients/${id}`)).toMatchObject({ version: 4, data: { village: 'Dedza' } });
 
       // Nothing left to undo.
-      const again = await server.request<{ error: { code: string } }>({
+      const again = await server.request<{ error: { code: string; details?: unknown } }>({
         method: 'POST',
         url: `/v1/conflicts/${conflictId}/undo`,
         token: admin,
       });
       expect(again.status).toBe(409);
-      expect(again.body.error.code).toBe('CONFLICT');
+      // The reason a screen words it by, where the message names the record by id.
+      expect(again.body.error).toMatchObject({ code: 'CONFLICT', details: { reason: 'nothing-to-undo' } });
 
       const events = await server.app.outpost.store.auditEvents('clinic-a');
       expect(events.filter((e) => e.recordId === id).map((e) => [e.action, e.outcome])).toEqual(
@@ -483,13 +484,16 @@ describe.each(dialects())('conflicts on %s', (kind) => {
         baseVersion: 3,
         data: { notes: 'follow up' },
       });
-      const undo = await server.request<{ error: { code: string } }>({
+      const undo = await server.request<{ error: { code: string; details?: unknown } }>({
         method: 'POST',
         url: `/v1/conflicts/${conflictId}/undo`,
         token: admin,
       });
       expect(undo.status).toBe(409);
-      expect(undo.body.error.code).toBe('CONFLICT');
+      expect(undo.body.error).toMatchObject({
+        code: 'CONFLICT',
+        details: { reason: 'changed-since', resolvedVersion: 3, currentVersion: 4 },
+      });
       expect(await record('patients', id)).toMatchObject({
         version: 4,
         data: { village: 'Mzuzu', phone: '0888', notes: 'follow up' },
@@ -696,13 +700,14 @@ describe.each(dialects())('conflicts on %s', (kind) => {
         baseVersion: 1,
         data: { body: 'x' },
       });
-      const res = await server.request<{ error: { code: string } }>({
+      const res = await server.request<{ error: { code: string; details?: unknown } }>({
         method: 'POST',
         url: `/v1/conflicts/${refused.conflict?.id}/resolve`,
         token: admin,
         body: { strategy: 'client-wins' },
       });
       expect(res.status).toBe(409);
+      expect(res.body.error.details).toEqual({ reason: 'frozen-attempt' });
       expect((await record('clinicalNotes', noteId)).data?.['body']).toBe('Seen');
     });
 

@@ -136,6 +136,40 @@ export function refuseUnlessOpen(
   );
 }
 
+/**
+ * Why the server refused a resolution or an undo (409 `CONFLICT`), as `details.reason`, so a
+ * screen can say it in a clinician's words instead of the server's, which name records by id:
+ * - `frozen-attempt`: the conflict records a change refused because the record was signed or
+ *   locked; it stays in the archive and can never be applied;
+ * - `frozen`: the record was signed or locked since, so nothing may change it, an undo included;
+ * - `record-gone`: the record no longer exists on the server;
+ * - `schema-gone`: the clinic's schema no longer has the collection;
+ * - `nothing-to-undo`: the conflict has no resolution left to take back (undone already);
+ * - `changed-since`: the record changed after the resolution, so undoing it would overwrite that.
+ * A resolution that would overwrite work done since the conflict has its own details
+ * (`fields`, `deleted`), and one settled meanwhile has NotOpenDetails.
+ */
+export const conflictRefusalReasons = [
+  'frozen-attempt',
+  'frozen',
+  'record-gone',
+  'schema-gone',
+  'nothing-to-undo',
+  'changed-since',
+] as const;
+export type ConflictRefusalReason = (typeof conflictRefusalReasons)[number];
+
+/** The reason of a 409 from the conflict routes, when it names one of conflictRefusalReasons. */
+export function conflictRefusalReason(err: unknown): ConflictRefusalReason | null {
+  if (!isOutpostError(err) || err.code !== 'CONFLICT') return null;
+  const details: unknown = err.details;
+  if (typeof details !== 'object' || details === null || !('reason' in details)) return null;
+  const reason = (details as { reason: unknown }).reason;
+  return (conflictRefusalReasons as readonly unknown[]).includes(reason)
+    ? (reason as ConflictRefusalReason)
+    : null;
+}
+
 /** How the conflict stands when `err` is refuseUnlessOpen's refusal (it was settled meanwhile); otherwise null. */
 export function settledMeanwhile(err: unknown): NotOpenDetails | null {
   if (!isOutpostError(err) || err.code !== 'CONFLICT') return null;

@@ -223,6 +223,38 @@ describe('ConflictList', () => {
     expect(queryButton(view.container, 'Undo')).toBeNull();
   });
 
+  it("words each refusal of a bulk Undo for a clinician, never in the server's terms", async () => {
+    const { client, server } = await manyConflicts(patients, []);
+    const view = await render(client, <ConflictList pageSize={2} />);
+    await press(button(view.container, 'Use server for all'));
+    const undo = server.transport.undoConflict;
+    server.transport.undoConflict = async (id) => {
+      // Chikondi's record was signed since the resolution; the connection drops before Grace's.
+      if (id === 'conflict-3')
+        throw new OutpostError('CONFLICT', 'patients patient-chikondib can no longer change', {
+          reason: 'frozen',
+        });
+      if (id === 'conflict-2') throw new TypeError('Failed to fetch');
+      return undo(id);
+    };
+
+    await press(button(view.container, 'Undo'));
+    expect(view.container.querySelector('[role="status"]')?.textContent).toBe(
+      'Undid the resolution of 0 conflicts; 2 failed.',
+    );
+    expect(
+      Array.from(view.container.querySelectorAll('[role="alert"] li')).map((li) => li.textContent),
+    ).toEqual([
+      // Newest first, as Undo goes.
+      'Grace M.: the server could not be reached. Try again once the tablet is online',
+      'Chikondi B.: the record was signed or locked since, so nothing may change it',
+    ]);
+    expect(rows(view)).toEqual([
+      'patients “Chikondi B.” [resolved: server version kept]',
+      'patients “Grace M.” [resolved: server version kept]',
+    ]);
+  });
+
   it('offers Undo on the row of a conflict resolved in its dialog once the dialog is closed', async () => {
     const { client, server, view } = await aminaSettledInDialog();
     expect(rows(view)).toEqual([
@@ -264,14 +296,16 @@ describe('ConflictList', () => {
   it("says why the server refused a row's Undo, and no longer offers it", async () => {
     const { server, view } = await aminaSettledInDialog();
     server.transport.undoConflict = async () => {
+      // As the server refuses it: its own text names the record by collection key and id.
       throw new OutpostError(
         'CONFLICT',
         'patients patient-aminak changed after this resolution: resolve it again instead',
+        { reason: 'changed-since', resolvedVersion: 3, currentVersion: 4 },
       );
     };
     await press(button(row(view, 'patients “Amina K.”'), 'Undo'));
     expect(view.container.querySelector('[role="alert"]')?.textContent).toBe(
-      'Could not undo the resolution of patients “Amina K.”: patients patient-aminak changed after this resolution: resolve it again instead',
+      'Could not undo the resolution of patients “Amina K.”: the record changed after this resolution, so undoing it would overwrite that change. Resolve the conflict again instead',
     );
     expect(rows(view)).toContain('patients “Amina K.” [resolved: server version kept]');
     expect(queryButton(view.container, 'Undo')).toBeNull();

@@ -1,5 +1,6 @@
 // @vitest-environment happy-dom
 import { act, useState } from 'react';
+import { OutpostError } from '@outpost/core';
 import { afterEach, describe, expect, it } from 'vitest';
 import { aminaId, openScriptedClient, patientConflict } from '../../test/conflict-scenarios';
 import { scriptedServer } from '../../test/scripted-server';
@@ -369,11 +370,28 @@ describe('ConflictResolutionModal', () => {
     const view = await render(client, <Desk />);
     await press(button(view.container, 'Open conflict'));
     server.transport.resolveConflict = async () => {
-      throw new Error('the server refused: forbidden');
+      throw new OutpostError('FORBIDDEN', 'your role may not resolve patients conflicts');
     };
     await press(button(box(), 'Use server'));
     await acting(async () => button(box(), 'Confirm').click());
-    expect(box().querySelector('[role="alert"]')?.textContent).toBe('the server refused: forbidden');
+    expect(box().querySelector('[role="alert"]')?.textContent).toBe(
+      'That did not go through: your role may not settle conflicts on these records.',
+    );
+    expect(client.conflicts.list({ status: 'open' })).toHaveLength(1);
+  });
+
+  it('says a lost connection as such, not as fetch words it', async () => {
+    const { client, server } = await patientConflict();
+    const view = await render(client, <Desk />);
+    await press(button(view.container, 'Open conflict'));
+    server.transport.resolveConflict = async () => {
+      throw new TypeError('Failed to fetch');
+    };
+    await press(button(box(), 'Use server'));
+    await acting(async () => button(box(), 'Confirm').click());
+    expect(box().querySelector('[role="alert"]')?.textContent).toBe(
+      'That did not go through: the server could not be reached. Try again once the tablet is online.',
+    );
     expect(client.conflicts.list({ status: 'open' })).toHaveLength(1);
   });
 

@@ -406,13 +406,13 @@ function OpenConflictModal({
 
         {actions.error !== null ? (
           <p role="alert" style={alert}>
-            {/* The server's words name the record by id and the choice by its wire name: a refusal
-                the dialog knows by its code and details is said in words of its own. */}
+            {/* The server's words name the record by id and the choice by its wire name: every
+                refusal is said in words of the dialog's own (refusal-words.ts). */}
             {settledElsewhere !== null
               ? settledMeanwhileText(settledElsewhere)
               : actions.collision !== null
                 ? collisionText(actions.collision)
-                : actions.error}
+                : `That did not go through: ${actions.error}.`}
           </p>
         ) : null}
         <div style={buttonRow}>

@@ -2,7 +2,8 @@ import { useCallback, useState } from 'react';
 import type { LocalConflict, SyncClient } from '@outpost/client';
 import { settledMeanwhile } from '@outpost/core';
 import { useSyncClient } from '../sync-client-context';
-import { collisionCause, collisionOf } from './collision';
+import { collisionOf } from './collision';
+import { refusalCause } from './refusal-words';
 import { recordLabel } from './conflict-labels';
 
 export type BulkStrategy = 'client-wins' | 'server-wins';
@@ -37,13 +38,11 @@ function conflictNow(client: SyncClient, id: string): LocalConflict | undefined 
 }
 
 /**
- * Why one conflict of a bulk run was left as it was, in words: the server's own text may name
- * fields by their keys, so a refusal it explains (work done since) is said as the dialog says it.
+ * Why one conflict of a bulk run was left as it was, in words (refusal-words.ts): a collision
+ * (work done since) is said as the dialog says it, with what that means for the conflict.
  */
 function messageOf(err: unknown): string {
-  const collision = collisionOf(err);
-  if (collision) return `left as it is: ${collisionCause(collision)}`;
-  return err instanceof Error ? err.message : String(err);
+  return collisionOf(err) ? `left as it is: ${refusalCause(err)}` : refusalCause(err);
 }
 
 /**

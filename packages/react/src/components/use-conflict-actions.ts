@@ -5,6 +5,7 @@ import type { NotOpenDetails, RecordData, ResolutionStrategy, ResolveResponse } 
 import { useSyncClient } from '../sync-client-context';
 import { useSyncEngine } from '../use-sync-engine';
 import { collisionOf } from './collision';
+import { refusalCause } from './refusal-words';
 import type { Collision } from './collision';
 import { forgetResolution, isUndoable, noteResolution, useSessionResolutions } from './session-resolutions';
 
@@ -32,7 +33,7 @@ export interface ConflictActions {
   undoable(conflict: LocalConflict): boolean;
   /** True while a resolve or undo is out. */
   readonly busy: boolean;
-  /** Why the last resolve or undo failed; null after one succeeds. */
+  /** Why the last resolve or undo failed, in words (refusal-words.ts); null after one succeeds. */
   readonly error: string | null;
   /**
    * The conflict last resolved through these actions and not undone since, with the time the
@@ -56,10 +57,6 @@ export interface ConflictActions {
    * device already shows it settled that way; nothing was overwritten.
    */
   readonly settledMeanwhile: NotOpenDetails | null;
-}
-
-function messageOf(err: unknown): string {
-  return err instanceof Error ? err.message : String(err);
 }
 
 /**
@@ -88,7 +85,7 @@ export function useConflictActions(): ConflictActions {
       try {
         return await work();
       } catch (err) {
-        setError(messageOf(err));
+        setError(refusalCause(err));
         setCollision(collisionOf(err));
         setSettled(settledMeanwhile(err));
         onRefused?.(err);

@@ -1,5 +1,6 @@
 import { OutpostError, applyEffect, refuseUnlessOpen, resolutionEffect, uuidv7 } from '@outpost/core';
 import type {
+  ConflictRefusalReason,
   BulkResolveRequest,
   BulkResolveResponse,
   Change,
@@ -104,6 +105,7 @@ export class ConflictDesk {
       throw new OutpostError(
         'CONFLICT',
         `the record was ${conflict.kind === 'immutable' ? 'signed' : 'locked'}: this attempt stays in the archive and cannot be applied`,
+        refusal('frozen-attempt'),
       );
     }
     return conflict;
@@ -141,7 +143,13 @@ export class ConflictDesk {
       const conflict = await this.settleable(w, auth, id);
       refuseUnlessOpen(request, conflict);
       const def = schema.collection(conflict.collection);
-      if (!def) throw new OutpostError('CONFLICT', `the schema no longer has ${conflict.collection}`);
+      if (!def) {
+        throw new OutpostError(
+          'CONFLICT',
+          `the schema no longer has ${conflict.collection}`,
+          refusal('schema-gone'),
+        );
+      }
       if (request.mergedData !== undefined) {
         const shape = def.fields.shape as Record<string, unknown>;
         const unknown = Object.keys(request.mergedData).filter((f) => !Object.hasOwn(shape, f));
@@ -195,7 +203,11 @@ export class ConflictDesk {
         }
       }
       if (record === null) {
-        throw new OutpostError('CONFLICT', `${conflict.collection} ${conflict.recordId} no longer exists`);
+        throw new OutpostError(
+          'CONFLICT',
+          `${conflict.collection} ${conflict.recordId} no longer exists`,
+          refusal('record-gone'),
+        );
       }
       const at = this.ctx.now().toISOString();
       await w.insertResolution({
@@ -225,14 +237,24 @@ export class ConflictDesk {
     return this.ctx.store.write(auth.tenant, 1, async (w) => {
       const conflict = await this.settleable(w, auth, id);
       const last = await w.lastResolution(conflict.id);
-      if (!last) throw new OutpostError('CONFLICT', `conflict ${id} has no resolution to undo`);
+      if (!last) {
+        throw new OutpostError(
+          'CONFLICT',
+          `conflict ${id} has no resolution to undo`,
+          refusal('nothing-to-undo'),
+        );
+      }
       let record = await this.loadRecord(w, conflict);
       if (last.recordVersion !== null && last.recordBefore !== null) {
         if (record === null || record.version !== last.recordVersion) {
           throw new OutpostError(
             'CONFLICT',
             `${conflict.collection} ${conflict.recordId} changed after this resolution: resolve it again instead`,
-            { resolvedVersion: last.recordVersion, currentVersion: record?.version ?? null },
+            {
+              ...refusal('changed-since'),
+              resolvedVersion: last.recordVersion,
+              currentVersion: record?.version ?? null,
+            },
           );
         }
         // A signed note or locked form never changes again, whoever signed or locked it: undoing
@@ -257,7 +279,11 @@ export class ConflictDesk {
         record = await this.writeRecord(w, conflict, restored, auth.userId);
       }
       if (record === null) {
-        throw new OutpostError('CONFLICT', `${conflict.collection} ${conflict.recordId} no longer exists`);
+        throw new OutpostError(
+          'CONFLICT',
+          `${conflict.collection} ${conflict.recordId} no longer exists`,
+          refusal('record-gone'),
+        );
       }
       const at = this.ctx.now().toISOString();
       await w.markUndone(last.id, at, auth.userId);
@@ -366,7 +392,11 @@ function refuseIfFrozen(
   record: StoredRecord | null,
 ): void {
   if (record && !record.deleted && (def.isImmutable(record.data) || def.isLocked(record.data))) {
-    throw new OutpostError('CONFLICT', `${conflict.collection} ${conflict.recordId} can no longer change`);
+    throw new OutpostError(
+      'CONFLICT',
+      `${conflict.collection} ${conflict.recordId} can no longer change`,
+      refusal('frozen'),
+    );
   }
 }
 
@@ -377,4 +407,9 @@ function stateOf(c: StoredConflict): ConflictState {
 function stateOfRecord(r: StoredRecord | null): RecordState {
   if (r === null) return noRecord;
   return { data: r.data, version: r.version, deleted: r.deleted, fieldMeta: r.fieldMeta, hlc: r.hlc };
+}
+
+/** The details of a refusal that a screen words by its reason (core's conflictRefusalReasons). */
+function refusal(reason: ConflictRefusalReason): { reason: ConflictRefusalReason } {
+  return { reason };
 }
