@@ -1,11 +1,13 @@
 // A photo a nurse attached on her tablet, seen by a colleague on another: listed on the encounter
 // from the server, downloaded when viewed (the nurse's bytes exactly), and never offered "Try
-// again". And the header counting a photo that waits to upload beside the changes.
+// again"; on an encounter left open, shown as soon as its upload ends. And the header counting a
+// photo that waits to upload beside the changes.
 import { describe, expect, it } from 'vitest';
 import type { Page } from 'playwright-core';
 import {
   chromiumAvailable,
   clinicSuite,
+  nurseAndMidwife,
   registerPatient,
   screenshot,
   signIn,
@@ -101,6 +103,44 @@ describe.runIf(chromiumAvailable())("a colleague's photos on an encounter in the
 
     await nurseContext.close();
     await midwifeContext.close();
+  });
+
+  it("shows the nurse's photo on the midwife's open encounter once uploaded, with no sync asked for and no reload", async () => {
+    const { nurse, midwife, close } = await nurseAndMidwife(suite);
+    await registerPatient(nurse, 'Chikondi Mwale');
+    const visit = await newEncounter(nurse, 'Laceration, left knee');
+    await nurse.getByText('No changes waiting').waitFor({ timeout: 20_000 });
+
+    // The midwife has the visit open (it reached her through the live stream).
+    await midwife.getByLabel('Search patients').fill('chikondi');
+    await midwife.getByRole('link', { name: 'Chikondi Mwale' }).click();
+    const seen = encounterOf(midwife, 'Laceration, left knee');
+    await seen.waitFor({ timeout: 20_000 });
+    // From here on her tablet neither syncs nor loads a page: only the live stream can bring the photo.
+    const syncs: string[] = [];
+    midwife.on('request', (request) => {
+      const path = new URL(request.url()).pathname;
+      if (path === '/v1/sync/pull' || path === '/v1/sync/push') syncs.push(path);
+    });
+    const loads: string[] = [];
+    midwife.on('framenavigated', (frame) => loads.push(frame.url()));
+
+    await visit
+      .getByLabel('Attach photo')
+      .setInputFiles({ name: 'knee.png', mimeType: 'image/png', buffer: png });
+    await visit
+      .getByRole('listitem')
+      .filter({ hasText: 'knee.png' })
+      .getByText('Uploaded')
+      .waitFor({ timeout: 20_000 });
+    // Her next timed sync is most of a minute away; the notice takes moments.
+    const photo = seen.getByRole('listitem').filter({ hasText: 'knee.png' });
+    await photo.getByText('On the server').waitFor({ timeout: 5_000 });
+    expect(syncs).toEqual([]);
+    expect(loads).toEqual([]);
+    expect(await photo.getByRole('button', { name: 'Try again' }).count()).toBe(0);
+    await screenshot(midwife, 'encounter-colleague-file-live');
+    await close();
   });
 
   it('counts a photo waiting offline in the header beside the changes, until it is uploaded', async () => {

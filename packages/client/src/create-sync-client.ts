@@ -124,6 +124,12 @@ type EventMap = {
    */
   network: NetworkSnapshot;
   /**
+   * The live stream said a file of the clinic became complete on the server, or was deleted there
+   * (not one this installation uploaded or deleted). It names none: a screen showing a record's
+   * files asks again (`files.refresh`), as `useFiles` does.
+   */
+  files: void;
+  /**
    * The server refused the device's sign-in (401) on a call this client made: a sync, the live
    * stream, a resolution or an archive read. Each refusal is told; the app asks for the password
    * again, and the changes waiting go with the next sync after the token is renewed.
@@ -294,6 +300,7 @@ export async function createSyncClient(options: SyncClientOptions): Promise<Sync
     ...(options.getToken ? { getToken: options.getToken } : {}),
     ...(options.fetch ? { fetch: options.fetch } : {}),
     onUnauthorized: (error) => emit('unauthorized', error),
+    clientId,
   });
   const recordIds = recordIdsOf(db.state);
   const fileUploads = new FileUploads({
@@ -369,6 +376,7 @@ export async function createSyncClient(options: SyncClientOptions): Promise<Sync
         timers,
         random,
         onChanges: () => void engine.serverChanged(),
+        onFiles: () => emit('files', undefined),
       })
     : null;
   let wasOnline = monitor.status.online;

@@ -106,6 +106,8 @@ export class TestNetwork {
   private readonly liveStreams = new Set<AbortController>();
   /** `changes` events the server sent on this network's live streams, counted as they arrive. */
   liveNotices = 0;
+  /** `files` events likewise. */
+  liveFileNotices = 0;
   /** Answer the live stream 404, as a server that has none does. */
   noLiveStream = false;
   /** End every live stream once `ready` has passed, as a proxy that cuts long responses does. */
@@ -197,6 +199,7 @@ export class TestNetwork {
         transform: (chunk, controller) => {
           const text = decoder.decode(chunk, { stream: true });
           this.liveNotices += text.split('event: changes').length - 1;
+          this.liveFileNotices += text.split('event: files').length - 1;
           controller.enqueue(chunk);
           if (this.endLiveStreamsAtReady && text.includes('event: ready')) {
             controller.terminate();

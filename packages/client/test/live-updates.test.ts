@@ -65,6 +65,45 @@ describe('live updates', () => {
     expect(pulls(network) - before).toBe(2);
   });
 
+  it("tells `files` when a colleague's file is whole on the server, and not for its own", async () => {
+    const network = new TestNetwork();
+    const tablet = await liveTablet(network);
+    const other = await colleague();
+    const told: number[] = [];
+    tablet.on('files', () => told.push(network.liveFileNotices));
+    const patient = await other.collection('patients').create({ name: 'Thoko Banda' });
+    await other.sync();
+    await showsPatient(tablet, patient.id, { name: 'Thoko Banda' });
+    await vi.waitFor(() => expect(tablet.isSyncing).toBe(false));
+    const pulled = pulls(network);
+
+    // The colleague's photo completes after the record that names it: the tablet is told, and
+    // pulls nothing for it (a file is not in the change feed).
+    await other.files.attach(new Uint8Array(3000).fill(1), {
+      collection: 'patients',
+      recordId: patient.id,
+      name: 'wound.png',
+    });
+    expect(await other.sync()).toMatchObject({ ok: true, files: { uploaded: 1 } });
+    await vi.waitFor(() => expect(told).toEqual([1]));
+    expect(await tablet.files.refresh({ collection: 'patients', recordId: patient.id })).toBe(1);
+    expect(tablet.files.list({ collection: 'patients', recordId: patient.id })).toMatchObject([
+      { name: 'wound.png', state: 'synced', origin: 'server' },
+    ]);
+
+    // Its own upload names this installation: the server tells the stream, the client tells no one.
+    await tablet.files.attach(new Uint8Array(10).fill(2), {
+      collection: 'patients',
+      recordId: patient.id,
+      name: 'second look.png',
+    });
+    expect(await tablet.sync()).toMatchObject({ ok: true, files: { uploaded: 1 } });
+    await vi.waitFor(() => expect(network.liveFileNotices).toBe(2));
+    await settle();
+    expect(told).toEqual([1]);
+    expect(pulls(network) - pulled).toBe(1);
+  });
+
   it('reads a change announced while a pull is under way before that sync ends', async () => {
     const network = new TestNetwork();
     const tablet = await liveTablet(network);

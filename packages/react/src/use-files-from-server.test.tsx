@@ -2,7 +2,9 @@
 // The page's origin is not the test server's: let its fetch reach the server as an app served by it would.
 // @vitest-environment-options {"settings":{"fetch":{"disableSameOriginPolicy":true}}}
 // useFiles and the header's count against a real server: a colleague's photo listed when the view
-// mounts and after a sync, nothing asked offline, and a photo waiting counted beside the changes.
+// mounts, after a sync, and the moment the live stream says its upload ended; nothing asked
+// offline, and a photo waiting counted beside the changes.
+import { useState } from 'react';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { LocalFile, SyncClient, SyncClientOptions } from '@outpost/client';
 import { acting, cleanup, openClient, render } from '../test/react-fixture';
@@ -101,6 +103,74 @@ describe('useFiles with the files other devices attached', () => {
     // What it wrote asks for nothing more: one list per mount and per sync.
     await quietly();
     expect(net.lists).toBe(2);
+  });
+
+  it("lists a colleague's photo as whole the moment its upload ends, with no sync of its own", async () => {
+    const { client: nurse } = await tablet('nurse@clinic-a.test');
+    const amina = await nurse.collection('patients').create({ name: 'Amina K.' });
+    expect((await nurse.sync()).ok).toBe(true);
+
+    // The doctor's tablet keeps the live stream open and has no timed sync.
+    const { client: doctor, net } = await tablet('admin@clinic-a.test', new CuttableFetch(), {
+      autoSync: { onReconnect: false, intervalMs: 0, live: true },
+    });
+    let syncs = 0;
+    doctor.on('sync', () => (syncs += 1));
+    let hide = () => {};
+    function Shown() {
+      const [shown, setShown] = useState(true);
+      hide = () => setShown(false);
+      return shown ? <FileList recordId={amina.id} /> : null;
+    }
+    const view = await render(doctor, <Shown />);
+    // The stream's `ready` pulls once, and the list is asked for after that sync too.
+    await until(() => syncs === 1 && !doctor.isSyncing && net.lists === 2);
+    expect(syncs).toBe(1);
+    expect(view.text()).toBe('');
+
+    // The nurse's sync sends no record change, only the photo: the one thing the doctor's
+    // tablet hears of is the file, whole.
+    await attach(nurse, amina.id, 'wound.png', 2 * KiB + 10);
+    expect(await acting(() => nurse.sync())).toMatchObject({
+      ok: true,
+      pushed: { sent: 0 },
+      files: { uploaded: 1 },
+    });
+    await until(() => view.text() !== '', 5000);
+    expect(view.text()).toBe('wound.png: synced, 3 of 3, server;');
+    expect(syncs).toBe(1);
+    expect(net.lists).toBe(3);
+
+    // Notices close together (files finishing at once) are one request.
+    const token = await server.token('nurse@clinic-a.test');
+    await Promise.all(
+      ['a.txt', 'b.txt', 'c.txt', 'd.txt'].map((name) =>
+        fetch(`${server.url}/v1/files/${crypto.randomUUID()}`, {
+          method: 'PUT',
+          headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+          body: JSON.stringify({
+            collection: 'patients',
+            recordId: amina.id,
+            name,
+            contentType: 'text/plain',
+            size: 0,
+            sha256: 'e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855',
+            chunkSize: KiB,
+          }),
+        }),
+      ),
+    );
+    await until(() => (view.text().match(/synced/g) ?? []).length === 5, 5000);
+    await quietly();
+    expect(net.lists).toBe(4);
+    expect(syncs).toBe(1);
+
+    // Once the view is gone, a notice asks for nothing.
+    await acting(async () => hide());
+    await attach(nurse, amina.id, 'second look.png', 500);
+    expect(await acting(() => nurse.sync())).toMatchObject({ ok: true, files: { uploaded: 1 } });
+    await until(() => false, 500);
+    expect(net.lists).toBe(4);
   });
 
   it('asks nothing while offline, and lets a refusal or a lost link go without an error in the page', async () => {

@@ -26,7 +26,8 @@ const shownAsIs = new Set([
 /**
  * Photos and documents attached to an encounter: attached at once, offline too, and uploaded by the
  * syncs after it; and those a colleague attached on another tablet, as the server lists them
- * (`useFiles` asks when the encounter opens and after each sync). Each shows where it stands; one
+ * (`useFiles` asks when the encounter opens, after each sync, and when the live stream says a file
+ * finished uploading or was deleted). Each shows where it stands; one
  * of this tablet's that was refused can be tried again. A colleague's is downloaded when viewed.
  */
 export function EncounterFiles({ encounterId }: { encounterId: string }) {

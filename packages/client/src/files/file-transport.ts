@@ -1,6 +1,7 @@
 import {
   OutpostError,
   chunkReceiptSchema,
+  clientIdHeader,
   errorBodySchema,
   fileDeletedSchema,
   fileListResponseSchema,
@@ -51,6 +52,11 @@ export interface FileTransportOptions {
   fetch?: typeof fetch;
   /** Told of every 401, as the record transport tells the client's `unauthorized` event. */
   onUnauthorized?: (error: OutpostError) => void;
+  /**
+   * This installation's id, named on the requests that may complete or delete a file: the live
+   * notice of the file then carries it, and this client does not list again what it did itself.
+   */
+  clientId?: string;
 }
 
 const contentRangePattern = /^bytes (\d+)-(\d+)\/(\d+|\*)$/;
@@ -87,19 +93,20 @@ export function createFileTransport(options: FileTransportOptions): FileTranspor
   }
 
   const signalOf = (o: CallOptions | undefined) => (o?.signal ? { signal: o.signal } : {});
+  const origin: Record<string, string> = options.clientId ? { [clientIdHeader]: options.clientId } : {};
 
   return {
     declare: (id, declaration, o) =>
       json(fileStatusSchema, path(id), {
         method: 'PUT',
-        headers: { 'content-type': 'application/json' },
+        headers: { 'content-type': 'application/json', ...origin },
         body: JSON.stringify(declaration),
         ...signalOf(o),
       }),
     putChunk: (id, index, bytes, sha256, o) =>
       json(chunkReceiptSchema, path(id, `/chunks/${index}`), {
         method: 'PUT',
-        headers: { 'content-type': 'application/octet-stream', [sha256Header]: sha256 },
+        headers: { 'content-type': 'application/octet-stream', [sha256Header]: sha256, ...origin },
         body: bytes,
         ...signalOf(o),
       }),
@@ -115,6 +122,7 @@ export function createFileTransport(options: FileTransportOptions): FileTranspor
     async remove(id, deviceId, o) {
       await json(fileDeletedSchema, path(id, `?${new URLSearchParams({ deviceId })}`), {
         method: 'DELETE',
+        headers: origin,
         ...signalOf(o),
       });
     },

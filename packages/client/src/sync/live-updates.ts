@@ -1,4 +1,4 @@
-import { backoffDelay, isOutpostError, liveChangesSchema } from '@outpost/core';
+import { backoffDelay, isOutpostError, liveChangesSchema, liveFilesSchema } from '@outpost/core';
 import type { BackoffPolicy, LiveEvent } from '@outpost/core';
 import type { Timers } from '../network/timers';
 import type { SyncTransport } from './sync-transport';
@@ -11,6 +11,11 @@ export interface LiveUpdatesOptions {
   random: () => number;
   /** The server holds changes this device has not pulled yet. */
   onChanges(): void;
+  /**
+   * A file of the clinic became complete on the server, or was deleted there: the file lists this
+   * device shows may be out of date. Not told of this installation's own uploads and deletions.
+   */
+  onFiles?(): void;
   /** How long to wait before opening a broken stream again. Default 1 s doubling to 1 min, jittered. */
   reconnect?: BackoffPolicy;
 }
@@ -107,14 +112,25 @@ export class LiveUpdates {
       this.o.onChanges();
       return;
     }
-    if (event.event !== 'changes') return;
-    let origin: string | undefined;
-    try {
-      const parsed = liveChangesSchema.safeParse(JSON.parse(event.data));
-      origin = parsed.success ? parsed.data.origin : undefined;
-    } catch {
-      // Not JSON: still a notice that something changed.
+    // Any other name is skipped: a newer server may tell what this client has no use for.
+    if (event.event === 'changes') {
+      if (originOf(event, liveChangesSchema) !== this.o.clientId) this.o.onChanges();
+    } else if (event.event === 'files') {
+      if (originOf(event, liveFilesSchema) !== this.o.clientId) this.o.onFiles?.();
     }
-    if (origin !== this.o.clientId) this.o.onChanges();
+  }
+}
+
+/** Whose push or upload a notice says it was, if it says. */
+function originOf(
+  event: LiveEvent,
+  schema: typeof liveChangesSchema | typeof liveFilesSchema,
+): string | undefined {
+  try {
+    const parsed = schema.safeParse(JSON.parse(event.data));
+    return parsed.success ? parsed.data.origin : undefined;
+  } catch {
+    // Not JSON: still a notice that something changed.
+    return undefined;
   }
 }

@@ -16,6 +16,16 @@ export const maxFileChunkBytes = 4 * 1024 * 1024;
 /** The header that carries a chunk's SHA-256 (and, on a download, the whole file's). */
 export const sha256Header = 'x-outpost-sha256';
 
+/**
+ * The header naming the client installation (its `clientId`, as a push names it) on the requests
+ * that may complete or delete a file: a declaration, a chunk, a delete. The clinic's live streams
+ * hear of the file with it as `origin`, so that installation does not ask again for a list it
+ * knows already (decision 0018). Optional; a value that is not 1-128 visible ASCII characters is
+ * left out as if not sent: it only ever spares a request.
+ */
+export const clientIdHeader = 'x-outpost-client-id';
+export const clientIdHeaderSchema = z.string().regex(/^[\x21-\x7e]{1,128}$/);
+
 export const sha256HexSchema = z
   .string()
   .regex(/^[0-9a-f]{64}$/, { message: 'must be a SHA-256 in 64 lowercase hex digits' });

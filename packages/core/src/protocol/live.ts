@@ -5,7 +5,7 @@ import { z } from 'zod';
  * a signed-in device that its clinic's data changed, so it pulls now rather than at its next timer.
  * The server writes them with formatLiveEvent, the client reads them with LiveEventReader.
  */
-export type LiveEventName = 'ready' | 'changes';
+export type LiveEventName = 'ready' | 'changes' | 'files';
 
 /**
  * `ready`: the stream is open; what changed before it was never announced, so a device pulls once.
@@ -14,6 +14,17 @@ export type LiveEventName = 'ready' | 'changes';
  */
 export const liveChangesSchema = z.object({ origin: z.string().optional() });
 export type LiveChanges = z.infer<typeof liveChangesSchema>;
+
+/**
+ * `files`: a commit changed the caller's tenant's files: one became complete (its last chunk came),
+ * or one was deleted (by a device, or purged with its record's tombstone). Like `changes`, it says
+ * nothing of which: a device showing a record's files asks for the list again
+ * (`GET /v1/files?collection=&recordId=`), with that route's permission checks. `origin` is the
+ * clientId that uploaded or deleted it, when a device did: it knows already. A client older than
+ * this event skips it: it acts on the event names it knows and no other.
+ */
+export const liveFilesSchema = z.object({ origin: z.string().optional() });
+export type LiveFiles = z.infer<typeof liveFilesSchema>;
 
 export interface LiveEvent {
   event: string;

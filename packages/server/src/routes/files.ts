@@ -1,9 +1,11 @@
 import { Readable } from 'node:stream';
-import type { FastifyInstance, FastifyReply } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import {
   OutpostError,
   chunkCountOf,
   chunkLengthOf,
+  clientIdHeader,
+  clientIdHeaderSchema,
   fileDeclarationSchema,
   fileDeleteQuerySchema,
   fileListQuerySchema,
@@ -32,7 +34,8 @@ type Access = 'upload' | 'download';
  * takes its permissions from its record's collection: uploading needs create or update on it,
  * downloading needs read, deleting an upload not yet complete needs what uploading does, and
  * deleting a complete file needs delete. A file in a collection the caller's roles have no right
- * on at all is not found, exactly as a file that never was.
+ * on at all is not found, exactly as a file that never was. A file made complete or deleted is told
+ * to the clinic's live streams as a `files` notice, which names nothing (decision 0018).
  */
 export async function fileRoutes(app: FastifyInstance, options: FileRouteOptions): Promise<void> {
   const { store, schemaFor, now } = app.outpost;
@@ -84,6 +87,16 @@ export async function fileRoutes(app: FastifyInstance, options: FileRouteOptions
   const notFound = (id: string) => new OutpostError('NOT_FOUND', `no file ${id}`);
 
   /**
+   * The client installation sending a request that may complete or delete a file, as its header
+   * names it: the live streams' notice carries it as `origin`. Only ever spares that installation a
+   * request, so a value that is not one is left out rather than refused.
+   */
+  function originOf(request: FastifyRequest): string | undefined {
+    const parsed = clientIdHeaderSchema.safeParse(request.headers[clientIdHeader]);
+    return parsed.success ? parsed.data : undefined;
+  }
+
+  /**
    * The file the caller may see, or 404: another clinic's file, or one in a collection the caller's
    * roles have no right on, is not found, exactly as one that never was.
    */
@@ -129,10 +142,13 @@ export async function fileRoutes(app: FastifyInstance, options: FileRouteOptions
     if (FileStore.emptyHashMismatch(declaration)) {
       throw new OutpostError('VALIDATION_FAILED', 'an empty file has the SHA-256 of no bytes');
     }
-    const outcome = await files.declare(auth.tenant, id, declaration, {
-      userId: auth.userId,
-      at: now().toISOString(),
-    });
+    const outcome = await files.declare(
+      auth.tenant,
+      id,
+      declaration,
+      { userId: auth.userId, at: now().toISOString() },
+      originOf(request),
+    );
     if (outcome.kind === 'differs') {
       throw new OutpostError('CONFLICT', `file ${id} was already declared with another description`);
     }
@@ -169,6 +185,7 @@ export async function fileRoutes(app: FastifyInstance, options: FileRouteOptions
       (file) => mayDelete(auth, file),
       { userId: auth.userId, deviceId: deviceId ?? null },
       now().toISOString(),
+      originOf(request),
     );
     // Deleted by another request since it was found: as if it never was, as a repeated delete.
     if (outcome.kind === 'gone') throw notFound(id);
@@ -233,6 +250,7 @@ export async function fileRoutes(app: FastifyInstance, options: FileRouteOptions
         declared.data,
         { userId: auth.userId, deviceId: file.deviceId },
         now().toISOString(),
+        originOf(request),
       );
       if (outcome.kind === 'gone') throw new OutpostError('NOT_FOUND', `no file ${file.id}`);
       if (outcome.kind === 'differs') {

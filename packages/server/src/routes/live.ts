@@ -18,12 +18,16 @@ export interface LiveOptions {
 }
 
 /**
- * What a stream of `tenant`'s caller is told of a notice: a `changes` event, or nothing when the
- * notice is another clinic's. The route writes it; the simulation's streams deliver it alike.
+ * What a stream of `tenant`'s caller is told of a notice: a `changes` event for records, a `files`
+ * event for files, both when notices may have been missed (`tenant: null`: either may have
+ * changed), or nothing when the notice is another clinic's. The route writes it; the simulation's
+ * streams deliver it alike.
  */
 export function liveEventFor(tenant: string, notice: ChangeNotice): string | null {
-  if (notice.tenant !== null && notice.tenant !== tenant) return null;
-  return formatLiveEvent('changes', notice.origin !== undefined ? { origin: notice.origin } : {});
+  if (notice.tenant === null) return formatLiveEvent('changes', {}) + formatLiveEvent('files', {});
+  if (notice.tenant !== tenant) return null;
+  const data = notice.origin !== undefined ? { origin: notice.origin } : {};
+  return formatLiveEvent(notice.subject === 'files' ? 'files' : 'changes', data);
 }
 
 /**
@@ -36,6 +40,8 @@ export function liveEventFor(tenant: string, notice: ChangeNotice): string | nul
  * - `changes` after each commit that changed the caller's tenant's records, on any server instance
  *   of the database (PostgreSQL's LISTEN/NOTIFY). `origin` names the client installation whose push
  *   it was: that client pulls after its own push anyway. Nothing else: no record, id or collection.
+ * - `files` after each commit that made one of the tenant's files complete or deleted one, alike:
+ *   a device showing a record's files asks for its list again. `origin` as for `changes`.
  * - The stream ends when the caller's token expires, so access ends with the token, and after
  *   `maxStreamMs`. A role that may read no collection has nothing to be told of (403).
  */

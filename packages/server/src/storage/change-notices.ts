@@ -1,12 +1,18 @@
 /**
- * A committed write changed records of `tenant`. `tenant: null` says any tenant may have changed
- * (notices may have been missed). `origin` is the client installation whose push it was, if any:
- * that client pulls after its own push anyway. Notices carry no record, id or collection: they
- * only tell a device that a pull would find something.
+ * A committed write changed records of `tenant`, or, with `subject: 'files'`, its files (one became
+ * complete, or was deleted). `tenant: null` says any tenant may have changed, records and files
+ * (notices may have been missed). `origin` is the client installation whose push or upload it was,
+ * if any: that client knows already. Notices carry no record, id or collection: they only tell a
+ * device that a pull, or a record's file list, would find something.
  */
 export interface ChangeNotice {
   tenant: string | null;
   origin?: string;
+  /**
+   * Absent for records: so an instance of an older version, which knows no subject, reads a files
+   * notice as records changed and its devices pull once for nothing, rather than missing it.
+   */
+  subject?: 'files';
 }
 
 export type ChangeListener = (notice: ChangeNotice) => void;
@@ -30,5 +36,10 @@ export function decodeNotice(payload: string): ChangeNotice | null {
   const { tenant } = value;
   if (typeof tenant !== 'string' && tenant !== null) return null;
   const origin = 'origin' in value && typeof value.origin === 'string' ? value.origin : undefined;
-  return origin === undefined ? { tenant } : { tenant, origin };
+  const files = 'subject' in value && value.subject === 'files';
+  return {
+    tenant,
+    ...(origin !== undefined ? { origin } : {}),
+    ...(files ? { subject: 'files' as const } : {}),
+  };
 }

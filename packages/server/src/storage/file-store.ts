@@ -144,53 +144,61 @@ export class FileStore {
   /**
    * Declares a file, or finds the same declaration again (a device resuming). An id already naming
    * another file is `differs`: the device must not believe its bytes went somewhere they did not.
+   * An empty file is complete once declared, and the clinic's live streams hear of it as of any
+   * file completed (`origin`: the client installation declaring it).
    */
   async declare(
     tenant: string,
     id: string,
     d: FileDeclaration,
     by: { userId: string; at: string },
+    origin?: string,
   ): Promise<DeclareOutcome> {
     const chunkCount = chunkCountOf(d.size, d.chunkSize);
-    const inserted = await this.db
-      .insertInto('files')
-      .values({
-        tenant,
-        id,
-        collection: d.collection,
-        record_id: d.recordId,
-        name: d.name,
-        content_type: d.contentType,
-        size: d.size,
-        sha256: d.sha256,
-        chunk_size: d.chunkSize,
-        chunk_count: chunkCount,
-        received: 0,
-        created_by: by.userId,
-        device_id: d.deviceId ?? null,
-        created_at: by.at,
-        // Nothing to send: an empty file is whole the moment it is described.
-        completed_at: chunkCount === 0 ? by.at : null,
-      })
-      .onConflict((oc) => oc.columns(['tenant', 'id']).doNothing())
-      .executeTakeFirst();
-    const row = await this.db
-      .selectFrom('files')
-      .selectAll()
-      .where('tenant', '=', tenant)
-      .where('id', '=', id)
-      .executeTakeFirstOrThrow();
-    if (!sameFile(row, d)) return { kind: 'differs' };
-    const file = storedFile(row);
-    const kind = Number(inserted.numInsertedOrUpdatedRows ?? 0n) > 0 ? 'declared' : 'found';
-    return { kind, file: statusOf(file, await this.missingChunks(this.db, tenant, file)) };
+    return this.store.writeFiles(tenant, origin, async (trx, changed) => {
+      const inserted = await trx
+        .insertInto('files')
+        .values({
+          tenant,
+          id,
+          collection: d.collection,
+          record_id: d.recordId,
+          name: d.name,
+          content_type: d.contentType,
+          size: d.size,
+          sha256: d.sha256,
+          chunk_size: d.chunkSize,
+          chunk_count: chunkCount,
+          received: 0,
+          created_by: by.userId,
+          device_id: d.deviceId ?? null,
+          created_at: by.at,
+          // Nothing to send: an empty file is whole the moment it is described.
+          completed_at: chunkCount === 0 ? by.at : null,
+        })
+        .onConflict((oc) => oc.columns(['tenant', 'id']).doNothing())
+        .executeTakeFirst();
+      const row = await trx
+        .selectFrom('files')
+        .selectAll()
+        .where('tenant', '=', tenant)
+        .where('id', '=', id)
+        .executeTakeFirstOrThrow();
+      if (!sameFile(row, d)) return { kind: 'differs' };
+      const file = storedFile(row);
+      const kind = Number(inserted.numInsertedOrUpdatedRows ?? 0n) > 0 ? 'declared' : 'found';
+      if (kind === 'declared' && file.complete) changed();
+      return { kind, file: statusOf(file, await this.missingChunks(trx, tenant, file)) };
+    });
   }
 
   /**
    * Stores chunk `index` (already checked against its own hash and length by the caller). The
    * chunk that completes the file has the whole file hashed, in the same transaction, so a file
    * is marked complete only with exactly the bytes the device declared, and two chunks arriving
-   * at once cannot both believe they were the last (the file's row is locked first).
+   * at once cannot both believe they were the last (the file's row is locked first). A file made
+   * complete is told to the clinic's live streams once committed (`origin`: the client
+   * installation uploading it); a chunk that leaves the file incomplete is not.
    */
   async putChunk(
     tenant: string,
@@ -200,8 +208,9 @@ export class FileStore {
     sha256: string,
     audit: Omit<AuditEvent, 'tenant' | 'at' | 'action' | 'collection' | 'recordId' | 'outcome'>,
     at: string,
+    origin?: string,
   ): Promise<ChunkOutcome> {
-    return this.db.transaction().execute(async (trx) => {
+    return this.store.writeFiles(tenant, origin, async (trx, changed) => {
       const row = await trx
         .selectFrom('files')
         .selectAll()
@@ -264,7 +273,10 @@ export class FileStore {
         .where('tenant', '=', tenant)
         .where('id', '=', file.id)
         .execute();
-      if (whole) await insertAudit(trx, [event('complete')]);
+      if (whole) {
+        await insertAudit(trx, [event('complete')]);
+        changed();
+      }
       return receipt('stored', received, whole);
     });
   }
@@ -275,7 +287,9 @@ export class FileStore {
    * cannot turn an upload abandoned into a complete file deleted by someone who may not delete
    * those. The row goes first, so a chunk under way either finds no file (and stores nothing) or
    * commits before, and its chunk goes with the others. Audited as `file-delete`, outcome
-   * `abandoned` (not complete) or `deleted` (complete), never the name or the bytes.
+   * `abandoned` (not complete) or `deleted` (complete), never the name or the bytes. Told to the
+   * clinic's live streams once committed, complete or not: a device may list an upload under way
+   * (`origin`: the client installation deleting it).
    */
   async remove(
     tenant: string,
@@ -283,8 +297,9 @@ export class FileStore {
     allowed: (file: StoredFile) => boolean,
     audit: { userId: string; deviceId: string | null },
     at: string,
+    origin?: string,
   ): Promise<RemoveOutcome> {
-    return this.db.transaction().execute(async (trx) => {
+    return this.store.writeFiles(tenant, origin, async (trx, changed) => {
       const row = await trx
         .selectFrom('files')
         .selectAll()
@@ -309,6 +324,7 @@ export class FileStore {
           outcome: file.complete ? 'deleted' : 'abandoned',
         },
       ]);
+      changed();
       return { kind: 'removed', complete: file.complete };
     });
   }

@@ -859,9 +859,9 @@ async function touchDevice(
  * Within a purge's transaction, before its tombstones go: drops the files attached to the
  * tombstones at or below `horizon`, description rows first (which a chunk under way waits for, or
  * finds gone), then their chunks, and audits each. Read by the record the tombstone names, so a
- * file of a record that never existed stays.
+ * file of a record that never existed stays. Returns how many files went.
  */
-async function dropFilesOfPurged(db: Db, tenant: string, horizon: number, at: string): Promise<void> {
+async function dropFilesOfPurged(db: Db, tenant: string, horizon: number, at: string): Promise<number> {
   const dropped = await db
     .deleteFrom('files')
     .where('files.tenant', '=', tenant)
@@ -878,7 +878,7 @@ async function dropFilesOfPurged(db: Db, tenant: string, horizon: number, at: st
     )
     .returning(['files.id', 'files.collection', 'files.record_id'])
     .execute();
-  if (dropped.length === 0) return;
+  if (dropped.length === 0) return 0;
   for (const part of chunks(dropped.map((f) => f.id))) {
     await db.deleteFrom('file_chunks').where('tenant', '=', tenant).where('file_id', 'in', part).execute();
   }
@@ -895,6 +895,7 @@ async function dropFilesOfPurged(db: Db, tenant: string, horizon: number, at: st
       outcome: 'purged',
     })),
   );
+  return dropped.length;
 }
 
 /** Writes audit events with `db`, a transaction's when they go with its writes. */
@@ -1005,8 +1006,9 @@ export class SyncStore {
   }
 
   /**
-   * Calls `listener` after every committed write that changed records, made by this server or, on
-   * PostgreSQL, by any server instance on the same database. Returns the unsubscribe.
+   * Calls `listener` after every committed write that changed records or files (`subject`), made
+   * by this server or, on PostgreSQL, by any server instance on the same database. Returns the
+   * unsubscribe.
    */
   onChange(listener: ChangeListener): () => void {
     this.changeListeners.add(listener);
@@ -1035,6 +1037,42 @@ export class SyncStore {
 
   private announce(notice: ChangeNotice): void {
     for (const listener of [...this.changeListeners]) listener(notice);
+  }
+
+  /**
+   * Runs `fn` in a transaction that may change `tenant`'s files. When `fn` calls `changed()` (a file
+   * became complete, or went), the tenant's live streams hear a files notice once the transaction
+   * commits, and never if it rolls back: on PostgreSQL through NOTIFY sent within it, so every
+   * instance hears it; on SQLite after the commit, in this process. `origin` is the client
+   * installation whose request it was, so it is not told of what it did itself.
+   */
+  async writeFiles<T>(
+    tenant: string,
+    origin: string | undefined,
+    fn: (trx: Transaction<Tables>, changed: () => void) => Promise<T>,
+  ): Promise<T> {
+    const notice: ChangeNotice = { tenant, ...(origin !== undefined ? { origin } : {}), subject: 'files' };
+    let changed = false;
+    const result = await this.database.db.transaction().execute(async (trx) => {
+      const out = await fn(trx, () => {
+        changed = true;
+      });
+      if (changed) await this.notifyWithin(trx, notice);
+      return out;
+    });
+    if (changed) this.announceCommitted(notice);
+    return result;
+  }
+
+  /** On PostgreSQL, `notice` by NOTIFY within `trx`: delivered when, and only if, `trx` commits. */
+  private async notifyWithin(trx: Transaction<Tables>, notice: ChangeNotice): Promise<void> {
+    if (this.noticesThroughDatabase)
+      await sql`select pg_notify(${changesChannel}, ${encodeNotice(notice)})`.execute(trx);
+  }
+
+  /** On SQLite, `notice` told to this process's streams, its transaction committed. */
+  private announceCommitted(notice: ChangeNotice): void {
+    if (!this.noticesThroughDatabase) this.announce(notice);
   }
 
   /**
@@ -1280,8 +1318,9 @@ export class SyncStore {
    * cursor that could have missed one of them is told to resync instead of silently keeping a
    * record that was deleted. The files attached to those records go in the same transaction,
    * descriptions and chunks (decision 0022), each audited as `file-delete`, outcome `purged`, by
-   * no user (`at` is when). A file whose record never existed here is left alone: its record's
-   * create may still be on its way (decision 0016).
+   * no user (`at` is when), and told to the tenant's live streams as a files notice. A file whose
+   * record never existed here is left alone: its record's create may still be on its way
+   * (decision 0016).
    */
   async purgeTombstones(before: string, at: string = new Date().toISOString()): Promise<number> {
     const horizons = await this.database.db
@@ -1295,6 +1334,9 @@ export class SyncStore {
     let purged = 0;
     for (const { tenant, max_position } of horizons) {
       const horizon = Number(max_position);
+      // Files went with the tombstones: a device showing one of their lists asks again.
+      const filesGone: ChangeNotice = { tenant, subject: 'files' };
+      let droppedFiles = 0;
       // One tenant per transaction, its lock taken first, as a push takes it: a push and a purge
       // of one tenant then wait for each other instead of each holding a row the other needs (a
       // deadlock on PostgreSQL), and instances purging at once take their turns per tenant.
@@ -1306,7 +1348,8 @@ export class SyncStore {
           .returning('purged_through')
           .executeTakeFirst();
         if (state === undefined || state.purged_through >= horizon) return 0;
-        await dropFilesOfPurged(trx, tenant, horizon, at);
+        droppedFiles = await dropFilesOfPurged(trx, tenant, horizon, at);
+        if (droppedFiles > 0) await this.notifyWithin(trx, filesGone);
         const res = await trx
           .deleteFrom('records')
           .where('tenant', '=', tenant)
@@ -1320,6 +1363,7 @@ export class SyncStore {
           .execute();
         return Number(res.numDeletedRows);
       });
+      if (droppedFiles > 0) this.announceCommitted(filesGone);
     }
     return purged;
   }
