@@ -1,6 +1,6 @@
 import { useEffect, useMemo, useState } from 'react';
 import { isWithdrawable, stillToGo } from '@outpost/client';
-import type { OutboxEntry, SyncClient } from '@outpost/client';
+import type { LocalFile, OutboxEntry, SyncClient } from '@outpost/client';
 import { useSyncClient, useSyncQueue } from '@outpost/react';
 import { typedText } from './typed-text';
 
@@ -28,6 +28,12 @@ function describeChange(op: OutboxEntry, label: string): string {
   const what =
     op.type === 'create' ? `New ${kind}` : op.type === 'update' ? `Edit of ${kind}` : `Deletion of ${kind}`;
   return label === '' ? what : `${what}: ${label}`;
+}
+
+/** The photos a withdrawal takes, counted and named: "1 photo (wound.png)". */
+function photosText(files: readonly LocalFile[]): string {
+  const count = files.length === 1 ? '1 photo' : `${files.length} photos`;
+  return `${count} (${files.map((f) => f.name).join(', ')})`;
 }
 
 function standing(op: OutboxEntry): string {
@@ -66,9 +72,10 @@ function useLabels(client: SyncClient, ops: readonly OutboxEntry[]): ReadonlyMap
 /**
  * The changes made on this tablet that the server does not have yet, in the order they were made.
  * One that has not been sent can be withdrawn, after a plain-words confirmation: it is never sent,
- * and its record shows again as it was without it (a record created here goes). Changes made on
- * top of it go with it, and the confirmation names them. A change being sent, or sent once
- * without an answer, offers nothing: it may already be on the server.
+ * and its record shows again as it was without it (a record created here goes, with the photos
+ * attached to it). Changes made on top of it go with it, and the confirmation names them and the
+ * photos. A change being sent, or sent once without an answer, offers nothing: it may already be
+ * on the server.
  */
 export function WaitingChanges() {
   const client = useSyncClient();
@@ -87,18 +94,29 @@ export function WaitingChanges() {
       return;
     }
     const others = plan.dependents.map((d) => describeChange(d, labels.get(d.seq) ?? ''));
+    // Photos attached to a record that goes (created on this tablet, never on the server) go with it.
+    const photos = plan.files;
     const question =
-      'Withdraw this change? It will not be sent, and what you typed is removed from this tablet.' +
+      `Withdraw this change${photos.length === 0 ? '' : ` and ${photosText(photos)}`}? ` +
+      'It will not be sent, and what you typed is removed from this tablet.' +
       (others.length === 0
         ? ''
         : ` ${others.length === 1 ? 'This change was' : `These ${others.length} changes were`} made on top of it ` +
-          `and will be withdrawn with it: ${others.join('; ')}.`);
+          `and will be withdrawn with it: ${others.join('; ')}.`) +
+      (photos.length === 0
+        ? ''
+        : ` ${photos.length === 1 ? 'The photo belongs' : 'The photos belong'} to a record that goes with ` +
+          `the change: removed from this tablet too, and not uploaded.`);
     if (!window.confirm(question)) return;
     try {
       const count = await withdraw(plan.ops.map((o) => o.seq));
+      const changes = count === 1 ? 'The change' : `${count} changes`;
       setOutcome({
         error: null,
-        done: count === 1 ? 'The change was withdrawn.' : `${count} changes were withdrawn.`,
+        done:
+          photos.length === 0
+            ? `${changes} ${count === 1 ? 'was' : 'were'} withdrawn.`
+            : `${changes} and ${photos.length === 1 ? '1 photo' : `${photos.length} photos`} were withdrawn.`,
       });
     } catch (err) {
       setOutcome({ error: err instanceof Error ? err.message : String(err), done: null });

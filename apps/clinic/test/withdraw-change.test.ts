@@ -1,6 +1,7 @@
 // Withdrawing a change in a real browser: offline, a nurse edits the wrong patient, takes the edit
 // back on Sync details after a plain-words confirmation, sees the old value, and once online the
-// server still holds the old value: the edit never reached it. A change already sent offers none.
+// server still holds the old value: the edit never reached it. A visit saved offline goes with its
+// photo, which the confirmation names. A change already sent offers none.
 import { describe, expect, it } from 'vitest';
 import type { Page } from 'playwright-core';
 import {
@@ -11,6 +12,12 @@ import {
   signIn,
   statusText,
 } from './clinic-fixture';
+
+// A 1x1 PNG.
+const png = Buffer.from(
+  'iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8BQDwAEhQGAhKmMIQAAAABJRU5ErkJggg==',
+  'base64',
+);
 
 const confirmation =
   'Withdraw this change? It will not be sent, and what you typed is removed from this tablet.';
@@ -26,6 +33,29 @@ describe.runIf(chromiumAvailable())('withdrawing a change not yet sent, in the c
     const { records } = await suite.clinic.app.outpost.store.pull('clinic-a', 0, 1000, ['patients']);
     const found = records.find((r) => (JSON.parse(r.dataJson) as { name?: string }).name === name);
     return found && { version: found.version, data: JSON.parse(found.dataJson) as Record<string, unknown> };
+  }
+
+  /** How many files and chunks the tablet's file database holds (`<name>-files`, beside the records'). */
+  function filesOnTablet(page: Page): Promise<{ files: number; chunks: number }> {
+    return page.evaluate(async () => {
+      const names = (await indexedDB.databases()).map((d) => d.name ?? '');
+      const name = names.find((n) => n.endsWith('-files'));
+      if (name === undefined) return { files: 0, chunks: 0 };
+      const db = await new Promise<IDBDatabase>((resolve, reject) => {
+        const req = indexedDB.open(name);
+        req.onsuccess = () => resolve(req.result);
+        req.onerror = () => reject(req.error);
+      });
+      const count = (store: string) =>
+        new Promise<number>((resolve, reject) => {
+          const req = db.transaction(store).objectStore(store).count();
+          req.onsuccess = () => resolve(req.result);
+          req.onerror = () => reject(req.error);
+        });
+      const counts = { files: await count('files'), chunks: await count('chunks') };
+      db.close();
+      return counts;
+    });
   }
 
   async function openPatient(page: Page, name: string): Promise<void> {
@@ -101,6 +131,73 @@ describe.runIf(chromiumAvailable())('withdrawing a change not yet sent, in the c
       data: { name: 'Lucy Phiri', village: 'Thyolo', phone: '+265 999 555 111' },
     });
     expect(await details(page).getByLabel('Village').inputValue()).toBe('Thyolo');
+    await context.close();
+  });
+
+  it('takes a visit registered offline with its photo: the confirmation names the photo, and both leave the tablet', async () => {
+    const context = await suite.browser.newContext();
+    const page = await context.newPage();
+    await signIn(page, suite.clinic.url, 'nurse@clinic-a.test');
+    await registerPatient(page, 'Grace Tembo');
+    await page.getByText('No changes waiting').waitFor({ timeout: 20_000 });
+
+    // Offline, a visit with a wound photo is saved for the wrong patient.
+    suite.clinic.cut(true);
+    await context.setOffline(true);
+    await statusText(page, 'Offline').waitFor();
+    await page.getByRole('button', { name: 'New encounter' }).click();
+    await page.getByLabel('Diagnosis').fill('Burn, right hand');
+    await page.getByRole('button', { name: 'Save encounter' }).click();
+    const encounter = page.getByRole('listitem').filter({
+      has: page.getByRole('heading', { level: 3, name: /Burn, right hand/ }),
+    });
+    await encounter.getByLabel('Attach photo').setInputFiles({
+      name: 'burn.png',
+      mimeType: 'image/png',
+      buffer: png,
+    });
+    await encounter
+      .getByRole('listitem')
+      .filter({ hasText: 'burn.png' })
+      .getByText('Waiting to upload')
+      .waitFor();
+    await page.getByText('1 change and 1 photo waiting').waitFor();
+    expect(await filesOnTablet(page)).toEqual({ files: 1, chunks: 1 });
+
+    await page.getByRole('link', { name: 'Sync details' }).click();
+    const row = waitingTable(page).getByRole('row').filter({ hasText: 'New visit: Burn, right hand' });
+    const asked: string[] = [];
+    page.once('dialog', (dialog) => {
+      asked.push(dialog.message());
+      void dialog.accept();
+    });
+    await row.getByRole('button', { name: 'Withdraw' }).click();
+    await page.getByText('The change and 1 photo were withdrawn.').waitFor();
+    expect(asked).toEqual([
+      'Withdraw this change and 1 photo (burn.png)? It will not be sent, and what you typed is removed from ' +
+        'this tablet. The photo belongs to a record that goes with the change: removed from this tablet too, ' +
+        'and not uploaded.',
+    ]);
+    await page.getByText('Nothing on this tablet waits to be sent.').waitFor();
+    await page.getByText('No changes waiting').waitFor();
+    // The photo's bytes and description are gone from the tablet's file database.
+    await expect.poll(() => filesOnTablet(page)).toEqual({ files: 0, chunks: 0 });
+
+    // The patient shows no visit.
+    await openPatient(page, 'Grace Tembo');
+    await page.getByRole('button', { name: 'New encounter' }).waitFor();
+    expect(await page.getByRole('heading', { level: 3, name: /Burn, right hand/ }).count()).toBe(0);
+    expect(await page.getByText('burn.png').count()).toBe(0);
+
+    // Online again: the server never hears of the visit or its photo.
+    suite.clinic.cut(false);
+    await context.setOffline(false);
+    await statusText(page, 'Online').waitFor({ timeout: 25_000 });
+    await page.getByRole('banner').getByRole('button', { name: 'Sync now' }).click();
+    await page.getByText(/^Last synced at/).waitFor();
+    const { records } = await suite.clinic.app.outpost.store.pull('clinic-a', 0, 1000, ['encounters']);
+    expect(records.filter((r) => r.dataJson.includes('Burn, right hand'))).toEqual([]);
+    expect(await filesOnTablet(page)).toEqual({ files: 0, chunks: 0 });
     await context.close();
   });
 

@@ -238,11 +238,19 @@ export class Collection<D extends RecordData = RecordData> {
         hlc,
         updatedAt: op.createdAt,
       };
-      // Refused updates of this record stop showing the fields this change sets again.
+      // Refused updates of this record stop showing the fields this change sets again. Which change
+      // set each first is kept, so withdrawing that change shows the field again (outbox/withdraw.ts).
       const superseded = this.ctx.db.state
         .opsFor(this.def.name, rec.id)
         .filter((o) => o.status === 'failed' && o.type === 'update')
-        .map((o) => ({ ...o, superseded: [...new Set([...(o.superseded ?? []), ...Object.keys(fields)])] }));
+        .map((o) => {
+          const added = Object.keys(fields).filter((f) => !(o.superseded ?? []).includes(f));
+          return {
+            ...o,
+            superseded: [...(o.superseded ?? []), ...added],
+            supersededBy: { ...o.supersededBy, ...Object.fromEntries(added.map((f) => [f, op.seq])) },
+          };
+        });
       return {
         batch: { putRecords: [next], putOps: [...superseded, op], meta: { 'outbox.lastSeq': op.seq } },
         result: { record: next, written: true },

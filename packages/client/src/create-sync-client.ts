@@ -44,7 +44,7 @@ import type { ClientFiles } from './files/client-files';
 import { FileDb } from './files/file-db';
 import { checkFileOptions } from './files/file-options';
 import { createFileTransport } from './files/file-transport';
-import { FileUploads } from './files/file-uploads';
+import { FileUploads, settleWithdrawn } from './files/file-uploads';
 import type { LocalFileStore } from './files/local-file-store';
 import { memoryFileStore } from './files/memory-file-store';
 import { recordIdsOf } from './files/record-ids';
@@ -169,14 +169,16 @@ export interface SyncClient {
     /**
      * What withdrawing the given ops would take, without changing anything: the ops that go (those
      * named and those that depend on them: later changes of the same record, and for a record the
-     * server never had, the changes that name it), and the ops that cannot be withdrawn, with why
-     * (sent, in flight, answered). A UI shows this before asking the person to confirm.
+     * server never had, the changes that name it), the files attached here to the records that
+     * go (`files`), and the ops that cannot be withdrawn, with why (sent, in flight, answered). A UI
+     * shows this before asking the person to confirm.
      */
     planWithdrawal(seqs: readonly number[]): WithdrawalPlan;
     /**
      * Takes changes a person made off the device before they are sent: they never reach the
      * server, and their records show again as the server has them with the device's other changes
-     * on top (a record the server never had goes), in one write. Only changes that have never left
+     * on top (a record the server never had goes, with the files attached to it here: `files` of
+     * the plan; what the server holds of one is deleted by the next sync), in one write. Only changes that have never left
      * the device: one in flight or sent without an answer may already be on the server, and is
      * refused (`CONFLICT`), as is a call that leaves out a change depending on those named
      * (`details.reason: 'DEPENDENTS'`, naming them): nothing goes unasked. Works offline; only a
@@ -302,7 +304,10 @@ export async function createSyncClient(options: SyncClientOptions): Promise<Sync
     onUnauthorized: (error) => emit('unauthorized', error),
     clientId,
   });
-  const recordIds = recordIdsOf(db.state);
+  const recordIds = recordIdsOf(db);
+  // Files of records withdrawn just before the app stopped, should their write not have followed.
+  // A failure here is met again before the next sync's uploads, which run it first.
+  await settleWithdrawn(fileDb, recordIds).catch(() => undefined);
   const fileUploads = new FileUploads({
     db: fileDb,
     transport: fileTransport,
@@ -507,8 +512,15 @@ export async function createSyncClient(options: SyncClientOptions): Promise<Sync
         return retried;
       },
       discard: (seqs) => engine.discardRefused(seqs),
-      planWithdrawal: (seqs) => planWithdrawal(schema, db.state, seqs),
-      withdraw: (seqs) => engine.withdraw(seqs),
+      planWithdrawal: (seqs) => planWithdrawal(schema, db.state, seqs, files.list()),
+      withdraw: async (seqs) => {
+        const count = await engine.withdraw(seqs);
+        // The files of the records that went, from their own store. The withdrawal stands whatever
+        // happens here: the records are listed with it, and what is left of their files goes when
+        // the client next opens or before the next sync's uploads.
+        await settleWithdrawn(fileDb, recordIds).catch(() => undefined);
+        return count;
+      },
       clearCompleted: () =>
         db.write(() => {
           const done = [...db.state.outbox.values()].filter((o) => o.status === 'done').map((o) => o.seq);

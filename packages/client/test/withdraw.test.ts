@@ -4,11 +4,11 @@
 import { setImmediate as nextTurn } from 'node:timers/promises';
 import { IDBFactory, IDBKeyRange } from 'fake-indexeddb';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { isOutpostError } from '@outpost/core';
+import { isOutpostError, uuidv7 } from '@outpost/core';
 import type { RecordResponse, StatusResponse } from '@outpost/core';
 import { fieldClinic, vetPractice } from '@outpost/examples';
-import { encryptedStore, indexedDbStore, memoryStore } from '../src/index';
-import type { LocalStore, SyncClient, WriteBatch } from '../src/index';
+import { StoreWriteError, encryptedStore, indexedDbStore, memoryFileStore, memoryStore } from '../src/index';
+import type { LocalFileStore, LocalStore, SyncClient, SyncClientOptions, WriteBatch } from '../src/index';
 import {
   ManualTimers,
   TestNetwork,
@@ -19,6 +19,7 @@ import {
   startServer,
 } from './client-fixture';
 import type { TestServer } from './client-fixture';
+import { FileFaults, photo } from './file-faults';
 
 const nurse = 'nurse@clinic-a.test';
 
@@ -492,6 +493,362 @@ describe('withdrawing records created offline under temp ids (vet practice)', ()
       conflict: 0,
       rejected: 0,
       duplicate: 0,
+    });
+  });
+});
+
+describe('withdrawing a record created offline takes the files attached to it', () => {
+  let server: TestServer;
+  beforeAll(async () => {
+    server = await startServer(fieldClinic);
+  });
+  afterAll(async () => server.close());
+
+  const admin = 'admin@clinic-a.test';
+  const KiB = 1024;
+  let names = 0;
+
+  /** A tablet whose record store and file store are named, so closing and opening it finds them again. */
+  function tablet(fileStore?: (inner: LocalFileStore) => LocalFileStore) {
+    const name = `withdraw-files-${++names}`;
+    const network = new TestNetwork();
+    const faults = new FileFaults(network.fetch);
+    const timers = new ManualTimers();
+    return {
+      network,
+      faults,
+      open: (extra: Partial<SyncClientOptions> = {}) =>
+        openClient(server, nurse, memoryStore({ name }), network, {
+          files: (fileStore ?? ((inner) => inner))(memoryFileStore({ name })),
+          fileChunkBytes: KiB,
+          fetch: faults.fetch,
+          timers,
+          deviceId: `tablet-wf${names}`,
+          ...extra,
+        }),
+    };
+  }
+
+  /** The status the server answers for a file, read by a role that may read every file. */
+  async function fileStatus(id: string): Promise<number> {
+    const res = await fetch(`${server.url}/v1/files/${id}`, {
+      headers: { authorization: `Bearer ${await server.token(admin)}` },
+    });
+    await res.arrayBuffer();
+    return res.status;
+  }
+
+  async function recordStatus(collection: string, id: string): Promise<number> {
+    const res = await fetch(`${server.url}/v1/records/${collection}/${id}`, {
+      headers: { authorization: `Bearer ${await server.token(nurse)}` },
+    });
+    await res.arrayBuffer();
+    return res.status;
+  }
+
+  /** The files requests that uploaded something: declarations and chunks. */
+  const uploads = (faults: FileFaults) => faults.fileRequests.filter((r) => r.startsWith('PUT'));
+
+  it('takes a patient registered offline with its photo never sent and one half uploaded: the server keeps neither, through reopening', async () => {
+    const device = tablet();
+    let client = await device.open();
+    // The wound was photographed first, for the patient's record about to be made: the photo goes
+    // under the record's id with a sync, and the link drops after two of its four chunks.
+    const patientId = uuidv7();
+    const halfSent = await client.files.attach(photo(4 * KiB, 21), {
+      collection: 'patients',
+      recordId: patientId,
+      name: 'wound.jpg',
+    });
+    device.faults.cutAfterChunks = 2;
+    expect((await client.sync()).ok).toBe(false);
+    expect(device.faults.chunksSent).toEqual([0, 1]);
+    expect(await fileStatus(halfSent.id)).toBe(200);
+
+    // Offline, the nurse registers the patient, attaches another photo, and opens a visit with one.
+    device.network.mode = 'offline';
+    device.faults.cutAfterChunks = Infinity;
+    const patient = await client.collection('patients').create({ name: 'Wrong Person' }, { id: patientId });
+    const neverSent = await client.files.attach(photo(2 * KiB, 22), {
+      collection: 'patients',
+      recordId: patientId,
+      name: 'face.jpg',
+    });
+    const visit = await client.collection('encounters').create({ patientId, diagnosis: 'Burn' });
+    const burn = await client.files.attach(photo(KiB, 23), {
+      collection: 'encounters',
+      recordId: visit.id,
+      name: 'burn.jpg',
+    });
+    // Not uploaded while the record's create has not left the device: it may still be withdrawn.
+    expect(client.files.status(neverSent.id)?.waitingFor).toBe(
+      `the create of patients ${patientId} to be sent`,
+    );
+    const [create] = waitingOps(client);
+
+    const plan = client.queue.planWithdrawal([create?.seq as number]);
+    expect(plan.ops.map((o) => o.id)).toEqual([patient.id, visit.id]);
+    expect(plan.files.map((f) => f.name).sort()).toEqual(['burn.jpg', 'face.jpg', 'wound.jpg']);
+    expect(await client.queue.withdraw(plan.ops.map((o) => o.seq))).toBe(2);
+    expect(await client.collection('patients').get(patientId)).toBeNull();
+    expect(client.files.list()).toEqual([]);
+    expect(client.files.stats()).toMatchObject({ attached: 0, waiting: 0 });
+
+    // The app is closed and opened again, still offline: all of it stays gone.
+    await closeClient(client);
+    client = await device.open();
+    expect(client.files.list()).toEqual([]);
+    expect(client.queue.list()).toEqual([]);
+    expect(await client.collection('encounters').get(visit.id)).toBeNull();
+
+    // Online: the half upload is deleted on the server, nothing is uploaded, no record is made.
+    device.network.mode = 'online';
+    const before = device.faults.fileRequests.length;
+    expect(await client.sync()).toMatchObject({ ok: true, pushed: { sent: 0 }, files: { uploaded: 0 } });
+    const after = device.faults.fileRequests.slice(before);
+    expect(after.every((r) => r.startsWith('DELETE'))).toBe(true);
+    expect(after).toContain(`DELETE /v1/files/${halfSent.id}`);
+    expect(device.faults.chunksSent).toEqual([0, 1]);
+    expect(await fileStatus(halfSent.id)).toBe(404);
+    expect(await fileStatus(neverSent.id)).toBe(404);
+    expect(await fileStatus(burn.id)).toBe(404);
+    expect(await recordStatus('patients', patientId)).toBe(404);
+    expect(await recordStatus('encounters', visit.id)).toBe(404);
+    // Done with: the next sync asks nothing more.
+    const settled = device.faults.fileRequests.length;
+    await client.sync();
+    expect(device.faults.fileRequests.length).toBe(settled);
+  });
+
+  it('uploads nothing of a record whose create is held back, so withdrawing the create leaves nothing on the server', async () => {
+    const device = tablet();
+    const client = await device.open({ retry: { maxAttempts: 1 } });
+    device.network.mode = 'offline';
+    const patient = await client.collection('patients').create({ name: 'Alinafe C.' });
+    // The patient's create gives up on the network; the visit made after it waits for it.
+    expect((await client.sync()).ok).toBe(false);
+    const visit = await client.collection('encounters').create({ patientId: patient.id, diagnosis: 'Cut' });
+    const cut = await client.files.attach(photo(3 * KiB, 28), {
+      collection: 'encounters',
+      recordId: visit.id,
+      name: 'cut.jpg',
+    });
+    device.network.mode = 'online';
+    expect(await client.sync()).toMatchObject({
+      ok: true,
+      pushed: { sent: 0, held: 1 },
+      files: { uploaded: 0 },
+    });
+    // Held back, the visit's create has never left the device: its photo waits with it.
+    expect(client.files.status(cut.id)).toMatchObject({
+      state: 'waiting',
+      waitingFor: `the create of encounters ${visit.id} to be sent`,
+    });
+    expect(device.faults.fileRequests).toEqual([]);
+
+    const held = waitingOps(client).find((o) => o.id === visit.id);
+    expect(client.queue.planWithdrawal([held?.seq as number]).files.map((f) => f.id)).toEqual([cut.id]);
+    expect(await client.queue.withdraw([held?.seq as number])).toBe(1);
+    expect(client.files.list()).toEqual([]);
+    // "Sync now" sends the patient; nothing of the visit or its photo goes.
+    expect(await client.sync({ manual: true })).toMatchObject({ ok: true, pushed: { applied: 1 } });
+    expect(uploads(device.faults)).toEqual([]);
+    expect(await fileStatus(cut.id)).toBe(404);
+    expect(await recordStatus('encounters', visit.id)).toBe(404);
+    expect(await recordStatus('patients', patient.id)).toBe(200);
+  });
+
+  it('leaves the file of a record the server has to upload when only an update of it is withdrawn', async () => {
+    const device = tablet();
+    const client = await device.open();
+    const patient = await client.collection('patients').create({ name: 'Right Person', village: 'Zomba' });
+    expect((await client.sync()).ok).toBe(true);
+
+    device.network.mode = 'offline';
+    await client.collection('patients').update(patient.id, { village: 'Wrong Village' });
+    const scan = await client.files.attach(photo(2 * KiB, 24), {
+      collection: 'patients',
+      recordId: patient.id,
+      name: 'consent.pdf',
+    });
+    const [edit] = waitingOps(client);
+    const plan = client.queue.planWithdrawal([edit?.seq as number]);
+    expect(plan.files).toEqual([]);
+    expect(await client.queue.withdraw([edit?.seq as number])).toBe(1);
+    expect(client.files.status(scan.id)).toMatchObject({ state: 'waiting', held: true });
+
+    device.network.mode = 'online';
+    expect(await client.sync()).toMatchObject({ ok: true, pushed: { sent: 0 }, files: { uploaded: 1 } });
+    expect(client.files.status(scan.id)?.state).toBe('synced');
+    expect(await fileStatus(scan.id)).toBe(200);
+    expect((await serverRecord(server, 'patients', patient.id)).data).toEqual({
+      name: 'Right Person',
+      village: 'Zomba',
+    });
+  });
+
+  it('finishes taking the files when the app stopped between the records and the files: none is uploaded', async () => {
+    // The file store fails its next write that removes files, as a tablet switched off between
+    // the record store's write and the file store's does: the records went, the files did not.
+    let failRemoval = false;
+    const device = tablet((inner) => ({
+      ...inner,
+      kind: inner.kind,
+      load: () => inner.load(),
+      readChunk: (id, index) => inner.readChunk(id, index),
+      clear: () => inner.clear(),
+      close: () => inner.close(),
+      commit: async (write) => {
+        if (failRemoval && (write.deleteFiles?.length ?? 0) > 0) {
+          failRemoval = false;
+          throw new StoreWriteError('memory', new Error('the tablet switched off'));
+        }
+        await inner.commit(write);
+      },
+    }));
+    let client = await device.open();
+    const patientId = uuidv7();
+    const halfSent = await client.files.attach(photo(4 * KiB, 25), {
+      collection: 'patients',
+      recordId: patientId,
+      name: 'ulcer.jpg',
+    });
+    device.faults.cutAfterChunks = 2;
+    expect((await client.sync()).ok).toBe(false);
+    device.faults.cutAfterChunks = Infinity;
+    device.network.mode = 'offline';
+    await client.collection('patients').create({ name: 'Registered Twice' }, { id: patientId });
+    const neverSent = await client.files.attach(photo(KiB, 26), {
+      collection: 'patients',
+      recordId: patientId,
+      name: 'ulcer, closer.jpg',
+    });
+    const [create] = waitingOps(client);
+
+    failRemoval = true;
+    // The withdrawal stands: its records went in their write.
+    expect(await client.queue.withdraw([create?.seq as number])).toBe(1);
+    expect(await client.collection('patients').get(patientId)).toBeNull();
+    expect(
+      client.files
+        .list()
+        .map((f) => f.id)
+        .sort(),
+    ).toEqual([halfSent.id, neverSent.id].sort());
+
+    // Opened again: the files of the withdrawn record go first thing.
+    await closeClient(client);
+    client = await device.open();
+    expect(client.files.list()).toEqual([]);
+
+    device.network.mode = 'online';
+    expect(await client.sync()).toMatchObject({ ok: true, files: { uploaded: 0 } });
+    expect(uploads(device.faults).filter((r) => r.includes(neverSent.id))).toEqual([]);
+    expect(device.faults.chunksSent).toEqual([0, 1]);
+    expect(await fileStatus(halfSent.id)).toBe(404);
+    expect(await recordStatus('patients', patientId)).toBe(404);
+  });
+
+  it('uploads nothing of a withdrawn record when the files could not go at once, and the next sync comes first', async () => {
+    let failRemoval = false;
+    const device = tablet((inner) => ({
+      ...inner,
+      kind: inner.kind,
+      load: () => inner.load(),
+      readChunk: (id, index) => inner.readChunk(id, index),
+      clear: () => inner.clear(),
+      close: () => inner.close(),
+      commit: async (write) => {
+        if (failRemoval && (write.deleteFiles?.length ?? 0) > 0) {
+          failRemoval = false;
+          throw new StoreWriteError('memory', new Error('disk full for a moment'));
+        }
+        await inner.commit(write);
+      },
+    }));
+    const client = await device.open();
+    device.network.mode = 'offline';
+    const patient = await client.collection('patients').create({ name: 'Not This One' });
+    const file = await client.files.attach(photo(2 * KiB, 27), {
+      collection: 'patients',
+      recordId: patient.id,
+      name: 'rash.jpg',
+    });
+    const [create] = waitingOps(client);
+    failRemoval = true;
+    expect(await client.queue.withdraw([create?.seq as number])).toBe(1);
+    expect(client.files.status(file.id)).not.toBeNull();
+
+    device.network.mode = 'online';
+    expect(await client.sync()).toMatchObject({ ok: true, files: { uploaded: 0, waiting: 0, failed: 0 } });
+    expect(client.files.list()).toEqual([]);
+    expect(uploads(device.faults)).toEqual([]);
+    expect(device.faults.fileRequests).toEqual([`DELETE /v1/files/${file.id}`]);
+    expect(await fileStatus(file.id)).toBe(404);
+  });
+});
+
+describe('withdrawing a change made on top of a refused one', () => {
+  let server: TestServer;
+  beforeAll(async () => {
+    server = await startServer(fieldClinic);
+  });
+  afterAll(async () => server.close());
+
+  it('shows the refused value again where only the withdrawn change had set the field again', async () => {
+    const network = new TestNetwork();
+    const name = 'withdraw-over-refused';
+    const open = () =>
+      openClient(server, nurse, memoryStore({ name }), network, {
+        timers: new ManualTimers(),
+        deviceId: 'tablet-wr1',
+      });
+    let client = await open();
+    const encounters = client.collection('encounters');
+    const p = await client.collection('patients').create({ name: 'Tionge' });
+    const e = await encounters.create({ patientId: p.id, diagnosis: 'Fever', notes: 'day 1' });
+    expect((await client.sync()).ok).toBe(true);
+    // Refused for good: the visit moved to a patient that exists nowhere. It stays on screen.
+    await encounters.update(e.id, { patientId: uuidv7(), diagnosis: 'Malaria', notes: 'day 2' });
+    expect((await client.sync()).pushed.rejected).toBe(1);
+    expect(await encounters.get(e.id)).toMatchObject({ refused: true, data: { diagnosis: 'Malaria' } });
+
+    // Offline, the notes are typed again and sent later; the diagnosis is typed again, by mistake.
+    network.mode = 'offline';
+    await encounters.update(e.id, { notes: 'day 3' });
+    await encounters.update(e.id, { diagnosis: 'Typhoid' });
+    expect((await encounters.get(e.id))?.data).toMatchObject({ diagnosis: 'Typhoid', notes: 'day 3' });
+    const mistake = waitingOps(client).find((o) => o.data?.['diagnosis'] === 'Typhoid');
+    expect(await client.queue.withdraw([mistake?.seq as number])).toBe(1);
+
+    // As it showed before the mistake: the refused diagnosis, the notes typed since.
+    const shown = await encounters.get(e.id);
+    expect(shown).toMatchObject({
+      refused: true,
+      pending: true,
+      data: { diagnosis: 'Malaria', notes: 'day 3' },
+    });
+    expect(client.queue.stats()).toMatchObject({ refused: 1, pending: 1 });
+    await closeClient(client);
+    client = await open();
+    expect((await client.collection('encounters').get(e.id))?.data).toMatchObject({
+      diagnosis: 'Malaria',
+      notes: 'day 3',
+    });
+
+    // The notes go; the refusal, once read and discarded, leaves the server's diagnosis.
+    network.mode = 'online';
+    expect((await client.sync()).pushed.applied).toBe(1);
+    const refused = client.queue.list().filter((o) => o.rejected === true);
+    expect(await client.queue.discard(refused.map((o) => o.seq))).toBe(1);
+    expect((await client.collection('encounters').get(e.id))?.data).toEqual({
+      patientId: p.id,
+      diagnosis: 'Fever',
+      notes: 'day 3',
+    });
+    expect((await serverRecord(server, 'encounters', e.id)).data).toMatchObject({
+      diagnosis: 'Fever',
+      notes: 'day 3',
     });
   });
 });

@@ -146,14 +146,18 @@ export function createClientFiles(o: ClientFilesOptions): ClientFiles & { close(
     const { chunkSha256: _hashes, ...file } = stored;
     const live = o.uploads.uploading(stored.id);
     const recordId = o.recordIds.real(stored.recordId);
+    const waitingFor =
+      stored.state !== 'waiting'
+        ? null
+        : isTempId(recordId)
+          ? `the id the server gives ${stored.collection} ${recordId}`
+          : o.recordIds.unsent(stored.collection, recordId);
     return {
       ...file,
       recordId,
       state: live !== null ? 'uploading' : stored.state,
       chunksUploaded: live ?? stored.chunksUploaded,
-      ...(stored.state === 'waiting' && isTempId(recordId)
-        ? { waitingFor: `the id the server gives ${stored.collection} ${recordId}` }
-        : {}),
+      ...(waitingFor !== null ? { waitingFor } : {}),
     };
   }
 

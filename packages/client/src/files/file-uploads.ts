@@ -3,6 +3,7 @@ import type { ChunkReceipt, FileDeclaration, RetryPolicy } from '@outpost/core';
 import { ClientClosedError } from '../client-closed';
 import { CircuitOpenError } from '../network/circuit-breaker';
 import { StoreClosedError } from '../stores/store-errors';
+import { keyOf } from '../local-state';
 import { isTransient } from '../sync/sync-engine';
 import type { EngineSend, FileStage } from '../sync/sync-engine';
 import type { FileDb } from './file-db';
@@ -53,11 +54,54 @@ function abandonSettled(err: unknown): boolean {
   return isOutpostError(err) && (err.code === 'NOT_FOUND' || err.code === 'FORBIDDEN');
 }
 
+export type RecordRef = { collection: string; id: string };
+
 export interface RecordIds {
   /** The record's real id once the server replaced its temp id; the id itself otherwise. */
   real(id: string): string;
   /** Why a record still under a temp id will never get a real one (its create was refused...), or null. */
   lost(collection: string, id: string): string | null;
+  /**
+   * What a file of the record waits for while the record's create has not left the device, or
+   * null. Such a create may still be withdrawn, and the record never exist on the server.
+   */
+  unsent(collection: string, id: string): string | null;
+  /** Records whose create was withdrawn, their files on this device still to go (record-ids.ts). */
+  withdrawn(): readonly RecordRef[];
+  /** Forgets those of `withdrawn()` whose files have gone. */
+  forgetWithdrawn(records: readonly RecordRef[]): Promise<void>;
+}
+
+/**
+ * Removes from the device the files attached here to records whose create was withdrawn, then
+ * forgets those records. One the server may hold part or all of (declared under its record's real
+ * id, by a device that attached it before the record's create was made) goes on the abandoned list
+ * as `files.discard` puts it, and the next sync deletes it there: the record it belongs to will
+ * never exist. A file under a temp id was never declared. Run after the withdrawal's record write,
+ * when the client opens and before each sync's uploads: a stop between the two writes leaves
+ * the records listed, and this finishes it. Running it twice does nothing more.
+ */
+export async function settleWithdrawn(db: FileDb, recordIds: RecordIds): Promise<void> {
+  const records = [...recordIds.withdrawn()];
+  if (records.length === 0) return;
+  const gone = new Set(records.map((r) => keyOf(r.collection, r.id)));
+  await db.write(() => {
+    const files = [...db.files.values()].filter(
+      (f) => f.origin === 'device' && gone.has(keyOf(f.collection, recordIds.real(f.recordId))),
+    );
+    if (files.length === 0) return { write: null, result: undefined };
+    const declared = files.filter((f) => !isTempId(recordIds.real(f.recordId))).map((f) => f.id);
+    const abandoned = abandonedFiles(db);
+    const added = declared.filter((id) => !abandoned.includes(id));
+    return {
+      write: {
+        deleteFiles: files.map((f) => f.id),
+        ...(added.length > 0 ? { meta: abandonedWrite([...abandoned, ...added]) } : {}),
+      },
+      result: undefined,
+    };
+  });
+  await recordIds.forgetWithdrawn(records);
 }
 
 export interface FileUploadsOptions {
@@ -170,6 +214,9 @@ export class FileUploads implements FileStage {
    * server (5xx) is stored as a failed try and thrown, so the sync ends and the engine backs off.
    */
   async upload(send: Send, onUploaded: () => void): Promise<void> {
+    // Files of records withdrawn, should the app have stopped before they went: gone, and what the
+    // server holds of them on the abandoned list, before any upload.
+    await settleWithdrawn(this.o.db, this.o.recordIds);
     await this.abandon(send);
     const tried = new Set<string>();
     for (;;) {
@@ -204,8 +251,11 @@ export class FileUploads implements FileStage {
     const waiting = [...this.o.db.files.values()]
       .filter((f) => f.state === 'waiting' && !tried.has(f.id))
       .sort((a, b) => a.createdAt.localeCompare(b.createdAt) || (a.id < b.id ? -1 : 1));
+    const withdrawn = new Set(this.o.recordIds.withdrawn().map((r) => keyOf(r.collection, r.id)));
     for (const file of waiting) {
       const recordId = this.o.recordIds.real(file.recordId);
+      // Its record's create was withdrawn while this sync ran: the file goes from the device next.
+      if (withdrawn.has(keyOf(file.collection, recordId))) continue;
       if (isTempId(recordId)) {
         // Its record has no id on the server yet: the file goes once a push brings it one.
         const lost = this.o.recordIds.lost(file.collection, recordId);
@@ -219,6 +269,11 @@ export class FileUploads implements FileStage {
         }
         continue;
       }
+      // Its record's create has not left the device, and may still be withdrawn: uploaded now, the
+      // file could be left on the server for a record that will never exist. A sync pushes before
+      // it uploads, so this only holds back a file whose record's create is held back, or was made
+      // after the push put its batches together.
+      if (this.o.recordIds.unsent(file.collection, recordId) !== null) continue;
       if (recordId === file.recordId) return file;
       // Stored before it is declared: the server knows the file by its record's real id only.
       const rewritten = await this.o.db.update(file.id, (f) => ({ ...f, recordId }));

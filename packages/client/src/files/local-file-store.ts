@@ -7,7 +7,7 @@
 
 /** What happens to a file attached on this device. */
 export type FileState =
-  /** Goes with the next sync (or waits for its record's id from the server: `waitingFor`). */
+  /** Goes with the next sync (or waits for its record's create to go, or its id from the server: `waitingFor`). */
   | 'waiting'
   /** A sync is sending it now. Never stored: a file caught uploading is waiting when read again. */
   | 'uploading'
@@ -50,7 +50,7 @@ export interface LocalFile {
   readonly chunksUploaded: number;
   /** True while the device holds the bytes: `get` answers without the network. */
   readonly held: boolean;
-  /** Why a waiting file does not go yet (its record still has a temp id). */
+  /** Why a waiting file does not go yet: its record still has a temp id, or its create has not been sent. */
   readonly waitingFor?: string;
   /** Failed sends in a row that brought no chunk to the server. */
   readonly attempts: number;

@@ -1,9 +1,26 @@
-import type { LocalState } from '../local-state';
-import { isRefused } from '../local-state';
-import type { RecordIds } from './file-uploads';
+import type { LocalDb } from '../local-db';
+import { isRefused, keyOf } from '../local-state';
+import { isWithdrawable } from '../outbox/withdraw';
+import type { RecordIds, RecordRef } from './file-uploads';
+
+/**
+ * The record meta key listing records whose create a withdrawal took (`queue.withdraw`) and whose
+ * files on the device are still to go. The records go in the record store, the files in the file
+ * store, a database of its own: no transaction holds both. So the withdrawal stores this with the
+ * records it removes, and the files go after, at once, or at the next start or sync should the app
+ * stop between the two writes: a file is never uploaded for a record that will never exist.
+ */
+export const withdrawnKey = 'files.withdrawnRecords';
+
+/** The records listed under `withdrawnKey` in record meta `meta`. */
+export function withdrawnIn(meta: Readonly<Record<string, unknown>>): RecordRef[] {
+  const list = meta[withdrawnKey];
+  return Array.isArray(list) ? (list as RecordRef[]) : [];
+}
 
 /** What the files need of the record side: a temp id's real id once a push brought it, or why it never will. */
-export function recordIdsOf(state: LocalState): RecordIds {
+export function recordIdsOf(db: LocalDb): RecordIds {
+  const { state } = db;
   return {
     real: (id) => (state.meta['tempIds'] as Record<string, string> | undefined)?.[id] ?? id,
     lost(collection, id) {
@@ -15,6 +32,20 @@ export function recordIdsOf(state: LocalState): RecordIds {
         return `${collection} ${id}, the record this file belongs to, is not on this device (deleted before it reached the server?)`;
       }
       return null;
+    },
+    unsent(collection, id) {
+      const create = state.opsFor(collection, id).find((o) => o.type === 'create' && isWithdrawable(o));
+      return create ? `the create of ${collection} ${id} to be sent` : null;
+    },
+    withdrawn: () => withdrawnIn(state.meta),
+    async forgetWithdrawn(records) {
+      const done = new Set(records.map((r) => keyOf(r.collection, r.id)));
+      await db.write(() => {
+        const list = withdrawnIn(state.meta);
+        const left = list.filter((r) => !done.has(keyOf(r.collection, r.id)));
+        if (left.length === list.length) return { batch: null, result: undefined };
+        return { batch: { meta: { [withdrawnKey]: left.length > 0 ? left : undefined } }, result: undefined };
+      });
     },
   };
 }

@@ -4,8 +4,9 @@ import { describe, expect, it } from 'vitest';
 import { isOutpostError } from '@outpost/core';
 import { fieldClinic } from '@outpost/examples';
 import { LocalState, afterApplied, heldServerCopy, viewOf } from '../local-state';
+import type { LocalFile } from '../files/local-file-store';
 import type { LocalRecord, OutboxEntry } from '../stores/local-store';
-import { assertWithdrawable, isWithdrawable, planWithdrawal } from './withdraw';
+import { assertWithdrawable, isWithdrawable, planWithdrawal, shownAgain } from './withdraw';
 
 let nextSeq = 0;
 function op(
@@ -175,6 +176,137 @@ describe('what a withdrawal takes', () => {
     const plan = planWithdrawal(fieldClinic, stateOf([create, visit]), [create.seq]);
     expect(plan.blocked).toMatchObject([{ seq: visit.seq, reason: 'in-flight' }]);
     expect(refusal(() => assertWithdrawable(plan))).toBe('IN_FLIGHT');
+  });
+});
+
+/** A file as `client.files.list()` shows it. */
+function file(id: string, collection: string, recordId: string, extra: Partial<LocalFile> = {}): LocalFile {
+  return {
+    id,
+    collection,
+    recordId,
+    name: `${id}.jpg`,
+    contentType: 'image/jpeg',
+    size: 2048,
+    sha256: 'a'.repeat(64),
+    chunkSize: 1024,
+    chunkCount: 2,
+    createdAt: '2026-11-22T08:00:00.000Z',
+    origin: 'device',
+    state: 'waiting',
+    chunksUploaded: 0,
+    held: true,
+    attempts: 0,
+    ...extra,
+  };
+}
+
+describe('the files a withdrawal takes', () => {
+  it('takes the files of every record whose create goes, the records the server never had, and no other', () => {
+    const patient = op('patients', 'create', 'p-new', { name: 'Grace Banda' });
+    const visit = op('encounters', 'create', 'e-new', { patientId: 'p-new', diagnosis: 'Malaria' });
+    const kept = op('patients', 'update', 'p-old', { village: 'Nsanje' }, { baseVersion: 2 });
+    const state = stateOf(
+      [patient, visit, kept],
+      [
+        record('patients', 'p-new', { name: 'Grace Banda' }, 0),
+        record('encounters', 'e-new', { patientId: 'p-new' }, 0),
+        record('patients', 'p-old', { name: 'Old', village: 'Nsanje' }, 2),
+      ],
+    );
+    const photo = file('f-photo', 'patients', 'p-new');
+    const halfSent = file('f-half', 'patients', 'p-new', { chunksUploaded: 1, attempts: 1 });
+    const wound = file('f-wound', 'encounters', 'e-new', { state: 'synced', chunksUploaded: 2 });
+    const oldPhoto = file('f-old', 'patients', 'p-old');
+    // Another collection, same id: another record.
+    const elsewhere = file('f-else', 'encounters', 'p-new');
+    // Listed from the server (another device's): the device never attached it, and leaves it.
+    const colleagues = file('f-server', 'patients', 'p-new', { origin: 'server', state: 'synced' });
+    const files = [photo, halfSent, wound, oldPhoto, elsewhere, colleagues];
+
+    const plan = planWithdrawal(fieldClinic, state, [patient.seq], files);
+    expect(seqs(plan.ops)).toEqual([patient.seq, visit.seq]);
+    expect(plan.files.map((f) => f.id)).toEqual(['f-photo', 'f-half', 'f-wound']);
+    // Files never need naming: a withdrawal asked with the ops alone goes ahead.
+    expect(() => assertWithdrawable(planWithdrawal(fieldClinic, state, seqs(plan.ops), files))).not.toThrow();
+    // The visit alone takes its own file, not its patient's.
+    expect(planWithdrawal(fieldClinic, state, [visit.seq], files).files).toEqual([wound]);
+    // An update of a record the server has leaves the record's files alone.
+    expect(planWithdrawal(fieldClinic, state, [kept.seq], files).files).toEqual([]);
+    // Without the device's files, the plan names none.
+    expect(planWithdrawal(fieldClinic, state, [patient.seq]).files).toEqual([]);
+  });
+
+  it('takes the files of a record under a temp id, and none of a create the server has a record for', () => {
+    const owner = op('users', 'create', 'temp_1_abc_users', { name: 'Farmer Banda' });
+    const mine = op('patients', 'create', 'p-1', { name: 'Same id' });
+    const state = stateOf(
+      [owner, mine],
+      [
+        record('users', 'temp_1_abc_users', { name: 'Farmer Banda' }, 0),
+        // Another device made a record under the same id and this device pulled it.
+        record('patients', 'p-1', { name: 'Same id' }, 1),
+      ],
+    );
+    const herd = file('f-herd', 'users', 'temp_1_abc_users');
+    const kept = file('f-kept', 'patients', 'p-1');
+    expect(planWithdrawal(fieldClinic, state, [owner.seq], [herd, kept]).files).toEqual([herd]);
+    expect(planWithdrawal(fieldClinic, state, [mine.seq], [herd, kept]).files).toEqual([]);
+  });
+
+  it('leaves out the files of a record whose create cannot be withdrawn', () => {
+    const sent = op('patients', 'create', 'p-sent', { name: 'A' }, { sent: true, attempts: 1 });
+    const state = stateOf([sent], [record('patients', 'p-sent', { name: 'A' }, 0)]);
+    const plan = planWithdrawal(fieldClinic, state, [sent.seq], [file('f-1', 'patients', 'p-sent')]);
+    expect(plan.blocked).toMatchObject([{ reason: 'sent' }]);
+    expect(plan.files).toEqual([]);
+  });
+});
+
+describe('a refused change whose field a withdrawn change had set again', () => {
+  it('shows the field again when the first change that set it again goes, and not when that one stays', () => {
+    const refused = op(
+      'encounters',
+      'update',
+      'e-1',
+      { diagnosis: 'Malaria', notes: 'x', vitals: { t: 39 } },
+      {
+        status: 'failed',
+        rejected: true,
+        sent: true,
+        attempts: 1,
+        // notes: set again by an op that stays; vitals: marked by an older version, which did not say by which.
+        superseded: ['notes', 'diagnosis', 'vitals'],
+        supersededBy: { notes: 101, diagnosis: 102 },
+      },
+    );
+    const stays = { ...op('encounters', 'update', 'e-1', { notes: 'y' }), seq: 101 };
+    const withdrawn = { ...op('encounters', 'update', 'e-1', { diagnosis: 'Typhoid' }), seq: 102 };
+    const later = { ...op('encounters', 'update', 'e-1', { notes: 'z' }), seq: 103 };
+    const ops = [refused, stays, withdrawn, later];
+
+    const [again] = shownAgain(ops, new Set([102, 103]));
+    expect(again).toMatchObject({
+      seq: refused.seq,
+      superseded: ['notes', 'vitals'],
+      supersededBy: { notes: 101 },
+    });
+    expect(again?.data).toEqual(refused.data);
+    // The whole run withdrawn: every field it had set again shows again; the older mark stays.
+    const [all] = shownAgain(ops, new Set([101, 102, 103]));
+    expect(all?.superseded).toEqual(['vitals']);
+    expect(all?.supersededBy).toBeUndefined();
+    // Nothing of it withdrawn: nothing changes.
+    expect(shownAgain(ops, new Set([103]))).toEqual([]);
+    const onServer = {
+      data: { patientId: 'p', diagnosis: 'Fever' },
+      deleted: false,
+      version: 3,
+      hlc: 'server-hlc',
+      updatedAt: '2026-11-21T00:00:00.000Z',
+    };
+    const view = viewOf('encounters', 'e-1', onServer, [again as OutboxEntry, stays]);
+    expect(view?.data).toEqual({ patientId: 'p', diagnosis: 'Malaria', notes: 'y' });
   });
 });
 

@@ -7,6 +7,7 @@ import { OutpostError } from '@outpost/core';
 import type { Schema } from '@outpost/core';
 import { keyOf } from '../local-state';
 import type { LocalState } from '../local-state';
+import type { LocalFile } from '../files/local-file-store';
 import type { OutboxEntry } from '../stores/local-store';
 
 /**
@@ -25,6 +26,13 @@ export interface WithdrawalPlan {
   readonly ops: readonly OutboxEntry[];
   /** Of `ops`, the ones not asked for: later changes of the same record, changes naming a record whose create goes. */
   readonly dependents: readonly OutboxEntry[];
+  /**
+   * The files attached on this device to the records whose create goes (records the server never
+   * had): they go with their record, so a screen names them in its confirmation. Never named in
+   * `seqs`. Those the server may hold part of are deleted there by the next sync. Empty when the
+   * plan was made without the device's files.
+   */
+  readonly files: readonly LocalFile[];
   /** The ops that cannot be withdrawn, and why; the withdrawal can be made only when this is empty. */
   readonly blocked: ReadonlyArray<{
     readonly seq: number;
@@ -49,6 +57,19 @@ export function stillToGo(op: OutboxEntry): boolean {
   );
 }
 
+/** A create of a record the server never had (version 0): withdrawn, the record goes, and with it its files. */
+export function createsNewRecord(state: LocalState, op: OutboxEntry): boolean {
+  return op.type === 'create' && (state.record(op.collection, op.id)?.version ?? 0) === 0;
+}
+
+/** The records the server never had whose create is among `ops`: they go with the withdrawal. */
+export function newRecordsOf(
+  state: LocalState,
+  ops: readonly OutboxEntry[],
+): Array<{ collection: string; id: string }> {
+  return ops.filter((o) => createsNewRecord(state, o)).map((o) => ({ collection: o.collection, id: o.id }));
+}
+
 function blockOf(op: OutboxEntry): WithdrawBlock | null {
   if (isWithdrawable(op)) return null;
   if (op.status === 'in-flight') return 'in-flight';
@@ -66,8 +87,16 @@ function blockOf(op: OutboxEntry): WithdrawBlock | null {
  *   encounter of the patient), and theirs in turn: sent, they would point at a record that will
  *   never exist, and the server would refuse them for good.
  * Changes the server already answered are not taken along: nothing sends them again.
+ * `files` are the device's files as `client.files.list()` gives them (record ids real where the
+ * server gave one): those of this device attached to a record whose create goes are in the plan's
+ * `files`. Without them, the plan's `files` is empty.
  */
-export function planWithdrawal(schema: Schema, state: LocalState, seqs: readonly number[]): WithdrawalPlan {
+export function planWithdrawal(
+  schema: Schema,
+  state: LocalState,
+  seqs: readonly number[],
+  files: readonly LocalFile[] = [],
+): WithdrawalPlan {
   const named = new Set(seqs);
   const blocked: Array<{ seq: number; reason: WithdrawBlock; op?: OutboxEntry }> = [];
   const chosen = new Map<number, OutboxEntry>();
@@ -90,17 +119,48 @@ export function planWithdrawal(schema: Schema, state: LocalState, seqs: readonly
     for (const later of state.opsFor(op.collection, op.id)) {
       if (later.seq > op.seq && stillToGo(later)) queue.push(later);
     }
-    if (op.type === 'create' && (state.record(op.collection, op.id)?.version ?? 0) === 0) {
+    if (createsNewRecord(state, op)) {
       referrers ??= referencesByTarget(schema, state);
       queue.push(...(referrers.get(keyOf(op.collection, op.id)) ?? []));
     }
   }
   const ops = [...chosen.values()].filter((o) => blockOf(o) === null).sort((a, b) => a.seq - b.seq);
+  const gone = new Set(newRecordsOf(state, ops).map((r) => keyOf(r.collection, r.id)));
   return {
     ops,
     dependents: ops.filter((o) => !named.has(o.seq)),
+    files: files.filter((f) => f.origin === 'device' && gone.has(keyOf(f.collection, f.recordId))),
     blocked: blocked.sort((a, b) => a.seq - b.seq),
   };
+}
+
+/**
+ * The failed updates of one record that show again what only withdrawn changes had set again.
+ * A later change marks the fields it sets `superseded` on a failed update, so a refusal kept on
+ * screen does not bring back a value the person replaced. Withdrawn, that later change no longer
+ * replaced anything: the record shows again as it did before it, the refused value included. A
+ * field stays superseded when the first change that set it again stays (made before the earliest
+ * one withdrawn: a withdrawal takes every later change of the record still to go). A field marked
+ * by an older version, which did not say which change set it, stays as it was.
+ */
+export function shownAgain(ops: readonly OutboxEntry[], gone: ReadonlySet<number>): OutboxEntry[] {
+  const first = Math.min(...ops.filter((o) => gone.has(o.seq)).map((o) => o.seq));
+  const out: OutboxEntry[] = [];
+  for (const op of ops) {
+    if (op.seq >= first || op.superseded === undefined || op.supersededBy === undefined) continue;
+    const by = op.supersededBy;
+    const back = op.superseded.filter((f) => by[f] !== undefined && by[f] >= first);
+    if (back.length === 0) continue;
+    const superseded = op.superseded.filter((f) => !back.includes(f));
+    const supersededBy = Object.fromEntries(Object.entries(by).filter(([f]) => !back.includes(f)));
+    const { superseded: _fields, supersededBy: _by, ...rest } = op;
+    out.push({
+      ...rest,
+      ...(superseded.length > 0 ? { superseded } : {}),
+      ...(Object.keys(supersededBy).length > 0 ? { supersededBy } : {}),
+    });
+  }
+  return out;
 }
 
 /** The ops still to go, by the record each of their reference fields names. */

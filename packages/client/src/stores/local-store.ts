@@ -71,6 +71,12 @@ export interface OutboxEntry {
    */
   superseded?: string[];
   /**
+   * For each field of `superseded`, the seq of the first later change that set it again. A
+   * withdrawal of that change (`queue.withdraw`) shows the field from this op again. Absent in ops
+   * marked by an older version: their fields stay superseded.
+   */
+  supersededBy?: Record<string, number>;
+  /**
    * True once the server refused the op for good. Its answer is journaled under the opId, so a
    * retry gets the same answer: nothing waits for it, and the server's rejection archive has it.
    */

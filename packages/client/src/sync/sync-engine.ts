@@ -16,7 +16,8 @@ import { fromArchive } from './archived-conflict';
 import { missingReferences } from '../relationships';
 import type { MissingReference } from '../relationships';
 import { readAllPages } from './archive-pages';
-import { assertWithdrawable, planWithdrawal } from '../outbox/withdraw';
+import { assertWithdrawable, newRecordsOf, planWithdrawal, shownAgain } from '../outbox/withdraw';
+import { withdrawnIn, withdrawnKey } from '../files/record-ids';
 
 export type SyncPhase = 'push' | 'pull' | 'done';
 
@@ -1004,8 +1005,9 @@ export class SyncEngine {
    * The server's copy of each record is the one the device keeps beneath its changes, so this
    * works offline. A record whose copy the device does not hold (stored before copies were kept,
    * or waiting to be read again after a push) needs the server: without it this throws and
-   * changes nothing. A record the server never had needs none: it goes. Resolves to how many ops
-   * were withdrawn.
+   * changes nothing. A record the server never had needs none: it goes, and is listed in the same
+   * write for its files on the device to go after it (`settleWithdrawn`, files/file-uploads.ts).
+   * Resolves to how many ops were withdrawn.
    */
   async withdraw(seqs: readonly number[]): Promise<number> {
     const { db, schema, transport } = this.o;
@@ -1046,9 +1048,18 @@ export class SyncEngine {
       }
       const putRecords: LocalRecord[] = [];
       const deleteRecords: RecordRef[] = [];
+      const putOps: OutboxEntry[] = [];
       for (const ref of recordsOf(plan.ops)) {
         const rec = state.record(ref.collection, ref.id);
-        const rest = state.pendingFor(ref.collection, ref.id).filter((o) => !gone.has(o.seq));
+        // A refused change shows again the fields only a withdrawn change had set again.
+        const reshown = new Map(
+          shownAgain(state.opsFor(ref.collection, ref.id), gone).map((o) => [o.seq, o]),
+        );
+        putOps.push(...reshown.values());
+        const rest = state
+          .pendingFor(ref.collection, ref.id)
+          .filter((o) => !gone.has(o.seq))
+          .map((o) => reshown.get(o.seq) ?? o);
         const read = reads.get(keyOf(ref.collection, ref.id));
         let server = this.serverCopy(ref);
         if (
@@ -1069,7 +1080,16 @@ export class SyncEngine {
         if (view && !(view.deleted && rest.length === 0)) putRecords.push(view);
         else if (rec) deleteRecords.push(ref);
       }
-      return { batch: { deleteOps: [...gone], putRecords, deleteRecords }, result: gone.size };
+      // The records the server never had go, and their files with them. The files are in a store of
+      // their own, written after this (files/record-ids.ts): listed here, in this write, they go
+      // even if the app stops before that.
+      const created = newRecordsOf(state, plan.ops);
+      const meta =
+        created.length > 0 ? { [withdrawnKey]: [...withdrawnIn(state.meta), ...created] } : undefined;
+      return {
+        batch: { deleteOps: [...gone], putOps, putRecords, deleteRecords, ...(meta ? { meta } : {}) },
+        result: gone.size,
+      };
     });
   }
 
