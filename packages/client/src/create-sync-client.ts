@@ -76,6 +76,12 @@ export interface SyncClientOptions {
   /** Selective sync: only these collections are pulled. */
   collections?: readonly string[];
   /**
+   * During a catch-up (a first page that is not the last), pull the collections of higher priority
+   * first, tier by tier, before the rest (decision 0025). False: in the server's change order only,
+   * so no change travels twice. Default true.
+   */
+  priorityPull?: boolean;
+  /**
    * Sync when the network comes back, and every `intervalMs` (default 5 minutes). `live`: also
    * keep the server's live stream open and pull as soon as it says the clinic's data changed
    * (default off). False: only by hand.
@@ -360,6 +366,7 @@ export async function createSyncClient(options: SyncClientOptions): Promise<Sync
     batchSize: options.batchSize ?? 50,
     pullLimit: options.pullLimit ?? 1000,
     ...(options.collections ? { collections: options.collections } : {}),
+    priorityPull: options.priorityPull ?? true,
     retry,
     breaker,
     timers,

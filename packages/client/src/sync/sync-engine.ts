@@ -77,6 +77,11 @@ export interface SyncEngineOptions {
   batchSize: number;
   pullLimit: number;
   collections?: readonly string[];
+  /**
+   * During a catch-up, pull the collections of higher priority (lower number) ahead of the rest
+   * (pullPriorityTiers). False: pull in the server's change order only. Absent: true.
+   */
+  priorityPull?: boolean;
   retry: RetryPolicy;
   breaker: CircuitBreaker;
   timers: Timers;
@@ -1118,6 +1123,7 @@ export class SyncEngine {
       return;
     }
     let resynced = false;
+    let firstPage = true;
     for (;;) {
       this.checkOpen();
       const cursor = this.o.db.state.meta[cursorKey] as string | undefined;
@@ -1156,10 +1162,91 @@ export class SyncEngine {
         total: page.hasMore ? null : result.pulled,
         percent: page.hasMore ? null : 100,
       });
+      // A first page that is not the last means a backlog (days offline, a new tablet): the
+      // collections that sync first come before the rest of it. Not during a re-read after a 410:
+      // the device already shows what it held, and the re-read's notes of what it saw stay its own.
+      if (firstPage && page.hasMore && !resyncing && this.o.priorityPull !== false) {
+        await this.pullPriorityTiers(result);
+      }
+      firstPage = false;
       if (!page.hasMore && !this.changedSincePageAsked) break;
     }
     await this.finishResync();
     await this.readSettledConflicts();
+  }
+
+  /**
+   * Seed 002's priority sync, for pull: the collections this device pulls, a tier per priority,
+   * each tier but the last pulled on its own from the main pull's saved cursor, highest first,
+   * before the main pull goes on. A tablet back after days away holds the clinic's prescriptions
+   * after a page or two, not after thousands of visit notes. The server reads a cursor on for the
+   * same collections or fewer, so each tier needs nothing new of it.
+   *
+   * Each tier's cursor lives here only: the saved one is the main pull's, which alone says what the
+   * device holds of every collection, and moves only with its own pages. So the main pull brings a
+   * tier's changes again, and applying them again changes nothing: a page holds each record at its
+   * latest state, and every tier page was read after the main page before it, every later main
+   * page after it, so nothing older than what a tier applied arrives after it. A tier page is
+   * applied beneath pending changes as any page is. A failure fails the pull as a main page's
+   * would, with the saved cursor where it was (decisions/0025).
+   */
+  private async pullPriorityTiers(result: SyncResult): Promise<void> {
+    const from = this.o.db.state.meta[cursorKey] as string | undefined;
+    for (const tier of this.priorityTiers()) {
+      let collections = tier;
+      let cursor = from;
+      for (;;) {
+        this.checkOpen();
+        let page;
+        try {
+          page = await this.call((signal) =>
+            this.o.transport.pull(
+              { ...(cursor !== undefined ? { cursor } : {}), limit: this.o.pullLimit, collections },
+              { signal },
+            ),
+          );
+        } catch (err) {
+          if (!isOutpostError(err)) throw err;
+          // Without selective sync the device pulls what its role may read, which it does not
+          // know: a tier collection the role may not read holds nothing for this device.
+          if (err.code === 'FORBIDDEN') {
+            const denied = (err.details as { collections?: unknown } | undefined)?.collections;
+            const left = Array.isArray(denied) ? collections.filter((c) => !denied.includes(c)) : [];
+            if (left.length > 0 && left.length < collections.length) {
+              collections = left;
+              continue;
+            }
+            break;
+          }
+          // The cursor expired since the main page (a purge just then): the main pull meets the
+          // same answer on its next page, and reads everything again.
+          if (err.code === 'CURSOR_EXPIRED') return;
+          throw err;
+        }
+        await this.applyChanges(page.changes);
+        result.pulled += page.changes.length;
+        this.o.onProgress({ phase: 'pull', processed: result.pulled, total: null, percent: null });
+        if (!page.hasMore) break;
+        cursor = page.cursor;
+      }
+    }
+  }
+
+  /**
+   * The collections this device pulls grouped by priority, lowest number first, without the last
+   * group: the main pull brings that one after all the others anyway. Empty when they share one.
+   */
+  private priorityTiers(): string[][] {
+    const { schema } = this.o;
+    const tiers = new Map<number, string[]>();
+    for (const name of this.o.collections ?? schema.collectionNames) {
+      const priority = schema.collection(name)?.priority ?? 10;
+      tiers.set(priority, [...(tiers.get(priority) ?? []), name]);
+    }
+    return [...tiers]
+      .sort(([a], [b]) => a - b)
+      .slice(0, -1)
+      .map(([, names]) => names);
   }
 
   /**
