@@ -184,12 +184,13 @@ export interface SyncClient {
      * Takes changes a person made off the device before they are sent: they never reach the
      * server, and their records show again as the server has them with the device's other changes
      * on top (a record the server never had goes, with the files attached to it here: `files` of
-     * the plan; what the server holds of one is deleted by the next sync), in one write. Only changes that have never left
-     * the device: one in flight or sent without an answer may already be on the server, and is
-     * refused (`CONFLICT`), as is a call that leaves out a change depending on those named
-     * (`details.reason: 'DEPENDENTS'`, naming them): nothing goes unasked. Works offline; only a
-     * record whose server copy this device does not keep (stored by an older version) needs the
-     * network, and without it nothing changes and the call throws. Resolves to how many went.
+     * the plan; what the server holds of one is deleted by the next sync), in one write. Only
+     * changes that have never left the device: one in flight or sent without an answer may already
+     * be on the server, and is refused (`CONFLICT`), as is a call that leaves out a change
+     * depending on those named (`details.reason: 'DEPENDENTS'`, naming them): nothing goes
+     * unasked. Works offline; only a record whose server copy this device does not keep (stored
+     * by an older version) needs the network, and without it nothing changes and the call throws.
+     * Resolves to how many went.
      */
     withdraw(seqs: readonly number[]): Promise<number>;
   };
