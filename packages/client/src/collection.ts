@@ -4,10 +4,11 @@ import {
   dataShapeProblem,
   describeIssues,
   fieldsChangedBy,
+  isTempId,
   makeTempId,
   uuidv7,
 } from '@outpost/core';
-import type { CollectionDefinition, HlcClock, RandomBytes, RecordData } from '@outpost/core';
+import type { Change, CollectionDefinition, HlcClock, RandomBytes, RecordData } from '@outpost/core';
 import type { LocalDb } from './local-db';
 import type { LocalRecord, OutboxEntry } from './stores/local-store';
 import { isRefused, showsInView } from './local-state';
@@ -62,6 +63,17 @@ export interface CollectionContext {
   afterWrite(): void;
   /** Temp ids the server has replaced, so an id the app still holds keeps working. */
   realId(id: string): string;
+  /**
+   * One record as the server holds it now (GET /v1/records/:collection/:id), null when it has
+   * none; RecordUnavailableError when the server cannot be reached. Absent: the device has no
+   * server to ask, and `fetch` answers from the device only.
+   */
+  fetchRecord?(collection: string, id: string): Promise<Change | null>;
+  /**
+   * Whether the device holds every record of the collection the server has: it pulls it and
+   * keeps all of it (no `recordFilter`). Absent: it does.
+   */
+  heldWhole?(collection: string): boolean;
 }
 
 function compareValues(a: unknown, b: unknown): number {
@@ -146,8 +158,19 @@ export class Collection<D extends RecordData = RecordData> {
 
   private live(id: string): LocalRecord {
     const rec = this.ctx.db.state.record(this.def.name, this.ctx.realId(id));
-    if (!rec || rec.deleted) throw new OutpostError('NOT_FOUND', `${this.def.name} ${id} not found`);
-    return rec;
+    if (rec && !rec.deleted) return rec;
+    // Perhaps only not kept here (a visit older than the filter keeps, read with `fetch`): a change
+    // is made on the record as the device holds it, and its pending state shown over the server's
+    // copy until confirmed, so the device needs the record, not a copy read once and not followed.
+    if (!rec && this.ctx.heldWhole?.(this.def.name) === false) {
+      throw new OutpostError(
+        'NOT_FOUND',
+        `${this.def.name} ${id} is not on this device, which keeps only part of ${this.def.name}: ` +
+          'fetch(id) reads it from the server, but a change needs the record on the device',
+        { reason: 'NOT_HELD', collection: this.def.name, id },
+      );
+    }
+    throw new OutpostError('NOT_FOUND', `${this.def.name} ${id} not found`);
   }
 
   /** Signed notes and locked forms are read-only on the device too, before the server says so. */
@@ -304,6 +327,42 @@ export class Collection<D extends RecordData = RecordData> {
   async get(id: string): Promise<ClientRecord<D> | null> {
     const rec = this.ctx.db.state.record(this.def.name, this.ctx.realId(id));
     return rec && !rec.deleted ? this.view(rec) : null;
+  }
+
+  /**
+   * `get`, and on a miss the record as the server holds it (seed 002's lazy loading): a visit
+   * older than `recordFilter` keeps, or a patient of a collection this device does not pull, read
+   * when a screen needs it. A record the device holds is answered from the device, with no request
+   * (null for one it holds deleted, its delete not sent yet). On a miss: the server's record, in
+   * the shape `get` gives (`pending`, `refused`, `awaitingReview` false); null when the server
+   * has none or holds it deleted; `RecordUnavailableError` (`RECORD_UNAVAILABLE`) when the server
+   * cannot be reached, since null would say the record does not exist; a refusal (403, 401) as
+   * the server's `OutpostError`. What is read is not stored: the device would not follow its
+   * changes (its collection is not pulled, or the filter keeps it out), and a copy kept would go
+   * stale without a sign. So it is a read of the moment, not a record `update` can change
+   * (refused, `details.reason: 'NOT_HELD'`). Two calls for one record share one request.
+   */
+  async fetch(id: string): Promise<ClientRecord<D> | null> {
+    const realId = this.ctx.realId(id);
+    const held = this.ctx.db.state.record(this.def.name, realId);
+    if (held) return held.deleted ? null : this.view(held);
+    // A temp id the server never replaced names a record that exists nowhere else.
+    if (isTempId(realId) || !this.ctx.fetchRecord) return null;
+    const found = await this.ctx.fetchRecord(this.def.name, realId);
+    // A pull may have brought it meanwhile: the device's record, with its own changes, wins.
+    const arrived = this.ctx.db.state.record(this.def.name, realId);
+    if (arrived) return arrived.deleted ? null : this.view(arrived);
+    if (!found || found.deleted) return null;
+    return {
+      collection: this.def.name,
+      id: found.id,
+      data: (found.data ?? {}) as D,
+      version: found.version,
+      pending: false,
+      refused: false,
+      awaitingReview: false,
+      updatedAt: found.updatedAt,
+    };
   }
 
   async find(query: FindQuery<D> = {}): Promise<ClientRecord<D>[]> {

@@ -2,6 +2,7 @@ import {
   HlcClock,
   OutpostError,
   collectionOrder,
+  isOutpostError,
   retryPolicy,
   settledMeanwhile,
   uuidv7,
@@ -32,6 +33,9 @@ import type { Timers } from './network/timers';
 import type { LocalConflict, LocalStore, OutboxEntry } from './stores/local-store';
 import { SyncEngine, waitingForParent } from './sync/sync-engine';
 import { checkSyncOptions } from './sync/sync-options';
+import { filterMeta, heldWhole } from './sync/record-filter';
+import type { RecordFilters } from './sync/record-filter';
+import { RecordUnavailableError } from './record-errors';
 import type { RetryPolicy, SyncProgress, SyncResult } from './sync/sync-engine';
 import type { RejectionListRequest, SyncTransport } from './sync/sync-transport';
 import { findOrphans } from './relationships';
@@ -75,6 +79,15 @@ export interface SyncClientOptions {
   pullLimit?: number;
   /** Selective sync: only these collections are pulled. */
   collections?: readonly string[];
+  /**
+   * Selective sync of records (seed 002: "only sync records from last 6 months"): per collection,
+   * a predicate on the server's record (`{ id, data, version, updatedAt }`); the device keeps the
+   * records it passes. Collections not named keep everything. A record it rejects is not stored
+   * by a pull (removed if held), and `prune()` (run by each sync whose pull ends up to date)
+   * removes those held that it rejects later, as time passes; never one the device holds a change,
+   * a refusal or a conflict of its own on. `collection(name).fetch(id)` reads one from the server.
+   */
+  recordFilter?: RecordFilters;
   /**
    * During a catch-up (a first page that is not the last), pull the collections of higher priority
    * first, tier by tier, before the rest (decision 0025). False: in the server's change order only,
@@ -236,6 +249,13 @@ export interface SyncClient {
     findOrphans(): Orphan[];
     resolveOrphans(strategy: OrphanStrategy): Promise<number>;
   };
+  /**
+   * Removes the records held that `recordFilter` now rejects (time has passed since they
+   * arrived), but for those the device holds a change, a refusal or a conflict of its own on.
+   * The outbox is not touched. Each sync whose pull ends up to date runs it. Resolves to how many
+   * records went; 0 without a filter.
+   */
+  prune(): Promise<number>;
   /** Files attached to records: kept on the device, uploaded in chunks by each sync, downloaded when asked. */
   readonly files: ClientFiles;
   readonly network: {
@@ -262,6 +282,22 @@ export async function createSyncClient(options: SyncClientOptions): Promise<Sync
   const timers = options.timers ?? systemTimers;
   const random = options.random ?? Math.random;
   const db = await LocalDb.open(options.store);
+  const whole = heldWhole(options.collections, options.recordFilter);
+  // A filter widened or removed since the last pull: what it used to reject is read again.
+  const filtersNow = filterMeta(
+    db.state.meta,
+    options.recordFilter,
+    (name) => options.collections === undefined || options.collections.includes(name),
+    db.state.meta['pull.cursor'] !== undefined,
+  );
+  if (filtersNow !== null) {
+    await db
+      .write(() => ({ batch: { meta: filtersNow }, result: undefined }))
+      .catch(async (err: unknown) => {
+        await options.store.close();
+        throw err;
+      });
+  }
   // After the record store, whose lock keeps a second tab out of both.
   const fileStore = options.files ?? memoryFileStore();
   const fileDb = await FileDb.open(fileStore).catch(async (err: unknown) => {
@@ -368,6 +404,7 @@ export async function createSyncClient(options: SyncClientOptions): Promise<Sync
     pullLimit: options.pullLimit ?? 1000,
     ...(options.collections ? { collections: options.collections } : {}),
     priorityPull: options.priorityPull ?? true,
+    ...(options.recordFilter ? { recordFilter: options.recordFilter } : {}),
     retry,
     breaker,
     timers,
@@ -439,6 +476,25 @@ export async function createSyncClient(options: SyncClientOptions): Promise<Sync
     return mapped ?? id;
   };
   const collections = new Map<string, Collection>();
+  /** Reads on a miss under way (`collection.fetch`), so two screens asking for one record share it. */
+  const fetching = new Map<string, Promise<Change | null>>();
+  const fetchRecord = (collection: string, id: string): Promise<Change | null> => {
+    checkOpen();
+    const key = keyOf(collection, id);
+    let read = fetching.get(key);
+    if (!read) {
+      // A person's screen waiting: not through the circuit breaker, as file downloads are not.
+      read = transport
+        .getRecord(collection, id)
+        .catch((err: unknown) => {
+          const unreachable = !isOutpostError(err) || err.status >= 500 || err.code === 'RATE_LIMITED';
+          throw unreachable ? new RecordUnavailableError(collection, id, { cause: err }) : err;
+        })
+        .finally(() => fetching.delete(key));
+      fetching.set(key, read);
+    }
+    return read;
+  };
   const files = createClientFiles({
     schema,
     db: fileDb,
@@ -468,6 +524,8 @@ export async function createSyncClient(options: SyncClientOptions): Promise<Sync
           now: () => timers.now(),
           ...(options.randomBytes ? { randomBytes: options.randomBytes } : {}),
           realId,
+          fetchRecord,
+          heldWhole: whole,
           afterWrite: () => {
             if (auto && auto.afterWrite && monitor.status.online) void engine.sync();
           },
@@ -592,10 +650,11 @@ export async function createSyncClient(options: SyncClientOptions): Promise<Sync
       },
     },
     files,
+    prune: () => engine.prune(),
     relationships: {
-      findOrphans: () => findOrphans(schema, db.state, options.collections),
+      findOrphans: () => findOrphans(schema, db.state, whole),
       resolveOrphans: async (strategy) => {
-        const orphans = findOrphans(schema, db.state, options.collections);
+        const orphans = findOrphans(schema, db.state, whole);
         if (strategy === 'keep' || orphans.length === 0) return orphans.length;
         const orphanKeys = new Set(orphans.map((o) => keyOf(o.collection, o.id)));
         return db.write(() => {

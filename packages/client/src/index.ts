@@ -14,6 +14,8 @@ export { Collection } from './collection';
 export type { ClientRecord, FindQuery, RecordsListener } from './collection';
 export { isRefused } from './local-state';
 export { ClientClosedError } from './client-closed';
+export { RecordUnavailableError } from './record-errors';
+export type { RecordFilter, RecordFilters, ServerRecord } from './sync/record-filter';
 export type { SyncProgress, SyncResult, RetryPolicy } from './sync/sync-engine';
 export type { SyncTransport } from './sync/sync-transport';
 export type { Orphan, OrphanStrategy } from './relationships';

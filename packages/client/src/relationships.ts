@@ -25,9 +25,11 @@ export interface MissingReference {
 
 /**
  * The references of `data` (a record's or an op's, in `collection`) to records the device does
- * not hold, or holds deleted. With selective sync (`pulled`: the collections this device pulls),
- * a record of a collection it never pulls is missing only when the device holds it deleted: any
- * other absence says nothing, so its children are not orphans to delete or to hold back for good.
+ * not hold, or holds deleted. One rule for selective sync and record filters: a reference to a
+ * collection the device does not hold whole (`whole`: false when it does not pull the collection,
+ * or keeps only the records its `recordFilter` passes) is missing only when the device holds the
+ * record deleted. Any other absence says nothing (a patient of 2019 filtered out still exists on
+ * the server), so its children are not orphans to delete or to hold back for good.
  * `present`: references to count as held whatever the store says (creates about to be sent).
  */
 export function missingReferences(
@@ -35,7 +37,7 @@ export function missingReferences(
   state: LocalState,
   collection: string,
   data: RecordData | undefined,
-  pulled?: readonly string[],
+  whole: (collection: string) => boolean = () => true,
   present: (collection: string, id: string) => boolean = () => false,
 ): MissingReference[] {
   const mappings = (state.meta['tempIds'] ?? {}) as Record<string, string>;
@@ -44,18 +46,24 @@ export function missingReferences(
     const value = data?.[field];
     if (typeof value !== 'string' || present(target, value)) continue;
     const parent = state.record(target, mappings[value] ?? value);
-    const knowable = pulled === undefined || pulled.includes(target);
-    if (parent ? parent.deleted : knowable) missing.push({ field, collection: target, id: value });
+    if (parent ? parent.deleted : whole(target)) missing.push({ field, collection: target, id: value });
   }
   return missing;
 }
 
-/** Live local records whose reference fields name a record the device does not hold. */
-export function findOrphans(schema: Schema, state: LocalState, pulled?: readonly string[]): Orphan[] {
+/**
+ * Live local records whose reference fields name a record the device does not hold (`whole`: as
+ * for missingReferences, the collections of which the device holds every record).
+ */
+export function findOrphans(
+  schema: Schema,
+  state: LocalState,
+  whole: (collection: string) => boolean = () => true,
+): Orphan[] {
   const orphans: Orphan[] = [];
   for (const rec of state.records.values()) {
     if (rec.deleted) continue;
-    for (const m of missingReferences(schema, state, rec.collection, rec.data, pulled)) {
+    for (const m of missingReferences(schema, state, rec.collection, rec.data, whole)) {
       orphans.push({
         collection: rec.collection,
         id: rec.id,

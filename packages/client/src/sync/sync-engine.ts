@@ -18,6 +18,8 @@ import type { MissingReference } from '../relationships';
 import { readAllPages } from './archive-pages';
 import { assertWithdrawable, newRecordsOf, planWithdrawal, shownAgain } from '../outbox/withdraw';
 import { withdrawnIn, withdrawnKey } from '../files/record-ids';
+import { heldWhole, holdsWorkOn, keeps, prunable, readAgainKey } from './record-filter';
+import type { RecordFilters } from './record-filter';
 
 export type SyncPhase = 'push' | 'pull' | 'done';
 
@@ -82,6 +84,12 @@ export interface SyncEngineOptions {
    * (pullPriorityTiers). False: pull in the server's change order only. Absent: true.
    */
   priorityPull?: boolean;
+  /**
+   * Per collection, which records of the server's the device keeps (seed 002's "only sync records
+   * from last 6 months"). A pulled record it rejects is not stored, or goes if held, unless the
+   * device holds work of its own on it; `prune` applies it again to what is held.
+   */
+  recordFilter?: RecordFilters;
   retry: RetryPolicy;
   breaker: CircuitBreaker;
   timers: Timers;
@@ -541,7 +549,7 @@ export class SyncEngine {
       this.o.db.state,
       op.collection,
       op.data,
-      this.o.collections,
+      heldWhole(this.o.collections, this.o.recordFilter),
       (collection, id) => pendingCreates.has(keyOf(collection, id)),
     );
     return missing[0] ?? null;
@@ -1120,8 +1128,11 @@ export class SyncEngine {
         await this.write(() => ({ batch: { meta: { [upToDateKey]: true } }, result: undefined }));
       }
       await this.readSettledConflicts();
+      await this.prune();
       return;
     }
+    // Before the main pull, so each of its pages is read after these: nothing older follows.
+    if (this.o.db.state.meta[resyncKey] === undefined) await this.readAgain(result);
     let resynced = false;
     let firstPage = true;
     for (;;) {
@@ -1173,6 +1184,69 @@ export class SyncEngine {
     }
     await this.finishResync();
     await this.readSettledConflicts();
+    // Time has passed since the records held arrived: what the filter now rejects goes. After a
+    // pull that is up to date only, so it judges the server's latest state of each record; and
+    // after the settlements are read, so a conflict settled elsewhere no longer keeps its record.
+    if (this.o.db.state.meta[upToDateKey] === true) await this.prune();
+  }
+
+  /**
+   * Removes the records held that `recordFilter` now rejects (six months passed since a visit
+   * arrived), but for those the device holds work of its own on (a change not confirmed, a
+   * refusal kept, a conflict waiting for review) and those the server never had. Never touches
+   * the outbox. Resolves to how many went.
+   */
+  async prune(): Promise<number> {
+    if (this.o.recordFilter === undefined) return 0;
+    return this.write(() => {
+      const deleteRecords = prunable(this.o.db.state, this.o.recordFilter);
+      return { batch: deleteRecords.length > 0 ? { deleteRecords } : null, result: deleteRecords.length };
+    });
+  }
+
+  /**
+   * Reads again from the start the collections whose filter was widened or removed since the last
+   * pull (record-filter.ts, filterMeta): the records the old filter rejected were never stored and
+   * the cursor has moved past them. Each is pulled on its own, without a cursor, through the current
+   * filter, page by page; a collection leaves the list with its last page, so a read cut short is
+   * done again from the start by the next pull. Nothing is removed: a wider filter only adds. Run
+   * before the main pull's first page, so every main page is read after these and brings nothing
+   * older than what they applied (decisions/0027).
+   */
+  private async readAgain(result: SyncResult): Promise<void> {
+    for (const collection of (this.o.db.state.meta[readAgainKey] ?? []) as string[]) {
+      let cursor: string | undefined;
+      for (;;) {
+        this.checkOpen();
+        let page;
+        try {
+          page = await this.call((signal) =>
+            this.o.transport.pull(
+              {
+                ...(cursor !== undefined ? { cursor } : {}),
+                limit: this.o.pullLimit,
+                collections: [collection],
+              },
+              { signal },
+            ),
+          );
+        } catch (err) {
+          // The role may not read it (the device pulls what its role reads): nothing to read again.
+          if (!(isOutpostError(err) && err.code === 'FORBIDDEN')) throw err;
+          page = null;
+        }
+        const done = page === null || !page.hasMore;
+        const left = ((this.o.db.state.meta[readAgainKey] ?? []) as string[]).filter((c) => c !== collection);
+        await this.applyChanges(page?.changes ?? [], {
+          ...(done ? { meta: { [readAgainKey]: left.length > 0 ? left : undefined } } : {}),
+        });
+        if (page === null) break;
+        result.pulled += page.changes.length;
+        this.o.onProgress({ phase: 'pull', processed: result.pulled, total: null, percent: null });
+        if (done) break;
+        cursor = page.cursor;
+      }
+    }
   }
 
   /**
@@ -1316,7 +1390,9 @@ export class SyncEngine {
         if (local && local.version > change.version) continue;
         const pending = state.pendingFor(change.collection, change.id);
         if (pending.length === 0) {
-          if (change.deleted) {
+          if (change.deleted || !this.stores(change)) {
+            // Left on the server (a visit from 2019 on a tablet that keeps six months): the cursor
+            // moves on all the same, and the server's copy is there to fetch.
             if (local) deleteRecords.push({ collection: change.collection, id: change.id });
           } else {
             putRecords.push({
@@ -1337,6 +1413,26 @@ export class SyncEngine {
       const meta = { ...also.meta, ...this.noteSeen(changes) };
       return { batch: { putRecords, deleteRecords, ...also, meta }, result: undefined };
     });
+  }
+
+  /**
+   * Whether the device stores this server state of a record: the filter passes it, or the device
+   * holds work of its own on the record (checked as the write's turn comes): a clinician's change,
+   * a refusal a person has yet to read, a conflict to settle are never dropped by a filter.
+   */
+  private stores(change: Change): boolean {
+    const { recordFilter } = this.o;
+    if (recordFilter === undefined) return true;
+    const record = {
+      id: change.id,
+      data: change.data ?? {},
+      version: change.version,
+      updatedAt: change.updatedAt,
+    };
+    return (
+      keeps(recordFilter, change.collection, record) ||
+      holdsWorkOn(this.o.db.state, change.collection, change.id)
+    );
   }
 
   /**
@@ -1385,7 +1481,13 @@ export class SyncEngine {
       return {
         batch: {
           deleteRecords,
-          meta: { ...this.forgetSeen(), [resyncKey]: undefined, [upToDateKey]: true },
+          // A re-read read every collection again through the current filter: none is left to read again.
+          meta: {
+            ...this.forgetSeen(),
+            [resyncKey]: undefined,
+            [upToDateKey]: true,
+            [readAgainKey]: undefined,
+          },
         },
         result: undefined,
       };

@@ -1,5 +1,7 @@
 import { pullLimitMax } from '@outpost/core';
 import type { Schema } from '@outpost/core';
+import { checkRecordFilter } from './record-filter';
+import type { RecordFilters } from './record-filter';
 
 /**
  * Refuses, before the store is opened, sync settings that cannot work: a batch of no ops would
@@ -8,7 +10,12 @@ import type { Schema } from '@outpost/core';
  */
 export function checkSyncOptions(
   schema: Schema,
-  options: { batchSize?: number; pullLimit?: number; collections?: readonly string[] },
+  options: {
+    batchSize?: number;
+    pullLimit?: number;
+    collections?: readonly string[];
+    recordFilter?: RecordFilters;
+  },
 ): void {
   const { batchSize, pullLimit, collections } = options;
   if (batchSize !== undefined && !(Number.isInteger(batchSize) && batchSize >= 1)) {
@@ -26,4 +33,5 @@ export function checkSyncOptions(
       `collections names what the schema "${schema.name}" does not have: ${unknown.join(', ')}`,
     );
   }
+  checkRecordFilter(schema, options.recordFilter);
 }

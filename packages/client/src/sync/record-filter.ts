@@ -1,0 +1,141 @@
+import type { RecordData, Schema } from '@outpost/core';
+import { isRefused } from '../local-state';
+import type { LocalState } from '../local-state';
+
+/** A record as the server holds it, as a `recordFilter` predicate is given it. */
+export interface ServerRecord<D extends RecordData = RecordData> {
+  readonly id: string;
+  readonly data: D;
+  readonly version: number;
+  readonly updatedAt: string;
+}
+
+/** Whether the device keeps a record of the server's: false leaves it on the server only. */
+export type RecordFilter = (record: ServerRecord) => boolean;
+
+/** `recordFilter` of the client options: a predicate per collection; collections not named keep everything. */
+export type RecordFilters = Readonly<Record<string, RecordFilter>>;
+
+/** Record meta: the source text of each filter the device pulled with, to see one widened or removed. */
+export const filtersKey = 'pull.recordFilter';
+/** Record meta: collections to read again from the start, their filter widened or removed. */
+export const readAgainKey = 'pull.readAgain';
+
+/** The filter of one collection, or undefined when the device keeps all of it. */
+export function filterOf(filters: RecordFilters | undefined, collection: string): RecordFilter | undefined {
+  return filters !== undefined && Object.hasOwn(filters, collection) ? filters[collection] : undefined;
+}
+
+/**
+ * Whether the device keeps this state of a record. A filter that throws keeps it: a record held
+ * needlessly costs space, one dropped by a bug in a predicate costs a screen its patient, and a
+ * throw out of a pull would fail every sync to come.
+ */
+export function keeps(filters: RecordFilters | undefined, collection: string, record: ServerRecord): boolean {
+  const filter = filterOf(filters, collection);
+  if (filter === undefined) return true;
+  try {
+    return filter(record) !== false;
+  } catch {
+    return true;
+  }
+}
+
+/**
+ * Whether the device holds something of its own on a record that a person must still see, so no
+ * filter removes it: a change not confirmed by the server (waiting, in flight, stopped, refused
+ * and shown), a refusal kept beside the server's content, or a conflict waiting for review.
+ */
+export function holdsWorkOn(state: LocalState, collection: string, id: string): boolean {
+  if (state.pendingFor(collection, id).length > 0 || state.awaitsReview(collection, id)) return true;
+  return state.opsFor(collection, id).some(isRefused);
+}
+
+/**
+ * Whether the device holds every record of a collection that the server has (for what the role
+ * reads): it pulls the collection (`collections`), and keeps all of it (no `recordFilter` for it).
+ * Only then does a record's absence say the record does not exist.
+ */
+export function heldWhole(
+  collections: readonly string[] | undefined,
+  filters: RecordFilters | undefined,
+): (collection: string) => boolean {
+  return (collection) =>
+    (collections === undefined || collections.includes(collection)) &&
+    filterOf(filters, collection) === undefined;
+}
+
+/**
+ * The records a filter now rejects (ageing: six months passed since they arrived), but for those
+ * the device holds work of its own on and those the server never had. Only live records whose
+ * data is the server's: a record with changes shown on it is kept whole by holdsWorkOn.
+ */
+export function prunable(
+  state: LocalState,
+  filters: RecordFilters | undefined,
+): Array<{ collection: string; id: string }> {
+  if (filters === undefined) return [];
+  const out: Array<{ collection: string; id: string }> = [];
+  for (const r of state.records.values()) {
+    if (r.deleted || r.version === 0 || filterOf(filters, r.collection) === undefined) continue;
+    if (holdsWorkOn(state, r.collection, r.id)) continue;
+    const seen: ServerRecord = { id: r.id, data: r.data, version: r.version, updatedAt: r.updatedAt };
+    if (!keeps(filters, r.collection, seen)) out.push({ collection: r.collection, id: r.id });
+  }
+  return out;
+}
+
+/** Refuses, before the store opens, a filter of a collection the schema lacks, or one that is not a function. */
+export function checkRecordFilter(schema: Schema, filters: RecordFilters | undefined): void {
+  if (filters === undefined) return;
+  if (typeof filters !== 'object' || filters === null) {
+    throw new TypeError('recordFilter must be an object of one predicate per collection');
+  }
+  const names = Object.keys(filters);
+  const unknown = names.filter((name) => schema.collection(name) === undefined);
+  if (unknown.length > 0) {
+    throw new RangeError(
+      `recordFilter names what the schema "${schema.name}" does not have: ${unknown.join(', ')}`,
+    );
+  }
+  const notFunctions = names.filter((name) => typeof filters[name] !== 'function');
+  if (notFunctions.length > 0) {
+    throw new TypeError(`recordFilter of ${notFunctions.join(', ')} must be a function of the record`);
+  }
+}
+
+/**
+ * The record meta to store as the client opens with `filters`, or null when nothing changed.
+ *
+ * A record a filter rejected was never stored, and the cursor moved past it: should the filter
+ * later keep more (six months became twelve in an app update, or it was removed), the device
+ * would never receive those records until they next changed. So the device keeps the source text
+ * of each filter it pulled with; a collection whose filter text changed or went is read again
+ * from the start at the next pull (`readAgainKey`), through the current filter. A filter newly
+ * set needs nothing: the prune after the next pull removes what it rejects. The text is all the
+ * device can compare: a filter whose reach comes from a value outside its text (a setting read in
+ * a closure) is not seen widened.
+ */
+export function filterMeta(
+  meta: Readonly<Record<string, unknown>>,
+  filters: RecordFilters | undefined,
+  pulled: (collection: string) => boolean,
+  hasPulled: boolean,
+): Record<string, unknown> | null {
+  const before = (meta[filtersKey] ?? {}) as Record<string, string>;
+  const now: Record<string, string> = {};
+  for (const [name, filter] of Object.entries(filters ?? {})) now[name] = String(filter);
+  const widened = hasPulled
+    ? Object.keys(before).filter((name) => before[name] !== now[name] && pulled(name))
+    : [];
+  const waiting = (meta[readAgainKey] ?? []) as string[];
+  const readAgain = [...new Set([...waiting, ...widened])];
+  const sameFilters =
+    Object.keys(before).length === Object.keys(now).length &&
+    Object.keys(now).every((name) => before[name] === now[name]);
+  if (sameFilters && readAgain.length === waiting.length) return null;
+  return {
+    [filtersKey]: Object.keys(now).length > 0 ? now : undefined,
+    [readAgainKey]: readAgain.length > 0 ? readAgain : undefined,
+  };
+}
