@@ -30,8 +30,8 @@ export default tseslint.config(
     languageOptions: { globals: { ...globals.browser } },
   },
   {
-    // scripts the app's service worker imports
-    files: ['apps/clinic/public/**/*.js'],
+    // the clinic app's service worker
+    files: ['apps/clinic/src/worker/**'],
     languageOptions: { globals: { ...globals.serviceworker } },
   },
   {

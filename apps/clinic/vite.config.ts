@@ -3,8 +3,9 @@ import { defineConfig } from 'vite';
 import { VitePWA } from 'vite-plugin-pwa';
 
 /**
- * The clinic app's build: React through Vite's own JSX transform, and a Workbox service worker
- * (vite-plugin-pwa) that precaches the app shell so the app opens with no network.
+ * The clinic app's build: React through Vite's own JSX transform, and the app's own service worker
+ * (src/worker/sw.ts, built by vite-plugin-pwa's injectManifest) that precaches the app shell so the
+ * app opens with no network, and syncs the device when Background Sync wakes it with no tab open.
  */
 export default defineConfig({
   root: fileURLToPath(new URL('.', import.meta.url)),
@@ -15,6 +16,9 @@ export default defineConfig({
       // main.tsx registers the worker itself, after the first render.
       injectRegister: false,
       registerType: 'autoUpdate',
+      strategies: 'injectManifest',
+      srcDir: 'src/worker',
+      filename: 'sw.ts',
       manifest: {
         name: 'Outpost Clinic',
         short_name: 'Clinic',
@@ -25,15 +29,13 @@ export default defineConfig({
         theme_color: '#0b4f6c',
         icons: [{ src: '/icon.svg', sizes: 'any', type: 'image/svg+xml', purpose: 'any' }],
       },
-      workbox: {
+      injectManifest: {
         globPatterns: ['**/*.{js,css,html,svg,webmanifest}'],
-        // Every page address opens the app shell from the cache; the API never does.
-        navigateFallback: '/index.html',
-        navigateFallbackDenylist: [/^\/v1\//, /^\/api\//, /^\/watermelon\//],
-        importScripts: ['/background-sync.js'],
-        cleanupOutdatedCaches: true,
-        clientsClaim: true,
-        skipWaiting: true,
+        // The worker itself is not part of the shell it caches.
+        globIgnores: ['sw.js'],
+        // One classic script: main.tsx registers /sw.js without `type: 'module'`, which Firefox
+        // and Safari took long to support in service workers.
+        rollupFormat: 'iife',
       },
     }),
   ],

@@ -61,7 +61,7 @@ export function App() {
   }, [person]);
 
   const onSignOut = () => {
-    signOut();
+    void signOut();
     setSession(null);
   };
   if (session === null) return <SignInPage onSignedIn={setSession} />;

@@ -11,7 +11,8 @@ createRoot(root).render(
   </StrictMode>,
 );
 
-// The service worker keeps the app shell so a reload with no network still opens the app.
+// The service worker (src/worker/sw.ts) keeps the app shell so a reload with no network still
+// opens the app, and syncs the device when Background Sync wakes it with no tab open.
 if ('serviceWorker' in navigator && import.meta.env.PROD) {
   const register = () =>
     navigator.serviceWorker

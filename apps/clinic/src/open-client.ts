@@ -1,6 +1,6 @@
-import { createSyncClient, indexedDbFileStore, indexedDbStore } from '@outpost/client';
+import { createSyncClient } from '@outpost/client';
 import type { SyncClient } from '@outpost/client';
-import { fieldClinic } from '@outpost/examples';
+import { deviceClientOptions } from './device-client';
 import { deviceId } from './session';
 import type { Session } from './session';
 
@@ -14,18 +14,9 @@ export function openClient(
   token: () => string,
   onWaitForOtherTab: () => void,
 ): Promise<SyncClient> {
-  const name = `outpost-${session.tenant}-${session.userId}`;
   return createSyncClient({
-    schema: fieldClinic,
-    url: location.origin,
-    getToken: async () => token(),
     // One tab at a time: a second tab waits until the first is closed (see indexedDbStore).
-    store: indexedDbStore({ name, onWaitForOtherTab }),
-    // Photos and documents attached to records, in a database of their own beside it (`<name>-files`).
-    files: indexedDbFileStore({ name }),
-    deviceId: deviceId(),
-    // A first sync of a whole clinic in few round trips: the server's largest pull page.
-    pullLimit: 5000,
+    ...deviceClientOptions(session, deviceId(), token, { onWaitForOtherTab }),
     // live: a colleague's change shows on an open screen within moments, not at the next minute.
     autoSync: { onReconnect: true, afterWrite: true, intervalMs: 60_000, live: true },
     // The browser's online event misses a link that comes back without an interface change (a

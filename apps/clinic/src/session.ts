@@ -1,5 +1,6 @@
 import { createHttpTransport } from '@outpost/client';
 import { uuidv7 } from '@outpost/core';
+import { forgetSessionForWorker, keepSessionForWorker } from './worker-session';
 
 /** Who is signed in on this browser. Kept in localStorage so the app opens offline, signed in. */
 export interface Session {
@@ -38,6 +39,11 @@ export async function signIn(email: string, password: string): Promise<Session> 
     roles: answer.user.roles,
   };
   localStorage.setItem(sessionKey, JSON.stringify(session));
+  // The service worker syncs with no tab open (decision 0026). Without the copy it only asks open
+  // tabs, as before, so a browser refusing it (no IndexedDB) does not stop the sign-in.
+  await keepSessionForWorker({ ...session, deviceId: deviceId() }).catch((err: unknown) =>
+    console.error('The app cannot sync with no tab open:', err),
+  );
   return session;
 }
 
@@ -67,9 +73,16 @@ export function onSessionChangedElsewhere(changed: (session: Session | null) => 
   return () => window.removeEventListener('storage', onStorage);
 }
 
-/** Forgets the sign-in. The device's records and unsynced changes stay for the next sign-in. */
-export function signOut(): void {
+/**
+ * Forgets the sign-in, the service worker's copy too: with no tab open the worker sends nothing
+ * more as this person. The device's records and unsynced changes stay for the next sign-in.
+ * Resolves once the copy is gone.
+ */
+export async function signOut(): Promise<void> {
   localStorage.removeItem(sessionKey);
+  await forgetSessionForWorker().catch((err: unknown) =>
+    console.error("The service worker's copy of the sign-in could not be removed:", err),
+  );
 }
 
 /** One id per browser profile, made on first use: the server's statistics name devices by it. */

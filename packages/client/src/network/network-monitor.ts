@@ -79,7 +79,8 @@ function platformOnline(): boolean {
 }
 
 function platformEvents(): NetworkEvents | undefined {
-  return typeof window === 'undefined' ? undefined : window;
+  // Read off globalThis: a service worker runs the client too, with no window (and no DOM types).
+  return (globalThis as { window?: NetworkEvents }).window;
 }
 
 export class NetworkMonitor {

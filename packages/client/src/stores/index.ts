@@ -1,6 +1,6 @@
 export { memoryStore } from './memory-store';
 export type { MemoryStoreOptions } from './memory-store';
-export { indexedDbStore } from './indexeddb-store';
+export { indexedDbStore, indexedDbStoreLock } from './indexeddb-store';
 export type { IndexedDbStoreOptions } from './indexeddb-store';
 export { StoreClosedError, StoreOpenError, StoreWriteError } from './store-errors';
 export type { StoreErrorCode } from './store-errors';

@@ -48,6 +48,15 @@ const schemaV1 = {
   meta: 'key',
 };
 
+/**
+ * The Web Lock an `indexedDbStore` holds while its database is open (decision 0019). Another
+ * context of the same origin that opens the database with `locks: null`, a service worker syncing
+ * while no tab is open, takes it itself first, so that it and a tab never hold the database at once.
+ */
+export function indexedDbStoreLock(name: string): string {
+  return `outpost-store:${name}`;
+}
+
 function openDexie(options: IndexedDbStoreOptions): OutpostDb {
   // Dexie merges its options over its defaults, so an explicit `undefined` would replace the
   // platform's indexedDB: pass only what was given.
@@ -89,7 +98,7 @@ export function indexedDbStore(options: IndexedDbStoreOptions): LocalStore {
   function take(manager: LockManager, ifAvailable: boolean, signal?: AbortSignal): Promise<boolean> {
     return new Promise<boolean>((taken, failed) => {
       manager
-        .request(`outpost-store:${name}`, ifAvailable ? { ifAvailable } : { signal }, async (lock) => {
+        .request(indexedDbStoreLock(name), ifAvailable ? { ifAvailable } : { signal }, async (lock) => {
           if (lock === null) return taken(false);
           await new Promise<void>((letGo) => {
             release = letGo;

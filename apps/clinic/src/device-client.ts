@@ -1,0 +1,51 @@
+import { indexedDbFileStore, indexedDbStore } from '@outpost/client';
+import type { IndexedDbStoreOptions, SyncClientOptions } from '@outpost/client';
+import { fieldClinic } from '@outpost/examples';
+
+/**
+ * What the page and the service worker both need to open a person's sync client. Nothing here may
+ * touch the page alone (window, localStorage): the worker imports it too.
+ */
+export interface DevicePerson {
+  tenant: string;
+  userId: string;
+}
+
+/** One database per clinic and user, so two people sharing a tablet never read each other's unsynced work. */
+export function deviceDatabaseName(person: DevicePerson): string {
+  return `outpost-${person.tenant}-${person.userId}`;
+}
+
+/**
+ * The options the page's client and the worker's have in common: the same records database,
+ * files, device, schema and server. Two clients on one outbox that differed in any of these would
+ * not be the same device. `token` is asked before each request.
+ */
+export function deviceClientOptions(
+  person: DevicePerson,
+  deviceId: string,
+  token: () => string,
+  store: Omit<IndexedDbStoreOptions, 'name'>,
+): SyncClientOptions {
+  const name = deviceDatabaseName(person);
+  return {
+    schema: fieldClinic,
+    // The page and its worker come from the server they sync with.
+    url: location.origin,
+    getToken: async () => token(),
+    store: indexedDbStore({ name, ...store }),
+    // Photos and documents attached to records, in a database of their own beside it (`<name>-files`).
+    files: indexedDbFileStore({ name }),
+    deviceId,
+    // A first sync of a whole clinic in few round trips: the server's largest pull page.
+    pullLimit: 5000,
+  };
+}
+
+/** The Background Sync registration the page asks for while changes wait offline, and the worker answers. */
+export const backgroundSyncTag = 'outpost-sync';
+
+/** What the worker posts to open pages of the app: sync now (the page holds the database). */
+export interface SyncRequestMessage {
+  type: typeof backgroundSyncTag;
+}

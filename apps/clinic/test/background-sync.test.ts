@@ -1,0 +1,272 @@
+// Background Sync with the app's tab closed: a nurse registers a patient offline and closes the
+// app; when the network returns, the browser wakes the service worker, which syncs the device by
+// itself. With the tab open it leaves the records to the tab; signed out, or refused by the server,
+// it sends nothing. The event is fired as the browser fires it, through the DevTools protocol.
+import { describe, expect, it } from 'vitest';
+import type { BrowserContext, Page, Worker } from 'playwright-core';
+import {
+  chromiumAvailable,
+  clinicSuite,
+  password,
+  registerPatient,
+  serviceWorkerReady,
+  signIn,
+  statusText,
+} from './clinic-fixture';
+
+/** The API calls made in `context`, by the app's pages and by its service worker, as paths. */
+function apiCalls(context: BrowserContext): { page: string[]; worker: string[] } {
+  const calls = { page: [] as string[], worker: [] as string[] };
+  context.on('request', (request) => {
+    const path = new URL(request.url()).pathname;
+    if (!path.startsWith('/v1/')) return;
+    (request.serviceWorker() === null ? calls.page : calls.worker).push(path);
+  });
+  // What the worker says when something goes wrong, for whoever reads a failed run.
+  context.on('console', (message) => {
+    if (message.page() === null && ['error', 'warning'].includes(message.type()))
+      console.error(`[worker] ${message.text()}`);
+  });
+  return calls;
+}
+
+/**
+ * Fires the Background Sync event the app registers ('outpost-sync') at the app's service worker,
+ * as the browser does when a connection returns. Through a page that is not the app's: the
+ * DevTools protocol reaches the browser context's service workers from any of its pages.
+ */
+async function backgroundSync(through: Page, url: string): Promise<() => Promise<void>> {
+  const cdp = await through.context().newCDPSession(through);
+  const scope = `${url}/`;
+  const registered = new Promise<string>((resolve) => {
+    cdp.on('ServiceWorker.workerRegistrationUpdated', ({ registrations }) => {
+      const ours = registrations.find((r) => r.scopeURL === scope && !r.isDeleted);
+      if (ours) resolve(ours.registrationId);
+    });
+  });
+  await cdp.send('ServiceWorker.enable');
+  const registrationId = await registered;
+  return async () => {
+    await cdp.send('ServiceWorker.dispatchSyncEvent', {
+      origin: new URL(url).origin,
+      registrationId,
+      tag: 'outpost-sync',
+      lastChance: false,
+    });
+  };
+}
+
+/** The Background Sync registrations the page's service worker holds. */
+function syncTags(page: Page): Promise<string[]> {
+  return page.evaluate(async () => {
+    const registration = await navigator.serviceWorker.ready;
+    const sync = (registration as unknown as { sync?: { getTags(): Promise<string[]> } }).sync;
+    return sync ? sync.getTags() : [];
+  });
+}
+
+/** The service worker's copy of the sign-in (token, tenant, user, device), or null. */
+function workerSessionCopy(where: Page | Worker): Promise<Record<string, string> | null> {
+  const read = () =>
+    new Promise<Record<string, string> | null>((resolve, reject) => {
+      const open = indexedDB.open('outpost-clinic-worker-session');
+      // Not there yet: reading must not create it, or the app could not make its table.
+      open.onupgradeneeded = () => open.transaction?.abort();
+      open.onerror = () => resolve(null);
+      open.onsuccess = () => {
+        const db = open.result;
+        const get = db.transaction('session').objectStore('session').get('current');
+        get.onsuccess = () => {
+          db.close();
+          resolve((get.result as Record<string, string> | undefined) ?? null);
+        };
+        get.onerror = () => reject(get.error);
+      };
+    });
+  // Narrowed for the type checker: a page's and a worker's evaluate take the same function.
+  return 'goto' in where ? where.evaluate(read) : where.evaluate(read);
+}
+
+/** The app's service worker in `context`, once it runs. */
+async function serviceWorkerOf(context: BrowserContext): Promise<Worker> {
+  return context.serviceWorkers()[0] ?? context.waitForEvent('serviceworker');
+}
+
+/**
+ * Waits until the closed tab's hold on the device's database is gone: the browser lets its lock go
+ * once it has torn the page down, a moment after the tab closes. A wake-up before that finds the
+ * records held and is left for the browser's next one, minutes later.
+ */
+async function closedTabLetGo(context: BrowserContext): Promise<void> {
+  const worker = await serviceWorkerOf(context);
+  const held = () =>
+    worker.evaluate(async () => {
+      const { held } = await navigator.locks.query();
+      return (held ?? []).filter((lock) => lock.name?.startsWith('outpost-store:')).length;
+    });
+  await expect.poll(held, { timeout: 10_000 }).toBe(0);
+}
+
+const quietMs = 3_000;
+
+describe.runIf(chromiumAvailable())('Background Sync in the clinic app', () => {
+  const suite = clinicSuite();
+
+  async function patientsNamed(name: string) {
+    const { records } = await suite.clinic.app.outpost.store.pull('clinic-a', 0, 1000, ['patients']);
+    return records.filter((r) => (JSON.parse(r.dataJson) as { name?: string }).name === name);
+  }
+
+  /** The nurse signed in on a tablet, with a blank page that keeps the browser going once the app's tab is closed. */
+  async function nurseTablet() {
+    const context = await suite.browser.newContext();
+    const calls = apiCalls(context);
+    const page = await context.newPage();
+    await signIn(page, suite.clinic.url, 'nurse@clinic-a.test');
+    await serviceWorkerReady(page);
+    const blank = await context.newPage();
+    const fireSync = await backgroundSync(blank, suite.clinic.url);
+    return { context, calls, page, blank, fireSync };
+  }
+
+  /** The network goes; the nurse registers a patient, and the app asks the browser for a Background Sync. */
+  async function registerOffline(context: BrowserContext, page: Page, name: string): Promise<void> {
+    suite.clinic.cut(true);
+    await context.setOffline(true);
+    await statusText(page, 'Offline').waitFor();
+    await registerPatient(page, name, { Village: 'Mzimba' });
+    await page.getByText('1 change waiting').waitFor();
+    await expect.poll(() => syncTags(page), { timeout: 10_000 }).toContain('outpost-sync');
+  }
+
+  /** The network returns (the browser may now fire the registered sync by itself, too). */
+  async function networkBack(context: BrowserContext): Promise<void> {
+    suite.clinic.cut(false);
+    await context.setOffline(false);
+  }
+
+  it('sends a patient registered offline when Background Sync wakes the worker, with the app closed', async () => {
+    const { context, calls, page, fireSync } = await nurseTablet();
+    await registerOffline(context, page, 'Esnart Chirwa');
+
+    // The nurse closes the app; nothing has left the tablet.
+    await page.close();
+    await closedTabLetGo(context);
+    expect(await patientsNamed('Esnart Chirwa')).toHaveLength(0);
+
+    await networkBack(context);
+    await fireSync();
+    await expect.poll(() => patientsNamed('Esnart Chirwa'), { timeout: 20_000 }).toHaveLength(1);
+    // The worker sent it (the browser may tell of its request a moment after the server has it):
+    // no page of the app was opened again.
+    await expect.poll(() => calls.worker, { timeout: 10_000 }).toContain('/v1/sync/push');
+    expect(context.pages().map((p) => p.url())).toEqual(['about:blank']);
+
+    // Opened again, the app finds it sent, and nothing is sent twice.
+    const reopened = await context.newPage();
+    await reopened.goto(suite.clinic.url);
+    await reopened.getByRole('link', { name: 'Esnart Chirwa' }).waitFor();
+    await reopened.getByText('No changes waiting').waitFor();
+    expect(await patientsNamed('Esnart Chirwa')).toHaveLength(1);
+    await context.close();
+  });
+
+  it('asks an open tab of the app to sync and leaves the records to it; once the tab is closed it syncs them itself', async () => {
+    const { context, calls, page, fireSync } = await nurseTablet();
+    await page.evaluate(() => {
+      const heard: unknown[] = [];
+      (window as unknown as { heardFromWorker: unknown[] }).heardFromWorker = heard;
+      navigator.serviceWorker.addEventListener('message', (event) => heard.push(event.data));
+    });
+    const heard = () =>
+      page.evaluate(() => (window as unknown as { heardFromWorker: unknown[] }).heardFromWorker);
+
+    const pulledBefore = calls.page.filter((path) => path === '/v1/sync/pull').length;
+    await fireSync();
+    await expect.poll(heard, { timeout: 10_000 }).toEqual([{ type: 'outpost-sync' }]);
+    // The tab syncs; the worker, finding the tab, leaves the records to it and calls nothing itself.
+    await expect
+      .poll(() => calls.page.filter((path) => path === '/v1/sync/pull').length, { timeout: 10_000 })
+      .toBeGreaterThan(pulledBefore);
+    await page.waitForTimeout(quietMs);
+    expect(calls.worker).toEqual([]);
+
+    // The tab is closed: the next wake-up syncs in the worker.
+    await page.close();
+    await closedTabLetGo(context);
+    await fireSync();
+    await expect.poll(() => calls.worker, { timeout: 20_000 }).toContain('/v1/sync/pull');
+    await context.close();
+  });
+
+  it("sends nothing once the nurse signed out: the worker's copy of the sign-in goes with it", async () => {
+    const { context, calls, page, blank, fireSync } = await nurseTablet();
+    // Signing in kept what the worker needs: the token, whose records, and this tablet's id.
+    expect(await workerSessionCopy(page)).toMatchObject({
+      token: expect.any(String),
+      expiresAt: expect.any(String),
+      tenant: 'clinic-a',
+      userId: expect.any(String),
+      deviceId: expect.stringMatching(/^browser-/),
+    });
+    await registerOffline(context, page, 'Thoko Mwale');
+
+    await page.getByRole('button', { name: 'Sign out' }).click();
+    await page.getByRole('button', { name: 'Sign in' }).waitFor();
+    expect(await workerSessionCopy(page)).toBeNull();
+    await page.close();
+
+    await networkBack(context);
+    await fireSync();
+    await blank.waitForTimeout(quietMs);
+    expect(calls.worker).toEqual([]);
+    expect(await patientsNamed('Thoko Mwale')).toHaveLength(0);
+
+    // The change waited on the tablet for her next sign-in, which sends it.
+    const again = await context.newPage();
+    await signIn(again, suite.clinic.url, 'nurse@clinic-a.test');
+    await again.getByText('No changes waiting').waitFor({ timeout: 20_000 });
+    expect(await patientsNamed('Thoko Mwale')).toHaveLength(1);
+    await context.close();
+  });
+
+  it('stops once the server refuses the sign-in, and the change goes after the nurse signs in again', async () => {
+    const { context, calls, page, fireSync } = await nurseTablet();
+    await registerOffline(context, page, 'Chifundo Banda');
+    await page.close();
+    await closedTabLetGo(context);
+    // Days pass: the server no longer accepts her token, though the tablet's clock has not reached
+    // its expiry (a tablet's clock is not the server's).
+    suite.clinic.setClockAhead(3 * 24 * 60 * 60 * 1000);
+    try {
+      await networkBack(context);
+      await fireSync();
+      // One try, refused: the worker forgets the token rather than try it at every wake-up.
+      await expect.poll(() => calls.worker, { timeout: 20_000 }).toContain('/v1/sync/push');
+      const worker = await serviceWorkerOf(context);
+      await expect.poll(() => workerSessionCopy(worker), { timeout: 10_000 }).toBeNull();
+      const triedBefore = calls.worker.length;
+      await fireSync();
+      await context.pages()[0]?.waitForTimeout(quietMs);
+      expect(calls.worker).toHaveLength(triedBefore);
+      expect(await patientsNamed('Chifundo Banda')).toHaveLength(0);
+
+      // The app asks for her password; signing in again sends the change and keeps a new copy.
+      const reopened = await context.newPage();
+      reopened.setDefaultTimeout(15_000);
+      await reopened.goto(suite.clinic.url);
+      const again = reopened.getByRole('form', { name: 'Sign in again' });
+      await again.getByLabel('Password for nurse@clinic-a.test').fill(password);
+      await again.getByRole('button', { name: 'Sign in again' }).click();
+      await reopened.getByText('No changes waiting').waitFor({ timeout: 20_000 });
+      expect(await patientsNamed('Chifundo Banda')).toHaveLength(1);
+      expect(await workerSessionCopy(reopened)).toMatchObject({
+        tenant: 'clinic-a',
+        token: expect.any(String),
+      });
+    } finally {
+      suite.clinic.setClockAhead(0);
+      await context.close();
+    }
+  });
+});
