@@ -1118,6 +1118,23 @@ export class SyncEngine {
 
   // ---- pull ---------------------------------------------------------------------------------
 
+  /**
+   * One page of the server's changes after `cursor` (none: from the start) of `collections` (none:
+   * every collection the role may read): the main pull's, a priority tier's, a collection read again.
+   */
+  private pullPage(cursor: string | undefined, collections: readonly string[] | undefined) {
+    return this.call((signal) =>
+      this.o.transport.pull(
+        {
+          ...(cursor !== undefined ? { cursor } : {}),
+          limit: this.o.pullLimit,
+          ...(collections ? { collections } : {}),
+        },
+        { signal },
+      ),
+    );
+  }
+
   private async pullAll(result: SyncResult): Promise<void> {
     // Reads a push asked for and the network lost first, so they land beneath this pull.
     await this.refreshRecords();
@@ -1141,16 +1158,7 @@ export class SyncEngine {
       this.changedSincePageAsked = false;
       let page;
       try {
-        page = await this.call((signal) =>
-          this.o.transport.pull(
-            {
-              ...(cursor !== undefined ? { cursor } : {}),
-              limit: this.o.pullLimit,
-              ...(this.o.collections ? { collections: this.o.collections } : {}),
-            },
-            { signal },
-          ),
-        );
+        page = await this.pullPage(cursor, this.o.collections);
       } catch (err) {
         if (isOutpostError(err) && err.code === 'CURSOR_EXPIRED' && !resynced) {
           resynced = true;
@@ -1220,16 +1228,7 @@ export class SyncEngine {
         this.checkOpen();
         let page;
         try {
-          page = await this.call((signal) =>
-            this.o.transport.pull(
-              {
-                ...(cursor !== undefined ? { cursor } : {}),
-                limit: this.o.pullLimit,
-                collections: [collection],
-              },
-              { signal },
-            ),
-          );
+          page = await this.pullPage(cursor, [collection]);
         } catch (err) {
           // The role may not read it (the device pulls what its role reads): nothing to read again.
           if (!(isOutpostError(err) && err.code === 'FORBIDDEN')) throw err;
@@ -1273,12 +1272,7 @@ export class SyncEngine {
         this.checkOpen();
         let page;
         try {
-          page = await this.call((signal) =>
-            this.o.transport.pull(
-              { ...(cursor !== undefined ? { cursor } : {}), limit: this.o.pullLimit, collections },
-              { signal },
-            ),
-          );
+          page = await this.pullPage(cursor, collections);
         } catch (err) {
           if (!isOutpostError(err)) throw err;
           // Without selective sync the device pulls what its role may read, which it does not
