@@ -31,9 +31,9 @@ import type { NetworkSnapshot, NetworkStatus } from './network/network-monitor';
 import { systemTimers } from './network/timers';
 import type { Timers } from './network/timers';
 import type { LocalConflict, LocalStore, OutboxEntry } from './stores/local-store';
-import { SyncEngine, waitingForParent } from './sync/sync-engine';
+import { SyncEngine, cursorKey, waitingForParent } from './sync/sync-engine';
 import { checkSyncOptions } from './sync/sync-options';
-import { filterMeta, heldWhole } from './sync/record-filter';
+import { filterMeta, heldWhole, pulledBy } from './sync/record-filter';
 import type { RecordFilters } from './sync/record-filter';
 import { RecordUnavailableError } from './record-errors';
 import type { RetryPolicy, SyncProgress, SyncResult } from './sync/sync-engine';
@@ -287,8 +287,8 @@ export async function createSyncClient(options: SyncClientOptions): Promise<Sync
   const filtersNow = filterMeta(
     db.state.meta,
     options.recordFilter,
-    (name) => options.collections === undefined || options.collections.includes(name),
-    db.state.meta['pull.cursor'] !== undefined,
+    pulledBy(options.collections),
+    db.state.meta[cursorKey] !== undefined,
   );
   if (filtersNow !== null) {
     await db

@@ -60,9 +60,13 @@ export function heldWhole(
   collections: readonly string[] | undefined,
   filters: RecordFilters | undefined,
 ): (collection: string) => boolean {
-  return (collection) =>
-    (collections === undefined || collections.includes(collection)) &&
-    filterOf(filters, collection) === undefined;
+  const pulls = pulledBy(collections);
+  return (collection) => pulls(collection) && filterOf(filters, collection) === undefined;
+}
+
+/** Whether the device pulls a collection: every one without `collections`, else those named. */
+export function pulledBy(collections: readonly string[] | undefined): (collection: string) => boolean {
+  return (collection) => collections === undefined || collections.includes(collection);
 }
 
 /**

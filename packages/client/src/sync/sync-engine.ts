@@ -105,7 +105,7 @@ export interface SyncEngineOptions {
   onResult(result: SyncResult): void;
 }
 
-const cursorKey = 'pull.cursor';
+export const cursorKey = 'pull.cursor';
 /** The hold reason of ops queued by `resolveOrphans('queue')`. */
 export const waitingForParent = 'waiting for the record it references to exist';
 const upToDateKey = 'pull.upToDate';
