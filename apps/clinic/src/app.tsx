@@ -3,6 +3,7 @@ import type { SyncClient } from '@outpost/client';
 import { SyncClientProvider } from '@outpost/react';
 import { startBackgroundSync } from './background-sync';
 import { openClient } from './open-client';
+import type { RecordsHolder } from './open-client';
 import { loadSession, onSessionChangedElsewhere, signOut, tokenFor } from './session';
 import type { Session } from './session';
 import { Shell } from './shell';
@@ -18,7 +19,7 @@ export function App() {
   const person = session === null ? null : `${session.tenant}/${session.userId}`;
   const [client, setClient] = useState<SyncClient | null>(null);
   const [error, setError] = useState<string | null>(null);
-  const [otherTab, setOtherTab] = useState(false);
+  const [otherTab, setOtherTab] = useState<RecordsHolder | null>(null);
 
   // Signing in or out in another tab holds here too: the session is the browser's, not the tab's.
   useEffect(
@@ -37,11 +38,13 @@ export function App() {
     let stopBackgroundSync = () => {};
     let cancelled = false;
     const token = () => tokenFor(signedIn, current.current);
-    openClient(signedIn, token, () => setOtherTab(true)).then(
+    openClient(signedIn, token, (holder) => {
+      if (!cancelled) setOtherTab(holder);
+    }).then(
       (c) => {
         if (cancelled) return void c.close();
         opened = c;
-        setOtherTab(false);
+        setOtherTab(null);
         stopBackgroundSync = startBackgroundSync(c);
         setClient(c);
         // Bring the device up to date as soon as it opens; offline, this fails quietly and the
@@ -80,7 +83,12 @@ export function App() {
   if (client === null)
     return (
       <main>
-        {otherTab ? (
+        {otherTab === 'background-sync' ? (
+          <p role="status">
+            Finishing a sync started in the background&hellip; This device&rsquo;s records open here as soon
+            as it ends, in a few seconds.
+          </p>
+        ) : otherTab === 'tab' ? (
           <p role="status">
             Outpost Clinic is open in another tab or window of this browser. Close it, and this tab continues
             here: two tabs writing this device&rsquo;s records at once could lose a change.

@@ -16,6 +16,11 @@ export function deviceDatabaseName(person: DevicePerson): string {
   return `outpost-${person.tenant}-${person.userId}`;
 }
 
+/** How the header's "Last synced" and the worker's record of its syncs name a person. */
+export function personKey(person: DevicePerson): string {
+  return `${person.tenant}/${person.userId}`;
+}
+
 /**
  * The options the page's client and the worker's have in common: the same records database,
  * files, device, schema and server. Two clients on one outbox that differed in any of these would
@@ -42,10 +47,39 @@ export function deviceClientOptions(
   };
 }
 
-/** The Background Sync registration the page asks for while changes wait offline, and the worker answers. */
+/**
+ * The Background Sync registration the page asks for while changes wait that its own syncs could
+ * not send (offline, or the server failing), and the worker answers.
+ */
 export const backgroundSyncTag = 'outpost-sync';
 
-/** What the worker posts to open pages of the app: sync now (the page holds the database). */
+/**
+ * What the worker posts to the open pages of the app: sync now (the page holds the database). It
+ * transfers a port with it, on which the page holding the records answers with a `SyncAnswer`.
+ */
 export interface SyncRequestMessage {
   type: typeof backgroundSyncTag;
+}
+
+/**
+ * Whether a sync that ended with this error code may finish at another try: no network, the server
+ * down or busy, the circuit breaker resting. Anything else (a refusal) would get the same answer.
+ */
+export function mayPass(code: string | undefined): boolean {
+  return code !== undefined && ['NETWORK', 'CIRCUIT_OPEN', 'INTERNAL', 'RATE_LIMITED'].includes(code);
+}
+
+/** How the page's sync asked for by the worker ended: `code`, the error's, when it did not finish. */
+export interface SyncAnswer {
+  ok: boolean;
+  code?: string;
+}
+
+/**
+ * The Web Lock the worker holds while it syncs a person's database with no tab open, beside the
+ * database's own: a tab that finds the database taken asks whether it is this one, and says that a
+ * sync started in the background is finishing rather than that the app is open elsewhere.
+ */
+export function backgroundSyncLock(databaseName: string): string {
+  return `outpost-background-sync:${databaseName}`;
 }

@@ -1,6 +1,7 @@
 import { useEffect, useState } from 'react';
 import { useSyncEngine } from '@outpost/react';
-import { syncTime } from './sync-time';
+import { latestSyncTime, syncTime } from './sync-time';
+import { readWorkerSyncTime } from './worker-session';
 
 /**
  * Where the time of a person's last good sync is kept: the client knows only this page's syncs,
@@ -8,6 +9,30 @@ import { syncTime } from './sync-time';
  */
 function storageKey(person: string): string {
   return `outpost.lastSynced.${person}`;
+}
+
+/**
+ * When the service worker last synced `person`'s records with no tab open (decision 0026), kept in
+ * IndexedDB as a worker has no localStorage; null until read, or if it never did. Read once: the
+ * worker syncs only while no tab holds the records, so never while this header shows.
+ */
+function useWorkerSyncTime(person: string): string | null {
+  const [time, setTime] = useState<{ person: string; at: string | null } | null>(null);
+  useEffect(() => {
+    let current = true;
+    readWorkerSyncTime(person).then(
+      (at) => {
+        if (current) setTime({ person, at });
+      },
+      () => {
+        // Unreadable: the page's own time still shows.
+      },
+    );
+    return () => {
+      current = false;
+    };
+  }, [person]);
+  return time?.person === person ? time.at : null;
 }
 
 /** The current time, renewed every minute, so a day passing shows in the text. */
@@ -22,15 +47,23 @@ function useNow(): Date {
 
 /**
  * When this device last brought `person`'s records up to date with the server, in the header
- * beside the online status, and whether the latest try since failed.
+ * beside the online status, and whether the latest try since failed: by this app's page, or by
+ * its service worker while no tab was open.
  */
 export function LastSync({ person }: { person: string }) {
   const { lastResult, isSyncing } = useSyncEngine();
   const now = useNow();
+  const workerSynced = useWorkerSyncTime(person);
+  // A sync of named collections only (`sync({ collections })`) says nothing of the others.
+  const wholeGood = lastResult?.ok === true && lastResult.scope === undefined ? lastResult : null;
   useEffect(() => {
-    if (lastResult?.ok) localStorage.setItem(storageKey(person), lastResult.finishedAt);
-  }, [lastResult, person]);
-  const lastGood = lastResult?.ok ? lastResult.finishedAt : localStorage.getItem(storageKey(person));
+    if (wholeGood) localStorage.setItem(storageKey(person), wholeGood.finishedAt);
+  }, [wholeGood, person]);
+  // The later of this page's syncs and the worker's, which syncs while no tab is open.
+  const lastGood = latestSyncTime(
+    wholeGood ? wholeGood.finishedAt : localStorage.getItem(storageKey(person)),
+    workerSynced,
+  );
   const failed = lastResult !== null && !lastResult.ok ? lastResult : null;
 
   if (lastGood === null && failed === null)

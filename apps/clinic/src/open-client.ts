@@ -1,26 +1,67 @@
 import { createSyncClient } from '@outpost/client';
 import type { SyncClient } from '@outpost/client';
-import { deviceClientOptions } from './device-client';
+import { backgroundSyncLock, deviceClientOptions, deviceDatabaseName } from './device-client';
 import { deviceId } from './session';
 import type { Session } from './session';
 
 /**
+ * Who has the device's database open while this tab waits for it: another tab or window of the
+ * app (until it is closed), or the service worker finishing a sync it started with no tab open
+ * (seconds: it lets a waiting tab have the records once the changes waiting have gone).
+ */
+export type RecordsHolder = 'tab' | 'background-sync';
+
+/** How often a waiting tab looks again at who holds the records: the worker may finish, a tab take over. */
+const lookAgainMs = 500;
+
+/**
  * The signed-in user's sync client over IndexedDB: one database per clinic and user, so two
  * people sharing a tablet never read each other's unsynced work. `token` is asked before each
- * request, so signing in again gives the open client the new token.
+ * request, so signing in again gives the open client the new token. While another holder has the
+ * database open, `onWaitForOtherTab` is told who, and again whenever that changes; the client
+ * opens as soon as the holder lets it go.
  */
 export function openClient(
   session: Session,
   token: () => string,
-  onWaitForOtherTab: () => void,
+  onWaitForOtherTab: (holder: RecordsHolder) => void,
 ): Promise<SyncClient> {
-  return createSyncClient({
+  const name = deviceDatabaseName(session);
+  let opened = false;
+  let told: RecordsHolder | null = null;
+  let lookingAgain: ReturnType<typeof setInterval> | undefined;
+  const look = async () => {
+    const holder = await holderOf(name);
+    if (opened || holder === told) return;
+    told = holder;
+    onWaitForOtherTab(holder);
+  };
+  const opening = createSyncClient({
     // One tab at a time: a second tab waits until the first is closed (see indexedDbStore).
-    ...deviceClientOptions(session, deviceId(), token, { onWaitForOtherTab }),
+    ...deviceClientOptions(session, deviceId(), token, {
+      onWaitForOtherTab: () => {
+        void look();
+        lookingAgain = setInterval(() => void look(), lookAgainMs);
+      },
+    }),
     // live: a colleague's change shows on an open screen within moments, not at the next minute.
     autoSync: { onReconnect: true, afterWrite: true, intervalMs: 60_000, live: true },
     // The browser's online event misses a link that comes back without an interface change (a
     // clinic router regaining its uplink): ask the server every 10 s, and sync as soon as it answers.
     probeIntervalMs: 10_000,
   });
+  return opening.finally(() => {
+    opened = true;
+    clearInterval(lookingAgain);
+  });
+}
+
+/**
+ * The service worker marks its sync with a lock of its own, taken just after the database's and let
+ * go with it (worker/background-sync.ts). In the moment between the two a tab reads 'tab', and
+ * reads again half a second later.
+ */
+async function holderOf(name: string): Promise<RecordsHolder> {
+  const { held = [] } = await navigator.locks.query().catch(() => ({ held: [] }));
+  return held.some((lock) => lock.name === backgroundSyncLock(name)) ? 'background-sync' : 'tab';
 }

@@ -3,6 +3,7 @@ import { ConflictsPage } from './admin/conflicts-page';
 import { StatisticsPage } from './admin/statistics-page';
 import { PatientPage } from './patients/patient-page';
 import { PatientsPage } from './patients/patients-page';
+import { personKey } from './device-client';
 import { LastSync } from './last-sync';
 import { PageErrorBoundary, PageNotFound } from './page-error-boundary';
 import { RefusedChanges } from './refused-changes';
@@ -62,7 +63,7 @@ export function Shell({ session, onSignedInAgain, onSignOut }: ShellProps) {
         </nav>
         <div className="sync-state">
           <OfflineIndicator fileWords={photoWords} />
-          <LastSync person={`${session.tenant}/${session.userId}`} />
+          <LastSync person={personKey(session)} />
         </div>
         <SignInAgain session={session} onSignedIn={onSignedInAgain} />
       </header>

@@ -8,3 +8,10 @@ export function syncTime(iso: string, now: Date): string {
   if (at.toDateString() === now.toDateString()) return `at ${time}`;
   return `on ${at.toLocaleDateString([], { day: 'numeric', month: 'short', year: 'numeric' })} at ${time}`;
 }
+
+/** The later of two sync times (ISO); either may be missing, and an unreadable one loses to the other. */
+export function latestSyncTime(a: string | null, b: string | null): string | null {
+  if (b === null || Number.isNaN(Date.parse(b))) return a;
+  if (a === null || Number.isNaN(Date.parse(a))) return b;
+  return Date.parse(b) > Date.parse(a) ? b : a;
+}

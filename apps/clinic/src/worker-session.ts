@@ -3,6 +3,8 @@
  * keeps the session, yet it syncs when Background Sync wakes it with no tab of the app open
  * (decision 0026). The page writes what the worker needs on every sign-in (signing in again
  * included) and removes it on sign-out; the worker forgets it once the server refuses it.
+ * The same table keeps, per person, when the worker last synced their records, for the header's
+ * "Last synced" (localStorage, where the page keeps its own syncs' time, is not the worker's).
  * Both sides import this module: only IndexedDB, nothing of the page's.
  */
 export interface WorkerSession {
@@ -17,6 +19,12 @@ export interface WorkerSession {
 const databaseName = 'outpost-clinic-worker-session';
 const tableName = 'session';
 const key = 'current';
+/**
+ * The worker's last good sync of a person's records, under a key of its own in the same table:
+ * a second table would take a new version of the database, which an older page or worker still
+ * running during an update could then not open (a sign-out there could not remove the copy).
+ */
+const syncedKey = (person: string) => `synced:${person}`;
 
 function openDatabase(): Promise<IDBDatabase> {
   return new Promise((resolve, reject) => {
@@ -83,4 +91,18 @@ export async function forgetSessionForWorker(token?: string): Promise<void> {
       if ((read.result as WorkerSession | undefined)?.token === token) table.delete(key);
     };
   });
+}
+
+/**
+ * Records that the worker brought `person`'s records (`personKey` of device-client.ts) up to date
+ * with the server at `finishedAt` (ISO). Kept through sign-outs, as the page's own time is.
+ */
+export async function keepWorkerSyncTime(person: string, finishedAt: string): Promise<void> {
+  await inTransaction('readwrite', (table) => table.put(finishedAt, syncedKey(person)));
+}
+
+/** When the worker last synced `person`'s records with no tab open (ISO), or null: never on this browser. */
+export async function readWorkerSyncTime(person: string): Promise<string | null> {
+  const time = await inTransaction<unknown>('readonly', (table) => table.get(syncedKey(person)));
+  return typeof time === 'string' ? time : null;
 }

@@ -1,7 +1,9 @@
 // Background Sync with the app's tab closed: a nurse registers a patient offline and closes the
 // app; when the network returns, the browser wakes the service worker, which syncs the device by
 // itself. With the tab open it leaves the records to the tab; signed out, or refused by the server,
-// it sends nothing. The event is fired as the browser fires it, through the DevTools protocol.
+// it sends nothing. Its sync shows in "Last synced" of a tab opened later; a tab online with the
+// server failing asks for a wake-up too; a tab opened during the worker's sync says what it waits
+// for. The event is fired as the browser fires it, through the DevTools protocol.
 import { describe, expect, it } from 'vitest';
 import type { BrowserContext, Page, Worker } from 'playwright-core';
 import {
@@ -9,6 +11,7 @@ import {
   clinicSuite,
   password,
   registerPatient,
+  screenshot,
   serviceWorkerReady,
   signIn,
   statusText,
@@ -87,17 +90,38 @@ function workerSessionCopy(where: Page | Worker): Promise<Record<string, string>
   return 'goto' in where ? where.evaluate(read) : where.evaluate(read);
 }
 
+/** When the service worker last synced `person`'s records ('clinic-a/<user id>'), as it keeps it for the header, or null. */
+function workerSyncTime(worker: Worker, person: string): Promise<string | null> {
+  return worker.evaluate(
+    (key) =>
+      new Promise<string | null>((resolve, reject) => {
+        const open = indexedDB.open('outpost-clinic-worker-session');
+        open.onerror = () => reject(open.error);
+        open.onsuccess = () => {
+          const db = open.result;
+          const get = db.transaction('session').objectStore('session').get(key);
+          get.onsuccess = () => {
+            db.close();
+            resolve(typeof get.result === 'string' ? get.result : null);
+          };
+          get.onerror = () => reject(get.error);
+        };
+      }),
+    `synced:${person}`,
+  );
+}
+
 /** The app's service worker in `context`, once it runs. */
 async function serviceWorkerOf(context: BrowserContext): Promise<Worker> {
   return context.serviceWorkers()[0] ?? context.waitForEvent('serviceworker');
 }
 
 /**
- * Waits until the closed tab's hold on the device's database is gone: the browser lets its lock go
- * once it has torn the page down, a moment after the tab closes. A wake-up before that finds the
- * records held and is left for the browser's next one, minutes later.
+ * Waits until no one holds the device's database: a closed tab's hold goes once the browser has
+ * torn the page down, a moment after the tab closes (a wake-up before that finds the records held
+ * and is left for the browser's next one, minutes later), and the worker's once its sync is over.
  */
-async function closedTabLetGo(context: BrowserContext): Promise<void> {
+async function recordsLetGo(context: BrowserContext): Promise<void> {
   const worker = await serviceWorkerOf(context);
   const held = () =>
     worker.evaluate(async () => {
@@ -151,7 +175,7 @@ describe.runIf(chromiumAvailable())('Background Sync in the clinic app', () => {
 
     // The nurse closes the app; nothing has left the tablet.
     await page.close();
-    await closedTabLetGo(context);
+    await recordsLetGo(context);
     expect(await patientsNamed('Esnart Chirwa')).toHaveLength(0);
 
     await networkBack(context);
@@ -193,7 +217,7 @@ describe.runIf(chromiumAvailable())('Background Sync in the clinic app', () => {
 
     // The tab is closed: the next wake-up syncs in the worker.
     await page.close();
-    await closedTabLetGo(context);
+    await recordsLetGo(context);
     await fireSync();
     await expect.poll(() => calls.worker, { timeout: 20_000 }).toContain('/v1/sync/pull');
     await context.close();
@@ -234,7 +258,7 @@ describe.runIf(chromiumAvailable())('Background Sync in the clinic app', () => {
     const { context, calls, page, fireSync } = await nurseTablet();
     await registerOffline(context, page, 'Chifundo Banda');
     await page.close();
-    await closedTabLetGo(context);
+    await recordsLetGo(context);
     // Days pass: the server no longer accepts her token, though the tablet's clock has not reached
     // its expiry (a tablet's clock is not the server's).
     suite.clinic.setClockAhead(3 * 24 * 60 * 60 * 1000);
@@ -266,6 +290,134 @@ describe.runIf(chromiumAvailable())('Background Sync in the clinic app', () => {
       });
     } finally {
       suite.clinic.setClockAhead(0);
+      await context.close();
+    }
+  });
+
+  it('says "Last synced" with the worker\'s sync in a tab opened offline after it, not the app\'s older one', async () => {
+    const { context, page, fireSync } = await nurseTablet();
+    const person = `clinic-a/${(await workerSessionCopy(page))?.['userId']}`;
+    await registerOffline(context, page, 'Tiyamike Gondwe');
+    // The tablet's app last synced yesterday: what its header says until something syncs again.
+    // (Written in, as the test cannot wait a day; the worker's sync below is today.)
+    const yesterday = new Date(Date.now() - 24 * 60 * 60 * 1000).toISOString();
+    await page.evaluate(({ key, at }) => localStorage.setItem(key, at), {
+      key: `outpost.lastSynced.${person}`,
+      at: yesterday,
+    });
+    await page.close();
+    await recordsLetGo(context);
+
+    await networkBack(context);
+    await fireSync();
+    await expect.poll(() => patientsNamed('Tiyamike Gondwe'), { timeout: 20_000 }).toHaveLength(1);
+    // The worker has finished (its pull too) once it lets the records go.
+    await recordsLetGo(context);
+
+    // The network goes again, and the nurse opens the app: her records are as of the worker's sync.
+    suite.clinic.cut(true);
+    await context.setOffline(true);
+    try {
+      const reopened = await context.newPage();
+      reopened.setDefaultTimeout(15_000);
+      await reopened.goto(suite.clinic.url);
+      const header = reopened.locator('.sync-state');
+      // The sync the app tries on opening has failed by now.
+      await header.getByText(/did not finish/).waitFor();
+      // A time of today, not yesterday's date...
+      expect(await header.innerText()).toMatch(/Last synced at [^;]+; the sync at/);
+      await screenshot(reopened, 'last-synced-by-worker');
+      // ...the very time the worker kept when its sync ended.
+      const workerSynced = await workerSyncTime(await serviceWorkerOf(context), person);
+      expect(Date.parse(workerSynced ?? '')).toBeGreaterThan(Date.parse(yesterday));
+      const at = await reopened.evaluate(
+        (iso) => new Date(iso).toLocaleTimeString([], { hour: '2-digit', minute: '2-digit' }),
+        workerSynced ?? '',
+      );
+      expect(await header.innerText()).toContain(`Last synced at ${at};`);
+    } finally {
+      suite.clinic.cut(false);
+      await context.close();
+    }
+  });
+
+  it('registers a wake-up when the server refuses pushes while online, and the worker sends the change once the tab is closed', async () => {
+    const { context, calls, page, fireSync } = await nurseTablet();
+    suite.clinic.failPushes(true);
+    try {
+      // Online, the server down for maintenance: the change stays on the tablet.
+      await registerPatient(page, 'Mphatso Phiri', { Village: 'Dowa' });
+      await page
+        .locator('.sync-state')
+        .getByText(/did not finish/)
+        .waitFor();
+      await statusText(page, 'Online').waitFor();
+      expect(suite.clinic.pushesFailed).toBeGreaterThan(0);
+      // The nurse may close the app any moment now: the browser is asked to wake the worker.
+      await expect.poll(() => syncTags(page), { timeout: 10_000 }).toContain('outpost-sync');
+
+      await page.close();
+      await recordsLetGo(context);
+      expect(await patientsNamed('Mphatso Phiri')).toHaveLength(0);
+
+      // The maintenance ends; the browser's next wake-up finds no tab, and the worker sends it.
+      suite.clinic.failPushes(false);
+      await fireSync();
+      await expect.poll(() => patientsNamed('Mphatso Phiri'), { timeout: 20_000 }).toHaveLength(1);
+      await expect.poll(() => calls.worker, { timeout: 10_000 }).toContain('/v1/sync/push');
+      expect(context.pages().map((p) => p.url())).toEqual(['about:blank']);
+    } finally {
+      suite.clinic.failPushes(false);
+      await context.close();
+    }
+  });
+
+  it("tells a tab opened during the worker's sync that a background sync is finishing, and opens it once the changes have gone", async () => {
+    const { context, page, fireSync } = await nurseTablet();
+    await registerOffline(context, page, 'Kondwani Mbewe');
+    await page.close();
+    await recordsLetGo(context);
+
+    // The worker's push is held until the test lets it go, its pull for good: a slow link.
+    let releasePush = () => {};
+    const pushHeld = new Promise<void>((resolve) => (releasePush = resolve));
+    let endTest = () => {};
+    const testOver = new Promise<void>((resolve) => (endTest = resolve));
+    let workerPushes = () => {};
+    const workerPushing = new Promise<void>((resolve) => (workerPushes = resolve));
+    await context.route(/\/v1\/sync\/(push|pull)/, async (route) => {
+      const request = route.request();
+      if (request.serviceWorker() === null) return route.continue();
+      if (new URL(request.url()).pathname === '/v1/sync/push') {
+        workerPushes();
+        await pushHeld;
+      } else await testOver;
+      // The worker may have given the request up meanwhile.
+      await route.continue().catch(() => {});
+    });
+    // The network returns with the route in place: the browser may fire the registered sync by itself now.
+    await networkBack(context);
+    const firing = fireSync();
+    try {
+      await workerPushing;
+      const tab = await context.newPage();
+      tab.setDefaultTimeout(15_000);
+      await tab.goto(suite.clinic.url);
+      // Not "open in another tab": there is none to close.
+      await tab.getByText('Finishing a sync started in the background').waitFor();
+      expect(await tab.getByText('open in another tab').count()).toBe(0);
+      await screenshot(tab, 'background-sync-finishing');
+
+      // The push goes through; the worker lets the tab have the records rather than pull first.
+      releasePush();
+      await tab.getByRole('link', { name: 'Kondwani Mbewe' }).waitFor();
+      await tab.getByText('No changes waiting').waitFor();
+      expect(await patientsNamed('Kondwani Mbewe')).toHaveLength(1);
+    } finally {
+      releasePush();
+      endTest();
+      await firing.catch(() => {});
+      await context.unrouteAll({ behavior: 'ignoreErrors' });
       await context.close();
     }
   });

@@ -76,4 +76,61 @@ describe.runIf(chromiumAvailable())('files attached to an encounter in the clini
     expect(Buffer.from(await content.arrayBuffer()).equals(png)).toBe(true);
     await context.close();
   });
+
+  it("deletes an uploaded photo of the wrong patient from the clinic's server, after a confirmation, offline too", async () => {
+    const context = await suite.browser.newContext();
+    const page = await context.newPage();
+    await signIn(page, suite.clinic.url, 'nurse@clinic-a.test');
+    await registerPatient(page, 'Wrong Patient');
+    await page.getByRole('button', { name: 'New encounter' }).click();
+    await page.getByLabel('Diagnosis').fill('Burn, right hand');
+    await page.getByRole('button', { name: 'Save encounter' }).click();
+    const encounter = page.getByRole('listitem').filter({
+      has: page.getByRole('heading', { level: 3, name: /Burn, right hand/ }),
+    });
+    await encounter.waitFor();
+    await encounter.getByLabel('Attach photo').setInputFiles({
+      name: 'other patient.png',
+      mimeType: 'image/png',
+      buffer: png,
+    });
+    const file = encounter.getByRole('listitem').filter({ hasText: 'other patient.png' });
+    await file.getByText('Uploaded').waitFor({ timeout: 20_000 });
+    const { records } = await suite.clinic.app.outpost.store.pull('clinic-a', 0, 1000, ['encounters']);
+    const encounterId = records.find((r) => r.dataJson.includes('Burn, right hand'))?.id ?? '';
+    // Read from the server's database: the tablet's link to it is cut below, requests too.
+    const listed = async () =>
+      (
+        await suite.clinic.app.outpost.store.db
+          .selectFrom('files')
+          .select('name')
+          .where('tenant', '=', 'clinic-a')
+          .where('collection', '=', 'encounters')
+          .where('record_id', '=', encounterId)
+          .execute()
+      ).map((f) => f.name);
+    expect(await listed()).toEqual(['other patient.png']);
+
+    // Offline, the nurse deletes it: asked first, then shown as to be deleted, and kept on cancel.
+    suite.clinic.cut(true);
+    await context.setOffline(true);
+    await statusText(page, 'Offline').waitFor();
+    await file.getByRole('button', { name: 'Delete' }).click();
+    const confirm = file.getByRole('group', { name: 'Delete other patient.png' });
+    await confirm.getByRole('button', { name: 'Cancel' }).click();
+    await file.getByText('Uploaded').waitFor();
+    await file.getByRole('button', { name: 'Delete' }).click();
+    await confirm.getByRole('button', { name: 'Delete file' }).click();
+    await file.getByText('To be deleted from the server at the next sync').waitFor();
+    await screenshot(page, 'encounter-file-to-be-deleted');
+    expect(await listed()).toEqual(['other patient.png']);
+
+    // Back online, the sync deletes it from the server, and it leaves the encounter.
+    suite.clinic.cut(false);
+    await context.setOffline(false);
+    await statusText(page, 'Online').waitFor({ timeout: 25_000 });
+    await file.waitFor({ state: 'detached', timeout: 20_000 });
+    expect(await listed()).toEqual([]);
+    await context.close();
+  });
 });

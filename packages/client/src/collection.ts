@@ -10,6 +10,7 @@ import {
 } from '@outpost/core';
 import type { Change, CollectionDefinition, HlcClock, RandomBytes, RecordData } from '@outpost/core';
 import type { LocalDb } from './local-db';
+import { takenIn, takenInKey } from './sync/record-filter';
 import type { LocalRecord, OutboxEntry } from './stores/local-store';
 import { isRefused, showsInView } from './local-state';
 import { foldable } from './outbox/coalesce';
@@ -156,21 +157,90 @@ export class Collection<D extends RecordData = RecordData> {
     return (out ?? data) as T;
   }
 
-  private live(id: string): LocalRecord {
-    const rec = this.ctx.db.state.record(this.def.name, this.ctx.realId(id));
-    if (rec && !rec.deleted) return rec;
-    // Perhaps only not kept here (a visit older than the filter keeps, read with `fetch`): a change
-    // is made on the record as the device holds it, and its pending state shown over the server's
-    // copy until confirmed, so the device needs the record, not a copy read once and not followed.
-    if (!rec && this.ctx.heldWhole?.(this.def.name) === false) {
+  /**
+   * The server's copy of a record to change that the device does not hold, read before the write
+   * (`update`, `delete`): a visit older than the filter keeps, a patient of a collection not pulled.
+   * Undefined when there is nothing to read: the device holds the record (deleted or not), or its
+   * absence already says the record does not exist (a collection held whole, a temp id), or there
+   * is no server to ask. Null when the server has none. Throws as `fetch` does:
+   * `RecordUnavailableError` when the server cannot be reached, a refusal as the server said.
+   */
+  private async readToChange(id: string): Promise<Change | null | undefined> {
+    const realId = this.ctx.realId(id);
+    if (this.ctx.db.state.record(this.def.name, realId)) return undefined;
+    if (this.ctx.heldWhole?.(this.def.name) !== false || isTempId(realId) || !this.ctx.fetchRecord) {
+      return undefined;
+    }
+    return this.ctx.fetchRecord(this.def.name, realId);
+  }
+
+  /**
+   * The record a change is made on, at the write's turn: the device's, or the server's copy read
+   * for it (`read`, readToChange), stored with the change as any pulled record is, so the change
+   * shows over it, is withdrawn against it offline, and keeps it on the device (never dropped by a
+   * filter while the device holds work on it). `wasRead`: it was not on the device before.
+   */
+  private live(id: string, read?: Change | null): { rec: LocalRecord; wasRead: boolean } {
+    const state = this.ctx.db.state;
+    const rec = state.record(this.def.name, this.ctx.realId(id));
+    if (rec) {
+      if (rec.deleted) throw new OutpostError('NOT_FOUND', `${this.def.name} ${id} not found`);
+      // A pull brought the record while the read was out. The device's record is followed, and the
+      // base, unless the read is of a newer server state and no change of the device's shows on
+      // it: then the read is that state, as a pull would apply it.
+      const newer =
+        read &&
+        !read.deleted &&
+        read.version > rec.version &&
+        state.pendingFor(rec.collection, rec.id).length === 0;
+      return { rec: newer ? this.fromServer(read) : rec, wasRead: false };
+    }
+    if (read === undefined) {
+      // A collection held in part with no server to ask: the record may exist elsewhere.
+      if (this.ctx.heldWhole?.(this.def.name) === false && !this.ctx.fetchRecord) {
+        throw new OutpostError(
+          'NOT_FOUND',
+          `${this.def.name} ${id} is not on this device, which keeps only part of ${this.def.name}, ` +
+            'and there is no server to read it from',
+          { reason: 'NOT_HELD', collection: this.def.name, id },
+        );
+      }
+      throw new OutpostError('NOT_FOUND', `${this.def.name} ${id} not found`);
+    }
+    if (read === null || read.deleted) {
       throw new OutpostError(
         'NOT_FOUND',
-        `${this.def.name} ${id} is not on this device, which keeps only part of ${this.def.name}: ` +
-          'fetch(id) reads it from the server, but a change needs the record on the device',
-        { reason: 'NOT_HELD', collection: this.def.name, id },
+        `${this.def.name} ${id} not found, on this device or on the server`,
+        {
+          reason: 'NOT_ON_SERVER',
+          collection: this.def.name,
+          id,
+        },
       );
     }
-    throw new OutpostError('NOT_FOUND', `${this.def.name} ${id} not found`);
+    return { rec: this.fromServer(read), wasRead: true };
+  }
+
+  /** A server state read from the server, as a pull stores it; the clock moves past its time. */
+  private fromServer(read: Change): LocalRecord {
+    this.ctx.clock.receive(read.hlc);
+    return {
+      collection: this.def.name,
+      id: read.id,
+      data: read.data ?? {},
+      deleted: false,
+      version: read.version,
+      hlc: read.hlc,
+      updatedAt: read.updatedAt,
+    };
+  }
+
+  /** The record meta that lists a record taken in for a change (record-filter.ts, `takenInKey`). */
+  private takenInMeta(rec: LocalRecord): Record<string, unknown> {
+    const others = takenIn(this.ctx.db.state.meta).filter(
+      (r) => r.collection !== rec.collection || r.id !== rec.id,
+    );
+    return { [takenInKey]: [...others, { collection: rec.collection, id: rec.id }] };
   }
 
   /** Signed notes and locked forms are read-only on the device too, before the server says so. */
@@ -245,10 +315,20 @@ export class Collection<D extends RecordData = RecordData> {
     return this.view(record);
   }
 
+  /**
+   * Changes the fields of `patch` (those whose value differs from what the record shows), locally
+   * and in the outbox, in one write. A record the device does not hold in a collection it keeps
+   * only part of (`recordFilter`, `collections`) is read from the server first, as `fetch` reads
+   * it, and stored beneath the change: the change shows over it and goes like any other, and the
+   * record stays on the device until the server has it, then goes (decision 0027). Offline that
+   * read throws `RecordUnavailableError` and nothing changes; a record the server lacks, or holds
+   * deleted, is `NOT_FOUND`.
+   */
   async update(id: string, patch: Partial<D> | Record<string, unknown>): Promise<ClientRecord<D>> {
     this.validate(patch as RecordData, true);
+    const read = await this.readToChange(id);
     const { record, written } = await this.ctx.db.write(() => {
-      const rec = this.live(id);
+      const { rec, wasRead } = this.live(id, read);
       this.assertChangeable(rec);
       const fields = this.changedFields(rec, this.withRealRefs(patch as RecordData));
       // Nothing differs from what the person sees: no op, so nothing waits to be sent.
@@ -274,8 +354,9 @@ export class Collection<D extends RecordData = RecordData> {
             supersededBy: { ...o.supersededBy, ...Object.fromEntries(added.map((f) => [f, op.seq])) },
           };
         });
+      const meta = { 'outbox.lastSeq': op.seq, ...(wasRead ? this.takenInMeta(rec) : {}) };
       return {
-        batch: { putRecords: [next], putOps: [...superseded, op], meta: { 'outbox.lastSeq': op.seq } },
+        batch: { putRecords: [next], putOps: [...superseded, op], meta },
         result: { record: next, written: true },
       };
     });
@@ -308,18 +389,18 @@ export class Collection<D extends RecordData = RecordData> {
     return { ...rest, server: { data, deleted, version, hlc, updatedAt } };
   }
 
+  /** Deletes the record, locally and in the outbox; one not held is read first, as `update` reads it. */
   async delete(id: string): Promise<void> {
+    const read = await this.readToChange(id);
     await this.ctx.db.write(() => {
-      const rec = this.live(id);
+      const { rec, wasRead } = this.live(id, read);
       this.assertChangeable(rec);
       const hlc = this.ctx.clock.tick();
       const op = this.entry('delete', rec.id, hlc, undefined, rec.version);
       // Kept as a local tombstone until the server acknowledges the delete.
       const next: LocalRecord = { ...this.withServerCopy(rec), deleted: true, hlc, updatedAt: op.createdAt };
-      return {
-        batch: { putRecords: [next], putOps: [op], meta: { 'outbox.lastSeq': op.seq } },
-        result: next,
-      };
+      const meta = { 'outbox.lastSeq': op.seq, ...(wasRead ? this.takenInMeta(rec) : {}) };
+      return { batch: { putRecords: [next], putOps: [op], meta }, result: next };
     });
     this.ctx.afterWrite();
   }
@@ -339,8 +420,9 @@ export class Collection<D extends RecordData = RecordData> {
    * cannot be reached, since null would say the record does not exist; a refusal (403, 401) as
    * the server's `OutpostError`. What is read is not stored: the device would not follow its
    * changes (its collection is not pulled, or the filter keeps it out), and a copy kept would go
-   * stale without a sign. So it is a read of the moment, not a record `update` can change
-   * (refused, `details.reason: 'NOT_HELD'`). Two calls for one record share one request.
+   * stale without a sign. So it is a read of the moment; `update` and `delete` of such a record read
+   * it again and store it with the change. Two calls for one record share one request, those of
+   * `update` included.
    */
   async fetch(id: string): Promise<ClientRecord<D> | null> {
     const realId = this.ctx.realId(id);

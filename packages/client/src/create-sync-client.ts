@@ -33,6 +33,7 @@ import type { Timers } from './network/timers';
 import type { LocalConflict, LocalStore, OutboxEntry } from './stores/local-store';
 import { SyncEngine, cursorKey, waitingForParent } from './sync/sync-engine';
 import { checkSyncOptions } from './sync/sync-options';
+import { checkCollectionNames, recordsToSend } from './sync/collection-sync';
 import { filterMeta, heldWhole, pulledBy } from './sync/record-filter';
 import type { RecordFilters } from './sync/record-filter';
 import { RecordUnavailableError } from './record-errors';
@@ -48,7 +49,7 @@ import type { ClientFiles } from './files/client-files';
 import { FileDb } from './files/file-db';
 import { checkFileOptions } from './files/file-options';
 import { createFileTransport } from './files/file-transport';
-import { FileUploads, settleWithdrawn } from './files/file-uploads';
+import { FileUploads, dropFilesOfRecordsLetGo, settleWithdrawn } from './files/file-uploads';
 import type { LocalFileStore } from './files/local-file-store';
 import { memoryFileStore } from './files/memory-file-store';
 import { recordIdsOf } from './files/record-ids';
@@ -130,6 +131,16 @@ export interface SyncOptions {
    * from calling a failing server by itself, not a person who asks, e.g. once maintenance ends.
    */
   manual?: boolean;
+  /**
+   * Only these collections (seed 003's `syncEntityType`: a pharmacist's "sync prescriptions" on a
+   * slow link): their changes waiting, with those they need first (a patient registered offline)
+   * and nothing else of the outbox, then their server changes, without moving the device's saved
+   * cursor, so the next whole sync skips nothing. No files. The result's `scope` says what went
+   * with them and what was not pulled (not pulled by this device, or not readable by the role). A
+   * name the schema lacks, or none, is refused before anything is sent. With `manual`, only their
+   * changes that gave up go again (docs/client.md, "Syncing one collection").
+   */
+  collections?: readonly string[];
 }
 
 type EventMap = {
@@ -161,7 +172,10 @@ export interface SyncClient {
   readonly deviceId: string;
   readonly schema: Schema;
   collection<D extends RecordData = RecordData>(name: string): Collection<D>;
-  /** Push then pull; joins a sync already running, or runs one more right after it when that one would miss something. */
+  /**
+   * Push then pull; joins a sync already running, or runs one more right after it when that one
+   * would miss something. `{ collections }`: those collections only (SyncOptions).
+   */
   sync(options?: SyncOptions): Promise<SyncResult>;
   syncToServer(): Promise<SyncResult>;
   syncFromServer(): Promise<SyncResult>;
@@ -347,7 +361,7 @@ export async function createSyncClient(options: SyncClientOptions): Promise<Sync
     onUnauthorized: (error) => emit('unauthorized', error),
     clientId,
   });
-  const recordIds = recordIdsOf(db);
+  const recordIds = recordIdsOf(db, whole);
   // Files of records withdrawn just before the app stopped, should their write not have followed.
   // A failure here is met again before the next sync's uploads, which run it first.
   await settleWithdrawn(fileDb, recordIds).catch(() => undefined);
@@ -535,6 +549,7 @@ export async function createSyncClient(options: SyncClientOptions): Promise<Sync
       return c as unknown as Collection<D>;
     },
     sync: (options = {}) => {
+      if (options.collections !== undefined) return syncOnly(options.collections, options.manual === true);
       if (options.manual !== true) return engine.sync();
       breaker.reset();
       live?.retryNow();
@@ -650,7 +665,8 @@ export async function createSyncClient(options: SyncClientOptions): Promise<Sync
       },
     },
     files,
-    prune: () => engine.prune(),
+    // The files of the records it let go leave with them (each sync does this before its uploads).
+    prune: () => engine.prune().then((n) => dropFilesOfRecordsLetGo(fileDb, recordIds).then(() => n)),
     relationships: {
       findOrphans: () => findOrphans(schema, db.state, whole),
       resolveOrphans: async (strategy) => {
@@ -701,6 +717,25 @@ export async function createSyncClient(options: SyncClientOptions): Promise<Sync
       await fileStore.close();
     },
   };
+
+  /**
+   * `sync({ collections })`: the names checked before anything is sent. A person's call also lets a
+   * resting server be tried at once and sends again what of these collections gave up, never what
+   * of the others did: the person asked for these only.
+   */
+  async function syncOnly(names: readonly string[], manual: boolean): Promise<SyncResult> {
+    const only = checkCollectionNames(schema, names);
+    if (manual) {
+      breaker.reset();
+      live?.retryNow();
+      const within = recordsToSend(schema, db.state, only);
+      const seqs = [...db.state.outbox.values()]
+        .filter((o) => gaveUp(o) && within.has(keyOf(o.collection, o.id)))
+        .map((o) => o.seq);
+      if (seqs.length > 0) await client.queue.retry(seqs);
+    }
+    return engine.syncCollections(only);
+  }
 
   /**
    * A person's call to the server (resolve, undo, refresh, fetch) on a closed client: refused

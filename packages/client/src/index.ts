@@ -17,6 +17,7 @@ export { ClientClosedError } from './client-closed';
 export { RecordUnavailableError } from './record-errors';
 export type { RecordFilter, RecordFilters, ServerRecord } from './sync/record-filter';
 export type { SyncProgress, SyncResult, RetryPolicy } from './sync/sync-engine';
+export type { CollectionSyncScope, NotPulledReason } from './sync/collection-sync';
 export type { SyncTransport } from './sync/sync-transport';
 export type { Orphan, OrphanStrategy } from './relationships';
 export * from './stores/index';

@@ -4,7 +4,9 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
+import { collection, defineSchema } from '@outpost/core';
 import type { Change, RecordData, Schema } from '@outpost/core';
+import { z } from 'zod';
 import { createSyncServer, ensureUsers, openSqlite } from '@outpost/server';
 import { fieldClinic } from '@outpost/examples';
 import { createSyncClient } from '../src/index';
@@ -12,6 +14,26 @@ import type { LocalStore, SyncClient, SyncClientOptions } from '../src/index';
 import type { Timers } from '../src/network/timers';
 
 export const password = 'outpost-test';
+
+/**
+ * A schema whose orders (the higher priority) a clinician may write but not read: the server
+ * refuses to pull them to a clinician (403), which a device pulling what its role reads cannot
+ * know beforehand.
+ */
+export const ordersUnreadable: Schema = defineSchema({
+  name: 'restricted',
+  collections: {
+    orders: collection({
+      fields: z.object({ drug: z.string() }),
+      priority: 1,
+      permissions: { admin: ['read', 'create'], clinician: ['create'] },
+    }),
+    notes: collection({
+      fields: z.object({ body: z.string() }),
+      permissions: { admin: ['read', 'create'], clinician: ['read', 'create'] },
+    }),
+  },
+});
 const users = [
   { email: 'nurse@clinic-a.test', tenant: 'clinic-a', roles: ['clinician'] },
   { email: 'admin@clinic-a.test', tenant: 'clinic-a', roles: ['admin'] },

@@ -56,6 +56,8 @@ export class FileFaults {
   cutAfterChunks = Infinity;
   /** This chunk reaches the server, and its answer is lost. */
   loseAnswerOfChunk: number | null = null;
+  /** The next delete reaches the server, and its answer is lost. */
+  loseAnswerOfDelete = false;
   /** This chunk's first byte is flipped on the way, once. */
   corruptChunk: number | null = null;
   /** The next content answer breaks after this many bytes. */
@@ -98,6 +100,11 @@ export class FileFaults {
     this.fileRequests.push(`${init?.method ?? 'GET'} ${url.pathname}`);
     if (url.pathname.endsWith('/content')) this.ranges.push(new Headers(init?.headers).get('range'));
     const res = await this.inner(input, init);
+    if (init?.method === 'DELETE' && this.loseAnswerOfDelete) {
+      this.loseAnswerOfDelete = false;
+      await res.arrayBuffer();
+      throw new TypeError('fetch failed: connection reset after the request was sent');
+    }
     if (chunk && this.loseAnswerOfChunk === Number(chunk[1])) {
       this.loseAnswerOfChunk = null;
       await res.arrayBuffer();

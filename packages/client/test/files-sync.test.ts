@@ -421,6 +421,8 @@ describe('client.files against the real server', () => {
       failed: 0,
       refused: 0,
       bytesWaiting: 4 * KiB,
+      deleting: 0,
+      deleteRefused: 0,
     });
     await client.sync();
     stop();

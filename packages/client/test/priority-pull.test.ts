@@ -1,13 +1,17 @@
 // Seed 002's priority sync on the way down: a tablet catching up on a clinic's backlog holds the
 // prescriptions (priority 1) after a page or two, not after thousands of visits (decision 0025).
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { collection, defineSchema } from '@outpost/core';
-import type { Schema } from '@outpost/core';
 import { fieldClinic } from '@outpost/examples';
-import { z } from 'zod';
 import { memoryStore } from '../src/index';
 import type { SyncClient, SyncClientOptions, SyncProgress } from '../src/index';
-import { TestNetwork, closeClients, openClient, serverState, startServer } from './client-fixture';
+import {
+  TestNetwork,
+  closeClients,
+  openClient,
+  ordersUnreadable,
+  serverState,
+  startServer,
+} from './client-fixture';
 import type { TestServer } from './client-fixture';
 
 /** A pull as it left the device: the collections it named (null: none) and whether it had a cursor. */
@@ -365,27 +369,10 @@ describe('priority pull', () => {
   }, 60_000);
 });
 
-// A schema whose first tier a clinician may not read: the device, pulling what its role reads,
-// cannot know that, and the server refuses the tier alone (403).
-const restricted: Schema = defineSchema({
-  name: 'restricted',
-  collections: {
-    orders: collection({
-      fields: z.object({ drug: z.string() }),
-      priority: 1,
-      permissions: { admin: ['read', 'create'], clinician: ['create'] },
-    }),
-    notes: collection({
-      fields: z.object({ body: z.string() }),
-      permissions: { admin: ['read', 'create'], clinician: ['read', 'create'] },
-    }),
-  },
-});
-
 describe('priority pull and a role that may not read the first tier', () => {
   let server: TestServer;
   beforeEach(async () => {
-    server = await startServer(restricted);
+    server = await startServer(ordersUnreadable);
   });
   afterEach(async () => {
     await closeClients();
@@ -394,7 +381,7 @@ describe('priority pull and a role that may not read the first tier', () => {
 
   it('syncs the rest as before', async () => {
     const admin = await openClient(server, 'admin@clinic-a.test', memoryStore(), new TestNetwork(), {
-      schema: restricted,
+      schema: ordersUnreadable,
       deviceId: 'office',
       batchSize: 500,
     });
@@ -404,7 +391,7 @@ describe('priority pull and a role that may not read the first tier', () => {
 
     const watch = watchPulls();
     const tablet = await openClient(server, 'nurse@clinic-a.test', memoryStore(), new TestNetwork(), {
-      schema: restricted,
+      schema: ordersUnreadable,
       deviceId: 'nurse-tablet',
       pullLimit: 10,
       fetch: watch.fetch,

@@ -8,6 +8,8 @@ export { useNetworkStatus } from './use-network-status';
 export type { NetworkState } from './use-network-status';
 export { useCollection } from './use-collection';
 export { useRecord } from './use-record';
+export { useFetchedRecord } from './use-fetched-record';
+export type { FetchedRecord } from './use-fetched-record';
 export { useFiles } from './use-files';
 export type { FilesOf } from './use-files';
 export { useFilesStats } from './use-files-stats';

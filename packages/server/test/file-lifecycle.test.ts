@@ -233,7 +233,12 @@ describe.each(dialects())('a file after its upload on %s', (kind) => {
     it('deletes a complete file only for a role with delete on its collection', async () => {
       const photo = randomBytes(2 * chunkSize + 10);
       const id = uuidv7();
-      const description = await api.upload(id, photo, nurse);
+      // The record is on the server: the photo is part of a clinical record.
+      const recordId = uuidv7();
+      await push(server, nurse, [
+        { collection: 'wounds', type: 'create', id: recordId, data: { note: 'heel' } },
+      ]);
+      const description = await api.upload(id, photo, nurse, describeFile(photo, { recordId }));
       const before = await fingerprint(server.app.outpost.store);
 
       // The nurse uploaded it but may not delete part of a clinical record.
@@ -256,7 +261,7 @@ describe.each(dialects())('a file after its upload on %s', (kind) => {
 
       // An empty file is complete the moment it is declared: the same rule.
       const empty = uuidv7();
-      await api.declare(empty, describeFile(new Uint8Array()), nurse);
+      await api.declare(empty, describeFile(new Uint8Array(), { recordId }), nurse);
       expect((await api.remove(empty, nurse)).status).toBe(403);
       expect((await api.remove(empty, physician)).status).toBe(200);
     });
@@ -336,6 +341,68 @@ describe.each(dialects())('a file after its upload on %s', (kind) => {
       expect(await rowsOf(server, id)).toEqual({ files: 1, chunks: 1 });
       // Its own clinic's physician deletes it: the route was there, the file was not for them.
       expect((await api.remove(id, physician)).status).toBe(200);
+    });
+  });
+
+  describe('declaring an id that already names a file', () => {
+    it("tells another clinic nothing: its declaration makes its own file, whatever clinic a's holds", async () => {
+      // Clinic a's photo, whole, and an upload of clinic a's under way.
+      const photo = randomBytes(2 * chunkSize);
+      const [whole, partial] = [uuidv7(), uuidv7()];
+      const wholeDescription = await api.upload(whole, photo, nurse);
+      const partialDescription = await api.upload(partial, photo, nurse, describeFile(photo), [0]);
+      const never = uuidv7();
+
+      // Clinic b declares those ids, word for word as clinic a did and with another description:
+      // answered exactly as for an id no clinic ever used (its own new file, nothing received).
+      const answers = async (id: string) => [
+        await api.declare(id, { ...wholeDescription, recordId: partialDescription['recordId'] }, otherClinic),
+        await api.declare(id, wholeDescription, otherClinic),
+      ];
+      const fresh = await answers(never);
+      // The answer with the id and the moment left out: the rest is the same byte for byte.
+      const shape = (a: Answer | undefined, id: string) =>
+        JSON.stringify({ ...(JSON.parse(a?.text.replaceAll(id, 'ID') ?? '{}') as object), createdAt: 'T' });
+      for (const id of [whole, partial]) {
+        const got = await answers(id);
+        for (const [i, answer] of got.entries()) expect(shape(answer, id)).toBe(shape(fresh[i], never));
+      }
+      expect(fresh.map((a) => a.status)).toEqual([200, 409]);
+      expect(fresh[0]?.body).toMatchObject({
+        complete: false,
+        missingChunks: [0, 1],
+        createdBy: 'physician-b',
+      });
+      // Clinic a's files are as they were; clinic b's of the same id take their own chunks and go.
+      expect((await api.status(whole, nurse)).body).toMatchObject({ complete: true, sha256: sha256(photo) });
+      expect((await api.status(partial, nurse)).body).toMatchObject({ missingChunks: [1] });
+      for (const i of [0, 1])
+        expect((await api.chunk(whole, i, chunkOf(photo, i), otherClinic)).status).toBe(200);
+      expect((await api.status(whole, otherClinic)).body).toMatchObject({ complete: true });
+      expect((await api.remove(whole, otherClinic)).status).toBe(200);
+      expect((await api.status(whole, nurse)).body).toMatchObject({ complete: true, sha256: sha256(photo) });
+      expect(await rowsOf(server, whole)).toEqual({ files: 1, chunks: 2 });
+    });
+
+    it('tells a role of the clinic only that the id is taken, the same words whatever file holds it', async () => {
+      // The kiosk may send intake scans and has no right on wounds: a wound photo is not there for
+      // it on every route. Ids are one per clinic, so declaring one a wound photo holds is refused,
+      // in exactly the words that refuse an id its own scan holds: nothing of the photo is told.
+      const photo = randomBytes(chunkSize);
+      const wound = uuidv7();
+      await api.upload(wound, photo, nurse);
+      const scan = uuidv7();
+      const scanDescription = describeFile(photo, { collection: 'intake' });
+      await api.upload(scan, photo, kiosk, scanDescription);
+      const other = describeFile(randomBytes(chunkSize), { collection: 'intake' });
+      const before = await fingerprint(server.app.outpost.store);
+      const onWound = await api.declare(wound, other, kiosk);
+      const onScan = await api.declare(scan, other, kiosk);
+      expect([onWound.status, onScan.status]).toEqual([409, 409]);
+      expect(onWound.body.error).toMatchObject({ code: 'CONFLICT', message: expect.any(String) });
+      expect(onWound.text.replaceAll(wound, 'ID')).toBe(onScan.text.replaceAll(scan, 'ID'));
+      expect(onWound.text).not.toMatch(/wounds|Amina|heel/);
+      expect(await fingerprint(server.app.outpost.store)).toEqual(before);
     });
   });
 
@@ -519,6 +586,81 @@ describe.each(dialects())('a file after its upload on %s', (kind) => {
         await storage.destroy();
       }
     });
+  });
+});
+
+describe.each(dialects())('a complete file of a record that never existed on %s', (kind) => {
+  let server: TestServer;
+  let nurse: string;
+  let physician: string;
+  let kiosk: string;
+  const api = client(() => server);
+
+  beforeAll(async () => {
+    server = await startTestServer(kind, {
+      schema,
+      server: { limits: { rateLimitPerMinute: false, maxFileBytes: 64 * 1024 } },
+    });
+    nurse = await signToken({ sub: 'nurse-1', tenant: 'clinic-a', roles: ['nurse'] });
+    physician = await signToken({ sub: 'physician-1', tenant: 'clinic-a', roles: ['physician'] });
+    kiosk = await signToken({ sub: 'kiosk-1', tenant: 'clinic-a', roles: ['kiosk'] });
+  });
+  afterAll(async () => {
+    await server.close();
+    await server.storage.destroy();
+  });
+
+  it('lets the uploader take back a complete file of a record that never existed here, and no one else without delete', async () => {
+    // A photo taken first, uploaded whole under the id of a record whose create the device then
+    // withdrew: that record will never exist here, and the photo is part of no clinical record.
+    const photo = randomBytes(2 * chunkSize);
+    const orphanRecord = uuidv7();
+    const orphan = uuidv7();
+    await api.upload(orphan, photo, nurse, describeFile(photo, { recordId: orphanRecord }));
+    const colleague = await signToken({ sub: 'nurse-2', tenant: 'clinic-a', roles: ['nurse'] });
+    const before = await fingerprint(server.app.outpost.store);
+    // Another nurse did not upload it; the kiosk has no right on wounds: not there for it.
+    const notTheirs = await api.remove(orphan, colleague);
+    expect(notTheirs.status).toBe(403);
+    expect(notTheirs.body.error).toMatchObject({ code: 'FORBIDDEN', message: expect.any(String) });
+    expect((await api.remove(orphan, kiosk)).status).toBe(404);
+    expect(await fingerprint(server.app.outpost.store)).toEqual(before);
+
+    const taken = await api.remove(orphan, nurse, '?deviceId=tablet-7');
+    expect(taken.status, taken.text).toBe(200);
+    expect(taken.body).toEqual({ id: orphan, deleted: true });
+    expect(await rowsOf(server, orphan)).toEqual({ files: 0, chunks: 0 });
+    const events = await server.app.outpost.store.auditEvents('clinic-a');
+    expect(
+      events
+        .filter((e) => e.action === 'file-delete' && e.recordId === orphanRecord)
+        .map((e) => [e.userId, e.deviceId, e.outcome]),
+    ).toEqual([['nurse-1', 'tablet-7', 'orphan-deleted']]);
+
+    // Once the record exists here, live or deleted, its photo is part of it: delete needed.
+    const [live, deleted] = [uuidv7(), uuidv7()];
+    const [ofLive, ofDeleted, beforeRecord] = [uuidv7(), uuidv7(), uuidv7()];
+    await push(server, nurse, [
+      { collection: 'wounds', type: 'create', id: live, data: { note: 'knee' } },
+      { collection: 'wounds', type: 'create', id: deleted, data: { note: 'elbow' } },
+    ]);
+    await push(server, physician, [{ collection: 'wounds', type: 'delete', id: deleted, baseVersion: 1 }]);
+    await api.upload(ofLive, photo, nurse, describeFile(photo, { recordId: live }));
+    await api.upload(ofDeleted, photo, nurse, describeFile(photo, { recordId: deleted }));
+    // Uploaded while its record was not here yet, the create arriving after: the same.
+    const later = uuidv7();
+    await api.upload(beforeRecord, photo, nurse, describeFile(photo, { recordId: later }));
+    await push(server, nurse, [{ collection: 'wounds', type: 'create', id: later, data: { note: 'hip' } }]);
+    for (const id of [ofLive, ofDeleted, beforeRecord]) {
+      const refused = await api.remove(id, nurse);
+      expect(refused.status, id).toBe(403);
+      expect(await rowsOf(server, id)).toEqual({ files: 1, chunks: 2 });
+    }
+    // A record of that id in another clinic is no record here: clinic b's uploader takes its own back.
+    const theirs = uuidv7();
+    const theirNurse = await signToken({ sub: 'nurse-b', tenant: 'clinic-b', roles: ['nurse'] });
+    await api.upload(theirs, photo, theirNurse, describeFile(photo, { recordId: live }));
+    expect((await api.remove(theirs, theirNurse)).status).toBe(200);
   });
 });
 

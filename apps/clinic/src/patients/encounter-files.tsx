@@ -1,4 +1,4 @@
-import { useEffect, useRef } from 'react';
+import { useEffect, useRef, useState } from 'react';
 import type { ChangeEvent } from 'react';
 import type { FileError, LocalFile } from '@outpost/client';
 import { useFiles, useSyncClient } from '@outpost/react';
@@ -29,6 +29,8 @@ const shownAsIs = new Set([
  * (`useFiles` asks when the encounter opens, after each sync, and when the live stream says a file
  * finished uploading or was deleted). Each shows where it stands; one
  * of this tablet's that was refused can be tried again. A colleague's is downloaded when viewed.
+ * A file can be deleted from the clinic's server too (the wrong patient's photo), after a
+ * confirmation, offline as well: the next sync deletes it, and a refusal stays shown with the file.
  */
 export function EncounterFiles({ encounterId }: { encounterId: string }) {
   const client = useSyncClient();
@@ -72,6 +74,7 @@ export function EncounterFiles({ encounterId }: { encounterId: string }) {
 function AttachedFile({ file }: { file: LocalFile }) {
   const client = useSyncClient();
   const { error, busy, run } = useAction();
+  const [confirming, setConfirming] = useState(false);
   const timers = useRef<Array<() => void>>([]);
   // Leaving the page frees what was opened from it, even before its minute is up.
   useEffect(() => () => timers.current.forEach((free) => free()), []);
@@ -98,8 +101,20 @@ function AttachedFile({ file }: { file: LocalFile }) {
       await client.files.retry([file.id]);
       if (client.network.status.online) void client.sync().catch(() => undefined);
     });
+  // Deleted from the server by the next sync: at once when online, else on reconnecting.
+  const remove = () =>
+    run(async () => {
+      setConfirming(false);
+      await client.files.delete(file.id);
+      if (client.network.status.online) void client.sync().catch(() => undefined);
+    });
+  const keep = () => run(() => client.files.keep(file.id));
+  const deletion = file.deletion?.state;
   // Only this tablet's own upload can be tried again: a colleague's goes from their tablet.
-  const failed = file.origin === 'device' && file.state === 'failed';
+  const failed =
+    deletion === 'refused' || (deletion === undefined && file.origin === 'device' && file.state === 'failed');
+  // A colleague's photo still arriving would only be sent again by their tablet.
+  const deletable = deletion === undefined && !(file.origin === 'server' && file.state === 'incomplete');
   return (
     <li className="file">
       <span className="file-name">{file.name}</span>{' '}
@@ -109,9 +124,30 @@ function AttachedFile({ file }: { file: LocalFile }) {
           Try again
         </button>
       ) : null}{' '}
+      {deletion !== undefined ? (
+        <button type="button" onClick={() => void keep()} disabled={busy}>
+          Keep it
+        </button>
+      ) : null}{' '}
       <button type="button" onClick={() => void view()} disabled={busy}>
         View
-      </button>
+      </button>{' '}
+      {deletable && !confirming ? (
+        <button type="button" onClick={() => setConfirming(true)} disabled={busy}>
+          Delete
+        </button>
+      ) : null}
+      {confirming ? (
+        <span className="confirm" role="group" aria-label={`Delete ${file.name}`}>
+          Delete this file from the clinic&apos;s server too? It cannot be undone once sent.{' '}
+          <button type="button" onClick={() => void remove()} disabled={busy}>
+            Delete file
+          </button>{' '}
+          <button type="button" onClick={() => setConfirming(false)}>
+            Cancel
+          </button>
+        </span>
+      ) : null}
       <FormError error={error} />
     </li>
   );
@@ -119,6 +155,9 @@ function AttachedFile({ file }: { file: LocalFile }) {
 
 /** Where a file stands, in plain words: its upload from this tablet, or where a colleague's is. */
 export function stateText(file: LocalFile): string {
+  if (file.deletion?.state === 'waiting') return 'To be deleted from the server at the next sync';
+  if (file.deletion?.state === 'refused')
+    return `Could not delete: ${deleteRefusalText(file.deletion.error)}`;
   if (file.origin === 'server') return colleagueFileText(file);
   switch (file.state) {
     case 'waiting':
@@ -159,6 +198,17 @@ function failureText(error: FileError | undefined): string {
     case 'INTERNAL':
     case 'RATE_LIMITED':
       return 'the server could not be reached after several tries';
+    case 'UNAUTHORIZED':
+      return 'your sign-in has expired';
+    default:
+      return error?.message ?? 'the server refused it';
+  }
+}
+
+function deleteRefusalText(error: FileError | undefined): string {
+  switch (error?.code) {
+    case 'FORBIDDEN':
+      return 'your role may not delete files of this record; ask an admin';
     case 'UNAUTHORIZED':
       return 'your sign-in has expired';
     default:

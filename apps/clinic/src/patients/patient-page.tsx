@@ -1,6 +1,7 @@
 import { useState } from 'react';
 import type { FormEvent } from 'react';
-import { useRecord, useSyncClient } from '@outpost/react';
+import { useFetchedRecord, useSyncClient } from '@outpost/react';
+import type { FetchedRecord } from '@outpost/react';
 import type { Patient } from '../records';
 import { Link } from '../router';
 import type { Session } from '../session';
@@ -19,17 +20,9 @@ import { SyncBadge } from '../sync-badge';
 
 /** One patient: details (editable), encounters with their clinical notes, prescriptions, intake form. */
 export function PatientPage({ id, session }: { id: string; session: Session }) {
-  const patient = useRecord<Patient>('patients', id);
-  if (patient === null)
-    return (
-      <section>
-        <h1>Patient not found</h1>
-        <p>
-          This device holds no patient with that id. It may not have synced yet.{' '}
-          <Link href="/patients">All patients</Link>
-        </p>
-      </section>
-    );
+  const fetched = useFetchedRecord<Patient>('patients', id);
+  if (fetched.status !== 'held') return <PatientNotOnDevice fetched={fetched} />;
+  const patient = fetched.record;
   return (
     <article aria-labelledby="patient-heading">
       <p>
@@ -49,6 +42,67 @@ export function PatientPage({ id, session }: { id: string; session: Session }) {
       <IntakeFormSection patientId={patient.id} />
     </article>
   );
+}
+
+/**
+ * A patient this device does not hold (a link opened before the first sync brought them, or one
+ * another device registered since): asked of the server, and said as the answer goes. Offline it is
+ * never "not found": the patient may well exist, and the screen tries again when the network returns.
+ */
+function PatientNotOnDevice({ fetched }: { fetched: Exclude<FetchedRecord<Patient>, { status: 'held' }> }) {
+  const back = <Link href="/patients">All patients</Link>;
+  switch (fetched.status) {
+    case 'loading':
+      return (
+        <section>
+          <h1>Looking for the patient…</h1>
+          <p>This device does not hold this patient: asking the server.</p>
+        </section>
+      );
+    case 'found':
+      return (
+        <section>
+          <h1>{fetched.record.data.name}</h1>
+          <p>
+            Read from the server: this device does not hold this patient yet. The next sync brings them here
+            to work on. {back}
+          </p>
+        </section>
+      );
+    case 'not-found':
+      return (
+        <section>
+          <h1>Patient not found</h1>
+          <p>Neither this device nor the server holds a patient with that id. {back}</p>
+        </section>
+      );
+    case 'unavailable':
+      return (
+        <section>
+          <h1>Patient not on this device</h1>
+          <p>
+            This device does not hold this patient, and the server cannot be reached to look for them. This
+            page tries again when the network returns.{' '}
+            <button type="button" onClick={fetched.retry}>
+              Try again
+            </button>{' '}
+            {back}
+          </p>
+        </section>
+      );
+    case 'refused':
+      return (
+        <section>
+          <h1>Patient not shown</h1>
+          <p>
+            {fetched.error.code === 'UNAUTHORIZED'
+              ? 'The server asks you to sign in again before it shows this patient.'
+              : 'The server does not show this patient to your role.'}{' '}
+            {back}
+          </p>
+        </section>
+      );
+  }
 }
 
 function PatientDetails({ id, patient }: { id: string; patient: Patient }) {

@@ -14,9 +14,9 @@ import type { FileDb } from './file-db';
 import { downloadFile } from './file-download';
 import { FileUnavailableError } from './file-errors';
 import type { FileTransport } from './file-transport';
-import { abandonedFiles, abandonedWrite } from './file-uploads';
+import { abandonedFiles, abandonedWrite, withdrawnHere } from './file-uploads';
 import type { FileUploads, RecordIds } from './file-uploads';
-import type { LocalFile, StoredFile } from './local-file-store';
+import type { FileDeletion, LocalFile, StoredFile } from './local-file-store';
 import { listedWrite, unreached } from './server-files';
 
 export interface AttachOptions {
@@ -45,6 +45,13 @@ export interface FilesStats {
   refused: number;
   /** Bytes still to go, of the files waiting or uploading. */
   bytesWaiting: number;
+  /**
+   * Files (attached here or elsewhere) a person asked to delete from the server, the next sync to
+   * send it. Not counted above: they are not to be uploaded any more.
+   */
+  deleting: number;
+  /** Deletes the server refused (a role that may not delete the file): listed until retried or kept. */
+  deleteRefused: number;
 }
 
 export type FilesListener = (files: LocalFile[]) => void;
@@ -111,9 +118,30 @@ export interface ClientFiles {
    * Removes the file from the device, bytes and description (a photo of the wrong patient). One not
    * uploaded yet is then gone for good: ask the person first. What the server holds of an upload
    * not finished is deleted by the next sync (`DELETE /v1/files/:id`), offline too; a file the
-   * server holds whole stays there, the clinic's copy.
+   * server holds whole stays there, the clinic's copy (`delete` removes it there). A delete asked
+   * and not sent yet is dropped with it.
    */
   discard(id: string): Promise<void>;
+  /**
+   * Deletes the file from the clinic's server, then from the device: a photo of the wrong patient,
+   * uploaded already. Kept on the device at once, offline too, and sent by the next sync, before
+   * its uploads; meanwhile the file is listed with `deletion: { state: 'waiting' }` and is not
+   * uploaded any more (an upload under way stops at its next chunk). Once the server has deleted
+   * it (or answers that it holds no such file: a repeat, or never declared) it goes from the
+   * device. A role that may not delete it (a complete file needs `delete` on its collection, but
+   * for its uploader while its record never existed on the server) is answered FORBIDDEN, and the
+   * file stays, `deletion: { state: 'refused', error }`, until `retry([id])` or `delete(id)` asks
+   * again or `keep(id)` takes it back. A file of a record under a temp id was never declared: it
+   * goes at once. Refused for a file the device does not know (NOT_FOUND) and for one another
+   * device is still uploading (CONFLICT: its device would send it again).
+   */
+  delete(id: string): Promise<void>;
+  /**
+   * Takes back a delete not sent yet, or one the server refused: the file is as it was (one of this
+   * device's not uploaded yet goes on uploading). Should the server have deleted it while this ran,
+   * the next sync uploads again what this device holds of it.
+   */
+  keep(id: string): Promise<void>;
 }
 
 export interface ClientFilesOptions {
@@ -125,8 +153,13 @@ export interface ClientFilesOptions {
   chunkSize: number;
   now(): number;
   randomBytes?: RandomBytes;
-  /** Called after a file is attached: auto-sync hooks in here, as after a record write. */
+  /** Called after a file is attached or asked deleted: auto-sync hooks in here, as after a record write. */
   afterAttach(): void;
+}
+
+/** A delete asked (again) now: waiting for the next sync, the refusal of an earlier ask dropped. */
+function deletionAsked(now: number): FileDeletion {
+  return { state: 'waiting', requestedAt: new Date(now).toISOString() };
 }
 
 function byAge(a: LocalFile, b: LocalFile): number {
@@ -147,7 +180,7 @@ export function createClientFiles(o: ClientFilesOptions): ClientFiles & { close(
     const live = o.uploads.uploading(stored.id);
     const recordId = o.recordIds.real(stored.recordId);
     const waitingFor =
-      stored.state !== 'waiting'
+      stored.state !== 'waiting' || stored.deletion !== undefined
         ? null
         : isTempId(recordId)
           ? `the id the server gives ${stored.collection} ${recordId}`
@@ -267,6 +300,15 @@ export function createClientFiles(o: ClientFilesOptions): ClientFiles & { close(
           `"${options.recordId}" is not a record id of ${def.name}`,
         );
       }
+      // A screen still showing a record whose create was withdrawn: the record will never exist
+      // on the server, and a file of it would be uploaded for nothing, an orphan (decision 0023).
+      if (withdrawnHere(db, o.recordIds, def.name, recordId)) {
+        throw new OutpostError(
+          'NOT_FOUND',
+          `${def.name} ${recordId} was withdrawn on this device before the server had it: a file cannot be attached to it`,
+          { reason: 'WITHDRAWN' },
+        );
+      }
       const bytes = await bytesOf(input);
       const contentType =
         options.contentType ??
@@ -378,8 +420,15 @@ export function createClientFiles(o: ClientFilesOptions): ClientFiles & { close(
         failed: 0,
         refused: 0,
         bytesWaiting: 0,
+        deleting: 0,
+        deleteRefused: 0,
       };
       for (const file of list()) {
+        if (file.deletion !== undefined) {
+          if (file.deletion.state === 'waiting') stats.deleting += 1;
+          else stats.deleteRefused += 1;
+          continue;
+        }
         if (file.origin !== 'device') continue;
         stats.attached += 1;
         if (file.state === 'synced') stats.uploaded += 1;
@@ -401,13 +450,22 @@ export function createClientFiles(o: ClientFilesOptions): ClientFiles & { close(
 
     retry(ids) {
       return db.write(() => {
+        // A refused delete goes again only when named, as a refused upload does.
+        const deletes = [...db.files.values()]
+          .filter((f) => f.deletion?.state === 'refused' && ids?.includes(f.id) === true)
+          .map((f): StoredFile => ({ ...f, deletion: deletionAsked(o.now()) }));
         const putFiles = [...db.files.values()]
-          .filter((f) => f.state === 'failed' && (ids ? ids.includes(f.id) : f.refused !== true))
+          .filter(
+            (f) =>
+              f.deletion === undefined &&
+              f.state === 'failed' &&
+              (ids ? ids.includes(f.id) : f.refused !== true),
+          )
           .map((f): StoredFile => {
             const { error: _error, nextAttemptAt: _next, refused: _refused, ...rest } = f;
             return { ...rest, state: 'waiting', attempts: 0 };
           });
-        return { write: { putFiles }, result: putFiles.length };
+        return { write: { putFiles: [...deletes, ...putFiles] }, result: deletes.length + putFiles.length };
       });
     },
 
@@ -442,6 +500,35 @@ export function createClientFiles(o: ClientFilesOptions): ClientFiles & { close(
           },
           result: undefined,
         };
+      });
+    },
+
+    async delete(id) {
+      await db.write(() => {
+        const file = db.files.get(id);
+        if (!file) throw new OutpostError('NOT_FOUND', `no file ${id} on this device`);
+        if (file.deletion?.state === 'waiting') return { write: null, result: undefined };
+        if (file.origin === 'server' && file.state === 'incomplete') {
+          throw new OutpostError(
+            'CONFLICT',
+            `file ${id} is still being uploaded from another device, which would send it again: delete it once it is whole`,
+          );
+        }
+        // Under a temp id it was never declared: the server has nothing of it.
+        if (isTempId(o.recordIds.real(file.recordId)))
+          return { write: { deleteFiles: [id] }, result: undefined };
+        return { write: { putFiles: [{ ...file, deletion: deletionAsked(o.now()) }] }, result: undefined };
+      });
+      o.afterAttach();
+    },
+
+    async keep(id) {
+      await db.write(() => {
+        const file = db.files.get(id);
+        if (!file) throw new OutpostError('NOT_FOUND', `no file ${id} on this device`);
+        if (file.deletion === undefined) return { write: null, result: undefined };
+        const { deletion: _deletion, ...kept } = file;
+        return { write: { putFiles: [kept] }, result: undefined };
       });
     },
 

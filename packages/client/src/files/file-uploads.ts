@@ -45,6 +45,34 @@ export function abandonedWrite(ids: readonly string[]): Record<string, unknown> 
 }
 
 /**
+ * The file meta key remembering the records whose create was withdrawn on this device (the last
+ * `MAX_REMEMBERED_WITHDRAWN`): such a record will never exist on the server, so a file attached to
+ * it afterwards (a screen that still showed it) is refused, and one that slipped in is never sent.
+ * Kept in the file store, where the files are: the record meta's list (`withdrawnKey`) is cleared
+ * once the files present at the withdrawal have gone.
+ */
+const withdrawnMemoryKey = 'files.withdrawn';
+/** Withdrawals of creates are a person's rare act: the last 500 cover any screen left open. */
+const MAX_REMEMBERED_WITHDRAWN = 500;
+
+function rememberedWithdrawn(db: FileDb): RecordRef[] {
+  const list = db.meta[withdrawnMemoryKey];
+  return Array.isArray(list) ? (list as RecordRef[]) : [];
+}
+
+/**
+ * Whether `collection` `id` is a record whose create was withdrawn on this device and that the
+ * device does not hold again: no file may be attached to it, none of its files sent.
+ */
+export function withdrawnHere(db: FileDb, recordIds: RecordIds, collection: string, id: string): boolean {
+  const key = keyOf(collection, id);
+  const listed = [...recordIds.withdrawn(), ...rememberedWithdrawn(db)].some(
+    (r) => keyOf(r.collection, r.id) === key,
+  );
+  return listed && !recordIds.held(collection, id);
+}
+
+/**
  * The server's answer to deleting an abandoned upload that ends the matter: it holds no such file
  * (never declared, or deleted already: a repeat after a lost answer), or it may not be deleted by
  * this user (the upload completed meanwhile and only a role with delete may remove a complete
@@ -68,40 +96,95 @@ export interface RecordIds {
   unsent(collection: string, id: string): string | null;
   /** Records whose create was withdrawn, their files on this device still to go (record-ids.ts). */
   withdrawn(): readonly RecordRef[];
+  /** Whether the device holds the record (live or deleted). */
+  held(collection: string, id: string): boolean;
+  /**
+   * Whether the device holds every record of the collection it may read: it pulls it and keeps all
+   * of it (no `recordFilter`). In a collection it holds in part, a record it does not hold is one
+   * it let go (pruned, filtered out) or never kept (read with `fetch`).
+   */
+  keptWhole(collection: string): boolean;
   /** Forgets those of `withdrawn()` whose files have gone. */
   forgetWithdrawn(records: readonly RecordRef[]): Promise<void>;
 }
 
 /**
  * Removes from the device the files attached here to records whose create was withdrawn, then
- * forgets those records. One the server may hold part or all of (declared under its record's real
- * id, by a device that attached it before the record's create was made) goes on the abandoned list
- * as `files.discard` puts it, and the next sync deletes it there: the record it belongs to will
- * never exist. A file under a temp id was never declared. Run after the withdrawal's record write,
- * when the client opens and before each sync's uploads: a stop between the two writes leaves
- * the records listed, and this finishes it. Running it twice does nothing more.
+ * forgets those records. One the server may hold part of (declared under its record's real id, by
+ * a device that attached it before the record's create was made) goes on the abandoned list as
+ * `files.discard` puts it, and the next sync deletes it there: the record it belongs to will never
+ * exist. One the server holds whole is marked for deletion as `files.delete` marks it: the next
+ * sync deletes it there (its uploader may, decision 0022), and should the server refuse, it stays
+ * listed, refused, for a person to see, rather than be left on the server unsaid. A file under a
+ * temp id was never declared. The records are remembered in the file store (`withdrawnHere`). Run
+ * after the withdrawal's record write, when the client opens and before each sync's uploads: a stop
+ * between the two writes leaves the records listed, and this finishes it. Running it twice does
+ * nothing more.
  */
-export async function settleWithdrawn(db: FileDb, recordIds: RecordIds): Promise<void> {
+export async function settleWithdrawn(
+  db: FileDb,
+  recordIds: RecordIds,
+  now: () => number = Date.now,
+): Promise<void> {
   const records = [...recordIds.withdrawn()];
   if (records.length === 0) return;
   const gone = new Set(records.map((r) => keyOf(r.collection, r.id)));
   await db.write(() => {
+    // Marked for deletion already by a person: that delete goes as asked.
     const files = [...db.files.values()].filter(
-      (f) => f.origin === 'device' && gone.has(keyOf(f.collection, recordIds.real(f.recordId))),
+      (f) =>
+        f.origin === 'device' &&
+        f.deletion === undefined &&
+        gone.has(keyOf(f.collection, recordIds.real(f.recordId))),
     );
-    if (files.length === 0) return { write: null, result: undefined };
-    const declared = files.filter((f) => !isTempId(recordIds.real(f.recordId))).map((f) => f.id);
+    const whole = files.filter((f) => f.state === 'synced');
+    const partial = files.filter((f) => f.state !== 'synced');
+    const declared = partial.filter((f) => !isTempId(recordIds.real(f.recordId))).map((f) => f.id);
     const abandoned = abandonedFiles(db);
     const added = declared.filter((id) => !abandoned.includes(id));
+    const remembered = rememberedWithdrawn(db).filter((r) => !gone.has(keyOf(r.collection, r.id)));
+    const requestedAt = new Date(now()).toISOString();
     return {
       write: {
-        deleteFiles: files.map((f) => f.id),
-        ...(added.length > 0 ? { meta: abandonedWrite([...abandoned, ...added]) } : {}),
+        deleteFiles: partial.map((f) => f.id),
+        putFiles: whole.map((f) => ({ ...f, deletion: { state: 'waiting' as const, requestedAt } })),
+        meta: {
+          ...(added.length > 0 ? abandonedWrite([...abandoned, ...added]) : {}),
+          [withdrawnMemoryKey]: [...remembered, ...records].slice(-MAX_REMEMBERED_WITHDRAWN),
+        },
       },
       result: undefined,
     };
   });
   await recordIds.forgetWithdrawn(records);
+}
+
+/**
+ * Removes from the device the files of records it let go (decision 0027: `prune` removed them, or
+ * a pull's `recordFilter` did) or never kept (read once with `fetch`): in a collection the device
+ * holds in part, a file whose record it does not hold. Only what the server holds whole: a file
+ * attached here and not uploaded yet stays whatever its record, as the device may hold its only
+ * copy, and so does one marked for deletion (its delete must still reach the server, or its
+ * refusal be seen). Bytes and description both go: no screen of the device shows the record, and
+ * one that reads it from the server (`fetch`) lists its files again (`files.refresh`). Judged by
+ * what the device holds, not by a list of what prune removed: a photo taken first and uploaded
+ * whole before its record was saved goes too, should a sync come between, and is listed from the
+ * server once the record is. Run by each sync before its uploads (after its pull, which prunes)
+ * and by `client.prune()`.
+ */
+export async function dropFilesOfRecordsLetGo(db: FileDb, recordIds: RecordIds): Promise<number> {
+  return db.write(() => {
+    const gone = [...db.files.values()]
+      .filter(
+        (f) =>
+          f.deletion === undefined &&
+          (f.origin === 'server' || f.state === 'synced') &&
+          !recordIds.keptWhole(f.collection) &&
+          !recordIds.held(f.collection, recordIds.real(f.recordId)),
+      )
+      .map((f) => f.id);
+    return { write: gone.length > 0 ? { deleteFiles: gone } : null, result: gone.length };
+  });
 }
 
 export interface FileUploadsOptions {
@@ -142,6 +225,13 @@ function reasonOf(err: unknown): unknown {
 function startsOver(err: unknown): boolean {
   return isOutpostError(err) && (reasonOf(err) === 'file-checksum' || err.code === 'NOT_FOUND');
 }
+
+/**
+ * The file stopped being one to send while it was sent: discarded, or marked for deletion (a photo
+ * of the wrong patient, deleted as it uploads). Not a failure: the upload just ends, so an upload
+ * not complete stays one the delete may abandon.
+ */
+class NoLongerSent extends Error {}
 
 /** A chunk refused for its own bytes (not the whole file's hash): damaged on the wire, worth sending again. */
 function chunkRefused(err: unknown): boolean {
@@ -189,6 +279,7 @@ export class FileUploads implements FileStage {
     let waiting = 0;
     let failed = 0;
     for (const f of this.o.db.files.values()) {
+      if (f.deletion !== undefined) continue;
       if (f.state === 'waiting') waiting += 1;
       else if (f.state === 'failed') failed += 1;
     }
@@ -197,14 +288,16 @@ export class FileUploads implements FileStage {
 
   /** Whether a file stopped after giving up on the network (not refused): a person's "Sync now" sends it again. */
   gaveUp(): boolean {
-    for (const f of this.o.db.files.values()) if (f.state === 'failed' && f.refused !== true) return true;
+    for (const f of this.o.db.files.values())
+      if (f.state === 'failed' && f.refused !== true && f.deletion === undefined) return true;
     return false;
   }
 
   /** The most failed tries of a file still waiting: how long the engine waits before it tries again. */
   attempts(): number {
     let most = 0;
-    for (const f of this.o.db.files.values()) if (f.state === 'waiting') most = Math.max(most, f.attempts);
+    for (const f of this.o.db.files.values())
+      if (f.state === 'waiting' && f.deletion === undefined) most = Math.max(most, f.attempts);
     return most;
   }
 
@@ -216,8 +309,11 @@ export class FileUploads implements FileStage {
   async upload(send: Send, onUploaded: () => void): Promise<void> {
     // Files of records withdrawn, should the app have stopped before they went: gone, and what the
     // server holds of them on the abandoned list, before any upload.
-    await settleWithdrawn(this.o.db, this.o.recordIds);
+    await settleWithdrawn(this.o.db, this.o.recordIds, this.o.now);
+    // After the pull, and its prune: the files of records the device let go leave with them.
+    await dropFilesOfRecordsLetGo(this.o.db, this.o.recordIds);
     await this.abandon(send);
+    await this.sendDeletes(send);
     const tried = new Set<string>();
     for (;;) {
       const file = await this.next(tried);
@@ -246,16 +342,83 @@ export class FileUploads implements FileStage {
     }
   }
 
+  /**
+   * Deletes from the server each file a person asked to delete (`files.delete`), oldest first, and
+   * each complete file of a record withdrawn here. Deleted (200), or not there (404: deleted before,
+   * a repeat whose first answer was lost, or never declared), it goes from the device: a repeated
+   * delete is harmless, so the delete takes effect once. Refused (403: the role may not delete it),
+   * it stays, `deletion.state` 'refused' with the server's error, not sent again until a person asks.
+   * The network or the server failing is thrown, as for a chunk: it stays waiting for the next sync.
+   */
+  private async sendDeletes(send: Send): Promise<void> {
+    const asked = [...this.o.db.files.values()]
+      .filter((f) => f.deletion?.state === 'waiting')
+      .sort((a, b) => a.createdAt.localeCompare(b.createdAt) || (a.id < b.id ? -1 : 1));
+    for (const file of asked) {
+      let refusal: unknown = null;
+      try {
+        await send((signal) => this.o.transport.remove(file.id, this.o.deviceId, { signal }));
+      } catch (err) {
+        const gone = isOutpostError(err) && err.code === 'NOT_FOUND';
+        if (!gone && (!isOutpostError(err) || isTransient(err))) throw err;
+        if (!gone) refusal = err;
+      }
+      await this.o.db.write(() => {
+        const now = this.o.db.files.get(file.id);
+        if (!now) return { write: null, result: undefined };
+        if (refusal !== null) {
+          // Taken back (`keep`) while the request was out: nothing was deleted, nothing to show.
+          if (now.deletion?.state !== 'waiting') return { write: null, result: undefined };
+          const deletion = { ...now.deletion, state: 'refused' as const, error: describe(refusal) };
+          return { write: { putFiles: [{ ...now, deletion }] }, result: undefined };
+        }
+        if (now.deletion === undefined && now.origin === 'device' && now.held) {
+          // Taken back while the delete was on its way, and the server deleted it all the same:
+          // this device holds the bytes, so it uploads them again, as the person asked to keep it.
+          const { uploadedAt: _at, ...rest } = settled(now);
+          return {
+            write: { putFiles: [{ ...rest, state: 'waiting', chunksUploaded: 0, attempts: 0 }] },
+            result: undefined,
+          };
+        }
+        const abandoned = abandonedFiles(this.o.db);
+        return {
+          write: {
+            deleteFiles: [file.id],
+            ...(abandoned.includes(file.id)
+              ? { meta: abandonedWrite(abandoned.filter((id) => id !== file.id)) }
+              : {}),
+          },
+          result: undefined,
+        };
+      });
+    }
+  }
+
   /** The next file to send, with its record's real id stored first. A file whose record cannot get one stops here. */
   private async next(tried: ReadonlySet<string>): Promise<StoredFile | null> {
     const waiting = [...this.o.db.files.values()]
-      .filter((f) => f.state === 'waiting' && !tried.has(f.id))
+      .filter((f) => f.state === 'waiting' && f.deletion === undefined && !tried.has(f.id))
       .sort((a, b) => a.createdAt.localeCompare(b.createdAt) || (a.id < b.id ? -1 : 1));
     const withdrawn = new Set(this.o.recordIds.withdrawn().map((r) => keyOf(r.collection, r.id)));
     for (const file of waiting) {
       const recordId = this.o.recordIds.real(file.recordId);
       // Its record's create was withdrawn while this sync ran: the file goes from the device next.
       if (withdrawn.has(keyOf(file.collection, recordId))) continue;
+      if (withdrawnHere(this.o.db, this.o.recordIds, file.collection, recordId)) {
+        // Attached after its record's create was withdrawn (a screen still showing the record, as
+        // attach checked): the record will never exist on the server. Not sent, and shown.
+        await this.o.db.update(file.id, (f) => ({
+          ...settled(f),
+          state: 'failed',
+          refused: true,
+          error: {
+            code: 'DEPENDENCY_FAILED',
+            message: `the create of ${file.collection} ${recordId}, the record this file belongs to, was withdrawn on this device`,
+          },
+        }));
+        continue;
+      }
       if (isTempId(recordId)) {
         // Its record has no id on the server yet: the file goes once a push brings it one.
         const lost = this.o.recordIds.lost(file.collection, recordId);
@@ -311,6 +474,8 @@ export class FileUploads implements FileStage {
       }));
       return true;
     } catch (err) {
+      // Discarded or marked for deletion while it went: it ends here, as it stands.
+      if (err instanceof NoLongerSent) return false;
       // Closing, or a breaker at rest: nothing more was tried, and no try is counted.
       if (
         err instanceof ClientClosedError ||
@@ -381,6 +546,8 @@ export class FileUploads implements FileStage {
             `the server asks for chunk ${index} of file ${file.id}, which has ${file.chunkCount}`,
           );
         }
+        const current = this.o.db.files.get(file.id);
+        if (current === undefined || current.deletion !== undefined) throw new NoLongerSent();
         const bytes = await this.chunk(file, index);
         const receipt = await this.sendChunk(file, index, bytes, send);
         progressed();

@@ -11,6 +11,7 @@ export { createFileTransport } from './file-transport';
 export type { FileContent, FileTransport, FileTransportOptions } from './file-transport';
 export type { AttachOptions, ClientFiles, FilesListener, FilesStats, RecordOfFiles } from './client-files';
 export type {
+  FileDeletion,
   FileError,
   FileState,
   FileStoreSnapshot,

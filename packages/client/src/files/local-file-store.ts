@@ -28,6 +28,19 @@ export interface FileError {
   details?: unknown;
 }
 
+/**
+ * A delete from the clinic's server asked on this device (`files.delete`), until the server has
+ * answered it: the file stays listed meanwhile, and after a refusal, so the person sees where it is.
+ */
+export interface FileDeletion {
+  /** 'waiting': the next sync sends it; 'refused': the server said no (`error`), and it is not sent again by itself. */
+  readonly state: 'waiting' | 'refused';
+  /** When the person asked (ISO time). */
+  readonly requestedAt: string;
+  /** Why the server refused it (FORBIDDEN: the role may not delete this file). */
+  readonly error?: FileError;
+}
+
 /** A file as the application sees it (`client.files.list()`, `status(id)`). */
 export interface LocalFile {
   /** Made on the device that attached it (a UUIDv7). */
@@ -61,6 +74,12 @@ export interface LocalFile {
   /** A failed file the server refused (403, 409, 413, a checksum twice): `retry()` alone leaves it. */
   readonly refused?: boolean;
   readonly uploadedAt?: string;
+  /**
+   * Set once a person asked to delete the file from the server (`files.delete`): it is not uploaded
+   * any more, and goes from the device once the server has deleted it. A refused delete stays here,
+   * 'refused' with the server's error, until `retry([id])` asks again or `keep(id)` takes it back.
+   */
+  readonly deletion?: FileDeletion;
 }
 
 /** What a store keeps of a file besides its bytes. */

@@ -18,10 +18,16 @@ export function withdrawnIn(meta: Readonly<Record<string, unknown>>): RecordRef[
   return Array.isArray(list) ? (list as RecordRef[]) : [];
 }
 
-/** What the files need of the record side: a temp id's real id once a push brought it, or why it never will. */
-export function recordIdsOf(db: LocalDb): RecordIds {
+/**
+ * What the files need of the record side: a temp id's real id once a push brought it, or why it
+ * never will; which records the device holds, and which collections it holds whole (`keptWhole`,
+ * record-filter.ts's heldWhole for the client's options; every collection when not given).
+ */
+export function recordIdsOf(db: LocalDb, keptWhole: (collection: string) => boolean = () => true): RecordIds {
   const { state } = db;
   return {
+    held: (collection, id) => state.record(collection, id) !== undefined,
+    keptWhole,
     real: (id) => (state.meta['tempIds'] as Record<string, string> | undefined)?.[id] ?? id,
     lost(collection, id) {
       const ops = state.opsFor(collection, id);

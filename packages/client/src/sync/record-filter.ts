@@ -69,24 +69,72 @@ export function pulledBy(collections: readonly string[] | undefined): (collectio
   return (collection) => collections === undefined || collections.includes(collection);
 }
 
+/** A record by its collection and id. */
+export interface RecordRef {
+  readonly collection: string;
+  readonly id: string;
+}
+
 /**
- * The records a filter now rejects (ageing: six months passed since they arrived), but for those
- * the device holds work of its own on and those the server never had. Only live records whose
- * data is the server's: a record with changes shown on it is kept whole by holdsWorkOn.
+ * Record meta: the records the device did not hold and read from the server to take a change
+ * (`update` or `delete` of a record its filter left out, or of a collection it does not pull),
+ * until the prune after that work is done. A collection not pulled is never followed: without this
+ * list, such a record, once its change is confirmed, would stay on the device for ever and go stale
+ * with no sign. A filtered collection needs no list (its filter judges the record as any other),
+ * but is listed alike, so the rule is one.
+ */
+export const takenInKey = 'records.takenIn';
+
+/** The records taken in for a change and not yet let go (`takenInKey`). */
+export function takenIn(meta: Readonly<Record<string, unknown>>): RecordRef[] {
+  return (meta[takenInKey] ?? []) as RecordRef[];
+}
+
+/** What `prune` writes: the records that go, and the list of records taken in as it is left. */
+export interface Pruning {
+  readonly deleteRecords: RecordRef[];
+  /** The new `takenInKey` list (undefined: removed), or absent when it is left as it is. */
+  readonly meta?: Record<string, RecordRef[] | undefined>;
+}
+
+/**
+ * What `prune` removes. The records a filter now rejects (ageing: six months passed since they
+ * arrived), but for those the device holds work of its own on and those the server never had. Only
+ * live records whose data is the server's: a record with changes shown on it is kept whole by
+ * holdsWorkOn. And the records taken in for a change (`takenInKey`) in a collection the device does
+ * not pull, once no work of the device's is left on them: nothing would bring their changes. Those
+ * of a collection it pulls leave the list and stay only if the filter keeps them (a date corrected
+ * into the last six months: the record is now the device's to follow like any other).
  */
 export function prunable(
   state: LocalState,
   filters: RecordFilters | undefined,
-): Array<{ collection: string; id: string }> {
-  if (filters === undefined) return [];
-  const out: Array<{ collection: string; id: string }> = [];
-  for (const r of state.records.values()) {
-    if (r.deleted || r.version === 0 || filterOf(filters, r.collection) === undefined) continue;
-    if (holdsWorkOn(state, r.collection, r.id)) continue;
-    const seen: ServerRecord = { id: r.id, data: r.data, version: r.version, updatedAt: r.updatedAt };
-    if (!keeps(filters, r.collection, seen)) out.push({ collection: r.collection, id: r.id });
+  pulled: (collection: string) => boolean,
+): Pruning {
+  const deleteRecords: RecordRef[] = [];
+  if (filters !== undefined) {
+    for (const r of state.records.values()) {
+      if (r.deleted || r.version === 0 || filterOf(filters, r.collection) === undefined) continue;
+      if (holdsWorkOn(state, r.collection, r.id)) continue;
+      const seen: ServerRecord = { id: r.id, data: r.data, version: r.version, updatedAt: r.updatedAt };
+      if (!keeps(filters, r.collection, seen)) deleteRecords.push({ collection: r.collection, id: r.id });
+    }
   }
-  return out;
+  const listed = takenIn(state.meta);
+  if (listed.length === 0) return { deleteRecords };
+  const left: RecordRef[] = [];
+  for (const ref of listed) {
+    const rec = state.record(ref.collection, ref.id);
+    if (!rec) continue;
+    if (holdsWorkOn(state, ref.collection, ref.id)) left.push(ref);
+    else if (
+      !pulled(ref.collection) &&
+      !deleteRecords.some((d) => d.collection === ref.collection && d.id === ref.id)
+    )
+      deleteRecords.push(ref);
+  }
+  if (left.length === listed.length) return { deleteRecords };
+  return { deleteRecords, meta: { [takenInKey]: left.length > 0 ? left : undefined } };
 }
 
 /** Refuses, before the store opens, a filter of a collection the schema lacks, or one that is not a function. */

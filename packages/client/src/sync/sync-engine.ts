@@ -18,8 +18,10 @@ import type { MissingReference } from '../relationships';
 import { readAllPages } from './archive-pages';
 import { assertWithdrawable, newRecordsOf, planWithdrawal, shownAgain } from '../outbox/withdraw';
 import { withdrawnIn, withdrawnKey } from '../files/record-ids';
-import { heldWhole, holdsWorkOn, keeps, prunable, readAgainKey } from './record-filter';
+import { heldWhole, holdsWorkOn, keeps, prunable, pulledBy, readAgainKey, takenIn } from './record-filter';
 import type { RecordFilters } from './record-filter';
+import { covers, dependenciesIn, pulledOf, recordsToSend } from './collection-sync';
+import type { CollectionSyncScope } from './collection-sync';
 
 export type SyncPhase = 'push' | 'pull' | 'done';
 
@@ -42,6 +44,11 @@ export interface SyncResult {
   error?: { code: string; message: string };
   startedAt: string;
   finishedAt: string;
+  /**
+   * Set when the sync was asked for named collections only (`sync({ collections })`): which, what
+   * went with them, what was not pulled. Absent for a whole sync, also one such a call joined.
+   */
+  scope?: CollectionSyncScope;
 }
 
 /** The two halves of a sync. */
@@ -159,6 +166,8 @@ export class SyncEngine {
   private running: Promise<SyncResult> | null = null;
   /** What the running sync has yet to do: a push that has not taken its outbox snapshot, a pull. */
   private stillDoes: Phases = { push: false, pull: false };
+  /** The collections the running sync was asked for (`syncCollections`); null: every collection. */
+  private runningOnly: readonly string[] | null = null;
   /** The last outbox seq the running push's snapshot could include. */
   private snapshotSeq = 0;
   /** Ops went back to pending after that snapshot (a retry by hand): they keep their old seqs. */
@@ -201,12 +210,31 @@ export class SyncEngine {
   }
 
   /**
+   * Seed 003's `syncEntityType`, for named collections (checked by the caller: collection-sync.ts):
+   * their ops still to go and those they need, then their server changes after the saved cursor,
+   * through the priority pass's tier pull, never saving its cursor. No files go: their bytes are
+   * what a slow link cannot afford, and the next whole sync sends them.
+   */
+  syncCollections(only: readonly string[]): Promise<SyncResult> {
+    return this.join(
+      { push: true, pull: true },
+      async (result) => {
+        result.scope = { collections: [...only], dependencies: [], notPulled: [] };
+        await this.pushAll(result, only);
+        await this.pullCollections(result, only);
+      },
+      only,
+    );
+  }
+
+  /**
    * The server says it holds changes this device has not pulled (its live stream). A running
    * sync that will still pull reads one more page after the one it is reading, since that page
    * may have been read before the change committed; otherwise a pull starts.
    */
   serverChanged(): Promise<SyncResult> {
-    if (this.running && this.stillDoes.pull) {
+    // A sync of named collections reads no more of the stream: a whole pull follows it instead.
+    if (this.running && this.stillDoes.pull && this.runningOnly === null) {
       this.changedSincePageAsked = true;
       return this.running;
     }
@@ -247,12 +275,20 @@ export class SyncEngine {
     });
   }
 
-  private join(wants: Phases, work: (result: SyncResult) => Promise<void>): Promise<SyncResult> {
+  private join(
+    wants: Phases,
+    work: (result: SyncResult) => Promise<void>,
+    only: readonly string[] | null = null,
+  ): Promise<SyncResult> {
     if (this.closed) return Promise.resolve(this.closedResult());
     const running = this.running;
     if (running) {
       const pushCovered = !wants.push || this.stillDoes.push || !this.queuedSinceSnapshot();
-      if (pushCovered && (!wants.pull || this.stillDoes.pull)) return running;
+      const pullCovered = !wants.pull || this.stillDoes.pull;
+      if (covers(this.runningOnly, only) && pushCovered && pullCovered) return running;
+      // Named collections wait for the running sync and ask again then, unless a whole sync is
+      // already to follow it: that one covers them.
+      if (only !== null && this.followUp === null) return running.then(() => this.syncCollections(only));
       this.followUp ??= running.then(() => {
         this.followUp = null;
         return this.sync();
@@ -260,6 +296,7 @@ export class SyncEngine {
       return this.followUp;
     }
     this.stillDoes = { ...wants };
+    this.runningOnly = only;
     const result: SyncResult = {
       ok: true,
       pushed: { sent: 0, applied: 0, conflicts: 0, rejected: 0, held: 0 },
@@ -405,9 +442,12 @@ export class SyncEngine {
    * Prepares the outbox for sending in one local transaction: folds unsent ops together, and
    * holds back ops that reference a record that exists nowhere (a temp id that is neither a
    * local record nor mapped), with the reason, instead of sending them to certain failure.
+   * `within` (record keys): a sync of named collections, which neither folds, releases nor sends
+   * anything of the other records (collection-sync.ts).
    */
-  private async prepareOutbox(): Promise<OutboxEntry[]> {
+  private async prepareOutbox(within: ReadonlySet<string> | null = null): Promise<OutboxEntry[]> {
     const { db } = this.o;
+    const inScope = (o: OutboxEntry) => within === null || within.has(keyOf(o.collection, o.id));
     return this.write(() => {
       const state = db.state;
       // Only one push runs at a time, so an op still in flight now was stranded by the last one:
@@ -415,7 +455,7 @@ export class SyncEngine {
       // and under its opId, and the server answers a repeat with its first outcome. Left in
       // flight, it would never be sent or settled, and shown over every newer server state.
       const stranded = [...state.outbox.values()]
-        .filter((o) => o.status === 'in-flight')
+        .filter((o) => o.status === 'in-flight' && inScope(o))
         .map((o): OutboxEntry => ({ ...o, status: 'pending' }));
       // Every hold but a person's (resolveOrphans('queue')) is worked out again below. Lifted
       // first, an op held by a dependency cycle folds with the edit that broke the loop; kept, the
@@ -425,7 +465,8 @@ export class SyncEngine {
           (o) =>
             o.status === 'pending' &&
             o.heldReason !== undefined &&
-            !o.heldReason.startsWith(waitingForParent),
+            !o.heldReason.startsWith(waitingForParent) &&
+            inScope(o),
         )
         .map((o): OutboxEntry => {
           const next = { ...o };
@@ -435,7 +476,7 @@ export class SyncEngine {
       const outbox = new Map(state.outbox);
       for (const o of [...stranded, ...released]) outbox.set(o.seq, o);
       const { put, remove } = coalesceOutbox(
-        [...outbox.values()],
+        [...outbox.values()].filter(inScope),
         (collection, id) => state.record(collection, id)?.version ?? 0,
       );
       const removed = new Set(remove);
@@ -475,7 +516,7 @@ export class SyncEngine {
         if (!removed.has(o.seq) && !changed.has(o.seq)) changed.set(o.seq, o);
       const sendable: OutboxEntry[] = [];
       for (const op of current.values()) {
-        if (op.status !== 'pending') continue;
+        if (op.status !== 'pending' || !inScope(op)) continue;
         const heldReason = reasons.get(op.seq);
         if (heldReason !== op.heldReason) {
           const next: OutboxEntry = { ...op };
@@ -555,20 +596,30 @@ export class SyncEngine {
     return missing[0] ?? null;
   }
 
-  private async pushAll(result: SyncResult): Promise<void> {
+  /** `only`: named collections, their ops and those they need (collection-sync.ts); absent: all. */
+  private async pushAll(result: SyncResult, only?: readonly string[]): Promise<void> {
     // From here on a change made on the device is not in this push: a sync asked for after one
     // runs again once this one ends.
     this.stillDoes.push = false;
     this.snapshotSeq = this.o.db.state.seqHighWater;
     this.retriedSinceSnapshot = false;
-    const sendable = await this.prepareOutbox();
+    // Taken with the snapshot: a record whose first op comes later is not promised to this push.
+    const within = only ? recordsToSend(this.o.schema, this.o.db.state, only) : null;
+    const sendable = await this.prepareOutbox(within);
     // Parents before children, then priority, then the order things were done; batches are
     // consecutive slices of that order, sent one after the other, so a child never travels in an
     // earlier batch than its parent.
     const order = await this.dependencyOrder(sendable);
+    if (only && result.scope) {
+      const bySeq = new Map(sendable.map((o) => [o.seq, o]));
+      result.scope.dependencies = dependenciesIn(
+        order.flatMap((seq) => bySeq.get(seq) ?? []),
+        only,
+      );
+    }
     // Counted once the order is known: it holds back what a dependency cycle keeps from going.
     result.pushed.held = [...this.o.db.state.outbox.values()].filter(
-      (o) => o.heldReason !== undefined,
+      (o) => o.heldReason !== undefined && (within === null || within.has(keyOf(o.collection, o.id))),
     ).length;
     if (order.length === 0) return;
     const total = order.length;
@@ -1201,14 +1252,20 @@ export class SyncEngine {
   /**
    * Removes the records held that `recordFilter` now rejects (six months passed since a visit
    * arrived), but for those the device holds work of its own on (a change not confirmed, a
-   * refusal kept, a conflict waiting for review) and those the server never had. Never touches
-   * the outbox. Resolves to how many went.
+   * refusal kept, a conflict waiting for review) and those the server never had; and the records
+   * read from the server for a change (`update` of one not held) once that change is done, in a
+   * collection this device does not pull. Never touches the outbox. Resolves to how many went.
    */
   async prune(): Promise<number> {
-    if (this.o.recordFilter === undefined) return 0;
+    if (this.o.recordFilter === undefined && takenIn(this.o.db.state.meta).length === 0) return 0;
     return this.write(() => {
-      const deleteRecords = prunable(this.o.db.state, this.o.recordFilter);
-      return { batch: deleteRecords.length > 0 ? { deleteRecords } : null, result: deleteRecords.length };
+      const { deleteRecords, meta } = prunable(
+        this.o.db.state,
+        this.o.recordFilter,
+        pulledBy(this.o.collections),
+      );
+      const batch = deleteRecords.length > 0 || meta ? { deleteRecords, ...(meta ? { meta } : {}) } : null;
+      return { batch, result: deleteRecords.length };
     });
   }
 
@@ -1266,38 +1323,81 @@ export class SyncEngine {
   private async pullPriorityTiers(result: SyncResult): Promise<void> {
     const from = this.o.db.state.meta[cursorKey] as string | undefined;
     for (const tier of this.priorityTiers()) {
-      let collections = tier;
-      let cursor = from;
-      for (;;) {
-        this.checkOpen();
-        let page;
-        try {
-          page = await this.pullPage(cursor, collections);
-        } catch (err) {
-          if (!isOutpostError(err)) throw err;
-          // Without selective sync the device pulls what its role may read, which it does not
-          // know: a tier collection the role may not read holds nothing for this device.
-          if (err.code === 'FORBIDDEN') {
-            const denied = (err.details as { collections?: unknown } | undefined)?.collections;
-            const left = Array.isArray(denied) ? collections.filter((c) => !denied.includes(c)) : [];
-            if (left.length > 0 && left.length < collections.length) {
-              collections = left;
-              continue;
-            }
-            break;
-          }
-          // The cursor expired since the main page (a purge just then): the main pull meets the
-          // same answer on its next page, and reads everything again.
-          if (err.code === 'CURSOR_EXPIRED') return;
-          throw err;
-        }
-        await this.applyChanges(page.changes);
-        result.pulled += page.changes.length;
-        this.o.onProgress({ phase: 'pull', processed: result.pulled, total: null, percent: null });
-        if (!page.hasMore) break;
-        cursor = page.cursor;
-      }
+      // The cursor expired since the main page (a purge just then): the main pull meets the
+      // same answer on its next page, and reads everything again.
+      if ((await this.pullTier(tier, from, result)) === 'expired') return;
     }
+  }
+
+  /**
+   * One tier of the pass, or the collections a sync of named collections pulls: page by page from
+   * `from` until the last, each page applied beneath pending changes with no cursor saved.
+   * Resolves to the collections the role may not read, dropped on the way, or 'expired' (410).
+   */
+  private async pullTier(
+    tier: readonly string[],
+    from: string | undefined,
+    result: SyncResult,
+  ): Promise<string[] | 'expired'> {
+    let collections = tier;
+    let cursor = from;
+    for (;;) {
+      this.checkOpen();
+      let page;
+      try {
+        page = await this.pullPage(cursor, collections);
+      } catch (err) {
+        if (!isOutpostError(err)) throw err;
+        // Without selective sync the device pulls what its role may read, which it does not
+        // know: a tier collection the role may not read holds nothing for this device.
+        if (err.code === 'FORBIDDEN') {
+          const denied = (err.details as { collections?: unknown } | undefined)?.collections;
+          const left = Array.isArray(denied) ? collections.filter((c) => !denied.includes(c)) : [];
+          if (left.length > 0 && left.length < collections.length) {
+            collections = left;
+            continue;
+          }
+          return [...tier];
+        }
+        if (err.code === 'CURSOR_EXPIRED') return 'expired';
+        throw err;
+      }
+      await this.applyChanges(page.changes);
+      result.pulled += page.changes.length;
+      this.o.onProgress({ phase: 'pull', processed: result.pulled, total: null, percent: null });
+      if (!page.hasMore) return tier.filter((c) => !collections.includes(c));
+      cursor = page.cursor;
+    }
+  }
+
+  /**
+   * The pull of a sync of named collections: those the device pulls, from the saved cursor, through
+   * the priority pass's tier pull, whose cursor is never saved. The saved cursor still says what the
+   * device holds of every collection, so the next whole pull brings these changes again, which
+   * changes nothing, and skips nothing of the rest (decisions/0028).
+   */
+  private async pullCollections(result: SyncResult, only: readonly string[]): Promise<void> {
+    const scope = result.scope as CollectionSyncScope;
+    const { pull, notPulled } = pulledOf(only, this.o.collections);
+    scope.notPulled = notPulled;
+    if (pull.length === 0) return;
+    // Reading everything again after a 410: the next whole sync carries the re-read on, and a tier
+    // read meanwhile would mix with its notes of what it saw (decisions/0025).
+    if (this.o.db.state.meta[resyncKey] !== undefined) {
+      scope.notPulled.push(...pull.map((collection) => ({ collection, reason: 'reading-again' as const })));
+      return;
+    }
+    const from = this.o.db.state.meta[cursorKey] as string | undefined;
+    const denied = await this.pullTier(pull, from, result);
+    if (denied === 'expired') {
+      // Nothing is reset here: the next whole pull meets the same answer and reads everything again.
+      throw new OutpostError(
+        'CURSOR_EXPIRED',
+        'the server no longer holds every change since this device last synced: a whole sync reads everything again',
+      );
+    }
+    scope.notPulled.push(...denied.map((collection) => ({ collection, reason: 'forbidden' as const })));
+    this.o.onProgress({ phase: 'pull', processed: result.pulled, total: result.pulled, percent: 100 });
   }
 
   /**

@@ -98,7 +98,8 @@ export type ChunkReceipt = z.infer<typeof chunkReceiptSchema>;
 
 /**
  * `DELETE /v1/files/:id?deviceId=`: the device deleting it, for the audit (optional). An upload
- * abandoned, or, with `delete` on the collection, a complete file.
+ * abandoned, or, with `delete` on the collection, a complete file; or a complete file its own
+ * uploader sends while the file's record never existed on the server (its create withdrawn).
  */
 export const fileDeleteQuerySchema = z.object({ deviceId: z.string().min(1).max(128).optional() }).strict();
 

@@ -19,7 +19,7 @@ import { caller } from '../http/caller';
 import { parseOrThrow, parseQuery } from '../http/errors';
 import type { AuthContext } from '../auth/tokens';
 import { FileStore, sha256Hex } from '../storage/file-store';
-import type { StoredFile } from '../storage/file-store';
+import type { RemoveGrant, StoredFile } from '../storage/file-store';
 import { byteRange } from '../http/byte-range';
 
 export interface FileRouteOptions {
@@ -33,7 +33,8 @@ type Access = 'upload' | 'download';
  * Files attached to records, in checked chunks (docs/server.md, "Files"; decision 0022). A file
  * takes its permissions from its record's collection: uploading needs create or update on it,
  * downloading needs read, deleting an upload not yet complete needs what uploading does, and
- * deleting a complete file needs delete. A file in a collection the caller's roles have no right
+ * deleting a complete file needs delete, but for its uploader while its record never existed here
+ * (decision 0022). A file in a collection the caller's roles have no right
  * on at all is not found, exactly as a file that never was. A file made complete or deleted is told
  * to the clinic's live streams as a `files` notice, which names nothing (decision 0018).
  */
@@ -114,14 +115,18 @@ export async function fileRoutes(app: FastifyInstance, options: FileRouteOptions
   }
 
   /**
-   * Who may delete a file as it stands: an upload not yet complete (abandoned: a photo of the wrong
-   * patient, say), whoever may upload to its collection; a complete file, part of a clinical
-   * record, only a role with delete on it.
+   * Who may delete a file as it stands, and so the audit's outcome, or null: an upload not yet
+   * complete (abandoned: a photo of the wrong patient, say), whoever may upload to its collection;
+   * a complete file, part of a clinical record, a role with delete on it. And a complete file of a
+   * record that never existed here (its create withdrawn on the device, or refused): it is part of
+   * no clinical record, so the user who uploaded it may still take it back, as an abandoned upload,
+   * while their role may upload to its collection (decision 0022).
    */
-  function mayDelete(auth: AuthContext, file: StoredFile): boolean {
-    return file.complete
-      ? schemaFor(auth.tenant).can(auth.roles, file.collection, 'delete')
-      : mayReach(auth, file.collection, 'upload');
+  function mayDelete(auth: AuthContext, file: StoredFile, record: { exists: boolean }): RemoveGrant | null {
+    const uploader = mayReach(auth, file.collection, 'upload');
+    if (!file.complete) return uploader ? 'abandoned' : null;
+    if (schemaFor(auth.tenant).can(auth.roles, file.collection, 'delete')) return 'deleted';
+    return uploader && !record.exists && file.createdBy === auth.userId ? 'orphan-deleted' : null;
   }
 
   app.put<{ Params: { id: string } }>('/v1/files/:id', async (request): Promise<FileStatus> => {
@@ -182,7 +187,7 @@ export async function fileRoutes(app: FastifyInstance, options: FileRouteOptions
     const outcome = await files.remove(
       auth.tenant,
       id,
-      (file) => mayDelete(auth, file),
+      (file, record) => mayDelete(auth, file, record),
       { userId: auth.userId, deviceId: deviceId ?? null },
       now().toISOString(),
       originOf(request),
@@ -193,7 +198,7 @@ export async function fileRoutes(app: FastifyInstance, options: FileRouteOptions
       throw new OutpostError(
         'FORBIDDEN',
         outcome.file.complete
-          ? `your role may not delete from ${outcome.file.collection}, so not a complete file of it either`
+          ? `your role may not delete from ${outcome.file.collection}, so not a complete file of it either (its uploader may while its record does not exist here)`
           : `your role may not write ${outcome.file.collection}, so it may not abandon an upload to it`,
       );
     }

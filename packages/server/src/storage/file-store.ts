@@ -34,10 +34,18 @@ export type ChunkOutcome =
 /** What declaring a file found. */
 export type DeclareOutcome = { kind: 'declared' | 'found'; file: FileStatus } | { kind: 'differs' };
 
+/**
+ * Why a caller may delete a file as it stands, which the audit records as the outcome, or null when
+ * it may not: `abandoned` an upload not yet complete; `deleted` a complete file, by a role with
+ * `delete` on its collection; `orphan-deleted` a complete file of a record that never existed here,
+ * by the user who uploaded it (its record's create withdrawn or refused on the device).
+ */
+export type RemoveGrant = 'abandoned' | 'deleted' | 'orphan-deleted';
+
 /** What deleting a file found. */
 export type RemoveOutcome =
   /** Gone, description and chunks; `complete` says whether it was a whole file or an upload abandoned. */
-  | { kind: 'removed'; complete: boolean }
+  | { kind: 'removed'; complete: boolean; grant: RemoveGrant }
   /** The caller may not delete the file as it stands (a complete file needs `delete` on its collection). */
   | { kind: 'forbidden'; file: StoredFile }
   /** Not there (any more): dropped or deleted since the caller found it. */
@@ -282,19 +290,21 @@ export class FileStore {
   }
 
   /**
-   * Deletes a file, description and chunks, in one transaction, if `allowed` says the caller may
-   * delete it as it stands when its row is locked: a chunk that completes the file at the same moment
-   * cannot turn an upload abandoned into a complete file deleted by someone who may not delete
-   * those. The row goes first, so a chunk under way either finds no file (and stores nothing) or
-   * commits before, and its chunk goes with the others. Audited as `file-delete`, outcome
-   * `abandoned` (not complete) or `deleted` (complete), never the name or the bytes. Told to the
-   * clinic's live streams once committed, complete or not: a device may list an upload under way
-   * (`origin`: the client installation deleting it).
+   * Deletes a file, description and chunks, in one transaction, if `allowed` grants it as the file
+   * stands when its row is locked: a chunk that completes the file at the same moment cannot turn
+   * an upload abandoned into a complete file deleted by someone who may not delete those. `allowed`
+   * is told whether the file's record exists here (live or deleted), read in the same transaction:
+   * a complete file of a record that never existed may be deleted by its uploader. The row goes
+   * first, so a chunk under way either finds no file (and stores nothing) or commits before, and its
+   * chunk goes with the others. Audited as `file-delete` with the grant as its outcome (`abandoned`,
+   * `deleted` or `orphan-deleted`), never the name or the bytes. Told to the clinic's live streams
+   * once committed, complete or not: a device may list an upload under way (`origin`: the client
+   * installation deleting it).
    */
   async remove(
     tenant: string,
     id: string,
-    allowed: (file: StoredFile) => boolean,
+    allowed: (file: StoredFile, record: { exists: boolean }) => RemoveGrant | null,
     audit: { userId: string; deviceId: string | null },
     at: string,
     origin?: string,
@@ -309,7 +319,15 @@ export class FileStore {
         .executeTakeFirst();
       if (!row) return { kind: 'gone' };
       const file = storedFile(row);
-      if (!allowed(file)) return { kind: 'forbidden', file };
+      const record = await trx
+        .selectFrom('records')
+        .select('id')
+        .where('tenant', '=', tenant)
+        .where('collection', '=', file.collection)
+        .where('id', '=', file.recordId)
+        .executeTakeFirst();
+      const grant = allowed(file, { exists: record !== undefined });
+      if (grant === null) return { kind: 'forbidden', file };
       await trx.deleteFrom('files').where('tenant', '=', tenant).where('id', '=', id).execute();
       await trx.deleteFrom('file_chunks').where('tenant', '=', tenant).where('file_id', '=', id).execute();
       await insertAudit(trx, [
@@ -321,11 +339,11 @@ export class FileStore {
           action: 'file-delete',
           collection: file.collection,
           recordId: file.recordId,
-          outcome: file.complete ? 'deleted' : 'abandoned',
+          outcome: grant,
         },
       ]);
       changed();
-      return { kind: 'removed', complete: file.complete };
+      return { kind: 'removed', complete: file.complete, grant };
     });
   }
 
