@@ -6,8 +6,16 @@
  */
 import type { Schema } from '@outpost/core';
 import { createSyncClient, memoryStore } from '@outpost/client';
-import type { LocalStore, StoreSnapshot, SyncClient, Timers, WriteBatch } from '@outpost/client';
+import type {
+  LocalStore,
+  RecordFilters,
+  StoreSnapshot,
+  SyncClient,
+  Timers,
+  WriteBatch,
+} from '@outpost/client';
 import type { Prng } from './prng';
+import { filtersOf, nextChoice } from './record-filters';
 import type { EventHandle, Scheduler } from './scheduler';
 import type { Sender, SimNetwork } from './network';
 
@@ -24,6 +32,11 @@ export interface DeviceProfile {
   syncAfterWrite: boolean;
   /** Keeps the server's live stream open and pulls when it announces a change. */
   live?: boolean;
+  /**
+   * The record filter it opens with first (an index into record-filters.ts), or null to keep
+   * everything. Absent: the run keeps no filters, and none is drawn when the device opens again.
+   */
+  filter?: number | null;
 }
 
 export interface DeviceDeps {
@@ -33,6 +46,8 @@ export interface DeviceDeps {
   token: string;
   /** Every batch the device's store commits, in order. */
   onCommit(device: string, batch: WriteBatch): void;
+  /** Draws whether the record filter changes as the device opens again; a stream of its own. */
+  filterRandom?: Prng;
 }
 
 export const serverUrl = 'http://outpost.sim';
@@ -70,11 +85,25 @@ export class Device {
   /** Local writes the client refused (a signed note, a record gone): not ops. */
   refusedLocally = 0;
   restarts = 0;
+  /** The record filter of the current (or last) incarnation: an index into record-filters.ts. */
+  private filterChoice: number | null;
+  /** How many times the device opened with a filter other than the last one's. */
+  filterChanges = 0;
+  /** Whether it kept part of its records at some time of the run. */
+  keptPart: boolean;
 
   constructor(
     readonly profile: DeviceProfile,
     private readonly deps: DeviceDeps,
-  ) {}
+  ) {
+    this.filterChoice = profile.filter ?? null;
+    this.keptPart = this.filterChoice !== null;
+  }
+
+  /** What the device keeps of each collection, as its client was last opened with. */
+  get recordFilter(): RecordFilters | undefined {
+    return filtersOf(this.profile.tenant, this.filterChoice);
+  }
 
   get name(): string {
     return this.profile.name;
@@ -90,8 +119,16 @@ export class Device {
 
   async open(): Promise<SyncClient> {
     this.incarnation += 1;
-    const { scheduler, network, random } = this.deps;
+    const { scheduler, network, random, filterRandom } = this.deps;
     const p = this.profile;
+    // An app update between two openings may bring another filter: narrower, wider or none.
+    if (this.incarnation > 1 && p.filter !== undefined && filterRandom) {
+      const next = nextChoice(filterRandom, p.tenant, this.filterChoice);
+      if (next !== this.filterChoice) this.filterChanges += 1;
+      this.filterChoice = next;
+      if (next !== null) this.keptPart = true;
+    }
+    const recordFilter = this.recordFilter;
     // What the timers, the store and the network ask of this incarnation: is it still alive?
     const life = { alive: true, timers: new Set<EventHandle>(), events: new EventTarget() };
     const label = `${p.name}#${this.incarnation}`;
@@ -128,6 +165,7 @@ export class Device {
       deviceId: p.name,
       batchSize: p.batchSize,
       pullLimit: p.pullLimit,
+      ...(recordFilter ? { recordFilter } : {}),
       autoSync: {
         onReconnect: true,
         intervalMs: 600_000,

@@ -21,6 +21,8 @@ export class Figures {
     resolutions: 0,
     retriedByHand: 0,
     events: 0,
+    filteredDevices: 0,
+    filterChanges: 0,
   };
   readonly violationsByInvariant = new Map<string, number>();
   readonly failedSeeds: number[] = [];

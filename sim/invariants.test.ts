@@ -126,6 +126,42 @@ describe('the invariants', () => {
     expect(convergence(world(server, { records: [{ ...local, data: { name: 'Amina' } }] }))).toHaveLength(1);
   });
 
+  it('convergence: a record filter leaves a record out unless the device holds work of its own on it', () => {
+    const old = record('encounters', 'e1', { patientId: 'p1', date: '2026-01-10' });
+    const recent = record('encounters', 'e2', { patientId: 'p1', date: '2026-08-10' });
+    const held = (r: ServerRecordState) => ({ ...r, data: r.data ?? {}, deleted: false });
+    const filtered = (snapshot: Partial<StoreSnapshot>) => {
+      const final = world([old, recent], snapshot);
+      final.devices[0]!.recordFilter = { encounters: (r) => String(r.data['date']) >= '2026-06' };
+      return final;
+    };
+    // The filter keeps the recent visit and leaves out the old one.
+    const byDesign = noByDesign();
+    expect(convergence(filtered({ records: [held(recent)] }), byDesign)).toEqual([]);
+    expect(byDesign.filteredOut).toBe(1);
+    expect(convergence(filtered({ records: [] })).map((v) => v.message)).toEqual([
+      'tablet-1: encounters e2 is missing on the device, live on the server',
+    ]);
+    // Held with nothing of the device's own on it: the filter (or prune) should have removed it.
+    expect(convergence(filtered({ records: [held(old), held(recent)] })).map((v) => v.message)).toEqual([
+      'tablet-1: encounters e1 is shown on the device, which its record filter leaves out',
+    ]);
+    // A refused change of the device's own keeps it, shown with the change on top.
+    const refused = op({
+      seq: 1,
+      opId: 'o1',
+      type: 'update',
+      id: 'e1',
+      collection: 'encounters',
+      status: 'failed',
+      rejected: true,
+      data: { diagnosis: 'malaria' },
+      lastError: { code: 'VALIDATION_FAILED', message: 'refused' },
+    });
+    const shown = { ...held(old), data: { ...old.data, diagnosis: 'malaria' } };
+    expect(convergence(filtered({ records: [shown, held(recent)], outbox: [refused] }))).toEqual([]);
+  });
+
   it('convergence: a conflict the device shows as waiting that was settled on the server', () => {
     const settled = { patientId: 'p1', drug: 'Amoxicillin', dose: '1 g' };
     const server = [record('prescriptions', 'rx1', settled, 2)];

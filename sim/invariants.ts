@@ -4,9 +4,12 @@
  */
 import { isTempId, opErrorCodes, parseTempId, stableStringify } from '@outpost/core';
 import type { RecordData, Rejection, Schema } from '@outpost/core';
-import type { LocalRecord, OutboxEntry, StoreSnapshot } from '@outpost/client';
+import type { LocalRecord, OutboxEntry, RecordFilters, StoreSnapshot } from '@outpost/client';
 import type { StoredConflict, StoredOp, StoredRejection } from '@outpost/server';
 import { showsInView, viewOf } from '../packages/client/src/local-state';
+// The client's own reading of a filter (one that throws keeps the record): what a filter says is
+// not under test here, only that the device holds what it says.
+import { keeps } from '../packages/client/src/sync/record-filter';
 import type { Ledger } from './ledger';
 import type { ServerHistory } from './history';
 import { recordKeyOf } from './history';
@@ -43,6 +46,8 @@ export interface DeviceFinal {
   visibleConflictOpIds: ReadonlySet<string>;
   /** The rejections this device's user can list (GET /v1/rejections), by opId. */
   visibleRejections: ReadonlyMap<string, Rejection>;
+  /** What the device keeps of each collection (`recordFilter`), as it last opened; absent: all. */
+  recordFilter?: RecordFilters;
 }
 
 export interface FinalState {
@@ -64,10 +69,12 @@ export interface ByDesign {
   orphans: number;
   /** Refused ops a person dismissed on the device once read: in the server's rejection archive still. */
   dismissed: number;
+  /** Live server records a device does not hold because its record filter leaves them out. */
+  filteredOut: number;
 }
 
 export function noByDesign(): ByDesign {
-  return { rejectionsArchived: 0, heldOnDevice: 0, foldedAway: 0, orphans: 0, dismissed: 0 };
+  return { rejectionsArchived: 0, heldOnDevice: 0, foldedAway: 0, orphans: 0, dismissed: 0, filteredOut: 0 };
 }
 
 const key = (collection: string, id: string) => `${collection}\u0000${id}`;
@@ -88,8 +95,14 @@ function tenantOf(final: FinalState, tenant: string): TenantFinal {
  * Nothing may be left pending, in flight, or failed for a network reason after healing. A conflict
  * the device still shows as waiting for a person is still open on the server: a settlement made
  * on another device reaches it at its next pull (decisions/0020).
+ *
+ * A device with a record filter (seed 002's selective sync) holds, of a filtered collection, the
+ * server's records its filter keeps, and those it holds work of its own on whatever the filter
+ * says: a change the server refused, shown or kept beside the server's copy, or a conflict
+ * waiting for a person (decisions/0027). Any other record its filter leaves out must be gone from
+ * it: not pulled, or pruned once the device's own change on it was confirmed.
  */
-export function convergence(final: FinalState): Violation[] {
+export function convergence(final: FinalState, byDesign: ByDesign = noByDesign()): Violation[] {
   const out: Violation[] = [];
   const fail = (message: string) => out.push({ invariant: 'convergence', message });
   for (const device of final.devices) {
@@ -113,11 +126,25 @@ export function convergence(final: FinalState): Violation[] {
     }
     const local = new Map<string, LocalRecord>();
     for (const r of device.snapshot.records) local.set(key(r.collection, r.id), r);
+    const ownWork = ownWorkOf(device.snapshot);
     const keys = new Set([...server.records.keys(), ...local.keys()]);
     for (const k of keys) {
       const s = server.records.get(k);
       const l = local.get(k);
       const [collection, id] = k.split('\u0000') as [string, string];
+      if (
+        s &&
+        !s.deleted &&
+        !ownWork.has(k) &&
+        !keeps(device.recordFilter, collection, { ...s, data: s.data ?? {} })
+      ) {
+        if (l !== undefined && !l.deleted)
+          fail(
+            `${device.name}: ${collection} ${id}${opsOn(device.snapshot.outbox, collection, id)} is shown on the device, which its record filter leaves out`,
+          );
+        else byDesign.filteredOut += 1;
+        continue;
+      }
       const pending = kept.filter((o) => o.collection === collection && o.id === id);
       const expected = viewOf(collection, id, s ? { ...s } : null, pending);
       const expectLive = expected !== null && !expected.deleted;
@@ -136,6 +163,20 @@ export function convergence(final: FinalState): Violation[] {
         fail(`${what}: device holds v${l.version}, server v${s.version}`);
     }
   }
+  return out;
+}
+
+/**
+ * The records a device holds work of its own on, by `collection\0id`, which no filter removes:
+ * an op not confirmed or refused and kept (shown on the record, or beside a signed or locked
+ * record's content), and a conflict not settled.
+ */
+function ownWorkOf(snapshot: StoreSnapshot): Set<string> {
+  const out = new Set<string>();
+  for (const op of snapshot.outbox)
+    if (showsInView(op) || (op.status === 'conflict' && op.rejected === true))
+      out.add(key(op.collection, op.id));
+  for (const c of snapshot.conflicts) if (c.resolvedAt === undefined) out.add(key(c.collection, c.recordId));
   return out;
 }
 

@@ -3,6 +3,8 @@
  * taken out (checked with the workload of this file's commit) and must pass for good. Each runs as
  * it was found: with devices on the live stream (`live: true`) or, for the seeds found before live
  * updates, without (`npm run sim -- --seeds 1 --from SEED --no-live --trace` replays one of those).
+ * Every seed here was found before devices kept record filters, and replays without them
+ * (`--no-filters`); a seed found with filters says `filters: true`.
  * docs/decisions/0012 tells each story.
  */
 export interface Regression {
@@ -11,6 +13,8 @@ export interface Regression {
   fix: string;
   /** Found with live updates on; absent for the seeds found before them. */
   live?: true;
+  /** Found with record filters on; absent for the seeds found before them. */
+  filters?: true;
 }
 
 const createDeleteFoldedAway: Omit<Regression, 'seed'> = {

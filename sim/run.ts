@@ -1,5 +1,5 @@
 /**
- * `npm run sim -- --seeds N --from S [--steps K] [--no-live] [--trace] [--json FILE]`: runs seeds S..S+N-1,
+ * `npm run sim -- --seeds N --from S [--steps K] [--no-live] [--no-filters] [--trace] [--json FILE]`: runs seeds S..S+N-1,
  * prints the figures (seeds, faults injected of each kind, violations) and, for every failing
  * seed, the command that replays it. Exit code 1 when any seed failed.
  */
@@ -18,6 +18,8 @@ interface Args {
   quiet: boolean;
   /** False: no device keeps a live stream, as runs were before live updates (the regression seeds). */
   live: boolean;
+  /** False: no device keeps a record filter, as runs were before filters (the regression seeds). */
+  filters: boolean;
 }
 
 function parseArgs(argv: readonly string[]): Args {
@@ -29,6 +31,7 @@ function parseArgs(argv: readonly string[]): Args {
     json: null,
     quiet: false,
     live: true,
+    filters: true,
   };
   for (let i = 0; i < argv.length; i++) {
     const flag = argv[i];
@@ -49,9 +52,10 @@ function parseArgs(argv: readonly string[]): Args {
     else if (flag === '--json') args.json = value();
     else if (flag === '--quiet') args.quiet = true;
     else if (flag === '--no-live') args.live = false;
+    else if (flag === '--no-filters') args.filters = false;
     else
       throw new Error(
-        `unknown option ${flag}: use --seeds N --from S [--steps K] [--no-live] [--trace] [--json FILE] [--quiet]`,
+        `unknown option ${flag}: use --seeds N --from S [--steps K] [--no-live] [--no-filters] [--trace] [--json FILE] [--quiet]`,
       );
   }
   if (argv.includes('--seed') && !argv.includes('--seeds')) args.seeds = 1;
@@ -64,14 +68,20 @@ async function main(): Promise<void> {
   const began = performance.now();
   let lastReport = began;
   for (let seed = args.from; seed < args.from + args.seeds; seed++) {
-    const report = await runSeed({ seed, steps: args.steps, keepTrace: args.trace, live: args.live });
+    const report = await runSeed({
+      seed,
+      steps: args.steps,
+      keepTrace: args.trace,
+      live: args.live,
+      filters: args.filters,
+    });
     figures.add(report);
     if (args.trace && report.trace) for (const l of report.trace) console.log(l);
     if (report.violations.length > 0) {
       console.log(`seed ${seed} FAILED (trace ${report.traceHash}):`);
       for (const v of report.violations.slice(0, 20)) console.log(`  [${v.invariant}] ${v.message}`);
       if (report.violations.length > 20) console.log(`  ... and ${report.violations.length - 20} more`);
-      console.log(`  replay: ${replayCommand(seed, args.steps, args.live)}`);
+      console.log(`  replay: ${replayCommand(seed, args.steps, args.live, args.filters)}`);
     } else if (args.seeds === 1) {
       console.log(`seed ${seed} passed (trace ${report.traceHash})`);
     }

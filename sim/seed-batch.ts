@@ -22,7 +22,7 @@ export async function runSeeds(
     if (report.violations.length > 0) {
       const lines = report.violations.slice(0, 5).map((v) => `  [${v.invariant}] ${v.message}`);
       failures.push(
-        `seed ${seed}:\n${lines.join('\n')}\n  replay: ${replayCommand(seed, options.steps ?? defaultSteps, options.live !== false)}`,
+        `seed ${seed}:\n${lines.join('\n')}\n  replay: ${replayCommand(seed, options.steps ?? defaultSteps, options.live !== false, options.filters !== false)}`,
       );
     }
   }

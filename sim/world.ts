@@ -27,6 +27,7 @@ import { Prng } from './prng';
 import { Scheduler } from './scheduler';
 import { ServerHost } from './server-host';
 import type { Violation } from './violation';
+import { firstChoice } from './record-filters';
 import { localWrite, noWrites } from './workload';
 import type { WriteFigures } from './workload';
 
@@ -45,6 +46,12 @@ export interface SimOptions {
    * replays a seed as runs did before live updates (the regression seeds were recorded so).
    */
   live?: boolean;
+  /**
+   * About a third of the devices keep only part of some collections (`recordFilter`), and may
+   * open again with another filter. Default on; off replays a seed as runs were before filters
+   * (the regression seeds found before them).
+   */
+  filters?: boolean;
 }
 
 export interface SeedReport {
@@ -65,6 +72,10 @@ export interface SeedReport {
     retriedByHand: number;
     events: number;
     virtualMs: number;
+    /** Devices that kept part of their records at some time of the run. */
+    filteredDevices: number;
+    /** Openings of a device with another record filter than before (narrower, wider or none). */
+    filterChanges: number;
   };
 }
 
@@ -137,6 +148,9 @@ export async function runSeed(options: SimOptions): Promise<SeedReport> {
   // The same for live updates: which devices keep the stream open, and what happens on it.
   const liveRng = root.fork();
   const liveNetworkRng = liveRng.fork();
+  // And for record filters: which devices keep part of their records, and when that changes.
+  const filterRng = root.fork();
+  const filtering = options.filters !== false;
   const steps = options.steps ?? defaultSteps;
   const hash = createHash('sha256');
   const trace: string[] | undefined = options.keepTrace ? [] : undefined;
@@ -189,12 +203,18 @@ export async function runSeed(options: SimOptions): Promise<SeedReport> {
     retriedByHand: 0,
     events: 0,
     virtualMs: 0,
+    filteredDevices: 0,
+    filterChanges: 0,
   };
   const violations: Violation[] = [];
   try {
     await host.start();
     for (const drawn of profiles(setupRng)) {
-      const profile = { ...drawn, live: options.live !== false && liveRng.chance(0.5) };
+      const profile = {
+        ...drawn,
+        live: options.live !== false && liveRng.chance(0.5),
+        ...(filtering ? { filter: firstChoice(filterRng, drawn.tenant) } : {}),
+      };
       if (profile.skewMs !== 0) faults.clockSkew += 1;
       const token = await host.token({
         userId: profile.userId,
@@ -208,6 +228,7 @@ export async function runSeed(options: SimOptions): Promise<SeedReport> {
           random: setupRng.fork(),
           token,
           onCommit: (device, batch) => ledger.observe(device, batch),
+          ...(filtering ? { filterRandom: filterRng.fork() } : {}),
         }),
       );
     }
@@ -235,7 +256,7 @@ export async function runSeed(options: SimOptions): Promise<SeedReport> {
     const final = await finalState(host, devices, ledger, history);
     const byDesign = noByDesign();
     violations.push(
-      ...convergence(final),
+      ...convergence(final, byDesign),
       ...noLostWrite(final, byDesign),
       ...exactlyOnce(final),
       ...immutability(final),
@@ -247,6 +268,8 @@ export async function runSeed(options: SimOptions): Promise<SeedReport> {
     figures.conflicts = [...final.tenants.values()].reduce((n, t) => n + t.archive.length, 0);
     figures.events = scheduler.eventsRun;
     figures.virtualMs = scheduler.now - start;
+    figures.filteredDevices = devices.filter((d) => d.keptPart).length;
+    figures.filterChanges = devices.reduce((n, d) => n + d.filterChanges, 0);
     for (const v of violations) line(`violation ${v.invariant}: ${v.message}`);
     return {
       seed: options.seed,
@@ -494,6 +517,7 @@ async function finalState(
     deviceFinals.push({
       name: d.name,
       tenant: d.profile.tenant,
+      ...(d.recordFilter ? { recordFilter: d.recordFilter } : {}),
       snapshot: await d.snapshot(),
       visibleConflictOpIds: visible,
       visibleRejections,
