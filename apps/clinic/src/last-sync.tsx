@@ -13,10 +13,11 @@ function storageKey(person: string): string {
 
 /**
  * When the service worker last synced `person`'s records with no tab open (decision 0026), kept in
- * IndexedDB as a worker has no localStorage; null until read, or if it never did. Read once: the
- * worker syncs only while no tab holds the records, so never while this header shows.
+ * IndexedDB as a worker has no localStorage: undefined while being read, null if it never did (or
+ * the time cannot be read). Read once: the worker syncs only while no tab holds the records, so
+ * never while this header shows.
  */
-function useWorkerSyncTime(person: string): string | null {
+function useWorkerSyncTime(person: string): string | null | undefined {
   const [time, setTime] = useState<{ person: string; at: string | null } | null>(null);
   useEffect(() => {
     let current = true;
@@ -25,14 +26,15 @@ function useWorkerSyncTime(person: string): string | null {
         if (current) setTime({ person, at });
       },
       () => {
-        // Unreadable: the page's own time still shows.
+        // Unreadable: the page's own time shows.
+        if (current) setTime({ person, at: null });
       },
     );
     return () => {
       current = false;
     };
   }, [person]);
-  return time?.person === person ? time.at : null;
+  return time?.person === person ? time.at : undefined;
 }
 
 /** The current time, renewed every minute, so a day passing shows in the text. */
@@ -59,13 +61,15 @@ export function LastSync({ person }: { person: string }) {
   useEffect(() => {
     if (wholeGood) localStorage.setItem(storageKey(person), wholeGood.finishedAt);
   }, [wholeGood, person]);
+  // Until the worker's time is read (a few milliseconds), no time shows: the page's own could be
+  // older, and a header that says "yesterday" and then "today" tells the nurse the wrong thing.
+  if (workerSynced === undefined) return <span className="last-sync" aria-busy="true" />;
   // The later of this page's syncs and the worker's, which syncs while no tab is open.
   const lastGood = latestSyncTime(
     wholeGood ? wholeGood.finishedAt : localStorage.getItem(storageKey(person)),
     workerSynced,
   );
   const failed = lastResult !== null && !lastResult.ok ? lastResult : null;
-
   if (lastGood === null && failed === null)
     return <span className="last-sync">{isSyncing ? 'First sync…' : 'Not synced yet on this device'}</span>;
   const synced =
