@@ -1,4 +1,4 @@
-import { OutpostError } from '@outpost/core';
+import { OutpostError, withPrerequisites } from '@outpost/core';
 import type { Schema } from '@outpost/core';
 import { keyOf } from '../local-state';
 import type { LocalState } from '../local-state';
@@ -57,42 +57,15 @@ export function checkCollectionNames(schema: Schema, names: readonly string[]): 
 
 /**
  * The records whose ops a sync of `named` sends, as keys (local-state's keyOf): every record of the
- * named collections with an op still to go, and, down the chain, the records the dependency order
- * (core's orderOps) puts before them:
- * - a record they name whose create is still to go: sent later, its create would come after a
- *   change naming it, and the server refuses a reference to a record it does not hold, for good;
- * - a record still to go that names one of them whose delete goes now: sent after that delete,
- *   it would name a deleted record, refused the same way (decision 0016).
- * A record goes whole, its ops in their order, so none of a record's changes is left behind a later
- * one. Everything else stays as it is.
+ * named collections with an op still to go, and the records the dependency order puts before them
+ * (core's withPrerequisites: a patient registered offline that a prescription names, a visit still
+ * to go that names a patient being deleted). Everything else stays as it is.
  */
 export function recordsToSend(schema: Schema, state: LocalState, named: readonly string[]): Set<string> {
   const toGo = [...state.outbox.values()].filter(stillToGo);
-  const creating = new Set<string>();
-  const deleting = new Set<string>();
-  /** The records each record's ops name, and the reverse. */
-  const names = new Map<string, Set<string>>();
-  const namedBy = new Map<string, Set<string>>();
-  for (const op of toGo) {
-    const key = keyOf(op.collection, op.id);
-    if (op.type === 'create') creating.add(key);
-    if (op.type === 'delete') deleting.add(key);
-    for (const target of referencesOf(schema, op)) {
-      addTo(names, key, target);
-      addTo(namedBy, target, key);
-    }
-  }
   const wanted = new Set(named);
-  const out = new Set<string>();
-  const queue = toGo.filter((o) => wanted.has(o.collection)).map((o) => keyOf(o.collection, o.id));
-  while (queue.length > 0) {
-    const key = queue.pop() as string;
-    if (out.has(key)) continue;
-    out.add(key);
-    for (const target of names.get(key) ?? []) if (creating.has(target)) queue.push(target);
-    if (deleting.has(key)) queue.push(...(namedBy.get(key) ?? []));
-  }
-  return out;
+  const going = withPrerequisites(toGo, schema, (op) => wanted.has(op.collection));
+  return new Set(going.map((op) => keyOf(op.collection, op.id)));
 }
 
 /** The records of other collections among the ops a sync of `named` sends, each once. */
@@ -132,20 +105,4 @@ export function pulledOf(
     .filter((name) => !pull.includes(name))
     .map((collection) => ({ collection, reason: 'not-pulled' as const }));
   return { pull, notPulled };
-}
-
-function referencesOf(schema: Schema, op: OutboxEntry): string[] {
-  if (op.data === undefined) return [];
-  const out: string[] = [];
-  for (const [field, target] of Object.entries(schema.collection(op.collection)?.references ?? {})) {
-    const value = op.data[field];
-    if (typeof value === 'string') out.push(keyOf(target, value));
-  }
-  return out;
-}
-
-function addTo(map: Map<string, Set<string>>, key: string, value: string): void {
-  const set = map.get(key);
-  if (set) set.add(value);
-  else map.set(key, new Set([value]));
 }

@@ -5,7 +5,7 @@ import { z } from 'zod';
 import { makeTempId } from '../ids';
 import { collection, defineSchema } from '../schema/define-schema';
 import type { Schema } from '../schema/define-schema';
-import { DependencyCycleError, collectionOrder, orderOps } from './dependency-order';
+import { DependencyCycleError, collectionOrder, orderOps, withPrerequisites } from './dependency-order';
 
 interface Op {
   seq: number;
@@ -257,6 +257,72 @@ describe('orderOps', () => {
     expect(ops).toEqual(before);
     expect(ordered[0]).toBe(ops[1]);
     expect(orderOps([], vetPractice)).toEqual([]);
+  });
+});
+
+describe('withPrerequisites', () => {
+  it('sends a SOAP note with the appointment, pet and owner made on the device that it needs, and nothing else', () => {
+    const user = tempId('users');
+    const pet = tempId('pets');
+    const appointment = tempId('appointments');
+    const note = tempId('soapNotes');
+    const ops = [
+      create(1, 'users', user, { name: 'Jo Banda' }),
+      create(2, 'pets', pet, { name: 'Rex', ownerId: user }),
+      update(3, 'pets', 'pet-stored', { name: 'Mittens' }),
+      create(4, 'appointments', appointment, { date: '2024-11-02', petId: pet }),
+      create(5, 'soapNotes', note, { appointmentId: appointment, subjective: 'Limping' }),
+      // A later edit of the pet goes too: the record goes whole, never leaving a change behind.
+      update(6, 'pets', pet, { species: 'dog' }),
+    ];
+    const going = withPrerequisites(ops, vetPractice, (op) => op.collection === 'soapNotes');
+    expect(going.map((op) => op.seq)).toEqual([1, 2, 4, 5, 6]);
+  });
+
+  it("sends with a user's delete every op still to go that points at that user", () => {
+    const ops = [
+      update(1, 'pets', 'pet-1', { ownerId: 'user-42' }),
+      update(2, 'pets', 'pet-2', { name: 'Mittens' }),
+      remove(3, 'users', 'user-42'),
+    ];
+    expect(
+      withPrerequisites(ops, vetPractice, (op) => op.collection === 'users').map((op) => op.seq),
+    ).toEqual([1, 3]);
+    // Pointing at a stored user needs nothing of the device's: the pet goes alone.
+    expect(withPrerequisites(ops, vetPractice, (op) => op.id === 'pet-1').map((op) => op.seq)).toEqual([1]);
+  });
+
+  it("takes exactly the rules' closure of the chosen records, and orders it as the whole outbox orders it", () => {
+    fc.assert(
+      fc.property(
+        fc.array(stepArb, { maxLength: 50 }),
+        fc.array(fc.nat(100), { maxLength: 50 }),
+        fc.constantFrom(...kinds),
+        (script, seqKeys, kind) => {
+          const ops = buildOutbox(script, seqKeys);
+          const going = withPrerequisites(ops, vetPractice, (op) => op.collection === kind);
+          // The closure by brute force: the chosen records, then any record with an op that must
+          // come before an op already taken, each record whole, until nothing is added.
+          const records = new Set(ops.filter((op) => op.collection === kind).map(recordOf));
+          const pairs = requiredPairs(ops);
+          for (let grew = true; grew;) {
+            grew = false;
+            for (const [first, then] of pairs) {
+              if (records.has(recordOf(then)) && !records.has(recordOf(first))) {
+                records.add(recordOf(first));
+                grew = true;
+              }
+            }
+          }
+          expect(going).toEqual(ops.filter((op) => records.has(recordOf(op))));
+          const taken = new Set(going);
+          expect(orderOps(going, vetPractice)).toEqual(
+            orderOps(ops, vetPractice).filter((op) => taken.has(op)),
+          );
+        },
+      ),
+      { numRuns: 300 },
+    );
   });
 });
 

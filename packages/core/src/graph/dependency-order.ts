@@ -184,6 +184,11 @@ class Graph {
     return found;
   }
 
+  /** Each node's predecessors (the nodes with an edge into it), in the compressed form `sort` walks. */
+  predecessors(): { start: Int32Array; targets: Int32Array } {
+    return this.adjacency(this.to, this.from);
+  }
+
   private adjacency(sources: readonly number[], sinks: readonly number[]) {
     const n = this.size;
     const start = new Int32Array(n + 1);
@@ -286,20 +291,21 @@ class RecordIndex {
   }
 }
 
+/** The dependency graph over a list of ops: node i is ops[i]; an edge u -> v means u goes first. */
+interface OpGraph {
+  readonly graph: Graph;
+  readonly seqs: Float64Array;
+  readonly priority: Float64Array;
+  /** The record each op touches, with every op on it. */
+  readonly recordOf: readonly RecordOps[];
+  readonly bySeq: (a: number, b: number) => number;
+}
+
 /**
- * The ops in an order the server can apply them in, by Kahn's algorithm over three rules:
- * 1. ops on the same record keep their seq order;
- * 2. an op whose data references record R (a field listed in the collection's `references`)
- *    comes after every create of R in the list;
- * 3. a delete of R comes after every op whose data references R (children go before the parent's
- *    delete).
- * Rules 2 and 3 link different records; a record's own ops follow rule 1 alone, so a record that
- * names itself (a root folder as its own parent) needs no special case. Among ready ops the lower
- * collection priority goes first, then the lower seq. Ops on collections the schema does not know
- * keep their seq order and come last. Throws DependencyCycleError when the data makes ops wait on
- * each other in a loop, naming the ops in it and those that wait on it.
+ * The graph of orderOps's three rules (below), built once for ordering a push and for choosing
+ * what must go with some ops when only those are sent (withPrerequisites).
  */
-export function orderOps<T extends OrderableOp>(ops: readonly T[], schema: Schema): T[] {
+function opGraph(ops: readonly OrderableOp[], schema: Schema): OpGraph {
   const n = ops.length;
   const seqs = new Float64Array(n);
   const priority = new Float64Array(n);
@@ -320,7 +326,7 @@ export function orderOps<T extends OrderableOp>(ops: readonly T[], schema: Schem
     return rules;
   };
   for (let i = 0; i < n; i++) {
-    const op = ops[i] as T;
+    const op = ops[i] as OrderableOp;
     seqs[i] = op.seq;
     priority[i] = rulesOf(op.collection).priority;
     const record = records.getOrAdd(op.collection, op.id);
@@ -336,14 +342,14 @@ export function orderOps<T extends OrderableOp>(ops: readonly T[], schema: Schem
     for (let k = 0; k < list.length; k++) {
       const i = list[k] as number;
       if (k > 0) graph.add(list[k - 1] as number, i);
-      const type = (ops[i] as T).type;
+      const type = (ops[i] as OrderableOp).type;
       if (type === 'create') record.lastCreate = i;
       else if (type === 'delete' && record.firstDelete < 0) record.firstDelete = i;
     }
   }
 
   for (let i = 0; i < n; i++) {
-    const op = ops[i] as T;
+    const op = ops[i] as OrderableOp;
     if (op.data === undefined) continue;
     for (const [field, target] of rulesOf(op.collection).references) {
       const value = op.data[field];
@@ -354,13 +360,70 @@ export function orderOps<T extends OrderableOp>(ops: readonly T[], schema: Schem
       if (parent.firstDelete >= 0) graph.add(i, parent.firstDelete);
     }
   }
+  return { graph, seqs, priority, recordOf, bySeq };
+}
 
+/**
+ * The ops in an order the server can apply them in, by Kahn's algorithm over three rules:
+ * 1. ops on the same record keep their seq order;
+ * 2. an op whose data references record R (a field listed in the collection's `references`)
+ *    comes after every create of R in the list;
+ * 3. a delete of R comes after every op whose data references R (children go before the parent's
+ *    delete).
+ * Rules 2 and 3 link different records; a record's own ops follow rule 1 alone, so a record that
+ * names itself (a root folder as its own parent) needs no special case. Among ready ops the lower
+ * collection priority goes first, then the lower seq. Ops on collections the schema does not know
+ * keep their seq order and come last. Throws DependencyCycleError when the data makes ops wait on
+ * each other in a loop, naming the ops in it and those that wait on it.
+ */
+export function orderOps<T extends OrderableOp>(ops: readonly T[], schema: Schema): T[] {
+  const { graph, seqs, priority, bySeq } = opGraph(ops, schema);
   const { order, stuck } = graph.sort(rankByPriorityThenSeq(priority, bySeq));
   if (stuck.length > 0) {
     const cycle = graph.findCycle(stuck);
     throw opCycleError(ops, cycle, graph.after(cycle), seqs);
   }
   return order.map((i) => ops[i] as T);
+}
+
+/**
+ * The ops that must go when only the `chosen` ones are to be sent (a sync of named collections),
+ * in the order given: every op of each record a chosen op touches, and, down the chain, every op
+ * of each record orderOps's rules put before them:
+ * - a record they name whose create is still in the list (rule 2): sent later, its create would
+ *   come after a change naming it, and the server refuses a reference to a record it lacks;
+ * - a record in the list naming one whose delete goes now (rule 3): sent after that delete, it
+ *   would name a deleted record, refused the same way.
+ * A record goes whole, so none of its changes is left behind a later one. A loop in the data
+ * needs no check here: orderOps meets it when the ops chosen are ordered.
+ */
+export function withPrerequisites<T extends OrderableOp>(
+  ops: readonly T[],
+  schema: Schema,
+  chosen: (op: T) => boolean,
+): T[] {
+  const { graph, recordOf } = opGraph(ops, schema);
+  const { start, targets } = graph.predecessors();
+  const taken = new Uint8Array(ops.length);
+  const queue: number[] = [];
+  const take = (record: RecordOps) => {
+    for (const i of record.ops) {
+      if (taken[i]) continue;
+      taken[i] = 1;
+      queue.push(i);
+    }
+  };
+  ops.forEach((op, i) => {
+    if (chosen(op)) take(recordOf[i] as RecordOps);
+  });
+  for (let k = 0; k < queue.length; k++) {
+    const u = queue[k] as number;
+    for (let e = start[u] as number, end = start[u + 1] as number; e < end; e++) {
+      const p = targets[e] as number;
+      if (!taken[p]) take(recordOf[p] as RecordOps);
+    }
+  }
+  return ops.filter((_, i) => taken[i] === 1);
 }
 
 /**
