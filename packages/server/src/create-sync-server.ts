@@ -9,6 +9,7 @@ import { HlcClock, OutpostError, defaultRandomBytes, uuidv7 } from '@outpost/cor
 import type { RandomBytes, Schema } from '@outpost/core';
 import { TokenService } from './auth/tokens';
 import type { AuthContext, AuthOptions, TokenCheck } from './auth/tokens';
+import { Sessions, sessionSettings } from './auth/sessions';
 import { CursorCodec } from './http/cursor';
 import { handleError } from './http/errors';
 import { answerClientError, answerUnmetExpectation } from './http/client-errors';
@@ -26,6 +27,7 @@ import { recordRoutes } from './routes/records';
 import { fileRoutes } from './routes/files';
 import { conflictRoutes } from './routes/conflicts';
 import { rejectionRoutes } from './routes/rejections';
+import { auditRoutes } from './routes/audit';
 import { liveRoutes } from './routes/live';
 import type { LiveOptions } from './routes/live';
 import { watermelonRoutes } from './dialects/watermelon/watermelon-routes';
@@ -91,7 +93,7 @@ export interface SyncServerOptions {
    * Outpost server, as one more device, on `POST /api/v1/sync/run` and the routes beside it.
    */
   hub?: HubOptions;
-  /** Roles that may read /v1/sync/stats. Default ['admin']. */
+  /** Roles that may read /v1/sync/stats and /v1/audit. Default ['admin']. */
   adminRoles?: readonly string[];
   /** Seed 000's queue: how often the server retries due FAILED items itself, and how many attempts an item gets. */
   queueApi?: QueueApiOptions;
@@ -153,6 +155,7 @@ export async function createSyncServer(options: SyncServerOptions): Promise<Fast
   if (options.hub) checkHubOptions(options.hub, schemaFor);
   // Checked before anything is built: a bad setting stops the server at startup, not at its first retry.
   const queueSettings = queueApiSettings(options.queueApi);
+  const refreshSettings = sessionSettings(options.auth);
   const maxFileBytes = limits.maxFileBytes ?? 100 * 1024 * 1024;
   if (!Number.isSafeInteger(maxFileBytes) || maxFileBytes < 0) {
     throw new RangeError(`limits.maxFileBytes must be a whole number of bytes, got ${String(maxFileBytes)}`);
@@ -346,7 +349,12 @@ export async function createSyncServer(options: SyncServerOptions): Promise<Fast
   }
 
   await app.register(healthRoutes);
-  await app.register(authRoutes);
+  // Login, refresh and logout are public: a client without a valid token counts, like any such
+  // request, against its address's budget of the rate limit above.
+  await app.register(authRoutes, {
+    sessions: new Sessions(store.refreshTokens, options.auth.jwtSecret, refreshSettings),
+    refusals,
+  });
   await app.register(pushRoutes);
   await app.register(pullRoutes);
   await app.register(liveRoutes, options.live ?? {});
@@ -355,6 +363,7 @@ export async function createSyncServer(options: SyncServerOptions): Promise<Fast
   await app.register(fileRoutes, { maxFileBytes });
   await app.register(conflictRoutes);
   await app.register(rejectionRoutes);
+  await app.register(auditRoutes, { jwtSecret: options.auth.jwtSecret });
   await app.register(watermelonRoutes);
   await app.register(smartDmvRoutes);
   await app.register(uploadDownloadRoutes);
@@ -387,6 +396,12 @@ export async function createSyncServer(options: SyncServerOptions): Promise<Fast
       await store.purgeTombstones(new Date(now().getTime() - retentionMs).toISOString(), now().toISOString());
     } catch (err) {
       app.log.error({ err }, 'tombstone purge failed');
+    }
+    // Refresh tokens' families whose every token expired (decision 0032).
+    try {
+      await store.refreshTokens.purge(now().toISOString());
+    } catch (err) {
+      app.log.error({ err }, 'refresh token purge failed');
     }
   };
   const purgeTimer = setInterval(() => void purge(), day);

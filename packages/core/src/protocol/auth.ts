@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { isWellFormedText } from '../record/data-shape';
 
 export const loginRequestSchema = z.object({
   email: z.string().min(1).max(320),
@@ -6,12 +7,47 @@ export const loginRequestSchema = z.object({
 });
 export type LoginRequest = z.infer<typeof loginRequestSchema>;
 
+/**
+ * A login's answer. `refreshToken` and `refreshExpiresAt` are an addition to PROTOCOL.md (docs/server.md,
+ * "Sessions and refresh tokens"): optional, so the answer of a server that does not make them still parses.
+ */
 export const loginResponseSchema = z.object({
   token: z.string(),
   expiresAt: z.string(),
   user: z.object({ id: z.string(), tenant: z.string(), roles: z.array(z.string()) }),
+  /** Opaque (32 random bytes, base64url): sent to `POST /v1/auth/refresh` for the next token. */
+  refreshToken: z.string().optional(),
+  /** When `refreshToken` stops being taken: the session's end unless it is refreshed before. */
+  refreshExpiresAt: z.string().optional(),
 });
 export type LoginResponse = z.infer<typeof loginResponseSchema>;
+
+/**
+ * The body of `POST /v1/auth/refresh` and `POST /v1/auth/logout`. The token is checked by the server,
+ * not here: one of another form is refused 401 like an unknown one, and only a body of another shape
+ * is 400. `deviceId` (optional) names the device in the audit.
+ */
+export const refreshRequestSchema = z.object({
+  refreshToken: z.string().min(1).max(512),
+  deviceId: z
+    .string()
+    .min(1)
+    .max(128)
+    .refine(isWellFormedText, 'may not hold half of a character')
+    .optional(),
+});
+export type RefreshRequest = z.infer<typeof refreshRequestSchema>;
+
+/** A refresh answers as a login does, a new refresh token always included: the one sent is used up. */
+export const refreshResponseSchema = loginResponseSchema.extend({
+  refreshToken: z.string(),
+  refreshExpiresAt: z.string(),
+});
+export type RefreshResponse = z.infer<typeof refreshResponseSchema>;
+
+/** `POST /v1/auth/logout`: the refresh token whose session ends (answered 204, whatever it was). */
+export const logoutRequestSchema = refreshRequestSchema;
+export type LogoutRequest = z.infer<typeof logoutRequestSchema>;
 
 /** The claims Outpost reads from a bearer token. The tenant comes from here and nowhere else. */
 export const tokenClaimsSchema = z.object({

@@ -50,6 +50,32 @@ export function syncRate(synced: number, total: number): string {
   return `${percent.toFixed(2)}%`;
 }
 
+/**
+ * A device's ops the server received in the recent window (`recentSince` of the response, decision
+ * 0036): what a failure rate is judged on, so one bad day long ago does not flag a device for good.
+ */
+export const deviceRecentSchema = z.object({
+  /** Ops received (each once, however often it was resent). */
+  total: z.number().int(),
+  /** Of them, refused for good (seed 000's FAILED). */
+  failed: z.number().int(),
+  /** Of them, met a conflict. */
+  conflicts: z.number().int(),
+});
+export type DeviceRecent = z.infer<typeof deviceRecentSchema>;
+
+/**
+ * How long the device's recent ops waited between being made (their HLC's wall time: the device's
+ * clock, which can be wrong) and reaching the server; a negative wait (a clock ahead) counts as 0.
+ */
+export const deviceDelaySchema = z.object({
+  medianMs: z.number().nonnegative(),
+  maxMs: z.number().nonnegative(),
+  /** How many ops the figures are over: those received in the window that carried a device HLC. */
+  measured: z.number().int().positive(),
+});
+export type DeviceDelay = z.infer<typeof deviceDelaySchema>;
+
 /** `GET /v1/sync/stats/devices` (admin): seed 000's figures for each device that has synced, with its user. */
 export const deviceStatsSchema = statsResponseSchema.extend({
   userId: z.string(),
@@ -58,9 +84,19 @@ export const deviceStatsSchema = statsResponseSchema.extend({
   deviceId: z.string(),
   lastSyncAt: z.string().nullable(),
   openConflicts: z.number().int(),
+  /** Additions to PROTOCOL.md (decision 0036), absent from servers before them. */
+  recent: deviceRecentSchema.optional(),
+  /** Null when no op received in the window carried a device HLC. */
+  delay: deviceDelaySchema.nullable().optional(),
 });
 export type DeviceStats = z.infer<typeof deviceStatsSchema>;
-export const deviceStatsResponseSchema = z.object({ devices: z.array(deviceStatsSchema) });
+export const deviceStatsResponseSchema = z.object({
+  devices: z.array(deviceStatsSchema),
+  /** The server's time when it read the figures: ages are judged against it, not the reader's clock. */
+  asOf: z.string().optional(),
+  /** Where the recent window (each device's `recent` and `delay`) starts: asOf less 7 days. */
+  recentSince: z.string().optional(),
+});
 export type DeviceStatsResponse = z.infer<typeof deviceStatsResponseSchema>;
 
 export const recordResponseSchema = z.object({

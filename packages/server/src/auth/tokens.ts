@@ -8,6 +8,17 @@ export interface AuthOptions {
   jwtSecret: string;
   /** Lifetime of tokens this server issues at login. Default 12 hours: one long clinic day. */
   tokenTtlSeconds?: number;
+  /**
+   * Lifetime of each refresh token a login or a refresh hands out (decision 0032): a session not
+   * refreshed for this long ends. Default 30 days: a field worker away for weeks syncs on her return
+   * without her password. Sliding: each refresh starts the time again, up to `refreshMaxAgeSeconds`.
+   */
+  refreshTtlSeconds?: number;
+  /**
+   * The longest a session lives from its login, however often it is refreshed: then the password is
+   * asked again. Default 90 days. Every answer's `refreshExpiresAt` already says the earlier of both.
+   */
+  refreshMaxAgeSeconds?: number;
   issuer?: string;
   /**
    * A clinic's own identity provider (PROTOCOL.md: "a JWT secret or JWKS URL"): tokens it signs

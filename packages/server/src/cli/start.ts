@@ -102,6 +102,20 @@ function hubFromEnv(): HubOptions | undefined {
 }
 const hub = hubFromEnv();
 
+/** A lifetime in whole seconds from the environment, checked before the database opens. */
+function secondsFromEnv(name: string): number | undefined {
+  const value = env[name];
+  if (value === undefined || value.trim() === '') return undefined;
+  if (!/^\d+$/.test(value.trim()) || Number(value) < 1 || !Number.isSafeInteger(Number(value))) {
+    console.error(`${name}: expected a whole number of seconds from 1, got "${value}"`);
+    process.exit(1);
+  }
+  return Number(value);
+}
+// Sessions that outlive an access token (decision 0032).
+const refreshTtlSeconds = secondsFromEnv('OUTPOST_REFRESH_TTL_SECONDS');
+const refreshMaxAgeSeconds = secondsFromEnv('OUTPOST_REFRESH_MAX_AGE_SECONDS');
+
 /** A dev secret made once and kept in the data folder, so tokens survive restarts. */
 function jwtSecret(): string {
   const fromEnv = env['OUTPOST_JWT_SECRET'];
@@ -128,6 +142,8 @@ const app = await createSyncServer({
     ...(env['OUTPOST_TOKEN_TTL_SECONDS']
       ? { tokenTtlSeconds: Number(env['OUTPOST_TOKEN_TTL_SECONDS']) }
       : {}),
+    ...(refreshTtlSeconds !== undefined ? { refreshTtlSeconds } : {}),
+    ...(refreshMaxAgeSeconds !== undefined ? { refreshMaxAgeSeconds } : {}),
     ...(env['OUTPOST_JWKS_URL']
       ? {
           identityProvider: {

@@ -86,33 +86,59 @@ export class RefusalAudit {
 
   async record(refusal: Refusal): Promise<void> {
     const at = this.now();
-    const events: AuditEvent[] = [];
-    const minute = Math.floor(at.getTime() / minuteMs);
-    if (minute !== this.minute) {
-      const summary = this.startMinute(at);
-      if (summary) events.push(summary);
-      this.minute = minute;
-    }
     const key = refusal.caller
       ? `user\u0000${refusal.caller.tenant}\u0000${refusal.caller.userId}`
       : `address\u0000${refusal.address}`;
+    await this.write(key, {
+      tenant: refusal.caller?.tenant ?? '',
+      at: at.toISOString(),
+      userId: refusal.caller?.userId ?? '',
+      deviceId: refusal.deviceId,
+      action: 'refused',
+      collection: null,
+      recordId: null,
+      route: refusal.route,
+      outcome: refusal.reason,
+    });
+  }
+
+  /**
+   * An event that names nobody, on a public route (a refresh or logout with a token no row holds),
+   * written within the same budgets as refusals, counted for the caller's address: a flood of
+   * made-up tokens fills the audit no faster than a flood of bad bearer tokens.
+   */
+  async recordAnonymous(
+    address: string,
+    event: Pick<AuditEvent, 'action' | 'deviceId' | 'outcome'>,
+  ): Promise<void> {
+    await this.write(`address\u0000${address}`, {
+      tenant: '',
+      at: this.now().toISOString(),
+      userId: '',
+      deviceId: event.deviceId,
+      action: event.action,
+      collection: null,
+      recordId: null,
+      outcome: event.outcome,
+    });
+  }
+
+  /** Writes `event` for the caller `key`, or counts it as suppressed past a budget. */
+  private async write(key: string, event: AuditEvent): Promise<void> {
+    const events: AuditEvent[] = [];
+    const minute = Math.floor(Date.parse(event.at) / minuteMs);
+    if (minute !== this.minute) {
+      const summary = this.startMinute(new Date(event.at));
+      if (summary) events.push(summary);
+      this.minute = minute;
+    }
     const byCaller = this.writtenByCaller.get(key) ?? 0;
     if (this.written >= this.limits.perMinute || byCaller >= this.limits.perCallerPerMinute) {
       this.suppressed += 1;
     } else {
       this.written += 1;
       this.writtenByCaller.set(key, byCaller + 1);
-      events.push({
-        tenant: refusal.caller?.tenant ?? '',
-        at: at.toISOString(),
-        userId: refusal.caller?.userId ?? '',
-        deviceId: refusal.deviceId,
-        action: 'refused',
-        collection: null,
-        recordId: null,
-        route: refusal.route,
-        outcome: refusal.reason,
-      });
+      events.push(event);
     }
     if (events.length > 0) await this.store.audit(events);
   }

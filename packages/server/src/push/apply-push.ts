@@ -5,6 +5,7 @@ import {
   chooseStrategy,
   dataShapeProblem,
   describeIssues,
+  isHlc,
   isTempId,
   isWellFormedText,
   isValidRecordId,
@@ -35,6 +36,7 @@ import type {
 import { recordKey } from '../storage/sync-store';
 import { OpRejected, changesRecord, finishRecord } from './finish-record';
 import type {
+  AuditEvent,
   JournalEntry,
   StoredConflict,
   StoredOp,
@@ -236,6 +238,8 @@ class PushRun {
   private readonly rejections: StoredRejection[] = [];
   private readonly journal: JournalEntry[] = [];
   private readonly duplicates: string[] = [];
+  /** `override-ignored` events: ops that asked for a strategy their sender's role may not use. */
+  private readonly ignoredOverrides: AuditEvent[] = [];
   private readonly nowIso: string;
   /**
    * Conflict and rejection ids, in the order ops were settled and after every id the tenant's
@@ -284,6 +288,7 @@ class PushRun {
         continue;
       }
       const result = c.kind === 'valid' ? await this.applyOne(c.op, c.def) : c.result;
+      if (c.kind === 'valid') this.noteIgnoredOverride(c.op, c.def, result);
       results.push(result);
       if (opId !== null) {
         firstInThisPush.set(opId, result);
@@ -293,6 +298,7 @@ class PushRun {
           recordId: result.id,
           type: c.kind === 'valid' ? c.op.type : c.type,
           result: asJournaled(result),
+          hlc: sentHlc(c),
         });
         if (result.status === 'rejected') this.keepRejected(opId, c, result);
       }
@@ -399,6 +405,28 @@ class PushRun {
       const first = await this.w.reserveIds(collection, count);
       this.reservedIds.set(collection, Array.from({ length: count }, (_, i) => first + i).reverse());
     }
+  }
+
+  /**
+   * An op that asked for a strategy its sender's role may not use (no `override` on the collection)
+   * is settled by the collection's own rule, as if it had asked for none (chooseStrategy), and its
+   * answer says nothing of it (PROTOCOL.md). The audit says it: one `override-ignored` event, the
+   * strategy asked for as its outcome, written with the push's journal in its transaction
+   * (decision 0035). Asking for the collection's own rule overrides nothing and is not recorded.
+   */
+  private noteIgnoredOverride(op: PushOp, def: CollectionDefinition, result: PushResult): void {
+    if (op.strategy === undefined || op.strategy === def.conflict.strategy) return;
+    if (this.schema.can(this.ctx.roles, op.collection, 'override')) return;
+    this.ignoredOverrides.push({
+      tenant: this.ctx.tenant,
+      at: this.nowIso,
+      userId: this.ctx.userId,
+      deviceId: this.ctx.deviceId,
+      action: 'override-ignored',
+      collection: op.collection,
+      recordId: result.id,
+      outcome: op.strategy,
+    });
   }
 
   private async record(collection: string, id: string): Promise<StoredRecord | null> {
@@ -704,7 +732,19 @@ class PushRun {
     if (this.rejections.length > 0) await this.w.writeRejections(this.rejections);
     if (this.lastArchiveId !== '') await this.w.recordArchiveIds(this.lastArchiveId);
     if (this.duplicates.length > 0) await this.w.countDuplicates(this.duplicates);
+    if (this.ignoredOverrides.length > 0) await this.w.audit(this.ignoredOverrides);
   }
+}
+
+/**
+ * The HLC an op came with, as the device sent it (null when it sent none that can be read): kept
+ * in the journal for how long the change waited to arrive (decision 0036), even when the record
+ * was stamped with the server's own (hlcOf) because the device's clock ran too far ahead.
+ */
+function sentHlc(c: Checked): string | null {
+  if (c.kind === 'valid') return c.op.hlc ?? null;
+  const hlc = c.raw['hlc'];
+  return isHlc(hlc) ? hlc : null;
 }
 
 /** What the op journal says of a refusal in place of its message (see asJournaled). */

@@ -1,11 +1,42 @@
-import type { FastifyInstance } from 'fastify';
-import { OutpostError, loginRequestSchema } from '@outpost/core';
-import type { LoginResponse } from '@outpost/core';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { OutpostError, loginRequestSchema, logoutRequestSchema, refreshRequestSchema } from '@outpost/core';
+import type { LoginResponse, RefreshResponse } from '@outpost/core';
 import { dummyPasswordHash, verifyPassword } from '../auth/passwords';
+import type { Sessions } from '../auth/sessions';
 import { parseOrThrow } from '../http/errors';
+import type { RefusalAudit } from '../http/refusal-audit';
+import type { AuditEvent } from '../storage/sync-store';
 
-export async function authRoutes(app: FastifyInstance): Promise<void> {
+export interface AuthRouteOptions {
+  /** Refresh tokens: made at login, exchanged at refresh, ended at logout (decision 0032). */
+  sessions: Sessions;
+  /** Writes the events that name nobody (a token no row holds) within the refusals' budgets. */
+  refusals: RefusalAudit;
+}
+
+export async function authRoutes(
+  app: FastifyInstance,
+  { sessions, refusals }: AuthRouteOptions,
+): Promise<void> {
   const { store, tokens, now } = app.outpost;
+
+  /** One event of a signed-in session's life: who, which device, what came of it. Never the token. */
+  const sessionEvent = (
+    who: { tenant: string; userId: string },
+    at: string,
+    deviceId: string | undefined,
+    action: AuditEvent['action'],
+    outcome: string,
+  ): AuditEvent => ({
+    tenant: who.tenant,
+    at,
+    userId: who.userId,
+    deviceId: deviceId ?? null,
+    action,
+    collection: null,
+    recordId: null,
+    outcome,
+  });
 
   app.post('/v1/auth/login', { config: { public: true } }, async (request): Promise<LoginResponse> => {
     const { email, password } = parseOrThrow(loginRequestSchema, request.body, 'login');
@@ -34,6 +65,7 @@ export async function authRoutes(app: FastifyInstance): Promise<void> {
       { userId: user.id, tenant: user.tenant, roles: user.roles },
       now(),
     );
+    const { refreshToken, refreshExpiresAt } = await sessions.start(user, now());
     await store.audit([
       {
         tenant: user.tenant,
@@ -46,6 +78,70 @@ export async function authRoutes(app: FastifyInstance): Promise<void> {
         outcome: 'ok',
       },
     ]);
-    return { token, expiresAt, user: { id: user.id, tenant: user.tenant, roles: user.roles } };
+    return {
+      token,
+      expiresAt,
+      user: { id: user.id, tenant: user.tenant, roles: user.roles },
+      refreshToken,
+      refreshExpiresAt,
+    };
+  });
+
+  /** A refresh or logout whose token no row holds names nobody: audited within the refusals' budget. */
+  const auditNobody = async (
+    request: FastifyRequest,
+    action: AuditEvent['action'],
+    deviceId: string | undefined,
+    outcome: string,
+  ): Promise<void> => {
+    try {
+      await refusals.recordAnonymous(request.ip, { action, deviceId: deviceId ?? null, outcome });
+    } catch (err) {
+      request.log.error({ err }, `could not audit a ${action}`);
+    }
+  };
+
+  // A new access token and the refresh token that replaces the one sent (PROTOCOL.md addition, docs/server.md).
+  app.post('/v1/auth/refresh', { config: { public: true } }, async (request): Promise<RefreshResponse> => {
+    const { refreshToken, deviceId } = parseOrThrow(refreshRequestSchema, request.body, 'refresh');
+    const outcome = await sessions.refresh(refreshToken, now());
+    const at = now().toISOString();
+    if (!outcome.ok) {
+      if (outcome.holder)
+        await store.audit([sessionEvent(outcome.holder, at, deviceId, 'refresh-failed', outcome.reason)]);
+      else await auditNobody(request, 'refresh-failed', deviceId, outcome.reason);
+      // One answer for every refusal: a thief learns nothing of why, and the device signs in again.
+      throw new OutpostError('UNAUTHORIZED', 'refresh token is not valid: sign in again');
+    }
+    const { user } = outcome;
+    const { token, expiresAt } = await tokens.issue(
+      { userId: user.id, tenant: user.tenant, roles: user.roles },
+      now(),
+    );
+    await store.audit([
+      sessionEvent(
+        { tenant: user.tenant, userId: user.id },
+        at,
+        deviceId,
+        'refresh',
+        outcome.kind === 'rotated' ? 'ok' : 'repeated',
+      ),
+    ]);
+    return {
+      token,
+      expiresAt,
+      user: { id: user.id, tenant: user.tenant, roles: user.roles },
+      refreshToken: outcome.refreshToken,
+      refreshExpiresAt: outcome.refreshExpiresAt,
+    };
+  });
+
+  // Ends the session: every token of the family refused from now on. 204 whatever the token was.
+  app.post('/v1/auth/logout', { config: { public: true } }, async (request, reply) => {
+    const { refreshToken, deviceId } = parseOrThrow(logoutRequestSchema, request.body, 'logout');
+    const holder = await sessions.end(refreshToken, now());
+    if (holder) await store.audit([sessionEvent(holder, now().toISOString(), deviceId, 'logout', 'ok')]);
+    else await auditNobody(request, 'logout', deviceId, 'unknown');
+    return reply.status(204).send();
   });
 }

@@ -5,8 +5,15 @@ import type { OpCounts } from '../storage/sync-store';
 import { caller } from '../http/caller';
 import { parseQuery } from '../http/errors';
 
+/**
+ * How far back a device's recent figures (`recent`, `delay`) reach: a week of arrivals, weekend
+ * and outreach days included, so a device is judged on its week and not on one bad day years ago
+ * (decision 0036).
+ */
+export const recentWindowMs = 7 * 24 * 60 * 60 * 1000;
+
 export async function statusRoutes(app: FastifyInstance): Promise<void> {
-  const { store, adminRoles } = app.outpost;
+  const { store, adminRoles, now } = app.outpost;
 
   /** The caller's own queue health, as the server saw it. */
   app.get('/v1/sync/status', async (request): Promise<StatusResponse> => {
@@ -39,21 +46,37 @@ export async function statusRoutes(app: FastifyInstance): Promise<void> {
     return statsOf(await store.countOps(auth.tenant, filter));
   });
 
-  /** The same figures for each device of the tenant, with its user and last sync. */
+  /**
+   * The same figures for each device of the tenant, with its user and last sync; and, over the
+   * last week of arrivals, its ops, failures, conflicts and how long its changes took to arrive.
+   */
   app.get('/v1/sync/stats/devices', async (request): Promise<DeviceStatsResponse> => {
     const auth = caller(request);
     if (!auth.roles.some((r) => adminRoles.includes(r)))
       throw new OutpostError('FORBIDDEN', 'statistics are for administrators');
-    const devices = await store.deviceActivity(auth.tenant);
+    const asOf = now();
+    const recentSince = new Date(asOf.getTime() - recentWindowMs).toISOString();
+    const [devices, recentOps] = await Promise.all([
+      store.deviceActivity(auth.tenant),
+      store.recentDeviceOps(auth.tenant, recentSince),
+    ]);
+    const recent = new Map(recentOps.map((r) => [`${r.userId}\u0000${r.deviceId}`, r]));
     return {
-      devices: devices.map((d) => ({
-        userId: d.userId,
-        email: d.email,
-        deviceId: d.deviceId,
-        lastSyncAt: d.lastSyncAt,
-        openConflicts: d.openConflicts,
-        ...statsOf(d.counts),
-      })),
+      devices: devices.map((d) => {
+        const r = recent.get(`${d.userId}\u0000${d.deviceId}`);
+        return {
+          userId: d.userId,
+          email: d.email,
+          deviceId: d.deviceId,
+          lastSyncAt: d.lastSyncAt,
+          openConflicts: d.openConflicts,
+          ...statsOf(d.counts),
+          recent: { total: r?.total ?? 0, failed: r?.failed ?? 0, conflicts: r?.conflicts ?? 0 },
+          delay: r?.delay ?? null,
+        };
+      }),
+      asOf: asOf.toISOString(),
+      recentSince,
     };
   });
 }

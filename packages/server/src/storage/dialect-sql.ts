@@ -68,7 +68,7 @@ export function insertNewSharingSqlite(
   inserts: CachedInserts,
   table: keyof Tables,
   shared: Readonly<Record<string, string | number>>,
-  rows: ReadonlyArray<Readonly<Record<string, string | number>>>,
+  rows: ReadonlyArray<Readonly<Record<string, string | number | null>>>,
 ): Promise<number> {
   const first = rows[0];
   if (first === undefined) return Promise.resolve(0);
@@ -95,7 +95,7 @@ export function insertNewSharingSqlite(
 export function insertSharingPostgres(
   table: keyof Tables,
   shared: Readonly<Record<string, string | number>>,
-  rows: ReadonlyArray<Readonly<Record<string, string | number>>>,
+  rows: ReadonlyArray<Readonly<Record<string, string | number | null>>>,
 ): RawBuilder<unknown> {
   const first = rows[0] ?? {};
   const sharedColumns = Object.keys(shared);

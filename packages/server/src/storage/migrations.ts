@@ -464,6 +464,59 @@ function migrations(kind: DatabaseKind): Record<string, Migration> {
           .execute();
       },
     },
+    '0015_refresh_tokens': {
+      async up(db: Kysely<unknown>) {
+        // Sessions that outlive an access token (decision 0032): each refresh token as the SHA-256
+        // of its text, its family (every token descending from one login), and its use.
+        await db.schema
+          .createTable('refresh_tokens')
+          .addColumn('token_hash', 'text', (c) => c.primaryKey())
+          .addColumn('tenant', 'text', (c) => c.notNull())
+          .addColumn('user_id', 'text', (c) => c.notNull())
+          .addColumn('family_id', 'text', (c) => c.notNull())
+          .addColumn('family_issued_at', 'text', (c) => c.notNull())
+          .addColumn('issued_at', 'text', (c) => c.notNull())
+          .addColumn('expires_at', 'text', (c) => c.notNull())
+          .addColumn('used_at', 'text')
+          .addColumn('replaced_by', 'text')
+          .addColumn('revoked_at', 'text')
+          .execute();
+        // A family revoked at once, checked on each use, and purged once its last token expired.
+        await db.schema
+          .createIndex('refresh_tokens_by_family')
+          .on('refresh_tokens')
+          .columns(['family_id', 'expires_at'])
+          .execute();
+      },
+    },
+    '0016_audit_reading': {
+      async up(db: Kysely<unknown>) {
+        // GET /v1/audit (decision 0035) reads a clinic's audit events and push ops newest first, a
+        // page at a time, keyed by time: each index hands a page over in that order and stops at
+        // its end. Audit events are few (logins, refusals within a budget): by time, and by person
+        // and time. Every push writes the journal: by time alone, a key the ops of one push share,
+        // which PostgreSQL stores once per push (deduplicated) and appends at the index's end.
+        await db.schema
+          .createIndex('audit_by_time')
+          .on('audit_events')
+          .columns(['tenant', 'at', 'seq'])
+          .execute();
+        await db.schema
+          .createIndex('audit_by_user_time')
+          .on('audit_events')
+          .columns(['tenant', 'user_id', 'at', 'seq'])
+          .execute();
+        await db.schema.createIndex('ops_by_time').on('ops').columns(['tenant', 'received_at']).execute();
+      },
+    },
+    '0017_op_hlc': {
+      async up(db: Kysely<unknown>) {
+        // Each journaled op's HLC as the device sent it (decision 0036): its wall-clock part is
+        // when the device says the change was made, so the wait until received_at can be told.
+        // Null for ops journaled before, and for ops that sent no readable HLC.
+        await db.schema.alterTable('ops').addColumn('hlc', 'text').execute();
+      },
+    },
   };
 }
 

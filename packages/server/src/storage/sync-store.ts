@@ -2,6 +2,7 @@ import { sql } from 'kysely';
 import type { Kysely, RawBuilder, SqlBool, Transaction } from 'kysely';
 import { OutpostError } from '@outpost/core';
 import type {
+  AuditAction,
   ConflictKind,
   ConflictOutcome,
   ConflictStrategy,
@@ -15,6 +16,9 @@ import type {
 import type { Database, DatabaseKind } from './database';
 import { CachedInserts } from './cached-inserts';
 import { ReadScopes } from './read-scopes';
+import { RefreshTokenStore } from './refresh-tokens';
+import { recentDeviceOps } from './device-health';
+import type { RecentDeviceOps } from './device-health';
 import { changesChannel, decodeNotice, encodeNotice } from './change-notices';
 import type { ChangeListener, ChangeNotice } from './change-notices';
 import type { Listening } from './pg-listener';
@@ -58,6 +62,8 @@ export interface JournalEntry {
   recordId: string;
   type: string;
   result: PushResult;
+  /** The HLC the device sent the op with, when it sent a readable one (decision 0036). */
+  hlc?: string | null;
 }
 
 export interface StoredOp extends OpSender, JournalEntry {
@@ -170,13 +176,79 @@ export interface AuditEvent {
   at: string;
   userId: string;
   deviceId: string | null;
-  action:
-    'login' | 'login-failed' | 'push-op' | 'resolve' | 'undo' | 'refused' | 'file-upload' | 'file-delete';
+  /** Never `push-op`: push ops are in the op journal (decision 0004), which `listAudit` reads beside. */
+  action: Exclude<AuditAction, 'push-op'>;
   collection: string | null;
   recordId: string | null;
   /** For a refused request: the route as registered (`GET /v1/conflicts/:id`), never the URL. */
   route?: string | null;
   outcome: string;
+}
+
+/** What `listAudit` lists by; every part optional. */
+export interface AuditFilter {
+  userId?: string;
+  deviceId?: string;
+  /** Absent: every action. `push-op` reads the op journal, the others the audit events. */
+  actions?: readonly AuditAction[];
+  collection?: string;
+  recordId?: string;
+  /** Inclusive: ISO text in UTC, as stored. */
+  from?: string;
+  /** Exclusive. */
+  to?: string;
+}
+
+/**
+ * The last entry a page of the audit listed: the next page starts after it. Entries run newest
+ * first by time; within one millisecond, push ops before audit events, then by op id or event
+ * number, descending: a total order, so a page boundary never repeats or skips an entry.
+ */
+export type AuditPosition =
+  { at: string; source: 'op'; opId: string } | { at: string; source: 'event'; seq: number };
+
+/** One entry of the audit as `listAudit` reads it: an audit event, or a push op from the journal. */
+export interface AuditEntry {
+  source: 'event' | 'op';
+  /** The audit event's number (source `event`). */
+  seq?: number;
+  /** The op's id (source `op`). */
+  opId?: string;
+  at: string;
+  /** Empty where nobody was named. */
+  userId: string;
+  deviceId: string | null;
+  action: string;
+  /** The op's type as sent (source `op`). */
+  opType?: string;
+  collection: string | null;
+  recordId: string | null;
+  route: string | null;
+  outcome: string;
+}
+
+/**
+ * A push op's outcome as the audit says it: its status, and after a colon the refusal's code or the
+ * conflict's outcome (`rejected:IMMUTABLE`, `conflict:open`, `applied:merged`). From the journal's
+ * result, which keeps codes and outcomes and never the op's data (decision 0004).
+ */
+function opOutcome(status: string, result: string): string {
+  let parsed: Partial<PushResult> = {};
+  try {
+    parsed = JSON.parse(result) as Partial<PushResult>;
+  } catch {
+    // A row no server wrote in this form: its status alone.
+  }
+  const code = parsed.error?.code;
+  if (status === 'rejected' && typeof code === 'string') return `rejected:${code}`;
+  const outcome = parsed.conflict?.outcome;
+  return typeof outcome === 'string' ? `${status}:${outcome}` : status;
+}
+
+/** Whether `a` lists before `b` in the audit's order (newest first; see AuditPosition). */
+function listsBefore(a: AuditEntry, b: AuditEntry): boolean {
+  if (a.at !== b.at) return a.at > b.at;
+  return a.source === 'op' && b.source === 'event';
 }
 
 /** Keeps IN lists and multi-row inserts well inside both engines' bound-parameter limits. */
@@ -241,6 +313,7 @@ function journalRows(tenant: string, sender: OpSender, ops: readonly JournalEntr
     op_type: o.type,
     status: o.result.status,
     result: journalResult(o.result),
+    hlc: o.hlc ?? null,
   }));
   return { shared, rows };
 }
@@ -989,12 +1062,15 @@ export class SyncStore {
   private listening: Listening | null = null;
   /** Numbers for the sets of collections devices may read. */
   readonly readScopes: ReadScopes;
+  /** The refresh tokens of this server's logins (decision 0032). */
+  readonly refreshTokens: RefreshTokenStore;
 
   constructor(
     private readonly database: Database,
     private readonly options: SyncStoreOptions = {},
   ) {
     this.readScopes = new ReadScopes(database.db);
+    this.refreshTokens = new RefreshTokenStore(database.db);
   }
 
   /**
@@ -1461,6 +1537,136 @@ export class SyncStore {
     }));
   }
 
+  /**
+   * A page of a tenant's audit, newest first: its audit events and the push ops its op journal
+   * holds, merged in AuditPosition's order, up to `limit` entries after `before`. Each source is
+   * read by an index in that order (migration 0016) and stops at `limit`, so a page costs the same
+   * however long the trail. Keyed by position, not by offset: entries written while someone pages
+   * through are newer than the first page and never shift the pages after it.
+   */
+  async listAudit(
+    tenant: string,
+    filter: AuditFilter,
+    page: { before?: AuditPosition; limit: number },
+  ): Promise<AuditEntry[]> {
+    const db = this.database.db;
+    const { before, limit } = page;
+    const wantsOps = filter.actions === undefined || filter.actions.includes('push-op');
+    const eventActions = filter.actions?.filter((a) => a !== 'push-op');
+    const wantsEvents = eventActions === undefined || eventActions.length > 0;
+
+    const readEvents = async (): Promise<AuditEntry[]> => {
+      if (!wantsEvents) return [];
+      let query = db
+        .selectFrom('audit_events')
+        .select([
+          'seq',
+          'at',
+          'user_id',
+          'device_id',
+          'action',
+          'collection',
+          'record_id',
+          'route',
+          'outcome',
+        ])
+        .where('tenant', '=', tenant);
+      if (filter.userId !== undefined) query = query.where('user_id', '=', filter.userId);
+      if (filter.deviceId !== undefined) query = query.where('device_id', '=', filter.deviceId);
+      if (eventActions !== undefined) query = query.where('action', 'in', [...eventActions]);
+      if (filter.collection !== undefined) query = query.where('collection', '=', filter.collection);
+      if (filter.recordId !== undefined) query = query.where('record_id', '=', filter.recordId);
+      if (filter.from !== undefined) query = query.where('at', '>=', filter.from);
+      if (filter.to !== undefined) query = query.where('at', '<', filter.to);
+      if (before?.source === 'event')
+        query = query.where((eb) => eb(eb.refTuple('at', 'seq'), '<', eb.tuple(before.at, before.seq)));
+      // After an op of a millisecond come that millisecond's events, all of them.
+      else if (before) query = query.where('at', '<=', before.at);
+      const rows = await query.orderBy('at', 'desc').orderBy('seq', 'desc').limit(limit).execute();
+      return rows.map((r) => ({
+        source: 'event' as const,
+        seq: Number(r.seq),
+        at: r.at,
+        userId: r.user_id,
+        deviceId: r.device_id,
+        action: r.action,
+        collection: r.collection,
+        recordId: r.record_id,
+        route: r.route,
+        outcome: r.outcome,
+      }));
+    };
+
+    const readOps = async (): Promise<AuditEntry[]> => {
+      if (!wantsOps) return [];
+      let query = db
+        .selectFrom('ops')
+        .select(['op_id', 'received_at', 'user_id', 'device_id', 'collection', 'record_id', 'op_type'])
+        .select(['status', 'result'])
+        .where('tenant', '=', tenant);
+      if (filter.userId !== undefined) query = query.where('user_id', '=', filter.userId);
+      if (filter.deviceId !== undefined) query = query.where('device_id', '=', filter.deviceId);
+      if (filter.collection !== undefined) query = query.where('collection', '=', filter.collection);
+      if (filter.recordId !== undefined) query = query.where('record_id', '=', filter.recordId);
+      if (filter.from !== undefined) query = query.where('received_at', '>=', filter.from);
+      if (filter.to !== undefined) query = query.where('received_at', '<', filter.to);
+      if (before?.source === 'op')
+        query = query.where((eb) =>
+          eb(eb.refTuple('received_at', 'op_id'), '<', eb.tuple(before.at, before.opId)),
+        );
+      // After an event of a millisecond, that millisecond's ops were listed already.
+      else if (before) query = query.where('received_at', '<', before.at);
+      const rows = await query.orderBy('received_at', 'desc').orderBy('op_id', 'desc').limit(limit).execute();
+      return rows.map((r) => ({
+        source: 'op' as const,
+        opId: r.op_id,
+        at: r.received_at,
+        userId: r.user_id,
+        deviceId: r.device_id,
+        action: 'push-op',
+        opType: r.op_type,
+        collection: r.collection,
+        recordId: r.record_id,
+        route: null,
+        outcome: opOutcome(r.status, r.result),
+      }));
+    };
+
+    const [events, ops] = await Promise.all([readEvents(), readOps()]);
+    // Both are in the listing's order already: merged, the first `limit` of the two are the page.
+    const merged: AuditEntry[] = [];
+    let e = 0;
+    let o = 0;
+    while (merged.length < limit && (e < events.length || o < ops.length)) {
+      const event = events[e];
+      const op = ops[o];
+      if (op !== undefined && (event === undefined || listsBefore(op, event))) {
+        merged.push(op);
+        o += 1;
+      } else if (event !== undefined) {
+        merged.push(event);
+        e += 1;
+      }
+    }
+    return merged;
+  }
+
+  /** The sign-in emails of a tenant's users, by id; users no longer stored are left out. */
+  async emailsOf(tenant: string, userIds: readonly string[]): Promise<Map<string, string>> {
+    const found = new Map<string, string>();
+    for (const part of chunks([...new Set(userIds)])) {
+      if (part.length === 0) continue;
+      const rows = await this.database.db
+        .selectFrom('users')
+        .select(['id', 'email'])
+        .where('tenant', '=', tenant)
+        .where('id', 'in', part)
+        .execute();
+      for (const row of rows) found.set(row.id, row.email);
+    }
+    return found;
+  }
+
   /** Push ops as the audit trail shows them: who, device, when, which record, outcome. */
   async opLog(tenant: string, limit = 1000): Promise<Array<StoredOp & { status: string }>> {
     const rows = await this.database.db
@@ -1575,6 +1781,11 @@ export class SyncStore {
     const emails = new Map(users.map((u) => [u.id, u.email]));
     for (const d of byDevice.values()) d.email = emails.get(d.userId) ?? null;
     return [...byDevice.values()].sort((a, b) => (b.lastSyncAt ?? '').localeCompare(a.lastSyncAt ?? ''));
+  }
+
+  /** Each device's ops received at or after `since`: counts and delays (storage/device-health.ts). */
+  recentDeviceOps(tenant: string, since: string): Promise<RecentDeviceOps[]> {
+    return recentDeviceOps(this.database.db, this.database.kind, tenant, since);
   }
 
   async countOpenConflicts(tenant: string, filter: { userId?: string; deviceId?: string }): Promise<number> {

@@ -48,6 +48,12 @@ export interface Tables {
     result: string;
     received_at: string;
     duplicates: number;
+    /**
+     * The op's HLC as the device sent it, whose wall-clock part is when the device (by its own
+     * clock) made the change; null for ops journaled before migration 0017 or sent without a
+     * readable one. Not the HLC the record was stamped with when the server put its own instead.
+     */
+    hlc: ColumnType<string | null, string | null | undefined, string | null>;
   };
   temp_ids: {
     tenant: string;
@@ -321,5 +327,27 @@ export interface Tables {
     /** Hex. */
     secret: string;
     created_at: string;
+  };
+  /**
+   * Refresh tokens this server's logins handed out (decision 0032), each kept as the SHA-256 of its
+   * text, never the text: a copy of the database signs nobody in. A family is every token descending
+   * from one login; any row of it revoked revokes it whole.
+   */
+  refresh_tokens: {
+    /** SHA-256 of the token's text, lowercase hex. */
+    token_hash: string;
+    tenant: string;
+    user_id: string;
+    family_id: string;
+    /** When the family's login was: no token of it is taken past `refreshMaxAgeSeconds` from then. */
+    family_issued_at: string;
+    issued_at: string;
+    expires_at: string;
+    /** When it was exchanged for the next; null while it is the family's live token. */
+    used_at: string | null;
+    /** The hash of the token it was exchanged for. */
+    replaced_by: string | null;
+    /** Set on every row of a family ended by a logout, a reuse, or its user's removal. */
+    revoked_at: string | null;
   };
 }

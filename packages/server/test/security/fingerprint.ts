@@ -20,6 +20,7 @@ const tables = {
   sync_queue: ['tenant', 'id'],
   files: ['tenant', 'id'],
   file_chunks: ['tenant', 'file_id', 'idx'],
+  refresh_tokens: ['token_hash'],
 } as const;
 
 export type Fingerprint = Record<keyof typeof tables, { rows: number; hash: string }>;

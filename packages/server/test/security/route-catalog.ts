@@ -148,6 +148,32 @@ export const routeCatalog: RouteCase[] = [
   },
   {
     method: 'POST',
+    url: '/v1/auth/refresh',
+    publicBecause:
+      'a device whose access token expired offline gets the next one here, with its refresh token; refused tokens are 401 and audited as refresh-failed',
+    fuzz: {
+      as: 'nobody',
+      // Tokens no login made (of the form one has, and not): 401 and nothing stored.
+      examples: (_w, n) => [
+        { body: { refreshToken: `fuzz${String(n).padStart(39, '0')}`, deviceId: 'fuzz-tablet' } },
+        { body: { refreshToken: 'not-a-refresh-token' } },
+      ],
+    },
+  },
+  {
+    method: 'POST',
+    url: '/v1/auth/logout',
+    publicBecause:
+      'the refresh token is the session being ended; any token is answered 204, so it tells nothing of which exist',
+    fuzz: {
+      as: 'nobody',
+      examples: (_w, n) => [
+        { body: { refreshToken: `fuzz${String(n).padStart(39, '0')}`, deviceId: 'fuzz-tablet' } },
+      ],
+    },
+  },
+  {
+    method: 'POST',
     url: '/v1/sync/push',
     fuzz: {
       as: 'nurse',
@@ -267,6 +293,36 @@ export const routeCatalog: RouteCase[] = [
     fuzz: { as: 'admin', examples: () => [{ query: {} }] },
     matrix: {
       request: () => ({}),
+      otherTenant: 'own-only',
+      lacking: { caller: 'clinician', permission: 'an administrator role', expect: 'forbidden' },
+    },
+  },
+  {
+    method: 'GET',
+    url: '/v1/audit',
+    fuzz: {
+      as: 'admin',
+      examples: (w): Sendable[] => [
+        {
+          query: {
+            userId: w.nurseId,
+            deviceId: 'tablet-1',
+            action: 'push-op,login,override-ignored',
+            collection: 'patients',
+            recordId: w.patientId,
+            from: '2020-01-01T00:00:00Z',
+            to: '2999-01-01T00:00:00.000+02:00',
+            limit: '10',
+          },
+        },
+        { query: { email: 'nurse@clinic-a.test', limit: '2' } },
+        { query: {} },
+      ],
+    },
+    matrix: {
+      // The device clinic-a's ops came from: another clinic's trail never shows them. (Its trail
+      // unfiltered holds what its own probes sent, clinic-a's ids among them: its own doing.)
+      request: () => ({ query: { deviceId: 'tablet-1' } }),
       otherTenant: 'own-only',
       lacking: { caller: 'clinician', permission: 'an administrator role', expect: 'forbidden' },
     },

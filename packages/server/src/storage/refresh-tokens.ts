@@ -1,0 +1,211 @@
+import type { Kysely, Transaction } from 'kysely';
+import type { Tables } from './tables';
+
+/**
+ * A refresh token as stored (decision 0032): the SHA-256 of its text, never the text, with its
+ * family (every token descending from one login) and its use.
+ */
+export interface RefreshTokenRow {
+  /** SHA-256 of the token's text, lowercase hex. */
+  hash: string;
+  tenant: string;
+  userId: string;
+  familyId: string;
+  /** When the family's login was. */
+  familyIssuedAt: string;
+  issuedAt: string;
+  expiresAt: string;
+  usedAt: string | null;
+  /** The hash of the token this one was exchanged for. */
+  replacedBy: string | null;
+  revokedAt: string | null;
+}
+
+export type NewRefreshToken = Omit<RefreshTokenRow, 'usedAt' | 'replacedBy' | 'revokedAt'>;
+
+/** The user a refresh token names, as the users table holds them now. */
+export interface RefreshTokenUser {
+  id: string;
+  tenant: string;
+  roles: string[];
+}
+
+type Db = Kysely<Tables> | Transaction<Tables>;
+
+function rowOf(r: Tables['refresh_tokens']): RefreshTokenRow {
+  return {
+    hash: r.token_hash,
+    tenant: r.tenant,
+    userId: r.user_id,
+    familyId: r.family_id,
+    familyIssuedAt: r.family_issued_at,
+    issuedAt: r.issued_at,
+    expiresAt: r.expires_at,
+    usedAt: r.used_at,
+    replacedBy: r.replaced_by,
+    revokedAt: r.revoked_at,
+  };
+}
+
+async function insert(db: Db, t: NewRefreshToken): Promise<void> {
+  await db
+    .insertInto('refresh_tokens')
+    .values({
+      token_hash: t.hash,
+      tenant: t.tenant,
+      user_id: t.userId,
+      family_id: t.familyId,
+      family_issued_at: t.familyIssuedAt,
+      issued_at: t.issuedAt,
+      expires_at: t.expiresAt,
+      used_at: null,
+      replaced_by: null,
+      revoked_at: null,
+    })
+    .execute();
+}
+
+async function find(db: Db, hash: string): Promise<RefreshTokenRow | null> {
+  const row = await db
+    .selectFrom('refresh_tokens')
+    .selectAll()
+    .where('token_hash', '=', hash)
+    .executeTakeFirst();
+  return row ? rowOf(row) : null;
+}
+
+/** Revokes every token of the family not revoked yet. */
+async function revokeFamily(db: Db, familyId: string, at: string): Promise<void> {
+  await db
+    .updateTable('refresh_tokens')
+    .set({ revoked_at: at })
+    .where('family_id', '=', familyId)
+    .where('revoked_at', 'is', null)
+    .execute();
+}
+
+/**
+ * The reads and writes of one refresh token's use, inside one transaction: what the token is, the
+ * exchange for its successor (taken by one request only), and the family's revocation.
+ */
+export class RefreshTokenUse {
+  constructor(private readonly trx: Transaction<Tables>) {}
+
+  find(hash: string): Promise<RefreshTokenRow | null> {
+    return find(this.trx, hash);
+  }
+
+  /**
+   * Whether any token of the family is revoked. Revocation marks the rows it sees; one a rotation
+   * inserted at that moment (PostgreSQL's UPDATE does not see rows committed after it began) is
+   * still refused here, since its family holds revoked rows.
+   */
+  async familyRevoked(familyId: string): Promise<boolean> {
+    const row = await this.trx
+      .selectFrom('refresh_tokens')
+      .select('token_hash')
+      .where('family_id', '=', familyId)
+      .where('revoked_at', 'is not', null)
+      .limit(1)
+      .executeTakeFirst();
+    return row !== undefined;
+  }
+
+  /**
+   * Marks the token used and names its successor, if it is still unused and not revoked: true when
+   * this call did. A concurrent use of the same token waits on the row (PostgreSQL's row lock; the
+   * one connection on SQLite) and, once the first commits, finds it used: at most one request
+   * exchanges a token.
+   */
+  async markUsed(hash: string, successorHash: string, at: string): Promise<boolean> {
+    const res = await this.trx
+      .updateTable('refresh_tokens')
+      .set({ used_at: at, replaced_by: successorHash })
+      .where('token_hash', '=', hash)
+      .where('used_at', 'is', null)
+      .where('revoked_at', 'is', null)
+      .executeTakeFirst();
+    return Number(res.numUpdatedRows) === 1;
+  }
+
+  insert(token: NewRefreshToken): Promise<void> {
+    return insert(this.trx, token);
+  }
+
+  revokeFamily(familyId: string, at: string): Promise<void> {
+    return revokeFamily(this.trx, familyId, at);
+  }
+
+  /** The user as stored now (roles read again at each refresh), or null when there is none. */
+  async user(id: string): Promise<RefreshTokenUser | null> {
+    const row = await this.trx
+      .selectFrom('users')
+      .select(['id', 'tenant', 'roles'])
+      .where('id', '=', id)
+      .executeTakeFirst();
+    return row ? { id: row.id, tenant: row.tenant, roles: JSON.parse(row.roles) as string[] } : null;
+  }
+}
+
+/** PostgreSQL's codes for a transaction it gave up on so another could go on: worth running again. */
+const retryable = new Set(['40P01', '40001']);
+
+function isRetryable(err: unknown): boolean {
+  return (
+    typeof err === 'object' &&
+    err !== null &&
+    'code' in err &&
+    retryable.has(String((err as { code: unknown }).code))
+  );
+}
+
+/** The refresh tokens' table, written once with Kysely for SQLite and PostgreSQL. */
+export class RefreshTokenStore {
+  constructor(private readonly db: Kysely<Tables>) {}
+
+  /** The first token of a family (a login). */
+  insert(token: NewRefreshToken): Promise<void> {
+    return insert(this.db, token);
+  }
+
+  /**
+   * Runs `fn` in one transaction. Two revocations of one family at once may deadlock on PostgreSQL,
+   * which then aborts one of them: that one runs again, and finds the family revoked.
+   */
+  async use<T>(fn: (use: RefreshTokenUse) => Promise<T>): Promise<T> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await this.db.transaction().execute((trx) => fn(new RefreshTokenUse(trx)));
+      } catch (err) {
+        if (attempt >= 3 || !isRetryable(err)) throw err;
+      }
+    }
+  }
+
+  /** Revokes the family of the token with this hash; returns the token, or null for none. */
+  revokeFamilyOf(hash: string, at: string): Promise<RefreshTokenRow | null> {
+    return this.use(async (use) => {
+      const row = await use.find(hash);
+      if (row) await use.revokeFamily(row.familyId, at);
+      return row;
+    });
+  }
+
+  /**
+   * Deletes the families whose every token expired by `at`. A family goes whole, never a row at a
+   * time: its revoked and used rows keep refusing its tokens for as long as any of them lives.
+   */
+  async purge(at: string): Promise<number> {
+    const res = await this.db
+      .deleteFrom('refresh_tokens')
+      .where('family_id', 'in', (eb) =>
+        eb
+          .selectFrom('refresh_tokens')
+          .select('family_id')
+          .groupBy('family_id')
+          .having((h) => h.fn.max('expires_at'), '<=', at),
+      )
+      .executeTakeFirst();
+    return Number(res.numDeletedRows);
+  }
+}
