@@ -174,6 +174,12 @@ export class Device {
       },
       retry: { baseMs: 1_000, maxMs: 60_000, maxAttempts: 8 },
       fetch: network.fetchFor(sender),
+      // Plain text bodies: the network hands the server text and logs it for replays, and gzip
+      // (CompressionStream) would finish in real time, outside the seeded schedule.
+      compressRequests: false,
+      // Every op a person made stays listed, so the no-lost-write check can follow each one to its
+      // outcome; the default (a day) would let acknowledged ones go in a run of several days.
+      keepCompletedMs: Infinity,
       timers,
       random: () => random.float(),
       randomBytes: (n) => random.bytes(n),

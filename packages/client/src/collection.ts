@@ -1,6 +1,7 @@
 import {
   OutpostError,
   applyPatch,
+  conflictStrategies,
   dataShapeProblem,
   describeIssues,
   fieldsChangedBy,
@@ -8,12 +9,19 @@ import {
   makeTempId,
   uuidv7,
 } from '@outpost/core';
-import type { Change, CollectionDefinition, HlcClock, RandomBytes, RecordData } from '@outpost/core';
+import type {
+  Change,
+  CollectionDefinition,
+  ConflictStrategy,
+  HlcClock,
+  RandomBytes,
+  RecordData,
+} from '@outpost/core';
 import type { LocalDb } from './local-db';
 import { takenIn, takenInKey } from './sync/record-filter';
 import type { LocalRecord, OutboxEntry } from './stores/local-store';
 import { isRefused, showsInView } from './local-state';
-import { foldable } from './outbox/coalesce';
+import { foldsToNothing } from './outbox/coalesce';
 
 /** A record as the application sees it. */
 export interface ClientRecord<D extends RecordData = RecordData> {
@@ -53,6 +61,18 @@ export interface FindQuery<D extends RecordData = RecordData> {
 }
 
 export type RecordsListener<D extends RecordData> = (records: ClientRecord<D>[]) => void;
+
+/** Options of one change made by `update` or `delete`. */
+export interface ChangeOptions {
+  /**
+   * The conflict rule for this change alone, should it meet a conflict on the server, in place of
+   * the collection's: `'client-wins'` is "my change wins" (an admin correcting a wrong allergy
+   * during an emergency). Stored with the change and sent with it. The server honours it only for
+   * a role allowed to `override` the collection; for any other role it settles the change by the
+   * collection's own rule, and the device shows whatever that rule decided (decision 0031).
+   */
+  strategy?: ConflictStrategy;
+}
 
 export interface CollectionContext {
   db: LocalDb;
@@ -261,6 +281,7 @@ export class Collection<D extends RecordData = RecordData> {
     hlc: string,
     data: RecordData | undefined,
     baseVersion: number,
+    strategy?: ConflictStrategy,
   ): OutboxEntry {
     const seq = this.ctx.db.state.nextSeq();
     return {
@@ -272,6 +293,7 @@ export class Collection<D extends RecordData = RecordData> {
       ...(data !== undefined ? { data } : {}),
       ...(baseVersion > 0 ? { baseVersion } : {}),
       hlc,
+      ...(strategy !== undefined ? { strategy } : {}),
       status: 'pending',
       attempts: 0,
       createdAt: new Date(this.ctx.now()).toISOString(),
@@ -293,7 +315,7 @@ export class Collection<D extends RecordData = RecordData> {
       const neverOnServer =
         existing?.deleted === true &&
         existing.version === 0 &&
-        this.ctx.db.state.opsFor(this.def.name, id).every(foldable);
+        foldsToNothing(this.ctx.db.state.opsFor(this.def.name, id));
       if (existing && !neverOnServer) {
         throw new OutpostError('CONFLICT', `${this.def.name} ${id} already exists`);
       }
@@ -322,10 +344,15 @@ export class Collection<D extends RecordData = RecordData> {
    * it, and stored beneath the change: the change shows over it and goes like any other, and the
    * record stays on the device until the server has it, then goes (decision 0027). Offline that
    * read throws `RecordUnavailableError` and nothing changes; a record the server lacks, or holds
-   * deleted, is `NOT_FOUND`.
+   * deleted, is `NOT_FOUND`. `options.strategy`: this change's conflict rule (`ChangeOptions`).
    */
-  async update(id: string, patch: Partial<D> | Record<string, unknown>): Promise<ClientRecord<D>> {
+  async update(
+    id: string,
+    patch: Partial<D> | Record<string, unknown>,
+    options: ChangeOptions = {},
+  ): Promise<ClientRecord<D>> {
     this.validate(patch as RecordData, true);
+    const { strategy } = this.changeOptions(options);
     const read = await this.readToChange(id);
     const { record, written } = await this.ctx.db.write(() => {
       const { rec, wasRead } = this.live(id, read);
@@ -334,7 +361,7 @@ export class Collection<D extends RecordData = RecordData> {
       // Nothing differs from what the person sees: no op, so nothing waits to be sent.
       if (fields === null) return { batch: null, result: { record: rec, written: false } };
       const hlc = this.ctx.clock.tick();
-      const op = this.entry('update', rec.id, hlc, { ...fields }, rec.version);
+      const op = this.entry('update', rec.id, hlc, { ...fields }, rec.version, strategy);
       const next: LocalRecord = {
         ...this.withServerCopy(rec),
         data: applyPatch(rec.data, fields),
@@ -365,6 +392,21 @@ export class Collection<D extends RecordData = RecordData> {
   }
 
   /**
+   * The options of a change, checked: the server refuses an op naming a strategy it does not know
+   * (VALIDATION_FAILED), so it is refused here, before it waits in the outbox to fail.
+   */
+  private changeOptions(options: ChangeOptions): ChangeOptions {
+    const { strategy } = options;
+    if (strategy !== undefined && !(conflictStrategies as readonly unknown[]).includes(strategy)) {
+      throw new OutpostError('VALIDATION_FAILED', `unknown conflict strategy: ${String(strategy)}`, {
+        strategy,
+        expected: conflictStrategies,
+      });
+    }
+    return strategy !== undefined ? { strategy } : {};
+  }
+
+  /**
    * The fields of a patch whose value differs from what the record shows, or null when none does.
    * Only those are a change (seed 002's delta sync). A form saved whole would otherwise send back
    * the values the person merely saw: when a colleague changed one meanwhile, the server would take
@@ -389,14 +431,18 @@ export class Collection<D extends RecordData = RecordData> {
     return { ...rest, server: { data, deleted, version, hlc, updatedAt } };
   }
 
-  /** Deletes the record, locally and in the outbox; one not held is read first, as `update` reads it. */
-  async delete(id: string): Promise<void> {
+  /**
+   * Deletes the record, locally and in the outbox; one not held is read first, as `update` reads it.
+   * `options.strategy` as for `update`.
+   */
+  async delete(id: string, options: ChangeOptions = {}): Promise<void> {
+    const { strategy } = this.changeOptions(options);
     const read = await this.readToChange(id);
     await this.ctx.db.write(() => {
       const { rec, wasRead } = this.live(id, read);
       this.assertChangeable(rec);
       const hlc = this.ctx.clock.tick();
-      const op = this.entry('delete', rec.id, hlc, undefined, rec.version);
+      const op = this.entry('delete', rec.id, hlc, undefined, rec.version, strategy);
       // Kept as a local tombstone until the server acknowledges the delete.
       const next: LocalRecord = { ...this.withServerCopy(rec), deleted: true, hlc, updatedAt: op.createdAt };
       const meta = { 'outbox.lastSeq': op.seq, ...(wasRead ? this.takenInMeta(rec) : {}) };

@@ -26,6 +26,8 @@ import { ClientClosedError } from './client-closed';
 import { keyOf } from './local-state';
 import { CircuitBreaker } from './network/circuit-breaker';
 import { LiveUpdates } from './sync/live-updates';
+import { checkAutoSync, sameAutoSync, sendsByItself } from './sync/auto-sync';
+import type { AutoSyncOption, AutoSyncSettings } from './sync/auto-sync';
 import { NetworkMonitor } from './network/network-monitor';
 import type { NetworkSnapshot, NetworkStatus } from './network/network-monitor';
 import { systemTimers } from './network/timers';
@@ -41,6 +43,7 @@ import type { RetryPolicy, SyncProgress, SyncResult } from './sync/sync-engine';
 import type { RejectionListRequest, SyncTransport } from './sync/sync-transport';
 import { findOrphans } from './relationships';
 import { queueStats } from './outbox/queue-stats';
+import { checkKeepCompleted, lastSyncedAt, retentionBatch } from './outbox/retention';
 import { planWithdrawal } from './outbox/withdraw';
 import type { WithdrawalPlan } from './outbox/withdraw';
 import type { QueueStats } from './outbox/queue-stats';
@@ -56,6 +59,7 @@ import { recordIdsOf } from './files/record-ids';
 
 // Part of the client's public surface (index.ts exports it from here).
 export type { QueueStats } from './outbox/queue-stats';
+export type { AutoSyncOption, AutoSyncSettings } from './sync/auto-sync';
 export type { WithdrawalPlan, WithdrawBlock } from './outbox/withdraw';
 import type { Orphan, OrphanStrategy } from './relationships';
 
@@ -64,6 +68,12 @@ export interface SyncClientOptions {
   /** The server's base URL. */
   url: string;
   getToken?: () => Promise<string | null>;
+  /**
+   * A request refused 401 is sent once more with the token this answers, when it is another one
+   * (`HttpTransportOptions.renewToken`): a token session's `refreshNow`, for a device whose clock
+   * is wrong. Only the final refusal reaches `unauthorized`.
+   */
+  renewToken?: (rejected: string | null) => Promise<string | null>;
   store: LocalStore;
   /**
    * Where files attached to records are kept (`client.files`): `indexedDbFileStore({ name })`
@@ -87,6 +97,9 @@ export interface SyncClientOptions {
    * by a pull (removed if held), and `prune()` (run by each sync whose pull ends up to date)
    * removes those held that it rejects later, as time passes; never one the device holds a change,
    * a refusal or a conflict of its own on. `collection(name).fetch(id)` reads one from the server.
+   * A predicate that reads a value from outside its text (the nurse's village) is given as
+   * `{ keep, reach }`, `reach` a text of those values (`village=${village}`): the device compares
+   * it at each open, and reads the collection again when it changed.
    */
   recordFilter?: RecordFilters;
   /**
@@ -96,13 +109,29 @@ export interface SyncClientOptions {
    */
   priorityPull?: boolean;
   /**
-   * Sync when the network comes back, and every `intervalMs` (default 5 minutes). `live`: also
-   * keep the server's live stream open and pull as soon as it says the clinic's data changed
-   * (default off). False: only by hand.
+   * Sync when the network comes back, and every `intervalMs` (default 5 minutes). `afterWrite`: also
+   * after each write (default off). `live`: also keep the server's live stream open and pull as
+   * soon as it says the clinic's data changed (default off). False: only by hand. Where it starts:
+   * `client.setAutoSync` changes it while the client runs; the client keeps nothing of it, so an
+   * app that lets a person choose passes their choice here at each opening.
    */
-  autoSync?: { onReconnect?: boolean; intervalMs?: number; afterWrite?: boolean; live?: boolean } | false;
+  autoSync?: AutoSyncOption;
   retry?: Partial<RetryPolicy>;
   circuitBreaker?: { failureThreshold?: number; cooldownMs?: number };
+  /**
+   * How long an op the server acknowledged (`done`) stays in the outbox, for the queue view to show
+   * it, from when its answer was stored. Each sync's end and each opening remove those older: an
+   * op carries the patient data it sent, which the server now holds. 0: gone at the end of the sync
+   * that delivered it; Infinity: kept until `queue.clearCompleted()`. Ops not done (waiting,
+   * stopped, refused, in conflict) are never removed by it. Default 24 hours.
+   */
+  keepCompletedMs?: number;
+  /**
+   * Gzip JSON request bodies of 1 KiB or more (pushes, mostly) where the platform can; false sends
+   * every body plain, for a server behind a proxy that refuses compressed requests (one that
+   * answers 415 is handled without it: the request goes again plain). Default true.
+   */
+  compressRequests?: boolean;
   /** Injected for tests: the network, timers, randomness and the browser's online/offline events. */
   fetch?: typeof fetch;
   transport?: SyncTransport;
@@ -165,6 +194,11 @@ type EventMap = {
    * again, and the changes waiting go with the next sync after the token is renewed.
    */
   unauthorized: OutpostError;
+  /**
+   * `client.setAutoSync` changed the automatic syncs: the settings now in effect, as
+   * `client.autoSync` reads them (`false`: only by hand).
+   */
+  autoSync: AutoSyncSettings | false;
 };
 
 export interface SyncClient {
@@ -179,10 +213,33 @@ export interface SyncClient {
   sync(options?: SyncOptions): Promise<SyncResult>;
   syncToServer(): Promise<SyncResult>;
   syncFromServer(): Promise<SyncResult>;
+  /**
+   * The automatic syncs in effect, every field set (the option's defaults filled in), or `false`
+   * when the device syncs only when asked. Frozen: `setAutoSync` changes it.
+   */
+  readonly autoSync: AutoSyncSettings | false;
+  /**
+   * Changes the automatic syncs at once, taking what the `autoSync` option takes, whole: fields
+   * left out take the option's defaults, not the current values; `false` turns them all off (a
+   * nurse on a costly data plan: "only when I press Sync now"). Checked as the option is: a
+   * setting refused throws and leaves the current one in effect. Off stops the interval timer, the
+   * sync after a write and on reconnect, and the live stream; a sync already running finishes, and
+   * `sync()` always works. The engine's backoff timer still repeats a sync that failed, as with
+   * `autoSync: false` from the start. Turning on starts what is asked; when it turns on sending by
+   * itself (`onReconnect`, `intervalMs` or `afterWrite`, none of which was on) while the server
+   * answers and changes or files wait, it syncs at once. Tells `autoSync` when the settings
+   * changed. Nothing of it is stored: the app passes the person's choice at the next opening.
+   */
+  setAutoSync(settings: AutoSyncOption): void;
   readonly isSyncing: boolean;
   readonly lastResult: SyncResult | null;
   on<K extends keyof EventMap>(event: K, listener: (value: EventMap[K]) => void): () => void;
   readonly queue: {
+    /**
+     * The outbox counted by status with its health (seed 004's `GET /sync/status`): also when the
+     * oldest change still to reach the server was made (`oldestPendingAt`), and when the device
+     * last synced well as a whole (`lastSyncAt`, kept in the store: it survives a restart).
+     */
     stats(): QueueStats;
     list(): OutboxEntry[];
     /**
@@ -190,6 +247,10 @@ export interface SyncClient {
      * pending with a fresh attempt count; resolves to how many did. The next sync sends them.
      */
     retry(seqs?: readonly number[]): Promise<number>;
+    /**
+     * Removes every op the server acknowledged now, without waiting for `keepCompletedMs`; resolves
+     * to how many went.
+     */
     clearCompleted(): Promise<number>;
     /**
      * Takes the given ops off the device if the server refused them for good (any other is left:
@@ -291,7 +352,9 @@ export async function createSyncClient(options: SyncClientOptions): Promise<Sync
   collectionOrder(schema);
   // Settings that cannot work are refused before the store opens (and, in a browser, locks its tab).
   checkSyncOptions(schema, options);
+  const initialAutoSync = checkAutoSync(options.autoSync, true);
   const fileChunkBytes = checkFileOptions(options);
+  const keepCompletedMs = checkKeepCompleted(options.keepCompletedMs);
   const retry = retryPolicy(options.retry);
   const timers = options.timers ?? systemTimers;
   const random = options.random ?? Math.random;
@@ -335,6 +398,11 @@ export async function createSyncClient(options: SyncClientOptions): Promise<Sync
       result: undefined,
     }));
   }
+  // Acknowledged ops past their retention, whatever the last session had no sync left to remove
+  // (or an older version piled up). Housekeeping: should it fail, the next sync's end does it.
+  await db
+    .write(() => ({ batch: retentionBatch(db.state, timers.now(), keepCompletedMs), result: undefined }))
+    .catch(() => undefined);
 
   const clock = new HlcClock({ node: clientId.replace(/-/g, '').slice(-12), now: () => timers.now() });
   for (const r of db.state.records.values()) clock.receive(r.hlc);
@@ -347,7 +415,9 @@ export async function createSyncClient(options: SyncClientOptions): Promise<Sync
       createHttpTransport({
         url: options.url,
         ...(options.getToken ? { getToken: options.getToken } : {}),
+        ...(options.renewToken ? { renewToken: options.renewToken } : {}),
         ...(options.fetch ? { fetch: options.fetch } : {}),
+        ...(options.compressRequests !== undefined ? { compressRequests: options.compressRequests } : {}),
       }),
     (error) => emit('unauthorized', error),
   );
@@ -374,8 +444,11 @@ export async function createSyncClient(options: SyncClientOptions): Promise<Sync
     now: () => timers.now(),
     recordIds,
   });
-  const auto =
-    options.autoSync === false ? null : { onReconnect: true, intervalMs: 300_000, ...options.autoSync };
+  /**
+   * The automatic syncs in effect. Every trigger reads it when it comes, never a copy made at
+   * opening: `setAutoSync` replaces it while the client runs.
+   */
+  let auto: AutoSyncSettings | false = initialAutoSync;
   /** How often the monitor asks the server; 0 also when it never runs (`probeIntervalMs: false`). */
   const probeEveryMs = options.probeIntervalMs === false ? 0 : (options.probeIntervalMs ?? 30_000);
   const monitor = new NetworkMonitor({
@@ -391,7 +464,7 @@ export async function createSyncClient(options: SyncClientOptions): Promise<Sync
    * client opens and on the browser's online/offline events, so a probe that failed while the
    * interface stayed up (an uplink lost, a server down) is not asked again; with false nothing is.
    */
-  const syncsOnReconnect = auto?.onReconnect === true && probeEveryMs > 0;
+  const syncsOnReconnect = () => auto !== false && auto.onReconnect && probeEveryMs > 0;
   /**
    * The engine's retry timer asks this before each try (decision 0024). While the monitor knows the
    * device is offline (its probe failed, or the browser said offline), a try would not reach the
@@ -399,9 +472,10 @@ export async function createSyncClient(options: SyncClientOptions): Promise<Sync
    * "stopped after repeated failures": the sync on reconnect sends them instead, at once. Without
    * that sync to come, the timer keeps trying, as it always did, so nothing waits for ever. The
    * interval and after-write syncs below go only while `online`, way back or not: the retry timer
-   * is what brings back a sync that failed when no reconnect sync will.
+   * is what brings back a sync that failed when no reconnect sync will. Asked anew each time: a
+   * reconnect sync turned off by `setAutoSync` is no way back any more.
    */
-  const mayTryNow = () => monitor.status.online || !syncsOnReconnect;
+  const mayTryNow = () => monitor.status.online || !syncsOnReconnect();
   const breaker = new CircuitBreaker({
     failureThreshold: options.circuitBreaker?.failureThreshold ?? 5,
     cooldownMs: options.circuitBreaker?.cooldownMs ?? 30_000,
@@ -425,6 +499,7 @@ export async function createSyncClient(options: SyncClientOptions): Promise<Sync
     random,
     files: fileUploads,
     mayTryNow,
+    keepCompletedMs,
     onProgress: (p) => emit('progress', p),
     onResult: (r) => {
       lastResult = r;
@@ -433,18 +508,22 @@ export async function createSyncClient(options: SyncClientOptions): Promise<Sync
   });
   const unsubscribeDb = db.subscribe((collections) => emit('change', collections));
 
-  const live = auto?.live
-    ? new LiveUpdates({
-        transport,
-        clientId,
-        timers,
-        random,
-        onChanges: () => void engine.serverChanged(),
-        onFiles: () => emit('files', undefined),
-      })
-    : null;
+  /**
+   * The live stream, made the first time `live` is on and kept after it is turned off, so a server
+   * found to have none (404) is not asked again when it is turned back on.
+   */
+  let live: LiveUpdates | null = null;
+  const liveStream = (): LiveUpdates =>
+    (live ??= new LiveUpdates({
+      transport,
+      clientId,
+      timers,
+      random,
+      onChanges: () => void engine.serverChanged(),
+      onFiles: () => emit('files', undefined),
+    }));
   let wasOnline = monitor.status.online;
-  if (wasOnline) live?.start();
+  if (auto && auto.live && wasOnline) liveStream().start();
   // One 'network' event per change a UI shows, whichever of the monitor's two channels told it: a
   // flip that comes with a change of status reaches both, and is told once.
   let told: NetworkSnapshot = { ...monitor.status, isTransitioning: monitor.isTransitioning };
@@ -467,8 +546,8 @@ export async function createSyncClient(options: SyncClientOptions): Promise<Sync
       // Only an answer from the server makes the monitor online: whatever failed while the device
       // was offline says nothing of the server, so the breaker does not make it wait a cool-down.
       breaker.reset();
-      if (auto?.onReconnect) void engine.sync();
-      live?.start();
+      if (auto && auto.onReconnect) void engine.sync();
+      if (auto && auto.live) liveStream().start();
     }
     // Offline, a stream would only fail again and again; it opens when the server answers.
     if (!status.online) live?.stop();
@@ -477,6 +556,7 @@ export async function createSyncClient(options: SyncClientOptions): Promise<Sync
   if (options.probeIntervalMs !== false) monitor.start();
   let intervalTimer: unknown = null;
   const scheduleInterval = () => {
+    intervalTimer = null;
     if (!auto || !auto.intervalMs) return;
     intervalTimer = timers.setTimeout(() => {
       if (monitor.status.online) void engine.sync();
@@ -562,6 +642,31 @@ export async function createSyncClient(options: SyncClientOptions): Promise<Sync
     },
     syncToServer: () => engine.syncToServer(),
     syncFromServer: () => engine.syncFromServer(),
+    get autoSync() {
+      return auto;
+    },
+    setAutoSync(next) {
+      // Checked first: a setting refused leaves the one in effect untouched.
+      const settings = checkAutoSync(next, false);
+      checkOpen();
+      const before = auto;
+      if (sameAutoSync(before, settings)) return;
+      auto = settings;
+      // The timer runs on with its phase unless its period changed; a new one counts from now.
+      if (periodOf(before) !== periodOf(settings)) {
+        if (intervalTimer !== null) timers.clearTimeout(intervalTimer);
+        scheduleInterval();
+      }
+      if (settings && settings.live) {
+        // Offline, it opens when the server answers again (the network listener above).
+        if (monitor.status.online) liveStream().start();
+      } else live?.stop();
+      emit('autoSync', settings);
+      // Sending by itself again: what the person held back goes now rather than at the next timer
+      // or write. With nothing waiting, no request: the interval (or the stream's `ready`) pulls.
+      if (!sendsByItself(before) && sendsByItself(settings) && monitor.status.online && somethingToSend())
+        void engine.sync();
+    },
     get isSyncing() {
       return engine.isSyncing;
     },
@@ -575,7 +680,7 @@ export async function createSyncClient(options: SyncClientOptions): Promise<Sync
       return () => set.delete(listener as (value: never) => void);
     },
     queue: {
-      stats: () => queueStats(db.state.outbox.values()),
+      stats: () => queueStats(db.state.outbox.values(), lastSyncedAt(db.state.meta)),
       list: () => [...db.state.outbox.values()].sort((a, b) => a.seq - b.seq),
       retry: async (seqs) => {
         const retried = await db.write(() => {
@@ -602,13 +707,11 @@ export async function createSyncClient(options: SyncClientOptions): Promise<Sync
         await settleWithdrawn(fileDb, recordIds).catch(() => undefined);
         return count;
       },
+      // Every done op, as a retention of 0 removes them (outbox/retention.ts says which one stays).
       clearCompleted: () =>
         db.write(() => {
-          const done = [...db.state.outbox.values()].filter((o) => o.status === 'done').map((o) => o.seq);
-          return {
-            batch: { deleteOps: done, meta: { 'outbox.lastSeq': db.state.seqHighWater } },
-            result: done.length,
-          };
+          const batch = retentionBatch(db.state, timers.now(), 0);
+          return { batch, result: batch?.deleteOps?.length ?? 0 };
         }),
     },
     conflicts: {
@@ -735,6 +838,18 @@ export async function createSyncClient(options: SyncClientOptions): Promise<Sync
       if (seqs.length > 0) await client.queue.retry(seqs);
     }
     return engine.syncCollections(only);
+  }
+
+  /** How often the interval timer syncs; 0: never. */
+  function periodOf(settings: AutoSyncSettings | false): number {
+    return settings === false ? 0 : settings.intervalMs;
+  }
+
+  /** Changes or files waiting for a sync to send them (not held back: no push would take those). */
+  function somethingToSend(): boolean {
+    for (const op of db.state.outbox.values())
+      if (op.status === 'pending' && op.heldReason === undefined) return true;
+    return fileUploads.counts().waiting > 0;
   }
 
   /**

@@ -1,7 +1,11 @@
 export { createHttpTransport } from './http-transport';
 export type { HttpTransport, HttpTransportOptions, PullRequest } from './http-transport';
+export { createTokenSession, inProcessLock } from './auth/token-session';
+export type { SessionLock, StoredSession, TokenSession, TokenSessionOptions } from './auth/token-session';
 export { createSyncClient } from './create-sync-client';
 export type {
+  AutoSyncOption,
+  AutoSyncSettings,
   QueueStats,
   SyncClient,
   SyncClientOptions,
@@ -11,11 +15,17 @@ export type {
 } from './create-sync-client';
 export { isWithdrawable, stillToGo } from './outbox/withdraw';
 export { Collection } from './collection';
-export type { ClientRecord, FindQuery, RecordsListener } from './collection';
+export type { ChangeOptions, ClientRecord, FindQuery, RecordsListener } from './collection';
 export { isRefused } from './local-state';
 export { ClientClosedError } from './client-closed';
 export { RecordUnavailableError } from './record-errors';
-export type { RecordFilter, RecordFilters, ServerRecord } from './sync/record-filter';
+export type {
+  RecordFilter,
+  RecordFilterOption,
+  RecordFilterWithReach,
+  RecordFilters,
+  ServerRecord,
+} from './sync/record-filter';
 export type { SyncProgress, SyncResult, RetryPolicy } from './sync/sync-engine';
 export type { CollectionSyncScope, NotPulledReason } from './sync/collection-sync';
 export type { SyncTransport } from './sync/sync-transport';

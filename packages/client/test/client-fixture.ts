@@ -3,6 +3,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { gunzipSync } from 'node:zlib';
 import type { FastifyInstance } from 'fastify';
 import { collection, defineSchema } from '@outpost/core';
 import type { Change, RecordData, Schema } from '@outpost/core';
@@ -107,6 +108,14 @@ export async function serverState(server: TestServer, email: string): Promise<Ma
   }
 }
 
+/** A request's JSON body as the server reads it: gunzipped when the transport gzipped it. */
+export function jsonBody(init: RequestInit | undefined): unknown {
+  if (typeof init?.body === 'string') return JSON.parse(init.body) as unknown;
+  if (init?.body instanceof Uint8Array && new Headers(init.headers).get('content-encoding') === 'gzip')
+    return JSON.parse(gunzipSync(init.body).toString('utf8')) as unknown;
+  return undefined;
+}
+
 export type NetworkMode = 'online' | 'offline' | 'lose-answers' | 'server-error';
 
 /** A fetch a test can cut, and a log of what reached the server. */
@@ -181,8 +190,7 @@ export class TestNetwork {
       held.reached();
       await held.released;
     }
-    const body = typeof init?.body === 'string' ? (JSON.parse(init.body) as unknown) : undefined;
-    this.sent.push({ method: init?.method ?? 'GET', path: url.pathname, body });
+    this.sent.push({ method: init?.method ?? 'GET', path: url.pathname, body: jsonBody(init) });
     if (url.pathname === '/v1/sync/events') return this.liveStream(input, init);
     const res = await fetch(input, init);
     if (held?.stage === 'answer') {

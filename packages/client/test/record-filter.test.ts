@@ -6,6 +6,7 @@ import { uuidv7 } from '@outpost/core';
 import { fieldClinic } from '@outpost/examples';
 import { RecordUnavailableError, memoryStore } from '../src/index';
 import type { LocalStore, RecordFilters, SyncClient, SyncClientOptions } from '../src/index';
+import { checkRecordFilter } from '../src/sync/record-filter';
 import {
   TestNetwork,
   closeClient,
@@ -27,6 +28,14 @@ const sixMonthsAgo = () => isoDay(now - 183 * day);
 const recentVisits: RecordFilters = {
   encounters: (r) => typeof r.data['date'] !== 'string' || r.data['date'] >= sixMonthsAgo(),
 };
+
+/**
+ * The patients of the village a mobile team's tablet serves. The same closure for every village:
+ * only `reach` tells the device which village it was opened for.
+ */
+const villagePatients = (village: string): RecordFilters => ({
+  patients: { keep: (r) => r.data['village'] === village, reach: `village=${village}` },
+});
 
 async function ids(client: SyncClient, name: string): Promise<string[]> {
   return (await client.collection(name).find()).map((r) => r.id).sort();
@@ -298,6 +307,124 @@ describe('record filter', () => {
     tablet = await open('tablet-1', {}, network, store);
     await tablet.sync();
     expect(await ids(tablet, 'encounters')).toEqual([...old, ...recent].map((e) => e.id).sort());
+  });
+
+  it('a nurse moved to another village gets its patients at the next sync, and lets the old ones go but for her own work', async () => {
+    const { amina, tiya } = await clinic();
+    const desk = await open('clinic-desk');
+    const chisomo = await desk.collection('patients').create({ name: 'Chisomo P.', village: 'Ntcheu' });
+    const mphatso = await desk.collection('patients').create({ name: 'Mphatso J.', village: 'Dedza' });
+    expect((await desk.sync()).ok).toBe(true);
+
+    const store = memoryStore();
+    const network = new TestNetwork();
+    let tablet = await open('tablet-team', { recordFilter: villagePatients('Ntcheu') }, network, store);
+    expect(await tablet.sync()).toMatchObject({ ok: true, upToDate: true });
+    expect(await ids(tablet, 'patients')).toEqual([amina.id, chisomo.id].sort());
+
+    // Her last visit in Ntcheu, offline: a note on Amina not yet sent.
+    network.mode = 'offline';
+    await tablet.collection('patients').update(amina.id, { notes: 'review in two weeks' });
+    await closeClient(tablet);
+
+    // She now works from the Dedza clinic: the app opens the tablet again for Dedza.
+    network.mode = 'online';
+    tablet = await open('tablet-team', { recordFilter: villagePatients('Dedza') }, network, store);
+    expect(await tablet.syncFromServer()).toMatchObject({ ok: true, upToDate: true });
+    expect(await ids(tablet, 'patients')).toEqual([amina.id, tiya.id, mphatso.id].sort());
+    expect(await tablet.collection('patients').get(amina.id)).toMatchObject({
+      pending: true,
+      data: { notes: 'review in two weeks' },
+    });
+
+    // Once the server has her note, Amina is the server's to keep.
+    expect(await tablet.sync()).toMatchObject({ ok: true, upToDate: true, pushed: { applied: 1 } });
+    expect(await ids(tablet, 'patients')).toEqual([tiya.id, mphatso.id].sort());
+    const onServer = await serverState(server, 'nurse@clinic-a.test');
+    expect(onServer.get(`patients/${amina.id}`)).toMatchObject({ notes: 'review in two weeks' });
+  });
+
+  it('an app update that adds a filter with a reach reads nothing again for a plain filter kept as it was', async () => {
+    const { amina, recent } = await clinic();
+    const store = memoryStore();
+    const network = new TestNetwork();
+    const pulls = () => network.sent.filter((s) => s.path === '/v1/sync/pull').length;
+    let tablet = await open('tablet-1', { recordFilter: recentVisits }, network, store);
+    await tablet.sync();
+    await closeClient(tablet);
+    // A plain predicate is stored as its source text, exactly as before `reach` existed.
+    const stored = async () => (await store.load()).meta['pull.recordFilter'];
+    expect(await stored()).toEqual({ encounters: String(recentVisits['encounters']) });
+
+    // The update keeps the visits' filter and adds the team's village: one pull, no re-read.
+    tablet = await open(
+      'tablet-1',
+      { recordFilter: { ...recentVisits, ...villagePatients('Ntcheu') } },
+      network,
+      store,
+    );
+    const before = pulls();
+    expect(await tablet.sync()).toMatchObject({ ok: true, upToDate: true });
+    expect(pulls() - before).toBe(1);
+    expect(await ids(tablet, 'patients')).toEqual([amina.id]);
+    expect(await ids(tablet, 'encounters')).toEqual(recent.map((e) => e.id).sort());
+    await closeClient(tablet);
+    expect(await stored()).toEqual({
+      encounters: String(recentVisits['encounters']),
+      patients: expect.stringContaining('village=Ntcheu'),
+    });
+  });
+
+  it('refuses a filter with a reach whose keep is no function or whose reach is no string, naming the collection', async () => {
+    const keep = () => true;
+    expect(() =>
+      checkRecordFilter(fieldClinic, { patients: { keep, reach: 'village=Ntcheu' } }),
+    ).not.toThrow();
+    expect(() => checkRecordFilter(fieldClinic, { patients: { keep, reach: '' } })).not.toThrow();
+    const refusal = (filters: unknown) => {
+      try {
+        checkRecordFilter(fieldClinic, filters as RecordFilters);
+      } catch (err) {
+        return err;
+      }
+      return null;
+    };
+    const keepRefused = refusal({ patients: { keep: 'village is Ntcheu', reach: 'village=Ntcheu' } });
+    expect(keepRefused).toBeInstanceOf(TypeError);
+    expect(keepRefused).toMatchObject({
+      message: expect.stringMatching(/patients: keep must be a function/),
+    });
+    expect(refusal({ patients: { reach: 'village=Ntcheu' } })).toMatchObject({
+      message: expect.stringMatching(/patients: keep must be a function/),
+    });
+    for (const reach of [undefined, 42, { village: 'Ntcheu' }]) {
+      const reachRefused = refusal({ encounters: keep, patients: { keep, reach } });
+      expect(reachRefused).toBeInstanceOf(TypeError);
+      expect(reachRefused).toMatchObject({
+        message: expect.stringMatching(/^recordFilter of patients: reach must be a string/),
+      });
+    }
+    expect(refusal({ patients: null })).toMatchObject({
+      message: expect.stringMatching(/recordFilter of patients must be a function/),
+    });
+
+    // Refused before the store opens: the same store then opens with the filter put right.
+    const store = memoryStore();
+    await expect(
+      open(
+        'tablet-1',
+        { recordFilter: { patients: { keep, reach: 42 as never } } },
+        new TestNetwork(),
+        store,
+      ),
+    ).rejects.toThrow(/patients: reach must be a string/);
+    const fixed = await open(
+      'tablet-1',
+      { recordFilter: villagePatients('Ntcheu') },
+      new TestNetwork(),
+      store,
+    );
+    expect((await fixed.sync()).ok).toBe(true);
   });
 
   it('refuses, before opening the store, a filter of a collection the schema lacks or one that is no function', async () => {

@@ -4,6 +4,8 @@ export { useSyncEngine } from './use-sync-engine';
 export type { SyncEngine, SyncEngineState, SyncStatus } from './use-sync-engine';
 export { useSyncQueue } from './use-sync-queue';
 export type { SyncQueue, SyncQueueState } from './use-sync-queue';
+export { useAutoSync } from './use-auto-sync';
+export type { AutoSync } from './use-auto-sync';
 export { useNetworkStatus } from './use-network-status';
 export type { NetworkState } from './use-network-status';
 export { useCollection } from './use-collection';

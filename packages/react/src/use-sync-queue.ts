@@ -8,10 +8,14 @@ import { useSyncClient } from './sync-client-context';
 export interface SyncQueueState {
   /**
    * Counts by status, and `health`: seed 004's queue size rule over the changes not yet
-   * acknowledged by the server (`ok` under 100, `warning` from 100 to 500, `critical` above).
+   * acknowledged by the server (`ok` under 100, `warning` from 100 to 500, `critical` above);
+   * `oldestPendingAt`, when the oldest of those was made, and `lastSyncAt`, the last good sync.
    */
   readonly stats: QueueStats;
-  /** Every op in the outbox, in the order it was made. */
+  /**
+   * Every op in the outbox, in the order it was made. Those the server acknowledged stay for the
+   * client's `keepCompletedMs` (a day unless the app says otherwise).
+   */
   readonly operations: readonly OutboxEntry[];
 }
 
@@ -21,7 +25,7 @@ export interface SyncQueue extends SyncQueueState {
    * many did. Ops the server refused are left unless named: a resend gets the same answer.
    */
   retry(seqs?: readonly number[]): Promise<number>;
-  /** Removes the ops the server has confirmed; resolves to how many. */
+  /** Removes the ops the server has confirmed now, before their retention ends; resolves to how many. */
   clearCompleted(): Promise<number>;
   /**
    * Takes ops the server refused off the device once a person has read them (the server's archive
@@ -43,10 +47,17 @@ function syncQueueSource(client: SyncClient): ValueSource<SyncQueueState> {
   return {
     read: () => ({ stats: client.queue.stats(), operations: client.queue.list() }),
     equal: (a, b) => sameFields(a.stats, b.stats) && sameItems(a.operations, b.operations),
-    listen: (changed) =>
-      client.on('change', (touched) => {
+    listen: (changed) => {
+      const offOutbox = client.on('change', (touched) => {
         if (touched.has('$outbox')) changed();
-      }),
+      });
+      // The end of a sync stores the last good sync's time, which changes no op.
+      const offSync = client.on('sync', changed);
+      return () => {
+        offOutbox();
+        offSync();
+      };
+    },
   };
 }
 

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { OutboxEntry } from '../stores/local-store';
-import { coalesceOutbox } from './coalesce';
+import { coalesceOutbox, foldsToNothing } from './coalesce';
 
 let seq = 0;
 function op(
@@ -110,5 +110,109 @@ describe('coalesceOutbox', () => {
     ]);
     expect(out).toHaveLength(5);
     expect(out[0]).toEqual(sent);
+  });
+
+  describe('a change that asked for its own conflict rule (strategy, decision 0031)', () => {
+    it('folds updates that asked for the same rule, and keeps the rule', () => {
+      const first = op('update', 'a', { allergies: ['none'] }, { baseVersion: 3, strategy: 'client-wins' });
+      const second = op('update', 'a', { phone: '2' }, { baseVersion: 3, strategy: 'client-wins' });
+      expect(coalesced([first, second])).toEqual([
+        expect.objectContaining({
+          seq: first.seq,
+          data: { allergies: ['none'], phone: '2' },
+          strategy: 'client-wins',
+          hlc: second.hlc,
+        }),
+      ]);
+    });
+
+    it('keeps an override apart from an edit made without it, in either order', () => {
+      // "My change wins" on the allergy must not spread to the phone typed without it...
+      const plain = op('update', 'a', { phone: '2' }, { baseVersion: 3 });
+      const override = op(
+        'update',
+        'a',
+        { allergies: ['none'] },
+        { baseVersion: 3, strategy: 'client-wins' },
+      );
+      expect(coalesced([plain, override])).toEqual([plain, override]);
+      // ...nor be dropped from the allergy by a later edit made without it.
+      const overrideFirst = op(
+        'update',
+        'b',
+        { allergies: ['none'] },
+        { baseVersion: 3, strategy: 'client-wins' },
+      );
+      const plainLater = op('update', 'b', { phone: '2' }, { baseVersion: 3 });
+      const third = op('update', 'b', { notes: 'x' }, { baseVersion: 3 });
+      expect(coalesced([overrideFirst, plainLater, third])).toEqual([
+        overrideFirst,
+        expect.objectContaining({ seq: plainLater.seq, data: { phone: '2', notes: 'x' } }),
+      ]);
+      expect(coalesced([overrideFirst, plainLater, third])[1]).not.toHaveProperty('strategy');
+      // Two different rules asked for stay apart too.
+      const serverWins = op('update', 'c', { phone: '1' }, { baseVersion: 1, strategy: 'server-wins' });
+      const clientWins = op('update', 'c', { phone: '2' }, { baseVersion: 1, strategy: 'client-wins' });
+      expect(coalesced([serverWins, clientWins])).toEqual([serverWins, clientWins]);
+    });
+
+    it('keeps an update and a delete apart unless both asked for the same rule', () => {
+      const override = op('update', 'a', { village: 'x' }, { baseVersion: 2, strategy: 'client-wins' });
+      const deletion = op('delete', 'a', undefined, { baseVersion: 2 });
+      expect(coalesced([override, deletion])).toEqual([override, deletion]);
+      const plain = op('update', 'b', { village: 'x' }, { baseVersion: 2 });
+      const deleteWins = op('delete', 'b', undefined, { baseVersion: 2, strategy: 'client-wins' });
+      expect(coalesced([plain, deleteWins])).toEqual([plain, deleteWins]);
+      const both = coalesced([
+        op('update', 'c', { village: 'x' }, { baseVersion: 2, strategy: 'client-wins' }),
+        op('delete', 'c', undefined, { baseVersion: 2, strategy: 'client-wins' }),
+      ]);
+      expect(both).toEqual([
+        expect.objectContaining({ type: 'delete', baseVersion: 2, strategy: 'client-wins' }),
+      ]);
+    });
+
+    it('keeps an override apart from the unsent create of its record', () => {
+      const create = op('create', 'a', { name: 'Amina' });
+      const override = op('update', 'a', { allergies: ['none'] }, { strategy: 'client-wins' });
+      expect(coalesced([create, override])).toEqual([create, override]);
+    });
+
+    it("create + delete: nothing when the server never had the record, else one delete with the delete's rule", () => {
+      const create = op('create', 'a', { name: 'x' });
+      const deletion = op('delete', 'a', undefined, { strategy: 'client-wins' });
+      expect(coalesced([create, deletion])).toEqual([]);
+      const intake = op('create', 'intake-p1', { patientId: 'p1' });
+      const deleteWins = op('delete', 'intake-p1', undefined, { strategy: 'client-wins' });
+      const { put } = coalesceOutbox([intake, deleteWins], () => 1);
+      expect(put).toEqual([
+        expect.objectContaining({ seq: intake.seq, type: 'delete', baseVersion: 1, strategy: 'client-wins' }),
+      ]);
+      // `create` takes no rule; should a create entry hold one, the delete's own rule goes.
+      const createWins = op('create', 'intake-p2', { patientId: 'p2' }, { strategy: 'client-wins' });
+      const { put: plainPut } = coalesceOutbox([createWins, op('delete', 'intake-p2')], () => 1);
+      expect(plainPut).toEqual([expect.objectContaining({ seq: createWins.seq, type: 'delete' })]);
+      expect(plainPut[0]).not.toHaveProperty('strategy');
+    });
+
+    it('says a record folds to nothing only when every op of it folds away', () => {
+      expect(
+        foldsToNothing([
+          op('create', 'a', { name: 'x' }),
+          op('update', 'a', { phone: '1' }),
+          op('delete', 'a'),
+        ]),
+      ).toBe(true);
+      expect(
+        foldsToNothing([
+          op('create', 'b', { name: 'x' }),
+          op('update', 'b', { phone: '1' }, { strategy: 'client-wins' }),
+          op('delete', 'b'),
+        ]),
+      ).toBe(false);
+      expect(foldsToNothing([op('create', 'c', { name: 'x' }, { attempts: 1 }), op('delete', 'c')])).toBe(
+        false,
+      );
+    });
   });
 });

@@ -12,6 +12,17 @@ export function foldable(entry: OutboxEntry): boolean {
 }
 
 /**
+ * Whether a record's ops fold to nothing at the next push (a create and a delete the server never
+ * heard of, with whatever came between): then the server never hears of the record. Not when a
+ * change between asked for another conflict rule than the rest: those ops stay apart (below).
+ */
+export function foldsToNothing(entries: readonly OutboxEntry[]): boolean {
+  if (!entries.every(foldable)) return false;
+  const removed = new Set(coalesceOutbox(entries).remove);
+  return entries.every((e) => removed.has(e.seq));
+}
+
+/**
  * Folds consecutive unsent ops on the same record into as few as possible (seed 004), so a
  * record edited ten times offline travels once:
  * - create + update -> one create with the merged data, unless the update was made on a server
@@ -24,6 +35,11 @@ export function foldable(entry: OutboxEntry): boolean {
  *   same id, as intake forms are named after their patient, and this device has pulled it): then
  *   one delete of the version the device saw, so the person's delete reaches it. Folded to
  *   nothing, the device would show the record gone and the server keep it, for good.
+ * Ops that asked for different conflict rules (`strategy`, "my change wins") stay apart, so each
+ * change is settled by the rule its person chose: folded, one person's override would spread to
+ * an edit made without it, or be dropped from theirs (decision 0031). Ops that asked for the same
+ * rule, or none, fold as above and keep it. A create + delete that folds to nothing sends nothing,
+ * so no rule is lost; folded to one delete, that delete keeps the delete's own rule.
  * Returns the entries to rewrite and the seqs to remove.
  */
 export function coalesceOutbox(
@@ -68,6 +84,8 @@ function fold(prev: OutboxEntry, next: OutboxEntry, serverVersion: number): Outb
   // (create + delete has its own rule below.)
   const needsSameBase = !(prev.type === 'create' && next.type === 'delete');
   if (needsSameBase && next.baseVersion !== prev.baseVersion) return null;
+  // Each change keeps the conflict rule its person asked for: only the same rule folds.
+  if (needsSameBase && next.strategy !== prev.strategy) return null;
   if (prev.type === 'create' && next.type === 'update') {
     return { ...prev, data: applyPatch(prev.data ?? {}, next.data ?? {}), hlc: next.hlc };
   }
@@ -80,8 +98,15 @@ function fold(prev: OutboxEntry, next: OutboxEntry, serverVersion: number): Outb
   }
   if (prev.type === 'create' && next.type === 'delete') {
     if (serverVersion <= 0) return 'both-gone';
-    const { data: _data, ...rest } = prev;
-    return { ...rest, type: 'delete', baseVersion: serverVersion, hlc: next.hlc };
+    // What goes is the person's delete: with the rule asked for it, if any.
+    const { data: _data, strategy: _strategy, ...rest } = prev;
+    return {
+      ...rest,
+      type: 'delete',
+      baseVersion: serverVersion,
+      hlc: next.hlc,
+      ...(next.strategy !== undefined ? { strategy: next.strategy } : {}),
+    };
   }
   return null;
 }

@@ -1,10 +1,12 @@
 /**
  * The outbox counted by status, as `client.queue.stats()` returns it, with seed 004's queue health
- * over the ops the server has not acknowledged yet.
+ * over the ops the server has not acknowledged yet, and the two times of its `GET /sync/status`:
+ * the oldest change still waiting, and the last good sync.
  */
 import { queueHealth } from '@outpost/core';
 import type { QueueHealth } from '@outpost/core';
 import { isRefused } from '../local-state';
+import { stillToGo } from './withdraw';
 import type { OutboxEntry } from '../stores/local-store';
 
 export interface QueueStats {
@@ -36,9 +38,21 @@ export interface QueueStats {
    * refused) is not counted: no sync sends it again, so it cannot slow one down.
    */
   health: QueueHealth;
+  /**
+   * When the oldest change still to reach the server was made (ISO), over the ops counted in
+   * `waiting`; null when none waits. Edits folded into an unsent change keep its time: this is how
+   * long the first edit nobody has sent has been waiting, not the last one.
+   */
+  oldestPendingAt: string | null;
+  /**
+   * When the last sync that ended well and pulled every collection finished (ISO: its
+   * `finishedAt`; not `sync({ collections })`, nor a push-only `syncToServer()`), kept in the
+   * store, so it survives a restart; null before the first.
+   */
+  lastSyncAt: string | null;
 }
 
-export function queueStats(outbox: Iterable<OutboxEntry>): QueueStats {
+export function queueStats(outbox: Iterable<OutboxEntry>, lastSyncAt: string | null = null): QueueStats {
   let total = 0;
   let pending = 0;
   let inFlight = 0;
@@ -48,8 +62,11 @@ export function queueStats(outbox: Iterable<OutboxEntry>): QueueStats {
   let conflict = 0;
   let done = 0;
   let held = 0;
+  let oldestPendingAt: string | null = null;
   for (const o of outbox) {
     total += 1;
+    if (stillToGo(o) && (oldestPendingAt === null || o.createdAt < oldestPendingAt))
+      oldestPendingAt = o.createdAt;
     if (o.heldReason !== undefined) held += 1;
     if (o.status === 'pending') pending += 1;
     else if (o.status === 'in-flight') inFlight += 1;
@@ -73,5 +90,7 @@ export function queueStats(outbox: Iterable<OutboxEntry>): QueueStats {
     done,
     held,
     health: queueHealth(waiting),
+    oldestPendingAt,
+    lastSyncAt,
   };
 }

@@ -1,4 +1,4 @@
-import type { ConflictSummary, OpType, RecordData } from '@outpost/core';
+import type { ConflictStrategy, ConflictSummary, OpType, RecordData } from '@outpost/core';
 
 /**
  * A record as the device holds it: its current local data (pending edits included) and what the
@@ -48,9 +48,25 @@ export interface OutboxEntry {
   data?: RecordData;
   baseVersion?: number;
   hlc: string;
+  /**
+   * The conflict rule the person asked for this change (`update(id, patch, { strategy })`), sent as
+   * the op's `strategy`. The server honours it only for a role allowed to `override` the
+   * collection, and settles the change by the collection's own rule otherwise (decision 0031).
+   */
+  strategy?: ConflictStrategy;
   status: OutboxStatus;
   attempts: number;
+  /**
+   * When the person made the change (ISO). Folding later edits of the record into it keeps it, so
+   * `queue.stats().oldestPendingAt` says how long the first unsent edit has waited.
+   */
   createdAt: string;
+  /**
+   * When the server's acknowledgement was stored (ISO), set as the op is marked `done`: the outbox
+   * keeps it `keepCompletedMs` from then (outbox/retention.ts). Absent on ops stored done by an
+   * older version, which count from `createdAt`.
+   */
+  completedAt?: string;
   /** Epoch ms before which the op is not retried (backoff). */
   nextAttemptAt?: number;
   lastError?: { code: string; message: string; details?: unknown };

@@ -178,9 +178,11 @@ export function describeStoreConformance(name: string, open: () => Promise<Confo
           nextAttemptAt: 1_741_076_100_000,
           lastError: { code: 'VALIDATION_FAILED', message: 'bad', details: { issues: [{ path: ['name'] }] } },
           heldReason: 'waits for patient-9',
+          strategy: 'client-wins',
         });
         const { data: _data, baseVersion: _base, ...rest } = op(2);
-        const deletion: OutboxEntry = { ...rest, type: 'delete' };
+        // A person's "my change wins" goes with the op after a restart too (decision 0031).
+        const deletion: OutboxEntry = { ...rest, type: 'delete', strategy: 'server-wins' };
         await store.commit({ putOps: [failed, deletion] });
         expect((await store.load()).outbox).toEqual([failed, deletion]);
       });

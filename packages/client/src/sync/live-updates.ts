@@ -82,7 +82,10 @@ export class LiveUpdates {
     this.controller = controller;
     let failure: unknown = null;
     try {
-      await listen.call(this.o.transport, controller.signal, (event) => this.receive(event));
+      // Nothing more is heard once stopped (or replaced), even what arrived in the same read.
+      await listen.call(this.o.transport, controller.signal, (event) => {
+        if (this.controller === controller) this.receive(event);
+      });
     } catch (err) {
       failure = err;
     }

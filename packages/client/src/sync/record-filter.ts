@@ -13,17 +13,46 @@ export interface ServerRecord<D extends RecordData = RecordData> {
 /** Whether the device keeps a record of the server's: false leaves it on the server only. */
 export type RecordFilter = (record: ServerRecord) => boolean;
 
-/** `recordFilter` of the client options: a predicate per collection; collections not named keep everything. */
-export type RecordFilters = Readonly<Record<string, RecordFilter>>;
+/**
+ * A filter whose reach comes from values outside its text: `keep` is the predicate, `reach` a text
+ * the app derives from every outside value `keep` reads (`village=${village}`). The device cannot
+ * see a closure's values; a nurse moved to another village's clinic changes `reach`, and the
+ * device reads the collection again to get that village's patients.
+ */
+export interface RecordFilterWithReach {
+  readonly keep: RecordFilter;
+  readonly reach: string;
+}
 
-/** Record meta: the source text of each filter the device pulled with, to see one widened or removed. */
+/** What `recordFilter` holds for one collection: a predicate, or one with the reach it reads from outside. */
+export type RecordFilterOption = RecordFilter | RecordFilterWithReach;
+
+/** `recordFilter` of the client options: a filter per collection; collections not named keep everything. */
+export type RecordFilters = Readonly<Record<string, RecordFilterOption>>;
+
+/** Record meta: the text of each filter the device pulled with (filterText), to see one widened or removed. */
 export const filtersKey = 'pull.recordFilter';
 /** Record meta: collections to read again from the start, their filter widened or removed. */
 export const readAgainKey = 'pull.readAgain';
 
-/** The filter of one collection, or undefined when the device keeps all of it. */
+/**
+ * The predicate of one collection, whichever form the app gave, or undefined when the device keeps
+ * all of it. Everything that judges a record asks here, so both forms judge alike.
+ */
 export function filterOf(filters: RecordFilters | undefined, collection: string): RecordFilter | undefined {
-  return filters !== undefined && Object.hasOwn(filters, collection) ? filters[collection] : undefined;
+  if (filters === undefined || !Object.hasOwn(filters, collection)) return undefined;
+  const filter = filters[collection]!;
+  return typeof filter === 'function' ? filter : filter.keep;
+}
+
+/**
+ * The text the device stores for a filter, to see it changed at the next open. A plain predicate
+ * is its source text exactly, as stored before `reach` existed: a tablet updated with the same
+ * filter reads nothing again. With a reach, the source text and the reach, so a change of either
+ * reads the collection again; the first open in this form after a plain one reads it again once.
+ */
+export function filterText(filter: RecordFilterOption): string {
+  return typeof filter === 'function' ? String(filter) : `${String(filter.keep)}\n// reach: ${filter.reach}`;
 }
 
 /**
@@ -137,7 +166,12 @@ export function prunable(
   return { deleteRecords, meta: { [takenInKey]: left.length > 0 ? left : undefined } };
 }
 
-/** Refuses, before the store opens, a filter of a collection the schema lacks, or one that is not a function. */
+/**
+ * Refuses, before the store opens, a filter of a collection the schema lacks, or one that is neither
+ * a function nor `{ keep, reach }` with `keep` a function and `reach` a string. Let through, a
+ * reach that is not text would be stored as "undefined" or "[object Object]", and a change of
+ * village would never be seen.
+ */
 export function checkRecordFilter(schema: Schema, filters: RecordFilters | undefined): void {
   if (filters === undefined) return;
   if (typeof filters !== 'object' || filters === null) {
@@ -150,9 +184,30 @@ export function checkRecordFilter(schema: Schema, filters: RecordFilters | undef
       `recordFilter names what the schema "${schema.name}" does not have: ${unknown.join(', ')}`,
     );
   }
-  const notFunctions = names.filter((name) => typeof filters[name] !== 'function');
-  if (notFunctions.length > 0) {
-    throw new TypeError(`recordFilter of ${notFunctions.join(', ')} must be a function of the record`);
+  const given = (name: string): unknown => filters[name];
+  const withReach = (name: string): boolean => typeof given(name) === 'object' && given(name) !== null;
+  const neither = names.filter((name) => typeof given(name) !== 'function' && !withReach(name));
+  if (neither.length > 0) {
+    throw new TypeError(
+      `recordFilter of ${neither.join(', ')} must be a function of the record, or { keep, reach }`,
+    );
+  }
+  const objects = names.filter(withReach);
+  const keepNotFunction = objects.filter(
+    (name) => typeof (given(name) as { keep?: unknown }).keep !== 'function',
+  );
+  if (keepNotFunction.length > 0) {
+    throw new TypeError(
+      `recordFilter of ${keepNotFunction.join(', ')}: keep must be a function of the record`,
+    );
+  }
+  const reachNotString = objects.filter(
+    (name) => typeof (given(name) as { reach?: unknown }).reach !== 'string',
+  );
+  if (reachNotString.length > 0) {
+    throw new TypeError(
+      `recordFilter of ${reachNotString.join(', ')}: reach must be a string (the outside values keep reads)`,
+    );
   }
 }
 
@@ -164,9 +219,12 @@ export function checkRecordFilter(schema: Schema, filters: RecordFilters | undef
  * would never receive those records until they next changed. So the device keeps the source text
  * of each filter it pulled with; a collection whose filter text changed or went is read again
  * from the start at the next pull (`readAgainKey`), through the current filter. A filter newly
- * set needs nothing: the prune after the next pull removes what it rejects. The text is all the
- * device can compare: a filter whose reach comes from a value outside its text (a setting read in
- * a closure) is not seen widened.
+ * set needs nothing: the prune after the next pull removes what it rejects. The text (filterText)
+ * is the source text plus the `reach` the app gave: a nurse moved from Ntcheu to Dedza reopens with
+ * the same closure and another reach, and gets Dedza's patients. Any change is read again, a
+ * narrowing too (one collection read once more, never a record lost; its prune drops the rest).
+ * A closure reading an outside value with no reach given is still not seen widened: the device
+ * cannot see the value.
  */
 export function filterMeta(
   meta: Readonly<Record<string, unknown>>,
@@ -176,7 +234,7 @@ export function filterMeta(
 ): Record<string, unknown> | null {
   const before = (meta[filtersKey] ?? {}) as Record<string, string>;
   const now: Record<string, string> = {};
-  for (const [name, filter] of Object.entries(filters ?? {})) now[name] = String(filter);
+  for (const [name, filter] of Object.entries(filters ?? {})) now[name] = filterText(filter);
   const widened = hasPulled
     ? Object.keys(before).filter((name) => before[name] !== now[name] && pulled(name))
     : [];

@@ -21,6 +21,7 @@ import { withdrawnIn, withdrawnKey } from '../files/record-ids';
 import { heldWhole, holdsWorkOn, keeps, prunable, pulledBy, readAgainKey, takenIn } from './record-filter';
 import type { RecordFilters } from './record-filter';
 import { covers, dependenciesIn, pulledOf, recordsToSend } from './collection-sync';
+import { lastSyncedKey, retentionBatch } from '../outbox/retention';
 import type { CollectionSyncScope } from './collection-sync';
 
 export type SyncPhase = 'push' | 'pull' | 'done';
@@ -108,6 +109,11 @@ export interface SyncEngineOptions {
    * the server answers again (decision 0024). Absent: the timer always tries.
    */
   mayTryNow?: () => boolean;
+  /**
+   * How long an op the server acknowledged stays in the outbox (`keepCompletedMs`): each sync's end
+   * removes those older (outbox/retention.ts). Absent: kept until `queue.clearCompleted()`.
+   */
+  keepCompletedMs?: number;
   onProgress(progress: SyncProgress): void;
   onResult(result: SyncResult): void;
 }
@@ -320,6 +326,7 @@ export class SyncEngine {
         result.upToDate = this.o.db.state.meta[upToDateKey] === true;
         result.files = { uploaded: result.files.uploaded, ...this.fileCounts() };
       }
+      await this.settleEnd(result, wants.pull && only === null);
       // Listeners hear of the end once isSyncing is already false, and may start the next sync.
       if (this.running === run) this.running = null;
       // The listeners of a closed client belong to a session that has ended.
@@ -334,6 +341,28 @@ export class SyncEngine {
     // once it has something to count. The next report gives the total.
     this.o.onProgress({ phase: wants.push ? 'push' : 'pull', processed: 0, total: null, percent: null });
     return run;
+  }
+
+  /**
+   * The end of a sync, in one write before anyone hears of it: the done ops whose retention is
+   * over leave the outbox (this sync's own too, with `keepCompletedMs: 0`), and a sync that ended
+   * well for the whole device (`whole`: it pulled, every collection; not `sync({ collections })`,
+   * which says nothing of the others) stores its `finishedAt` as the last good sync, which
+   * `queue.stats().lastSyncAt` reads, after a reopen too. A failure here fails nothing: the ops go
+   * at the next sync's end or the next opening, and the sync's result still tells the app.
+   */
+  private async settleEnd(result: SyncResult, whole: boolean): Promise<void> {
+    if (this.closed) return;
+    const keepMs = this.o.keepCompletedMs ?? Infinity;
+    const good = whole && result.ok;
+    await this.write(() => {
+      const retained = retentionBatch(this.o.db.state, this.o.timers.now(), keepMs);
+      // Nothing to remove and nothing to record: no write (a failed sync on a device offline for days).
+      if (retained === null && !good) return { batch: null, result: undefined };
+      const batch: WriteBatch = retained ?? {};
+      if (good) batch.meta = { ...batch.meta, [lastSyncedKey]: result.finishedAt };
+      return { batch, result: undefined };
+    }).catch(() => undefined);
   }
 
   /** What a sync asked of a closed engine answers: nothing was done. */
@@ -873,7 +902,8 @@ export class SyncEngine {
         }
         if (status === 'applied') {
           summary.pushed.applied += 1;
-          const done: OutboxEntry = { ...op, id, status: 'done' };
+          // When the outbox may let it go (keepCompletedMs) counts from here.
+          const done: OutboxEntry = { ...op, id, status: 'done', completedAt: nowIso };
           delete done.lastError;
           ops.set(op.seq, done);
           // Later ops on this record were made on top of this one: their base is its new version.
@@ -1624,6 +1654,8 @@ function toPushOp(o: OutboxEntry): PushOp {
     ...(o.data !== undefined ? { data: o.data } : {}),
     ...(o.baseVersion !== undefined ? { baseVersion: o.baseVersion } : {}),
     hlc: o.hlc,
+    // The person's "my change wins": honoured by the server only for a role that may override.
+    ...(o.strategy !== undefined ? { strategy: o.strategy } : {}),
   };
 }
 
