@@ -1,10 +1,17 @@
-import { useEffect, useRef, useState } from 'react';
+import { useEffect, useMemo, useState } from 'react';
 import type { SyncClient } from '@outpost/client';
 import { SyncClientProvider } from '@outpost/react';
 import { startBackgroundSync } from './background-sync';
+import { askToKeepData } from './device-storage';
 import { openClient } from './open-client';
 import type { RecordsHolder } from './open-client';
-import { loadSession, onSessionChangedElsewhere, signOut, tokenFor } from './session';
+import {
+  loadSession,
+  onSessionChangedElsewhere,
+  previousVersionMoved,
+  signOut,
+  tokenSessionFor,
+} from './session';
 import type { Session } from './session';
 import { Shell } from './shell';
 import { SignInPage } from './sign-in-page';
@@ -12,11 +19,11 @@ import { SignInPage } from './sign-in-page';
 /** Signed out: the sign-in page. Signed in: the user's local database opens, then the clinic. */
 export function App() {
   const [session, setSession] = useState<Session | null>(loadSession);
-  // What the open client sends: signing in again (an expired token) changes the token, not the
-  // person, so the client stays open with their records and unsent changes.
-  const current = useRef(session);
-  current.current = session;
   const person = session === null ? null : `${session.tenant}/${session.userId}`;
+  // The person's tokens, in IndexedDB, shared with the other tabs and the service worker: a refresh
+  // or signing in again changes them, not the person, so the client stays open with their records
+  // and unsent changes. Made again only for another person.
+  const tokens = useMemo(() => (session === null ? null : tokenSessionFor(session)), [person]);
   const [client, setClient] = useState<SyncClient | null>(null);
   const [error, setError] = useState<string | null>(null);
   const [otherTab, setOtherTab] = useState<RecordsHolder | null>(null);
@@ -24,21 +31,28 @@ export function App() {
   // Signing in or out in another tab holds here too: the session is the browser's, not the tab's.
   useEffect(
     () =>
-      onSessionChangedElsewhere((changed) => {
-        current.current = changed;
-        setSession(changed);
-      }),
+      onSessionChangedElsewhere((changed) =>
+        // The same person signing in again elsewhere, or their roles read again: no new sign-in here.
+        setSession((was) => (was !== null && changed !== null && sameIdentity(was, changed) ? was : changed)),
+      ),
     [],
   );
 
+  // A tablet updated from the version that kept the token in localStorage: it moves to IndexedDB.
+  useEffect(() => void previousVersionMoved(), []);
+
+  // Someone signed in: their changes may wait on this tablet for days, so the browser is asked not
+  // to clear its data under storage pressure. Nothing waits for its answer.
   useEffect(() => {
-    const signedIn = current.current;
-    if (signedIn === null) return;
+    if (person !== null) void askToKeepData();
+  }, [person]);
+
+  useEffect(() => {
+    if (session === null || tokens === null) return;
     let opened: SyncClient | null = null;
     let stopBackgroundSync = () => {};
     let cancelled = false;
-    const token = () => tokenFor(signedIn, current.current);
-    openClient(signedIn, token, (holder) => {
+    openClient(session, tokens, (holder) => {
       if (!cancelled) setOtherTab(holder);
     }).then(
       (c) => {
@@ -48,8 +62,9 @@ export function App() {
         stopBackgroundSync = startBackgroundSync(c);
         setClient(c);
         // Bring the device up to date as soon as it opens; offline, this fails quietly and the
-        // client syncs when the server answers again.
-        void c.sync().catch(() => {});
+        // client syncs when the server answers again. Not with "Sync automatically" off: the
+        // person syncs with "Sync now".
+        if (c.autoSync !== false) void c.sync().catch(() => {});
       },
       (err: unknown) => setError(err instanceof Error ? err.message : String(err)),
     );
@@ -61,13 +76,13 @@ export function App() {
       setError(null);
       void opened?.close();
     };
+    // The client is the person's: opened again only for another.
   }, [person]);
 
-  const onSignOut = () => {
-    void signOut();
-    setSession(null);
-  };
-  if (session === null) return <SignInPage onSignedIn={setSession} />;
+  // The tokens leave the tablet first, then who is signed in (the other tabs follow), then this
+  // tab's screen and client; the server is told after.
+  const onSignOut = () => void signOut(() => setSession(null));
+  if (session === null || tokens === null) return <SignInPage onSignedIn={setSession} />;
   if (error !== null)
     return (
       <main>
@@ -102,13 +117,22 @@ export function App() {
     <SyncClientProvider client={client}>
       <Shell
         session={session}
-        onSignedInAgain={(renewed) => {
-          // At once, not at the next render: the sync that follows must already send it.
-          current.current = renewed;
-          setSession(renewed);
-        }}
+        tokens={tokens}
+        onSignedInAgain={(renewed) =>
+          setSession((was) => (was !== null && sameIdentity(was, renewed) ? was : renewed))
+        }
         onSignOut={onSignOut}
       />
     </SyncClientProvider>
+  );
+}
+
+function sameIdentity(a: Session, b: Session): boolean {
+  return (
+    a.tenant === b.tenant &&
+    a.userId === b.userId &&
+    a.email === b.email &&
+    a.roles.length === b.roles.length &&
+    a.roles.every((role, i) => role === b.roles[i])
   );
 }

@@ -1,5 +1,5 @@
 import type { SyncClient, SyncResult } from '@outpost/client';
-import { backgroundSyncTag, mayPass } from './device-client';
+import { autoSyncOff, backgroundSyncTag, mayPass } from './device-client';
 import type { SyncAnswer, SyncRequestMessage } from './device-client';
 
 interface SyncManager {
@@ -32,6 +32,9 @@ export function startBackgroundSync(client: SyncClient): () => void {
     // The worker waits for this page's answer: a failure that may pass keeps its registration,
     // so the browser wakes it again, perhaps once this tab is closed. (An older worker sends no port.)
     const [reply] = event.ports;
+    // "Sync automatically" off: the person syncs with "Sync now" alone, and the worker is told so.
+    if (client.autoSync === false)
+      return reply?.postMessage({ ok: false, code: autoSyncOff } satisfies SyncAnswer);
     void client.sync().then(
       (result) => reply?.postMessage(answerOf(result)),
       () => reply?.postMessage({ ok: false, code: 'NETWORK' } satisfies SyncAnswer),
@@ -46,6 +49,8 @@ export function startBackgroundSync(client: SyncClient): () => void {
     return ops.pending + ops.inFlight + files.waiting + files.uploading > 0;
   };
   const register = () => {
+    // Nothing by itself with "Sync automatically" off: a wake-up would be automatic network use.
+    if (client.autoSync === false) return;
     void worker.ready
       .then(async (registration) => {
         const sync = (registration as { sync?: SyncManager }).sync;

@@ -1,5 +1,5 @@
 import { indexedDbFileStore, indexedDbStore } from '@outpost/client';
-import type { IndexedDbStoreOptions, SyncClientOptions } from '@outpost/client';
+import type { IndexedDbStoreOptions, SyncClientOptions, TokenSession } from '@outpost/client';
 import { fieldClinic } from '@outpost/examples';
 
 /**
@@ -16,7 +16,7 @@ export function deviceDatabaseName(person: DevicePerson): string {
   return `outpost-${person.tenant}-${person.userId}`;
 }
 
-/** How the header's "Last synced" and the worker's record of its syncs name a person. */
+/** How the header names a person in what it keeps on the browser (the previous version's last sync time). */
 export function personKey(person: DevicePerson): string {
   return `${person.tenant}/${person.userId}`;
 }
@@ -24,12 +24,14 @@ export function personKey(person: DevicePerson): string {
 /**
  * The options the page's client and the worker's have in common: the same records database,
  * files, device, schema and server. Two clients on one outbox that differed in any of these would
- * not be the same device. `token` is asked before each request.
+ * not be the same device. `tokens` is the person's token session (stored-session.ts): asked before
+ * each request, refreshed when due, and renewed once when the server refuses a token the device
+ * took for valid (its clock is wrong).
  */
 export function deviceClientOptions(
   person: DevicePerson,
   deviceId: string,
-  token: () => string,
+  tokens: Pick<TokenSession, 'getToken' | 'refreshNow'>,
   store: Omit<IndexedDbStoreOptions, 'name'>,
 ): SyncClientOptions {
   const name = deviceDatabaseName(person);
@@ -37,7 +39,8 @@ export function deviceClientOptions(
     schema: fieldClinic,
     // The page and its worker come from the server they sync with.
     url: location.origin,
-    getToken: async () => token(),
+    getToken: tokens.getToken,
+    renewToken: tokens.refreshNow,
     store: indexedDbStore({ name, ...store }),
     // Photos and documents attached to records, in a database of their own beside it (`<name>-files`).
     files: indexedDbFileStore({ name }),
@@ -46,6 +49,13 @@ export function deviceClientOptions(
     pullLimit: 5000,
   };
 }
+
+/**
+ * What the device syncs by itself while "Sync automatically" is on: when the server answers again,
+ * after each change, every minute, and the live stream (a colleague's change shows on an open
+ * screen within moments). Off, `false`: only "Sync now" (decision 0034).
+ */
+export const automaticSync = { onReconnect: true, afterWrite: true, intervalMs: 60_000, live: true } as const;
 
 /**
  * The Background Sync registration the page asks for while changes wait that its own syncs could
@@ -68,6 +78,12 @@ export interface SyncRequestMessage {
 export function mayPass(code: string | undefined): boolean {
   return code !== undefined && ['NETWORK', 'CIRCUIT_OPEN', 'INTERNAL', 'RATE_LIMITED'].includes(code);
 }
+
+/**
+ * What the page answers the worker, rather than sync, while the person has "Sync automatically"
+ * off: they sync with "Sync now" alone (decision 0034). The event ends; the browser does not try again.
+ */
+export const autoSyncOff = 'AUTO_SYNC_OFF';
 
 /** How the page's sync asked for by the worker ended: `code`, the error's, when it did not finish. */
 export interface SyncAnswer {

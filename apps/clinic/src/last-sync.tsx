@@ -1,74 +1,42 @@
-import { useEffect, useState } from 'react';
-import { useSyncEngine } from '@outpost/react';
-import { latestSyncTime, syncTime } from './sync-time';
-import { readWorkerSyncTime } from './worker-session';
+import { useEffect } from 'react';
+import { useSyncEngine, useSyncQueue } from '@outpost/react';
+import { syncTime, waitingSince } from './sync-time';
+import { useNow } from './use-now';
 
 /**
- * Where the time of a person's last good sync is kept: the client knows only this page's syncs,
- * and after a reload with no network the header must still say how old the records are.
+ * Where the previous version of the app kept the time of a person's last good sync, before the
+ * client kept it in the device's store (`queue.stats().lastSyncAt`, decision 0033). Read only, on
+ * a tablet updated from that version whose store has no time yet, and removed once it has one.
  */
-function storageKey(person: string): string {
+function previousVersionKey(person: string): string {
   return `outpost.lastSynced.${person}`;
 }
 
-/**
- * When the service worker last synced `person`'s records with no tab open (decision 0026), kept in
- * IndexedDB as a worker has no localStorage: undefined while being read, null if it never did (or
- * the time cannot be read). Read once: the worker syncs only while no tab holds the records, so
- * never while this header shows.
- */
-function useWorkerSyncTime(person: string): string | null | undefined {
-  const [time, setTime] = useState<{ person: string; at: string | null } | null>(null);
-  useEffect(() => {
-    let current = true;
-    readWorkerSyncTime(person).then(
-      (at) => {
-        if (current) setTime({ person, at });
-      },
-      () => {
-        // Unreadable: the page's own time shows.
-        if (current) setTime({ person, at: null });
-      },
-    );
-    return () => {
-      current = false;
-    };
-  }, [person]);
-  return time?.person === person ? time.at : undefined;
-}
-
-/** The current time, renewed every minute, so a day passing shows in the text. */
-function useNow(): Date {
-  const [now, setNow] = useState(() => new Date());
-  useEffect(() => {
-    const timer = setInterval(() => setNow(new Date()), 60_000);
-    return () => clearInterval(timer);
-  }, []);
-  return now;
+/** The previous version's time for `person` (ISO), or null: none, or unreadable. */
+function previousVersionTime(person: string): string | null {
+  const at = localStorage.getItem(previousVersionKey(person));
+  return at === null || Number.isNaN(Date.parse(at)) ? null : at;
 }
 
 /**
  * When this device last brought `person`'s records up to date with the server, in the header
- * beside the online status, and whether the latest try since failed: by this app's page, or by
- * its service worker while no tab was open.
+ * beside the online status, and whether the latest try since failed. The time is the client's
+ * (`lastSyncAt`, kept in the device's store with the records): this page's syncs and the service
+ * worker's, which opens the same store while no tab is open, alike, and still there after a
+ * reload with no network.
  */
 export function LastSync({ person }: { person: string }) {
   const { lastResult, isSyncing } = useSyncEngine();
+  const { stats } = useSyncQueue();
   const now = useNow();
-  const workerSynced = useWorkerSyncTime(person);
-  // A sync of named collections only (`sync({ collections })`) says nothing of the others.
-  const wholeGood = lastResult?.ok === true && lastResult.scope === undefined ? lastResult : null;
+  const stored = stats.lastSyncAt;
+  // The store has a time of its own from now on: the previous version's goes.
   useEffect(() => {
-    if (wholeGood) localStorage.setItem(storageKey(person), wholeGood.finishedAt);
-  }, [wholeGood, person]);
-  // Until the worker's time is read (a few milliseconds), no time shows: the page's own could be
-  // older, and a header that says "yesterday" and then "today" tells the nurse the wrong thing.
-  if (workerSynced === undefined) return <span className="last-sync" aria-busy="true" />;
-  // The later of this page's syncs and the worker's, which syncs while no tab is open.
-  const lastGood = latestSyncTime(
-    wholeGood ? wholeGood.finishedAt : localStorage.getItem(storageKey(person)),
-    workerSynced,
-  );
+    if (stored !== null) localStorage.removeItem(previousVersionKey(person));
+  }, [stored, person]);
+  // A tablet updated from the previous version says when that version last synced, until its
+  // first sync here (opened offline, that can take days).
+  const lastGood = stored ?? previousVersionTime(person);
   const failed = lastResult !== null && !lastResult.ok ? lastResult : null;
   if (lastGood === null && failed === null)
     return <span className="last-sync">{isSyncing ? 'First sync…' : 'Not synced yet on this device'}</span>;
@@ -85,4 +53,16 @@ export function LastSync({ person }: { person: string }) {
       {synced}; the sync {syncTime(failed.finishedAt, now)} did not finish: {reason}
     </span>
   );
+}
+
+/**
+ * Since when the oldest change still to reach the server has waited, in the header below the
+ * count of what waits: a nurse sees that unsent work is getting old. Nothing when none waits.
+ */
+export function OldestWaiting() {
+  const { stats } = useSyncQueue();
+  const now = useNow();
+  const oldest = stats.oldestPendingAt;
+  if (stats.waiting === 0 || oldest === null || Number.isNaN(Date.parse(oldest))) return null;
+  return <span className="last-sync">Oldest change waiting {waitingSince(oldest, now)}</span>;
 }

@@ -1,8 +1,9 @@
 import { createSyncClient } from '@outpost/client';
-import type { SyncClient } from '@outpost/client';
-import { backgroundSyncLock, deviceClientOptions, deviceDatabaseName } from './device-client';
+import type { SyncClient, TokenSession } from '@outpost/client';
+import { automaticSync, backgroundSyncLock, deviceClientOptions, deviceDatabaseName } from './device-client';
 import { deviceId } from './session';
 import type { Session } from './session';
+import { readAutoSyncChoice } from './stored-session';
 
 /**
  * Who has the device's database open while this tab waits for it: another tab or window of the
@@ -16,14 +17,15 @@ const lookAgainMs = 500;
 
 /**
  * The signed-in user's sync client over IndexedDB: one database per clinic and user, so two
- * people sharing a tablet never read each other's unsynced work. `token` is asked before each
- * request, so signing in again gives the open client the new token. While another holder has the
- * database open, `onWaitForOtherTab` is told who, and again whenever that changes; the client
- * opens as soon as the holder lets it go.
+ * people sharing a tablet never read each other's unsynced work. `tokens` (the person's token
+ * session) is asked before each request, so a refresh, or signing in again, gives the open client
+ * the new token. It syncs by itself unless the person turned "Sync automatically" off on this
+ * device. While another holder has the database open, `onWaitForOtherTab` is told who, and again
+ * whenever that changes; the client opens as soon as the holder lets it go.
  */
-export function openClient(
+export async function openClient(
   session: Session,
-  token: () => string,
+  tokens: Pick<TokenSession, 'getToken' | 'refreshNow'>,
   onWaitForOtherTab: (holder: RecordsHolder) => void,
 ): Promise<SyncClient> {
   const name = deviceDatabaseName(session);
@@ -36,16 +38,20 @@ export function openClient(
     told = holder;
     onWaitForOtherTab(holder);
   };
+  // The person's choice on this device, kept where the service worker reads it too (decision 0034).
+  const automatic = await readAutoSyncChoice(session).catch((err: unknown) => {
+    console.error('"Sync automatically" could not be read; it stays on:', err);
+    return true;
+  });
   const opening = createSyncClient({
     // One tab at a time: a second tab waits until the first is closed (see indexedDbStore).
-    ...deviceClientOptions(session, deviceId(), token, {
+    ...deviceClientOptions(session, deviceId(), tokens, {
       onWaitForOtherTab: () => {
         void look();
         lookingAgain = setInterval(() => void look(), lookAgainMs);
       },
     }),
-    // live: a colleague's change shows on an open screen within moments, not at the next minute.
-    autoSync: { onReconnect: true, afterWrite: true, intervalMs: 60_000, live: true },
+    autoSync: automatic ? automaticSync : false,
     // The browser's online event misses a link that comes back without an interface change (a
     // clinic router regaining its uplink): ask the server every 10 s, and sync as soon as it answers.
     probeIntervalMs: 10_000,

@@ -11,6 +11,7 @@ export type Route =
   | { page: 'patient'; id: string }
   | { page: 'conflicts' }
   | { page: 'statistics' }
+  | { page: 'audit' }
   | { page: 'sync' }
   | { page: 'not-found' };
 
@@ -22,6 +23,7 @@ export function parseRoute(pathname: string): Route {
   }
   if (parts[0] === 'conflicts') return { page: 'conflicts' };
   if (parts[0] === 'statistics') return { page: 'statistics' };
+  if (parts[0] === 'audit') return { page: 'audit' };
   if (parts[0] === 'sync') return { page: 'sync' };
   return { page: 'patients' };
 }

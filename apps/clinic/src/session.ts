@@ -1,11 +1,23 @@
-import { createHttpTransport } from '@outpost/client';
+import { createTokenSession } from '@outpost/client';
+import type { TokenSession } from '@outpost/client';
 import { uuidv7 } from '@outpost/core';
-import { forgetSessionForWorker, keepSessionForWorker } from './worker-session';
+import {
+  clinicTokenSession,
+  personOf,
+  readStoredSession,
+  samePerson,
+  takeStoredSession,
+  withSessionLock,
+  writeStoredSession,
+} from './stored-session';
 
-/** Who is signed in on this browser. Kept in localStorage so the app opens offline, signed in. */
+/**
+ * Who is signed in on this browser. Kept in localStorage, read synchronously as the app starts, so
+ * that it opens offline, signed in, on that person's records at once; written only at sign-in and
+ * sign-out, so another tab's `storage` event means exactly that. Nothing secret: the header shows
+ * it. The tokens are in IndexedDB (stored-session.ts), where the service worker reads them too.
+ */
 export interface Session {
-  token: string;
-  expiresAt: string;
   email: string;
   userId: string;
   tenant: string;
@@ -15,53 +27,132 @@ export interface Session {
 const sessionKey = 'outpost.session';
 const deviceKey = 'outpost.deviceId';
 
-export function loadSession(): Session | null {
+function identityOf(value: unknown): Session | null {
+  if (typeof value !== 'object' || value === null) return null;
+  const { email, userId, tenant, roles } = value as Partial<Record<keyof Session, unknown>>;
+  if (typeof email !== 'string' || typeof userId !== 'string' || typeof tenant !== 'string') return null;
+  if (!Array.isArray(roles) || !roles.every((role) => typeof role === 'string')) return null;
+  return { email, userId, tenant, roles: roles as string[] };
+}
+
+function readKey(): unknown {
   const text = localStorage.getItem(sessionKey);
   if (text === null) return null;
   try {
-    return JSON.parse(text) as Session;
+    return JSON.parse(text) as unknown;
   } catch {
-    localStorage.removeItem(sessionKey);
-    return null;
+    return undefined;
   }
+}
+
+export function loadSession(): Session | null {
+  const identity = identityOf(readKey());
+  if (identity === null) localStorage.removeItem(sessionKey);
+  return identity;
+}
+
+/** Writes who signed in (never a token). Unchanged, it fires no `storage` event in the other tabs. */
+function keepIdentity(identity: Session): Session {
+  const { email, userId, tenant, roles } = identity;
+  localStorage.setItem(sessionKey, JSON.stringify({ email, userId, tenant, roles }));
+  return identity;
+}
+
+/**
+ * The previous version kept the whole session, its token included, in `outpost.session` (and a
+ * copy for the worker in IndexedDB, or none on a tablet signed in before decision 0026). Once per
+ * page, before any token is read: the token goes into the stored session, and out of
+ * localStorage, so the person stays signed in, with the token in one place. That session has no
+ * refresh token: it serves until the server refuses it, then the password is asked once, and the
+ * sign-in after it renews itself.
+ */
+let previousVersion: Promise<void> | null = null;
+
+export function previousVersionMoved(): Promise<void> {
+  previousVersion ??= movePreviousVersion().catch((err: unknown) =>
+    console.error("The previous version's sign-in could not be moved:", err),
+  );
+  return previousVersion;
+}
+
+interface PreviousVersionSession extends Session {
+  token: string;
+  expiresAt: string;
+}
+
+function previousVersionSession(): PreviousVersionSession | null {
+  const value = readKey();
+  const identity = identityOf(value);
+  const { token, expiresAt } = (value ?? {}) as { token?: unknown; expiresAt?: unknown };
+  if (identity === null || typeof token !== 'string' || typeof expiresAt !== 'string') return null;
+  return { ...identity, token, expiresAt };
+}
+
+async function movePreviousVersion(): Promise<void> {
+  if (previousVersionSession() === null) return;
+  await withSessionLock(async () => {
+    // Read again under the lock: another tab of this version may have moved it meanwhile.
+    const previous = previousVersionSession();
+    if (previous === null) return;
+    const { token, expiresAt, ...identity } = previous;
+    const person = { tenant: identity.tenant, userId: identity.userId };
+    const stored = await readStoredSession();
+    // A renewable session of the same person is newer than the previous version's token: kept.
+    if (!(stored !== null && samePerson(personOf(stored), person) && stored.refreshToken !== undefined))
+      await writeStoredSession({
+        token,
+        expiresAt,
+        user: { id: identity.userId, tenant: identity.tenant, roles: [...identity.roles] },
+        ...person,
+        deviceId: deviceId(),
+        email: identity.email,
+      });
+    keepIdentity(identity);
+  });
+}
+
+/**
+ * The token session of `owner`, for their sync client and the server calls of their pages: it
+ * reads and sends only their tokens, refreshes them (one context at a time, tabs and the service
+ * worker alike), and refuses to store another person's sign-in.
+ */
+export function tokenSessionFor(owner: Session): TokenSession {
+  return clinicTokenSession({
+    owner: { tenant: owner.tenant, userId: owner.userId },
+    deviceId: deviceId(),
+    email: owner.email,
+    before: previousVersionMoved,
+  });
+}
+
+function identityFrom(email: string, user: { id: string; tenant: string; roles: string[] }): Session {
+  return { email, userId: user.id, tenant: user.tenant, roles: user.roles };
 }
 
 /** Signs in against the server this page came from. Throws the server's error (e.g. wrong password). */
 export async function signIn(email: string, password: string): Promise<Session> {
-  const transport = createHttpTransport({ url: location.origin });
-  const answer = await transport.login(email, password);
-  const session: Session = {
-    token: answer.token,
-    expiresAt: answer.expiresAt,
-    email,
-    userId: answer.user.id,
-    tenant: answer.user.tenant,
-    roles: answer.user.roles,
-  };
-  localStorage.setItem(sessionKey, JSON.stringify(session));
-  // The service worker syncs with no tab open (decision 0026). Without the copy it only asks open
-  // tabs, as before, so a browser refusing it (no IndexedDB) does not stop the sign-in.
-  await keepSessionForWorker({ ...session, deviceId: deviceId() }).catch((err: unknown) =>
-    console.error('The app cannot sync with no tab open:', err),
-  );
-  return session;
+  await previousVersionMoved();
+  const session = clinicTokenSession({ owner: null, deviceId: deviceId(), email });
+  const answer = await session.signIn(email, password);
+  return keepIdentity(identityFrom(email, answer.user));
 }
 
 /**
- * The token sent by a sync client opened for `owner`: that same person's newest sign-in (signing
- * in again after the token expired renews it without reopening their records), never another
- * person's. A client still finishing while one person signs out and another signs in must not
- * carry the first one's outbox into the second one's clinic; the client's close() stops it too.
+ * The same person signs in again once the server refused to renew their session (their refresh
+ * token revoked, or 90 days passed): the records and the client stay open. Refused, and nothing
+ * stored, when the password signs in anyone else.
  */
-export function tokenFor(owner: Session, current: Session | null): string {
-  const samePerson = current !== null && current.tenant === owner.tenant && current.userId === owner.userId;
-  return samePerson ? current.token : owner.token;
+export async function signInAgain(owner: Session, password: string): Promise<Session> {
+  await previousVersionMoved();
+  const answer = await tokenSessionFor(owner).signIn(owner.email, password);
+  return keepIdentity(identityFrom(owner.email, answer.user));
 }
 
 /**
  * Calls `changed` with the session whenever another tab of this browser signs in or out. A tab
  * left open (or waiting for the first to close) must not stay signed in as, or open the records
- * of, a person who signed out elsewhere on a shared tablet.
+ * of, a person who signed out elsewhere on a shared tablet. A refresh of the tokens, in IndexedDB,
+ * fires nothing here: it is not a sign-in.
  */
 export function onSessionChangedElsewhere(changed: (session: Session | null) => void): () => void {
   const onStorage = (event: StorageEvent) => {
@@ -74,15 +165,35 @@ export function onSessionChangedElsewhere(changed: (session: Session | null) => 
 }
 
 /**
- * Forgets the sign-in, the service worker's copy too: with no tab open the worker sends nothing
- * more as this person. The device's records and unsynced changes stay for the next sign-in.
- * Resolves once the copy is gone.
+ * Signs out. The tokens leave the device first, durably, in one transaction: from then on neither
+ * a tab nor the service worker can send anything as this person, even if the tab is closed
+ * straight after, and a refresh ending meanwhile elsewhere stores nothing. Then who is signed in
+ * goes, which tells the other tabs, and `forgotten` is called (this tab's screen and client
+ * follow), in that order as before: a tab waiting for the records hears of the sign-out before
+ * this one lets them go. Then the server ends the session (the library's `signOut`, over the
+ * tokens just taken off the device), as far as the network lets it. Offline, the server is not
+ * told, and nothing is kept to tell it later: the refresh token is gone from the tablet, and would
+ * be a live credential on it until then. The device's records and unsynced changes stay for the
+ * next sign-in.
  */
-export async function signOut(): Promise<void> {
+export async function signOut(forgotten: () => void = () => {}): Promise<{ revoked: boolean }> {
+  const held = await takeStoredSession().catch((err: unknown) => {
+    console.error('The sign-in could not be removed from this device:', err);
+    return null;
+  });
   localStorage.removeItem(sessionKey);
-  await forgetSessionForWorker().catch((err: unknown) =>
-    console.error("The service worker's copy of the sign-in could not be removed:", err),
-  );
+  forgotten();
+  if (held?.refreshToken === undefined) return { revoked: false };
+  const ending = createTokenSession({
+    url: location.origin,
+    deviceId: held.deviceId,
+    load: () => Promise.resolve(held),
+    // Already off the device.
+    save: () => Promise.resolve(),
+    // Nothing else can reach these tokens any more.
+    lock: (_name, fn) => fn(),
+  });
+  return ending.signOut();
 }
 
 /** One id per browser profile, made on first use: the server's statistics name devices by it. */

@@ -1,10 +1,14 @@
 import { OfflineIndicator, SyncEnginePanel } from '@outpost/react';
+import type { TokenSession } from '@outpost/client';
 import { ConflictsPage } from './admin/conflicts-page';
 import { StatisticsPage } from './admin/statistics-page';
+import { AuditPage } from './admin/audit-page';
 import { PatientPage } from './patients/patient-page';
 import { PatientsPage } from './patients/patients-page';
+import { AutoSyncOff, AutoSyncSwitch } from './auto-sync-switch';
 import { personKey } from './device-client';
-import { LastSync } from './last-sync';
+import { DeviceStorage } from './device-storage';
+import { LastSync, OldestWaiting } from './last-sync';
 import { PageErrorBoundary, PageNotFound } from './page-error-boundary';
 import { RefusedChanges } from './refused-changes';
 import { SignInAgain } from './sign-in-again';
@@ -20,13 +24,15 @@ const photoWords = { one: 'photo', many: 'photos' };
 
 interface ShellProps {
   session: Session;
-  /** The same person signed in again (their token had expired): the new session. */
+  /** The person's tokens, for the server calls a page makes itself (Statistics). */
+  tokens: TokenSession;
+  /** The same person signed in again (their session could not be renewed): who signed in. */
   onSignedInAgain: (session: Session) => void;
   onSignOut: () => void;
 }
 
 /** Every page: the sync state and navigation on top, always visible, and the page below. */
-export function Shell({ session, onSignedInAgain, onSignOut }: ShellProps) {
+export function Shell({ session, tokens, onSignedInAgain, onSignOut }: ShellProps) {
   const route = useRoute();
   // Keys the error boundary: a page that failed is tried afresh at the next address.
   const address = useAddress();
@@ -54,6 +60,11 @@ export function Shell({ session, onSignedInAgain, onSignOut }: ShellProps) {
               Statistics
             </Link>
           ) : null}
+          {admin ? (
+            <Link href="/audit" aria-current={current('audit')}>
+              Audit log
+            </Link>
+          ) : null}
           <Link href="/sync" aria-current={current('sync')}>
             Sync details
           </Link>
@@ -63,31 +74,39 @@ export function Shell({ session, onSignedInAgain, onSignOut }: ShellProps) {
         </nav>
         <div className="sync-state">
           <OfflineIndicator fileWords={photoWords} />
+          <OldestWaiting />
           <LastSync person={personKey(session)} />
+          <AutoSyncOff />
         </div>
         <SignInAgain session={session} onSignedIn={onSignedInAgain} />
       </header>
       <main>
-        <PageErrorBoundary key={address}>{page(route, session)}</PageErrorBoundary>
+        <PageErrorBoundary key={address}>{page(route, session, tokens)}</PageErrorBoundary>
       </main>
     </>
   );
 }
 
-function page(route: Route, session: Session) {
+function page(route: Route, session: Session, tokens: TokenSession) {
   switch (route.page) {
     case 'patient':
       return <PatientPage id={route.id} session={session} />;
     case 'conflicts':
       return <ConflictsPage canResolve={isAdmin(session)} />;
     case 'statistics':
-      return <StatisticsPage session={session} />;
+      return <StatisticsPage tokens={tokens} />;
+    case 'audit':
+      return <AuditPage tokens={tokens} />;
     case 'sync':
       return (
         <section aria-labelledby="sync-heading">
           <h1 id="sync-heading">Sync details</h1>
           <SyncEnginePanel />
+          {/* Whether the tablet syncs by itself or only on "Sync now" above (decision 0034). */}
+          <AutoSyncSwitch person={session} />
           <WaitingChanges />
+          {/* Beside what waits: whether the browser keeps it, as it is only on this tablet. */}
+          <DeviceStorage />
           <RefusedChanges />
         </section>
       );

@@ -2,13 +2,16 @@ import { useEffect, useState } from 'react';
 import type { FormEvent } from 'react';
 import { useSyncClient, useSyncEngine, useSyncQueue } from '@outpost/react';
 import { FormError } from './form-error';
-import { signIn } from './session';
+import { signInAgain } from './session';
 import type { Session } from './session';
 
 /**
- * Shown once the server refuses this device's sign-in (401: the token expired, most often after
- * days away from the network). Nothing leaves the device meanwhile, so it says so and asks for the
- * password again; the client stays open, and the changes waiting go as soon as the new token does.
+ * Shown once the server refuses this device's sign-in (401) and the session cannot renew itself:
+ * its refresh token was refused (the session was ended elsewhere, or its 90 days passed), or it
+ * has none (a sign-in kept by the previous version). An access token that merely expired, after
+ * days away from the network, is renewed without asking anything. Nothing leaves the device
+ * meanwhile, so it says so and asks for the password again; the client stays open, and the changes
+ * waiting go as soon as the new token does.
  */
 export function SignInAgain({
   session,
@@ -38,11 +41,8 @@ export function SignInAgain({
     setBusy(true);
     setError(null);
     try {
-      const renewed = await signIn(session.email, password);
-      if (renewed.userId !== session.userId || renewed.tenant !== session.tenant) {
-        throw new Error('That sign-in is for another account.');
-      }
-      onSignedIn(renewed);
+      // Refused, and nothing stored, when it signs in anyone else.
+      onSignedIn(await signInAgain(session, password));
       setRefused(false);
       void sync({ manual: true });
     } catch (err) {
@@ -62,7 +62,7 @@ export function SignInAgain({
   return (
     <form className="sign-in-again" aria-label="Sign in again" onSubmit={(e) => void submit(e)}>
       <p role="alert">
-        The server no longer accepts this device&rsquo;s sign-in: it has expired.{' '}
+        The server no longer accepts this device&rsquo;s sign-in: it has expired or was ended.{' '}
         {waiting > 0
           ? `${waiting === 1 ? 'The change' : `The ${waiting} changes`} waiting stay${waiting === 1 ? 's' : ''} on this device until you sign in again.`
           : 'Sign in again to keep syncing.'}

@@ -1,17 +1,43 @@
+/** "14:02": the time of day, as the tablet writes it. */
+function timeOfDay(at: Date): string {
+  return at.toLocaleTimeString([], { hour: '2-digit', minute: '2-digit' });
+}
+
+/** "21 Nov 2026": a day, with its year (a tablet may have been offline across a new year). */
+function day(at: Date): string {
+  return at.toLocaleDateString([], { day: 'numeric', month: 'short', year: 'numeric' });
+}
+
 /**
  * When a sync happened, as the header says it: the time of day for today, with the day for any
  * other ("at 14:02" read on a tablet two days offline would claim the records are fresh).
  */
 export function syncTime(iso: string, now: Date): string {
   const at = new Date(iso);
-  const time = at.toLocaleTimeString([], { hour: '2-digit', minute: '2-digit' });
-  if (at.toDateString() === now.toDateString()) return `at ${time}`;
-  return `on ${at.toLocaleDateString([], { day: 'numeric', month: 'short', year: 'numeric' })} at ${time}`;
+  if (at.toDateString() === now.toDateString()) return `at ${timeOfDay(at)}`;
+  return `on ${day(at)} at ${timeOfDay(at)}`;
 }
 
-/** The later of two sync times (ISO); either may be missing, and an unreadable one loses to the other. */
-export function latestSyncTime(a: string | null, b: string | null): string | null {
-  if (b === null || Number.isNaN(Date.parse(b))) return a;
-  if (a === null || Number.isNaN(Date.parse(a))) return b;
-  return Date.parse(b) > Date.parse(a) ? b : a;
+/**
+ * Since when a change has waited to be sent, read by a nurse who must know that unsent work is
+ * getting old: "since 14:02" today, "since yesterday at 14:02", else "since 21 Nov 2026 at 14:02".
+ */
+export function waitingSince(iso: string, now: Date): string {
+  const at = new Date(iso);
+  if (at.toDateString() === now.toDateString()) return `since ${timeOfDay(at)}`;
+  const yesterday = new Date(now);
+  yesterday.setDate(now.getDate() - 1);
+  if (at.toDateString() === yesterday.toDateString()) return `since yesterday at ${timeOfDay(at)}`;
+  return `since ${day(at)} at ${timeOfDay(at)}`;
+}
+
+/**
+ * How many changes wait and since when the oldest has: "1 change waiting since 14:02", "3 changes
+ * waiting, the oldest since yesterday at 14:02"; null when none waits.
+ */
+export function waitingText(count: number, oldestAt: string | null, now: Date): string | null {
+  if (count === 0) return null;
+  const since = oldestAt === null || Number.isNaN(Date.parse(oldestAt)) ? null : waitingSince(oldestAt, now);
+  if (count === 1) return since === null ? '1 change waiting' : `1 change waiting ${since}`;
+  return since === null ? `${count} changes waiting` : `${count} changes waiting, the oldest ${since}`;
 }

@@ -2,7 +2,9 @@ import { useEffect, useMemo, useState } from 'react';
 import { isWithdrawable, stillToGo } from '@outpost/client';
 import type { LocalFile, OutboxEntry, SyncClient } from '@outpost/client';
 import { useSyncClient, useSyncQueue } from '@outpost/react';
+import { waitingText } from './sync-time';
 import { typedText } from './typed-text';
+import { useNow } from './use-now';
 
 /** What each collection is called on screen. */
 const kinds: Readonly<Record<string, string>> = {
@@ -79,8 +81,9 @@ function useLabels(client: SyncClient, ops: readonly OutboxEntry[]): ReadonlyMap
  */
 export function WaitingChanges() {
   const client = useSyncClient();
-  const { operations, withdraw } = useSyncQueue();
+  const { operations, stats, withdraw } = useSyncQueue();
   const waiting = useMemo(() => operations.filter(stillToGo), [operations]);
+  const now = useNow();
   const labels = useLabels(client, waiting);
   const [outcome, setOutcome] = useState<{ error: string | null; done: string | null }>({
     error: null,
@@ -140,36 +143,40 @@ export function WaitingChanges() {
       {waiting.length === 0 ? (
         <p>Nothing on this tablet waits to be sent.</p>
       ) : (
-        <table aria-label="Changes waiting to be sent">
-          <thead>
-            <tr>
-              <th scope="col">When</th>
-              <th scope="col">Change</th>
-              <th scope="col">What was typed</th>
-              <th scope="col">State</th>
-              <th scope="col">Take back</th>
-            </tr>
-          </thead>
-          <tbody>
-            {waiting.map((op) => (
-              <tr key={op.seq}>
-                <td>{new Date(op.createdAt).toLocaleString()}</td>
-                <td>{describeChange(op, labels.get(op.seq) ?? '')}</td>
-                <td>{typedText(op.data)}</td>
-                <td>{standing(op)}</td>
-                <td>
-                  {isWithdrawable(op) ? (
-                    <button type="button" onClick={() => void ask(op)}>
-                      Withdraw
-                    </button>
-                  ) : (
-                    '—'
-                  )}
-                </td>
+        <>
+          {/* How old the unsent work is: the longer it waits, the more a lost tablet would lose. */}
+          <p>{waitingText(waiting.length, stats.oldestPendingAt, now)}.</p>
+          <table aria-label="Changes waiting to be sent">
+            <thead>
+              <tr>
+                <th scope="col">When</th>
+                <th scope="col">Change</th>
+                <th scope="col">What was typed</th>
+                <th scope="col">State</th>
+                <th scope="col">Take back</th>
               </tr>
-            ))}
-          </tbody>
-        </table>
+            </thead>
+            <tbody>
+              {waiting.map((op) => (
+                <tr key={op.seq}>
+                  <td>{new Date(op.createdAt).toLocaleString()}</td>
+                  <td>{describeChange(op, labels.get(op.seq) ?? '')}</td>
+                  <td>{typedText(op.data)}</td>
+                  <td>{standing(op)}</td>
+                  <td>
+                    {isWithdrawable(op) ? (
+                      <button type="button" onClick={() => void ask(op)}>
+                        Withdraw
+                      </button>
+                    ) : (
+                      '—'
+                    )}
+                  </td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </>
       )}
     </section>
   );

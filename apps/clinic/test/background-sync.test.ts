@@ -1,20 +1,26 @@
 // Background Sync with the app's tab closed: a nurse registers a patient offline and closes the
 // app; when the network returns, the browser wakes the service worker, which syncs the device by
-// itself. With the tab open it leaves the records to the tab; signed out, or refused by the server,
-// it sends nothing. Its sync shows in "Last synced" of a tab opened later; a tab online with the
-// server failing asks for a wake-up too; a tab opened during the worker's sync says what it waits
-// for. The event is fired as the browser fires it, through the DevTools protocol.
+// itself, renewing an access token that expired meanwhile with the refresh token the tabs share.
+// With the tab open it leaves the records to the tab; signed out, refused by the server, or with
+// "Sync automatically" off, it sends nothing. Its sync shows in "Last synced" of a tab opened later (its client keeps the time
+// in the store the tab opens); a tab online with the server failing asks for a wake-up too; a tab
+// opened during the worker's sync says what it waits for. The event is fired as the browser fires
+// it, through the DevTools protocol.
 import { describe, expect, it } from 'vitest';
 import type { BrowserContext, Page, Worker } from 'playwright-core';
 import {
   chromiumAvailable,
   clinicSuite,
+  deviceDatabase,
   password,
   registerPatient,
   screenshot,
   serviceWorkerReady,
   signIn,
   statusText,
+  storedLastSync,
+  storedSession,
+  timeOfDay,
 } from './clinic-fixture';
 
 /** The API calls made in `context`, by the app's pages and by its service worker, as paths. */
@@ -68,46 +74,26 @@ function syncTags(page: Page): Promise<string[]> {
   });
 }
 
-/** The service worker's copy of the sign-in (token, tenant, user, device), or null. */
-function workerSessionCopy(where: Page | Worker): Promise<Record<string, string> | null> {
-  const read = () =>
-    new Promise<Record<string, string> | null>((resolve, reject) => {
-      const open = indexedDB.open('outpost-clinic-worker-session');
-      // Not there yet: reading must not create it, or the app could not make its table.
-      open.onupgradeneeded = () => open.transaction?.abort();
-      open.onerror = () => resolve(null);
-      open.onsuccess = () => {
-        const db = open.result;
-        const get = db.transaction('session').objectStore('session').get('current');
-        get.onsuccess = () => {
-          db.close();
-          resolve((get.result as Record<string, string> | undefined) ?? null);
-        };
-        get.onerror = () => reject(get.error);
-      };
-    });
-  // Narrowed for the type checker: a page's and a worker's evaluate take the same function.
-  return 'goto' in where ? where.evaluate(read) : where.evaluate(read);
-}
-
-/** When the service worker last synced `person`'s records ('clinic-a/<user id>'), as it keeps it for the header, or null. */
-function workerSyncTime(worker: Worker, person: string): Promise<string | null> {
-  return worker.evaluate(
-    (key) =>
-      new Promise<string | null>((resolve, reject) => {
+/** The "Sync automatically" choices kept on the tablet for the worker (`autoSync:<person>`): false when off. */
+function autoSyncKept(page: Page): Promise<unknown[]> {
+  return page.evaluate(
+    () =>
+      new Promise<unknown[]>((resolve, reject) => {
         const open = indexedDB.open('outpost-clinic-worker-session');
         open.onerror = () => reject(open.error);
         open.onsuccess = () => {
           const db = open.result;
-          const get = db.transaction('session').objectStore('session').get(key);
-          get.onsuccess = () => {
+          const read = db
+            .transaction('session')
+            .objectStore('session')
+            .getAll(IDBKeyRange.bound('autoSync:', 'autoSync:\uffff'));
+          read.onsuccess = () => {
             db.close();
-            resolve(typeof get.result === 'string' ? get.result : null);
+            resolve(read.result);
           };
-          get.onerror = () => reject(get.error);
+          read.onerror = () => reject(read.error);
         };
       }),
-    `synced:${person}`,
   );
 }
 
@@ -132,6 +118,8 @@ async function recordsLetGo(context: BrowserContext): Promise<void> {
 }
 
 const quietMs = 3_000;
+const hour = 60 * 60 * 1000;
+const day = 24 * hour;
 
 describe.runIf(chromiumAvailable())('Background Sync in the clinic app', () => {
   const suite = clinicSuite();
@@ -223,12 +211,13 @@ describe.runIf(chromiumAvailable())('Background Sync in the clinic app', () => {
     await context.close();
   });
 
-  it("sends nothing once the nurse signed out: the worker's copy of the sign-in goes with it", async () => {
+  it('sends nothing once the nurse signed out: the sign-in the worker shares with the tabs goes with it', async () => {
     const { context, calls, page, blank, fireSync } = await nurseTablet();
-    // Signing in kept what the worker needs: the token, whose records, and this tablet's id.
-    expect(await workerSessionCopy(page)).toMatchObject({
+    // Signing in kept what the worker needs, where it reads it: the tokens, whose records, this tablet's id.
+    expect(await storedSession(page)).toMatchObject({
       token: expect.any(String),
       expiresAt: expect.any(String),
+      refreshToken: expect.any(String),
       tenant: 'clinic-a',
       userId: expect.any(String),
       deviceId: expect.stringMatching(/^browser-/),
@@ -237,7 +226,7 @@ describe.runIf(chromiumAvailable())('Background Sync in the clinic app', () => {
 
     await page.getByRole('button', { name: 'Sign out' }).click();
     await page.getByRole('button', { name: 'Sign in' }).waitFor();
-    expect(await workerSessionCopy(page)).toBeNull();
+    await expect.poll(() => storedSession(page)).toBeNull();
     await page.close();
 
     await networkBack(context);
@@ -254,28 +243,76 @@ describe.runIf(chromiumAvailable())('Background Sync in the clinic app', () => {
     await context.close();
   });
 
-  it('stops once the server refuses the sign-in, and the change goes after the nurse signs in again', async () => {
+  it('renews an access token that expired meanwhile and sends the change, with the app closed', async () => {
     const { context, calls, page, fireSync } = await nurseTablet();
-    await registerOffline(context, page, 'Chifundo Banda');
+    const before = await storedSession(page);
+    await registerOffline(context, page, 'Alinafe Kachingwe');
     await page.close();
     await recordsLetGo(context);
-    // Days pass: the server no longer accepts her token, though the tablet's clock has not reached
-    // its expiry (a tablet's clock is not the server's).
-    suite.clinic.setClockAhead(3 * 24 * 60 * 60 * 1000);
+    // Three days pass: the server no longer takes her access token (12 hours), though the tablet's
+    // clock has not reached its expiry (a tablet's clock is not the server's); her refresh token
+    // (30 days) it still takes.
+    suite.clinic.setClockAhead(3 * day);
     try {
       await networkBack(context);
       await fireSync();
-      // One try, refused: the worker forgets the token rather than try it at every wake-up.
-      await expect.poll(() => calls.worker, { timeout: 20_000 }).toContain('/v1/sync/push');
+      await expect.poll(() => patientsNamed('Alinafe Kachingwe'), { timeout: 20_000 }).toHaveLength(1);
+      // The worker renewed the token itself, with nobody there to type a password...
+      expect(calls.worker).toContain('/v1/auth/refresh');
+      expect(calls.page).not.toContain('/v1/auth/refresh');
+      // ...and stored the new pair where the tabs read it.
+      const after = await storedSession(await serviceWorkerOf(context));
+      expect(after?.token).not.toBe(before?.token);
+      expect(after?.refreshToken).toEqual(expect.any(String));
+      expect(after?.refreshToken).not.toBe(before?.refreshToken);
+
+      // Opened again, the app is signed in with the worker's token, and asks for nothing.
+      const reopened = await context.newPage();
+      reopened.setDefaultTimeout(15_000);
+      await reopened.goto(suite.clinic.url);
+      await reopened.getByRole('link', { name: 'Alinafe Kachingwe' }).waitFor();
+      await reopened.getByText('No changes waiting').waitFor();
+      await statusText(reopened, 'Online').waitFor();
+      await reopened.waitForTimeout(quietMs);
+      expect(await reopened.getByRole('form', { name: 'Sign in again' }).count()).toBe(0);
+      expect(await patientsNamed('Alinafe Kachingwe')).toHaveLength(1);
+    } finally {
+      suite.clinic.setClockAhead(0);
+      await context.close();
+    }
+  });
+
+  it('stops once the server refuses to renew the sign-in, and the change goes after the nurse signs in again', async () => {
+    const { context, calls, page, fireSync } = await nurseTablet();
+    // Her session is ended elsewhere (its refresh token revoked, as a sign-out with it does).
+    await suite.clinic.logout((await storedSession(page))?.refreshToken ?? '');
+    await registerOffline(context, page, 'Chifundo Banda');
+    await page.close();
+    await recordsLetGo(context);
+    // 13 hours pass on the server: her access token has expired there too.
+    suite.clinic.setClockAhead(13 * hour);
+    try {
+      await networkBack(context);
+      await fireSync();
+      // One try, refused, and the refresh too: the session is kept without its refresh token, which
+      // nothing sends again.
+      await expect.poll(() => calls.worker, { timeout: 20_000 }).toContain('/v1/auth/refresh');
       const worker = await serviceWorkerOf(context);
-      await expect.poll(() => workerSessionCopy(worker), { timeout: 10_000 }).toBeNull();
-      const triedBefore = calls.worker.length;
+      await expect
+        .poll(async () => {
+          const stored = await storedSession(worker);
+          return stored !== null && stored.refreshToken === undefined;
+        })
+        .toBe(true);
+      const refreshes = () => calls.worker.filter((path) => path === '/v1/auth/refresh').length;
+      const refreshedBefore = refreshes();
       await fireSync();
       await context.pages()[0]?.waitForTimeout(quietMs);
-      expect(calls.worker).toHaveLength(triedBefore);
+      expect(refreshes()).toBe(refreshedBefore);
       expect(await patientsNamed('Chifundo Banda')).toHaveLength(0);
 
-      // The app asks for her password; signing in again sends the change and keeps a new copy.
+      // The app asks for her password; signing in again sends the change and stores a session that
+      // renews itself again.
       const reopened = await context.newPage();
       reopened.setDefaultTimeout(15_000);
       await reopened.goto(suite.clinic.url);
@@ -284,22 +321,64 @@ describe.runIf(chromiumAvailable())('Background Sync in the clinic app', () => {
       await again.getByRole('button', { name: 'Sign in again' }).click();
       await reopened.getByText('No changes waiting').waitFor({ timeout: 20_000 });
       expect(await patientsNamed('Chifundo Banda')).toHaveLength(1);
-      expect(await workerSessionCopy(reopened)).toMatchObject({
+      expect(await storedSession(reopened)).toMatchObject({
         tenant: 'clinic-a',
         token: expect.any(String),
+        refreshToken: expect.any(String),
       });
     } finally {
+      suite.clinic.cut(false);
       suite.clinic.setClockAhead(0);
       await context.close();
     }
   });
 
-  it('says "Last synced" with the worker\'s sync in a tab opened offline after it, not the app\'s older one', async () => {
+  it('sends nothing by itself with "Sync automatically" off, even when Background Sync wakes it', async () => {
+    const { context, calls, page, fireSync } = await nurseTablet();
+    // Offline, a change is made, and the browser is asked for a wake-up; then the nurse turns
+    // automatic sync off (a costly mobile plan) and closes the app.
+    try {
+      await registerOffline(context, page, 'Madalitso Tembo');
+      await page.getByRole('link', { name: 'Sync details' }).click();
+      await page.getByRole('switch', { name: 'Sync automatically' }).uncheck();
+      await page.locator('.sync-state').getByText('Automatic sync off').waitFor();
+      // Kept where the worker reads it, beside the sign-in, before she closes the app.
+      await expect.poll(() => autoSyncKept(page)).toEqual([false]);
+      await page.close();
+      await recordsLetGo(context);
+
+      // The network returns and the browser wakes the worker for the registration made before.
+      await networkBack(context);
+      await fireSync();
+      await context.pages()[0]?.waitForTimeout(quietMs);
+      expect(calls.worker).toEqual([]);
+      expect(await patientsNamed('Madalitso Tembo')).toHaveLength(0);
+
+      // Opened again, the change waits for her "Sync now", which sends it.
+      const reopened = await context.newPage();
+      reopened.setDefaultTimeout(15_000);
+      await reopened.goto(suite.clinic.url);
+      await reopened.locator('.sync-state').getByText('Automatic sync off').waitFor();
+      await reopened.getByText('1 change waiting').waitFor();
+      await reopened.getByRole('button', { name: 'Sync now' }).first().click();
+      await reopened.getByText('No changes waiting').waitFor({ timeout: 20_000 });
+      expect(await patientsNamed('Madalitso Tembo')).toHaveLength(1);
+    } finally {
+      await networkBack(context);
+      await context.close();
+    }
+  });
+
+  it('says "Last synced" with the worker\'s sync in a tab opened offline after it, from the store they share', async () => {
     const { context, page, fireSync } = await nurseTablet();
-    const person = `clinic-a/${(await workerSessionCopy(page))?.['userId']}`;
+    const person = `clinic-a/${(await storedSession(page))?.userId}`;
+    const database = await deviceDatabase(page);
     await registerOffline(context, page, 'Tiyamike Gondwe');
-    // The tablet's app last synced yesterday: what its header says until something syncs again.
-    // (Written in, as the test cannot wait a day; the worker's sync below is today.)
+    // The tab's own sync, at sign-in, is in the store.
+    const tabSynced = await storedLastSync(page, database);
+    expect(tabSynced).not.toBeNull();
+    // The previous version of the app kept its own time, yesterday's here: the store's wins over it.
+    // (Written in, as the test cannot wait a day; the syncs of this test are today.)
     const yesterday = new Date(Date.now() - 24 * 60 * 60 * 1000).toISOString();
     await page.evaluate(({ key, at }) => localStorage.setItem(key, at), {
       key: `outpost.lastSynced.${person}`,
@@ -313,6 +392,9 @@ describe.runIf(chromiumAvailable())('Background Sync in the clinic app', () => {
     await expect.poll(() => patientsNamed('Tiyamike Gondwe'), { timeout: 20_000 }).toHaveLength(1);
     // The worker has finished (its pull too) once it lets the records go.
     await recordsLetGo(context);
+    // Its client kept the time of its sync in the device's store, later than the tab's.
+    const workerSynced = await storedLastSync(await serviceWorkerOf(context), database);
+    expect(Date.parse(workerSynced ?? '')).toBeGreaterThan(Date.parse(tabSynced ?? ''));
 
     // The network goes again, and the nurse opens the app: her records are as of the worker's sync.
     suite.clinic.cut(true);
@@ -327,14 +409,10 @@ describe.runIf(chromiumAvailable())('Background Sync in the clinic app', () => {
       // A time of today, not yesterday's date...
       expect(await header.innerText()).toMatch(/Last synced at [^;]+; the sync at/);
       await screenshot(reopened, 'last-synced-by-worker');
-      // ...the very time the worker kept when its sync ended.
-      const workerSynced = await workerSyncTime(await serviceWorkerOf(context), person);
-      expect(Date.parse(workerSynced ?? '')).toBeGreaterThan(Date.parse(yesterday));
-      const at = await reopened.evaluate(
-        (iso) => new Date(iso).toLocaleTimeString([], { hour: '2-digit', minute: '2-digit' }),
-        workerSynced ?? '',
+      // ...the very time the worker's client kept when its sync ended.
+      expect(await header.innerText()).toContain(
+        `Last synced at ${await timeOfDay(reopened, workerSynced ?? '')};`,
       );
-      expect(await header.innerText()).toContain(`Last synced at ${at};`);
     } finally {
       suite.clinic.cut(false);
       await context.close();

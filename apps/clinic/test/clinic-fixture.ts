@@ -7,7 +7,7 @@ import { fileURLToPath } from 'node:url';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { chromium } from 'playwright-core';
-import type { Browser, Page } from 'playwright-core';
+import type { Browser, Page, Worker } from 'playwright-core';
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll } from 'vitest';
 import { fieldClinic } from '@outpost/examples';
@@ -70,7 +70,21 @@ export interface Clinic {
    */
   setClockAhead(ms: number): void;
   token(email: string): Promise<string>;
+  /** What the server's login answers `email` (the previous version of the app kept part of it). */
+  login(email: string): Promise<LoginAnswer>;
+  /** Sends `refreshToken` to POST /v1/auth/refresh, as a device would, and answers the status. */
+  refresh(refreshToken: string): Promise<number>;
+  /** Ends the session of `refreshToken` (POST /v1/auth/logout), as a sign-out elsewhere would. */
+  logout(refreshToken: string): Promise<void>;
   close(): Promise<void>;
+}
+
+/** The server's answer to a login. */
+export interface LoginAnswer {
+  token: string;
+  expiresAt: string;
+  refreshToken?: string;
+  user: { id: string; tenant: string; roles: string[] };
 }
 
 export async function startClinic(appDir: string): Promise<Clinic> {
@@ -99,6 +113,14 @@ export async function startClinic(appDir: string): Promise<Clinic> {
     users.map((u) => ({ ...u, password })),
   );
   const url = await app.listen({ port: 0, host: '127.0.0.1' });
+  const login = async (email: string): Promise<LoginAnswer> => {
+    const res = await fetch(`${url}/v1/auth/login`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ email, password }),
+    });
+    return (await res.json()) as LoginAnswer;
+  };
   return {
     url,
     app,
@@ -114,13 +136,24 @@ export async function startClinic(appDir: string): Promise<Clinic> {
     setClockAhead: (ms) => {
       clockAheadMs = ms;
     },
-    async token(email) {
-      const res = await fetch(`${url}/v1/auth/login`, {
+    token: async (email) => (await login(email)).token,
+    login,
+    async refresh(refreshToken) {
+      const res = await fetch(`${url}/v1/auth/refresh`, {
         method: 'POST',
         headers: { 'content-type': 'application/json' },
-        body: JSON.stringify({ email, password }),
+        body: JSON.stringify({ refreshToken }),
       });
-      return ((await res.json()) as { token: string }).token;
+      await res.body?.cancel();
+      return res.status;
+    },
+    async logout(refreshToken) {
+      const res = await fetch(`${url}/v1/auth/logout`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ refreshToken }),
+      });
+      if (res.status !== 204) throw new Error(`logout answered ${res.status}`);
     },
     async close() {
       await app.close();
@@ -259,4 +292,89 @@ export async function serviceWorkerReady(page: Page): Promise<void> {
     if (!navigator.serviceWorker.controller)
       await new Promise((resolve) => navigator.serviceWorker.addEventListener('controllerchange', resolve));
   });
+}
+
+/**
+ * The sign-in the tabs and the service worker share (`current` in the `outpost-clinic-worker-session`
+ * database: tokens, whose records, device id), read in a page of the app or its worker; null when
+ * nobody is signed in.
+ */
+export function storedSession(where: Page | Worker): Promise<StoredSignIn | null> {
+  const read = () =>
+    new Promise<StoredSignIn | null>((resolve, reject) => {
+      const open = indexedDB.open('outpost-clinic-worker-session');
+      // Not there yet: reading must not create it, or the app could not make its table.
+      open.onupgradeneeded = () => open.transaction?.abort();
+      open.onerror = () => resolve(null);
+      open.onsuccess = () => {
+        const db = open.result;
+        const get = db.transaction('session').objectStore('session').get('current');
+        get.onsuccess = () => {
+          db.close();
+          resolve((get.result as StoredSignIn | undefined) ?? null);
+        };
+        get.onerror = () => reject(get.error);
+      };
+    });
+  // Narrowed for the type checker: a page's and a worker's evaluate take the same function.
+  return 'goto' in where ? where.evaluate(read) : where.evaluate(read);
+}
+
+/** What `storedSession` reads: the fields the tests look at. */
+export interface StoredSignIn {
+  token: string;
+  expiresAt: string;
+  refreshToken?: string;
+  refreshExpiresAt?: string;
+  tenant: string;
+  userId: string;
+  deviceId: string;
+  email?: string;
+}
+
+/** The signed-in person's device database (`outpost-<tenant>-<user id>`), from the session the page keeps. */
+export function deviceDatabase(page: Page): Promise<string> {
+  return page.evaluate(() => {
+    const session = JSON.parse(localStorage.getItem('outpost.session') ?? 'null') as {
+      tenant: string;
+      userId: string;
+    } | null;
+    if (session === null) throw new Error('nobody is signed in on this page');
+    return `outpost-${session.tenant}-${session.userId}`;
+  });
+}
+
+/**
+ * When the device last synced as a whole, as the client keeps it in its store (`sync.lastSyncedAt`
+ * in the `meta` table, what `queue.stats().lastSyncAt` reads), read from IndexedDB in a page of the
+ * app or its service worker; null when the store has none.
+ */
+export function storedLastSync(where: Page | Worker, database: string): Promise<string | null> {
+  const read = (name: string) =>
+    new Promise<string | null>((resolve, reject) => {
+      const open = indexedDB.open(name);
+      // Not there: reading must not create it.
+      open.onupgradeneeded = () => open.transaction?.abort();
+      open.onerror = () => resolve(null);
+      open.onsuccess = () => {
+        const db = open.result;
+        const get = db.transaction('meta').objectStore('meta').get('sync.lastSyncedAt');
+        get.onsuccess = () => {
+          db.close();
+          const row = get.result as { value?: unknown } | undefined;
+          resolve(typeof row?.value === 'string' ? row.value : null);
+        };
+        get.onerror = () => reject(get.error);
+      };
+    });
+  // Narrowed for the type checker: a page's and a worker's evaluate take the same function.
+  return 'goto' in where ? where.evaluate(read, database) : where.evaluate(read, database);
+}
+
+/** "14:02": a time (ISO) as the app writes a time of day, in the page's locale and time zone. */
+export function timeOfDay(page: Page, iso: string): Promise<string> {
+  return page.evaluate(
+    (at) => new Date(at).toLocaleTimeString([], { hour: '2-digit', minute: '2-digit' }),
+    iso,
+  );
 }

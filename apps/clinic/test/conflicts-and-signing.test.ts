@@ -11,6 +11,7 @@ import {
   screenshot,
   signIn,
   statusText,
+  storedSession,
 } from './clinic-fixture';
 
 describe.runIf(chromiumAvailable())('conflicts and signed notes in the clinic app', () => {
@@ -301,12 +302,12 @@ describe.runIf(chromiumAvailable())('conflicts and signed notes in the clinic ap
     expect(note).toBeDefined();
     const before = note?.dataJson;
     // A forged edit: the signed-in user's own token, a well-formed push, sent from the page by hand.
+    const token = (await storedSession(page))?.token;
     const answer = await page.evaluate(
-      async ({ id, version }) => {
-        const session = JSON.parse(localStorage.getItem('outpost.session') ?? '{}') as { token: string };
+      async ({ id, version, token }) => {
         const res = await fetch('/v1/sync/push', {
           method: 'POST',
-          headers: { 'content-type': 'application/json', authorization: `Bearer ${session.token}` },
+          headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
           body: JSON.stringify({
             clientId: 'forger',
             deviceId: 'forger',
@@ -324,7 +325,7 @@ describe.runIf(chromiumAvailable())('conflicts and signed notes in the clinic ap
         });
         return { status: res.status, body: (await res.json()) as { results: Array<{ status: string }> } };
       },
-      { id: note?.id ?? '', version: note?.version ?? 0 },
+      { id: note?.id ?? '', version: note?.version ?? 0, token: token ?? '' },
     );
     expect(answer.status).toBe(200);
     expect(answer.body.results[0]?.status).not.toBe('applied');

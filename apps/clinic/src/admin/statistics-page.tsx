@@ -1,17 +1,30 @@
 import { useEffect, useState } from 'react';
 import { deviceStatsResponseSchema, statsResponseSchema } from '@outpost/core';
-import type { DeviceStats, StatsResponse } from '@outpost/core';
+import type { DeviceStatsResponse, StatsResponse } from '@outpost/core';
+import type { TokenSession } from '@outpost/client';
 import { useNetworkStatus } from '@outpost/react';
-import type { Session } from '../session';
 import { SyncChart } from './sync-chart';
+import { NeedsAttention, spokenDuration } from './needs-attention';
 
 interface Loaded {
   total: StatsResponse;
-  devices: readonly DeviceStats[];
+  /** Each device's figures, and the server's time and recent window they were read at. */
+  perDevice: DeviceStatsResponse;
 }
 
-async function fetchJson<T>(path: string, token: string, parse: (body: unknown) => T): Promise<T> {
-  const res = await fetch(path, { headers: { authorization: `Bearer ${token}` } });
+/**
+ * GET `path` with the person's token: refreshed first when due, and once more when the server
+ * refuses one the device took for valid (its clock is wrong), as the sync client does.
+ */
+async function fetchJson<T>(path: string, tokens: TokenSession, parse: (body: unknown) => T): Promise<T> {
+  const send = (token: string | null) =>
+    fetch(path, { headers: token === null ? {} : { authorization: `Bearer ${token}` } });
+  const token = await tokens.getToken();
+  let res = await send(token);
+  if (res.status === 401) {
+    const renewed = await tokens.refreshNow(token).catch(() => null);
+    if (renewed !== null && renewed !== token) res = await send(renewed);
+  }
   const body: unknown = await res.json();
   if (!res.ok)
     throw new Error((body as { error?: { message?: string } }).error?.message ?? `HTTP ${res.status}`);
@@ -19,7 +32,7 @@ async function fetchJson<T>(path: string, token: string, parse: (body: unknown) 
 }
 
 /** Seed 000's sync statistics for the clinic, and per device and user, from the server. */
-export function StatisticsPage({ session }: { session: Session }) {
+export function StatisticsPage({ tokens }: { tokens: TokenSession }) {
   const { isOnline } = useNetworkStatus();
   const [loaded, setLoaded] = useState<Loaded | null>(null);
   const [error, setError] = useState<string | null>(null);
@@ -28,16 +41,16 @@ export function StatisticsPage({ session }: { session: Session }) {
     if (!isOnline) return;
     let cancelled = false;
     Promise.all([
-      fetchJson('/v1/sync/stats', session.token, (b) => statsResponseSchema.parse(b)),
-      fetchJson('/v1/sync/stats/devices', session.token, (b) => deviceStatsResponseSchema.parse(b).devices),
+      fetchJson('/v1/sync/stats', tokens, (b) => statsResponseSchema.parse(b)),
+      fetchJson('/v1/sync/stats/devices', tokens, (b) => deviceStatsResponseSchema.parse(b)),
     ]).then(
-      ([total, devices]) => !cancelled && setLoaded({ total, devices }),
+      ([total, perDevice]) => !cancelled && setLoaded({ total, perDevice }),
       (err: unknown) => !cancelled && setError(err instanceof Error ? err.message : String(err)),
     );
     return () => {
       cancelled = true;
     };
-  }, [isOnline, session.token]);
+  }, [isOnline, tokens]);
 
   return (
     <section aria-labelledby="stats-heading">
@@ -52,6 +65,11 @@ export function StatisticsPage({ session }: { session: Session }) {
       ) : null}
       {loaded !== null ? (
         <>
+          <NeedsAttention
+            devices={loaded.perDevice.devices}
+            asOf={loaded.perDevice.asOf}
+            recentSince={loaded.perDevice.recentSince}
+          />
           <dl className="totals" aria-label="Whole clinic">
             <div>
               <dt>Changes received</dt>
@@ -74,7 +92,7 @@ export function StatisticsPage({ session }: { session: Session }) {
               <dd>{loaded.total.syncRate}</dd>
             </div>
           </dl>
-          <SyncChart devices={loaded.devices} />
+          <SyncChart devices={loaded.perDevice.devices} />
           <table className="grid" aria-label="Devices">
             <thead>
               <tr>
@@ -86,10 +104,12 @@ export function StatisticsPage({ session }: { session: Session }) {
                 <th scope="col">Failed</th>
                 <th scope="col">Conflicts (open)</th>
                 <th scope="col">Sync rate</th>
+                <th scope="col">Took to arrive (median)</th>
+                <th scope="col">Took to arrive (longest)</th>
               </tr>
             </thead>
             <tbody>
-              {loaded.devices.map((d) => (
+              {loaded.perDevice.devices.map((d) => (
                 <tr key={`${d.userId}/${d.deviceId}`}>
                   <td>{d.email ?? d.userId}</td>
                   <td>{d.deviceId}</td>
@@ -101,6 +121,8 @@ export function StatisticsPage({ session }: { session: Session }) {
                     {d.conflicts} ({d.openConflicts})
                   </td>
                   <td>{d.syncRate}</td>
+                  <td>{d.delay ? spokenDuration(d.delay.medianMs) : '—'}</td>
+                  <td>{d.delay ? spokenDuration(d.delay.maxMs) : '—'}</td>
                 </tr>
               ))}
             </tbody>

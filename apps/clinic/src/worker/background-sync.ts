@@ -1,16 +1,23 @@
 import { createSyncClient, indexedDbStoreLock } from '@outpost/client';
-import type { SyncResult } from '@outpost/client';
+import type { SyncResult, TokenSession } from '@outpost/client';
 import {
+  autoSyncOff,
   backgroundSyncLock,
   backgroundSyncTag,
   deviceClientOptions,
   deviceDatabaseName,
   mayPass,
-  personKey,
 } from '../device-client';
-import type { SyncAnswer, SyncRequestMessage } from '../device-client';
-import { forgetSessionForWorker, keepWorkerSyncTime, readSessionForWorker } from '../worker-session';
-import type { WorkerSession } from '../worker-session';
+import type { DevicePerson, SyncAnswer, SyncRequestMessage } from '../device-client';
+import { clinicTokenSession, personOf, readAutoSyncChoice, readStoredSession } from '../stored-session';
+
+/** Who the worker syncs as: the person signed in on this browser, their device id and tokens. */
+interface WorkerSession {
+  person: DevicePerson;
+  deviceId: string;
+  /** The same stored session the tabs use: refreshed under the same lock, by whichever needs it first. */
+  tokens: TokenSession;
+}
 
 /**
  * A sync that did not finish for a reason that may pass (no network, the server down or busy):
@@ -48,29 +55,59 @@ export function onBackgroundSync(scope: ServiceWorkerGlobalScope): Promise<void>
 }
 
 async function wake(scope: ServiceWorkerGlobalScope): Promise<void> {
-  // No copy (signed out, or the sign-in expired): nothing may leave as anyone from here. An open
-  // page signed in without one (since before the copy existed) may still sync, if asked.
-  const session = await readSessionForWorker();
+  // Nobody signed in (or a session that can no longer be used): nothing may leave as anyone from
+  // here. An open page may still sync, if asked.
+  const session = await signedIn();
+  // "Sync automatically" off: the person syncs with "Sync now" alone, and this wake-up is
+  // automatic network use. Nothing is sent, and the browser is not asked to try again.
+  if (session !== null && !(await automaticSyncChosen(session.person))) return;
   if (session !== null) {
     const own = await syncIfFree(session);
-    if (own !== 'held') return settle(own, session);
+    if (own !== 'held') return settle(own);
   }
   const answer = await askOpenPages(scope);
   if (answer === 'no-answer' && session !== null) {
     // The page holding the records did not answer: closing, perhaps, and gone by now.
     const own = await syncIfFree(session);
-    if (own !== 'held') return settle(own, session);
+    if (own !== 'held') return settle(own);
   }
   if (session === null && typeof answer === 'string') return;
   if (answer === 'no-page' || answer === 'no-answer')
     // Held, with no page of the app to answer: a tab being torn down or an older worker still
     // syncing. It syncs; if it was a tab closing, the browser's next wake-up finds the lock free.
     throw new BackgroundSyncFailed('another tab or worker has the records open');
-  if (answer.ok) return;
+  if (answer.ok || answer.code === autoSyncOff) return;
   // The page's client closed meanwhile (a sign-out, the tab going): the worker's next wake-up sees.
   if (answer.code === 'CLIENT_CLOSED' || mayPass(answer.code))
     throw new BackgroundSyncFailed(`the open page's sync did not finish (${answer.code})`);
   // A refusal: the page says so and asks the person (their password again after a 401).
+}
+
+/**
+ * The session the worker may sync with, read from the storage the tabs share, or null: nobody
+ * signed in, or a session that cannot be renewed (its refresh token was refused, or the previous
+ * version kept it without one) and whose token has expired by this device's clock: the server would
+ * refuse it. An access token that expired with a refresh token held is what the worker renews.
+ */
+async function signedIn(now: number = Date.now()): Promise<WorkerSession | null> {
+  const stored = await readStoredSession();
+  const person = stored === null ? null : personOf(stored);
+  if (stored === null || person === null || typeof stored.deviceId !== 'string') return null;
+  const renewable =
+    stored.refreshToken !== undefined &&
+    (stored.refreshExpiresAt === undefined || Date.parse(stored.refreshExpiresAt) > now);
+  if (!renewable && !(Date.parse(stored.expiresAt) > now)) return null;
+  const tokens = clinicTokenSession({
+    owner: person,
+    deviceId: stored.deviceId,
+    ...(stored.email !== undefined ? { email: stored.email } : {}),
+  });
+  return { person, deviceId: stored.deviceId, tokens };
+}
+
+/** The person's "Sync automatically" (on unless they turned it off); on when it cannot be read. */
+function automaticSyncChosen(person: DevicePerson): Promise<boolean> {
+  return readAutoSyncChoice(person).catch(() => true);
 }
 
 /**
@@ -79,31 +116,23 @@ async function wake(scope: ServiceWorkerGlobalScope): Promise<void> {
  * opening meanwhile was given the records once the changes waiting had gone.
  */
 async function syncIfFree(session: WorkerSession): Promise<SyncResult | 'held' | 'handed-over'> {
-  const name = deviceDatabaseName(session);
+  const name = deviceDatabaseName(session.person);
   return await navigator.locks.request(indexedDbStoreLock(name), { ifAvailable: true }, async (lock) => {
     if (lock === null) return 'held';
     // Told to a tab that opens meanwhile and waits for the database: it says what it waits for.
-    return navigator.locks.request(backgroundSyncLock(name), async () => {
-      const result = await syncOnce(session, name);
-      // Before the lock goes: a tab that waited for it reads the time as soon as it opens.
-      if (result !== 'handed-over' && result.ok)
-        await keepWorkerSyncTime(personKey(session), result.finishedAt).catch((err: unknown) =>
-          console.warn('The time of the background sync could not be kept:', String(err)),
-        );
-      return result;
-    });
+    // A good sync's time is kept by the client in the device's store before the sync resolves, so
+    // a tab that waited for the lock reads it ("Last synced") as it opens (decision 0033).
+    return navigator.locks.request(backgroundSyncLock(name), () => syncOnce(session, name));
   });
 }
 
-async function settle(result: SyncResult | 'handed-over', session: WorkerSession): Promise<void> {
+function settle(result: SyncResult | 'handed-over'): void {
   // A tab took the records over: it syncs as it opens.
   if (result === 'handed-over' || result.ok || result.error === undefined) return;
-  if (result.error.code === 'UNAUTHORIZED') {
-    // Refused, not failed: every later wake-up would be refused alike. The copy goes, so the worker
-    // stays quiet until the person signs in again in the app, which asks them to and keeps a new one.
-    await forgetSessionForWorker(session.token);
-    return;
-  }
+  // Refused (UNAUTHORIZED): the session could not be renewed, and the token session has stored it
+  // without its refresh token, which no context sends again. Another try would be refused alike:
+  // the event ends, and the changes wait for the app, which asks for the password. The stored
+  // session is left as it is: it is the tabs' too.
   if (mayPass(result.error.code)) throw new BackgroundSyncFailed(result.error.message);
 }
 
@@ -118,7 +147,7 @@ async function settle(result: SyncResult | 'handed-over', session: WorkerSession
 async function syncOnce(session: WorkerSession, name: string): Promise<SyncResult | 'handed-over'> {
   const client = await createSyncClient({
     // This worker holds the database's lock already; the store must not wait for it again.
-    ...deviceClientOptions(session, session.deviceId, () => session.token, { locks: null }),
+    ...deviceClientOptions(session.person, session.deviceId, session.tokens, { locks: null }),
     // One sync and done: no timers, live stream or network probes to outlive the event.
     autoSync: false,
     probeIntervalMs: false,

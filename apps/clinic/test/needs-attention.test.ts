@@ -1,0 +1,83 @@
+// The Statistics page tells a coordinator which devices need attention (decision 0036), above
+// the table of figures: a tablet that has not synced for days is named with its owner, and a
+// clinic whose devices all sync reads as such.
+import { describe, expect, it } from 'vitest';
+import { formatHlc } from '@outpost/core';
+import { chromiumAvailable, clinicSuite, screenshot, signIn } from './clinic-fixture';
+
+const day = 24 * 60 * 60 * 1000;
+
+describe.runIf(chromiumAvailable())("the statistics page's Needs attention", () => {
+  const suite = clinicSuite();
+
+  /** Pushes one new patient from `deviceId`, made (by its clock) `madeAgoMs` before the server's now. */
+  async function pushFrom(email: string, deviceId: string, madeAgoMs: number, serverNow: number) {
+    const res = await fetch(`${suite.clinic.url}/v1/sync/push`, {
+      method: 'POST',
+      headers: {
+        'content-type': 'application/json',
+        authorization: `Bearer ${await suite.clinic.token(email)}`,
+      },
+      body: JSON.stringify({
+        clientId: `client-${deviceId}`,
+        deviceId,
+        ops: [
+          {
+            opId: crypto.randomUUID(),
+            collection: 'patients',
+            type: 'create',
+            id: crypto.randomUUID(),
+            data: { name: `Patient from ${deviceId}` },
+            hlc: formatHlc({ ms: serverNow - madeAgoMs, counter: 0, node: deviceId }),
+          },
+        ],
+      }),
+    });
+    const body = (await res.json()) as { results: Array<{ status: string }> };
+    expect(body.results.map((r) => r.status)).toEqual(['applied']);
+  }
+
+  it('names a tablet silent for five days with its owner, and says so when every device syncs', async () => {
+    // The nurse's tablet sends a change made ten minutes ago: a healthy clinic.
+    await pushFrom('nurse@clinic-a.test', 'tablet-nurse-01', 10 * 60 * 1000, Date.now());
+
+    const context = await suite.browser.newContext();
+    const page = await context.newPage();
+    await signIn(page, suite.clinic.url, 'admin@clinic-a.test');
+    await page.getByRole('link', { name: 'Statistics' }).click();
+    const attention = page.getByRole('region', { name: 'Needs attention' });
+    await attention.getByText('All devices are syncing normally.').waitFor();
+    const table = page.getByRole('table', { name: 'Devices' });
+    await expect
+      .poll(() => table.getByRole('row').filter({ hasText: 'tablet-nurse-01' }).innerText())
+      .toContain('10 minutes');
+
+    // Closed, so that no sync of the administrator's own device meets the server's clock moved.
+    await context.close();
+
+    // The midwife's tablet last synced five days (and an hour) ago, as the server's clock then said.
+    const fiveDaysAgo = Date.now() - 5 * day - 60 * 60 * 1000;
+    suite.clinic.setClockAhead(fiveDaysAgo - Date.now());
+    try {
+      await pushFrom('midwife@clinic-a.test', 'midwife-tablet-3f2a9c71', 0, fiveDaysAgo);
+    } finally {
+      suite.clinic.setClockAhead(0);
+    }
+
+    const again = await suite.browser.newContext();
+    const admin = await again.newPage();
+    await signIn(admin, suite.clinic.url, 'admin@clinic-a.test');
+    await admin.getByRole('link', { name: 'Statistics' }).click();
+    const needs = admin.getByRole('region', { name: 'Needs attention' });
+    const item = needs.getByRole('listitem').filter({ hasText: 'midwife@clinic-a.test' });
+    await item.waitFor();
+    expect(await item.innerText()).toMatch(
+      /^Check\s+midwife@clinic-a\.test, device midwife-…: has not synced for 5 days \(last sync .+ UTC\)/i,
+    );
+    // Only her tablet: the nurse's and the administrator's own device are syncing.
+    expect(await needs.getByRole('listitem').count()).toBe(1);
+    expect(await needs.getByText('All devices are syncing normally.').count()).toBe(0);
+    await screenshot(admin, 'statistics-needs-attention');
+    await again.close();
+  });
+});
