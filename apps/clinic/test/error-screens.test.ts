@@ -63,6 +63,10 @@ describe.runIf(chromiumAvailable())('the clinic app when a screen cannot be show
       .filter({ hasNotText: 'Not yet synced' })
       .waitFor({ timeout: 20_000 });
     await page.getByText('No changes waiting').waitFor();
+    // Offline from here: the pull that follows the push (or one at reload) would otherwise bring the
+    // server's copy back over the damaged one before the screen draws it.
+    await serviceWorkerReady(page);
+    await context.setOffline(true);
 
     // A record on the device that the screens cannot draw (as one kept by an older version of the
     // app could be): the diagnosis is an object, not text.
