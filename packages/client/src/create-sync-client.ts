@@ -69,7 +69,7 @@ export interface SyncClientOptions {
   url: string;
   getToken?: () => Promise<string | null>;
   /**
-   * A request refused 401 is sent once more with the token this answers, when it is another one
+   * A request refused 401, for records or files, is sent once more with the token this answers, when it is another one
    * (`HttpTransportOptions.renewToken`): a token session's `refreshNow`, for a device whose clock
    * is wrong. Only the final refusal reaches `unauthorized`.
    */
@@ -427,6 +427,7 @@ export async function createSyncClient(options: SyncClientOptions): Promise<Sync
   const fileTransport = createFileTransport({
     url: options.url,
     ...(options.getToken ? { getToken: options.getToken } : {}),
+    ...(options.renewToken ? { renewToken: options.renewToken } : {}),
     ...(options.fetch ? { fetch: options.fetch } : {}),
     onUnauthorized: (error) => emit('unauthorized', error),
     clientId,

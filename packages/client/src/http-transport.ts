@@ -14,6 +14,7 @@ import {
 import type { LoginResponse, RefreshRequest, RefreshResponse, RequestErrorCode } from '@outpost/core';
 import type { z } from 'zod';
 import type { CallOptions, SyncTransport } from './sync/sync-transport';
+import { sendRenewingOnce } from './auth/renew-once';
 
 export interface HttpTransportOptions {
   /** The server's base URL, e.g. http://localhost:8080 */
@@ -120,26 +121,12 @@ export function createHttpTransport(options: HttpTransportOptions): HttpTranspor
   }
 
   /**
-   * Sends the request, with the token getToken gives when `auth`. Refused 401 with a `renewToken`
-   * hook: sent once more with the token it answers, when that is another one.
+   * Sends the request, with the token getToken gives when `auth`; refused 401, renewed once
+   * (auth/renew-once.ts).
    */
   async function send(path: string, init: RequestInit, auth: boolean): Promise<Response> {
     if (!auth) return sendWith(path, init, null);
-    const token = (await options.getToken?.()) ?? null;
-    const res = await sendWith(path, init, token);
-    if (res.status !== 401 || !options.renewToken) return res;
-    let renewed: string | null;
-    try {
-      renewed = await options.renewToken(token);
-    } catch (err) {
-      await res.body?.cancel().catch(() => undefined);
-      throw err;
-    }
-    if (!renewed || renewed === token) return res;
-    // The refusal came before the server read the body (authentication is its first step), so
-    // nothing of it was applied; a push's opIds would make a repeat harmless anyway.
-    await res.body?.cancel().catch(() => undefined);
-    return sendWith(path, init, renewed);
+    return sendRenewingOnce(options.getToken, options.renewToken, (token) => sendWith(path, init, token));
   }
 
   async function sendWith(path: string, init: RequestInit, token: string | null): Promise<Response> {

@@ -19,6 +19,7 @@ import {
   inProcessLock,
   memoryStore,
 } from '../src/index';
+import { createFileTransport } from '../src/files/file-transport';
 import type { StoredSession, SyncClient, TokenSession, TokenSessionOptions } from '../src/index';
 import { TestNetwork, password } from './client-fixture';
 
@@ -510,5 +511,41 @@ describe('http transport: refresh, logout and renewToken', () => {
     bearers.length = 0;
     await expect(api.pull()).rejects.toMatchObject({ code: 'UNAUTHORIZED' });
     expect(bearers).toEqual(['Bearer stale', 'Bearer also-stale']);
+  });
+
+  it('a photo chunk refused 401 goes once more, same bytes, with the renewed token; only a final refusal is told', async () => {
+    const sent: Array<{ bearer: string | null; bytes: number[] }> = [];
+    let renewed = 'fresh';
+    const told: string[] = [];
+    const files = createFileTransport({
+      url: 'http://server.test',
+      getToken: async () => 'stale',
+      renewToken: async () => renewed,
+      onUnauthorized: (error) => told.push(error.code),
+      fetch: async (_input, init) => {
+        const bearer = new Headers(init?.headers).get('authorization');
+        sent.push({ bearer, bytes: [...(init?.body as Uint8Array)] });
+        return bearer === 'Bearer fresh'
+          ? answer(200, { received: 1, chunkCount: 2, complete: false })
+          : answer(401, { error: { code: 'UNAUTHORIZED', message: 'token is invalid or expired' } });
+      },
+    });
+    const bytes = new Uint8Array([7, 8, 9]);
+    await expect(files.putChunk('f1', 0, bytes, 'a'.repeat(64))).resolves.toEqual({
+      received: 1,
+      chunkCount: 2,
+      complete: false,
+    });
+    expect(sent).toEqual([
+      { bearer: 'Bearer stale', bytes: [7, 8, 9] },
+      { bearer: 'Bearer fresh', bytes: [7, 8, 9] },
+    ]);
+    expect(told).toEqual([]);
+
+    renewed = 'stale';
+    await expect(files.putChunk('f1', 0, bytes, 'a'.repeat(64))).rejects.toMatchObject({
+      code: 'UNAUTHORIZED',
+    });
+    expect(told).toEqual(['UNAUTHORIZED']);
   });
 });

@@ -1,9 +1,10 @@
 import { useEffect, useRef, useState } from 'react';
 import type { FormEvent } from 'react';
 import { auditResponseSchema } from '@outpost/core';
-import type { AuditLogEvent, AuditResponse } from '@outpost/core';
+import type { AuditLogEvent } from '@outpost/core';
 import type { TokenSession } from '@outpost/client';
 import { useNetworkStatus } from '@outpost/react';
+import { fetchJson } from './fetch-json';
 
 /** What each collection is called on screen. */
 const kinds: Readonly<Record<string, string>> = {
@@ -181,25 +182,6 @@ function queryOf(filters: Filters, cursor: string | null): string {
   return params.toString();
 }
 
-/**
- * GET `path` with the person's token: refreshed first when due, and once more when the server
- * refuses one the device took for valid (its clock is wrong), as the sync client does.
- */
-async function fetchAudit(path: string, tokens: TokenSession): Promise<AuditResponse> {
-  const send = (token: string | null) =>
-    fetch(path, { headers: token === null ? {} : { authorization: `Bearer ${token}` } });
-  const token = await tokens.getToken();
-  let res = await send(token);
-  if (res.status === 401) {
-    const renewed = await tokens.refreshNow(token).catch(() => null);
-    if (renewed !== null && renewed !== token) res = await send(renewed);
-  }
-  const body: unknown = await res.json();
-  if (!res.ok)
-    throw new Error((body as { error?: { message?: string } }).error?.message ?? `HTTP ${res.status}`);
-  return auditResponseSchema.parse(body);
-}
-
 interface Listing {
   events: AuditLogEvent[];
   nextCursor: string | null;
@@ -224,7 +206,9 @@ export function AuditPage({ tokens }: { tokens: TokenSession }) {
     const mine = cursor === null ? ++asked.current : asked.current;
     setLoading(true);
     try {
-      const page = await fetchAudit(`/v1/audit?${queryOf(filters, cursor)}`, tokens);
+      const page = await fetchJson(`/v1/audit?${queryOf(filters, cursor)}`, tokens, (b) =>
+        auditResponseSchema.parse(b),
+      );
       if (mine !== asked.current) return;
       setListing((shown) => ({
         events: cursor === null || shown === null ? page.events : [...shown.events, ...page.events],

@@ -5,30 +5,12 @@ import type { TokenSession } from '@outpost/client';
 import { useNetworkStatus } from '@outpost/react';
 import { SyncChart } from './sync-chart';
 import { NeedsAttention, spokenDuration } from './needs-attention';
+import { fetchJson } from './fetch-json';
 
 interface Loaded {
   total: StatsResponse;
   /** Each device's figures, and the server's time and recent window they were read at. */
   perDevice: DeviceStatsResponse;
-}
-
-/**
- * GET `path` with the person's token: refreshed first when due, and once more when the server
- * refuses one the device took for valid (its clock is wrong), as the sync client does.
- */
-async function fetchJson<T>(path: string, tokens: TokenSession, parse: (body: unknown) => T): Promise<T> {
-  const send = (token: string | null) =>
-    fetch(path, { headers: token === null ? {} : { authorization: `Bearer ${token}` } });
-  const token = await tokens.getToken();
-  let res = await send(token);
-  if (res.status === 401) {
-    const renewed = await tokens.refreshNow(token).catch(() => null);
-    if (renewed !== null && renewed !== token) res = await send(renewed);
-  }
-  const body: unknown = await res.json();
-  if (!res.ok)
-    throw new Error((body as { error?: { message?: string } }).error?.message ?? `HTTP ${res.status}`);
-  return parse(body);
 }
 
 /** Seed 000's sync statistics for the clinic, and per device and user, from the server. */

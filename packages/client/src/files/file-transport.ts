@@ -11,6 +11,7 @@ import {
 import type { ChunkReceipt, FileDeclaration, FileStatus, RequestErrorCode } from '@outpost/core';
 import type { z } from 'zod';
 import type { CallOptions } from '../sync/sync-transport';
+import { sendRenewingOnce } from '../auth/renew-once';
 
 /** A download's body, from the byte it starts at. */
 export interface FileContent {
@@ -49,6 +50,11 @@ export interface FileTransport {
 export interface FileTransportOptions {
   url: string;
   getToken?: () => Promise<string | null>;
+  /**
+   * Called when the server refuses a request's token (401), as the record transport's
+   * `renewToken`: a token it answers other than the refused one is sent once more.
+   */
+  renewToken?: (rejected: string | null) => Promise<string | null>;
   fetch?: typeof fetch;
   /** Told of every 401, as the record transport tells the client's `unauthorized` event. */
   onUnauthorized?: (error: OutpostError) => void;
@@ -67,11 +73,13 @@ export function createFileTransport(options: FileTransportOptions): FileTranspor
   const path = (id: string, rest = '') => `${base}/v1/files/${encodeURIComponent(id)}${rest}`;
 
   async function send(url: string, init: RequestInit): Promise<Response> {
-    const headers = new Headers(init.headers);
-    const token = await options.getToken?.();
-    if (token) headers.set('authorization', `Bearer ${token}`);
-    init.signal?.throwIfAborted();
-    const res = await doFetch(url, { ...init, headers });
+    const res = await sendRenewingOnce(options.getToken, options.renewToken, (token) => {
+      const headers = new Headers(init.headers);
+      if (token) headers.set('authorization', `Bearer ${token}`);
+      // Aborted while the token was read: the caller has gone, and the token may be another person's.
+      init.signal?.throwIfAborted();
+      return doFetch(url, { ...init, headers });
+    });
     if (res.ok) return res;
     const body: unknown = await res.json().catch(() => null);
     const parsed = errorBodySchema.safeParse(body);

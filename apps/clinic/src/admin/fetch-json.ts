@@ -1,0 +1,26 @@
+import type { TokenSession } from '@outpost/client';
+
+/**
+ * GET `path` from the server this page came from, with the person's token: refreshed first when
+ * due, and once more when the server refuses one the device took for valid (its clock is wrong),
+ * as the sync client does. A refusal throws the server's own message (PROTOCOL.md's error shape);
+ * an answer is checked by `parse` before a page draws it.
+ */
+export async function fetchJson<T>(
+  path: string,
+  tokens: Pick<TokenSession, 'getToken' | 'refreshNow'>,
+  parse: (body: unknown) => T,
+): Promise<T> {
+  const send = (token: string | null) =>
+    fetch(path, { headers: token === null ? {} : { authorization: `Bearer ${token}` } });
+  const token = await tokens.getToken();
+  let res = await send(token);
+  if (res.status === 401) {
+    const renewed = await tokens.refreshNow(token).catch(() => null);
+    if (renewed !== null && renewed !== token) res = await send(renewed);
+  }
+  const body: unknown = await res.json();
+  if (!res.ok)
+    throw new Error((body as { error?: { message?: string } }).error?.message ?? `HTTP ${res.status}`);
+  return parse(body);
+}
