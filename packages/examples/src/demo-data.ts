@@ -79,3 +79,71 @@ export const fieldClinicDemoRecords: readonly DemoRecord[] = [
     data: { encounterId: 'demo-encounter-amina-1', body: 'Fever for two days. RDT positive. Started ACT.' },
   },
 ];
+
+/**
+ * The demo veterinary practice's records (seed 001). Its ids are the server's to give, so these
+ * carry temp ids, as a device's creates do, and later records name earlier ones by them: the
+ * server gives each its id and puts it in their place. The ops' ids are fixed, so a restart that
+ * seeds again applies nothing twice. Clients of the practice are users with role CLIENT; the
+ * appointment names no client, and the server derives it from the pet's owner.
+ */
+export const vetPracticeDemoRecords: readonly DemoRecord[] = [
+  {
+    collection: 'users',
+    id: 'temp_1767225600000_d1_users',
+    data: { name: 'Dr. Rosa Banda', email: 'vet@vet-a.test', role: 'VET' },
+  },
+  {
+    collection: 'users',
+    id: 'temp_1767225600000_d2_users',
+    data: { name: 'Tom Phiri', email: 'tom.phiri@example.test', role: 'CLIENT' },
+  },
+  {
+    collection: 'users',
+    id: 'temp_1767225600000_d3_users',
+    data: { name: 'Mercy Chirwa', role: 'CLIENT' },
+  },
+  {
+    collection: 'pets',
+    id: 'temp_1767225600000_d4_pets',
+    data: { name: 'Bingu', species: 'dog', ownerId: 'temp_1767225600000_d2_users' },
+  },
+  {
+    collection: 'pets',
+    id: 'temp_1767225600000_d5_pets',
+    data: { name: 'Daisy', species: 'cow', ownerId: 'temp_1767225600000_d3_users' },
+  },
+  {
+    collection: 'appointments',
+    id: 'temp_1767225600000_d6_appointments',
+    data: {
+      title: 'Rabies vaccination',
+      type: 'vaccination',
+      date: '2026-11-24T08:30:00.000Z',
+      durationMinutes: 20,
+      petId: 'temp_1767225600000_d4_pets',
+      practitionerId: 'temp_1767225600000_d1_users',
+    },
+  },
+  {
+    collection: 'appointments',
+    id: 'temp_1767225600000_d7_appointments',
+    data: {
+      title: 'Farm visit: lameness',
+      type: 'farm-visit',
+      date: '2026-11-24T13:00:00.000Z',
+      durationMinutes: 60,
+      petId: 'temp_1767225600000_d5_pets',
+      practitionerId: 'temp_1767225600000_d1_users',
+    },
+  },
+  {
+    collection: 'soapNotes',
+    id: 'temp_1767225600000_d8_soapNotes',
+    data: {
+      appointmentId: 'temp_1767225600000_d7_appointments',
+      subjective: 'Favouring the left hind leg for three days.',
+      objective: 'Heat and swelling above the hoof. Temperature 39.1 °C.',
+    },
+  },
+];

@@ -1,4 +1,4 @@
 export { fieldClinic } from './field-clinic';
 export { vetPractice } from './vet-practice';
-export { demoPassword, demoUsers, fieldClinicDemoRecords } from './demo-data';
+export { demoPassword, demoUsers, fieldClinicDemoRecords, vetPracticeDemoRecords } from './demo-data';
 export type { DemoUser, DemoRecord } from './demo-data';

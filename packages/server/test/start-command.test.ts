@@ -75,6 +75,35 @@ describe('npm start', () => {
       };
     const before = await pull();
     expect(before.changes.map((c) => c.id)).toContain('demo-patient-amina');
+    expect(first.output()).not.toContain('demo record was refused');
+
+    // The demo veterinary practice has its own records, with ids the server gave and the
+    // appointment's client derived from the pet's owner.
+    const vetLogin = await fetch(`${base}/v1/auth/login`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ email: 'vet@vet-a.test', password: 'outpost-demo' }),
+    });
+    const vetToken = ((await vetLogin.json()) as { token: string }).token;
+    const pullVet = async () =>
+      (await (
+        await fetch(`${base}/v1/sync/pull`, { headers: { authorization: `Bearer ${vetToken}` } })
+      ).json()) as {
+        changes: Array<{ collection: string; id: string; version: number; data: Record<string, unknown> }>;
+      };
+    const practice = await pullVet();
+    const named = (collection: string, field: string, value: string) =>
+      practice.changes.find((c) => c.collection === collection && c.data[field] === value);
+    const tom = named('users', 'name', 'Tom Phiri');
+    const bingu = named('pets', 'name', 'Bingu');
+    const vaccination = named('appointments', 'title', 'Rabies vaccination');
+    expect(tom?.id).toMatch(/^\d+$/); // the server's own sequence, as SmartDMV's ids are
+    expect(bingu?.data['ownerId']).toBe(tom?.id);
+    expect(vaccination?.data).toMatchObject({ petId: bingu?.id, clientId: tom?.id });
+    expect(practice.changes.some((c) => c.collection === 'soapNotes')).toBe(true);
+    expect(JSON.stringify(practice.changes)).not.toContain('temp_');
+    // Nothing of the practice reaches the clinic's nurse, nor the other way round.
+    expect(before.changes.some((c) => c.id === tom?.id)).toBe(false);
     expect(existsSync(join(dataDir, 'outpost.sqlite'))).toBe(true);
     expect(existsSync(join(dataDir, 'jwt-secret'))).toBe(true);
     await stop(first.child);
@@ -84,5 +113,7 @@ describe('npm start', () => {
     // Same token still accepted, demo data not seeded twice.
     const after = await pull();
     expect(after.changes).toEqual(before.changes);
+    expect(await pullVet()).toEqual(practice);
+    expect(second.output()).not.toContain('demo record was refused');
   });
 });

@@ -4,14 +4,14 @@ import { applyPush } from '../push/apply-push';
 
 /**
  * Seeds demo records through the same push path a device uses. Fixed opIds make it idempotent:
- * on the next start every op is a duplicate and nothing changes.
+ * on the next start every op is a duplicate and nothing changes. Answers what was refused.
  */
 export async function seedDemoRecords(
   ctx: ServerContext,
   tenant: string,
   records: readonly DemoRecord[],
-): Promise<void> {
-  await applyPush(
+): Promise<string[]> {
+  const { results } = await applyPush(
     ctx.store,
     ctx.schemaFor(tenant),
     {
@@ -31,4 +31,9 @@ export async function seedDemoRecords(
       data: r.data,
     })),
   );
+  // Demo data the schema refuses is a mistake in the examples: told at start (not fatal, as the
+  // server serves without it), never left unseen.
+  return results
+    .filter((r) => (r.originalStatus ?? r.status) !== 'applied')
+    .map((r) => `${r.collection}/${r.id}: ${r.error?.message ?? r.status}`);
 }

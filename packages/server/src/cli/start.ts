@@ -7,7 +7,14 @@ import { randomBytes } from 'node:crypto';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Schema } from '@outpost/core';
-import { demoPassword, demoUsers, fieldClinic, fieldClinicDemoRecords, vetPractice } from '@outpost/examples';
+import {
+  demoPassword,
+  demoUsers,
+  fieldClinic,
+  fieldClinicDemoRecords,
+  vetPractice,
+  vetPracticeDemoRecords,
+} from '@outpost/examples';
 import { createSyncServer } from '../create-sync-server';
 import { openDatabase } from '../storage/database';
 import { serveStaticApp } from '../http/static-app';
@@ -184,8 +191,15 @@ if (users.length > 0) {
     app.outpost.store,
     users.map((u) => ({ ...u, password: demoPassword })),
   );
-  if (schemaFor('clinic-a') === fieldClinic)
-    await seedDemoRecords(app.outpost, 'clinic-a', fieldClinicDemoRecords);
+  const refused = [
+    ...(schemaFor('clinic-a') === fieldClinic
+      ? await seedDemoRecords(app.outpost, 'clinic-a', fieldClinicDemoRecords)
+      : []),
+    ...(schemaFor('vet-a') === vetPractice
+      ? await seedDemoRecords(app.outpost, 'vet-a', vetPracticeDemoRecords)
+      : []),
+  ];
+  for (const line of refused) console.warn(`A demo record was refused: ${line}`);
 }
 
 const shutdown = async () => {
