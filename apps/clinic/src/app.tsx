@@ -11,6 +11,7 @@ import {
   previousVersionMoved,
   signOut,
   tokenSessionFor,
+  rolesReadAgain,
 } from './session';
 import type { Session } from './session';
 import { Shell } from './shell';
@@ -60,6 +61,21 @@ export function App() {
         opened = c;
         setOtherTab(null);
         stopBackgroundSync = startBackgroundSync(c);
+        // Each sync may have refreshed the tokens, here or in the worker, with the roles read again.
+        const stopReadingRoles = c.on('sync', () => {
+          void rolesReadAgain(session).then(
+            (renewed) => {
+              if (renewed !== null && !cancelled)
+                setSession((was) => (was !== null && sameIdentity(was, renewed) ? was : renewed));
+            },
+            () => {},
+          );
+        });
+        const stopSync = stopBackgroundSync;
+        stopBackgroundSync = () => {
+          stopReadingRoles();
+          stopSync();
+        };
         setClient(c);
         // Bring the device up to date as soon as it opens; offline, this fails quietly and the
         // client syncs when the server answers again. Not with "Sync automatically" off: the

@@ -13,9 +13,10 @@ import {
 
 /**
  * Who is signed in on this browser. Kept in localStorage, read synchronously as the app starts, so
- * that it opens offline, signed in, on that person's records at once; written only at sign-in and
- * sign-out, so another tab's `storage` event means exactly that. Nothing secret: the header shows
- * it. The tokens are in IndexedDB (stored-session.ts), where the service worker reads them too.
+ * that it opens offline, signed in, on that person's records at once; written at sign-in and
+ * sign-out, and when a refresh brought the same person other roles (rolesReadAgain), so another
+ * tab's `storage` event means one of those, told apart by who is named. Nothing secret: the header
+ * shows it. The tokens are in IndexedDB (stored-session.ts), where the service worker reads them too.
  */
 export interface Session {
   email: string;
@@ -146,6 +147,26 @@ export async function signInAgain(owner: Session, password: string): Promise<Ses
   await previousVersionMoved();
   const answer = await tokenSessionFor(owner).signIn(owner.email, password);
   return keepIdentity(identityFrom(owner.email, answer.user));
+}
+
+/**
+ * The person's roles as the server last gave them: every refresh of the tokens reads them again
+ * (decision 0032), so a role an admin gave or took away reaches the header within a token's life,
+ * with no new sign-in. Kept when they changed, which the other tabs hear of as the same person
+ * (no new sign-in there either); answers the identity then, else null. The server checks every
+ * call against the token's roles whatever the header shows: this is what the person sees.
+ */
+export async function rolesReadAgain(owner: Session): Promise<Session | null> {
+  const stored = await readStoredSession();
+  if (stored === null || !samePerson(personOf(stored), owner)) return null;
+  // The previous version's moved session has no `user` until its first refresh.
+  const roles = stored.user?.roles;
+  // Who is signed in now: signed out meanwhile, here or in another tab, there is nothing to keep.
+  const current = loadSession();
+  if (roles === undefined || current === null || !samePerson(current, owner)) return null;
+  if (roles.length === current.roles.length && roles.every((role, i) => role === current.roles[i]))
+    return null;
+  return keepIdentity({ ...current, roles: [...roles] });
 }
 
 /**

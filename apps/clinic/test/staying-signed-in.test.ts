@@ -118,6 +118,46 @@ describe.runIf(chromiumAvailable())('staying signed in with refresh tokens', () 
     }
   });
 
+  it('shows a role an admin gave her after the next refresh, with no new sign-in, in both tabs', async () => {
+    const midwife = 'midwife@clinic-a.test';
+    const setRoles = (roles: string[]) =>
+      suite.clinic.app.outpost.store.db
+        .updateTable('users')
+        .set({ roles: JSON.stringify(roles) })
+        .where('email', '=', midwife)
+        .execute();
+    const context = await suite.browser.newContext();
+    const page = await context.newPage();
+    try {
+      await signIn(page, suite.clinic.url, midwife);
+      const nav = page.getByRole('navigation', { name: 'Main' });
+      await page.getByText(`${midwife} · clinician`).waitFor();
+      expect(await nav.getByRole('link', { name: 'Statistics' }).count()).toBe(0);
+      const second = await context.newPage();
+      second.setDefaultTimeout(15_000);
+      await second.goto(suite.clinic.url);
+      await second.getByText('open in another tab').waitFor();
+
+      // The clinic's admin makes her an administrator. Her token (12 hours) still says clinician;
+      // half a day later, by the server's clock, it has expired, and the next sync refreshes it.
+      await setRoles(['clinician', 'admin']);
+      suite.clinic.setClockAhead(13 * hour);
+      await page.getByRole('button', { name: 'Sync now' }).first().click();
+      await page.getByText(`${midwife} · administrator`).waitFor({ timeout: 20_000 });
+      await nav.getByRole('link', { name: 'Statistics' }).click();
+      await page.getByRole('heading', { level: 1, name: 'Sync statistics' }).waitFor();
+      expect(await page.getByRole('form', { name: 'Sign in again' }).count()).toBe(0);
+      // The other tab heard of it as the same person: still waiting for the records, not signed in anew.
+      expect(await second.getByText('open in another tab').count()).toBe(1);
+      await page.close();
+      await second.getByText(`${midwife} · administrator`).waitFor({ timeout: 20_000 });
+    } finally {
+      suite.clinic.setClockAhead(0);
+      await setRoles(['clinician']);
+      await context.close();
+    }
+  });
+
   it('asks for the password once her session was ended elsewhere, and then sends the visit typed before', async () => {
     const context = await suite.browser.newContext();
     const page = await context.newPage();
