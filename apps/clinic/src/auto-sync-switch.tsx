@@ -5,7 +5,7 @@ import { writeAutoSyncChoice } from './stored-session';
 
 /**
  * "Sync automatically", on Sync details: a nurse on a costly mobile plan turns it off, and the
- * tablet uses the network only when she presses "Sync now" (decision 0034). Applied at once to the
+ * tablet sends and fetches records only when she presses "Sync now" (decision 0034). Applied at once to the
  * open client, and kept on this device for this person, where the next opening and the service
  * worker read it.
  */
@@ -35,7 +35,7 @@ export function AutoSyncSwitch({ person }: { person: DevicePerson }) {
       <p id="auto-sync-said">
         {on
           ? 'On: this tablet sends and receives changes by itself whenever it reaches the server, also with the app closed.'
-          : 'Off: this tablet uses the network only when you press “Sync now”. Changes made here wait on it until then, also with the app closed.'}
+          : 'Off: this tablet sends and fetches records only when you press “Sync now”. Changes made here wait on it until then, also with the app closed.'}
       </p>
     </section>
   );
