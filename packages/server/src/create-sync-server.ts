@@ -98,6 +98,12 @@ export interface SyncServerOptions {
   /** Seed 000's queue: how often the server retries due FAILED items itself, and how many attempts an item gets. */
   queueApi?: QueueApiOptions;
   logger?: FastifyServerOptions['logger'];
+  /**
+   * Serve HTTPS with this certificate (PEM, its chain after it) and private key (PEM), for a
+   * clinic network without a proxy in front: the app's offline parts need a secure origin on any
+   * address but localhost. Absent: plain HTTP.
+   */
+  tls?: { cert: string | Buffer; key: string | Buffer };
   /** Injected so tests can move time. */
   now?: () => Date;
   /** Names this instance in server-made HLC timestamps. */
@@ -169,20 +175,24 @@ export async function createSyncServer(options: SyncServerOptions): Promise<Fast
       `limits.fileChunksPerMinute must be false or a whole number from 1, got ${String(fileChunksPerMinute)}`,
     );
   }
+  // What Node sets for a request timeout given to it, which Fastify's setting after it skips: the
+  // headers' timeout no later (were it later, Node would let the body run to it), and a timeout
+  // shorter than Node's 30 s between looks for expired requests looked for that often.
+  const serverOptions = {
+    headersTimeout: Math.min(60_000, limits.requestTimeoutMs || 60_000),
+    connectionsCheckingInterval: Math.min(30_000, limits.requestTimeoutMs || 30_000),
+    // Node would answer an HTTP/1.1 request without Host itself, with an empty body; the hook
+    // refusing it below answers in PROTOCOL.md's shape.
+    requireHostHeader: false,
+  };
   const app = Fastify({
     logger: options.logger ?? false,
     bodyLimit: limits.bodyLimitBytes ?? 10 * 1024 * 1024,
     requestTimeout: limits.requestTimeoutMs ?? 300_000,
-    // What Node sets for a request timeout given to it, which Fastify's setting after it skips: the
-    // headers' timeout no later (were it later, Node would let the body run to it), and a timeout
-    // shorter than Node's 30 s between looks for expired requests looked for that often.
-    http: {
-      headersTimeout: Math.min(60_000, limits.requestTimeoutMs || 60_000),
-      connectionsCheckingInterval: Math.min(30_000, limits.requestTimeoutMs || 30_000),
-      // Node would answer an HTTP/1.1 request without Host itself, with an empty body; the hook
-      // refusing it below answers in PROTOCOL.md's shape.
-      requireHostHeader: false,
-    },
+    // Fastify hands `https` to https.createServer, which takes the HTTP server's options too.
+    ...(options.tls
+      ? { https: { ...serverOptions, cert: options.tls.cert, key: options.tls.key } }
+      : { http: serverOptions }),
     // What Node's HTTP parser refuses, or times out, never reaches a route: answered in our shape there.
     clientErrorHandler: function (this: FastifyInstance, err, socket) {
       answerClientError(err, socket, this.log);

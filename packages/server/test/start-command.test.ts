@@ -2,16 +2,42 @@
 // in the data folder, a dev secret kept across restarts.
 import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { get as httpsGet } from 'node:https';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { freePort } from './free-port';
 
 const root = resolve(import.meta.dirname, '../../..');
+const tlsDir = resolve(import.meta.dirname, 'fixtures/tls');
+const tlsEnv = {
+  OUTPOST_TLS_CERT: join(tlsDir, 'test-only-cert.pem'),
+  OUTPOST_TLS_KEY: join(tlsDir, 'test-only-key.pem'),
+};
 
-async function start(dataDir: string, port: number): Promise<{ child: ChildProcess; output: () => string }> {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'packages/server/src/cli/start.ts'], {
+/** GET over HTTPS, trusting only the test certificate, as a tablet given the clinic's certificate does. */
+function getTrusting(url: string): Promise<{ status: number; body: string }> {
+  return new Promise((done, fail) => {
+    httpsGet(url, { ca: readFileSync(tlsEnv.OUTPOST_TLS_CERT) }, (res) => {
+      let body = '';
+      res.on('data', (d: Buffer) => (body += d.toString()));
+      res.on('end', () => done({ status: res.statusCode ?? 0, body }));
+    }).on('error', fail);
+  });
+}
+
+/** Waits for a start that must fail, and answers what it said. */
+async function failedStart(child: ChildProcess): Promise<{ code: number | null; output: string }> {
+  let output = '';
+  child.stdout?.on('data', (d: Buffer) => (output += d.toString()));
+  child.stderr?.on('data', (d: Buffer) => (output += d.toString()));
+  const code = await new Promise<number | null>((done) => child.once('exit', done));
+  return { code, output };
+}
+
+function spawnStart(dataDir: string, port: number, extraEnv: Record<string, string> = {}): ChildProcess {
+  return spawn(process.execPath, ['--import', 'tsx', 'packages/server/src/cli/start.ts'], {
     cwd: root,
     env: {
       ...process.env,
@@ -20,9 +46,18 @@ async function start(dataDir: string, port: number): Promise<{ child: ChildProce
       OUTPOST_DATA: dataDir,
       LOG_LEVEL: 'warn',
       OUTPOST_JWT_SECRET: '',
+      ...extraEnv,
     },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
+}
+
+async function start(
+  dataDir: string,
+  port: number,
+  extraEnv: Record<string, string> = {},
+): Promise<{ child: ChildProcess; output: () => string }> {
+  const child = spawnStart(dataDir, port, extraEnv);
   let output = '';
   child.stdout?.on('data', (d: Buffer) => (output += d.toString()));
   child.stderr?.on('data', (d: Buffer) => (output += d.toString()));
@@ -115,5 +150,31 @@ describe('npm start', () => {
     expect(after.changes).toEqual(before.changes);
     expect(await pullVet()).toEqual(practice);
     expect(second.output()).not.toContain('demo record was refused');
+  });
+
+  it('serves HTTPS with the certificate and key it is given, and refuses to start with only one of them', async () => {
+    const port = await freePort();
+    const served = await start(dataDir, port, tlsEnv);
+    children.push(served.child);
+    expect(served.output()).toContain(`is running on https://localhost:${port}`);
+    const health = await getTrusting(`https://localhost:${port}/v1/health`);
+    expect(health.status).toBe(200);
+    expect(JSON.parse(health.body)).toMatchObject({ status: 'ok' });
+    // The app's page comes over HTTPS too: the secure origin its service worker needs.
+    expect((await getTrusting(`https://localhost:${port}/`)).status).toBe(200);
+    // Plain HTTP gets no answer from it, so nothing goes unencrypted by mistake.
+    await expect(fetch(`http://127.0.0.1:${port}/v1/health`)).rejects.toThrow();
+    await stop(served.child);
+
+    const onlyCert = await failedStart(
+      spawnStart(dataDir, port, { OUTPOST_TLS_CERT: tlsEnv.OUTPOST_TLS_CERT }),
+    );
+    expect(onlyCert.code).toBe(1);
+    expect(onlyCert.output).toContain('HTTPS needs both the certificate and its key');
+    const missing = await failedStart(
+      spawnStart(dataDir, port, { ...tlsEnv, OUTPOST_TLS_KEY: join(tlsDir, 'no-such-key.pem') }),
+    );
+    expect(missing.code).toBe(1);
+    expect(missing.output).toContain('OUTPOST_TLS_KEY: cannot read');
   });
 });

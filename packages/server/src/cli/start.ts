@@ -123,6 +123,31 @@ function secondsFromEnv(name: string): number | undefined {
 const refreshTtlSeconds = secondsFromEnv('OUTPOST_REFRESH_TTL_SECONDS');
 const refreshMaxAgeSeconds = secondsFromEnv('OUTPOST_REFRESH_MAX_AGE_SECONDS');
 
+/**
+ * HTTPS from a certificate and key in PEM files (OUTPOST_TLS_CERT, OUTPOST_TLS_KEY), read before
+ * the database opens: both or neither, and a file that cannot be read stops the start, naming it.
+ */
+function tlsFromEnv(): { cert: Buffer; key: Buffer } | undefined {
+  const certFile = env['OUTPOST_TLS_CERT']?.trim() || undefined;
+  const keyFile = env['OUTPOST_TLS_KEY']?.trim() || undefined;
+  if (certFile === undefined && keyFile === undefined) return undefined;
+  if (certFile === undefined || keyFile === undefined) {
+    console.error('OUTPOST_TLS_CERT and OUTPOST_TLS_KEY: HTTPS needs both the certificate and its key');
+    process.exit(1);
+  }
+  const read = (name: string, file: string): Buffer => {
+    try {
+      return readFileSync(resolve(file));
+    } catch (err) {
+      console.error(`${name}: cannot read ${file} (${(err as Error).message})`);
+      process.exit(1);
+    }
+  };
+  return { cert: read('OUTPOST_TLS_CERT', certFile), key: read('OUTPOST_TLS_KEY', keyFile) };
+}
+const tls = tlsFromEnv();
+const scheme = tls ? 'https' : 'http';
+
 /** A dev secret made once and kept in the data folder, so tokens survive restarts. */
 function jwtSecret(): string {
   const fromEnv = env['OUTPOST_JWT_SECRET'];
@@ -144,6 +169,7 @@ const app = await createSyncServer({
   schema,
   tenantSchemas,
   database,
+  ...(tls ? { tls } : {}),
   auth: {
     jwtSecret: jwtSecret(),
     ...(env['OUTPOST_TOKEN_TTL_SECONDS']
@@ -214,17 +240,17 @@ const where = databaseUrl ? 'PostgreSQL' : `SQLite in ${join(dataDir, 'outpost.s
 const others = Object.entries(tenantSchemas).map(([t, sc]) => `${sc.name} for ${t}`);
 const banner = [
   '',
-  `Outpost (${[schema.name, ...others].join('; ')}) is running on http://localhost:${port}, storing data in ${where}.`,
+  `Outpost (${[schema.name, ...others].join('; ')}) is running on ${scheme}://localhost:${port}, storing data in ${where}.`,
   ...(hub ? [`A hub for ${hub.accounts.map((a) => a.tenant).join(', ')}: it syncs with ${hub.url}.`] : []),
   servesApp
-    ? `The clinic app is at http://localhost:${port}/ (sign in with a demo user below).`
+    ? `The clinic app is at ${scheme}://localhost:${port}/ (sign in with a demo user below).`
     : `No clinic app build in ${appDir}: build it with \`npm run build -w @outpost/clinic\`.`,
 ];
 if (users.length > 0) {
   banner.push(
-    `Sign in with POST http://localhost:${port}/v1/auth/login, password "${demoPassword}", as one of:`,
+    `Sign in with POST ${scheme}://localhost:${port}/v1/auth/login, password "${demoPassword}", as one of:`,
     ...users.map((u) => `  ${u.email.padEnd(22)} ${u.roles.join(',').padEnd(10)} tenant ${u.tenant}`),
-    `For example:\n  curl -s -X POST http://localhost:${port}/v1/auth/login -H 'content-type: application/json' \\`,
+    `For example:\n  curl -s -X POST ${scheme}://localhost:${port}/v1/auth/login -H 'content-type: application/json' \\`,
     `    -d '{"email":"${users[0]?.email}","password":"${demoPassword}"}'`,
     '',
   );
