@@ -1,6 +1,8 @@
 import { createTokenSession } from '@outpost/client';
 import type { TokenSession } from '@outpost/client';
 import { uuidv7 } from '@outpost/core';
+import { personKey } from './device-client';
+import { checkOffline, rememberForOffline } from './offline-sign-in';
 import {
   clinicTokenSession,
   personOf,
@@ -130,13 +132,82 @@ function identityFrom(email: string, user: { id: string; tenant: string; roles: 
   return { email, userId: user.id, tenant: user.tenant, roles: user.roles };
 }
 
-/** Signs in against the server this page came from. Throws the server's error (e.g. wrong password). */
+/**
+ * Signs in against the server this page came from, and keeps what lets the same person sign in on
+ * this device with no network later (offline-sign-in.ts). Throws the server's error (e.g. wrong
+ * password); unreachable, a TypeError, as fetch does.
+ */
 export async function signIn(email: string, password: string): Promise<Session> {
   await previousVersionMoved();
   const session = clinicTokenSession({ owner: null, deviceId: deviceId(), email });
   const answer = await session.signIn(email, password);
-  return keepIdentity(identityFrom(email, answer.user));
+  const identity = identityFrom(email, answer.user);
+  // Not waited for: half a second of hashing, off the main thread, that signing in need not wait on.
+  void rememberForOffline(identity, password);
+  return keepIdentity(identity);
 }
+
+/**
+ * A sign-in made with no network waits for the server to confirm it: its password, in this tab's
+ * memory only (never stored), until the first sign-in the server accepts (confirmOfflineSignIn),
+ * a sign-out, or the tab closing. A reload forgets it, and the password is then asked once online.
+ */
+let awaitingServer: { person: string; password: string } | null = null;
+
+/**
+ * Signs in with no network, against what an earlier sign-in on this device left (for 30 days, and
+ * five wrong passwords at most). Opens the person's records; their changes wait until the server
+ * confirms the sign-in. Throws a message for the sign-in page when it cannot.
+ */
+export async function signInOffline(email: string, password: string): Promise<Session> {
+  const checked = await checkOffline(email, password);
+  if (!checked.ok) {
+    if (checked.reason === 'wrong-password')
+      throw new Error(
+        `Wrong password. The server cannot be reached, so it was checked on this device: ${checked.triesLeft} ${checked.triesLeft === 1 ? 'try' : 'tries'} left before signing in needs the network.`,
+      );
+    throw new Error(
+      'The server cannot be reached, and this account has not signed in on this device with the network in the last 30 days: signing in needs the network this time.',
+    );
+  }
+  const { email: kept, userId, tenant, roles } = checked.identity;
+  awaitingServer = { person: personKey(checked.identity), password };
+  return keepIdentity({ email: kept, userId, tenant, roles: [...roles] });
+}
+
+/** Whether `session` was signed in with no network in this tab, and the server has not confirmed it yet. */
+export function awaitingConfirmation(session: Session): boolean {
+  return awaitingServer?.person === personKey(session);
+}
+
+/**
+ * Confirms a sign-in made offline, now that the server refused the device's calls for want of a
+ * token: signs in with the password kept in memory. Answers the identity, or null when there is
+ * nothing to confirm. Unreachable still, it throws a TypeError and keeps the password; refused (a
+ * password changed on the server meanwhile), it forgets it and throws the server's error, and the
+ * password is asked for.
+ */
+export function confirmOfflineSignIn(session: Session): Promise<Session | null> {
+  const pending = awaitingServer;
+  if (pending === null || pending.person !== personKey(session)) return Promise.resolve(null);
+  // Several calls refused at once (a push, the live stream): one sign-in.
+  // Not signInAgain: that stores a person's tokens only over their own, and the device holds none
+  // (signed out before). The same email signs in the same person, unless the account was made anew.
+  confirming ??= signIn(session.email, pending.password)
+    .then(
+      (confirmed) => {
+        if (awaitingServer === pending) awaitingServer = null;
+        return confirmed;
+      },
+      (err: unknown) => {
+        if (!(err instanceof TypeError) && awaitingServer === pending) awaitingServer = null;
+        throw err;
+      },
+    )
+    .finally(() => (confirming = null));
+  return confirming;
+}
+let confirming: Promise<Session | null> | null = null;
 
 /**
  * The same person signs in again once the server refused to renew their session (their refresh
@@ -146,7 +217,10 @@ export async function signIn(email: string, password: string): Promise<Session> 
 export async function signInAgain(owner: Session, password: string): Promise<Session> {
   await previousVersionMoved();
   const answer = await tokenSessionFor(owner).signIn(owner.email, password);
-  return keepIdentity(identityFrom(owner.email, answer.user));
+  const identity = identityFrom(owner.email, answer.user);
+  // Not waited for: half a second of hashing, off the main thread, that signing in need not wait on.
+  void rememberForOffline(identity, password);
+  return keepIdentity(identity);
 }
 
 /**
@@ -198,6 +272,7 @@ export function onSessionChangedElsewhere(changed: (session: Session | null) => 
  * next sign-in.
  */
 export async function signOut(forgotten: () => void = () => {}): Promise<{ revoked: boolean }> {
+  awaitingServer = null;
   const held = await takeStoredSession().catch((err: unknown) => {
     console.error('The sign-in could not be removed from this device:', err);
     return null;

@@ -2,7 +2,7 @@ import { useEffect, useState } from 'react';
 import type { FormEvent } from 'react';
 import { useSyncClient, useSyncEngine, useSyncQueue } from '@outpost/react';
 import { FormError } from './form-error';
-import { signInAgain } from './session';
+import { awaitingConfirmation, confirmOfflineSignIn, signInAgain } from './session';
 import type { Session } from './session';
 
 /**
@@ -28,12 +28,44 @@ export function SignInAgain({
   const [refused, setRefused] = useState(false);
   const [error, setError] = useState<string | null>(null);
   const [busy, setBusy] = useState(false);
-  // Whichever call the server refused: a sync, the live stream, a resolution.
-  useEffect(() => client.on('unauthorized', () => setRefused(true)), [client]);
+  // Signed in with no network in this tab, and not yet confirmed by the server (decision 0038).
+  const [unconfirmed, setUnconfirmed] = useState(() => awaitingConfirmation(session));
+  // Whichever call the server refused: a sync, the live stream, a resolution. A sign-in made
+  // offline is confirmed then with the password it was made with, and nothing is asked.
+  useEffect(
+    () =>
+      client.on('unauthorized', () => {
+        if (!awaitingConfirmation(session)) return setRefused(true);
+        void confirmOfflineSignIn(session).then(
+          (confirmed) => {
+            setUnconfirmed(false);
+            if (confirmed === null) return setRefused(true);
+            onSignedIn(confirmed);
+            void sync({ manual: true });
+          },
+          (err: unknown) => {
+            // Still unreachable: the next refusal tries again.
+            if (err instanceof TypeError) return;
+            setUnconfirmed(false);
+            setRefused(true);
+            setError(
+              `The server did not accept the password you signed in with offline: ${err instanceof Error ? err.message : String(err)}`,
+            );
+          },
+        );
+      }),
+    [client, session, onSignedIn, sync],
+  );
   useEffect(() => {
     if (lastResult?.ok === true) setRefused(false);
   }, [lastResult]);
-  if (!refused) return null;
+  if (!refused)
+    return unconfirmed ? (
+      <p role="status" className="signed-in-offline">
+        Signed in on this device without the network. Your changes wait here until the server confirms your
+        sign-in, as soon as the network is back; nothing needs to be typed again.
+      </p>
+    ) : null;
 
   const submit = async (event: FormEvent<HTMLFormElement>) => {
     event.preventDefault();

@@ -1,7 +1,7 @@
 import { useState } from 'react';
 import type { FormEvent } from 'react';
 import { demoPassword } from '@outpost/examples';
-import { signIn } from './session';
+import { signIn, signInOffline } from './session';
 import type { Session } from './session';
 import { FormError } from './form-error';
 
@@ -14,16 +14,22 @@ export function SignInPage({ onSignedIn }: { onSignedIn: (session: Session) => v
     const form = new FormData(event.currentTarget);
     setBusy(true);
     setError(null);
+    const email = String(form.get('email'));
+    const password = String(form.get('password'));
     try {
-      onSignedIn(await signIn(String(form.get('email')), String(form.get('password'))));
+      onSignedIn(await signIn(email, password));
     } catch (err) {
-      setError(
-        err instanceof TypeError
-          ? 'The server cannot be reached. Signing in needs the network once; after that the app works offline.'
-          : err instanceof Error
-            ? err.message
-            : String(err),
-      );
+      let failure = err;
+      // No network: a person who signed in here before is checked on the device (decision 0038).
+      if (err instanceof TypeError) {
+        try {
+          onSignedIn(await signInOffline(email, password));
+          return;
+        } catch (offline) {
+          failure = offline;
+        }
+      }
+      setError(failure instanceof Error ? failure.message : String(failure));
       setBusy(false);
     }
   };

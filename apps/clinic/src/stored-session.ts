@@ -53,8 +53,8 @@ function openDatabase(): Promise<IDBDatabase> {
   });
 }
 
-/** Runs `work` in one transaction and resolves once it has committed, with what its request read. */
-async function inTransaction<T>(
+/** Runs `work` in one transaction of the session database and resolves once it has committed, with what its request read. */
+export async function inTransaction<T>(
   mode: IDBTransactionMode,
   work: (table: IDBObjectStore) => IDBRequest<T> | void,
 ): Promise<T | undefined> {

@@ -1,0 +1,124 @@
+import { inTransaction } from './stored-session';
+
+/**
+ * Signing in with no network, on a tablet the person signed in on before (decision 0038). Each
+ * sign-in the server accepts leaves a verifier of the password on the device: PBKDF2-SHA256 of it
+ * with a salt of its own, never the password. A later sign-in the network cannot carry is checked
+ * against it, and opens that person's records; the server confirms it when the network returns.
+ *
+ * Bounds: the verifier serves for 30 days after the sign-in that made it (a person removed or a
+ * password changed on the server is honoured within that), and five wrong passwords in a row
+ * remove it, so guessing at the sign-in page ends there. A verifier read off the disk can still be
+ * guessed at by a machine; the iteration count makes each guess slow, and the records beside it
+ * rely on the disk's encryption (decision 0013) as this does.
+ */
+export interface OfflineIdentity {
+  email: string;
+  userId: string;
+  tenant: string;
+  roles: readonly string[];
+}
+
+interface Verifier extends OfflineIdentity {
+  /** Base64 of 16 random bytes. */
+  salt: string;
+  iterations: number;
+  /** Base64 of the 32-byte PBKDF2-SHA256 output. */
+  hash: string;
+  /** When the server accepted the password this was made from (ISO 8601, the device's clock). */
+  signedInAt: string;
+  /** Wrong passwords tried offline since. */
+  failures: number;
+}
+
+/** OWASP's figure for PBKDF2-HMAC-SHA256 (2023): about half a second on a field tablet. */
+const iterations = 600_000;
+const maxAgeMs = 30 * 24 * 60 * 60 * 1000;
+const maxFailures = 5;
+
+const keyOf = (email: string) => `offline-sign-in:${email.trim().toLowerCase()}`;
+const base64 = (bytes: Uint8Array) => btoa(String.fromCharCode(...bytes));
+const bytesOf = (text: string) => Uint8Array.from(atob(text), (c) => c.charCodeAt(0));
+
+async function derive(password: string, salt: Uint8Array<ArrayBuffer>, rounds: number): Promise<Uint8Array> {
+  const material = await crypto.subtle.importKey('raw', new TextEncoder().encode(password), 'PBKDF2', false, [
+    'deriveBits',
+  ]);
+  const bits = await crypto.subtle.deriveBits(
+    { name: 'PBKDF2', hash: 'SHA-256', salt, iterations: rounds },
+    material,
+    256,
+  );
+  return new Uint8Array(bits);
+}
+
+/** Equal without stopping at the first difference. */
+function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
+  if (a.length !== b.length) return false;
+  let diff = 0;
+  for (let i = 0; i < a.length; i++) diff |= (a[i] ?? 0) ^ (b[i] ?? 0);
+  return diff === 0;
+}
+
+/**
+ * After a sign-in the server accepted: keeps a verifier of `password` for `identity`, replacing the
+ * one before (a changed password, a new 30 days). Failing to keep it costs only the offline
+ * sign-in, so it is logged, not thrown.
+ */
+export async function rememberForOffline(identity: OfflineIdentity, password: string): Promise<void> {
+  try {
+    const salt = crypto.getRandomValues(new Uint8Array(16));
+    const verifier: Verifier = {
+      email: identity.email,
+      userId: identity.userId,
+      tenant: identity.tenant,
+      roles: [...identity.roles],
+      salt: base64(salt),
+      iterations,
+      hash: base64(await derive(password, salt, iterations)),
+      signedInAt: new Date().toISOString(),
+      failures: 0,
+    };
+    await inTransaction('readwrite', (table) => table.put(verifier, keyOf(identity.email)));
+  } catch (err) {
+    console.error('The offline sign-in could not be prepared on this device:', err);
+  }
+}
+
+export type OfflineCheck =
+  | { ok: true; identity: OfflineIdentity }
+  /** Never signed in here, or more than 30 days ago, or too many wrong passwords since. */
+  | { ok: false; reason: 'unknown' }
+  | { ok: false; reason: 'wrong-password'; triesLeft: number };
+
+/** Checks `password` for `email` against the verifier this device keeps, with no network. */
+export async function checkOffline(email: string, password: string, now = Date.now()): Promise<OfflineCheck> {
+  const key = keyOf(email);
+  const stored = (await inTransaction<unknown>('readonly', (table) => table.get(key))) as
+    Verifier | undefined;
+  if (stored === undefined || typeof stored.hash !== 'string') return { ok: false, reason: 'unknown' };
+  const age = now - Date.parse(stored.signedInAt);
+  // A clock set back shows a negative age: as untrustworthy as an old one.
+  if (!(age >= 0 && age <= maxAgeMs)) {
+    await forget(key);
+    return { ok: false, reason: 'unknown' };
+  }
+  const derived = await derive(password, bytesOf(stored.salt), stored.iterations);
+  if (sameBytes(derived, bytesOf(stored.hash))) {
+    if (stored.failures > 0)
+      await inTransaction('readwrite', (table) => table.put({ ...stored, failures: 0 }, key));
+    const { email: kept, userId, tenant, roles } = stored;
+    return { ok: true, identity: { email: kept, userId, tenant, roles } };
+  }
+  const failures = stored.failures + 1;
+  if (failures >= maxFailures) {
+    await forget(key);
+    return { ok: false, reason: 'unknown' };
+  }
+  await inTransaction('readwrite', (table) => table.put({ ...stored, failures }, key));
+  return { ok: false, reason: 'wrong-password', triesLeft: maxFailures - failures };
+}
+
+async function forget(key: string): Promise<void> {
+  await inTransaction('readwrite', (table) => table.delete(key));
+}
