@@ -2,12 +2,11 @@
 // exchanged one for the next at each refresh, a used one sent again ending its family (but for a
 // short grace that answers a lost exchange again), logout, and what is stored: hashes only. On real
 // SQLite files and a real PostgreSQL.
-import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { decodeJwt } from 'jose';
 import { afterEach, describe, expect, it } from 'vitest';
 import { refreshResponseSchema, uuidv7 } from '@outpost/core';
@@ -18,6 +17,7 @@ import { dialects, password, startTestServer, testSecret } from './server-fixtur
 import type { Storage, TestEmail, TestServer } from './server-fixture';
 import { push } from './sync-client';
 import { freePort } from './free-port';
+import { exitCode, spawnStartCommand, stopCommand, untilRunning } from './start-command-process';
 
 const hour = 60 * 60 * 1000;
 const day = 24 * hour;
@@ -587,40 +587,19 @@ describe('refresh tokens across a restart on SQLite', () => {
 });
 
 describe('npm start: refresh lifetimes from the environment', () => {
-  const root = resolve(import.meta.dirname, '../../..');
   const dirs: string[] = [];
   const children: ChildProcess[] = [];
   afterEach(async () => {
-    for (const child of children.splice(0)) {
-      if (child.exitCode !== null) continue;
-      const exited = new Promise((r) => child.once('exit', r));
-      child.kill('SIGTERM');
-      await exited;
-    }
+    for (const child of children.splice(0)) await stopCommand(child);
     for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
   });
 
   function startCommand(port: number, env: Record<string, string>) {
     const dataDir = mkdtempSync(join(tmpdir(), 'outpost-refresh-start-'));
     dirs.push(dataDir);
-    const child = spawn(process.execPath, ['--import', 'tsx', 'packages/server/src/cli/start.ts'], {
-      cwd: root,
-      env: {
-        ...process.env,
-        PORT: String(port),
-        HOST: '127.0.0.1',
-        OUTPOST_DATA: dataDir,
-        LOG_LEVEL: 'warn',
-        OUTPOST_JWT_SECRET: '',
-        ...env,
-      },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    children.push(child);
-    let output = '';
-    child.stdout?.on('data', (d: Buffer) => (output += d.toString()));
-    child.stderr?.on('data', (d: Buffer) => (output += d.toString()));
-    return { child, output: () => output };
+    const started = spawnStartCommand({ PORT: String(port), OUTPOST_DATA: dataDir, ...env });
+    children.push(started.child);
+    return started;
   }
 
   it('takes OUTPOST_REFRESH_TTL_SECONDS and OUTPOST_REFRESH_MAX_AGE_SECONDS, and stops on nonsense naming the variable', async () => {
@@ -629,12 +608,7 @@ describe('npm start: refresh lifetimes from the environment', () => {
       OUTPOST_REFRESH_TTL_SECONDS: '3600',
       OUTPOST_REFRESH_MAX_AGE_SECONDS: '1800',
     });
-    const deadline = Date.now() + 30_000;
-    while (!server.output().includes('is running on')) {
-      if (server.child.exitCode !== null || Date.now() > deadline)
-        throw new Error(`server did not start:\n${server.output()}`);
-      await new Promise((r) => setTimeout(r, 100));
-    }
+    await untilRunning(server);
     const before = Date.now();
     const res = await fetch(`http://127.0.0.1:${port}/v1/auth/login`, {
       method: 'POST',
@@ -652,8 +626,7 @@ describe('npm start: refresh lifetimes from the environment', () => {
       ['OUTPOST_REFRESH_MAX_AGE_SECONDS', '0'],
     ] as const) {
       const refused = startCommand(await freePort(), { [name]: value });
-      const code = await new Promise((r) => refused.child.once('exit', r));
-      expect(code).toBe(1);
+      expect(await exitCode(refused)).toBe(1);
       expect(refused.output()).toContain(
         `${name}: expected a whole number of seconds from 1, got "${value}"`,
       );

@@ -1,6 +1,5 @@
 // `npm start` as a newcomer runs it: the field-clinic server with demo users and data on SQLite
 // in the data folder, a dev secret kept across restarts.
-import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { get as httpsGet } from 'node:https';
@@ -8,8 +7,9 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { freePort } from './free-port';
+import { exitCode, spawnStartCommand, stopCommand, untilRunning } from './start-command-process';
+import type { StartCommand } from './start-command-process';
 
-const root = resolve(import.meta.dirname, '../../..');
 const tlsDir = resolve(import.meta.dirname, 'fixtures/tls');
 const tlsEnv = {
   OUTPOST_TLS_CERT: join(tlsDir, 'test-only-cert.pem'),
@@ -27,66 +27,27 @@ function getTrusting(url: string): Promise<{ status: number; body: string }> {
   });
 }
 
-/** Waits for a start that must fail, and answers what it said. */
-async function failedStart(child: ChildProcess): Promise<{ code: number | null; output: string }> {
-  let output = '';
-  child.stdout?.on('data', (d: Buffer) => (output += d.toString()));
-  child.stderr?.on('data', (d: Buffer) => (output += d.toString()));
-  const code = await new Promise<number | null>((done) => child.once('exit', done));
-  return { code, output };
+function start(dataDir: string, port: number, extraEnv: Record<string, string> = {}): StartCommand {
+  return spawnStartCommand({ PORT: String(port), OUTPOST_DATA: dataDir, ...extraEnv });
 }
 
-function spawnStart(dataDir: string, port: number, extraEnv: Record<string, string> = {}): ChildProcess {
-  return spawn(process.execPath, ['--import', 'tsx', 'packages/server/src/cli/start.ts'], {
-    cwd: root,
-    env: {
-      ...process.env,
-      PORT: String(port),
-      HOST: '127.0.0.1',
-      OUTPOST_DATA: dataDir,
-      LOG_LEVEL: 'warn',
-      OUTPOST_JWT_SECRET: '',
-      ...extraEnv,
-    },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-}
-
-async function start(
-  dataDir: string,
-  port: number,
-  extraEnv: Record<string, string> = {},
-): Promise<{ child: ChildProcess; output: () => string }> {
-  const child = spawnStart(dataDir, port, extraEnv);
-  let output = '';
-  child.stdout?.on('data', (d: Buffer) => (output += d.toString()));
-  child.stderr?.on('data', (d: Buffer) => (output += d.toString()));
-  const deadline = Date.now() + 30_000;
-  while (!output.includes('is running on')) {
-    if (child.exitCode !== null || Date.now() > deadline) throw new Error(`server did not start:\n${output}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  return { child, output: () => output };
-}
-
-async function stop(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null) return;
-  const exited = new Promise((r) => child.once('exit', r));
-  child.kill('SIGTERM');
-  await exited;
+async function started(dataDir: string, port: number, extraEnv: Record<string, string> = {}) {
+  const command = start(dataDir, port, extraEnv);
+  await untilRunning(command);
+  return command;
 }
 
 describe('npm start', () => {
   const dataDir = mkdtempSync(join(tmpdir(), 'outpost-start-'));
   const children: ChildProcess[] = [];
   afterAll(async () => {
-    for (const c of children) await stop(c);
+    for (const c of children) await stopCommand(c);
     rmSync(dataDir, { recursive: true, force: true });
   });
 
   it('serves the clinic with demo sign-ins on SQLite, and keeps its secret and data across restarts', async () => {
     const port = await freePort();
-    const first = await start(dataDir, port);
+    const first = await started(dataDir, port);
     children.push(first.child);
     const base = `http://127.0.0.1:${port}`;
     expect(first.output()).toContain('nurse@clinic-a.test');
@@ -141,9 +102,9 @@ describe('npm start', () => {
     expect(before.changes.some((c) => c.id === tom?.id)).toBe(false);
     expect(existsSync(join(dataDir, 'outpost.sqlite'))).toBe(true);
     expect(existsSync(join(dataDir, 'jwt-secret'))).toBe(true);
-    await stop(first.child);
+    await stopCommand(first.child);
 
-    const second = await start(dataDir, port);
+    const second = await started(dataDir, port);
     children.push(second.child);
     // Same token still accepted, demo data not seeded twice.
     const after = await pull();
@@ -154,7 +115,7 @@ describe('npm start', () => {
 
   it('serves HTTPS with the certificate and key it is given, and refuses to start with only one of them', async () => {
     const port = await freePort();
-    const served = await start(dataDir, port, tlsEnv);
+    const served = await started(dataDir, port, tlsEnv);
     children.push(served.child);
     expect(served.output()).toContain(`is running on https://localhost:${port}`);
     const health = await getTrusting(`https://localhost:${port}/v1/health`);
@@ -164,17 +125,13 @@ describe('npm start', () => {
     expect((await getTrusting(`https://localhost:${port}/`)).status).toBe(200);
     // Plain HTTP gets no answer from it, so nothing goes unencrypted by mistake.
     await expect(fetch(`http://127.0.0.1:${port}/v1/health`)).rejects.toThrow();
-    await stop(served.child);
+    await stopCommand(served.child);
 
-    const onlyCert = await failedStart(
-      spawnStart(dataDir, port, { OUTPOST_TLS_CERT: tlsEnv.OUTPOST_TLS_CERT }),
-    );
-    expect(onlyCert.code).toBe(1);
-    expect(onlyCert.output).toContain('HTTPS needs both the certificate and its key');
-    const missing = await failedStart(
-      spawnStart(dataDir, port, { ...tlsEnv, OUTPOST_TLS_KEY: join(tlsDir, 'no-such-key.pem') }),
-    );
-    expect(missing.code).toBe(1);
-    expect(missing.output).toContain('OUTPOST_TLS_KEY: cannot read');
+    const onlyCert = start(dataDir, port, { OUTPOST_TLS_CERT: tlsEnv.OUTPOST_TLS_CERT });
+    expect(await exitCode(onlyCert)).toBe(1);
+    expect(onlyCert.output()).toContain('HTTPS needs both the certificate and its key');
+    const missing = start(dataDir, port, { ...tlsEnv, OUTPOST_TLS_KEY: join(tlsDir, 'no-such-key.pem') });
+    expect(await exitCode(missing)).toBe(1);
+    expect(missing.output()).toContain('OUTPOST_TLS_KEY: cannot read');
   });
 });

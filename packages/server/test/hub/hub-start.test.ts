@@ -1,29 +1,20 @@
 // `npm start` as a clinic's hub: the OUTPOST_UPSTREAM_* variables make it relay its clinic to a
 // central Outpost server (here a real one on a loopback port), and a partial setting stops it.
-import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { demoPassword, fieldClinicDemoRecords } from '@outpost/examples';
 import { password, startTestServer } from '../server-fixture';
 import type { TestServer } from '../server-fixture';
 import { freePort } from '../free-port';
-
-const root = resolve(import.meta.dirname, '../../../..');
-
-function startCommand(env: Record<string, string>): { child: ChildProcess; output: () => string } {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'packages/server/src/cli/start.ts'], {
-    cwd: root,
-    env: { ...process.env, HOST: '127.0.0.1', LOG_LEVEL: 'warn', OUTPOST_JWT_SECRET: '', ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let output = '';
-  child.stdout?.on('data', (d: Buffer) => (output += d.toString()));
-  child.stderr?.on('data', (d: Buffer) => (output += d.toString()));
-  return { child, output: () => output };
-}
+import {
+  exitCode,
+  spawnStartCommand as startCommand,
+  stopCommand,
+  untilRunning,
+} from '../start-command-process';
 
 describe('npm start as a hub', () => {
   let central: TestServer;
@@ -36,25 +27,20 @@ describe('npm start as a hub', () => {
     centralUrl = await central.app.listen({ port: 0, host: '127.0.0.1' });
   });
   afterAll(async () => {
-    if (hub && hub.exitCode === null) {
-      const exited = new Promise((r) => hub?.once('exit', r));
-      hub.kill('SIGTERM');
-      await exited;
-    }
+    if (hub) await stopCommand(hub);
     await central.close();
     await central.storage.destroy();
     rmSync(dataDir, { recursive: true, force: true });
   });
 
   it('stops with the missing variables named when only the upstream URL is set', async () => {
-    const { child, output } = startCommand({
+    const refused = startCommand({
       PORT: '0',
       OUTPOST_DATA: dataDir,
       OUTPOST_UPSTREAM_URL: centralUrl,
     });
-    const code = await new Promise<number | null>((done) => child.once('exit', done));
-    expect(code).toBe(1);
-    expect(output()).toContain(
+    expect(await exitCode(refused)).toBe(1);
+    expect(refused.output()).toContain(
       'set OUTPOST_UPSTREAM_TENANT, OUTPOST_UPSTREAM_EMAIL and OUTPOST_UPSTREAM_PASSWORD',
     );
     expect(existsSync(join(dataDir, 'outpost.sqlite'))).toBe(false);
@@ -72,12 +58,7 @@ describe('npm start as a hub', () => {
       OUTPOST_HUB_SYNC_INTERVAL_MS: '0',
     });
     hub = started.child;
-    const deadline = Date.now() + 30_000;
-    while (!started.output().includes('is running on')) {
-      if (hub.exitCode !== null || Date.now() > deadline)
-        throw new Error(`hub did not start:\n${started.output()}`);
-      await new Promise((r) => setTimeout(r, 100));
-    }
+    await untilRunning(started);
     expect(started.output()).toContain(`A hub for clinic-a: it syncs with ${centralUrl}.`);
     const base = `http://127.0.0.1:${port}`;
     const login = await fetch(`${base}/v1/auth/login`, {
