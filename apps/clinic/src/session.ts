@@ -1,6 +1,7 @@
 import { createTokenSession } from '@outpost/client';
 import type { TokenSession } from '@outpost/client';
-import { uuidv7 } from '@outpost/core';
+import { schemaInfoResponseSchema, uuidv7 } from '@outpost/core';
+import { fieldClinic } from '@outpost/examples';
 import { personKey } from './device-client';
 import { checkOffline, rememberForOffline } from './offline-sign-in';
 import {
@@ -141,10 +142,35 @@ export async function signIn(email: string, password: string): Promise<Session> 
   await previousVersionMoved();
   const session = clinicTokenSession({ owner: null, deviceId: deviceId(), email });
   const answer = await session.signIn(email, password);
+  const followed = await schemaFollowed(answer.token);
+  if (followed !== null && followed !== fieldClinic.name) {
+    // Another kind of workplace on the same server (the demo's veterinary practice): its records
+    // are not the app's, so nothing is opened, and the session just made is ended at once.
+    await signOut();
+    throw new Error(
+      `${email} belongs to ${answer.user.tenant}, whose records follow the ${followed} schema: Outpost Clinic shows field-clinic records only.`,
+    );
+  }
   const identity = identityFrom(email, answer.user);
   // Not waited for: half a second of hashing, off the main thread, that signing in need not wait on.
   void rememberForOffline(identity, password);
   return keepIdentity(identity);
+}
+
+/**
+ * The schema the signed-in person's tenant follows (`GET /v1/schema`), or null when the server
+ * does not say (unreachable just after signing in, or a server without that route): the sign-in
+ * then goes on, as before the route existed.
+ */
+async function schemaFollowed(token: string): Promise<string | null> {
+  try {
+    const res = await fetch('/v1/schema', { headers: { authorization: `Bearer ${token}` } });
+    if (!res.ok) return null;
+    const parsed = schemaInfoResponseSchema.safeParse(await res.json());
+    return parsed.success ? parsed.data.name : null;
+  } catch {
+    return null;
+  }
 }
 
 /**

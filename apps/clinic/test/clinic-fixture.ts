@@ -10,7 +10,7 @@ import { chromium } from 'playwright-core';
 import type { Browser, Page, Worker } from 'playwright-core';
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll } from 'vitest';
-import { fieldClinic } from '@outpost/examples';
+import { fieldClinic, vetPractice } from '@outpost/examples';
 import { createSyncServer, ensureUsers, openSqlite, serveStaticApp } from '@outpost/server';
 
 export const chromiumPath = '/usr/bin/chromium';
@@ -19,6 +19,8 @@ export const users = [
   { email: 'nurse@clinic-a.test', tenant: 'clinic-a', roles: ['clinician'] },
   { email: 'midwife@clinic-a.test', tenant: 'clinic-a', roles: ['clinician'] },
   { email: 'admin@clinic-a.test', tenant: 'clinic-a', roles: ['admin'] },
+  // A veterinary practice on the same server, as `npm start` runs one: not the app's records.
+  { email: 'vet@vet-a.test', tenant: 'vet-a', roles: ['clinician'] },
 ] as const;
 
 const run = promisify(execFile);
@@ -92,6 +94,7 @@ export async function startClinic(appDir: string): Promise<Clinic> {
   let clockAheadMs = 0;
   const app = await createSyncServer({
     schema: fieldClinic,
+    tenantSchemas: { 'vet-a': vetPractice },
     database: await openSqlite(join(dataDir, 'outpost.sqlite')),
     auth: { jwtSecret: 'clinic-browser-test-secret-0123456789' },
     limits: { rateLimitPerMinute: false },

@@ -23,6 +23,7 @@ import { authRoutes } from './routes/auth';
 import { pushRoutes } from './routes/push';
 import { pullRoutes } from './routes/pull';
 import { statusRoutes } from './routes/status';
+import { schemaRoutes } from './routes/schema';
 import { recordRoutes } from './routes/records';
 import { fileRoutes } from './routes/files';
 import { conflictRoutes } from './routes/conflicts';
@@ -369,6 +370,7 @@ export async function createSyncServer(options: SyncServerOptions): Promise<Fast
   await app.register(pullRoutes);
   await app.register(liveRoutes, options.live ?? {});
   await app.register(statusRoutes);
+  await app.register(schemaRoutes);
   await app.register(recordRoutes);
   await app.register(fileRoutes, { maxFileBytes });
   await app.register(conflictRoutes);

@@ -264,6 +264,21 @@ export const routeCatalog: RouteCase[] = [
   },
   {
     method: 'GET',
+    url: '/v1/schema',
+    fuzz: { as: 'nurse', examples: () => [{}, { query: { unexpected: 'x' } }] },
+    matrix: {
+      request: () => ({}),
+      otherTenant: 'own-only',
+      // Every signed-in user may read their tenant's schema: it names no record.
+      lacking: {
+        caller: 'visitor',
+        permission: "none: the answer names no record, and only the caller's own permissions",
+        expect: 'own-only',
+      },
+    },
+  },
+  {
+    method: 'GET',
     url: '/v1/sync/status',
     fuzz: { as: 'nurse', examples: () => [{ query: { deviceId: 'tablet-1' } }] },
     matrix: {
