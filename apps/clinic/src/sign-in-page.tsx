@@ -1,6 +1,7 @@
-import { useState } from 'react';
+import { useEffect, useState } from 'react';
 import type { FormEvent } from 'react';
-import { demoPassword } from '@outpost/examples';
+import { demoAccountsResponseSchema } from '@outpost/core';
+import type { DemoAccountsResponse } from '@outpost/core';
 import { signIn, signInOffline } from './session';
 import type { Session } from './session';
 import { FormError } from './form-error';
@@ -8,6 +9,7 @@ import { FormError } from './form-error';
 export function SignInPage({ onSignedIn }: { onSignedIn: (session: Session) => void }) {
   const [error, setError] = useState<string | null>(null);
   const [busy, setBusy] = useState(false);
+  const demo = useDemoAccounts();
 
   const submit = async (event: FormEvent<HTMLFormElement>) => {
     event.preventDefault();
@@ -52,10 +54,38 @@ export function SignInPage({ onSignedIn }: { onSignedIn: (session: Session) => v
           Sign in
         </button>
       </form>
-      <p className="hint">
-        Demo accounts: nurse@clinic-a.test (clinician) and admin@clinic-a.test (administrator), password
-        &ldquo;{demoPassword}&rdquo;.
-      </p>
+      {demo !== null && demo.accounts.length > 0 ? (
+        <p className="hint">
+          Demo accounts:{' '}
+          {demo.accounts
+            .map((a) => `${a.email} (${a.roles.includes('admin') ? 'administrator' : 'clinician'})`)
+            .join(', ')}
+          ; password &ldquo;{demo.password}&rdquo;.
+        </p>
+      ) : null}
     </main>
   );
+}
+
+/**
+ * The demo sign-ins the server offers (`GET /v1/demo-accounts`, served by `npm start` while it
+ * creates them), or null: a clinic's own server has none, and offline nothing is asked.
+ */
+function useDemoAccounts(): DemoAccountsResponse | null {
+  const [demo, setDemo] = useState<DemoAccountsResponse | null>(null);
+  useEffect(() => {
+    let cancelled = false;
+    fetch('/v1/demo-accounts')
+      .then(async (res) => (res.ok ? demoAccountsResponseSchema.parse(await res.json()) : null))
+      .then(
+        (answer) => {
+          if (!cancelled) setDemo(answer);
+        },
+        () => {},
+      );
+    return () => {
+      cancelled = true;
+    };
+  }, []);
+  return demo;
 }

@@ -11,7 +11,13 @@ import type { Browser, Page, Worker } from 'playwright-core';
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll } from 'vitest';
 import { fieldClinic, vetPractice } from '@outpost/examples';
-import { createSyncServer, ensureUsers, openSqlite, serveStaticApp } from '@outpost/server';
+import {
+  createSyncServer,
+  ensureUsers,
+  openSqlite,
+  serveDemoAccounts,
+  serveStaticApp,
+} from '@outpost/server';
 
 export const chromiumPath = '/usr/bin/chromium';
 export const password = 'clinic-test-password';
@@ -111,6 +117,13 @@ export async function startClinic(appDir: string): Promise<Clinic> {
     }
   });
   await serveStaticApp(app, { root: appDir });
+  // As `npm start` does while it creates demo users: the sign-in page offers the clinic's.
+  serveDemoAccounts(app, {
+    password,
+    accounts: users
+      .filter((u) => u.tenant === 'clinic-a')
+      .map((u) => ({ email: u.email, tenant: u.tenant, roles: [...u.roles] })),
+  });
   await ensureUsers(
     app.outpost.store,
     users.map((u) => ({ ...u, password })),

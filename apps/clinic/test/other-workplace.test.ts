@@ -20,6 +20,12 @@ describe.runIf(chromiumAvailable())('the clinic app and an account of another wo
     page.setDefaultTimeout(15_000);
     try {
       await page.goto(suite.clinic.url);
+      // The server offers its demo accounts: the clinic's, not the practice's.
+      const hint = page.getByText(/^Demo accounts:/);
+      await hint.waitFor();
+      expect(await hint.textContent()).toBe(
+        `Demo accounts: nurse@clinic-a.test (clinician), midwife@clinic-a.test (clinician), admin@clinic-a.test (administrator); password “${password}”.`,
+      );
       const signInAs = async (email: string) => {
         await page.getByLabel('Email').fill(email);
         await page.getByLabel('Password').fill(password);

@@ -1,6 +1,7 @@
 export { createSyncServer } from './create-sync-server';
 export { caller } from './http/caller';
 export { serveStaticApp } from './http/static-app';
+export { serveDemoAccounts } from './cli/demo-accounts';
 export type { StaticAppOptions } from './http/static-app';
 export type { SyncServerOptions, LimitOptions, ServerContext } from './create-sync-server';
 export type { HubOptions } from './hub/hub-sync';

@@ -72,6 +72,17 @@ describe('npm start', () => {
     const before = await pull();
     expect(before.changes.map((c) => c.id)).toContain('demo-patient-amina');
     expect(first.output()).not.toContain('demo record was refused');
+    // What the app's sign-in page offers: the accounts of tenants on the clinic's schema.
+    const offered = (await (await fetch(`${base}/v1/demo-accounts`)).json()) as {
+      password: string;
+      accounts: Array<{ email: string }>;
+    };
+    expect(offered.password).toBe('outpost-demo');
+    expect(offered.accounts.map((a) => a.email)).toEqual([
+      'nurse@clinic-a.test',
+      'admin@clinic-a.test',
+      'nurse@clinic-b.test',
+    ]);
 
     // The demo veterinary practice has its own records, with ids the server gave and the
     // appointment's client derived from the pet's owner.
@@ -111,6 +122,28 @@ describe('npm start', () => {
     expect(after.changes).toEqual(before.changes);
     expect(await pullVet()).toEqual(practice);
     expect(second.output()).not.toContain('demo record was refused');
+  });
+
+  it('with OUTPOST_DEMO=0 creates no demo user and offers no demo account', async () => {
+    const port = await freePort();
+    const ownData = mkdtempSync(join(tmpdir(), 'outpost-start-nodemo-'));
+    try {
+      const served = await started(ownData, port, { OUTPOST_DEMO: '0' });
+      children.push(served.child);
+      const base = `http://127.0.0.1:${port}`;
+      const offered = await fetch(`${base}/v1/demo-accounts`);
+      expect(offered.status).toBe(404);
+      await offered.body?.cancel();
+      const login = await fetch(`${base}/v1/auth/login`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ email: 'nurse@clinic-a.test', password: 'outpost-demo' }),
+      });
+      expect(login.status).toBe(401);
+      await stopCommand(served.child);
+    } finally {
+      rmSync(ownData, { recursive: true, force: true });
+    }
   });
 
   it('serves HTTPS with the certificate and key it is given, and refuses to start with only one of them', async () => {

@@ -57,3 +57,14 @@ export const tokenClaimsSchema = z.object({
   exp: z.number(),
 });
 export type TokenClaims = z.infer<typeof tokenClaimsSchema>;
+
+/**
+ * `GET /v1/demo-accounts`, served by `npm start` only while it creates the demo users (not by
+ * `createSyncServer`): the accounts a sign-in page may offer and their shared password. A server
+ * without demo users answers 404, and the page offers none.
+ */
+export const demoAccountsResponseSchema = z.object({
+  password: z.string(),
+  accounts: z.array(z.object({ email: z.string(), tenant: z.string(), roles: z.array(z.string()) })),
+});
+export type DemoAccountsResponse = z.infer<typeof demoAccountsResponseSchema>;

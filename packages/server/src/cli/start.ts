@@ -23,6 +23,7 @@ import { queueApiOptionsFromEnv } from '../dialects/queue-api/queue-api-options'
 import type { QueueApiOptions } from '../dialects/queue-api/queue-api-options';
 import type { HubOptions } from '../hub/hub-sync';
 import { seedDemoRecords } from './demo-records';
+import { serveDemoAccounts } from './demo-accounts';
 import { fileChunksPerMinuteFromEnv } from './limits-from-env';
 import { landingPage } from './landing-page';
 
@@ -226,6 +227,13 @@ if (users.length > 0) {
       : []),
   ];
   for (const line of refused) console.warn(`A demo record was refused: ${line}`);
+  // What the clinic app's sign-in page offers: the accounts of tenants on its schema.
+  serveDemoAccounts(app, {
+    password: demoPassword,
+    accounts: users
+      .filter((u) => schemaFor(u.tenant) === fieldClinic)
+      .map((u) => ({ email: u.email, tenant: u.tenant, roles: [...u.roles] })),
+  });
 }
 
 const shutdown = async () => {
