@@ -158,6 +158,41 @@ describe.runIf(chromiumAvailable())('staying signed in with refresh tokens', () 
     }
   });
 
+  it("a tablet lost: the admin ends the nurse's sessions from Statistics, and the tablet asks for her password instead of renewing", async () => {
+    const tablet = await suite.browser.newContext();
+    const office = await suite.browser.newContext();
+    try {
+      const page = await tablet.newPage();
+      await signIn(page, suite.clinic.url, 'nurse@clinic-a.test');
+      await registerPatient(page, 'Mphatso Gondwe');
+      await page.getByText('No changes waiting').waitFor({ timeout: 20_000 });
+
+      const admin = await office.newPage();
+      await signIn(admin, suite.clinic.url, 'admin@clinic-a.test');
+      await admin.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Statistics' }).click();
+      const form = admin.getByRole('form', { name: 'End sessions' });
+      await form.getByLabel('End every session of').selectOption({ label: 'nurse@clinic-a.test' });
+      admin.once('dialog', (dialog) => void dialog.accept());
+      await form.getByRole('button', { name: 'End sessions' }).click();
+      await form
+        .getByRole('status')
+        .filter({ hasText: /^Ended \d+ sessions? of nurse@clinic-a\.test\./ })
+        .waitFor();
+
+      // Half a day later her access token has expired; the tablet cannot renew it, so it asks for
+      // the password, and keeps what she typed meanwhile.
+      suite.clinic.setClockAhead(13 * hour);
+      await addVisit(page, 'Scabies');
+      await page.getByRole('form', { name: 'Sign in again' }).waitFor({ timeout: 25_000 });
+      await page.getByText('1 change waiting').waitFor();
+      expect(await visitsWith('Scabies')).toHaveLength(0);
+    } finally {
+      suite.clinic.setClockAhead(0);
+      await tablet.close();
+      await office.close();
+    }
+  });
+
   it('asks for the password once her session was ended elsewhere, and then sends the visit typed before', async () => {
     const context = await suite.browser.newContext();
     const page = await context.newPage();

@@ -418,6 +418,64 @@ describe.each(dialects())('refresh tokens on %s', (kind) => {
     ]);
   });
 
+  it('end-sessions ends every session of a user on every device (a lost tablet); an admin names anyone of the clinic, a clinician only themselves', async () => {
+    const clock = testClock();
+    const server = await start(clock);
+    const tabletA = await login(server, 'nurse@clinic-a.test');
+    const tabletB = await login(server, 'nurse@clinic-a.test');
+    const bRenewed = await refresh(server, tabletB.refreshToken);
+    const admin = await login(server, 'admin@clinic-a.test');
+    const nurseId = tabletA.user.id;
+    const endSessions = (token: string, body: unknown) =>
+      server.request<{ ended: number } & ErrorAnswer>({
+        method: 'POST',
+        url: '/v1/auth/end-sessions',
+        token,
+        body,
+      });
+
+    // A clinician may not end another person's sessions, whoever they are: nothing changes.
+    const before = await rows(server);
+    expectRefused(await endSessions(tabletA.token, { userId: admin.user.id }), 403, 'FORBIDDEN');
+    expectRefused(await endSessions(tabletA.token, { userId: 'no-such-user' }), 403, 'FORBIDDEN');
+    // Another clinic's clinician is refused as any clinician is; another workplace's administrator
+    // finds no such user, as for one who never existed.
+    const otherClinic = await login(server, 'nurse@clinic-b.test');
+    expectRefused(await endSessions(otherClinic.token, { userId: nurseId }), 403, 'FORBIDDEN');
+    const vetAdmin = await login(server, 'admin@vet-a.test');
+    expectRefused(await endSessions(vetAdmin.token, { userId: nurseId }), 404, 'NOT_FOUND');
+    expectRefused(await endSessions(vetAdmin.token, { userId: 'no-such-user' }), 404, 'NOT_FOUND');
+    expectRefused(await endSessions(admin.token, { userId: nurseId, extra: 1 }), 400, 'VALIDATION_FAILED');
+    expectRefused(await endSessions(admin.token, {}), 400, 'VALIDATION_FAILED');
+    expect((await rows(server)).filter((r) => r.user_id === nurseId)).toEqual(
+      before.filter((r) => r.user_id === nurseId),
+    );
+
+    // The admin ends both of the nurse's sessions: neither tablet renews any more.
+    const ended = await endSessions(admin.token, { userId: nurseId });
+    expect(ended.status).toBe(200);
+    expect(ended.body).toEqual({ ended: 2 });
+    expectRefused(await refresh(server, tabletA.refreshToken), 401, 'UNAUTHORIZED');
+    expectRefused(await refresh(server, bRenewed.body.refreshToken), 401, 'UNAUTHORIZED');
+    // Nobody else's session was touched: the admin still renews.
+    expect((await refresh(server, admin.refreshToken)).status).toBe(200);
+    // Again: nothing left to end.
+    expect((await endSessions(admin.token, { userId: nurseId })).body).toEqual({ ended: 0 });
+    // Anyone may end their own: the nurse signs in again and ends hers from a third tablet.
+    const third = await login(server, 'nurse@clinic-a.test');
+    expect((await endSessions(third.token, { userId: nurseId })).body).toEqual({ ended: 1 });
+    expectRefused(await refresh(server, third.refreshToken), 401, 'UNAUTHORIZED');
+
+    const trail = await server.app.outpost.store.auditEvents('clinic-a', 10_000);
+    expect(
+      trail.filter((e) => e.action === 'sessions-ended').map((e) => [e.userId, e.recordId, e.outcome]),
+    ).toEqual([
+      [admin.user.id, nurseId, '2 ended'],
+      [admin.user.id, nurseId, '0 ended'],
+      [nurseId, nurseId, '1 ended'],
+    ]);
+  });
+
   it('a token inserted into a family while it was being revoked is still refused', async () => {
     // On PostgreSQL, a revocation's UPDATE does not see a row a rotation commits after it began:
     // any revoked row of a family refuses every token of it.

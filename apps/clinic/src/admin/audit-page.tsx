@@ -101,6 +101,8 @@ function eventWords(e: AuditLogEvent): string {
       return `Session renewal refused: ${sessionRefusals[e.outcome] ?? e.outcome}`;
     case 'logout':
       return 'Signed out';
+    case 'sessions-ended':
+      return `Ended every session of another person, on every device (${status.replace(' ended', '')})`;
     case 'push-op':
       if (status === 'applied') {
         if (detail === 'merged') return 'Change applied, merged with another';
@@ -145,7 +147,10 @@ function subjectWords(e: AuditLogEvent): string {
 /** The actions the filter offers, as the server's `action` parameter takes them. */
 const actionChoices: ReadonlyArray<{ label: string; actions: string }> = [
   { label: 'Everything', actions: '' },
-  { label: 'Sign-ins and sign-outs', actions: 'login,login-failed,refresh,refresh-failed,logout' },
+  {
+    label: 'Sign-ins and sign-outs',
+    actions: 'login,login-failed,refresh,refresh-failed,logout,sessions-ended',
+  },
   { label: 'Changes sent', actions: 'push-op' },
   { label: 'Overrides not allowed', actions: 'override-ignored' },
   { label: 'Conflict resolutions', actions: 'resolve,undo' },

@@ -6,6 +6,7 @@ import { useNetworkStatus } from '@outpost/react';
 import { SyncChart } from './sync-chart';
 import { NeedsAttention, spokenDuration } from './needs-attention';
 import { fetchJson } from './fetch-json';
+import { EndSessions } from './end-sessions';
 
 interface Loaded {
   total: StatsResponse;
@@ -109,8 +110,16 @@ export function StatisticsPage({ tokens }: { tokens: TokenSession }) {
               ))}
             </tbody>
           </table>
+          <EndSessions people={peopleOf(loaded.perDevice.devices)} tokens={tokens} />
         </>
       ) : null}
     </section>
   );
+}
+
+/** Each person who synced from a device, once, by email where the server knows it. */
+function peopleOf(devices: DeviceStatsResponse['devices']): Array<{ userId: string; name: string }> {
+  const seen = new Map<string, string>();
+  for (const d of devices) if (!seen.has(d.userId)) seen.set(d.userId, d.email ?? d.userId);
+  return [...seen].map(([userId, name]) => ({ userId, name }));
 }

@@ -11,6 +11,7 @@ export const auditActions = [
   'refresh',
   'refresh-failed',
   'logout',
+  'sessions-ended',
   'push-op',
   'override-ignored',
   'resolve',

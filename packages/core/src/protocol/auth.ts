@@ -68,3 +68,17 @@ export const demoAccountsResponseSchema = z.object({
   accounts: z.array(z.object({ email: z.string(), tenant: z.string(), roles: z.array(z.string()) })),
 });
 export type DemoAccountsResponse = z.infer<typeof demoAccountsResponseSchema>;
+
+/**
+ * `POST /v1/auth/end-sessions` (an addition to PROTOCOL.md): ends every session of a user of the
+ * caller's clinic, on every device (their refresh tokens refused from then on), as for a tablet
+ * lost in the field. An administrator may name anyone of the clinic; anyone, themselves.
+ */
+export const endSessionsRequestSchema = z.object({ userId: z.string().min(1).max(128) }).strict();
+export type EndSessionsRequest = z.infer<typeof endSessionsRequestSchema>;
+
+export const endSessionsResponseSchema = z.object({
+  /** How many sessions (one per sign-in) were still open and are now ended. */
+  ended: z.number().int(),
+});
+export type EndSessionsResponse = z.infer<typeof endSessionsResponseSchema>;

@@ -162,6 +162,14 @@ export class Sessions {
     return row ? { tenant: row.tenant, userId: row.userId } : null;
   }
 
+  /**
+   * Ends every open session of a user of `tenant` (a tablet lost): answers how many, or null when
+   * the tenant has no such user. Access tokens already given live out their short life.
+   */
+  endAllOf(tenant: string, userId: string, now: Date): Promise<number | null> {
+    return this.store.revokeUser(tenant, userId, now.toISOString());
+  }
+
   /** The token that follows `token`: unpredictable without the key, the same every time for it. */
   private successorOf(token: string): string {
     return createHmac('sha256', this.successorKey).update(token).digest('base64url');

@@ -1,6 +1,13 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import { OutpostError, loginRequestSchema, logoutRequestSchema, refreshRequestSchema } from '@outpost/core';
-import type { LoginResponse, RefreshResponse } from '@outpost/core';
+import {
+  OutpostError,
+  endSessionsRequestSchema,
+  loginRequestSchema,
+  logoutRequestSchema,
+  refreshRequestSchema,
+} from '@outpost/core';
+import type { EndSessionsResponse, LoginResponse, RefreshResponse } from '@outpost/core';
+import { caller } from '../http/caller';
 import { dummyPasswordHash, verifyPassword } from '../auth/passwords';
 import type { Sessions } from '../auth/sessions';
 import { parseOrThrow } from '../http/errors';
@@ -143,5 +150,29 @@ export async function authRoutes(
     if (holder) await store.audit([sessionEvent(holder, now().toISOString(), deviceId, 'logout', 'ok')]);
     else await auditNobody(request, 'logout', deviceId, 'unknown');
     return reply.status(204).send();
+  });
+
+  // Every session of a user ended, on every device: a tablet lost or stolen (docs/server.md).
+  app.post('/v1/auth/end-sessions', async (request): Promise<EndSessionsResponse> => {
+    const auth = caller(request);
+    const { userId } = parseOrThrow(endSessionsRequestSchema, request.body, 'end-sessions');
+    // Permission first, then existence: a clinician learns nothing of who else exists.
+    if (userId !== auth.userId && !auth.roles.some((r) => app.outpost.adminRoles.includes(r)))
+      throw new OutpostError('FORBIDDEN', "only an administrator may end another person's sessions");
+    const ended = await sessions.endAllOf(auth.tenant, userId, now());
+    if (ended === null) throw new OutpostError('NOT_FOUND', 'no such user');
+    await store.audit([
+      {
+        tenant: auth.tenant,
+        at: now().toISOString(),
+        userId: auth.userId,
+        deviceId: null,
+        action: 'sessions-ended',
+        collection: null,
+        recordId: userId,
+        outcome: `${ended} ended`,
+      },
+    ]);
+    return { ended };
   });
 }

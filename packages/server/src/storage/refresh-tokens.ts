@@ -136,6 +136,21 @@ export class RefreshTokenUse {
     return revokeFamily(this.trx, familyId, at);
   }
 
+  /** The families of a user with a token neither revoked nor expired at `at`: their open sessions. */
+  async liveFamiliesOf(tenant: string, userId: string, at: string): Promise<string[]> {
+    const rows = await this.trx
+      .selectFrom('refresh_tokens')
+      .select('family_id')
+      .distinct()
+      .where('tenant', '=', tenant)
+      .where('user_id', '=', userId)
+      .where('revoked_at', 'is', null)
+      .where('used_at', 'is', null)
+      .where('expires_at', '>', at)
+      .execute();
+    return rows.map((r) => r.family_id);
+  }
+
   /** The user as stored now (roles read again at each refresh), or null when there is none. */
   async user(id: string): Promise<RefreshTokenUser | null> {
     const row = await this.trx
@@ -188,6 +203,20 @@ export class RefreshTokenStore {
       const row = await use.find(hash);
       if (row) await use.revokeFamily(row.familyId, at);
       return row;
+    });
+  }
+
+  /**
+   * Revokes every family of a user of `tenant` with a token still live at `at`; answers how many,
+   * or null when the tenant has no such user (another clinic's user is no one here).
+   */
+  revokeUser(tenant: string, userId: string, at: string): Promise<number | null> {
+    return this.use(async (use) => {
+      const user = await use.user(userId);
+      if (user === null || user.tenant !== tenant) return null;
+      const live = await use.liveFamiliesOf(tenant, userId, at);
+      for (const familyId of live) await use.revokeFamily(familyId, at);
+      return live.length;
     });
   }
 

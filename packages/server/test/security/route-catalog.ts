@@ -174,6 +174,22 @@ export const routeCatalog: RouteCase[] = [
   },
   {
     method: 'POST',
+    url: '/v1/auth/end-sessions',
+    fuzz: { as: 'admin', examples: (w) => [{ body: { userId: w.nurseId } }] },
+    matrix: {
+      request: (_w, target) => ({ body: { userId: target } }),
+      target: (w) => w.nurseId,
+      // Another clinic's administrator: no such user, as for one who never existed.
+      otherTenant: 'hidden',
+      lacking: {
+        caller: 'clinician',
+        permission: "an administrator role, to end another person's sessions",
+        expect: 'forbidden',
+      },
+    },
+  },
+  {
+    method: 'POST',
     url: '/v1/sync/push',
     fuzz: {
       as: 'nurse',
