@@ -290,6 +290,15 @@ export async function signIn(page: Page, url: string, email: string): Promise<vo
   await page.getByText(/^Last synced at/).waitFor();
 }
 
+/**
+ * Cuts the tablet off the network, or gives it back: the server drops the page's connections and
+ * the browser says offline, as a tablet out of reach does.
+ */
+export async function setNetwork(clinic: Clinic, page: Page, up: boolean): Promise<void> {
+  clinic.cut(!up);
+  await page.context().setOffline(!up);
+}
+
 /** The sync state the header always shows: "Online" or "Offline". */
 export function statusText(page: Page, text: 'Online' | 'Offline') {
   return page.getByRole('status').filter({ hasText: new RegExp(`^${text}$`) });

@@ -11,6 +11,7 @@ import {
   password,
   registerPatient,
   screenshot,
+  setNetwork,
   signIn,
   statusText,
   storedSession,
@@ -36,13 +37,11 @@ describe.runIf(chromiumAvailable())('the clinic app signing in with no network',
   }
 
   async function offline(page: Page): Promise<void> {
-    suite.clinic.cut(true);
-    await page.context().setOffline(true);
+    await setNetwork(suite.clinic, page, false);
   }
 
   async function online(page: Page): Promise<void> {
-    suite.clinic.cut(false);
-    await page.context().setOffline(false);
+    await setNetwork(suite.clinic, page, true);
   }
 
   it('signs her in on the tablet she used before, keeps what she types, and sends it when the network returns without asking again', async () => {

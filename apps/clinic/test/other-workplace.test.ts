@@ -6,6 +6,7 @@ import {
   chromiumAvailable,
   clinicSuite,
   password,
+  setNetwork,
   signIn,
   statusText,
   storedSession,
@@ -45,12 +46,10 @@ describe.runIf(chromiumAvailable())('the clinic app and an account of another wo
       expect(trail.filter((e) => e.action === 'logout').map((e) => e.outcome)).toEqual(['ok']);
 
       // Nothing lets the vet in offline either: no verifier was kept.
-      suite.clinic.cut(true);
-      await context.setOffline(true);
+      await setNetwork(suite.clinic, page, false);
       await signInAs('vet@vet-a.test');
       await page.getByText(/has not signed in on this device .* needs the network/).waitFor();
-      suite.clinic.cut(false);
-      await context.setOffline(false);
+      await setNetwork(suite.clinic, page, true);
 
       await signIn(page, suite.clinic.url, 'nurse@clinic-a.test');
       await statusText(page, 'Online').waitFor();

@@ -11,6 +11,7 @@ import {
   password,
   registerPatient,
   screenshot,
+  setNetwork,
   signIn,
   statusText,
   storedSession,
@@ -44,14 +45,12 @@ describe.runIf(chromiumAvailable())('staying signed in with refresh tokens', () 
 
   /** Cuts the tablet off the network, and waits until it says so. */
   async function offline(page: Page): Promise<void> {
-    suite.clinic.cut(true);
-    await page.context().setOffline(true);
+    await setNetwork(suite.clinic, page, false);
     await statusText(page, 'Offline').waitFor();
   }
 
   async function online(page: Page): Promise<void> {
-    suite.clinic.cut(false);
-    await page.context().setOffline(false);
+    await setNetwork(suite.clinic, page, true);
   }
 
   it('syncs a visit with no password once her access token expired during days away, and a reload keeps her signed in', async () => {
