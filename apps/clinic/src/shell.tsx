@@ -16,6 +16,7 @@ import { WaitingChanges } from './waiting-changes';
 import { Link, useAddress, useRoute } from './router';
 import type { Route } from './router';
 import { isAdmin } from './session';
+import { SignOutEverywhere } from './sign-out-everywhere';
 import { confirmLeaving } from './unsaved-typing';
 import type { Session } from './session';
 
@@ -81,13 +82,13 @@ export function Shell({ session, tokens, onSignedInAgain, onSignOut }: ShellProp
         <SignInAgain session={session} onSignedIn={onSignedInAgain} />
       </header>
       <main>
-        <PageErrorBoundary key={address}>{page(route, session, tokens)}</PageErrorBoundary>
+        <PageErrorBoundary key={address}>{page(route, session, tokens, onSignOut)}</PageErrorBoundary>
       </main>
     </>
   );
 }
 
-function page(route: Route, session: Session, tokens: TokenSession) {
+function page(route: Route, session: Session, tokens: TokenSession, onSignOut: () => void) {
   switch (route.page) {
     case 'patient':
       return <PatientPage id={route.id} session={session} />;
@@ -108,6 +109,7 @@ function page(route: Route, session: Session, tokens: TokenSession) {
           {/* Beside what waits: whether the browser keeps it, as it is only on this tablet. */}
           <DeviceStorage />
           <RefusedChanges />
+          <SignOutEverywhere session={session} tokens={tokens} onSignOut={onSignOut} />
         </section>
       );
     case 'not-found':

@@ -192,6 +192,38 @@ describe.runIf(chromiumAvailable())('staying signed in with refresh tokens', () 
     }
   });
 
+  it('her tablet lost, she signs out on every device from another one: the lost tablet asks for her password instead of renewing', async () => {
+    const lost = await suite.browser.newContext();
+    const borrowed = await suite.browser.newContext();
+    try {
+      const page = await lost.newPage();
+      await signIn(page, suite.clinic.url, 'nurse@clinic-a.test');
+      await registerPatient(page, 'Alinafe Tembo');
+      await page.getByText('No changes waiting').waitFor({ timeout: 20_000 });
+
+      const other = await borrowed.newPage();
+      await signIn(other, suite.clinic.url, 'nurse@clinic-a.test');
+      await other
+        .getByRole('navigation', { name: 'Main' })
+        .getByRole('link', { name: 'Sync details' })
+        .click();
+      other.once('dialog', (dialog) => void dialog.accept());
+      await other.getByRole('button', { name: 'Sign out on every device' }).click();
+      // Signed out where she pressed it too.
+      await other.getByRole('form', { name: 'Sign in' }).waitFor();
+      expect(await storedSession(other)).toBeNull();
+
+      suite.clinic.setClockAhead(13 * hour);
+      await addVisit(page, 'Impetigo');
+      await page.getByRole('form', { name: 'Sign in again' }).waitFor({ timeout: 25_000 });
+      expect(await visitsWith('Impetigo')).toHaveLength(0);
+    } finally {
+      suite.clinic.setClockAhead(0);
+      await lost.close();
+      await borrowed.close();
+    }
+  });
+
   it('asks for the password once her session was ended elsewhere, and then sends the visit typed before', async () => {
     const context = await suite.browser.newContext();
     const page = await context.newPage();

@@ -4,7 +4,7 @@ import { auditResponseSchema } from '@outpost/core';
 import type { AuditLogEvent } from '@outpost/core';
 import type { TokenSession } from '@outpost/client';
 import { useNetworkStatus } from '@outpost/react';
-import { fetchJson } from './fetch-json';
+import { fetchJson } from '../server-json';
 
 /** What each collection is called on screen. */
 const kinds: Readonly<Record<string, string>> = {

@@ -2,7 +2,7 @@ import { useState } from 'react';
 import type { FormEvent } from 'react';
 import { endSessionsResponseSchema } from '@outpost/core';
 import type { TokenSession } from '@outpost/client';
-import { fetchJson } from './fetch-json';
+import { fetchJson } from '../server-json';
 
 /**
  * A tablet lost or stolen: the administrator ends every session of the person who used it, on

@@ -5,7 +5,7 @@ import type { TokenSession } from '@outpost/client';
 import { useNetworkStatus } from '@outpost/react';
 import { SyncChart } from './sync-chart';
 import { NeedsAttention, spokenDuration } from './needs-attention';
-import { fetchJson } from './fetch-json';
+import { fetchJson } from '../server-json';
 import { EndSessions } from './end-sessions';
 
 interface Loaded {
