@@ -177,6 +177,12 @@ describe.runIf(chromiumAvailable())('staying signed in with refresh tokens', () 
         .getByRole('status')
         .filter({ hasText: /^Ended \d+ sessions? of nurse@clinic-a\.test\./ })
         .waitFor();
+      // The clinic's audit log says who did it.
+      await admin.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Audit log' }).click();
+      await admin
+        .getByText(/^Ended every session of another person, on every device \(\d+\)$/)
+        .first()
+        .waitFor();
 
       // Half a day later her access token has expired; the tablet cannot renew it, so it asks for
       // the password, and keeps what she typed meanwhile.

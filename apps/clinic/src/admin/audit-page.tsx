@@ -102,7 +102,9 @@ function eventWords(e: AuditLogEvent): string {
     case 'logout':
       return 'Signed out';
     case 'sessions-ended':
-      return `Ended every session of another person, on every device (${status.replace(' ended', '')})`;
+      return e.recordId === e.userId
+        ? `Signed out on every device (${status.replace(' ended', '')} sessions)`
+        : `Ended every session of another person, on every device (${status.replace(' ended', '')})`;
     case 'push-op':
       if (status === 'applied') {
         if (detail === 'merged') return 'Change applied, merged with another';
