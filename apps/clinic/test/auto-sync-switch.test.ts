@@ -100,7 +100,7 @@ describe.runIf(chromiumAvailable())('"Sync automatically" in the clinic app', ()
     await offInHeader(page).waitFor();
 
     // The midwife takes the tablet over: hers is on.
-    await page.getByRole('button', { name: 'Sign out' }).click();
+    await page.getByRole('button', { name: 'Sign out', exact: true }).click();
     await page.getByLabel('Email').fill('midwife@clinic-a.test');
     await page.getByLabel('Password').fill(password);
     await page.getByRole('button', { name: 'Sign in' }).click();
@@ -110,7 +110,7 @@ describe.runIf(chromiumAvailable())('"Sync automatically" in the clinic app', ()
     expect(await offInHeader(page).count()).toBe(0);
 
     // The nurse again: hers is still off.
-    await page.getByRole('button', { name: 'Sign out' }).click();
+    await page.getByRole('button', { name: 'Sign out', exact: true }).click();
     await page.getByLabel('Email').fill('nurse@clinic-a.test');
     await page.getByLabel('Password').fill(password);
     await page.getByRole('button', { name: 'Sign in' }).click();

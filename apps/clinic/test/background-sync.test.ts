@@ -224,7 +224,7 @@ describe.runIf(chromiumAvailable())('Background Sync in the clinic app', () => {
     });
     await registerOffline(context, page, 'Thoko Mwale');
 
-    await page.getByRole('button', { name: 'Sign out' }).click();
+    await page.getByRole('button', { name: 'Sign out', exact: true }).click();
     await page.getByRole('button', { name: 'Sign in' }).waitFor();
     await expect.poll(() => storedSession(page)).toBeNull();
     await page.close();

@@ -17,7 +17,7 @@ describe.runIf(chromiumAvailable())('the clinic app when a screen cannot be show
   /** The header every page keeps: its navigation and "Sign out". */
   async function headerStillThere(page: Page): Promise<void> {
     await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Patients' }).waitFor();
-    expect(await page.getByRole('button', { name: 'Sign out' }).isVisible()).toBe(true);
+    expect(await page.getByRole('button', { name: 'Sign out', exact: true }).isVisible()).toBe(true);
   }
 
   it('answers an address with broken %-encoding with "Page not found", not a blank screen', async () => {
@@ -128,7 +128,7 @@ describe.runIf(chromiumAvailable())('the clinic app when a screen cannot be show
     await page.getByText('This device’s records could not be opened').waitFor();
 
     // The nurse hands the tablet on: the midwife signs in and works.
-    await page.getByRole('button', { name: 'Sign out' }).click();
+    await page.getByRole('button', { name: 'Sign out', exact: true }).click();
     await page.getByLabel('Email').fill('midwife@clinic-a.test');
     await page.getByLabel('Password').fill(password);
     await page.getByRole('button', { name: 'Sign in' }).click();

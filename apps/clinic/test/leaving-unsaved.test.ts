@@ -65,7 +65,7 @@ describe.runIf(chromiumAvailable())('the clinic app when leaving unsaved typing'
     expect(page.url()).toBe(address);
     expect(await notes.inputValue()).toBe('Wound dressed, review in 3 days');
 
-    await asked(page, 'stay', () => page.getByRole('button', { name: 'Sign out' }).click());
+    await asked(page, 'stay', () => page.getByRole('button', { name: 'Sign out', exact: true }).click());
     expect(await notes.inputValue()).toBe('Wound dressed, review in 3 days');
 
     // Told to leave, it leaves.

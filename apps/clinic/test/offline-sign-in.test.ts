@@ -32,7 +32,7 @@ describe.runIf(chromiumAvailable())('the clinic app signing in with no network',
   }
 
   async function signOut(page: Page): Promise<void> {
-    await page.getByRole('button', { name: 'Sign out' }).click();
+    await page.getByRole('button', { name: 'Sign out', exact: true }).click();
     await page.getByRole('form', { name: 'Sign in' }).waitFor();
   }
 

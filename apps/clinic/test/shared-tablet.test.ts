@@ -17,7 +17,7 @@ describe.runIf(chromiumAvailable())('the clinic app on a shared tablet', () => {
     await second.getByText('Outpost Clinic is open in another tab or window of this browser').waitFor();
 
     // The nurse signs out in the first tab and hands the tablet on.
-    await first.getByRole('button', { name: 'Sign out' }).click();
+    await first.getByRole('button', { name: 'Sign out', exact: true }).click();
     await first.getByRole('button', { name: 'Sign in' }).waitFor();
     // The waiting tab follows: it asks who is there rather than opening the nurse's records.
     const signInPage = second.getByRole('button', { name: 'Sign in' });

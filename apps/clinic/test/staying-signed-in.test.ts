@@ -284,7 +284,7 @@ describe.runIf(chromiumAvailable())('staying signed in with refresh tokens', () 
     const signedIn = await storedSession(page);
     expect(signedIn?.refreshToken).toEqual(expect.any(String));
 
-    await page.getByRole('button', { name: 'Sign out' }).click();
+    await page.getByRole('button', { name: 'Sign out', exact: true }).click();
     await page.getByRole('button', { name: 'Sign in' }).waitFor();
     // Gone from the tablet, and refused by the server from now on.
     await expect.poll(() => storedSession(page)).toBeNull();
@@ -296,7 +296,7 @@ describe.runIf(chromiumAvailable())('staying signed in with refresh tokens', () 
     const second = await storedSession(page);
     await offline(page);
     try {
-      await page.getByRole('button', { name: 'Sign out' }).click();
+      await page.getByRole('button', { name: 'Sign out', exact: true }).click();
       await page.getByRole('button', { name: 'Sign in' }).waitFor();
       await expect.poll(() => storedSession(page)).toBeNull();
     } finally {
