@@ -9,9 +9,10 @@ import {
   loadSession,
   onSessionChangedElsewhere,
   previousVersionMoved,
+  rolesReadAgain,
+  sameIdentity,
   signOut,
   tokenSessionFor,
-  rolesReadAgain,
 } from './session';
 import type { Session } from './session';
 import { Shell } from './shell';
@@ -52,6 +53,7 @@ export function App() {
     if (session === null || tokens === null) return;
     let opened: SyncClient | null = null;
     let stopBackgroundSync = () => {};
+    let stopReadingRoles = () => {};
     let cancelled = false;
     openClient(session, tokens, (holder) => {
       if (!cancelled) setOtherTab(holder);
@@ -62,7 +64,7 @@ export function App() {
         setOtherTab(null);
         stopBackgroundSync = startBackgroundSync(c);
         // Each sync may have refreshed the tokens, here or in the worker, with the roles read again.
-        const stopReadingRoles = c.on('sync', () => {
+        stopReadingRoles = c.on('sync', () => {
           void rolesReadAgain(session).then(
             (renewed) => {
               if (renewed !== null && !cancelled)
@@ -71,11 +73,6 @@ export function App() {
             () => {},
           );
         });
-        const stopSync = stopBackgroundSync;
-        stopBackgroundSync = () => {
-          stopReadingRoles();
-          stopSync();
-        };
         setClient(c);
         // Bring the device up to date as soon as it opens; offline, this fails quietly and the
         // client syncs when the server answers again. Not with "Sync automatically" off: the
@@ -87,6 +84,7 @@ export function App() {
     return () => {
       cancelled = true;
       stopBackgroundSync();
+      stopReadingRoles();
       setClient(null);
       // The failure was this person's database: the next person's (or a new try) starts clean.
       setError(null);
@@ -140,15 +138,5 @@ export function App() {
         onSignOut={onSignOut}
       />
     </SyncClientProvider>
-  );
-}
-
-function sameIdentity(a: Session, b: Session): boolean {
-  return (
-    a.tenant === b.tenant &&
-    a.userId === b.userId &&
-    a.email === b.email &&
-    a.roles.length === b.roles.length &&
-    a.roles.every((role, i) => role === b.roles[i])
   );
 }

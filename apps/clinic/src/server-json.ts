@@ -1,3 +1,4 @@
+import { endSessionsResponseSchema } from '@outpost/core';
 import type { TokenSession } from '@outpost/client';
 
 /**
@@ -31,4 +32,23 @@ export async function fetchJson<T>(
   if (!res.ok)
     throw new Error((body as { error?: { message?: string } }).error?.message ?? `HTTP ${res.status}`);
   return parse(body);
+}
+
+/**
+ * Ends every session of `userId` on every device (`POST /v1/auth/end-sessions`): an administrator
+ * for anyone of the clinic, anyone for themselves. Answers how many were open.
+ */
+export async function endSessionsOf(
+  userId: string,
+  tokens: Pick<TokenSession, 'getToken' | 'refreshNow'>,
+): Promise<number> {
+  const { ended } = await fetchJson(
+    '/v1/auth/end-sessions',
+    tokens,
+    (b) => endSessionsResponseSchema.parse(b),
+    {
+      userId,
+    },
+  );
+  return ended;
 }

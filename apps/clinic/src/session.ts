@@ -264,9 +264,17 @@ export async function rolesReadAgain(owner: Session): Promise<Session | null> {
   // Who is signed in now: signed out meanwhile, here or in another tab, there is nothing to keep.
   const current = loadSession();
   if (roles === undefined || current === null || !samePerson(current, owner)) return null;
-  if (roles.length === current.roles.length && roles.every((role, i) => role === current.roles[i]))
-    return null;
+  if (sameRoles(roles, current.roles)) return null;
   return keepIdentity({ ...current, roles: [...roles] });
+}
+
+function sameRoles(a: readonly string[], b: readonly string[]): boolean {
+  return a.length === b.length && a.every((role, i) => role === b[i]);
+}
+
+/** The same person, as shown: a sign-in again or a refresh that changed nothing of it is no change. */
+export function sameIdentity(a: Session, b: Session): boolean {
+  return a.tenant === b.tenant && a.userId === b.userId && a.email === b.email && sameRoles(a.roles, b.roles);
 }
 
 /**

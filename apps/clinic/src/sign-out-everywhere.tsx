@@ -1,8 +1,7 @@
 import { useState } from 'react';
-import { endSessionsResponseSchema } from '@outpost/core';
 import type { TokenSession } from '@outpost/client';
 import { useNetworkStatus } from '@outpost/react';
-import { fetchJson } from './server-json';
+import { endSessionsOf } from './server-json';
 import type { Session } from './session';
 
 /**
@@ -33,9 +32,7 @@ export function SignOutEverywhere({
     setBusy(true);
     setError(null);
     try {
-      await fetchJson('/v1/auth/end-sessions', tokens, (b) => endSessionsResponseSchema.parse(b), {
-        userId: session.userId,
-      });
+      await endSessionsOf(session.userId, tokens);
       onSignOut();
     } catch (err) {
       setError(

@@ -1,8 +1,7 @@
 import { useState } from 'react';
 import type { FormEvent } from 'react';
-import { endSessionsResponseSchema } from '@outpost/core';
 import type { TokenSession } from '@outpost/client';
-import { fetchJson } from '../server-json';
+import { endSessionsOf } from '../server-json';
 
 /**
  * A tablet lost or stolen: the administrator ends every session of the person who used it, on
@@ -34,14 +33,7 @@ export function EndSessions({
     setError(null);
     setDone(null);
     try {
-      const { ended } = await fetchJson(
-        '/v1/auth/end-sessions',
-        tokens,
-        (b) => endSessionsResponseSchema.parse(b),
-        {
-          userId,
-        },
-      );
+      const ended = await endSessionsOf(userId, tokens);
       setDone(
         `${ended === 0 ? 'No session was open' : `Ended ${ended} ${ended === 1 ? 'session' : 'sessions'}`} of ${name}. Every device asks for the password again; changes waiting on a device stay on it.`,
       );
