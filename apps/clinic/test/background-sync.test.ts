@@ -1,11 +1,12 @@
 // Background Sync with the app's tab closed: a nurse registers a patient offline and closes the
 // app; when the network returns, the browser wakes the service worker, which syncs the device by
 // itself, renewing an access token that expired meanwhile with the refresh token the tabs share.
-// With the tab open it leaves the records to the tab; signed out, refused by the server, or with
-// "Sync automatically" off, it sends nothing. Its sync shows in "Last synced" of a tab opened later (its client keeps the time
-// in the store the tab opens); a tab online with the server failing asks for a wake-up too; a tab
-// opened during the worker's sync says what it waits for. The event is fired as the browser fires
-// it, through the DevTools protocol.
+// With the tab open it leaves the records to the tab (and syncs itself at once if the tab is closed
+// before answering); signed out, refused by the server, or with "Sync automatically" off, it sends
+// nothing. Its sync shows in "Last synced" of a tab opened later (its client keeps the time in the
+// store the tab opens); a tab online with the server failing asks for a wake-up too; a tab opened
+// during the worker's sync says what it waits for. The event is fired as the browser fires it,
+// through the DevTools protocol.
 import { describe, expect, it } from 'vitest';
 import type { BrowserContext, Page, Worker } from 'playwright-core';
 import {
@@ -446,6 +447,42 @@ describe.runIf(chromiumAvailable())('Background Sync in the clinic app', () => {
       expect(context.pages().map((p) => p.url())).toEqual(['about:blank']);
     } finally {
       suite.clinic.failPushes(false);
+      await context.close();
+    }
+  });
+
+  it('syncs by itself at once when the tab it asked to sync is closed before answering', async () => {
+    const { context, calls, page, fireSync } = await nurseTablet();
+    await registerOffline(context, page, 'Chikondi Banda');
+    // The tab's pushes hang (a link that stalls): asked by the worker, it cannot answer in time.
+    let endTest = () => {};
+    const testOver = new Promise<void>((resolve) => (endTest = resolve));
+    await context.route('**/v1/sync/push', async (route) => {
+      if (route.request().serviceWorker() !== null) return route.continue();
+      await testOver;
+      await route.continue().catch(() => {});
+    });
+    await page.evaluate(() => {
+      navigator.serviceWorker.addEventListener('message', (event: MessageEvent) => {
+        if ((event.data as { type?: string } | null)?.type === 'outpost-sync')
+          document.body.dataset.askedToSync = 'yes';
+      });
+    });
+    await networkBack(context);
+    const firing = fireSync();
+    try {
+      // The worker found the records held by the tab, and asked it; the nurse closes the app.
+      await page.locator('body[data-asked-to-sync="yes"]').waitFor();
+      await page.close();
+      // The worker sees the tab let the records go and sends the change: not after the half
+      // minute it gives a page to answer, by when the browser may have stopped it.
+      await expect.poll(() => patientsNamed('Chikondi Banda'), { timeout: 15_000 }).toHaveLength(1);
+      await expect.poll(() => calls.worker, { timeout: 5_000 }).toContain('/v1/sync/push');
+      await firing;
+    } finally {
+      endTest();
+      await firing.catch(() => {});
+      await context.unrouteAll({ behavior: 'ignoreErrors' });
       await context.close();
     }
   });

@@ -33,7 +33,10 @@ export class BackgroundSyncFailed extends Error {
  */
 const pageAnswerMs = 30_000;
 
-/** How often the worker looks, while it syncs, for a tab waiting to open the records. */
+/**
+ * How often the worker looks, while it syncs, for a tab waiting to open the records; and, while it
+ * asks the open pages to sync, whether the one holding them has let them go.
+ */
 const watchTabsMs = 250;
 
 /** The worker's own sync under way: a second wake-up meanwhile joins it. */
@@ -65,9 +68,10 @@ async function wake(scope: ServiceWorkerGlobalScope): Promise<void> {
     const own = await syncIfFree(session);
     if (own !== 'held') return settle(own);
   }
-  const answer = await askOpenPages(scope);
+  const answer = await askOpenPages(scope, session === null ? null : deviceDatabaseName(session.person));
   if (answer === 'no-answer' && session !== null) {
-    // The page holding the records did not answer: closing, perhaps, and gone by now.
+    // The page holding the records did not answer, or let them go while asked: closing, perhaps,
+    // and gone by now.
     const own = await syncIfFree(session);
     if (own !== 'held') return settle(own);
   }
@@ -184,12 +188,23 @@ async function tabWaitingFor(name: string): Promise<boolean> {
   return pending.some((request) => request.name === indexedDbStoreLock(name));
 }
 
+/** Whether anyone (a tab, an older worker) holds the database's lock. */
+async function recordsHeld(name: string): Promise<boolean> {
+  const { held = [] } = await navigator.locks.query();
+  return held.some((lock) => lock.name === indexedDbStoreLock(name));
+}
+
 /**
  * Asks the open pages of the app to sync, and resolves with the answer of the one holding the
  * records (the others, waiting for them or signed out, do not answer): 'no-page' when none is
- * open, 'no-answer' when none answered in time.
+ * open, 'no-answer' when none answered in time, or when the database `name` is let go meanwhile.
+ * A tab closed while asked never answers: the worker sees its hold go and syncs itself, rather
+ * than keep the wake-up (and any other joining it) waiting the whole time for the answer.
  */
-async function askOpenPages(scope: ServiceWorkerGlobalScope): Promise<SyncAnswer | 'no-page' | 'no-answer'> {
+async function askOpenPages(
+  scope: ServiceWorkerGlobalScope,
+  name: string | null,
+): Promise<SyncAnswer | 'no-page' | 'no-answer'> {
   // Uncontrolled pages too (a hard reload): they hold the database all the same.
   const pages = await scope.clients.matchAll({ type: 'window', includeUncontrolled: true });
   if (pages.length === 0) return 'no-page';
@@ -197,10 +212,17 @@ async function askOpenPages(scope: ServiceWorkerGlobalScope): Promise<SyncAnswer
     const channels: MessageChannel[] = [];
     const finish = (answer: SyncAnswer | 'no-answer') => {
       clearTimeout(timer);
+      clearInterval(watch);
       for (const channel of channels) channel.port1.close();
       resolve(answer);
     };
     const timer = setTimeout(() => finish('no-answer'), pageAnswerMs);
+    const watch = setInterval(() => {
+      if (name === null) return;
+      void recordsHeld(name).then((held) => {
+        if (!held) finish('no-answer');
+      });
+    }, watchTabsMs);
     const message: SyncRequestMessage = { type: backgroundSyncTag };
     for (const page of pages) {
       const channel = new MessageChannel();
