@@ -107,7 +107,11 @@ export class ServerHost {
   }
 
   async token(user: { userId: string; tenant: string; roles: string[] }): Promise<string> {
-    const { token } = await this.instance.outpost.tokens.issue(user, new Date(this.o.now()));
+    // The simulation ends no sessions: every user's generation stays 0.
+    const { token } = await this.instance.outpost.tokens.issue(
+      { ...user, sessionGeneration: 0 },
+      new Date(this.o.now()),
+    );
     return token;
   }
 }

@@ -10,6 +10,7 @@ import type { RandomBytes, Schema } from '@outpost/core';
 import { TokenService } from './auth/tokens';
 import type { AuthContext, AuthOptions, TokenCheck } from './auth/tokens';
 import { Sessions, sessionSettings } from './auth/sessions';
+import { EndedSessions } from './auth/ended-sessions';
 import { CursorCodec } from './http/cursor';
 import { handleError } from './http/errors';
 import { answerClientError, answerUnmetExpectation } from './http/client-errors';
@@ -122,6 +123,8 @@ export interface ServerContext {
   schemaFor(tenant: string): Schema;
   readonly store: SyncStore;
   readonly tokens: TokenService;
+  /** Refuses access tokens given before all of their user's sessions were ended. */
+  readonly endedSessions: EndedSessions;
   readonly cursors: CursorCodec;
   readonly clock: HlcClock;
   readonly now: () => Date;
@@ -140,7 +143,11 @@ declare module 'fastify' {
   interface FastifyRequest {
     auth: AuthContext | null;
     /** Why the token was refused; the refusal itself waits until the rate limit has counted the request. */
-    tokenRefusal: Extract<TokenCheck, { ok: false }> | { ok: false; reason: 'missing-token' } | null;
+    tokenRefusal:
+      | Extract<TokenCheck, { ok: false }>
+      | { ok: false; reason: 'missing-token' }
+      | { ok: false; reason: 'ended-session'; holder: AuthContext }
+      | null;
   }
   interface FastifyContextConfig {
     /** Reachable without a token. */
@@ -225,6 +232,9 @@ export async function createSyncServer(options: SyncServerOptions): Promise<Fast
     schemaFor,
     store,
     tokens: new TokenService(options.auth),
+    endedSessions: new EndedSessions((tenant, userId) =>
+      store.refreshTokens.sessionGenerationOf(tenant, userId),
+    ),
     cursors: new CursorCodec(options.auth.jwtSecret),
     clock: new HlcClock({
       node: options.instanceId ?? `server-${uuidv7(now().getTime(), options.randomBytes).slice(-12)}`,
@@ -265,16 +275,21 @@ export async function createSyncServer(options: SyncServerOptions): Promise<Fast
     // The scheme's name is case-insensitive (RFC 9110): "bearer" and "BEARER" name it too.
     const token = /^Bearer\s+(\S+)\s*$/i.exec(header ?? '')?.[1] ?? '';
     const checked = token ? await context.tokens.check(token, now()) : null;
-    if (checked?.ok) request.auth = checked.auth;
-    else request.tokenRefusal = checked ?? { ok: false, reason: 'missing-token' };
+    if (!checked?.ok) request.tokenRefusal = checked ?? { ok: false, reason: 'missing-token' };
+    else if (await context.endedSessions.refuses(checked.auth, now().getTime()))
+      request.tokenRefusal = { ok: false, reason: 'ended-session', holder: checked.auth };
+    else request.auth = checked.auth;
   });
   app.addHook('preParsing', async (request) => {
     if (request.tokenRefusal) {
+      const { reason } = request.tokenRefusal;
       throw new OutpostError(
         'UNAUTHORIZED',
-        request.tokenRefusal.reason === 'missing-token'
+        reason === 'missing-token'
           ? 'missing bearer token'
-          : 'token is invalid or expired',
+          : reason === 'ended-session'
+            ? 'every session of this account was ended: sign in again'
+            : 'token is invalid or expired',
       );
     }
   });

@@ -318,6 +318,28 @@ describe.each(dialects())('the live stream on %s', (kind) => {
     expect(await events.next(5000)).toBe('end');
   });
 
+  it("ends the stream at its next heartbeat once every session of the caller was ended (a tablet lost), and no other's", async () => {
+    const server = await listening(kind, { server: { live: { heartbeatMs: 200 } } });
+    const nurse = await server.token('nurse@clinic-a.test');
+    const admin = await server.token('admin@clinic-a.test');
+    const lostTablet = await stream(server, nurse);
+    const colleague = await stream(server, admin);
+    expect(await lostTablet.next()).toMatchObject({ event: 'ready' });
+    expect(await colleague.next()).toMatchObject({ event: 'ready' });
+    const nurseId = (await server.app.outpost.store.findUserByEmail('nurse@clinic-a.test'))?.id;
+    const ended = await server.request({
+      method: 'POST',
+      url: '/v1/auth/end-sessions',
+      token: admin,
+      body: { userId: nurseId },
+    });
+    expect(ended.status).toBe(200);
+    expect(await lostTablet.next(5000)).toBe('end');
+    // The admin's stream stays open, and is told of the next change as before.
+    await push(server, admin, [newPatient('Chisomo Banda')], { clientId: 'desk' });
+    expect(await colleague.next()).toMatchObject({ event: 'changes' });
+  });
+
   it("ends the stream when the caller's token expires, and when the server shuts down", async () => {
     const server = await listening(kind, { server: { auth: { jwtSecret: testSecret, tokenTtlSeconds: 1 } } });
     const nurse = await server.token('nurse@clinic-a.test');

@@ -476,6 +476,72 @@ describe.each(dialects())('refresh tokens on %s', (kind) => {
     ]);
   });
 
+  it('end-sessions refuses the access tokens already given at once, here and on another instance within 5 s; a sign-in afterwards works at once', async () => {
+    const clock = testClock();
+    const server = await start(clock);
+    // A second instance of the same database, as behind a load balancer.
+    const other = await startTestServer(kind, {
+      storage: server.storage,
+      server: { now: clock.now, auth: { jwtSecret: testSecret } },
+    });
+    try {
+      const lost = await login(server, 'nurse@clinic-a.test');
+      const renewed = (await refresh(server, (await login(server, 'nurse@clinic-a.test')).refreshToken)).body;
+      const admin = await login(server, 'admin@clinic-a.test');
+      const statusOf = async (on: TestServer, token: string) =>
+        (await on.request({ method: 'GET', url: '/v1/sync/status', token })).status;
+      for (const token of [lost.token, renewed.token, admin.token]) {
+        expect(await statusOf(server, token)).toBe(200);
+        expect(await statusOf(other, token)).toBe(200);
+      }
+
+      const ended = await server.request<{ ended: number }>({
+        method: 'POST',
+        url: '/v1/auth/end-sessions',
+        token: admin.token,
+        body: { userId: lost.user.id },
+      });
+      expect(ended.body).toEqual({ ended: 2 });
+      // Here at once, the clock not moved: both of the nurse's tokens, the renewed one too.
+      for (const token of [lost.token, renewed.token]) {
+        const refused = await server.request<ErrorAnswer>({ method: 'GET', url: '/v1/sync/pull', token });
+        expectRefused(refused, 401, 'UNAUTHORIZED');
+        expect(refused.body.error.message).toMatch(/ended: sign in again/);
+        expectRefused(
+          await server.request({
+            method: 'POST',
+            url: '/v1/sync/push',
+            token,
+            body: { deviceId: 'lost', ops: [] },
+          }),
+          401,
+          'UNAUTHORIZED',
+        );
+      }
+      expect(await statusOf(server, admin.token)).toBe(200);
+      // The other instance read the nurse's generation a moment ago; within 5 s it reads it again.
+      clock.ms += 5_000;
+      expect(await statusOf(other, lost.token)).toBe(401);
+      expect(await statusOf(other, renewed.token)).toBe(401);
+      expect(await statusOf(other, admin.token)).toBe(200);
+
+      // The nurse signs in again in the same second: her new token works on both instances.
+      const again = await login(server, 'nurse@clinic-a.test');
+      expect(decodeJwt(again.token).sv).toBe(1);
+      expect(await statusOf(server, again.token)).toBe(200);
+      expect(await statusOf(other, again.token)).toBe(200);
+      expect(await statusOf(other, (await refresh(other, again.refreshToken)).body.token)).toBe(200);
+
+      // Each refusal is in the audit, as the lost tablet's.
+      const trail = await server.app.outpost.store.auditEvents('clinic-a', 10_000);
+      const refusals = trail.filter((e) => e.action === 'refused' && e.outcome === 'ended-session');
+      expect(refusals.length).toBeGreaterThanOrEqual(4);
+      expect(new Set(refusals.map((e) => e.userId))).toEqual(new Set([lost.user.id]));
+    } finally {
+      await other.close();
+    }
+  });
+
   it('a token inserted into a family while it was being revoked is still refused', async () => {
     // On PostgreSQL, a revocation's UPDATE does not see a row a rotation commits after it began:
     // any revoked row of a family refuses every token of it.

@@ -1,6 +1,11 @@
 import { createHash, createHmac, randomBytes } from 'node:crypto';
 import { uuidv7 } from '@outpost/core';
-import type { RefreshTokenRow, RefreshTokenStore, RefreshTokenUser } from '../storage/refresh-tokens';
+import type {
+  RefreshTokenRow,
+  RefreshTokenStore,
+  RefreshTokenUser,
+  UserSessionsEnded,
+} from '../storage/refresh-tokens';
 import type { AuthOptions } from './tokens';
 
 const day = 24 * 60 * 60;
@@ -163,10 +168,11 @@ export class Sessions {
   }
 
   /**
-   * Ends every open session of a user of `tenant` (a tablet lost): answers how many, or null when
-   * the tenant has no such user. Access tokens already given live out their short life.
+   * Ends every session of a user of `tenant` (a tablet lost): answers how many were open and the
+   * user's session generation now, which refuses the access tokens already given
+   * (ended-sessions.ts); or null when the tenant has no such user.
    */
-  endAllOf(tenant: string, userId: string, now: Date): Promise<number | null> {
+  endAllOf(tenant: string, userId: string, now: Date): Promise<UserSessionsEnded | null> {
     return this.store.revokeUser(tenant, userId, now.toISOString());
   }
 

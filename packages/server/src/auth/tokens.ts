@@ -31,6 +31,11 @@ export interface AuthOptions {
   identityProvider?: { jwksUrl: string; issuer?: string; audience?: string };
 }
 
+/** A token's `sv` claim: a whole number from 0, or 0 (a token issued before the claim existed). */
+function generationOf(claim: unknown): number {
+  return typeof claim === 'number' && Number.isSafeInteger(claim) && claim >= 0 ? claim : 0;
+}
+
 /** What an identity provider may sign with; HS256 stays with the shared secret. */
 const asymmetricAlgorithms = [
   'RS256',
@@ -51,6 +56,13 @@ export interface AuthContext {
   roles: string[];
   /** When the token this caller showed expires (ms since the epoch); a live stream ends then. */
   expiresAtMs?: number;
+  /**
+   * The user's session generation when this server issued the token (its `sv` claim; 0 for one of
+   * ours issued before the claim existed). A token whose generation is behind the user's, whose
+   * sessions were all ended since, is refused (auth/ended-sessions.ts). Undefined for a token of
+   * another issuer (a clinic's identity provider): ending its sessions is that provider's to do.
+   */
+  sessionGeneration?: number;
 }
 
 export type TokenCheck =
@@ -106,10 +118,14 @@ export class TokenService {
       : null;
   }
 
-  async issue(user: AuthContext, now: Date): Promise<{ token: string; expiresAt: string }> {
+  async issue(
+    user: AuthContext & { sessionGeneration: number },
+    now: Date,
+  ): Promise<{ token: string; expiresAt: string }> {
     const iat = Math.floor(now.getTime() / 1000);
     const exp = iat + this.ttl;
-    const token = await new SignJWT({ tenant: user.tenant, roles: user.roles })
+    const claims = { tenant: user.tenant, roles: user.roles, sv: user.sessionGeneration };
+    const token = await new SignJWT(claims)
       .setProtectedHeader({ alg: 'HS256', typ: 'JWT' })
       .setSubject(user.userId)
       .setIssuer(this.issuer)
@@ -140,6 +156,7 @@ export class TokenService {
         tenant: claims.tenant,
         roles: Object.freeze([...claims.roles]) as string[],
         ...(payload.exp !== undefined ? { expiresAtMs: payload.exp * 1000 } : {}),
+        ...(payload.iss === this.issuer ? { sessionGeneration: generationOf(payload.sv) } : {}),
       });
       if (payload.exp !== undefined) this.remember(token, auth, payload.nbf ?? 0, payload.exp);
       return { ok: true, auth };

@@ -3,7 +3,8 @@ import type { AuthContext } from '../auth/tokens';
 import type { AuditEvent, SyncStore } from '../storage/sync-store';
 
 /** Why a request was refused, as the audit trail records it. */
-export type RefusalReason = 'missing-token' | 'invalid-token' | 'expired-token' | 'forbidden' | 'not-found';
+export type RefusalReason =
+  'missing-token' | 'invalid-token' | 'expired-token' | 'ended-session' | 'forbidden' | 'not-found';
 
 export interface Refusal {
   /** Who asked, when a token said so: a valid one, or an expired one whose signature held. */

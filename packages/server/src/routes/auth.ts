@@ -25,7 +25,7 @@ export async function authRoutes(
   app: FastifyInstance,
   { sessions, refusals }: AuthRouteOptions,
 ): Promise<void> {
-  const { store, tokens, now } = app.outpost;
+  const { store, tokens, endedSessions, now } = app.outpost;
 
   /** One event of a signed-in session's life: who, which device, what came of it. Never the token. */
   const sessionEvent = (
@@ -69,7 +69,7 @@ export async function authRoutes(
       throw new OutpostError('UNAUTHORIZED', 'email or password is wrong');
     }
     const { token, expiresAt } = await tokens.issue(
-      { userId: user.id, tenant: user.tenant, roles: user.roles },
+      { userId: user.id, tenant: user.tenant, roles: user.roles, sessionGeneration: user.sessionGeneration },
       now(),
     );
     const { refreshToken, refreshExpiresAt } = await sessions.start(user, now());
@@ -122,7 +122,7 @@ export async function authRoutes(
     }
     const { user } = outcome;
     const { token, expiresAt } = await tokens.issue(
-      { userId: user.id, tenant: user.tenant, roles: user.roles },
+      { userId: user.id, tenant: user.tenant, roles: user.roles, sessionGeneration: user.sessionGeneration },
       now(),
     );
     await store.audit([
@@ -159,8 +159,11 @@ export async function authRoutes(
     // Permission first, then existence: a clinician learns nothing of who else exists.
     if (userId !== auth.userId && !auth.roles.some((r) => app.outpost.adminRoles.includes(r)))
       throw new OutpostError('FORBIDDEN', "only an administrator may end another person's sessions");
-    const ended = await sessions.endAllOf(auth.tenant, userId, now());
-    if (ended === null) throw new OutpostError('NOT_FOUND', 'no such user');
+    const result = await sessions.endAllOf(auth.tenant, userId, now());
+    if (result === null) throw new OutpostError('NOT_FOUND', 'no such user');
+    // Refused here from this moment; on the other instances once they read the user again (5 s).
+    endedSessions.ended(auth.tenant, userId, result.sessionGeneration, now().getTime());
+    const { ended } = result;
     await store.audit([
       {
         tenant: auth.tenant,

@@ -42,11 +42,12 @@ export function liveEventFor(tenant: string, notice: ChangeNotice): string | nul
  *   it was: that client pulls after its own push anyway. Nothing else: no record, id or collection.
  * - `files` after each commit that made one of the tenant's files complete or deleted one, alike:
  *   a device showing a record's files asks for its list again. `origin` as for `changes`.
- * - The stream ends when the caller's token expires, so access ends with the token, and after
+ * - The stream ends when the caller's token expires, so access ends with the token; at the next
+ *   heartbeat after every session of the caller was ended (POST /v1/auth/end-sessions); and after
  *   `maxStreamMs`. A role that may read no collection has nothing to be told of (403).
  */
 export async function liveRoutes(app: FastifyInstance, options: LiveOptions): Promise<void> {
-  const { store, now, schemaFor } = app.outpost;
+  const { store, now, schemaFor, endedSessions } = app.outpost;
   const streamsPerUser = options.streamsPerUser ?? 10;
   const heartbeatMs = options.heartbeatMs ?? 25_000;
   const maxStreamMs = options.maxStreamMs ?? 30 * 60_000;
@@ -91,8 +92,15 @@ export async function liveRoutes(app: FastifyInstance, options: LiveOptions): Pr
       const event = liveEventFor(auth.tenant, notice);
       if (event !== null) send(event);
     });
-    // A comment: readers skip it, proxies see traffic.
-    const heartbeat = setInterval(() => send(': keep-alive\n\n'), heartbeatMs);
+    // A comment: readers skip it, proxies see traffic. Before each, a stream whose user's sessions
+    // were all ended since it opened (a tablet lost) ends: the device's next request is refused.
+    const heartbeat = setInterval(() => {
+      endedSessions.refuses(auth, now().getTime()).then(
+        (refused) => (refused ? end() : send(': keep-alive\n\n')),
+        // The database did not answer: the stream goes on, as every other would.
+        () => send(': keep-alive\n\n'),
+      );
+    }, heartbeatMs);
     let endTimer: NodeJS.Timeout | null = null;
     // A timer cannot wait longer than 2^31-1 ms (about 24 days): a later end re-arms it.
     const endAt = (at: number) => {

@@ -517,6 +517,17 @@ function migrations(kind: DatabaseKind): Record<string, Migration> {
         await db.schema.alterTable('ops').addColumn('hlc', 'text').execute();
       },
     },
+    '0018_session_generation': {
+      async up(db: Kysely<unknown>) {
+        // Ending a user's sessions (a tablet lost) counts one more here; the access tokens this
+        // server issues carry the count of their issuance (`sv`), and one behind is refused at once
+        // (auth/ended-sessions.ts), not at its expiry up to 12 hours later.
+        await db.schema
+          .alterTable('users')
+          .addColumn('session_generation', 'integer', (c) => c.notNull().defaultTo(0))
+          .execute();
+      },
+    },
   };
 }
 

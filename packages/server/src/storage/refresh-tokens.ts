@@ -28,6 +28,16 @@ export interface RefreshTokenUser {
   id: string;
   tenant: string;
   roles: string[];
+  /** How many times every session of the user was ended: the access token issued now carries it. */
+  sessionGeneration: number;
+}
+
+/** What ending every session of a user did. */
+export interface UserSessionsEnded {
+  /** The sessions that were still open (a family with a live token), now ended. */
+  ended: number;
+  /** The user's count of ends, this one included: access tokens issued before carry less. */
+  sessionGeneration: number;
 }
 
 type Db = Kysely<Tables> | Transaction<Tables>;
@@ -136,29 +146,59 @@ export class RefreshTokenUse {
     return revokeFamily(this.trx, familyId, at);
   }
 
-  /** The families of a user with a token neither revoked nor expired at `at`: their open sessions. */
-  async liveFamiliesOf(tenant: string, userId: string, at: string): Promise<string[]> {
+  /**
+   * The families of a user with a row not revoked, each with whether it is an open session (a token
+   * neither used, revoked nor expired at `at`). Used tokens count too: on PostgreSQL a rotation
+   * committing meanwhile may have used the family's last token and inserted a successor this
+   * statement does not see, and that family must be revoked all the same.
+   */
+  async familiesOf(
+    tenant: string,
+    userId: string,
+    at: string,
+  ): Promise<{ familyId: string; open: boolean }[]> {
     const rows = await this.trx
       .selectFrom('refresh_tokens')
-      .select('family_id')
-      .distinct()
+      .select(['family_id', 'used_at', 'expires_at'])
       .where('tenant', '=', tenant)
       .where('user_id', '=', userId)
       .where('revoked_at', 'is', null)
-      .where('used_at', 'is', null)
-      .where('expires_at', '>', at)
       .execute();
-    return rows.map((r) => r.family_id);
+    const open = new Map<string, boolean>();
+    for (const r of rows) {
+      const live = r.used_at === null && r.expires_at > at;
+      open.set(r.family_id, (open.get(r.family_id) ?? false) || live);
+    }
+    return [...open].map(([familyId, isOpen]) => ({ familyId, open: isOpen }));
+  }
+
+  /** Counts one more end of every session of the user: their count now. */
+  async endGeneration(tenant: string, userId: string): Promise<number> {
+    const row = await this.trx
+      .updateTable('users')
+      .set((eb) => ({ session_generation: eb('session_generation', '+', 1) }))
+      .where('tenant', '=', tenant)
+      .where('id', '=', userId)
+      .returning('session_generation')
+      .executeTakeFirstOrThrow();
+    return Number(row.session_generation);
   }
 
   /** The user as stored now (roles read again at each refresh), or null when there is none. */
   async user(id: string): Promise<RefreshTokenUser | null> {
     const row = await this.trx
       .selectFrom('users')
-      .select(['id', 'tenant', 'roles'])
+      .select(['id', 'tenant', 'roles', 'session_generation'])
       .where('id', '=', id)
       .executeTakeFirst();
-    return row ? { id: row.id, tenant: row.tenant, roles: JSON.parse(row.roles) as string[] } : null;
+    return row
+      ? {
+          id: row.id,
+          tenant: row.tenant,
+          roles: JSON.parse(row.roles) as string[],
+          sessionGeneration: Number(row.session_generation),
+        }
+      : null;
   }
 }
 
@@ -207,17 +247,31 @@ export class RefreshTokenStore {
   }
 
   /**
-   * Revokes every family of a user of `tenant` with a token still live at `at`; answers how many,
-   * or null when the tenant has no such user (another clinic's user is no one here).
+   * Ends every session of a user of `tenant`: each family revoked, and one more counted in the
+   * user's session generation, which refuses the access tokens already given. Answers how many
+   * sessions were open at `at`, or null when the tenant has no such user (another clinic's user is
+   * no one here).
    */
-  revokeUser(tenant: string, userId: string, at: string): Promise<number | null> {
+  revokeUser(tenant: string, userId: string, at: string): Promise<UserSessionsEnded | null> {
     return this.use(async (use) => {
       const user = await use.user(userId);
       if (user === null || user.tenant !== tenant) return null;
-      const live = await use.liveFamiliesOf(tenant, userId, at);
-      for (const familyId of live) await use.revokeFamily(familyId, at);
-      return live.length;
+      const sessionGeneration = await use.endGeneration(tenant, userId);
+      const families = await use.familiesOf(tenant, userId, at);
+      for (const { familyId } of families) await use.revokeFamily(familyId, at);
+      return { ended: families.filter((f) => f.open).length, sessionGeneration };
     });
+  }
+
+  /** The user's session generation, or null for no such user of `tenant`. */
+  async sessionGenerationOf(tenant: string, userId: string): Promise<number | null> {
+    const row = await this.db
+      .selectFrom('users')
+      .select('session_generation')
+      .where('tenant', '=', tenant)
+      .where('id', '=', userId)
+      .executeTakeFirst();
+    return row ? Number(row.session_generation) : null;
   }
 
   /**

@@ -169,6 +169,8 @@ export interface StoredUser {
   email: string;
   passwordHash: string;
   roles: string[];
+  /** How many times every session of the user was ended (POST /v1/auth/end-sessions). */
+  sessionGeneration: number;
 }
 
 export interface AuditEvent {
@@ -1492,11 +1494,12 @@ export class SyncStore {
       email: row.email,
       passwordHash: row.password_hash,
       roles: JSON.parse(row.roles) as string[],
+      sessionGeneration: Number(row.session_generation),
     };
   }
 
   /** Creates the user, or leaves an existing one with that email untouched. Returns whether it was new. */
-  async createUser(user: StoredUser, at: string): Promise<boolean> {
+  async createUser(user: Omit<StoredUser, 'sessionGeneration'>, at: string): Promise<boolean> {
     const res = await this.database.db
       .insertInto('users')
       .values({

@@ -141,6 +141,8 @@ export interface Tables {
     /** JSON string[] */
     roles: string;
     created_at: string;
+    /** How many times every session of the user was ended (migration 0018). */
+    session_generation: Generated<number>;
   };
   devices: {
     tenant: string;

@@ -175,10 +175,10 @@ export const routeCatalog: RouteCase[] = [
   {
     method: 'POST',
     url: '/v1/auth/end-sessions',
-    fuzz: { as: 'admin', examples: (w) => [{ body: { userId: w.nurseId } }] },
+    fuzz: { as: 'admin', examples: (w) => [{ body: { userId: w.locumId } }] },
     matrix: {
       request: (_w, target) => ({ body: { userId: target } }),
-      target: (w) => w.nurseId,
+      target: (w) => w.locumId,
       // Another clinic's administrator: no such user, as for one who never existed.
       otherTenant: 'hidden',
       lacking: {

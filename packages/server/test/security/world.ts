@@ -6,6 +6,8 @@ import { createHash } from 'node:crypto';
 import { expect } from 'vitest';
 import { chunkCountOf, sha256Header, uuidv7 } from '@outpost/core';
 import type { FileDeclaration, PushResponse } from '@outpost/core';
+import { ensureUsers } from '../../src/index';
+import { password } from '../server-fixture';
 import type { TestServer } from '../server-fixture';
 import { pullAll, push } from '../sync-client';
 
@@ -15,6 +17,11 @@ export interface World {
   admin: string;
   vetAdmin: string;
   nurseId: string;
+  /**
+   * A clinician of clinic-a whose sessions a request may end (POST /v1/auth/end-sessions): ending
+   * the nurse's would refuse her token, which every later request of the run shows.
+   */
+  locumId: string;
   patientId: string;
   encounterId: string;
   /** Open conflicts on clinic-a patients, all raised by the nurse; the first is the matrix's target. */
@@ -124,6 +131,9 @@ export async function buildWorld(server: TestServer, conflicts = 4): Promise<Wor
   const nurse = await server.token('nurse@clinic-a.test');
   const admin = await server.token('admin@clinic-a.test');
   const vetAdmin = await server.token('admin@vet-a.test');
+  const locum = { email: 'locum@clinic-a.test', tenant: 'clinic-a', roles: ['clinician'] };
+  await ensureUsers(server.app.outpost.store, [{ ...locum, password }]);
+  const locumId = (await server.app.outpost.store.findUserByEmail(locum.email))?.id ?? '';
   const patientId = uuidv7();
   const encounterId = uuidv7();
   await push(server, nurse, [
@@ -260,6 +270,7 @@ export async function buildWorld(server: TestServer, conflicts = 4): Promise<Wor
     admin,
     vetAdmin,
     nurseId: subjectOf(nurse),
+    locumId,
     patientId,
     encounterId,
     conflictIds,
