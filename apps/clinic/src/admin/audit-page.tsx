@@ -70,6 +70,7 @@ const requestRefusals: Readonly<Record<string, string>> = {
   'missing-token': 'not signed in',
   'invalid-token': 'not a valid sign-in',
   'expired-token': 'sign-in expired',
+  'ended-session': 'signed out on every device',
   forbidden: 'not allowed',
   'not-found': 'not found',
 };
