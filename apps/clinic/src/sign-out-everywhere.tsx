@@ -6,8 +6,8 @@ import type { Session } from './session';
 
 /**
  * A nurse whose tablet was lost, signed in on another: she ends her sessions on every device
- * (`POST /v1/auth/end-sessions` with her own id), so the lost one cannot renew her sign-in, and
- * then is signed out here too. Needs the server: offline, the button says so.
+ * (`POST /v1/auth/end-sessions` with her own id), so the lost one is refused from then on and
+ * cannot renew her sign-in, and then is signed out here too. Needs the server: offline, the button says so.
  */
 export function SignOutEverywhere({
   session,

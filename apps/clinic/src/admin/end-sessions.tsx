@@ -5,9 +5,9 @@ import { endSessionsOf } from '../server-json';
 
 /**
  * A tablet lost or stolen: the administrator ends every session of the person who used it, on
- * every device (`POST /v1/auth/end-sessions`). Their refresh tokens are refused from then on, so
- * no device renews their sign-in; each asks for the password again, and what waited on it is
- * kept there and sent after.
+ * every device (`POST /v1/auth/end-sessions`). Their sign-ins are refused from then on, the ones
+ * in hand included, and no device renews them; each asks for the password again, and what waited
+ * on it is kept there and sent after.
  */
 export function EndSessions({
   people,
