@@ -1,7 +1,7 @@
 // `npm start` as a newcomer runs it: the field-clinic server with demo users and data on SQLite
 // in the data folder, a dev secret kept across restarts.
 import type { ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { get as httpsGet } from 'node:https';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -16,10 +16,16 @@ const tlsEnv = {
   OUTPOST_TLS_KEY: join(tlsDir, 'test-only-key.pem'),
 };
 
-/** GET over HTTPS, trusting only the test certificate, as a tablet given the clinic's certificate does. */
-function getTrusting(url: string): Promise<{ status: number; body: string }> {
+/**
+ * GET over HTTPS on a new connection, trusting only the test certificate (or `ca`), as a tablet
+ * given the clinic's certificate does.
+ */
+function getTrusting(
+  url: string,
+  ca: Buffer = readFileSync(tlsEnv.OUTPOST_TLS_CERT),
+): Promise<{ status: number; body: string }> {
   return new Promise((done, fail) => {
-    httpsGet(url, { ca: readFileSync(tlsEnv.OUTPOST_TLS_CERT) }, (res) => {
+    httpsGet(url, { ca, agent: false }, (res) => {
       let body = '';
       res.on('data', (d: Buffer) => (body += d.toString()));
       res.on('end', () => done({ status: res.statusCode ?? 0, body }));
@@ -166,5 +172,50 @@ describe('npm start', () => {
     const missing = start(dataDir, port, { ...tlsEnv, OUTPOST_TLS_KEY: join(tlsDir, 'no-such-key.pem') });
     expect(await exitCode(missing)).toBe(1);
     expect(missing.output()).toContain('OUTPOST_TLS_KEY: cannot read');
+  });
+
+  it('takes a renewed certificate on SIGHUP without a restart, and keeps the one in use when the new files are wrong', async () => {
+    const port = await freePort();
+    const dir = mkdtempSync(join(tmpdir(), 'outpost-tls-'));
+    const files = { OUTPOST_TLS_CERT: join(dir, 'cert.pem'), OUTPOST_TLS_KEY: join(dir, 'key.pem') };
+    const first = readFileSync(tlsEnv.OUTPOST_TLS_CERT);
+    const renewed = readFileSync(join(tlsDir, 'test-only-renewed-cert.pem'));
+    const put = (cert: string, key: string) => {
+      copyFileSync(join(tlsDir, cert), files.OUTPOST_TLS_CERT);
+      copyFileSync(join(tlsDir, key), files.OUTPOST_TLS_KEY);
+    };
+    const said = async (text: string) => {
+      await expect.poll(() => served.output(), { timeout: 10_000 }).toContain(text);
+    };
+    put('test-only-cert.pem', 'test-only-key.pem');
+    const served = await started(dataDir, port, files);
+    children.push(served.child);
+    try {
+      const health = `https://localhost:${port}/v1/health`;
+      expect((await getTrusting(health, first)).status).toBe(200);
+      await expect(getTrusting(health, renewed)).rejects.toThrow();
+
+      // A renewal half done: the new certificate beside the old key. Refused, the old one serves on.
+      put('test-only-renewed-cert.pem', 'test-only-key.pem');
+      served.child.kill('SIGHUP');
+      await said('HTTPS certificate not reloaded, the one in use stays');
+      expect((await getTrusting(health, first)).status).toBe(200);
+      // Files gone: the same.
+      rmSync(files.OUTPOST_TLS_KEY);
+      served.child.kill('SIGHUP');
+      await said('OUTPOST_TLS_KEY: cannot read');
+      expect((await getTrusting(health, first)).status).toBe(200);
+
+      // Both renewed: new connections get the new certificate, from the same process.
+      put('test-only-renewed-cert.pem', 'test-only-renewed-key.pem');
+      served.child.kill('SIGHUP');
+      await said(`HTTPS certificate reloaded from ${files.OUTPOST_TLS_CERT}`);
+      expect((await getTrusting(health, renewed)).status).toBe(200);
+      await expect(getTrusting(health, first)).rejects.toThrow();
+      expect(served.child.exitCode).toBeNull();
+    } finally {
+      await stopCommand(served.child);
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

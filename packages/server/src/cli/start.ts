@@ -4,6 +4,7 @@
  */
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
+import type { Server as HttpsServer } from 'node:https';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Schema } from '@outpost/core';
@@ -26,6 +27,8 @@ import { seedDemoRecords } from './demo-records';
 import { serveDemoAccounts } from './demo-accounts';
 import { fileChunksPerMinuteFromEnv } from './limits-from-env';
 import { landingPage } from './landing-page';
+import { readTlsFiles, reloadTls } from './tls-files';
+import type { TlsFiles } from './tls-files';
 
 const env = process.env;
 const port = Number(env['PORT'] ?? 8080);
@@ -127,8 +130,9 @@ const refreshMaxAgeSeconds = secondsFromEnv('OUTPOST_REFRESH_MAX_AGE_SECONDS');
 /**
  * HTTPS from a certificate and key in PEM files (OUTPOST_TLS_CERT, OUTPOST_TLS_KEY), read before
  * the database opens: both or neither, and a file that cannot be read stops the start, naming it.
+ * SIGHUP reads them again (below).
  */
-function tlsFromEnv(): { cert: Buffer; key: Buffer } | undefined {
+function tlsFilesFromEnv(): TlsFiles | undefined {
   const certFile = env['OUTPOST_TLS_CERT']?.trim() || undefined;
   const keyFile = env['OUTPOST_TLS_KEY']?.trim() || undefined;
   if (certFile === undefined && keyFile === undefined) return undefined;
@@ -136,17 +140,18 @@ function tlsFromEnv(): { cert: Buffer; key: Buffer } | undefined {
     console.error('OUTPOST_TLS_CERT and OUTPOST_TLS_KEY: HTTPS needs both the certificate and its key');
     process.exit(1);
   }
-  const read = (name: string, file: string): Buffer => {
-    try {
-      return readFileSync(resolve(file));
-    } catch (err) {
-      console.error(`${name}: cannot read ${file} (${(err as Error).message})`);
-      process.exit(1);
-    }
-  };
-  return { cert: read('OUTPOST_TLS_CERT', certFile), key: read('OUTPOST_TLS_KEY', keyFile) };
+  return { certFile, keyFile };
 }
-const tls = tlsFromEnv();
+const tlsFiles = tlsFilesFromEnv();
+function firstTls(files: TlsFiles): { cert: Buffer; key: Buffer } {
+  try {
+    return readTlsFiles(files);
+  } catch (err) {
+    console.error((err as Error).message);
+    process.exit(1);
+  }
+}
+const tls = tlsFiles ? firstTls(tlsFiles) : undefined;
 const scheme = tls ? 'https' : 'http';
 
 /** A dev secret made once and kept in the data folder, so tokens survive restarts. */
@@ -242,6 +247,15 @@ const shutdown = async () => {
 };
 process.once('SIGINT', () => void shutdown());
 process.once('SIGTERM', () => void shutdown());
+// With HTTPS, a renewed certificate is taken on SIGHUP (`kill -HUP <pid>`, `systemctl reload`,
+// certbot's deploy hook), with no restart. Without it, SIGHUP ends the server as it always did.
+if (tlsFiles) {
+  const files = tlsFiles;
+  process.on('SIGHUP', () => {
+    const { ok, message } = reloadTls(app.server as HttpsServer, files);
+    (ok ? console.log : console.error)(message);
+  });
+}
 
 await app.listen({ port, host });
 const where = databaseUrl ? 'PostgreSQL' : `SQLite in ${join(dataDir, 'outpost.sqlite')}`;
