@@ -1,7 +1,7 @@
 // @vitest-environment happy-dom
 import { afterEach, describe, expect, it } from 'vitest';
 import { openScriptedClient } from '../../test/conflict-scenarios';
-import { button, press } from '../../test/dom';
+import { button, press, queryButton } from '../../test/dom';
 import { acting, cleanup, clientWithHeldProbes, openClient, render } from '../../test/react-fixture';
 import { scriptedServer } from '../../test/scripted-server';
 import { recordUnhandledRejections } from '../../test/unhandled-rejections';
@@ -61,6 +61,72 @@ describe('OfflineIndicator', () => {
       await client.network.check();
     });
     expect(status()).toBe('Offline');
+  });
+
+  it('floating (seed 001): hidden while synced, in the top-right corner while anything waits, "Sync now" only online with changes waiting', async () => {
+    let serverReachable = true;
+    const events = new EventTarget();
+    const server = scriptedServer();
+    const client = await openScriptedClient(server, {
+      events,
+      probeIntervalMs: 0,
+      fetch: async () => {
+        if (!serverReachable) throw new TypeError('Failed to fetch');
+        return new Response(JSON.stringify({ status: 'ok', database: 'sqlite', version: 'x' }), {
+          status: 200,
+        });
+      },
+    });
+    await client.network.check();
+    const view = await render(client, <OfflineIndicator mode="floating" />);
+    const shown = () => view.container.firstElementChild as HTMLElement | null;
+    // Online with nothing waiting: nothing on the screen.
+    expect(shown()).toBeNull();
+
+    const patients = client.collection('patients');
+    await acting(async () => {
+      await patients.create({ name: 'Amina K.' });
+      await patients.create({ name: 'Grace M.' });
+    });
+    expect(view.text()).toContain('2 changes waiting');
+    expect(shown()?.style.position).toBe('fixed');
+    expect([shown()?.style.top, shown()?.style.right]).toEqual(['0.75em', '0.75em']);
+    await press(button(view.container, 'Sync now'));
+    await acting(() => client.sync()); // joins the one the button started
+    expect(server.pushed.map((op) => op.data?.['name'])).toEqual(['Amina K.', 'Grace M.']);
+    expect(shown()).toBeNull();
+
+    // Offline with a change waiting: shown, with no "Sync now", which could only fail.
+    await acting(async () => {
+      serverReachable = false;
+      events.dispatchEvent(new Event('offline'));
+      await client.network.check();
+    });
+    expect(view.text()).toContain('Offline');
+    expect(view.text()).toContain('No changes waiting');
+    await acting(async () => {
+      await patients.create({ name: 'Chikondi B.' });
+    });
+    expect(view.text()).toContain('1 change waiting');
+    expect(queryButton(view.container, 'Sync now')).toBeNull();
+    await acting(async () => {
+      serverReachable = true;
+      events.dispatchEvent(new Event('online'));
+      await client.network.check();
+    });
+    expect(view.text()).toContain('Online');
+    expect(queryButton(view.container, 'Sync now')).not.toBeNull();
+
+    // A conflict waiting for a person keeps it on the screen once the change has gone.
+    const grace = (await patients.find()).find((p) => p.data['name'] === 'Grace M.');
+    if (!grace) throw new Error('Grace M. should be on the device');
+    server.conflictOnPush('patients', grace.id, { name: 'Grace M.', village: 'Dedza' });
+    await acting(async () => {
+      await patients.update(grace.id, { village: 'Ntcheu' });
+      await client.sync();
+    });
+    expect(view.text()).toContain('1 conflict to resolve');
+    expect(queryButton(view.container, 'Sync now')).toBeNull();
   });
 
   it('shows a sync started from another component (the Sync details panel) at once, its own button disabled', async () => {

@@ -10,6 +10,14 @@ export interface OfflineIndicatorProps {
   /** Merged over the default look; position it (e.g. fixed top-right) with this or `className`. */
   style?: CSSProperties;
   /**
+   * `full` (the default): always shown, as in an app's header, "No changes waiting" included, with
+   * "Sync now" at hand whatever the state. `floating`: seed 001's indicator, fixed in the top-right
+   * corner, hidden while everything is synced (online, nothing waiting, refused or in conflict, no
+   * sync running), and offering "Sync now" only online with something waiting (or disabled while a
+   * sync runs): offline it could only fail.
+   */
+  mode?: 'full' | 'floating';
+  /**
    * What the app calls the files attached to records, in the count of what waits: "3 changes and
    * 1 photo waiting" reads better to a nurse than "file". Default `{ one: 'file', many: 'files' }`.
    */
@@ -29,6 +37,20 @@ function waitingText(changes: number, files: number, fileWords: { one: string; m
   return parts.length === 0 ? 'No changes waiting' : `${parts.join(' and ')} waiting`;
 }
 
+/** Seed 001's place for it: the top-right corner, above the page, readable over anything. */
+const floatingLook: CSSProperties = {
+  position: 'fixed',
+  top: '0.75em',
+  right: '0.75em',
+  zIndex: 1000,
+  maxWidth: 'calc(100vw - 1.5em)',
+  padding: '0.5em 0.75em',
+  background: '#fff',
+  border: '1px solid #ccc',
+  borderRadius: '0.5em',
+  boxShadow: '0 2px 8px rgba(0, 0, 0, 0.15)',
+};
+
 /** The dot's colour: green online, red offline, amber while a browser event is being checked. */
 function dotColour(isOnline: boolean, isTransitioning: boolean): string {
   if (isTransitioning) return '#b06f00';
@@ -47,6 +69,7 @@ export function OfflineIndicator({
   className,
   style,
   fileWords = { one: 'file', many: 'files' },
+  mode = 'full',
 }: OfflineIndicatorProps) {
   const { isOnline, isTransitioning } = useNetworkStatus();
   const { stats } = useSyncQueue();
@@ -57,10 +80,29 @@ export function OfflineIndicator({
   const { sync, isSyncing, unresolvedConflicts } = useSyncEngine();
   // A change the server refused is not waiting: a resend gets the same answer.
   const { waiting, stopped } = stats;
+  const floating = mode === 'floating';
+  const workWaiting = waiting + filesWaiting > 0;
+  const synced =
+    isOnline &&
+    !isTransitioning &&
+    !isSyncing &&
+    !workWaiting &&
+    stats.refused === 0 &&
+    unresolvedConflicts.length === 0 &&
+    stats.health === 'ok';
+  if (floating && synced) return null;
+  const offersSyncNow = !floating || isSyncing || (isOnline && workWaiting);
   return (
     <div
       className={className}
-      style={{ display: 'flex', alignItems: 'center', gap: '0.75em', flexWrap: 'wrap', ...style }}
+      style={{
+        display: 'flex',
+        alignItems: 'center',
+        gap: '0.75em',
+        flexWrap: 'wrap',
+        ...(floating ? floatingLook : {}),
+        ...style,
+      }}
     >
       <span
         aria-hidden="true"
@@ -82,16 +124,18 @@ export function OfflineIndicator({
       {unresolvedConflicts.length > 0 ? (
         <span>{plural(unresolvedConflicts.length, 'conflict', 'conflicts')} to resolve</span>
       ) : null}
-      <button
-        type="button"
-        disabled={isSyncing}
-        aria-busy={isSyncing}
-        // Its outcome shows in the counts above; a sync the client refused (closed meanwhile)
-        // must not become an unhandled rejection in the page.
-        onClick={() => void sync({ manual: true }).catch(() => undefined)}
-      >
-        Sync now
-      </button>
+      {offersSyncNow ? (
+        <button
+          type="button"
+          disabled={isSyncing}
+          aria-busy={isSyncing}
+          // Its outcome shows in the counts above; a sync the client refused (closed meanwhile)
+          // must not become an unhandled rejection in the page.
+          onClick={() => void sync({ manual: true }).catch(() => undefined)}
+        >
+          Sync now
+        </button>
+      ) : null}
       {isSyncing ? <span>Syncing…</span> : null}
       {/* Last, on a line of its own while it shows: empty, it takes no room between the others. */}
       <QueueHealthWarning health={stats.health} isOnline={isOnline} style={{ flexBasis: '100%' }} />
