@@ -1,7 +1,7 @@
 // @vitest-environment happy-dom
 import { afterEach, describe, expect, it } from 'vitest';
-import { openScriptedClient } from '../../test/conflict-scenarios';
-import { button, press } from '../../test/dom';
+import { manyConflicts, openScriptedClient } from '../../test/conflict-scenarios';
+import { button, dialog, press } from '../../test/dom';
 import { acting, cleanup, openClient, render } from '../../test/react-fixture';
 import { scriptedServer } from '../../test/scripted-server';
 import { recordUnhandledRejections } from '../../test/unhandled-rejections';
@@ -168,5 +168,25 @@ describe('SyncEnginePanel', () => {
     expect(view.text()).toContain(warning);
     const regions = Array.from(view.container.querySelectorAll('[role="status"]'));
     expect(regions.map((r) => r.textContent)).toContain(warning);
+  });
+
+  it('lists the open conflicts under their count with `conflicts` (seed 001), each settled in the resolution dialog; not by default', async () => {
+    const { client } = await manyConflicts(['Amina K.', 'Grace M.'], []);
+    const plain = await render(client, <SyncEnginePanel />);
+    expect(plain.text()).toContain('2 open conflicts');
+    expect(plain.container.querySelector('table')).toBeNull();
+    cleanup();
+
+    const view = await render(client, <SyncEnginePanel conflicts={{ pageSize: 5 }} />);
+    expect(view.text()).toContain('2 open conflicts');
+    const amina = Array.from(view.container.querySelectorAll('tbody tr')).find(
+      (tr) => tr.querySelector('th')?.textContent === 'patients “Amina K.”',
+    ) as HTMLElement | undefined;
+    if (!amina) throw new Error('no row for Amina K.');
+    await press(button(amina, 'Resolve'));
+    await press(button(dialog() as HTMLElement, 'Use server'));
+    await acting(async () => button(dialog() as HTMLElement, 'Confirm').click());
+    await press(button(dialog() as HTMLElement, 'Close'));
+    expect(view.text()).toContain('1 open conflict');
   });
 });

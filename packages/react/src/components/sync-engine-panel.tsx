@@ -4,6 +4,8 @@ import { useSyncClient } from '../sync-client-context';
 import { useNetworkStatus } from '../use-network-status';
 import { useSyncEngine } from '../use-sync-engine';
 import { useSyncQueue } from '../use-sync-queue';
+import { ConflictList } from './conflict-list';
+import type { ConflictListProps } from './conflict-list';
 import { QueueHealthWarning } from './queue-health-warning';
 import { alert, buttonRow } from './styles';
 
@@ -11,6 +13,12 @@ export interface SyncEnginePanelProps {
   className?: string;
   /** The panel's heading. Default "Sync". */
   title?: string;
+  /**
+   * Seed 001's panel: the conflicts waiting for a person listed under their count, each opening
+   * the resolution dialog with its strategies (`ConflictList`, with these props). Off by default:
+   * an app with a page of its own for conflicts (the clinic's) shows the count alone.
+   */
+  conflicts?: boolean | ConflictListProps;
 }
 
 const phaseLabels: Readonly<Record<SyncProgress['phase'], string>> = {
@@ -79,9 +87,9 @@ function LastResult({ result, pressRefused }: { result: SyncResult | null; press
  * error when it failed, and what it pushed and pulled; or why "Sync now" was refused, e.g. the
  * client was closed), announced to screen readers, what waits to be sent with a warning when so
  * much waits that syncing suffers (seed 004's queue health), what the server refused, and how
- * many conflicts wait for a person.
+ * many conflicts wait for a person (listed, with `conflicts`).
  */
-export function SyncEnginePanel({ className, title = 'Sync' }: SyncEnginePanelProps) {
+export function SyncEnginePanel({ className, title = 'Sync', conflicts = false }: SyncEnginePanelProps) {
   const client = useSyncClient();
   const { sync, isSyncing, progress, lastResult, unresolvedConflicts } = useSyncEngine();
   const { waiting, stopped, refused, health } = useSyncQueue().stats;
@@ -134,6 +142,7 @@ export function SyncEnginePanel({ className, title = 'Sync' }: SyncEnginePanelPr
         <QueueHealthWarning health={health} isOnline={isOnline} />
       </div>
       <p>{open === 0 ? 'No open conflicts' : `${open} open ${open === 1 ? 'conflict' : 'conflicts'}`}</p>
+      {conflicts !== false && open > 0 ? <ConflictList {...(conflicts === true ? {} : conflicts)} /> : null}
     </section>
   );
 }
