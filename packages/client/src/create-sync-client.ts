@@ -40,6 +40,17 @@ import { filterMeta, heldWhole, pulledBy } from './sync/record-filter';
 import type { RecordFilters } from './sync/record-filter';
 import { RecordUnavailableError } from './record-errors';
 import type { RetryPolicy, SyncProgress, SyncResult } from './sync/sync-engine';
+import {
+  SyncLog,
+  consoleLogger,
+  debugFlagSet,
+  describeNetwork,
+  describePhase,
+  describeSync,
+} from './debug/sync-log';
+import type { SyncLogger } from './debug/sync-log';
+import { outboxLine, resultLine } from './debug/debug-data';
+import type { SyncDebugData } from './debug/debug-data';
 import type { RejectionListRequest, SyncTransport } from './sync/sync-transport';
 import { findOrphans } from './relationships';
 import { queueStats } from './outbox/queue-stats';
@@ -145,6 +156,13 @@ export interface SyncClientOptions {
    * neither probes nor listens (tests that drive the network themselves). Default 30 s.
    */
   probeIntervalMs?: number | false;
+  /**
+   * Where the client's log lines go as they happen (`[SyncEngine] sync finished in 120 ms: ...`,
+   * `[NetworkMonitor] offline`): `true` the console, a function to receive each, `false` nowhere.
+   * Left out, the console when `localStorage.DEBUG_OFFLINE` is `'true'` (seed 001), else nowhere.
+   * Either way the last 200 are kept for `exportDebugData()`. Never a record's contents.
+   */
+  debug?: boolean | SyncLogger;
 }
 
 /** An op that stopped after `retry.maxAttempts` failed sends, not refused by the server: it can still go. */
@@ -234,6 +252,12 @@ export interface SyncClient {
   readonly isSyncing: boolean;
   readonly lastResult: SyncResult | null;
   on<K extends keyof EventMap>(event: K, listener: (value: EventMap[K]) => void): () => void;
+  /**
+   * The device's sync state and its last log lines as plain JSON, for a support request (seed
+   * 002): network, automatic syncs, queue and file counts, the last sync's outcome, each change
+   * waiting or kept (ids, statuses, attempts, error codes), never what a record holds.
+   */
+  exportDebugData(): SyncDebugData;
   readonly queue: {
     /**
      * The outbox counted by status with its health (seed 004's `GET /sync/status`): also when the
@@ -604,10 +628,38 @@ export async function createSyncClient(options: SyncClientOptions): Promise<Sync
     },
   });
 
+  const log = new SyncLog(
+    options.debug === undefined
+      ? debugFlagSet()
+        ? consoleLogger
+        : null
+      : options.debug === true
+        ? consoleLogger
+        : options.debug === false
+          ? null
+          : options.debug,
+    () => timers.now(),
+  );
+
   const client: SyncClient = {
     clientId,
     deviceId: options.deviceId,
     schema,
+    exportDebugData() {
+      return {
+        exportedAt: new Date(timers.now()).toISOString(),
+        schema: schema.name,
+        clientId,
+        deviceId: options.deviceId,
+        network: { ...monitor.status, isTransitioning: monitor.isTransitioning },
+        autoSync: client.autoSync,
+        queue: client.queue.stats(),
+        files: client.files.stats(),
+        lastResult: resultLine(lastResult),
+        outbox: client.queue.list().map(outboxLine),
+        log: log.entries(),
+      };
+    },
     collection<D extends RecordData = RecordData>(name: string): Collection<D> {
       let c = collections.get(name);
       if (!c) {
@@ -897,5 +949,33 @@ export async function createSyncClient(options: SyncClientOptions): Promise<Sync
     await engine.applyChanges([record], { putConflicts: settled });
   }
 
+  watchForLog(client, log);
   return client;
+}
+
+/** Tells `log` what the client does, from its own events. */
+function watchForLog(client: SyncClient, log: SyncLog): void {
+  let network: NetworkSnapshot | null = null;
+  let progress: SyncProgress | null = null;
+  client.on('network', (next) => {
+    const words = describeNetwork(network, next);
+    network = next;
+    if (words !== null) log.add('NetworkMonitor', 'debug', words);
+  });
+  client.on('progress', (next) => {
+    const words = describePhase(progress, next);
+    progress = next.phase === 'done' ? null : next;
+    if (words !== null) log.add('SyncEngine', 'debug', words);
+  });
+  client.on('sync', (result) => {
+    progress = null;
+    log.add('SyncEngine', result.ok ? 'debug' : 'warn', describeSync(result));
+  });
+  client.on('unauthorized', (error) =>
+    log.add(
+      'SyncEngine',
+      'warn',
+      `the server refused the sign-in (${error.code}): the token must be renewed`,
+    ),
+  );
 }
