@@ -31,7 +31,9 @@ export const consoleLogger: SyncLogger = (entry) => {
  */
 export function debugFlagSet(): boolean {
   try {
-    return globalThis.localStorage?.getItem('DEBUG_OFFLINE') === 'true';
+    // Looked up, not assumed: a service worker or Node has no localStorage.
+    const storage = (globalThis as { localStorage?: { getItem(key: string): string | null } }).localStorage;
+    return storage?.getItem('DEBUG_OFFLINE') === 'true';
   } catch {
     // Storage refused (a sandboxed frame): no flag.
     return false;
