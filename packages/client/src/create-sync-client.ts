@@ -34,7 +34,8 @@ import { systemTimers } from './network/timers';
 import type { Timers } from './network/timers';
 import type { LocalConflict, LocalStore, OutboxEntry } from './stores/local-store';
 import { SyncEngine, cursorKey, waitingForParent } from './sync/sync-engine';
-import { checkSyncOptions } from './sync/sync-options';
+import { checkSyncOptions, poorLinkDefaults } from './sync/sync-options';
+import type { PoorLinkSizes } from './sync/sync-options';
 import { checkCollectionNames, recordsToSend } from './sync/collection-sync';
 import { filterMeta, heldWhole, pulledBy } from './sync/record-filter';
 import type { RecordFilters } from './sync/record-filter';
@@ -99,6 +100,11 @@ export interface SyncClientOptions {
   batchSize?: number;
   /** Changes per pull page. Default 1000. */
   pullLimit?: number;
+  /**
+   * Smaller pushes and pull pages while the network monitor finds the link poor: at most 10 ops
+   * and 200 changes by default; `false` keeps `batchSize` and `pullLimit` whatever the link.
+   */
+  poorLink?: PoorLinkSizes | false;
   /** Selective sync: only these collections are pulled. */
   collections?: readonly string[];
   /**
@@ -515,6 +521,10 @@ export async function createSyncClient(options: SyncClientOptions): Promise<Sync
     deviceId: options.deviceId,
     batchSize: options.batchSize ?? 50,
     pullLimit: options.pullLimit ?? 1000,
+    linkSizes: () =>
+      options.poorLink === false || monitor.status.quality !== 'poor'
+        ? null
+        : { ...poorLinkDefaults, ...options.poorLink },
     ...(options.collections ? { collections: options.collections } : {}),
     priorityPull: options.priorityPull ?? true,
     ...(options.recordFilter ? { recordFilter: options.recordFilter } : {}),

@@ -30,6 +30,7 @@ export type { SyncProgress, SyncResult, RetryPolicy } from './sync/sync-engine';
 export { consoleLogger } from './debug/sync-log';
 export type { SyncLogEntry, SyncLogger, SyncLogSource } from './debug/sync-log';
 export type { SyncDebugData } from './debug/debug-data';
+export type { PoorLinkSizes } from './sync/sync-options';
 export type { CollectionSyncScope, NotPulledReason } from './sync/collection-sync';
 export type { SyncTransport } from './sync/sync-transport';
 export type { Orphan, OrphanStrategy } from './relationships';

@@ -86,6 +86,11 @@ export interface SyncEngineOptions {
   deviceId: string;
   batchSize: number;
   pullLimit: number;
+  /**
+   * The sizes to use now, when the link calls for smaller ones than `batchSize` and `pullLimit`
+   * (a poor link: sync-options.ts); null or absent: those.
+   */
+  linkSizes?: () => { batchSize: number; pullLimit: number } | null;
   collections?: readonly string[];
   /**
    * During a catch-up, pull the collections of higher priority (lower number) ahead of the rest
@@ -653,8 +658,9 @@ export class SyncEngine {
     if (order.length === 0) return;
     const total = order.length;
     this.o.onProgress({ phase: 'push', processed: 0, total, percent: 0 });
-    // Halved, down to one op, while the server refuses the requests as too large (413).
-    let size = this.o.batchSize;
+    // Halved, down to one op, while the server refuses the requests as too large (413). Smaller
+    // from the start on a poor link, read as the push begins.
+    let size = Math.min(this.o.batchSize, this.o.linkSizes?.()?.batchSize ?? Infinity);
     // Every op before `i` is sent or skipped, so `i` is also the progress made.
     let i = 0;
     while (i < order.length) {
@@ -1208,7 +1214,8 @@ export class SyncEngine {
       this.o.transport.pull(
         {
           ...(cursor !== undefined ? { cursor } : {}),
-          limit: this.o.pullLimit,
+          // Read for each page: a link that turns poor mid-pull gets smaller pages from then on.
+          limit: Math.min(this.o.pullLimit, this.o.linkSizes?.()?.pullLimit ?? Infinity),
           ...(collections ? { collections } : {}),
         },
         { signal },

@@ -13,20 +13,14 @@ export function checkSyncOptions(
   options: {
     batchSize?: number;
     pullLimit?: number;
+    poorLink?: PoorLinkSizes | false;
     collections?: readonly string[];
     recordFilter?: RecordFilters;
   },
 ): void {
-  const { batchSize, pullLimit, collections } = options;
-  if (batchSize !== undefined && !(Number.isInteger(batchSize) && batchSize >= 1)) {
-    throw new RangeError(`batchSize must be a whole number from 1, got ${batchSize}`);
-  }
-  if (
-    pullLimit !== undefined &&
-    !(Number.isInteger(pullLimit) && pullLimit >= 1 && pullLimit <= pullLimitMax)
-  ) {
-    throw new RangeError(`pullLimit must be a whole number from 1 to ${pullLimitMax}, got ${pullLimit}`);
-  }
+  const { batchSize, pullLimit, collections, poorLink } = options;
+  checkSizes('', batchSize, pullLimit);
+  if (poorLink) checkSizes('poorLink.', poorLink.batchSize, poorLink.pullLimit);
   const unknown = (collections ?? []).filter((name) => schema.collection(name) === undefined);
   if (unknown.length > 0) {
     throw new RangeError(
@@ -34,4 +28,33 @@ export function checkSyncOptions(
     );
   }
   checkRecordFilter(schema, options.recordFilter);
+}
+
+/**
+ * Smaller requests while the network monitor finds the link poor (its probe slow to answer): a
+ * request lost on a weak signal takes less with it, and the next that goes through carries
+ * something (seed 002's features adapting to the connection; seed 000: "slow sync: reduce batch
+ * size"). Each is the most used then: a smaller `batchSize` or `pullLimit` of the client's stays.
+ */
+export interface PoorLinkSizes {
+  /** Ops per push request on a poor link. Default 10. */
+  batchSize?: number;
+  /** Changes per pull page on a poor link. Default 200. */
+  pullLimit?: number;
+}
+
+export const poorLinkDefaults = { batchSize: 10, pullLimit: 200 } as const;
+
+function checkSizes(prefix: string, batchSize: number | undefined, pullLimit: number | undefined): void {
+  if (batchSize !== undefined && !(Number.isInteger(batchSize) && batchSize >= 1)) {
+    throw new RangeError(`${prefix}batchSize must be a whole number from 1, got ${batchSize}`);
+  }
+  if (
+    pullLimit !== undefined &&
+    !(Number.isInteger(pullLimit) && pullLimit >= 1 && pullLimit <= pullLimitMax)
+  ) {
+    throw new RangeError(
+      `${prefix}pullLimit must be a whole number from 1 to ${pullLimitMax}, got ${pullLimit}`,
+    );
+  }
 }
