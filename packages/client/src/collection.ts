@@ -1,5 +1,4 @@
 import {
-  OutpostError,
   applyPatch,
   conflictStrategies,
   dataShapeProblem,
@@ -7,6 +6,7 @@ import {
   fieldsChangedBy,
   isTempId,
   makeTempId,
+  outpostError,
   uuidv7,
 } from '@outpost/core';
 import type {
@@ -138,22 +138,18 @@ export class Collection<D extends RecordData = RecordData> {
   private validate(data: RecordData, partial: boolean): RecordData {
     // The server refuses such data too: refused here, the op never waits in the outbox to fail.
     const shapeProblem = dataShapeProblem(data);
-    if (shapeProblem !== null) throw new OutpostError('VALIDATION_FAILED', shapeProblem);
+    if (shapeProblem !== null) throw outpostError('VALIDATION_FAILED', shapeProblem);
     const schema = partial ? this.def.fields.partial() : this.def.fields;
     // A null in an update clears the field: check the fields that are set.
     const toCheck = partial ? Object.fromEntries(Object.entries(data).filter(([, v]) => v !== null)) : data;
     const parsed = schema.safeParse(toCheck);
     if (!parsed.success) {
-      throw new OutpostError(
-        'VALIDATION_FAILED',
-        `invalid ${this.def.name} data`,
-        describeIssues(parsed.error),
-      );
+      throw outpostError('VALIDATION_FAILED', `invalid ${this.def.name} data`, describeIssues(parsed.error));
     }
     const shape = this.def.fields.shape as Record<string, unknown>;
     const unknown = Object.keys(data).filter((f) => !Object.hasOwn(shape, f));
     if (unknown.length > 0) {
-      throw new OutpostError('VALIDATION_FAILED', `unknown fields for ${this.def.name}`, { fields: unknown });
+      throw outpostError('VALIDATION_FAILED', `unknown fields for ${this.def.name}`, { fields: unknown });
     }
     return data;
   }
@@ -204,7 +200,7 @@ export class Collection<D extends RecordData = RecordData> {
     const state = this.ctx.db.state;
     const rec = state.record(this.def.name, this.ctx.realId(id));
     if (rec) {
-      if (rec.deleted) throw new OutpostError('NOT_FOUND', `${this.def.name} ${id} not found`);
+      if (rec.deleted) throw outpostError('NOT_FOUND', `${this.def.name} ${id} not found`);
       // A pull brought the record while the read was out. The device's record is followed, and the
       // base, unless the read is of a newer server state and no change of the device's shows on
       // it: then the read is that state, as a pull would apply it.
@@ -218,25 +214,21 @@ export class Collection<D extends RecordData = RecordData> {
     if (read === undefined) {
       // A collection held in part with no server to ask: the record may exist elsewhere.
       if (this.ctx.heldWhole?.(this.def.name) === false && !this.ctx.fetchRecord) {
-        throw new OutpostError(
+        throw outpostError(
           'NOT_FOUND',
           `${this.def.name} ${id} is not on this device, which keeps only part of ${this.def.name}, ` +
             'and there is no server to read it from',
           { reason: 'NOT_HELD', collection: this.def.name, id },
         );
       }
-      throw new OutpostError('NOT_FOUND', `${this.def.name} ${id} not found`);
+      throw outpostError('NOT_FOUND', `${this.def.name} ${id} not found`);
     }
     if (read === null || read.deleted) {
-      throw new OutpostError(
-        'NOT_FOUND',
-        `${this.def.name} ${id} not found, on this device or on the server`,
-        {
-          reason: 'NOT_ON_SERVER',
-          collection: this.def.name,
-          id,
-        },
-      );
+      throw outpostError('NOT_FOUND', `${this.def.name} ${id} not found, on this device or on the server`, {
+        reason: 'NOT_ON_SERVER',
+        collection: this.def.name,
+        id,
+      });
     }
     return { rec: this.fromServer(read), wasRead: true };
   }
@@ -266,12 +258,12 @@ export class Collection<D extends RecordData = RecordData> {
   /** Signed notes and locked forms are read-only on the device too, before the server says so. */
   private assertChangeable(rec: LocalRecord): void {
     if (this.def.isImmutable(rec.data)) {
-      throw new OutpostError('CONFLICT', `${this.def.name} ${rec.id} is signed and can no longer change`, {
+      throw outpostError('CONFLICT', `${this.def.name} ${rec.id} is signed and can no longer change`, {
         reason: 'IMMUTABLE',
       });
     }
     if (this.def.isLocked(rec.data)) {
-      throw new OutpostError('CONFLICT', `${this.def.name} ${rec.id} is locked`, { reason: 'LOCKED' });
+      throw outpostError('CONFLICT', `${this.def.name} ${rec.id} is locked`, { reason: 'LOCKED' });
     }
   }
 
@@ -317,7 +309,7 @@ export class Collection<D extends RecordData = RecordData> {
         existing.version === 0 &&
         foldsToNothing(this.ctx.db.state.opsFor(this.def.name, id));
       if (existing && !neverOnServer) {
-        throw new OutpostError('CONFLICT', `${this.def.name} ${id} already exists`);
+        throw outpostError('CONFLICT', `${this.def.name} ${id} already exists`);
       }
       const hlc = this.ctx.clock.tick();
       const fields = this.withRealRefs(data);
@@ -398,7 +390,7 @@ export class Collection<D extends RecordData = RecordData> {
   private changeOptions(options: ChangeOptions): ChangeOptions {
     const { strategy } = options;
     if (strategy !== undefined && !(conflictStrategies as readonly unknown[]).includes(strategy)) {
-      throw new OutpostError('VALIDATION_FAILED', `unknown conflict strategy: ${String(strategy)}`, {
+      throw outpostError('VALIDATION_FAILED', `unknown conflict strategy: ${String(strategy)}`, {
         strategy,
         expected: conflictStrategies,
       });

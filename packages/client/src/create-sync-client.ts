@@ -1,8 +1,8 @@
 import {
-  HlcClock,
-  OutpostError,
   collectionOrder,
+  HlcClock,
   isOutpostError,
+  outpostError,
   retryPolicy,
   settledMeanwhile,
   uuidv7,
@@ -15,6 +15,7 @@ import type {
   ResolutionStrategy,
   ResolveResponse,
   Schema,
+  OutpostError,
 } from '@outpost/core';
 import { Collection } from './collection';
 import { createHttpTransport } from './http-transport';
@@ -674,7 +675,7 @@ export async function createSyncClient(options: SyncClientOptions): Promise<Sync
       let c = collections.get(name);
       if (!c) {
         const def = schema.collection(name);
-        if (!def) throw new OutpostError('NOT_FOUND', `no collection named "${name}"`);
+        if (!def) throw outpostError('NOT_FOUND', `no collection named "${name}"`);
         c = new Collection(def, {
           db,
           clock,
@@ -808,7 +809,7 @@ export async function createSyncClient(options: SyncClientOptions): Promise<Sync
       current: async (id) => {
         checkOpen();
         const conflict = db.state.conflicts.get(id);
-        if (!conflict) throw new OutpostError('NOT_FOUND', `no conflict ${id} on this device`);
+        if (!conflict) throw outpostError('NOT_FOUND', `no conflict ${id} on this device`);
         return transport.getRecord(conflict.collection, conflict.recordId);
       },
       refresh: async () => {

@@ -1,9 +1,10 @@
 import {
-  LiveEventReader,
-  OutpostError,
   conflictListResponseSchema,
   errorBodySchema,
+  LiveEventReader,
   loginResponseSchema,
+  OutpostError,
+  outpostError,
   pullResponseSchema,
   pushResponseSchema,
   recordResponseSchema,
@@ -161,7 +162,7 @@ export function createHttpTransport(options: HttpTransportOptions): HttpTranspor
     const fallback = res.status === 401 ? 'UNAUTHORIZED' : 'INTERNAL';
     const code = (parsed.success ? parsed.data.error.code : fallback) as RequestErrorCode;
     const message = parsed.success ? parsed.data.error.message : `HTTP ${res.status}`;
-    return new OutpostError(code, message, parsed.success ? parsed.data.error.details : undefined);
+    return outpostError(code, message, parsed.success ? parsed.data.error.details : undefined);
   }
 
   async function call<S extends z.ZodType>(
@@ -174,7 +175,7 @@ export function createHttpTransport(options: HttpTransportOptions): HttpTranspor
     const body: unknown = await res.json().catch(() => null);
     if (!res.ok) throw refusal(res, body);
     const parsed = schema.safeParse(body);
-    if (!parsed.success) throw new OutpostError('INTERNAL', `unexpected answer from ${path}`);
+    if (!parsed.success) throw outpostError('INTERNAL', `unexpected answer from ${path}`);
     return parsed.data;
   }
 
@@ -267,7 +268,7 @@ export function createHttpTransport(options: HttpTransportOptions): HttpTranspor
     async listen(signal, onEvent) {
       const res = await send('/v1/sync/events', { method: 'GET', signal }, true);
       if (!res.ok) throw refusal(res, await res.json().catch(() => null));
-      if (!res.body) throw new OutpostError('INTERNAL', 'the live stream has no body');
+      if (!res.body) throw outpostError('INTERNAL', 'the live stream has no body');
       const reader = res.body.pipeThrough(new TextDecoderStream()).getReader();
       const events = new LiveEventReader();
       for (;;) {

@@ -4,7 +4,15 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { FastifyInstance } from 'fastify';
-import { HlcClock, isOutpostError, uuidv7 } from '@outpost/core';
+import {
+  CursorExpiredError,
+  HlcClock,
+  OutpostError,
+  UnauthorizedError,
+  ValidationError,
+  isOutpostError,
+  uuidv7,
+} from '@outpost/core';
 import { fieldClinic } from '@outpost/examples';
 import { createSyncServer, ensureUsers, openSqlite } from '@outpost/server';
 import { createHttpTransport } from '../src/index';
@@ -61,5 +69,18 @@ describe('http transport', () => {
     const api = createHttpTransport({ url, getToken: async () => 'not-a-token' });
     const error = await api.pull().catch((e: unknown) => e);
     expect(isOutpostError(error) && error.code).toBe('UNAUTHORIZED');
+    // Of its kind's class too, as every error of that code is.
+    expect(error).toBeInstanceOf(UnauthorizedError);
+    expect(error).toBeInstanceOf(OutpostError);
+  });
+
+  it('makes each answer refused of the class of its code: catch by class or by code alike', async () => {
+    let token: string | null = null;
+    const api = createHttpTransport({ url, getToken: async () => token });
+    token = (await api.login('nurse@clinic-a.test', 'pw')).token;
+    const badCursor = await api.pull({ cursor: 'not-a-cursor' }).catch((e: unknown) => e);
+    expect(badCursor).toBeInstanceOf(ValidationError);
+    expect(badCursor).toMatchObject({ code: 'VALIDATION_FAILED', status: 400, name: 'OutpostError' });
+    expect(badCursor).not.toBeInstanceOf(CursorExpiredError);
   });
 });

@@ -5,7 +5,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest, FastifyServerOption
 import compress from '@fastify/compress';
 import rateLimit from '@fastify/rate-limit';
 import { sharedRateLimitStore } from './http/shared-rate-limit';
-import { HlcClock, OutpostError, defaultRandomBytes, uuidv7 } from '@outpost/core';
+import { defaultRandomBytes, HlcClock, outpostError, uuidv7 } from '@outpost/core';
 import type { RandomBytes, Schema } from '@outpost/core';
 import { TokenService } from './auth/tokens';
 import type { AuthContext, AuthOptions, TokenCheck } from './auth/tokens';
@@ -216,8 +216,8 @@ export async function createSyncServer(options: SyncServerOptions): Promise<Fast
         return;
       const error =
         err.code === 'FST_ERR_MAX_PARAM_LENGTH'
-          ? new OutpostError('NOT_FOUND', 'no route for a path parameter that long: no id is')
-          : new OutpostError('VALIDATION_FAILED', 'the URL is not valid: broken percent-encoding');
+          ? outpostError('NOT_FOUND', 'no route for a path parameter that long: no id is')
+          : outpostError('VALIDATION_FAILED', 'the URL is not valid: broken percent-encoding');
       void plainReply.status(error.status).send(error.toJSON());
     },
   });
@@ -254,15 +254,13 @@ export async function createSyncServer(options: SyncServerOptions): Promise<Fast
   app.setNotFoundHandler((request, reply) => {
     void reply
       .status(404)
-      .send(
-        new OutpostError('NOT_FOUND', `no route ${request.method} ${request.url.split('?')[0]}`).toJSON(),
-      );
+      .send(outpostError('NOT_FOUND', `no route ${request.method} ${request.url.split('?')[0]}`).toJSON());
   });
 
   // First of all: HTTP/1.1 requires a Host header (RFC 9112), which Node no longer checks for us.
   app.addHook('onRequest', async (request) => {
     if (request.raw.httpVersion === '1.1' && request.headers.host === undefined)
-      throw new OutpostError('VALIDATION_FAILED', 'an HTTP/1.1 request must carry a Host header');
+      throw outpostError('VALIDATION_FAILED', 'an HTTP/1.1 request must carry a Host header');
   });
 
   // Authentication runs first on every route that is not marked public. A refused token is turned
@@ -283,7 +281,7 @@ export async function createSyncServer(options: SyncServerOptions): Promise<Fast
   app.addHook('preParsing', async (request) => {
     if (request.tokenRefusal) {
       const { reason } = request.tokenRefusal;
-      throw new OutpostError(
+      throw outpostError(
         'UNAUTHORIZED',
         reason === 'missing-token'
           ? 'missing bearer token'
@@ -354,7 +352,7 @@ export async function createSyncServer(options: SyncServerOptions): Promise<Fast
           ? `${chunkBudget(request) ? 'chunks:' : ''}user:${JSON.stringify([request.auth.tenant, request.auth.userId])}`
           : `ip:${request.ip}`,
       errorResponseBuilder: (_request, ctx) =>
-        new OutpostError('RATE_LIMITED', `too many requests: retry in ${ctx.after}`, {
+        outpostError('RATE_LIMITED', `too many requests: retry in ${ctx.after}`, {
           retryAfterMs: ctx.ttl,
         }),
       // PostgreSQL may serve several instances: they count in the database, together. SQLite has

@@ -1,10 +1,10 @@
 import {
-  OutpostError,
   chunkCountOf,
   describeIssues,
   fileDeclarationSchema,
   isTempId,
   isValidRecordId,
+  outpostError,
   uuidv7,
 } from '@outpost/core';
 import type { FileStatus, RandomBytes, Schema } from '@outpost/core';
@@ -289,21 +289,18 @@ export function createClientFiles(o: ClientFilesOptions): ClientFiles & { close(
     async attach(input, options) {
       checkOpen();
       const def = o.schema.collection(options.collection);
-      if (!def) throw new OutpostError('NOT_FOUND', `no collection named "${options.collection}"`);
+      if (!def) throw outpostError('NOT_FOUND', `no collection named "${options.collection}"`);
       // A temp id the server has replaced meanwhile (a screen rendered before the sync) is its record's real id.
       const recordId = o.recordIds.real(options.recordId);
       // A temp id fits the shape of an id too: only a collection whose ids the server gives has them.
       const validId = isTempId(recordId) ? def.idStrategy === 'server' : isValidRecordId(recordId);
       if (!validId) {
-        throw new OutpostError(
-          'VALIDATION_FAILED',
-          `"${options.recordId}" is not a record id of ${def.name}`,
-        );
+        throw outpostError('VALIDATION_FAILED', `"${options.recordId}" is not a record id of ${def.name}`);
       }
       // A screen still showing a record whose create was withdrawn: the record will never exist
       // on the server, and a file of it would be uploaded for nothing, an orphan (decision 0023).
       if (withdrawnHere(db, o.recordIds, def.name, recordId)) {
-        throw new OutpostError(
+        throw outpostError(
           'NOT_FOUND',
           `${def.name} ${recordId} was withdrawn on this device before the server had it: a file cannot be attached to it`,
           { reason: 'WITHDRAWN' },
@@ -326,7 +323,7 @@ export function createClientFiles(o: ClientFilesOptions): ClientFiles & { close(
         chunkSize: o.chunkSize,
       });
       if (!declared.success) {
-        throw new OutpostError('VALIDATION_FAILED', 'invalid file', describeIssues(declared.error));
+        throw outpostError('VALIDATION_FAILED', 'invalid file', describeIssues(declared.error));
       }
       const now = o.now();
       const file: StoredFile = {
@@ -393,7 +390,7 @@ export function createClientFiles(o: ClientFilesOptions): ClientFiles & { close(
       }
       const def = o.schema.collection(record.collection);
       if (!def) {
-        return Promise.reject(new OutpostError('NOT_FOUND', `no collection named "${record.collection}"`));
+        return Promise.reject(outpostError('NOT_FOUND', `no collection named "${record.collection}"`));
       }
       const recordId = o.recordIds.real(record.recordId);
       // The server knows records by their real ids only: it cannot hold a file of this one yet.
@@ -472,11 +469,11 @@ export function createClientFiles(o: ClientFilesOptions): ClientFiles & { close(
     async evict(id) {
       await db.write(() => {
         const file = db.files.get(id);
-        if (!file) throw new OutpostError('NOT_FOUND', `no file ${id} on this device`);
+        if (!file) throw outpostError('NOT_FOUND', `no file ${id} on this device`);
         // Only a description (listed from the server, or evicted before): nothing to free.
         if (!file.held) return { write: null, result: undefined };
         if (file.state !== 'synced') {
-          throw new OutpostError(
+          throw outpostError(
             'CONFLICT',
             `file ${id} is not on the server yet: this device may hold the only copy`,
           );
@@ -506,10 +503,10 @@ export function createClientFiles(o: ClientFilesOptions): ClientFiles & { close(
     async delete(id) {
       await db.write(() => {
         const file = db.files.get(id);
-        if (!file) throw new OutpostError('NOT_FOUND', `no file ${id} on this device`);
+        if (!file) throw outpostError('NOT_FOUND', `no file ${id} on this device`);
         if (file.deletion?.state === 'waiting') return { write: null, result: undefined };
         if (file.origin === 'server' && file.state === 'incomplete') {
-          throw new OutpostError(
+          throw outpostError(
             'CONFLICT',
             `file ${id} is still being uploaded from another device, which would send it again: delete it once it is whole`,
           );
@@ -525,7 +522,7 @@ export function createClientFiles(o: ClientFilesOptions): ClientFiles & { close(
     async keep(id) {
       await db.write(() => {
         const file = db.files.get(id);
-        if (!file) throw new OutpostError('NOT_FOUND', `no file ${id} on this device`);
+        if (!file) throw outpostError('NOT_FOUND', `no file ${id} on this device`);
         if (file.deletion === undefined) return { write: null, result: undefined };
         const { deletion: _deletion, ...kept } = file;
         return { write: { putFiles: [kept] }, result: undefined };

@@ -1,14 +1,20 @@
 import {
-  OutpostError,
   chunkReceiptSchema,
   clientIdHeader,
   errorBodySchema,
   fileDeletedSchema,
   fileListResponseSchema,
   fileStatusSchema,
+  outpostError,
   sha256Header,
 } from '@outpost/core';
-import type { ChunkReceipt, FileDeclaration, FileStatus, RequestErrorCode } from '@outpost/core';
+import type {
+  ChunkReceipt,
+  FileDeclaration,
+  FileStatus,
+  RequestErrorCode,
+  OutpostError,
+} from '@outpost/core';
 import type { z } from 'zod';
 import type { CallOptions } from '../sync/sync-transport';
 import { sendRenewingOnce } from '../auth/renew-once';
@@ -84,7 +90,7 @@ export function createFileTransport(options: FileTransportOptions): FileTranspor
     const body: unknown = await res.json().catch(() => null);
     const parsed = errorBodySchema.safeParse(body);
     const code = (parsed.success ? parsed.data.error.code : 'INTERNAL') as RequestErrorCode;
-    const error = new OutpostError(
+    const error = outpostError(
       code,
       parsed.success ? parsed.data.error.message : `HTTP ${res.status}`,
       parsed.success ? parsed.data.error.details : undefined,
@@ -96,7 +102,7 @@ export function createFileTransport(options: FileTransportOptions): FileTranspor
   async function json<S extends z.ZodType>(schema: S, url: string, init: RequestInit): Promise<z.output<S>> {
     const res = await send(url, init);
     const parsed = schema.safeParse(await res.json().catch(() => null));
-    if (!parsed.success) throw new OutpostError('INTERNAL', `unexpected answer from ${url}`);
+    if (!parsed.success) throw outpostError('INTERNAL', `unexpected answer from ${url}`);
     return parsed.data;
   }
 
@@ -140,12 +146,11 @@ export function createFileTransport(options: FileTransportOptions): FileTranspor
         ...(from > 0 ? { headers: { range: `bytes=${from}-` } } : {}),
         ...signalOf(o),
       });
-      if (!res.body) throw new OutpostError('INTERNAL', `the content of file ${id} came without a body`);
+      if (!res.body) throw outpostError('INTERNAL', `the content of file ${id} came without a body`);
       let start = 0;
       if (res.status === 206) {
         const range = contentRangePattern.exec(res.headers.get('content-range') ?? '');
-        if (!range)
-          throw new OutpostError('INTERNAL', `a partial answer for file ${id} without a Content-Range`);
+        if (!range) throw outpostError('INTERNAL', `a partial answer for file ${id} without a Content-Range`);
         start = Number(range[1]);
       }
       const etag = /^(?:W\/)?"([0-9a-f]{64})"$/.exec(res.headers.get('etag') ?? '')?.[1] ?? null;

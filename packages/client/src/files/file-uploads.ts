@@ -1,4 +1,4 @@
-import { OutpostError, backoffDelay, isOutpostError, isTempId } from '@outpost/core';
+import { backoffDelay, isOutpostError, isTempId, outpostError } from '@outpost/core';
 import type { ChunkReceipt, FileDeclaration, RetryPolicy } from '@outpost/core';
 import { ClientClosedError } from '../client-closed';
 import { CircuitOpenError } from '../network/circuit-breaker';
@@ -541,7 +541,7 @@ export class FileUploads implements FileStage {
       if (status.complete) return;
       for (const index of status.missingChunks) {
         if (!Number.isInteger(index) || index < 0 || index >= file.chunkCount) {
-          throw new OutpostError(
+          throw outpostError(
             'INTERNAL',
             `the server asks for chunk ${index} of file ${file.id}, which has ${file.chunkCount}`,
           );
@@ -555,7 +555,7 @@ export class FileUploads implements FileStage {
         if (receipt.complete) return;
       }
     }
-    throw new OutpostError(
+    throw outpostError(
       'INTERNAL',
       `the server still misses chunks of file ${file.id} after receiving them all`,
     );

@@ -3,7 +3,7 @@
  * go with them. Pure: it reads the device's state and changes nothing. The sync engine does the
  * write (sync-engine.ts, `withdraw`); decisions/0023 says why it works this way.
  */
-import { OutpostError } from '@outpost/core';
+import { outpostError } from '@outpost/core';
 import type { Schema } from '@outpost/core';
 import { keyOf } from '../local-state';
 import type { LocalState } from '../local-state';
@@ -200,7 +200,7 @@ const blockWords: Readonly<Record<WithdrawBlock, string>> = {
 export function assertWithdrawable(plan: WithdrawalPlan): void {
   const unknown = plan.blocked.filter((b) => b.reason === 'unknown');
   if (unknown.length > 0) {
-    throw new OutpostError(
+    throw outpostError(
       'NOT_FOUND',
       `change ${unknown.map((b) => b.seq).join(', ')} ${blockWords.unknown}: nothing was withdrawn`,
       { reason: 'NOT_WAITING', seqs: unknown.map((b) => b.seq) },
@@ -210,13 +210,13 @@ export function assertWithdrawable(plan: WithdrawalPlan): void {
     const words = plan.blocked.map(
       (b) => `${b.op ? named(b.op) : `change ${b.seq}`} ${blockWords[b.reason]}`,
     );
-    throw new OutpostError('CONFLICT', `cannot withdraw: ${words.join('; ')}. Nothing was withdrawn`, {
+    throw outpostError('CONFLICT', `cannot withdraw: ${words.join('; ')}. Nothing was withdrawn`, {
       reason: plan.blocked.some((b) => b.reason === 'in-flight') ? 'IN_FLIGHT' : 'SENT',
       blocked: plan.blocked.map((b) => ({ seq: b.seq, reason: b.reason })),
     });
   }
   if (plan.dependents.length > 0) {
-    throw new OutpostError(
+    throw outpostError(
       'CONFLICT',
       `withdrawing these would leave changes that build on them: ${plan.dependents.map(named).join('; ')}. ` +
         'Withdraw them too (queue.planWithdrawal lists them). Nothing was withdrawn',

@@ -1,4 +1,4 @@
-import { OutpostError, withPrerequisites } from '@outpost/core';
+import { outpostError, withPrerequisites } from '@outpost/core';
 import type { Schema } from '@outpost/core';
 import { keyOf } from '../local-state';
 import type { LocalState } from '../local-state';
@@ -40,13 +40,13 @@ export interface CollectionSyncScope {
  */
 export function checkCollectionNames(schema: Schema, names: readonly string[]): string[] {
   if (!Array.isArray(names) || names.length === 0) {
-    throw new OutpostError('VALIDATION_FAILED', 'name at least one collection to sync', {
+    throw outpostError('VALIDATION_FAILED', 'name at least one collection to sync', {
       collections: names,
     });
   }
   const unknown = names.filter((name) => schema.collection(name) === undefined);
   if (unknown.length > 0) {
-    throw new OutpostError(
+    throw outpostError(
       'NOT_FOUND',
       `the schema "${schema.name}" has no collection named ${unknown.map((n) => `"${n}"`).join(', ')}`,
       { collections: unknown },

@@ -1,5 +1,14 @@
-import { DependencyCycleError, OutpostError, isOutpostError, orderOps } from '@outpost/core';
-import type { Change, Conflict, HlcClock, IdMapping, PushOp, PushResult, Schema } from '@outpost/core';
+import { DependencyCycleError, isOutpostError, orderOps, outpostError } from '@outpost/core';
+import type {
+  Change,
+  Conflict,
+  HlcClock,
+  IdMapping,
+  PushOp,
+  PushResult,
+  Schema,
+  OutpostError,
+} from '@outpost/core';
 import type { LocalDb } from '../local-db';
 import { afterApplied, heldServerCopy, isRefused, keyOf, viewOf } from '../local-state';
 import type { ServerState } from '../local-state';
@@ -1124,7 +1133,7 @@ export class SyncEngine {
         );
       } catch (err) {
         if (!isTransient(err)) throw err;
-        throw new OutpostError(
+        throw outpostError(
           'CONFLICT',
           `withdrawing needs the server's copy of ${ref.collection} ${ref.id}, which this device does not hold: ` +
             `connect and try again (${describe(err).message}). Nothing was withdrawn`,
@@ -1140,7 +1149,7 @@ export class SyncEngine {
       assertWithdrawable(plan);
       const gone = new Set(plan.ops.map((o) => o.seq));
       if (gone.size !== first.ops.length || first.ops.some((o) => !gone.has(o.seq))) {
-        throw new OutpostError(
+        throw outpostError(
           'CONFLICT',
           'the changes waiting changed while withdrawing: nothing was withdrawn, look again',
           { reason: 'CHANGED_MEANWHILE' },
@@ -1169,7 +1178,7 @@ export class SyncEngine {
         )
           server = read === null ? null : toServerState(read);
         if (server === undefined) {
-          throw new OutpostError(
+          throw outpostError(
             'CONFLICT',
             `${ref.collection} ${ref.id} changed while withdrawing: nothing was withdrawn, try again`,
             { reason: 'CHANGED_MEANWHILE' },
@@ -1428,7 +1437,7 @@ export class SyncEngine {
     const denied = await this.pullTier(pull, from, result);
     if (denied === 'expired') {
       // Nothing is reset here: the next whole pull meets the same answer and reads everything again.
-      throw new OutpostError(
+      throw outpostError(
         'CURSOR_EXPIRED',
         'the server no longer holds every change since this device last synced: a whole sync reads everything again',
       );

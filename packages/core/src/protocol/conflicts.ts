@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { OutpostError, isOutpostError } from '../errors';
+import { isOutpostError, outpostError } from '../errors';
 import { resolutionStrategies } from '../conflict/resolve-conflict';
 import { conflictStrategies } from '../schema/define-schema';
 import { recordDataSchema } from './common';
@@ -129,7 +129,7 @@ export function refuseUnlessOpen(
   if (request.onlyOpen !== true || conflict.outcome === 'open') return;
   const { id, outcome, strategy, resolvedBy, resolvedAt } = conflict;
   const details: NotOpenDetails = { reason: 'not-open', outcome, strategy, resolvedBy, resolvedAt };
-  throw new OutpostError(
+  throw outpostError(
     'CONFLICT',
     `conflict ${id} is no longer open: settled ${outcome}${resolvedBy === null ? '' : ` by ${resolvedBy}`}${resolvedAt === null ? '' : ` at ${resolvedAt}`}`,
     details,

@@ -1,4 +1,11 @@
-import { OutpostError, applyEffect, refuseUnlessOpen, resolutionEffect, uuidv7 } from '@outpost/core';
+import {
+  applyEffect,
+  OutpostError,
+  outpostError,
+  refuseUnlessOpen,
+  resolutionEffect,
+  uuidv7,
+} from '@outpost/core';
 import type {
   ConflictRefusalReason,
   BulkResolveRequest,
@@ -96,13 +103,13 @@ export class ConflictDesk {
       !conflict ||
       (!visibility.resolvable.includes(conflict.collection) && conflict.userId !== auth.userId)
     ) {
-      throw new OutpostError('NOT_FOUND', `conflict ${id} not found`);
+      throw outpostError('NOT_FOUND', `conflict ${id} not found`);
     }
     if (!visibility.resolvable.includes(conflict.collection)) {
-      throw new OutpostError('FORBIDDEN', `your role may not resolve ${conflict.collection} conflicts`);
+      throw outpostError('FORBIDDEN', `your role may not resolve ${conflict.collection} conflicts`);
     }
     if (conflict.kind === 'immutable' || conflict.kind === 'locked') {
-      throw new OutpostError(
+      throw outpostError(
         'CONFLICT',
         `the record was ${conflict.kind === 'immutable' ? 'signed' : 'locked'}: this attempt stays in the archive and cannot be applied`,
         refusal('frozen-attempt'),
@@ -144,7 +151,7 @@ export class ConflictDesk {
       refuseUnlessOpen(request, conflict);
       const def = schema.collection(conflict.collection);
       if (!def) {
-        throw new OutpostError(
+        throw outpostError(
           'CONFLICT',
           `the schema no longer has ${conflict.collection}`,
           refusal('schema-gone'),
@@ -154,7 +161,7 @@ export class ConflictDesk {
         const shape = def.fields.shape as Record<string, unknown>;
         const unknown = Object.keys(request.mergedData).filter((f) => !Object.hasOwn(shape, f));
         if (unknown.length > 0) {
-          throw new OutpostError('VALIDATION_FAILED', `unknown fields for ${conflict.collection}`, {
+          throw outpostError('VALIDATION_FAILED', `unknown fields for ${conflict.collection}`, {
             fields: unknown,
           });
         }
@@ -180,7 +187,7 @@ export class ConflictDesk {
       if (collision) {
         // The choice would silently undo work done after the conflict: the person decides
         // with the record as it stands (merge, or an ordinary edit).
-        throw new OutpostError(
+        throw outpostError(
           'CONFLICT',
           collision.deleted
             ? `${conflict.collection} ${conflict.recordId} was deleted after this conflict: ${request.strategy} would bring it back`
@@ -203,7 +210,7 @@ export class ConflictDesk {
         }
       }
       if (record === null) {
-        throw new OutpostError(
+        throw outpostError(
           'CONFLICT',
           `${conflict.collection} ${conflict.recordId} no longer exists`,
           refusal('record-gone'),
@@ -238,7 +245,7 @@ export class ConflictDesk {
       const conflict = await this.settleable(w, auth, id);
       const last = await w.lastResolution(conflict.id);
       if (!last) {
-        throw new OutpostError(
+        throw outpostError(
           'CONFLICT',
           `conflict ${id} has no resolution to undo`,
           refusal('nothing-to-undo'),
@@ -247,7 +254,7 @@ export class ConflictDesk {
       let record = await this.loadRecord(w, conflict);
       if (last.recordVersion !== null && last.recordBefore !== null) {
         if (record === null || record.version !== last.recordVersion) {
-          throw new OutpostError(
+          throw outpostError(
             'CONFLICT',
             `${conflict.collection} ${conflict.recordId} changed after this resolution: resolve it again instead`,
             {
@@ -279,7 +286,7 @@ export class ConflictDesk {
         record = await this.writeRecord(w, conflict, restored, auth.userId);
       }
       if (record === null) {
-        throw new OutpostError(
+        throw outpostError(
           'CONFLICT',
           `${conflict.collection} ${conflict.recordId} no longer exists`,
           refusal('record-gone'),
@@ -301,7 +308,7 @@ export class ConflictDesk {
         ? visibility.resolvable
         : visibility.resolvable.filter((c) => c === request.collection);
     if (resolvable.length === 0) {
-      throw new OutpostError('FORBIDDEN', 'your role may not resolve these conflicts');
+      throw outpostError('FORBIDDEN', 'your role may not resolve these conflicts');
     }
     const ids = (
       await this.ctx.store.listConflicts(
@@ -358,7 +365,7 @@ export class ConflictDesk {
       // The chosen data breaks the schema: the person's input is wrong (400); a reference that
       // has gone since is the record's state (409).
       const code = err.code === 'VALIDATION_FAILED' ? 'VALIDATION_FAILED' : 'CONFLICT';
-      throw new OutpostError(code, err.message, err.details);
+      throw outpostError(code, err.message, err.details);
     }
   }
 
@@ -392,7 +399,7 @@ function refuseIfFrozen(
   record: StoredRecord | null,
 ): void {
   if (record && !record.deleted && (def.isImmutable(record.data) || def.isLocked(record.data))) {
-    throw new OutpostError(
+    throw outpostError(
       'CONFLICT',
       `${conflict.collection} ${conflict.recordId} can no longer change`,
       refusal('frozen'),

@@ -1,5 +1,5 @@
 import { createHmac, timingSafeEqual } from 'node:crypto';
-import { OutpostError } from '@outpost/core';
+import { outpostError } from '@outpost/core';
 import type { AuditPosition } from '../storage/sync-store';
 
 // An op id is at most 128 characters, each at most 6 bytes of JSON (a control character escaped).
@@ -37,7 +37,7 @@ export class AuditCursorCodec {
         ? positionOf(payload)
         : null;
     if (position === null) {
-      throw new OutpostError('VALIDATION_FAILED', 'cursor is not valid for this account', {
+      throw outpostError('VALIDATION_FAILED', 'cursor is not valid for this account', {
         field: 'cursor',
       });
     }

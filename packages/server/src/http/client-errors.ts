@@ -1,7 +1,7 @@
 import { STATUS_CODES } from 'node:http';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
-import { OutpostError } from '@outpost/core';
+import { outpostError } from '@outpost/core';
 import type { FastifyBaseLogger } from 'fastify';
 
 /**
@@ -23,12 +23,12 @@ export function answerClientError(
   if (err.code !== 'ECONNRESET' && socket.writable && !inFlight?.headersSent) {
     const [status, error] =
       err.code === 'HPE_HEADER_OVERFLOW'
-        ? [431, new OutpostError('PAYLOAD_TOO_LARGE', 'the request headers are too large')]
+        ? [431, outpostError('PAYLOAD_TOO_LARGE', 'the request headers are too large')]
         : err.code === 'ERR_HTTP_REQUEST_TIMEOUT'
           ? // INTERNAL, not VALIDATION_FAILED: a client retries the one and gives its ops up on the
             // other, and a push cut short by a slow link is worth sending again.
-            [408, new OutpostError('INTERNAL', 'the request did not arrive in full in time: send it again')]
-          : [400, new OutpostError('VALIDATION_FAILED', 'the request is not valid HTTP')];
+            [408, outpostError('INTERNAL', 'the request did not arrive in full in time: send it again')]
+          : [400, outpostError('VALIDATION_FAILED', 'the request is not valid HTTP')];
     const body = JSON.stringify(error.toJSON());
     socket.write(
       `HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\n` +
@@ -50,7 +50,7 @@ export function answerClientError(
  */
 export function answerUnmetExpectation(_request: IncomingMessage, response: ServerResponse): void {
   const body = JSON.stringify(
-    new OutpostError('VALIDATION_FAILED', 'the only Expect this server meets is 100-continue').toJSON(),
+    outpostError('VALIDATION_FAILED', 'the only Expect this server meets is 100-continue').toJSON(),
   );
   response.writeHead(417, {
     'content-type': 'application/json; charset=utf-8',

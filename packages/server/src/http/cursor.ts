@@ -1,5 +1,5 @@
 import { createHmac, timingSafeEqual } from 'node:crypto';
-import { OutpostError } from '@outpost/core';
+import { outpostError } from '@outpost/core';
 
 /**
  * Where a client stands in its tenant's change stream: everything up to `position` applied, as
@@ -67,7 +67,7 @@ export class CursorCodec {
     };
     const given = match ? Buffer.from(match[4] ?? '', 'base64url') : Buffer.alloc(0);
     if (!match || given.length !== 16 || !timingSafeEqual(given, this.mac(tenant, c))) {
-      throw new OutpostError('VALIDATION_FAILED', 'cursor is not valid for this account', {
+      throw outpostError('VALIDATION_FAILED', 'cursor is not valid for this account', {
         field: 'cursor',
       });
     }

@@ -1,4 +1,4 @@
-import { OutpostError, describeIssues, isOutpostError, requestErrorStatus } from '@outpost/core';
+import { describeIssues, isOutpostError, outpostError, requestErrorStatus } from '@outpost/core';
 import type { RequestErrorCode } from '@outpost/core';
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import type { z } from 'zod';
@@ -19,7 +19,7 @@ const codeByStatus: Record<number, RequestErrorCode> = {
 export function parseOrThrow<S extends z.ZodType>(schema: S, value: unknown, what: string): z.output<S> {
   const parsed = schema.safeParse(value);
   if (!parsed.success)
-    throw new OutpostError('VALIDATION_FAILED', `${what} is invalid`, describeIssues(parsed.error));
+    throw outpostError('VALIDATION_FAILED', `${what} is invalid`, describeIssues(parsed.error));
   return parsed.data;
 }
 
@@ -46,11 +46,11 @@ export function handleError(err: FastifyError | Error, request: FastifyRequest, 
   const code = codeByStatus[status];
   if (status >= 400 && status < 500 && code) {
     const message = status === 400 && err instanceof SyntaxError ? 'body is not valid JSON' : err.message;
-    void reply.status(status).send(new OutpostError(code, message).toJSON());
+    void reply.status(status).send(outpostError(code, message).toJSON());
     return;
   }
   request.log.error({ err }, 'request failed');
   void reply
     .status(requestErrorStatus.INTERNAL)
-    .send(new OutpostError('INTERNAL', 'internal server error').toJSON());
+    .send(outpostError('INTERNAL', 'internal server error').toJSON());
 }

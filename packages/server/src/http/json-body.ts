@@ -1,4 +1,4 @@
-import { OutpostError } from '@outpost/core';
+import { outpostError } from '@outpost/core';
 import type { FastifyInstance } from 'fastify';
 
 /**
@@ -15,7 +15,7 @@ export function useJsonBodies(app: FastifyInstance): void {
     fastifys(request, text, (err, value) => {
       if (err && parsesAsJson(text)) {
         done(
-          new OutpostError(
+          outpostError(
             'VALIDATION_FAILED',
             'the body has a key named __proto__ or a constructor.prototype, which are not accepted',
           ),

@@ -2,7 +2,7 @@ import { existsSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import fastifyStatic from '@fastify/static';
 import type { FastifyInstance, FastifyReply } from 'fastify';
-import { OutpostError } from '@outpost/core';
+import { outpostError } from '@outpost/core';
 
 export interface StaticAppOptions {
   /** The built app: index.html and its assets (for the clinic app, apps/clinic/dist). */
@@ -40,7 +40,7 @@ export async function serveStaticApp(app: FastifyInstance, options: StaticAppOpt
   app.get('/*', { config: { public: true } }, async (request, reply) => {
     const path = decodeURIComponent(request.url.split('?')[0] ?? '/');
     if (apiPrefixes.some((prefix) => path.startsWith(prefix)))
-      throw new OutpostError('NOT_FOUND', `no route GET ${path}`);
+      throw outpostError('NOT_FOUND', `no route GET ${path}`);
     const file = path.slice(1);
     // Only files inside root; anything else is a page of the app.
     if (file !== '' && !file.split('/').includes('..') && isFile(join(root, file)))

@@ -5,7 +5,7 @@
  */
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
-import { OutpostError } from '@outpost/core';
+import { outpostError } from '@outpost/core';
 import { caller } from '../http/caller';
 import { parseOrThrow } from '../http/errors';
 import { acceptSeedBodies } from '../http/seed-bodies';
@@ -40,7 +40,7 @@ export async function hubRoutes(app: FastifyInstance, options: HubRoutesOptions)
   /** The caller's tenant, if this hub relays it. */
   const relayedTenant = (request: Parameters<typeof caller>[0]): string => {
     const { tenant } = caller(request);
-    if (!hub.relays(tenant)) throw new OutpostError('NOT_FOUND', 'this hub has no upstream for your clinic');
+    if (!hub.relays(tenant)) throw outpostError('NOT_FOUND', 'this hub has no upstream for your clinic');
     return tenant;
   };
 

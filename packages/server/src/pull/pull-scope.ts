@@ -1,4 +1,4 @@
-import { OutpostError } from '@outpost/core';
+import { outpostError } from '@outpost/core';
 import type { Schema } from '@outpost/core';
 import type { PullCursor } from '../http/cursor';
 import type { SyncStore } from '../storage/sync-store';
@@ -29,12 +29,11 @@ export function collectionsToPull(
   const field = naming.field ?? 'collections';
   const noun = naming.noun ?? 'collections';
   const unknown = requested.filter((name) => resolve(name) === undefined);
-  if (unknown.length > 0)
-    throw new OutpostError('VALIDATION_FAILED', `unknown ${noun}`, { [field]: unknown });
+  if (unknown.length > 0) throw outpostError('VALIDATION_FAILED', `unknown ${noun}`, { [field]: unknown });
   const wanted = [...new Set(requested.map((name) => resolve(name) ?? name))];
   const denied = wanted.filter((c) => !readable.includes(c));
   if (denied.length > 0)
-    throw new OutpostError('FORBIDDEN', `your role may not read these ${noun}`, { [field]: denied });
+    throw outpostError('FORBIDDEN', `your role may not read these ${noun}`, { [field]: denied });
   return wanted;
 }
 
@@ -74,7 +73,7 @@ export async function pullStart(
  * the cursor was issued, and positions only grow, so a cursor issued here is never refused.
  */
 export function checkReached(after: number, reached: number, message = cursorAhead): void {
-  if (after > reached) throw new OutpostError('CURSOR_EXPIRED', message);
+  if (after > reached) throw outpostError('CURSOR_EXPIRED', message);
 }
 
 const cursorAhead =
@@ -87,7 +86,7 @@ export function checkCursor(
   message = 'deletions since this cursor were purged: resync from the start',
 ): void {
   const from = cursor ?? { position: 0, horizon };
-  if (from.position < horizon && from.horizon !== horizon) throw new OutpostError('CURSOR_EXPIRED', message);
+  if (from.position < horizon && from.horizon !== horizon) throw outpostError('CURSOR_EXPIRED', message);
 }
 
 /**
@@ -112,7 +111,7 @@ export async function checkCoverage(
   if (added.length === 0) return;
   const missed = await store.collectionsHeldThrough(tenant, added, cursor.position);
   if (missed.length === 0) return;
-  throw new OutpostError(
+  throw outpostError(
     'CURSOR_EXPIRED',
     wording.message ?? 'this cursor did not read all of these collections: pull from the start to get them',
     { [wording.field ?? 'collections']: missed },

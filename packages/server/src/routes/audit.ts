@@ -1,5 +1,5 @@
 import type { FastifyInstance } from 'fastify';
-import { OutpostError, auditQuerySchema } from '@outpost/core';
+import { auditQuerySchema, outpostError } from '@outpost/core';
 import type { AuditLogEvent, AuditResponse } from '@outpost/core';
 import { AuditCursorCodec } from '../http/audit-cursor';
 import { caller } from '../http/caller';
@@ -42,7 +42,7 @@ export async function auditRoutes(app: FastifyInstance, { jwtSecret }: AuditRout
     const auth = caller(request);
     // Before the query is read: a caller who may not read the trail learns nothing of its filters.
     if (!auth.roles.some((r) => adminRoles.includes(r)))
-      throw new OutpostError('FORBIDDEN', 'the audit log is for administrators');
+      throw outpostError('FORBIDDEN', 'the audit log is for administrators');
     const query = parseQuery(auditQuerySchema, request.query, 'audit query');
     const before = query.cursor === undefined ? undefined : cursors.decode(auth.tenant, query.cursor);
 

@@ -1,9 +1,9 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import {
-  OutpostError,
   endSessionsRequestSchema,
   loginRequestSchema,
   logoutRequestSchema,
+  outpostError,
   refreshRequestSchema,
 } from '@outpost/core';
 import type { EndSessionsResponse, LoginResponse, RefreshResponse } from '@outpost/core';
@@ -66,7 +66,7 @@ export async function authRoutes(
           },
         ]);
       }
-      throw new OutpostError('UNAUTHORIZED', 'email or password is wrong');
+      throw outpostError('UNAUTHORIZED', 'email or password is wrong');
     }
     const { token, expiresAt } = await tokens.issue(
       { userId: user.id, tenant: user.tenant, roles: user.roles, sessionGeneration: user.sessionGeneration },
@@ -118,7 +118,7 @@ export async function authRoutes(
         await store.audit([sessionEvent(outcome.holder, at, deviceId, 'refresh-failed', outcome.reason)]);
       else await auditNobody(request, 'refresh-failed', deviceId, outcome.reason);
       // One answer for every refusal: a thief learns nothing of why, and the device signs in again.
-      throw new OutpostError('UNAUTHORIZED', 'refresh token is not valid: sign in again');
+      throw outpostError('UNAUTHORIZED', 'refresh token is not valid: sign in again');
     }
     const { user } = outcome;
     const { token, expiresAt } = await tokens.issue(
@@ -158,9 +158,9 @@ export async function authRoutes(
     const { userId } = parseOrThrow(endSessionsRequestSchema, request.body, 'end-sessions');
     // Permission first, then existence: a clinician learns nothing of who else exists.
     if (userId !== auth.userId && !auth.roles.some((r) => app.outpost.adminRoles.includes(r)))
-      throw new OutpostError('FORBIDDEN', "only an administrator may end another person's sessions");
+      throw outpostError('FORBIDDEN', "only an administrator may end another person's sessions");
     const result = await sessions.endAllOf(auth.tenant, userId, now());
-    if (result === null) throw new OutpostError('NOT_FOUND', 'no such user');
+    if (result === null) throw outpostError('NOT_FOUND', 'no such user');
     // Refused here from this moment; on the other instances once they read the user again (5 s).
     endedSessions.ended(auth.tenant, userId, result.sessionGeneration, now().getTime());
     const { ended } = result;

@@ -1,8 +1,8 @@
 import type { FastifyInstance } from 'fastify';
 import {
-  OutpostError,
   bulkResolveRequestSchema,
   conflictListQuerySchema,
+  outpostError,
   resolveRequestSchema,
 } from '@outpost/core';
 import type { BulkResolveResponse, Conflict, ConflictListResponse, ResolveResponse } from '@outpost/core';
@@ -12,7 +12,7 @@ import { parseOrThrow, parseQuery } from '../http/errors';
 import { archiveIdPattern } from '../http/archive-id';
 
 function conflictId(params: { id: string }): string {
-  if (!archiveIdPattern.test(params.id)) throw new OutpostError('NOT_FOUND', 'conflict not found');
+  if (!archiveIdPattern.test(params.id)) throw outpostError('NOT_FOUND', 'conflict not found');
   return params.id;
 }
 
@@ -29,7 +29,7 @@ export async function conflictRoutes(app: FastifyInstance): Promise<void> {
     const query = parseQuery(conflictListQuerySchema, request.query, 'conflict query');
     // The cursor is the id of the last conflict of the previous page (ids sort by detection time).
     if (query.cursor !== undefined && !archiveIdPattern.test(query.cursor))
-      throw new OutpostError('VALIDATION_FAILED', 'cursor is invalid');
+      throw outpostError('VALIDATION_FAILED', 'cursor is invalid');
     const page = await store.listConflicts(
       auth.tenant,
       { status: query.status, collection: query.collection, kind: query.kind, recordId: query.recordId },
@@ -48,7 +48,7 @@ export async function conflictRoutes(app: FastifyInstance): Promise<void> {
       conflictId(request.params),
       visibilityFor(schemaFor(auth.tenant), auth),
     );
-    if (!found) throw new OutpostError('NOT_FOUND', `conflict ${request.params.id} not found`);
+    if (!found) throw outpostError('NOT_FOUND', `conflict ${request.params.id} not found`);
     return toWireConflict(found);
   });
 

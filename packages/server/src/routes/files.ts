@@ -1,7 +1,6 @@
 import { Readable } from 'node:stream';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import {
-  OutpostError,
   chunkCountOf,
   chunkLengthOf,
   clientIdHeader,
@@ -11,10 +10,11 @@ import {
   fileListQuerySchema,
   isValidRecordId,
   maxFileChunkBytes,
+  outpostError,
   sha256Header,
   sha256HexSchema,
 } from '@outpost/core';
-import type { ChunkReceipt, FileDeleted, FileStatus } from '@outpost/core';
+import type { ChunkReceipt, FileDeleted, FileStatus, OutpostError } from '@outpost/core';
 import { caller } from '../http/caller';
 import { parseOrThrow, parseQuery } from '../http/errors';
 import type { AuthContext } from '../auth/tokens';
@@ -71,7 +71,7 @@ export async function fileRoutes(app: FastifyInstance, options: FileRouteOptions
   }
 
   function refuse(collection: string, access: Access): OutpostError {
-    return new OutpostError(
+    return outpostError(
       'FORBIDDEN',
       access === 'download'
         ? `your role may not read ${collection}, so not its files either`
@@ -81,11 +81,11 @@ export async function fileRoutes(app: FastifyInstance, options: FileRouteOptions
 
   function checkedId(id: string): string {
     if (!isValidRecordId(id))
-      throw new OutpostError('VALIDATION_FAILED', 'a file id is 1-64 characters of A-Z a-z 0-9 _ . -');
+      throw outpostError('VALIDATION_FAILED', 'a file id is 1-64 characters of A-Z a-z 0-9 _ . -');
     return id;
   }
 
-  const notFound = (id: string) => new OutpostError('NOT_FOUND', `no file ${id}`);
+  const notFound = (id: string) => outpostError('NOT_FOUND', `no file ${id}`);
 
   /**
    * The client installation sending a request that may complete or delete a file, as its header
@@ -134,18 +134,18 @@ export async function fileRoutes(app: FastifyInstance, options: FileRouteOptions
     const id = checkedId(request.params.id);
     const declaration = parseOrThrow(fileDeclarationSchema, request.body, 'the file description');
     if (!schemaFor(auth.tenant).collection(declaration.collection)) {
-      throw new OutpostError('VALIDATION_FAILED', `no collection named "${declaration.collection}"`);
+      throw outpostError('VALIDATION_FAILED', `no collection named "${declaration.collection}"`);
     }
     if (!mayReach(auth, declaration.collection, 'upload')) throw refuse(declaration.collection, 'upload');
     if (declaration.size > options.maxFileBytes) {
-      throw new OutpostError(
+      throw outpostError(
         'PAYLOAD_TOO_LARGE',
         `a file may be at most ${options.maxFileBytes} bytes; this one is ${declaration.size}`,
         { maxFileBytes: options.maxFileBytes },
       );
     }
     if (FileStore.emptyHashMismatch(declaration)) {
-      throw new OutpostError('VALIDATION_FAILED', 'an empty file has the SHA-256 of no bytes');
+      throw outpostError('VALIDATION_FAILED', 'an empty file has the SHA-256 of no bytes');
     }
     const outcome = await files.declare(
       auth.tenant,
@@ -155,7 +155,7 @@ export async function fileRoutes(app: FastifyInstance, options: FileRouteOptions
       originOf(request),
     );
     if (outcome.kind === 'differs') {
-      throw new OutpostError('CONFLICT', `file ${id} was already declared with another description`);
+      throw outpostError('CONFLICT', `file ${id} was already declared with another description`);
     }
     return outcome.file;
   });
@@ -168,7 +168,7 @@ export async function fileRoutes(app: FastifyInstance, options: FileRouteOptions
       'the file list query (?collection=&recordId=)',
     );
     if (!schemaFor(auth.tenant).collection(collection)) {
-      throw new OutpostError('NOT_FOUND', `no collection named "${collection}"`);
+      throw outpostError('NOT_FOUND', `no collection named "${collection}"`);
     }
     if (!mayReach(auth, collection, 'download')) throw refuse(collection, 'download');
     return { files: await files.ofRecord(auth.tenant, collection, recordId) };
@@ -195,7 +195,7 @@ export async function fileRoutes(app: FastifyInstance, options: FileRouteOptions
     // Deleted by another request since it was found: as if it never was, as a repeated delete.
     if (outcome.kind === 'gone') throw notFound(id);
     if (outcome.kind === 'forbidden') {
-      throw new OutpostError(
+      throw outpostError(
         'FORBIDDEN',
         outcome.file.complete
           ? `your role may not delete from ${outcome.file.collection}, so not a complete file of it either (its uploader may while its record does not exist here)`
@@ -216,18 +216,18 @@ export async function fileRoutes(app: FastifyInstance, options: FileRouteOptions
       const index = Number(request.params.index);
       const chunkCount = chunkCountOf(file.size, file.chunkSize);
       if (!/^\d+$/.test(request.params.index) || index >= chunkCount) {
-        throw new OutpostError(
+        throw outpostError(
           'VALIDATION_FAILED',
           `chunk index must be a whole number from 0 to ${chunkCount - 1}`,
         );
       }
       const body: unknown = request.body;
       if (!Buffer.isBuffer(body)) {
-        throw new OutpostError('UNSUPPORTED_MEDIA_TYPE', 'a chunk is sent as application/octet-stream');
+        throw outpostError('UNSUPPORTED_MEDIA_TYPE', 'a chunk is sent as application/octet-stream');
       }
       const expectedLength = chunkLengthOf(file.size, file.chunkSize, index);
       if (body.length !== expectedLength) {
-        throw new OutpostError(
+        throw outpostError(
           'VALIDATION_FAILED',
           `chunk ${index} must be ${expectedLength} bytes; ${body.length} came`,
           { reason: 'chunk-length' },
@@ -235,13 +235,10 @@ export async function fileRoutes(app: FastifyInstance, options: FileRouteOptions
       }
       const declared = sha256HexSchema.safeParse(request.headers[sha256Header]);
       if (!declared.success) {
-        throw new OutpostError(
-          'VALIDATION_FAILED',
-          `the ${sha256Header} header must carry the chunk's SHA-256`,
-        );
+        throw outpostError('VALIDATION_FAILED', `the ${sha256Header} header must carry the chunk's SHA-256`);
       }
       if (sha256Hex(body) !== declared.data) {
-        throw new OutpostError(
+        throw outpostError(
           'VALIDATION_FAILED',
           `chunk ${index} does not match its SHA-256: it was damaged on the way, send it again`,
           { reason: 'chunk-checksum' },
@@ -257,15 +254,12 @@ export async function fileRoutes(app: FastifyInstance, options: FileRouteOptions
         now().toISOString(),
         originOf(request),
       );
-      if (outcome.kind === 'gone') throw new OutpostError('NOT_FOUND', `no file ${file.id}`);
+      if (outcome.kind === 'gone') throw outpostError('NOT_FOUND', `no file ${file.id}`);
       if (outcome.kind === 'differs') {
-        throw new OutpostError(
-          'CONFLICT',
-          `chunk ${index} of file ${file.id} is already held with other bytes`,
-        );
+        throw outpostError('CONFLICT', `chunk ${index} of file ${file.id} is already held with other bytes`);
       }
       if (outcome.kind === 'file-checksum') {
-        throw new OutpostError(
+        throw outpostError(
           'VALIDATION_FAILED',
           `file ${file.id} does not match its SHA-256 as a whole; nothing of it is kept, send it again`,
           { reason: 'file-checksum' },
@@ -283,7 +277,7 @@ export async function fileRoutes(app: FastifyInstance, options: FileRouteOptions
       const auth = caller(request);
       const file = await fileFor(auth, request.params.id, 'download');
       if (!file.complete) {
-        throw new OutpostError('CONFLICT', `file ${file.id} is not complete yet`, {
+        throw outpostError('CONFLICT', `file ${file.id} is not complete yet`, {
           reason: 'incomplete',
         });
       }
@@ -291,7 +285,7 @@ export async function fileRoutes(app: FastifyInstance, options: FileRouteOptions
       const range = byteRange(request.headers.range, file.size);
       if (range === 'unsatisfiable') {
         reply.header('content-range', `bytes */${file.size}`);
-        throw new OutpostError('RANGE_NOT_SATISFIABLE', `file ${file.id} has ${file.size} bytes`);
+        throw outpostError('RANGE_NOT_SATISFIABLE', `file ${file.id} has ${file.size} bytes`);
       }
       const { start, end } = range ?? { start: 0, end: file.size - 1 };
       if (range) {

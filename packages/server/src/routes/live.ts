@@ -1,6 +1,6 @@
 import type { ServerResponse } from 'node:http';
 import type { FastifyInstance } from 'fastify';
-import { OutpostError, formatLiveEvent } from '@outpost/core';
+import { formatLiveEvent, outpostError } from '@outpost/core';
 import { caller } from '../http/caller';
 import { collectionsToPull } from '../pull/pull-scope';
 import type { ChangeNotice } from '../storage/change-notices';
@@ -64,14 +64,14 @@ export async function liveRoutes(app: FastifyInstance, options: LiveOptions): Pr
   app.get('/v1/sync/events', async (request, reply) => {
     const auth = caller(request);
     if (collectionsToPull(schemaFor(auth.tenant), auth.roles, undefined).length === 0) {
-      throw new OutpostError('FORBIDDEN', 'your role may read no collection: there is nothing to be told of');
+      throw outpostError('FORBIDDEN', 'your role may read no collection: there is nothing to be told of');
     }
     // HEAD: what a GET would answer, without opening a stream that would never end.
     if (request.method === 'HEAD') return reply.type('text/event-stream; charset=utf-8').send();
     const who = `${auth.tenant}\u0000${auth.userId}`;
     const open = openStreams.get(who) ?? 0;
     if (open >= streamsPerUser) {
-      throw new OutpostError('RATE_LIMITED', `at most ${streamsPerUser} live streams per user`);
+      throw outpostError('RATE_LIMITED', `at most ${streamsPerUser} live streams per user`);
     }
     openStreams.set(who, open + 1);
 

@@ -1,5 +1,5 @@
 import type { FastifyInstance } from 'fastify';
-import { OutpostError, pushRequestSchema } from '@outpost/core';
+import { outpostError, pushRequestSchema } from '@outpost/core';
 import type { PushResponse } from '@outpost/core';
 import { caller } from '../http/caller';
 import { parseOrThrow } from '../http/errors';
@@ -23,7 +23,7 @@ export async function pushRoutes(app: FastifyInstance): Promise<void> {
     const auth = caller(request);
     const body = parseOrThrow(pushRequestSchema, request.body, 'push');
     if (body.ops.length > maxOpsPerPush) {
-      throw new OutpostError('PAYLOAD_TOO_LARGE', `at most ${maxOpsPerPush} ops per push: split the batch`, {
+      throw outpostError('PAYLOAD_TOO_LARGE', `at most ${maxOpsPerPush} ops per push: split the batch`, {
         maxOps: maxOpsPerPush,
         ops: body.ops.length,
       });

@@ -1,5 +1,5 @@
 import type { FastifyInstance } from 'fastify';
-import { OutpostError } from '@outpost/core';
+import { outpostError } from '@outpost/core';
 import type { RecordResponse } from '@outpost/core';
 import { caller } from '../http/caller';
 
@@ -13,12 +13,12 @@ export async function recordRoutes(app: FastifyInstance): Promise<void> {
       const { collection, id } = request.params;
       const schema = schemaFor(auth.tenant);
       if (!schema.collection(collection))
-        throw new OutpostError('NOT_FOUND', `no collection named "${collection}"`);
+        throw outpostError('NOT_FOUND', `no collection named "${collection}"`);
       if (!schema.can(auth.roles, collection, 'read'))
-        throw new OutpostError('FORBIDDEN', `your role may not read ${collection}`);
+        throw outpostError('FORBIDDEN', `your role may not read ${collection}`);
       // Looked up within the caller's tenant only: another clinic's record is simply not found.
       const record = await store.getRecord(auth.tenant, collection, id);
-      if (!record) throw new OutpostError('NOT_FOUND', `${collection} ${id} not found`);
+      if (!record) throw outpostError('NOT_FOUND', `${collection} ${id} not found`);
       return {
         collection,
         id,

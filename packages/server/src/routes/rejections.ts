@@ -1,5 +1,5 @@
 import type { FastifyInstance } from 'fastify';
-import { OutpostError, rejectionListQuerySchema } from '@outpost/core';
+import { outpostError, rejectionListQuerySchema } from '@outpost/core';
 import type { Rejection, RejectionListResponse } from '@outpost/core';
 import { visibilityFor } from '../conflicts/conflict-desk';
 import { caller } from '../http/caller';
@@ -37,7 +37,7 @@ export async function rejectionRoutes(app: FastifyInstance): Promise<void> {
     const query = parseQuery(rejectionListQuerySchema, request.query, 'rejection query');
     // The cursor is the id of the last rejection of the previous page (ids sort by time refused).
     if (query.cursor !== undefined && !archiveIdPattern.test(query.cursor))
-      throw new OutpostError('VALIDATION_FAILED', 'cursor is invalid');
+      throw outpostError('VALIDATION_FAILED', 'cursor is invalid');
     const { collection, recordId, opId, deviceId } = query;
     const page = await store.listRejections(
       auth.tenant,
@@ -53,9 +53,9 @@ export async function rejectionRoutes(app: FastifyInstance): Promise<void> {
   app.get<{ Params: { id: string } }>('/v1/rejections/:id', async (request): Promise<Rejection> => {
     const auth = caller(request);
     const { id } = request.params;
-    if (!archiveIdPattern.test(id)) throw new OutpostError('NOT_FOUND', 'rejection not found');
+    if (!archiveIdPattern.test(id)) throw outpostError('NOT_FOUND', 'rejection not found');
     const found = await store.getRejection(auth.tenant, id, visibilityFor(schemaFor(auth.tenant), auth));
-    if (!found) throw new OutpostError('NOT_FOUND', `rejection ${id} not found`);
+    if (!found) throw outpostError('NOT_FOUND', `rejection ${id} not found`);
     return toWireRejection(found);
   });
 }

@@ -1,5 +1,5 @@
 import type { FastifyInstance } from 'fastify';
-import { OutpostError, statsQuerySchema, statusQuerySchema, syncRate } from '@outpost/core';
+import { outpostError, statsQuerySchema, statusQuerySchema, syncRate } from '@outpost/core';
 import type { DeviceStatsResponse, StatsResponse, StatusResponse } from '@outpost/core';
 import type { OpCounts } from '../storage/sync-store';
 import { caller } from '../http/caller';
@@ -41,7 +41,7 @@ export async function statusRoutes(app: FastifyInstance): Promise<void> {
   app.get('/v1/sync/stats', async (request): Promise<StatsResponse> => {
     const auth = caller(request);
     if (!auth.roles.some((r) => adminRoles.includes(r)))
-      throw new OutpostError('FORBIDDEN', 'statistics are for administrators');
+      throw outpostError('FORBIDDEN', 'statistics are for administrators');
     const filter = parseQuery(statsQuerySchema, request.query, 'stats query');
     return statsOf(await store.countOps(auth.tenant, filter));
   });
@@ -53,7 +53,7 @@ export async function statusRoutes(app: FastifyInstance): Promise<void> {
   app.get('/v1/sync/stats/devices', async (request): Promise<DeviceStatsResponse> => {
     const auth = caller(request);
     if (!auth.roles.some((r) => adminRoles.includes(r)))
-      throw new OutpostError('FORBIDDEN', 'statistics are for administrators');
+      throw outpostError('FORBIDDEN', 'statistics are for administrators');
     const asOf = now();
     const recentSince = new Date(asOf.getTime() - recentWindowMs).toISOString();
     const [devices, recentOps] = await Promise.all([

@@ -13,7 +13,7 @@ import type {
   QueryResult,
   SqliteDatabase,
 } from 'kysely';
-import { OutpostError } from '@outpost/core';
+import { outpostError } from '@outpost/core';
 import type { Tables } from './tables';
 import { migrateToLatest } from './migrations';
 import { listenPostgres } from './pg-listener';
@@ -135,7 +135,7 @@ function beginWithFirstStatement(dialect: Dialect): Dialect {
 export function refuseNulText(parameters: readonly unknown[]): void {
   for (const p of parameters) {
     if (typeof p === 'string' && p.includes('\u0000'))
-      throw new OutpostError('VALIDATION_FAILED', 'text may not contain the NUL character (U+0000)');
+      throw outpostError('VALIDATION_FAILED', 'text may not contain the NUL character (U+0000)');
     // An array parameter (PostgreSQL's lookups by a list of keys) holds text too.
     if (Array.isArray(p)) refuseNulText(p);
   }

@@ -1,6 +1,6 @@
 import { sql } from 'kysely';
 import type { Kysely, RawBuilder, SqlBool, Transaction } from 'kysely';
-import { OutpostError } from '@outpost/core';
+import { outpostError } from '@outpost/core';
 import type {
   AuditAction,
   ConflictKind,
@@ -406,7 +406,7 @@ const needsJsonEscape = /["\\\u0000-\u001f]/;
 function refuseJsonEscapes(r: StoredRecord): void {
   for (const value of [r.collection, r.id, r.hlc, r.updatedAt]) {
     if (needsJsonEscape.test(value)) {
-      throw new OutpostError(
+      throw outpostError(
         'VALIDATION_FAILED',
         'a record id, collection or hlc may not contain quotes, backslashes or control characters',
         {

@@ -1,8 +1,8 @@
 import {
-  OutpostError,
   backoffDelay,
   formatHlc,
   makeTempId,
+  outpostError,
   shouldRetry,
   stableStringify,
   uuidv7,
@@ -219,7 +219,7 @@ export class QueueProcessor {
     const collection = collectionFor(schema, body.resourceType);
     const def = collection === null ? undefined : schema.collection(collection);
     if (collection === null || !def) {
-      throw new OutpostError('VALIDATION_FAILED', `no resource type "${body.resourceType}" here`, {
+      throw outpostError('VALIDATION_FAILED', `no resource type "${body.resourceType}" here`, {
         resourceType: body.resourceType,
         known: schema.collectionNames,
       });
@@ -228,7 +228,7 @@ export class QueueProcessor {
     // holding its data, failing every retry.
     const action = body.operation === 'CREATE' ? 'create' : body.operation === 'UPDATE' ? 'update' : 'delete';
     if (!schema.can(auth.roles, collection, action)) {
-      throw new OutpostError('FORBIDDEN', `your role may not ${action} ${collection}`);
+      throw outpostError('FORBIDDEN', `your role may not ${action} ${collection}`);
     }
     const now = this.ctx.now();
     const nowIso = now.toISOString();
@@ -266,7 +266,7 @@ export class QueueProcessor {
     const stored = await this.queue.get(auth.tenant, id);
     // The first item with an id stands; the same client queueing it again is told what became of it.
     if (!stored || stored.userId !== auth.userId) {
-      throw new OutpostError('CONFLICT', `queue item id ${id} is already in use`);
+      throw outpostError('CONFLICT', `queue item id ${id} is already in use`);
     }
     return { item: stored, created };
   }
@@ -284,8 +284,7 @@ export class QueueProcessor {
   /** An item only its owner processes; anyone else, in this tenant or another, finds nothing. */
   private async own(auth: AuthContext, id: string): Promise<LoadedItem> {
     const item = await this.queue.get(auth.tenant, id);
-    if (!item || item.userId !== auth.userId)
-      throw new OutpostError('NOT_FOUND', `queue item ${id} not found`);
+    if (!item || item.userId !== auth.userId) throw outpostError('NOT_FOUND', `queue item ${id} not found`);
     return item;
   }
 
@@ -427,11 +426,11 @@ export class QueueProcessor {
     const schema = this.ctx.schemaFor(auth.tenant);
     const mayResolve = visibilityFor(schema, auth).resolvable.includes(item?.collection ?? '');
     if (!item || (item.userId !== auth.userId && !mayResolve)) {
-      throw new OutpostError('NOT_FOUND', `queue item ${id} not found`);
+      throw outpostError('NOT_FOUND', `queue item ${id} not found`);
     }
     const status = effectiveStatus(item.status, item.conflictResolvedBy);
     if (status !== 'CONFLICT' || item.conflictId === null) {
-      throw new OutpostError('CONFLICT', `queue item ${id} is ${status}: only a CONFLICT item is resolved`, {
+      throw outpostError('CONFLICT', `queue item ${id} is ${status}: only a CONFLICT item is resolved`, {
         status,
       });
     }

@@ -1,5 +1,5 @@
 import type { FastifyInstance } from 'fastify';
-import { OutpostError, recordIdSchema, statsQuerySchema, syncRate } from '@outpost/core';
+import { outpostError, recordIdSchema, statsQuerySchema, syncRate } from '@outpost/core';
 import type { StatsResponse } from '@outpost/core';
 import { caller } from '../../http/caller';
 import { parseOrThrow } from '../../http/errors';
@@ -14,13 +14,13 @@ import type { ProcessResponse, ResolveResponse, RetryResponse } from './queue-pr
 /** A userId sent along must be the caller's own: nobody queues, lists or retries as someone else. */
 function sameUser(auth: AuthContext, userId: string | null | undefined): void {
   if (userId !== undefined && userId !== null && userId !== auth.userId) {
-    throw new OutpostError('FORBIDDEN', 'userId is not the signed-in user');
+    throw outpostError('FORBIDDEN', 'userId is not the signed-in user');
   }
 }
 
 function itemId(params: { id: string }): string {
   if (!recordIdSchema.safeParse(params.id).success)
-    throw new OutpostError('NOT_FOUND', `queue item ${params.id} not found`);
+    throw outpostError('NOT_FOUND', `queue item ${params.id} not found`);
   return params.id;
 }
 
@@ -81,7 +81,7 @@ export async function queueApiRoutes(app: FastifyInstance, options: QueueApiRout
   app.get('/api/v1/sync/stats', async (request): Promise<StatsResponse> => {
     const auth = caller(request);
     if (!auth.roles.some((r) => adminRoles.includes(r)))
-      throw new OutpostError('FORBIDDEN', 'statistics are for administrators');
+      throw outpostError('FORBIDDEN', 'statistics are for administrators');
     const filter = parseOrThrow(statsQuerySchema, request.query, 'stats query');
     const counts = await processor.queue.counts(auth.tenant, filter);
     return { ...counts, syncRate: syncRate(counts.synced, counts.total) };

@@ -1,9 +1,9 @@
 import { z } from 'zod';
 import {
-  OutpostError,
   dataShapeProblem,
   formatHlc,
   makeTempId,
+  outpostError,
   parseTempId,
   recordVersionSchema,
   uuidv7,
@@ -240,7 +240,7 @@ export async function applySeedOperations(
   operations: readonly unknown[],
 ): Promise<{ results: SeedResult[]; idMappings: SeedIdMapping[] }> {
   if (operations.length > ctx.maxOpsPerPush) {
-    throw new OutpostError(
+    throw outpostError(
       'PAYLOAD_TOO_LARGE',
       `at most ${ctx.maxOpsPerPush} operations per request: split the batch`,
       { maxOps: ctx.maxOpsPerPush, ops: operations.length },

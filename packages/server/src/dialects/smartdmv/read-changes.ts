@@ -1,4 +1,4 @@
-import { OutpostError } from '@outpost/core';
+import { outpostError } from '@outpost/core';
 import type { AuthContext } from '../../auth/tokens';
 import type { ServerContext } from '../../create-sync-server';
 import { isCursorText } from '../../http/cursor';
@@ -38,7 +38,7 @@ export function syncPointOf(
   if (value === undefined || value === null || value === '') return null;
   if (typeof value === 'string' && isCursorText(value)) return ctx.cursors.decode(tenant, value);
   if (isTime(value)) return null;
-  throw new OutpostError(
+  throw outpostError(
     'VALIDATION_FAILED',
     `${field} must be a value this server returned, a time, or empty for a first sync`,
     { field },

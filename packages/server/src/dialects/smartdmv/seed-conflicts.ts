@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { OutpostError, recordDataSchema } from '@outpost/core';
+import { outpostError, recordDataSchema } from '@outpost/core';
 import type {
   CollectionDefinition,
   Conflict,
@@ -98,14 +98,14 @@ export function toResolveRequest(body: ResolveConflictBody, def: CollectionDefin
     (typeof body.resolution === 'string' ? undefined : body.resolution.mergedData) ?? body.mergedData;
   if (type === 'merge' || type === 'manual') {
     if (mergedData === undefined) {
-      throw new OutpostError('VALIDATION_FAILED', `${type} needs mergedData: the record's fields as chosen`, {
+      throw outpostError('VALIDATION_FAILED', `${type} needs mergedData: the record's fields as chosen`, {
         field: 'resolution.mergedData',
       });
     }
     return { strategy: 'merge', mergedData: engineData(def, mergedData, new SeedIdBook()) };
   }
   if (mergedData !== undefined) {
-    throw new OutpostError('VALIDATION_FAILED', 'mergedData goes with merge or manual only', {
+    throw outpostError('VALIDATION_FAILED', 'mergedData goes with merge or manual only', {
       field: 'resolution.mergedData',
     });
   }

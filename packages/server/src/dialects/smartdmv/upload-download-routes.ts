@@ -1,6 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
-import { OutpostError, pullLimitDefault, pullLimitMax } from '@outpost/core';
+import { outpostError, pullLimitDefault, pullLimitMax } from '@outpost/core';
 import type { RecordData } from '@outpost/core';
 import { ConflictDesk, toWireConflict, visibilityFor } from '../../conflicts/conflict-desk';
 import { caller } from '../../http/caller';
@@ -89,7 +89,7 @@ export async function uploadDownloadRoutes(app: FastifyInstance): Promise<void> 
     const schema = ctx.schemaFor(auth.tenant);
     const collection = query.entityType === undefined ? undefined : collectionOf(schema, query.entityType);
     if (query.entityType !== undefined && collection === undefined)
-      throw new OutpostError('VALIDATION_FAILED', 'unknown entity type', { entityType: query.entityType });
+      throw outpostError('VALIDATION_FAILED', 'unknown entity type', { entityType: query.entityType });
     const page = await ctx.store.listConflicts(
       auth.tenant,
       {
@@ -117,7 +117,7 @@ export async function uploadDownloadRoutes(app: FastifyInstance): Promise<void> 
       ? await ctx.store.getConflict(auth.tenant, id, visibilityFor(schema, auth))
       : null;
     const def = found ? schema.collection(found.collection) : undefined;
-    if (!found || !def) throw new OutpostError('NOT_FOUND', `conflict ${id} not found`);
+    if (!found || !def) throw outpostError('NOT_FOUND', `conflict ${id} not found`);
     const { conflict, record } = await desk.resolve(auth, id, toResolveRequest(body, def));
     const entity: SeedEntity & { deleted?: true } = {
       entityType: record.collection,

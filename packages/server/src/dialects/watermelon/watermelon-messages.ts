@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { OutpostError, dataShapeProblem, describeIssues } from '@outpost/core';
+import { dataShapeProblem, describeIssues, outpostError } from '@outpost/core';
 import { parseOrThrow } from '../../http/errors';
 
 /**
@@ -79,7 +79,7 @@ export function parseLastPulledAt(value: unknown): number | null {
         ? Number(value)
         : NaN;
   if (!Number.isSafeInteger(n) || n < 0) {
-    throw new OutpostError('VALIDATION_FAILED', 'last_pulled_at must be a timestamp this server returned', {
+    throw outpostError('VALIDATION_FAILED', 'last_pulled_at must be a timestamp this server returned', {
       field: 'last_pulled_at',
     });
   }
@@ -119,7 +119,7 @@ export function parsePullQuery(query: unknown): PullQuery {
     try {
       migration = JSON.parse(q.migration);
     } catch {
-      throw new OutpostError('VALIDATION_FAILED', 'migration must be JSON', { field: 'migration' });
+      throw outpostError('VALIDATION_FAILED', 'migration must be JSON', { field: 'migration' });
     }
   }
   const version = q.schema_version !== undefined ? Number(q.schema_version) : NaN;
@@ -150,10 +150,10 @@ export function parsePushRequest(query: unknown, body: unknown): PushRequest {
     try {
       parsed = JSON.parse(body) as unknown;
     } catch {
-      throw new OutpostError('VALIDATION_FAILED', 'body is not valid JSON');
+      throw outpostError('VALIDATION_FAILED', 'body is not valid JSON');
     }
   }
-  if (!isObject(parsed)) throw new OutpostError('VALIDATION_FAILED', 'body must be a change set');
+  if (!isObject(parsed)) throw outpostError('VALIDATION_FAILED', 'body must be a change set');
   // A table named "changes" would hold created/updated/deleted; the envelope's `changes` holds tables.
   const wrapped =
     Object.hasOwn(parsed, 'lastPulledAt') ||
@@ -168,13 +168,13 @@ export function parsePushRequest(query: unknown, body: unknown): PushRequest {
     const what = shapeProblem
       .replace(/^data may nest/, "a record's data may nest")
       .replace(/^data\b/, 'a push');
-    throw new OutpostError('VALIDATION_FAILED', `${what}: nothing was stored`);
+    throw outpostError('VALIDATION_FAILED', `${what}: nothing was stored`);
   }
   const changeSet = changeSetSchema.safeParse(wrapped ? parsed['changes'] : parsed);
   if (!changeSet.success) {
     const issues = describeIssues(changeSet.error);
     const first = issues[0];
-    throw new OutpostError(
+    throw outpostError(
       'VALIDATION_FAILED',
       first
         ? `changes are invalid: ${first.path ? `${first.path}: ` : ''}${first.message}`
@@ -187,13 +187,13 @@ export function parsePushRequest(query: unknown, body: unknown): PushRequest {
   const fromQuery = isObject(query) ? parseLastPulledAt(query['last_pulled_at']) : null;
   const fromBody = wrapped ? parseLastPulledAt(parsed['lastPulledAt']) : null;
   if (fromQuery !== null && fromBody !== null && fromQuery !== fromBody) {
-    throw new OutpostError('VALIDATION_FAILED', 'lastPulledAt in the body and the query differ', {
+    throw outpostError('VALIDATION_FAILED', 'lastPulledAt in the body and the query differ', {
       field: 'lastPulledAt',
     });
   }
   const lastPulledAt = fromBody ?? fromQuery;
   if (lastPulledAt === null) {
-    throw new OutpostError('VALIDATION_FAILED', 'lastPulledAt is required: pull before pushing', {
+    throw outpostError('VALIDATION_FAILED', 'lastPulledAt is required: pull before pushing', {
       field: 'lastPulledAt',
     });
   }

@@ -1,4 +1,4 @@
-import { OutpostError } from '@outpost/core';
+import { outpostError } from '@outpost/core';
 import type { RecordData, Schema } from '@outpost/core';
 import type { AuthContext } from '../../auth/tokens';
 import type { ServerContext } from '../../create-sync-server';
@@ -47,7 +47,7 @@ export async function pullForDevice(
   // Tombstones above this device's position were purged: it may hold records deleted since, and
   // only a fresh start shows it which (as v1's CURSOR_EXPIRED).
   if (query.lastPulledAt !== null && after < horizon) {
-    throw new OutpostError(
+    throw outpostError(
       'CURSOR_EXPIRED',
       'deletions since lastPulledAt were purged: reset the local database and sync from the start',
     );

@@ -1,10 +1,10 @@
 import {
   DependencyCycleError,
-  OutpostError,
   formatHlc,
   isTempId,
   isValidRecordId,
   orderOps,
+  outpostError,
   uuidv7,
 } from '@outpost/core';
 import type {
@@ -14,6 +14,7 @@ import type {
   PushResult,
   RecordData,
   Schema,
+  OutpostError,
 } from '@outpost/core';
 import type { AuthContext } from '../../auth/tokens';
 import type { ServerContext } from '../../create-sync-server';
@@ -81,7 +82,7 @@ function entriesOf(schema: Schema, roles: readonly string[], changes: ChangeSet)
     // WatermelonDB sends every local table, synced or not: an empty one of the app's own is no error.
     if (!def) {
       if (count === 0) continue;
-      throw new OutpostError('VALIDATION_FAILED', `no table named "${table}" is synced`, { table });
+      throw outpostError('VALIDATION_FAILED', `no table named "${table}" is synced`, { table });
     }
     // Whether a change becomes a create, an update or nothing depends on what the server holds, so
     // permissions are checked per table first: a refusal must not tell a role that may not read
@@ -92,13 +93,13 @@ function entriesOf(schema: Schema, roles: readonly string[], changes: ChangeSet)
     ];
     const lacking = needs.filter((action) => !schema.can(roles, table, action));
     if (lacking.length > 0) {
-      throw new OutpostError('FORBIDDEN', `your role may not ${lacking.join(' or ')} ${table}`, {
+      throw outpostError('FORBIDDEN', `your role may not ${lacking.join(' or ')} ${table}`, {
         table,
         actions: lacking,
       });
     }
     if (def.idStrategy === 'server' && set.created.length > 0) {
-      throw new OutpostError(
+      throw outpostError(
         'VALIDATION_FAILED',
         `${table} ids are assigned by the server, so a WatermelonDB device cannot create ${table} records: create them through /v1/sync/push with a temp id`,
         { table, ids: set.created.map((r) => r.id) },
@@ -107,24 +108,16 @@ function entriesOf(schema: Schema, roles: readonly string[], changes: ChangeSet)
     const seen = new Set<string>();
     const add = (list: Entry['list'], id: string, raw: Entry['raw']) => {
       if (!isValidRecordId(id) || isTempId(id)) {
-        throw new OutpostError(
-          'VALIDATION_FAILED',
-          `${table}: "${id.slice(0, 80)}" is not a valid record id`,
-          {
-            table,
-            id: id.slice(0, 80),
-          },
-        );
+        throw outpostError('VALIDATION_FAILED', `${table}: "${id.slice(0, 80)}" is not a valid record id`, {
+          table,
+          id: id.slice(0, 80),
+        });
       }
       if (seen.has(id)) {
-        throw new OutpostError(
-          'VALIDATION_FAILED',
-          `${table} ${id} appears more than once in the change set`,
-          {
-            table,
-            id,
-          },
-        );
+        throw outpostError('VALIDATION_FAILED', `${table} ${id} appears more than once in the change set`, {
+          table,
+          id,
+        });
       }
       seen.add(id);
       entries.push({ collection: table, def, list, id, raw });
@@ -181,7 +174,7 @@ function refusal(refused: readonly PushResult[]): OutpostError {
   const first = refused[0] as PushResult;
   const more = refused.length > 1 ? ` (and ${refused.length - 1} more)` : '';
   const forbidden = refused.every((r) => r.error?.code === 'FORBIDDEN');
-  return new OutpostError(
+  return outpostError(
     forbidden ? 'FORBIDDEN' : 'VALIDATION_FAILED',
     `push refused, nothing stored: ${describe(first)}${more}`,
     {
@@ -197,11 +190,9 @@ function refusal(refused: readonly PushResult[]): OutpostError {
 }
 
 function conflictError(changed: readonly Entry[]): OutpostError {
-  return new OutpostError(
-    'CONFLICT',
-    'records changed on the server after lastPulledAt: pull, then push again',
-    { changed: changed.map((e) => ({ table: e.collection, id: e.id })) },
-  );
+  return outpostError('CONFLICT', 'records changed on the server after lastPulledAt: pull, then push again', {
+    changed: changed.map((e) => ({ table: e.collection, id: e.id })),
+  });
 }
 
 /**
@@ -241,7 +232,7 @@ export async function pushFromDevice(
     ordered = orderOps(ops, schema);
   } catch (err) {
     if (!(err instanceof DependencyCycleError)) throw err;
-    throw new OutpostError('VALIDATION_FAILED', 'records of the change set reference each other in a loop', {
+    throw outpostError('VALIDATION_FAILED', 'records of the change set reference each other in a loop', {
       cycle: err.cycle,
     });
   }
