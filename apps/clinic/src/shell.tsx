@@ -16,6 +16,7 @@ import { WaitingChanges } from './waiting-changes';
 import { Link, useAddress, useRoute } from './router';
 import type { Route } from './router';
 import { isAdmin } from './session';
+import { SupportDetails } from './support-details';
 import { SignOutEverywhere } from './sign-out-everywhere';
 import { confirmLeaving } from './unsaved-typing';
 import type { Session } from './session';
@@ -109,6 +110,7 @@ function page(route: Route, session: Session, tokens: TokenSession, onSignOut: (
           {/* Beside what waits: whether the browser keeps it, as it is only on this tablet. */}
           <DeviceStorage />
           <RefusedChanges />
+          <SupportDetails />
           <SignOutEverywhere session={session} tokens={tokens} onSignOut={onSignOut} />
         </section>
       );
