@@ -10,22 +10,31 @@ import { OfflineIndicator, SyncEnginePanel } from '../index';
 afterEach(cleanup);
 const unhandled = recordUnhandledRejections();
 
+/**
+ * A client on a scripted server whose health probe answers while `link.reachable`, with the
+ * browser's online/offline events fired through `events`; probed once, so it starts online.
+ */
+async function clientWithHealthProbe() {
+  const link = { reachable: true };
+  const events = new EventTarget();
+  const server = scriptedServer();
+  const client = await openScriptedClient(server, {
+    events,
+    probeIntervalMs: 0,
+    fetch: async () => {
+      if (!link.reachable) throw new TypeError('Failed to fetch');
+      return new Response(JSON.stringify({ status: 'ok', database: 'sqlite', version: 'x' }), {
+        status: 200,
+      });
+    },
+  });
+  await client.network.check();
+  return { server, client, events, link };
+}
+
 describe('OfflineIndicator', () => {
   it('shows Online or Offline, the changes waiting, and syncs them on "Sync now"', async () => {
-    let serverReachable = true;
-    const events = new EventTarget();
-    const server = scriptedServer();
-    const client = await openScriptedClient(server, {
-      events,
-      probeIntervalMs: 0,
-      fetch: async () => {
-        if (!serverReachable) throw new TypeError('Failed to fetch');
-        return new Response(JSON.stringify({ status: 'ok', database: 'sqlite', version: 'x' }), {
-          status: 200,
-        });
-      },
-    });
-    await client.network.check();
+    const { server, client, events, link } = await clientWithHealthProbe();
     const view = await render(client, <OfflineIndicator />);
     const status = () => view.container.querySelector('[role="status"]')?.textContent;
     expect(status()).toBe('Online');
@@ -56,7 +65,7 @@ describe('OfflineIndicator', () => {
     expect(view.text()).toContain('No changes waiting');
 
     await acting(async () => {
-      serverReachable = false;
+      link.reachable = false;
       events.dispatchEvent(new Event('offline'));
       await client.network.check();
     });
@@ -64,20 +73,7 @@ describe('OfflineIndicator', () => {
   });
 
   it('floating (seed 001): hidden while synced, in the top-right corner while anything waits, "Sync now" only online with changes waiting', async () => {
-    let serverReachable = true;
-    const events = new EventTarget();
-    const server = scriptedServer();
-    const client = await openScriptedClient(server, {
-      events,
-      probeIntervalMs: 0,
-      fetch: async () => {
-        if (!serverReachable) throw new TypeError('Failed to fetch');
-        return new Response(JSON.stringify({ status: 'ok', database: 'sqlite', version: 'x' }), {
-          status: 200,
-        });
-      },
-    });
-    await client.network.check();
+    const { server, client, events, link } = await clientWithHealthProbe();
     const view = await render(client, <OfflineIndicator mode="floating" />);
     const shown = () => view.container.firstElementChild as HTMLElement | null;
     // Online with nothing waiting: nothing on the screen.
@@ -98,7 +94,7 @@ describe('OfflineIndicator', () => {
 
     // Offline with a change waiting: shown, with no "Sync now", which could only fail.
     await acting(async () => {
-      serverReachable = false;
+      link.reachable = false;
       events.dispatchEvent(new Event('offline'));
       await client.network.check();
     });
@@ -110,7 +106,7 @@ describe('OfflineIndicator', () => {
     expect(view.text()).toContain('1 change waiting');
     expect(queryButton(view.container, 'Sync now')).toBeNull();
     await acting(async () => {
-      serverReachable = true;
+      link.reachable = true;
       events.dispatchEvent(new Event('online'));
       await client.network.check();
     });
