@@ -42,14 +42,7 @@ import { filterMeta, heldWhole, pulledBy } from './sync/record-filter';
 import type { RecordFilters } from './sync/record-filter';
 import { RecordUnavailableError } from './record-errors';
 import type { RetryPolicy, SyncProgress, SyncResult } from './sync/sync-engine';
-import {
-  SyncLog,
-  consoleLogger,
-  debugFlagSet,
-  describeNetwork,
-  describePhase,
-  describeSync,
-} from './debug/sync-log';
+import { SyncLog, describeNetwork, describePhase, describeSync, logSinkOf } from './debug/sync-log';
 import type { SyncLogger } from './debug/sync-log';
 import { outboxLine, resultLine } from './debug/debug-data';
 import type { SyncDebugData } from './debug/debug-data';
@@ -639,18 +632,7 @@ export async function createSyncClient(options: SyncClientOptions): Promise<Sync
     },
   });
 
-  const log = new SyncLog(
-    options.debug === undefined
-      ? debugFlagSet()
-        ? consoleLogger
-        : null
-      : options.debug === true
-        ? consoleLogger
-        : options.debug === false
-          ? null
-          : options.debug,
-    () => timers.now(),
-  );
+  const log = new SyncLog(logSinkOf(options.debug), () => timers.now());
 
   const client: SyncClient = {
     clientId,

@@ -40,6 +40,13 @@ export function debugFlagSet(): boolean {
   }
 }
 
+/** Where the `debug` option sends the lines: left out, the console only under DEBUG_OFFLINE. */
+export function logSinkOf(option: boolean | SyncLogger | undefined): SyncLogger | null {
+  if (option === undefined) return debugFlagSet() ? consoleLogger : null;
+  if (option === true) return consoleLogger;
+  return option === false ? null : option;
+}
+
 /** The last lines, kept in memory for `exportDebugData`, and each told to `sink` when there is one. */
 export class SyncLog {
   private readonly kept: SyncLogEntry[] = [];
