@@ -35,7 +35,7 @@ import { systemTimers } from './network/timers';
 import type { Timers } from './network/timers';
 import type { LocalConflict, LocalStore, OutboxEntry } from './stores/local-store';
 import { SyncEngine, cursorKey, waitingForParent } from './sync/sync-engine';
-import { checkSyncOptions, poorLinkDefaults } from './sync/sync-options';
+import { checkSyncOptions, requestSizes } from './sync/sync-options';
 import type { PoorLinkSizes } from './sync/sync-options';
 import { checkCollectionNames, recordsToSend } from './sync/collection-sync';
 import { filterMeta, heldWhole, pulledBy } from './sync/record-filter';
@@ -506,6 +506,7 @@ export async function createSyncClient(options: SyncClientOptions): Promise<Sync
     cooldownMs: options.circuitBreaker?.cooldownMs ?? 30_000,
     timers,
   });
+  const sizesFor = requestSizes(options);
   const engine = new SyncEngine({
     schema,
     db,
@@ -513,12 +514,7 @@ export async function createSyncClient(options: SyncClientOptions): Promise<Sync
     clock,
     clientId,
     deviceId: options.deviceId,
-    batchSize: options.batchSize ?? 50,
-    pullLimit: options.pullLimit ?? 1000,
-    linkSizes: () =>
-      options.poorLink === false || monitor.status.quality !== 'poor'
-        ? null
-        : { ...poorLinkDefaults, ...options.poorLink },
+    sizes: () => sizesFor(monitor.status.quality),
     ...(options.collections ? { collections: options.collections } : {}),
     priorityPull: options.priorityPull ?? true,
     ...(options.recordFilter ? { recordFilter: options.recordFilter } : {}),

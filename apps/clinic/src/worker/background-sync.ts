@@ -217,12 +217,14 @@ async function askOpenPages(
       resolve(answer);
     };
     const timer = setTimeout(() => finish('no-answer'), pageAnswerMs);
-    const watch = setInterval(() => {
-      if (name === null) return;
-      void recordsHeld(name).then((held) => {
-        if (!held) finish('no-answer');
-      });
-    }, watchTabsMs);
+    const watch =
+      name === null
+        ? undefined
+        : setInterval(() => {
+            void recordsHeld(name).then((held) => {
+              if (!held) finish('no-answer');
+            });
+          }, watchTabsMs);
     const message: SyncRequestMessage = { type: backgroundSyncTag };
     for (const page of pages) {
       const channel = new MessageChannel();

@@ -1,5 +1,5 @@
 import type { FilesStats } from '../files/client-files';
-import type { NetworkStatus } from '../network/network-monitor';
+import type { NetworkSnapshot } from '../network/network-monitor';
 import type { QueueStats } from '../outbox/queue-stats';
 import type { OutboxEntry } from '../stores/local-store';
 import type { AutoSyncSettings } from '../sync/auto-sync';
@@ -17,7 +17,7 @@ export interface SyncDebugData {
   schema: string;
   clientId: string;
   deviceId: string;
-  network: NetworkStatus & { isTransitioning: boolean };
+  network: NetworkSnapshot;
   autoSync: AutoSyncSettings | false;
   queue: QueueStats;
   files: FilesStats;

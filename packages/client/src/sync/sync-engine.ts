@@ -10,6 +10,7 @@ import type {
   OutpostError,
 } from '@outpost/core';
 import type { LocalDb } from '../local-db';
+import type { RequestSizes } from './sync-options';
 import { afterApplied, heldServerCopy, isRefused, keyOf, viewOf } from '../local-state';
 import type { ServerState } from '../local-state';
 import { coalesceOutbox } from '../outbox/coalesce';
@@ -93,13 +94,8 @@ export interface SyncEngineOptions {
   clock: HlcClock;
   clientId: string;
   deviceId: string;
-  batchSize: number;
-  pullLimit: number;
-  /**
-   * The sizes to use now, when the link calls for smaller ones than `batchSize` and `pullLimit`
-   * (a poor link: sync-options.ts); null or absent: those.
-   */
-  linkSizes?: () => { batchSize: number; pullLimit: number } | null;
+  /** Ops per push request and changes per pull page now: smaller on a poor link (sync-options.ts). */
+  sizes: () => RequestSizes;
   collections?: readonly string[];
   /**
    * During a catch-up, pull the collections of higher priority (lower number) ahead of the rest
@@ -669,7 +665,7 @@ export class SyncEngine {
     this.o.onProgress({ phase: 'push', processed: 0, total, percent: 0 });
     // Halved, down to one op, while the server refuses the requests as too large (413). Smaller
     // from the start on a poor link, read as the push begins.
-    let size = Math.min(this.o.batchSize, this.o.linkSizes?.()?.batchSize ?? Infinity);
+    let size = this.o.sizes().batchSize;
     // Every op before `i` is sent or skipped, so `i` is also the progress made.
     let i = 0;
     while (i < order.length) {
@@ -1224,7 +1220,7 @@ export class SyncEngine {
         {
           ...(cursor !== undefined ? { cursor } : {}),
           // Read for each page: a link that turns poor mid-pull gets smaller pages from then on.
-          limit: Math.min(this.o.pullLimit, this.o.linkSizes?.()?.pullLimit ?? Infinity),
+          limit: this.o.sizes().pullLimit,
           ...(collections ? { collections } : {}),
         },
         { signal },

@@ -1,5 +1,6 @@
 import { pullLimitMax } from '@outpost/core';
 import type { Schema } from '@outpost/core';
+import type { NetworkQuality } from '../network/network-monitor';
 import { checkRecordFilter } from './record-filter';
 import type { RecordFilters } from './record-filter';
 
@@ -43,7 +44,33 @@ export interface PoorLinkSizes {
   pullLimit?: number;
 }
 
-export const poorLinkDefaults = { batchSize: 10, pullLimit: 200 } as const;
+const poorLinkDefaults = { batchSize: 10, pullLimit: 200 } as const;
+
+/** Ops per push request and changes per pull page. */
+export interface RequestSizes {
+  batchSize: number;
+  pullLimit: number;
+}
+
+/**
+ * The sizes of the client's requests on a link of each quality: `batchSize` and `pullLimit`
+ * (default 50 and 1000), and on a poor link the smaller of those and `poorLink`'s. Worked out
+ * once; the engine asks for the link it has as each push starts and for each pull page.
+ */
+export function requestSizes(options: {
+  batchSize?: number;
+  pullLimit?: number;
+  poorLink?: PoorLinkSizes | false;
+}): (quality: NetworkQuality) => RequestSizes {
+  const usual: RequestSizes = { batchSize: options.batchSize ?? 50, pullLimit: options.pullLimit ?? 1000 };
+  if (options.poorLink === false) return () => usual;
+  const poorLink = { ...poorLinkDefaults, ...options.poorLink };
+  const poor: RequestSizes = {
+    batchSize: Math.min(usual.batchSize, poorLink.batchSize),
+    pullLimit: Math.min(usual.pullLimit, poorLink.pullLimit),
+  };
+  return (quality) => (quality === 'poor' ? poor : usual);
+}
 
 function checkSizes(prefix: string, batchSize: number | undefined, pullLimit: number | undefined): void {
   if (batchSize !== undefined && !(Number.isInteger(batchSize) && batchSize >= 1)) {
