@@ -146,7 +146,7 @@ declare module 'fastify' {
     tokenRefusal:
       | Extract<TokenCheck, { ok: false }>
       | { ok: false; reason: 'missing-token' }
-      | { ok: false; reason: 'ended-session'; holder: AuthContext }
+      | { ok: false; reason: 'ended-session' | 'signed-out'; holder: AuthContext }
       | null;
   }
   interface FastifyContextConfig {
@@ -232,9 +232,10 @@ export async function createSyncServer(options: SyncServerOptions): Promise<Fast
     schemaFor,
     store,
     tokens: new TokenService(options.auth),
-    endedSessions: new EndedSessions((tenant, userId) =>
-      store.refreshTokens.sessionGenerationOf(tenant, userId),
-    ),
+    endedSessions: new EndedSessions({
+      generationOf: (tenant, userId) => store.refreshTokens.sessionGenerationOf(tenant, userId),
+      sessionEnded: (tenant, sessionId) => store.refreshTokens.familyEnded(tenant, sessionId),
+    }),
     cursors: new CursorCodec(options.auth.jwtSecret),
     clock: new HlcClock({
       node: options.instanceId ?? `server-${uuidv7(now().getTime(), options.randomBytes).slice(-12)}`,
@@ -274,9 +275,16 @@ export async function createSyncServer(options: SyncServerOptions): Promise<Fast
     const token = /^Bearer\s+(\S+)\s*$/i.exec(header ?? '')?.[1] ?? '';
     const checked = token ? await context.tokens.check(token, now()) : null;
     if (!checked?.ok) request.tokenRefusal = checked ?? { ok: false, reason: 'missing-token' };
-    else if (await context.endedSessions.refuses(checked.auth, now().getTime()))
-      request.tokenRefusal = { ok: false, reason: 'ended-session', holder: checked.auth };
-    else request.auth = checked.auth;
+    else {
+      const ended = await context.endedSessions.refuses(checked.auth, now().getTime());
+      if (ended === null) request.auth = checked.auth;
+      else
+        request.tokenRefusal = {
+          ok: false,
+          reason: ended === 'all-ended' ? 'ended-session' : 'signed-out',
+          holder: checked.auth,
+        };
+    }
   });
   app.addHook('preParsing', async (request) => {
     if (request.tokenRefusal) {
@@ -287,7 +295,9 @@ export async function createSyncServer(options: SyncServerOptions): Promise<Fast
           ? 'missing bearer token'
           : reason === 'ended-session'
             ? 'every session of this account was ended: sign in again'
-            : 'token is invalid or expired',
+            : reason === 'signed-out'
+              ? 'this session was signed out: sign in again'
+              : 'token is invalid or expired',
       );
     }
   });

@@ -542,6 +542,86 @@ describe.each(dialects())('refresh tokens on %s', (kind) => {
     }
   });
 
+  it("logout refuses the access tokens of that session at once, here and on another instance within 5 s; the person's other sessions go on", async () => {
+    const clock = testClock();
+    const server = await start(clock);
+    const other = await startTestServer(kind, {
+      storage: server.storage,
+      server: { now: clock.now, auth: { jwtSecret: testSecret } },
+    });
+    try {
+      const statusOf = async (on: TestServer, token: string) =>
+        (await on.request({ method: 'GET', url: '/v1/sync/status', token })).status;
+      // The tablet signed out, with the token it had before its last refresh and the one after.
+      const tablet = await login(server, 'nurse@clinic-a.test');
+      const renewed = (await refresh(server, tablet.refreshToken)).body;
+      // Each access token names its session, the family of the refresh tokens stored.
+      const [family] = new Set((await rows(server)).map((r) => r.family_id));
+      expect(decodeJwt(tablet.token).sid).toBe(family);
+      expect(decodeJwt(renewed.token).sid).toBe(family);
+      // The same nurse on her phone: another session.
+      const phone = await login(server, 'nurse@clinic-a.test');
+      expect(decodeJwt(phone.token).sid).not.toBe(family);
+      // A token from before access tokens named their session: nothing to end it by but its user.
+      const older = await server.app.outpost.tokens.issue(
+        { userId: tablet.user.id, tenant: 'clinic-a', roles: tablet.user.roles, sessionGeneration: 0 },
+        clock.now(),
+      );
+      for (const token of [tablet.token, renewed.token, phone.token, older.token]) {
+        expect(await statusOf(server, token)).toBe(200);
+        expect(await statusOf(other, token)).toBe(200);
+      }
+
+      expect((await logout(server, renewed.refreshToken)).status).toBe(204);
+      // Here at once, the clock not moved: both access tokens of the tablet's session.
+      for (const token of [tablet.token, renewed.token]) {
+        const refused = await server.request<ErrorAnswer>({ method: 'GET', url: '/v1/sync/pull', token });
+        expectRefused(refused, 401, 'UNAUTHORIZED');
+        expect(refused.body.error.message).toMatch(/signed out: sign in again/);
+        expectRefused(
+          await server.request({
+            method: 'POST',
+            url: '/v1/sync/push',
+            token,
+            body: { deviceId: 't', ops: [] },
+          }),
+          401,
+          'UNAUTHORIZED',
+        );
+      }
+      expect(await statusOf(server, phone.token)).toBe(200);
+      expect(await statusOf(server, older.token)).toBe(200);
+      // The other instance read the session a moment ago; within 5 s it reads it again.
+      clock.ms += 5_000;
+      expect(await statusOf(other, tablet.token)).toBe(401);
+      expect(await statusOf(other, renewed.token)).toBe(401);
+      expect(await statusOf(other, phone.token)).toBe(200);
+
+      // A refresh token used twice ends its session as a thief's would: its access tokens with it,
+      // on every instance once each reads the session again.
+      const next = (await refresh(server, phone.refreshToken)).body;
+      clock.ms += 61_000;
+      expectRefused(await refresh(server, phone.refreshToken), 401, 'UNAUTHORIZED');
+      clock.ms += 5_000;
+      for (const token of [phone.token, next.token]) {
+        expect(await statusOf(server, token)).toBe(401);
+        expect(await statusOf(other, token)).toBe(401);
+      }
+
+      // A sign-in afterwards works at once, on both.
+      const again = await login(server, 'nurse@clinic-a.test');
+      expect(await statusOf(server, again.token)).toBe(200);
+      expect(await statusOf(other, again.token)).toBe(200);
+
+      const trail = await server.app.outpost.store.auditEvents('clinic-a', 10_000);
+      const refusals = trail.filter((e) => e.action === 'refused' && e.outcome === 'signed-out');
+      expect(refusals.length).toBeGreaterThanOrEqual(4);
+      expect(new Set(refusals.map((e) => e.userId))).toEqual(new Set([tablet.user.id]));
+    } finally {
+      await other.close();
+    }
+  });
+
   it('a token inserted into a family while it was being revoked is still refused', async () => {
     // On PostgreSQL, a revocation's UPDATE does not see a row a rotation commits after it began:
     // any revoked row of a family refuses every token of it.

@@ -71,6 +71,7 @@ const requestRefusals: Readonly<Record<string, string>> = {
   'invalid-token': 'not a valid sign-in',
   'expired-token': 'sign-in expired',
   'ended-session': 'signed out on every device',
+  'signed-out': 'session signed out',
   forbidden: 'not allowed',
   'not-found': 'not found',
 };

@@ -29,6 +29,8 @@ export type RefreshOutcome =
       /** `rotated`: the token was exchanged now; `repeated`: its exchange is answered again (a lost answer). */
       kind: 'rotated' | 'repeated';
       user: RefreshTokenUser;
+      /** The session (family) the token belongs to: the access token answered carries it. */
+      familyId: string;
       refreshToken: string;
       refreshExpiresAt: string;
     }
@@ -79,24 +81,25 @@ export class Sessions {
     this.successorKey = createHmac('sha256', jwtSecret).update('outpost refresh-token successor v1').digest();
   }
 
-  /** A new family for a login: its first refresh token and when it expires. */
+  /** A new family for a login: its id, its first refresh token and when that expires. */
   async start(
     user: { id: string; tenant: string },
     now: Date,
-  ): Promise<{ refreshToken: string; refreshExpiresAt: string }> {
+  ): Promise<{ familyId: string; refreshToken: string; refreshExpiresAt: string }> {
     const refreshToken = randomBytes(32).toString('base64url');
     const at = now.toISOString();
     const expiresAt = this.expiryOf(at, now);
+    const familyId = uuidv7(now.getTime());
     await this.store.insert({
       hash: sha256Hex(refreshToken),
       tenant: user.tenant,
       userId: user.id,
-      familyId: uuidv7(now.getTime()),
+      familyId,
       familyIssuedAt: at,
       issuedAt: at,
       expiresAt,
     });
-    return { refreshToken, refreshExpiresAt: expiresAt };
+    return { familyId, refreshToken, refreshExpiresAt: expiresAt };
   }
 
   /** Exchanges a refresh token for its successor, or says why it is refused. One transaction. */
@@ -132,7 +135,14 @@ export class Sessions {
             issuedAt: at,
             expiresAt: refreshExpiresAt,
           });
-          return { ok: true, kind: 'rotated', user, refreshToken: next, refreshExpiresAt };
+          return {
+            ok: true,
+            kind: 'rotated',
+            user,
+            familyId: row.familyId,
+            refreshToken: next,
+            refreshExpiresAt,
+          };
         }
         // Another request exchanged it first and has committed (its row was held until then).
         row = await use.find(hash);
@@ -150,6 +160,7 @@ export class Sessions {
             ok: true,
             kind: 'repeated',
             user,
+            familyId: row.familyId,
             refreshToken: next,
             refreshExpiresAt: successor.expiresAt,
           };
@@ -160,11 +171,14 @@ export class Sessions {
     });
   }
 
-  /** Ends the session of a refresh token: its family revoked. Whose it was, or null for no token known. */
-  async end(token: string, now: Date): Promise<{ tenant: string; userId: string } | null> {
+  /**
+   * Ends the session of a refresh token: its family revoked, and with it the access tokens issued in
+   * it. Whose it was and which family, or null for no token known.
+   */
+  async end(token: string, now: Date): Promise<{ tenant: string; userId: string; familyId: string } | null> {
     if (!tokenForm.test(token)) return null;
     const row = await this.store.revokeFamilyOf(sha256Hex(token), now.toISOString());
-    return row ? { tenant: row.tenant, userId: row.userId } : null;
+    return row ? { tenant: row.tenant, userId: row.userId, familyId: row.familyId } : null;
   }
 
   /**

@@ -63,6 +63,12 @@ export interface AuthContext {
    * another issuer (a clinic's identity provider): ending its sessions is that provider's to do.
    */
   sessionGeneration?: number;
+  /**
+   * The session (refresh-token family) this server issued the token in (its `sid` claim): a logout
+   * ends that session, and its access tokens are refused with it (auth/ended-sessions.ts).
+   * Undefined for a token of another issuer, or one of ours issued before the claim existed.
+   */
+  sessionId?: string;
 }
 
 export type TokenCheck =
@@ -118,13 +124,19 @@ export class TokenService {
       : null;
   }
 
+  /** An access token for `user`, in the session `sessionId` names (its `sid` claim) when given. */
   async issue(
     user: AuthContext & { sessionGeneration: number },
     now: Date,
   ): Promise<{ token: string; expiresAt: string }> {
     const iat = Math.floor(now.getTime() / 1000);
     const exp = iat + this.ttl;
-    const claims = { tenant: user.tenant, roles: user.roles, sv: user.sessionGeneration };
+    const claims = {
+      tenant: user.tenant,
+      roles: user.roles,
+      sv: user.sessionGeneration,
+      ...(user.sessionId !== undefined ? { sid: user.sessionId } : {}),
+    };
     const token = await new SignJWT(claims)
       .setProtectedHeader({ alg: 'HS256', typ: 'JWT' })
       .setSubject(user.userId)
@@ -157,6 +169,7 @@ export class TokenService {
         roles: Object.freeze([...claims.roles]) as string[],
         ...(payload.exp !== undefined ? { expiresAtMs: payload.exp * 1000 } : {}),
         ...(payload.iss === this.issuer ? { sessionGeneration: generationOf(payload.sv) } : {}),
+        ...(payload.iss === this.issuer && typeof payload.sid === 'string' ? { sessionId: payload.sid } : {}),
       });
       if (payload.exp !== undefined) this.remember(token, auth, payload.nbf ?? 0, payload.exp);
       return { ok: true, auth };

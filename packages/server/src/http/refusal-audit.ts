@@ -4,7 +4,13 @@ import type { AuditEvent, SyncStore } from '../storage/sync-store';
 
 /** Why a request was refused, as the audit trail records it. */
 export type RefusalReason =
-  'missing-token' | 'invalid-token' | 'expired-token' | 'ended-session' | 'forbidden' | 'not-found';
+  | 'missing-token'
+  | 'invalid-token'
+  | 'expired-token'
+  | 'ended-session'
+  | 'signed-out'
+  | 'forbidden'
+  | 'not-found';
 
 export interface Refusal {
   /** Who asked, when a token said so: a valid one, or an expired one whose signature held. */

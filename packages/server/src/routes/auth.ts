@@ -68,11 +68,18 @@ export async function authRoutes(
       }
       throw outpostError('UNAUTHORIZED', 'email or password is wrong');
     }
+    // The session first: the access token names it, so that a logout refuses it too.
+    const { familyId, refreshToken, refreshExpiresAt } = await sessions.start(user, now());
     const { token, expiresAt } = await tokens.issue(
-      { userId: user.id, tenant: user.tenant, roles: user.roles, sessionGeneration: user.sessionGeneration },
+      {
+        userId: user.id,
+        tenant: user.tenant,
+        roles: user.roles,
+        sessionGeneration: user.sessionGeneration,
+        sessionId: familyId,
+      },
       now(),
     );
-    const { refreshToken, refreshExpiresAt } = await sessions.start(user, now());
     await store.audit([
       {
         tenant: user.tenant,
@@ -122,7 +129,13 @@ export async function authRoutes(
     }
     const { user } = outcome;
     const { token, expiresAt } = await tokens.issue(
-      { userId: user.id, tenant: user.tenant, roles: user.roles, sessionGeneration: user.sessionGeneration },
+      {
+        userId: user.id,
+        tenant: user.tenant,
+        roles: user.roles,
+        sessionGeneration: user.sessionGeneration,
+        sessionId: outcome.familyId,
+      },
       now(),
     );
     await store.audit([
@@ -143,10 +156,12 @@ export async function authRoutes(
     };
   });
 
-  // Ends the session: every token of the family refused from now on. 204 whatever the token was.
+  // Ends the session: every token of the family refused from now on, the access tokens issued in it
+  // too (at once here, within 5 s on other instances). 204 whatever the token was.
   app.post('/v1/auth/logout', { config: { public: true } }, async (request, reply) => {
     const { refreshToken, deviceId } = parseOrThrow(logoutRequestSchema, request.body, 'logout');
     const holder = await sessions.end(refreshToken, now());
+    if (holder) endedSessions.sessionEndedNow(holder.tenant, holder.familyId, now().getTime());
     if (holder) await store.audit([sessionEvent(holder, now().toISOString(), deviceId, 'logout', 'ok')]);
     else await auditNobody(request, 'logout', deviceId, 'unknown');
     return reply.status(204).send();

@@ -263,6 +263,21 @@ export class RefreshTokenStore {
     });
   }
 
+  /**
+   * Whether the session (refresh-token family) `familyId` of `tenant` is over: one of its tokens
+   * revoked (a logout, a reuse, its user's sessions ended), or none left (purged once every token of
+   * it expired). Its access tokens are then refused (auth/ended-sessions.ts).
+   */
+  async familyEnded(tenant: string, familyId: string): Promise<boolean> {
+    const row = await this.db
+      .selectFrom('refresh_tokens')
+      .select((eb) => [eb.fn.countAll().as('tokens'), eb.fn.count('revoked_at').as('revoked')])
+      .where('family_id', '=', familyId)
+      .where('tenant', '=', tenant)
+      .executeTakeFirstOrThrow();
+    return Number(row.tokens) === 0 || Number(row.revoked) > 0;
+  }
+
   /** The user's session generation, or null for no such user of `tenant`. */
   async sessionGenerationOf(tenant: string, userId: string): Promise<number | null> {
     const row = await this.db
