@@ -10,7 +10,7 @@ import { sql } from 'kysely';
 import { afterEach, describe, expect, it } from 'vitest';
 import { LiveEventReader, uuidv7 } from '@outpost/core';
 import type { LiveEvent } from '@outpost/core';
-import { createStorage, dialects, startTestServer, testSecret } from './server-fixture';
+import { createStorage, dialects, password, startTestServer, testSecret } from './server-fixture';
 import type { TestServer } from './server-fixture';
 import { push } from './sync-client';
 
@@ -338,6 +338,33 @@ describe.each(dialects())('the live stream on %s', (kind) => {
     // The admin's stream stays open, and is told of the next change as before.
     await push(server, admin, [newPatient('Chisomo Banda')], { clientId: 'desk' });
     expect(await colleague.next()).toMatchObject({ event: 'changes' });
+  });
+
+  it("ends the stream at its next heartbeat once its session was signed out, and not the person's other sessions", async () => {
+    const server = await listening(kind, { server: { live: { heartbeatMs: 200 } } });
+    const signIn = async () =>
+      (
+        await server.request<{ token: string; refreshToken: string }>({
+          method: 'POST',
+          url: '/v1/auth/login',
+          body: { email: 'nurse@clinic-a.test', password },
+        })
+      ).body;
+    const tablet = await signIn();
+    const phone = await signIn();
+    const tabletStream = await stream(server, tablet.token);
+    const phoneStream = await stream(server, phone.token);
+    expect(await tabletStream.next()).toMatchObject({ event: 'ready' });
+    expect(await phoneStream.next()).toMatchObject({ event: 'ready' });
+    const out = await server.request({
+      method: 'POST',
+      url: '/v1/auth/logout',
+      body: { refreshToken: tablet.refreshToken },
+    });
+    expect(out.status).toBe(204);
+    expect(await tabletStream.next(5000)).toBe('end');
+    await push(server, phone.token, [newPatient('Chisomo Banda')], { clientId: 'phone' });
+    expect(await phoneStream.next()).toMatchObject({ event: 'changes' });
   });
 
   it("ends the stream when the caller's token expires, and when the server shuts down", async () => {
