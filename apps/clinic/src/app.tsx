@@ -93,6 +93,11 @@ export function App() {
     // The client is the person's: opened again only for another.
   }, [person]);
 
+  // Roles read again at a refresh (here, in another tab or in the worker): the client checks them.
+  useEffect(() => {
+    if (client !== null && session !== null) client.setRoles(session.roles);
+  }, [client, session]);
+
   // The tokens leave the tablet first, then who is signed in (the other tabs follow), then this
   // tab's screen and client; the server is told after.
   const onSignOut = () => void signOut(() => setSession(null));

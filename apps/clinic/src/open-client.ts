@@ -51,6 +51,9 @@ export async function openClient(
         lookingAgain = setInterval(() => void look(), lookAgainMs);
       },
     }),
+    // The schema's permissions are applied on the tablet too: what the role may not do is refused
+    // at once, not days later at a sync, and the conflict list offers only what the role settles.
+    roles: session.roles,
     autoSync: automatic ? automaticSync : false,
     // The browser's online event misses a link that comes back without an interface change (a
     // clinic router regaining its uplink): ask the server every 10 s, and sync as soon as it answers.

@@ -10,6 +10,7 @@ import {
   uuidv7,
 } from '@outpost/core';
 import type {
+  Action,
   Change,
   CollectionDefinition,
   ConflictStrategy,
@@ -84,6 +85,11 @@ export interface CollectionContext {
   afterWrite(): void;
   /** Temp ids the server has replaced, so an id the app still holds keeps working. */
   realId(id: string): string;
+  /**
+   * Whether the signed-in person's roles grant `action` on the collection (`client.can`). Absent:
+   * every write is taken here, and the server decides.
+   */
+  can?(collection: string, action: Action): boolean;
   /**
    * One record as the server holds it now (GET /v1/records/:collection/:id), null when it has
    * none; RecordUnavailableError when the server cannot be reached. Absent: the device has no
@@ -255,6 +261,19 @@ export class Collection<D extends RecordData = RecordData> {
     return { [takenInKey]: [...others, { collection: rec.collection, id: rec.id }] };
   }
 
+  /**
+   * A change the person's role may not make is refused here, as the server would refuse it (the
+   * same message, from the same schema): nothing is stored, so nothing waits days to be refused.
+   */
+  private assertPermitted(action: 'create' | 'update' | 'delete'): void {
+    if (this.ctx.can?.(this.def.name, action) === false) {
+      throw outpostError('FORBIDDEN', `your role may not ${action} ${this.def.name}`, {
+        collection: this.def.name,
+        action,
+      });
+    }
+  }
+
   /** Signed notes and locked forms are read-only on the device too, before the server says so. */
   private assertChangeable(rec: LocalRecord): void {
     if (this.def.isImmutable(rec.data)) {
@@ -293,6 +312,7 @@ export class Collection<D extends RecordData = RecordData> {
   }
 
   async create(data: D, options: { id?: string } = {}): Promise<ClientRecord<D>> {
+    this.assertPermitted('create');
     this.validate(data, false);
     const record = await this.ctx.db.write(() => {
       const id =
@@ -343,6 +363,7 @@ export class Collection<D extends RecordData = RecordData> {
     patch: Partial<D> | Record<string, unknown>,
     options: ChangeOptions = {},
   ): Promise<ClientRecord<D>> {
+    this.assertPermitted('update');
     this.validate(patch as RecordData, true);
     const { strategy } = this.changeOptions(options);
     const read = await this.readToChange(id);
@@ -428,6 +449,7 @@ export class Collection<D extends RecordData = RecordData> {
    * `options.strategy` as for `update`.
    */
   async delete(id: string, options: ChangeOptions = {}): Promise<void> {
+    this.assertPermitted('delete');
     const { strategy } = this.changeOptions(options);
     const read = await this.readToChange(id);
     await this.ctx.db.write(() => {

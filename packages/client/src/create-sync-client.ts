@@ -8,6 +8,7 @@ import {
   uuidv7,
 } from '@outpost/core';
 import type {
+  Action,
   Change,
   RandomBytes,
   RecordData,
@@ -18,6 +19,7 @@ import type {
   OutpostError,
 } from '@outpost/core';
 import { Collection } from './collection';
+import { checkRoles, sameRoles } from './roles';
 import { createHttpTransport } from './http-transport';
 import { watchingUnauthorized } from './sync/unauthorized-watch';
 import { fromArchive } from './sync/archived-conflict';
@@ -74,6 +76,15 @@ export interface SyncClientOptions {
   /** The server's base URL. */
   url: string;
   getToken?: () => Promise<string | null>;
+  /**
+   * The signed-in person's roles, as the server gave them at sign-in (the login answer's
+   * `user.roles`). With them the device applies the schema's permissions itself: `client.can`
+   * answers, and a create, update or delete the roles do not grant is refused at once
+   * (`ForbiddenError`, as the server would), instead of waiting in the outbox to be refused at the
+   * next sync. Absent or null: nothing is checked on the device, and the server decides.
+   * `client.setRoles` changes them (roles read again at a refresh).
+   */
+  roles?: readonly string[] | null;
   /**
    * A request refused 401, for records or files, is sent once more with the token this answers, when it is another one
    * (`HttpTransportOptions.renewToken`): a token session's `refreshNow`, for a device whose clock
@@ -217,6 +228,8 @@ type EventMap = {
    * `client.autoSync` reads them (`false`: only by hand).
    */
   autoSync: AutoSyncSettings | false;
+  /** `client.setRoles` changed the roles the device checks writes against (null: none checked). */
+  roles: readonly string[] | null;
 };
 
 export interface SyncClient {
@@ -249,6 +262,20 @@ export interface SyncClient {
    * changed. Nothing of it is stored: the app passes the person's choice at the next opening.
    */
   setAutoSync(settings: AutoSyncOption): void;
+  /** The roles the device checks writes against (the `roles` option, or `setRoles`); null: none. */
+  readonly roles: readonly string[] | null;
+  /**
+   * Changes the roles checked (the server read the person's roles again at a refresh); null stops
+   * checking. Tells `roles` when they changed. Changes already waiting stay: the server judges them.
+   */
+  setRoles(roles: readonly string[] | null): void;
+  /**
+   * Whether the person may do `action` on the collection by the schema's permissions for their
+   * roles: one rule with the server's (core's `schema.can`), read with no network, so a screen can
+   * hide what the role may not do (seed 003's permission-aware UI). True when the roles are not
+   * known (`roles` null): the server decides. False for a collection the schema lacks.
+   */
+  can(collection: string, action: Action): boolean;
   readonly isSyncing: boolean;
   readonly lastResult: SyncResult | null;
   on<K extends keyof EventMap>(event: K, listener: (value: EventMap[K]) => void): () => void;
@@ -377,6 +404,7 @@ export async function createSyncClient(options: SyncClientOptions): Promise<Sync
   // Settings that cannot work are refused before the store opens (and, in a browser, locks its tab).
   checkSyncOptions(schema, options);
   const initialAutoSync = checkAutoSync(options.autoSync, true);
+  let roles = checkRoles(options.roles);
   const fileChunkBytes = checkFileOptions(options);
   const keepCompletedMs = checkKeepCompleted(options.keepCompletedMs);
   const retry = retryPolicy(options.retry);
@@ -660,6 +688,7 @@ export async function createSyncClient(options: SyncClientOptions): Promise<Sync
           now: () => timers.now(),
           ...(options.randomBytes ? { randomBytes: options.randomBytes } : {}),
           realId,
+          can: (collection, action) => client.can(collection, action),
           fetchRecord,
           heldWhole: whole,
           afterWrite: () => {
@@ -708,6 +737,19 @@ export async function createSyncClient(options: SyncClientOptions): Promise<Sync
       // or write. With nothing waiting, no request: the interval (or the stream's `ready`) pulls.
       if (!sendsByItself(before) && sendsByItself(settings) && monitor.status.online && somethingToSend())
         void engine.sync();
+    },
+    get roles() {
+      return roles;
+    },
+    setRoles(next) {
+      const checked = checkRoles(next);
+      if (sameRoles(roles, checked)) return;
+      roles = checked;
+      emit('roles', roles);
+    },
+    can(collection, action) {
+      if (schema.collection(collection) === undefined) return false;
+      return roles === null || schema.can(roles, collection, action);
     },
     get isSyncing() {
       return engine.isSyncing;

@@ -7,6 +7,8 @@ export type { SyncQueue, SyncQueueState } from './use-sync-queue';
 export { useAutoSync } from './use-auto-sync';
 export type { AutoSync } from './use-auto-sync';
 export { useNetworkStatus } from './use-network-status';
+export { useOfflinePermissions } from './use-offline-permissions';
+export type { OfflinePermissions } from './use-offline-permissions';
 export type { NetworkState } from './use-network-status';
 export { useCollection } from './use-collection';
 export { useRecord } from './use-record';

@@ -80,10 +80,11 @@ export function manualTimers(start = Date.now()): Timers & { advance(ms: number)
 export async function manyConflicts(
   patients: readonly string[],
   encounters: readonly string[],
+  options: Partial<SyncClientOptions> = {},
 ): Promise<Scenario> {
   const server = scriptedServer();
   const timers = manualTimers();
-  const client = await openScriptedClient(server, { timers });
+  const client = await openScriptedClient(server, { timers, ...options });
   for (const name of patients) {
     const id = `patient-${name.toLowerCase().replace(/[^a-z]/g, '')}`;
     await client.collection('patients').create({ name, village: 'Ntcheu' }, { id });

@@ -45,8 +45,9 @@ export function ConflictsPage({ canResolve }: { canResolve: boolean }) {
           Could not fetch conflicts: {state.error}
         </p>
       ) : null}
-      {/* A clinician's role may not resolve: the server would refuse every choice the list offered. */}
-      <ConflictList canResolve={canResolve} />
+      {/* Each conflict offers to settle it only to a role the schema lets resolve its collection
+          (the client's roles): the server would refuse any other choice. */}
+      <ConflictList />
     </section>
   );
 }

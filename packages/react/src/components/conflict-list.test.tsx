@@ -1,6 +1,8 @@
 // @vitest-environment happy-dom
 import { afterEach, describe, expect, it } from 'vitest';
-import { OutpostError } from '@outpost/core';
+import { OutpostError, defineSchema } from '@outpost/core';
+import type { Action, Schema } from '@outpost/core';
+import { fieldClinic } from '@outpost/examples';
 import { aminaId, manyConflicts, openScriptedClient } from '../../test/conflict-scenarios';
 import { scriptedServer } from '../../test/scripted-server';
 import { button, dialog, diffRow, labelledSelect, press, queryButton, selectOption } from '../../test/dom';
@@ -9,6 +11,35 @@ import type { Rendered } from '../../test/react-fixture';
 import { ConflictList } from '../index';
 
 afterEach(cleanup);
+
+/** `schema` with each collection's permissions as `change` makes them: the rest as it was. */
+function withPermissions(
+  schema: Schema,
+  change: (
+    name: string,
+    permissions: Readonly<Record<string, readonly Action[]>>,
+  ) => Record<string, readonly Action[]>,
+): Schema {
+  return defineSchema({
+    name: schema.name,
+    collections: Object.fromEntries(
+      Object.values(schema.collections).map((def) => [
+        def.name,
+        {
+          fields: def.fields,
+          idStrategy: def.idStrategy,
+          references: def.references,
+          conflict: def.conflict,
+          priority: def.priority,
+          hooks: def.hooks,
+          immutableWhen: (data: Record<string, unknown>) => def.isImmutable(data),
+          lockedWhen: (data: Record<string, unknown>) => def.isLocked(data),
+          permissions: change(def.name, def.permissions),
+        },
+      ]),
+    ),
+  });
+}
 
 /** Each row shown: its record and its status badge. */
 function rows(view: Rendered): string[] {
@@ -327,6 +358,47 @@ describe('ConflictList', () => {
       expect(queryButton(open as HTMLElement, label)).toBeNull();
     expect(open?.querySelector('input[type="radio"]')).toBeNull();
     expect(server.resolves).toEqual([]);
+  });
+
+  it("offers to settle only what the person's roles allow, read from the schema, and follows a change of roles", async () => {
+    // A clinic where the triage lead settles conflicts over patients, and only admins those over encounters.
+    const leadSettlesPatients = withPermissions(fieldClinic, (name, permissions) => ({
+      ...permissions,
+      lead: name === 'patients' ? ['read', 'create', 'update', 'resolve'] : ['read', 'create', 'update'],
+    }));
+    const { client, server } = await manyConflicts(['Amina K.', 'Grace M.'], ['malaria'], {
+      schema: leadSettlesPatients,
+      roles: ['lead'],
+    });
+    const view = await render(client, <ConflictList />);
+    expect(button(row(view, 'patients “Amina K.”'), 'Resolve')).toBeTruthy();
+    expect(queryButton(row(view, 'encounters “encounter-malaria”'), 'Resolve')).toBeNull();
+    expect(button(row(view, 'encounters “encounter-malaria”'), 'Review')).toBeTruthy();
+    expect(view.text()).toContain(
+      'Applies to the 2 open conflicts on this page that your role may settle (not the 1 others).',
+    );
+    await press(button(view.container, 'Use server for all'));
+    expect(server.resolves).toHaveLength(2);
+    expect(rows(view)).toEqual([
+      'encounters “encounter-malaria” [open]',
+      'patients “Grace M.” [resolved: server version kept]',
+      'patients “Amina K.” [resolved: server version kept]',
+    ]);
+
+    // The encounter's dialog shows it, with nothing to choose.
+    await press(button(row(view, 'encounters “encounter-malaria”'), 'Review'));
+    expect(dialog()?.textContent).toContain('Open: an administrator settles this conflict.');
+    expect(queryButton(dialog() as HTMLElement, 'Use server')).toBeNull();
+    await press(button(dialog() as HTMLElement, 'Close'));
+
+    // Her roles read again at a refresh: now an admin, she settles the encounter too.
+    await acting(async () => client.setRoles(['admin']));
+    expect(button(row(view, 'encounters “encounter-malaria”'), 'Resolve')).toBeTruthy();
+    // And as a clinician, nothing at all.
+    await acting(async () => client.setRoles(['clinician']));
+    expect(view.container.querySelector('[role="group"][aria-label="Bulk resolution"]')).toBeNull();
+    expect(queryButton(view.container, 'Resolve')).toBeNull();
+    expect(view.text()).toContain('An administrator settles these conflicts');
   });
 
   it('opens the resolution dialog of a row with "Resolve"', async () => {

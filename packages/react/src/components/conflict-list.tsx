@@ -1,5 +1,7 @@
 import { useEffect, useId, useMemo, useRef, useState } from 'react';
 import type { LocalConflict } from '@outpost/client';
+import { useSyncClient } from '../sync-client-context';
+import { useOfflinePermissions } from '../use-offline-permissions';
 import { useSyncEngine } from '../use-sync-engine';
 import { fieldLabel, formatTime, kindLabel, outcomeLabel, recordLabel } from './conflict-labels';
 import { ConflictResolutionModal } from './conflict-resolution-modal';
@@ -13,7 +15,9 @@ export interface ConflictListProps {
   /**
    * False for a person whose role may not resolve these conflicts (the server would refuse with
    * 403): the list and the dialog show the conflicts and their outcome, with no control to settle
-   * them. Default true.
+   * them; true offers them for every conflict. Default: what the person's roles allow for each
+   * conflict's collection (`client.can(collection, 'resolve')`, useOfflinePermissions), every
+   * conflict when the client knows no roles.
    */
   canResolve?: boolean;
 }
@@ -35,8 +39,13 @@ function rowName(conflict: LocalConflict): string {
  * resolved in its dialog in this session offers "Undo" on its row, after the dialog closed, for as
  * long as the conflict still shows that resolution.
  */
-export function ConflictList({ pageSize = 10, canResolve = true }: ConflictListProps) {
+export function ConflictList({ pageSize = 10, canResolve }: ConflictListProps) {
   const { conflicts } = useSyncEngine();
+  const { schema } = useSyncClient();
+  const { can } = useOfflinePermissions();
+  const mayResolve = (conflict: LocalConflict) => canResolve ?? can(conflict.collection, 'resolve');
+  // The bulk controls show for a person who may settle conflicts of some collection.
+  const resolvesAny = canResolve ?? schema.collectionNames.some((name) => can(name, 'resolve'));
   const [collection, setCollection] = useState('');
   const [newestFirst, setNewestFirst] = useState(true);
   const [page, setPage] = useState(0);
@@ -91,6 +100,9 @@ export function ConflictList({ pageSize = 10, canResolve = true }: ConflictListP
   const current = Math.min(page, pageCount - 1);
   const shown = sorted.slice(current * size, current * size + size);
   const openShown = shown.filter((c) => c.resolvedAt === undefined);
+  // Of those, the ones this person's role may settle: the bulk actions apply to them alone.
+  const resolvableShown = openShown.filter(mayResolve);
+  const othersShown = openShown.length - resolvableShown.length;
   const selected = selectedId === null ? null : (conflicts.find((c) => c.id === selectedId) ?? null);
 
   const filterId = `${id}-collection`;
@@ -126,26 +138,29 @@ export function ConflictList({ pageSize = 10, canResolve = true }: ConflictListP
         </button>
       </div>
 
-      {canResolve ? (
+      {resolvesAny ? (
         <div role="group" aria-label="Bulk resolution" aria-describedby={bulkHintId} style={buttonRow}>
           <button
             type="button"
-            disabled={openShown.length === 0 || bulk.running !== null}
-            onClick={() => void bulk.resolveAll(openShown, 'client-wins')}
+            disabled={resolvableShown.length === 0 || bulk.running !== null}
+            onClick={() => void bulk.resolveAll(resolvableShown, 'client-wins')}
           >
             Keep all local
           </button>
           <button
             type="button"
-            disabled={openShown.length === 0 || bulk.running !== null}
-            onClick={() => void bulk.resolveAll(openShown, 'server-wins')}
+            disabled={resolvableShown.length === 0 || bulk.running !== null}
+            onClick={() => void bulk.resolveAll(resolvableShown, 'server-wins')}
           >
             Use server for all
           </button>
           <span id={bulkHintId}>
-            {openShown.length === 0
-              ? 'No open conflicts on this page.'
-              : `Applies to the ${openShown.length} open ${openShown.length === 1 ? 'conflict' : 'conflicts'} on this page.`}
+            {resolvableShown.length === 0
+              ? othersShown === 0
+                ? 'No open conflicts on this page.'
+                : 'No open conflicts on this page that your role may settle.'
+              : `Applies to the ${resolvableShown.length} open ${resolvableShown.length === 1 ? 'conflict' : 'conflicts'} on this page` +
+                (othersShown === 0 ? '.' : ` that your role may settle (not the ${othersShown} others).`)}
           </span>
         </div>
       ) : (
@@ -244,9 +259,9 @@ export function ConflictList({ pageSize = 10, canResolve = true }: ConflictListP
                           setSelectedId(conflict.id);
                         }}
                       >
-                        {isOpen && canResolve ? 'Resolve' : 'Review'}
+                        {isOpen && mayResolve(conflict) ? 'Resolve' : 'Review'}
                       </button>
-                      {canResolve && actions.undoable(conflict) ? (
+                      {mayResolve(conflict) && actions.undoable(conflict) ? (
                         <button type="button" aria-describedby={rowId} onClick={() => void undoRow(conflict)}>
                           Undo
                         </button>
@@ -276,7 +291,7 @@ export function ConflictList({ pageSize = 10, canResolve = true }: ConflictListP
         conflict={selected}
         open={selected !== null}
         onClose={() => setSelectedId(null)}
-        canResolve={canResolve}
+        canResolve={selected !== null && mayResolve(selected)}
       />
     </section>
   );

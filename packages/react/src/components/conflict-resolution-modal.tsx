@@ -3,6 +3,7 @@ import type { LocalConflict } from '@outpost/client';
 import { stableStringify } from '@outpost/core';
 import type { NotOpenDetails, RecordData, ResolutionStrategy } from '@outpost/core';
 import { useSyncClient } from '../sync-client-context';
+import { useOfflinePermissions } from '../use-offline-permissions';
 import { useSyncEngine } from '../use-sync-engine';
 import { ConflictDiffViewer } from './conflict-diff-viewer';
 import {
@@ -30,7 +31,9 @@ export interface ConflictResolutionModalProps {
   onClose(): void;
   /**
    * False for a person whose role may not resolve the conflict (the server would refuse): the
-   * dialog shows both versions and the outcome, with no choice to make. Default true.
+   * dialog shows both versions and the outcome, with no choice to make. Default: what the person's
+   * roles allow for the conflict's collection (`client.can(collection, 'resolve')`), true when the
+   * client knows no roles.
    */
   canResolve?: boolean;
 }
@@ -48,11 +51,17 @@ export function ConflictResolutionModal({
   conflict,
   open,
   onClose,
-  canResolve = true,
+  canResolve,
 }: ConflictResolutionModalProps) {
+  const { can } = useOfflinePermissions();
   if (!open || conflict === null) return null;
   return (
-    <OpenConflictModal key={conflict.id} conflict={conflict} onClose={onClose} canResolve={canResolve} />
+    <OpenConflictModal
+      key={conflict.id}
+      conflict={conflict}
+      onClose={onClose}
+      canResolve={canResolve ?? can(conflict.collection, 'resolve')}
+    />
   );
 }
 
