@@ -19,6 +19,7 @@ export * from './protocol/push';
 export * from './protocol/pull';
 export * from './protocol/auth';
 export * from './protocol/status';
+export * from './protocol/alert-thresholds';
 export * from './protocol/schema-info';
 export * from './protocol/audit';
 export * from './protocol/live';

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { answeredAlertThresholdsSchema } from './alert-thresholds';
 
 export const healthResponseSchema = z.object({
   status: z.literal('ok'),
@@ -96,6 +97,11 @@ export const deviceStatsResponseSchema = z.object({
   asOf: z.string().optional(),
   /** Where the recent window (each device's `recent` and `delay`) starts: asOf less 7 days. */
   recentSince: z.string().optional(),
+  /**
+   * The clinic's alert thresholds, the defaults filled in (decision 0042): what its devices are
+   * judged by. Absent from servers before it: judge by core's syncAlertThresholds then.
+   */
+  alertThresholds: answeredAlertThresholdsSchema.optional(),
 });
 export type DeviceStatsResponse = z.infer<typeof deviceStatsResponseSchema>;
 
