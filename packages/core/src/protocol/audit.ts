@@ -19,6 +19,7 @@ export const auditActions = [
   'refused',
   'file-upload',
   'file-delete',
+  'setting-changed',
 ] as const;
 export type AuditAction = (typeof auditActions)[number];
 

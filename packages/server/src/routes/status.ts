@@ -4,6 +4,7 @@ import type { DeviceStatsResponse, StatsResponse, StatusResponse } from '@outpos
 import type { OpCounts } from '../storage/sync-store';
 import { caller } from '../http/caller';
 import { parseQuery } from '../http/errors';
+import { alertThresholdsOf } from './alert-thresholds';
 
 /**
  * How far back a device's recent figures (`recent`, `delay`) reach: a week of arrivals, weekend
@@ -48,7 +49,8 @@ export async function statusRoutes(app: FastifyInstance): Promise<void> {
 
   /**
    * The same figures for each device of the tenant, with its user and last sync; and, over the
-   * last week of arrivals, its ops, failures, conflicts and how long its changes took to arrive.
+   * last week of arrivals, its ops, failures, conflicts and how long its changes took to arrive;
+   * and the clinic's alert thresholds, which say which of them need attention (decision 0042).
    */
   app.get('/v1/sync/stats/devices', async (request): Promise<DeviceStatsResponse> => {
     const auth = caller(request);
@@ -56,9 +58,10 @@ export async function statusRoutes(app: FastifyInstance): Promise<void> {
       throw outpostError('FORBIDDEN', 'statistics are for administrators');
     const asOf = now();
     const recentSince = new Date(asOf.getTime() - recentWindowMs).toISOString();
-    const [devices, recentOps] = await Promise.all([
+    const [devices, recentOps, alerts] = await Promise.all([
       store.deviceActivity(auth.tenant),
       store.recentDeviceOps(auth.tenant, recentSince),
+      alertThresholdsOf(store, auth.tenant),
     ]);
     const recent = new Map(recentOps.map((r) => [`${r.userId}\u0000${r.deviceId}`, r]));
     return {
@@ -77,6 +80,7 @@ export async function statusRoutes(app: FastifyInstance): Promise<void> {
       }),
       asOf: asOf.toISOString(),
       recentSince,
+      alertThresholds: alerts.thresholds,
     };
   });
 }

@@ -528,6 +528,21 @@ function migrations(kind: DatabaseKind): Record<string, Migration> {
           .execute();
       },
     },
+    '0019_tenant_settings': {
+      async up(db: Kysely<unknown>) {
+        // A clinic's own settings, by name (decision 0042: its alert thresholds): the value as
+        // JSON, and who set it when. No row: the defaults.
+        await db.schema
+          .createTable('tenant_settings')
+          .addColumn('tenant', 'text', (c) => c.notNull())
+          .addColumn('name', 'text', (c) => c.notNull())
+          .addColumn('value', 'text', (c) => c.notNull())
+          .addColumn('updated_at', 'text', (c) => c.notNull())
+          .addColumn('updated_by', 'text', (c) => c.notNull())
+          .addPrimaryKeyConstraint('tenant_settings_pk', ['tenant', 'name'])
+          .execute();
+      },
+    },
   };
 }
 

@@ -17,6 +17,7 @@ import type { Database, DatabaseKind } from './database';
 import { CachedInserts } from './cached-inserts';
 import { ReadScopes } from './read-scopes';
 import { RefreshTokenStore } from './refresh-tokens';
+import { TenantSettingsStore } from './tenant-settings';
 import { recentDeviceOps } from './device-health';
 import type { RecentDeviceOps } from './device-health';
 import { changesChannel, decodeNotice, encodeNotice } from './change-notices';
@@ -1066,6 +1067,8 @@ export class SyncStore {
   readonly readScopes: ReadScopes;
   /** The refresh tokens of this server's logins (decision 0032). */
   readonly refreshTokens: RefreshTokenStore;
+  /** Each clinic's own settings: its alert thresholds (decision 0042). */
+  readonly tenantSettings: TenantSettingsStore;
 
   constructor(
     private readonly database: Database,
@@ -1073,6 +1076,7 @@ export class SyncStore {
   ) {
     this.readScopes = new ReadScopes(database.db);
     this.refreshTokens = new RefreshTokenStore(database.db);
+    this.tenantSettings = new TenantSettingsStore(database.db);
   }
 
   /**

@@ -330,6 +330,17 @@ export interface Tables {
     secret: string;
     created_at: string;
   };
+  /** A clinic's own settings, by name (migration 0019); no row is the defaults. */
+  tenant_settings: {
+    tenant: string;
+    /** What the setting is: `alert-thresholds` (decision 0042). */
+    name: string;
+    /** JSON of the value, checked by the route that sets it. */
+    value: string;
+    updated_at: string;
+    /** The user id of the person who set it. */
+    updated_by: string;
+  };
   /**
    * Refresh tokens this server's logins handed out (decision 0032), each kept as the SHA-256 of its
    * text, never the text: a copy of the database signs nobody in. A family is every token descending

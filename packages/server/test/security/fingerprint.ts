@@ -21,6 +21,7 @@ const tables = {
   files: ['tenant', 'id'],
   file_chunks: ['tenant', 'file_id', 'idx'],
   refresh_tokens: ['token_hash'],
+  tenant_settings: ['tenant', 'name'],
 } as const;
 
 export type Fingerprint = Record<keyof typeof tables, { rows: number; hash: string }>;

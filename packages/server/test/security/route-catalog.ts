@@ -330,6 +330,54 @@ export const routeCatalog: RouteCase[] = [
   },
   {
     method: 'GET',
+    url: '/v1/admin/alert-thresholds',
+    fuzz: { as: 'admin', examples: () => [{}] },
+    matrix: {
+      request: () => ({}),
+      // Another clinic's administrator reads its own thresholds, never clinic-a's.
+      otherTenant: 'own-only',
+      lacking: { caller: 'clinician', permission: 'an administrator role', expect: 'forbidden' },
+    },
+  },
+  {
+    method: 'PUT',
+    url: '/v1/admin/alert-thresholds',
+    fuzz: {
+      as: 'admin',
+      examples: () => [
+        {
+          body: {
+            thresholds: {
+              silentWarningAfterMs: 86_400_000,
+              silentCriticalAfterMs: 172_800_000,
+              failureRateAbove: 0.05,
+              openConflictsAtLeast: 2,
+              slowMedianAboveMs: 43_200_000,
+            },
+          },
+        },
+        { body: { thresholds: null } },
+      ],
+    },
+    matrix: {
+      request: () => ({
+        body: {
+          thresholds: {
+            silentWarningAfterMs: 3_600_000,
+            silentCriticalAfterMs: 7_200_000,
+            failureRateAbove: 0,
+            openConflictsAtLeast: 1,
+            slowMedianAboveMs: 3_600_000,
+          },
+        },
+      }),
+      // Another clinic's administrator sets its own thresholds: clinic-a's stay as they were.
+      otherTenant: 'own-only',
+      lacking: { caller: 'clinician', permission: 'an administrator role', expect: 'forbidden' },
+    },
+  },
+  {
+    method: 'GET',
     url: '/v1/audit',
     fuzz: {
       as: 'admin',
