@@ -2,7 +2,7 @@ import { endSessionsResponseSchema } from '@outpost/core';
 import type { TokenSession } from '@outpost/client';
 
 /**
- * GET (or POST) `path` on the server this page came from, with the person's token: refreshed first when
+ * GET (or POST, PUT) `path` on the server this page came from, with the person's token: refreshed first when
  * due, and once more when the server refuses one the device took for valid (its clock is wrong),
  * as the sync client does. A refusal throws the server's own message (PROTOCOL.md's error shape);
  * an answer is checked by `parse` before a page draws it.
@@ -11,12 +11,13 @@ export async function fetchJson<T>(
   path: string,
   tokens: Pick<TokenSession, 'getToken' | 'refreshNow'>,
   parse: (body: unknown) => T,
-  /** A POST of this JSON body instead of a GET. */
+  /** A POST (or `method`) of this JSON body instead of a GET. */
   post?: unknown,
+  method: 'POST' | 'PUT' = 'POST',
 ): Promise<T> {
   const send = (token: string | null) =>
     fetch(path, {
-      ...(post !== undefined ? { method: 'POST', body: JSON.stringify(post) } : {}),
+      ...(post !== undefined ? { method, body: JSON.stringify(post) } : {}),
       headers: {
         ...(post !== undefined ? { 'content-type': 'application/json' } : {}),
         ...(token === null ? {} : { authorization: `Bearer ${token}` }),

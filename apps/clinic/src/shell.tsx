@@ -96,7 +96,7 @@ function page(route: Route, session: Session, tokens: TokenSession, onSignOut: (
     case 'conflicts':
       return <ConflictsPage canResolve={isAdmin(session)} />;
     case 'statistics':
-      return <StatisticsPage tokens={tokens} />;
+      return <StatisticsPage tokens={tokens} canChange={isAdmin(session)} />;
     case 'audit':
       return <AuditPage tokens={tokens} />;
     case 'sync':

@@ -87,6 +87,12 @@ const fileDeletions: Readonly<Record<string, string>> = {
   purged: 'File removed with its deleted record',
 };
 
+/** A clinic's setting changed, by the setting (the event's recordId) and what it was set to. */
+const settingChanges: Readonly<Record<string, string>> = {
+  'alert-thresholds:custom': 'Alert thresholds changed',
+  'alert-thresholds:defaults': 'Alert thresholds back to the defaults',
+};
+
 /** What happened, in words: "Signed in", "Sign-in refused: wrong password", "Change refused: signed note". */
 function eventWords(e: AuditLogEvent): string {
   const [status = '', detail = ''] = e.outcome.split(':');
@@ -132,6 +138,8 @@ function eventWords(e: AuditLogEvent): string {
       return fileOutcomes[e.outcome] ?? `File upload: ${e.outcome}`;
     case 'file-delete':
       return fileDeletions[e.outcome] ?? `File deleted: ${e.outcome}`;
+    case 'setting-changed':
+      return settingChanges[`${e.recordId ?? ''}:${e.outcome}`] ?? `Setting ${e.recordId ?? ''} changed`;
     default:
       return `${e.action}: ${e.outcome}`;
   }
@@ -160,6 +168,7 @@ const actionChoices: ReadonlyArray<{ label: string; actions: string }> = [
   { label: 'Conflict resolutions', actions: 'resolve,undo' },
   { label: 'Refused requests', actions: 'refused' },
   { label: 'Files', actions: 'file-upload,file-delete' },
+  { label: 'Settings', actions: 'setting-changed' },
 ];
 
 interface Filters {

@@ -1,6 +1,6 @@
 import { syncAlerts } from '@outpost/core';
 import type { ReactNode } from 'react';
-import type { DeviceStats, SyncAlert } from '@outpost/core';
+import type { DeviceStats, SyncAlert, SyncAlertThresholds } from '@outpost/core';
 import { Link } from '../router';
 import './needs-attention.css';
 
@@ -8,7 +8,7 @@ const minute = 60 * 1000;
 const hour = 60 * minute;
 const day = 24 * hour;
 
-function plural(n: number, unit: string): string {
+export function plural(n: number, unit: string): string {
   return `${n} ${unit}${n === 1 ? '' : 's'}`;
 }
 
@@ -71,19 +71,22 @@ function alertWords(alert: SyncAlert, window: string): ReactNode {
 }
 
 /**
- * The devices that need someone's attention, most severe first, by core's syncAlerts and its
- * default thresholds (decision 0036), judged at the server's time of the figures.
+ * The devices that need someone's attention, most severe first, by core's syncAlerts (decision
+ * 0036) with the clinic's thresholds as the server answered them (decision 0042; the defaults when
+ * it sent none), judged at the server's time of the figures.
  */
 export function NeedsAttention({
   devices,
   asOf,
   recentSince,
+  thresholds,
 }: {
   devices: readonly DeviceStats[];
   asOf?: string | undefined;
   recentSince?: string | undefined;
+  thresholds?: SyncAlertThresholds | undefined;
 }) {
-  const alerts = syncAlerts(devices, asOf !== undefined ? new Date(asOf) : new Date());
+  const alerts = syncAlerts(devices, asOf !== undefined ? new Date(asOf) : new Date(), thresholds);
   const window = windowWords(asOf, recentSince);
   return (
     <section className="needs-attention" aria-labelledby="attention-heading">

@@ -1,12 +1,13 @@
 import { useEffect, useState } from 'react';
 import { deviceStatsResponseSchema, statsResponseSchema } from '@outpost/core';
-import type { DeviceStatsResponse, StatsResponse } from '@outpost/core';
+import type { DeviceStatsResponse, StatsResponse, SyncAlertThresholds } from '@outpost/core';
 import type { TokenSession } from '@outpost/client';
 import { useNetworkStatus } from '@outpost/react';
 import { SyncChart } from './sync-chart';
 import { NeedsAttention, spokenDuration } from './needs-attention';
 import { fetchJson } from '../server-json';
 import { EndSessions } from './end-sessions';
+import { AlertThresholds } from './alert-thresholds';
 
 interface Loaded {
   total: StatsResponse;
@@ -14,11 +15,16 @@ interface Loaded {
   perDevice: DeviceStatsResponse;
 }
 
-/** Seed 000's sync statistics for the clinic, and per device and user, from the server. */
-export function StatisticsPage({ tokens }: { tokens: TokenSession }) {
+/**
+ * Seed 000's sync statistics for the clinic, and per device and user, from the server; which
+ * devices need attention, by the clinic's alert thresholds, which an administrator may change.
+ */
+export function StatisticsPage({ tokens, canChange }: { tokens: TokenSession; canChange: boolean }) {
   const { isOnline } = useNetworkStatus();
   const [loaded, setLoaded] = useState<Loaded | null>(null);
   const [error, setError] = useState<string | null>(null);
+  /** The thresholds an administrator saved on this page since its figures were read. */
+  const [saved, setSaved] = useState<SyncAlertThresholds | null>(null);
 
   useEffect(() => {
     if (!isOnline) return;
@@ -52,6 +58,7 @@ export function StatisticsPage({ tokens }: { tokens: TokenSession }) {
             devices={loaded.perDevice.devices}
             asOf={loaded.perDevice.asOf}
             recentSince={loaded.perDevice.recentSince}
+            thresholds={saved ?? loaded.perDevice.alertThresholds}
           />
           <dl className="totals" aria-label="Whole clinic">
             <div>
@@ -110,9 +117,10 @@ export function StatisticsPage({ tokens }: { tokens: TokenSession }) {
               ))}
             </tbody>
           </table>
-          <EndSessions people={peopleOf(loaded.perDevice.devices)} tokens={tokens} />
         </>
       ) : null}
+      <AlertThresholds tokens={tokens} canChange={canChange} onChanged={setSaved} />
+      {loaded !== null ? <EndSessions people={peopleOf(loaded.perDevice.devices)} tokens={tokens} /> : null}
     </section>
   );
 }
