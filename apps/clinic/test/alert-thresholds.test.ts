@@ -3,7 +3,6 @@
 // three days leave alone, is listed under "Needs attention"; the setting is the server's, so a
 // reload shows it still, and offline the page says they are the server's; a clinician gets no form.
 import { describe, expect, it } from 'vitest';
-import { formatHlc } from '@outpost/core';
 import { chromiumAvailable, clinicSuite, screenshot, setNetwork, signIn } from './clinic-fixture';
 
 const hour = 60 * 60 * 1000;
@@ -12,41 +11,11 @@ const day = 24 * hour;
 describe.runIf(chromiumAvailable())("the statistics page's alert thresholds", () => {
   const suite = clinicSuite();
 
-  /** One new patient from `deviceId`, sent while the server's clock said `serverNow`. */
-  async function pushFrom(email: string, deviceId: string, serverNow: number) {
-    suite.clinic.setClockAhead(serverNow - Date.now());
-    try {
-      const res = await fetch(`${suite.clinic.url}/v1/sync/push`, {
-        method: 'POST',
-        headers: {
-          'content-type': 'application/json',
-          authorization: `Bearer ${await suite.clinic.token(email)}`,
-        },
-        body: JSON.stringify({
-          clientId: `client-${deviceId}`,
-          deviceId,
-          ops: [
-            {
-              opId: crypto.randomUUID(),
-              collection: 'patients',
-              type: 'create',
-              id: crypto.randomUUID(),
-              data: { name: `Patient from ${deviceId}` },
-              hlc: formatHlc({ ms: serverNow, counter: 0, node: deviceId }),
-            },
-          ],
-        }),
-      });
-      const body = (await res.json()) as { results: Array<{ status: string }> };
-      expect(body.results.map((r) => r.status)).toEqual(['applied']);
-    } finally {
-      suite.clinic.setClockAhead(0);
-    }
-  }
-
   it('lists a tablet silent for two days once "Check" comes after one day, and keeps it so', async () => {
     // The midwife's tablet last synced two days (and an hour) ago.
-    await pushFrom('midwife@clinic-a.test', 'midwife-tablet-7c1e0b42', Date.now() - 2 * day - hour);
+    await suite.clinic.pushPatientFrom('midwife@clinic-a.test', 'midwife-tablet-7c1e0b42', {
+      serverNow: Date.now() - 2 * day - hour,
+    });
 
     const context = await suite.browser.newContext();
     const admin = await context.newPage();

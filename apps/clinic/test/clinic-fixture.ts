@@ -10,6 +10,7 @@ import { chromium } from 'playwright-core';
 import type { Browser, Page, Worker } from 'playwright-core';
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll } from 'vitest';
+import { formatHlc } from '@outpost/core';
 import { fieldClinic, vetPractice } from '@outpost/examples';
 import {
   createSyncServer,
@@ -77,6 +78,16 @@ export interface Clinic {
    * passed: tokens it issued before may have expired.
    */
   setClockAhead(ms: number): void;
+  /**
+   * One new patient pushed from `deviceId` as `email`, while the server's clock says `serverNow`
+   * (default now: a device last heard from then), made `madeAgoMs` before it by the device's clock
+   * (default 0: how long the change took to arrive). Throws unless the server applied it.
+   */
+  pushPatientFrom(
+    email: string,
+    deviceId: string,
+    at?: { serverNow?: number; madeAgoMs?: number },
+  ): Promise<void>;
   token(email: string): Promise<string>;
   /** What the server's login answers `email` (the previous version of the app kept part of it). */
   login(email: string): Promise<LoginAnswer>;
@@ -151,6 +162,37 @@ export async function startClinic(appDir: string): Promise<Clinic> {
     },
     setClockAhead: (ms) => {
       clockAheadMs = ms;
+    },
+    async pushPatientFrom(email, deviceId, { serverNow = Date.now(), madeAgoMs = 0 } = {}) {
+      clockAheadMs = serverNow - Date.now();
+      try {
+        // Signed in at that time too: a token of today is not yet valid on a clock days behind.
+        const { token } = await login(email);
+        const res = await fetch(`${url}/v1/sync/push`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
+          body: JSON.stringify({
+            clientId: `client-${deviceId}`,
+            deviceId,
+            ops: [
+              {
+                opId: crypto.randomUUID(),
+                collection: 'patients',
+                type: 'create',
+                id: crypto.randomUUID(),
+                data: { name: `Patient from ${deviceId}` },
+                hlc: formatHlc({ ms: serverNow - madeAgoMs, counter: 0, node: deviceId }),
+              },
+            ],
+          }),
+        });
+        const body = (await res.json()) as { results?: Array<{ status: string }> };
+        const statuses = (body.results ?? []).map((r) => r.status);
+        if (statuses.join() !== 'applied')
+          throw new Error(`the push from ${deviceId} was not applied: ${JSON.stringify(body)}`);
+      } finally {
+        clockAheadMs = 0;
+      }
     },
     token: async (email) => (await login(email)).token,
     login,

@@ -2,7 +2,6 @@
 // the table of figures: a tablet that has not synced for days is named with its owner, and a
 // clinic whose devices all sync reads as such.
 import { describe, expect, it } from 'vitest';
-import { formatHlc } from '@outpost/core';
 import { chromiumAvailable, clinicSuite, screenshot, signIn } from './clinic-fixture';
 
 const day = 24 * 60 * 60 * 1000;
@@ -10,36 +9,11 @@ const day = 24 * 60 * 60 * 1000;
 describe.runIf(chromiumAvailable())("the statistics page's Needs attention", () => {
   const suite = clinicSuite();
 
-  /** Pushes one new patient from `deviceId`, made (by its clock) `madeAgoMs` before the server's now. */
-  async function pushFrom(email: string, deviceId: string, madeAgoMs: number, serverNow: number) {
-    const res = await fetch(`${suite.clinic.url}/v1/sync/push`, {
-      method: 'POST',
-      headers: {
-        'content-type': 'application/json',
-        authorization: `Bearer ${await suite.clinic.token(email)}`,
-      },
-      body: JSON.stringify({
-        clientId: `client-${deviceId}`,
-        deviceId,
-        ops: [
-          {
-            opId: crypto.randomUUID(),
-            collection: 'patients',
-            type: 'create',
-            id: crypto.randomUUID(),
-            data: { name: `Patient from ${deviceId}` },
-            hlc: formatHlc({ ms: serverNow - madeAgoMs, counter: 0, node: deviceId }),
-          },
-        ],
-      }),
-    });
-    const body = (await res.json()) as { results: Array<{ status: string }> };
-    expect(body.results.map((r) => r.status)).toEqual(['applied']);
-  }
-
   it('names a tablet silent for five days with its owner, and says so when every device syncs', async () => {
     // The nurse's tablet sends a change made ten minutes ago: a healthy clinic.
-    await pushFrom('nurse@clinic-a.test', 'tablet-nurse-01', 10 * 60 * 1000, Date.now());
+    await suite.clinic.pushPatientFrom('nurse@clinic-a.test', 'tablet-nurse-01', {
+      madeAgoMs: 10 * 60 * 1000,
+    });
 
     const context = await suite.browser.newContext();
     const page = await context.newPage();
@@ -56,13 +30,9 @@ describe.runIf(chromiumAvailable())("the statistics page's Needs attention", () 
     await context.close();
 
     // The midwife's tablet last synced five days (and an hour) ago, as the server's clock then said.
-    const fiveDaysAgo = Date.now() - 5 * day - 60 * 60 * 1000;
-    suite.clinic.setClockAhead(fiveDaysAgo - Date.now());
-    try {
-      await pushFrom('midwife@clinic-a.test', 'midwife-tablet-3f2a9c71', 0, fiveDaysAgo);
-    } finally {
-      suite.clinic.setClockAhead(0);
-    }
+    await suite.clinic.pushPatientFrom('midwife@clinic-a.test', 'midwife-tablet-3f2a9c71', {
+      serverNow: Date.now() - 5 * day - 60 * 60 * 1000,
+    });
 
     const again = await suite.browser.newContext();
     const admin = await again.newPage();
