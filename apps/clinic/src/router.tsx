@@ -43,31 +43,51 @@ function subscribe(listener: () => void): () => void {
   return () => listeners.delete(listener);
 }
 
+/** The path and query the browser's address bar holds (`/audit?collection=patients&record=…`). */
+const addressBar = () => location.pathname + location.search;
+
 /** The address the screen shows: the browser's may have moved already (back, forward). */
-let shown = location.pathname;
+let shown = addressBar();
 function show(): void {
-  shown = location.pathname;
+  shown = addressBar();
   for (const listener of listeners) listener();
 }
 
 // Back and forward have already moved the address when this runs; a person who chooses to stay
-// with what they typed gets the page's address back (the forward history goes with it).
+// with what they typed gets the page's address back (the forward history goes with it). Another
+// query of the same page (the audit log's filters) is no leaving.
 window.addEventListener('popstate', () => {
-  if (location.pathname !== shown && !confirmLeaving()) history.pushState(null, '', shown);
+  const leaving = location.pathname !== pathOf(shown);
+  if (leaving && !confirmLeaving()) history.pushState(null, '', shown);
   else show();
 });
 
-/** Moves to another page of the app, unless the person chooses to stay with unsaved typing. */
+/**
+ * Moves to another page of the app (a path, with a query if the page reads one), unless the person
+ * chooses to stay with unsaved typing. The same page with another query stays where it is scrolled.
+ */
 export function navigate(path: string): void {
-  if (path === location.pathname || !confirmLeaving()) return;
+  if (path === addressBar()) return;
+  const samePage = pathOf(path) === location.pathname;
+  if (!samePage && !confirmLeaving()) return;
   history.pushState(null, '', path);
   show();
-  window.scrollTo(0, 0);
+  if (!samePage) window.scrollTo(0, 0);
 }
 
-/** The address bar's path, as it is. */
+function pathOf(address: string): string {
+  const query = address.indexOf('?');
+  return query < 0 ? address : address.slice(0, query);
+}
+
+/** The address bar's path, as it is, without the query. */
 export function useAddress(): string {
-  return useSyncExternalStore(subscribe, () => shown);
+  return useSyncExternalStore(subscribe, () => pathOf(shown));
+}
+
+/** The address bar's query, as URLSearchParams read it (`?record=…`, or '' for none). */
+export function useQuery(): string {
+  return useSyncExternalStore(subscribe, () => shown.slice(pathOf(shown).length));
 }
 
 export function useRoute(): Route {
