@@ -98,7 +98,7 @@ function page(route: Route, session: Session, tokens: TokenSession, onSignOut: (
     case 'statistics':
       return <StatisticsPage tokens={tokens} canChange={isAdmin(session)} />;
     case 'audit':
-      return <AuditPage tokens={tokens} />;
+      return <AuditPage tokens={tokens} clinic={session.tenant} />;
     case 'sync':
       return (
         <section aria-labelledby="sync-heading">

@@ -1,53 +1,109 @@
-import { useEffect, useRef, useState } from 'react';
+import { useEffect, useMemo, useRef, useState } from 'react';
 import type { FormEvent } from 'react';
 import { auditResponseSchema } from '@outpost/core';
 import type { AuditLogEvent } from '@outpost/core';
 import type { TokenSession } from '@outpost/client';
-import { useNetworkStatus } from '@outpost/react';
+import { useNetworkStatus, useRecord } from '@outpost/react';
+import type { Patient } from '../records';
+import { today } from '../records';
+import { navigate, useQuery } from '../router';
 import { fetchJson } from '../server-json';
-import { eventWords, personWords, subjectWords } from './audit-words';
+import { auditCsv, auditCsvCap, auditCsvFileName, collectAuditEvents } from './audit-csv';
+import { eventWords, kindOf, kinds, personWords, subjectWords } from './audit-words';
 
-/** The actions the filter offers, as the server's `action` parameter takes them. */
-const actionChoices: ReadonlyArray<{ label: string; actions: string }> = [
-  { label: 'Everything', actions: '' },
+/**
+ * The actions the filter offers, as the server's `action` parameter takes them, and as the page's
+ * address names them (`what`).
+ */
+const actionChoices: ReadonlyArray<{ label: string; key: string; actions: string }> = [
+  { label: 'Everything', key: '', actions: '' },
   {
     label: 'Sign-ins and sign-outs',
+    key: 'sign-ins',
     actions: 'login,login-failed,refresh,refresh-failed,logout,sessions-ended',
   },
-  { label: 'Changes sent', actions: 'push-op' },
-  { label: 'Overrides not allowed', actions: 'override-ignored' },
-  { label: 'Conflict resolutions', actions: 'resolve,undo' },
-  { label: 'Refused requests', actions: 'refused' },
-  { label: 'Files', actions: 'file-upload,file-delete' },
-  { label: 'Settings', actions: 'setting-changed' },
+  { label: 'Changes sent', key: 'changes', actions: 'push-op' },
+  { label: 'Overrides not allowed', key: 'overrides', actions: 'override-ignored' },
+  { label: 'Conflict resolutions', key: 'resolutions', actions: 'resolve,undo' },
+  { label: 'Refused requests', key: 'refused', actions: 'refused' },
+  { label: 'Files', key: 'files', actions: 'file-upload,file-delete' },
+  { label: 'Settings', key: 'settings', actions: 'setting-changed' },
 ];
 
 interface Filters {
   person: string;
   device: string;
-  actions: string;
+  /** An `actionChoices` key; '' for everything. */
+  what: string;
   /** YYYY-MM-DD, the day's start on this tablet's clock; '' for none. */
   from: string;
   /** YYYY-MM-DD, inclusive: up to the next day's start. */
   to: string;
+  /** The kind of record, as the server names its collection (`patients`); '' for any. */
+  collection: string;
+  /** One record's id; '' for any. */
+  record: string;
 }
-const noFilters: Filters = { person: '', device: '', actions: '', from: '', to: '' };
+const noFilters: Filters = { person: '', device: '', what: '', from: '', to: '', collection: '', record: '' };
 
-/** The query of a page: the filters as the server reads them, and where the last page ended. */
-function queryOf(filters: Filters, cursor: string | null): string {
+/** The address's name of each filter: `/audit?collection=patients&record=…` opens one record's history. */
+const addressNames: Readonly<Record<keyof Filters, string>> = {
+  person: 'person',
+  device: 'device',
+  what: 'what',
+  from: 'from',
+  to: 'to',
+  collection: 'collection',
+  record: 'record',
+};
+
+const isDay = (text: string) => /^\d{4}-\d{2}-\d{2}$/.test(text);
+
+/** The filters an address carries; what cannot be a filter (a misspelt choice, a day that is none) is left out. */
+function filtersOf(query: string): Filters {
+  const params = new URLSearchParams(query);
+  const read = (name: keyof Filters) => (params.get(addressNames[name]) ?? '').trim();
+  const what = read('what');
+  return {
+    person: read('person'),
+    device: read('device'),
+    what: actionChoices.some((c) => c.key === what) ? what : '',
+    from: isDay(read('from')) ? read('from') : '',
+    to: isDay(read('to')) ? read('to') : '',
+    collection: read('collection'),
+    record: read('record'),
+  };
+}
+
+/** The page's address for `filters`: `/audit` with the filters set, so a reload or a link shows the same. */
+function addressOf(filters: Filters): string {
   const params = new URLSearchParams();
-  const person = filters.person.trim();
+  for (const name of Object.keys(addressNames) as Array<keyof Filters>) {
+    const value = filters[name].trim();
+    if (value !== '') params.set(addressNames[name], value);
+  }
+  const query = params.toString();
+  return query === '' ? '/audit' : `/audit?${query}`;
+}
+
+/** The query of a page: the filters as the server reads them, where the last page ended, how many. */
+function queryOf(filters: Filters, cursor: string | null, limit?: number): string {
+  const params = new URLSearchParams();
   // An email has an @; anything else is taken for a user id.
-  if (person !== '') params.set(person.includes('@') ? 'email' : 'userId', person);
-  if (filters.device.trim() !== '') params.set('deviceId', filters.device.trim());
-  if (filters.actions !== '') params.set('action', filters.actions);
+  if (filters.person !== '') params.set(filters.person.includes('@') ? 'email' : 'userId', filters.person);
+  if (filters.device !== '') params.set('deviceId', filters.device);
+  const actions = actionChoices.find((c) => c.key === filters.what)?.actions ?? '';
+  if (actions !== '') params.set('action', actions);
   if (filters.from !== '') params.set('from', new Date(`${filters.from}T00:00`).toISOString());
   if (filters.to !== '') {
     const next = new Date(`${filters.to}T00:00`);
     next.setDate(next.getDate() + 1);
     params.set('to', next.toISOString());
   }
+  if (filters.collection !== '') params.set('collection', filters.collection);
+  if (filters.record !== '') params.set('recordId', filters.record);
   if (cursor !== null) params.set('cursor', cursor);
+  if (limit !== undefined) params.set('limit', String(limit));
   return params.toString();
 }
 
@@ -56,20 +112,50 @@ interface Listing {
   nextCursor: string | null;
 }
 
+/** Where "Save as CSV" stands. */
+type Saving =
+  | { state: 'idle' }
+  | { state: 'fetching'; fetched: number }
+  | { state: 'saved'; count: number; capped: boolean; file: string }
+  | { state: 'failed'; message: string };
+
+/** Hands `text` to the browser as a file named `name` to save. */
+function download(name: string, text: string): void {
+  // A byte-order mark first: a spreadsheet then reads the file as UTF-8 (the words' ’ and “”).
+  const blob = new Blob(['\uFEFF', text], { type: 'text/csv;charset=utf-8' });
+  const link = document.createElement('a');
+  link.href = URL.createObjectURL(blob);
+  link.download = name;
+  link.click();
+  // The browser has the file once the click is handled; the address is not needed after.
+  setTimeout(() => URL.revokeObjectURL(link.href), 0);
+}
+
+const count = (n: number) => `${n.toLocaleString()} ${n === 1 ? 'event' : 'events'}`;
+
 /**
  * The clinic's audit trail, from the server, for administrators: who signed in, which changes each
- * device sent and what came of them, refusals; newest first, a page at a time. Names no patient:
- * the server's trail holds no record contents.
+ * device sent and what came of them, refusals; newest first, a page at a time. The filters applied
+ * are the page's address, so a link (a patient's page: one record's history) or a reload shows the
+ * same. Names no patient from the log: the server's trail holds no record contents; a record's
+ * history is named from what this device holds.
  */
-export function AuditPage({ tokens }: { tokens: TokenSession }) {
+export function AuditPage({ tokens, clinic }: { tokens: TokenSession; clinic: string }) {
   const { isOnline } = useNetworkStatus();
-  const [draft, setDraft] = useState<Filters>(noFilters);
-  const [filters, setFilters] = useState<Filters>(noFilters);
+  const query = useQuery();
+  const filters = useMemo(() => filtersOf(query), [query]);
+  const [draft, setDraft] = useState<Filters>(filters);
+  /** Counts "Show" pressed: the first page again, even with the filters unchanged. */
+  const [asks, setAsks] = useState(0);
   const [listing, setListing] = useState<Listing | null>(null);
   const [loading, setLoading] = useState(false);
   const [error, setError] = useState<string | null>(null);
+  const [saving, setSaving] = useState<Saving>({ state: 'idle' });
   /** Counts the listings asked for: the answer of one a newer one replaced is dropped. */
   const asked = useRef(0);
+
+  // Back, forward or a link changed the filters: the form shows those applied.
+  useEffect(() => setDraft(filters), [filters]);
 
   const load = async (cursor: string | null) => {
     const mine = cursor === null ? ++asked.current : asked.current;
@@ -93,12 +179,17 @@ export function AuditPage({ tokens }: { tokens: TokenSession }) {
 
   useEffect(() => {
     if (isOnline) void load(null);
-    // The first page again when the filters change, and when the network comes back.
-  }, [isOnline, tokens, filters]);
+    // The first page again when the filters change, "Show" is pressed, and the network comes back.
+  }, [isOnline, tokens, filters, asks]);
 
+  const apply = (next: Filters) => {
+    setDraft(next);
+    navigate(addressOf(next));
+    setAsks((n) => n + 1);
+  };
   const show = (event: FormEvent) => {
     event.preventDefault();
-    setFilters({ ...draft });
+    apply(draft);
   };
   const field = (name: keyof Filters) => ({
     name,
@@ -106,6 +197,27 @@ export function AuditPage({ tokens }: { tokens: TokenSession }) {
     onChange: (e: { target: { value: string } }) => setDraft((d) => ({ ...d, [name]: e.target.value })),
   });
 
+  const saveCsv = async () => {
+    const chosen = filters;
+    setSaving({ state: 'fetching', fetched: 0 });
+    try {
+      const { events, capped } = await collectAuditEvents(
+        (cursor, limit) =>
+          fetchJson(`/v1/audit?${queryOf(chosen, cursor, limit)}`, tokens, (b) =>
+            auditResponseSchema.parse(b),
+          ),
+        auditCsvCap,
+        (fetched) => setSaving({ state: 'fetching', fetched }),
+      );
+      const file = auditCsvFileName(clinic, today());
+      download(file, auditCsv(events));
+      setSaving({ state: 'saved', count: events.length, capped, file });
+    } catch (err) {
+      setSaving({ state: 'failed', message: err instanceof Error ? err.message : String(err) });
+    }
+  };
+
+  const unknownKind = filters.collection !== '' && !(filters.collection in kinds);
   return (
     <section aria-labelledby="audit-heading">
       <h1 id="audit-heading">Audit log</h1>
@@ -113,6 +225,18 @@ export function AuditPage({ tokens }: { tokens: TokenSession }) {
         What happened on the server, newest first: sign-ins, the changes each device sent and what came of
         them, refused requests. It names people, devices and records, never what a record says.
       </p>
+      {filters.collection !== '' || filters.record !== '' ? (
+        <p className="record-filter">
+          <RecordWords collection={filters.collection} id={filters.record} />{' '}
+          <button
+            type="button"
+            className="link-button"
+            onClick={() => apply({ ...filters, collection: '', record: '' })}
+          >
+            Every record
+          </button>
+        </p>
+      ) : null}
       <form aria-label="Audit filters" onSubmit={show}>
         <div className="fields">
           <label>
@@ -125,9 +249,9 @@ export function AuditPage({ tokens }: { tokens: TokenSession }) {
           </label>
           <label>
             What
-            <select {...field('actions')}>
+            <select {...field('what')}>
               {actionChoices.map((c) => (
-                <option key={c.label} value={c.actions}>
+                <option key={c.key} value={c.key}>
                   {c.label}
                 </option>
               ))}
@@ -141,23 +265,44 @@ export function AuditPage({ tokens }: { tokens: TokenSession }) {
             To
             <input {...field('to')} type="date" />
           </label>
+          <label>
+            Kind of record
+            <select {...field('collection')}>
+              <option value="">Any</option>
+              {Object.entries(kinds).map(([collection, kind]) => (
+                <option key={collection} value={collection}>
+                  {kind}
+                </option>
+              ))}
+              {/* A kind a link named that this app does not know of: shown as the server calls it. */}
+              {unknownKind ? <option value={filters.collection}>{filters.collection}</option> : null}
+            </select>
+          </label>
+          <label>
+            Record id
+            <input {...field('record')} maxLength={128} />
+          </label>
         </div>
         <div className="buttons">
           <button type="submit" disabled={!isOnline}>
             Show
           </button>
+          <button type="button" disabled={!isOnline} onClick={() => apply(noFilters)}>
+            Clear filters
+          </button>
           <button
             type="button"
-            disabled={!isOnline}
-            onClick={() => {
-              setDraft(noFilters);
-              setFilters(noFilters);
-            }}
+            disabled={!isOnline || saving.state === 'fetching'}
+            onClick={() => void saveCsv()}
           >
-            Clear filters
+            Save as CSV
           </button>
         </div>
       </form>
+      {!isOnline && listing !== null ? (
+        <p className="muted">The audit log comes from the server: connect to save it as CSV.</p>
+      ) : null}
+      <SavingWords saving={saving} />
       {!isOnline && listing === null ? (
         <p role="status">The audit log comes from the server: connect to see it.</p>
       ) : null}
@@ -214,5 +359,54 @@ export function AuditPage({ tokens }: { tokens: TokenSession }) {
       ) : null}
       {loading ? <p role="status">Fetching the audit log…</p> : null}
     </section>
+  );
+}
+
+/** How "Save as CSV" went, in words. */
+function SavingWords({ saving }: { saving: Saving }) {
+  switch (saving.state) {
+    case 'idle':
+      return null;
+    case 'fetching':
+      return <p role="status">Fetching the events to save… {count(saving.fetched)} so far.</p>;
+    case 'saved':
+      return (
+        <p role="status">
+          {saving.capped
+            ? `Saved the newest ${count(saving.count)} in ${saving.file}: more match these filters. Narrow them (From, To) to save the older ones.`
+            : `Saved ${count(saving.count)} in ${saving.file}.`}
+        </p>
+      );
+    case 'failed':
+      return (
+        <p role="alert" className="error">
+          Could not save the audit log: {saving.message}
+        </p>
+      );
+  }
+}
+
+/** Whose history the page shows, in words: a patient this device holds by name, else the kind and id. */
+function RecordWords({ collection, id }: { collection: string; id: string }) {
+  if (id === '') return <>Only {kindOf(collection)} records.</>;
+  if (collection === 'patients') return <PatientWords id={id} />;
+  return (
+    <>
+      History of one record: the {kindOf(collection === '' ? null : collection)} <code>{id}</code>.
+    </>
+  );
+}
+
+/** A patient's name, from this device (the audit log has none); their id when the device holds them not. */
+function PatientWords({ id }: { id: string }) {
+  const patient = useRecord<Patient>('patients', id);
+  return patient === null ? (
+    <>
+      History of one record: the patient <code>{id}</code>, not on this device.
+    </>
+  ) : (
+    <>
+      History of one record: the patient <strong>{patient.data.name}</strong> <code>{id}</code>.
+    </>
   );
 }
