@@ -4,6 +4,7 @@ import { useFetchedRecord, useSyncClient } from '@outpost/react';
 import type { FetchedRecord } from '@outpost/react';
 import type { Patient } from '../records';
 import { Link } from '../router';
+import { isAdmin } from '../session';
 import type { Session } from '../session';
 import { useAction } from '../use-action';
 import { sameValues, useDraft } from '../use-draft';
@@ -36,6 +37,14 @@ export function PatientPage({ id, session }: { id: string; session: Session }) {
       ) : (
         <p className="muted">Synced, version {patient.version}</p>
       )}
+      {/* Administrators read the audit log (a clinician's request for it is refused): who changed this record. */}
+      {isAdmin(session) ? (
+        <p>
+          <Link href={`/audit?collection=patients&record=${encodeURIComponent(patient.id)}`}>
+            Audit log of this patient
+          </Link>
+        </p>
+      ) : null}
       <PatientDetails id={patient.id} patient={patient.data} />
       <EncountersSection patientId={patient.id} session={session} />
       <PrescriptionsSection patientId={patient.id} />
