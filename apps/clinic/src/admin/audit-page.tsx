@@ -57,7 +57,13 @@ const addressNames: Readonly<Record<keyof Filters, string>> = {
   record: 'record',
 };
 
-const isDay = (text: string) => /^\d{4}-\d{2}-\d{2}$/.test(text);
+/** Whether `text` is a day that exists, YYYY-MM-DD (a date field's value): 2026-02-30 is none. */
+function isDay(text: string): boolean {
+  if (!/^\d{4}-\d{2}-\d{2}$/.test(text)) return false;
+  const [y, m, d] = text.split('-').map(Number);
+  const day = new Date(`${text}T00:00`);
+  return day.getFullYear() === y && day.getMonth() + 1 === m && day.getDate() === d;
+}
 
 /** The filters an address carries; what cannot be a filter (a misspelt choice, a day that is none) is left out. */
 function filtersOf(query: string): Filters {
@@ -217,7 +223,7 @@ export function AuditPage({ tokens, clinic }: { tokens: TokenSession; clinic: st
     }
   };
 
-  const unknownKind = filters.collection !== '' && !(filters.collection in kinds);
+  const unknownKind = filters.collection !== '' && !Object.hasOwn(kinds, filters.collection);
   return (
     <section aria-labelledby="audit-heading">
       <h1 id="audit-heading">Audit log</h1>

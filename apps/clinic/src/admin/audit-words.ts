@@ -11,7 +11,11 @@ export const kinds: Readonly<Record<string, string>> = {
   prescriptions: 'prescription',
 };
 export const kindOf = (collection: string | null) =>
-  collection === null ? 'record' : (kinds[collection] ?? collection);
+  collection === null
+    ? 'record'
+    : Object.hasOwn(kinds, collection)
+      ? (kinds[collection] ?? collection)
+      : collection;
 
 /** Why the server refused a change, by its code, in a clinician's words. */
 function refusalWords(code: string, collection: string | null): string {
