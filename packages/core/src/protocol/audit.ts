@@ -20,6 +20,8 @@ export const auditActions = [
   'file-upload',
   'file-delete',
   'setting-changed',
+  'user-created',
+  'user-changed',
 ] as const;
 export type AuditAction = (typeof auditActions)[number];
 
