@@ -102,6 +102,11 @@ export const auditEventSchema = z.object({
   opType: z.string().optional(),
   collection: z.string().nullable(),
   recordId: z.string().nullable(),
+  /**
+   * For an event whose record is a person (`user-created`, `user-changed`, `sessions-ended`): that
+   * person's email, while the clinic holds them (decision 0044). Absent from older servers.
+   */
+  recordEmail: z.string().nullable().optional(),
   /** For `refused`: the route as registered (`GET /v1/conflicts/:id`), never the URL. */
   route: z.string().nullable(),
   /**

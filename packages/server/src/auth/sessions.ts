@@ -21,7 +21,8 @@ export interface SessionSettings {
 }
 
 /** What a refresh token stops being taken for; the audit's outcome of a refused refresh. */
-export type RefreshRefusal = 'malformed' | 'unknown' | 'expired' | 'revoked' | 'reused' | 'user-unknown';
+export type RefreshRefusal =
+  'malformed' | 'unknown' | 'expired' | 'revoked' | 'reused' | 'user-unknown' | 'user-disabled';
 
 export type RefreshOutcome =
   | {
@@ -123,6 +124,9 @@ export class Sessions {
       // The user as stored now: removed (or moved to another tenant) ends the family; roles are current.
       const user = await use.user(row.userId);
       if (!user || user.tenant !== row.tenant) return refuse('user-unknown', true);
+      // Disabled by an administrator (decision 0044): their families were revoked then; a token
+      // that was exchanged meanwhile ends here.
+      if (user.disabled) return refuse('user-disabled', true);
       if (row.usedAt === null) {
         if (await use.markUsed(hash, nextHash, at)) {
           const refreshExpiresAt = this.expiryOf(row.familyIssuedAt, now);

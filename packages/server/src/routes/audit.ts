@@ -11,6 +11,9 @@ export interface AuditRouteOptions {
   jwtSecret: string;
 }
 
+/** Events whose record is a person of the clinic: their email is answered beside the id. */
+const aboutPeople = new Set(['user-created', 'user-changed', 'sessions-ended']);
+
 function toWireEvent(e: AuditEntry, emails: ReadonlyMap<string, string>): AuditLogEvent {
   return {
     ...(e.seq !== undefined ? { seq: e.seq } : {}),
@@ -23,6 +26,9 @@ function toWireEvent(e: AuditEntry, emails: ReadonlyMap<string, string>): AuditL
     ...(e.opType !== undefined ? { opType: e.opType } : {}),
     collection: e.collection,
     recordId: e.recordId,
+    ...(aboutPeople.has(e.action)
+      ? { recordEmail: e.recordId === null ? null : (emails.get(e.recordId) ?? null) }
+      : {}),
     route: e.route,
     outcome: e.outcome,
   };
@@ -71,7 +77,10 @@ export async function auditRoutes(app: FastifyInstance, { jwtSecret }: AuditRout
     const shown = page.slice(0, query.limit);
     const emails = await store.emailsOf(
       auth.tenant,
-      shown.flatMap((e) => (e.userId === '' ? [] : [e.userId])),
+      shown.flatMap((e) => [
+        ...(e.userId === '' ? [] : [e.userId]),
+        ...(aboutPeople.has(e.action) && e.recordId !== null ? [e.recordId] : []),
+      ]),
     );
     const last = shown.at(-1);
     const nextCursor =

@@ -51,7 +51,9 @@ export async function authRoutes(
     // Verify against a dummy hash when the email is unknown: the answer takes as long either way.
     const ok = await verifyPassword(password, user?.passwordHash ?? (await dummyPasswordHash()));
     const at = now().toISOString();
-    if (!user || !ok) {
+    // A disabled person (decision 0044) gets the answer a wrong password gets: nobody learns from it
+    // that the account exists. The audit tells the clinic which it was.
+    if (!user || !ok || user.disabledAt !== null) {
       if (user) {
         await store.audit([
           {
@@ -62,7 +64,7 @@ export async function authRoutes(
             action: 'login-failed',
             collection: null,
             recordId: null,
-            outcome: 'wrong-password',
+            outcome: ok ? 'disabled' : 'wrong-password',
           },
         ]);
       }

@@ -543,6 +543,16 @@ function migrations(kind: DatabaseKind): Record<string, Migration> {
           .execute();
       },
     },
+    '0020_people': {
+      async up(db: Kysely<unknown>) {
+        // A clinic's administrators manage its people (decision 0044). A person who leaves is
+        // disabled, never deleted, so the audit trail keeps naming them: null while they may sign
+        // in. `created_at` was there from the start.
+        await db.schema.alterTable('users').addColumn('disabled_at', 'text').execute();
+        // The clinic's people, listed per tenant.
+        await db.schema.createIndex('users_by_tenant').on('users').columns(['tenant', 'email']).execute();
+      },
+    },
   };
 }
 

@@ -30,6 +30,8 @@ export interface RefreshTokenUser {
   roles: string[];
   /** How many times every session of the user was ended: the access token issued now carries it. */
   sessionGeneration: number;
+  /** Disabled by an administrator (decision 0044): refused like a removed user. */
+  disabled: boolean;
 }
 
 /** What ending every session of a user did. */
@@ -188,7 +190,7 @@ export class RefreshTokenUse {
   async user(id: string): Promise<RefreshTokenUser | null> {
     const row = await this.trx
       .selectFrom('users')
-      .select(['id', 'tenant', 'roles', 'session_generation'])
+      .select(['id', 'tenant', 'roles', 'session_generation', 'disabled_at'])
       .where('id', '=', id)
       .executeTakeFirst();
     return row
@@ -197,6 +199,7 @@ export class RefreshTokenUse {
           tenant: row.tenant,
           roles: JSON.parse(row.roles) as string[],
           sessionGeneration: Number(row.session_generation),
+          disabled: row.disabled_at !== null,
         }
       : null;
   }
@@ -205,7 +208,7 @@ export class RefreshTokenUse {
 /** PostgreSQL's codes for a transaction it gave up on so another could go on: worth running again. */
 const retryable = new Set(['40P01', '40001']);
 
-function isRetryable(err: unknown): boolean {
+export function isRetryable(err: unknown): boolean {
   return (
     typeof err === 'object' &&
     err !== null &&

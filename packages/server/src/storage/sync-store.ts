@@ -18,6 +18,7 @@ import { CachedInserts } from './cached-inserts';
 import { ReadScopes } from './read-scopes';
 import { RefreshTokenStore } from './refresh-tokens';
 import { TenantSettingsStore } from './tenant-settings';
+import { PeopleStore } from './people';
 import { recentDeviceOps } from './device-health';
 import type { RecentDeviceOps } from './device-health';
 import { changesChannel, decodeNotice, encodeNotice } from './change-notices';
@@ -172,6 +173,8 @@ export interface StoredUser {
   roles: string[];
   /** How many times every session of the user was ended (POST /v1/auth/end-sessions). */
   sessionGeneration: number;
+  /** When an administrator disabled them (decision 0044): a disabled person cannot sign in. */
+  disabledAt: string | null;
 }
 
 export interface AuditEvent {
@@ -1069,6 +1072,8 @@ export class SyncStore {
   readonly refreshTokens: RefreshTokenStore;
   /** Each clinic's own settings: its alert thresholds (decision 0042). */
   readonly tenantSettings: TenantSettingsStore;
+  /** Each clinic's people, as its administrators manage them (decision 0044). */
+  readonly people: PeopleStore;
 
   constructor(
     private readonly database: Database,
@@ -1077,6 +1082,7 @@ export class SyncStore {
     this.readScopes = new ReadScopes(database.db);
     this.refreshTokens = new RefreshTokenStore(database.db);
     this.tenantSettings = new TenantSettingsStore(database.db);
+    this.people = new PeopleStore(database.db, database.kind);
   }
 
   /**
@@ -1499,11 +1505,12 @@ export class SyncStore {
       passwordHash: row.password_hash,
       roles: JSON.parse(row.roles) as string[],
       sessionGeneration: Number(row.session_generation),
+      disabledAt: row.disabled_at ?? null,
     };
   }
 
   /** Creates the user, or leaves an existing one with that email untouched. Returns whether it was new. */
-  async createUser(user: Omit<StoredUser, 'sessionGeneration'>, at: string): Promise<boolean> {
+  async createUser(user: Omit<StoredUser, 'sessionGeneration' | 'disabledAt'>, at: string): Promise<boolean> {
     const res = await this.database.db
       .insertInto('users')
       .values({

@@ -143,6 +143,8 @@ export interface Tables {
     created_at: string;
     /** How many times every session of the user was ended (migration 0018). */
     session_generation: Generated<number>;
+    /** When an administrator disabled the person (migration 0020); null while they may sign in. */
+    disabled_at: ColumnType<string | null, string | null | undefined, string | null>;
   };
   devices: {
     tenant: string;

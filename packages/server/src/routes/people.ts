@@ -1,0 +1,173 @@
+import type { FastifyInstance } from 'fastify';
+import type { z } from 'zod';
+import {
+  describeIssues,
+  isPersonId,
+  newPersonRequestSchema,
+  outpostError,
+  personChangeRequestSchema,
+  uuidv7,
+} from '@outpost/core';
+import type { PeopleResponse, Person, PersonResponse, Schema } from '@outpost/core';
+import { hashPassword } from '../auth/passwords';
+import type { AuthContext } from '../auth/tokens';
+import { caller } from '../http/caller';
+import type { PersonChangeRefusal, PersonRow } from '../storage/people';
+import { insertAudit } from '../storage/sync-store';
+
+/** The roles a clinic may give: those its schema names in any permission, and the administrators'. */
+export function rolesOf(schema: Schema, adminRoles: readonly string[]): string[] {
+  const named = new Set<string>(adminRoles);
+  for (const name of schema.collectionNames)
+    for (const role of Object.keys(schema.collection(name)?.permissions ?? {})) named.add(role);
+  return [...named].sort();
+}
+
+const refusals: Record<PersonChangeRefusal, string> = {
+  'self-disable': 'you cannot disable yourself: ask another administrator',
+  'self-demote': 'you cannot take your own administrator role away: ask another administrator',
+  'last-admin-disable':
+    "this is the clinic's last enabled administrator: make someone else an administrator first",
+  'last-admin-demote':
+    "this is the clinic's last enabled administrator: make someone else an administrator first",
+};
+
+/**
+ * Parses a request body, or refuses it with 400 whose message is what is wrong in words
+ * ("password must be at least 12 characters"): the app shows it to the administrator as it is.
+ */
+function parseBody<S extends z.ZodType>(schema: S, value: unknown): z.output<S> {
+  const parsed = schema.safeParse(value);
+  if (!parsed.success)
+    throw outpostError(
+      'VALIDATION_FAILED',
+      parsed.error.issues.map((i) => i.message).join('; '),
+      describeIssues(parsed.error),
+    );
+  return parsed.data;
+}
+
+function wire(p: PersonRow): Person {
+  return {
+    id: p.id,
+    email: p.email,
+    roles: p.roles,
+    disabled: p.disabledAt !== null,
+    disabledAt: p.disabledAt,
+    createdAt: p.createdAt,
+  };
+}
+
+/**
+ * `GET` and `POST /v1/admin/users`, `PATCH /v1/admin/users/:id` (an addition to PROTOCOL.md,
+ * docs/server.md; decision 0044): a clinic's administrators list, add and change its people. The
+ * tenant is the token's; nobody is deleted (a person who leaves is disabled); a new password, other
+ * roles or a disabling end every session of the person at once.
+ */
+export async function peopleRoutes(app: FastifyInstance): Promise<void> {
+  const { store, adminRoles, endedSessions, schemaFor, now } = app.outpost;
+
+  /** The caller, refused before anything is read or parsed when not an administrator. */
+  const administrator = (request: { auth: AuthContext | null }): AuthContext => {
+    const auth = caller(request);
+    if (!auth.roles.some((r) => adminRoles.includes(r)))
+      throw outpostError('FORBIDDEN', "a clinic's people are managed by its administrators");
+    return auth;
+  };
+
+  /** Roles the clinic's schema does not name are refused: a typo would make a person who can do nothing. */
+  const checkRoles = (tenant: string, roles: readonly string[]): void => {
+    const known = rolesOf(schemaFor(tenant), adminRoles);
+    const unknown = roles.filter((r) => !known.includes(r));
+    if (unknown.length > 0)
+      throw outpostError(
+        'VALIDATION_FAILED',
+        `unknown role ${unknown.map((r) => JSON.stringify(r)).join(', ')}: this clinic's roles are ${known.join(', ')}`,
+        { roles: known },
+      );
+  };
+
+  app.get('/v1/admin/users', async (request): Promise<PeopleResponse> => {
+    const auth = administrator(request);
+    const people = await store.people.list(auth.tenant);
+    return {
+      people: people.map(wire),
+      roles: rolesOf(schemaFor(auth.tenant), adminRoles),
+      adminRoles: [...adminRoles],
+    };
+  });
+
+  app.post('/v1/admin/users', async (request, reply): Promise<PersonResponse> => {
+    const auth = administrator(request);
+    const { email, password, roles } = parseBody(newPersonRequestSchema, request.body);
+    checkRoles(auth.tenant, roles);
+    const passwordHash = await hashPassword(password);
+    const at = now().toISOString();
+    const person = await store.people.create(
+      { id: uuidv7(now().getTime()), tenant: auth.tenant, email, passwordHash, roles },
+      at,
+      (trx, created) =>
+        insertAudit(trx, [
+          {
+            tenant: auth.tenant,
+            at,
+            userId: auth.userId,
+            deviceId: null,
+            action: 'user-created',
+            collection: null,
+            recordId: created.id,
+            outcome: 'ok',
+          },
+        ]),
+    );
+    // Any clinic's: login is by email alone, so one email names one person everywhere.
+    if (person === null) throw outpostError('CONFLICT', 'someone already signs in with this email');
+    void reply.status(201);
+    return { person: wire(person) };
+  });
+
+  app.patch('/v1/admin/users/:id', async (request): Promise<PersonResponse> => {
+    const auth = administrator(request);
+    const { id } = request.params as { id: string };
+    const change = parseBody(personChangeRequestSchema, request.body);
+    if (change.roles !== undefined) checkRoles(auth.tenant, change.roles);
+    // Another clinic's person, or an id that names nobody: no one here, never looked up elsewhere.
+    if (!isPersonId(id)) throw outpostError('NOT_FOUND', 'no such person');
+    const passwordHash = change.password === undefined ? undefined : await hashPassword(change.password);
+    const at = now().toISOString();
+    const outcome = await store.people.change(
+      auth.tenant,
+      id,
+      {
+        ...(change.roles !== undefined ? { roles: change.roles } : {}),
+        ...(passwordHash !== undefined ? { passwordHash } : {}),
+        ...(change.disabled !== undefined ? { disabled: change.disabled } : {}),
+      },
+      { callerId: auth.userId, adminRoles },
+      at,
+      async (trx, person, changed) => {
+        if (changed.length === 0) return;
+        await insertAudit(trx, [
+          {
+            tenant: auth.tenant,
+            at,
+            userId: auth.userId,
+            deviceId: null,
+            action: 'user-changed',
+            collection: null,
+            recordId: person.id,
+            outcome: changed.join(','),
+          },
+        ]);
+      },
+    );
+    if (!outcome.ok) {
+      if (outcome.reason === 'not-found') throw outpostError('NOT_FOUND', 'no such person');
+      throw outpostError('CONFLICT', refusals[outcome.reason]);
+    }
+    // Refused on this instance from now on; on the others once they read the person again (5 s).
+    if (outcome.sessionGeneration !== null)
+      endedSessions.ended(auth.tenant, id, outcome.sessionGeneration, now().getTime());
+    return { person: wire(outcome.person) };
+  });
+}
