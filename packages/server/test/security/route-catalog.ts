@@ -378,6 +378,72 @@ export const routeCatalog: RouteCase[] = [
   },
   {
     method: 'GET',
+    url: '/v1/admin/users',
+    fuzz: { as: 'admin', examples: () => [{}] },
+    matrix: {
+      request: () => ({}),
+      // Another clinic's administrator lists its own people, never clinic-a's.
+      otherTenant: 'own-only',
+      lacking: { caller: 'clinician', permission: 'an administrator role', expect: 'forbidden' },
+    },
+  },
+  {
+    method: 'POST',
+    url: '/v1/admin/users',
+    fuzz: {
+      as: 'admin',
+      examples: (_w, n) => [
+        {
+          body: {
+            email: `fuzz-${n}@clinic-a.test`,
+            password: 'a long fuzzed password',
+            roles: ['clinician'],
+          },
+        },
+        {
+          body: {
+            email: `Fuzz.Admin-${n}@Clinic-A.test `,
+            password: 'x'.repeat(12),
+            roles: ['admin', 'clinician'],
+          },
+        },
+      ],
+    },
+    matrix: {
+      request: (_w, _target, nonce) => ({
+        body: {
+          email: `matrix-${nonce}@clinic.test`,
+          password: 'a long matrix password',
+          roles: ['clinician'],
+        },
+      }),
+      // Another clinic's administrator adds a person to its own clinic: clinic-a's people stay as they were.
+      otherTenant: 'own-only',
+      lacking: { caller: 'clinician', permission: 'an administrator role', expect: 'forbidden' },
+    },
+  },
+  {
+    method: 'PATCH',
+    url: '/v1/admin/users/:id',
+    fuzz: {
+      as: 'admin',
+      // The locum, never the nurse or the administrator whose tokens the rest of the run uses.
+      examples: (w) => [
+        { params: { id: w.locumId }, body: { roles: ['clinician'] } },
+        { params: { id: w.locumId }, body: { disabled: false } },
+        { params: { id: w.locumId }, body: { password: 'a long new password', disabled: true } },
+      ],
+    },
+    matrix: {
+      request: (_w, target) => ({ params: { id: target }, body: { disabled: true } }),
+      target: (w) => w.locumId,
+      // Another clinic's administrator: no such person, as for one who never existed.
+      otherTenant: 'hidden',
+      lacking: { caller: 'clinician', permission: 'an administrator role', expect: 'forbidden' },
+    },
+  },
+  {
+    method: 'GET',
     url: '/v1/audit',
     fuzz: {
       as: 'admin',
