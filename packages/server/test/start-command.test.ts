@@ -152,6 +152,71 @@ describe('npm start', () => {
     }
   });
 
+  it("with OUTPOST_ADMIN_* and OUTPOST_DEMO=0 creates the clinic's first administrator, who adds a person; a restart leaves them as they are; one variable alone stops it", async () => {
+    const port = await freePort();
+    const ownData = mkdtempSync(join(tmpdir(), 'outpost-start-admin-'));
+    const base = `http://127.0.0.1:${port}`;
+    const adminEnv = {
+      OUTPOST_DEMO: '0',
+      OUTPOST_ADMIN_EMAIL: 'Head@Hillside.test',
+      OUTPOST_ADMIN_PASSWORD: 'hillside first password',
+      OUTPOST_ADMIN_TENANT: 'hillside',
+    };
+    const signIn = (email: string, password: string) =>
+      fetch(`${base}/v1/auth/login`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ email, password }),
+      });
+    try {
+      const first = await started(ownData, port, adminEnv);
+      children.push(first.child);
+      expect(first.output()).toContain('Created the administrator head@hillside.test of hillside');
+      expect(first.output()).not.toContain('hillside first password');
+      const login = await signIn('head@hillside.test', 'hillside first password');
+      expect(login.status).toBe(200);
+      const { token, user } = (await login.json()) as {
+        token: string;
+        user: { tenant: string; roles: string[] };
+      };
+      expect(user).toMatchObject({ tenant: 'hillside', roles: ['admin'] });
+      const added = await fetch(`${base}/v1/admin/users`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
+        body: JSON.stringify({
+          email: 'nurse@hillside.test',
+          password: 'nurse first password',
+          roles: ['clinician'],
+        }),
+      });
+      expect(added.status).toBe(201);
+      await added.body?.cancel();
+      expect((await signIn('nurse@hillside.test', 'nurse first password')).status).toBe(200);
+      await stopCommand(first.child);
+
+      // Started again with another password in the variable: the administrator is left as they are.
+      const second = await started(ownData, port, {
+        ...adminEnv,
+        OUTPOST_ADMIN_PASSWORD: 'another password now',
+      });
+      children.push(second.child);
+      expect(second.output()).toContain('head@hillside.test (OUTPOST_ADMIN_EMAIL) already signs in');
+      expect((await signIn('head@hillside.test', 'hillside first password')).status).toBe(200);
+      expect((await signIn('head@hillside.test', 'another password now')).status).toBe(401);
+      await stopCommand(second.child);
+
+      const alone = start(ownData, port, { OUTPOST_DEMO: '0', OUTPOST_ADMIN_EMAIL: 'head@hillside.test' });
+      expect(await exitCode(alone)).toBe(1);
+      expect(alone.output()).toContain('set all three');
+      expect(alone.output()).toContain('missing: OUTPOST_ADMIN_PASSWORD, OUTPOST_ADMIN_TENANT');
+      const short = start(ownData, port, { ...adminEnv, OUTPOST_ADMIN_PASSWORD: 'short' });
+      expect(await exitCode(short)).toBe(1);
+      expect(short.output()).toContain('OUTPOST_ADMIN_PASSWORD: password must be at least 12 characters');
+    } finally {
+      rmSync(ownData, { recursive: true, force: true });
+    }
+  });
+
   it('serves HTTPS with the certificate and key it is given, and refuses to start with only one of them', async () => {
     const port = await freePort();
     const served = await started(dataDir, port, tlsEnv);

@@ -7,6 +7,7 @@ import { randomBytes } from 'node:crypto';
 import type { Server as HttpsServer } from 'node:https';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { newPasswordSchema, personEmailSchema } from '@outpost/core';
 import type { Schema } from '@outpost/core';
 import {
   demoPassword,
@@ -113,6 +114,44 @@ function hubFromEnv(): HubOptions | undefined {
 }
 const hub = hubFromEnv();
 
+/**
+ * The clinic's first administrator (decision 0044), so that a deployment without demo users
+ * (OUTPOST_DEMO=0) can sign in at all and add its people: all three variables or none, checked
+ * before the database opens. Created at start when nobody signs in with that email; an existing
+ * person is left as they are (their password is not reset).
+ */
+function firstAdminFromEnv(): { email: string; password: string; tenant: string } | undefined {
+  const names = ['OUTPOST_ADMIN_EMAIL', 'OUTPOST_ADMIN_PASSWORD', 'OUTPOST_ADMIN_TENANT'] as const;
+  const given = names.filter((n) => (env[n] ?? '') !== '');
+  if (given.length === 0) return undefined;
+  if (given.length < names.length) {
+    console.error(
+      `${names.join(', ')}: set all three to create the clinic's first administrator, or none (missing: ${names
+        .filter((n) => !given.includes(n))
+        .join(', ')})`,
+    );
+    process.exit(1);
+  }
+  const email = personEmailSchema.safeParse(env['OUTPOST_ADMIN_EMAIL']);
+  const password = newPasswordSchema.safeParse(env['OUTPOST_ADMIN_PASSWORD']);
+  const tenant = (env['OUTPOST_ADMIN_TENANT'] ?? '').trim();
+  const wrong = [
+    ...(email.success ? [] : [`OUTPOST_ADMIN_EMAIL: ${email.error.issues[0]?.message ?? 'not valid'}`]),
+    ...(password.success
+      ? []
+      : [`OUTPOST_ADMIN_PASSWORD: ${password.error.issues[0]?.message ?? 'not valid'}`]),
+    ...(/^[A-Za-z0-9_.-]{1,128}$/.test(tenant)
+      ? []
+      : ['OUTPOST_ADMIN_TENANT: a clinic is 1-128 letters, digits, dots, dashes or underscores']),
+  ];
+  if (wrong.length > 0 || !email.success || !password.success) {
+    console.error(wrong.join('\n'));
+    process.exit(1);
+  }
+  return { email: email.data, password: password.data, tenant };
+}
+const firstAdmin = firstAdminFromEnv();
+
 /** A lifetime in whole seconds from the environment, checked before the database opens. */
 function secondsFromEnv(name: string): number | undefined {
   const value = env[name];
@@ -215,6 +254,15 @@ else
   app.get('/', { config: { public: true } }, async (_request, reply) =>
     reply.type('text/html').send(landingPage(schema.name, tenantSchemas)),
   );
+
+if (firstAdmin) {
+  const created = await ensureUsers(app.outpost.store, [{ ...firstAdmin, roles: ['admin'] }]);
+  console.log(
+    created > 0
+      ? `Created the administrator ${firstAdmin.email} of ${firstAdmin.tenant} (OUTPOST_ADMIN_EMAIL).`
+      : `${firstAdmin.email} (OUTPOST_ADMIN_EMAIL) already signs in: left as they are.`,
+  );
+}
 
 // Each demo user whose tenant runs the schema the user belongs to.
 const users = demo ? demoUsers.filter((u) => schemaFor(u.tenant).name === u.schema) : [];
