@@ -12,6 +12,7 @@ export type Route =
   | { page: 'conflicts' }
   | { page: 'statistics' }
   | { page: 'audit' }
+  | { page: 'people' }
   | { page: 'sync' }
   | { page: 'not-found' };
 
@@ -24,6 +25,7 @@ export function parseRoute(pathname: string): Route {
   if (parts[0] === 'conflicts') return { page: 'conflicts' };
   if (parts[0] === 'statistics') return { page: 'statistics' };
   if (parts[0] === 'audit') return { page: 'audit' };
+  if (parts[0] === 'people') return { page: 'people' };
   if (parts[0] === 'sync') return { page: 'sync' };
   return { page: 'patients' };
 }

@@ -2,7 +2,7 @@ import { endSessionsResponseSchema } from '@outpost/core';
 import type { TokenSession } from '@outpost/client';
 
 /**
- * GET (or POST, PUT) `path` on the server this page came from, with the person's token: refreshed first when
+ * GET (or POST, PUT, PATCH) `path` on the server this page came from, with the person's token: refreshed first when
  * due, and once more when the server refuses one the device took for valid (its clock is wrong),
  * as the sync client does. A refusal throws the server's own message (PROTOCOL.md's error shape);
  * an answer is checked by `parse` before a page draws it.
@@ -13,7 +13,7 @@ export async function fetchJson<T>(
   parse: (body: unknown) => T,
   /** A POST (or `method`) of this JSON body instead of a GET. */
   post?: unknown,
-  method: 'POST' | 'PUT' = 'POST',
+  method: 'POST' | 'PUT' | 'PATCH' = 'POST',
 ): Promise<T> {
   const send = (token: string | null) =>
     fetch(path, {

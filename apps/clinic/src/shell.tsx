@@ -3,6 +3,7 @@ import type { TokenSession } from '@outpost/client';
 import { ConflictsPage } from './admin/conflicts-page';
 import { StatisticsPage } from './admin/statistics-page';
 import { AuditPage } from './admin/audit-page';
+import { PeoplePage } from './admin/people-page';
 import { PatientPage } from './patients/patient-page';
 import { PatientsPage } from './patients/patients-page';
 import { AutoSyncOff, AutoSyncSwitch } from './auto-sync-switch';
@@ -67,6 +68,11 @@ export function Shell({ session, tokens, onSignedInAgain, onSignOut }: ShellProp
               Audit log
             </Link>
           ) : null}
+          {admin ? (
+            <Link href="/people" aria-current={current('people')}>
+              People
+            </Link>
+          ) : null}
           <Link href="/sync" aria-current={current('sync')}>
             Sync details
           </Link>
@@ -99,6 +105,8 @@ function page(route: Route, session: Session, tokens: TokenSession, onSignOut: (
       return <StatisticsPage tokens={tokens} canChange={isAdmin(session)} />;
     case 'audit':
       return <AuditPage tokens={tokens} clinic={session.tenant} />;
+    case 'people':
+      return <PeoplePage tokens={tokens} canManage={isAdmin(session)} />;
     case 'sync':
       return (
         <section aria-labelledby="sync-heading">

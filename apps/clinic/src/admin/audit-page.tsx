@@ -28,6 +28,7 @@ const actionChoices: ReadonlyArray<{ label: string; key: string; actions: string
   { label: 'Refused requests', key: 'refused', actions: 'refused' },
   { label: 'Files', key: 'files', actions: 'file-upload,file-delete' },
   { label: 'Settings', key: 'settings', actions: 'setting-changed' },
+  { label: 'People added or changed', key: 'people', actions: 'user-created,user-changed' },
 ];
 
 interface Filters {

@@ -62,6 +62,7 @@ const sessionRefusals: Readonly<Record<string, string>> = {
   revoked: 'signed out',
   reused: 'used twice, session ended',
   'user-unknown': 'the person was removed',
+  'user-disabled': 'the person was disabled',
   unknown: 'unknown session',
   malformed: 'unknown session',
 };
@@ -93,6 +94,21 @@ const settingChanges: Readonly<Record<string, string>> = {
   'alert-thresholds:defaults': 'Alert thresholds back to the defaults',
 };
 
+/** What a change of a person did (decision 0044), by the outcome's parts: `roles,password`. */
+const personChanges: Readonly<Record<string, string>> = {
+  roles: 'role changed',
+  password: 'new password set',
+  disabled: 'disabled',
+  enabled: 'enabled',
+};
+
+/** A person added or changed by an administrator: "Person changed: role changed, new password set". */
+function personChangeWords(e: AuditLogEvent): string {
+  if (e.action === 'user-created') return 'Person added';
+  const parts = e.outcome.split(',').map((part) => personChanges[part] ?? part);
+  return `Person changed: ${parts.join(', ')}`;
+}
+
 /** What happened, in words: "Signed in", "Sign-in refused: wrong password", "Change refused: signed note". */
 export function eventWords(e: AuditLogEvent): string {
   const [status = '', detail = ''] = e.outcome.split(':');
@@ -102,7 +118,9 @@ export function eventWords(e: AuditLogEvent): string {
     case 'login-failed':
       return e.outcome === 'wrong-password'
         ? 'Sign-in refused: wrong password'
-        : `Sign-in refused: ${e.outcome}`;
+        : e.outcome === 'disabled'
+          ? 'Sign-in refused: the person is disabled'
+          : `Sign-in refused: ${e.outcome}`;
     case 'refresh':
       return e.outcome === 'repeated' ? 'Session renewed (answer sent again)' : 'Session renewed';
     case 'refresh-failed':
@@ -138,6 +156,9 @@ export function eventWords(e: AuditLogEvent): string {
       return fileOutcomes[e.outcome] ?? `File upload: ${e.outcome}`;
     case 'file-delete':
       return fileDeletions[e.outcome] ?? `File deleted: ${e.outcome}`;
+    case 'user-created':
+    case 'user-changed':
+      return personChangeWords(e);
     case 'setting-changed':
       return settingChanges[`${e.recordId ?? ''}:${e.outcome}`] ?? `Setting ${e.recordId ?? ''} changed`;
     default:
@@ -148,6 +169,9 @@ export function eventWords(e: AuditLogEvent): string {
 /** What the event was about: "New visit", "Edit of patient", a route refused. */
 export function subjectWords(e: AuditLogEvent): string {
   if (e.route !== null) return e.route;
+  // A person of the clinic: their email while the clinic holds them, else their id.
+  if (e.action === 'user-created' || e.action === 'user-changed')
+    return `Person ${e.recordEmail ?? e.recordId ?? ''}`;
   if (e.collection === null) return '';
   const kind = kindOf(e.collection);
   if (e.action !== 'push-op') return kind.charAt(0).toUpperCase() + kind.slice(1);
