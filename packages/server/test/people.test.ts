@@ -334,3 +334,76 @@ describe.each(dialects())('people of a clinic on %s', (kind) => {
     }
   });
 });
+
+describe.each(dialects())('two administrators demoting each other at once on %s', (kind) => {
+  let server: TestServer;
+  beforeAll(async () => {
+    server = await startTestServer(kind);
+  });
+  afterAll(async () => {
+    await server.close();
+    await server.storage.destroy();
+  });
+
+  const signIn = async (email: string, pass: string) => {
+    const res = await server.request<RefreshResponse>({
+      method: 'POST',
+      url: '/v1/auth/login',
+      body: { email, password: pass },
+    });
+    expect(res.status).toBe(200);
+    return res.body;
+  };
+  const demote = (id: string, token: string) =>
+    server.request({ method: 'PATCH', url: `${url}/${id}`, token, body: { roles: ['clinician'] } });
+  const enabledAdmins = async (token: string) =>
+    peopleResponseSchema
+      .parse((await server.request({ method: 'GET', url, token })).body)
+      .people.filter((p) => !p.disabled && p.roles.includes('admin'))
+      .map((p) => p.email);
+
+  it('one of them wins and the clinic keeps an administrator, every time', async () => {
+    const deputyPassword = 'deputy password of the clinic';
+    let first = await signIn('admin@clinic-a.test', password);
+    const added = await server.request({
+      method: 'POST',
+      url,
+      token: first.token,
+      body: { email: 'deputy@clinic-a.test', password: deputyPassword, roles: ['admin'] },
+    });
+    expect(added.status).toBe(201);
+    let second = await signIn('deputy@clinic-a.test', deputyPassword);
+    for (let round = 0; round < 6; round++) {
+      const answers = await Promise.all([
+        demote(second.user.id, first.token),
+        demote(first.user.id, second.token),
+      ]);
+      const statuses = answers.map((a) => a.status);
+      // The one that came second found the other's change made: the last administrator (409), or
+      // its own session already ended by its demotion (401). Never both demoted.
+      expect(
+        statuses.filter((s) => s === 200),
+        JSON.stringify(answers.map((a) => a.body)),
+      ).toHaveLength(1);
+      expect(statuses.filter((s) => s === 409 || s === 401)).toHaveLength(1);
+      const winner = statuses[0] === 200 ? first : second;
+      const loser = winner === first ? second : first;
+      const [winnerEmail] = await enabledAdmins(winner.token).then((emails) => {
+        expect(emails).toHaveLength(1);
+        return emails;
+      });
+      expect(winnerEmail).toBe(winner === first ? 'admin@clinic-a.test' : 'deputy@clinic-a.test');
+      // The next round: the one left makes the other an administrator again, and both sign in anew.
+      const back = await server.request({
+        method: 'PATCH',
+        url: `${url}/${loser.user.id}`,
+        token: winner.token,
+        body: { roles: ['admin'] },
+      });
+      expect(back.status).toBe(200);
+      first = await signIn('admin@clinic-a.test', password);
+      second = await signIn('deputy@clinic-a.test', deputyPassword);
+      expect(await enabledAdmins(first.token)).toHaveLength(2);
+    }
+  });
+});
