@@ -70,6 +70,7 @@ describe.runIf(chromiumAvailable())('the People page', () => {
       // An administrator may not disable themselves: the server's refusal, in words.
       await admin.getByRole('button', { name: 'Change admin@clinic-a.test' }).click();
       const self = admin.getByRole('region', { name: 'Change admin@clinic-a.test' });
+      admin.once('dialog', (dialog) => void dialog.accept());
       await self.getByRole('button', { name: 'Disable' }).click();
       await self.getByText('Not changed: you cannot disable yourself: ask another administrator').waitFor();
       await self.getByRole('button', { name: 'Close' }).click();
@@ -77,6 +78,19 @@ describe.runIf(chromiumAvailable())('the People page', () => {
       await admin.getByRole('button', { name: `Change ${chwEmail}` }).click();
       const her = admin.getByRole('region', { name: `Change ${chwEmail}` });
       await her.getByText('Signs them out on every device, and they can no longer sign in.').waitFor();
+      // Asked first: "Cancel" changes nothing.
+      const question = new Promise<string>((resolve) =>
+        admin.once('dialog', (dialog) => {
+          resolve(dialog.message());
+          void dialog.dismiss();
+        }),
+      );
+      await her.getByRole('button', { name: 'Disable' }).click();
+      expect(await question).toBe(
+        `Disable ${chwEmail}? They are signed out on every device and can no longer sign in, until you enable them again.`,
+      );
+      expect(await row(chwEmail).innerText()).toContain('Active');
+      admin.once('dialog', (dialog) => void dialog.accept());
       await her.getByRole('button', { name: 'Disable' }).click();
       await her
         .getByText(

@@ -341,13 +341,20 @@ function ChangePerson({
             <button
               type="button"
               disabled={busy}
-              onClick={() =>
+              onClick={() => {
+                // One press ends every session of theirs: asked first, as ending sessions is.
+                if (
+                  !window.confirm(
+                    `Disable ${person.email}? They are signed out on every device and can no longer sign in, until you enable them again.`,
+                  )
+                )
+                  return;
                 void send(
                   { disabled: true },
                   (p) =>
                     `${p.email} is disabled and was signed out on every device. The audit log keeps their name.`,
-                )
-              }
+                );
+              }}
             >
               Disable
             </button>
