@@ -357,6 +357,31 @@ describe('encryptedStore refusing damaged data', () => {
     );
   });
 
+  it('fails the load on a damaged op beside a record still opening, leaving no rejection unhandled meanwhile', async () => {
+    const inner = memoryStore();
+    const store = encryptedStore(inner, { passphrase: PASSPHRASE, iterations: ITERATIONS });
+    // A record with long notes takes a while to open; the small op beside it opens at once.
+    const long = { ...patient, data: { ...patient.data, notes: 'x'.repeat(8_000_000) } };
+    await store.commit({ putRecords: [long], putOps: [ops[0]!] });
+    // The op moved under another record: it fails to open while the record is still opening.
+    const [stored] = (await inner.load()).outbox;
+    await inner.commit({ putOps: [{ ...stored!, id: 'p-2' }] });
+
+    const unhandled: unknown[] = [];
+    const listen = (reason: unknown) => unhandled.push(reason);
+    process.on('unhandledRejection', listen);
+    try {
+      await expect(encryptedStore(inner, { passphrase: PASSPHRASE }).load()).rejects.toBeInstanceOf(
+        EncryptedDataError,
+      );
+      // A turn of the event loop for Node to report any rejection left without a handler.
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    } finally {
+      process.off('unhandledRejection', listen);
+    }
+    expect(unhandled).toEqual([]);
+  });
+
   it('refuses to start over when the header is gone but encrypted data remains, writing nothing', async () => {
     const inner = memoryStore();
     await encryptedStore(inner, { passphrase: PASSPHRASE, iterations: ITERATIONS }).commit({

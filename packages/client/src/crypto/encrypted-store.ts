@@ -143,10 +143,14 @@ async function openSnapshot(key: CryptoKey, snapshot: StoreSnapshot, legacy = fa
       return { ...c, summary: summary as ConflictSummary };
     }),
   );
+  // Awaited together: awaited one after another, an op that fails to open while the records are
+  // still opening would be a rejection nobody handles yet (Node reports it, a browser fires
+  // `unhandledrejection`), though the load rejects with it a moment later all the same.
+  const [openedRecords, openedOutbox, openedConflicts] = await Promise.all([records, outbox, conflicts]);
   return {
-    records: await records,
-    outbox: await outbox,
-    conflicts: await conflicts,
+    records: openedRecords,
+    outbox: openedOutbox,
+    conflicts: openedConflicts,
     meta: withoutHeader(snapshot.meta),
   };
 }
