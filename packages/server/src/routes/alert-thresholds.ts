@@ -2,12 +2,10 @@ import type { FastifyInstance } from 'fastify';
 import {
   alertThresholdsRequestSchema,
   answeredAlertThresholdsSchema,
-  outpostError,
   syncAlertThresholds,
 } from '@outpost/core';
 import type { AlertThresholdsResponse, SyncAlertThresholds } from '@outpost/core';
-import type { AuthContext } from '../auth/tokens';
-import { caller } from '../http/caller';
+import { administrator } from '../http/caller';
 import { parseOrThrow } from '../http/errors';
 import type { SyncStore } from '../storage/sync-store';
 import { insertAudit } from '../storage/sync-store';
@@ -49,13 +47,7 @@ export async function alertThresholdsOf(
 export async function alertThresholdsRoutes(app: FastifyInstance): Promise<void> {
   const { store, adminRoles, now } = app.outpost;
 
-  /** The caller, refused before anything is read when not an administrator, as the statistics are. */
-  const administrator = (request: { auth: AuthContext | null }): AuthContext => {
-    const auth = caller(request);
-    if (!auth.roles.some((r) => adminRoles.includes(r)))
-      throw outpostError('FORBIDDEN', 'alert thresholds are for administrators');
-    return auth;
-  };
+  const refusal = 'alert thresholds are for administrators';
 
   const answer = async (tenant: string): Promise<AlertThresholdsResponse> => {
     const current = await alertThresholdsOf(store, tenant);
@@ -67,13 +59,13 @@ export async function alertThresholdsRoutes(app: FastifyInstance): Promise<void>
   };
 
   app.get('/v1/admin/alert-thresholds', async (request): Promise<AlertThresholdsResponse> => {
-    const auth = administrator(request);
+    const auth = administrator(request, adminRoles, refusal);
     return answer(auth.tenant);
   });
 
   /** The whole set, or `{ thresholds: null }` for the defaults; audited as `setting-changed`. */
   app.put('/v1/admin/alert-thresholds', async (request): Promise<AlertThresholdsResponse> => {
-    const auth = administrator(request);
+    const auth = administrator(request, adminRoles, refusal);
     const { thresholds } = parseOrThrow(alertThresholdsRequestSchema, request.body, 'alert thresholds');
     const at = now().toISOString();
     await store.tenantSettings.set(

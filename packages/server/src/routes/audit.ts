@@ -1,8 +1,8 @@
 import type { FastifyInstance } from 'fastify';
-import { auditQuerySchema, outpostError } from '@outpost/core';
+import { auditQuerySchema } from '@outpost/core';
 import type { AuditLogEvent, AuditResponse } from '@outpost/core';
 import { AuditCursorCodec } from '../http/audit-cursor';
-import { caller } from '../http/caller';
+import { administrator } from '../http/caller';
 import { parseQuery } from '../http/errors';
 import type { AuditEntry } from '../storage/sync-store';
 
@@ -45,10 +45,8 @@ export async function auditRoutes(app: FastifyInstance, { jwtSecret }: AuditRout
   const cursors = new AuditCursorCodec(jwtSecret);
 
   app.get('/v1/audit', async (request): Promise<AuditResponse> => {
-    const auth = caller(request);
     // Before the query is read: a caller who may not read the trail learns nothing of its filters.
-    if (!auth.roles.some((r) => adminRoles.includes(r)))
-      throw outpostError('FORBIDDEN', 'the audit log is for administrators');
+    const auth = administrator(request, adminRoles, 'the audit log is for administrators');
     const query = parseQuery(auditQuerySchema, request.query, 'audit query');
     const before = query.cursor === undefined ? undefined : cursors.decode(auth.tenant, query.cursor);
 

@@ -7,7 +7,7 @@ import {
   refreshRequestSchema,
 } from '@outpost/core';
 import type { EndSessionsResponse, LoginResponse, RefreshResponse } from '@outpost/core';
-import { caller } from '../http/caller';
+import { caller, isAdministrator } from '../http/caller';
 import { dummyPasswordHash, verifyPassword } from '../auth/passwords';
 import type { Sessions } from '../auth/sessions';
 import { parseOrThrow } from '../http/errors';
@@ -174,7 +174,7 @@ export async function authRoutes(
     const auth = caller(request);
     const { userId } = parseOrThrow(endSessionsRequestSchema, request.body, 'end-sessions');
     // Permission first, then existence: a clinician learns nothing of who else exists.
-    if (userId !== auth.userId && !auth.roles.some((r) => app.outpost.adminRoles.includes(r)))
+    if (userId !== auth.userId && !isAdministrator(auth, app.outpost.adminRoles))
       throw outpostError('FORBIDDEN', "only an administrator may end another person's sessions");
     const result = await sessions.endAllOf(auth.tenant, userId, now());
     if (result === null) throw outpostError('NOT_FOUND', 'no such user');

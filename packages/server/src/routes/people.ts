@@ -10,8 +10,7 @@ import {
 } from '@outpost/core';
 import type { PeopleResponse, Person, PersonResponse, Schema } from '@outpost/core';
 import { hashPassword } from '../auth/passwords';
-import type { AuthContext } from '../auth/tokens';
-import { caller } from '../http/caller';
+import { administrator } from '../http/caller';
 import type { PersonChangeRefusal, PersonRow } from '../storage/people';
 import { insertAudit } from '../storage/sync-store';
 
@@ -67,13 +66,7 @@ function wire(p: PersonRow): Person {
 export async function peopleRoutes(app: FastifyInstance): Promise<void> {
   const { store, adminRoles, endedSessions, schemaFor, now } = app.outpost;
 
-  /** The caller, refused before anything is read or parsed when not an administrator. */
-  const administrator = (request: { auth: AuthContext | null }): AuthContext => {
-    const auth = caller(request);
-    if (!auth.roles.some((r) => adminRoles.includes(r)))
-      throw outpostError('FORBIDDEN', "a clinic's people are managed by its administrators");
-    return auth;
-  };
+  const refusal = "a clinic's people are managed by its administrators";
 
   /** Roles the clinic's schema does not name are refused: a typo would make a person who can do nothing. */
   const checkRoles = (tenant: string, roles: readonly string[]): void => {
@@ -88,7 +81,7 @@ export async function peopleRoutes(app: FastifyInstance): Promise<void> {
   };
 
   app.get('/v1/admin/users', async (request): Promise<PeopleResponse> => {
-    const auth = administrator(request);
+    const auth = administrator(request, adminRoles, refusal);
     const people = await store.people.list(auth.tenant);
     return {
       people: people.map(wire),
@@ -98,7 +91,7 @@ export async function peopleRoutes(app: FastifyInstance): Promise<void> {
   });
 
   app.post('/v1/admin/users', async (request, reply): Promise<PersonResponse> => {
-    const auth = administrator(request);
+    const auth = administrator(request, adminRoles, refusal);
     const { email, password, roles } = parseBody(newPersonRequestSchema, request.body);
     checkRoles(auth.tenant, roles);
     const passwordHash = await hashPassword(password);
@@ -127,7 +120,7 @@ export async function peopleRoutes(app: FastifyInstance): Promise<void> {
   });
 
   app.patch('/v1/admin/users/:id', async (request): Promise<PersonResponse> => {
-    const auth = administrator(request);
+    const auth = administrator(request, adminRoles, refusal);
     const { id } = request.params as { id: string };
     const change = parseBody(personChangeRequestSchema, request.body);
     if (change.roles !== undefined) checkRoles(auth.tenant, change.roles);

@@ -1,8 +1,8 @@
 import type { FastifyInstance } from 'fastify';
-import { outpostError, statsQuerySchema, statusQuerySchema, syncRate } from '@outpost/core';
+import { statsQuerySchema, statusQuerySchema, syncRate } from '@outpost/core';
 import type { DeviceStatsResponse, StatsResponse, StatusResponse } from '@outpost/core';
 import type { OpCounts } from '../storage/sync-store';
-import { caller } from '../http/caller';
+import { administrator, caller } from '../http/caller';
 import { parseQuery } from '../http/errors';
 import { alertThresholdsOf } from './alert-thresholds';
 
@@ -40,9 +40,7 @@ export async function statusRoutes(app: FastifyInstance): Promise<void> {
 
   /** Seed 000's statistics over the ops this tenant's devices sent, for administrators. */
   app.get('/v1/sync/stats', async (request): Promise<StatsResponse> => {
-    const auth = caller(request);
-    if (!auth.roles.some((r) => adminRoles.includes(r)))
-      throw outpostError('FORBIDDEN', 'statistics are for administrators');
+    const auth = administrator(request, adminRoles, 'statistics are for administrators');
     const filter = parseQuery(statsQuerySchema, request.query, 'stats query');
     return statsOf(await store.countOps(auth.tenant, filter));
   });
@@ -53,9 +51,7 @@ export async function statusRoutes(app: FastifyInstance): Promise<void> {
    * and the clinic's alert thresholds, which say which of them need attention (decision 0042).
    */
   app.get('/v1/sync/stats/devices', async (request): Promise<DeviceStatsResponse> => {
-    const auth = caller(request);
-    if (!auth.roles.some((r) => adminRoles.includes(r)))
-      throw outpostError('FORBIDDEN', 'statistics are for administrators');
+    const auth = administrator(request, adminRoles, 'statistics are for administrators');
     const asOf = now();
     const recentSince = new Date(asOf.getTime() - recentWindowMs).toISOString();
     const [devices, recentOps, alerts] = await Promise.all([

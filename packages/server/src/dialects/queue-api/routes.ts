@@ -1,7 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import { outpostError, recordIdSchema, statsQuerySchema, syncRate } from '@outpost/core';
 import type { StatsResponse } from '@outpost/core';
-import { caller } from '../../http/caller';
+import { administrator, caller } from '../../http/caller';
 import { parseOrThrow } from '../../http/errors';
 import { acceptSeedBodies } from '../../http/seed-bodies';
 import type { AuthContext } from '../../auth/tokens';
@@ -79,9 +79,7 @@ export async function queueApiRoutes(app: FastifyInstance, options: QueueApiRout
 
   /** The queue's figures for administrators: userId and deviceId narrow them to one user or device. */
   app.get('/api/v1/sync/stats', async (request): Promise<StatsResponse> => {
-    const auth = caller(request);
-    if (!auth.roles.some((r) => adminRoles.includes(r)))
-      throw outpostError('FORBIDDEN', 'statistics are for administrators');
+    const auth = administrator(request, adminRoles, 'statistics are for administrators');
     const filter = parseOrThrow(statsQuerySchema, request.query, 'stats query');
     const counts = await processor.queue.counts(auth.tenant, filter);
     return { ...counts, syncRate: syncRate(counts.synced, counts.total) };
