@@ -1,6 +1,6 @@
 import type { Kysely, Transaction } from 'kysely';
 import type { DatabaseKind } from './database';
-import { RefreshTokenUse, isRetryable } from './refresh-tokens';
+import { RefreshTokenUse, inRetriedTransaction } from './refresh-tokens';
 import type { Tables } from './tables';
 
 /** A person of a clinic as an administrator sees them: never a password, nor its hash. */
@@ -127,7 +127,7 @@ export class PeopleStore {
    * left with no enabled administrator. The clinic's people are read locked on PostgreSQL (SQLite
    * has one writer), so two administrators demoting each other at once cannot both succeed.
    */
-  async change(
+  change(
     tenant: string,
     id: string,
     change: PersonChange,
@@ -135,15 +135,9 @@ export class PeopleStore {
     at: string,
     within: WithinPersonChange,
   ): Promise<PersonChangeOutcome> {
-    for (let attempt = 1; ; attempt++) {
-      try {
-        return await this.db
-          .transaction()
-          .execute((trx) => this.changeWithin(trx, tenant, id, change, rules, at, within));
-      } catch (err) {
-        if (attempt >= 3 || !isRetryable(err)) throw err;
-      }
-    }
+    return inRetriedTransaction(this.db, (trx) =>
+      this.changeWithin(trx, tenant, id, change, rules, at, within),
+    );
   }
 
   private async changeWithin(

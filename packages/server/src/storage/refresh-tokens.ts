@@ -208,13 +208,31 @@ export class RefreshTokenUse {
 /** PostgreSQL's codes for a transaction it gave up on so another could go on: worth running again. */
 const retryable = new Set(['40P01', '40001']);
 
-export function isRetryable(err: unknown): boolean {
+function isRetryable(err: unknown): boolean {
   return (
     typeof err === 'object' &&
     err !== null &&
     'code' in err &&
     retryable.has(String((err as { code: unknown }).code))
   );
+}
+
+/**
+ * Runs `fn` in one transaction, run again (three times in all) when PostgreSQL gave it up so that
+ * another could go on (a deadlock, a serialization failure): the next attempt reads what the other
+ * wrote. Any other failure is thrown at once.
+ */
+export async function inRetriedTransaction<T>(
+  db: Kysely<Tables>,
+  fn: (trx: Transaction<Tables>) => Promise<T>,
+): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await db.transaction().execute(fn);
+    } catch (err) {
+      if (attempt >= 3 || !isRetryable(err)) throw err;
+    }
+  }
 }
 
 /** The refresh tokens' table, written once with Kysely for SQLite and PostgreSQL. */
@@ -230,14 +248,8 @@ export class RefreshTokenStore {
    * Runs `fn` in one transaction. Two revocations of one family at once may deadlock on PostgreSQL,
    * which then aborts one of them: that one runs again, and finds the family revoked.
    */
-  async use<T>(fn: (use: RefreshTokenUse) => Promise<T>): Promise<T> {
-    for (let attempt = 1; ; attempt++) {
-      try {
-        return await this.db.transaction().execute((trx) => fn(new RefreshTokenUse(trx)));
-      } catch (err) {
-        if (attempt >= 3 || !isRetryable(err)) throw err;
-      }
-    }
+  use<T>(fn: (use: RefreshTokenUse) => Promise<T>): Promise<T> {
+    return inRetriedTransaction(this.db, (trx) => fn(new RefreshTokenUse(trx)));
   }
 
   /** Revokes the family of the token with this hash; returns the token, or null for none. */
