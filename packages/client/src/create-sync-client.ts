@@ -19,7 +19,7 @@ import type {
   OutpostError,
 } from '@outpost/core';
 import { Collection } from './collection';
-import { checkRoles, sameRoles } from './roles';
+import { checkRoles, sameKnownRoles } from './roles';
 import { createHttpTransport } from './http-transport';
 import { watchingUnauthorized } from './sync/unauthorized-watch';
 import { fromArchive } from './sync/archived-conflict';
@@ -743,7 +743,7 @@ export async function createSyncClient(options: SyncClientOptions): Promise<Sync
     },
     setRoles(next) {
       const checked = checkRoles(next);
-      if (sameRoles(roles, checked)) return;
+      if (sameKnownRoles(roles, checked)) return;
       roles = checked;
       emit('roles', roles);
     },

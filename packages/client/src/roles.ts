@@ -1,4 +1,4 @@
-import { outpostError } from '@outpost/core';
+import { outpostError, sameRoles } from '@outpost/core';
 
 /**
  * The roles the device checks writes against, as `createSyncClient` and `setRoles` take them:
@@ -20,8 +20,8 @@ export function checkRoles(roles: readonly string[] | null | undefined): readonl
   return Object.freeze([...new Set(roles)]);
 }
 
-/** The same roles, whatever their order; null only equals null. */
-export function sameRoles(a: readonly string[] | null, b: readonly string[] | null): boolean {
+/** The same roles, whatever their order (core's `sameRoles`, as the server judges them); null only equals null. */
+export function sameKnownRoles(a: readonly string[] | null, b: readonly string[] | null): boolean {
   if (a === null || b === null) return a === b;
-  return a.length === b.length && a.every((r) => b.includes(r));
+  return sameRoles(a, b);
 }

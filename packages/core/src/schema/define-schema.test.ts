@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { describe, expect, it } from 'vitest';
-import { collection, defineSchema } from './define-schema';
+import { collection, defineSchema, sameRoles } from './define-schema';
 
 describe('defineSchema', () => {
   const schema = defineSchema({
@@ -63,5 +63,16 @@ describe('defineSchema', () => {
         },
       }),
     ).toThrow(/not declared/);
+  });
+});
+
+describe('sameRoles', () => {
+  it('takes the same names in any order as the same roles, and nothing else', () => {
+    expect(sameRoles(['admin', 'clinician'], ['clinician', 'admin'])).toBe(true);
+    expect(sameRoles([], [])).toBe(true);
+    expect(sameRoles(['admin'], ['admin', 'clinician'])).toBe(false);
+    expect(sameRoles(['admin', 'admin', 'clinician'], ['admin', 'clinician', 'clinician'])).toBe(false);
+    // Names compared one by one, never as one joined text.
+    expect(sameRoles(['a\u0000b', 'c'], ['a', 'b\u0000c'])).toBe(false);
   });
 });

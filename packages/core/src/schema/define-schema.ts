@@ -96,6 +96,17 @@ export interface Schema {
   can(roles: readonly string[], collection: string, action: Action): boolean;
 }
 
+/**
+ * Whether two lists of role names grant the same: the same names, whatever their order. The device
+ * checks its writes against a person's roles and the server ends a person's sessions when theirs
+ * change, so both ask the same question the same way.
+ */
+export function sameRoles(a: readonly string[], b: readonly string[]): boolean {
+  if (a.length !== b.length) return false;
+  const sortedB = [...b].sort();
+  return [...a].sort().every((role, i) => role === sortedB[i]);
+}
+
 /** Declares one collection with its data type inferred from its fields. */
 export function collection<F extends z.ZodObject>(input: CollectionInput<F>): CollectionInput<F> {
   return input;

@@ -1,4 +1,5 @@
 import type { Kysely, Transaction } from 'kysely';
+import { sameRoles } from '@outpost/core';
 import type { DatabaseKind } from './database';
 import { RefreshTokenUse, inRetriedTransaction } from './refresh-tokens';
 import type { Tables } from './tables';
@@ -57,9 +58,6 @@ function personOf(row: UserRow): PersonRow {
     createdAt: row.created_at,
   };
 }
-
-const sameSet = (a: readonly string[], b: readonly string[]) =>
-  a.length === b.length && [...a].sort().join('\u0000') === [...b].sort().join('\u0000');
 
 /**
  * The people of each clinic (the `users` table), as its administrators manage them (decision 0044),
@@ -161,7 +159,7 @@ export class PeopleStore {
 
     const changed: PersonChangeKind[] = [];
     const roles =
-      change.roles !== undefined && !sameSet(change.roles, before.roles) ? [...change.roles] : null;
+      change.roles !== undefined && !sameRoles(change.roles, before.roles) ? [...change.roles] : null;
     if (roles !== null) changed.push('roles');
     if (change.passwordHash !== undefined) changed.push('password');
     const disabling = change.disabled === true && before.disabledAt === null;
