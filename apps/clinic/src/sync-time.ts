@@ -41,3 +41,11 @@ export function waitingText(count: number, oldestAt: string | null, now: Date): 
   if (count === 1) return since === null ? '1 change waiting' : `1 change waiting ${since}`;
   return since === null ? `${count} changes waiting` : `${count} changes waiting, the oldest ${since}`;
 }
+
+/**
+ * "2026-11-24 01:47": a time the server wrote (ISO 8601, UTC) to the minute, as the administrator's
+ * pages and a signed note show it; the caller says "UTC" where the line needs it.
+ */
+export function utcMinute(iso: string): string {
+  return iso.slice(0, 16).replace('T', ' ');
+}

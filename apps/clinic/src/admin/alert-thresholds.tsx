@@ -7,6 +7,7 @@ import { useNetworkStatus } from '@outpost/react';
 import { fetchJson } from '../server-json';
 import { FormError } from '../form-error';
 import { plural } from './needs-attention';
+import { utcMinute } from '../sync-time';
 
 const hour = 60 * 60 * 1000;
 const day = 24 * hour;
@@ -219,9 +220,7 @@ export function AlertThresholds({
           <p className="thresholds-source">
             {current.custom
               ? `Set for this clinic by ${current.updatedByEmail ?? current.updatedBy ?? 'an administrator'}${
-                  current.updatedAt !== null
-                    ? ` on ${current.updatedAt.slice(0, 16).replace('T', ' ')} UTC`
-                    : ''
+                  current.updatedAt !== null ? ` on ${utcMinute(current.updatedAt)} UTC` : ''
                 }.`
               : 'These are the usual thresholds.'}
           </p>

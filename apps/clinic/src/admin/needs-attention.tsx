@@ -3,6 +3,7 @@ import type { ReactNode } from 'react';
 import type { DeviceStats, SyncAlert, SyncAlertThresholds } from '@outpost/core';
 import { Link } from '../router';
 import './needs-attention.css';
+import { utcMinute } from '../sync-time';
 
 const minute = 60 * 1000;
 const hour = 60 * minute;
@@ -41,8 +42,7 @@ function alertWords(alert: SyncAlert, window: string): ReactNode {
       return (
         <>
           has not synced for {plural(Math.floor(alert.silentMs / day), 'day')} (last sync{' '}
-          {alert.lastSyncAt.slice(0, 16).replace('T', ' ')} UTC). Anything recorded on it since is only on the
-          device.
+          {utcMinute(alert.lastSyncAt)} UTC). Anything recorded on it since is only on the device.
         </>
       );
     case 'failing':

@@ -6,6 +6,7 @@ import type { TokenSession } from '@outpost/client';
 import { useNetworkStatus } from '@outpost/react';
 import { fetchJson } from '../server-json';
 import { FormError } from '../form-error';
+import { utcMinute } from '../sync-time';
 
 const path = '/v1/admin/users';
 
@@ -16,7 +17,7 @@ export const roleWords = (role: string) =>
 const rolesWords = (roles: readonly string[]) => roles.map(roleWords).join(', ');
 
 /** "2026-03-02 09:15 UTC". */
-const when = (iso: string) => `${iso.slice(0, 16).replace('T', ' ')} UTC`;
+const when = (iso: string) => `${utcMinute(iso)} UTC`;
 
 const passwordHint = `At least ${passwordBounds.min} characters.`;
 

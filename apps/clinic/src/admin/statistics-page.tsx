@@ -8,6 +8,7 @@ import { NeedsAttention, spokenDuration } from './needs-attention';
 import { fetchJson } from '../server-json';
 import { EndSessions } from './end-sessions';
 import { AlertThresholds } from './alert-thresholds';
+import { utcMinute } from '../sync-time';
 
 interface Loaded {
   total: StatsResponse;
@@ -103,7 +104,7 @@ export function StatisticsPage({ tokens, canChange }: { tokens: TokenSession; ca
                 <tr key={`${d.userId}/${d.deviceId}`}>
                   <td>{d.email ?? d.userId}</td>
                   <td>{d.deviceId}</td>
-                  <td>{d.lastSyncAt?.slice(0, 16).replace('T', ' ') ?? 'never'}</td>
+                  <td>{d.lastSyncAt !== null ? utcMinute(d.lastSyncAt) : 'never'}</td>
                   <td>{d.pending}</td>
                   <td>{d.synced}</td>
                   <td>{d.failed}</td>

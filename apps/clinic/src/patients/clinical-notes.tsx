@@ -15,6 +15,7 @@ import { signatureHash } from './signature';
 import { FormError } from '../form-error';
 import { FormFooter } from '../form-footer';
 import { SyncBadge } from '../sync-badge';
+import { utcMinute } from '../sync-time';
 
 /**
  * An encounter's clinical notes. A draft can be edited and signed; a signed note is a legal record
@@ -51,7 +52,8 @@ function SignedNote({ note }: { note: ClientRecord<ClinicalNote> }) {
       <blockquote>{note.data.body}</blockquote>
       <figcaption>
         <span className="badge signed-badge">Signed</span>{' '}
-        {note.data.signedAt?.slice(0, 16).replace('T', ' ')} · read-only <SyncBadge record={note} />
+        {note.data.signedAt !== undefined && utcMinute(note.data.signedAt)} · read-only{' '}
+        <SyncBadge record={note} />
       </figcaption>
     </figure>
   );
