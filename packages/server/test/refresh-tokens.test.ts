@@ -110,6 +110,29 @@ describe.each(dialects())('refresh tokens on %s', (kind) => {
     expect(res.body).toMatchObject({ error: { code, message: expect.any(String) } });
   }
 
+  /** A second instance of `server`'s database, as behind a load balancer, on the same clock. */
+  function secondInstance(server: TestServer, clock: ReturnType<typeof testClock>) {
+    return startTestServer(kind, {
+      storage: server.storage,
+      server: { now: clock.now, auth: { jwtSecret: testSecret } },
+    });
+  }
+
+  const statusOf = async (on: TestServer, token: string) =>
+    (await on.request({ method: 'GET', url: '/v1/sync/status', token })).status;
+
+  /** The token is refused 401 for a pull and a push alike, the pull saying `why`. */
+  async function expectSyncRefused(server: TestServer, token: string, why: RegExp) {
+    const refused = await server.request<ErrorAnswer>({ method: 'GET', url: '/v1/sync/pull', token });
+    expectRefused(refused, 401, 'UNAUTHORIZED');
+    expect(refused.body.error.message).toMatch(why);
+    expectRefused(
+      await server.request({ method: 'POST', url: '/v1/sync/push', token, body: { deviceId: 'd', ops: [] } }),
+      401,
+      'UNAUTHORIZED',
+    );
+  }
+
   it('login gives a refresh token; a refresh gives a working access token and the next refresh token; the used one sent after the grace ends the family', async () => {
     const clock = testClock();
     const server = await start(clock);
@@ -480,16 +503,11 @@ describe.each(dialects())('refresh tokens on %s', (kind) => {
     const clock = testClock();
     const server = await start(clock);
     // A second instance of the same database, as behind a load balancer.
-    const other = await startTestServer(kind, {
-      storage: server.storage,
-      server: { now: clock.now, auth: { jwtSecret: testSecret } },
-    });
+    const other = await secondInstance(server, clock);
     try {
       const lost = await login(server, 'nurse@clinic-a.test');
       const renewed = (await refresh(server, (await login(server, 'nurse@clinic-a.test')).refreshToken)).body;
       const admin = await login(server, 'admin@clinic-a.test');
-      const statusOf = async (on: TestServer, token: string) =>
-        (await on.request({ method: 'GET', url: '/v1/sync/status', token })).status;
       for (const token of [lost.token, renewed.token, admin.token]) {
         expect(await statusOf(server, token)).toBe(200);
         expect(await statusOf(other, token)).toBe(200);
@@ -504,19 +522,7 @@ describe.each(dialects())('refresh tokens on %s', (kind) => {
       expect(ended.body).toEqual({ ended: 2 });
       // Here at once, the clock not moved: both of the nurse's tokens, the renewed one too.
       for (const token of [lost.token, renewed.token]) {
-        const refused = await server.request<ErrorAnswer>({ method: 'GET', url: '/v1/sync/pull', token });
-        expectRefused(refused, 401, 'UNAUTHORIZED');
-        expect(refused.body.error.message).toMatch(/ended: sign in again/);
-        expectRefused(
-          await server.request({
-            method: 'POST',
-            url: '/v1/sync/push',
-            token,
-            body: { deviceId: 'lost', ops: [] },
-          }),
-          401,
-          'UNAUTHORIZED',
-        );
+        await expectSyncRefused(server, token, /ended: sign in again/);
       }
       expect(await statusOf(server, admin.token)).toBe(200);
       // The other instance read the nurse's generation a moment ago; within 5 s it reads it again.
@@ -545,13 +551,8 @@ describe.each(dialects())('refresh tokens on %s', (kind) => {
   it("logout refuses the access tokens of that session at once, here and on another instance within 5 s; the person's other sessions go on", async () => {
     const clock = testClock();
     const server = await start(clock);
-    const other = await startTestServer(kind, {
-      storage: server.storage,
-      server: { now: clock.now, auth: { jwtSecret: testSecret } },
-    });
+    const other = await secondInstance(server, clock);
     try {
-      const statusOf = async (on: TestServer, token: string) =>
-        (await on.request({ method: 'GET', url: '/v1/sync/status', token })).status;
       // The tablet signed out, with the token it had before its last refresh and the one after.
       const tablet = await login(server, 'nurse@clinic-a.test');
       const renewed = (await refresh(server, tablet.refreshToken)).body;
@@ -575,19 +576,7 @@ describe.each(dialects())('refresh tokens on %s', (kind) => {
       expect((await logout(server, renewed.refreshToken)).status).toBe(204);
       // Here at once, the clock not moved: both access tokens of the tablet's session.
       for (const token of [tablet.token, renewed.token]) {
-        const refused = await server.request<ErrorAnswer>({ method: 'GET', url: '/v1/sync/pull', token });
-        expectRefused(refused, 401, 'UNAUTHORIZED');
-        expect(refused.body.error.message).toMatch(/signed out: sign in again/);
-        expectRefused(
-          await server.request({
-            method: 'POST',
-            url: '/v1/sync/push',
-            token,
-            body: { deviceId: 't', ops: [] },
-          }),
-          401,
-          'UNAUTHORIZED',
-        );
+        await expectSyncRefused(server, token, /signed out: sign in again/);
       }
       expect(await statusOf(server, phone.token)).toBe(200);
       expect(await statusOf(server, older.token)).toBe(200);
