@@ -1,48 +1,27 @@
 // The clinic's audit log page (decision 0035): an administrator reads, in words, that the nurse
 // signed in and that the visit her tablet sent was applied, filters by person, and reads nothing
 // of what the records say; offline, the page says where the log comes from.
-import { afterAll, describe, expect, it } from 'vitest';
-import type { BrowserContext, Page } from 'playwright-core';
+import { describe, expect, it } from 'vitest';
 import {
   chromiumAvailable,
   clinicSuite,
   registerPatient,
   screenshot,
-  signIn,
   statusText,
+  syncNow,
 } from './clinic-fixture';
 
 describe.runIf(chromiumAvailable())('the audit log page of the clinic app', () => {
   const suite = clinicSuite();
-  const contexts: BrowserContext[] = [];
-
-  afterAll(async () => {
-    for (const c of contexts) await c.close();
-  });
-
-  async function device(email: string): Promise<{ context: BrowserContext; page: Page }> {
-    const context = await suite.browser.newContext();
-    contexts.push(context);
-    const page = await context.newPage();
-    await signIn(page, suite.clinic.url, email);
-    return { context, page };
-  }
-
-  async function syncNow(page: Page): Promise<void> {
-    await page.getByRole('button', { name: 'Sync now' }).click();
-    await page.getByText('No changes waiting').waitFor();
-    await page.getByRole('button', { name: 'Sync now' }).and(page.locator(':enabled')).waitFor();
-  }
-
   it("shows an administrator the nurse's sign-in and her visit as readable rows, and filters by person", async () => {
-    const nurse = await device('nurse@clinic-a.test');
+    const nurse = await suite.device('nurse@clinic-a.test');
     await registerPatient(nurse.page, 'Thandiwe Audit');
     await nurse.page.getByRole('button', { name: 'New encounter' }).click();
     await nurse.page.getByLabel('Diagnosis').fill('Confidential Malaria');
     await nurse.page.getByRole('button', { name: 'Save encounter' }).click();
     await syncNow(nurse.page);
 
-    const admin = await device('admin@clinic-a.test');
+    const admin = await suite.device('admin@clinic-a.test');
     // Offline, the page says where the log comes from instead of showing an empty one.
     await admin.context.setOffline(true);
     await statusText(admin.page, 'Offline').waitFor();

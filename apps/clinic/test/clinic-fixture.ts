@@ -7,7 +7,7 @@ import { fileURLToPath } from 'node:url';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { chromium } from 'playwright-core';
-import type { Browser, Page, Worker } from 'playwright-core';
+import type { Browser, BrowserContext, BrowserContextOptions, Page, Worker } from 'playwright-core';
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll } from 'vitest';
 import { formatHlc } from '@outpost/core';
@@ -239,6 +239,11 @@ export function launchChromium(): Promise<Browser> {
 export interface ClinicSuite {
   readonly clinic: Clinic;
   readonly browser: Browser;
+  /**
+   * A tablet of its own (a browser context) with `email` signed in; closed after the suite's tests.
+   * `options` as Playwright's `newContext` takes them (`acceptDownloads`, ...).
+   */
+  device(email: string, options?: BrowserContextOptions): Promise<{ context: BrowserContext; page: Page }>;
 }
 
 /**
@@ -250,12 +255,14 @@ export function clinicSuite(): ClinicSuite {
   let built: Awaited<ReturnType<typeof buildClinicApp>> | undefined;
   let clinic: Clinic | undefined;
   let browser: Browser | undefined;
+  const contexts: BrowserContext[] = [];
   beforeAll(async () => {
     built = await buildClinicApp();
     clinic = await startClinic(built.dir);
     browser = await launchChromium();
   });
   afterAll(async () => {
+    for (const context of contexts.splice(0)) await context.close();
     await browser?.close();
     await clinic?.close();
     built?.remove();
@@ -264,14 +271,29 @@ export function clinicSuite(): ClinicSuite {
     if (value === undefined) throw new Error(`the suite's ${what} is not started: use it inside a test`);
     return value;
   };
-  return {
+  const suite: ClinicSuite = {
     get clinic() {
       return ready(clinic, 'server');
     },
     get browser() {
       return ready(browser, 'browser');
     },
+    async device(email, options = {}) {
+      const context = await suite.browser.newContext(options);
+      contexts.push(context);
+      const page = await context.newPage();
+      await signIn(page, suite.clinic.url, email);
+      return { context, page };
+    },
   };
+  return suite;
+}
+
+/** Presses "Sync now" and waits until nothing waits and the button can be pressed again. */
+export async function syncNow(page: Page): Promise<void> {
+  await page.getByRole('button', { name: 'Sync now' }).click();
+  await page.getByText('No changes waiting').waitFor();
+  await page.getByRole('button', { name: 'Sync now' }).and(page.locator(':enabled')).waitFor();
 }
 
 /** The nurse and the midwife of clinic A, each signed in on a tablet (a browser context) of her own. */

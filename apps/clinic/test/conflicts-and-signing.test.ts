@@ -2,34 +2,20 @@
 // field offline, the administrator settles it field by field in the resolution dialog and both
 // devices then show the merged record; a signed note offers no way to change it, and an edit
 // forged by hand is refused by the server.
-import { afterAll, describe, expect, it } from 'vitest';
-import type { BrowserContext, Page } from 'playwright-core';
+import { describe, expect, it } from 'vitest';
+import type { Page } from 'playwright-core';
 import {
   chromiumAvailable,
   clinicSuite,
   registerPatient,
   screenshot,
-  signIn,
   statusText,
   storedSession,
+  syncNow,
 } from './clinic-fixture';
 
 describe.runIf(chromiumAvailable())('conflicts and signed notes in the clinic app', () => {
   const suite = clinicSuite();
-  const contexts: BrowserContext[] = [];
-
-  afterAll(async () => {
-    for (const c of contexts) await c.close();
-  });
-
-  async function device(email: string): Promise<{ context: BrowserContext; page: Page }> {
-    const context = await suite.browser.newContext();
-    contexts.push(context);
-    const page = await context.newPage();
-    await signIn(page, suite.clinic.url, email);
-    return { context, page };
-  }
-
   async function openPatient(page: Page, name: string): Promise<void> {
     await page.getByRole('link', { name: 'Patients', exact: true }).click();
     await page.getByLabel('Search patients').fill(name);
@@ -54,12 +40,6 @@ describe.runIf(chromiumAvailable())('conflicts and signed notes in the clinic ap
     return ((await res.json()) as { results: Array<{ status: string }> }).results[0]?.status;
   }
 
-  async function syncNow(page: Page): Promise<void> {
-    await page.getByRole('button', { name: 'Sync now' }).click();
-    await page.getByText('No changes waiting').waitFor();
-    await page.getByRole('button', { name: 'Sync now' }).and(page.locator(':enabled')).waitFor();
-  }
-
   const details = (page: Page) => page.getByRole('form', { name: 'Patient details' });
 
   /**
@@ -67,11 +47,11 @@ describe.runIf(chromiumAvailable())('conflicts and signed notes in the clinic ap
    * device syncs first, then the midwife's change meets hers and waits for a person.
    */
   async function villageConflict(name: string) {
-    const nurse = await device('nurse@clinic-a.test');
+    const nurse = await suite.device('nurse@clinic-a.test');
     await registerPatient(nurse.page, name, { Village: 'Mangochi' });
     await syncNow(nurse.page);
 
-    const midwife = await device('midwife@clinic-a.test');
+    const midwife = await suite.device('midwife@clinic-a.test');
     await openPatient(midwife.page, name);
 
     suite.clinic.cut(true);
@@ -97,7 +77,7 @@ describe.runIf(chromiumAvailable())('conflicts and signed notes in the clinic ap
 
   /** The administrator's device, with the resolution dialog of the conflict over `name` open. */
   async function adminResolving(name: string) {
-    const admin = await device('admin@clinic-a.test');
+    const admin = await suite.device('admin@clinic-a.test');
     await admin.page.getByRole('link', { name: 'Conflicts' }).click();
     // By its row: a test that failed before may have left another conflict open.
     await admin.page
@@ -275,7 +255,7 @@ describe.runIf(chromiumAvailable())('conflicts and signed notes in the clinic ap
   });
 
   it('shows a signed note read-only, and the server refuses an edit forged by hand', async () => {
-    const nurse = await device('nurse@clinic-a.test');
+    const nurse = await suite.device('nurse@clinic-a.test');
     const page = nurse.page;
     await registerPatient(page, 'Esther Mwale');
     await page.getByRole('button', { name: 'New encounter' }).click();
@@ -338,7 +318,7 @@ describe.runIf(chromiumAvailable())('conflicts and signed notes in the clinic ap
   });
 
   it('keeps an encounter the server refused, with its diagnosis, on the Sync details page of any device', async () => {
-    const nurse = await device('nurse@clinic-a.test');
+    const nurse = await suite.device('nurse@clinic-a.test');
     const page = nurse.page;
     await registerPatient(page, 'Grace Banda');
     await syncNow(page);
@@ -391,13 +371,13 @@ describe.runIf(chromiumAvailable())('conflicts and signed notes in the clinic ap
     expect(await refusedRow(page).count()).toBe(1);
 
     // The same nurse on another tablet: the archive is on the server, not on the first device.
-    const other = await device('nurse@clinic-a.test');
+    const other = await suite.device('nurse@clinic-a.test');
     await other.page.getByRole('link', { name: 'Sync details' }).click();
     await refusedRow(other.page).waitFor();
     expect(await refusedRow(other.page).innerText()).toContain('Cholera suspected, ORS started');
   });
   it('marks intake answers the server refused because the form was locked meanwhile, and keeps them', async () => {
-    const nurse = await device('nurse@clinic-a.test');
+    const nurse = await suite.device('nurse@clinic-a.test');
     const page = nurse.page;
     await registerPatient(page, 'Ruth Tembo');
     const intake = page.getByRole('form', { name: 'Intake form' });

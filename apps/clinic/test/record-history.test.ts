@@ -3,44 +3,24 @@
 // changes only, after a reload too, and saves them as a CSV file holding exactly those rows and
 // nothing the patient's record says. A clinician, whom the server refuses the log, has no such link.
 import { readFileSync } from 'node:fs';
-import { afterAll, describe, expect, it } from 'vitest';
-import type { BrowserContext, Page } from 'playwright-core';
+import { describe, expect, it } from 'vitest';
+import type { Page } from 'playwright-core';
 import {
   chromiumAvailable,
   clinicSuite,
   registerPatient,
   screenshot,
-  signIn,
   statusText,
+  syncNow,
 } from './clinic-fixture';
 
 describe.runIf(chromiumAvailable())("a record's history in the clinic app's audit log", () => {
   const suite = clinicSuite();
-  const contexts: BrowserContext[] = [];
-
-  afterAll(async () => {
-    for (const c of contexts) await c.close();
-  });
-
-  async function device(email: string): Promise<{ context: BrowserContext; page: Page }> {
-    const context = await suite.browser.newContext({ acceptDownloads: true });
-    contexts.push(context);
-    const page = await context.newPage();
-    await signIn(page, suite.clinic.url, email);
-    return { context, page };
-  }
-
-  async function syncNow(page: Page): Promise<void> {
-    await page.getByRole('button', { name: 'Sync now' }).click();
-    await page.getByText('No changes waiting').waitFor();
-    await page.getByRole('button', { name: 'Sync now' }).and(page.locator(':enabled')).waitFor();
-  }
-
   /** The patient's id, from the address of their page. */
   const patientId = (page: Page) => decodeURIComponent(new URL(page.url()).pathname.split('/')[2] ?? '');
 
   it("shows an administrator one patient's changes from their page, after a reload too, and saves them as CSV", async () => {
-    const nurse = await device('nurse@clinic-a.test');
+    const nurse = await suite.device('nurse@clinic-a.test');
     await registerPatient(nurse.page, 'Other Patient');
     const otherId = patientId(nurse.page);
     await nurse.page.getByRole('link', { name: 'All patients' }).click();
@@ -52,7 +32,7 @@ describe.runIf(chromiumAvailable())("a record's history in the clinic app's audi
     await details.getByText('Saved on this device').waitFor();
     await syncNow(nurse.page);
 
-    const admin = await device('admin@clinic-a.test');
+    const admin = await suite.device('admin@clinic-a.test', { acceptDownloads: true });
     await admin.page.getByRole('link', { name: 'Chikondi History' }).click();
     await admin.page.getByRole('heading', { level: 1, name: 'Chikondi History' }).waitFor();
     await admin.page.getByRole('link', { name: 'Audit log of this patient' }).click();
@@ -136,7 +116,7 @@ describe.runIf(chromiumAvailable())("a record's history in the clinic app's audi
   });
 
   it("offers a clinician no audit log on a patient's page", async () => {
-    const midwife = await device('midwife@clinic-a.test');
+    const midwife = await suite.device('midwife@clinic-a.test');
     await registerPatient(midwife.page, 'Mphatso Clinician');
     await midwife.page.getByRole('form', { name: 'Patient details' }).waitFor();
     expect(await midwife.page.getByRole('link', { name: /audit log/i }).count()).toBe(0);
