@@ -153,12 +153,19 @@ declare module 'fastify' {
       | { ok: false; reason: 'missing-token' }
       | { ok: false; reason: 'ended-session' | 'signed-out'; holder: AuthContext }
       | null;
+    /** Signed in with a password an administrator set, on a route that waits for their own (decision 0047). */
+    passwordChangeDue: boolean;
   }
   interface FastifyContextConfig {
     /** Reachable without a token. */
     public?: boolean;
     /** Counted against a rate budget of its own instead of the per-user one: a file's chunks. */
     rateBudget?: 'file-chunks';
+    /**
+     * Reachable while the caller's password change is due (decision 0047): the change itself, and
+     * what a sign-in page reads of the clinic. Every other route refuses them 403 until then.
+     */
+    whilePasswordChangeDue?: boolean;
   }
 }
 
@@ -256,6 +263,7 @@ export async function createSyncServer(options: SyncServerOptions): Promise<Fast
   app.decorate('outpost', context);
   app.decorateRequest('auth', null);
   app.decorateRequest('tokenRefusal', null);
+  app.decorateRequest('passwordChangeDue', false);
   app.setErrorHandler(handleError);
   app.setNotFoundHandler((request, reply) => {
     void reply
@@ -282,8 +290,12 @@ export async function createSyncServer(options: SyncServerOptions): Promise<Fast
     if (!checked?.ok) request.tokenRefusal = checked ?? { ok: false, reason: 'missing-token' };
     else {
       const ended = await context.endedSessions.refuses(checked.auth, now().getTime());
-      if (ended === null) request.auth = checked.auth;
-      else
+      if (ended === null) {
+        request.auth = checked.auth;
+        request.passwordChangeDue =
+          checked.auth.passwordChangeDue === true &&
+          request.routeOptions.config.whilePasswordChangeDue !== true;
+      } else
         request.tokenRefusal = {
           ok: false,
           reason: ended === 'all-ended' ? 'ended-session' : 'signed-out',
@@ -305,6 +317,11 @@ export async function createSyncServer(options: SyncServerOptions): Promise<Fast
               : 'token is invalid or expired',
       );
     }
+    if (request.passwordChangeDue)
+      throw outpostError(
+        'FORBIDDEN',
+        'choose your own password first (POST /v1/auth/password): this one was set by an administrator',
+      );
   });
 
   // Refused requests are audited before the answer leaves; answers that are not refusals cost nothing here.

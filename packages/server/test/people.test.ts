@@ -17,7 +17,10 @@ import { push } from './sync-client';
 const url = '/v1/admin/users';
 const midwifeEmail = 'grace@clinic-a.test';
 const firstPassword = 'first password of grace';
+/** The password she chooses at her first sign-in (decision 0047). */
+const ownPassword = 'grace chose this herself';
 const secondPassword = 'second password of grace';
+const ownSecondPassword = 'grace chose this one too';
 
 interface ErrorAnswer {
   error: { code: string; message: string };
@@ -62,6 +65,20 @@ describe.each(dialects())('people of a clinic on %s', (kind) => {
       url: '/v1/auth/login',
       body: { email, password: pass },
     });
+  }
+
+  /** Signs in with a password the office set, and chooses her own, as the app makes her (decision 0047). */
+  async function chooseOwn(email: string, given: string, own: string) {
+    const first = await login(email, given);
+    expect(first.body.user.passwordChangeDue).toBe(true);
+    const res = await send<RefreshResponse>({
+      method: 'POST',
+      url: '/v1/auth/password',
+      token: first.body.token,
+      body: { currentPassword: given, newPassword: own },
+    });
+    expect(res.status).toBe(200);
+    return res.body;
   }
 
   const refresh = (refreshToken: string) =>
@@ -109,8 +126,14 @@ describe.each(dialects())('people of a clinic on %s', (kind) => {
 
     const signedIn = await login('GRACE@clinic-a.test', firstPassword);
     expect(signedIn.status).toBe(200);
-    expect(signedIn.body.user).toEqual({ id: midwife.id, tenant: 'clinic-a', roles: ['clinician'] });
-    const pushed = await push(server, signedIn.body.token, [
+    expect(signedIn.body.user).toEqual({
+      id: midwife.id,
+      tenant: 'clinic-a',
+      roles: ['clinician'],
+      passwordChangeDue: true,
+    });
+    const own = await chooseOwn(midwifeEmail, firstPassword, ownPassword);
+    const pushed = await push(server, own.token, [
       { collection: 'patients', type: 'create', id: uuidv7(), data: { name: 'Grace’s first patient' } },
     ]);
     expect(pushed.results[0]?.status).toBe('applied');
@@ -200,7 +223,7 @@ describe.each(dialects())('people of a clinic on %s', (kind) => {
   });
 
   it('disabling her refuses at once her access token, her refresh and her sign-in; enabling lets her in again', async () => {
-    const session = (await login(midwifeEmail, firstPassword)).body;
+    const session = (await login(midwifeEmail, ownPassword)).body;
     expect(await status(session.token)).toBe(200);
 
     const disabled = await change(midwife.id, { disabled: true });
@@ -208,7 +231,7 @@ describe.each(dialects())('people of a clinic on %s', (kind) => {
     expect(disabled.body.person).toMatchObject({ disabled: true, disabledAt: expect.any(String) });
     expect(await status(session.token)).toBe(401);
     expect((await refresh(session.refreshToken)).status).toBe(401);
-    const refused = await login(midwifeEmail, firstPassword);
+    const refused = await login(midwifeEmail, ownPassword);
     const wrong = await login(midwifeEmail, 'not her password at all');
     // The same answer as a wrong password: nobody learns that the account exists.
     expect([refused.status, refused.body]).toEqual([wrong.status, wrong.body]);
@@ -228,7 +251,7 @@ describe.each(dialects())('people of a clinic on %s', (kind) => {
 
     const enabled = await change(midwife.id, { disabled: false });
     expect(enabled.body.person).toMatchObject({ disabled: false, disabledAt: null });
-    const again = await login(midwifeEmail, firstPassword);
+    const again = await login(midwifeEmail, ownPassword);
     expect(again.status).toBe(200);
     expect(await status(again.body.token)).toBe(200);
     expect((await peopleAudit()).slice(-2)).toEqual([
@@ -238,25 +261,27 @@ describe.each(dialects())('people of a clinic on %s', (kind) => {
   });
 
   it('a new password ends her sessions at once, and only the new password signs her in', async () => {
-    const session = (await login(midwifeEmail, firstPassword)).body;
+    const session = (await login(midwifeEmail, ownPassword)).body;
     const res = await change(midwife.id, { password: secondPassword });
     expect(res.status).toBe(200);
     expect(await status(session.token)).toBe(401);
     expect((await refresh(session.refreshToken)).status).toBe(401);
-    expect((await login(midwifeEmail, firstPassword)).status).toBe(401);
+    expect((await login(midwifeEmail, ownPassword)).status).toBe(401);
+    // The office knows the new one: she signs in with it to choose her own, and nothing else.
     const fresh = await login(midwifeEmail, secondPassword);
     expect(fresh.status).toBe(200);
-    expect(await status(fresh.body.token)).toBe(200);
+    expect(await status(fresh.body.token)).toBe(403);
+    expect(await status((await chooseOwn(midwifeEmail, secondPassword, ownSecondPassword)).token)).toBe(200);
     expect((await peopleAudit()).at(-1)).toEqual(['user-changed', 'password', adminId, midwife.id]);
   });
 
   it('a change of roles ends her sessions, and her next token carries the new roles', async () => {
-    const session = (await login(midwifeEmail, secondPassword)).body;
+    const session = (await login(midwifeEmail, ownSecondPassword)).body;
     const res = await change(midwife.id, { roles: ['admin', 'clinician'] });
     expect(res.body.person.roles).toEqual(['admin', 'clinician']);
     expect(await status(session.token)).toBe(401);
     expect((await refresh(session.refreshToken)).status).toBe(401);
-    const promoted = await login(midwifeEmail, secondPassword);
+    const promoted = await login(midwifeEmail, ownSecondPassword);
     expect(decodeJwt(promoted.body.token).roles).toEqual(['admin', 'clinician']);
     expect((await list(promoted.body.token)).people).toHaveLength(3);
     // The same roles again are no change: her session goes on.
@@ -325,7 +350,15 @@ describe.each(dialects())('people of a clinic on %s', (kind) => {
     const hashes = (
       await server.app.outpost.store.db.selectFrom('users').select('password_hash').execute()
     ).map((r) => r.password_hash);
-    const secrets = [firstPassword, secondPassword, password, 'a brand new password', ...hashes];
+    const secrets = [
+      firstPassword,
+      ownPassword,
+      secondPassword,
+      ownSecondPassword,
+      password,
+      'a brand new password',
+      ...hashes,
+    ];
     expect(logLines.length).toBeGreaterThan(10);
     for (const text of [...answers, ...logLines]) {
       for (const secret of secrets) expect(text).not.toContain(secret);
@@ -372,7 +405,16 @@ describe.each(dialects())('two administrators demoting each other at once on %s'
       body: { email: 'deputy@clinic-a.test', password: deputyPassword, roles: ['admin'] },
     });
     expect(added.status).toBe(201);
-    let second = await signIn('deputy@clinic-a.test', deputyPassword);
+    // Her own password first (decision 0047): the office's lets her do nothing else.
+    const given = await signIn('deputy@clinic-a.test', deputyPassword);
+    const chosen = await server.request({
+      method: 'POST',
+      url: '/v1/auth/password',
+      token: given.token,
+      body: { currentPassword: deputyPassword, newPassword: `${deputyPassword}, her own` },
+    });
+    expect(chosen.status).toBe(200);
+    let second = await signIn('deputy@clinic-a.test', `${deputyPassword}, her own`);
     for (let round = 0; round < 6; round++) {
       const answers = await Promise.all([
         demote(second.user.id, first.token),
@@ -402,7 +444,7 @@ describe.each(dialects())('two administrators demoting each other at once on %s'
       });
       expect(back.status).toBe(200);
       first = await signIn('admin@clinic-a.test', password);
-      second = await signIn('deputy@clinic-a.test', deputyPassword);
+      second = await signIn('deputy@clinic-a.test', `${deputyPassword}, her own`);
       expect(await enabledAdmins(first.token)).toHaveLength(2);
     }
   });

@@ -74,6 +74,7 @@ const requestRefusals: Readonly<Record<string, string>> = {
   'ended-session': 'signed out on every device',
   'signed-out': 'session signed out',
   forbidden: 'not allowed',
+  'password-change-due': 'own password not chosen yet',
   'not-found': 'not found',
 };
 

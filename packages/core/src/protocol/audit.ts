@@ -22,6 +22,8 @@ export const auditActions = [
   'setting-changed',
   'user-created',
   'user-changed',
+  'password-changed',
+  'password-change-failed',
 ] as const;
 export type AuditAction = (typeof auditActions)[number];
 

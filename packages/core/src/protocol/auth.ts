@@ -14,7 +14,16 @@ export type LoginRequest = z.infer<typeof loginRequestSchema>;
 export const loginResponseSchema = z.object({
   token: z.string(),
   expiresAt: z.string(),
-  user: z.object({ id: z.string(), tenant: z.string(), roles: z.array(z.string()) }),
+  user: z.object({
+    id: z.string(),
+    tenant: z.string(),
+    roles: z.array(z.string()),
+    /**
+     * Present, and true, while the person signs in with a password an administrator set (decision
+     * 0047): every route but `POST /v1/auth/password` is refused 403 until they choose their own.
+     */
+    passwordChangeDue: z.literal(true).optional(),
+  }),
   /** Opaque (32 random bytes, base64url): sent to `POST /v1/auth/refresh` for the next token. */
   refreshToken: z.string().optional(),
   /** When `refreshToken` stops being taken: the session's end unless it is refreshed before. */

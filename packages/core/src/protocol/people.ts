@@ -68,6 +68,31 @@ export const personChangeRequestSchema = z
 export type PersonChangeRequest = z.infer<typeof personChangeRequestSchema>;
 
 /**
+ * `POST /v1/auth/password`: a person changes their own password, proving the one they have. Their
+ * other sessions end; the answer is a new session, as a login's (decision 0047).
+ */
+export const passwordChangeRequestSchema = z
+  .object({
+    currentPassword: z
+      .string({ error: 'currentPassword must be text' })
+      .min(1, { error: 'currentPassword is empty' })
+      .max(passwordBounds.max, { error: `currentPassword must be at most ${passwordBounds.max} characters` }),
+    newPassword: newPasswordSchema,
+    deviceId: z
+      .string({ error: 'deviceId must be text' })
+      .min(1, { error: 'deviceId is empty' })
+      .max(128, { error: 'deviceId must be at most 128 characters' })
+      .refine(isWellFormedText, { error: 'deviceId may not hold half of a character' })
+      .optional(),
+  })
+  .strict()
+  .refine((c) => c.newPassword !== c.currentPassword, {
+    error: 'the new password must differ from the current one',
+    path: ['newPassword'],
+  });
+export type PasswordChangeRequest = z.infer<typeof passwordChangeRequestSchema>;
+
+/**
  * Whether `:id` of `PATCH /v1/admin/users/:id` can name a person at all: 1-128 characters, no
  * control character, no half of one. Any other is no one (404), never looked up.
  */
@@ -85,6 +110,11 @@ export const personSchema = z.object({
   disabled: z.boolean(),
   disabledAt: z.string().nullable(),
   createdAt: z.string(),
+  /**
+   * True while they sign in with a password an administrator set (added, or a new one set for
+   * them) and have not chosen their own yet (decision 0047).
+   */
+  passwordChangeDue: z.boolean(),
 });
 export type Person = z.infer<typeof personSchema>;
 

@@ -69,6 +69,12 @@ export interface AuthContext {
    * Undefined for a token of another issuer, or one of ours issued before the claim existed.
    */
   sessionId?: string;
+  /**
+   * The person signs in with a password an administrator set (its `pcd` claim, decision 0047):
+   * every route but the password change is refused 403 until they choose their own. Only ever
+   * true on a token of this server.
+   */
+  passwordChangeDue?: true;
 }
 
 export type TokenCheck =
@@ -136,6 +142,7 @@ export class TokenService {
       roles: user.roles,
       sv: user.sessionGeneration,
       ...(user.sessionId !== undefined ? { sid: user.sessionId } : {}),
+      ...(user.passwordChangeDue === true ? { pcd: true } : {}),
     };
     const token = await new SignJWT(claims)
       .setProtectedHeader({ alg: 'HS256', typ: 'JWT' })
@@ -170,6 +177,7 @@ export class TokenService {
         ...(payload.exp !== undefined ? { expiresAtMs: payload.exp * 1000 } : {}),
         ...(payload.iss === this.issuer ? { sessionGeneration: generationOf(payload.sv) } : {}),
         ...(payload.iss === this.issuer && typeof payload.sid === 'string' ? { sessionId: payload.sid } : {}),
+        ...(payload.iss === this.issuer && payload.pcd === true ? { passwordChangeDue: true as const } : {}),
       });
       if (payload.exp !== undefined) this.remember(token, auth, payload.nbf ?? 0, payload.exp);
       return { ok: true, auth };

@@ -24,6 +24,21 @@ export function parseOrThrow<S extends z.ZodType>(schema: S, value: unknown, wha
 }
 
 /**
+ * Parses a request body, or refuses it with 400 whose message is what is wrong in words ("password
+ * must be at least 12 characters"): for the forms an app shows a person, who reads it as it is.
+ */
+export function parseInWords<S extends z.ZodType>(schema: S, value: unknown): z.output<S> {
+  const parsed = schema.safeParse(value);
+  if (!parsed.success)
+    throw outpostError(
+      'VALIDATION_FAILED',
+      parsed.error.issues.map((i) => i.message).join('; '),
+      describeIssues(parsed.error),
+    );
+  return parsed.data;
+}
+
+/**
  * Parses a request's query parameters as parseOrThrow does, a parameter given empty (`?limit=`, as
  * PROTOCOL.md writes its route templates) counting as not given.
  */

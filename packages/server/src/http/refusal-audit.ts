@@ -10,6 +10,7 @@ export type RefusalReason =
   | 'ended-session'
   | 'signed-out'
   | 'forbidden'
+  | 'password-change-due'
   | 'not-found';
 
 export interface Refusal {
@@ -56,7 +57,9 @@ export function refusalOf(request: FastifyRequest, status: number): Refusal | nu
     status === 401
       ? (request.tokenRefusal?.reason ?? 'invalid-token')
       : status === 403
-        ? 'forbidden'
+        ? request.passwordChangeDue
+          ? 'password-change-due'
+          : 'forbidden'
         : status === 404
           ? 'not-found'
           : null;

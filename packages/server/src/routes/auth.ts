@@ -4,15 +4,26 @@ import {
   loginRequestSchema,
   logoutRequestSchema,
   outpostError,
+  passwordChangeRequestSchema,
   refreshRequestSchema,
 } from '@outpost/core';
 import type { EndSessionsResponse, LoginResponse, RefreshResponse } from '@outpost/core';
 import { caller, isAdministrator } from '../http/caller';
-import { dummyPasswordHash, verifyPassword } from '../auth/passwords';
+import { dummyPasswordHash, hashPassword, verifyPassword } from '../auth/passwords';
 import type { Sessions } from '../auth/sessions';
-import { parseOrThrow } from '../http/errors';
+import { parseInWords, parseOrThrow } from '../http/errors';
 import type { RefusalAudit } from '../http/refusal-audit';
 import type { AuditEvent } from '../storage/sync-store';
+import { insertAudit } from '../storage/sync-store';
+
+/** Who a login, a refresh or a password change signs in, as the store read them just now. */
+interface SigningIn {
+  id: string;
+  tenant: string;
+  roles: string[];
+  sessionGeneration: number;
+  passwordChangeDue: boolean;
+}
 
 export interface AuthRouteOptions {
   /** Refresh tokens: made at login, exchanged at refresh, ended at logout (decision 0032). */
@@ -26,6 +37,26 @@ export async function authRoutes(
   { sessions, refusals }: AuthRouteOptions,
 ): Promise<void> {
   const { store, tokens, endedSessions, now } = app.outpost;
+
+  /**
+   * The access token of the session `sessionId` names, and the `user` the answer shows: while the
+   * person's password is one an administrator set, both say a change is due (decision 0047).
+   */
+  const access = async (user: SigningIn, sessionId: string) => {
+    const due = user.passwordChangeDue ? { passwordChangeDue: true as const } : {};
+    const { token, expiresAt } = await tokens.issue(
+      {
+        userId: user.id,
+        tenant: user.tenant,
+        roles: user.roles,
+        sessionGeneration: user.sessionGeneration,
+        sessionId,
+        ...due,
+      },
+      now(),
+    );
+    return { token, expiresAt, user: { id: user.id, tenant: user.tenant, roles: user.roles, ...due } };
+  };
 
   /** One event of a signed-in session's life: who, which device, what came of it. Never the token. */
   const sessionEvent = (
@@ -72,16 +103,7 @@ export async function authRoutes(
     }
     // The session first: the access token names it, so that a logout refuses it too.
     const { familyId, refreshToken, refreshExpiresAt } = await sessions.start(user, now());
-    const { token, expiresAt } = await tokens.issue(
-      {
-        userId: user.id,
-        tenant: user.tenant,
-        roles: user.roles,
-        sessionGeneration: user.sessionGeneration,
-        sessionId: familyId,
-      },
-      now(),
-    );
+    const signedIn = await access(user, familyId);
     await store.audit([
       {
         tenant: user.tenant,
@@ -94,13 +116,7 @@ export async function authRoutes(
         outcome: 'ok',
       },
     ]);
-    return {
-      token,
-      expiresAt,
-      user: { id: user.id, tenant: user.tenant, roles: user.roles },
-      refreshToken,
-      refreshExpiresAt,
-    };
+    return { ...signedIn, refreshToken, refreshExpiresAt };
   });
 
   /** A refresh or logout whose token no row holds names nobody: audited within the refusals' budget. */
@@ -130,16 +146,7 @@ export async function authRoutes(
       throw outpostError('UNAUTHORIZED', 'refresh token is not valid: sign in again');
     }
     const { user } = outcome;
-    const { token, expiresAt } = await tokens.issue(
-      {
-        userId: user.id,
-        tenant: user.tenant,
-        roles: user.roles,
-        sessionGeneration: user.sessionGeneration,
-        sessionId: outcome.familyId,
-      },
-      now(),
-    );
+    const signedIn = await access(user, outcome.familyId);
     await store.audit([
       sessionEvent(
         { tenant: user.tenant, userId: user.id },
@@ -149,13 +156,7 @@ export async function authRoutes(
         outcome.kind === 'rotated' ? 'ok' : 'repeated',
       ),
     ]);
-    return {
-      token,
-      expiresAt,
-      user: { id: user.id, tenant: user.tenant, roles: user.roles },
-      refreshToken: outcome.refreshToken,
-      refreshExpiresAt: outcome.refreshExpiresAt,
-    };
+    return { ...signedIn, refreshToken: outcome.refreshToken, refreshExpiresAt: outcome.refreshExpiresAt };
   });
 
   // Ends the session: every token of the family refused from now on, the access tokens issued in it
@@ -195,4 +196,62 @@ export async function authRoutes(
     ]);
     return { ended };
   });
+
+  // A person's own new password (decision 0047): reachable while a change is due, when every other
+  // route refuses them. Their other sessions end; the answer is a new session for this device.
+  app.post(
+    '/v1/auth/password',
+    { config: { whilePasswordChangeDue: true } },
+    async (request): Promise<LoginResponse> => {
+      const auth = caller(request);
+      const { currentPassword, newPassword, deviceId } = parseInWords(
+        passwordChangeRequestSchema,
+        request.body,
+      );
+      const held = await store.people.credentials(auth.tenant, auth.userId);
+      // A person of the clinic's identity provider: their password is not this server's to change.
+      if (held === null)
+        throw outpostError('FORBIDDEN', "this account's password is kept by the clinic's sign-in service");
+      const at = now().toISOString();
+      const event = (action: AuditEvent['action'], outcome: string): AuditEvent => ({
+        tenant: auth.tenant,
+        at,
+        userId: auth.userId,
+        deviceId: deviceId ?? null,
+        action,
+        collection: null,
+        recordId: auth.userId,
+        outcome,
+      });
+      if (!(await verifyPassword(currentPassword, held.passwordHash))) {
+        await store.audit([event('password-change-failed', 'wrong-password')]);
+        // 403, not 401: the token is good, and a 401 would have the device ask to sign in again.
+        throw outpostError('FORBIDDEN', 'the current password is wrong');
+      }
+      const passwordHash = await hashPassword(newPassword);
+      const chosen = await store.people.choosePassword(
+        auth.tenant,
+        auth.userId,
+        held.passwordHash,
+        passwordHash,
+        at,
+        (trx) => insertAudit(trx, [event('password-changed', 'ok')]),
+      );
+      // Changed meanwhile (here on another device, or by an administrator), or disabled: the
+      // password checked is no longer theirs, so the device signs in again with the one that is.
+      if (chosen === null)
+        throw outpostError('CONFLICT', 'the password was changed meanwhile: sign in again');
+      // Every earlier token of theirs refused here from now on, on other instances within 5 s.
+      endedSessions.ended(auth.tenant, auth.userId, chosen.sessionGeneration, now().getTime());
+      const user: SigningIn = {
+        id: auth.userId,
+        tenant: auth.tenant,
+        roles: held.roles,
+        sessionGeneration: chosen.sessionGeneration,
+        passwordChangeDue: false,
+      };
+      const { familyId, refreshToken, refreshExpiresAt } = await sessions.start(user, now());
+      return { ...(await access(user, familyId)), refreshToken, refreshExpiresAt };
+    },
+  );
 }

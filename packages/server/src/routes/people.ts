@@ -1,7 +1,5 @@
 import type { FastifyInstance } from 'fastify';
-import type { z } from 'zod';
 import {
-  describeIssues,
   isPersonId,
   newPersonRequestSchema,
   outpostError,
@@ -11,6 +9,7 @@ import {
 import type { PeopleResponse, Person, PersonResponse, Schema } from '@outpost/core';
 import { hashPassword } from '../auth/passwords';
 import { administrator } from '../http/caller';
+import { parseInWords } from '../http/errors';
 import type { PersonChangeRefusal, PersonRow } from '../storage/people';
 import { insertAudit } from '../storage/sync-store';
 
@@ -31,21 +30,6 @@ const refusals: Record<PersonChangeRefusal, string> = {
     "this is the clinic's last enabled administrator: make someone else an administrator first",
 };
 
-/**
- * Parses a request body, or refuses it with 400 whose message is what is wrong in words
- * ("password must be at least 12 characters"): the app shows it to the administrator as it is.
- */
-function parseBody<S extends z.ZodType>(schema: S, value: unknown): z.output<S> {
-  const parsed = schema.safeParse(value);
-  if (!parsed.success)
-    throw outpostError(
-      'VALIDATION_FAILED',
-      parsed.error.issues.map((i) => i.message).join('; '),
-      describeIssues(parsed.error),
-    );
-  return parsed.data;
-}
-
 function wire(p: PersonRow): Person {
   return {
     id: p.id,
@@ -54,6 +38,7 @@ function wire(p: PersonRow): Person {
     disabled: p.disabledAt !== null,
     disabledAt: p.disabledAt,
     createdAt: p.createdAt,
+    passwordChangeDue: p.passwordChangeDue,
   };
 }
 
@@ -92,7 +77,7 @@ export async function peopleRoutes(app: FastifyInstance): Promise<void> {
 
   app.post('/v1/admin/users', async (request, reply): Promise<PersonResponse> => {
     const auth = administrator(request, adminRoles, refusal);
-    const { email, password, roles } = parseBody(newPersonRequestSchema, request.body);
+    const { email, password, roles } = parseInWords(newPersonRequestSchema, request.body);
     checkRoles(auth.tenant, roles);
     const passwordHash = await hashPassword(password);
     const at = now().toISOString();
@@ -122,7 +107,7 @@ export async function peopleRoutes(app: FastifyInstance): Promise<void> {
   app.patch('/v1/admin/users/:id', async (request): Promise<PersonResponse> => {
     const auth = administrator(request, adminRoles, refusal);
     const { id } = request.params as { id: string };
-    const change = parseBody(personChangeRequestSchema, request.body);
+    const change = parseInWords(personChangeRequestSchema, request.body);
     if (change.roles !== undefined) checkRoles(auth.tenant, change.roles);
     // Another clinic's person, or an id that names nobody: no one here, never looked up elsewhere.
     if (!isPersonId(id)) throw outpostError('NOT_FOUND', 'no such person');

@@ -553,6 +553,16 @@ function migrations(kind: DatabaseKind): Record<string, Migration> {
         await db.schema.createIndex('users_by_tenant').on('users').columns(['tenant', 'email']).execute();
       },
     },
+    '0021_password_change_due': {
+      async up(db: Kysely<unknown>) {
+        // 1 while the person signs in with a password an administrator set, until they choose their
+        // own (decision 0047). Everyone who exists now chose theirs, or was made in code: 0.
+        await db.schema
+          .alterTable('users')
+          .addColumn('password_change_due', 'integer', (c) => c.notNull().defaultTo(0))
+          .execute();
+      },
+    },
   };
 }
 

@@ -12,6 +12,8 @@ export interface PersonRow {
   /** When they were disabled; null while they may sign in. */
   disabledAt: string | null;
   createdAt: string;
+  /** Signing in with a password an administrator set, not their own yet (decision 0047). */
+  passwordChangeDue: boolean;
 }
 
 /** What a change did, in the audit's words. */
@@ -47,7 +49,10 @@ export type WithinPersonChange = (
 
 type UserRow = Pick<Tables['users'], 'id' | 'email' | 'roles' | 'created_at'> & {
   disabled_at: string | null;
+  password_change_due: number;
 };
+
+const personColumns = ['id', 'email', 'roles', 'created_at', 'disabled_at', 'password_change_due'] as const;
 
 function personOf(row: UserRow): PersonRow {
   return {
@@ -56,6 +61,7 @@ function personOf(row: UserRow): PersonRow {
     roles: JSON.parse(row.roles) as string[],
     disabledAt: row.disabled_at,
     createdAt: row.created_at,
+    passwordChangeDue: Number(row.password_change_due) === 1,
   };
 }
 
@@ -74,7 +80,7 @@ export class PeopleStore {
   async list(tenant: string): Promise<PersonRow[]> {
     const rows = await this.db
       .selectFrom('users')
-      .select(['id', 'email', 'roles', 'created_at', 'disabled_at'])
+      .select(personColumns)
       .where('tenant', '=', tenant)
       .orderBy('email')
       .execute();
@@ -101,6 +107,8 @@ export class PeopleStore {
           roles: JSON.stringify(person.roles),
           created_at: at,
           disabled_at: null,
+          // The administrator chose it and told them: theirs to replace at their first sign-in.
+          password_change_due: 1,
         })
         .onConflict((oc) => oc.column('email').doNothing())
         .executeTakeFirst();
@@ -111,6 +119,7 @@ export class PeopleStore {
         roles: [...person.roles],
         disabledAt: null,
         createdAt: at,
+        passwordChangeDue: true,
       };
       await within(trx, row, []);
       return row;
@@ -147,11 +156,7 @@ export class PeopleStore {
     at: string,
     within: WithinPersonChange,
   ): Promise<PersonChangeOutcome> {
-    const read = trx
-      .selectFrom('users')
-      .select(['id', 'email', 'roles', 'created_at', 'disabled_at'])
-      .where('tenant', '=', tenant)
-      .orderBy('id');
+    const read = trx.selectFrom('users').select(personColumns).where('tenant', '=', tenant).orderBy('id');
     const rows = await (this.kind === 'postgres' ? read.forUpdate() : read).execute();
     const people = rows.map(personOf);
     const before = people.find((p) => p.id === id);
@@ -173,6 +178,7 @@ export class PeopleStore {
       ...before,
       roles: roles ?? before.roles,
       disabledAt: disabling ? at : enabling ? null : before.disabledAt,
+      passwordChangeDue: change.passwordHash !== undefined ? true : before.passwordChangeDue,
     };
     if (isAdmin(before) && !isAdmin(after)) {
       if (id === callerId) return { ok: false, reason: disabling ? 'self-disable' : 'self-demote' };
@@ -186,7 +192,10 @@ export class PeopleStore {
       .updateTable('users')
       .set({
         ...(roles !== null ? { roles: JSON.stringify(roles) } : {}),
-        ...(change.passwordHash !== undefined ? { password_hash: change.passwordHash } : {}),
+        // A password an administrator sets is one they know: the person replaces it at sign-in.
+        ...(change.passwordHash !== undefined
+          ? { password_hash: change.passwordHash, password_change_due: 1 }
+          : {}),
         ...(disabling || enabling ? { disabled_at: after.disabledAt } : {}),
       })
       .where('tenant', '=', tenant)
@@ -202,5 +211,58 @@ export class PeopleStore {
     }
     await within(trx, after, changed);
     return { ok: true, person: after, changed, sessionGeneration };
+  }
+
+  /**
+   * What a person's own password change needs to know of them: their roles and their password's
+   * hash (a disabled person's token is refused before it gets here); null when `tenant` has no such
+   * person (someone of an identity provider).
+   */
+  async credentials(tenant: string, id: string): Promise<{ roles: string[]; passwordHash: string } | null> {
+    const row = await this.db
+      .selectFrom('users')
+      .select(['roles', 'password_hash'])
+      .where('tenant', '=', tenant)
+      .where('id', '=', id)
+      .executeTakeFirst();
+    return row
+      ? {
+          roles: JSON.parse(row.roles) as string[],
+          passwordHash: row.password_hash,
+        }
+      : null;
+  }
+
+  /**
+   * A person's own new password (decision 0047), in one transaction: the hash replaced, the change
+   * no longer due, every session of theirs ended (the caller starts the one it answers with), and
+   * `within`. Only while the hash is still `currentHash`, the one the caller checked the current
+   * password against: a password changed meanwhile (by them elsewhere, or an administrator) is not
+   * overwritten, and the answer is null, as when the person is gone or disabled.
+   */
+  choosePassword(
+    tenant: string,
+    id: string,
+    currentHash: string,
+    passwordHash: string,
+    at: string,
+    within: (trx: Transaction<Tables>) => Promise<void>,
+  ): Promise<{ sessionGeneration: number } | null> {
+    return inRetriedTransaction(this.db, async (trx) => {
+      const res = await trx
+        .updateTable('users')
+        .set({ password_hash: passwordHash, password_change_due: 0 })
+        .where('tenant', '=', tenant)
+        .where('id', '=', id)
+        .where('password_hash', '=', currentHash)
+        .where('disabled_at', 'is', null)
+        .executeTakeFirst();
+      if (Number(res.numUpdatedRows) === 0) return null;
+      const use = new RefreshTokenUse(trx);
+      const sessionGeneration = await use.endGeneration(tenant, id);
+      for (const { familyId } of await use.familiesOf(tenant, id, at)) await use.revokeFamily(familyId, at);
+      await within(trx);
+      return { sessionGeneration };
+    });
   }
 }

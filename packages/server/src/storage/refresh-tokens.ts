@@ -32,6 +32,8 @@ export interface RefreshTokenUser {
   sessionGeneration: number;
   /** Disabled by an administrator (decision 0044): refused like a removed user. */
   disabled: boolean;
+  /** Still signing in with a password an administrator set (decision 0047): the token says so. */
+  passwordChangeDue: boolean;
 }
 
 /** What ending every session of a user did. */
@@ -190,7 +192,7 @@ export class RefreshTokenUse {
   async user(id: string): Promise<RefreshTokenUser | null> {
     const row = await this.trx
       .selectFrom('users')
-      .select(['id', 'tenant', 'roles', 'session_generation', 'disabled_at'])
+      .select(['id', 'tenant', 'roles', 'session_generation', 'disabled_at', 'password_change_due'])
       .where('id', '=', id)
       .executeTakeFirst();
     return row
@@ -200,6 +202,7 @@ export class RefreshTokenUse {
           roles: JSON.parse(row.roles) as string[],
           sessionGeneration: Number(row.session_generation),
           disabled: row.disabled_at !== null,
+          passwordChangeDue: Number(row.password_change_due) === 1,
         }
       : null;
   }

@@ -175,6 +175,8 @@ export interface StoredUser {
   sessionGeneration: number;
   /** When an administrator disabled them (decision 0044): a disabled person cannot sign in. */
   disabledAt: string | null;
+  /** Signing in with a password an administrator set: they must choose their own (decision 0047). */
+  passwordChangeDue: boolean;
 }
 
 export interface AuditEvent {
@@ -1506,11 +1508,15 @@ export class SyncStore {
       roles: JSON.parse(row.roles) as string[],
       sessionGeneration: Number(row.session_generation),
       disabledAt: row.disabled_at ?? null,
+      passwordChangeDue: Number(row.password_change_due) === 1,
     };
   }
 
   /** Creates the user, or leaves an existing one with that email untouched. Returns whether it was new. */
-  async createUser(user: Omit<StoredUser, 'sessionGeneration' | 'disabledAt'>, at: string): Promise<boolean> {
+  async createUser(
+    user: Omit<StoredUser, 'sessionGeneration' | 'disabledAt' | 'passwordChangeDue'>,
+    at: string,
+  ): Promise<boolean> {
     const res = await this.database.db
       .insertInto('users')
       .values({

@@ -145,6 +145,8 @@ export interface Tables {
     session_generation: Generated<number>;
     /** When an administrator disabled the person (migration 0020); null while they may sign in. */
     disabled_at: ColumnType<string | null, string | null | undefined, string | null>;
+    /** 1 while the person must choose their own password (migration 0021, decision 0047). */
+    password_change_due: Generated<number>;
   };
   devices: {
     tenant: string;

@@ -58,8 +58,11 @@ export interface MatrixCase {
    * blanked before the answers for clinic-a's target and for an id that never existed are compared.
    */
   varies?: string[];
-  /** clinic-b's administrator: never clinic-a's data, nor a sign of whether clinic-a's target exists. */
-  otherTenant: Exclude<Expectation, 'forbidden' | 'op-forbidden'>;
+  /**
+   * clinic-b's administrator: never clinic-a's data, nor a sign of whether clinic-a's target exists.
+   * `forbidden` only for a route that names no target, so a 403 tells nothing of clinic-a.
+   */
+  otherTenant: Exclude<Expectation, 'op-forbidden'>;
   /**
    * A clinic-a caller without the permission: `clinician` (no resolve, not an administrator, raised
    * none of the nurse's conflicts nor queued her items) or `visitor` (a role the schema grants nothing).
@@ -184,6 +187,38 @@ export const routeCatalog: RouteCase[] = [
       lacking: {
         caller: 'clinician',
         permission: "an administrator role, to end another person's sessions",
+        expect: 'forbidden',
+      },
+    },
+  },
+  {
+    method: 'POST',
+    url: '/v1/auth/password',
+    fuzz: {
+      as: 'nurse',
+      // A current password that is not hers: a change that succeeded would end the sessions of the
+      // nurse whose token the rest of the run uses. password-change.test.ts changes one for good.
+      examples: (_w, n) => [
+        { body: { currentPassword: 'not the nurse password', newPassword: `a new password ${n}` } },
+        {
+          body: {
+            currentPassword: 'still not hers',
+            newPassword: 'x'.repeat(12),
+            deviceId: 'fuzz-tablet',
+          },
+        },
+      ],
+    },
+    matrix: {
+      request: () => ({
+        body: { currentPassword: 'nobody has this one', newPassword: 'a long new password' },
+      }),
+      // The token's own account and nothing else: another clinic's administrator, signed in
+      // through an identity provider here, has no password this server keeps.
+      otherTenant: 'forbidden',
+      lacking: {
+        caller: 'visitor',
+        permission: 'an account whose password this server keeps',
         expect: 'forbidden',
       },
     },
