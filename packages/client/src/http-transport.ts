@@ -12,7 +12,13 @@ import {
   rejectionListResponseSchema,
   resolveResponseSchema,
 } from '@outpost/core';
-import type { LoginResponse, RefreshRequest, RefreshResponse, RequestErrorCode } from '@outpost/core';
+import type {
+  LoginResponse,
+  PasswordChangeRequest,
+  RefreshRequest,
+  RefreshResponse,
+  RequestErrorCode,
+} from '@outpost/core';
 import type { z } from 'zod';
 import type { CallOptions, SyncTransport } from './sync/sync-transport';
 import { sendRenewingOnce } from './auth/renew-once';
@@ -73,6 +79,17 @@ export interface HttpTransport extends SyncTransport {
    * Answered the same whatever the token was (unknown, already ended). No bearer is sent.
    */
   logout(refreshToken: string, deviceId?: string, options?: CallOptions): Promise<void>;
+  /**
+   * `POST /v1/auth/password` (decision 0047): the signed-in person's own new password, sent with
+   * `token`, the access token of their session (not getToken's: the session in hand changes).
+   * Answers a new session, as a login does: every earlier one of theirs is over. A wrong current
+   * password is OutpostError FORBIDDEN; a new one the server does not take, VALIDATION_FAILED in words.
+   */
+  changePassword(
+    token: string,
+    request: PasswordChangeRequest,
+    options?: CallOptions,
+  ): Promise<LoginResponse>;
 }
 
 /** `?a=1&b=2` of the given values, leaving out the absent ones; empty when none is given. */
@@ -122,11 +139,12 @@ export function createHttpTransport(options: HttpTransportOptions): HttpTranspor
   }
 
   /**
-   * Sends the request, with the token getToken gives when `auth`; refused 401, renewed once
-   * (auth/renew-once.ts).
+   * Sends the request, with the token getToken gives when `auth`, refused 401 renewed once
+   * (auth/renew-once.ts); or with the token given, as it is.
    */
-  async function send(path: string, init: RequestInit, auth: boolean): Promise<Response> {
-    if (!auth) return sendWith(path, init, null);
+  async function send(path: string, init: RequestInit, auth: boolean | { token: string }): Promise<Response> {
+    if (auth === false) return sendWith(path, init, null);
+    if (auth !== true) return sendWith(path, init, auth.token);
     return sendRenewingOnce(options.getToken, options.renewToken, (token) => sendWith(path, init, token));
   }
 
@@ -169,7 +187,7 @@ export function createHttpTransport(options: HttpTransportOptions): HttpTranspor
     schema: S,
     path: string,
     init: RequestInit,
-    auth: boolean,
+    auth: boolean | { token: string },
   ): Promise<z.output<S>> {
     const res = await send(path, init, auth);
     const body: unknown = await res.json().catch(() => null);
@@ -204,6 +222,13 @@ export function createHttpTransport(options: HttpTransportOptions): HttpTranspor
       if (!res.ok) throw refusal(res, await res.json().catch(() => null));
       await res.body?.cancel().catch(() => undefined);
     },
+    changePassword: (token, request, { signal } = {}) =>
+      call(
+        loginResponseSchema,
+        '/v1/auth/password',
+        { method: 'POST', body: JSON.stringify(request), ...withSignal(signal) },
+        { token },
+      ),
     push: (request, { signal } = {}) =>
       call(
         pushResponseSchema,

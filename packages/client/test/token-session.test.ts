@@ -354,6 +354,56 @@ describe('token session: staying signed in with refresh tokens', () => {
     });
   });
 
+  it('changePassword: a wrong current password changes nothing; the right one saves the new session, which syncs, and the old token is refused', async () => {
+    const storage = new SessionStorage();
+    const tokens = session(storage);
+    const login = await tokens.signIn(nurse, password);
+    const client = await openClient(tokens);
+    const unauthorized: string[] = [];
+    client.on('unauthorized', (e) => unauthorized.push(e.code));
+
+    const wrong = await tokens
+      .changePassword('not her password', 'her very own password')
+      .catch((e: unknown) => e);
+    expect(isOutpostError(wrong) && [wrong.code, wrong.message]).toEqual([
+      'FORBIDDEN',
+      'the current password is wrong',
+    ]);
+    const short = await tokens.changePassword(password, 'short').catch((e: unknown) => e);
+    expect(isOutpostError(short) && [short.code, short.message]).toEqual([
+      'VALIDATION_FAILED',
+      'password must be at least 12 characters',
+    ]);
+    expect(storage.value?.token).toBe(login.token);
+
+    // Two days offline first: the token is renewed before the change goes, not refused.
+    clock.ms += 2 * day;
+    const changed = await tokens.changePassword(password, 'her very own password');
+    expect(storage.value).toMatchObject({ token: changed.token, refreshToken: changed.refreshToken });
+    const sent = network.sent.filter((s) => s.path === '/v1/auth/password').at(-1);
+    expect(sent?.body).toEqual({
+      currentPassword: password,
+      newPassword: 'her very own password',
+      deviceId: 'tablet-7',
+    });
+    const patient = await newPatient(client, 'Changed-password patient');
+    expect((await client.sync()).ok).toBe(true);
+    expect(unauthorized).toEqual([]);
+    const { token } = await createHttpTransport({ url }).login(nurse, 'her very own password');
+    const onServerNow = await createHttpTransport({ url, getToken: async () => token }).getRecord(
+      'patients',
+      patient.id,
+    );
+    expect(onServerNow?.data).toMatchObject({ name: 'Changed-password patient' });
+    const old = await createHttpTransport({ url, getToken: async () => login.token })
+      .getRecord('patients', patient.id)
+      .catch((e: unknown) => e);
+    expect(isOutpostError(old) && old.code).toBe('UNAUTHORIZED');
+    await expect(createHttpTransport({ url }).login(nurse, password)).rejects.toMatchObject({
+      code: 'UNAUTHORIZED',
+    });
+  });
+
   it('a push refused 401 to a token the device took for valid (its clock 13 hours behind) is renewed and sent once more, and applied once', async () => {
     const storage = new SessionStorage();
     const tokens = session(storage, { skewMs: -13 * hour });

@@ -1,4 +1,4 @@
-import { isOutpostError } from '@outpost/core';
+import { isOutpostError, outpostError } from '@outpost/core';
 import type { LoginResponse, RefreshResponse } from '@outpost/core';
 import { createHttpTransport } from '../http-transport';
 import type { HttpTransport } from '../http-transport';
@@ -32,8 +32,11 @@ export type SessionLock = <T>(name: string, fn: () => Promise<T>) => Promise<T>;
 export interface TokenSessionOptions {
   /** The server's base URL; or `transport`. */
   url?: string;
-  /** The transport whose `login`, `refresh` and `logout` are called; made from `url` when absent. */
-  transport?: Pick<HttpTransport, 'login' | 'refresh' | 'logout'>;
+  /**
+   * The transport whose `login`, `refresh`, `logout` and `changePassword` are called; made from
+   * `url` when absent.
+   */
+  transport?: Pick<HttpTransport, 'login' | 'refresh' | 'logout' | 'changePassword'>;
   /** With `url`: the fetch the transport uses. */
   fetch?: typeof fetch;
   /**
@@ -87,6 +90,14 @@ export interface TokenSession {
    * network lets it, and saves null whatever came of it. `revoked`: the server took the logout.
    */
   signOut(): Promise<{ revoked: boolean }>;
+  /**
+   * The signed-in person's own new password (decision 0047), proving the current one; needs the
+   * network. Their other sessions end on the server; the one answered is saved (under the lock) in
+   * place of this one, which ended too. Throws the server's refusal: FORBIDDEN for a wrong current
+   * password, VALIDATION_FAILED in words for a new one it does not take, CONFLICT when the password
+   * was changed meanwhile elsewhere; UNAUTHORIZED when nobody is signed in here or the session is over.
+   */
+  changePassword(currentPassword: string, newPassword: string): Promise<LoginResponse>;
 }
 
 const defaultLockName = 'outpost-token-session';
@@ -292,5 +303,28 @@ export function createTokenSession(options: TokenSessionOptions): TokenSession {
     });
   }
 
-  return { getToken, refreshNow, signIn, signOut };
+  function changePassword(currentPassword: string, newPassword: string): Promise<LoginResponse> {
+    return lock(lockName, async () => {
+      let current = await load();
+      if (!current) throw outpostError('UNAUTHORIZED', 'nobody is signed in on this device');
+      // A token about to expire is renewed first, as getToken would: the change must not fail on it.
+      if (due(current, now()) && refreshable(current, now())) {
+        const outcome = await exchange(current as StoredSession & { refreshToken: string });
+        if (outcome.kind === 'renewed') current = outcome.session;
+      }
+      const { token } = current;
+      const answer = await request((signal) =>
+        transport.changePassword(
+          token,
+          { currentPassword, newPassword, ...(deviceId !== undefined ? { deviceId } : {}) },
+          { signal },
+        ),
+      );
+      // Every earlier token of this person is refused from now on: the new session, at once.
+      await save(sessionOf(answer, now()));
+      return answer;
+    });
+  }
+
+  return { getToken, refreshNow, signIn, signOut, changePassword };
 }
