@@ -15,6 +15,7 @@ import {
   tokenSessionFor,
 } from './session';
 import type { Session } from './session';
+import { ChoosePasswordPage } from './choose-password';
 import { Shell } from './shell';
 import { SignInPage } from './sign-in-page';
 
@@ -26,6 +27,9 @@ export function App() {
   // or signing in again changes them, not the person, so the client stays open with their records
   // and unsent changes. Made again only for another person.
   const tokens = useMemo(() => (session === null ? null : tokenSessionFor(session)), [person]);
+  // No record opens while the person's own password is still to be chosen (decision 0047): the
+  // server would refuse every sync, and the records may be another's whose password was reset.
+  const openFor = session?.passwordChangeDue === true ? null : person;
   const [client, setClient] = useState<SyncClient | null>(null);
   const [error, setError] = useState<string | null>(null);
   const [otherTab, setOtherTab] = useState<RecordsHolder | null>(null);
@@ -50,7 +54,7 @@ export function App() {
   }, [person]);
 
   useEffect(() => {
-    if (session === null || tokens === null) return;
+    if (session === null || tokens === null || openFor === null) return;
     let opened: SyncClient | null = null;
     let stopBackgroundSync = () => {};
     let stopReadingRoles = () => {};
@@ -90,8 +94,8 @@ export function App() {
       setError(null);
       void opened?.close();
     };
-    // The client is the person's: opened again only for another.
-  }, [person]);
+    // The client is the person's: opened again only for another (or once their password is theirs).
+  }, [openFor]);
 
   // Roles read again at a refresh (here, in another tab or in the worker): the client checks them.
   useEffect(() => {
@@ -102,6 +106,8 @@ export function App() {
   // tab's screen and client; the server is told after.
   const onSignOut = () => void signOut(() => setSession(null));
   if (session === null || tokens === null) return <SignInPage onSignedIn={setSession} />;
+  if (session.passwordChangeDue)
+    return <ChoosePasswordPage session={session} onChanged={setSession} onSignOut={onSignOut} />;
   if (error !== null)
     return (
       <main>

@@ -85,6 +85,17 @@ export async function rememberForOffline(identity: OfflineIdentity, password: st
   }
 }
 
+/**
+ * After a sign-in with a password an administrator set (decision 0047): no verifier of it is kept,
+ * and the one of the person's earlier password goes, since the server no longer takes it. A
+ * verifier is made again once they choose their own. Failing costs what it did before: logged.
+ */
+export async function forgetForOffline(email: string): Promise<void> {
+  await forget(keyOf(email)).catch((err: unknown) =>
+    console.error('The offline sign-in could not be removed from this device:', err),
+  );
+}
+
 export type OfflineCheck =
   | { ok: true; identity: OfflineIdentity }
   /** Never signed in here, or more than 30 days ago, or too many wrong passwords since. */

@@ -14,6 +14,7 @@ export type Route =
   | { page: 'audit' }
   | { page: 'people' }
   | { page: 'sync' }
+  | { page: 'password' }
   | { page: 'not-found' };
 
 export function parseRoute(pathname: string): Route {
@@ -27,6 +28,7 @@ export function parseRoute(pathname: string): Route {
   if (parts[0] === 'audit') return { page: 'audit' };
   if (parts[0] === 'people') return { page: 'people' };
   if (parts[0] === 'sync') return { page: 'sync' };
+  if (parts[0] === 'password') return { page: 'password' };
   return { page: 'patients' };
 }
 

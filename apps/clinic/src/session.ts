@@ -1,9 +1,10 @@
 import { createTokenSession } from '@outpost/client';
 import type { TokenSession } from '@outpost/client';
+import type { LoginResponse } from '@outpost/core';
 import { schemaInfoResponseSchema, uuidv7 } from '@outpost/core';
 import { fieldClinic } from '@outpost/examples';
 import { personKey } from './device-client';
-import { checkOffline, rememberForOffline } from './offline-sign-in';
+import { checkOffline, forgetForOffline, rememberForOffline } from './offline-sign-in';
 import {
   clinicTokenSession,
   personOf,
@@ -26,6 +27,11 @@ export interface Session {
   userId: string;
   tenant: string;
   roles: readonly string[];
+  /**
+   * True while the person signed in with a password an administrator set (decision 0047): the app
+   * asks them to choose their own before it opens any record, as the server refuses all else.
+   */
+  passwordChangeDue?: true;
 }
 
 const sessionKey = 'outpost.session';
@@ -33,10 +39,17 @@ const deviceKey = 'outpost.deviceId';
 
 function identityOf(value: unknown): Session | null {
   if (typeof value !== 'object' || value === null) return null;
-  const { email, userId, tenant, roles } = value as Partial<Record<keyof Session, unknown>>;
+  const { email, userId, tenant, roles, passwordChangeDue } = value as Partial<
+    Record<keyof Session, unknown>
+  >;
   if (typeof email !== 'string' || typeof userId !== 'string' || typeof tenant !== 'string') return null;
   if (!Array.isArray(roles) || !roles.every((role) => typeof role === 'string')) return null;
-  return { email, userId, tenant, roles: roles as string[] };
+  return { email, userId, tenant, roles: roles as string[], ...due(passwordChangeDue === true) };
+}
+
+/** The `passwordChangeDue` of a Session: present only when true. */
+function due(passwordChangeDue: boolean | undefined): { passwordChangeDue?: true } {
+  return passwordChangeDue === true ? { passwordChangeDue: true } : {};
 }
 
 function readKey(): unknown {
@@ -57,8 +70,11 @@ export function loadSession(): Session | null {
 
 /** Writes who signed in (never a token). Unchanged, it fires no `storage` event in the other tabs. */
 function keepIdentity(identity: Session): Session {
-  const { email, userId, tenant, roles } = identity;
-  localStorage.setItem(sessionKey, JSON.stringify({ email, userId, tenant, roles }));
+  const { email, userId, tenant, roles, passwordChangeDue } = identity;
+  localStorage.setItem(
+    sessionKey,
+    JSON.stringify({ email, userId, tenant, roles, ...due(passwordChangeDue) }),
+  );
   return identity;
 }
 
@@ -129,8 +145,18 @@ export function tokenSessionFor(owner: Session): TokenSession {
   });
 }
 
-function identityFrom(email: string, user: { id: string; tenant: string; roles: string[] }): Session {
-  return { email, userId: user.id, tenant: user.tenant, roles: user.roles };
+function identityFrom(email: string, user: LoginResponse['user']): Session {
+  return { email, userId: user.id, tenant: user.tenant, roles: user.roles, ...due(user.passwordChangeDue) };
+}
+
+/**
+ * Keeps what lets the person sign in here with no network later (offline-sign-in.ts), after a
+ * sign-in the server accepted: a verifier of their own password, none of one an administrator set.
+ * Not waited for: half a second of hashing, off the main thread, that signing in need not wait on.
+ */
+function keepForOffline(identity: Session, password: string): void {
+  if (identity.passwordChangeDue) void forgetForOffline(identity.email);
+  else void rememberForOffline(identity, password);
 }
 
 /**
@@ -152,8 +178,7 @@ export async function signIn(email: string, password: string): Promise<Session> 
     );
   }
   const identity = identityFrom(email, answer.user);
-  // Not waited for: half a second of hashing, off the main thread, that signing in need not wait on.
-  void rememberForOffline(identity, password);
+  keepForOffline(identity, password);
   return keepIdentity(identity);
 }
 
@@ -244,8 +269,25 @@ export async function signInAgain(owner: Session, password: string): Promise<Ses
   await previousVersionMoved();
   const answer = await tokenSessionFor(owner).signIn(owner.email, password);
   const identity = identityFrom(owner.email, answer.user);
-  // Not waited for: half a second of hashing, off the main thread, that signing in need not wait on.
-  void rememberForOffline(identity, password);
+  keepForOffline(identity, password);
+  return keepIdentity(identity);
+}
+
+/**
+ * The person's own new password (decision 0047), proving the current one; needs the network.
+ * Their sessions on other devices end; this device keeps the new one, and the same person, so the
+ * records and the client stay open (or open now, when the change was due). Throws the server's
+ * refusal in its words (a wrong current password, a new one too short); unreachable, a TypeError.
+ */
+export async function changeOwnPassword(
+  owner: Session,
+  currentPassword: string,
+  newPassword: string,
+): Promise<Session> {
+  await previousVersionMoved();
+  const answer = await tokenSessionFor(owner).changePassword(currentPassword, newPassword);
+  const identity = identityFrom(owner.email, answer.user);
+  keepForOffline(identity, newPassword);
   return keepIdentity(identity);
 }
 
@@ -274,7 +316,13 @@ function sameRoles(a: readonly string[], b: readonly string[]): boolean {
 
 /** The same person, as shown: a sign-in again or a refresh that changed nothing of it is no change. */
 export function sameIdentity(a: Session, b: Session): boolean {
-  return a.tenant === b.tenant && a.userId === b.userId && a.email === b.email && sameRoles(a.roles, b.roles);
+  return (
+    a.tenant === b.tenant &&
+    a.userId === b.userId &&
+    a.email === b.email &&
+    sameRoles(a.roles, b.roles) &&
+    a.passwordChangeDue === b.passwordChangeDue
+  );
 }
 
 /**

@@ -4,6 +4,7 @@ import { ConflictsPage } from './admin/conflicts-page';
 import { StatisticsPage } from './admin/statistics-page';
 import { AuditPage } from './admin/audit-page';
 import { PeoplePage } from './admin/people-page';
+import { PasswordPage } from './choose-password';
 import { PatientPage } from './patients/patient-page';
 import { PatientsPage } from './patients/patients-page';
 import { AutoSyncOff, AutoSyncSwitch } from './auto-sync-switch';
@@ -29,7 +30,10 @@ interface ShellProps {
   session: Session;
   /** The person's tokens, for the server calls a page makes itself (Statistics). */
   tokens: TokenSession;
-  /** The same person signed in again (their session could not be renewed): who signed in. */
+  /**
+   * The same person signed in again (their session could not be renewed), or chose a new password:
+   * who is signed in now.
+   */
   onSignedInAgain: (session: Session) => void;
   onSignOut: () => void;
 }
@@ -76,6 +80,9 @@ export function Shell({ session, tokens, onSignedInAgain, onSignOut }: ShellProp
           <Link href="/sync" aria-current={current('sync')}>
             Sync details
           </Link>
+          <Link href="/password" aria-current={current('password')}>
+            Password
+          </Link>
           <button type="button" className="link-button" onClick={() => confirmLeaving() && onSignOut()}>
             Sign out
           </button>
@@ -89,14 +96,24 @@ export function Shell({ session, tokens, onSignedInAgain, onSignOut }: ShellProp
         <SignInAgain session={session} onSignedIn={onSignedInAgain} />
       </header>
       <main>
-        <PageErrorBoundary key={address}>{page(route, session, tokens, onSignOut)}</PageErrorBoundary>
+        <PageErrorBoundary key={address}>
+          {page(route, session, tokens, onSignOut, onSignedInAgain)}
+        </PageErrorBoundary>
       </main>
     </>
   );
 }
 
-function page(route: Route, session: Session, tokens: TokenSession, onSignOut: () => void) {
+function page(
+  route: Route,
+  session: Session,
+  tokens: TokenSession,
+  onSignOut: () => void,
+  onSignedInAgain: (session: Session) => void,
+) {
   switch (route.page) {
+    case 'password':
+      return <PasswordPage session={session} onChanged={onSignedInAgain} />;
     case 'patient':
       return <PatientPage id={route.id} session={session} />;
     case 'conflicts':

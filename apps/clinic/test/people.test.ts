@@ -1,5 +1,5 @@
 // The People page (decision 0044): the clinic's administrator adds a community health worker with a
-// first password, and she signs in on her own tablet; the administrator disables her, and her open
+// first password, and she signs in on her own tablet, choosing her own password first (0047); the administrator disables her, and her open
 // tablet is asked to sign in again and cannot; enabled again, she can. The server's refusals are
 // shown in words; offline the page says people are managed on the server; a clinician has no People
 // link.
@@ -9,6 +9,8 @@ import { chromiumAvailable, clinicSuite, screenshot, setNetwork, signIn, statusT
 
 const chwEmail = 'chisomo@clinic-a.test';
 const chwPassword = 'chisomo first password';
+/** The one she chooses at her first sign-in (decision 0047). */
+const chwOwnPassword = 'only chisomo knows this';
 
 /** Signs in through the sign-in page with a password of one's own, as the new person does. */
 async function signInAs(page: Page, url: string, email: string, password: string): Promise<void> {
@@ -55,14 +57,37 @@ describe.runIf(chromiumAvailable())('the People page', () => {
       await add.getByLabel('First password').fill(chwPassword);
       await add.getByRole('button', { name: 'Add' }).click();
       await add
-        .getByText(`Added ${chwEmail} as Clinician. Tell them their password: they can sign in now.`)
+        .getByText(
+          `Added ${chwEmail} as Clinician. Tell them their password: they choose their own when they first sign in.`,
+        )
         .waitFor();
-      expect(await row(chwEmail).innerText()).toContain('Active');
+      expect(await row(chwEmail).innerText()).toContain('Active, own password not chosen yet');
       await screenshot(admin, 'people-added');
 
-      // She signs in on her own tablet with the password she was told, and syncs.
+      // She signs in on her own tablet with the password she was told, and must choose her own
+      // before any record opens: two new ones that differ, then a wrong current one, are refused.
       const chw = await chwContext.newPage();
       await signInAs(chw, suite.clinic.url, chwEmail, chwPassword);
+      await chw.getByRole('heading', { level: 1, name: 'Choose your own password' }).waitFor();
+      expect(await chw.getByRole('link', { name: 'Patients' }).count()).toBe(0);
+      const choose = chw.getByRole('form', { name: 'Change password' });
+      await choose.getByLabel('Current password').fill(chwPassword);
+      await choose.getByLabel('New password', { exact: true }).fill(chwOwnPassword);
+      await choose.getByLabel('New password again').fill(`${chwOwnPassword}!`);
+      await choose.getByRole('button', { name: 'Choose this password' }).click();
+      await choose.getByText('The two new passwords differ: type the same one twice.').waitFor();
+      await choose.getByLabel('Current password').fill('not what she was told');
+      await choose.getByLabel('New password again').fill(chwOwnPassword);
+      await choose.getByRole('button', { name: 'Choose this password' }).click();
+      await choose.getByText('the current password is wrong').waitFor();
+      await screenshot(chw, 'people-choose-password');
+      // A reload keeps her on the page: nothing opens on the office's password.
+      await chw.reload();
+      await chw.getByRole('heading', { level: 1, name: 'Choose your own password' }).waitFor();
+      await choose.getByLabel('Current password').fill(chwPassword);
+      await choose.getByLabel('New password', { exact: true }).fill(chwOwnPassword);
+      await choose.getByLabel('New password again').fill(chwOwnPassword);
+      await choose.getByRole('button', { name: 'Choose this password' }).click();
       await statusText(chw, 'Online').waitFor();
       await chw.getByText(/^Last synced at/).waitFor();
       expect(await chw.getByRole('link', { name: 'People' }).count()).toBe(0);
@@ -103,7 +128,7 @@ describe.runIf(chromiumAvailable())('the People page', () => {
       await chw.getByRole('button', { name: 'Sync now' }).first().click();
       const again = chw.getByRole('form', { name: 'Sign in again' });
       await again.waitFor();
-      await again.getByLabel(`Password for ${chwEmail}`).fill(chwPassword);
+      await again.getByLabel(`Password for ${chwEmail}`).fill(chwOwnPassword);
       await again.getByRole('button', { name: 'Sign in again' }).click();
       await again.getByText('email or password is wrong').waitFor();
       await screenshot(chw, 'people-disabled-tablet');
@@ -111,7 +136,8 @@ describe.runIf(chromiumAvailable())('the People page', () => {
       // Enabled again, the same password lets her in.
       await her.getByRole('button', { name: 'Enable' }).click();
       await her.getByText(`${chwEmail} is enabled: they can sign in with their password.`).waitFor();
-      await again.getByLabel(`Password for ${chwEmail}`).fill(chwPassword);
+      expect(await row(chwEmail).innerText()).toContain('Active');
+      await again.getByLabel(`Password for ${chwEmail}`).fill(chwOwnPassword);
       await again.getByRole('button', { name: 'Sign in again' }).click();
       await again.waitFor({ state: 'detached' });
       await chw.getByText(/^Last synced at/).waitFor();

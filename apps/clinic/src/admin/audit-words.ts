@@ -160,6 +160,10 @@ export function eventWords(e: AuditLogEvent): string {
     case 'user-created':
     case 'user-changed':
       return personChangeWords(e);
+    case 'password-changed':
+      return 'Changed their own password';
+    case 'password-change-failed':
+      return 'Password change refused: wrong current password';
     case 'setting-changed':
       return settingChanges[`${e.recordId ?? ''}:${e.outcome}`] ?? `Setting ${e.recordId ?? ''} changed`;
     default:

@@ -108,7 +108,13 @@ export function PeoplePage({ tokens, canManage }: { tokens: TokenSession; canMan
                 <tr key={p.id} aria-current={p.id === chosen ? 'true' : undefined}>
                   <td>{p.email}</td>
                   <td>{rolesWords(p.roles)}</td>
-                  <td>{p.disabledAt === null ? 'Active' : `Disabled since ${when(p.disabledAt)}`}</td>
+                  <td>
+                    {p.disabledAt !== null
+                      ? `Disabled since ${when(p.disabledAt)}`
+                      : p.passwordChangeDue
+                        ? 'Active, own password not chosen yet'
+                        : 'Active'}
+                  </td>
                   <td>
                     <button
                       type="button"
@@ -185,7 +191,7 @@ function AddPerson({
       onAdded(person);
       form.reset();
       setDone(
-        `Added ${person.email} as ${rolesWords(person.roles)}. Tell them their password: they can sign in now.`,
+        `Added ${person.email} as ${rolesWords(person.roles)}. Tell them their password: they choose their own when they first sign in.`,
       );
     } catch (err) {
       setError(`Not added: ${messageOf(err)}`);
@@ -216,7 +222,8 @@ function AddPerson({
         />
       </label>
       <p id="new-password-hint" className="hint">
-        {passwordHint} You tell them this password; they sign in with their email and it.
+        {passwordHint} You tell them this password; they sign in with their email and it, and then choose
+        their own.
       </p>
       <button type="submit" disabled={busy}>
         Add
@@ -284,7 +291,7 @@ function ChangePerson({
     const ok = await send(
       { password },
       (p) =>
-        `New password set for ${p.email}. They were signed out on every device: tell them the new password.`,
+        `New password set for ${p.email}. They were signed out on every device: tell them the new password, and they choose their own when they sign in with it.`,
     );
     if (ok) form.reset();
   };

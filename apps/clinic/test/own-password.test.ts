@@ -1,0 +1,99 @@
+// A person changes their own password on the "Password" page (decision 0047): offline it says the
+// change needs the network; online, the tablet that changed it stays signed in and syncs, her
+// other tablet asks for the new password and refuses the old one, and with no network the new
+// password (not the old one) signs her in again on the tablet where she changed it.
+import { describe, expect, it } from 'vitest';
+import type { Page } from 'playwright-core';
+import {
+  chromiumAvailable,
+  clinicSuite,
+  password,
+  registerPatient,
+  screenshot,
+  setNetwork,
+  statusText,
+  syncNow,
+} from './clinic-fixture';
+
+const nurseEmail = 'nurse@clinic-a.test';
+const newPassword = 'the nurse chose this one';
+
+async function fillPasswordForm(page: Page, current: string, next: string): Promise<void> {
+  const form = page.getByRole('form', { name: 'Change password' });
+  await form.getByLabel('Current password').fill(current);
+  await form.getByLabel('New password', { exact: true }).fill(next);
+  await form.getByLabel('New password again').fill(next);
+  await form.getByRole('button', { name: 'Change password' }).click();
+}
+
+async function signInForm(page: Page, typed: string): Promise<void> {
+  await page.getByLabel('Email').fill(nurseEmail);
+  await page.getByLabel('Password').fill(typed);
+  await page.getByRole('button', { name: 'Sign in' }).click();
+}
+
+describe.runIf(chromiumAvailable())('a person changes their own password', () => {
+  const suite = clinicSuite();
+
+  it('the tablet that changed it syncs on; her other tablet asks for the new one; offline, only the new one signs her in', async () => {
+    const { page: tablet } = await suite.device(nurseEmail);
+    const { page: other } = await suite.device(nurseEmail);
+
+    await tablet.getByRole('link', { name: 'Password' }).click();
+    await tablet.getByRole('heading', { level: 1, name: 'Your password' }).waitFor();
+
+    // No network: nothing can change, and what she typed is kept.
+    await setNetwork(suite.clinic, tablet, false);
+    await fillPasswordForm(tablet, password, newPassword);
+    await tablet
+      .getByText('The server cannot be reached: changing your password needs the network.')
+      .waitFor();
+    await setNetwork(suite.clinic, tablet, true);
+    await statusText(tablet, 'Online').waitFor();
+
+    // A wrong current password: the server's words, nothing changed.
+    await fillPasswordForm(tablet, 'not her password', newPassword);
+    await tablet.getByText('the current password is wrong').waitFor();
+
+    await fillPasswordForm(tablet, password, newPassword);
+    await tablet
+      .getByText('Your password was changed. Use the new one from now on, here and on other devices.')
+      .waitFor();
+    await screenshot(tablet, 'own-password-changed');
+
+    // This tablet stays signed in: a patient registered now reaches the server.
+    await tablet.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Patients' }).click();
+    await registerPatient(tablet, 'Chikondi Phiri');
+    await syncNow(tablet);
+    expect(await tablet.getByRole('form', { name: 'Sign in again' }).count()).toBe(0);
+    const admin = await suite.clinic.login('admin@clinic-a.test');
+    const pulled = await fetch(`${suite.clinic.url}/v1/sync/pull?collections=patients`, {
+      headers: { authorization: `Bearer ${admin.token}` },
+    });
+    expect(await pulled.text()).toContain('Chikondi Phiri');
+
+    // Her other tablet: its next sync is refused, and it asks for the password; the old one is refused.
+    await other.getByRole('button', { name: 'Sync now' }).first().click();
+    const again = other.getByRole('form', { name: 'Sign in again' });
+    await again.waitFor();
+    await again.getByLabel(`Password for ${nurseEmail}`).fill(password);
+    await again.getByRole('button', { name: 'Sign in again' }).click();
+    await again.getByText('email or password is wrong').waitFor();
+    await again.getByLabel(`Password for ${nurseEmail}`).fill(newPassword);
+    await again.getByRole('button', { name: 'Sign in again' }).click();
+    await again.waitFor({ state: 'detached' });
+    await other.getByRole('link', { name: 'Chikondi Phiri' }).waitFor();
+
+    // Signed out, with no network: the tablet where she changed it knows the new password only.
+    await tablet.getByRole('button', { name: 'Sign out', exact: true }).click();
+    await tablet.getByRole('form', { name: 'Sign in' }).waitFor();
+    await setNetwork(suite.clinic, tablet, false);
+    await signInForm(tablet, password);
+    await tablet.getByText(/Wrong password\. .*4 tries left/).waitFor();
+    await signInForm(tablet, newPassword);
+    await tablet.getByText('Signed in on this device without the network').waitFor();
+    await tablet.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Patients' }).click();
+    await tablet.getByRole('link', { name: 'Chikondi Phiri' }).waitFor();
+    await setNetwork(suite.clinic, tablet, true);
+  });
+});
