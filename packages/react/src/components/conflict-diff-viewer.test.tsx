@@ -18,7 +18,7 @@ function FirstConflict({ choosing = false }: { choosing?: boolean }) {
     <ConflictDiffViewer
       conflict={conflict}
       choices={choices}
-      onChoose={(field, side) => setChoices((c) => ({ ...c, [field]: side }))}
+      onFieldSelect={(field, side) => setChoices((c) => ({ ...c, [field]: side }))}
     />
   ) : (
     <ConflictDiffViewer conflict={conflict} />
@@ -51,7 +51,8 @@ describe('ConflictDiffViewer', () => {
     expect(diffRow(view.container, 'village').row.style.background).not.toBe(
       diffRow(view.container, 'phone').row.style.background,
     );
-    // Read-only: no choices without onChoose.
+    expect(view.container.querySelector('caption')?.textContent).toMatch(/^patients: /);
+    // Read-only: no choices without onFieldSelect.
     expect(view.container.querySelector('[role="radiogroup"]')).toBeNull();
   });
 
@@ -115,13 +116,52 @@ describe('ConflictDiffViewer', () => {
     expect(preview?.textContent).toBe('nameAmina K.villageMangochinotesasthmaphone0999 123 456');
   });
 
-  it('compares two versions given directly, with no client', async () => {
+  it('compares two versions given directly, as seed 003 passes them, with no client', async () => {
     const view = await render(
       null,
-      <ConflictDiffViewer local={{ name: 'Rex', species: 'dog' }} server={{ name: 'Rex', owner: 'Ana' }} />,
+      <ConflictDiffViewer
+        localData={{ name: 'Rex', species: 'dog' }}
+        serverData={{ name: 'Rex', owner: 'Ana' }}
+        entityType="animals"
+      />,
     );
     expect(diffRow(view.container, 'species').status).toBe('added');
     expect(diffRow(view.container, 'owner').status).toBe('removed');
     expect(diffRow(view.container, 'name').status).toBe('same');
+    // The table is named by the collection, as a stored conflict's is.
+    expect(view.container.querySelector('caption')?.textContent).toMatch(
+      /^animals: This device's version beside the server's\./,
+    );
+    expect(view.container.querySelector('[role="radiogroup"]')).toBeNull();
+  });
+
+  it('tells onFieldSelect each field and version chosen, and shows the choice with no choices given', async () => {
+    const selected: Array<[string, 'local' | 'server']> = [];
+    // Typed as seed 003 types it: the two versions only.
+    const onFieldSelect = (field: string, source: 'local' | 'server') => selected.push([field, source]);
+    const view = await render(
+      null,
+      <ConflictDiffViewer
+        localData={{ name: 'Amina K.', village: 'Ntcheu', phone: '0999 123 456' }}
+        serverData={{ name: 'Amina K.', village: 'Mangochi' }}
+        entityType="patients"
+        onFieldSelect={onFieldSelect}
+      />,
+    );
+    await act(async () => radio(view.container, 'village', 'Use server').click());
+    await act(async () => radio(view.container, 'phone', 'Use server').click());
+    await act(async () => radio(view.container, 'phone', 'Keep local').click());
+
+    expect(selected).toEqual([
+      ['village', 'server'],
+      ['phone', 'server'],
+      ['phone', 'local'],
+    ]);
+    // The viewer keeps the choices itself: each shows as made, and the merge preview follows them.
+    expect(radio(view.container, 'village', 'Use server').checked).toBe(true);
+    expect(radio(view.container, 'phone', 'Keep local').checked).toBe(true);
+    expect(view.container.querySelector('dl')?.textContent).toBe(
+      'nameAmina K.villageMangochiphone0999 123 456',
+    );
   });
 });

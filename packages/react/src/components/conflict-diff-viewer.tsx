@@ -12,65 +12,100 @@ import type { FieldChoices, FieldDiff, Side } from './record-diff';
 import { RecordPreview } from './record-preview';
 import { cell, statusBadge, statusColours, table, visuallyHidden } from './styles';
 
-interface ChoiceProps {
-  /** Per disputed field, the version chosen for a merge; a field not named keeps the local value. */
-  choices?: FieldChoices;
-  /** Given: every disputed field gets a "Keep local" / "Use server" choice and the merge is previewed. */
-  onChoose?: (field: string, side: Side) => void;
-  /**
-   * The record as it stands now, when it changed after the conflict (null: deleted since). Given,
-   * it is shown beside the two versions, and every field whose value now differs from this
-   * device's gets a "Keep current" choice as well.
-   */
-  current?: RecordData | null;
-  /**
-   * With `current`: the fields the server named as edited after the conflict. A resolution may not
-   * overwrite them (the server refuses it), so each offers only "Keep current".
-   */
-  editedSince?: readonly string[];
-}
+/** Called with a field and the version chosen for it. */
+type FieldSelect<S extends Side> = (field: string, source: S) => void;
 
-/** A conflict from the device's conflict store, or the two versions themselves. */
+/**
+ * Per-field choices. Only with `current` is the record's value now a choice ("Keep current"), so
+ * `onFieldSelect` is told `'current'` only then: without it, a callback typed for `'local' |
+ * 'server'` alone (seed 003's) fits.
+ */
+type ChoiceProps = {
+  /**
+   * Per disputed field, the version chosen for a merge; a field not named keeps the local value.
+   * Not given, the viewer keeps the choices itself, as they are made.
+   */
+  choices?: FieldChoices;
+} & (
+  | {
+      /** Given: every disputed field gets a "Keep local" / "Use server" choice and the merge is previewed. */
+      onFieldSelect?: FieldSelect<'local' | 'server'>;
+      current?: never;
+      editedSince?: never;
+    }
+  | {
+      /** Given: every disputed field gets a choice ("Keep current" too) and the merge is previewed. */
+      onFieldSelect?: FieldSelect<Side>;
+      /**
+       * The record as it stands now, when it changed after the conflict (null: deleted since).
+       * Given, it is shown beside the two versions, and every field whose value now differs from
+       * this device's gets a "Keep current" choice as well.
+       */
+      current: RecordData | null;
+      /**
+       * With `current`: the fields the server named as edited after the conflict. A resolution may
+       * not overwrite them (the server refuses it), so each offers only "Keep current".
+       */
+      editedSince?: readonly string[];
+    }
+);
+
+/**
+ * A conflict from the device's conflict store, or the two versions themselves (seed 003's props:
+ * `localData`, `serverData` and `entityType`, the collection they belong to).
+ */
 export type ConflictDiffViewerProps = ChoiceProps &
   (
-    | { conflict: LocalConflict; local?: never; server?: never }
-    | { conflict?: never; local: RecordData | null; server: RecordData | null }
+    | { conflict: LocalConflict; localData?: never; serverData?: never; entityType?: never }
+    | {
+        conflict?: never;
+        /** The record as this device has it; null when deleted here. */
+        localData: RecordData | null;
+        /** The record as the server has it; null when deleted there. */
+        serverData: RecordData | null;
+        /** The collection the record belongs to ("patients"), named in the table's caption. */
+        entityType: string;
+      }
   );
 
 /**
  * This device's version of a record beside the server's, field by field: each field marked added,
  * removed, changed or same (in words and in colour), objects opened and closed field by field,
- * and with `onChoose`, a choice per disputed field and a preview of the merged record.
+ * and with `onFieldSelect`, a choice per disputed field and a preview of the merged record.
  */
 export function ConflictDiffViewer(props: ConflictDiffViewerProps) {
-  const { choices, onChoose } = props;
-  if (props.conflict !== undefined) {
-    return (
-      <StoredConflictDiff
-        conflict={props.conflict}
-        choices={choices}
-        onChoose={onChoose}
-        current={props.current}
-        editedSince={props.editedSince}
-      />
-    );
-  }
+  const choiceProps = {
+    choices: props.choices,
+    // Sound: 'current' is offered only with `current`, the one case whose callback takes it.
+    onFieldSelect: props.onFieldSelect as FieldSelect<Side> | undefined,
+    current: props.current,
+    editedSince: props.editedSince,
+  };
+  if (props.conflict !== undefined) return <StoredConflictDiff conflict={props.conflict} {...choiceProps} />;
   return (
     <VersionsDiff
-      local={props.local}
-      server={props.server}
-      choices={choices}
-      onChoose={onChoose}
-      current={props.current}
-      editedSince={props.editedSince}
+      local={props.localData}
+      server={props.serverData}
+      entityType={props.entityType}
+      {...choiceProps}
     />
   );
 }
 
-function StoredConflictDiff({ conflict, ...rest }: ChoiceProps & { conflict: LocalConflict }) {
+/** The choice props as the table takes them, each possibly absent. */
+interface TableChoices {
+  choices: FieldChoices | undefined;
+  onFieldSelect: FieldSelect<Side> | undefined;
+  current: RecordData | null | undefined;
+  editedSince: readonly string[] | undefined;
+}
+
+function StoredConflictDiff({ conflict, ...rest }: TableChoices & { conflict: LocalConflict }) {
   const { local, server } = useConflictVersions(conflict);
   const side = localSide(conflict, useSyncClient().deviceId);
-  return <VersionsDiff local={local} server={server} side={side} {...rest} />;
+  return (
+    <VersionsDiff local={local} server={server} entityType={conflict.collection} side={side} {...rest} />
+  );
 }
 
 const thisDevice = localSide(undefined, '');
@@ -103,9 +138,11 @@ function Value({ value }: { value: unknown }) {
   );
 }
 
-interface VersionsDiffProps extends ChoiceProps {
+interface VersionsDiffProps extends TableChoices {
   local: RecordData | null;
   server: RecordData | null;
+  /** The record's collection, named in the caption. */
+  entityType: string;
   /** Whose the local side is; this device's unless said otherwise. */
   side?: { column: string; version: string };
 }
@@ -113,20 +150,29 @@ interface VersionsDiffProps extends ChoiceProps {
 function VersionsDiff({
   local,
   server,
+  entityType,
   side = thisDevice,
-  choices = noChoices,
-  onChoose,
+  choices: given,
+  onFieldSelect,
   current,
   editedSince = [],
 }: VersionsDiffProps) {
   const id = useId();
+  // Uncontrolled when the caller passes no `choices` (seed 003's viewer takes none): a choice made
+  // shows as made, and the preview follows it.
+  const [own, setOwn] = useState<FieldChoices>(noChoices);
+  const choices = given ?? own;
+  const select = (field: string, source: Side) => {
+    if (given === undefined) setOwn((previous) => ({ ...previous, [field]: source }));
+    onFieldSelect?.(field, source);
+  };
   const diffs = useMemo(() => diffRecords(local, server), [local, server]);
   const merged = useMemo(
     () => mergeChoices(local, server, choices, current ?? null),
     [local, server, choices, current],
   );
   const hasCurrent = current !== undefined;
-  const columns = 4 + (hasCurrent ? 1 : 0) + (onChoose ? 1 : 0);
+  const columns = 4 + (hasCurrent ? 1 : 0) + (onFieldSelect ? 1 : 0);
   /** The sides a top-level field may be taken from: none for one alike everywhere. */
   const sidesOf = (d: FieldDiff): readonly Side[] => {
     if (hasCurrent && editedSince.includes(d.field)) return ['current'];
@@ -184,7 +230,7 @@ function VersionsDiff({
           <td style={cell}>
             <span style={statusBadge(d.status)}>{d.status}</span>
           </td>
-          {onChoose ? (
+          {onFieldSelect ? (
             <td style={cell}>
               {depth === 0 && sidesOf(d).length > 0 ? (
                 <div role="radiogroup" aria-label={d.field} style={{ display: 'flex', gap: '1em' }}>
@@ -195,7 +241,7 @@ function VersionsDiff({
                         name={`${id}-choice-${index}`}
                         value={side}
                         checked={choice === side}
-                        onChange={() => onChoose(d.field, side)}
+                        onChange={() => select(d.field, side)}
                       />{' '}
                       {sideLabels[side]}
                     </label>
@@ -216,7 +262,7 @@ function VersionsDiff({
     <div>
       <table style={table}>
         <caption style={{ textAlign: 'left', paddingBottom: '0.5em' }}>
-          {side.version} beside the server&apos;s.{' '}
+          {entityType}: {side.version} beside the server&apos;s.{' '}
           <small>
             added: only in the local version; removed: only on the server; changed: different in each; same:
             alike.
@@ -241,7 +287,7 @@ function VersionsDiff({
             <th scope="col" style={cell}>
               Difference
             </th>
-            {onChoose ? (
+            {onFieldSelect ? (
               <th scope="col" style={cell}>
                 Version to keep
               </th>
@@ -260,7 +306,7 @@ function VersionsDiff({
           )}
         </tbody>
       </table>
-      {onChoose ? (
+      {onFieldSelect ? (
         <section aria-labelledby={headingId}>
           <h3 id={headingId}>Merged result</h3>
           <RecordPreview data={merged} labelledBy={headingId} />

@@ -265,6 +265,13 @@ function OpenConflictModal({
   }, [step, phase]);
 
   const choose = (field: string, side: Side) => setChoices((previous) => ({ ...previous, [field]: side }));
+  const choosing = {
+    localData: versions.local,
+    serverData: versions.server,
+    entityType: live.collection,
+    choices,
+    onFieldSelect: choose,
+  };
   const confirm = async () => {
     if (planned === null) return;
     // Only while open: a colleague who settled it since this dialog showed it open is not overruled.
@@ -316,7 +323,12 @@ function OpenConflictModal({
                 : '“Merge” would bring it back, so it is unavailable.'}{' '}
               “Use server” leaves it deleted and closes the conflict. To have the record back, add it again.
             </p>
-            <ConflictDiffViewer local={versions.local} server={versions.server} current={null} />
+            <ConflictDiffViewer
+              localData={versions.local}
+              serverData={versions.server}
+              entityType={live.collection}
+              current={null}
+            />
           </>
         ) : null}
 
@@ -331,13 +343,12 @@ function OpenConflictModal({
                 the other fields, then Merge.
               </p>
             ) : null}
-            <ConflictDiffViewer
-              local={versions.local}
-              server={versions.server}
-              choices={choices}
-              onChoose={choose}
-              {...(current !== undefined ? { current, editedSince } : {})}
-            />
+            {/* Two branches, not a spread: the viewer offers "Keep current" only with `current`. */}
+            {current !== undefined ? (
+              <ConflictDiffViewer {...choosing} current={current} editedSince={editedSince} />
+            ) : (
+              <ConflictDiffViewer {...choosing} />
+            )}
           </>
         ) : null}
 
