@@ -24,7 +24,7 @@ export type { SyncEnginePanelProps } from './components/sync-engine-panel';
 export { ConflictDiffViewer } from './components/conflict-diff-viewer';
 export type { ConflictDiffViewerProps } from './components/conflict-diff-viewer';
 export { ConflictResolutionModal } from './components/conflict-resolution-modal';
-export type { ConflictResolutionModalProps } from './components/conflict-resolution-modal';
+export type { ConflictResolutionModalProps, DialogStrategy } from './components/conflict-resolution-modal';
 export { ConflictList } from './components/conflict-list';
 export type { ConflictListProps } from './components/conflict-list';
 export { useConflictActions } from './components/use-conflict-actions';

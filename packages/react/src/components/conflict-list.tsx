@@ -290,7 +290,7 @@ export function ConflictList({ pageSize = 10, canResolve }: ConflictListProps) {
       <ConflictResolutionModal
         conflict={selected}
         open={selected !== null}
-        onClose={() => setSelectedId(null)}
+        onDismiss={() => setSelectedId(null)}
         canResolve={selected !== null && mayResolve(selected)}
       />
     </section>

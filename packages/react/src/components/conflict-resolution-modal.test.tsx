@@ -1,6 +1,8 @@
 // @vitest-environment happy-dom
 import { act, useState } from 'react';
+import type { LocalConflict } from '@outpost/client';
 import { OutpostError } from '@outpost/core';
+import type { RecordData } from '@outpost/core';
 import { afterEach, describe, expect, it } from 'vitest';
 import { aminaId, openScriptedClient, patientConflict } from '../../test/conflict-scenarios';
 import { scriptedServer } from '../../test/scripted-server';
@@ -24,7 +26,37 @@ function Desk() {
       <p>
         Record: {amina?.data.village}, {amina?.data.phone ?? 'no phone'}, {amina?.data.notes ?? 'no notes'}
       </p>
-      <ConflictResolutionModal conflict={conflicts[0] ?? null} open={open} onClose={() => setOpen(false)} />
+      <ConflictResolutionModal conflict={conflicts[0] ?? null} open={open} onDismiss={() => setOpen(false)} />
+    </div>
+  );
+}
+
+/** A choice the app's `onResolve` was called with, and how to settle or refuse it. */
+interface Call {
+  args: [string, RecordData?];
+  settle(): void;
+  refuse(err: unknown): void;
+}
+
+/**
+ * An app written to seed 003's props: the dialog is rendered only while the app has a conflict to
+ * show, without `open`, and the app settles the conflict itself in `onResolve`.
+ */
+function SeedDesk({ calls }: { calls: Call[] }) {
+  const { conflicts } = useSyncEngine();
+  const [shown, setShown] = useState<LocalConflict | null>(null);
+  return (
+    <div>
+      <button onClick={() => setShown(conflicts[0] ?? null)}>Open conflict</button>
+      {shown && (
+        <ConflictResolutionModal
+          conflict={shown}
+          onResolve={(...args) =>
+            new Promise<void>((settle, refuse) => calls.push({ args, settle: () => settle(), refuse }))
+          }
+          onDismiss={() => setShown(null)}
+        />
+      )}
     </div>
   );
 }
@@ -393,6 +425,94 @@ describe('ConflictResolutionModal', () => {
       'That did not go through: the server could not be reached. Try again once the tablet is online.',
     );
     expect(client.conflicts.list({ status: 'open' })).toHaveLength(1);
+  });
+
+  describe("with seed 003's props", () => {
+    it('hands "Keep local" to onResolve, sends nothing itself, and shows the conflict resolved, with no Undo', async () => {
+      const { client, server } = await patientConflict();
+      const calls: Call[] = [];
+      const view = await render(client, <SeedDesk calls={calls} />);
+      await press(button(view.container, 'Open conflict'));
+      await press(button(box(), 'Keep local'));
+      await acting(async () => button(box(), 'Confirm').click());
+
+      expect(calls.map((c) => c.args)).toEqual([['client-wins']]);
+      // Busy while the app's promise runs: nothing to press twice.
+      expect(box().getAttribute('aria-busy')).toBe('true');
+      expect(button(box(), 'Confirm').disabled).toBe(true);
+
+      await acting(async () => calls[0]?.settle());
+      expect(box().getAttribute('aria-busy')).toBe('false');
+      expect(box().querySelector('[role="status"]')?.textContent).toBe('Resolved: local version kept.');
+      // The app owns the resolution: the dialog sent nothing and offers no Undo of it.
+      expect(server.resolves).toEqual([]);
+      expect(client.conflicts.list({ status: 'open' })).toHaveLength(1);
+      expect(queryButton(box(), 'Undo')).toBeNull();
+      expect(document.activeElement).toBe(button(box(), 'Close'));
+
+      await press(button(box(), 'Close'));
+      expect(dialog()).toBeNull();
+    });
+
+    it('hands a merge to onResolve with the merged record', async () => {
+      const { client, server } = await patientConflict();
+      const calls: Call[] = [];
+      const view = await render(client, <SeedDesk calls={calls} />);
+      await press(button(view.container, 'Open conflict'));
+      await act(async () => radio(box(), 'notes', 'Use server').click());
+      await press(button(box(), 'Merge'));
+      await acting(async () => button(box(), 'Confirm').click());
+      await acting(async () => calls[0]?.settle());
+
+      expect(calls.map((c) => c.args)).toEqual([
+        ['merge', { name: 'Amina K.', village: 'Ntcheu', notes: 'asthma', phone: '0999 123 456' }],
+      ]);
+      expect(server.resolves).toEqual([]);
+      expect(box().querySelector('[role="status"]')?.textContent).toBe('Resolved: merged.');
+    });
+
+    it("shows the app's refusal in words and keeps the choice to try again", async () => {
+      const { client } = await patientConflict();
+      const calls: Call[] = [];
+      const view = await render(client, <SeedDesk calls={calls} />);
+      await press(button(view.container, 'Open conflict'));
+      await press(button(box(), 'Use server'));
+      await acting(async () => button(box(), 'Confirm').click());
+      await acting(async () => calls[0]?.refuse(new Error('The pharmacy is reviewing this record.')));
+
+      expect(box().querySelector('[role="alert"]')?.textContent).toBe(
+        'That did not go through: The pharmacy is reviewing this record.',
+      );
+      expect(box().querySelector('[role="status"]')).toBeNull();
+      await acting(async () => button(box(), 'Confirm').click());
+      expect(calls.map((c) => c.args)).toEqual([['server-wins'], ['server-wins']]);
+    });
+
+    it("says an Outpost refusal from onResolve in the dialog's own words", async () => {
+      const { client } = await patientConflict();
+      const calls: Call[] = [];
+      const view = await render(client, <SeedDesk calls={calls} />);
+      await press(button(view.container, 'Open conflict'));
+      await press(button(box(), 'Use server'));
+      await acting(async () => button(box(), 'Confirm').click());
+      await acting(async () =>
+        calls[0]?.refuse(new OutpostError('FORBIDDEN', 'your role may not resolve patients conflicts')),
+      );
+      expect(box().querySelector('[role="alert"]')?.textContent).toBe(
+        'That did not go through: your role may not settle conflicts on these records.',
+      );
+    });
+
+    it('calls onDismiss on Escape, and the app takes the dialog away', async () => {
+      const { client } = await patientConflict();
+      const view = await render(client, <SeedDesk calls={[]} />);
+      const opener = button(view.container, 'Open conflict');
+      await press(opener);
+      expect(dialog()).not.toBeNull();
+      await key('Escape');
+      expect(dialog()).toBeNull();
+      expect(document.activeElement).toBe(opener);
+    });
   });
 
   describe('by keyboard', () => {

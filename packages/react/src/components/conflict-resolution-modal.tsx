@@ -1,7 +1,7 @@
 import { useEffect, useId, useLayoutEffect, useMemo, useRef, useState } from 'react';
 import type { LocalConflict } from '@outpost/client';
 import { stableStringify } from '@outpost/core';
-import type { NotOpenDetails, RecordData, ResolutionStrategy } from '@outpost/core';
+import type { ConflictOutcome, NotOpenDetails, RecordData, ResolutionStrategy } from '@outpost/core';
 import { useSyncClient } from '../sync-client-context';
 import { useOfflinePermissions } from '../use-offline-permissions';
 import { useSyncEngine } from '../use-sync-engine';
@@ -23,12 +23,32 @@ import { alert, buttonRow, dialog, overlay } from './styles';
 import { useConflictActions } from './use-conflict-actions';
 import { collisionText } from './collision';
 
+/** The choices the dialog offers: "Keep local", "Use server" and "Merge". */
+export type DialogStrategy = Extract<ResolutionStrategy, 'client-wins' | 'server-wins' | 'merge'>;
+
 export interface ConflictResolutionModalProps {
-  /** The conflict to settle. Its current state is read from the client, so an older copy will do. */
+  /**
+   * The conflict to settle. Its current state is read from the client, so an older copy will do.
+   * Null shows nothing, as `open={false}` does.
+   */
   conflict: LocalConflict | null;
-  open: boolean;
-  /** Called on Close and on Escape; the caller sets `open` to false. */
-  onClose(): void;
+  /** Default true: an app may instead render the dialog only while it has a conflict to show. */
+  open?: boolean;
+  /** Called on Close and on Escape; the caller hides the dialog (`open` false, or unmounts it). */
+  onDismiss(): void;
+  /**
+   * Settles the conflict the app's own way, in place of the client's resolve: called on Confirm
+   * with the choice (our strategy names: `'client-wins'` for "Keep local", `'server-wins'` for "Use
+   * server", `'merge'`) and, for a merge, the merged record. The dialog is busy while the promise
+   * runs; a rejection is shown in words (an Outpost refusal or a lost connection as for the
+   * client's resolve, anything else by its message) and the choice stays to try again; once it
+   * resolves, the dialog shows the conflict resolved, as after its own resolution. Nothing is
+   * sent by the dialog itself, so `onlyOpen` is the app's to pass if it resolves through the
+   * client (`client.conflicts.resolve(id, strategy, mergedData, { onlyOpen: true })`). Undo is
+   * not offered while this is given: the app owns the resolution, and the dialog cannot know how
+   * to take it back.
+   */
+  onResolve?: (strategy: DialogStrategy, mergedData?: RecordData) => Promise<void>;
   /**
    * False for a person whose role may not resolve the conflict (the server would refuse): the
    * dialog shows both versions and the outcome, with no choice to make. Default: what the person's
@@ -45,12 +65,14 @@ export interface ConflictResolutionModalProps {
  * while the conflict still shows it. A choice is sent for an open conflict only (`onlyOpen`): one
  * settled meanwhile elsewhere is not overruled, and the dialog says so and shows how it stands.
  * Focus moves into the dialog when it opens, stays in it while it is open and returns to where it
- * was when it closes; Escape closes it.
+ * was when it closes; Escape closes it. Seed 003's props (`conflict`, `onResolve`, `onDismiss`)
+ * are enough: `{c && <ConflictResolutionModal conflict={c} onResolve={...} onDismiss={...} />}`.
  */
 export function ConflictResolutionModal({
   conflict,
-  open,
-  onClose,
+  open = true,
+  onDismiss,
+  onResolve,
   canResolve,
 }: ConflictResolutionModalProps) {
   const { can } = useOfflinePermissions();
@@ -59,11 +81,19 @@ export function ConflictResolutionModal({
     <OpenConflictModal
       key={conflict.id}
       conflict={conflict}
-      onClose={onClose}
+      onDismiss={onDismiss}
+      onResolve={onResolve}
       canResolve={canResolve ?? can(conflict.collection, 'resolve')}
     />
   );
 }
+
+/** What a choice made in the dialog settles the conflict as. */
+const outcomeOf: Readonly<Record<DialogStrategy, ConflictOutcome>> = {
+  'client-wins': 'client-won',
+  'server-wins': 'server-won',
+  merge: 'merged',
+};
 
 const focusableSelector = [
   'button:not([disabled])',
@@ -104,11 +134,13 @@ function settledMeanwhileText(standing: NotOpenDetails): string {
 
 function OpenConflictModal({
   conflict,
-  onClose,
+  onDismiss,
+  onResolve,
   canResolve,
 }: {
   conflict: LocalConflict;
-  onClose(): void;
+  onDismiss(): void;
+  onResolve: ConflictResolutionModalProps['onResolve'];
   canResolve: boolean;
 }) {
   const { conflicts } = useSyncEngine();
@@ -117,7 +149,9 @@ function OpenConflictModal({
   const versions = useConflictVersions(live);
   const actions = useConflictActions();
   const [choices, setChoices] = useState<FieldChoices>({});
-  const [planned, setPlanned] = useState<ResolutionStrategy | null>(null);
+  const [planned, setPlanned] = useState<DialogStrategy | null>(null);
+  // The choice the app's `onResolve` settled the conflict with; the device's copy may never show it.
+  const [resolvedByApp, setResolvedByApp] = useState<DialogStrategy | null>(null);
   // The record as it stands now, once a choice was refused because it changed after the conflict
   // (null: deleted since).
   const [current, setCurrent] = useState<RecordData | null | undefined>(undefined);
@@ -198,21 +232,26 @@ function OpenConflictModal({
   const confirmRef = useRef<HTMLButtonElement>(null);
   const undoRef = useRef<HTMLButtonElement>(null);
   const closeRef = useRef<HTMLButtonElement>(null);
-  const onCloseRef = useRef(onClose);
+  const onDismissRef = useRef(onDismiss);
   useLayoutEffect(() => {
-    onCloseRef.current = onClose;
+    onDismissRef.current = onDismiss;
   });
 
   // Settled meanwhile elsewhere: the device shows it settled once the refusal says so (the client
   // notes it), and the dialog does at once, whatever the device's copy says.
-  const resolved = live.resolvedAt !== undefined || settledElsewhere !== null;
+  const resolved = live.resolvedAt !== undefined || settledElsewhere !== null || resolvedByApp !== null;
   const outcome =
-    live.resolvedAt === undefined && settledElsewhere !== null
-      ? settledElsewhere.outcome
-      : live.summary.outcome;
+    live.resolvedAt !== undefined
+      ? live.summary.outcome
+      : settledElsewhere !== null
+        ? settledElsewhere.outcome
+        : resolvedByApp !== null
+          ? outcomeOf[resolvedByApp]
+          : live.summary.outcome;
   // Only a resolution this person made, while nobody settled the conflict again since (another
   // device, a refresh from the archive): Undo takes back the conflict's last resolution, whoever made it.
-  const canUndo = resolved && canResolve && actions.undoable(live);
+  // Never with `onResolve`: the app settles the conflict, and taking that back is the app's too.
+  const canUndo = resolved && canResolve && onResolve === undefined && actions.undoable(live);
   const phase = resolved ? 'resolved' : planned !== null ? 'confirm' : 'choose';
 
   // Focus in on open and back out on close; Escape closes; Tab and Shift+Tab stay inside.
@@ -223,7 +262,7 @@ function OpenConflictModal({
     const onKeyDown = (event: KeyboardEvent) => {
       if (event.key === 'Escape') {
         event.preventDefault();
-        onCloseRef.current();
+        onDismissRef.current();
         return;
       }
       if (event.key !== 'Tab' || !box) return;
@@ -274,6 +313,17 @@ function OpenConflictModal({
   };
   const confirm = async () => {
     if (planned === null) return;
+    if (onResolve !== undefined) {
+      const chosen = planned;
+      const done = await actions.resolveWith(() =>
+        chosen === 'merge' ? onResolve(chosen, merged) : onResolve(chosen),
+      );
+      if (done) {
+        setResolvedByApp(chosen);
+        setPlanned(null);
+      }
+      return;
+    }
     // Only while open: a colleague who settled it since this dialog showed it open is not overruled.
     const response = await actions.resolve(live.id, planned, planned === 'merge' ? merged : undefined, {
       onlyOpen: true,
@@ -436,7 +486,7 @@ function OpenConflictModal({
           </p>
         ) : null}
         <div style={buttonRow}>
-          <button type="button" ref={closeRef} onClick={onClose}>
+          <button type="button" ref={closeRef} onClick={onDismiss}>
             Close
           </button>
         </div>

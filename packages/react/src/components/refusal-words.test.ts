@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { OutpostError } from '@outpost/core';
-import { refusalCause } from './refusal-words';
+import { appRefusalCause, refusalCause } from './refusal-words';
 
 describe('refusalCause', () => {
   it('says each reason the conflict routes give, without the record id of their text', () => {
@@ -62,5 +62,19 @@ describe('refusalCause', () => {
 
   it("keeps the server's text only for a refusal it does not know", () => {
     expect(refusalCause(new OutpostError('CONFLICT', 'something new'))).toBe('something new');
+  });
+
+  it("says an app's own refusal by its message, and an Outpost refusal or a lost connection as above", () => {
+    expect(appRefusalCause(new Error('The clinic is closed for audit.'))).toBe(
+      'The clinic is closed for audit',
+    );
+    expect(appRefusalCause('ward locked')).toBe('ward locked');
+    expect(appRefusalCause(new Error(''))).toBe('it was not accepted');
+    expect(appRefusalCause(new OutpostError('NOT_FOUND', 'conflict c-1 not found'))).toBe(
+      'the server no longer has this conflict',
+    );
+    expect(appRefusalCause(new TypeError('Failed to fetch'))).toBe(
+      'the server could not be reached. Try again once the tablet is online',
+    );
   });
 });

@@ -54,6 +54,17 @@ export function refusalCause(err: unknown): string {
 }
 
 /**
+ * Why an app's own resolution (`onResolve`, `onBulkResolve`) failed, as the same clause: an Outpost
+ * refusal or a lost connection (fetch's TypeError) as `refusalCause` says it, anything else by its
+ * own message, which is the app's words. Its closing full stop is left to the sentence around it.
+ */
+export function appRefusalCause(err: unknown): string {
+  if (isOutpostError(err) || err instanceof TypeError) return refusalCause(err);
+  const message = (err instanceof Error ? err.message : String(err)).trim().replace(/\.$/, '');
+  return message === '' ? 'it was not accepted' : message;
+}
+
+/**
  * The fields a validation refusal names: `{ fields }` (fields the schema lacks), or the server's
  * list of issues, `[{ path: "dob", message }]`, whose path starts with the field ("mergedData.dob"
  * when the request itself was checked).

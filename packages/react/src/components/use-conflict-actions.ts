@@ -5,7 +5,7 @@ import type { NotOpenDetails, RecordData, ResolutionStrategy, ResolveResponse } 
 import { useSyncClient } from '../sync-client-context';
 import { useSyncEngine } from '../use-sync-engine';
 import { collisionOf } from './collision';
-import { refusalCause } from './refusal-words';
+import { appRefusalCause, refusalCause } from './refusal-words';
 import type { Collision } from './collision';
 import { forgetResolution, isUndoable, noteResolution, useSessionResolutions } from './session-resolutions';
 
@@ -21,6 +21,13 @@ export interface ConflictActions {
     mergedData?: RecordData,
     options?: { readonly onlyOpen?: boolean },
   ): Promise<ResolveResponse | null>;
+  /**
+   * Runs an app's own resolution (the dialog's `onResolve`) in place of `resolve`, with the same
+   * busy and error state: true once it went through, false when it was rejected (see `error`). An
+   * Outpost refusal is read as `resolve` reads it (`collision`, `settledMeanwhile`); what the app
+   * settled is not noted for Undo.
+   */
+  resolveWith(work: () => Promise<void>): Promise<boolean>;
   /**
    * Undoes the last resolution of a conflict, which is open again afterwards; null when it failed.
    * Refused with 409 (the record changed since the resolution), Undo is no longer offered for it.
@@ -74,10 +81,11 @@ export function useConflictActions(): ConflictActions {
   const resolutions = useSessionResolutions();
 
   const run = useCallback(
-    async (
-      work: () => Promise<ResolveResponse>,
-      onRefused?: (err: unknown) => void,
-    ): Promise<ResolveResponse | null> => {
+    async <T>(
+      work: () => Promise<T>,
+      options: { onRefused?: (err: unknown) => void; words?: (err: unknown) => string } = {},
+    ): Promise<T | null> => {
+      const { onRefused, words = refusalCause } = options;
       setBusy(true);
       setError(null);
       setCollision(null);
@@ -85,7 +93,7 @@ export function useConflictActions(): ConflictActions {
       try {
         return await work();
       } catch (err) {
-        setError(refusalCause(err));
+        setError(words(err));
         setCollision(collisionOf(err));
         setSettled(settledMeanwhile(err));
         onRefused?.(err);
@@ -114,16 +122,28 @@ export function useConflictActions(): ConflictActions {
     },
     [run, resolveConflict, client],
   );
+  const resolveWith = useCallback(
+    async (work: () => Promise<void>) => {
+      const done = await run(
+        async () => {
+          await work();
+          return true;
+        },
+        { words: appRefusalCause },
+      );
+      return done ?? false;
+    },
+    [run],
+  );
   const undo = useCallback(
     async (id: string) => {
       // A 409 means the record changed after the resolution (or it can no longer change): versions
       // only rise, so the server would refuse every later Undo too. Not a lost connection: retry that.
-      const response = await run(
-        () => client.conflicts.undo(id),
-        (err) => {
+      const response = await run(() => client.conflicts.undo(id), {
+        onRefused: (err) => {
           if (err instanceof OutpostError && err.code === 'CONFLICT') forgetResolution(client, id);
         },
-      );
+      });
       if (response !== null) {
         setLastResolved((last) => (last?.id === id ? null : last));
         forgetResolution(client, id);
@@ -134,7 +154,17 @@ export function useConflictActions(): ConflictActions {
   );
   const undoable = useCallback((conflict: LocalConflict) => isUndoable(resolutions, conflict), [resolutions]);
   return useMemo(
-    () => ({ resolve, undo, undoable, busy, error, lastResolved, collision, settledMeanwhile: settled }),
-    [resolve, undo, undoable, busy, error, lastResolved, collision, settled],
+    () => ({
+      resolve,
+      resolveWith,
+      undo,
+      undoable,
+      busy,
+      error,
+      lastResolved,
+      collision,
+      settledMeanwhile: settled,
+    }),
+    [resolve, resolveWith, undo, undoable, busy, error, lastResolved, collision, settled],
   );
 }
