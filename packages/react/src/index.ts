@@ -27,6 +27,7 @@ export { ConflictResolutionModal } from './components/conflict-resolution-modal'
 export type { ConflictResolutionModalProps, DialogStrategy } from './components/conflict-resolution-modal';
 export { ConflictList } from './components/conflict-list';
 export type { ConflictListProps } from './components/conflict-list';
+export type { BulkResolve, BulkStrategy } from './components/use-bulk-resolution';
 export { useConflictActions } from './components/use-conflict-actions';
 export type { ConflictActions } from './components/use-conflict-actions';
 export { conflictVersions, useConflictVersions } from './components/conflict-versions';

@@ -8,7 +8,8 @@ import { scriptedServer } from '../../test/scripted-server';
 import { button, dialog, diffRow, labelledSelect, press, queryButton, selectOption } from '../../test/dom';
 import { acting, cleanup, render } from '../../test/react-fixture';
 import type { Rendered } from '../../test/react-fixture';
-import { ConflictList } from '../index';
+import { ConflictList, useSyncEngine } from '../index';
+import type { ConflictListProps } from '../index';
 
 afterEach(cleanup);
 
@@ -68,6 +69,26 @@ async function aminaSettledInDialog() {
   await press(button(dialog() as HTMLElement, 'Close'));
   expect(dialog()).toBeNull();
   return { client, server, view };
+}
+
+/** A patient's page: the conflicts over her record and her encounters, from the device's store. */
+function PatientConflicts({
+  patientId,
+  ...props
+}: { patientId: string } & Omit<ConflictListProps, 'conflicts'>) {
+  const { conflicts } = useSyncEngine();
+  const hers = conflicts.filter(
+    (c) => c.recordId === patientId || c.summary.server?.data?.['patientId'] === patientId,
+  );
+  return <ConflictList conflicts={hers} {...props} />;
+}
+
+/** A bulk resolution handed to the app, held until the test settles or refuses it. */
+interface BulkCall {
+  strategy: string;
+  ids: string[];
+  settle(): void;
+  refuse(err: unknown): void;
 }
 
 const patients = ['Amina K.', 'Grace M.', 'Chikondi B.'];
@@ -444,6 +465,85 @@ describe('ConflictList', () => {
       (td) => td.textContent,
     );
     expect(cells.slice(0, 2)).toEqual(['Deleted locally, edited on the server', 'village']);
+  });
+
+  describe("with seed 003's props", () => {
+    it('lists only the conflicts it is given, with filter, sort, pages, badges and bulk resolution over them', async () => {
+      const { client, server } = await manyConflicts(patients, encounters);
+      const view = await render(client, <PatientConflicts patientId="patient-aminak" pageSize={2} />);
+      expect(view.text()).toContain('3 conflicts, newest first');
+      expect(rows(view)).toEqual([
+        'encounters “encounter-pneumonia” [open]',
+        'encounters “encounter-malaria” [open]',
+      ]);
+      await press(button(view.container, 'Next'));
+      // Grace's and Chikondi's conflicts, newer than Amina's, are not hers.
+      expect(rows(view)).toEqual(['patients “Amina K.” [open]']);
+      expect(view.text()).toContain('Page 2 of 2');
+
+      await selectOption(labelledSelect(view.container, 'Collection'), 'patients');
+      expect(rows(view)).toEqual(['patients “Amina K.” [open]']);
+      await acting(async () => button(view.container, 'Use server for all').click());
+      expect(rows(view)).toEqual(['patients “Amina K.” [resolved: server version kept]']);
+      expect(server.resolves.map((r) => r.id)).toEqual(['conflict-1']);
+    });
+
+    it('calls onResolveConflict with the conflict\'s id on "Resolve", opening no dialog of its own', async () => {
+      const { client, server } = await manyConflicts(['Amina K.', 'Grace M.'], []);
+      const asked: string[] = [];
+      const view = await render(client, <ConflictList onResolveConflict={(id) => asked.push(id)} />);
+      await press(button(row(view, 'patients “Grace M.”'), 'Resolve'));
+      expect(asked).toEqual(['conflict-2']);
+      expect(dialog()).toBeNull();
+      expect(server.resolves).toEqual([]);
+
+      // A settled conflict is only reviewed: the built-in dialog shows how it stands.
+      await acting(() => client.conflicts.resolve('conflict-1', 'server-wins'));
+      await press(button(row(view, 'patients “Amina K.”'), 'Review'));
+      expect(asked).toEqual(['conflict-2']);
+      expect(dialog()?.textContent).toContain('Resolved: server version kept.');
+    });
+
+    it('hands bulk resolution to onBulkResolve: busy while it runs, then done, with nothing sent itself', async () => {
+      const { client, server } = await manyConflicts(patients, []);
+      const calls: BulkCall[] = [];
+      const onBulkResolve: ConflictListProps['onBulkResolve'] = (strategy, conflicts) =>
+        new Promise<void>((settle, refuse) =>
+          calls.push({ strategy, ids: conflicts.map((c) => c.id), settle: () => settle(), refuse }),
+        );
+      const view = await render(client, <ConflictList pageSize={2} onBulkResolve={onBulkResolve} />);
+      await acting(async () => button(view.container, 'Use server for all').click());
+
+      // The open conflicts on the page shown, as the built-in bulk resolution would take them.
+      expect(calls.map((c) => [c.strategy, c.ids])).toEqual([['server-wins', ['conflict-3', 'conflict-2']]]);
+      expect(view.container.querySelector('[role="status"]')?.textContent).toBe('Resolving 2 conflicts…');
+      expect(button(view.container, 'Use server for all').disabled).toBe(true);
+      expect(button(view.container, 'Keep all local').disabled).toBe(true);
+
+      await acting(async () => calls[0]?.settle());
+      expect(view.container.querySelector('[role="status"]')?.textContent).toBe('Use server for all: done.');
+      expect(button(view.container, 'Keep all local').disabled).toBe(false);
+      expect(server.resolves).toEqual([]);
+      // What the app settled is its own to take back.
+      expect(queryButton(view.container, 'Undo')).toBeNull();
+    });
+
+    it("says in words why the app's bulk resolution failed", async () => {
+      const { client } = await manyConflicts(patients, []);
+      const refusals: Array<(err: unknown) => void> = [];
+      // Typed as seed 003 types it: the rule alone.
+      const onBulkResolve = (_strategy: 'client-wins' | 'server-wins') =>
+        new Promise<void>((_, refuse) => refusals.push(refuse));
+      const view = await render(client, <ConflictList onBulkResolve={onBulkResolve} />);
+      await acting(async () => button(view.container, 'Keep all local').click());
+      await acting(async () => refusals[0]?.(new Error('The clinic is closed for audit.')));
+
+      expect(view.container.querySelector('[role="alert"]')?.textContent).toBe(
+        'Keep all local did not go through: The clinic is closed for audit.',
+      );
+      expect(view.container.querySelector('[role="status"]')?.textContent).toBe('');
+      expect(button(view.container, 'Keep all local').disabled).toBe(false);
+    });
   });
 
   it('says so when there are no conflicts', async () => {

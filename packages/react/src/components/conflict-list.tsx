@@ -6,7 +6,8 @@ import { useSyncEngine } from '../use-sync-engine';
 import { fieldLabel, formatTime, kindLabel, outcomeLabel, recordLabel } from './conflict-labels';
 import { ConflictResolutionModal } from './conflict-resolution-modal';
 import { alert, buttonRow, cell, openBadge, resolvedBadge, table } from './styles';
-import { bulkProgress, bulkSummary, useBulkResolution } from './use-bulk-resolution';
+import { bulkLabels, bulkProgress, bulkSummary, useBulkResolution } from './use-bulk-resolution';
+import type { BulkResolve, BulkStrategy } from './use-bulk-resolution';
 import { useConflictActions } from './use-conflict-actions';
 
 export interface ConflictListProps {
@@ -20,6 +21,27 @@ export interface ConflictListProps {
    * conflict when the client knows no roles.
    */
   canResolve?: boolean;
+  /**
+   * The conflicts to list, in place of every conflict the device holds (`useSyncEngine().conflicts`):
+   * a patient's page listing that patient's alone, say. Filter, sort, pages, status badges and
+   * the bulk controls apply to these.
+   */
+  conflicts?: readonly LocalConflict[];
+  /**
+   * Called by a row's "Resolve" with the conflict's id, in place of opening the built-in dialog:
+   * the app shows its own. Seed 003 types the id as a number; ours are the server's ids, strings
+   * (UUIDs). "Review" (a settled conflict, or one the person's role may not settle) still opens
+   * the built-in dialog, which only shows it.
+   */
+  onResolveConflict?: (conflictId: LocalConflict['id']) => void;
+  /**
+   * Called by "Keep all local" (`'client-wins'`) and "Use server for all" (`'server-wins'`) in
+   * place of the built-in bulk resolution, with the conflicts that would have settled: the open
+   * ones on the page shown that the person's role may settle (seed 003's `(strategy) =>
+   * Promise<void>` fits, ignoring them). The list is busy while the promise runs, says it done
+   * once it resolves, and says why in words if it rejects; nothing is offered to Undo.
+   */
+  onBulkResolve?: BulkResolve;
 }
 
 /** Oldest first by detection time; conflicts detected together keep the store's order. */
@@ -33,14 +55,23 @@ function rowName(conflict: LocalConflict): string {
 }
 
 /**
- * Every conflict of this device, a page at a time: filtered by collection, sorted by time, each
- * with what happened and the fields in dispute in words, its status, a "Resolve" button opening the resolution dialog, bulk resolution of the open
- * conflicts on the page shown, and Undo of the last bulk resolution. A conflict this person
- * resolved in its dialog in this session offers "Undo" on its row, after the dialog closed, for as
- * long as the conflict still shows that resolution.
+ * Every conflict of this device (or the `conflicts` given), a page at a time: filtered by
+ * collection, sorted by time, each with what happened and the fields in dispute in words, its
+ * status, a "Resolve" button opening the resolution dialog, bulk resolution of the open conflicts
+ * on the page shown, and Undo of the last bulk resolution. A conflict this person resolved in its
+ * dialog in this session offers "Undo" on its row, after the dialog closed, for as long as the
+ * conflict still shows that resolution. Seed 003's props (`conflicts`, `onResolveConflict`,
+ * `onBulkResolve`) hand the list's data and its resolutions to the app; each is optional.
  */
-export function ConflictList({ pageSize = 10, canResolve }: ConflictListProps) {
-  const { conflicts } = useSyncEngine();
+export function ConflictList({
+  pageSize = 10,
+  canResolve,
+  conflicts: given,
+  onResolveConflict,
+  onBulkResolve,
+}: ConflictListProps) {
+  const stored = useSyncEngine().conflicts;
+  const conflicts = given ?? stored;
   const { schema } = useSyncClient();
   const { can } = useOfflinePermissions();
   const mayResolve = (conflict: LocalConflict) => canResolve ?? can(conflict.collection, 'resolve');
@@ -57,13 +88,18 @@ export function ConflictList({ pageSize = 10, canResolve }: ConflictListProps) {
   // The row Undo was pressed on: its Undo goes once pressed, so focus moves to the row's other button.
   const [refocus, setRefocus] = useState<string | null>(null);
   const statusRef = useRef<HTMLDivElement>(null);
+  const bulkErrorRef = useRef<HTMLParagraphElement>(null);
   // A bulk action disables (Keep all local, Use server for all) or removes (Undo) the button that
   // started it: once it ends, its outcome takes the focus rather than leaving it nowhere.
   useEffect(() => {
     const active = document.activeElement;
-    if (bulk.report !== null && (active === null || active === document.body || !active.isConnected))
-      statusRef.current?.focus();
-  }, [bulk.report]);
+    if (bulk.report === null && bulk.handedOver === null) return;
+    if (active === null || active === document.body || !active.isConnected)
+      (bulk.handedOver !== null && bulk.handedOver.error !== null
+        ? bulkErrorRef
+        : statusRef
+      ).current?.focus();
+  }, [bulk.report, bulk.handedOver]);
   const id = useId();
   const size = Math.max(1, Math.floor(pageSize));
   const openButtonId = (conflictId: string) => `${id}-open-${conflictId}`;
@@ -103,6 +139,10 @@ export function ConflictList({ pageSize = 10, canResolve }: ConflictListProps) {
   // Of those, the ones this person's role may settle: the bulk actions apply to them alone.
   const resolvableShown = openShown.filter(mayResolve);
   const othersShown = openShown.length - resolvableShown.length;
+  const resolveShown = (strategy: BulkStrategy) =>
+    onBulkResolve !== undefined
+      ? bulk.resolveWith(resolvableShown, strategy, onBulkResolve)
+      : bulk.resolveAll(resolvableShown, strategy);
   const selected = selectedId === null ? null : (conflicts.find((c) => c.id === selectedId) ?? null);
 
   const filterId = `${id}-collection`;
@@ -140,20 +180,16 @@ export function ConflictList({ pageSize = 10, canResolve }: ConflictListProps) {
 
       {resolvesAny ? (
         <div role="group" aria-label="Bulk resolution" aria-describedby={bulkHintId} style={buttonRow}>
-          <button
-            type="button"
-            disabled={resolvableShown.length === 0 || bulk.running !== null}
-            onClick={() => void bulk.resolveAll(resolvableShown, 'client-wins')}
-          >
-            Keep all local
-          </button>
-          <button
-            type="button"
-            disabled={resolvableShown.length === 0 || bulk.running !== null}
-            onClick={() => void bulk.resolveAll(resolvableShown, 'server-wins')}
-          >
-            Use server for all
-          </button>
+          {(['client-wins', 'server-wins'] as const).map((strategy) => (
+            <button
+              key={strategy}
+              type="button"
+              disabled={resolvableShown.length === 0 || bulk.running !== null}
+              onClick={() => void resolveShown(strategy)}
+            >
+              {bulkLabels[strategy]}
+            </button>
+          ))}
           <span id={bulkHintId}>
             {resolvableShown.length === 0
               ? othersShown === 0
@@ -169,7 +205,15 @@ export function ConflictList({ pageSize = 10, canResolve }: ConflictListProps) {
       <div role="status" ref={statusRef} tabIndex={-1}>
         {bulk.running !== null ? bulkProgress(bulk.running) : null}
         {bulk.report !== null && bulk.running === null ? bulkSummary(bulk.report) : null}
+        {bulk.handedOver !== null && bulk.handedOver.error === null
+          ? `${bulkLabels[bulk.handedOver.strategy]}: done.`
+          : null}
       </div>
+      {bulk.handedOver !== null && bulk.handedOver.error !== null ? (
+        <p role="alert" ref={bulkErrorRef} tabIndex={-1} style={alert}>
+          {bulkLabels[bulk.handedOver.strategy]} did not go through: {bulk.handedOver.error}.
+        </p>
+      ) : null}
       <p role="status" style={{ margin: 0 }}>
         {undone?.ok === true
           ? `Undid the resolution of ${rowName(undone.conflict)}: it is open again.`
@@ -254,6 +298,11 @@ export function ConflictList({ pageSize = 10, canResolve }: ConflictListProps) {
                         id={openButtonId(conflict.id)}
                         aria-describedby={rowId}
                         onClick={(event) => {
+                          // The app shows its own dialog for a conflict to settle.
+                          if (onResolveConflict !== undefined && isOpen && mayResolve(conflict)) {
+                            onResolveConflict(conflict.id);
+                            return;
+                          }
                           // Focus returns here when the dialog closes, in browsers that do not focus on click.
                           event.currentTarget.focus();
                           setSelectedId(conflict.id);

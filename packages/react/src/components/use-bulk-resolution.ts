@@ -3,10 +3,23 @@ import type { LocalConflict, SyncClient } from '@outpost/client';
 import { settledMeanwhile } from '@outpost/core';
 import { useSyncClient } from '../sync-client-context';
 import { collisionOf } from './collision';
-import { refusalCause } from './refusal-words';
+import { appRefusalCause, refusalCause } from './refusal-words';
 import { recordLabel } from './conflict-labels';
 
+/** The rules bulk resolution offers: "Keep all local" and "Use server for all". */
 export type BulkStrategy = 'client-wins' | 'server-wins';
+
+/** Each bulk rule as its button says it. */
+export const bulkLabels: Readonly<Record<BulkStrategy, string>> = {
+  'client-wins': 'Keep all local',
+  'server-wins': 'Use server for all',
+};
+
+/**
+ * An app's own bulk resolution (the list's `onBulkResolve`): the rule, then the conflicts the
+ * built-in one would have settled, which seed 003's `(strategy) => Promise<void>` may ignore.
+ */
+export type BulkResolve = (strategy: BulkStrategy, conflicts: readonly LocalConflict[]) => Promise<void>;
 
 /** What the last bulk resolution (or its undo) did, for the list to say. */
 export interface BulkReport {
@@ -26,9 +39,19 @@ export interface BulkResolution {
   /** Resolving or undoing, and how many conflicts it was given; null when idle. */
   readonly running: { readonly action: 'resolve' | 'undo'; readonly count: number } | null;
   readonly report: BulkReport | null;
+  /**
+   * The last bulk resolution handed to the app (`resolveWith`): its rule, and why it failed in
+   * words (null: it went through). Null after a built-in one.
+   */
+  readonly handedOver: { readonly strategy: BulkStrategy; readonly error: string | null } | null;
   /** How many resolutions of the last bulk resolution Undo would take back; 0 when none. */
   readonly undoable: number;
   resolveAll(targets: readonly LocalConflict[], strategy: BulkStrategy): Promise<void>;
+  /**
+   * Hands a bulk resolution to the app instead: running while its promise runs, then `handedOver`.
+   * What the app settled is its own, so nothing is counted, and nothing offered to Undo.
+   */
+  resolveWith(targets: readonly LocalConflict[], strategy: BulkStrategy, work: BulkResolve): Promise<void>;
   undoLast(): Promise<void>;
 }
 
@@ -56,6 +79,7 @@ export function useBulkResolution(): BulkResolution {
   const client = useSyncClient();
   const [running, setRunning] = useState<BulkResolution['running']>(null);
   const [report, setReport] = useState<BulkReport | null>(null);
+  const [handedOver, setHandedOver] = useState<BulkResolution['handedOver']>(null);
   // What the last bulk resolution settled: each conflict with the settlement time the server gave.
   const [settled, setSettled] = useState<ReadonlyArray<{ conflict: LocalConflict; at: string }>>([]);
 
@@ -63,6 +87,7 @@ export function useBulkResolution(): BulkResolution {
     async (targets: readonly LocalConflict[], strategy: BulkStrategy) => {
       setRunning({ action: 'resolve', count: targets.length });
       setReport(null);
+      setHandedOver(null);
       setSettled([]);
       const done: Array<{ conflict: LocalConflict; at: string }> = [];
       const failed: string[] = [];
@@ -91,10 +116,29 @@ export function useBulkResolution(): BulkResolution {
     [client],
   );
 
+  const resolveWith = useCallback(
+    async (targets: readonly LocalConflict[], strategy: BulkStrategy, work: BulkResolve) => {
+      setRunning({ action: 'resolve', count: targets.length });
+      setReport(null);
+      setHandedOver(null);
+      setSettled([]);
+      let error: string | null = null;
+      try {
+        await work(strategy, targets);
+      } catch (err) {
+        error = appRefusalCause(err);
+      }
+      setRunning(null);
+      setHandedOver({ strategy, error });
+    },
+    [],
+  );
+
   const undoLast = useCallback(async () => {
     const targets = [...settled].reverse();
     setRunning({ action: 'undo', count: targets.length });
     setReport(null);
+    setHandedOver(null);
     setSettled([]);
     const failed: string[] = [];
     let done = 0;
@@ -116,7 +160,15 @@ export function useBulkResolution(): BulkResolution {
     setReport({ action: 'undo', done, skipped, failed });
   }, [client, settled]);
 
-  return { running, report, undoable: running === null ? settled.length : 0, resolveAll, undoLast };
+  return {
+    running,
+    report,
+    handedOver,
+    undoable: running === null ? settled.length : 0,
+    resolveAll,
+    resolveWith,
+    undoLast,
+  };
 }
 
 function conflicts(count: number): string {
