@@ -6,10 +6,10 @@ import type { Page } from 'playwright-core';
 import {
   chromiumAvailable,
   clinicSuite,
-  password,
   registerPatient,
   screenshot,
   signIn,
+  submitSignIn,
 } from './clinic-fixture';
 
 const quietMs = 3_000;
@@ -101,9 +101,7 @@ describe.runIf(chromiumAvailable())('"Sync automatically" in the clinic app', ()
 
     // The midwife takes the tablet over: hers is on.
     await page.getByRole('button', { name: 'Sign out', exact: true }).click();
-    await page.getByLabel('Email').fill('midwife@clinic-a.test');
-    await page.getByLabel('Password').fill(password);
-    await page.getByRole('button', { name: 'Sign in' }).click();
+    await submitSignIn(page, 'midwife@clinic-a.test');
     await page.getByText(/^Last synced at/).waitFor();
     await page.getByRole('link', { name: 'Sync details' }).click();
     expect(await theSwitch(page).isChecked()).toBe(true);
@@ -111,9 +109,7 @@ describe.runIf(chromiumAvailable())('"Sync automatically" in the clinic app', ()
 
     // The nurse again: hers is still off.
     await page.getByRole('button', { name: 'Sign out', exact: true }).click();
-    await page.getByLabel('Email').fill('nurse@clinic-a.test');
-    await page.getByLabel('Password').fill(password);
-    await page.getByRole('button', { name: 'Sign in' }).click();
+    await submitSignIn(page, 'nurse@clinic-a.test');
     await offInHeader(page).waitFor();
     await page.getByRole('link', { name: 'Sync details' }).click();
     expect(await theSwitch(page).isChecked()).toBe(false);

@@ -338,6 +338,13 @@ export async function registerPatient(
   await page.getByRole('heading', { level: 1, name }).waitFor();
 }
 
+/** Fills the sign-in form the page shows (the demo password unless `typed`) and presses "Sign in". */
+export async function submitSignIn(page: Page, email: string, typed: string = password): Promise<void> {
+  await page.getByLabel('Email').fill(email);
+  await page.getByLabel('Password').fill(typed);
+  await page.getByRole('button', { name: 'Sign in' }).click();
+}
+
 /** Signs in through the sign-in page and waits until the device's first sync has finished. */
 export async function signIn(page: Page, url: string, email: string): Promise<void> {
   // A step that cannot happen fails in seconds, naming the element it waited for.
@@ -347,9 +354,7 @@ export async function signIn(page: Page, url: string, email: string): Promise<vo
     if (m.type() === 'error') console.error(`[${email}] console: ${m.text()}`);
   });
   await page.goto(url);
-  await page.getByLabel('Email').fill(email);
-  await page.getByLabel('Password').fill(password);
-  await page.getByRole('button', { name: 'Sign in' }).click();
+  await submitSignIn(page, email);
   await statusText(page, 'Online').waitFor();
   await page.getByText(/^Last synced at/).waitFor();
 }

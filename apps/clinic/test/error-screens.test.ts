@@ -5,10 +5,10 @@ import type { Page } from 'playwright-core';
 import {
   chromiumAvailable,
   clinicSuite,
-  password,
   registerPatient,
   serviceWorkerReady,
   signIn,
+  submitSignIn,
 } from './clinic-fixture';
 
 describe.runIf(chromiumAvailable())('the clinic app when a screen cannot be shown', () => {
@@ -129,9 +129,7 @@ describe.runIf(chromiumAvailable())('the clinic app when a screen cannot be show
 
     // The nurse hands the tablet on: the midwife signs in and works.
     await page.getByRole('button', { name: 'Sign out', exact: true }).click();
-    await page.getByLabel('Email').fill('midwife@clinic-a.test');
-    await page.getByLabel('Password').fill(password);
-    await page.getByRole('button', { name: 'Sign in' }).click();
+    await submitSignIn(page, 'midwife@clinic-a.test');
     await page.getByRole('button', { name: 'New patient' }).waitFor();
     expect(await page.getByText('could not be opened').count()).toBe(0);
     await context.close();

@@ -15,6 +15,7 @@ import {
   signIn,
   statusText,
   storedSession,
+  submitSignIn,
 } from './clinic-fixture';
 
 describe.runIf(chromiumAvailable())('the clinic app signing in with no network', () => {
@@ -23,12 +24,6 @@ describe.runIf(chromiumAvailable())('the clinic app signing in with no network',
   async function patientsNamed(name: string) {
     const { records } = await suite.clinic.app.outpost.store.pull('clinic-a', 0, 1000, ['patients']);
     return records.filter((r) => (JSON.parse(r.dataJson) as { name?: string }).name === name);
-  }
-
-  async function signInForm(page: Page, email: string, typed: string): Promise<void> {
-    await page.getByLabel('Email').fill(email);
-    await page.getByLabel('Password').fill(typed);
-    await page.getByRole('button', { name: 'Sign in' }).click();
   }
 
   async function signOut(page: Page): Promise<void> {
@@ -55,13 +50,13 @@ describe.runIf(chromiumAvailable())('the clinic app signing in with no network',
 
       // Out in the field: no network at all.
       await offline(page);
-      await signInForm(page, 'nurse@clinic-a.test', 'not-her-password');
+      await submitSignIn(page, 'nurse@clinic-a.test', 'not-her-password');
       await page.getByText(/Wrong password\. .*4 tries left/).waitFor();
       // Someone who never signed in on this tablet cannot be checked here.
-      await signInForm(page, 'midwife@clinic-a.test', password);
+      await submitSignIn(page, 'midwife@clinic-a.test', password);
       await page.getByText(/has not signed in on this device .* needs the network/).waitFor();
 
-      await signInForm(page, 'nurse@clinic-a.test', password);
+      await submitSignIn(page, 'nurse@clinic-a.test', password);
       await page.getByText('Signed in on this device without the network').waitFor();
       await statusText(page, 'Offline').waitFor();
       // Her records are there, and she works on them.
@@ -94,19 +89,19 @@ describe.runIf(chromiumAvailable())('the clinic app signing in with no network',
       await signOut(page);
       await offline(page);
       for (const left of ['4 tries left', '3 tries left', '2 tries left', '1 try left']) {
-        await signInForm(page, 'midwife@clinic-a.test', `guess-${left}`);
+        await submitSignIn(page, 'midwife@clinic-a.test', `guess-${left}`);
         await page.getByText(new RegExp(`Wrong password\\. .*${left}`)).waitFor();
       }
-      await signInForm(page, 'midwife@clinic-a.test', 'one-guess-too-many');
+      await submitSignIn(page, 'midwife@clinic-a.test', 'one-guess-too-many');
       await page.getByText(/has not signed in on this device .* needs the network/).waitFor();
       // Her real password no longer opens anything without the network.
-      await signInForm(page, 'midwife@clinic-a.test', password);
+      await submitSignIn(page, 'midwife@clinic-a.test', password);
       await page.getByText(/has not signed in on this device .* needs the network/).waitFor();
       expect(await page.getByRole('button', { name: 'New patient' }).count()).toBe(0);
 
       // With the network, she signs in as ever, and may sign in offline again afterwards.
       await online(page);
-      await signInForm(page, 'midwife@clinic-a.test', password);
+      await submitSignIn(page, 'midwife@clinic-a.test', password);
       await page.getByRole('button', { name: 'New patient' }).waitFor();
     } finally {
       suite.clinic.cut(false);

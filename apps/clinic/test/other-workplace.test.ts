@@ -10,6 +10,7 @@ import {
   signIn,
   statusText,
   storedSession,
+  submitSignIn,
 } from './clinic-fixture';
 
 describe.runIf(chromiumAvailable())('the clinic app and an account of another workplace', () => {
@@ -27,11 +28,7 @@ describe.runIf(chromiumAvailable())('the clinic app and an account of another wo
       expect(await hint.textContent()).toBe(
         `Demo accounts: nurse@clinic-a.test (clinician), midwife@clinic-a.test (clinician), admin@clinic-a.test (administrator); password “${password}”.`,
       );
-      const signInAs = async (email: string) => {
-        await page.getByLabel('Email').fill(email);
-        await page.getByLabel('Password').fill(password);
-        await page.getByRole('button', { name: 'Sign in' }).click();
-      };
+      const signInAs = (email: string) => submitSignIn(page, email);
       await signInAs('vet@vet-a.test');
       await page
         .getByText(

@@ -5,7 +5,15 @@
 // link.
 import { describe, expect, it } from 'vitest';
 import type { Page } from 'playwright-core';
-import { chromiumAvailable, clinicSuite, screenshot, setNetwork, signIn, statusText } from './clinic-fixture';
+import {
+  chromiumAvailable,
+  clinicSuite,
+  screenshot,
+  setNetwork,
+  signIn,
+  statusText,
+  submitSignIn,
+} from './clinic-fixture';
 
 const chwEmail = 'chisomo@clinic-a.test';
 const chwPassword = 'chisomo first password';
@@ -16,9 +24,7 @@ const chwOwnPassword = 'only chisomo knows this';
 async function signInAs(page: Page, url: string, email: string, password: string): Promise<void> {
   page.setDefaultTimeout(15_000);
   await page.goto(url);
-  await page.getByLabel('Email').fill(email);
-  await page.getByLabel('Password').fill(password);
-  await page.getByRole('button', { name: 'Sign in' }).click();
+  await submitSignIn(page, email, password);
 }
 
 describe.runIf(chromiumAvailable())('the People page', () => {

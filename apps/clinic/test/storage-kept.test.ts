@@ -5,7 +5,14 @@
 // is set before the app loads where a test needs one; one test takes the browser's own answer.
 import { afterEach, describe, expect, it } from 'vitest';
 import type { BrowserContext, Page } from 'playwright-core';
-import { chromiumAvailable, clinicSuite, password, screenshot, signIn, statusText } from './clinic-fixture';
+import {
+  chromiumAvailable,
+  clinicSuite,
+  screenshot,
+  signIn,
+  statusText,
+  submitSignIn,
+} from './clinic-fixture';
 
 /** How the fake storage manager answers `persist()`: yes, no, or never (a question left open). */
 type Answer = 'grant' | 'refuse' | 'never';
@@ -60,9 +67,7 @@ function storageCalls(page: Page): Promise<string[]> {
 
 /** Signs in on the page already showing the sign-in form, and waits for the first sync. */
 async function signInHere(page: Page, email: string): Promise<void> {
-  await page.getByLabel('Email').fill(email);
-  await page.getByLabel('Password').fill(password);
-  await page.getByRole('button', { name: 'Sign in' }).click();
+  await submitSignIn(page, email);
   await statusText(page, 'Online').waitFor();
   await page.getByText(/^Last synced at/).waitFor();
 }
