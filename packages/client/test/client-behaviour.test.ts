@@ -44,10 +44,10 @@ describe('the client as an application sees it', () => {
     expect(await a).toBe(await b);
     expect(network.pushes()).toHaveLength(3);
     // The start is told at once, before the total is known; then each batch.
-    expect(progress[0]).toEqual({ phase: 'push', processed: 0, total: null, percent: null });
+    expect(progress[0]).toEqual({ phase: 'push', processed: 0, total: null, percentage: null });
     const push = progress.filter((p) => p.phase === 'push' && p.total !== null);
     expect(push.map((p) => p.processed)).toEqual([0, 4, 8, 10]);
-    expect(push.at(-1)?.percent).toBe(100);
+    expect(push.at(-1)?.percentage).toBe(100);
     expect(progress.some((p) => p.phase === 'pull')).toBe(true);
     expect(progress.at(-1)?.phase).toBe('done');
     expect(client.lastResult?.pushed.applied).toBe(10);

@@ -117,8 +117,8 @@ describe('syncing one collection', () => {
     expect(onServer.get(`patients/${patient.id}`)).not.toHaveProperty('village');
 
     // Told from the first moment, the push counted, then the pull, then the end.
-    expect(progress[0]).toEqual({ phase: 'push', processed: 0, total: null, percent: null });
-    expect(progress).toContainEqual({ phase: 'push', processed: 1, total: 1, percent: 100 });
+    expect(progress[0]).toEqual({ phase: 'push', processed: 0, total: null, percentage: null });
+    expect(progress).toContainEqual({ phase: 'push', processed: 1, total: 1, percentage: 100 });
     const phases = progress.map((p) => p.phase);
     expect(phases.lastIndexOf('push')).toBeLessThan(phases.indexOf('pull'));
     expect(progress.at(-1)?.phase).toBe('done');

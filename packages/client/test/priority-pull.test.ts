@@ -153,7 +153,7 @@ describe('priority pull', () => {
     expect(pulling.every((p) => p.phase === 'pull')).toBe(true);
     const counted = pulling.map((p) => p.processed);
     expect(counted).toEqual([...counted].sort((a, b) => a - b));
-    expect(pulling.at(-1)).toMatchObject({ processed: result.pulled, total: result.pulled, percent: 100 });
+    expect(pulling.at(-1)).toMatchObject({ processed: result.pulled, total: result.pulled, percentage: 100 });
 
     const local = new Map<string, unknown>();
     for (const name of fieldClinic.collectionNames) {

@@ -41,7 +41,8 @@ export interface SyncProgress {
   processed: number;
   /** Null while the total is not known yet (pull pages until the last one). */
   total: number | null;
-  percent: number | null;
+  /** Of the current phase, 0 to 100 (seed 001's `percentage`); null while the total is not known. */
+  percentage: number | null;
 }
 
 export interface SyncResult {
@@ -341,7 +342,7 @@ export class SyncEngine {
       if (this.running === run) this.running = null;
       // The listeners of a closed client belong to a session that has ended.
       if (this.closed) return result;
-      this.o.onProgress({ phase: 'done', processed: 0, total: 0, percent: 100 });
+      this.o.onProgress({ phase: 'done', processed: 0, total: 0, percentage: 100 });
       this.o.onResult(result);
       return result;
     })();
@@ -349,7 +350,7 @@ export class SyncEngine {
     // Told at once, before anything reaches the network: a sync the device starts by itself (on
     // reconnect, on its interval, after a write) shows as running from its first moment, not only
     // once it has something to count. The next report gives the total.
-    this.o.onProgress({ phase: wants.push ? 'push' : 'pull', processed: 0, total: null, percent: null });
+    this.o.onProgress({ phase: wants.push ? 'push' : 'pull', processed: 0, total: null, percentage: null });
     return run;
   }
 
@@ -662,7 +663,7 @@ export class SyncEngine {
     ).length;
     if (order.length === 0) return;
     const total = order.length;
-    this.o.onProgress({ phase: 'push', processed: 0, total, percent: 0 });
+    this.o.onProgress({ phase: 'push', processed: 0, total, percentage: 0 });
     // Halved, down to one op, while the server refuses the requests as too large (413). Smaller
     // from the start on a poor link, read as the push begins.
     let size = this.o.sizes().batchSize;
@@ -693,7 +694,7 @@ export class SyncEngine {
         i = start;
         continue;
       }
-      this.o.onProgress({ phase: 'push', processed: i, total, percent: Math.round((i / total) * 100) });
+      this.o.onProgress({ phase: 'push', processed: i, total, percentage: Math.round((i / total) * 100) });
     }
   }
 
@@ -1272,7 +1273,7 @@ export class SyncEngine {
         phase: 'pull',
         processed: result.pulled,
         total: page.hasMore ? null : result.pulled,
-        percent: page.hasMore ? null : 100,
+        percentage: page.hasMore ? null : 100,
       });
       // A first page that is not the last means a backlog (days offline, a new tablet): the
       // collections that sync first come before the rest of it. Not during a re-read after a 410:
@@ -1340,7 +1341,7 @@ export class SyncEngine {
         });
         if (page === null) break;
         result.pulled += page.changes.length;
-        this.o.onProgress({ phase: 'pull', processed: result.pulled, total: null, percent: null });
+        this.o.onProgress({ phase: 'pull', processed: result.pulled, total: null, percentage: null });
         if (done) break;
         cursor = page.cursor;
       }
@@ -1406,7 +1407,7 @@ export class SyncEngine {
       }
       await this.applyChanges(page.changes);
       result.pulled += page.changes.length;
-      this.o.onProgress({ phase: 'pull', processed: result.pulled, total: null, percent: null });
+      this.o.onProgress({ phase: 'pull', processed: result.pulled, total: null, percentage: null });
       if (!page.hasMore) return tier.filter((c) => !collections.includes(c));
       cursor = page.cursor;
     }
@@ -1439,7 +1440,7 @@ export class SyncEngine {
       );
     }
     scope.notPulled.push(...denied.map((collection) => ({ collection, reason: 'forbidden' as const })));
-    this.o.onProgress({ phase: 'pull', processed: result.pulled, total: result.pulled, percent: 100 });
+    this.o.onProgress({ phase: 'pull', processed: result.pulled, total: result.pulled, percentage: 100 });
   }
 
   /**

@@ -30,7 +30,7 @@ const phaseLabels: Readonly<Record<SyncProgress['phase'], string>> = {
 function ProgressBar({ progress }: { progress: SyncProgress | null }) {
   // A new sync reports nothing until it knows what to send: show it as starting, extent unknown.
   const current = progress !== null && progress.phase !== 'done' ? progress : null;
-  const percent = current?.percent ?? null;
+  const percentage = current?.percentage ?? null;
   const text =
     current === null
       ? 'starting'
@@ -45,19 +45,19 @@ function ProgressBar({ progress }: { progress: SyncProgress | null }) {
         aria-label="Sync progress"
         aria-valuemin={0}
         aria-valuemax={100}
-        aria-valuenow={percent ?? undefined}
-        aria-valuetext={percent !== null ? `${percent}%, ${text}` : text}
+        aria-valuenow={percentage ?? undefined}
+        aria-valuetext={percentage !== null ? `${percentage}%, ${text}` : text}
         style={{ height: '0.5em', background: '#e0e0e0', borderRadius: 4, overflow: 'hidden' }}
       >
         <div
           style={{
             height: '100%',
-            width: percent !== null ? `${percent}%` : '30%',
+            width: percentage !== null ? `${percentage}%` : '30%',
             background: '#1565c0',
           }}
         />
       </div>
-      <p>{percent !== null ? `${percent}% (${text})` : text}</p>
+      <p>{percentage !== null ? `${percentage}% (${text})` : text}</p>
     </>
   );
 }
