@@ -107,7 +107,7 @@ describe('automatic sync turned off and on while the client runs', () => {
     await timers.advance(hour);
     await settle();
     expect(syncRequests(network)).toHaveLength(before);
-    expect(client.queue.stats()).toMatchObject({ pending: 1, done: 0 });
+    expect(client.queue.stats()).toMatchObject({ pending: 1, completed: 0 });
     expect(client.isSyncing).toBe(false);
 
     // A person's "Sync now", and an app's own sync(), always go.
@@ -140,7 +140,7 @@ describe('automatic sync turned off and on while the client runs', () => {
       live: false,
     });
     expect(told).toEqual([client.autoSync]);
-    await vi.waitFor(() => expect(client.queue.stats()).toMatchObject({ pending: 0, done: 1 }));
+    await vi.waitFor(() => expect(client.queue.stats()).toMatchObject({ pending: 0, completed: 1 }));
     await idle(client);
     expect(await patients.get(first.id)).toMatchObject({ pending: false });
 
@@ -149,7 +149,7 @@ describe('automatic sync turned off and on while the client runs', () => {
     await settle();
     expect(client.queue.stats().pending).toBe(1);
     await timers.advance(60_000);
-    await vi.waitFor(() => expect(client.queue.stats()).toMatchObject({ pending: 0, done: 2 }));
+    await vi.waitFor(() => expect(client.queue.stats()).toMatchObject({ pending: 0, completed: 2 }));
     await idle(client);
     expect(await patients.get(second.id)).toMatchObject({ pending: false });
 
@@ -160,7 +160,7 @@ describe('automatic sync turned off and on while the client runs', () => {
     await settle();
     expect(network.pushes()).toHaveLength(pushesBefore);
     await patients.create({ name: 'Sent after the write' });
-    await vi.waitFor(() => expect(client.queue.stats()).toMatchObject({ pending: 0, done: 3 }));
+    await vi.waitFor(() => expect(client.queue.stats()).toMatchObject({ pending: 0, completed: 3 }));
     await idle(client);
 
     // On reconnect: made offline, sent when the server answers again.
@@ -171,7 +171,7 @@ describe('automatic sync turned off and on while the client runs', () => {
     network.mode = 'online';
     events.dispatchEvent(new Event('online'));
     await client.network.check();
-    await vi.waitFor(() => expect(client.queue.stats()).toMatchObject({ pending: 0, done: 4 }));
+    await vi.waitFor(() => expect(client.queue.stats()).toMatchObject({ pending: 0, completed: 4 }));
     await idle(client);
 
     // Live, asked for: the stream opens and a colleague's change shows with no sync asked for.
@@ -253,7 +253,7 @@ describe('automatic sync turned off and on while the client runs', () => {
     expect(timers.waiting()).toEqual([60_000]);
     await client.collection('patients').create({ name: 'Still synced on the interval' });
     await timers.advance(60_000);
-    await vi.waitFor(() => expect(client.queue.stats()).toMatchObject({ pending: 0, done: 1 }));
+    await vi.waitFor(() => expect(client.queue.stats()).toMatchObject({ pending: 0, completed: 1 }));
   });
 
   it('lets a sync already running finish when turned off', async () => {
@@ -268,7 +268,7 @@ describe('automatic sync turned off and on while the client runs', () => {
     pull.release();
     await idle(client);
     expect(client.lastResult).toMatchObject({ ok: true, pushed: { applied: 1 } });
-    expect(client.queue.stats()).toMatchObject({ pending: 0, done: 1 });
+    expect(client.queue.stats()).toMatchObject({ pending: 0, completed: 1 });
   });
 
   it('turned off, a sync that failed is still tried again by the backoff timer, as with autoSync: false from the start', async () => {
@@ -281,7 +281,7 @@ describe('automatic sync turned off and on while the client runs', () => {
     expect((await client.sync({ manual: true })).ok).toBe(false);
     network.mode = 'online';
     await timers.advance(10_000);
-    await vi.waitFor(() => expect(client.queue.stats()).toMatchObject({ pending: 0, done: 1 }));
+    await vi.waitFor(() => expect(client.queue.stats()).toMatchObject({ pending: 0, completed: 1 }));
   });
 
   it('turned on with a sync on reconnect while known offline, the backoff timer waits for the server (decision 0024)', async () => {
@@ -307,7 +307,7 @@ describe('automatic sync turned off and on while the client runs', () => {
     counting();
     network.mode = 'online';
     await timers.advance(30_000); // the monitor's next probe finds the server, and the device syncs
-    await vi.waitFor(() => expect(client.queue.stats()).toMatchObject({ pending: 0, done: 1 }));
+    await vi.waitFor(() => expect(client.queue.stats()).toMatchObject({ pending: 0, completed: 1 }));
     expect(pushTries()).toBe(1);
   });
 

@@ -89,7 +89,7 @@ describe('the client as an application sees it', () => {
     const second = await (meanwhile as unknown as ReturnType<typeof client.sync>);
     expect(second).not.toBe(first);
     expect(second.pushed.applied).toBe(1);
-    expect(client.queue.stats()).toMatchObject({ pending: 0, done: 2 });
+    expect(client.queue.stats()).toMatchObject({ pending: 0, completed: 2 });
   });
 
   it('syncs by itself when the network comes back, and on its interval', async () => {
@@ -108,12 +108,12 @@ describe('the client as an application sees it', () => {
     await client.collection('patients').create({ name: 'Made offline' });
     network.mode = 'online';
     events.dispatchEvent(new Event('online'));
-    await vi.waitFor(() => expect(client.queue.stats()).toMatchObject({ pending: 0, done: 1 }));
+    await vi.waitFor(() => expect(client.queue.stats()).toMatchObject({ pending: 0, completed: 1 }));
 
     await client.collection('patients').create({ name: 'Made online, synced on the interval' });
     expect(client.queue.stats().pending).toBe(1);
     await timers.advance(60_000);
-    await vi.waitFor(() => expect(client.queue.stats()).toMatchObject({ pending: 0, done: 2 }));
+    await vi.waitFor(() => expect(client.queue.stats()).toMatchObject({ pending: 0, completed: 2 }));
   });
 
   it('syncs at once when the server answers again, though requests failed while it could not be reached', async () => {
@@ -133,7 +133,7 @@ describe('the client as an application sees it', () => {
     await vi.waitFor(() => expect(client.network.status.online).toBe(false));
     network.mode = 'online';
     events.dispatchEvent(new Event('online'));
-    await vi.waitFor(() => expect(client.queue.stats()).toMatchObject({ pending: 0, done: 1 }));
+    await vi.waitFor(() => expect(client.queue.stats()).toMatchObject({ pending: 0, completed: 1 }));
   });
 
   it('after the retry limit an op stays failed and visible until retried by hand', async () => {
@@ -158,7 +158,7 @@ describe('the client as an application sees it', () => {
     expect(client.queue.stats().failed).toBe(1);
     expect(await client.queue.retry()).toBe(1);
     await client.sync();
-    expect(client.queue.stats()).toMatchObject({ failed: 0, done: 1 });
+    expect(client.queue.stats()).toMatchObject({ failed: 0, completed: 1 });
     expect(await client.queue.clearCompleted()).toBe(1);
     expect(client.queue.stats().total).toBe(0);
   });
@@ -191,7 +191,7 @@ describe('the client as an application sees it', () => {
         ?.ops.map((o) => o.id),
     ).toEqual([p.id]);
     expect((await second).pushed.applied).toBe(1);
-    expect(client.queue.stats()).toMatchObject({ pending: 0, failed: 0, done: 1 });
+    expect(client.queue.stats()).toMatchObject({ pending: 0, failed: 0, completed: 1 });
     expect((await client.collection('patients').get(p.id))?.pending).toBe(false);
   });
 
@@ -229,7 +229,13 @@ describe('the client as an application sees it', () => {
         .at(-1)
         ?.ops.map((o) => o.id),
     ).toEqual([p.id]);
-    expect(client.queue.stats()).toMatchObject({ failed: 1, refused: 1, stopped: 0, waiting: 0, done: 1 });
+    expect(client.queue.stats()).toMatchObject({
+      failed: 1,
+      refused: 1,
+      stopped: 0,
+      waiting: 0,
+      completed: 1,
+    });
     expect(await client.queue.retry()).toBe(0);
   });
 

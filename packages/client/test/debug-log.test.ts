@@ -61,7 +61,7 @@ describe("a device's sync log and debug export", () => {
       clientId: client.clientId,
       deviceId: 'tablet-7',
       network: { online: true, isTransitioning: false },
-      queue: { waiting: 0, refused: 1, done: 1 },
+      queue: { waiting: 0, refused: 1, completed: 1 },
       lastResult: { ok: true, pulled: expect.any(Number) },
     });
     expect(exported.outbox).toEqual([

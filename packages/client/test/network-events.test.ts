@@ -52,7 +52,7 @@ describe("the client's network event", () => {
     expect(heard.slice(2)).toEqual([{ online: false, isTransitioning: true }]);
     expect(syncs).toHaveLength(0);
     probe.release();
-    await vi.waitFor(() => expect(client.queue.stats()).toMatchObject({ waiting: 0, done: 1 }));
+    await vi.waitFor(() => expect(client.queue.stats()).toMatchObject({ waiting: 0, completed: 1 }));
     expect(heard.slice(2)).toEqual([
       { online: false, isTransitioning: true },
       { online: true, isTransitioning: false },

@@ -327,7 +327,7 @@ describe('the server down', () => {
     await timers.advance(60_000);
     // The trial request goes over the real loopback: wait for it, not for the manual clock.
     await vi.waitFor(() => {
-      expect(client.queue.stats()).toMatchObject({ pending: 0, done: 5 });
+      expect(client.queue.stats()).toMatchObject({ pending: 0, completed: 5 });
       expect(client.isSyncing).toBe(false);
       expect(client.lastResult?.ok).toBe(true);
     });

@@ -84,7 +84,7 @@ describe('the retry timer while the device knows it is offline', () => {
     const { client, network, events, timers, pushTries } = await tablet(server, { deviceId: 'tablet-o1' });
     const patients = client.collection('patients');
     const amina = await patients.create({ name: 'Amina K.', village: 'Ntcheu' });
-    await vi.waitFor(() => expect(client.queue.stats()).toMatchObject({ waiting: 0, done: 1 }));
+    await vi.waitFor(() => expect(client.queue.stats()).toMatchObject({ waiting: 0, completed: 1 }));
     await idle(client);
 
     // The uplink goes; the sync after the nurse's next edit fails, and the retry timer is armed.
@@ -132,7 +132,7 @@ describe('the retry timer while the device knows it is offline', () => {
     network.mode = 'online';
     expect(timers.waiting()).toHaveLength(1); // the monitor's probe: no retry is pending
     await nextProbe(timers);
-    await vi.waitFor(() => expect(client.queue.stats()).toMatchObject({ waiting: 0, done: 4 }));
+    await vi.waitFor(() => expect(client.queue.stats()).toMatchObject({ waiting: 0, completed: 4 }));
     await idle(client);
     const went = [beforeOffline, ...madeOffline].map((o) => o?.opId).filter((id) => id !== mistaken?.opId);
     expect(pushTries.slice(triesWhenOffline).flat().sort()).toEqual([...went].sort());
@@ -153,7 +153,7 @@ describe('the retry timer while the device knows it is offline', () => {
     const { client, network, timers, pushTries } = await tablet(server, { deviceId: 'tablet-o2' });
     const patients = client.collection('patients');
     const joseph = await patients.create({ name: 'Joseph M.' });
-    await vi.waitFor(() => expect(client.queue.stats()).toMatchObject({ waiting: 0, done: 1 }));
+    await vi.waitFor(() => expect(client.queue.stats()).toMatchObject({ waiting: 0, completed: 1 }));
     await idle(client);
 
     // The clinic router loses its uplink; the interface stays up. The sync after an edit fails,
@@ -182,7 +182,7 @@ describe('the retry timer while the device knows it is offline', () => {
 
     network.mode = 'online';
     await nextProbe(timers);
-    await vi.waitFor(() => expect(client.queue.stats()).toMatchObject({ waiting: 0, done: 3 }));
+    await vi.waitFor(() => expect(client.queue.stats()).toMatchObject({ waiting: 0, completed: 3 }));
     expect(arrivals(network).get(created?.opId as string)).toBe(1);
   });
 
@@ -252,7 +252,7 @@ describe('the retry timer while the device knows it is offline', () => {
 
     network.mode = 'online';
     await nextProbe(timers);
-    await vi.waitFor(() => expect(client.queue.stats()).toMatchObject({ waiting: 0, done: 1 }));
+    await vi.waitFor(() => expect(client.queue.stats()).toMatchObject({ waiting: 0, completed: 1 }));
     expect(await client.collection('patients').get(p.id)).toMatchObject({ pending: false });
   });
 });

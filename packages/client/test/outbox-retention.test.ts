@@ -81,7 +81,7 @@ describe('the outbox lets go of what the server acknowledged (keepCompletedMs)',
       `create patients ${grace.id}`,
       `update patients ${amina.id}`,
     ]);
-    expect(client.queue.stats()).toMatchObject({ total: 2, done: 2 });
+    expect(client.queue.stats()).toMatchObject({ total: 2, completed: 2 });
 
     // The tablet is switched off overnight; opened the next day, the rest go before any sync.
     await closeClient(client);
@@ -177,7 +177,7 @@ describe('the outbox lets go of what the server acknowledged (keepCompletedMs)',
     await client.sync();
     await timers.advance(365 * day);
     await client.sync();
-    expect(client.queue.stats()).toMatchObject({ total: 1, done: 1 });
+    expect(client.queue.stats()).toMatchObject({ total: 1, completed: 1 });
     expect(await client.queue.clearCompleted()).toBe(1);
     expect(client.queue.list()).toEqual([]);
   });

@@ -46,7 +46,7 @@ describe("the queue's health (seed 004: < 100 fine, 100-500 warning, > 500 criti
     // The server acknowledges them all: they stay in the outbox as done, and no longer count.
     network.mode = 'online';
     expect((await client.sync()).ok).toBe(true);
-    expect(client.queue.stats()).toMatchObject({ total: 501, done: 501, waiting: 0, health: 'ok' });
+    expect(client.queue.stats()).toMatchObject({ total: 501, completed: 501, waiting: 0, health: 'ok' });
   });
 
   it('does not count changes the server refused: no sync sends them again', async () => {

@@ -30,12 +30,16 @@ export interface QueueStats {
   /** What is still to reach the server: pending, in flight or stopped. Never a refused op. */
   waiting: number;
   conflict: number;
-  done: number;
+  /**
+   * The ops the server has confirmed (applied, a resend answered as a duplicate included), kept for
+   * `keepCompletedMs` (seed 001's `completed`; their stored status is `done`).
+   */
+  completed: number;
   held: number;
   /**
    * Seed 004's queue size rule (`queueHealth` in @outpost/core) over `waiting`: the ops the server
-   * has not acknowledged yet, held ones included. Whatever the server answered (done, in conflict,
-   * refused) is not counted: no sync sends it again, so it cannot slow one down.
+   * has not acknowledged yet, held ones included. Whatever the server answered (completed, in
+   * conflict, refused) is not counted: no sync sends it again, so it cannot slow one down.
    */
   health: QueueHealth;
   /**
@@ -60,7 +64,7 @@ export function queueStats(outbox: Iterable<OutboxEntry>, lastSyncAt: string | n
   let refused = 0;
   let stopped = 0;
   let conflict = 0;
-  let done = 0;
+  let completed = 0;
   let held = 0;
   let oldestPendingAt: string | null = null;
   for (const o of outbox) {
@@ -74,7 +78,7 @@ export function queueStats(outbox: Iterable<OutboxEntry>, lastSyncAt: string | n
       failed += 1;
       if (o.rejected !== true) stopped += 1;
     } else if (o.status === 'conflict') conflict += 1;
-    else done += 1;
+    else completed += 1;
     if (isRefused(o)) refused += 1;
   }
   const waiting = pending + inFlight + stopped;
@@ -87,7 +91,7 @@ export function queueStats(outbox: Iterable<OutboxEntry>, lastSyncAt: string | n
     stopped,
     waiting,
     conflict,
-    done,
+    completed,
     held,
     health: queueHealth(waiting),
     oldestPendingAt,
