@@ -76,7 +76,7 @@ async function endToEnd(context: BenchContext): Promise<BenchRow> {
       const start = performance.now();
       const result = await client.sync();
       times.push(performance.now() - start);
-      if (!result.ok || result.pushed.applied === 0)
+      if (!result.success || result.pushed.applied === 0)
         throw new Error(`sync failed: ${JSON.stringify(result.error)}`);
       await client.close();
     }

@@ -418,7 +418,7 @@ async function finalRounds(scheduler: Scheduler, devices: Device[]): Promise<Vio
         ];
       }
       const { value } = run;
-      if (!value.ok || value.pushed.sent > 0 || value.pulled > 0) quiet = false;
+      if (!value.success || value.pushed.sent > 0 || value.pulled > 0) quiet = false;
     }
     if (quiet) return [];
   }

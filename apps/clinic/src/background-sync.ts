@@ -70,7 +70,7 @@ export function startBackgroundSync(client: SyncClient): () => void {
   };
   // Not after a refusal (a sign-in expired): another try gets the same answer, and the page asks the person.
   const afterSync = (result: SyncResult) => {
-    if (!result.ok && mayPass(result.error?.code) && workLeft()) register();
+    if (!result.success && mayPass(result.error?.code) && workLeft()) register();
   };
   const onHidden = () => {
     if (document.visibilityState === 'hidden' && workLeft()) register();
@@ -89,5 +89,7 @@ export function startBackgroundSync(client: SyncClient): () => void {
 }
 
 function answerOf(result: SyncResult): SyncAnswer {
-  return result.ok || result.error === undefined ? { ok: result.ok } : { ok: false, code: result.error.code };
+  return result.success || result.error === undefined
+    ? { ok: result.success }
+    : { ok: false, code: result.error.code };
 }

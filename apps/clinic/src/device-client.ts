@@ -85,7 +85,10 @@ export function mayPass(code: string | undefined): boolean {
  */
 export const autoSyncOff = 'AUTO_SYNC_OFF';
 
-/** How the page's sync asked for by the worker ended: `code`, the error's, when it did not finish. */
+/**
+ * How the page's sync asked for by the worker ended: `code`, the error's, when it did not finish.
+ * A message of its own, not the `SyncResult`: `ok` is the result's `success` (decision 0046).
+ */
 export interface SyncAnswer {
   ok: boolean;
   code?: string;

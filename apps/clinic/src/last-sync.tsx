@@ -37,7 +37,7 @@ export function LastSync({ person }: { person: string }) {
   // A tablet updated from the previous version says when that version last synced, until its
   // first sync here (opened offline, that can take days).
   const lastGood = stored ?? previousVersionTime(person);
-  const failed = lastResult !== null && !lastResult.ok ? lastResult : null;
+  const failed = lastResult !== null && !lastResult.success ? lastResult : null;
   if (lastGood === null && failed === null)
     return <span className="last-sync">{isSyncing ? 'First sync…' : 'Not synced yet on this device'}</span>;
   const synced =

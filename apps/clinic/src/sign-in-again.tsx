@@ -57,7 +57,7 @@ export function SignInAgain({
     [client, session, onSignedIn, sync],
   );
   useEffect(() => {
-    if (lastResult?.ok === true) setRefused(false);
+    if (lastResult?.success === true) setRefused(false);
   }, [lastResult]);
   if (!refused)
     return unconfirmed ? (

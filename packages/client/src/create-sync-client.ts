@@ -1000,7 +1000,7 @@ function watchForLog(client: SyncClient, log: SyncLog): void {
   });
   client.on('sync', (result) => {
     progress = null;
-    log.add('SyncEngine', result.ok ? 'debug' : 'warn', describeSync(result));
+    log.add('SyncEngine', result.success ? 'debug' : 'warn', describeSync(result));
   });
   client.on('unauthorized', (error) =>
     log.add(

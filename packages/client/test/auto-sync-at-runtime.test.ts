@@ -112,11 +112,15 @@ describe('automatic sync turned off and on while the client runs', () => {
 
     // A person's "Sync now", and an app's own sync(), always go.
     const asked = await client.sync({ manual: true });
-    expect(asked).toMatchObject({ ok: true, pushed: { applied: 1 }, files: { uploaded: 1, waiting: 0 } });
+    expect(asked).toMatchObject({
+      success: true,
+      pushed: { applied: 1 },
+      files: { uploaded: 1, waiting: 0 },
+    });
     expect(asked.pulled).toBeGreaterThan(0);
     expect(await client.collection('patients').get(patient.id)).toMatchObject({ pending: false });
     await client.collection('patients').update(patient.id, { village: 'Mzuzu' });
-    expect(await client.sync()).toMatchObject({ ok: true, pushed: { applied: 1 } });
+    expect(await client.sync()).toMatchObject({ success: true, pushed: { applied: 1 } });
     // The manual sync opened no stream: live stays off until turned on.
     await settle();
     expect(network.openLiveStreams).toBe(0);
@@ -267,7 +271,7 @@ describe('automatic sync turned off and on while the client runs', () => {
     client.setAutoSync(false);
     pull.release();
     await idle(client);
-    expect(client.lastResult).toMatchObject({ ok: true, pushed: { applied: 1 } });
+    expect(client.lastResult).toMatchObject({ success: true, pushed: { applied: 1 } });
     expect(client.queue.stats()).toMatchObject({ pending: 0, completed: 1 });
   });
 
@@ -278,7 +282,7 @@ describe('automatic sync turned off and on while the client runs', () => {
     client.setAutoSync(false);
     await client.collection('patients').create({ name: 'Asked for on a weak signal' });
     network.mode = 'offline';
-    expect((await client.sync({ manual: true })).ok).toBe(false);
+    expect((await client.sync({ manual: true })).success).toBe(false);
     network.mode = 'online';
     await timers.advance(10_000);
     await vi.waitFor(() => expect(client.queue.stats()).toMatchObject({ pending: 0, completed: 1 }));
@@ -298,7 +302,7 @@ describe('automatic sync turned off and on while the client runs', () => {
     let tries = 0;
     const counting = client.on('sync', () => (tries += 1));
     client.setAutoSync({ onReconnect: true, intervalMs: 0 });
-    expect((await client.sync()).ok).toBe(false);
+    expect((await client.sync()).success).toBe(false);
     expect(tries).toBe(1);
     await timers.advance(hour);
     await idle(client);

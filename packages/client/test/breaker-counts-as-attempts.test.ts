@@ -44,7 +44,7 @@ describe('the circuit breaker and the retry limit', () => {
     // The server is back; the breaker's cool-down passes; the next automatic sync runs.
     network.mode = 'online';
     await timers.advance(60_000);
-    expect((await client.sync()).ok).toBe(true);
+    expect((await client.sync()).success).toBe(true);
 
     expect(op?.attempts).toBeLessThanOrEqual(pushRequests - 1);
     expect((await client.collection('patients').get(p.id))?.pending).toBe(false);

@@ -53,14 +53,14 @@ describe('changing a record the device does not hold', () => {
     const visits = desk.collection('encounters');
     const old = await visits.create({ patientId: amina.id, date: '2019-03-02', diagnosis: 'malaria' });
     const recent = await visits.create({ patientId: amina.id, date: '2026-05-10', diagnosis: 'cough' });
-    expect((await desk.sync()).ok).toBe(true);
+    expect((await desk.sync()).success).toBe(true);
     return { desk, amina, old, recent };
   }
 
   /** A tablet keeping six months of visits, synced: it holds the recent visit only. */
   async function tablet(network = new TestNetwork()) {
     const client = await open('tablet-1', { recordFilter: recentVisits }, network);
-    expect(await client.sync()).toMatchObject({ ok: true, upToDate: true });
+    expect(await client.sync()).toMatchObject({ success: true, upToDate: true });
     return client;
   }
 
@@ -84,7 +84,7 @@ describe('changing a record the device does not hold', () => {
     expect(nurse.queue.stats()).toMatchObject({ pending: 1 });
 
     // Held through a pull and a prune while the change waits: the filter never drops own work.
-    expect(await nurse.syncFromServer()).toMatchObject({ ok: true, upToDate: true });
+    expect(await nurse.syncFromServer()).toMatchObject({ success: true, upToDate: true });
     expect(await nurse.prune()).toBe(0);
     expect(await visits.get(old.id)).toMatchObject({
       pending: true,
@@ -96,7 +96,7 @@ describe('changing a record the device does not hold', () => {
     expect(readsOf(network, 'encounters', old.id)).toBe(1);
 
     // The sync sends it, once; the server has it, and the tablet lets the visit go.
-    expect(await nurse.sync()).toMatchObject({ ok: true, upToDate: true, pushed: { applied: 1 } });
+    expect(await nurse.sync()).toMatchObject({ success: true, upToDate: true, pushed: { applied: 1 } });
     expect(pushedOps(network, old.id)).toHaveLength(1);
     expect(await visits.get(old.id)).toBeNull();
     expect(nurse.queue.stats()).toMatchObject({ pending: 0, failed: 0 });
@@ -159,7 +159,7 @@ describe('changing a record the device does not hold', () => {
     expect(readsOf(network, 'encounters', missing)).toBe(1);
 
     await desk.collection('encounters').delete(old.id);
-    expect((await desk.sync()).ok).toBe(true);
+    expect((await desk.sync()).success).toBe(true);
     await expect(visits.update(old.id, { notes: 'x' })).rejects.toMatchObject({
       code: 'NOT_FOUND',
       details: { reason: 'NOT_ON_SERVER' },
@@ -174,7 +174,7 @@ describe('changing a record the device does not hold', () => {
     const chisomo = await desk
       .collection('patients')
       .create({ name: 'Chisomo P.', village: 'Dedza', allergies: ['sulfa'] });
-    expect((await desk.sync()).ok).toBe(true);
+    expect((await desk.sync()).success).toBe(true);
     // A mobile team's tablet for Ntcheu: Chisomo of Dedza is not on it.
     const network = new TestNetwork();
     const nurse = await open(
@@ -184,7 +184,7 @@ describe('changing a record the device does not hold', () => {
       },
       network,
     );
-    expect((await nurse.sync()).ok).toBe(true);
+    expect((await nurse.sync()).success).toBe(true);
     const patients = nurse.collection('patients');
     expect(await patients.get(chisomo.id)).toBeNull();
 
@@ -193,11 +193,11 @@ describe('changing a record the device does not hold', () => {
     const office = await open('office', {}, new TestNetwork(), memoryStore(), 'admin@clinic-a.test');
     await office.sync();
     await office.collection('patients').update(chisomo.id, { allergies: ['sulfonamides'] });
-    expect((await office.sync()).ok).toBe(true);
+    expect((await office.sync()).success).toBe(true);
 
     // The same field on both sides under the merge rule: a person decides, and the tablet keeps
     // the patient meanwhile, through syncs and prunes.
-    expect(await nurse.sync()).toMatchObject({ ok: true, pushed: { conflicts: 1 } });
+    expect(await nurse.sync()).toMatchObject({ success: true, pushed: { conflicts: 1 } });
     const [conflict] = nurse.conflicts.list({ status: 'open' });
     expect(conflict).toMatchObject({ collection: 'patients', recordId: chisomo.id });
     expect(await patients.get(chisomo.id)).toMatchObject({
@@ -205,13 +205,13 @@ describe('changing a record the device does not hold', () => {
       data: { allergies: ['sulfonamides'] },
     });
     expect(await nurse.prune()).toBe(0);
-    expect((await nurse.sync()).ok).toBe(true);
+    expect((await nurse.sync()).success).toBe(true);
     expect(await patients.get(chisomo.id)).toMatchObject({ awaitingReview: true });
 
     // Settled at the office: the tablet learns of it, and lets the patient go.
     await office.conflicts.refresh();
     await office.conflicts.resolve(conflict!.id, 'merge', { allergies: ['sulfonamides', 'penicillin'] });
-    expect(await nurse.sync()).toMatchObject({ ok: true, upToDate: true });
+    expect(await nurse.sync()).toMatchObject({ success: true, upToDate: true });
     expect(nurse.conflicts.list({ status: 'open' })).toEqual([]);
     expect(await patients.get(chisomo.id)).toBeNull();
     expect(await patients.fetch(chisomo.id)).toMatchObject({
@@ -231,8 +231,8 @@ describe('changing a record the device does not hold', () => {
     await Promise.race([read.reached, editing]);
     // Meanwhile the desk moves the visit's date into the last six months, and the tablet pulls it.
     await desk.collection('encounters').update(old.id, { date: '2026-03-02' });
-    expect((await desk.sync()).ok).toBe(true);
-    expect((await nurse.syncFromServer()).ok).toBe(true);
+    expect((await desk.sync()).success).toBe(true);
+    expect((await nurse.syncFromServer()).success).toBe(true);
     expect(await visits.get(old.id)).toMatchObject({ version: 2, data: { date: '2026-03-02' } });
     read.release();
 
@@ -242,7 +242,7 @@ describe('changing a record the device does not hold', () => {
       pending: true,
       data: { date: '2026-03-02', notes: 'allergic to penicillin' },
     });
-    expect(await nurse.sync()).toMatchObject({ ok: true, pushed: { applied: 1, conflicts: 0 } });
+    expect(await nurse.sync()).toMatchObject({ success: true, pushed: { applied: 1, conflicts: 0 } });
     expect(nurse.conflicts.list()).toEqual([]);
     // Recent now: the filter keeps it, and it stays.
     expect(await visits.get(old.id)).toMatchObject({
@@ -257,20 +257,20 @@ describe('changing a record the device does not hold', () => {
     const nurse = await tablet(network);
     const visits = nurse.collection('encounters');
     const visit = await desk.collection('encounters').create({ patientId: amina.id, date: '2026-05-30' });
-    expect((await desk.sync()).ok).toBe(true);
+    expect((await desk.sync()).success).toBe(true);
 
     // The tablet's pull reads version 1 of the new visit; its answer is held on the way back.
     const page = network.holdNext('/v1/sync/pull', 'answer');
     const pulling = nurse.syncFromServer();
     await page.reached;
     await desk.collection('encounters').update(visit.id, { diagnosis: 'measles' });
-    expect((await desk.sync()).ok).toBe(true);
+    expect((await desk.sync()).success).toBe(true);
     // The nurse edits the visit, not on the tablet yet: the read gets version 2.
     const read = network.holdNext(`/v1/records/encounters/${visit.id}`, 'answer');
     const editing = visits.update(visit.id, { notes: 'rash spreading' });
     await Promise.race([read.reached, editing]);
     page.release();
-    expect((await pulling).ok).toBe(true);
+    expect((await pulling).success).toBe(true);
     expect(await visits.get(visit.id)).toMatchObject({ version: 1, pending: false });
     read.release();
 
@@ -280,7 +280,7 @@ describe('changing a record the device does not hold', () => {
       pending: true,
       data: { diagnosis: 'measles', notes: 'rash spreading' },
     });
-    expect(await nurse.sync()).toMatchObject({ ok: true, pushed: { applied: 1, conflicts: 0 } });
+    expect(await nurse.sync()).toMatchObject({ success: true, pushed: { applied: 1, conflicts: 0 } });
     expect(nurse.conflicts.list()).toEqual([]);
     expect(await visits.get(visit.id)).toMatchObject({
       pending: false,
@@ -307,7 +307,7 @@ describe('changing a record the device does not hold', () => {
     expect(await visits.get(old.id)).toBeNull();
 
     network.mode = 'online';
-    expect(await nurse.sync()).toMatchObject({ ok: true, pushed: { sent: 0 } });
+    expect(await nurse.sync()).toMatchObject({ success: true, pushed: { sent: 0 } });
     expect(pushedOps(network, old.id)).toEqual([]);
     expect((await serverState(server, 'nurse@clinic-a.test')).get(`encounters/${old.id}`)).toEqual(old.data);
   });
@@ -323,7 +323,7 @@ describe('changing a record the device does not hold', () => {
     expect(await nurse.prune()).toBe(0);
     expect(await visits.fetch(old.id)).toBeNull();
 
-    expect(await nurse.sync()).toMatchObject({ ok: true, upToDate: true, pushed: { applied: 1 } });
+    expect(await nurse.sync()).toMatchObject({ success: true, upToDate: true, pushed: { applied: 1 } });
     expect((await serverState(server, 'nurse@clinic-a.test')).has(`encounters/${old.id}`)).toBe(false);
     expect(await nurse.prune()).toBe(0);
   });
@@ -332,7 +332,7 @@ describe('changing a record the device does not hold', () => {
     const { amina } = await clinic();
     const network = new TestNetwork();
     const pharmacy = await open('pharmacy-1', { collections: ['prescriptions'] }, network);
-    expect((await pharmacy.sync()).ok).toBe(true);
+    expect((await pharmacy.sync()).success).toBe(true);
     const patients = pharmacy.collection('patients');
     expect(await patients.get(amina.id)).toBeNull();
 
@@ -343,7 +343,7 @@ describe('changing a record the device does not hold', () => {
     // Its own patient (a walk-in) stays after the sync, as before; the one read for a change goes.
     const walkIn = await patients.create({ name: 'Walk-in' });
     expect(await pharmacy.prune()).toBe(0);
-    expect(await pharmacy.sync()).toMatchObject({ ok: true, pushed: { applied: 2 } });
+    expect(await pharmacy.sync()).toMatchObject({ success: true, pushed: { applied: 2 } });
     expect(pushedOps(network, amina.id)).toHaveLength(1);
     expect(await patients.get(amina.id)).toBeNull();
     expect(await patients.get(walkIn.id)).not.toBeNull();

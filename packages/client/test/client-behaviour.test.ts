@@ -128,7 +128,7 @@ describe('the client as an application sees it', () => {
     await client.collection('patients').create({ name: 'Made while the uplink was down' });
     network.mode = 'offline';
     // The uplink goes without the interface noticing: a sync fails, and the breaker opens.
-    expect((await client.sync()).ok).toBe(false);
+    expect((await client.sync()).success).toBe(false);
     events.dispatchEvent(new Event('offline'));
     await vi.waitFor(() => expect(client.network.status.online).toBe(false));
     network.mode = 'online';
@@ -217,7 +217,7 @@ describe('the client as an application sees it', () => {
     // rests the server that failed for ten minutes.
     const requests = network.sent.length;
     const own = await client.sync();
-    expect(own.ok).toBe(false);
+    expect(own.success).toBe(false);
     expect(own.error?.message).toMatch(/server is failing/);
     expect(network.sent).toHaveLength(requests);
     // A person asking does, and sends only the op that can still go.
@@ -421,7 +421,7 @@ describe('the client as an application sees it', () => {
 
     // Signed in again: the change goes, and nothing more is told.
     token = await server.token('nurse@clinic-a.test');
-    expect((await client.sync()).ok).toBe(true);
+    expect((await client.sync()).success).toBe(true);
     expect(client.queue.stats().pending).toBe(0);
     expect((await client.collection('patients').get(patient.id))?.data).toMatchObject({
       name: 'Tamara Gondwe',

@@ -59,7 +59,7 @@ describe('signing out while a sync runs, then another person signs in', () => {
     // ... and a vet of another practice signs in on the same tablet.
     session = { token: vetToken };
     held.release();
-    expect((await running).ok).toBe(false);
+    expect((await running).success).toBe(false);
     // Not one more push left the device after close(), under anyone's token.
     expect(authSent.length).toBe(pushesAtClose);
 
@@ -77,7 +77,7 @@ describe('signing out while a sync runs, then another person signs in', () => {
       indexedDbStore({ name: 'outpost-clinic-a-nurse', indexedDB, IDBKeyRange }),
       new TestNetwork(),
     );
-    expect((await reopened.sync()).ok).toBe(true);
+    expect((await reopened.sync()).success).toBe(true);
     expect(reopened.queue.stats().waiting).toBe(0);
     const admin = await openClient(server, 'admin@clinic-a.test', memoryStore(), new TestNetwork(), {
       deviceId: 'desk',
@@ -104,7 +104,7 @@ describe('signing out while a sync runs, then another person signs in', () => {
         (error: unknown) => ({ error }),
       );
       if ('error' in outcome) expect(outcome.error).toMatchObject({ code: 'CLIENT_CLOSED' });
-      else expect(outcome.value).toMatchObject({ ok: false, error: { code: 'CLIENT_CLOSED' } });
+      else expect(outcome.value).toMatchObject({ success: false, error: { code: 'CLIENT_CLOSED' } });
     }
     expect(network.sent.length).toBe(before);
   });

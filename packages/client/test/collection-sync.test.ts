@@ -84,7 +84,7 @@ describe('syncing one collection', () => {
     const network = new TestNetwork();
     const tablet = await open('tablet-1', {}, network);
     const patient = await tablet.collection('patients').create({ name: 'Amina K.' });
-    expect((await tablet.sync()).ok).toBe(true);
+    expect((await tablet.sync()).success).toBe(true);
 
     // A morning offline: a visit (made, then edited), the patient's village, a prescription.
     const visit = await tablet
@@ -103,7 +103,7 @@ describe('syncing one collection', () => {
     tablet.on('progress', (p) => progress.push(p));
     const result = await tablet.sync({ collections: ['prescriptions'] });
     expect(result).toMatchObject({
-      ok: true,
+      success: true,
       pushed: { sent: 1, applied: 1, conflicts: 0, rejected: 0 },
       scope: { collections: ['prescriptions'], dependencies: [], notPulled: [] },
     });
@@ -153,7 +153,7 @@ describe('syncing one collection', () => {
       .create({ patientId: patient.id, encounterId: visit.id, drug: 'Paracetamol', dose: '1 g' });
 
     const result = await tablet.sync({ collections: ['prescriptions'] });
-    expect(result).toMatchObject({ ok: true, pushed: { applied: 4, rejected: 0 } });
+    expect(result).toMatchObject({ success: true, pushed: { applied: 4, rejected: 0 } });
     expect(result.scope?.dependencies).toEqual([
       { collection: 'patients', id: patient.id },
       { collection: 'encounters', id: visit.id },
@@ -188,7 +188,7 @@ describe('syncing one collection', () => {
     const tablet = await open('tablet-3', {}, network);
     const patient = await tablet.collection('patients').create({ name: 'Duplicate record' });
     const other = await tablet.collection('patients').create({ name: 'Grace Phiri' });
-    expect((await tablet.sync()).ok).toBe(true);
+    expect((await tablet.sync()).success).toBe(true);
     const visit = await tablet.collection('encounters').create({ patientId: patient.id, diagnosis: 'cough' });
     const otherVisit = await tablet
       .collection('encounters')
@@ -197,7 +197,7 @@ describe('syncing one collection', () => {
 
     network.sent.length = 0;
     const result = await tablet.sync({ collections: ['patients'] });
-    expect(result).toMatchObject({ ok: true, pushed: { applied: 2, rejected: 0 } });
+    expect(result).toMatchObject({ success: true, pushed: { applied: 2, rejected: 0 } });
     expect(result.scope?.dependencies).toEqual([{ collection: 'encounters', id: visit.id }]);
     // Sent after the delete, the visit would name a deleted patient and be refused for good.
     expect(pushed(network).flat()).toEqual([`encounters/${visit.id}`, `patients/${patient.id}`]);
@@ -218,7 +218,7 @@ describe('syncing one collection', () => {
     const rxGone = await desk
       .collection('prescriptions')
       .create({ patientId: p0.id, drug: 'Wrong', dose: '1 mg' });
-    expect((await desk.sync()).ok).toBe(true);
+    expect((await desk.sync()).success).toBe(true);
 
     const network = new TestNetwork();
     const watch = watchPulls(network);
@@ -233,11 +233,11 @@ describe('syncing one collection', () => {
       .create({ patientId: p1.id, drug: 'ORS', dose: '1 sachet' });
     await desk.collection('prescriptions').update(rx0.id, { dose: '10 mg' });
     await desk.collection('prescriptions').delete(rxGone.id);
-    expect((await desk.sync()).ok).toBe(true);
+    expect((await desk.sync()).success).toBe(true);
 
     watch.pulls.length = 0;
     const result = await tablet.sync({ collections: ['prescriptions'] });
-    expect(result).toMatchObject({ ok: true, pulled: 3, scope: { notPulled: [] } });
+    expect(result).toMatchObject({ success: true, pulled: 3, scope: { notPulled: [] } });
     expect(watch.pulls).toHaveLength(1);
     expect(watch.pulls[0]?.collections).toBe('prescriptions');
     const saved = watch.pulls[0]?.cursor;
@@ -251,7 +251,7 @@ describe('syncing one collection', () => {
 
     // The whole sync starts from the cursor the device had before: nothing was skipped.
     watch.pulls.length = 0;
-    expect(await tablet.sync()).toMatchObject({ ok: true, upToDate: true });
+    expect(await tablet.sync()).toMatchObject({ success: true, upToDate: true });
     expect(watch.pulls[0]).toEqual({ collections: null, cursor: saved });
     expect(await tablet.collection('encounters').get(visit.id)).not.toBeNull();
     expect(await shown(tablet)).toEqual(await serverState(server, nurse));
@@ -278,7 +278,7 @@ describe('syncing one collection', () => {
     };
     const tablet = await open('tablet-5', { fetch, timers, batchSize: 1 }, network);
     const patient = await tablet.collection('patients').create({ name: 'Amina K.' });
-    expect((await tablet.sync()).ok).toBe(true);
+    expect((await tablet.sync()).success).toBe(true);
     pushes = 0;
     network.sent.length = 0;
 
@@ -292,7 +292,7 @@ describe('syncing one collection', () => {
     const visitOp = opsBesides(tablet, 'prescriptions').find((o) => o.id === visit.id);
 
     const cut = await tablet.sync({ collections: ['prescriptions'] });
-    expect(cut).toMatchObject({ ok: false, error: { code: 'NETWORK' }, pushed: { applied: 1 } });
+    expect(cut).toMatchObject({ success: false, error: { code: 'NETWORK' }, pushed: { applied: 1 } });
     const byId = (id: string) => tablet.queue.list().find((o) => o.id === id);
     expect(byId(rxs[0]!.id)).toMatchObject({ status: 'done' });
     // Applied on the server, the answer lost: waiting, marked sent, to go again under its opId.
@@ -305,7 +305,11 @@ describe('syncing one collection', () => {
     // Again, with the pull cut this time: the push ends, the pull stores nothing and moves nothing.
     failPull = true;
     const again = await tablet.sync({ collections: ['prescriptions'] });
-    expect(again).toMatchObject({ ok: false, error: { code: 'NETWORK' }, pushed: { sent: 2, applied: 2 } });
+    expect(again).toMatchObject({
+      success: false,
+      error: { code: 'NETWORK' },
+      pushed: { sent: 2, applied: 2 },
+    });
     expect(
       tablet.queue
         .list()
@@ -336,12 +340,12 @@ describe('syncing one collection', () => {
       .create({ patientId: patient.id, drug: 'Zinc', dose: '20 mg' });
     const visit = await tablet.collection('encounters').create({ patientId: patient.id, diagnosis: 'cough' });
     network.mode = 'offline';
-    expect((await tablet.sync()).ok).toBe(false);
+    expect((await tablet.sync()).success).toBe(false);
     expect(tablet.queue.stats().failed).toBe(3);
     network.mode = 'online';
 
     const result = await tablet.sync({ collections: ['prescriptions'], manual: true });
-    expect(result).toMatchObject({ ok: true, pushed: { applied: 2 } });
+    expect(result).toMatchObject({ success: true, pushed: { applied: 2 } });
     expect(result.scope?.dependencies).toEqual([{ collection: 'patients', id: patient.id }]);
     expect(tablet.queue.list().find((o) => o.id === rx.id)?.status).toBe('done');
     // The visit stays stopped: the person asked for prescriptions.
@@ -355,7 +359,7 @@ describe('syncing one collection', () => {
     const network = new TestNetwork();
     const tablet = await open('tablet-7', {}, network);
     const patient = await tablet.collection('patients').create({ name: 'Amina K.' });
-    expect((await tablet.sync()).ok).toBe(true);
+    expect((await tablet.sync()).success).toBe(true);
     network.sent.length = 0;
     const rx1 = await tablet
       .collection('prescriptions')
@@ -380,7 +384,11 @@ describe('syncing one collection', () => {
     expect(j).toBe(w);
     expect(w.scope).toBeUndefined();
     expect(a).toBe(l);
-    expect(l).toMatchObject({ ok: true, pushed: { applied: 1 }, scope: { collections: ['prescriptions'] } });
+    expect(l).toMatchObject({
+      success: true,
+      pushed: { applied: 1 },
+      scope: { collections: ['prescriptions'] },
+    });
     expect(pushed(network).map((ops) => ops.sort())).toEqual([
       [`encounters/${v1.id}`, `prescriptions/${rx1.id}`].sort(),
       [`prescriptions/${rx2.id}`],
@@ -397,7 +405,7 @@ describe('syncing one collection', () => {
     const network = new TestNetwork();
     const tablet = await open('tablet-8', {}, network);
     const patient = await tablet.collection('patients').create({ name: 'Amina K.' });
-    expect((await tablet.sync()).ok).toBe(true);
+    expect((await tablet.sync()).success).toBe(true);
     network.sent.length = 0;
     const rx = await tablet
       .collection('prescriptions')
@@ -412,8 +420,12 @@ describe('syncing one collection', () => {
     held.release();
     const [o, w] = await Promise.all([one, whole]);
     expect(w).not.toBe(o);
-    expect(o).toMatchObject({ ok: true, pushed: { applied: 1 }, scope: { collections: ['prescriptions'] } });
-    expect(w).toMatchObject({ ok: true, upToDate: true, pushed: { applied: 1 } });
+    expect(o).toMatchObject({
+      success: true,
+      pushed: { applied: 1 },
+      scope: { collections: ['prescriptions'] },
+    });
+    expect(w).toMatchObject({ success: true, upToDate: true, pushed: { applied: 1 } });
     expect(w.scope).toBeUndefined();
     expect(pushed(network)).toEqual([[`prescriptions/${rx.id}`], [`encounters/${visit.id}`]]);
     expect(tablet.lastResult).toBe(w);
@@ -446,13 +458,13 @@ describe('syncing one collection', () => {
       network,
     );
     const patient = await ward.collection('patients').create({ name: 'Amina K.' });
-    expect((await ward.sync()).ok).toBe(true);
+    expect((await ward.sync()).success).toBe(true);
     watch.pulls.length = 0;
     const visit = await ward.collection('encounters').create({ patientId: patient.id, diagnosis: 'cough' });
 
     const result = await ward.sync({ collections: ['encounters', 'prescriptions'] });
     expect(result).toMatchObject({
-      ok: true,
+      success: true,
       pushed: { applied: 1 },
       scope: {
         collections: ['encounters', 'prescriptions'],
@@ -494,7 +506,7 @@ describe('syncing one collection with temp ids', () => {
     expect(pet.id.startsWith('temp_')).toBe(true);
 
     const result = await tablet.sync({ collections: ['pets'] });
-    expect(result).toMatchObject({ ok: true, pushed: { applied: 2, rejected: 0 } });
+    expect(result).toMatchObject({ success: true, pushed: { applied: 2, rejected: 0 } });
     expect(result.scope?.dependencies).toEqual([{ collection: 'users', id: owner.id }]);
     // One push: the server gives the owner its id, then reads the pet's ownerId as that id.
     expect(pushed(network)).toEqual([[`users/${owner.id}`, `pets/${pet.id}`]]);
@@ -531,7 +543,7 @@ describe('syncing a collection the role may not read', () => {
     });
     await admin.collection('orders').create({ drug: 'Zinc' });
     await admin.collection('notes').create({ body: 'from the office' });
-    expect((await admin.sync()).ok).toBe(true);
+    expect((await admin.sync()).success).toBe(true);
 
     const network = new TestNetwork();
     const watch = watchPulls(network);
@@ -543,7 +555,7 @@ describe('syncing a collection the role may not read', () => {
     await tablet.collection('orders').create({ drug: 'ORS' });
     const result = await tablet.sync({ collections: ['orders', 'notes'] });
     expect(result).toMatchObject({
-      ok: true,
+      success: true,
       pushed: { applied: 1 },
       pulled: 1,
       scope: { notPulled: [{ collection: 'orders', reason: 'forbidden' }] },

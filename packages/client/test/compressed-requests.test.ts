@@ -124,7 +124,7 @@ describe('compressed requests', () => {
     const { client, wire } = await tablet('tablet-day');
     const keys = await dayOfVisits(client, 299);
     const result = await client.sync();
-    expect(result.ok).toBe(true);
+    expect(result.success).toBe(true);
     expect(result.pushed.applied).toBe(300);
 
     const pushes = wire.pushes();
@@ -146,7 +146,7 @@ describe('compressed requests', () => {
   it('a body under 1 KiB goes plain, and one over it from the same device gzipped', async () => {
     const { client, wire } = await tablet('tablet-small');
     const patient = await client.collection('patients').create({ name: 'Chisomo' });
-    expect((await client.sync()).ok).toBe(true);
+    expect((await client.sync()).success).toBe(true);
     const [small] = wire.pushes();
     expect(small?.jsonBytes).toBeLessThan(1024);
     expect(small?.encoding).toBeNull();
@@ -155,7 +155,7 @@ describe('compressed requests', () => {
     expect(wire.sent.filter((s) => s.method === 'GET').every((s) => s.encoding === null)).toBe(true);
 
     const keys = await dayOfVisits(client, 20);
-    expect((await client.sync()).ok).toBe(true);
+    expect((await client.sync()).success).toBe(true);
     const [, large] = wire.pushes();
     expect(large?.jsonBytes).toBeGreaterThan(1024);
     expect(large?.encoding).toBe('gzip');
@@ -167,8 +167,8 @@ describe('compressed requests', () => {
     const on = await tablet('tablet-on');
     const offKeys = await dayOfVisits(off.client, 99);
     await dayOfVisits(on.client, 99);
-    expect((await off.client.sync()).ok).toBe(true);
-    expect((await on.client.sync()).ok).toBe(true);
+    expect((await off.client.sync()).success).toBe(true);
+    expect((await on.client.sync()).success).toBe(true);
 
     expect(on.wire.pushes().map((p) => p.encoding)).toEqual(['gzip', 'gzip']);
     expect(off.wire.pushes()).toHaveLength(2);
@@ -182,13 +182,13 @@ describe('compressed requests', () => {
   it('a platform without CompressionStream sends the same push plain', async () => {
     const before = await tablet('tablet-modern');
     await dayOfVisits(before.client, 60);
-    expect((await before.client.sync()).ok).toBe(true);
+    expect((await before.client.sync()).success).toBe(true);
     expect(before.wire.pushes()[0]?.encoding).toBe('gzip');
 
     vi.stubGlobal('CompressionStream', undefined);
     const old = await tablet('tablet-old');
     const keys = await dayOfVisits(old.client, 60);
-    expect((await old.client.sync()).ok).toBe(true);
+    expect((await old.client.sync()).success).toBe(true);
     expect(old.wire.pushes().length).toBeGreaterThan(0);
     for (const push of old.wire.pushes()) expect(push.encoding).toBeNull();
     await expectOnServer(server, old.client, keys);
@@ -198,7 +198,7 @@ describe('compressed requests', () => {
     const { client, wire } = await tablet('tablet-proxy', {}, true);
     const keys = await dayOfVisits(client, 120);
     const result = await client.sync();
-    expect(result.ok).toBe(true);
+    expect(result.success).toBe(true);
     expect(result.pushed.applied).toBe(121);
     expect(client.queue.stats().waiting).toBe(0);
 
@@ -215,7 +215,7 @@ describe('compressed requests', () => {
 
     // For the transport's life: the next day's push goes plain with no 415 first.
     const more = await dayOfVisits(client, 60);
-    expect((await client.sync()).ok).toBe(true);
+    expect((await client.sync()).success).toBe(true);
     expect(wire.refused).toBe(1);
     expect(wire.sent.filter((s) => s.encoding !== null)).toHaveLength(1);
     await expectOnServer(server, client, more);

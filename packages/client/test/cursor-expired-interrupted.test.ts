@@ -32,7 +32,7 @@ describe('CURSOR_EXPIRED resync interrupted', () => {
     const kept = await patients.create({ name: 'Kondwani' });
     const edited = await patients.create({ name: 'Thoko' });
     const gone = await patients.create({ name: 'Deleted elsewhere' });
-    expect((await client.sync()).ok).toBe(true);
+    expect((await client.sync()).success).toBe(true);
 
     // A colleague deletes one; the server purges tombstones past this device's cursor.
     const other = await openClient(server, 'nurse@clinic-a.test', memoryStore(), new TestNetwork(), {
@@ -46,7 +46,7 @@ describe('CURSOR_EXPIRED resync interrupted', () => {
     // The nurse edits a patient (pending), then a pull meets the expired cursor and the link drops.
     await patients.update(edited.id, { village: 'Typed by the nurse' });
     const result = await client.syncFromServer();
-    expect(result.ok).toBe(false);
+    expect(result.success).toBe(false);
 
     const shownKept = await patients.get(kept.id);
     const shownEdited = await patients.get(edited.id);
@@ -70,7 +70,7 @@ describe('CURSOR_EXPIRED resync interrupted', () => {
     // Back online: the re-read carries on after the restart, and only once it is whole does the
     // patient deleted elsewhere go. The edit reaches the server.
     network.mode = 'online';
-    expect((await reopened.sync()).ok).toBe(true);
+    expect((await reopened.sync()).success).toBe(true);
     const reread = reopened.collection('patients');
     expect(await reread.get(gone.id)).toBeNull();
     expect((await reread.get(kept.id))?.data).toMatchObject({ name: 'Kondwani' });
@@ -92,7 +92,7 @@ describe('CURSOR_EXPIRED resync interrupted', () => {
     const form = await client
       .collection('intakeForms')
       .create({ patientId: patient.id, answers: { pain: 3 } });
-    expect((await client.sync()).ok).toBe(true);
+    expect((await client.sync()).success).toBe(true);
     // Someone deletes an unrelated patient; tombstones past this tablet's cursor are purged.
     const other = await openClient(server, 'nurse@clinic-a.test', memoryStore(), new TestNetwork(), {
       deviceId: 'o2',
@@ -106,7 +106,7 @@ describe('CURSOR_EXPIRED resync interrupted', () => {
 
     await client.collection('intakeForms').update(form.id, { answers: { pain: 7 } });
     const result = await client.syncFromServer();
-    expect(result.ok).toBe(true);
+    expect(result.success).toBe(true);
     const shown = await client.collection('intakeForms').get(form.id);
     expect(shown?.data).toMatchObject({ answers: { pain: 7 } });
   });

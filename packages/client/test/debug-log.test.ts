@@ -35,7 +35,7 @@ describe("a device's sync log and debug export", () => {
     network.mode = 'offline';
     const amina = await client.collection('patients').create({ name: 'Amina Phiri', village: 'Ntcheu' });
     await client.network.check();
-    expect((await client.sync()).ok).toBe(false);
+    expect((await client.sync()).success).toBe(false);
     expect(said()).toContain('[NetworkMonitor] debug offline');
     expect(said().at(-1)).toMatch(
       /^\[SyncEngine\] warn sync did not finish \(NETWORK\) in \d+ ms: pushed 0 /,
@@ -45,7 +45,7 @@ describe("a device's sync log and debug export", () => {
     await client.network.check();
     // An encounter of a patient that exists nowhere: refused for good, kept in the outbox as such.
     await client.collection('encounters').create({ patientId: 'nobody', diagnosis: 'malaria' });
-    expect((await client.sync()).ok).toBe(true);
+    expect((await client.sync()).success).toBe(true);
     expect(said()).toEqual(
       expect.arrayContaining([expect.stringMatching(/^\[NetworkMonitor\] debug online \(\w+\)$/)]),
     );
@@ -62,7 +62,7 @@ describe("a device's sync log and debug export", () => {
       deviceId: 'tablet-7',
       network: { online: true, isTransitioning: false },
       queue: { waiting: 0, refused: 1, completed: 1 },
-      lastResult: { ok: true, pulled: expect.any(Number) },
+      lastResult: { success: true, pulled: expect.any(Number) },
     });
     expect(exported.outbox).toEqual([
       expect.objectContaining({ collection: 'patients', id: amina.id, type: 'create', status: 'done' }),

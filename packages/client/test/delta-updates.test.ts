@@ -33,14 +33,14 @@ describe('an update sends only the fields it changes', () => {
     // The colleague corrects the diagnosis and the village; tablet A has not pulled since.
     await b.collection('encounters').update(visit.id, { diagnosis: 'Typhoid' });
     await b.collection('patients').update(patient.id, { village: 'Dedza' });
-    expect((await b.sync()).ok).toBe(true);
+    expect((await b.sync()).success).toBe(true);
 
     // Tablet A saves its forms whole: only the notes and the phone were typed.
     netA.sent.length = 0;
     await a.collection('encounters').update(visit.id, { diagnosis: 'Malaria', notes: 'Fever, 3 days' });
     await a.collection('patients').update(patient.id, { village: 'Ntcheu', phone: '0999 111' });
     const result = await a.sync();
-    expect(result.ok).toBe(true);
+    expect(result.success).toBe(true);
     // The colleague's diagnosis stands (encounters: last write wins), and so does their village
     // (patients merge): neither waits for review, and both devices show the same.
     await b.sync();

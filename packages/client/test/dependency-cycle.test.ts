@@ -62,7 +62,7 @@ describe('ops caught in a dependency cycle', () => {
     // A person takes X-rays out of Scans: the loop is gone, and all three go.
     await client.collection('folders').update(xrays, { parentId: null });
     const second = await client.sync();
-    expect(second.ok).toBe(true);
+    expect(second.success).toBe(true);
     expect(second.pushed).toMatchObject({ applied: 3, rejected: 0, held: 0 });
     for (const id of [xrays, scans, file.id]) {
       expect(

@@ -30,7 +30,7 @@ describe('lessons from the field', () => {
   async function seedPatients(n: number, prefix: string): Promise<void> {
     const seeder = await open(memoryStore(), new TestNetwork(), { deviceId: 'seeder' });
     for (let i = 0; i < n; i++) await seeder.collection('patients').create({ name: `${prefix} ${i}` });
-    expect((await seeder.sync()).ok).toBe(true);
+    expect((await seeder.sync()).success).toBe(true);
   }
 
   it('a pulled page and its cursor commit together: a failed commit applies neither', async () => {
@@ -51,7 +51,7 @@ describe('lessons from the field', () => {
     const network = new TestNetwork();
     const client = await open(failing, network, { pullLimit: 5 });
     const first = await client.sync();
-    expect(first.ok).toBe(false);
+    expect(first.success).toBe(false);
     const snapshot = await inner.load();
     // Exactly the first page is stored, and the cursor saved is the one after it, not after page 2.
     const stored = snapshot.records.filter((r) => r.collection === 'patients');
@@ -63,7 +63,7 @@ describe('lessons from the field', () => {
     await closeClient(client);
     const again = await open(inner, network, { pullLimit: 5 });
     const resumed = await again.sync();
-    expect(resumed.ok).toBe(true);
+    expect(resumed.success).toBe(true);
     expect(resumed.upToDate).toBe(true);
     expect(
       (await again.collection('patients').find({ where: (r) => String(r.data['name']).startsWith('Page ') }))
@@ -85,9 +85,9 @@ describe('lessons from the field', () => {
     };
     const cut = await open(memoryStore(), network, { pullLimit: 10, fetch: cutting });
     const interrupted = await cut.sync();
-    expect(interrupted).toMatchObject({ ok: false, upToDate: false, pulled: 10 });
+    expect(interrupted).toMatchObject({ success: false, upToDate: false, pulled: 10 });
     const resumed = await cut.sync();
-    expect(resumed.ok).toBe(true);
+    expect(resumed.success).toBe(true);
     expect(resumed.upToDate).toBe(true);
     // The second sync did not start over: it pulled only what the first one had not applied.
     expect(resumed.pulled).toBe(total - 10);
@@ -110,7 +110,7 @@ describe('lessons from the field', () => {
     }
     network.mode = 'online';
     const result = await client.sync();
-    expect(result.ok).toBe(true);
+    expect(result.success).toBe(true);
     expect(result.pushed.rejected).toBe(0);
     const batchOf = new Map<string, number>();
     network.pushes().forEach((push, batch) => {
@@ -383,13 +383,13 @@ describe('lessons from the field', () => {
     // The tablet deletes the form; the server applies it, and the answer is lost.
     await tablet.collection('intakeForms').delete(form.id);
     network.loseNextAnswers(1);
-    expect((await tablet.sync()).ok).toBe(false);
+    expect((await tablet.sync()).success).toBe(false);
     // The colleague, who had not seen the delete, edits the form later: last write wins, it is back.
     await colleague.collection('intakeForms').update(form.id, { answers: { pain: 5 } });
-    expect((await colleague.sync()).ok).toBe(true);
+    expect((await colleague.sync()).success).toBe(true);
     // The tablet pulls the form beneath its own pending delete, then resends: "duplicate".
     await tablet.syncFromServer();
-    expect((await tablet.sync()).ok).toBe(true);
+    expect((await tablet.sync()).success).toBe(true);
     expect(await tablet.collection('intakeForms').get(form.id)).toMatchObject({
       pending: false,
       data: { answers: { pain: 5 } },
@@ -412,7 +412,7 @@ describe('lessons from the field', () => {
     await client.collection('patients').update(p.id, { village: 'Kept while offline' });
     network.mode = 'online';
     const result = await client.syncFromServer();
-    expect(result.ok).toBe(true);
+    expect(result.success).toBe(true);
     expect(await client.collection('patients').get(gone.id)).toBeNull();
     expect((await client.collection('patients').get(p.id))?.data['village']).toBe('Kept while offline');
     expect(client.queue.stats().pending).toBe(1);

@@ -112,7 +112,7 @@ describe('files.delete: a file removed from the clinic server from the device', 
       recordId: patient.id,
       name: 'heel.jpg',
     });
-    expect(await client.sync()).toMatchObject({ ok: true, files: { uploaded: 2 } });
+    expect(await client.sync()).toMatchObject({ success: true, files: { uploaded: 2 } });
     expect(await onServer(clinic, wrong.id)).toBe(200);
 
     // Offline, the nurse sees the mistake and deletes it: listed as to be deleted, not gone yet.
@@ -131,10 +131,10 @@ describe('files.delete: a file removed from the clinic server from the device', 
     // the device does not know yet. The next sync asks again; the 404 says it is done.
     device.network.mode = 'online';
     device.faults.loseAnswerOfDelete = true;
-    expect((await client.sync()).ok).toBe(false);
+    expect((await client.sync()).success).toBe(false);
     expect(await onServer(clinic, wrong.id)).toBe(404);
     expect(client.files.status(wrong.id)?.deletion?.state).toBe('waiting');
-    expect(await client.sync()).toMatchObject({ ok: true });
+    expect(await client.sync()).toMatchObject({ success: true });
     expect(client.files.status(wrong.id)).toBeNull();
     expect(client.files.list().map((f) => f.id)).toEqual([right.id]);
     expect(client.files.stats()).toMatchObject({ attached: 1, uploaded: 1, deleting: 0 });
@@ -148,7 +148,7 @@ describe('files.delete: a file removed from the clinic server from the device', 
     expect(await other.files.refresh({ collection: 'patients', recordId: patient.id })).toBe(1);
     expect(other.files.list().map((f) => f.id)).toEqual([right.id]);
     await other.files.delete(right.id);
-    expect(await other.sync()).toMatchObject({ ok: true });
+    expect(await other.sync()).toMatchObject({ success: true });
     expect(await onServer(clinic, right.id)).toBe(404);
     expect(other.files.list()).toEqual([]);
   });
@@ -162,11 +162,11 @@ describe('files.delete: a file removed from the clinic server from the device', 
       recordId: patient.id,
       name: 'consent.pdf',
     });
-    expect(await client.sync()).toMatchObject({ ok: true, files: { uploaded: 1 } });
+    expect(await client.sync()).toMatchObject({ success: true, files: { uploaded: 1 } });
 
     await client.files.delete(scan.id);
     // A refusal is an answer: the sync went well, and the file stays, saying why.
-    expect(await client.sync()).toMatchObject({ ok: true });
+    expect(await client.sync()).toMatchObject({ success: true });
     expect(client.files.status(scan.id)).toMatchObject({
       state: 'synced',
       held: true,
@@ -200,7 +200,7 @@ describe('files.delete: a file removed from the clinic server from the device', 
     const deskClient = await desk.open(admin);
     await deskClient.files.refresh({ collection: 'patients', recordId: patient.id });
     await deskClient.files.delete(scan.id);
-    expect(await deskClient.sync()).toMatchObject({ ok: true });
+    expect(await deskClient.sync()).toMatchObject({ success: true });
     expect(deskClient.files.list()).toEqual([]);
     expect(await onServer(strict, scan.id)).toBe(404);
   });
@@ -214,7 +214,7 @@ describe('files.delete: a file removed from the clinic server from the device', 
       recordId: patient.id,
       name: 'consent.pdf',
     });
-    expect(await client.sync()).toMatchObject({ ok: true, files: { uploaded: 1 } });
+    expect(await client.sync()).toMatchObject({ success: true, files: { uploaded: 1 } });
     await client.files.delete(scan.id);
     // The server deletes it; its answer is still on the way when the nurse changes her mind.
     const answer = device.network.holdNext(`/v1/files/${scan.id}`, 'answer');
@@ -224,7 +224,7 @@ describe('files.delete: a file removed from the clinic server from the device', 
     await client.files.keep(scan.id);
     answer.release();
     // Kept as she asked: the tablet still held the photo, and sends it again.
-    expect(await syncing).toMatchObject({ ok: true, files: { uploaded: 1 } });
+    expect(await syncing).toMatchObject({ success: true, files: { uploaded: 1 } });
     expect(client.files.status(scan.id)).toMatchObject({ state: 'synced', held: true });
     expect(client.files.status(scan.id)?.deletion).toBeUndefined();
     expect(await onServer(clinic, scan.id)).toBe(200);
@@ -236,7 +236,7 @@ describe('files.delete: a file removed from the clinic server from the device', 
     const device = tablet(strict, noDelete);
     const client = await device.open();
     const patient = await client.collection('patients').create({ name: 'Hawa J.' });
-    expect((await client.sync()).ok).toBe(true);
+    expect((await client.sync()).success).toBe(true);
     const wrong = await client.files.attach(photo(4 * KiB, 34), {
       collection: 'patients',
       recordId: patient.id,
@@ -248,12 +248,12 @@ describe('files.delete: a file removed from the clinic server from the device', 
     await slow.reached;
     await client.files.delete(wrong.id);
     slow.release();
-    expect(await syncing).toMatchObject({ ok: true, files: { uploaded: 0 } });
+    expect(await syncing).toMatchObject({ success: true, files: { uploaded: 0 } });
     // The chunk under way went; no other did.
     expect(device.faults.chunksSent).toEqual([0, 1]);
     expect(client.files.status(wrong.id)?.deletion?.state).toBe('waiting');
 
-    expect(await client.sync()).toMatchObject({ ok: true });
+    expect(await client.sync()).toMatchObject({ success: true });
     expect(await onServer(strict, wrong.id)).toBe(404);
     expect(client.files.list()).toEqual([]);
     expect(device.faults.chunksSent).toEqual([0, 1]);
@@ -267,7 +267,7 @@ describe('files.delete: a file removed from the clinic server from the device', 
     });
     await client.files.delete(never.id);
     device.network.mode = 'online';
-    expect(await client.sync()).toMatchObject({ ok: true, files: { uploaded: 0 } });
+    expect(await client.sync()).toMatchObject({ success: true, files: { uploaded: 0 } });
     expect(client.files.list()).toEqual([]);
     expect(device.uploads().filter((r) => r.includes(never.id))).toEqual([]);
   });
@@ -281,14 +281,14 @@ describe('files.delete: a file removed from the clinic server from the device', 
     const colleague = tablet(clinic);
     const other = await colleague.open();
     const patient = await other.collection('patients').create({ name: 'Tiya M.' });
-    expect((await other.sync()).ok).toBe(true);
+    expect((await other.sync()).success).toBe(true);
     const half = await other.files.attach(photo(4 * KiB, 36), {
       collection: 'patients',
       recordId: patient.id,
       name: 'rash.jpg',
     });
     colleague.faults.cutAfterChunks = 2;
-    expect((await other.sync()).ok).toBe(false);
+    expect((await other.sync()).success).toBe(false);
     await client.files.refresh({ collection: 'patients', recordId: patient.id });
     expect(client.files.status(half.id)?.state).toBe('incomplete');
     expect(await refusal(client.files.delete(half.id))).toMatchObject({ code: 'CONFLICT' });
@@ -336,7 +336,7 @@ describe('the files of a record whose create was withdrawn', () => {
     const late = await attaching;
 
     device.network.mode = 'online';
-    expect(await client.sync()).toMatchObject({ ok: true, pushed: { sent: 0 }, files: { uploaded: 0 } });
+    expect(await client.sync()).toMatchObject({ success: true, pushed: { sent: 0 }, files: { uploaded: 0 } });
     expect(device.uploads()).toEqual([]);
     expect(client.files.status(late.id)).toMatchObject({
       state: 'failed',
@@ -351,7 +351,7 @@ describe('the files of a record whose create was withdrawn', () => {
       recordId: patient.id,
       name: 'ok.jpg',
     });
-    expect(await client.sync()).toMatchObject({ ok: true, files: { uploaded: 1 } });
+    expect(await client.sync()).toMatchObject({ success: true, files: { uploaded: 1 } });
   });
 
   it('deletes from the server a photo uploaded whole before the create, though the role may not delete files', async () => {
@@ -365,7 +365,7 @@ describe('the files of a record whose create was withdrawn', () => {
       recordId: patientId,
       name: 'wound.jpg',
     });
-    expect(await client.sync()).toMatchObject({ ok: true, files: { uploaded: 1 } });
+    expect(await client.sync()).toMatchObject({ success: true, files: { uploaded: 1 } });
     expect(await onServer(strict, wound.id)).toBe(200);
 
     device.network.mode = 'offline';
@@ -378,7 +378,7 @@ describe('the files of a record whose create was withdrawn', () => {
     expect(client.files.status(wound.id)?.deletion?.state).toBe('waiting');
 
     device.network.mode = 'online';
-    expect(await client.sync()).toMatchObject({ ok: true, pushed: { sent: 0 } });
+    expect(await client.sync()).toMatchObject({ success: true, pushed: { sent: 0 } });
     expect(await onServer(strict, wound.id)).toBe(404);
     expect(client.files.list()).toEqual([]);
   });
@@ -395,7 +395,7 @@ describe('the files of a record whose create was withdrawn', () => {
       recordId: patientId,
       name: 'wound.jpg',
     });
-    expect(await first.sync()).toMatchObject({ ok: true, files: { uploaded: 1 } });
+    expect(await first.sync()).toMatchObject({ success: true, files: { uploaded: 1 } });
     await closeClient(first);
 
     const client = await device.open(nurse);
@@ -404,7 +404,7 @@ describe('the files of a record whose create was withdrawn', () => {
     const [create] = client.queue.list();
     expect(await client.queue.withdraw([create?.seq as number])).toBe(1);
     device.network.mode = 'online';
-    expect(await client.sync()).toMatchObject({ ok: true });
+    expect(await client.sync()).toMatchObject({ success: true });
     expect(await onServer(strict, wound.id)).toBe(200);
     expect(client.files.status(wound.id)).toMatchObject({
       deletion: { state: 'refused', error: { code: 'FORBIDDEN' } },

@@ -62,7 +62,7 @@ async function nurseWithPatient(name: string): Promise<{ tablet: Device; client:
   const tablet = device(nurse);
   const client = await tablet.open();
   const patient = await client.collection('patients').create({ name });
-  expect((await client.sync()).ok).toBe(true);
+  expect((await client.sync()).success).toBe(true);
   return { tablet, client, id: patient.id };
 }
 
@@ -75,7 +75,7 @@ describe("files.refresh: a record's files from the server, whichever device atta
       recordId: id,
       name: 'wound, day 3.jpg',
     });
-    expect(await nurseClient.sync()).toMatchObject({ ok: true, files: { uploaded: 1 } });
+    expect(await nurseClient.sync()).toMatchObject({ success: true, files: { uploaded: 1 } });
 
     const office = device(admin);
     const doctor = await office.open();
@@ -119,7 +119,7 @@ describe("files.refresh: a record's files from the server, whichever device atta
     });
     // The declaration and one chunk reach the server; the link drops.
     tablet.faults.cutAfterChunks = 1;
-    expect((await nurseClient.sync()).ok).toBe(false);
+    expect((await nurseClient.sync()).success).toBe(false);
 
     const doctor = await device(admin).open();
     expect(await doctor.files.refresh({ collection: 'patients', recordId: id })).toBe(1);
@@ -133,7 +133,7 @@ describe("files.refresh: a record's files from the server, whichever device atta
     await expect(doctor.files.get(attached.id)).rejects.toMatchObject({ reason: 'incomplete' });
 
     tablet.faults.cutAfterChunks = Infinity;
-    expect(await nurseClient.sync()).toMatchObject({ ok: true, files: { uploaded: 1 } });
+    expect(await nurseClient.sync()).toMatchObject({ success: true, files: { uploaded: 1 } });
     await doctor.files.refresh({ collection: 'patients', recordId: id });
     expect(doctor.files.status(attached.id)).toMatchObject({
       state: 'synced',
@@ -150,7 +150,7 @@ describe("files.refresh: a record's files from the server, whichever device atta
       recordId: id,
       name: 'first.jpg',
     });
-    expect((await client.sync()).ok).toBe(true);
+    expect((await client.sync()).success).toBe(true);
     const waiting = await client.files.attach(photo(3 * KiB, 14), {
       collection: 'patients',
       recordId: id,
@@ -158,7 +158,7 @@ describe("files.refresh: a record's files from the server, whichever device atta
     });
     // Declared, one chunk on the server, the rest still on this tablet: the server lists it incomplete.
     tablet.faults.cutAfterChunks = tablet.faults.chunksSent.length + 1;
-    expect((await client.sync()).ok).toBe(false);
+    expect((await client.sync()).success).toBe(false);
     const before = client.files.list({ collection: 'patients', recordId: id });
     // Attached in the same (manual) millisecond: their order is their ids'.
     const standing = (files: typeof before) =>
@@ -182,7 +182,7 @@ describe("files.refresh: a record's files from the server, whichever device atta
 
     // The next sync still sends only what the server misses, and the file's own upload ends it.
     tablet.faults.cutAfterChunks = Infinity;
-    expect(await client.sync()).toMatchObject({ ok: true, files: { uploaded: 1 } });
+    expect(await client.sync()).toMatchObject({ success: true, files: { uploaded: 1 } });
     expect(client.files.status(waiting.id)).toMatchObject({ state: 'synced', origin: 'device' });
     expect(client.files.status(uploaded.id)).toMatchObject({ state: 'synced', origin: 'device', held: true });
   });

@@ -62,7 +62,7 @@ describe('the files of records a tablet lets go', () => {
     const onFebruary = await deskPhoto(february.id, 51);
     const onMarch = await deskPhoto(march.id, 52);
     const onMay = await deskPhoto(may.id, 53);
-    expect(await desk.sync()).toMatchObject({ ok: true, files: { uploaded: 3 } });
+    expect(await desk.sync()).toMatchObject({ success: true, files: { uploaded: 3 } });
 
     // The tablet keeps six months: it holds the three visits, opens February's photo (downloaded),
     // lists March's, and attaches photos of its own to February: one uploads, one waits offline.
@@ -75,7 +75,7 @@ describe('the files of records a tablet lets go', () => {
       fileChunkBytes: KiB,
       fetch: faults.fetch,
     });
-    expect(await tablet.sync()).toMatchObject({ ok: true, upToDate: true });
+    expect(await tablet.sync()).toMatchObject({ success: true, upToDate: true });
     for (const visit of [february, march, may])
       await tablet.files.refresh({ collection: 'encounters', recordId: visit.id });
     await tablet.files.get(onFebruary);
@@ -85,7 +85,7 @@ describe('the files of records a tablet lets go', () => {
       recordId: february.id,
       name: 'dressing.jpg',
     });
-    expect(await tablet.sync()).toMatchObject({ ok: true, files: { uploaded: 1 } });
+    expect(await tablet.sync()).toMatchObject({ success: true, files: { uploaded: 1 } });
     network.mode = 'offline';
     const onlyHere = await tablet.files.attach(photo(KiB, 55), {
       collection: 'encounters',
@@ -104,14 +104,14 @@ describe('the files of records a tablet lets go', () => {
     // Online: the sync uploads that photo (its visit is on the server), and it stays until the
     // next time its visit is let go, now that the server holds it.
     network.mode = 'online';
-    expect(await tablet.sync()).toMatchObject({ ok: true, files: { uploaded: 1 } });
+    expect(await tablet.sync()).toMatchObject({ success: true, files: { uploaded: 1 } });
     expect(tablet.files.status(onlyHere.id)?.state).toBe('synced');
-    expect(await tablet.sync()).toMatchObject({ ok: true });
+    expect(await tablet.sync()).toMatchObject({ success: true });
     expect(idsOf(tablet)).toEqual([onMay]);
 
     // Later still, the sync's own prune lets May go, and its photo.
     now = Date.UTC(2027, 0, 1);
-    expect(await tablet.sync()).toMatchObject({ ok: true, upToDate: true });
+    expect(await tablet.sync()).toMatchObject({ success: true, upToDate: true });
     expect(await tablet.collection('encounters').get(may.id)).toBeNull();
     expect(tablet.files.list()).toEqual([]);
 

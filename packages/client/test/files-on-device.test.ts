@@ -99,7 +99,7 @@ describe('files kept in IndexedDB', () => {
     device.faults.cutAfterChunks = Infinity;
     client = await device.open();
     expect(client.files.status(file.id)).toMatchObject({ state: 'waiting', chunksUploaded: 3, attempts: 1 });
-    expect(await client.sync()).toMatchObject({ ok: true, files: { uploaded: 1 } });
+    expect(await client.sync()).toMatchObject({ success: true, files: { uploaded: 1 } });
     expect(device.faults.chunksSent).toEqual([0, 1, 2, 3, 4, 5, 6]);
     await closeClient(client);
 
@@ -135,12 +135,12 @@ describe('files kept in IndexedDB', () => {
     const closing = closeClient(client);
     held.release();
     await closing;
-    expect(await syncing).toMatchObject({ ok: false, error: { code: 'CLIENT_CLOSED' } });
+    expect(await syncing).toMatchObject({ success: false, error: { code: 'CLIENT_CLOSED' } });
 
     client = await device.open();
     expect(client.files.status(file.id)).toMatchObject({ state: 'waiting', attempts: 0 });
     expect(client.files.status(file.id)?.error).toBeUndefined();
-    expect(await client.sync()).toMatchObject({ ok: true, files: { uploaded: 1 } });
+    expect(await client.sync()).toMatchObject({ success: true, files: { uploaded: 1 } });
     // Chunk 2 was abandoned before it reached the server; 0 and 1 it held were not sent again.
     expect(device.faults.chunksSent).toEqual([0, 1, 2, 2, 3]);
     expect(sha256(await bytesOfBlob(await client.files.get(file.id)))).toBe(sha256(bytes));
@@ -175,7 +175,7 @@ describe('files encrypted at rest', () => {
       name: 'Amina Kachingwe wound.jpg',
       contentType: 'image/jpeg',
     });
-    expect(await client.sync()).toMatchObject({ ok: true, files: { uploaded: 1 } });
+    expect(await client.sync()).toMatchObject({ success: true, files: { uploaded: 1 } });
     await closeClient(client);
 
     // What the browser keeps, read without the passphrase.

@@ -102,12 +102,12 @@ describe('client.files against the real server', () => {
     });
 
     const offline = await client.sync();
-    expect(offline.ok).toBe(false);
+    expect(offline.success).toBe(false);
     expect(client.files.status(file.id)?.state).toBe('waiting');
 
     tablet.network.mode = 'online';
     const result = await client.sync();
-    expect(result).toMatchObject({ ok: true, files: { uploaded: 1, waiting: 0, failed: 0 } });
+    expect(result).toMatchObject({ success: true, files: { uploaded: 1, waiting: 0, failed: 0 } });
     expect(client.files.status(file.id)).toMatchObject({ state: 'synced', chunksUploaded: 6, held: true });
     expect(tablet.faults.chunksSent).toEqual([0, 1, 2, 3, 4, 5]);
     expect(await serverFile(server, nurse, file.id)).toMatchObject({
@@ -156,7 +156,11 @@ describe('client.files against the real server', () => {
     // The link drops after two chunks: the third never reaches the server.
     tablet.faults.cutAfterChunks = 2;
     const cut = await client.sync();
-    expect(cut).toMatchObject({ ok: false, error: { code: 'NETWORK' }, files: { uploaded: 0, waiting: 1 } });
+    expect(cut).toMatchObject({
+      success: false,
+      error: { code: 'NETWORK' },
+      files: { uploaded: 0, waiting: 1 },
+    });
     expect(client.files.status(file.id)).toMatchObject({
       state: 'waiting',
       chunksUploaded: 2,
@@ -168,7 +172,7 @@ describe('client.files against the real server', () => {
     // Back, until chunk 4 reaches the server and its answer is lost on the way back.
     tablet.faults.cutAfterChunks = Infinity;
     tablet.faults.loseAnswerOfChunk = 4;
-    expect((await client.sync()).ok).toBe(false);
+    expect((await client.sync()).success).toBe(false);
     // It moved the file along: the try counts as the first of a new run, not the second.
     expect(client.files.status(file.id)).toMatchObject({ state: 'waiting', chunksUploaded: 4, attempts: 1 });
 
@@ -176,7 +180,7 @@ describe('client.files against the real server', () => {
     await closeClient(client);
     client = await tablet.open();
     expect(client.files.status(file.id)).toMatchObject({ state: 'waiting', held: true });
-    expect(await client.sync()).toMatchObject({ ok: true, files: { uploaded: 1 } });
+    expect(await client.sync()).toMatchObject({ success: true, files: { uploaded: 1 } });
 
     expect(tablet.faults.chunksSent).toEqual([0, 1, 2, 3, 4, 5, 6, 7]);
     expect(tablet.faults.fileRequests.filter((r) => r === `PUT /v1/files/${file.id}`)).toHaveLength(3);
@@ -196,7 +200,7 @@ describe('client.files against the real server', () => {
       name: 'scan.pdf',
     });
     tablet.faults.corruptChunk = 2;
-    expect(await client.sync()).toMatchObject({ ok: true, files: { uploaded: 1 } });
+    expect(await client.sync()).toMatchObject({ success: true, files: { uploaded: 1 } });
     expect(tablet.faults.chunksSent).toEqual([0, 1, 2, 2, 3]);
     const other = await device(server, admin).open();
     expect(await bytesOfBlob(await other.files.get(file.id))).toEqual(bytes);
@@ -213,7 +217,7 @@ describe('client.files against the real server', () => {
       name: 'scan2.pdf',
     });
     tablet.faults.corruptDeclarations = 1;
-    expect(await client.sync()).toMatchObject({ ok: true, files: { uploaded: 1 } });
+    expect(await client.sync()).toMatchObject({ success: true, files: { uploaded: 1 } });
     // The last chunk completed the file, its whole hash did not match, the server dropped it all.
     expect(tablet.faults.chunksSent).toEqual([0, 1, 2, 0, 1, 2]);
     expect(await serverFile(server, nurse, file.id)).toMatchObject({ complete: true, sha256: sha256(bytes) });
@@ -225,7 +229,7 @@ describe('client.files against the real server', () => {
       name: 'scan3.pdf',
     });
     tablet.faults.corruptDeclarations = 10;
-    expect(await client.sync()).toMatchObject({ ok: true, files: { failed: 1 } });
+    expect(await client.sync()).toMatchObject({ success: true, files: { failed: 1 } });
     expect(tablet.faults.corruptDeclarations).toBe(8);
     expect(client.files.status(twice.id)).toMatchObject({
       state: 'failed',
@@ -298,7 +302,7 @@ describe('client.files against the real server', () => {
     });
     const result = await client.sync();
     // A refusal is an answer: the sync went well, and the file behind it went too.
-    expect(result).toMatchObject({ ok: true, files: { uploaded: 1, waiting: 0, failed: 1 } });
+    expect(result).toMatchObject({ success: true, files: { uploaded: 1, waiting: 0, failed: 1 } });
     expect(client.files.status(small.id)?.state).toBe('synced');
     expect(client.files.status(large.id)).toMatchObject({
       state: 'failed',
@@ -330,7 +334,7 @@ describe('client.files against the real server', () => {
       name: 'wrong patient.jpg',
     });
     tablet.faults.cutAfterChunks = 2;
-    expect((await client.sync()).ok).toBe(false);
+    expect((await client.sync()).success).toBe(false);
     expect(await serverFile(server, nurse, wrong.id)).toMatchObject({
       complete: false,
       missingChunks: [2, 3],
@@ -352,7 +356,7 @@ describe('client.files against the real server', () => {
     client = await tablet.open();
 
     tablet.network.mode = 'online';
-    expect(await client.sync()).toMatchObject({ ok: true });
+    expect(await client.sync()).toMatchObject({ success: true });
     const res = await fetch(`${server.url}/v1/files/${wrong.id}`, {
       headers: { authorization: `Bearer ${await server.token(admin)}` },
     });
@@ -374,7 +378,7 @@ describe('client.files against the real server', () => {
       name: 'b.jpg',
     });
     tablet.faults.filesDown = true;
-    expect(await client.sync()).toMatchObject({ ok: false, error: { code: 'INTERNAL' } });
+    expect(await client.sync()).toMatchObject({ success: false, error: { code: 'INTERNAL' } });
     expect(client.files.status(file.id)).toMatchObject({
       state: 'waiting',
       attempts: 1,
@@ -390,7 +394,7 @@ describe('client.files against the real server', () => {
     const requests = tablet.faults.fileRequests.length;
     await client.sync();
     expect(tablet.faults.fileRequests.length).toBe(requests);
-    expect(await client.sync({ manual: true })).toMatchObject({ ok: true, files: { uploaded: 1 } });
+    expect(await client.sync({ manual: true })).toMatchObject({ success: true, files: { uploaded: 1 } });
     expect(client.files.status(file.id)?.state).toBe('synced');
   });
 
@@ -484,12 +488,12 @@ describe('a file attached to a record whose id the server gives', () => {
     // the record still has no real id, and the file waits: nothing of it is sent.
     await client.sync();
     tablet.network.mode = 'online';
-    expect(await client.sync()).toMatchObject({ ok: true, files: { uploaded: 0, waiting: 1 } });
+    expect(await client.sync()).toMatchObject({ success: true, files: { uploaded: 0, waiting: 1 } });
     expect(tablet.faults.fileRequests).toEqual([]);
     expect(client.files.status(file.id)?.state).toBe('waiting');
 
     // A person's "Sync now" sends the create; the file follows under the id the server gave.
-    expect(await client.sync({ manual: true })).toMatchObject({ ok: true, files: { uploaded: 1 } });
+    expect(await client.sync({ manual: true })).toMatchObject({ success: true, files: { uploaded: 1 } });
     const [stored] = await client.collection('users').find({ where: { name: 'Farmer Banda' } });
     const real = stored?.id as string;
     expect(real).not.toMatch(/^temp_/);
@@ -512,7 +516,7 @@ describe('a file attached to a record whose id the server gives', () => {
       name: 'e.jpg',
     });
     await client.collection('users').delete(owner.id);
-    expect(await client.sync()).toMatchObject({ ok: true, files: { failed: 1 } });
+    expect(await client.sync()).toMatchObject({ success: true, files: { failed: 1 } });
     expect(client.files.status(file.id)).toMatchObject({
       state: 'failed',
       refused: true,

@@ -54,7 +54,7 @@ describe('live updates', () => {
     const before = pulls(network);
     const notices = network.liveNotices;
     await tablet.collection('patients').update(patient.id, { village: 'Dedza' });
-    expect((await tablet.sync()).ok).toBe(true);
+    expect((await tablet.sync()).success).toBe(true);
     await vi.waitFor(() => expect(network.liveNotices).toBe(notices + 1));
     // The colleague's next change is what the next pull is for.
     await other.sync();
@@ -84,7 +84,7 @@ describe('live updates', () => {
       recordId: patient.id,
       name: 'wound.png',
     });
-    expect(await other.sync()).toMatchObject({ ok: true, files: { uploaded: 1 } });
+    expect(await other.sync()).toMatchObject({ success: true, files: { uploaded: 1 } });
     await vi.waitFor(() => expect(told).toEqual([1]));
     expect(await tablet.files.refresh({ collection: 'patients', recordId: patient.id })).toBe(1);
     expect(tablet.files.list({ collection: 'patients', recordId: patient.id })).toMatchObject([
@@ -97,7 +97,7 @@ describe('live updates', () => {
       recordId: patient.id,
       name: 'second look.png',
     });
-    expect(await tablet.sync()).toMatchObject({ ok: true, files: { uploaded: 1 } });
+    expect(await tablet.sync()).toMatchObject({ success: true, files: { uploaded: 1 } });
     await vi.waitFor(() => expect(network.liveFileNotices).toBe(2));
     await settle();
     expect(told).toEqual([1]);
@@ -119,7 +119,7 @@ describe('live updates', () => {
     await vi.waitFor(() => expect(network.liveNotices).toBe(notices + 1));
     await settle();
     held.release();
-    expect((await syncing).ok).toBe(true);
+    expect((await syncing).success).toBe(true);
     expect(await tablet.collection('patients').get(patient.id)).toMatchObject({
       data: { name: 'Announced mid-pull' },
     });
@@ -210,7 +210,7 @@ describe('live updates', () => {
     expect(timers.waiting()).toEqual([3996]);
 
     token = await server.token('nurse@clinic-a.test');
-    expect((await client.sync({ manual: true })).ok).toBe(true);
+    expect((await client.sync({ manual: true })).success).toBe(true);
     await vi.waitFor(() => expect(network.openLiveStreams).toBe(1));
     expect(opened()).toBe(4);
     expect(timers.waiting()).toEqual([]);
@@ -228,6 +228,6 @@ describe('live updates', () => {
     await timers.advance(10 * 60_000);
     expect(network.sent.filter((s) => s.path === '/v1/sync/events')).toHaveLength(1);
     await tablet.collection('patients').create({ name: 'Synced by hand' });
-    expect((await tablet.sync()).ok).toBe(true);
+    expect((await tablet.sync()).success).toBe(true);
   });
 });

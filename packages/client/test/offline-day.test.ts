@@ -90,7 +90,7 @@ describe('an offline day on the vet practice', () => {
 
     network.mode = 'online';
     const result = await client.sync();
-    expect(result.ok).toBe(true);
+    expect(result.success).toBe(true);
     expect(client.queue.stats()).toMatchObject({ pending: 0, failed: 0, conflict: 0, inFlight: 0 });
 
     const local = await localState(client);
@@ -115,10 +115,10 @@ describe('an offline day on the vet practice', () => {
     await client.collection('pets').create({ name: 'Rex', ownerId: owner.id });
     network.loseNextAnswers(1);
     const first = await client.sync();
-    expect(first.ok).toBe(false);
+    expect(first.success).toBe(false);
     expect(client.queue.stats().pending).toBe(2);
     const retried = await client.sync();
-    expect(retried.ok).toBe(true);
+    expect(retried.success).toBe(true);
     const pushes = network.pushes();
     expect(pushes).toHaveLength(2);
     // The same ops, with the same opIds, went twice; the server applied them once.
@@ -147,16 +147,16 @@ describe('an offline day on the vet practice', () => {
     await laptop.collection('users').create({ name: 'Tiyamike', role: 'CLIENT' });
     // The server applies the create; its answer is lost, so the laptop never learns the real id.
     network.loseNextAnswers(1);
-    expect((await laptop.sync()).ok).toBe(false);
+    expect((await laptop.sync()).success).toBe(false);
     // The front desk sees the new client and deletes it.
     await desk.sync();
     const [atDesk] = await desk.collection('users').find({ where: { name: 'Tiyamike' } });
     await desk.collection('users').delete(atDesk?.id ?? '');
-    expect((await desk.sync()).ok).toBe(true);
+    expect((await desk.sync()).success).toBe(true);
     // The laptop pulls past the deletion before its create is sent again...
     await laptop.syncFromServer();
     // ...and the resend is answered "duplicate", with the version the create made back then.
-    expect((await laptop.sync()).ok).toBe(true);
+    expect((await laptop.sync()).success).toBe(true);
     expect(
       network
         .pushes()
@@ -175,8 +175,8 @@ describe('an offline day on the vet practice', () => {
       await client.collection('users').create({ name, role: 'CLIENT' });
     }
     network.loseNextAnswers(1);
-    expect((await client.sync()).ok).toBe(false);
-    expect((await client.sync()).ok).toBe(true);
+    expect((await client.sync()).success).toBe(false);
+    expect((await client.sync()).success).toBe(true);
     // One resend and one pull bring the device level; no record is read one by one.
     expect(network.sent.filter((s) => s.path.startsWith('/v1/records/'))).toEqual([]);
     const names = (await client.collection('users').find()).map((u) => u.data['name']);
@@ -265,12 +265,12 @@ describe('one device, its own changes after a lost answer (field clinic)', () =>
     const rx = await tablet
       .collection('prescriptions')
       .create({ patientId: patient.id, drug: 'Amoxicillin', dose: '500 mg' });
-    expect((await tablet.sync()).ok).toBe(true);
+    expect((await tablet.sync()).success).toBe(true);
 
     // The server applies the change; its answer is lost on the way back.
     await tablet.collection('prescriptions').update(rx.id, { dose: '250 mg' });
     network.loseNextAnswers(1);
-    expect((await tablet.sync()).ok).toBe(false);
+    expect((await tablet.sync()).success).toBe(false);
     // The nurse corrects the dose again before the network comes back.
     await tablet.collection('prescriptions').update(rx.id, { dose: '125 mg', frequency: 'twice a day' });
     const result = await tablet.sync();
@@ -278,7 +278,7 @@ describe('one device, its own changes after a lost answer (field clinic)', () =>
     // Her second change was made on top of her first: prescriptions wait for a person on a real
     // conflict, and she must not be made to settle one against herself. The device resends the
     // first alone and sends the second on the version the first made.
-    expect(result.ok).toBe(true);
+    expect(result.success).toBe(true);
     expect(tablet.conflicts.list({ status: 'open' })).toEqual([]);
     expect(tablet.queue.stats().conflict).toBe(0);
     expect(network.pushes().at(-1)?.ops).toMatchObject([{ type: 'update', baseVersion: 2 }]);
@@ -312,7 +312,7 @@ describe('the server down', () => {
     for (let i = 0; i < 5; i++) await client.collection('patients').create({ name: `Patient ${i}` });
     network.mode = 'server-error';
     const first = await client.sync();
-    expect(first.ok).toBe(false);
+    expect(first.success).toBe(false);
     // With full jitter at its top (random = 1) the first retry waits base * 2^1.
     expect(timers.waiting()).toEqual([2000]);
     await timers.advance(2000);
@@ -329,7 +329,7 @@ describe('the server down', () => {
     await vi.waitFor(() => {
       expect(client.queue.stats()).toMatchObject({ pending: 0, completed: 5 });
       expect(client.isSyncing).toBe(false);
-      expect(client.lastResult?.ok).toBe(true);
+      expect(client.lastResult?.success).toBe(true);
     });
     const remote = await serverState(server, 'nurse@clinic-a.test');
     expect([...remote.values()].filter((d) => String(d['name']).startsWith('Patient '))).toHaveLength(5);

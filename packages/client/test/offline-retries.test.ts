@@ -91,7 +91,7 @@ describe('the retry timer while the device knows it is offline', () => {
     // That edit was handed to the network: a request may have left, so it counts as sent.
     network.mode = 'offline';
     await patients.update(amina.id, { phone: '0999 111 222' });
-    await vi.waitFor(() => expect(client.lastResult?.ok).toBe(false));
+    await vi.waitFor(() => expect(client.lastResult?.success).toBe(false));
     await idle(client);
     const [beforeOffline] = client.queue.list().filter((o) => o.status === 'pending');
     expect(beforeOffline).toMatchObject({ sent: true, attempts: 1 });
@@ -160,7 +160,7 @@ describe('the retry timer while the device knows it is offline', () => {
     // and the retry timer tries again until the monitor's probe, at most 30 s later, finds it.
     network.mode = 'offline';
     await patients.update(joseph.id, { village: 'Salima' });
-    await vi.waitFor(() => expect(client.lastResult?.ok).toBe(false));
+    await vi.waitFor(() => expect(client.lastResult?.success).toBe(false));
     await timers.advance(30_000);
     await vi.waitFor(() => expect(client.network.status.online).toBe(false));
     await idle(client);
@@ -193,7 +193,7 @@ describe('the retry timer while the device knows it is offline', () => {
     });
     network.mode = 'server-error';
     await client.collection('patients').create({ name: 'Sent to a failing server' });
-    await vi.waitFor(() => expect(client.lastResult?.ok).toBe(false));
+    await vi.waitFor(() => expect(client.lastResult?.success).toBe(false));
     await timers.advance(hour);
     await idle(client);
     // The probe is answered (503): the device is online, the server unwell.
@@ -220,7 +220,7 @@ describe('the retry timer while the device knows it is offline', () => {
       network.mode = 'offline';
       events.dispatchEvent(new Event('offline'));
       await client.network.check();
-      expect((await client.sync()).ok).toBe(false);
+      expect((await client.sync()).success).toBe(false);
       await timers.advance(hour);
       await idle(client);
       expect(client.queue.list()[0]).toMatchObject({ status: 'failed', attempts: 3 });
@@ -239,7 +239,7 @@ describe('the retry timer while the device knows it is offline', () => {
     // The probe may be wrong: a person who asks is obeyed. The request is handed to the network,
     // so the change counts as sent and can no longer be withdrawn.
     const asked = await client.sync({ manual: true });
-    expect(asked).toMatchObject({ ok: false, error: { code: 'NETWORK' } });
+    expect(asked).toMatchObject({ success: false, error: { code: 'NETWORK' } });
     expect(pushTries).toHaveLength(1);
     const [op] = client.queue.list();
     expect(op).toMatchObject({ status: 'pending', attempts: 1, sent: true });

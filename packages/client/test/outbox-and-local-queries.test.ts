@@ -102,7 +102,7 @@ describe('the field clinic outbox', () => {
     await forms.delete(id);
     await forms.create({ patientId: patient.id, answers: { fever: false } }, { id });
     expect((await forms.get(id))?.data).toMatchObject({ answers: { fever: false } });
-    expect((await nurse.sync()).ok).toBe(true);
+    expect((await nurse.sync()).success).toBe(true);
     expect(await onServer(server, 'nurse@clinic-a.test', `intakeForms/${id}`)).toMatchObject({
       answers: { fever: false },
     });

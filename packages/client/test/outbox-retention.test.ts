@@ -60,14 +60,14 @@ describe('the outbox lets go of what the server acknowledged (keepCompletedMs)',
     let client = await nurse(name, network, timers);
     const patients = client.collection('patients');
     const amina = await patients.create({ name: 'Amina K.' });
-    expect((await client.sync()).ok).toBe(true);
+    expect((await client.sync()).success).toBe(true);
     expect(done(client).map(describeOp)).toEqual([`create patients ${amina.id}`]);
 
     // 20 hours later: another patient, and Amina's village. Her create is not a day old yet.
     await timers.advance(20 * hour);
     const grace = await patients.create({ name: 'Grace M.' });
     await patients.update(amina.id, { village: 'Ntcheu' });
-    expect((await client.sync()).ok).toBe(true);
+    expect((await client.sync()).success).toBe(true);
     expect(done(client).map(describeOp)).toEqual([
       `create patients ${amina.id}`,
       `create patients ${grace.id}`,
@@ -76,7 +76,7 @@ describe('the outbox lets go of what the server acknowledged (keepCompletedMs)',
 
     // Five hours on, Amina's create was acknowledged 25 hours ago: the next sync lets it go.
     await timers.advance(5 * hour);
-    expect((await client.sync()).ok).toBe(true);
+    expect((await client.sync()).success).toBe(true);
     expect(done(client).map(describeOp)).toEqual([
       `create patients ${grace.id}`,
       `update patients ${amina.id}`,
@@ -112,7 +112,7 @@ describe('the outbox lets go of what the server acknowledged (keepCompletedMs)',
       .create({ patientId: patient.id, drug: 'Amoxicillin', dose: '500 mg' });
     const visit = await client.collection('encounters').create({ patientId: patient.id, diagnosis: 'Cough' });
     const note = await client.collection('clinicalNotes').create({ encounterId: visit.id, body: 'Cough.' });
-    expect((await client.sync()).ok).toBe(true);
+    expect((await client.sync()).success).toBe(true);
     await admin.sync();
 
     // In conflict: the office changed the dose first (prescriptions wait for a person).
@@ -131,7 +131,7 @@ describe('the outbox lets go of what the server acknowledged (keepCompletedMs)',
     // Stopped after repeated failures (one try allowed here): the server was down.
     await client.collection('patients').update(patient.id, { village: 'Zomba' });
     network.mode = 'server-error';
-    expect((await client.sync()).ok).toBe(false);
+    expect((await client.sync()).success).toBe(false);
     network.mode = 'online';
     // Waiting, held by a person until its patient exists (resolveOrphans('queue')).
     await client.collection('encounters').create({ patientId: 'not-yet-here', diagnosis: 'Fever' });
@@ -152,7 +152,7 @@ describe('the outbox lets go of what the server acknowledged (keepCompletedMs)',
 
     // A month passes; syncs come and go (each ends with the retention), and so does a restart.
     await timers.advance(30 * day);
-    expect((await client.sync()).ok).toBe(true);
+    expect((await client.sync()).success).toBe(true);
     expect(done(client)).toEqual([]);
     expect(kept()).toEqual(before);
     await closeClient(client);
@@ -206,7 +206,7 @@ describe('keepCompletedMs: 0 through temp ids (vet practice: the server assigns 
     const pet = await client.collection('pets').create({ name: 'Rex', species: 'dog', ownerId: owner.id });
     await client.collection('pets').update(pet.id, { species: 'cat' });
     expect(isTempId(owner.id) && isTempId(pet.id)).toBe(true);
-    expect((await client.sync()).ok).toBe(false);
+    expect((await client.sync()).success).toBe(false);
     network.mode = 'online';
 
     expect((await client.sync()).pushed).toMatchObject({ applied: 2 });
@@ -274,11 +274,11 @@ describe("seed 004's queue status times", () => {
     await client.collection('patients').create({ name: 'Grace M.' });
     expect(client.queue.stats()).toMatchObject({ waiting: 3, oldestPendingAt: '2026-11-22T08:00:00.000Z' });
     // A failed sync folds Amina's edit into her create: still the edit made at 08:00 waiting.
-    expect((await client.sync()).ok).toBe(false);
+    expect((await client.sync()).success).toBe(false);
     expect(client.queue.stats()).toMatchObject({ waiting: 2, oldestPendingAt: '2026-11-22T08:00:00.000Z' });
 
     network.mode = 'online';
-    expect((await client.sync()).ok).toBe(true);
+    expect((await client.sync()).success).toBe(true);
     expect(client.queue.stats()).toMatchObject({ waiting: 0, oldestPendingAt: null });
     await timers.advance(hour);
     await client.collection('patients').update(amina.id, { phone: '0999' });
@@ -301,21 +301,21 @@ describe("seed 004's queue status times", () => {
     expect(client.queue.stats().lastSyncAt).toBeNull();
     await client.collection('patients').create({ name: 'Amina K.' });
     const first = await client.sync();
-    expect(first.ok).toBe(true);
+    expect(first.success).toBe(true);
     expect(client.queue.stats().lastSyncAt).toBe('2026-11-22T08:00:00.000Z');
     expect(first.finishedAt).toBe('2026-11-22T08:00:00.000Z');
 
     // An hour later the link is down: the failed sync says nothing of how fresh the records are.
     await timers.advance(hour);
     network.mode = 'offline';
-    expect((await client.sync()).ok).toBe(false);
+    expect((await client.sync()).success).toBe(false);
     expect(client.queue.stats().lastSyncAt).toBe('2026-11-22T08:00:00.000Z');
 
     // Back online, the pharmacist syncs prescriptions only: the rest was not brought up to date.
     network.mode = 'online';
     await timers.advance(hour);
     const partial = await client.sync({ collections: ['prescriptions'] });
-    expect(partial.ok).toBe(true);
+    expect(partial.success).toBe(true);
     expect(client.queue.stats().lastSyncAt).toBe('2026-11-22T08:00:00.000Z');
 
     // Closed and opened again: the time is still there, before any sync.
@@ -325,10 +325,10 @@ describe("seed 004's queue status times", () => {
 
     // The next whole sync moves it, and pull-only syncs count too (the live stream's).
     await timers.advance(hour);
-    expect((await client.sync()).ok).toBe(true);
+    expect((await client.sync()).success).toBe(true);
     expect(client.queue.stats().lastSyncAt).toBe('2026-11-22T11:00:00.000Z');
     await timers.advance(hour);
-    expect((await client.syncFromServer()).ok).toBe(true);
+    expect((await client.syncFromServer()).success).toBe(true);
     expect(client.queue.stats().lastSyncAt).toBe('2026-11-22T12:00:00.000Z');
   });
 });

@@ -47,8 +47,8 @@ async function twoTablets(
   const bNetwork = new TestNetwork();
   const b = await openClient(server, bEmail, bStore, bNetwork, { deviceId: 'tablet-b' });
   const p = await a.collection('patients').create({ name, allergies: ['penicillin'], phone: '0888 100 200' });
-  expect((await a.sync()).ok).toBe(true);
-  expect((await b.sync()).ok).toBe(true);
+  expect((await a.sync()).success).toBe(true);
+  expect((await b.sync()).success).toBe(true);
   expect((await b.collection('patients').get(p.id))?.version).toBe(1);
   await a.collection('patients').update(p.id, { allergies: [] });
   expect((await a.sync()).pushed.applied).toBe(1);

@@ -20,7 +20,7 @@ describe('push batch larger than the server takes (413)', () => {
     const network = new TestNetwork();
     const client = await openClient(server, 'nurse@clinic-a.test', memoryStore(), network);
     const patient = await client.collection('patients').create({ name: 'Chisomo' });
-    expect((await client.sync()).ok).toBe(true);
+    expect((await client.sync()).success).toBe(true);
 
     // A day of intake forms, each with a ~1 MB photo of the wound in its answers (valid data:
     // `answers` is a free record). Together they exceed 10 MB; any one alone is fine.
@@ -33,8 +33,8 @@ describe('push batch larger than the server takes (413)', () => {
       forms.push(f.id);
     }
     // Split into smaller batches by the sync itself, without a person asking.
-    expect((await client.sync()).ok).toBe(true);
-    expect((await client.sync({ manual: true })).ok).toBe(true);
+    expect((await client.sync()).success).toBe(true);
+    expect((await client.sync({ manual: true })).success).toBe(true);
 
     // What the server holds, read by another device.
     const other = await openClient(server, 'admin@clinic-a.test', memoryStore(), new TestNetwork(), {

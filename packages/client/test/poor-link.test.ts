@@ -52,7 +52,7 @@ describe('sync on a poor link', () => {
     link.probeDelayMs = 1_100;
     expect((await client.network.check()).quality).toBe('poor');
     await registerPatients(client, 25, 0);
-    expect((await client.sync()).ok).toBe(true);
+    expect((await client.sync()).success).toBe(true);
     expect(seen.pushSizes).toEqual([10, 10, 5]);
     expect(seen.pullLimits.every((limit) => limit === 200)).toBe(true);
     expect(client.queue.stats().waiting).toBe(0);
@@ -62,7 +62,7 @@ describe('sync on a poor link', () => {
     seen.pushSizes.length = 0;
     seen.pullLimits.length = 0;
     await registerPatients(client, 25, 25);
-    expect((await client.sync()).ok).toBe(true);
+    expect((await client.sync()).success).toBe(true);
     expect(seen.pushSizes).toEqual([25]);
     expect(seen.pullLimits.every((limit) => limit === 1000)).toBe(true);
   });

@@ -102,14 +102,14 @@ describe('priority pull', () => {
     }
     // Sent after the visits: a push sends prescriptions (priority 1) before visits, so written in
     // the same sync they would already lead the stream.
-    expect((await client.sync()).ok).toBe(true);
+    expect((await client.sync()).success).toBe(true);
     for (const [i, patientId] of ids.patients.entries()) {
       const rx = await client
         .collection('prescriptions')
         .create({ patientId, drug: 'Amoxicillin', dose: `${250 + i} mg` });
       ids.prescriptions.push(rx.id);
     }
-    expect((await client.sync()).ok).toBe(true);
+    expect((await client.sync()).success).toBe(true);
     return ids;
   }
 
@@ -132,7 +132,7 @@ describe('priority pull', () => {
     const progress: SyncProgress[] = [];
     tablet.on('progress', (p) => progress.push(p));
     const result = await tablet.sync();
-    expect(result).toMatchObject({ ok: true, upToDate: true });
+    expect(result).toMatchObject({ success: true, upToDate: true });
 
     // As the second page of the stream leaves, every prescription is on the tablet and nearly
     // every visit is not: without the pass, the prescriptions came in the last page.
@@ -196,9 +196,9 @@ describe('priority pull', () => {
     const brief = await clinic
       .collection('prescriptions')
       .create({ patientId: seeded.patients[1] as string, drug: 'Wrong drug', dose: '1 mg' });
-    expect((await clinic.sync()).ok).toBe(true);
+    expect((await clinic.sync()).success).toBe(true);
     await clinic.collection('prescriptions').delete(brief.id);
-    expect((await clinic.sync()).ok).toBe(true);
+    expect((await clinic.sync()).success).toBe(true);
 
     // Tablet A catches up with the pass. Once the pass is over, as the stream's next page leaves,
     // the tablet shows the prescriptions as they are now, the pending edit on top; then the clinic
@@ -217,13 +217,13 @@ describe('priority pull', () => {
       });
       await clinic.collection('prescriptions').update(rx2, { durationDays: 7 });
       await clinic.collection('prescriptions').delete(rx3);
-      expect((await clinic.sync()).ok).toBe(true);
+      expect((await clinic.sync()).success).toBe(true);
     };
-    expect(await a.syncFromServer()).toMatchObject({ ok: true, upToDate: true });
+    expect(await a.syncFromServer()).toMatchObject({ success: true, upToDate: true });
     expect(changedMeanwhile).toBe(true);
 
     watchB.pulls.length = 0;
-    expect(await b.syncFromServer()).toMatchObject({ ok: true, upToDate: true });
+    expect(await b.syncFromServer()).toMatchObject({ success: true, upToDate: true });
     expect(watchB.pulls.length).toBeGreaterThan(5);
     expect(watchB.pulls.every((p) => p.collections === null)).toBe(true);
 
@@ -266,7 +266,7 @@ describe('priority pull', () => {
       dose: '20 mg',
     });
     await clinic.collection('patients').create({ name: 'Walk-in' });
-    expect((await clinic.sync()).ok).toBe(true);
+    expect((await clinic.sync()).success).toBe(true);
     for (const t of [tablet, plain]) expect((await t.sync()).pulled).toBe(2);
     expect(watch.pulls).toHaveLength(2);
     expect(watch.pulls[1]?.collections).toBeNull();
@@ -338,11 +338,11 @@ describe('priority pull', () => {
       drug: 'Metformin',
       dose: '500 mg',
     });
-    expect((await clinic.sync()).ok).toBe(true);
+    expect((await clinic.sync()).success).toBe(true);
     await server.app.outpost.store.purgeTombstones(new Date(Date.now() + 60_000).toISOString());
 
     watch.pulls.length = 0;
-    expect(await tablet.sync()).toMatchObject({ ok: true, upToDate: true });
+    expect(await tablet.sync()).toMatchObject({ success: true, upToDate: true });
     // The 410, then the whole stream from the start, in order, many pages: none for a tier alone.
     expect(watch.pulls[0]?.cursor).not.toBeNull();
     expect(watch.pulls[1]).toEqual({ collections: null, cursor: null });
@@ -356,7 +356,7 @@ describe('priority pull', () => {
         await clinic.collection('encounters').create({ patientId, diagnosis: `later ${v}` });
       }
     }
-    expect((await clinic.sync()).ok).toBe(true);
+    expect((await clinic.sync()).success).toBe(true);
     watch.pulls.length = 0;
     expect((await tablet.sync()).upToDate).toBe(true);
     expect(watch.pulls[1]?.collections).toBe('prescriptions');
@@ -387,7 +387,7 @@ describe('priority pull and a role that may not read the first tier', () => {
     });
     for (let i = 0; i < 5; i++) await admin.collection('orders').create({ drug: `drug ${i}` });
     for (let i = 0; i < 30; i++) await admin.collection('notes').create({ body: `note ${i}` });
-    expect((await admin.sync()).ok).toBe(true);
+    expect((await admin.sync()).success).toBe(true);
 
     const watch = watchPulls();
     const tablet = await openClient(server, 'nurse@clinic-a.test', memoryStore(), new TestNetwork(), {
@@ -396,7 +396,7 @@ describe('priority pull and a role that may not read the first tier', () => {
       pullLimit: 10,
       fetch: watch.fetch,
     });
-    expect(await tablet.sync()).toMatchObject({ ok: true, upToDate: true, pulled: 30 });
+    expect(await tablet.sync()).toMatchObject({ success: true, upToDate: true, pulled: 30 });
     expect(watch.pulls[1]?.collections).toBe('orders');
     expect(await held(tablet, 'notes')).toBe(30);
     expect(await held(tablet, 'orders')).toBe(0);

@@ -36,7 +36,7 @@ describe("the queue's health (seed 004: < 100 fine, 100-500 warning, > 500 criti
     expect(client.queue.stats()).toMatchObject({ waiting: 100, health: 'warning' });
 
     // A sync that cannot reach the server leaves every change waiting.
-    expect((await client.sync()).ok).toBe(false);
+    expect((await client.sync()).success).toBe(false);
     expect(client.queue.stats()).toMatchObject({ waiting: 100, health: 'warning' });
     await createPatients(client, 400, 100);
     expect(client.queue.stats()).toMatchObject({ waiting: 500, health: 'warning' });
@@ -45,7 +45,7 @@ describe("the queue's health (seed 004: < 100 fine, 100-500 warning, > 500 criti
 
     // The server acknowledges them all: they stay in the outbox as done, and no longer count.
     network.mode = 'online';
-    expect((await client.sync()).ok).toBe(true);
+    expect((await client.sync()).success).toBe(true);
     expect(client.queue.stats()).toMatchObject({ total: 501, completed: 501, waiting: 0, health: 'ok' });
   });
 

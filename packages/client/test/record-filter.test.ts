@@ -74,7 +74,7 @@ describe('record filter', () => {
       await visits.create({ patientId: amina.id, date: '2026-04-20', diagnosis: 'follow-up' }),
       await visits.create({ patientId: tiya.id, date: '2026-05-25', diagnosis: 'fever' }),
     ];
-    expect((await desk.sync()).ok).toBe(true);
+    expect((await desk.sync()).success).toBe(true);
     return { desk, amina, tiya, old, recent };
   }
 
@@ -84,7 +84,7 @@ describe('record filter', () => {
     // Small pages, so the filter meets every page of a catch-up, priority pass included.
     const tablet = await open('tablet-1', { recordFilter: recentVisits, pullLimit: 2 }, network);
     const first = await tablet.sync();
-    expect(first).toMatchObject({ ok: true, upToDate: true });
+    expect(first).toMatchObject({ success: true, upToDate: true });
 
     expect(await ids(tablet, 'encounters')).toEqual(recent.map((e) => e.id).sort());
     expect(await ids(tablet, 'patients')).toEqual([amina.id, tiya.id].sort());
@@ -100,7 +100,7 @@ describe('record filter', () => {
       .create({ patientId: amina.id, date: '2025-09-02', diagnosis: 'from the paper chart' });
     // The desk corrects a visit's date to last year while the tablet adds to its notes.
     await desk.collection('encounters').update(recent[0]!.id, { date: '2025-04-20' });
-    expect((await desk.sync()).ok).toBe(true);
+    expect((await desk.sync()).success).toBe(true);
     await tablet.collection('encounters').update(recent[0]!.id, { notes: 'patient called back' });
 
     expect((await tablet.syncFromServer()).upToDate).toBe(true);
@@ -113,7 +113,7 @@ describe('record filter', () => {
 
     // Once the server has them, they are the server's to keep: the tablet lets them go.
     const synced = await tablet.sync();
-    expect(synced).toMatchObject({ ok: true, upToDate: true, pushed: { applied: 2 } });
+    expect(synced).toMatchObject({ success: true, upToDate: true, pushed: { applied: 2 } });
     expect(await ids(tablet, 'encounters')).toEqual([recent[1]!.id]);
     const after = await serverState(server, 'nurse@clinic-a.test');
     expect(after.get(`encounters/${backEntered.id}`)).toMatchObject({ diagnosis: 'from the paper chart' });
@@ -130,7 +130,7 @@ describe('record filter', () => {
     const march = await visits.create({ patientId: patient.id, date: '2026-03-01' });
     const february = await visits.create({ patientId: patient.id, date: '2026-02-15' });
     const may = await visits.create({ patientId: patient.id, date: '2026-05-25' });
-    expect((await desk.sync()).ok).toBe(true);
+    expect((await desk.sync()).success).toBe(true);
 
     const network = new TestNetwork();
     const tablet = await open('tablet-1', { recordFilter: recentVisits }, network);
@@ -156,7 +156,7 @@ describe('record filter', () => {
     // Two months more, back online: the sync sends the change, and its pull ends by pruning.
     now = Date.UTC(2026, 11, 1);
     network.mode = 'online';
-    expect(await tablet.sync()).toMatchObject({ ok: true, upToDate: true, pushed: { applied: 1 } });
+    expect(await tablet.sync()).toMatchObject({ success: true, upToDate: true, pushed: { applied: 1 } });
     expect(await ids(tablet, 'encounters')).toEqual([]);
     expect(await ids(tablet, 'patients')).toEqual([patient.id]);
     const onServer = await serverState(server, 'nurse@clinic-a.test');
@@ -182,7 +182,7 @@ describe('record filter', () => {
     // Time passes before the nurse's tablet syncs: the office's version it pulls is old for the
     // filter, but a person must settle the conflict it raised.
     rxNow += 200 * day;
-    expect(await nurse.sync()).toMatchObject({ ok: true, upToDate: true, pushed: { conflicts: 1 } });
+    expect(await nurse.sync()).toMatchObject({ success: true, upToDate: true, pushed: { conflicts: 1 } });
     const [conflict] = nurse.conflicts.list({ status: 'open' });
     expect(conflict).toBeDefined();
     expect(await nurse.collection('prescriptions').get(rx.id)).toMatchObject({
@@ -190,13 +190,13 @@ describe('record filter', () => {
       data: { dose: '750 mg' },
     });
     expect(await nurse.prune()).toBe(0);
-    expect(await nurse.sync()).toMatchObject({ ok: true, upToDate: true });
+    expect(await nurse.sync()).toMatchObject({ success: true, upToDate: true });
     expect(await nurse.collection('prescriptions').get(rx.id)).toMatchObject({ awaitingReview: true });
 
     await office.conflicts.refresh();
     await office.conflicts.resolve(conflict!.id, 'server-wins');
     // The nurse's next sync learns of the settlement, and the old prescription goes.
-    expect(await nurse.sync()).toMatchObject({ ok: true, upToDate: true });
+    expect(await nurse.sync()).toMatchObject({ success: true, upToDate: true });
     expect(nurse.conflicts.list({ status: 'open' })).toEqual([]);
     expect(await nurse.collection('prescriptions').get(rx.id)).toBeNull();
     expect(await nurse.collection('patients').get(patient.id)).not.toBeNull();
@@ -208,7 +208,7 @@ describe('record filter', () => {
     const tablet = await open('tablet-ntcheu', {
       recordFilter: { ...recentVisits, patients: (r) => r.data['village'] === 'Ntcheu' },
     });
-    expect((await tablet.sync()).ok).toBe(true);
+    expect((await tablet.sync()).success).toBe(true);
     expect(await ids(tablet, 'patients')).toEqual([amina.id]);
     expect(await ids(tablet, 'encounters')).toEqual(recent.map((e) => e.id).sort());
 
@@ -288,7 +288,7 @@ describe('record filter', () => {
     await closeClient(tablet);
     tablet = await open('tablet-1', { recordFilter: recentVisits }, network, store);
     let before = pulls();
-    expect((await tablet.sync()).ok).toBe(true);
+    expect((await tablet.sync()).success).toBe(true);
     expect(pulls() - before).toBe(1);
 
     // An app update keeps two years: the visit of 2025 comes, the one of 2024 stays out.
@@ -298,7 +298,7 @@ describe('record filter', () => {
     };
     tablet = await open('tablet-1', { recordFilter: twoYears }, network, store);
     before = pulls();
-    expect(await tablet.sync()).toMatchObject({ ok: true, upToDate: true });
+    expect(await tablet.sync()).toMatchObject({ success: true, upToDate: true });
     expect(pulls() - before).toBe(2);
     expect(await ids(tablet, 'encounters')).toEqual([old[0]!.id, ...recent.map((e) => e.id)].sort());
 
@@ -314,12 +314,12 @@ describe('record filter', () => {
     const desk = await open('clinic-desk');
     const chisomo = await desk.collection('patients').create({ name: 'Chisomo P.', village: 'Ntcheu' });
     const mphatso = await desk.collection('patients').create({ name: 'Mphatso J.', village: 'Dedza' });
-    expect((await desk.sync()).ok).toBe(true);
+    expect((await desk.sync()).success).toBe(true);
 
     const store = memoryStore();
     const network = new TestNetwork();
     let tablet = await open('tablet-team', { recordFilter: villagePatients('Ntcheu') }, network, store);
-    expect(await tablet.sync()).toMatchObject({ ok: true, upToDate: true });
+    expect(await tablet.sync()).toMatchObject({ success: true, upToDate: true });
     expect(await ids(tablet, 'patients')).toEqual([amina.id, chisomo.id].sort());
 
     // Her last visit in Ntcheu, offline: a note on Amina not yet sent.
@@ -330,7 +330,7 @@ describe('record filter', () => {
     // She now works from the Dedza clinic: the app opens the tablet again for Dedza.
     network.mode = 'online';
     tablet = await open('tablet-team', { recordFilter: villagePatients('Dedza') }, network, store);
-    expect(await tablet.syncFromServer()).toMatchObject({ ok: true, upToDate: true });
+    expect(await tablet.syncFromServer()).toMatchObject({ success: true, upToDate: true });
     expect(await ids(tablet, 'patients')).toEqual([amina.id, tiya.id, mphatso.id].sort());
     expect(await tablet.collection('patients').get(amina.id)).toMatchObject({
       pending: true,
@@ -338,7 +338,7 @@ describe('record filter', () => {
     });
 
     // Once the server has her note, Amina is the server's to keep.
-    expect(await tablet.sync()).toMatchObject({ ok: true, upToDate: true, pushed: { applied: 1 } });
+    expect(await tablet.sync()).toMatchObject({ success: true, upToDate: true, pushed: { applied: 1 } });
     expect(await ids(tablet, 'patients')).toEqual([tiya.id, mphatso.id].sort());
     const onServer = await serverState(server, 'nurse@clinic-a.test');
     expect(onServer.get(`patients/${amina.id}`)).toMatchObject({ notes: 'review in two weeks' });
@@ -364,7 +364,7 @@ describe('record filter', () => {
       store,
     );
     const before = pulls();
-    expect(await tablet.sync()).toMatchObject({ ok: true, upToDate: true });
+    expect(await tablet.sync()).toMatchObject({ success: true, upToDate: true });
     expect(pulls() - before).toBe(1);
     expect(await ids(tablet, 'patients')).toEqual([amina.id]);
     expect(await ids(tablet, 'encounters')).toEqual(recent.map((e) => e.id).sort());
@@ -424,7 +424,7 @@ describe('record filter', () => {
       new TestNetwork(),
       store,
     );
-    expect((await fixed.sync()).ok).toBe(true);
+    expect((await fixed.sync()).success).toBe(true);
   });
 
   it('refuses, before opening the store, a filter of a collection the schema lacks or one that is no function', async () => {
@@ -436,6 +436,6 @@ describe('record filter', () => {
       open('tablet-1', { recordFilter: { encounters: 'last 6 months' as never } }, new TestNetwork(), store),
     ).rejects.toThrow(/function/);
     const fixed = await open('tablet-1', { recordFilter: recentVisits }, new TestNetwork(), store);
-    expect((await fixed.sync()).ok).toBe(true);
+    expect((await fixed.sync()).success).toBe(true);
   });
 });

@@ -28,11 +28,11 @@ describe('selective sync', () => {
     const rx = await clinic
       .collection('prescriptions')
       .create({ patientId: patient.id, drug: 'Amoxicillin', dose: '250 mg' });
-    expect((await clinic.sync()).ok).toBe(true);
+    expect((await clinic.sync()).success).toBe(true);
 
     const network = new TestNetwork();
     const pharmacy = await open(network, { deviceId: 'pharmacy-1', collections: ['prescriptions'] });
-    expect((await pharmacy.sync()).ok).toBe(true);
+    expect((await pharmacy.sync()).success).toBe(true);
     expect(await pharmacy.collection('patients').get(patient.id)).toBeNull();
     await pharmacy.collection('prescriptions').update(rx.id, { dose: '500 mg' });
 
@@ -53,13 +53,13 @@ describe('selective sync', () => {
   it('an empty list pulls nothing, rather than everything', async () => {
     const clinic = await open(new TestNetwork(), { deviceId: 'clinic-desk' });
     await clinic.collection('patients').create({ name: 'Chikondi Banda' });
-    expect((await clinic.sync()).ok).toBe(true);
+    expect((await clinic.sync()).success).toBe(true);
 
     const network = new TestNetwork();
     const kiosk = await open(network, { deviceId: 'kiosk-1', collections: [] });
     const intake = await kiosk.collection('patients').create({ name: 'Walk-in' });
     const result = await kiosk.sync();
-    expect(result).toMatchObject({ ok: true, pulled: 0, pushed: { applied: 1 } });
+    expect(result).toMatchObject({ success: true, pulled: 0, pushed: { applied: 1 } });
     expect((await kiosk.collection('patients').find()).map((p) => p.id)).toEqual([intake.id]);
     expect(network.sent.filter((s) => s.path === '/v1/sync/pull')).toEqual([]);
   });
@@ -69,6 +69,6 @@ describe('selective sync', () => {
     await expect(open(new TestNetwork(), { collections: ['patient'] }, store)).rejects.toThrow(/patient/);
     // Nothing was opened, so the same store opens at once with a good list.
     const fixed = await open(new TestNetwork(), { collections: ['patients'] }, store);
-    expect((await fixed.sync()).ok).toBe(true);
+    expect((await fixed.sync()).success).toBe(true);
   });
 });

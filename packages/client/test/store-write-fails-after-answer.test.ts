@@ -40,14 +40,14 @@ describe('a local write failing after the push was answered', () => {
     const rx = await client
       .collection('prescriptions')
       .create({ patientId: patient.id, drug: 'Amoxicillin', dose: '250 mg' });
-    expect((await client.sync()).ok).toBe(true);
+    expect((await client.sync()).success).toBe(true);
 
     await client.collection('prescriptions').update(rx.id, { dose: '500 mg' });
     failNextAnswerWrite = true;
-    expect((await client.sync()).ok).toBe(false);
+    expect((await client.sync()).success).toBe(false);
 
     // The disk has room again. The next sync, automatic, settles the op; a person's "Sync now" too.
-    expect((await client.sync()).ok).toBe(true);
+    expect((await client.sync()).success).toBe(true);
     expect(client.queue.stats().inFlight).toBe(0);
     expect(await client.collection('prescriptions').get(rx.id)).toMatchObject({
       data: { dose: '500 mg' },
@@ -57,7 +57,7 @@ describe('a local write failing after the push was answered', () => {
 
     // The nurse corrects the dose again; it goes on the next sync.
     await client.collection('prescriptions').update(rx.id, { dose: '750 mg' });
-    expect((await client.sync()).ok).toBe(true);
+    expect((await client.sync()).success).toBe(true);
 
     // What the server (and every colleague) holds.
     const admin = await openClient(server, 'admin@clinic-a.test', memoryStore(), new TestNetwork(), {

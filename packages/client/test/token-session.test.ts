@@ -146,7 +146,7 @@ describe('token session: staying signed in with refresh tokens', () => {
     client.on('unauthorized', (e) => unauthorized.push(e.code));
     const result = await client.sync();
 
-    expect(result.ok).toBe(true);
+    expect(result.success).toBe(true);
     expect(client.queue.stats().pending).toBe(0);
     expect((await onServer('patients', patient.id))?.data).toMatchObject({ name: 'Amina K.' });
     expect(unauthorized).toEqual([]);
@@ -191,8 +191,8 @@ describe('token session: staying signed in with refresh tokens', () => {
     const fromWorker = await openClient(worker);
     await newPatient(fromTab, 'Amina K.');
     await newPatient(fromWorker, 'Chisomo B.');
-    expect((await fromTab.sync()).ok).toBe(true);
-    expect((await fromWorker.sync()).ok).toBe(true);
+    expect((await fromTab.sync()).success).toBe(true);
+    expect((await fromWorker.sync()).success).toBe(true);
     expect(refreshesSent()).toHaveLength(1);
   });
 
@@ -243,7 +243,7 @@ describe('token session: staying signed in with refresh tokens', () => {
     client.on('unauthorized', (e) => unauthorized.push(e.code));
 
     const result = await client.sync();
-    expect(result.ok).toBe(false);
+    expect(result.success).toBe(false);
     expect(result.error?.code).toBe('UNAUTHORIZED');
     expect(unauthorized).toEqual(['UNAUTHORIZED']);
     expect(client.queue.stats().pending).toBe(1);
@@ -261,7 +261,7 @@ describe('token session: staying signed in with refresh tokens', () => {
 
     // Signed in again: the change goes.
     await tokens.signIn(nurse, password);
-    expect((await client.sync()).ok).toBe(true);
+    expect((await client.sync()).success).toBe(true);
     expect(client.queue.stats().pending).toBe(0);
   });
 
@@ -291,7 +291,7 @@ describe('token session: staying signed in with refresh tokens', () => {
     await expect(counting.getToken()).resolves.toBe(login.token);
     expect(tries).toBe(2); // the refresh, and the same once more at once
     const result = await client.sync();
-    expect(result.ok).toBe(false);
+    expect(result.success).toBe(false);
     expect(result.error?.code).not.toBe('UNAUTHORIZED');
     expect(unauthorized).toEqual([]);
     expect(client.queue.stats().pending).toBe(1);
@@ -299,7 +299,7 @@ describe('token session: staying signed in with refresh tokens', () => {
     expect(storage.value?.refreshToken).toBe(login.refreshToken);
 
     network.mode = 'online';
-    expect((await client.sync()).ok).toBe(true);
+    expect((await client.sync()).success).toBe(true);
     expect(storage.value?.token).not.toBe(login.token);
     expect(await sessionAudit()).toEqual(['refresh ok']);
   });
@@ -323,7 +323,7 @@ describe('token session: staying signed in with refresh tokens', () => {
     expect(storage.value?.token).toBe(token);
     const client = await openClient(tokens);
     await newPatient(client, 'Amina K.');
-    expect((await client.sync()).ok).toBe(true);
+    expect((await client.sync()).success).toBe(true);
 
     // The refresh token saved is the live one: long after the grace it still refreshes.
     clock.ms += 3 * day;
@@ -387,7 +387,7 @@ describe('token session: staying signed in with refresh tokens', () => {
       deviceId: 'tablet-7',
     });
     const patient = await newPatient(client, 'Changed-password patient');
-    expect((await client.sync()).ok).toBe(true);
+    expect((await client.sync()).success).toBe(true);
     expect(unauthorized).toEqual([]);
     const { token } = await createHttpTransport({ url }).login(nurse, 'her very own password');
     const onServerNow = await createHttpTransport({ url, getToken: async () => token }).getRecord(
@@ -417,7 +417,7 @@ describe('token session: staying signed in with refresh tokens', () => {
     expect(await tokens.getToken()).toBe(login.token);
 
     const result = await client.sync();
-    expect(result.ok).toBe(true);
+    expect(result.success).toBe(true);
     expect(unauthorized).toEqual([]);
     expect(client.queue.stats().pending).toBe(0);
     const pushes = network.pushes();
@@ -438,7 +438,7 @@ describe('token session: staying signed in with refresh tokens', () => {
     expect(refreshesSent()).toHaveLength(0);
     const client = await openClient(tokens);
     await newPatient(client, 'Amina K.');
-    expect((await client.sync()).ok).toBe(true);
+    expect((await client.sync()).success).toBe(true);
 
     clock.ms += 6 * minute;
     const next = await tokens.getToken();
@@ -466,7 +466,7 @@ describe('token session: staying signed in with refresh tokens', () => {
     expect(unauthorized).toEqual([]);
     expect(storage.saves).toHaveLength(1);
     network.mode = 'online';
-    expect((await client.sync()).ok).toBe(true);
+    expect((await client.sync()).success).toBe(true);
   });
 });
 

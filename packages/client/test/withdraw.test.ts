@@ -79,7 +79,7 @@ describe('withdrawing a change of the field clinic before it is sent', () => {
     });
     const patients = client.collection('patients');
     const p = await patients.create({ name: 'Amina K.', village: 'Ntcheu' });
-    expect((await client.sync()).ok).toBe(true);
+    expect((await client.sync()).success).toBe(true);
 
     // Offline, the nurse edits the wrong patient's village and phone.
     network.mode = 'offline';
@@ -109,7 +109,7 @@ describe('withdrawing a change of the field clinic before it is sent', () => {
     // Back online, nothing goes: the server keeps the record as it was, and its journal never heard of the edit.
     network.mode = 'online';
     const result = await client.sync();
-    expect(result).toMatchObject({ ok: true, pushed: { sent: 0 } });
+    expect(result).toMatchObject({ success: true, pushed: { sent: 0 } });
     expect(pushedOpIds(network)).not.toContain(edit?.opId);
     expect(await serverRecord(server, 'patients', p.id)).toMatchObject({
       version: 1,
@@ -135,7 +135,7 @@ describe('withdrawing a change of the field clinic before it is sent', () => {
     });
     const patients = client.collection('patients');
     const p = await patients.create({ name: 'Chisomo P.', village: 'Salima' });
-    expect((await client.sync()).ok).toBe(true);
+    expect((await client.sync()).success).toBe(true);
     network.mode = 'offline';
 
     await patients.delete(p.id);
@@ -177,7 +177,7 @@ describe('withdrawing a change of the field clinic before it is sent', () => {
     });
     const patients = client.collection('patients');
     const p = await patients.create({ name: 'Ruth T.' });
-    expect((await client.sync()).ok).toBe(true);
+    expect((await client.sync()).success).toBe(true);
 
     // In flight: the push is on its way.
     await patients.update(p.id, { village: 'Balaka' });
@@ -201,7 +201,7 @@ describe('withdrawing a change of the field clinic before it is sent', () => {
     await patients.update(p.id, { village: 'Zomba' });
     const [lost] = waitingOps(client);
     network.loseNextAnswers(1);
-    expect((await client.sync()).ok).toBe(false);
+    expect((await client.sync()).success).toBe(false);
     expect(client.queue.list().find((o) => o.seq === lost?.seq)).toMatchObject({
       status: 'pending',
       sent: true,
@@ -209,7 +209,7 @@ describe('withdrawing a change of the field clinic before it is sent', () => {
     expect(await refusalOf(client.queue.withdraw([lost?.seq as number]))).toBe('SENT');
     expect((await patients.get(p.id))?.data).toMatchObject({ village: 'Zomba' });
     // The next sync learns it went in, and the device agrees with the server.
-    expect((await client.sync()).ok).toBe(true);
+    expect((await client.sync()).success).toBe(true);
     expect((await serverRecord(server, 'patients', p.id)).data).toMatchObject({ village: 'Zomba' });
     expect(await journal(server, nurse, 'tablet-w3')).toMatchObject({ applied: 3, duplicate: 1 });
   });
@@ -235,7 +235,7 @@ describe('withdrawing a change of the field clinic before it is sent', () => {
     const patients = client.collection('patients');
     const folded = await patients.create({ name: 'Folded' });
     const kept = await patients.create({ name: 'Kept', village: 'Mzuzu' });
-    expect((await client.sync()).ok).toBe(true);
+    expect((await client.sync()).success).toBe(true);
     // Two edits of one record fold at the push (a write of its own); one edit of another is withdrawn.
     await patients.update(folded.id, { village: 'Karonga' });
     await patients.update(folded.id, { phone: '0777' });
@@ -255,7 +255,7 @@ describe('withdrawing a change of the field clinic before it is sent', () => {
     };
     const result = await client.sync();
     expect(await withdrawal).toBe(1);
-    expect(result).toMatchObject({ ok: true, pushed: { sent: 1, applied: 1 } });
+    expect(result).toMatchObject({ success: true, pushed: { sent: 1, applied: 1 } });
     expect(pushedOpIds(network)).not.toContain(withdrawn?.opId);
     expect(client.queue.list().some((o) => o.seq === withdrawn?.seq)).toBe(false);
     expect((await patients.get(kept.id))?.data).toEqual({ name: 'Kept', village: 'Mzuzu' });
@@ -281,7 +281,7 @@ describe('withdrawing a change of the field clinic before it is sent', () => {
     });
     const patients = client.collection('patients');
     const p = await patients.create({ name: 'Mercy B.' });
-    expect((await client.sync()).ok).toBe(true);
+    expect((await client.sync()).success).toBe(true);
 
     // An edit goes; another is made while it is on its way, and stays.
     await patients.update(p.id, { village: 'Dowa' });
@@ -305,10 +305,10 @@ describe('withdrawing a change of the field clinic before it is sent', () => {
     await patients.update(p.id, { notes: 'third visit' });
     const [third] = waitingOps(client);
     network.mode = 'online';
-    expect((await colleague.syncFromServer()).ok).toBe(true);
+    expect((await colleague.syncFromServer()).success).toBe(true);
     await colleague.collection('patients').update(p.id, { phone: '0111' });
-    expect((await colleague.sync()).ok).toBe(true);
-    expect((await client.syncFromServer()).ok).toBe(true);
+    expect((await colleague.sync()).success).toBe(true);
+    expect((await client.syncFromServer()).success).toBe(true);
     expect((await patients.get(p.id))?.data).toEqual({
       name: 'Mercy B.',
       village: 'Dowa',
@@ -334,7 +334,7 @@ describe('withdrawing a change of the field clinic before it is sent', () => {
       });
     let client = await open();
     const p = await client.collection('patients').create({ name: 'Esther N.', village: 'Mangochi' });
-    expect((await client.sync()).ok).toBe(true);
+    expect((await client.sync()).success).toBe(true);
     network.mode = 'offline';
     await client.collection('patients').update(p.id, { village: 'Machinga' });
     const [edit] = waitingOps(client);
@@ -381,7 +381,7 @@ describe('withdrawing a change of the field clinic before it is sent', () => {
       );
     let client = await open();
     const p = await client.collection('patients').create({ name: 'Tiyamike G.', village: 'Nsanje' });
-    expect((await client.sync()).ok).toBe(true);
+    expect((await client.sync()).success).toBe(true);
     network.mode = 'offline';
     await client.collection('patients').update(p.id, { village: 'Chiradzulu' });
     const [edit] = waitingOps(client);
@@ -424,7 +424,7 @@ describe('withdrawing a change of the field clinic before it is sent', () => {
       );
     let client = await open();
     const p = await client.collection('patients').create({ name: 'Kettie Z.', village: 'Likoma' });
-    expect((await client.sync()).ok).toBe(true);
+    expect((await client.sync()).success).toBe(true);
     network.mode = 'offline';
     await client.collection('patients').update(p.id, { village: 'Chizumulu' });
     const [edit] = waitingOps(client);
@@ -561,7 +561,7 @@ describe('withdrawing a record created offline takes the files attached to it', 
       name: 'wound.jpg',
     });
     device.faults.cutAfterChunks = 2;
-    expect((await client.sync()).ok).toBe(false);
+    expect((await client.sync()).success).toBe(false);
     expect(device.faults.chunksSent).toEqual([0, 1]);
     expect(await fileStatus(halfSent.id)).toBe(200);
 
@@ -604,7 +604,7 @@ describe('withdrawing a record created offline takes the files attached to it', 
     // Online: the half upload is deleted on the server, nothing is uploaded, no record is made.
     device.network.mode = 'online';
     const before = device.faults.fileRequests.length;
-    expect(await client.sync()).toMatchObject({ ok: true, pushed: { sent: 0 }, files: { uploaded: 0 } });
+    expect(await client.sync()).toMatchObject({ success: true, pushed: { sent: 0 }, files: { uploaded: 0 } });
     const after = device.faults.fileRequests.slice(before);
     expect(after.every((r) => r.startsWith('DELETE'))).toBe(true);
     expect(after).toContain(`DELETE /v1/files/${halfSent.id}`);
@@ -626,7 +626,7 @@ describe('withdrawing a record created offline takes the files attached to it', 
     device.network.mode = 'offline';
     const patient = await client.collection('patients').create({ name: 'Alinafe C.' });
     // The patient's create gives up on the network; the visit made after it waits for it.
-    expect((await client.sync()).ok).toBe(false);
+    expect((await client.sync()).success).toBe(false);
     const visit = await client.collection('encounters').create({ patientId: patient.id, diagnosis: 'Cut' });
     const cut = await client.files.attach(photo(3 * KiB, 28), {
       collection: 'encounters',
@@ -635,7 +635,7 @@ describe('withdrawing a record created offline takes the files attached to it', 
     });
     device.network.mode = 'online';
     expect(await client.sync()).toMatchObject({
-      ok: true,
+      success: true,
       pushed: { sent: 0, held: 1 },
       files: { uploaded: 0 },
     });
@@ -651,7 +651,7 @@ describe('withdrawing a record created offline takes the files attached to it', 
     expect(await client.queue.withdraw([held?.seq as number])).toBe(1);
     expect(client.files.list()).toEqual([]);
     // "Sync now" sends the patient; nothing of the visit or its photo goes.
-    expect(await client.sync({ manual: true })).toMatchObject({ ok: true, pushed: { applied: 1 } });
+    expect(await client.sync({ manual: true })).toMatchObject({ success: true, pushed: { applied: 1 } });
     expect(uploads(device.faults)).toEqual([]);
     expect(await fileStatus(cut.id)).toBe(404);
     expect(await recordStatus('encounters', visit.id)).toBe(404);
@@ -662,7 +662,7 @@ describe('withdrawing a record created offline takes the files attached to it', 
     const device = tablet();
     const client = await device.open();
     const patient = await client.collection('patients').create({ name: 'Right Person', village: 'Zomba' });
-    expect((await client.sync()).ok).toBe(true);
+    expect((await client.sync()).success).toBe(true);
 
     device.network.mode = 'offline';
     await client.collection('patients').update(patient.id, { village: 'Wrong Village' });
@@ -678,7 +678,7 @@ describe('withdrawing a record created offline takes the files attached to it', 
     expect(client.files.status(scan.id)).toMatchObject({ state: 'waiting', held: true });
 
     device.network.mode = 'online';
-    expect(await client.sync()).toMatchObject({ ok: true, pushed: { sent: 0 }, files: { uploaded: 1 } });
+    expect(await client.sync()).toMatchObject({ success: true, pushed: { sent: 0 }, files: { uploaded: 1 } });
     expect(client.files.status(scan.id)?.state).toBe('synced');
     expect(await fileStatus(scan.id)).toBe(200);
     expect((await serverRecord(server, 'patients', patient.id)).data).toEqual({
@@ -714,7 +714,7 @@ describe('withdrawing a record created offline takes the files attached to it', 
       name: 'ulcer.jpg',
     });
     device.faults.cutAfterChunks = 2;
-    expect((await client.sync()).ok).toBe(false);
+    expect((await client.sync()).success).toBe(false);
     device.faults.cutAfterChunks = Infinity;
     device.network.mode = 'offline';
     await client.collection('patients').create({ name: 'Registered Twice' }, { id: patientId });
@@ -742,7 +742,7 @@ describe('withdrawing a record created offline takes the files attached to it', 
     expect(client.files.list()).toEqual([]);
 
     device.network.mode = 'online';
-    expect(await client.sync()).toMatchObject({ ok: true, files: { uploaded: 0 } });
+    expect(await client.sync()).toMatchObject({ success: true, files: { uploaded: 0 } });
     expect(uploads(device.faults).filter((r) => r.includes(neverSent.id))).toEqual([]);
     expect(device.faults.chunksSent).toEqual([0, 1]);
     expect(await fileStatus(halfSent.id)).toBe(404);
@@ -780,7 +780,10 @@ describe('withdrawing a record created offline takes the files attached to it', 
     expect(client.files.status(file.id)).not.toBeNull();
 
     device.network.mode = 'online';
-    expect(await client.sync()).toMatchObject({ ok: true, files: { uploaded: 0, waiting: 0, failed: 0 } });
+    expect(await client.sync()).toMatchObject({
+      success: true,
+      files: { uploaded: 0, waiting: 0, failed: 0 },
+    });
     expect(client.files.list()).toEqual([]);
     expect(uploads(device.faults)).toEqual([]);
     expect(device.faults.fileRequests).toEqual([`DELETE /v1/files/${file.id}`]);
@@ -807,7 +810,7 @@ describe('withdrawing a change made on top of a refused one', () => {
     const encounters = client.collection('encounters');
     const p = await client.collection('patients').create({ name: 'Tionge' });
     const e = await encounters.create({ patientId: p.id, diagnosis: 'Fever', notes: 'day 1' });
-    expect((await client.sync()).ok).toBe(true);
+    expect((await client.sync()).success).toBe(true);
     // Refused for good: the visit moved to a patient that exists nowhere. It stays on screen.
     await encounters.update(e.id, { patientId: uuidv7(), diagnosis: 'Malaria', notes: 'day 2' });
     expect((await client.sync()).pushed.rejected).toBe(1);

@@ -97,14 +97,14 @@ async function clinic() {
     date: new Date().toISOString().slice(0, 10),
     diagnosis: 'cough',
   });
-  expect((await desk.sync()).ok).toBe(true);
+  expect((await desk.sync()).success).toBe(true);
   return { desk, old, older, recent };
 }
 
 /** A nurse's tablet keeping six months of visits, synced. */
 async function tablet(net = new RecordReads(), extra: Partial<SyncClientOptions> = {}) {
   const signed = await signedIn('nurse@clinic-a.test', net, { recordFilter: recentVisits, ...extra });
-  expect((await signed.client.sync()).ok).toBe(true);
+  expect((await signed.client.sync()).success).toBe(true);
   return signed;
 }
 
@@ -199,7 +199,7 @@ describe('useFetchedRecord', () => {
     expect(view.text()).toBe('on this tablet: malaria, treated, allergic to penicillin (not yet synced)');
 
     // Confirmed, the visit leaves the tablet: the screen shows the server's copy, the change in it.
-    expect(await acting(() => client.sync())).toMatchObject({ ok: true, pushed: { applied: 1 } });
+    expect(await acting(() => client.sync())).toMatchObject({ success: true, pushed: { applied: 1 } });
     expect(await client.collection('encounters').get(old.id)).toBeNull();
     // Never the copy read before the change, as if the change were lost.
     expect(['reading…', 'from the server: malaria, treated, allergic to penicillin']).toContain(view.text());
@@ -209,7 +209,7 @@ describe('useFetchedRecord', () => {
 
     // A colleague's change shows after the next sync that goes well.
     await desk.collection('encounters').update(old.id, { notes: 'allergic to penicillin and sulfa' });
-    expect((await desk.sync()).ok).toBe(true);
+    expect((await desk.sync()).success).toBe(true);
     await acting(() => client.sync());
     expect(await view.settled('from the server: malaria, treated, allergic to penicillin and sulfa')).toBe(
       'from the server: malaria, treated, allergic to penicillin and sulfa',
@@ -226,7 +226,7 @@ describe('useFetchedRecord', () => {
     const none = await shown(client, <Visit id={missing} />);
     expect(await none.settled('no such visit')).toBe('no such visit');
     await desk.collection('encounters').delete(older.id);
-    expect((await desk.sync()).ok).toBe(true);
+    expect((await desk.sync()).success).toBe(true);
     const deleted = await shown(client, <Visit id={older.id} />);
     expect(await deleted.settled('no such visit')).toBe('no such visit');
 
@@ -257,7 +257,7 @@ describe('useFetchedRecord', () => {
     expect(await failing.settled(offline)).toBe(offline);
     await quietly();
     net.failing = false;
-    expect(await acting(() => client.sync())).toMatchObject({ ok: true });
+    expect(await acting(() => client.sync())).toMatchObject({ success: true });
     expect(await failing.settled('no such visit')).toBe('no such visit');
   });
 

@@ -138,7 +138,7 @@ function useServerRead<D extends RecordData>(
       if (back && (asking || last.status === 'unavailable')) ask();
     });
     const stopSync = client.on('sync', (result) => {
-      if (result.ok && rereadAfterSync(last)) ask();
+      if (result.success && rereadAfterSync(last)) ask();
     });
     return () => {
       active = false;

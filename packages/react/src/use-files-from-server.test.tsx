@@ -73,7 +73,7 @@ describe('useFiles with the files other devices attached', () => {
     const { client: nurse } = await tablet('nurse@clinic-a.test');
     const amina = await nurse.collection('patients').create({ name: 'Amina K.' });
     await attach(nurse, amina.id, 'wound.png', 2 * KiB + 10);
-    expect((await nurse.sync()).ok).toBe(true);
+    expect((await nurse.sync()).success).toBe(true);
 
     const { client: doctor, net } = await tablet('admin@clinic-a.test');
     let view: Rendered | undefined;
@@ -87,7 +87,7 @@ describe('useFiles with the files other devices attached', () => {
 
     // The nurse attaches another; the doctor's screen learns of it with the next sync, not before.
     await attach(nurse, amina.id, 'consent.pdf', 500);
-    expect((await nurse.sync()).ok).toBe(true);
+    expect((await nurse.sync()).success).toBe(true);
     await quietly();
     expect(net.lists).toBe(1);
     await acting(() => doctor.sync());
@@ -108,7 +108,7 @@ describe('useFiles with the files other devices attached', () => {
   it("lists a colleague's photo as whole the moment its upload ends, with no sync of its own", async () => {
     const { client: nurse } = await tablet('nurse@clinic-a.test');
     const amina = await nurse.collection('patients').create({ name: 'Amina K.' });
-    expect((await nurse.sync()).ok).toBe(true);
+    expect((await nurse.sync()).success).toBe(true);
 
     // The doctor's tablet keeps the live stream open and has no timed sync.
     const { client: doctor, net } = await tablet('admin@clinic-a.test', new CuttableFetch(), {
@@ -132,7 +132,7 @@ describe('useFiles with the files other devices attached', () => {
     // tablet hears of is the file, whole.
     await attach(nurse, amina.id, 'wound.png', 2 * KiB + 10);
     expect(await acting(() => nurse.sync())).toMatchObject({
-      ok: true,
+      success: true,
       pushed: { sent: 0 },
       files: { uploaded: 1 },
     });
@@ -168,7 +168,7 @@ describe('useFiles with the files other devices attached', () => {
     // Once the view is gone, a notice asks for nothing.
     await acting(async () => hide());
     await attach(nurse, amina.id, 'second look.png', 500);
-    expect(await acting(() => nurse.sync())).toMatchObject({ ok: true, files: { uploaded: 1 } });
+    expect(await acting(() => nurse.sync())).toMatchObject({ success: true, files: { uploaded: 1 } });
     await until(() => false, 500);
     expect(net.lists).toBe(4);
   });
@@ -177,7 +177,7 @@ describe('useFiles with the files other devices attached', () => {
     const { client: nurse } = await tablet('nurse@clinic-a.test');
     const grace = await nurse.collection('patients').create({ name: 'Grace M.' });
     await attach(nurse, grace.id, 'rash.png', 100);
-    expect((await nurse.sync()).ok).toBe(true);
+    expect((await nurse.sync()).success).toBe(true);
 
     const offline = new CuttableFetch();
     offline.reachable = false;
@@ -243,7 +243,10 @@ describe("OfflineIndicator's count of what waits", () => {
 
     net.reachable = true;
     await acting(() => client.network.check());
-    expect(await acting(() => client.sync())).toMatchObject({ ok: true, files: { uploaded: 1, failed: 1 } });
+    expect(await acting(() => client.sync())).toMatchObject({
+      success: true,
+      files: { uploaded: 1, failed: 1 },
+    });
     // The refused photo is not waiting: no sync sends it again (the encounter says why).
     expect(header()).toContain('No changes waiting');
     await attach(client, patient.id, 'second look.png', KiB);

@@ -88,7 +88,7 @@ function useServerFiles(client: SyncClient, record: FilesOf): void {
     };
     ask();
     const stopSync = client.on('sync', (result) => {
-      if (result.ok) ask();
+      if (result.success) ask();
     });
     const stopFiles = client.on('files', askSoon);
     return () => {

@@ -19,7 +19,7 @@ function SyncPanel() {
         {progress ? `, ${progress.phase}` : ''};{' '}
         {lastResult === null
           ? 'never synced'
-          : lastResult.ok
+          : lastResult.success
             ? 'synced'
             : `last sync failed: ${lastResult.error?.code ?? '?'}`}
       </p>

@@ -112,7 +112,7 @@ function syncEngineSource(client: SyncClient): SyncEngineSource {
 function statusOf({ isSyncing, lastResult }: SyncEngineState): SyncStatus {
   if (isSyncing) return 'syncing';
   if (lastResult === null) return 'idle';
-  return lastResult.ok ? 'success' : 'error';
+  return lastResult.success ? 'success' : 'error';
 }
 
 /**

@@ -45,12 +45,12 @@ describe('useSyncQueue: status times and retention', () => {
     expect(view.text()).toBe('1 waiting since 2026-11-22T08:00:00.000Z; 1 listed; last synced never');
 
     now += 60_000;
-    expect((await acting(() => client.sync())).ok).toBe(true);
+    expect((await acting(() => client.sync())).success).toBe(true);
     expect(view.text()).toBe('0 waiting since never; 0 listed; last synced 2026-11-22T08:01:00.000Z');
 
     // A sync with nothing to send changes no op: the view still shows its time.
     now += 60_000;
-    expect((await acting(() => client.sync())).ok).toBe(true);
+    expect((await acting(() => client.sync())).success).toBe(true);
     expect(view.text()).toBe('0 waiting since never; 0 listed; last synced 2026-11-22T08:02:00.000Z');
   });
 });

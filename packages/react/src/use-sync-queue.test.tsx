@@ -44,7 +44,7 @@ describe('useSyncQueue', () => {
     );
 
     const result = await acting(() => client.sync());
-    expect(result.ok).toBe(false);
+    expect(result.success).toBe(false);
     expect(view.text()).toBe(
       '3 pending of 3' +
         'create patients: pending, 1 attempts, NETWORK;' +

@@ -132,7 +132,7 @@ async function syncIfFree(session: WorkerSession): Promise<SyncResult | 'held' |
 
 function settle(result: SyncResult | 'handed-over'): void {
   // A tab took the records over: it syncs as it opens.
-  if (result === 'handed-over' || result.ok || result.error === undefined) return;
+  if (result === 'handed-over' || result.success || result.error === undefined) return;
   // Refused (UNAUTHORIZED): the session could not be renewed, and the token session has stored it
   // without its refresh token, which no context sends again. Another try would be refused alike:
   // the event ends, and the changes wait for the app, which asks for the password. The stored

@@ -84,7 +84,7 @@ const phaseWords: Readonly<Record<SyncProgress['phase'], string | null>> = {
 export function describeSync(result: SyncResult): string {
   const ms = Date.parse(result.finishedAt) - Date.parse(result.startedAt);
   const { sent, applied, conflicts, rejected, held } = result.pushed;
-  const ending = result.ok ? 'finished' : `did not finish (${result.error?.code ?? 'unknown'})`;
+  const ending = result.success ? 'finished' : `did not finish (${result.error?.code ?? 'unknown'})`;
   const scope = result.scope ? ` [${result.scope.collections.join(', ')}]` : '';
   return (
     `sync${scope} ${ending} in ${ms} ms: pushed ${sent} (${applied} applied, ${conflicts} in conflict, ` +

@@ -46,7 +46,8 @@ export interface SyncProgress {
 }
 
 export interface SyncResult {
-  ok: boolean;
+  /** The sync did all it set out to (seed 003's `success`); false with `error` saying why not. */
+  success: boolean;
   pushed: { sent: number; applied: number; conflicts: number; rejected: number; held: number };
   pulled: number;
   /** True once the device holds everything the server had when the pull ended. */
@@ -315,7 +316,7 @@ export class SyncEngine {
     this.stillDoes = { ...wants };
     this.runningOnly = only;
     const result: SyncResult = {
-      ok: true,
+      success: true,
       pushed: { sent: 0, applied: 0, conflicts: 0, rejected: 0, held: 0 },
       pulled: 0,
       upToDate: this.o.db.state.meta[upToDateKey] === true,
@@ -329,7 +330,7 @@ export class SyncEngine {
       try {
         await work(result);
       } catch (err) {
-        result.ok = false;
+        result.success = false;
         result.error = describe(err);
         if (isTransient(err)) this.scheduleRetry();
       } finally {
@@ -365,7 +366,7 @@ export class SyncEngine {
   private async settleEnd(result: SyncResult, whole: boolean): Promise<void> {
     if (this.closed) return;
     const keepMs = this.o.keepCompletedMs ?? Infinity;
-    const good = whole && result.ok;
+    const good = whole && result.success;
     await this.write(() => {
       const retained = retentionBatch(this.o.db.state, this.o.timers.now(), keepMs);
       // Nothing to remove and nothing to record: no write (a failed sync on a device offline for days).
@@ -380,7 +381,7 @@ export class SyncEngine {
   private closedResult(): SyncResult {
     const now = new Date(this.o.timers.now()).toISOString();
     return {
-      ok: false,
+      success: false,
       pushed: { sent: 0, applied: 0, conflicts: 0, rejected: 0, held: 0 },
       pulled: 0,
       upToDate: this.o.db.state.meta[upToDateKey] === true,

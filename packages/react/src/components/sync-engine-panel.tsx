@@ -68,7 +68,7 @@ function LastResult({ result, pressRefused }: { result: SyncResult | null; press
   const { pushed } = result;
   return (
     <>
-      {result.ok ? (
+      {result.success ? (
         <p>Last sync: succeeded.</p>
       ) : (
         <p style={alert}>Last sync: failed: {result.error?.message ?? 'unknown error'}</p>
@@ -110,7 +110,7 @@ export function SyncEnginePanel({ className, title = 'Sync', conflicts = false }
     const refuse = (message: string) => setPressRefused({ over, message, nth: (refusals.current += 1) });
     sync({ manual: true }).then(
       (result) => {
-        if (!result.ok && client.lastResult !== result) refuse(result.error?.message ?? 'unknown error');
+        if (!result.success && client.lastResult !== result) refuse(result.error?.message ?? 'unknown error');
       },
       (err: unknown) => refuse(err instanceof Error ? err.message : String(err)),
     );
