@@ -53,6 +53,36 @@ describe('the client as an application sees it', () => {
     expect(client.lastResult?.pushed.applied).toBe(10);
   });
 
+  it("measures a sync's duration from its start to its finish, and never below 0 when the clock is set back", async () => {
+    const network = new TestNetwork();
+    const timers = new ManualTimers();
+    const client = await openClient(server, 'nurse@clinic-a.test', memoryStore(), network, { timers });
+    await client.collection('patients').create({ name: 'Timed' });
+    const push = network.holdNext('/v1/sync/push');
+    const running = client.sync();
+    await push.reached;
+    await timers.advance(1_500);
+    push.release();
+    const result = await running;
+    expect(result).toMatchObject({ success: true, pushed: { applied: 1 }, duration: 1_500 });
+    expect(result.duration).toBe(Date.parse(result.finishedAt) - Date.parse(result.startedAt));
+
+    // The tablet's clock put back an hour while a sync ran: its finish reads before its start.
+    let now = timers.now();
+    const setBack = await openClient(server, 'nurse@clinic-a.test', memoryStore(), network, {
+      deviceId: 'tablet-8',
+      timers: { now: () => now, setTimeout: () => null, clearTimeout: () => undefined },
+    });
+    const pull = network.holdNext('/v1/sync/pull');
+    const again = setBack.sync();
+    await pull.reached;
+    now -= 3_600_000;
+    pull.release();
+    const late = await again;
+    expect(Date.parse(late.finishedAt)).toBeLessThan(Date.parse(late.startedAt));
+    expect(late).toMatchObject({ success: true, duration: 0 });
+  });
+
   it('refuses on the device data the server could never take, and queues nothing of it', async () => {
     const client = await openClient(server, 'nurse@clinic-a.test', memoryStore(), new TestNetwork());
     let deep: Record<string, unknown> = { leaf: 'x' };

@@ -82,12 +82,11 @@ const phaseWords: Readonly<Record<SyncProgress['phase'], string | null>> = {
 
 /** "sync finished in 120 ms: pushed 3 (3 applied, ...), pulled 5, up to date; files uploaded 1, 0 waiting". */
 export function describeSync(result: SyncResult): string {
-  const ms = Date.parse(result.finishedAt) - Date.parse(result.startedAt);
   const { sent, applied, conflicts, rejected, held } = result.pushed;
   const ending = result.success ? 'finished' : `did not finish (${result.error?.code ?? 'unknown'})`;
   const scope = result.scope ? ` [${result.scope.collections.join(', ')}]` : '';
   return (
-    `sync${scope} ${ending} in ${ms} ms: pushed ${sent} (${applied} applied, ${conflicts} in conflict, ` +
+    `sync${scope} ${ending} in ${result.duration} ms: pushed ${sent} (${applied} applied, ${conflicts} in conflict, ` +
     `${rejected} refused, ${held} held back), pulled ${result.pulled}` +
     `${result.upToDate ? ', up to date' : ''}; files uploaded ${result.files.uploaded}, ` +
     `${result.files.waiting} waiting, ${result.files.failed} stopped`

@@ -58,6 +58,11 @@ export interface SyncResult {
   startedAt: string;
   finishedAt: string;
   /**
+   * Milliseconds from `startedAt` to `finishedAt` (seed 003's `duration`), by the device's clock:
+   * 0 if the clock was set back while the sync ran.
+   */
+  duration: number;
+  /**
    * Set when the sync was asked for named collections only (`sync({ collections })`): which, what
    * went with them, what was not pulled. Absent for a whole sync, also one such a call joined.
    */
@@ -315,14 +320,16 @@ export class SyncEngine {
     }
     this.stillDoes = { ...wants };
     this.runningOnly = only;
+    const startMs = this.o.timers.now();
     const result: SyncResult = {
       success: true,
       pushed: { sent: 0, applied: 0, conflicts: 0, rejected: 0, held: 0 },
       pulled: 0,
       upToDate: this.o.db.state.meta[upToDateKey] === true,
       files: { uploaded: 0, ...this.fileCounts() },
-      startedAt: new Date(this.o.timers.now()).toISOString(),
+      startedAt: new Date(startMs).toISOString(),
       finishedAt: '',
+      duration: 0,
     };
     let run: Promise<SyncResult> | null = null;
     run = (async () => {
@@ -334,7 +341,9 @@ export class SyncEngine {
         result.error = describe(err);
         if (isTransient(err)) this.scheduleRetry();
       } finally {
-        result.finishedAt = new Date(this.o.timers.now()).toISOString();
+        const endMs = this.o.timers.now();
+        result.finishedAt = new Date(endMs).toISOString();
+        result.duration = Math.max(0, endMs - startMs);
         result.upToDate = this.o.db.state.meta[upToDateKey] === true;
         result.files = { uploaded: result.files.uploaded, ...this.fileCounts() };
       }
@@ -389,6 +398,7 @@ export class SyncEngine {
       error: describe(new ClientClosedError()),
       startedAt: now,
       finishedAt: now,
+      duration: 0,
     };
   }
 
