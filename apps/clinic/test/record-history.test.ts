@@ -1,7 +1,7 @@
 // One record's history in the clinic's audit log (decision 0035): an administrator opens a patient
-// the nurse registered and then edited, follows "Audit log of this patient" and sees those two
-// changes only, after a reload too, and saves them as a CSV file holding exactly those rows and
-// nothing the patient's record says. A clinician, whom the server refuses the log, has no such link.
+// the nurse registered, edited and saw for a visit, follows "Audit log of this patient" and sees
+// those three changes only (the visit's too), after a reload too, and saves them as a CSV file
+// holding exactly those rows and nothing the patient's record says. A clinician, whom the server refuses the log, has no such link.
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import type { Page } from 'playwright-core';
@@ -30,6 +30,10 @@ describe.runIf(chromiumAvailable())("a record's history in the clinic app's audi
     await details.getByLabel('Village').fill('Mzuzu');
     await details.getByRole('button', { name: 'Save' }).click();
     await details.getByText('Saved on this device').waitFor();
+    // A visit of hers: a record of its own that names her, in her history too.
+    await nurse.page.getByRole('button', { name: 'New encounter' }).click();
+    await nurse.page.getByLabel('Diagnosis').fill('Malaria');
+    await nurse.page.getByRole('button', { name: 'Save encounter' }).click();
     await syncNow(nurse.page);
 
     const admin = await suite.device('admin@clinic-a.test', { acceptDownloads: true });
@@ -37,7 +41,7 @@ describe.runIf(chromiumAvailable())("a record's history in the clinic app's audi
     await admin.page.getByRole('heading', { level: 1, name: 'Chikondi History' }).waitFor();
     await admin.page.getByRole('link', { name: 'Audit log of this patient' }).click();
     await admin.page.getByRole('heading', { level: 1, name: 'Audit log' }).waitFor();
-    expect(new URL(admin.page.url()).search).toBe(`?collection=patients&record=${id}`);
+    expect(new URL(admin.page.url()).search).toBe(`?collection=patients&record=${id}&related=yes`);
 
     const table = admin.page.getByRole('table', { name: 'Audit events' });
     const rows = table.locator('tbody tr');
@@ -48,9 +52,14 @@ describe.runIf(chromiumAvailable())("a record's history in the clinic app's audi
         trs.map((tr) => [1, 3, 4].map((i) => tr.children[i]?.textContent ?? '').join(' | ')),
       ),
     });
+    await expect.poll(async () => (await shown()).rows.length).toBe(3);
+    // The visit's id, as the table shows it: the admin's tablet names it, not the test.
+    const visitId = ((await rows.first().textContent()) ?? '').match(/New visit (\S+)/)?.[1] ?? '';
+    expect(visitId).toMatch(/^[0-9a-f-]{36}$/);
     const expected = {
-      whose: `History of one record: the patient Chikondi History ${id}. Every record`,
+      whose: `History of one record: the patient Chikondi History ${id}. With the record that names it (visits, notes, prescriptions, forms). Every record`,
       rows: [
+        `nurse@clinic-a.test | Change applied | New visit ${visitId}`,
         `nurse@clinic-a.test | Change applied | Edit of patient ${id}`,
         `nurse@clinic-a.test | Change applied | New patient ${id}`,
       ],
@@ -73,7 +82,7 @@ describe.runIf(chromiumAvailable())("a record's history in the clinic app's audi
       admin.page.getByRole('button', { name: 'Save as CSV' }).click(),
     ]);
     expect(download.suggestedFilename()).toMatch(/^outpost-audit-clinic-a-\d{4}-\d{2}-\d{2}\.csv$/);
-    await admin.page.getByText(`Saved 2 events in ${download.suggestedFilename()}.`).waitFor();
+    await admin.page.getByText(`Saved 3 events in ${download.suggestedFilename()}.`).waitFor();
     const text = readFileSync(await download.path(), 'utf8');
     expect(text.startsWith('\uFEFF')).toBe(true);
     // No cell here needs quoting (times, emails, device ids, words without commas): a plain split reads it.
@@ -95,11 +104,19 @@ describe.runIf(chromiumAvailable())("a record's history in the clinic app's audi
       .evaluateAll((ts) => ts.map((t) => t.getAttribute('datetime')));
     const devices = await rows.evaluateAll((trs) => trs.map((tr) => tr.children[2]?.textContent ?? ''));
     expect(cells).toEqual([
-      [times[0], 'nurse@clinic-a.test', devices[0], 'Change applied', 'Edit of patient', id, 'applied'],
-      [times[1], 'nurse@clinic-a.test', devices[1], 'Change applied', 'New patient', id, 'applied'],
+      [times[0], 'nurse@clinic-a.test', devices[0], 'Change applied', 'New visit', visitId, 'applied'],
+      [times[1], 'nurse@clinic-a.test', devices[1], 'Change applied', 'Edit of patient', id, 'applied'],
+      [times[2], 'nurse@clinic-a.test', devices[2], 'Change applied', 'New patient', id, 'applied'],
     ]);
     // Who did what to which record: never what the record says.
-    for (const typed of ['Chikondi', 'History', 'Mzuzu', otherId]) expect(text).not.toContain(typed);
+    for (const typed of ['Chikondi', 'History', 'Mzuzu', 'Malaria', otherId])
+      expect(text).not.toContain(typed);
+
+    // Her own record alone, without the records that name her.
+    await filters.getByLabel(/^With the records that name it/).uncheck();
+    await filters.getByRole('button', { name: 'Show' }).click();
+    await expect.poll(async () => (await shown()).rows).toEqual(expected.rows.slice(1));
+    expect(new URL(admin.page.url()).search).toBe(`?collection=patients&record=${id}`);
 
     // Clearing the record shows everything again, the other patient too.
     await admin.page.getByRole('button', { name: 'Every record' }).click();

@@ -1,7 +1,7 @@
 import { useEffect, useMemo, useRef, useState } from 'react';
 import type { FormEvent } from 'react';
 import { auditResponseSchema } from '@outpost/core';
-import type { AuditLogEvent } from '@outpost/core';
+import type { AuditLogEvent, AuditResponse } from '@outpost/core';
 import type { TokenSession } from '@outpost/client';
 import { useNetworkStatus, useRecord } from '@outpost/react';
 import type { Patient } from '../records';
@@ -44,8 +44,19 @@ interface Filters {
   collection: string;
   /** One record's id; '' for any. */
   record: string;
+  /** 'yes': with `record`, the records that name it too (a patient's visits, notes and forms). */
+  related: string;
 }
-const noFilters: Filters = { person: '', device: '', what: '', from: '', to: '', collection: '', record: '' };
+const noFilters: Filters = {
+  person: '',
+  device: '',
+  what: '',
+  from: '',
+  to: '',
+  collection: '',
+  record: '',
+  related: '',
+};
 
 /** The address's name of each filter: `/audit?collection=patients&record=…` opens one record's history. */
 const addressNames: Readonly<Record<keyof Filters, string>> = {
@@ -56,6 +67,7 @@ const addressNames: Readonly<Record<keyof Filters, string>> = {
   to: 'to',
   collection: 'collection',
   record: 'record',
+  related: 'related',
 };
 
 /** Whether `text` is a day that exists, YYYY-MM-DD (a date field's value): 2026-02-30 is none. */
@@ -79,8 +91,13 @@ function filtersOf(query: string): Filters {
     to: isDay(read('to')) ? read('to') : '',
     collection: read('collection'),
     record: read('record'),
+    related: read('related') === 'yes' ? 'yes' : '',
   };
 }
+
+/** Whether the filters ask for a record's history with the records that name it. */
+const withRelated = (filters: Filters) =>
+  filters.related === 'yes' && filters.collection !== '' && filters.record !== '';
 
 /** The page's address for `filters`: `/audit` with the filters set, so a reload or a link shows the same. */
 function addressOf(filters: Filters): string {
@@ -109,6 +126,7 @@ function queryOf(filters: Filters, cursor: string | null, limit?: number): strin
   }
   if (filters.collection !== '') params.set('collection', filters.collection);
   if (filters.record !== '') params.set('recordId', filters.record);
+  if (withRelated(filters)) params.set('related', 'true');
   if (cursor !== null) params.set('cursor', cursor);
   if (limit !== undefined) params.set('limit', String(limit));
   return params.toString();
@@ -117,6 +135,8 @@ function queryOf(filters: Filters, cursor: string | null, limit?: number): strin
 interface Listing {
   events: AuditLogEvent[];
   nextCursor: string | null;
+  /** With `related`: how many records the history covers, and whether there were more. */
+  related: AuditResponse['related'];
 }
 
 /** Where "Save as CSV" stands. */
@@ -175,6 +195,7 @@ export function AuditPage({ tokens, clinic }: { tokens: TokenSession; clinic: st
       setListing((shown) => ({
         events: cursor === null || shown === null ? page.events : [...shown.events, ...page.events],
         nextCursor: page.nextCursor,
+        related: page.related,
       }));
       setError(null);
     } catch (err) {
@@ -235,10 +256,11 @@ export function AuditPage({ tokens, clinic }: { tokens: TokenSession; clinic: st
       {filters.collection !== '' || filters.record !== '' ? (
         <p className="record-filter">
           <RecordWords collection={filters.collection} id={filters.record} />{' '}
+          {withRelated(filters) ? <RelatedWords related={listing?.related} /> : null}{' '}
           <button
             type="button"
             className="link-button"
-            onClick={() => apply({ ...filters, collection: '', record: '' })}
+            onClick={() => apply({ ...filters, collection: '', record: '', related: '' })}
           >
             Every record
           </button>
@@ -288,6 +310,15 @@ export function AuditPage({ tokens, clinic }: { tokens: TokenSession; clinic: st
           <label>
             Record id
             <input {...field('record')} maxLength={128} />
+          </label>
+          <label className="checkbox">
+            <input
+              type="checkbox"
+              name="related"
+              checked={draft.related === 'yes'}
+              onChange={(e) => setDraft((d) => ({ ...d, related: e.target.checked ? 'yes' : '' }))}
+            />
+            With the records that name it (a patient&rsquo;s visits, notes, prescriptions, forms)
           </label>
         </div>
         <div className="buttons">
@@ -400,6 +431,30 @@ function RecordWords({ collection, id }: { collection: string; id: string }) {
   return (
     <>
       History of one record: the {kindOf(collection === '' ? null : collection)} <code>{id}</code>.
+    </>
+  );
+}
+
+/**
+ * What a record's history with its related records covers, once the server said: "With the 5
+ * records that name it." A history of more than the server gathers says it is cut short.
+ */
+function RelatedWords({ related }: { related: AuditResponse['related'] | undefined }) {
+  if (related === undefined) return <>With the records that name it.</>;
+  const others = related.records - 1;
+  if (related.truncated)
+    return (
+      <>
+        More records name it than the server gathers at once: the events of the first{' '}
+        {others.toLocaleString()} are listed.
+      </>
+    );
+  return others === 0 ? (
+    <>No other record names it.</>
+  ) : (
+    <>
+      With the {others === 1 ? 'record that names' : `${others.toLocaleString()} records that name`} it
+      (visits, notes, prescriptions, forms).
     </>
   );
 }

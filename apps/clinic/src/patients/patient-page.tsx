@@ -37,10 +37,11 @@ export function PatientPage({ id, session }: { id: string; session: Session }) {
       ) : (
         <p className="muted">Synced, version {patient.version}</p>
       )}
-      {/* Administrators read the audit log (a clinician's request for it is refused): who changed this record. */}
+      {/* Administrators read the audit log (a clinician's request for it is refused): who changed
+          this patient's record, visits, notes, prescriptions and forms. */}
       {isAdmin(session) ? (
         <p>
-          <Link href={`/audit?collection=patients&record=${encodeURIComponent(patient.id)}`}>
+          <Link href={`/audit?collection=patients&record=${encodeURIComponent(patient.id)}&related=yes`}>
             Audit log of this patient
           </Link>
         </p>

@@ -73,6 +73,14 @@ export const auditQuerySchema = z
     action: auditActionsFilterSchema.optional(),
     collection: z.string().min(1).max(64).optional(),
     recordId: z.string().min(1).max(128).optional(),
+    /**
+     * With `collection` and `recordId`: that record's history with every record that names it
+     * through the schema's references, and so on (a patient's visits, their notes and files).
+     */
+    related: z
+      .enum(['true', 'false'], { message: '`related` must be true or false' })
+      .transform((v) => v === 'true')
+      .optional(),
     from: auditTimeSchema.optional(),
     to: auditTimeSchema.optional(),
     limit: z.coerce.number().int().min(1).max(1000).default(100),
@@ -82,6 +90,10 @@ export const auditQuerySchema = z
   .refine((q) => q.from === undefined || q.to === undefined || q.from <= q.to, {
     message: '`from` must not be after `to`',
     path: ['from'],
+  })
+  .refine((q) => q.related !== true || (q.collection !== undefined && q.recordId !== undefined), {
+    message: '`related` needs the record: `collection` and `recordId`',
+    path: ['related'],
   });
 export type AuditQuery = z.infer<typeof auditQuerySchema>;
 
@@ -125,5 +137,10 @@ export const auditResponseSchema = z.object({
   events: z.array(auditEventSchema),
   /** Send as `cursor` for the next, older page; null when there is none. */
   nextCursor: z.string().nullable(),
+  /**
+   * With `related=true`: how many records the history covers, the one asked for included, and
+   * whether there were more than the server gathers (5000), whose events are then not all listed.
+   */
+  related: z.object({ records: z.number().int(), truncated: z.boolean() }).optional(),
 });
 export type AuditResponse = z.infer<typeof auditResponseSchema>;

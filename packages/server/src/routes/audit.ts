@@ -59,14 +59,23 @@ export async function auditRoutes(app: FastifyInstance, { jwtSecret }: AuditRout
       userId = user.id;
     }
 
+    // A record with those that name it (a patient's visits and notes): the schema's references.
+    const related =
+      query.related === true && query.collection !== undefined && query.recordId !== undefined
+        ? await store.relatedRecords(auth.tenant, app.outpost.schemaFor(auth.tenant), {
+            collection: query.collection,
+            id: query.recordId,
+          })
+        : null;
     const page = await store.listAudit(
       auth.tenant,
       {
         userId,
         deviceId: query.deviceId,
         actions: query.action,
-        collection: query.collection,
-        recordId: query.recordId,
+        ...(related === null
+          ? { collection: query.collection, recordId: query.recordId }
+          : { records: related.records }),
         from: query.from,
         to: query.to,
       },
@@ -90,6 +99,12 @@ export async function auditRoutes(app: FastifyInstance, { jwtSecret }: AuditRout
               : { at: last.at, source: 'event', seq: last.seq ?? 0 },
           )
         : null;
-    return { events: shown.map((e) => toWireEvent(e, emails)), nextCursor };
+    return {
+      events: shown.map((e) => toWireEvent(e, emails)),
+      nextCursor,
+      ...(related !== null
+        ? { related: { records: related.records.length, truncated: related.truncated } }
+        : {}),
+    };
   });
 }

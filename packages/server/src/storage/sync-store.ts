@@ -12,6 +12,7 @@ import type {
   RecordState,
   PushResult,
   RecordData,
+  Schema,
 } from '@outpost/core';
 import type { Database, DatabaseKind } from './database';
 import { CachedInserts } from './cached-inserts';
@@ -19,6 +20,8 @@ import { ReadScopes } from './read-scopes';
 import { RefreshTokenStore } from './refresh-tokens';
 import { TenantSettingsStore } from './tenant-settings';
 import { PeopleStore } from './people';
+import { anyOfRecords, relatedRecords } from './related-records';
+import type { RecordKey } from './related-records';
 import { recentDeviceOps } from './device-health';
 import type { RecentDeviceOps } from './device-health';
 import { changesChannel, decodeNotice, encodeNotice } from './change-notices';
@@ -201,6 +204,8 @@ export interface AuditFilter {
   actions?: readonly AuditAction[];
   collection?: string;
   recordId?: string;
+  /** Any of these records (a record and those related to it: related-records.ts). */
+  records?: readonly RecordKey[];
   /** Inclusive: ISO text in UTC, as stored. */
   from?: string;
   /** Exclusive. */
@@ -1177,6 +1182,15 @@ export class SyncStore {
     return this.database.kind;
   }
 
+  /** A record and the records that name it, transitively, for its audit history (related-records.ts). */
+  relatedRecords(
+    tenant: string,
+    schema: Schema,
+    root: RecordKey,
+  ): Promise<{ records: RecordKey[]; truncated: boolean }> {
+    return relatedRecords(this.database.db, this.database.kind, tenant, schema, root);
+  }
+
   /**
    * Runs `fn` in a transaction that holds the tenant's position lock.
    *
@@ -1596,6 +1610,7 @@ export class SyncStore {
       if (eventActions !== undefined) query = query.where('action', 'in', [...eventActions]);
       if (filter.collection !== undefined) query = query.where('collection', '=', filter.collection);
       if (filter.recordId !== undefined) query = query.where('record_id', '=', filter.recordId);
+      if (filter.records !== undefined) query = query.where(anyOfRecords(filter.records));
       if (filter.from !== undefined) query = query.where('at', '>=', filter.from);
       if (filter.to !== undefined) query = query.where('at', '<', filter.to);
       if (before?.source === 'event')
@@ -1628,6 +1643,7 @@ export class SyncStore {
       if (filter.deviceId !== undefined) query = query.where('device_id', '=', filter.deviceId);
       if (filter.collection !== undefined) query = query.where('collection', '=', filter.collection);
       if (filter.recordId !== undefined) query = query.where('record_id', '=', filter.recordId);
+      if (filter.records !== undefined) query = query.where(anyOfRecords(filter.records));
       if (filter.from !== undefined) query = query.where('received_at', '>=', filter.from);
       if (filter.to !== undefined) query = query.where('received_at', '<', filter.to);
       if (before?.source === 'op')

@@ -496,6 +496,8 @@ export const routeCatalog: RouteCase[] = [
           },
         },
         { query: { email: 'nurse@clinic-a.test', limit: '2' } },
+        // A patient's history with their visits and notes.
+        { query: { collection: 'patients', recordId: w.patientId, related: 'true', limit: '5' } },
         { query: {} },
       ],
     },
