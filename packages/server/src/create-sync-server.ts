@@ -25,6 +25,7 @@ import { pushRoutes } from './routes/push';
 import { pullRoutes } from './routes/pull';
 import { statusRoutes } from './routes/status';
 import { alertThresholdsRoutes } from './routes/alert-thresholds';
+import { clinicSettingsRoutes } from './routes/clinic-settings';
 import { peopleRoutes } from './routes/people';
 import { schemaRoutes } from './routes/schema';
 import { recordRoutes } from './routes/records';
@@ -98,8 +99,8 @@ export interface SyncServerOptions {
    */
   hub?: HubOptions;
   /**
-   * Roles that may read /v1/sync/stats and /v1/audit, set the clinic's alert thresholds and manage
-   * its people (/v1/admin/users). Default ['admin'].
+   * Roles that may read /v1/sync/stats and /v1/audit, set the clinic's alert thresholds and screen
+   * lock and manage its people (/v1/admin/users). Default ['admin'].
    */
   adminRoles?: readonly string[];
   /** Seed 000's queue: how often the server retries due FAILED items itself, and how many attempts an item gets. */
@@ -416,6 +417,7 @@ export async function createSyncServer(options: SyncServerOptions): Promise<Fast
   await app.register(liveRoutes, options.live ?? {});
   await app.register(statusRoutes);
   await app.register(alertThresholdsRoutes);
+  await app.register(clinicSettingsRoutes);
   await app.register(peopleRoutes);
   await app.register(schemaRoutes);
   await app.register(recordRoutes);

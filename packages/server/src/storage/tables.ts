@@ -337,7 +337,7 @@ export interface Tables {
   /** A clinic's own settings, by name (migration 0019); no row is the defaults. */
   tenant_settings: {
     tenant: string;
-    /** What the setting is: `alert-thresholds` (decision 0042). */
+    /** What the setting is: `alert-thresholds` (decision 0042), `screen-lock` (decision 0048). */
     name: string;
     /** JSON of the value, checked by the route that sets it. */
     value: string;

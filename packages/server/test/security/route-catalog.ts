@@ -413,6 +413,40 @@ export const routeCatalog: RouteCase[] = [
   },
   {
     method: 'GET',
+    url: '/v1/clinic-settings',
+    fuzz: { as: 'nurse', examples: () => [{}, { query: { unexpected: 'x' } }] },
+    matrix: {
+      request: () => ({}),
+      // Another clinic's caller reads its own settings, never clinic-a's.
+      otherTenant: 'own-only',
+      // Every signed-in person of the clinic: each tablet must apply the screen lock.
+      lacking: {
+        caller: 'visitor',
+        permission: 'none: the settings every device of the clinic applies, no record',
+        expect: 'own-only',
+      },
+    },
+  },
+  {
+    method: 'PUT',
+    url: '/v1/admin/screen-lock',
+    fuzz: {
+      as: 'admin',
+      examples: () => [
+        { body: { screenLock: { afterMinutes: 2 } } },
+        { body: { screenLock: { afterMinutes: null } } },
+        { body: { screenLock: null } },
+      ],
+    },
+    matrix: {
+      request: () => ({ body: { screenLock: { afterMinutes: 1 } } }),
+      // Another clinic's administrator sets its own screen lock: clinic-a's stays as it was.
+      otherTenant: 'own-only',
+      lacking: { caller: 'clinician', permission: 'an administrator role', expect: 'forbidden' },
+    },
+  },
+  {
+    method: 'GET',
     url: '/v1/admin/users',
     fuzz: { as: 'admin', examples: () => [{}] },
     matrix: {
