@@ -16,6 +16,8 @@ import {
 } from './session';
 import type { Session } from './session';
 import { ChoosePasswordPage } from './choose-password';
+import { markActivity } from './idle-time';
+import { ScreenLock } from './screen-lock';
 import { Shell } from './shell';
 import { SignInPage } from './sign-in-page';
 
@@ -105,9 +107,15 @@ export function App() {
   // The tokens leave the tablet first, then who is signed in (the other tabs follow), then this
   // tab's screen and client; the server is told after.
   const onSignOut = () => void signOut(() => setSession(null));
-  if (session === null || tokens === null) return <SignInPage onSignedIn={setSession} />;
+  // Typing a password is using the device: the screen lock counts from here, not from whatever the
+  // person before left behind (decision 0048).
+  const signedIn = (next: Session) => {
+    markActivity();
+    setSession(next);
+  };
+  if (session === null || tokens === null) return <SignInPage onSignedIn={signedIn} />;
   if (session.passwordChangeDue)
-    return <ChoosePasswordPage session={session} onChanged={setSession} onSignOut={onSignOut} />;
+    return <ChoosePasswordPage session={session} onChanged={signedIn} onSignOut={onSignOut} />;
   if (error !== null)
     return (
       <main>
@@ -138,16 +146,14 @@ export function App() {
         )}
       </main>
     );
+  const onSignedInAgain = (renewed: Session) =>
+    setSession((was) => (was !== null && sameIdentity(was, renewed) ? was : renewed));
   return (
     <SyncClientProvider client={client}>
-      <Shell
-        session={session}
-        tokens={tokens}
-        onSignedInAgain={(renewed) =>
-          setSession((was) => (was !== null && sameIdentity(was, renewed) ? was : renewed))
-        }
-        onSignOut={onSignOut}
-      />
+      {/* Locked after a while without use; the screens stay mounted under it, typing and all. */}
+      <ScreenLock session={session} tokens={tokens} onSignedInAgain={onSignedInAgain} onSignOut={onSignOut}>
+        <Shell session={session} tokens={tokens} onSignedInAgain={onSignedInAgain} onSignOut={onSignOut} />
+      </ScreenLock>
     </SyncClientProvider>
   );
 }

@@ -102,15 +102,34 @@ export type OfflineCheck =
   | { ok: false; reason: 'unknown' }
   | { ok: false; reason: 'wrong-password'; triesLeft: number };
 
+/**
+ * Whether this device can check `email`'s password itself now: it keeps a verifier made in the
+ * last 30 days, not used up by wrong passwords. Nothing is changed: the screen lock asks, to say
+ * before anything is typed that unlocking needs the network (decision 0048).
+ */
+export async function canCheckOffline(email: string, now = Date.now()): Promise<boolean> {
+  const stored = await verifierOf(keyOf(email));
+  return stored !== undefined && fresh(stored, now);
+}
+
+async function verifierOf(key: string): Promise<Verifier | undefined> {
+  const stored = (await inTransaction<unknown>('readonly', (table) => table.get(key))) as
+    Verifier | undefined;
+  return stored === undefined || typeof stored.hash !== 'string' ? undefined : stored;
+}
+
+/** Made in the last 30 days. A clock set back shows a negative age: as untrustworthy as an old one. */
+function fresh(verifier: Verifier, now: number): boolean {
+  const age = now - Date.parse(verifier.signedInAt);
+  return age >= 0 && age <= maxAgeMs;
+}
+
 /** Checks `password` for `email` against the verifier this device keeps, with no network. */
 export async function checkOffline(email: string, password: string, now = Date.now()): Promise<OfflineCheck> {
   const key = keyOf(email);
-  const stored = (await inTransaction<unknown>('readonly', (table) => table.get(key))) as
-    Verifier | undefined;
-  if (stored === undefined || typeof stored.hash !== 'string') return { ok: false, reason: 'unknown' };
-  const age = now - Date.parse(stored.signedInAt);
-  // A clock set back shows a negative age: as untrustworthy as an old one.
-  if (!(age >= 0 && age <= maxAgeMs)) {
+  const stored = await verifierOf(key);
+  if (stored === undefined) return { ok: false, reason: 'unknown' };
+  if (!fresh(stored, now)) {
     await forget(key);
     return { ok: false, reason: 'unknown' };
   }
