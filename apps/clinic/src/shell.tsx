@@ -123,7 +123,7 @@ function page(
     case 'audit':
       return <AuditPage tokens={tokens} clinic={session.tenant} />;
     case 'people':
-      return <PeoplePage tokens={tokens} canManage={isAdmin(session)} />;
+      return <PeoplePage tokens={tokens} canManage={isAdmin(session)} clinic={session.tenant} />;
     case 'sync':
       return (
         <section aria-labelledby="sync-heading">

@@ -14,6 +14,7 @@ import {
   setNetwork,
   signIn,
   statusText,
+  syncNow,
 } from './clinic-fixture';
 
 describe.runIf(chromiumAvailable())('the clinic app locking itself after a while without use', () => {
@@ -163,4 +164,96 @@ describe.runIf(chromiumAvailable())('the clinic app locking itself after a while
       await context.close();
     }
   });
+
+  it('an administrator sets 2 minutes, then never: a tablet follows from its next sync; a clinician has no form', async () => {
+    const adminContext = await suite.browser.newContext();
+    const { context: nurseContext, page: nurse } = await tabletWithClock('nurse@clinic-a.test');
+    try {
+      const admin = await adminContext.newPage();
+      await signIn(admin, suite.clinic.url, 'admin@clinic-a.test');
+      await admin.getByRole('link', { name: 'People' }).click();
+      const section = admin.getByRole('region', { name: 'Screen lock' });
+      await section
+        .getByText('Tablets lock after 10 minutes without use (the default).', { exact: true })
+        .waitFor();
+      const form = section.getByRole('form', { name: 'Change the screen lock' });
+      const minutes = form.getByLabel('Minutes without use');
+      expect(await minutes.inputValue()).toBe('10');
+
+      // The server judges the minutes, and its refusal is shown in its words.
+      await minutes.fill('0');
+      await form.getByRole('button', { name: 'Save' }).click();
+      await form.getByText('Not saved: the screen lock must be at least 1 minute').waitFor();
+      await minutes.fill('2');
+      await form.getByRole('button', { name: 'Save' }).click();
+      await form
+        .getByText(/^Saved\. Tablets lock after 2 minutes without use, set by admin@clinic-a\.test/)
+        .waitFor();
+      await section
+        .getByText(/^Tablets lock after 2 minutes without use, set by admin@clinic-a\.test on .+ UTC\.$/)
+        .waitFor();
+      await screenshot(admin, 'people-screen-lock');
+
+      // The nurse's tablet learns it at its next sync, and locks two minutes after her last touch.
+      await nurse.getByRole('link', { name: 'Patients' }).click();
+      await syncNow(nurse);
+      await expect.poll(() => keptMinutes(nurse)).toBe(2);
+      await nurse.clock.fastForward('01:30');
+      await staysOpen(nurse);
+      await nurse.clock.fastForward('00:40');
+      await lockOf(nurse).waitFor();
+
+      // Never: a tablet kept by one person. The locked tablet goes on syncing (every minute) and
+      // learns it, but stays locked until her password.
+      await form.getByLabel('Never lock').check();
+      await form.getByRole('button', { name: 'Save' }).click();
+      await section.getByText(/^Tablets never lock, set by admin@clinic-a\.test on .+ UTC\.$/).waitFor();
+      await nurse.clock.fastForward('01:05');
+      await expect.poll(() => keptMinutes(nurse), { timeout: 10_000 }).toBeNull();
+      expect(await lockOf(nurse).count()).toBe(1);
+      await unlockWith(nurse, password);
+      await lockOf(nurse).waitFor({ state: 'detached' });
+      await nurse.clock.fastForward('01:00:00');
+      await staysOpen(nurse);
+      await nurse.getByRole('button', { name: 'New patient' }).click();
+      await nurse.getByRole('form', { name: 'New patient' }).waitFor();
+
+      // Back to the default; offline, the page says the setting is the server's.
+      await form.getByRole('button', { name: 'Back to the default' }).click();
+      await section
+        .getByText('Tablets lock after 10 minutes without use (the default).', { exact: true })
+        .waitFor();
+      await setNetwork(suite.clinic, admin, false);
+      await section.getByText('The screen lock is set on the server: connect to change it.').waitFor();
+      expect(await form.count()).toBe(0);
+      await setNetwork(suite.clinic, admin, true);
+
+      // The audit log says who changed it, in words.
+      await admin.getByRole('link', { name: 'Audit log' }).click();
+      const log = admin.getByRole('table', { name: 'Audit events' });
+      await log.getByText('Screen lock back to the default', { exact: true }).waitFor();
+      await log.getByText('Screen lock turned off: tablets never lock', { exact: true }).waitFor();
+      expect(await log.getByText('Screen lock changed', { exact: true }).count()).toBe(1);
+
+      // A clinician has no People link, and the address shows no screen lock to change.
+      expect(await nurse.getByRole('link', { name: 'People' }).count()).toBe(0);
+      await nurse.goto(`${suite.clinic.url}/people`);
+      await nurse.getByText('The clinic’s people are managed by its administrators.').waitFor();
+      expect(await nurse.getByRole('region', { name: 'Screen lock' }).count()).toBe(0);
+    } finally {
+      suite.clinic.cut(false);
+      await adminContext.close();
+      await nurseContext.close();
+    }
+  });
+
+  /** The minutes the tablet keeps for its clinic (null: never), as it applies them offline too. */
+  function keptMinutes(page: Page): Promise<number | null | undefined> {
+    return page.evaluate(() => {
+      const kept = JSON.parse(localStorage.getItem('outpost.clinic-settings.clinic-a') ?? '{}') as {
+        screenLock?: { afterMinutes: number | null };
+      };
+      return kept.screenLock?.afterMinutes;
+    });
+  }
 });

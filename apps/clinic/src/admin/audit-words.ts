@@ -93,6 +93,9 @@ const fileDeletions: Readonly<Record<string, string>> = {
 const settingChanges: Readonly<Record<string, string>> = {
   'alert-thresholds:custom': 'Alert thresholds changed',
   'alert-thresholds:defaults': 'Alert thresholds back to the defaults',
+  'screen-lock:custom': 'Screen lock changed',
+  'screen-lock:never': 'Screen lock turned off: tablets never lock',
+  'screen-lock:defaults': 'Screen lock back to the default',
 };
 
 /** What a change of a person did (decision 0044), by the outcome's parts: `roles,password`. */

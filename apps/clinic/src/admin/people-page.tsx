@@ -7,6 +7,7 @@ import { useNetworkStatus } from '@outpost/react';
 import { fetchJson } from '../server-json';
 import { FormError } from '../form-error';
 import { utcMinute } from '../sync-time';
+import { ScreenLockSetting } from './screen-lock-setting';
 
 const path = '/v1/admin/users';
 
@@ -33,7 +34,16 @@ function messageOf(err: unknown): string {
  * new password, disable or enable them. Nobody is deleted: a person who leaves is disabled, and
  * the audit log keeps naming them. Everything here is the server's: offline it says so.
  */
-export function PeoplePage({ tokens, canManage }: { tokens: TokenSession; canManage: boolean }) {
+export function PeoplePage({
+  tokens,
+  canManage,
+  clinic,
+}: {
+  tokens: TokenSession;
+  canManage: boolean;
+  /** The clinic's tenant, under which this device keeps the screen lock it applies. */
+  clinic: string;
+}) {
   const { isOnline } = useNetworkStatus();
   const [loaded, setLoaded] = useState<PeopleResponse | null>(null);
   const [readError, setReadError] = useState<string | null>(null);
@@ -142,6 +152,8 @@ export function PeoplePage({ tokens, canManage }: { tokens: TokenSession; canMan
           {isOnline ? <AddPerson roles={loaded.roles} tokens={tokens} onAdded={took} /> : null}
         </>
       ) : null}
+      {/* Who may open the records on a tablet left on a desk: beside who may sign in at all. */}
+      <ScreenLockSetting tokens={tokens} clinic={clinic} />
     </section>
   );
 }
