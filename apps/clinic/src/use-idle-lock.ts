@@ -1,4 +1,5 @@
 import { useCallback, useEffect, useState } from 'react';
+import { flushSync } from 'react-dom';
 import { idleMs, markActivity, watchActivity } from './idle-time';
 
 const minuteMs = 60_000;
@@ -23,10 +24,15 @@ export function useIdleLock(afterMinutes: number | null): { locked: boolean; unl
     const check = () => {
       clearTimeout(timer);
       const left = lockMs - idleMs();
-      if (left <= 0) setLocked(true);
+      // Drawn at once rather than at React's next turn: a tablet woken shows the last frame it drew.
+      if (left <= 0) flushSync(() => setLocked(true));
       else timer = setTimeout(check, left);
     };
-    check();
+    // Already due: the clinic's setting just came down below the time the tablet has sat idle
+    // (at opening, the state above starts locked).
+    const left = lockMs - idleMs();
+    if (left <= 0) setLocked(true);
+    else timer = setTimeout(check, left);
     // A sleeping tablet's timers stand still: woken, or shown again, it checks at once.
     document.addEventListener('visibilitychange', check);
     return () => {
