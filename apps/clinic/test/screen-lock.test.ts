@@ -14,6 +14,7 @@ import {
   setNetwork,
   signIn,
   statusText,
+  submitSignIn,
   syncNow,
 } from './clinic-fixture';
 
@@ -153,9 +154,7 @@ describe.runIf(chromiumAvailable())('the clinic app locking itself after a while
       // the time the tablet sat idle before.
       await page.clock.fastForward('10:10');
       await lockOf(page).getByRole('button', { name: 'Sign out' }).click();
-      await page.getByLabel('Email').fill('midwife@clinic-a.test');
-      await page.getByLabel('Password').fill(password);
-      await page.getByRole('button', { name: 'Sign in' }).click();
+      await submitSignIn(page, 'midwife@clinic-a.test');
       await page.getByText(/^Last synced at/).waitFor();
       await staysOpen(page);
       expect(await page.getByText('midwife@clinic-a.test', { exact: false }).count()).toBeGreaterThan(0);
