@@ -15,7 +15,7 @@ import {
   tokenSessionFor,
 } from './session';
 import type { Session } from './session';
-import { ChoosePasswordPage } from './choose-password';
+import { ChoosePasswordDialog, ChoosePasswordPage } from './choose-password';
 import { markActivity } from './idle-time';
 import { ScreenLock } from './screen-lock';
 import { Shell } from './shell';
@@ -30,9 +30,10 @@ export function App() {
   // and unsent changes. Made again only for another person.
   const tokens = useMemo(() => (session === null ? null : tokenSessionFor(session)), [person]);
   // No record opens while the person's own password is still to be chosen (decision 0047): the
-  // server would refuse every sync, and the records may be another's whose password was reset.
-  const openFor = session?.passwordChangeDue === true ? null : person;
+  // server would refuse every sync. Records already open stay open (the person signed in again,
+  // inside the app, with a password an administrator reset): what is typed in them is kept.
   const [client, setClient] = useState<SyncClient | null>(null);
+  const openFor = session?.passwordChangeDue === true && client === null ? null : person;
   const [error, setError] = useState<string | null>(null);
   const [otherTab, setOtherTab] = useState<RecordsHolder | null>(null);
 
@@ -114,7 +115,7 @@ export function App() {
     setSession(next);
   };
   if (session === null || tokens === null) return <SignInPage onSignedIn={signedIn} />;
-  if (session.passwordChangeDue)
+  if (session.passwordChangeDue && client === null)
     return <ChoosePasswordPage session={session} onChanged={signedIn} onSignOut={onSignOut} />;
   if (error !== null)
     return (
@@ -151,9 +152,14 @@ export function App() {
   return (
     <SyncClientProvider client={client}>
       {/* Locked after a while without use; the screens stay mounted under it, typing and all. */}
-      <ScreenLock session={session} tokens={tokens} onSignedInAgain={onSignedInAgain} onSignOut={onSignOut}>
-        <Shell session={session} tokens={tokens} onSignedInAgain={onSignedInAgain} onSignOut={onSignOut} />
-      </ScreenLock>
+      <div className="app-screens" inert={session.passwordChangeDue === true}>
+        <ScreenLock session={session} tokens={tokens} onSignedInAgain={onSignedInAgain} onSignOut={onSignOut}>
+          <Shell session={session} tokens={tokens} onSignedInAgain={onSignedInAgain} onSignOut={onSignOut} />
+        </ScreenLock>
+      </div>
+      {session.passwordChangeDue ? (
+        <ChoosePasswordDialog session={session} onChanged={onSignedInAgain} onSignOut={onSignOut} />
+      ) : null}
     </SyncClientProvider>
   );
 }

@@ -1,9 +1,11 @@
 import { useId, useState } from 'react';
 import type { FormEvent } from 'react';
 import { passwordBounds } from '@outpost/core';
+import { useSyncClient } from '@outpost/react';
 import { FormError } from './form-error';
 import { changeOwnPassword } from './session';
 import type { Session } from './session';
+import { confirmLeaving } from './unsaved-typing';
 
 /**
  * The person's own new password (decision 0047): the current one, and the new one twice. Needs the
@@ -115,6 +117,47 @@ export function ChoosePasswordPage({
         </button>
       </p>
     </main>
+  );
+}
+
+/**
+ * Over the open clinic, when the person signed in again (their session ended) with a password an
+ * administrator had just reset: the records stay open beneath, inert and hidden, so nothing typed
+ * in them is lost, and the syncs wait until they choose their own (the server refuses them until
+ * then). Signing out asks first about unsaved typing, as everywhere.
+ */
+export function ChoosePasswordDialog({
+  session,
+  onChanged,
+  onSignOut,
+}: {
+  session: Session;
+  onChanged: (session: Session) => void;
+  onSignOut: () => void;
+}) {
+  const heading = useId();
+  const client = useSyncClient();
+  // What waited goes now, rather than at the client's next try after the server's refusals.
+  const chosen = (changed: Session) => {
+    onChanged(changed);
+    void client.sync({ manual: true });
+  };
+  return (
+    <div className="screen-lock" role="dialog" aria-modal="true" aria-labelledby={heading}>
+      <div className="screen-lock-box">
+        <h1 id={heading}>Choose your own password</h1>
+        <p>
+          {session.email}: an administrator set the password you signed in with. Choose one only you know;
+          what you typed is kept, and your changes sync once it is done.
+        </p>
+        <PasswordForm session={session} submitWords="Choose this password" onChanged={chosen} />
+        <p>
+          <button type="button" className="link-button" onClick={() => confirmLeaving() && onSignOut()}>
+            Sign out
+          </button>
+        </p>
+      </div>
+    </div>
   );
 }
 

@@ -18,6 +18,9 @@ import {
 
 const nurseEmail = 'nurse@clinic-a.test';
 const newPassword = 'the nurse chose this one';
+const midwifeEmail = 'midwife@clinic-a.test';
+const resetPassword = 'the office reset it to this';
+const midwifeOwnPassword = 'the midwife chose this one';
 
 async function fillPasswordForm(page: Page, current: string, next: string): Promise<void> {
   const form = page.getByRole('form', { name: 'Change password' });
@@ -90,5 +93,46 @@ describe.runIf(chromiumAvailable())('a person changes their own password', () =>
     await tablet.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Patients' }).click();
     await tablet.getByRole('link', { name: 'Chikondi Phiri' }).waitFor();
     await setNetwork(suite.clinic, tablet, true);
+  });
+
+  it('a password an administrator resets while she types: she signs in again, chooses her own over the open page, and keeps what she typed', async () => {
+    const { page: tablet } = await suite.device(midwifeEmail);
+    await tablet.getByRole('button', { name: 'New patient' }).click();
+    const form = tablet.getByRole('form', { name: 'New patient' });
+    await form.getByLabel('Name').fill('Typed before the reset');
+
+    // The office sets her a new password (she said she had forgotten hers): her sessions end.
+    const admin = await suite.clinic.login('admin@clinic-a.test');
+    const midwife = await suite.clinic.login(midwifeEmail);
+    const reset = await fetch(`${suite.clinic.url}/v1/admin/users/${midwife.user.id}`, {
+      method: 'PATCH',
+      headers: { authorization: `Bearer ${admin.token}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ password: resetPassword }),
+    });
+    expect(reset.status).toBe(200);
+
+    // Her tablet is refused at its next sync and asks for the password, over the page she types on.
+    await tablet.getByRole('button', { name: 'Sync now' }).first().click();
+    const again = tablet.getByRole('form', { name: 'Sign in again' });
+    await again.getByLabel(`Password for ${midwifeEmail}`).fill(resetPassword);
+    await again.getByRole('button', { name: 'Sign in again' }).click();
+    const choose = tablet.getByRole('dialog', { name: 'Choose your own password' });
+    await choose.waitFor();
+    expect(await form.isVisible()).toBe(false);
+    await choose.getByLabel('Current password').fill(resetPassword);
+    await choose.getByLabel('New password', { exact: true }).fill(midwifeOwnPassword);
+    await choose.getByLabel('New password again').fill(midwifeOwnPassword);
+    await choose.getByRole('button', { name: 'Choose this password' }).click();
+    await choose.waitFor({ state: 'detached' });
+
+    // What she typed is there; saved, it reaches the server.
+    expect(await form.getByLabel('Name').inputValue()).toBe('Typed before the reset');
+    await form.getByRole('button', { name: 'Save' }).click();
+    await tablet.getByRole('heading', { level: 1, name: 'Typed before the reset' }).waitFor();
+    await syncNow(tablet);
+    const pulled = await fetch(`${suite.clinic.url}/v1/sync/pull?collections=patients`, {
+      headers: { authorization: `Bearer ${(await suite.clinic.login('admin@clinic-a.test')).token}` },
+    });
+    expect(await pulled.text()).toContain('Typed before the reset');
   });
 });
