@@ -8,7 +8,7 @@ import type { AlertThresholdsResponse, SyncAlertThresholds } from '@outpost/core
 import { administrator } from '../http/caller';
 import { parseOrThrow } from '../http/errors';
 import type { SyncStore } from '../storage/sync-store';
-import { insertAudit } from '../storage/sync-store';
+import { changeSetting } from './setting-change';
 
 /** The name the clinic's alert thresholds are kept under in `tenant_settings`. */
 export const alertThresholdsSetting = 'alert-thresholds';
@@ -68,24 +68,12 @@ export async function alertThresholdsRoutes(app: FastifyInstance): Promise<void>
     const auth = administrator(request, adminRoles, refusal);
     const { thresholds } = parseOrThrow(alertThresholdsRequestSchema, request.body, 'alert thresholds');
     const at = now().toISOString();
-    await store.tenantSettings.set(
-      auth.tenant,
+    await changeSetting(
+      store,
+      { tenant: auth.tenant, userId: auth.userId, at },
       alertThresholdsSetting,
       thresholds,
-      { userId: auth.userId, at },
-      (trx) =>
-        insertAudit(trx, [
-          {
-            tenant: auth.tenant,
-            at,
-            userId: auth.userId,
-            deviceId: null,
-            action: 'setting-changed',
-            collection: null,
-            recordId: alertThresholdsSetting,
-            outcome: thresholds === null ? 'defaults' : 'custom',
-          },
-        ]),
+      thresholds === null ? 'defaults' : 'custom',
     );
     return answer(auth.tenant);
   });

@@ -4,7 +4,7 @@ import type { ClinicSettingsResponse, ScreenLockResponse } from '@outpost/core';
 import { administrator, caller } from '../http/caller';
 import { parseInWords } from '../http/errors';
 import type { SyncStore } from '../storage/sync-store';
-import { insertAudit } from '../storage/sync-store';
+import { changeSetting } from './setting-change';
 
 /** The name the clinic's screen lock is kept under in `tenant_settings`. */
 export const screenLockSetting = 'screen-lock';
@@ -59,25 +59,14 @@ export async function clinicSettingsRoutes(app: FastifyInstance): Promise<void> 
     // In words: the administrator's form shows the refusal as it is.
     const { screenLock } = parseInWords(screenLockRequestSchema, request.body);
     const at = now().toISOString();
-    await store.tenantSettings.set(
-      auth.tenant,
+    // "Never" is a value of its own ({ afterMinutes: null }); only null drops the row.
+    const outcome = screenLock === null ? 'defaults' : screenLock.afterMinutes === null ? 'never' : 'custom';
+    await changeSetting(
+      store,
+      { tenant: auth.tenant, userId: auth.userId, at },
       screenLockSetting,
-      // "Never" is a value of its own ({ afterMinutes: null }); only null drops the row.
       screenLock,
-      { userId: auth.userId, at },
-      (trx) =>
-        insertAudit(trx, [
-          {
-            tenant: auth.tenant,
-            at,
-            userId: auth.userId,
-            deviceId: null,
-            action: 'setting-changed',
-            collection: null,
-            recordId: screenLockSetting,
-            outcome: screenLock === null ? 'defaults' : screenLock.afterMinutes === null ? 'never' : 'custom',
-          },
-        ]),
+      outcome,
     );
     return answer(auth.tenant);
   });
