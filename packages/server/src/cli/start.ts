@@ -24,6 +24,7 @@ import { ensureUsers } from '../users';
 import { queueApiOptionsFromEnv } from '../dialects/queue-api/queue-api-options';
 import type { QueueApiOptions } from '../dialects/queue-api/queue-api-options';
 import type { HubOptions } from '../hub/hub-sync';
+import { dataFolderFromEnv } from './data-folder';
 import { seedDemoRecords } from './demo-records';
 import { serveDemoAccounts } from './demo-accounts';
 import { fileChunksPerMinuteFromEnv } from './limits-from-env';
@@ -34,7 +35,7 @@ import type { TlsFiles } from './tls-files';
 const env = process.env;
 const port = Number(env['PORT'] ?? 8080);
 const host = env['HOST'] ?? '0.0.0.0';
-const dataDir = resolve(env['OUTPOST_DATA'] ?? '.outpost');
+const { dir: dataDir, sqliteFile } = dataFolderFromEnv(env);
 const demo = env['OUTPOST_DEMO'] !== '0';
 // `npm start` builds the clinic app first (the prestart script); this serves that build at /.
 const appDir = resolve(
@@ -206,7 +207,7 @@ function jwtSecret(): string {
 }
 
 const databaseUrl = env['DATABASE_URL'];
-const database = await openDatabase(databaseUrl ?? join(dataDir, 'outpost.sqlite'), {
+const database = await openDatabase(databaseUrl ?? sqliteFile, {
   onIdleError: (err) =>
     console.warn(`PostgreSQL closed an idle connection (${err.message}); it will reconnect`),
 });
@@ -306,7 +307,7 @@ if (tlsFiles) {
 }
 
 await app.listen({ port, host });
-const where = databaseUrl ? 'PostgreSQL' : `SQLite in ${join(dataDir, 'outpost.sqlite')}`;
+const where = databaseUrl ? 'PostgreSQL' : `SQLite in ${sqliteFile}`;
 const others = Object.entries(tenantSchemas).map(([t, sc]) => `${sc.name} for ${t}`);
 const banner = [
   '',

@@ -248,10 +248,15 @@ export async function openPostgres(
   };
 }
 
-/** `postgres://...` or `postgresql://...` opens PostgreSQL; anything else is a SQLite file path. */
+/** `postgres://...` or `postgresql://...` names PostgreSQL; anything else is a SQLite file path. */
+export function isPostgresUrl(target: string): boolean {
+  return /^postgres(ql)?:\/\//.test(target);
+}
+
+/** PostgreSQL for a `postgres://` URL (isPostgresUrl), else the SQLite file at that path. */
 export async function openDatabase(
   target: string,
   options: { onIdleError?: (err: Error) => void } = {},
 ): Promise<Database> {
-  return /^postgres(ql)?:\/\//.test(target) ? openPostgres(target, options) : openSqlite(target);
+  return isPostgresUrl(target) ? openPostgres(target, options) : openSqlite(target);
 }
