@@ -1,0 +1,233 @@
+/**
+ * A backup of the server's SQLite database while it runs (decision 0049): SQLite's online backup
+ * API on a connection of our own, written under a temporary name beside the destination, checked,
+ * and only then given its name. `npm run backup` (cli/backup.ts) is a thin wrapper over this.
+ */
+import {
+  closeSync,
+  existsSync,
+  fsyncSync,
+  openSync,
+  realpathSync,
+  renameSync,
+  rmSync,
+  statSync,
+} from 'node:fs';
+import { dirname, resolve } from 'node:path';
+import BetterSqlite3 from 'better-sqlite3';
+
+/** Why a backup was not made, as a stable code beside the message for a person. */
+export type BackupRefusal =
+  | 'NO_DATABASE'
+  | 'NOT_AN_OUTPOST_DATABASE'
+  | 'NO_DESTINATION_FOLDER'
+  | 'DESTINATION_EXISTS'
+  | 'DESTINATION_IS_THE_DATABASE'
+  | 'INTEGRITY_CHECK_FAILED';
+
+/** A backup refused or failed for a reason the operator can act on; nothing is left at the destination. */
+export class BackupRefusedError extends Error {
+  override readonly name = 'BackupRefusedError';
+  readonly code: BackupRefusal;
+
+  constructor(code: BackupRefusal, message: string) {
+    super(message);
+    this.code = code;
+  }
+}
+
+/** What a backup file holds, read from the file itself. */
+export interface BackupContents {
+  /** The last of the server's migrations the database has been through, e.g. `0021_password_change_due`. */
+  migration: string;
+  /** Tenants (clinics) with any change. */
+  tenants: number;
+  /** Records that exist. */
+  records: number;
+  /** Deleted records kept as tombstones, so devices hear of the deletion (decision 0005). */
+  deletedRecords: number;
+  /** Ops in the journal: each push's op the server answered, kept so a resend is not applied twice. */
+  ops: number;
+  /** Files received whole, and their bytes. */
+  files: number;
+  fileBytes: number;
+  /** The backup file's own size. */
+  bytes: number;
+}
+
+export interface BackupResult extends BackupContents {
+  /** The backup, an absolute path. */
+  file: string;
+}
+
+export interface BackupOptions {
+  /** The server's SQLite file. */
+  database: string;
+  /** Where the backup goes. */
+  destination: string;
+  /** Replace a file already at the destination (only once the new backup is whole and checked). */
+  force?: boolean;
+}
+
+/**
+ * The whole database in one step of the backup API. Copied in several steps (better-sqlite3's
+ * default is 100 pages per turn of the event loop), each write the server commits between two
+ * steps makes SQLite start the copy over, and a busy clinic's copy might never finish. One step
+ * holds one read transaction: WAL lets the server go on writing meanwhile, and the copy is the
+ * database as it stood when the step began.
+ */
+const allPages = 0x7fffffff;
+
+export async function backupSqlite(options: BackupOptions): Promise<BackupResult> {
+  const source = resolve(options.database);
+  const destination = resolve(options.destination);
+  if (!existsSync(source)) {
+    throw new BackupRefusedError('NO_DATABASE', `there is no database at ${source}`);
+  }
+  const folder = dirname(destination);
+  if (!existsSync(folder) || !statSync(folder).isDirectory()) {
+    // Not made for the operator: a typo in a USB stick's mount point would write the patients'
+    // data onto the machine's own disk instead.
+    throw new BackupRefusedError('NO_DESTINATION_FOLDER', `the folder ${folder} does not exist`);
+  }
+  if (existsSync(destination)) {
+    const real = realpathSync(destination);
+    const live = realpathSync(source);
+    if ([live, `${live}-wal`, `${live}-shm`].includes(real)) {
+      throw new BackupRefusedError(
+        'DESTINATION_IS_THE_DATABASE',
+        `${destination} is the server's own database: choose another file for the backup`,
+      );
+    }
+    if (!options.force) {
+      throw new BackupRefusedError(
+        'DESTINATION_EXISTS',
+        `${destination} already exists: choose another name, or add --force to replace it`,
+      );
+    }
+  }
+
+  // A name that does not pass for a backup, so one cut short (power lost, Ctrl-C) is never taken
+  // for a whole one; the pid keeps two backups run at once to the same place apart.
+  const temporary = `${destination}.${process.pid}.incomplete`;
+  try {
+    await copyDatabase(source, temporary);
+    const contents = checkBackup(temporary);
+    // On disk before it takes the name: a power cut after the rename must not leave a name over
+    // pages still in the cache.
+    syncToDisk(temporary);
+    if (!options.force && existsSync(destination)) {
+      throw new BackupRefusedError(
+        'DESTINATION_EXISTS',
+        `${destination} appeared while the backup was written: choose another name, or add --force to replace it`,
+      );
+    }
+    renameSync(temporary, destination);
+    syncFolder(folder);
+    return { file: destination, ...contents, bytes: statSync(destination).size };
+  } finally {
+    rmSync(temporary, { force: true });
+    rmSync(`${temporary}-journal`, { force: true });
+  }
+}
+
+/** The online backup of `source` into `target`, and the copy made one self-contained file. */
+async function copyDatabase(source: string, target: string): Promise<void> {
+  // A connection of our own that never writes. Not opened read-only: a read-only connection cannot
+  // remove the -wal and -shm files it made, and would leave them beside a stopped server's database.
+  const db = new BetterSqlite3(source, { fileMustExist: true });
+  try {
+    db.pragma('busy_timeout = 5000');
+    if (!isOutpostDatabase(db)) {
+      throw new BackupRefusedError(
+        'NOT_AN_OUTPOST_DATABASE',
+        `${source} is not an Outpost server's database (it has no outpost_migrations table)`,
+      );
+    }
+    await db.backup(target, { progress: () => allPages });
+  } finally {
+    db.close();
+  }
+  // The copy comes out in WAL mode, as the server's database is; in rollback-journal mode it is
+  // one file, complete by itself, and opening it read-only makes no -wal or -shm beside it. The
+  // server sets WAL again when it opens the restored file.
+  const copy = new BetterSqlite3(target, { fileMustExist: true });
+  try {
+    copy.pragma('journal_mode = DELETE');
+  } finally {
+    copy.close();
+  }
+}
+
+function isOutpostDatabase(db: BetterSqlite3.Database): boolean {
+  try {
+    return (
+      db.prepare("select 1 from sqlite_master where type = 'table' and name = 'outpost_migrations'").get() !==
+      undefined
+    );
+  } catch (err) {
+    // Any file SQLite cannot read as a database: a text file, a zip, an encrypted volume's image.
+    if ((err as { code?: string }).code === 'SQLITE_NOTADB') return false;
+    throw err;
+  }
+}
+
+/**
+ * Opens a backup read-only, runs SQLite's integrity check (every page, index and constraint) and
+ * says what it holds. Throws INTEGRITY_CHECK_FAILED with SQLite's first findings otherwise.
+ */
+export function checkBackup(file: string): BackupContents {
+  const db = new BetterSqlite3(file, { readonly: true, fileMustExist: true });
+  try {
+    const findings = db.pragma('integrity_check') as Array<{ integrity_check: string }>;
+    const answer = findings.map((f) => f.integrity_check);
+    if (answer.length !== 1 || answer[0] !== 'ok') {
+      throw new BackupRefusedError(
+        'INTEGRITY_CHECK_FAILED',
+        `the copy failed SQLite's integrity check, so the server's database itself may be damaged: ${answer
+          .slice(0, 3)
+          .join('; ')}`,
+      );
+    }
+    const count = (sql: string): number => (db.prepare(sql).pluck().get() as number | null) ?? 0;
+    const migration = db
+      .prepare('select name from outpost_migrations order by name desc limit 1')
+      .pluck()
+      .get() as string | undefined;
+    return {
+      migration: migration ?? 'none',
+      tenants: count('select count(*) from tenant_state'),
+      records: count('select count(*) from records where deleted = 0'),
+      deletedRecords: count('select count(*) from records where deleted <> 0'),
+      ops: count('select count(*) from ops'),
+      files: count('select count(*) from files where completed_at is not null'),
+      fileBytes: count('select sum(size) from files where completed_at is not null'),
+      bytes: statSync(file).size,
+    };
+  } finally {
+    db.close();
+  }
+}
+
+function syncToDisk(file: string): void {
+  const fd = openSync(file, 'r+');
+  try {
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/** The rename itself, made durable where the system allows it. */
+function syncFolder(folder: string): void {
+  let fd: number | undefined;
+  try {
+    fd = openSync(folder, 'r');
+    fsyncSync(fd);
+  } catch {
+    // Windows cannot open a folder, and some file systems (a FAT-formatted USB stick) refuse to
+    // sync one; the file's own bytes were synced above.
+  } finally {
+    if (fd !== undefined) closeSync(fd);
+  }
+}
