@@ -12,6 +12,8 @@ export type { LiveOptions } from './routes/live';
 export type { ChangeNotice } from './storage/change-notices';
 export { openDatabase, openPostgres, openSqlite } from './storage/database';
 export type { Database, DatabaseKind } from './storage/database';
+export { BackupRefusedError, backupSqlite, checkBackup } from './storage/sqlite-backup';
+export type { BackupContents, BackupOptions, BackupRefusal, BackupResult } from './storage/sqlite-backup';
 export { SyncStore } from './storage/sync-store';
 export type {
   StoredRecord,

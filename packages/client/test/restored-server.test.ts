@@ -1,0 +1,182 @@
+// What a tablet keeps when its clinic's server is restored from a backup older than its last sync
+// (docs/server.md, "Backups and restore"). What it had sent and the server acknowledged after the
+// backup is never sent again. Told 410 on its next pull, it reads everything again: a record it
+// created since goes, one it edited since keeps the edit on the tablet only. Not told (the
+// clinic's positions passed its cursor first, here by its own waiting changes), it keeps both.
+import { copyFileSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { AddressInfo } from 'node:net';
+import { afterEach, describe, expect, it } from 'vitest';
+import type { FastifyInstance } from 'fastify';
+import { backupSqlite, createSyncServer, ensureUsers, openSqlite } from '@outpost/server';
+import { fieldClinic } from '@outpost/examples';
+import type { RecordData } from '@outpost/core';
+import { createSyncClient, memoryStore } from '../src/index';
+import type { SyncClient, SyncResult } from '../src/index';
+import { TestNetwork, password } from './client-fixture';
+
+const secret = 'restored-server-test-secret-restored';
+const nurse = 'nurse@clinic-a.test';
+
+/** The clinic's server on `file`, as `npm start` runs it, on `port` (0: any free one). */
+async function serve(file: string, port = 0): Promise<{ app: FastifyInstance; url: string }> {
+  const app = await createSyncServer({
+    schema: fieldClinic,
+    database: await openSqlite(file),
+    auth: { jwtSecret: secret },
+    limits: { rateLimitPerMinute: false },
+  });
+  await ensureUsers(app.outpost.store, [
+    { email: nurse, tenant: 'clinic-a', roles: ['clinician'], password },
+  ]);
+  const url = await app.listen({ port, host: '127.0.0.1' });
+  return { app, url };
+}
+
+describe('a tablet whose server was restored from an older backup', () => {
+  const cleanups: Array<() => Promise<void> | void> = [];
+  afterEach(async () => {
+    for (const c of cleanups.splice(0).reverse()) await c();
+  });
+
+  function folder(): string {
+    const dir = mkdtempSync(join(tmpdir(), 'outpost-restore-'));
+    cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
+    return dir;
+  }
+
+  /**
+   * A server and a tablet that synced two patients; `backup()` takes the clinic's backup, `restore()`
+   * stops the server and starts it again on the backup, as docs/server.md says, on the same address.
+   */
+  async function clinic() {
+    const database = join(folder(), 'outpost.sqlite');
+    let server = await serve(database);
+    cleanups.push(() => server.app.close());
+    const port = (server.app.server.address() as AddressInfo).port;
+    const login = await fetch(`${server.url}/v1/auth/login`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ email: nurse, password }),
+    });
+    const { token } = (await login.json()) as { token: string };
+
+    const network = new TestNetwork();
+    // What the server answered each pull, and each op the tablet pushed.
+    const pulls: number[] = [];
+    const pushed: string[] = [];
+    const tablet: SyncClient = await createSyncClient({
+      schema: fieldClinic,
+      url: server.url,
+      getToken: async () => token,
+      store: memoryStore(),
+      deviceId: 'tablet-7',
+      fetch: async (input, init) => {
+        const res = await network.fetch(input, init);
+        const path = new URL(String(input)).pathname;
+        if (path === '/v1/sync/pull') pulls.push(res.status);
+        if (path === '/v1/sync/push' && res.ok) {
+          const body = network.sent.at(-1)?.body as { ops: Array<{ opId: string }> };
+          pushed.push(...body.ops.map((o) => o.opId));
+        }
+        return res;
+      },
+      autoSync: false,
+      probeIntervalMs: false,
+    });
+    cleanups.push(() => tablet.close());
+    const patients = tablet.collection('patients');
+    const amina = await patients.create({ name: 'Amina' });
+    const joseph = await patients.create({ name: 'Joseph' });
+    expect((await tablet.sync()).success).toBe(true);
+
+    const backupFile = join(folder(), 'monday.sqlite');
+    return {
+      tablet,
+      patients,
+      amina,
+      joseph,
+      pulls,
+      pushed,
+      backup: () => backupSqlite({ database, destination: backupFile }),
+      async restore() {
+        await server.app.close();
+        rmSync(`${database}-wal`, { force: true });
+        rmSync(`${database}-shm`, { force: true });
+        copyFileSync(backupFile, database);
+        server = await serve(database, port);
+        pulls.length = 0;
+        pushed.length = 0;
+      },
+      /** The tablet's sync; a first try that met the connection kept alive to the stopped server is tried again, as the tablet would a moment later. */
+      async sync(): Promise<SyncResult> {
+        const result = await tablet.sync();
+        return !result.success && result.error?.code === 'NETWORK' ? tablet.sync() : result;
+      },
+      /** The clinic's patients as a pull from the start sees them. */
+      async onServer(): Promise<Map<string, RecordData>> {
+        const res = await fetch(`${server.url}/v1/sync/pull?limit=1000`, {
+          headers: { authorization: `Bearer ${token}` },
+        });
+        const page = (await res.json()) as { changes: Array<{ id: string; data: RecordData }> };
+        return new Map(page.changes.map((c) => [c.id, c.data]));
+      },
+    };
+  }
+
+  it('told 410, reads everything again: drops the patient it registered since, keeps its edit since, sends what was waiting', async () => {
+    const c = await clinic();
+    await c.backup();
+    // After the backup the tablet registers a patient and edits another; the server acknowledges both.
+    const grace = await c.patients.create({ name: 'Grace' });
+    await c.patients.update(c.amina.id, { village: 'Mzuzu' });
+    expect((await c.tablet.sync()).success).toBe(true);
+    const acknowledged = c.tablet.queue.list().filter((o) => o.status === 'done');
+    expect(acknowledged).toHaveLength(4);
+    // Then an edit it has not sent yet.
+    await c.patients.update(c.joseph.id, { phone: '+265 99 123 4567' });
+
+    await c.restore();
+    const result = await c.sync();
+    expect(result.success, JSON.stringify(result.error)).toBe(true);
+    // Its cursor was ahead of the restored database: 410, then the re-read from the start.
+    expect(c.pulls).toEqual([410, 200]);
+    // Only the waiting edit was sent: acknowledged ops stay done, never sent again.
+    expect(c.pushed).toHaveLength(1);
+    expect(acknowledged.map((o) => o.opId)).not.toContain(c.pushed[0]);
+
+    // Grace is gone from the tablet too: the re-read did not bring her and it held no change of hers
+    // to send. Amina keeps the tablet's edit, which the server no longer has: an older version never
+    // replaces a newer one on the device. Joseph's waiting edit reached the restored server.
+    expect(await c.patients.get(grace.id)).toBeNull();
+    expect((await c.patients.get(c.amina.id))?.data).toEqual({ name: 'Amina', village: 'Mzuzu' });
+    expect((await c.patients.get(c.joseph.id))?.data).toMatchObject({ phone: '+265 99 123 4567' });
+    const server = await c.onServer();
+    expect(server.has(grace.id)).toBe(false);
+    expect(server.get(c.amina.id)).toEqual({ name: 'Amina' });
+    expect(server.get(c.joseph.id)).toMatchObject({ phone: '+265 99 123 4567' });
+  });
+
+  it('not told (its own waiting changes carried the clinic past its cursor first), keeps what the server lost', async () => {
+    const c = await clinic();
+    await c.backup();
+    const grace = await c.patients.create({ name: 'Grace' });
+    const thoko = await c.patients.create({ name: 'Thoko' });
+    expect((await c.tablet.sync()).success).toBe(true);
+    // Two edits waiting: pushed before the pull, they take the restored clinic to the tablet's cursor.
+    await c.patients.update(c.amina.id, { village: 'Mzuzu' });
+    await c.patients.update(c.joseph.id, { village: 'Dedza' });
+
+    await c.restore();
+    const result = await c.sync();
+    expect(result.success, JSON.stringify(result.error)).toBe(true);
+    expect(c.pushed).toHaveLength(2);
+    expect(c.pulls).toEqual([200]);
+    // The tablet still shows Grace and Thoko; the server has neither, and nothing says so.
+    expect((await c.patients.get(grace.id))?.data).toEqual({ name: 'Grace' });
+    expect((await c.patients.get(thoko.id))?.data).toEqual({ name: 'Thoko' });
+    const server = await c.onServer();
+    expect([...server.keys()].sort()).toEqual([c.amina.id, c.joseph.id].sort());
+  });
+});
