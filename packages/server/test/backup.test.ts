@@ -3,7 +3,15 @@
 // files; refused without writing anything when it cannot be right; and what a device that synced
 // after the backup meets on a server restored from it.
 import { createHash, randomBytes } from 'node:crypto';
-import { copyFileSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  copyFileSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import BetterSqlite3 from 'better-sqlite3';
@@ -116,6 +124,8 @@ describe('a backup of the SQLite database', () => {
     expect(backup.migration).toMatch(/^\d{4}_/);
     // One file, nothing beside it: no -wal, no -shm, no temporary name left.
     expect(readdirSync(join(target, '..'))).toEqual(['clinic-backup.sqlite']);
+    // Patient data: for the account that made it only.
+    if (process.platform !== 'win32') expect(statSync(target).mode & 0o777).toBe(0o600);
 
     // SQLite's own check, on a connection of the test's, and the journal as the copy holds it.
     const check = new BetterSqlite3(target, { readonly: true, fileMustExist: true });

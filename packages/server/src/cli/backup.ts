@@ -48,7 +48,7 @@ try {
 } catch (err) {
   if (err instanceof BackupRefusedError && err.code === 'NO_DATABASE') {
     console.error(
-      `Not backed up: there is no database at ${database}. Set OUTPOST_DATA to the folder the server keeps its data in (as given to npm start; now ${folder.dir}).`,
+      `Not backed up: there is no database at ${database}. Is the server's data elsewhere? Set OUTPOST_DATA to its data folder, as for npm start.`,
     );
   } else {
     console.error(`Not backed up: ${err instanceof Error ? err.message : String(err)}`);
@@ -67,7 +67,7 @@ console.log(
   [
     `Backed up ${database}`,
     `       to ${result.file} (${size(result.bytes)}).`,
-    `SQLite's integrity check of the copy answered "ok". It holds ${count(result.tenants, 'clinic')}: ${count(result.records, 'record')} (and ${count(result.deletedRecords, 'deleted one')} kept so devices hear of it), ${count(result.ops, 'op')} in the journal, ${count(result.files, 'file')} (${size(result.fileBytes)}); its last migration is ${result.migration}.`,
+    `SQLite's integrity check of the copy answered "ok". It holds ${count(result.tenants, 'clinic')}: ${count(result.records, 'record')} (and ${count(result.deletedRecords, 'deleted one')}, kept so devices hear of the deletion), ${count(result.ops, 'op')} in the journal, ${count(result.files, 'file')} (${size(result.fileBytes)}); its last migration is ${result.migration}.`,
     'It holds patient data: keep it encrypted, or locked away, where only the clinic’s staff can reach it.',
     ...(env['OUTPOST_JWT_SECRET'] || !existsSync(secret)
       ? []

@@ -4,6 +4,7 @@
  * and only then given its name. `npm run backup` (cli/backup.ts) is a thin wrapper over this.
  */
 import {
+  chmodSync,
   closeSync,
   existsSync,
   fsyncSync,
@@ -112,6 +113,7 @@ export async function backupSqlite(options: BackupOptions): Promise<BackupResult
   const temporary = `${destination}.${process.pid}.incomplete`;
   try {
     await copyDatabase(source, temporary);
+    ownerOnly(temporary);
     const contents = checkBackup(temporary);
     // On disk before it takes the name: a power cut after the rename must not leave a name over
     // pages still in the cache.
@@ -206,6 +208,17 @@ export function checkBackup(file: string): BackupContents {
     };
   } finally {
     db.close();
+  }
+}
+
+/** Patient data: readable by the account that made it only, as the data folder's jwt-secret is. */
+function ownerOnly(file: string): void {
+  try {
+    chmodSync(file, 0o600);
+  } catch (err) {
+    // A file system without Unix permissions (a FAT-formatted USB stick) refuses: it has none to keep.
+    if (!['EPERM', 'ENOTSUP', 'EOPNOTSUPP', 'EINVAL'].includes((err as { code?: string }).code ?? ''))
+      throw err;
   }
 }
 
