@@ -4,7 +4,6 @@
  * and only then given its name. `npm run backup` (cli/backup.ts) is a thin wrapper over this.
  */
 import {
-  chmodSync,
   closeSync,
   existsSync,
   fsyncSync,
@@ -13,6 +12,7 @@ import {
   renameSync,
   rmSync,
   statSync,
+  writeFileSync,
 } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import BetterSqlite3 from 'better-sqlite3';
@@ -112,8 +112,11 @@ export async function backupSqlite(options: BackupOptions): Promise<BackupResult
   // for a whole one; the pid keeps two backups run at once to the same place apart.
   const temporary = `${destination}.${process.pid}.incomplete`;
   try {
+    // Made empty first, readable by this account only, as the data folder's jwt-secret is: it is
+    // the clinic's patient data, from its first page on. SQLite takes an empty file as an empty
+    // database to copy into. (A file system without permissions, a FAT USB stick, ignores the mode.)
+    writeFileSync(temporary, '', { mode: 0o600, flag: 'wx' });
     await copyDatabase(source, temporary);
-    ownerOnly(temporary);
     const contents = checkBackup(temporary);
     // On disk before it takes the name: a power cut after the rename must not leave a name over
     // pages still in the cache.
@@ -208,17 +211,6 @@ export function checkBackup(file: string): BackupContents {
     };
   } finally {
     db.close();
-  }
-}
-
-/** Patient data: readable by the account that made it only, as the data folder's jwt-secret is. */
-function ownerOnly(file: string): void {
-  try {
-    chmodSync(file, 0o600);
-  } catch (err) {
-    // A file system without Unix permissions (a FAT-formatted USB stick) refuses: it has none to keep.
-    if (!['EPERM', 'ENOTSUP', 'EOPNOTSUPP', 'EINVAL'].includes((err as { code?: string }).code ?? ''))
-      throw err;
   }
 }
 
