@@ -3,7 +3,8 @@
 // backup is never sent again. Told 410 on its next pull, it reads everything again: a record it
 // created since goes, one it edited since keeps the edit on the tablet only. Not told (the
 // clinic's positions passed its cursor first, here by its own waiting changes), it keeps both.
-// Restored without the data folder's jwt-secret, its saved cursor is refused at every pull.
+// Restored without the data folder's jwt-secret, its saved cursor is refused (400), and it reads
+// everything again rather than fail every sync.
 import { copyFileSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -12,6 +13,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import type { FastifyInstance } from 'fastify';
 import { backupSqlite, createSyncServer, ensureUsers, openSqlite } from '@outpost/server';
 import { fieldClinic } from '@outpost/examples';
+import { uuidv7 } from '@outpost/core';
 import type { RecordData } from '@outpost/core';
 import { createSyncClient, memoryStore } from '../src/index';
 import type { SyncClient, SyncResult } from '../src/index';
@@ -127,6 +129,26 @@ describe('a tablet whose server was restored from an older backup', () => {
         const result = await tablet.sync();
         return !result.success && result.error?.code === 'NETWORK' ? tablet.sync() : result;
       },
+      /** A patient another device of the clinic registers on the server now; answers their id. */
+      async createOnServer(data: RecordData): Promise<string> {
+        const id = uuidv7();
+        const res = await fetch(`${server.url}/v1/sync/push`, {
+          method: 'POST',
+          headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+          body: JSON.stringify({
+            clientId: 'office-pc',
+            deviceId: 'office-pc',
+            ops: [{ opId: uuidv7(), collection: 'patients', type: 'create', id, data }],
+          }),
+        });
+        expect(res.status).toBe(200);
+        const answer = (await res.json()) as { results: Array<{ status: string }> };
+        expect(
+          answer.results.map((r) => r.status),
+          JSON.stringify(answer),
+        ).toEqual(['applied']);
+        return id;
+      },
       /** The clinic's patients as a pull from the start sees them. */
       async onServer(): Promise<Map<string, RecordData>> {
         const res = await fetch(`${server.url}/v1/sync/pull?limit=1000`, {
@@ -193,17 +215,21 @@ describe('a tablet whose server was restored from an older backup', () => {
     expect([...server.keys()].sort()).toEqual([c.amina.id, c.joseph.id].sort());
   });
 
-  it('restored without its jwt-secret: the saved cursor is refused at every sync, which the tablet does not get past', async () => {
+  it('restored without its jwt-secret: the saved cursor is refused, and the tablet reads everything again', async () => {
     const c = await clinic();
     await c.backup();
+    // A patient of the clinic's that only the restored server will hold.
     await c.restore('another-secret-another-secret-another');
-    for (let i = 0; i < 2; i++) {
-      const result = await c.sync();
-      expect(result.success).toBe(false);
-      expect(result.error).toMatchObject({
-        code: 'VALIDATION_FAILED',
-        message: 'cursor is not valid for this account',
-      });
-    }
+    const fromOffice = await c.createOnServer({ name: 'Chisomo' });
+    const result = await c.sync();
+    expect(result.success, JSON.stringify(result.error)).toBe(true);
+    // Refused once (400: signed with the other secret), then read from the start.
+    expect(c.pulls).toEqual([400, 200]);
+    expect((await c.patients.get(fromOffice))?.data).toEqual({ name: 'Chisomo' });
+    expect((await c.patients.get(c.amina.id))?.data).toEqual({ name: 'Amina' });
+    // And the next sync goes on from the new cursor, refused no more.
+    c.pulls.length = 0;
+    expect((await c.sync()).success).toBe(true);
+    expect(c.pulls).toEqual([200]);
   });
 });

@@ -159,6 +159,20 @@ export function isTransient(err: unknown): boolean {
   return err.status >= 500 || err.code === 'RATE_LIMITED' || err.code === 'UNAUTHORIZED';
 }
 
+/**
+ * The server no longer takes the device's saved cursor, so the device reads everything again:
+ * 410 `CURSOR_EXPIRED` (it no longer holds every change since), or 400 naming the cursor, which it
+ * signed with a key it no longer has (its JWT secret was changed, or it was restored from a backup
+ * without it). Only the device's own saved cursor meets the 400 this way; failing every sync on it
+ * would leave the tablet stuck until its data were cleared.
+ */
+function cursorRefused(err: unknown): boolean {
+  if (!isOutpostError(err)) return false;
+  if (err.code === 'CURSOR_EXPIRED') return true;
+  const details = err.details as { field?: unknown } | undefined;
+  return err.code === 'VALIDATION_FAILED' && details?.field === 'cursor';
+}
+
 function describe(err: unknown): { code: string; message: string } {
   if (isOutpostError(err)) return { code: err.code, message: err.message };
   if (err instanceof CircuitOpenError) {
@@ -1265,7 +1279,7 @@ export class SyncEngine {
       try {
         page = await this.pullPage(cursor, this.o.collections);
       } catch (err) {
-        if (isOutpostError(err) && err.code === 'CURSOR_EXPIRED' && !resynced) {
+        if (cursorRefused(err) && !resynced) {
           resynced = true;
           await this.startResync();
           continue;
@@ -1413,7 +1427,7 @@ export class SyncEngine {
           }
           return [...tier];
         }
-        if (err.code === 'CURSOR_EXPIRED') return 'expired';
+        if (cursorRefused(err)) return 'expired';
         throw err;
       }
       await this.applyChanges(page.changes);
