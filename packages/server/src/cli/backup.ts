@@ -72,7 +72,7 @@ console.log(
     ...(env['OUTPOST_JWT_SECRET'] || !existsSync(secret)
       ? []
       : [
-          `Keep a copy of ${secret} with your backups too (it does not change): the devices' sign-ins and saved sync cursors are signed with it, and a server restored without it refuses them.`,
+          `Keep a copy of ${secret} with your backups too (it does not change): the devices' sign-ins and saved sync cursors are signed with it, and a server restored without it makes every device sign in again and read everything again.`,
         ]),
     'To restore it: stop the server; move ' +
       `${name} and any ${name}-wal and ${name}-shm out of ${dir}; copy the backup there as ${name}; start the server. ` +
