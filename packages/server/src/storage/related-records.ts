@@ -63,7 +63,9 @@ export async function relatedRecords(
           if (count >= maxRelatedRecords) return { records: keysOf(found), truncated: true };
           seen.add(id);
           count += 1;
-          next.set(collection, [...(next.get(collection) ?? []), id]);
+          const newly = next.get(collection);
+          if (newly) newly.push(id);
+          else next.set(collection, [id]);
         }
       }
     }
@@ -88,8 +90,11 @@ function referenceField(kind: DatabaseKind, field: string) {
  */
 export function anyOfRecords(records: readonly RecordKey[]): RawBuilder<SqlBool> {
   const byCollection = new Map<string, string[]>();
-  for (const { collection, id } of records)
-    byCollection.set(collection, [...(byCollection.get(collection) ?? []), id]);
+  for (const { collection, id } of records) {
+    const ids = byCollection.get(collection);
+    if (ids) ids.push(id);
+    else byCollection.set(collection, [id]);
+  }
   if (byCollection.size === 0) return sql<SqlBool>`1 = 0`;
   const each = [...byCollection].map(
     ([collection, ids]) => sql`(collection = ${collection} and record_id in (${sql.join(ids)}))`,
