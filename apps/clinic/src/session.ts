@@ -1,7 +1,7 @@
 import { createTokenSession } from '@outpost/client';
 import type { TokenSession } from '@outpost/client';
 import type { LoginResponse } from '@outpost/core';
-import { schemaInfoResponseSchema, uuidv7 } from '@outpost/core';
+import { sameRoles, schemaInfoResponseSchema, uuidv7 } from '@outpost/core';
 import { fieldClinic } from '@outpost/examples';
 import { personKey } from './device-client';
 import { checkOffline, forgetForOffline, rememberForOffline } from './offline-sign-in';
@@ -308,10 +308,6 @@ export async function rolesReadAgain(owner: Session): Promise<Session | null> {
   if (roles === undefined || current === null || !samePerson(current, owner)) return null;
   if (sameRoles(roles, current.roles)) return null;
   return keepIdentity({ ...current, roles: [...roles] });
-}
-
-function sameRoles(a: readonly string[], b: readonly string[]): boolean {
-  return a.length === b.length && a.every((role, i) => role === b[i]);
 }
 
 /** The same person, as shown: a sign-in again or a refresh that changed nothing of it is no change. */
