@@ -1,6 +1,7 @@
 import { Migrator, sql } from 'kysely';
 import type { Kysely, Migration, MigrationProvider } from 'kysely';
 import type { DatabaseKind } from './database';
+import { newEpoch } from './database-epoch';
 
 /**
  * Migrations live in code, in order; each runs once per database and is recorded by Kysely's
@@ -561,6 +562,27 @@ function migrations(kind: DatabaseKind): Record<string, Migration> {
           .alterTable('users')
           .addColumn('password_change_due', 'integer', (c) => c.notNull().defaultTo(0))
           .execute();
+      },
+    },
+    '0022_database_epoch': {
+      async up(db: Kysely<unknown>) {
+        // The database's epoch (decision 0050): a random id, carried in the pull cursors it issues.
+        // Made here, once per database; `npm run backup` gives its copy a new one, and
+        // `npm run mark-restored` a database put back another way, so a cursor of the database
+        // that was lost is told apart from this one's however far the restored clinic has got.
+        // One row (id 1). SQLite runs migrations outside a transaction: a start cut short between
+        // the two statements leaves a table this one, run again, fills.
+        await db.schema
+          .createTable('database_epoch')
+          .ifNotExists()
+          .addColumn('id', 'integer', (c) => c.primaryKey().check(sql`id = 1`))
+          .addColumn('epoch', 'text', (c) => c.notNull())
+          .addColumn('made_at', 'text', (c) => c.notNull())
+          .addColumn('made_by', 'text', (c) => c.notNull())
+          .execute();
+        await sql`insert into database_epoch (id, epoch, made_at, made_by)
+          values (1, ${newEpoch()}, ${new Date().toISOString()}, 'migration')
+          on conflict (id) do nothing`.execute(db);
       },
     },
   };

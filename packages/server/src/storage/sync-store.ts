@@ -16,6 +16,7 @@ import type {
 } from '@outpost/core';
 import type { Database, DatabaseKind } from './database';
 import { CachedInserts } from './cached-inserts';
+import { readEpoch } from './database-epoch';
 import { ReadScopes } from './read-scopes';
 import { RefreshTokenStore } from './refresh-tokens';
 import { TenantSettingsStore } from './tenant-settings';
@@ -1081,6 +1082,7 @@ export class SyncStore {
   readonly tenantSettings: TenantSettingsStore;
   /** Each clinic's people, as its administrators manage them (decision 0044). */
   readonly people: PeopleStore;
+  private epochRead: Promise<string> | null = null;
 
   constructor(
     private readonly database: Database,
@@ -1180,6 +1182,19 @@ export class SyncStore {
 
   get kind(): DatabaseKind {
     return this.database.kind;
+  }
+
+  /**
+   * The database's epoch (decision 0050), which the pull cursors it issues carry. Read once, for
+   * the server's life: it changes only while no server runs on the database (a restore, or
+   * `npm run mark-restored`). A failed read is not remembered.
+   */
+  epoch(): Promise<string> {
+    this.epochRead ??= readEpoch(this.database.db).catch((err: unknown) => {
+      this.epochRead = null;
+      throw err;
+    });
+    return this.epochRead;
   }
 
   /** A record and the records that name it, transitively, for its audit history (related-records.ts). */

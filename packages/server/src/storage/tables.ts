@@ -334,6 +334,16 @@ export interface Tables {
     secret: string;
     created_at: string;
   };
+  /**
+   * One row (id 1): the database's epoch (migration 0022, decision 0050), which its pull cursors
+   * carry; what made it (`migration`, `backup`, `mark-restored`) and when.
+   */
+  database_epoch: {
+    id: number;
+    epoch: string;
+    made_at: string;
+    made_by: string;
+  };
   /** A clinic's own settings, by name (migration 0019); no row is the defaults. */
   tenant_settings: {
     tenant: string;
