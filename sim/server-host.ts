@@ -10,6 +10,8 @@ import type { ChangeNotice, Database } from '@outpost/server';
 import type { Prng } from './prng';
 
 export const jwtSecret = 'outpost-simulation-secret-0123456789abcdef';
+/** The epoch of the run's database, in the form a migration makes one (22 base64url characters). */
+const simulationEpoch = 'simulation-epoch-00000';
 
 export interface ServerRequest {
   method: string;
@@ -59,10 +61,19 @@ export class ServerHost {
   async start(): Promise<void> {
     this.incarnation += 1;
     const random = this.o.random;
+    const database = await this.o.openDatabase();
+    // The database's epoch (decision 0050), which every pull cursor carries, is random, made by its
+    // migration: fixed here, as the server's other randomness is seeded, so a seed replays exactly.
+    // The same on every start: a restart keeps a database's epoch, and the run never restores one.
+    await database.db
+      .updateTable('database_epoch')
+      .set({ epoch: simulationEpoch })
+      .where('id', '=', 1)
+      .execute();
     const app = await createSyncServer({
       schema: this.o.schema,
       tenantSchemas: this.o.tenantSchemas,
-      database: await this.o.openDatabase(),
+      database,
       auth: { jwtSecret, tokenTtlSeconds: 365 * 24 * 60 * 60 },
       limits: { rateLimitPerMinute: false },
       now: () => new Date(this.o.now()),

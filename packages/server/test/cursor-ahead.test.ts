@@ -1,7 +1,9 @@
 // A cursor (or WatermelonDB's lastPulledAt) above the last position a clinic handed out was never
 // issued by this database: the server was restored from an older backup, or a bare number came from
 // another clinic. Read on from it, a pull would skip every change until the clinic's positions
-// passed it, and the device would never know. It is told to start over instead (410).
+// passed it, and the device would never know. It is told to start over instead (410, with
+// `details.reason: 'restored'`). The v1 cursors here, from another database, are caught by the
+// epoch they carry (decision 0050; restore-epoch.test.ts) as well.
 import { afterEach, describe, expect, it } from 'vitest';
 import { uuidv7 } from '@outpost/core';
 import type { ErrorBody } from '@outpost/core';
@@ -54,7 +56,7 @@ describe.each(dialects())('a cursor ahead of the clinic’s data, on %s', (kind)
       token: nurse,
     });
     expect(res.status, JSON.stringify(res.body)).toBe(410);
-    expect(res.body.error.code).toBe('CURSOR_EXPIRED');
+    expect(res.body.error).toMatchObject({ code: 'CURSOR_EXPIRED', details: { reason: 'restored' } });
     const fresh = await pullAll(restored, nurse);
     expect(fresh.changes.map((c) => c.data?.['name']).sort()).toEqual(['Amina', 'Chikondi']);
     expect(fresh.changes.map((c) => c.id)).toContain(registered?.id);
@@ -96,7 +98,7 @@ describe.each(dialects())('a cursor ahead of the clinic’s data, on %s', (kind)
       token: nurse,
     });
     expect(res.status, JSON.stringify(res.body)).toBe(410);
-    expect(res.body.error.code).toBe('CURSOR_EXPIRED');
+    expect(res.body.error).toMatchObject({ code: 'CURSOR_EXPIRED', details: { reason: 'restored' } });
   });
 
   describe('WatermelonDB', () => {
@@ -123,7 +125,7 @@ describe.each(dialects())('a cursor ahead of the clinic’s data, on %s', (kind)
         token: nurseB,
       });
       expect(refused.status, JSON.stringify(refused.body)).toBe(410);
-      expect(refused.body.error.code).toBe('CURSOR_EXPIRED');
+      expect(refused.body.error).toMatchObject({ code: 'CURSOR_EXPIRED', details: { reason: 'restored' } });
 
       const pushed = await s.request<ErrorBody>({
         method: 'POST',
@@ -132,6 +134,7 @@ describe.each(dialects())('a cursor ahead of the clinic’s data, on %s', (kind)
         body: { patients: { created: [], updated: [{ id: own?.id, name: 'Kondwani B.' }], deleted: [] } },
       });
       expect(pushed.status, JSON.stringify(pushed.body)).toBe(410);
+      expect(pushed.body.error.details).toEqual({ reason: 'restored' });
 
       const fresh = await s.request<PullBody>({ method: 'GET', url: pullUrl(null), token: nurseB });
       expect(fresh.body.changes['patients']?.updated.map((r) => r.id)).toEqual([own?.id]);

@@ -507,8 +507,8 @@ describe.each(dialects())('push and pull on %s', (kind) => {
     expect((await pull(server, nurse, { cursor: again.cursor, collections: 'encounters' })).changes).toEqual(
       [],
     );
-    const [position, horizon, , mac] = patientsOnly.cursor.split('.');
-    const widened = `${position}.${horizon}.${Buffer.from('encounters,patients').toString('base64url')}.${mac}`;
+    const [position, horizon, , epoch, mac] = patientsOnly.cursor.split('.');
+    const widened = `${position}.${horizon}.${Buffer.from('encounters,patients').toString('base64url')}.${epoch}.${mac}`;
     const forged = await server.request({
       method: 'GET',
       url: `/v1/sync/pull?cursor=${widened}`,

@@ -1,5 +1,6 @@
 import { outpostError } from '@outpost/core';
 import type { Schema } from '@outpost/core';
+import { restoredDetails } from '../http/cursor';
 import type { PullCursor } from '../http/cursor';
 import type { SyncStore } from '../storage/sync-store';
 
@@ -66,14 +67,21 @@ export async function pullStart(
 }
 
 /**
- * Refuses (410 CURSOR_EXPIRED) a position above the last one the tenant handed out: no pull of
- * this database issued it. It was issued before the database was restored from an older backup,
- * or (for WatermelonDB's bare numbers) by another clinic. Read on, the device would skip every
- * change made until the tenant's positions passed its own, and never know. `reached` is read after
- * the cursor was issued, and positions only grow, so a cursor issued here is never refused.
+ * Refuses (410 CURSOR_EXPIRED, `details.reason: 'restored'`) a position above the last one the
+ * tenant handed out: no pull of this database issued it. It was issued before the database was
+ * restored from an older backup, or (for WatermelonDB's bare numbers) by another clinic. Read on,
+ * the device would skip every change made until the tenant's positions passed its own, and never
+ * know. `reached` is read after the cursor was issued, and positions only grow, so a cursor issued
+ * here is never refused.
+ *
+ * The cursors issued now carry the database's epoch, which CursorCodec checks whatever the
+ * position (decision 0050). This check is what is left for positions that carry none: v1 cursors
+ * issued before they did, and WatermelonDB's `lastPulledAt`, a bare number the WatermelonDB client
+ * keeps and sends back as it is, with no room for an epoch. Those are caught only while they are
+ * ahead of the restored clinic.
  */
 export function checkReached(after: number, reached: number, message = cursorAhead): void {
-  if (after > reached) throw outpostError('CURSOR_EXPIRED', message);
+  if (after > reached) throw outpostError('CURSOR_EXPIRED', message, restoredDetails);
 }
 
 const cursorAhead =

@@ -20,7 +20,9 @@ export async function pullRoutes(app: FastifyInstance): Promise<void> {
     const query = parseQuery(pullQuerySchema, request.query, 'pull query');
     const schema = schemaFor(auth.tenant);
     const collections = collectionsToPull(schema, auth.roles, query.collections);
-    const cursor = query.cursor ? cursors.decode(auth.tenant, query.cursor) : null;
+    // The database's epoch: a cursor another database issued (one a restore replaced) is 410 here.
+    const epoch = await store.epoch();
+    const cursor = query.cursor ? cursors.decode(auth.tenant, query.cursor, epoch) : null;
     // Before the page: a cursor that passed by records of a collection it did not read must not
     // go on as if it had them (410, and the client pulls from the start).
     await checkCoverage(store, auth.tenant, cursor, collections);
@@ -46,11 +48,11 @@ export async function pullRoutes(app: FastifyInstance): Promise<void> {
     checkCursor(cursor, horizon);
     if (query.deviceId)
       await store.touchDevice(auth.tenant, auth.userId, query.deviceId, now().toISOString());
-    const cursorText = cursors.encode(auth.tenant, {
-      position: page.last ?? after,
-      horizon,
-      collections,
-    });
+    const cursorText = cursors.encode(
+      auth.tenant,
+      { position: page.last ?? after, horizon, collections },
+      epoch,
+    );
     // The changes come from the store as JSON text (each record's data as stored, never re-parsed),
     // already as bytes: parsing and re-serialising every record was most of a pull's cost. The
     // shape is pullResponseSchema.

@@ -29,14 +29,16 @@ function isTime(value: unknown): boolean {
  * not commit order), so it means "from the start", like an empty value: a first sync, after which
  * the device holds a cursor.
  */
-export function syncPointOf(
-  ctx: Pick<ServerContext, 'cursors'>,
+export async function syncPointOf(
+  ctx: Pick<ServerContext, 'cursors' | 'store'>,
   tenant: string,
   value: unknown,
   field: string,
-): PullCursor | null {
+): Promise<PullCursor | null> {
   if (value === undefined || value === null || value === '') return null;
-  if (typeof value === 'string' && isCursorText(value)) return ctx.cursors.decode(tenant, value);
+  // A v1 cursor, checked as v1's pull checks it: one issued by a database a restore replaced is 410.
+  if (typeof value === 'string' && isCursorText(value))
+    return ctx.cursors.decode(tenant, value, await ctx.store.epoch());
   if (isTime(value)) return null;
   throw outpostError(
     'VALIDATION_FAILED',
@@ -83,6 +85,6 @@ export async function readChanges(
   return {
     records: page.records,
     hasMore: page.hasMore,
-    next: cursors.encode(auth.tenant, { position: last, horizon, collections }),
+    next: cursors.encode(auth.tenant, { position: last, horizon, collections }, await store.epoch()),
   };
 }

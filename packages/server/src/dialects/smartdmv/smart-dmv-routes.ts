@@ -72,7 +72,7 @@ export async function smartDmvRoutes(app: FastifyInstance): Promise<void> {
   app.get('/api/sync/pull', async (request) => {
     const auth = caller(request);
     const query = parseOrThrow(pullQuerySchema, request.query, 'pull query');
-    const since = syncPointOf(ctx, auth.tenant, query.lastSyncTimestamp, 'lastSyncTimestamp');
+    const since = await syncPointOf(ctx, auth.tenant, query.lastSyncTimestamp, 'lastSyncTimestamp');
     const page = await readChanges(ctx, auth, { since, limit: query.limit, entityTypes: query.entityTypes });
     const schema = ctx.schemaFor(auth.tenant);
     return {

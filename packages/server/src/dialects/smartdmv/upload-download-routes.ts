@@ -60,7 +60,7 @@ export async function uploadDownloadRoutes(app: FastifyInstance): Promise<void> 
   app.post('/api/sync/download', async (request) => {
     const auth = caller(request);
     const body = parseOrThrow(downloadBodySchema, request.body, 'download');
-    const since = syncPointOf(ctx, auth.tenant, body.lastSync, 'lastSync');
+    const since = await syncPointOf(ctx, auth.tenant, body.lastSync, 'lastSync');
     const page = await readChanges(ctx, auth, { since, limit: body.limit, entityTypes: body.entityTypes });
     const schema = ctx.schemaFor(auth.tenant);
     const entities: SeedEntity[] = [];

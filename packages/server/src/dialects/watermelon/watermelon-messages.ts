@@ -63,7 +63,9 @@ export function timestampOf(position: number, scopeTag: number): number {
  * server never answered it. A bare number cannot say whose it is: one from another clinic passes
  * once this clinic's positions are past it. One from before a restore of the database is caught
  * until the clinic's positions pass it again, which the device's next pull nearly always comes
- * before.
+ * before. v1 cursors carry the database's epoch, which catches a restore however far the clinic has
+ * got (decision 0050); a lastPulledAt cannot: it is a number the WatermelonDB client keeps and sends
+ * back as it is (its position and read-scope tag fill it), so only this check applies to it.
  */
 export const lastPulledAtAhead =
   'lastPulledAt is ahead of this server’s data (another server’s, or from before a restore): reset the local database and sync from the start';
