@@ -95,12 +95,19 @@ describe('npm run backup', () => {
     expect(stdout).toMatch(/its last migration is \d{4}_\w+/);
     expect(stdout).toContain('To restore it: stop the server');
     expect(stdout).toContain('patient data');
+    expect(stdout).toContain(
+      'This copy has a restore mark of its own: restored, it sends every device that synced with this server back to read everything again.',
+    );
     expect(readdirSync(out)).toEqual(['clinic.sqlite']);
 
     const copy = new BetterSqlite3(target, { readonly: true, fileMustExist: true });
     expect(copy.pragma('integrity_check', { simple: true })).toBe('ok');
     const journal = new Set(copy.prepare('select op_id from ops').pluck().all());
+    const copyEpoch = copy.prepare('select epoch from database_epoch').pluck().get();
     copy.close();
+    // The copy's epoch is its own (decision 0050); the live database keeps its.
+    expect(copyEpoch).toMatch(/^[A-Za-z0-9_-]{22}$/);
+    expect(copyEpoch).not.toBe(await live.app.outpost.store.epoch());
     const acknowledged = before.flatMap((r) => r.results.map((x) => x.opId));
     expect(acknowledged.filter((id) => !journal.has(id))).toEqual([]);
   });

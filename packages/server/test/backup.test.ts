@@ -300,7 +300,7 @@ describe('a backup of the SQLite database', () => {
         token: nurseBack,
       });
       expect(next.status, JSON.stringify(next.body)).toBe(410);
-      expect(next.body.error.code).toBe('CURSOR_EXPIRED');
+      expect(next.body.error).toMatchObject({ code: 'CURSOR_EXPIRED', details: { reason: 'restored' } });
 
       const reread = await pullAll(back, nurseBack);
       const held = new BetterSqlite3(target, { readonly: true, fileMustExist: true });
@@ -320,7 +320,7 @@ describe('a backup of the SQLite database', () => {
       expect(lost.status).toBe(404);
     });
 
-    it('reads on, missing the changes between, once the restored clinic has made as many changes again before its next pull (decision 0005)', async () => {
+    it('answers it 410 restored also once the restored clinic has made as many changes again before its next pull (decision 0050)', async () => {
       const data = folder();
       const live = await serverIn(data);
       const nurse = await live.token('nurse@clinic-a.test');
@@ -332,14 +332,76 @@ describe('a backup of the SQLite database', () => {
       await stop(live);
 
       // Restored, and a colleague's device registers four patients before the tablet pulls again:
-      // the clinic's positions pass the tablet's cursor, so nothing tells it apart from a current one.
+      // the clinic's positions pass the tablet's cursor. Its position looks current (a check of
+      // positions alone let it read on, missing New 1 to New 3 and keeping the lost patients); the
+      // epoch the backup gave the copy is not the one the cursor carries.
       const back = await restoredFrom(target);
       const colleague = await back.token('nurse@clinic-a.test');
       await push(back, colleague, [patient('New 1'), patient('New 2'), patient('New 3'), patient('New 4')], {
         deviceId: 'tablet-2',
       });
-      const next = await pullAll(back, colleague, { cursor: tablet.cursor });
-      expect(names(next.changes)).toEqual(['New 4']);
+      const next = await back.request<ErrorBody>({
+        method: 'GET',
+        url: `/v1/sync/pull?cursor=${tablet.cursor}`,
+        token: colleague,
+      });
+      expect(next.status, JSON.stringify(next.body)).toBe(410);
+      expect(next.body.error).toMatchObject({ code: 'CURSOR_EXPIRED', details: { reason: 'restored' } });
+      expect(names((await pullAll(back, colleague)).changes)).toEqual([
+        'Amina',
+        'Joseph',
+        'New 1',
+        'New 2',
+        'New 3',
+        'New 4',
+      ]);
+    });
+  });
+
+  describe('the copy’s own epoch', () => {
+    const epochOf = (file: string) => {
+      const db = new BetterSqlite3(file, { readonly: true, fileMustExist: true });
+      try {
+        return db.prepare('select epoch from database_epoch').pluck().all();
+      } finally {
+        db.close();
+      }
+    };
+
+    it('is given to the copy only: a server on it refuses the live server’s cursors, those from before the backup too, and the live one takes them still', async () => {
+      const data = folder();
+      const live = await serverIn(data);
+      const nurse = await live.token('nurse@clinic-a.test');
+      await push(live, nurse, [patient('Amina'), patient('Joseph')]);
+      // Pulled before the backup: the copy holds everything this cursor had read.
+      const tablet = await pullAll(live, nurse);
+      const database = join(data, 'outpost.sqlite');
+      const liveEpoch = await live.app.outpost.store.epoch();
+      const target = join(folder(), 'backup.sqlite');
+      const backup = await backupSqlite({ database, destination: target });
+      expect(backup.newEpoch).toBe(true);
+
+      // One epoch in each; the live database's as it was, the copy's another.
+      expect(epochOf(database)).toEqual([liveEpoch]);
+      const [copyEpoch] = epochOf(target);
+      expect(copyEpoch).toMatch(/^[A-Za-z0-9_-]{22}$/);
+      expect(copyEpoch).not.toBe(liveEpoch);
+      expect((await pullAll(live, nurse, { cursor: tablet.cursor })).changes).toEqual([]);
+
+      const back = await restoredFrom(target);
+      const nurseBack = await back.token('nurse@clinic-a.test');
+      expect(await back.app.outpost.store.epoch()).toBe(copyEpoch);
+      const next = await back.request<ErrorBody>({
+        method: 'GET',
+        url: `/v1/sync/pull?cursor=${tablet.cursor}`,
+        token: nurseBack,
+      });
+      expect(next.status, JSON.stringify(next.body)).toBe(410);
+      expect(next.body.error).toMatchObject({ code: 'CURSOR_EXPIRED', details: { reason: 'restored' } });
+      // Its own cursors it takes.
+      const fresh = await pullAll(back, nurseBack);
+      expect(names(fresh.changes)).toEqual(['Amina', 'Joseph']);
+      expect((await pullAll(back, nurseBack, { cursor: fresh.cursor })).changes).toEqual([]);
     });
   });
 });

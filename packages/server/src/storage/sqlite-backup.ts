@@ -16,6 +16,7 @@ import {
 } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import BetterSqlite3 from 'better-sqlite3';
+import { renewEpochSqlite } from './database-epoch';
 
 /** Why a backup was not made, as a stable code beside the message for a person. */
 export type BackupRefusal =
@@ -59,6 +60,13 @@ export interface BackupContents {
 export interface BackupResult extends BackupContents {
   /** The backup, an absolute path. */
   file: string;
+  /**
+   * Whether the copy was given an epoch of its own (decision 0050), so a server restored from it
+   * refuses every cursor the live database issued (410, `details.reason: 'restored'`). False only
+   * for a database from before migration 0022, which has none: the migration makes one when a
+   * server first opens the restored copy.
+   */
+  newEpoch: boolean;
 }
 
 export interface BackupOptions {
@@ -116,7 +124,7 @@ export async function backupSqlite(options: BackupOptions): Promise<BackupResult
     // the clinic's patient data, from its first page on. SQLite takes an empty file as an empty
     // database to copy into. (A file system without permissions, a FAT USB stick, ignores the mode.)
     writeFileSync(temporary, '', { mode: 0o600, flag: 'wx' });
-    await copyDatabase(source, temporary);
+    const newEpoch = await copyDatabase(source, temporary);
     const contents = checkBackup(temporary);
     // On disk before it takes the name: a power cut after the rename must not leave a name over
     // pages still in the cache.
@@ -129,15 +137,18 @@ export async function backupSqlite(options: BackupOptions): Promise<BackupResult
     }
     renameSync(temporary, destination);
     syncFolder(folder);
-    return { file: destination, ...contents, bytes: statSync(destination).size };
+    return { file: destination, ...contents, bytes: statSync(destination).size, newEpoch };
   } finally {
     rmSync(temporary, { force: true });
     rmSync(`${temporary}-journal`, { force: true });
   }
 }
 
-/** The online backup of `source` into `target`, and the copy made one self-contained file. */
-async function copyDatabase(source: string, target: string): Promise<void> {
+/**
+ * The online backup of `source` into `target`, the copy made one self-contained file and given an
+ * epoch of its own. Returns whether it had an epoch to renew.
+ */
+async function copyDatabase(source: string, target: string): Promise<boolean> {
   // A connection of our own that never writes. Not opened read-only: a read-only connection cannot
   // remove the -wal and -shm files it made, and would leave them beside a stopped server's database.
   const db = new BetterSqlite3(source, { fileMustExist: true });
@@ -159,12 +170,17 @@ async function copyDatabase(source: string, target: string): Promise<void> {
   const copy = new BetterSqlite3(target, { fileMustExist: true });
   try {
     copy.pragma('journal_mode = DELETE');
+    // The copy's own epoch (decision 0050), written in the copy only, before its integrity check:
+    // restored, it refuses the cursors the live database issued, before the backup and after,
+    // which a check of positions alone stops seeing once the clinic has made as many changes again.
+    return renewEpochSqlite(copy, 'backup') !== null;
   } finally {
     copy.close();
   }
 }
 
-function isOutpostDatabase(db: BetterSqlite3.Database): boolean {
+/** Whether an SQLite file is an Outpost server's database (false for a file that is no database at all). */
+export function isOutpostDatabase(db: BetterSqlite3.Database): boolean {
   try {
     return (
       db.prepare("select 1 from sqlite_master where type = 'table' and name = 'outpost_migrations'").get() !==
