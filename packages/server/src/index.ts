@@ -14,6 +14,8 @@ export { openDatabase, openPostgres, openSqlite } from './storage/database';
 export type { Database, DatabaseKind } from './storage/database';
 export { BackupRefusedError, backupSqlite, checkBackup } from './storage/sqlite-backup';
 export type { BackupContents, BackupOptions, BackupRefusal, BackupResult } from './storage/sqlite-backup';
+export { MarkRefusedError, markRestored } from './storage/mark-restored';
+export type { MarkRefusal, MarkResult } from './storage/mark-restored';
 export { SyncStore } from './storage/sync-store';
 export type {
   StoredRecord,

@@ -1,18 +1,21 @@
 // The database's epoch in the pull cursors (decision 0050; docs/server.md, "Backups and restore").
-// Cursors issued before they carried an epoch keep working; a restart keeps the epoch; an epoch
-// changed by hand fails the MAC (400).
+// A server restored from a backup, and marked so, refuses every cursor the lost database issued
+// (410 CURSOR_EXPIRED, `details.reason: 'restored'`), also once the restored clinic's positions
+// have passed it, which a check of positions alone never saw. Cursors issued before they carried
+// an epoch keep working; a restart keeps the epoch; an epoch changed by hand fails the MAC (400).
 import { createHmac, randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { Client } from 'pg';
 import { afterEach, describe, expect, it } from 'vitest';
 import { uuidv7 } from '@outpost/core';
 import type { Change, ErrorBody } from '@outpost/core';
-import { openPostgres, openSqlite } from '../src/index';
+import { markRestored, openPostgres, openSqlite } from '../src/index';
 import { isCursorText } from '../src/http/cursor';
 import { dialects, startTestServer, testSecret } from './server-fixture';
 import type { DialectName, Storage, TestServer } from './server-fixture';
-import { freshPostgresDatabase } from './postgres';
+import { freshPostgresDatabase, postgresUrl } from './postgres';
 import { pull, pullAll, push } from './sync-client';
 
 const patient = (name: string) => ({
@@ -91,6 +94,31 @@ describe.each(dialects())('the database’s epoch in pull cursors, on %s', (kind
     return { kind, target: pg.url, open: () => openPostgres(pg.url), destroy: () => pg.drop() };
   }
 
+  /**
+   * A copy of a stopped server's database made another way than `npm run backup`: the file copied
+   * by hand, or a new PostgreSQL database made from it (as pg_dump and pg_restore, or a snapshot,
+   * would). It holds the epoch of the database it was taken from.
+   */
+  async function copyOf(source: Place): Promise<Place> {
+    const copy = await place();
+    if (kind === 'sqlite') {
+      copyFileSync(source.target, copy.target);
+      if (existsSync(`${source.target}-wal`)) copyFileSync(`${source.target}-wal`, `${copy.target}-wal`);
+      return copy;
+    }
+    const name = new URL(copy.target).pathname.slice(1);
+    const from = new URL(source.target).pathname.slice(1);
+    const admin = new Client({ connectionString: postgresUrl() ?? '' });
+    await admin.connect();
+    try {
+      await admin.query(`DROP DATABASE ${name}`);
+      await admin.query(`CREATE DATABASE ${name} TEMPLATE ${from}`);
+    } finally {
+      await admin.end();
+    }
+    return copy;
+  }
+
   async function serverOn(storage: Place): Promise<TestServer> {
     const server = await startTestServer(kind, { storage });
     running.add(server);
@@ -108,6 +136,101 @@ describe.each(dialects())('the database’s epoch in pull cursors, on %s', (kind
       url: `/v1/sync/pull?cursor=${encodeURIComponent(cursor)}`,
       token,
     });
+
+  it('refuses a cursor from before the restore with 410 restored, even once the restored clinic’s positions have passed it', async () => {
+    const live = await place();
+    let server = await serverOn(live);
+    let nurse = await server.token('nurse@clinic-a.test');
+    await push(server, nurse, [patient('Amina'), patient('Joseph')]);
+    await stop(server);
+    // The backup: a copy of the database as it stood, restored as the docs say, marked.
+    const backup = await copyOf(live);
+
+    server = await serverOn(live);
+    nurse = await server.token('nurse@clinic-a.test');
+    await push(server, nurse, [patient('Lost 1'), patient('Lost 2'), patient('Lost 3')]);
+    const tablet = await pullAll(server, nurse);
+    expect(names(tablet.changes)).toEqual(['Amina', 'Joseph', 'Lost 1', 'Lost 2', 'Lost 3']);
+    await stop(server);
+
+    // Restored, and a colleague's device registers four patients before the tablet pulls again:
+    // the clinic's positions pass the tablet's cursor.
+    expect((await markRestored(backup.target)).epoch).toMatch(/^[A-Za-z0-9_-]{22}$/);
+    const back = await serverOn(backup);
+    const colleague = await back.token('nurse@clinic-a.test');
+    await push(back, colleague, [patient('New 1'), patient('New 2'), patient('New 3'), patient('New 4')], {
+      deviceId: 'tablet-2',
+    });
+    const refused = await pullWith(back, colleague, tablet.cursor);
+    expect(refused.status, JSON.stringify(refused.body)).toBe(410);
+    expect(refused.body.error).toMatchObject({ code: 'CURSOR_EXPIRED', details: { reason: 'restored' } });
+    expect(refused.body.error.message).toMatch(/restored from a backup/);
+
+    // Read from the start, as the client then does: what the restored clinic holds, the lost patients not.
+    const reread = await pullAll(back, colleague);
+    expect(names(reread.changes)).toEqual(['Amina', 'Joseph', 'New 1', 'New 2', 'New 3', 'New 4']);
+    expect((await pullAll(back, colleague, { cursor: reread.cursor })).changes).toEqual([]);
+  });
+
+  it('refuses a SmartDMV sync point from before the restore alike', async () => {
+    const live = await place();
+    let server = await serverOn(live);
+    const nurse = await server.token('nurse@clinic-a.test');
+    await push(server, nurse, [patient('Amina'), patient('Joseph'), patient('Grace')]);
+    const page = await server.request<{ nextTimestamp: string | null; timestamp: string }>({
+      method: 'GET',
+      url: '/api/sync/pull?lastSyncTimestamp=',
+      token: nurse,
+    });
+    const syncPoint = encodeURIComponent(page.body.nextTimestamp ?? page.body.timestamp);
+    await stop(server);
+    const restored = await copyOf(live);
+    await markRestored(restored.target);
+    server = await serverOn(restored);
+    const colleague = await server.token('nurse@clinic-a.test');
+    await push(server, colleague, [patient('New 1')]);
+    const res = await server.request<ErrorBody>({
+      method: 'GET',
+      url: `/api/sync/pull?lastSyncTimestamp=${syncPoint}`,
+      token: colleague,
+    });
+    expect(res.status, JSON.stringify(res.body)).toBe(410);
+    expect(res.body.error).toMatchObject({ code: 'CURSOR_EXPIRED', details: { reason: 'restored' } });
+  });
+
+  it('a copy made another way keeps the lost database’s epoch until mark-restored gives it a new one', async () => {
+    const live = await place();
+    let server = await serverOn(live);
+    const nurse = await server.token('nurse@clinic-a.test');
+    await push(server, nurse, [patient('Amina'), patient('Joseph')]);
+    const tablet = await pullAll(server, nurse);
+    const liveEpoch = await server.app.outpost.store.epoch();
+    await stop(server);
+    const restored = await copyOf(live);
+
+    // Not marked: the copy is the same database to the cursors, which read on from it.
+    server = await serverOn(restored);
+    expect(await server.app.outpost.store.epoch()).toBe(liveEpoch);
+    expect((await pullWith(server, await server.token('nurse@clinic-a.test'), tablet.cursor)).status).toBe(
+      200,
+    );
+    await stop(server);
+
+    const marked = await markRestored(restored.target);
+    expect(marked.epoch).not.toBe(liveEpoch);
+    server = await serverOn(restored);
+    expect(await server.app.outpost.store.epoch()).toBe(marked.epoch);
+    const refused = await pullWith(server, await server.token('nurse@clinic-a.test'), tablet.cursor);
+    expect(refused.status, JSON.stringify(refused.body)).toBe(410);
+    expect(refused.body.error.details).toEqual({ reason: 'restored' });
+    // The live database was not touched: its own cursors are as good as ever there.
+    await stop(server);
+    server = await serverOn(live);
+    expect(await server.app.outpost.store.epoch()).toBe(liveEpoch);
+    expect((await pullWith(server, await server.token('nurse@clinic-a.test'), tablet.cursor)).status).toBe(
+      200,
+    );
+  });
 
   it('keeps the epoch across a restart on the same database: the cursors issued before go on', async () => {
     const live = await place();
