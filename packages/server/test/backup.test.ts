@@ -376,9 +376,11 @@ describe('a backup of the SQLite database', () => {
       // Pulled before the backup: the copy holds everything this cursor had read.
       const tablet = await pullAll(live, nurse);
       const database = join(data, 'outpost.sqlite');
-      const liveEpoch = await live.app.outpost.store.epoch();
+      const liveEpoch = (await live.app.outpost.store.epoch()).id;
       const target = join(folder(), 'backup.sqlite');
+      const startedAt = new Date().toISOString();
       const backup = await backupSqlite({ database, destination: target });
+      const endedAt = new Date().toISOString();
       expect(backup.newEpoch).toBe(true);
 
       // One epoch in each; the live database's as it was, the copy's another.
@@ -390,7 +392,7 @@ describe('a backup of the SQLite database', () => {
 
       const back = await restoredFrom(target);
       const nurseBack = await back.token('nurse@clinic-a.test');
-      expect(await back.app.outpost.store.epoch()).toBe(copyEpoch);
+      expect((await back.app.outpost.store.epoch()).id).toBe(copyEpoch);
       const next = await back.request<ErrorBody>({
         method: 'GET',
         url: `/v1/sync/pull?cursor=${tablet.cursor}`,
@@ -398,6 +400,11 @@ describe('a backup of the SQLite database', () => {
       });
       expect(next.status, JSON.stringify(next.body)).toBe(410);
       expect(next.body.error).toMatchObject({ code: 'CURSOR_EXPIRED', details: { reason: 'restored' } });
+      // With when the backup was taken: the devices give back what they hold from after it.
+      const takenAt = (next.body.error.details as { backupTakenAt: string }).backupTakenAt;
+      expect(takenAt >= startedAt && takenAt <= endedAt, `${startedAt} ${takenAt} ${endedAt}`).toBe(true);
+      // The live database was not restored: its epoch says nothing of a backup.
+      expect((await live.app.outpost.store.epoch()).backupTakenAt).toBeNull();
       // Its own cursors it takes.
       const fresh = await pullAll(back, nurseBack);
       expect(names(fresh.changes)).toEqual(['Amina', 'Joseph']);

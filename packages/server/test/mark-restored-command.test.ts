@@ -90,7 +90,7 @@ describe('npm run mark-restored', () => {
       let nurse = await server.token('nurse@clinic-a.test');
       await push(server, nurse, [patient('Amina'), patient('Joseph')]);
       const tablet = await pullAll(server, nurse);
-      const before = await server.app.outpost.store.epoch();
+      const before = (await server.app.outpost.store.epoch()).id;
       await server.close();
 
       const { code, stdout, stderr } = await runMarkRestored([], env);
@@ -98,13 +98,15 @@ describe('npm run mark-restored', () => {
       expect(stderr).toBe('');
       const lines = stdout.trim().split('\n');
       expect(lines).toHaveLength(1);
-      expect(lines[0]).toMatch(/^Marked .* as restored: .*read everything again\. Start the server/);
+      expect(lines[0]).toMatch(
+        /^Marked .* as restored: .*read everything again and give back what they hold newer than the server’s copy .*\. Start the server/,
+      );
       // PostgreSQL is named without its user and password.
       expect(stdout).not.toContain('@');
 
       server = await startTestServer(kind, { storage });
       try {
-        expect(await server.app.outpost.store.epoch()).not.toBe(before);
+        expect((await server.app.outpost.store.epoch()).id).not.toBe(before);
         nurse = await server.token('nurse@clinic-a.test');
         // Positions alone would let this cursor read on: the clinic is exactly where it was.
         const res = await server.request<ErrorBody>({
@@ -120,10 +122,55 @@ describe('npm run mark-restored', () => {
     },
   );
 
+  it('keeps the time the backup was taken, given with --backup-taken-at, and refuses a time it cannot read', async () => {
+    const { storage, env } = await database('sqlite');
+    let server: TestServer = await startTestServer('sqlite', { storage });
+    let nurse = await server.token('nurse@clinic-a.test');
+    await push(server, nurse, [patient('Amina')]);
+    const tablet = await pullAll(server, nurse);
+    const before = (await server.app.outpost.store.epoch()).id;
+    await server.close();
+
+    for (const bad of [
+      ['--backup-taken-at'],
+      ['--backup-taken-at', 'last monday'],
+      ['--taken', '2026-06-01'],
+    ]) {
+      const refused = await runMarkRestored(bad, env);
+      expect(refused.code, refused.stdout).toBe(2);
+      expect(refused.stderr).toMatch(/Usage: npm run mark-restored/);
+    }
+    const future = await runMarkRestored(['--backup-taken-at', '2999-01-01T00:00:00Z'], env);
+    expect(future.code).toBe(2);
+    expect(future.stderr).toMatch(/in the future/);
+
+    const { code, stdout, stderr } = await runMarkRestored(['--backup-taken-at', '2026-06-01T18:00Z'], env);
+    expect(code, stderr).toBe(0);
+    expect(stdout).toMatch(/give back what they hold from after 2026-06-01T18:00:00\.000Z/);
+
+    server = await startTestServer('sqlite', { storage });
+    try {
+      expect((await server.app.outpost.store.epoch()).id).not.toBe(before);
+      nurse = await server.token('nurse@clinic-a.test');
+      const res = await server.request<ErrorBody>({
+        method: 'GET',
+        url: `/v1/sync/pull?cursor=${tablet.cursor}`,
+        token: nurse,
+      });
+      expect(res.status, JSON.stringify(res.body)).toBe(410);
+      expect(res.body.error.details).toEqual({
+        reason: 'restored',
+        backupTakenAt: '2026-06-01T18:00:00.000Z',
+      });
+    } finally {
+      await server.close();
+    }
+  });
+
   it('has nothing to mark in a database from before the epoch, which the server gives one at its start', async () => {
     const { storage, env } = await database('sqlite');
     const first = await startTestServer('sqlite', { storage });
-    const before = await first.app.outpost.store.epoch();
+    const before = (await first.app.outpost.store.epoch()).id;
     await first.close();
     // As a database of an older Outpost: no epoch, its migration not run.
     const file = join(env['OUTPOST_DATA'] ?? '', 'outpost.sqlite');
@@ -137,7 +184,7 @@ describe('npm run mark-restored', () => {
 
     const server = await startTestServer('sqlite', { storage });
     try {
-      const epoch = await server.app.outpost.store.epoch();
+      const epoch = (await server.app.outpost.store.epoch()).id;
       expect(epoch).toMatch(/^[A-Za-z0-9_-]{22}$/);
       expect(epoch).not.toBe(before);
     } finally {
@@ -203,7 +250,7 @@ describe('npm run mark-restored', () => {
     expect(stderr).not.toContain('secret');
   });
 
-  it('takes no arguments', async () => {
+  it('takes no argument but the backup’s time', async () => {
     const { code, stderr } = await runMarkRestored(['backup.sqlite'], { OUTPOST_DATA: folder() });
     expect(code).toBe(2);
     expect(stderr).toContain('Usage: npm run mark-restored');

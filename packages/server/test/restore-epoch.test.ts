@@ -204,13 +204,13 @@ describe.each(dialects())('the database’s epoch in pull cursors, on %s', (kind
     const nurse = await server.token('nurse@clinic-a.test');
     await push(server, nurse, [patient('Amina'), patient('Joseph')]);
     const tablet = await pullAll(server, nurse);
-    const liveEpoch = await server.app.outpost.store.epoch();
+    const liveEpoch = (await server.app.outpost.store.epoch()).id;
     await stop(server);
     const restored = await copyOf(live);
 
     // Not marked: the copy is the same database to the cursors, which read on from it.
     server = await serverOn(restored);
-    expect(await server.app.outpost.store.epoch()).toBe(liveEpoch);
+    expect((await server.app.outpost.store.epoch()).id).toBe(liveEpoch);
     expect((await pullWith(server, await server.token('nurse@clinic-a.test'), tablet.cursor)).status).toBe(
       200,
     );
@@ -219,14 +219,14 @@ describe.each(dialects())('the database’s epoch in pull cursors, on %s', (kind
     const marked = await markRestored(restored.target);
     expect(marked.epoch).not.toBe(liveEpoch);
     server = await serverOn(restored);
-    expect(await server.app.outpost.store.epoch()).toBe(marked.epoch);
+    expect((await server.app.outpost.store.epoch()).id).toBe(marked.epoch);
     const refused = await pullWith(server, await server.token('nurse@clinic-a.test'), tablet.cursor);
     expect(refused.status, JSON.stringify(refused.body)).toBe(410);
     expect(refused.body.error.details).toEqual({ reason: 'restored' });
     // The live database was not touched: its own cursors are as good as ever there.
     await stop(server);
     server = await serverOn(live);
-    expect(await server.app.outpost.store.epoch()).toBe(liveEpoch);
+    expect((await server.app.outpost.store.epoch()).id).toBe(liveEpoch);
     expect((await pullWith(server, await server.token('nurse@clinic-a.test'), tablet.cursor)).status).toBe(
       200,
     );
@@ -238,14 +238,14 @@ describe.each(dialects())('the database’s epoch in pull cursors, on %s', (kind
     let nurse = await server.token('nurse@clinic-a.test');
     await push(server, nurse, [patient('Amina')]);
     const first = await pullAll(server, nurse);
-    const epoch = await server.app.outpost.store.epoch();
+    const epoch = (await server.app.outpost.store.epoch()).id;
     expect(epoch).toMatch(/^[A-Za-z0-9_-]{22}$/);
     // The cursor carries it: <position>.<horizon>.<collections>.<epoch>.<mac>.
     expect(first.cursor.split('.')[3]).toBe(epoch);
     await stop(server);
 
     server = await serverOn(live);
-    expect(await server.app.outpost.store.epoch()).toBe(epoch);
+    expect((await server.app.outpost.store.epoch()).id).toBe(epoch);
     nurse = await server.token('nurse@clinic-a.test');
     await push(server, nurse, [patient('Joseph')]);
     const next = await pullAll(server, nurse, { cursor: first.cursor });
@@ -256,7 +256,7 @@ describe.each(dialects())('the database’s epoch in pull cursors, on %s', (kind
   it('makes a different epoch for each new database', async () => {
     const a = await serverOn(await place());
     const b = await serverOn(await place());
-    expect(await a.app.outpost.store.epoch()).not.toBe(await b.app.outpost.store.epoch());
+    expect((await a.app.outpost.store.epoch()).id).not.toBe((await b.app.outpost.store.epoch()).id);
   });
 
   it('refuses with 400 a cursor whose epoch was changed, as it refuses any forged cursor', async () => {
@@ -266,7 +266,7 @@ describe.each(dialects())('the database’s epoch in pull cursors, on %s', (kind
     const { cursor } = await pullAll(server, nurse);
     const parts = cursor.split('.');
     expect(parts).toHaveLength(5);
-    expect(parts[3]).toBe(await server.app.outpost.store.epoch());
+    expect(parts[3]).toBe((await server.app.outpost.store.epoch()).id);
     const otherEpoch = randomBytes(16).toString('base64url');
     for (const tampered of [
       [...parts.slice(0, 3), otherEpoch, parts[4]].join('.'),
@@ -300,7 +300,7 @@ describe.each(dialects())('the database’s epoch in pull cursors, on %s', (kind
       expect(names(page.changes), older).toEqual(['Joseph']);
       expect(page.changes.map((c) => c.id)).not.toContain(amina?.id);
       // What it answers with is a cursor of today's form, with this database's epoch.
-      expect(page.cursor.split('.')[3]).toBe(await server.app.outpost.store.epoch());
+      expect(page.cursor.split('.')[3]).toBe((await server.app.outpost.store.epoch()).id);
     }
     // Ahead of the clinic's last position (2): no pull of this database issued it.
     const ahead = await pullWith(server, nurse, olderCursor('clinic-a', 9, 0));

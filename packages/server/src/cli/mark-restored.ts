@@ -15,11 +15,23 @@ import { dataFolderFromEnv } from './data-folder';
 
 const env = process.env;
 
-if (process.argv.length > 2) {
-  console.error(
-    'Usage: npm run mark-restored   (no arguments: it marks the database npm start would open, from OUTPOST_DATA or DATABASE_URL)',
-  );
-  process.exit(2);
+const usage =
+  'Usage: npm run mark-restored [-- --backup-taken-at <time>]   (it marks the database npm start would open, from OUTPOST_DATA or DATABASE_URL; the time the backup was taken, e.g. 2026-06-01T18:00Z, lets devices give back what they hold from after it)';
+const args = process.argv.slice(2);
+let backupTakenAt: string | null = null;
+if (args.length > 0) {
+  const [flag, time, ...rest] = args;
+  const at = time === undefined ? Number.NaN : Date.parse(time);
+  if (flag !== '--backup-taken-at' || rest.length > 0 || Number.isNaN(at)) {
+    console.error(usage);
+    process.exit(2);
+  }
+  // A backup cannot be from the future: a time a day ahead is a mistyped one (a wrong year, say).
+  if (at > Date.now() + 86_400_000) {
+    console.error(`Not marked: ${time} is in the future; give the time the backup was taken.`);
+    process.exit(2);
+  }
+  backupTakenAt = new Date(at).toISOString();
 }
 
 // The database `npm start` would open: DATABASE_URL when set (PostgreSQL, or a file), else the data folder's.
@@ -32,7 +44,7 @@ const target = databaseUrl
 
 let result: MarkResult;
 try {
-  result = await markRestored(target);
+  result = await markRestored(target, backupTakenAt);
 } catch (err) {
   if (err instanceof MarkRefusedError && err.code === 'NO_DATABASE') {
     console.error(
@@ -47,5 +59,5 @@ try {
 console.log(
   result.epoch === null
     ? `Nothing to mark: ${result.database} is from before Outpost kept a restore mark, and the server gives it one when it starts, so the cursors devices hold from the database it replaced are refused all the same. Start the server.`
-    : `Marked ${result.database} as restored: devices that synced with the database it replaced are told so at their next sync and read everything again. Start the server now (restart it, if it was running: it reads the mark when it starts).`,
+    : `Marked ${result.database} as restored: devices that synced with the database it replaced are told so at their next sync, read everything again and give back ${backupTakenAt === null ? 'what they hold newer than the server’s copy (with --backup-taken-at, everything they hold from after the backup)' : `what they hold from after ${backupTakenAt}`}. Start the server now (restart it, if it was running: it reads the mark when it starts).`,
 );

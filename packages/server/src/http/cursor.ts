@@ -1,5 +1,6 @@
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import { outpostError } from '@outpost/core';
+import type { DatabaseEpoch } from '../storage/database-epoch';
 
 /**
  * Where a client stands in its tenant's change stream: everything up to `position` applied, as
@@ -29,8 +30,15 @@ export interface NewCursor {
   collections: readonly string[];
 }
 
-/** The details of a 410 that says the server's database was restored since the cursor was issued. */
-export const restoredDetails = { reason: 'restored' } as const;
+/**
+ * The details of a 410 that says the server's database was restored since the cursor was issued,
+ * with the time the backup was taken when the database knows it: the device gives back what it
+ * holds from after it (decision 0050).
+ */
+export function restoredDetails(epoch?: DatabaseEpoch): { reason: 'restored'; backupTakenAt?: string } {
+  const takenAt = epoch?.backupTakenAt;
+  return takenAt ? { reason: 'restored', backupTakenAt: takenAt } : { reason: 'restored' };
+}
 
 const restoredMessage =
   'this server was restored from a backup since this cursor was issued: read everything again from the start';
@@ -105,7 +113,7 @@ export class CursorCodec {
    * The cursor `text` of `tenant`, checked against the epoch of the database reading it: 400 when
    * its MAC fails, then 410 (`details.reason: 'restored'`) when another database issued it.
    */
-  decode(tenant: string, text: string, epoch: string): PullCursor {
+  decode(tenant: string, text: string, epoch: DatabaseEpoch): PullCursor {
     const current = epochCursorPattern.exec(text);
     if (current) {
       const c = {
@@ -117,7 +125,8 @@ export class CursorCodec {
       const given = Buffer.from(current[5] ?? '', 'base64url');
       if (given.length !== 16 || !timingSafeEqual(given, this.epochMac(tenant, c, issuedIn)))
         throw notValid();
-      if (issuedIn !== epoch) throw outpostError('CURSOR_EXPIRED', restoredMessage, restoredDetails);
+      if (issuedIn !== epoch.id)
+        throw outpostError('CURSOR_EXPIRED', restoredMessage, restoredDetails(epoch));
       return { ...c, epoch: issuedIn };
     }
     const match = olderCursorPattern.exec(text);

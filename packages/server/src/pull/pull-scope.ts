@@ -3,6 +3,7 @@ import type { Schema } from '@outpost/core';
 import { restoredDetails } from '../http/cursor';
 import type { PullCursor } from '../http/cursor';
 import type { SyncStore } from '../storage/sync-store';
+import type { DatabaseEpoch } from '../storage/database-epoch';
 
 export interface Naming {
   /** Maps a name the caller sent to a collection of the schema (dialects have names of their own). */
@@ -61,7 +62,7 @@ export async function pullStart(
   message = 'deletions since this cursor were purged: resync from the start',
 ): Promise<{ after: number; horizon: number }> {
   const { purgedThrough: horizon, position } = await store.positions(tenant);
-  checkReached(cursor?.position ?? 0, position);
+  checkReached(cursor?.position ?? 0, position, undefined, await store.epoch());
   checkCursor(cursor, horizon, message);
   return { after: cursor?.position ?? 0, horizon };
 }
@@ -80,8 +81,13 @@ export async function pullStart(
  * keeps and sends back as it is, with no room for an epoch. Those are caught only while they are
  * ahead of the restored clinic.
  */
-export function checkReached(after: number, reached: number, message = cursorAhead): void {
-  if (after > reached) throw outpostError('CURSOR_EXPIRED', message, restoredDetails);
+export function checkReached(
+  after: number,
+  reached: number,
+  message = cursorAhead,
+  epoch?: DatabaseEpoch,
+): void {
+  if (after > reached) throw outpostError('CURSOR_EXPIRED', message, restoredDetails(epoch));
 }
 
 const cursorAhead =

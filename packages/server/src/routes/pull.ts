@@ -42,7 +42,7 @@ export async function pullRoutes(app: FastifyInstance): Promise<void> {
     let horizon = page.horizon;
     if (horizon === null) {
       const positions = await store.positions(auth.tenant);
-      checkReached(after, positions.position);
+      checkReached(after, positions.position, undefined, epoch);
       horizon = positions.purgedThrough;
     }
     checkCursor(cursor, horizon);
@@ -51,7 +51,7 @@ export async function pullRoutes(app: FastifyInstance): Promise<void> {
     const cursorText = cursors.encode(
       auth.tenant,
       { position: page.last ?? after, horizon, collections },
-      epoch,
+      epoch.id,
     );
     // The changes come from the store as JSON text (each record's data as stored, never re-parsed),
     // already as bytes: parsing and re-serialising every record was most of a pull's cost. The

@@ -18,11 +18,21 @@ export function newEpoch(): string {
   return randomBytes(16).toString('base64url');
 }
 
+/** A database's epoch, and when the backup it was restored from was taken, if it was and that is known. */
+export interface DatabaseEpoch {
+  id: string;
+  backupTakenAt: string | null;
+}
+
 /** The database's epoch. Throws when the database has none (migration 0022 has not run). */
-export async function readEpoch(db: Kysely<Tables>): Promise<string> {
-  const row = await db.selectFrom('database_epoch').select('epoch').where('id', '=', 1).executeTakeFirst();
+export async function readEpoch(db: Kysely<Tables>): Promise<DatabaseEpoch> {
+  const row = await db
+    .selectFrom('database_epoch')
+    .select(['epoch', 'backup_taken_at'])
+    .where('id', '=', 1)
+    .executeTakeFirst();
   if (!row) throw new Error('the database has no epoch: migration 0022_database_epoch has not run on it');
-  return row.epoch;
+  return { id: row.epoch, backupTakenAt: row.backup_taken_at };
 }
 
 /** Whether an SQLite database has the epoch's table (it has been through migration 0022). */
@@ -33,11 +43,16 @@ export function hasEpochSqlite(db: BetterSqlite3.Database): boolean {
   );
 }
 
-/** The statement that gives a database a new epoch, its parameters the epoch, the time and the maker. */
+/**
+ * The statement that gives a database a new epoch, its parameters the epoch, the time, the maker
+ * and when the backup was taken (or null).
+ */
 export function renewEpochStatement(kind: DatabaseKind): string {
-  const [epoch, at, by] = kind === 'postgres' ? ['$1', '$2', '$3'] : ['?', '?', '?'];
-  return `insert into database_epoch (id, epoch, made_at, made_by) values (1, ${epoch}, ${at}, ${by})
-    on conflict (id) do update set epoch = excluded.epoch, made_at = excluded.made_at, made_by = excluded.made_by`;
+  const [epoch, at, by, taken] = kind === 'postgres' ? ['$1', '$2', '$3', '$4'] : ['?', '?', '?', '?'];
+  return `insert into database_epoch (id, epoch, made_at, made_by, backup_taken_at)
+    values (1, ${epoch}, ${at}, ${by}, ${taken})
+    on conflict (id) do update set epoch = excluded.epoch, made_at = excluded.made_at,
+      made_by = excluded.made_by, backup_taken_at = excluded.backup_taken_at`;
 }
 
 /**
@@ -45,9 +60,13 @@ export function renewEpochStatement(kind: DatabaseKind): string {
  * migration 0022) there is nothing to renew: the migration makes a new epoch when a server first
  * opens it. Returns the new epoch, or null.
  */
-export function renewEpochSqlite(db: BetterSqlite3.Database, by: EpochMaker): string | null {
+export function renewEpochSqlite(
+  db: BetterSqlite3.Database,
+  by: EpochMaker,
+  backupTakenAt: string | null,
+): string | null {
   if (!hasEpochSqlite(db)) return null;
   const epoch = newEpoch();
-  db.prepare(renewEpochStatement('sqlite')).run(epoch, new Date().toISOString(), by);
+  db.prepare(renewEpochStatement('sqlite')).run(epoch, new Date().toISOString(), by, backupTakenAt);
   return epoch;
 }

@@ -38,12 +38,19 @@ export interface MarkResult {
   epoch: string | null;
 }
 
-/** Marks the database at `target` (a `postgres://` URL, else an SQLite file) as restored. */
-export async function markRestored(target: string): Promise<MarkResult> {
-  return isPostgresUrl(target) ? markPostgres(target) : markSqlite(resolve(target));
+/**
+ * Marks the database at `target` (a `postgres://` URL, else an SQLite file) as restored.
+ * `backupTakenAt` (ISO), when the operator knows when the backup was taken (`pg_restore --list`
+ * says it of a dump): devices then give back what they hold that was written after it (decision
+ * 0050); without it, only what they hold newer than the server's.
+ */
+export async function markRestored(target: string, backupTakenAt: string | null = null): Promise<MarkResult> {
+  return isPostgresUrl(target)
+    ? markPostgres(target, backupTakenAt)
+    : markSqlite(resolve(target), backupTakenAt);
 }
 
-function markSqlite(file: string): MarkResult {
+function markSqlite(file: string, backupTakenAt: string | null): MarkResult {
   if (!existsSync(file)) throw new MarkRefusedError('NO_DATABASE', `there is no database at ${file}`);
   // Not through openSqlite: the server's migrations are the server's to run, at its start.
   const db = new BetterSqlite3(file, { fileMustExist: true });
@@ -55,7 +62,7 @@ function markSqlite(file: string): MarkResult {
         `${file} is not an Outpost server's database (it has no outpost_migrations table)`,
       );
     }
-    return { database: file, epoch: renewEpochSqlite(db, 'mark-restored') };
+    return { database: file, epoch: renewEpochSqlite(db, 'mark-restored', backupTakenAt) };
   } finally {
     db.close();
   }
@@ -71,7 +78,7 @@ function described(url: string): string {
   }
 }
 
-async function markPostgres(url: string): Promise<MarkResult> {
+async function markPostgres(url: string, backupTakenAt: string | null): Promise<MarkResult> {
   const database = described(url);
   const client = new pg.Client({ connectionString: url, connectionTimeoutMillis: 10_000 });
   try {
@@ -95,7 +102,12 @@ async function markPostgres(url: string): Promise<MarkResult> {
     }
     if (!tables.epoch) return { database, epoch: null };
     const epoch = newEpoch();
-    await client.query(renewEpochStatement('postgres'), [epoch, new Date().toISOString(), 'mark-restored']);
+    await client.query(renewEpochStatement('postgres'), [
+      epoch,
+      new Date().toISOString(),
+      'mark-restored',
+      backupTakenAt,
+    ]);
     return { database, epoch };
   } finally {
     await client.end();

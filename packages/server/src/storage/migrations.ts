@@ -579,6 +579,9 @@ function migrations(kind: DatabaseKind): Record<string, Migration> {
           .addColumn('epoch', 'text', (c) => c.notNull())
           .addColumn('made_at', 'text', (c) => c.notNull())
           .addColumn('made_by', 'text', (c) => c.notNull())
+          // When the backup a restored database came from was taken: the devices give back what
+          // they hold that was written after it (decision 0050). Null when not known.
+          .addColumn('backup_taken_at', 'text')
           .execute();
         await sql`insert into database_epoch (id, epoch, made_at, made_by)
           values (1, ${newEpoch()}, ${new Date().toISOString()}, 'migration')

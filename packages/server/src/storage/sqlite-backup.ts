@@ -152,6 +152,7 @@ async function copyDatabase(source: string, target: string): Promise<boolean> {
   // A connection of our own that never writes. Not opened read-only: a read-only connection cannot
   // remove the -wal and -shm files it made, and would leave them beside a stopped server's database.
   const db = new BetterSqlite3(source, { fileMustExist: true });
+  let takenAt: string | null = null;
   try {
     db.pragma('busy_timeout = 5000');
     if (!isOutpostDatabase(db)) {
@@ -160,6 +161,9 @@ async function copyDatabase(source: string, target: string): Promise<boolean> {
         `${source} is not an Outpost server's database (it has no outpost_migrations table)`,
       );
     }
+    // Before the copy's read begins: every write it holds was stamped before this time, or a moment
+    // after (the devices allow for that), and what the backup lacks was stamped after it.
+    takenAt = new Date().toISOString();
     await db.backup(target, { progress: () => allPages });
   } finally {
     db.close();
@@ -173,7 +177,8 @@ async function copyDatabase(source: string, target: string): Promise<boolean> {
     // The copy's own epoch (decision 0050), written in the copy only, before its integrity check:
     // restored, it refuses the cursors the live database issued, before the backup and after,
     // which a check of positions alone stops seeing once the clinic has made as many changes again.
-    return renewEpochSqlite(copy, 'backup') !== null;
+    // With the time it was taken, so the devices know which of what they hold it lacks.
+    return renewEpochSqlite(copy, 'backup', takenAt) !== null;
   } finally {
     copy.close();
   }

@@ -17,6 +17,7 @@ import type {
 import type { Database, DatabaseKind } from './database';
 import { CachedInserts } from './cached-inserts';
 import { readEpoch } from './database-epoch';
+import type { DatabaseEpoch } from './database-epoch';
 import { ReadScopes } from './read-scopes';
 import { RefreshTokenStore } from './refresh-tokens';
 import { TenantSettingsStore } from './tenant-settings';
@@ -1082,7 +1083,7 @@ export class SyncStore {
   readonly tenantSettings: TenantSettingsStore;
   /** Each clinic's people, as its administrators manage them (decision 0044). */
   readonly people: PeopleStore;
-  private epochRead: Promise<string> | null = null;
+  private epochRead: Promise<DatabaseEpoch> | null = null;
 
   constructor(
     private readonly database: Database,
@@ -1189,7 +1190,7 @@ export class SyncStore {
    * the server's life: it changes only while no server runs on the database (a restore, or
    * `npm run mark-restored`). A failed read is not remembered.
    */
-  epoch(): Promise<string> {
+  epoch(): Promise<DatabaseEpoch> {
     this.epochRead ??= readEpoch(this.database.db).catch((err: unknown) => {
       this.epochRead = null;
       throw err;

@@ -343,6 +343,8 @@ export interface Tables {
     epoch: string;
     made_at: string;
     made_by: string;
+    /** When the backup this database was restored from was taken, if known (null otherwise). */
+    backup_taken_at: string | null;
   };
   /** A clinic's own settings, by name (migration 0019); no row is the defaults. */
   tenant_settings: {

@@ -85,6 +85,6 @@ export async function readChanges(
   return {
     records: page.records,
     hasMore: page.hasMore,
-    next: cursors.encode(auth.tenant, { position: last, horizon, collections }, await store.epoch()),
+    next: cursors.encode(auth.tenant, { position: last, horizon, collections }, (await store.epoch()).id),
   };
 }
