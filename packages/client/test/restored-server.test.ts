@@ -1,10 +1,11 @@
-// What a tablet keeps when its clinic's server is restored from a backup older than its last sync
-// (docs/server.md, "Backups and restore"). What it had sent and the server acknowledged after the
-// backup is never sent again. Told 410 on its next pull, it reads everything again: a record it
-// created since goes, one it edited since keeps the edit on the tablet only. Not told (the
-// clinic's positions passed its cursor first, here by its own waiting changes), it keeps both.
-// Restored without the data folder's jwt-secret, its saved cursor is refused (400), and it reads
-// everything again rather than fail every sync.
+// What a tablet does when its clinic's server is restored from a backup older than its last sync
+// (docs/server.md, "Backups and restore"; decision 0050). The restored server refuses the cursor it
+// never issued (410, `reason: 'restored'`), also once the clinic's positions have passed it, and
+// the tablet reads everything again. What it held that the server lost goes back as new ops: the
+// patients it registered since the backup, its edits since, its deletions it still keeps, weighed
+// by the clinic's conflict rules against what was done on the restored server meanwhile. Restored
+// without the data folder's jwt-secret, its saved cursor is refused (400), and it reads everything
+// again rather than fail every sync.
 import { copyFileSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -102,6 +103,28 @@ describe('a tablet whose server was restored from an older backup', () => {
     const joseph = await patients.create({ name: 'Joseph' });
     expect((await tablet.sync()).success).toBe(true);
 
+    async function officePush(op: Record<string, unknown>): Promise<void> {
+      const body = JSON.stringify({
+        clientId: 'office-pc',
+        deviceId: 'office-pc',
+        ops: [{ opId: uuidv7(), ...op }],
+      });
+      const request = () =>
+        fetch(`${server.url}/v1/sync/push`, {
+          method: 'POST',
+          headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+          body,
+        });
+      // Tried twice, the same op: the first may meet the connection kept alive to the stopped server.
+      const res = await request().catch(request);
+      expect(res.status).toBe(200);
+      const answer = (await res.json()) as { results: Array<{ status: string }> };
+      expect(
+        answer.results.map((r) => r.status),
+        JSON.stringify(answer),
+      ).toEqual(['applied']);
+    }
+
     const backupFile = join(folder(), 'monday.sqlite');
     return {
       tablet,
@@ -132,35 +155,33 @@ describe('a tablet whose server was restored from an older backup', () => {
       /** A patient another device of the clinic registers on the server now; answers their id. */
       async createOnServer(data: RecordData): Promise<string> {
         const id = uuidv7();
-        const res = await fetch(`${server.url}/v1/sync/push`, {
-          method: 'POST',
-          headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
-          body: JSON.stringify({
-            clientId: 'office-pc',
-            deviceId: 'office-pc',
-            ops: [{ opId: uuidv7(), collection: 'patients', type: 'create', id, data }],
-          }),
-        });
-        expect(res.status).toBe(200);
-        const answer = (await res.json()) as { results: Array<{ status: string }> };
-        expect(
-          answer.results.map((r) => r.status),
-          JSON.stringify(answer),
-        ).toEqual(['applied']);
+        await officePush({ collection: 'patients', type: 'create', id, data });
         return id;
       },
-      /** The clinic's patients as a pull from the start sees them. */
+      /** A change the office's computer makes on the server now (stamped with the server's clock). */
+      officePush,
+      /** The clinic's patients as a pull from the start sees them (those deleted left out). */
       async onServer(): Promise<Map<string, RecordData>> {
         const res = await fetch(`${server.url}/v1/sync/pull?limit=1000`, {
           headers: { authorization: `Bearer ${token}` },
         });
-        const page = (await res.json()) as { changes: Array<{ id: string; data: RecordData }> };
-        return new Map(page.changes.map((c) => [c.id, c.data]));
+        const page = (await res.json()) as {
+          changes: Array<{ id: string; data: RecordData | null; deleted: boolean }>;
+        };
+        return new Map(page.changes.filter((c) => !c.deleted).map((c) => [c.id, c.data ?? {}]));
+      },
+      /** The conflicts the clinic has to review. */
+      async openConflicts(): Promise<Array<{ recordId: string; fields?: string[] }>> {
+        const res = await fetch(`${server.url}/v1/conflicts?status=open`, {
+          headers: { authorization: `Bearer ${token}` },
+        });
+        return ((await res.json()) as { conflicts: Array<{ recordId: string; fields?: string[] }> })
+          .conflicts;
       },
     };
   }
 
-  it('told 410, reads everything again: drops the patient it registered since, keeps its edit since, sends what was waiting', async () => {
+  it('told 410, reads everything again and gives the server back the patient it registered since and its edit since', async () => {
     const c = await clinic();
     await c.backup();
     // After the backup the tablet registers a patient and edits another; the server acknowledges both.
@@ -175,25 +196,34 @@ describe('a tablet whose server was restored from an older backup', () => {
     await c.restore();
     const result = await c.sync();
     expect(result.success, JSON.stringify(result.error)).toBe(true);
-    // Its cursor was ahead of the restored database: 410, then the re-read from the start.
-    expect(c.pulls).toEqual([410, 200]);
-    // Only the waiting edit was sent: acknowledged ops stay done, never sent again.
-    expect(c.pushed).toHaveLength(1);
-    expect(acknowledged.map((o) => o.opId)).not.toContain(c.pushed[0]);
+    // Its cursor was ahead of the restored database: 410, the re-read from the start, then the
+    // pull after what it gave back.
+    expect(c.pulls).toEqual([410, 200, 200]);
+    expect(result.restored).toEqual({ resent: 2 });
+    // The waiting edit, then Grace and Amina's edit as new ops: the acknowledged ones never again.
+    expect(c.pushed).toHaveLength(3);
+    for (const opId of c.pushed) expect(acknowledged.map((o) => o.opId)).not.toContain(opId);
 
-    // Grace is gone from the tablet too: the re-read did not bring her and it held no change of hers
-    // to send. Amina keeps the tablet's edit, which the server no longer has: an older version never
-    // replaces a newer one on the device. Joseph's waiting edit reached the restored server.
-    expect(await c.patients.get(grace.id)).toBeNull();
-    expect((await c.patients.get(c.amina.id))?.data).toEqual({ name: 'Amina', village: 'Mzuzu' });
-    expect((await c.patients.get(c.joseph.id))?.data).toMatchObject({ phone: '+265 99 123 4567' });
+    // The restored server has all of it again, and the tablet shows what it showed.
     const server = await c.onServer();
-    expect(server.has(grace.id)).toBe(false);
-    expect(server.get(c.amina.id)).toEqual({ name: 'Amina' });
+    expect(server.get(grace.id)).toEqual({ name: 'Grace' });
+    expect(server.get(c.amina.id)).toEqual({ name: 'Amina', village: 'Mzuzu' });
     expect(server.get(c.joseph.id)).toMatchObject({ phone: '+265 99 123 4567' });
+    expect((await c.patients.get(grace.id))?.data).toEqual({ name: 'Grace' });
+    expect((await c.patients.get(c.amina.id))?.data).toEqual({ name: 'Amina', village: 'Mzuzu' });
+    expect(c.tablet.queue.stats().pending).toBe(0);
+    expect(await c.openConflicts()).toEqual([]);
+
+    // And the next sync goes on from the new cursor, with nothing more to give back.
+    c.pulls.length = 0;
+    c.pushed.length = 0;
+    const next = await c.sync();
+    expect(next.restored).toBeUndefined();
+    expect(c.pulls).toEqual([200]);
+    expect(c.pushed).toEqual([]);
   });
 
-  it('not told (its own waiting changes carried the clinic past its cursor first), keeps what the server lost', async () => {
+  it('told even once the clinic’s positions have passed its cursor (its own waiting edits took them there)', async () => {
     const c = await clinic();
     await c.backup();
     const grace = await c.patients.create({ name: 'Grace' });
@@ -206,13 +236,72 @@ describe('a tablet whose server was restored from an older backup', () => {
     await c.restore();
     const result = await c.sync();
     expect(result.success, JSON.stringify(result.error)).toBe(true);
-    expect(c.pushed).toHaveLength(2);
-    expect(c.pulls).toEqual([200]);
-    // The tablet still shows Grace and Thoko; the server has neither, and nothing says so.
-    expect((await c.patients.get(grace.id))?.data).toEqual({ name: 'Grace' });
-    expect((await c.patients.get(thoko.id))?.data).toEqual({ name: 'Thoko' });
+    // Refused all the same: the cursor was issued before the restore.
+    expect(c.pulls).toEqual([410, 200, 200]);
+    expect(result.restored).toEqual({ resent: 2 });
     const server = await c.onServer();
-    expect([...server.keys()].sort()).toEqual([c.amina.id, c.joseph.id].sort());
+    expect([...server.keys()].sort()).toEqual([c.amina.id, c.joseph.id, grace.id, thoko.id].sort());
+    expect(server.get(thoko.id)).toEqual({ name: 'Thoko' });
+    expect((await c.patients.get(grace.id))?.data).toEqual({ name: 'Grace' });
+  });
+
+  it('weighs what it gives back against what the clinic did on the restored server meanwhile', async () => {
+    const c = await clinic();
+    const chikondi = await c.patients.create({ name: 'Chikondi' });
+    const esther = await c.patients.create({ name: 'Esther' });
+    expect((await c.tablet.sync()).success).toBe(true);
+    await c.backup();
+    // After the backup the tablet deletes Joseph, edits Amina's village and Chikondi's phone, and
+    // registers Grace; the server acknowledges all of it.
+    await c.patients.delete(c.joseph.id);
+    await c.patients.update(c.amina.id, { village: 'Mzuzu' });
+    await c.patients.update(chikondi.id, { phone: '+265 88 000 1111' });
+    await c.patients.update(esther.id, { village: 'Salima' });
+    const grace = await c.patients.create({ name: 'Grace' });
+    expect((await c.tablet.sync()).success).toBe(true);
+
+    await c.restore();
+    // On the restored server, before the tablet syncs, the office changes Amina's phone (another
+    // field), Chikondi's phone too (the same field, later), and deletes Esther.
+    await c.officePush({
+      collection: 'patients',
+      type: 'update',
+      id: c.amina.id,
+      data: { phone: '+265 1 555' },
+      baseVersion: 1,
+    });
+    await c.officePush({
+      collection: 'patients',
+      type: 'update',
+      id: chikondi.id,
+      data: { phone: '+265 2 777' },
+      baseVersion: 1,
+    });
+    await c.officePush({ collection: 'patients', type: 'delete', id: esther.id, baseVersion: 1 });
+
+    const result = await c.sync();
+    expect(result.success, JSON.stringify(result.error)).toBe(true);
+    expect(c.pulls[0]).toBe(410);
+    const server = await c.onServer();
+    // Joseph is deleted again: the tablet still kept its delete (keepCompletedMs: a day).
+    expect(server.has(c.joseph.id)).toBe(false);
+    expect(await c.patients.get(c.joseph.id)).toBeNull();
+    // Amina: the tablet's village and the office's phone, merged by the patients' rule.
+    expect(server.get(c.amina.id)).toEqual({ name: 'Amina', village: 'Mzuzu', phone: '+265 1 555' });
+    expect((await c.patients.get(c.amina.id))?.data).toEqual({
+      name: 'Amina',
+      village: 'Mzuzu',
+      phone: '+265 1 555',
+    });
+    // Chikondi: both changed the phone; the patients' rule sends that to a person to settle, and
+    // neither value is lost: the server keeps the office's until then.
+    const open = await c.openConflicts();
+    expect(open.map((o) => o.recordId)).toEqual([chikondi.id]);
+    expect(server.get(chikondi.id)).toEqual({ name: 'Chikondi', phone: '+265 2 777' });
+    // Esther, deleted on the restored server after the tablet's edit: she stays deleted.
+    expect(server.has(esther.id)).toBe(false);
+    expect(await c.patients.get(esther.id)).toBeNull();
+    expect(server.get(grace.id)).toEqual({ name: 'Grace' });
   });
 
   it('restored without its jwt-secret: the saved cursor is refused, and the tablet reads everything again', async () => {

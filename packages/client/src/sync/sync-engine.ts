@@ -31,6 +31,8 @@ import { withdrawnIn, withdrawnKey } from '../files/record-ids';
 import { heldWhole, holdsWorkOn, keeps, prunable, pulledBy, readAgainKey, takenIn } from './record-filter';
 import type { RecordFilters } from './record-filter';
 import { covers, dependenciesIn, pulledOf, recordsToSend } from './collection-sync';
+import { createAgain, deleteAgain, recoverable, resendNewer, restoreMarkOf } from './restore-recovery';
+import type { RestoreMark } from './restore-recovery';
 import { lastSyncedKey, retentionBatch } from '../outbox/retention';
 import type { CollectionSyncScope } from './collection-sync';
 
@@ -67,6 +69,12 @@ export interface SyncResult {
    * went with them, what was not pulled. Absent for a whole sync, also one such a call joined.
    */
   scope?: CollectionSyncScope;
+  /**
+   * Set when the server said it was restored from a backup and this sync read everything again:
+   * `resent` changes this device held that the restored server had lost (records created or
+   * edited, deletions) went back to it as new ops (decision 0050).
+   */
+  restored?: { resent: number };
 }
 
 /** The two halves of a sync. */
@@ -149,6 +157,13 @@ const seenPrefix = 'pull.resync.seen.';
 interface Resync {
   /** How many writes noted records so far: the next one's key. */
   writes: number;
+  /**
+   * Set when the server said it was restored from a backup: the re-read gives it back what this
+   * device holds and it lost (restore-recovery.ts), instead of dropping it.
+   */
+  restored?: RestoreMark;
+  /** How many ops that re-read queued so far to give the restored server back what it lost. */
+  resent?: number;
 }
 type RecordRef = { collection: string; id: string };
 
@@ -164,13 +179,14 @@ export function isTransient(err: unknown): boolean {
  * 410 `CURSOR_EXPIRED` (it no longer holds every change since), or 400 naming the cursor, which it
  * signed with a key it no longer has (its JWT secret was changed, or it was restored from a backup
  * without it). Only the device's own saved cursor meets the 400 this way; failing every sync on it
- * would leave the tablet stuck until its data were cleared.
+ * would leave the tablet stuck until its data were cleared. `'restored'`: the 410 says the server
+ * was restored from a backup since it issued the cursor (decision 0050).
  */
-function cursorRefused(err: unknown): boolean {
-  if (!isOutpostError(err)) return false;
-  if (err.code === 'CURSOR_EXPIRED') return true;
+function cursorRefused(err: unknown): { restored: RestoreMark | null } | null {
+  if (!isOutpostError(err)) return null;
+  if (err.code === 'CURSOR_EXPIRED') return { restored: restoreMarkOf(err.details) };
   const details = err.details as { field?: unknown } | undefined;
-  return err.code === 'VALIDATION_FAILED' && details?.field === 'cursor';
+  return err.code === 'VALIDATION_FAILED' && details?.field === 'cursor' ? { restored: null } : null;
 }
 
 function describe(err: unknown): { code: string; message: string } {
@@ -1279,9 +1295,10 @@ export class SyncEngine {
       try {
         page = await this.pullPage(cursor, this.o.collections);
       } catch (err) {
-        if (cursorRefused(err) && !resynced) {
+        const refused = cursorRefused(err);
+        if (refused !== null && !resynced) {
           resynced = true;
-          await this.startResync();
+          await this.startResync(refused.restored);
           continue;
         }
         throw err;
@@ -1309,7 +1326,14 @@ export class SyncEngine {
       firstPage = false;
       if (!page.hasMore && !this.changedSincePageAsked) break;
     }
-    await this.finishResync();
+    const resent = await this.finishResync();
+    if (resent > 0) {
+      // What the restored server lost goes back in this sync, and its answers are read after.
+      result.restored = { resent };
+      await this.pushAll(result);
+      await this.pullAll(result);
+      return;
+    }
     await this.readSettledConflicts();
     // Time has passed since the records held arrived: what the filter now rejects goes. After a
     // pull that is up to date only, so it judges the server's latest state of each record; and
@@ -1427,7 +1451,7 @@ export class SyncEngine {
           }
           return [...tier];
         }
-        if (cursorRefused(err)) return 'expired';
+        if (cursorRefused(err) !== null) return 'expired';
         throw err;
       }
       await this.applyChanges(page.changes);
@@ -1545,12 +1569,25 @@ export class SyncEngine {
       const state = db.state;
       const putRecords: LocalRecord[] = [];
       const deleteRecords: Array<{ collection: string; id: string }> = [];
+      const putOps: OutboxEntry[] = [];
+      const restored = (state.meta[resyncKey] as Resync | undefined)?.restored;
       for (const change of changes) {
         clock.receive(change.hlc);
         const local = state.record(change.collection, change.id);
-        // An older server state than one already seen never replaces it.
-        if (local && local.version > change.version) continue;
         const pending = state.pendingFor(change.collection, change.id);
+        // The restored server's state is the server's from now on, older or not: what the device
+        // held beyond it goes back to it as an op shown on top.
+        const recovering =
+          restored !== undefined && pending.length === 0 && recoverable(this.o.schema, change.collection);
+        const op = restored !== undefined && recovering ? this.recover(restored, local, change) : null;
+        if (op !== null) {
+          putOps.push(op);
+          const view = viewOf(change.collection, change.id, toServerState(change), [op]);
+          if (view) putRecords.push(view);
+          continue;
+        }
+        // An older server state than one already seen never replaces it.
+        if (local && local.version > change.version && !recovering) continue;
         if (pending.length === 0) {
           if (change.deleted || !this.stores(change)) {
             // Left on the server (a visit from 2019 on a tablet that keeps six months): the cursor
@@ -1572,9 +1609,23 @@ export class SyncEngine {
           if (view) putRecords.push(view);
         }
       }
-      const meta = { ...also.meta, ...this.noteSeen(changes) };
-      return { batch: { putRecords, deleteRecords, ...also, meta }, result: undefined };
+      const meta = { ...also.meta, ...this.noteSeen(changes, putOps.length) };
+      if (putOps.length > 0) meta['outbox.lastSeq'] = state.seqHighWater;
+      return { batch: { putRecords, deleteRecords, putOps, ...also, meta }, result: undefined };
     });
+  }
+
+  /**
+   * During the re-read of a server restored from a backup, what this device gives back of a record
+   * it holds no unconfirmed change on (restore-recovery.ts): an op with its newer state, or again
+   * its deletion; null when the server's state stands (a tombstone there is a deletion made on the
+   * restored server, after anything the device holds).
+   */
+  private recover(mark: RestoreMark, local: LocalRecord | undefined, change: Change): OutboxEntry | null {
+    const now = this.o.timers.now();
+    const state = this.o.db.state;
+    if (local === undefined) return deleteAgain(state, now, mark, change);
+    return resendNewer(state, now, mark, local, change);
   }
 
   /**
@@ -1604,14 +1655,14 @@ export class SyncEngine {
    * The marker, stored with the reset cursor, makes the next pull carry on, after a restart too;
    * what an earlier re-read noted is dropped, as the server may have deleted it since.
    */
-  private async startResync(): Promise<void> {
+  private async startResync(restored: RestoreMark | null): Promise<void> {
     await this.write(() => ({
       batch: {
         meta: {
           ...this.forgetSeen(),
           [cursorKey]: undefined,
           [upToDateKey]: false,
-          [resyncKey]: { writes: 0 } satisfies Resync,
+          [resyncKey]: (restored ? { writes: 0, restored } : { writes: 0 }) satisfies Resync,
         },
       },
       result: undefined,
@@ -1623,35 +1674,57 @@ export class SyncEngine {
    * server, and goes, unless this device still has a change on it (that change is the device's to
    * send, never shown over nothing) or it is of a collection this device does not pull.
    */
-  private async finishResync(): Promise<void> {
-    if (this.o.db.state.meta[resyncKey] === undefined) return;
-    await this.write(() => {
+  private async finishResync(): Promise<number> {
+    const resync = this.o.db.state.meta[resyncKey] as Resync | undefined;
+    if (resync === undefined) return 0;
+    return this.write(() => {
       const state = this.o.db.state;
       const seen = new Set<string>();
       for (const [key, value] of Object.entries(state.meta)) {
         if (key.startsWith(seenPrefix)) for (const k of value as string[]) seen.add(k);
       }
       const pulled = this.o.collections ? new Set(this.o.collections) : null;
-      const deleteRecords = [...state.records.values()]
-        .filter(
-          (r) =>
-            (pulled === null || pulled.has(r.collection)) &&
-            !seen.has(keyOf(r.collection, r.id)) &&
-            state.pendingFor(r.collection, r.id).length === 0,
-        )
-        .map((r) => ({ collection: r.collection, id: r.id }));
+      const gone = [...state.records.values()].filter(
+        (r) =>
+          (pulled === null || pulled.has(r.collection)) &&
+          !seen.has(keyOf(r.collection, r.id)) &&
+          state.pendingFor(r.collection, r.id).length === 0,
+      );
+      // A server restored from a backup has no trace of what was created after it (a deletion
+      // since would have come as a tombstone and removed the record): the device creates it again.
+      const now = this.o.timers.now();
+      const putOps: OutboxEntry[] = [];
+      const putRecords: LocalRecord[] = [];
+      const deleteRecords: RecordRef[] = [];
+      for (const r of gone) {
+        const op =
+          resync.restored !== undefined && recoverable(this.o.schema, r.collection)
+            ? createAgain(state, now, resync.restored, r)
+            : null;
+        if (op !== null) {
+          putOps.push(op);
+          const { server: _server, ...held } = r;
+          putRecords.push({ ...held, version: 0 });
+        } else {
+          deleteRecords.push({ collection: r.collection, id: r.id });
+        }
+      }
+      const resent = (resync.resent ?? 0) + putOps.length;
       return {
         batch: {
           deleteRecords,
+          putRecords,
+          putOps,
           // A re-read read every collection again through the current filter: none is left to read again.
           meta: {
             ...this.forgetSeen(),
             [resyncKey]: undefined,
             [upToDateKey]: true,
             [readAgainKey]: undefined,
+            ...(putOps.length > 0 ? { 'outbox.lastSeq': state.seqHighWater } : {}),
           },
         },
-        result: undefined,
+        result: resent,
       };
     });
   }
@@ -1660,13 +1733,18 @@ export class SyncEngine {
    * During a re-read, the meta to store with applied server changes: the keys of the records they
    * show exist, under a key of their own, so no write rewrites what the earlier ones noted.
    */
-  private noteSeen(changes: readonly Change[]): Record<string, unknown> {
+  private noteSeen(changes: readonly Change[], resent = 0): Record<string, unknown> {
     const resync = this.o.db.state.meta[resyncKey] as Resync | undefined;
     if (resync === undefined) return {};
     const keys = changes.filter((c) => !c.deleted).map((c) => keyOf(c.collection, c.id));
-    if (keys.length === 0) return {};
+    if (keys.length === 0 && resent === 0) return {};
     const writes = resync.writes + 1;
-    return { [resyncKey]: { writes } satisfies Resync, [`${seenPrefix}${writes}`]: keys };
+    const next: Resync = {
+      ...resync,
+      writes,
+      ...(resent > 0 ? { resent: (resync.resent ?? 0) + resent } : {}),
+    };
+    return { [resyncKey]: next, [`${seenPrefix}${writes}`]: keys };
   }
 
   /** The meta that removes every key the current re-read noted. */
