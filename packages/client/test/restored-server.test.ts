@@ -67,7 +67,7 @@ describe('a tablet whose server was restored from an older backup', () => {
    * A server and a tablet that synced two patients; `backup()` takes the clinic's backup, `restore()`
    * stops the server and starts it again on the backup, as docs/server.md says, on the same address.
    */
-  async function clinic() {
+  async function clinic(options: { pullLimit?: number } = {}) {
     const database = join(folder(), 'outpost.sqlite');
     let server = await serve(database);
     cleanups.push(() => server.app.close());
@@ -78,26 +78,38 @@ describe('a tablet whose server was restored from an older backup', () => {
     // What the server answered each pull, and each op the tablet pushed.
     const pulls: number[] = [];
     const pushed: string[] = [];
-    const tablet: SyncClient = await createSyncClient({
-      schema: fieldClinic,
-      url: server.url,
-      getToken: async () => token,
-      store: memoryStore(),
-      deviceId: 'tablet-7',
-      fetch: async (input, init) => {
-        const res = await network.fetch(input, init);
-        const path = new URL(String(input)).pathname;
-        if (path === '/v1/sync/pull') pulls.push(res.status);
-        if (path === '/v1/sync/push' && res.ok) {
-          const body = network.sent.at(-1)?.body as { ops: Array<{ opId: string }> };
-          pushed.push(...body.ops.map((o) => o.opId));
-        }
-        return res;
-      },
-      autoSync: false,
-      probeIntervalMs: false,
-    });
-    cleanups.push(() => tablet.close());
+    const hooks: { afterPull?: (status: number) => void } = {};
+    // Named, so a tablet opened again (an app restarted) finds what the first one stored.
+    const storeName = `restored-tablet-${uuidv7()}`;
+    /** The tablet's app, opened on its store. */
+    const openTablet = async (): Promise<SyncClient> => {
+      const client = await createSyncClient({
+        schema: fieldClinic,
+        url: server.url,
+        getToken: async () => token,
+        store: memoryStore({ name: storeName }),
+        deviceId: 'tablet-7',
+        fetch: async (input, init) => {
+          const res = await network.fetch(input, init);
+          const path = new URL(String(input)).pathname;
+          if (path === '/v1/sync/pull') {
+            pulls.push(res.status);
+            hooks.afterPull?.(res.status);
+          }
+          if (path === '/v1/sync/push' && res.ok) {
+            const body = network.sent.at(-1)?.body as { ops: Array<{ opId: string }> };
+            pushed.push(...body.ops.map((o) => o.opId));
+          }
+          return res;
+        },
+        autoSync: false,
+        probeIntervalMs: false,
+        ...(options.pullLimit !== undefined ? { pullLimit: options.pullLimit, poorLink: false } : {}),
+      });
+      cleanups.push(() => client.close());
+      return client;
+    };
+    const tablet = await openTablet();
     const patients = tablet.collection('patients');
     const amina = await patients.create({ name: 'Amina' });
     const joseph = await patients.create({ name: 'Joseph' });
@@ -128,6 +140,9 @@ describe('a tablet whose server was restored from an older backup', () => {
     const backupFile = join(folder(), 'monday.sqlite');
     return {
       tablet,
+      openTablet,
+      network,
+      hooks,
       patients,
       amina,
       joseph,
@@ -302,6 +317,42 @@ describe('a tablet whose server was restored from an older backup', () => {
     expect(server.has(esther.id)).toBe(false);
     expect(await c.patients.get(esther.id)).toBeNull();
     expect(server.get(grace.id)).toEqual({ name: 'Grace' });
+  });
+
+  it('cut short after a page, goes on after a restart and still gives back what the first page found', async () => {
+    const c = await clinic({ pullLimit: 2 });
+    for (const name of ['Chisomo', 'Dalitso', 'Esther']) await c.patients.create({ name });
+    expect((await c.tablet.sync()).success).toBe(true);
+    await c.backup();
+    const grace = await c.patients.create({ name: 'Grace' });
+    await c.patients.update(c.amina.id, { village: 'Mzuzu' });
+    expect((await c.tablet.sync()).success).toBe(true);
+
+    await c.restore();
+    // The tablet leaves the clinic's wifi after the re-read's first page (Amina and Joseph).
+    c.hooks.afterPull = (status) => {
+      if (status === 200) c.network.mode = 'offline';
+    };
+    const cut = await c.sync();
+    expect(cut.success).toBe(false);
+    expect(c.pulls).toEqual([410, 200]);
+    // Nothing went: the tablet shows what it showed, Amina's village now a change waiting to go back.
+    expect((await c.patients.get(grace.id))?.data).toEqual({ name: 'Grace' });
+    expect(await c.patients.get(c.amina.id)).toMatchObject({ data: { village: 'Mzuzu' }, pending: true });
+
+    // The app is closed and opened again; back online, the re-read goes on where it stopped.
+    await c.tablet.close();
+    delete c.hooks.afterPull;
+    c.network.mode = 'online';
+    const reopened = await c.openTablet();
+    const result = await reopened.sync();
+    expect(result.success, JSON.stringify(result.error)).toBe(true);
+    expect(result.restored).toEqual({ resent: 2 });
+    const server = await c.onServer();
+    expect(server.get(grace.id)).toEqual({ name: 'Grace' });
+    expect(server.get(c.amina.id)).toEqual({ name: 'Amina', village: 'Mzuzu' });
+    expect(server.size).toBe(6);
+    expect(reopened.queue.stats().pending).toBe(0);
   });
 
   it('restored without its jwt-secret: the saved cursor is refused, and the tablet reads everything again', async () => {
