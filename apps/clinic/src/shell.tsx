@@ -13,6 +13,7 @@ import { DeviceStorage } from './device-storage';
 import { LastSync, OldestWaiting } from './last-sync';
 import { PageErrorBoundary, PageNotFound } from './page-error-boundary';
 import { RefusedChanges } from './refused-changes';
+import { RestoredNotice } from './restored-notice';
 import { SignInAgain } from './sign-in-again';
 import { WaitingChanges } from './waiting-changes';
 import { Link, useAddress, useRoute } from './router';
@@ -94,6 +95,7 @@ export function Shell({ session, tokens, onSignedInAgain, onSignOut }: ShellProp
           <AutoSyncOff />
         </div>
         <SignInAgain session={session} onSignedIn={onSignedInAgain} />
+        <RestoredNotice />
       </header>
       <main>
         <PageErrorBoundary key={address}>

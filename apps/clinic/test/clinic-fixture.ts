@@ -1,6 +1,7 @@
 // Browser-test fixture: the clinic app built by Vite into a temp folder, served with the API by a
 // real sync server on a SQLite file, driven in the machine's Chromium through playwright-core.
-import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -13,6 +14,7 @@ import { afterAll, beforeAll } from 'vitest';
 import { formatHlc } from '@outpost/core';
 import { fieldClinic, vetPractice } from '@outpost/examples';
 import {
+  backupSqlite,
   createSyncServer,
   ensureUsers,
   openSqlite,
@@ -62,7 +64,14 @@ export async function buildClinicApp(): Promise<{ dir: string; remove(): void }>
 
 export interface Clinic {
   url: string;
-  app: FastifyInstance;
+  readonly app: FastifyInstance;
+  /** Takes the clinic's backup into `file`, as `npm run backup` does, while the server runs. */
+  backup(file: string): Promise<void>;
+  /**
+   * Restores the backup in `file` as docs/server.md says: the server stopped, its database replaced
+   * by the backup, started again on the same address.
+   */
+  restore(file: string): Promise<void>;
   /**
    * Makes the server unreachable (every connection is dropped unanswered) or reachable again.
    * Chromium's offline emulation does not cover service-worker fetches, so a test that wants to
@@ -108,38 +117,43 @@ export interface LoginAnswer {
 
 export async function startClinic(appDir: string): Promise<Clinic> {
   const dataDir = mkdtempSync(join(tmpdir(), 'outpost-clinic-data-'));
+  const database = join(dataDir, 'outpost.sqlite');
   let clockAheadMs = 0;
-  const app = await createSyncServer({
-    schema: fieldClinic,
-    tenantSchemas: { 'vet-a': vetPractice },
-    database: await openSqlite(join(dataDir, 'outpost.sqlite')),
-    auth: { jwtSecret: 'clinic-browser-test-secret-0123456789' },
-    limits: { rateLimitPerMinute: false },
-    now: () => new Date(Date.now() + clockAheadMs),
-  });
   let unreachable = false;
   let pushesFail = false;
   let pushesFailed = 0;
-  app.addHook('onRequest', async (request, reply) => {
-    if (unreachable) request.raw.socket.destroy();
-    else if (pushesFail && request.url === '/v1/sync/push') {
-      pushesFailed += 1;
-      await reply.code(503).send({ error: { code: 'INTERNAL', message: 'down for maintenance' } });
-    }
-  });
-  await serveStaticApp(app, { root: appDir });
-  // As `npm start` does while it creates demo users: the sign-in page offers the clinic's.
-  serveDemoAccounts(app, {
-    password,
-    accounts: users
-      .filter((u) => u.tenant === 'clinic-a')
-      .map((u) => ({ email: u.email, tenant: u.tenant, roles: [...u.roles] })),
-  });
-  await ensureUsers(
-    app.outpost.store,
-    users.map((u) => ({ ...u, password })),
-  );
-  const url = await app.listen({ port: 0, host: '127.0.0.1' });
+  /** The server on the data folder's database, listening on `port` (0: any free one). */
+  const serve = async (port: number): Promise<{ app: FastifyInstance; url: string }> => {
+    const app = await createSyncServer({
+      schema: fieldClinic,
+      tenantSchemas: { 'vet-a': vetPractice },
+      database: await openSqlite(database),
+      auth: { jwtSecret: 'clinic-browser-test-secret-0123456789' },
+      limits: { rateLimitPerMinute: false },
+      now: () => new Date(Date.now() + clockAheadMs),
+    });
+    app.addHook('onRequest', async (request, reply) => {
+      if (unreachable) request.raw.socket.destroy();
+      else if (pushesFail && request.url === '/v1/sync/push') {
+        pushesFailed += 1;
+        await reply.code(503).send({ error: { code: 'INTERNAL', message: 'down for maintenance' } });
+      }
+    });
+    await serveStaticApp(app, { root: appDir });
+    // As `npm start` does while it creates demo users: the sign-in page offers the clinic's.
+    serveDemoAccounts(app, {
+      password,
+      accounts: users
+        .filter((u) => u.tenant === 'clinic-a')
+        .map((u) => ({ email: u.email, tenant: u.tenant, roles: [...u.roles] })),
+    });
+    await ensureUsers(
+      app.outpost.store,
+      users.map((u) => ({ ...u, password })),
+    );
+    return { app, url: await app.listen({ port, host: '127.0.0.1' }) };
+  };
+  let { app, url } = await serve(0);
   const login = async (email: string): Promise<LoginAnswer> => {
     const res = await fetch(`${url}/v1/auth/login`, {
       method: 'POST',
@@ -150,7 +164,20 @@ export async function startClinic(appDir: string): Promise<Clinic> {
   };
   return {
     url,
-    app,
+    get app() {
+      return app;
+    },
+    async backup(file) {
+      await backupSqlite({ database, destination: file });
+    },
+    async restore(file) {
+      const port = (app.server.address() as AddressInfo).port;
+      await app.close();
+      rmSync(`${database}-wal`, { force: true });
+      rmSync(`${database}-shm`, { force: true });
+      copyFileSync(file, database);
+      ({ app, url } = await serve(port));
+    },
     cut: (value) => {
       unreachable = value;
     },
