@@ -1,10 +1,9 @@
 // `npm run backup -- <file>` as an operator runs it (packages/server/src/cli/backup.ts), as a child
 // process beside a server that goes on taking pushes; and its refusals, each a non-zero exit with
 // one line saying why, and nothing written.
-import { spawn } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import BetterSqlite3 from 'better-sqlite3';
 import { afterEach, describe, expect, it } from 'vitest';
 import { uuidv7 } from '@outpost/core';
@@ -13,28 +12,9 @@ import { openSqlite } from '../src/index';
 import { startTestServer } from './server-fixture';
 import type { TestServer } from './server-fixture';
 import { push } from './sync-client';
+import { runCommand } from './cli-command';
 
-const root = resolve(import.meta.dirname, '../../..');
-
-interface Ran {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-/** The backup command with `env` over the test's own (no DATABASE_URL, no JWT secret unless given). */
-function runBackup(args: string[], env: Record<string, string>): Promise<Ran> {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'packages/server/src/cli/backup.ts', ...args], {
-    cwd: root,
-    env: { ...process.env, DATABASE_URL: '', OUTPOST_JWT_SECRET: '', ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let stdout = '';
-  let stderr = '';
-  child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-  child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-  return new Promise((done) => child.once('close', (code) => done({ code, stdout, stderr })));
-}
+const runBackup = (args: string[], env: Record<string, string>) => runCommand('backup', args, env);
 
 const patients = (n: number) =>
   Array.from({ length: n }, (_, i) => ({

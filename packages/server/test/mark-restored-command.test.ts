@@ -3,10 +3,9 @@
 // data folder's SQLite file, or DATABASE_URL's PostgreSQL) a new epoch, so a server on it refuses
 // the cursors of the database it replaced (decision 0050). And its refusals, each one line with
 // exit code 1 and nothing written.
-import { spawn } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import BetterSqlite3 from 'better-sqlite3';
 import { afterEach, describe, expect, it } from 'vitest';
 import { uuidv7 } from '@outpost/core';
@@ -16,32 +15,10 @@ import { dialects, startTestServer } from './server-fixture';
 import type { Storage, TestServer } from './server-fixture';
 import { freshPostgresDatabase } from './postgres';
 import { pullAll, push } from './sync-client';
+import { runCommand } from './cli-command';
 
-const root = resolve(import.meta.dirname, '../../..');
-
-interface Ran {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-/** The command with `env` over the test's own (no DATABASE_URL unless given). */
-function runMarkRestored(args: string[], env: Record<string, string>): Promise<Ran> {
-  const child = spawn(
-    process.execPath,
-    ['--import', 'tsx', 'packages/server/src/cli/mark-restored.ts', ...args],
-    {
-      cwd: root,
-      env: { ...process.env, DATABASE_URL: '', ...env },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    },
-  );
-  let stdout = '';
-  let stderr = '';
-  child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-  child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-  return new Promise((done) => child.once('close', (code) => done({ code, stdout, stderr })));
-}
+const runMarkRestored = (args: string[], env: Record<string, string>) =>
+  runCommand('mark-restored', args, env);
 
 const patient = (name: string) => ({
   collection: 'patients',
