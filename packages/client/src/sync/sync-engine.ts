@@ -179,8 +179,8 @@ export function isTransient(err: unknown): boolean {
  * 410 `CURSOR_EXPIRED` (it no longer holds every change since), or 400 naming the cursor, which it
  * signed with a key it no longer has (its JWT secret was changed, or it was restored from a backup
  * without it). Only the device's own saved cursor meets the 400 this way; failing every sync on it
- * would leave the tablet stuck until its data were cleared. `'restored'`: the 410 says the server
- * was restored from a backup since it issued the cursor (decision 0050).
+ * would leave the tablet stuck until its data were cleared. `restored`: what the 410 said of the
+ * server's restore from a backup since it issued the cursor, or null (decision 0050).
  */
 function cursorRefused(err: unknown): { restored: RestoreMark | null } | null {
   if (!isOutpostError(err)) return null;
