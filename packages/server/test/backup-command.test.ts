@@ -76,7 +76,7 @@ describe('npm run backup', () => {
     expect(stdout).toContain('To restore it: stop the server');
     expect(stdout).toContain('patient data');
     expect(stdout).toContain(
-      'This copy has a restore mark of its own: restored, it sends every device that synced with this server back to read everything again.',
+      'This copy has a restore mark of its own, with the time it was taken: restored, it sends every device that synced with this server back to read everything again, and to give back what it holds from after that time.',
     );
     expect(readdirSync(out)).toEqual(['clinic.sqlite']);
 

@@ -69,7 +69,7 @@ console.log(
     `       to ${result.file} (${size(result.bytes)}).`,
     `SQLite's integrity check of the copy answered "ok". It holds ${count(result.tenants, 'clinic')}: ${count(result.records, 'record')} (and ${count(result.deletedRecords, 'deleted one')}, kept so devices hear of the deletion), ${count(result.ops, 'op')} in the journal, ${count(result.files, 'file')} (${size(result.fileBytes)}); its last migration is ${result.migration}.`,
     result.newEpoch
-      ? 'This copy has a restore mark of its own: restored, it sends every device that synced with this server back to read everything again.'
+      ? 'This copy has a restore mark of its own, with the time it was taken: restored, it sends every device that synced with this server back to read everything again, and to give back what it holds from after that time.'
       : 'This copy has no restore mark: the server’s database is from before Outpost had them (restarting the server gives it one).',
     'It holds patient data: keep it encrypted, or locked away, where only the clinic’s staff can reach it.',
     ...(env['OUTPOST_JWT_SECRET'] || !existsSync(secret)
