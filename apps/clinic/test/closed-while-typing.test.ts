@@ -8,6 +8,7 @@ import {
   nurseAndMidwife,
   patientWithDraftNote,
   registerPatient,
+  syncNow,
 } from './clinic-fixture';
 
 describe.runIf(chromiumAvailable())('the clinic app when a form is closed while someone types in it', () => {
@@ -21,6 +22,10 @@ describe.runIf(chromiumAvailable())('the clinic app when a form is closed while 
   it('keeps the text of a draft note signed elsewhere meanwhile, and keeps it as a new draft in one click', async () => {
     const { nurse, midwife, close } = await nurseAndMidwife(suite);
     await patientWithDraftNote(nurse, 'Chimwemwe Mbewe', 'Crackles on the left');
+    // The draft on the server, and on the midwife's tablet by her own sync: the live stream would
+    // bring it too, but a slow machine may take longer than the test waits.
+    await nurse.getByText('No changes waiting').waitFor({ timeout: 20_000 });
+    await syncNow(midwife);
 
     // The midwife has the draft open on her tablet; the nurse goes on writing it on hers.
     await midwife.getByRole('link', { name: 'Chimwemwe Mbewe' }).click();
@@ -63,6 +68,7 @@ describe.runIf(chromiumAvailable())('the clinic app when a form is closed while 
       .filter({ hasNotText: 'Not yet synced' })
       .waitFor({ timeout: 20_000 });
 
+    await syncNow(midwife);
     await midwife.getByRole('link', { name: 'Thokozani Gondwe' }).click();
     const theirs = midwife.getByRole('form', { name: 'Intake form' });
     await theirs.getByLabel('Main complaint').and(midwife.locator('[value="Headache"]')).waitFor({
