@@ -489,6 +489,7 @@ export async function createSyncClient(options: SyncClientOptions): Promise<Sync
   // A failure here is met again before the next sync's uploads, which run it first.
   await settleWithdrawn(fileDb, recordIds).catch(() => undefined);
   const fileUploads = new FileUploads({
+    schema,
     db: fileDb,
     transport: fileTransport,
     deviceId: options.deviceId,

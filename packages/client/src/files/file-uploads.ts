@@ -1,9 +1,10 @@
 import { backoffDelay, isOutpostError, isTempId, outpostError } from '@outpost/core';
-import type { ChunkReceipt, FileDeclaration, RetryPolicy } from '@outpost/core';
+import type { ChunkReceipt, FileDeclaration, RetryPolicy, Schema } from '@outpost/core';
 import { ClientClosedError } from '../client-closed';
 import { CircuitOpenError } from '../network/circuit-breaker';
 import { StoreClosedError } from '../stores/store-errors';
 import { keyOf } from '../local-state';
+import { recoverable } from '../sync/restore-recovery';
 import { isTransient } from '../sync/sync-engine';
 import type { EngineSend, FileStage } from '../sync/sync-engine';
 import type { FileDb } from './file-db';
@@ -188,6 +189,7 @@ export async function dropFilesOfRecordsLetGo(db: FileDb, recordIds: RecordIds):
 }
 
 export interface FileUploadsOptions {
+  schema: Schema;
   db: FileDb;
   transport: FileTransport;
   deviceId: string;
@@ -395,6 +397,43 @@ export class FileUploads implements FileStage {
     }
   }
 
+  /**
+   * The server was restored from a backup (decision 0050), and the re-read of it has settled the
+   * records: the files the backup may lack go to it again. Those this device holds whole and
+   * believes the server holds ('synced', bytes held), whichever device attached them: the
+   * clinic's only copy of a photo uploaded after the backup may be on this tablet, downloaded
+   * there or taken there. Each is declared again with the next uploads: the server's declaration
+   * of the same file answers which chunks it lacks, so a file the backup kept costs one request and
+   * no bytes. Not told apart by time: `uploadedAt` of a file attached here is the device's clock,
+   * which cannot be weighed against the backup's, and a restore is rare.
+   *
+   * Left: a file whose bytes the device does not hold (nothing to send), one waiting, failed or
+   * incomplete already (its state stands), one marked for deletion (its delete goes as asked), one
+   * of a record the device does not hold (dropped by the re-read, let go: it would be a file of no
+   * record), and one of a collection whose ids the server gives (its record's number may name
+   * another record on the restored server, as restore-recovery.ts keeps those records back).
+   *
+   * In one write, states and all, so a stop before the uploads leaves them waiting. `uploadedAt` is
+   * kept: a file waiting with it is one the server held whole before (`sendFile`).
+   */
+  sendAgainAfterRestore(): Promise<number> {
+    const { db, recordIds, schema } = this.o;
+    return db.write(() => {
+      const again = [...db.files.values()]
+        .filter(
+          (f) =>
+            f.state === 'synced' &&
+            f.held &&
+            f.deletion === undefined &&
+            f.chunkSha256.length === f.chunkCount &&
+            recoverable(schema, f.collection) &&
+            recordIds.held(f.collection, recordIds.real(f.recordId)),
+        )
+        .map((f): StoredFile => ({ ...settled(f), state: 'waiting', chunksUploaded: 0, attempts: 0 }));
+      return { write: again.length > 0 ? { putFiles: again } : null, result: again.length };
+    });
+  }
+
   /** The next file to send, with its record's real id stored first. A file whose record cannot get one stops here. */
   private async next(tried: ReadonlySet<string>): Promise<StoredFile | null> {
     const waiting = [...this.o.db.files.values()]
@@ -464,14 +503,7 @@ export class FileUploads implements FileStage {
           throw err;
         }
       }
-      const now = this.o.now();
-      await this.o.db.update(file.id, (f) => ({
-        ...settled(f),
-        state: 'synced',
-        chunksUploaded: f.chunkCount,
-        attempts: 0,
-        uploadedAt: new Date(now).toISOString(),
-      }));
+      await this.uploaded(file.id);
       return true;
     } catch (err) {
       // Discarded or marked for deletion while it went: it ends here, as it stands.
@@ -485,6 +517,13 @@ export class FileUploads implements FileStage {
         throw err;
       const chunksUploaded = this.current?.chunksUploaded ?? file.chunksUploaded;
       if (err instanceof LocalBytesError || !isTransient(err)) {
+        // Sent again after a restore, by a role that may no longer upload to the collection (a
+        // doctor's tablet with a photo it downloaded), or with its bytes damaged here: the file
+        // the server still holds (the backup had it) is as uploaded as it was.
+        if (file.uploadedAt !== undefined && (await this.heldWhole(file, send))) {
+          await this.uploaded(file.id);
+          return true;
+        }
         // Refused by the server (403, 409, 413, a checksum twice...), or bytes that cannot be sent:
         // sending again would get the same answer. Kept and shown until a person retries or discards it.
         await this.o.db.update(file.id, (f) => ({
@@ -501,6 +540,38 @@ export class FileUploads implements FileStage {
     } finally {
       this.current = null;
       this.o.db.notify();
+    }
+  }
+
+  /** The server holds the file whole. */
+  private async uploaded(id: string): Promise<void> {
+    const now = this.o.now();
+    await this.o.db.update(id, (f) => ({
+      ...settled(f),
+      state: 'synced',
+      chunksUploaded: f.chunkCount,
+      attempts: 0,
+      uploadedAt: new Date(now).toISOString(),
+    }));
+  }
+
+  /**
+   * Whether the server holds `file` whole, as this device describes it: one status request. False
+   * when it cannot be known (not there, another file, incomplete, not reachable, not readable).
+   */
+  private async heldWhole(file: StoredFile, send: Send): Promise<boolean> {
+    try {
+      const status = await send((signal) => this.o.transport.status(file.id, { signal }));
+      return (
+        status.complete &&
+        status.sha256 === file.sha256 &&
+        status.size === file.size &&
+        status.collection === file.collection &&
+        status.recordId === file.recordId
+      );
+    } catch (err) {
+      if (err instanceof ClientClosedError || err instanceof StoreClosedError) throw err;
+      return false;
     }
   }
 

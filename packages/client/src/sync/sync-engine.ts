@@ -70,11 +70,14 @@ export interface SyncResult {
    */
   scope?: CollectionSyncScope;
   /**
-   * Set when the server said it was restored from a backup and this sync read everything again:
-   * `resent` changes this device held that the restored server had lost (records created or
-   * edited, deletions) went back to it as new ops (decision 0050).
+   * Set when the server said it was restored from a backup and this sync read everything again,
+   * and gave it something back (decision 0050): `resent` changes this device held that the
+   * restored server had lost (records created or edited, deletions) went back to it as new ops;
+   * `files`, set when any did, files this device holds whole and believed the server held went to
+   * it again (each declared again: the server's answer says which chunks it lacks, none for a file
+   * the backup kept). `files.uploaded` counts those that reached the server in this sync.
    */
-  restored?: { resent: number };
+  restored?: { resent: number; files?: number };
 }
 
 /** The two halves of a sync. */
@@ -100,6 +103,12 @@ export interface FileStage {
   counts(): { waiting: number; failed: number };
   /** The most failed tries of a file waiting, for the retry timer's backoff. */
   attempts(): number;
+  /**
+   * The server was restored from a backup, and the device's re-read of it has ended: every file
+   * the device holds whole and believes the server holds goes to it again with the next uploads,
+   * in one write to the file store. Resolves to how many. Asked once per restore (`filesAgainKey`).
+   */
+  sendAgainAfterRestore(): Promise<number>;
 }
 
 export interface SyncEngineOptions {
@@ -154,6 +163,13 @@ const refreshKey = 'sync.refresh';
 const resyncKey = 'pull.resync';
 /** `pull.resync.seen.<n>`: the records the n-th write of a re-read showed exist on the server. */
 const seenPrefix = 'pull.resync.seen.';
+/**
+ * Set by the write that ends the re-read of a server restored from a backup, and taken off once
+ * the files stage has marked its files to go again (`FileStage.sendAgainAfterRestore`). The files
+ * are in a store of their own, which no transaction shares with the records: should the app stop
+ * between the two writes, the next sync's pull or uploads mark them.
+ */
+const filesAgainKey = 'files.sendAgainAfterRestore';
 interface Resync {
   /** How many writes noted records so far: the next one's key. */
   writes: number;
@@ -474,6 +490,8 @@ export class SyncEngine {
   /** The files stage: each request through the breaker, as every request of the engine. */
   private async uploadFiles(result: SyncResult): Promise<void> {
     if (!this.o.files) return;
+    // A restored server's re-read ended before the app stopped, its files not marked yet.
+    noteRestored(result, 0, await this.sendFilesAgain());
     await this.o.files.upload(
       <T>(request: (signal: AbortSignal) => Promise<T>) => this.call(request),
       () => (result.files.uploaded += 1),
@@ -1327,9 +1345,11 @@ export class SyncEngine {
       if (!page.hasMore && !this.changedSincePageAsked) break;
     }
     const resent = await this.finishResync();
+    // Before the push of what the records give back and the uploads: the files of those records
+    // wait for their creates to go, as any file does.
+    noteRestored(result, resent, await this.sendFilesAgain());
     if (resent > 0) {
       // What the restored server lost goes back in this sync, and its answers are read after.
-      result.restored = { resent };
       await this.pushAll(result);
       await this.pullAll(result);
       return;
@@ -1721,12 +1741,30 @@ export class SyncEngine {
             [resyncKey]: undefined,
             [upToDateKey]: true,
             [readAgainKey]: undefined,
+            // The files the server lost go back too, should this device hold them.
+            ...(resync.restored !== undefined && this.o.files ? { [filesAgainKey]: true } : {}),
             ...(putOps.length > 0 ? { 'outbox.lastSeq': state.seqHighWater } : {}),
           },
         },
         result: resent,
       };
     });
+  }
+
+  /**
+   * After the re-read of a server restored from a backup, in its own write once the records are
+   * settled (those it drops are dropped, those it gives back are held): the files stage marks the
+   * files the device holds to go to the server again (decision 0050, "Files"), then the mark that
+   * asked it goes. Not while a re-read is under way: its end asks again. Resolves to how many.
+   */
+  private async sendFilesAgain(): Promise<number> {
+    const { files } = this.o;
+    const { meta } = this.o.db.state;
+    if (!files || meta[filesAgainKey] !== true || meta[resyncKey] !== undefined) return 0;
+    this.checkOpen();
+    const count = await files.sendAgainAfterRestore();
+    await this.write(() => ({ batch: { meta: { [filesAgainKey]: undefined } }, result: undefined }));
+    return count;
   }
 
   /**
@@ -1752,6 +1790,16 @@ export class SyncEngine {
     const keys = Object.keys(this.o.db.state.meta).filter((k) => k.startsWith(seenPrefix));
     return Object.fromEntries(keys.map((k) => [k, undefined]));
   }
+}
+
+/** Adds what a sync gave back to a restored server to its result; nothing when it gave nothing. */
+function noteRestored(result: SyncResult, resent: number, files: number): void {
+  if (resent === 0 && files === 0) return;
+  const total = (result.restored?.files ?? 0) + files;
+  result.restored = {
+    resent: (result.restored?.resent ?? 0) + resent,
+    ...(total > 0 ? { files: total } : {}),
+  };
 }
 
 /** The records of some ops, each once. */
