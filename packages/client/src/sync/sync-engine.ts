@@ -70,12 +70,13 @@ export interface SyncResult {
    */
   scope?: CollectionSyncScope;
   /**
-   * Set when the server said it was restored from a backup and this sync read everything again,
-   * and gave it something back (decision 0050): `resent` changes this device held that the
-   * restored server had lost (records created or edited, deletions) went back to it as new ops;
-   * `files`, set when any did, files this device holds whole and believed the server held went to
-   * it again (each declared again: the server's answer says which chunks it lacks, none for a file
-   * the backup kept). `files.uploaded` counts those that reached the server in this sync.
+   * Set when this sync gave a server restored from a backup what it may have lost (decision
+   * 0050), once the re-read the restore started ended (in this sync, or in one a stop cut short
+   * after it): `resent` changes this device held that the restored server had lost (records
+   * created or edited, deletions) went back to it as new ops; `files`, set when any did, files
+   * this device holds whole and believed the server held go to it again (each declared again: the
+   * server's answer says which chunks it lacks, none for a file the backup kept).
+   * `files.uploaded` counts those that reached the server in this sync.
    */
   restored?: { resent: number; files?: number };
 }
