@@ -9,6 +9,7 @@ export * from './schema/define-schema';
 export * from './record/record-change';
 export * from './record/data-shape';
 export * from './conflict/detect-conflict';
+export * from './restore/restore-rules';
 export * from './conflict/choose-strategy';
 export * from './conflict/settle-change';
 export * from './conflict/resolve-conflict';

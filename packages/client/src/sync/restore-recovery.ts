@@ -1,5 +1,5 @@
-import { fieldsChangedBy, uuidv7 } from '@outpost/core';
-import type { Change, Schema } from '@outpost/core';
+import { deleteAgainBase, giveBackNewer, uuidv7, writtenAfterBackup } from '@outpost/core';
+import type { Change, RecordData, RestoreMark, Schema } from '@outpost/core';
 import type { LocalState } from '../local-state';
 import type { LocalRecord, OutboxEntry } from '../stores/local-store';
 
@@ -20,34 +20,8 @@ export function recoverable(schema: Schema, collection: string): boolean {
   return def !== undefined && def.idStrategy !== 'server';
 }
 
-/** What the server said of its restore, kept with the re-read. */
-export interface RestoreMark {
-  /**
-   * When the backup it was restored from was taken (the server's clock), if it knows: a server
-   * restored by `npm run backup`'s copy does; one marked by `npm run mark-restored` may not.
-   */
-  backupTakenAt?: string;
-}
-
-/** The mark of a refusal's details, if they say the server was restored. */
-export function restoreMarkOf(details: unknown): RestoreMark | null {
-  const d = details as { reason?: unknown; backupTakenAt?: unknown } | undefined;
-  if (d?.reason !== 'restored') return null;
-  return typeof d.backupTakenAt === 'string' && !Number.isNaN(Date.parse(d.backupTakenAt))
-    ? { backupTakenAt: d.backupTakenAt }
-    : {};
-}
-
-/**
- * A write the backup may have missed: stamped by the server after the backup was taken, less a
- * minute (a push stamps its time before it commits, and a commit a moment after the copy began is
- * not in it). A state the backup did have is found equal to the server's and sends nothing. With no
- * time known, every write may be one.
- */
-function afterBackup(mark: RestoreMark, updatedAt: string): boolean {
-  if (mark.backupTakenAt === undefined) return true;
-  return Date.parse(updatedAt) >= Date.parse(mark.backupTakenAt) - 60_000;
-}
+export type { RestoreMark } from '@outpost/core';
+export { restoreMarkOf } from '@outpost/core';
 
 /** A new op, pending, at the end of the outbox. */
 function recoveryOp(
@@ -87,26 +61,20 @@ export function resendNewer(
   local: LocalRecord,
   change: Change,
 ): OutboxEntry | null {
-  if (change.deleted || local.deleted || !afterBackup(mark, local.updatedAt)) return null;
-  // Without the backup's time, a server state written after the device's may be the restored
-  // clinic's or one the device had already passed: the server's stands.
-  if (mark.backupTakenAt === undefined && Date.parse(change.updatedAt) > Date.parse(local.updatedAt))
-    return null;
-  const server = change.data ?? {};
-  // A field the device's state lacks, where the server's state came before it, is one it emptied:
-  // null, as an update empties a field. Where the server's came after, the restored clinic may have
-  // filled it since: the device's state says nothing of it.
-  const follows = Date.parse(change.updatedAt) <= Date.parse(local.updatedAt);
-  const emptied = follows ? Object.keys(server).filter((f) => !(f in local.data)) : [];
-  const target = { ...Object.fromEntries(emptied.map((f) => [f, null])), ...local.data };
-  const fields = fieldsChangedBy(server, target);
-  if (fields.length === 0) return null;
+  if (change.deleted || local.deleted) return null;
+  // The rule is core's (giveBackNewer), shared with the hub.
+  const given = giveBackNewer(mark, local, {
+    data: (change.data ?? {}) as RecordData,
+    version: change.version,
+    updatedAt: change.updatedAt,
+  });
+  if (given === null) return null;
   return recoveryOp(state, now, {
     collection: change.collection,
     type: 'update',
     id: change.id,
-    data: Object.fromEntries(fields.map((f) => [f, target[f] ?? null])),
-    baseVersion: follows ? change.version : change.version - 1,
+    data: given.data,
+    baseVersion: given.baseVersion,
     hlc: local.hlc,
   });
 }
@@ -134,10 +102,7 @@ export function deleteAgain(
     id: change.id,
     // The server's state from the backup: the delete follows it. Changed there since, or not known:
     // the conflict rule weighs the delete against it.
-    baseVersion:
-      mark.backupTakenAt !== undefined && !afterBackup(mark, change.updatedAt)
-        ? change.version
-        : change.version - 1,
+    baseVersion: deleteAgainBase(mark, change),
     hlc: deleted.hlc,
   });
 }
@@ -153,7 +118,7 @@ export function createAgain(
   mark: RestoreMark,
   local: LocalRecord,
 ): OutboxEntry | null {
-  if (local.deleted || local.version === 0 || !afterBackup(mark, local.updatedAt)) return null;
+  if (local.deleted || local.version === 0 || !writtenAfterBackup(mark, local.updatedAt)) return null;
   return recoveryOp(state, now, {
     collection: local.collection,
     type: 'create',

@@ -1,0 +1,101 @@
+/**
+ * The rules by which a holder of records (a device, or a hub towards its upstream) gives back to a
+ * server restored from a backup what it holds and the backup lacked (decision 0050). Pure: the
+ * client (packages/client/src/sync/restore-recovery.ts) makes outbox ops of what they decide, the
+ * hub (packages/server/src/hub/hub-sync.ts) queue items.
+ */
+import { fieldsChangedBy } from '../conflict/detect-conflict';
+import type { RecordData } from '../schema/define-schema';
+
+/** What the server said of its restore, kept with the re-read. */
+export interface RestoreMark {
+  /**
+   * When the backup it was restored from was taken (the server's clock), if it knows: a server
+   * restored by `npm run backup`'s copy does; one marked by `npm run mark-restored` may not.
+   */
+  backupTakenAt?: string;
+}
+
+/** The mark of a refusal's details, if they say the server was restored. */
+export function restoreMarkOf(details: unknown): RestoreMark | null {
+  const d = details as { reason?: unknown; backupTakenAt?: unknown } | undefined;
+  if (d?.reason !== 'restored') return null;
+  return typeof d.backupTakenAt === 'string' && !Number.isNaN(Date.parse(d.backupTakenAt))
+    ? { backupTakenAt: d.backupTakenAt }
+    : {};
+}
+
+/**
+ * A write the backup may have missed: stamped by the server after the backup was taken, less a
+ * minute (a push stamps its time before it commits, and a commit a moment after the copy began is
+ * not in it). A state the backup did have is found equal to the server's and sends nothing. With no
+ * time known, every write may be one.
+ */
+export function writtenAfterBackup(mark: RestoreMark, updatedAt: string): boolean {
+  if (mark.backupTakenAt === undefined) return true;
+  return Date.parse(updatedAt) >= Date.parse(mark.backupTakenAt) - 60_000;
+}
+
+/** A live record as the holder has it, and when the server stamped that state (its clock). */
+export interface HeldState {
+  readonly data: RecordData;
+  readonly updatedAt: string;
+}
+
+/** A record as the restored server sends it in the re-read. */
+export interface RestoredState {
+  readonly data: RecordData;
+  readonly version: number;
+  readonly updatedAt: string;
+}
+
+/** An update to give back: the fields that differ (null empties one), and the version it goes on. */
+export interface GivenBack {
+  readonly data: RecordData;
+  readonly baseVersion: number;
+}
+
+/**
+ * A held live record whose state was written after the backup and differs from the restored
+ * server's live one: the update of the fields that differ. Null when the backup had it and when
+ * nothing differs. (A deletion on either side is not this rule's: see deleteAgainBase.)
+ *
+ * Against which version: the restored server's state written before the held one (the server's
+ * clock says so), the held one follows it, against its version. Otherwise someone changed the
+ * record on the restored server since, without the holder's change: against the version before
+ * theirs, so the collection's conflict rule settles the two (the version the holder's change really
+ * followed, the backup's, is lower still).
+ */
+export function giveBackNewer(mark: RestoreMark, held: HeldState, server: RestoredState): GivenBack | null {
+  if (!writtenAfterBackup(mark, held.updatedAt)) return null;
+  // Without the backup's time, a server state written after the held one may be the restored
+  // clinic's or one the holder had already passed: the server's stands.
+  if (mark.backupTakenAt === undefined && Date.parse(server.updatedAt) > Date.parse(held.updatedAt))
+    return null;
+  // A field the held state lacks, where the server's state came before it, is one it emptied:
+  // null, as an update empties a field. Where the server's came after, the restored clinic may have
+  // filled it since: the held state says nothing of it.
+  const follows = Date.parse(server.updatedAt) <= Date.parse(held.updatedAt);
+  const emptied = follows ? Object.keys(server.data).filter((f) => !(f in held.data)) : [];
+  const target = { ...Object.fromEntries(emptied.map((f) => [f, null])), ...held.data };
+  const fields = fieldsChangedBy(server.data, target);
+  if (fields.length === 0) return null;
+  return {
+    data: Object.fromEntries(fields.map((f) => [f, target[f] ?? null])),
+    baseVersion: follows ? server.version : server.version - 1,
+  };
+}
+
+/**
+ * The version a deletion given back goes on, against a record the restored server has alive: the
+ * server's, when its state is the backup's (the delete follows it); the one before, when the server
+ * changed it since or the backup's time is not known, so the conflict rule weighs the two.
+ */
+export function deleteAgainBase(
+  mark: RestoreMark,
+  server: Pick<RestoredState, 'version' | 'updatedAt'>,
+): number {
+  return mark.backupTakenAt !== undefined && !writtenAfterBackup(mark, server.updatedAt)
+    ? server.version
+    : server.version - 1;
+}
