@@ -4,7 +4,7 @@
  * SyncStore.write, under the tenant lock, beside the record writes it goes with.
  */
 import type { Kysely, Selectable, Transaction } from 'kysely';
-import type { ConflictSummary, PushOp, RecordData } from '@outpost/core';
+import type { ConflictSummary, PushOp, RecordData, RestoreMark } from '@outpost/core';
 import { recordKey } from '../storage/sync-store';
 import type { Tables } from '../storage/tables';
 import type { UpstreamSide } from './pending-change';
@@ -22,6 +22,11 @@ export interface HubState {
   lastSyncAt: string | null;
   /** A resync from scratch is under way (see beginResync). */
   resyncing: boolean;
+  /**
+   * The resync under way is of an upstream restored from a backup (410 with `reason: 'restored'`),
+   * with the backup's time if it said: the hub gives back what the backup lacked. Null otherwise.
+   */
+  restored: RestoreMark | null;
   /** What the last exchange with the upstream ended with; null when it ended well. */
   lastError: HubStateError | null;
 }
@@ -35,6 +40,12 @@ export interface HubStateError {
 /** The upstream's record as the hub last knew it, and the local position the hub last wrote it at. */
 export interface UpstreamView extends UpstreamSide {
   readonly syncedPosition: number;
+  /**
+   * When the upstream stamped this state (its clock, comparable with a backup's time): a pulled
+   * change's `updatedAt`, or when the hub had the answer to its own push. Null when not known (a
+   * state kept before migration 0023, or one the hub only inferred).
+   */
+  readonly updatedAt: string | null;
 }
 
 export interface HubItem {
@@ -65,6 +76,12 @@ export async function loadHubState(db: Db, tenant: string): Promise<HubState> {
     lastPullAt: row?.last_pull_at ?? null,
     lastSyncAt: row?.last_sync_at ?? null,
     resyncing: row?.resyncing === 1,
+    restored:
+      row?.resync_restored === 1
+        ? row.resync_backup_taken_at === null
+          ? {}
+          : { backupTakenAt: row.resync_backup_taken_at }
+        : null,
     lastError: lastErrorOf(row),
   };
 }
@@ -85,6 +102,8 @@ export async function saveHubState(db: Db, tenant: string, patch: Partial<HubSta
     last_pull_at: next.lastPullAt,
     last_sync_at: next.lastSyncAt,
     resyncing: next.resyncing ? 1 : 0,
+    resync_restored: next.restored === null ? 0 : 1,
+    resync_backup_taken_at: next.restored?.backupTakenAt ?? null,
     last_error_code: next.lastError?.code ?? null,
     last_error_message: next.lastError?.message ?? null,
     last_error_at: next.lastError?.at ?? null,
@@ -117,6 +136,7 @@ export async function loadUpstreamViews(
         deleted: row.upstream_deleted === 1,
         data: JSON.parse(row.upstream_data) as RecordData,
         syncedPosition: row.synced_position,
+        updatedAt: row.upstream_updated_at,
       });
     }
   }
@@ -152,6 +172,7 @@ export async function saveUpstreamView(
     upstream_deleted: view.deleted ? 1 : 0,
     upstream_data: JSON.stringify(view.deleted ? {} : view.data),
     synced_position: view.syncedPosition,
+    upstream_updated_at: view.updatedAt,
   };
   await db
     .insertInto('hub_records')
@@ -161,13 +182,34 @@ export async function saveUpstreamView(
 }
 
 /**
+ * The hub forgets the upstream's record: the restored upstream has none, and the hub's record goes
+ * up again as a create.
+ */
+export async function forgetUpstreamView(
+  db: Db,
+  tenant: string,
+  collection: string,
+  id: string,
+): Promise<void> {
+  await db
+    .deleteFrom('hub_records')
+    .where('tenant', '=', tenant)
+    .where('collection', '=', collection)
+    .where('id', '=', id)
+    .execute();
+}
+
+/**
  * Starts a resync from scratch (the upstream said CURSOR_EXPIRED): the cursor goes back to the
  * start, and every record the hub knows of is marked as not brought yet. Kept in the database, so a
  * resync cut off by the link, or by a restart, goes on where it stopped and still knows at its end
- * which records the upstream no longer has.
+ * which records the upstream no longer has. `restored`: the upstream said it was restored from a
+ * backup; kept with the resync too, and kept when a resync already so marked starts over.
  */
-export async function beginResync(db: Db, tenant: string): Promise<void> {
-  await saveHubState(db, tenant, { upstreamCursor: null, resyncing: true });
+export async function beginResync(db: Db, tenant: string, restored: RestoreMark | null): Promise<void> {
+  const current = await loadHubState(db, tenant);
+  const mark = restored ?? (current.resyncing ? current.restored : null);
+  await saveHubState(db, tenant, { upstreamCursor: null, resyncing: true, restored: mark });
   await db.updateTable('hub_records').set({ resync_unseen: 1 }).where('tenant', '=', tenant).execute();
 }
 
@@ -209,7 +251,7 @@ export async function endResync(db: Db, tenant: string): Promise<void> {
     .where('tenant', '=', tenant)
     .where('resync_unseen', '=', 1)
     .execute();
-  await saveHubState(db, tenant, { resyncing: false });
+  await saveHubState(db, tenant, { resyncing: false, restored: null });
 }
 
 /** Changed local records after a position, in position order: what the hub's feed reads. */

@@ -24,12 +24,24 @@ import {
   applyPatch,
   changedFields,
   compareHlc,
+  deleteAgainBase,
+  giveBackNewer,
   orderOps,
   queueHealth,
+  restoreMarkOf,
   stampFields,
   uuidv7,
+  writtenAfterBackup,
 } from '@outpost/core';
-import type { Change, ConflictSummary, PushOp, PushResult, QueueHealth, RecordData } from '@outpost/core';
+import type {
+  Change,
+  ConflictSummary,
+  PushOp,
+  PushResult,
+  QueueHealth,
+  RecordData,
+  RestoreMark,
+} from '@outpost/core';
 import type { ServerContext } from '../create-sync-server';
 import type { StoredRecord, TenantWrite } from '../storage/sync-store';
 import { recordKey } from '../storage/sync-store';
@@ -37,6 +49,7 @@ import {
   beginResync,
   countQueue,
   endResync,
+  forgetUpstreamView,
   insertItem,
   itemsIn,
   loadHubState,
@@ -119,6 +132,11 @@ export interface PullOutcome {
   pull: PullSummary;
   conflicts: HubConflict[];
   error: HubFailure | null;
+  /**
+   * Records whose state the upstream lost to a restore from a backup, queued to go up again
+   * (decision 0050): a run pushes them in the same exchange.
+   */
+  givenBack: number;
 }
 
 export interface QueueStatus {
@@ -230,6 +248,14 @@ export class Hub {
       const stopped =
         pushed.error?.code === 'UPSTREAM_UNREACHABLE' || pushed.error?.code === 'UPSTREAM_REFUSED';
       const pulled = stopped ? null : await this.pullNow(tenant);
+      // What the hub gave back to an upstream restored from a backup goes up in this exchange, as
+      // a device's re-read sends its given-back ops in the same sync.
+      if (pulled !== null && pulled.error === null && pulled.givenBack > 0) {
+        const again = await this.pushNow(tenant);
+        for (const k of ['total', 'success', 'failed', 'conflicts'] as const) pushed.push[k] += again.push[k];
+        pushed.conflicts.push(...again.conflicts);
+        pushed.error ??= again.error;
+      }
       const error = pushed.error ?? pulled?.error ?? null;
       await this.ended(tenant, error, error === null ? { lastSyncAt: this.ctx.now().toISOString() } : {});
       return { pushed, pulled };
@@ -316,6 +342,11 @@ export class Hub {
     recordId: string,
     /** The upstream's record as the hub knows it now: the new item's base. */
     view: UpstreamView | null,
+    /**
+     * The base chosen for a state given back to a restored upstream (decision 0050), for the
+     * waiting item too; null: none, a create.
+     */
+    givenBase?: number | null,
   ): Promise<void> {
     const at = this.ctx.now().toISOString();
     const waiting = await waitingItemFor(w.transaction, w.tenant, collection, recordId);
@@ -328,6 +359,7 @@ export class Hub {
         errorCode: null,
         errorMessage: null,
         updatedAt: at,
+        ...(givenBase === undefined ? {} : { baseVersion: givenBase }),
       });
       return;
     }
@@ -342,7 +374,7 @@ export class Hub {
       maxRetries: this.maxRetries,
       // What the upstream had when the change was made here: a waiting item refreshed later keeps
       // it, so a pull in between does not hide the upstream's own change from its rules.
-      baseVersion: view?.version ?? null,
+      baseVersion: givenBase === undefined ? (view?.version ?? null) : givenBase,
       op: null,
       errorCode: null,
       errorMessage: null,
@@ -504,7 +536,12 @@ export class Hub {
         id: item.recordId,
         // The version the change was made on, not the latest the hub pulled: a change pulled
         // meanwhile stays a concurrent change for the upstream's conflict rules.
-        ...(view === null ? {} : { baseVersion: item.baseVersion ?? view.version }),
+        // Version 0 names no state the upstream ever had (a deletion given back to a restored
+        // upstream whose record is at its first version, decision 0050): none is sent, and the
+        // upstream weighs the op by its HLC, as it does a device's.
+        ...(view === null || (item.baseVersion ?? view.version) === 0
+          ? {}
+          : { baseVersion: item.baseVersion ?? view.version }),
         ...(change.type === 'delete' ? {} : { data: change.data }),
         hlc: changeHlc(change, record?.fieldMeta ?? {}, record?.hlc ?? this.ctx.clock.tick()),
       };
@@ -580,7 +617,20 @@ export class Hub {
       // came after it. Taken back to the older version, the next change would go up on a stale
       // base and meet its own op as a concurrent edit.
       if (view !== null && next.version < view.version) next = view;
-      await this.takeUpstream(w, op.collection, op.id, baseline, view, next, record, op.hlc ?? null);
+      // The upstream stamped the op's state before it answered: the answer's time is the nearest
+      // the hub knows (the next pull brings the upstream's own), kept for a restore (decision 0050).
+      const updatedAt = next === view ? view.updatedAt : at;
+      await this.takeUpstream(
+        w,
+        op.collection,
+        op.id,
+        baseline,
+        view,
+        next,
+        record,
+        op.hlc ?? null,
+        updatedAt,
+      );
       // A change made here while this op was out was made on top of it: its base is now the
       // upstream's version after the op, or the upstream would meet the hub's own op as a rival.
       const behind = await waitingItemFor(trx, w.tenant, op.collection, op.id);
@@ -616,9 +666,13 @@ export class Hub {
     next: UpstreamSide,
     record: StoredRecord | null,
     hlc: string | null,
+    /** When the upstream stamped `next` (its clock); null when not known. */
+    updatedAt: string | null,
+    /** The hub's record as it must be, instead of the local change rebased on `next`. */
+    keep?: RecordSide,
   ): Promise<boolean> {
     const local: RecordSide | null = record ? { deleted: record.deleted, data: record.data } : null;
-    const wanted = rebase(baseline, next, local);
+    const wanted = keep ?? rebase(baseline, next, local);
     let syncedPosition = previous?.syncedPosition ?? 0;
     let wrote = false;
     const missing = record === null && wanted.deleted;
@@ -653,7 +707,7 @@ export class Hub {
       // The feed's mark of the hub's own write, whether or not a local change stays on top of it.
       syncedPosition = written.position;
     }
-    await saveUpstreamView(w.transaction, w.tenant, collection, id, { ...next, syncedPosition });
+    await saveUpstreamView(w.transaction, w.tenant, collection, id, { ...next, syncedPosition, updatedAt });
     return wrote;
   }
 
@@ -667,9 +721,13 @@ export class Hub {
     let restarted = false;
     /** A resync from scratch is under way, begun now or by an earlier pull that was cut off. */
     let resyncing = false;
+    /** That resync is of an upstream restored from a backup (kept with it, across a restart). */
+    let restored: RestoreMark | null = null;
+    const given = { count: 0 };
     for (;;) {
       const state = await loadHubState(this.ctx.store.db, tenant);
       resyncing = state.resyncing;
+      restored = state.resyncing ? state.restored : null;
       let page;
       try {
         page = await upstream.pull(state.upstreamCursor, pullPageSize);
@@ -677,7 +735,9 @@ export class Hub {
         // A cursor past the upstream's tombstone retention: read everything again, once per pull.
         if (err instanceof UpstreamError && err.code === 'CURSOR_EXPIRED' && !restarted) {
           restarted = true;
-          await this.ctx.store.db.transaction().execute((trx) => beginResync(trx, tenant));
+          // Restored from a backup (decision 0050): the resync gives back what the backup lacked.
+          const mark = restoreMarkOf(err.details);
+          await this.ctx.store.db.transaction().execute((trx) => beginResync(trx, tenant, mark));
           continue;
         }
         error = failure(err);
@@ -686,7 +746,7 @@ export class Hub {
       const changes = page.changes;
       await this.ctx.store.write(tenant, changes.length, async (w) => {
         await this.feed(w);
-        for (const outcome of await this.applyPage(w, changes)) {
+        for (const outcome of await this.applyPage(w, changes, restored, given)) {
           summary.total += 1;
           if (outcome.kind === 'applied') summary.applied += 1;
           else if (outcome.kind === 'skipped') summary.skipped += 1;
@@ -714,12 +774,12 @@ export class Hub {
         break;
       }
     }
-    if (error === null && resyncing) await this.dropVanished(tenant, summary);
+    if (error === null && resyncing) await this.dropVanished(tenant, summary, restored, given);
     if (error === null) {
       const at = this.ctx.now().toISOString();
       await this.ctx.store.db.transaction().execute((trx) => saveHubState(trx, tenant, { lastPullAt: at }));
     }
-    return { pull: summary, conflicts, error };
+    return { pull: summary, conflicts, error, givenBack: given.count };
   }
 
   /**
@@ -728,7 +788,12 @@ export class Hub {
    * before this hub could pull it. It is deleted here too, or the hub's tablets would keep it for
    * ever; a change made here and still to go stays, as under any pulled deletion.
    */
-  private async dropVanished(tenant: string, summary: PullSummary): Promise<void> {
+  private async dropVanished(
+    tenant: string,
+    summary: PullSummary,
+    restored: RestoreMark | null,
+    given: { count: number },
+  ): Promise<void> {
     // Only this exchange, under way, changes what the resync has seen: read once, outside the lock.
     const gone = await unseenLiveKeys(this.ctx.store.db, tenant);
     await this.ctx.store.write(tenant, gone.length, async (w) => {
@@ -739,17 +804,18 @@ export class Hub {
         const key = recordKey(collection, id);
         const view = views.get(key);
         if (!view || view.deleted) continue;
+        const record = records.get(key) ?? null;
+        // An upstream restored from a backup that lacked the record: the hub's state was written
+        // upstream after the backup, so it goes up again as a create (decision 0050's createAgain),
+        // and stays here and on the tablets.
+        if (restored !== null && record !== null && !record.deleted && afterBackup(restored, view)) {
+          await forgetUpstreamView(w.transaction, tenant, collection, id);
+          await this.enqueue(w, collection, id, null, null);
+          given.count += 1;
+          continue;
+        }
         const next: UpstreamSide = { version: view.version, deleted: true, data: {} };
-        const wrote = await this.takeUpstream(
-          w,
-          collection,
-          id,
-          view,
-          view,
-          next,
-          records.get(key) ?? null,
-          null,
-        );
+        const wrote = await this.takeUpstream(w, collection, id, view, view, next, record, null, null);
         summary.total += 1;
         if (wrote) summary.applied += 1;
         else summary.skipped += 1;
@@ -758,7 +824,69 @@ export class Hub {
     });
   }
 
-  private async applyPage(w: TenantWrite, changes: readonly Change[]): Promise<Pulled[]> {
+  /**
+   * During the resync of an upstream restored from a backup, what the hub gives back of a record
+   * the restored upstream sent (decision 0050, by core's rules, as a device does): the hub's state,
+   * written upstream after the backup and differing from the restored one, goes up again as an
+   * update of the fields that differ; a deletion the hub made there after the backup, whose
+   * tombstone it keeps, goes up again. The hub's record keeps its state (with the restored
+   * upstream's other fields, where the upstream's state came after it), the upstream's view becomes
+   * the restored state, and the record's queue item takes the base the rule chose. False: the
+   * restored state is taken as any pulled change.
+   */
+  private async giveBack(
+    w: TenantWrite,
+    mark: RestoreMark,
+    change: Change,
+    next: UpstreamSide,
+    view: UpstreamView | null,
+    record: StoredRecord | null,
+  ): Promise<boolean> {
+    // A tombstone on the restored upstream is a deletion made there, after anything the hub holds.
+    if (view === null || record === null || change.deleted || !afterBackup(mark, view)) return false;
+    if (record.deleted) {
+      // Only a deletion the upstream had (and stamped after the backup): one still to go is queued.
+      if (!view.deleted) return false;
+      await saveUpstreamView(w.transaction, w.tenant, change.collection, change.id, {
+        ...next,
+        syncedPosition: view.syncedPosition,
+        updatedAt: change.updatedAt,
+      });
+      await this.enqueue(w, change.collection, change.id, null, deleteAgainBase(mark, change));
+      return true;
+    }
+    if (view.deleted || view.updatedAt === null) return false;
+    const newer = giveBackNewer(
+      mark,
+      { data: record.data, updatedAt: view.updatedAt },
+      { data: next.data, version: change.version, updatedAt: change.updatedAt },
+    );
+    if (newer === null) return false;
+    // The hub's record: the restored state with the fields given back, which the queue item's op
+    // is built from (pendingChange against the restored view) when it is sent.
+    const keep: RecordSide = { deleted: false, data: applyPatch(next.data, newer.data) };
+    await this.takeUpstream(
+      w,
+      change.collection,
+      change.id,
+      view,
+      view,
+      next,
+      record,
+      change.hlc,
+      change.updatedAt,
+      keep,
+    );
+    await this.enqueue(w, change.collection, change.id, null, newer.baseVersion);
+    return true;
+  }
+
+  private async applyPage(
+    w: TenantWrite,
+    changes: readonly Change[],
+    restored: RestoreMark | null,
+    given: { count: number },
+  ): Promise<Pulled[]> {
     const schema = this.ctx.schemaFor(w.tenant);
     const keys = changes.map((c) => ({ collection: c.collection, id: c.id }));
     const records = await w.loadRecords(keys);
@@ -767,8 +895,10 @@ export class Hub {
     for (const change of changes) {
       const key = recordKey(change.collection, change.id);
       const view = views.get(key) ?? null;
-      // A collection this hub's schema lacks, or news older than what the hub already has.
-      if (!schema.collection(change.collection) || (view !== null && change.version < view.version)) {
+      // A collection this hub's schema lacks, or news older than what the hub already has. An
+      // upstream restored from a backup is the upstream from now on, older or not.
+      const older = view !== null && change.version < view.version && restored === null;
+      if (!schema.collection(change.collection) || older) {
         pulled.push({ kind: 'skipped' });
         continue;
       }
@@ -778,6 +908,11 @@ export class Hub {
         data: (change.data ?? {}) as RecordData,
       };
       const record = records.get(key) ?? null;
+      if (restored !== null && (await this.giveBack(w, restored, change, next, view, record))) {
+        given.count += 1;
+        pulled.push({ kind: 'applied' });
+        continue;
+      }
       const local: RecordSide | null = record ? { deleted: record.deleted, data: record.data } : null;
       const pending = local === null ? null : pendingChange(view, local);
       const wrote = await this.takeUpstream(
@@ -789,6 +924,7 @@ export class Hub {
         next,
         record,
         change.hlc,
+        change.updatedAt,
       );
       const upstreamChanged = view === null || !sameSide(view, next);
       if (pending !== null && upstreamChanged) {
@@ -816,6 +952,16 @@ type Settled =
   | { kind: 'conflict'; conflict: HubConflict };
 type Pulled =
   { kind: 'applied' } | { kind: 'skipped' } | { kind: 'conflict'; wrote: boolean; conflict: HubConflict };
+
+/**
+ * Whether the upstream stamped the hub's view of a record after the backup it was restored from.
+ * A view with no time (kept before migration 0023) counts as the backup's when the backup's time is
+ * known; without it, as the client does, every state may be one the backup lacked.
+ */
+function afterBackup(mark: RestoreMark, view: UpstreamView): boolean {
+  if (view.updatedAt === null) return mark.backupTakenAt === undefined;
+  return writtenAfterBackup(mark, view.updatedAt);
+}
 
 /** The upstream's record as the hub expects it after `op`, applied as sent on what the hub knew. */
 function expectedAfter(op: PushOp, view: UpstreamView | null): UpstreamSide {

@@ -39,11 +39,21 @@ export class UpstreamError extends Error {
   /** The upstream's error code, when it answered in PROTOCOL.md's shape. */
   readonly code: string | null;
   readonly failure: UpstreamFailureCode;
+  /**
+   * The error's `details`, when the upstream answered in PROTOCOL.md's shape: a 410 of a restored
+   * upstream says `{ reason: 'restored', backupTakenAt? }` there (decision 0050). Never part of the
+   * message, which is kept and shown.
+   */
+  readonly details: unknown;
 
-  constructor(message: string, options: { status?: number; code?: string | null; refused?: boolean } = {}) {
+  constructor(
+    message: string,
+    options: { status?: number; code?: string | null; refused?: boolean; details?: unknown } = {},
+  ) {
     super(message);
     this.status = options.status ?? null;
     this.code = options.code ?? null;
+    this.details = options.details;
     // A refused account is no passing fault of the link: someone must change the hub's settings.
     this.failure = options.refused
       ? 'UPSTREAM_REFUSED'
@@ -162,7 +172,11 @@ export class UpstreamClient {
           { status: answer.status, code, refused: true },
         );
       }
-      throw new UpstreamError(`the upstream answered ${said} to ${route}`, { status: answer.status, code });
+      throw new UpstreamError(`the upstream answered ${said} to ${route}`, {
+        status: answer.status,
+        code,
+        details: detailsOf(answer.body),
+      });
     }
     const parsed = schema.safeParse(answer.body);
     if (!parsed.success) {
@@ -184,6 +198,14 @@ function codeOf(body: unknown): string | null {
   if (typeof error !== 'object' || error === null) return null;
   const { code } = error as { code?: unknown };
   return typeof code === 'string' && safeCode.test(code) ? code : null;
+}
+
+/** The `details` of an answer in PROTOCOL.md's error shape, if any. */
+function detailsOf(body: unknown): unknown {
+  if (typeof body !== 'object' || body === null) return undefined;
+  const error = (body as { error?: unknown }).error;
+  if (typeof error !== 'object' || error === null) return undefined;
+  return (error as { details?: unknown }).details;
 }
 
 function describe(err: unknown): string {

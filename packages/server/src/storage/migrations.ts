@@ -588,6 +588,21 @@ function migrations(kind: DatabaseKind): Record<string, Migration> {
           on conflict (id) do nothing`.execute(db);
       },
     },
+    '0023_hub_restored_upstream': {
+      async up(db: Kysely<unknown>) {
+        // An Outpost hub's resync of an upstream restored from a backup (decision 0050): the mark
+        // stays with the resync across a restart, and the backup's time with it, so the hub still
+        // gives back what the backup lacked (hub/hub-sync.ts).
+        await db.schema
+          .alterTable('hub_state')
+          .addColumn('resync_restored', 'integer', (c) => c.notNull().defaultTo(0))
+          .execute();
+        await db.schema.alterTable('hub_state').addColumn('resync_backup_taken_at', 'text').execute();
+        // When the upstream stamped the state the hub last had of each record (its clock, as
+        // backupTakenAt): null for a state taken before this migration.
+        await db.schema.alterTable('hub_records').addColumn('upstream_updated_at', 'text').execute();
+      },
+    },
   };
 }
 

@@ -236,6 +236,10 @@ export interface Tables {
     last_error_code: ColumnType<string | null, string | null | undefined, string | null>;
     last_error_message: ColumnType<string | null, string | null | undefined, string | null>;
     last_error_at: ColumnType<string | null, string | null | undefined, string | null>;
+    /** 1 while the resync under way is of an upstream restored from a backup (0023). */
+    resync_restored: ColumnType<number, number | undefined, number>;
+    /** When that backup was taken, if the upstream said (0023). */
+    resync_backup_taken_at: ColumnType<string | null, string | null | undefined, string | null>;
   };
   /** Per record a hub ever exchanged with its upstream: the record as the upstream last had it. */
   hub_records: {
@@ -253,6 +257,11 @@ export interface Tables {
     synced_position: number;
     /** 1: the resync under way has not brought this record yet (0013). */
     resync_unseen: ColumnType<number, number | undefined, number>;
+    /**
+     * When the upstream stamped that state (its `updatedAt`, its clock), or for a state the hub's
+     * own push made, when the hub had the upstream's answer; null for one taken before 0023.
+     */
+    upstream_updated_at: ColumnType<string | null, string | null | undefined, string | null>;
   };
   /** Seed 004's SyncQueueItem: one per record with local changes the upstream has not had. */
   hub_queue: {
