@@ -152,7 +152,16 @@ describe('npm run mark-restored', () => {
     // As a database of an older Outpost: no epoch, its migration not run.
     const file = join(env['OUTPOST_DATA'] ?? '', 'outpost.sqlite');
     const db = new BetterSqlite3(file);
-    db.exec("drop table database_epoch; delete from outpost_migrations where name = '0022_database_epoch'");
+    // Its later migrations (0023, the hub's restore marks) not run either.
+    db.exec(
+      [
+        'drop table database_epoch',
+        'alter table hub_state drop column resync_restored',
+        'alter table hub_state drop column resync_backup_taken_at',
+        'alter table hub_records drop column upstream_updated_at',
+        "delete from outpost_migrations where name >= '0022'",
+      ].join('; '),
+    );
     db.close();
 
     const { code, stdout, stderr } = await runMarkRestored([], env);
