@@ -23,6 +23,7 @@ import { takenIn, takenInKey } from './sync/record-filter';
 import type { LocalRecord, OutboxEntry } from './stores/local-store';
 import { isRefused, showsInView } from './local-state';
 import { foldsToNothing } from './outbox/coalesce';
+import { newEntry } from './outbox/new-entry';
 
 /** A record as the application sees it. */
 export interface ClientRecord<D extends RecordData = RecordData> {
@@ -294,21 +295,20 @@ export class Collection<D extends RecordData = RecordData> {
     baseVersion: number,
     strategy?: ConflictStrategy,
   ): OutboxEntry {
-    const seq = this.ctx.db.state.nextSeq();
-    return {
-      seq,
-      opId: uuidv7(this.ctx.now(), this.ctx.randomBytes),
+    const op = {
       collection: this.def.name,
       type,
       id,
-      ...(data !== undefined ? { data } : {}),
-      ...(baseVersion > 0 ? { baseVersion } : {}),
       hlc,
-      ...(strategy !== undefined ? { strategy } : {}),
-      status: 'pending',
-      attempts: 0,
-      createdAt: new Date(this.ctx.now()).toISOString(),
+      baseVersion,
+      ...(data !== undefined ? { data } : {}),
     };
+    return newEntry(
+      this.ctx.db.state,
+      this.ctx.now(),
+      strategy !== undefined ? { ...op, strategy } : op,
+      this.ctx.randomBytes,
+    );
   }
 
   async create(data: D, options: { id?: string } = {}): Promise<ClientRecord<D>> {

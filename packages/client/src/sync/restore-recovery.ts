@@ -1,7 +1,8 @@
-import { deleteAgainBase, giveBackNewer, uuidv7, writtenAfterBackup } from '@outpost/core';
+import { deleteAgainBase, giveBackNewer, writtenAfterBackup } from '@outpost/core';
 import type { Change, RecordData, RestoreMark, Schema } from '@outpost/core';
 import type { LocalState } from '../local-state';
 import type { LocalRecord, OutboxEntry } from '../stores/local-store';
+import { newEntry } from '../outbox/new-entry';
 
 /**
  * What a device gives back to a server restored from a backup (decision 0050). The server said so
@@ -22,25 +23,6 @@ export function recoverable(schema: Schema, collection: string): boolean {
 
 export type { RestoreMark } from '@outpost/core';
 export { restoreMarkOf } from '@outpost/core';
-
-/** A new op, pending, at the end of the outbox. */
-function recoveryOp(
-  state: LocalState,
-  now: number,
-  fields: Pick<OutboxEntry, 'collection' | 'type' | 'id' | 'data' | 'baseVersion' | 'hlc'>,
-): OutboxEntry {
-  const { data, baseVersion, ...rest } = fields;
-  return {
-    seq: state.nextSeq(),
-    opId: uuidv7(now),
-    ...rest,
-    ...(data !== undefined ? { data: { ...data } } : {}),
-    ...(baseVersion !== undefined && baseVersion > 0 ? { baseVersion } : {}),
-    status: 'pending',
-    attempts: 0,
-    createdAt: new Date(now).toISOString(),
-  };
-}
 
 /**
  * A held record the device has no unconfirmed change on, whose state was written after the backup
@@ -69,7 +51,7 @@ export function resendNewer(
     updatedAt: change.updatedAt,
   });
   if (given === null) return null;
-  return recoveryOp(state, now, {
+  return newEntry(state, now, {
     collection: change.collection,
     type: 'update',
     id: change.id,
@@ -96,7 +78,7 @@ export function deleteAgain(
     .filter((o) => o.status === 'done' && o.type === 'delete')
     .at(-1);
   if (deleted === undefined) return null;
-  return recoveryOp(state, now, {
+  return newEntry(state, now, {
     collection: change.collection,
     type: 'delete',
     id: change.id,
@@ -119,11 +101,12 @@ export function createAgain(
   local: LocalRecord,
 ): OutboxEntry | null {
   if (local.deleted || local.version === 0 || !writtenAfterBackup(mark, local.updatedAt)) return null;
-  return recoveryOp(state, now, {
+  return newEntry(state, now, {
     collection: local.collection,
     type: 'create',
     id: local.id,
-    data: local.data,
+    data: { ...local.data },
+    baseVersion: 0,
     hlc: local.hlc,
   });
 }

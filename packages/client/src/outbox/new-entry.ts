@@ -1,0 +1,37 @@
+import { uuidv7 } from '@outpost/core';
+import type { ConflictStrategy, RandomBytes, RecordData } from '@outpost/core';
+import type { LocalState } from '../local-state';
+import type { OutboxEntry } from '../stores/local-store';
+
+/** What an op says; the rest of a new entry is made here. */
+export interface NewOp {
+  collection: string;
+  type: OutboxEntry['type'];
+  id: string;
+  /** All fields for a create, the changed fields for an update, none for a delete. */
+  data?: RecordData;
+  /** The server version the op was made on; 0 (a record the server has not seen) sends none. */
+  baseVersion: number;
+  hlc: string;
+  strategy?: ConflictStrategy;
+}
+
+/**
+ * A new op at the end of the outbox, waiting to be sent: the next seq, a fresh opId made at `now`,
+ * never tried. The one place a device's change becomes an outbox entry (a person's create, update
+ * or delete; what a device gives back to a restored server).
+ */
+export function newEntry(state: LocalState, now: number, op: NewOp, randomBytes?: RandomBytes): OutboxEntry {
+  const { data, baseVersion, strategy, ...rest } = op;
+  return {
+    seq: state.nextSeq(),
+    opId: uuidv7(now, randomBytes),
+    ...rest,
+    ...(data !== undefined ? { data } : {}),
+    ...(baseVersion > 0 ? { baseVersion } : {}),
+    ...(strategy !== undefined ? { strategy } : {}),
+    status: 'pending',
+    attempts: 0,
+    createdAt: new Date(now).toISOString(),
+  };
+}
