@@ -1,9 +1,18 @@
 import { describe, expect, it } from 'vitest';
+import { isTempId } from '@outpost/core';
 import type { Change } from '@outpost/core';
 import { fieldClinic, vetPractice } from '@outpost/examples';
 import { LocalState } from '../local-state';
 import type { LocalRecord, OutboxEntry } from '../stores/local-store';
-import { createAgain, deleteAgain, recoverable, resendNewer, restoreMarkOf } from './restore-recovery';
+import {
+  createAgain,
+  deleteAgain,
+  recoverable,
+  recoverableRecord,
+  renumberLost,
+  resendNewer,
+  restoreMarkOf,
+} from './restore-recovery';
 
 const now = Date.parse('2026-06-03T09:00:00.000Z');
 // The backup was taken on the evening of June 1.
@@ -148,5 +157,153 @@ describe('what a device gives back to a restored server', () => {
     expect(deleteAgain(s, now, mark, later)?.baseVersion).toBe(2);
     expect(deleteAgain(state(), now, mark, change())).toBeNull();
     expect(deleteAgain(s, now, mark, change({ deleted: true, data: null }))).toBeNull();
+  });
+});
+
+describe('server-numbered records a restored server no longer has (decision 0051)', () => {
+  // The backup had issued users up to 1, pets up to 1 and appointments up to 1, and no SOAP note.
+  const numbers = { ...mark, lastIds: { users: '1', pets: '1', appointments: '1' } };
+  const at = '2026-06-02T10:00:01.000Z';
+  const hlc = '2026-06-02T10:00:00.000Z-0000-tablet';
+  const rec = (
+    collection: string,
+    id: string,
+    data: Record<string, unknown>,
+    more: Partial<LocalRecord> = {},
+  ) =>
+    ({ collection, id, data, deleted: false, version: 1, hlc, updatedAt: at, ...more }) satisfies LocalRecord;
+  const op = (seq: number, fields: Partial<OutboxEntry>): OutboxEntry => ({
+    seq,
+    opId: `op-${seq}`,
+    collection: 'appointments',
+    type: 'update',
+    id: '1',
+    hlc,
+    status: 'pending',
+    attempts: 0,
+    createdAt: at,
+    ...fields,
+  });
+  const tempAppointment = 'temp_1780000000000_a1b2c3_appointments';
+  const tempPet = 'temp_1780000000000_d4e5f6_pets';
+  const tempOfGone = 'temp_1780000000000_070809_appointments';
+  const tempNote = 'temp_1780000000000_0a0b0c_soapNotes';
+
+  function vetState(): LocalState {
+    return new LocalState({
+      records: [
+        rec('users', '1', { name: 'Mr Banda' }),
+        rec('pets', '1', { name: 'Rex', ownerId: '1' }),
+        // Numbered after the backup.
+        rec('pets', '2', { name: 'Tiny', ownerId: '1' }),
+        // In the backup; moved to Tiny after it, the server's copy beneath a change not yet sent.
+        rec(
+          'appointments',
+          '1',
+          { date: '2026-06-04T09:00:00.000Z', petId: '2' },
+          {
+            server: {
+              data: { date: '2026-06-04T09:00:00.000Z', petId: '2' },
+              deleted: false,
+              version: 1,
+              hlc,
+              updatedAt: at,
+            },
+          },
+        ),
+        rec('appointments', '2', { date: '2026-06-05T09:00:00.000Z', petId: '2', title: 'Vaccines' }),
+        // Deleted on this device, its delete not sent yet.
+        rec('appointments', '3', { date: '2026-06-06T09:00:00.000Z', petId: '1' }, { deleted: true }),
+        rec('soapNotes', '1', { appointmentId: '2', subjective: 'Limping', plan: 'Rest' }),
+        rec('soapNotes', tempNote, { appointmentId: '2', objective: 'Warm' }, { version: 0 }),
+      ],
+      outbox: [
+        op(5, { type: 'delete', id: '4', status: 'done', completedAt: at }),
+        op(6, { collection: 'soapNotes', id: '1', data: { plan: 'Rest' } }),
+        op(7, { type: 'delete', id: '3', baseVersion: 1 }),
+        op(8, {
+          collection: 'soapNotes',
+          type: 'create',
+          id: tempNote,
+          data: { appointmentId: '2', objective: 'Warm' },
+        }),
+        op(9, { id: '1', data: { title: 'Check-up' } }),
+      ],
+      conflicts: [
+        {
+          id: 'c1',
+          opId: 'op-3',
+          collection: 'appointments',
+          recordId: '2',
+          summary: { kind: 'version', fields: ['title'], strategy: 'manual', outcome: 'open' },
+          detectedAt: at,
+        },
+      ],
+      meta: { 'outbox.lastSeq': 9 },
+    });
+  }
+  const mappings = { [tempAppointment]: '2', [tempPet]: '1', [tempOfGone]: '3' };
+
+  it('gives each back as a new record under a temp id, and every reference to it names the temp id', () => {
+    const s = vetState();
+    const { batch, tempIds, count } = renumberLost(vetPractice, s, now, numbers, mappings);
+    expect(count).toBe(3);
+    const creates = batch.putOps.filter((o) => o.type === 'create' && o.seq > 9);
+    expect(creates.map((o) => o.collection)).toEqual(['pets', 'appointments', 'soapNotes']);
+    const [pet, appointment, note] = creates.map((o) => o.id) as [string, string, string];
+    for (const id of [pet, appointment, note]) expect(isTempId(id)).toBe(true);
+    // What the device shows, its unsent change included, references renamed; at the time it was made.
+    expect(creates[1]).toMatchObject({
+      data: { date: '2026-06-05T09:00:00.000Z', petId: pet, title: 'Vaccines' },
+      hlc,
+      status: 'pending',
+    });
+    expect(creates[2]?.data).toEqual({ appointmentId: appointment, subjective: 'Limping', plan: 'Rest' });
+    // The records move to their temp ids, shown as never on the server; the old numbers go.
+    expect(batch.deleteRecords).toEqual(
+      expect.arrayContaining([
+        { collection: 'pets', id: '2' },
+        { collection: 'appointments', id: '2' },
+        { collection: 'appointments', id: '3' },
+        { collection: 'soapNotes', id: '1' },
+      ]),
+    );
+    expect(batch.deleteRecords).toHaveLength(4);
+    const put = new Map(batch.putRecords.map((r) => [`${r.collection}/${r.id}`, r]));
+    expect(put.get(`appointments/${appointment}`)).toMatchObject({ version: 0, deleted: false });
+    expect(put.get(`appointments/${appointment}`)?.server).toBeUndefined();
+    // A record the backup had, moved to the lost pet since: it names the new one, its server copy too.
+    expect(put.get('appointments/1')?.data.petId).toBe(pet);
+    expect(put.get('appointments/1')?.server?.data?.petId).toBe(pet);
+    expect(put.get(`soapNotes/${tempNote}`)?.data.appointmentId).toBe(appointment);
+    // Records that name none of them are not written.
+    expect(put.has('pets/1')).toBe(false);
+    expect(put.has('users/1')).toBe(false);
+
+    // Every op on an old number goes (the done delete of a record not held too); a change naming
+    // one names the temp id; the others stay as they were.
+    expect(batch.deleteOps.sort()).toEqual([5, 6, 7]);
+    expect(batch.putOps.find((o) => o.seq === 8)?.data).toEqual({
+      appointmentId: appointment,
+      objective: 'Warm',
+    });
+    expect(batch.putOps.find((o) => o.seq === 9)).toBeUndefined();
+    expect(batch.putConflicts).toEqual([expect.objectContaining({ id: 'c1', recordId: appointment })]);
+    // A screen holding the old temp id of a renamed record finds it; one of the deleted record, none.
+    expect(tempIds).toEqual({ [tempAppointment]: appointment, [tempPet]: '1' });
+  });
+
+  it('leaves everything as it is when the server did not say the backup’s numbers', () => {
+    const { batch, tempIds, count } = renumberLost(vetPractice, vetState(), now, mark, mappings);
+    expect(count).toBe(0);
+    expect(tempIds).toBeNull();
+    expect(Object.values(batch).every((list) => list.length === 0)).toBe(true);
+  });
+
+  it('weighs a record against the restored server’s only where the number is the backup’s', () => {
+    expect(recoverableRecord(vetPractice, numbers, 'appointments', '1')).toBe(true);
+    expect(recoverableRecord(vetPractice, numbers, 'appointments', '2')).toBe(false);
+    expect(recoverableRecord(vetPractice, mark, 'appointments', '1')).toBe(false);
+    expect(recoverableRecord(fieldClinic, mark, 'patients', 'p1')).toBe(true);
   });
 });

@@ -1,24 +1,45 @@
-import { deleteAgainBase, giveBackNewer, writtenAfterBackup } from '@outpost/core';
-import type { Change, RecordData, RestoreMark, Schema } from '@outpost/core';
+import {
+  deleteAgainBase,
+  giveBackNewer,
+  makeTempId,
+  numberedAfterBackup,
+  parseTempId,
+  writtenAfterBackup,
+} from '@outpost/core';
+import type { Change, RandomBytes, RecordData, RestoreMark, Schema } from '@outpost/core';
+import { keyOf } from '../local-state';
 import type { LocalState } from '../local-state';
-import type { LocalRecord, OutboxEntry } from '../stores/local-store';
+import type { LocalConflict, LocalRecord, OutboxEntry, ServerState, WriteBatch } from '../stores/local-store';
 import { newEntry } from '../outbox/new-entry';
 
 /**
- * What a device gives back to a server restored from a backup (decision 0050). The server said so
+ * What a device gives back to a server restored from a backup (decisions 0050 and 0051). The server said so
  * (410 `CURSOR_EXPIRED`, `details.reason: 'restored'`), and the device reads everything again. What
  * the server acknowledged after the backup is on the devices only: records created or changed
  * since, and deletions. Each device gives back what it holds of it, as new ops (new opIds: the
  * restored server never saw them), stamped with the HLC the device's state already had, so that
  * the server's conflict rules weigh them against what the clinic did on the restored server.
  *
- * Only collections whose ids the devices make: a restored server hands out again the numbers of
- * the server-id records it lost, so a record a device holds under such a number may now be another
- * one, and sending it back would write one patient's data over another's.
+ * `recoverable`: collections whose ids the devices make. A restored server hands out again the
+ * numbers of the server-id records it lost, so a record a device holds under such a number may now
+ * be another one, and sending it back by its number would write one patient's data over another's.
+ * Files keep to these (decision 0050, "Files").
  */
 export function recoverable(schema: Schema, collection: string): boolean {
   const def = schema.collection(collection);
   return def !== undefined && def.idStrategy !== 'server';
+}
+
+/**
+ * Whether the re-read's state of `collection/id` is the record this device holds under that id, so
+ * that the rules below may weigh one against the other: always where devices make the ids; for a
+ * server-id record, only when the server said the backup's numbers (`mark.lastIds`) and the backup
+ * had issued this one. A number issued after the backup names, on the restored server, another
+ * record: the device's own went under a new temp id when the re-read began (renumberLost).
+ */
+export function recoverableRecord(schema: Schema, mark: RestoreMark, collection: string, id: string): boolean {
+  if (recoverable(schema, collection)) return true;
+  return numberedAfterBackup(mark, collection, id) === false;
 }
 
 export type { RestoreMark } from '@outpost/core';
@@ -109,4 +130,150 @@ export function createAgain(
     baseVersion: 0,
     hlc: local.hlc,
   });
+}
+
+/** What renumberLost writes, in the write that starts the re-read, and how many records it gives back. */
+export interface Renumbered {
+  batch: Required<Pick<WriteBatch, 'putRecords' | 'deleteRecords' | 'putOps' | 'deleteOps' | 'putConflicts'>>;
+  /**
+   * The device's temp id -> server id mappings (kept so a screen holding an old temp id still finds
+   * its record) with those of an old number pointing at the new temp id; null when none changed.
+   */
+  tempIds: Record<string, string> | null;
+  count: number;
+}
+
+/**
+ * The server-id records this device holds under numbers the backup had not issued (decision 0051):
+ * the database the restore replaced numbered them after the backup, and the restored server hands
+ * those numbers out again, to other records. Each goes back as a new record under a new temp id,
+ * with what the device shows of it (its unconfirmed changes included); the server numbers it anew
+ * and the device takes the new number as for any create. Before the re-read is applied, so that the
+ * restored server's record under the old number lands beside the device's, not over it.
+ *
+ * - Every reference to an old number, in the records held (the server's copies beneath them too),
+ *   in the changes not yet confirmed and in conflicts, names the temp id instead: a visit's
+ *   appointment stays that appointment. Push order sends the create before anything naming it.
+ * - The ops on an old number go, confirmed or not: the lost database acknowledged the ones it had,
+ *   and the create carries every change shown; under the old number, the restored server would
+ *   apply them to its other record, and a delete kept for giving deletions back would delete it.
+ * - A record deleted on this device goes with its delete: the restored server never had it.
+ *
+ * Nothing when the server did not say the backup's numbers: those collections are re-read as before.
+ */
+export function renumberLost(
+  schema: Schema,
+  state: LocalState,
+  now: number,
+  mark: RestoreMark,
+  tempIds: Readonly<Record<string, string>>,
+  randomBytes?: RandomBytes,
+): Renumbered {
+  const batch: Renumbered['batch'] = {
+    putRecords: [],
+    deleteRecords: [],
+    putOps: [],
+    deleteOps: [],
+    putConflicts: [],
+  };
+  if (mark.lastIds === undefined) return { batch, tempIds: null, count: 0 };
+  const lost = (collection: string, id: string) =>
+    schema.collection(collection)?.idStrategy === 'server' &&
+    numberedAfterBackup(mark, collection, id) === true;
+  // Old number (by collection) -> temp id, for the records held alive; a deleted one gets none.
+  const renamed = new Map<string, string>();
+  for (const r of state.records.values()) {
+    if (!lost(r.collection, r.id) || r.deleted) continue;
+    renamed.set(keyOf(r.collection, r.id), makeTempId(r.collection, now, randomBytes));
+  }
+  const refs = (collection: string, data: RecordData) => renamedRefs(schema, collection, data, renamed);
+
+  const goneOps = new Set<number>();
+  for (const op of state.outbox.values()) {
+    if (lost(op.collection, op.id)) goneOps.add(op.seq);
+  }
+  batch.deleteOps.push(...goneOps);
+  for (const op of state.outbox.values()) {
+    if (goneOps.has(op.seq) || op.status === 'done' || op.data === undefined) continue;
+    const data = refs(op.collection, op.data);
+    if (data !== op.data) batch.putOps.push({ ...op, data });
+  }
+
+  const creates: OutboxEntry[] = [];
+  for (const r of state.records.values()) {
+    if (lost(r.collection, r.id)) {
+      batch.deleteRecords.push({ collection: r.collection, id: r.id });
+      const tempId = renamed.get(keyOf(r.collection, r.id));
+      if (tempId === undefined) continue;
+      const data = refs(r.collection, r.data);
+      batch.putRecords.push({
+        collection: r.collection,
+        id: tempId,
+        data,
+        deleted: false,
+        version: 0,
+        hlc: r.hlc,
+        updatedAt: r.updatedAt,
+      });
+      creates.push(
+        newEntry(
+          state,
+          now,
+          { collection: r.collection, type: 'create', id: tempId, data: { ...data }, baseVersion: 0, hlc: r.hlc },
+          randomBytes,
+        ),
+      );
+      continue;
+    }
+    const data = refs(r.collection, r.data);
+    const server = renamedServerCopy(r.server, (d) => refs(r.collection, d));
+    if (data !== r.data || server !== r.server) {
+      batch.putRecords.push({ ...r, data, ...(server !== undefined ? { server } : {}) });
+    }
+  }
+  batch.putOps.push(...creates);
+
+  for (const c of state.conflicts.values()) {
+    const tempId = renamed.get(keyOf(c.collection, c.recordId));
+    if (tempId !== undefined) batch.putConflicts.push({ ...c, recordId: tempId } satisfies LocalConflict);
+  }
+  let mappings: Record<string, string> | null = null;
+  for (const [tempId, id] of Object.entries(tempIds)) {
+    const collection = parseTempId(tempId)?.collection;
+    if (collection === undefined || !lost(collection, id)) continue;
+    mappings ??= { ...tempIds };
+    const renamedTo = renamed.get(keyOf(collection, id));
+    if (renamedTo === undefined) delete mappings[tempId];
+    else mappings[tempId] = renamedTo;
+  }
+  return { batch, tempIds: mappings, count: creates.length };
+}
+
+/** `data` with every reference to a renamed record naming its temp id; the same object when none does. */
+function renamedRefs(
+  schema: Schema,
+  collection: string,
+  data: RecordData,
+  renamed: ReadonlyMap<string, string>,
+): RecordData {
+  if (renamed.size === 0) return data;
+  let out: RecordData | undefined;
+  for (const [field, target] of Object.entries(schema.collection(collection)?.references ?? {})) {
+    const value = data[field];
+    if (typeof value !== 'string') continue;
+    const tempId = renamed.get(keyOf(target, value));
+    if (tempId === undefined) continue;
+    out ??= { ...data };
+    out[field] = tempId;
+  }
+  return out ?? data;
+}
+
+function renamedServerCopy(
+  server: ServerState | undefined,
+  rename: (data: RecordData) => RecordData,
+): ServerState | undefined {
+  if (server?.data == null) return server;
+  const data = rename(server.data);
+  return data === server.data ? server : { ...server, data };
 }

@@ -31,7 +31,15 @@ import { withdrawnIn, withdrawnKey } from '../files/record-ids';
 import { heldWhole, holdsWorkOn, keeps, prunable, pulledBy, readAgainKey, takenIn } from './record-filter';
 import type { RecordFilters } from './record-filter';
 import { covers, dependenciesIn, pulledOf, recordsToSend } from './collection-sync';
-import { createAgain, deleteAgain, recoverable, resendNewer, restoreMarkOf } from './restore-recovery';
+import {
+  createAgain,
+  deleteAgain,
+  recoverable,
+  recoverableRecord,
+  renumberLost,
+  resendNewer,
+  restoreMarkOf,
+} from './restore-recovery';
 import type { RestoreMark } from './restore-recovery';
 import { lastSyncedKey, retentionBatch } from '../outbox/retention';
 import type { CollectionSyncScope } from './collection-sync';
@@ -73,7 +81,8 @@ export interface SyncResult {
    * Set when this sync gave a server restored from a backup what it may have lost (decision
    * 0050), once the re-read the restore started ended (in this sync, or in one a stop cut short
    * after it): `resent` changes this device held that the restored server had lost (records
-   * created or edited, deletions) went back to it as new ops; `files`, set when any did, files
+   * created or edited, deletions; server-id records numbered after the backup, as new records
+   * under new numbers: decision 0051) went back to it as new ops; `files`, set when any did, files
    * this device holds whole and believed the server held go to it again (each declared again: the
    * server's answer says which chunks it lacks, none for a file the backup kept).
    * `files.uploaded` counts those that reached the server in this sync.
@@ -698,6 +707,12 @@ export class SyncEngine {
 
   /** `only`: named collections, their ops and those they need (collection-sync.ts); absent: all. */
   private async pushAll(result: SyncResult, only?: readonly string[]): Promise<void> {
+    // Refused for its cursor, the push starts over once the re-read has begun: without a cursor
+    // then, so it is not refused so again.
+    if ((await this.pushOnce(result, only)) === 'read-again') await this.pushOnce(result, only);
+  }
+
+  private async pushOnce(result: SyncResult, only?: readonly string[]): Promise<'pushed' | 'read-again'> {
     // From here on a change made on the device is not in this push: a sync asked for after one
     // runs again once this one ends.
     this.stillDoes.push = false;
@@ -721,7 +736,7 @@ export class SyncEngine {
     result.pushed.held = [...this.o.db.state.outbox.values()].filter(
       (o) => o.heldReason !== undefined && (within === null || within.has(keyOf(o.collection, o.id))),
     ).length;
-    if (order.length === 0) return;
+    if (order.length === 0) return 'pushed';
     const total = order.length;
     this.o.onProgress({ phase: 'push', processed: 0, total, percentage: 0 });
     // Halved, down to one op, while the server refuses the requests as too large (413). Smaller
@@ -749,13 +764,16 @@ export class SyncEngine {
         i += 1;
       }
       if (batch.length === 0) continue;
-      if ((await this.sendBatch(batch, result)) === 'too-large') {
+      const sent = await this.sendBatch(batch, result);
+      if (sent === 'read-again') return sent;
+      if (sent === 'too-large') {
         size = Math.max(1, Math.floor(batch.length / 2));
         i = start;
         continue;
       }
       this.o.onProgress({ phase: 'push', processed: i, total, percentage: Math.round((i / total) * 100) });
     }
+    return 'pushed';
   }
 
   /**
@@ -795,18 +813,30 @@ export class SyncEngine {
    * Sends one batch and stores its outcome. 'too-large': the server refused the request's size
    * (413) and the ops are pending again, for smaller batches.
    */
-  private async sendBatch(batch: readonly OutboxEntry[], result: SyncResult): Promise<'sent' | 'too-large'> {
+  private async sendBatch(
+    batch: readonly OutboxEntry[],
+    result: SyncResult,
+  ): Promise<'sent' | 'too-large' | 'read-again'> {
     // Before anything is marked: a breaker at rest sends nothing, so no attempt is counted.
     this.permit();
     const sending = await this.markInFlight(batch);
     // All withdrawn by a person meanwhile: nothing goes. (A half-open breaker's trial, handed out
     // above, is handed out again after its cool-down.)
     if (sending.length === 0) return 'sent';
+    // The pull cursor tells the server which database this device last read: one restored from a
+    // backup since refuses the push whole, before the device sends changes naming numbers it now
+    // gives to other records (decision 0051). None while a re-read is under way.
+    const cursor = this.o.db.state.meta[cursorKey] as string | undefined;
     let response;
     try {
       response = await this.send((signal) =>
         this.o.transport.push(
-          { clientId: this.o.clientId, deviceId: this.o.deviceId, ops: sending.map(toPushOp) },
+          {
+            clientId: this.o.clientId,
+            deviceId: this.o.deviceId,
+            ...(cursor !== undefined ? { cursor } : {}),
+            ops: sending.map(toPushOp),
+          },
           { signal },
         ),
       );
@@ -814,6 +844,8 @@ export class SyncEngine {
       // Closed: the ops stay in flight, and go again under the same opIds when the store reopens.
       if (this.closed) throw err;
       if (isOutpostError(err) && err.code === 'PAYLOAD_TOO_LARGE') return this.tooLarge(sending, err, result);
+      const refused = cursorRefused(err);
+      if (refused !== null && cursor !== undefined) return this.readAgainFirst(sending, refused.restored);
       await this.markFailedAttempt(sending, err);
       throw err;
     }
@@ -854,6 +886,30 @@ export class SyncEngine {
       });
       return { batch: { putOps: marked }, result: marked };
     });
+  }
+
+  /**
+   * The server refused the push for the cursor it carried (restored from a backup since, or a
+   * cursor it can no longer read): it applied nothing. The ops wait again, no attempt counted; the
+   * re-read starts, with what a restore asks of it first (startResync), and the push starts over
+   * without a cursor: the ops may have changed, and new ones give back what the server lost.
+   */
+  private async readAgainFirst(
+    batch: readonly OutboxEntry[],
+    restored: RestoreMark | null,
+  ): Promise<'read-again'> {
+    const { db } = this.o;
+    await this.write(() => ({
+      batch: {
+        putOps: batch.flatMap((o): OutboxEntry[] => {
+          const current = db.state.outbox.get(o.seq);
+          return current?.status === 'in-flight' ? [{ ...current, status: 'pending' }] : [];
+        }),
+      },
+      result: undefined,
+    }));
+    await this.startResync(restored);
+    return 'read-again';
   }
 
   /**
@@ -1599,7 +1655,9 @@ export class SyncEngine {
         // The restored server's state is the server's from now on, older or not: what the device
         // held beyond it goes back to it as an op shown on top.
         const recovering =
-          restored !== undefined && pending.length === 0 && recoverable(this.o.schema, change.collection);
+          restored !== undefined &&
+          pending.length === 0 &&
+          recoverableRecord(this.o.schema, restored, change.collection, change.id);
         const op = restored !== undefined && recovering ? this.recover(restored, local, change) : null;
         if (op !== null) {
           putOps.push(op);
@@ -1677,18 +1735,40 @@ export class SyncEngine {
    * what an earlier re-read noted is dropped, as the server may have deleted it since.
    */
   private async startResync(restored: RestoreMark | null): Promise<void> {
-    await this.write(() => ({
-      batch: {
-        meta: {
-          ...this.forgetSeen(),
-          [cursorKey]: undefined,
-          [upToDateKey]: false,
-          [resyncKey]: (restored ? { writes: 0, restored } : { writes: 0 }) satisfies Resync,
+    await this.write(() => {
+      // The server-id records numbered after the backup go back under new temp ids, before any
+      // page of the re-read lands where they were (decision 0051).
+      const renumbered =
+        restored === null
+          ? null
+          : renumberLost(
+              this.o.schema,
+              this.o.db.state,
+              this.o.timers.now(),
+              restored,
+              (this.o.db.state.meta[mappingsKey] ?? {}) as Record<string, string>,
+            );
+      const count = renumbered?.count ?? 0;
+      const resync: Resync = restored
+        ? { writes: 0, restored, ...(count > 0 ? { resent: count } : {}) }
+        : { writes: 0 };
+      return {
+        batch: {
+          ...renumbered?.batch,
+          meta: {
+            ...this.forgetSeen(),
+            [cursorKey]: undefined,
+            [upToDateKey]: false,
+            [resyncKey]: resync,
+            ...(renumbered?.tempIds ? { [mappingsKey]: renumbered.tempIds } : {}),
+            ...(count > 0 ? { 'outbox.lastSeq': this.o.db.state.seqHighWater } : {}),
+          },
         },
-      },
-      result: undefined,
-    }));
+        result: undefined,
+      };
+    });
   }
+
 
   /**
    * After the last page of a re-read, in one write: a record it did not bring is gone from the

@@ -29,9 +29,10 @@ const keyText = z.string().min(1).max(128).refine(isWellFormedText, 'may not hol
 export const pushRequestSchema = z.object({
   clientId: keyText,
   deviceId: keyText,
+  cursor: z.string().max(8192).optional(),
   ops: z.array(z.unknown()),
 });
-export type PushRequest = { clientId: string; deviceId: string; ops: PushOp[] };
+export type PushRequest = { clientId: string; deviceId: string; cursor?: string; ops: PushOp[] };
 
 export const opStatuses = ['applied', 'conflict', 'rejected', 'duplicate'] as const;
 export type OpStatus = (typeof opStatuses)[number];

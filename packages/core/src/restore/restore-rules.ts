@@ -14,15 +14,48 @@ export interface RestoreMark {
    * restored by `npm run backup`'s copy does; one marked by `npm run mark-restored` may not.
    */
   backupTakenAt?: string;
+  /**
+   * The last number the backup had issued in each server-id collection (`"42"`), when the server
+   * knows (its epoch row keeps the backup's counters); a collection it does not name had none. A
+   * number above it was issued after the backup by the database the restore replaced, and the
+   * restored server hands it out again to another record.
+   */
+  lastIds?: Readonly<Record<string, string>>;
 }
 
 /** The mark of a refusal's details, if they say the server was restored. */
 export function restoreMarkOf(details: unknown): RestoreMark | null {
-  const d = details as { reason?: unknown; backupTakenAt?: unknown } | undefined;
+  const d = details as { reason?: unknown; backupTakenAt?: unknown; lastIds?: unknown } | undefined;
   if (d?.reason !== 'restored') return null;
-  return typeof d.backupTakenAt === 'string' && !Number.isNaN(Date.parse(d.backupTakenAt))
-    ? { backupTakenAt: d.backupTakenAt }
-    : {};
+  const lastIds = lastIdsOf(d.lastIds);
+  return {
+    ...(typeof d.backupTakenAt === 'string' && !Number.isNaN(Date.parse(d.backupTakenAt))
+      ? { backupTakenAt: d.backupTakenAt }
+      : {}),
+    ...(lastIds !== null ? { lastIds } : {}),
+  };
+}
+
+const serverNumber = /^(0|[1-9][0-9]{0,14})$/;
+
+/** The backup's last numbers as a refusal gives them; null unless every one is a number. */
+function lastIdsOf(value: unknown): Record<string, string> | null {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) return null;
+  const entries = Object.entries(value);
+  if (!entries.every(([, n]) => typeof n === 'string' && serverNumber.test(n))) return null;
+  return Object.fromEntries(entries) as Record<string, string>;
+}
+
+/**
+ * Whether the server-id record `collection/id` was numbered after the backup by the database the
+ * restore replaced: the backup lacks it, and the restored server may since have given its number to
+ * another record. Null when that cannot be told: the server did not say the backup's numbers, or
+ * the id is not one of its numbers (a temp id, which no server has seen).
+ */
+export function numberedAfterBackup(mark: RestoreMark, collection: string, id: string): boolean | null {
+  if (mark.lastIds === undefined || !serverNumber.test(id)) return null;
+  const last = Object.hasOwn(mark.lastIds, collection) ? mark.lastIds[collection] : undefined;
+  return Number(id) > Number(last ?? '0');
 }
 
 /**
