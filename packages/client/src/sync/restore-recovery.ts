@@ -37,7 +37,12 @@ export function recoverable(schema: Schema, collection: string): boolean {
  * had issued this one. A number issued after the backup names, on the restored server, another
  * record: the device's own went under a new temp id when the re-read began (renumberLost).
  */
-export function recoverableRecord(schema: Schema, mark: RestoreMark, collection: string, id: string): boolean {
+export function recoverableRecord(
+  schema: Schema,
+  mark: RestoreMark,
+  collection: string,
+  id: string,
+): boolean {
   if (recoverable(schema, collection)) return true;
   return numberedAfterBackup(mark, collection, id) === false;
 }
@@ -219,7 +224,14 @@ export function renumberLost(
         newEntry(
           state,
           now,
-          { collection: r.collection, type: 'create', id: tempId, data: { ...data }, baseVersion: 0, hlc: r.hlc },
+          {
+            collection: r.collection,
+            type: 'create',
+            id: tempId,
+            data: { ...data },
+            baseVersion: 0,
+            hlc: r.hlc,
+          },
           randomBytes,
         ),
       );

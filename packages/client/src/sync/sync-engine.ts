@@ -1769,7 +1769,6 @@ export class SyncEngine {
     });
   }
 
-
   /**
    * After the last page of a re-read, in one write: a record it did not bring is gone from the
    * server, and goes, unless this device still has a change on it (that change is the device's to
