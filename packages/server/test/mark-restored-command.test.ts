@@ -138,6 +138,7 @@ describe('npm run mark-restored', () => {
       expect(res.body.error.details).toEqual({
         reason: 'restored',
         backupTakenAt: '2026-06-01T18:00:00.000Z',
+        lastIds: {},
       });
     } finally {
       await server.close();

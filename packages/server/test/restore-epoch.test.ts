@@ -3,19 +3,16 @@
 // (410 CURSOR_EXPIRED, `details.reason: 'restored'`), also once the restored clinic's positions
 // have passed it, which a check of positions alone never saw. Cursors issued before they carried
 // an epoch keep working; a restart keeps the epoch; an epoch changed by hand fails the MAC (400).
-import { createHmac, randomBytes } from 'node:crypto';
-import { copyFileSync, existsSync, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { Client } from 'pg';
+import { randomBytes } from 'node:crypto';
 import { afterEach, describe, expect, it } from 'vitest';
 import { uuidv7 } from '@outpost/core';
 import type { Change, ErrorBody } from '@outpost/core';
-import { markRestored, openPostgres, openSqlite } from '../src/index';
+import { markRestored } from '../src/index';
 import { isCursorText } from '../src/http/cursor';
-import { dialects, startTestServer, testSecret } from './server-fixture';
-import type { DialectName, Storage, TestServer } from './server-fixture';
-import { freshPostgresDatabase, postgresUrl } from './postgres';
+import { dialects, startTestServer } from './server-fixture';
+import type { DialectName, TestServer } from './server-fixture';
+import { olderCursor, restorePlaces } from './restore-places';
+import type { Cleanups, Place } from './restore-places';
 import { pull, pullAll, push } from './sync-client';
 
 const patient = (name: string) => ({
@@ -25,24 +22,6 @@ const patient = (name: string) => ({
   data: { name },
 });
 const names = (changes: readonly Change[]) => changes.map((c) => String(c.data?.['name'])).sort();
-
-/**
- * A cursor as servers issued them before cursors carried an epoch (the code of CursorCodec then):
- * `<position>.<horizon>.<mac>`, or with the collections it read, `<position>.<horizon>.<collections>.<mac>`.
- */
-function olderCursor(tenant: string, position: number, horizon: number, collections?: string[]): string {
-  const key = createHmac('sha256', testSecret).update('outpost pull cursor v1').digest();
-  const sorted = collections ? [...collections].sort() : undefined;
-  const scope = sorted ? `\u0000${sorted.join(',')}` : '';
-  const mac = createHmac('sha256', key)
-    .update(`${tenant}\u0000${position}\u0000${horizon}${scope}`)
-    .digest()
-    .subarray(0, 16)
-    .toString('base64url');
-  return sorted
-    ? `${position}.${horizon}.${Buffer.from(sorted.join(',')).toString('base64url')}.${mac}`
-    : `${position}.${horizon}.${mac}`;
-}
 
 describe('the forms of a pull cursor', () => {
   it('are each told apart by the number of their parts, and none is a time', () => {
@@ -67,13 +46,8 @@ describe('the forms of a pull cursor', () => {
   });
 });
 
-/** A database the test can copy and mark: its SQLite file, or its PostgreSQL URL. */
-interface Place extends Storage {
-  target: string;
-}
-
 describe.each(dialects())('the database’s epoch in pull cursors, on %s', (kind: DialectName) => {
-  const cleanups: Array<() => Promise<void> | void> = [];
+  const cleanups: Cleanups = [];
   const running = new Set<TestServer>();
   afterEach(async () => {
     for (const s of running) await s.close();
@@ -81,43 +55,7 @@ describe.each(dialects())('the database’s epoch in pull cursors, on %s', (kind
     for (const c of cleanups.splice(0).reverse()) await c();
   });
 
-  async function place(): Promise<Place> {
-    if (kind === 'sqlite') {
-      const dir = mkdtempSync(join(tmpdir(), 'outpost-epoch-'));
-      const file = join(dir, 'outpost.sqlite');
-      const destroy = async () => rmSync(dir, { recursive: true, force: true });
-      cleanups.push(destroy);
-      return { kind, target: file, open: () => openSqlite(file), destroy };
-    }
-    const pg = await freshPostgresDatabase();
-    cleanups.push(() => pg.drop());
-    return { kind, target: pg.url, open: () => openPostgres(pg.url), destroy: () => pg.drop() };
-  }
-
-  /**
-   * A copy of a stopped server's database made another way than `npm run backup`: the file copied
-   * by hand, or a new PostgreSQL database made from it (as pg_dump and pg_restore, or a snapshot,
-   * would). It holds the epoch of the database it was taken from.
-   */
-  async function copyOf(source: Place): Promise<Place> {
-    const copy = await place();
-    if (kind === 'sqlite') {
-      copyFileSync(source.target, copy.target);
-      if (existsSync(`${source.target}-wal`)) copyFileSync(`${source.target}-wal`, `${copy.target}-wal`);
-      return copy;
-    }
-    const name = new URL(copy.target).pathname.slice(1);
-    const from = new URL(source.target).pathname.slice(1);
-    const admin = new Client({ connectionString: postgresUrl() ?? '' });
-    await admin.connect();
-    try {
-      await admin.query(`DROP DATABASE ${name}`);
-      await admin.query(`CREATE DATABASE ${name} TEMPLATE ${from}`);
-    } finally {
-      await admin.end();
-    }
-    return copy;
-  }
+  const { place, copyOf } = restorePlaces(kind, cleanups);
 
   async function serverOn(storage: Place): Promise<TestServer> {
     const server = await startTestServer(kind, { storage });
@@ -222,7 +160,8 @@ describe.each(dialects())('the database’s epoch in pull cursors, on %s', (kind
     expect((await server.app.outpost.store.epoch()).id).toBe(marked.epoch);
     const refused = await pullWith(server, await server.token('nurse@clinic-a.test'), tablet.cursor);
     expect(refused.status, JSON.stringify(refused.body)).toBe(410);
-    expect(refused.body.error.details).toEqual({ reason: 'restored' });
+    // The field clinic numbers nothing on the server: the backup had issued no id, and says so.
+    expect(refused.body.error.details).toEqual({ reason: 'restored', lastIds: {} });
     // The live database was not touched: its own cursors are as good as ever there.
     await stop(server);
     server = await serverOn(live);

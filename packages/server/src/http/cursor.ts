@@ -1,5 +1,6 @@
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import { outpostError } from '@outpost/core';
+import { lastIdsOfTenant } from '../storage/backup-last-ids';
 import type { DatabaseEpoch } from '../storage/database-epoch';
 
 /**
@@ -30,14 +31,31 @@ export interface NewCursor {
   collections: readonly string[];
 }
 
+/** The details of a 410 that says the server's database was restored since the cursor was issued. */
+export interface RestoredDetails {
+  reason: 'restored';
+  /** When the backup was taken, when the database knows it: the device gives back what it holds from after it. */
+  backupTakenAt?: string;
+  /**
+   * The last id of each of the caller's tenant's server-id collections in the backup, when the
+   * database knows them (`{}`: the backup had issued the tenant none). A number the device holds
+   * above its collection's was issued after the backup: the backup lacks that record, and the
+   * restored server may have given the number to another.
+   */
+  lastIds?: Readonly<Record<string, string>>;
+}
+
 /**
- * The details of a 410 that says the server's database was restored since the cursor was issued,
- * with the time the backup was taken when the database knows it: the device gives back what it
- * holds from after it (decision 0050).
+ * The details of a 410 that says the database was restored, for a caller of `tenant`: what the
+ * database knows of the backup (decision 0050), never another tenant's ids.
  */
-export function restoredDetails(epoch?: DatabaseEpoch): { reason: 'restored'; backupTakenAt?: string } {
-  const takenAt = epoch?.backupTakenAt;
-  return takenAt ? { reason: 'restored', backupTakenAt: takenAt } : { reason: 'restored' };
+export function restoredDetails(epoch: DatabaseEpoch, tenant: string): RestoredDetails {
+  const { backupTakenAt, backupLastIds } = epoch;
+  return {
+    reason: 'restored',
+    ...(backupTakenAt ? { backupTakenAt } : {}),
+    ...(backupLastIds ? { lastIds: lastIdsOfTenant(backupLastIds, tenant) } : {}),
+  };
 }
 
 const restoredMessage =
@@ -126,7 +144,7 @@ export class CursorCodec {
       if (given.length !== 16 || !timingSafeEqual(given, this.epochMac(tenant, c, issuedIn)))
         throw notValid();
       if (issuedIn !== epoch.id)
-        throw outpostError('CURSOR_EXPIRED', restoredMessage, restoredDetails(epoch));
+        throw outpostError('CURSOR_EXPIRED', restoredMessage, restoredDetails(epoch, tenant));
       return { ...c, epoch: issuedIn };
     }
     const match = olderCursorPattern.exec(text);

@@ -62,7 +62,7 @@ export async function pullStart(
   message = 'deletions since this cursor were purged: resync from the start',
 ): Promise<{ after: number; horizon: number }> {
   const { purgedThrough: horizon, position } = await store.positions(tenant);
-  checkReached(cursor?.position ?? 0, position, undefined, await store.epoch());
+  checkReached(cursor?.position ?? 0, position, tenant, await store.epoch());
   checkCursor(cursor, horizon, message);
   return { after: cursor?.position ?? 0, horizon };
 }
@@ -84,10 +84,11 @@ export async function pullStart(
 export function checkReached(
   after: number,
   reached: number,
+  tenant: string,
+  epoch: DatabaseEpoch,
   message = cursorAhead,
-  epoch?: DatabaseEpoch,
 ): void {
-  if (after > reached) throw outpostError('CURSOR_EXPIRED', message, restoredDetails(epoch));
+  if (after > reached) throw outpostError('CURSOR_EXPIRED', message, restoredDetails(epoch, tenant));
 }
 
 const cursorAhead =

@@ -42,7 +42,7 @@ export async function pullRoutes(app: FastifyInstance): Promise<void> {
     let horizon = page.horizon;
     if (horizon === null) {
       const positions = await store.positions(auth.tenant);
-      checkReached(after, positions.position, undefined, epoch);
+      checkReached(after, positions.position, auth.tenant, epoch);
       horizon = positions.purgedThrough;
     }
     checkCursor(cursor, horizon);

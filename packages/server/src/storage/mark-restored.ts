@@ -4,14 +4,16 @@
  * 'restored'`) however far the restored clinic gets. A copy made by `npm run backup` has its own
  * already; a PostgreSQL restore (pg_restore), a file-system snapshot or a file copied by hand
  * carries the epoch of the database it was taken from. Run with the server stopped: a server reads
- * the epoch once, at its first pull.
+ * the epoch once, at its first pull. The database's id counters are kept with the epoch as the
+ * backup's last ids (backup-last-ids.ts): marked before a server runs on it, as the restore
+ * procedure asks, the database is still the backup, and they are the backup's.
  */
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import BetterSqlite3 from 'better-sqlite3';
 import pg from 'pg';
 import { isPostgresUrl } from './database';
-import { newEpoch, renewEpochSqlite, renewEpochStatement } from './database-epoch';
+import { renewEpochPostgres, renewEpochSqlite } from './database-epoch';
 import { isOutpostDatabase } from './sqlite-backup';
 
 /** Why a database was not marked, as a stable code beside the message for a person. */
@@ -90,25 +92,16 @@ async function markPostgres(url: string, backupTakenAt: string | null): Promise<
     });
   }
   try {
-    const found = await client.query<{ migrations: boolean; epoch: boolean }>(
-      "select to_regclass('outpost_migrations') is not null as migrations, to_regclass('database_epoch') is not null as epoch",
+    const found = await client.query<{ migrations: boolean }>(
+      "select to_regclass('outpost_migrations') is not null as migrations",
     );
-    const tables = found.rows[0];
-    if (!tables?.migrations) {
+    if (!found.rows[0]?.migrations) {
       throw new MarkRefusedError(
         'NOT_AN_OUTPOST_DATABASE',
         `${database} is not an Outpost server's database (it has no outpost_migrations table)`,
       );
     }
-    if (!tables.epoch) return { database, epoch: null };
-    const epoch = newEpoch();
-    await client.query(renewEpochStatement('postgres'), [
-      epoch,
-      new Date().toISOString(),
-      'mark-restored',
-      backupTakenAt,
-    ]);
-    return { database, epoch };
+    return { database, epoch: await renewEpochPostgres(client, 'mark-restored', backupTakenAt) };
   } finally {
     await client.end();
   }

@@ -603,6 +603,15 @@ function migrations(kind: DatabaseKind): Record<string, Migration> {
         await db.schema.alterTable('hub_records').addColumn('upstream_updated_at', 'text').execute();
       },
     },
+    '0024_backup_last_ids': {
+      async up(db: Kysely<unknown>) {
+        // The last server id the backup a restored database came from had issued, per tenant and
+        // collection (decision 0050): a device holding a higher number holds a record the backup
+        // lacks, and the restored server may give that number to another record. Written with a
+        // restore epoch only; null here, since a database restored before this cannot know them.
+        await db.schema.alterTable('database_epoch').addColumn('backup_last_ids', 'text').execute();
+      },
+    },
   };
 }
 

@@ -177,7 +177,8 @@ async function copyDatabase(source: string, target: string): Promise<boolean> {
     // The copy's own epoch (decision 0050), written in the copy only, before its integrity check:
     // restored, it refuses the cursors the live database issued, before the backup and after,
     // which a check of positions alone stops seeing once the clinic has made as many changes again.
-    // With the time it was taken, so the devices know which of what they hold it lacks.
+    // With the time it was taken, so the devices know which of what they hold it lacks, and the
+    // copy's own id counters, the last server ids it had issued: which numbers it lacks.
     return renewEpochSqlite(copy, 'backup', takenAt) !== null;
   } finally {
     copy.close();

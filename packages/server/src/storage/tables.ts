@@ -354,6 +354,12 @@ export interface Tables {
     made_by: string;
     /** When the backup this database was restored from was taken, if known (null otherwise). */
     backup_taken_at: string | null;
+    /**
+     * The last id of each server-id collection, per tenant, in the backup this database was
+     * restored from (migration 0024): JSON `{ tenant: { collection: "<last id>" } }`, null when not
+     * known (never restored, or restored before the migration).
+     */
+    backup_last_ids: string | null;
   };
   /** A clinic's own settings, by name (migration 0019); no row is the defaults. */
   tenant_settings: {

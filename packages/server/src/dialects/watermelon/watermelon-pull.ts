@@ -43,7 +43,7 @@ export async function pullForDevice(
   const readable = collectionsToPull(schema, auth.roles, undefined);
   const { purgedThrough: horizon, position } = await store.positions(auth.tenant);
   const after = query.lastPulledAt === null ? 0 : positionOf(query.lastPulledAt);
-  checkReached(after, position, lastPulledAtAhead);
+  checkReached(after, position, auth.tenant, await store.epoch(), lastPulledAtAhead);
   // Tombstones above this device's position were purged: it may hold records deleted since, and
   // only a fresh start shows it which (as v1's CURSOR_EXPIRED).
   if (query.lastPulledAt !== null && after < horizon) {

@@ -217,7 +217,8 @@ export async function pushFromDevice(
   const entries = entriesOf(schema, auth.roles, request.changes);
   if (entries.length === 0) return { conflicts: [] };
   // Above the clinic's last position, lastPulledAt would let every change pass the check below.
-  checkReached(seenUpTo, (await ctx.store.positions(auth.tenant)).position, lastPulledAtAhead);
+  const { position } = await ctx.store.positions(auth.tenant);
+  checkReached(seenUpTo, position, auth.tenant, await ctx.store.epoch(), lastPulledAtAhead);
 
   // What the server holds now decides each op's type. Read before the transaction; the guard below
   // re-reads inside it and refuses the push if anything moved in between.
