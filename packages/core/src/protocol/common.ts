@@ -25,6 +25,13 @@ export const hlcSchema = z.string().refine((t) => isHlc(t), {
 export const isoTimeSchema = z.string();
 
 /**
+ * A pull cursor as a client sends it back (opaque; the server decodes it): on pull, and on push as
+ * the device's current one. Room for the collections a cursor names: those a role reads, or a
+ * filter (at most 2048 long).
+ */
+export const pullCursorSchema = z.string().max(4096);
+
+/**
  * Record data a person sends whole (a resolution's merged fields, a queued item): an object of
  * fields that any record could hold (dataShapeProblem). Checked as sent, before the record schema,
  * which would drop a __proto__ key without a word.

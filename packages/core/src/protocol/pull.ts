@@ -1,11 +1,11 @@
 import { z } from 'zod';
+import { pullCursorSchema } from './common';
 
 export const pullLimitDefault = 1000;
 export const pullLimitMax = 5000;
 
 export const pullQuerySchema = z.object({
-  // Room for the collections a cursor names: those a role reads, or a filter (at most 2048 long).
-  cursor: z.string().max(4096).optional(),
+  cursor: pullCursorSchema.optional(),
   limit: z.coerce.number().int().min(1).max(pullLimitMax).default(pullLimitDefault),
   collections: z
     .string()

@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { isWellFormedText } from '../record/data-shape';
 import { conflictStrategies } from '../schema/define-schema';
 import { opErrorCodes } from '../errors';
-import { hlcSchema, incomingIdSchema, recordVersionSchema } from './common';
+import { hlcSchema, incomingIdSchema, pullCursorSchema, recordVersionSchema } from './common';
 import { conflictSummarySchema } from './conflicts';
 
 export const opTypes = ['create', 'update', 'delete'] as const;
@@ -29,8 +29,13 @@ const keyText = z.string().min(1).max(128).refine(isWellFormedText, 'may not hol
 export const pushRequestSchema = z.object({
   clientId: keyText,
   deviceId: keyText,
-  cursor: z.string().max(8192).optional(),
   ops: z.array(z.unknown()),
+  /**
+   * The device's current pull cursor (an addition to PROTOCOL.md, decision 0050). A cursor of a
+   * database a restore replaced refuses the push (410 `reason: 'restored'`) before anything is
+   * applied: its ops may name server ids the restored server has given to other records.
+   */
+  cursor: pullCursorSchema.optional(),
 });
 export type PushRequest = { clientId: string; deviceId: string; cursor?: string; ops: PushOp[] };
 

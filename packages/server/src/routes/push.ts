@@ -4,9 +4,10 @@ import type { PushResponse } from '@outpost/core';
 import { caller } from '../http/caller';
 import { parseOrThrow } from '../http/errors';
 import { applyPush } from '../push/apply-push';
+import { checkPushCursor } from '../push/push-cursor';
 
 export async function pushRoutes(app: FastifyInstance): Promise<void> {
-  const { store, schemaFor, clock, now, randomBytes, maxOpsPerPush } = app.outpost;
+  const { store, schemaFor, cursors, clock, now, randomBytes, maxOpsPerPush } = app.outpost;
 
   // A key named __proto__ in one op's data refuses that op alone (dataShapeProblem, in checkOp),
   // as PROTOCOL.md wants of an op whose own content is wrong; Fastify's parser would refuse the
@@ -28,6 +29,8 @@ export async function pushRoutes(app: FastifyInstance): Promise<void> {
         ops: body.ops.length,
       });
     }
+    // A device that has not heard of a restore of this database: 410 before anything is stored.
+    if (body.cursor !== undefined) await checkPushCursor(store, cursors, auth.tenant, body.cursor);
     // Resolves only after the transaction committed: the response never gets ahead of the disk.
     return applyPush(
       store,
