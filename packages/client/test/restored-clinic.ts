@@ -92,8 +92,9 @@ export async function restoredClinic(cleanups: Cleanups, options: ClinicOptions 
   let token = await signIn(server.url);
 
   const network = new TestNetwork();
-  // What the server answered each pull, and each op the tablet pushed.
+  // What the server answered each pull and each push, and each op the tablet pushed.
   const pulls: number[] = [];
+  const pushes: number[] = [];
   const pushed: string[] = [];
   const hooks: {
     afterPull?: (status: number) => void;
@@ -124,6 +125,7 @@ export async function restoredClinic(cleanups: Cleanups, options: ClinicOptions 
           pulls.push(res.status);
           hooks.afterPull?.(res.status);
         }
+        if (path === '/v1/sync/push') pushes.push(res.status);
         if (path === '/v1/sync/push' && res.ok) {
           const body = network.sent.at(-1)?.body as { ops: Array<{ opId: string }> };
           pushed.push(...body.ops.map((o) => o.opId));
@@ -175,6 +177,7 @@ export async function restoredClinic(cleanups: Cleanups, options: ClinicOptions 
     amina,
     joseph,
     pulls,
+    pushes,
     pushed,
     backup: () => backupSqlite({ database, destination: backupFile }),
     /** `jwtSecret`: a server restored without the data folder's jwt-secret, the person signed in again. */
@@ -188,6 +191,7 @@ export async function restoredClinic(cleanups: Cleanups, options: ClinicOptions 
       // may meet the connection kept alive to the server that was stopped.
       if (jwtSecret !== secret) token = await signIn(server.url).catch(() => signIn(server.url));
       pulls.length = 0;
+      pushes.length = 0;
       pushed.length = 0;
     },
     /** The tablet's sync; a first try that met the connection kept alive to the stopped server is tried again, as the tablet would a moment later. */

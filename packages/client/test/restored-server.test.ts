@@ -34,9 +34,10 @@ describe('a tablet whose server was restored from an older backup', () => {
     await c.restore();
     const result = await c.sync();
     expect(result.success, JSON.stringify(result.error)).toBe(true);
-    // Its cursor was ahead of the restored database: 410, the re-read from the start, then the
-    // pull after what it gave back.
-    expect(c.pulls).toEqual([410, 200, 200]);
+    // Its push carried the lost database's cursor: refused whole, then the waiting edit went
+    // without one; the re-read from the start, then the pull after what it gave back.
+    expect(c.pushes[0]).toBe(410);
+    expect(c.pulls).toEqual([200, 200]);
     expect(result.restored).toEqual({ resent: 2 });
     // The waiting edit, then Grace and Amina's edit as new ops: the acknowledged ones never again.
     expect(c.pushed).toHaveLength(3);
@@ -61,26 +62,45 @@ describe('a tablet whose server was restored from an older backup', () => {
     expect(c.pushed).toEqual([]);
   });
 
-  it('told even once the clinic’s positions have passed its cursor (its own waiting edits took them there)', async () => {
+  it('told even once the clinic’s positions have passed its cursor (edits of another device took them there)', async () => {
     const c = await clinic();
     await c.backup();
     const grace = await c.patients.create({ name: 'Grace' });
     const thoko = await c.patients.create({ name: 'Thoko' });
     expect((await c.tablet.sync()).success).toBe(true);
-    // Two edits waiting: pushed before the pull, they take the restored clinic to the tablet's cursor.
+    // Two edits waiting on the tablet.
     await c.patients.update(c.amina.id, { village: 'Mzuzu' });
     await c.patients.update(c.joseph.id, { village: 'Dedza' });
 
     await c.restore();
+    // The office's changes on the restored server take the clinic past the tablet's cursor.
+    await c.officePush({
+      collection: 'patients',
+      type: 'update',
+      id: c.amina.id,
+      data: { phone: '1' },
+      baseVersion: 1,
+    });
+    const chifundo = await c.createOnServer({ name: 'Chifundo' });
+    await c.officePush({
+      collection: 'patients',
+      type: 'update',
+      id: c.joseph.id,
+      data: { phone: '2' },
+      baseVersion: 1,
+    });
     const result = await c.sync();
     expect(result.success, JSON.stringify(result.error)).toBe(true);
-    // Refused all the same: the cursor was issued before the restore.
-    expect(c.pulls).toEqual([410, 200, 200]);
+    // Refused all the same, at its push: the cursor was issued before the restore.
+    expect(c.pushes[0]).toBe(410);
+    expect(c.pulls).toEqual([200, 200]);
     expect(result.restored).toEqual({ resent: 2 });
     const server = await c.onServer();
-    expect([...server.keys()].sort()).toEqual([c.amina.id, c.joseph.id, grace.id, thoko.id].sort());
+    expect([...server.keys()].sort()).toEqual([c.amina.id, c.joseph.id, grace.id, thoko.id, chifundo].sort());
     expect(server.get(thoko.id)).toEqual({ name: 'Thoko' });
+    expect(server.get(c.amina.id)).toEqual({ name: 'Amina', village: 'Mzuzu', phone: '1' });
     expect((await c.patients.get(grace.id))?.data).toEqual({ name: 'Grace' });
+    expect((await c.patients.get(chifundo))?.data).toEqual({ name: 'Chifundo' });
   });
 
   it('weighs what it gives back against what the clinic did on the restored server meanwhile', async () => {

@@ -1,0 +1,237 @@
+// A vet practice whose server is restored from a backup (decision 0051). Its records are numbered by
+// the server: the restored one numbers from where the backup left off, so it hands out again the
+// numbers the lost database gave after the backup, to other records. The tablet must neither write
+// its appointment over the one the front desk booked under the same number since, nor lose it: the
+// restored server refuses the tablet's push for its old cursor, says the backup's last numbers, and
+// the tablet gives back what it numbered after them as new records, its SOAP note still on its
+// appointment.
+import { copyFileSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { AddressInfo } from 'node:net';
+import { afterEach, describe, expect, it } from 'vitest';
+import type { FastifyInstance } from 'fastify';
+import { backupSqlite, createSyncServer, ensureUsers, openSqlite } from '@outpost/server';
+import { vetPractice } from '@outpost/examples';
+import { makeTempId, uuidv7 } from '@outpost/core';
+import type { RecordData } from '@outpost/core';
+import { createSyncClient, memoryStore } from '../src/index';
+import type { SyncClient } from '../src/index';
+import { TestNetwork, password } from './client-fixture';
+
+const secret = 'restored-vet-practice-test-secret';
+const vet = 'vet@vet-a.test';
+
+async function serve(file: string, port = 0): Promise<{ app: FastifyInstance; url: string }> {
+  const app = await createSyncServer({
+    schema: vetPractice,
+    database: await openSqlite(file),
+    auth: { jwtSecret: secret },
+    limits: { rateLimitPerMinute: false },
+  });
+  await ensureUsers(app.outpost.store, [{ email: vet, tenant: 'vet-a', roles: ['clinician'], password }]);
+  const url = await app.listen({ port, host: '127.0.0.1' });
+  return { app, url };
+}
+
+type Cleanups = Array<() => Promise<void> | void>;
+
+/** A practice's server and a vet's tablet; `backup()` and `restore()` as docs/server.md says. */
+async function practice(cleanups: Cleanups) {
+  const dir = mkdtempSync(join(tmpdir(), 'outpost-restored-vet-'));
+  cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
+  const database = join(dir, 'outpost.sqlite');
+  const backupFile = join(dir, 'monday.sqlite');
+  let server = await serve(database);
+  cleanups.push(() => server.app.close());
+  const port = (server.app.server.address() as AddressInfo).port;
+  const login = await fetch(`${server.url}/v1/auth/login`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ email: vet, password }),
+  });
+  const token = ((await login.json()) as { token: string }).token;
+
+  const network = new TestNetwork();
+  // Each push's answer, and the ops of those the server took.
+  const pushes: number[] = [];
+  const pushed: Array<{ collection: string; type: string; id: string; data?: RecordData }> = [];
+  const tablet: SyncClient = await createSyncClient({
+    schema: vetPractice,
+    url: server.url,
+    getToken: async () => token,
+    store: memoryStore(),
+    deviceId: 'vet-tablet',
+    fetch: async (input, init) => {
+      const res = await network.fetch(input, init);
+      if (new URL(String(input)).pathname === '/v1/sync/push') {
+        pushes.push(res.status);
+        const body = network.sent.at(-1)?.body as { ops: typeof pushed };
+        if (res.ok) pushed.push(...body.ops);
+      }
+      return res;
+    },
+    autoSync: false,
+    probeIntervalMs: false,
+  });
+  cleanups.push(() => tablet.close());
+
+  /** A change the front desk's computer makes on the server now; answers the record's number. */
+  async function frontDesk(op: Record<string, unknown>): Promise<string> {
+    const request = () =>
+      fetch(`${server.url}/v1/sync/push`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+        body: JSON.stringify({
+          clientId: 'front-desk',
+          deviceId: 'front-desk',
+          ops: [{ opId: uuidv7(), ...op }],
+        }),
+      });
+    // Tried twice: the first may meet the connection kept alive to the stopped server.
+    const res = await request().catch(request);
+    const answer = (await res.json()) as { results: Array<{ status: string; id: string }> };
+    expect(
+      answer.results.map((r) => r.status),
+      JSON.stringify(answer),
+    ).toEqual(['applied']);
+    return answer.results[0]?.id ?? '';
+  }
+
+  return {
+    tablet,
+    pushes,
+    pushed,
+    frontDesk,
+    backup: () => backupSqlite({ database, destination: backupFile }),
+    async restore() {
+      await server.app.close();
+      rmSync(`${database}-wal`, { force: true });
+      rmSync(`${database}-shm`, { force: true });
+      copyFileSync(backupFile, database);
+      server = await serve(database, port);
+      pushes.length = 0;
+      pushed.length = 0;
+    },
+    /** The tablet's sync; a first try that met the connection kept alive to the stopped server is tried again. */
+    async sync() {
+      const result = await tablet.sync();
+      return !result.success && result.error?.code === 'NETWORK' ? tablet.sync() : result;
+    },
+    /** A collection as a pull from the start sees it, by number (deleted ones left out). */
+    async onServer(collection: string): Promise<Map<string, RecordData>> {
+      const res = await fetch(`${server.url}/v1/sync/pull?limit=1000&collections=${collection}`, {
+        headers: { authorization: `Bearer ${token}` },
+      });
+      const page = (await res.json()) as {
+        changes: Array<{ id: string; data: RecordData | null; deleted: boolean }>;
+      };
+      return new Map(page.changes.filter((c) => !c.deleted).map((c) => [c.id, c.data ?? {}]));
+    },
+  };
+}
+
+describe('a vet practice whose server was restored from an older backup', () => {
+  const cleanups: Cleanups = [];
+  afterEach(async () => {
+    for (const c of cleanups.splice(0).reverse()) await c();
+  });
+
+  it('gives back the appointment and note it numbered after the backup under new numbers, never over the records given those numbers since', async () => {
+    const p = await practice(cleanups);
+    const { tablet } = p;
+    const owners = tablet.collection('users');
+    const pets = tablet.collection('pets');
+    const appointments = tablet.collection('appointments');
+    const notes = tablet.collection('soapNotes');
+    // Monday: Mr Banda, his dog Rex and a check-up, numbered 1 each; then the backup.
+    const banda = await owners.create({ name: 'Mr Banda' });
+    const rex = await pets.create({ name: 'Rex', species: 'dog', ownerId: banda.id });
+    await appointments.create({ date: '2026-06-02T09:00:00.000Z', petId: rex.id });
+    expect((await p.sync()).success).toBe(true);
+    const ids = async (c: typeof pets) => (await c.find()).map((r) => r.id);
+    expect([await ids(owners), await ids(pets), await ids(appointments)]).toEqual([['1'], ['1'], ['1']]);
+    await p.backup();
+
+    // Tuesday, after the backup: the vet books Rex's vaccines (appointment 2) and writes its SOAP
+    // note (note 1), and moves the check-up's time; the server acknowledges all of it.
+    await appointments.create({ date: '2026-06-03T10:00:00.000Z', petId: '1', title: 'Vaccines' });
+    expect((await p.sync()).success).toBe(true);
+    expect((await appointments.find()).find((r) => r.data.title === 'Vaccines')?.id).toBe('2');
+    await notes.create({ appointmentId: '2', subjective: 'Due for rabies booster' });
+    await appointments.update('1', { date: '2026-06-02T11:30:00.000Z' });
+    expect((await p.sync()).success).toBe(true);
+    expect(await ids(notes)).toEqual(['1']);
+    // Then a plan she has not sent yet.
+    await notes.update('1', { plan: 'Booster given, next in a year' });
+
+    await p.restore();
+    // On the restored server, before the tablet syncs, the front desk registers Ms Phiri's cat
+    // and books it: the restored server numbers that appointment 2, the number of Rex's vaccines.
+    const phiri = await p.frontDesk({
+      collection: 'users',
+      type: 'create',
+      id: makeTempId('users'),
+      data: { name: 'Ms Phiri' },
+    });
+    const cat = await p.frontDesk({
+      collection: 'pets',
+      type: 'create',
+      id: makeTempId('pets'),
+      data: { name: 'Mimi', species: 'cat', ownerId: phiri },
+    });
+    const mimiVisit = await p.frontDesk({
+      collection: 'appointments',
+      type: 'create',
+      id: makeTempId('appointments'),
+      data: { date: '2026-06-04T08:00:00.000Z', petId: cat, title: 'Spaying' },
+    });
+    expect(mimiVisit).toBe('2');
+
+    const result = await p.sync();
+    expect(result.success, JSON.stringify(result.error)).toBe(true);
+    // Refused whole for its old cursor: the waiting plan never reached the restored server under
+    // note 1's number before the tablet knew.
+    expect(p.pushes[0]).toBe(410);
+    // The vaccines and their note as new records, and the check-up's new time on appointment 1.
+    expect(result.restored).toEqual({ resent: 3 });
+
+    const onServer = await p.onServer('appointments');
+    // Ms Phiri's cat keeps appointment 2, untouched.
+    expect(onServer.get('2')).toMatchObject({
+      petId: cat,
+      title: 'Spaying',
+      date: '2026-06-04T08:00:00.000Z',
+    });
+    expect(onServer.get('1')).toMatchObject({ petId: '1', date: '2026-06-02T11:30:00.000Z' });
+    const given = [...onServer].find(([, d]) => d.title === 'Vaccines');
+    expect(given?.[0]).toBe('3');
+    expect(given?.[1]).toMatchObject({ petId: '1', date: '2026-06-03T10:00:00.000Z', clientId: '1' });
+    // The note, with the plan typed offline, on the vaccines' new number.
+    const serverNotes = await p.onServer('soapNotes');
+    expect([...serverNotes.values()]).toEqual([
+      {
+        appointmentId: '3',
+        subjective: 'Due for rabies booster',
+        plan: 'Booster given, next in a year',
+      },
+    ]);
+    // Nothing the tablet pushed named a number the restored server had given to another record.
+    for (const op of p.pushed) {
+      expect(op.type === 'create' || op.id === '1', JSON.stringify(op)).toBe(true);
+    }
+
+    // The tablet shows both appointments, each under the server's number, and its note on its own.
+    expect((await appointments.get('2'))?.data).toMatchObject({ title: 'Spaying', petId: cat });
+    expect((await appointments.get('3'))?.data).toMatchObject({ title: 'Vaccines', petId: '1' });
+    const noteHeld = await notes.find();
+    expect(noteHeld).toHaveLength(1);
+    expect(noteHeld[0]?.data).toMatchObject({ appointmentId: '3', plan: 'Booster given, next in a year' });
+    expect(tablet.queue.stats().pending).toBe(0);
+
+    // And the next sync has nothing more to give back.
+    const next = await p.sync();
+    expect(next.restored).toBeUndefined();
+    expect(p.pushes.at(-1)).toBe(200);
+  });
+});
