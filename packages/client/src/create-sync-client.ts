@@ -54,6 +54,8 @@ import { queueStats } from './outbox/queue-stats';
 import { checkKeepCompleted, lastSyncedAt, retentionBatch } from './outbox/retention';
 import { planWithdrawal } from './outbox/withdraw';
 import type { WithdrawalPlan } from './outbox/withdraw';
+import { addOperation, removeOperation } from './outbox/seed-operations';
+import type { QueueOperation } from './outbox/seed-operations';
 import type { QueueStats } from './outbox/queue-stats';
 import { createClientFiles } from './files/client-files';
 import type { ClientFiles } from './files/client-files';
@@ -332,6 +334,20 @@ export interface SyncClient {
      * Resolves to how many went.
      */
     withdraw(seqs: readonly number[]): Promise<number>;
+    /**
+     * Seed 001's `addOperation({ operation, entityType, data, entityId?, tempId? })`: the change
+     * made as the collection's `create`, `update` or `delete` makes it (same checks, same write);
+     * resolves to the op it put in the outbox, or null for an update that changed nothing. A create
+     * in a collection the server numbers names a temp id of `makeTempId`'s form, or none. Decision
+     * 0052.
+     */
+    addOperation(op: QueueOperation): Promise<OutboxEntry | null>;
+    /**
+     * Seed 001's `removeOperation(seq)`, by what the op is: one not sent yet is withdrawn
+     * (`withdraw`, refused as it refuses), one the server refused is discarded (`discard`), one
+     * acknowledged goes now rather than after `keepCompletedMs`. Resolves to how many went.
+     */
+    removeOperation(seq: number): Promise<number>;
   };
   readonly conflicts: {
     list(options?: { status?: 'open' | 'resolved' }): LocalConflict[];
@@ -792,6 +808,22 @@ export async function createSyncClient(options: SyncClientOptions): Promise<Sync
         await settleWithdrawn(fileDb, recordIds).catch(() => undefined);
         return count;
       },
+      addOperation: (op) =>
+        addOperation({ schema, state: db.state, collection: (name) => client.collection(name), realId }, op),
+      removeOperation: (seq) =>
+        removeOperation(
+          db.state,
+          {
+            withdraw: (seqs) => client.queue.withdraw(seqs),
+            discard: (seqs) => client.queue.discard(seqs),
+            commit: (batchOf) =>
+              db.write(() => {
+                const batch = batchOf(db.state);
+                return { batch, result: batch?.deleteOps?.length ?? 0 };
+              }),
+          },
+          seq,
+        ),
       // Every done op, as a retention of 0 removes them (outbox/retention.ts says which one stays).
       clearCompleted: () =>
         db.write(() => {

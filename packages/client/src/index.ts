@@ -14,6 +14,7 @@ export type {
   WithdrawBlock,
 } from './create-sync-client';
 export { isWithdrawable, stillToGo } from './outbox/withdraw';
+export type { QueueOperation } from './outbox/seed-operations';
 export { Collection } from './collection';
 export type { ChangeOptions, ClientRecord, FindQuery, RecordsListener } from './collection';
 export { isRefused } from './local-state';

@@ -75,6 +75,24 @@ describe('useSyncQueue', () => {
     expect(view.text()).toBe('1 pending of 1create patients: pending, 0 attempts, NETWORK;');
   });
 
+  it('adds and removes operations as seed 001’s panel does, and shows each at once', async () => {
+    const client = await openClient({ retry: { baseMs: 60_000, maxMs: 60_000 }, random: () => 0.5 });
+    let queue: ReturnType<typeof useSyncQueue> | null = null;
+    function Panel() {
+      queue = useSyncQueue();
+      return <QueuePanel />;
+    }
+    const view = await render(client, <Panel />);
+    const added = await acting(() =>
+      queue!.addOperation({ operation: 'create', entityType: 'patients', data: { name: 'Amina K.' } }),
+    );
+    expect(view.text()).toBe('1 pending of 1create patients: pending, 0 attempts;');
+    expect((await client.collection('patients').get(added?.id ?? ''))?.data).toEqual({ name: 'Amina K.' });
+    expect(await acting(() => queue!.removeOperation(added?.seq ?? -1))).toBe(1);
+    expect(view.text()).toBe('0 pending of 0');
+    expect(await client.collection('patients').find()).toEqual([]);
+  });
+
   it("reads the queue's health by seed 004's rule as changes pile up offline", async () => {
     const client = await openClient();
     function Health() {

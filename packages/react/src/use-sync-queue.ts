@@ -1,5 +1,5 @@
 import { useCallback, useMemo } from 'react';
-import type { OutboxEntry, QueueStats, SyncClient } from '@outpost/client';
+import type { OutboxEntry, QueueOperation, QueueStats, SyncClient } from '@outpost/client';
 import { sameFields, sameItems } from './equality';
 import { useExternalValue } from './external-value';
 import type { ValueSource } from './external-value';
@@ -41,6 +41,17 @@ export interface SyncQueue extends SyncQueueState {
    * how many went.
    */
   withdraw(seqs: readonly number[]): Promise<number>;
+  /**
+   * Seed 001's `addOperation({ operation, entityType, data, entityId?, tempId? })`: the change made
+   * as the collection's create, update or delete makes it; resolves to the op queued (null: an
+   * update that changed nothing). `client.queue.addOperation`.
+   */
+  addOperation(op: QueueOperation): Promise<OutboxEntry | null>;
+  /**
+   * Seed 001's `removeOperation(seq)`: a change not sent yet is withdrawn, one the server refused
+   * discarded, one acknowledged removed now; resolves to how many went.
+   */
+  removeOperation(seq: number): Promise<number>;
 }
 
 function syncQueueSource(client: SyncClient): ValueSource<SyncQueueState> {
@@ -61,7 +72,7 @@ function syncQueueSource(client: SyncClient): ValueSource<SyncQueueState> {
   };
 }
 
-/** The outbox: counts by status, the ops themselves, and the four things a user can do to it. */
+/** The outbox: counts by status, the ops themselves, and what a user can do to it. */
 export function useSyncQueue(): SyncQueue {
   const client = useSyncClient();
   const state = useExternalValue(() => syncQueueSource(client), [client]);
@@ -69,8 +80,10 @@ export function useSyncQueue(): SyncQueue {
   const clearCompleted = useCallback(() => client.queue.clearCompleted(), [client]);
   const discard = useCallback((seqs: readonly number[]) => client.queue.discard(seqs), [client]);
   const withdraw = useCallback((seqs: readonly number[]) => client.queue.withdraw(seqs), [client]);
+  const addOperation = useCallback((op: QueueOperation) => client.queue.addOperation(op), [client]);
+  const removeOperation = useCallback((seq: number) => client.queue.removeOperation(seq), [client]);
   return useMemo(
-    () => ({ ...state, retry, clearCompleted, discard, withdraw }),
-    [state, retry, clearCompleted, discard, withdraw],
+    () => ({ ...state, retry, clearCompleted, discard, withdraw, addOperation, removeOperation }),
+    [state, retry, clearCompleted, discard, withdraw, addOperation, removeOperation],
   );
 }
