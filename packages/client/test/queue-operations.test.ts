@@ -180,4 +180,50 @@ describe('queue.addOperation and queue.removeOperation, as seed 001 calls them',
     expect(await refusal(client.queue.removeOperation(sent?.seq ?? 0))).toBe('CONFLICT');
     expect(client.queue.list().map((o) => o.seq)).toEqual([sent?.seq]);
   });
+
+  it('leaves a change in conflict to the person who settles it', async () => {
+    const first = await tablet();
+    const second = await tablet();
+    const owner = await first.queue.addOperation({
+      operation: 'create',
+      entityType: 'users',
+      data: { name: 'Mr Banda' },
+    });
+    const pet = await first.queue.addOperation({
+      operation: 'create',
+      entityType: 'pets',
+      data: { name: 'Rex', ownerId: owner?.id ?? '' },
+    });
+    const visit = await first.queue.addOperation({
+      operation: 'create',
+      entityType: 'appointments',
+      data: { date: '2026-06-02T09:00:00.000Z', petId: pet?.id ?? '' },
+    });
+    await first.queue.addOperation({
+      operation: 'create',
+      entityType: 'soapNotes',
+      data: { appointmentId: visit?.id ?? '' },
+    });
+    expect((await first.sync()).success).toBe(true);
+    expect((await second.sync()).success).toBe(true);
+    const noteId = (await first.collection('soapNotes').find())[0]?.id ?? '';
+    // Both vets write the plan: the same section of one note waits for a person (merge, then manual).
+    await first.queue.addOperation({
+      operation: 'update',
+      entityType: 'soapNotes',
+      entityId: noteId,
+      data: { plan: 'Rest' },
+    });
+    const mine = await second.queue.addOperation({
+      operation: 'update',
+      entityType: 'soapNotes',
+      entityId: noteId,
+      data: { plan: 'Surgery' },
+    });
+    expect((await first.sync()).success).toBe(true);
+    expect((await second.sync()).success).toBe(true);
+    expect(second.queue.list().find((o) => o.seq === mine?.seq)?.status).toBe('conflict');
+    expect(await refusal(second.queue.removeOperation(mine?.seq ?? 0))).toBe('CONFLICT');
+    expect(second.conflicts.list({ status: 'open' })).toHaveLength(1);
+  });
 });
