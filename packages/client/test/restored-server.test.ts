@@ -103,6 +103,31 @@ describe('a tablet whose server was restored from an older backup', () => {
     expect((await c.patients.get(chifundo))?.data).toEqual({ name: 'Chifundo' });
   });
 
+  it('gives back a patient registered after the backup with the edit made offline since, and a visit recorded for her', async () => {
+    const c = await clinic();
+    await c.backup();
+    const grace = await c.patients.create({ name: 'Grace' });
+    expect((await c.tablet.sync()).success).toBe(true);
+    // Not sent when the server was restored: an edit of Grace and a visit for her. Sent before
+    // the re-read, both would be refused for good: the restored server has no Grace.
+    await c.patients.update(grace.id, { village: 'Mzuzu' });
+    const visit = await c.tablet
+      .collection('encounters')
+      .create({ patientId: grace.id, diagnosis: 'malaria' });
+
+    await c.restore();
+    const result = await c.sync();
+    expect(result.success, JSON.stringify(result.error)).toBe(true);
+    // Nothing went before the re-read: the push refused for its cursor, then one push after it.
+    expect(c.pushes).toEqual([410, 200]);
+    const server = await c.onServer();
+    expect(server.get(grace.id)).toEqual({ name: 'Grace', village: 'Mzuzu' });
+    expect(server.get(visit.id)).toEqual({ patientId: grace.id, diagnosis: 'malaria' });
+    expect(c.tablet.queue.stats().refused).toBe(0);
+    expect(c.tablet.queue.stats().pending).toBe(0);
+    expect((await c.tablet.collection('encounters').get(visit.id))?.pending).toBe(false);
+  });
+
   it('weighs what it gives back against what the clinic did on the restored server meanwhile', async () => {
     const c = await clinic();
     const chikondi = await c.patients.create({ name: 'Chikondi' });

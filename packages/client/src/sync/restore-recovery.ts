@@ -11,6 +11,7 @@ import { keyOf } from '../local-state';
 import type { LocalState } from '../local-state';
 import type { LocalConflict, LocalRecord, OutboxEntry, ServerState, WriteBatch } from '../stores/local-store';
 import { newEntry } from '../outbox/new-entry';
+import { stillToGo } from '../outbox/withdraw';
 
 /**
  * What a device gives back to a server restored from a backup (decisions 0050 and 0051). The server said so
@@ -135,6 +136,40 @@ export function createAgain(
     baseVersion: 0,
     hlc: local.hlc,
   });
+}
+
+/**
+ * A held record the re-read did not bring, though the device still has changes to send on it: the
+ * restored server has no trace of it, so those changes would be refused (`NOT_FOUND`). When its
+ * state on the server was written after the backup (the backup never had it), the device folds
+ * them into a create of what it shows: `ops` to remove and the `create`; a record the device
+ * deleted goes with its delete (`ops` only). Null when the backup had it (deleted on the restored
+ * server since, its tombstone purged: the changes go as they are, and meet the refusal a person
+ * reads), and when a change on it was refused or is in conflict, which a person acts on first.
+ */
+export function foldIntoCreate(
+  state: LocalState,
+  now: number,
+  mark: RestoreMark,
+  local: LocalRecord,
+): { ops: number[]; create: OutboxEntry | null } | null {
+  const ops = state.opsFor(local.collection, local.id).filter((o) => o.status !== 'done');
+  if (ops.length === 0 || !ops.every(stillToGo) || local.version === 0) return null;
+  const onServer = local.server?.updatedAt;
+  if (onServer === undefined || !writtenAfterBackup(mark, onServer)) return null;
+  const seqs = ops.map((o) => o.seq);
+  if (local.deleted) return { ops: seqs, create: null };
+  return {
+    ops: seqs,
+    create: newEntry(state, now, {
+      collection: local.collection,
+      type: 'create',
+      id: local.id,
+      data: { ...local.data },
+      baseVersion: 0,
+      hlc: local.hlc,
+    }),
+  };
 }
 
 /** What renumberLost writes, in the write that starts the re-read, and how many records it gives back. */

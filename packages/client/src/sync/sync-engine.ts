@@ -34,6 +34,7 @@ import { covers, dependenciesIn, pulledOf, recordsToSend } from './collection-sy
 import {
   createAgain,
   deleteAgain,
+  foldIntoCreate,
   recoverable,
   recoverableRecord,
   renumberLost,
@@ -707,9 +708,17 @@ export class SyncEngine {
 
   /** `only`: named collections, their ops and those they need (collection-sync.ts); absent: all. */
   private async pushAll(result: SyncResult, only?: readonly string[]): Promise<void> {
-    // Refused for its cursor, the push starts over once the re-read has begun: without a cursor
-    // then, so it is not refused so again.
-    if ((await this.pushOnce(result, only)) === 'read-again') await this.pushOnce(result, only);
+    // Refused for its cursor by a server restored from a backup, the push waits for the re-read
+    // the refusal started; the pull's end sends it (pullAll). A refusal for another reason (a
+    // cursor the server can no longer read) starts a re-read that asks no wait: sent again now.
+    if ((await this.pushOnce(result, only)) === 'read-again' && !this.readingRestored()) {
+      await this.pushOnce(result, only);
+    }
+  }
+
+  /** Whether the re-read of a server restored from a backup is under way (decision 0050). */
+  private readingRestored(): boolean {
+    return (this.o.db.state.meta[resyncKey] as Resync | undefined)?.restored !== undefined;
   }
 
   private async pushOnce(result: SyncResult, only?: readonly string[]): Promise<'pushed' | 'read-again'> {
@@ -718,6 +727,10 @@ export class SyncEngine {
     this.stillDoes.push = false;
     this.snapshotSeq = this.o.db.state.seqHighWater;
     this.retriedSinceSnapshot = false;
+    // Nothing goes while a restored server is read again: the re-read decides what goes back, and
+    // a change on a record the server lost would be refused for good (NOT_FOUND, or a reference to
+    // nothing) before the record is given back. Its end sends everything (pullAll).
+    if (this.readingRestored()) return 'pushed';
     // Taken with the snapshot: a record whose first op comes later is not promised to this push.
     const within = only ? recordsToSend(this.o.schema, this.o.db.state, only) : null;
     const sendable = await this.prepareOutbox(within);
@@ -1401,11 +1414,13 @@ export class SyncEngine {
       firstPage = false;
       if (!page.hasMore && !this.changedSincePageAsked) break;
     }
+    const endingRestored = this.readingRestored();
     const resent = await this.finishResync();
     // Before the push of what the records give back and the uploads: the files of those records
     // wait for their creates to go, as any file does.
     noteRestored(result, resent, await this.sendFilesAgain());
-    if (resent > 0) {
+    // The changes that waited for the re-read go too.
+    if (resent > 0 || endingRestored) {
       // What the restored server lost goes back in this sync, and its answers are read after.
       await this.pushAll(result);
       await this.pullAll(result);
@@ -1809,12 +1824,32 @@ export class SyncEngine {
           deleteRecords.push({ collection: r.collection, id: r.id });
         }
       }
+      // Changes still to send on a record the restored server has no trace of: folded into its
+      // create, or they would be refused (NOT_FOUND) and the record lost from the server.
+      const deleteOps: number[] = [];
+      if (resync.restored !== undefined) {
+        for (const r of state.records.values()) {
+          if ((pulled !== null && !pulled.has(r.collection)) || seen.has(keyOf(r.collection, r.id))) continue;
+          if (!recoverable(this.o.schema, r.collection)) continue;
+          const folded = foldIntoCreate(state, now, resync.restored, r);
+          if (folded === null) continue;
+          deleteOps.push(...folded.ops);
+          if (folded.create === null) {
+            deleteRecords.push({ collection: r.collection, id: r.id });
+            continue;
+          }
+          putOps.push(folded.create);
+          const { server: _server, ...held } = r;
+          putRecords.push({ ...held, version: 0 });
+        }
+      }
       const resent = (resync.resent ?? 0) + putOps.length;
       return {
         batch: {
           deleteRecords,
           putRecords,
           putOps,
+          deleteOps,
           // A re-read read every collection again through the current filter: none is left to read again.
           meta: {
             ...this.forgetSeen(),
