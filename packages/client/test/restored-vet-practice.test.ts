@@ -98,8 +98,26 @@ async function practice(cleanups: Cleanups) {
     return answer.results[0]?.id ?? '';
   }
 
+  /** A colleague's tablet in the same practice. */
+  async function colleague(deviceId: string): Promise<SyncClient> {
+    const client = await createSyncClient({
+      schema: vetPractice,
+      url: server.url,
+      getToken: async () => token,
+      store: memoryStore(),
+      deviceId,
+      // Tried twice: the first request may meet the connection kept alive to the stopped server.
+      fetch: (input, init) => fetch(input, init).catch(() => fetch(input, init)),
+      autoSync: false,
+      probeIntervalMs: false,
+    });
+    cleanups.push(() => client.close());
+    return client;
+  }
+
   return {
     tablet,
+    colleague,
     pushes,
     pushed,
     frontDesk,
@@ -117,6 +135,13 @@ async function practice(cleanups: Cleanups) {
     async sync() {
       const result = await tablet.sync();
       return !result.success && result.error?.code === 'NETWORK' ? tablet.sync() : result;
+    },
+    /** The conflicts the practice has to review. */
+    async openConflicts(): Promise<unknown[]> {
+      const res = await fetch(`${server.url}/v1/conflicts?status=open`, {
+        headers: { authorization: `Bearer ${token}` },
+      });
+      return ((await res.json()) as { conflicts: unknown[] }).conflicts;
     },
     /** A collection as a pull from the start sees it, by number (deleted ones left out). */
     async onServer(collection: string): Promise<Map<string, RecordData>> {
@@ -233,5 +258,66 @@ describe('a vet practice whose server was restored from an older backup', () => 
     const next = await p.sync();
     expect(next.restored).toBeUndefined();
     expect(p.pushes.at(-1)).toBe(200);
+  });
+
+  it('gives back once an appointment two tablets held, and a colleague’s note on it lands on that one', async () => {
+    const p = await practice(cleanups);
+    const one = p.tablet;
+    const two = await p.colleague('vet-tablet-2');
+    const owner = await one.collection('users').create({ name: 'Mr Banda' });
+    await one.collection('pets').create({ name: 'Rex', species: 'dog', ownerId: owner.id });
+    for (const t of [one, two]) expect((await t.sync()).success).toBe(true);
+    await p.backup();
+
+    // After the backup the first tablet books Rex's vaccines (appointment 1); the second pulls it
+    // and, offline since, writes a SOAP note on it.
+    await one
+      .collection('appointments')
+      .create({ date: '2026-06-03T10:00:00.000Z', petId: '1', title: 'Vaccines' });
+    for (const t of [one, two]) expect((await t.sync()).success).toBe(true);
+    const held = await two.collection('appointments').find();
+    expect(held.map((a) => [a.id, a.data.title])).toEqual([['1', 'Vaccines']]);
+    await two.collection('soapNotes').create({ appointmentId: '1', subjective: 'Nervous' });
+
+    await p.restore();
+    // The front desk books Mimi on the restored server: appointment 1 again.
+    const cat = await p.frontDesk({
+      collection: 'pets',
+      type: 'create',
+      id: makeTempId('pets'),
+      data: { name: 'Mimi', species: 'cat', ownerId: '1' },
+    });
+    const mimiVisit = await p.frontDesk({
+      collection: 'appointments',
+      type: 'create',
+      id: makeTempId('appointments'),
+      data: { date: '2026-06-04T08:00:00.000Z', petId: cat, title: 'Spaying' },
+    });
+    expect(mimiVisit).toBe('1');
+    for (const t of [two, one, two, one]) {
+      const result = await t.sync();
+      expect(result.success, JSON.stringify(result.error)).toBe(true);
+    }
+
+    // Rex's vaccines once, under a new number; the note on it; Mimi's visit untouched.
+    const appointments = await p.onServer('appointments');
+    const vaccines = [...appointments].filter(([, a]) => a.title === 'Vaccines');
+    expect(vaccines).toHaveLength(1);
+    const [vaccinesId] = vaccines[0] ?? [];
+    expect(vaccinesId).toBe('2');
+    expect(appointments.get('1')).toMatchObject({ title: 'Spaying', petId: cat });
+    expect([...(await p.onServer('soapNotes')).values()]).toEqual([
+      { appointmentId: '2', subjective: 'Nervous' },
+    ]);
+    // Both tablets show the practice as the server has it.
+    for (const t of [one, two]) {
+      const shown = (await t.collection('appointments').find()).map((a) => [a.id, a.data.title]).sort();
+      expect(shown).toEqual([
+        ['1', 'Spaying'],
+        ['2', 'Vaccines'],
+      ]);
+      expect(t.queue.stats().pending).toBe(0);
+    }
+    expect(await p.openConflicts()).toEqual([]);
   });
 });

@@ -14,6 +14,8 @@ export interface NewOp {
   baseVersion: number;
   hlc: string;
   strategy?: ConflictStrategy;
+  /** The number a restored server's lost database gave the record this create gives back. */
+  restoredFrom?: string;
 }
 
 /**

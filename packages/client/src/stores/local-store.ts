@@ -54,6 +54,12 @@ export interface OutboxEntry {
    * collection, and settles the change by the collection's own rule otherwise (decision 0031).
    */
   strategy?: ConflictStrategy;
+  /**
+   * On the create that gives back a record a restored server had numbered after its backup: that
+   * number, sent as the op's `restoredFrom`, so the record comes back once whichever devices give
+   * it back (decision 0051).
+   */
+  restoredFrom?: string;
   status: OutboxStatus;
   attempts: number;
   /**

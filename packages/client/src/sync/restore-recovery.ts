@@ -188,7 +188,9 @@ export interface Renumbered {
  * the database the restore replaced numbered them after the backup, and the restored server hands
  * those numbers out again, to other records. Each goes back as a new record under a new temp id,
  * with what the device shows of it (its unconfirmed changes included); the server numbers it anew
- * and the device takes the new number as for any create. Before the re-read is applied, so that the
+ * and the device takes the new number as for any create. The create names the old number
+ * (`restoredFrom`): every device holding the record gives it back, and the server creates it once,
+ * settling the others' creates against it as it settles two creates of one client-made id. Before the re-read is applied, so that the
  * restored server's record under the old number lands beside the device's, not over it.
  *
  * - Every reference to an old number, in the records held (the server's copies beneath them too),
@@ -266,6 +268,7 @@ export function renumberLost(
             data: { ...data },
             baseVersion: 0,
             hlc: r.hlc,
+            restoredFrom: r.id,
           },
           randomBytes,
         ),

@@ -1935,6 +1935,8 @@ function toPushOp(o: OutboxEntry): PushOp {
     hlc: o.hlc,
     // The person's "my change wins": honoured by the server only for a role that may override.
     ...(o.strategy !== undefined ? { strategy: o.strategy } : {}),
+    // A record given back to a restored server: the number its lost database gave it (decision 0051).
+    ...(o.restoredFrom !== undefined ? { restoredFrom: o.restoredFrom } : {}),
   };
 }
 

@@ -19,6 +19,16 @@ export const pushOpSchema = z.object({
   data: z.record(z.string(), z.unknown()).optional(),
   hlc: hlcSchema.optional(),
   strategy: z.enum(conflictStrategies).optional(),
+  /**
+   * On a create under a temp id in a collection the server numbers: the number the database a
+   * restore replaced had given this record after the backup (an addition to PROTOCOL.md, decision
+   * 0051). The first device to give it back creates it under a new number; the others' creates of
+   * it are settled against that record, so it comes back once.
+   */
+  restoredFrom: z
+    .string()
+    .regex(/^[1-9][0-9]{0,14}$/)
+    .optional(),
 });
 export type PushOp = z.infer<typeof pushOpSchema>;
 

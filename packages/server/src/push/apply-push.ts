@@ -56,6 +56,12 @@ export interface PushContext {
   now: () => Date;
   /** The random bits of conflict ids; the platform's when absent. */
   randomBytes?: RandomBytes;
+  /**
+   * Set on a database restored from a backup whose last numbers it knows (decision 0051): its
+   * epoch and the caller's clinic's last number per collection in the backup, by which a create's
+   * `restoredFrom` is a number the lost database gave. Absent: `restoredFrom` is not read.
+   */
+  restore?: { epoch: string; lastIds: Readonly<Record<string, string>> };
 }
 
 /** An op after its own shape was checked: either ready to apply or already rejected. */
@@ -232,6 +238,10 @@ class PushRun {
   private readonly failedTempIds = new Set<string>();
   private readonly reservedIds = new Map<string, number[]>();
   private readonly newMappings: IdMapping[] = [];
+  /** Lost numbers given back (decision 0051), `collection\u0000lostId` -> the record's number now. */
+  private readonly givenBack = new Map<string, string>();
+  /** Those this push gives back first, to keep in `restored_numbers`. */
+  private readonly restoredRows: Array<{ collection: string; lostId: string; id: string }> = [];
   /** Temp ids of earlier pushes this push names: the client sends one exactly when it never saw its mapping. */
   private readonly knownMappings: IdMapping[] = [];
   private readonly conflicts: StoredConflict[] = [];
@@ -376,6 +386,8 @@ class PushRun {
           this.failedTempIds.add(temp);
     }
 
+    await this.mapGivenBack(ops);
+
     const keys: Array<{ collection: string; id: string }> = [];
     const newIdsNeeded = new Map<string, number>();
     for (const op of ops) {
@@ -429,6 +441,42 @@ class PushRun {
     });
   }
 
+  /**
+   * The number the database a restore replaced gave the record this op creates again, when the op
+   * says so (`restoredFrom`) and it is one that database gave after the backup; null otherwise,
+   * and the op is a create like any other.
+   */
+  private lostNumberOf(op: PushOp): string | null {
+    const { restore } = this.ctx;
+    if (restore === undefined || op.type !== 'create' || op.restoredFrom === undefined || !isTempId(op.id))
+      return null;
+    if (this.schema.collection(op.collection)?.idStrategy !== 'server') return null;
+    const last = Object.hasOwn(restore.lastIds, op.collection) ? restore.lastIds[op.collection] : undefined;
+    return Number(op.restoredFrom) > Number(last ?? '0') ? op.restoredFrom : null;
+  }
+
+  /**
+   * A record another device gave back already (decision 0051): this op's temp id names it, so the
+   * create is settled against it by the collection's rule, as a second create of one client-made
+   * id is, and the record comes back once.
+   */
+  private async mapGivenBack(ops: readonly PushOp[]): Promise<void> {
+    const { restore } = this.ctx;
+    const lost = ops.flatMap((op) => {
+      const lostId = this.tempIds.has(op.id) ? null : this.lostNumberOf(op);
+      return lostId === null ? [] : [{ op, collection: op.collection, lostId }];
+    });
+    if (restore === undefined || lost.length === 0) return;
+    for (const [key, id] of await this.w.loadRestoredNumbers(restore.epoch, lost))
+      this.givenBack.set(key, id);
+    for (const { op, collection, lostId } of lost) {
+      const id = this.givenBack.get(`${collection}\u0000${lostId}`);
+      if (id === undefined) continue;
+      this.tempIds.set(op.id, id);
+      this.newMappings.push({ collection, tempId: op.id, id });
+    }
+  }
+
   private async record(collection: string, id: string): Promise<StoredRecord | null> {
     const key = recordKey(collection, id);
     if (!this.records.has(key)) {
@@ -454,14 +502,23 @@ class PushRun {
   private async applyOne(op: PushOp, def: CollectionDefinition): Promise<PushResult> {
     const base = { opId: op.opId, collection: op.collection, id: op.id };
     try {
-      return await this.applyValid(op, def);
+      const result = await this.applyValid(op, def);
+      const lostId = this.lostNumberOf(op);
+      const key = `${op.collection}\u0000${lostId}`;
+      if (lostId !== null && result.status !== 'rejected' && !this.givenBack.has(key)) {
+        // The first to give this number back: the record's number now, for the devices after it.
+        this.givenBack.set(key, result.id);
+        this.restoredRows.push({ collection: op.collection, lostId, id: result.id });
+      }
+      return result;
     } catch (err) {
       if (!(err instanceof OpRejected)) throw err;
       if (op.type === 'create' && isTempId(op.id)) {
         // The temp id never became a record: later ops naming it fail as DEPENDENCY_FAILED.
         this.failedTempIds.add(op.id);
-        if (this.newMappings.at(-1)?.tempId === op.id) {
-          this.newMappings.pop();
+        const at = this.newMappings.findIndex((m) => m.tempId === op.id);
+        if (at >= 0) {
+          this.newMappings.splice(at, 1);
           this.tempIds.delete(op.id);
         }
       }
@@ -728,6 +785,8 @@ class PushRun {
       throw new Error('the op journal holds an op this push read as new');
     }
     if (this.newMappings.length > 0) await this.w.writeTempIds(this.ctx.clientId, this.newMappings);
+    if (this.restoredRows.length > 0 && this.ctx.restore)
+      await this.w.writeRestoredNumbers(this.ctx.restore.epoch, this.restoredRows);
     if (this.conflicts.length > 0) await this.w.writeConflicts(this.conflicts);
     if (this.rejections.length > 0) await this.w.writeRejections(this.rejections);
     if (this.lastArchiveId !== '') await this.w.recordArchiveIds(this.lastArchiveId);

@@ -5,6 +5,7 @@ import { caller } from '../http/caller';
 import { parseOrThrow } from '../http/errors';
 import { applyPush } from '../push/apply-push';
 import { checkPushCursor } from '../push/push-cursor';
+import { lastIdsOfTenant } from '../storage/backup-last-ids';
 
 export async function pushRoutes(app: FastifyInstance): Promise<void> {
   const { store, schemaFor, cursors, clock, now, randomBytes, maxOpsPerPush } = app.outpost;
@@ -31,6 +32,11 @@ export async function pushRoutes(app: FastifyInstance): Promise<void> {
     }
     // A device that has not heard of a restore of this database: 410 before anything is stored.
     if (body.cursor !== undefined) await checkPushCursor(store, cursors, auth.tenant, body.cursor);
+    // A restored database's lost numbers, which a device's give-back names (decision 0051).
+    const epoch = await store.epoch();
+    const restore = epoch.backupLastIds
+      ? { epoch: epoch.id, lastIds: lastIdsOfTenant(epoch.backupLastIds, auth.tenant) }
+      : undefined;
     // Resolves only after the transaction committed: the response never gets ahead of the disk.
     return applyPush(
       store,
@@ -44,6 +50,7 @@ export async function pushRoutes(app: FastifyInstance): Promise<void> {
         clock,
         now,
         randomBytes,
+        ...(restore ? { restore } : {}),
       },
       body.ops,
     );

@@ -612,6 +612,23 @@ function migrations(kind: DatabaseKind): Record<string, Migration> {
         await db.schema.alterTable('database_epoch').addColumn('backup_last_ids', 'text').execute();
       },
     },
+    '0025_restored_numbers': {
+      async up(db: Kysely<unknown>) {
+        // The numbers given back after a restore (decision 0051): each record a lost database
+        // numbered after the backup, created again once under a new number, whichever device gives
+        // it back first; the others' give-backs of it are settled against that record. Per epoch:
+        // a later restore's lost numbers may repeat an earlier one's.
+        await db.schema
+          .createTable('restored_numbers')
+          .addColumn('tenant', 'text', (c) => c.notNull())
+          .addColumn('collection', 'text', (c) => c.notNull())
+          .addColumn('epoch', 'text', (c) => c.notNull())
+          .addColumn('lost_id', 'text', (c) => c.notNull())
+          .addColumn('id', 'text', (c) => c.notNull())
+          .addPrimaryKeyConstraint('restored_numbers_pk', ['tenant', 'collection', 'epoch', 'lost_id'])
+          .execute();
+      },
+    },
   };
 }
 

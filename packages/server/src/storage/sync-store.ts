@@ -645,6 +645,52 @@ export class TenantWrite {
     return rows[0]?.journaled ?? 0;
   }
 
+  /**
+   * The records already given back for lost numbers (decision 0051), by `collection\u0000lostId`,
+   * for the restored database whose epoch is `epoch`.
+   */
+  async loadRestoredNumbers(
+    epoch: string,
+    keys: ReadonlyArray<{ collection: string; lostId: string }>,
+  ): Promise<Map<string, string>> {
+    const found = new Map<string, string>();
+    for (const collection of new Set(keys.map((k) => k.collection))) {
+      const lost = [...new Set(keys.filter((k) => k.collection === collection).map((k) => k.lostId))];
+      for (const part of chunks(lost)) {
+        const rows = await this.trx
+          .selectFrom('restored_numbers')
+          .select(['lost_id', 'id'])
+          .where('tenant', '=', this.tenant)
+          .where('collection', '=', collection)
+          .where('epoch', '=', epoch)
+          .where('lost_id', 'in', part)
+          .execute();
+        for (const row of rows) found.set(`${collection}\u0000${row.lost_id}`, row.id);
+      }
+    }
+    return found;
+  }
+
+  async writeRestoredNumbers(
+    epoch: string,
+    rows: ReadonlyArray<{ collection: string; lostId: string; id: string }>,
+  ): Promise<void> {
+    for (const part of chunks(rows)) {
+      await this.trx
+        .insertInto('restored_numbers')
+        .values(
+          part.map((r) => ({
+            tenant: this.tenant,
+            collection: r.collection,
+            epoch,
+            lost_id: r.lostId,
+            id: r.id,
+          })),
+        )
+        .execute();
+    }
+  }
+
   async writeTempIds(
     clientId: string,
     mappings: ReadonlyArray<{ collection: string; tempId: string; id: string }>,

@@ -62,6 +62,16 @@ export interface Tables {
     collection: string;
     real_id: string;
   };
+  /** A record a restored database's lost one numbered, given back under `id` (migration 0025, decision 0051). */
+  restored_numbers: {
+    tenant: string;
+    collection: string;
+    /** The epoch of the restored database (a later restore's lost numbers may repeat these). */
+    epoch: string;
+    /** The number the database the restore replaced had given it. */
+    lost_id: string;
+    id: string;
+  };
   id_counters: {
     tenant: string;
     collection: string;

@@ -12,6 +12,7 @@ const tables = {
   ops: ['tenant', 'op_id'],
   temp_ids: ['tenant', 'client_id', 'temp_id'],
   id_counters: ['tenant', 'collection'],
+  restored_numbers: ['tenant', 'collection', 'epoch', 'lost_id'],
   conflicts: ['id'],
   conflict_resolutions: ['id'],
   rejections: ['id'],
