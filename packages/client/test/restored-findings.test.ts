@@ -1,0 +1,326 @@
+// What restored-under-faults.test.ts found wrong in the give-back to a restored server (decisions
+// 0050 and 0051), each reduced to the smallest case that shows it, against a real server restored
+// from `npm run backup`'s copy. Each test states what a clinic needs; `it.fails` marks the findings
+// not fixed on this branch: each such test fails today for the reason its comment gives, and vitest
+// reports it as soon as it passes, when it is to become an ordinary test.
+import { copyFileSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { AddressInfo } from 'node:net';
+import { afterEach, describe, expect, it } from 'vitest';
+import type { FastifyInstance } from 'fastify';
+import { backupSqlite, createSyncServer, ensureUsers, openSqlite } from '@outpost/server';
+import { fieldClinic, vetPractice } from '@outpost/examples';
+import type { RecordData, Schema } from '@outpost/core';
+import { createSyncClient, memoryStore } from '../src/index';
+import type { SyncClient } from '../src/index';
+import { password } from './client-fixture';
+import { restoredClinic } from './restored-clinic';
+import type { Cleanups } from './restored-clinic';
+
+describe('the give-back to a restored server: findings of the randomized test', () => {
+  const cleanups: Cleanups = [];
+  afterEach(async () => {
+    for (const c of cleanups.splice(0).reverse()) await c();
+  });
+
+  // Finding 1 (seeds 1, 2, 4, 6): the change a tablet had not sent when the server was restored goes in
+  // the push right after the 410, before the re-read. When its record is one created after the
+  // backup, the restored server lacks it: the update is refused for good (NOT_FOUND), and since the
+  // record then has a refused op on it, the end of the re-read (finishResync) neither creates it
+  // again nor lets it go. The patient is lost from the server; the tablet shows it with a refusal.
+  it.fails(
+    'a patient registered after the backup and edited offline since comes back with the edit',
+    async () => {
+      const c = await restoredClinic(cleanups);
+      await c.backup();
+      const grace = await c.patients.create({ name: 'Grace' });
+      expect((await c.tablet.sync()).success).toBe(true);
+      await c.patients.update(grace.id, { village: 'Mzuzu' });
+
+      await c.restore();
+      expect((await c.sync()).success).toBe(true);
+      expect((await c.onServer()).get(grace.id)).toEqual({ name: 'Grace', village: 'Mzuzu' });
+      expect(c.tablet.queue.stats().refused).toBe(0);
+    },
+  );
+
+  // Finding 1, the same cause (seeds 8, 10, 25): a visit recorded offline for a patient registered after the
+  // backup goes in that push too, before the patient is given back: refused for good
+  // (UNRESOLVED_REFERENCE: its patientId names no patient on the restored server).
+  it.fails(
+    'a visit recorded offline for a patient registered after the backup comes back with its patient',
+    async () => {
+      const c = await restoredClinic(cleanups);
+      await c.backup();
+      const grace = await c.patients.create({ name: 'Grace' });
+      expect((await c.tablet.sync()).success).toBe(true);
+      const visit = await c.tablet
+        .collection('encounters')
+        .create({ patientId: grace.id, diagnosis: 'malaria' });
+
+      await c.restore();
+      expect((await c.sync()).success).toBe(true);
+      const server = await c.onServer();
+      expect(server.get(grace.id)).toEqual({ name: 'Grace' });
+      expect(server.get(visit.id)).toEqual({ patientId: grace.id, diagnosis: 'malaria' });
+      expect(c.tablet.queue.stats().refused).toBe(0);
+      expect((await c.tablet.collection('encounters').get(visit.id))?.pending).toBe(false);
+    },
+  );
+
+  // Finding 2 (seeds 6, 40): a change not sent before the restore carries the version the lost database
+  // gave its record. The restored server hands out version numbers again as it does ids (decision
+  // 0051 for the ids), so that base can name the version a later change on the restored server made:
+  // the change applies as if made on top of it, with no conflict, over the office's later edit of
+  // the same field. The patients' rule says a same-field edit on both sides waits for a person.
+  it.fails(
+    'an edit not sent before the restore is weighed against a later edit of the same field made on the restored server',
+    async () => {
+      const c = await restoredClinic(cleanups);
+      await c.backup();
+      // After the backup: Amina's village, acknowledged (version 2 on the lost database); then her
+      // phone, not sent, made on version 2.
+      await c.patients.update(c.amina.id, { village: 'Mzuzu' });
+      expect((await c.tablet.sync()).success).toBe(true);
+      await c.patients.update(c.amina.id, { phone: '+265 99 000 1111' });
+
+      await c.restore();
+      // The office changes Amina's phone on the restored server, later: version 2 there.
+      await c.officePush({
+        collection: 'patients',
+        type: 'update',
+        id: c.amina.id,
+        data: { phone: '+265 1 555' },
+        baseVersion: 1,
+      });
+      expect((await c.sync()).success).toBe(true);
+      expect((await c.onServer()).get(c.amina.id)).toEqual({
+        name: 'Amina',
+        village: 'Mzuzu',
+        phone: '+265 1 555',
+      });
+      expect((await c.openConflicts()).map((o) => o.recordId)).toEqual([c.amina.id]);
+    },
+  );
+
+  // Finding 6 (seeds 21, 24): what a tablet gives back is every field its record shows that
+  // differs from the restored server's, fields it never changed after the backup included (it holds
+  // the backup's values). Against a server state written after its own, the update goes on the
+  // version before the server's (restore-rules.ts, giveBackNewer), so the server's merge sees only
+  // the last change made there: an earlier change the office made to such a field is taken for
+  // untouched, and the backup's value is written back over it, with no conflict.
+  it.fails(
+    'an office edit on the restored server is not reverted to the backup value by a tablet giving back another field',
+    async () => {
+      const c = await restoredClinic(cleanups);
+      await c.patients.update(c.amina.id, { phone: '+265 1 000' });
+      expect((await c.tablet.sync()).success).toBe(true);
+      await c.backup();
+      // After the backup the tablet moves Amina to Mzuzu; the server acknowledges it.
+      await c.patients.update(c.amina.id, { village: 'Mzuzu' });
+      expect((await c.tablet.sync()).success).toBe(true);
+
+      await c.restore();
+      // On the restored server the office changes Amina's phone, then her notes.
+      await c.officePush({
+        collection: 'patients',
+        type: 'update',
+        id: c.amina.id,
+        data: { phone: '+265 2 222' },
+        baseVersion: 2,
+      });
+      await c.officePush({
+        collection: 'patients',
+        type: 'update',
+        id: c.amina.id,
+        data: { notes: 'moved house' },
+        baseVersion: 3,
+      });
+      expect((await c.sync()).success).toBe(true);
+      expect((await c.onServer()).get(c.amina.id)).toMatchObject({
+        village: 'Mzuzu',
+        phone: '+265 2 222',
+        notes: 'moved house',
+      });
+    },
+  );
+});
+
+// ---- two tablets of one practice ----------------------------------------------------------------
+
+const secret = 'restored-findings-test-secret-0123456';
+
+/**
+ * A practice's server on SQLite, the backup taken by `npm run backup`'s function and the server
+ * restored from it on the same address (docs/server.md), and its tablets, each on a store of its own.
+ */
+async function practice(cleanups: Cleanups, schema: Schema, tenant: string, email: string) {
+  const dir = mkdtempSync(join(tmpdir(), 'outpost-restored-findings-'));
+  cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
+  const database = join(dir, 'outpost.sqlite');
+  const backupFile = join(dir, 'monday.sqlite');
+  const serve = async (port = 0): Promise<{ app: FastifyInstance; url: string }> => {
+    const app = await createSyncServer({
+      schema,
+      database: await openSqlite(database),
+      auth: { jwtSecret: secret },
+      limits: { rateLimitPerMinute: false },
+    });
+    await ensureUsers(app.outpost.store, [{ email, tenant, roles: ['clinician'], password }]);
+    return { app, url: await app.listen({ port, host: '127.0.0.1' }) };
+  };
+  let server = await serve();
+  cleanups.push(() => server.app.close());
+  const port = (server.app.server.address() as AddressInfo).port;
+  const login = await fetch(`${server.url}/v1/auth/login`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ email, password }),
+  });
+  const token = ((await login.json()) as { token: string }).token;
+  return {
+    async tablet(deviceId: string): Promise<SyncClient> {
+      const client = await createSyncClient({
+        schema,
+        url: server.url,
+        getToken: async () => token,
+        store: memoryStore(),
+        deviceId,
+        // Tried twice: the first request may meet the connection kept alive to the stopped server.
+        fetch: (input, init) => fetch(input, init).catch(() => fetch(input, init)),
+        autoSync: false,
+        probeIntervalMs: false,
+      });
+      cleanups.push(() => client.close());
+      return client;
+    },
+    backup: () => backupSqlite({ database, destination: backupFile }),
+    async restore(): Promise<void> {
+      await server.app.close();
+      rmSync(`${database}-wal`, { force: true });
+      rmSync(`${database}-shm`, { force: true });
+      copyFileSync(backupFile, database);
+      server = await serve(port);
+    },
+    /** A collection as a pull from the start sees it (deleted ones left out). */
+    async onServer(collection: string): Promise<Array<{ id: string; data: RecordData }>> {
+      const res = await fetch(`${server.url}/v1/sync/pull?limit=1000&collections=${collection}`, {
+        headers: { authorization: `Bearer ${token}` },
+      });
+      const page = (await res.json()) as {
+        changes: Array<{ id: string; data: RecordData | null; deleted: boolean }>;
+      };
+      return page.changes.filter((c) => !c.deleted).map((c) => ({ id: c.id, data: c.data ?? {} }));
+    },
+  };
+}
+
+async function synced(...tablets: SyncClient[]): Promise<void> {
+  for (const t of tablets) {
+    const result = await t.sync();
+    expect(result.success, JSON.stringify(result.error)).toBe(true);
+  }
+}
+
+describe('the give-back by two tablets: findings of the randomized test', () => {
+  const cleanups: Cleanups = [];
+  afterEach(async () => {
+    for (const c of cleanups.splice(0).reverse()) await c();
+  });
+
+  // Finding 3 (every default seed, 1 to 8): every tablet holding a record the lost database numbered after
+  // the backup gives it back as a new record (renumberLost), the ones that only pulled it from a
+  // colleague too: the restored server numbers each create anew, and the practice has the
+  // appointment twice. Client ids do not have this: a second create of the same id is the same record.
+  it.fails(
+    'an appointment booked after the backup on one tablet and pulled by another comes back once',
+    async () => {
+      const p = await practice(cleanups, vetPractice, 'vet-a', 'vet@vet-a.test');
+      const one = await p.tablet('vet-tablet-1');
+      const two = await p.tablet('vet-tablet-2');
+      const owner = await one.collection('users').create({ name: 'Mr Banda' });
+      await one.collection('pets').create({ name: 'Rex', species: 'dog', ownerId: owner.id });
+      await synced(one, two);
+      await p.backup();
+
+      // After the backup the first tablet books Rex's vaccines (appointment 1); the second pulls it.
+      const rex = (await one.collection('pets').find())[0]?.id as string;
+      await one
+        .collection('appointments')
+        .create({ date: '2026-06-03T10:00:00.000Z', petId: rex, title: 'Vaccines' });
+      await synced(one, two);
+      expect((await two.collection('appointments').find()).map((a) => a.data.title)).toEqual(['Vaccines']);
+
+      await p.restore();
+      await synced(one, two, one, two);
+      const vaccines = (await p.onServer('appointments')).filter((a) => a.data['title'] === 'Vaccines');
+      expect(vaccines).toHaveLength(1);
+      expect(await one.collection('appointments').find()).toHaveLength(1);
+    },
+  );
+
+  // Finding 4 (seed 23, with numbered records): a deletion made after the backup is undone when a
+  // colleague's tablet still holding the record gives it back after the deleting tablet re-read.
+  // The deleting tablet gives its deletion back only when its own re-read brings the record alive
+  // (deleteAgain; renumberLost drops a deleted numbered record with its delete); the colleague's
+  // re-read then creates it again (createAgain, or under a new number), and nothing deletes it
+  // again. Which tablet syncs first after the restore decides whether the deletion stands.
+  it.fails(
+    'a visit deleted after the backup stays deleted whichever tablet syncs first after the restore',
+    async () => {
+      const p = await practice(cleanups, fieldClinic, 'clinic-a', 'nurse@clinic-a.test');
+      const one = await p.tablet('clinic-tablet-1');
+      const two = await p.tablet('clinic-tablet-2');
+      const patient = await two.collection('patients').create({ name: 'Amina' });
+      await synced(two, one);
+      await p.backup();
+
+      // After the backup the second tablet records a visit; the first pulls it and deletes it, and
+      // the server acknowledges the deletion. The second tablet has not synced since.
+      const visit = await two
+        .collection('encounters')
+        .create({ patientId: patient.id, diagnosis: 'malaria' });
+      await synced(two, one);
+      await one.collection('encounters').delete(visit.id);
+      await synced(one);
+
+      await p.restore();
+      await synced(one, two, one, two);
+      expect((await p.onServer('encounters')).map((e) => e.id)).not.toContain(visit.id);
+      expect(await two.collection('encounters').get(visit.id)).toBeNull();
+    },
+  );
+
+  // Finding 5 (seeds 34, 38, 39, 40): a conflict open on the lost database (two edits of one
+  // field, waiting for a person) is not on the restored server. The tablet gives back the server's
+  // side (its record shows it) and keeps showing the conflict waiting, its own side only there;
+  // settling it fails, "conflict not found": the nurse's value can no longer be chosen.
+  it.fails(
+    'a conflict waiting for a person when the server was restored can still be settled after',
+    async () => {
+      const c = await restoredClinic(cleanups);
+      await c.backup();
+      await c.patients.update(c.amina.id, { phone: '+265 99 000 1111' });
+      await c.officePush({
+        collection: 'patients',
+        type: 'update',
+        id: c.amina.id,
+        data: { phone: '+265 1 555' },
+        baseVersion: 1,
+      });
+      await c.tablet.sync();
+      const [waiting] = c.tablet.conflicts.list({ status: 'open' });
+      expect(waiting?.recordId).toBe(c.amina.id);
+
+      await c.restore();
+      expect((await c.sync()).success).toBe(true);
+      // Either the restored server holds the conflict open again, or the tablet no longer shows it.
+      const open = (await c.openConflicts()).map((o) => o.recordId);
+      const shown = c.tablet.conflicts.list({ status: 'open' });
+      expect(open).toEqual(shown.map((s) => s.recordId));
+      for (const s of shown) await c.tablet.conflicts.resolve(s.id, 'client-wins');
+      expect((await c.onServer()).get(c.amina.id)).toMatchObject({ phone: '+265 99 000 1111' });
+    },
+  );
+});
