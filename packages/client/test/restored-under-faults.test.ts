@@ -418,7 +418,14 @@ interface Write {
 }
 
 /** The records of one place by collection and key: each one's id there, and its data with references as keys. */
-type Keyed = Map<string, Map<string, { id: string; data: RecordData }>>;
+type Keyed = Map<string, Map<string, Held>>;
+
+/** A record of one place; `twins`: every record there under the same key (itself included), which only a duplicate makes more than one. */
+interface Held {
+  id: string;
+  data: RecordData;
+  twins: Array<{ id: string; data: RecordData }>;
+}
 
 /**
  * The records of one place (a device, the server) by key, with references turned into keys: the
@@ -436,7 +443,7 @@ function keyed(spec: TenantSpec, held: Map<string, Map<string, RecordData>>): Ke
   const out: Keyed = new Map();
   for (const [collection, records] of held) {
     const cs = spec.collections[collection] as CollectionSpec;
-    const byKey = new Map<string, { id: string; data: RecordData }>();
+    const byKey = new Map<string, Held>();
     for (const [id, data] of records) {
       const logical: RecordData = {};
       for (const [field, value] of Object.entries(data)) {
@@ -447,7 +454,10 @@ function keyed(spec: TenantSpec, held: Map<string, Map<string, RecordData>>): Ke
             ? (keyOfId.get(target)?.get(value) ?? `missing:${value}`)
             : value;
       }
-      byKey.set(keyOfId.get(collection)?.get(id) as string, { id, data: logical });
+      const key = keyOfId.get(collection)?.get(id) as string;
+      const first = byKey.get(key);
+      if (first) first.twins.push({ id, data: logical });
+      else byKey.set(key, { id, data: logical, twins: [{ id, data: logical }] });
     }
     out.set(collection, byKey);
   }
@@ -949,11 +959,11 @@ class Run {
     const live = onServer.get(write.collection)?.get(write.key);
     if (field === null) {
       if (live === undefined) return 'deleted on the server';
-    } else if (live !== undefined && sameValue(live.data[field], write.fields[field])) {
+    } else if (live?.twins.some((t) => sameValue(t.data[field], write.fields[field]))) {
       return 'on the server';
     }
     // Values are unique per write: a conflict of the record whose client side holds this one archives it.
-    const onRecord = (c: Conflict) => live === undefined || c.recordId === live.id;
+    const onRecord = (c: Conflict) => live === undefined || live.twins.some((t) => t.id === c.recordId);
     const archived = conflicts.find(
       (c) =>
         c.collection === write.collection &&
