@@ -69,7 +69,7 @@ describe('the give-back to a restored server: findings of the randomized test', 
     },
   );
 
-  // Finding 2 (seeds 6, 40): a change not sent before the restore carries the version the lost database
+  // Finding 2 (seeds 6, 15, 40): a change not sent before the restore carries the version the lost database
   // gave its record. The restored server hands out version numbers again as it does ids (decision
   // 0051 for the ids), so that base can name the version a later change on the restored server made:
   // the change applies as if made on top of it, with no conflict, over the office's later edit of
@@ -104,7 +104,7 @@ describe('the give-back to a restored server: findings of the randomized test', 
     },
   );
 
-  // Finding 6 (seeds 21, 24): what a tablet gives back is every field its record shows that
+  // Finding 6 (seeds 15, 21, 24): what a tablet gives back is every field its record shows that
   // differs from the restored server's, fields it never changed after the backup included (it holds
   // the backup's values). Against a server state written after its own, the update goes on the
   // version before the server's (restore-rules.ts, giveBackNewer), so the server's merge sees only
