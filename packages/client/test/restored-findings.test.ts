@@ -24,48 +24,37 @@ describe('the give-back to a restored server: findings of the randomized test', 
     for (const c of cleanups.splice(0).reverse()) await c();
   });
 
-  // Finding 1 (seeds 1, 2, 4, 6): the change a tablet had not sent when the server was restored goes in
-  // the push right after the 410, before the re-read. When its record is one created after the
-  // backup, the restored server lacks it: the update is refused for good (NOT_FOUND), and since the
-  // record then has a refused op on it, the end of the re-read (finishResync) neither creates it
-  // again nor lets it go. The patient is lost from the server; the tablet shows it with a refusal.
+  // Finding 1 (seeds 1, 2, 4, 6, 8, 10, 25): a change not sent when the server was restored went
+  // in the push right after the 410, before the re-read; on a record created after the backup it was
+  // refused for good (NOT_FOUND, or UNRESOLVED_REFERENCE for a visit of such a patient) and the
+  // record was lost from the server. Fixed on main by b94059e (nothing is pushed during the re-read,
+  // and the changes on a record the restored server lacks fold into its create), tested there in
+  // restored-server.test.ts.
+
+  // Finding 7 (from b94059e, the fix of finding 1): now that the push waits for the re-read, a
+  // record the restored server has arrives in the re-read while the device still has a change to
+  // send on it. applyChanges gives back only records with nothing waiting (recovering needs
+  // pending.length === 0): the record shows the restored server's state with the waiting change on
+  // top, and what the device held beneath that change, acknowledged by the lost database after the
+  // backup, is dropped on the device and never given back. Before b94059e the waiting change went
+  // first, and the re-read then gave back the rest.
   it.fails(
-    'a patient registered after the backup and edited offline since comes back with the edit',
+    'an edit acknowledged after the backup comes back though another edit of the record waits unsent',
     async () => {
       const c = await restoredClinic(cleanups);
       await c.backup();
-      const grace = await c.patients.create({ name: 'Grace' });
+      await c.patients.update(c.amina.id, { village: 'Mzuzu' });
       expect((await c.tablet.sync()).success).toBe(true);
-      await c.patients.update(grace.id, { village: 'Mzuzu' });
+      await c.patients.update(c.amina.id, { phone: '+265 99 000 1111' });
 
       await c.restore();
       expect((await c.sync()).success).toBe(true);
-      expect((await c.onServer()).get(grace.id)).toEqual({ name: 'Grace', village: 'Mzuzu' });
-      expect(c.tablet.queue.stats().refused).toBe(0);
-    },
-  );
-
-  // Finding 1, the same cause (seeds 8, 10, 25): a visit recorded offline for a patient registered after the
-  // backup goes in that push too, before the patient is given back: refused for good
-  // (UNRESOLVED_REFERENCE: its patientId names no patient on the restored server).
-  it.fails(
-    'a visit recorded offline for a patient registered after the backup comes back with its patient',
-    async () => {
-      const c = await restoredClinic(cleanups);
-      await c.backup();
-      const grace = await c.patients.create({ name: 'Grace' });
-      expect((await c.tablet.sync()).success).toBe(true);
-      const visit = await c.tablet
-        .collection('encounters')
-        .create({ patientId: grace.id, diagnosis: 'malaria' });
-
-      await c.restore();
-      expect((await c.sync()).success).toBe(true);
-      const server = await c.onServer();
-      expect(server.get(grace.id)).toEqual({ name: 'Grace' });
-      expect(server.get(visit.id)).toEqual({ patientId: grace.id, diagnosis: 'malaria' });
-      expect(c.tablet.queue.stats().refused).toBe(0);
-      expect((await c.tablet.collection('encounters').get(visit.id))?.pending).toBe(false);
+      expect((await c.onServer()).get(c.amina.id)).toEqual({
+        name: 'Amina',
+        village: 'Mzuzu',
+        phone: '+265 99 000 1111',
+      });
+      expect((await c.patients.get(c.amina.id))?.data).toMatchObject({ village: 'Mzuzu' });
     },
   );
 
