@@ -128,6 +128,62 @@ describe('a tablet whose server was restored from an older backup', () => {
     expect((await c.tablet.collection('encounters').get(visit.id))?.pending).toBe(false);
   });
 
+  it('gives back an edit acknowledged after the backup though another edit of the record waited unsent', async () => {
+    const c = await clinic();
+    await c.backup();
+    // After the backup: Amina's village, acknowledged; then her phone, not sent when the server
+    // was restored. The push waits for the re-read, which brings Amina with the phone waiting.
+    await c.patients.update(c.amina.id, { village: 'Mzuzu' });
+    expect((await c.tablet.sync()).success).toBe(true);
+    await c.patients.update(c.amina.id, { phone: '+265 99 000 1111' });
+
+    await c.restore();
+    const result = await c.sync();
+    expect(result.success, JSON.stringify(result.error)).toBe(true);
+    // Refused for its cursor; after the re-read, the village the lost database had, then the phone.
+    expect(c.pushes).toEqual([410, 200, 200]);
+    expect(result.restored).toEqual({ resent: 1 });
+    const mine = { name: 'Amina', village: 'Mzuzu', phone: '+265 99 000 1111' };
+    expect((await c.onServer()).get(c.amina.id)).toEqual(mine);
+    expect((await c.patients.get(c.amina.id))?.data).toEqual(mine);
+    expect(c.tablet.queue.stats().pending).toBe(0);
+  });
+
+  it('weighs an edit that waited through the restore against the office’s later edit of the same field', async () => {
+    const c = await clinic();
+    await c.backup();
+    await c.patients.update(c.amina.id, { village: 'Mzuzu' });
+    expect((await c.tablet.sync()).success).toBe(true);
+    await c.patients.update(c.amina.id, { phone: '+265 99 000 1111' });
+
+    await c.restore();
+    // The office changes Amina's phone on the restored server: version 2 there, the number the
+    // lost database had given the village, on which the waiting phone was made. Sent on that
+    // number, the phone would apply over the office's as if made after it.
+    await c.officePush({
+      collection: 'patients',
+      type: 'update',
+      id: c.amina.id,
+      data: { phone: '+265 1 555' },
+      baseVersion: 1,
+    });
+    expect((await c.sync()).success).toBe(true);
+    // The village goes back; both changed the phone, which waits for a person, the office's kept
+    // until then and the tablet's in the conflict. Not written over the office's as if made on it.
+    expect((await c.onServer()).get(c.amina.id)).toEqual({
+      name: 'Amina',
+      village: 'Mzuzu',
+      phone: '+265 1 555',
+    });
+    const open = (await c.openConflicts()) as Array<{
+      recordId: string;
+      fields: string[];
+      client: { data: Record<string, unknown> };
+    }>;
+    expect(open.map((o) => [o.recordId, o.fields])).toEqual([[c.amina.id, ['phone']]]);
+    expect(open[0]?.client.data).toEqual({ phone: '+265 99 000 1111' });
+  });
+
   it('weighs what it gives back against what the clinic did on the restored server meanwhile', async () => {
     const c = await clinic();
     const chikondi = await c.patients.create({ name: 'Chikondi' });

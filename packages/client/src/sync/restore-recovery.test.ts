@@ -7,6 +7,7 @@ import type { LocalRecord, OutboxEntry } from '../stores/local-store';
 import {
   createAgain,
   deleteAgain,
+  foldIntoUpdate,
   recoverable,
   recoverableRecord,
   renumberLost,
@@ -157,6 +158,132 @@ describe('what a device gives back to a restored server', () => {
     expect(deleteAgain(s, now, mark, later)?.baseVersion).toBe(2);
     expect(deleteAgain(state(), now, mark, change())).toBeNull();
     expect(deleteAgain(s, now, mark, change({ deleted: true, data: null }))).toBeNull();
+  });
+
+  describe('a record with changes still to send when the re-read brings it (foldIntoUpdate)', () => {
+    // Acknowledged by the lost database after the backup (version 3): Amina's village. Then her
+    // phone, not sent: the push waited for the re-read.
+    const copy = {
+      data: { name: 'Amina', village: 'Mzuzu' },
+      deleted: false,
+      version: 3,
+      hlc: '2026-06-02T10:00:00.000Z-0000-tablet',
+      updatedAt: '2026-06-02T10:00:01.000Z',
+    };
+    const waiting = (fields: Partial<OutboxEntry> = {}): OutboxEntry => ({
+      seq: 7,
+      opId: 'op-7',
+      collection: 'patients',
+      type: 'update',
+      id: 'p1',
+      hlc: '2026-06-02T12:00:00.000Z-0000-tablet',
+      data: { phone: '2' },
+      baseVersion: 3,
+      status: 'pending',
+      attempts: 0,
+      createdAt: '2026-06-02T12:00:00.000Z',
+      ...fields,
+    });
+    const shown = (fields: Partial<LocalRecord> = {}): LocalRecord =>
+      held({
+        data: { name: 'Amina', village: 'Mzuzu', phone: '2' },
+        hlc: waiting().hlc,
+        updatedAt: waiting().createdAt,
+        server: copy,
+        ...fields,
+      });
+
+    it('gives back what the copy beneath held beyond the restored state, then the waiting change, with no base', () => {
+      const s = state([waiting()]);
+      expect(foldIntoUpdate(s, now, mark, shown(), change())).toEqual({
+        ops: [7],
+        gave: true,
+        put: [
+          // The restored state (the backup's) was written before the copy: on its version, at the
+          // copy's HLC, as resendNewer gives back a record with nothing waiting.
+          expect.objectContaining({
+            type: 'update',
+            data: { village: 'Mzuzu' },
+            baseVersion: 2,
+            hlc: copy.hlc,
+          }),
+          // The waiting change after it, weighed by when it was made: its base was the lost database's.
+          expect.objectContaining({ type: 'update', data: { phone: '2' }, hlc: waiting().hlc }),
+        ] as unknown,
+      });
+      expect(
+        foldIntoUpdate(state([waiting()]), now, mark, shown(), change())?.put[1]?.baseVersion,
+      ).toBeUndefined();
+      // Changed on the restored server since: the copy's fields against the version before.
+      const later = change({
+        version: 3,
+        updatedAt: '2026-06-03T08:00:00.000Z',
+        data: { name: 'Amina', phone: '9' },
+      });
+      expect(foldIntoUpdate(state([waiting()]), now, mark, shown(), later)?.put).toMatchObject([
+        { data: { village: 'Mzuzu' }, baseVersion: 2 },
+        { data: { phone: '2' } },
+      ]);
+    });
+
+    it('sends a base of 0 as it is, so the copy’s fields never fold into the waiting change', () => {
+      // A colleague's tablet gave the record back first: version 1 on the restored server, later.
+      const givenBack = change({
+        version: 1,
+        updatedAt: '2026-06-03T08:00:00.000Z',
+        data: { name: 'Amina' },
+      });
+      const put = foldIntoUpdate(state([waiting()]), now, mark, shown(), givenBack)?.put;
+      expect(put).toMatchObject([{ data: { village: 'Mzuzu' }, baseVersion: 0 }, { data: { phone: '2' } }]);
+      expect(put?.[1]?.baseVersion).toBeUndefined();
+    });
+
+    it('sends only the waiting change over a copy the backup had, never the copy’s older fields', () => {
+      const backedUp = {
+        ...copy,
+        data: { name: 'Amina', notes: 'old' },
+        updatedAt: '2026-05-30T10:00:00.000Z',
+      };
+      const later = change({
+        version: 4,
+        updatedAt: '2026-06-03T08:00:00.000Z',
+        data: { name: 'Amina', notes: 'new' },
+      });
+      const local = shown({ data: { name: 'Amina', notes: 'old', phone: '2' }, server: backedUp });
+      const folded = foldIntoUpdate(state([waiting()]), now, mark, local, later);
+      expect(folded).toMatchObject({ ops: [7], gave: false, put: [{ data: { phone: '2' } }] });
+      expect(folded?.put).toHaveLength(1);
+    });
+
+    it('gives back a waiting deletion as a delete, and nothing when the restored state already shows it all', () => {
+      const del = waiting({ type: 'delete', data: undefined });
+      const deleted = foldIntoUpdate(state([del]), now, mark, shown({ deleted: true }), change());
+      expect(deleted).toMatchObject({ ops: [7], gave: false, put: [{ type: 'delete', hlc: waiting().hlc }] });
+      expect(deleted?.put[0]?.baseVersion).toBeUndefined();
+      const same = change({ data: { name: 'Amina', village: 'Mzuzu', phone: '2' } });
+      expect(foldIntoUpdate(state([waiting()]), now, mark, shown(), same)).toEqual({
+        ops: [7],
+        put: [],
+        gave: false,
+      });
+    });
+
+    it('leaves the changes as they are over a refusal, a conflict, a rule of their own, a tombstone or no copy', () => {
+      const refused = waiting({ status: 'failed', rejected: true });
+      expect(foldIntoUpdate(state([refused]), now, mark, shown(), change())).toBeNull();
+      const inConflict = waiting({ status: 'conflict' });
+      expect(
+        foldIntoUpdate(state([waiting({ seq: 8, opId: 'op-8' }), inConflict]), now, mark, shown(), change()),
+      ).toBeNull();
+      expect(
+        foldIntoUpdate(state([waiting({ strategy: 'client-wins' })]), now, mark, shown(), change()),
+      ).toBeNull();
+      expect(
+        foldIntoUpdate(state([waiting()]), now, mark, shown(), change({ deleted: true, data: null })),
+      ).toBeNull();
+      const { server: _server, ...noCopy } = shown();
+      expect(foldIntoUpdate(state([waiting()]), now, mark, noCopy, change())).toBeNull();
+    });
   });
 });
 

@@ -1,5 +1,6 @@
 import {
   deleteAgainBase,
+  fieldsChangedBy,
   giveBackNewer,
   makeTempId,
   numberedAfterBackup,
@@ -7,7 +8,7 @@ import {
   writtenAfterBackup,
 } from '@outpost/core';
 import type { Change, RandomBytes, RecordData, RestoreMark, Schema } from '@outpost/core';
-import { keyOf } from '../local-state';
+import { heldServerCopy, keyOf } from '../local-state';
 import type { LocalState } from '../local-state';
 import type { LocalConflict, LocalRecord, OutboxEntry, ServerState, WriteBatch } from '../stores/local-store';
 import { newEntry } from '../outbox/new-entry';
@@ -170,6 +171,84 @@ export function foldIntoCreate(
       hlc: local.hlc,
     }),
   };
+}
+
+/**
+ * A record the re-read brings alive though the device still has changes to send on it, which the
+ * push held back for the re-read (decision 0050). Those changes were made on the device's copy of
+ * the lost database's state, and that copy may hold more than the restored server has: changes the
+ * lost database acknowledged after the backup. Both go back, as new ops in this order, and the
+ * waiting ops go (`ops`):
+ *
+ * - What the copy holds beyond the restored state, by the rule resendNewer applies to a record with
+ *   nothing waiting (giveBackNewer), at the copy's HLC, the fields the waiting changes set again
+ *   left out. First, so that it is weighed against the restored server's state as it is now.
+ * - The fields the waiting changes set, as the device shows them, at the HLC of the last of them and
+ *   with no base version: the versions they were made on are the lost database's, which the restored
+ *   server hands out again, so the server weighs them by when they were made (a field changed on the
+ *   restored server after them is in conflict) rather than by a number that may name another state.
+ *   A deletion waiting goes as a delete on the same terms, alone.
+ *
+ * `gave`: the first op is there (SyncResult.restored counts it). Null, the changes going as they
+ * are, when the device does not hold the copy, when a change on the record was refused or is in
+ * conflict (a person acts on it first), when one asked for a conflict rule of its own, and over a
+ * tombstone.
+ */
+export function foldIntoUpdate(
+  state: LocalState,
+  now: number,
+  mark: RestoreMark,
+  local: LocalRecord,
+  change: Change,
+): { ops: number[]; put: OutboxEntry[]; gave: boolean } | null {
+  const ops = state.opsFor(local.collection, local.id).filter((o) => o.status !== 'done');
+  if (ops.length === 0 || !ops.every(stillToGo) || ops.some((o) => o.strategy !== undefined)) return null;
+  const copy = heldServerCopy(local);
+  if (copy == null || copy.deleted || copy.data === null || change.deleted) return null;
+  const seqs = ops.map((o) => o.seq);
+  // `base` undefined: none is sent, and the server weighs the op by its HLC. A base of 0 (a record
+  // the restored server has at version 1, changed since) is sent as it is: dropped, as newEntry
+  // drops it for a create, the op would be weighed by its HLC alone, and fold into the next one
+  // (coalesce.ts folds updates on the same base) under that one's later HLC.
+  const entry = (
+    type: 'update' | 'delete',
+    data: RecordData | undefined,
+    base: number | undefined,
+    hlc: string,
+  ) => {
+    const op = newEntry(state, now, {
+      collection: local.collection,
+      type,
+      id: local.id,
+      ...(data !== undefined ? { data } : {}),
+      baseVersion: 0,
+      hlc,
+    });
+    return base === undefined ? op : { ...op, baseVersion: base };
+  };
+  if (local.deleted)
+    return { ops: seqs, put: [entry('delete', undefined, undefined, local.hlc)], gave: false };
+
+  const restored = (change.data ?? {}) as RecordData;
+  const waiting: RecordData = {};
+  for (const o of ops) {
+    for (const field of Object.keys(o.data ?? {})) waiting[field] = local.data[field] ?? null;
+  }
+  const put: OutboxEntry[] = [];
+  const given = giveBackNewer(
+    mark,
+    { data: copy.data, updatedAt: copy.updatedAt },
+    { data: restored, version: change.version, updatedAt: change.updatedAt },
+  );
+  const beneath = Object.entries(given?.data ?? {}).filter(([field]) => !(field in waiting));
+  const gave = given !== null && beneath.length > 0;
+  if (gave) put.push(entry('update', Object.fromEntries(beneath), given.baseVersion, copy.hlc));
+  const fields = fieldsChangedBy(restored, waiting);
+  if (fields.length > 0) {
+    const data = Object.fromEntries(fields.map((f) => [f, waiting[f] ?? null]));
+    put.push(entry('update', data, undefined, local.hlc));
+  }
+  return { ops: seqs, put, gave };
 }
 
 /** What renumberLost writes, in the write that starts the re-read, and how many records it gives back. */

@@ -35,6 +35,7 @@ import {
   createAgain,
   deleteAgain,
   foldIntoCreate,
+  foldIntoUpdate,
   recoverable,
   recoverableRecord,
   renumberLost,
@@ -1662,11 +1663,32 @@ export class SyncEngine {
       const putRecords: LocalRecord[] = [];
       const deleteRecords: Array<{ collection: string; id: string }> = [];
       const putOps: OutboxEntry[] = [];
+      const deleteOps: number[] = [];
+      // The ops that give back what the restored server lost (SyncResult.restored).
+      let resent = 0;
       const restored = (state.meta[resyncKey] as Resync | undefined)?.restored;
       for (const change of changes) {
         clock.receive(change.hlc);
         const local = state.record(change.collection, change.id);
         const pending = state.pendingFor(change.collection, change.id);
+        // Changes still to send, held back for the re-read, on a record the restored server has:
+        // what the device held beneath them goes back first, then they do, weighed by their HLC
+        // (foldIntoUpdate). Left as they were, what lay beneath them would be dropped.
+        const folded =
+          restored !== undefined &&
+          local !== undefined &&
+          pending.length > 0 &&
+          recoverableRecord(this.o.schema, restored, change.collection, change.id)
+            ? foldIntoUpdate(state, this.o.timers.now(), restored, local, change)
+            : null;
+        if (folded !== null) {
+          deleteOps.push(...folded.ops);
+          putOps.push(...folded.put);
+          if (folded.gave) resent += 1;
+          const view = viewOf(change.collection, change.id, toServerState(change), folded.put);
+          if (view) putRecords.push(view);
+          continue;
+        }
         // The restored server's state is the server's from now on, older or not: what the device
         // held beyond it goes back to it as an op shown on top.
         const recovering =
@@ -1676,6 +1698,7 @@ export class SyncEngine {
         const op = restored !== undefined && recovering ? this.recover(restored, local, change) : null;
         if (op !== null) {
           putOps.push(op);
+          resent += 1;
           const view = viewOf(change.collection, change.id, toServerState(change), [op]);
           if (view) putRecords.push(view);
           continue;
@@ -1703,9 +1726,9 @@ export class SyncEngine {
           if (view) putRecords.push(view);
         }
       }
-      const meta = { ...also.meta, ...this.noteSeen(changes, putOps.length) };
+      const meta = { ...also.meta, ...this.noteSeen(changes, resent) };
       if (putOps.length > 0) meta['outbox.lastSeq'] = state.seqHighWater;
-      return { batch: { putRecords, deleteRecords, putOps, ...also, meta }, result: undefined };
+      return { batch: { putRecords, deleteRecords, putOps, deleteOps, ...also, meta }, result: undefined };
     });
   }
 
