@@ -104,6 +104,31 @@ describe.each(dialects())('records given back under a new number, on %s', (kind:
     expect(pets.map((p) => p.data?.['ownerId'])).toEqual(['3']);
   });
 
+  it('maps a temp id settled against a record given back before it, when its create is sent again too', async () => {
+    const { server, vet } = await practice(true);
+    await push(server, vet, [{ ...owner('Grace', '3'), data: { name: 'Grace', role: 'owner' } }], {
+      clientId: 'tablet-1',
+      deviceId: 'tablet-1',
+    });
+    // A second tablet gives back its older copy (without the role): settled against record 3 by
+    // the users' rule, the first's later state standing. Its answer is lost, and it sends it again.
+    const second = { ...owner('Grace', '3'), opId: 'op-second', hlc: '001000000000000-000000-tablet2' };
+    const tablet2 = { clientId: 'tablet-2', deviceId: 'tablet-2' };
+    const first = await push(server, vet, [second], tablet2);
+    const again = await push(server, vet, [second], tablet2);
+    expect(first.results.map((r) => [r.status, r.id])).toEqual([['conflict', '3']]);
+    expect(again.results.map((r) => [r.status, r.originalStatus, r.id])).toEqual([
+      ['duplicate', 'conflict', '3'],
+    ]);
+    // Told the record its temp id names either way: without it, the tablet would keep the record
+    // under the temp id, beside record 3, with nothing left to send that could map it.
+    for (const answer of [first, again]) {
+      expect(answer.idMappings).toEqual(
+        expect.arrayContaining([{ collection: 'users', tempId: second.id, id: '3' }]),
+      );
+    }
+  });
+
   it('takes restoredFrom as a plain create where it names no number the lost database gave, and refuses one that is no number', async () => {
     const never = await practice(false);
     const plain = await push(never.server, never.vet, [owner('Grace', '3'), owner('Grace', '3')]);

@@ -292,7 +292,9 @@ class PushRun {
         // because a client resends exactly when it never saw the first response.
         this.duplicates.push(opId);
         results.push(duplicateOf(earlier));
-        if (earlier.tempId !== undefined && earlier.status === 'applied') {
+        // Any first outcome that named a record for the temp id: applied, or settled against a record
+        // given back before it (decision 0051), whose create ends in conflict yet names that record.
+        if (earlier.tempId !== undefined && earlier.id !== earlier.tempId) {
           idMappings.push({ collection: earlier.collection, tempId: earlier.tempId, id: earlier.id });
         }
         continue;
