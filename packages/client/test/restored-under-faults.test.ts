@@ -283,17 +283,21 @@ class Server {
     }));
   }
 
-  /** The journal's applied creates of the tenant, per collection. */
-  async appliedCreates(spec: TenantSpec): Promise<Map<string, number>> {
+  /**
+   * The records the journal's applied creates made, per collection: each record once, though
+   * several devices' creates of a record given back under a new number may name it (decision
+   * 0051, restoredFrom: the later ones are settled against the first).
+   */
+  async createdRecords(spec: TenantSpec): Promise<Map<string, Set<string>>> {
     const rows = await this.database.db
       .selectFrom('ops')
-      .select(['collection', 'op_type', 'status'])
+      .select(['collection', 'record_id', 'op_type', 'status'])
       .where('tenant', '=', spec.tenant)
       .execute();
-    const out = new Map<string, number>();
+    const out = new Map<string, Set<string>>();
     for (const r of rows) {
-      if (r.op_type === 'create' && r.status === 'applied')
-        out.set(r.collection, (out.get(r.collection) ?? 0) + 1);
+      if (r.op_type !== 'create' || r.status !== 'applied') continue;
+      out.set(r.collection, (out.get(r.collection) ?? new Set<string>()).add(r.record_id));
     }
     return out;
   }
@@ -814,12 +818,14 @@ class Run {
       seen.set(key, row.id);
     }
     if (spec.serverIds) {
-      const creates = await server.appliedCreates(spec);
+      // The journal's applied creates made exactly the records the server holds, none twice.
+      const created = await server.createdRecords(spec);
       for (const collection of Object.keys(spec.collections)) {
-        const count = rows.filter((r) => r.collection === collection).length;
+        const ids = rows.filter((r) => r.collection === collection).map((r) => r.id);
+        const journal = created.get(collection) ?? new Set<string>();
         this.note(
-          (creates.get(collection) ?? 0) === count,
-          `${spec.name}: the journal applied ${creates.get(collection) ?? 0} creates of ${collection} for ${count} records`,
+          ids.length === journal.size && ids.every((id) => journal.has(id)),
+          `${spec.name}: the journal's creates of ${collection} made ${[...journal].sort().join(', ')}, the server holds ${ids.sort().join(', ')}`,
         );
       }
     }
