@@ -35,16 +35,17 @@ describe('the give-back to a restored server: findings of the randomized test', 
   // the restored server has arrived in it while a change of the device waited on it; the re-read
   // gave back only records with nothing waiting, so what the device held beneath the waiting change
   // (acknowledged by the lost database after the backup) was dropped. Fixed on this branch
-  // (foldIntoUpdate: the waiting changes and what lay beneath them go back in one op), tested in
+  // (foldIntoUpdate: what lay beneath the waiting changes goes back first, then they do), tested in
   // restored-server.test.ts and restore-recovery.test.ts.
 
   // Finding 2 (seeds 6, 15, 40): a change not sent before the restore carried the version the lost
   // database gave its record, and the restored server hands version numbers out again: the change
-  // applied with no conflict over the office's later edit of the same field. Folded by
-  // foldIntoUpdate, it now goes on the version the restore rule chooses: one change made on the
-  // restored server since is weighed (restored-server.test.ts); several are finding 6.
+  // applied with no conflict over the office's later edit of the same field. Fixed on this branch
+  // with finding 7: foldIntoUpdate sends the waiting change with no base version, and the server
+  // weighs it by its HLC against what was changed after it (restored-server.test.ts).
 
-  // Finding 6 (seeds 15, 21, 24): what a tablet gives back is every field its record shows that
+  // Finding 6 (seeds 15, 21, 24 before the fixes of findings 1 and 7; no seed 1 to 40 reaches it
+  // since, this case does): what a tablet gives back is every field its record shows that
   // differs from the restored server's, fields it never changed after the backup included (it holds
   // the backup's values). Against a server state written after its own, the update goes on the
   // version before the server's (restore-rules.ts, giveBackNewer), so the server's merge sees only
