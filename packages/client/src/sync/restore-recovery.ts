@@ -12,6 +12,7 @@ import { heldServerCopy, keyOf } from '../local-state';
 import type { LocalState } from '../local-state';
 import type { LocalConflict, LocalRecord, OutboxEntry, ServerState, WriteBatch } from '../stores/local-store';
 import { newEntry } from '../outbox/new-entry';
+import { renameRefs } from '../temp-ids/rewrite-temp-ids';
 import { stillToGo } from '../outbox/withdraw';
 
 /**
@@ -269,8 +270,9 @@ export interface Renumbered {
  * with what the device shows of it (its unconfirmed changes included); the server numbers it anew
  * and the device takes the new number as for any create. The create names the old number
  * (`restoredFrom`): every device holding the record gives it back, and the server creates it once,
- * settling the others' creates against it as it settles two creates of one client-made id. Before the re-read is applied, so that the
- * restored server's record under the old number lands beside the device's, not over it.
+ * settling the others' creates against it as it settles two creates of one client-made id. Before
+ * the re-read is applied, so that the restored server's record under the old number lands beside
+ * the device's, not over it.
  *
  * - Every reference to an old number, in the records held (the server's copies beneath them too),
  *   in the changes not yet confirmed and in conflicts, names the temp id instead: a visit's
@@ -307,7 +309,8 @@ export function renumberLost(
     if (!lost(r.collection, r.id) || r.deleted) continue;
     renamed.set(keyOf(r.collection, r.id), makeTempId(r.collection, now, randomBytes));
   }
-  const refs = (collection: string, data: RecordData) => renamedRefs(schema, collection, data, renamed);
+  const refs = (collection: string, data: RecordData): RecordData =>
+    renameRefs(schema, collection, data, (target, value) => renamed.get(keyOf(target, value))) ?? data;
 
   const goneOps = new Set<number>();
   for (const op of state.outbox.values()) {
@@ -376,26 +379,6 @@ export function renumberLost(
     else mappings[tempId] = renamedTo;
   }
   return { batch, tempIds: mappings, count: creates.length };
-}
-
-/** `data` with every reference to a renamed record naming its temp id; the same object when none does. */
-function renamedRefs(
-  schema: Schema,
-  collection: string,
-  data: RecordData,
-  renamed: ReadonlyMap<string, string>,
-): RecordData {
-  if (renamed.size === 0) return data;
-  let out: RecordData | undefined;
-  for (const [field, target] of Object.entries(schema.collection(collection)?.references ?? {})) {
-    const value = data[field];
-    if (typeof value !== 'string') continue;
-    const tempId = renamed.get(keyOf(target, value));
-    if (tempId === undefined) continue;
-    out ??= { ...data };
-    out[field] = tempId;
-  }
-  return out ?? data;
 }
 
 function renamedServerCopy(

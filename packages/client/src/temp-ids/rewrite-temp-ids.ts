@@ -9,24 +9,41 @@ export interface TempIdSources {
   conflicts: Iterable<LocalConflict>;
 }
 
+/**
+ * `data` with each reference field whose value `renamed` gives a new id for (the field's target
+ * collection and its value) naming that id instead; the same object when none changes. Shared by
+ * the temp-id rewrite here and the renumbering of a restored server's lost records
+ * (restore-recovery.ts).
+ */
+export function renameRefs(
+  schema: Schema,
+  collection: string,
+  data: RecordData | undefined,
+  renamed: (target: string, value: string) => string | undefined,
+): RecordData | undefined {
+  if (data === undefined) return undefined;
+  const refs = schema.collection(collection)?.references ?? {};
+  let out: RecordData | undefined;
+  for (const [field, target] of Object.entries(refs)) {
+    const value = data[field];
+    if (typeof value !== 'string') continue;
+    const id = renamed(target, value);
+    if (id === undefined) continue;
+    out ??= { ...data };
+    out[field] = id;
+  }
+  return out ?? data;
+}
+
 function rewriteRefs(
   schema: Schema,
   collection: string,
   data: RecordData | undefined,
   real: ReadonlyMap<string, string>,
 ): RecordData | undefined {
-  if (data === undefined) return undefined;
-  const refs = schema.collection(collection)?.references ?? {};
-  let out: RecordData | undefined;
-  for (const field of Object.keys(refs)) {
-    const value = data[field];
-    if (!isTempId(value)) continue;
-    const id = real.get(value);
-    if (id === undefined) continue;
-    out ??= { ...data };
-    out[field] = id;
-  }
-  return out ?? data;
+  return renameRefs(schema, collection, data, (_target, value) =>
+    isTempId(value) ? real.get(value) : undefined,
+  );
 }
 
 /**
