@@ -201,4 +201,51 @@ describe.each(dialects())('a push’s cursor, on %s', (kind: DialectName) => {
     }
     expect(await stored(server, vet)).toEqual(before);
   });
+  // SmartDMV devices (seeds 001 and 003) hold the same sync point, a v1 cursor: sent with their push
+  // or upload (`lastSyncTimestamp`, `lastSync`, as each seed's pull names it), it is checked the same.
+  it('refuses 410 restored a SmartDMV push or upload sent with the lost database’s sync point, and takes one with a current sync point, a time or none', async () => {
+    const { server, vet, lostCursor } = await restoredPractice();
+    const operations = (name: string) => [
+      { id: 1, operation: 'update', entityType: 'users', entityId: '4', version: 1, data: { name } },
+    ];
+    const send = (url: string, body: unknown) =>
+      server.request<{ results: Array<{ success: boolean }> } & ErrorBody>({
+        method: 'POST',
+        url,
+        token: vet,
+        body,
+      });
+    const before = await stored(server, vet);
+    for (const [url, field] of [
+      ['/api/sync/push', 'lastSyncTimestamp'],
+      ['/api/sync/upload', 'lastSync'],
+    ] as const) {
+      const refused = await send(url, {
+        operations: operations('Lost owner, new phone'),
+        [field]: lostCursor,
+      });
+      expect(refused.status, JSON.stringify(refused.body)).toBe(410);
+      expect(refused.body.error).toMatchObject({
+        code: 'CURSOR_EXPIRED',
+        details: { reason: 'restored', lastIds: backupLastIds },
+      });
+      const forged = await send(url, { operations: operations('x'), [field]: 'not a sync point' });
+      expect(forged.status, JSON.stringify(forged.body)).toBe(400);
+      expect(forged.body.error).toMatchObject({ code: 'VALIDATION_FAILED', details: { field } });
+    }
+    expect(await stored(server, vet)).toEqual(before);
+
+    // A sync point of the restored server, a time (which names no database) and none go through.
+    const { cursor } = await pullAll(server, vet);
+    for (const [url, body] of [
+      ['/api/sync/push', { operations: operations('With a current sync point'), lastSyncTimestamp: cursor }],
+      ['/api/sync/upload', { operations: operations('With a time'), lastSync: Date.now() }],
+      ['/api/sync/push', { operations: operations('With none') }],
+    ] as const) {
+      const res = await send(url, body);
+      expect(res.status, JSON.stringify(res.body)).toBe(200);
+      expect(res.body.results.map((r) => r.success)).toEqual([true]);
+    }
+    expect(nameOf((await pullAll(server, vet)).changes, '4')).toBe('With none');
+  });
 });

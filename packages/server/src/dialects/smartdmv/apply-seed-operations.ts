@@ -18,8 +18,16 @@ import { SeedIdBook, isSeedTempId, toSeedId } from './seed-ids';
 import { journalOpIds, seedOpId } from './seed-op-ids';
 import { engineData, seedData } from './seed-records';
 
-/** The envelope of seed 001's push and seed 003's upload; each operation is checked on its own. */
-export const seedOperationsSchema = z.object({ operations: z.array(z.unknown()) });
+/**
+ * The envelope of seed 001's push and seed 003's upload; each operation is checked on its own. The
+ * device's sync point (`lastSyncTimestamp` in 001, `lastSync` in 003, as each seed's pull names it)
+ * is an addition, checked by checkSyncPointAtPush.
+ */
+export const seedOperationsSchema = z.object({
+  operations: z.array(z.unknown()),
+  lastSyncTimestamp: z.unknown().optional(),
+  lastSync: z.unknown().optional(),
+});
 
 /**
  * An operation's `id`: the queue's operation id (a number in seed 001, a string in seed 003), echoed

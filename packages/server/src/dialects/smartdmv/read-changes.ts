@@ -5,6 +5,7 @@ import { isCursorText } from '../../http/cursor';
 import type { PullCursor } from '../../http/cursor';
 import type { PulledRecord } from '../../storage/sync-store';
 import { checkCoverage, collectionsToPull, isEveryCollection, pullStart } from '../../pull/pull-scope';
+import { checkPushCursor } from '../../push/push-cursor';
 import { collectionOf } from './entity-types';
 
 /** A page of changes and the sync point to send for the next one. */
@@ -43,6 +44,32 @@ export async function syncPointOf(
   throw outpostError(
     'VALIDATION_FAILED',
     `${field} must be a value this server returned, a time, or empty for a first sync`,
+    { field },
+  );
+}
+
+/**
+ * The sync point a SmartDMV device may send with its push or upload (an addition to seeds 001 and
+ * 003, as `cursor` is to v1's push: decision 0050, "The push's cursor"). One this server issued is
+ * checked as v1's push checks its cursor, before anything is applied: one of the database a restore
+ * replaced is 410 restored with the backup's last ids, so the device reads everything again before
+ * its changes reach records the restored server numbered anew; a forged one is 400. A time or an
+ * empty value carries no database to compare and is taken as before, as is a push without one.
+ */
+export async function checkSyncPointAtPush(
+  ctx: Pick<ServerContext, 'cursors' | 'store'>,
+  tenant: string,
+  value: unknown,
+  field: string,
+): Promise<void> {
+  if (value === undefined || value === null || value === '' || isTime(value)) return;
+  if (typeof value === 'string' && isCursorText(value)) {
+    await checkPushCursor(ctx.store, ctx.cursors, tenant, value);
+    return;
+  }
+  throw outpostError(
+    'VALIDATION_FAILED',
+    `${field} must be a value this server returned, a time, or absent`,
     { field },
   );
 }

@@ -7,7 +7,7 @@ import { parseOrThrow } from '../../http/errors';
 import type { PulledRecord } from '../../storage/sync-store';
 import { applySeedOperations, seedOperationsSchema } from './apply-seed-operations';
 import type { SeedResult } from './apply-seed-operations';
-import { readChanges, syncPointOf } from './read-changes';
+import { checkSyncPointAtPush, readChanges, syncPointOf } from './read-changes';
 import { toSeedId } from './seed-ids';
 import { seedData } from './seed-records';
 
@@ -57,6 +57,7 @@ export async function smartDmvRoutes(app: FastifyInstance): Promise<void> {
   app.post('/api/sync/push', async (request) => {
     const auth = caller(request);
     const body = parseOrThrow(seedOperationsSchema, request.body, 'push');
+    await checkSyncPointAtPush(ctx, auth.tenant, body.lastSyncTimestamp, 'lastSyncTimestamp');
     const { results } = await applySeedOperations(ctx, auth, body.operations);
     const count = (test: (r: SeedResult) => boolean) => results.filter(test).length;
     return {

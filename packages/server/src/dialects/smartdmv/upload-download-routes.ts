@@ -7,7 +7,7 @@ import { caller } from '../../http/caller';
 import { parseOrThrow } from '../../http/errors';
 import { applySeedOperations, seedOperationsSchema } from './apply-seed-operations';
 import { collectionOf } from './entity-types';
-import { readChanges, syncPointOf } from './read-changes';
+import { checkSyncPointAtPush, readChanges, syncPointOf } from './read-changes';
 import { resolveConflictBodySchema, toResolveRequest, toSeedConflict } from './seed-conflicts';
 import { toSeedId } from './seed-ids';
 import { seedData } from './seed-records';
@@ -54,6 +54,7 @@ export async function uploadDownloadRoutes(app: FastifyInstance): Promise<void> 
   app.post('/api/sync/upload', async (request) => {
     const auth = caller(request);
     const body = parseOrThrow(seedOperationsSchema, request.body, 'upload');
+    await checkSyncPointAtPush(ctx, auth.tenant, body.lastSync, 'lastSync');
     return applySeedOperations(ctx, auth, body.operations);
   });
 
