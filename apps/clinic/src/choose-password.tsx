@@ -75,7 +75,8 @@ export function PasswordForm({
         />
       </label>
       <p id={hint} className="hint">
-        At least {passwordBounds.min} characters. Only you should know it.
+        At least {passwordBounds.min} characters and not easy to guess: a few words you will remember serve
+        better than symbols. Only you should know it.
       </p>
       <label>
         New password again

@@ -131,6 +131,15 @@ describe.each(dialects())('choosing one’s own password on %s', (kind) => {
         { currentPassword: firstPassword, newPassword: firstPassword },
         'the new password must differ from the current one',
       ],
+      [
+        { currentPassword: firstPassword, newPassword: '123456789012' },
+        'password is too easy to guess: This is a commonly used password.',
+      ],
+      // Long enough, but made of her own email: the first thing a guesser tries (decision 0053).
+      [
+        { currentPassword: firstPassword, newPassword: 'amina@clinic-a.test' },
+        'password is too easy to guess',
+      ],
       [{ currentPassword: firstPassword }, 'password must be text'],
       [
         { currentPassword: firstPassword, newPassword: ownPassword, role: 'admin' },

@@ -176,6 +176,9 @@ describe.each(dialects())('people of a clinic on %s', (kind) => {
       [{ ...good, email: 'not an email' }, 400, /email must look like/],
       [{ ...good, password: 'too short' }, 400, /at least 12 characters/],
       [{ ...good, password: 'x'.repeat(1025) }, 400, /at most 1024/],
+      // Long enough, but among a guesser's first tries (decision 0053): common, or her own email.
+      [{ ...good, password: 'qwertyuiopasdf' }, 400, /password is too easy to guess/],
+      [{ ...good, password: 'new@clinic-a.test' }, 400, /password is too easy to guess/],
       [{ ...good, roles: [] }, 400, /at least one role/],
       [
         { ...good, roles: ['surgeon'] },
@@ -198,6 +201,7 @@ describe.each(dialects())('people of a clinic on %s', (kind) => {
       { disabled: 'yes' },
       { roles: ['surgeon'] },
       { password: 'short' },
+      { password: 'passwordpassword' },
       { email: 'x@y.z' },
     ]) {
       const res = await change(midwife.id, body);

@@ -212,6 +212,10 @@ describe('npm start', () => {
       const short = start(ownData, port, { ...adminEnv, OUTPOST_ADMIN_PASSWORD: 'short' });
       expect(await exitCode(short)).toBe(1);
       expect(short.output()).toContain('OUTPOST_ADMIN_PASSWORD: password must be at least 12 characters');
+      // Long enough, but the clinic's own name (decision 0053): refused before anything starts.
+      const guessable = start(ownData, port, { ...adminEnv, OUTPOST_ADMIN_PASSWORD: 'hillside2026' });
+      expect(await exitCode(guessable)).toBe(1);
+      expect(guessable.output()).toContain('OUTPOST_ADMIN_PASSWORD: password is too easy to guess');
     } finally {
       rmSync(ownData, { recursive: true, force: true });
     }

@@ -20,7 +20,7 @@ const rolesWords = (roles: readonly string[]) => roles.map(roleWords).join(', ')
 /** "2026-03-02 09:15 UTC". */
 const when = (iso: string) => `${utcMinute(iso)} UTC`;
 
-const passwordHint = `At least ${passwordBounds.min} characters.`;
+const passwordHint = `At least ${passwordBounds.min} characters and not easy to guess.`;
 
 /** What the server said, or the page's own words when the request did not reach it. */
 function messageOf(err: unknown): string {

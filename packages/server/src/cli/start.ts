@@ -21,6 +21,7 @@ import { createSyncServer } from '../create-sync-server';
 import { openDatabase } from '../storage/database';
 import { serveStaticApp } from '../http/static-app';
 import { ensureUsers } from '../users';
+import { guessablePassword, passwordContext } from '../auth/password-strength';
 import { queueApiOptionsFromEnv } from '../dialects/queue-api/queue-api-options';
 import type { QueueApiOptions } from '../dialects/queue-api/queue-api-options';
 import type { HubOptions } from '../hub/hub-sync';
@@ -121,6 +122,12 @@ const hub = hubFromEnv();
  * before the database opens. Created at start when nobody signs in with that email; an existing
  * person is left as they are (their password is not reset).
  */
+/** The first administrator's password, refused as the People page refuses one too easy to guess. */
+function guessable(password: string, email: string | null, tenant: string): string[] {
+  const problem = guessablePassword(password, passwordContext(email, tenant));
+  return problem === null ? [] : [`OUTPOST_ADMIN_PASSWORD: ${problem}`];
+}
+
 function firstAdminFromEnv(): { email: string; password: string; tenant: string } | undefined {
   const names = ['OUTPOST_ADMIN_EMAIL', 'OUTPOST_ADMIN_PASSWORD', 'OUTPOST_ADMIN_TENANT'] as const;
   const given = names.filter((n) => (env[n] ?? '') !== '');
@@ -139,7 +146,7 @@ function firstAdminFromEnv(): { email: string; password: string; tenant: string 
   const wrong = [
     ...(email.success ? [] : [`OUTPOST_ADMIN_EMAIL: ${email.error.issues[0]?.message ?? 'not valid'}`]),
     ...(password.success
-      ? []
+      ? guessable(password.data, email.success ? email.data : null, tenant)
       : [`OUTPOST_ADMIN_PASSWORD: ${password.error.issues[0]?.message ?? 'not valid'}`]),
     ...(/^[A-Za-z0-9_.-]{1,128}$/.test(tenant)
       ? []

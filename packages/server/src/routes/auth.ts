@@ -10,6 +10,7 @@ import {
 import type { EndSessionsResponse, LoginResponse, RefreshResponse } from '@outpost/core';
 import { caller, isAdministrator } from '../http/caller';
 import { dummyPasswordHash, hashPassword, verifyPassword } from '../auth/passwords';
+import { passwordContext, refuseGuessable } from '../auth/password-strength';
 import type { Sessions } from '../auth/sessions';
 import { parseInWords, parseOrThrow } from '../http/errors';
 import type { RefusalAudit } from '../http/refusal-audit';
@@ -228,6 +229,8 @@ export async function authRoutes(
         // 403, not 401: the token is good, and a 401 would have the device ask to sign in again.
         throw outpostError('FORBIDDEN', 'the current password is wrong');
       }
+      // Once the current password is proved: a wrong one is what the person has to mend first.
+      refuseGuessable(newPassword, passwordContext(held.email, auth.tenant), 'newPassword');
       const passwordHash = await hashPassword(newPassword);
       const chosen = await store.people.choosePassword(
         auth.tenant,

@@ -8,6 +8,7 @@ import {
 } from '@outpost/core';
 import type { PeopleResponse, Person, PersonResponse, Schema } from '@outpost/core';
 import { hashPassword } from '../auth/passwords';
+import { passwordContext, refuseGuessable } from '../auth/password-strength';
 import { administrator } from '../http/caller';
 import { parseInWords } from '../http/errors';
 import type { PersonChangeRefusal, PersonRow } from '../storage/people';
@@ -79,6 +80,7 @@ export async function peopleRoutes(app: FastifyInstance): Promise<void> {
     const auth = administrator(request, adminRoles, refusal);
     const { email, password, roles } = parseInWords(newPersonRequestSchema, request.body);
     checkRoles(auth.tenant, roles);
+    refuseGuessable(password, passwordContext(email, auth.tenant), 'password');
     const passwordHash = await hashPassword(password);
     const at = now().toISOString();
     const person = await store.people.create(
@@ -111,6 +113,11 @@ export async function peopleRoutes(app: FastifyInstance): Promise<void> {
     if (change.roles !== undefined) checkRoles(auth.tenant, change.roles);
     // Another clinic's person, or an id that names nobody: no one here, never looked up elsewhere.
     if (!isPersonId(id)) throw outpostError('NOT_FOUND', 'no such person');
+    if (change.password !== undefined) {
+      // Their email is context a guesser would try: read it (none for an id of nobody here).
+      const email = (await store.people.credentials(auth.tenant, id))?.email ?? null;
+      refuseGuessable(change.password, passwordContext(email, auth.tenant), 'password');
+    }
     const passwordHash = change.password === undefined ? undefined : await hashPassword(change.password);
     const at = now().toISOString();
     const outcome = await store.people.change(

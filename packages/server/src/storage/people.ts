@@ -218,15 +218,19 @@ export class PeopleStore {
    * hash (a disabled person's token is refused before it gets here); null when `tenant` has no such
    * person (someone of an identity provider).
    */
-  async credentials(tenant: string, id: string): Promise<{ roles: string[]; passwordHash: string } | null> {
+  async credentials(
+    tenant: string,
+    id: string,
+  ): Promise<{ email: string; roles: string[]; passwordHash: string } | null> {
     const row = await this.db
       .selectFrom('users')
-      .select(['roles', 'password_hash'])
+      .select(['email', 'roles', 'password_hash'])
       .where('tenant', '=', tenant)
       .where('id', '=', id)
       .executeTakeFirst();
     return row
       ? {
+          email: row.email,
           roles: JSON.parse(row.roles) as string[],
           passwordHash: row.password_hash,
         }
