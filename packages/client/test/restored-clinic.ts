@@ -18,6 +18,8 @@ import { TestNetwork, password } from './client-fixture';
 
 export const secret = 'restored-server-test-secret-restored';
 export const nurse = 'nurse@clinic-a.test';
+/** The clinic's administrator, who settles conflicts (a clinician's role may not: fieldClinic). */
+export const administrator = 'admin@clinic-a.test';
 
 /** The clinic's server on `file`, as `npm start` runs it, on `port` (0: any free one). */
 async function serve(
@@ -33,16 +35,17 @@ async function serve(
   });
   await ensureUsers(app.outpost.store, [
     { email: nurse, tenant: 'clinic-a', roles: ['clinician'], password },
+    { email: administrator, tenant: 'clinic-a', roles: ['admin'], password },
   ]);
   const url = await app.listen({ port, host: '127.0.0.1' });
   return { app, url };
 }
 
-async function signIn(url: string): Promise<string> {
+async function signIn(url: string, email = nurse): Promise<string> {
   const res = await fetch(`${url}/v1/auth/login`, {
     method: 'POST',
     headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ email: nurse, password }),
+    body: JSON.stringify({ email, password }),
   });
   return ((await res.json()) as { token: string }).token;
 }
@@ -225,6 +228,16 @@ export async function restoredClinic(cleanups: Cleanups, options: ClinicOptions 
       const res = await request().catch(request);
       if (!res.ok) return null;
       return new Uint8Array(await res.arrayBuffer());
+    },
+    /** The administrator settles a conflict on the office's computer; answers the server's status. */
+    async settle(id: string, strategy: 'client-wins' | 'server-wins'): Promise<number> {
+      const admin = await signIn(server.url, administrator);
+      const res = await fetch(`${server.url}/v1/conflicts/${id}/resolve`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${admin}`, 'content-type': 'application/json' },
+        body: JSON.stringify({ strategy }),
+      });
+      return res.status;
     },
     /** The conflicts the clinic has to review. */
     async openConflicts(): Promise<Array<{ recordId: string; fields?: string[] }>> {

@@ -8,7 +8,7 @@ import {
   writtenAfterBackup,
 } from '@outpost/core';
 import type { Change, RandomBytes, RecordData, RestoreMark, Schema } from '@outpost/core';
-import { heldServerCopy, keyOf } from '../local-state';
+import { heldServerCopy, keyOf, viewOf } from '../local-state';
 import type { LocalState } from '../local-state';
 import type { LocalConflict, LocalRecord, OutboxEntry, ServerState, WriteBatch } from '../stores/local-store';
 import { newEntry } from '../outbox/new-entry';
@@ -252,6 +252,89 @@ export function foldIntoUpdate(
   return { ops: seqs, put, gave };
 }
 
+/** What raiseAgain writes, in the write after the re-read has ended, and how many ops it queues. */
+export interface RaisedAgain {
+  batch: Required<Pick<WriteBatch, 'putOps' | 'deleteOps' | 'putRecords' | 'deleteConflicts'>>;
+  count: number;
+}
+
+/**
+ * The conflicts this device holds open that the restored server does not have (`lost`: its
+ * archive holds none of these ids, open or settled): the lost database raised them after the
+ * backup, and a person waiting on one could never settle it (the server answers "not found"), so
+ * the side this device sent, a clinician's typed value, could no longer be chosen. Each goes:
+ *
+ * - The change this device sent, which it keeps in conflict beside it, goes again as a new op (the
+ *   restored journal never saw the old opId), at the old op's HLC, and replaces the old op. It
+ *   carries a base version of 0, sent as it is: the change was made on a state of the lost
+ *   database whose version the restored server may hand out again, and a person had not yet
+ *   weighed it against the server's side, so every field the server holds otherwise is in dispute
+ *   and the collection's rule raises the conflict afresh (a person's rule keeps it open). Not by
+ *   its HLC alone: the server's side may have come back with the same or an earlier HLC (a give-back
+ *   carries the time of the device's own state), and the change would then be applied over it with
+ *   no one asked. A base of 0 also keeps it from folding into an op given back before it
+ *   (coalesce.ts folds updates on the same base only): a give-back over a base of 0 sends none,
+ *   and foldIntoUpdate, which sends one, leaves alone a record with a change in conflict.
+ * - It is queued after the record's give-back, which the re-read queued first: the server has the
+ *   other side again before this side meets it. An update or delete of a record the server no longer
+ *   has meets the server's refusal, or its deletion, as any change does; a create conflicts with the
+ *   record given back under its id.
+ * - The conflict goes from the device: the new one comes in the push's answer.
+ *
+ * A conflict whose change this device does not hold (raised by another device, whose give-back it
+ * is) only goes; so does one on a server-numbered record whose number cannot be trusted (the server
+ * did not say the backup's numbers: its records are re-read as before). One on a record renamed by
+ * renumberLost goes under the temp id, after the record's create.
+ */
+export function raiseAgain(
+  schema: Schema,
+  state: LocalState,
+  now: number,
+  mark: RestoreMark,
+  lost: readonly LocalConflict[],
+): RaisedAgain {
+  const batch: RaisedAgain['batch'] = { putOps: [], deleteOps: [], putRecords: [], deleteConflicts: [] };
+  // The ops queued here by record: a record with two conflicts shows both.
+  const queued = new Map<string, OutboxEntry[]>();
+  for (const conflict of lost) {
+    batch.deleteConflicts.push(conflict.id);
+    const { collection, recordId: id } = conflict;
+    const sent = state
+      .opsFor(collection, id)
+      .find((o) => o.opId === conflict.opId && o.status === 'conflict');
+    if (sent === undefined) continue;
+    batch.deleteOps.push(sent.seq);
+    if (parseTempId(id) === null && !recoverableRecord(schema, mark, collection, id)) continue;
+    const entry = newEntry(state, now, {
+      collection,
+      type: sent.type,
+      id,
+      ...(sent.data !== undefined ? { data: { ...sent.data } } : {}),
+      baseVersion: 0,
+      hlc: sent.hlc,
+      ...(sent.strategy !== undefined ? { strategy: sent.strategy } : {}),
+    });
+    const op = sent.type === 'create' ? entry : { ...entry, baseVersion: 0 };
+    batch.putOps.push(op);
+    const key = keyOf(collection, id);
+    const ops = [...(queued.get(key) ?? []), op];
+    queued.set(key, ops);
+  }
+  // Each record shows its change waiting again, over what the device held of the server's.
+  for (const ops of queued.values()) {
+    const { collection, id } = ops[0] as OutboxEntry;
+    const local = state.record(collection, id);
+    if (local === undefined) continue;
+    const pending = state.pendingFor(collection, id);
+    const copy = heldServerCopy(local);
+    const server = copy !== undefined ? copy : pending.length === 0 ? local : undefined;
+    if (server === undefined) continue;
+    const view = viewOf(collection, id, server, [...pending, ...ops]);
+    if (view) batch.putRecords.push(view);
+  }
+  return { batch, count: batch.putOps.length };
+}
+
 /** What renumberLost writes, in the write that starts the re-read, and how many records it gives back. */
 export interface Renumbered {
   batch: Required<Pick<WriteBatch, 'putRecords' | 'deleteRecords' | 'putOps' | 'deleteOps' | 'putConflicts'>>;
@@ -280,6 +363,8 @@ export interface Renumbered {
  * - The ops on an old number go, confirmed or not: the lost database acknowledged the ones it had,
  *   and the create carries every change shown; under the old number, the restored server would
  *   apply them to its other record, and a delete kept for giving deletions back would delete it.
+ *   But for the change of a conflict held open, never sent again: it moves to the temp id with its
+ *   conflict, and raiseAgain sends it anew once the re-read has ended.
  * - A record deleted on this device goes with its delete: the restored server never had it.
  *
  * Nothing when the server did not say the backup's numbers: those collections are re-read as before.
@@ -312,13 +397,21 @@ export function renumberLost(
   const refs = (collection: string, data: RecordData): RecordData =>
     renameRefs(schema, collection, data, (target, value) => renamed.get(keyOf(target, value))) ?? data;
 
+  // The change of a conflict this device holds open is never sent again under its number: it moves
+  // with its record and conflict, for the end of the re-read to raise it again (raiseAgain).
+  const inOpenConflict = new Set(state.waitingConflicts().map((c) => c.opId));
   const goneOps = new Set<number>();
   for (const op of state.outbox.values()) {
-    if (lost(op.collection, op.id)) goneOps.add(op.seq);
+    if (!lost(op.collection, op.id)) continue;
+    const tempId = renamed.get(keyOf(op.collection, op.id));
+    if (tempId !== undefined && op.status === 'conflict' && inOpenConflict.has(op.opId)) {
+      const data = op.data !== undefined ? refs(op.collection, op.data) : undefined;
+      batch.putOps.push({ ...op, id: tempId, ...(data !== undefined ? { data } : {}) });
+    } else goneOps.add(op.seq);
   }
   batch.deleteOps.push(...goneOps);
   for (const op of state.outbox.values()) {
-    if (goneOps.has(op.seq) || op.status === 'done' || op.data === undefined) continue;
+    if (lost(op.collection, op.id) || op.status === 'done' || op.data === undefined) continue;
     const data = refs(op.collection, op.data);
     if (data !== op.data) batch.putOps.push({ ...op, data });
   }

@@ -36,6 +36,7 @@ import {
   deleteAgain,
   foldIntoCreate,
   foldIntoUpdate,
+  raiseAgain,
   recoverable,
   recoverableRecord,
   renumberLost,
@@ -182,6 +183,14 @@ const seenPrefix = 'pull.resync.seen.';
  * between the two writes, the next sync's pull or uploads mark them.
  */
 const filesAgainKey = 'files.sendAgainAfterRestore';
+/**
+ * Set, to the restore's mark, by the write that ends the re-read of a server restored from a
+ * backup while the device shows conflicts waiting for a person, and taken off by the write that
+ * raises again those the restored server does not have (raiseLostConflicts). Finding them takes
+ * reads, which cannot share the re-read's last write; the mark keeps the work for the next sync's
+ * pull should they fail.
+ */
+const conflictsAgainKey = 'conflicts.raiseAgainAfterRestore';
 interface Resync {
   /** How many writes noted records so far: the next one's key. */
   writes: number;
@@ -1416,7 +1425,7 @@ export class SyncEngine {
       if (!page.hasMore && !this.changedSincePageAsked) break;
     }
     const endingRestored = this.readingRestored();
-    const resent = await this.finishResync();
+    const resent = (await this.finishResync()) + (await this.raiseLostConflicts());
     // Before the push of what the records give back and the uploads: the files of those records
     // wait for their creates to go, as any file does.
     noteRestored(result, resent, await this.sendFilesAgain());
@@ -1616,17 +1625,7 @@ export class SyncEngine {
     if (waiting.size === 0) return;
     let settled: LocalConflict[];
     try {
-      const open = new Set((await this.readConflicts({ status: 'open' })).map((c) => c.id));
-      const records = new Map<string, { collection: string; recordId: string }>();
-      for (const c of waiting.values()) {
-        if (!open.has(c.id)) records.set(keyOf(c.collection, c.recordId), c);
-      }
-      settled = [];
-      for (const { collection, recordId } of records.values()) {
-        for (const c of await this.readConflicts({ collection, recordId })) {
-          if (waiting.has(c.id) && c.resolvedAt !== null) settled.push(fromArchive(c));
-        }
-      }
+      settled = (await this.onServer(waiting)).settled;
     } catch {
       return;
     }
@@ -1635,6 +1634,67 @@ export class SyncEngine {
       // One settled on this device while the reads were out keeps what it now says.
       const putConflicts = settled.filter((c) => db.state.conflicts.get(c.id) === waiting.get(c.id));
       return { batch: { putConflicts }, result: undefined };
+    });
+  }
+
+  /**
+   * What the server's archive says of the conflicts this device shows waiting: one read of the open
+   * conflicts, and one per record whose conflict is no longer among them. `settled`: those it holds
+   * settled, as it holds them; `missing`: those it does not hold at all (the archive keeps every
+   * conflict, whatever its outcome, so only a server restored from a backup taken before the
+   * conflict lacks one).
+   */
+  private async onServer(
+    waiting: ReadonlyMap<string, LocalConflict>,
+  ): Promise<{ settled: LocalConflict[]; missing: LocalConflict[] }> {
+    const held = new Set((await this.readConflicts({ status: 'open' })).map((c) => c.id));
+    const records = new Map<string, { collection: string; recordId: string }>();
+    for (const c of waiting.values()) {
+      if (!held.has(c.id)) records.set(keyOf(c.collection, c.recordId), c);
+    }
+    const settled: LocalConflict[] = [];
+    for (const { collection, recordId } of records.values()) {
+      for (const c of await this.readConflicts({ collection, recordId })) {
+        held.add(c.id);
+        if (waiting.has(c.id) && c.resolvedAt !== null) settled.push(fromArchive(c));
+      }
+    }
+    return { settled, missing: [...waiting.values()].filter((c) => !held.has(c.id)) };
+  }
+
+  /**
+   * After the re-read of a server restored from a backup (`conflictsAgainKey`): the conflicts this
+   * device shows waiting that the restored server does not hold, open or settled, are raised there
+   * again (restore-recovery.ts, raiseAgain), in one write that also takes the mark off and keeps
+   * what the server says of those it settled. Asked of the server, not judged by the conflict's
+   * time against the backup's: a device's time of a conflict is its own clock's, and a restore
+   * marked without the backup's time has none to weigh it against. Throws when a read fails: the
+   * mark stays, and the next sync's pull asks again. Resolves to how many ops it queued.
+   */
+  private async raiseLostConflicts(): Promise<number> {
+    const { db } = this.o;
+    const mark = db.state.meta[conflictsAgainKey] as RestoreMark | undefined;
+    if (mark === undefined || db.state.meta[resyncKey] !== undefined) return 0;
+    this.checkOpen();
+    const waiting = new Map(db.state.waitingConflicts().map((c) => [c.id, c]));
+    const { settled, missing } =
+      waiting.size > 0 ? await this.onServer(waiting) : { settled: [], missing: [] };
+    return this.write(() => {
+      const state = db.state;
+      // One settled on this device while the reads were out keeps what it now says.
+      const unchanged = (c: LocalConflict) => state.conflicts.get(c.id) === waiting.get(c.id);
+      const raised = raiseAgain(this.o.schema, state, this.o.timers.now(), mark, missing.filter(unchanged));
+      return {
+        batch: {
+          ...raised.batch,
+          putConflicts: settled.filter(unchanged),
+          meta: {
+            [conflictsAgainKey]: undefined,
+            ...(raised.count > 0 ? { 'outbox.lastSeq': state.seqHighWater } : {}),
+          },
+        },
+        result: raised.count,
+      };
     });
   }
 
@@ -1881,6 +1941,10 @@ export class SyncEngine {
             [readAgainKey]: undefined,
             // The files the server lost go back too, should this device hold them.
             ...(resync.restored !== undefined && this.o.files ? { [filesAgainKey]: true } : {}),
+            // And the conflicts waiting for a person that it lost (raiseLostConflicts).
+            ...(resync.restored !== undefined && state.waitingConflicts().length > 0
+              ? { [conflictsAgainKey]: resync.restored }
+              : {}),
             ...(putOps.length > 0 ? { 'outbox.lastSeq': state.seqHighWater } : {}),
           },
         },
