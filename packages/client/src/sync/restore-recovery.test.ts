@@ -3,11 +3,13 @@ import { isTempId } from '@outpost/core';
 import type { Change } from '@outpost/core';
 import { fieldClinic, vetPractice } from '@outpost/examples';
 import { LocalState } from '../local-state';
-import type { LocalRecord, OutboxEntry } from '../stores/local-store';
+import type { LocalConflict, LocalRecord, OutboxEntry } from '../stores/local-store';
+import { coalesceOutbox } from '../outbox/coalesce';
 import {
   createAgain,
   deleteAgain,
   foldIntoUpdate,
+  raiseAgain,
   recoverable,
   recoverableRecord,
   renumberLost,
@@ -287,6 +289,147 @@ describe('what a device gives back to a restored server', () => {
   });
 });
 
+describe('a conflict waiting for a person that the restored server does not have (raiseAgain)', () => {
+  // The nurse changed Amina's phone after the backup; the office had changed it too, and the lost
+  // database kept the office's and raised a conflict for a person. The tablet shows the office's
+  // phone, and holds its own change in conflict.
+  const nurseHlc = '2026-06-02T12:00:00.000Z-0000-tablet';
+  const inConflict = (fields: Partial<OutboxEntry> = {}): OutboxEntry => ({
+    seq: 7,
+    opId: 'op-7',
+    collection: 'patients',
+    type: 'update',
+    id: 'p1',
+    hlc: nurseHlc,
+    data: { phone: '+265 99 000 1111' },
+    baseVersion: 3,
+    status: 'conflict',
+    sent: true,
+    attempts: 0,
+    createdAt: '2026-06-02T12:00:00.000Z',
+    ...fields,
+  });
+  const conflict = (fields: Partial<LocalConflict> = {}): LocalConflict => ({
+    id: 'c1',
+    opId: 'op-7',
+    opType: 'update',
+    collection: 'patients',
+    recordId: 'p1',
+    summary: { kind: 'version', fields: ['phone'], strategy: 'merge', outcome: 'open' },
+    detectedAt: '2026-06-02T12:00:01.000Z',
+    ...fields,
+  });
+  const officeSide = held({ data: { name: 'Amina', phone: '+265 1 555' }, version: 4 });
+  // What the re-read queued first: the office's phone given back, on the restored version 1.
+  const givenBack: OutboxEntry = {
+    seq: 8,
+    opId: 'op-8',
+    collection: 'patients',
+    type: 'update',
+    id: 'p1',
+    data: { phone: '+265 1 555' },
+    hlc: officeSide.hlc,
+    status: 'pending',
+    attempts: 0,
+    createdAt: new Date(now).toISOString(),
+  };
+  const restoredState = (outbox: OutboxEntry[], records: LocalRecord[], conflicts: LocalConflict[]) =>
+    new LocalState({ records, outbox, conflicts, meta: { 'outbox.lastSeq': 8 } });
+  const shownOverRestored = {
+    ...officeSide,
+    version: 1,
+    server: {
+      data: { name: 'Amina' },
+      deleted: false,
+      version: 1,
+      hlc: officeSide.hlc,
+      updatedAt: '2026-05-30T10:00:00.000Z',
+    },
+  };
+
+  it('sends the device’s side again as a new op after the give-back, at its HLC and on base 0, and retires the old conflict', () => {
+    const s = restoredState([inConflict(), givenBack], [shownOverRestored], [conflict()]);
+    const { batch, count } = raiseAgain(fieldClinic, s, now, mark, [conflict()]);
+    expect(count).toBe(1);
+    expect(batch.putOps).toEqual([
+      expect.objectContaining({
+        seq: 9,
+        type: 'update',
+        id: 'p1',
+        data: { phone: '+265 99 000 1111' },
+        // Every field the server holds otherwise is in dispute: the conflict is raised afresh.
+        baseVersion: 0,
+        hlc: nurseHlc,
+        status: 'pending',
+        attempts: 0,
+      }),
+    ]);
+    expect(batch.putOps[0]?.opId).not.toBe('op-7');
+    expect(batch.putOps[0]?.sent).toBeUndefined();
+    // The old op and conflict go: the new conflict comes with the push's answer.
+    expect(batch.deleteOps).toEqual([7]);
+    expect(batch.deleteConflicts).toEqual(['c1']);
+    // The record shows the nurse's phone waiting, over the restored state and the give-back.
+    expect(batch.putRecords).toEqual([
+      expect.objectContaining({ id: 'p1', version: 1, data: { name: 'Amina', phone: '+265 99 000 1111' } }),
+    ]);
+    // Never folded into the give-back before it, which goes on a base of 0 as none.
+    const { put, remove } = coalesceOutbox([givenBack, ...batch.putOps]);
+    expect(put).toEqual([]);
+    expect(remove).toEqual([]);
+  });
+
+  it('sends a delete on base 0 and a create as a create, and shows a record with nothing waiting as held', () => {
+    const del = inConflict({ type: 'delete', data: undefined });
+    const deleted = raiseAgain(fieldClinic, restoredState([del], [officeSide], [conflict()]), now, mark, [
+      conflict({ opType: 'delete' }),
+    ]);
+    expect(deleted.batch.putOps).toEqual([
+      expect.objectContaining({ type: 'delete', baseVersion: 0, hlc: nurseHlc }),
+    ]);
+    expect(deleted.batch.putOps[0]?.data).toBeUndefined();
+    expect(deleted.batch.putRecords).toEqual([
+      expect.objectContaining({ id: 'p1', deleted: true, version: 4 }),
+    ]);
+
+    const create = inConflict({ type: 'create', data: { name: 'Amina K.' }, baseVersion: undefined });
+    const created = raiseAgain(fieldClinic, restoredState([create], [officeSide], [conflict()]), now, mark, [
+      conflict({ opType: 'create' }),
+    ]);
+    expect(created.batch.putOps).toEqual([
+      expect.objectContaining({ type: 'create', data: { name: 'Amina K.' }, hlc: nurseHlc }),
+    ]);
+    expect(created.batch.putOps[0]?.baseVersion).toBeUndefined();
+  });
+
+  it('only retires a conflict whose change it does not hold, and one on a number it cannot trust', () => {
+    // Raised by another device (an administrator's copy of the archive): that device gives it back.
+    const elsewhere = conflict({ opId: 'op-of-another-tablet' });
+    const s = restoredState([inConflict()], [officeSide], [elsewhere]);
+    expect(raiseAgain(fieldClinic, s, now, mark, [elsewhere])).toEqual({
+      batch: { putOps: [], deleteOps: [], putRecords: [], deleteConflicts: ['c1'] },
+      count: 0,
+    });
+    // A server-numbered appointment, the backup's numbers not known: re-read as before.
+    const appointment = { collection: 'appointments', id: '7' };
+    const numbered = restoredState(
+      [inConflict({ ...appointment, data: { title: 'Vaccines' } })],
+      [held({ ...appointment, data: { title: 'Check-up' } })],
+      [],
+    );
+    const retired = raiseAgain(vetPractice, numbered, now, mark, [
+      conflict({ collection: 'appointments', recordId: '7' }),
+    ]);
+    expect(retired.batch).toMatchObject({ putOps: [], deleteOps: [7], deleteConflicts: ['c1'] });
+    // Known to be the backup's number: the same record, raised again.
+    const numbers = { ...mark, lastIds: { appointments: '9' } };
+    const again = raiseAgain(vetPractice, numbered, now, numbers, [
+      conflict({ collection: 'appointments', recordId: '7' }),
+    ]);
+    expect(again.batch.putOps).toEqual([expect.objectContaining({ id: '7', data: { title: 'Vaccines' } })]);
+  });
+});
+
 describe('server-numbered records a restored server no longer has (decision 0051)', () => {
   // The backup had issued users up to 1, pets up to 1 and appointments up to 1, and no SOAP note.
   const numbers = { ...mark, lastIds: { users: '1', pets: '1', appointments: '1' } };
@@ -418,6 +561,34 @@ describe('server-numbered records a restored server no longer has (decision 0051
     expect(batch.putConflicts).toEqual([expect.objectContaining({ id: 'c1', recordId: appointment })]);
     // A screen holding the old temp id of a renamed record finds it; one of the deleted record, none.
     expect(tempIds).toEqual({ [tempAppointment]: appointment, [tempPet]: '1' });
+  });
+
+  it('moves the change of a conflict held open with its record, for the end of the re-read to raise again', () => {
+    const s = vetState();
+    const inConflict = op(10, {
+      id: '2',
+      opId: 'op-3',
+      status: 'conflict',
+      sent: true,
+      data: { petId: '2' },
+    });
+    const withConflictOp = new LocalState({
+      records: [...s.records.values()],
+      outbox: [...s.outbox.values(), inConflict],
+      conflicts: [...s.conflicts.values()],
+      meta: { 'outbox.lastSeq': 10 },
+    });
+    const { batch } = renumberLost(vetPractice, withConflictOp, now, numbers, mappings);
+    const appointment = batch.putConflicts[0]?.recordId as string;
+    expect(isTempId(appointment)).toBe(true);
+    expect(batch.deleteOps).not.toContain(10);
+    // Under the temp id, its reference renamed too, still in conflict: never sent again as it is.
+    const pet = batch.putOps.find((o) => o.type === 'create' && o.collection === 'pets')?.id;
+    expect(batch.putOps.find((o) => o.seq === 10)).toMatchObject({
+      id: appointment,
+      status: 'conflict',
+      data: { petId: pet },
+    });
   });
 
   it('leaves everything as it is when the server did not say the backup’s numbers', () => {
