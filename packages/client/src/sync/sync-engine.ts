@@ -85,9 +85,11 @@ export interface SyncResult {
    * 0050), once the re-read the restore started ended (in this sync, or in one a stop cut short
    * after it): `resent` changes this device held that the restored server had lost (records
    * created or edited, deletions; server-id records numbered after the backup, as new records
-   * under new numbers: decision 0051) went back to it as new ops; `files`, set when any did, files
-   * this device holds whole and believed the server held go to it again (each declared again: the
-   * server's answer says which chunks it lacks, none for a file the backup kept).
+   * under new numbers: decision 0051; the device's side of a conflict waiting for a person that
+   * the restored server lacks, to be raised there again) went back to it as new ops; `files`, set
+   * when any did, files this device holds whole and believed the server held go to it again (each
+   * declared again: the server's answer says which chunks it lacks, none for a file the backup
+   * kept).
    * `files.uploaded` counts those that reached the server in this sync.
    */
   restored?: { resent: number; files?: number };
