@@ -20,15 +20,23 @@ export const pushOpSchema = z.object({
   hlc: hlcSchema.optional(),
   strategy: z.enum(conflictStrategies).optional(),
   /**
-   * On a create under a temp id in a collection the server numbers: the number the database a
-   * restore replaced had given this record after the backup (an addition to PROTOCOL.md, decision
-   * 0051). The first device to give it back creates it under a new number; the others' creates of
-   * it are settled against that record, so it comes back once.
+   * On a create or delete under a temp id in a collection the server numbers: the number the
+   * database a restore replaced had given this record after the backup (an addition to
+   * PROTOCOL.md, decision 0051). The first device to give it back creates it under a new
+   * number (a delete, as a tombstone); the others' ops of it are settled against that record, so
+   * it comes back once, and a deletion stands against a colleague's create of it.
    */
   restoredFrom: z
     .string()
     .regex(/^[1-9][0-9]{0,14}$/)
     .optional(),
+  /**
+   * On a delete of a record whose id devices make: a deletion given back to a server restored from
+   * a backup, of a record the restored server may never have had (an addition to PROTOCOL.md,
+   * decision 0050). Such a server keeps it as a tombstone where it has no record, so that a
+   * colleague's later create of it meets the deletion; any other server reads it as a plain delete.
+   */
+  givenBack: z.literal(true).optional(),
 });
 export type PushOp = z.infer<typeof pushOpSchema>;
 

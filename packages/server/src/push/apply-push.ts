@@ -397,7 +397,7 @@ class PushRun {
       if (!def) continue;
       const id = isTempId(op.id) ? this.tempIds.get(op.id) : op.id;
       if (id !== undefined) keys.push({ collection: op.collection, id });
-      else if (op.type === 'create')
+      else if (this.numbersNew(op))
         newIdsNeeded.set(op.collection, (newIdsNeeded.get(op.collection) ?? 0) + 1);
       for (const [field, target] of Object.entries(def.references)) {
         const value = op.data?.[field];
@@ -444,13 +444,14 @@ class PushRun {
   }
 
   /**
-   * The number the database a restore replaced gave the record this op creates again, when the op
-   * says so (`restoredFrom`) and it is one that database gave after the backup; null otherwise,
-   * and the op is a create like any other.
+   * The number the database a restore replaced gave the record this op creates or deletes again,
+   * when the op says so (`restoredFrom`) and it is one that database gave after the backup; null
+   * otherwise, and the op is one like any other (a delete naming a temp id no create made is
+   * refused, as before).
    */
   private lostNumberOf(op: PushOp): string | null {
     const { restore } = this.ctx;
-    if (restore === undefined || op.type !== 'create' || op.restoredFrom === undefined || !isTempId(op.id))
+    if (restore === undefined || op.type === 'update' || op.restoredFrom === undefined || !isTempId(op.id))
       return null;
     if (this.schema.collection(op.collection)?.idStrategy !== 'server') return null;
     const last = Object.hasOwn(restore.lastIds, op.collection) ? restore.lastIds[op.collection] : undefined;
@@ -477,6 +478,31 @@ class PushRun {
       this.tempIds.set(op.id, id);
       this.newMappings.push({ collection, tempId: op.id, id });
     }
+  }
+
+  /**
+   * Whether this op's temp id, unknown so far, takes a new number: a create, and a deletion given
+   * back for a lost number no device gave back before it, which the restored server keeps as a
+   * tombstone under a number of its own (decision 0051, "Deletions").
+   */
+  private numbersNew(op: PushOp): boolean {
+    return op.type === 'create' || (op.type === 'delete' && this.lostNumberOf(op) !== null);
+  }
+
+  /**
+   * Whether a delete of a record this server does not have is a deletion given back to a restored
+   * server (decisions 0050 and 0051), to keep as a tombstone: the record was created after the
+   * backup and deleted since, and a colleague's tablet may still hold it and give it back; the
+   * tombstone makes that create one over a deletion, settled by the collection's rule, where it
+   * would otherwise make the record again. Only on a restored database, for a delete of a lost
+   * number (`restoredFrom`, under the number just reserved for it) or of a device-made id
+   * (`givenBack`). Never for a server number without `restoredFrom`: the restored server hands its
+   * numbers out again, and a tombstone there would stand in the way of a record it numbers next.
+   */
+  private keepsDeletion(op: PushOp, def: CollectionDefinition): boolean {
+    if (this.ctx.restore === undefined || op.type !== 'delete') return false;
+    if (def.idStrategy === 'server') return this.lostNumberOf(op) !== null;
+    return op.givenBack === true;
   }
 
   private async record(collection: string, id: string): Promise<StoredRecord | null> {
@@ -515,7 +541,7 @@ class PushRun {
       return result;
     } catch (err) {
       if (!(err instanceof OpRejected)) throw err;
-      if (op.type === 'create' && isTempId(op.id)) {
+      if (this.numbersNew(op) && isTempId(op.id)) {
         // The temp id never became a record: later ops naming it fail as DEPENDENCY_FAILED.
         this.failedTempIds.add(op.id);
         const at = this.newMappings.findIndex((m) => m.tempId === op.id);
@@ -531,7 +557,7 @@ class PushRun {
   private async applyValid(op: PushOp, def: CollectionDefinition): Promise<PushResult> {
     const tempId = isTempId(op.id) ? op.id : undefined;
     let id: string;
-    if (tempId !== undefined && op.type === 'create' && !this.tempIds.has(tempId)) {
+    if (tempId !== undefined && this.numbersNew(op) && !this.tempIds.has(tempId)) {
       id = String(this.reservedIds.get(op.collection)?.pop());
       this.tempIds.set(tempId, id);
       this.newMappings.push({ collection: op.collection, tempId, id });
@@ -584,6 +610,12 @@ class PushRun {
     }
 
     if (current === null) {
+      if (this.keepsDeletion(op, def)) {
+        // A tombstone at version 1, stamped with the deletion's HLC: pull sends it as deleted, and
+        // a later create of the record is weighed against it (detectConflict's `delete-update`).
+        this.stage(op.collection, id, applyEffect(null, { kind: 'delete' }, 1, hlc));
+        return resultOf(op, id, tempId, { status: 'applied', version: 1 });
+      }
       if (op.type !== 'create') throw new OpRejected('NOT_FOUND', `${op.collection} ${id} does not exist`);
       const created = applyEffect(null, { kind: 'replace', data: clientData ?? {} }, 1, hlc);
       this.stage(op.collection, id, await this.finish(op, def, id, created, null, hlc));
