@@ -182,16 +182,20 @@ describe('the give-back by two tablets: findings of the randomized test', () => 
   // beside the real one, with nothing left to send that could map it. Fixed on this branch in
   // apply-push.ts, tested in packages/server/test/restored-from.test.ts.
 
-  // Finding 4 (seeds 6, 23): a deletion made after the backup is undone when a
-  // colleague's tablet still holding the record gives it back after the deleting tablet re-read.
-  // The deleting tablet gives its deletion back only when its own re-read brings the record alive
-  // (deleteAgain; renumberLost drops a deleted numbered record with its delete, and foldIntoCreate
-  // a deletion still waiting on a record the restored server lacks); the colleague's re-read then
-  // creates it again (createAgain, or under a new number), and nothing deletes it again. Which
-  // tablet syncs first after the restore decides whether the deletion stands.
-  it.fails(
-    'a visit deleted after the backup stays deleted whichever tablet syncs first after the restore',
-    async () => {
+  // Finding 4 (seeds 6, 23): a deletion made after the backup was undone when a colleague's tablet
+  // still holding the record gave it back after the deleting tablet re-read. The deleting tablet
+  // gave its deletion back only when its own re-read brought the record alive (deleteAgain); the
+  // colleague's re-read then created it again (createAgain, or under a new number), and nothing
+  // deleted it again. Fixed on this branch: the end of the re-read gives back the deletions it
+  // brought no trace of, which the restored server keeps as tombstones (deletionsGivenBack,
+  // apply-push.ts), and the colleague's create is weighed against the tombstone by the collection's
+  // rule. Both orders are tested; the colleague's tablet first was already right.
+  it.each([
+    ['the deleting tablet', true],
+    ['the colleague’s tablet', false],
+  ])(
+    'a visit deleted after the backup stays deleted when %s syncs first after the restore',
+    async (_first, deleterFirst) => {
       const p = await practice(cleanups, fieldClinic, 'clinic-a', 'nurse@clinic-a.test');
       const one = await p.tablet('clinic-tablet-1');
       const two = await p.tablet('clinic-tablet-2');
@@ -209,9 +213,19 @@ describe('the give-back by two tablets: findings of the randomized test', () => 
       await synced(one);
 
       await p.restore();
-      await synced(one, two, one, two);
+      const order = deleterFirst ? [one, two, one, two] : [two, one, two, one];
+      for (const t of order) {
+        const result = await t.sync();
+        expect(result.success, JSON.stringify(result.error)).toBe(true);
+        expect(result.pushed.rejected).toBe(0);
+      }
       expect((await p.onServer('encounters')).map((e) => e.id)).not.toContain(visit.id);
       expect(await two.collection('encounters').get(visit.id)).toBeNull();
+      expect(await one.collection('encounters').get(visit.id)).toBeNull();
+      // Settled by the encounters' rule (last write wins), nothing waits for a person.
+      expect([...one.conflicts.list({ status: 'open' }), ...two.conflicts.list({ status: 'open' })]).toEqual(
+        [],
+      );
     },
   );
 

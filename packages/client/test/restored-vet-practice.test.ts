@@ -320,4 +320,66 @@ describe('a vet practice whose server was restored from an older backup', () => 
     }
     expect(await p.openConflicts()).toEqual([]);
   });
+
+  // Decision 0051, "Deletions": the restored server never had an appointment numbered after the
+  // backup, so the tablet that deleted it gives its deletion back naming the lost number, kept as a
+  // tombstone under a new number; the colleague's tablet, still holding the appointment, gives it
+  // back naming the same number and meets the deletion, settled by the appointments' rule (last
+  // write wins: the deletion, made later, stands). Whichever tablet syncs first.
+  it.each([
+    ['the deleting tablet', true],
+    ['the colleague’s tablet', false],
+  ])(
+    'keeps deleted an appointment numbered after the backup, deleted on one tablet and held by another, when %s syncs first',
+    async (_first, deleterFirst) => {
+      const p = await practice(cleanups);
+      const one = p.tablet;
+      const two = await p.colleague('vet-tablet-2');
+      const owner = await one.collection('users').create({ name: 'Mr Banda' });
+      await one.collection('pets').create({ name: 'Rex', species: 'dog', ownerId: owner.id });
+      for (const t of [one, two]) expect((await t.sync()).success).toBe(true);
+      await p.backup();
+
+      // After the backup the second tablet books Rex's vaccines (appointment 1), booked on the
+      // wrong day; the first pulls it and deletes it, and the server acknowledges the deletion.
+      // The second tablet has not synced since.
+      await two
+        .collection('appointments')
+        .create({ date: '2026-06-03T10:00:00.000Z', petId: '1', title: 'Vaccines' });
+      for (const t of [two, one]) expect((await t.sync()).success).toBe(true);
+      await one.collection('appointments').delete('1');
+      expect((await one.sync()).success).toBe(true);
+
+      await p.restore();
+      // The front desk books Mimi on the restored server: appointment 1 again.
+      const cat = await p.frontDesk({
+        collection: 'pets',
+        type: 'create',
+        id: makeTempId('pets'),
+        data: { name: 'Mimi', species: 'cat', ownerId: '1' },
+      });
+      const mimiVisit = await p.frontDesk({
+        collection: 'appointments',
+        type: 'create',
+        id: makeTempId('appointments'),
+        data: { date: '2026-06-04T08:00:00.000Z', petId: cat, title: 'Spaying' },
+      });
+      expect(mimiVisit).toBe('1');
+      for (const t of deleterFirst ? [one, two, one, two] : [two, one, two, one]) {
+        const result = await t.sync();
+        expect(result.success, JSON.stringify(result.error)).toBe(true);
+        expect(result.pushed.rejected).toBe(0);
+      }
+
+      // Rex's vaccines stay deleted; Mimi's visit untouched, and shown so on both tablets.
+      const appointments = await p.onServer('appointments');
+      expect([...appointments].map(([id, a]) => [id, a.title])).toEqual([['1', 'Spaying']]);
+      for (const t of [one, two]) {
+        const shown = (await t.collection('appointments').find()).map((a) => [a.id, a.data.title]);
+        expect(shown).toEqual([['1', 'Spaying']]);
+        expect(t.queue.stats().pending).toBe(0);
+      }
+      expect(await p.openConflicts()).toEqual([]);
+    },
+  );
 });

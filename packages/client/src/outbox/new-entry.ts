@@ -14,8 +14,10 @@ export interface NewOp {
   baseVersion: number;
   hlc: string;
   strategy?: ConflictStrategy;
-  /** The number a restored server's lost database gave the record this create gives back. */
+  /** The number a restored server's lost database gave the record this create or delete gives back. */
   restoredFrom?: string;
+  /** A deletion given back to a restored server that may never have had the record. */
+  givenBack?: true;
 }
 
 /**

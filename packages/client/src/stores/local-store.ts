@@ -60,6 +60,12 @@ export interface OutboxEntry {
    * it back (decision 0051).
    */
   restoredFrom?: string;
+  /**
+   * On a delete that gives back a deletion to a restored server with no trace of the record (its
+   * lost database created it after the backup), sent as the op's `givenBack`: the server keeps it
+   * as a tombstone, which a colleague's give-back create of the record then meets (decision 0050).
+   */
+  givenBack?: true;
   status: OutboxStatus;
   attempts: number;
   /**

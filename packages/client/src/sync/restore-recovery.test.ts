@@ -8,6 +8,8 @@ import { coalesceOutbox } from '../outbox/coalesce';
 import {
   createAgain,
   deleteAgain,
+  deletionsGivenBack,
+  foldIntoCreate,
   foldIntoUpdate,
   raiseAgain,
   recoverable,
@@ -160,6 +162,87 @@ describe('what a device gives back to a restored server', () => {
     expect(deleteAgain(s, now, mark, later)?.baseVersion).toBe(2);
     expect(deleteAgain(state(), now, mark, change())).toBeNull();
     expect(deleteAgain(s, now, mark, change({ deleted: true, data: null }))).toBeNull();
+  });
+
+  describe('a deletion of a record the re-read brought no trace of', () => {
+    const deletion = (fields: Partial<OutboxEntry> = {}): OutboxEntry => ({
+      seq: 7,
+      opId: 'op-7',
+      collection: 'patients',
+      type: 'delete',
+      id: 'p1',
+      baseVersion: 2,
+      hlc: '2026-06-02T11:00:00.000Z-0000-tablet',
+      status: 'done',
+      attempts: 1,
+      createdAt: '2026-06-02T11:00:00.000Z',
+      completedAt: '2026-06-02T11:00:02.000Z',
+      ...fields,
+    });
+    const nothingRead = () => false;
+
+    it('gives back an acknowledged deletion, marked so, at its time and on no base', () => {
+      const s = state([deletion(), deletion({ seq: 8, opId: 'op-8', collection: 'encounters', id: 'e1' })]);
+      const given = deletionsGivenBack(fieldClinic, s, now, nothingRead);
+      expect(given.map((o) => [o.collection, o.id, o.type, o.givenBack, o.hlc, o.status])).toEqual([
+        ['patients', 'p1', 'delete', true, deletion().hlc, 'pending'],
+        ['encounters', 'e1', 'delete', true, deletion().hlc, 'pending'],
+      ]);
+      expect(given[0]?.baseVersion).toBeUndefined();
+      expect(given[0]?.opId).not.toBe('op-7');
+    });
+
+    it('gives back nothing the re-read brought, alive or deleted, nor what the device holds or still sends', () => {
+      const s = state([deletion()]);
+      expect(deletionsGivenBack(fieldClinic, s, now, (c, id) => c === 'patients' && id === 'p1')).toEqual([]);
+      const holding = new LocalState({
+        records: [held()],
+        outbox: [deletion()],
+        conflicts: [],
+        meta: { 'outbox.lastSeq': 41 },
+      });
+      expect(deletionsGivenBack(fieldClinic, holding, now, nothingRead)).toEqual([]);
+      const waiting = state([
+        deletion(),
+        deletion({ seq: 8, opId: 'op-8', type: 'update', status: 'pending' }),
+      ]);
+      expect(deletionsGivenBack(fieldClinic, waiting, now, nothingRead)).toEqual([]);
+      // Refused, or not a delete: nothing.
+      expect(
+        deletionsGivenBack(
+          fieldClinic,
+          state([deletion({ status: 'failed', rejected: true })]),
+          now,
+          nothingRead,
+        ),
+      ).toEqual([]);
+      // Numbered by the server: renumberLost's, by the number the lost database gave.
+      const numbered = state([deletion({ collection: 'appointments', id: '4' })]);
+      expect(deletionsGivenBack(vetPractice, numbered, now, nothingRead)).toEqual([]);
+    });
+
+    it('gives back a deletion still to send instead of dropping it, when the record goes', () => {
+      const s = new LocalState({
+        records: [
+          held({
+            deleted: true,
+            server: {
+              data: { name: 'Amina' },
+              deleted: false,
+              version: 3,
+              hlc: held().hlc,
+              updatedAt: held().updatedAt,
+            },
+          }),
+        ],
+        outbox: [deletion({ status: 'pending', attempts: 0 })],
+        conflicts: [],
+        meta: { 'outbox.lastSeq': 41 },
+      });
+      const folded = foldIntoCreate(s, now, mark, s.record('patients', 'p1') as LocalRecord);
+      expect(folded?.ops).toEqual([7]);
+      expect(folded?.put).toMatchObject({ type: 'delete', id: 'p1', givenBack: true, hlc: deletion().hlc });
+    });
   });
 
   describe('a record with changes still to send when the re-read brings it (foldIntoUpdate)', () => {
@@ -517,7 +600,7 @@ describe('server-numbered records a restored server no longer has (decision 0051
   it('gives each back as a new record under a temp id, and every reference to it names the temp id', () => {
     const s = vetState();
     const { batch, tempIds, count } = renumberLost(vetPractice, s, now, numbers, mappings);
-    expect(count).toBe(3);
+    expect(count).toBe(5);
     const creates = batch.putOps.filter((o) => o.type === 'create' && o.seq > 9);
     expect(creates.map((o) => o.collection)).toEqual(['pets', 'appointments', 'soapNotes']);
     const [pet, appointment, note] = creates.map((o) => o.id) as [string, string, string];
@@ -553,6 +636,17 @@ describe('server-numbered records a restored server no longer has (decision 0051
     // Every op on an old number goes (the done delete of a record not held too); a change naming
     // one names the temp id; the others stay as they were.
     expect(batch.deleteOps.sort()).toEqual([5, 6, 7]);
+    // The deletions of old numbers go back, acknowledged (4) or not (3), each naming the number
+    // under a temp id of its own, at the time it was made.
+    const deletions = batch.putOps.filter((o) => o.type === 'delete' && o.seq > 9);
+    expect(deletions.map((o) => [o.collection, o.restoredFrom, o.hlc, o.status])).toEqual([
+      ['appointments', '4', hlc, 'pending'],
+      ['appointments', '3', hlc, 'pending'],
+    ]);
+    for (const d of deletions) {
+      expect(isTempId(d.id)).toBe(true);
+      expect(d.baseVersion).toBeUndefined();
+    }
     expect(batch.putOps.find((o) => o.seq === 8)?.data).toEqual({
       appointmentId: appointment,
       objective: 'Warm',

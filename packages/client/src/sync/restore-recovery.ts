@@ -119,6 +119,86 @@ export function deleteAgain(
 }
 
 /**
+ * The deletion this device made of `collection/id`, for a restored server with no trace of the
+ * record: its last delete op, acknowledged (kept `keepCompletedMs`) or still to go (not one the
+ * server refused). Undefined when there is none, and when the device shows the record alive (a
+ * change that won over the deletion brought it back since).
+ */
+function deletionOf(state: LocalState, collection: string, id: string): OutboxEntry | undefined {
+  const held = state.record(collection, id);
+  if (held !== undefined && !held.deleted) return undefined;
+  return state
+    .opsFor(collection, id)
+    .filter((o) => o.type === 'delete' && (o.status === 'done' || stillToGo(o)))
+    .at(-1);
+}
+
+/**
+ * A deletion given back to a restored server that may never have had the record (its lost
+ * database created it after the backup): a delete marked so (`givenBack`, or `restoredFrom` with a
+ * new temp id for a number the lost database gave), which the restored server keeps as a tombstone.
+ * Why: a colleague's tablet still holding the record gives it back as a create, before or after
+ * this one; against a tombstone, or met by this delete, that create is weighed by the collection's
+ * rule, where it would otherwise make the record again and undo the deletion. At the deletion's
+ * HLC, so the rule weighs the two by when they were made; with no base version, as the device
+ * cannot know what a colleague gave back meanwhile.
+ */
+function deletionGivenBack(
+  state: LocalState,
+  now: number,
+  deleted: Pick<OutboxEntry, 'collection' | 'id' | 'hlc'>,
+  lostNumber?: { tempId: string; randomBytes?: RandomBytes },
+): OutboxEntry {
+  const { collection, hlc } = deleted;
+  if (lostNumber === undefined)
+    return newEntry(state, now, {
+      collection,
+      type: 'delete',
+      id: deleted.id,
+      baseVersion: 0,
+      hlc,
+      givenBack: true,
+    });
+  return newEntry(
+    state,
+    now,
+    { collection, type: 'delete', id: lostNumber.tempId, baseVersion: 0, hlc, restoredFrom: deleted.id },
+    lostNumber.randomBytes,
+  );
+}
+
+/**
+ * The deletions this device made that a restored server's re-read showed no trace of (decision
+ * 0050, "Deletions"), as deletions given back (deletionGivenBack): records of collections whose ids
+ * devices make, which the device no longer holds and has nothing left to send on, deleted here by
+ * a delete the outbox still keeps, that the re-read brought neither alive (deleteAgain gave those
+ * back as it read them) nor as a tombstone (the deletion stands there). The lost database created
+ * them after the backup, so the restored server never had them.
+ *
+ * `read(collection, id)`: whether the re-read brought the record, alive or deleted, or cannot tell
+ * (a collection the device does not pull). Records the device still holds are createAgain's and
+ * foldIntoCreate's.
+ */
+export function deletionsGivenBack(
+  schema: Schema,
+  state: LocalState,
+  now: number,
+  read: (collection: string, id: string) => boolean,
+): OutboxEntry[] {
+  const given = new Map<string, OutboxEntry>();
+  for (const op of state.outbox.values()) {
+    if (op.type !== 'delete' || op.status !== 'done' || !recoverable(schema, op.collection)) continue;
+    const key = keyOf(op.collection, op.id);
+    if (given.has(key) || read(op.collection, op.id) || state.record(op.collection, op.id) !== undefined)
+      continue;
+    if (state.opsFor(op.collection, op.id).some((o) => o.status !== 'done')) continue;
+    const deleted = deletionOf(state, op.collection, op.id);
+    if (deleted !== undefined) given.set(key, deletionGivenBack(state, now, deleted));
+  }
+  return [...given.values()];
+}
+
+/**
  * A held record the re-read did not bring, neither it nor its tombstone (a deletion on the
  * restored server would have removed it from the device): created again if it was written after
  * the backup, which never had it. Null otherwise: its tombstone was purged, it goes.
@@ -144,26 +224,34 @@ export function createAgain(
  * A held record the re-read did not bring, though the device still has changes to send on it: the
  * restored server has no trace of it, so those changes would be refused (`NOT_FOUND`). When its
  * state on the server was written after the backup (the backup never had it), the device folds
- * them into a create of what it shows: `ops` to remove and the `create`; a record the device
- * deleted goes with its delete (`ops` only). Null when the backup had it (deleted on the restored
- * server since, its tombstone purged: the changes go as they are, and meet the refusal a person
- * reads), and when a change on it was refused or is in conflict, which a person acts on first.
+ * them into a create of what it shows: `ops` to remove and the op to `put` in their place. A
+ * record the device deleted goes, its deletion given back (deletionGivenBack) rather than dropped:
+ * a colleague's tablet may still hold the record and give it back. Null when the backup had it
+ * (deleted on the restored server since, its tombstone purged: the changes go as they are, and
+ * meet the refusal a person reads), and when a change on it was refused or is in conflict, which a
+ * person acts on first.
  */
 export function foldIntoCreate(
   state: LocalState,
   now: number,
   mark: RestoreMark,
   local: LocalRecord,
-): { ops: number[]; create: OutboxEntry | null } | null {
+): { ops: number[]; put: OutboxEntry } | null {
   const ops = state.opsFor(local.collection, local.id).filter((o) => o.status !== 'done');
   if (ops.length === 0 || !ops.every(stillToGo) || local.version === 0) return null;
   const onServer = local.server?.updatedAt;
   if (onServer === undefined || !writtenAfterBackup(mark, onServer)) return null;
   const seqs = ops.map((o) => o.seq);
-  if (local.deleted) return { ops: seqs, create: null };
+  if (local.deleted) {
+    const hlc = deletionOf(state, local.collection, local.id)?.hlc ?? local.hlc;
+    return {
+      ops: seqs,
+      put: deletionGivenBack(state, now, { collection: local.collection, id: local.id, hlc }),
+    };
+  }
   return {
     ops: seqs,
-    create: newEntry(state, now, {
+    put: newEntry(state, now, {
       collection: local.collection,
       type: 'create',
       id: local.id,
@@ -365,7 +453,9 @@ export interface Renumbered {
  *   apply them to its other record, and a delete kept for giving deletions back would delete it.
  *   But for the change of a conflict held open, never sent again: it moves to the temp id with its
  *   conflict, and raiseAgain sends it anew once the re-read has ended.
- * - A record deleted on this device goes with its delete: the restored server never had it.
+ * - A record deleted on this device goes, and its deletion goes back (deletionGivenBack), naming
+ *   the old number and under a new temp id: a colleague's tablet may still hold the record and give
+ *   it back, and the restored server weighs that create against the deletion, whichever comes first.
  *
  * Nothing when the server did not say the backup's numbers: those collections are re-read as before.
  */
@@ -416,7 +506,7 @@ export function renumberLost(
     if (data !== op.data) batch.putOps.push({ ...op, data });
   }
 
-  const creates: OutboxEntry[] = [];
+  const given: OutboxEntry[] = [];
   for (const r of state.records.values()) {
     if (lost(r.collection, r.id)) {
       batch.deleteRecords.push({ collection: r.collection, id: r.id });
@@ -432,7 +522,7 @@ export function renumberLost(
         hlc: r.hlc,
         updatedAt: r.updatedAt,
       });
-      creates.push(
+      given.push(
         newEntry(
           state,
           now,
@@ -456,7 +546,19 @@ export function renumberLost(
       batch.putRecords.push({ ...r, data, ...(server !== undefined ? { server } : {}) });
     }
   }
-  batch.putOps.push(...creates);
+  // The deletions of old numbers this device made, acknowledged or still to go, each once.
+  const deletions = new Map<string, OutboxEntry>();
+  for (const op of state.outbox.values()) {
+    const key = keyOf(op.collection, op.id);
+    if (op.type !== 'delete' || !lost(op.collection, op.id) || deletions.has(key)) continue;
+    const deleted = deletionOf(state, op.collection, op.id);
+    if (deleted !== undefined) deletions.set(key, deleted);
+  }
+  for (const deleted of deletions.values()) {
+    const tempId = makeTempId(deleted.collection, now, randomBytes);
+    given.push(deletionGivenBack(state, now, deleted, { tempId, ...(randomBytes ? { randomBytes } : {}) }));
+  }
+  batch.putOps.push(...given);
 
   for (const c of state.conflicts.values()) {
     const tempId = renamed.get(keyOf(c.collection, c.recordId));
@@ -471,7 +573,7 @@ export function renumberLost(
     if (renamedTo === undefined) delete mappings[tempId];
     else mappings[tempId] = renamedTo;
   }
-  return { batch, tempIds: mappings, count: creates.length };
+  return { batch, tempIds: mappings, count: given.length };
 }
 
 function renamedServerCopy(

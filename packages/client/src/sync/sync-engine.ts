@@ -34,6 +34,7 @@ import { covers, dependenciesIn, pulledOf, recordsToSend } from './collection-sy
 import {
   createAgain,
   deleteAgain,
+  deletionsGivenBack,
   foldIntoCreate,
   foldIntoUpdate,
   raiseAgain,
@@ -178,6 +179,12 @@ const refreshKey = 'sync.refresh';
 const resyncKey = 'pull.resync';
 /** `pull.resync.seen.<n>`: the records the n-th write of a re-read showed exist on the server. */
 const seenPrefix = 'pull.resync.seen.';
+/**
+ * `pull.resync.deleted.<n>`: the tombstones the n-th write of a re-read brought. The end of a
+ * restored server's re-read gives back the deletions it brought no trace of (deletionsGivenBack):
+ * a tombstone is one the server keeps already. Apart from `seen`, which says what is alive.
+ */
+const seenDeletedPrefix = 'pull.resync.deleted.';
 /**
  * Set by the write that ends the re-read of a server restored from a backup, and taken off once
  * the files stage has marked its files to go again (`FileStage.sendAgainAfterRestore`). The files
@@ -1880,8 +1887,10 @@ export class SyncEngine {
     return this.write(() => {
       const state = this.o.db.state;
       const seen = new Set<string>();
+      const seenDeleted = new Set<string>();
       for (const [key, value] of Object.entries(state.meta)) {
         if (key.startsWith(seenPrefix)) for (const k of value as string[]) seen.add(k);
+        if (key.startsWith(seenDeletedPrefix)) for (const k of value as string[]) seenDeleted.add(k);
       }
       const pulled = this.o.collections ? new Set(this.o.collections) : null;
       const gone = [...state.records.values()].filter(
@@ -1919,14 +1928,21 @@ export class SyncEngine {
           const folded = foldIntoCreate(state, now, resync.restored, r);
           if (folded === null) continue;
           deleteOps.push(...folded.ops);
-          if (folded.create === null) {
+          putOps.push(folded.put);
+          if (r.deleted) {
             deleteRecords.push({ collection: r.collection, id: r.id });
             continue;
           }
-          putOps.push(folded.create);
           const { server: _server, ...held } = r;
           putRecords.push({ ...held, version: 0 });
         }
+        // Deletions made here of records the re-read brought no trace of: given back, so that a
+        // colleague's tablet giving back its copy of one meets the deletion (decision 0050).
+        const read = (collection: string, id: string) =>
+          (pulled !== null && !pulled.has(collection)) ||
+          seen.has(keyOf(collection, id)) ||
+          seenDeleted.has(keyOf(collection, id));
+        putOps.push(...deletionsGivenBack(this.o.schema, state, now, read));
       }
       const resent = (resync.resent ?? 0) + putOps.length;
       return {
@@ -1979,19 +1995,30 @@ export class SyncEngine {
     const resync = this.o.db.state.meta[resyncKey] as Resync | undefined;
     if (resync === undefined) return {};
     const keys = changes.filter((c) => !c.deleted).map((c) => keyOf(c.collection, c.id));
-    if (keys.length === 0 && resent === 0) return {};
+    // Tombstones matter only to the end of a restored server's re-read (deletionsGivenBack).
+    const deleted =
+      resync.restored !== undefined
+        ? changes.filter((c) => c.deleted).map((c) => keyOf(c.collection, c.id))
+        : [];
+    if (keys.length === 0 && deleted.length === 0 && resent === 0) return {};
     const writes = resync.writes + 1;
     const next: Resync = {
       ...resync,
       writes,
       ...(resent > 0 ? { resent: (resync.resent ?? 0) + resent } : {}),
     };
-    return { [resyncKey]: next, [`${seenPrefix}${writes}`]: keys };
+    return {
+      [resyncKey]: next,
+      [`${seenPrefix}${writes}`]: keys,
+      ...(deleted.length > 0 ? { [`${seenDeletedPrefix}${writes}`]: deleted } : {}),
+    };
   }
 
   /** The meta that removes every key the current re-read noted. */
   private forgetSeen(): Record<string, undefined> {
-    const keys = Object.keys(this.o.db.state.meta).filter((k) => k.startsWith(seenPrefix));
+    const keys = Object.keys(this.o.db.state.meta).filter(
+      (k) => k.startsWith(seenPrefix) || k.startsWith(seenDeletedPrefix),
+    );
     return Object.fromEntries(keys.map((k) => [k, undefined]));
   }
 }
@@ -2026,6 +2053,8 @@ function toPushOp(o: OutboxEntry): PushOp {
     ...(o.strategy !== undefined ? { strategy: o.strategy } : {}),
     // A record given back to a restored server: the number its lost database gave it (decision 0051).
     ...(o.restoredFrom !== undefined ? { restoredFrom: o.restoredFrom } : {}),
+    // A deletion given back to a restored server, kept there as a tombstone (decision 0050).
+    ...(o.givenBack === true ? { givenBack: true } : {}),
   };
 }
 
