@@ -73,6 +73,13 @@ export function writtenAfterBackup(mark: RestoreMark, updatedAt: string): boolea
 export interface HeldState {
   readonly data: RecordData;
   readonly updatedAt: string;
+  /**
+   * When the server wrote the value the holder has of each field (its clock), fields the state
+   * emptied included; null where that is not known yet (a change of the holder's own, acknowledged
+   * without a time), taken as after the backup. A field not named falls back to `updatedAt`, as
+   * every field does without this: then the state's every field that differs goes back.
+   */
+  readonly fieldTimes?: Readonly<Record<string, string | null>>;
 }
 
 /** A record as the restored server sends it in the re-read. */
@@ -82,10 +89,13 @@ export interface RestoredState {
   readonly updatedAt: string;
 }
 
-/** An update to give back: the fields that differ (null empties one), and the version it goes on. */
+/**
+ * An update to give back: the fields that differ (null empties one), and the version it goes on;
+ * none (given field times only) when the server is to weigh it by the held state's HLC.
+ */
 export interface GivenBack {
   readonly data: RecordData;
-  readonly baseVersion: number;
+  readonly baseVersion?: number;
 }
 
 /**
@@ -93,30 +103,58 @@ export interface GivenBack {
  * server's live one: the update of the fields that differ. Null when the backup had it and when
  * nothing differs. (A deletion on either side is not this rule's: see deleteAgainBase.)
  *
+ * Which fields: with `held.fieldTimes`, only those the held state got after the backup; the others
+ * hold the backup's values, and a restored server's value differing from one of those is a change
+ * the restored clinic made, which stands. Without them (a hub, a device's record stored before it
+ * kept times), every field that differs, as the whole state is after the backup.
+ *
  * Against which version: the restored server's state written before the held one (the server's
  * clock says so), the held one follows it, against its version. Otherwise someone changed the
- * record on the restored server since, without the holder's change: against the version before
- * theirs, so the collection's conflict rule settles the two (the version the holder's change really
- * followed, the backup's, is lower still).
+ * record on the restored server since, without the holder's change. Given field times, the update
+ * goes with no version, and the server weighs it by the held state's HLC (sent with it): every
+ * field the restored clinic changed after that is in conflict, settled by the collection's rule. A
+ * version could not say so: the restored server hands out again the lost database's numbers, and
+ * the version before its own shows only its last change, so a field changed there earlier would be
+ * taken for untouched and written over. Without field times the update goes against that version
+ * before the server's, as the hub's queue needs one: the collection's conflict rule then settles it
+ * against the restored clinic's last change only.
  */
+export function giveBackNewer(
+  mark: RestoreMark,
+  held: HeldState & { readonly fieldTimes?: undefined },
+  server: RestoredState,
+): (GivenBack & { readonly baseVersion: number }) | null;
+export function giveBackNewer(mark: RestoreMark, held: HeldState, server: RestoredState): GivenBack | null;
 export function giveBackNewer(mark: RestoreMark, held: HeldState, server: RestoredState): GivenBack | null {
   if (!writtenAfterBackup(mark, held.updatedAt)) return null;
   // Without the backup's time, a server state written after the held one may be the restored
   // clinic's or one the holder had already passed: the server's stands.
   if (mark.backupTakenAt === undefined && Date.parse(server.updatedAt) > Date.parse(held.updatedAt))
     return null;
-  // A field the held state lacks, where the server's state came before it, is one it emptied:
-  // null, as an update empties a field. Where the server's came after, the restored clinic may have
-  // filled it since: the held state says nothing of it.
   const follows = Date.parse(server.updatedAt) <= Date.parse(held.updatedAt);
-  const emptied = follows ? Object.keys(server.data).filter((f) => !(f in held.data)) : [];
-  const target = { ...Object.fromEntries(emptied.map((f) => [f, null])), ...held.data };
+  const times = held.fieldTimes;
+  // When the held state got a field's value; undefined when it says nothing of the field. A field
+  // the held state lacks, with no time of its own: where the server's state came before it, one it
+  // emptied (an update empties with null); where the server's came after, the restored clinic may
+  // have filled it since.
+  const timeOf = (field: string): string | null | undefined => {
+    if (times !== undefined && Object.hasOwn(times, field)) return times[field];
+    return field in held.data || follows ? held.updatedAt : undefined;
+  };
+  const after = (field: string): boolean => {
+    const at = timeOf(field);
+    return at === null || (at !== undefined && writtenAfterBackup(mark, at));
+  };
+  const emptied = Object.keys(server.data).filter((f) => !(f in held.data) && after(f));
+  const target = {
+    ...Object.fromEntries(emptied.map((f) => [f, null])),
+    ...Object.fromEntries(Object.entries(held.data).filter(([f]) => after(f))),
+  };
   const fields = fieldsChangedBy(server.data, target);
   if (fields.length === 0) return null;
-  return {
-    data: Object.fromEntries(fields.map((f) => [f, target[f] ?? null])),
-    baseVersion: follows ? server.version : server.version - 1,
-  };
+  const data = Object.fromEntries(fields.map((f) => [f, target[f] ?? null]));
+  if (follows) return { data, baseVersion: server.version };
+  return times !== undefined ? { data } : { data, baseVersion: server.version - 1 };
 }
 
 /**
