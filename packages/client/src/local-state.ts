@@ -1,5 +1,6 @@
 import { applyPatch } from '@outpost/core';
 import type { RecordData } from '@outpost/core';
+import { ackedTimes } from './field-times';
 import type {
   LocalConflict,
   LocalRecord,
@@ -90,8 +91,10 @@ export function afterApplied(
   version: number,
   shown: readonly OutboxEntry[],
 ): LocalRecord {
-  const { server, ...rest } = rec;
-  const next: LocalRecord = { ...rest, version };
+  const { server, fieldTimes: _times, ...rest } = rec;
+  // The fields the op set got their value on the server at a time the answer does not say.
+  const times = ackedTimes(rec, op);
+  const next: LocalRecord = { ...rest, version, ...(times !== undefined ? { fieldTimes: times } : {}) };
   if (shown.length === 0) return next;
   let data: RecordData | null;
   if (op.type === 'create') data = applyPatch({}, op.data ?? {});

@@ -84,6 +84,11 @@ function fold(prev: OutboxEntry, next: OutboxEntry, serverVersion: number): Outb
   // (create + delete has its own rule below.)
   const needsSameBase = !(prev.type === 'create' && next.type === 'delete');
   if (needsSameBase && next.baseVersion !== prev.baseVersion) return null;
+  // Changes to a record the server has, sent with no base version (what a device gives back to a
+  // restored server, restore-recovery.ts), are weighed by their HLC: folded, the earlier one's fields
+  // would be weighed at the later one's, and a field changed on the server between the two would
+  // be written over instead of being in conflict.
+  if (prev.type !== 'create' && prev.baseVersion === undefined && next.hlc !== prev.hlc) return null;
   // Each change keeps the conflict rule its person asked for: only the same rule folds.
   if (needsSameBase && next.strategy !== prev.strategy) return null;
   if (prev.type === 'create' && next.type === 'update') {

@@ -7,6 +7,7 @@ export type { StoreErrorCode } from './store-errors';
 export { encryptedStore, WrongPassphraseError, EncryptedDataError } from '../crypto/encrypted-store';
 export type { EncryptedStoreOptions } from '../crypto/encrypted-store';
 export type {
+  FieldTimes,
   LocalConflict,
   LocalRecord,
   LocalStore,

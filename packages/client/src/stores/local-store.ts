@@ -23,7 +23,22 @@ export interface LocalRecord {
    * record as the server has it without asking the server: offline, where a clinician works.
    */
   server?: ServerState;
+  /**
+   * When the server wrote each field of its state beneath the device's changes (the record itself
+   * with none waiting, `server` with some), by the server's clock: fields removed included, those
+   * set by the device's acknowledged changes under `''` until the next pull of the record tells
+   * (field-times.ts). A server restored from a backup gets back only the fields written after the
+   * backup (decision 0050). Absent: every field at the state's `updatedAt`, which is what a record
+   * first seen has (nothing stored then) and how records stored before times were kept read.
+   */
+  fieldTimes?: FieldTimes;
 }
+
+/**
+ * Server-clock times (ISO) and the fields that got their value at each; `''` for those whose time
+ * is not known yet. Grouped by time, as a record's fields mostly share a few times.
+ */
+export type FieldTimes = Record<string, string[]>;
 
 /** A record as the server last told the device, before the device's own pending changes. */
 export interface ServerState {

@@ -7,7 +7,8 @@ import {
   parseTempId,
   writtenAfterBackup,
 } from '@outpost/core';
-import type { Change, RandomBytes, RecordData, RestoreMark, Schema } from '@outpost/core';
+import type { Change, HeldState, RandomBytes, RecordData, RestoreMark, Schema } from '@outpost/core';
+import { timesByField } from '../field-times';
 import { heldServerCopy, keyOf, viewOf } from '../local-state';
 import type { LocalState } from '../local-state';
 import type { LocalConflict, LocalRecord, OutboxEntry, ServerState, WriteBatch } from '../stores/local-store';
@@ -73,8 +74,9 @@ export function resendNewer(
   change: Change,
 ): OutboxEntry | null {
   if (change.deleted || local.deleted) return null;
-  // The rule is core's (giveBackNewer), shared with the hub.
-  const given = giveBackNewer(mark, local, {
+  // The rule is core's (giveBackNewer), shared with the hub; the times say which fields the device
+  // holds from after the backup.
+  const given = giveBackNewer(mark, heldState(local, local), {
     data: (change.data ?? {}) as RecordData,
     version: change.version,
     updatedAt: change.updatedAt,
@@ -85,9 +87,16 @@ export function resendNewer(
     type: 'update',
     id: change.id,
     data: given.data,
-    baseVersion: given.baseVersion,
+    // None (0 sends none): the server weighs the op by its HLC, the held state's.
+    baseVersion: given.baseVersion ?? 0,
     hlc: local.hlc,
   });
+}
+
+/** The state the device held for giveBackNewer, with the times of its fields when the record keeps them. */
+function heldState(local: LocalRecord, state: { data: RecordData; updatedAt: string }): HeldState {
+  const fieldTimes = timesByField(local.fieldTimes);
+  return { data: state.data, updatedAt: state.updatedAt, ...(fieldTimes ? { fieldTimes } : {}) };
 }
 
 /**
@@ -324,11 +333,11 @@ export function foldIntoUpdate(
     for (const field of Object.keys(o.data ?? {})) waiting[field] = local.data[field] ?? null;
   }
   const put: OutboxEntry[] = [];
-  const given = giveBackNewer(
-    mark,
-    { data: copy.data, updatedAt: copy.updatedAt },
-    { data: restored, version: change.version, updatedAt: change.updatedAt },
-  );
+  const given = giveBackNewer(mark, heldState(local, { data: copy.data, updatedAt: copy.updatedAt }), {
+    data: restored,
+    version: change.version,
+    updatedAt: change.updatedAt,
+  });
   const beneath = Object.entries(given?.data ?? {}).filter(([field]) => !(field in waiting));
   const gave = given !== null && beneath.length > 0;
   if (gave) put.push(entry('update', Object.fromEntries(beneath), given.baseVersion, copy.hlc));

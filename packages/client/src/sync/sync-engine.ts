@@ -12,6 +12,7 @@ import type {
 import type { LocalDb } from '../local-db';
 import type { RequestSizes } from './sync-options';
 import { afterApplied, heldServerCopy, isRefused, keyOf, viewOf } from '../local-state';
+import { ackedTimes, heldServerState, pulledTimes, withTimes } from '../field-times';
 import type { ServerState } from '../local-state';
 import { coalesceOutbox } from '../outbox/coalesce';
 import type { LocalConflict, LocalRecord, OutboxEntry, WriteBatch } from '../stores/local-store';
@@ -1067,8 +1068,16 @@ export class SyncEngine {
           delete done.lastError;
           ops.set(op.seq, done);
           // Later ops on this record were made on top of this one: their base is its new version.
+          // Not after an update sent with no base (given back to a restored server): those after
+          // it with none are weighed by their own HLC, not made on it (restore-recovery.ts).
+          const rebases = op.type === 'create' || op.baseVersion !== undefined;
           for (const later of pendingOf(op.collection, id)) {
-            if (later.seq > op.seq && later.baseVersion === op.baseVersion && r.version !== undefined) {
+            if (
+              rebases &&
+              later.seq > op.seq &&
+              later.baseVersion === op.baseVersion &&
+              r.version !== undefined
+            ) {
               ops.set(later.seq, { ...later, baseVersion: r.version });
             }
           }
@@ -1086,6 +1095,9 @@ export class SyncEngine {
             // a revived one stay hidden. With no pull since, any later change lies beyond the
             // cursor and the next pull brings it.
             refresh.push({ collection: op.collection, id });
+            // The fields it set got their value at a time the answer does not say: the record read
+            // again tells (field-times.ts); until then, not known.
+            if (rec && op.type !== 'delete') records.set(key, withTimes(rec, ackedTimes(rec, op)));
           } else if (op.type === 'delete' && pendingOf(op.collection, id).length === 0) {
             // The delete is acknowledged: the local tombstone has done its job.
             if (rec) records.set(key, null);
@@ -1114,7 +1126,10 @@ export class SyncEngine {
               },
               pendingOf(op.collection, id),
             );
-            records.set(keyOf(op.collection, id), view);
+            // The server's side carries no time: the fields it changed get one at the next pull.
+            const before = heldServerState(shown ?? undefined, true);
+            const times = pulledTimes(before, { data: server.data, updatedAt: null });
+            records.set(keyOf(op.collection, id), view && withTimes(view, times));
           } else {
             refresh.push({ collection: op.collection, id });
           }
@@ -1740,6 +1755,11 @@ export class SyncEngine {
         clock.receive(change.hlc);
         const local = state.record(change.collection, change.id);
         const pending = state.pendingFor(change.collection, change.id);
+        // The times of the fields of the state this one replaces: the record with nothing
+        // waiting, the server's copy beneath changes (field-times.ts). Read before the give-back
+        // below, which weighs the state the device held by them.
+        const timed = (rec: LocalRecord) =>
+          withTimes(rec, pulledTimes(heldServerState(local, pending.length > 0), change));
         // Changes still to send, held back for the re-read, on a record the restored server has:
         // what the device held beneath them goes back first, then they do, weighed by their HLC
         // (foldIntoUpdate). Left as they were, what lay beneath them would be dropped.
@@ -1755,7 +1775,7 @@ export class SyncEngine {
           putOps.push(...folded.put);
           if (folded.gave) resent += 1;
           const view = viewOf(change.collection, change.id, toServerState(change), folded.put);
-          if (view) putRecords.push(view);
+          if (view) putRecords.push(timed(view));
           continue;
         }
         // The restored server's state is the server's from now on, older or not: what the device
@@ -1769,7 +1789,7 @@ export class SyncEngine {
           putOps.push(op);
           resent += 1;
           const view = viewOf(change.collection, change.id, toServerState(change), [op]);
-          if (view) putRecords.push(view);
+          if (view) putRecords.push(timed(view));
           continue;
         }
         // An older server state than one already seen never replaces it.
@@ -1780,19 +1800,21 @@ export class SyncEngine {
             // moves on all the same, and the server's copy is there to fetch.
             if (local) deleteRecords.push({ collection: change.collection, id: change.id });
           } else {
-            putRecords.push({
-              collection: change.collection,
-              id: change.id,
-              data: change.data ?? {},
-              deleted: false,
-              version: change.version,
-              hlc: change.hlc,
-              updatedAt: change.updatedAt,
-            });
+            putRecords.push(
+              timed({
+                collection: change.collection,
+                id: change.id,
+                data: change.data ?? {},
+                deleted: false,
+                version: change.version,
+                hlc: change.hlc,
+                updatedAt: change.updatedAt,
+              }),
+            );
           }
         } else {
           const view = viewOf(change.collection, change.id, toServerState(change), pending);
-          if (view) putRecords.push(view);
+          if (view) putRecords.push(timed(view));
         }
       }
       const meta = { ...also.meta, ...this.noteSeen(changes, resent) };
