@@ -26,12 +26,14 @@ async function serve(
   file: string,
   port = 0,
   jwtSecret = secret,
+  clock: ServerClock = { offsetMs: 0 },
 ): Promise<{ app: FastifyInstance; url: string }> {
   const app = await createSyncServer({
     schema: fieldClinic,
     database: await openSqlite(file),
     auth: { jwtSecret },
     limits: { rateLimitPerMinute: false },
+    now: () => new Date(Date.now() + clock.offsetMs),
   });
   await ensureUsers(app.outpost.store, [
     { email: nurse, tenant: 'clinic-a', roles: ['clinician'], password },
@@ -48,6 +50,15 @@ async function signIn(url: string, email = nurse): Promise<string> {
     body: JSON.stringify({ email, password }),
   });
   return ((await res.json()) as { token: string }).token;
+}
+
+/**
+ * The server's clock, `offsetMs` from the wall clock. A write the backup had is told from one after
+ * it by the server's clock, with a minute's margin (restore-rules.ts, writtenAfterBackup): a test
+ * whose writes before the backup must count as before it sets the clock back for them.
+ */
+export interface ServerClock {
+  offsetMs: number;
 }
 
 /** What a test registers to be undone after it, last first. */
@@ -89,7 +100,8 @@ export type RestoredClinic = Awaited<ReturnType<typeof restoredClinic>>;
  */
 export async function restoredClinic(cleanups: Cleanups, options: ClinicOptions = {}) {
   const database = join(folder(cleanups), 'outpost.sqlite');
-  let server = await serve(database);
+  const serverClock: ServerClock = { offsetMs: 0 };
+  let server = await serve(database, 0, secret, serverClock);
   cleanups.push(() => server.app.close());
   const port = (server.app.server.address() as AddressInfo).port;
   let token = await signIn(server.url);
@@ -176,6 +188,7 @@ export async function restoredClinic(cleanups: Cleanups, options: ClinicOptions 
     openTablet,
     network,
     hooks,
+    serverClock,
     patients,
     amina,
     joseph,
@@ -189,7 +202,7 @@ export async function restoredClinic(cleanups: Cleanups, options: ClinicOptions 
       rmSync(`${database}-wal`, { force: true });
       rmSync(`${database}-shm`, { force: true });
       copyFileSync(backupFile, database);
-      server = await serve(database, port, jwtSecret);
+      server = await serve(database, port, jwtSecret, serverClock);
       // Signed in again (the old tokens are another secret's): tried twice, as the first request
       // may meet the connection kept alive to the server that was stopped.
       if (jwtSecret !== secret) token = await signIn(server.url).catch(() => signIn(server.url));
