@@ -209,6 +209,30 @@ describe('encryptedStore at rest', () => {
   });
 });
 
+describe('encryptedStore and the times of a record’s fields', () => {
+  it('seals them, as they name the fields a patient’s record holds and when each changed', async () => {
+    const inner = memoryStore();
+    const store = encryptedStore(inner, { passphrase: PASSPHRASE, iterations: ITERATIONS });
+    const timed: LocalRecord = {
+      ...patient,
+      id: 'p-9',
+      data: { name: 'Amina', hivStatus: 'positive' },
+      fieldTimes: { '2026-06-01T09:00:00.000Z': ['name'], '2026-06-02T09:00:00.000Z': ['hivStatus'] },
+    };
+    await store.commit({ putRecords: [timed] });
+    const held = (await inner.load()).records[0]!;
+    expect(held.fieldTimes).toEqual({ $enc: expect.any(String) });
+    expect(JSON.stringify(held)).not.toContain('hivStatus');
+    expect((await store.load()).records).toEqual([timed]);
+    // Bound to their record: moved onto another, they do not open.
+    await store.commit({ putRecords: [{ ...patient, id: 'p-10' }] });
+    const other = (await inner.load()).records.find((r) => r.id === 'p-10')!;
+    await inner.commit({ putRecords: [{ ...other, fieldTimes: held.fieldTimes! }] });
+    const reopened = encryptedStore(inner, { passphrase: PASSPHRASE, iterations: ITERATIONS });
+    await expect(reopened.load()).rejects.toBeInstanceOf(EncryptedDataError);
+  });
+});
+
 describe('encryptedStore header', () => {
   const header = async (inner: ReturnType<typeof memoryStore>) =>
     (await inner.load()).meta[CRYPTO_META_KEY] as CryptoHeader;

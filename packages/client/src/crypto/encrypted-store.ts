@@ -1,5 +1,6 @@
 import type { ConflictSummary, RecordData } from '@outpost/core';
 import type {
+  FieldTimes,
   LocalConflict,
   LocalRecord,
   LocalStore,
@@ -57,11 +58,24 @@ const serverCopyPlace = (r: { collection: string; id: string }) => ({
   context: `record-server\u0000${r.collection}\u0000${r.id}`,
 });
 
+// When each field got its value: sealed, not in clear like the record's own times. Keyed by field,
+// it would tell which fields a patient's record holds and when each changed (a diagnosis set on a
+// given day), which the sealed data hides; nothing indexes by it.
+const fieldTimesPlace = (r: { collection: string; id: string }) => ({
+  path: `record ${r.collection}/${r.id} field times`,
+  context: `record-times\u0000${r.collection}\u0000${r.id}`,
+});
+
 async function sealRecord(key: CryptoKey, record: LocalRecord): Promise<LocalRecord> {
   const sealed: LocalRecord = { ...record, data: await sealValue(key, record.data, recordPlace(record)) };
   if (record.server?.data != null) {
     const data = await sealValue(key, record.server.data, serverCopyPlace(record));
     sealed.server = { ...record.server, data };
+  }
+  if (record.fieldTimes !== undefined) {
+    // The inner store keeps values opaque, as for a conflict's summary.
+    const times = await sealValue(key, record.fieldTimes, fieldTimesPlace(record));
+    sealed.fieldTimes = times as unknown as FieldTimes;
   }
   return sealed;
 }
@@ -111,10 +125,16 @@ async function openSnapshot(key: CryptoKey, snapshot: StoreSnapshot, legacy = fa
     snapshot.records.map(async (r) => {
       const place = recordPlace(r);
       const data: RecordData = asObject(await unsealValue(key, r.data, place), place.path);
-      if (r.server?.data == null) return { ...r, data };
+      const opened: LocalRecord = { ...r, data };
+      if (r.fieldTimes !== undefined) {
+        const timesPlace = fieldTimesPlace(r);
+        const times = asObject(await unsealValue(key, r.fieldTimes, timesPlace), timesPlace.path);
+        opened.fieldTimes = times as FieldTimes;
+      }
+      if (r.server?.data == null) return opened;
       const copyPlace = serverCopyPlace(r);
       const copy = asObject(await unsealValue(key, r.server.data, copyPlace), copyPlace.path);
-      return { ...r, data, server: { ...r.server, data: copy } };
+      return { ...opened, server: { ...r.server, data: copy } };
     }),
   );
   const outbox = Promise.all(
@@ -185,7 +205,8 @@ function serialQueue(): <T>(task: () => Promise<T>) => Promise<T> {
 
 /**
  * Wraps any store so that patient data is encrypted at rest: each record's data, each outbox op's
- * data and each conflict's summary (both versions) is sealed with AES-GCM 256 under a key derived
+ * data (and the times of its fields) and each conflict's summary (both versions) is sealed with
+ * AES-GCM 256 under a key derived
  * from the passphrase (PBKDF2-SHA-256). Keys, versions, timestamps and meta stay in clear so the
  * inner store can index them. Encryption happens before `inner.commit` and decryption after
  * `inner.load`, never inside the inner store's transaction.
