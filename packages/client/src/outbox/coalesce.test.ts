@@ -98,6 +98,19 @@ describe('coalesceOutbox', () => {
     expect(coalesced([create, onServerCopy])).toEqual([create, onServerCopy]);
   });
 
+  it('keeps apart updates weighed by their HLC (no base version): each is weighed at its own', () => {
+    // What a device gives back to a restored server, then a change that waited through the restore.
+    const given = op('update', 'p-1', { village: 'Mzuzu' });
+    const waiting = op('update', 'p-1', { phone: '+265 99 000 1111' });
+    expect(coalesced([given, waiting])).toEqual([given, waiting]);
+    // After an unsent create they fold into it, as ever.
+    const create = op('create', 'p-2', { name: 'Grace' });
+    const edit = op('update', 'p-2', { village: 'Salima' });
+    expect(coalesced([create, edit])).toEqual([
+      { ...create, data: { name: 'Grace', village: 'Salima' }, hlc: edit.hlc },
+    ]);
+  });
+
   it('never folds into an op the server may have seen, and keeps other records apart', () => {
     const sent = op('update', 'a', { village: 'x' }, { attempts: 1 });
     const inFlight = op('update', 'c', { village: 'y' }, { status: 'in-flight' });

@@ -126,6 +126,21 @@ export function describeStoreConformance(name: string, open: () => Promise<Confo
         expect((await load()).records).toEqual([tombstone, patient]);
       });
 
+      it('gives back the times of a record’s fields and its server copy as they were put', async () => {
+        const patient = record(
+          'patients',
+          'p-1',
+          { name: 'Amina', village: 'Mzuzu' },
+          {
+            version: 3,
+            fieldTimes: { '2026-06-01T09:00:00.000Z': ['name'], '': ['phone', 'village'] },
+            server: { data: { name: 'Amina' }, deleted: false, version: 3, hlc: HLC, updatedAt: AT },
+          },
+        );
+        await store.commit({ putRecords: [patient] });
+        expect((await load()).records).toEqual([patient]);
+      });
+
       it('keys records by collection and id together', async () => {
         await store.commit({
           putRecords: [
