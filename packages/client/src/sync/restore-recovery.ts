@@ -56,15 +56,17 @@ export { restoreMarkOf } from '@outpost/core';
 
 /**
  * A held record the device has no unconfirmed change on, whose state was written after the backup
- * and differs from the restored server's: the update of the fields that differ. Null when the
- * backup had it, when nothing differs, and for a deletion on the restored server (made since, as
- * the device holds the record), which stands.
+ * and differs from the restored server's: the update of the fields that differ and that the device
+ * got after the backup (its field times say which; a record without them, every field that
+ * differs). Null when the backup had it, when nothing differs, and for a deletion on the restored
+ * server (made since, as the device holds the record), which stands.
  *
  * Against which version: the restored server's state written before the device's (the server's
  * clock says so), the device's follows it, against its version. Otherwise someone changed the
- * record on the restored server since, without the device's change: against the version before
- * theirs, so the collection's conflict rule settles the two (the version the device's change
- * really followed, the backup's, is lower still).
+ * record on the restored server since, without the device's change: with no version, weighed by
+ * the HLC of the device's state, so every field changed there after it is in conflict, settled by
+ * the collection's rule (giveBackNewer says why not the version before theirs; a record without
+ * times still goes on that one).
  */
 export function resendNewer(
   state: LocalState,
@@ -279,8 +281,10 @@ export function foldIntoCreate(
  * waiting ops go (`ops`):
  *
  * - What the copy holds beyond the restored state, by the rule resendNewer applies to a record with
- *   nothing waiting (giveBackNewer), at the copy's HLC, the fields the waiting changes set again
- *   left out. First, so that it is weighed against the restored server's state as it is now.
+ *   nothing waiting (giveBackNewer, the record's field times being the copy's), at the copy's HLC,
+ *   the fields the waiting changes set again left out. First, so that it is weighed against the
+ *   restored server's state as it is now; with no version, it stays apart from the next op in the
+ *   outbox (coalesce.ts), each weighed at its own HLC.
  * - The fields the waiting changes set, as the device shows them, at the HLC of the last of them and
  *   with no base version: the versions they were made on are the lost database's, which the restored
  *   server hands out again, so the server weighs them by when they were made (a field changed on the
