@@ -50,7 +50,10 @@ describe('the give-back to a restored server: findings of the randomized test', 
   // the backup's values). Against a server state written after its own, the update goes on the
   // version before the server's (restore-rules.ts, giveBackNewer), so the server's merge sees only
   // the last change made there: an earlier change the office made to such a field is taken for
-  // untouched, and the backup's value is written back over it, with no conflict.
+  // untouched, and the backup's value is written back over it, with no conflict. Fixed on this
+  // branch: each record keeps when the server wrote each field (field-times.ts), only the fields
+  // written after the backup go back, and with no version when the server moved on, weighed by the
+  // HLC of the tablet's state (restore-rules.ts, giveBackNewer).
   it('an office edit on the restored server is not reverted to the backup value by a tablet giving back another field', async () => {
     const c = await restoredClinic(cleanups);
     // The phone is changed well before the backup (by the server's clock, set back for it): a
