@@ -14,6 +14,7 @@ import type { FieldTimes, LocalRecord, OutboxEntry } from './stores/local-store'
 export interface TimedState {
   readonly data: RecordData | null;
   readonly updatedAt: string;
+  readonly version: number;
   readonly fieldTimes?: FieldTimes;
 }
 
@@ -30,6 +31,7 @@ export function heldServerState(rec: LocalRecord | undefined, changesWaiting: bo
   return {
     data: copy.data,
     updatedAt: copy.updatedAt,
+    version: copy.version,
     ...(rec.fieldTimes ? { fieldTimes: rec.fieldTimes } : {}),
   };
 }
@@ -70,12 +72,19 @@ function grouped(
  * state the device pulls after its own change was acknowledged). Records stored before times were
  * kept count every field at their `updatedAt`. Undefined when every field is at `updatedAt`, which
  * is what a record without times means: nothing stored for a record first seen.
+ *
+ * A state more than one version after `before` follows changes the device never saw: a field may
+ * have been changed and changed back among them (a status set inactive, then active again after the
+ * backup), so no field keeps an older time then. Later rather than earlier: a field taken for one
+ * written after the backup goes back, weighed by its HLC (a conflict at worst, which a person
+ * sees); one taken for older would not, and a write the backup lacks would be lost unseen.
  */
 export function pulledTimes(
   before: TimedState | null,
-  after: { data: RecordData | null; updatedAt: string | null },
+  after: { data: RecordData | null; updatedAt: string | null; version: number },
 ): FieldTimes | undefined {
   if (after.data === null) return undefined;
+  const missed = before !== null && after.version > before.version + 1;
   const held = before?.data ?? null;
   const kept = held !== null ? timesByField(before?.fieldTimes) : undefined;
   const fields = new Set([
@@ -94,7 +103,7 @@ export function pulledTimes(
         : inHeld
           ? (before?.updatedAt ?? null)
           : undefined;
-    if (!same || was === null) {
+    if (!same || was === null || missed) {
       if (inAfter || inHeld) byField.set(field, after.updatedAt);
     } else if (was !== undefined) {
       // Never later than the state that holds it (a restored server's older state, say).
@@ -109,14 +118,22 @@ export function pulledTimes(
  * The times of a record once the server acknowledged `op` on it: the fields the op set got their
  * value on the server then, at a time the answer does not say (it carries a version only), so not
  * known until the next state the device pulls of the record (pulledTimes); the others keep theirs,
- * those of the server's copy the op went on. Undefined (every field at the record's `updatedAt`,
+ * those of the server's copy the op went on, unless the answer's `version` says others changed the
+ * record between that copy and the op. Undefined (every field at the record's `updatedAt`,
  * as before times were kept) when the device knows neither that copy's times nor the copy itself.
  */
-export function ackedTimes(rec: LocalRecord, op: OutboxEntry): FieldTimes | undefined {
+export function ackedTimes(rec: LocalRecord, op: OutboxEntry, version: number): FieldTimes | undefined {
   if (op.type === 'delete') return rec.fieldTimes;
   let byField: Map<string, string | null>;
   if (op.type === 'create') byField = new Map();
-  else if (rec.fieldTimes !== undefined)
+  else if (version > rec.version + 1 && rec.server?.data != null) {
+    // Applied over changes the device never saw (pulledTimes says why no field keeps its time).
+    const fields = new Set([
+      ...Object.keys(rec.server.data),
+      ...Object.keys(timesByField(rec.fieldTimes) ?? {}),
+    ]);
+    byField = new Map([...fields].map((f) => [f, null]));
+  } else if (rec.fieldTimes !== undefined)
     byField = new Map(Object.entries(timesByField(rec.fieldTimes) ?? {}));
   else if (rec.server?.data != null) {
     const at = rec.server.updatedAt;

@@ -93,7 +93,7 @@ export function afterApplied(
 ): LocalRecord {
   const { server, fieldTimes: _times, ...rest } = rec;
   // The fields the op set got their value on the server at a time the answer does not say.
-  const times = ackedTimes(rec, op);
+  const times = ackedTimes(rec, op, version);
   const next: LocalRecord = { ...rest, version, ...(times !== undefined ? { fieldTimes: times } : {}) };
   if (shown.length === 0) return next;
   let data: RecordData | null;

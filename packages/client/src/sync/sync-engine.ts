@@ -1097,7 +1097,8 @@ export class SyncEngine {
             refresh.push({ collection: op.collection, id });
             // The fields it set got their value at a time the answer does not say: the record read
             // again tells (field-times.ts); until then, not known.
-            if (rec && op.type !== 'delete') records.set(key, withTimes(rec, ackedTimes(rec, op)));
+            if (rec && op.type !== 'delete' && r.version !== undefined)
+              records.set(key, withTimes(rec, ackedTimes(rec, op, r.version)));
           } else if (op.type === 'delete' && pendingOf(op.collection, id).length === 0) {
             // The delete is acknowledged: the local tombstone has done its job.
             if (rec) records.set(key, null);
@@ -1128,7 +1129,11 @@ export class SyncEngine {
             );
             // The server's side carries no time: the fields it changed get one at the next pull.
             const before = heldServerState(shown ?? undefined, true);
-            const times = pulledTimes(before, { data: server.data, updatedAt: null });
+            const times = pulledTimes(before, {
+              data: server.data,
+              updatedAt: null,
+              version: server.version,
+            });
             records.set(keyOf(op.collection, id), view && withTimes(view, times));
           } else {
             refresh.push({ collection: op.collection, id });
