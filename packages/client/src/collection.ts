@@ -300,7 +300,8 @@ export class Collection<D extends RecordData = RecordData> {
       type,
       id,
       hlc,
-      baseVersion,
+      // 0: a record the server has not seen (a create, or changes of one not sent yet): none.
+      baseVersion: baseVersion > 0 ? baseVersion : undefined,
       ...(data !== undefined ? { data } : {}),
     };
     return newEntry(

@@ -10,8 +10,12 @@ export interface NewOp {
   id: string;
   /** All fields for a create, the changed fields for an update, none for a delete. */
   data?: RecordData;
-  /** The server version the op was made on; 0 (a record the server has not seen) sends none. */
-  baseVersion: number;
+  /**
+   * The server version the op was made on, sent as it is (0 included: a version no record has, so
+   * the server takes every field it holds for changed since). Absent, none is sent: a create, a
+   * change of a record the server has not seen, and a change the server is to weigh by its HLC.
+   */
+  baseVersion?: number | undefined;
   hlc: string;
   strategy?: ConflictStrategy;
   /** The number a restored server's lost database gave the record this create or delete gives back. */
@@ -32,7 +36,7 @@ export function newEntry(state: LocalState, now: number, op: NewOp, randomBytes?
     opId: uuidv7(now, randomBytes),
     ...rest,
     ...(data !== undefined ? { data } : {}),
-    ...(baseVersion > 0 ? { baseVersion } : {}),
+    ...(baseVersion !== undefined ? { baseVersion } : {}),
     ...(strategy !== undefined ? { strategy } : {}),
     status: 'pending',
     attempts: 0,

@@ -95,16 +95,17 @@ describe('what a device gives back to a restored server', () => {
     expect(resendNewer(s, now, mark, held({ data: { name: 'Amina' } }), filled)).toBeNull();
   });
 
-  it('sends against the version before a change made on the restored server since, so the rule weighs both', () => {
+  it('sends with no base version, at the held HLC, over a change made on the restored server since, so the rule weighs both', () => {
     const later = change({
       version: 3,
       updatedAt: '2026-06-03T08:00:00.000Z',
       data: { name: 'Amina', phone: '1' },
     });
-    expect(resendNewer(state(), now, mark, held(), later)).toMatchObject({
-      data: { village: 'Mzuzu' },
-      baseVersion: 2,
-    });
+    // A record keeping no field times (every field at its `updatedAt`) is weighed so too: the
+    // version before the server's would show the restored clinic's last change only.
+    const given = resendNewer(state(), now, mark, held(), later);
+    expect(given).toMatchObject({ data: { village: 'Mzuzu' }, hlc: held().hlc });
+    expect(given?.baseVersion).toBeUndefined();
   });
 
   it('sends nothing the backup had, nothing equal, and never over a deletion', () => {
@@ -299,28 +300,31 @@ describe('what a device gives back to a restored server', () => {
       expect(
         foldIntoUpdate(state([waiting()]), now, mark, shown(), change())?.put[1]?.baseVersion,
       ).toBeUndefined();
-      // Changed on the restored server since: the copy's fields against the version before.
+      // Changed on the restored server since: the copy's fields weighed by the copy's HLC.
       const later = change({
         version: 3,
         updatedAt: '2026-06-03T08:00:00.000Z',
         data: { name: 'Amina', phone: '9' },
       });
-      expect(foldIntoUpdate(state([waiting()]), now, mark, shown(), later)?.put).toMatchObject([
-        { data: { village: 'Mzuzu' }, baseVersion: 2 },
-        { data: { phone: '2' } },
+      const put = foldIntoUpdate(state([waiting()]), now, mark, shown(), later)?.put;
+      expect(put).toMatchObject([
+        { data: { village: 'Mzuzu' }, hlc: copy.hlc },
+        { data: { phone: '2' }, hlc: waiting().hlc },
       ]);
+      expect(put?.map((o) => o.baseVersion)).toEqual([undefined, undefined]);
     });
 
-    it('sends a base of 0 as it is, so the copy’s fields never fold into the waiting change', () => {
+    it('keeps the copy’s fields apart from the waiting change, each weighed at its own HLC', () => {
       // A colleague's tablet gave the record back first: version 1 on the restored server, later.
       const givenBack = change({
         version: 1,
         updatedAt: '2026-06-03T08:00:00.000Z',
         data: { name: 'Amina' },
       });
-      const put = foldIntoUpdate(state([waiting()]), now, mark, shown(), givenBack)?.put;
-      expect(put).toMatchObject([{ data: { village: 'Mzuzu' }, baseVersion: 0 }, { data: { phone: '2' } }]);
-      expect(put?.[1]?.baseVersion).toBeUndefined();
+      const put = foldIntoUpdate(state([waiting()]), now, mark, shown(), givenBack)?.put ?? [];
+      expect(put).toMatchObject([{ data: { village: 'Mzuzu' } }, { data: { phone: '2' } }]);
+      // Folded, the copy's village would be weighed at the waiting change's later HLC.
+      expect(coalesceOutbox(put)).toEqual({ put: [], remove: [] });
     });
 
     it('sends only the waiting change over a copy the backup had, never the copy’s older fields', () => {

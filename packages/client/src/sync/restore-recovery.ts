@@ -65,8 +65,7 @@ export { restoreMarkOf } from '@outpost/core';
  * clock says so), the device's follows it, against its version. Otherwise someone changed the
  * record on the restored server since, without the device's change: with no version, weighed by
  * the HLC of the device's state, so every field changed there after it is in conflict, settled by
- * the collection's rule (giveBackNewer says why not the version before theirs; a record without
- * times still goes on that one).
+ * the collection's rule (giveBackNewer says why not the version before theirs).
  */
 export function resendNewer(
   state: LocalState,
@@ -89,16 +88,20 @@ export function resendNewer(
     type: 'update',
     id: change.id,
     data: given.data,
-    // None (0 sends none): the server weighs the op by its HLC, the held state's.
-    baseVersion: given.baseVersion ?? 0,
+    // None: the server weighs the op by its HLC, the held state's.
+    baseVersion: given.baseVersion,
     hlc: local.hlc,
   });
 }
 
-/** The state the device held for giveBackNewer, with the times of its fields when the record keeps them. */
+/**
+ * The state the device held for giveBackNewer, with the times of its fields. A record keeping none
+ * (first seen, every field at its `updatedAt`; or stored before times were kept, read so) gives
+ * none of its own: every field falls back to the state's time, and the give-back is still weighed
+ * by its HLC, which sees each field the restored clinic changed, not only the last.
+ */
 function heldState(local: LocalRecord, state: { data: RecordData; updatedAt: string }): HeldState {
-  const fieldTimes = timesByField(local.fieldTimes);
-  return { data: state.data, updatedAt: state.updatedAt, ...(fieldTimes ? { fieldTimes } : {}) };
+  return { data: state.data, updatedAt: state.updatedAt, fieldTimes: timesByField(local.fieldTimes) ?? {} };
 }
 
 /**
@@ -166,14 +169,13 @@ function deletionGivenBack(
       collection,
       type: 'delete',
       id: deleted.id,
-      baseVersion: 0,
       hlc,
       givenBack: true,
     });
   return newEntry(
     state,
     now,
-    { collection, type: 'delete', id: lostNumber.tempId, baseVersion: 0, hlc, restoredFrom: deleted.id },
+    { collection, type: 'delete', id: lostNumber.tempId, hlc, restoredFrom: deleted.id },
     lostNumber.randomBytes,
   );
 }
@@ -226,7 +228,6 @@ export function createAgain(
     type: 'create',
     id: local.id,
     data: { ...local.data },
-    baseVersion: 0,
     hlc: local.hlc,
   });
 }
@@ -267,7 +268,6 @@ export function foldIntoCreate(
       type: 'create',
       id: local.id,
       data: { ...local.data },
-      baseVersion: 0,
       hlc: local.hlc,
     }),
   };
@@ -308,25 +308,21 @@ export function foldIntoUpdate(
   const copy = heldServerCopy(local);
   if (copy == null || copy.deleted || copy.data === null || change.deleted) return null;
   const seqs = ops.map((o) => o.seq);
-  // `base` undefined: none is sent, and the server weighs the op by its HLC. A base of 0 (a record
-  // the restored server has at version 1, changed since) is sent as it is: dropped, as newEntry
-  // drops it for a create, the op would be weighed by its HLC alone, and fold into the next one
-  // (coalesce.ts folds updates on the same base) under that one's later HLC.
+  // `base` undefined: none is sent, and the server weighs the op by its HLC.
   const entry = (
     type: 'update' | 'delete',
     data: RecordData | undefined,
     base: number | undefined,
     hlc: string,
   ) => {
-    const op = newEntry(state, now, {
+    return newEntry(state, now, {
       collection: local.collection,
       type,
       id: local.id,
       ...(data !== undefined ? { data } : {}),
-      baseVersion: 0,
+      baseVersion: base,
       hlc,
     });
-    return base === undefined ? op : { ...op, baseVersion: base };
   };
   if (local.deleted)
     return { ops: seqs, put: [entry('delete', undefined, undefined, local.hlc)], gave: false };
@@ -373,9 +369,9 @@ export interface RaisedAgain {
  *   and the collection's rule raises the conflict afresh (a person's rule keeps it open). Not by
  *   its HLC alone: the server's side may have come back with the same or an earlier HLC (a give-back
  *   carries the time of the device's own state), and the change would then be applied over it with
- *   no one asked. A base of 0 also keeps it from folding into an op given back before it
- *   (coalesce.ts folds updates on the same base only): a give-back over a base of 0 sends none,
- *   and foldIntoUpdate, which sends one, leaves alone a record with a change in conflict.
+ *   no one asked. A base of 0 also keeps it from folding into the give-back queued before it, which
+ *   goes with none or with the restored server's version (coalesce.ts folds updates on the same
+ *   base only); foldIntoUpdate leaves alone a record with a change in conflict.
  * - It is queued after the record's give-back, which the re-read queued first: the server has the
  *   other side again before this side meets it. An update or delete of a record the server no longer
  *   has meets the server's refusal, or its deletion, as any change does; a create conflicts with the
@@ -406,16 +402,15 @@ export function raiseAgain(
     if (sent === undefined) continue;
     batch.deleteOps.push(sent.seq);
     if (parseTempId(id) === null && !recoverableRecord(schema, mark, collection, id)) continue;
-    const entry = newEntry(state, now, {
+    const op = newEntry(state, now, {
       collection,
       type: sent.type,
       id,
       ...(sent.data !== undefined ? { data: { ...sent.data } } : {}),
-      baseVersion: 0,
+      baseVersion: sent.type === 'create' ? undefined : 0,
       hlc: sent.hlc,
       ...(sent.strategy !== undefined ? { strategy: sent.strategy } : {}),
     });
-    const op = sent.type === 'create' ? entry : { ...entry, baseVersion: 0 };
     batch.putOps.push(op);
     const key = keyOf(collection, id);
     const ops = [...(queued.get(key) ?? []), op];
@@ -544,7 +539,6 @@ export function renumberLost(
             type: 'create',
             id: tempId,
             data: { ...data },
-            baseVersion: 0,
             hlc: r.hlc,
             restoredFrom: r.id,
           },
