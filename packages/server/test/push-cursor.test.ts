@@ -9,10 +9,9 @@ import { makeTempId } from '@outpost/core';
 import type { Change, ErrorBody, PushResponse } from '@outpost/core';
 import { vetPractice } from '@outpost/examples';
 import { markRestored } from '../src/index';
-import { dialects, startTestServer } from './server-fixture';
+import { dialects } from './server-fixture';
 import type { DialectName, TestServer } from './server-fixture';
-import { olderCursor, restorePlaces } from './restore-places';
-import type { Cleanups, Place } from './restore-places';
+import { olderCursor, restoreHarness } from './restore-places';
 import { hlc, opId, pullAll, push } from './sync-client';
 
 const owner = (name: string) => ({
@@ -26,26 +25,8 @@ const nameOf = (changes: readonly Change[], id: string) =>
 const backupLastIds = { users: '3' };
 
 describe.each(dialects())('a push’s cursor, on %s', (kind: DialectName) => {
-  const cleanups: Cleanups = [];
-  const running = new Set<TestServer>();
-  afterEach(async () => {
-    for (const s of running) await s.close();
-    running.clear();
-    for (const c of cleanups.splice(0).reverse()) await c();
-  });
-
-  const { place, copyOf } = restorePlaces(kind, cleanups);
-
-  async function serverOn(storage: Place): Promise<TestServer> {
-    const server = await startTestServer(kind, { storage, schema: vetPractice });
-    running.add(server);
-    return server;
-  }
-
-  async function stop(server: TestServer): Promise<void> {
-    running.delete(server);
-    await server.close();
-  }
+  const { place, copyOf, serverOn, stop, cleanUp } = restoreHarness(kind, vetPractice);
+  afterEach(cleanUp);
 
   /**
    * A practice restored from a backup of three owners (1, 2, 3). After the backup the tablet

@@ -9,10 +9,9 @@ import { uuidv7 } from '@outpost/core';
 import type { Change, ErrorBody } from '@outpost/core';
 import { markRestored } from '../src/index';
 import { isCursorText } from '../src/http/cursor';
-import { dialects, startTestServer } from './server-fixture';
+import { dialects } from './server-fixture';
 import type { DialectName, TestServer } from './server-fixture';
-import { olderCursor, restorePlaces } from './restore-places';
-import type { Cleanups, Place } from './restore-places';
+import { olderCursor, restoreHarness } from './restore-places';
 import { pull, pullAll, push } from './sync-client';
 
 const patient = (name: string) => ({
@@ -47,26 +46,8 @@ describe('the forms of a pull cursor', () => {
 });
 
 describe.each(dialects())('the database’s epoch in pull cursors, on %s', (kind: DialectName) => {
-  const cleanups: Cleanups = [];
-  const running = new Set<TestServer>();
-  afterEach(async () => {
-    for (const s of running) await s.close();
-    running.clear();
-    for (const c of cleanups.splice(0).reverse()) await c();
-  });
-
-  const { place, copyOf } = restorePlaces(kind, cleanups);
-
-  async function serverOn(storage: Place): Promise<TestServer> {
-    const server = await startTestServer(kind, { storage });
-    running.add(server);
-    return server;
-  }
-
-  async function stop(server: TestServer): Promise<void> {
-    running.delete(server);
-    await server.close();
-  }
+  const { place, copyOf, serverOn, stop, cleanUp } = restoreHarness(kind);
+  afterEach(cleanUp);
 
   const pullWith = (server: TestServer, token: string, cursor: string) =>
     server.request<ErrorBody>({

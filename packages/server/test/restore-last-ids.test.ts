@@ -20,8 +20,8 @@ import { parseLastIds } from '../src/storage/backup-last-ids';
 import { restoredDetails } from '../src/http/cursor';
 import { dialects, startTestServer } from './server-fixture';
 import type { DialectName, Storage, TestServer } from './server-fixture';
-import { restorePlaces } from './restore-places';
-import type { Cleanups, Place } from './restore-places';
+import { restoreHarness } from './restore-places';
+import type { Place } from './restore-places';
 import { pullAll, push } from './sync-client';
 
 const owner = (name: string, id = makeTempId('users')) => ({
@@ -186,26 +186,8 @@ describe('the backup’s last ids in `npm run backup`’s copy', () => {
 describe.each(dialects())(
   'the backup’s last ids of a database marked restored, on %s',
   (kind: DialectName) => {
-    const cleanups: Cleanups = [];
-    const running = new Set<TestServer>();
-    afterEach(async () => {
-      for (const s of running) await s.close();
-      running.clear();
-      for (const c of cleanups.splice(0).reverse()) await c();
-    });
-
-    const { place, copyOf } = restorePlaces(kind, cleanups);
-
-    async function serverOn(storage: Place): Promise<TestServer> {
-      const server = await startTestServer(kind, { storage, schema: vetPractice });
-      running.add(server);
-      return server;
-    }
-
-    async function stop(server: TestServer): Promise<void> {
-      running.delete(server);
-      await server.close();
-    }
+    const { place, copyOf, serverOn, stop, cleanUp } = restoreHarness(kind, vetPractice);
+    afterEach(cleanUp);
 
     /** Runs SQL on a stopped server's database, as an operator's tool would. */
     async function onDatabase(at: Place, statements: readonly string[]): Promise<void> {

@@ -6,9 +6,10 @@ import { copyFileSync, existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Client } from 'pg';
+import type { Schema } from '@outpost/core';
 import { openPostgres, openSqlite } from '../src/index';
-import { testSecret } from './server-fixture';
-import type { DialectName, Storage } from './server-fixture';
+import { startTestServer, testSecret } from './server-fixture';
+import type { DialectName, Storage, TestServer } from './server-fixture';
 import { freshPostgresDatabase, postgresUrl } from './postgres';
 
 /** A database the test can copy and mark: its SQLite file, or its PostgreSQL URL. */
@@ -65,6 +66,42 @@ export function restorePlaces(kind: DialectName, cleanups: Cleanups): RestorePla
   }
 
   return { place, copyOf };
+}
+
+/**
+ * The places of a restore test and the servers it starts on them, for one test file's tests: a
+ * server started on a database, stopped to copy or mark it, started again on the copy.
+ */
+export interface RestoreHarness extends RestorePlaces {
+  /** A server on `storage`, of `schema` (the harness's own by default), stopped by cleanUp if not before. */
+  serverOn(storage: Place, schema?: Schema): Promise<TestServer>;
+  /** Stops a server, as an operator stops it before copying or marking its database. */
+  stop(server: TestServer): Promise<void>;
+  /** Each test's afterEach: the servers still running stop, then the places go, last made first. */
+  cleanUp(): Promise<void>;
+}
+
+export function restoreHarness(kind: DialectName, schema?: Schema): RestoreHarness {
+  const cleanups: Cleanups = [];
+  const running = new Set<TestServer>();
+  const places = restorePlaces(kind, cleanups);
+  return {
+    ...places,
+    async serverOn(storage, ofSchema = schema) {
+      const server = await startTestServer(kind, { storage, ...(ofSchema ? { schema: ofSchema } : {}) });
+      running.add(server);
+      return server;
+    },
+    async stop(server) {
+      running.delete(server);
+      await server.close();
+    },
+    async cleanUp() {
+      for (const s of running) await s.close();
+      running.clear();
+      for (const c of cleanups.splice(0).reverse()) await c();
+    },
+  };
 }
 
 /**

@@ -8,10 +8,9 @@ import { HlcClock, makeTempId, uuidv7 } from '@outpost/core';
 import type { PushOp, Schema } from '@outpost/core';
 import { fieldClinic, vetPractice } from '@outpost/examples';
 import { markRestored } from '../src/index';
-import { dialects, startTestServer } from './server-fixture';
+import { dialects } from './server-fixture';
 import type { DialectName, TestEmail, TestServer } from './server-fixture';
-import { restorePlaces } from './restore-places';
-import type { Cleanups } from './restore-places';
+import { restoreHarness } from './restore-places';
 import { pullAll, push } from './sync-client';
 
 // The colleague's copy was written before the deletion: its HLC is the older one.
@@ -23,14 +22,8 @@ const tablet1 = { clientId: 'tablet-1', deviceId: 'tablet-1' };
 const tablet2 = { clientId: 'tablet-2', deviceId: 'tablet-2' };
 
 describe.each(dialects())('deletions given back to a restored server, on %s', (kind: DialectName) => {
-  const cleanups: Cleanups = [];
-  const running = new Set<TestServer>();
-  afterEach(async () => {
-    for (const s of running) await s.close();
-    running.clear();
-    for (const c of cleanups.splice(0).reverse()) await c();
-  });
-  const { place, copyOf } = restorePlaces(kind, cleanups);
+  const { place, copyOf, serverOn, stop, cleanUp } = restoreHarness(kind);
+  afterEach(cleanUp);
 
   /**
    * A server whose database is a copy of one that had `before` pushed, marked restored (or not):
@@ -43,15 +36,12 @@ describe.each(dialects())('deletions given back to a restored server, on %s', (k
     restore = true,
   ): Promise<{ server: TestServer; token: string }> {
     const live = await place();
-    const first = await startTestServer(kind, { storage: live, schema });
-    running.add(first);
+    const first = await serverOn(live, schema);
     await push(first, await first.token(email), before);
-    running.delete(first);
-    await first.close();
+    await stop(first);
     const storage = restore ? await copyOf(live) : live;
     if (restore) await markRestored(storage.target);
-    const server = await startTestServer(kind, { storage, schema });
-    running.add(server);
+    const server = await serverOn(storage, schema);
     return { server, token: await server.token(email) };
   }
 

@@ -7,10 +7,9 @@ import { makeTempId } from '@outpost/core';
 import type { ErrorBody, PushResponse } from '@outpost/core';
 import { vetPractice } from '@outpost/examples';
 import { markRestored } from '../src/index';
-import { dialects, startTestServer } from './server-fixture';
+import { dialects } from './server-fixture';
 import type { DialectName, TestServer } from './server-fixture';
-import { restorePlaces } from './restore-places';
-import type { Cleanups, Place } from './restore-places';
+import { restoreHarness } from './restore-places';
 import { pullAll, push } from './sync-client';
 
 const owner = (name: string, restoredFrom?: string) => ({
@@ -22,20 +21,8 @@ const owner = (name: string, restoredFrom?: string) => ({
 });
 
 describe.each(dialects())('records given back under a new number, on %s', (kind: DialectName) => {
-  const cleanups: Cleanups = [];
-  const running = new Set<TestServer>();
-  afterEach(async () => {
-    for (const s of running) await s.close();
-    running.clear();
-    for (const c of cleanups.splice(0).reverse()) await c();
-  });
-  const { place, copyOf } = restorePlaces(kind, cleanups);
-
-  async function serverOn(storage: Place): Promise<TestServer> {
-    const server = await startTestServer(kind, { storage, schema: vetPractice });
-    running.add(server);
-    return server;
-  }
+  const { place, copyOf, serverOn, stop, cleanUp } = restoreHarness(kind, vetPractice);
+  afterEach(cleanUp);
 
   /** A practice whose backup had owners 1 and 2; the lost database numbered 3 and 4 after it. */
   async function practice(restore: boolean): Promise<{ server: TestServer; vet: string }> {
@@ -43,8 +30,7 @@ describe.each(dialects())('records given back under a new number, on %s', (kind:
     let server = await serverOn(live);
     const vet = await server.token('vet@vet-a.test');
     await push(server, vet, [owner('Ruth'), owner('Peter')]);
-    running.delete(server);
-    await server.close();
+    await stop(server);
     if (!restore) {
       server = await serverOn(live);
       return { server, vet: await server.token('vet@vet-a.test') };
