@@ -184,7 +184,7 @@ describe('what a device gives back to a restored server', () => {
 
     it('gives back an acknowledged deletion, marked so, at its time and on no base', () => {
       const s = state([deletion(), deletion({ seq: 8, opId: 'op-8', collection: 'encounters', id: 'e1' })]);
-      const given = deletionsGivenBack(fieldClinic, s, now, nothingRead);
+      const given = deletionsGivenBack(fieldClinic, s, now, mark, nothingRead);
       expect(given.map((o) => [o.collection, o.id, o.type, o.givenBack, o.hlc, o.status])).toEqual([
         ['patients', 'p1', 'delete', true, deletion().hlc, 'pending'],
         ['encounters', 'e1', 'delete', true, deletion().hlc, 'pending'],
@@ -195,31 +195,34 @@ describe('what a device gives back to a restored server', () => {
 
     it('gives back nothing the re-read brought, alive or deleted, nor what the device holds or still sends', () => {
       const s = state([deletion()]);
-      expect(deletionsGivenBack(fieldClinic, s, now, (c, id) => c === 'patients' && id === 'p1')).toEqual([]);
+      expect(
+        deletionsGivenBack(fieldClinic, s, now, mark, (c, id) => c === 'patients' && id === 'p1'),
+      ).toEqual([]);
       const holding = new LocalState({
         records: [held()],
         outbox: [deletion()],
         conflicts: [],
         meta: { 'outbox.lastSeq': 41 },
       });
-      expect(deletionsGivenBack(fieldClinic, holding, now, nothingRead)).toEqual([]);
+      expect(deletionsGivenBack(fieldClinic, holding, now, mark, nothingRead)).toEqual([]);
       const waiting = state([
         deletion(),
         deletion({ seq: 8, opId: 'op-8', type: 'update', status: 'pending' }),
       ]);
-      expect(deletionsGivenBack(fieldClinic, waiting, now, nothingRead)).toEqual([]);
+      expect(deletionsGivenBack(fieldClinic, waiting, now, mark, nothingRead)).toEqual([]);
       // Refused, or not a delete: nothing.
       expect(
         deletionsGivenBack(
           fieldClinic,
           state([deletion({ status: 'failed', rejected: true })]),
           now,
+          mark,
           nothingRead,
         ),
       ).toEqual([]);
       // Numbered by the server: renumberLost's, by the number the lost database gave.
       const numbered = state([deletion({ collection: 'appointments', id: '4' })]);
-      expect(deletionsGivenBack(vetPractice, numbered, now, nothingRead)).toEqual([]);
+      expect(deletionsGivenBack(vetPractice, numbered, now, mark, nothingRead)).toEqual([]);
     });
 
     it('gives back a deletion still to send instead of dropping it, when the record goes', () => {

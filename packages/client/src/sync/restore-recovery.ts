@@ -2,6 +2,7 @@ import {
   deleteAgainBase,
   fieldsChangedBy,
   giveBackNewer,
+  givesDeletionBack,
   makeTempId,
   numberedAfterBackup,
   parseTempId,
@@ -188,22 +189,25 @@ function deletionGivenBack(
  * back as it read them) nor as a tombstone (the deletion stands there). The lost database created
  * them after the backup, so the restored server never had them.
  *
- * `read(collection, id)`: whether the re-read brought the record, alive or deleted, or cannot tell
- * (a collection the device does not pull). Records the device still holds are createAgain's and
- * foldIntoCreate's.
+ * Which: core's givesDeletionBack, shared with a hub's resync of a restored upstream; a device
+ * keeps no server's time of a record it deleted, only the delete op, so every deletion it keeps
+ * that the re-read did not bring goes. `read(collection, id)`: whether the re-read brought the
+ * record, alive or deleted, or cannot tell (a collection the device does not pull). Records the
+ * device still holds are createAgain's and foldIntoCreate's.
  */
 export function deletionsGivenBack(
   schema: Schema,
   state: LocalState,
   now: number,
+  mark: RestoreMark,
   read: (collection: string, id: string) => boolean,
 ): OutboxEntry[] {
   const given = new Map<string, OutboxEntry>();
   for (const op of state.outbox.values()) {
     if (op.type !== 'delete' || op.status !== 'done' || !recoverable(schema, op.collection)) continue;
     const key = keyOf(op.collection, op.id);
-    if (given.has(key) || read(op.collection, op.id) || state.record(op.collection, op.id) !== undefined)
-      continue;
+    if (given.has(key) || state.record(op.collection, op.id) !== undefined) continue;
+    if (!givesDeletionBack(mark, { read: read(op.collection, op.id) })) continue;
     if (state.opsFor(op.collection, op.id).some((o) => o.status !== 'done')) continue;
     const deleted = deletionOf(state, op.collection, op.id);
     if (deleted !== undefined) given.set(key, deletionGivenBack(state, now, deleted));

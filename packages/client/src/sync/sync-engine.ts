@@ -1969,7 +1969,7 @@ export class SyncEngine {
           (pulled !== null && !pulled.has(collection)) ||
           seen.has(keyOf(collection, id)) ||
           seenDeleted.has(keyOf(collection, id));
-        putOps.push(...deletionsGivenBack(this.o.schema, state, now, read));
+        putOps.push(...deletionsGivenBack(this.o.schema, state, now, resync.restored, read));
       }
       const resent = (resync.resent ?? 0) + putOps.length;
       return {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { giveBackNewer, numberedAfterBackup, restoreMarkOf } from './restore-rules';
+import { giveBackNewer, givesDeletionBack, numberedAfterBackup, restoreMarkOf } from './restore-rules';
 
 describe('what a restored server says of its backup', () => {
   it('reads the backup’s last numbers from the refusal, only when every one is a number', () => {
@@ -96,5 +96,29 @@ describe('giveBackNewer with the times of the held fields', () => {
         restored,
       ),
     ).toBeNull();
+  });
+});
+
+describe('which deletions go back to a restored server', () => {
+  const mark = { backupTakenAt: '2026-06-01T18:00:00.000Z' };
+  const after = '2026-06-01T19:00:00.000Z';
+  const before = '2026-06-01T12:00:00.000Z';
+
+  it('gives back a deletion the re-read brought no trace of, stamped after the backup', () => {
+    expect(givesDeletionBack(mark, { read: false, updatedAt: after })).toBe(true);
+    // Brought alive (deleted again as a plain delete) or as a tombstone (the deletion stands).
+    expect(givesDeletionBack(mark, { read: true, updatedAt: after })).toBe(false);
+    // A state the backup had, gone from the restored server: deleted there, its tombstone purged.
+    expect(givesDeletionBack(mark, { read: false, updatedAt: before })).toBe(false);
+  });
+
+  it('without a time of the server’s state, by what is known of the backup', () => {
+    // A device keeps only its delete op: every deletion the re-read did not bring.
+    expect(givesDeletionBack(mark, { read: false })).toBe(true);
+    expect(givesDeletionBack({}, { read: true })).toBe(false);
+    // A state kept with no time is the backup's when the backup's time is known.
+    expect(givesDeletionBack(mark, { read: false, updatedAt: null })).toBe(false);
+    expect(givesDeletionBack({}, { read: false, updatedAt: null })).toBe(true);
+    expect(givesDeletionBack({}, { read: false, updatedAt: before })).toBe(true);
   });
 });

@@ -69,6 +69,46 @@ export function writtenAfterBackup(mark: RestoreMark, updatedAt: string): boolea
   return Date.parse(updatedAt) >= Date.parse(mark.backupTakenAt) - 60_000;
 }
 
+/**
+ * `writtenAfterBackup` for a state the holder kept with the server's time when it has one: a state
+ * kept with none (null: kept before the holder recorded the server's times) counts as the backup's
+ * when the backup's time is known; without it, as any state, it may be one the backup lacked.
+ */
+export function stampedAfterBackup(mark: RestoreMark, updatedAt: string | null): boolean {
+  if (updatedAt === null) return mark.backupTakenAt === undefined;
+  return writtenAfterBackup(mark, updatedAt);
+}
+
+/** A deletion the holder keeps of a record (it shows the record deleted, or no longer holds it). */
+export interface KeptDeletion {
+  /**
+   * Whether the re-read brought the record, alive or as its tombstone (or cannot tell: a collection
+   * the holder does not read).
+   */
+  readonly read: boolean;
+  /**
+   * When the server stamped the last state of the record the holder knows (its clock; null: kept
+   * with no time). Undefined when the holder keeps none at all: a device keeps only its delete op,
+   * for a day (decision 0029), and gives back every deletion the re-read brought no trace of.
+   */
+  readonly updatedAt?: string | null;
+}
+
+/**
+ * Whether a deletion the holder keeps goes back to the restored server as a delete marked
+ * `givenBack` (decision 0050, "Deletions given back"), so that a colleague who still holds the
+ * record and gives it back as a create meets the deletion, weighed by the collection's rule, rather
+ * than making the record again. Not when the re-read brought it: alive, the deletion goes again as
+ * a plain delete (deleteAgainBase); as a tombstone, the deletion stands there. Not when the last
+ * state the holder knows the server had is one the backup had: the restored server had the record,
+ * so it was deleted there since and its tombstone purged, a deletion that stands. Only for records
+ * whose ids devices make (decision 0051 renumbers the others); the caller checks the collection.
+ */
+export function givesDeletionBack(mark: RestoreMark, deletion: KeptDeletion): boolean {
+  if (deletion.read) return false;
+  return deletion.updatedAt === undefined || stampedAfterBackup(mark, deletion.updatedAt);
+}
+
 /** A live record as the holder has it, and when the server stamped that state (its clock). */
 export interface HeldState {
   readonly data: RecordData;

@@ -30,8 +30,8 @@ import {
   queueHealth,
   restoreMarkOf,
   stampFields,
+  stampedAfterBackup,
   uuidv7,
-  writtenAfterBackup,
 } from '@outpost/core';
 import type {
   Change,
@@ -954,13 +954,11 @@ type Pulled =
   { kind: 'applied' } | { kind: 'skipped' } | { kind: 'conflict'; wrote: boolean; conflict: HubConflict };
 
 /**
- * Whether the upstream stamped the hub's view of a record after the backup it was restored from.
- * A view with no time (kept before migration 0023) counts as the backup's when the backup's time is
- * known; without it, as the client does, every state may be one the backup lacked.
+ * Whether the upstream stamped the hub's view of a record after the backup it was restored from
+ * (core's rule; a view with no time was kept before migration 0023).
  */
 function afterBackup(mark: RestoreMark, view: UpstreamView): boolean {
-  if (view.updatedAt === null) return mark.backupTakenAt === undefined;
-  return writtenAfterBackup(mark, view.updatedAt);
+  return stampedAfterBackup(mark, view.updatedAt);
 }
 
 /** The upstream's record as the hub expects it after `op`, applied as sent on what the hub knew. */
