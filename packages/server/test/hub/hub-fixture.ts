@@ -39,6 +39,13 @@ export class Link {
   pullsSent = 0;
   /** The link goes down once this many pulls have been sent (counted by pullsSent). */
   cutAfterPulls: number | null = null;
+  /**
+   * The link goes down at the first pull after one the central server answered 410 (a resync
+   * begins): whether or not a connection kept alive to a stopped server failed a request first.
+   */
+  cutAfterExpired = false;
+  /** A pull was answered 410. */
+  expiredSeen = false;
   /** Asks the central server for pages this small, so a test sees several without a thousand records. */
   pageSize: number | null = null;
   /** Runs while a push is on its way to the central server, before it arrives there. */
@@ -52,7 +59,8 @@ export class Link {
     const isPush = url.includes('/v1/sync/push');
     if (isPush) this.pushesSent += 1;
     if (url.includes('/v1/sync/pull')) {
-      if (this.cutAfterPulls !== null && this.pullsSent >= this.cutAfterPulls) {
+      const cut = this.cutAfterPulls !== null && this.pullsSent >= this.cutAfterPulls;
+      if (cut || (this.cutAfterExpired && this.expiredSeen)) {
         this.mode = 'down';
         throw new TypeError('fetch failed: the link dropped in the middle of a pull');
       }
@@ -74,6 +82,7 @@ export class Link {
       await work();
     }
     const response = await globalThis.fetch(url, init);
+    if (url.includes('/v1/sync/pull') && response.status === 410) this.expiredSeen = true;
     if (isPush && this.mode === 'lose-push-answer') {
       // The central server applied the push; its answer never reaches the hub.
       await response.text();

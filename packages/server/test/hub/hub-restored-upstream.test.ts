@@ -1,7 +1,8 @@
 // An Outpost hub whose central server is restored from a backup (decisions 0021 and 0050): the
 // central server on SQLite, its backup taken by `npm run backup`'s own function, and the server
 // started again on the backup's copy at the same address. What the clinic's tablets did through the
-// hub after the backup goes up again from the hub, and stays on the hub and its tablets.
+// hub after the backup goes up again from the hub, and stays on the hub and its tablets. The hub's
+// database on each dialect; the central server on SQLite, as the backup command copies its file.
 import { copyFileSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -10,12 +11,12 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { uuidv7 } from '@outpost/core';
 import { backupSqlite, openSqlite } from '../../src/index';
 import type { HubOptions } from '../../src/index';
-import { createStorage, password, startTestServer } from '../server-fixture';
+import { createStorage, dialects, password, startTestServer } from '../server-fixture';
 import type { Storage, TestServer } from '../server-fixture';
 import { Link, hubScene } from './hub-fixture';
 import type { HubRun } from './hub-fixture';
 
-describe('an Outpost hub whose central server is restored from a backup', () => {
+describe.each(dialects())('an Outpost hub on %s whose central server is restored from a backup', (kind) => {
   let dir: string;
   let centralFile: string;
   let central: TestServer;
@@ -37,7 +38,7 @@ describe('an Outpost hub whose central server is restored from a backup', () => 
     intervalMs: false,
   });
   const openHub = async () => {
-    hub = await startTestServer('sqlite', { storage: hubStorage, server: { hub: hubOptions() } });
+    hub = await startTestServer(kind, { storage: hubStorage, server: { hub: hubOptions() } });
   };
 
   /** A central server on a file of its own, a fresh hub in front of it. */
@@ -48,7 +49,7 @@ describe('an Outpost hub whose central server is restored from a backup', () => 
     await central.app.listen({ port: 0, host: '127.0.0.1' });
     port = (central.app.server.address() as AddressInfo).port;
     link = new Link();
-    hubStorage = await createStorage('sqlite');
+    hubStorage = await createStorage(kind);
     await openHub();
   };
   const backup = () => backupSqlite({ database: centralFile, destination: join(dir, 'backup.sqlite') });
@@ -175,11 +176,10 @@ describe('an Outpost hub whose central server is restored from a backup', () => 
     await restore();
 
     // The hub meets the restored server's 410, and the link drops as the re-read begins.
-    await call().catch(() => undefined);
-    link.cutAfterPulls = link.pullsSent + 1;
-    const cut = await call();
+    link.cutAfterExpired = true;
+    const cut = await run();
     expect(cut.error?.code).toBe('UPSTREAM_UNREACHABLE');
-    expect(link.pullsSent).toBeGreaterThan(0);
+    expect(link.expiredSeen).toBe(true);
     // The hub restarts, and the link is back.
     await hub.close();
     link = new Link();
