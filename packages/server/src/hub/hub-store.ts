@@ -230,18 +230,34 @@ export async function markSeen(
   }
 }
 
-/** The live records, as far as the hub knows, that the finished resync did not bring. */
-export async function unseenLiveKeys(
-  db: Db,
-  tenant: string,
-): Promise<Array<{ collection: string; id: string }>> {
-  return db
+/** A record the finished resync did not bring, as the upstream last had it as far as the hub knows. */
+export interface Unseen {
+  collection: string;
+  id: string;
+  deleted: boolean;
+  /** When the upstream stamped that state (UpstreamView.updatedAt). */
+  updatedAt: string | null;
+}
+
+/**
+ * The records the finished resync did not bring: those live as far as the hub knows and, with
+ * `tombstones` (an upstream restored from a backup, which may lack deletions the hub relayed), those
+ * deleted too.
+ */
+export async function unseenKeys(db: Db, tenant: string, tombstones: boolean): Promise<Unseen[]> {
+  let query = db
     .selectFrom('hub_records')
-    .select(['collection', 'id'])
+    .select(['collection', 'id', 'upstream_deleted', 'upstream_updated_at'])
     .where('tenant', '=', tenant)
-    .where('resync_unseen', '=', 1)
-    .where('upstream_deleted', '=', 0)
-    .execute();
+    .where('resync_unseen', '=', 1);
+  if (!tombstones) query = query.where('upstream_deleted', '=', 0);
+  const rows = await query.execute();
+  return rows.map((r) => ({
+    collection: r.collection,
+    id: r.id,
+    deleted: r.upstream_deleted === 1,
+    updatedAt: r.upstream_updated_at,
+  }));
 }
 
 export async function endResync(db: Db, tenant: string): Promise<void> {

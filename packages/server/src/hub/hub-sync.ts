@@ -26,6 +26,7 @@ import {
   compareHlc,
   deleteAgainBase,
   giveBackNewer,
+  givesDeletionBack,
   orderOps,
   queueHealth,
   restoreMarkOf,
@@ -58,7 +59,7 @@ import {
   markSeen,
   saveHubState,
   saveUpstreamView,
-  unseenLiveKeys,
+  unseenKeys,
   updateItem,
   waitingItemFor,
 } from './hub-store';
@@ -524,6 +525,9 @@ export class Hub {
         : { deleted: true, data: {} };
       const view = views.get(key) ?? null;
       const change = pendingChange(view, local);
+      // A deletion given back to a restored upstream with no trace of the record (noTrace): marked
+      // so, the upstream keeps it as a tombstone for a colleague's give-back of the record to meet.
+      const givenBack = change?.type === 'delete' && view?.version === 0;
       if (change === null) {
         // The record is back as the upstream has it (or was made and deleted here): nothing to send.
         await updateItem(trx, w.tenant, item.id, { status: 'Completed', completedAt: at, updatedAt: at });
@@ -537,12 +541,13 @@ export class Hub {
         // The version the change was made on, not the latest the hub pulled: a change pulled
         // meanwhile stays a concurrent change for the upstream's conflict rules.
         // Version 0 names no state the upstream ever had (a deletion given back to a restored
-        // upstream whose record is at its first version, decision 0050): none is sent, and the
-        // upstream weighs the op by its HLC, as it does a device's.
+        // upstream whose record is at its first version, or that has no trace of it: noTrace,
+        // decision 0050): none is sent, and the upstream weighs the op by its HLC, as a device's.
         ...(view === null || (item.baseVersion ?? view.version) === 0
           ? {}
           : { baseVersion: item.baseVersion ?? view.version }),
         ...(change.type === 'delete' ? {} : { data: change.data }),
+        ...(givenBack ? { givenBack: true as const } : {}),
         hlc: changeHlc(change, record?.fieldMeta ?? {}, record?.hlc ?? this.ctx.clock.tick()),
       };
       const operation = { create: 'Create', update: 'Update', delete: 'Delete' }[change.type];
@@ -787,6 +792,14 @@ export class Hub {
    * upstream had and that the resync did not bring was deleted there, and its tombstone purged
    * before this hub could pull it. It is deleted here too, or the hub's tablets would keep it for
    * ever; a change made here and still to go stays, as under any pulled deletion.
+   *
+   * An upstream restored from a backup may instead never have had the record: what the hub holds
+   * of it goes up again (decision 0050). A live record as a create; a deletion made here as a
+   * delete marked `givenBack`, whether the upstream had it (its tombstone, lost with the database)
+   * or it was still to go, so that a device that still holds the record and gives it back to the
+   * upstream meets the deletion, settled by the collection's rule, rather than making the record
+   * again. A record the resync brought, alive or deleted, was marked seen as it came, and is
+   * giveBack's: the two never both act on one record.
    */
   private async dropVanished(
     tenant: string,
@@ -795,7 +808,13 @@ export class Hub {
     given: { count: number },
   ): Promise<void> {
     // Only this exchange, under way, changes what the resync has seen: read once, outside the lock.
-    const gone = await unseenLiveKeys(this.ctx.store.db, tenant);
+    // Of the upstream's tombstones, only the deletions core's rule gives back, before any record is
+    // loaded: a hub keeps the upstream's tombstones of years.
+    const gone = (await unseenKeys(this.ctx.store.db, tenant, restored !== null)).filter(
+      (u) =>
+        !u.deleted ||
+        (restored !== null && givesDeletionBack(restored, { read: false, updatedAt: u.updatedAt })),
+    );
     await this.ctx.store.write(tenant, gone.length, async (w) => {
       await this.feed(w);
       const records = await w.loadRecords(gone);
@@ -803,8 +822,23 @@ export class Hub {
       for (const { collection, id } of gone) {
         const key = recordKey(collection, id);
         const view = views.get(key);
-        if (!view || view.deleted) continue;
+        if (!view) continue;
         const record = records.get(key) ?? null;
+        // A deletion the hub holds (its tombstone: a hub refuses collections whose ids the server
+        // makes, decision 0021), of a record the upstream stamped after the backup: given back at
+        // the deletion's HLC, the tombstone's, with no base version, as a device's.
+        if (
+          restored !== null &&
+          record !== null &&
+          record.deleted &&
+          givesDeletionBack(restored, { read: false, updatedAt: view.updatedAt })
+        ) {
+          await saveUpstreamView(w.transaction, tenant, collection, id, noTrace(view));
+          await this.enqueue(w, collection, id, null, 0);
+          given.count += 1;
+          continue;
+        }
+        if (view.deleted) continue;
         // An upstream restored from a backup that lacked the record: the hub's state was written
         // upstream after the backup, so it goes up again as a create (decision 0050's createAgain),
         // and stays here and on the tablets.
@@ -959,6 +993,27 @@ type Pulled =
  */
 function afterBackup(mark: RestoreMark, view: UpstreamView): boolean {
   return stampedAfterBackup(mark, view.updatedAt);
+}
+
+/**
+ * The hub's view of a record it deleted, once a restored upstream showed no trace of it (decision
+ * 0050, "Deletions given back"): at version 0, which names no state the upstream ever had, and
+ * alive, as far as the hub knows, since a device that still holds the record may give it back to
+ * the upstream at any time. So the hub's tombstone is a deletion still to go, like any other: a
+ * pull that brings a device's give-back first is written under it (rebase), and claim sends it as a
+ * delete with no base version, at the tombstone's HLC, marked `givenBack` while the view is this
+ * one (a record the upstream has, pulled since, meets a plain delete, weighed by the HLCs). Until
+ * the upstream answers, and its answer becomes the view. The time stays the last the upstream
+ * stamped, so a resync again before then gives the deletion back again.
+ */
+function noTrace(view: UpstreamView): UpstreamView {
+  return {
+    version: 0,
+    deleted: false,
+    data: {},
+    syncedPosition: view.syncedPosition,
+    updatedAt: view.updatedAt,
+  };
 }
 
 /** The upstream's record as the hub expects it after `op`, applied as sent on what the hub knew. */

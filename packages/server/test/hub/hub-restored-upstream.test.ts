@@ -8,10 +8,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
-import { uuidv7 } from '@outpost/core';
+import { compareHlc, uuidv7 } from '@outpost/core';
 import { backupSqlite, openSqlite } from '../../src/index';
 import type { HubOptions } from '../../src/index';
 import { createStorage, dialects, password, startTestServer } from '../server-fixture';
+import { pullAll, push } from '../sync-client';
+import type { Change, PushOp } from '@outpost/core';
 import type { Storage, TestServer } from '../server-fixture';
 import { Link, hubScene } from './hub-fixture';
 import type { HubRun } from './hub-fixture';
@@ -70,11 +72,24 @@ describe.each(dialects())('an Outpost hub on %s whose central server is restored
     rmSync(dir, { recursive: true, force: true });
   });
 
-  const { run: call, onTablet, centrally, record, tabletView } = hubScene(() => ({ hub, central }));
+  const {
+    run: call,
+    pullOnly: pullOnlyOnce,
+    onTablet,
+    centrally,
+    record,
+    tabletView,
+    status,
+  } = hubScene(() => ({ hub, central }));
   /** A run; one that met the connection kept alive to the stopped server is tried again. */
   const run = async (): Promise<HubRun> => {
     const first = await call();
     return first.error?.code === 'UPSTREAM_UNREACHABLE' ? call() : first;
+  };
+  /** A pull alone, tried again as run is. */
+  const pullOnly = async (): Promise<HubRun> => {
+    const first = await pullOnlyOnce();
+    return first.error?.code === 'UPSTREAM_UNREACHABLE' ? pullOnlyOnce() : first;
   };
   const data = async (server: TestServer, id: string) => (await record(server, 'patients', id))?.data;
 
@@ -191,5 +206,138 @@ describe.each(dialects())('an Outpost hub on %s whose central server is restored
     const tablet = await tabletView();
     expect(tablet.get(`patients/${joseph}`)?.data).toEqual({ name: 'Joseph' });
     expect(tablet.get(`patients/${amina}`)?.data).toEqual({ name: 'Amina', village: 'Mzuzu' });
+  });
+
+  /**
+   * A visit to Amina entered through the hub after the central server's backup, then deleted through
+   * the hub (the deletion relayed upstream), and the central server restored: it never had the
+   * visit. A tablet syncing straight with the central server pulled the visit before the deletion
+   * and still holds it (its re-read will give it back as a create, at the HLC it holds).
+   */
+  const visitDeletedAfterBackup = async (deletion: 'relayed' | 'still to go' = 'relayed') => {
+    await start();
+    const amina = uuidv7();
+    await onTablet([{ collection: 'patients', type: 'create', id: amina, data: { name: 'Amina' } }]);
+    expect(await run()).toMatchObject({ success: true });
+    await backup();
+    const visit = uuidv7();
+    await onTablet([
+      {
+        collection: 'encounters',
+        type: 'create',
+        id: visit,
+        data: { patientId: amina, diagnosis: 'malaria' },
+      },
+    ]);
+    expect(await run()).toMatchObject({ success: true, push: { success: 1 } });
+    const { changes } = await pullAll(central, await central.token('nurse@clinic-a.test'));
+    const held = changes.find((c) => c.collection === 'encounters' && c.id === visit);
+    expect(held?.deleted).toBe(false);
+    if (deletion === 'still to go') link.mode = 'down';
+    // The visit was entered on the wrong patient: the clinic deletes it.
+    await onTablet([{ collection: 'encounters', type: 'delete', id: visit, baseVersion: 1 }]);
+    if (deletion === 'relayed') {
+      expect(await run()).toMatchObject({ success: true, push: { success: 1 } });
+      expect((await record(central, 'encounters', visit))?.deleted).toBe(true);
+    }
+    await restore();
+    link.mode = 'up';
+    expect(await record(central, 'encounters', visit)).toBeNull();
+    return { visit, held: held as Change };
+  };
+  /** The tablet syncing straight with the central server gives the visit back, as its re-read does. */
+  const givenBackDirectly = async (held: Change) =>
+    push(
+      central,
+      await central.token('nurse@clinic-a.test'),
+      [{ collection: 'encounters', type: 'create', id: held.id, data: held.data ?? {}, hlc: held.hlc }],
+      { clientId: 'tablet-direct', deviceId: 'tablet-direct' },
+    );
+  /** The visit is deleted upstream, on the hub, and on none of the hub's tablets. */
+  const staysDeleted = async (visit: string) => {
+    expect((await record(central, 'encounters', visit))?.deleted).toBe(true);
+    expect(await run()).toMatchObject({ success: true });
+    expect((await record(hub, 'encounters', visit))?.deleted).toBe(true);
+    expect((await tabletView()).has(`encounters/${visit}`)).toBe(false);
+  };
+
+  it('gives back a deletion made through the hub after the backup, which a tablet giving the record back later meets', async () => {
+    const { visit, held } = await visitDeletedAfterBackup();
+    const sent: PushOp[] = [];
+    link.fake = (url, init) => {
+      if (url.includes('/v1/sync/push'))
+        sent.push(...(JSON.parse(String(init?.body)) as { ops: PushOp[] }).ops);
+      return null;
+    };
+    const result = await run();
+    expect(result).toMatchObject({ success: true, push: { success: 1 } });
+    // A delete marked given back, on no base version (none the restored server knows), at the time
+    // of the deletion: after the copy the other tablet holds.
+    expect(sent.map((op) => [op.type, op.id, op.givenBack, op.baseVersion])).toEqual([
+      ['delete', visit, true, undefined],
+    ]);
+    expect(compareHlc(String(sent[0]?.hlc), held.hlc)).toBeGreaterThan(0);
+    // The restored server keeps the deletion as a tombstone, though it never had the visit.
+    expect(await record(central, 'encounters', visit)).toMatchObject({ deleted: true, version: 1 });
+
+    // The other tablet's create meets the deletion: the encounters' rule (last write wins) keeps the
+    // deletion, made after the copy that tablet holds.
+    const given = await givenBackDirectly(held);
+    expect(given.results.map((r) => [r.status, r.conflict?.kind, r.conflict?.outcome])).toEqual([
+      ['conflict', 'delete-update', 'server-won'],
+    ]);
+    await staysDeleted(visit);
+  });
+
+  it('deletes again a visit another tablet gave back before the hub read the restored server', async () => {
+    const { visit, held } = await visitDeletedAfterBackup();
+    expect((await givenBackDirectly(held)).results[0]?.status).toBe('applied');
+    expect((await record(central, 'encounters', visit))?.deleted).toBe(false);
+    const result = await run();
+    expect(result).toMatchObject({ success: true, push: { success: 1 } });
+    await staysDeleted(visit);
+  });
+
+  it('gives back a deletion that had not gone up when the central server was restored', async () => {
+    const { visit, held } = await visitDeletedAfterBackup('still to go');
+    // The plain delete meets a server with no such record (NOT_FOUND), then the re-read gives it back.
+    expect(await run()).toMatchObject({ success: true });
+    expect(await record(central, 'encounters', visit)).toMatchObject({ deleted: true, version: 1 });
+    const given = await givenBackDirectly(held);
+    expect(given.results.map((r) => r.conflict?.outcome)).toEqual(['server-won']);
+    await staysDeleted(visit);
+  });
+
+  it('keeps a deletion given back that has not gone up yet under a tablet’s give-back the hub pulls first', async () => {
+    const { visit, held } = await visitDeletedAfterBackup();
+    // Pulled alone: the hub reads the restored server and queues the deletion, which has not gone.
+    expect(await pullOnly()).toMatchObject({ success: true });
+    expect(await record(central, 'encounters', visit)).toBeNull();
+    // The other tablet gives the visit back, and the hub's next pull brings it alive.
+    expect((await givenBackDirectly(held)).results[0]?.status).toBe('applied');
+    expect(await pullOnly()).toMatchObject({ success: true });
+    expect((await tabletView()).has(`encounters/${visit}`)).toBe(false);
+    // The deletion goes, weighed against the visit by its time: made after that tablet's copy.
+    expect(await run()).toMatchObject({ success: true, push: { success: 1 } });
+    await staysDeleted(visit);
+  });
+
+  it('applies a deletion given back once, though the answer to it was lost', async () => {
+    const { visit, held } = await visitDeletedAfterBackup();
+    link.mode = 'lose-push-answer';
+    const lost = await run();
+    expect(lost.error?.code).toBe('UPSTREAM_UNREACHABLE');
+    // The central server applied it; the hub does not know.
+    expect(await record(central, 'encounters', visit)).toMatchObject({ deleted: true, version: 1 });
+    link.mode = 'up';
+    const pushes = link.pushesSent;
+    expect(await run()).toMatchObject({ success: true, push: { success: 1 } });
+    expect(link.pushesSent).toBe(pushes + 1);
+    // Sent again as it was, answered with its first outcome: the same tombstone, applied once.
+    expect(await record(central, 'encounters', visit)).toMatchObject({ deleted: true, version: 1 });
+    expect(await status()).toMatchObject({ pending: 0, processing: 0, failed: 0 });
+    const given = await givenBackDirectly(held);
+    expect(given.results.map((r) => r.conflict?.outcome)).toEqual(['server-won']);
+    await staysDeleted(visit);
   });
 });
