@@ -218,8 +218,9 @@ describe('a vet practice whose server was restored from an older backup', () => 
     // Refused whole for its old cursor: the waiting plan never reached the restored server under
     // note 1's number before the tablet knew.
     expect(p.pushes[0]).toBe(410);
-    // The vaccines and their note as new records, and the check-up's new time on appointment 1.
-    expect(result.restored).toEqual({ resent: 3 });
+    // The vaccines and their note as new records, and the check-up's new time on appointment 1;
+    // the vet is told the new numbers: appointment 2 of her notes is appointment 3 now.
+    expect(result.restored?.resent).toBe(3);
 
     const onServer = await p.onServer('appointments');
     // Ms Phiri's cat keeps appointment 2, untouched.
@@ -241,6 +242,14 @@ describe('a vet practice whose server was restored from an older backup', () => 
         plan: 'Booster given, next in a year',
       },
     ]);
+    const [noteId] = [...serverNotes.keys()];
+    expect(result.restored?.renumbered).toEqual(
+      expect.arrayContaining([
+        { collection: 'appointments', from: '2', to: '3' },
+        { collection: 'soapNotes', from: '1', to: noteId },
+      ]),
+    );
+    expect(result.restored?.renumbered).toHaveLength(2);
     // Nothing the tablet pushed named a number the restored server had given to another record.
     for (const op of p.pushed) {
       expect(op.type === 'create' || op.id === '1', JSON.stringify(op)).toBe(true);
@@ -294,9 +303,15 @@ describe('a vet practice whose server was restored from an older backup', () => 
       data: { date: '2026-06-04T08:00:00.000Z', petId: cat, title: 'Spaying' },
     });
     expect(mimiVisit).toBe('1');
+    // What each tablet's syncs told its vet of new numbers.
+    const told = new Map<SyncClient, unknown[]>([
+      [one, []],
+      [two, []],
+    ]);
     for (const t of [two, one, two, one]) {
       const result = await t.sync();
       expect(result.success, JSON.stringify(result.error)).toBe(true);
+      told.get(t)?.push(...(result.restored?.renumbered ?? []));
     }
 
     // Rex's vaccines once, under a new number; the note on it; Mimi's visit untouched.
@@ -305,6 +320,9 @@ describe('a vet practice whose server was restored from an older backup', () => 
     expect(vaccines).toHaveLength(1);
     const [vaccinesId] = vaccines[0] ?? [];
     expect(vaccinesId).toBe('2');
+    // Each tablet held the vaccines as appointment 1, and each is told once it is 2 now.
+    for (const t of [one, two])
+      expect(told.get(t)).toEqual([{ collection: 'appointments', from: '1', to: '2' }]);
     expect(appointments.get('1')).toMatchObject({ title: 'Spaying', petId: cat });
     expect([...(await p.onServer('soapNotes')).values()]).toEqual([
       { appointmentId: '2', subjective: 'Nervous' },

@@ -444,6 +444,18 @@ export interface Renumbered {
    */
   tempIds: Record<string, string> | null;
   count: number;
+  /** The records held alive that went under a new temp id: their old number and the temp id. */
+  renamed: Renamed[];
+}
+
+/**
+ * A record a restored server's lost database had numbered `from`, given back under `tempId`: the
+ * restored server numbers it anew, and the person is told the new number (SyncResult.restored).
+ */
+export interface Renamed {
+  collection: string;
+  from: string;
+  tempId: string;
 }
 
 /**
@@ -486,7 +498,7 @@ export function renumberLost(
     deleteOps: [],
     putConflicts: [],
   };
-  if (mark.lastIds === undefined) return { batch, tempIds: null, count: 0 };
+  if (mark.lastIds === undefined) return { batch, tempIds: null, count: 0, renamed: [] };
   const lost = (collection: string, id: string) =>
     schema.collection(collection)?.idStrategy === 'server' &&
     numberedAfterBackup(mark, collection, id) === true;
@@ -584,7 +596,11 @@ export function renumberLost(
     if (renamedTo === undefined) delete mappings[tempId];
     else mappings[tempId] = renamedTo;
   }
-  return { batch, tempIds: mappings, count: given.length };
+  const renamedRecords = [...state.records.values()].flatMap((r) => {
+    const tempId = renamed.get(keyOf(r.collection, r.id));
+    return tempId === undefined ? [] : [{ collection: r.collection, from: r.id, tempId }];
+  });
+  return { batch, tempIds: mappings, count: given.length, renamed: renamedRecords };
 }
 
 function renamedServerCopy(

@@ -13,7 +13,7 @@ import type { LocalDb } from '../local-db';
 import type { RequestSizes } from './sync-options';
 import { afterApplied, heldServerCopy, isRefused, keyOf, viewOf } from '../local-state';
 import { ackedTimes, heldServerState, pulledTimes, withTimes } from '../field-times';
-import type { ServerState } from '../local-state';
+import type { LocalState, ServerState } from '../local-state';
 import { coalesceOutbox } from '../outbox/coalesce';
 import type { LocalConflict, LocalRecord, OutboxEntry, WriteBatch } from '../stores/local-store';
 import { rewriteTempIds } from '../temp-ids/rewrite-temp-ids';
@@ -45,7 +45,7 @@ import {
   resendNewer,
   restoreMarkOf,
 } from './restore-recovery';
-import type { RestoreMark } from './restore-recovery';
+import type { Renamed, RestoreMark } from './restore-recovery';
 import { lastSyncedKey, retentionBatch } from '../outbox/retention';
 import type { CollectionSyncScope } from './collection-sync';
 
@@ -94,7 +94,23 @@ export interface SyncResult {
    * kept).
    * `files.uploaded` counts those that reached the server in this sync.
    */
-  restored?: { resent: number; files?: number };
+  restored?: {
+    resent: number;
+    files?: number;
+    /**
+     * The records this device gave back under a new number (decision 0051), once the restored
+     * server has numbered them: a vet's appointment 2 of her notes is appointment `to` now. Told in
+     * the sync whose push got the new number, which may be a later one than the re-read's.
+     */
+    renumbered?: Renumbered[];
+  };
+}
+
+/** A record a restored server numbered anew: `collection` `from` is `to` now (SyncResult.restored). */
+export interface Renumbered {
+  collection: string;
+  from: string;
+  to: string;
 }
 
 /** The two halves of a sync. */
@@ -174,6 +190,12 @@ export const cursorKey = 'pull.cursor';
 export const waitingForParent = 'waiting for the record it references to exist';
 const upToDateKey = 'pull.upToDate';
 const mappingsKey = 'tempIds';
+/**
+ * The records given back under a new temp id when a restored server's re-read began (renumberLost,
+ * decision 0051) whose new number the person has not been told yet: each goes from the list, into
+ * `SyncResult.restored.renumbered`, in the write that ends the sync in which its temp id was mapped.
+ */
+const renumberedKey = 'restore.renumbered';
 /** Records whose server state the device must read again, kept until read: a lost read is retried. */
 const refreshKey = 'sync.refresh';
 /** Set while the device reads everything again after a 410: the next pull carries on with it. */
@@ -454,11 +476,22 @@ export class SyncEngine {
     const keepMs = this.o.keepCompletedMs ?? Infinity;
     const good = whole && result.success;
     await this.write(() => {
-      const retained = retentionBatch(this.o.db.state, this.o.timers.now(), keepMs);
+      const state = this.o.db.state;
+      const retained = retentionBatch(state, this.o.timers.now(), keepMs);
+      const told = numbered(state);
       // Nothing to remove and nothing to record: no write (a failed sync on a device offline for days).
-      if (retained === null && !good) return { batch: null, result: undefined };
+      if (retained === null && !good && told === null) return { batch: null, result: undefined };
       const batch: WriteBatch = retained ?? {};
       if (good) batch.meta = { ...batch.meta, [lastSyncedKey]: result.finishedAt };
+      if (told !== null) {
+        batch.meta = { ...batch.meta, [renumberedKey]: told.waiting.length > 0 ? told.waiting : undefined };
+        if (told.renumbered.length > 0)
+          result.restored = {
+            resent: 0,
+            ...result.restored,
+            renumbered: [...(result.restored?.renumbered ?? []), ...told.renumbered],
+          };
+      }
       return { batch, result: undefined };
     }).catch(() => undefined);
   }
@@ -1895,6 +1928,14 @@ export class SyncEngine {
             [upToDateKey]: false,
             [resyncKey]: resync,
             ...(renumbered?.tempIds ? { [mappingsKey]: renumbered.tempIds } : {}),
+            ...(renumbered !== null && renumbered.renamed.length > 0
+              ? {
+                  [renumberedKey]: [
+                    ...((this.o.db.state.meta[renumberedKey] ?? []) as Renamed[]),
+                    ...renumbered.renamed,
+                  ],
+                }
+              : {}),
             ...(count > 0 ? { 'outbox.lastSeq': this.o.db.state.seqHighWater } : {}),
           },
         },
@@ -2051,10 +2092,32 @@ export class SyncEngine {
 }
 
 /** Adds what a sync gave back to a restored server to its result; nothing when it gave nothing. */
+/**
+ * The records given back under a new temp id that the restored server has numbered since (the
+ * device holds the temp id's mapping), and those still waiting for it; one whose record is gone
+ * from the device without a number (its create refused and discarded) is dropped, never to be
+ * told. Null when none waits.
+ */
+function numbered(state: LocalState): { renumbered: Renumbered[]; waiting: Renamed[] } | null {
+  const list = state.meta[renumberedKey] as Renamed[] | undefined;
+  if (list === undefined || list.length === 0) return null;
+  const mappings = (state.meta[mappingsKey] ?? {}) as Record<string, string>;
+  const renumbered: Renumbered[] = [];
+  const waiting: Renamed[] = [];
+  for (const r of list) {
+    const to = mappings[r.tempId];
+    if (to !== undefined) renumbered.push({ collection: r.collection, from: r.from, to });
+    else if (state.record(r.collection, r.tempId) !== undefined) waiting.push(r);
+  }
+  if (renumbered.length === 0 && waiting.length === list.length) return null;
+  return { renumbered, waiting };
+}
+
 function noteRestored(result: SyncResult, resent: number, files: number): void {
   if (resent === 0 && files === 0) return;
   const total = (result.restored?.files ?? 0) + files;
   result.restored = {
+    ...result.restored,
     resent: (result.restored?.resent ?? 0) + resent,
     ...(total > 0 ? { files: total } : {}),
   };
