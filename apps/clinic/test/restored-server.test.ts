@@ -30,10 +30,14 @@ describe.runIf(chromiumAvailable())('a tablet whose clinic server was restored f
     await syncNow(nurse);
     await expect(notice(nurse).count()).resolves.toBe(0);
 
-    // The server's disk fails; the office restores last night's backup.
+    // The server's disk fails; the office restores last night's backup. The tablet is out of reach
+    // meanwhile, so that the restored server is seen without Grace before the tablet's own sync
+    // (on the server's return, its live updates would otherwise reconnect and give her back first).
+    await nurse.context().setOffline(true);
     await suite.clinic.restore(lastNight);
     const token = await suite.clinic.token('admin@clinic-a.test');
     expect(await patientsOnServer(suite.clinic.url, token)).not.toContain('Grace Phiri');
+    await nurse.context().setOffline(false);
 
     // The nurse's next sync (the first may meet the connection to the server that was stopped).
     for (let tries = 0; (await notice(nurse).count()) === 0 && tries < 3; tries++) {
