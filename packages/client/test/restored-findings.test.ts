@@ -3,20 +3,13 @@
 // from `npm run backup`'s copy. Each test states what a clinic needs; `it.fails` marks the findings
 // not fixed on this branch: each such test fails today for the reason its comment gives, and vitest
 // reports it as soon as it passes, when it is to become an ordinary test.
-import { copyFileSync, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
-import type { FastifyInstance } from 'fastify';
-import { backupSqlite, createSyncServer, ensureUsers, openSqlite } from '@outpost/server';
 import { fieldClinic } from '@outpost/examples';
-import type { RecordData, Schema } from '@outpost/core';
-import { createSyncClient, memoryStore } from '../src/index';
+import type { Schema } from '@outpost/core';
 import type { SyncClient } from '../src/index';
-import { password } from './client-fixture';
 import { restoredClinic } from './restored-clinic';
-import type { Cleanups } from './restored-clinic';
+import { restoredPractice } from './restored-practice';
+import type { Cleanups } from './restored-practice';
 
 describe('the give-back to a restored server: findings of the randomized test', () => {
   const cleanups: Cleanups = [];
@@ -140,65 +133,13 @@ const secret = 'restored-findings-test-secret-0123456';
  * A practice's server on SQLite, the backup taken by `npm run backup`'s function and the server
  * restored from it on the same address (docs/server.md), and its tablets, each on a store of its own.
  */
-async function practice(cleanups: Cleanups, schema: Schema, tenant: string, email: string) {
-  const dir = mkdtempSync(join(tmpdir(), 'outpost-restored-findings-'));
-  cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
-  const database = join(dir, 'outpost.sqlite');
-  const backupFile = join(dir, 'monday.sqlite');
-  const serve = async (port = 0): Promise<{ app: FastifyInstance; url: string }> => {
-    const app = await createSyncServer({
-      schema,
-      database: await openSqlite(database),
-      auth: { jwtSecret: secret },
-      limits: { rateLimitPerMinute: false },
-    });
-    await ensureUsers(app.outpost.store, [{ email, tenant, roles: ['clinician'], password }]);
-    return { app, url: await app.listen({ port, host: '127.0.0.1' }) };
-  };
-  let server = await serve();
-  cleanups.push(() => server.app.close());
-  const port = (server.app.server.address() as AddressInfo).port;
-  const login = await fetch(`${server.url}/v1/auth/login`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ email, password }),
+function practice(cleanups: Cleanups, schema: Schema, tenant: string, email: string) {
+  return restoredPractice(cleanups, {
+    schema,
+    users: [{ email, tenant, roles: ['clinician'] }],
+    signedIn: email,
+    jwtSecret: secret,
   });
-  const token = ((await login.json()) as { token: string }).token;
-  return {
-    async tablet(deviceId: string): Promise<SyncClient> {
-      const client = await createSyncClient({
-        schema,
-        url: server.url,
-        getToken: async () => token,
-        store: memoryStore(),
-        deviceId,
-        // Tried twice: the first request may meet the connection kept alive to the stopped server.
-        fetch: (input, init) => fetch(input, init).catch(() => fetch(input, init)),
-        autoSync: false,
-        probeIntervalMs: false,
-      });
-      cleanups.push(() => client.close());
-      return client;
-    },
-    backup: () => backupSqlite({ database, destination: backupFile }),
-    async restore(): Promise<void> {
-      await server.app.close();
-      rmSync(`${database}-wal`, { force: true });
-      rmSync(`${database}-shm`, { force: true });
-      copyFileSync(backupFile, database);
-      server = await serve(port);
-    },
-    /** A collection as a pull from the start sees it (deleted ones left out). */
-    async onServer(collection: string): Promise<Array<{ id: string; data: RecordData }>> {
-      const res = await fetch(`${server.url}/v1/sync/pull?limit=1000&collections=${collection}`, {
-        headers: { authorization: `Bearer ${token}` },
-      });
-      const page = (await res.json()) as {
-        changes: Array<{ id: string; data: RecordData | null; deleted: boolean }>;
-      };
-      return page.changes.filter((c) => !c.deleted).map((c) => ({ id: c.id, data: c.data ?? {} }));
-    },
-  };
 }
 
 async function synced(...tablets: SyncClient[]): Promise<void> {
@@ -241,8 +182,8 @@ describe('the give-back by two tablets: findings of the randomized test', () => 
     'a visit deleted after the backup stays deleted when %s syncs first after the restore',
     async (_first, deleterFirst) => {
       const p = await practice(cleanups, fieldClinic, 'clinic-a', 'nurse@clinic-a.test');
-      const one = await p.tablet('clinic-tablet-1');
-      const two = await p.tablet('clinic-tablet-2');
+      const one = await p.tablet({ deviceId: 'clinic-tablet-1' });
+      const two = await p.tablet({ deviceId: 'clinic-tablet-2' });
       const patient = await two.collection('patients').create({ name: 'Amina' });
       await synced(two, one);
       await p.backup();
