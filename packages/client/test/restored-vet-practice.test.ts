@@ -5,62 +5,32 @@
 // restored server refuses the tablet's push for its old cursor, says the backup's last numbers, and
 // the tablet gives back what it numbered after them as new records, its SOAP note still on its
 // appointment.
-import { copyFileSync, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
-import type { FastifyInstance } from 'fastify';
-import { backupSqlite, createSyncServer, ensureUsers, openSqlite } from '@outpost/server';
 import { vetPractice } from '@outpost/examples';
-import { makeTempId, uuidv7 } from '@outpost/core';
+import { makeTempId } from '@outpost/core';
 import type { RecordData } from '@outpost/core';
-import { createSyncClient, memoryStore } from '../src/index';
 import type { SyncClient } from '../src/index';
-import { TestNetwork, password } from './client-fixture';
+import { TestNetwork } from './client-fixture';
+import { restoredPractice, syncAfterRestart } from './restored-practice';
+import type { Cleanups } from './restored-practice';
 
 const secret = 'restored-vet-practice-test-secret';
 const vet = 'vet@vet-a.test';
 
-async function serve(file: string, port = 0): Promise<{ app: FastifyInstance; url: string }> {
-  const app = await createSyncServer({
-    schema: vetPractice,
-    database: await openSqlite(file),
-    auth: { jwtSecret: secret },
-    limits: { rateLimitPerMinute: false },
-  });
-  await ensureUsers(app.outpost.store, [{ email: vet, tenant: 'vet-a', roles: ['clinician'], password }]);
-  const url = await app.listen({ port, host: '127.0.0.1' });
-  return { app, url };
-}
-
-type Cleanups = Array<() => Promise<void> | void>;
-
 /** A practice's server and a vet's tablet; `backup()` and `restore()` as docs/server.md says. */
 async function practice(cleanups: Cleanups) {
-  const dir = mkdtempSync(join(tmpdir(), 'outpost-restored-vet-'));
-  cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
-  const database = join(dir, 'outpost.sqlite');
-  const backupFile = join(dir, 'monday.sqlite');
-  let server = await serve(database);
-  cleanups.push(() => server.app.close());
-  const port = (server.app.server.address() as AddressInfo).port;
-  const login = await fetch(`${server.url}/v1/auth/login`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ email: vet, password }),
+  const p = await restoredPractice(cleanups, {
+    schema: vetPractice,
+    users: [{ email: vet, tenant: 'vet-a', roles: ['clinician'] }],
+    signedIn: vet,
+    jwtSecret: secret,
   });
-  const token = ((await login.json()) as { token: string }).token;
 
   const network = new TestNetwork();
   // Each push's answer, and the ops of those the server took.
   const pushes: number[] = [];
   const pushed: Array<{ collection: string; type: string; id: string; data?: RecordData }> = [];
-  const tablet: SyncClient = await createSyncClient({
-    schema: vetPractice,
-    url: server.url,
-    getToken: async () => token,
-    store: memoryStore(),
+  const tablet: SyncClient = await p.tablet({
     deviceId: 'vet-tablet',
     fetch: async (input, init) => {
       const res = await network.fetch(input, init);
@@ -71,87 +41,29 @@ async function practice(cleanups: Cleanups) {
       }
       return res;
     },
-    autoSync: false,
-    probeIntervalMs: false,
   });
-  cleanups.push(() => tablet.close());
-
-  /** A change the front desk's computer makes on the server now; answers the record's number. */
-  async function frontDesk(op: Record<string, unknown>): Promise<string> {
-    const request = () =>
-      fetch(`${server.url}/v1/sync/push`, {
-        method: 'POST',
-        headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
-        body: JSON.stringify({
-          clientId: 'front-desk',
-          deviceId: 'front-desk',
-          ops: [{ opId: uuidv7(), ...op }],
-        }),
-      });
-    // Tried twice: the first may meet the connection kept alive to the stopped server.
-    const res = await request().catch(request);
-    const answer = (await res.json()) as { results: Array<{ status: string; id: string }> };
-    expect(
-      answer.results.map((r) => r.status),
-      JSON.stringify(answer),
-    ).toEqual(['applied']);
-    return answer.results[0]?.id ?? '';
-  }
-
-  /** A colleague's tablet in the same practice. */
-  async function colleague(deviceId: string): Promise<SyncClient> {
-    const client = await createSyncClient({
-      schema: vetPractice,
-      url: server.url,
-      getToken: async () => token,
-      store: memoryStore(),
-      deviceId,
-      // Tried twice: the first request may meet the connection kept alive to the stopped server.
-      fetch: (input, init) => fetch(input, init).catch(() => fetch(input, init)),
-      autoSync: false,
-      probeIntervalMs: false,
-    });
-    cleanups.push(() => client.close());
-    return client;
-  }
 
   return {
     tablet,
-    colleague,
+    /** A colleague's tablet in the same practice. */
+    colleague: (deviceId: string): Promise<SyncClient> => p.tablet({ deviceId }),
     pushes,
     pushed,
-    frontDesk,
-    backup: () => backupSqlite({ database, destination: backupFile }),
+    /** A change the front desk's computer makes on the server now; answers the record's number. */
+    frontDesk: (op: Record<string, unknown>): Promise<string> => p.officePush(op, 'front-desk'),
+    backup: p.backup,
     async restore() {
-      await server.app.close();
-      rmSync(`${database}-wal`, { force: true });
-      rmSync(`${database}-shm`, { force: true });
-      copyFileSync(backupFile, database);
-      server = await serve(database, port);
+      await p.restore();
       pushes.length = 0;
       pushed.length = 0;
     },
     /** The tablet's sync; a first try that met the connection kept alive to the stopped server is tried again. */
-    async sync() {
-      const result = await tablet.sync();
-      return !result.success && result.error?.code === 'NETWORK' ? tablet.sync() : result;
-    },
+    sync: () => syncAfterRestart(tablet),
     /** The conflicts the practice has to review. */
-    async openConflicts(): Promise<unknown[]> {
-      const res = await fetch(`${server.url}/v1/conflicts?status=open`, {
-        headers: { authorization: `Bearer ${token}` },
-      });
-      return ((await res.json()) as { conflicts: unknown[] }).conflicts;
-    },
+    openConflicts: (): Promise<unknown[]> => p.openConflicts(),
     /** A collection as a pull from the start sees it, by number (deleted ones left out). */
     async onServer(collection: string): Promise<Map<string, RecordData>> {
-      const res = await fetch(`${server.url}/v1/sync/pull?limit=1000&collections=${collection}`, {
-        headers: { authorization: `Bearer ${token}` },
-      });
-      const page = (await res.json()) as {
-        changes: Array<{ id: string; data: RecordData | null; deleted: boolean }>;
-      };
-      return new Map(page.changes.filter((c) => !c.deleted).map((c) => [c.id, c.data ?? {}]));
+      return new Map((await p.onServer(collection)).map((r) => [r.id, r.data]));
     },
   };
 }
