@@ -9,6 +9,7 @@ import type { AddressInfo } from 'node:net';
 import { expect } from 'vitest';
 import type { FastifyInstance } from 'fastify';
 import { backupSqlite, createSyncServer, ensureUsers, openSqlite } from '@outpost/server';
+import type { Database } from '@outpost/server';
 import { uuidv7 } from '@outpost/core';
 import type { RecordData, Schema } from '@outpost/core';
 import { createSyncClient, memoryStore } from '../src/index';
@@ -36,10 +37,14 @@ export interface PracticeUser {
 
 export interface PracticeOptions {
   schema: Schema;
+  /** Tenants on another schema than `schema`, as a server of several practices has them. */
+  tenantSchemas?: Record<string, Schema>;
   users: PracticeUser[];
-  /** Who the tablets and the office are signed in as. */
-  signedIn: string;
+  /** Who the tablets and the office are signed in as; none: the test signs in with `signIn`. */
+  signedIn?: string;
   jwtSecret: string;
+  /** The server's clock, when the test sets it before the server starts; by default the wall clock's. */
+  clock?: ServerClock;
 }
 
 /** What a tablet needs of its test; the rest is a tablet the test drives by hand (no auto-sync). */
@@ -80,15 +85,20 @@ export type RestoredPractice = Awaited<ReturnType<typeof restoredPractice>>;
  */
 export async function restoredPractice(cleanups: Cleanups, options: PracticeOptions) {
   const dir = folder(cleanups);
-  const database = join(dir, 'outpost.sqlite');
+  const file = join(dir, 'outpost.sqlite');
   const backupFile = join(dir, 'monday.sqlite');
-  const clock: ServerClock = { offsetMs: 0 };
+  const clock: ServerClock = options.clock ?? { offsetMs: 0 };
 
-  /** The practice's server on `database`, as `npm start` runs it, on `port` (0: any free one). */
-  async function serve(port: number, jwtSecret: string): Promise<{ app: FastifyInstance; url: string }> {
+  /** The practice's server on `file`, as `npm start` runs it, on `port` (0: any free one). */
+  async function serve(
+    port: number,
+    jwtSecret: string,
+  ): Promise<{ app: FastifyInstance; url: string; database: Database }> {
+    const database = await openSqlite(file);
     const app = await createSyncServer({
       schema: options.schema,
-      database: await openSqlite(database),
+      ...(options.tenantSchemas !== undefined ? { tenantSchemas: options.tenantSchemas } : {}),
+      database,
       auth: { jwtSecret },
       limits: { rateLimitPerMinute: false },
       now: () => new Date(Date.now() + clock.offsetMs),
@@ -98,14 +108,14 @@ export async function restoredPractice(cleanups: Cleanups, options: PracticeOpti
       options.users.map((u) => ({ ...u, password })),
     );
     const url = await app.listen({ port, host: '127.0.0.1' });
-    return { app, url };
+    return { app, url, database };
   }
 
   let server = await serve(0, options.jwtSecret);
   cleanups.push(() => server.app.close());
   const port = (server.app.server.address() as AddressInfo).port;
 
-  async function signIn(email = options.signedIn): Promise<string> {
+  async function signIn(email = options.signedIn ?? ''): Promise<string> {
     const res = await fetch(`${server.url}/v1/auth/login`, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
@@ -113,25 +123,29 @@ export async function restoredPractice(cleanups: Cleanups, options: PracticeOpti
     });
     return ((await res.json()) as { token: string }).token;
   }
-  let token = await signIn();
+  let token = options.signedIn !== undefined ? await signIn() : '';
 
   return {
     clock,
     get url(): string {
       return server.url;
     },
+    /** The running server's database, for what a test reads straight from it. */
+    get database(): Database {
+      return server.database;
+    },
     /** The token the tablets and the office send now. */
     get token(): string {
       return token;
     },
     signIn,
-    backup: () => backupSqlite({ database, destination: backupFile }),
+    backup: () => backupSqlite({ database: file, destination: backupFile }),
     /** `jwtSecret`: a server restored without the data folder's jwt-secret, the person signed in again. */
     async restore(jwtSecret = options.jwtSecret): Promise<void> {
       await server.app.close();
-      rmSync(`${database}-wal`, { force: true });
-      rmSync(`${database}-shm`, { force: true });
-      copyFileSync(backupFile, database);
+      rmSync(`${file}-wal`, { force: true });
+      rmSync(`${file}-shm`, { force: true });
+      copyFileSync(backupFile, file);
       server = await serve(port, jwtSecret);
       // Signed in again (the old tokens are another secret's): tried twice, as the first request
       // may meet the connection kept alive to the server that was stopped.
