@@ -10,13 +10,7 @@
 //
 // Replay one seed: OUTPOST_RESTORE_SEED=7 npx vitest run packages/client/test/restored-under-faults.test.ts
 // (several: OUTPOST_RESTORE_SEED=3,7,11; OUTPOST_RESTORE_TRACE=1 prints what each seed did).
-import { copyFileSync, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import type { AddressInfo } from 'node:net';
 import { afterEach, describe, it } from 'vitest';
-import type { FastifyInstance } from 'fastify';
-import { backupSqlite, createSyncServer, ensureUsers, openSqlite } from '@outpost/server';
 import type { Database } from '@outpost/server';
 import { fieldClinic, vetPractice } from '@outpost/examples';
 import { isTempId } from '@outpost/core';
@@ -24,7 +18,9 @@ import type { Conflict, RecordData, Schema } from '@outpost/core';
 import { createSyncClient, memoryStore } from '../src/index';
 import type { SyncClient, SyncResult } from '../src/index';
 import type { Timers } from '../src/network/timers';
-import { TestNetwork, password } from './client-fixture';
+import { TestNetwork } from './client-fixture';
+import { restoredPractice } from './restored-practice';
+import type { Cleanups, RestoredPractice, ServerClock } from './restored-practice';
 
 // Seeds that fail on a gap still open, each reduced to an `it.fails` case in
 // restored-findings.test.ts, are left out of the default run so that it fails on anything else;
@@ -142,10 +138,10 @@ const vet: TenantSpec = {
 const derived = new Set(['clientId']);
 
 const users = [
-  { email: clinic.clinician, tenant: clinic.tenant, roles: ['clinician'], password },
-  { email: clinic.admin, tenant: clinic.tenant, roles: ['admin'], password },
-  { email: vet.clinician, tenant: vet.tenant, roles: ['clinician'], password },
-  { email: vet.admin, tenant: vet.tenant, roles: ['admin'], password },
+  { email: clinic.clinician, tenant: clinic.tenant, roles: ['clinician'] },
+  { email: clinic.admin, tenant: clinic.tenant, roles: ['admin'] },
+  { email: vet.clinician, tenant: vet.tenant, roles: ['clinician'] },
+  { email: vet.admin, tenant: vet.tenant, roles: ['admin'] },
 ];
 
 // ---- the server ------------------------------------------------------------------------------
@@ -164,50 +160,54 @@ const quietTimers: Timers = {
   clearTimeout: () => undefined,
 };
 
+/** The server of both practices, on the restored-practice fixture (restored-practice.ts). */
 class Server {
-  app!: FastifyInstance;
-  database!: Database;
-  url = '';
-  private port = 0;
-  /** The server's clock, behind the wall clock until the backup: see phase A. */
-  offsetMs = 0;
+  private practice: RestoredPractice | null = null;
+  /** The server's clock: see phase A. */
+  private readonly clock: ServerClock = { offsetMs: 0 };
   private readonly tokens = new Map<string, string>();
 
-  constructor(
-    readonly file: string,
-    readonly backupFile: string,
-  ) {}
+  constructor(private readonly cleanups: Cleanups) {}
 
-  async start(): Promise<void> {
-    this.database = await openSqlite(this.file);
-    this.app = await createSyncServer({
-      schema: fieldClinic,
-      tenantSchemas: { [vet.tenant]: vetPractice },
-      database: this.database,
-      auth: { jwtSecret: secret },
-      limits: { rateLimitPerMinute: false },
-      now: () => new Date(Date.now() + this.offsetMs),
-    });
-    await ensureUsers(this.app.outpost.store, users);
-    this.url = await this.app.listen({ port: this.port, host: '127.0.0.1' });
-    this.port = (this.app.server.address() as AddressInfo).port;
+  private get p(): RestoredPractice {
+    if (!this.practice) throw new Error('the server has not started');
+    return this.practice;
   }
 
-  async stop(): Promise<void> {
-    await this.app.close();
+  get url(): string {
+    return this.p.url;
+  }
+
+  get database(): Database {
+    return this.p.database;
+  }
+
+  /** The server's clock, behind the wall clock until the backup: see phase A. */
+  get offsetMs(): number {
+    return this.clock.offsetMs;
+  }
+
+  set offsetMs(ms: number) {
+    this.clock.offsetMs = ms;
+  }
+
+  async start(): Promise<void> {
+    this.practice = await restoredPractice(this.cleanups, {
+      schema: fieldClinic,
+      tenantSchemas: { [vet.tenant]: vetPractice },
+      users,
+      jwtSecret: secret,
+      clock: this.clock,
+    });
   }
 
   /** As docs/server.md says: stopped, the backup copied over its file, started on the same address. */
   async restore(): Promise<void> {
-    await this.stop();
-    rmSync(`${this.file}-wal`, { force: true });
-    rmSync(`${this.file}-shm`, { force: true });
-    copyFileSync(this.backupFile, this.file);
-    await this.start();
+    await this.p.restore();
   }
 
   async backup(): Promise<void> {
-    await backupSqlite({ database: this.file, destination: this.backupFile });
+    await this.p.backup();
   }
 
   /** A request of the test's own; tried again once, as the first may meet a connection kept alive to the stopped server. */
@@ -222,14 +222,8 @@ class Server {
   async token(email: string): Promise<string> {
     const known = this.tokens.get(email);
     if (known) return known;
-    const request = () =>
-      fetch(`${this.url}/v1/auth/login`, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json' },
-        body: JSON.stringify({ email, password }),
-      });
-    const res = await request().catch(request);
-    const token = ((await res.json()) as { token: string }).token;
+    // Tried twice: the first request may meet a connection kept alive to the stopped server.
+    const token = await this.p.signIn(email).catch(() => this.p.signIn(email));
     this.tokens.set(email, token);
     return token;
   }
@@ -529,9 +523,7 @@ class Run {
   ) {
     this.rng = new Rng(seed);
     this.cleanups = cleanups;
-    const dir = mkdtempSync(join(tmpdir(), 'outpost-restore-faults-'));
-    cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
-    this.server = new Server(join(dir, 'outpost.sqlite'), join(dir, 'backup.sqlite'));
+    this.server = new Server(cleanups);
   }
 
   log(line: string): void {
@@ -687,8 +679,8 @@ class Run {
     // the devices went quiet would take every state written in its last minute for one it may have
     // missed (decision 0050's minute), and give back, as edits, states it already has.
     server.offsetMs = -120_000;
+    // Started on the fixture, which stops it after the test.
     await server.start();
-    this.cleanups.push(() => server.stop());
     for (const spec of [clinic, vet]) {
       for (const n of [1, 2]) {
         this.tablets[spec.name].push(await this.device(`${spec.name}-tablet-${n}`, spec, spec.clinician));
