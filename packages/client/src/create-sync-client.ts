@@ -52,6 +52,7 @@ import type { RejectionListRequest, SyncTransport } from './sync/sync-transport'
 import { findOrphans } from './relationships';
 import { queueStats } from './outbox/queue-stats';
 import { checkKeepCompleted, lastSyncedAt, retentionBatch } from './outbox/retention';
+import { checkKeepDeletions } from './outbox/kept-deletions';
 import { planWithdrawal } from './outbox/withdraw';
 import type { WithdrawalPlan } from './outbox/withdraw';
 import { addOperation, removeOperation } from './outbox/seed-operations';
@@ -150,6 +151,15 @@ export interface SyncClientOptions {
    * stopped, refused, in conflict) are never removed by it. Default 24 hours.
    */
   keepCompletedMs?: number;
+  /**
+   * How long the device remembers a deletion the server acknowledged after its op has left the
+   * outbox: the record's collection and id, the deletion's time and when it was acknowledged, never
+   * the record's data. A server restored from a backup older than the deletion brings the record
+   * back, and the device deletes it again (decision 0050, "Deletions"). Pruned with the outbox;
+   * Infinity: kept for good. Default 30 days: a restore from an older backup, or days after the
+   * failure, in a few dozen bytes a deletion.
+   */
+  keepDeletionsMs?: number;
   /**
    * Gzip JSON request bodies of 1 KiB or more (pushes, mostly) where the platform can; false sends
    * every body plain, for a server behind a proxy that refuses compressed requests (one that
@@ -302,7 +312,7 @@ export interface SyncClient {
     retry(seqs?: readonly number[]): Promise<number>;
     /**
      * Removes every op the server acknowledged now, without waiting for `keepCompletedMs`; resolves
-     * to how many went.
+     * to how many went. A delete among them is still remembered (`keepDeletionsMs`), without data.
      */
     clearCompleted(): Promise<number>;
     /**
@@ -423,6 +433,7 @@ export async function createSyncClient(options: SyncClientOptions): Promise<Sync
   let roles = checkRoles(options.roles);
   const fileChunkBytes = checkFileOptions(options);
   const keepCompletedMs = checkKeepCompleted(options.keepCompletedMs);
+  const keepDeletionsMs = checkKeepDeletions(options.keepDeletionsMs);
   const retry = retryPolicy(options.retry);
   const timers = options.timers ?? systemTimers;
   const random = options.random ?? Math.random;
@@ -469,7 +480,10 @@ export async function createSyncClient(options: SyncClientOptions): Promise<Sync
   // Acknowledged ops past their retention, whatever the last session had no sync left to remove
   // (or an older version piled up). Housekeeping: should it fail, the next sync's end does it.
   await db
-    .write(() => ({ batch: retentionBatch(db.state, timers.now(), keepCompletedMs), result: undefined }))
+    .write(() => ({
+      batch: retentionBatch(db.state, timers.now(), keepCompletedMs, keepDeletionsMs),
+      result: undefined,
+    }))
     .catch(() => undefined);
 
   const clock = new HlcClock({ node: clientId.replace(/-/g, '').slice(-12), now: () => timers.now() });
@@ -570,6 +584,7 @@ export async function createSyncClient(options: SyncClientOptions): Promise<Sync
     files: fileUploads,
     mayTryNow,
     keepCompletedMs,
+    keepDeletionsMs,
     onProgress: (p) => emit('progress', p),
     onResult: (r) => {
       lastResult = r;
@@ -827,7 +842,7 @@ export async function createSyncClient(options: SyncClientOptions): Promise<Sync
       // Every done op, as a retention of 0 removes them (outbox/retention.ts says which one stays).
       clearCompleted: () =>
         db.write(() => {
-          const batch = retentionBatch(db.state, timers.now(), 0);
+          const batch = retentionBatch(db.state, timers.now(), 0, keepDeletionsMs);
           return { batch, result: batch?.deleteOps?.length ?? 0 };
         }),
     },

@@ -5,6 +5,7 @@
  */
 import type { LocalState } from '../local-state';
 import type { LocalConflict, OutboxEntry, WriteBatch } from '../stores/local-store';
+import { keptDeletionsAfter, keptDeletionsKey } from './kept-deletions';
 
 /**
  * The default of `keepCompletedMs`: a day. The queue view still shows what the last day's syncs
@@ -66,7 +67,11 @@ export function expiredDone(
 }
 
 /**
- * The write that removes the done ops whose retention is over, or null when none is. It also:
+ * The write that removes the done ops whose retention is over, or null when nothing is to change.
+ * It also:
+ * - keeps what a give-back needs of each acknowledged delete that goes (kept-deletions.ts), and
+ *   lets go of the kept deletions older than `keepDeletionsMs` (absent: none goes), in the same
+ *   write: no moment holds neither the op nor the kept deletion;
  * - stores the outbox's seq high-water mark (`outbox.lastSeq`), as `clearCompleted` always did:
  *   the next seq is the highest of the ops held and that mark, and a store written by an older
  *   version may lack the mark. Removing its last op would then hand that seq out again after a
@@ -76,9 +81,18 @@ export function expiredDone(
  *   that goes: the conflict dialog read it from the outbox, and shows an update over the server's
  *   version, a delete as nothing.
  */
-export function retentionBatch(state: LocalState, now: number, keepMs: number): WriteBatch | null {
+export function retentionBatch(
+  state: LocalState,
+  now: number,
+  keepMs: number,
+  keepDeletionsMs?: number,
+): WriteBatch | null {
   const gone = expiredDone(state, now, keepMs);
-  if (gone.length === 0) return null;
+  const deletions = keptDeletionsAfter(state.meta, gone, now, keepDeletionsMs);
+  if (gone.length === 0 && deletions === null) return null;
+  const batch: WriteBatch =
+    deletions !== null ? { meta: { [keptDeletionsKey]: deletions.length > 0 ? deletions : undefined } } : {};
+  if (gone.length === 0) return batch;
   const byOpId = new Map(gone.map((o) => [o.opId, o]));
   const putConflicts: LocalConflict[] = [];
   for (const c of state.conflicts.values()) {
@@ -88,7 +102,7 @@ export function retentionBatch(state: LocalState, now: number, keepMs: number): 
   return {
     deleteOps: gone.map((o) => o.seq),
     ...(putConflicts.length > 0 ? { putConflicts } : {}),
-    meta: { 'outbox.lastSeq': state.seqHighWater },
+    meta: { ...batch.meta, 'outbox.lastSeq': state.seqHighWater },
   };
 }
 

@@ -11,6 +11,7 @@ import type { Collection } from '../collection';
 import type { LocalState } from '../local-state';
 import { isRefused } from '../local-state';
 import type { OutboxEntry, WriteBatch } from '../stores/local-store';
+import { keptDeletionsAfter, keptDeletionsKey } from './kept-deletions';
 import { expiredDone } from './retention';
 
 /** An operation as seed 001 queues it: `syncQueue.addOperation({ operation, entityType, data, tempId })`. */
@@ -139,6 +140,14 @@ export async function removeOperation(state: LocalState, removers: OpRemovers, s
     ) {
       return null;
     }
-    return { deleteOps: [seq], meta: { 'outbox.lastSeq': now.seqHighWater } };
+    // A delete leaves what a give-back to a restored server needs (kept-deletions.ts).
+    const deletions = keptDeletionsAfter(now.meta, [current], 0);
+    return {
+      deleteOps: [seq],
+      meta: {
+        'outbox.lastSeq': now.seqHighWater,
+        ...(deletions !== null ? { [keptDeletionsKey]: deletions } : {}),
+      },
+    };
   });
 }

@@ -181,6 +181,11 @@ export interface SyncEngineOptions {
    * removes those older (outbox/retention.ts). Absent: kept until `queue.clearCompleted()`.
    */
   keepCompletedMs?: number;
+  /**
+   * How long a deletion the server acknowledged is remembered once its op has left the outbox
+   * (`keepDeletionsMs`, outbox/kept-deletions.ts), pruned in the same write. Absent: kept for good.
+   */
+  keepDeletionsMs?: number;
   onProgress(progress: SyncProgress): void;
   onResult(result: SyncResult): void;
 }
@@ -477,7 +482,7 @@ export class SyncEngine {
     const good = whole && result.success;
     await this.write(() => {
       const state = this.o.db.state;
-      const retained = retentionBatch(state, this.o.timers.now(), keepMs);
+      const retained = retentionBatch(state, this.o.timers.now(), keepMs, this.o.keepDeletionsMs);
       const told = numbered(state);
       // Nothing to remove and nothing to record: no write (a failed sync on a device offline for days).
       if (retained === null && !good && told === null) return { batch: null, result: undefined };
