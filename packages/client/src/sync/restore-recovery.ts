@@ -16,6 +16,12 @@ import type { LocalConflict, LocalRecord, OutboxEntry, ServerState, WriteBatch }
 import { newEntry } from '../outbox/new-entry';
 import { renameRefs } from '../temp-ids/rewrite-temp-ids';
 import { stillToGo } from '../outbox/withdraw';
+import {
+  acknowledgedDeletion,
+  acknowledgedDeletions,
+  keptDeletions,
+  keptDeletionsKey,
+} from '../outbox/kept-deletions';
 
 /**
  * What a device gives back to a server restored from a backup (decisions 0050 and 0051). The server said so
@@ -107,8 +113,8 @@ function heldState(local: LocalRecord, state: { data: RecordData; updatedAt: str
 
 /**
  * A record the restored server has again though this device deleted it after the backup: the
- * device's delete, while the outbox still keeps it (`keepCompletedMs`), sent again. Null when none
- * is kept.
+ * device's delete sent again, read from the outbox while it keeps the op (`keepCompletedMs`), from
+ * the kept deletions after (`keepDeletionsMs`, outbox/kept-deletions.ts). Null when neither has it.
  */
 export function deleteAgain(
   state: LocalState,
@@ -117,10 +123,7 @@ export function deleteAgain(
   change: Change,
 ): OutboxEntry | null {
   if (change.deleted) return null;
-  const deleted = state
-    .opsFor(change.collection, change.id)
-    .filter((o) => o.status === 'done' && o.type === 'delete')
-    .at(-1);
+  const deleted = acknowledgedDeletion(state, change.collection, change.id);
   if (deleted === undefined) return null;
   return newEntry(state, now, {
     collection: change.collection,
@@ -135,17 +138,23 @@ export function deleteAgain(
 
 /**
  * The deletion this device made of `collection/id`, for a restored server with no trace of the
- * record: its last delete op, acknowledged (kept `keepCompletedMs`) or still to go (not one the
- * server refused). Undefined when there is none, and when the device shows the record alive (a
- * change that won over the deletion brought it back since).
+ * record: its last delete op still to go (not one the server refused), else the acknowledged one
+ * (acknowledgedDeletion: the op while the outbox keeps it, the kept deletion after). Undefined
+ * when there is none, and when the device shows the record alive (a change that won over the
+ * deletion brought it back since).
  */
-function deletionOf(state: LocalState, collection: string, id: string): OutboxEntry | undefined {
+function deletionOf(
+  state: LocalState,
+  collection: string,
+  id: string,
+): Pick<OutboxEntry, 'collection' | 'id' | 'hlc'> | undefined {
   const held = state.record(collection, id);
   if (held !== undefined && !held.deleted) return undefined;
-  return state
+  const waiting = state
     .opsFor(collection, id)
-    .filter((o) => o.type === 'delete' && (o.status === 'done' || stillToGo(o)))
+    .filter((o) => o.type === 'delete' && stillToGo(o))
     .at(-1);
+  return waiting ?? acknowledgedDeletion(state, collection, id);
 }
 
 /**
@@ -185,12 +194,12 @@ function deletionGivenBack(
  * The deletions this device made that a restored server's re-read showed no trace of (decision
  * 0050, "Deletions"), as deletions given back (deletionGivenBack): records of collections whose ids
  * devices make, which the device no longer holds and has nothing left to send on, deleted here by
- * a delete the outbox still keeps, that the re-read brought neither alive (deleteAgain gave those
+ * a delete the server acknowledged (acknowledgedDeletion), that the re-read brought neither alive (deleteAgain gave those
  * back as it read them) nor as a tombstone (the deletion stands there). The lost database created
  * them after the backup, so the restored server never had them.
  *
  * Which: core's givesDeletionBack, shared with a hub's resync of a restored upstream; a device
- * keeps no server's time of a record it deleted, only the delete op, so every deletion it keeps
+ * keeps no server's time of a record it deleted, only the deletion, so every deletion it keeps
  * that the re-read did not bring goes. `read(collection, id)`: whether the re-read brought the
  * record, alive or deleted, or cannot tell (a collection the device does not pull). Records the
  * device still holds are createAgain's and foldIntoCreate's.
@@ -202,17 +211,15 @@ export function deletionsGivenBack(
   mark: RestoreMark,
   read: (collection: string, id: string) => boolean,
 ): OutboxEntry[] {
-  const given = new Map<string, OutboxEntry>();
-  for (const op of state.outbox.values()) {
-    if (op.type !== 'delete' || op.status !== 'done' || !recoverable(schema, op.collection)) continue;
-    const key = keyOf(op.collection, op.id);
-    if (given.has(key) || state.record(op.collection, op.id) !== undefined) continue;
-    if (!givesDeletionBack(mark, { read: read(op.collection, op.id) })) continue;
-    if (state.opsFor(op.collection, op.id).some((o) => o.status !== 'done')) continue;
-    const deleted = deletionOf(state, op.collection, op.id);
-    if (deleted !== undefined) given.set(key, deletionGivenBack(state, now, deleted));
+  const given: OutboxEntry[] = [];
+  for (const { collection, id } of acknowledgedDeletions(state)) {
+    if (!recoverable(schema, collection) || state.record(collection, id) !== undefined) continue;
+    if (!givesDeletionBack(mark, { read: read(collection, id) })) continue;
+    if (state.opsFor(collection, id).some((o) => o.status !== 'done')) continue;
+    const deleted = deletionOf(state, collection, id);
+    if (deleted !== undefined) given.push(deletionGivenBack(state, now, deleted));
   }
-  return [...given.values()];
+  return given;
 }
 
 /**
@@ -437,7 +444,10 @@ export function raiseAgain(
 
 /** What renumberLost writes, in the write that starts the re-read, and how many records it gives back. */
 export interface Renumbered {
-  batch: Required<Pick<WriteBatch, 'putRecords' | 'deleteRecords' | 'putOps' | 'deleteOps' | 'putConflicts'>>;
+  batch: Required<
+    Pick<WriteBatch, 'putRecords' | 'deleteRecords' | 'putOps' | 'deleteOps' | 'putConflicts'>
+  > &
+    Pick<WriteBatch, 'meta'>;
   /**
    * The device's temp id -> server id mappings (kept so a screen holding an old temp id still finds
    * its record) with those of an old number pointing at the new temp id; null when none changed.
@@ -477,7 +487,8 @@ export interface Renamed {
  *   apply them to its other record, and a delete kept for giving deletions back would delete it.
  *   But for the change of a conflict held open, never sent again: it moves to the temp id with its
  *   conflict, and raiseAgain sends it anew once the re-read has ended.
- * - A record deleted on this device goes, and its deletion goes back (deletionGivenBack), naming
+ * - A record deleted on this device goes, and its deletion goes back (deletionGivenBack), kept
+ *   deletions (outbox/kept-deletions.ts) too, which leave the list, naming
  *   the old number and under a new temp id: a colleague's tablet may still hold the record and give
  *   it back, and the restored server weighs that create against the deletion, whichever comes first.
  *
@@ -569,13 +580,23 @@ export function renumberLost(
       batch.putRecords.push({ ...r, data, ...(server !== undefined ? { server } : {}) });
     }
   }
-  // The deletions of old numbers this device made, acknowledged or still to go, each once.
-  const deletions = new Map<string, OutboxEntry>();
-  for (const op of state.outbox.values()) {
+  // The deletions of old numbers this device made, acknowledged (the op, or the kept deletion once
+  // the op has gone) or still to go, each once. The kept ones leave the list: under the old number,
+  // deleteAgain would delete the restored server's other record.
+  const deletions = new Map<string, Pick<OutboxEntry, 'collection' | 'id' | 'hlc'>>();
+  const kept = keptDeletions(state.meta);
+  const numbered = [...state.outbox.values()].filter((o) => o.type === 'delete') as Array<
+    Pick<OutboxEntry, 'collection' | 'id'>
+  >;
+  for (const op of [...numbered, ...kept]) {
     const key = keyOf(op.collection, op.id);
-    if (op.type !== 'delete' || !lost(op.collection, op.id) || deletions.has(key)) continue;
+    if (!lost(op.collection, op.id) || deletions.has(key)) continue;
     const deleted = deletionOf(state, op.collection, op.id);
     if (deleted !== undefined) deletions.set(key, deleted);
+  }
+  const keptStill = kept.filter((d) => !lost(d.collection, d.id));
+  if (keptStill.length !== kept.length) {
+    batch.meta = { [keptDeletionsKey]: keptStill.length > 0 ? keptStill : undefined };
   }
   for (const deleted of deletions.values()) {
     const tempId = makeTempId(deleted.collection, now, randomBytes);

@@ -1928,6 +1928,7 @@ export class SyncEngine {
         batch: {
           ...renumbered?.batch,
           meta: {
+            ...renumbered?.batch.meta,
             ...this.forgetSeen(),
             [cursorKey]: undefined,
             [upToDateKey]: false,
