@@ -13,6 +13,7 @@ import { CRYPTO_META_KEY, CURRENT_BINDING, createHeader, openHeader, readHeader 
 import { EncryptedDataError } from './crypto-errors';
 import { isSealed, sealValue, unsealValue } from './sealed-value';
 import { DEFAULT_PBKDF2_ITERATIONS } from './web-crypto';
+import { keptDeletionsKey } from '../outbox/kept-deletions';
 
 export { WrongPassphraseError, EncryptedDataError } from './crypto-errors';
 
@@ -66,6 +67,27 @@ const fieldTimesPlace = (r: { collection: string; id: string }) => ({
   context: `record-times\u0000${r.collection}\u0000${r.id}`,
 });
 
+// The deletions kept for a restored server (outbox/kept-deletions.ts): sealed whole, where the rest
+// of meta stays in clear. In clear they would name, for weeks after the records went, which
+// patients' records were deleted and when; sealed, the store says only that some are kept (their
+// number, roughly, by the length), as a done delete op in the outbox says of its record for a day.
+const keptDeletionsPlace = {
+  path: `meta ${keptDeletionsKey}`,
+  context: `meta\u0000${keptDeletionsKey}`,
+};
+
+async function sealMeta(key: CryptoKey, meta: Record<string, unknown>): Promise<Record<string, unknown>> {
+  const kept = meta[keptDeletionsKey];
+  if (kept === undefined) return meta;
+  return { ...meta, [keptDeletionsKey]: await sealValue(key, kept, keptDeletionsPlace) };
+}
+
+async function openMeta(key: CryptoKey, meta: Record<string, unknown>): Promise<Record<string, unknown>> {
+  const kept = meta[keptDeletionsKey];
+  if (!isSealed(kept)) return meta;
+  return { ...meta, [keptDeletionsKey]: await unsealValue(key, kept, keptDeletionsPlace) };
+}
+
 async function sealRecord(key: CryptoKey, record: LocalRecord): Promise<LocalRecord> {
   const sealed: LocalRecord = { ...record, data: await sealValue(key, record.data, recordPlace(record)) };
   if (record.server?.data != null) {
@@ -101,9 +123,13 @@ async function sealConflict(key: CryptoKey, conflict: LocalConflict): Promise<Lo
   return { ...conflict, summary: sealed as unknown as ConflictSummary };
 }
 
-/** Puts sealed; deletes and meta pass through (meta holds cursors and ids, not patient data). */
+/**
+ * Puts sealed; deletes and meta pass through (meta holds cursors and ids, not patient data), but
+ * for the kept deletions, sealed (keptDeletionsPlace).
+ */
 async function sealBatch(key: CryptoKey, batch: WriteBatch): Promise<WriteBatch> {
   const sealed: WriteBatch = { ...batch };
+  if (batch.meta) sealed.meta = await sealMeta(key, batch.meta);
   if (batch.putRecords)
     sealed.putRecords = await Promise.all(batch.putRecords.map((r) => sealRecord(key, r)));
   if (batch.putOps) sealed.putOps = await Promise.all(batch.putOps.map((op) => sealOp(key, op)));
@@ -166,12 +192,18 @@ async function openSnapshot(key: CryptoKey, snapshot: StoreSnapshot, legacy = fa
   // Awaited together: awaited one after another, an op that fails to open while the records are
   // still opening would be a rejection nobody handles yet (Node reports it, a browser fires
   // `unhandledrejection`), though the load rejects with it a moment later all the same.
-  const [openedRecords, openedOutbox, openedConflicts] = await Promise.all([records, outbox, conflicts]);
+  const meta = openMeta(key, withoutHeader(snapshot.meta));
+  const [openedRecords, openedOutbox, openedConflicts, openedMeta] = await Promise.all([
+    records,
+    outbox,
+    conflicts,
+    meta,
+  ]);
   return {
     records: openedRecords,
     outbox: openedOutbox,
     conflicts: openedConflicts,
-    meta: withoutHeader(snapshot.meta),
+    meta: openedMeta,
   };
 }
 
@@ -189,7 +221,8 @@ function holdsSealedValues(snapshot: StoreSnapshot): boolean {
   return (
     snapshot.records.some((r) => isSealed(r.data) || isSealed(r.server?.data)) ||
     snapshot.outbox.some((op) => isSealed(op.data) || isSealed(op.lastError)) ||
-    snapshot.conflicts.some((c) => isSealed(c.summary))
+    snapshot.conflicts.some((c) => isSealed(c.summary)) ||
+    isSealed(snapshot.meta[keptDeletionsKey])
   );
 }
 
@@ -267,8 +300,11 @@ export function encryptedStore(inner: LocalStore, options: EncryptedStoreOptions
       putRecords: snapshot.records,
       putOps: snapshot.outbox.filter(hasSealables),
       putConflicts: snapshot.conflicts,
+      ...(snapshot.meta[keptDeletionsKey] !== undefined
+        ? { meta: { [keptDeletionsKey]: snapshot.meta[keptDeletionsKey] } }
+        : {}),
     });
-    await inner.commit({ ...migration, meta: { [CRYPTO_META_KEY]: created } });
+    await inner.commit({ ...migration, meta: { ...migration.meta, [CRYPTO_META_KEY]: created } });
     unlocked = { key, salt: created.salt };
     // The snapshot read was plaintext (or empty) and is the answer as it is.
     return { key, plain: snapshot };
