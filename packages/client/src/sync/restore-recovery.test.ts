@@ -5,6 +5,7 @@ import { fieldClinic, vetPractice } from '@outpost/examples';
 import { LocalState } from '../local-state';
 import type { LocalConflict, LocalRecord, OutboxEntry } from '../stores/local-store';
 import { coalesceOutbox } from '../outbox/coalesce';
+import { keptDeletionsKey } from '../outbox/kept-deletions';
 import {
   createAgain,
   deleteAgain,
@@ -163,6 +164,39 @@ describe('what a device gives back to a restored server', () => {
     expect(deleteAgain(s, now, mark, later)?.baseVersion).toBe(2);
     expect(deleteAgain(state(), now, mark, change())).toBeNull();
     expect(deleteAgain(s, now, mark, change({ deleted: true, data: null }))).toBeNull();
+  });
+
+  it('deletes again, and gives back, a deletion kept once its op has left the outbox (keepDeletionsMs)', () => {
+    const kept = {
+      collection: 'patients',
+      id: 'p1',
+      hlc: '2026-06-02T11:00:00.000Z-0000-tablet',
+      completedAt: '2026-06-02T11:00:02.000Z',
+    };
+    const s = new LocalState({
+      records: [],
+      outbox: [],
+      conflicts: [],
+      meta: { 'outbox.lastSeq': 41, [keptDeletionsKey]: [kept] },
+    });
+    expect(deleteAgain(s, now, mark, change())).toMatchObject({
+      type: 'delete',
+      id: 'p1',
+      baseVersion: 2,
+      hlc: kept.hlc,
+    });
+    const given = deletionsGivenBack(fieldClinic, s, now, mark, () => false);
+    expect(given.map((o) => [o.collection, o.id, o.givenBack, o.hlc])).toEqual([
+      ['patients', 'p1', true, kept.hlc],
+    ]);
+    // Read alive since (a change won over the deletion): nothing given back.
+    const alive = new LocalState({
+      records: [held()],
+      outbox: [],
+      conflicts: [],
+      meta: { [keptDeletionsKey]: [kept] },
+    });
+    expect(deletionsGivenBack(fieldClinic, alive, now, mark, () => false)).toEqual([]);
   });
 
   describe('a deletion of a record the re-read brought no trace of', () => {
@@ -662,6 +696,22 @@ describe('server-numbered records a restored server no longer has (decision 0051
     expect(batch.putConflicts).toEqual([expect.objectContaining({ id: 'c1', recordId: appointment })]);
     // A screen holding the old temp id of a renamed record finds it; one of the deleted record, none.
     expect(tempIds).toEqual({ [tempAppointment]: appointment, [tempPet]: '1' });
+  });
+
+  it('gives back the kept deletions of old numbers under temp ids, and takes them off the list', () => {
+    const s = vetState();
+    const kept = (id: string) => ({ collection: 'appointments', id, hlc, completedAt: at });
+    s.meta[keptDeletionsKey] = [kept('1'), kept('5')];
+    const { batch } = renumberLost(vetPractice, s, now, numbers, mappings);
+    // Number 5 was issued after the backup: its deletion goes back naming it, under a temp id.
+    const given = batch.putOps.filter((o) => o.restoredFrom === '5');
+    expect(given).toHaveLength(1);
+    expect(given[0]).toMatchObject({ type: 'delete', collection: 'appointments', hlc });
+    expect(isTempId(given[0]?.id ?? '')).toBe(true);
+    // Number 1 the backup had: its deletion stays for deleteAgain; 5 leaves, or deleteAgain would
+    // delete the restored server's other record under it.
+    expect(batch.meta).toEqual({ [keptDeletionsKey]: [kept('1')] });
+    expect(renumberLost(vetPractice, vetState(), now, numbers, mappings).batch.meta).toBeUndefined();
   });
 
   it('moves the change of a conflict held open with its record, for the end of the re-read to raise again', () => {
