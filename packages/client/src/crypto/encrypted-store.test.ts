@@ -9,6 +9,7 @@ import { CRYPTO_META_KEY, createHeader } from './crypto-header';
 import type { CryptoHeader } from './crypto-header';
 import { EncryptedDataError, WrongPassphraseError, encryptedStore } from './encrypted-store';
 import { sealValue } from './sealed-value';
+import { keptDeletionsKey } from '../outbox/kept-deletions';
 
 const PASSPHRASE = 'mangoes ripen in Ntcheu';
 const ITERATIONS = 1_000;
@@ -230,6 +231,32 @@ describe('encryptedStore and the times of a record’s fields', () => {
     await inner.commit({ putRecords: [{ ...other, fieldTimes: held.fieldTimes! }] });
     const reopened = encryptedStore(inner, { passphrase: PASSPHRASE, iterations: ITERATIONS });
     await expect(reopened.load()).rejects.toBeInstanceOf(EncryptedDataError);
+  });
+});
+
+describe('encryptedStore and the deletions kept for a restored server', () => {
+  const kept = [{ collection: 'patients', id: 'p-hiv-7', hlc: HLC, completedAt: AT }];
+
+  it('seals the list whole, as in clear it would name for weeks which records were deleted', async () => {
+    const inner = memoryStore();
+    const store = encryptedStore(inner, { passphrase: PASSPHRASE, iterations: ITERATIONS });
+    await store.commit({ meta: { [keptDeletionsKey]: kept, cursor: 'c-1' } });
+    const raw = (await inner.load()).meta;
+    expect(raw[keptDeletionsKey]).toEqual({ $enc: expect.any(String) });
+    expect(JSON.stringify(raw)).not.toContain('p-hiv-7');
+    expect(raw.cursor).toBe('c-1');
+    expect((await store.load()).meta[keptDeletionsKey]).toEqual(kept);
+    // Taken off: the key goes.
+    await store.commit({ meta: { [keptDeletionsKey]: undefined } });
+    expect((await inner.load()).meta).not.toHaveProperty(keptDeletionsKey);
+  });
+
+  it('seals a list kept in clear when the device turns encryption on', async () => {
+    const inner = memoryStore();
+    await inner.commit({ putRecords: [patient], meta: { [keptDeletionsKey]: kept } });
+    const store = encryptedStore(inner, { passphrase: PASSPHRASE, iterations: ITERATIONS });
+    expect((await store.load()).meta[keptDeletionsKey]).toEqual(kept);
+    expect(JSON.stringify((await inner.load()).meta)).not.toContain('p-hiv-7');
   });
 });
 
