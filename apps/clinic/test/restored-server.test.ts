@@ -56,10 +56,17 @@ describe.runIf(chromiumAvailable())('a tablet whose clinic server was restored f
     await nurse.getByRole('link', { name: 'Grace Phiri' }).waitFor();
     await nurse.getByText('No changes waiting').waitFor();
 
-    // The notice stays through later syncs until she has read it.
+    // The notice stays through later syncs, and the app opened again (as after a give-back its
+    // service worker made with no tab open), until she has read it; then it stays gone.
     await syncNow(nurse);
     await expect(notice(nurse).count()).resolves.toBe(1);
+    await nurse.reload();
+    await expect(notice(nurse).textContent()).resolves.toMatch(/gave back one change the server had lost/);
     await notice(nurse).getByRole('button', { name: 'OK' }).click();
+    await expect(notice(nurse).count()).resolves.toBe(0);
+    await nurse.reload();
+    await nurse.getByRole('link', { name: 'Patients', exact: true }).waitFor();
+    await syncNow(nurse);
     await expect(notice(nurse).count()).resolves.toBe(0);
 
     // The midwife signs in on her tablet: Grace is there, with her village.

@@ -43,7 +43,7 @@ import { checkCollectionNames, recordsToSend } from './sync/collection-sync';
 import { filterMeta, heldWhole, pulledBy } from './sync/record-filter';
 import type { RecordFilters } from './sync/record-filter';
 import { RecordUnavailableError } from './record-errors';
-import type { RetryPolicy, SyncProgress, SyncResult } from './sync/sync-engine';
+import type { RestoreReport, RetryPolicy, SyncProgress, SyncResult } from './sync/sync-engine';
 import { SyncLog, describeNetwork, describePhase, describeSync, logSinkOf } from './debug/sync-log';
 import type { SyncLogger } from './debug/sync-log';
 import { outboxLine, resultLine } from './debug/debug-data';
@@ -290,6 +290,14 @@ export interface SyncClient {
   can(collection: string, action: Action): boolean;
   readonly isSyncing: boolean;
   readonly lastResult: SyncResult | null;
+  /**
+   * What this device gave back to a server restored from a backup (decision 0050) that no one has
+   * read yet, summed over the syncs that gave something back: kept in the store, so an app opened
+   * after its service worker's sync can still say so. Null when there is nothing to tell.
+   */
+  readonly restoreReport: RestoreReport | null;
+  /** A person has read the restore report: it goes until something is given back again. */
+  dismissRestoreReport(): Promise<void>;
   on<K extends keyof EventMap>(event: K, listener: (value: EventMap[K]) => void): () => void;
   /**
    * The device's sync state and its last log lines as plain JSON, for a support request (seed
@@ -789,6 +797,10 @@ export async function createSyncClient(options: SyncClientOptions): Promise<Sync
     get lastResult() {
       return lastResult;
     },
+    get restoreReport() {
+      return engine.restoreReport();
+    },
+    dismissRestoreReport: () => engine.dismissRestoreReport(),
     on(event, listener) {
       let set = listeners.get(event);
       if (!set) listeners.set(event, (set = new Set()));

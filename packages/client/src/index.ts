@@ -27,7 +27,7 @@ export type {
   RecordFilters,
   ServerRecord,
 } from './sync/record-filter';
-export type { Renumbered, SyncProgress, SyncResult, RetryPolicy } from './sync/sync-engine';
+export type { Renumbered, RestoreReport, SyncProgress, SyncResult, RetryPolicy } from './sync/sync-engine';
 export { consoleLogger } from './debug/sync-log';
 export type { SyncLogEntry, SyncLogger, SyncLogSource } from './debug/sync-log';
 export type { SyncDebugData } from './debug/debug-data';

@@ -60,6 +60,17 @@ describe('a tablet whose server was restored from an older backup', () => {
     expect(next.restored).toBeUndefined();
     expect(c.pulls).toEqual([200]);
     expect(c.pushed).toEqual([]);
+
+    // The give-back is kept to be told until someone reads it: through later syncs, and in the
+    // store, for an app opened after a sync it did not run (its service worker's).
+    expect(c.tablet.restoreReport).toEqual({ resent: 2, files: 0, renumbered: [], at: result.finishedAt });
+    await c.tablet.close();
+    const reopened = await c.openTablet();
+    expect(reopened.restoreReport).toMatchObject({ resent: 2 });
+    await reopened.dismissRestoreReport();
+    expect(reopened.restoreReport).toBeNull();
+    await reopened.close();
+    expect((await c.openTablet()).restoreReport).toBeNull();
   });
 
   it('told even once the clinic’s positions have passed its cursor (edits of another device took them there)', async () => {

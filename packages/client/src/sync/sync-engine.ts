@@ -106,6 +106,20 @@ export interface SyncResult {
   };
 }
 
+/**
+ * What this device gave back to a server restored from a backup, kept until a person has read it
+ * (`client.restoreReport`, `dismissRestoreReport`): the sums of every sync's `SyncResult.restored`
+ * since, and when the last one ended. Kept in the store, so that an app opened after a sync it did
+ * not run (its service worker's, with no tab open: decision 0026) can still say so.
+ */
+export interface RestoreReport {
+  resent: number;
+  files: number;
+  renumbered: Renumbered[];
+  /** When the last sync that gave something back ended (`SyncResult.finishedAt`). */
+  at: string;
+}
+
 /** A record a restored server numbered anew: `collection` `from` is `to` now (SyncResult.restored). */
 export interface Renumbered {
   collection: string;
@@ -201,6 +215,8 @@ const mappingsKey = 'tempIds';
  * `SyncResult.restored.renumbered`, in the write that ends the sync in which its temp id was mapped.
  */
 const renumberedKey = 'restore.renumbered';
+/** The RestoreReport not read yet, written in the write that ends a sync that gave something back. */
+const restoreReportKey = 'restore.report';
 /** Records whose server state the device must read again, kept until read: a lost read is retried. */
 const refreshKey = 'sync.refresh';
 /** Set while the device reads everything again after a 410: the next pull carries on with it. */
@@ -484,21 +500,35 @@ export class SyncEngine {
       const state = this.o.db.state;
       const retained = retentionBatch(state, this.o.timers.now(), keepMs, this.o.keepDeletionsMs);
       const told = numbered(state);
+      if (told !== null && told.renumbered.length > 0)
+        result.restored = {
+          resent: 0,
+          ...result.restored,
+          renumbered: [...(result.restored?.renumbered ?? []), ...told.renumbered],
+        };
+      const report = result.restored ? reportAfter(state.meta[restoreReportKey], result) : null;
       // Nothing to remove and nothing to record: no write (a failed sync on a device offline for days).
-      if (retained === null && !good && told === null) return { batch: null, result: undefined };
+      if (retained === null && !good && told === null && report === null)
+        return { batch: null, result: undefined };
       const batch: WriteBatch = retained ?? {};
       if (good) batch.meta = { ...batch.meta, [lastSyncedKey]: result.finishedAt };
-      if (told !== null) {
+      if (told !== null)
         batch.meta = { ...batch.meta, [renumberedKey]: told.waiting.length > 0 ? told.waiting : undefined };
-        if (told.renumbered.length > 0)
-          result.restored = {
-            resent: 0,
-            ...result.restored,
-            renumbered: [...(result.restored?.renumbered ?? []), ...told.renumbered],
-          };
-      }
+      if (report !== null) batch.meta = { ...batch.meta, [restoreReportKey]: report };
       return { batch, result: undefined };
     }).catch(() => undefined);
+  }
+
+  /** What this device gave back to a restored server that no one has read yet (RestoreReport). */
+  restoreReport(): RestoreReport | null {
+    return (this.o.db.state.meta[restoreReportKey] as RestoreReport | undefined) ?? null;
+  }
+
+  /** A person has read the RestoreReport: it goes, until something is given back again. */
+  async dismissRestoreReport(): Promise<void> {
+    this.checkOpen();
+    if (this.restoreReport() === null) return;
+    await this.write(() => ({ batch: { meta: { [restoreReportKey]: undefined } }, result: undefined }));
   }
 
   /** What a sync asked of a closed engine answers: nothing was done. */
@@ -2117,6 +2147,18 @@ function numbered(state: LocalState): { renumbered: Renumbered[]; waiting: Renam
   }
   if (renumbered.length === 0 && waiting.length === list.length) return null;
   return { renumbered, waiting };
+}
+
+/** The report kept (`stored`, if any) with this sync's give-back added, as of its end. */
+function reportAfter(stored: unknown, result: SyncResult): RestoreReport {
+  const before = stored as RestoreReport | undefined;
+  const restored = result.restored;
+  return {
+    resent: (before?.resent ?? 0) + (restored?.resent ?? 0),
+    files: (before?.files ?? 0) + (restored?.files ?? 0),
+    renumbered: [...(before?.renumbered ?? []), ...(restored?.renumbered ?? [])],
+    at: result.finishedAt,
+  };
 }
 
 function noteRestored(result: SyncResult, resent: number, files: number): void {
