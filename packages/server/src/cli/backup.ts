@@ -7,8 +7,10 @@
 import { existsSync } from 'node:fs';
 import { basename, join, resolve } from 'node:path';
 import { isPostgresUrl } from '../storage/database';
+import { BackupKeyError, backupRecipients } from '../storage/backup-encryption';
 import { BackupRefusedError, backupSqlite } from '../storage/sqlite-backup';
 import type { BackupResult } from '../storage/sqlite-backup';
+import { backupHolds, count, size } from './backup-words';
 import { dataFolderFromEnv } from './data-folder';
 
 const env = process.env;
@@ -42,9 +44,21 @@ const database = databaseUrl ? resolve(databaseUrl) : folder.sqliteFile;
 // npm runs scripts from the project's root: a relative name is taken from where it was typed.
 const destination = resolve(env['INIT_CWD'] ?? process.cwd(), files[0] ?? '');
 
+// The clinic's public keys, when its backups are encrypted (decision 0049): the same setting as the
+// scheduled backups', so a backup made by hand is never the one left readable.
+let recipients: string[];
+try {
+  recipients = backupRecipients(env['OUTPOST_BACKUP_RECIPIENTS'] ?? '');
+} catch (err) {
+  console.error(
+    `Not backed up: OUTPOST_BACKUP_RECIPIENTS: ${err instanceof BackupKeyError ? err.message : String(err)}`,
+  );
+  process.exit(1);
+}
+
 let result: BackupResult;
 try {
-  result = await backupSqlite({ database, destination, force });
+  result = await backupSqlite({ database, destination, force, recipients });
 } catch (err) {
   if (err instanceof BackupRefusedError && err.code === 'NO_DATABASE') {
     console.error(
@@ -56,10 +70,6 @@ try {
   process.exit(1);
 }
 
-const count = (n: number, one: string, many = `${one}s`) =>
-  `${n.toLocaleString('en')} ${n === 1 ? one : many}`;
-const size = (bytes: number) =>
-  bytes < 1024 * 1024 ? `${(bytes / 1024).toFixed(1)} KB` : `${(bytes / 1024 / 1024).toFixed(1)} MB`;
 const dir = resolve(database, '..');
 const name = basename(database);
 const secret = join(folder.dir, 'jwt-secret');
@@ -67,17 +77,21 @@ console.log(
   [
     `Backed up ${database}`,
     `       to ${result.file} (${size(result.bytes)}).`,
-    `SQLite's integrity check of the copy answered "ok". It holds ${count(result.tenants, 'clinic')}: ${count(result.records, 'record')} (and ${count(result.deletedRecords, 'deleted one')}, kept so devices hear of the deletion), ${count(result.ops, 'op')} in the journal, ${count(result.files, 'file')} (${size(result.fileBytes)}); its last migration is ${result.migration}.`,
+    backupHolds(result),
     result.newEpoch
       ? 'This copy has a restore mark of its own, with the time it was taken: restored, it sends every device that synced with this server back to read everything again, and to give back what it holds from after that time.'
       : 'This copy has no restore mark: the server’s database is from before Outpost had them (restarting the server gives it one).',
-    'It holds patient data: keep it encrypted, or locked away, where only the clinic’s staff can reach it.',
+    result.encrypted
+      ? `It is encrypted to ${count(recipients.length, 'public key')} of OUTPOST_BACKUP_RECIPIENTS: only the secret key opens it, with npm run decrypt-backup (or the age command). Keep that key apart from this machine, and never lose it: without it the backup cannot be restored.`
+      : 'It holds patient data: keep it encrypted, or locked away, where only the clinic’s staff can reach it (OUTPOST_BACKUP_RECIPIENTS encrypts it: see docs/server.md).',
     ...(env['OUTPOST_JWT_SECRET'] || !existsSync(secret)
       ? []
       : [
           `Keep a copy of ${secret} with your backups too (it does not change): the devices' sign-ins and saved sync cursors are signed with it, and a server restored without it makes every device sign in again and read everything again.`,
         ]),
-    'To restore it: stop the server; move ' +
+    (result.encrypted
+      ? 'To restore it: decrypt it (npm run decrypt-backup); stop the server; move '
+      : 'To restore it: stop the server; move ') +
       `${name} and any ${name}-wal and ${name}-shm out of ${dir}; copy the backup there as ${name}; start the server. ` +
       'Changes the server took after this backup are not in it: see docs/server.md, "Backups and restore".',
   ].join('\n'),

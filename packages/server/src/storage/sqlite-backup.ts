@@ -16,6 +16,7 @@ import {
 } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import BetterSqlite3 from 'better-sqlite3';
+import { encryptFile } from './backup-encryption';
 import { renewEpochSqlite } from './database-epoch';
 
 /** Why a backup was not made, as a stable code beside the message for a person. */
@@ -60,6 +61,8 @@ export interface BackupContents {
 export interface BackupResult extends BackupContents {
   /** The backup, an absolute path. */
   file: string;
+  /** Whether the file is encrypted (to `BackupOptions.recipients`); `bytes` is then its encrypted size. */
+  encrypted: boolean;
   /**
    * Whether the copy was given an epoch of its own (decision 0050), so a server restored from it
    * refuses every cursor the live database issued (410, `details.reason: 'restored'`). False only
@@ -76,6 +79,13 @@ export interface BackupOptions {
   destination: string;
   /** Replace a file already at the destination (only once the new backup is whole and checked). */
   force?: boolean;
+  /**
+   * Age public keys (`age1...`, checked with backupRecipients) to encrypt the backup to. The copy is
+   * then made and checked beside the server's database, where the same data lie unencrypted
+   * already, and only its encryption is written at the destination: no unencrypted page of it ever
+   * reaches the USB stick or the other disk, not even in blocks a removed file leaves behind.
+   */
+  recipients?: readonly string[];
 }
 
 /**
@@ -119,13 +129,17 @@ export async function backupSqlite(options: BackupOptions): Promise<BackupResult
   // A name that does not pass for a backup, so one cut short (power lost, Ctrl-C) is never taken
   // for a whole one; the pid keeps two backups run at once to the same place apart.
   const temporary = `${destination}.${process.pid}.incomplete`;
+  const encrypted = options.recipients !== undefined && options.recipients.length > 0;
+  // Encrypted, the copy is made beside the live database and only its encryption at `temporary`.
+  const copy = encrypted ? `${source}.backup-${process.pid}.incomplete` : temporary;
   try {
     // Made empty first, readable by this account only, as the data folder's jwt-secret is: it is
     // the clinic's patient data, from its first page on. SQLite takes an empty file as an empty
     // database to copy into. (A file system without permissions, a FAT USB stick, ignores the mode.)
-    writeFileSync(temporary, '', { mode: 0o600, flag: 'wx' });
-    const newEpoch = await copyDatabase(source, temporary);
-    const contents = checkBackup(temporary);
+    writeFileSync(copy, '', { mode: 0o600, flag: 'wx' });
+    const newEpoch = await copyDatabase(source, copy);
+    const contents = checkBackup(copy);
+    if (encrypted) await encryptFile(copy, temporary, options.recipients ?? []);
     // On disk before it takes the name: a power cut after the rename must not leave a name over
     // pages still in the cache.
     syncToDisk(temporary);
@@ -137,10 +151,12 @@ export async function backupSqlite(options: BackupOptions): Promise<BackupResult
     }
     renameSync(temporary, destination);
     syncFolder(folder);
-    return { file: destination, ...contents, bytes: statSync(destination).size, newEpoch };
+    return { file: destination, ...contents, bytes: statSync(destination).size, encrypted, newEpoch };
   } finally {
-    rmSync(temporary, { force: true });
-    rmSync(`${temporary}-journal`, { force: true });
+    for (const file of new Set([copy, temporary])) {
+      rmSync(file, { force: true });
+      rmSync(`${file}-journal`, { force: true });
+    }
   }
 }
 
