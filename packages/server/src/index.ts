@@ -14,6 +14,15 @@ export { openDatabase, openPostgres, openSqlite } from './storage/database';
 export type { Database, DatabaseKind } from './storage/database';
 export { BackupRefusedError, backupSqlite, checkBackup } from './storage/sqlite-backup';
 export type { BackupContents, BackupOptions, BackupRefusal, BackupResult } from './storage/sqlite-backup';
+export {
+  BackupKeyError,
+  backupRecipients,
+  decryptFile,
+  encryptFile,
+  identitiesIn,
+  isEncryptedBackup,
+  newBackupKey,
+} from './storage/backup-encryption';
 export { MarkRefusedError, markRestored } from './storage/mark-restored';
 export type { MarkRefusal, MarkResult } from './storage/mark-restored';
 export { SyncStore } from './storage/sync-store';
