@@ -138,7 +138,11 @@ export async function backupSqlite(options: BackupOptions): Promise<BackupResult
     // database to copy into. (A file system without permissions, a FAT USB stick, ignores the mode.)
     writeFileSync(copy, '', { mode: 0o600, flag: 'wx' });
     const newEpoch = await copyDatabase(source, copy);
-    const contents = checkBackup(copy);
+    const contents = checkBackup(
+      copy,
+      (findings) =>
+        `the copy failed SQLite's integrity check, so the server's database itself may be damaged: ${findings}`,
+    );
     if (encrypted) await encryptFile(copy, temporary, options.recipients ?? []);
     // On disk before it takes the name: a power cut after the rename must not leave a name over
     // pages still in the cache.
@@ -217,39 +221,76 @@ export function isOutpostDatabase(db: BetterSqlite3.Database): boolean {
 
 /**
  * Opens a backup read-only, runs SQLite's integrity check (every page, index and constraint) and
- * says what it holds. Throws INTEGRITY_CHECK_FAILED with SQLite's first findings otherwise.
+ * says what it holds. Throws NOT_AN_OUTPOST_DATABASE for a file that is not one (not SQLite at
+ * all, or another program's), and INTEGRITY_CHECK_FAILED with SQLite's first findings, in the
+ * words `damaged` gives them, for a damaged one. Writes nothing to the file or beside it.
  */
-export function checkBackup(file: string): BackupContents {
+export function checkBackup(
+  file: string,
+  damaged: (findings: string) => string = (findings) =>
+    `${file} failed SQLite's integrity check: ${findings}`,
+): BackupContents {
   const db = new BetterSqlite3(file, { readonly: true, fileMustExist: true });
   try {
-    const findings = db.pragma('integrity_check') as Array<{ integrity_check: string }>;
-    const answer = findings.map((f) => f.integrity_check);
-    if (answer.length !== 1 || answer[0] !== 'ok') {
+    let outpost: boolean;
+    try {
+      outpost = isOutpostDatabase(db);
+    } catch (err) {
+      throw corruptAsFailed(err, damaged);
+    }
+    if (!outpost) {
       throw new BackupRefusedError(
-        'INTEGRITY_CHECK_FAILED',
-        `the copy failed SQLite's integrity check, so the server's database itself may be damaged: ${answer
-          .slice(0, 3)
-          .join('; ')}`,
+        'NOT_AN_OUTPOST_DATABASE',
+        `${file} is not an Outpost server's database (it is not SQLite, or has no outpost_migrations table)`,
       );
     }
-    const count = (sql: string): number => (db.prepare(sql).pluck().get() as number | null) ?? 0;
-    const migration = db
-      .prepare('select name from outpost_migrations order by name desc limit 1')
-      .pluck()
-      .get() as string | undefined;
-    return {
-      migration: migration ?? 'none',
-      tenants: count('select count(*) from tenant_state'),
-      records: count('select count(*) from records where deleted = 0'),
-      deletedRecords: count('select count(*) from records where deleted <> 0'),
-      ops: count('select count(*) from ops'),
-      files: count('select count(*) from files where completed_at is not null'),
-      fileBytes: count('select sum(size) from files where completed_at is not null'),
-      bytes: statSync(file).size,
-    };
+    try {
+      return contentsOf(db, file, damaged);
+    } catch (err) {
+      throw corruptAsFailed(err, damaged);
+    }
   } finally {
     db.close();
   }
+}
+
+function contentsOf(
+  db: BetterSqlite3.Database,
+  file: string,
+  damaged: (findings: string) => string,
+): BackupContents {
+  const findings = db.pragma('integrity_check') as Array<{ integrity_check: string }>;
+  const answer = findings.map((f) => f.integrity_check);
+  if (answer.length !== 1 || answer[0] !== 'ok') {
+    throw new BackupRefusedError('INTEGRITY_CHECK_FAILED', damaged(answer.slice(0, 3).join('; ')));
+  }
+  const count = (sql: string): number => (db.prepare(sql).pluck().get() as number | null) ?? 0;
+  const migration = db
+    .prepare('select name from outpost_migrations order by name desc limit 1')
+    .pluck()
+    .get() as string | undefined;
+  return {
+    migration: migration ?? 'none',
+    tenants: count('select count(*) from tenant_state'),
+    records: count('select count(*) from records where deleted = 0'),
+    deletedRecords: count('select count(*) from records where deleted <> 0'),
+    ops: count('select count(*) from ops'),
+    files: count('select count(*) from files where completed_at is not null'),
+    fileBytes: count('select sum(size) from files where completed_at is not null'),
+    bytes: statSync(file).size,
+  };
+}
+
+/**
+ * SQLite may stop at damage before its integrity check can list it (a page it needs to read the
+ * schema, say): that is the check failing too, not an error of ours.
+ */
+function corruptAsFailed(err: unknown, damaged: (findings: string) => string): unknown {
+  const code = (err as { code?: unknown }).code;
+  if (typeof code === 'string' && code.startsWith('SQLITE_CORRUPT')) {
+    return new BackupRefusedError('INTEGRITY_CHECK_FAILED', damaged((err as Error).message));
+  }
+  return err;
 }
 
 function syncToDisk(file: string): void {
