@@ -1,0 +1,215 @@
+/**
+ * Backups the running server takes of its own SQLite database (decision 0049), so a clinic on one
+ * laptop has them without cron: every so many hours into a folder, as
+ * `outpost-<UTC time>.sqlite`, through `backupSqlite` (temporary name, check, rename) on a worker
+ * thread, the oldest of them beyond `keep` deleted after each one that succeeded.
+ */
+import { readdirSync, rmSync, statfsSync, statSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import type { BackupOptions, BackupResult } from './sqlite-backup';
+import { backupSqliteOffThread } from './sqlite-backup-off-thread';
+
+/** The part of a pino logger (the Fastify instance's `log`) the schedule writes to. */
+export interface BackupLog {
+  info(details: object, message: string): void;
+  warn(details: object, message: string): void;
+  error(details: object, message: string): void;
+}
+
+export interface BackupScheduleOptions {
+  /** The server's SQLite file. */
+  database: string;
+  /** Where the backups go: an existing folder, never made here (a mistyped mount point would put the patients' data on the laptop's own disk). */
+  folder: string;
+  /** From one backup to the next. */
+  everyMs: number;
+  /** How many of the schedule's own backups stay in the folder, from 1. */
+  keep: number;
+  log: BackupLog;
+  /** The clock, for the files' names and what is due. */
+  now?: () => Date;
+  /** How long after the start the first backup waits when one is due already, so the start is not slowed by it. */
+  firstDelayMs?: number;
+  /** How a backup is taken: on a worker thread unless a test says otherwise. */
+  backup?: (options: BackupOptions) => Promise<BackupResult>;
+}
+
+export type ScheduledBackupOutcome =
+  { ok: true; backup: BackupResult; deleted: string[]; kept: number | null } | { ok: false; error: Error };
+
+export interface BackupSchedule {
+  /** A backup now (or the one under way, never two at once), then the pruning. */
+  runNow(): Promise<ScheduledBackupOutcome>;
+  /** No more backups; resolves once the one under way, if any, has finished. */
+  stop(): Promise<void>;
+}
+
+/** `outpost-2026-11-24T153000Z.sqlite`: names that sort by the time they were taken. */
+const namePattern = /^outpost-(\d{4})-(\d{2})-(\d{2})T(\d{2})(\d{2})(\d{2})Z\.sqlite$/;
+
+export function scheduledBackupName(at: Date): string {
+  return `outpost-${at.toISOString().slice(0, 19).replaceAll(':', '')}Z.sqlite`;
+}
+
+/** When the backup a file name of ours was taken, or null for any other file. */
+export function scheduledBackupTime(name: string): Date | null {
+  const m = namePattern.exec(name);
+  if (!m) return null;
+  const [, y, mo, d, h, mi, s] = m.map(Number) as [number, number, number, number, number, number, number];
+  return new Date(Date.UTC(y, mo - 1, d, h, mi, s));
+}
+
+/** The schedule's own backups in the folder, newest first; every other file is left out. */
+export function scheduledBackups(folder: string): string[] {
+  return readdirSync(folder)
+    .filter((name) => scheduledBackupTime(name) !== null)
+    .sort()
+    .reverse();
+}
+
+/** setTimeout takes at most 2^31 - 1 ms (24.8 days) and fires at once beyond; longer waits are taken in turns. */
+const longestTimerMs = 2 ** 31 - 1;
+/** A failed backup is tried again after this, or after the interval if that is shorter: a day without one after a failure is too long. */
+const retryAfterFailureMs = 60 * 60 * 1000;
+
+export function scheduleBackups(options: BackupScheduleOptions): BackupSchedule {
+  const folder = resolve(options.folder);
+  const database = resolve(options.database);
+  const now = options.now ?? (() => new Date());
+  const backup = options.backup ?? backupSqliteOffThread;
+  const { log, everyMs, keep } = options;
+  let timer: NodeJS.Timeout | undefined;
+  let running: Promise<ScheduledBackupOutcome> | undefined;
+  let stopped = false;
+
+  function at(dueAt: number): void {
+    if (stopped) return;
+    clearTimeout(timer);
+    timer = setTimeout(
+      () => {
+        if (now().getTime() < dueAt) at(dueAt);
+        else void runNow();
+      },
+      Math.min(Math.max(0, dueAt - now().getTime()), longestTimerMs),
+    );
+    // The schedule never keeps the process alive: the server's socket does, and shutdown stops it.
+    timer.unref();
+  }
+
+  async function take(): Promise<ScheduledBackupOutcome> {
+    const destination = join(folder, scheduledBackupName(now()));
+    warnIfShortOfSpace(database, folder, log);
+    let result: BackupResult;
+    try {
+      result = await backup({ database, destination });
+    } catch (err) {
+      const error = err instanceof Error ? err : new Error(String(err));
+      // Nothing is deleted after a failure: a schedule that keeps failing must not eat the good backups.
+      log.error(
+        { file: destination, err: error, code: (error as { code?: unknown }).code },
+        `scheduled backup failed, no backup deleted: ${error.message}`,
+      );
+      return { ok: false, error };
+    }
+    const { deleted, kept } = prune(folder, keep, log);
+    log.info(
+      {
+        file: result.file,
+        bytes: result.bytes,
+        records: result.records,
+        deletedRecords: result.deletedRecords,
+        ops: result.ops,
+        files: result.files,
+        tenants: result.tenants,
+        deleted,
+        kept,
+      },
+      `scheduled backup written: ${result.file}`,
+    );
+    return { ok: true, backup: result, deleted, kept };
+  }
+
+  function runNow(): Promise<ScheduledBackupOutcome> {
+    if (stopped) return Promise.reject(new Error('the backup schedule has been stopped'));
+    if (running) return running;
+    clearTimeout(timer);
+    running = take().then((outcome) => {
+      running = undefined;
+      at(now().getTime() + (outcome.ok ? everyMs : Math.min(everyMs, retryAfterFailureMs)));
+      return outcome;
+    });
+    return running;
+  }
+
+  // The first one is due an interval after the newest backup of ours already in the folder, so a
+  // restart does not take one each time; one overdue (or none there) is taken soon after the start.
+  const newestAt = newestBackupTime(folder);
+  const soon = now().getTime() + Math.min(options.firstDelayMs ?? 60_000, everyMs);
+  at(newestAt === null ? soon : Math.max(soon, newestAt + everyMs));
+
+  return {
+    runNow,
+    async stop() {
+      stopped = true;
+      clearTimeout(timer);
+      await running;
+    },
+  };
+}
+
+/** When the newest backup of ours in the folder was taken; null for none, or a folder that cannot be read (its backup will fail, and say why). */
+function newestBackupTime(folder: string): number | null {
+  try {
+    const newest = scheduledBackups(folder)[0];
+    return newest === undefined ? null : (scheduledBackupTime(newest)?.getTime() ?? null);
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * The schedule's own backups beyond the newest `keep`, deleted; any other file in the folder is
+ * not ours to delete (an operator's own backup put there, say). A file that cannot be deleted is
+ * a warning: the backup itself was made.
+ */
+function prune(folder: string, keep: number, log: BackupLog): { deleted: string[]; kept: number | null } {
+  const deleted: string[] = [];
+  try {
+    for (const name of scheduledBackups(folder).slice(keep)) {
+      try {
+        rmSync(join(folder, name));
+        deleted.push(name);
+      } catch (err) {
+        log.warn({ file: join(folder, name), err }, 'an old scheduled backup could not be deleted');
+      }
+    }
+    return { deleted, kept: scheduledBackups(folder).length };
+  } catch (err) {
+    log.warn({ folder, err }, 'the old scheduled backups could not be listed to delete the oldest');
+    return { deleted, kept: null };
+  }
+}
+
+/**
+ * A warning, not a refusal, when the folder has less room than the database and its WAL take: the
+ * backup may still fit (it has no free pages), and if it does not, it fails and says so.
+ */
+function warnIfShortOfSpace(database: string, folder: string, log: BackupLog): void {
+  try {
+    const size = [database, `${database}-wal`].reduce((sum, f) => sum + statSizeOrZero(f), 0);
+    const fs = statfsSync(folder);
+    const free = fs.bavail * fs.bsize;
+    if (free < size)
+      log.warn({ folder, free, databaseBytes: size }, 'little free space for the scheduled backup');
+  } catch {
+    // Not every system can tell (or the folder is gone, which the backup itself reports).
+  }
+}
+
+function statSizeOrZero(file: string): number {
+  try {
+    return statSync(file).size;
+  } catch {
+    return 0;
+  }
+}
