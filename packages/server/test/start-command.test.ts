@@ -1,11 +1,12 @@
 // `npm start` as a newcomer runs it: the field-clinic server with demo users and data on SQLite
 // in the data folder, a dev secret kept across restarts.
 import type { ChildProcess } from 'node:child_process';
-import { copyFileSync, existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { get as httpsGet } from 'node:https';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { checkBackup } from '../src/storage/sqlite-backup';
 import { freePort } from './free-port';
 import { exitCode, spawnStartCommand, stopCommand, untilRunning } from './start-command-process';
 import type { StartCommand } from './start-command-process';
@@ -285,6 +286,80 @@ describe('npm start', () => {
     } finally {
       await stopCommand(served.child);
       rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('takes scheduled backups into OUTPOST_BACKUP_DIR while it runs, and says so at the start', async () => {
+    const port = await freePort();
+    const ownData = mkdtempSync(join(tmpdir(), 'outpost-start-backups-'));
+    const backupDir = mkdtempSync(join(tmpdir(), 'outpost-start-backup-dir-'));
+    const ours = () =>
+      readdirSync(backupDir).filter((n) => /^outpost-\d{4}-\d{2}-\d{2}T\d{6}Z\.sqlite$/.test(n));
+    try {
+      // 0.001 h is 3.6 s, and the first backup of an empty folder is due after one interval at most.
+      const served = await started(ownData, port, {
+        OUTPOST_BACKUP_DIR: backupDir,
+        OUTPOST_BACKUP_EVERY_HOURS: '0.001',
+        OUTPOST_BACKUP_KEEP: '2',
+      });
+      children.push(served.child);
+      expect(served.output()).toContain(
+        `Backups every 0.001 h into ${backupDir} (outpost-<UTC time>.sqlite, the newest 2 kept).`,
+      );
+      await expect.poll(() => ours().length, { timeout: 30_000 }).toBeGreaterThanOrEqual(1);
+      await stopCommand(served.child);
+      // Stopped, it let a backup under way finish: nothing half written is left.
+      expect(readdirSync(backupDir)).toEqual(ours());
+      expect(ours().length).toBeLessThanOrEqual(2);
+      const newest = ours().sort().at(-1) ?? '';
+      // The demo records, seeded before the server listened.
+      expect(checkBackup(join(backupDir, newest)).records).toBeGreaterThan(0);
+    } finally {
+      rmSync(ownData, { recursive: true, force: true });
+      rmSync(backupDir, { recursive: true, force: true });
+    }
+  });
+
+  it('says how to have scheduled backups when OUTPOST_BACKUP_DIR is unset, and refuses to start with a bad backup setting', async () => {
+    const port = await freePort();
+    const ownData = mkdtempSync(join(tmpdir(), 'outpost-start-backup-bad-'));
+    const missing = join(ownData, 'usb-stick-not-mounted');
+    try {
+      const refused = async (env: Record<string, string>, line: string) => {
+        const command = start(ownData, port, env);
+        expect(await exitCode(command)).toBe(1);
+        expect(command.output().trim().split('\n')).toEqual([line]);
+      };
+      await refused(
+        { OUTPOST_BACKUP_DIR: ownData, OUTPOST_BACKUP_EVERY_HOURS: 'daily' },
+        'OUTPOST_BACKUP_EVERY_HOURS: expected hours above 0, such as 24 or 0.5, got "daily"',
+      );
+      await refused(
+        { OUTPOST_BACKUP_DIR: ownData, OUTPOST_BACKUP_EVERY_HOURS: '0' },
+        'OUTPOST_BACKUP_EVERY_HOURS: expected hours above 0, such as 24 or 0.5, got "0"',
+      );
+      await refused(
+        { OUTPOST_BACKUP_DIR: ownData, OUTPOST_BACKUP_KEEP: '0' },
+        'OUTPOST_BACKUP_KEEP: expected a whole number of backups from 1, got "0"',
+      );
+      await refused(
+        { OUTPOST_BACKUP_DIR: missing },
+        `OUTPOST_BACKUP_DIR: the folder ${missing} does not exist (it is not made for you: is the disk mounted?)`,
+      );
+      expect(existsSync(missing)).toBe(false);
+      await refused(
+        { OUTPOST_BACKUP_DIR: ownData, DATABASE_URL: 'postgres://clinic:secret@db.invalid/outpost' },
+        'OUTPOST_BACKUP_DIR: scheduled backups copy the SQLite database, and DATABASE_URL names PostgreSQL: schedule pg_dump instead (docs/server.md, "Backups and restore")',
+      );
+
+      const served = await started(ownData, port);
+      children.push(served.child);
+      expect(served.output()).toContain(
+        'No scheduled backups: set OUTPOST_BACKUP_DIR to a folder to have them, or run `npm run backup -- <file>`.',
+      );
+      await stopCommand(served.child);
+    } finally {
+      rmSync(ownData, { recursive: true, force: true });
     }
   });
 });

@@ -11,7 +11,7 @@ import { BackupKeyError, backupRecipients } from '../storage/backup-encryption';
 import { BackupRefusedError, backupSqlite } from '../storage/sqlite-backup';
 import type { BackupResult } from '../storage/sqlite-backup';
 import { backupHolds, count, size } from './backup-words';
-import { dataFolderFromEnv } from './data-folder';
+import { dataFolderFromEnv, sqliteFileFromEnv } from './data-folder';
 
 const env = process.env;
 const usage = 'Usage: npm run backup -- <backup file> [--force]   (--force replaces an existing file)';
@@ -38,9 +38,9 @@ if (databaseUrl && isPostgresUrl(databaseUrl)) {
   process.exit(1);
 }
 
-// The database `npm start` would open: DATABASE_URL when it names a file, else the data folder's.
+// The database `npm start` would open.
 const folder = dataFolderFromEnv(env);
-const database = databaseUrl ? resolve(databaseUrl) : folder.sqliteFile;
+const database = sqliteFileFromEnv(env);
 // npm runs scripts from the project's root: a relative name is taken from where it was typed.
 const destination = resolve(env['INIT_CWD'] ?? process.cwd(), files[0] ?? '');
 

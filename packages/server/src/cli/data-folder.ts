@@ -15,3 +15,9 @@ export function dataFolderFromEnv(env: NodeJS.ProcessEnv): DataFolder {
   const dir = resolve(env['OUTPOST_DATA'] ?? '.outpost');
   return { dir, sqliteFile: join(dir, 'outpost.sqlite') };
 }
+
+/** The SQLite file `npm start` opens: DATABASE_URL when it names a file (not PostgreSQL), else the data folder's. */
+export function sqliteFileFromEnv(env: NodeJS.ProcessEnv): string {
+  const url = env['DATABASE_URL'];
+  return url ? resolve(url) : dataFolderFromEnv(env).sqliteFile;
+}

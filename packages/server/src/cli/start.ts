@@ -18,14 +18,17 @@ import {
   vetPracticeDemoRecords,
 } from '@outpost/examples';
 import { createSyncServer } from '../create-sync-server';
-import { openDatabase } from '../storage/database';
+import { isPostgresUrl, openDatabase } from '../storage/database';
+import { scheduleBackups } from '../storage/backup-schedule';
+import type { BackupSchedule } from '../storage/backup-schedule';
 import { serveStaticApp } from '../http/static-app';
 import { ensureUsers } from '../users';
 import { guessablePassword, passwordContext } from '../auth/password-strength';
 import { queueApiOptionsFromEnv } from '../dialects/queue-api/queue-api-options';
 import type { QueueApiOptions } from '../dialects/queue-api/queue-api-options';
 import type { HubOptions } from '../hub/hub-sync';
-import { dataFolderFromEnv } from './data-folder';
+import { backupEveryMs, backupScheduleFromEnv, backupScheduleLine } from './backup-schedule-from-env';
+import { dataFolderFromEnv, sqliteFileFromEnv } from './data-folder';
 import { seedDemoRecords } from './demo-records';
 import { serveDemoAccounts } from './demo-accounts';
 import { fileChunksPerMinuteFromEnv } from './limits-from-env';
@@ -69,23 +72,25 @@ for (const pair of (env['OUTPOST_TENANT_SCHEMAS'] ?? 'vet-a=vet-practice').split
 const schemaFor = (tenant: string): Schema =>
   (Object.hasOwn(tenantSchemas, tenant) ? tenantSchemas[tenant] : undefined) ?? schema;
 
-// Seed 000's queue: checked here, before the database opens, so a typo stops the start with its name.
-let queueApi: QueueApiOptions;
-try {
-  queueApi = queueApiOptionsFromEnv(env);
-} catch (err) {
-  console.error(err instanceof Error ? err.message : String(err));
-  process.exit(1);
+/** A setting read by `read`, or the start stopped with the one line its error says (naming the setting). */
+function orStop<T>(read: () => T): T {
+  try {
+    return read();
+  } catch (err) {
+    console.error(err instanceof Error ? err.message : String(err));
+    process.exit(1);
+  }
 }
 
+// Seed 000's queue: checked here, before the database opens, so a typo stops the start with its name.
+const queueApi: QueueApiOptions = orStop(() => queueApiOptionsFromEnv(env));
+
 // A file's chunks' own rate budget (decision 0022), checked before the database opens.
-let fileChunksPerMinute: number | false | undefined;
-try {
-  fileChunksPerMinute = fileChunksPerMinuteFromEnv(env['OUTPOST_FILE_CHUNKS_PER_MINUTE']);
-} catch (err) {
-  console.error(err instanceof Error ? err.message : String(err));
-  process.exit(1);
-}
+const fileChunksPerMinute = orStop(() => fileChunksPerMinuteFromEnv(env['OUTPOST_FILE_CHUNKS_PER_MINUTE']));
+
+// Scheduled backups of the SQLite database (decision 0049): off unless OUTPOST_BACKUP_DIR names a
+// folder that exists, checked before the database opens.
+const backupSettings = orStop(() => backupScheduleFromEnv(env));
 
 /**
  * A hub (seed 004's device API, docs/dialects/hub.md) when OUTPOST_UPSTREAM_URL names the central
@@ -297,8 +302,10 @@ if (users.length > 0) {
   });
 }
 
+let backups: BackupSchedule | undefined;
 const shutdown = async () => {
-  await app.close();
+  // A backup under way is let finish: cut short, it would leave its .incomplete file behind.
+  await Promise.all([app.close(), backups?.stop()]);
   process.exit(0);
 };
 process.once('SIGINT', () => void shutdown());
@@ -314,11 +321,21 @@ if (tlsFiles) {
 }
 
 await app.listen({ port, host });
+if (backupSettings) {
+  backups = scheduleBackups({
+    database: sqliteFileFromEnv(env),
+    folder: backupSettings.folder,
+    everyMs: backupEveryMs(backupSettings),
+    keep: backupSettings.keep,
+    log: app.log,
+  });
+}
 const where = databaseUrl ? 'PostgreSQL' : `SQLite in ${sqliteFile}`;
 const others = Object.entries(tenantSchemas).map(([t, sc]) => `${sc.name} for ${t}`);
 const banner = [
   '',
   `Outpost (${[schema.name, ...others].join('; ')}) is running on ${scheme}://localhost:${port}, storing data in ${where}.`,
+  backupScheduleLine(backupSettings, databaseUrl !== undefined && isPostgresUrl(databaseUrl)),
   ...(hub ? [`A hub for ${hub.accounts.map((a) => a.tenant).join(', ')}: it syncs with ${hub.url}.`] : []),
   servesApp
     ? `The clinic app is at ${scheme}://localhost:${port}/ (sign in with a demo user below).`
