@@ -230,6 +230,9 @@ export function checkBackup(
   damaged: (findings: string) => string = (findings) =>
     `${file} failed SQLite's integrity check: ${findings}`,
 ): BackupContents {
+  // A file in WAL mode (a server's database copied by hand, say) makes SQLite create -wal and -shm
+  // beside it even read-only, and a read-only connection cannot remove them: we do, if we made them.
+  const sidecars = [`${file}-wal`, `${file}-shm`].filter((f) => !existsSync(f));
   const db = new BetterSqlite3(file, { readonly: true, fileMustExist: true });
   try {
     let outpost: boolean;
@@ -251,6 +254,16 @@ export function checkBackup(
     }
   } finally {
     db.close();
+    for (const made of sidecars) removeIfEmptyOrShm(made);
+  }
+}
+
+/** A -wal a read-only connection made stays empty: one with pages in it is someone else's, and stays. */
+function removeIfEmptyOrShm(file: string): void {
+  try {
+    if (file.endsWith('-shm') || statSync(file).size === 0) rmSync(file, { force: true });
+  } catch {
+    // Not made after all.
   }
 }
 
