@@ -1,14 +1,26 @@
 // `npm run backup -- <file>` as an operator runs it (packages/server/src/cli/backup.ts), as a child
 // process beside a server that goes on taking pushes; and its refusals, each a non-zero exit with
 // one line saying why, and nothing written.
-import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import {
+  closeSync,
+  copyFileSync,
+  mkdtempSync,
+  openSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+  writeSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import BetterSqlite3 from 'better-sqlite3';
 import { afterEach, describe, expect, it } from 'vitest';
 import { uuidv7 } from '@outpost/core';
 import type { PushResponse } from '@outpost/core';
-import { openSqlite } from '../src/index';
+import { backupSqlite, openSqlite } from '../src/index';
 import { startTestServer } from './server-fixture';
 import type { TestServer } from './server-fixture';
 import { push } from './sync-client';
@@ -138,5 +150,106 @@ describe('npm run backup', () => {
     const { code, stderr } = await runBackup([], { OUTPOST_DATA: folder() });
     expect(code).toBe(2);
     expect(stderr).toContain('Usage: npm run backup -- <backup file> [--force]');
+  });
+});
+
+describe('npm run backup -- --check', () => {
+  const folders: string[] = [];
+  afterEach(() => {
+    for (const f of folders.splice(0)) rmSync(f, { recursive: true, force: true });
+  });
+  const folder = () => {
+    const dir = mkdtempSync(join(tmpdir(), 'outpost-backup-check-'));
+    folders.push(dir);
+    return dir;
+  };
+  const sha256 = (file: string) => createHash('sha256').update(readFileSync(file)).digest('hex');
+  const check = (args: string[]) => runBackup(args, { OUTPOST_DATA: folder() });
+
+  /** A backup of a clinic with 300 patients, and the data folder of the server it was taken from, stopped. */
+  async function aBackup(): Promise<{ file: string; data: string }> {
+    const data = folder();
+    const server = await startTestServer('sqlite', {
+      storage: {
+        kind: 'sqlite',
+        open: () => openSqlite(join(data, 'outpost.sqlite')),
+        destroy: async () => {},
+      },
+    });
+    await push(server, await server.token('nurse@clinic-a.test'), patients(300));
+    const file = join(folder(), 'monday.sqlite');
+    await backupSqlite({ database: join(data, 'outpost.sqlite'), destination: file });
+    await server.close();
+    return { file, data };
+  }
+
+  it('says what a good backup holds, exit 0, and leaves the file as it was with nothing beside it', async () => {
+    const { file } = await aBackup();
+    const before = sha256(file);
+    const { code, stdout, stderr } = await check(['--check', file]);
+    expect(code, stderr).toBe(0);
+    expect(stdout.trim().split('\n')).toEqual([
+      `Checked ${file} (${(statSync(file).size / 1024).toFixed(1)} KB).`,
+      expect.stringMatching(
+        /^SQLite's integrity check answered "ok"\. It holds 1 clinic: 300 records \(and 0 deleted ones, kept so devices hear of the deletion\), 300 ops in the journal, 0 files \(0\.0 KB\); its last migration is \d{4}_\w+\.$/,
+      ),
+    ]);
+    expect(sha256(file)).toBe(before);
+    expect(readdirSync(join(file, '..'))).toEqual(['monday.sqlite']);
+  });
+
+  it('checks a database copied by hand (in WAL mode) without leaving -wal or -shm beside it', async () => {
+    const { data } = await aBackup();
+    const copy = join(folder(), 'outpost.sqlite');
+    copyFileSync(join(data, 'outpost.sqlite'), copy);
+    const before = sha256(copy);
+    const { code, stdout, stderr } = await check(['--check', copy]);
+    expect(code, stderr).toBe(0);
+    expect(stdout).toContain('It holds 1 clinic: 300 records');
+    expect(sha256(copy)).toBe(before);
+    expect(readdirSync(join(copy, '..'))).toEqual(['outpost.sqlite']);
+  });
+
+  it('fails in one line, exit 1, for a damaged backup, a file that is no database, and no file', async () => {
+    const { file } = await aBackup();
+    // A stretch of the file overwritten, as a failing USB stick does.
+    const damaged = join(folder(), 'damaged.sqlite');
+    copyFileSync(file, damaged);
+    const fd = openSync(damaged, 'r+');
+    writeSync(fd, Buffer.alloc(8192, 0x5a), 0, 8192, Math.floor(statSync(damaged).size / 2 / 4096) * 4096);
+    closeSync(fd);
+    const before = sha256(damaged);
+    const broken = await check(['--check', damaged]);
+    expect(broken.code).toBe(1);
+    expect(broken.stdout).toBe('');
+    expect(broken.stderr.trim().split('\n')).toEqual([
+      expect.stringMatching(
+        new RegExp(`^Not a good backup: ${damaged} failed SQLite's integrity check: .+`),
+      ),
+    ]);
+    expect(sha256(damaged)).toBe(before);
+    expect(readdirSync(join(damaged, '..'))).toEqual(['damaged.sqlite']);
+
+    const text = join(folder(), 'notes.txt');
+    writeFileSync(text, 'Not a database at all, though long enough to have a header of sorts. '.repeat(20));
+    const notDatabase = await check(['--check', text]);
+    expect(notDatabase.code).toBe(1);
+    expect(notDatabase.stderr.trim().split('\n')).toEqual([
+      `Not a good backup: ${text} is not an Outpost server's database (it is not SQLite, or has no outpost_migrations table)`,
+    ]);
+
+    const missing = join(folder(), 'tuesday.sqlite');
+    const none = await check(['--check', missing]);
+    expect(none.code).toBe(1);
+    expect(none.stderr.trim()).toBe(`Not a good backup: there is no file at ${missing}`);
+  });
+
+  it('asks which backup when given none, exit 2', async () => {
+    const none = await check(['--check']);
+    expect(none.code).toBe(2);
+    expect(none.stderr).toContain('Which backup?');
+    expect(none.stderr).toContain('npm run backup -- --check <backup file>');
+    const withForce = await check(['--check', '--force', join(folder(), 'x.sqlite')]);
+    expect(withForce.code).toBe(2);
   });
 });

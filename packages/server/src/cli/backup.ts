@@ -2,26 +2,61 @@
  * `npm run backup -- <file> [--force]`: a consistent copy of the server's SQLite database, taken
  * while the server runs (decision 0049; docs/server.md, "Backups and restore"). It reads the same
  * OUTPOST_DATA (and DATABASE_URL) as `npm start`; the work is storage/sqlite-backup.ts's.
- * Exit codes: 0 backed up, 1 refused or failed (one line saying why), 2 not used as documented.
+ * `npm run backup -- --check <file>` checks a backup made before (integrity, and what it holds),
+ * reading it only.
+ * Exit codes: 0 backed up (or checked and good), 1 refused or failed (one line saying why), 2 not
+ * used as documented.
  */
-import { existsSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
 import { basename, join, resolve } from 'node:path';
 import { isPostgresUrl } from '../storage/database';
 import { BackupKeyError, backupRecipients } from '../storage/backup-encryption';
-import { BackupRefusedError, backupSqlite } from '../storage/sqlite-backup';
-import type { BackupResult } from '../storage/sqlite-backup';
-import { backupHolds, count, size } from './backup-words';
+import { BackupRefusedError, backupSqlite, checkBackup } from '../storage/sqlite-backup';
+import type { BackupContents, BackupResult } from '../storage/sqlite-backup';
+import { backupHolds, count, size } from './backup-summary';
 import { dataFolderFromEnv, sqliteFileFromEnv } from './data-folder';
 
 const env = process.env;
-const usage = 'Usage: npm run backup -- <backup file> [--force]   (--force replaces an existing file)';
+const usage = [
+  'Usage: npm run backup -- <backup file> [--force]   (--force replaces an existing file)',
+  '       npm run backup -- --check <backup file>      (checks a backup made before)',
+].join('\n');
 
 const args = process.argv.slice(2);
+const check = args.includes('--check');
 const force = args.includes('--force');
-const files = args.filter((a) => a !== '--force');
-if (files.length !== 1 || files[0]?.startsWith('-')) {
-  console.error(files.length === 0 ? `Where should the backup go? ${usage}` : usage);
+const files = args.filter((a) => a !== '--force' && a !== '--check');
+if (files.length !== 1 || files[0]?.startsWith('-') || (check && force)) {
+  console.error(
+    files.length === 0 ? `${check ? 'Which backup?' : 'Where should the backup go?'} ${usage}` : usage,
+  );
   process.exit(2);
+}
+// npm runs scripts from the project's root: a relative name is taken from where it was typed.
+const file = resolve(env['INIT_CWD'] ?? process.cwd(), files[0] ?? '');
+
+if (check) {
+  if (!existsSync(file) || !statSync(file).isFile()) {
+    console.error(`Not a good backup: there is no file at ${file}`);
+    process.exit(1);
+  }
+  let contents: BackupContents;
+  try {
+    contents = checkBackup(file);
+  } catch (err) {
+    const why = err instanceof Error ? err.message : String(err);
+    console.error(
+      err instanceof BackupRefusedError ? `Not a good backup: ${why}` : `Could not check ${file}: ${why}`,
+    );
+    process.exit(1);
+  }
+  console.log(
+    [
+      `Checked ${file} (${size(contents.bytes)}).`,
+      `SQLite's integrity check answered "ok". ${backupHolds(contents)}`,
+    ].join('\n'),
+  );
+  process.exit(0);
 }
 
 const databaseUrl = env['DATABASE_URL'];
@@ -41,8 +76,6 @@ if (databaseUrl && isPostgresUrl(databaseUrl)) {
 // The database `npm start` would open.
 const folder = dataFolderFromEnv(env);
 const database = sqliteFileFromEnv(env);
-// npm runs scripts from the project's root: a relative name is taken from where it was typed.
-const destination = resolve(env['INIT_CWD'] ?? process.cwd(), files[0] ?? '');
 
 // The clinic's public keys, when its backups are encrypted (decision 0049): the same setting as the
 // scheduled backups', so a backup made by hand is never the one left readable.
@@ -58,7 +91,7 @@ try {
 
 let result: BackupResult;
 try {
-  result = await backupSqlite({ database, destination, force, recipients });
+  result = await backupSqlite({ database, destination: file, force, recipients });
 } catch (err) {
   if (err instanceof BackupRefusedError && err.code === 'NO_DATABASE') {
     console.error(
@@ -77,7 +110,7 @@ console.log(
   [
     `Backed up ${database}`,
     `       to ${result.file} (${size(result.bytes)}).`,
-    backupHolds(result),
+    `SQLite's integrity check of the copy answered "ok". ${backupHolds(result)}`,
     result.newEpoch
       ? 'This copy has a restore mark of its own, with the time it was taken: restored, it sends every device that synced with this server back to read everything again, and to give back what it holds from after that time.'
       : 'This copy has no restore mark: the server’s database is from before Outpost had them (restarting the server gives it one).',

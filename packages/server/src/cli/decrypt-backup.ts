@@ -9,7 +9,7 @@ import { existsSync, readFileSync, renameSync, rmSync, statSync } from 'node:fs'
 import { dirname, resolve } from 'node:path';
 import { BackupKeyError, decryptFile, identitiesIn, isEncryptedBackup } from '../storage/backup-encryption';
 import { BackupRefusedError, checkBackup } from '../storage/sqlite-backup';
-import { backupHolds, size } from './backup-words';
+import { backupHolds, size } from './backup-summary';
 
 const env = process.env;
 const usage = 'Usage: npm run decrypt-backup -- <encrypted backup> <file to write> --key <key file>';
@@ -55,7 +55,7 @@ try {
     [
       `Decrypted ${source}`,
       `       to ${target} (${size(statSync(target).size)}).`,
-      backupHolds(contents),
+      `SQLite's integrity check of the copy answered "ok". ${backupHolds(contents)}`,
       'It holds patient data, unencrypted: restore it (docs/server.md, "Backups and restore"), then remove this copy.',
     ].join('\n'),
   );
