@@ -23,6 +23,13 @@ export {
   isEncryptedBackup,
   newBackupKey,
 } from './storage/backup-encryption';
+export { scheduleBackups } from './storage/backup-schedule';
+export type {
+  BackupLog,
+  BackupSchedule,
+  BackupScheduleOptions,
+  ScheduledBackupOutcome,
+} from './storage/backup-schedule';
 export { MarkRefusedError, markRestored } from './storage/mark-restored';
 export type { MarkRefusal, MarkResult } from './storage/mark-restored';
 export { SyncStore } from './storage/sync-store';
