@@ -5,24 +5,20 @@ import { createHash } from 'node:crypto';
 import {
   closeSync,
   copyFileSync,
-  mkdtempSync,
   openSync,
   readdirSync,
   readFileSync,
-  rmSync,
   statSync,
   writeFileSync,
   writeSync,
 } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import BetterSqlite3 from 'better-sqlite3';
 import { afterEach, describe, expect, it } from 'vitest';
 import { uuidv7 } from '@outpost/core';
 import type { PushResponse } from '@outpost/core';
-import { backupSqlite, openSqlite } from '../src/index';
-import { startTestServer } from './server-fixture';
-import type { TestServer } from './server-fixture';
+import { backupSqlite } from '../src/index';
+import { backupPlaces } from './backup-places';
 import { push } from './sync-client';
 import { runCommand } from './cli-command';
 
@@ -37,28 +33,9 @@ const patients = (n: number) =>
   }));
 
 describe('npm run backup', () => {
-  const folders: string[] = [];
-  const servers: TestServer[] = [];
-  afterEach(async () => {
-    for (const s of servers.splice(0)) await s.close();
-    for (const f of folders.splice(0)) rmSync(f, { recursive: true, force: true });
-  });
-  const folder = () => {
-    const dir = mkdtempSync(join(tmpdir(), 'outpost-backup-cli-'));
-    folders.push(dir);
-    return dir;
-  };
-  async function serverIn(dir: string): Promise<TestServer> {
-    const server = await startTestServer('sqlite', {
-      storage: {
-        kind: 'sqlite',
-        open: () => openSqlite(join(dir, 'outpost.sqlite')),
-        destroy: async () => rmSync(dir, { recursive: true, force: true }),
-      },
-    });
-    servers.push(server);
-    return server;
-  }
+  const places = backupPlaces('outpost-backup-cli-');
+  const { folder, serverIn } = places;
+  afterEach(() => places.cleanUp());
 
   it('copies the database of OUTPOST_DATA while the server takes pushes, checks it and says what it holds', async () => {
     const data = folder();
@@ -154,28 +131,16 @@ describe('npm run backup', () => {
 });
 
 describe('npm run backup -- --check', () => {
-  const folders: string[] = [];
-  afterEach(() => {
-    for (const f of folders.splice(0)) rmSync(f, { recursive: true, force: true });
-  });
-  const folder = () => {
-    const dir = mkdtempSync(join(tmpdir(), 'outpost-backup-check-'));
-    folders.push(dir);
-    return dir;
-  };
+  const places = backupPlaces('outpost-backup-check-');
+  const { folder } = places;
+  afterEach(() => places.cleanUp());
   const sha256 = (file: string) => createHash('sha256').update(readFileSync(file)).digest('hex');
   const check = (args: string[]) => runBackup(args, { OUTPOST_DATA: folder() });
 
   /** A backup of a clinic with 300 patients, and the data folder of the server it was taken from, stopped. */
   async function aBackup(): Promise<{ file: string; data: string }> {
     const data = folder();
-    const server = await startTestServer('sqlite', {
-      storage: {
-        kind: 'sqlite',
-        open: () => openSqlite(join(data, 'outpost.sqlite')),
-        destroy: async () => {},
-      },
-    });
+    const server = await places.serverIn(data);
     await push(server, await server.token('nurse@clinic-a.test'), patients(300));
     const file = join(folder(), 'monday.sqlite');
     await backupSqlite({ database: join(data, 'outpost.sqlite'), destination: file });
@@ -223,9 +188,7 @@ describe('npm run backup -- --check', () => {
     expect(broken.code).toBe(1);
     expect(broken.stdout).toBe('');
     expect(broken.stderr.trim().split('\n')).toEqual([
-      expect.stringMatching(
-        new RegExp(`^Not a good backup: ${damaged} failed SQLite's integrity check: .+`),
-      ),
+      expect.stringMatching(new RegExp(`^Not a good backup: ${damaged} failed SQLite's integrity check: .+`)),
     ]);
     expect(sha256(damaged)).toBe(before);
     expect(readdirSync(join(damaged, '..'))).toEqual(['damaged.sqlite']);

@@ -2,16 +2,7 @@
 // decision 0049): named by time, each a checked backup, the oldest of ours pruned beyond `keep`
 // and nothing else, nothing pruned after a failure, stop() waiting for one under way, and the
 // copy made off the server's thread so it goes on answering meanwhile.
-import {
-  copyFileSync,
-  existsSync,
-  mkdtempSync,
-  readdirSync,
-  renameSync,
-  rmSync,
-  writeFileSync,
-} from 'node:fs';
-import { tmpdir } from 'node:os';
+import { copyFileSync, existsSync, readdirSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import BetterSqlite3 from 'better-sqlite3';
 import { afterEach, describe, expect, it, vi } from 'vitest';
@@ -21,8 +12,7 @@ import { scheduleBackups, scheduledBackupName } from '../src/storage/backup-sche
 import type { BackupLog, BackupSchedule, BackupScheduleOptions } from '../src/storage/backup-schedule';
 import { backupSqlite, checkBackup } from '../src/storage/sqlite-backup';
 import type { BackupResult } from '../src/storage/sqlite-backup';
-import { startTestServer } from './server-fixture';
-import type { TestServer } from './server-fixture';
+import { backupPlaces, readBackup } from './backup-places';
 import { push } from './sync-client';
 
 const hour = 60 * 60 * 1000;
@@ -45,31 +35,14 @@ function clock(start: string) {
 }
 
 describe('scheduled backups', () => {
-  const folders: string[] = [];
-  const servers: TestServer[] = [];
+  const places = backupPlaces('outpost-schedule-');
+  const { folder, serverIn } = places;
   const schedules: BackupSchedule[] = [];
   afterEach(async () => {
     vi.useRealTimers();
     for (const s of schedules.splice(0)) await s.stop();
-    for (const s of servers.splice(0)) await s.close();
-    for (const f of folders.splice(0)) rmSync(f, { recursive: true, force: true });
+    await places.cleanUp();
   });
-  const folder = () => {
-    const dir = mkdtempSync(join(tmpdir(), 'outpost-schedule-'));
-    folders.push(dir);
-    return dir;
-  };
-  async function serverIn(dir: string): Promise<TestServer> {
-    const server = await startTestServer('sqlite', {
-      storage: {
-        kind: 'sqlite',
-        open: () => openSqlite(join(dir, 'outpost.sqlite')),
-        destroy: async () => rmSync(dir, { recursive: true, force: true }),
-      },
-    });
-    servers.push(server);
-    return server;
-  }
   function schedule(
     options: Partial<BackupScheduleOptions> & Pick<BackupScheduleOptions, 'database' | 'folder'>,
   ) {
@@ -89,17 +62,15 @@ describe('scheduled backups', () => {
     id: uuidv7(),
     data: { name },
   });
-  const namesIn = (file: string): string[] => {
-    const db = new BetterSqlite3(file, { readonly: true, fileMustExist: true });
-    try {
-      return db
-        .prepare("select json_extract(data, '$.name') from records where collection = 'patients'")
-        .pluck()
-        .all() as string[];
-    } finally {
-      db.close();
-    }
-  };
+  const namesIn = (file: string): string[] =>
+    readBackup(
+      file,
+      (db) =>
+        db
+          .prepare("select json_extract(data, '$.name') from records where collection = 'patients'")
+          .pluck()
+          .all() as string[],
+    );
 
   it('writes outpost-<UTC time>.sqlite, each a checked backup holding what was pushed before it', async () => {
     const data = folder();

@@ -18,11 +18,11 @@ import BetterSqlite3 from 'better-sqlite3';
 import { afterEach, describe, expect, it } from 'vitest';
 import { uuidv7 } from '@outpost/core';
 import type { Change, ErrorBody, PushResponse } from '@outpost/core';
-import { openSqlite } from '../src/index';
 import { BackupRefusedError, backupSqlite } from '../src/storage/sqlite-backup';
 import type { BackupRefusal } from '../src/storage/sqlite-backup';
-import { startTestServer } from './server-fixture';
-import type { Storage, TestServer } from './server-fixture';
+import { readBackup } from './backup-places';
+import { sqliteStorageIn, startTestServer } from './server-fixture';
+import type { TestServer } from './server-fixture';
 import { opId, pullAll, push } from './sync-client';
 
 const patient = (name: string) => ({
@@ -59,12 +59,7 @@ describe('a backup of the SQLite database', () => {
 
   /** A server over `<dir>/outpost.sqlite`, as `npm start` with OUTPOST_DATA=dir. */
   async function serverIn(dir: string): Promise<TestServer> {
-    const storage: Storage = {
-      kind: 'sqlite',
-      open: () => openSqlite(join(dir, 'outpost.sqlite')),
-      destroy: async () => rmSync(dir, { recursive: true, force: true }),
-    };
-    const server = await startTestServer('sqlite', { storage });
+    const server = await startTestServer('sqlite', { storage: sqliteStorageIn(dir) });
     servers.push(server);
     return server;
   }
@@ -359,14 +354,8 @@ describe('a backup of the SQLite database', () => {
   });
 
   describe('the copy’s own epoch', () => {
-    const epochOf = (file: string) => {
-      const db = new BetterSqlite3(file, { readonly: true, fileMustExist: true });
-      try {
-        return db.prepare('select epoch from database_epoch').pluck().all();
-      } finally {
-        db.close();
-      }
-    };
+    const epochOf = (file: string) =>
+      readBackup(file, (db) => db.prepare('select epoch from database_epoch').pluck().all());
 
     it('is given to the copy only: a server on it refuses the live server’s cursors, those from before the backup too, and the live one takes them still', async () => {
       const data = folder();

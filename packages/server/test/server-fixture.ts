@@ -29,6 +29,19 @@ export interface Storage {
   destroy(): Promise<void>;
 }
 
+/**
+ * A server's SQLite database at `<dir>/outpost.sqlite`, as `npm start` keeps it with
+ * OUTPOST_DATA=dir: for the tests of backups, which read that file beside the server. Its destroy()
+ * removes the folder; closing the server does not.
+ */
+export function sqliteStorageIn(dir: string): Storage {
+  return {
+    kind: 'sqlite',
+    open: () => openSqlite(join(dir, 'outpost.sqlite')),
+    destroy: async () => rmSync(dir, { recursive: true, force: true }),
+  };
+}
+
 export async function createStorage(kind: DialectName): Promise<Storage> {
   if (kind === 'sqlite') {
     const dir = mkdtempSync(join(tmpdir(), 'outpost-test-'));
