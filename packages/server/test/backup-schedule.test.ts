@@ -328,6 +328,17 @@ describe('scheduled backups', () => {
     expect(during.answered, JSON.stringify(during)).toBeGreaterThanOrEqual(20);
   });
 
+  it('refuses to keep none, or to take them back to back', () => {
+    const database = join(folder(), 'outpost.sqlite');
+    const log = memoryLog().log;
+    expect(() => scheduleBackups({ database, folder: folder(), everyMs: hour, keep: 0, log })).toThrow(
+      'keep: a whole number from 1, not 0',
+    );
+    expect(() => scheduleBackups({ database, folder: folder(), everyMs: 0, keep: 1, log })).toThrow(
+      'everyMs: above 0, not 0',
+    );
+  });
+
   it('does not make the folder', () => {
     const missing = join(folder(), 'usb-not-mounted');
     const { log, lines } = memoryLog();

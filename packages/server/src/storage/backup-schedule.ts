@@ -78,6 +78,10 @@ export function scheduleBackups(options: BackupScheduleOptions): BackupSchedule 
   const now = options.now ?? (() => new Date());
   const backup = options.backup ?? backupSqliteOffThread;
   const { log, everyMs, keep } = options;
+  // keep 0 would delete the backup just made; an interval of 0 would take them back to back.
+  if (!Number.isSafeInteger(keep) || keep < 1)
+    throw new RangeError(`keep: a whole number from 1, not ${keep}`);
+  if (!(everyMs > 0)) throw new RangeError(`everyMs: above 0, not ${everyMs}`);
   let timer: NodeJS.Timeout | undefined;
   let running: Promise<ScheduledBackupOutcome> | undefined;
   let stopped = false;
