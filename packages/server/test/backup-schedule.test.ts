@@ -2,12 +2,13 @@
 // decision 0049): named by time, each a checked backup, the oldest of ours pruned beyond `keep`
 // and nothing else, nothing pruned after a failure, stop() waiting for one under way, and the
 // copy made off the server's thread so it goes on answering meanwhile.
-import { copyFileSync, existsSync, readdirSync, renameSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, readdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import BetterSqlite3 from 'better-sqlite3';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { uuidv7 } from '@outpost/core';
 import { openSqlite } from '../src/index';
+import { decryptFile, isEncryptedBackup, newBackupKey } from '../src/storage/backup-encryption';
 import { scheduleBackups, scheduledBackupName } from '../src/storage/backup-schedule';
 import type { BackupLog, BackupSchedule, BackupScheduleOptions } from '../src/storage/backup-schedule';
 import { backupSqlite, checkBackup } from '../src/storage/sqlite-backup';
@@ -104,6 +105,45 @@ describe('scheduled backups', () => {
     expect(written[1]?.message).toBe(`scheduled backup written: ${newer}`);
     expect(written[1]?.details).toMatchObject({ file: newer, kept: 2, deleted: [] });
     expect((written[1]?.details as { bytes: number }).bytes).toBeGreaterThan(0);
+  });
+
+  it('encrypts each to OUTPOST_BACKUP_RECIPIENTS on its thread, as .sqlite.age, the unencrypted ones before it pruned as they age out', async () => {
+    const data = folder();
+    const live = await serverIn(data);
+    await push(live, await live.token('nurse@clinic-a.test'), [patient('Amina Banda')]);
+    const out = folder();
+    const time = clock('2026-11-24T15:30:00Z');
+    const database = join(data, 'outpost.sqlite');
+    // Two backups from before the clinic turned encryption on.
+    const plain = schedule({ database, folder: out, now: time.now, keep: 2 });
+    expect((await plain.runNow()).ok).toBe(true);
+    time.advance(hour);
+    expect((await plain.runNow()).ok).toBe(true);
+    await plain.stop();
+
+    const key = await newBackupKey();
+    const encrypted = schedule({
+      database,
+      folder: out,
+      now: time.now,
+      keep: 2,
+      recipients: [key.recipient],
+    });
+    time.advance(hour);
+    const outcome = await encrypted.runNow();
+    expect(outcome.ok, outcome.ok ? '' : outcome.error.message).toBe(true);
+    expect(readdirSync(out).sort()).toEqual([
+      'outpost-2026-11-24T163000Z.sqlite',
+      'outpost-2026-11-24T173000Z.sqlite.age',
+    ]);
+    const file = join(out, 'outpost-2026-11-24T173000Z.sqlite.age');
+    expect(isEncryptedBackup(file)).toBe(true);
+    expect(readFileSync(file).includes('Amina Banda')).toBe(false);
+    const opened = join(folder(), 'opened.sqlite');
+    await decryptFile(file, opened, [key.identity]);
+    expect(namesIn(opened)).toContain('Amina Banda');
+    // No unencrypted copy left beside the database.
+    expect(readdirSync(data).filter((f) => f.includes('incomplete'))).toEqual([]);
   });
 
   it('keeps the newest `keep` of its own backups and never deletes another file in the folder', async () => {
@@ -210,6 +250,7 @@ describe('scheduled backups', () => {
       files: 0,
       fileBytes: 0,
       bytes: 0,
+      encrypted: false,
       newEpoch: true,
     });
 

@@ -112,6 +112,13 @@ describe('encrypted backups', () => {
     expect(bytes.includes('Amina Banda')).toBe(false);
     expect(statSync(backup).mode & 0o777).toBe(0o600);
 
+    // --check reads SQLite files: it says how to check this one instead.
+    const checked = await runCommand('backup', ['--check', backup], {});
+    expect(checked.code).toBe(1);
+    expect(checked.stderr.trim()).toBe(
+      `Not checked: ${backup} is encrypted. npm run decrypt-backup -- <it> <file> --key <key file> decrypts it and checks it.`,
+    );
+
     const restored = join(folder(), 'outpost.sqlite');
     const opened = await runCommand('decrypt-backup', [backup, restored, '--key', keyFile], {});
     expect(opened.code, opened.stderr).toBe(0);

@@ -6,6 +6,7 @@ import { get as httpsGet } from 'node:https';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { decryptFile, isEncryptedBackup, newBackupKey } from '../src/storage/backup-encryption';
 import { checkBackup } from '../src/storage/sqlite-backup';
 import { freePort } from './free-port';
 import { exitCode, spawnStartCommand, stopCommand, untilRunning } from './start-command-process';
@@ -289,34 +290,42 @@ describe('npm start', () => {
     }
   });
 
-  it('takes scheduled backups into OUTPOST_BACKUP_DIR while it runs, and says so at the start', async () => {
+  it('takes scheduled backups into OUTPOST_BACKUP_DIR while it runs, encrypted to OUTPOST_BACKUP_RECIPIENTS, and says so at the start', async () => {
     const port = await freePort();
     const ownData = mkdtempSync(join(tmpdir(), 'outpost-start-backups-'));
     const backupDir = mkdtempSync(join(tmpdir(), 'outpost-start-backup-dir-'));
+    const opened = mkdtempSync(join(tmpdir(), 'outpost-start-backup-opened-'));
+    const key = await newBackupKey();
     const ours = () =>
-      readdirSync(backupDir).filter((n) => /^outpost-\d{4}-\d{2}-\d{2}T\d{6}Z\.sqlite$/.test(n));
+      readdirSync(backupDir).filter((n) => /^outpost-\d{4}-\d{2}-\d{2}T\d{6}Z\.sqlite\.age$/.test(n));
     try {
       // 0.001 h is 3.6 s, and the first backup of an empty folder is due after one interval at most.
       const served = await started(ownData, port, {
         OUTPOST_BACKUP_DIR: backupDir,
         OUTPOST_BACKUP_EVERY_HOURS: '0.001',
         OUTPOST_BACKUP_KEEP: '2',
+        OUTPOST_BACKUP_RECIPIENTS: key.recipient,
       });
       children.push(served.child);
       expect(served.output()).toContain(
-        `Backups every 0.001 h into ${backupDir} (outpost-<UTC time>.sqlite, the newest 2 kept).`,
+        `Backups every 0.001 h into ${backupDir} (outpost-<UTC time>.sqlite.age, the newest 2 kept), encrypted to the public key of OUTPOST_BACKUP_RECIPIENTS.`,
       );
       await expect.poll(() => ours().length, { timeout: 30_000 }).toBeGreaterThanOrEqual(1);
       await stopCommand(served.child);
-      // Stopped, it let a backup under way finish: nothing half written is left.
+      // Stopped, it let a backup under way finish: nothing half written is left, here or beside the database.
       expect(readdirSync(backupDir)).toEqual(ours());
+      expect(readdirSync(ownData).filter((n) => n.includes('incomplete'))).toEqual([]);
       expect(ours().length).toBeLessThanOrEqual(2);
-      const newest = ours().sort().at(-1) ?? '';
+      const newest = join(backupDir, ours().sort().at(-1) ?? '');
+      expect(isEncryptedBackup(newest)).toBe(true);
+      const database = join(opened, 'outpost.sqlite');
+      await decryptFile(newest, database, [key.identity]);
       // The demo records, seeded before the server listened.
-      expect(checkBackup(join(backupDir, newest)).records).toBeGreaterThan(0);
+      expect(checkBackup(database).records).toBeGreaterThan(0);
     } finally {
       rmSync(ownData, { recursive: true, force: true });
       rmSync(backupDir, { recursive: true, force: true });
+      rmSync(opened, { recursive: true, force: true });
     }
   });
 
@@ -341,6 +350,10 @@ describe('npm start', () => {
       await refused(
         { OUTPOST_BACKUP_DIR: ownData, OUTPOST_BACKUP_KEEP: '0' },
         'OUTPOST_BACKUP_KEEP: expected a whole number of backups from 1, got "0"',
+      );
+      await refused(
+        { OUTPOST_BACKUP_DIR: ownData, OUTPOST_BACKUP_RECIPIENTS: 'age1typo' },
+        'OUTPOST_BACKUP_RECIPIENTS: "age1typo" is not an age public key (age1...)',
       );
       await refused(
         { OUTPOST_BACKUP_DIR: missing },

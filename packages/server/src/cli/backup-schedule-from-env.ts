@@ -5,6 +5,7 @@
  */
 import { existsSync, statSync } from 'node:fs';
 import { resolve } from 'node:path';
+import { backupRecipients } from '../storage/backup-encryption';
 import { isPostgresUrl } from '../storage/database';
 
 export interface BackupScheduleSettings {
@@ -12,6 +13,8 @@ export interface BackupScheduleSettings {
   folder: string;
   everyHours: number;
   keep: number;
+  /** OUTPOST_BACKUP_RECIPIENTS: the age public keys each backup is encrypted to; none, unencrypted. */
+  recipients: string[];
 }
 
 const hourMs = 60 * 60 * 1000;
@@ -22,6 +25,7 @@ export function backupScheduleFromEnv(env: NodeJS.ProcessEnv): BackupScheduleSet
   // Checked even with no folder set: a typo in them is not left to surprise whoever sets the folder.
   const everyHours = everyHoursFrom(env['OUTPOST_BACKUP_EVERY_HOURS']);
   const keep = keepFrom(env['OUTPOST_BACKUP_KEEP']);
+  const recipients = recipientsFrom(env['OUTPOST_BACKUP_RECIPIENTS']);
   const dir = env['OUTPOST_BACKUP_DIR']?.trim();
   if (!dir) return undefined;
   const databaseUrl = env['DATABASE_URL'];
@@ -37,7 +41,16 @@ export function backupScheduleFromEnv(env: NodeJS.ProcessEnv): BackupScheduleSet
       `OUTPOST_BACKUP_DIR: the folder ${folder} does not exist (it is not made for you: is the disk mounted?)`,
     );
   }
-  return { folder, everyHours, keep };
+  return { folder, everyHours, keep, recipients };
+}
+
+/** The public keys, read as `npm run backup` reads them; a secret key or a typo stops the start. */
+export function recipientsFrom(value: string | undefined): string[] {
+  try {
+    return backupRecipients(value ?? '');
+  } catch (err) {
+    throw new RangeError(`OUTPOST_BACKUP_RECIPIENTS: ${err instanceof Error ? err.message : String(err)}`);
+  }
 }
 
 function everyHoursFrom(value: string | undefined): number {
@@ -66,7 +79,10 @@ function keepFrom(value: string | undefined): number {
 export function backupScheduleLine(settings: BackupScheduleSettings | undefined, postgres: boolean): string {
   if (settings) {
     const keeps = settings.keep === 1 ? 'the newest one kept' : `the newest ${settings.keep} kept`;
-    return `Backups every ${settings.everyHours} h into ${settings.folder} (outpost-<UTC time>.sqlite, ${keeps}).`;
+    const keys = settings.recipients.length;
+    return settings.recipients.length > 0
+      ? `Backups every ${settings.everyHours} h into ${settings.folder} (outpost-<UTC time>.sqlite.age, ${keeps}), encrypted to ${keys === 1 ? 'the public key' : `${keys} public keys`} of OUTPOST_BACKUP_RECIPIENTS.`
+      : `Backups every ${settings.everyHours} h into ${settings.folder} (outpost-<UTC time>.sqlite, ${keeps}).`;
   }
   return postgres
     ? 'No scheduled backups: on PostgreSQL, schedule pg_dump (docs/server.md, "Backups and restore").'

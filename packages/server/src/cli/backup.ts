@@ -10,9 +10,10 @@
 import { existsSync, statSync } from 'node:fs';
 import { basename, join, resolve } from 'node:path';
 import { isPostgresUrl } from '../storage/database';
-import { BackupKeyError, backupRecipients } from '../storage/backup-encryption';
+import { isEncryptedBackup } from '../storage/backup-encryption';
 import { BackupRefusedError, backupSqlite, checkBackup } from '../storage/sqlite-backup';
 import type { BackupContents, BackupResult } from '../storage/sqlite-backup';
+import { recipientsFrom } from './backup-schedule-from-env';
 import { backupHolds, count, size } from './backup-summary';
 import { dataFolderFromEnv, sqliteFileFromEnv } from './data-folder';
 
@@ -38,6 +39,12 @@ const file = resolve(env['INIT_CWD'] ?? process.cwd(), files[0] ?? '');
 if (check) {
   if (!existsSync(file) || !statSync(file).isFile()) {
     console.error(`Not a good backup: there is no file at ${file}`);
+    process.exit(1);
+  }
+  if (isEncryptedBackup(file)) {
+    console.error(
+      `Not checked: ${file} is encrypted. npm run decrypt-backup -- <it> <file> --key <key file> decrypts it and checks it.`,
+    );
     process.exit(1);
   }
   let contents: BackupContents;
@@ -81,11 +88,9 @@ const database = sqliteFileFromEnv(env);
 // scheduled backups', so a backup made by hand is never the one left readable.
 let recipients: string[];
 try {
-  recipients = backupRecipients(env['OUTPOST_BACKUP_RECIPIENTS'] ?? '');
+  recipients = recipientsFrom(env['OUTPOST_BACKUP_RECIPIENTS']);
 } catch (err) {
-  console.error(
-    `Not backed up: OUTPOST_BACKUP_RECIPIENTS: ${err instanceof BackupKeyError ? err.message : String(err)}`,
-  );
+  console.error(`Not backed up: ${err instanceof Error ? err.message : String(err)}`);
   process.exit(1);
 }
 

@@ -327,6 +327,7 @@ if (backupSettings) {
     folder: backupSettings.folder,
     everyMs: backupEveryMs(backupSettings),
     keep: backupSettings.keep,
+    recipients: backupSettings.recipients,
     log: app.log,
   });
 }

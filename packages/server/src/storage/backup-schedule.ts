@@ -25,6 +25,11 @@ export interface BackupScheduleOptions {
   everyMs: number;
   /** How many of the schedule's own backups stay in the folder, from 1. */
   keep: number;
+  /**
+   * Age public keys to encrypt each backup to (`BackupOptions.recipients`, checked with
+   * backupRecipients); the files are then named `outpost-<UTC time>.sqlite.age`.
+   */
+  recipients?: readonly string[];
   log: BackupLog;
   /** The clock, for the files' names and what is due. */
   now?: () => Date;
@@ -44,18 +49,30 @@ export interface BackupSchedule {
   stop(): Promise<void>;
 }
 
-/** `outpost-2026-11-24T153000Z.sqlite`: names that sort by the time they were taken. */
-const namePattern = /^outpost-(\d{4})-(\d{2})-(\d{2})T(\d{2})(\d{2})(\d{2})Z\.sqlite$/;
+/**
+ * `outpost-2026-11-24T153000Z.sqlite`, or `.sqlite.age` encrypted: names that sort by the time they
+ * were taken. Both count towards `keep`, so a clinic that turns encryption on sees its unencrypted
+ * backups go as they age out.
+ */
+const namePattern = /^outpost-(\d{4})-(\d{2})-(\d{2})T(\d{2})(\d{2})(\d{2})Z\.sqlite(\.age)?$/;
 
-export function scheduledBackupName(at: Date): string {
-  return `outpost-${at.toISOString().slice(0, 19).replaceAll(':', '')}Z.sqlite`;
+export function scheduledBackupName(at: Date, encrypted = false): string {
+  return `outpost-${at.toISOString().slice(0, 19).replaceAll(':', '')}Z.sqlite${encrypted ? '.age' : ''}`;
 }
 
 /** When the backup a file name of ours was taken, or null for any other file. */
 export function scheduledBackupTime(name: string): Date | null {
   const m = namePattern.exec(name);
   if (!m) return null;
-  const [, y, mo, d, h, mi, s] = m.map(Number) as [number, number, number, number, number, number, number];
+  const [, y, mo, d, h, mi, s] = m.slice(0, 7).map(Number) as [
+    number,
+    number,
+    number,
+    number,
+    number,
+    number,
+    number,
+  ];
   return new Date(Date.UTC(y, mo - 1, d, h, mi, s));
 }
 
@@ -78,6 +95,7 @@ export function scheduleBackups(options: BackupScheduleOptions): BackupSchedule 
   const now = options.now ?? (() => new Date());
   const backup = options.backup ?? backupSqliteOffThread;
   const { log, everyMs, keep } = options;
+  const recipients = options.recipients ?? [];
   // keep 0 would delete the backup just made; an interval of 0 would take them back to back.
   if (!Number.isSafeInteger(keep) || keep < 1)
     throw new RangeError(`keep: a whole number from 1, not ${keep}`);
@@ -101,11 +119,11 @@ export function scheduleBackups(options: BackupScheduleOptions): BackupSchedule 
   }
 
   async function take(): Promise<ScheduledBackupOutcome> {
-    const destination = join(folder, scheduledBackupName(now()));
+    const destination = join(folder, scheduledBackupName(now(), recipients.length > 0));
     warnIfShortOfSpace(database, folder, log);
     let result: BackupResult;
     try {
-      result = await backup({ database, destination });
+      result = await backup({ database, destination, recipients });
     } catch (err) {
       const error = err instanceof Error ? err : new Error(String(err));
       // Nothing is deleted after a failure: a schedule that keeps failing must not eat the good backups.
