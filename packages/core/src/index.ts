@@ -22,6 +22,7 @@ export * from './protocol/auth';
 export * from './protocol/status';
 export * from './protocol/alert-thresholds';
 export * from './protocol/clinic-settings';
+export * from './protocol/backups';
 export * from './protocol/people';
 export * from './protocol/schema-info';
 export * from './protocol/audit';

@@ -1,7 +1,13 @@
 import type { Socket } from 'node:net';
 import { constants as zlibConstants } from 'node:zlib';
 import Fastify from 'fastify';
-import type { FastifyInstance, FastifyReply, FastifyRequest, FastifyServerOptions } from 'fastify';
+import type {
+  FastifyBaseLogger,
+  FastifyInstance,
+  FastifyReply,
+  FastifyRequest,
+  FastifyServerOptions,
+} from 'fastify';
 import compress from '@fastify/compress';
 import rateLimit from '@fastify/rate-limit';
 import { sharedRateLimitStore } from './http/shared-rate-limit';
@@ -25,6 +31,9 @@ import { pushRoutes } from './routes/push';
 import { pullRoutes } from './routes/pull';
 import { statusRoutes } from './routes/status';
 import { alertThresholdsRoutes } from './routes/alert-thresholds';
+import { backupRoutes } from './routes/backups';
+import { scheduleBackups } from './storage/backup-schedule';
+import type { BackupSchedule, BackupScheduleOptions } from './storage/backup-schedule';
 import { clinicSettingsRoutes } from './routes/clinic-settings';
 import { peopleRoutes } from './routes/people';
 import { schemaRoutes } from './routes/schema';
@@ -105,6 +114,12 @@ export interface SyncServerOptions {
   adminRoles?: readonly string[];
   /** Seed 000's queue: how often the server retries due FAILED items itself, and how many attempts an item gets. */
   queueApi?: QueueApiOptions;
+  /**
+   * Backups the server takes of its SQLite database by itself (decision 0049): `database` is the
+   * file `openSqlite` opened. Started with the server, let finish and stopped when it closes, and
+   * read by administrators at `GET /v1/admin/backups`. SQLite only: PostgreSQL has pg_dump.
+   */
+  backups?: Omit<BackupScheduleOptions, 'log' | 'now'>;
   logger?: FastifyServerOptions['logger'];
   /**
    * Serve HTTPS with this certificate (PEM, its chain after it) and private key (PEM), for a
@@ -140,6 +155,8 @@ export interface ServerContext {
   readonly maxOpsPerPush: number;
   readonly adminRoles: readonly string[];
   readonly version: string;
+  /** The scheduled backups, when the server takes them. */
+  readonly backups?: BackupSchedule;
 }
 
 declare module 'fastify' {
@@ -260,6 +277,9 @@ export async function createSyncServer(options: SyncServerOptions): Promise<Fast
     maxOpsPerPush: limits.maxOpsPerPush ?? 1000,
     adminRoles: options.adminRoles ?? ['admin'],
     version: options.version ?? '0.1.0',
+    ...(options.backups
+      ? { backups: scheduledBackups(options.backups, options.database, app.log, now) }
+      : {}),
   };
   app.decorate('outpost', context);
   app.decorateRequest('auth', null);
@@ -417,6 +437,7 @@ export async function createSyncServer(options: SyncServerOptions): Promise<Fast
   await app.register(liveRoutes, options.live ?? {});
   await app.register(statusRoutes);
   await app.register(alertThresholdsRoutes);
+  await app.register(backupRoutes);
   await app.register(clinicSettingsRoutes);
   await app.register(peopleRoutes);
   await app.register(schemaRoutes);
@@ -471,10 +492,27 @@ export async function createSyncServer(options: SyncServerOptions): Promise<Fast
   app.addHook('onReady', async () => queueApi.start());
   app.addHook('onClose', async () => {
     clearInterval(purgeTimer);
+    // A backup under way is let finish: cut short, it would leave its .incomplete file behind.
+    await context.backups?.stop();
     // Before the store closes: a retry under way finishes its item and stops.
     await queueApi.close();
     await refusals.flush().catch((err: unknown) => app.log.error({ err }, 'could not audit refusals'));
     await store.close();
   });
   return app;
+}
+
+/** The schedule of `options.backups`, refused on PostgreSQL, whose backups are pg_dump's. */
+function scheduledBackups(
+  backups: NonNullable<SyncServerOptions['backups']>,
+  database: Database,
+  log: FastifyBaseLogger,
+  now: () => Date,
+): BackupSchedule {
+  if (database.kind !== 'sqlite') {
+    throw new RangeError(
+      'backups: the server backs up an SQLite database only; on PostgreSQL, schedule pg_dump',
+    );
+  }
+  return scheduleBackups({ ...backups, log, now });
 }

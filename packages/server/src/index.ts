@@ -26,6 +26,7 @@ export {
 export { scheduleBackups } from './storage/backup-schedule';
 export type {
   BackupLog,
+  BackupStatus,
   BackupSchedule,
   BackupScheduleOptions,
   ScheduledBackupOutcome,

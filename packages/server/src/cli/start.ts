@@ -19,8 +19,6 @@ import {
 } from '@outpost/examples';
 import { createSyncServer } from '../create-sync-server';
 import { isPostgresUrl, openDatabase } from '../storage/database';
-import { scheduleBackups } from '../storage/backup-schedule';
-import type { BackupSchedule } from '../storage/backup-schedule';
 import { serveStaticApp } from '../http/static-app';
 import { ensureUsers } from '../users';
 import { guessablePassword, passwordContext } from '../auth/password-strength';
@@ -228,6 +226,17 @@ const app = await createSyncServer({
   tenantSchemas,
   database,
   ...(tls ? { tls } : {}),
+  ...(backupSettings
+    ? {
+        backups: {
+          database: sqliteFileFromEnv(env),
+          folder: backupSettings.folder,
+          everyMs: backupEveryMs(backupSettings),
+          keep: backupSettings.keep,
+          recipients: backupSettings.recipients,
+        },
+      }
+    : {}),
   auth: {
     jwtSecret: jwtSecret(),
     ...(env['OUTPOST_TOKEN_TTL_SECONDS']
@@ -302,10 +311,9 @@ if (users.length > 0) {
   });
 }
 
-let backups: BackupSchedule | undefined;
 const shutdown = async () => {
-  // A backup under way is let finish: cut short, it would leave its .incomplete file behind.
-  await Promise.all([app.close(), backups?.stop()]);
+  // Closing lets a scheduled backup under way finish (createSyncServer's backups).
+  await app.close();
   process.exit(0);
 };
 process.once('SIGINT', () => void shutdown());
@@ -321,16 +329,6 @@ if (tlsFiles) {
 }
 
 await app.listen({ port, host });
-if (backupSettings) {
-  backups = scheduleBackups({
-    database: sqliteFileFromEnv(env),
-    folder: backupSettings.folder,
-    everyMs: backupEveryMs(backupSettings),
-    keep: backupSettings.keep,
-    recipients: backupSettings.recipients,
-    log: app.log,
-  });
-}
 const where = databaseUrl ? 'PostgreSQL' : `SQLite in ${sqliteFile}`;
 const others = Object.entries(tenantSchemas).map(([t, sc]) => `${sc.name} for ${t}`);
 const banner = [

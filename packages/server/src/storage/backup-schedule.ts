@@ -6,6 +6,7 @@
  */
 import { readdirSync, rmSync, statfsSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
+import type { BackupFailureReason } from '@outpost/core';
 import type { BackupOptions, BackupResult } from './sqlite-backup';
 import { backupSqliteOffThread } from './sqlite-backup-off-thread';
 
@@ -42,7 +43,22 @@ export interface BackupScheduleOptions {
 export type ScheduledBackupOutcome =
   { ok: true; backup: BackupResult; deleted: string[]; kept: number | null } | { ok: false; error: Error };
 
+/** What the schedule has done and will do, for `GET /v1/admin/backups`. */
+export interface BackupStatus {
+  everyMs: number;
+  keep: number;
+  encrypted: boolean;
+  /** When the newest of the schedule's backups in the folder was taken, this run or one before; null for none. */
+  lastBackupAt: string | null;
+  /** While backups fail: since when (the first failure after the last success), the last failure's time and why. */
+  failing: { since: string; at: string; reason: BackupFailureReason } | null;
+  /** When the next backup is due; null once stopped. */
+  nextAt: string | null;
+}
+
 export interface BackupSchedule {
+  /** What the schedule has done and will do. */
+  status(): BackupStatus;
   /** A backup now (or the one under way, never two at once), then the pruning. */
   runNow(): Promise<ScheduledBackupOutcome>;
   /** No more backups; resolves once the one under way, if any, has finished. */
@@ -103,23 +119,28 @@ export function scheduleBackups(options: BackupScheduleOptions): BackupSchedule 
   let timer: NodeJS.Timeout | undefined;
   let running: Promise<ScheduledBackupOutcome> | undefined;
   let stopped = false;
+  let dueAt: number | null = null;
+  let lastBackupAt: number | null = newestBackupTime(folder);
+  let failing: BackupStatus['failing'] = null;
 
-  function at(dueAt: number): void {
+  function at(due: number): void {
     if (stopped) return;
     clearTimeout(timer);
+    dueAt = due;
     timer = setTimeout(
       () => {
-        if (now().getTime() < dueAt) at(dueAt);
+        if (now().getTime() < due) at(due);
         else void runNow();
       },
-      Math.min(Math.max(0, dueAt - now().getTime()), longestTimerMs),
+      Math.min(Math.max(0, due - now().getTime()), longestTimerMs),
     );
     // The schedule never keeps the process alive: the server's socket does, and shutdown stops it.
     timer.unref();
   }
 
   async function take(): Promise<ScheduledBackupOutcome> {
-    const destination = join(folder, scheduledBackupName(now(), recipients.length > 0));
+    const takenAt = now();
+    const destination = join(folder, scheduledBackupName(takenAt, recipients.length > 0));
     warnIfShortOfSpace(database, folder, log);
     let result: BackupResult;
     try {
@@ -131,8 +152,13 @@ export function scheduleBackups(options: BackupScheduleOptions): BackupSchedule 
         { file: destination, err: error, code: (error as { code?: unknown }).code },
         `scheduled backup failed, no backup deleted: ${error.message}`,
       );
+      const failedAt = now().toISOString();
+      failing = { since: failing?.since ?? failedAt, at: failedAt, reason: failureReason(error) };
       return { ok: false, error };
     }
+    // The time in the backup's name: the one a restore from it is known by.
+    lastBackupAt = Math.floor(takenAt.getTime() / 1000) * 1000;
+    failing = null;
     const { deleted, kept } = prune(folder, keep, log);
     log.info(
       {
@@ -171,12 +197,51 @@ export function scheduleBackups(options: BackupScheduleOptions): BackupSchedule 
 
   return {
     runNow,
+    status: () => ({
+      everyMs,
+      keep,
+      encrypted: recipients.length > 0,
+      lastBackupAt: lastBackupAt === null ? null : new Date(lastBackupAt).toISOString(),
+      failing,
+      nextAt: stopped || dueAt === null ? null : new Date(dueAt).toISOString(),
+    }),
     async stop() {
       stopped = true;
       clearTimeout(timer);
       await running;
     },
   };
+}
+
+/**
+ * Why a scheduled backup failed, in words an administrator can act on without the server's paths or
+ * log: the folder gone (a USB stick pulled out, a share unmounted), full, not writable by the
+ * server, the database failing its check, or anything else (the server's log says what). By the
+ * refusal's code, else the system's.
+ */
+export function failureReason(error: Error): BackupFailureReason {
+  const code = (error as { code?: unknown }).code;
+  switch (code) {
+    case 'NO_DESTINATION_FOLDER':
+    case 'ENOENT':
+    case 'ENOTDIR':
+    case 'ENODEV':
+    case 'ENXIO':
+    case 'EIO':
+      return 'FOLDER_GONE';
+    case 'ENOSPC':
+    case 'EDQUOT':
+    case 'SQLITE_FULL':
+      return 'FOLDER_FULL';
+    case 'EACCES':
+    case 'EPERM':
+    case 'EROFS':
+      return 'FOLDER_NOT_WRITABLE';
+    case 'INTEGRITY_CHECK_FAILED':
+      return 'DATABASE_DAMAGED';
+    default:
+      return 'OTHER';
+  }
 }
 
 /** When the newest backup of ours in the folder was taken; null for none, or a folder that cannot be read (its backup will fail, and say why). */

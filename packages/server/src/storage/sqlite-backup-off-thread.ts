@@ -36,10 +36,8 @@ export function backupSqliteOffThread(options: BackupOptions): Promise<BackupRes
     worker.once('message', (message: BackupWorkerMessage) => {
       answered = true;
       if (message.ok) done(message.result);
-      else
-        fail(
-          message.code ? new BackupRefusedError(message.code, message.message) : new Error(message.message),
-        );
+      else if (message.code) fail(new BackupRefusedError(message.code, message.message));
+      else fail(Object.assign(new Error(message.message), { code: message.systemCode }));
     });
     worker.once('error', (err) => {
       answered = true;

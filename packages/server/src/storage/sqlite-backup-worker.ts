@@ -11,7 +11,7 @@ import type { BackupOptions } from './sqlite-backup';
 /** What the thread posts back: structured clone keeps no classes, so a refusal travels as its code. */
 export type BackupWorkerMessage =
   | { ok: true; result: Awaited<ReturnType<typeof backupSqlite>> }
-  | { ok: false; message: string; code?: BackupRefusedError['code'] };
+  | { ok: false; message: string; code?: BackupRefusedError['code']; systemCode?: string };
 
 function answer(message: BackupWorkerMessage): void {
   parentPort?.postMessage(message);
@@ -23,6 +23,16 @@ backupSqlite(workerData as BackupOptions).then(
     answer(
       err instanceof BackupRefusedError
         ? { ok: false, message: err.message, code: err.code }
-        : { ok: false, message: err instanceof Error ? err.message : String(err) },
+        : {
+            ok: false,
+            message: err instanceof Error ? err.message : String(err),
+            // The system's or SQLite's code (ENOSPC, EACCES, SQLITE_FULL): what the status says of it.
+            ...systemCodeOf(err),
+          },
     ),
 );
+
+function systemCodeOf(err: unknown): { systemCode?: string } {
+  const code = (err as { code?: unknown } | null)?.code;
+  return typeof code === 'string' ? { systemCode: code } : {};
+}
