@@ -98,6 +98,8 @@ export interface Clinic {
     at?: { serverNow?: number; madeAgoMs?: number },
   ): Promise<void>;
   token(email: string): Promise<string>;
+  /** The folder of the server's scheduled backups. */
+  backupFolder: string;
   /** What the server's login answers `email` (the previous version of the app kept part of it). */
   login(email: string): Promise<LoginAnswer>;
   /** Sends `refreshToken` to POST /v1/auth/refresh, as a device would, and answers the status. */
@@ -118,6 +120,11 @@ export interface LoginAnswer {
 export async function startClinic(appDir: string): Promise<Clinic> {
   const dataDir = mkdtempSync(join(tmpdir(), 'outpost-clinic-data-'));
   const database = join(dataDir, 'outpost.sqlite');
+  // The server's scheduled backups, as `npm start` with OUTPOST_BACKUP_DIR takes them; due a day
+  // after the start, so only a test that asks (`app.outpost.backups.runNow()`) takes one.
+  const backupDir = join(dataDir, 'backups');
+  mkdirSync(backupDir);
+  const day = 24 * 60 * 60 * 1000;
   let clockAheadMs = 0;
   let unreachable = false;
   let pushesFail = false;
@@ -131,6 +138,7 @@ export async function startClinic(appDir: string): Promise<Clinic> {
       auth: { jwtSecret: 'clinic-browser-test-secret-0123456789' },
       limits: { rateLimitPerMinute: false },
       now: () => new Date(Date.now() + clockAheadMs),
+      backups: { database, folder: backupDir, everyMs: day, keep: 3, firstDelayMs: day },
     });
     app.addHook('onRequest', async (request, reply) => {
       if (unreachable) request.raw.socket.destroy();
@@ -164,6 +172,7 @@ export async function startClinic(appDir: string): Promise<Clinic> {
   };
   return {
     url,
+    backupFolder: backupDir,
     get app() {
       return app;
     },

@@ -1,6 +1,7 @@
 // The Statistics page tells a coordinator which devices need attention (decision 0036), above
 // the table of figures: a tablet that has not synced for days is named with its owner, and a
 // clinic whose devices all sync reads as such.
+import { renameSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { chromiumAvailable, clinicSuite, screenshot, signIn } from './clinic-fixture';
 
@@ -49,5 +50,48 @@ describe.runIf(chromiumAvailable())("the statistics page's Needs attention", () 
     expect(await needs.getByText('All devices are syncing normally.').count()).toBe(0);
     await screenshot(admin, 'statistics-needs-attention');
     await again.close();
+  });
+
+  it('tells the administrator when the server last backed up, and plainly when its backups fail', async () => {
+    const schedule = suite.clinic.app.outpost.backups;
+    if (!schedule) throw new Error('the clinic server takes no backups');
+    const folder = suite.clinic.backupFolder;
+    const context = await suite.browser.newContext();
+    const page = await context.newPage();
+    await signIn(page, suite.clinic.url, 'admin@clinic-a.test');
+    await page.getByRole('link', { name: 'Statistics' }).click();
+    const backups = page.getByRole('region', { name: 'Backups' });
+    await backups
+      .getByText('No backup has been taken yet. Every 24 hours, the newest 3 kept, not encrypted.')
+      .waitFor();
+
+    expect((await schedule.runNow()).ok).toBe(true);
+    await page.reload();
+    await backups
+      .getByText(/^Last backup under a minute ago \(\d{4}-\d{2}-\d{2} \d{2}:\d{2} UTC\)\. Every 24 hours/)
+      .waitFor();
+    expect(await backups.getByRole('alert').count()).toBe(0);
+
+    // The USB stick is pulled out: the next backup fails, and the page says so, and what to look at.
+    renameSync(folder, `${folder}-away`);
+    try {
+      expect((await schedule.runNow()).ok).toBe(false);
+      await page.reload();
+      const alert = backups.getByRole('alert');
+      await alert.waitFor();
+      const said = await alert.innerText();
+      expect(said).toMatch(/^URGENT Backups have failed since \d{4}-\d{2}-\d{2} \d{2}:\d{2} UTC:/);
+      expect(said).toContain('Is the USB stick or backup disk plugged in');
+      expect(said).toContain('The last good backup was taken under a minute ago');
+      expect(said).not.toContain(folder);
+      await screenshot(page, 'statistics-backups-failing');
+    } finally {
+      renameSync(`${folder}-away`, folder);
+    }
+    expect((await schedule.runNow()).ok).toBe(true);
+    await page.reload();
+    await backups.getByText(/^Last backup under a minute ago/).waitFor();
+    expect(await backups.getByRole('alert').count()).toBe(0);
+    await context.close();
   });
 });

@@ -8,6 +8,7 @@ import { NeedsAttention, spokenDuration } from './needs-attention';
 import { fetchJson } from '../server-json';
 import { EndSessions } from './end-sessions';
 import { AlertThresholds } from './alert-thresholds';
+import { ServerBackups } from './server-backups';
 import { utcMinute } from '../sync-time';
 
 interface Loaded {
@@ -61,6 +62,7 @@ export function StatisticsPage({ tokens, canChange }: { tokens: TokenSession; ca
             recentSince={loaded.perDevice.recentSince}
             thresholds={saved ?? loaded.perDevice.alertThresholds}
           />
+          {canChange ? <ServerBackups tokens={tokens} /> : null}
           <dl className="totals" aria-label="Whole clinic">
             <div>
               <dt>Changes received</dt>

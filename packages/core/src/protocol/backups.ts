@@ -18,6 +18,8 @@ export const backupStatusResponseSchema = z.discriminatedUnion('scheduled', [
   z.object({ scheduled: z.literal(false) }),
   z.object({
     scheduled: z.literal(true),
+    /** The server's time of this answer: what "3 hours ago" is counted from. */
+    asOf: z.string(),
     /** Hours from one backup to the next. */
     everyHours: z.number().positive(),
     /** How many of them the server keeps. */

@@ -11,12 +11,21 @@ const hourMs = 60 * 60 * 1000;
  * no error message of the server's, only when and why in words.
  */
 export async function backupRoutes(app: FastifyInstance): Promise<void> {
-  const { adminRoles } = app.outpost;
+  const { adminRoles, now } = app.outpost;
   app.get('/v1/admin/backups', async (request): Promise<BackupStatusResponse> => {
     administrator(request, adminRoles, 'the server’s backups are for administrators');
     const schedule = app.outpost.backups;
     if (!schedule) return { scheduled: false };
     const { everyMs, keep, encrypted, lastBackupAt, failing, nextAt } = schedule.status();
-    return { scheduled: true, everyHours: everyMs / hourMs, keep, encrypted, lastBackupAt, failing, nextAt };
+    return {
+      scheduled: true,
+      asOf: now().toISOString(),
+      everyHours: everyMs / hourMs,
+      keep,
+      encrypted,
+      lastBackupAt,
+      failing,
+      nextAt,
+    };
   });
 }
