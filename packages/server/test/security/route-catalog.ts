@@ -365,6 +365,17 @@ export const routeCatalog: RouteCase[] = [
   },
   {
     method: 'GET',
+    url: '/v1/admin/backups',
+    fuzz: { as: 'admin', examples: () => [{}] },
+    matrix: {
+      request: () => ({}),
+      // The server's own backups, the same for every clinic's administrators: nothing of clinic-a's.
+      otherTenant: 'own-only',
+      lacking: { caller: 'clinician', permission: 'an administrator role', expect: 'forbidden' },
+    },
+  },
+  {
+    method: 'GET',
     url: '/v1/admin/alert-thresholds',
     fuzz: { as: 'admin', examples: () => [{}] },
     matrix: {
