@@ -2,14 +2,12 @@
 // makes the clinic's key pair, `npm run backup` with OUTPOST_BACKUP_RECIPIENTS writes only the
 // encryption of the copy at the destination, and `npm run decrypt-backup` with the secret key gives
 // back a database that opens, checked; a wrong key or an altered file gives nothing.
-import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import BetterSqlite3 from 'better-sqlite3';
 import { afterEach, describe, expect, it } from 'vitest';
 import { uuidv7 } from '@outpost/core';
-import { openSqlite } from '../src/index';
-import { startTestServer } from './server-fixture';
+import { backupPlaces } from './backup-places';
 import type { TestServer } from './server-fixture';
 import { push } from './sync-client';
 import { runCommand } from './cli-command';
@@ -17,29 +15,14 @@ import { runCommand } from './cli-command';
 const ageHeader = 'age-encryption.org/v1\n';
 
 describe('encrypted backups', () => {
-  const folders: string[] = [];
-  const servers: TestServer[] = [];
-  afterEach(async () => {
-    for (const s of servers.splice(0)) await s.close();
-    for (const f of folders.splice(0)) rmSync(f, { recursive: true, force: true });
-  });
-  const folder = () => {
-    const dir = mkdtempSync(join(tmpdir(), 'outpost-encrypted-backup-'));
-    folders.push(dir);
-    return dir;
-  };
+  const places = backupPlaces('outpost-encrypted-backup-');
+  const { folder } = places;
+  afterEach(() => places.cleanUp());
 
   /** A server on its own data folder, holding Amina Banda, the patient the backups must carry. */
   async function clinic(): Promise<{ data: string; server: TestServer }> {
     const data = folder();
-    const server = await startTestServer('sqlite', {
-      storage: {
-        kind: 'sqlite',
-        open: () => openSqlite(join(data, 'outpost.sqlite')),
-        destroy: async () => rmSync(data, { recursive: true, force: true }),
-      },
-    });
-    servers.push(server);
+    const server = await places.serverIn(data);
     const nurse = await server.token('nurse@clinic-a.test');
     await push(server, nurse, [
       {
@@ -50,6 +33,21 @@ describe('encrypted backups', () => {
       },
     ]);
     return { data, server };
+  }
+
+  /** `npm run backup` of the clinic's data with OUTPOST_BACKUP_RECIPIENTS, onto a new stick. */
+  async function encryptedBackup(
+    data: string,
+    recipient: string,
+  ): Promise<{ stick: string; backup: string; stdout: string }> {
+    const stick = folder();
+    const backup = join(stick, 'clinic.sqlite.age');
+    const made = await runCommand('backup', [backup], {
+      OUTPOST_DATA: data,
+      OUTPOST_BACKUP_RECIPIENTS: recipient,
+    });
+    expect(made.code, made.stderr).toBe(0);
+    return { stick, backup, stdout: made.stdout };
   }
 
   /** `npm run backup-key` into a new folder (the stick): the key file and the public key printed. */
@@ -92,17 +90,10 @@ describe('encrypted backups', () => {
   it('writes only the encryption at the destination, and decrypts it with the key into a database that holds the clinic', async () => {
     const { data } = await clinic();
     const { keyFile, recipient } = await newKey();
-    const stick = folder();
-    const backup = join(stick, 'clinic.sqlite.age');
-
-    const made = await runCommand('backup', [backup], {
-      OUTPOST_DATA: data,
-      OUTPOST_BACKUP_RECIPIENTS: recipient,
-    });
-    expect(made.code, made.stderr).toBe(0);
-    expect(made.stdout).toContain('It is encrypted to 1 public key of OUTPOST_BACKUP_RECIPIENTS');
-    expect(made.stdout).toContain('To restore it: decrypt it (npm run decrypt-backup)');
-    expect(made.stdout).toMatch(/It holds 1 clinic: 1 record/);
+    const { stick, backup, stdout } = await encryptedBackup(data, recipient);
+    expect(stdout).toContain('It is encrypted to 1 public key of OUTPOST_BACKUP_RECIPIENTS');
+    expect(stdout).toContain('To restore it: decrypt it (npm run decrypt-backup)');
+    expect(stdout).toMatch(/It holds 1 clinic: 1 record/);
     // Nothing but the encrypted file on the stick, and no plain copy left beside the database.
     expect(readdirSync(stick)).toEqual(['clinic.sqlite.age']);
     expect(readdirSync(data).filter((f) => f.includes('incomplete'))).toEqual([]);
@@ -133,13 +124,7 @@ describe('encrypted backups', () => {
     const { data } = await clinic();
     const { keyFile, recipient } = await newKey();
     const other = await newKey();
-    const stick = folder();
-    const backup = join(stick, 'clinic.sqlite.age');
-    const made = await runCommand('backup', [backup], {
-      OUTPOST_DATA: data,
-      OUTPOST_BACKUP_RECIPIENTS: recipient,
-    });
-    expect(made.code, made.stderr).toBe(0);
+    const { stick, backup } = await encryptedBackup(data, recipient);
 
     const out = folder();
     const wrongKey = await runCommand(
