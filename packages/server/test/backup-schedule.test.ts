@@ -3,6 +3,7 @@
 // and nothing else, nothing pruned after a failure, stop() waiting for one under way, and the
 // copy made off the server's thread so it goes on answering meanwhile.
 import { copyFileSync, existsSync, readdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import BetterSqlite3 from 'better-sqlite3';
 import { afterEach, describe, expect, it, vi } from 'vitest';
@@ -144,6 +145,35 @@ describe('scheduled backups', () => {
     expect(namesIn(opened)).toContain('Amina Banda');
     // No unencrypted copy left beside the database.
     expect(readdirSync(data).filter((f) => f.includes('incomplete'))).toEqual([]);
+  });
+
+  it('removes at its start what backups cut short left behind, unless their process still runs', async () => {
+    const data = folder();
+    await serverIn(data);
+    const out = folder();
+    // A process that has ended, as a server killed in the middle of a backup has.
+    const ended = spawnSync(process.execPath, ['-e', '']).pid;
+    const running = process.ppid;
+    const leftovers = [
+      join(out, `outpost-2026-11-24T153000Z.sqlite.${ended}.incomplete`),
+      join(out, `outpost-2026-11-24T153000Z.sqlite.age.${ended}.incomplete`),
+      join(data, `outpost.sqlite.backup-${ended}.incomplete`),
+      join(data, `outpost.sqlite.backup-${ended}.incomplete-journal`),
+    ];
+    const kept = [
+      // `npm run backup` still copying in another process.
+      join(out, `outpost-2026-11-24T163000Z.sqlite.${running}.incomplete`),
+      join(data, `outpost.sqlite.backup-${running}.incomplete`),
+      // Not the schedule's names.
+      join(out, `monday.sqlite.${ended}.incomplete`),
+      join(data, `other.sqlite.backup-${ended}.incomplete`),
+    ];
+    for (const file of [...leftovers, ...kept]) writeFileSync(file, 'pages of a copy cut short');
+    const { log, lines } = memoryLog();
+    schedule({ database: join(data, 'outpost.sqlite'), folder: out, log });
+    expect(leftovers.filter((f) => existsSync(f))).toEqual([]);
+    expect(kept.filter((f) => !existsSync(f))).toEqual([]);
+    expect(lines.filter((l) => l.message === 'removed what a backup cut short left behind')).toHaveLength(4);
   });
 
   it('keeps the newest `keep` of its own backups and never deletes another file in the folder', async () => {

@@ -5,7 +5,7 @@
  * thread, the oldest of them beyond `keep` deleted after each one that succeeded.
  */
 import { readdirSync, rmSync, statfsSync, statSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { basename, dirname, join, resolve } from 'node:path';
 import type { BackupFailureReason } from '@outpost/core';
 import type { BackupOptions, BackupResult } from './sqlite-backup';
 import { backupSqliteOffThread } from './sqlite-backup-off-thread';
@@ -189,6 +189,8 @@ export function scheduleBackups(options: BackupScheduleOptions): BackupSchedule 
     return running;
   }
 
+  removeCutShort(database, folder, log);
+
   // The first one is due an interval after the newest backup of ours already in the folder, so a
   // restart does not take one each time; one overdue (or none there) is taken soon after the start.
   const newestAt = newestBackupTime(folder);
@@ -299,4 +301,60 @@ function statSizeOrZero(file: string): number {
   } catch {
     return 0;
   }
+}
+
+/**
+ * What backups cut short left behind (the server killed or the power lost in the middle of one),
+ * removed when the schedule starts: in the backup folder, a scheduled backup's temporary file; beside
+ * the database, an encrypted backup's unencrypted copy, which is as large as the database and would
+ * otherwise pile up with every crash. Each is named with the pid of the process that made it
+ * (sqlite-backup.ts), and is removed only if no process has that pid now: a backup still under way
+ * in `npm run backup` keeps its files. (A pid another process took since keeps a leftover, never
+ * the reverse.)
+ */
+function removeCutShort(database: string, folder: string, log: BackupLog): void {
+  const places: Array<[string, RegExp]> = [
+    [folder, /^outpost-\d{4}-\d{2}-\d{2}T\d{6}Z\.sqlite(?:\.age)?\.(\d+)\.incomplete(?:-journal)?$/],
+    [
+      dirname(database),
+      new RegExp(`^${escapeRegExp(basename(database))}\\.backup-(\\d+)\\.incomplete(?:-journal)?$`),
+    ],
+  ];
+  for (const [where, pattern] of places) {
+    let names: string[];
+    try {
+      names = readdirSync(where);
+    } catch {
+      continue; // A folder gone: its backup will fail, and say why.
+    }
+    for (const name of names) {
+      const pid = Number(pattern.exec(name)?.[1] ?? Number.NaN);
+      // This process's own pid names a leftover too: no backup of this schedule has begun yet, and
+      // a server restarted in a container often gets the pid its crashed predecessor had.
+      if (!Number.isSafeInteger(pid) || (pid !== process.pid && isRunning(pid))) continue;
+      try {
+        rmSync(join(where, name), { force: true });
+        log.warn({ file: join(where, name) }, 'removed what a backup cut short left behind');
+      } catch (err) {
+        log.warn(
+          { file: join(where, name), err },
+          'what a backup cut short left behind could not be removed',
+        );
+      }
+    }
+  }
+}
+
+function isRunning(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    // EPERM: it runs, as another user.
+    return (err as { code?: string }).code === 'EPERM';
+  }
+}
+
+function escapeRegExp(text: string): string {
+  return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 }
