@@ -93,4 +93,11 @@ export const regressions: readonly Regression[] = [
     fix: 'client sync/sync-engine.ts: the settlement is read from the archive whether or not the record moved (decisions/0020)',
     live: true,
   },
+  {
+    seed: 186701,
+    bug: "an administrator's tablet that kept the patients of other villages out read the archive's conflict over one of them, which it had let go before the conflict reached it: the conflict waited for her review with its patient missing on her tablet (convergence)",
+    fix: 'client sync/sync-engine.ts: each sync reads and keeps the records of the conflicts waiting on the device that it does not hold, in a collection it pulls (decisions/0027)',
+    live: true,
+    filters: true,
+  },
 ];

@@ -202,6 +202,51 @@ describe('record filter', () => {
     expect(await nurse.collection('patients').get(patient.id)).not.toBeNull();
   });
 
+  it('an administrator’s tablet that keeps one village holds a patient of another while a conflict over it waits for her review', async () => {
+    // The coordinator's tablet keeps the patients of Ntcheu; Amina lives in Dedza.
+    const coordinator = await open(
+      'coordinator-tablet',
+      { recordFilter: villagePatients('Ntcheu') },
+      new TestNetwork(),
+      memoryStore(),
+      'admin@clinic-a.test',
+    );
+    const desk = await open('clinic-desk');
+    const amina = await desk.collection('patients').create({ name: 'Amina K.', village: 'Dedza' });
+    expect((await desk.sync()).success).toBe(true);
+    expect((await coordinator.sync()).success).toBe(true);
+    expect(await coordinator.collection('patients').get(amina.id)).toBeNull();
+
+    // Two nurses change her name at once: a conflict the coordinator's tablet never raised.
+    const tablet = await open('tablet-2');
+    expect((await tablet.sync()).success).toBe(true);
+    await desk.collection('patients').update(amina.id, { name: 'Amina Kachale' });
+    await tablet.collection('patients').update(amina.id, { name: 'Amina Kamwendo' });
+    expect((await desk.sync()).success).toBe(true);
+    expect(await tablet.sync()).toMatchObject({ success: true, pushed: { conflicts: 1 } });
+    // Her tablet pulls the newer name before it reads the archive: the filter still leaves Amina out.
+    expect((await coordinator.sync()).success).toBe(true);
+    expect(await coordinator.collection('patients').get(amina.id)).toBeNull();
+
+    // The Conflicts page reads the archive; the next sync brings the patient the conflict is over.
+    expect(await coordinator.conflicts.refresh()).toBe(1);
+    expect(await coordinator.sync()).toMatchObject({ success: true, upToDate: true });
+    expect(await coordinator.collection('patients').get(amina.id)).toMatchObject({
+      awaitingReview: true,
+      data: { name: 'Amina Kachale', village: 'Dedza' },
+    });
+    expect(await coordinator.prune()).toBe(0);
+
+    // Settled, the patient goes from her tablet again: its filter leaves Dedza out.
+    const [conflict] = coordinator.conflicts.list({ status: 'open' });
+    await coordinator.conflicts.resolve(conflict!.id, 'client-wins');
+    expect(await coordinator.sync()).toMatchObject({ success: true, upToDate: true });
+    expect(await coordinator.collection('patients').get(amina.id)).toBeNull();
+    expect((await serverState(server, 'nurse@clinic-a.test')).get(`patients/${amina.id}`)).toMatchObject({
+      name: 'Amina Kamwendo',
+    });
+  });
+
   it('a recent visit whose patient the filter leaves out is no orphan, and resolveOrphans keeps it', async () => {
     const { amina, tiya, recent } = await clinic();
     // A mobile team's tablet for one village: the patients of Ntcheu, every visit of six months.

@@ -1534,10 +1534,42 @@ export class SyncEngine {
       return;
     }
     await this.readSettledConflicts();
+    await this.takeInConflictRecords();
     // Time has passed since the records held arrived: what the filter now rejects goes. After a
     // pull that is up to date only, so it judges the server's latest state of each record; and
     // after the settlements are read, so a conflict settled elsewhere no longer keeps its record.
     if (this.o.db.state.meta[upToDateKey] === true) await this.prune();
+  }
+
+  /**
+   * The records of conflicts waiting for a person that the device does not hold: a conflict copied
+   * from the server's archive (`conflicts.refresh`, an administrator's review) over a record the
+   * filter let go before the conflict reached the device. A conflict waiting keeps its record
+   * whatever the filter says (decisions/0027), or the record was missing where the person settles
+   * it; so each is read and applied as a pulled change, which the conflict keeps. Pulls follow it
+   * from there, and the prune after its settlement lets it go. Only in a collection the device
+   * pulls: one it does not pull would bring no change of it. A read the network loses is tried at
+   * the next sync; a record the server no longer has, or the role may not read, stays out.
+   */
+  private async takeInConflictRecords(): Promise<void> {
+    if (this.o.recordFilter === undefined) return;
+    const state = this.o.db.state;
+    const pulls = pulledBy(this.o.collections);
+    const wanted = new Map<string, RecordRef>();
+    for (const c of state.waitingConflicts()) {
+      if (!pulls(c.collection) || state.record(c.collection, c.recordId) !== undefined) continue;
+      wanted.set(keyOf(c.collection, c.recordId), { collection: c.collection, id: c.recordId });
+    }
+    const changes: Change[] = [];
+    for (const k of wanted.values()) {
+      try {
+        const found = await this.call((signal) => this.o.transport.getRecord(k.collection, k.id, { signal }));
+        if (found && !found.deleted) changes.push(found);
+      } catch (err) {
+        if (this.closed || isTransient(err)) throw err;
+      }
+    }
+    if (changes.length > 0) await this.applyChanges(changes);
   }
 
   /**
