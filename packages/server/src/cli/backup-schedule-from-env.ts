@@ -82,7 +82,7 @@ export function backupScheduleLine(settings: BackupScheduleSettings | undefined,
     const keys = settings.recipients.length;
     return settings.recipients.length > 0
       ? `Backups every ${settings.everyHours} h into ${settings.folder} (outpost-<UTC time>.sqlite.age, ${keeps}), encrypted to ${keys === 1 ? 'the public key' : `${keys} public keys`} of OUTPOST_BACKUP_RECIPIENTS.`
-      : `Backups every ${settings.everyHours} h into ${settings.folder} (outpost-<UTC time>.sqlite, ${keeps}).`;
+      : `Backups every ${settings.everyHours} h into ${settings.folder} (outpost-<UTC time>.sqlite, ${keeps}), not encrypted: npm run backup-key makes a key for OUTPOST_BACKUP_RECIPIENTS.`;
   }
   return postgres
     ? 'No scheduled backups: on PostgreSQL, schedule pg_dump (docs/server.md, "Backups and restore").'
