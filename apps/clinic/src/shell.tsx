@@ -2,6 +2,7 @@ import { OfflineIndicator, SyncEnginePanel } from '@outpost/react';
 import type { TokenSession } from '@outpost/client';
 import { ConflictsPage } from './admin/conflicts-page';
 import { StatisticsPage } from './admin/statistics-page';
+import { BackupsFailingNotice } from './admin/server-backups';
 import { AuditPage } from './admin/audit-page';
 import { PeoplePage } from './admin/people-page';
 import { PasswordPage } from './choose-password';
@@ -96,6 +97,7 @@ export function Shell({ session, tokens, onSignedInAgain, onSignOut }: ShellProp
         </div>
         <SignInAgain session={session} onSignedIn={onSignedInAgain} />
         <RestoredNotice />
+        {admin ? <BackupsFailingNotice tokens={tokens} /> : null}
       </header>
       <main>
         <PageErrorBoundary key={address}>

@@ -85,6 +85,15 @@ describe.runIf(chromiumAvailable())("the statistics page's Needs attention", () 
       expect(said).toContain('The last good backup was taken under a minute ago');
       expect(said).not.toContain(folder);
       await screenshot(page, 'statistics-backups-failing');
+      // Every page's header says so too, with the way to Statistics.
+      await page.getByRole('link', { name: 'Patients' }).click();
+      const notice = page.getByRole('banner').getByRole('alert').filter({ hasText: 'backups have failed' });
+      await notice.waitFor();
+      expect(await notice.innerText()).toMatch(
+        /^The server’s backups have failed since \d{4}-\d{2}-\d{2} \d{2}:\d{2} UTC\. See Statistics$/,
+      );
+      await notice.getByRole('link', { name: 'See Statistics' }).click();
+      await backups.getByRole('alert').waitFor();
     } finally {
       renameSync(`${folder}-away`, folder);
     }
@@ -92,6 +101,7 @@ describe.runIf(chromiumAvailable())("the statistics page's Needs attention", () 
     await page.reload();
     await backups.getByText(/^Last backup under a minute ago/).waitFor();
     expect(await backups.getByRole('alert').count()).toBe(0);
+    expect(await page.getByRole('banner').getByText('backups have failed').count()).toBe(0);
     await context.close();
   });
 });

@@ -3,6 +3,7 @@ import { backupStatusResponseSchema } from '@outpost/core';
 import type { BackupFailureReason, BackupStatusResponse } from '@outpost/core';
 import type { TokenSession } from '@outpost/client';
 import { useNetworkStatus } from '@outpost/react';
+import { Link } from '../router';
 import { fetchJson } from '../server-json';
 import { utcMinute } from '../sync-time';
 import { plural, spokenDuration } from './needs-attention';
@@ -24,21 +25,7 @@ const reasonWords: Readonly<Record<BackupFailureReason, string>> = {
  * what `GET /v1/admin/backups` says; a server that does not answer it (an older one) shows nothing.
  */
 export function ServerBackups({ tokens }: { tokens: TokenSession }) {
-  const { isOnline } = useNetworkStatus();
-  const [status, setStatus] = useState<BackupStatusResponse | null>(null);
-
-  useEffect(() => {
-    if (!isOnline) return;
-    let cancelled = false;
-    fetchJson('/v1/admin/backups', tokens, (b) => backupStatusResponseSchema.parse(b)).then(
-      (answer) => !cancelled && setStatus(answer),
-      (err: unknown) => console.error('The server’s backups could not be read:', err),
-    );
-    return () => {
-      cancelled = true;
-    };
-  }, [isOnline, tokens]);
-
+  const status = useServerBackups(tokens);
   if (status === null) return null;
   return (
     <section aria-labelledby="backups-heading" className="needs-attention">
@@ -46,6 +33,47 @@ export function ServerBackups({ tokens }: { tokens: TokenSession }) {
       {status.scheduled ? <Scheduled status={status} /> : <NotScheduled />}
     </section>
   );
+}
+
+/** How often the header asks again while a page stays open: a stick pulled out shows within the hour. */
+const askAgainMs = 15 * 60 * 1000;
+
+/**
+ * In the header of every page, for administrators: backups failing is not left for whoever next
+ * opens Statistics. Nothing while they succeed, or while the server cannot be asked.
+ */
+export function BackupsFailingNotice({ tokens }: { tokens: TokenSession }) {
+  const status = useServerBackups(tokens, askAgainMs);
+  if (status === null || !status.scheduled || status.failing === null) return null;
+  return (
+    <p role="alert" className="backups-failing">
+      The server’s backups have failed since {utcMinute(status.failing.since)} UTC.{' '}
+      <Link href="/statistics">See Statistics</Link>
+    </p>
+  );
+}
+
+/** `GET /v1/admin/backups` while online, asked again every `everyMs` when given; null until answered. */
+function useServerBackups(tokens: TokenSession, everyMs?: number): BackupStatusResponse | null {
+  const { isOnline } = useNetworkStatus();
+  const [status, setStatus] = useState<BackupStatusResponse | null>(null);
+  useEffect(() => {
+    if (!isOnline) return;
+    let cancelled = false;
+    const ask = () =>
+      fetchJson('/v1/admin/backups', tokens, (b) => backupStatusResponseSchema.parse(b)).then(
+        (answer) => !cancelled && setStatus(answer),
+        // An older server, or none to reach: the page says nothing of backups rather than fail.
+        (err: unknown) => console.error('The server’s backups could not be read:', err),
+      );
+    void ask();
+    const again = everyMs === undefined ? undefined : setInterval(() => void ask(), everyMs);
+    return () => {
+      cancelled = true;
+      clearInterval(again);
+    };
+  }, [isOnline, tokens, everyMs]);
+  return status;
 }
 
 function NotScheduled() {
