@@ -10,9 +10,9 @@ import { afterEach, describe, expect, it, vi } from 'vitest';
 import { uuidv7 } from '@outpost/core';
 import { openSqlite } from '../src/index';
 import { decryptFile, isEncryptedBackup, newBackupKey } from '../src/storage/backup-encryption';
-import { scheduleBackups, scheduledBackupName } from '../src/storage/backup-schedule';
+import { failureReason, scheduleBackups, scheduledBackupName } from '../src/storage/backup-schedule';
 import type { BackupLog, BackupSchedule, BackupScheduleOptions } from '../src/storage/backup-schedule';
-import { backupSqlite, checkBackup } from '../src/storage/sqlite-backup';
+import { BackupRefusedError, backupSqlite, checkBackup } from '../src/storage/sqlite-backup';
 import type { BackupResult } from '../src/storage/sqlite-backup';
 import { backupPlaces, readBackup } from './backup-places';
 import { push } from './sync-client';
@@ -419,5 +419,26 @@ describe('scheduled backups', () => {
       expect(existsSync(missing)).toBe(false);
       expect(lines.filter((l) => l.level === 'error')).toHaveLength(1);
     });
+  });
+
+  it('tells administrators why a backup failed in words they can act on, never the error itself', () => {
+    const system = (code: string) =>
+      Object.assign(new Error(`${code}: /media/usb/outpost-backups`), { code });
+    // The stick pulled out, or a share not connected.
+    expect(
+      failureReason(new BackupRefusedError('NO_DESTINATION_FOLDER', 'the folder … does not exist')),
+    ).toBe('FOLDER_GONE');
+    expect(failureReason(system('ENOENT'))).toBe('FOLDER_GONE');
+    expect(failureReason(system('EIO'))).toBe('FOLDER_GONE');
+    expect(failureReason(system('ENOSPC'))).toBe('FOLDER_FULL');
+    expect(failureReason(system('SQLITE_FULL'))).toBe('FOLDER_FULL');
+    expect(failureReason(system('EACCES'))).toBe('FOLDER_NOT_WRITABLE');
+    expect(failureReason(system('EROFS'))).toBe('FOLDER_NOT_WRITABLE');
+    expect(failureReason(new BackupRefusedError('INTEGRITY_CHECK_FAILED', 'the copy failed …'))).toBe(
+      'DATABASE_DAMAGED',
+    );
+    expect(failureReason(new Error('the backup thread stopped (exit code 1) before it answered'))).toBe(
+      'OTHER',
+    );
   });
 });
