@@ -15,7 +15,7 @@
 import { keyOf } from '../local-state';
 import type { LocalState } from '../local-state';
 import type { OutboxEntry } from '../stores/local-store';
-import { completedAtOf } from './retention';
+import { checkRetention, completedAtOf, retentionOver } from './retention';
 
 /** Meta key of the kept deletions. */
 export const keptDeletionsKey = 'deletions.kept';
@@ -43,13 +43,7 @@ export interface KeptDeletion {
  * absent for the default; anything else is refused before the store opens.
  */
 export function checkKeepDeletions(value: number | undefined): number {
-  if (value === undefined) return DEFAULT_KEEP_DELETIONS_MS;
-  if (typeof value !== 'number' || Number.isNaN(value) || value < 0) {
-    throw new RangeError(
-      `keepDeletionsMs must be a number of ms from 0, or Infinity to keep them all, got ${String(value)}`,
-    );
-  }
-  return value;
+  return checkRetention('keepDeletionsMs', value, DEFAULT_KEEP_DELETIONS_MS);
 }
 
 function isKept(value: unknown): value is KeptDeletion {
@@ -67,12 +61,6 @@ function isKept(value: unknown): value is KeptDeletion {
 export function keptDeletions(meta: Readonly<Record<string, unknown>>): KeptDeletion[] {
   const list = meta[keptDeletionsKey];
   return Array.isArray(list) ? list.filter(isKept) : [];
-}
-
-function isOver(at: string, now: number, keepMs: number): boolean {
-  if (keepMs === Infinity) return false;
-  // An unreadable time counts as over, as in the outbox's retention.
-  return keepMs === 0 || !(Date.parse(at) + keepMs > now);
 }
 
 /**
@@ -102,7 +90,7 @@ export function keptDeletionsAfter(
     changed = true;
   }
   const kept = [...byRecord.values()].filter(
-    (d) => keepMs === undefined || !isOver(d.completedAt, now, keepMs),
+    (d) => keepMs === undefined || !retentionOver(d.completedAt, now, keepMs),
   );
   if (kept.length !== byRecord.size) changed = true;
   return changed ? kept : null;

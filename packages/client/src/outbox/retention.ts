@@ -23,13 +23,28 @@ export const lastSyncedKey = 'sync.lastSyncedAt';
  * store opens: a negative or NaN retention would remove nothing, or everything, by accident.
  */
 export function checkKeepCompleted(value: number | undefined): number {
-  if (value === undefined) return DEFAULT_KEEP_COMPLETED_MS;
+  return checkRetention('keepCompletedMs', value, DEFAULT_KEEP_COMPLETED_MS);
+}
+
+/** A retention option (`option`) as the client uses it: `fallback` when absent, else ms from 0 or `Infinity`. */
+export function checkRetention(option: string, value: number | undefined, fallback: number): number {
+  if (value === undefined) return fallback;
   if (typeof value !== 'number' || Number.isNaN(value) || value < 0) {
     throw new RangeError(
-      `keepCompletedMs must be a number of ms from 0, or Infinity to keep them all, got ${String(value)}`,
+      `${option} must be a number of ms from 0, or Infinity to keep them all, got ${String(value)}`,
     );
   }
   return value;
+}
+
+/**
+ * Whether something kept since `at` (ISO) is over at `now` (epoch ms) under a retention of
+ * `keepMs`: with 0 always, whatever the clocks say; with `Infinity` never. An unreadable time
+ * counts as over: NaN is never later than now.
+ */
+export function retentionOver(at: string, now: number, keepMs: number): boolean {
+  if (keepMs === Infinity) return false;
+  return keepMs === 0 || !(Date.parse(at) + keepMs > now);
 }
 
 /**
@@ -59,8 +74,7 @@ export function expiredDone(
   for (const op of state.outbox.values()) {
     if (op.status !== 'done') continue;
     if (state.record(op.collection, op.id)?.version === 0) continue;
-    // An unreadable time counts as over: NaN is never later than now.
-    if (keepMs > 0 && Date.parse(completedAtOf(op)) + keepMs > now) continue;
+    if (!retentionOver(completedAtOf(op), now, keepMs)) continue;
     out.push(op);
   }
   return out.sort((a, b) => a.seq - b.seq);
