@@ -1257,27 +1257,35 @@ export class SyncEngine {
   private async refreshRecords(): Promise<void> {
     const wanted = (this.o.db.state.meta[refreshKey] ?? []) as RecordRef[];
     if (wanted.length === 0) return;
-    const changes: Change[] = [];
-    const read = new Set<string>();
-    let failure: unknown;
-    for (const k of wanted) {
-      try {
-        const found = await this.call((signal) => this.o.transport.getRecord(k.collection, k.id, { signal }));
-        if (found) changes.push(found);
-      } catch (err) {
-        if (this.closed) throw err;
-        if (isTransient(err)) {
-          failure = err;
-          break;
-        }
-      }
-      read.add(keyOf(k.collection, k.id));
-    }
+    const { changes, read, failure } = await this.readServerStates(wanted);
     const left = ((this.o.db.state.meta[refreshKey] ?? []) as RecordRef[]).filter(
       (k) => !read.has(keyOf(k.collection, k.id)),
     );
     await this.applyChanges(changes, { meta: { [refreshKey]: left } });
     if (failure !== undefined) throw failure;
+  }
+
+  /**
+   * The server's state of each record, one read each, in order, stopping at the first read the
+   * network loses (`failure`). A record the server lacks, or the role may not read, counts as
+   * read, with nothing to apply. `read`: the records done with.
+   */
+  private async readServerStates(
+    refs: readonly RecordRef[],
+  ): Promise<{ changes: Change[]; read: Set<string>; failure?: unknown }> {
+    const changes: Change[] = [];
+    const read = new Set<string>();
+    for (const k of refs) {
+      try {
+        const found = await this.call((signal) => this.o.transport.getRecord(k.collection, k.id, { signal }));
+        if (found) changes.push(found);
+      } catch (err) {
+        if (this.closed) throw err;
+        if (isTransient(err)) return { changes, read, failure: err };
+      }
+      read.add(keyOf(k.collection, k.id));
+    }
+    return { changes, read };
   }
 
   /**
@@ -1560,16 +1568,11 @@ export class SyncEngine {
       if (!pulls(c.collection) || state.record(c.collection, c.recordId) !== undefined) continue;
       wanted.set(keyOf(c.collection, c.recordId), { collection: c.collection, id: c.recordId });
     }
-    const changes: Change[] = [];
-    for (const k of wanted.values()) {
-      try {
-        const found = await this.call((signal) => this.o.transport.getRecord(k.collection, k.id, { signal }));
-        if (found && !found.deleted) changes.push(found);
-      } catch (err) {
-        if (this.closed || isTransient(err)) throw err;
-      }
-    }
-    if (changes.length > 0) await this.applyChanges(changes);
+    if (wanted.size === 0) return;
+    const { changes, failure } = await this.readServerStates([...wanted.values()]);
+    const live = changes.filter((c) => !c.deleted);
+    if (live.length > 0) await this.applyChanges(live);
+    if (failure !== undefined) throw failure;
   }
 
   /**
