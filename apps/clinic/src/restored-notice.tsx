@@ -1,4 +1,4 @@
-import { useEffect, useState } from 'react';
+import { useEffect, useRef, useState } from 'react';
 import { useSyncClient, useSyncEngine } from '@outpost/react';
 import type { RestoreReport } from '@outpost/client';
 
@@ -15,8 +15,14 @@ export function RestoredNotice() {
   const client = useSyncClient();
   const { lastResult } = useSyncEngine();
   const [report, setReport] = useState<RestoreReport | null>(() => client.restoreReport);
+  // The report the person dismissed: its removal from the store waits behind a sync under way,
+  // whose end must not show it again. A later give-back makes a new report, which is shown.
+  const dismissed = useRef<RestoreReport | null>(null);
   // Each sync's end may have added to it (the report is written before anyone hears of the end).
-  useEffect(() => setReport(client.restoreReport), [client, lastResult]);
+  useEffect(() => {
+    const now = client.restoreReport;
+    setReport(now !== null && now === dismissed.current ? null : now);
+  }, [client, lastResult]);
   if (report === null) return null;
   const changes = report.resent === 1 ? 'one change' : `${report.resent.toLocaleString()} changes`;
   const files = report.files === 1 ? 'the file' : `the ${report.files.toLocaleString()} files`;
@@ -35,6 +41,7 @@ export function RestoredNotice() {
         type="button"
         className="link-button"
         onClick={() => {
+          dismissed.current = report;
           setReport(null);
           // Kept in the store until read: read now, on this tablet, for good.
           void client.dismissRestoreReport().catch(() => undefined);
