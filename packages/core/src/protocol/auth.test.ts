@@ -22,6 +22,17 @@ describe('session schemas', () => {
     expect(loginResponseSchema.safeParse({ ...login, refreshToken: 5 }).success).toBe(false);
   });
 
+  it("reads a login answer with the person's records key, and drops one from a refresh answer", () => {
+    const recordsKey = 'q2v8Jm0yQk1sV3ZrX0xHbnRfN0FjZ1RmUXBzY2pIYk0';
+    expect(recordsKey).toHaveLength(43);
+    const withKey = { ...login, refreshToken, refreshExpiresAt: '2031-03-31T08:00:00.000Z', recordsKey };
+    expect(loginResponseSchema.parse(withKey)).toEqual(withKey);
+    expect(loginResponseSchema.safeParse({ ...login, recordsKey: 5 }).success).toBe(false);
+    // A refresh token is no proof of the password: a key a refresh answer carried is not handed on.
+    const { recordsKey: _kept, ...refreshed } = withKey;
+    expect(refreshResponseSchema.parse(withKey)).toEqual(refreshed);
+  });
+
   it('wants the next refresh token in every refresh answer', () => {
     expect(refreshResponseSchema.safeParse(login).success).toBe(false);
     const answer = { ...login, refreshToken, refreshExpiresAt: '2031-03-31T08:00:00.000Z' };

@@ -28,6 +28,14 @@ export const loginResponseSchema = z.object({
   refreshToken: z.string().optional(),
   /** When `refreshToken` stops being taken: the session's end unless it is refreshed before. */
   refreshExpiresAt: z.string().optional(),
+  /**
+   * The key of this person's records on their devices (43 characters, base64url of 32 random
+   * bytes): present in the answers to a password sign-in (`POST /v1/auth/login`) and to
+   * `POST /v1/auth/password`, never in a refresh's. The same for as long as the person exists,
+   * whatever their password; a device keeps it only sealed under the person's password (decision
+   * 0054).
+   */
+  recordsKey: z.string().optional(),
 });
 export type LoginResponse = z.infer<typeof loginResponseSchema>;
 
@@ -47,8 +55,12 @@ export const refreshRequestSchema = z.object({
 });
 export type RefreshRequest = z.infer<typeof refreshRequestSchema>;
 
-/** A refresh answers as a login does, a new refresh token always included: the one sent is used up. */
-export const refreshResponseSchema = loginResponseSchema.extend({
+/**
+ * A refresh answers as a login does, a new refresh token always included: the one sent is used up.
+ * Never the records key: a refresh token is no proof of the password (decision 0054), so a key in
+ * another server's refresh answer is dropped here, not handed on.
+ */
+export const refreshResponseSchema = loginResponseSchema.omit({ recordsKey: true }).extend({
   refreshToken: z.string(),
   refreshExpiresAt: z.string(),
 });

@@ -59,6 +59,18 @@ export async function authRoutes(
     return { token, expiresAt, user: { id: user.id, tenant: user.tenant, roles: user.roles, ...due } };
   };
 
+  /**
+   * The person's records key (decision 0054), for the answers to a proof of their password only: a
+   * login and their own password change, never a refresh. Made at their first such answer. Never
+   * audited nor logged: it opens the records their devices hold.
+   */
+  const recordsKeyOf = async (user: { tenant: string; id: string }): Promise<string> => {
+    const key = await store.people.recordsKey(user.tenant, user.id);
+    // The person was read a moment ago; gone since (no person is deleted), the sign-in fails.
+    if (key === null) throw outpostError('UNAUTHORIZED', 'email or password is wrong');
+    return key;
+  };
+
   /** One event of a signed-in session's life: who, which device, what came of it. Never the token. */
   const sessionEvent = (
     who: { tenant: string; userId: string },
@@ -102,6 +114,7 @@ export async function authRoutes(
       }
       throw outpostError('UNAUTHORIZED', 'email or password is wrong');
     }
+    const recordsKey = await recordsKeyOf(user);
     // The session first: the access token names it, so that a logout refuses it too.
     const { familyId, refreshToken, refreshExpiresAt } = await sessions.start(user, now());
     const signedIn = await access(user, familyId);
@@ -117,7 +130,7 @@ export async function authRoutes(
         outcome: 'ok',
       },
     ]);
-    return { ...signedIn, refreshToken, refreshExpiresAt };
+    return { ...signedIn, refreshToken, refreshExpiresAt, recordsKey };
   });
 
   /** A refresh or logout whose token no row holds names nobody: audited within the refusals' budget. */
@@ -253,8 +266,10 @@ export async function authRoutes(
         sessionGeneration: chosen.sessionGeneration,
         passwordChangeDue: false,
       };
+      // The key is the same as before the change: the device seals it again under the new password.
+      const recordsKey = await recordsKeyOf(user);
       const { familyId, refreshToken, refreshExpiresAt } = await sessions.start(user, now());
-      return { ...(await access(user, familyId)), refreshToken, refreshExpiresAt };
+      return { ...(await access(user, familyId)), refreshToken, refreshExpiresAt, recordsKey };
     },
   );
 }

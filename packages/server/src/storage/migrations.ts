@@ -629,6 +629,14 @@ function migrations(kind: DatabaseKind): Record<string, Migration> {
           .execute();
       },
     },
+    '0026_records_key': {
+      async up(db: Kysely<unknown>) {
+        // The key of each person's records on their devices (decision 0054): made at their first
+        // sign-in with a password (storage/people.ts), then never changed, whatever their password.
+        // Null until then, and for the people of a clinic's identity provider.
+        await db.schema.alterTable('users').addColumn('records_key', 'text').execute();
+      },
+    },
   };
 }
 

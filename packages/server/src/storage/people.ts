@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import type { Kysely, Transaction } from 'kysely';
 import { sameRoles } from '@outpost/core';
 import type { DatabaseKind } from './database';
@@ -238,6 +239,38 @@ export class PeopleStore {
   }
 
   /**
+   * The key of a person's records on their devices (decision 0054), made the first time it is
+   * asked for: 32 random bytes, base64url without padding (43 characters). Null when `tenant` has no
+   * such person. Written only where none is stored yet, then read back: two sign-ins at once end
+   * with the one key that was stored first, and nothing ever replaces it (no password change, no
+   * reset by an administrator, no disabling), or the records a device sealed under it are lost.
+   */
+  async recordsKey(tenant: string, id: string): Promise<string | null> {
+    const stored = await this.storedRecordsKey(tenant, id);
+    if (stored === undefined) return null;
+    if (stored !== null) return stored;
+    await this.db
+      .updateTable('users')
+      .set({ records_key: newRecordsKey() })
+      .where('tenant', '=', tenant)
+      .where('id', '=', id)
+      .where('records_key', 'is', null)
+      .execute();
+    return (await this.storedRecordsKey(tenant, id)) ?? null;
+  }
+
+  /** The key as stored: undefined when there is no such person, null when they have none yet. */
+  private async storedRecordsKey(tenant: string, id: string): Promise<string | null | undefined> {
+    const row = await this.db
+      .selectFrom('users')
+      .select('records_key')
+      .where('tenant', '=', tenant)
+      .where('id', '=', id)
+      .executeTakeFirst();
+    return row === undefined ? undefined : row.records_key;
+  }
+
+  /**
    * A person's own new password (decision 0047), in one transaction: the hash replaced, the change
    * no longer due, every session of theirs ended (the caller starts the one it answers with), and
    * `within`. Only while the hash is still `currentHash`, the one the caller checked the current
@@ -269,4 +302,9 @@ export class PeopleStore {
       return { sessionGeneration };
     });
   }
+}
+
+/** A new records key: 32 random bytes, base64url without padding (Node's base64url pads none). */
+function newRecordsKey(): string {
+  return randomBytes(32).toString('base64url');
 }

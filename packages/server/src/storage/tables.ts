@@ -157,6 +157,11 @@ export interface Tables {
     disabled_at: ColumnType<string | null, string | null | undefined, string | null>;
     /** 1 while the person must choose their own password (migration 0021, decision 0047). */
     password_change_due: Generated<number>;
+    /**
+     * The key of the person's records on their devices, base64url of 32 random bytes (migration
+     * 0026, decision 0054): null until their first sign-in with a password, then never changed.
+     */
+    records_key: ColumnType<string | null, string | null | undefined, string | null>;
   };
   devices: {
     tenant: string;
