@@ -153,7 +153,8 @@ describe('npm run mark-restored', () => {
     // As a database of an older Outpost: no epoch, its migration not run.
     const file = join(env['OUTPOST_DATA'] ?? '', 'outpost.sqlite');
     const db = new BetterSqlite3(file);
-    // Its later migrations (0023, the hub's restore marks; 0025, the numbers given back) not run either.
+    // Its later migrations (0023, the hub's restore marks; 0025, the numbers given back; 0026, the
+    // records keys) not run either.
     db.exec(
       [
         'drop table database_epoch',
@@ -161,6 +162,7 @@ describe('npm run mark-restored', () => {
         'alter table hub_state drop column resync_restored',
         'alter table hub_state drop column resync_backup_taken_at',
         'alter table hub_records drop column upstream_updated_at',
+        'alter table users drop column records_key',
         "delete from outpost_migrations where name >= '0022'",
       ].join('; '),
     );
