@@ -3,7 +3,7 @@ import type { SyncClient } from '@outpost/client';
 import { SyncClientProvider } from '@outpost/react';
 import { startBackgroundSync } from './background-sync';
 import { askToKeepData } from './device-storage';
-import { openClient } from './open-client';
+import { RecordsKeyNeeded, openClient } from './open-client';
 import type { RecordsHolder } from './open-client';
 import {
   loadSession,
@@ -17,6 +17,7 @@ import {
 import type { Session } from './session';
 import { ChoosePasswordDialog, ChoosePasswordPage } from './choose-password';
 import { markActivity } from './idle-time';
+import { RecordsLocked } from './records-locked';
 import { ScreenLock } from './screen-lock';
 import { Shell } from './shell';
 import { SignInPage } from './sign-in-page';
@@ -36,6 +37,9 @@ export function App() {
   const openFor = session?.passwordChangeDue === true && client === null ? null : person;
   const [error, setError] = useState<string | null>(null);
   const [otherTab, setOtherTab] = useState<RecordsHolder | null>(null);
+  // Encrypted records this tab has no key to (decision 0054): the password is asked, then they open.
+  const [keyNeeded, setKeyNeeded] = useState<RecordsKeyNeeded | null>(null);
+  const [unlocks, setUnlocks] = useState(0);
 
   // Signing in or out in another tab holds here too: the session is the browser's, not the tab's.
   useEffect(
@@ -86,7 +90,11 @@ export function App() {
         // person syncs with "Sync now".
         if (c.autoSync !== false) void c.sync().catch(() => {});
       },
-      (err: unknown) => setError(err instanceof Error ? err.message : String(err)),
+      (err: unknown) => {
+        if (cancelled) return;
+        if (err instanceof RecordsKeyNeeded) setKeyNeeded(err);
+        else setError(err instanceof Error ? err.message : String(err));
+      },
     );
     return () => {
       cancelled = true;
@@ -95,10 +103,12 @@ export function App() {
       setClient(null);
       // The failure was this person's database: the next person's (or a new try) starts clean.
       setError(null);
+      setKeyNeeded(null);
       void opened?.close();
     };
-    // The client is the person's: opened again only for another (or once their password is theirs).
-  }, [openFor]);
+    // The client is the person's: opened again only for another (or once their password is theirs),
+    // or once the password typed gave the key to their encrypted records.
+  }, [openFor, unlocks]);
 
   // Roles read again at a refresh (here, in another tab or in the worker): the client checks them.
   useEffect(() => {
@@ -129,6 +139,21 @@ export function App() {
         </p>
       </main>
     );
+  const onSignedInAgain = (renewed: Session) =>
+    setSession((was) => (was !== null && sameIdentity(was, renewed) ? was : renewed));
+  if (keyNeeded !== null)
+    return (
+      <RecordsLocked
+        session={session}
+        serverRefused={keyNeeded.serverRefused}
+        onUnlocked={() => {
+          markActivity();
+          setUnlocks((n) => n + 1);
+        }}
+        onSignedInAgain={onSignedInAgain}
+        onSignOut={onSignOut}
+      />
+    );
   if (client === null)
     return (
       <main>
@@ -147,8 +172,6 @@ export function App() {
         )}
       </main>
     );
-  const onSignedInAgain = (renewed: Session) =>
-    setSession((was) => (was !== null && sameIdentity(was, renewed) ? was : renewed));
   return (
     <SyncClientProvider client={client}>
       {/* Locked after a while without use; the screens stay mounted under it, typing and all. */}

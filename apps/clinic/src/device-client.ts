@@ -1,5 +1,11 @@
-import { indexedDbFileStore, indexedDbStore } from '@outpost/client';
-import type { IndexedDbStoreOptions, SyncClientOptions, TokenSession } from '@outpost/client';
+import {
+  encryptedFileStore,
+  encryptedStore,
+  encryptionHeaderKey,
+  indexedDbFileStore,
+  indexedDbStore,
+} from '@outpost/client';
+import type { IndexedDbStoreOptions, LocalStore, SyncClientOptions, TokenSession } from '@outpost/client';
 import { fieldClinic } from '@outpost/examples';
 
 /**
@@ -26,27 +32,52 @@ export function personKey(person: DevicePerson): string {
  * files, device, schema and server. Two clients on one outbox that differed in any of these would
  * not be the same device. `tokens` is the person's token session (stored-session.ts): asked before
  * each request, refreshed when due, and renewed once when the server refuses a token the device
- * took for valid (its clock is wrong).
+ * took for valid (its clock is wrong). `recordsKey`: the person's records key (records-key.ts),
+ * which encrypts the records and files at rest; null for a person whose records on this device were
+ * never encrypted and whose key this device does not keep sealed yet (decision 0054).
  */
 export function deviceClientOptions(
   person: DevicePerson,
   deviceId: string,
   tokens: Pick<TokenSession, 'getToken' | 'refreshNow'>,
   store: Omit<IndexedDbStoreOptions, 'name'>,
+  recordsKey: string | null,
 ): SyncClientOptions {
   const name = deviceDatabaseName(person);
+  const records = indexedDbStore({ name, ...store });
+  // Photos and documents attached to records, in a database of their own beside it (`<name>-files`).
+  const files = indexedDbFileStore({ name });
+  // One PBKDF2 round: the key is 32 random bytes, not a password, so stretching it adds nothing.
+  const encryption = recordsKey === null ? null : { passphrase: recordsKey, iterations: 1 };
   return {
     schema: fieldClinic,
     // The page and its worker come from the server they sync with.
     url: location.origin,
     getToken: tokens.getToken,
     renewToken: tokens.refreshNow,
-    store: indexedDbStore({ name, ...store }),
-    // Photos and documents attached to records, in a database of their own beside it (`<name>-files`).
-    files: indexedDbFileStore({ name }),
+    store: encryption === null ? refusingEncrypted(records) : encryptedStore(records, encryption),
+    files: encryption === null ? files : encryptedFileStore(files, encryption),
     deviceId,
     // A first sync of a whole clinic in few round trips: the server's largest pull page.
     pullLimit: 5000,
+  };
+}
+
+/**
+ * A store opened without a key that turns out encrypted: refused in words, rather than its sealed
+ * values read as records. Only a device that lost the sealed key beside them gets here.
+ */
+function refusingEncrypted(inner: LocalStore): LocalStore {
+  return {
+    ...inner,
+    load: async () => {
+      const snapshot = await inner.load();
+      if (encryptionHeaderKey in snapshot.meta)
+        throw new Error(
+          'these records are encrypted, and this device no longer keeps their key: sign in again',
+        );
+      return snapshot;
+    },
   };
 }
 

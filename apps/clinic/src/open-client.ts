@@ -1,6 +1,13 @@
 import { createSyncClient } from '@outpost/client';
 import type { SyncClient, TokenSession } from '@outpost/client';
 import { automaticSync, backgroundSyncLock, deviceClientOptions, deviceDatabaseName } from './device-client';
+import {
+  RecordsKeyRefused,
+  fetchRecordsKey,
+  heldRecordsKey,
+  holdRecordsKey,
+  recordsEncrypted,
+} from './records-key';
 import { deviceId } from './session';
 import type { Session } from './session';
 import { readAutoSyncChoice } from './stored-session';
@@ -16,18 +23,60 @@ export type RecordsHolder = 'tab' | 'background-sync';
 const lookAgainMs = 500;
 
 /**
+ * The person's records are encrypted on this device and this tab has no key to open them: the
+ * server could not be reached, or refused the session. The password opens them (decision 0054).
+ */
+export class RecordsKeyNeeded extends Error {
+  override readonly name = 'RecordsKeyNeeded';
+  constructor(readonly serverRefused: boolean) {
+    super(
+      serverRefused
+        ? 'the server no longer accepts this sign-in, so it did not give the key to these records'
+        : 'the server cannot be reached to give the key to these records',
+    );
+  }
+}
+
+/**
+ * The key the person's records open with: the one this tab holds (the password was typed here),
+ * else the server's for the session it still accepts. Null for records never encrypted here.
+ */
+async function recordsKeyToOpen(
+  session: Session,
+  tokens: Pick<TokenSession, 'getToken' | 'refreshNow'>,
+): Promise<string | null> {
+  if (!(await recordsEncrypted(session))) return null;
+  const held = heldRecordsKey(session);
+  if (held !== undefined) return held;
+  try {
+    const recordsKey = await fetchRecordsKey(tokens);
+    // For this tab's life, as if the password had been typed: the next opening (another person's
+    // sign-out and back) needs no round trip.
+    holdRecordsKey(session, recordsKey);
+    return recordsKey;
+  } catch (err) {
+    if (err instanceof RecordsKeyRefused) throw new RecordsKeyNeeded(true);
+    // Unreachable, or a session that could not even be renewed: the password, checked here.
+    console.warn('The key to the records could not be had from the server:', err);
+    throw new RecordsKeyNeeded(false);
+  }
+}
+
+/**
  * The signed-in user's sync client over IndexedDB: one database per clinic and user, so two
  * people sharing a tablet never read each other's unsynced work. `tokens` (the person's token
  * session) is asked before each request, so a refresh, or signing in again, gives the open client
  * the new token. It syncs by itself unless the person turned "Sync automatically" off on this
  * device. While another holder has the database open, `onWaitForOtherTab` is told who, and again
- * whenever that changes; the client opens as soon as the holder lets it go.
+ * whenever that changes; the client opens as soon as the holder lets it go. Encrypted records need
+ * their key first (recordsKeyToOpen): without it, this rejects with RecordsKeyNeeded.
  */
 export async function openClient(
   session: Session,
   tokens: Pick<TokenSession, 'getToken' | 'refreshNow'>,
   onWaitForOtherTab: (holder: RecordsHolder) => void,
 ): Promise<SyncClient> {
+  const recordsKey = await recordsKeyToOpen(session, tokens);
   const name = deviceDatabaseName(session);
   let opened = false;
   let told: RecordsHolder | null = null;
@@ -45,12 +94,18 @@ export async function openClient(
   });
   const opening = createSyncClient({
     // One tab at a time: a second tab waits until the first is closed (see indexedDbStore).
-    ...deviceClientOptions(session, deviceId(), tokens, {
-      onWaitForOtherTab: () => {
-        void look();
-        lookingAgain = setInterval(() => void look(), lookAgainMs);
+    ...deviceClientOptions(
+      session,
+      deviceId(),
+      tokens,
+      {
+        onWaitForOtherTab: () => {
+          void look();
+          lookingAgain = setInterval(() => void look(), lookAgainMs);
+        },
       },
-    }),
+      recordsKey,
+    ),
     // The schema's permissions are applied on the tablet too: what the role may not do is refused
     // at once, not days later at a sync, and the conflict list offers only what the role settles.
     roles: session.roles,

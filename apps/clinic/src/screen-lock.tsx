@@ -29,6 +29,7 @@ interface ScreenLockProps {
  */
 export function ScreenLock({ session, tokens, onSignedInAgain, onSignOut, children }: ScreenLockProps) {
   const client = useSyncClient();
+  const { isOnline } = useNetworkStatus();
   useClinicSettingsFollowed(session.tenant, tokens, client);
   const afterMinutes = useScreenLockMinutes(session.tenant);
   const { locked, unlock } = useIdleLock(afterMinutes);
@@ -40,6 +41,9 @@ export function ScreenLock({ session, tokens, onSignedInAgain, onSignOut, childr
       {locked ? (
         <LockDialog
           session={session}
+          isOnline={isOnline}
+          heading="Locked"
+          prompt="Enter your password to continue"
           onUnlocked={unlock}
           onSignedInAgain={onSignedInAgain}
           onSignOut={onSignOut}
@@ -51,18 +55,39 @@ export function ScreenLock({ session, tokens, onSignedInAgain, onSignOut, childr
 
 const triesWords = (n: number) => `${n} ${n === 1 ? 'try' : 'tries'}`;
 
-function LockDialog({
-  session,
-  onUnlocked,
-  onSignedInAgain,
-  onSignOut,
-}: {
+interface LockDialogProps {
   session: Session;
+  /** Whether the server may be reached: without it, a device that cannot check the password says so. */
+  isOnline: boolean;
+  heading: string;
+  /** Why the password is asked, when the heading does not say. */
+  explanation?: string;
+  prompt: string;
+  /**
+   * What the password must also open on the device once its verifier took it (the records' key,
+   * decision 0054); false sends the password to the server, as when the device cannot check it.
+   */
+  opensOnDevice?: (password: string) => Promise<boolean>;
   onUnlocked: () => void;
   onSignedInAgain: (session: Session) => void;
   onSignOut: () => void;
-}) {
-  const { isOnline } = useNetworkStatus();
+}
+
+/**
+ * The password asked again of the person signed in: by the screen lock, and by records encrypted on
+ * this device that this tab has no key to (records-locked.tsx).
+ */
+export function LockDialog({
+  session,
+  isOnline,
+  heading: title,
+  explanation,
+  prompt,
+  opensOnDevice = () => Promise.resolve(true),
+  onUnlocked,
+  onSignedInAgain,
+  onSignOut,
+}: LockDialogProps) {
   const heading = useId();
   // Whether this device can check the password itself (decision 0038's verifier); null: asking.
   const [onDevice, setOnDevice] = useState<boolean | null>(null);
@@ -92,7 +117,9 @@ function LockDialog({
       if (
         checked.ok &&
         checked.identity.userId === session.userId &&
-        checked.identity.tenant === session.tenant
+        checked.identity.tenant === session.tenant &&
+        // A key sealed under an earlier password does not open: the server then checks it.
+        (await opensOnDevice(password))
       )
         return onUnlocked();
       if (!checked.ok && checked.reason === 'wrong-password') {
@@ -123,8 +150,9 @@ function LockDialog({
   return (
     <div className="screen-lock" role="dialog" aria-modal="true" aria-labelledby={heading}>
       <div className="screen-lock-box">
-        <h1 id={heading}>Locked</h1>
+        <h1 id={heading}>{title}</h1>
         <p className="screen-lock-who">{session.email}</p>
+        {explanation === undefined ? null : <p>{explanation}</p>}
         {needsNetwork ? (
           <p role="alert">
             Unlocking needs the network: this device cannot check your password itself (you have not signed in
@@ -136,7 +164,7 @@ function LockDialog({
             {/* The account the browser's password manager should fill in. */}
             <input type="hidden" name="email" autoComplete="username" value={session.email} />
             <label>
-              Enter your password to continue
+              {prompt}
               <input name="password" type="password" autoComplete="current-password" required autoFocus />
             </label>
             <FormError error={error} />

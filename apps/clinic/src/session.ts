@@ -5,6 +5,7 @@ import { sameRoles, schemaInfoResponseSchema, uuidv7 } from '@outpost/core';
 import { fieldClinic } from '@outpost/examples';
 import { personKey } from './device-client';
 import { checkOffline, forgetForOffline, rememberForOffline } from './offline-sign-in';
+import { forgetHeldRecordsKeys, holdRecordsKey, keepRecordsKey, openSealedRecordsKey } from './records-key';
 import {
   clinicTokenSession,
   personOf,
@@ -160,6 +161,20 @@ function keepForOffline(identity: Session, password: string): void {
 }
 
 /**
+ * After a sign-in the server accepted: the key to the person's records (decision 0054), held, and
+ * sealed under the password unless an administrator set it (then held only, until they choose
+ * their own). Awaited before the records open, which are encrypted only once it is sealed; failing
+ * to seal it leaves records never encrypted as they are, so it is logged, not thrown.
+ */
+async function keepKeyOfRecords(identity: Session, password: string, recordsKey: string | undefined) {
+  if (recordsKey === undefined) return;
+  if (identity.passwordChangeDue) return holdRecordsKey(identity, recordsKey);
+  await keepRecordsKey(identity, password, recordsKey).catch((err: unknown) =>
+    console.error('The key to the records could not be kept on this device:', err),
+  );
+}
+
+/**
  * Signs in against the server this page came from, and keeps what lets the same person sign in on
  * this device with no network later (offline-sign-in.ts). Throws the server's error (e.g. wrong
  * password); unreachable, a TypeError, as fetch does.
@@ -179,6 +194,7 @@ export async function signIn(email: string, password: string): Promise<Session> 
   }
   const identity = identityFrom(email, answer.user);
   keepForOffline(identity, password);
+  await keepKeyOfRecords(identity, password, answer.recordsKey);
   return keepIdentity(identity);
 }
 
@@ -222,6 +238,9 @@ export async function signInOffline(email: string, password: string): Promise<Se
     );
   }
   const { email: kept, userId, tenant, roles } = checked.identity;
+  // The records open with the key sealed under this password, if it still is (else the server's,
+  // or the password again, once the app opens them: decision 0054).
+  await openSealedRecordsKey(checked.identity, password);
   awaitingServer = { person: personKey(checked.identity), password };
   return keepIdentity({ email: kept, userId, tenant, roles: [...roles] });
 }
@@ -270,6 +289,7 @@ export async function signInAgain(owner: Session, password: string): Promise<Ses
   const answer = await tokenSessionFor(owner).signIn(owner.email, password);
   const identity = identityFrom(owner.email, answer.user);
   keepForOffline(identity, password);
+  await keepKeyOfRecords(identity, password, answer.recordsKey);
   return keepIdentity(identity);
 }
 
@@ -288,6 +308,7 @@ export async function changeOwnPassword(
   const answer = await tokenSessionFor(owner).changePassword(currentPassword, newPassword);
   const identity = identityFrom(owner.email, answer.user);
   keepForOffline(identity, newPassword);
+  await keepKeyOfRecords(identity, newPassword, answer.recordsKey);
   return keepIdentity(identity);
 }
 
@@ -351,6 +372,8 @@ export function onSessionChangedElsewhere(changed: (session: Session | null) => 
  */
 export async function signOut(forgotten: () => void = () => {}): Promise<{ revoked: boolean }> {
   awaitingServer = null;
+  // What is sealed on the device stays: it opens with the person's password alone.
+  forgetHeldRecordsKeys();
   const held = await takeStoredSession().catch((err: unknown) => {
     console.error('The sign-in could not be removed from this device:', err);
     return null;

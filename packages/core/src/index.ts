@@ -23,6 +23,7 @@ export * from './protocol/status';
 export * from './protocol/alert-thresholds';
 export * from './protocol/clinic-settings';
 export * from './protocol/backups';
+export * from './protocol/records-key';
 export * from './protocol/people';
 export * from './protocol/schema-info';
 export * from './protocol/audit';

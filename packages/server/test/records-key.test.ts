@@ -9,6 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loginResponseSchema, personResponseSchema } from '@outpost/core';
 import type { LoginResponse } from '@outpost/core';
 import { createStorage, dialects, password, startTestServer } from './server-fixture';
+import { signToken } from './security/tokens';
 import type { TestServer } from './server-fixture';
 
 interface ErrorAnswer {
@@ -157,6 +158,42 @@ describe.each(dialects())('the records key on %s', (kind) => {
     expect(refreshed.status).toBe(200);
     expect(refreshed.body).toHaveProperty('token');
     expect(refreshed.body).not.toHaveProperty('recordsKey');
+  });
+
+  it('a session the server accepts may ask for its own key; once it ended, it may not', async () => {
+    const signedIn = loginResponseSchema.parse((await login('nurse@clinic-b.test')).body);
+    const ask = (token?: string) =>
+      server.request<{ recordsKey?: string } & ErrorAnswer>({
+        method: 'GET',
+        url: '/v1/auth/records-key',
+        ...(token !== undefined ? { token } : {}),
+      });
+    const asked = await ask(signedIn.token);
+    expect(asked.status).toBe(200);
+    expect(asked.body).toEqual({ recordsKey: signedIn.recordsKey });
+    expect((await ask()).status).toBe(401);
+
+    // Signed out on the tablet: the session's access token no longer opens anything.
+    const loggedOut = await server.request({
+      method: 'POST',
+      url: '/v1/auth/logout',
+      body: { refreshToken: signedIn.refreshToken },
+    });
+    expect(loggedOut.status).toBe(204);
+    const after = await ask(signedIn.token);
+    expect(after.status).toBe(401);
+    expect(after.body).not.toHaveProperty('recordsKey');
+
+    // A person of the clinic's identity provider: a good token, no account here, no key.
+    const outsider = await signToken({
+      sub: 'signed-in-elsewhere',
+      tenant: 'clinic-a',
+      roles: ['clinician'],
+    });
+    const none = await ask(outsider);
+    expect(none.status).toBe(404);
+    expect(none.body.error.code).toBe('NOT_FOUND');
+    expect(none.body).not.toHaveProperty('recordsKey');
   });
 
   it('is in no audit row and no log line', async () => {

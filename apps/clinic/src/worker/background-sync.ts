@@ -9,6 +9,7 @@ import {
   mayPass,
 } from '../device-client';
 import type { DevicePerson, SyncAnswer, SyncRequestMessage } from '../device-client';
+import { RecordsKeyRefused, fetchRecordsKey, recordsEncrypted } from '../records-key';
 import { clinicTokenSession, personOf, readAutoSyncChoice, readStoredSession } from '../stored-session';
 
 /** Who the worker syncs as: the person signed in on this browser, their device id and tokens. */
@@ -119,7 +120,7 @@ function automaticSyncChosen(person: DevicePerson): Promise<boolean> {
  * beside it; 'held' when a tab (or an older worker) has the records. 'handed-over' when a tab
  * opening meanwhile was given the records once the changes waiting had gone.
  */
-async function syncIfFree(session: WorkerSession): Promise<SyncResult | 'held' | 'handed-over'> {
+async function syncIfFree(session: WorkerSession): Promise<SyncResult | 'held' | 'handed-over' | 'refused'> {
   const name = deviceDatabaseName(session.person);
   return await navigator.locks.request(indexedDbStoreLock(name), { ifAvailable: true }, async (lock) => {
     if (lock === null) return 'held';
@@ -130,9 +131,11 @@ async function syncIfFree(session: WorkerSession): Promise<SyncResult | 'held' |
   });
 }
 
-function settle(result: SyncResult | 'handed-over'): void {
-  // A tab took the records over: it syncs as it opens.
-  if (result === 'handed-over' || result.success || result.error === undefined) return;
+function settle(result: SyncResult | 'handed-over' | 'refused'): void {
+  // A tab took the records over: it syncs as it opens. Refused the key to the records: the session
+  // ended, and the changes wait for the person's password in the app.
+  if (result === 'handed-over' || result === 'refused' || result.success || result.error === undefined)
+    return;
   // Refused (UNAUTHORIZED): the session could not be renewed, and the token session has stored it
   // without its refresh token, which no context sends again. Another try would be refused alike:
   // the event ends, and the changes wait for the app, which asks for the password. The stored
@@ -148,10 +151,15 @@ function settle(result: SyncResult | 'handed-over'): void {
  * Stopped, the client drops the request under way; a pull page or a photo's chunk not stored is
  * asked for or sent again by the tab.
  */
-async function syncOnce(session: WorkerSession, name: string): Promise<SyncResult | 'handed-over'> {
+async function syncOnce(
+  session: WorkerSession,
+  name: string,
+): Promise<SyncResult | 'handed-over' | 'refused'> {
+  const recordsKey = await recordsKeyOf(session);
+  if (recordsKey === 'refused') return 'refused';
   const client = await createSyncClient({
     // This worker holds the database's lock already; the store must not wait for it again.
-    ...deviceClientOptions(session.person, session.deviceId, session.tokens, { locks: null }),
+    ...deviceClientOptions(session.person, session.deviceId, session.tokens, { locks: null }, recordsKey),
     // One sync and done: no timers, live stream or network probes to outlive the event.
     autoSync: false,
     probeIntervalMs: false,
@@ -179,6 +187,21 @@ async function syncOnce(session: WorkerSession, name: string): Promise<SyncResul
   } finally {
     clearInterval(watch);
     await close();
+  }
+}
+
+/**
+ * The key to the person's records when they are encrypted (decision 0054): the server's, for the
+ * session the tabs share, asked at each sync and kept only for it. A sync needs the server anyway, so
+ * the worker never needs the password; with the session ended, it has neither, and stops.
+ */
+async function recordsKeyOf(session: WorkerSession): Promise<string | null | 'refused'> {
+  if (!(await recordsEncrypted(session.person))) return null;
+  try {
+    return await fetchRecordsKey(session.tokens);
+  } catch (err) {
+    if (err instanceof RecordsKeyRefused) return 'refused';
+    throw new BackgroundSyncFailed(`the key to the records could not be had: ${String(err)}`);
   }
 }
 

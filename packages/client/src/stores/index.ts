@@ -6,6 +6,10 @@ export { StoreClosedError, StoreOpenError, StoreWriteError } from './store-error
 export type { StoreErrorCode } from './store-errors';
 export { encryptedStore, WrongPassphraseError, EncryptedDataError } from '../crypto/encrypted-store';
 export type { EncryptedStoreOptions } from '../crypto/encrypted-store';
+// For an app that keeps a secret sealed under a person's password (the clinic app's records key):
+// the same PBKDF2 and AES-GCM the encrypted stores use, and the meta key that marks a store encrypted.
+export { deriveKey as keyFromPassphrase, seal as sealText, unseal as unsealText } from '../crypto/web-crypto';
+export { CRYPTO_META_KEY as encryptionHeaderKey } from '../crypto/crypto-header';
 export type {
   FieldTimes,
   LocalConflict,

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { recordsKeySchema } from './records-key';
 import { isWellFormedText } from '../record/data-shape';
 
 export const loginRequestSchema = z.object({
@@ -31,11 +32,11 @@ export const loginResponseSchema = z.object({
   /**
    * The key of this person's records on their devices (43 characters, base64url of 32 random
    * bytes): present in the answers to a password sign-in (`POST /v1/auth/login`) and to
-   * `POST /v1/auth/password`, never in a refresh's. The same for as long as the person exists,
-   * whatever their password; a device keeps it only sealed under the person's password (decision
-   * 0054).
+   * `POST /v1/auth/password`, never in a refresh's; a session the server accepts may also ask for
+   * it (`GET /v1/auth/records-key`). The same for as long as the person exists, whatever their
+   * password; a device keeps it only sealed under the person's password (decision 0054).
    */
-  recordsKey: z.string().optional(),
+  recordsKey: recordsKeySchema.optional(),
 });
 export type LoginResponse = z.infer<typeof loginResponseSchema>;
 

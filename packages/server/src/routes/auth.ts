@@ -7,7 +7,7 @@ import {
   passwordChangeRequestSchema,
   refreshRequestSchema,
 } from '@outpost/core';
-import type { EndSessionsResponse, LoginResponse, RefreshResponse } from '@outpost/core';
+import type { EndSessionsResponse, LoginResponse, RecordsKeyResponse, RefreshResponse } from '@outpost/core';
 import { caller, isAdministrator } from '../http/caller';
 import { dummyPasswordHash, hashPassword, verifyPassword } from '../auth/passwords';
 import { passwordContext, refuseGuessable } from '../auth/password-strength';
@@ -60,9 +60,10 @@ export async function authRoutes(
   };
 
   /**
-   * The person's records key (decision 0054), for the answers to a proof of their password only: a
-   * login and their own password change, never a refresh. Made at their first such answer. Never
-   * audited nor logged: it opens the records their devices hold.
+   * The person's records key (decision 0054): in the answers to a proof of their password (a login,
+   * their own password change), never a refresh's, and to a session the server accepts that asks
+   * for it. Made at their first such answer. Never audited nor logged: it opens the records their
+   * devices hold.
    */
   const recordsKeyOf = async (user: { tenant: string; id: string }): Promise<string> => {
     const key = await store.people.recordsKey(user.tenant, user.id);
@@ -182,6 +183,19 @@ export async function authRoutes(
     if (holder) await store.audit([sessionEvent(holder, now().toISOString(), deviceId, 'logout', 'ok')]);
     else await auditNobody(request, 'logout', deviceId, 'unknown');
     return reply.status(204).send();
+  });
+
+  // The key of the caller's own records on their devices (decision 0054), for a session the server
+  // still accepts: a tablet reloaded, or its service worker syncing with no tab open, opens the
+  // records it encrypted without asking for the password. The token already gives the clinic's
+  // records from here; once the session ends (a sign-out, "End every session"), only the password does.
+  app.get('/v1/auth/records-key', async (request): Promise<RecordsKeyResponse> => {
+    const auth = caller(request);
+    const recordsKey = await store.people.recordsKey(auth.tenant, auth.userId);
+    // A token of a person this server keeps no account for (the clinic's identity provider signs
+    // them in): no key is theirs here, and their devices keep their records as they are.
+    if (recordsKey === null) throw outpostError('NOT_FOUND', 'this person has no records key on this server');
+    return { recordsKey };
   });
 
   // Every session of a user ended, on every device: a tablet lost or stolen (docs/server.md).

@@ -424,6 +424,19 @@ export const routeCatalog: RouteCase[] = [
   },
   {
     method: 'GET',
+    url: '/v1/auth/records-key',
+    fuzz: { as: 'nurse', examples: () => [{}, { query: { unexpected: 'x' } }] },
+    // The route names nothing but the caller, whose own key it answers (records-key.test.ts). The
+    // matrix's other callers are tokens of people the server keeps no account for, as the clinic's
+    // identity provider signs in: no key is theirs here, 404.
+    matrix: {
+      request: () => ({}),
+      otherTenant: 'hidden',
+      lacking: { caller: 'visitor', permission: 'an account on this server', expect: 'hidden' },
+    },
+  },
+  {
+    method: 'GET',
     url: '/v1/clinic-settings',
     fuzz: { as: 'nurse', examples: () => [{}, { query: { unexpected: 'x' } }] },
     matrix: {

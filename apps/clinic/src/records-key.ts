@@ -1,0 +1,141 @@
+import { keyFromPassphrase, sealText, unsealText } from '@outpost/client';
+import type { TokenSession } from '@outpost/client';
+import { recordsKeyResponseSchema } from '@outpost/core';
+import { personKey } from './device-client';
+import type { DevicePerson } from './device-client';
+import { inTransaction } from './stored-session';
+
+/**
+ * The key a person's records on this device are encrypted with (decision 0054). The server keeps
+ * one per person and hands it out only to a password sign-in, or to a token of a session it still
+ * accepts (`GET /v1/auth/records-key`). The device keeps it in two places only:
+ *
+ * - in the memory of the tab (or the service worker's sync) that opened the records;
+ * - sealed under the person's password, in the session database, so that the records open with the
+ *   password alone when the server cannot be reached.
+ *
+ * Never in clear on the disk. A tablet whose person signed out, or whose sessions an administrator
+ * ended, holds records nobody can read without that person's password.
+ *
+ * Both the page and the worker import this module: IndexedDB and WebCrypto only.
+ */
+interface SealedRecordsKey {
+  /** Base64 of 16 random bytes. */
+  salt: string;
+  iterations: number;
+  /** The records key, sealed with AES-GCM under PBKDF2 of the password (`sealText`). */
+  sealed: string;
+}
+
+/** As for the offline sign-in's verifier (decision 0038): about half a second on a field tablet. */
+const iterations = 600_000;
+
+const storedAt = (person: DevicePerson) => `records-key:${personKey(person)}`;
+// Authenticated with the seal: a sealed key copied under another person's name does not open.
+const sealContext = (person: DevicePerson) =>
+  `outpost.records-key\u0000${person.tenant}\u0000${person.userId}`;
+const base64 = (bytes: Uint8Array) => btoa(String.fromCharCode(...bytes));
+const bytesOf = (text: string) => Uint8Array.from(atob(text), (c) => c.charCodeAt(0));
+
+/** The keys this tab holds, by person: gone with the tab, and at a sign-out. */
+const held = new Map<string, string>();
+
+/** The records key this tab holds for `person`, if any. */
+export function heldRecordsKey(person: DevicePerson): string | undefined {
+  return held.get(personKey(person));
+}
+
+/**
+ * After a sign-in the server accepted with `password`: holds the key, and keeps it sealed under that
+ * password in place of the one before (a changed password seals it anew). Awaited before the records
+ * open: the records are encrypted only once the password can open them again offline.
+ */
+export async function keepRecordsKey(
+  person: DevicePerson,
+  password: string,
+  recordsKey: string,
+): Promise<void> {
+  holdRecordsKey(person, recordsKey);
+  const salt = crypto.getRandomValues(new Uint8Array(16));
+  const key = await keyFromPassphrase(password, salt, iterations);
+  const stored: SealedRecordsKey = {
+    salt: base64(salt),
+    iterations,
+    sealed: await sealText(key, recordsKey, sealContext(person)),
+  };
+  await inTransaction('readwrite', (table) => table.put(stored, storedAt(person)));
+}
+
+/**
+ * Holds the key in this tab's memory only: after a sign-in with a password an administrator set
+ * (decision 0047), which the administrator knows, so nothing is sealed under it. The key is sealed
+ * once the person has chosen their own.
+ */
+export function holdRecordsKey(person: DevicePerson, recordsKey: string): void {
+  held.set(personKey(person), recordsKey);
+}
+
+async function sealedKeyOf(person: DevicePerson): Promise<SealedRecordsKey | undefined> {
+  const stored = (await inTransaction<unknown>('readonly', (table) => table.get(storedAt(person)))) as
+    SealedRecordsKey | undefined;
+  return typeof stored?.sealed === 'string' ? stored : undefined;
+}
+
+/**
+ * Whether this device keeps the person's key sealed: then their records here are encrypted, or
+ * are at their next opening. Without it they are not (signed in here only before encryption came,
+ * decision 0054), and they open as they are.
+ */
+export async function recordsEncrypted(person: DevicePerson): Promise<boolean> {
+  return (await sealedKeyOf(person)) !== undefined;
+}
+
+/**
+ * Opens the key sealed on this device with `password`, and holds it. False when the password is
+ * not the one it was sealed under (or none is sealed).
+ */
+export async function openSealedRecordsKey(person: DevicePerson, password: string): Promise<boolean> {
+  const stored = await sealedKeyOf(person);
+  if (stored === undefined) return false;
+  const key = await keyFromPassphrase(password, bytesOf(stored.salt), stored.iterations);
+  try {
+    holdRecordsKey(person, await unsealText(key, stored.sealed, sealContext(person)));
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** The server refused to hand the key to this session: ended, or its password changed since. */
+export class RecordsKeyRefused extends Error {
+  override readonly name = 'RecordsKeyRefused';
+}
+
+/**
+ * The key from the server, for a session it still accepts (not held: the caller says for how
+ * long). Throws a TypeError when the
+ * server cannot be reached (as fetch does), RecordsKeyRefused when it refuses the session.
+ */
+export async function fetchRecordsKey(
+  tokens: Pick<TokenSession, 'getToken' | 'refreshNow'>,
+): Promise<string> {
+  const ask = async (token: string | null) => {
+    // Signed in with no network, or the session's refresh refused: no token to show the server.
+    if (token === null) throw new RecordsKeyRefused('this device holds no session the server accepts');
+    return fetch(new URL('/v1/auth/records-key', location.origin), {
+      headers: { authorization: `Bearer ${token}` },
+    });
+  };
+  const token = await tokens.getToken();
+  let res = await ask(token);
+  // A token the device took for valid and the server did not (a clock set wrong): renewed once.
+  if (res.status === 401) res = await ask(await tokens.refreshNow(token));
+  if (!res.ok)
+    throw new RecordsKeyRefused(`the server did not give this session the records key (${res.status})`);
+  return recordsKeyResponseSchema.parse(await res.json()).recordsKey;
+}
+
+/** At a sign-out: this tab forgets every key it held. What is sealed on the device stays. */
+export function forgetHeldRecordsKeys(): void {
+  held.clear();
+}

@@ -1,0 +1,62 @@
+import { useEffect, useState } from 'react';
+import { openSealedRecordsKey } from './records-key';
+import { LockDialog } from './screen-lock';
+import type { Session } from './session';
+
+interface RecordsLockedProps {
+  session: Session;
+  /** Whether the server refused the session (ended elsewhere): only the password helps then. */
+  serverRefused: boolean;
+  /** The key is held now: the records may open. */
+  onUnlocked: () => void;
+  onSignedInAgain: (session: Session) => void;
+  onSignOut: () => void;
+}
+
+/**
+ * The person's records are encrypted on this device (decision 0054), and this tab has no key to
+ * them: opened with no network (a reload in the field), or with a session the server no longer
+ * accepts. Their password opens the key sealed on the device, as the screen lock checks it; failing
+ * that, the server checks it and hands the key again.
+ */
+export function RecordsLocked({
+  session,
+  serverRefused,
+  onUnlocked,
+  onSignedInAgain,
+  onSignOut,
+}: RecordsLockedProps) {
+  const isOnline = useBrowserOnline();
+  return (
+    <LockDialog
+      session={session}
+      isOnline={isOnline}
+      heading="Your records on this device are locked"
+      explanation={
+        serverRefused
+          ? 'They are encrypted on this device, and the server no longer accepts this sign-in to open them.'
+          : 'They are encrypted on this device, and the server cannot be reached to open them.'
+      }
+      prompt="Enter your password to open them"
+      opensOnDevice={(password) => openSealedRecordsKey(session, password)}
+      onUnlocked={onUnlocked}
+      onSignedInAgain={onSignedInAgain}
+      onSignOut={onSignOut}
+    />
+  );
+}
+
+/** The browser's own idea of the network: no sync client is open yet to ask the server. */
+function useBrowserOnline(): boolean {
+  const [online, setOnline] = useState(navigator.onLine);
+  useEffect(() => {
+    const update = () => setOnline(navigator.onLine);
+    window.addEventListener('online', update);
+    window.addEventListener('offline', update);
+    return () => {
+      window.removeEventListener('online', update);
+      window.removeEventListener('offline', update);
+    };
+  }, []);
+  return online;
+}
