@@ -38,7 +38,11 @@ export function RecordsLocked({
           : 'They are encrypted on this device, and the server cannot be reached to open them.'
       }
       prompt="Enter your password to open them"
-      opensOnDevice={(password) => openSealedRecordsKey(session, password)}
+      // A session the server refused needs the server's sign-in anyway, which hands the key again:
+      // opened on the device, the records would ask for the password once more at their first sync.
+      opensOnDevice={(password) =>
+        serverRefused ? Promise.resolve(false) : openSealedRecordsKey(session, password)
+      }
       onUnlocked={onUnlocked}
       onSignedInAgain={onSignedInAgain}
       onSignOut={onSignOut}

@@ -13,7 +13,7 @@ import {
   chromiumAvailable,
   clinicSuite,
   deviceDatabase,
-  password,
+  openLockedRecords,
   registerPatient,
   screenshot,
   serviceWorkerReady,
@@ -312,14 +312,14 @@ describe.runIf(chromiumAvailable())('Background Sync in the clinic app', () => {
       expect(refreshes()).toBe(refreshedBefore);
       expect(await patientsNamed('Chifundo Banda')).toHaveLength(0);
 
-      // The app asks for her password; signing in again sends the change and stores a session that
-      // renews itself again.
+      // The app asks for her password, to open her records (the server gives their key to no ended
+      // session); the server checks it, which signs her in again, sends the change and stores a
+      // session that renews itself again.
       const reopened = await context.newPage();
       reopened.setDefaultTimeout(15_000);
       await reopened.goto(suite.clinic.url);
-      const again = reopened.getByRole('form', { name: 'Sign in again' });
-      await again.getByLabel('Password for nurse@clinic-a.test').fill(password);
-      await again.getByRole('button', { name: 'Sign in again' }).click();
+      await reopened.getByText('the server no longer accepts this sign-in').waitFor();
+      await openLockedRecords(reopened);
       await reopened.getByText('No changes waiting').waitFor({ timeout: 20_000 });
       expect(await patientsNamed('Chifundo Banda')).toHaveLength(1);
       expect(await storedSession(reopened)).toMatchObject({
@@ -404,6 +404,7 @@ describe.runIf(chromiumAvailable())('Background Sync in the clinic app', () => {
       const reopened = await context.newPage();
       reopened.setDefaultTimeout(15_000);
       await reopened.goto(suite.clinic.url);
+      await openLockedRecords(reopened);
       const header = reopened.locator('.sync-state');
       // The sync the app tries on opening has failed by now.
       await header.getByText(/did not finish/).waitFor();

@@ -508,3 +508,14 @@ export function timeOfDay(page: Page, iso: string): Promise<string> {
     iso,
   );
 }
+
+/**
+ * Opens the person's encrypted records where the app asks for the password to open them (decision
+ * 0054): a reload or a new tab with no network, or with a session the server refused.
+ */
+export async function openLockedRecords(page: Page, typed: string = password): Promise<void> {
+  const locked = page.getByRole('dialog', { name: 'Your records on this device are locked' });
+  await locked.getByLabel('Enter your password to open them').fill(typed);
+  await locked.getByRole('button', { name: 'Unlock' }).click();
+  await locked.waitFor({ state: 'detached' });
+}

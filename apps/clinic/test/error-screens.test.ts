@@ -1,10 +1,14 @@
 // Whatever goes wrong while a screen is drawn, the app says so and offers a way on: never a blank
 // page, and never a screen the person cannot sign out of.
+import { openHeader, readHeader } from '../../../packages/client/src/crypto/crypto-header';
+import type { CryptoHeader } from '../../../packages/client/src/crypto/crypto-header';
+import { sealValue, unsealValue } from '../../../packages/client/src/crypto/sealed-value';
 import { describe, expect, it } from 'vitest';
 import type { Page } from 'playwright-core';
 import {
   chromiumAvailable,
   clinicSuite,
+  openLockedRecords,
   registerPatient,
   serviceWorkerReady,
   signIn,
@@ -69,8 +73,46 @@ describe.runIf(chromiumAvailable())('the clinic app when a screen cannot be show
     await context.setOffline(true);
 
     // A record on the device that the screens cannot draw (as one kept by an older version of the
-    // app could be): the diagnosis is an object, not text.
-    await page.evaluate(async () => {
+    // app could be): the diagnosis is an object, not text. The records are encrypted (decision
+    // 0054), so the test opens the encounter with the nurse's key, changes it and seals it again,
+    // as only a device holding her key could.
+    type Row = { collection: string; id: string; data: unknown };
+    const read = await page.evaluate(async () => {
+      const session = JSON.parse(localStorage.getItem('outpost.session') ?? '{}') as {
+        tenant: string;
+        userId: string;
+      };
+      const db = await new Promise<IDBDatabase>((resolve, reject) => {
+        const open = indexedDB.open(`outpost-${session.tenant}-${session.userId}`);
+        open.onsuccess = () => resolve(open.result);
+        open.onerror = () => reject(open.error);
+      });
+      const all = <T>(table: string) =>
+        new Promise<T[]>((resolve) => {
+          const request = db.transaction(table).objectStore(table).getAll();
+          request.onsuccess = () => resolve(request.result as T[]);
+        });
+      const records = await all<Row>('records');
+      const meta = await all<{ key: string; value: unknown }>('meta');
+      db.close();
+      return {
+        encounter: records.find((r) => r.collection === 'encounters'),
+        header: meta.find((m) => m.key === 'outpost.crypto')?.value,
+      };
+    });
+    if (read.encounter === undefined) throw new Error('no encounter stored');
+    const { recordsKey } = (await suite.clinic.login('nurse@clinic-a.test')) as unknown as {
+      recordsKey: string;
+    };
+    const key = await openHeader(recordsKey, readHeader({ 'outpost.crypto': read.header }) as CryptoHeader);
+    const place = {
+      path: 'the encounter',
+      context: `record\u0000${read.encounter.collection}\u0000${read.encounter.id}`,
+    };
+    const data = (await unsealValue(key, read.encounter.data, place)) as Record<string, unknown>;
+    data['diagnosis'] = { code: 'B54', text: 'Malaria' };
+    const damaged: Row = { ...read.encounter, data: await sealValue(key, data, place) };
+    await page.evaluate(async (row) => {
       const session = JSON.parse(localStorage.getItem('outpost.session') ?? '{}') as {
         tenant: string;
         userId: string;
@@ -81,19 +123,12 @@ describe.runIf(chromiumAvailable())('the clinic app when a screen cannot be show
         open.onerror = () => reject(open.error);
       });
       const records = db.transaction('records', 'readwrite').objectStore('records');
-      const all = await new Promise<Array<{ collection: string; data: Record<string, unknown> }>>(
-        (resolve) => {
-          const request = records.getAll();
-          request.onsuccess = () => resolve(request.result as never);
-        },
-      );
-      const encounter = all.find((r) => r.collection === 'encounters');
-      if (!encounter) throw new Error('no encounter stored');
-      encounter.data['diagnosis'] = { code: 'B54', text: 'Malaria' };
-      await new Promise((resolve) => (records.put(encounter).onsuccess = resolve));
+      await new Promise((resolve) => (records.put(row).onsuccess = resolve));
       db.close();
-    });
+    }, damaged);
+    // Reloaded offline: her password opens the records.
     await page.reload();
+    await openLockedRecords(page);
 
     await page.getByText('This page could not be shown').waitFor();
     await headerStillThere(page);

@@ -8,6 +8,8 @@ import {
   chromiumAvailable,
   clinicSuite,
   deviceDatabase,
+  openLockedRecords,
+  password,
   registerPatient,
   screenshot,
   serviceWorkerReady,
@@ -67,11 +69,15 @@ describe.runIf(chromiumAvailable())("the clinic app's sync times", () => {
     await statusText(page, 'Offline').waitFor();
   }
 
-  /** Opened again with no network (the app shell from the service worker's cache, as in the field). */
+  /**
+   * Opened again with no network (the app shell from the service worker's cache, as in the field):
+   * the nurse's password opens her encrypted records.
+   */
   async function reloadOffline(page: Page): Promise<void> {
     suite.clinic.cut(false);
     await page.reload();
     suite.clinic.cut(true);
+    await openLockedRecords(page);
     await statusText(page, 'Offline').waitFor();
   }
 
@@ -170,6 +176,7 @@ describe.runIf(chromiumAvailable())("the clinic app's sync times", () => {
     const updated = await context.newPage();
     updated.setDefaultTimeout(15_000);
     await updated.goto(suite.clinic.url);
+    await openLockedRecords(updated, password);
     const header = updated.locator('.sync-state');
     await header.getByText(/did not finish/).waitFor();
     const then = await updated.evaluate(

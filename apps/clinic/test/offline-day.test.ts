@@ -6,6 +6,7 @@ import {
   chromiumAvailable,
   clinicSuite,
   nurseAndMidwife,
+  openLockedRecords,
   password,
   registerPatient,
   screenshot,
@@ -45,8 +46,10 @@ describe.runIf(chromiumAvailable())('the clinic app through an offline day', () 
     await page.getByText('3 changes waiting').waitFor();
     const patientUrl = page.url();
 
-    // A reload with no network: the app shell comes from the service worker, the records from IndexedDB.
+    // A reload with no network: the app shell comes from the service worker, the records from
+    // IndexedDB, opened with the nurse's password (they are encrypted, and the server is out of reach).
     await page.reload();
+    await openLockedRecords(page);
     await statusText(page, 'Offline').waitFor();
     await page.getByRole('heading', { level: 1, name: 'Grace Banda' }).waitFor();
     await page.getByRole('heading', { level: 3, name: /Uncomplicated malaria/ }).waitFor();

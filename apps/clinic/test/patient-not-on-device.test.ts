@@ -5,6 +5,7 @@ import { describe, it } from 'vitest';
 import {
   chromiumAvailable,
   clinicSuite,
+  openLockedRecords,
   screenshot,
   serviceWorkerReady,
   signIn,
@@ -28,7 +29,9 @@ describe.runIf(chromiumAvailable())('the clinic app on a patient this tablet doe
     suite.clinic.cut(true);
     await context.setOffline(true);
     await statusText(page, 'Offline').waitFor();
+    // A link opened with no network: the app opens afresh, and her password opens her records.
     await page.goto(`${suite.clinic.url}/patients/${crypto.randomUUID()}`);
+    await openLockedRecords(page);
     await statusText(page, 'Offline').waitFor();
     await page.getByRole('heading', { level: 1, name: 'Patient not on this device' }).waitFor();
     await page.getByRole('button', { name: 'Try again' }).click();

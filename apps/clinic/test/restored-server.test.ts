@@ -7,7 +7,36 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import type { Page } from 'playwright-core';
-import { chromiumAvailable, clinicSuite, registerPatient, screenshot, syncNow } from './clinic-fixture';
+import {
+  chromiumAvailable,
+  clinicSuite,
+  deviceDatabase,
+  registerPatient,
+  screenshot,
+  syncNow,
+} from './clinic-fixture';
+
+/** Whether the tablet's store still keeps the restore report (meta, in clear: no patient data). */
+async function reportKept(page: Page): Promise<boolean> {
+  const database = await deviceDatabase(page);
+  return page.evaluate(
+    (name) =>
+      new Promise<boolean>((resolve, reject) => {
+        const open = indexedDB.open(name);
+        open.onerror = () => reject(open.error);
+        open.onsuccess = () => {
+          const db = open.result;
+          const get = db.transaction('meta').objectStore('meta').get('restore.report');
+          get.onsuccess = () => {
+            db.close();
+            resolve(get.result !== undefined);
+          };
+          get.onerror = () => reject(get.error);
+        };
+      }),
+    database,
+  );
+}
 
 const notice = (page: Page) => page.getByRole('status').filter({ hasText: 'restored from a backup' });
 
@@ -64,6 +93,8 @@ describe.runIf(chromiumAvailable())('a tablet whose clinic server was restored f
     await expect(notice(nurse).textContent()).resolves.toMatch(/gave back one change the server had lost/);
     await notice(nurse).getByRole('button', { name: 'OK' }).click();
     await expect(notice(nurse).count()).resolves.toBe(0);
+    // Read for good once the store no longer keeps it (its removal may wait behind a sync under way).
+    await expect.poll(() => reportKept(nurse), { timeout: 10_000 }).toBe(false);
     await nurse.reload();
     await nurse.getByRole('link', { name: 'Patients', exact: true }).waitFor();
     await syncNow(nurse);
