@@ -145,7 +145,7 @@ export function App() {
     return (
       <RecordsLocked
         session={session}
-        serverRefused={keyNeeded.serverRefused}
+        reason={keyNeeded.reason}
         onUnlocked={() => {
           markActivity();
           setUnlocks((n) => n + 1);

@@ -1,9 +1,10 @@
-import { createSyncClient } from '@outpost/client';
+import { WrongPassphraseError, createSyncClient } from '@outpost/client';
 import type { SyncClient, TokenSession } from '@outpost/client';
 import { automaticSync, backgroundSyncLock, deviceClientOptions, deviceDatabaseName } from './device-client';
 import {
   RecordsKeyRefused,
   fetchRecordsKey,
+  forgetHeldRecordsKey,
   heldRecordsKey,
   holdRecordsKey,
   recordsEncrypted,
@@ -28,14 +29,16 @@ const lookAgainMs = 500;
  */
 export class RecordsKeyNeeded extends Error {
   override readonly name = 'RecordsKeyNeeded';
-  constructor(readonly serverRefused: boolean) {
-    super(
-      serverRefused
-        ? 'the server no longer accepts this sign-in, so it did not give the key to these records'
-        : 'the server cannot be reached to give the key to these records',
-    );
+  constructor(readonly reason: RecordsKeyMissing) {
+    super(`the key to these records is not at hand (${reason})`);
   }
 }
+
+/**
+ * Why: the server cannot be reached; it refused the session; or its key is not the one the
+ * records were encrypted with here (a server restored from a backup older than the key).
+ */
+export type RecordsKeyMissing = 'unreachable' | 'refused' | 'other-key';
 
 /**
  * The key the person's records open with: the one this tab holds (the password was typed here),
@@ -44,21 +47,21 @@ export class RecordsKeyNeeded extends Error {
 async function recordsKeyToOpen(
   session: Session,
   tokens: Pick<TokenSession, 'getToken' | 'refreshNow'>,
-): Promise<string | null> {
-  if (!(await recordsEncrypted(session))) return null;
+): Promise<{ recordsKey: string | null; fromServer: boolean }> {
+  if (!(await recordsEncrypted(session))) return { recordsKey: null, fromServer: false };
   const held = heldRecordsKey(session);
-  if (held !== undefined) return held;
+  if (held !== undefined) return { recordsKey: held, fromServer: false };
   try {
     const recordsKey = await fetchRecordsKey(tokens);
     // For this tab's life, as if the password had been typed: the next opening (another person's
     // sign-out and back) needs no round trip.
     holdRecordsKey(session, recordsKey);
-    return recordsKey;
+    return { recordsKey, fromServer: true };
   } catch (err) {
-    if (err instanceof RecordsKeyRefused) throw new RecordsKeyNeeded(true);
+    if (err instanceof RecordsKeyRefused) throw new RecordsKeyNeeded('refused');
     // Unreachable, or a session that could not even be renewed: the password, checked here.
     console.warn('The key to the records could not be had from the server:', err);
-    throw new RecordsKeyNeeded(false);
+    throw new RecordsKeyNeeded('unreachable');
   }
 }
 
@@ -76,7 +79,7 @@ export async function openClient(
   tokens: Pick<TokenSession, 'getToken' | 'refreshNow'>,
   onWaitForOtherTab: (holder: RecordsHolder) => void,
 ): Promise<SyncClient> {
-  const recordsKey = await recordsKeyToOpen(session, tokens);
+  const { recordsKey, fromServer } = await recordsKeyToOpen(session, tokens);
   const name = deviceDatabaseName(session);
   let opened = false;
   let told: RecordsHolder | null = null;
@@ -114,10 +117,20 @@ export async function openClient(
     // clinic router regaining its uplink): ask the server every 10 s, and sync as soon as it answers.
     probeIntervalMs: 10_000,
   });
-  return opening.finally(() => {
-    opened = true;
-    clearInterval(lookingAgain);
-  });
+  return opening
+    .catch((err: unknown) => {
+      // The server's key is not the one these records were encrypted with here (a server restored
+      // from a backup older than the key, decision 0054): the one sealed under the password is.
+      if (fromServer && err instanceof WrongPassphraseError) {
+        forgetHeldRecordsKey(session);
+        throw new RecordsKeyNeeded('other-key');
+      }
+      throw err;
+    })
+    .finally(() => {
+      opened = true;
+      clearInterval(lookingAgain);
+    });
 }
 
 /**

@@ -49,12 +49,27 @@ export function heldRecordsKey(person: DevicePerson): string | undefined {
  * After a sign-in the server accepted with `password`: holds the key, and keeps it sealed under that
  * password in place of the one before (a changed password seals it anew). Awaited before the records
  * open: the records are encrypted only once the password can open them again offline.
+ *
+ * A key already sealed here that this password opens is the one the records are encrypted with:
+ * kept, even when the server answered another (a server restored from a backup older than the
+ * person's first sign-in makes a new one, decision 0054). Sealing the server's over it would leave
+ * the records, and the changes waiting in them, unreadable for good.
  */
 export async function keepRecordsKey(
   person: DevicePerson,
   password: string,
   recordsKey: string,
 ): Promise<void> {
+  const before = await sealedKeyOf(person);
+  const opened = before === undefined ? null : await openWith(person, before, password);
+  if (opened !== null) {
+    holdRecordsKey(person, opened);
+    if (opened !== recordsKey)
+      console.warn(
+        "The server's key to these records is not the one they are encrypted with here: kept this one.",
+      );
+    return;
+  }
   holdRecordsKey(person, recordsKey);
   const salt = crypto.getRandomValues(new Uint8Array(16));
   const key = await keyFromPassphrase(password, salt, iterations);
@@ -64,6 +79,20 @@ export async function keepRecordsKey(
     sealed: await sealText(key, recordsKey, sealContext(person)),
   };
   await inTransaction('readwrite', (table) => table.put(stored, storedAt(person)));
+}
+
+/** The key sealed in `stored`, opened with `password`; null when the password is not the one. */
+async function openWith(
+  person: DevicePerson,
+  stored: SealedRecordsKey,
+  password: string,
+): Promise<string | null> {
+  const key = await keyFromPassphrase(password, bytesOf(stored.salt), stored.iterations);
+  try {
+    return await unsealText(key, stored.sealed, sealContext(person));
+  } catch {
+    return null;
+  }
 }
 
 /**
@@ -96,14 +125,10 @@ export async function recordsEncrypted(person: DevicePerson): Promise<boolean> {
  */
 export async function openSealedRecordsKey(person: DevicePerson, password: string): Promise<boolean> {
   const stored = await sealedKeyOf(person);
-  if (stored === undefined) return false;
-  const key = await keyFromPassphrase(password, bytesOf(stored.salt), stored.iterations);
-  try {
-    holdRecordsKey(person, await unsealText(key, stored.sealed, sealContext(person)));
-    return true;
-  } catch {
-    return false;
-  }
+  const opened = stored === undefined ? null : await openWith(person, stored, password);
+  if (opened === null) return false;
+  holdRecordsKey(person, opened);
+  return true;
 }
 
 /** The server refused to hand the key to this session: ended, or its password changed since. */
@@ -133,6 +158,11 @@ export async function fetchRecordsKey(
   if (!res.ok)
     throw new RecordsKeyRefused(`the server did not give this session the records key (${res.status})`);
   return recordsKeyResponseSchema.parse(await res.json()).recordsKey;
+}
+
+/** This tab forgets the key it held for `person`: it did not open their records. */
+export function forgetHeldRecordsKey(person: DevicePerson): void {
+  held.delete(personKey(person));
 }
 
 /** At a sign-out: this tab forgets every key it held. What is sealed on the device stays. */

@@ -1,12 +1,13 @@
 import { useEffect, useState } from 'react';
+import type { RecordsKeyMissing } from './open-client';
 import { openSealedRecordsKey } from './records-key';
 import { LockDialog } from './screen-lock';
 import type { Session } from './session';
 
 interface RecordsLockedProps {
   session: Session;
-  /** Whether the server refused the session (ended elsewhere): only the password helps then. */
-  serverRefused: boolean;
+  /** Why the key is not at hand (open-client.ts). */
+  reason: RecordsKeyMissing;
   /** The key is held now: the records may open. */
   onUnlocked: () => void;
   onSignedInAgain: (session: Session) => void;
@@ -15,28 +16,32 @@ interface RecordsLockedProps {
 
 /**
  * The person's records are encrypted on this device (decision 0054), and this tab has no key to
- * them: opened with no network (a reload in the field), or with a session the server no longer
- * accepts. Their password opens the key sealed on the device, as the screen lock checks it; failing
+ * them: opened with no network (a reload in the field), with a session the server no longer
+ * accepts, or with a key from the server that does not open them. Their password opens the key sealed on the device, as the screen lock checks it; failing
  * that, the server checks it and hands the key again.
  */
+const explanations: Record<RecordsKeyMissing, string> = {
+  unreachable: 'They are encrypted on this device, and the server cannot be reached to open them.',
+  refused: 'They are encrypted on this device, and the server no longer accepts this sign-in to open them.',
+  'other-key':
+    'They are encrypted on this device under a key the server no longer gives: your password opens them.',
+};
+
 export function RecordsLocked({
   session,
-  serverRefused,
+  reason,
   onUnlocked,
   onSignedInAgain,
   onSignOut,
 }: RecordsLockedProps) {
   const isOnline = useBrowserOnline();
+  const serverRefused = reason === 'refused';
   return (
     <LockDialog
       session={session}
       isOnline={isOnline}
       heading="Your records on this device are locked"
-      explanation={
-        serverRefused
-          ? 'They are encrypted on this device, and the server no longer accepts this sign-in to open them.'
-          : 'They are encrypted on this device, and the server cannot be reached to open them.'
-      }
+      explanation={explanations[reason]}
       prompt="Enter your password to open them"
       // A session the server refused needs the server's sign-in anyway, which hands the key again:
       // opened on the device, the records would ask for the password once more at their first sync.

@@ -8,6 +8,7 @@ import type { Page } from 'playwright-core';
 import {
   chromiumAvailable,
   clinicSuite,
+  openLockedRecords,
   password,
   registerPatient,
   screenshot,
@@ -162,6 +163,44 @@ describe.runIf(chromiumAvailable())('the clinic app encrypting the records on th
       await locked.getByRole('button', { name: 'Unlock' }).click();
       await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Patients' }).click();
       await page.getByRole('link', { name: 'Left Waiting Banda' }).waitFor();
+    } finally {
+      suite.clinic.cut(false);
+      await context.close();
+    }
+  });
+  it('a server handing another key (restored from a backup older than it) loses nothing: her password opens the records, and signing in keeps their key', async () => {
+    const email = 'admin@clinic-a.test';
+    const { context, page } = await suite.device(email);
+    try {
+      await serviceWorkerReady(page);
+      await setNetwork(suite.clinic, page, false);
+      await registerPatient(page, 'Kept Under The Old Key');
+      await page.getByText('1 change waiting').waitFor();
+      // The server's copy of her key is gone, as on a server restored from a backup taken before
+      // her first sign-in: her next login makes a new one. The tablet is in reach again.
+      await setNetwork(suite.clinic, page, true);
+      await suite.clinic.app.outpost.store.db
+        .updateTable('users')
+        .set({ records_key: null })
+        .where('email', '=', email)
+        .execute();
+      const newKey = await recordsKeyOf(email);
+
+      // Online, the app opens with the server's key, which does not open these records: her password does.
+      await page.reload();
+      const locked = page.getByRole('dialog', { name: lockedHeading });
+      await locked.getByText('under a key the server no longer gives').waitFor();
+      await openLockedRecords(page);
+      await page.getByText('No changes waiting').waitFor({ timeout: 30_000 });
+      expect(await serverHasPatient('Kept Under The Old Key')).toBe(true);
+
+      // Signed out and in again with the network: the key sealed here is kept, not the server's,
+      // so the records still open, and the new key is nowhere on the tablet.
+      await page.getByRole('button', { name: 'Sign out', exact: true }).click();
+      await submitSignIn(page, email);
+      await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Patients' }).click();
+      await page.getByRole('link', { name: 'Kept Under The Old Key' }).waitFor();
+      expect(await everythingStored(page)).not.toContain(newKey);
     } finally {
       suite.clinic.cut(false);
       await context.close();

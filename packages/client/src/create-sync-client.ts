@@ -445,7 +445,12 @@ export async function createSyncClient(options: SyncClientOptions): Promise<Sync
   const retry = retryPolicy(options.retry);
   const timers = options.timers ?? systemTimers;
   const random = options.random ?? Math.random;
-  const db = await LocalDb.open(options.store);
+  // A store that opened (and, in a browser, took its tab's lock) but could not be read (a wrong
+  // key, a damaged row) is let go: the app may open it again, with the right key, in the same tab.
+  const db = await LocalDb.open(options.store).catch(async (err: unknown) => {
+    await options.store.close().catch(() => undefined);
+    throw err;
+  });
   const whole = heldWhole(options.collections, options.recordFilter);
   // A filter widened or removed since the last pull: what it used to reject is read again.
   const filtersNow = filterMeta(

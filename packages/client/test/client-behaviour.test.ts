@@ -478,4 +478,29 @@ describe('the client as an application sees it', () => {
     expect(JSON.stringify(raw)).not.toContain('Chisomo');
     expect(JSON.stringify(raw)).not.toContain('Mangochi');
   });
+
+  it('lets go of a store it could not read (a wrong key), so the app can open it again with the right one', async () => {
+    const indexedDB = new IDBFactory();
+    const open = (passphrase: string) =>
+      encryptedStore(indexedDbStore({ name: 'clinic', indexedDB, IDBKeyRange }), {
+        passphrase,
+        iterations: 1000,
+      });
+    const network = new TestNetwork();
+    const client = await openClient(server, 'nurse@clinic-a.test', open('the right key'), network);
+    const p = await client.collection('patients').create({ name: 'Chisomo Banda' });
+    await closeClient(client);
+
+    const wrong = open('another key');
+    let closes = 0;
+    const counted = { ...wrong, close: () => ((closes += 1), wrong.close()) };
+    await expect(openClient(server, 'nurse@clinic-a.test', counted, network)).rejects.toMatchObject({
+      name: 'WrongPassphraseError',
+    });
+    // Closed: in a browser, its tab's lock on the database is let go with it.
+    expect(closes).toBe(1);
+    const again = await openClient(server, 'nurse@clinic-a.test', open('the right key'), network);
+    expect((await again.collection('patients').get(p.id))?.data).toMatchObject({ name: 'Chisomo Banda' });
+    await closeClient(again);
+  });
 });
