@@ -12,6 +12,7 @@ import {
   keptDeletions,
   keptDeletionsAfter,
   keptDeletionsKey,
+  keptDeletionsRevived,
 } from './kept-deletions';
 import { DEFAULT_KEEP_COMPLETED_MS, retentionBatch } from './retention';
 import { removeOperation } from './seed-operations';
@@ -164,5 +165,66 @@ describe('kept deletions', () => {
       1,
     );
     expect(written).toMatchObject({ deleteOps: [1], meta: { [keptDeletionsKey]: [{ id: 'v-1' }] } });
+  });
+  it('leave out a deletion whose record came back alive since: never given back to a restored server', () => {
+    // v-1 was revived by a colleague's later change the server kept; v-2 is held, deleted; v-3 is
+    // held alive only in a state from before the deletion (a restored server's re-read).
+    const held = new LocalState({
+      records: [
+        {
+          collection: 'visits',
+          id: 'v-1',
+          data: {},
+          deleted: false,
+          version: 3,
+          hlc: '000000000000009-000000-col',
+          updatedAt: ago(day),
+        },
+        {
+          collection: 'visits',
+          id: 'v-2',
+          data: {},
+          deleted: true,
+          version: 2,
+          hlc: '000000000000002-000000-dev',
+          updatedAt: ago(day),
+        },
+        {
+          collection: 'visits',
+          id: 'v-3',
+          data: {},
+          deleted: false,
+          version: 1,
+          hlc: '000000000000001-000000-old',
+          updatedAt: ago(day),
+        },
+      ],
+      outbox: [op(1), op(2), op(3)],
+      conflicts: [],
+      meta: {},
+    });
+    const batch = retentionBatch(held, now, DEFAULT_KEEP_COMPLETED_MS, DEFAULT_KEEP_DELETIONS_MS);
+    expect(batch?.deleteOps).toEqual([1, 2, 3]);
+    expect(keptDeletions(batch?.meta ?? {}).map((d) => d.id)).toEqual(['v-2', 'v-3']);
+
+    // Kept already, then the server brings them: only a live state made after the deletion drops it.
+    const meta = { [keptDeletionsKey]: keptDeletionsAfter({}, [op(1), op(2), op(3)], now) };
+    const change = (id: string, deleted: boolean, hlc: string) => ({
+      collection: 'visits',
+      id,
+      deleted,
+      hlc,
+    });
+    expect(
+      keptDeletionsRevived(meta, [
+        change('v-1', false, '000000000000009-000000-col'),
+        change('v-2', true, '000000000000008-000000-col'),
+        change('v-3', false, '000000000000000-000000-old'),
+        change('v-9', false, '000000000000009-000000-col'),
+      ])?.map((d) => d.id),
+    ).toEqual(['v-2', 'v-3']);
+    // None revived: the list stays as it is, nothing written.
+    expect(keptDeletionsRevived(meta, [change('v-2', true, '000000000000008-000000-col')])).toBeNull();
+    expect(keptDeletionsRevived({}, [change('v-1', false, '000000000000009-000000-col')])).toBeNull();
   });
 });

@@ -12,6 +12,7 @@
  * says no more than that some deletions are kept, where keyed by record it would name in clear,
  * for weeks, which patients' records were deleted.
  */
+import { compareHlc } from '@outpost/core';
 import { keyOf } from '../local-state';
 import type { LocalState } from '../local-state';
 import type { OutboxEntry } from '../stores/local-store';
@@ -64,16 +65,31 @@ export function keptDeletions(meta: Readonly<Record<string, unknown>>): KeptDele
 }
 
 /**
+ * Whether the record of `deletion` came back alive since: a state of it made after the deletion
+ * (a later HLC), which the server kept over the deletion (a colleague's change that won, a conflict
+ * settled for the record). Its deletion is no longer one to give back: given to a restored server
+ * whose backup had the record alive from before, it would delete what the clinic revived.
+ */
+export function revivedSince(
+  deletion: Pick<KeptDeletion, 'hlc'>,
+  state: { deleted: boolean; hlc: string } | undefined,
+): boolean {
+  return state !== undefined && !state.deleted && compareHlc(state.hlc, deletion.hlc) > 0;
+}
+
+/**
  * The kept deletions once the done ops `gone` have left the outbox and those kept `keepMs` are
- * over at `now`: each done delete among `gone` joins the list (one per record, the latest), and the
- * list's entries whose time is over go. Null when the list stays as it is. `keepMs` undefined:
- * nothing goes (removing one op by hand, `queue.removeOperation`; the next sync's end prunes).
+ * over at `now`: each done delete among `gone` joins the list (one per record, the latest), unless
+ * the device holds its record alive again (`held`, revivedSince), and the list's entries whose time
+ * is over go. Null when the list stays as it is. `keepMs` undefined: nothing goes (removing one op
+ * by hand, `queue.removeOperation`; the next sync's end prunes).
  */
 export function keptDeletionsAfter(
   meta: Readonly<Record<string, unknown>>,
   gone: readonly OutboxEntry[],
   now: number,
   keepMs?: number,
+  held: (collection: string, id: string) => { deleted: boolean; hlc: string } | undefined = () => undefined,
 ): KeptDeletion[] | null {
   const before = keptDeletions(meta);
   const byRecord = new Map(before.map((d) => [keyOf(d.collection, d.id), d]));
@@ -81,11 +97,12 @@ export function keptDeletionsAfter(
   const stored = meta[keptDeletionsKey];
   let changed = stored !== undefined && (!Array.isArray(stored) || stored.length !== before.length);
   for (const op of gone) {
-    if (op.type !== 'delete' || op.status !== 'done') continue;
+    if (op.type !== 'delete' || op.status !== 'done' || revivedSince(op, held(op.collection, op.id)))
+      continue;
     const completedAt = completedAtOf(op);
     const key = keyOf(op.collection, op.id);
-    const held = byRecord.get(key);
-    if (held !== undefined && held.completedAt >= completedAt) continue;
+    const already = byRecord.get(key);
+    if (already !== undefined && already.completedAt >= completedAt) continue;
     byRecord.set(key, { collection: op.collection, id: op.id, hlc: op.hlc, completedAt });
     changed = true;
   }
@@ -94,6 +111,26 @@ export function keptDeletionsAfter(
   );
   if (kept.length !== byRecord.size) changed = true;
   return changed ? kept : null;
+}
+
+/**
+ * The kept deletions without those whose record `changes` bring back alive (revivedSince); null
+ * when none of them does. Applied with the server's changes, in the same write.
+ */
+export function keptDeletionsRevived(
+  meta: Readonly<Record<string, unknown>>,
+  changes: ReadonlyArray<{ collection: string; id: string; deleted: boolean; hlc: string }>,
+): KeptDeletion[] | null {
+  const index = keptIndex(meta);
+  if (index.size === 0) return null;
+  const revived = new Set<string>();
+  for (const change of changes) {
+    const key = keyOf(change.collection, change.id);
+    const deletion = index.get(key);
+    if (deletion !== undefined && revivedSince(deletion, change)) revived.add(key);
+  }
+  if (revived.size === 0) return null;
+  return [...index].filter(([key]) => !revived.has(key)).map(([, d]) => d);
 }
 
 /**

@@ -102,7 +102,9 @@ export function retentionBatch(
   keepDeletionsMs?: number,
 ): WriteBatch | null {
   const gone = expiredDone(state, now, keepMs);
-  const deletions = keptDeletionsAfter(state.meta, gone, now, keepDeletionsMs);
+  const deletions = keptDeletionsAfter(state.meta, gone, now, keepDeletionsMs, (collection, id) =>
+    state.record(collection, id),
+  );
   if (gone.length === 0 && deletions === null) return null;
   const batch: WriteBatch =
     deletions !== null ? { meta: { [keptDeletionsKey]: deletions.length > 0 ? deletions : undefined } } : {};

@@ -47,6 +47,7 @@ import {
 } from './restore-recovery';
 import type { Renamed, RestoreMark } from './restore-recovery';
 import { lastSyncedKey, retentionBatch } from '../outbox/retention';
+import { keptDeletionsKey, keptDeletionsRevived } from '../outbox/kept-deletions';
 import type { CollectionSyncScope } from './collection-sync';
 
 export type SyncPhase = 'push' | 'pull' | 'done';
@@ -1927,6 +1928,10 @@ export class SyncEngine {
       }
       const meta = { ...also.meta, ...this.noteSeen(changes, resent) };
       if (putOps.length > 0) meta['outbox.lastSeq'] = state.seqHighWater;
+      // A record deleted here that the server brought back alive since: its deletion is given back
+      // to a restored server no more (kept-deletions.ts), whether or not the device keeps the record.
+      const kept = keptDeletionsRevived(state.meta, changes);
+      if (kept !== null) meta[keptDeletionsKey] = kept.length > 0 ? kept : undefined;
       return { batch: { putRecords, deleteRecords, putOps, deleteOps, ...also, meta }, result: undefined };
     });
   }
