@@ -1,3 +1,4 @@
+import { base64ToBytes, bytesToBase64 } from '@outpost/client';
 import { inTransaction } from './stored-session';
 
 /**
@@ -37,8 +38,6 @@ const maxAgeMs = 30 * 24 * 60 * 60 * 1000;
 const maxFailures = 5;
 
 const keyOf = (email: string) => `offline-sign-in:${email.trim().toLowerCase()}`;
-const base64 = (bytes: Uint8Array) => btoa(String.fromCharCode(...bytes));
-const bytesOf = (text: string) => Uint8Array.from(atob(text), (c) => c.charCodeAt(0));
 
 async function derive(password: string, salt: Uint8Array<ArrayBuffer>, rounds: number): Promise<Uint8Array> {
   const material = await crypto.subtle.importKey('raw', new TextEncoder().encode(password), 'PBKDF2', false, [
@@ -73,9 +72,9 @@ export async function rememberForOffline(identity: OfflineIdentity, password: st
       userId: identity.userId,
       tenant: identity.tenant,
       roles: [...identity.roles],
-      salt: base64(salt),
+      salt: bytesToBase64(salt),
       iterations,
-      hash: base64(await derive(password, salt, iterations)),
+      hash: bytesToBase64(await derive(password, salt, iterations)),
       signedInAt: new Date().toISOString(),
       failures: 0,
     };
@@ -133,8 +132,8 @@ export async function checkOffline(email: string, password: string, now = Date.n
     await forget(key);
     return { ok: false, reason: 'unknown' };
   }
-  const derived = await derive(password, bytesOf(stored.salt), stored.iterations);
-  if (sameBytes(derived, bytesOf(stored.hash))) {
+  const derived = await derive(password, base64ToBytes(stored.salt), stored.iterations);
+  if (sameBytes(derived, base64ToBytes(stored.hash))) {
     if (stored.failures > 0)
       await inTransaction('readwrite', (table) => table.put({ ...stored, failures: 0 }, key));
     const { email: kept, userId, tenant, roles } = stored;

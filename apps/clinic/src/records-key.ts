@@ -1,4 +1,4 @@
-import { keyFromPassphrase, sealText, unsealText } from '@outpost/client';
+import { base64ToBytes, bytesToBase64, keyFromPassphrase, sealText, unsealText } from '@outpost/client';
 import type { TokenSession } from '@outpost/client';
 import { recordsKeyResponseSchema } from '@outpost/core';
 import { personKey } from './device-client';
@@ -34,8 +34,6 @@ const storedAt = (person: DevicePerson) => `records-key:${personKey(person)}`;
 // Authenticated with the seal: a sealed key copied under another person's name does not open.
 const sealContext = (person: DevicePerson) =>
   `outpost.records-key\u0000${person.tenant}\u0000${person.userId}`;
-const base64 = (bytes: Uint8Array) => btoa(String.fromCharCode(...bytes));
-const bytesOf = (text: string) => Uint8Array.from(atob(text), (c) => c.charCodeAt(0));
 
 /** The keys this tab holds, by person: gone with the tab, and at a sign-out. */
 const held = new Map<string, string>();
@@ -60,8 +58,7 @@ export async function keepRecordsKey(
   password: string,
   recordsKey: string,
 ): Promise<void> {
-  const before = await sealedKeyOf(person);
-  const opened = before === undefined ? null : await openWith(person, before, password);
+  const opened = await openSealed(person, password);
   if (opened !== null) {
     holdRecordsKey(person, opened);
     if (opened !== recordsKey)
@@ -74,20 +71,18 @@ export async function keepRecordsKey(
   const salt = crypto.getRandomValues(new Uint8Array(16));
   const key = await keyFromPassphrase(password, salt, iterations);
   const stored: SealedRecordsKey = {
-    salt: base64(salt),
+    salt: bytesToBase64(salt),
     iterations,
     sealed: await sealText(key, recordsKey, sealContext(person)),
   };
   await inTransaction('readwrite', (table) => table.put(stored, storedAt(person)));
 }
 
-/** The key sealed in `stored`, opened with `password`; null when the password is not the one. */
-async function openWith(
-  person: DevicePerson,
-  stored: SealedRecordsKey,
-  password: string,
-): Promise<string | null> {
-  const key = await keyFromPassphrase(password, bytesOf(stored.salt), stored.iterations);
+/** The key sealed on this device, opened with `password`; null when none is, or not under it. */
+async function openSealed(person: DevicePerson, password: string): Promise<string | null> {
+  const stored = await sealedKeyOf(person);
+  if (stored === undefined) return null;
+  const key = await keyFromPassphrase(password, base64ToBytes(stored.salt), stored.iterations);
   try {
     return await unsealText(key, stored.sealed, sealContext(person));
   } catch {
@@ -124,8 +119,7 @@ export async function recordsEncrypted(person: DevicePerson): Promise<boolean> {
  * not the one it was sealed under (or none is sealed).
  */
 export async function openSealedRecordsKey(person: DevicePerson, password: string): Promise<boolean> {
-  const stored = await sealedKeyOf(person);
-  const opened = stored === undefined ? null : await openWith(person, stored, password);
+  const opened = await openSealed(person, password);
   if (opened === null) return false;
   holdRecordsKey(person, opened);
   return true;
@@ -137,9 +131,9 @@ export class RecordsKeyRefused extends Error {
 }
 
 /**
- * The key from the server, for a session it still accepts (not held: the caller says for how
- * long). Throws a TypeError when the
- * server cannot be reached (as fetch does), RecordsKeyRefused when it refuses the session.
+ * The key from the server, for a session it still accepts (not held: the caller says for how long).
+ * Throws a TypeError when the server cannot be reached (as fetch does), RecordsKeyRefused when it
+ * refuses the session.
  */
 export async function fetchRecordsKey(
   tokens: Pick<TokenSession, 'getToken' | 'refreshNow'>,

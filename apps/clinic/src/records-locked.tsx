@@ -14,12 +14,6 @@ interface RecordsLockedProps {
   onSignOut: () => void;
 }
 
-/**
- * The person's records are encrypted on this device (decision 0054), and this tab has no key to
- * them: opened with no network (a reload in the field), with a session the server no longer
- * accepts, or with a key from the server that does not open them. Their password opens the key sealed on the device, as the screen lock checks it; failing
- * that, the server checks it and hands the key again.
- */
 const explanations: Record<RecordsKeyMissing, string> = {
   unreachable: 'They are encrypted on this device, and the server cannot be reached to open them.',
   refused: 'They are encrypted on this device, and the server no longer accepts this sign-in to open them.',
@@ -27,6 +21,13 @@ const explanations: Record<RecordsKeyMissing, string> = {
     'They are encrypted on this device under a key the server no longer gives: your password opens them.',
 };
 
+/**
+ * The person's records are encrypted on this device (decision 0054), and this tab has no key to
+ * them: opened with no network (a reload in the field), with a session the server no longer
+ * accepts, or with a key from the server that does not open them. Their password opens the key
+ * sealed on the device, as the screen lock checks it; failing that, the server checks it and hands
+ * the key again.
+ */
 export function RecordsLocked({
   session,
   reason,
