@@ -1,5 +1,7 @@
-import { base64ToBytes, bytesToBase64 } from '@outpost/client';
+import { base64ToBytes } from '@outpost/client';
 import { inTransaction } from './stored-session';
+import { STRETCHED_ONCE, stretchPassword, verifierFrom } from './stretched-password';
+import type { StretchedPassword } from './stretched-password';
 
 /**
  * Signing in with no network, on a tablet the person signed in on before (decision 0038). Each
@@ -24,22 +26,29 @@ interface Verifier extends OfflineIdentity {
   /** Base64 of 16 random bytes. */
   salt: string;
   iterations: number;
-  /** Base64 of the 32-byte PBKDF2-SHA256 output. */
+  /**
+   * Base64 of 32 bytes: with `scheme` STRETCHED_ONCE, `verifierFrom` of the stretched password;
+   * without (kept before decision 0055), the PBKDF2-SHA256 output itself.
+   */
   hash: string;
+  scheme?: typeof STRETCHED_ONCE;
   /** When the server accepted the password this was made from (ISO 8601, the device's clock). */
   signedInAt: string;
   /** Wrong passwords tried offline since. */
   failures: number;
 }
 
-/** OWASP's figure for PBKDF2-HMAC-SHA256 (2023): about half a second on a field tablet. */
-const iterations = 600_000;
 const maxAgeMs = 30 * 24 * 60 * 60 * 1000;
 const maxFailures = 5;
 
 const keyOf = (email: string) => `offline-sign-in:${email.trim().toLowerCase()}`;
 
-async function derive(password: string, salt: Uint8Array<ArrayBuffer>, rounds: number): Promise<Uint8Array> {
+/** A verifier kept before decision 0055: PBKDF2 of the password as typed, on its own. */
+async function deriveEarlier(
+  password: string,
+  salt: Uint8Array<ArrayBuffer>,
+  rounds: number,
+): Promise<Uint8Array> {
   const material = await crypto.subtle.importKey('raw', new TextEncoder().encode(password), 'PBKDF2', false, [
     'deriveBits',
   ]);
@@ -60,21 +69,25 @@ function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
 }
 
 /**
- * After a sign-in the server accepted: keeps a verifier of `password` for `identity`, replacing the
- * one before (a changed password, a new 30 days). Failing to keep it costs only the offline
- * sign-in, so it is logged, not thrown.
+ * After a sign-in the server accepted: keeps a verifier of the password, as `stretched`, for
+ * `identity`, replacing the one before (a changed password, a new 30 days). Failing to keep it
+ * costs only the offline sign-in, so it is logged, not thrown.
  */
-export async function rememberForOffline(identity: OfflineIdentity, password: string): Promise<void> {
+export async function rememberForOffline(
+  identity: OfflineIdentity,
+  stretched: StretchedPassword | Promise<StretchedPassword>,
+): Promise<void> {
   try {
-    const salt = crypto.getRandomValues(new Uint8Array(16));
+    const { salt, iterations, material } = await stretched;
     const verifier: Verifier = {
       email: identity.email,
       userId: identity.userId,
       tenant: identity.tenant,
       roles: [...identity.roles],
-      salt: bytesToBase64(salt),
+      salt,
       iterations,
-      hash: bytesToBase64(await derive(password, salt, iterations)),
+      hash: await verifierFrom({ salt, iterations, material }),
+      scheme: STRETCHED_ONCE,
       signedInAt: new Date().toISOString(),
       failures: 0,
     };
@@ -96,7 +109,11 @@ export async function forgetForOffline(email: string): Promise<void> {
 }
 
 export type OfflineCheck =
-  | { ok: true; identity: OfflineIdentity }
+  /**
+   * `stretched` is the password as the check stretched it, which opens the records key sealed with
+   * the same salt (none for a verifier kept before decision 0055).
+   */
+  | { ok: true; identity: OfflineIdentity; stretched?: StretchedPassword }
   /** Never signed in here, or more than 30 days ago, or too many wrong passwords since. */
   | { ok: false; reason: 'unknown' }
   | { ok: false; reason: 'wrong-password'; triesLeft: number };
@@ -132,12 +149,19 @@ export async function checkOffline(email: string, password: string, now = Date.n
     await forget(key);
     return { ok: false, reason: 'unknown' };
   }
-  const derived = await derive(password, base64ToBytes(stored.salt), stored.iterations);
+  let stretched: StretchedPassword | undefined;
+  let derived: Uint8Array;
+  if (stored.scheme === STRETCHED_ONCE) {
+    stretched = await stretchPassword(password, stored.salt, stored.iterations);
+    derived = base64ToBytes(await verifierFrom(stretched));
+  } else {
+    derived = await deriveEarlier(password, base64ToBytes(stored.salt), stored.iterations);
+  }
   if (sameBytes(derived, base64ToBytes(stored.hash))) {
     if (stored.failures > 0)
       await inTransaction('readwrite', (table) => table.put({ ...stored, failures: 0 }, key));
     const { email: kept, userId, tenant, roles } = stored;
-    return { ok: true, identity: { email: kept, userId, tenant, roles } };
+    return { ok: true, identity: { email: kept, userId, tenant, roles }, ...(stretched && { stretched }) };
   }
   const failures = stored.failures + 1;
   if (failures >= maxFailures) {

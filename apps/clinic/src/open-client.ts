@@ -35,10 +35,11 @@ export class RecordsKeyNeeded extends Error {
 }
 
 /**
- * Why: the server cannot be reached; it refused the session; or its key is not the one the
- * records were encrypted with here (a server restored from a backup older than the key).
+ * Why: the server cannot be reached; it refused the session; the device holds no session to show
+ * it (signed in with no network, and reloaded before the server confirmed it); or its key is not
+ * the one the records were encrypted with here (a server restored from a backup older than the key).
  */
-export type RecordsKeyMissing = 'unreachable' | 'refused' | 'other-key';
+export type RecordsKeyMissing = 'unreachable' | 'refused' | 'no-session' | 'other-key';
 
 /**
  * The key the person's records open with: the one this tab holds (the password was typed here),
@@ -58,7 +59,8 @@ async function recordsKeyToOpen(
     holdRecordsKey(session, recordsKey);
     return { recordsKey, fromServer: true };
   } catch (err) {
-    if (err instanceof RecordsKeyRefused) throw new RecordsKeyNeeded('refused');
+    if (err instanceof RecordsKeyRefused)
+      throw new RecordsKeyNeeded(err.noSession ? 'no-session' : 'refused');
     // Unreachable, or a session that could not even be renewed: the password, checked here.
     console.warn('The key to the records could not be had from the server:', err);
     throw new RecordsKeyNeeded('unreachable');

@@ -1,9 +1,11 @@
-import { base64ToBytes, bytesToBase64, keyFromPassphrase, sealText, unsealText } from '@outpost/client';
+import { base64ToBytes, keyFromPassphrase, sealText, unsealText } from '@outpost/client';
 import type { TokenSession } from '@outpost/client';
 import { recordsKeyResponseSchema } from '@outpost/core';
 import { personKey } from './device-client';
 import type { DevicePerson } from './device-client';
 import { inTransaction } from './stored-session';
+import { STRETCHED_ONCE, sealingKeyFrom, stretchPassword, stretchedWith } from './stretched-password';
+import type { StretchedPassword } from './stretched-password';
 
 /**
  * The key a person's records on this device are encrypted with (decision 0054). The server keeps
@@ -23,12 +25,14 @@ interface SealedRecordsKey {
   /** Base64 of 16 random bytes. */
   salt: string;
   iterations: number;
-  /** The records key, sealed with AES-GCM under PBKDF2 of the password (`sealText`). */
+  /**
+   * The records key, sealed with AES-GCM (`sealText`): with `scheme` STRETCHED_ONCE, under
+   * `sealingKeyFrom` the stretched password, whose salt the offline sign-in's verifier shares
+   * (decision 0055); without (sealed before it), under the library's `keyFromPassphrase`.
+   */
   sealed: string;
+  scheme?: typeof STRETCHED_ONCE;
 }
-
-/** As for the offline sign-in's verifier (decision 0038): about half a second on a field tablet. */
-const iterations = 600_000;
 
 const storedAt = (person: DevicePerson) => `records-key:${personKey(person)}`;
 // Authenticated with the seal: a sealed key copied under another person's name does not open.
@@ -46,7 +50,8 @@ export function heldRecordsKey(person: DevicePerson): string | undefined {
 /**
  * After a sign-in the server accepted with `password`: holds the key, and keeps it sealed under that
  * password in place of the one before (a changed password seals it anew). Awaited before the records
- * open: the records are encrypted only once the password can open them again offline.
+ * open: the records are encrypted only once the password can open them again offline. Answers the
+ * password as stretched for the seal, which the offline sign-in's verifier is made from too.
  *
  * A key already sealed here that this password opens is the one the records are encrypted with:
  * kept, even when the server answered another (a server restored from a backup older than the
@@ -57,36 +62,65 @@ export async function keepRecordsKey(
   person: DevicePerson,
   password: string,
   recordsKey: string,
-): Promise<void> {
+): Promise<StretchedPassword> {
   const opened = await openSealed(person, password);
-  if (opened !== null) {
-    holdRecordsKey(person, opened);
-    if (opened !== recordsKey)
+  if (opened.recordsKey !== null) {
+    holdRecordsKey(person, opened.recordsKey);
+    if (opened.recordsKey !== recordsKey)
       console.warn(
         "The server's key to these records is not the one they are encrypted with here: kept this one.",
       );
-    return;
+    if (opened.stretched !== undefined) return opened.stretched;
+    // Sealed before decision 0055: sealed again below, so the verifier may share its stretching.
   }
-  holdRecordsKey(person, recordsKey);
-  const salt = crypto.getRandomValues(new Uint8Array(16));
-  const key = await keyFromPassphrase(password, salt, iterations);
+  const kept = opened.recordsKey ?? recordsKey;
+  holdRecordsKey(person, kept);
+  const stretched = await stretchPassword(password);
   const stored: SealedRecordsKey = {
-    salt: bytesToBase64(salt),
-    iterations,
-    sealed: await sealText(key, recordsKey, sealContext(person)),
+    salt: stretched.salt,
+    iterations: stretched.iterations,
+    sealed: await sealText(await sealingKeyFrom(stretched), kept, sealContext(person)),
+    scheme: STRETCHED_ONCE,
   };
   await inTransaction('readwrite', (table) => table.put(stored, storedAt(person)));
+  return stretched;
 }
 
-/** The key sealed on this device, opened with `password`; null when none is, or not under it. */
-async function openSealed(person: DevicePerson, password: string): Promise<string | null> {
+interface Opened {
+  /** Null when no key is sealed here, or not under this password. */
+  recordsKey: string | null;
+  /** The password as stretched to open a seal made since decision 0055. */
+  stretched?: StretchedPassword;
+}
+
+/**
+ * The key sealed on this device, opened with `password`. `stretched`, the password as the offline
+ * check just stretched it, spares stretching it again when the seal shares its salt.
+ */
+async function openSealed(
+  person: DevicePerson,
+  password: string,
+  stretched?: StretchedPassword,
+): Promise<Opened> {
   const stored = await sealedKeyOf(person);
-  if (stored === undefined) return null;
-  const key = await keyFromPassphrase(password, base64ToBytes(stored.salt), stored.iterations);
+  if (stored === undefined) return { recordsKey: null };
+  let key: CryptoKey;
+  let used: StretchedPassword | undefined;
+  if (stored.scheme === STRETCHED_ONCE) {
+    used = stretchedWith(stretched, stored.salt, stored.iterations)
+      ? stretched
+      : await stretchPassword(password, stored.salt, stored.iterations);
+    key = await sealingKeyFrom(used);
+  } else {
+    key = await keyFromPassphrase(password, base64ToBytes(stored.salt), stored.iterations);
+  }
   try {
-    return await unsealText(key, stored.sealed, sealContext(person));
+    return {
+      recordsKey: await unsealText(key, stored.sealed, sealContext(person)),
+      ...(used && { stretched: used }),
+    };
   } catch {
-    return null;
+    return { recordsKey: null };
   }
 }
 
@@ -116,18 +150,32 @@ export async function recordsEncrypted(person: DevicePerson): Promise<boolean> {
 
 /**
  * Opens the key sealed on this device with `password`, and holds it. False when the password is
- * not the one it was sealed under (or none is sealed).
+ * not the one it was sealed under (or none is sealed). `stretched`: the password as the offline
+ * sign-in's check stretched it, used when the seal shares its salt.
  */
-export async function openSealedRecordsKey(person: DevicePerson, password: string): Promise<boolean> {
-  const opened = await openSealed(person, password);
-  if (opened === null) return false;
-  holdRecordsKey(person, opened);
+export async function openSealedRecordsKey(
+  person: DevicePerson,
+  password: string,
+  stretched?: StretchedPassword,
+): Promise<boolean> {
+  const opened = await openSealed(person, password, stretched);
+  if (opened.recordsKey === null) return false;
+  holdRecordsKey(person, opened.recordsKey);
   return true;
 }
 
-/** The server refused to hand the key to this session: ended, or its password changed since. */
+/**
+ * The server refused to hand the key to this session (ended, or its password changed since), or
+ * the device holds no session to show it (`noSession`: signed in with no network, not confirmed yet).
+ */
 export class RecordsKeyRefused extends Error {
   override readonly name = 'RecordsKeyRefused';
+  constructor(
+    message: string,
+    readonly noSession = false,
+  ) {
+    super(message);
+  }
 }
 
 /**
@@ -140,7 +188,7 @@ export async function fetchRecordsKey(
 ): Promise<string> {
   const ask = async (token: string | null) => {
     // Signed in with no network, or the session's refresh refused: no token to show the server.
-    if (token === null) throw new RecordsKeyRefused('this device holds no session the server accepts');
+    if (token === null) throw new RecordsKeyRefused('this device holds no session to show the server', true);
     return fetch(new URL('/v1/auth/records-key', location.origin), {
       headers: { authorization: `Bearer ${token}` },
     });

@@ -17,6 +17,8 @@ interface RecordsLockedProps {
 const explanations: Record<RecordsKeyMissing, string> = {
   unreachable: 'They are encrypted on this device, and the server cannot be reached to open them.',
   refused: 'They are encrypted on this device, and the server no longer accepts this sign-in to open them.',
+  'no-session':
+    'They are encrypted on this device, and the server has not yet confirmed the sign-in made here without the network.',
   'other-key':
     'They are encrypted on this device under a key the server no longer gives: your password opens them.',
 };
@@ -36,7 +38,6 @@ export function RecordsLocked({
   onSignOut,
 }: RecordsLockedProps) {
   const isOnline = useBrowserOnline();
-  const serverRefused = reason === 'refused';
   return (
     <LockDialog
       session={session}
@@ -44,11 +45,12 @@ export function RecordsLocked({
       heading="Your records on this device are locked"
       explanation={explanations[reason]}
       prompt="Enter your password to open them"
-      // A session the server refused needs the server's sign-in anyway, which hands the key again:
-      // opened on the device, the records would ask for the password once more at their first sync.
-      opensOnDevice={(password) =>
-        serverRefused ? Promise.resolve(false) : openSealedRecordsKey(session, password)
-      }
+      opensOnDevice={(password, stretched) => openSealedRecordsKey(session, password, stretched)}
+      // With no session the server accepts, its sign-in is needed anyway, and hands the key again:
+      // opened on the device first, the records would ask the password once more at their first
+      // sync. Out of reach (a reload in the field), the device opens them, and the server asks the
+      // password once it is reached, as after an offline sign-in.
+      serverFirst={reason === 'refused' || reason === 'no-session'}
       onUnlocked={onUnlocked}
       onSignedInAgain={onSignedInAgain}
       onSignOut={onSignOut}

@@ -7,6 +7,7 @@ import { FormError } from './form-error';
 import { canCheckOffline, checkOffline } from './offline-sign-in';
 import { signInAgain } from './session';
 import type { Session } from './session';
+import type { StretchedPassword } from './stretched-password';
 import { confirmLeaving } from './unsaved-typing';
 import { useIdleLock } from './use-idle-lock';
 
@@ -66,8 +67,15 @@ interface LockDialogProps {
   /**
    * What the password must also open on the device once its verifier took it (the records' key,
    * decision 0054); false sends the password to the server, as when the device cannot check it.
+   * `stretched` is the password as the verifier's check stretched it (decision 0055).
    */
-  opensOnDevice?: (password: string) => Promise<boolean>;
+  opensOnDevice?: (password: string, stretched?: StretchedPassword) => Promise<boolean>;
+  /**
+   * The server checks the password first, and the device only when the server cannot be reached:
+   * when this device holds no session the server accepts, whose sign-in also hands what
+   * `opensOnDevice` would open (the records key), so that online the password is asked once.
+   */
+  serverFirst?: boolean;
   onUnlocked: () => void;
   onSignedInAgain: (session: Session) => void;
   onSignOut: () => void;
@@ -84,6 +92,7 @@ export function LockDialog({
   explanation,
   prompt,
   opensOnDevice = () => Promise.resolve(true),
+  serverFirst = false,
   onUnlocked,
   onSignedInAgain,
   onSignOut,
@@ -114,14 +123,14 @@ export function LockDialog({
     try {
       // On the device first: no network needed, and the server need not hear of every unlock.
       const checked = await checkOffline(session.email, password);
-      if (
+      const checkedHere =
         checked.ok &&
         checked.identity.userId === session.userId &&
-        checked.identity.tenant === session.tenant &&
-        // A key sealed under an earlier password does not open: the server then checks it.
-        (await opensOnDevice(password))
-      )
-        return onUnlocked();
+        checked.identity.tenant === session.tenant;
+      const openedHere = async () =>
+        checked.ok && checkedHere && (await opensOnDevice(password, checked.stretched));
+      // A key sealed under an earlier password does not open: the server then checks it.
+      if (!serverFirst && (await openedHere())) return onUnlocked();
       if (!checked.ok && checked.reason === 'wrong-password') {
         form.reset();
         return setError(
@@ -130,8 +139,16 @@ export function LockDialog({
       }
       // None on the device, or just used up by wrong passwords: the server checks it, and the
       // sign-in it renews keeps a new verifier for next time.
-      setOnDevice(false);
-      onSignedInAgain(await signInAgain(session, password));
+      if (!(serverFirst && checkedHere)) setOnDevice(false);
+      let signedIn: Session;
+      try {
+        signedIn = await signInAgain(session, password);
+      } catch (err) {
+        // Out of reach: what the device opens with the password it checked, it opens.
+        if (err instanceof TypeError && serverFirst && (await openedHere())) return onUnlocked();
+        throw err;
+      }
+      onSignedInAgain(signedIn);
       onUnlocked();
     } catch (err) {
       form.reset();

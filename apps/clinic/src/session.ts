@@ -6,6 +6,7 @@ import { fieldClinic } from '@outpost/examples';
 import { personKey } from './device-client';
 import { checkOffline, forgetForOffline, rememberForOffline } from './offline-sign-in';
 import { forgetHeldRecordsKeys, holdRecordsKey, keepRecordsKey, openSealedRecordsKey } from './records-key';
+import { stretchPassword } from './stretched-password';
 import {
   clinicTokenSession,
   personOf,
@@ -137,12 +138,13 @@ async function movePreviousVersion(): Promise<void> {
  * reads and sends only their tokens, refreshes them (one context at a time, tabs and the service
  * worker alike), and refuses to store another person's sign-in.
  */
-export function tokenSessionFor(owner: Session): TokenSession {
+export function tokenSessionFor(owner: Session, { orNobody = false } = {}): TokenSession {
   return clinicTokenSession({
     owner: { tenant: owner.tenant, userId: owner.userId },
     deviceId: deviceId(),
     email: owner.email,
     before: previousVersionMoved,
+    orNobody,
   });
 }
 
@@ -151,27 +153,32 @@ function identityFrom(email: string, user: LoginResponse['user']): Session {
 }
 
 /**
- * Keeps what lets the person sign in here with no network later (offline-sign-in.ts), after a
- * sign-in the server accepted: a verifier of their own password, none of one an administrator set.
- * Not waited for: half a second of hashing, off the main thread, that signing in need not wait on.
+ * After a sign-in the server accepted, what the device keeps under the person's password, from one
+ * stretching of it (decision 0055):
+ *
+ * - the key to their records (decision 0054), held, and sealed under the password. Awaited before
+ *   the records open, which are encrypted only once it is sealed; failing to seal it leaves records
+ *   never encrypted as they are, so it is logged, not thrown;
+ * - what lets them sign in here with no network later (offline-sign-in.ts): a verifier of the
+ *   password. Not waited for: signing in need not wait on it, and failing costs only that.
+ *
+ * Of a password an administrator set (decision 0047), which the administrator knows, nothing: the
+ * key is held only, and the verifier of the person's earlier password goes, until they choose their
+ * own.
  */
-function keepForOffline(identity: Session, password: string): void {
-  if (identity.passwordChangeDue) void forgetForOffline(identity.email);
-  else void rememberForOffline(identity, password);
-}
-
-/**
- * After a sign-in the server accepted: the key to the person's records (decision 0054), held, and
- * sealed under the password unless an administrator set it (then held only, until they choose
- * their own). Awaited before the records open, which are encrypted only once it is sealed; failing
- * to seal it leaves records never encrypted as they are, so it is logged, not thrown.
- */
-async function keepKeyOfRecords(identity: Session, password: string, recordsKey: string | undefined) {
-  if (recordsKey === undefined) return;
-  if (identity.passwordChangeDue) return holdRecordsKey(identity, recordsKey);
-  await keepRecordsKey(identity, password, recordsKey).catch((err: unknown) =>
-    console.error('The key to the records could not be kept on this device:', err),
-  );
+async function keepUnderPassword(identity: Session, password: string, recordsKey: string | undefined) {
+  if (identity.passwordChangeDue) {
+    void forgetForOffline(identity.email);
+    if (recordsKey !== undefined) holdRecordsKey(identity, recordsKey);
+    return;
+  }
+  // A server before decision 0054 hands no key: the verifier alone, stretched in the background.
+  if (recordsKey === undefined) return void rememberForOffline(identity, stretchPassword(password));
+  const sealedUnder = await keepRecordsKey(identity, password, recordsKey).catch((err: unknown) => {
+    console.error('The key to the records could not be kept on this device:', err);
+    return stretchPassword(password);
+  });
+  void rememberForOffline(identity, sealedUnder);
 }
 
 /**
@@ -193,8 +200,7 @@ export async function signIn(email: string, password: string): Promise<Session> 
     );
   }
   const identity = identityFrom(email, answer.user);
-  keepForOffline(identity, password);
-  await keepKeyOfRecords(identity, password, answer.recordsKey);
+  await keepUnderPassword(identity, password, answer.recordsKey);
   return keepIdentity(identity);
 }
 
@@ -240,7 +246,7 @@ export async function signInOffline(email: string, password: string): Promise<Se
   const { email: kept, userId, tenant, roles } = checked.identity;
   // The records open with the key sealed under this password, if it still is (else the server's,
   // or the password again, once the app opens them: decision 0054).
-  await openSealedRecordsKey(checked.identity, password);
+  await openSealedRecordsKey(checked.identity, password, checked.stretched);
   awaitingServer = { person: personKey(checked.identity), password };
   return keepIdentity({ email: kept, userId, tenant, roles: [...roles] });
 }
@@ -283,13 +289,18 @@ let confirming: Promise<Session | null> | null = null;
  * The same person signs in again once the server refused to renew their session (their refresh
  * token revoked, or 90 days passed): the records and the client stay open. Refused, and nothing
  * stored, when the password signs in anyone else.
+ *
+ * Also the first sign-in the server hears of, for a person who signed in with no network and whose
+ * tab reloaded before it confirmed that (which forgot the password kept for it): the device then
+ * holds no session at all, and this tab still has them signed in (a sign-out in any tab would have
+ * ended that), so the session is stored where none is.
  */
 export async function signInAgain(owner: Session, password: string): Promise<Session> {
   await previousVersionMoved();
-  const answer = await tokenSessionFor(owner).signIn(owner.email, password);
+  const orNobody = samePerson(loadSession(), owner);
+  const answer = await tokenSessionFor(owner, { orNobody }).signIn(owner.email, password);
   const identity = identityFrom(owner.email, answer.user);
-  keepForOffline(identity, password);
-  await keepKeyOfRecords(identity, password, answer.recordsKey);
+  await keepUnderPassword(identity, password, answer.recordsKey);
   return keepIdentity(identity);
 }
 
@@ -307,8 +318,7 @@ export async function changeOwnPassword(
   await previousVersionMoved();
   const answer = await tokenSessionFor(owner).changePassword(currentPassword, newPassword);
   const identity = identityFrom(owner.email, answer.user);
-  keepForOffline(identity, newPassword);
-  await keepKeyOfRecords(identity, newPassword, answer.recordsKey);
+  await keepUnderPassword(identity, newPassword, answer.recordsKey);
   return keepIdentity(identity);
 }
 

@@ -104,11 +104,12 @@ export class SignedOutMeanwhile extends Error {
  * Stores `session` (null: signed out), replacing whoever was signed in on this browser. With
  * `onlyIf`, only while the session stored is still that person's, checked in the same transaction:
  * a refresh that ends after a sign-out (in this tab or another) must not put the tokens back on the
- * tablet. Refused, it throws `SignedOutMeanwhile` and stores nothing.
+ * tablet. `orNobody`: also while no session is stored at all. Refused, it throws
+ * `SignedOutMeanwhile` and stores nothing.
  */
 export async function writeStoredSession(
   session: ClinicStoredSession | null,
-  { onlyIf }: { onlyIf?: DevicePerson } = {},
+  { onlyIf, orNobody = false }: { onlyIf?: DevicePerson; orNobody?: boolean } = {},
 ): Promise<void> {
   let refused = false;
   await inTransaction('readwrite', (table) => {
@@ -120,7 +121,7 @@ export async function writeStoredSession(
     const read = table.get(key);
     read.onsuccess = () => {
       const stored = read.result as (StoredSession & Partial<DevicePerson>) | undefined;
-      if (stored === undefined || !samePerson(personOf(stored), onlyIf)) {
+      if (stored === undefined ? !orNobody : !samePerson(personOf(stored), onlyIf)) {
         refused = true;
         read.transaction?.abort();
         return;
@@ -171,6 +172,11 @@ export interface ClinicTokenSessionOptions {
   email?: string;
   /** Waited for before each read: the page's move of the previous version's session (session.ts). */
   before?: () => Promise<void>;
+  /**
+   * The owner's tokens may also be stored while no session is: the owner signed in with no network
+   * and the tab reloaded before the server confirmed it (session.ts, `signInAgain`).
+   */
+  orNobody?: boolean;
 }
 
 /**
@@ -179,7 +185,7 @@ export interface ClinicTokenSessionOptions {
  * another saved meanwhile. Its `getToken` and `refreshNow` go to the sync client.
  */
 export function clinicTokenSession(options: ClinicTokenSessionOptions): TokenSession {
-  const { owner, deviceId, email, before } = options;
+  const { owner, deviceId, email, before, orNobody = false } = options;
   return createTokenSession({
     // The page and its worker come from the server they sync with.
     url: location.origin,
@@ -210,7 +216,7 @@ export function clinicTokenSession(options: ClinicTokenSessionOptions): TokenSes
         },
         // A person's session stores their tokens only while they are signed in: a refresh ending
         // after their sign-out puts nothing back.
-        owner !== null ? { onlyIf: owner } : {},
+        owner !== null ? { onlyIf: owner, orNobody } : {},
       );
     },
   });
