@@ -186,17 +186,20 @@ export class RecordsKeyRefused extends Error {
 export async function fetchRecordsKey(
   tokens: Pick<TokenSession, 'getToken' | 'refreshNow'>,
 ): Promise<string> {
-  const ask = async (token: string | null) => {
-    // Signed in with no network, or the session's refresh refused: no token to show the server.
-    if (token === null) throw new RecordsKeyRefused('this device holds no session to show the server', true);
-    return fetch(new URL('/v1/auth/records-key', location.origin), {
+  const ask = (token: string) =>
+    fetch(new URL('/v1/auth/records-key', location.origin), {
       headers: { authorization: `Bearer ${token}` },
     });
-  };
   const token = await tokens.getToken();
+  // Signed in with no network, not confirmed yet: no token to show the server.
+  if (token === null) throw new RecordsKeyRefused('this device holds no session to show the server', true);
   let res = await ask(token);
   // A token the device took for valid and the server did not (a clock set wrong): renewed once.
-  if (res.status === 401) res = await ask(await tokens.refreshNow(token));
+  if (res.status === 401) {
+    const renewed = await tokens.refreshNow(token);
+    if (renewed === null) throw new RecordsKeyRefused('the server no longer renews this session');
+    res = await ask(renewed);
+  }
   if (!res.ok)
     throw new RecordsKeyRefused(`the server did not give this session the records key (${res.status})`);
   return recordsKeyResponseSchema.parse(await res.json()).recordsKey;
