@@ -8,7 +8,7 @@ import { fieldClinic } from '@outpost/examples';
 import { uuidv7 } from '@outpost/core';
 import type { RecordData } from '@outpost/core';
 import { memoryFileStore } from '../src/index';
-import type { LocalFileStore, SyncClient, SyncResult } from '../src/index';
+import type { LocalFileStore, RecordFilters, SyncClient, SyncResult } from '../src/index';
 import { TestNetwork } from './client-fixture';
 import { restoredPractice, syncAfterRestart } from './restored-practice';
 import type { Cleanups } from './restored-practice';
@@ -40,6 +40,8 @@ export interface ClinicOptions {
   pullLimit?: number;
   /** The tablet's chunk size: small, so a file's chunks are counted on the network. */
   fileChunkBytes?: number;
+  /** The records the tablet keeps. */
+  recordFilter?: RecordFilters;
 }
 
 export type RestoredClinic = Awaited<ReturnType<typeof restoredClinic>>;
@@ -99,6 +101,7 @@ export async function restoredClinic(cleanups: Cleanups, options: ClinicOptions 
         return res;
       },
       ...(options.pullLimit !== undefined ? { pullLimit: options.pullLimit } : {}),
+      ...(options.recordFilter !== undefined ? { recordFilter: options.recordFilter } : {}),
     });
   const tablet = await openTablet();
   const patients = tablet.collection('patients');
@@ -111,9 +114,12 @@ export async function restoredClinic(cleanups: Cleanups, options: ClinicOptions 
   expect((await tablet.sync()).success).toBe(true);
   serverClock.offsetMs = 0;
 
-  /** A change the office's computer makes on the server now (stamped with the server's clock). */
-  async function officePush(op: Record<string, unknown>): Promise<void> {
-    await practice.officePush(op);
+  /**
+   * A change the office's computer makes on the server now (stamped with the server's clock), whose
+   * outcome must be `expected` (applied).
+   */
+  async function officePush(op: Record<string, unknown>, expected = 'applied'): Promise<void> {
+    await practice.officePush(op, 'office-pc', expected);
   }
 
   return {

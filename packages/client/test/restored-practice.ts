@@ -13,7 +13,7 @@ import type { Database } from '@outpost/server';
 import { uuidv7 } from '@outpost/core';
 import type { RecordData, Schema } from '@outpost/core';
 import { createSyncClient, memoryStore } from '../src/index';
-import type { LocalFileStore, SyncClient, SyncResult } from '../src/index';
+import type { LocalFileStore, RecordFilters, SyncClient, SyncResult } from '../src/index';
 import { password } from './client-fixture';
 
 /** What a test registers to be undone after it, last first. */
@@ -58,6 +58,8 @@ export interface TabletOptions {
   fetch?: typeof fetch;
   /** A smaller pull page (the poor-link sizing off, so that it stays that size). */
   pullLimit?: number;
+  /** The records the tablet keeps (decision 0027): those it lets go stay on the server. */
+  recordFilter?: RecordFilters;
 }
 
 /** Tried twice: the first request may meet the connection kept alive to the stopped server. */
@@ -165,16 +167,21 @@ export async function restoredPractice(cleanups: Cleanups, options: PracticeOpti
         autoSync: false,
         probeIntervalMs: false,
         ...(tablet.pullLimit !== undefined ? { pullLimit: tablet.pullLimit, poorLink: false } : {}),
+        ...(tablet.recordFilter !== undefined ? { recordFilter: tablet.recordFilter } : {}),
       });
       cleanups.push(() => client.close());
       return client;
     },
     /**
      * A change another computer of the practice (`device`) makes on the server now, stamped with
-     * the server's clock; it must be applied. Answers the record's id (the server's number, for a
-     * collection numbered by the server).
+     * the server's clock; its outcome must be `expected` (applied). Answers the record's id (the
+     * server's number, for a collection numbered by the server).
      */
-    async officePush(op: Record<string, unknown>, device = 'office-pc'): Promise<string> {
+    async officePush(
+      op: Record<string, unknown>,
+      device = 'office-pc',
+      expected = 'applied',
+    ): Promise<string> {
       const body = JSON.stringify({ clientId: device, deviceId: device, ops: [{ opId: uuidv7(), ...op }] });
       const request = () =>
         fetch(`${server.url}/v1/sync/push`, {
@@ -189,7 +196,7 @@ export async function restoredPractice(cleanups: Cleanups, options: PracticeOpti
       expect(
         answer.results.map((r) => r.status),
         JSON.stringify(answer),
-      ).toEqual(['applied']);
+      ).toEqual([expected]);
       return answer.results[0]?.id ?? '';
     },
     /** A collection (every one when none is named) as a pull from the start sees it, deleted records left out. */

@@ -9,6 +9,7 @@ import {
   acknowledgedDeletions,
   checkKeepDeletions,
   DEFAULT_KEEP_DELETIONS_MS,
+  deletesRevived,
   keptDeletions,
   keptDeletionsAfter,
   keptDeletionsKey,
@@ -226,5 +227,23 @@ describe('kept deletions', () => {
     // None revived: the list stays as it is, nothing written.
     expect(keptDeletionsRevived(meta, [change('v-2', true, '000000000000008-000000-col')])).toBeNull();
     expect(keptDeletionsRevived({}, [change('v-1', false, '000000000000009-000000-col')])).toBeNull();
+  });
+
+  it('let go of the done delete op the outbox still keeps once its record comes back alive', () => {
+    const s = state([op(1), op(2, { status: 'pending', completedAt: undefined }), op(3, { type: 'update' })]);
+    const change = (id: string, deleted: boolean, hlc: string) => ({
+      collection: 'visits',
+      id,
+      deleted,
+      hlc,
+    });
+    // A later live state: the deletion no longer stands, and its op goes with the change.
+    expect(deletesRevived(s, change('v-1', false, '000000000000009-000000-col'))).toEqual([1]);
+    // A tombstone, or a live state from before the deletion (a restored server's re-read): kept.
+    expect(deletesRevived(s, change('v-1', true, '000000000000009-000000-col'))).toEqual([]);
+    expect(deletesRevived(s, change('v-1', false, '000000000000000-000000-old'))).toEqual([]);
+    // Only done deletes: a delete still to send, or an update, is not the device's acknowledged deletion.
+    expect(deletesRevived(s, change('v-2', false, '000000000000009-000000-col'))).toEqual([]);
+    expect(deletesRevived(s, change('v-3', false, '000000000000009-000000-col'))).toEqual([]);
   });
 });

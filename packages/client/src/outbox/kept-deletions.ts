@@ -134,6 +134,23 @@ export function keptDeletionsRevived(
 }
 
 /**
+ * The `done` delete ops the outbox still keeps (a day, decision 0029) of a record `change` brings
+ * back alive (revivedSince): let go with the change, as the kept deletions are
+ * (keptDeletionsRevived). Kept, a give-back would read the deletion from them
+ * (acknowledgedDeletion) while the outbox has them, and keep it after them (keptDeletionsAfter,
+ * which sees the record alive only while the device holds it: not once a record filter let it go).
+ */
+export function deletesRevived(
+  state: Pick<LocalState, 'opsFor'>,
+  change: { collection: string; id: string; deleted: boolean; hlc: string },
+): number[] {
+  return state
+    .opsFor(change.collection, change.id)
+    .filter((o) => o.type === 'delete' && o.status === 'done' && revivedSince(o, change))
+    .map((o) => o.seq);
+}
+
+/**
  * The deletion this device made of `collection/id` that the server acknowledged, as a give-back
  * reads it: the last `done` delete op while the outbox keeps it, the kept deletion after. Undefined
  * when there is none. One rule for deleteAgain, deletionOf and deletionsGivenBack.
