@@ -66,11 +66,17 @@ describe.runIf(chromiumAvailable())("the statistics page's Needs attention", () 
       .waitFor();
 
     expect((await schedule.runNow()).ok).toBe(true);
+    const asked: string[] = [];
+    page.on('request', (r) => {
+      if (new URL(r.url()).pathname === '/v1/admin/backups') asked.push(r.url());
+    });
     await page.reload();
     await backups
       .getByText(/^Last backup under a minute ago \(\d{4}-\d{2}-\d{2} \d{2}:\d{2} UTC\)\. Every 24 hours/)
       .waitFor();
     expect(await backups.getByRole('alert').count()).toBe(0);
+    // The header's notice and this section asked together: the server answered once.
+    expect(asked).toHaveLength(1);
 
     // The USB stick is pulled out: the next backup fails, and the page says so, and what to look at.
     renameSync(folder, `${folder}-away`);

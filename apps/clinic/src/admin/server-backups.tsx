@@ -53,6 +53,23 @@ export function BackupsFailingNotice({ tokens }: { tokens: TokenSession }) {
   );
 }
 
+/**
+ * `GET /v1/admin/backups`, one request for every component asking within a few seconds: the
+ * header's notice and Statistics' section open together, and the server need not answer twice.
+ */
+function askServerBackups(tokens: TokenSession): Promise<BackupStatusResponse> {
+  const now = Date.now();
+  if (asked !== null && asked.tokens === tokens && now - asked.at < shareForMs) return asked.answer;
+  const answer = fetchJson('/v1/admin/backups', tokens, (b) => backupStatusResponseSchema.parse(b));
+  const made = { tokens, at: now, answer };
+  asked = made;
+  // A failure is not handed to whoever asks next.
+  answer.catch(() => asked === made && (asked = null));
+  return answer;
+}
+let asked: { tokens: TokenSession; at: number; answer: Promise<BackupStatusResponse> } | null = null;
+const shareForMs = 5_000;
+
 /** `GET /v1/admin/backups` while online, asked again every `everyMs` when given; null until answered. */
 function useServerBackups(tokens: TokenSession, everyMs?: number): BackupStatusResponse | null {
   const { isOnline } = useNetworkStatus();
@@ -61,7 +78,7 @@ function useServerBackups(tokens: TokenSession, everyMs?: number): BackupStatusR
     if (!isOnline) return;
     let cancelled = false;
     const ask = () =>
-      fetchJson('/v1/admin/backups', tokens, (b) => backupStatusResponseSchema.parse(b)).then(
+      askServerBackups(tokens).then(
         (answer) => !cancelled && setStatus(answer),
         // An older server, or none to reach: the page says nothing of backups rather than fail.
         (err: unknown) => console.error('The server’s backups could not be read:', err),
