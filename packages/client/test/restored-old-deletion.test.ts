@@ -6,8 +6,8 @@
 // patient back, alive, on the server and the tablet, and nobody was told: the clinician's deletion
 // was undone. Now the tablet deletes the patient again, at the deletion's own time.
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import type { SyncClient, SyncResult } from '../src/index';
 import { restoredClinic } from './restored-clinic';
+import { syncAfterRestart } from './restored-practice';
 import type { Cleanups } from './restored-clinic';
 
 const day = 24 * 60 * 60 * 1000;
@@ -18,12 +18,6 @@ describe('a deletion older than the outbox keeps its op, and a server restored f
     vi.useRealTimers();
     for (const c of cleanups.splice(0).reverse()) await c();
   });
-
-  /** A sync of `tablet`; a first try that met the connection kept alive to the stopped server is tried again. */
-  async function sync(tablet: SyncClient): Promise<SyncResult> {
-    const result = await tablet.sync();
-    return !result.success && result.error?.code === 'NETWORK' ? tablet.sync() : result;
-  }
 
   it('stays deleted on the restored server and on the tablet, though the delete op left the outbox days ago', async () => {
     const c = await restoredClinic(cleanups);
@@ -52,7 +46,7 @@ describe('a deletion older than the outbox keeps its op, and a server restored f
     // The backup has Joseph alive. Tried twice: the first request may meet the connection kept
     // alive to the server that was stopped.
     expect((await c.onServer().catch(() => c.onServer())).has(c.joseph.id)).toBe(true);
-    const result = await sync(tablet);
+    const result = await syncAfterRestart(tablet);
     expect(result.success, JSON.stringify(result.error)).toBe(true);
     // Joseph deleted again, and Grace's deletion given back (a colleague's tablet holding her would
     // give her back as a create, which then meets it).
@@ -72,7 +66,7 @@ describe('a deletion older than the outbox keeps its op, and a server restored f
 
     // And the next sync has nothing more to give back.
     c.pushed.length = 0;
-    const next = await sync(tablet);
+    const next = await syncAfterRestart(tablet);
     expect(next.restored).toBeUndefined();
     expect(c.pushed).toEqual([]);
   });

@@ -6,8 +6,9 @@
 // before all of it, which has Joseph alive. The tablet must not give its deletion back: the clinic
 // revived him after it, and the deletion no longer stands.
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import type { SyncClient, SyncResult } from '../src/index';
+import type { SyncClient } from '../src/index';
 import { restoredClinic } from './restored-clinic';
+import { syncAfterRestart } from './restored-practice';
 import type { Cleanups, RestoredClinic } from './restored-clinic';
 
 const day = 24 * 60 * 60 * 1000;
@@ -18,12 +19,6 @@ describe('a deletion the clinic undid is not given back to a server restored fro
     vi.useRealTimers();
     for (const c of cleanups.splice(0).reverse()) await c();
   });
-
-  /** A sync of `tablet`; a first try that met the connection kept alive to the stopped server is tried again. */
-  async function sync(tablet: SyncClient): Promise<SyncResult> {
-    const result = await tablet.sync();
-    return !result.success && result.error?.code === 'NETWORK' ? tablet.sync() : result;
-  }
 
   /** The tablet keeps its own villages' patients: Ntcheu's are another clinic's round. */
   const ownVillages = { patients: (r: { data: Record<string, unknown> }) => r.data['village'] !== 'Ntcheu' };
@@ -54,7 +49,7 @@ describe('a deletion the clinic undid is not given back to a server restored fro
   async function josephStaysAlive(c: RestoredClinic, tablet: SyncClient): Promise<void> {
     await c.restore();
     expect((await c.onServer().catch(() => c.onServer())).has(c.joseph.id)).toBe(true);
-    const result = await sync(tablet);
+    const result = await syncAfterRestart(tablet);
     expect(result.success, JSON.stringify(result.error)).toBe(true);
     expect(c.pushed).toEqual([]);
     expect((await c.onServer()).get(c.joseph.id)).toEqual({ name: 'Joseph' });
@@ -79,7 +74,7 @@ describe('a deletion the clinic undid is not given back to a server restored fro
 
     await officeRevives(c, seenVersion);
     // The tablet hears of it, and lets Joseph go: Ntcheu is not its round.
-    expect((await sync(tablet)).success).toBe(true);
+    expect((await syncAfterRestart(tablet)).success).toBe(true);
     expect(await tablet.collection('patients').get(c.joseph.id)).toBeNull();
 
     await josephStaysAlive(c, tablet);
