@@ -9,7 +9,7 @@ import {
   acknowledgedDeletions,
   checkKeepDeletions,
   DEFAULT_KEEP_DELETIONS_MS,
-  deletesRevived,
+  deletesUndone,
   keptDeletions,
   keptDeletionsAfter,
   keptDeletionsKey,
@@ -229,7 +229,7 @@ describe('kept deletions', () => {
     expect(keptDeletionsRevived({}, [change('v-1', false, '000000000000009-000000-col')])).toBeNull();
   });
 
-  it('let go of the done delete op the outbox still keeps once its record comes back alive', () => {
+  it('mark undone the done delete op the outbox still keeps once its record comes back alive', () => {
     const s = state([op(1), op(2, { status: 'pending', completedAt: undefined }), op(3, { type: 'update' })]);
     const change = (id: string, deleted: boolean, hlc: string) => ({
       collection: 'visits',
@@ -237,13 +237,21 @@ describe('kept deletions', () => {
       deleted,
       hlc,
     });
-    // A later live state: the deletion no longer stands, and its op goes with the change.
-    expect(deletesRevived(s, change('v-1', false, '000000000000009-000000-col'))).toEqual([1]);
-    // A tombstone, or a live state from before the deletion (a restored server's re-read): kept.
-    expect(deletesRevived(s, change('v-1', true, '000000000000009-000000-col'))).toEqual([]);
-    expect(deletesRevived(s, change('v-1', false, '000000000000000-000000-old'))).toEqual([]);
+    const revived = change('v-1', false, '000000000000009-000000-col');
+    // A later live state: the deletion no longer stands, and its op says so.
+    expect(deletesUndone(s, revived)).toEqual([{ ...op(1), undone: true }]);
+    // A tombstone, or a live state from before the deletion (a restored server's re-read): it stands.
+    expect(deletesUndone(s, change('v-1', true, '000000000000009-000000-col'))).toEqual([]);
+    expect(deletesUndone(s, change('v-1', false, '000000000000000-000000-old'))).toEqual([]);
     // Only done deletes: a delete still to send, or an update, is not the device's acknowledged deletion.
-    expect(deletesRevived(s, change('v-2', false, '000000000000009-000000-col'))).toEqual([]);
-    expect(deletesRevived(s, change('v-3', false, '000000000000009-000000-col'))).toEqual([]);
+    expect(deletesUndone(s, change('v-2', false, '000000000000009-000000-col'))).toEqual([]);
+    expect(deletesUndone(s, change('v-3', false, '000000000000009-000000-col'))).toEqual([]);
+
+    // Marked: no give-back reads it, and leaving the outbox it leaves no kept deletion.
+    const marked = state([{ ...op(1), undone: true }]);
+    expect(acknowledgedDeletion(marked, 'visits', 'v-1')).toBeUndefined();
+    expect(acknowledgedDeletions(marked)).toEqual([]);
+    expect(deletesUndone(marked, revived)).toEqual([]);
+    expect(keptDeletionsAfter({}, [{ ...op(1), undone: true }], now)).toBeNull();
   });
 });

@@ -97,8 +97,7 @@ export function keptDeletionsAfter(
   const stored = meta[keptDeletionsKey];
   let changed = stored !== undefined && (!Array.isArray(stored) || stored.length !== before.length);
   for (const op of gone) {
-    if (op.type !== 'delete' || op.status !== 'done' || revivedSince(op, held(op.collection, op.id)))
-      continue;
+    if (!standingDelete(op) || revivedSince(op, held(op.collection, op.id))) continue;
     const completedAt = completedAtOf(op);
     const key = keyOf(op.collection, op.id);
     const already = byRecord.get(key);
@@ -133,21 +132,26 @@ export function keptDeletionsRevived(
   return [...index].filter(([key]) => !revived.has(key)).map(([, d]) => d);
 }
 
+/** A `done` delete op whose deletion stands: the server has not brought its record back alive since. */
+function standingDelete(op: OutboxEntry): boolean {
+  return op.type === 'delete' && op.status === 'done' && op.undone !== true;
+}
+
 /**
  * The `done` delete ops the outbox still keeps (a day, decision 0029) of a record `change` brings
- * back alive (revivedSince): let go with the change, as the kept deletions are
- * (keptDeletionsRevived). Kept, a give-back would read the deletion from them
+ * back alive (revivedSince), marked `undone`: written with the change, as the kept deletions are
+ * let go (keptDeletionsRevived). Unmarked, a give-back would read the deletion from them
  * (acknowledgedDeletion) while the outbox has them, and keep it after them (keptDeletionsAfter,
  * which sees the record alive only while the device holds it: not once a record filter let it go).
  */
-export function deletesRevived(
+export function deletesUndone(
   state: Pick<LocalState, 'opsFor'>,
   change: { collection: string; id: string; deleted: boolean; hlc: string },
-): number[] {
+): OutboxEntry[] {
   return state
     .opsFor(change.collection, change.id)
-    .filter((o) => o.type === 'delete' && o.status === 'done' && revivedSince(o, change))
-    .map((o) => o.seq);
+    .filter((o) => standingDelete(o) && revivedSince(o, change))
+    .map((o) => ({ ...o, undone: true }));
 }
 
 /**
@@ -160,10 +164,7 @@ export function acknowledgedDeletion(
   collection: string,
   id: string,
 ): Pick<KeptDeletion, 'collection' | 'id' | 'hlc'> | undefined {
-  const op = state
-    .opsFor(collection, id)
-    .filter((o) => o.status === 'done' && o.type === 'delete')
-    .at(-1);
+  const op = state.opsFor(collection, id).filter(standingDelete).at(-1);
   if (op !== undefined) return op;
   return keptIndex(state.meta).get(keyOf(collection, id));
 }
@@ -174,7 +175,7 @@ export function acknowledgedDeletions(
 ): Array<{ collection: string; id: string }> {
   const out = new Map<string, { collection: string; id: string }>();
   for (const op of state.outbox.values()) {
-    if (op.type === 'delete' && op.status === 'done') out.set(keyOf(op.collection, op.id), op);
+    if (standingDelete(op)) out.set(keyOf(op.collection, op.id), op);
   }
   for (const [key, d] of keptIndex(state.meta)) if (!out.has(key)) out.set(key, d);
   return [...out.values()];

@@ -120,6 +120,13 @@ export interface OutboxEntry {
    */
   supersededBy?: Record<string, number>;
   /**
+   * On a `done` delete: true once the server brought its record back alive since (a state made
+   * after it, at a later HLC: a colleague's change that won, a conflict settled for the record).
+   * The deletion no longer stands, so a server restored from an older backup is not given it back,
+   * and it leaves no kept deletion (outbox/kept-deletions.ts). The op stays in the queue view.
+   */
+  undone?: true;
+  /**
    * True once the server refused the op for good. Its answer is journaled under the opId, so a
    * retry gets the same answer: nothing waits for it, and the server's rejection archive has it.
    */

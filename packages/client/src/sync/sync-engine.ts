@@ -47,7 +47,7 @@ import {
 } from './restore-recovery';
 import type { Renamed, RestoreMark } from './restore-recovery';
 import { lastSyncedKey, retentionBatch } from '../outbox/retention';
-import { deletesRevived, keptDeletionsKey, keptDeletionsRevived } from '../outbox/kept-deletions';
+import { deletesUndone, keptDeletionsKey, keptDeletionsRevived } from '../outbox/kept-deletions';
 import type { CollectionSyncScope } from './collection-sync';
 
 export type SyncPhase = 'push' | 'pull' | 'done';
@@ -1865,8 +1865,8 @@ export class SyncEngine {
         const local = state.record(change.collection, change.id);
         const pending = state.pendingFor(change.collection, change.id);
         // A record deleted here that the server brought back alive since: the delete op the outbox
-        // still keeps goes with it, as its kept deletion does (below).
-        deleteOps.push(...deletesRevived(state, change));
+        // still keeps is marked undone, as its kept deletion goes (below).
+        putOps.push(...deletesUndone(state, change));
         // The times of the fields of the state this one replaces: the record with nothing
         // waiting, the server's copy beneath changes (field-times.ts). Read before the give-back
         // below, which weighs the state the device held by them.
