@@ -108,6 +108,24 @@ describe('scheduled backups', () => {
     expect((written[1]?.details as { bytes: number }).bytes).toBeGreaterThan(0);
   });
 
+  it('names a backup taken in the same second as the last by the next second, instead of failing on its name', async () => {
+    const data = folder();
+    const live = await serverIn(data);
+    const nurse = await live.token('nurse@clinic-a.test');
+    const out = folder();
+    const backups = schedule({ database: join(data, 'outpost.sqlite'), folder: out });
+    await push(live, nurse, [patient('Amina Banda')]);
+    expect((await backups.runNow()).ok).toBe(true);
+    await push(live, nurse, [patient('Chikondi Phiri')]);
+    const again = await backups.runNow();
+    expect(again.ok, again.ok ? '' : again.error.message).toBe(true);
+    const [newer, older] = readdirSync(out).sort().reverse();
+    expect(newer).not.toBe(older);
+    expect(namesIn(join(out, newer ?? ''))).toEqual(
+      expect.arrayContaining(['Amina Banda', 'Chikondi Phiri']),
+    );
+  });
+
   it('encrypts each to OUTPOST_BACKUP_RECIPIENTS on its thread, as .sqlite.age, the unencrypted ones before it pruned as they age out', async () => {
     const data = folder();
     const live = await serverIn(data);

@@ -4,7 +4,8 @@
  * `outpost-<UTC time>.sqlite`, through `backupSqlite` (temporary name, check, rename) on a worker
  * thread, the oldest of them beyond `keep` deleted after each one that succeeded.
  */
-import { readdirSync, rmSync, statfsSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, rmSync, statfsSync, statSync } from 'node:fs';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { basename, dirname, join, resolve } from 'node:path';
 import type { BackupFailureReason } from '@outpost/core';
 import type { BackupOptions, BackupResult } from './sqlite-backup';
@@ -138,9 +139,24 @@ export function scheduleBackups(options: BackupScheduleOptions): BackupSchedule 
     timer.unref();
   }
 
+  /**
+   * The time to name the next backup by, and its file. Names have seconds: a backup in the same
+   * second as the last (one run by hand just after a failure was mended) would be refused its
+   * name, so it waits for the next second, at most twice. Never a later time than the copy's: a
+   * restore takes what was written before the name's time to be in the backup.
+   */
+  async function nextName(): Promise<{ takenAt: Date; destination: string }> {
+    const named = (at: Date) => join(folder, scheduledBackupName(at, recipients.length > 0));
+    let takenAt = now();
+    for (let waited = 0; waited < 2 && existsSync(named(takenAt)); waited++) {
+      await sleep(1000 - takenAt.getUTCMilliseconds());
+      takenAt = now();
+    }
+    return { takenAt, destination: named(takenAt) };
+  }
+
   async function take(): Promise<ScheduledBackupOutcome> {
-    const takenAt = now();
-    const destination = join(folder, scheduledBackupName(takenAt, recipients.length > 0));
+    const { takenAt, destination } = await nextName();
     warnIfShortOfSpace(database, folder, log);
     let result: BackupResult;
     try {
