@@ -3,11 +3,13 @@ import type { SyncClient, TokenSession } from '@outpost/client';
 import { automaticSync, backgroundSyncLock, deviceClientOptions, deviceDatabaseName } from './device-client';
 import {
   RecordsKeyRefused,
-  fetchRecordsKey,
   forgetHeldRecordsKey,
   heldRecordsKey,
   holdRecordsKey,
+  keepUnderRefusedServerKey,
+  noteRefusedServerKey,
   recordsEncrypted,
+  recordsKeyFromServer,
 } from './records-key';
 import { deviceId } from './session';
 import type { Session } from './session';
@@ -48,16 +50,16 @@ export type RecordsKeyMissing = 'unreachable' | 'refused' | 'no-session' | 'othe
 async function recordsKeyToOpen(
   session: Session,
   tokens: Pick<TokenSession, 'getToken' | 'refreshNow'>,
-): Promise<{ recordsKey: string | null; fromServer: boolean }> {
-  if (!(await recordsEncrypted(session))) return { recordsKey: null, fromServer: false };
+): Promise<{ recordsKey: string | null; serverKey?: string }> {
+  if (!(await recordsEncrypted(session))) return { recordsKey: null };
   const held = heldRecordsKey(session);
-  if (held !== undefined) return { recordsKey: held, fromServer: false };
+  if (held !== undefined) return { recordsKey: held };
   try {
-    const recordsKey = await fetchRecordsKey(tokens);
+    const { recordsKey, serverKey } = await recordsKeyFromServer(session, tokens);
     // For this tab's life, as if the password had been typed: the next opening (another person's
     // sign-out and back) needs no round trip.
     holdRecordsKey(session, recordsKey);
-    return { recordsKey, fromServer: true };
+    return { recordsKey, serverKey };
   } catch (err) {
     if (err instanceof RecordsKeyRefused)
       throw new RecordsKeyNeeded(err.noSession ? 'no-session' : 'refused');
@@ -81,7 +83,7 @@ export async function openClient(
   tokens: Pick<TokenSession, 'getToken' | 'refreshNow'>,
   onWaitForOtherTab: (holder: RecordsHolder) => void,
 ): Promise<SyncClient> {
-  const { recordsKey, fromServer } = await recordsKeyToOpen(session, tokens);
+  const { recordsKey, serverKey } = await recordsKeyToOpen(session, tokens);
   const name = deviceDatabaseName(session);
   let opened = false;
   let told: RecordsHolder | null = null;
@@ -120,15 +122,25 @@ export async function openClient(
     probeIntervalMs: 10_000,
   });
   return opening
-    .catch((err: unknown) => {
-      // The server's key is not the one these records were encrypted with here (a server restored
-      // from a backup older than the key, decision 0054): the one sealed under the password is.
-      if (fromServer && err instanceof WrongPassphraseError) {
-        forgetHeldRecordsKey(session);
-        throw new RecordsKeyNeeded('other-key');
-      }
-      throw err;
-    })
+    .then(
+      async (client) => {
+        // Opened with the key the password gave, after the server's did not: kept under that one.
+        if (serverKey === undefined && recordsKey !== null)
+          await keepUnderRefusedServerKey(session, recordsKey);
+        return client;
+      },
+      (err: unknown) => {
+        // The server's key is not the one these records were encrypted with here (a server
+        // restored from a backup older than the key, a hub, decision 0054): the one sealed under
+        // the password is.
+        if (serverKey !== undefined && err instanceof WrongPassphraseError) {
+          forgetHeldRecordsKey(session);
+          noteRefusedServerKey(session, serverKey);
+          throw new RecordsKeyNeeded('other-key');
+        }
+        throw err;
+      },
+    )
     .finally(() => {
       opened = true;
       clearInterval(lookingAgain);

@@ -3,6 +3,7 @@ import type { TokenSession } from '@outpost/client';
 import { recordsKeyResponseSchema } from '@outpost/core';
 import { personKey } from './device-client';
 import type { DevicePerson } from './device-client';
+import { keepUnderServerKey, openUnderServerKey } from './records-key-under-server-key';
 import { inTransaction } from './stored-session';
 import { STRETCHED_ONCE, sealingKeyFrom, stretchPassword, stretchedWith } from './stretched-password';
 import type { StretchedPassword } from './stretched-password';
@@ -66,9 +67,11 @@ export async function keepRecordsKey(
   const opened = await openSealed(person, password);
   if (opened.recordsKey !== null) {
     holdRecordsKey(person, opened.recordsKey);
+    // The server's key is another (a hub's, a restored server's): the records' key is kept under it
+    // too, so that this server's sessions open them with nothing asked.
     if (opened.recordsKey !== recordsKey)
-      console.warn(
-        "The server's key to these records is not the one they are encrypted with here: kept this one.",
+      await keepUnderServerKey(person, opened.recordsKey, recordsKey).catch((err: unknown) =>
+        console.error("The records' key could not be kept under this server's key:", err),
       );
     if (opened.stretched !== undefined) return opened.stretched;
     // Sealed before decision 0055: sealed again below, so the verifier may share its stretching.
@@ -205,6 +208,44 @@ export async function fetchRecordsKey(
   return recordsKeyResponseSchema.parse(await res.json()).recordsKey;
 }
 
+/**
+ * The key to the records from the server, for a session it still accepts: its own key, or the
+ * records' key kept under it (records-key-under-server-key.ts) when the server hands another.
+ * `serverKey` is what the server handed. Throws as fetchRecordsKey.
+ */
+export async function recordsKeyFromServer(
+  person: DevicePerson,
+  tokens: Pick<TokenSession, 'getToken' | 'refreshNow'>,
+): Promise<{ recordsKey: string; serverKey: string }> {
+  const serverKey = await fetchRecordsKey(tokens);
+  const kept = await openUnderServerKey(person, serverKey).catch(() => null);
+  return { recordsKey: kept ?? serverKey, serverKey };
+}
+
+/**
+ * A key the server handed that did not open `person`'s records here: once the password opens them,
+ * their key is kept under it (keepRefusedServerKey). In this tab's memory only.
+ */
+const refusedServerKeys = new Map<string, string>();
+
+export function noteRefusedServerKey(person: DevicePerson, serverKey: string): void {
+  refusedServerKeys.set(personKey(person), serverKey);
+}
+
+/**
+ * After `recordsKey` opened `person`'s records: keeps it under the server's key that did not
+ * (noteRefusedServerKey), so that the next opening online asks nothing. Failing costs only that
+ * the password is asked again then, so it is logged, not thrown.
+ */
+export async function keepUnderRefusedServerKey(person: DevicePerson, recordsKey: string): Promise<void> {
+  const serverKey = refusedServerKeys.get(personKey(person));
+  if (serverKey === undefined) return;
+  refusedServerKeys.delete(personKey(person));
+  await keepUnderServerKey(person, recordsKey, serverKey).catch((err: unknown) =>
+    console.error("The records' key could not be kept under this server's key:", err),
+  );
+}
+
 /** This tab forgets the key it held for `person`: it did not open their records. */
 export function forgetHeldRecordsKey(person: DevicePerson): void {
   held.delete(personKey(person));
@@ -213,4 +254,5 @@ export function forgetHeldRecordsKey(person: DevicePerson): void {
 /** At a sign-out: this tab forgets every key it held. What is sealed on the device stays. */
 export function forgetHeldRecordsKeys(): void {
   held.clear();
+  refusedServerKeys.clear();
 }

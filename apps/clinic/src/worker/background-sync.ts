@@ -9,7 +9,7 @@ import {
   mayPass,
 } from '../device-client';
 import type { DevicePerson, SyncAnswer, SyncRequestMessage } from '../device-client';
-import { RecordsKeyRefused, fetchRecordsKey, recordsEncrypted } from '../records-key';
+import { RecordsKeyRefused, recordsEncrypted, recordsKeyFromServer } from '../records-key';
 import { clinicTokenSession, personOf, readAutoSyncChoice, readStoredSession } from '../stored-session';
 
 /** Who the worker syncs as: the person signed in on this browser, their device id and tokens. */
@@ -191,14 +191,15 @@ async function syncOnce(
 }
 
 /**
- * The key to the person's records when they are encrypted (decision 0054): the server's, for the
- * session the tabs share, asked at each sync and kept only for it. A sync needs the server anyway, so
+ * The key to the person's records when they are encrypted (decision 0054): the server's (or theirs
+ * kept under it, when the server hands another), for the session the tabs share, asked at each sync
+ * and kept only for it. A sync needs the server anyway, so
  * the worker never needs the password; with the session ended, it has neither, and stops.
  */
 async function recordsKeyOf(session: WorkerSession): Promise<string | null | 'refused'> {
   if (!(await recordsEncrypted(session.person))) return null;
   try {
-    return await fetchRecordsKey(session.tokens);
+    return (await recordsKeyFromServer(session.person, session.tokens)).recordsKey;
   } catch (err) {
     if (err instanceof RecordsKeyRefused) return 'refused';
     throw new BackgroundSyncFailed(`the key to the records could not be had: ${String(err)}`);
