@@ -128,9 +128,9 @@ async function openSealed(
 }
 
 /**
- * Holds the key in this tab's memory only: after a sign-in with a password an administrator set
- * (decision 0047), which the administrator knows, so nothing is sealed under it. The key is sealed
- * once the person has chosen their own.
+ * Holds the key in this tab's memory only: a key the server handed for a session it accepts, or
+ * one a server sent with a password an administrator set (decision 0047), which the administrator
+ * knows, so nothing is sealed under it. The key is sealed once the person has chosen their own.
  */
 export function holdRecordsKey(person: DevicePerson, recordsKey: string): void {
   held.set(personKey(person), recordsKey);

@@ -163,8 +163,8 @@ function identityFrom(email: string, user: LoginResponse['user']): Session {
  *   password. Not waited for: signing in need not wait on it, and failing costs only that.
  *
  * Of a password an administrator set (decision 0047), which the administrator knows, nothing: the
- * key is held only, and the verifier of the person's earlier password goes, until they choose their
- * own.
+ * verifier of the person's earlier password goes, until they choose their own. The server sends no
+ * key with such a sign-in; one that does (before this rule) has it held only, never sealed.
  */
 async function keepUnderPassword(identity: Session, password: string, recordsKey: string | undefined) {
   if (identity.passwordChangeDue) {

@@ -91,15 +91,23 @@ describe.each(dialects())('the records key on %s', (kind) => {
 
   it('two logins at once of a person with no key yet end with one key', async () => {
     await addPerson('tiwonge@clinic-a.test');
+    const first = await login('tiwonge@clinic-a.test', officePassword);
+    expect((await changePassword(first.body.token, officePassword, ownPassword)).status).toBe(200);
+    // Her key gone, as on a server restored from a backup taken before she had one.
+    await server.app.outpost.store.db
+      .updateTable('users')
+      .set({ records_key: null })
+      .where('email', '=', 'tiwonge@clinic-a.test')
+      .execute();
     const both = await Promise.all([
-      login('tiwonge@clinic-a.test', officePassword),
-      login('tiwonge@clinic-a.test', officePassword),
+      login('tiwonge@clinic-a.test', ownPassword),
+      login('tiwonge@clinic-a.test', ownPassword),
     ]);
     expect(both.map((res) => res.status)).toEqual([200, 200]);
     const [one, two] = both.map((res) => loginResponseSchema.parse(res.body).recordsKey);
     expect(one).toMatch(keyShape);
     expect(two).toBe(one);
-    expect(await keyOf('tiwonge@clinic-a.test', officePassword)).toBe(one);
+    expect(await keyOf('tiwonge@clinic-a.test', ownPassword)).toBe(one);
   });
 
   it('asked for at once, many times over, each person’s key is made once (the store, beside the logins)', async () => {
@@ -122,20 +130,31 @@ describe.each(dialects())('the records key on %s', (kind) => {
 
   it('outlives her own password change, an administrator’s reset and a disabling', async () => {
     const id = await addPerson('chikondi@clinic-a.test');
+    // Signed in with the password the office chose, and knows: no key yet.
     const signedIn = await login('chikondi@clinic-a.test', officePassword);
-    const key = loginResponseSchema.parse(signedIn.body).recordsKey;
-    expect(key).toMatch(keyShape);
+    expect(signedIn.status).toBe(200);
+    expect(signedIn.body).not.toHaveProperty('recordsKey');
 
-    // Her own password: the answer carries the key, for her device to seal again under the new one.
+    // Her own password: the answer carries her key, made now, for her device to seal under it.
     const changed = await changePassword(signedIn.body.token, officePassword, ownPassword);
     expect(changed.status, JSON.stringify(changed.body)).toBe(200);
-    expect(loginResponseSchema.parse(changed.body).recordsKey).toBe(key);
+    const key = loginResponseSchema.parse(changed.body).recordsKey;
+    expect(key).toMatch(keyShape);
     expect(await keyOf('chikondi@clinic-a.test', ownPassword)).toBe(key);
 
-    // The office resets it: she signs in with the new one, and her records still open.
+    // The office resets it: a sign-in with the password the office knows gets no key, nor does its
+    // token; once she chooses her own, the same key, and her records still open.
     expect((await resetBy(id, { password: resetPassword })).status).toBe(200);
     const afterReset = await login('chikondi@clinic-a.test', resetPassword);
-    expect(loginResponseSchema.parse(afterReset.body).recordsKey).toBe(key);
+    expect(afterReset.status).toBe(200);
+    expect(afterReset.body).not.toHaveProperty('recordsKey');
+    const askedWithReset = await server.request({
+      method: 'GET',
+      url: '/v1/auth/records-key',
+      token: afterReset.body.token,
+    });
+    expect(askedWithReset.status).toBe(403);
+    expect(askedWithReset.body).not.toHaveProperty('recordsKey');
     const chosenAgain = await changePassword(afterReset.body.token, resetPassword, ownAgain);
     expect(loginResponseSchema.parse(chosenAgain.body).recordsKey).toBe(key);
 

@@ -115,7 +115,9 @@ export async function authRoutes(
       }
       throw outpostError('UNAUTHORIZED', 'email or password is wrong');
     }
-    const recordsKey = await recordsKeyOf(user);
+    // Not to a password an administrator set, which the administrator knows: the person's own
+    // password change answers it (decision 0054). Her records open only after that anyway.
+    const recordsKey = user.passwordChangeDue ? undefined : await recordsKeyOf(user);
     // The session first: the access token names it, so that a logout refuses it too.
     const { familyId, refreshToken, refreshExpiresAt } = await sessions.start(user, now());
     const signedIn = await access(user, familyId);
@@ -131,7 +133,7 @@ export async function authRoutes(
         outcome: 'ok',
       },
     ]);
-    return { ...signedIn, refreshToken, refreshExpiresAt, recordsKey };
+    return { ...signedIn, refreshToken, refreshExpiresAt, ...(recordsKey !== undefined && { recordsKey }) };
   });
 
   /** A refresh or logout whose token no row holds names nobody: audited within the refusals' budget. */
