@@ -184,6 +184,36 @@ describe.runIf(chromiumAvailable())('Background Sync in the clinic app', () => {
     await context.close();
   });
 
+  it('sends it with the records key kept under the other key a server hands (a restored server, a hub), once the password opened them', async () => {
+    const email = 'midwife@clinic-a.test';
+    const context = await suite.browser.newContext();
+    const page = await context.newPage();
+    await signIn(page, suite.clinic.url, email);
+    await serviceWorkerReady(page);
+    const fireSync = await backgroundSync(await context.newPage(), suite.clinic.url);
+    // The server's copy of her key is gone, as on a server restored from a backup older than it:
+    // her next login makes another, which does not open the records on this tablet.
+    await suite.clinic.app.outpost.store.db
+      .updateTable('users')
+      .set({ records_key: null })
+      .where('email', '=', email)
+      .execute();
+    await suite.clinic.login(email);
+    await page.reload();
+    await openLockedRecords(page);
+
+    await registerOffline(context, page, 'Chimwemwe Under Another Key');
+    await page.close();
+    await recordsLetGo(context);
+    await networkBack(context);
+    await fireSync();
+    // The worker opens the records with the key kept under the server's, and sends the patient.
+    await expect
+      .poll(() => patientsNamed('Chimwemwe Under Another Key'), { timeout: 20_000 })
+      .toHaveLength(1);
+    await context.close();
+  });
+
   it('asks an open tab of the app to sync and leaves the records to it; once the tab is closed it syncs them itself', async () => {
     const { context, calls, page, fireSync } = await nurseTablet();
     await page.evaluate(() => {
