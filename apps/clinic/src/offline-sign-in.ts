@@ -78,15 +78,15 @@ export async function rememberForOffline(
   stretched: StretchedPassword | Promise<StretchedPassword>,
 ): Promise<void> {
   try {
-    const { salt, iterations, material } = await stretched;
+    const made = await stretched;
     const verifier: Verifier = {
       email: identity.email,
       userId: identity.userId,
       tenant: identity.tenant,
       roles: [...identity.roles],
-      salt,
-      iterations,
-      hash: await verifierFrom({ salt, iterations, material }),
+      salt: made.salt,
+      iterations: made.iterations,
+      hash: await verifierFrom(made),
       scheme: STRETCHED_ONCE,
       signedInAt: new Date().toISOString(),
       failures: 0,

@@ -32,8 +32,7 @@ async function nameOf(serverKey: string): Promise<string> {
   return bytesToBase64(new Uint8Array(digest).subarray(0, 12));
 }
 
-const storedAt = async (person: DevicePerson, serverKey: string) =>
-  `records-key-under:${personKey(person)}:${await nameOf(serverKey)}`;
+const storedAt = (person: DevicePerson, name: string) => `records-key-under:${personKey(person)}:${name}`;
 // Authenticated with the seal: copied under another person's name, or another key's, it does not open.
 const sealContext = (person: DevicePerson, name: string) =>
   `outpost.records-key-under\u0000${person.tenant}\u0000${person.userId}\u0000${name}`;
@@ -41,7 +40,8 @@ const sealContext = (person: DevicePerson, name: string) =>
 /**
  * Keeps `recordsKey` sealed under `serverKey`, the other key a server hands for `person`. Nothing
  * when they are the same key. One round of PBKDF2: the server's key is random, so stretching it adds
- * nothing.
+ * nothing. Failing costs only that the password is asked again at the next opening online, so it is
+ * logged, not thrown.
  */
 export async function keepUnderServerKey(
   person: DevicePerson,
@@ -49,25 +49,29 @@ export async function keepUnderServerKey(
   serverKey: string,
 ): Promise<void> {
   if (recordsKey === serverKey) return;
-  const at = await storedAt(person, serverKey);
-  const salt = crypto.getRandomValues(new Uint8Array(16));
-  const key = await keyFromPassphrase(serverKey, salt, 1);
-  const stored: SealedUnderServerKey = {
-    salt: bytesToBase64(salt),
-    sealed: await sealText(key, recordsKey, sealContext(person, await nameOf(serverKey))),
-  };
-  await inTransaction('readwrite', (table) => table.put(stored, at));
+  try {
+    const name = await nameOf(serverKey);
+    const salt = crypto.getRandomValues(new Uint8Array(16));
+    const key = await keyFromPassphrase(serverKey, salt, 1);
+    const stored: SealedUnderServerKey = {
+      salt: bytesToBase64(salt),
+      sealed: await sealText(key, recordsKey, sealContext(person, name)),
+    };
+    await inTransaction('readwrite', (table) => table.put(stored, storedAt(person, name)));
+  } catch (err) {
+    console.error("The records' key could not be kept under this server's key:", err);
+  }
 }
 
 /** The records' key kept under `serverKey` for `person`; null when none is, or it does not open. */
 export async function openUnderServerKey(person: DevicePerson, serverKey: string): Promise<string | null> {
-  const at = await storedAt(person, serverKey);
-  const stored = (await inTransaction<unknown>('readonly', (table) => table.get(at))) as
+  const name = await nameOf(serverKey);
+  const stored = (await inTransaction<unknown>('readonly', (table) => table.get(storedAt(person, name)))) as
     SealedUnderServerKey | undefined;
   if (typeof stored?.sealed !== 'string' || typeof stored.salt !== 'string') return null;
   try {
     const key = await keyFromPassphrase(serverKey, base64ToBytes(stored.salt), 1);
-    return await unsealText(key, stored.sealed, sealContext(person, await nameOf(serverKey)));
+    return await unsealText(key, stored.sealed, sealContext(person, name));
   } catch {
     return null;
   }

@@ -67,12 +67,9 @@ export async function keepRecordsKey(
   const opened = await openSealed(person, password);
   if (opened.recordsKey !== null) {
     holdRecordsKey(person, opened.recordsKey);
-    // The server's key is another (a hub's, a restored server's): the records' key is kept under it
-    // too, so that this server's sessions open them with nothing asked.
-    if (opened.recordsKey !== recordsKey)
-      await keepUnderServerKey(person, opened.recordsKey, recordsKey).catch((err: unknown) =>
-        console.error("The records' key could not be kept under this server's key:", err),
-      );
+    // When the server's key is another (a hub's, a restored server's), the records' key is kept
+    // under it too, so that this server's sessions open them with nothing asked.
+    await keepUnderServerKey(person, opened.recordsKey, recordsKey);
     if (opened.stretched !== undefined) return opened.stretched;
     // Sealed before decision 0055: sealed again below, so the verifier may share its stretching.
   }
@@ -224,7 +221,7 @@ export async function recordsKeyFromServer(
 
 /**
  * A key the server handed that did not open `person`'s records here: once the password opens them,
- * their key is kept under it (keepRefusedServerKey). In this tab's memory only.
+ * their key is kept under it (keepUnderRefusedServerKey). In this tab's memory only.
  */
 const refusedServerKeys = new Map<string, string>();
 
@@ -234,16 +231,13 @@ export function noteRefusedServerKey(person: DevicePerson, serverKey: string): v
 
 /**
  * After `recordsKey` opened `person`'s records: keeps it under the server's key that did not
- * (noteRefusedServerKey), so that the next opening online asks nothing. Failing costs only that
- * the password is asked again then, so it is logged, not thrown.
+ * (noteRefusedServerKey), so that the next opening online asks nothing.
  */
 export async function keepUnderRefusedServerKey(person: DevicePerson, recordsKey: string): Promise<void> {
   const serverKey = refusedServerKeys.get(personKey(person));
   if (serverKey === undefined) return;
   refusedServerKeys.delete(personKey(person));
-  await keepUnderServerKey(person, recordsKey, serverKey).catch((err: unknown) =>
-    console.error("The records' key could not be kept under this server's key:", err),
-  );
+  await keepUnderServerKey(person, recordsKey, serverKey);
 }
 
 /** This tab forgets the key it held for `person`: it did not open their records. */

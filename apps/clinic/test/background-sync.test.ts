@@ -193,12 +193,7 @@ describe.runIf(chromiumAvailable())('Background Sync in the clinic app', () => {
     const fireSync = await backgroundSync(await context.newPage(), suite.clinic.url);
     // The server's copy of her key is gone, as on a server restored from a backup older than it:
     // her next login makes another, which does not open the records on this tablet.
-    await suite.clinic.app.outpost.store.db
-      .updateTable('users')
-      .set({ records_key: null })
-      .where('email', '=', email)
-      .execute();
-    await suite.clinic.login(email);
+    await suite.clinic.newRecordsKey(email);
     await page.reload();
     await openLockedRecords(page);
 

@@ -102,6 +102,11 @@ export interface Clinic {
   backupFolder: string;
   /** What the server's login answers `email` (the previous version of the app kept part of it). */
   login(email: string): Promise<LoginAnswer>;
+  /**
+   * The server loses `email`'s records key, as a server restored from a backup taken before her
+   * first sign-in has none, and makes another at a login: answers that new key (decision 0054).
+   */
+  newRecordsKey(email: string): Promise<string>;
   /** Sends `refreshToken` to POST /v1/auth/refresh, as a device would, and answers the status. */
   refresh(refreshToken: string): Promise<number>;
   /** Ends the session of `refreshToken` (POST /v1/auth/logout), as a sign-out elsewhere would. */
@@ -115,6 +120,7 @@ export interface LoginAnswer {
   expiresAt: string;
   refreshToken?: string;
   user: { id: string; tenant: string; roles: string[] };
+  recordsKey?: string;
 }
 
 export async function startClinic(appDir: string): Promise<Clinic> {
@@ -232,6 +238,16 @@ export async function startClinic(appDir: string): Promise<Clinic> {
     },
     token: async (email) => (await login(email)).token,
     login,
+    async newRecordsKey(email) {
+      await app.outpost.store.db
+        .updateTable('users')
+        .set({ records_key: null })
+        .where('email', '=', email)
+        .execute();
+      const { recordsKey } = await login(email);
+      if (recordsKey === undefined) throw new Error(`the login of ${email} gave no records key`);
+      return recordsKey;
+    },
     async refresh(refreshToken) {
       const res = await fetch(`${url}/v1/auth/refresh`, {
         method: 'POST',
