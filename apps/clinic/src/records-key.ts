@@ -183,7 +183,7 @@ export class RecordsKeyRefused extends Error {
  * Throws a TypeError when the server cannot be reached (as fetch does), RecordsKeyRefused when it
  * refuses the session.
  */
-export async function fetchRecordsKey(
+async function fetchRecordsKey(
   tokens: Pick<TokenSession, 'getToken' | 'refreshNow'>,
 ): Promise<string> {
   const ask = (token: string) =>
