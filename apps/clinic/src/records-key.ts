@@ -183,9 +183,7 @@ export class RecordsKeyRefused extends Error {
  * Throws a TypeError when the server cannot be reached (as fetch does), RecordsKeyRefused when it
  * refuses the session.
  */
-async function fetchRecordsKey(
-  tokens: Pick<TokenSession, 'getToken' | 'refreshNow'>,
-): Promise<string> {
+async function fetchRecordsKey(tokens: Pick<TokenSession, 'getToken' | 'refreshNow'>): Promise<string> {
   const ask = (token: string) =>
     fetch(new URL('/v1/auth/records-key', location.origin), {
       headers: { authorization: `Bearer ${token}` },
