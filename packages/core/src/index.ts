@@ -25,6 +25,7 @@ export * from './protocol/clinic-settings';
 export * from './protocol/backups';
 export * from './protocol/records-key';
 export * from './protocol/people';
+export * from './protocol/device-names';
 export * from './protocol/schema-info';
 export * from './protocol/audit';
 export * from './protocol/live';

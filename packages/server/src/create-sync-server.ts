@@ -35,6 +35,7 @@ import { backupRoutes } from './routes/backups';
 import { scheduleBackups } from './storage/backup-schedule';
 import type { BackupSchedule, BackupScheduleOptions } from './storage/backup-schedule';
 import { clinicSettingsRoutes } from './routes/clinic-settings';
+import { deviceNameRoutes } from './routes/device-names';
 import { peopleRoutes } from './routes/people';
 import { schemaRoutes } from './routes/schema';
 import { recordRoutes } from './routes/records';
@@ -440,6 +441,7 @@ export async function createSyncServer(options: SyncServerOptions): Promise<Fast
   await app.register(backupRoutes);
   await app.register(clinicSettingsRoutes);
   await app.register(peopleRoutes);
+  await app.register(deviceNameRoutes);
   await app.register(schemaRoutes);
   await app.register(recordRoutes);
   await app.register(fileRoutes, { maxFileBytes });

@@ -24,6 +24,7 @@ export const auditActions = [
   'user-changed',
   'password-changed',
   'password-change-failed',
+  'device-named',
 ] as const;
 export type AuditAction = (typeof auditActions)[number];
 

@@ -637,6 +637,30 @@ function migrations(kind: DatabaseKind): Record<string, Migration> {
         await db.schema.alterTable('users').addColumn('records_key', 'text').execute();
       },
     },
+    '0027_device_names': {
+      async up(db: Kysely<unknown>) {
+        // The names a clinic gives its devices (decision 0056), one per device id of the tenant,
+        // whoever syncs on it. `name_key` is the name as two names must not share it within a
+        // clinic (`deviceNameKey`: composed, trimmed, in lower case), unique so that two people
+        // naming two tablets alike at the same moment cannot both succeed.
+        await db.schema
+          .createTable('device_names')
+          .addColumn('tenant', 'text', (c) => c.notNull())
+          .addColumn('device_id', 'text', (c) => c.notNull())
+          .addColumn('name', 'text', (c) => c.notNull())
+          .addColumn('name_key', 'text', (c) => c.notNull())
+          .addColumn('named_by', 'text', (c) => c.notNull())
+          .addColumn('named_at', 'text', (c) => c.notNull())
+          .addPrimaryKeyConstraint('device_names_pk', ['tenant', 'device_id'])
+          .execute();
+        await db.schema
+          .createIndex('device_names_by_key')
+          .on('device_names')
+          .columns(['tenant', 'name_key'])
+          .unique()
+          .execute();
+      },
+    },
   };
 }
 

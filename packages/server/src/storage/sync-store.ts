@@ -22,6 +22,7 @@ import { ReadScopes } from './read-scopes';
 import { RefreshTokenStore } from './refresh-tokens';
 import { TenantSettingsStore } from './tenant-settings';
 import { PeopleStore } from './people';
+import { DeviceNamesStore } from './device-names';
 import { anyOfRecords, relatedRecords } from './related-records';
 import type { RecordKey } from './related-records';
 import { recentDeviceOps } from './device-health';
@@ -1129,6 +1130,8 @@ export class SyncStore {
   readonly tenantSettings: TenantSettingsStore;
   /** Each clinic's people, as its administrators manage them (decision 0044). */
   readonly people: PeopleStore;
+  /** The names each clinic gives its devices (decision 0056). */
+  readonly deviceNames: DeviceNamesStore;
   private epochRead: Promise<DatabaseEpoch> | null = null;
 
   constructor(
@@ -1139,6 +1142,7 @@ export class SyncStore {
     this.refreshTokens = new RefreshTokenStore(database.db);
     this.tenantSettings = new TenantSettingsStore(database.db);
     this.people = new PeopleStore(database.db, database.kind);
+    this.deviceNames = new DeviceNamesStore(database.db);
   }
 
   /**

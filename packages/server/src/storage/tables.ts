@@ -169,6 +169,17 @@ export interface Tables {
     device_id: string;
     last_sync_at: string;
   };
+  /** A clinic's names of its devices (migration 0027, decision 0056): one per device id. */
+  device_names: {
+    tenant: string;
+    device_id: string;
+    name: string;
+    /** `deviceNameKey(name)`, unique per tenant. */
+    name_key: string;
+    /** The user id of the person who named it. */
+    named_by: string;
+    named_at: string;
+  };
   /**
    * Seed 000's server-side sync queue (dialects/queue-api): an operation kept until it is processed
    * through the engine as one op. Holds the queued data, so patient data, like the conflict archive.

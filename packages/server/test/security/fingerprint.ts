@@ -23,6 +23,7 @@ const tables = {
   file_chunks: ['tenant', 'file_id', 'idx'],
   refresh_tokens: ['token_hash'],
   tenant_settings: ['tenant', 'name'],
+  device_names: ['tenant', 'device_id'],
 } as const;
 
 export type Fingerprint = Record<keyof typeof tables, { rows: number; hash: string }>;

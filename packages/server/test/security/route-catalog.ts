@@ -471,6 +471,45 @@ export const routeCatalog: RouteCase[] = [
   },
   {
     method: 'GET',
+    url: '/v1/device-names',
+    fuzz: { as: 'nurse', examples: () => [{}, { query: { unexpected: 'x' } }] },
+    matrix: {
+      request: () => ({}),
+      // Another clinic's caller reads its own devices' names, never clinic-a's.
+      otherTenant: 'own-only',
+      // Anyone signed in reads the names of the devices they synced on: none, for the visitor.
+      lacking: {
+        caller: 'visitor',
+        permission: 'an administrator role, for devices the caller never synced on',
+        expect: 'own-only',
+      },
+    },
+  },
+  {
+    method: 'PUT',
+    url: '/v1/device-names',
+    fuzz: {
+      as: 'nurse',
+      examples: (world, n) => [
+        { body: { deviceId: world.nurseDeviceId, name: `Ward tablet ${n}` } },
+        { body: { deviceId: world.nurseDeviceId, name: null } },
+      ],
+    },
+    matrix: {
+      request: (_world, target, nonce) => ({ body: { deviceId: target, name: `Tablet n${nonce}` } }),
+      target: (world) => world.nurseDeviceId,
+      // Another clinic's administrator: clinic-a's device is no device of theirs, as an id never seen.
+      otherTenant: 'hidden',
+      // A clinician names only a device she has synced on; the nurse's is not the locum's.
+      lacking: {
+        caller: 'clinician',
+        permission: 'having synced on the device, or an administrator role',
+        expect: 'forbidden',
+      },
+    },
+  },
+  {
+    method: 'GET',
     url: '/v1/admin/users',
     fuzz: { as: 'admin', examples: () => [{}] },
     matrix: {

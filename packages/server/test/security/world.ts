@@ -17,6 +17,8 @@ export interface World {
   admin: string;
   vetAdmin: string;
   nurseId: string;
+  /** The device the nurse syncs on, named `markerDeviceName` by her (decision 0056). */
+  nurseDeviceId: string;
   /**
    * A clinician of clinic-a whose sessions a request may end (POST /v1/auth/end-sessions): ending
    * the nurse's would refuse her token, which every later request of the run shows.
@@ -68,6 +70,7 @@ export const markerDiagnosis = 'Marker Diagnosis Quartz';
 // No character encodeURIComponent changes: a download names the file in Content-Disposition so.
 export const markerFileName = 'Marker_Scan_Garnet.pdf';
 export const markerFileText = 'Marker Bytes Onyx';
+export const markerDeviceName = 'Marker Tablet Opal';
 
 export const sha256Hex = (bytes: Uint8Array): string => createHash('sha256').update(bytes).digest('hex');
 
@@ -145,6 +148,18 @@ export async function buildWorld(server: TestServer, conflicts = 4): Promise<Wor
       data: { patientId, diagnosis: markerDiagnosis },
     },
   ]);
+
+  // The nurse's own tablet, synced on and named by her: another clinic never learns its name.
+  const nurseDeviceId = 'ward-tablet-a';
+  await ok(server.request({ method: 'GET', url: `/v1/sync/pull?deviceId=${nurseDeviceId}`, token: nurse }));
+  await ok(
+    server.request({
+      method: 'PUT',
+      url: '/v1/device-names',
+      token: nurse,
+      body: { deviceId: nurseDeviceId, name: markerDeviceName },
+    }),
+  );
 
   // Each patient edited twice from version 1, the same field: the second waits for a person.
   const conflictIds: string[] = [];
@@ -270,6 +285,7 @@ export async function buildWorld(server: TestServer, conflicts = 4): Promise<Wor
     admin,
     vetAdmin,
     nurseId: subjectOf(nurse),
+    nurseDeviceId,
     locumId,
     patientId,
     encounterId,
@@ -307,6 +323,7 @@ export async function buildWorld(server: TestServer, conflicts = 4): Promise<Wor
       file.declaration.sha256,
       markerFileName,
       markerFileText,
+      markerDeviceName,
       partialFile.id,
       ...lastChunkFiles.map((f) => f.id),
     ],

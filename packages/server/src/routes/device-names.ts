@@ -1,0 +1,67 @@
+import type { FastifyInstance } from 'fastify';
+import { deviceNameRequestSchema, outpostError } from '@outpost/core';
+import type { DeviceNameResponse, DeviceNamesResponse } from '@outpost/core';
+import { caller, isAdministrator } from '../http/caller';
+import { parseInWords } from '../http/errors';
+import { insertAudit } from '../storage/sync-store';
+
+/**
+ * `GET` and `PUT /v1/device-names` (an addition to PROTOCOL.md, docs/server.md; decision 0056): the
+ * names a clinic gives its devices, shown by the statistics, the audit log and each tablet's Sync
+ * details. A person reads and names the devices she has synced on; an administrator those of the
+ * whole clinic. Audited as `device-named`.
+ */
+export async function deviceNameRoutes(app: FastifyInstance): Promise<void> {
+  const { store, adminRoles, now } = app.outpost;
+
+  app.get('/v1/device-names', async (request): Promise<DeviceNamesResponse> => {
+    const auth = caller(request);
+    // An administrator reads every name (the statistics, the audit log); anyone else those of the
+    // devices they sync on (their own tablet, the devices their refused changes came from).
+    const devices = await store.deviceNames.list(
+      auth.tenant,
+      isAdministrator(auth, adminRoles) ? undefined : auth.userId,
+    );
+    const emails = await store.emailsOf(auth.tenant, [...new Set(devices.map((d) => d.namedBy))]);
+    return { devices: devices.map((d) => ({ ...d, namedByEmail: emails.get(d.namedBy) ?? null })) };
+  });
+
+  app.put('/v1/device-names', async (request): Promise<DeviceNameResponse> => {
+    const auth = caller(request);
+    const { deviceId, name } = parseInWords(deviceNameRequestSchema, request.body);
+    const admin = isAdministrator(auth, adminRoles);
+    // Only devices the server has seen: a name for an id nobody syncs on would name nothing.
+    if (admin) {
+      if (!(await store.deviceNames.synced(auth.tenant, deviceId)))
+        throw outpostError('NOT_FOUND', 'no device of this clinic has synced with this id');
+    } else if (!(await store.deviceNames.synced(auth.tenant, deviceId, auth.userId))) {
+      throw outpostError(
+        'FORBIDDEN',
+        'you may name a device you have synced on; an administrator names the others',
+      );
+    }
+    const at = now().toISOString();
+    const naming = await store.deviceNames.name(
+      auth.tenant,
+      deviceId,
+      name,
+      { userId: auth.userId, at },
+      (trx, done) =>
+        insertAudit(trx, [
+          {
+            tenant: auth.tenant,
+            at,
+            userId: auth.userId,
+            deviceId: null,
+            action: 'device-named',
+            collection: null,
+            recordId: deviceId,
+            outcome: done,
+          },
+        ]),
+    );
+    if (naming === 'taken')
+      throw outpostError('CONFLICT', `another device of this clinic is already named "${name ?? ''}"`);
+    return { deviceId, name };
+  });
+}
