@@ -113,19 +113,31 @@ describe.each(dialects())('device names on %s', (kind) => {
     expect((await put({ deviceId: 'kiosk', name: null }, admin)).status).toBe(200);
   });
 
-  it("refuses a nurse naming a device she never synced on (403), an administrator's too", async () => {
+  it('refuses a nurse naming a device only colleagues sync on (403), and changes nothing', async () => {
     const before = await fingerprint(server.app.outpost.store);
-    for (const deviceId of ['office-pc', 'never-seen']) {
-      const res = await put({ deviceId, name: 'Mine now' });
-      expect(res.status, deviceId).toBe(403);
-      expect(res.body).toEqual({
-        error: {
-          code: 'FORBIDDEN',
-          message: 'you may name a device you have synced on; an administrator names the others',
-        },
-      });
-    }
+    const res = await put({ deviceId: 'office-pc', name: 'Mine now' });
+    expect(res.status).toBe(403);
+    expect(res.body).toEqual({
+      error: {
+        code: 'FORBIDDEN',
+        message: 'you may name a device you sync on, or a new one; an administrator names the others',
+      },
+    });
     expect(await fingerprint(server.app.outpost.store)).toEqual(before);
+  });
+
+  it('lets a nurse name a new tablet before its first sync, and shows her its name', async () => {
+    expect((await put({ deviceId: 'new-tablet', name: 'Spare tablet' })).status).toBe(200);
+    expect((await names()).devices.map((d) => [d.deviceId, d.name])).toContainEqual([
+      'new-tablet',
+      'Spare tablet',
+    ]);
+    // Once the administrator's own device syncs there, it is no longer new: hers to rename still
+    // only if she syncs on it.
+    await syncOn(server, admin, 'new-tablet');
+    expect((await put({ deviceId: 'new-tablet', name: 'Spare tablet 2' })).status).toBe(403);
+    expect((await put({ deviceId: 'new-tablet', name: null }, admin)).status).toBe(200);
+    expect((await names()).devices.map((d) => d.deviceId)).toEqual(['outreach-tablet', 'ward-tablet']);
   });
 
   it('lets an administrator rename any device of the clinic, and not one it has never seen (404)', async () => {
@@ -278,8 +290,9 @@ describe.each(dialects())('device names on %s', (kind) => {
     expect((await names(nurseB)).devices.map((d) => [d.deviceId, d.name])).toEqual([
       ['ward-tablet', 'Ward 2 tablet'],
     ]);
-    // clinic-a's outreach tablet is not one clinic-b's nurse synced on.
-    expect((await put({ deviceId: 'outreach-tablet', name: 'Taken over' }, nurseB)).status).toBe(403);
+    // An id only clinic-a syncs on is a new tablet to clinic-b: named there, clinic-a's untouched.
+    expect((await put({ deviceId: 'outreach-tablet', name: 'Taken over' }, nurseB)).status).toBe(200);
+    expect((await names(nurseB)).devices.map((d) => d.name)).toEqual(['Taken over', 'Ward 2 tablet']);
     expect(await fingerprint(server.app.outpost.store, 'clinic-a')).toEqual(untouched);
     expect((await names()).devices.map((d) => d.name)).toEqual(['Outreach van', 'Ward 2 tablet']);
   });

@@ -3,8 +3,8 @@ import { isWellFormedText } from '../record/data-shape';
 
 /**
  * Names of a clinic's devices (decision 0056; an addition to PROTOCOL.md, docs/server.md): `GET
- * /v1/device-names` and `PUT /v1/device-names`, for the devices the caller syncs on, and for an
- * administrator every device of the clinic. A device's id
+ * /v1/device-names` and `PUT /v1/device-names`, for the devices the caller syncs on (and a new
+ * one she names), and for an administrator every device of the clinic. A device's id
  * (`browser-01a20fb8-…`) tells an administrator nothing about which tablet on which shelf has not
  * synced for five days; "Ward 2 tablet" does.
  */
@@ -69,7 +69,7 @@ export type DeviceNameEntry = z.infer<typeof deviceNameEntrySchema>;
 
 /**
  * `GET /v1/device-names`: the named devices of the caller's clinic, by name: every one for an
- * administrator, those the caller synced on for anyone else.
+ * administrator, those the caller synced on or named for anyone else.
  */
 export const deviceNamesResponseSchema = z.object({ devices: z.array(deviceNameEntrySchema) });
 export type DeviceNamesResponse = z.infer<typeof deviceNamesResponseSchema>;

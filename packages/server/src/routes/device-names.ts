@@ -8,8 +8,8 @@ import { insertAudit } from '../storage/sync-store';
 /**
  * `GET` and `PUT /v1/device-names` (an addition to PROTOCOL.md, docs/server.md; decision 0056): the
  * names a clinic gives its devices, shown by the statistics, the audit log and each tablet's Sync
- * details. A person reads and names the devices she has synced on; an administrator those of the
- * whole clinic. Audited as `device-named`.
+ * details. A person reads and names the devices she syncs on, and names a new one; an
+ * administrator reads and names those of the whole clinic. Audited as `device-named`.
  */
 export async function deviceNameRoutes(app: FastifyInstance): Promise<void> {
   const { store, adminRoles, now } = app.outpost;
@@ -17,7 +17,7 @@ export async function deviceNameRoutes(app: FastifyInstance): Promise<void> {
   app.get('/v1/device-names', async (request): Promise<DeviceNamesResponse> => {
     const auth = caller(request);
     // An administrator reads every name (the statistics, the audit log); anyone else those of the
-    // devices they sync on (their own tablet, the devices their refused changes came from).
+    // devices they sync on or named (their own tablet, the devices their refused changes came from).
     const devices = await store.deviceNames.list(
       auth.tenant,
       isAdministrator(auth, adminRoles) ? undefined : auth.userId,
@@ -30,14 +30,17 @@ export async function deviceNameRoutes(app: FastifyInstance): Promise<void> {
     const auth = caller(request);
     const { deviceId, name } = parseInWords(deviceNameRequestSchema, request.body);
     const admin = isAdministrator(auth, adminRoles);
-    // Only devices the server has seen: a name for an id nobody syncs on would name nothing.
+    const anyone = await store.deviceNames.synced(auth.tenant, deviceId);
     if (admin) {
-      if (!(await store.deviceNames.synced(auth.tenant, deviceId)))
-        throw outpostError('NOT_FOUND', 'no device of this clinic has synced with this id');
-    } else if (!(await store.deviceNames.synced(auth.tenant, deviceId, auth.userId))) {
+      // An administrator names the devices the statistics list: a name for an id nobody of the
+      // clinic syncs on would name nothing there.
+      if (!anyone) throw outpostError('NOT_FOUND', 'no device of this clinic has synced with this id');
+    } else if (anyone && !(await store.deviceNames.synced(auth.tenant, deviceId, auth.userId))) {
+      // Anyone else names a device she syncs on, or a new one (a tablet named as it is set up,
+      // before its first change is sent); not one only her colleagues sync on.
       throw outpostError(
         'FORBIDDEN',
-        'you may name a device you have synced on; an administrator names the others',
+        'you may name a device you sync on, or a new one; an administrator names the others',
       );
     }
     const at = now().toISOString();

@@ -25,21 +25,27 @@ class NameTaken extends Error {}
 export class DeviceNamesStore {
   constructor(private readonly db: Kysely<Tables>) {}
 
-  /** Every named device of the clinic, by name; with `syncedBy`, only those that person synced on. */
-  async list(tenant: string, syncedBy?: string): Promise<DeviceNameRow[]> {
+  /**
+   * Every named device of the clinic, by name; with `visibleTo`, only those that person synced on
+   * or named herself (a new tablet she named before its first sync).
+   */
+  async list(tenant: string, visibleTo?: string): Promise<DeviceNameRow[]> {
     let query = this.db
       .selectFrom('device_names as n')
       .select(['n.device_id', 'n.name', 'n.named_at', 'n.named_by'])
       .where('n.tenant', '=', tenant);
-    if (syncedBy !== undefined)
-      query = query.where(({ exists, selectFrom }) =>
-        exists(
-          selectFrom('devices as d')
-            .select('d.device_id')
-            .where('d.tenant', '=', tenant)
-            .where('d.user_id', '=', syncedBy)
-            .whereRef('d.device_id', '=', 'n.device_id'),
-        ),
+    if (visibleTo !== undefined)
+      query = query.where(({ eb, exists, or, selectFrom }) =>
+        or([
+          eb('n.named_by', '=', visibleTo),
+          exists(
+            selectFrom('devices as d')
+              .select('d.device_id')
+              .where('d.tenant', '=', tenant)
+              .where('d.user_id', '=', visibleTo)
+              .whereRef('d.device_id', '=', 'n.device_id'),
+          ),
+        ]),
       );
     const rows = await query.orderBy('n.name_key').orderBy('n.device_id').execute();
     return rows.map((r) => ({

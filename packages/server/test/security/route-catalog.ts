@@ -74,8 +74,9 @@ export interface MatrixCase {
     /**
      * What the caller gets for an id that never existed, when not `expect`: for a route that learns
      * which permission it needs only from the thing the id names, and refuses with 403 what exists.
-     * No route does now: a file in a collection the caller has no right on is `hidden` (404), as
-     * one that never was, so the caller learns nothing of whether it exists.
+     * Files do not (a file in a collection the caller has no right on is `hidden`, 404, as one that
+     * never was); a device's name does: an id nobody syncs on is a new tablet, which anyone may
+     * name, while one only colleagues sync on is theirs (device ids are no secret within a clinic).
      */
     unknown?: Expectation;
   };
@@ -500,8 +501,10 @@ export const routeCatalog: RouteCase[] = [
       target: (world) => world.nurseDeviceId,
       // Another clinic's administrator: clinic-a's device is no device of theirs, as an id never seen.
       otherTenant: 'hidden',
-      // A clinician names only a device she has synced on; the nurse's is not the locum's.
+      // A clinician names a device she syncs on, or a new one: not the nurse's, which the locum
+      // never synced on. An id nobody syncs on is a new tablet's, hers to name (200).
       lacking: {
+        unknown: 'own-only',
         caller: 'clinician',
         permission: 'having synced on the device, or an administrator role',
         expect: 'forbidden',
