@@ -3,6 +3,7 @@ import { isRefused } from '@outpost/client';
 import type { Rejection } from '@outpost/core';
 import { useNetworkStatus, useSyncClient, useSyncQueue } from '@outpost/react';
 import { typedText } from './typed-text';
+import { DeviceLabel } from './device-names';
 
 /**
  * The server's archive of changes it refused for good, with what was typed: the clinician can
@@ -86,7 +87,9 @@ export function RefusedChanges() {
                 </td>
                 <td>{r.error.message}</td>
                 <td>{typedText(r.data)}</td>
-                <td>{r.deviceId}</td>
+                <td>
+                  <DeviceLabel id={r.deviceId} />
+                </td>
                 <td>
                   {keptHere.has(r.opId) ? (
                     <button type="button" onClick={() => void dismiss(keptHere.get(r.opId) as number)}>

@@ -21,6 +21,8 @@ import { Link, useAddress, useRoute } from './router';
 import type { Route } from './router';
 import { isAdmin } from './session';
 import { SupportDetails } from './support-details';
+import { DeviceNamesProvider } from './device-names';
+import { ThisDevice } from './device-name-form';
 import { SignOutEverywhere } from './sign-out-everywhere';
 import { confirmLeaving } from './unsaved-typing';
 import type { Session } from './session';
@@ -49,7 +51,7 @@ export function Shell({ session, tokens, onSignedInAgain, onSignOut }: ShellProp
   const current = (page: Route['page']) =>
     route.page === page || (page === 'patients' && route.page === 'patient') ? 'page' : undefined;
   return (
-    <>
+    <DeviceNamesProvider tokens={tokens}>
       <header className="top">
         <div className="brand">
           <strong>Outpost Clinic</strong>
@@ -104,7 +106,7 @@ export function Shell({ session, tokens, onSignedInAgain, onSignOut }: ShellProp
           {page(route, session, tokens, onSignOut, onSignedInAgain)}
         </PageErrorBoundary>
       </main>
-    </>
+    </DeviceNamesProvider>
   );
 }
 
@@ -139,6 +141,7 @@ function page(
           {/* Beside what waits: whether the browser keeps it, as it is only on this tablet. */}
           <DeviceStorage />
           <RefusedChanges />
+          <ThisDevice />
           <SupportDetails />
           <SignOutEverywhere session={session} tokens={tokens} onSignOut={onSignOut} />
         </section>

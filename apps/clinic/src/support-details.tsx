@@ -1,4 +1,5 @@
 import { useSyncClient } from '@outpost/react';
+import { rememberedDeviceName } from './device-names';
 
 /** `outpost-sync-details-2026-11-23T14-02-05Z.json`: a name a clinic's support can sort by. */
 function fileName(at: string): string {
@@ -14,7 +15,8 @@ function fileName(at: string): string {
 export function SupportDetails() {
   const client = useSyncClient();
   const save = () => {
-    const details = client.exportDebugData();
+    // With the tablet's name, when it has one: support is told "the ward 2 tablet", not its id.
+    const details = { ...client.exportDebugData(), deviceName: rememberedDeviceName() };
     const blob = new Blob([`${JSON.stringify(details, null, 2)}\n`], { type: 'application/json' });
     const link = document.createElement('a');
     link.href = URL.createObjectURL(blob);

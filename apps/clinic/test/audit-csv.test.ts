@@ -108,9 +108,9 @@ describe('the audit file', () => {
       event({ opId: 'op-1', opType: 'create', outcome: 'rejected:VALIDATION_FAILED' }),
     ]);
     expect(text.split('\r\n')).toEqual([
-      'When (UTC),Person,Device,What happened,About,Record id,Outcome',
-      '2026-11-24T01:05:00.000Z,nurse@clinic-a.test,tablet-1,Change applied,Edit of patient,p-1,applied',
-      '2026-11-24T01:05:00.000Z,nurse@clinic-a.test,tablet-1,Change refused: not valid,New patient,p-1,rejected:VALIDATION_FAILED',
+      'When (UTC),Person,Device,Device name,What happened,About,Record id,Outcome',
+      '2026-11-24T01:05:00.000Z,nurse@clinic-a.test,tablet-1,,Change applied,Edit of patient,p-1,applied',
+      '2026-11-24T01:05:00.000Z,nurse@clinic-a.test,tablet-1,,Change refused: not valid,New patient,p-1,rejected:VALIDATION_FAILED',
       '',
     ]);
     expect(readCsv(text)[0]).toEqual([...auditCsvColumns]);
@@ -132,6 +132,7 @@ describe('the audit file', () => {
       '2026-11-24T01:05:00.000Z',
       'nurse@clinic-a.test',
       'tablet-1',
+      '',
       'Request refused: not allowed',
       'GET /v1/audit',
       '',
@@ -147,8 +148,8 @@ describe('the audit file', () => {
           deviceId: null,
           outcome: 'purged',
         }),
-      ).slice(1, 4),
-    ).toEqual(['the server', '', 'File removed with its deleted record']);
+      ).slice(1, 5),
+    ).toEqual(['the server', '', '', 'File removed with its deleted record']);
     // A person no longer stored: their id, as on the page.
     expect(auditCsvRow(event({ email: null }))[1]).toBe('u-nurse');
   });
@@ -159,7 +160,34 @@ describe('the audit file', () => {
     ]);
     const [, row] = readCsv(text);
     expect(row?.[2]).toBe('\'=cmd|" /C calc"!A0');
-    expect(row?.[3]).toBe('Override not allowed: asked “my change wins”, settled by the usual rule');
+    expect(row?.[4]).toBe('Override not allowed: asked “my change wins”, settled by the usual rule');
+  });
+
+  it("names each device as the clinic named it, its id beside, and a naming's device as its subject", () => {
+    const names = new Map([
+      ['tablet-1', 'Ward 2 tablet'],
+      ['tablet-2', '=Outreach, "van"'],
+    ]);
+    const text = auditCsv(
+      [
+        event({
+          seq: 10,
+          action: 'device-named',
+          deviceId: null,
+          collection: null,
+          recordId: 'tablet-2',
+          outcome: 'renamed',
+        }),
+        event({ opId: 'op-3', opType: 'create' }),
+      ],
+      names,
+    );
+    const [, naming, change] = readCsv(text);
+    expect(naming?.slice(2, 7)).toEqual(['', '', 'Device renamed', 'Device', 'tablet-2']);
+    expect(change?.slice(2, 5)).toEqual(['tablet-1', 'Ward 2 tablet', 'Change applied']);
+    // A name is typed by someone: guarded as a device id is.
+    expect(auditCsvRow(event({ deviceId: 'tablet-2' }), names)[3]).toBe('=Outreach, "van"');
+    expect(readCsv(auditCsv([event({ deviceId: 'tablet-2' })], names))[1]?.[3]).toBe('\'=Outreach, "van"');
   });
 
   it('is named after the clinic and the day, with what a file name cannot hold replaced', () => {

@@ -4,11 +4,16 @@
 import type { AuditLogEvent, AuditResponse } from '@outpost/core';
 import { eventWords, personWords, subjectWords } from './audit-words';
 
-/** The file's columns: the page's, with the record's id apart and the server's outcome code. */
+/**
+ * The file's columns: the page's, with the device's name and the record's id apart and the server's
+ * outcome code. A name is the clinic's (decision 0056), as the server answered it when the file was
+ * made: a device renamed since is in the file by its name of then.
+ */
 export const auditCsvColumns = [
   'When (UTC)',
   'Person',
   'Device',
+  'Device name',
   'What happened',
   'About',
   'Record id',
@@ -43,12 +48,13 @@ function utc(at: string): string {
   return Number.isNaN(ms) ? at : new Date(ms).toISOString();
 }
 
-/** One event as the file's row, in `auditCsvColumns`' order. */
-export function auditCsvRow(e: AuditLogEvent): string[] {
+/** One event as the file's row, in `auditCsvColumns`' order; `names` are the devices' names by id. */
+export function auditCsvRow(e: AuditLogEvent, names: ReadonlyMap<string, string> = new Map()): string[] {
   return [
     utc(e.at),
     personWords(e),
     e.deviceId ?? '',
+    e.deviceId === null ? '' : (names.get(e.deviceId) ?? ''),
     eventWords(e),
     subjectWords(e),
     e.recordId ?? '',
@@ -57,8 +63,11 @@ export function auditCsvRow(e: AuditLogEvent): string[] {
 }
 
 /** The whole file: a header row, then one row per event, in the order given (newest first). */
-export function auditCsv(events: readonly AuditLogEvent[]): string {
-  return csvText([[...auditCsvColumns], ...events.map(auditCsvRow)]);
+export function auditCsv(
+  events: readonly AuditLogEvent[],
+  names: ReadonlyMap<string, string> = new Map(),
+): string {
+  return csvText([[...auditCsvColumns], ...events.map((e) => auditCsvRow(e, names))]);
 }
 
 /** `outpost-audit-clinic-a-2026-11-24.csv`; what a file name cannot hold in the clinic's id becomes -. */

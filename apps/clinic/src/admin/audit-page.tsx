@@ -10,6 +10,7 @@ import { navigate, useQuery } from '../router';
 import { fetchJson } from '../server-json';
 import { auditCsv, auditCsvCap, auditCsvFileName, collectAuditEvents } from './audit-csv';
 import { eventWords, kindOf, kinds, personWords, subjectWords } from './audit-words';
+import { DeviceLabel, useDeviceNames } from '../device-names';
 
 /**
  * The actions the filter offers, as the server's `action` parameter takes them, and as the page's
@@ -29,6 +30,7 @@ const actionChoices: ReadonlyArray<{ label: string; key: string; actions: string
   { label: 'Files', key: 'files', actions: 'file-upload,file-delete' },
   { label: 'Settings', key: 'settings', actions: 'setting-changed' },
   { label: 'People added or changed', key: 'people', actions: 'user-created,user-changed' },
+  { label: 'Devices named', key: 'devices', actions: 'device-named' },
 ];
 
 interface Filters {
@@ -169,6 +171,7 @@ const count = (n: number) => `${n.toLocaleString()} ${n === 1 ? 'event' : 'event
  */
 export function AuditPage({ tokens, clinic }: { tokens: TokenSession; clinic: string }) {
   const { isOnline } = useNetworkStatus();
+  const { names } = useDeviceNames();
   const query = useQuery();
   const filters = useMemo(() => filtersOf(query), [query]);
   const [draft, setDraft] = useState<Filters>(filters);
@@ -238,7 +241,7 @@ export function AuditPage({ tokens, clinic }: { tokens: TokenSession; clinic: st
         (fetched) => setSaving({ state: 'fetching', fetched }),
       );
       const file = auditCsvFileName(clinic, today());
-      download(file, auditCsv(events));
+      download(file, auditCsv(events, names));
       setSaving({ state: 'saved', count: events.length, capped, file });
     } catch (err) {
       setSaving({ state: 'failed', message: err instanceof Error ? err.message : String(err) });
@@ -368,11 +371,16 @@ export function AuditPage({ tokens, clinic }: { tokens: TokenSession; clinic: st
                     <time dateTime={e.at}>{new Date(e.at).toLocaleString()}</time>
                   </td>
                   <td>{personWords(e)}</td>
-                  <td>{e.deviceId ?? ''}</td>
+                  <td>{e.deviceId !== null ? <DeviceLabel id={e.deviceId} /> : null}</td>
                   <td>{eventWords(e)}</td>
                   <td>
                     {subjectWords(e)}
-                    {e.recordId !== null ? (
+                    {e.action === 'device-named' && e.recordId !== null ? (
+                      <>
+                        {' '}
+                        <DeviceLabel id={e.recordId} />
+                      </>
+                    ) : e.recordId !== null ? (
                       <>
                         {' '}
                         <code className="muted">{e.recordId}</code>

@@ -98,6 +98,13 @@ const settingChanges: Readonly<Record<string, string>> = {
   'screen-lock:defaults': 'Screen lock back to the default',
 };
 
+/** A device named, renamed or its name removed (decision 0056); the name itself is not in the trail. */
+const deviceNamings: Readonly<Record<string, string>> = {
+  named: 'Device named',
+  renamed: 'Device renamed',
+  unnamed: 'Device’s name removed',
+};
+
 /** What a change of a person did (decision 0044), by the outcome's parts: `roles,password`. */
 const personChanges: Readonly<Record<string, string>> = {
   roles: 'role changed',
@@ -167,6 +174,8 @@ export function eventWords(e: AuditLogEvent): string {
       return 'Changed their own password';
     case 'password-change-failed':
       return 'Password change refused: wrong current password';
+    case 'device-named':
+      return deviceNamings[e.outcome] ?? `Device named: ${e.outcome}`;
     case 'setting-changed':
       return settingChanges[`${e.recordId ?? ''}:${e.outcome}`] ?? `Setting ${e.recordId ?? ''} changed`;
     default:
@@ -180,6 +189,7 @@ export function subjectWords(e: AuditLogEvent): string {
   // A person of the clinic: their email while the clinic holds them, else their id.
   if (e.action === 'user-created' || e.action === 'user-changed')
     return `Person ${e.recordEmail ?? e.recordId ?? ''}`;
+  if (e.action === 'device-named') return 'Device';
   if (e.collection === null) return '';
   const kind = kindOf(e.collection);
   if (e.action !== 'push-op') return kind.charAt(0).toUpperCase() + kind.slice(1);

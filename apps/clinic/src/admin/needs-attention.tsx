@@ -2,6 +2,7 @@ import { syncAlerts } from '@outpost/core';
 import type { ReactNode } from 'react';
 import type { DeviceStats, SyncAlert, SyncAlertThresholds } from '@outpost/core';
 import { Link } from '../router';
+import { DeviceLabel } from '../device-names';
 import './needs-attention.css';
 import { utcMinute } from '../sync-time';
 
@@ -19,11 +20,6 @@ export function spokenDuration(ms: number): string {
   if (ms < 2 * hour) return plural(Math.round(ms / minute), 'minute');
   if (ms < 2 * day) return plural(Math.round(ms / hour), 'hour');
   return plural(Math.round(ms / day), 'day');
-}
-
-/** A device id as the alerts name it: long generated ids cut to their start. */
-function shortDevice(deviceId: string): string {
-  return deviceId.length > 12 ? `${deviceId.slice(0, 8)}…` : deviceId;
 }
 
 /** "the last 7 days": the server's recent window, from the response (a week when it sent none). */
@@ -98,8 +94,8 @@ export function NeedsAttention({
           {alerts.map((alert) => (
             <li key={`${alert.kind}/${alert.userId}/${alert.deviceId}`} className={alert.severity}>
               <span className="severity">{alert.severity === 'critical' ? 'Urgent' : 'Check'}</span>{' '}
-              <strong>{alert.email ?? alert.userId}</strong>, device{' '}
-              <span title={alert.deviceId}>{shortDevice(alert.deviceId)}</span>: {alertWords(alert, window)}
+              <strong>{alert.email ?? alert.userId}</strong>, device <DeviceLabel id={alert.deviceId} />:{' '}
+              {alertWords(alert, window)}
             </li>
           ))}
         </ul>

@@ -10,6 +10,8 @@ import { EndSessions } from './end-sessions';
 import { AlertThresholds } from './alert-thresholds';
 import { ServerBackups } from './server-backups';
 import { utcMinute } from '../sync-time';
+import { DeviceLabel, useDeviceNames } from '../device-names';
+import { DeviceNameForm } from '../device-name-form';
 
 interface Loaded {
   total: StatsResponse;
@@ -105,7 +107,9 @@ export function StatisticsPage({ tokens, canChange }: { tokens: TokenSession; ca
               {loaded.perDevice.devices.map((d) => (
                 <tr key={`${d.userId}/${d.deviceId}`}>
                   <td>{d.email ?? d.userId}</td>
-                  <td>{d.deviceId}</td>
+                  <td>
+                    <DeviceCell id={d.deviceId} canName={canChange} />
+                  </td>
                   <td>{d.lastSyncAt !== null ? utcMinute(d.lastSyncAt) : 'never'}</td>
                   <td>{d.pending}</td>
                   <td>{d.synced}</td>
@@ -125,6 +129,30 @@ export function StatisticsPage({ tokens, canChange }: { tokens: TokenSession; ca
       <AlertThresholds tokens={tokens} canChange={canChange} onChanged={setSaved} />
       {loaded !== null ? <EndSessions people={peopleOf(loaded.perDevice.devices)} tokens={tokens} /> : null}
     </section>
+  );
+}
+
+/**
+ * A device in the table: its name (decision 0056), and for an administrator "Name" or "Rename",
+ * which opens the name's form in place.
+ */
+function DeviceCell({ id, canName }: { id: string; canName: boolean }) {
+  const name = useDeviceNames().names.get(id) ?? null;
+  const [naming, setNaming] = useState(false);
+  if (naming)
+    return <DeviceNameForm id={id} current={name} label={`Name of ${id}`} onDone={() => setNaming(false)} />;
+  return (
+    <>
+      <DeviceLabel id={id} />
+      {canName ? (
+        <>
+          {' '}
+          <button type="button" className="link-button" onClick={() => setNaming(true)}>
+            {name === null ? 'Name' : 'Rename'}
+          </button>
+        </>
+      ) : null}
+    </>
   );
 }
 

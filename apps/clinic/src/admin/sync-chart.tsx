@@ -1,4 +1,5 @@
 import type { DeviceStats } from '@outpost/core';
+import { deviceWords, useDeviceNames } from '../device-names';
 
 const colours = { synced: '#2e7d32', conflicts: '#b26a00', failed: '#b3261e' } as const;
 const rowHeight = 26;
@@ -10,12 +11,13 @@ const barWidth = 360;
  * the table below it and in the chart's text alternative, so colour is never the only carrier.
  */
 export function SyncChart({ devices }: { devices: readonly DeviceStats[] }) {
+  const { names } = useDeviceNames();
   if (devices.length === 0) return <p className="muted">No device has synced yet.</p>;
   const most = Math.max(1, ...devices.map((d) => d.total));
   const summary = devices
     .map(
       (d) =>
-        `${d.email ?? d.userId} on ${d.deviceId}: ${d.synced} synced, ${d.conflicts} conflicts, ${d.failed} failed`,
+        `${d.email ?? d.userId} on ${deviceWords(d.deviceId, names)}: ${d.synced} synced, ${d.conflicts} conflicts, ${d.failed} failed`,
     )
     .join('; ');
   return (
@@ -40,7 +42,7 @@ export function SyncChart({ devices }: { devices: readonly DeviceStats[] }) {
           return (
             <g key={`${d.userId}/${d.deviceId}`}>
               <text x={0} y={y + rowHeight / 2} fontSize="12">
-                {(d.email ?? d.userId).slice(0, 24)} · {d.deviceId.slice(0, 14)}
+                {(d.email ?? d.userId).slice(0, 24)} · {deviceWords(d.deviceId, names).slice(0, 14)}
               </text>
               {parts}
               <text x={x + 6} y={y + rowHeight / 2} fontSize="12">
