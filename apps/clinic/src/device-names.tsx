@@ -94,10 +94,20 @@ export function useDeviceNames(): DeviceNames {
   return useContext(DeviceNamesContext);
 }
 
-/** A device as a person reads it: its name, with its id beside in small type; its id alone when unnamed. */
-export function DeviceLabel({ id }: { id: string }) {
+/**
+ * A device as a person reads it: its name, with the start of its id beside in small type; its id
+ * alone when unnamed, whole in a table (support may ask for it), cut in a sentence (`short`).
+ */
+export function DeviceLabel({ id, short = false }: { id: string; short?: boolean }) {
   const name = useDeviceNames().names.get(id);
-  if (name === undefined) return <span className="device-id">{id}</span>;
+  if (name === undefined)
+    return short ? (
+      <span className="device-id" title={id}>
+        {shortId(id)}
+      </span>
+    ) : (
+      <span className="device-id">{id}</span>
+    );
   return (
     <span title={id}>
       {name} <small className="muted device-id">{shortId(id)}</small>

@@ -59,7 +59,7 @@ describe.runIf(chromiumAvailable())("the statistics page's alert thresholds", ()
     const item = needs.getByRole('listitem').filter({ hasText: 'midwife@clinic-a.test' });
     await item.waitFor();
     expect(await item.innerText()).toMatch(
-      /^Check\s+midwife@clinic-a\.test, device midwife-…: has not synced for 2 days \(last sync .+ UTC\)/i,
+      /^Check\s+midwife@clinic-a\.test, device midwife-tablet-7…: has not synced for 2 days \(last sync .+ UTC\)/i,
     );
     expect(await needs.getByRole('listitem').count()).toBe(1);
     await thresholds.getByText(/^Set for this clinic by admin@clinic-a\.test on .+ UTC\.$/).waitFor();

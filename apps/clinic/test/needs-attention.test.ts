@@ -43,7 +43,7 @@ describe.runIf(chromiumAvailable())("the statistics page's Needs attention", () 
     const item = needs.getByRole('listitem').filter({ hasText: 'midwife@clinic-a.test' });
     await item.waitFor();
     expect(await item.innerText()).toMatch(
-      /^Check\s+midwife@clinic-a\.test, device midwife-…: has not synced for 5 days \(last sync .+ UTC\)/i,
+      /^Check\s+midwife@clinic-a\.test, device midwife-tablet-3…: has not synced for 5 days \(last sync .+ UTC\)/i,
     );
     // Only her tablet: the nurse's and the administrator's own device are syncing.
     expect(await needs.getByRole('listitem').count()).toBe(1);

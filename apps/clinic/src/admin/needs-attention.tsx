@@ -94,8 +94,8 @@ export function NeedsAttention({
           {alerts.map((alert) => (
             <li key={`${alert.kind}/${alert.userId}/${alert.deviceId}`} className={alert.severity}>
               <span className="severity">{alert.severity === 'critical' ? 'Urgent' : 'Check'}</span>{' '}
-              <strong>{alert.email ?? alert.userId}</strong>, device <DeviceLabel id={alert.deviceId} />:{' '}
-              {alertWords(alert, window)}
+              <strong>{alert.email ?? alert.userId}</strong>, device <DeviceLabel id={alert.deviceId} short />
+              : {alertWords(alert, window)}
             </li>
           ))}
         </ul>
