@@ -49,7 +49,9 @@ export function DeviceNamesProvider({ tokens, children }: { tokens: TokenSession
   useEffect(() => {
     if (!isOnline) return;
     let cancelled = false;
-    fetchJson('/v1/device-names', tokens, (b) => deviceNamesResponseSchema.parse(b)).then(
+    // With this tablet's id: its name is answered to whoever uses it, not only to who named it.
+    const own = new URLSearchParams({ deviceId: deviceId() });
+    fetchJson(`/v1/device-names?${own}`, tokens, (b) => deviceNamesResponseSchema.parse(b)).then(
       ({ devices }) => {
         if (cancelled) return;
         const read = new Map(devices.map((d) => [d.deviceId, d.name]));

@@ -113,6 +113,30 @@ describe.each(dialects())('device names on %s', (kind) => {
     expect((await put({ deviceId: 'kiosk', name: null }, admin)).status).toBe(200);
   });
 
+  it('tells anyone the name of the device she asks from, as on a shared tablet', async () => {
+    // The front desk's computer, named by the administrator, is not one the nurse syncs on…
+    await syncOn(server, admin, 'front-desk');
+    expect((await put({ deviceId: 'front-desk', name: 'Front desk' }, admin)).status).toBe(200);
+    expect((await names()).devices.map((d) => d.deviceId)).not.toContain('front-desk');
+    // …but asking from it, she is told its name, and that one more only.
+    const res = await server.request({ method: 'GET', url: `${url}?deviceId=front-desk`, token: nurse });
+    expect(res.status).toBe(200);
+    expect(deviceNamesResponseSchema.parse(res.body).devices.map((d) => [d.deviceId, d.name])).toEqual([
+      ['front-desk', 'Front desk'],
+      ['outreach-tablet', 'Outreach van'],
+      ['ward-tablet', 'Ward 2 tablet'],
+    ]);
+    // A device id that is not one is refused in words.
+    const bad = await server.request({
+      method: 'GET',
+      url: `${url}?deviceId=${'d'.repeat(129)}`,
+      token: nurse,
+    });
+    expect(bad.status).toBe(400);
+    expect(bad.body).toMatchObject({ error: { code: 'VALIDATION_FAILED' } });
+    expect((await put({ deviceId: 'front-desk', name: null }, admin)).status).toBe(200);
+  });
+
   it('refuses a nurse naming a device only colleagues sync on (403), and changes nothing', async () => {
     const before = await fingerprint(server.app.outpost.store);
     const res = await put({ deviceId: 'office-pc', name: 'Mine now' });

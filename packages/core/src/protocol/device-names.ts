@@ -20,6 +20,12 @@ const deviceIdSchema = z
   .refine(isWellFormedText, { error: 'deviceId may not hold half of a character' });
 
 /**
+ * The query of `GET /v1/device-names`: `deviceId`, the device asking, whose name is answered
+ * whoever synced on it, so that a second nurse on a shared tablet reads its name too.
+ */
+export const deviceNamesQuerySchema = z.object({ deviceId: deviceIdSchema.optional() });
+
+/**
  * A device's name: trimmed, in Unicode's composed form (so that a name typed on two keyboards is
  * one name), on one line, from 1 to 60 characters.
  */
@@ -69,7 +75,7 @@ export type DeviceNameEntry = z.infer<typeof deviceNameEntrySchema>;
 
 /**
  * `GET /v1/device-names`: the named devices of the caller's clinic, by name: every one for an
- * administrator, those the caller synced on or named for anyone else.
+ * administrator, those the caller synced on or named, and the device she asks from, for anyone else.
  */
 export const deviceNamesResponseSchema = z.object({ devices: z.array(deviceNameEntrySchema) });
 export type DeviceNamesResponse = z.infer<typeof deviceNamesResponseSchema>;

@@ -1,8 +1,8 @@
 import type { FastifyInstance } from 'fastify';
-import { deviceNameRequestSchema, outpostError } from '@outpost/core';
+import { deviceNameRequestSchema, deviceNamesQuerySchema, outpostError } from '@outpost/core';
 import type { DeviceNameResponse, DeviceNamesResponse } from '@outpost/core';
 import { caller, isAdministrator } from '../http/caller';
-import { parseInWords } from '../http/errors';
+import { parseInWords, parseQuery } from '../http/errors';
 import { insertAudit } from '../storage/sync-store';
 
 /**
@@ -16,11 +16,13 @@ export async function deviceNameRoutes(app: FastifyInstance): Promise<void> {
 
   app.get('/v1/device-names', async (request): Promise<DeviceNamesResponse> => {
     const auth = caller(request);
+    const { deviceId } = parseQuery(deviceNamesQuerySchema, request.query, 'device names query');
     // An administrator reads every name (the statistics, the audit log); anyone else those of the
-    // devices they sync on or named (their own tablet, the devices their refused changes came from).
+    // devices they sync on or named (their own tablet, the devices their refused changes came
+    // from), and of the device they ask from: device ids are no secret within a clinic.
     const devices = await store.deviceNames.list(
       auth.tenant,
-      isAdministrator(auth, adminRoles) ? undefined : auth.userId,
+      isAdministrator(auth, adminRoles) ? undefined : { userId: auth.userId, alsoDevice: deviceId },
     );
     const emails = await store.emailsOf(auth.tenant, [...new Set(devices.map((d) => d.namedBy))]);
     return { devices: devices.map((d) => ({ ...d, namedByEmail: emails.get(d.namedBy) ?? null })) };

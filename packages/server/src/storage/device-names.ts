@@ -27,9 +27,12 @@ export class DeviceNamesStore {
 
   /**
    * Every named device of the clinic, by name; with `visibleTo`, only those that person synced on
-   * or named herself (a new tablet she named before its first sync).
+   * or named herself (a new tablet she named before its first sync), and `alsoDevice`.
    */
-  async list(tenant: string, visibleTo?: string): Promise<DeviceNameRow[]> {
+  async list(
+    tenant: string,
+    visibleTo?: { userId: string; alsoDevice?: string | undefined },
+  ): Promise<DeviceNameRow[]> {
     let query = this.db
       .selectFrom('device_names as n')
       .select(['n.device_id', 'n.name', 'n.named_at', 'n.named_by'])
@@ -37,14 +40,15 @@ export class DeviceNamesStore {
     if (visibleTo !== undefined)
       query = query.where(({ eb, exists, or, selectFrom }) =>
         or([
-          eb('n.named_by', '=', visibleTo),
+          eb('n.named_by', '=', visibleTo.userId),
           exists(
             selectFrom('devices as d')
               .select('d.device_id')
               .where('d.tenant', '=', tenant)
-              .where('d.user_id', '=', visibleTo)
+              .where('d.user_id', '=', visibleTo.userId)
               .whereRef('d.device_id', '=', 'n.device_id'),
           ),
+          ...(visibleTo.alsoDevice !== undefined ? [eb('n.device_id', '=', visibleTo.alsoDevice)] : []),
         ]),
       );
     const rows = await query.orderBy('n.name_key').orderBy('n.device_id').execute();

@@ -473,7 +473,14 @@ export const routeCatalog: RouteCase[] = [
   {
     method: 'GET',
     url: '/v1/device-names',
-    fuzz: { as: 'nurse', examples: () => [{}, { query: { unexpected: 'x' } }] },
+    fuzz: {
+      as: 'nurse',
+      examples: (world): Sendable[] => [
+        {},
+        { query: { deviceId: world.nurseDeviceId } },
+        { query: { unexpected: 'x' } },
+      ],
+    },
     matrix: {
       request: () => ({}),
       // Another clinic's caller reads its own devices' names, never clinic-a's.
