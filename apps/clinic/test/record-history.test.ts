@@ -94,6 +94,7 @@ describe.runIf(chromiumAvailable())("a record's history in the clinic app's audi
       'When (UTC)',
       'Person',
       'Device',
+      'Device name',
       'What happened',
       'About',
       'Record id',
@@ -104,9 +105,9 @@ describe.runIf(chromiumAvailable())("a record's history in the clinic app's audi
       .evaluateAll((ts) => ts.map((t) => t.getAttribute('datetime')));
     const devices = await rows.evaluateAll((trs) => trs.map((tr) => tr.children[2]?.textContent ?? ''));
     expect(cells).toEqual([
-      [times[0], 'nurse@clinic-a.test', devices[0], 'Change applied', 'New visit', visitId, 'applied'],
-      [times[1], 'nurse@clinic-a.test', devices[1], 'Change applied', 'Edit of patient', id, 'applied'],
-      [times[2], 'nurse@clinic-a.test', devices[2], 'Change applied', 'New patient', id, 'applied'],
+      [times[0], 'nurse@clinic-a.test', devices[0], '', 'Change applied', 'New visit', visitId, 'applied'],
+      [times[1], 'nurse@clinic-a.test', devices[1], '', 'Change applied', 'Edit of patient', id, 'applied'],
+      [times[2], 'nurse@clinic-a.test', devices[2], '', 'Change applied', 'New patient', id, 'applied'],
     ]);
     // Who did what to which record: never what the record says.
     for (const typed of ['Chikondi', 'History', 'Mzuzu', 'Malaria', otherId])

@@ -154,7 +154,7 @@ describe('npm run mark-restored', () => {
     const file = join(env['OUTPOST_DATA'] ?? '', 'outpost.sqlite');
     const db = new BetterSqlite3(file);
     // Its later migrations (0023, the hub's restore marks; 0025, the numbers given back; 0026, the
-    // records keys) not run either.
+    // records keys; 0027, the devices' names) not run either.
     db.exec(
       [
         'drop table database_epoch',
@@ -163,6 +163,7 @@ describe('npm run mark-restored', () => {
         'alter table hub_state drop column resync_backup_taken_at',
         'alter table hub_records drop column upstream_updated_at',
         'alter table users drop column records_key',
+        'drop table device_names',
         "delete from outpost_migrations where name >= '0022'",
       ].join('; '),
     );

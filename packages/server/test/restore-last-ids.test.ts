@@ -274,11 +274,12 @@ describe.each(dialects())(
       const tablet = await pullAll(server, token);
       await stop(server);
       // As a database of the Outpost before this one: the epoch's row without the column (and
-      // without the later migrations' table of numbers given back and records keys).
+      // without the later migrations' table of numbers given back, records keys and devices' names).
       await onDatabase(old, [
         'alter table database_epoch drop column backup_last_ids',
         'drop table restored_numbers',
         'alter table users drop column records_key',
+        'drop table device_names',
         "delete from outpost_migrations where name >= '0024'",
       ]);
 
