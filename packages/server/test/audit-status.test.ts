@@ -157,4 +157,35 @@ describe.each(dialects())('audit, status and stats on %s', (kind) => {
     });
     expect(otherClinic.status).toBe(403);
   });
+
+  it('counts a tablet that only reads as syncing, at the end of its pull, and writes it once a pull', async () => {
+    const lastSyncOf = async (deviceId: string) => {
+      const res = await server.request<{ devices: Array<{ deviceId: string; lastSyncAt: string | null }> }>({
+        method: 'GET',
+        url: '/v1/sync/stats/devices',
+        token: admin,
+      });
+      return res.body.devices.find((d) => d.deviceId === deviceId)?.lastSyncAt;
+    };
+    // A page that is not the pull's last does not count yet: the pull has not ended.
+    const first = await server.request<{ cursor: string; hasMore: boolean }>({
+      method: 'GET',
+      url: '/v1/sync/pull?limit=1&deviceId=reading-tablet',
+      token: nurse,
+    });
+    expect(first.body.hasMore).toBe(true);
+    expect(await lastSyncOf('reading-tablet')).toBeUndefined();
+    let cursor = first.body.cursor;
+    for (let more = true; more;) {
+      const page = await server.request<{ cursor: string; hasMore: boolean }>({
+        method: 'GET',
+        url: `/v1/sync/pull?limit=1&deviceId=reading-tablet&cursor=${encodeURIComponent(cursor)}`,
+        token: nurse,
+      });
+      expect(page.status).toBe(200);
+      ({ cursor, hasMore: more } = page.body);
+    }
+    const at = await lastSyncOf('reading-tablet');
+    expect(Date.parse(at ?? '')).toBeGreaterThan(Date.now() - 60_000);
+  });
 });

@@ -1468,6 +1468,8 @@ export class SyncEngine {
           // Read for each page: a link that turns poor mid-pull gets smaller pages from then on.
           limit: this.o.sizes().pullLimit,
           ...(collections ? { collections } : {}),
+          // So the server counts a tablet that only reads as syncing (its statistics' last sync).
+          deviceId: this.o.deviceId,
         },
         { signal },
       ),
