@@ -87,6 +87,16 @@ describe.runIf(chromiumAvailable())('device names', () => {
       /nurse@clinic-a\.test\s+Device named\s+Device Ward 2 tablet/,
     );
     await screenshot(admin, 'audit-log-device-names');
+    // The device filter takes a name, in any case, as well as an id.
+    await admin.getByLabel('What').selectOption({ label: 'Everything' });
+    await admin.getByLabel('Device (name or id)').fill('ward 2 TABLET');
+    await admin.getByRole('button', { name: 'Show' }).click();
+    await expect.poll(() => events.getByRole('row').filter({ hasText: 'New patient' }).count()).toBe(1);
+    const listed = await events
+      .locator('tbody tr')
+      .evaluateAll((trs) => trs.map((tr) => tr.children[2]?.textContent));
+    expect(listed.length).toBeGreaterThan(0);
+    expect(listed.every((device) => device?.startsWith('Ward 2 tablet'))).toBe(true);
 
     // Offline, the nurse's tablet still says its name, and its form cannot be sent.
     await nurse.getByRole('link', { name: 'Sync details' }).click();

@@ -1,6 +1,6 @@
 import { useEffect, useMemo, useRef, useState } from 'react';
 import type { FormEvent } from 'react';
-import { auditResponseSchema } from '@outpost/core';
+import { auditResponseSchema, deviceNameKey } from '@outpost/core';
 import type { AuditLogEvent, AuditResponse } from '@outpost/core';
 import type { TokenSession } from '@outpost/client';
 import { useNetworkStatus, useRecord } from '@outpost/react';
@@ -112,12 +112,27 @@ function addressOf(filters: Filters): string {
   return query === '' ? '/audit' : `/audit?${query}`;
 }
 
-/** The query of a page: the filters as the server reads them, where the last page ended, how many. */
-function queryOf(filters: Filters, cursor: string | null, limit?: number): string {
+/** The device a filter names: the id of the device named so (in any case), else the text as an id. */
+function deviceIdOf(typed: string, names: ReadonlyMap<string, string>): string {
+  const key = deviceNameKey(typed);
+  for (const [id, name] of names) if (deviceNameKey(name) === key) return id;
+  return typed;
+}
+
+/**
+ * The query of a page: the filters as the server reads them, where the last page ended, how many.
+ * `names`: the devices' names, so that the device filter takes a name as well as an id.
+ */
+function queryOf(
+  filters: Filters,
+  cursor: string | null,
+  names: ReadonlyMap<string, string>,
+  limit?: number,
+): string {
   const params = new URLSearchParams();
   // An email has an @; anything else is taken for a user id.
   if (filters.person !== '') params.set(filters.person.includes('@') ? 'email' : 'userId', filters.person);
-  if (filters.device !== '') params.set('deviceId', filters.device);
+  if (filters.device !== '') params.set('deviceId', deviceIdOf(filters.device, names));
   const actions = actionChoices.find((c) => c.key === filters.what)?.actions ?? '';
   if (actions !== '') params.set('action', actions);
   if (filters.from !== '') params.set('from', new Date(`${filters.from}T00:00`).toISOString());
@@ -191,7 +206,7 @@ export function AuditPage({ tokens, clinic }: { tokens: TokenSession; clinic: st
     const mine = cursor === null ? ++asked.current : asked.current;
     setLoading(true);
     try {
-      const page = await fetchJson(`/v1/audit?${queryOf(filters, cursor)}`, tokens, (b) =>
+      const page = await fetchJson(`/v1/audit?${queryOf(filters, cursor, names)}`, tokens, (b) =>
         auditResponseSchema.parse(b),
       );
       if (mine !== asked.current) return;
@@ -208,10 +223,12 @@ export function AuditPage({ tokens, clinic }: { tokens: TokenSession; clinic: st
     }
   };
 
+  // A device filter that is a name reads as its device once the names are read.
+  const filterNames = filters.device === '' ? null : names;
   useEffect(() => {
     if (isOnline) void load(null);
     // The first page again when the filters change, "Show" is pressed, and the network comes back.
-  }, [isOnline, tokens, filters, asks]);
+  }, [isOnline, tokens, filters, asks, filterNames]);
 
   const apply = (next: Filters) => {
     setDraft(next);
@@ -234,7 +251,7 @@ export function AuditPage({ tokens, clinic }: { tokens: TokenSession; clinic: st
     try {
       const { events, capped } = await collectAuditEvents(
         (cursor, limit) =>
-          fetchJson(`/v1/audit?${queryOf(chosen, cursor, limit)}`, tokens, (b) =>
+          fetchJson(`/v1/audit?${queryOf(chosen, cursor, names, limit)}`, tokens, (b) =>
             auditResponseSchema.parse(b),
           ),
         auditCsvCap,
@@ -276,7 +293,7 @@ export function AuditPage({ tokens, clinic }: { tokens: TokenSession; clinic: st
             <input {...field('person')} maxLength={320} />
           </label>
           <label>
-            Device
+            Device (name or id)
             <input {...field('device')} maxLength={128} />
           </label>
           <label>
