@@ -80,6 +80,24 @@ describe('npm start', () => {
     const before = await pull();
     expect(before.changes.map((c) => c.id)).toContain('demo-patient-amina');
     expect(first.output()).not.toContain('demo record was refused');
+    // The device the demo records came from is named, so the Statistics page says what it is.
+    const adminToken = (
+      (await (
+        await fetch(`${base}/v1/auth/login`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify({ email: 'admin@clinic-a.test', password: 'outpost-demo' }),
+        })
+      ).json()) as { token: string }
+    ).token;
+    const deviceNames = async () =>
+      (await (
+        await fetch(`${base}/v1/device-names`, { headers: { authorization: `Bearer ${adminToken}` } })
+      ).json()) as { devices: Array<{ deviceId: string; name: string; namedAt: string }> };
+    const demoNamed = await deviceNames();
+    expect(demoNamed.devices.map((d) => [d.deviceId, d.name])).toEqual([
+      ['demo-seed', 'Demo data (seeded at start)'],
+    ]);
     // What the app's sign-in page offers: the accounts of tenants on the clinic's schema.
     const offered = (await (await fetch(`${base}/v1/demo-accounts`)).json()) as {
       password: string;
@@ -130,6 +148,8 @@ describe('npm start', () => {
     expect(after.changes).toEqual(before.changes);
     expect(await pullVet()).toEqual(practice);
     expect(second.output()).not.toContain('demo record was refused');
+    // Named once: the second start left the name as the first gave it.
+    expect(await deviceNames()).toEqual(demoNamed);
   });
 
   it('with OUTPOST_DEMO=0 creates no demo user and offers no demo account', async () => {

@@ -1,10 +1,15 @@
 import type { DemoRecord } from '@outpost/examples';
 import type { ServerContext } from '../create-sync-server';
 import { applyPush } from '../push/apply-push';
+import { insertAudit } from '../storage/sync-store';
+
+/** The device the demo records come from, and the name the Statistics page shows for it. */
+const demoDevice = { id: 'demo-seed', name: 'Demo data (seeded at start)' };
 
 /**
  * Seeds demo records through the same push path a device uses. Fixed opIds make it idempotent:
- * on the next start every op is a duplicate and nothing changes. Answers what was refused.
+ * on the next start every op is a duplicate and nothing changes. The device they come from is
+ * named (decision 0056), so a newcomer's Statistics page says what it is. Answers what was refused.
  */
 export async function seedDemoRecords(
   ctx: ServerContext,
@@ -19,7 +24,7 @@ export async function seedDemoRecords(
       userId: 'demo-seed',
       roles: ['admin'],
       clientId: 'demo-seed',
-      deviceId: 'demo-seed',
+      deviceId: demoDevice.id,
       clock: ctx.clock,
       now: ctx.now,
     },
@@ -30,6 +35,28 @@ export async function seedDemoRecords(
       id: r.id,
       data: r.data,
     })),
+  );
+  // Named once: a later start finds the name there and writes nothing; a name the clinic gave
+  // another device meanwhile is left to it.
+  const at = ctx.now().toISOString();
+  await ctx.store.deviceNames.name(
+    tenant,
+    demoDevice.id,
+    demoDevice.name,
+    { userId: 'demo-seed', at },
+    (trx, done) =>
+      insertAudit(trx, [
+        {
+          tenant,
+          at,
+          userId: 'demo-seed',
+          deviceId: null,
+          action: 'device-named',
+          collection: null,
+          recordId: demoDevice.id,
+          outcome: done,
+        },
+      ]),
   );
   // Demo data the schema refuses is a mistake in the examples: told at start (not fatal, as the
   // server serves without it), never left unseen.
