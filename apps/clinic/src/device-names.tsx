@@ -10,13 +10,13 @@ import { deviceId } from './session';
 /**
  * The names the clinic gave its devices (decision 0056), as the server answers them to the person
  * signed in: every device's for an administrator, those she syncs on for anyone else. Read once
- * online and again after a naming on this page; the pages that name devices (Statistics, the audit
+ * online; a naming on this page keeps the server's answer; the pages that name devices (Statistics, the audit
  * log, refused changes, Sync details) read them here rather than each asking the server.
  */
 interface DeviceNames {
   /** Device id to name; a device missing here has no name (or none this person may read). */
   names: ReadonlyMap<string, string>;
-  /** Names `id` (null: removes its name) on the server, then reads the names again. */
+  /** Names `id` (null: removes its name) on the server, and keeps the name it answers. */
   name(id: string, name: string | null): Promise<DeviceNameResponse>;
 }
 
@@ -35,8 +35,7 @@ export function rememberedDeviceName(): string | null {
   return localStorage.getItem(ownNameKey);
 }
 
-function rememberOwnName(names: ReadonlyMap<string, string>): void {
-  const own = names.get(deviceId());
+function rememberOwnName(own: string | undefined): void {
   if (own === undefined) localStorage.removeItem(ownNameKey);
   else localStorage.setItem(ownNameKey, own);
 }
@@ -44,7 +43,6 @@ function rememberOwnName(names: ReadonlyMap<string, string>): void {
 export function DeviceNamesProvider({ tokens, children }: { tokens: TokenSession; children: ReactNode }) {
   const { isOnline } = useNetworkStatus();
   const [names, setNames] = useState<ReadonlyMap<string, string>>(new Map());
-  const [asked, setAsked] = useState(0);
 
   useEffect(() => {
     if (!isOnline) return;
@@ -56,7 +54,7 @@ export function DeviceNamesProvider({ tokens, children }: { tokens: TokenSession
         if (cancelled) return;
         const read = new Map(devices.map((d) => [d.deviceId, d.name]));
         setNames(read);
-        rememberOwnName(read);
+        rememberOwnName(read.get(deviceId()));
       },
       // An older server, or none to reach: devices show by their ids, as before names.
       (err: unknown) => console.error('The devices’ names could not be read:', err),
@@ -64,7 +62,7 @@ export function DeviceNamesProvider({ tokens, children }: { tokens: TokenSession
     return () => {
       cancelled = true;
     };
-  }, [isOnline, tokens, asked]);
+  }, [isOnline, tokens]);
 
   const name = useCallback(
     async (id: string, newName: string | null) => {
@@ -75,14 +73,14 @@ export function DeviceNamesProvider({ tokens, children }: { tokens: TokenSession
         { deviceId: id, name: newName },
         'PUT',
       );
+      // The server's answer is the device's name now: nothing else to read again.
+      if (id === deviceId()) rememberOwnName(answer.name ?? undefined);
       setNames((before) => {
         const after = new Map(before);
         if (answer.name === null) after.delete(id);
         else after.set(id, answer.name);
-        rememberOwnName(after);
         return after;
       });
-      setAsked((n) => n + 1);
       return answer;
     },
     [tokens],

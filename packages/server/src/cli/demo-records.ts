@@ -1,7 +1,7 @@
 import type { DemoRecord } from '@outpost/examples';
 import type { ServerContext } from '../create-sync-server';
 import { applyPush } from '../push/apply-push';
-import { insertAudit } from '../storage/sync-store';
+import { nameDevice } from '../routes/device-names';
 
 /** The device the demo records come from, and the name the Statistics page shows for it. */
 const demoDevice = { id: 'demo-seed', name: 'Demo data (seeded at start)' };
@@ -38,25 +38,11 @@ export async function seedDemoRecords(
   );
   // Named once: a later start finds the name there and writes nothing; a name the clinic gave
   // another device meanwhile is left to it.
-  const at = ctx.now().toISOString();
-  await ctx.store.deviceNames.name(
-    tenant,
+  await nameDevice(
+    ctx.store,
+    { tenant, userId: 'demo-seed', at: ctx.now().toISOString() },
     demoDevice.id,
     demoDevice.name,
-    { userId: 'demo-seed', at },
-    (trx, done) =>
-      insertAudit(trx, [
-        {
-          tenant,
-          at,
-          userId: 'demo-seed',
-          deviceId: null,
-          action: 'device-named',
-          collection: null,
-          recordId: demoDevice.id,
-          outcome: done,
-        },
-      ]),
   );
   // Demo data the schema refuses is a mistake in the examples: told at start (not fatal, as the
   // server serves without it), never left unseen.

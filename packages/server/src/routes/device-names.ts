@@ -3,7 +3,36 @@ import { deviceNameRequestSchema, deviceNamesQuerySchema, outpostError } from '@
 import type { DeviceNameResponse, DeviceNamesResponse } from '@outpost/core';
 import { caller, isAdministrator } from '../http/caller';
 import { parseInWords, parseQuery } from '../http/errors';
+import type { DeviceNaming } from '../storage/device-names';
+import type { SyncStore } from '../storage/sync-store';
 import { insertAudit } from '../storage/sync-store';
+
+/**
+ * Names a device (null: removes its name) and writes its `device-named` event in the same
+ * transaction: who, when, which device (as `recordId`) and whether it was named, renamed or
+ * unnamed; never the name. Every naming (the route, the demo's seeding) says so to the audit alike.
+ */
+export function nameDevice(
+  store: SyncStore,
+  by: { tenant: string; userId: string; at: string },
+  deviceId: string,
+  name: string | null,
+): Promise<DeviceNaming> {
+  return store.deviceNames.name(by.tenant, deviceId, name, { userId: by.userId, at: by.at }, (trx, done) =>
+    insertAudit(trx, [
+      {
+        tenant: by.tenant,
+        at: by.at,
+        userId: by.userId,
+        deviceId: null,
+        action: 'device-named',
+        collection: null,
+        recordId: deviceId,
+        outcome: done,
+      },
+    ]),
+  );
+}
 
 /**
  * `GET` and `PUT /v1/device-names` (an addition to PROTOCOL.md, docs/server.md; decision 0056): the
@@ -46,25 +75,7 @@ export async function deviceNameRoutes(app: FastifyInstance): Promise<void> {
       );
     }
     const at = now().toISOString();
-    const naming = await store.deviceNames.name(
-      auth.tenant,
-      deviceId,
-      name,
-      { userId: auth.userId, at },
-      (trx, done) =>
-        insertAudit(trx, [
-          {
-            tenant: auth.tenant,
-            at,
-            userId: auth.userId,
-            deviceId: null,
-            action: 'device-named',
-            collection: null,
-            recordId: deviceId,
-            outcome: done,
-          },
-        ]),
-    );
+    const naming = await nameDevice(store, { tenant: auth.tenant, userId: auth.userId, at }, deviceId, name);
     if (naming === 'taken')
       throw outpostError('CONFLICT', `another device of this clinic is already named "${name ?? ''}"`);
     return { deviceId, name };
