@@ -68,6 +68,25 @@ describe.runIf(chromiumAvailable())('device names', () => {
     await expect
       .poll(() => silent.innerText())
       .toMatch(/device Outreach tablet \(blue case\) midwife-tablet-7…: has not synced for 5 days/);
+    // The chart names each device too: a label too long for its column is cut with an ellipsis,
+    // whole in its tooltip, and none runs into its bar.
+    const labels = admin.locator('figure.chart svg svg text');
+    const midwifeLabel = labels.filter({ hasText: 'midwife@clinic-a.test' });
+    expect(await midwifeLabel.locator('title').textContent()).toBe(
+      'midwife@clinic-a.test · Outreach tablet (blue case)',
+    );
+    expect(await midwifeLabel.evaluate((t) => t.lastChild?.textContent)).toMatch(
+      /^midwife@clinic-a\.test · Outr.*…$/,
+    );
+    const fits = await labels.evaluateAll((texts) =>
+      texts.map((t) => {
+        const text = t as SVGTextElement;
+        const bar = text.closest('g')?.querySelector(':scope > rect');
+        return text.getComputedTextLength() < Number(bar?.getAttribute('x'));
+      }),
+    );
+    expect(fits.length).toBeGreaterThanOrEqual(3);
+    expect(fits.every(Boolean)).toBe(true);
     await screenshot(admin, 'statistics-device-names');
 
     // The audit log: the nurse's change by her tablet's name, and the namings themselves.

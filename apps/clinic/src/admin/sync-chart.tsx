@@ -3,8 +3,15 @@ import { deviceWords, useDeviceNames } from '../device-names';
 
 const colours = { synced: '#2e7d32', conflicts: '#b26a00', failed: '#b3261e' } as const;
 const rowHeight = 26;
-const labelWidth = 220;
+const labelWidth = 260;
 const barWidth = 360;
+/** About as many characters of 12px text as fit in `labelWidth`, the gap to the bar left. */
+const labelChars = 38;
+
+/** `text`, or its start and an ellipsis when it is longer than `most` characters. */
+function cut(text: string, most: number): string {
+  return text.length <= most ? text : `${text.slice(0, most - 1)}…`;
+}
 
 /**
  * One stacked bar per device: synced, conflicts and failed ops in proportion. The numbers are in
@@ -39,11 +46,16 @@ export function SyncChart({ devices }: { devices: readonly DeviceStats[] }) {
             x += width;
             return rect;
           });
+          const label = `${d.email ?? d.userId} · ${deviceWords(d.deviceId, names)}`;
           return (
             <g key={`${d.userId}/${d.deviceId}`}>
-              <text x={0} y={y + rowHeight / 2} fontSize="12">
-                {(d.email ?? d.userId).slice(0, 24)} · {deviceWords(d.deviceId, names).slice(0, 14)}
-              </text>
+              {/* A nested svg clips what the cut leaves too wide, so no label runs into its bar. */}
+              <svg x={0} y={y} width={labelWidth - 8} height={rowHeight}>
+                <text x={0} y={rowHeight / 2} fontSize="12">
+                  <title>{label}</title>
+                  {cut(label, labelChars)}
+                </text>
+              </svg>
               {parts}
               <text x={x + 6} y={y + rowHeight / 2} fontSize="12">
                 {d.total}

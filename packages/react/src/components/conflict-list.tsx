@@ -150,35 +150,38 @@ export function ConflictList({
   return (
     <section aria-labelledby={`${id}-heading`}>
       <h2 id={`${id}-heading`}>Conflicts</h2>
-      <div style={buttonRow}>
-        <label htmlFor={filterId}>Collection</label>
-        <select
-          id={filterId}
-          value={collection}
-          onChange={(event) => {
-            setCollection(event.target.value);
-            setPage(0);
-          }}
-        >
-          <option value="">All collections</option>
-          {collections.map((name) => (
-            <option key={name} value={name}>
-              {name}
-            </option>
-          ))}
-        </select>
-        <button
-          type="button"
-          onClick={() => {
-            setNewestFirst((previous) => !previous);
-            setPage(0);
-          }}
-        >
-          Sort: {newestFirst ? 'newest first' : 'oldest first'}
-        </button>
-      </div>
+      {/* With nothing to list, the filter, the bulk actions and the pages would offer nothing to do. */}
+      {conflicts.length > 0 ? (
+        <div style={buttonRow}>
+          <label htmlFor={filterId}>Collection</label>
+          <select
+            id={filterId}
+            value={collection}
+            onChange={(event) => {
+              setCollection(event.target.value);
+              setPage(0);
+            }}
+          >
+            <option value="">All collections</option>
+            {collections.map((name) => (
+              <option key={name} value={name}>
+                {name}
+              </option>
+            ))}
+          </select>
+          <button
+            type="button"
+            onClick={() => {
+              setNewestFirst((previous) => !previous);
+              setPage(0);
+            }}
+          >
+            Sort: {newestFirst ? 'newest first' : 'oldest first'}
+          </button>
+        </div>
+      ) : null}
 
-      {resolvesAny ? (
+      {sorted.length === 0 ? null : resolvesAny ? (
         <div role="group" aria-label="Bulk resolution" aria-describedby={bulkHintId} style={buttonRow}>
           {(['client-wins', 'server-wins'] as const).map((strategy) => (
             <button
@@ -243,7 +246,7 @@ export function ConflictList({
       ) : null}
 
       {sorted.length === 0 ? (
-        <p>No conflicts.</p>
+        <p>{collection === '' ? 'No conflicts.' : `No conflicts in ${collection}.`}</p>
       ) : (
         <table style={table}>
           <caption style={{ textAlign: 'left' }}>
@@ -324,17 +327,19 @@ export function ConflictList({
         </table>
       )}
 
-      <nav aria-label="Conflict pages" style={buttonRow}>
-        <button type="button" disabled={current === 0} onClick={() => setPage(current - 1)}>
-          Previous
-        </button>
-        <span aria-live="polite">
-          Page {current + 1} of {pageCount}
-        </span>
-        <button type="button" disabled={current >= pageCount - 1} onClick={() => setPage(current + 1)}>
-          Next
-        </button>
-      </nav>
+      {pageCount > 1 ? (
+        <nav aria-label="Conflict pages" style={buttonRow}>
+          <button type="button" disabled={current === 0} onClick={() => setPage(current - 1)}>
+            Previous
+          </button>
+          <span aria-live="polite">
+            Page {current + 1} of {pageCount}
+          </span>
+          <button type="button" disabled={current >= pageCount - 1} onClick={() => setPage(current + 1)}>
+            Next
+          </button>
+        </nav>
+      ) : null}
 
       <ConflictResolutionModal
         conflict={selected}
