@@ -12,20 +12,62 @@ import { ChangedMeanwhile } from '../changed-meanwhile';
 import { FormError } from '../form-error';
 import { SyncBadge } from '../sync-badge';
 
-const questions = [
+interface Question {
+  key: 'complaint' | 'conditions' | 'medications' | 'pregnant';
+  label: string;
+  /** Answered by choosing one of these, where free text would be read ten ways. */
+  choices?: readonly string[];
+}
+
+const questions: readonly Question[] = [
   { key: 'complaint', label: 'Main complaint' },
   { key: 'conditions', label: 'Known conditions' },
   { key: 'medications', label: 'Current medications' },
-  { key: 'pregnant', label: 'Pregnant or possibly pregnant' },
-] as const;
-type Question = (typeof questions)[number]['key'];
+  {
+    key: 'pregnant',
+    label: 'Pregnant or possibly pregnant',
+    choices: ['No', 'Yes', 'Possibly', 'Not applicable'],
+  },
+];
+type QuestionKey = Question['key'];
 
 /** The form's answers as the form's text, blank where none was given. */
-function answersOf(form: IntakeForm | undefined): FormValues<Question> {
+function answersOf(form: IntakeForm | undefined): FormValues<QuestionKey> {
   return Object.fromEntries(questions.map((q) => [q.key, String(form?.answers?.[q.key] ?? '')])) as Record<
-    Question,
+    QuestionKey,
     string
   >;
+}
+
+/**
+ * A question's answer field: a text box, or a list of its choices. An answer given before the
+ * question had choices (typed on an older app, or sent by another system) stays in the list as it
+ * was written, chosen, so that saving the form never drops it.
+ */
+function AnswerField({
+  question,
+  value,
+  onChange,
+}: {
+  question: Question;
+  value: string;
+  onChange(value: string): void;
+}) {
+  if (question.choices === undefined) {
+    return <input name={question.key} value={value} onChange={(e) => onChange(e.target.value)} />;
+  }
+  const choices =
+    value === '' || question.choices.includes(value) ? question.choices : [...question.choices, value];
+  return (
+    <select name={question.key} value={value} onChange={(e) => onChange(e.target.value)}>
+      <option value="">Not answered</option>
+      {choices.map((choice) => (
+        <option key={choice} value={choice}>
+          {choice}
+        </option>
+      ))}
+    </select>
+  );
 }
 
 /**
@@ -95,10 +137,10 @@ export function IntakeFormSection({ patientId }: { patientId: string }) {
           {questions.map((q) => (
             <label key={q.key}>
               {q.label}
-              <input
-                name={q.key}
+              <AnswerField
+                question={q}
                 value={draft.values[q.key]}
-                onChange={(e) => draft.set(q.key, e.target.value)}
+                onChange={(value) => draft.set(q.key, value)}
               />
             </label>
           ))}
