@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { deviceIdSchema } from './common';
 
 /**
  * What the audit trail records (decisions 0004, 0014, 0035). `push-op` is a push op as the op
@@ -70,7 +71,7 @@ export const auditQuerySchema = z
   .object({
     userId: z.string().min(1).max(128).optional(),
     email: z.string().min(1).max(320).optional(),
-    deviceId: z.string().min(1).max(128).optional(),
+    deviceId: deviceIdSchema.optional(),
     action: auditActionsFilterSchema.optional(),
     collection: z.string().min(1).max(64).optional(),
     recordId: z.string().min(1).max(128).optional(),

@@ -1,6 +1,6 @@
 import { z } from 'zod';
+import { deviceIdSchema } from './common';
 import { recordsKeySchema } from './records-key';
-import { isWellFormedText } from '../record/data-shape';
 
 export const loginRequestSchema = z.object({
   email: z.string().min(1).max(320),
@@ -47,12 +47,7 @@ export type LoginResponse = z.infer<typeof loginResponseSchema>;
  */
 export const refreshRequestSchema = z.object({
   refreshToken: z.string().min(1).max(512),
-  deviceId: z
-    .string()
-    .min(1)
-    .max(128)
-    .refine(isWellFormedText, 'may not hold half of a character')
-    .optional(),
+  deviceId: deviceIdSchema.optional(),
 });
 export type RefreshRequest = z.infer<typeof refreshRequestSchema>;
 

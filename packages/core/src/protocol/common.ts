@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { isHlc } from '../hlc';
 import { isTempId, isValidRecordId } from '../ids';
-import { dataShapeProblem } from '../record/data-shape';
+import { dataShapeProblem, isWellFormedText } from '../record/data-shape';
 
 export const recordIdSchema = z
   .string()
@@ -23,6 +23,25 @@ export const hlcSchema = z.string().refine((t) => isHlc(t), {
 });
 
 export const isoTimeSchema = z.string();
+
+/**
+ * Text kept as a key (a device's id, a client's): 1-128 characters, whole characters only (half of
+ * one, a lone UTF-16 surrogate, would be stored as other text), refused in words naming `name`.
+ */
+export function keyTextSchema(name: string) {
+  return z
+    .string({ error: `${name} must be text` })
+    .min(1, { error: `${name} is empty` })
+    .max(128, { error: `${name} must be at most 128 characters` })
+    .refine(isWellFormedText, { error: `${name} may not hold half of a character` });
+}
+
+/**
+ * A device's id, wherever a request names one (push, pull, status, files, a sign-in's refresh, a
+ * password change, device names, the filters of the audit log and the refused changes): one rule,
+ * since every route that is sent one may store it.
+ */
+export const deviceIdSchema = keyTextSchema('deviceId');
 
 /**
  * A pull cursor as a client sends it back (opaque; the server decodes it): on pull, and on push as

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { deviceIdSchema } from './common';
 import { isWellFormedText } from '../record/data-shape';
 
 /**
@@ -11,13 +12,6 @@ import { isWellFormedText } from '../record/data-shape';
 
 /** The most characters a device's name may have: enough for "Dr. Banda's tablet, outreach van". */
 export const deviceNameMaxLength = 60;
-
-/** A device id as push and pull send it. */
-const deviceIdSchema = z
-  .string({ error: 'deviceId must be text' })
-  .min(1, { error: 'deviceId is empty' })
-  .max(128, { error: 'deviceId must be at most 128 characters' })
-  .refine(isWellFormedText, { error: 'deviceId may not hold half of a character' });
 
 /**
  * The query of `GET /v1/device-names`: `deviceId`, the device asking, whose name is answered

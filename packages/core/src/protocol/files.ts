@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { isTempId } from '../ids';
 import { isWellFormedText } from '../record/data-shape';
-import { recordIdSchema } from './common';
+import { deviceIdSchema, recordIdSchema } from './common';
 
 /**
  * Files attached to records, sent in chunks (docs/server.md, "Files"; decision 0022). One module
@@ -55,7 +55,7 @@ export const fileDeclarationSchema = z
     sha256: sha256HexSchema,
     chunkSize: z.number().int().min(minFileChunkBytes).max(maxFileChunkBytes),
     /** The device uploading it, for the audit. */
-    deviceId: z.string().min(1).max(128).optional(),
+    deviceId: deviceIdSchema.optional(),
   })
   .strict();
 export type FileDeclaration = z.infer<typeof fileDeclarationSchema>;
@@ -101,7 +101,7 @@ export type ChunkReceipt = z.infer<typeof chunkReceiptSchema>;
  * abandoned, or, with `delete` on the collection, a complete file; or a complete file its own
  * uploader sends while the file's record never existed on the server (its create withdrawn).
  */
-export const fileDeleteQuerySchema = z.object({ deviceId: z.string().min(1).max(128).optional() }).strict();
+export const fileDeleteQuerySchema = z.object({ deviceId: deviceIdSchema.optional() }).strict();
 
 /**
  * `DELETE /v1/files/:id` -> 200: the file, description and chunks, is gone and its id free to be

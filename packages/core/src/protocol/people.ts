@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { deviceIdSchema } from './common';
 import { isWellFormedText } from '../record/data-shape';
 
 /**
@@ -78,12 +79,7 @@ export const passwordChangeRequestSchema = z
       .min(1, { error: 'currentPassword is empty' })
       .max(passwordBounds.max, { error: `currentPassword must be at most ${passwordBounds.max} characters` }),
     newPassword: newPasswordSchema,
-    deviceId: z
-      .string({ error: 'deviceId must be text' })
-      .min(1, { error: 'deviceId is empty' })
-      .max(128, { error: 'deviceId must be at most 128 characters' })
-      .refine(isWellFormedText, { error: 'deviceId may not hold half of a character' })
-      .optional(),
+    deviceId: deviceIdSchema.optional(),
   })
   .strict()
   .refine((c) => c.newPassword !== c.currentPassword, {

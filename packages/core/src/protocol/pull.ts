@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { pullCursorSchema } from './common';
+import { deviceIdSchema, pullCursorSchema } from './common';
 
 export const pullLimitDefault = 1000;
 export const pullLimitMax = 5000;
@@ -19,7 +19,7 @@ export const pullQuerySchema = z.object({
             .map((c) => c.trim())
             .filter((c) => c !== ''),
     ),
-  deviceId: z.string().min(1).max(128).optional(),
+  deviceId: deviceIdSchema.optional(),
 });
 export type PullQuery = z.infer<typeof pullQuerySchema>;
 

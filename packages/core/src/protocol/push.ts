@@ -1,8 +1,14 @@
 import { z } from 'zod';
-import { isWellFormedText } from '../record/data-shape';
 import { conflictStrategies } from '../schema/define-schema';
 import { opErrorCodes } from '../errors';
-import { hlcSchema, incomingIdSchema, pullCursorSchema, recordVersionSchema } from './common';
+import {
+  deviceIdSchema,
+  hlcSchema,
+  incomingIdSchema,
+  keyTextSchema,
+  pullCursorSchema,
+  recordVersionSchema,
+} from './common';
 import { conflictSummarySchema } from './conflicts';
 
 export const opTypes = ['create', 'update', 'delete'] as const;
@@ -40,13 +46,10 @@ export const pushOpSchema = z.object({
 });
 export type PushOp = z.infer<typeof pushOpSchema>;
 
-/** Text kept as a key (a device, a client): half a character would be stored as other text. */
-const keyText = z.string().min(1).max(128).refine(isWellFormedText, 'may not hold half of a character');
-
 /** The envelope only: ops are checked one by one after this. */
 export const pushRequestSchema = z.object({
-  clientId: keyText,
-  deviceId: keyText,
+  clientId: keyTextSchema('clientId'),
+  deviceId: deviceIdSchema,
   ops: z.array(z.unknown()),
   /**
    * The device's current pull cursor (an addition to PROTOCOL.md, decision 0050). A cursor of a

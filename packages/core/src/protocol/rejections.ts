@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { deviceIdSchema } from './common';
 import { opErrorSchema } from './push';
 
 /**
@@ -32,7 +33,7 @@ export const rejectionListQuerySchema = z.object({
   collection: z.string().min(1).max(64).optional(),
   recordId: z.string().min(1).max(128).optional(),
   opId: z.string().min(1).max(128).optional(),
-  deviceId: z.string().min(1).max(128).optional(),
+  deviceId: deviceIdSchema.optional(),
   limit: z.coerce.number().int().min(1).max(500).default(100),
   cursor: z.string().max(512).optional(),
 });

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { answeredAlertThresholdsSchema } from './alert-thresholds';
+import { deviceIdSchema } from './common';
 
 export const healthResponseSchema = z.object({
   status: z.literal('ok'),
@@ -8,7 +9,7 @@ export const healthResponseSchema = z.object({
 });
 export type HealthResponse = z.infer<typeof healthResponseSchema>;
 
-export const statusQuerySchema = z.object({ deviceId: z.string().min(1).max(128).optional() });
+export const statusQuerySchema = z.object({ deviceId: deviceIdSchema.optional() });
 
 export const statusResponseSchema = z.object({
   lastSyncAt: z.string().nullable(),
@@ -24,7 +25,7 @@ export type StatusResponse = z.infer<typeof statusResponseSchema>;
 
 export const statsQuerySchema = z.object({
   userId: z.string().min(1).max(128).optional(),
-  deviceId: z.string().min(1).max(128).optional(),
+  deviceId: deviceIdSchema.optional(),
 });
 
 /** Seed 000's statistics shape. */

@@ -1114,6 +1114,7 @@ describe.each(dialects())('seed 000 queue API on %s', (kind) => {
       ],
       ['data nested past 32 levels', { ...good, data: { name: nested(32) } }],
       ['data with half of a character', { ...good, data: { name: 'cut \ud83d' } }],
+      ['a deviceId with half of a character', { ...good, deviceId: 'tablet-bad\ud83d' }],
       ['data with a key named __proto__', JSON.stringify(good).replace('"name"', '"__proto__"')],
     ];
 

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { recordDataSchema, recordIdSchema, recordVersionSchema } from '@outpost/core';
+import { deviceIdSchema, recordDataSchema, recordIdSchema, recordVersionSchema } from '@outpost/core';
 import type { RecordData } from '@outpost/core';
 
 /** Seed 000's words, exactly as its clients send and read them. */
@@ -13,7 +13,6 @@ export const resolutionOptions = ['CLIENT_WINS', 'SERVER_WINS', 'MANUAL'] as con
 export type ResolutionOption = (typeof resolutionOptions)[number];
 
 const userIdSchema = z.string().min(1).max(128);
-const deviceIdSchema = z.string().min(1).max(128);
 
 /**
  * `POST /api/v1/sync/queue`. `id` is an addition: a client's own operation id makes re-queueing
