@@ -61,12 +61,13 @@ export async function deviceNameRoutes(app: FastifyInstance): Promise<void> {
     const auth = caller(request);
     const { deviceId, name } = parseInWords(deviceNameRequestSchema, request.body);
     const admin = isAdministrator(auth, adminRoles);
-    const anyone = await store.deviceNames.synced(auth.tenant, deviceId);
+    const syncedBy = await store.deviceNames.syncedBy(auth.tenant, deviceId, auth.userId);
     if (admin) {
       // An administrator names the devices the statistics list: a name for an id nobody of the
       // clinic syncs on would name nothing there.
-      if (!anyone) throw outpostError('NOT_FOUND', 'no device of this clinic has synced with this id');
-    } else if (anyone && !(await store.deviceNames.synced(auth.tenant, deviceId, auth.userId))) {
+      if (syncedBy === 'nobody')
+        throw outpostError('NOT_FOUND', 'no device of this clinic has synced with this id');
+    } else if (syncedBy === 'others') {
       // Anyone else names a device she syncs on, or a new one (a tablet named as it is set up,
       // before its first change is sent); not one only her colleagues sync on.
       throw outpostError(

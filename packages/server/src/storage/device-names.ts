@@ -60,15 +60,22 @@ export class DeviceNamesStore {
     }));
   }
 
-  /** Whether anyone of the clinic has synced on the device (`userId`: that person). */
-  async synced(tenant: string, deviceId: string, userId?: string): Promise<boolean> {
-    let query = this.db
+  /**
+   * Who of the clinic has synced on the device, as far as naming it goes: nobody, the person
+   * `userId` (perhaps with others), or others only. One read of the device's rows.
+   */
+  async syncedBy(tenant: string, deviceId: string, userId: string): Promise<'nobody' | 'caller' | 'others'> {
+    const row = await this.db
       .selectFrom('devices')
-      .select('device_id')
+      .select(({ eb, fn }) => [
+        fn.countAll().as('people'),
+        fn.max(eb.case().when('user_id', '=', userId).then(1).else(0).end()).as('caller'),
+      ])
       .where('tenant', '=', tenant)
-      .where('device_id', '=', deviceId);
-    if (userId !== undefined) query = query.where('user_id', '=', userId);
-    return (await query.limit(1).executeTakeFirst()) !== undefined;
+      .where('device_id', '=', deviceId)
+      .executeTakeFirstOrThrow();
+    if (Number(row.people) === 0) return 'nobody';
+    return Number(row.caller) === 1 ? 'caller' : 'others';
   }
 
   /**
