@@ -46,6 +46,17 @@ describe('syncAlerts (seed 000: failure rate > 10%; decision 0036 for the rest)'
     expect(syncAlerts([healthy('fine'), healthy('also fine')], now)).toEqual([]);
   });
 
+  it('raises no silent alert for a device taken out of use, and still its conflicts (decision 0057)', () => {
+    const broken = { lastSyncAt: ago(40 * day), outOfUseSince: ago(30 * day) };
+    expect(syncAlerts([healthy('broken', broken)], now)).toEqual([]);
+    expect(
+      syncAlerts([healthy('broken', { ...broken, outOfUseSince: null })], now).map((a) => a.kind),
+    ).toEqual(['silent']);
+    expect(syncAlerts([healthy('broken', { ...broken, openConflicts: 2 })], now).map((a) => a.kind)).toEqual([
+      'conflicts',
+    ]);
+  });
+
   it('treats each threshold as documented: exactly at it raises nothing, just past it does', () => {
     const t = syncAlertThresholds;
     const kinds = (d: SyncAlertDevice) => syncAlerts([d], now).map((a) => `${a.kind}:${a.severity}`);

@@ -14,7 +14,7 @@ export type SyncAlertSeverity = 'critical' | 'warning';
 
 /**
  * - `silent`: the device synced before, but not for longer than a threshold: whatever was typed on
- *   it since is only on it.
+ *   it since is only on it. Not raised for a device the clinic took out of use.
  * - `failing`: more than a share of its recent changes were refused for good (seed 000's FAILED).
  * - `conflicts`: conflicts its changes met wait for a person.
  * - `slow`: its recent changes took long (median) to reach the server after they were made.
@@ -43,7 +43,16 @@ export type SyncAlertThresholds = { readonly [K in keyof typeof syncAlertThresho
 /** What syncAlerts reads of a device: DeviceStats, whose window fields a server may not send. */
 export type SyncAlertDevice = Pick<
   DeviceStats,
-  'userId' | 'email' | 'deviceId' | 'lastSyncAt' | 'openConflicts' | 'total' | 'failed' | 'recent' | 'delay'
+  | 'userId'
+  | 'email'
+  | 'deviceId'
+  | 'lastSyncAt'
+  | 'openConflicts'
+  | 'total'
+  | 'failed'
+  | 'recent'
+  | 'delay'
+  | 'outOfUseSince'
 >;
 
 interface AlertOf {
@@ -119,7 +128,10 @@ export function syncAlerts(
 
     const lastSync = d.lastSyncAt === null ? Number.NaN : Date.parse(d.lastSyncAt);
     const silentMs = at - lastSync;
-    if (d.lastSyncAt !== null && silentMs > t.silentWarningAfterMs) {
+    // A device taken out of use (decision 0057) is silent by the clinic's own account: a broken
+    // or replaced tablet would otherwise be listed for ever. Its other alerts still stand.
+    const outOfUse = d.outOfUseSince !== undefined && d.outOfUseSince !== null;
+    if (d.lastSyncAt !== null && !outOfUse && silentMs > t.silentWarningAfterMs) {
       const severity = silentMs > t.silentCriticalAfterMs ? 'critical' : 'warning';
       alerts.push({ ...of, severity, kind: 'silent', lastSyncAt: d.lastSyncAt, silentMs });
     }

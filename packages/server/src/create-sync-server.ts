@@ -36,6 +36,7 @@ import { scheduleBackups } from './storage/backup-schedule';
 import type { BackupSchedule, BackupScheduleOptions } from './storage/backup-schedule';
 import { clinicSettingsRoutes } from './routes/clinic-settings';
 import { deviceNameRoutes } from './routes/device-names';
+import { deviceUseRoutes } from './routes/device-use';
 import { peopleRoutes } from './routes/people';
 import { schemaRoutes } from './routes/schema';
 import { recordRoutes } from './routes/records';
@@ -442,6 +443,7 @@ export async function createSyncServer(options: SyncServerOptions): Promise<Fast
   await app.register(clinicSettingsRoutes);
   await app.register(peopleRoutes);
   await app.register(deviceNameRoutes);
+  await app.register(deviceUseRoutes);
   await app.register(schemaRoutes);
   await app.register(recordRoutes);
   await app.register(fileRoutes, { maxFileBytes });

@@ -164,6 +164,7 @@ describe('npm run mark-restored', () => {
         'alter table hub_records drop column upstream_updated_at',
         'alter table users drop column records_key',
         'drop table device_names',
+        'drop table devices_out_of_use',
         "delete from outpost_migrations where name >= '0022'",
       ].join('; '),
     );

@@ -280,6 +280,7 @@ describe.each(dialects())(
         'drop table restored_numbers',
         'alter table users drop column records_key',
         'drop table device_names',
+        'drop table devices_out_of_use',
         "delete from outpost_migrations where name >= '0024'",
       ]);
 

@@ -98,6 +98,18 @@ describe('npm start', () => {
     expect(demoNamed.devices.map((d) => [d.deviceId, d.name])).toEqual([
       ['demo-seed', 'Demo data (seeded at start)'],
     ]);
+    // And out of use (decision 0057): no tablet, so "Needs attention" never lists it as silent.
+    const demoDevice = async () =>
+      (
+        (await (
+          await fetch(`${base}/v1/sync/stats/devices`, { headers: { authorization: `Bearer ${adminToken}` } })
+        ).json()) as {
+          devices: Array<{ deviceId: string; lastSyncAt: string; outOfUseSince: string | null }>;
+        }
+      ).devices.find((d) => d.deviceId === 'demo-seed');
+    const firstSeeding = await demoDevice();
+    expect(firstSeeding?.outOfUseSince).toEqual(expect.any(String));
+    expect(firstSeeding!.outOfUseSince! >= firstSeeding!.lastSyncAt).toBe(true);
     // What the app's sign-in page offers: the accounts of tenants on the clinic's schema.
     const offered = (await (await fetch(`${base}/v1/demo-accounts`)).json()) as {
       password: string;
@@ -150,6 +162,10 @@ describe('npm start', () => {
     expect(second.output()).not.toContain('demo record was refused');
     // Named once: the second start left the name as the first gave it.
     expect(await deviceNames()).toEqual(demoNamed);
+    // Its seeding synced again, and took it out of use again.
+    const secondSeeding = await demoDevice();
+    expect(secondSeeding!.lastSyncAt > firstSeeding!.lastSyncAt).toBe(true);
+    expect(secondSeeding!.outOfUseSince! >= secondSeeding!.lastSyncAt).toBe(true);
   });
 
   it('with OUTPOST_DEMO=0 creates no demo user and offers no demo account', async () => {

@@ -26,6 +26,7 @@ export const auditActions = [
   'password-changed',
   'password-change-failed',
   'device-named',
+  'device-use',
 ] as const;
 export type AuditAction = (typeof auditActions)[number];
 

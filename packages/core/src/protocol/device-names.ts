@@ -77,3 +77,25 @@ export type DeviceNamesResponse = z.infer<typeof deviceNamesResponseSchema>;
 /** `PUT /v1/device-names`: the device as it is now named; `name` null when its name was removed. */
 export const deviceNameResponseSchema = z.object({ deviceId: z.string(), name: z.string().nullable() });
 export type DeviceNameResponse = z.infer<typeof deviceNameResponseSchema>;
+
+/**
+ * The body of `PUT /v1/device-use` (decision 0057): an administrator takes a device out of use (a
+ * tablet broken, lost or replaced; `inUse: false`), or puts it back (`true`).
+ */
+export const deviceUseRequestSchema = z.strictObject(
+  { deviceId: deviceIdSchema, inUse: z.boolean({ error: 'inUse must be true or false' }) },
+  {
+    error: (issue) =>
+      issue.code === 'unrecognized_keys'
+        ? `the request takes deviceId and inUse only, not ${issue.keys.join(', ')}`
+        : 'send { "deviceId": "…", "inUse": false } to take a device out of use, or true to put it back',
+  },
+);
+export type DeviceUseRequest = z.infer<typeof deviceUseRequestSchema>;
+
+/** `PUT /v1/device-use`: since when the device is out of use, or null when it is in use. */
+export const deviceUseResponseSchema = z.object({
+  deviceId: z.string(),
+  outOfUseSince: z.string().nullable(),
+});
+export type DeviceUseResponse = z.infer<typeof deviceUseResponseSchema>;

@@ -90,6 +90,12 @@ export const deviceStatsSchema = statsResponseSchema.extend({
   recent: deviceRecentSchema.optional(),
   /** Null when no op received in the window carried a device HLC. */
   delay: deviceDelaySchema.nullable().optional(),
+  /**
+   * When an administrator took the device out of use (decision 0057), while it has not synced
+   * since: a sync after it puts the device back in use by itself. Null when in use; absent from
+   * servers before it.
+   */
+  outOfUseSince: z.string().nullable().optional(),
 });
 export type DeviceStats = z.infer<typeof deviceStatsSchema>;
 export const deviceStatsResponseSchema = z.object({

@@ -68,6 +68,7 @@ export async function statusRoutes(app: FastifyInstance): Promise<void> {
           email: d.email,
           deviceId: d.deviceId,
           lastSyncAt: d.lastSyncAt,
+          outOfUseSince: d.outOfUseSince,
           openConflicts: d.openConflicts,
           ...statsOf(d.counts),
           recent: { total: r?.total ?? 0, failed: r?.failed ?? 0, conflicts: r?.conflicts ?? 0 },

@@ -661,6 +661,21 @@ function migrations(kind: DatabaseKind): Record<string, Migration> {
           .execute();
       },
     },
+    '0028_devices_out_of_use': {
+      async up(db: Kysely<unknown>) {
+        // The devices an administrator took out of use (decision 0057), one row per device id of
+        // the tenant. A sync after `since` puts the device back in use without touching this row:
+        // the hot write paths (push, pull) write nothing more for it.
+        await db.schema
+          .createTable('devices_out_of_use')
+          .addColumn('tenant', 'text', (c) => c.notNull())
+          .addColumn('device_id', 'text', (c) => c.notNull())
+          .addColumn('since', 'text', (c) => c.notNull())
+          .addColumn('marked_by', 'text', (c) => c.notNull())
+          .addPrimaryKeyConstraint('devices_out_of_use_pk', ['tenant', 'device_id'])
+          .execute();
+      },
+    },
   };
 }
 

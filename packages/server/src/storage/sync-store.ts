@@ -23,6 +23,7 @@ import { RefreshTokenStore } from './refresh-tokens';
 import { TenantSettingsStore } from './tenant-settings';
 import { PeopleStore } from './people';
 import { DeviceNamesStore } from './device-names';
+import { DeviceUseStore, outOfUseSince } from './device-use';
 import { anyOfRecords, relatedRecords } from './related-records';
 import type { RecordKey } from './related-records';
 import { recentDeviceOps } from './device-health';
@@ -1087,6 +1088,8 @@ export interface DeviceActivity {
   email: string | null;
   deviceId: string;
   lastSyncAt: string | null;
+  /** Since when the device is out of use (decision 0057): null when it is in use. */
+  outOfUseSince: string | null;
   openConflicts: number;
   counts: OpCounts;
 }
@@ -1132,6 +1135,8 @@ export class SyncStore {
   readonly people: PeopleStore;
   /** The names each clinic gives its devices (decision 0056). */
   readonly deviceNames: DeviceNamesStore;
+  /** The devices each clinic took out of use (decision 0057). */
+  readonly deviceUse: DeviceUseStore;
   private epochRead: Promise<DatabaseEpoch> | null = null;
 
   constructor(
@@ -1143,6 +1148,7 @@ export class SyncStore {
     this.tenantSettings = new TenantSettingsStore(database.db);
     this.people = new PeopleStore(database.db, database.kind);
     this.deviceNames = new DeviceNamesStore(database.db);
+    this.deviceUse = new DeviceUseStore(database.db);
   }
 
   /**
@@ -1841,7 +1847,7 @@ export class SyncStore {
    */
   async deviceActivity(tenant: string): Promise<DeviceActivity[]> {
     const db = this.database.db;
-    const [ops, open, devices, users] = await Promise.all([
+    const [ops, open, devices, users, outOfUse] = await Promise.all([
       db
         .selectFrom('ops')
         .select(['user_id', 'device_id', 'status'])
@@ -1859,6 +1865,7 @@ export class SyncStore {
         .execute(),
       db.selectFrom('devices').selectAll().where('tenant', '=', tenant).execute(),
       db.selectFrom('users').select(['id', 'email']).where('tenant', '=', tenant).execute(),
+      this.deviceUse.marks(tenant),
     ]);
     const byDevice = new Map<string, DeviceActivity>();
     const entry = (userId: string, deviceId: string): DeviceActivity => {
@@ -1870,6 +1877,7 @@ export class SyncStore {
           email: null,
           deviceId,
           lastSyncAt: null,
+          outOfUseSince: null,
           openConflicts: 0,
           counts: { applied: 0, conflict: 0, rejected: 0, pending: 0, duplicate: 0, total: 0 },
         };
@@ -1881,7 +1889,10 @@ export class SyncStore {
     for (const row of ops) addCount(entry(row.user_id, row.device_id).counts, row);
     for (const row of open) entry(row.user_id, row.device_id).openConflicts = Number(row.n);
     const emails = new Map(users.map((u) => [u.id, u.email]));
-    for (const d of byDevice.values()) d.email = emails.get(d.userId) ?? null;
+    for (const d of byDevice.values()) {
+      d.email = emails.get(d.userId) ?? null;
+      d.outOfUseSince = outOfUseSince(outOfUse.get(d.deviceId), d.lastSyncAt);
+    }
     return [...byDevice.values()].sort((a, b) => (b.lastSyncAt ?? '').localeCompare(a.lastSyncAt ?? ''));
   }
 

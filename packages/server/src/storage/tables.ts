@@ -181,6 +181,17 @@ export interface Tables {
     named_at: string;
   };
   /**
+   * The devices an administrator took out of use (migration 0028, decision 0057): a broken, lost or
+   * replaced tablet, no longer listed as silent. In effect while the device has not synced since.
+   */
+  devices_out_of_use: {
+    tenant: string;
+    device_id: string;
+    since: string;
+    /** The user id of the administrator who took it out of use. */
+    marked_by: string;
+  };
+  /**
    * Seed 000's server-side sync queue (dialects/queue-api): an operation kept until it is processed
    * through the engine as one op. Holds the queued data, so patient data, like the conflict archive.
    */

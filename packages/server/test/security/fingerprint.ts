@@ -24,6 +24,7 @@ const tables = {
   refresh_tokens: ['token_hash'],
   tenant_settings: ['tenant', 'name'],
   device_names: ['tenant', 'device_id'],
+  devices_out_of_use: ['tenant', 'device_id'],
 } as const;
 
 export type Fingerprint = Record<keyof typeof tables, { rows: number; hash: string }>;

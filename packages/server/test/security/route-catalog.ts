@@ -519,6 +519,24 @@ export const routeCatalog: RouteCase[] = [
     },
   },
   {
+    method: 'PUT',
+    url: '/v1/device-use',
+    fuzz: {
+      as: 'admin',
+      examples: (world) => [
+        { body: { deviceId: world.nurseDeviceId, inUse: false } },
+        { body: { deviceId: world.nurseDeviceId, inUse: true } },
+      ],
+    },
+    matrix: {
+      request: (_world, target) => ({ body: { deviceId: target, inUse: false } }),
+      target: (world) => world.nurseDeviceId,
+      // Another clinic's administrator: clinic-a's device is no device of theirs, as an id never seen.
+      otherTenant: 'hidden',
+      lacking: { caller: 'clinician', permission: 'an administrator role', expect: 'forbidden' },
+    },
+  },
+  {
     method: 'GET',
     url: '/v1/admin/users',
     fuzz: { as: 'admin', examples: () => [{}] },
