@@ -95,7 +95,7 @@ describe.runIf(chromiumAvailable())('device names', () => {
     const created = events.getByRole('row').filter({ hasText: 'New patient' });
     await created.first().waitFor();
     expect(await created.first().getByRole('cell').nth(2).innerText()).toMatch(/^Ward 2 tablet browser-/);
-    await admin.getByLabel('What').selectOption({ label: 'Devices named' });
+    await admin.getByLabel('What').selectOption({ label: 'Devices named or taken out of use' });
     await admin.getByRole('button', { name: 'Show' }).click();
     const namings = events.getByRole('row').filter({ hasText: 'Device named' });
     await expect.poll(() => namings.count()).toBe(2);

@@ -52,6 +52,51 @@ describe.runIf(chromiumAvailable())("the statistics page's Needs attention", () 
     await again.close();
   });
 
+  it('takes a broken tablet out of use, so it is no longer listed as silent, and puts it back', async () => {
+    // A tablet that broke nine days ago, after its last sync.
+    await suite.clinic.pushPatientFrom('midwife@clinic-a.test', 'broken-tablet-5d0e77a1', {
+      serverNow: Date.now() - 9 * day,
+    });
+    const context = await suite.browser.newContext();
+    const admin = await context.newPage();
+    await signIn(admin, suite.clinic.url, 'admin@clinic-a.test');
+    await admin.getByRole('link', { name: 'Statistics' }).click();
+    const needs = admin.getByRole('region', { name: 'Needs attention' });
+    const broken = needs.getByRole('listitem').filter({ hasText: 'broken-tablet-5d…' });
+    await broken.waitFor();
+    expect(await broken.innerText()).toMatch(
+      /^Urgent\s+midwife@clinic-a\.test, device broken-tablet-5d…: has not synced for 9 days/i,
+    );
+
+    // "Out of use" first says what it means; "Cancel" leaves it as it was.
+    const row = admin
+      .getByRole('table', { name: 'Devices' })
+      .getByRole('row')
+      .filter({ hasText: 'broken-tablet' });
+    await row.getByRole('button', { name: 'broken-tablet-5d0e77a1 out of use' }).click();
+    const asking = row.getByRole('group', { name: 'Take broken-tablet-5d0e77a1 out of use' });
+    expect(await asking.innerText()).toContain('Anything recorded on it and never sent stays only on it.');
+    await asking.getByRole('button', { name: 'Cancel' }).click();
+    expect(await broken.count()).toBe(1);
+    await row.getByRole('button', { name: 'broken-tablet-5d0e77a1 out of use' }).click();
+    await asking.getByRole('button', { name: 'Take out of use' }).click();
+    await row.getByText(/Out of use since \d{4}-\d{2}-\d{2} \d{2}:\d{2}/).waitFor();
+    await expect.poll(() => broken.count()).toBe(0);
+    await screenshot(admin, 'statistics-device-out-of-use');
+
+    // The server keeps it: read again, the tablet is still out of use and still not listed.
+    await admin.reload();
+    await admin.getByRole('table', { name: 'Devices' }).waitFor();
+    await row.getByRole('button', { name: 'broken-tablet-5d0e77a1 in use again' }).waitFor();
+    expect(await broken.count()).toBe(0);
+
+    // Put back in use, it is listed again.
+    await row.getByRole('button', { name: 'broken-tablet-5d0e77a1 in use again' }).click();
+    await broken.waitFor();
+    expect(await row.getByText('Out of use since').count()).toBe(0);
+    await context.close();
+  });
+
   it('tells the administrator when the server last backed up, and plainly when its backups fail', async () => {
     const schedule = suite.clinic.app.outpost.backups;
     if (!schedule) throw new Error('the clinic server takes no backups');

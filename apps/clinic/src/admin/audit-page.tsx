@@ -30,7 +30,7 @@ const actionChoices: ReadonlyArray<{ label: string; key: string; actions: string
   { label: 'Files', key: 'files', actions: 'file-upload,file-delete' },
   { label: 'Settings', key: 'settings', actions: 'setting-changed' },
   { label: 'People added or changed', key: 'people', actions: 'user-created,user-changed' },
-  { label: 'Devices named', key: 'devices', actions: 'device-named' },
+  { label: 'Devices named or taken out of use', key: 'devices', actions: 'device-named,device-use' },
 ];
 
 interface Filters {
@@ -392,7 +392,7 @@ export function AuditPage({ tokens, clinic }: { tokens: TokenSession; clinic: st
                   <td>{eventWords(e)}</td>
                   <td>
                     {subjectWords(e)}
-                    {e.action === 'device-named' && e.recordId !== null ? (
+                    {(e.action === 'device-named' || e.action === 'device-use') && e.recordId !== null ? (
                       <>
                         {' '}
                         <DeviceLabel id={e.recordId} />

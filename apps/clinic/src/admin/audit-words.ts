@@ -105,6 +105,11 @@ const deviceNamings: Readonly<Record<string, string>> = {
   unnamed: 'Device’s name removed',
 };
 
+const deviceUses: Readonly<Record<string, string>> = {
+  'out-of-use': 'Device taken out of use',
+  'in-use': 'Device in use again',
+};
+
 /** What a change of a person did (decision 0044), by the outcome's parts: `roles,password`. */
 const personChanges: Readonly<Record<string, string>> = {
   roles: 'role changed',
@@ -176,6 +181,8 @@ export function eventWords(e: AuditLogEvent): string {
       return 'Password change refused: wrong current password';
     case 'device-named':
       return deviceNamings[e.outcome] ?? `Device named: ${e.outcome}`;
+    case 'device-use':
+      return deviceUses[e.outcome] ?? `Device use: ${e.outcome}`;
     case 'setting-changed':
       return settingChanges[`${e.recordId ?? ''}:${e.outcome}`] ?? `Setting ${e.recordId ?? ''} changed`;
     default:
@@ -189,7 +196,7 @@ export function subjectWords(e: AuditLogEvent): string {
   // A person of the clinic: their email while the clinic holds them, else their id.
   if (e.action === 'user-created' || e.action === 'user-changed')
     return `Person ${e.recordEmail ?? e.recordId ?? ''}`;
-  if (e.action === 'device-named') return 'Device';
+  if (e.action === 'device-named' || e.action === 'device-use') return 'Device';
   if (e.collection === null) return '';
   const kind = kindOf(e.collection);
   if (e.action !== 'push-op') return kind.charAt(0).toUpperCase() + kind.slice(1);

@@ -1,6 +1,11 @@
 import { useEffect, useState } from 'react';
-import { deviceStatsResponseSchema, statsResponseSchema } from '@outpost/core';
-import type { DeviceStatsResponse, StatsResponse, SyncAlertThresholds } from '@outpost/core';
+import { deviceStatsResponseSchema, outOfUseSince, statsResponseSchema } from '@outpost/core';
+import type {
+  DeviceStatsResponse,
+  DeviceUseResponse,
+  StatsResponse,
+  SyncAlertThresholds,
+} from '@outpost/core';
 import type { TokenSession } from '@outpost/client';
 import { useNetworkStatus } from '@outpost/react';
 import { SyncChart } from './sync-chart';
@@ -12,6 +17,7 @@ import { ServerBackups } from './server-backups';
 import { utcMinute } from '../sync-time';
 import { DeviceLabel, useDeviceNames } from '../device-names';
 import { DeviceNameForm } from '../device-name-form';
+import { DeviceUse } from './device-use';
 
 interface Loaded {
   total: StatsResponse;
@@ -44,6 +50,25 @@ export function StatisticsPage({ tokens, canChange }: { tokens: TokenSession; ca
       cancelled = true;
     };
   }, [isOnline, tokens]);
+
+  // A device taken out of use or put back: every row of it (one per person who synced on it),
+  // each out of use unless that person synced on it since (core's outOfUseSince).
+  const useChanged = (answer: DeviceUseResponse) =>
+    setLoaded((before) =>
+      before === null
+        ? before
+        : {
+            ...before,
+            perDevice: {
+              ...before.perDevice,
+              devices: before.perDevice.devices.map((d) =>
+                d.deviceId === answer.deviceId
+                  ? { ...d, outOfUseSince: outOfUseSince(answer.outOfUseSince, d.lastSyncAt) }
+                  : d,
+              ),
+            },
+          },
+    );
 
   return (
     <section aria-labelledby="stats-heading">
@@ -109,8 +134,27 @@ export function StatisticsPage({ tokens, canChange }: { tokens: TokenSession; ca
                   <td>{d.email ?? d.userId}</td>
                   <td>
                     <DeviceCell id={d.deviceId} canName={canChange} />
+                    {canChange ? (
+                      <>
+                        {' '}
+                        <DeviceUse
+                          id={d.deviceId}
+                          outOfUse={(d.outOfUseSince ?? null) !== null}
+                          tokens={tokens}
+                          onChanged={useChanged}
+                        />
+                      </>
+                    ) : null}
                   </td>
-                  <td>{d.lastSyncAt !== null ? utcMinute(d.lastSyncAt) : 'never'}</td>
+                  <td>
+                    {d.lastSyncAt !== null ? utcMinute(d.lastSyncAt) : 'never'}
+                    {(d.outOfUseSince ?? null) !== null ? (
+                      <span className="muted out-of-use">
+                        {' '}
+                        Out of use since {utcMinute(d.outOfUseSince ?? '')}
+                      </span>
+                    ) : null}
+                  </td>
                   <td>{d.pending}</td>
                   <td>{d.synced}</td>
                   <td>{d.failed}</td>

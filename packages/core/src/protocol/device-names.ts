@@ -93,6 +93,15 @@ export const deviceUseRequestSchema = z.strictObject(
 );
 export type DeviceUseRequest = z.infer<typeof deviceUseRequestSchema>;
 
+/**
+ * Since when a device's figures (one person's syncs on it) count as out of use: the time it was
+ * taken out of use while it has not synced since, else null. A tablet that syncs again is in use.
+ */
+export function outOfUseSince(markedAt: string | null | undefined, lastSyncAt: string | null): string | null {
+  if (markedAt === null || markedAt === undefined) return null;
+  return lastSyncAt === null || lastSyncAt <= markedAt ? markedAt : null;
+}
+
 /** `PUT /v1/device-use`: since when the device is out of use, or null when it is in use. */
 export const deviceUseResponseSchema = z.object({
   deviceId: z.string(),

@@ -97,8 +97,3 @@ async function syncedAfter(
     .executeTakeFirst();
   return row !== undefined;
 }
-
-/** Since when a device's row is out of use: the mark's time while it has not synced since, else null. */
-export function outOfUseSince(mark: string | undefined, lastSyncAt: string | null): string | null {
-  return mark !== undefined && (lastSyncAt === null || lastSyncAt <= mark) ? mark : null;
-}

@@ -1,6 +1,6 @@
 import { sql } from 'kysely';
 import type { Kysely, RawBuilder, SqlBool, Transaction } from 'kysely';
-import { outpostError } from '@outpost/core';
+import { outOfUseSince, outpostError } from '@outpost/core';
 import type {
   AuditAction,
   ConflictKind,
@@ -23,7 +23,7 @@ import { RefreshTokenStore } from './refresh-tokens';
 import { TenantSettingsStore } from './tenant-settings';
 import { PeopleStore } from './people';
 import { DeviceNamesStore } from './device-names';
-import { DeviceUseStore, outOfUseSince } from './device-use';
+import { DeviceUseStore } from './device-use';
 import { anyOfRecords, relatedRecords } from './related-records';
 import type { RecordKey } from './related-records';
 import { recentDeviceOps } from './device-health';
