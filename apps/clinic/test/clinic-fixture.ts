@@ -341,6 +341,29 @@ export function clinicSuite(): ClinicSuite {
   return suite;
 }
 
+/**
+ * One op pushed by clinic A's administrator from the office computer (not a tablet of the test);
+ * resolves its status.
+ */
+export async function pushFromOffice(
+  clinic: Clinic,
+  op: Record<string, unknown>,
+): Promise<string | undefined> {
+  const res = await fetch(`${clinic.url}/v1/sync/push`, {
+    method: 'POST',
+    headers: {
+      'content-type': 'application/json',
+      authorization: `Bearer ${await clinic.token('admin@clinic-a.test')}`,
+    },
+    body: JSON.stringify({
+      clientId: 'office',
+      deviceId: 'office-pc',
+      ops: [{ opId: crypto.randomUUID(), ...op }],
+    }),
+  });
+  return ((await res.json()) as { results: Array<{ status: string }> }).results[0]?.status;
+}
+
 /** Presses "Sync now" and waits until nothing waits and the button can be pressed again. */
 export async function syncNow(page: Page): Promise<void> {
   await page.getByRole('button', { name: 'Sync now' }).click();

@@ -7,6 +7,7 @@ import type { Page } from 'playwright-core';
 import {
   chromiumAvailable,
   clinicSuite,
+  pushFromOffice,
   registerPatient,
   screenshot,
   statusText,
@@ -21,23 +22,6 @@ describe.runIf(chromiumAvailable())('conflicts and signed notes in the clinic ap
     await page.getByLabel('Search patients').fill(name);
     await page.getByRole('link', { name }).click();
     await page.getByRole('heading', { level: 1, name }).waitFor();
-  }
-
-  /** One op pushed by the administrator from the office computer; resolves its status. */
-  async function pushFromOffice(op: Record<string, unknown>): Promise<string | undefined> {
-    const res = await fetch(`${suite.clinic.url}/v1/sync/push`, {
-      method: 'POST',
-      headers: {
-        'content-type': 'application/json',
-        authorization: `Bearer ${await suite.clinic.token('admin@clinic-a.test')}`,
-      },
-      body: JSON.stringify({
-        clientId: 'office',
-        deviceId: 'office-pc',
-        ops: [{ opId: crypto.randomUUID(), ...op }],
-      }),
-    });
-    return ((await res.json()) as { results: Array<{ status: string }> }).results[0]?.status;
   }
 
   const details = (page: Page) => page.getByRole('form', { name: 'Patient details' });
@@ -185,7 +169,7 @@ describe.runIf(chromiumAvailable())('conflicts and signed notes in the clinic ap
     // After the conflict, and before anyone settles it, the office deletes him (registered twice, say).
     const before = await serverRecord('Chisomo Banda');
     expect(
-      await pushFromOffice({
+      await pushFromOffice(suite.clinic, {
         type: 'delete',
         collection: 'patients',
         id: before?.id,
@@ -334,7 +318,12 @@ describe.runIf(chromiumAvailable())('conflicts and signed notes in the clinic ap
       await suite.clinic.app.outpost.store.pull('clinic-a', 0, 100, ['patients'])
     ).records.find((r) => JSON.parse(r.dataJson).name === 'Grace Banda');
     expect(
-      await pushFromOffice({ type: 'delete', collection: 'patients', id: patient?.id, baseVersion: 1 }),
+      await pushFromOffice(suite.clinic, {
+        type: 'delete',
+        collection: 'patients',
+        id: patient?.id,
+        baseVersion: 1,
+      }),
     ).toBe('applied');
 
     // Back online, the visit is refused: its patient is gone. It stays on the tablet, and the
@@ -399,7 +388,7 @@ describe.runIf(chromiumAvailable())('conflicts and signed notes in the clinic ap
       await suite.clinic.app.outpost.store.pull('clinic-a', 0, 1000, ['intakeForms'])
     ).records.filter((r) => JSON.parse(r.dataJson).answers?.complaint === 'Headache');
     expect(
-      await pushFromOffice({
+      await pushFromOffice(suite.clinic, {
         type: 'update',
         collection: 'intakeForms',
         id: form?.id,

@@ -3,7 +3,7 @@
 // typed before the question had choices (an older app, another system) stays chosen as it was
 // written, and saving the form keeps it.
 import { describe, expect, it } from 'vitest';
-import { chromiumAvailable, clinicSuite, registerPatient, syncNow } from './clinic-fixture';
+import { chromiumAvailable, clinicSuite, pushFromOffice, registerPatient, syncNow } from './clinic-fixture';
 
 describe.runIf(chromiumAvailable())('the intake form', () => {
   const suite = clinicSuite();
@@ -42,30 +42,15 @@ describe.runIf(chromiumAvailable())('the intake form', () => {
     });
 
     // Another system wrote the answer in its own words.
-    const res = await fetch(`${suite.clinic.url}/v1/sync/push`, {
-      method: 'POST',
-      headers: {
-        'content-type': 'application/json',
-        authorization: `Bearer ${await suite.clinic.token('admin@clinic-a.test')}`,
-      },
-      body: JSON.stringify({
-        clientId: 'office',
-        deviceId: 'office-pc',
-        ops: [
-          {
-            opId: crypto.randomUUID(),
-            type: 'update',
-            collection: 'intakeForms',
-            id: saved.id,
-            baseVersion: saved.version,
-            data: {
-              answers: { ...(saved.data.answers as object), pregnant: 'unsure, last period 6 weeks ago' },
-            },
-          },
-        ],
+    expect(
+      await pushFromOffice(suite.clinic, {
+        type: 'update',
+        collection: 'intakeForms',
+        id: saved.id,
+        baseVersion: saved.version,
+        data: { answers: { ...(saved.data.answers as object), pregnant: 'unsure, last period 6 weeks ago' } },
       }),
-    });
-    expect(((await res.json()) as { results: Array<{ status: string }> }).results[0]?.status).toBe('applied');
+    ).toBe('applied');
     await syncNow(page);
     await expect.poll(() => pregnant.inputValue()).toBe('unsure, last period 6 weeks ago');
     expect(await pregnant.locator('option').allInnerTexts()).toEqual([

@@ -4,8 +4,8 @@
 // nothing. On SQLite files and PostgreSQL.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { auditResponseSchema, deviceStatsResponseSchema, syncAlerts, uuidv7 } from '@outpost/core';
-import { dialects, password, startTestServer } from './server-fixture';
-import type { TestEmail, TestServer } from './server-fixture';
+import { dialects, startTestServer } from './server-fixture';
+import type { TestServer } from './server-fixture';
 import { fingerprint } from './security/fingerprint';
 import { push } from './sync-client';
 
@@ -37,22 +37,12 @@ describe.each(dialects())('devices out of use on %s', (kind) => {
     return Object.fromEntries(devices.map((d) => [`${d.email} ${d.deviceId}`, d.outOfUseSince]));
   }
 
-  /** A token issued at the server's current time (the fixture's cached ones were issued at another). */
-  async function tokenNow(email: TestEmail): Promise<string> {
-    const res = await server.request<{ token: string }>({
-      method: 'POST',
-      url: '/v1/auth/login',
-      body: { email, password },
-    });
-    return res.body.token;
-  }
-
   /** Moves the server's clock on, signing in again: a token of days ago has expired. */
   async function later(ms: number): Promise<void> {
     clock += ms;
-    admin = await tokenNow('admin@clinic-a.test');
-    nurse = await tokenNow('nurse@clinic-a.test');
-    otherAdmin = await tokenNow('admin@vet-a.test');
+    admin = await server.tokenNow('admin@clinic-a.test');
+    nurse = await server.tokenNow('nurse@clinic-a.test');
+    otherAdmin = await server.tokenNow('admin@vet-a.test');
   }
 
   beforeAll(async () => {

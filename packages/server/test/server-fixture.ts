@@ -68,6 +68,8 @@ export interface TestServer {
   app: FastifyInstance;
   storage: Storage;
   token(email: TestEmail): Promise<string>;
+  /** A token signed in now, by the server's clock: for a test that moves the clock past the cached ones. */
+  tokenNow(email: TestEmail): Promise<string>;
   /** JSON request through the full HTTP stack; returns status and parsed body. */
   request<T = unknown>(options: {
     method: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
@@ -103,13 +105,17 @@ export async function startTestServer(
     async token(email) {
       const cached = tokens.get(email);
       if (cached) return cached;
+      const token = await server.tokenNow(email);
+      tokens.set(email, token);
+      return token;
+    },
+    async tokenNow(email) {
       const res = await server.request<{ token: string }>({
         method: 'POST',
         url: '/v1/auth/login',
         body: { email, password },
       });
       if (res.status !== 200) throw new Error(`login failed for ${email}: ${res.status}`);
-      tokens.set(email, res.body.token);
       return res.body.token;
     },
     async request({ method, url, token, body, headers }) {

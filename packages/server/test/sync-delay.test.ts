@@ -4,7 +4,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { deviceStatsResponseSchema, formatHlc, uuidv7 } from '@outpost/core';
 import type { DeviceStats, PushOp, PushResponse } from '@outpost/core';
-import { dialects, password, startTestServer } from './server-fixture';
+import { dialects, startTestServer } from './server-fixture';
 import type { TestEmail, TestServer } from './server-fixture';
 import { opId } from './sync-client';
 
@@ -24,16 +24,6 @@ describe.each(dialects())('delays and recent figures per device on %s', (kind) =
     await server.storage.destroy();
   });
 
-  /** A token issued at the server's current time (the fixture's cached ones were issued at another). */
-  async function tokenNow(email: TestEmail): Promise<string> {
-    const res = await server.request<{ token: string }>({
-      method: 'POST',
-      url: '/v1/auth/login',
-      body: { email, password },
-    });
-    return res.body.token;
-  }
-
   /** Pushes ops from `deviceId`, each made (by the device's clock) `madeAgoMs` before the server's now. */
   async function pushMade(
     email: TestEmail,
@@ -44,7 +34,7 @@ describe.each(dialects())('delays and recent figures per device on %s', (kind) =
     const res = await server.request<PushResponse>({
       method: 'POST',
       url: '/v1/sync/push',
-      token: await tokenNow(email),
+      token: await server.tokenNow(email),
       body: {
         clientId: `client-${deviceId}`,
         deviceId,
@@ -67,7 +57,7 @@ describe.each(dialects())('delays and recent figures per device on %s', (kind) =
     const res = await server.request({
       method: 'GET',
       url: '/v1/sync/stats/devices',
-      token: await tokenNow(email),
+      token: await server.tokenNow(email),
     });
     expect(res.status).toBe(200);
     const parsed = deviceStatsResponseSchema.parse(res.body);
@@ -131,7 +121,7 @@ describe.each(dialects())('delays and recent figures per device on %s', (kind) =
 
   it('measures a resent op once', async () => {
     clock = Date.parse('2025-03-10T15:00:00.000Z');
-    const token = await tokenNow('nurse@clinic-a.test');
+    const token = await server.tokenNow('nurse@clinic-a.test');
     const op = {
       opId: opId(),
       collection: 'patients',
