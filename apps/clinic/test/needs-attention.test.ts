@@ -57,7 +57,8 @@ describe.runIf(chromiumAvailable())("the statistics page's Needs attention", () 
     await suite.clinic.pushPatientFrom('midwife@clinic-a.test', 'broken-tablet-5d0e77a1', {
       serverNow: Date.now() - 9 * day,
     });
-    const context = await suite.browser.newContext();
+    // A tablet held upright.
+    const context = await suite.browser.newContext({ viewport: { width: 768, height: 1024 } });
     const admin = await context.newPage();
     await signIn(admin, suite.clinic.url, 'admin@clinic-a.test');
     await admin.getByRole('link', { name: 'Statistics' }).click();
@@ -82,6 +83,8 @@ describe.runIf(chromiumAvailable())("the statistics page's Needs attention", () 
     await asking.getByRole('button', { name: 'Take out of use' }).click();
     await row.getByText(/Out of use since \d{4}-\d{2}-\d{2} \d{2}:\d{2}/).waitFor();
     await expect.poll(() => broken.count()).toBe(0);
+    // The devices table is wider than the tablet: it scrolls within itself, the page never sideways.
+    expect(await admin.evaluate(() => document.documentElement.scrollWidth <= window.innerWidth)).toBe(true);
     await screenshot(admin, 'statistics-device-out-of-use');
 
     // The server keeps it: read again, the tablet is still out of use and still not listed.

@@ -113,61 +113,66 @@ export function StatisticsPage({ tokens, canChange }: { tokens: TokenSession; ca
             </div>
           </dl>
           <SyncChart devices={loaded.perDevice.devices} />
-          <table className="grid" aria-label="Devices">
-            <thead>
-              <tr>
-                <th scope="col">User</th>
-                <th scope="col">Device</th>
-                <th scope="col">Last sync</th>
-                <th scope="col">Pending</th>
-                <th scope="col">Synced</th>
-                <th scope="col">Failed</th>
-                <th scope="col">Conflicts (open)</th>
-                <th scope="col">Sync rate</th>
-                <th scope="col">Took to arrive (median)</th>
-                <th scope="col">Took to arrive (longest)</th>
-              </tr>
-            </thead>
-            <tbody>
-              {loaded.perDevice.devices.map((d) => (
-                <tr key={`${d.userId}/${d.deviceId}`}>
-                  <td>{d.email ?? d.userId}</td>
-                  <td>
-                    <DeviceCell id={d.deviceId} canName={canChange} />
-                    {canChange ? (
-                      <>
-                        {' '}
-                        <DeviceUse
-                          id={d.deviceId}
-                          outOfUse={(d.outOfUseSince ?? null) !== null}
-                          tokens={tokens}
-                          onChanged={useChanged}
-                        />
-                      </>
-                    ) : null}
-                  </td>
-                  <td>
-                    {d.lastSyncAt !== null ? utcMinute(d.lastSyncAt) : 'never'}
-                    {(d.outOfUseSince ?? null) !== null ? (
-                      <span className="muted out-of-use">
-                        {' '}
-                        Out of use since {utcMinute(d.outOfUseSince ?? '')}
-                      </span>
-                    ) : null}
-                  </td>
-                  <td>{d.pending}</td>
-                  <td>{d.synced}</td>
-                  <td>{d.failed}</td>
-                  <td>
-                    {d.conflicts} ({d.openConflicts})
-                  </td>
-                  <td>{d.syncRate}</td>
-                  <td>{d.delay ? spokenDuration(d.delay.medianMs) : '—'}</td>
-                  <td>{d.delay ? spokenDuration(d.delay.maxMs) : '—'}</td>
+          {/* Ten columns are wider than a tablet held upright: the table scrolls, not the page. */}
+          <div className="table-scroll" role="region" aria-label="Figures per device" tabIndex={0}>
+            <table className="grid" aria-label="Devices">
+              <thead>
+                <tr>
+                  <th scope="col">User</th>
+                  <th scope="col">Device</th>
+                  <th scope="col">Last sync</th>
+                  <th scope="col">Pending</th>
+                  <th scope="col">Synced</th>
+                  <th scope="col">Failed</th>
+                  <th scope="col">Conflicts (open)</th>
+                  <th scope="col">Sync rate</th>
+                  <th scope="col">Took to arrive (median)</th>
+                  <th scope="col">Took to arrive (longest)</th>
                 </tr>
-              ))}
-            </tbody>
-          </table>
+              </thead>
+              <tbody>
+                {loaded.perDevice.devices.map((d) => (
+                  <tr key={`${d.userId}/${d.deviceId}`}>
+                    <td>{d.email ?? d.userId}</td>
+                    <td>
+                      <DeviceCell id={d.deviceId} canName={canChange} />
+                      {canChange ? (
+                        <>
+                          {' '}
+                          <DeviceUse
+                            id={d.deviceId}
+                            outOfUse={(d.outOfUseSince ?? null) !== null}
+                            tokens={tokens}
+                            onChanged={useChanged}
+                          />
+                        </>
+                      ) : null}
+                    </td>
+                    <td>
+                      <span className="nowrap">
+                        {d.lastSyncAt !== null ? utcMinute(d.lastSyncAt) : 'never'}
+                      </span>
+                      {(d.outOfUseSince ?? null) !== null ? (
+                        <span className="muted out-of-use">
+                          {' '}
+                          Out of use since <span className="nowrap">{utcMinute(d.outOfUseSince ?? '')}</span>
+                        </span>
+                      ) : null}
+                    </td>
+                    <td>{d.pending}</td>
+                    <td>{d.synced}</td>
+                    <td>{d.failed}</td>
+                    <td>
+                      {d.conflicts} ({d.openConflicts})
+                    </td>
+                    <td>{d.syncRate}</td>
+                    <td>{d.delay ? spokenDuration(d.delay.medianMs) : '—'}</td>
+                    <td>{d.delay ? spokenDuration(d.delay.maxMs) : '—'}</td>
+                  </tr>
+                ))}
+              </tbody>
+            </table>
+          </div>
         </>
       ) : null}
       <AlertThresholds tokens={tokens} canChange={canChange} onChanged={setSaved} />
