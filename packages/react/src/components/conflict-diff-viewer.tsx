@@ -65,6 +65,11 @@ export type ConflictDiffViewerProps = ChoiceProps &
         serverData: RecordData | null;
         /** The collection the record belongs to ("patients"), named in the table's caption. */
         entityType: string;
+        /**
+         * The device the local version came from, when not this one (an administrator settling a
+         * conflict a tablet raised): the table then names it instead of "this device".
+         */
+        raisedOn?: string;
       }
   );
 
@@ -83,13 +88,30 @@ export function ConflictDiffViewer(props: ConflictDiffViewerProps) {
   };
   if (props.conflict !== undefined) return <StoredConflictDiff conflict={props.conflict} {...choiceProps} />;
   return (
-    <VersionsDiff
+    <VersionsFromProps
       local={props.localData}
       server={props.serverData}
       entityType={props.entityType}
+      raisedOn={props.raisedOn}
       {...choiceProps}
     />
   );
+}
+
+/**
+ * The versions given as props. Seed 003 renders the viewer with no client, so only a version
+ * another device raised asks for this device's id.
+ */
+function VersionsFromProps({
+  raisedOn,
+  ...rest
+}: Omit<VersionsDiffProps, 'side'> & { raisedOn: string | undefined }) {
+  if (raisedOn === undefined) return <VersionsDiff side={localSide(undefined, '')} {...rest} />;
+  return <VersionsRaisedOn raisedOn={raisedOn} {...rest} />;
+}
+
+function VersionsRaisedOn({ raisedOn, ...rest }: Omit<VersionsDiffProps, 'side'> & { raisedOn: string }) {
+  return <VersionsDiff side={localSide(raisedOn, useSyncClient().deviceId)} {...rest} />;
 }
 
 /** The choice props as the table takes them, each possibly absent. */
@@ -102,13 +124,11 @@ interface TableChoices {
 
 function StoredConflictDiff({ conflict, ...rest }: TableChoices & { conflict: LocalConflict }) {
   const { local, server } = useConflictVersions(conflict);
-  const side = localSide(conflict, useSyncClient().deviceId);
+  const side = localSide(conflict.raisedBy?.deviceId, useSyncClient().deviceId);
   return (
     <VersionsDiff local={local} server={server} entityType={conflict.collection} side={side} {...rest} />
   );
 }
-
-const thisDevice = localSide(undefined, '');
 
 const noChoices: FieldChoices = {};
 
@@ -143,15 +163,15 @@ interface VersionsDiffProps extends TableChoices {
   server: RecordData | null;
   /** The record's collection, named in the caption. */
   entityType: string;
-  /** Whose the local side is; this device's unless said otherwise. */
-  side?: { column: string; version: string };
+  /** Whose the local side is: this device's, or the device that raised the conflict. */
+  side: { column: string; version: string };
 }
 
 function VersionsDiff({
   local,
   server,
   entityType,
-  side = thisDevice,
+  side,
   choices: given,
   onFieldSelect,
   current,

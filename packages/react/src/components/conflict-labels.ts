@@ -47,13 +47,12 @@ export function formatTime(iso: string): string {
  * administrator fetched from the server's archive) the device that sent the change.
  */
 export function localSide(
-  conflict: LocalConflict | undefined,
+  device: string | undefined,
   thisDeviceId: string,
 ): {
   column: string;
   version: string;
 } {
-  const device = conflict?.raisedBy?.deviceId;
   if (device === undefined || device === thisDeviceId)
     return { column: 'Local (this device)', version: "This device's version" };
   return { column: `Local (device ${device})`, version: `The version from device ${device}` };

@@ -117,6 +117,18 @@ describe('ConflictResolutionModal', () => {
     }
   });
 
+  it('names the device that sent the change, when an administrator settles a conflict another tablet raised', async () => {
+    // The scripted server files every conflict as raised on tablet "t"; this device is the office PC.
+    const { client } = await patientConflict({ deviceId: 'office-pc' });
+    await acting(() => client.conflicts.refresh());
+    const view = await render(client, <Desk />);
+    await press(button(view.container, 'Open conflict'));
+    const header = box().querySelector('thead')?.textContent ?? '';
+    expect(header).toContain('Local (device t)');
+    expect(header).not.toContain('this device');
+    expect(box().querySelector('caption')?.textContent).toContain('The version from device t');
+  });
+
   it('merges the fields as chosen once confirmed, and the record shows the merged values', async () => {
     const { client, server } = await patientConflict();
     const view = await render(client, <Desk />);

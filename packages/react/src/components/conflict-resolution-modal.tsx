@@ -308,6 +308,7 @@ function OpenConflictModal({
     localData: versions.local,
     serverData: versions.server,
     entityType: live.collection,
+    raisedOn: live.raisedBy?.deviceId,
     choices,
     onFieldSelect: choose,
   };
@@ -377,6 +378,7 @@ function OpenConflictModal({
               localData={versions.local}
               serverData={versions.server}
               entityType={live.collection}
+              raisedOn={live.raisedBy?.deviceId}
               current={null}
             />
           </>
@@ -430,7 +432,9 @@ function OpenConflictModal({
                   ? 'the record stays deleted'
                   : 'the record will be deleted'}
             </h3>
-            <p>{explanation(planned, localSide(live, client.deviceId).version, deletedNow)}</p>
+            <p>
+              {explanation(planned, localSide(live.raisedBy?.deviceId, client.deviceId).version, deletedNow)}
+            </p>
             {result !== null ? <RecordPreview data={result} labelledBy={confirmHeadingId} /> : null}
             <div style={buttonRow}>
               <button type="button" ref={confirmRef} disabled={actions.busy} onClick={() => void confirm()}>
