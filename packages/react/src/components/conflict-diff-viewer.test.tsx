@@ -76,25 +76,25 @@ describe('ConflictDiffViewer', () => {
     expect(vitals.status).toBe('changed');
     const toggle = vitals.row.querySelector('button');
     expect(toggle?.getAttribute('aria-expanded')).toBe('true');
-    expect(diffRow(view.container, 'temperatureC', 'vitals')).toMatchObject({
+    expect(diffRow(view.container, 'temperature C', 'vitals')).toMatchObject({
       local: '37.2',
       server: '38.9',
       status: 'changed',
     });
     expect(diffRow(view.container, 'pulse', 'vitals').status).toBe('same');
     expect(diffRow(view.container, 'spo2', 'vitals').status).toBe('added');
-    expect(diffRow(view.container, 'respRate', 'vitals').status).toBe('removed');
+    expect(diffRow(view.container, 'resp rate', 'vitals').status).toBe('removed');
     const controlled = toggle?.getAttribute('aria-controls')?.split(' ') ?? [];
     expect(controlled).toHaveLength(4);
     expect(controlled.every((id) => document.getElementById(id)?.hidden === false)).toBe(true);
 
     await act(async () => toggle?.click());
     expect(toggle?.getAttribute('aria-expanded')).toBe('false');
-    expect(diffRow(view.container, 'temperatureC', 'vitals').row.hidden).toBe(true);
+    expect(diffRow(view.container, 'temperature C', 'vitals').row.hidden).toBe(true);
 
     await act(async () => toggle?.click());
     expect(toggle?.getAttribute('aria-expanded')).toBe('true');
-    expect(diffRow(view.container, 'temperatureC', 'vitals').row.hidden).toBe(false);
+    expect(diffRow(view.container, 'temperature C', 'vitals').row.hidden).toBe(false);
     // The untouched fields of the encounter are the same on both sides.
     expect(diffRow(view.container, 'diagnosis').status).toBe('same');
   });

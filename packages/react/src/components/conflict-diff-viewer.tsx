@@ -4,7 +4,7 @@ import type { LocalConflict } from '@outpost/client';
 import { stableStringify } from '@outpost/core';
 import type { RecordData } from '@outpost/core';
 import { useSyncClient } from '../sync-client-context';
-import { localSide } from './conflict-labels';
+import { fieldLabel, localSide } from './conflict-labels';
 import { useConflictVersions } from './conflict-versions';
 import { formatValue } from './format-value';
 import { diffRecords, isPlainObject, mergeChoices } from './record-diff';
@@ -229,12 +229,14 @@ function VersionsDiff({
                 onClick={() => flip(d)}
               >
                 <span aria-hidden="true">{open ? '▾ ' : '▸ '}</span>
-                {d.field}
+                {fieldLabel(d.field)}
               </button>
             ) : (
-              d.field
+              fieldLabel(d.field)
             )}
-            {depth > 0 ? <span style={visuallyHidden}> in {d.path.slice(0, -1).join('.')}</span> : null}
+            {depth > 0 ? (
+              <span style={visuallyHidden}> in {d.path.slice(0, -1).map(fieldLabel).join('.')}</span>
+            ) : null}
           </th>
           <td style={cell}>
             <Value value={d.local} />
@@ -253,7 +255,11 @@ function VersionsDiff({
           {onFieldSelect ? (
             <td style={cell}>
               {depth === 0 && sidesOf(d).length > 0 ? (
-                <div role="radiogroup" aria-label={d.field} style={{ display: 'flex', gap: '1em' }}>
+                <div
+                  role="radiogroup"
+                  aria-label={fieldLabel(d.field)}
+                  style={{ display: 'flex', gap: '1em' }}
+                >
                   {sidesOf(d).map((side) => (
                     <label key={side}>
                       <input

@@ -1,4 +1,5 @@
 import type { RecordData } from '@outpost/core';
+import { fieldLabel } from './conflict-labels';
 import { formatFullValue } from './format-value';
 
 export interface RecordPreviewProps {
@@ -17,7 +18,7 @@ export function RecordPreview({ data, labelledBy }: RecordPreviewProps) {
     <dl aria-labelledby={labelledBy} style={{ margin: 0 }}>
       {fields.map(([field, value]) => (
         <div key={field} style={{ display: 'flex', gap: '1em' }}>
-          <dt style={{ fontWeight: 600, minWidth: '8em' }}>{field}</dt>
+          <dt style={{ fontWeight: 600, minWidth: '8em' }}>{fieldLabel(field)}</dt>
           <dd style={{ margin: 0 }}>{value === null ? '(cleared)' : formatFullValue(value)}</dd>
         </div>
       ))}
