@@ -3,7 +3,7 @@ import type { ReactNode } from 'react';
 import { deviceNameResponseSchema, deviceNamesResponseSchema } from '@outpost/core';
 import type { DeviceNameResponse } from '@outpost/core';
 import type { TokenSession } from '@outpost/client';
-import { useNetworkStatus } from '@outpost/react';
+import { DeviceNamingProvider, useNetworkStatus } from '@outpost/react';
 import { fetchJson } from './server-json';
 import { deviceId } from './session';
 
@@ -87,7 +87,13 @@ export function DeviceNamesProvider({ tokens, children }: { tokens: TokenSession
   );
 
   const value = useMemo(() => ({ names, name }), [names, name]);
-  return <DeviceNamesContext.Provider value={value}>{children}</DeviceNamesContext.Provider>;
+  // The React bindings' conflict dialog names the tablet a conflict came from by these names too.
+  const naming = useCallback((id: string) => names.get(id) ?? `device ${shortId(id)}`, [names]);
+  return (
+    <DeviceNamesContext.Provider value={value}>
+      <DeviceNamingProvider name={naming}>{children}</DeviceNamingProvider>
+    </DeviceNamesContext.Provider>
+  );
 }
 
 export function useDeviceNames(): DeviceNames {

@@ -100,6 +100,11 @@ describe.runIf(chromiumAvailable())('conflicts and signed notes in the clinic ap
     expect(await midwife.page.getByRole('button', { name: 'Use server for all' }).count()).toBe(0);
 
     const { admin, dialog } = await adminResolving('Joseph Phiri');
+    // The local side is the midwife's tablet, not the administrator's, named as the app names
+    // devices: its id cut to its start, as it has no name.
+    expect(await dialog.locator('thead').first().innerText()).toMatch(
+      /Local \(device browser-[0-9a-f-]{8}…\)/,
+    );
     await screenshot(admin.page, '04-conflict-resolution-modal');
     // Field by field: the nurse's village (on the server) and the midwife's phone (her version).
     await dialog.getByRole('radiogroup', { name: 'village' }).getByLabel('Use server').check();

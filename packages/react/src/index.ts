@@ -26,6 +26,8 @@ export type { ConflictDiffViewerProps } from './components/conflict-diff-viewer'
 export { ConflictResolutionModal } from './components/conflict-resolution-modal';
 export type { ConflictResolutionModalProps, DialogStrategy } from './components/conflict-resolution-modal';
 export { ConflictList } from './components/conflict-list';
+export { DeviceNamingProvider, useDeviceNaming } from './components/device-naming';
+export type { DeviceNaming } from './components/device-naming';
 export type { ConflictListProps } from './components/conflict-list';
 export type { BulkResolve, BulkStrategy } from './components/use-bulk-resolution';
 export { useConflictActions } from './components/use-conflict-actions';

@@ -6,6 +6,7 @@ import type { RecordData } from '@outpost/core';
 import { useSyncClient } from '../sync-client-context';
 import { fieldLabel, localSide } from './conflict-labels';
 import { useConflictVersions } from './conflict-versions';
+import { useDeviceNaming } from './device-naming';
 import { formatValue } from './format-value';
 import { diffRecords, isPlainObject, mergeChoices } from './record-diff';
 import type { FieldChoices, FieldDiff, Side } from './record-diff';
@@ -111,7 +112,7 @@ function VersionsFromProps({
 }
 
 function VersionsRaisedOn({ raisedOn, ...rest }: Omit<VersionsDiffProps, 'side'> & { raisedOn: string }) {
-  return <VersionsDiff side={localSide(raisedOn, useSyncClient().deviceId)} {...rest} />;
+  return <VersionsDiff side={localSide(raisedOn, useSyncClient().deviceId, useDeviceNaming())} {...rest} />;
 }
 
 /** The choice props as the table takes them, each possibly absent. */
@@ -124,7 +125,7 @@ interface TableChoices {
 
 function StoredConflictDiff({ conflict, ...rest }: TableChoices & { conflict: LocalConflict }) {
   const { local, server } = useConflictVersions(conflict);
-  const side = localSide(conflict.raisedBy?.deviceId, useSyncClient().deviceId);
+  const side = localSide(conflict.raisedBy?.deviceId, useSyncClient().deviceId, useDeviceNaming());
   return (
     <VersionsDiff local={local} server={server} entityType={conflict.collection} side={side} {...rest} />
   );

@@ -44,18 +44,20 @@ export function formatTime(iso: string): string {
 
 /**
  * Whose the "local" side of a conflict is, in words: this device's, or (for a conflict an
- * administrator fetched from the server's archive) the device that sent the change.
+ * administrator fetched from the server's archive) the device that sent the change, as `name`
+ * calls it ("device <id>" unless the app names its devices: DeviceNamingProvider).
  */
 export function localSide(
   device: string | undefined,
   thisDeviceId: string,
+  name: (deviceId: string) => string = (id) => `device ${id}`,
 ): {
   column: string;
   version: string;
 } {
   if (device === undefined || device === thisDeviceId)
     return { column: 'Local (this device)', version: "This device's version" };
-  return { column: `Local (device ${device})`, version: `The version from device ${device}` };
+  return { column: `Local (${name(device)})`, version: `The version from ${name(device)}` };
 }
 
 /**

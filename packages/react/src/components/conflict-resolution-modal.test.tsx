@@ -8,7 +8,13 @@ import { aminaId, openScriptedClient, patientConflict } from '../../test/conflic
 import { scriptedServer } from '../../test/scripted-server';
 import { button, dialog, diffRow, key, press, queryButton, radio } from '../../test/dom';
 import { acting, cleanup, render } from '../../test/react-fixture';
-import { ConflictList, ConflictResolutionModal, useRecord, useSyncEngine } from '../index';
+import {
+  ConflictList,
+  ConflictResolutionModal,
+  DeviceNamingProvider,
+  useRecord,
+  useSyncEngine,
+} from '../index';
 import { formatTime } from './conflict-labels';
 
 afterEach(cleanup);
@@ -127,6 +133,21 @@ describe('ConflictResolutionModal', () => {
     expect(header).toContain('Local (device t)');
     expect(header).not.toContain('this device');
     expect(box().querySelector('caption')?.textContent).toContain('The version from device t');
+  });
+
+  it('names that device as the app names it, given a DeviceNamingProvider', async () => {
+    const { client } = await patientConflict({ deviceId: 'office-pc' });
+    await acting(() => client.conflicts.refresh());
+    const named = (id: string) => (id === 't' ? 'Ward 2 tablet' : `device ${id}`);
+    const view = await render(
+      client,
+      <DeviceNamingProvider name={named}>
+        <Desk />
+      </DeviceNamingProvider>,
+    );
+    await press(button(view.container, 'Open conflict'));
+    expect(box().querySelector('thead')?.textContent).toContain('Local (Ward 2 tablet)');
+    expect(box().querySelector('caption')?.textContent).toContain('The version from Ward 2 tablet');
   });
 
   it('merges the fields as chosen once confirmed, and the record shows the merged values', async () => {

@@ -16,6 +16,7 @@ import {
   strategyLabel,
 } from './conflict-labels';
 import { useConflictVersions } from './conflict-versions';
+import { useDeviceNaming } from './device-naming';
 import { mergeChoices } from './record-diff';
 import type { FieldChoices, Side } from './record-diff';
 import { RecordPreview } from './record-preview';
@@ -145,6 +146,7 @@ function OpenConflictModal({
 }) {
   const { conflicts } = useSyncEngine();
   const client = useSyncClient();
+  const deviceName = useDeviceNaming();
   const live = conflicts.find((c) => c.id === conflict.id) ?? conflict;
   const versions = useConflictVersions(live);
   const actions = useConflictActions();
@@ -433,7 +435,11 @@ function OpenConflictModal({
                   : 'the record will be deleted'}
             </h3>
             <p>
-              {explanation(planned, localSide(live.raisedBy?.deviceId, client.deviceId).version, deletedNow)}
+              {explanation(
+                planned,
+                localSide(live.raisedBy?.deviceId, client.deviceId, deviceName).version,
+                deletedNow,
+              )}
             </p>
             {result !== null ? <RecordPreview data={result} labelledBy={confirmHeadingId} /> : null}
             <div style={buttonRow}>
