@@ -5,6 +5,9 @@
 import { describe, expect, it } from 'vitest';
 import { chromiumAvailable, clinicSuite, pushFromOffice, registerPatient, syncNow } from './clinic-fixture';
 
+/** The pregnancy question's list, as the nurse reads it. */
+const choices = ['Not answered', 'No', 'Yes', 'Possibly', 'Not applicable'];
+
 describe.runIf(chromiumAvailable())('the intake form', () => {
   const suite = clinicSuite();
 
@@ -22,13 +25,7 @@ describe.runIf(chromiumAvailable())('the intake form', () => {
     const patientId = decodeURIComponent(new URL(page.url()).pathname.split('/')[2] ?? '');
     const intake = page.getByRole('form', { name: 'Intake form' });
     const pregnant = intake.getByLabel('Pregnant or possibly pregnant');
-    expect(await pregnant.locator('option').allInnerTexts()).toEqual([
-      'Not answered',
-      'No',
-      'Yes',
-      'Possibly',
-      'Not applicable',
-    ]);
+    expect(await pregnant.locator('option').allInnerTexts()).toEqual(choices);
     await intake.getByLabel('Main complaint').fill('Dizziness');
     await pregnant.selectOption({ label: 'Possibly' });
     await intake.getByRole('button', { name: 'Save intake form' }).click();
@@ -54,11 +51,7 @@ describe.runIf(chromiumAvailable())('the intake form', () => {
     await syncNow(page);
     await expect.poll(() => pregnant.inputValue()).toBe('unsure, last period 6 weeks ago');
     expect(await pregnant.locator('option').allInnerTexts()).toEqual([
-      'Not answered',
-      'No',
-      'Yes',
-      'Possibly',
-      'Not applicable',
+      ...choices,
       'unsure, last period 6 weeks ago',
     ]);
 

@@ -141,7 +141,7 @@ export function StatisticsPage({ tokens, canChange }: { tokens: TokenSession; ca
                           {' '}
                           <DeviceUse
                             id={d.deviceId}
-                            outOfUse={(d.outOfUseSince ?? null) !== null}
+                            outOfUse={Boolean(d.outOfUseSince)}
                             tokens={tokens}
                             onChanged={useChanged}
                           />
@@ -152,10 +152,10 @@ export function StatisticsPage({ tokens, canChange }: { tokens: TokenSession; ca
                       <span className="nowrap">
                         {d.lastSyncAt !== null ? utcMinute(d.lastSyncAt) : 'never'}
                       </span>
-                      {(d.outOfUseSince ?? null) !== null ? (
+                      {d.outOfUseSince ? (
                         <span className="muted out-of-use">
                           {' '}
-                          Out of use since <span className="nowrap">{utcMinute(d.outOfUseSince ?? '')}</span>
+                          Out of use since <span className="nowrap">{utcMinute(d.outOfUseSince)}</span>
                         </span>
                       ) : null}
                     </td>

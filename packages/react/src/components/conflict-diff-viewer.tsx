@@ -4,7 +4,8 @@ import type { LocalConflict } from '@outpost/client';
 import { stableStringify } from '@outpost/core';
 import type { RecordData } from '@outpost/core';
 import { useSyncClient } from '../sync-client-context';
-import { fieldLabel, localSide } from './conflict-labels';
+import { fieldLabel, localSide, thisDeviceSide } from './conflict-labels';
+import type { LocalSide } from './conflict-labels';
 import { useConflictVersions } from './conflict-versions';
 import { useDeviceNaming } from './device-naming';
 import { formatValue } from './format-value';
@@ -107,7 +108,7 @@ function VersionsFromProps({
   raisedOn,
   ...rest
 }: Omit<VersionsDiffProps, 'side'> & { raisedOn: string | undefined }) {
-  if (raisedOn === undefined) return <VersionsDiff side={localSide(undefined, '')} {...rest} />;
+  if (raisedOn === undefined) return <VersionsDiff side={thisDeviceSide} {...rest} />;
   return <VersionsRaisedOn raisedOn={raisedOn} {...rest} />;
 }
 
@@ -165,7 +166,7 @@ interface VersionsDiffProps extends TableChoices {
   /** The record's collection, named in the caption. */
   entityType: string;
   /** Whose the local side is: this device's, or the device that raised the conflict. */
-  side: { column: string; version: string };
+  side: LocalSide;
 }
 
 function VersionsDiff({

@@ -42,21 +42,26 @@ export function formatTime(iso: string): string {
   return Number.isNaN(date.getTime()) ? iso : date.toLocaleString();
 }
 
+/** Whose the "local" side of a conflict is, in words: a table's column and a sentence's subject. */
+export interface LocalSide {
+  column: string;
+  version: string;
+}
+
+/** The local side when it is this device's own. */
+export const thisDeviceSide: LocalSide = { column: 'Local (this device)', version: "This device's version" };
+
 /**
- * Whose the "local" side of a conflict is, in words: this device's, or (for a conflict an
- * administrator fetched from the server's archive) the device that sent the change, as `name`
- * calls it ("device <id>" unless the app names its devices: DeviceNamingProvider).
+ * Whose the "local" side of a conflict is: this device's, or (for a conflict an administrator
+ * fetched from the server's archive) the device that sent the change, as `name` calls it (the
+ * nearest DeviceNamingProvider's naming).
  */
 export function localSide(
   device: string | undefined,
   thisDeviceId: string,
-  name: (deviceId: string) => string = (id) => `device ${id}`,
-): {
-  column: string;
-  version: string;
-} {
-  if (device === undefined || device === thisDeviceId)
-    return { column: 'Local (this device)', version: "This device's version" };
+  name: (deviceId: string) => string,
+): LocalSide {
+  if (device === undefined || device === thisDeviceId) return thisDeviceSide;
   return { column: `Local (${name(device)})`, version: `The version from ${name(device)}` };
 }
 

@@ -41,19 +41,10 @@ export async function seedDemoRecords(
   );
   // Named once: a later start finds the name there and writes nothing; a name the clinic gave
   // another device meanwhile is left to it.
-  await nameDevice(
-    ctx.store,
-    { tenant, userId: 'demo-seed', at: ctx.now().toISOString() },
-    demoDevice.id,
-    demoDevice.name,
-  );
+  const by = { tenant, userId: 'demo-seed', at: ctx.now().toISOString() };
+  await nameDevice(ctx.store, by, demoDevice.id, demoDevice.name);
   // Again at each start: the seeding's push is a sync, which puts the device back in use.
-  await setDeviceUse(
-    ctx.store,
-    { tenant, userId: 'demo-seed', at: ctx.now().toISOString() },
-    demoDevice.id,
-    false,
-  );
+  await setDeviceUse(ctx.store, by, demoDevice.id, false);
   // Demo data the schema refuses is a mistake in the examples: told at start (not fatal, as the
   // server serves without it), never left unseen.
   return results

@@ -1,36 +1,65 @@
 import type { FastifyInstance } from 'fastify';
 import { deviceNameRequestSchema, deviceNamesQuerySchema, outpostError } from '@outpost/core';
-import type { DeviceNameResponse, DeviceNamesResponse } from '@outpost/core';
+import type { DeviceNameResponse, DeviceNamesResponse, OutpostError } from '@outpost/core';
 import { caller, isAdministrator } from '../http/caller';
 import { parseInWords, parseQuery } from '../http/errors';
 import type { DeviceNaming } from '../storage/device-names';
 import type { SyncStore } from '../storage/sync-store';
 import { insertAudit } from '../storage/sync-store';
 
+/** Who changes something of a device, and when. */
+export interface DeviceChangeBy {
+  tenant: string;
+  userId: string;
+  at: string;
+}
+
 /**
- * Names a device (null: removes its name) and writes its `device-named` event in the same
- * transaction: who, when, which device (as `recordId`) and whether it was named, renamed or
- * unnamed; never the name. Every naming (the route, the demo's seeding) says so to the audit alike.
+ * The audit event of a change to a device (its name, its use): who, when, which device (as
+ * `recordId`) and `outcome`; never a name, which may be a person's.
+ */
+export function auditDeviceChange(
+  trx: Parameters<typeof insertAudit>[0],
+  by: DeviceChangeBy,
+  action: 'device-named' | 'device-use',
+  deviceId: string,
+  outcome: string,
+): Promise<void> {
+  return insertAudit(trx, [
+    {
+      tenant: by.tenant,
+      at: by.at,
+      userId: by.userId,
+      deviceId: null,
+      action,
+      collection: null,
+      recordId: deviceId,
+      outcome,
+    },
+  ]);
+}
+
+/**
+ * The refusal of a device nobody of the caller's clinic synced on: the same 404 as for another
+ * clinic's device, so an answer tells nothing of other clinics.
+ */
+export function unknownDevice(): OutpostError {
+  return outpostError('NOT_FOUND', 'no device of this clinic has synced with this id');
+}
+
+/**
+ * Names a device (null: removes its name) and writes its `device-named` event (named, renamed or
+ * unnamed) in the same transaction. Every naming (the route, the demo's seeding) says so to the
+ * audit alike.
  */
 export function nameDevice(
   store: SyncStore,
-  by: { tenant: string; userId: string; at: string },
+  by: DeviceChangeBy,
   deviceId: string,
   name: string | null,
 ): Promise<DeviceNaming> {
   return store.deviceNames.name(by.tenant, deviceId, name, { userId: by.userId, at: by.at }, (trx, done) =>
-    insertAudit(trx, [
-      {
-        tenant: by.tenant,
-        at: by.at,
-        userId: by.userId,
-        deviceId: null,
-        action: 'device-named',
-        collection: null,
-        recordId: deviceId,
-        outcome: done,
-      },
-    ]),
+    auditDeviceChange(trx, by, 'device-named', deviceId, done),
   );
 }
 
@@ -65,8 +94,7 @@ export async function deviceNameRoutes(app: FastifyInstance): Promise<void> {
     if (admin) {
       // An administrator names the devices the statistics list: a name for an id nobody of the
       // clinic syncs on would name nothing there.
-      if (syncedBy === 'nobody')
-        throw outpostError('NOT_FOUND', 'no device of this clinic has synced with this id');
+      if (syncedBy === 'nobody') throw unknownDevice();
     } else if (syncedBy === 'others') {
       // Anyone else names a device she syncs on, or a new one (a tablet named as it is set up,
       // before its first change is sent); not one only her colleagues sync on.

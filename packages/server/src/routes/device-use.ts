@@ -1,11 +1,14 @@
 import type { FastifyInstance } from 'fastify';
-import { deviceUseRequestSchema, outpostError } from '@outpost/core';
+import type { Transaction } from 'kysely';
+import { deviceUseRequestSchema } from '@outpost/core';
 import type { DeviceUseResponse } from '@outpost/core';
 import { administrator } from '../http/caller';
 import { parseInWords } from '../http/errors';
 import type { DeviceUseChange } from '../storage/device-use';
 import type { SyncStore } from '../storage/sync-store';
-import { insertAudit } from '../storage/sync-store';
+import type { Tables } from '../storage/tables';
+import { auditDeviceChange, unknownDevice } from './device-names';
+import type { DeviceChangeBy } from './device-names';
 
 /**
  * Takes a device out of use (`inUse` false) or puts it back, and writes its `device-use` event in
@@ -14,23 +17,12 @@ import { insertAudit } from '../storage/sync-store';
  */
 export async function setDeviceUse(
   store: SyncStore,
-  by: { tenant: string; userId: string; at: string },
+  by: DeviceChangeBy,
   deviceId: string,
   inUse: boolean,
 ): Promise<{ change: DeviceUseChange; outOfUseSince: string | null }> {
-  const audit = (outcome: 'out-of-use' | 'in-use') => (trx: Parameters<typeof insertAudit>[0]) =>
-    insertAudit(trx, [
-      {
-        tenant: by.tenant,
-        at: by.at,
-        userId: by.userId,
-        deviceId: null,
-        action: 'device-use',
-        collection: null,
-        recordId: deviceId,
-        outcome,
-      },
-    ]);
+  const audit = (outcome: 'out-of-use' | 'in-use') => (trx: Transaction<Tables>) =>
+    auditDeviceChange(trx, by, 'device-use', deviceId, outcome);
   if (inUse) {
     const change = await store.deviceUse.putInUse(by.tenant, deviceId, audit('in-use'));
     return { change, outOfUseSince: null };
@@ -59,7 +51,7 @@ export async function deviceUseRoutes(app: FastifyInstance): Promise<void> {
     // The devices the statistics list: an id nobody of the clinic syncs on names no device there,
     // and answers as another clinic's device does.
     if ((await store.deviceNames.syncedBy(auth.tenant, deviceId, auth.userId)) === 'nobody')
-      throw outpostError('NOT_FOUND', 'no device of this clinic has synced with this id');
+      throw unknownDevice();
     const at = now().toISOString();
     const { outOfUseSince } = await setDeviceUse(
       store,
